@@ -1,0 +1,242 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/printgate/printgate/release"
+)
+
+// Config is printgate's configuration file (configs/printgate.example.yaml
+// documents every key).
+type Config struct {
+	DataDir  string         `yaml:"data_dir"`
+	Database DatabaseConfig `yaml:"database"`
+	Server   ServerConfig   `yaml:"server"`
+	Spool    SpoolConfig    `yaml:"spool"`
+	Log      LogConfig      `yaml:"log"`
+	Queues   []QueueConfig  `yaml:"queues"`
+}
+
+// DatabaseConfig selects the database.
+type DatabaseConfig struct {
+	// URL is "" for embedded SQLite in the data dir, or postgres://...
+	URL string `yaml:"url"`
+}
+
+// ServerConfig sets the listeners.
+type ServerConfig struct {
+	Listen []string `yaml:"listen"`
+}
+
+// SpoolConfig sets where documents are kept and how they are encrypted.
+type SpoolConfig struct {
+	// MasterKeyFile holds the key that wraps every document key; default
+	// DATA_DIR/master.key, generated on first start.
+	MasterKeyFile string `yaml:"master_key_file"`
+}
+
+// LogConfig sets the log output.
+type LogConfig struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text or json
+}
+
+// QueueConfig is one print queue.
+type QueueConfig struct {
+	Name            string   `yaml:"name"`
+	Mode            string   `yaml:"mode"`
+	Printer         string   `yaml:"printer"`
+	Formats         []string `yaml:"formats"`
+	MaxDocumentMB   int64    `yaml:"max_document_mb"`
+	Auth            string   `yaml:"auth"`
+	TrustedNetworks []string `yaml:"trusted_networks"`
+	Info            string   `yaml:"info"`
+	Location        string   `yaml:"location"`
+	Color           *bool    `yaml:"color"`
+}
+
+// Defaults for settings the config leaves out.
+var (
+	defaultFormats = []string{"application/pdf", "application/octet-stream", "application/postscript",
+		"image/jpeg", "image/pwg-raster", "image/urf"}
+	defaultTrusted = []string{"127.0.0.0/8", "::1/128"}
+)
+
+const defaultMaxDocumentMB = 512
+
+func defaultConfig() Config {
+	return Config{
+		DataDir: "./var",
+		Server:  ServerConfig{Listen: []string{"127.0.0.1:8631"}},
+		Log:     LogConfig{Level: "info", Format: "text"},
+		Queues:  []QueueConfig{{Name: "secure", Mode: "hold"}},
+	}
+}
+
+// loadConfig reads path ("" for the built-in defaults), applies the
+// environment and the --data flag, and validates the result.
+func loadConfig(path, dataFlag string) (Config, error) {
+	cfg := defaultConfig()
+	if path != "" {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return Config{}, fmt.Errorf("config: %w", err)
+		}
+		if err := decodeConfig(raw, &cfg); err != nil {
+			return Config{}, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if v, ok := os.LookupEnv("PRINTGATE_DATABASE_URL"); ok {
+		cfg.Database.URL = v
+	}
+	if v, ok := os.LookupEnv("PRINTGATE_DATA_DIR"); ok && v != "" {
+		cfg.DataDir = v
+	}
+	if dataFlag != "" {
+		cfg.DataDir = dataFlag
+	}
+	if err := cfg.validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+var unknownField = regexp.MustCompile(`line (\d+): field (\S+) not found`)
+
+// decodeConfig decodes YAML, refusing keys it does not know.
+func decodeConfig(raw []byte, cfg *Config) error {
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	err := dec.Decode(cfg)
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	if err != nil {
+		if m := unknownField.FindStringSubmatch(err.Error()); m != nil {
+			return fmt.Errorf("line %s: unknown key %q", m[1], m[2])
+		}
+		return err
+	}
+	return nil
+}
+
+var queueName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
+
+func (c *Config) validate() error {
+	var errs []error
+	bad := func(key, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("config: %s: %s", key, fmt.Sprintf(format, a...)))
+	}
+	if c.DataDir == "" {
+		bad("data_dir", "must not be empty")
+	}
+	if u := c.Database.URL; u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+		bad("database.url", `must be "" (embedded SQLite) or a postgres:// URL`)
+	}
+	if len(c.Server.Listen) == 0 {
+		bad("server.listen", "needs at least one address")
+	}
+	for i, a := range c.Server.Listen {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			bad(fmt.Sprintf("server.listen[%d]", i), "%q is not host:port", a)
+		}
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "must be debug, info, warn or error")
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		bad("log.format", "must be text or json")
+	}
+	if len(c.Queues) == 0 {
+		bad("queues", "needs at least one queue")
+	}
+	seen := map[string]bool{}
+	for i, q := range c.Queues {
+		key := fmt.Sprintf("queues[%d]", i)
+		if !queueName.MatchString(q.Name) {
+			bad(key+".name", "%q must be 1-63 letters, digits, '.', '_' or '-'", q.Name)
+		}
+		if seen[q.Name] {
+			bad(key+".name", "%q is used twice", q.Name)
+		}
+		seen[q.Name] = true
+		if _, err := q.queue(); err != nil {
+			bad(key, "%v", err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// queue turns the config of one queue into a release.Queue, with defaults.
+func (q QueueConfig) queue() (release.Queue, error) {
+	out := release.Queue{
+		Name: q.Name, Mode: release.Mode(q.Mode), Printer: q.Printer, Formats: q.Formats,
+		MaxSize: q.MaxDocumentMB << 20, Auth: q.Auth, Info: q.Info, Location: q.Location, Color: true,
+	}
+	if q.Color != nil {
+		out.Color = *q.Color
+	}
+	switch out.Mode {
+	case release.Hold:
+	case release.Direct:
+		if !strings.HasPrefix(q.Printer, "ipp://") && !strings.HasPrefix(q.Printer, "ipps://") &&
+			!strings.HasPrefix(q.Printer, "socket://") {
+			return out, errors.New("printer: a direct queue needs an ipp://, ipps:// or socket:// printer URI")
+		}
+	case "":
+		out.Mode = release.Hold
+	default:
+		return out, fmt.Errorf("mode: %q must be hold or direct", q.Mode)
+	}
+	if len(out.Formats) == 0 {
+		out.Formats = defaultFormats
+	}
+	if q.MaxDocumentMB < 0 {
+		return out, errors.New("max_document_mb: must not be negative")
+	}
+	if out.MaxSize == 0 {
+		out.MaxSize = defaultMaxDocumentMB << 20
+	}
+	switch out.Auth {
+	case "":
+		out.Auth = "requesting-user-name"
+	case "requesting-user-name", "basic":
+	default:
+		return out, fmt.Errorf("auth: %q must be basic or requesting-user-name", q.Auth)
+	}
+	nets := q.TrustedNetworks
+	if nets == nil {
+		nets = defaultTrusted
+	}
+	for _, n := range nets {
+		p, err := netip.ParsePrefix(n)
+		if err != nil {
+			return out, fmt.Errorf("trusted_networks: %q is not a CIDR prefix", n)
+		}
+		out.TrustedNetworks = append(out.TrustedNetworks, p.Masked())
+	}
+	return out, nil
+}
+
+// spoolKeyFile is where the master key lives.
+func (c Config) spoolKeyFile() string {
+	if c.Spool.MasterKeyFile != "" {
+		return c.Spool.MasterKeyFile
+	}
+	return filepath.Join(c.DataDir, "master.key")
+}

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"bytes"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/printgate/printgate/internal/testenv"
+)
+
+// TestIPPConformance runs CUPS's stock IPP/1.1 and IPP/2.0 conformance
+// suites against a direct queue whose printer is a real ippeveprinter.
+// Held jobs never complete, and the suites wait for completion, so they
+// run against a direct queue (see ARCHITECTURE.md).
+func TestIPPConformance(t *testing.T) {
+	ipptool := testenv.Tool(t, "ipptool")
+	docs, err := filepath.Abs("../../testdata/ipptool")
+	if err != nil {
+		t.Fatal(err)
+	}
+	forEachDB(t, func(t *testing.T, dbURL string) {
+		printer := testenv.IPPEvePrinter(t)
+		srv := startServer(t, newConfig(t, dbURL,
+			QueueConfig{Name: "lobby", Mode: "direct", Printer: printer.URI}))
+		for _, tc := range []struct{ suite, version string }{
+			{"ipp-1.1.test", "1.1"},
+			{"ipp-2.0.test", "2.0"},
+		} {
+			t.Run(tc.suite, func(t *testing.T) {
+				cmd := exec.Command(ipptool, "-tI", "-V", tc.version, "-f", "document-a4.pdf",
+					srv.PrinterURI("lobby"), tc.suite)
+				cmd.Dir = docs
+				out, err := cmd.CombinedOutput()
+				if err != nil {
+					t.Fatalf("ipptool %s: %v\n%s\nserver log:\n%s", tc.suite, err, out, srv.Log)
+				}
+				// ipptool exits 0 when every test it ran passed; make sure
+				// it ran the suite and not a handful of tests.
+				if n := bytes.Count(out, []byte("[PASS]")); n < 40 || bytes.Contains(out, []byte("[FAIL]")) {
+					t.Fatalf("ipptool %s: %d tests passed, want at least 40 and no failures\n%s", tc.suite, n, out)
+				}
+			})
+		}
+	})
+}

@@ -1,0 +1,95 @@
+// Command printgate is the secure print-release and output-audit server.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// app holds what every subcommand shares: the flags and the output.
+type app struct {
+	configPath string
+	dataDir    string
+	stdout     io.Writer
+	stderr     io.Writer
+	stdin      io.Reader
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	a := &app{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin}
+	if err := a.command().ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "printgate:", err)
+		os.Exit(1)
+	}
+}
+
+func (a *app) command() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "printgate",
+		Short:         "Secure print release and output audit",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVar(&a.configPath, "config", "", "configuration file (YAML)")
+	root.PersistentFlags().StringVar(&a.dataDir, "data", "", "data directory (overrides data_dir)")
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	root.AddCommand(a.serveCommand(), a.migrateCommand(), a.versionCommand())
+	return root
+}
+
+func (a *app) versionCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := fmt.Fprintln(a.stdout, "printgate", version)
+			return err
+		},
+	}
+}
+
+func (a *app) migrateCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate",
+		Short: "Create or update the database schema",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(a.configPath, a.dataDir)
+			if err != nil {
+				return err
+			}
+			db, err := openDB(cmd.Context(), cfg, a.logger(cfg))
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			_, err = fmt.Fprintln(a.stdout, "database schema is up to date")
+			return err
+		},
+	}
+}
+
+// logger writes to stderr in the configured format and level.
+func (a *app) logger(cfg Config) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Log.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(a.stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(a.stderr, opts))
+}

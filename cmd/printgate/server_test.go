@@ -1,0 +1,128 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/printgate/printgate/internal/testenv"
+)
+
+// syncBuffer collects server output from several goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// testServer is printgate running in-process on a loopback port.
+type testServer struct {
+	Addr    string // 127.0.0.1:PORT
+	DataDir string
+	Config  Config
+	Log     *syncBuffer
+	stop    context.CancelFunc
+	done    chan error
+}
+
+// PrinterURI is the ipp:// URI of queue.
+func (s *testServer) PrinterURI(queue string) string {
+	return "ipp://" + s.Addr + "/ipp/print/" + queue
+}
+
+// forEachDB runs f as a subtest on each database.
+func forEachDB(t *testing.T, f func(t *testing.T, dbURL string)) {
+	for _, db := range []string{"sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			url := ""
+			if db == "postgres" {
+				url = testenv.Postgres(t)
+			}
+			f(t, url)
+		})
+	}
+}
+
+// newConfig returns a config with a data dir under t's temp dir, the given
+// database and queues, listening on a free loopback port.
+func newConfig(t *testing.T, dbURL string, queues ...QueueConfig) Config {
+	cfg := defaultConfig()
+	cfg.DataDir = filepath.Join(t.TempDir(), "var")
+	cfg.Database.URL = dbURL
+	cfg.Server.Listen = []string{net.JoinHostPort("127.0.0.1", strconv.Itoa(testenv.FreePort(t)))}
+	cfg.Log.Level = "debug"
+	if len(queues) > 0 {
+		cfg.Queues = queues
+	}
+	if err := cfg.validate(); err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	return cfg
+}
+
+// startServer runs printgate with cfg until the test ends.
+func startServer(t *testing.T, cfg Config) *testServer {
+	t.Helper()
+	log := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &testServer{Addr: cfg.Server.Listen[0], DataDir: cfg.DataDir, Config: cfg, Log: log, stop: cancel, done: make(chan error, 1)}
+	a := &app{stdout: log, stderr: log, stdin: bytes.NewReader(nil)}
+	go func() { s.done <- a.serve(ctx, cfg) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", s.Addr, time.Second)
+		if err == nil {
+			c.Close()
+			break
+		}
+		select {
+		case err := <-s.done:
+			t.Fatalf("server did not start: %v\n%s", err, log)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server did not listen on %s\n%s", s.Addr, log)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Cleanup(func() { s.Stop(t) })
+	return s
+}
+
+// Stop shuts the server down and waits for it.
+func (s *testServer) Stop(t *testing.T) {
+	if s.stop == nil {
+		return
+	}
+	s.stop()
+	s.stop = nil
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Errorf("server: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		buf := make([]byte, 1<<20)
+		t.Errorf("server did not stop\n%s", buf[:runtime.Stack(buf, true)])
+	}
+}
+
+func (s *testServer) String() string { return fmt.Sprintf("printgate at %s", s.Addr) }

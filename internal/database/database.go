@@ -1,0 +1,119 @@
+// Package database opens printgate's database, embedded SQLite or
+// PostgreSQL, and runs the versioned migrations each package owns.
+package database
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Dialect names the SQL flavour of a database.
+type Dialect string
+
+// Supported dialects.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// DB is an open database.
+type DB struct {
+	*gorm.DB
+	Dialect Dialect
+}
+
+// Open connects to rawURL: "" opens (creating) printgate.db in dataDir,
+// "postgres://..." connects to PostgreSQL.
+func Open(ctx context.Context, rawURL, dataDir string, log *slog.Logger) (*DB, error) {
+	cfg := &gorm.Config{
+		Logger:                 logger.Discard,
+		SkipDefaultTransaction: true,
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+		TranslateError:         true,
+	}
+	var (
+		dialect Dialect
+		gdb     *gorm.DB
+		err     error
+	)
+	switch {
+	case rawURL == "":
+		dialect = SQLite
+		if err := os.MkdirAll(dataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("database: create data dir: %w", err)
+		}
+		gdb, err = gorm.Open(sqlite.Open(sqliteDSN(filepath.Join(dataDir, "printgate.db"))), cfg)
+	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
+		dialect = Postgres
+		gdb, err = gorm.Open(postgres.Open(rawURL), cfg)
+	default:
+		return nil, errors.New("database: url must be empty (embedded SQLite) or postgres://...")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("database: open %s: %w", dialect, redactErr(err, rawURL))
+	}
+	sqlDB, err := gdb.DB()
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	if dialect == SQLite {
+		// One writer at a time is all SQLite allows; a small pool of
+		// readers keeps Get-Jobs from queueing behind uploads.
+		sqlDB.SetMaxOpenConns(4)
+	} else {
+		sqlDB.SetMaxOpenConns(16)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	}
+	if err := sqlDB.PingContext(ctx); err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("database: connect %s: %w", dialect, redactErr(err, rawURL))
+	}
+	return &DB{DB: gdb, Dialect: dialect}, nil
+}
+
+// sqliteDSN asks for WAL with full fsync (an acknowledged job must survive
+// a power cut), a busy timeout instead of instant SQLITE_BUSY, and
+// immediate transactions so writers queue instead of deadlocking on the
+// read-to-write upgrade.
+func sqliteDSN(path string) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "foreign_keys(ON)")
+	q.Add("_txlock", "immediate")
+	return "file:" + path + "?" + q.Encode()
+}
+
+// redactErr keeps a database password out of error text.
+func redactErr(err error, rawURL string) error {
+	u, perr := url.Parse(rawURL)
+	if perr != nil || u.User == nil {
+		return err
+	}
+	if pw, ok := u.User.Password(); ok && pw != "" && strings.Contains(err.Error(), pw) {
+		return errors.New(strings.ReplaceAll(err.Error(), pw, "***"))
+	}
+	return err
+}
+
+// Close closes the connection pool.
+func (db *DB) Close() error {
+	sqlDB, err := db.DB.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}

@@ -1,0 +1,74 @@
+package database
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Migration is one step of a package's schema. Steps run in order, each in
+// its own transaction, and each runs once per database.
+type Migration struct {
+	// Name says what the step does, for the log and the migrations table.
+	Name string
+	// Up applies the step inside tx.
+	Up func(tx *gorm.DB, d Dialect) error
+}
+
+type schemaVersion struct {
+	Component string `gorm:"primaryKey;size:64"`
+	Version   int    `gorm:"not null"`
+	AppliedAt time.Time
+}
+
+func (schemaVersion) TableName() string { return "schema_versions" }
+
+// Migrate brings component's schema up to date by applying the steps after
+// the recorded version. Several instances may start at once: the row lock
+// on the component's version makes the others wait, then find nothing to do.
+func (db *DB) Migrate(ctx context.Context, component string, steps []Migration) error {
+	if err := db.WithContext(ctx).AutoMigrate(&schemaVersion{}); err != nil {
+		return fmt.Errorf("database: migrate %s: version table: %w", component, err)
+	}
+	for i := range steps {
+		err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			if err := tx.Clauses(clause.OnConflict{DoNothing: true}).
+				Create(&schemaVersion{Component: component, Version: 0, AppliedAt: time.Now()}).Error; err != nil {
+				return err
+			}
+			var v schemaVersion
+			q := tx
+			if db.Dialect == Postgres {
+				q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+			}
+			if err := q.First(&v, "component = ?", component).Error; err != nil {
+				return err
+			}
+			if v.Version > i {
+				return nil
+			}
+			if err := steps[i].Up(tx, db.Dialect); err != nil {
+				return fmt.Errorf("step %d (%s): %w", i+1, steps[i].Name, err)
+			}
+			return tx.Model(&schemaVersion{}).Where("component = ?", component).
+				Updates(map[string]any{"version": i + 1, "applied_at": time.Now()}).Error
+		})
+		if err != nil {
+			return fmt.Errorf("database: migrate %s: %w", component, err)
+		}
+	}
+	return nil
+}
+
+// Exec runs statements in order; a convenience for migration steps.
+func Exec(tx *gorm.DB, stmts ...string) error {
+	for _, s := range stmts {
+		if err := tx.Exec(s).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,85 @@
+// Package secret stores the secrets printgate must check but never keep:
+// passwords, PINs and job passwords as argon2id hashes, and identifiers
+// such as card UIDs as keyed HMACs.
+package secret
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// Params are argon2id cost parameters.
+type Params struct {
+	Memory  uint32 // KiB
+	Time    uint32
+	Threads uint8
+}
+
+// defaultParams follow the OWASP password storage recommendation for
+// argon2id (19 MiB, 2 passes, 1 lane).
+var defaultParams = Params{Memory: 19 * 1024, Time: 2, Threads: 1}
+
+// DefaultParams returns the cost parameters printgate uses.
+func DefaultParams() Params { return defaultParams }
+
+const (
+	saltLen = 16
+	keyLen  = 32
+)
+
+// ErrMalformed is returned for a stored hash that cannot be parsed.
+var ErrMalformed = errors.New("secret: malformed hash")
+
+// Hash returns the PHC-format argon2id hash of pw
+// ($argon2id$v=19$m=...,t=...,p=...$salt$key).
+func Hash(pw []byte, p Params) (string, error) {
+	salt := make([]byte, saltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("secret: salt: %w", err)
+	}
+	key := argon2.IDKey(pw, salt, p.Time, p.Memory, p.Threads, keyLen)
+	enc := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
+		argon2.Version, p.Memory, p.Time, p.Threads, enc.EncodeToString(salt), enc.EncodeToString(key)), nil
+}
+
+// Verify reports whether pw matches the stored hash, in constant time.
+func Verify(stored string, pw []byte) (bool, error) {
+	parts := strings.Split(stored, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false, ErrMalformed
+	}
+	var v int
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &v); err != nil || v != argon2.Version {
+		return false, ErrMalformed
+	}
+	var p Params
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil {
+		return false, ErrMalformed
+	}
+	enc := base64.RawStdEncoding
+	salt, err1 := enc.DecodeString(parts[4])
+	key, err2 := enc.DecodeString(parts[5])
+	if err1 != nil || err2 != nil || len(key) == 0 || p.Memory > 1<<22 || p.Time > 64 {
+		return false, ErrMalformed
+	}
+	got := argon2.IDKey(pw, salt, p.Time, p.Memory, p.Threads, uint32(len(key)))
+	return subtle.ConstantTimeCompare(got, key) == 1, nil
+}
+
+// MAC returns the keyed HMAC-SHA256 of value as "hmac-sha256:<hex>", the
+// form in which identifiers are stored and looked up.
+func MAC(key []byte, value string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(value))
+	return "hmac-sha256:" + hex.EncodeToString(m.Sum(nil))
+}

@@ -1,0 +1,186 @@
+package ipp
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+)
+
+// Backend is what the Server needs from the rest of printgate: the queues,
+// the jobs and their documents. Methods return the sentinel errors below
+// (wrapped or inside a Refusal) so the Server can answer with the right
+// status code; any other error is answered as an internal server error.
+type Backend interface {
+	// Printer describes the queue named name, or returns ErrNotFound.
+	Printer(ctx context.Context, name string) (Printer, error)
+	// QueuedJobs counts the jobs of queue name that have not ended.
+	QueuedJobs(ctx context.Context, name string) (int, error)
+	// Authenticate identifies the sender of r to queue p before any byte of
+	// the request body is read. It returns ErrUnauthenticated when the
+	// client must send (other) credentials, ErrForbidden when it may not
+	// use the queue at all.
+	Authenticate(ctx context.Context, r *http.Request, p Printer) (Principal, error)
+	// CreateJob makes a job that waits for its document (Create-Job).
+	CreateJob(ctx context.Context, req JobRequest) (Job, error)
+	// PrintJob makes a job and stores its document (Print-Job).
+	PrintJob(ctx context.Context, req JobRequest, doc io.Reader) (Job, error)
+	// SendDocument stores the document of a job made by CreateJob.
+	SendDocument(ctx context.Context, req DocumentRequest, doc io.Reader) (Job, error)
+	// CloseJob ends a job made by CreateJob that will get no document.
+	CloseJob(ctx context.Context, t JobTarget) (Job, error)
+	// Job returns one job of queue, or ErrNotFound.
+	Job(ctx context.Context, queue string, id int) (Job, error)
+	// Jobs lists jobs of a queue.
+	Jobs(ctx context.Context, q JobQuery) ([]Job, error)
+	// CancelJob cancels a job that has not ended.
+	CancelJob(ctx context.Context, t JobTarget) (Job, error)
+	// CancelMyJobs cancels every job of t.User on t.Queue that has not ended,
+	// limited to ids when ids is not empty.
+	CancelMyJobs(ctx context.Context, t JobTarget, ids []int) ([]Job, error)
+	// HoldJob holds a pending job (Hold-Job).
+	HoldJob(ctx context.Context, t JobTarget, until string) (Job, error)
+	// ReleaseJob releases a held job (Release-Job).
+	ReleaseJob(ctx context.Context, t JobTarget) (Job, error)
+}
+
+// Sentinel errors a Backend returns; the Server maps each to its IPP status.
+var (
+	ErrNotFound        = errors.New("not found")
+	ErrNotPossible     = errors.New("not possible")
+	ErrNotAuthorized   = errors.New("not authorized")
+	ErrForbidden       = errors.New("forbidden")
+	ErrUnauthenticated = errors.New("not authenticated")
+	ErrTooLarge        = errors.New("document too large")
+	ErrFormat          = errors.New("document format not supported")
+	ErrBadRequest      = errors.New("bad request")
+	ErrNotAccepting    = errors.New("not accepting jobs")
+	ErrUnavailable     = errors.New("service unavailable")
+	ErrBusy            = errors.New("busy")
+	// ErrMultipleDocuments refuses a second document for one job.
+	ErrMultipleDocuments = errors.New("multiple documents per job not supported")
+)
+
+// Refusal is an error carrying a message that is safe to show the client as
+// status-message; Err selects the status code.
+type Refusal struct {
+	Err     error
+	Message string
+}
+
+// Refuse returns a Refusal of kind err with a message for the client.
+func Refuse(err error, message string) error { return &Refusal{Err: err, Message: message} }
+
+func (r *Refusal) Error() string { return r.Message + ": " + r.Err.Error() }
+
+// Unwrap returns the sentinel error of the refusal.
+func (r *Refusal) Unwrap() error { return r.Err }
+
+// Printer describes one queue as IPP presents it.
+type Printer struct {
+	// Name is the queue name, the last element of the printer URI path.
+	Name string
+	// Info, Location and MakeAndModel are shown to users in print dialogs.
+	Info, Location, MakeAndModel string
+	// Hold is true when every job is held for release at a device.
+	Hold bool
+	// Accepting is false when new jobs are refused.
+	Accepting bool
+	// Formats are the accepted document formats; the first is the default.
+	Formats []string
+	// MaxSize is the largest accepted document in bytes.
+	MaxSize int64
+	// Color is true when the queue's printers print in colour.
+	Color bool
+	// Auth names the authentication the queue asks for: "basic" or
+	// "requesting-user-name".
+	Auth string
+}
+
+// Principal is who sent a request.
+type Principal struct {
+	// Name is the user name; empty when the Backend trusts the request's
+	// requesting-user-name instead.
+	Name string
+	// Addr is the client's network address.
+	Addr string
+}
+
+// JobRequest carries the attributes of a new job.
+type JobRequest struct {
+	Queue string
+	// User owns the job: the authenticated name, or the claimed one on a
+	// queue that trusts requesting-user-name.
+	User string
+	// ClaimedUser is the requesting-user-name the client sent.
+	ClaimedUser string
+	ClientAddr  string
+	Name        string
+	Copies      int
+	Sides       string
+	ColorMode   string
+	Media       string
+	HoldUntil   string
+	// Password is the job-password (PWG 5100.11); the Backend must store
+	// only a hash of it.
+	Password []byte
+	Document DocumentInfo
+}
+
+// DocumentInfo describes a document as the client announced it.
+type DocumentInfo struct {
+	Name   string
+	Format string
+}
+
+// DocumentRequest carries a Send-Document request.
+type DocumentRequest struct {
+	JobTarget
+	Document DocumentInfo
+	// Last is the last-document flag.
+	Last bool
+}
+
+// JobTarget names a job and who asks about it.
+type JobTarget struct {
+	Queue string
+	ID    int
+	User  string
+}
+
+// JobQuery selects jobs for Get-Jobs.
+type JobQuery struct {
+	Queue string
+	// Which is "not-completed" (default), "completed" or "all".
+	Which string
+	// User limits the jobs to one owner when not empty (my-jobs).
+	User  string
+	IDs   []int
+	Limit int
+}
+
+// Job is a job as IPP presents it.
+type Job struct {
+	ID          int
+	Queue       string
+	Name        string
+	Owner       string
+	State       JobState
+	Reasons     []string
+	Message     string
+	Created     time.Time
+	Processed   time.Time
+	Completed   time.Time
+	Format      string
+	Size        int64
+	Pages       int
+	Copies      int
+	Sides       string
+	ColorMode   string
+	Media       string
+	HoldUntil   string
+	HasPassword bool
+	// Incoming is true while a job made by Create-Job waits for its document.
+	Incoming bool
+}

@@ -1,0 +1,342 @@
+package ipp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/OpenPrinting/goipp"
+)
+
+type handler func(ctx context.Context, req *request) (goipp.Status, string)
+
+func (s *Server) handlers() map[goipp.Op]handler {
+	return map[goipp.Op]handler{
+		goipp.OpPrintJob:             s.printJob,
+		goipp.OpValidateJob:          s.validateJob,
+		goipp.OpCreateJob:            s.createJob,
+		goipp.OpSendDocument:         s.sendDocument,
+		goipp.OpCloseJob:             s.closeJob,
+		goipp.OpCancelJob:            s.cancelJob,
+		goipp.OpCancelMyJobs:         s.cancelMyJobs,
+		goipp.OpGetJobAttributes:     s.getJobAttributes,
+		goipp.OpGetJobs:              s.getJobs,
+		goipp.OpGetPrinterAttributes: s.getPrinterAttributes,
+		goipp.OpHoldJob:              s.holdJob,
+		goipp.OpReleaseJob:           s.releaseJob,
+		goipp.OpIdentifyPrinter:      s.identifyPrinter,
+	}
+}
+
+// document checks document-format and compression of a request that
+// carries or announces a document.
+func (s *Server) document(req *request) (DocumentInfo, goipp.Status, string) {
+	var d DocumentInfo
+	d.Name, _ = req.op.str("document-name")
+	d.Format, _ = req.op.str("document-format")
+	if d.Format == "" {
+		d.Format = req.printer.Formats[0]
+	}
+	if !slices.Contains(req.printer.Formats, d.Format) {
+		req.resp.Unsupported.Add(req.op["document-format"])
+		return d, goipp.StatusErrorDocumentFormatNotSupported,
+			fmt.Sprintf("Document format %q is not supported here; use one of %s.", d.Format, strings.Join(req.printer.Formats, ", "))
+	}
+	if c, ok := req.op.str("compression"); ok && c != "none" {
+		req.resp.Unsupported.Add(req.op["compression"])
+		return d, goipp.StatusErrorCompressionNotSupported, fmt.Sprintf("Compression %q is not supported.", c)
+	}
+	return d, goipp.StatusOk, ""
+}
+
+// creation runs the checks shared by Print-Job, Validate-Job and Create-Job.
+func (s *Server) creation(req *request, withDoc bool) (JobRequest, goipp.Status, string) {
+	if !req.printer.Accepting {
+		return JobRequest{}, goipp.StatusErrorNotAcceptingJobs, "This queue is not accepting jobs."
+	}
+	if withDoc {
+		d, st, msg := s.document(req)
+		if st != goipp.StatusOk {
+			return JobRequest{}, st, msg
+		}
+		jr, st, msg := s.jobRequest(req)
+		jr.Document = d
+		return jr, st, msg
+	}
+	return s.jobRequest(req)
+}
+
+func (s *Server) printJob(ctx context.Context, req *request) (goipp.Status, string) {
+	jr, st, msg := s.creation(req, true)
+	if st != goipp.StatusOk && st != goipp.StatusOkIgnoredOrSubstituted {
+		return st, msg
+	}
+	if empty, err := noData(req.body); err != nil || empty {
+		return goipp.StatusErrorBadRequest, "The Print-Job request carries no document."
+	}
+	job, err := s.backend.PrintJob(ctx, jr, req.body)
+	if err != nil {
+		return s.failure(err, "print job")
+	}
+	s.addJobStatus(req, job)
+	return st, msg
+}
+
+func (s *Server) validateJob(ctx context.Context, req *request) (goipp.Status, string) {
+	_, st, msg := s.creation(req, true)
+	return st, msg
+}
+
+func (s *Server) createJob(ctx context.Context, req *request) (goipp.Status, string) {
+	jr, st, msg := s.creation(req, false)
+	if st != goipp.StatusOk && st != goipp.StatusOkIgnoredOrSubstituted {
+		return st, msg
+	}
+	job, err := s.backend.CreateJob(ctx, jr)
+	if err != nil {
+		return s.failure(err, "create job")
+	}
+	s.addJobStatus(req, job)
+	return st, msg
+}
+
+func (s *Server) sendDocument(ctx context.Context, req *request) (goipp.Status, string) {
+	t, st, msg := s.target(req)
+	if st != goipp.StatusOk {
+		return st, msg
+	}
+	last, ok := req.op.boolean("last-document")
+	if !ok {
+		return goipp.StatusErrorBadRequest, "Send-Document needs the last-document attribute."
+	}
+	d, st, msg := s.document(req)
+	if st != goipp.StatusOk {
+		return st, msg
+	}
+	var doc io.Reader = req.body
+	if empty, err := noData(req.body); err != nil {
+		return goipp.StatusErrorBadRequest, "The document could not be read."
+	} else if empty {
+		doc = nil
+	}
+	job, err := s.backend.SendDocument(ctx, DocumentRequest{JobTarget: t, Document: d, Last: last}, doc)
+	if err != nil {
+		return s.failure(err, "send document")
+	}
+	s.addJobStatus(req, job)
+	return goipp.StatusOk, ""
+}
+
+func (s *Server) closeJob(ctx context.Context, req *request) (goipp.Status, string) {
+	return s.jobOp(ctx, req, s.backend.CloseJob, "close job")
+}
+
+func (s *Server) cancelJob(ctx context.Context, req *request) (goipp.Status, string) {
+	return s.jobOp(ctx, req, s.backend.CancelJob, "cancel job")
+}
+
+func (s *Server) releaseJob(ctx context.Context, req *request) (goipp.Status, string) {
+	return s.jobOp(ctx, req, s.backend.ReleaseJob, "release job")
+}
+
+func (s *Server) holdJob(ctx context.Context, req *request) (goipp.Status, string) {
+	until := "indefinite"
+	if a, ok := req.op["job-hold-until"]; ok {
+		if !jobTemplate["job-hold-until"](a, req.printer) {
+			req.resp.Unsupported.Add(a)
+			return goipp.StatusErrorAttributesOrValues, "That job-hold-until value is not supported."
+		}
+		until = a.Values[0].V.String()
+	}
+	return s.jobOp(ctx, req, func(ctx context.Context, t JobTarget) (Job, error) {
+		return s.backend.HoldJob(ctx, t, until)
+	}, "hold job")
+}
+
+// jobOp runs a state change on the request's target job.
+func (s *Server) jobOp(ctx context.Context, req *request, op func(context.Context, JobTarget) (Job, error), what string) (goipp.Status, string) {
+	t, st, msg := s.target(req)
+	if st != goipp.StatusOk {
+		return st, msg
+	}
+	if _, err := op(ctx, t); err != nil {
+		return s.failure(err, what)
+	}
+	return goipp.StatusOk, ""
+}
+
+func (s *Server) cancelMyJobs(ctx context.Context, req *request) (goipp.Status, string) {
+	ids, st, msg := jobIDs(req)
+	if st != goipp.StatusOk {
+		return st, msg
+	}
+	t := JobTarget{Queue: req.printer.Name, User: req.user()}
+	if _, err := s.backend.CancelMyJobs(ctx, t, ids); err != nil {
+		return s.failure(err, "cancel my jobs")
+	}
+	return goipp.StatusOk, ""
+}
+
+func (s *Server) getJobAttributes(ctx context.Context, req *request) (goipp.Status, string) {
+	t, st, msg := s.target(req)
+	if st != goipp.StatusOk {
+		return st, msg
+	}
+	job, err := s.backend.Job(ctx, t.Queue, t.ID)
+	if err != nil {
+		return s.failure(err, "get job")
+	}
+	requested := stringValues(req.op["requested-attributes"])
+	req.resp.Job = filter(s.jobAttributes(job, req.loc, job.Owner == t.User), requested, jobGroups)
+	return goipp.StatusOk, ""
+}
+
+func (s *Server) getJobs(ctx context.Context, req *request) (goipp.Status, string) {
+	q := JobQuery{Queue: req.printer.Name, Which: "not-completed"}
+	if a, ok := req.op["which-jobs"]; ok {
+		if !oneOf(whichJobs...)(a, req.printer) {
+			req.resp.Unsupported.Add(a)
+			return goipp.StatusErrorAttributesOrValues, "That which-jobs value is not supported."
+		}
+		q.Which = a.Values[0].V.String()
+	}
+	if mine, _ := req.op.boolean("my-jobs"); mine {
+		q.User = req.user()
+	}
+	if n, ok := req.op.integer("limit"); ok {
+		if n < 1 {
+			req.resp.Unsupported.Add(req.op["limit"])
+			return goipp.StatusErrorAttributesOrValues, "The limit must be at least 1."
+		}
+		q.Limit = n
+	}
+	ids, st, msg := jobIDs(req)
+	if st != goipp.StatusOk {
+		return st, msg
+	}
+	q.IDs = ids
+	jobs, err := s.backend.Jobs(ctx, q)
+	if err != nil {
+		return s.failure(err, "get jobs")
+	}
+	requested := stringValues(req.op["requested-attributes"])
+	if len(requested) == 0 {
+		requested = []string{"job-uri", "job-id"}
+	}
+	user := req.user()
+	for _, j := range jobs {
+		a := filter(s.jobAttributes(j, req.loc, j.Owner == user), requested, jobGroups)
+		req.resp.Groups = append(req.resp.Groups, goipp.Group{Tag: goipp.TagJobGroup, Attrs: a})
+	}
+	return goipp.StatusOk, ""
+}
+
+func (s *Server) getPrinterAttributes(ctx context.Context, req *request) (goipp.Status, string) {
+	queued, err := s.backend.QueuedJobs(ctx, req.printer.Name)
+	if err != nil {
+		return s.failure(err, "count jobs")
+	}
+	all := s.printerAttributes(req.printer, req.loc, queued)
+	groups := map[string][]string{
+		"job-template":        printerGroups["job-template"],
+		"printer-description": printerDescription(all),
+	}
+	req.resp.Printer = filter(all, stringValues(req.op["requested-attributes"]), groups)
+	return goipp.StatusOk, ""
+}
+
+func (s *Server) identifyPrinter(ctx context.Context, req *request) (goipp.Status, string) {
+	return goipp.StatusOk, "There is nothing to identify: jobs print at the printer where you release them."
+}
+
+// target finds the job a request is about: job-uri (or the request path),
+// or printer-uri plus job-id.
+func (s *Server) target(req *request) (JobTarget, goipp.Status, string) {
+	t := JobTarget{Queue: req.printer.Name, ID: req.jobID, User: req.user()}
+	if t.ID == 0 {
+		id, ok := req.op.integer("job-id")
+		if !ok {
+			return t, goipp.StatusErrorBadRequest, "The request needs job-uri, or printer-uri with job-id."
+		}
+		t.ID = id
+	}
+	if t.ID <= 0 {
+		return t, goipp.StatusErrorNotFound, "There is no such job."
+	}
+	return t, goipp.StatusOk, ""
+}
+
+// jobIDs reads the job-ids operation attribute (PWG 5100.11).
+func jobIDs(req *request) ([]int, goipp.Status, string) {
+	a, ok := req.op["job-ids"]
+	if !ok {
+		return nil, goipp.StatusOk, ""
+	}
+	ids := make([]int, 0, len(a.Values))
+	for _, v := range a.Values {
+		i, ok := v.V.(goipp.Integer)
+		if !ok || i <= 0 {
+			req.resp.Unsupported.Add(a)
+			return nil, goipp.StatusErrorAttributesOrValues, "Every job-ids value must be a positive integer."
+		}
+		ids = append(ids, int(i))
+	}
+	return ids, goipp.StatusOk, ""
+}
+
+func (s *Server) addJobStatus(req *request, j Job) {
+	req.resp.Job = filter(s.jobAttributes(j, req.loc, true), []string{
+		"job-id", "job-uri", "job-state", "job-state-reasons", "job-state-message",
+	}, nil)
+}
+
+// noData reports whether the request body has no document bytes.
+func noData(body interface{ Peek(int) ([]byte, error) }) (bool, error) {
+	_, err := body.Peek(1)
+	if errors.Is(err, io.EOF) {
+		return true, nil
+	}
+	return false, err
+}
+
+// failure maps a Backend error to its IPP status. Only messages the Backend
+// marked safe reach the client; anything unexpected is logged.
+func (s *Server) failure(err error, what string) (goipp.Status, string) {
+	for _, m := range errorStatus {
+		if errors.Is(err, m.err) {
+			return m.status, refusalMessage(err, m.message)
+		}
+	}
+	s.log.Error("ipp: "+what, "err", err)
+	return goipp.StatusErrorInternal, "The server could not " + what + "; the problem is logged."
+}
+
+var errorStatus = []struct {
+	err     error
+	status  goipp.Status
+	message string
+}{
+	{ErrNotFound, goipp.StatusErrorNotFound, "There is no such job."},
+	{ErrNotPossible, goipp.StatusErrorNotPossible, "The job is not in a state that allows this."},
+	{ErrNotAuthorized, goipp.StatusErrorNotAuthorized, "You may not do this to that job."},
+	{ErrForbidden, goipp.StatusErrorForbidden, "You may not use this queue."},
+	{ErrUnauthenticated, goipp.StatusErrorNotAuthenticated, "Sign in to use this queue."},
+	{ErrTooLarge, goipp.StatusErrorRequestEntity, "The document is larger than this queue accepts."},
+	{ErrFormat, goipp.StatusErrorDocumentFormatNotSupported, "The document format is not supported."},
+	{ErrBadRequest, goipp.StatusErrorBadRequest, "The request is not valid."},
+	{ErrNotAccepting, goipp.StatusErrorNotAcceptingJobs, "This queue is not accepting jobs."},
+	{ErrMultipleDocuments, goipp.StatusErrorMultipleJobsNotSupported, "A job holds one document only."},
+	{ErrBusy, goipp.StatusErrorBusy, "The server is busy; try again."},
+	{ErrUnavailable, goipp.StatusErrorServiceUnavailable, "The service is unavailable; try again shortly."},
+}
+
+func refusalMessage(err error, fallback string) string {
+	var r *Refusal
+	if errors.As(err, &r) && r.Message != "" {
+		return r.Message
+	}
+	return fallback
+}

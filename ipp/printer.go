@@ -1,0 +1,323 @@
+package ipp
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/OpenPrinting/goipp"
+)
+
+// Operations the Server answers, in operations-supported order.
+var supportedOps = []goipp.Op{
+	goipp.OpPrintJob, goipp.OpValidateJob, goipp.OpCreateJob, goipp.OpSendDocument,
+	goipp.OpCancelJob, goipp.OpGetJobAttributes, goipp.OpGetJobs, goipp.OpGetPrinterAttributes,
+	goipp.OpHoldJob, goipp.OpReleaseJob, goipp.OpCancelMyJobs, goipp.OpCloseJob,
+	goipp.OpIdentifyPrinter,
+}
+
+// mediaSize is one supported medium in PWG 5101.1 self-describing form,
+// with its size in hundredths of millimetres.
+type mediaSize struct {
+	name string
+	x, y int
+}
+
+var media = []mediaSize{
+	{"iso_a4_210x297mm", 21000, 29700},
+	{"iso_a3_297x420mm", 29700, 42000},
+	{"iso_a5_148x210mm", 14800, 21000},
+	{"jis_b4_257x364mm", 25700, 36400},
+	{"jis_b5_182x257mm", 18200, 25700},
+	{"na_letter_8.5x11in", 21590, 27940},
+	{"na_legal_8.5x14in", 21590, 35560},
+	{"na_index-4x6_4x6in", 10160, 15240},
+}
+
+// mediaNames returns the supported media names.
+func mediaNames() []string {
+	out := make([]string, len(media))
+	for i, m := range media {
+		out[i] = m.name
+	}
+	return out
+}
+
+func mediaCol(m mediaSize) goipp.Collection {
+	return goipp.Collection{
+		collection("media-size", goipp.Collection{
+			ints("x-dimension", m.x),
+			ints("y-dimension", m.y),
+		}),
+		ints("media-bottom-margin", 423), ints("media-left-margin", 423),
+		ints("media-right-margin", 423), ints("media-top-margin", 423),
+		keywords("media-source", "auto"),
+		keywords("media-type", "stationery"),
+	}
+}
+
+func mediaSizes() goipp.Attribute {
+	a := goipp.Attribute{Name: "media-size-supported"}
+	for _, m := range media {
+		a.Values.Add(goipp.TagBeginCollection, goipp.Collection{
+			ints("x-dimension", m.x), ints("y-dimension", m.y),
+		})
+	}
+	return a
+}
+
+var (
+	sidesSupported     = []string{"one-sided", "two-sided-long-edge", "two-sided-short-edge"}
+	colorModes         = []string{"auto", "monochrome", "color"}
+	monoModes          = []string{"auto", "monochrome"}
+	holdUntilSupported = []string{"no-hold", "indefinite", "day-time", "evening", "night",
+		"second-shift", "third-shift", "weekend"}
+	whichJobs = []string{"completed", "not-completed", "all"}
+)
+
+// maxPassword is the longest job-password accepted, in octets.
+const maxPassword = 255
+
+// location says how a request reached the Server, so the URIs in replies
+// name the listener the client used.
+type location struct {
+	scheme string // ipp or ipps
+	host   string // host[:port] from the request
+}
+
+func (l location) printerURI(queue string) string {
+	return fmt.Sprintf("%s://%s/ipp/print/%s", l.scheme, l.host, queue)
+}
+
+func (l location) jobURI(queue string, id int) string {
+	return fmt.Sprintf("%s/%d", l.printerURI(queue), id)
+}
+
+func (l location) moreInfo(queue string) string {
+	scheme := "http"
+	if l.scheme == "ipps" {
+		scheme = "https"
+	}
+	return fmt.Sprintf("%s://%s/ipp/print/%s", scheme, l.host, queue)
+}
+
+// uuidFor derives a stable RFC 4122 URN for a queue so clients recognise a
+// printer across restarts.
+func uuidFor(name string) string {
+	h := sha256.Sum256([]byte("printgate-queue:" + name))
+	h[6] = h[6]&0x0f | 0x50
+	h[8] = h[8]&0x3f | 0x80
+	return fmt.Sprintf("urn:uuid:%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+}
+
+// printerAttributes returns every printer attribute of p as seen at loc.
+func (s *Server) printerAttributes(p Printer, loc location, queued int) goipp.Attributes {
+	auth := "requesting-user-name"
+	if p.Auth == "basic" {
+		auth = "basic"
+	}
+	security := "none"
+	if loc.scheme == "ipps" {
+		security = "tls"
+	}
+	modes := monoModes
+	if p.Color {
+		modes = colorModes
+	}
+	state, reasons, msg := 3, "none", "Ready"
+	if !p.Accepting {
+		state, reasons, msg = 5, "paused", "Not accepting jobs"
+	}
+	ops := make([]int, len(supportedOps))
+	for i, op := range supportedOps {
+		ops[i] = int(op)
+	}
+	now := time.Now()
+	info := p.Info
+	if info == "" {
+		info = p.Name
+	}
+	makeModel := p.MakeAndModel
+	if makeModel == "" {
+		makeModel = "printgate secure release queue"
+	}
+	mode := "direct"
+	if p.Hold {
+		mode = "held for release at a printer"
+	}
+	list := goipp.Attributes{
+		strs("charset-configured", goipp.TagCharset, "utf-8"),
+		strs("charset-supported", goipp.TagCharset, "utf-8"),
+		boolean("color-supported", p.Color),
+		keywords("compression-supported", "none"),
+		ints("copies-default", 1),
+		rangeAttr("copies-supported", 1, 999),
+		strs("document-format-default", goipp.TagMimeType, p.Formats[0]),
+		strs("document-format-supported", goipp.TagMimeType, p.Formats...),
+		enums("finishings-default", 3),
+		enums("finishings-supported", 3),
+		strs("generated-natural-language-supported", goipp.TagLanguage, "en", "ja"),
+		keywords("identify-actions-default", "display"),
+		keywords("identify-actions-supported", "display"),
+		keywords("ipp-features-supported", "none"),
+		keywords("ipp-versions-supported", "1.0", "1.1", "2.0"),
+		boolean("job-ids-supported", true),
+		rangeAttr("job-impressions-supported", 0, 1<<30),
+		rangeAttr("job-k-octets-supported", 0, int(min(p.MaxSize/1024+1, 1<<31-1))),
+		rangeAttr("job-media-sheets-supported", 0, 1<<30),
+		keywords("job-hold-until-default", "no-hold"),
+		keywords("job-hold-until-supported", holdUntilSupported...),
+		keywords("job-password-encryption-supported", "none"),
+		ints("job-password-supported", maxPassword),
+		ints("job-priority-default", 50),
+		ints("job-priority-supported", 100),
+		keywords("job-sheets-default", "none"),
+		keywords("job-sheets-supported", "none"),
+		keywords("job-creation-attributes-supported", "copies", "sides", "media", "media-col",
+			"print-color-mode", "job-hold-until", "job-name", "job-password",
+			"job-password-encryption", "ipp-attribute-fidelity", "orientation-requested",
+			"print-quality", "printer-resolution", "finishings", "output-bin", "job-priority",
+			"job-sheets", "multiple-document-handling", "number-up"),
+		keywords("media-col-supported", "media-size", "media-bottom-margin", "media-left-margin",
+			"media-right-margin", "media-top-margin", "media-source", "media-type"),
+		collection("media-col-default", mediaCol(media[0])),
+		collection("media-col-ready", mediaCol(media[0]), mediaCol(media[5])),
+		keywords("media-default", media[0].name),
+		keywords("media-ready", media[0].name, media[5].name),
+		keywords("media-supported", mediaNames()...),
+		mediaSizes(),
+		ints("media-bottom-margin-supported", 423),
+		ints("media-left-margin-supported", 423),
+		ints("media-right-margin-supported", 423),
+		ints("media-top-margin-supported", 423),
+		keywords("media-source-supported", "auto"),
+		keywords("media-type-supported", "stationery"),
+		keywords("multiple-document-handling-default", "separate-documents-collated-copies"),
+		keywords("multiple-document-handling-supported", "separate-documents-uncollated-copies",
+			"separate-documents-collated-copies"),
+		boolean("multiple-document-jobs-supported", false),
+		ints("multiple-operation-time-out", 60),
+		keywords("multiple-operation-time-out-action", "abort-job"),
+		strs("natural-language-configured", goipp.TagLanguage, "en"),
+		ints("number-up-default", 1),
+		ints("number-up-supported", 1),
+		enums("operations-supported", ops...),
+		enums("orientation-requested-default", 3),
+		enums("orientation-requested-supported", 3, 4, 5, 6),
+		keywords("output-bin-default", "face-down"),
+		keywords("output-bin-supported", "face-down"),
+		boolean("page-ranges-supported", false),
+		ints("pages-per-minute", 20),
+		keywords("pdl-override-supported", "attempted"),
+		keywords("print-color-mode-default", "auto"),
+		keywords("print-color-mode-supported", modes...),
+		enums("print-quality-default", 4),
+		enums("print-quality-supported", 3, 4, 5),
+		keywords("print-content-optimize-default", "auto"),
+		keywords("print-content-optimize-supported", "auto"),
+		keywords("print-rendering-intent-default", "auto"),
+		keywords("print-rendering-intent-supported", "auto"),
+		keywords("print-scaling-default", "auto"),
+		keywords("print-scaling-supported", "auto", "fit", "fill", "none"),
+		dateTime("printer-config-change-date-time", s.started),
+		ints("printer-config-change-time", 1),
+		dateTime("printer-current-time", now),
+		text("printer-device-id", "MFG:printgate;MDL:secure release;CMD:PDF,JPEG,PWG,URF,PS;"),
+		keywords("printer-get-attributes-supported", "document-format"),
+		goipp.MakeAttribute("printer-geo-location", goipp.TagUnknown, goipp.Void{}),
+		text("printer-info", info),
+		boolean("printer-is-accepting-jobs", p.Accepting),
+		keywords("printer-kind", "document"),
+		text("printer-location", p.Location),
+		text("printer-make-and-model", makeModel),
+		uris("printer-more-info", loc.moreInfo(p.Name)),
+		nameAttr("printer-name", p.Name),
+		text("printer-organization", ""),
+		text("printer-organizational-unit", ""),
+		resolution("printer-resolution-default", 600),
+		resolution("printer-resolution-supported", 300, 600),
+		dateTime("printer-state-change-date-time", s.started),
+		ints("printer-state-change-time", 1),
+		enums("printer-state", state),
+		text("printer-state-message", msg+": "+mode),
+		keywords("printer-state-reasons", reasons),
+		ints("printer-up-time", s.upTime()),
+		uris("printer-uri-supported", loc.printerURI(p.Name)),
+		uris("printer-uuid", uuidFor(p.Name)),
+		ints("queued-job-count", queued),
+		keywords("sides-default", "one-sided"),
+		keywords("sides-supported", sidesSupported...),
+		keywords("uri-authentication-supported", auth),
+		keywords("uri-security-supported", security),
+		keywords("which-jobs-supported", whichJobs...),
+	}
+	if p.Color {
+		list = append(list, ints("pages-per-minute-color", 20))
+	}
+	list = append(list, s.rasterAttributes(p)...)
+	return list
+}
+
+// rasterAttributes describes the raster formats a queue accepts, which
+// IPP Everywhere clients need before they send PWG raster or URF.
+func (s *Server) rasterAttributes(p Printer) goipp.Attributes {
+	var out goipp.Attributes
+	color := "sgray_8"
+	if p.Color {
+		color = "srgb_8"
+	}
+	if slices.Contains(p.Formats, "image/pwg-raster") {
+		out = append(out,
+			resolution("pwg-raster-document-resolution-supported", 300, 600),
+			keywords("pwg-raster-document-sheet-back", "normal"),
+			keywords("pwg-raster-document-type-supported", "sgray_8", color),
+		)
+	}
+	if slices.Contains(p.Formats, "image/urf") {
+		urf := []string{"V1.4", "W8", "RS300-600", "CP1", "DM1", "IS1", "MT1-2", "OB9", "PQ3-5"}
+		if p.Color {
+			urf = append(urf, "SRGB24")
+		}
+		out = append(out, keywords("urf-supported", urf...))
+	}
+	return out
+}
+
+// printerGroups maps requested-attributes group keywords to printer
+// attribute names (RFC 8011 §4.2.5.1).
+var printerGroups = map[string][]string{
+	"job-template": {"copies-default", "copies-supported", "finishings-default",
+		"finishings-supported", "job-hold-until-default", "job-hold-until-supported",
+		"job-priority-default", "job-priority-supported", "job-sheets-default",
+		"job-sheets-supported", "media-default", "media-ready", "media-supported",
+		"media-col-default", "media-col-ready", "media-col-supported", "media-size-supported",
+		"media-source-supported", "media-type-supported", "media-bottom-margin-supported",
+		"media-left-margin-supported", "media-right-margin-supported", "media-top-margin-supported",
+		"multiple-document-handling-default", "multiple-document-handling-supported",
+		"number-up-default", "number-up-supported", "orientation-requested-default",
+		"orientation-requested-supported", "output-bin-default", "output-bin-supported",
+		"page-ranges-supported", "print-color-mode-default", "print-color-mode-supported",
+		"print-quality-default", "print-quality-supported", "printer-resolution-default",
+		"printer-resolution-supported", "sides-default", "sides-supported",
+		"print-content-optimize-default", "print-content-optimize-supported",
+		"print-rendering-intent-default", "print-rendering-intent-supported",
+		"print-scaling-default", "print-scaling-supported"},
+	"media-col-database": {"media-col-database"},
+}
+
+// printerDescription returns the names in the printer-description group:
+// everything that is not a job template attribute.
+func printerDescription(list goipp.Attributes) []string {
+	tmpl := make(map[string]bool)
+	for _, n := range printerGroups["job-template"] {
+		tmpl[n] = true
+	}
+	var out []string
+	for _, a := range list {
+		if !tmpl[a.Name] {
+			out = append(out, a.Name)
+		}
+	}
+	return out
+}

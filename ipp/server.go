@@ -1,0 +1,376 @@
+package ipp
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/OpenPrinting/goipp"
+)
+
+// Defaults for the Server's limits.
+const (
+	DefaultMaxHeaderBytes = 256 << 10
+	DefaultMaxDepth       = 16
+)
+
+// PathPrefix is where printer URIs live: PathPrefix + queue name.
+const PathPrefix = "/ipp/print/"
+
+// Server is an http.Handler for IPP requests to printgate's queues.
+type Server struct {
+	backend        Backend
+	log            *slog.Logger
+	started        time.Time
+	maxHeaderBytes int
+	maxDepth       int
+}
+
+// NewServer returns a Server answering for the queues of b. A nil log
+// discards log output.
+func NewServer(b Backend, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Server{
+		backend:        b,
+		log:            log,
+		started:        time.Now(),
+		maxHeaderBytes: DefaultMaxHeaderBytes,
+		maxDepth:       DefaultMaxDepth,
+	}
+}
+
+// upTime is printer-up-time. It counts from 1970 like CUPS, so that it is
+// above zero from the first second and job times stay comparable across
+// restarts.
+func (s *Server) upTime() int { return epoch(time.Now()) }
+
+// request is one IPP request in flight.
+type request struct {
+	http      *http.Request
+	msg       goipp.Message
+	op        attrs // operation group
+	job       attrs // job group
+	body      *bufio.Reader
+	printer   Printer
+	principal Principal
+	loc       location
+	jobID     int // from the request path, if any
+	resp      *goipp.Message
+}
+
+// user returns the name the request acts as: the authenticated one, or
+// requesting-user-name on queues that trust it.
+func (r *request) user() string {
+	if r.principal.Name != "" {
+		return r.principal.Name
+	}
+	if u, ok := r.op.str("requesting-user-name"); ok && u != "" {
+		return u
+	}
+	return "anonymous"
+}
+
+// ServeHTTP answers POSTs of application/ipp and GETs of a status page.
+func (s *Server) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
+	queue, jobID, ok := splitPath(hr.URL.Path)
+	if !ok {
+		http.Error(w, "no such printer", http.StatusNotFound)
+		return
+	}
+	ctx := hr.Context()
+	p, err := s.backend.Printer(ctx, queue)
+	if err != nil {
+		s.httpError(w, err)
+		return
+	}
+	switch hr.Method {
+	case http.MethodGet, http.MethodHead:
+		s.statusPage(w, hr, p)
+		return
+	case http.MethodPost:
+	default:
+		w.Header().Set("Allow", "GET, HEAD, POST")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	if ct := hr.Header.Get("Content-Type"); !strings.HasPrefix(ct, goipp.ContentType) {
+		http.Error(w, "content type must be application/ipp", http.StatusUnsupportedMediaType)
+		return
+	}
+	// Authenticate before reading the body: a client that sent
+	// "Expect: 100-continue" then never uploads a document we would refuse.
+	principal, err := s.backend.Authenticate(ctx, hr, p)
+	if err != nil {
+		s.httpError(w, err)
+		return
+	}
+	req := &request{http: hr, printer: p, principal: principal, jobID: jobID, loc: locate(hr)}
+	req.body = bufio.NewReaderSize(hr.Body, 64<<10)
+	s.serveIPP(ctx, w, req)
+}
+
+func (s *Server) serveIPP(ctx context.Context, w http.ResponseWriter, req *request) {
+	hdr, err := readHeader(req.body, s.maxHeaderBytes, s.maxDepth)
+	if err != nil {
+		s.writeError(w, headerReply(hdr), goipp.StatusErrorBadRequest, "Malformed IPP request: "+plain(err))
+		return
+	}
+	if err := req.msg.DecodeBytes(hdr); err != nil {
+		s.writeError(w, headerReply(hdr), goipp.StatusErrorBadRequest, "Malformed IPP request: "+err.Error())
+		return
+	}
+	req.resp = goipp.NewResponse(replyVersion(req.msg.Version), goipp.StatusOk, req.msg.RequestID)
+	status, msg := s.dispatch(ctx, req)
+	s.finish(w, req, status, msg)
+}
+
+// dispatch validates req in RFC 8011 §4.1 order and runs its operation.
+func (s *Server) dispatch(ctx context.Context, req *request) (goipp.Status, string) {
+	if st, msg := s.validate(req); st != goipp.StatusOk {
+		return st, msg
+	}
+	op := goipp.Op(req.msg.Code)
+	h, ok := s.handlers()[op]
+	if !ok {
+		return goipp.StatusErrorOperationNotSupported, fmt.Sprintf("Operation %s is not supported.", op)
+	}
+	return h(ctx, req)
+}
+
+// validate checks what every request must get right before its operation
+// runs, in the order RFC 8011 §4.1 lists the checks.
+func (s *Server) validate(req *request) (goipp.Status, string) {
+	m := &req.msg
+	switch m.Version {
+	case goipp.MakeVersion(1, 0), goipp.MakeVersion(1, 1), goipp.MakeVersion(2, 0),
+		goipp.MakeVersion(2, 1), goipp.MakeVersion(2, 2):
+	default:
+		return goipp.StatusErrorVersionNotSupported, fmt.Sprintf("IPP version %s is not supported.", m.Version)
+	}
+	if m.RequestID == 0 {
+		return goipp.StatusErrorBadRequest, "The request-id must not be 0."
+	}
+	if st, msg := checkGroupOrder(m.Groups); st != goipp.StatusOk {
+		return st, msg
+	}
+	if len(m.Operation) < 2 || m.Operation[0].Name != "attributes-charset" ||
+		m.Operation[1].Name != "attributes-natural-language" {
+		return goipp.StatusErrorBadRequest,
+			"The first operation attributes must be attributes-charset, then attributes-natural-language."
+	}
+	if cs, _ := index(m.Operation[:1]).str("attributes-charset"); !strings.EqualFold(cs, "utf-8") &&
+		!strings.EqualFold(cs, "us-ascii") {
+		req.resp.Unsupported.Add(m.Operation[0])
+		return goipp.StatusErrorCharset, "Only the utf-8 charset is supported."
+	}
+	req.op = index(m.Operation)
+	req.job = index(m.Job)
+	return s.validateTarget(req)
+}
+
+// checkGroupOrder refuses a request whose operation group is not first or
+// that repeats a group.
+func checkGroupOrder(groups goipp.Groups) (goipp.Status, string) {
+	if len(groups) == 0 || groups[0].Tag != goipp.TagOperationGroup {
+		return goipp.StatusErrorBadRequest, "The request has no operation attributes."
+	}
+	seen := map[goipp.Tag]bool{}
+	for _, g := range groups {
+		if seen[g.Tag] {
+			return goipp.StatusErrorBadRequest, fmt.Sprintf("Attribute group %s is repeated.", g.Tag)
+		}
+		seen[g.Tag] = true
+	}
+	return goipp.StatusOk, ""
+}
+
+// validateTarget checks printer-uri or job-uri against the queue the HTTP
+// request was authenticated for.
+func (s *Server) validateTarget(req *request) (goipp.Status, string) {
+	if u, ok := req.op.str("printer-uri"); ok {
+		q, id, ok := splitURI(u)
+		if !ok || q != req.printer.Name || id != 0 {
+			return goipp.StatusErrorNotFound, "The printer-uri names no printer served here."
+		}
+		return goipp.StatusOk, ""
+	}
+	if u, ok := req.op.str("job-uri"); ok {
+		q, id, ok := splitURI(u)
+		if !ok || q != req.printer.Name || id == 0 {
+			return goipp.StatusErrorNotFound, "The job-uri names no job served here."
+		}
+		req.jobID = id
+		return goipp.StatusOk, ""
+	}
+	return goipp.StatusErrorBadRequest, "The request has no printer-uri or job-uri."
+}
+
+// splitPath splits /ipp/print/{queue}[/{job}] into its parts.
+func splitPath(path string) (queue string, job int, ok bool) {
+	rest, ok := strings.CutPrefix(path, PathPrefix)
+	if !ok || rest == "" {
+		return "", 0, false
+	}
+	queue, id, hasID := strings.Cut(rest, "/")
+	if !validName(queue) {
+		return "", 0, false
+	}
+	if !hasID {
+		return queue, 0, true
+	}
+	n, err := strconv.Atoi(id)
+	if err != nil || n <= 0 {
+		return "", 0, false
+	}
+	return queue, n, true
+}
+
+func splitURI(raw string) (queue string, job int, ok bool) {
+	i := strings.Index(raw, "://")
+	if i < 0 {
+		return "", 0, false
+	}
+	rest := raw[i+3:]
+	slash := strings.IndexByte(rest, '/')
+	if slash < 0 {
+		return "", 0, false
+	}
+	return splitPath(rest[slash:])
+}
+
+// validName accepts the queue names printgate's config allows.
+func validName(s string) bool {
+	if s == "" || len(s) > 127 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+func locate(r *http.Request) location {
+	scheme := "ipp"
+	if r.TLS != nil {
+		scheme = "ipps"
+	}
+	return location{scheme: scheme, host: r.Host}
+}
+
+// replyVersion answers in the client's version when we speak it, so a 1.1
+// client is not confused by 2.0 replies.
+func replyVersion(v goipp.Version) goipp.Version {
+	if v.Major() == 1 || v.Major() == 2 {
+		return v
+	}
+	return goipp.MakeVersion(1, 1)
+}
+
+// headerReply recovers the request-id of a header that failed to parse, so
+// the error reply can still be matched to its request.
+func headerReply(hdr []byte) *goipp.Message {
+	var id uint32
+	if len(hdr) >= 8 {
+		id = uint32(hdr[4])<<24 | uint32(hdr[5])<<16 | uint32(hdr[6])<<8 | uint32(hdr[7])
+	}
+	return goipp.NewResponse(goipp.MakeVersion(1, 1), goipp.StatusOk, id)
+}
+
+// plain strips the package prefix from our own header errors.
+func plain(err error) string {
+	return strings.TrimPrefix(err.Error(), "ipp: ")
+}
+
+func (s *Server) finish(w http.ResponseWriter, req *request, status goipp.Status, msg string) {
+	req.resp.Code = goipp.Code(status)
+	s.write(w, req.resp, msg)
+}
+
+func (s *Server) writeError(w http.ResponseWriter, resp *goipp.Message, status goipp.Status, msg string) {
+	resp.Code = goipp.Code(status)
+	s.write(w, resp, msg)
+}
+
+// write sends resp with the operation attributes every reply starts with.
+func (s *Server) write(w http.ResponseWriter, resp *goipp.Message, msg string) {
+	if msg == "" {
+		msg = goipp.Status(resp.Code).String()
+	}
+	op := goipp.Attributes{
+		strs("attributes-charset", goipp.TagCharset, "utf-8"),
+		strs("attributes-natural-language", goipp.TagLanguage, "en"),
+		text("status-message", msg),
+	}
+	resp.Operation = append(op, resp.Operation...)
+	// Handlers put repeated groups (one per job in Get-Jobs) in
+	// resp.Groups; the fixed groups go before them.
+	groups := goipp.Groups{{Tag: goipp.TagOperationGroup, Attrs: resp.Operation}}
+	if len(resp.Unsupported) > 0 {
+		groups = append(groups, goipp.Group{Tag: goipp.TagUnsupportedGroup, Attrs: resp.Unsupported})
+	}
+	if len(resp.Printer) > 0 {
+		groups = append(groups, goipp.Group{Tag: goipp.TagPrinterGroup, Attrs: resp.Printer})
+	}
+	if len(resp.Job) > 0 {
+		groups = append(groups, goipp.Group{Tag: goipp.TagJobGroup, Attrs: resp.Job})
+	}
+	resp.Groups = append(groups, resp.Groups...)
+	body, err := resp.EncodeBytes()
+	if err != nil {
+		s.log.Error("ipp: encode reply", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", goipp.ContentType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	w.Write(body)
+}
+
+// httpError answers errors that happen before an IPP exchange starts.
+func (s *Server) httpError(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, ErrNotFound):
+		http.Error(w, "no such printer", http.StatusNotFound)
+	case errors.Is(err, ErrUnauthenticated):
+		w.Header().Set("WWW-Authenticate", `Basic realm="printgate", charset="UTF-8"`)
+		http.Error(w, "authentication required", http.StatusUnauthorized)
+	case errors.Is(err, ErrForbidden):
+		http.Error(w, refusalMessage(err, "this client may not print here"), http.StatusForbidden)
+	case errors.Is(err, ErrUnavailable):
+		http.Error(w, "service unavailable, try again shortly", http.StatusServiceUnavailable)
+	default:
+		s.log.Error("ipp: request failed", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+	}
+}
+
+var statusPageTmpl = template.Must(template.New("status").Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{{.Name}} - printgate</title></head>
+<body><h1>{{.Name}}</h1>
+<p>{{if .Hold}}Secure release queue: jobs are held until you release them at a printer.{{else}}Direct queue: jobs print at once.{{end}}</p>
+<p>State: {{if .Accepting}}accepting jobs{{else}}not accepting jobs{{end}}.</p>
+</body></html>
+`))
+
+func (s *Server) statusPage(w http.ResponseWriter, r *http.Request, p Printer) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if r.Method == http.MethodHead {
+		return
+	}
+	if err := statusPageTmpl.Execute(w, p); err != nil {
+		s.log.Error("ipp: status page", "err", err)
+	}
+}

@@ -1,0 +1,238 @@
+package ipp
+
+import (
+	"slices"
+
+	"github.com/OpenPrinting/goipp"
+)
+
+// templateCheck validates one job template attribute; ok is false when the
+// value is not supported and the attribute goes to the unsupported group.
+type templateCheck func(a goipp.Attribute, p Printer) (ok bool)
+
+func oneOf(vals ...string) templateCheck {
+	return func(a goipp.Attribute, _ Printer) bool {
+		return singleString(a, func(s string) bool { return slices.Contains(vals, s) })
+	}
+}
+
+func intIn(lo, hi int) templateCheck {
+	return func(a goipp.Attribute, _ Printer) bool {
+		if len(a.Values) != 1 {
+			return false
+		}
+		i, ok := a.Values[0].V.(goipp.Integer)
+		return ok && int(i) >= lo && int(i) <= hi
+	}
+}
+
+func enumIn(vals ...int) templateCheck {
+	return func(a goipp.Attribute, _ Printer) bool {
+		for _, v := range a.Values {
+			i, ok := v.V.(goipp.Integer)
+			if !ok || !slices.Contains(vals, int(i)) {
+				return false
+			}
+		}
+		return len(a.Values) > 0
+	}
+}
+
+func anyValue(goipp.Attribute, Printer) bool { return true }
+
+func singleString(a goipp.Attribute, ok func(string) bool) bool {
+	if len(a.Values) != 1 {
+		return false
+	}
+	s, isStr := a.Values[0].V.(goipp.String)
+	return isStr && ok(string(s))
+}
+
+// jobTemplate lists the job template attributes a job may carry and how
+// each is checked.
+var jobTemplate = map[string]templateCheck{
+	"copies":                     intIn(1, 999),
+	"sides":                      oneOf(sidesSupported...),
+	"media":                      func(a goipp.Attribute, _ Printer) bool { return singleString(a, knownMedia) },
+	"media-col":                  anyValue,
+	"print-color-mode":           checkColorMode,
+	"job-hold-until":             oneOf(holdUntilSupported...),
+	"job-priority":               intIn(1, 100),
+	"job-sheets":                 oneOf("none"),
+	"multiple-document-handling": oneOf("separate-documents-uncollated-copies", "separate-documents-collated-copies"),
+	"number-up":                  intIn(1, 1),
+	"orientation-requested":      enumIn(3, 4, 5, 6),
+	"print-quality":              enumIn(3, 4, 5),
+	"printer-resolution":         anyValue,
+	"finishings":                 enumIn(3),
+	"output-bin":                 oneOf("face-down"),
+	"print-scaling":              oneOf("auto", "fit", "fill", "none"),
+	"print-content-optimize":     oneOf("auto", "text", "graphic", "photo", "text-and-graphic"),
+	"print-rendering-intent":     oneOf("auto"),
+	"job-account-id":             anyValue,
+	"job-accounting-user-id":     anyValue,
+}
+
+func checkColorMode(a goipp.Attribute, p Printer) bool {
+	modes := monoModes
+	if p.Color {
+		modes = colorModes
+	}
+	return singleString(a, func(s string) bool { return slices.Contains(modes, s) })
+}
+
+// legacyMedia maps the RFC 2911 media names clients still send to their
+// PWG 5101.1 names.
+var legacyMedia = map[string]string{
+	"a4": "iso_a4_210x297mm", "iso-a4": "iso_a4_210x297mm",
+	"a3": "iso_a3_297x420mm", "iso-a3": "iso_a3_297x420mm",
+	"a5": "iso_a5_148x210mm", "iso-a5": "iso_a5_148x210mm",
+	"jis-b4": "jis_b4_257x364mm", "jis-b5": "jis_b5_182x257mm",
+	"letter": "na_letter_8.5x11in", "na-letter": "na_letter_8.5x11in",
+	"legal": "na_legal_8.5x14in", "na-legal": "na_legal_8.5x14in",
+}
+
+func knownMedia(s string) bool {
+	_, legacy := legacyMedia[s]
+	return legacy || slices.Contains(mediaNames(), s)
+}
+
+func normalMedia(s string) string {
+	if n, ok := legacyMedia[s]; ok {
+		return n
+	}
+	return s
+}
+
+// mediaFromCol finds the named medium whose size media-col gives.
+func mediaFromCol(a goipp.Attribute) string {
+	if len(a.Values) != 1 {
+		return ""
+	}
+	col, ok := a.Values[0].V.(goipp.Collection)
+	if !ok {
+		return ""
+	}
+	for _, m := range col {
+		if m.Name != "media-size" || len(m.Values) != 1 {
+			continue
+		}
+		size, ok := m.Values[0].V.(goipp.Collection)
+		if !ok {
+			return ""
+		}
+		dims := index(goipp.Attributes(size))
+		x, _ := dims.integer("x-dimension")
+		y, _ := dims.integer("y-dimension")
+		for _, md := range media {
+			if abs(md.x-x) <= 100 && abs(md.y-y) <= 100 {
+				return md.name
+			}
+		}
+	}
+	return ""
+}
+
+func abs(i int) int {
+	if i < 0 {
+		return -i
+	}
+	return i
+}
+
+// jobRequest reads the job template and operation attributes of a job
+// creation request. Attributes or values not supported are copied to the
+// reply's unsupported group; under ipp-attribute-fidelity they fail the
+// request.
+func (s *Server) jobRequest(req *request) (JobRequest, goipp.Status, string) {
+	jr := JobRequest{
+		Queue:       req.printer.Name,
+		User:        req.user(),
+		ClientAddr:  req.principal.Addr,
+		Copies:      1,
+		ClaimedUser: "",
+	}
+	jr.ClaimedUser, _ = req.op.str("requesting-user-name")
+	jr.Name, _ = req.op.str("job-name")
+	jr.Document.Name, _ = req.op.str("document-name")
+	if jr.Name == "" {
+		jr.Name = orDefault(jr.Document.Name, "Untitled")
+	}
+	unsupported := &req.resp.Unsupported
+	for _, a := range req.msg.Job {
+		check, known := jobTemplate[a.Name]
+		if !known || !check(a, req.printer) {
+			unsupported.Add(a)
+			continue
+		}
+		applyTemplate(&jr, a)
+	}
+	// ipptool's print-job-hold.test and some drivers send job-hold-until as
+	// an operation attribute.
+	if a, ok := req.op["job-hold-until"]; ok && jr.HoldUntil == "" {
+		if jobTemplate["job-hold-until"](a, req.printer) {
+			applyTemplate(&jr, a)
+		} else {
+			unsupported.Add(a)
+		}
+	}
+	if st, msg := s.jobPassword(req, &jr); st != goipp.StatusOk {
+		return jr, st, msg
+	}
+	if len(*unsupported) == 0 {
+		return jr, goipp.StatusOk, ""
+	}
+	if fidelity, _ := req.op.boolean("ipp-attribute-fidelity"); fidelity {
+		return jr, goipp.StatusErrorAttributesOrValues, "Some job attributes or values are not supported; see the unsupported attributes."
+	}
+	return jr, goipp.StatusOkIgnoredOrSubstituted, "Some job attributes or values were ignored."
+}
+
+func applyTemplate(jr *JobRequest, a goipp.Attribute) {
+	v := a.Values[0].V
+	switch a.Name {
+	case "copies":
+		jr.Copies = int(v.(goipp.Integer))
+	case "sides":
+		jr.Sides = v.String()
+	case "media":
+		jr.Media = normalMedia(v.String())
+	case "media-col":
+		if jr.Media == "" {
+			jr.Media = mediaFromCol(a)
+		}
+	case "print-color-mode":
+		jr.ColorMode = v.String()
+	case "job-hold-until":
+		jr.HoldUntil = v.String()
+	}
+}
+
+// jobPassword reads job-password (PWG 5100.11). Only clear passwords are
+// accepted: printgate hashes them itself.
+func (s *Server) jobPassword(req *request, jr *JobRequest) (goipp.Status, string) {
+	a, ok := req.op["job-password"]
+	if !ok {
+		return goipp.StatusOk, ""
+	}
+	if enc, ok := req.op.str("job-password-encryption"); ok && enc != "none" {
+		req.resp.Unsupported.Add(req.op["job-password-encryption"])
+		return goipp.StatusErrorAttributesOrValues, "Only job-password-encryption 'none' is supported."
+	}
+	var pw []byte
+	if len(a.Values) == 1 {
+		switch v := a.Values[0].V.(type) {
+		case goipp.Binary:
+			pw = []byte(v)
+		case goipp.String:
+			pw = []byte(v)
+		}
+	}
+	if len(pw) == 0 || len(pw) > maxPassword {
+		// Never echo the password back in the unsupported group.
+		req.resp.Unsupported.Add(goipp.MakeAttribute("job-password", goipp.TagString, goipp.Binary(nil)))
+		return goipp.StatusErrorAttributesOrValues, "The job-password must be 1 to 255 octets."
+	}
+	jr.Password = pw
+	return goipp.StatusOk, ""
+}

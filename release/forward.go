@@ -1,0 +1,95 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/printgate/printgate/ipp"
+)
+
+// forwardLater prints job id in the background.
+func (s *Service) forwardLater(id int64) {
+	s.goBackground(func(ctx context.Context) {
+		if err := s.forward(ctx, id); err != nil {
+			s.log.Error("release: forward", "job", id, "err", err)
+		}
+	})
+}
+
+// forward prints a job of a direct queue on the queue's printer.
+func (s *Service) forward(ctx context.Context, id int64) error {
+	var j Job
+	if err := s.db.WithContext(ctx).Take(&j, id).Error; err != nil {
+		return dbErr(fmt.Sprintf("load job %d", id), err)
+	}
+	q, err := s.queue(j.Queue)
+	if err != nil {
+		return err
+	}
+	return s.print(ctx, &j, q.Printer)
+}
+
+// print streams j's document to printer and follows the printer's job to
+// its end. A printer that cannot be reached, refuses the job or aborts it
+// sends the job back on hold with the reason, so nothing is lost; a
+// completed job's document is destroyed.
+func (s *Service) print(ctx context.Context, j *Job, printer string) error {
+	st, err := s.send(ctx, j, printer)
+	if err == nil {
+		st, err = s.client.Wait(ctx, printer, st.ID)
+	}
+	if ctx.Err() != nil {
+		// Shutting down: the job stays "printing" and start-up puts it
+		// back on hold, since we cannot know whether it printed.
+		return ctx.Err()
+	}
+	if err == nil && st.State == ipp.JobCompleted {
+		_, err := s.transition(context.WithoutCancel(ctx), j, []State{StatePrinting}, StateCompleted,
+			reasonFor(StateCompleted), "")
+		return err
+	}
+	reason, msg := failure(st, err)
+	s.log.Warn("release: print failed; job held again", "job", j.ID, "printer", printer, "reason", reason)
+	_, terr := s.transition(context.WithoutCancel(ctx), j, []State{StatePrinting}, StateHeld, reason, msg)
+	return terr
+}
+
+// send opens j's document and submits it to printer.
+func (s *Service) send(ctx context.Context, j *Job, printer string) (ipp.JobStatus, error) {
+	doc, err := s.spool.Open(j.Spool, j.WrappedKey)
+	if err != nil {
+		return ipp.JobStatus{}, fmt.Errorf("release: open document of job %d: %w", j.ID, err)
+	}
+	defer doc.Close()
+	st, err := s.client.PrintJob(ctx, printer, ipp.PrintRequest{
+		JobName:        j.Name,
+		UserName:       j.Owner,
+		DocumentFormat: j.Format,
+		Copies:         j.Copies,
+		Sides:          j.Sides,
+		ColorMode:      j.ColorMode,
+		Media:          j.Media,
+	}, doc)
+	if err != nil {
+		return st, err
+	}
+	err = s.db.WithContext(ctx).Model(&Job{}).Where("id = ?", j.ID).
+		Updates(map[string]any{"printer": printer, "printer_job_id": st.ID}).Error
+	return st, dbErr("record printer job", err)
+}
+
+// failure turns a failed print into a reason keyword and a message a
+// person at the printer can act on.
+func failure(st ipp.JobStatus, err error) (reason, message string) {
+	var se *ipp.StatusError
+	switch {
+	case errors.As(err, &se):
+		return "printer-refused", fmt.Sprintf("The printer refused the job (%s).", se.Status)
+	case err != nil:
+		return "printer-unreachable", "The printer could not be reached. Try again when it is back."
+	case st.State == ipp.JobCanceled:
+		return "printer-canceled", "The job was canceled at the printer."
+	}
+	return "printer-aborted", "The printer aborted the job."
+}

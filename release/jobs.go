@@ -1,0 +1,207 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"gorm.io/gorm"
+
+	"github.com/printgate/printgate/ipp"
+)
+
+// Job returns job id of queue.
+func (s *Service) Job(ctx context.Context, queue string, id int) (ipp.Job, error) {
+	j, err := s.load(ctx, queue, int64(id))
+	if err != nil {
+		return ipp.Job{}, err
+	}
+	return j.IPP(), nil
+}
+
+func (s *Service) load(ctx context.Context, queue string, id int64) (Job, error) {
+	var j Job
+	err := s.db.WithContext(ctx).Where("id = ? AND queue = ?", id, queue).Take(&j).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return Job{}, fmt.Errorf("release: job %d: %w", id, ipp.ErrNotFound)
+	}
+	return j, dbErr(fmt.Sprintf("load job %d", id), err)
+}
+
+// ownJob loads the target job and checks that t.User owns it.
+func (s *Service) ownJob(ctx context.Context, t ipp.JobTarget) (Job, error) {
+	j, err := s.load(ctx, t.Queue, int64(t.ID))
+	if err != nil {
+		return Job{}, err
+	}
+	if j.Owner != t.User {
+		return Job{}, ipp.Refuse(ipp.ErrNotAuthorized, "Only the job's owner may do this.")
+	}
+	return j, nil
+}
+
+// Jobs lists the jobs of a queue for Get-Jobs.
+func (s *Service) Jobs(ctx context.Context, q ipp.JobQuery) ([]ipp.Job, error) {
+	db := s.db.WithContext(ctx).Where("queue = ?", q.Queue)
+	switch q.Which {
+	case "completed":
+		db = db.Where("state NOT IN ?", activeStates).Order("id DESC")
+	case "all":
+		db = db.Order("id")
+	default:
+		db = db.Where("state IN ?", activeStates).Order("id")
+	}
+	if q.User != "" {
+		db = db.Where("owner = ?", q.User)
+	}
+	if len(q.IDs) > 0 {
+		db = db.Where("id IN ?", q.IDs)
+	}
+	if q.Limit > 0 {
+		db = db.Limit(q.Limit)
+	}
+	var rows []Job
+	if err := db.Omit("wrapped_key", "password_hash").Find(&rows).Error; err != nil {
+		return nil, dbErr("list jobs", err)
+	}
+	out := make([]ipp.Job, len(rows))
+	for i, j := range rows {
+		out[i] = j.IPP()
+	}
+	return out, nil
+}
+
+// CancelJob cancels a job that has not started printing and destroys its
+// document.
+func (s *Service) CancelJob(ctx context.Context, t ipp.JobTarget) (ipp.Job, error) {
+	j, err := s.ownJob(ctx, t)
+	if err != nil {
+		return ipp.Job{}, err
+	}
+	return s.cancel(ctx, j)
+}
+
+func (s *Service) cancel(ctx context.Context, j Job) (ipp.Job, error) {
+	ok, err := s.transition(ctx, &j, []State{StateIncoming, StateHeld}, StateCanceled, "job-canceled-by-user", "")
+	if err != nil {
+		return ipp.Job{}, err
+	}
+	if !ok {
+		return ipp.Job{}, ipp.Refuse(ipp.ErrNotPossible, fmt.Sprintf("The job is %s and can no longer be canceled.", j.State))
+	}
+	return j.IPP(), nil
+}
+
+// CancelMyJobs cancels t.User's jobs on t.Queue that have not started
+// printing, or only those in ids.
+func (s *Service) CancelMyJobs(ctx context.Context, t ipp.JobTarget, ids []int) ([]ipp.Job, error) {
+	db := s.db.WithContext(ctx).Where("queue = ? AND owner = ? AND state IN ?", t.Queue, t.User,
+		[]State{StateIncoming, StateHeld})
+	if len(ids) > 0 {
+		db = db.Where("id IN ?", ids)
+	}
+	var rows []Job
+	if err := db.Find(&rows).Error; err != nil {
+		return nil, dbErr("list my jobs", err)
+	}
+	out := make([]ipp.Job, 0, len(rows))
+	for _, j := range rows {
+		ij, err := s.cancel(ctx, j)
+		if errors.Is(err, ipp.ErrNotPossible) {
+			continue // started printing meanwhile
+		}
+		if err != nil {
+			return out, err
+		}
+		out = append(out, ij)
+	}
+	return out, nil
+}
+
+// HoldJob holds a job that has not started printing.
+func (s *Service) HoldJob(ctx context.Context, t ipp.JobTarget, until string) (ipp.Job, error) {
+	j, err := s.ownJob(ctx, t)
+	if err != nil {
+		return ipp.Job{}, err
+	}
+	switch j.State {
+	case StateHeld:
+		return j.IPP(), nil
+	case StateIncoming:
+		err := s.db.WithContext(ctx).Model(&Job{}).Where("id = ? AND state = ?", j.ID, StateIncoming).
+			Updates(map[string]any{"hold_until": until, "updated_at": now()}).Error
+		if err != nil {
+			return ipp.Job{}, dbErr("hold job", err)
+		}
+		j.HoldUntil = until
+		return j.IPP(), nil
+	}
+	return ipp.Job{}, ipp.Refuse(ipp.ErrNotPossible, fmt.Sprintf("The job is %s and can no longer be held.", j.State))
+}
+
+// ReleaseJob prints a held job of a direct queue. Jobs on hold queues are
+// released only at a device, by a user who proves who they are there.
+func (s *Service) ReleaseJob(ctx context.Context, t ipp.JobTarget) (ipp.Job, error) {
+	q, err := s.queue(t.Queue)
+	if err != nil {
+		return ipp.Job{}, err
+	}
+	j, err := s.ownJob(ctx, t)
+	if err != nil {
+		return ipp.Job{}, err
+	}
+	if q.Mode == Hold {
+		return ipp.Job{}, ipp.Refuse(ipp.ErrNotAuthorized,
+			"Jobs on this queue are released at the printer: sign in there with your card or PIN.")
+	}
+	ok, err := s.transition(ctx, &j, []State{StateHeld}, StatePrinting, reasonFor(StatePrinting), "")
+	if err != nil {
+		return ipp.Job{}, err
+	}
+	if !ok {
+		return ipp.Job{}, ipp.Refuse(ipp.ErrNotPossible, "The job is not held.")
+	}
+	s.afterReady(j)
+	return j.IPP(), nil
+}
+
+// transition moves j from one of the states in from to state to, with a
+// conditional update so that of several racing callers (goroutines or
+// printgate instances) exactly one wins. It reports whether this caller
+// won. Moving to an ended state destroys the document: the key is deleted
+// in the same transaction, the file after it commits.
+func (s *Service) transition(ctx context.Context, j *Job, from []State, to State, reason, message string) (bool, error) {
+	t := now()
+	set := map[string]any{"state": to, "reason": reason, "message": message, "updated_at": t}
+	switch to {
+	case StatePrinting, StateReleasing:
+		set["processed_at"] = t
+	case StateHeld:
+		set["processed_at"] = nil
+	}
+	destroy := to.Ended()
+	if destroy {
+		set["completed_at"] = t
+		set["wrapped_key"] = nil
+		set["spool"] = ""
+	}
+	var won bool
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&Job{}).Where("id = ? AND state IN ?", j.ID, from).Updates(set)
+		won = res.RowsAffected == 1
+		return res.Error
+	})
+	if err != nil {
+		return false, dbErr(fmt.Sprintf("job %d: %s", j.ID, to), err)
+	}
+	if !won {
+		return false, nil
+	}
+	doc := j.Spool
+	j.State, j.Reason, j.Message, j.UpdatedAt = to, reason, message, t
+	if destroy {
+		j.Spool, j.WrappedKey, j.CompletedAt = "", nil, &t
+		s.removeDocument(doc)
+	}
+	return true, nil
+}

@@ -1,0 +1,156 @@
+// Package release is printgate's domain: queues, held jobs and their state
+// machine, the encrypted spool, forwarding to printers and expiry. Its
+// Service implements ipp.Backend.
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/printgate/printgate/internal/database"
+	"github.com/printgate/printgate/internal/secret"
+	"github.com/printgate/printgate/ipp"
+	"github.com/printgate/printgate/release/spool"
+)
+
+// Mode says what a queue does with a new job.
+type Mode string
+
+// Queue modes.
+const (
+	// Hold keeps every job until its owner releases it at a device.
+	Hold Mode = "hold"
+	// Direct forwards every job at once to the queue's printer.
+	Direct Mode = "direct"
+)
+
+// Sentinel errors of the release domain.
+var (
+	ErrNotFound = errors.New("release: not found")
+	ErrLocked   = errors.New("release: locked")
+)
+
+// Queue is one IPP print queue.
+type Queue struct {
+	Name string
+	Mode Mode
+	// Printer is the URI a direct queue forwards to.
+	Printer string
+	// Formats are the accepted document formats, the default first.
+	Formats []string
+	// MaxSize is the largest accepted document in bytes.
+	MaxSize int64
+	// Auth is "basic" or "requesting-user-name".
+	Auth string
+	// TrustedNetworks may submit with only a requesting-user-name.
+	TrustedNetworks []netip.Prefix
+	Info            string
+	Location        string
+	Color           bool
+}
+
+// Options configure a Service.
+type Options struct {
+	DB     *database.DB
+	Spool  *spool.Spool
+	Queues []Queue
+	// Client forwards documents to printers.
+	Client *ipp.Client
+	Log    *slog.Logger
+	// Hash are the argon2id costs for job passwords.
+	Hash secret.Params
+}
+
+// Service holds the queues and jobs; it implements ipp.Backend.
+type Service struct {
+	db     *database.DB
+	spool  *spool.Spool
+	queues map[string]Queue
+	client *ipp.Client
+	log    *slog.Logger
+	hash   secret.Params
+
+	// ctx lives as long as the Service; background work stops with it.
+	ctx    context.Context
+	stop   context.CancelFunc
+	work   sync.WaitGroup
+}
+
+// New returns a Service over opts. Call Start before serving.
+func New(opts Options) (*Service, error) {
+	if opts.DB == nil || opts.Spool == nil {
+		return nil, errors.New("release: a database and a spool are required")
+	}
+	s := &Service{
+		db:     opts.DB,
+		spool:  opts.Spool,
+		queues: make(map[string]Queue, len(opts.Queues)),
+		client: opts.Client,
+		log:    opts.Log,
+		hash:   opts.Hash,
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.client == nil {
+		s.client = &ipp.Client{}
+	}
+	if s.hash == (secret.Params{}) {
+		s.hash = secret.DefaultParams()
+	}
+	for _, q := range opts.Queues {
+		if _, dup := s.queues[q.Name]; dup {
+			return nil, fmt.Errorf("release: queue %q defined twice", q.Name)
+		}
+		s.queues[q.Name] = q
+	}
+	s.ctx, s.stop = context.WithCancel(context.Background())
+	return s, nil
+}
+
+// Start recovers from an unclean stop and starts background work.
+func (s *Service) Start(ctx context.Context) error {
+	if err := s.recover(ctx); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Close stops background work and waits for it.
+func (s *Service) Close() {
+	s.stop()
+	s.work.Wait()
+}
+
+// Queues returns the configured queues.
+func (s *Service) Queues() []Queue {
+	out := make([]Queue, 0, len(s.queues))
+	for _, q := range s.queues {
+		out = append(out, q)
+	}
+	return out
+}
+
+func (s *Service) queue(name string) (Queue, error) {
+	q, ok := s.queues[name]
+	if !ok {
+		return Queue{}, fmt.Errorf("release: queue %q: %w", name, ipp.ErrNotFound)
+	}
+	return q, nil
+}
+
+// go runs f in the background until the Service closes.
+func (s *Service) goBackground(f func(ctx context.Context)) {
+	s.work.Add(1)
+	go func() {
+		defer s.work.Done()
+		f(s.ctx)
+	}()
+}
+
+func now() time.Time { return time.Now().UTC() }

@@ -1,0 +1,313 @@
+package release
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+
+	"gorm.io/gorm"
+
+	"github.com/printgate/printgate/internal/secret"
+	"github.com/printgate/printgate/ipp"
+	"github.com/printgate/printgate/release/spool"
+)
+
+// activeStates are the states of jobs that have not ended.
+var activeStates = []State{StateIncoming, StateHeld, StateReleasing, StatePrinting}
+
+// Printer describes queue name for IPP.
+func (s *Service) Printer(ctx context.Context, name string) (ipp.Printer, error) {
+	q, err := s.queue(name)
+	if err != nil {
+		return ipp.Printer{}, err
+	}
+	return ipp.Printer{
+		Name:      q.Name,
+		Info:      q.Info,
+		Location:  q.Location,
+		Hold:      q.Mode == Hold,
+		Accepting: true,
+		Formats:   q.Formats,
+		MaxSize:   q.MaxSize,
+		Color:     q.Color,
+		Auth:      q.Auth,
+	}, nil
+}
+
+// QueuedJobs counts the jobs of queue name that have not ended.
+func (s *Service) QueuedJobs(ctx context.Context, name string) (int, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&Job{}).
+		Where("queue = ? AND state IN ?", name, activeStates).Count(&n).Error
+	if err != nil {
+		return 0, dbErr("count jobs", err)
+	}
+	return int(n), nil
+}
+
+// Authenticate lets a request in when it comes from one of the queue's
+// trusted networks; the owner is then the requesting-user-name.
+func (s *Service) Authenticate(ctx context.Context, r *http.Request, p ipp.Printer) (ipp.Principal, error) {
+	q, err := s.queue(p.Name)
+	if err != nil {
+		return ipp.Principal{}, err
+	}
+	addr := remoteAddr(r)
+	for _, n := range q.TrustedNetworks {
+		if addr.IsValid() && n.Contains(addr) {
+			return ipp.Principal{Addr: addr.String()}, nil
+		}
+	}
+	return ipp.Principal{}, fmt.Errorf("release: queue %s: %s is not a trusted network: %w", q.Name, addr, ipp.ErrUnauthenticated)
+}
+
+func remoteAddr(r *http.Request) netip.Addr {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return a.Unmap()
+}
+
+// newJob builds the row of a job from its request.
+func (s *Service) newJob(q Queue, req ipp.JobRequest) (Job, error) {
+	j := Job{
+		Queue:        q.Name,
+		Owner:        req.User,
+		ClaimedUser:  req.ClaimedUser,
+		ClientAddr:   req.ClientAddr,
+		Name:         req.Name,
+		DocumentName: req.Document.Name,
+		Format:       req.Document.Format,
+		Copies:       max(req.Copies, 1),
+		Sides:        req.Sides,
+		ColorMode:    req.ColorMode,
+		Media:        req.Media,
+		HoldUntil:    req.HoldUntil,
+		CreatedAt:    now(),
+	}
+	if len(req.Password) > 0 {
+		h, err := secret.Hash(req.Password, s.hash)
+		if err != nil {
+			return Job{}, fmt.Errorf("release: hash job password: %w", err)
+		}
+		j.PasswordHash = h
+	}
+	return j, nil
+}
+
+// readyState is where a job goes once its document is stored: held on a
+// hold queue, or on a direct queue printing unless the client asked to
+// hold it.
+func readyState(q Queue, holdUntil string) State {
+	if q.Mode == Hold || (holdUntil != "" && holdUntil != "no-hold") {
+		return StateHeld
+	}
+	return StatePrinting
+}
+
+// PrintJob stores doc encrypted, then records the job; only after both
+// are durable does the client hear success. On any failure neither the
+// job nor its document remains.
+func (s *Service) PrintJob(ctx context.Context, req ipp.JobRequest, doc io.Reader) (ipp.Job, error) {
+	q, err := s.queue(req.Queue)
+	if err != nil {
+		return ipp.Job{}, err
+	}
+	j, err := s.newJob(q, req)
+	if err != nil {
+		return ipp.Job{}, err
+	}
+	if err := s.storeDocument(ctx, q, &j, doc); err != nil {
+		return ipp.Job{}, err
+	}
+	j.State = readyState(q, j.HoldUntil)
+	j.Reason = reasonFor(j.State)
+	if err := s.insert(ctx, &j); err != nil {
+		s.removeDocument(j.Spool)
+		return ipp.Job{}, err
+	}
+	s.afterReady(j)
+	return j.IPP(), nil
+}
+
+// CreateJob records a job that waits for its document.
+func (s *Service) CreateJob(ctx context.Context, req ipp.JobRequest) (ipp.Job, error) {
+	q, err := s.queue(req.Queue)
+	if err != nil {
+		return ipp.Job{}, err
+	}
+	j, err := s.newJob(q, req)
+	if err != nil {
+		return ipp.Job{}, err
+	}
+	j.State = StateIncoming
+	if err := s.insert(ctx, &j); err != nil {
+		return ipp.Job{}, err
+	}
+	return j.IPP(), nil
+}
+
+// SendDocument stores the document of a Create-Job job. A job takes one
+// document; a later Send-Document may only close the job.
+func (s *Service) SendDocument(ctx context.Context, req ipp.DocumentRequest, doc io.Reader) (ipp.Job, error) {
+	q, err := s.queue(req.Queue)
+	if err != nil {
+		return ipp.Job{}, err
+	}
+	j, err := s.ownJob(ctx, req.JobTarget)
+	if err != nil {
+		return ipp.Job{}, err
+	}
+	if j.State != StateIncoming {
+		return ipp.Job{}, ipp.Refuse(ipp.ErrNotPossible, "The job is no longer accepting documents.")
+	}
+	if doc == nil {
+		if !req.Last {
+			return j.IPP(), nil
+		}
+		return s.closeIncoming(ctx, q, j)
+	}
+	if j.Spool != "" {
+		return ipp.Job{}, fmt.Errorf("release: job %d: %w", j.ID, ipp.ErrMultipleDocuments)
+	}
+	if req.Document.Name != "" {
+		j.DocumentName = req.Document.Name
+	}
+	j.Format = req.Document.Format
+	if err := s.storeDocument(ctx, q, &j, doc); err != nil {
+		return ipp.Job{}, err
+	}
+	next := StateIncoming
+	if req.Last {
+		next = readyState(q, j.HoldUntil)
+	}
+	j.State = next
+	j.Reason = reasonFor(next)
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&Job{}).Where("id = ? AND state = ? AND spool = ''", j.ID, StateIncoming).
+			Updates(map[string]any{
+				"state": j.State, "reason": j.Reason, "spool": j.Spool, "wrapped_key": j.WrappedKey,
+				"size": j.Size, "sha256": j.SHA256, "pages": j.Pages, "format": j.Format,
+				"document_name": j.DocumentName, "updated_at": now(),
+			})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return ipp.Refuse(ipp.ErrNotPossible, "The job changed while its document arrived.")
+		}
+		return nil
+	})
+	if err != nil {
+		s.removeDocument(j.Spool)
+		return ipp.Job{}, dbErr("store document", err)
+	}
+	s.afterReady(j)
+	return j.IPP(), nil
+}
+
+// CloseJob ends the document list of a Create-Job job.
+func (s *Service) CloseJob(ctx context.Context, t ipp.JobTarget) (ipp.Job, error) {
+	q, err := s.queue(t.Queue)
+	if err != nil {
+		return ipp.Job{}, err
+	}
+	j, err := s.ownJob(ctx, t)
+	if err != nil {
+		return ipp.Job{}, err
+	}
+	if j.State != StateIncoming {
+		return ipp.Job{}, ipp.Refuse(ipp.ErrNotPossible, "The job is already closed.")
+	}
+	return s.closeIncoming(ctx, q, j)
+}
+
+// closeIncoming moves a job whose documents are complete on; a job closed
+// without any document is aborted, as there is nothing to print.
+func (s *Service) closeIncoming(ctx context.Context, q Queue, j Job) (ipp.Job, error) {
+	next := readyState(q, j.HoldUntil)
+	if j.Spool == "" {
+		next = StateAborted
+	}
+	ok, err := s.transition(ctx, &j, []State{StateIncoming}, next, reasonFor(next), "")
+	if err != nil {
+		return ipp.Job{}, err
+	}
+	if !ok {
+		return ipp.Job{}, ipp.Refuse(ipp.ErrNotPossible, "The job is already closed.")
+	}
+	s.afterReady(j)
+	return j.IPP(), nil
+}
+
+// storeDocument streams doc into the spool and fills in j's document
+// fields.
+func (s *Service) storeDocument(ctx context.Context, q Queue, j *Job, doc io.Reader) error {
+	name := rand.Text()
+	d, err := s.spool.Store(ctx, name, doc, q.MaxSize)
+	if errors.Is(err, spool.ErrTooLarge) {
+		return ipp.Refuse(ipp.ErrTooLarge, fmt.Sprintf("The document is larger than the %d MB this queue accepts.", q.MaxSize>>20))
+	}
+	if err != nil {
+		return fmt.Errorf("release: store document: %w", err)
+	}
+	j.Spool, j.WrappedKey, j.Size, j.SHA256 = d.Name, d.WrappedKey, d.Size, d.SHA256[:]
+	return nil
+}
+
+func (s *Service) insert(ctx context.Context, j *Job) error {
+	j.UpdatedAt = now()
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return tx.Create(j).Error
+	})
+	return dbErr("insert job", err)
+}
+
+// afterReady starts forwarding a job that is ready to print.
+func (s *Service) afterReady(j Job) {
+	if j.State == StatePrinting {
+		s.forwardLater(j.ID)
+	}
+}
+
+// removeDocument deletes a spool file after a failure; the file holds
+// nothing readable without its key, so a failure here is only logged.
+func (s *Service) removeDocument(name string) {
+	if name == "" {
+		return
+	}
+	if err := s.spool.Remove(name); err != nil {
+		s.log.Warn("release: remove document", "err", err)
+	}
+}
+
+// dbErr wraps a database error; an unreachable database becomes
+// ipp.ErrUnavailable so clients are told to retry.
+func dbErr(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var r *ipp.Refusal
+	if errors.As(err, &r) || errors.Is(err, ipp.ErrNotFound) {
+		return err
+	}
+	if isConnErr(err) {
+		return fmt.Errorf("release: %s: %w: %w", what, ipp.ErrUnavailable, err)
+	}
+	return fmt.Errorf("release: %s: %w", what, err)
+}
+
+func isConnErr(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF)
+}
