@@ -57,13 +57,13 @@ type QueueConfig struct {
 	Name            string   `yaml:"name"`
 	Mode            string   `yaml:"mode"`
 	Printer         string   `yaml:"printer"`
-	Formats         []string `yaml:"formats"`
+	Formats         []string `yaml:"formats,omitempty"`
 	MaxDocumentMB   int64    `yaml:"max_document_mb"`
 	Auth            string   `yaml:"auth"`
-	TrustedNetworks []string `yaml:"trusted_networks"`
+	TrustedNetworks []string `yaml:"trusted_networks,omitempty"`
 	Info            string   `yaml:"info"`
 	Location        string   `yaml:"location"`
-	Color           *bool    `yaml:"color"`
+	Color           *bool    `yaml:"color,omitempty"`
 }
 
 // Defaults for settings the config leaves out.
