@@ -271,21 +271,30 @@ func (c *Client) do(ctx context.Context, target *url.URL, msg *goipp.Message, do
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("%s: HTTP status %s", op, resp.Status)
 	}
-	// The header is framed with limits before goipp sees it: goipp reads
-	// without a size cap and recurses into collections without a depth
-	// cap, and the printer is not to be trusted with either.
-	raw, err := readHeader(bufio.NewReader(resp.Body), maxResponseBytes, DefaultMaxDepth)
+	reply, err := decodeResponse(resp.Body)
 	if err != nil {
-		return nil, fmt.Errorf("%s: read response: %w", op, err)
-	}
-	var reply goipp.Message
-	if err := reply.DecodeBytes(raw); err != nil {
-		return nil, fmt.Errorf("%s: decode response: %w", op, err)
+		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	// request-id is not compared: some printers echo it wrongly, and one
 	// HTTP exchange carries exactly one IPP request anyway.
 	if status := goipp.Status(reply.Code); status >= 0x0100 {
 		return nil, &StatusError{Op: op, Status: status, Message: statusMessage(reply.Operation)}
+	}
+	return reply, nil
+}
+
+// decodeResponse reads an IPP response. The header is framed with limits
+// before goipp sees it: goipp reads without a size cap and recurses into
+// collections without a depth cap, and a printer is not to be trusted with
+// either.
+func decodeResponse(body io.Reader) (*goipp.Message, error) {
+	raw, err := readHeader(bufio.NewReader(body), maxResponseBytes, DefaultMaxDepth)
+	if err != nil {
+		return nil, fmt.Errorf("read response: %w", err)
+	}
+	var reply goipp.Message
+	if err := reply.DecodeBytes(raw); err != nil {
+		return nil, fmt.Errorf("decode response: %w", err)
 	}
 	return &reply, nil
 }

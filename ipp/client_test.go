@@ -46,10 +46,11 @@ func TestClientPrintJob(t *testing.T) {
 				Copies: 2, Sides: "two-sided-long-edge", ColorMode: "monochrome", Media: "iso_a4_210x297mm"},
 		},
 		{
+			// application/octet-stream: the printer detects the format.
 			name:   "ipp with printer defaults",
 			client: &Client{PollInterval: 50 * time.Millisecond},
 			uri:    p.URI,
-			req:    PrintRequest{DocumentFormat: "application/pdf"},
+			req:    PrintRequest{},
 		},
 		{
 			name: "ipps",
@@ -441,4 +442,36 @@ func TestPrintable(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzClientResponse feeds arbitrary printer replies to the response
+// decoder and the job-status reader.
+func FuzzClientResponse(f *testing.F) {
+	resp := goipp.NewResponse(goipp.DefaultVersion, goipp.StatusOk, 1)
+	resp.Operation.Add(strs("attributes-charset", goipp.TagCharset, "utf-8"))
+	resp.Operation.Add(strs("attributes-natural-language", goipp.TagLanguage, "en"))
+	resp.Operation.Add(text("status-message", "successful-ok"))
+	resp.Job.Add(ints("job-id", 3))
+	resp.Job.Add(enums("job-state", int(JobProcessing)))
+	resp.Job.Add(keywords("job-state-reasons", "job-printing"))
+	resp.Job.Add(text("job-state-message", "Printing page 1"))
+	resp.Job.Add(collection("media-col", goipp.Collection{ints("x-dimension", 21000)}))
+	seed, err := resp.EncodeBytes()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(seed)
+	f.Add(seed[:len(seed)/2])
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		reply, err := decodeResponse(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		st := jobStatus(reply.Job)
+		if len(st.Message) > maxStatusMessage+len("…") {
+			t.Fatalf("job-state-message not trimmed: %d bytes", len(st.Message))
+		}
+		_ = statusMessage(reply.Operation)
+	})
 }

@@ -76,9 +76,9 @@ type Service struct {
 	hash   secret.Params
 
 	// ctx lives as long as the Service; background work stops with it.
-	ctx    context.Context
-	stop   context.CancelFunc
-	work   sync.WaitGroup
+	ctx  context.Context
+	stop context.CancelFunc
+	work sync.WaitGroup
 }
 
 // New returns a Service over opts. Call Start before serving.

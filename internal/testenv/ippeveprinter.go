@@ -185,11 +185,14 @@ func (p *Printer) Stop() {
 
 // archiveRun moves the documents of the run that ended into Dir/run-N.
 func (p *Printer) archiveRun() error {
+	p.mu.Lock()
+	run := p.runs
+	p.mu.Unlock()
 	entries, err := os.ReadDir(p.Dir)
 	if err != nil {
 		return err
 	}
-	dest := filepath.Join(p.Dir, "run-"+strconv.Itoa(p.runs))
+	dest := filepath.Join(p.Dir, "run-"+strconv.Itoa(run))
 	if err := os.Mkdir(dest, 0o755); err != nil {
 		return err
 	}
@@ -207,8 +210,11 @@ func (p *Printer) archiveRun() error {
 // first, then by job ID.
 func (p *Printer) Files() []string {
 	p.t.Helper()
+	p.mu.Lock()
+	runs := p.runs
+	p.mu.Unlock()
 	var files []string
-	for run := 1; run < p.runs; run++ {
+	for run := 1; run < runs; run++ {
 		files = append(files, p.docs(filepath.Join(p.Dir, "run-"+strconv.Itoa(run)))...)
 	}
 	return append(files, p.docs(p.Dir)...)
