@@ -29,7 +29,7 @@ var (
 
 // printgateBinary builds the command once per test run, for tests that
 // must kill a real process.
-func printgateBinary(t *testing.T) string {
+func printgateBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "printgate-bin-")
@@ -56,7 +56,7 @@ type process struct {
 }
 
 // startProcess runs "printgate serve" with cfg and waits until it listens.
-func startProcess(t *testing.T, cfg Config) *process {
+func startProcess(t testing.TB, cfg Config) *process {
 	t.Helper()
 	raw, err := yaml.Marshal(cfg)
 	if err != nil {

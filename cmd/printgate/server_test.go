@@ -63,7 +63,7 @@ func forEachDB(t *testing.T, f func(t *testing.T, dbURL string)) {
 
 // newConfig returns a config with a data dir under t's temp dir, the given
 // database and queues, listening on a free loopback port.
-func newConfig(t *testing.T, dbURL string, queues ...QueueConfig) Config {
+func newConfig(t testing.TB, dbURL string, queues ...QueueConfig) Config {
 	cfg := defaultConfig()
 	cfg.DataDir = filepath.Join(t.TempDir(), "var")
 	cfg.Database.URL = dbURL
