@@ -36,7 +36,21 @@ type DatabaseConfig struct {
 
 // ServerConfig sets the listeners.
 type ServerConfig struct {
+	// Listen are plain-text addresses (IPP, HTTP).
 	Listen []string `yaml:"listen"`
+	// TLSListen are TLS addresses (IPPS, HTTPS) on the same engine.
+	TLSListen []string `yaml:"tls_listen,omitempty"`
+	// TLS names a certificate; without one a self-signed certificate is
+	// generated into the data dir.
+	TLS TLSConfig `yaml:"tls,omitempty"`
+}
+
+// TLSConfig names a certificate and its key (PEM).
+type TLSConfig struct {
+	CertFile string `yaml:"cert_file,omitempty"`
+	KeyFile  string `yaml:"key_file,omitempty"`
+	// Hostnames are added to a generated certificate besides localhost.
+	Hostnames []string `yaml:"hostnames,omitempty"`
 }
 
 // SpoolConfig sets where documents are kept and how they are encrypted.
@@ -144,13 +158,21 @@ func (c *Config) validate() error {
 	if u := c.Database.URL; u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
 		bad("database.url", `must be "" (embedded SQLite) or a postgres:// URL`)
 	}
-	if len(c.Server.Listen) == 0 {
-		bad("server.listen", "needs at least one address")
+	if len(c.Server.Listen)+len(c.Server.TLSListen) == 0 {
+		bad("server.listen", "needs at least one address (or server.tls_listen)")
 	}
 	for i, a := range c.Server.Listen {
 		if _, _, err := net.SplitHostPort(a); err != nil {
 			bad(fmt.Sprintf("server.listen[%d]", i), "%q is not host:port", a)
 		}
+	}
+	for i, a := range c.Server.TLSListen {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			bad(fmt.Sprintf("server.tls_listen[%d]", i), "%q is not host:port", a)
+		}
+	}
+	if (c.Server.TLS.CertFile == "") != (c.Server.TLS.KeyFile == "") {
+		bad("server.tls", "cert_file and key_file go together")
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/printgate/printgate/internal/database"
+	"github.com/printgate/printgate/internal/tlscert"
 	"github.com/printgate/printgate/ipp"
 	"github.com/printgate/printgate/release"
 	"github.com/printgate/printgate/release/spool"
@@ -88,13 +90,38 @@ func (a *app) serve(ctx context.Context, cfg Config) error {
 // listen serves handler on every configured address until ctx ends, then
 // shuts down gracefully.
 func (a *app) listen(ctx context.Context, cfg Config, handler http.Handler, log *slog.Logger) error {
-	errc := make(chan error, len(cfg.Server.Listen))
-	var servers []*http.Server
+	var listeners []net.Listener
+	defer func() {
+		for _, ln := range listeners {
+			ln.Close()
+		}
+	}()
 	for _, addr := range cfg.Server.Listen {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			return fmt.Errorf("listen %s: %w", addr, err)
 		}
+		listeners = append(listeners, ln)
+		a.printURIs(cfg, "ipp", ln.Addr())
+	}
+	if len(cfg.Server.TLSListen) > 0 {
+		tlsConf, err := serverTLS(cfg)
+		if err != nil {
+			return err
+		}
+		for _, addr := range cfg.Server.TLSListen {
+			ln, err := tls.Listen("tcp", addr, tlsConf)
+			if err != nil {
+				return fmt.Errorf("listen %s: %w", addr, err)
+			}
+			listeners = append(listeners, ln)
+			a.printURIs(cfg, "ipps", ln.Addr())
+		}
+	}
+	fmt.Fprintf(a.stdout, "printgate: data in %s\n", cfg.DataDir)
+	errc := make(chan error, len(listeners))
+	var servers []*http.Server
+	for _, ln := range listeners {
 		srv := &http.Server{
 			Handler:           handler,
 			ReadHeaderTimeout: 10 * time.Second,
@@ -103,12 +130,8 @@ func (a *app) listen(ctx context.Context, cfg Config, handler http.Handler, log 
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		}
 		servers = append(servers, srv)
-		for _, q := range cfg.Queues {
-			fmt.Fprintf(a.stdout, "printgate: print to ipp://%s%s%s (%s queue)\n", ln.Addr(), ipp.PathPrefix, q.Name, orHold(q.Mode))
-		}
 		go func() { errc <- srv.Serve(ln) }()
 	}
-	fmt.Fprintf(a.stdout, "printgate: data in %s\n", cfg.DataDir)
 	var err error
 	select {
 	case <-ctx.Done():
@@ -123,6 +146,30 @@ func (a *app) listen(ctx context.Context, cfg Config, handler http.Handler, log 
 		err = nil
 	}
 	return err
+}
+
+// serverTLS loads the configured certificate or the generated one.
+func serverTLS(cfg Config) (*tls.Config, error) {
+	var (
+		cert tls.Certificate
+		err  error
+	)
+	if cfg.Server.TLS.CertFile != "" {
+		cert, err = tlscert.Load(cfg.Server.TLS.CertFile, cfg.Server.TLS.KeyFile)
+	} else {
+		cert, err = tlscert.LoadOrCreate(cfg.DataDir, cfg.Server.TLS.Hostnames)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
+
+// printURIs tells the user where to print.
+func (a *app) printURIs(cfg Config, scheme string, addr net.Addr) {
+	for _, q := range cfg.Queues {
+		fmt.Fprintf(a.stdout, "printgate: print to %s://%s%s%s (%s queue)\n", scheme, addr, ipp.PathPrefix, q.Name, orHold(q.Mode))
+	}
 }
 
 func orHold(mode string) string {
