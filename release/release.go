@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/printgate/printgate/audit/pages"
 	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/internal/secret"
 	"github.com/printgate/printgate/ipp"
@@ -74,6 +75,7 @@ type Service struct {
 	client *ipp.Client
 	log    *slog.Logger
 	hash   secret.Params
+	pages  pages.Counter
 
 	// ctx lives as long as the Service; background work stops with it.
 	ctx  context.Context
@@ -93,6 +95,9 @@ func New(opts Options) (*Service, error) {
 		client: opts.Client,
 		log:    opts.Log,
 		hash:   opts.Hash,
+		// PDFs are parsed in memory by pdfcpu; past this size the count
+		// is recorded as unknown so memory stays flat in document size.
+		pages: pages.Counter{MaxPDFSize: 32 << 20},
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -61,6 +61,8 @@ type Job struct {
 	Size       int64
 	SHA256     []byte
 	Pages      int
+	// PagesReason says why Pages is unknown (zero) when it is.
+	PagesReason string
 	// Printer is where the job was forwarded, PrinterJobID its id there.
 	Printer      string
 	PrinterJobID int
@@ -77,6 +79,9 @@ func (Job) TableName() string { return "jobs" }
 func Migrate(ctx context.Context, db *database.DB) error {
 	return db.Migrate(ctx, "release", []database.Migration{
 		{Name: "jobs", Up: createJobs},
+		{Name: "jobs.pages_reason", Up: func(tx *gorm.DB, _ database.Dialect) error {
+			return database.Exec(tx, `ALTER TABLE jobs ADD COLUMN pages_reason TEXT NOT NULL DEFAULT ''`)
+		}},
 	})
 }
 

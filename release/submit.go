@@ -262,6 +262,30 @@ func (s *Service) storeDocument(ctx context.Context, q Queue, j *Job, doc io.Rea
 		return fmt.Errorf("release: store document: %w", err)
 	}
 	j.Spool, j.WrappedKey, j.Size, j.SHA256 = d.Name, d.WrappedKey, d.Size, d.SHA256[:]
+	if err := s.countPages(ctx, j); err != nil {
+		s.removeDocument(j.Spool)
+		return err
+	}
+	return nil
+}
+
+// countPages counts the pages of j's stored document, decrypting it on
+// the fly: plaintext never touches the disk. A document that cannot be
+// counted is still accepted, with the reason kept.
+func (s *Service) countPages(ctx context.Context, j *Job) error {
+	doc, err := s.spool.Open(j.Spool, j.WrappedKey)
+	if err != nil {
+		return fmt.Errorf("release: count pages: %w", err)
+	}
+	defer doc.Close()
+	res, err := s.pages.Count(ctx, j.Format, io.NewSectionReader(&blockCache{r: doc}, 0, doc.Size()))
+	if err != nil {
+		return fmt.Errorf("release: count pages: %w", err)
+	}
+	j.Pages, j.PagesReason = res.Pages, res.Reason
+	if !res.Known {
+		j.Pages = 0
+	}
 	return nil
 }
 
@@ -310,4 +334,36 @@ func dbErr(what string, err error) error {
 func isConnErr(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// blockCache keeps the last block read from r. Parsers read documents in
+// small pieces, and each ReadAt of the spool decrypts a whole 64 KiB
+// package; the cache turns thousands of decryptions into one per block.
+type blockCache struct {
+	r     io.ReaderAt
+	off   int64
+	block []byte
+}
+
+const cacheBlock = 64 << 10
+
+func (c *blockCache) ReadAt(p []byte, off int64) (int, error) {
+	n := 0
+	for n < len(p) {
+		start := (off + int64(n)) / cacheBlock * cacheBlock
+		if c.block == nil || start != c.off {
+			buf := make([]byte, cacheBlock)
+			m, err := c.r.ReadAt(buf, start)
+			if m == 0 && err != nil {
+				return n, err
+			}
+			c.off, c.block = start, buf[:m]
+		}
+		i := off + int64(n) - c.off
+		if i >= int64(len(c.block)) {
+			return n, io.EOF
+		}
+		n += copy(p[n:], c.block[i:])
+	}
+	return n, nil
 }

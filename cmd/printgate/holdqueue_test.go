@@ -124,6 +124,11 @@ func TestHoldQueue(t *testing.T) {
 		if !strings.HasPrefix(hash, "$argon2id$") || strings.Contains(hash, "4821") {
 			t.Errorf("job password stored as %q, want an argon2id hash", hash)
 		}
+		var pages int
+		db.Raw("SELECT pages FROM jobs WHERE id = ?", printID).Scan(&pages)
+		if pages != 1 {
+			t.Errorf("job pages = %d, want 1 (counted from the document)", pages)
+		}
 
 		// Cancel-Job cancels and destroys the document.
 		r = ippDo(t, uri, ippRequest(goipp.OpCancelJob, uri, "alice", intVal("job-id", createID)), nil)

@@ -79,7 +79,9 @@ func newConfig(t testing.TB, dbURL string, queues ...QueueConfig) Config {
 }
 
 // startServer runs printgate with cfg until the test ends.
-func startServer(t *testing.T, cfg Config) *testServer {
+func startServer(t *testing.T, cfg Config) *testServer { return startServerTB(t, cfg) }
+
+func startServerTB(t testing.TB, cfg Config) *testServer {
 	t.Helper()
 	log := &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -108,7 +110,7 @@ func startServer(t *testing.T, cfg Config) *testServer {
 }
 
 // Stop shuts the server down and waits for it.
-func (s *testServer) Stop(t *testing.T) {
+func (s *testServer) Stop(t testing.TB) {
 	if s.stop == nil {
 		return
 	}

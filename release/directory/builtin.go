@@ -1,0 +1,281 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+
+	"github.com/printgate/printgate/internal/database"
+	"github.com/printgate/printgate/internal/secret"
+)
+
+// Password length limits of the built-in directory. The upper bound keeps
+// hashing cost and stored input bounded; it is far above any real
+// passphrase.
+const (
+	MinPasswordLength = 8
+	MaxPasswordLength = 1024
+)
+
+// User is a user of the built-in directory.
+type User struct {
+	Name           string
+	DisplayName    string
+	Email          string
+	EmployeeNumber string
+	Role           Role
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// userRow is the users table.
+type userRow struct {
+	Name           string
+	DisplayName    string
+	Email          string
+	EmployeeNumber string
+	Role           string
+	PasswordHash   string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+func (userRow) TableName() string { return "users" }
+
+// Migrate creates or updates the built-in directory's tables in db.
+func Migrate(ctx context.Context, db *database.DB) error {
+	return db.Migrate(ctx, "directory", []database.Migration{
+		{Name: "users", Up: createUsers},
+	})
+}
+
+func createUsers(tx *gorm.DB, d database.Dialect) error {
+	ts := "TIMESTAMP"
+	if d == database.Postgres {
+		ts = "TIMESTAMPTZ"
+	}
+	// Names are unique and found without regard to case, as LDAP's uid
+	// is; lower() is the same function in the index and in the queries,
+	// so the two agree on each dialect.
+	return database.Exec(tx, `CREATE TABLE users (
+		name TEXT NOT NULL PRIMARY KEY,
+		display_name TEXT NOT NULL DEFAULT '',
+		email TEXT NOT NULL DEFAULT '',
+		employee_number TEXT NOT NULL DEFAULT '',
+		role TEXT NOT NULL DEFAULT 'user',
+		password_hash TEXT NOT NULL,
+		created_at `+ts+` NOT NULL,
+		updated_at `+ts+` NOT NULL
+	)`,
+		`CREATE UNIQUE INDEX users_name_lower ON users (lower(name))`,
+		`CREATE UNIQUE INDEX users_employee_number ON users (employee_number) WHERE employee_number <> ''`,
+	)
+}
+
+// Builtin is the Directory kept in printgate's own database, with
+// argon2id password hashes.
+type Builtin struct {
+	db     *database.DB
+	params secret.Params
+
+	// dummy is a hash that a wrong name is checked against, so that an
+	// unknown name takes as long as a wrong password.
+	dummyOnce sync.Once
+	dummy     string
+}
+
+var _ Directory = (*Builtin)(nil)
+
+// NewBuiltin returns the built-in directory on db (migrated with Migrate),
+// hashing new passwords with params; zero params mean
+// secret.DefaultParams.
+func NewBuiltin(db *database.DB, params secret.Params) *Builtin {
+	if params == (secret.Params{}) {
+		params = secret.DefaultParams()
+	}
+	return &Builtin{db: db, params: params}
+}
+
+// AddUser adds u with password; ErrExists when the name (in any case) or
+// the employee number is taken. An empty role means RoleUser.
+func (b *Builtin) AddUser(ctx context.Context, u User, password string) error {
+	if err := checkName(u.Name); err != nil {
+		return err
+	}
+	if u.Role == "" {
+		u.Role = RoleUser
+	}
+	if _, err := ParseRole(string(u.Role)); err != nil {
+		return err
+	}
+	for field, v := range map[string]string{"display name": u.DisplayName, "email": u.Email, "employee number": u.EmployeeNumber} {
+		if len(v) > 256 || !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl) {
+			return fmt.Errorf("directory: add user %s: %s must be printable text up to 256 bytes", u.Name, field)
+		}
+	}
+	hash, err := b.hash(password)
+	if err != nil {
+		return fmt.Errorf("directory: add user %s: %w", u.Name, err)
+	}
+	now := time.Now().UTC()
+	row := userRow{Name: u.Name, DisplayName: u.DisplayName, Email: u.Email,
+		EmployeeNumber: strings.TrimSpace(u.EmployeeNumber), Role: string(u.Role),
+		PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
+	err = b.db.WithContext(ctx).Create(&row).Error
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return fmt.Errorf("directory: add user %s: %w", u.Name, ErrExists)
+	}
+	if err != nil {
+		return fmt.Errorf("directory: add user %s: %w", u.Name, err)
+	}
+	return nil
+}
+
+// SetPassword replaces name's password; ErrNotFound for an unknown name.
+func (b *Builtin) SetPassword(ctx context.Context, name, password string) error {
+	hash, err := b.hash(password)
+	if err != nil {
+		return fmt.Errorf("directory: set password of %s: %w", name, err)
+	}
+	return b.update(ctx, "set password of", name, map[string]any{"password_hash": hash})
+}
+
+// SetRole changes name's role; ErrNotFound for an unknown name.
+func (b *Builtin) SetRole(ctx context.Context, name string, role Role) error {
+	if _, err := ParseRole(string(role)); err != nil {
+		return err
+	}
+	return b.update(ctx, "set role of", name, map[string]any{"role": string(role)})
+}
+
+func (b *Builtin) update(ctx context.Context, action, name string, set map[string]any) error {
+	set["updated_at"] = time.Now().UTC()
+	res := b.db.WithContext(ctx).Model(&userRow{}).Where("lower(name) = lower(?)", name).Updates(set)
+	if res.Error != nil {
+		return fmt.Errorf("directory: %s %s: %w", action, name, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("directory: %s %s: %w", action, name, ErrNotFound)
+	}
+	return nil
+}
+
+// DeleteUser removes name; ErrNotFound for an unknown name. The user's
+// PIN and cards live in the credential store and are removed there.
+func (b *Builtin) DeleteUser(ctx context.Context, name string) error {
+	res := b.db.WithContext(ctx).Where("lower(name) = lower(?)", name).Delete(&userRow{})
+	if res.Error != nil {
+		return fmt.Errorf("directory: delete user %s: %w", name, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("directory: delete user %s: %w", name, ErrNotFound)
+	}
+	return nil
+}
+
+// Users returns every user, by name.
+func (b *Builtin) Users(ctx context.Context) ([]User, error) {
+	var rows []userRow
+	if err := b.db.WithContext(ctx).Order("name").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("directory: list users: %w", err)
+	}
+	users := make([]User, len(rows))
+	for i, r := range rows {
+		users[i] = User{Name: r.Name, DisplayName: r.DisplayName, Email: r.Email,
+			EmployeeNumber: r.EmployeeNumber, Role: Role(r.Role), CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+	}
+	return users, nil
+}
+
+// Authenticate implements Directory.
+func (b *Builtin) Authenticate(ctx context.Context, name, password string) (Identity, error) {
+	if name == "" || password == "" || len(password) > MaxPasswordLength {
+		return Identity{}, ErrInvalidCredentials
+	}
+	row, err := b.find(ctx, "lower(name) = lower(?)", name)
+	if errors.Is(err, ErrNotFound) {
+		// Spend the time a real check takes, so response times do not
+		// tell which names exist.
+		b.dummyOnce.Do(func() { b.dummy, _ = secret.Hash([]byte("printgate-dummy"), b.params) })
+		_, _ = secret.Verify(b.dummy, []byte(password))
+		return Identity{}, ErrInvalidCredentials
+	}
+	if err != nil {
+		return Identity{}, fmt.Errorf("directory: authenticate: %w: %w", ErrUnavailable, err)
+	}
+	ok, err := secret.Verify(row.PasswordHash, []byte(password))
+	if err != nil {
+		return Identity{}, fmt.Errorf("directory: authenticate %s: %w", row.Name, err)
+	}
+	if !ok {
+		return Identity{}, ErrInvalidCredentials
+	}
+	return row.identity(), nil
+}
+
+// Lookup implements Directory.
+func (b *Builtin) Lookup(ctx context.Context, nameOrEmployeeNumber string) (Identity, error) {
+	if nameOrEmployeeNumber == "" {
+		return Identity{}, ErrNotFound
+	}
+	row, err := b.find(ctx, "lower(name) = lower(?)", nameOrEmployeeNumber)
+	if errors.Is(err, ErrNotFound) {
+		row, err = b.find(ctx, "employee_number = ?", strings.TrimSpace(nameOrEmployeeNumber))
+	}
+	if errors.Is(err, ErrNotFound) {
+		return Identity{}, err
+	}
+	if err != nil {
+		return Identity{}, fmt.Errorf("directory: lookup: %w: %w", ErrUnavailable, err)
+	}
+	return row.identity(), nil
+}
+
+func (b *Builtin) find(ctx context.Context, where string, arg string) (userRow, error) {
+	var rows []userRow
+	if err := b.db.WithContext(ctx).Where(where, arg).Limit(1).Find(&rows).Error; err != nil {
+		return userRow{}, err
+	}
+	if len(rows) == 0 {
+		return userRow{}, ErrNotFound
+	}
+	return rows[0], nil
+}
+
+func (r userRow) identity() Identity {
+	role := Role(r.Role)
+	return Identity{
+		Name:           r.Name,
+		DisplayName:    r.DisplayName,
+		Email:          r.Email,
+		EmployeeNumber: r.EmployeeNumber,
+		Roles:          rolesFor(role == RoleAdmin, role == RoleAuditor),
+		Source:         "builtin",
+	}
+}
+
+// hash checks password against the policy and hashes it.
+func (b *Builtin) hash(password string) (string, error) {
+	if n := utf8.RuneCountInString(password); n < MinPasswordLength || len(password) > MaxPasswordLength {
+		return "", fmt.Errorf("%w: it must be %d to %d characters long", ErrPasswordPolicy, MinPasswordLength, MaxPasswordLength)
+	}
+	return secret.Hash([]byte(password), b.params)
+}
+
+// checkName accepts names usable as an IPP user name and in a URL path.
+func checkName(name string) error {
+	switch {
+	case name == "" || len(name) > 256:
+		return errors.New("directory: user name must be 1 to 256 bytes")
+	case !utf8.ValidString(name), strings.ContainsFunc(name, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) || r == '/' }):
+		return errors.New("directory: user name must be printable, without spaces or '/'")
+	}
+	return nil
+}

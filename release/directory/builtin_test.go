@@ -1,0 +1,198 @@
+package directory
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/printgate/printgate/internal/database"
+)
+
+func TestBuiltin(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *database.DB) {
+		ctx := t.Context()
+		b := NewBuiltin(db, testParams)
+		users := []struct {
+			u        User
+			password string
+		}{
+			{User{Name: "alice", DisplayName: "Alice Admin", Email: "alice@example.com", EmployeeNumber: "1001", Role: RoleAdmin}, "alice-secret"},
+			{User{Name: "Bob", DisplayName: "Bob User", EmployeeNumber: "1002"}, "bob-secret"},
+			{User{Name: "carol", Role: RoleAuditor}, "carol-secret"},
+		}
+		for _, u := range users {
+			if err := b.AddUser(ctx, u.u, u.password); err != nil {
+				t.Fatalf("AddUser %s: %v", u.u.Name, err)
+			}
+		}
+		// Migrating again finds nothing to do.
+		if err := Migrate(ctx, db); err != nil {
+			t.Fatalf("second migrate: %v", err)
+		}
+
+		auth := []struct {
+			name, user, password string
+			wantName             string
+			wantRole             Role
+			wantErr              error
+		}{
+			{"admin", "alice", "alice-secret", "alice", RoleAdmin, nil},
+			{"auditor", "carol", "carol-secret", "carol", RoleAuditor, nil},
+			{"user", "Bob", "bob-secret", "Bob", RoleUser, nil},
+			{"name in other case", "ALICE", "alice-secret", "alice", RoleAdmin, nil},
+			{"wrong password", "alice", "bob-secret", "", "", ErrInvalidCredentials},
+			{"empty password", "alice", "", "", "", ErrInvalidCredentials},
+			{"unknown user", "mallory", "alice-secret", "", "", ErrInvalidCredentials},
+			{"employee number is no login", "1001", "alice-secret", "", "", ErrInvalidCredentials},
+			{"SQL wildcard", "%", "alice-secret", "", "", ErrInvalidCredentials},
+			{"empty name", "", "alice-secret", "", "", ErrInvalidCredentials},
+		}
+		for _, tt := range auth {
+			t.Run("authenticate "+tt.name, func(t *testing.T) {
+				id, err := b.Authenticate(ctx, tt.user, tt.password)
+				if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
+					t.Fatalf("Authenticate = %v, want %v", err, tt.wantErr)
+				}
+				if err != nil {
+					return
+				}
+				if id.Name != tt.wantName || id.Role() != tt.wantRole || id.Source != "builtin" || !id.Has(RoleUser) {
+					t.Errorf("identity = %+v, want name %s role %s", id, tt.wantName, tt.wantRole)
+				}
+			})
+		}
+
+		t.Run("identity attributes", func(t *testing.T) {
+			id, err := b.Authenticate(ctx, "alice", "alice-secret")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := Identity{Name: "alice", DisplayName: "Alice Admin", Email: "alice@example.com",
+				EmployeeNumber: "1001", Roles: []Role{RoleAdmin, RoleUser}, Source: "builtin"}
+			if fmt.Sprint(id) != fmt.Sprint(want) {
+				t.Errorf("identity = %+v, want %+v", id, want)
+			}
+		})
+
+		lookups := []struct {
+			name, key, wantName string
+			wantErr             error
+		}{
+			{"by name", "carol", "carol", nil},
+			{"by name other case", "bob", "Bob", nil},
+			{"by employee number", "1002", "Bob", nil},
+			{"unknown", "9999", "", ErrNotFound},
+			{"empty", "", "", ErrNotFound},
+		}
+		for _, tt := range lookups {
+			t.Run("lookup "+tt.name, func(t *testing.T) {
+				id, err := b.Lookup(ctx, tt.key)
+				if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
+					t.Fatalf("Lookup = %v, want %v", err, tt.wantErr)
+				}
+				if id.Name != tt.wantName {
+					t.Errorf("Lookup name = %q, want %q", id.Name, tt.wantName)
+				}
+			})
+		}
+
+		adds := []struct {
+			name     string
+			u        User
+			password string
+			wantErr  error
+		}{
+			{"duplicate name", User{Name: "alice"}, "another-secret", ErrExists},
+			{"duplicate name other case", User{Name: "Alice"}, "another-secret", ErrExists},
+			{"duplicate employee number", User{Name: "dave", EmployeeNumber: "1001"}, "another-secret", ErrExists},
+			{"short password", User{Name: "dave"}, "short", ErrPasswordPolicy},
+			{"empty password", User{Name: "dave"}, "", ErrPasswordPolicy},
+		}
+		for _, tt := range adds {
+			t.Run("add "+tt.name, func(t *testing.T) {
+				if err := b.AddUser(ctx, tt.u, tt.password); !errors.Is(err, tt.wantErr) {
+					t.Fatalf("AddUser = %v, want %v", err, tt.wantErr)
+				}
+			})
+		}
+		for _, bad := range []User{{Name: ""}, {Name: "a b"}, {Name: "a/b"}, {Name: "x", Role: "root"}} {
+			if err := b.AddUser(ctx, bad, "long-enough"); err == nil {
+				t.Errorf("AddUser(%+v) accepted", bad)
+			}
+		}
+
+		t.Run("set password", func(t *testing.T) {
+			if err := b.SetPassword(ctx, "carol", "carol-new-secret"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := b.Authenticate(ctx, "carol", "carol-secret"); !errors.Is(err, ErrInvalidCredentials) {
+				t.Errorf("old password: %v", err)
+			}
+			if _, err := b.Authenticate(ctx, "carol", "carol-new-secret"); err != nil {
+				t.Errorf("new password: %v", err)
+			}
+			if err := b.SetPassword(ctx, "carol", "short"); !errors.Is(err, ErrPasswordPolicy) {
+				t.Errorf("short password: %v", err)
+			}
+			if err := b.SetPassword(ctx, "nobody", "long-enough"); !errors.Is(err, ErrNotFound) {
+				t.Errorf("unknown user: %v", err)
+			}
+		})
+
+		t.Run("set role", func(t *testing.T) {
+			if err := b.SetRole(ctx, "BOB", RoleAuditor); err != nil {
+				t.Fatal(err)
+			}
+			id, err := b.Lookup(ctx, "Bob")
+			if err != nil || id.Role() != RoleAuditor {
+				t.Errorf("after SetRole: %+v, %v", id, err)
+			}
+			if err := b.SetRole(ctx, "Bob", "superuser"); err == nil {
+				t.Error("SetRole accepted an unknown role")
+			}
+			if err := b.SetRole(ctx, "nobody", RoleAdmin); !errors.Is(err, ErrNotFound) {
+				t.Errorf("unknown user: %v", err)
+			}
+		})
+
+		t.Run("users and delete", func(t *testing.T) {
+			list, err := b.Users(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, u := range list {
+				names = append(names, u.Name)
+				if u.CreatedAt.IsZero() || u.UpdatedAt.IsZero() {
+					t.Errorf("%s: no timestamps", u.Name)
+				}
+			}
+			if !slices.Equal(names, []string{"Bob", "alice", "carol"}) {
+				t.Errorf("Users = %v", names)
+			}
+			if err := b.DeleteUser(ctx, "bob"); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.DeleteUser(ctx, "bob"); !errors.Is(err, ErrNotFound) {
+				t.Errorf("second delete: %v", err)
+			}
+			if _, err := b.Authenticate(ctx, "Bob", "bob-secret"); !errors.Is(err, ErrInvalidCredentials) {
+				t.Errorf("deleted user authenticates: %v", err)
+			}
+		})
+
+		t.Run("no password in clear", func(t *testing.T) {
+			var hashes []string
+			if err := db.WithContext(ctx).Raw("SELECT password_hash FROM users").Scan(&hashes).Error; err != nil {
+				t.Fatal(err)
+			}
+			for _, h := range hashes {
+				if !strings.HasPrefix(h, "$argon2id$") || strings.Contains(h, "secret") {
+					t.Errorf("stored password %q is not an argon2id hash", h)
+				}
+			}
+		})
+	})
+}

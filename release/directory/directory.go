@@ -1,0 +1,123 @@
+// Package directory answers "who is this?" for printgate: it checks
+// passwords and finds users, with their roles and attributes, in an LDAP
+// directory (OpenLDAP, Active Directory) or in printgate's own database.
+package directory
+
+import (
+	"context"
+	"errors"
+)
+
+// Role is what a user may do in printgate beyond printing their own jobs.
+type Role string
+
+// Roles, from most to least privileged.
+const (
+	// RoleAdmin manages queues, devices, users and credentials.
+	RoleAdmin Role = "admin"
+	// RoleAuditor reads every user's history and the audit trail.
+	RoleAuditor Role = "auditor"
+	// RoleUser prints and releases their own jobs. Every identity has it.
+	RoleUser Role = "user"
+)
+
+// ParseRole returns the Role named s, or an error naming the valid roles.
+func ParseRole(s string) (Role, error) {
+	switch r := Role(s); r {
+	case RoleAdmin, RoleAuditor, RoleUser:
+		return r, nil
+	}
+	return "", errors.New(`directory: role must be "admin", "auditor" or "user"`)
+}
+
+// Sentinel errors. Callers map them to replies at the edge; every error of
+// this package may be logged, as none carries a password.
+var (
+	// ErrInvalidCredentials is a wrong name or a wrong password; the two
+	// are deliberately not told apart.
+	ErrInvalidCredentials = errors.New("directory: invalid credentials")
+	// ErrUnavailable means the directory could not answer (down, timed
+	// out, misconfigured). It wraps the cause and never means a login.
+	ErrUnavailable = errors.New("directory: unavailable")
+	// ErrNotFound is a Lookup that matched nobody.
+	ErrNotFound = errors.New("directory: user not found")
+	// ErrExists is a built-in user added under a name or employee number
+	// already taken.
+	ErrExists = errors.New("directory: user already exists")
+	// ErrPasswordPolicy is a built-in password that breaks the rules.
+	ErrPasswordPolicy = errors.New("directory: password does not meet the policy")
+)
+
+// Identity is a user as the directory knows them.
+type Identity struct {
+	// Name is the canonical login name (the directory's spelling, which
+	// may differ in case from what the user typed); it owns jobs.
+	Name           string
+	DisplayName    string
+	Email          string
+	EmployeeNumber string
+	// Roles always holds RoleUser, plus RoleAdmin and RoleAuditor as
+	// granted, most privileged first.
+	Roles []Role
+	// Cards are raw IC card UIDs from the directory's card attribute, as
+	// stored there (not normalised); empty for the built-in directory,
+	// whose cards live in the credential store.
+	Cards []string
+	// Source names the directory that vouched for the user: "ldap" or
+	// "builtin".
+	Source string
+}
+
+// Has reports whether the identity holds role r.
+func (id Identity) Has(r Role) bool {
+	for _, have := range id.Roles {
+		if have == r {
+			return true
+		}
+	}
+	return r == RoleUser
+}
+
+// Role returns the identity's most privileged role.
+func (id Identity) Role() Role {
+	for _, r := range []Role{RoleAdmin, RoleAuditor} {
+		if id.Has(r) {
+			return r
+		}
+	}
+	return RoleUser
+}
+
+// rolesFor builds the Roles of an identity from its privileges.
+func rolesFor(admin, auditor bool) []Role {
+	var roles []Role
+	if admin {
+		roles = append(roles, RoleAdmin)
+	}
+	if auditor {
+		roles = append(roles, RoleAuditor)
+	}
+	return append(roles, RoleUser)
+}
+
+// Directory finds users and checks their passwords.
+type Directory interface {
+	// Authenticate checks name and password. A wrong name and a wrong
+	// password give the same ErrInvalidCredentials; an empty password is
+	// always refused. When the directory cannot be reached the error
+	// wraps ErrUnavailable and the cause.
+	Authenticate(ctx context.Context, name, password string) (Identity, error)
+	// Lookup finds a user by login name or, failing that, by employee
+	// number (for ID + PIN release); ErrNotFound when nobody matches.
+	Lookup(ctx context.Context, nameOrEmployeeNumber string) (Identity, error)
+}
+
+// CardDirectory is a Directory that also keeps IC card UIDs in a user
+// attribute (LDAP with attributes.card set).
+type CardDirectory interface {
+	Directory
+	// LookupCard finds the user whose card attribute holds uid, given in
+	// normalised form (upper-case hex, no separators); ErrNotFound when
+	// nobody matches.
+	LookupCard(ctx context.Context, uid string) (Identity, error)
+}
