@@ -1,0 +1,107 @@
+package pages
+
+import (
+	"bytes"
+	"context"
+	"runtime"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/printgate/printgate/internal/testdocs"
+)
+
+// Measured on the project's 2-core machine (Go 1.26, pdfcpu v0.15.0), peak
+// heap of one count:
+//
+//	PDF, 2000 pages (0.6 MB):          ~20 ms,  ~48 MB
+//	PDF, 20000 pages (6.3 MB):        ~400 ms, ~160 MB (77 MB live)
+//	PDF, 40 × 2 MiB streams (84 MB):   ~10 ms,  ~80 MB
+//	PWG raster or URF, 200 pages:       ~1 ms,  64 KiB (the read buffer)
+//	PostScript, 10000 pages:            ~2 ms,  64 KiB
+//
+// pdfcpu needs memory in proportion to the document (1 to 4 KiB per object
+// plus the raw streams); the raster and PostScript counters need a constant
+// read buffer.
+func BenchmarkCount(b *testing.B) {
+	benchmarks := []struct {
+		name, format string
+		doc          []byte
+	}{
+		{"pdf-2000-pages", FormatPDF, testdocs.PDF(2000, "benchmark", testdocs.A4)},
+		{"pdf-40-big-streams", FormatPDF, bigStreamPDF(40, 2<<20)},
+		{"pwg-200-pages", FormatPWGRaster, testdocs.PWGRaster(200)},
+		{"urf-200-pages", FormatURF, testdocs.URF(200)},
+		{"postscript-10000-pages", FormatPostScript, testdocs.DSC(10000, "benchmark", testdocs.A4)},
+	}
+	for _, bm := range benchmarks {
+		b.Run(bm.name, func(b *testing.B) {
+			count := func() {
+				res, err := Count(context.Background(), bm.format, bytes.NewReader(bm.doc))
+				if err != nil || !res.Known {
+					b.Fatalf("Count = %+v, %v", res, err)
+				}
+			}
+			// The peak of one count: over the loop it would include the
+			// garbage of earlier iterations that the GC has not freed yet.
+			stop := samplePeakHeap()
+			count()
+			peak := stop()
+			b.ReportAllocs()
+			b.SetBytes(int64(len(bm.doc)))
+			for b.Loop() {
+				count()
+			}
+			b.ReportMetric(float64(peak), "peak-heap-bytes")
+		})
+	}
+}
+
+// samplePeakHeap samples the heap in use until the returned function is
+// called, which returns the peak above the heap in use at the start.
+func samplePeakHeap() func() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	base, peak := ms.HeapInuse, ms.HeapInuse
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		var ms runtime.MemStats
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			runtime.ReadMemStats(&ms)
+			peak = max(peak, ms.HeapInuse)
+		}
+	})
+	return func() uint64 {
+		close(done)
+		wg.Wait()
+		return peak - base
+	}
+}
+
+// bigStreamPDF returns a PDF whose pages have content streams of
+// streamSize bytes of PostScript comments each: a stand-in for scans.
+func bigStreamPDF(pages, streamSize int) []byte {
+	objs := []string{"<< /Type /Catalog /Pages 2 0 R >>", ""}
+	kids := ""
+	line := "% a comment line filling the content stream of a big page\n"
+	content := string(bytes.Repeat([]byte(line), streamSize/len(line)))
+	for i := range pages {
+		page, stream := 3+2*i, 4+2*i
+		kids += " " + strconv.Itoa(page) + " 0 R"
+		objs = append(objs,
+			"<< /Type /Page /Parent 2 0 R /Contents "+strconv.Itoa(stream)+" 0 R >>",
+			"<< /Length "+strconv.Itoa(len(content))+" >>\nstream\n"+content+"\nendstream")
+	}
+	objs[1] = "<< /Type /Pages /Kids [" + kids + " ] /Count " + strconv.Itoa(pages) + " /MediaBox [0 0 595 842] >>"
+	return buildPDF(objs...)
+}

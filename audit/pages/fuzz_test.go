@@ -1,0 +1,84 @@
+package pages
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"github.com/printgate/printgate/internal/testdocs"
+)
+
+// checkCount runs Count on a fuzzed document and checks the invariants of
+// its answer. maxPages bounds a known count (0: no bound).
+func checkCount(t *testing.T, format string, doc []byte, maxPages int) {
+	got, err := Count(context.Background(), format, bytes.NewReader(doc))
+	if err != nil {
+		t.Fatalf("Count = %v; only a reader or context failure is an error", err)
+	}
+	if got.Format != format {
+		t.Errorf("Format = %q, want %q", got.Format, format)
+	}
+	if got.Known {
+		if got.Pages < 0 || got.Reason != "" || (maxPages > 0 && got.Pages > maxPages) {
+			t.Errorf("Count = %+v for %d bytes", got, len(doc))
+		}
+	} else if got.Pages != 0 || got.Reason == "" {
+		t.Errorf("Count = %+v: unknown needs a reason and no pages", got)
+	}
+}
+
+func FuzzPDF(f *testing.F) {
+	for _, p := range []string{"docs/pdf-1page.pdf", "docs/pdf-3pages.pdf", "ipptool/document-letter.pdf"} {
+		f.Add(fixture(f, p))
+	}
+	f.Add(chainPDF(3))
+	f.Add(pageTreePDF("3 0 R 4 0 R", 2, "<< /Type /Page >>", "<< /Type /Pages /Kids [] /Count 0 >>"))
+	f.Add(farEndPDF(2, 3, 100))
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		checkCount(t, FormatPDF, doc, 0)
+	})
+}
+
+func FuzzPWGRaster(f *testing.F) {
+	f.Add(fixture(f, "docs/raster-2pages.pwg"))
+	f.Add(cat([]byte("RaS2"), gray8(4, 3), []byte{2, 0x80}, pwgHeader(3, 1, 16, 48, 18, 0, 3), []byte{0, 2, 1, 2, 3, 4, 5, 6}))
+	f.Add(cat([]byte("RaS2"), pwgHeader(10, 2, 1, 1, 2, 0, 1), []byte{1, 1, 0xff}))
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		// Every page takes a header and at least two bytes of lines.
+		checkCount(t, FormatPWGRaster, doc, len(doc)/(pwgHeaderSize+2))
+	})
+}
+
+func FuzzURF(f *testing.F) {
+	f.Add(fixture(f, "docs/urf-2pages.urf"))
+	f.Add(cat([]byte("UNIRAST\x00\x00\x00\x00\x01"), urfHeader(24, 2, 2), []byte{1, 1, 0xff, 0xff, 0xff}))
+	f.Add(cat([]byte("UNIRAST\x00\x00\x00\x00\x01"), urfHeader(8, 5, 5), []byte{4, 0x80}))
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		checkCount(t, FormatURF, doc, len(doc)/(urfHeaderSize+2))
+	})
+}
+
+func FuzzPostScript(f *testing.F) {
+	f.Add(fixture(f, "docs/dsc-3pages.ps"))
+	f.Add(testdocs.DSC(2, "x", testdocs.Letter))
+	f.Add([]byte("%!PS-Adobe-3.0\r\n%%Pages: (atend)\r\n%%EndComments\r\n%%BeginDocument: a\r\n%%Page: 1 1\r\n%%EndDocument\r\n%%Trailer\r\n%%Pages: 6\r\n"))
+	f.Add([]byte("%!PS\r%%Pages: 2 -1\r%%Page: 1 1\r%%BeginData: 1\r%%EndData\r"))
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		checkCount(t, FormatPostScript, doc, 0)
+	})
+}
+
+func FuzzDetect(f *testing.F) {
+	for _, p := range []string{"docs/pdf-1page.pdf", "docs/raster-2pages.pwg", "docs/urf-2pages.urf", "docs/photo.jpg", "docs/dsc-3pages.ps"} {
+		f.Add(fixture(f, p)[:64])
+	}
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		got, err := Count(context.Background(), FormatOctetStream, bytes.NewReader(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := Detect(doc); got.Format != want {
+			t.Errorf("Count detected %q, Detect %q", got.Format, want)
+		}
+	})
+}
