@@ -76,6 +76,9 @@ type Service struct {
 	log    *slog.Logger
 	hash   secret.Params
 	pages  pages.Counter
+	// counting limits concurrent page counts: a PDF parse needs memory in
+	// proportion to the document.
+	counting chan struct{}
 
 	// ctx lives as long as the Service; background work stops with it.
 	ctx  context.Context
@@ -97,7 +100,8 @@ func New(opts Options) (*Service, error) {
 		hash:   opts.Hash,
 		// PDFs are parsed in memory by pdfcpu; past this size the count
 		// is recorded as unknown so memory stays flat in document size.
-		pages: pages.Counter{MaxPDFSize: 32 << 20},
+		pages:    pages.Counter{MaxPDFSize: 32 << 20},
+		counting: make(chan struct{}, 2),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -273,6 +273,12 @@ func (s *Service) storeDocument(ctx context.Context, q Queue, j *Job, doc io.Rea
 // the fly: plaintext never touches the disk. A document that cannot be
 // counted is still accepted, with the reason kept.
 func (s *Service) countPages(ctx context.Context, j *Job) error {
+	select {
+	case s.counting <- struct{}{}:
+		defer func() { <-s.counting }()
+	case <-ctx.Done():
+		return fmt.Errorf("release: count pages: %w", ctx.Err())
+	}
 	doc, err := s.spool.Open(j.Spool, j.WrappedKey)
 	if err != nil {
 		return fmt.Errorf("release: count pages: %w", err)
