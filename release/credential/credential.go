@@ -28,7 +28,8 @@ var (
 	ErrNoPIN = errors.New("credential: no PIN set")
 	// ErrPINPolicy is a PIN of the wrong length or with non-digits.
 	ErrPINPolicy = errors.New("credential: PIN does not meet the policy")
-	// ErrWeakPIN is a PIN that is easy to guess (0000, 1234, 1212, 2580).
+	// ErrWeakPIN is a PIN that is easy to guess, such as 0000, 1234, 1212
+	// or 2580.
 	ErrWeakPIN = errors.New("credential: PIN is too easy to guess")
 	// ErrBadUID is a card UID that is not 4 to 10 bytes of hex.
 	ErrBadUID = errors.New("credential: card UID must be 4 to 10 bytes of hex")

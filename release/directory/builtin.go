@@ -47,6 +47,7 @@ type userRow struct {
 	UpdatedAt      time.Time
 }
 
+// TableName keeps the table name stable whatever gorm's naming rules do.
 func (userRow) TableName() string { return "users" }
 
 // Migrate creates or updates the built-in directory's tables in db.

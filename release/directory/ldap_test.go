@@ -278,8 +278,6 @@ func TestLDAPTimeout(t *testing.T) {
 	}
 }
 
-
-
 // TestLDAPPool checks connection reuse and that more concurrent logins
 // than PoolSize all get through.
 func TestLDAPPool(t *testing.T) {

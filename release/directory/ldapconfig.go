@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -97,6 +98,10 @@ const (
 	defaultLDAPTimeout  = 5 * time.Second
 	defaultLDAPPoolSize = 4
 )
+
+// attributeName matches an LDAP attribute description's name (RFC 4512
+// descr or numericoid); it goes into filters unescaped.
+var attributeName = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9-]*|[0-9]+(\.[0-9]+)+)$`)
 
 // Redacted returns c with the bind password hidden, for printing.
 func (c LDAPConfig) Redacted() LDAPConfig {
@@ -197,6 +202,13 @@ func (c LDAPConfig) Validate() error {
 			if _, err := ldap.ParseDN(g); err != nil || g == "" {
 				bad(key, "%q is not a DN", g)
 			}
+		}
+	}
+	a := c.Attributes
+	for key, name := range map[string]string{"name": a.Name, "display_name": a.DisplayName, "email": a.Email,
+		"employee_number": a.EmployeeNumber, "card": a.Card, "member_of": a.MemberOf} {
+		if name != "" && !attributeName.MatchString(name) {
+			bad("attributes."+key, "%q is not an attribute name", name)
 		}
 	}
 	if c.Timeout < 0 {

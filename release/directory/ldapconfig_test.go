@@ -73,6 +73,8 @@ func TestLDAPConfigValidate(t *testing.T) {
 		{"filter without %s", func(c *LDAPConfig) { c.UserFilter = "(uid=alice)" }, "user_filter"},
 		{"broken filter", func(c *LDAPConfig) { c.UserFilter = "(uid=%s" }, "user_filter"},
 		{"bad group", func(c *LDAPConfig) { c.AdminGroups = []string{"admins"} }, "admin_groups"},
+		{"bad card attribute", func(c *LDAPConfig) { c.Attributes.Card = "carLicense)(uid=*" }, "attributes.card"},
+		{"OID attribute", func(c *LDAPConfig) { c.Attributes.Card = "2.5.4.3" }, ""},
 		{"negative timeout", func(c *LDAPConfig) { c.Timeout = -time.Second }, "timeout"},
 		{"huge pool", func(c *LDAPConfig) { c.PoolSize = 1000 }, "pool_size"},
 	}

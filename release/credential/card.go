@@ -1,0 +1,163 @@
+package credential
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/printgate/printgate/internal/secret"
+)
+
+// UID lengths in bytes: MIFARE UIDs are 4, 7 or 10 bytes, a FeliCa IDm 8.
+const (
+	MinUIDBytes = 4
+	MaxUIDBytes = 10
+)
+
+// NormalizeUID returns the canonical form of a card UID: upper-case hex
+// without separators. Case and the separators ':', '-' and ' ' are
+// ignored, as is surrounding white space (a keyboard-wedge reader's
+// Enter), so "04:a1:b2:c3", "04A1B2C3" and "04 a1 b2 c3" are one card.
+// Anything else, an odd number of digits or a length outside 4 to 10
+// bytes is ErrBadUID.
+func NormalizeUID(s string) (string, error) {
+	s = strings.ToUpper(strings.NewReplacer(":", "", "-", "", " ", "").Replace(strings.TrimSpace(s)))
+	if strings.Trim(s, "0123456789ABCDEF") != "" || len(s)%2 != 0 || len(s) < 2*MinUIDBytes || len(s) > 2*MaxUIDBytes {
+		return "", ErrBadUID
+	}
+	return s, nil
+}
+
+// Card is an enrolled card as shown to people. The UID itself is not
+// kept, so it cannot be shown; see Fingerprint.
+type Card struct {
+	// Fingerprint tells a user's cards apart: the first 8 hex digits of
+	// the card's keyed MAC. It says nothing about the UID to anyone
+	// without the key, unlike the UID's last digits would: those narrow
+	// down a 4-byte UID to 65536 guesses for a card emulator.
+	Fingerprint string
+	AddedAt     time.Time
+}
+
+// fingerprintLen is the length of Card.Fingerprint.
+const fingerprintLen = 8
+
+// macPrefix is how secret.MAC marks its values.
+const macPrefix = "hmac-sha256:"
+
+// cardMAC returns the stored form of a normalised UID. The "card:"
+// prefix keeps these MACs apart from any other use of the same key.
+func (s *Store) cardMAC(uid string) string {
+	return secret.MAC(s.key, "card:"+uid)
+}
+
+// AddCard enrolls the card uid to user. Enrolling a card the user already
+// has does nothing; a card enrolled to someone else is ErrCardInUse.
+func (s *Store) AddCard(ctx context.Context, user, uid string) error {
+	norm, err := NormalizeUID(uid)
+	if err != nil {
+		return fmt.Errorf("credential: add card for %s: %w", user, err)
+	}
+	mac := s.cardMAC(norm)
+	res := s.db.WithContext(ctx).Exec(`INSERT INTO credential_cards (mac, user_name, created_at) VALUES (?, ?, ?)
+		ON CONFLICT (mac) DO NOTHING`, mac, user, s.now().UTC())
+	if res.Error != nil {
+		return fmt.Errorf("credential: add card for %s: %w", user, res.Error)
+	}
+	if res.RowsAffected == 1 {
+		return nil
+	}
+	var owners []string
+	if err := s.db.WithContext(ctx).Raw(`SELECT user_name FROM credential_cards WHERE mac = ?`, mac).
+		Scan(&owners).Error; err != nil {
+		return fmt.Errorf("credential: add card for %s: %w", user, err)
+	}
+	if len(owners) == 1 && owners[0] == user {
+		return nil
+	}
+	return fmt.Errorf("credential: add card for %s: %w", user, ErrCardInUse)
+}
+
+// RemoveCard removes the card uid from user; ErrNotFound when user has no
+// such card.
+func (s *Store) RemoveCard(ctx context.Context, user, uid string) error {
+	norm, err := NormalizeUID(uid)
+	if err != nil {
+		return fmt.Errorf("credential: remove card of %s: %w", user, err)
+	}
+	return s.removeMAC(ctx, user, s.cardMAC(norm))
+}
+
+// RemoveCardByFingerprint removes user's card with the given
+// Card.Fingerprint, for a lost card whose UID nobody can read any more;
+// ErrNotFound when none matches.
+func (s *Store) RemoveCardByFingerprint(ctx context.Context, user, fingerprint string) error {
+	fingerprint = strings.ToLower(strings.TrimSpace(fingerprint))
+	if len(fingerprint) != fingerprintLen {
+		return fmt.Errorf("credential: remove card of %s: %w", user, ErrNotFound)
+	}
+	var macs []string
+	if err := s.db.WithContext(ctx).Raw(`SELECT mac FROM credential_cards WHERE user_name = ?`, user).
+		Scan(&macs).Error; err != nil {
+		return fmt.Errorf("credential: remove card of %s: %w", user, err)
+	}
+	for _, mac := range macs {
+		if fingerprintOf(mac) == fingerprint {
+			return s.removeMAC(ctx, user, mac)
+		}
+	}
+	return fmt.Errorf("credential: remove card of %s: %w", user, ErrNotFound)
+}
+
+func (s *Store) removeMAC(ctx context.Context, user, mac string) error {
+	res := s.db.WithContext(ctx).Exec(`DELETE FROM credential_cards WHERE mac = ? AND user_name = ?`, mac, user)
+	if res.Error != nil {
+		return fmt.Errorf("credential: remove card of %s: %w", user, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("credential: remove card of %s: %w", user, ErrNotFound)
+	}
+	return nil
+}
+
+func fingerprintOf(mac string) string {
+	hex := strings.TrimPrefix(mac, macPrefix)
+	return hex[:min(fingerprintLen, len(hex))]
+}
+
+// Cards returns user's cards, oldest first.
+func (s *Store) Cards(ctx context.Context, user string) ([]Card, error) {
+	var rows []struct {
+		Mac       string
+		CreatedAt time.Time
+	}
+	if err := s.db.WithContext(ctx).Raw(`SELECT mac, created_at FROM credential_cards
+		WHERE user_name = ? ORDER BY created_at, mac`, user).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("credential: cards of %s: %w", user, err)
+	}
+	cards := make([]Card, len(rows))
+	for i, r := range rows {
+		cards[i] = Card{Fingerprint: fingerprintOf(r.Mac), AddedAt: r.CreatedAt}
+	}
+	return cards, nil
+}
+
+// LookupCard returns the user the card uid is enrolled to: one index
+// probe on its MAC. ErrNotFound for an unknown card, ErrBadUID for a
+// malformed UID.
+func (s *Store) LookupCard(ctx context.Context, uid string) (string, error) {
+	norm, err := NormalizeUID(uid)
+	if err != nil {
+		return "", fmt.Errorf("credential: look up card: %w", err)
+	}
+	var users []string
+	if err := s.db.WithContext(ctx).Raw(`SELECT user_name FROM credential_cards WHERE mac = ?`, s.cardMAC(norm)).
+		Scan(&users).Error; err != nil {
+		return "", fmt.Errorf("credential: look up card: %w", err)
+	}
+	if len(users) == 0 {
+		return "", fmt.Errorf("credential: look up card: %w", ErrNotFound)
+	}
+	return users[0], nil
+}

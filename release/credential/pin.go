@@ -1,0 +1,302 @@
+package credential
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/printgate/printgate/internal/secret"
+)
+
+// maxDeviceLength bounds the device name kept with a failure.
+const maxDeviceLength = 128
+
+// ValidatePIN checks pin against the policy without storing it: digits
+// only, of allowed length, and not easy to guess. The error states the
+// rule broken, never the PIN.
+func (s *Store) ValidatePIN(pin string) error {
+	p := s.policy
+	if len(pin) < p.MinPIN || len(pin) > p.MaxPIN || strings.Trim(pin, "0123456789") != "" {
+		return fmt.Errorf("%w: it must be %d to %d digits", ErrPINPolicy, p.MinPIN, p.MaxPIN)
+	}
+	if weakPIN(pin) {
+		// No example digits: an example could be the very PIN typed.
+		return fmt.Errorf("%w: no repeated digits or groups of digits, no runs up or down, "+
+			"no keypad lines or other common PINs", ErrWeakPIN)
+	}
+	return nil
+}
+
+// commonPINs are frequent PINs that the rules of weakPIN do not catch:
+// from published PIN frequency studies, and lines on a phone keypad.
+var commonPINs = map[string]bool{
+	"1004": true, "2000": true, "2001": true, "1122": true, "1984": true, "5683": true,
+	"2580": true, "0852": true, "1470": true, "0741": true, "3690": true, "0963": true,
+	"1379": true, "9731": true, "1397": true, "7931": true, "1590": true, "0951": true,
+	"112233": true, "111222": true, "123321": true, "147258": true, "258369": true,
+	"159753": true, "147852": true, "789456": true, "11223344": true, "12344321": true,
+}
+
+// weakPIN reports whether pin (digits only) repeats a shorter group (all
+// one digit included), is a run up or down (with 9-0 wrapping, as 7890),
+// or is a common PIN.
+func weakPIN(pin string) bool {
+	n := len(pin)
+	for unit := 1; unit <= n/2; unit++ {
+		if n%unit == 0 && strings.Repeat(pin[:unit], n/unit) == pin {
+			return true
+		}
+	}
+	up, down := true, true
+	for i := 1; i < n; i++ {
+		d := (int(pin[i]) - int(pin[i-1]) + 10) % 10
+		up = up && d == 1
+		down = down && d == 9
+	}
+	return up || down || commonPINs[pin]
+}
+
+// SetPIN sets user's PIN after ValidatePIN, storing its argon2id hash. It
+// also clears a lockout: setting a PIN is an admin's or the signed-in
+// user's act.
+func (s *Store) SetPIN(ctx context.Context, user, pin string) error {
+	if err := s.ValidatePIN(pin); err != nil {
+		return err
+	}
+	hash, err := secret.Hash([]byte(pin), s.params)
+	if err != nil {
+		return fmt.Errorf("credential: set PIN of %s: %w", user, err)
+	}
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		err := tx.Exec(`INSERT INTO credential_pins (user_name, pin_hash, failures, locked_until, updated_at)
+			VALUES (?, ?, 0, 0, ?)
+			ON CONFLICT (user_name) DO UPDATE SET pin_hash = excluded.pin_hash, failures = 0,
+				locked_until = 0, updated_at = excluded.updated_at`,
+			user, hash, s.now().UTC()).Error
+		if err != nil {
+			return err
+		}
+		return tx.Exec(`DELETE FROM credential_pin_failures WHERE user_name = ?`, user).Error
+	})
+	if err != nil {
+		return fmt.Errorf("credential: set PIN of %s: %w", user, err)
+	}
+	return nil
+}
+
+// RemovePIN removes user's PIN; ErrNotFound when none is set.
+func (s *Store) RemovePIN(ctx context.Context, user string) error {
+	var n int64
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Exec(`DELETE FROM credential_pins WHERE user_name = ?`, user)
+		n = res.RowsAffected
+		if res.Error != nil {
+			return res.Error
+		}
+		return tx.Exec(`DELETE FROM credential_pin_failures WHERE user_name = ?`, user).Error
+	})
+	if err != nil {
+		return fmt.Errorf("credential: remove PIN of %s: %w", user, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("credential: remove PIN of %s: %w", user, ErrNotFound)
+	}
+	return nil
+}
+
+// CheckPIN checks user's PIN, entered at device. It returns nil, or
+// ErrWrongPIN, ErrLocked (even for the right PIN while locked) or
+// ErrNoPIN.
+//
+// Failures are counted per user whatever the device, and each is recorded
+// with its device. The MaxFailures-th wrong PIN in a row locks the user
+// for LockFor; it still returns ErrWrongPIN, and the next attempt
+// ErrLocked. A right PIN resets the count.
+//
+// Each attempt is counted before its PIN is checked, in one atomic
+// UPDATE, so parallel attempts on any number of instances can never get
+// more than MaxFailures guesses.
+func (s *Store) CheckPIN(ctx context.Context, user, pin, device string) error {
+	now := s.now()
+	var rows []struct {
+		Failures int
+		PinHash  string
+	}
+	// locked_until is 0 when not locked; a lock that has expired starts
+	// a new count.
+	err := s.db.WithContext(ctx).Raw(`UPDATE credential_pins SET
+			failures = CASE WHEN locked_until <> 0 THEN 1 ELSE failures + 1 END,
+			locked_until = CASE WHEN (CASE WHEN locked_until <> 0 THEN 1 ELSE failures + 1 END) >= ?
+				THEN CAST(? AS BIGINT) ELSE CAST(0 AS BIGINT) END
+		WHERE user_name = ? AND locked_until <= ?
+		RETURNING failures, pin_hash`,
+		s.policy.MaxFailures, now.Add(s.policy.LockFor).UnixMilli(), user, now.UnixMilli()).Scan(&rows).Error
+	if err != nil {
+		return fmt.Errorf("credential: check PIN of %s: %w", user, err)
+	}
+	if len(rows) == 0 {
+		st, err := s.PINStatus(ctx, user)
+		if err != nil {
+			return err
+		}
+		if !st.Set {
+			return fmt.Errorf("credential: check PIN of %s: %w", user, ErrNoPIN)
+		}
+		return fmt.Errorf("credential: check PIN of %s: %w", user, ErrLocked)
+	}
+	ok, err := secret.Verify(rows[0].PinHash, []byte(pin))
+	if err != nil {
+		return fmt.Errorf("credential: check PIN of %s: %w", user, err)
+	}
+	if ok {
+		if err := s.reset(ctx, user); err != nil {
+			return fmt.Errorf("credential: check PIN of %s: %w", user, err)
+		}
+		return nil
+	}
+	if len(device) > maxDeviceLength {
+		device = device[:maxDeviceLength]
+	}
+	err = s.db.WithContext(ctx).Exec(`INSERT INTO credential_pin_failures (user_name, device, failed_at) VALUES (?, ?, ?)`,
+		user, device, now.UnixMilli()).Error
+	if err != nil {
+		return fmt.Errorf("credential: check PIN of %s: record failure: %w", user, err)
+	}
+	return fmt.Errorf("credential: check PIN of %s: %w", user, ErrWrongPIN)
+}
+
+// Unlock lifts user's lockout and clears the failure count, for an admin;
+// ErrNotFound when the user has no PIN.
+func (s *Store) Unlock(ctx context.Context, user string) error {
+	var n int64
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		n, err = resetTx(tx, user)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("credential: unlock %s: %w", user, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("credential: unlock %s: %w", user, ErrNotFound)
+	}
+	return nil
+}
+
+// reset clears user's failure count, lock and failure records.
+func (s *Store) reset(ctx context.Context, user string) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		_, err := resetTx(tx, user)
+		return err
+	})
+}
+
+func resetTx(tx *gorm.DB, user string) (int64, error) {
+	res := tx.Exec(`UPDATE credential_pins SET failures = 0, locked_until = 0 WHERE user_name = ?`, user)
+	if res.Error != nil {
+		return 0, res.Error
+	}
+	return res.RowsAffected, tx.Exec(`DELETE FROM credential_pin_failures WHERE user_name = ?`, user).Error
+}
+
+// PINStatus is the state of a user's PIN.
+type PINStatus struct {
+	// Set reports whether the user has a PIN.
+	Set bool
+	// Failures counts wrong PINs since the last right one, unlock or
+	// expired lock.
+	Failures int
+	// LockedUntil is when the lock ends; zero when not locked.
+	LockedUntil time.Time
+}
+
+// Locked reports whether the user is locked out.
+func (st PINStatus) Locked() bool { return !st.LockedUntil.IsZero() }
+
+// PINStatus returns the state of user's PIN; a user without one has a
+// zero PINStatus and no error.
+func (s *Store) PINStatus(ctx context.Context, user string) (PINStatus, error) {
+	var rows []struct {
+		Failures    int
+		LockedUntil int64
+	}
+	err := s.db.WithContext(ctx).Raw(`SELECT failures, locked_until FROM credential_pins WHERE user_name = ?`, user).
+		Scan(&rows).Error
+	if err != nil {
+		return PINStatus{}, fmt.Errorf("credential: PIN status of %s: %w", user, err)
+	}
+	if len(rows) == 0 {
+		return PINStatus{}, nil
+	}
+	st := PINStatus{Set: true, Failures: rows[0].Failures}
+	if until := time.UnixMilli(rows[0].LockedUntil); rows[0].LockedUntil != 0 && until.After(s.now()) {
+		st.LockedUntil = until
+	} else if rows[0].LockedUntil != 0 {
+		st.Failures = 0 // the lock expired: the next attempt starts afresh
+	}
+	return st, nil
+}
+
+// Failure is one wrong PIN.
+type Failure struct {
+	Device string
+	At     time.Time
+}
+
+// Failures returns user's wrong PINs since the last right one or unlock,
+// oldest first, for the audit trail and the admin console.
+func (s *Store) Failures(ctx context.Context, user string) ([]Failure, error) {
+	var rows []struct {
+		Device   string
+		FailedAt int64
+	}
+	err := s.db.WithContext(ctx).Raw(`SELECT device, failed_at FROM credential_pin_failures
+		WHERE user_name = ? ORDER BY id`, user).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("credential: failures of %s: %w", user, err)
+	}
+	out := make([]Failure, len(rows))
+	for i, r := range rows {
+		out[i] = Failure{Device: r.Device, At: time.UnixMilli(r.FailedAt)}
+	}
+	return out, nil
+}
+
+// DeviceFailures counts the wrong PINs recorded at device since the given
+// time, over all users whose count has not been reset since: a device
+// trying many users' PINs shows here though no one user is locked.
+func (s *Store) DeviceFailures(ctx context.Context, device string, since time.Time) (int, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Raw(`SELECT count(*) FROM credential_pin_failures WHERE device = ? AND failed_at >= ?`,
+		device, since.UnixMilli()).Scan(&n).Error
+	if err != nil {
+		return 0, fmt.Errorf("credential: failures at device %s: %w", device, err)
+	}
+	return int(n), nil
+}
+
+// PruneFailures deletes the failure records older than before, whoever
+// they belong to; counts and locks are not touched. Records are otherwise
+// kept until the user's next right PIN or unlock, so a user attacked for
+// weeks would gather them without end.
+func (s *Store) PruneFailures(ctx context.Context, before time.Time) (int64, error) {
+	res := s.db.WithContext(ctx).Exec(`DELETE FROM credential_pin_failures WHERE failed_at < ?`, before.UnixMilli())
+	if res.Error != nil {
+		return 0, fmt.Errorf("credential: prune failures: %w", res.Error)
+	}
+	return res.RowsAffected, nil
+}
+
+// VerifyJobPIN reports whether pin matches hash, the argon2id hash of a
+// job's PIN (IPP job-password); an empty or malformed hash matches
+// nothing.
+func VerifyJobPIN(hash, pin string) bool {
+	if hash == "" {
+		return false
+	}
+	ok, err := secret.Verify(hash, []byte(pin))
+	return err == nil && ok
+}
