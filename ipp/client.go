@@ -313,8 +313,10 @@ func (c *Client) httpClient() *http.Client {
 			// Counted once the whole document is written; a printer may
 			// take a while to spool or check it before answering.
 			ResponseHeaderTimeout: 5 * time.Minute,
-			IdleConnTimeout:       30 * time.Second,
-			MaxIdleConnsPerHost:   2,
+			// Printers close idle connections when they like, and a POST
+			// that meets a closed connection is not retried: a fresh
+			// connection per request costs little next to a lost job.
+			DisableKeepAlives: true,
 		}}
 	})
 	return c.defaultHTTP

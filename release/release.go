@@ -16,6 +16,7 @@ import (
 	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/internal/secret"
 	"github.com/printgate/printgate/ipp"
+	"github.com/printgate/printgate/release/directory"
 	"github.com/printgate/printgate/release/spool"
 )
 
@@ -50,9 +51,12 @@ type Queue struct {
 	Auth string
 	// TrustedNetworks may submit with only a requesting-user-name.
 	TrustedNetworks []netip.Prefix
-	Info            string
-	Location        string
-	Color           bool
+	// AllowPlaintextBasic accepts Basic credentials on a listener without
+	// TLS.
+	AllowPlaintextBasic bool
+	Info                string
+	Location            string
+	Color               bool
 }
 
 // Options configure a Service.
@@ -62,7 +66,9 @@ type Options struct {
 	Queues []Queue
 	// Client forwards documents to printers.
 	Client *ipp.Client
-	Log    *slog.Logger
+	// Directory checks the passwords of auth: basic queues.
+	Directory directory.Directory
+	Log       *slog.Logger
 	// Hash are the argon2id costs for job passwords.
 	Hash secret.Params
 }
@@ -73,6 +79,7 @@ type Service struct {
 	spool  *spool.Spool
 	queues map[string]Queue
 	client *ipp.Client
+	dir    directory.Directory
 	log    *slog.Logger
 	hash   secret.Params
 	pages  pages.Counter
@@ -96,6 +103,7 @@ func New(opts Options) (*Service, error) {
 		spool:  opts.Spool,
 		queues: make(map[string]Queue, len(opts.Queues)),
 		client: opts.Client,
+		dir:    opts.Directory,
 		log:    opts.Log,
 		hash:   opts.Hash,
 		// PDFs are parsed in memory by pdfcpu; past this size the count

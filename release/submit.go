@@ -14,6 +14,7 @@ import (
 
 	"github.com/printgate/printgate/internal/secret"
 	"github.com/printgate/printgate/ipp"
+	"github.com/printgate/printgate/release/directory"
 	"github.com/printgate/printgate/release/spool"
 )
 
@@ -50,20 +51,51 @@ func (s *Service) QueuedJobs(ctx context.Context, name string) (int, error) {
 	return int(n), nil
 }
 
-// Authenticate lets a request in when it comes from one of the queue's
-// trusted networks; the owner is then the requesting-user-name.
+// Authenticate identifies the sender of r before its body is read. On an
+// auth: basic queue that is the directory user whose password came with
+// the request, over TLS unless the queue allows plain text; on other
+// queues the client must come from a trusted network, and its
+// requesting-user-name is taken as it is.
 func (s *Service) Authenticate(ctx context.Context, r *http.Request, p ipp.Printer) (ipp.Principal, error) {
 	q, err := s.queue(p.Name)
 	if err != nil {
 		return ipp.Principal{}, err
 	}
 	addr := remoteAddr(r)
+	if q.Auth == "basic" {
+		return s.authenticateBasic(ctx, r, q, addr)
+	}
 	for _, n := range q.TrustedNetworks {
 		if addr.IsValid() && n.Contains(addr) {
 			return ipp.Principal{Addr: addr.String()}, nil
 		}
 	}
 	return ipp.Principal{}, fmt.Errorf("release: queue %s: %s is not a trusted network: %w", q.Name, addr, ipp.ErrUnauthenticated)
+}
+
+func (s *Service) authenticateBasic(ctx context.Context, r *http.Request, q Queue, addr netip.Addr) (ipp.Principal, error) {
+	if r.TLS == nil && !q.AllowPlaintextBasic {
+		// Never answer 401 here: the client would send its password in
+		// clear.
+		return ipp.Principal{}, ipp.Refuse(ipp.ErrForbidden,
+			"This queue needs a password and accepts it only over TLS: print to the ipps:// address.")
+	}
+	name, password, ok := r.BasicAuth()
+	if !ok || name == "" || password == "" {
+		return ipp.Principal{}, fmt.Errorf("release: queue %s: no credentials: %w", q.Name, ipp.ErrUnauthenticated)
+	}
+	if s.dir == nil {
+		return ipp.Principal{}, fmt.Errorf("release: queue %s: no directory configured: %w", q.Name, ipp.ErrUnavailable)
+	}
+	id, err := s.dir.Authenticate(ctx, name, password)
+	switch {
+	case errors.Is(err, directory.ErrInvalidCredentials):
+		s.log.Info("release: IPP sign-in failed", "queue", q.Name, "addr", addr.String())
+		return ipp.Principal{}, fmt.Errorf("release: queue %s: %w", q.Name, ipp.ErrUnauthenticated)
+	case err != nil:
+		return ipp.Principal{}, fmt.Errorf("release: queue %s: directory: %w: %w", q.Name, ipp.ErrUnavailable, err)
+	}
+	return ipp.Principal{Name: id.Name, Addr: addr.String()}, nil
 }
 
 func remoteAddr(r *http.Request) netip.Addr {

@@ -15,6 +15,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/printgate/printgate/release"
+	"github.com/printgate/printgate/release/credential"
+	"github.com/printgate/printgate/release/directory"
 )
 
 // Config is printgate's configuration file (configs/printgate.example.yaml
@@ -25,7 +27,26 @@ type Config struct {
 	Server   ServerConfig   `yaml:"server"`
 	Spool    SpoolConfig    `yaml:"spool"`
 	Log      LogConfig      `yaml:"log"`
-	Queues   []QueueConfig  `yaml:"queues"`
+	// Directory says where users come from.
+	Directory DirectoryConfig `yaml:"directory"`
+	// Credentials sets the PIN policy and the lockout.
+	Credentials CredentialsConfig `yaml:"credentials"`
+	Queues      []QueueConfig     `yaml:"queues"`
+}
+
+// DirectoryConfig selects the user directory.
+type DirectoryConfig struct {
+	// Type is "builtin" (users in printgate's database) or "ldap".
+	Type string               `yaml:"type"`
+	LDAP directory.LDAPConfig `yaml:"ldap,omitempty"`
+}
+
+// CredentialsConfig sets how PINs and cards are checked and kept.
+type CredentialsConfig struct {
+	credential.Policy `yaml:",inline"`
+	// KeyFile holds the HMAC key for card UIDs; default
+	// DATA_DIR/credentials.key, generated on first start.
+	KeyFile string `yaml:"key_file,omitempty"`
 }
 
 // DatabaseConfig selects the database.
@@ -78,6 +99,9 @@ type QueueConfig struct {
 	Info            string   `yaml:"info"`
 	Location        string   `yaml:"location"`
 	Color           *bool    `yaml:"color,omitempty"`
+	// AllowPlaintextBasic lets an auth: basic queue take passwords on a
+	// plain-text listener. Off by default: passwords travel only over TLS.
+	AllowPlaintextBasic bool `yaml:"allow_plaintext_basic,omitempty"`
 }
 
 // Defaults for settings the config leaves out.
@@ -91,10 +115,12 @@ const defaultMaxDocumentMB = 512
 
 func defaultConfig() Config {
 	return Config{
-		DataDir: "./var",
-		Server:  ServerConfig{Listen: []string{"127.0.0.1:8631"}},
-		Log:     LogConfig{Level: "info", Format: "text"},
-		Queues:  []QueueConfig{{Name: "secure", Mode: "hold"}},
+		DataDir:     "./var",
+		Server:      ServerConfig{Listen: []string{"127.0.0.1:8631"}},
+		Log:         LogConfig{Level: "info", Format: "text"},
+		Directory:   DirectoryConfig{Type: "builtin"},
+		Credentials: CredentialsConfig{Policy: credential.DefaultPolicy()},
+		Queues:      []QueueConfig{{Name: "secure", Mode: "hold"}},
 	}
 }
 
@@ -184,6 +210,18 @@ func (c *Config) validate() error {
 	default:
 		bad("log.format", "must be text or json")
 	}
+	switch c.Directory.Type {
+	case "builtin":
+	case "ldap":
+		if err := c.Directory.LDAP.Validate(); err != nil {
+			bad("directory.ldap", "%v", err)
+		}
+	default:
+		bad("directory.type", "%q must be builtin or ldap", c.Directory.Type)
+	}
+	if err := c.Credentials.Policy.Validate(); err != nil {
+		bad("credentials", "%v", err)
+	}
 	if len(c.Queues) == 0 {
 		bad("queues", "needs at least one queue")
 	}
@@ -209,6 +247,7 @@ func (q QueueConfig) queue() (release.Queue, error) {
 	out := release.Queue{
 		Name: q.Name, Mode: release.Mode(q.Mode), Printer: q.Printer, Formats: q.Formats,
 		MaxSize: q.MaxDocumentMB << 20, Auth: q.Auth, Info: q.Info, Location: q.Location, Color: true,
+		AllowPlaintextBasic: q.AllowPlaintextBasic,
 	}
 	if q.Color != nil {
 		out.Color = *q.Color
@@ -261,4 +300,12 @@ func (c Config) spoolKeyFile() string {
 		return c.Spool.MasterKeyFile
 	}
 	return filepath.Join(c.DataDir, "master.key")
+}
+
+// credentialKeyFile is where the card HMAC key lives.
+func (c Config) credentialKeyFile() string {
+	if c.Credentials.KeyFile != "" {
+		return c.Credentials.KeyFile
+	}
+	return filepath.Join(c.DataDir, "credentials.key")
 }

@@ -38,7 +38,7 @@ func TestIPPConformance(t *testing.T) {
 				// ipptool exits 0 when every test it ran passed; make sure
 				// it ran the suite and not a handful of tests.
 				if n := bytes.Count(out, []byte("[PASS]")); n < 40 || bytes.Contains(out, []byte("[FAIL]")) {
-					t.Fatalf("ipptool %s: %d tests passed, want at least 40 and no failures\n%s", tc.suite, n, out)
+					t.Fatalf("ipptool %s: %d tests passed, want at least 40 and no failures\n%s\nserver log:\n%s", tc.suite, n, out, srv.Log)
 				}
 			})
 		}

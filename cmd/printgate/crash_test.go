@@ -49,14 +49,8 @@ func printgateBinary(t testing.TB) string {
 	return binPath
 }
 
-// process is printgate running as a child process.
-type process struct {
-	cmd *exec.Cmd
-	log *syncBuffer
-}
-
-// startProcess runs "printgate serve" with cfg and waits until it listens.
-func startProcess(t testing.TB, cfg Config) *process {
+// writeConfig writes cfg as YAML into a temporary file.
+func writeConfig(t testing.TB, cfg Config) string {
 	t.Helper()
 	raw, err := yaml.Marshal(cfg)
 	if err != nil {
@@ -66,13 +60,31 @@ func startProcess(t testing.TB, cfg Config) *process {
 	if err := os.WriteFile(path, raw, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return path
+}
+
+// process is printgate running as a child process.
+type process struct {
+	cmd *exec.Cmd
+	log *syncBuffer
+}
+
+// startProcess runs "printgate serve" with cfg and waits until it listens.
+func startProcess(t testing.TB, cfg Config) *process {
+	t.Helper()
+	path := writeConfig(t, cfg)
 	p := &process{log: &syncBuffer{}}
 	p.cmd = exec.Command(printgateBinary(t), "serve", "--config", path)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { p.kill() })
+	t.Cleanup(func() {
+		p.kill()
+		if leaks := leakedSecrets(p.log.String()); len(leaks) > 0 {
+			t.Errorf("server log shows secrets %v:\n%s", leaks, p.log)
+		}
+	})
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", cfg.Server.Listen[0], time.Second)

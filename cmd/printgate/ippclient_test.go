@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
 	"io"
 	"net/http"
 	"strings"
@@ -100,4 +101,42 @@ func keywordVal(name string, vals ...string) goipp.Attribute {
 		a.Values.Add(goipp.TagKeyword, goipp.String(v))
 	}
 	return a
+}
+
+// ippsDo is ippDo over TLS (trusting printgate's generated certificate)
+// with HTTP Basic credentials; it returns the HTTP status and, for 200,
+// the decoded reply.
+func ippsDo(t testing.TB, addr, queue, user, password string, m *goipp.Message, doc []byte) (int, *goipp.Message) {
+	t.Helper()
+	return ippHTTP(t, "https://"+addr+"/ipp/print/"+queue, user, password, m, doc)
+}
+
+func ippHTTP(t testing.TB, url, user, password string, m *goipp.Message, doc []byte) (int, *goipp.Message) {
+	t.Helper()
+	hdr, err := m.EncodeBytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodPost, url, io.MultiReader(bytes.NewReader(hdr), bytes.NewReader(doc)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", goipp.ContentType)
+	if user != "" {
+		req.SetBasicAuth(user, password)
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("post %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return resp.StatusCode, nil
+	}
+	var reply goipp.Message
+	if err := reply.Decode(resp.Body); err != nil {
+		t.Fatalf("decode reply: %v", err)
+	}
+	return resp.StatusCode, &reply
 }

@@ -46,7 +46,7 @@ func (a *app) command() *cobra.Command {
 	root.PersistentFlags().StringVar(&a.dataDir, "data", "", "data directory (overrides data_dir)")
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
-	root.AddCommand(a.serveCommand(), a.migrateCommand(), a.versionCommand())
+	root.AddCommand(a.serveCommand(), a.migrateCommand(), a.versionCommand(), a.userCommand(), a.cardCommand())
 	return root
 }
 
@@ -72,11 +72,11 @@ func (a *app) migrateCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			db, err := openDB(cmd.Context(), cfg, a.logger(cfg))
+			st, err := openStack(cmd.Context(), cfg, a.logger(cfg))
 			if err != nil {
 				return err
 			}
-			defer db.Close()
+			defer st.Close()
 			_, err = fmt.Fprintln(a.stdout, "database schema is up to date")
 			return err
 		},

@@ -14,7 +14,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/internal/tlscert"
 	"github.com/printgate/printgate/ipp"
 	"github.com/printgate/printgate/release"
@@ -37,30 +36,17 @@ func (a *app) serveCommand() *cobra.Command {
 	}
 }
 
-// openDB opens the configured database and brings its schema up to date.
-func openDB(ctx context.Context, cfg Config, log *slog.Logger) (*database.DB, error) {
-	db, err := database.Open(ctx, cfg.Database.URL, cfg.DataDir, log)
-	if err != nil {
-		return nil, err
-	}
-	if err := release.Migrate(ctx, db); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return db, nil
-}
-
 // serve runs printgate until ctx ends.
 func (a *app) serve(ctx context.Context, cfg Config) error {
 	log := a.logger(cfg)
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
-	db, err := openDB(ctx, cfg, log)
+	st, err := openStack(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer st.Close()
 	key, err := spool.LoadOrCreateKey(cfg.spoolKeyFile())
 	if err != nil {
 		return err
@@ -75,7 +61,9 @@ func (a *app) serve(ctx context.Context, cfg Config) error {
 		q, _ := qc.queue() // validated by loadConfig
 		queues = append(queues, q)
 	}
-	svc, err := release.New(release.Options{DB: db, Spool: sp, Queues: queues, Client: &ipp.Client{}, Log: log})
+	svc, err := release.New(release.Options{
+		DB: st.db, Spool: sp, Queues: queues, Client: &ipp.Client{}, Log: log, Directory: st.dir,
+	})
 	if err != nil {
 		return err
 	}

@@ -105,7 +105,12 @@ func startServerTB(t testing.TB, cfg Config) *testServer {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Cleanup(func() { s.Stop(t) })
+	t.Cleanup(func() {
+		s.Stop(t)
+		if leaks := leakedSecrets(log.String()); len(leaks) > 0 {
+			t.Errorf("server log shows secrets %v:\n%s", leaks, log)
+		}
+	})
 	return s
 }
 

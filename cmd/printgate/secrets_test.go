@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/printgate/printgate/release/credential"
+)
+
+// testSecrets are the passwords, PINs and card UIDs the tests use. None
+// may appear in a log line, a command's output or the database in clear.
+var testSecrets = []string{
+	"alice-secret", "bob-secret", "carol-secret", "wrong-secret", "dave-pass-1234",
+	"04A1B2C3", "04a1b2c3", "04:a1:b2:c3", "04 a1 b2 c3", "0455AA66BB77CC", "04A1B2C3D4E5F6",
+}
+
+// testPINs are matched only as whole numbers, so that a port number
+// does not look like a leaked PIN.
+var testPINs = []string{"4821", "4827", "6153"}
+
+// leakedSecrets returns the test secrets that text contains.
+func leakedSecrets(text string) []string {
+	var found []string
+	for _, s := range testSecrets {
+		if strings.Contains(text, s) {
+			found = append(found, s)
+		}
+	}
+	for _, p := range testPINs {
+		if regexp.MustCompile(`(^|[^0-9])` + p + `($|[^0-9])`).MatchString(text) {
+			found = append(found, p)
+		}
+	}
+	return found
+}
+
+// TestCredentialsAtRest sets a password, a PIN and a card through the
+// commands, then reads every table of the database and the commands'
+// output and finds none of them in clear. It also walks the lockout: five
+// wrong PINs across two devices lock the user, the right PIN is then
+// refused, and "user unlock" lets it in again.
+func TestCredentialsAtRest(t *testing.T) {
+	forEachDB(t, func(t *testing.T, dbURL string) {
+		cfg := newConfig(t, dbURL)
+		var out strings.Builder
+		out.WriteString(runCLI(t, cfg, "dave-pass-1234\n", "user", "add", "dave", "--display-name", "Dave", "--employee-number", "2001"))
+		out.WriteString(runCLI(t, cfg, "4827\n", "user", "set-pin", "dave"))
+		out.WriteString(runCLI(t, cfg, "", "card", "add", "dave", "04:a1:b2:c3"))
+		if o, err := tryCLI(t, cfg, "1234\n", "user", "set-pin", "dave"); err == nil {
+			t.Errorf("weak PIN 1234 accepted: %s", o)
+		} else {
+			out.WriteString(o + err.Error())
+		}
+		runCLI(t, cfg, "eve-pass-5678\n", "user", "add", "eve")
+		if o, err := tryCLI(t, cfg, "", "card", "add", "eve", "04A1B2C3"); err == nil {
+			t.Errorf("the same card enrolled to a second user: %s", o)
+		} else {
+			out.WriteString(o + err.Error())
+		}
+		out.WriteString(runCLI(t, cfg, "", "user", "list"))
+
+		st, err := openStack(context.Background(), cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		ctx := context.Background()
+		if u, err := st.creds.LookupCard(ctx, "04 a1 b2 c3"); err != nil || u != "dave" {
+			t.Errorf("card 04 a1 b2 c3 belongs to %q (%v), want dave", u, err)
+		}
+		dump := dumpDatabase(t, st)
+		if leaks := leakedSecrets(dump); len(leaks) > 0 {
+			t.Errorf("database holds in clear: %v", leaks)
+		}
+		if leaks := leakedSecrets(out.String()); len(leaks) > 0 {
+			t.Errorf("command output shows: %v\n%s", leaks, out.String())
+		}
+
+		for i := range 5 {
+			device := fmt.Sprintf("mfp-%d", i%2)
+			if err := st.creds.CheckPIN(ctx, "dave", "6153", device); !errors.Is(err, credential.ErrWrongPIN) {
+				t.Fatalf("wrong PIN %d: %v, want ErrWrongPIN", i+1, err)
+			}
+		}
+		if err := st.creds.CheckPIN(ctx, "dave", "4827", "mfp-0"); !errors.Is(err, credential.ErrLocked) {
+			t.Errorf("sixth attempt, correct PIN: %v, want ErrLocked", err)
+		}
+		runCLI(t, cfg, "", "user", "unlock", "dave")
+		if err := st.creds.CheckPIN(ctx, "dave", "4827", "mfp-0"); err != nil {
+			t.Errorf("after unlock: %v", err)
+		}
+	})
+}
+
+// dumpDatabase renders every row of every printgate table as text.
+func dumpDatabase(t *testing.T, st *stack) string {
+	t.Helper()
+	var tables []string
+	q := "SELECT name FROM sqlite_master WHERE type = 'table'"
+	if st.db.Dialect == "postgres" {
+		q = "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+	}
+	if err := st.db.Raw(q).Scan(&tables).Error; err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, table := range tables {
+		rows, err := st.db.Raw(`SELECT * FROM "` + table + `"`).Rows()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range vals {
+				if bs, ok := v.([]byte); ok {
+					b.Write(bs)
+				} else {
+					fmt.Fprint(&b, v)
+				}
+				b.WriteByte('\t')
+			}
+			b.WriteByte('\n')
+		}
+		rows.Close()
+	}
+	if !strings.Contains(b.String(), "dave") {
+		t.Fatal("dump does not contain the user; it would prove nothing")
+	}
+	return b.String()
+}

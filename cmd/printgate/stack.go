@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/printgate/printgate/internal/database"
+	"github.com/printgate/printgate/internal/secret"
+	"github.com/printgate/printgate/release"
+	"github.com/printgate/printgate/release/credential"
+	"github.com/printgate/printgate/release/directory"
+)
+
+// stack is what every subcommand that touches state opens: the database
+// with its schema up to date, the user directory and the credentials.
+type stack struct {
+	cfg Config
+	log *slog.Logger
+	db  *database.DB
+	dir directory.Directory
+	// builtin is the built-in directory, nil when users come from LDAP.
+	builtin *directory.Builtin
+	ldap    *directory.LDAP
+	creds   *credential.Store
+}
+
+// openStack opens the database, migrates it and opens the directory and
+// the credential store.
+func openStack(ctx context.Context, cfg Config, log *slog.Logger) (_ *stack, err error) {
+	st := &stack{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			st.Close()
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	if st.db, err = database.Open(ctx, cfg.Database.URL, cfg.DataDir, log); err != nil {
+		return nil, err
+	}
+	for _, m := range []func(context.Context, *database.DB) error{
+		release.Migrate, directory.Migrate, credential.Migrate,
+	} {
+		if err := m(ctx, st.db); err != nil {
+			return nil, err
+		}
+	}
+	switch cfg.Directory.Type {
+	case "ldap":
+		if st.ldap, err = directory.NewLDAP(cfg.Directory.LDAP); err != nil {
+			return nil, err
+		}
+		st.dir = st.ldap
+	default:
+		st.builtin = directory.NewBuiltin(st.db, secret.Params{})
+		st.dir = st.builtin
+	}
+	key, err := secret.LoadOrCreateKeyFile(cfg.credentialKeyFile(), credential.MinKeyLength)
+	if err != nil {
+		return nil, err
+	}
+	if st.creds, err = credential.New(st.db, key, cfg.Credentials.Policy, secret.Params{}, credential.Options{}); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// Close releases what openStack opened.
+func (st *stack) Close() error {
+	var errs []error
+	if st.ldap != nil {
+		errs = append(errs, st.ldap.Close())
+	}
+	if st.db != nil {
+		errs = append(errs, st.db.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// requireBuiltin refuses commands that change users when they live in LDAP.
+func (st *stack) requireBuiltin() (*directory.Builtin, error) {
+	if st.builtin == nil {
+		return nil, fmt.Errorf("users come from %s: manage them there", st.cfg.Directory.Type)
+	}
+	return st.builtin, nil
+}

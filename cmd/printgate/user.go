@@ -1,0 +1,188 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/printgate/printgate/release/directory"
+)
+
+// withStack runs f with the state opened from the command's config.
+func (a *app) withStack(cmd *cobra.Command, f func(st *stack) error) error {
+	cfg, err := loadConfig(a.configPath, a.dataDir)
+	if err != nil {
+		return err
+	}
+	st, err := openStack(cmd.Context(), cfg, a.logger(cfg))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return f(st)
+}
+
+// readSecret reads one line from standard input. Secrets never come as
+// arguments, where ps and shell history would show them.
+func (a *app) readSecret(what string) (string, error) {
+	line, err := bufio.NewReader(a.stdin).ReadString('\n')
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		if err != nil {
+			return "", fmt.Errorf("read %s from standard input: %w", what, err)
+		}
+		return "", fmt.Errorf("read %s from standard input: empty", what)
+	}
+	return line, nil
+}
+
+func (a *app) userCommand() *cobra.Command {
+	user := &cobra.Command{Use: "user", Short: "Manage users, their PINs and locks"}
+	var display, email, role, employee string
+	add := &cobra.Command{
+		Use:   "add NAME",
+		Short: "Add a built-in user; the password is read from standard input",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := directory.ParseRole(role)
+			if err != nil {
+				return err
+			}
+			return a.withStack(cmd, func(st *stack) error {
+				b, err := st.requireBuiltin()
+				if err != nil {
+					return err
+				}
+				pw, err := a.readSecret("password")
+				if err != nil {
+					return err
+				}
+				u := directory.User{Name: args[0], DisplayName: display, Email: email, EmployeeNumber: employee, Role: r}
+				if err := b.AddUser(cmd.Context(), u, pw); err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(a.stdout, "user %s added with role %s\n", args[0], r)
+				return err
+			})
+		},
+	}
+	add.Flags().StringVar(&display, "display-name", "", "name shown in the console and at the printer")
+	add.Flags().StringVar(&email, "email", "", "mail address")
+	add.Flags().StringVar(&employee, "employee-number", "", "employee number (for ID+PIN sign-in at printers)")
+	add.Flags().StringVar(&role, "role", "user", "user, auditor or admin")
+
+	setPIN := &cobra.Command{
+		Use:   "set-pin NAME",
+		Short: "Set a user's release PIN; the PIN is read from standard input",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.withStack(cmd, func(st *stack) error {
+				id, err := st.dir.Lookup(cmd.Context(), args[0])
+				if err != nil {
+					return fmt.Errorf("user %s: %w", args[0], err)
+				}
+				pin, err := a.readSecret("PIN")
+				if err != nil {
+					return err
+				}
+				if err := st.creds.SetPIN(cmd.Context(), id.Name, pin); err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(a.stdout, "PIN set for %s\n", args[0])
+				return err
+			})
+		},
+	}
+	unlock := &cobra.Command{
+		Use:   "unlock NAME",
+		Short: "Unlock a user locked out by wrong PINs",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.withStack(cmd, func(st *stack) error {
+				if err := st.creds.Unlock(cmd.Context(), args[0]); err != nil {
+					return err
+				}
+				_, err := fmt.Fprintf(a.stdout, "%s unlocked\n", args[0])
+				return err
+			})
+		},
+	}
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List built-in users",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.withStack(cmd, func(st *stack) error {
+				b, err := st.requireBuiltin()
+				if err != nil {
+					return err
+				}
+				users, err := b.Users(cmd.Context())
+				if err != nil {
+					return err
+				}
+				w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "NAME\tROLE\tDISPLAY NAME\tEMPLOYEE\tPIN\tLOCKED")
+				for _, u := range users {
+					ps, err := st.creds.PINStatus(cmd.Context(), u.Name)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", u.Name, u.Role, u.DisplayName, u.EmployeeNumber,
+						yesNo(ps.Set), yesNo(ps.Locked()))
+				}
+				return w.Flush()
+			})
+		},
+	}
+	user.AddCommand(add, setPIN, unlock, list)
+	return user
+}
+
+func (a *app) cardCommand() *cobra.Command {
+	card := &cobra.Command{Use: "card", Short: "Enrol and remove IC cards"}
+	add := &cobra.Command{
+		Use:   "add NAME UID",
+		Short: "Enrol a card (FeliCa IDm or MIFARE UID, hex, any separators)",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.withStack(cmd, func(st *stack) error {
+				id, err := st.dir.Lookup(cmd.Context(), args[0])
+				if err != nil {
+					return fmt.Errorf("user %s: %w", args[0], err)
+				}
+				if err := st.creds.AddCard(cmd.Context(), id.Name, args[1]); err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(a.stdout, "card enrolled for %s\n", args[0])
+				return err
+			})
+		},
+	}
+	remove := &cobra.Command{
+		Use:   "remove NAME UID",
+		Short: "Remove a card",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.withStack(cmd, func(st *stack) error {
+				if err := st.creds.RemoveCard(cmd.Context(), args[0], args[1]); err != nil {
+					return err
+				}
+				_, err := fmt.Fprintf(a.stdout, "card removed from %s\n", args[0])
+				return err
+			})
+		},
+	}
+	card.AddCommand(add, remove)
+	return card
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
