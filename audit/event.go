@@ -1,0 +1,269 @@
+package audit
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/printgate/printgate/audit/pages"
+)
+
+// Event types of a job's life. Every state change of a job is one event.
+const (
+	EventSubmitted         = "submitted"
+	EventHeld              = "held"
+	EventReleaseAttempt    = "release-attempt"
+	EventReleased          = "released"
+	EventPrinted           = "printed"
+	EventPrintFailed       = "print-failed"
+	EventCanceled          = "canceled"
+	EventExpired           = "expired"
+	EventDocumentDestroyed = "document-destroyed"
+)
+
+// Event types of administrative actions; each admin action is audited too.
+const (
+	EventUserAdded      = "user-added"
+	EventUserRemoved    = "user-removed"
+	EventCardAdded      = "card-added"
+	EventCardRemoved    = "card-removed"
+	EventPINSet         = "pin-set"
+	EventDeviceAdded    = "device-added"
+	EventDeviceRemoved  = "device-removed"
+	EventConfigChanged  = "config-changed"
+	EventExport         = "export"
+	EventChainVerified  = "chain-verified"
+	EventLoginFailed    = "login-failed"
+	EventPurged         = "purged"
+	EventQueueChanged   = "queue-changed"
+	EventDeviceTokenSet = "device-token-set"
+)
+
+// Release methods for Event.Method and JobRecord.Method.
+const (
+	MethodCard    = "card"
+	MethodIDPIN   = "id+pin"
+	MethodCardPIN = "card+pin"
+)
+
+// ActorSystem is the Actor of events printgate causes by itself (expiry,
+// printer state changes, retention).
+const ActorSystem = "system"
+
+// Event is one entry of the audit trail. Append fills Seq, At, PrevHash and
+// Hash; the caller fills the rest.
+type Event struct {
+	// Seq is the event's place in the chain, from 1, without gaps.
+	Seq int64
+	// At is when the event was appended, in UTC with microsecond precision.
+	At time.Time
+	// Type is one of the Event* constants.
+	Type string
+	// JobID is the job the event is about, or 0 for events about no job.
+	JobID int64
+	// Owner is the owner of the job; Append fills it from the job record
+	// when it is empty, so that a user's events can be found without joins.
+	Owner string
+	// Actor is who caused the event: a user name, an admin name or
+	// ActorSystem.
+	Actor string
+	// Queue, Device, Method and Printer say where and how; Method is one
+	// of the Method* constants.
+	Queue, Device, Method, Printer string
+	// Outcome is "success" or "failure" for attempts, free text otherwise.
+	Outcome string
+	// Reason says why, for failures and refusals.
+	Reason string
+	// Job is the job's full metadata, set on EventSubmitted.
+	Job *JobInfo
+	// Details holds other fields. It must never hold secrets: Append
+	// refuses keys that name one (see ErrSecretDetail).
+	Details map[string]string
+	// PrevHash is the Hash of the previous event (32 zero bytes for the
+	// first), Hash is SHA-256(PrevHash || canonical encoding).
+	PrevHash, Hash []byte
+}
+
+// JobInfo is a job's metadata as recorded when it is submitted. The
+// document's contents are never recorded, only its SHA-256.
+type JobInfo struct {
+	// Queue is the queue the job was submitted to.
+	Queue string
+	// Owner is the authenticated user; ClaimedUser is the name the client
+	// claimed (requesting-user-name), which may differ.
+	Owner, ClaimedUser string
+	// ClientAddr is the submitting client's IP address.
+	ClientAddr string
+	// DocumentName is the job or document name. When HideName is set,
+	// Append replaces it with a keyed HMAC ("hmac-sha256:<hex>") so the
+	// clear name is stored nowhere.
+	DocumentName string
+	// HideName asks for DocumentName to be recorded as a keyed HMAC; set it
+	// for queues configured so (payroll queues often are).
+	HideName bool
+	// Format is the document's MIME type.
+	Format string
+	// Size is the document's length in bytes.
+	Size int64
+	// SHA256 is the digest of the document as received.
+	SHA256 []byte
+	// Pages is the page count of one copy when PagesKnown; PagesReason says
+	// why it is unknown otherwise.
+	Pages       int
+	PagesKnown  bool
+	PagesReason string
+	// Copies is the number of copies asked for (at least 1).
+	Copies int
+	// Sides, ColorMode and Media are the IPP keywords asked for
+	// ("two-sided-long-edge", "monochrome", "iso_a4_210x297mm").
+	Sides, ColorMode, Media string
+	// HasJobPIN says whether the job was protected with a job PIN (the PIN
+	// itself is never recorded).
+	HasJobPIN bool
+	// Submitted is when the job was accepted.
+	Submitted time.Time
+}
+
+// zeroHash is the PrevHash of the first event of a chain.
+var zeroHash = make([]byte, sha256.Size)
+
+// canonicalVersion starts every canonical encoding so that a future format
+// can never produce the same bytes as this one.
+const canonicalVersion = "printgate-audit-event/1"
+
+// canonical returns the canonical encoding of ev that its hash covers: the
+// version string, then every field in a fixed order, each string and byte
+// string as a 4-byte big-endian length and its bytes, each integer as 8
+// big-endian bytes, each bool as one byte, each time as a string in UTC
+// with six fractional digits ("" for the zero time), Job as a presence byte
+// then its fields, and Details as a count then its pairs sorted by key.
+// The encoding is unambiguous, so no two different events share it.
+// Changing it invalidates every stored chain; testdata/canonical.golden
+// pins it.
+func canonical(ev *Event) []byte {
+	b := make([]byte, 0, 256)
+	b = appendString(b, canonicalVersion)
+	b = appendInt(b, ev.Seq)
+	b = appendString(b, formatTime(ev.At))
+	b = appendString(b, ev.Type)
+	b = appendInt(b, ev.JobID)
+	for _, s := range []string{ev.Owner, ev.Actor, ev.Queue, ev.Device, ev.Method, ev.Printer, ev.Outcome, ev.Reason} {
+		b = appendString(b, s)
+	}
+	if j := ev.Job; j == nil {
+		b = append(b, 0)
+	} else {
+		b = append(b, 1)
+		for _, s := range []string{j.Queue, j.Owner, j.ClaimedUser, j.ClientAddr, j.DocumentName} {
+			b = appendString(b, s)
+		}
+		b = appendBool(b, j.HideName)
+		b = appendString(b, j.Format)
+		b = appendInt(b, j.Size)
+		b = appendString(b, string(j.SHA256))
+		b = appendInt(b, int64(j.Pages))
+		b = appendBool(b, j.PagesKnown)
+		b = appendString(b, j.PagesReason)
+		b = appendInt(b, int64(j.Copies))
+		for _, s := range []string{j.Sides, j.ColorMode, j.Media} {
+			b = appendString(b, s)
+		}
+		b = appendBool(b, j.HasJobPIN)
+		b = appendString(b, formatTime(j.Submitted))
+	}
+	keys := make([]string, 0, len(ev.Details))
+	for k := range ev.Details {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = appendInt(b, int64(len(keys)))
+	for _, k := range keys {
+		b = appendString(b, k)
+		b = appendString(b, ev.Details[k])
+	}
+	return b
+}
+
+// chainHash returns SHA-256(prev || canonical(ev)).
+func chainHash(prev []byte, ev *Event) []byte {
+	h := sha256.New()
+	h.Write(prev)
+	h.Write(canonical(ev))
+	return h.Sum(nil)
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
+	return append(b, s...)
+}
+
+func appendInt(b []byte, v int64) []byte { return binary.BigEndian.AppendUint64(b, uint64(v)) }
+
+func appendBool(b []byte, v bool) []byte {
+	if v {
+		return append(b, 1)
+	}
+	return append(b, 0)
+}
+
+// timeLayout is how times appear in the canonical encoding and in stored
+// JSON: fixed microseconds, the precision PostgreSQL keeps.
+const timeLayout = "2006-01-02T15:04:05.000000Z07:00"
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(timeLayout)
+}
+
+func parseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	return time.Parse(timeLayout, s)
+}
+
+// dbTime brings t to what the database keeps: UTC, microseconds. Both
+// dialects then compare stored times correctly (SQLite as text).
+func dbTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// clean makes s storable as it is hashed: PostgreSQL text holds neither
+// NUL bytes nor invalid UTF-8, and JSON would silently rewrite the latter,
+// so both are replaced before the hash is computed.
+func clean(s string) string {
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "")
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// secretKeys are Details keys that would name a secret; Append refuses
+// them so that a careless caller fails loudly instead of leaking.
+var secretKeys = []string{"password", "passwd", "pin", "job-pin", "job-password", "token", "secret", "card-uid", "uid", "card"}
+
+func isSecretKey(k string) bool {
+	return slices.Contains(secretKeys, strings.ToLower(strings.TrimSpace(k)))
+}
+
+// isColor reports whether an IPP print-color-mode asks for colour. An
+// empty or "auto" mode may print in colour, so it counts as colour.
+func isColor(mode string) bool {
+	switch mode {
+	case "monochrome", "bi-level", "process-monochrome", "process-bi-level", "auto-monochrome":
+		return false
+	}
+	return true
+}
+
+// impressions returns the impressions and sheets a job prints, as
+// pages.Impressions counts them, or 0 and 0 when its page count is unknown.
+func impressions(j *JobInfo) (impr, sheets int64) {
+	if !j.PagesKnown {
+		return 0, 0
+	}
+	i, sh := pages.Impressions(j.Pages, j.Copies, j.Sides)
+	return int64(i), int64(sh)
+}

@@ -1,0 +1,301 @@
+package audit
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/encoding/japanese"
+	"golang.org/x/text/transform"
+)
+
+// Encoding is an export file format.
+type Encoding string
+
+// Export encodings.
+const (
+	CSV   Encoding = "csv"
+	JSONL Encoding = "jsonl"
+)
+
+// ParseEncoding returns the Encoding named s ("csv" or "jsonl").
+func ParseEncoding(s string) (Encoding, error) {
+	switch e := Encoding(s); e {
+	case CSV, JSONL:
+		return e, nil
+	}
+	return "", fmt.Errorf("audit: unknown export format %q (want csv or jsonl)", s)
+}
+
+// Format says how Export writes.
+type Format struct {
+	// Encoding is CSV (the default) or JSONL (one JSON object a line,
+	// UTF-8, no BOM).
+	Encoding Encoding
+	// ShiftJIS writes CSV in Shift_JIS, without BOM, for older Excel;
+	// characters Shift_JIS lacks are written as "&#NNNN;" references so
+	// nothing is silently lost. Otherwise CSV is UTF-8 with a BOM, which
+	// Excel needs to read Japanese names.
+	ShiftJIS bool
+	// NoBOM leaves the BOM out of UTF-8 CSV.
+	NoBOM bool
+	// Jobs exports one row per job record (the history) instead of events.
+	Jobs bool
+}
+
+// exportTimeLayout is RFC 3339 with microseconds and the zone's offset.
+const exportTimeLayout = "2006-01-02T15:04:05.000000Z07:00"
+
+// Export writes the events (or, with Format.Jobs, the job records) that f
+// selects to w, in sequence (or submission) order, and returns how many
+// rows it wrote. Rows stream from the database to w, so memory stays flat
+// however many there are. Times are in the Log's time zone with offset.
+//
+// In CSV, a text cell starting with =, +, -, @, tab or CR gets a leading
+// apostrophe so that a spreadsheet shows a hostile document name instead
+// of running it as a formula; JSONL carries values unchanged.
+func (l *Log) Export(ctx context.Context, w io.Writer, f Filter, format Format) (int64, error) {
+	if format.Encoding == "" {
+		format.Encoding = CSV
+	}
+	if _, err := ParseEncoding(string(format.Encoding)); err != nil {
+		return 0, err
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	out := io.Writer(bw)
+	var sjis io.WriteCloser
+	switch {
+	case format.Encoding == JSONL:
+	case format.ShiftJIS:
+		sjis = transform.NewWriter(bw, encoding.HTMLEscapeUnsupported(japanese.ShiftJIS.NewEncoder()))
+		out = sjis
+	case !format.NoBOM:
+		bw.WriteString("\uFEFF")
+	}
+	je := json.NewEncoder(out)
+	je.SetEscapeHTML(false) // names with & and < stay readable
+	var enc rowWriter = &jsonRows{enc: je}
+	if format.Encoding == CSV {
+		cw := csv.NewWriter(out)
+		cw.UseCRLF = true
+		enc = &csvRows{w: cw}
+	}
+	n, err := l.exportRows(ctx, enc, f, format.Jobs)
+	if err == nil {
+		err = enc.flush()
+	}
+	if sjis != nil {
+		if cerr := sjis.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
+	}
+	return n, wrap("export", err)
+}
+
+func (l *Log) exportRows(ctx context.Context, enc rowWriter, f Filter, jobs bool) (int64, error) {
+	var n int64
+	if jobs {
+		if err := enc.header(jobHeader); err != nil {
+			return 0, err
+		}
+		for r, err := range l.Jobs(ctx, f) {
+			if err != nil {
+				return n, err
+			}
+			if err := enc.row(l.jobRow(&r), l.jobObject(&r)); err != nil {
+				return n, err
+			}
+			n++
+		}
+		return n, nil
+	}
+	if err := enc.header(eventHeader); err != nil {
+		return 0, err
+	}
+	for ev, err := range l.Events(ctx, f) {
+		if err != nil {
+			return n, err
+		}
+		if err := enc.row(l.eventRow(&ev), l.eventObject(&ev)); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// rowWriter writes rows as CSV records or JSON objects; each row is
+// offered in both forms and the writer takes the one it needs.
+type rowWriter interface {
+	header([]string) error
+	row(cells func() []string, object func() any) error
+	flush() error
+}
+
+type csvRows struct{ w *csv.Writer }
+
+func (c *csvRows) header(h []string) error { return c.w.Write(h) }
+func (c *csvRows) row(cells func() []string, _ func() any) error {
+	rec := cells()
+	for i, s := range rec {
+		rec[i] = defuse(s)
+	}
+	return c.w.Write(rec)
+}
+func (c *csvRows) flush() error { c.w.Flush(); return c.w.Error() }
+
+type jsonRows struct{ enc *json.Encoder }
+
+func (*jsonRows) header([]string) error                            { return nil }
+func (j *jsonRows) row(_ func() []string, object func() any) error { return j.enc.Encode(object()) }
+func (*jsonRows) flush() error                                     { return nil }
+
+// defuse keeps a spreadsheet from evaluating a cell as a formula.
+func defuse(s string) string {
+	if s != "" {
+		switch s[0] {
+		case '=', '+', '-', '@', '\t', '\r':
+			return "'" + s
+		}
+	}
+	return s
+}
+
+func (l *Log) zoned(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(l.loc).Format(exportTimeLayout)
+}
+
+var eventHeader = []string{"seq", "at", "type", "job_id", "owner", "actor", "queue", "device", "method",
+	"printer", "outcome", "reason", "document_name", "name_hidden", "format", "size", "sha256", "pages",
+	"pages_known", "copies", "sides", "color_mode", "media", "has_job_pin", "claimed_user", "client_addr",
+	"submitted", "details", "prev_hash", "hash"}
+
+func (l *Log) eventRow(ev *Event) func() []string {
+	return func() []string {
+		rec := []string{itoa(ev.Seq), l.zoned(ev.At), ev.Type, itoa(ev.JobID), ev.Owner, ev.Actor, ev.Queue,
+			ev.Device, ev.Method, ev.Printer, ev.Outcome, ev.Reason}
+		if j := ev.Job; j != nil {
+			rec = append(rec, j.DocumentName, bool01(j.HideName), j.Format, itoa(j.Size), hex.EncodeToString(j.SHA256),
+				pageCell(j), bool01(j.PagesKnown), itoa(int64(j.Copies)), j.Sides, j.ColorMode, j.Media,
+				bool01(j.HasJobPIN), j.ClaimedUser, j.ClientAddr, l.zoned(j.Submitted))
+		} else {
+			rec = append(rec, make([]string, 15)...)
+		}
+		details := ""
+		if len(ev.Details) > 0 {
+			b, _ := json.Marshal(ev.Details) // a map of strings always encodes
+			details = string(b)
+		}
+		return append(rec, details, hex.EncodeToString(ev.PrevHash), hex.EncodeToString(ev.Hash))
+	}
+}
+
+// eventExport is an event as a JSON Lines object.
+type eventExport struct {
+	Seq      int64             `json:"seq"`
+	At       string            `json:"at"`
+	Type     string            `json:"type"`
+	JobID    int64             `json:"job_id,omitempty"`
+	Owner    string            `json:"owner,omitempty"`
+	Actor    string            `json:"actor,omitempty"`
+	Queue    string            `json:"queue,omitempty"`
+	Device   string            `json:"device,omitempty"`
+	Method   string            `json:"method,omitempty"`
+	Printer  string            `json:"printer,omitempty"`
+	Outcome  string            `json:"outcome,omitempty"`
+	Reason   string            `json:"reason,omitempty"`
+	Job      *jobJSON          `json:"job,omitempty"`
+	Details  map[string]string `json:"details,omitempty"`
+	PrevHash string            `json:"prev_hash"`
+	Hash     string            `json:"hash"`
+}
+
+func (l *Log) eventObject(ev *Event) func() any {
+	return func() any {
+		x := eventExport{Seq: ev.Seq, At: l.zoned(ev.At), Type: ev.Type, JobID: ev.JobID, Owner: ev.Owner,
+			Actor: ev.Actor, Queue: ev.Queue, Device: ev.Device, Method: ev.Method, Printer: ev.Printer,
+			Outcome: ev.Outcome, Reason: ev.Reason, Details: ev.Details,
+			PrevHash: hex.EncodeToString(ev.PrevHash), Hash: hex.EncodeToString(ev.Hash)}
+		if ev.Job != nil {
+			j := toJobJSON(ev.Job)
+			j.Submitted = l.zoned(ev.Job.Submitted)
+			x.Job = &j
+		}
+		return x
+	}
+}
+
+var jobHeader = []string{"job_id", "submitted", "owner", "claimed_user", "client_addr", "queue",
+	"document_name", "name_hidden", "format", "size", "sha256", "pages", "pages_known", "pages_reason",
+	"copies", "sides", "color_mode", "media", "has_job_pin", "impressions", "sheets", "released",
+	"device", "method", "printer", "completed", "expired", "deleted", "outcome", "reason"}
+
+func (l *Log) jobRow(r *JobRecord) func() []string {
+	return func() []string {
+		return []string{itoa(r.JobID), l.zoned(r.Submitted), r.Owner, r.ClaimedUser, r.ClientAddr, r.Queue,
+			r.DocumentName, bool01(r.HideName), r.Format, itoa(r.Size), hex.EncodeToString(r.SHA256),
+			pageCell(&r.JobInfo), bool01(r.PagesKnown), r.PagesReason, itoa(int64(r.Copies)), r.Sides,
+			r.ColorMode, r.Media, bool01(r.HasJobPIN), itoa(r.Impressions), itoa(r.Sheets),
+			l.zoned(r.ReleasedAt), r.Device, r.Method, r.Printer, l.zoned(r.CompletedAt),
+			l.zoned(r.ExpiredAt), l.zoned(r.DeletedAt), r.Outcome, r.Reason}
+	}
+}
+
+// jobExport is a job record as a JSON Lines object.
+type jobExport struct {
+	JobID int64 `json:"job_id"`
+	jobJSON
+	Impressions int64  `json:"impressions"`
+	Sheets      int64  `json:"sheets"`
+	Released    string `json:"released,omitempty"`
+	Device      string `json:"device,omitempty"`
+	Method      string `json:"method,omitempty"`
+	Printer     string `json:"printer,omitempty"`
+	Completed   string `json:"completed,omitempty"`
+	Expired     string `json:"expired,omitempty"`
+	Deleted     string `json:"deleted,omitempty"`
+	Outcome     string `json:"outcome"`
+	Reason      string `json:"reason,omitempty"`
+}
+
+func (l *Log) jobObject(r *JobRecord) func() any {
+	return func() any {
+		j := toJobJSON(&r.JobInfo)
+		j.Submitted = l.zoned(r.Submitted)
+		return jobExport{JobID: r.JobID, jobJSON: j, Impressions: r.Impressions, Sheets: r.Sheets,
+			Released: l.zoned(r.ReleasedAt), Device: r.Device, Method: r.Method, Printer: r.Printer,
+			Completed: l.zoned(r.CompletedAt), Expired: l.zoned(r.ExpiredAt), Deleted: l.zoned(r.DeletedAt),
+			Outcome: r.Outcome, Reason: r.Reason}
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func bool01(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
+
+// pageCell is the page count cell: empty when unknown, so that a sum in a
+// spreadsheet does not count an unknown as 0 pages silently.
+func pageCell(j *JobInfo) string {
+	if !j.PagesKnown {
+		return ""
+	}
+	return strconv.Itoa(j.Pages)
+}

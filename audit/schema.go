@@ -1,0 +1,186 @@
+package audit
+
+import (
+	"context"
+	"strings"
+
+	"github.com/printgate/printgate/internal/database"
+	"gorm.io/gorm"
+)
+
+// Migrate creates or updates the audit tables, indexes and the triggers
+// that keep events append-only.
+func Migrate(ctx context.Context, db *database.DB) error {
+	return db.Migrate(ctx, "audit", migrations)
+}
+
+// migrations are the audit schema's steps; append new ones, never edit.
+var migrations = []database.Migration{
+	{Name: "create audit tables", Up: createTables},
+	{Name: "append-only triggers", Up: createTriggers},
+}
+
+// types maps the placeholders of the DDL below to each dialect's types.
+var types = map[database.Dialect]*strings.Replacer{
+	database.Postgres: strings.NewReplacer("{time}", "TIMESTAMPTZ", "{bytes}", "BYTEA", "{bool}", "BOOLEAN"),
+	database.SQLite:   strings.NewReplacer("{time}", "DATETIME", "{bytes}", "BLOB", "{bool}", "BOOLEAN"),
+}
+
+func createTables(tx *gorm.DB, d database.Dialect) error {
+	ddl := []string{
+		// The chain head: one row, locked by every append.
+		`CREATE TABLE audit_chain (
+			id INTEGER PRIMARY KEY CHECK (id = 1),
+			seq BIGINT NOT NULL,
+			hash {bytes} NOT NULL
+		)`,
+		`CREATE TABLE audit_events (
+			seq BIGINT PRIMARY KEY,
+			at {time} NOT NULL,
+			type TEXT NOT NULL,
+			job_id BIGINT NOT NULL DEFAULT 0,
+			owner TEXT NOT NULL DEFAULT '',
+			actor TEXT NOT NULL DEFAULT '',
+			queue TEXT NOT NULL DEFAULT '',
+			device TEXT NOT NULL DEFAULT '',
+			method TEXT NOT NULL DEFAULT '',
+			printer TEXT NOT NULL DEFAULT '',
+			outcome TEXT NOT NULL DEFAULT '',
+			reason TEXT NOT NULL DEFAULT '',
+			job TEXT,
+			details TEXT,
+			prev_hash {bytes} NOT NULL,
+			hash {bytes} NOT NULL
+		)`,
+		// Timeline of one job; a user's events (owner or actor) for export;
+		// time ranges for export and purge.
+		`CREATE INDEX audit_events_job ON audit_events (job_id, seq) WHERE job_id <> 0`,
+		`CREATE INDEX audit_events_owner ON audit_events (owner, seq)`,
+		`CREATE INDEX audit_events_actor ON audit_events (actor, seq)`,
+		`CREATE INDEX audit_events_at ON audit_events (at)`,
+		`CREATE TABLE audit_jobs (
+			job_id BIGINT PRIMARY KEY,
+			queue TEXT NOT NULL DEFAULT '',
+			owner TEXT NOT NULL DEFAULT '',
+			claimed_user TEXT NOT NULL DEFAULT '',
+			client_addr TEXT NOT NULL DEFAULT '',
+			document_name TEXT NOT NULL DEFAULT '',
+			name_hidden {bool} NOT NULL DEFAULT FALSE,
+			format TEXT NOT NULL DEFAULT '',
+			size BIGINT NOT NULL DEFAULT 0,
+			sha256 {bytes},
+			pages INTEGER NOT NULL DEFAULT 0,
+			pages_known {bool} NOT NULL DEFAULT FALSE,
+			pages_reason TEXT NOT NULL DEFAULT '',
+			copies INTEGER NOT NULL DEFAULT 1,
+			sides TEXT NOT NULL DEFAULT '',
+			color_mode TEXT NOT NULL DEFAULT '',
+			color {bool} NOT NULL DEFAULT TRUE,
+			media TEXT NOT NULL DEFAULT '',
+			has_job_pin {bool} NOT NULL DEFAULT FALSE,
+			impressions BIGINT NOT NULL DEFAULT 0,
+			sheets BIGINT NOT NULL DEFAULT 0,
+			submitted_at {time} NOT NULL,
+			day TEXT NOT NULL,
+			released_at {time},
+			completed_at {time},
+			expired_at {time},
+			deleted_at {time},
+			device TEXT NOT NULL DEFAULT '',
+			method TEXT NOT NULL DEFAULT '',
+			printer TEXT NOT NULL DEFAULT '',
+			outcome TEXT NOT NULL DEFAULT '',
+			reason TEXT NOT NULL DEFAULT '',
+			last_seq BIGINT NOT NULL
+		)`,
+		// A user's history page is one range scan of this index, newest
+		// first, however many events the record holds.
+		`CREATE INDEX audit_jobs_owner ON audit_jobs (owner, submitted_at, job_id)`,
+		// All users' history and totals over a time range.
+		`CREATE INDEX audit_jobs_submitted ON audit_jobs (submitted_at, job_id)`,
+		// Purge removes the records whose last event it removed.
+		`CREATE INDEX audit_jobs_last_seq ON audit_jobs (last_seq)`,
+		`CREATE TABLE audit_checkpoints (
+			seq BIGINT PRIMARY KEY,
+			hash {bytes} NOT NULL,
+			last_at {time} NOT NULL,
+			created_at {time} NOT NULL,
+			events BIGINT NOT NULL,
+			signature {bytes} NOT NULL
+		)`,
+	}
+	r := types[d]
+	for i := range ddl {
+		ddl[i] = r.Replace(ddl[i])
+	}
+	if err := database.Exec(tx, ddl...); err != nil {
+		return err
+	}
+	return tx.Exec(`INSERT INTO audit_chain (id, seq, hash) VALUES (1, 0, ?)`, zeroHash).Error
+}
+
+// purgeSetting is the PostgreSQL session setting Purge turns on (SET
+// LOCAL, so only inside its own transaction) to delete checkpointed events.
+const purgeSetting = "printgate.audit_purge"
+
+// createTriggers makes events and checkpoints append-only. An event may be
+// deleted only when a checkpoint covers it (and, on PostgreSQL, only in a
+// transaction that turned purgeSetting on), which is what Purge does.
+func createTriggers(tx *gorm.DB, d database.Dialect) error {
+	if d == database.Postgres {
+		return database.Exec(tx,
+			`CREATE FUNCTION audit_events_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN
+				IF TG_OP = 'DELETE'
+					AND current_setting('`+purgeSetting+`', true) = 'on'
+					AND OLD.seq <= (SELECT COALESCE(MAX(seq), 0) FROM audit_checkpoints) THEN
+					RETURN OLD;
+				END IF;
+				RAISE EXCEPTION 'audit: % on % refused: the audit trail is append-only', TG_OP, TG_TABLE_NAME
+					USING ERRCODE = 'insufficient_privilege';
+			END $$`,
+			`CREATE FUNCTION audit_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN
+				RAISE EXCEPTION 'audit: % on % refused: the audit trail is append-only', TG_OP, TG_TABLE_NAME
+					USING ERRCODE = 'insufficient_privilege';
+			END $$`,
+			`CREATE FUNCTION audit_chain_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN
+				IF TG_OP = 'UPDATE' AND NEW.seq > OLD.seq THEN
+					RETURN NEW;
+				END IF;
+				RAISE EXCEPTION 'audit: % on % refused: the chain head only moves forward', TG_OP, TG_TABLE_NAME
+					USING ERRCODE = 'insufficient_privilege';
+			END $$`,
+			`CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events
+				FOR EACH ROW EXECUTE FUNCTION audit_events_guard()`,
+			`CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events
+				FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse()`,
+			`CREATE TRIGGER audit_checkpoints_append_only BEFORE UPDATE OR DELETE ON audit_checkpoints
+				FOR EACH ROW EXECUTE FUNCTION audit_refuse()`,
+			`CREATE TRIGGER audit_checkpoints_no_truncate BEFORE TRUNCATE ON audit_checkpoints
+				FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse()`,
+			`CREATE TRIGGER audit_chain_forward BEFORE UPDATE OR DELETE ON audit_chain
+				FOR EACH ROW EXECUTE FUNCTION audit_chain_guard()`,
+			`CREATE TRIGGER audit_chain_no_truncate BEFORE TRUNCATE ON audit_chain
+				FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse()`,
+		)
+	}
+	// SQLite has no session settings; checkpoint coverage alone decides.
+	return database.Exec(tx,
+		`CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+		BEGIN SELECT RAISE(ABORT, 'audit: UPDATE on audit_events refused: the audit trail is append-only'); END`,
+		`CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+		WHEN OLD.seq > (SELECT COALESCE(MAX(seq), 0) FROM audit_checkpoints)
+		BEGIN SELECT RAISE(ABORT, 'audit: DELETE on audit_events refused: the audit trail is append-only'); END`,
+		`CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
+		BEGIN SELECT RAISE(ABORT, 'audit: UPDATE on audit_checkpoints refused'); END`,
+		`CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
+		BEGIN SELECT RAISE(ABORT, 'audit: DELETE on audit_checkpoints refused'); END`,
+		`CREATE TRIGGER audit_chain_forward BEFORE UPDATE ON audit_chain
+		WHEN NEW.seq <= OLD.seq
+		BEGIN SELECT RAISE(ABORT, 'audit: the chain head only moves forward'); END`,
+		`CREATE TRIGGER audit_chain_no_delete BEFORE DELETE ON audit_chain
+		BEGIN SELECT RAISE(ABORT, 'audit: DELETE on audit_chain refused'); END`,
+	)
+}
