@@ -46,12 +46,12 @@ func (s *Service) print(ctx context.Context, j *Job, printer string) error {
 	}
 	if err == nil && st.State == ipp.JobCompleted {
 		_, err := s.transition(context.WithoutCancel(ctx), j, []State{StatePrinting}, StateCompleted,
-			reasonFor(StateCompleted), "")
+			reasonFor(StateCompleted), "", Actor{Printer: printer})
 		return err
 	}
 	reason, msg := failure(st, err)
 	s.log.Warn("release: print failed; job held again", "job", j.ID, "printer", printer, "reason", reason)
-	_, terr := s.transition(context.WithoutCancel(ctx), j, []State{StatePrinting}, StateHeld, reason, msg)
+	_, terr := s.transition(context.WithoutCancel(ctx), j, []State{StatePrinting}, StateHeld, reason, msg, Actor{Printer: printer})
 	return terr
 }
 

@@ -78,11 +78,11 @@ func (s *Service) CancelJob(ctx context.Context, t ipp.JobTarget) (ipp.Job, erro
 	if err != nil {
 		return ipp.Job{}, err
 	}
-	return s.cancel(ctx, j)
+	return s.cancel(ctx, j, Actor{Name: t.User})
 }
 
-func (s *Service) cancel(ctx context.Context, j Job) (ipp.Job, error) {
-	ok, err := s.transition(ctx, &j, []State{StateIncoming, StateHeld}, StateCanceled, "job-canceled-by-user", "")
+func (s *Service) cancel(ctx context.Context, j Job, by Actor) (ipp.Job, error) {
+	ok, err := s.transition(ctx, &j, []State{StateIncoming, StateHeld}, StateCanceled, "job-canceled-by-user", "", by)
 	if err != nil {
 		return ipp.Job{}, err
 	}
@@ -106,7 +106,7 @@ func (s *Service) CancelMyJobs(ctx context.Context, t ipp.JobTarget, ids []int) 
 	}
 	out := make([]ipp.Job, 0, len(rows))
 	for _, j := range rows {
-		ij, err := s.cancel(ctx, j)
+		ij, err := s.cancel(ctx, j, Actor{Name: t.User})
 		if errors.Is(err, ipp.ErrNotPossible) {
 			continue // started printing meanwhile
 		}
@@ -154,7 +154,8 @@ func (s *Service) ReleaseJob(ctx context.Context, t ipp.JobTarget) (ipp.Job, err
 		return ipp.Job{}, ipp.Refuse(ipp.ErrNotAuthorized,
 			"Jobs on this queue are released at the printer: sign in there with your card or PIN.")
 	}
-	ok, err := s.transition(ctx, &j, []State{StateHeld}, StatePrinting, reasonFor(StatePrinting), "")
+	ok, err := s.transition(ctx, &j, []State{StateHeld}, StatePrinting, reasonFor(StatePrinting), "",
+		Actor{Name: t.User, Method: "ipp-release-job", Printer: q.Printer})
 	if err != nil {
 		return ipp.Job{}, err
 	}
@@ -167,10 +168,11 @@ func (s *Service) ReleaseJob(ctx context.Context, t ipp.JobTarget) (ipp.Job, err
 
 // transition moves j from one of the states in from to state to, with a
 // conditional update so that of several racing callers (goroutines or
-// printgate instances) exactly one wins. It reports whether this caller
-// won. Moving to an ended state destroys the document: the key is deleted
-// in the same transaction, the file after it commits.
-func (s *Service) transition(ctx context.Context, j *Job, from []State, to State, reason, message string) (bool, error) {
+// printgate instances) exactly one wins, and records the move in the audit
+// trail in the same transaction. It reports whether this caller won.
+// Moving to an ended state destroys the document: the key is deleted in
+// the same transaction, the file after it commits.
+func (s *Service) transition(ctx context.Context, j *Job, from []State, to State, reason, message string, by Actor) (bool, error) {
 	t := now()
 	set := map[string]any{"state": to, "reason": reason, "message": message, "updated_at": t}
 	switch to {
@@ -185,11 +187,24 @@ func (s *Service) transition(ctx context.Context, j *Job, from []State, to State
 		set["wrapped_key"] = nil
 		set["spool"] = ""
 	}
+	prev := j.State
+	next := *j
+	next.State, next.Reason, next.Message, next.UpdatedAt = to, reason, message, t
 	var won bool
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Model(&Job{}).Where("id = ? AND state IN ?", j.ID, from).Updates(set)
-		won = res.RowsAffected == 1
-		return res.Error
+		if res.Error != nil || res.RowsAffected != 1 {
+			return res.Error
+		}
+		won = true
+		if prev == StateIncoming && !destroy {
+			q, err := s.queue(j.Queue)
+			if err != nil {
+				return err
+			}
+			return s.recordSubmitted(ctx, tx, q, &next)
+		}
+		return s.record(ctx, tx, &next, prev, to, by)
 	})
 	if err != nil {
 		return false, dbErr(fmt.Sprintf("job %d: %s", j.ID, to), err)
@@ -198,7 +213,7 @@ func (s *Service) transition(ctx context.Context, j *Job, from []State, to State
 		return false, nil
 	}
 	doc := j.Spool
-	j.State, j.Reason, j.Message, j.UpdatedAt = to, reason, message, t
+	*j = next
 	if destroy {
 		j.Spool, j.WrappedKey, j.CompletedAt = "", nil, &t
 		s.removeDocument(doc)

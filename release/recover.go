@@ -3,8 +3,6 @@ package release
 import (
 	"context"
 	"fmt"
-
-	"gorm.io/gorm"
 )
 
 // recover cleans up after an unclean stop: half-written spool files go,
@@ -24,40 +22,41 @@ func (s *Service) recover(ctx context.Context) error {
 		onDisk[f] = true
 	}
 	var rows []Job
-	err = s.db.WithContext(ctx).Select("id", "spool", "state").
+	err = s.db.WithContext(ctx).Omit("password_hash").
 		Where("spool <> '' OR state IN ?", activeStates).Find(&rows).Error
 	if err != nil {
 		return dbErr("recover: list jobs", err)
 	}
-	db := s.db.WithContext(ctx)
 	for _, j := range rows {
-		var upd map[string]any
-		switch {
-		case !j.State.Ended() && (j.Spool == "" && j.State != StateIncoming || j.Spool != "" && !onDisk[j.Spool]):
-			upd = map[string]any{"state": StateAborted, "reason": "document-missing",
-				"message": "The document was lost before it was stored.", "spool": "", "wrapped_key": nil}
-		case j.State == StateIncoming:
-			upd = map[string]any{"state": StateAborted, "reason": "job-incomplete",
-				"message": "The client did not finish sending the job.", "spool": "", "wrapped_key": nil}
-		case j.State == StatePrinting || j.State == StateReleasing:
-			upd = map[string]any{"state": StateHeld, "reason": "server-restarted",
-				"message": "printgate restarted while the job was printing; release it again if it did not print."}
-		}
+		to, reason, msg := recovery(j, onDisk)
 		delete(onDisk, j.Spool)
-		if upd == nil {
+		if to == "" {
 			continue
 		}
-		upd["updated_at"] = now()
-		err := db.Transaction(func(tx *gorm.DB) error {
-			return tx.Model(&Job{}).Where("id = ? AND state = ?", j.ID, j.State).Updates(upd).Error
-		})
-		if err != nil {
-			return dbErr(fmt.Sprintf("recover job %d", j.ID), err)
+		if _, err := s.transition(ctx, &j, []State{j.State}, to, reason, msg, Actor{}); err != nil {
+			return err
 		}
-		s.log.Warn("release: recovered job", "job", j.ID, "was", j.State, "now", upd["state"])
+		s.log.Warn("release: recovered job", "job", j.ID, "now", to, "reason", reason)
 	}
 	for f := range onDisk {
 		s.removeDocument(f)
 	}
 	return nil
+}
+
+// recovery says where a job found at start-up must go, if anywhere.
+func recovery(j Job, onDisk map[string]bool) (to State, reason, message string) {
+	missing := j.Spool == "" && j.State != StateIncoming || j.Spool != "" && !onDisk[j.Spool]
+	switch {
+	case j.State.Ended():
+		return "", "", ""
+	case missing:
+		return StateAborted, "document-missing", "The document was lost before it was stored."
+	case j.State == StateIncoming:
+		return StateAborted, "job-incomplete", "The client did not finish sending the job."
+	case j.State == StatePrinting || j.State == StateReleasing:
+		return StateHeld, "server-restarted",
+			"printgate restarted while the job was printing; release it again if it did not print."
+	}
+	return "", "", ""
 }

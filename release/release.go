@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/audit/pages"
 	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/internal/secret"
@@ -57,6 +58,9 @@ type Queue struct {
 	Info                string
 	Location            string
 	Color               bool
+	// HideNames records document names in the audit trail as keyed HMACs
+	// (payroll queues often want this).
+	HideNames bool
 }
 
 // Options configure a Service.
@@ -68,7 +72,10 @@ type Options struct {
 	Client *ipp.Client
 	// Directory checks the passwords of auth: basic queues.
 	Directory directory.Directory
-	Log       *slog.Logger
+	// Audit records every change; a change whose record cannot be
+	// written does not happen.
+	Audit *audit.Log
+	Log   *slog.Logger
 	// Hash are the argon2id costs for job passwords.
 	Hash secret.Params
 }
@@ -80,6 +87,7 @@ type Service struct {
 	queues map[string]Queue
 	client *ipp.Client
 	dir    directory.Directory
+	audit  *audit.Log
 	log    *slog.Logger
 	hash   secret.Params
 	pages  pages.Counter
@@ -95,8 +103,8 @@ type Service struct {
 
 // New returns a Service over opts. Call Start before serving.
 func New(opts Options) (*Service, error) {
-	if opts.DB == nil || opts.Spool == nil {
-		return nil, errors.New("release: a database and a spool are required")
+	if opts.DB == nil || opts.Spool == nil || opts.Audit == nil {
+		return nil, errors.New("release: a database, a spool and an audit log are required")
 	}
 	s := &Service{
 		db:     opts.DB,
@@ -104,6 +112,7 @@ func New(opts Options) (*Service, error) {
 		queues: make(map[string]Queue, len(opts.Queues)),
 		client: opts.Client,
 		dir:    opts.Directory,
+		audit:  opts.Audit,
 		log:    opts.Log,
 		hash:   opts.Hash,
 		// PDFs are parsed in memory by pdfcpu; past this size the count

@@ -164,7 +164,7 @@ func (s *Service) PrintJob(ctx context.Context, req ipp.JobRequest, doc io.Reade
 	}
 	j.State = readyState(q, j.HoldUntil)
 	j.Reason = reasonFor(j.State)
-	if err := s.insert(ctx, &j); err != nil {
+	if err := s.insert(ctx, q, &j); err != nil {
 		s.removeDocument(j.Spool)
 		return ipp.Job{}, err
 	}
@@ -183,7 +183,7 @@ func (s *Service) CreateJob(ctx context.Context, req ipp.JobRequest) (ipp.Job, e
 		return ipp.Job{}, err
 	}
 	j.State = StateIncoming
-	if err := s.insert(ctx, &j); err != nil {
+	if err := s.insert(ctx, q, &j); err != nil {
 		return ipp.Job{}, err
 	}
 	return j.IPP(), nil
@@ -238,7 +238,10 @@ func (s *Service) SendDocument(ctx context.Context, req ipp.DocumentRequest, doc
 		if res.RowsAffected != 1 {
 			return ipp.Refuse(ipp.ErrNotPossible, "The job changed while its document arrived.")
 		}
-		return nil
+		if j.State == StateIncoming {
+			return nil
+		}
+		return s.recordSubmitted(ctx, tx, q, &j)
 	})
 	if err != nil {
 		s.removeDocument(j.Spool)
@@ -271,7 +274,7 @@ func (s *Service) closeIncoming(ctx context.Context, q Queue, j Job) (ipp.Job, e
 	if j.Spool == "" {
 		next = StateAborted
 	}
-	ok, err := s.transition(ctx, &j, []State{StateIncoming}, next, reasonFor(next), "")
+	ok, err := s.transition(ctx, &j, []State{StateIncoming}, next, reasonFor(next), "", Actor{Name: j.Owner})
 	if err != nil {
 		return ipp.Job{}, err
 	}
@@ -327,10 +330,18 @@ func (s *Service) countPages(ctx context.Context, j *Job) error {
 	return nil
 }
 
-func (s *Service) insert(ctx context.Context, j *Job) error {
+// insert adds j; a job that arrives with its document is recorded as
+// submitted in the same transaction.
+func (s *Service) insert(ctx context.Context, q Queue, j *Job) error {
 	j.UpdatedAt = now()
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return tx.Create(j).Error
+		if err := tx.Create(j).Error; err != nil {
+			return err
+		}
+		if j.State == StateIncoming {
+			return nil
+		}
+		return s.recordSubmitted(ctx, tx, q, j)
 	})
 	return dbErr("insert job", err)
 }

@@ -11,9 +11,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/release"
 	"github.com/printgate/printgate/release/credential"
 	"github.com/printgate/printgate/release/directory"
@@ -31,7 +33,9 @@ type Config struct {
 	Directory DirectoryConfig `yaml:"directory"`
 	// Credentials sets the PIN policy and the lockout.
 	Credentials CredentialsConfig `yaml:"credentials"`
-	Queues      []QueueConfig     `yaml:"queues"`
+	// Audit sets the record's time zone, retention and key.
+	Audit  AuditConfig   `yaml:"audit"`
+	Queues []QueueConfig `yaml:"queues"`
 }
 
 // DirectoryConfig selects the user directory.
@@ -39,6 +43,17 @@ type DirectoryConfig struct {
 	// Type is "builtin" (users in printgate's database) or "ldap".
 	Type string               `yaml:"type"`
 	LDAP directory.LDAPConfig `yaml:"ldap,omitempty"`
+}
+
+// AuditConfig sets how the audit trail is kept and shown.
+type AuditConfig struct {
+	// TimeZone for exports and the console; default Asia/Tokyo.
+	TimeZone string `yaml:"time_zone"`
+	// RetentionYears is how long events are kept; default 7.
+	RetentionYears int `yaml:"retention_years"`
+	// KeyFile holds the key for hidden document names and signed purge
+	// checkpoints; default DATA_DIR/audit.key, generated on first start.
+	KeyFile string `yaml:"key_file,omitempty"`
 }
 
 // CredentialsConfig sets how PINs and cards are checked and kept.
@@ -102,6 +117,9 @@ type QueueConfig struct {
 	// AllowPlaintextBasic lets an auth: basic queue take passwords on a
 	// plain-text listener. Off by default: passwords travel only over TLS.
 	AllowPlaintextBasic bool `yaml:"allow_plaintext_basic,omitempty"`
+	// HideDocumentNames records document names in the audit trail as
+	// keyed HMACs instead of clear text.
+	HideDocumentNames bool `yaml:"hide_document_names,omitempty"`
 }
 
 // Defaults for settings the config leaves out.
@@ -120,6 +138,7 @@ func defaultConfig() Config {
 		Log:         LogConfig{Level: "info", Format: "text"},
 		Directory:   DirectoryConfig{Type: "builtin"},
 		Credentials: CredentialsConfig{Policy: credential.DefaultPolicy()},
+		Audit:       AuditConfig{TimeZone: audit.DefaultTimeZone, RetentionYears: audit.DefaultRetentionYears},
 		Queues:      []QueueConfig{{Name: "secure", Mode: "hold"}},
 	}
 }
@@ -219,6 +238,12 @@ func (c *Config) validate() error {
 	default:
 		bad("directory.type", "%q must be builtin or ldap", c.Directory.Type)
 	}
+	if _, err := time.LoadLocation(c.Audit.TimeZone); err != nil || c.Audit.TimeZone == "" {
+		bad("audit.time_zone", "%q is not a time zone (such as Asia/Tokyo)", c.Audit.TimeZone)
+	}
+	if c.Audit.RetentionYears < 1 {
+		bad("audit.retention_years", "must be at least 1")
+	}
 	if err := c.Credentials.Policy.Validate(); err != nil {
 		bad("credentials", "%v", err)
 	}
@@ -247,7 +272,7 @@ func (q QueueConfig) queue() (release.Queue, error) {
 	out := release.Queue{
 		Name: q.Name, Mode: release.Mode(q.Mode), Printer: q.Printer, Formats: q.Formats,
 		MaxSize: q.MaxDocumentMB << 20, Auth: q.Auth, Info: q.Info, Location: q.Location, Color: true,
-		AllowPlaintextBasic: q.AllowPlaintextBasic,
+		AllowPlaintextBasic: q.AllowPlaintextBasic, HideNames: q.HideDocumentNames,
 	}
 	if q.Color != nil {
 		out.Color = *q.Color
@@ -308,4 +333,12 @@ func (c Config) credentialKeyFile() string {
 		return c.Credentials.KeyFile
 	}
 	return filepath.Join(c.DataDir, "credentials.key")
+}
+
+// auditKeyFile is where the audit key lives.
+func (c Config) auditKeyFile() string {
+	if c.Audit.KeyFile != "" {
+		return c.Audit.KeyFile
+	}
+	return filepath.Join(c.DataDir, "audit.key")
 }

@@ -62,7 +62,7 @@ func (a *app) serve(ctx context.Context, cfg Config) error {
 		queues = append(queues, q)
 	}
 	svc, err := release.New(release.Options{
-		DB: st.db, Spool: sp, Queues: queues, Client: &ipp.Client{}, Log: log, Directory: st.dir,
+		DB: st.db, Spool: sp, Queues: queues, Client: &ipp.Client{}, Log: log, Directory: st.dir, Audit: st.audit,
 	})
 	if err != nil {
 		return err

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
+	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/internal/secret"
 	"github.com/printgate/printgate/release"
@@ -25,6 +27,7 @@ type stack struct {
 	builtin *directory.Builtin
 	ldap    *directory.LDAP
 	creds   *credential.Store
+	audit   *audit.Log
 }
 
 // openStack opens the database, migrates it and opens the directory and
@@ -43,7 +46,7 @@ func openStack(ctx context.Context, cfg Config, log *slog.Logger) (_ *stack, err
 		return nil, err
 	}
 	for _, m := range []func(context.Context, *database.DB) error{
-		release.Migrate, directory.Migrate, credential.Migrate,
+		release.Migrate, directory.Migrate, credential.Migrate, audit.Migrate,
 	} {
 		if err := m(ctx, st.db); err != nil {
 			return nil, err
@@ -66,6 +69,14 @@ func openStack(ctx context.Context, cfg Config, log *slog.Logger) (_ *stack, err
 	if st.creds, err = credential.New(st.db, key, cfg.Credentials.Policy, secret.Params{}, credential.Options{}); err != nil {
 		return nil, err
 	}
+	auditKey, err := secret.LoadOrCreateKeyFile(cfg.auditKeyFile(), 32)
+	if err != nil {
+		return nil, err
+	}
+	loc, _ := time.LoadLocation(cfg.Audit.TimeZone) // validated with the config
+	st.audit = audit.New(st.db, audit.Options{
+		Key: auditKey, Location: loc, Retention: time.Duration(cfg.Audit.RetentionYears) * 365 * 24 * time.Hour,
+	})
 	return st, nil
 }
 

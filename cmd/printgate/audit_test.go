@@ -1,0 +1,52 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/OpenPrinting/goipp"
+
+	"github.com/printgate/printgate/internal/testdocs"
+)
+
+// TestAuditFailClosed breaks the audit trail's table and checks that a
+// submission is then refused with a server error and leaves no job and no
+// spool file: no job is accepted without its record.
+func TestAuditFailClosed(t *testing.T) {
+	forEachDB(t, func(t *testing.T, dbURL string) {
+		srv := startServer(t, newConfig(t, dbURL))
+		db := openTestDB(t, srv)
+		breakStmts := []string{`CREATE TRIGGER audit_broken BEFORE INSERT ON audit_events
+			BEGIN SELECT RAISE(ABORT, 'audit storage failed'); END`}
+		if db.Dialect == "postgres" {
+			breakStmts = []string{
+				`CREATE FUNCTION audit_broken() RETURNS trigger LANGUAGE plpgsql AS $$
+				BEGIN RAISE EXCEPTION 'audit storage failed'; END $$`,
+				`CREATE TRIGGER audit_broken BEFORE INSERT ON audit_events
+				FOR EACH ROW EXECUTE FUNCTION audit_broken()`,
+			}
+		}
+		for _, s := range breakStmts {
+			if err := db.WithContext(context.Background()).Exec(s).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		uri := srv.PrinterURI("secure")
+		r := ippDo(t, uri, ippRequest(goipp.OpPrintJob, uri, "alice", mimeVal("application/pdf")),
+			testdocs.PDF(1, "fail closed", testdocs.A4))
+		if status(r) != goipp.StatusErrorInternal {
+			t.Errorf("Print-Job with a broken audit trail: %s, want server-error-internal-error", status(r))
+		}
+		var n int64
+		db.Raw("SELECT count(*) FROM jobs").Scan(&n)
+		if n != 0 {
+			t.Errorf("%d job rows after a refused submission", n)
+		}
+		files, _ := os.ReadDir(filepath.Join(srv.DataDir, "spool"))
+		if len(files) != 0 {
+			t.Errorf("%d spool files after a refused submission", len(files))
+		}
+	})
+}

@@ -1,0 +1,99 @@
+package release
+
+import (
+	"context"
+	"fmt"
+
+	"gorm.io/gorm"
+
+	"github.com/printgate/printgate/audit"
+)
+
+// Actor describes who causes a change and through what, for the audit
+// trail.
+type Actor struct {
+	// Name is the user or admin; empty means printgate itself.
+	Name   string
+	Device string
+	// Method is how the user proved who they are at the device.
+	Method  string
+	Printer string
+}
+
+func (a Actor) name() string {
+	if a.Name == "" {
+		return audit.ActorSystem
+	}
+	return a.Name
+}
+
+// eventFor names the audit event of a move from one state to another.
+func eventFor(from, to State) string {
+	switch to {
+	case StateHeld:
+		if from == StateReleasing || from == StatePrinting {
+			return audit.EventPrintFailed
+		}
+		return audit.EventHeld
+	case StateReleasing:
+		return audit.EventReleaseAttempt
+	case StatePrinting:
+		return audit.EventReleased
+	case StateCompleted:
+		return audit.EventPrinted
+	case StateExpired:
+		return audit.EventExpired
+	}
+	return audit.EventCanceled // canceled, or aborted by printgate
+}
+
+// record appends the events of j moving from one state to another inside
+// tx; if they cannot be written the change fails with them.
+func (s *Service) record(ctx context.Context, tx *gorm.DB, j *Job, from, to State, by Actor) error {
+	ev := audit.Event{
+		Type: eventFor(from, to), JobID: j.ID, Owner: j.Owner, Actor: by.name(), Queue: j.Queue,
+		Device: by.Device, Method: by.Method, Printer: by.Printer, Outcome: string(to), Reason: j.Reason,
+	}
+	if _, err := s.audit.Append(ctx, tx, ev); err != nil {
+		return fmt.Errorf("release: audit job %d %s: %w", j.ID, ev.Type, err)
+	}
+	if to.Ended() && j.Spool != "" {
+		ev.Type, ev.Outcome = audit.EventDocumentDestroyed, ""
+		if _, err := s.audit.Append(ctx, tx, ev); err != nil {
+			return fmt.Errorf("release: audit job %d %s: %w", j.ID, ev.Type, err)
+		}
+	}
+	return nil
+}
+
+// recordSubmitted appends the submission of j with everything known about
+// it, and where it went next.
+func (s *Service) recordSubmitted(ctx context.Context, tx *gorm.DB, q Queue, j *Job) error {
+	ev := audit.Event{
+		Type: audit.EventSubmitted, JobID: j.ID, Owner: j.Owner, Actor: j.Owner, Queue: j.Queue,
+		Job: &audit.JobInfo{
+			Queue: j.Queue, Owner: j.Owner, ClaimedUser: j.ClaimedUser, ClientAddr: j.ClientAddr,
+			DocumentName: orName(j), HideName: q.HideNames, Format: j.Format, Size: j.Size, SHA256: j.SHA256,
+			Pages: j.Pages, PagesKnown: j.PagesReason == "", PagesReason: j.PagesReason, Copies: j.Copies,
+			Sides: j.Sides, ColorMode: j.ColorMode, Media: j.Media, HasJobPIN: j.PasswordHash != "",
+			Submitted: j.CreatedAt,
+		},
+	}
+	if _, err := s.audit.Append(ctx, tx, ev); err != nil {
+		return fmt.Errorf("release: audit job %d submitted: %w", j.ID, err)
+	}
+	by := Actor{}
+	if j.State == StatePrinting {
+		by = Actor{Method: "direct", Printer: q.Printer}
+	}
+	return s.record(ctx, tx, j, StateIncoming, j.State, by)
+}
+
+// orName is the document's name for the record: the document-name the
+// client gave, or the job name.
+func orName(j *Job) string {
+	if j.DocumentName != "" {
+		return j.DocumentName
+	}
+	return j.Name
+}
