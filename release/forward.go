@@ -27,31 +27,39 @@ func (s *Service) forward(ctx context.Context, id int64) error {
 	if err != nil {
 		return err
 	}
-	return s.print(ctx, &j, q.Printer)
+	return s.deliver(ctx, &j, q.Printer, Actor{Method: "direct", Printer: q.Printer})
 }
 
-// print streams j's document to printer and follows the printer's job to
-// its end. A printer that cannot be reached, refuses the job or aborts it
-// sends the job back on hold with the reason, so nothing is lost; a
-// completed job's document is destroyed.
-func (s *Service) print(ctx context.Context, j *Job, printer string) error {
+// deliver streams j's document to printer and follows the printer's job to
+// its end: releasing becomes printing once the printer has the document,
+// then completed. A printer that cannot be reached, refuses the job or
+// aborts it sends the job back on hold with the reason, so nothing is
+// lost; a completed job's document is destroyed.
+func (s *Service) deliver(ctx context.Context, j *Job, printer string, by Actor) error {
+	by.Printer = printer
 	st, err := s.send(ctx, j, printer)
-	if err == nil {
+	if err == nil && j.State == StateReleasing {
+		if _, err := s.transition(context.WithoutCancel(ctx), j, []State{StateReleasing}, StatePrinting,
+			reasonFor(StatePrinting), "", by); err != nil {
+			return err
+		}
+	}
+	if err == nil && !st.State.Terminal() {
 		st, err = s.client.Wait(ctx, printer, st.ID)
 	}
 	if ctx.Err() != nil {
-		// Shutting down: the job stays "printing" and start-up puts it
+		// Shutting down: the job stays where it is and start-up puts it
 		// back on hold, since we cannot know whether it printed.
 		return ctx.Err()
 	}
 	if err == nil && st.State == ipp.JobCompleted {
 		_, err := s.transition(context.WithoutCancel(ctx), j, []State{StatePrinting}, StateCompleted,
-			reasonFor(StateCompleted), "", Actor{Printer: printer})
+			reasonFor(StateCompleted), "", by)
 		return err
 	}
 	reason, msg := failure(st, err)
 	s.log.Warn("release: print failed; job held again", "job", j.ID, "printer", printer, "reason", reason)
-	_, terr := s.transition(context.WithoutCancel(ctx), j, []State{StatePrinting}, StateHeld, reason, msg, Actor{Printer: printer})
+	_, terr := s.transition(context.WithoutCancel(ctx), j, []State{StateReleasing, StatePrinting}, StateHeld, reason, msg, by)
 	return terr
 }
 

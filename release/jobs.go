@@ -181,7 +181,7 @@ func (s *Service) transition(ctx context.Context, j *Job, from []State, to State
 	case StateHeld:
 		set["processed_at"] = nil
 	}
-	destroy := to.Ended()
+	destroy := to.Ended() && !(to == StateCompleted && s.queues[j.Queue].KeepAfterPrint > 0)
 	if destroy {
 		set["completed_at"] = t
 		set["wrapped_key"] = nil
@@ -204,7 +204,7 @@ func (s *Service) transition(ctx context.Context, j *Job, from []State, to State
 			}
 			return s.recordSubmitted(ctx, tx, q, &next)
 		}
-		return s.record(ctx, tx, &next, prev, to, by)
+		return s.record(ctx, tx, &next, prev, to, by, destroy && j.Spool != "")
 	})
 	if err != nil {
 		return false, dbErr(fmt.Sprintf("job %d: %s", j.ID, to), err)

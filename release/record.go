@@ -49,7 +49,7 @@ func eventFor(from, to State) string {
 
 // record appends the events of j moving from one state to another inside
 // tx; if they cannot be written the change fails with them.
-func (s *Service) record(ctx context.Context, tx *gorm.DB, j *Job, from, to State, by Actor) error {
+func (s *Service) record(ctx context.Context, tx *gorm.DB, j *Job, from, to State, by Actor, destroyed bool) error {
 	ev := audit.Event{
 		Type: eventFor(from, to), JobID: j.ID, Owner: j.Owner, Actor: by.name(), Queue: j.Queue,
 		Device: by.Device, Method: by.Method, Printer: by.Printer, Outcome: string(to), Reason: j.Reason,
@@ -57,7 +57,7 @@ func (s *Service) record(ctx context.Context, tx *gorm.DB, j *Job, from, to Stat
 	if _, err := s.audit.Append(ctx, tx, ev); err != nil {
 		return fmt.Errorf("release: audit job %d %s: %w", j.ID, ev.Type, err)
 	}
-	if to.Ended() && j.Spool != "" {
+	if destroyed {
 		ev.Type, ev.Outcome = audit.EventDocumentDestroyed, ""
 		if _, err := s.audit.Append(ctx, tx, ev); err != nil {
 			return fmt.Errorf("release: audit job %d %s: %w", j.ID, ev.Type, err)
@@ -86,7 +86,7 @@ func (s *Service) recordSubmitted(ctx context.Context, tx *gorm.DB, q Queue, j *
 	if j.State == StatePrinting {
 		by = Actor{Method: "direct", Printer: q.Printer}
 	}
-	return s.record(ctx, tx, j, StateIncoming, j.State, by)
+	return s.record(ctx, tx, j, StateIncoming, j.State, by, false)
 }
 
 // orName is the document's name for the record: the document-name the

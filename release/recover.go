@@ -29,6 +29,9 @@ func (s *Service) recover(ctx context.Context) error {
 	}
 	for _, j := range rows {
 		to, reason, msg := recovery(j, onDisk)
+		if (j.State == StateReleasing || j.State == StatePrinting) && j.ClaimedBy != "" && j.ClaimedBy != s.instance {
+			continue // another instance is printing it
+		}
 		delete(onDisk, j.Spool)
 		if to == "" {
 			continue

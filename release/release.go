@@ -4,6 +4,7 @@
 package release
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/internal/secret"
 	"github.com/printgate/printgate/ipp"
+	"github.com/printgate/printgate/release/credential"
 	"github.com/printgate/printgate/release/directory"
 	"github.com/printgate/printgate/release/spool"
 )
@@ -35,7 +37,14 @@ const (
 // Sentinel errors of the release domain.
 var (
 	ErrNotFound = errors.New("release: not found")
-	ErrLocked   = errors.New("release: locked")
+	// ErrLocked: too many wrong PINs; an admin or time unlocks.
+	ErrLocked = errors.New("release: locked")
+	// ErrUnauthorized: a wrong device token, wrong credentials or an
+	// ended session.
+	ErrUnauthorized = errors.New("release: not authorized")
+	// ErrForbidden: a disabled device, or a login method the device does
+	// not allow.
+	ErrForbidden = errors.New("release: forbidden")
 )
 
 // Queue is one IPP print queue.
@@ -61,6 +70,11 @@ type Queue struct {
 	// HideNames records document names in the audit trail as keyed HMACs
 	// (payroll queues often want this).
 	HideNames bool
+	// TTL is how long a job stays held before it expires (default 24 h).
+	TTL time.Duration
+	// KeepAfterPrint keeps a printed job's document this long for a
+	// reprint (default 0: destroyed at once).
+	KeepAfterPrint time.Duration
 }
 
 // Options configure a Service.
@@ -75,7 +89,17 @@ type Options struct {
 	// Audit records every change; a change whose record cannot be
 	// written does not happen.
 	Audit *audit.Log
-	Log   *slog.Logger
+	// Credentials checks PINs and cards at devices.
+	Credentials *credential.Store
+	// SessionIdle ends a device session unused this long (default 60 s).
+	SessionIdle time.Duration
+	// Instance names this printgate process among several sharing a
+	// database, stable across restarts (kept in the data dir).
+	Instance string
+	// SweepEvery is how often held jobs are checked for expiry (default
+	// 10 s).
+	SweepEvery time.Duration
+	Log        *slog.Logger
 	// Hash are the argon2id costs for job passwords.
 	Hash secret.Params
 }
@@ -88,9 +112,14 @@ type Service struct {
 	client *ipp.Client
 	dir    directory.Directory
 	audit  *audit.Log
-	log    *slog.Logger
-	hash   secret.Params
-	pages  pages.Counter
+	creds  *credential.Store
+
+	sessionIdle time.Duration
+	sweepEvery  time.Duration
+	instance    string
+	log         *slog.Logger
+	hash        secret.Params
+	pages       pages.Counter
 	// counting limits concurrent page counts: a PDF parse needs memory in
 	// proportion to the document.
 	counting chan struct{}
@@ -113,8 +142,13 @@ func New(opts Options) (*Service, error) {
 		client: opts.Client,
 		dir:    opts.Directory,
 		audit:  opts.Audit,
-		log:    opts.Log,
-		hash:   opts.Hash,
+		creds:  opts.Credentials,
+
+		sessionIdle: cmp.Or(opts.SessionIdle, 60*time.Second),
+		sweepEvery:  cmp.Or(opts.SweepEvery, 10*time.Second),
+		instance:    cmp.Or(opts.Instance, "local"),
+		log:         opts.Log,
+		hash:        opts.Hash,
 		// PDFs are parsed in memory by pdfcpu; past this size the count
 		// is recorded as unknown so memory stays flat in document size.
 		pages:    pages.Counter{MaxPDFSize: 32 << 20},
@@ -144,6 +178,7 @@ func (s *Service) Start(ctx context.Context) error {
 	if err := s.recover(ctx); err != nil {
 		return err
 	}
+	s.goBackground(s.sweep)
 	return nil
 }
 

@@ -66,10 +66,16 @@ type Job struct {
 	// Printer is where the job was forwarded, PrinterJobID its id there.
 	Printer      string
 	PrinterJobID int
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-	ProcessedAt  *time.Time
-	CompletedAt  *time.Time
+	// ClaimedBy is the printgate instance forwarding the job.
+	ClaimedBy string
+	// Device released the job.
+	Device string
+	// PINFailures counts wrong job PINs.
+	PINFailures int
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	ProcessedAt *time.Time
+	CompletedAt *time.Time
 }
 
 // TableName keeps the table name stable whatever gorm's naming rules do.
@@ -82,6 +88,7 @@ func Migrate(ctx context.Context, db *database.DB) error {
 		{Name: "jobs.pages_reason", Up: func(tx *gorm.DB, _ database.Dialect) error {
 			return database.Exec(tx, `ALTER TABLE jobs ADD COLUMN pages_reason TEXT NOT NULL DEFAULT ''`)
 		}},
+		{Name: "devices and release sessions", Up: createDevices},
 	})
 }
 

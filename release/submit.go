@@ -164,6 +164,9 @@ func (s *Service) PrintJob(ctx context.Context, req ipp.JobRequest, doc io.Reade
 	}
 	j.State = readyState(q, j.HoldUntil)
 	j.Reason = reasonFor(j.State)
+	if j.State == StatePrinting {
+		j.ClaimedBy, j.Printer = s.instance, q.Printer
+	}
 	if err := s.insert(ctx, q, &j); err != nil {
 		s.removeDocument(j.Spool)
 		return ipp.Job{}, err

@@ -33,6 +33,8 @@ type Config struct {
 	Directory DirectoryConfig `yaml:"directory"`
 	// Credentials sets the PIN policy and the lockout.
 	Credentials CredentialsConfig `yaml:"credentials"`
+	// Release sets how devices sign users in.
+	Release ReleaseConfig `yaml:"release"`
 	// Audit sets the record's time zone, retention and key.
 	Audit  AuditConfig   `yaml:"audit"`
 	Queues []QueueConfig `yaml:"queues"`
@@ -43,6 +45,14 @@ type DirectoryConfig struct {
 	// Type is "builtin" (users in printgate's database) or "ldap".
 	Type string               `yaml:"type"`
 	LDAP directory.LDAPConfig `yaml:"ldap,omitempty"`
+}
+
+// ReleaseConfig sets device sessions and the sweeper.
+type ReleaseConfig struct {
+	// SessionIdle ends a device session unused this long; default 60s.
+	SessionIdle time.Duration `yaml:"session_idle"`
+	// SweepEvery is how often held jobs are checked for expiry; default 10s.
+	SweepEvery time.Duration `yaml:"sweep_every"`
 }
 
 // AuditConfig sets how the audit trail is kept and shown.
@@ -120,6 +130,10 @@ type QueueConfig struct {
 	// HideDocumentNames records document names in the audit trail as
 	// keyed HMACs instead of clear text.
 	HideDocumentNames bool `yaml:"hide_document_names,omitempty"`
+	// TTL is how long a job stays held before it expires; default 24h.
+	TTL time.Duration `yaml:"ttl,omitempty"`
+	// KeepAfterPrint keeps a printed document for reprints; default 0.
+	KeepAfterPrint time.Duration `yaml:"keep_after_print,omitempty"`
 }
 
 // Defaults for settings the config leaves out.
@@ -139,6 +153,7 @@ func defaultConfig() Config {
 		Directory:   DirectoryConfig{Type: "builtin"},
 		Credentials: CredentialsConfig{Policy: credential.DefaultPolicy()},
 		Audit:       AuditConfig{TimeZone: audit.DefaultTimeZone, RetentionYears: audit.DefaultRetentionYears},
+		Release:     ReleaseConfig{SessionIdle: 60 * time.Second, SweepEvery: 10 * time.Second},
 		Queues:      []QueueConfig{{Name: "secure", Mode: "hold"}},
 	}
 }
@@ -241,6 +256,9 @@ func (c *Config) validate() error {
 	if _, err := time.LoadLocation(c.Audit.TimeZone); err != nil || c.Audit.TimeZone == "" {
 		bad("audit.time_zone", "%q is not a time zone (such as Asia/Tokyo)", c.Audit.TimeZone)
 	}
+	if c.Release.SessionIdle < time.Second || c.Release.SweepEvery < 100*time.Millisecond {
+		bad("release", "session_idle must be at least 1s and sweep_every at least 100ms")
+	}
 	if c.Audit.RetentionYears < 1 {
 		bad("audit.retention_years", "must be at least 1")
 	}
@@ -273,6 +291,7 @@ func (q QueueConfig) queue() (release.Queue, error) {
 		Name: q.Name, Mode: release.Mode(q.Mode), Printer: q.Printer, Formats: q.Formats,
 		MaxSize: q.MaxDocumentMB << 20, Auth: q.Auth, Info: q.Info, Location: q.Location, Color: true,
 		AllowPlaintextBasic: q.AllowPlaintextBasic, HideNames: q.HideDocumentNames,
+		TTL: q.TTL, KeepAfterPrint: q.KeepAfterPrint,
 	}
 	if q.Color != nil {
 		out.Color = *q.Color

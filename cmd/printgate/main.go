@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"os/user"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -46,7 +47,8 @@ func (a *app) command() *cobra.Command {
 	root.PersistentFlags().StringVar(&a.dataDir, "data", "", "data directory (overrides data_dir)")
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
-	root.AddCommand(a.serveCommand(), a.migrateCommand(), a.versionCommand(), a.userCommand(), a.cardCommand())
+	root.AddCommand(a.serveCommand(), a.migrateCommand(), a.versionCommand(), a.userCommand(), a.cardCommand(),
+		a.deviceCommand())
 	return root
 }
 
@@ -92,4 +94,13 @@ func (a *app) logger(cfg Config) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(a.stderr, opts))
 	}
 	return slog.New(slog.NewTextHandler(a.stderr, opts))
+}
+
+// currentUser names the operating-system user running a command, for
+// the audit trail.
+func currentUser() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return "unknown"
 }

@@ -9,16 +9,14 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/printgate/printgate/internal/tlscert"
 	"github.com/printgate/printgate/ipp"
-	"github.com/printgate/printgate/release"
-	"github.com/printgate/printgate/release/spool"
 	"github.com/printgate/printgate/web"
+	"github.com/printgate/printgate/web/releaseapi"
 )
 
 func (a *app) serveCommand() *cobra.Command {
@@ -47,31 +45,17 @@ func (a *app) serve(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer st.Close()
-	key, err := spool.LoadOrCreateKey(cfg.spoolKeyFile())
+	svc, closeSvc, err := st.service()
 	if err != nil {
 		return err
 	}
-	sp, err := spool.Open(filepath.Join(cfg.DataDir, "spool"), key)
-	if err != nil {
-		return err
-	}
-	defer sp.Close()
-	var queues []release.Queue
-	for _, qc := range cfg.Queues {
-		q, _ := qc.queue() // validated by loadConfig
-		queues = append(queues, q)
-	}
-	svc, err := release.New(release.Options{
-		DB: st.db, Spool: sp, Queues: queues, Client: &ipp.Client{}, Log: log, Directory: st.dir, Audit: st.audit,
-	})
-	if err != nil {
-		return err
-	}
+	defer closeSvc()
 	if err := svc.Start(ctx); err != nil {
 		return err
 	}
-	defer svc.Close()
-	handler := web.New(web.Options{IPP: ipp.NewServer(svc, log), Log: log})
+	engine := web.New(web.Options{IPP: ipp.NewServer(svc, log), Log: log})
+	releaseapi.New(svc, log).Register(engine)
+	var handler http.Handler = engine
 	return a.listen(ctx, cfg, handler, log)
 }
 

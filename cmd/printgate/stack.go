@@ -2,18 +2,23 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/internal/secret"
+	"github.com/printgate/printgate/ipp"
 	"github.com/printgate/printgate/release"
 	"github.com/printgate/printgate/release/credential"
 	"github.com/printgate/printgate/release/directory"
+	"github.com/printgate/printgate/release/spool"
 )
 
 // stack is what every subcommand that touches state opens: the database
@@ -98,4 +103,51 @@ func (st *stack) requireBuiltin() (*directory.Builtin, error) {
 		return nil, fmt.Errorf("users come from %s: manage them there", st.cfg.Directory.Type)
 	}
 	return st.builtin, nil
+}
+
+// service opens the spool and returns the release service over the stack,
+// not yet started.
+func (st *stack) service() (*release.Service, func(), error) {
+	key, err := spool.LoadOrCreateKey(st.cfg.spoolKeyFile())
+	if err != nil {
+		return nil, nil, err
+	}
+	sp, err := spool.Open(filepath.Join(st.cfg.DataDir, "spool"), key)
+	if err != nil {
+		return nil, nil, err
+	}
+	instance, err := instanceID(st.cfg.DataDir)
+	if err != nil {
+		sp.Close()
+		return nil, nil, err
+	}
+	var queues []release.Queue
+	for _, qc := range st.cfg.Queues {
+		q, _ := qc.queue() // validated by loadConfig
+		queues = append(queues, q)
+	}
+	svc, err := release.New(release.Options{
+		DB: st.db, Spool: sp, Queues: queues, Client: &ipp.Client{}, Log: st.log, Directory: st.dir,
+		Audit: st.audit, Credentials: st.creds, Instance: instance,
+		SessionIdle: st.cfg.Release.SessionIdle, SweepEvery: st.cfg.Release.SweepEvery,
+	})
+	if err != nil {
+		sp.Close()
+		return nil, nil, err
+	}
+	return svc, func() { svc.Close(); sp.Close() }, nil
+}
+
+// instanceID names this printgate among instances sharing a database; it
+// is kept in the data dir so that it survives restarts.
+func instanceID(dataDir string) (string, error) {
+	path := filepath.Join(dataDir, "instance.id")
+	if b, err := os.ReadFile(path); err == nil && len(b) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	id := rand.Text()
+	if err := os.WriteFile(path, []byte(id+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("instance id: %w", err)
+	}
+	return id, nil
 }

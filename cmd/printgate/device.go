@@ -1,0 +1,119 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/printgate/printgate/release"
+)
+
+// adminName is who the audit trail records for command-line actions.
+func adminName() string { return "cli:" + currentUser() }
+
+// withService runs f with the release service (not started) over the
+// command's config.
+func (a *app) withService(cmd *cobra.Command, f func(st *stack, svc *release.Service) error) error {
+	return a.withStack(cmd, func(st *stack) error {
+		svc, closeSvc, err := st.service()
+		if err != nil {
+			return err
+		}
+		defer closeSvc()
+		return f(st, svc)
+	})
+}
+
+func (a *app) deviceCommand() *cobra.Command {
+	device := &cobra.Command{Use: "device", Short: "Manage MFPs and release stations"}
+	var printer, methods string
+	var queues []string
+	var selfEnroll bool
+	add := &cobra.Command{
+		Use:   "add NAME",
+		Short: "Register a device and print its token (shown only once)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.withService(cmd, func(_ *stack, svc *release.Service) error {
+				spec := release.DeviceSpec{Name: args[0], Printer: printer, Queues: queues,
+					Methods: splitComma(methods), SelfEnroll: selfEnroll}
+				d, token, err := svc.AddDevice(cmd.Context(), spec, adminName())
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(a.stdout, "device %s added (printer %s, queues %s, sign-in %s)\ntoken: %s\n"+
+					"Keep the token in the device's settings; it is not shown again.\n", d.Name, d.Printer, d.Queues, d.Methods, token)
+				return err
+			})
+		},
+	}
+	add.Flags().StringVar(&printer, "printer", "", "printer URI: ipp://, ipps:// or socket://HOST:9100")
+	add.Flags().StringArrayVar(&queues, "queue", nil, "queue whose jobs the device may release (repeatable)")
+	add.Flags().StringVar(&methods, "auth", "card,id+pin", "sign-in methods: card, card+pin, id+pin")
+	add.Flags().BoolVar(&selfEnroll, "self-enroll", false, "let users enrol an unknown card with their password")
+
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List devices",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.withService(cmd, func(_ *stack, svc *release.Service) error {
+				devs, err := svc.Devices(cmd.Context())
+				if err != nil {
+					return err
+				}
+				w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "NAME\tPRINTER\tQUEUES\tSIGN-IN\tSELF-ENROL\tENABLED")
+				for _, d := range devs {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, d.Printer, d.Queues, d.Methods,
+						yesNo(d.SelfEnroll), yesNo(d.Enabled))
+				}
+				return w.Flush()
+			})
+		},
+	}
+	setEnabled := func(use, short string, enabled bool) *cobra.Command {
+		return &cobra.Command{
+			Use: use + " NAME", Short: short, Args: cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				return a.withService(cmd, func(_ *stack, svc *release.Service) error {
+					if err := svc.SetDeviceEnabled(cmd.Context(), args[0], enabled, adminName()); err != nil {
+						return err
+					}
+					_, err := fmt.Fprintf(a.stdout, "device %s %sd\n", args[0], use)
+					return err
+				})
+			},
+		}
+	}
+	rotate := &cobra.Command{
+		Use:   "rotate-token NAME",
+		Short: "Give a device a new token; the old one stops working at once",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.withService(cmd, func(_ *stack, svc *release.Service) error {
+				token, err := svc.RotateToken(cmd.Context(), args[0], adminName())
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(a.stdout, "new token for %s: %s\n", args[0], token)
+				return err
+			})
+		},
+	}
+	device.AddCommand(add, list, setEnabled("disable", "Refuse the device's token", false),
+		setEnabled("enable", "Accept the device's token again", true), rotate)
+	return device
+}
+
+func splitComma(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}

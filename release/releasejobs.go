@@ -1,0 +1,211 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"gorm.io/gorm"
+
+	"github.com/printgate/printgate/audit"
+	"github.com/printgate/printgate/internal/secret"
+)
+
+// maxJobPINFailures is how many wrong job PINs a job takes before it can
+// no longer be released, only canceled.
+const maxJobPINFailures = 5
+
+// ErrJobPIN says a job needs its job PIN, or got a wrong one.
+var ErrJobPIN = errors.New("release: job PIN required")
+
+// HeldJobs lists the session user's held jobs on the device's queues.
+func (s *Service) HeldJobs(ctx context.Context, sess Session, dev Device) ([]Job, error) {
+	var out []Job
+	err := s.db.WithContext(ctx).Omit("wrapped_key", "password_hash").
+		Where("owner = ? AND state = ? AND queue IN ?", sess.UserName, StateHeld, dev.QueueList()).
+		Order("id").Find(&out).Error
+	if err != nil {
+		return nil, dbErr("list held jobs", err)
+	}
+	// The list needs to know which jobs ask for a PIN, not the hash.
+	var pinned []int64
+	err = s.db.WithContext(ctx).Model(&Job{}).
+		Where("owner = ? AND state = ? AND queue IN ? AND password_hash <> ''", sess.UserName, StateHeld, dev.QueueList()).
+		Pluck("id", &pinned).Error
+	for i := range out {
+		if slices.Contains(pinned, out[i].ID) {
+			out[i].PasswordHash = "set"
+		}
+	}
+	return out, dbErr("list held jobs", err)
+}
+
+// SessionJob returns one of the session user's jobs on the device's
+// queues; any other job is ErrNotFound, exactly like a missing one.
+func (s *Service) SessionJob(ctx context.Context, sess Session, dev Device, id int64) (Job, error) {
+	var j Job
+	err := s.db.WithContext(ctx).Where("id = ? AND owner = ? AND queue IN ?", id, sess.UserName, dev.QueueList()).
+		Take(&j).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return Job{}, fmt.Errorf("release: job %d: %w", id, ErrNotFound)
+	}
+	return j, dbErr(fmt.Sprintf("load job %d", id), err)
+}
+
+// CancelSessionJob cancels a held job of the session user and destroys its
+// document.
+func (s *Service) CancelSessionJob(ctx context.Context, sess Session, dev Device, id int64) error {
+	j, err := s.SessionJob(ctx, sess, dev, id)
+	if err != nil {
+		return err
+	}
+	ok, err := s.transition(ctx, &j, []State{StateHeld}, StateCanceled, "job-canceled-by-user", "",
+		Actor{Name: sess.UserName, Device: dev.Name, Method: sess.Method})
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("release: job %d is %s: %w", id, j.State, ErrNotPossible)
+	}
+	return nil
+}
+
+// ErrNotPossible says the job is not in a state that allows the request.
+var ErrNotPossible = errors.New("release: not possible in the job's state")
+
+// ReleaseRequest names the jobs to release, or all, with job PINs by id.
+type ReleaseRequest struct {
+	IDs  []int64
+	All  bool
+	PINs map[int64]string
+}
+
+// Released is the outcome of releasing one job.
+type Released struct {
+	ID    int64
+	State State
+	// Problem says why the job was not released ("job-pin-required").
+	Problem string
+}
+
+// Release claims the requested jobs for the session's device and prints
+// them there, in the background. Each job is claimed with a conditional
+// update, so that of several devices or printgate instances releasing the
+// same job at once exactly one prints it.
+func (s *Service) Release(ctx context.Context, sess Session, dev Device, req ReleaseRequest) ([]Released, error) {
+	jobs, err := s.releaseTargets(ctx, sess, dev, req)
+	if err != nil {
+		return nil, err
+	}
+	by := Actor{Name: sess.UserName, Device: dev.Name, Method: sess.Method, Printer: dev.Printer}
+	out := make([]Released, 0, len(jobs))
+	var claimed []Job
+	for _, j := range jobs {
+		if j.State != StateHeld {
+			out = append(out, Released{ID: j.ID, State: j.State, Problem: "not-held"})
+			continue
+		}
+		if problem := s.checkJobPIN(ctx, &j, req.PINs[j.ID], by); problem != "" {
+			out = append(out, Released{ID: j.ID, State: j.State, Problem: problem})
+			continue
+		}
+		ok, err := s.claim(ctx, &j, dev, by)
+		if err != nil {
+			return out, err
+		}
+		if !ok {
+			cur, err := s.SessionJob(ctx, sess, dev, j.ID)
+			if err != nil {
+				return out, err
+			}
+			out = append(out, Released{ID: j.ID, State: cur.State, Problem: "already-released"})
+			continue
+		}
+		out = append(out, Released{ID: j.ID, State: StateReleasing})
+		claimed = append(claimed, j)
+	}
+	if len(claimed) > 0 {
+		s.goBackground(func(ctx context.Context) {
+			for _, j := range claimed {
+				if err := s.deliver(ctx, &j, dev.Printer, by); err != nil {
+					s.log.Error("release: print", "job", j.ID, "device", dev.Name, "err", err)
+				}
+			}
+		})
+	}
+	return out, nil
+}
+
+// releaseTargets loads the jobs a release request names. Any named job
+// that is not the user's on this device's queues fails the whole request
+// with ErrNotFound.
+func (s *Service) releaseTargets(ctx context.Context, sess Session, dev Device, req ReleaseRequest) ([]Job, error) {
+	db := s.db.WithContext(ctx).Where("owner = ? AND queue IN ?", sess.UserName, dev.QueueList())
+	if req.All {
+		db = db.Where("state = ?", StateHeld)
+	} else {
+		if len(req.IDs) == 0 {
+			return nil, fmt.Errorf("release: no jobs named: %w", ErrBadLogin)
+		}
+		db = db.Where("id IN ?", req.IDs)
+	}
+	var jobs []Job
+	if err := db.Order("id").Find(&jobs).Error; err != nil {
+		return nil, dbErr("load jobs to release", err)
+	}
+	if !req.All {
+		for _, id := range req.IDs {
+			if !slices.ContainsFunc(jobs, func(j Job) bool { return j.ID == id }) {
+				return nil, fmt.Errorf("release: job %d: %w", id, ErrNotFound)
+			}
+		}
+	}
+	return jobs, nil
+}
+
+// checkJobPIN returns "" when j may be released with pin, or the problem.
+func (s *Service) checkJobPIN(ctx context.Context, j *Job, pin string, by Actor) string {
+	if j.PasswordHash == "" {
+		return ""
+	}
+	problem := ""
+	switch {
+	case j.PINFailures >= maxJobPINFailures:
+		problem = "job-pin-locked"
+	case pin == "":
+		return "job-pin-required"
+	default:
+		ok, err := secret.Verify(j.PasswordHash, []byte(pin))
+		if err == nil && ok {
+			return ""
+		}
+		problem = "job-pin-wrong"
+	}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if problem == "job-pin-wrong" {
+			if err := tx.Model(&Job{}).Where("id = ?", j.ID).
+				Update("pin_failures", gorm.Expr("pin_failures + 1")).Error; err != nil {
+				return err
+			}
+		}
+		_, err := s.audit.Append(ctx, tx, audit.Event{Type: audit.EventReleaseAttempt, JobID: j.ID, Owner: j.Owner,
+			Actor: by.name(), Queue: j.Queue, Device: by.Device, Method: by.Method, Outcome: "refused", Reason: problem})
+		return err
+	})
+	if err != nil {
+		s.log.Error("release: record job PIN failure", "job", j.ID, "err", err)
+	}
+	return problem
+}
+
+// claim moves a held job to releasing for this instance and device.
+func (s *Service) claim(ctx context.Context, j *Job, dev Device, by Actor) (bool, error) {
+	ok, err := s.transition(ctx, j, []State{StateHeld}, StateReleasing, reasonFor(StateReleasing), "", by)
+	if err != nil || !ok {
+		return ok, err
+	}
+	err = s.db.WithContext(ctx).Model(&Job{}).Where("id = ?", j.ID).
+		Updates(map[string]any{"claimed_by": s.instance, "device": dev.Name, "printer": dev.Printer}).Error
+	return true, dbErr("claim job", err)
+}

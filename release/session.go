@@ -1,0 +1,227 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/printgate/printgate/audit"
+	"github.com/printgate/printgate/release/credential"
+	"github.com/printgate/printgate/release/directory"
+)
+
+// Session is a user signed in at a device.
+type Session struct {
+	ID          int64 `gorm:"primaryKey"`
+	TokenHash   string
+	DeviceID    int64
+	UserName    string
+	DisplayName string
+	Method      string
+	CreatedAt   time.Time
+	LastSeen    time.Time
+	Ended       bool
+}
+
+// TableName keeps the table name stable.
+func (Session) TableName() string { return "release_sessions" }
+
+// Login is what a user presents at a device: a card, an ID and PIN, a card
+// and PIN, or an unknown card with a directory password to enrol it.
+type Login struct {
+	Card     string
+	User     string
+	PIN      string
+	Password string
+}
+
+// method says which login method l is, or "" if it is none.
+func (l Login) method() string {
+	switch {
+	case l.Card != "" && l.PIN != "" && l.User == "":
+		return MethodCardPIN
+	case l.Card != "" && l.PIN == "":
+		return MethodCard
+	case l.Card == "" && l.User != "" && l.PIN != "":
+		return MethodIDPIN
+	}
+	return ""
+}
+
+// OpenSession signs a user in at the device whose token is deviceToken. It
+// returns the session and its bearer token.
+func (s *Service) OpenSession(ctx context.Context, deviceToken string, l Login) (Session, string, error) {
+	dev, err := s.deviceByToken(ctx, deviceToken)
+	if err != nil {
+		return Session{}, "", err
+	}
+	method := l.method()
+	if method == "" {
+		return Session{}, "", fmt.Errorf("release: login: %w", ErrBadLogin)
+	}
+	if !dev.Allows(method) {
+		return Session{}, "", fmt.Errorf("release: %s does not allow %s: %w", dev.Name, method, ErrForbidden)
+	}
+	name, err := s.identify(ctx, dev, method, l)
+	if err != nil {
+		s.loginFailed(ctx, dev, method, err)
+		return Session{}, "", err
+	}
+	display := name
+	if id, err := s.dir.Lookup(ctx, name); err == nil && id.DisplayName != "" {
+		display = id.DisplayName
+	}
+	token, hash := newToken("pgs_")
+	sess := Session{TokenHash: hash, DeviceID: dev.ID, UserName: name, DisplayName: display, Method: method,
+		CreatedAt: now(), LastSeen: now()}
+	if err := s.db.WithContext(ctx).Create(&sess).Error; err != nil {
+		return Session{}, "", dbErr("open session", err)
+	}
+	return sess, token, nil
+}
+
+// ErrBadLogin is a login body that is none of the known forms.
+var ErrBadLogin = errors.New("release: send a card, a user and PIN, or a card and PIN")
+
+// identify checks l and returns the user it proves.
+func (s *Service) identify(ctx context.Context, dev Device, method string, l Login) (string, error) {
+	var name string
+	switch method {
+	case MethodCard, MethodCardPIN:
+		n, err := s.cardOwner(ctx, l.Card)
+		if errors.Is(err, ErrUnauthorized) && method == MethodCard && l.User != "" && l.Password != "" {
+			return s.selfEnroll(ctx, dev, l)
+		}
+		if err != nil {
+			return "", err
+		}
+		name = n
+	case MethodIDPIN:
+		id, err := s.dir.Lookup(ctx, l.User)
+		if errors.Is(err, directory.ErrNotFound) {
+			return "", fmt.Errorf("release: unknown user: %w", ErrUnauthorized)
+		}
+		if err != nil {
+			return "", fmt.Errorf("release: directory: %w", err)
+		}
+		name = id.Name
+	}
+	if method == MethodCard {
+		return name, nil
+	}
+	err := s.creds.CheckPIN(ctx, name, l.PIN, dev.Name)
+	switch {
+	case errors.Is(err, credential.ErrLocked):
+		return "", fmt.Errorf("release: %w", ErrLocked)
+	case errors.Is(err, credential.ErrWrongPIN), errors.Is(err, credential.ErrNoPIN):
+		return "", fmt.Errorf("release: wrong PIN: %w", ErrUnauthorized)
+	case err != nil:
+		return "", fmt.Errorf("release: check PIN: %w", err)
+	}
+	return name, nil
+}
+
+// cardOwner finds the user of a card: enrolled in printgate, or in the
+// directory's card attribute.
+func (s *Service) cardOwner(ctx context.Context, card string) (string, error) {
+	uid, err := credential.NormalizeUID(card)
+	if err != nil {
+		return "", fmt.Errorf("release: card: %w", ErrUnauthorized)
+	}
+	name, err := s.creds.LookupCard(ctx, uid)
+	if err == nil {
+		return name, nil
+	}
+	if !errors.Is(err, credential.ErrNotFound) {
+		return "", fmt.Errorf("release: card lookup: %w", err)
+	}
+	if cd, ok := s.dir.(directory.CardDirectory); ok {
+		id, err := cd.LookupCard(ctx, uid)
+		if err == nil {
+			return id.Name, nil
+		}
+		if !errors.Is(err, directory.ErrNotFound) {
+			return "", fmt.Errorf("release: directory card lookup: %w", err)
+		}
+	}
+	return "", fmt.Errorf("release: unknown card: %w", ErrUnauthorized)
+}
+
+// selfEnroll enrols an unknown card to the user whose directory password
+// comes with it, if the device allows self-enrolment.
+func (s *Service) selfEnroll(ctx context.Context, dev Device, l Login) (string, error) {
+	if !dev.SelfEnroll {
+		return "", fmt.Errorf("release: %s does not enrol cards: %w", dev.Name, ErrUnauthorized)
+	}
+	id, err := s.dir.Authenticate(ctx, l.User, l.Password)
+	if errors.Is(err, directory.ErrInvalidCredentials) {
+		return "", fmt.Errorf("release: self-enrolment: %w", ErrUnauthorized)
+	}
+	if err != nil {
+		return "", fmt.Errorf("release: self-enrolment: %w", err)
+	}
+	if err := s.creds.AddCard(ctx, id.Name, l.Card); err != nil {
+		return "", fmt.Errorf("release: self-enrolment: %w", err)
+	}
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		_, err := s.audit.Append(ctx, tx, audit.Event{Type: audit.EventCardAdded, Actor: id.Name, Owner: id.Name,
+			Device: dev.Name, Details: map[string]string{"how": "self-enrolment"}})
+		return err
+	})
+	return id.Name, dbErr("record self-enrolment", err)
+}
+
+// loginFailed records a failed login without anything the user typed.
+func (s *Service) loginFailed(ctx context.Context, dev Device, method string, cause error) {
+	reason := "wrong credentials"
+	if errors.Is(cause, ErrLocked) {
+		reason = "locked"
+	} else if !errors.Is(cause, ErrUnauthorized) {
+		return
+	}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		_, err := s.audit.Append(ctx, tx, audit.Event{Type: audit.EventLoginFailed, Device: dev.Name,
+			Method: method, Reason: reason, Actor: audit.ActorSystem})
+		return err
+	})
+	if err != nil {
+		s.log.Error("release: record failed login", "device", dev.Name, "err", err)
+	}
+}
+
+// Session returns the live session of token at the device of deviceToken
+// and marks it used. A session of another device, an ended session and
+// one idle too long all answer ErrUnauthorized.
+func (s *Service) Session(ctx context.Context, deviceToken, token string) (Session, Device, error) {
+	dev, err := s.deviceByToken(ctx, deviceToken)
+	if err != nil {
+		return Session{}, Device{}, err
+	}
+	var sess Session
+	err = s.db.WithContext(ctx).Where("token_hash = ? AND device_id = ? AND ended = ?", tokenHash(token), dev.ID, false).
+		Take(&sess).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return Session{}, Device{}, fmt.Errorf("release: session: %w", ErrUnauthorized)
+	}
+	if err != nil {
+		return Session{}, Device{}, dbErr("find session", err)
+	}
+	t := now()
+	if t.Sub(sess.LastSeen) > s.sessionIdle {
+		return Session{}, Device{}, fmt.Errorf("release: session expired: %w", ErrUnauthorized)
+	}
+	err = s.db.WithContext(ctx).Model(&Session{}).Where("id = ?", sess.ID).Update("last_seen", t).Error
+	return sess, dev, dbErr("touch session", err)
+}
+
+// CloseSession signs the user out.
+func (s *Service) CloseSession(ctx context.Context, sess Session) error {
+	err := s.db.WithContext(ctx).Model(&Session{}).Where("id = ?", sess.ID).Update("ended", true).Error
+	return dbErr("close session", err)
+}
+
+// SessionExpires says when sess ends if unused.
+func (s *Service) SessionExpires(sess Session) time.Time { return sess.LastSeen.Add(s.sessionIdle) }

@@ -1,0 +1,315 @@
+// Package releaseapi is the release API that MFP panel apps and
+// printgate's kiosk call: a device, identified by its bearer token, signs
+// a user in, lists their held jobs and releases them to its printer. The
+// contract is public and stable; openapi.json documents it.
+package releaseapi
+
+import (
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/printgate/printgate/ipp"
+	"github.com/printgate/printgate/release"
+)
+
+//go:embed openapi.json
+var openAPI []byte
+
+// Prefix is where the API lives.
+const Prefix = "/api/v1"
+
+// maxBody bounds request bodies; the largest real one is a few hundred
+// bytes.
+const maxBody = 16 << 10
+
+// API serves the release API from a release.Service.
+type API struct {
+	svc *release.Service
+	log *slog.Logger
+}
+
+// New returns the API over svc.
+func New(svc *release.Service, log *slog.Logger) *API {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &API{svc: svc, log: log}
+}
+
+// Route is one route of the API, for the console's route table.
+type Route struct {
+	Method, Path string
+	Handler      gin.HandlerFunc
+}
+
+// Routes lists every route of the API. All but the OpenAPI document need
+// a device token, which the handlers check themselves.
+func (a *API) Routes() []Route {
+	s := Prefix + "/release/sessions"
+	return []Route{
+		{http.MethodGet, Prefix + "/openapi.json", a.openAPI},
+		{http.MethodPost, s, a.openSession},
+		{http.MethodDelete, s + "/:session", a.closeSession},
+		{http.MethodGet, s + "/:session/jobs", a.listJobs},
+		{http.MethodGet, s + "/:session/jobs/:id", a.getJob},
+		{http.MethodDelete, s + "/:session/jobs/:id", a.deleteJob},
+		{http.MethodPost, s + "/:session/release", a.release},
+	}
+}
+
+// Register adds every route to r.
+func (a *API) Register(r gin.IRoutes) {
+	for _, rt := range a.Routes() {
+		r.Handle(rt.Method, rt.Path, rt.Handler)
+	}
+}
+
+func (a *API) openAPI(c *gin.Context) {
+	c.Data(http.StatusOK, "application/json", openAPI)
+}
+
+// deviceToken returns the bearer token of the request.
+func deviceToken(c *gin.Context) string {
+	h := c.GetHeader("Authorization")
+	if tok, ok := strings.CutPrefix(h, "Bearer "); ok {
+		return strings.TrimSpace(tok)
+	}
+	return ""
+}
+
+type loginBody struct {
+	Card     string `json:"card"`
+	User     string `json:"user"`
+	PIN      string `json:"pin"`
+	Password string `json:"password"`
+}
+
+type sessionReply struct {
+	Session     string `json:"session"`
+	User        string `json:"user"`
+	DisplayName string `json:"display_name"`
+	ExpiresAt   string `json:"expires_at"`
+}
+
+func (a *API) openSession(c *gin.Context) {
+	var b loginBody
+	if !decode(c, &b) {
+		return
+	}
+	sess, token, err := a.svc.OpenSession(c.Request.Context(), deviceToken(c), release.Login(b))
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, sessionReply{
+		Session: token, User: sess.UserName, DisplayName: sess.DisplayName,
+		ExpiresAt: a.svc.SessionExpires(sess).Format(time.RFC3339),
+	})
+}
+
+// session resolves the session in the path for the calling device.
+func (a *API) session(c *gin.Context) (release.Session, release.Device, bool) {
+	sess, dev, err := a.svc.Session(c.Request.Context(), deviceToken(c), c.Param("session"))
+	if err != nil {
+		a.fail(c, err)
+		return release.Session{}, release.Device{}, false
+	}
+	return sess, dev, true
+}
+
+func (a *API) closeSession(c *gin.Context) {
+	sess, _, ok := a.session(c)
+	if !ok {
+		return
+	}
+	if err := a.svc.CloseSession(c.Request.Context(), sess); err != nil {
+		a.fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+// jobJSON is a job as the panel shows it.
+type jobJSON struct {
+	ID          int64  `json:"id"`
+	Name        string `json:"name"`
+	Queue       string `json:"queue"`
+	Pages       int    `json:"pages"`
+	Copies      int    `json:"copies"`
+	Color       bool   `json:"color"`
+	SubmittedAt string `json:"submitted_at"`
+	NeedsPIN    bool   `json:"needs_pin"`
+	State       string `json:"state,omitempty"`
+	StateReason string `json:"state_reason,omitempty"`
+	Message     string `json:"message,omitempty"`
+}
+
+func toJSON(j release.Job, withState bool) jobJSON {
+	out := jobJSON{
+		ID: j.ID, Name: j.Name, Queue: j.Queue, Pages: j.Pages, Copies: max(j.Copies, 1),
+		Color: j.ColorMode == "color", SubmittedAt: j.CreatedAt.Format(time.RFC3339), NeedsPIN: j.PasswordHash != "",
+	}
+	if withState {
+		out.State, out.StateReason, out.Message = string(j.State), j.Reason, j.Message
+	}
+	return out
+}
+
+func (a *API) listJobs(c *gin.Context) {
+	sess, dev, ok := a.session(c)
+	if !ok {
+		return
+	}
+	jobs, err := a.svc.HeldJobs(c.Request.Context(), sess, dev)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	out := make([]jobJSON, len(jobs))
+	for i, j := range jobs {
+		out[i] = toJSON(j, false)
+	}
+	c.JSON(http.StatusOK, gin.H{"jobs": out})
+}
+
+// jobID parses the job id in the path; a malformed one is as missing as
+// any other.
+func (a *API) jobID(c *gin.Context) (int64, bool) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		a.fail(c, release.ErrNotFound)
+		return 0, false
+	}
+	return id, true
+}
+
+func (a *API) getJob(c *gin.Context) {
+	sess, dev, ok := a.session(c)
+	if !ok {
+		return
+	}
+	id, ok := a.jobID(c)
+	if !ok {
+		return
+	}
+	j, err := a.svc.SessionJob(c.Request.Context(), sess, dev, id)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, toJSON(j, true))
+}
+
+func (a *API) deleteJob(c *gin.Context) {
+	sess, dev, ok := a.session(c)
+	if !ok {
+		return
+	}
+	id, ok := a.jobID(c)
+	if !ok {
+		return
+	}
+	if err := a.svc.CancelSessionJob(c.Request.Context(), sess, dev, id); err != nil {
+		a.fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+type releaseBody struct {
+	Jobs    []int64           `json:"jobs"`
+	All     bool              `json:"all"`
+	JobPINs map[string]string `json:"job_pins"`
+}
+
+type releasedJSON struct {
+	ID      int64  `json:"id"`
+	State   string `json:"state"`
+	Problem string `json:"problem,omitempty"`
+}
+
+func (a *API) release(c *gin.Context) {
+	sess, dev, ok := a.session(c)
+	if !ok {
+		return
+	}
+	var b releaseBody
+	if !decode(c, &b) {
+		return
+	}
+	if !b.All && len(b.Jobs) == 0 {
+		c.JSON(http.StatusBadRequest, gin.H{"error": "Choose at least one job, or all."})
+		return
+	}
+	req := release.ReleaseRequest{IDs: b.Jobs, All: b.All, PINs: map[int64]string{}}
+	for k, v := range b.JobPINs {
+		id, err := strconv.ParseInt(k, 10, 64)
+		if err != nil {
+			c.JSON(http.StatusBadRequest, gin.H{"error": "job_pins keys must be job ids."})
+			return
+		}
+		req.PINs[id] = v
+	}
+	res, err := a.svc.Release(c.Request.Context(), sess, dev, req)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	out := make([]releasedJSON, len(res))
+	for i, r := range res {
+		out[i] = releasedJSON{ID: r.ID, State: string(r.State), Problem: r.Problem}
+	}
+	c.JSON(http.StatusAccepted, gin.H{"jobs": out})
+}
+
+// decode reads a small JSON body strictly; on failure it answers 400.
+func decode(c *gin.Context, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		msg := "The request body must be JSON as the API describes."
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			msg = "The request body is too large."
+		} else if errors.Is(err, io.EOF) {
+			msg = "The request body is empty."
+		}
+		c.JSON(http.StatusBadRequest, gin.H{"error": msg})
+		return false
+	}
+	return true
+}
+
+// fail answers err with its status and a message a person at the panel
+// can act on; internal details stay in the log.
+func (a *API) fail(c *gin.Context, err error) {
+	status, msg := http.StatusInternalServerError, "Something went wrong. Please try again or ask your administrator."
+	switch {
+	case errors.Is(err, release.ErrLocked):
+		status, msg = http.StatusLocked, "Too many wrong PINs: your account is locked for a while. An administrator can unlock it."
+	case errors.Is(err, release.ErrForbidden):
+		status, msg = http.StatusForbidden, "This device may not do that: it is disabled or does not allow this sign-in method."
+	case errors.Is(err, release.ErrUnauthorized):
+		status, msg = http.StatusUnauthorized, "Not recognised. Check your card or PIN and try again."
+	case errors.Is(err, release.ErrNotFound):
+		status, msg = http.StatusNotFound, "There is no such job."
+	case errors.Is(err, release.ErrBadLogin):
+		status, msg = http.StatusBadRequest, "Sign in with a card, with your ID and PIN, or with a card and PIN."
+	case errors.Is(err, release.ErrNotPossible):
+		status, msg = http.StatusConflict, "The job can no longer be changed: it is printing or done."
+	case errors.Is(err, ipp.ErrUnavailable):
+		status, msg = http.StatusServiceUnavailable, "The service is unavailable. Please try again shortly."
+	default:
+		a.log.Error("releaseapi: request failed", "path", c.FullPath(), "err", err)
+	}
+	c.AbortWithStatusJSON(status, gin.H{"error": msg})
+}
