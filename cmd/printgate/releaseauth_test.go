@@ -82,7 +82,9 @@ func TestReleaseAuthorization(t *testing.T) {
 }
 
 // addDeviceLive registers a device while the server runs.
-func (e *releaseEnv) addDeviceLive(name, methods string, extra ...string) { e.addDevice(name, methods, extra...) }
+func (e *releaseEnv) addDeviceLive(name, methods string, extra ...string) {
+	e.addDevice(name, methods, extra...)
+}
 
 // TestExpiry: with a 1 s TTL a held job expires and its document is
 // destroyed.
