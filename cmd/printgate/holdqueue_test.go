@@ -18,7 +18,9 @@ import (
 )
 
 // openTestDB opens the database of a running test server.
-func openTestDB(t *testing.T, srv *testServer) *database.DB {
+func openTestDB(t *testing.T, srv *testServer) *database.DB { return openTestDBTB(t, srv) }
+
+func openTestDBTB(t testing.TB, srv *testServer) *database.DB {
 	t.Helper()
 	db, err := database.Open(context.Background(), srv.Config.Database.URL, srv.DataDir, nil)
 	if err != nil {

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/OpenPrinting/goipp"
+
+	"github.com/printgate/printgate/internal/testdocs"
+	"github.com/printgate/printgate/internal/testenv"
+)
+
+// BenchmarkReleaseLatency measures the time from POST .../release to the
+// first byte at the printer (an AppSocket listener), with 10,000 other
+// held jobs in the database, and reports p50 and p99.
+func BenchmarkReleaseLatency(b *testing.B) {
+	for _, db := range []string{"sqlite", "postgres"} {
+		b.Run(db, func(b *testing.B) {
+			url := ""
+			if db == "postgres" {
+				url = testenv.Postgres(b)
+			}
+			firstByte := make(chan time.Time, 1)
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer ln.Close()
+			go acceptPrints(ln, firstByte)
+
+			cfg := newConfig(b, url)
+			cfg.Log.Level = "warn"
+			benchCLI(b, cfg, "bob-secret\n", "user", "add", "bob")
+			benchCLI(b, cfg, "4821\n", "user", "set-pin", "bob")
+			out := benchCLI(b, cfg, "", "device", "add", "mfp", "--printer", "socket://"+ln.Addr().String(),
+				"--queue", "secure", "--auth", "id+pin")
+			token := tokenLine.FindStringSubmatch(out)[1]
+			srv := startServerTB(b, cfg)
+			seedHeldJobs(b, srv, 10000)
+
+			uri := srv.PrinterURI("secure")
+			pdf := testdocs.PDF(1, "latency", testdocs.A4)
+			api := func(method, path string, body any) map[string]any {
+				raw, _ := json.Marshal(body)
+				req, _ := http.NewRequest(method, "http://"+srv.Addr+"/api/v1"+path, bytes.NewReader(raw))
+				req.Header.Set("Authorization", "Bearer "+token)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer resp.Body.Close()
+				m := map[string]any{}
+				json.NewDecoder(resp.Body).Decode(&m)
+				return m
+			}
+			sess := api("POST", "/release/sessions", map[string]string{"user": "bob", "pin": "4821"})["session"].(string)
+			var lat []time.Duration
+			b.ResetTimer()
+			for range b.N {
+				b.StopTimer()
+				r := ippDo(b, uri, ippRequest(goipp.OpPrintJob, uri, "bob", mimeVal("application/pdf")), pdf)
+				id, _ := strconv.Atoi(attrValue(r.Job, "job-id"))
+				b.StartTimer()
+				start := time.Now()
+				api("POST", "/release/sessions/"+sess+"/release", map[string]any{"jobs": []int{id}})
+				select {
+				case t := <-firstByte:
+					lat = append(lat, t.Sub(start))
+				case <-time.After(10 * time.Second):
+					b.Fatal("the printer got no byte")
+				}
+			}
+			b.StopTimer()
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+		})
+	}
+}
+
+// acceptPrints plays an AppSocket printer: it notes when each job's first
+// byte arrives and reads the rest.
+func acceptPrints(ln net.Listener, firstByte chan<- time.Time) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			buf := make([]byte, 1)
+			if _, err := c.Read(buf); err == nil {
+				firstByte <- time.Now()
+			}
+			io.Copy(io.Discard, c)
+		}()
+	}
+}
+
+// seedHeldJobs adds n held jobs of other users straight into the jobs
+// table, so that release queries run against a realistic queue.
+func seedHeldJobs(tb testing.TB, srv *testServer, n int) {
+	db := openTestDBTB(tb, srv)
+	now := time.Now().UTC()
+	for i := 0; i < n; i += 500 {
+		rows := make([]map[string]any, 0, 500)
+		for k := i; k < min(i+500, n); k++ {
+			rows = append(rows, map[string]any{
+				"queue": "secure", "owner": fmt.Sprintf("user%04d", k%3000), "state": "pending-held",
+				"name": "seed", "spool": fmt.Sprintf("SEED%06d", k), "created_at": now, "updated_at": now,
+			})
+		}
+		if err := db.Table("jobs").Create(rows).Error; err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+func benchCLI(tb testing.TB, cfg Config, stdin string, args ...string) string {
+	t, ok := tb.(*testing.T)
+	if ok {
+		return runCLI(t, cfg, stdin, args...)
+	}
+	path := writeConfig(tb, cfg)
+	var out bytes.Buffer
+	a := &app{stdout: &out, stderr: &out, stdin: bytes.NewReader([]byte(stdin))}
+	cmd := a.command()
+	cmd.SetArgs(append(args, "--config", path))
+	if err := cmd.Execute(); err != nil {
+		tb.Fatalf("printgate %v: %v\n%s", args, err, out.String())
+	}
+	return out.String()
+}
