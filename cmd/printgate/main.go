@@ -48,7 +48,7 @@ func (a *app) command() *cobra.Command {
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	root.AddCommand(a.serveCommand(), a.migrateCommand(), a.versionCommand(), a.userCommand(), a.cardCommand(),
-		a.deviceCommand())
+		a.deviceCommand(), a.auditCommand())
 	return root
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/release/directory"
 )
 
@@ -64,6 +65,9 @@ func (a *app) userCommand() *cobra.Command {
 				if err := b.AddUser(cmd.Context(), u, pw); err != nil {
 					return err
 				}
+				if err := st.recordAdmin(cmd, audit.EventUserAdded, map[string]string{"user": args[0], "role": string(r)}); err != nil {
+					return err
+				}
 				_, err = fmt.Fprintf(a.stdout, "user %s added with role %s\n", args[0], r)
 				return err
 			})
@@ -91,6 +95,9 @@ func (a *app) userCommand() *cobra.Command {
 				if err := st.creds.SetPIN(cmd.Context(), id.Name, pin); err != nil {
 					return err
 				}
+				if err := st.recordAdmin(cmd, audit.EventPINSet, map[string]string{"user": id.Name}); err != nil {
+					return err
+				}
 				_, err = fmt.Fprintf(a.stdout, "PIN set for %s\n", args[0])
 				return err
 			})
@@ -103,6 +110,9 @@ func (a *app) userCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withStack(cmd, func(st *stack) error {
 				if err := st.creds.Unlock(cmd.Context(), args[0]); err != nil {
+					return err
+				}
+				if err := st.recordAdmin(cmd, audit.EventConfigChanged, map[string]string{"unlocked-user": args[0]}); err != nil {
 					return err
 				}
 				_, err := fmt.Fprintf(a.stdout, "%s unlocked\n", args[0])
@@ -157,6 +167,9 @@ func (a *app) cardCommand() *cobra.Command {
 				if err := st.creds.AddCard(cmd.Context(), id.Name, args[1]); err != nil {
 					return err
 				}
+				if err := st.recordAdmin(cmd, audit.EventCardAdded, map[string]string{"user": id.Name}); err != nil {
+					return err
+				}
 				_, err = fmt.Fprintf(a.stdout, "card enrolled for %s\n", args[0])
 				return err
 			})
@@ -169,6 +182,9 @@ func (a *app) cardCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withStack(cmd, func(st *stack) error {
 				if err := st.creds.RemoveCard(cmd.Context(), args[0], args[1]); err != nil {
+					return err
+				}
+				if err := st.recordAdmin(cmd, audit.EventCardRemoved, map[string]string{"user": args[0]}); err != nil {
 					return err
 				}
 				_, err := fmt.Fprintf(a.stdout, "card removed from %s\n", args[0])
