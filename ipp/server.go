@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/OpenPrinting/goipp"
 )
@@ -172,10 +173,43 @@ func (s *Server) validate(req *request) (goipp.Status, string) {
 		req.resp.Unsupported.Add(m.Operation[0])
 		return goipp.StatusErrorCharset, "Only the utf-8 charset is supported."
 	}
+	for _, g := range m.Groups {
+		if name, ok := validStrings(g.Attrs); !ok {
+			return goipp.StatusErrorBadRequest, fmt.Sprintf("Attribute %q holds text that is not UTF-8 or contains NUL.", name)
+		}
+	}
 	req.op = index(m.Operation)
 	req.job = index(m.Job)
 	return s.validateTarget(req)
 }
+
+// validStrings checks that every string value in attrs, collections
+// included, is UTF-8 without NUL, as the charsets accepted (utf-8 and its
+// subset us-ascii) require; PostgreSQL would refuse to store anything
+// else, failing the request with an internal error. It returns the name
+// of the first attribute that fails. octetString values (job-password)
+// decode as goipp.Binary and are not checked.
+func validStrings(attrs goipp.Attributes) (string, bool) {
+	for _, a := range attrs {
+		for _, v := range a.Values {
+			ok := true
+			switch v := v.V.(type) {
+			case goipp.String:
+				ok = validText(string(v))
+			case goipp.TextWithLang:
+				ok = validText(v.Lang) && validText(v.Text)
+			case goipp.Collection:
+				_, ok = validStrings(goipp.Attributes(v))
+			}
+			if !ok {
+				return a.Name, false
+			}
+		}
+	}
+	return "", true
+}
+
+func validText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
 
 // checkGroupOrder refuses a request whose operation group is not first or
 // that repeats a group.
