@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
+
+	"github.com/OpenPrinting/goipp"
 
 	"github.com/printgate/printgate/ipp"
 )
@@ -58,13 +61,47 @@ func (s *Service) deliver(ctx context.Context, j *Job, printer string, by Actor)
 		return err
 	}
 	reason, msg := failure(st, err)
-	s.log.Warn("release: print failed; job held again", "job", j.ID, "printer", printer, "reason", reason)
+	s.log.Warn("release: print failed; job held again", "job", j.ID, "printer", printer, "reason", reason, "err", err)
 	_, terr := s.transition(context.WithoutCancel(ctx), j, []State{StateReleasing, StatePrinting}, StateHeld, reason, msg, by)
 	return terr
 }
 
 // send opens j's document and submits it to printer.
 func (s *Service) send(ctx context.Context, j *Job, printer string) (ipp.JobStatus, error) {
+	// A printer that is busy with another job says so and expects the
+	// client to come back; give it a couple of minutes before calling the
+	// print failed.
+	wait := 250 * time.Millisecond
+	deadline := time.Now().Add(s.busyWait)
+	for {
+		st, err := s.sendOnce(ctx, j, printer)
+		if !busy(err) || time.Now().Add(wait).After(deadline) {
+			return st, err
+		}
+		select {
+		case <-ctx.Done():
+			return st, err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 4*time.Second)
+	}
+}
+
+// busy reports whether err is a printer asking to be tried again later.
+func busy(err error) bool {
+	var se *ipp.StatusError
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Status {
+	case goipp.StatusErrorBusy, goipp.StatusErrorServiceUnavailable, goipp.StatusErrorTemporary,
+		goipp.StatusErrorNotAcceptingJobs:
+		return true
+	}
+	return false
+}
+
+func (s *Service) sendOnce(ctx context.Context, j *Job, printer string) (ipp.JobStatus, error) {
 	doc, err := s.spool.Open(j.Spool, j.WrappedKey)
 	if err != nil {
 		return ipp.JobStatus{}, fmt.Errorf("release: open document of job %d: %w", j.ID, err)

@@ -117,6 +117,7 @@ type Service struct {
 	sessionIdle time.Duration
 	sweepEvery  time.Duration
 	instance    string
+	busyWait    time.Duration
 	log         *slog.Logger
 	hash        secret.Params
 	pages       pages.Counter
@@ -147,6 +148,7 @@ func New(opts Options) (*Service, error) {
 		sessionIdle: cmp.Or(opts.SessionIdle, 60*time.Second),
 		sweepEvery:  cmp.Or(opts.SweepEvery, 10*time.Second),
 		instance:    cmp.Or(opts.Instance, "local"),
+		busyWait:    2 * time.Minute,
 		log:         opts.Log,
 		hash:        opts.Hash,
 		// PDFs are parsed in memory by pdfcpu; past this size the count
