@@ -87,6 +87,9 @@ type Printer struct {
 	Hold bool
 	// Accepting is false when new jobs are refused.
 	Accepting bool
+	// Reason is the printer-state-reasons keyword while not accepting
+	// ("spool-area-full"); default "paused".
+	Reason string
 	// Formats are the accepted document formats; the first is the default.
 	Formats []string
 	// MaxSize is the largest accepted document in bytes.

@@ -330,6 +330,7 @@ var errorStatus = []struct {
 	{ErrNotAccepting, goipp.StatusErrorNotAcceptingJobs, "This queue is not accepting jobs."},
 	{ErrMultipleDocuments, goipp.StatusErrorMultipleJobsNotSupported, "A job holds one document only."},
 	{ErrBusy, goipp.StatusErrorBusy, "The server is busy; try again."},
+	{ErrClientTimeout, goipp.StatusErrorTimeout, "The document arrived too slowly and was refused."},
 	{ErrUnavailable, goipp.StatusErrorServiceUnavailable, "The service is unavailable; try again shortly."},
 }
 

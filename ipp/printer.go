@@ -127,7 +127,7 @@ func (s *Server) printerAttributes(p Printer, loc location, queued int) goipp.At
 	}
 	state, reasons, msg := 3, "none", "Ready"
 	if !p.Accepting {
-		state, reasons, msg = 5, "paused", "Not accepting jobs"
+		state, reasons, msg = 5, orDefault(p.Reason, "paused"), "Not accepting jobs"
 	}
 	ops := make([]int, len(supportedOps))
 	for i, op := range supportedOps {

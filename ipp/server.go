@@ -32,21 +32,31 @@ type Server struct {
 	started        time.Time
 	maxHeaderBytes int
 	maxDepth       int
+	bodyIdle       time.Duration
+	minRate        int64
+	rateGrace      time.Duration
 }
 
 // NewServer returns a Server answering for the queues of b. A nil log
 // discards log output.
-func NewServer(b Backend, log *slog.Logger) *Server {
+func NewServer(b Backend, log *slog.Logger, opts ...Option) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{
+	s := &Server{
 		backend:        b,
 		log:            log,
 		started:        time.Now(),
 		maxHeaderBytes: DefaultMaxHeaderBytes,
 		maxDepth:       DefaultMaxDepth,
+		bodyIdle:       DefaultBodyIdle,
+		minRate:        DefaultMinRate,
+		rateGrace:      DefaultRateGrace,
 	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // upTime is printer-up-time. It counts from 1970 like CUPS, so that it is
@@ -115,7 +125,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		return
 	}
 	req := &request{http: hr, printer: p, principal: principal, jobID: jobID, loc: locate(hr)}
-	req.body = bufio.NewReaderSize(hr.Body, 64<<10)
+	req.body = bufio.NewReaderSize(s.pace(w, hr.Body), 64<<10)
 	s.serveIPP(ctx, w, req)
 }
 

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/printgate/printgate/audit"
@@ -93,6 +94,9 @@ type Options struct {
 	Credentials *credential.Store
 	// SessionIdle ends a device session unused this long (default 60 s).
 	SessionIdle time.Duration
+	// SpoolQuota refuses new documents once the spool holds this many
+	// bytes (0: no quota); held jobs are never touched.
+	SpoolQuota int64
 	// Instance names this printgate process among several sharing a
 	// database, stable across restarts (kept in the data dir).
 	Instance string
@@ -118,9 +122,13 @@ type Service struct {
 	sweepEvery  time.Duration
 	instance    string
 	busyWait    time.Duration
-	log         *slog.Logger
-	hash        secret.Params
-	pages       pages.Counter
+	quota       int64
+	// used approximates the spool's size: recounted by the sweeper,
+	// raised by each stored document.
+	used  atomic.Int64
+	log   *slog.Logger
+	hash  secret.Params
+	pages pages.Counter
 	// counting limits concurrent page counts: a PDF parse needs memory in
 	// proportion to the document.
 	counting chan struct{}
@@ -149,6 +157,7 @@ func New(opts Options) (*Service, error) {
 		sweepEvery:  cmp.Or(opts.SweepEvery, 10*time.Second),
 		instance:    cmp.Or(opts.Instance, "local"),
 		busyWait:    2 * time.Minute,
+		quota:       opts.SpoolQuota,
 		log:         opts.Log,
 		hash:        opts.Hash,
 		// PDFs are parsed in memory by pdfcpu; past this size the count
@@ -178,6 +187,9 @@ func New(opts Options) (*Service, error) {
 // Start recovers from an unclean stop and starts background work.
 func (s *Service) Start(ctx context.Context) error {
 	if err := s.recover(ctx); err != nil {
+		return err
+	}
+	if err := s.countUsage(); err != nil {
 		return err
 	}
 	s.goBackground(s.sweep)
@@ -217,3 +229,20 @@ func (s *Service) goBackground(f func(ctx context.Context)) {
 }
 
 func now() time.Time { return time.Now().UTC() }
+
+// countUsage recounts the bytes the spool holds.
+func (s *Service) countUsage() error {
+	n, err := s.spool.Usage()
+	if err != nil {
+		return fmt.Errorf("release: spool usage: %w", err)
+	}
+	s.used.Store(n)
+	return nil
+}
+
+// spoolFull reports whether the quota refuses new documents.
+func (s *Service) spoolFull() bool { return s.quota > 0 && s.used.Load() >= s.quota }
+
+// errSpoolFull answers submissions while the spool is full.
+var errSpoolFull = ipp.Refuse(ipp.ErrNotAccepting,
+	"The print server's storage is full. Try again later, or ask your administrator.")

@@ -12,6 +12,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/internal/secret"
 	"github.com/printgate/printgate/ipp"
 	"github.com/printgate/printgate/release/directory"
@@ -32,7 +33,8 @@ func (s *Service) Printer(ctx context.Context, name string) (ipp.Printer, error)
 		Info:      q.Info,
 		Location:  q.Location,
 		Hold:      q.Mode == Hold,
-		Accepting: true,
+		Accepting: !s.spoolFull(),
+		Reason:    "spool-area-full",
 		Formats:   q.Formats,
 		MaxSize:   q.MaxSize,
 		Color:     q.Color,
@@ -291,14 +293,26 @@ func (s *Service) closeIncoming(ctx context.Context, q Queue, j Job) (ipp.Job, e
 // storeDocument streams doc into the spool and fills in j's document
 // fields.
 func (s *Service) storeDocument(ctx context.Context, q Queue, j *Job, doc io.Reader) error {
+	if s.spoolFull() {
+		return errSpoolFull
+	}
+	limit, byQuota := q.MaxSize, false
+	if s.quota > 0 && s.quota-s.used.Load() < limit {
+		limit, byQuota = s.quota-s.used.Load(), true
+	}
 	name := rand.Text()
-	d, err := s.spool.Store(ctx, name, doc, q.MaxSize)
+	d, err := s.spool.Store(ctx, name, doc, limit)
 	if errors.Is(err, spool.ErrTooLarge) {
+		if byQuota {
+			s.used.Store(s.quota) // full until the sweeper recounts
+			return errSpoolFull
+		}
 		return ipp.Refuse(ipp.ErrTooLarge, fmt.Sprintf("The document is larger than the %d MB this queue accepts.", q.MaxSize>>20))
 	}
 	if err != nil {
 		return fmt.Errorf("release: store document: %w", err)
 	}
+	s.used.Add(d.Size)
 	j.Spool, j.WrappedKey, j.Size, j.SHA256 = d.Name, d.WrappedKey, d.Size, d.SHA256[:]
 	if err := s.countPages(ctx, j); err != nil {
 		s.removeDocument(j.Spool)
@@ -377,15 +391,10 @@ func dbErr(what string, err error) error {
 	if errors.As(err, &r) || errors.Is(err, ipp.ErrNotFound) {
 		return err
 	}
-	if isConnErr(err) {
+	if database.IsUnavailable(err) {
 		return fmt.Errorf("release: %s: %w: %w", what, ipp.ErrUnavailable, err)
 	}
 	return fmt.Errorf("release: %s: %w", what, err)
-}
-
-func isConnErr(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // blockCache keeps the last block read from r. Parsers read documents in

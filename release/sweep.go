@@ -38,6 +38,11 @@ func (s *Service) sweep(ctx context.Context) {
 
 // SweepOnce does one pass of the sweeper.
 func (s *Service) SweepOnce(ctx context.Context) error {
+	defer func() {
+		if err := s.countUsage(); err != nil {
+			s.log.Error("release: sweep", "err", err)
+		}
+	}()
 	for _, q := range s.queues {
 		ttl := q.TTL
 		if ttl == 0 {

@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/printgate/printgate/audit"
+	"github.com/printgate/printgate/ipp"
 	"github.com/printgate/printgate/release"
 	"github.com/printgate/printgate/release/credential"
 	"github.com/printgate/printgate/release/directory"
@@ -89,6 +90,12 @@ type ServerConfig struct {
 	// TLS names a certificate; without one a self-signed certificate is
 	// generated into the data dir.
 	TLS TLSConfig `yaml:"tls,omitempty"`
+	// UploadIdle cuts off a request body that sends nothing this long.
+	UploadIdle time.Duration `yaml:"upload_idle_timeout"`
+	// MinUploadRate cuts off, after UploadGrace, a body averaging fewer
+	// bytes per second.
+	MinUploadRate int64         `yaml:"min_upload_rate"`
+	UploadGrace   time.Duration `yaml:"upload_grace"`
 }
 
 // TLSConfig names a certificate and its key (PEM).
@@ -104,6 +111,8 @@ type SpoolConfig struct {
 	// MasterKeyFile holds the key that wraps every document key; default
 	// DATA_DIR/master.key, generated on first start.
 	MasterKeyFile string `yaml:"master_key_file"`
+	// QuotaMB refuses new jobs once the spool holds this much (0: none).
+	QuotaMB int64 `yaml:"quota_mb"`
 }
 
 // LogConfig sets the log output.
@@ -147,8 +156,9 @@ const defaultMaxDocumentMB = 512
 
 func defaultConfig() Config {
 	return Config{
-		DataDir:     "./var",
-		Server:      ServerConfig{Listen: []string{"127.0.0.1:8631"}},
+		DataDir: "./var",
+		Server: ServerConfig{Listen: []string{"127.0.0.1:8631"}, UploadIdle: ipp.DefaultBodyIdle,
+			MinUploadRate: ipp.DefaultMinRate, UploadGrace: ipp.DefaultRateGrace},
 		Log:         LogConfig{Level: "info", Format: "text"},
 		Directory:   DirectoryConfig{Type: "builtin"},
 		Credentials: CredentialsConfig{Policy: credential.DefaultPolicy()},
@@ -255,6 +265,12 @@ func (c *Config) validate() error {
 	}
 	if _, err := time.LoadLocation(c.Audit.TimeZone); err != nil || c.Audit.TimeZone == "" {
 		bad("audit.time_zone", "%q is not a time zone (such as Asia/Tokyo)", c.Audit.TimeZone)
+	}
+	if c.Spool.QuotaMB < 0 {
+		bad("spool.quota_mb", "must not be negative")
+	}
+	if c.Server.UploadIdle < 0 || c.Server.MinUploadRate < 0 || c.Server.UploadGrace < 0 {
+		bad("server", "upload_idle_timeout, min_upload_rate and upload_grace must not be negative")
 	}
 	if c.Release.SessionIdle < time.Second || c.Release.SweepEvery < 100*time.Millisecond {
 		bad("release", "session_idle must be at least 1s and sweep_every at least 100ms")

@@ -153,3 +153,13 @@ func TestHoldQueue(t *testing.T) {
 		}
 	})
 }
+
+// mustReadDir lists the names in dir, or nothing if it cannot be read.
+func mustReadDir(dir string) []string {
+	entries, _ := os.ReadDir(dir)
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Name())
+	}
+	return out
+}

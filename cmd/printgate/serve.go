@@ -53,7 +53,9 @@ func (a *app) serve(ctx context.Context, cfg Config) error {
 	if err := svc.Start(ctx); err != nil {
 		return err
 	}
-	engine := web.New(web.Options{IPP: ipp.NewServer(svc, log), Log: log})
+	ippServer := ipp.NewServer(svc, log,
+		ipp.WithUploadLimits(cfg.Server.UploadIdle, cfg.Server.MinUploadRate, cfg.Server.UploadGrace))
+	engine := web.New(web.Options{IPP: ippServer, Log: log})
 	releaseapi.New(svc, log).Register(engine)
 	var handler http.Handler = engine
 	return a.listen(ctx, cfg, handler, log)

@@ -130,6 +130,7 @@ func (st *stack) service() (*release.Service, func(), error) {
 		DB: st.db, Spool: sp, Queues: queues, Client: &ipp.Client{}, Log: st.log, Directory: st.dir,
 		Audit: st.audit, Credentials: st.creds, Instance: instance,
 		SessionIdle: st.cfg.Release.SessionIdle, SweepEvery: st.cfg.Release.SweepEvery,
+		SpoolQuota: st.cfg.Spool.QuotaMB << 20,
 	})
 	if err != nil {
 		sp.Close()

@@ -1,0 +1,68 @@
+package ipp
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"time"
+)
+
+// ErrClientTimeout is a request body that stalled or crawled: a client
+// trickling bytes, or announcing more than it sends, must not hold a
+// connection and a spool file open forever.
+var ErrClientTimeout = errors.New("ipp: client too slow")
+
+// Option changes a Server's defaults.
+type Option func(*Server)
+
+// WithUploadLimits cuts off a request body after idle without a byte, or
+// once, after grace, it has averaged less than minRate bytes per second.
+// Zero values turn the respective check off.
+func WithUploadLimits(idle time.Duration, minRate int64, grace time.Duration) Option {
+	return func(s *Server) { s.bodyIdle, s.minRate, s.rateGrace = idle, minRate, grace }
+}
+
+// Default upload limits: a minute of silence, or under 1 KiB/s after the
+// first 30 seconds.
+const (
+	DefaultBodyIdle  = time.Minute
+	DefaultMinRate   = 1 << 10
+	DefaultRateGrace = 30 * time.Second
+)
+
+// pacedBody enforces the upload limits on a request body.
+type pacedBody struct {
+	r       io.Reader
+	rc      *http.ResponseController
+	idle    time.Duration
+	minRate int64
+	grace   time.Duration
+	start   time.Time
+	n       int64
+}
+
+func (s *Server) pace(w http.ResponseWriter, body io.Reader) io.Reader {
+	if s.bodyIdle == 0 && s.minRate == 0 {
+		return body
+	}
+	return &pacedBody{r: body, rc: http.NewResponseController(w), idle: s.bodyIdle,
+		minRate: s.minRate, grace: s.rateGrace, start: time.Now()}
+}
+
+func (p *pacedBody) Read(b []byte) (int, error) {
+	if p.idle > 0 {
+		// Not every ResponseWriter supports deadlines (HTTP/2 streams,
+		// test recorders); the rate check below still applies there.
+		_ = p.rc.SetReadDeadline(time.Now().Add(p.idle))
+	}
+	n, err := p.r.Read(b)
+	p.n += int64(n)
+	if err != nil && !errors.Is(err, io.EOF) && errors.Is(err, os.ErrDeadlineExceeded) {
+		return n, ErrClientTimeout
+	}
+	if el := time.Since(p.start); p.minRate > 0 && el > p.grace && float64(p.n) < float64(p.minRate)*el.Seconds() {
+		return n, ErrClientTimeout
+	}
+	return n, err
+}
