@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -208,4 +209,62 @@ func (s *Service) claim(ctx context.Context, j *Job, dev Device, by Actor) (bool
 	err = s.db.WithContext(ctx).Model(&Job{}).Where("id = ?", j.ID).
 		Updates(map[string]any{"claimed_by": s.instance, "device": dev.Name, "printer": dev.Printer}).Error
 	return true, dbErr("claim job", err)
+}
+
+// UserHeldJobs returns user's held jobs on every queue, newest first, for
+// the console's My page.
+func (s *Service) UserHeldJobs(ctx context.Context, user string) ([]Job, error) {
+	var out []Job
+	err := s.db.WithContext(ctx).Omit("wrapped_key").Where("owner = ? AND state = ?", user, StateHeld).
+		Order("id DESC").Find(&out).Error
+	return out, dbErr("list held jobs", err)
+}
+
+// CancelUserJob cancels user's held job id from the console; ErrNotFound
+// when user has no such held job.
+func (s *Service) CancelUserJob(ctx context.Context, user string, id int64) error {
+	var j Job
+	err := s.db.WithContext(ctx).Where("id = ? AND owner = ?", id, user).Take(&j).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return fmt.Errorf("release: job %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return dbErr("load job", err)
+	}
+	ok, err := s.transition(ctx, &j, []State{StateHeld}, StateCanceled, "job-canceled-by-user", "",
+		Actor{Name: user, Method: "console"})
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("release: job %d is %s: %w", id, j.State, ErrNotFound)
+	}
+	return nil
+}
+
+// ExpiresAt says when a held job expires unless released.
+func (s *Service) ExpiresAt(j Job) time.Time {
+	ttl := s.queues[j.Queue].TTL
+	if ttl == 0 {
+		ttl = DefaultTTL
+	}
+	return j.CreatedAt.Add(ttl)
+}
+
+// HeldCounts counts the jobs held now and those of them that expire
+// within soon.
+func (s *Service) HeldCounts(ctx context.Context, soon time.Duration) (held, expiring int64, err error) {
+	var rows []Job
+	err = s.db.WithContext(ctx).Select("queue", "created_at").Where("state = ?", StateHeld).Find(&rows).Error
+	if err != nil {
+		return 0, 0, dbErr("count held jobs", err)
+	}
+	limit := now().Add(soon)
+	for _, j := range rows {
+		held++
+		if s.ExpiresAt(j).Before(limit) {
+			expiring++
+		}
+	}
+	return held, expiring, nil
 }

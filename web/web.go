@@ -1,5 +1,12 @@
 // Package web is printgate's HTTP face: one gin engine that carries IPP,
-// the release API and the console pages.
+// the release API and the console pages (sign-in, My page, the admin and
+// auditor pages, and the release kiosk).
+//
+// Every route is declared once, with the role it needs, in the table of
+// routes.go; nothing else is registered. A path guard runs before any
+// route's handlers and refuses every path that is not plain; console and
+// API requests that change state pass cross-origin protection; every
+// reply carries strict security headers.
 package web
 
 import (
@@ -8,48 +15,187 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"golang.org/x/text/language"
 
-	"github.com/printgate/printgate/ipp"
+	"github.com/printgate/printgate/internal/database"
+	"github.com/printgate/printgate/release/credential"
+	"github.com/printgate/printgate/release/directory"
 )
 
-// Options configure the engine.
+// Session timeouts when Options leave them zero.
+const (
+	DefaultIdleTimeout     = 30 * time.Minute
+	DefaultSessionLifetime = 12 * time.Hour
+)
+
+// Options configure the engine. IPP is required. The console (sign-in, My
+// page, admin pages, kiosk) is served only when DB, Directory and
+// Credentials are all set; without them the engine carries IPP and the
+// release API alone.
 type Options struct {
-	// IPP answers the printer URIs.
+	// IPP answers the printer URIs under ipp.PathPrefix.
 	IPP http.Handler
+	// API are the release API's routes (releaseapi.API.Routes, each
+	// converted with APIRoute(r)); they join the route table. Their
+	// handlers authenticate devices themselves (bearer tokens), so the
+	// console's sessions do not apply to them.
+	API []APIRoute
+	// Log receives sign-ins, refusals and server errors; nil discards.
 	Log *slog.Logger
+
+	// DB holds the console's sessions (migrated with Migrate).
+	DB *database.DB
+	// Directory checks sign-in passwords.
+	Directory directory.Directory
+	// Users lists the built-in directory's users on the users page; nil
+	// (LDAP only) leaves the page with its find-a-user form.
+	Users UserLister
+	// Credentials keeps PINs and cards.
+	Credentials *credential.Store
+
+	// Jobs lists and cancels held jobs on My page; nil shows the section
+	// as not available.
+	Jobs Jobs
+	// History reads the print record for My page and the dashboard; nil
+	// shows those sections as not available.
+	History History
+	// Audit records console actions that change credentials; nil records
+	// nothing. When set, an action whose record fails is not carried out.
+	Audit AuditLog
+
+	// TimeZone is the zone dates are shown in; nil means Asia/Tokyo.
+	TimeZone *time.Location
+	// Language is "ja" or "en": the language when neither the switch nor
+	// Accept-Language chooses one; "" means "ja".
+	Language string
+	// Secure marks cookies Secure on every request, for a server behind a
+	// TLS-terminating proxy; requests that arrive over TLS get Secure
+	// cookies anyway.
+	Secure bool
+	// IdleTimeout ends a session not used for this long;
+	// DefaultIdleTimeout when 0.
+	IdleTimeout time.Duration
+	// SessionLifetime ends a session this long after sign-in, used or
+	// not; DefaultSessionLifetime when 0.
+	SessionLifetime time.Duration
+	// Now is the clock for sessions and rate limits; nil means time.Now.
+	Now func() time.Time
 }
 
-// New returns the engine with every route of printgate.
+// APIRoute is one route of the release API, with the same fields as
+// releaseapi.Route so that one converts to the other.
+type APIRoute struct {
+	Method, Path string
+	Handler      gin.HandlerFunc
+}
+
+// server holds what the handlers share.
+type server struct {
+	opts     Options
+	log      *slog.Logger
+	now      func() time.Time
+	tz       *time.Location
+	sessions *sessionStore
+	limits   *limiter
+	pages    *pageSet
+	cop      *http.CrossOriginProtection
+	matcher  language.Matcher
+	langs    []string // the matcher's languages, by index
+	console  bool
+}
+
+// New returns the engine with every route of printgate. Register no
+// further routes on it: the route table in routes.go is the whole list,
+// and a test holds the engine to it.
 func New(opts Options) *gin.Engine {
+	return newServer(opts).engine()
+}
+
+func newServer(opts Options) *server {
+	s := &server{opts: opts, log: opts.Log, now: opts.Now, tz: opts.TimeZone}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.tz == nil {
+		s.tz = tokyo()
+	}
+	if opts.IdleTimeout <= 0 {
+		s.opts.IdleTimeout = DefaultIdleTimeout
+	}
+	if opts.SessionLifetime <= 0 {
+		s.opts.SessionLifetime = DefaultSessionLifetime
+	}
+	s.console = opts.DB != nil && opts.Directory != nil && opts.Credentials != nil
+	if s.console {
+		s.sessions = &sessionStore{db: opts.DB, now: s.now, idle: s.opts.IdleTimeout, lifetime: s.opts.SessionLifetime}
+	}
+	s.limits = newLimiter(signinFailures, signinWindow, limiterCapacity, s.now)
+	s.pages = mustParsePages(s.tz)
+	s.cop = http.NewCrossOriginProtection()
+	s.matcher, s.langs = languageMatcher(opts.Language)
+	return s
+}
+
+// tokyo returns Asia/Tokyo, or a fixed +09:00 zone where the system has no
+// zone database (Japan has no daylight saving time, so the two agree).
+func tokyo() *time.Location {
+	if loc, err := time.LoadLocation("Asia/Tokyo"); err == nil {
+		return loc
+	}
+	return time.FixedZone("JST", 9*60*60)
+}
+
+// engine builds the gin engine from the route table.
+func (s *server) engine() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
+	// Never answer a near-miss path with a redirect to a real one: the
+	// route table is the whole truth.
 	e.RedirectTrailingSlash = false
 	e.RedirectFixedPath = false
-	e.Use(recovery(opts.Log), securityHeaders)
-	ippHandler := gin.WrapH(opts.IPP)
-	e.Any(ipp.PathPrefix+"*path", ippHandler)
-	e.GET("/", func(c *gin.Context) {
-		c.Data(http.StatusOK, "text/plain; charset=utf-8", []byte("printgate\n"))
-	})
+	e.RemoveExtraSlash = false
+	e.HandleMethodNotAllowed = false
+	// Global handlers run first on every route and on NoRoute, before any
+	// route's own handlers: the guard refuses a crafted path before a
+	// handler can see it.
+	e.Use(s.guard, recovery(s.log))
+	for _, r := range s.routes() {
+		s.register(e, r)
+	}
+	e.NoRoute(s.notFound)
 	return e
 }
 
-// securityHeaders sets the headers every reply carries.
-func securityHeaders(c *gin.Context) {
-	h := c.Writer.Header()
+// guard sets the security headers and refuses paths that are not plain
+// (see pathAllowed).
+func (s *server) guard(c *gin.Context) {
+	securityHeaders(c.Writer.Header())
+	if !pathAllowed(c.Request) {
+		c.Data(http.StatusNotFound, "text/plain; charset=utf-8", []byte("404 page not found\n"))
+		c.Abort()
+	}
+}
+
+// securityHeaders sets the headers every reply carries. The policy allows
+// scripts and styles from printgate's own static files only: no inline
+// script or style anywhere.
+func securityHeaders(h http.Header) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
-	c.Next()
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	h.Set("Cross-Origin-Resource-Policy", "same-origin")
+	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()")
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; "+
+		"img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 }
 
 // recovery turns a panic into a 500 and a log line without the request
 // body or headers, which may hold credentials.
 func recovery(log *slog.Logger) gin.HandlerFunc {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	return func(c *gin.Context) {
 		start := time.Now()
 		defer func() {

@@ -55,9 +55,12 @@ func (a *app) serve(ctx context.Context, cfg Config) error {
 	}
 	ippServer := ipp.NewServer(svc, log,
 		ipp.WithUploadLimits(cfg.Server.UploadIdle, cfg.Server.MinUploadRate, cfg.Server.UploadGrace))
-	engine := web.New(web.Options{IPP: ippServer, Log: log})
-	releaseapi.New(svc, log).Register(engine)
-	var handler http.Handler = engine
+	opts := st.consoleOptions(svc)
+	opts.IPP = ippServer
+	for _, r := range releaseapi.New(svc, log).Routes() {
+		opts.API = append(opts.API, web.APIRoute(r))
+	}
+	var handler http.Handler = web.New(opts)
 	return a.listen(ctx, cfg, handler, log)
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/printgate/printgate/release/credential"
 	"github.com/printgate/printgate/release/directory"
 	"github.com/printgate/printgate/release/spool"
+	"github.com/printgate/printgate/web"
 )
 
 // stack is what every subcommand that touches state opens: the database
@@ -51,7 +52,7 @@ func openStack(ctx context.Context, cfg Config, log *slog.Logger) (_ *stack, err
 		return nil, err
 	}
 	for _, m := range []func(context.Context, *database.DB) error{
-		release.Migrate, directory.Migrate, credential.Migrate, audit.Migrate,
+		release.Migrate, directory.Migrate, credential.Migrate, audit.Migrate, web.Migrate,
 	} {
 		if err := m(ctx, st.db); err != nil {
 			return nil, err

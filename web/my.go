@@ -1,0 +1,169 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/printgate/printgate/release/credential"
+)
+
+// myHistoryRows is how many history rows My page shows at a time.
+const myHistoryRows = 20
+
+// myData is My page's data.
+type myData struct {
+	PIN    credential.PINStatus
+	Policy credential.Policy
+	Cards  []credential.Card
+	// Jobs holds the held jobs; JobsState says whether they could be
+	// read: "ok", "unavailable" (not wired) or "error".
+	Jobs      []HeldJob
+	JobsState string
+	// History holds a page of the user's record, HistoryState as above,
+	// HistoryNext the cursor of the next page.
+	History      []HistoryRow
+	HistoryState string
+	HistoryNext  string
+}
+
+func (s *server) myPage(c *gin.Context) {
+	s.showMy(c, http.StatusOK, "")
+}
+
+// showMy renders My page with an optional error message.
+func (s *server) showMy(c *gin.Context, status int, errText string) {
+	ctx, user := c.Request.Context(), currentSession(c).User
+	d := myData{Policy: s.opts.Credentials.Policy(), JobsState: "unavailable", HistoryState: "unavailable"}
+	var err error
+	if d.PIN, err = s.opts.Credentials.PINStatus(ctx, user); err != nil {
+		s.fail(c, "my page", err)
+		return
+	}
+	if d.Cards, err = s.opts.Credentials.Cards(ctx, user); err != nil {
+		s.fail(c, "my page", err)
+		return
+	}
+	if s.opts.Jobs != nil {
+		d.JobsState = "ok"
+		if d.Jobs, err = s.opts.Jobs.HeldJobs(ctx, user); err != nil {
+			s.log.Error("web: my page: held jobs", "user", user, "err", err)
+			d.JobsState = "error"
+		}
+	}
+	if s.opts.History != nil {
+		d.HistoryState = "ok"
+		page, err := s.opts.History.History(ctx, HistoryQuery{User: user, Limit: myHistoryRows, Cursor: c.Query("cursor")})
+		if err != nil {
+			s.log.Error("web: my page: history", "user", user, "err", err)
+			d.HistoryState = "error"
+		}
+		d.History, d.HistoryNext = page.Rows, page.Next
+	}
+	s.render(c, status, "my", view{Title: "my.title", Error: errText, Data: d})
+}
+
+// record appends a console action to the audit trail, if one is wired. A
+// failure stops the action: it must not happen unrecorded.
+func (s *server) record(c *gin.Context, name, target, detail string) bool {
+	if s.opts.Audit == nil {
+		return true
+	}
+	sess := currentSession(c)
+	a := Action{Actor: sess.User, Role: sess.Role, Name: name, Target: target, Detail: detail,
+		Remote: clientIP(c.Request), At: s.now()}
+	// The record must not be lost to a client that goes away mid-request.
+	ctx := context.WithoutCancel(c.Request.Context())
+	if err := s.opts.Audit.RecordAction(ctx, a); err != nil {
+		s.fail(c, "audit "+name, err)
+		return false
+	}
+	return true
+}
+
+// pinError maps a PIN the policy refuses to its message; "" for any other
+// error.
+func (s *server) pinError(c *gin.Context, err error) string {
+	p := s.opts.Credentials.Policy()
+	switch {
+	case errors.Is(err, credential.ErrPINPolicy):
+		return s.locale(c).T("pin.policy", p.MinPIN, p.MaxPIN)
+	case errors.Is(err, credential.ErrWeakPIN):
+		return s.locale(c).T("pin.weak")
+	}
+	return ""
+}
+
+// setMyPIN sets the signed-in user's PIN. The PIN is never echoed back,
+// logged or put in an error.
+func (s *server) setMyPIN(c *gin.Context) {
+	user := currentSession(c).User
+	pin, again := c.PostForm("pin"), c.PostForm("pin2")
+	if pin != again {
+		s.showMy(c, http.StatusBadRequest, s.locale(c).T("pin.mismatch"))
+		return
+	}
+	if err := s.opts.Credentials.ValidatePIN(pin); err != nil {
+		s.showMy(c, http.StatusBadRequest, s.pinError(c, err))
+		return
+	}
+	if !s.record(c, ActionSetPIN, user, "") {
+		return
+	}
+	if err := s.opts.Credentials.SetPIN(c.Request.Context(), user, pin); err != nil {
+		if msg := s.pinError(c, err); msg != "" {
+			s.showMy(c, http.StatusBadRequest, msg)
+			return
+		}
+		s.fail(c, "set PIN", err)
+		return
+	}
+	s.log.Info("web: PIN set", "user", user)
+	c.Redirect(http.StatusSeeOther, "/my?ok=pin_set")
+}
+
+// removeMyCard removes one of the signed-in user's cards, named by its
+// fingerprint (the UID itself is not kept).
+func (s *server) removeMyCard(c *gin.Context) {
+	user := currentSession(c).User
+	fp := strings.TrimSpace(c.PostForm("card"))
+	if !s.record(c, ActionRemoveCard, user, fp) {
+		return
+	}
+	err := s.opts.Credentials.RemoveCardByFingerprint(c.Request.Context(), user, fp)
+	switch {
+	case errors.Is(err, credential.ErrNotFound):
+		s.showMy(c, http.StatusNotFound, s.locale(c).T("card.not_found"))
+	case err != nil:
+		s.fail(c, "remove card", err)
+	default:
+		s.log.Info("web: card removed", "user", user, "card", fp)
+		c.Redirect(http.StatusSeeOther, "/my?ok=card_removed")
+	}
+}
+
+// cancelMyJob cancels one of the signed-in user's held jobs.
+func (s *server) cancelMyJob(c *gin.Context) {
+	user := currentSession(c).User
+	id, err := strconv.ParseInt(c.PostForm("job"), 10, 64)
+	if err != nil || id <= 0 || s.opts.Jobs == nil {
+		s.showMy(c, http.StatusNotFound, s.locale(c).T("job.not_found"))
+		return
+	}
+	err = s.opts.Jobs.CancelJob(c.Request.Context(), user, id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		s.showMy(c, http.StatusNotFound, s.locale(c).T("job.not_found"))
+	case err != nil:
+		s.fail(c, "cancel job", err)
+	default:
+		s.log.Info("web: job canceled", "user", user, "job", id)
+		c.Redirect(http.StatusSeeOther, "/my?ok=job_canceled")
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,0 +1,246 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/printgate/printgate/internal/database"
+	"github.com/printgate/printgate/release/credential"
+)
+
+// post sends a console form as the holder of cookie, in English.
+func (e *env) post(t *testing.T, cookie, path string, form url.Values) (int, string, string) {
+	t.Helper()
+	w := e.do(t, request{method: http.MethodPost, path: path, cookie: cookie, form: form,
+		header: map[string]string{"Accept-Language": "en"}})
+	return w.Code, w.Header().Get("Location"), w.Body.String()
+}
+
+func (e *env) page(t *testing.T, cookie, path string) string {
+	t.Helper()
+	w := e.do(t, request{method: http.MethodGet, path: path, cookie: cookie, header: map[string]string{"Accept-Language": "en"}})
+	if w.Code != http.StatusOK {
+		t.Fatalf("GET %s: %d", path, w.Code)
+	}
+	return w.Body.String()
+}
+
+func TestMyPIN(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *database.DB) {
+		e := newEnv(t, db, nil)
+		cookie := e.signIn(t, userName)
+		cases := []struct {
+			name      string
+			pin, pin2 string
+			status    int
+			message   string
+		}{
+			{"mismatch", "4821", "4822", http.StatusBadRequest, "The two PINs differ"},
+			{"too short", "12", "12", http.StatusBadRequest, "must be 4 to 8 digits"},
+			{"letters", "48a1", "48a1", http.StatusBadRequest, "must be 4 to 8 digits"},
+			{"weak", "1234", "1234", http.StatusBadRequest, "too easy to guess"},
+			{"good", "4821", "4821", http.StatusSeeOther, ""},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				status, loc, body := e.post(t, cookie, "/my/pin", url.Values{"pin": {tc.pin}, "pin2": {tc.pin2}})
+				if status != tc.status || !strings.Contains(body, tc.message) {
+					t.Fatalf("status %d, body %.400s; want %d with %q", status, body, tc.status, tc.message)
+				}
+				if strings.Contains(body, `value="`+tc.pin+`"`) {
+					t.Fatal("the PIN is echoed back in the form")
+				}
+				if status == http.StatusSeeOther && loc != "/my?ok=pin_set" {
+					t.Fatalf("redirect to %q", loc)
+				}
+			})
+		}
+		if err := e.creds.CheckPIN(t.Context(), userName, "4821", "test"); err != nil {
+			t.Fatalf("CheckPIN after setting it: %v", err)
+		}
+		if body := e.page(t, cookie, "/my?ok=pin_set"); !strings.Contains(body, "Your PIN has been set") ||
+			!strings.Contains(body, "You have a PIN.") {
+			t.Fatalf("My page after setting the PIN: %.1000s", body)
+		}
+		if got := e.audit.names(); !slices.Equal(got, []string{ActionSetPIN + " alice→alice"}) {
+			t.Fatalf("recorded %v; want one PIN set", got)
+		}
+	})
+}
+
+func TestMyPageSections(t *testing.T) {
+	submitted := time.Date(2026, 4, 1, 8, 30, 0, 0, time.UTC)
+	jobs := &heldJobs{jobs: map[string][]HeldJob{userName: {
+		{ID: 42, Name: "payroll.pdf", Queue: "secure", Pages: 3, Copies: 2, SubmittedAt: submitted, ExpiresAt: submitted.Add(24 * time.Hour)},
+	}}}
+	hist := &record{rows: []HistoryRow{
+		{JobID: 7, User: userName, Name: "minutes.pdf", Queue: "secure", Device: "mfp-2f", Pages: 4, Copies: 1,
+			SubmittedAt: submitted, Outcome: "printed"},
+		{JobID: 8, User: adminName, Name: "someone-elses.pdf", Outcome: "printed"},
+	}}
+	e := newEnv(t, openDB(t, database.SQLite), func(o *Options) { o.Jobs, o.History = jobs, hist })
+	cookie := e.signIn(t, userName)
+	if err := e.creds.AddCard(t.Context(), userName, "04A1B2C3"); err != nil {
+		t.Fatal(err)
+	}
+	body := e.page(t, cookie, "/my")
+	for _, want := range []string{"payroll.pdf", "3 pages × 2", "minutes.pdf", "printed", "mfp-2f",
+		"2026-04-01 17:30 JST"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("My page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "someone-elses.pdf") || strings.Contains(body, "04A1B2C3") {
+		t.Error("My page shows another user's job or a card UID")
+	}
+
+	t.Run("cancel a job", func(t *testing.T) {
+		if status, loc, _ := e.post(t, cookie, "/my/jobs/cancel", url.Values{"job": {"42"}}); status != http.StatusSeeOther ||
+			loc != "/my?ok=job_canceled" {
+			t.Fatalf("cancel: %d to %q", status, loc)
+		}
+		if status, _, _ := e.post(t, cookie, "/my/jobs/cancel", url.Values{"job": {"42"}}); status != http.StatusNotFound {
+			t.Fatalf("cancel again: %d; want 404", status)
+		}
+	})
+
+	t.Run("remove a card", func(t *testing.T) {
+		cards, err := e.creds.Cards(t.Context(), userName)
+		if err != nil || len(cards) != 1 {
+			t.Fatalf("cards %v, %v", cards, err)
+		}
+		status, _, _ := e.post(t, cookie, "/my/cards/remove", url.Values{"card": {cards[0].Fingerprint}})
+		if status != http.StatusSeeOther {
+			t.Fatalf("remove: %d", status)
+		}
+		if cards, _ := e.creds.Cards(t.Context(), userName); len(cards) != 0 {
+			t.Fatalf("card still there: %v", cards)
+		}
+	})
+
+	t.Run("sources not wired", func(t *testing.T) {
+		bare := newEnv(t, openDB(t, database.SQLite), nil)
+		body := bare.page(t, bare.signIn(t, userName), "/my")
+		if strings.Count(body, "Not available on this server.") != 2 {
+			t.Errorf("My page without jobs and history: %.2000s", body)
+		}
+		if strings.Contains(strings.ToLower(body), "not implemented") {
+			t.Error(`the page says "not implemented"`)
+		}
+	})
+}
+
+func TestAdminUsers(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *database.DB) {
+		e := newEnv(t, db, nil)
+		admin := e.signIn(t, adminName)
+		ctx := t.Context()
+		if err := e.creds.SetPIN(ctx, userName, "4821"); err != nil {
+			t.Fatal(err)
+		}
+		for range credential.DefaultPolicy().MaxFailures {
+			_ = e.creds.CheckPIN(ctx, userName, "0000", "mfp")
+		}
+		body := e.page(t, admin, "/admin/users?user=alice")
+		if !strings.Contains(body, "locked until") || !strings.Contains(body, "Lift lock") {
+			t.Fatalf("users page for a locked user: %.2000s", body)
+		}
+
+		steps := []struct {
+			name   string
+			path   string
+			form   url.Values
+			status int
+			check  func() error
+		}{
+			{"unlock", "/admin/users/unlock", url.Values{"name": {"ALICE"}}, http.StatusSeeOther, func() error {
+				st, err := e.creds.PINStatus(ctx, userName)
+				if err == nil && st.Locked() {
+					err = errors.New("still locked")
+				}
+				return err
+			}},
+			{"add card", "/admin/users/cards/add", url.Values{"name": {userName}, "uid": {"04:a1:b2:c3"}}, http.StatusSeeOther, func() error {
+				_, err := e.creds.LookupCard(ctx, "04A1B2C3")
+				return err
+			}},
+			{"add bad card", "/admin/users/cards/add", url.Values{"name": {userName}, "uid": {"xyz"}}, http.StatusBadRequest, nil},
+			{"add card in use", "/admin/users/cards/add", url.Values{"name": {adminName}, "uid": {"04A1B2C3"}}, http.StatusConflict, nil},
+			{"card for nobody", "/admin/users/cards/add", url.Values{"name": {"ghost"}, "uid": {"04A1B2C4"}}, http.StatusNotFound, nil},
+			{"reset PIN", "/admin/users/pin/reset", url.Values{"name": {userName}}, http.StatusSeeOther, func() error {
+				st, err := e.creds.PINStatus(ctx, userName)
+				if err == nil && st.Set {
+					err = errors.New("PIN still set")
+				}
+				return err
+			}},
+			{"reset PIN again", "/admin/users/pin/reset", url.Values{"name": {userName}}, http.StatusNotFound, nil},
+		}
+		for _, st := range steps {
+			t.Run(st.name, func(t *testing.T) {
+				status, loc, body := e.post(t, admin, st.path, st.form)
+				if status != st.status {
+					t.Fatalf("status %d (to %q); want %d: %.500s", status, loc, st.status, body)
+				}
+				if st.check != nil {
+					if err := st.check(); err != nil {
+						t.Fatal(err)
+					}
+				}
+			})
+		}
+		cards, _ := e.creds.Cards(ctx, userName)
+		status, _, _ := e.post(t, admin, "/admin/users/cards/remove", url.Values{"name": {userName}, "card": {cards[0].Fingerprint}})
+		if status != http.StatusSeeOther {
+			t.Fatalf("remove card: %d", status)
+		}
+		// Every attempt that passed validation is recorded before it is
+		// tried, so the refused ones (card in use, no PIN) are too.
+		want := []string{"pin-unlocked adam→alice", "card-added adam→alice", "card-added adam→adam",
+			"pin-reset adam→alice", "pin-reset adam→alice", "card-removed adam→alice"}
+		if got := e.audit.names(); !slices.Equal(got, want) {
+			t.Errorf("recorded %v; want %v", got, want)
+		}
+		// The card UID went nowhere but the credential store.
+		for _, a := range e.audit.actions {
+			if strings.Contains(strings.ToUpper(a.Detail), "04A1B2C3") {
+				t.Errorf("action %+v holds the card UID", a)
+			}
+		}
+	})
+}
+
+func TestAuditFailureStopsAction(t *testing.T) {
+	e := newEnv(t, openDB(t, database.SQLite), nil)
+	e.audit.fail = true
+	cookie := e.signIn(t, userName)
+	status, _, body := e.post(t, cookie, "/my/pin", url.Values{"pin": {"4821"}, "pin2": {"4821"}})
+	if status != http.StatusInternalServerError || strings.Contains(body, "disk full") {
+		t.Fatalf("status %d, body %.300s; want 500 without the internal error", status, body)
+	}
+	if st, _ := e.creds.PINStatus(t.Context(), userName); st.Set {
+		t.Fatal("the PIN was set though its audit record failed")
+	}
+}
+
+func TestDashboard(t *testing.T) {
+	e := newEnv(t, openDB(t, database.SQLite), func(o *Options) {
+		o.History = &record{summary: Summary{Jobs: 12, Pages: 345, HeldNow: 6, Failures: 1, ExpiringSoon: 2}}
+	})
+	body := e.page(t, e.signIn(t, auditorName), "/admin")
+	for _, want := range []string{"345", "Wed 1 Apr 2026", "Expiring within an hour"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("dashboard lacks %q", want)
+		}
+	}
+	// Auditors see the users page without the forms that change things.
+	body = e.page(t, e.signIn(t, auditorName), "/admin/users?user=alice")
+	if strings.Contains(body, `action="/admin/users/`) {
+		t.Error("the auditor's users page has admin forms")
+	}
+}

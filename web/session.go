@@ -1,0 +1,198 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/printgate/printgate/internal/database"
+	"github.com/printgate/printgate/release/directory"
+)
+
+// Migrate creates or updates the console's tables in db.
+func Migrate(ctx context.Context, db *database.DB) error {
+	return db.Migrate(ctx, "web", []database.Migration{
+		{Name: "sessions", Up: createSessions},
+	})
+}
+
+// createSessions makes the sessions table. Times are Unix milliseconds, the
+// same on both dialects; the primary key is the SHA-256 of the cookie's
+// secret, so a read of the table signs nobody in.
+func createSessions(tx *gorm.DB, _ database.Dialect) error {
+	return database.Exec(tx, `CREATE TABLE web_sessions (
+		id_hash TEXT NOT NULL PRIMARY KEY,
+		user_name TEXT NOT NULL,
+		display_name TEXT NOT NULL DEFAULT '',
+		role TEXT NOT NULL,
+		created_at BIGINT NOT NULL,
+		seen_at BIGINT NOT NULL,
+		expires_at BIGINT NOT NULL
+	)`,
+		`CREATE INDEX web_sessions_user ON web_sessions (user_name)`,
+		`CREATE INDEX web_sessions_expires ON web_sessions (expires_at)`,
+	)
+}
+
+// session is a signed-in user.
+type session struct {
+	hash        string
+	User        string
+	DisplayName string
+	Role        directory.Role
+}
+
+// Name is what the pages call the user.
+func (s *session) Name() string {
+	if s.DisplayName != "" {
+		return s.DisplayName
+	}
+	return s.User
+}
+
+// sessionStore keeps sessions in the database, so that they survive a
+// restart and work across several printgate instances.
+type sessionStore struct {
+	db       *database.DB
+	now      func() time.Time
+	idle     time.Duration
+	lifetime time.Duration
+}
+
+// hashToken is the stored form of a session secret. The secret has 128
+// random bits, so a plain SHA-256 cannot be reversed by guessing.
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// touchEvery is how stale seen_at may get before a request rewrites it:
+// writing on every request would make each page view a database write. A
+// session may so end up to this much before its idle timeout.
+func (st *sessionStore) touchEvery() time.Duration {
+	return min(time.Minute, st.idle/10)
+}
+
+// create starts a session for id and returns its secret. The session the
+// browser held before (old, possibly "") ends in the same transaction:
+// every sign-in gets a fresh secret, so one planted in the browser
+// beforehand is worthless. Expired sessions are swept at the same time.
+func (st *sessionStore) create(ctx context.Context, id directory.Identity, old string) (string, error) {
+	token := rand.Text()
+	now := st.now()
+	err := st.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if old != "" {
+			if err := tx.Exec(`DELETE FROM web_sessions WHERE id_hash = ?`, hashToken(old)).Error; err != nil {
+				return err
+			}
+		}
+		if err := tx.Exec(`DELETE FROM web_sessions WHERE expires_at <= ? OR seen_at <= ?`,
+			now.UnixMilli(), now.Add(-st.idle).UnixMilli()).Error; err != nil {
+			return err
+		}
+		return tx.Exec(`INSERT INTO web_sessions (id_hash, user_name, display_name, role, created_at, seen_at, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, hashToken(token), id.Name, id.DisplayName, string(id.Role()),
+			now.UnixMilli(), now.UnixMilli(), now.Add(st.lifetime).UnixMilli()).Error
+	})
+	if err != nil {
+		return "", fmt.Errorf("web: start session for %s: %w", id.Name, err)
+	}
+	return token, nil
+}
+
+// lookup returns the live session whose secret is token, or nil. An
+// expired session is deleted; a live one is marked as seen now.
+func (st *sessionStore) lookup(ctx context.Context, token string) (*session, error) {
+	if token == "" {
+		return nil, nil
+	}
+	h := hashToken(token)
+	var rows []struct {
+		UserName    string
+		DisplayName string
+		Role        string
+		SeenAt      int64
+		ExpiresAt   int64
+	}
+	err := st.db.WithContext(ctx).Raw(`SELECT user_name, display_name, role, seen_at, expires_at
+		FROM web_sessions WHERE id_hash = ?`, h).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("web: look up session: %w", err)
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	row, now := rows[0], st.now()
+	seen := time.UnixMilli(row.SeenAt)
+	if now.UnixMilli() >= row.ExpiresAt || now.Sub(seen) >= st.idle {
+		if err := st.delete(ctx, h); err != nil {
+			return nil, err
+		}
+		return nil, nil
+	}
+	if now.Sub(seen) >= st.touchEvery() {
+		if err := st.db.WithContext(ctx).Exec(`UPDATE web_sessions SET seen_at = ? WHERE id_hash = ?`,
+			now.UnixMilli(), h).Error; err != nil {
+			return nil, fmt.Errorf("web: touch session: %w", err)
+		}
+	}
+	return &session{hash: h, User: row.UserName, DisplayName: row.DisplayName, Role: directory.Role(row.Role)}, nil
+}
+
+// end deletes the session whose secret is token.
+func (st *sessionStore) end(ctx context.Context, token string) error {
+	return st.delete(ctx, hashToken(token))
+}
+
+func (st *sessionStore) delete(ctx context.Context, h string) error {
+	if err := st.db.WithContext(ctx).Exec(`DELETE FROM web_sessions WHERE id_hash = ?`, h).Error; err != nil {
+		return fmt.Errorf("web: end session: %w", err)
+	}
+	return nil
+}
+
+// Session cookie names. Over TLS the __Host- prefix makes the browser
+// refuse the cookie unless it is Secure, host-only and for path "/", so
+// neither a plain-HTTP page nor a sibling host can plant one.
+const (
+	cookiePlain  = "printgate_session"
+	cookieSecure = "__Host-printgate_session"
+)
+
+// secure reports whether r's cookies are to be Secure.
+func (s *server) secure(r *http.Request) bool { return s.opts.Secure || r.TLS != nil }
+
+func (s *server) cookieName(r *http.Request) string {
+	if s.secure(r) {
+		return cookieSecure
+	}
+	return cookiePlain
+}
+
+// sessionToken returns the session secret r carries, or "".
+func (s *server) sessionToken(r *http.Request) string {
+	c, err := r.Cookie(s.cookieName(r))
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+// setSessionCookie hands the browser token. It is a browser-session
+// cookie: the server enforces the timeouts, and closing the browser ends
+// it too.
+func (s *server) setSessionCookie(w http.ResponseWriter, r *http.Request, token string) {
+	http.SetCookie(w, &http.Cookie{Name: s.cookieName(r), Value: token, Path: "/",
+		HttpOnly: true, Secure: s.secure(r), SameSite: http.SameSiteLaxMode})
+}
+
+func (s *server) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{Name: s.cookieName(r), Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: s.secure(r), SameSite: http.SameSiteLaxMode})
+}

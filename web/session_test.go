@@ -1,0 +1,259 @@
+package web
+
+import (
+	"crypto/tls"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/printgate/printgate/internal/database"
+)
+
+// sessionRows returns every column of every session row as text.
+func sessionRows(t *testing.T, db *database.DB) [][]string {
+	t.Helper()
+	rows, err := db.Raw(`SELECT id_hash, user_name, display_name, role,
+		CAST(created_at AS TEXT), CAST(seen_at AS TEXT), CAST(expires_at AS TEXT) FROM web_sessions`).Rows()
+	if err != nil {
+		t.Fatalf("read sessions: %v", err)
+	}
+	defer rows.Close()
+	var out [][]string
+	for rows.Next() {
+		row := make([]string, 7)
+		ptrs := make([]any, len(row))
+		for i := range row {
+			ptrs[i] = &row[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatalf("scan session: %v", err)
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
+func hasSession(t *testing.T, db *database.DB, token string) bool {
+	for _, row := range sessionRows(t, db) {
+		if row[0] == hashToken(token) {
+			return true
+		}
+	}
+	return false
+}
+
+// myStatus is the status of GET /my with token.
+func (e *env) myStatus(t *testing.T, token string) int {
+	t.Helper()
+	return e.do(t, request{method: http.MethodGet, path: "/my", cookie: token}).Code
+}
+
+func TestSignIn(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *database.DB) {
+		e := newEnv(t, db, nil)
+
+		t.Run("wrong password", func(t *testing.T) {
+			w := e.do(t, request{method: http.MethodPost, path: "/signin",
+				form: url.Values{"name": {userName}, "password": {"wrong password"}}})
+			if w.Code != http.StatusUnauthorized || sessionCookie(w) != nil {
+				t.Fatalf("status %d, cookie %v; want 401 and no session", w.Code, sessionCookie(w))
+			}
+			if strings.Contains(w.Body.String(), "wrong password") {
+				t.Fatal("the password is echoed in the page")
+			}
+		})
+
+		t.Run("cookie and stored hash", func(t *testing.T) {
+			w := e.do(t, request{method: http.MethodPost, path: "/signin",
+				form: url.Values{"name": {"ALICE"}, "password": {testPassword}}})
+			if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/my" {
+				t.Fatalf("status %d to %q; want 303 to /my", w.Code, w.Header().Get("Location"))
+			}
+			c := sessionCookie(w)
+			if c == nil || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Secure || c.Path != "/" {
+				t.Fatalf("cookie %+v; want HttpOnly, SameSite=Lax, path /, not Secure over HTTP", c)
+			}
+			if len(c.Value) < 26 {
+				t.Fatalf("session secret %d characters; want at least 26 (128 bits)", len(c.Value))
+			}
+			for _, row := range sessionRows(t, db) {
+				for _, col := range row {
+					if strings.Contains(col, c.Value) {
+						t.Fatalf("the session secret is stored in the sessions table: %v", row)
+					}
+				}
+			}
+			if !hasSession(t, db, c.Value) {
+				t.Fatal("no session row under the secret's hash")
+			}
+			if got := e.myStatus(t, c.Value); got != http.StatusOK {
+				t.Fatalf("GET /my: %d; want 200", got)
+			}
+		})
+
+		t.Run("staff land on the dashboard", func(t *testing.T) {
+			w := e.do(t, request{method: http.MethodPost, path: "/signin",
+				form: url.Values{"name": {auditorName}, "password": {testPassword}}})
+			if w.Header().Get("Location") != "/admin" {
+				t.Fatalf("auditor sent to %q; want /admin", w.Header().Get("Location"))
+			}
+		})
+
+		t.Run("rotation", func(t *testing.T) {
+			old := e.signIn(t, userName)
+			w := e.do(t, request{method: http.MethodPost, path: "/signin", cookie: old,
+				form: url.Values{"name": {userName}, "password": {testPassword}}})
+			c := sessionCookie(w)
+			if c == nil || c.Value == old {
+				t.Fatalf("cookie %v after a second sign-in; want a new secret", c)
+			}
+			if hasSession(t, db, old) {
+				t.Fatal("the old session row survived the new sign-in")
+			}
+			if got := e.myStatus(t, old); got != http.StatusSeeOther {
+				t.Fatalf("old secret: GET /my %d; want 303", got)
+			}
+			if got := e.myStatus(t, c.Value); got != http.StatusOK {
+				t.Fatalf("new secret: GET /my %d; want 200", got)
+			}
+		})
+
+		t.Run("sign out", func(t *testing.T) {
+			token := e.signIn(t, userName)
+			w := e.do(t, request{method: http.MethodPost, path: "/signout", cookie: token, form: url.Values{}})
+			if w.Code != http.StatusSeeOther {
+				t.Fatalf("sign out: %d; want 303", w.Code)
+			}
+			if c := sessionCookie(w); c == nil || c.MaxAge >= 0 {
+				t.Fatalf("sign out cookie %+v; want it deleted", c)
+			}
+			if hasSession(t, db, token) {
+				t.Fatal("the session row survived sign-out")
+			}
+			if got := e.myStatus(t, token); got != http.StatusSeeOther {
+				t.Fatalf("after sign-out: GET /my %d; want 303", got)
+			}
+		})
+
+		t.Run("idle timeout", func(t *testing.T) {
+			token := e.signIn(t, userName)
+			e.clock.Advance(20 * time.Minute)
+			if got := e.myStatus(t, token); got != http.StatusOK {
+				t.Fatalf("after 20 idle minutes: %d; want 200", got)
+			}
+			e.clock.Advance(20 * time.Minute) // 20 minutes since the last use
+			if got := e.myStatus(t, token); got != http.StatusOK {
+				t.Fatalf("20 minutes after the last use: %d; want 200", got)
+			}
+			e.clock.Advance(DefaultIdleTimeout)
+			if got := e.myStatus(t, token); got != http.StatusSeeOther {
+				t.Fatalf("after the idle timeout: %d; want 303", got)
+			}
+			if hasSession(t, db, token) {
+				t.Fatal("the idle session's row was kept")
+			}
+		})
+
+		t.Run("absolute timeout", func(t *testing.T) {
+			token := e.signIn(t, userName)
+			for elapsed := time.Duration(0); elapsed < DefaultSessionLifetime-20*time.Minute; elapsed += 20 * time.Minute {
+				e.clock.Advance(20 * time.Minute)
+				if got := e.myStatus(t, token); got != http.StatusOK {
+					t.Fatalf("in use after %v: %d; want 200", elapsed, got)
+				}
+			}
+			e.clock.Advance(20 * time.Minute)
+			if got := e.myStatus(t, token); got != http.StatusSeeOther {
+				t.Fatalf("after the lifetime: %d; want 303", got)
+			}
+		})
+
+		t.Run("expired rows are swept at sign-in", func(t *testing.T) {
+			e.signIn(t, userName)
+			e.clock.Advance(DefaultSessionLifetime)
+			e.signIn(t, adminName)
+			if n := len(sessionRows(t, db)); n != 1 {
+				t.Fatalf("%d session rows; want only the new one", n)
+			}
+		})
+	})
+}
+
+func TestSecureCookie(t *testing.T) {
+	e := newEnv(t, openDB(t, database.SQLite), nil)
+	r := httptest.NewRequest(http.MethodPost, "/signin",
+		strings.NewReader(url.Values{"name": {userName}, "password": {testPassword}}.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.TLS = &tls.ConnectionState{}
+	w := httptest.NewRecorder()
+	e.h.ServeHTTP(w, r)
+	c := sessionCookie(w)
+	if c == nil || c.Name != cookieSecure || !c.Secure || !c.HttpOnly {
+		t.Fatalf("cookie over TLS %+v; want Secure %s", c, cookieSecure)
+	}
+	// Over TLS the plain-named cookie, which a plain-HTTP page could have
+	// planted, is not read.
+	r = httptest.NewRequest(http.MethodGet, "/my", nil)
+	r.TLS = &tls.ConnectionState{}
+	r.AddCookie(&http.Cookie{Name: cookiePlain, Value: c.Value})
+	w = httptest.NewRecorder()
+	e.h.ServeHTTP(w, r)
+	if w.Code != http.StatusSeeOther {
+		t.Fatalf("plain cookie over TLS: %d; want 303", w.Code)
+	}
+}
+
+func TestSignInRateLimit(t *testing.T) {
+	e := newEnv(t, openDB(t, database.SQLite), nil)
+	fail := func(name string) int {
+		return e.do(t, request{method: http.MethodPost, path: "/signin",
+			form: url.Values{"name": {name}, "password": {"not the password"}}}).Code
+	}
+	for i := range signinFailures {
+		if got := fail(userName); got != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d; want 401", i+1, got)
+		}
+	}
+	w := e.do(t, request{method: http.MethodPost, path: "/signin",
+		form: url.Values{"name": {userName}, "password": {testPassword}}})
+	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") == "" {
+		t.Fatalf("right password after %d failures: %d; want 429 with Retry-After", signinFailures, w.Code)
+	}
+	if !strings.Contains(w.Body.String(), "15") {
+		t.Errorf("429 page does not say how long to wait: %.300s", w.Body)
+	}
+	// The same address is blocked for other names too.
+	if got := fail("someone-else"); got != http.StatusTooManyRequests {
+		t.Fatalf("other name from the same address: %d; want 429", got)
+	}
+	e.clock.Advance(signinWindow)
+	if got := e.signIn(t, userName); got == "" {
+		t.Fatal("no sign-in after the window")
+	}
+}
+
+func TestLimiterBounded(t *testing.T) {
+	c := newClock()
+	l := newLimiter(2, time.Minute, 3, c.Now)
+	for _, k := range []string{"a", "b", "c", "d"} {
+		l.fail(k)
+		l.fail(k)
+		c.Advance(time.Second)
+	}
+	if len(l.counts) > 3 {
+		t.Fatalf("%d entries; want at most 3", len(l.counts))
+	}
+	if _, blocked := l.blocked("a"); blocked {
+		t.Error("the oldest entry was not the one dropped")
+	}
+	if _, blocked := l.blocked("d"); !blocked {
+		t.Error("the newest entry is not blocked")
+	}
+	c.Advance(time.Minute)
+	if _, blocked := l.blocked("d"); blocked {
+		t.Error("still blocked after the window")
+	}
+}

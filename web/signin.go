@@ -1,0 +1,103 @@
+package web
+
+import (
+	"errors"
+	"math"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/printgate/printgate/release/directory"
+)
+
+// Longest sign-in fields accepted; longer input is refused unread by the
+// directory.
+const (
+	maxNameLength     = 256
+	maxPasswordLength = directory.MaxPasswordLength
+)
+
+// signinData is the sign-in page's data.
+type signinData struct {
+	Name string
+}
+
+func (s *server) signinPage(c *gin.Context) {
+	s.render(c, http.StatusOK, "signin", view{Title: "signin.title", Data: signinData{}})
+}
+
+// clientIP is the address the request came from. It is the TCP peer, not
+// a forwarded-for header, which anyone can write.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// signin checks the name and password against the directory and starts a
+// new session. Failures are counted per user name and per client address.
+func (s *server) signin(c *gin.Context) {
+	name := strings.TrimSpace(c.PostForm("name"))
+	password := c.PostForm("password")
+	again := func(status int, key string, args ...any) {
+		s.render(c, status, "signin", view{Title: "signin.title", Error: s.locale(c).T(key, args...),
+			Data: signinData{Name: name}})
+	}
+	if name == "" || password == "" || len(name) > maxNameLength || len(password) > maxPasswordLength {
+		again(http.StatusBadRequest, "signin.missing")
+		return
+	}
+	ip := clientIP(c.Request)
+	userKey, ipKey := "user:"+strings.ToLower(name), "ip:"+ip
+	if wait, blocked := s.limits.blocked(userKey, ipKey); blocked {
+		minutes := int(math.Ceil(wait.Minutes()))
+		c.Header("Retry-After", itoa(int64(math.Ceil(wait.Seconds()))))
+		s.log.Warn("web: sign-in refused by rate limit", "remote", ip)
+		again(http.StatusTooManyRequests, "signin.too_many", minutes)
+		return
+	}
+	id, err := s.opts.Directory.Authenticate(c.Request.Context(), name, password)
+	switch {
+	case errors.Is(err, directory.ErrInvalidCredentials):
+		s.limits.fail(userKey, ipKey)
+		// The typed name is not logged: people type passwords there.
+		s.log.Info("web: sign-in failed", "remote", ip)
+		again(http.StatusUnauthorized, "signin.invalid")
+		return
+	case errors.Is(err, directory.ErrUnavailable):
+		s.log.Error("web: sign-in: directory unavailable", "err", err)
+		again(http.StatusServiceUnavailable, "signin.unavailable")
+		return
+	case err != nil:
+		s.fail(c, "sign-in", err)
+		return
+	}
+	token, err := s.sessions.create(c.Request.Context(), id, s.sessionToken(c.Request))
+	if err != nil {
+		s.fail(c, "sign-in", err)
+		return
+	}
+	s.limits.reset(userKey)
+	s.setSessionCookie(c.Writer, c.Request, token)
+	s.log.Info("web: signed in", "user", id.Name, "role", id.Role(), "remote", ip)
+	dest := "/my"
+	if allowed(id.Role(), accessAuditor) {
+		dest = "/admin"
+	}
+	c.Redirect(http.StatusSeeOther, dest)
+}
+
+// signout ends the session: its row is deleted, so the cookie is useless
+// even if it was copied.
+func (s *server) signout(c *gin.Context) {
+	if err := s.sessions.end(c.Request.Context(), s.sessionToken(c.Request)); err != nil {
+		s.fail(c, "sign-out", err)
+		return
+	}
+	s.clearSessionCookie(c.Writer, c.Request)
+	c.Redirect(http.StatusSeeOther, "/signin?ok=signed_out")
+}

@@ -1,0 +1,489 @@
+// kiosk.js drives printgate's release kiosk, a page for a printer panel's
+// browser or a release-station tablet. It signs a user in at the release
+// API (/api/v1/release) with an IC card (a keyboard-wedge reader types the
+// UID and Enter), an ID and PIN, or a card and PIN; lists the user's held
+// jobs; releases or deletes them; and signs out after a release or a
+// minute without use.
+//
+// The device token is entered once in the setup form (/kiosk?setup=1) and
+// kept in localStorage; every API call carries it as a bearer token and no
+// cookie. The texts come from the page (#kiosk-messages), in its language.
+"use strict";
+
+(() => {
+  const API = "/api/v1/release";
+  const TOKEN_KEY = "printgate.deviceToken";
+  const IDLE_MS = 60 * 1000;
+  const LOGOUT_AFTER_PRINT_MS = 5 * 1000;
+  const LOGOUT_AFTER_FAILURE_MS = 20 * 1000;
+  const POLL_MS = 1500;
+  const POLL_LIMIT_MS = 60 * 1000;
+  const DELETE_CONFIRM_MS = 4000;
+
+  const $ = (id) => document.getElementById(id);
+  const msgs = JSON.parse($("kiosk-messages").textContent || "{}");
+  const lang = document.documentElement.lang || "en";
+  // Dates are shown in the server's configured time zone, not the panel's.
+  const timeZone = document.body.dataset.timeZone || undefined;
+
+  // text returns the message key with {name} placeholders filled in.
+  function text(key, vars) {
+    let s = msgs[key] || key;
+    for (const [k, v] of Object.entries(vars || {})) {
+      s = s.split("{" + k + "}").join(String(v));
+    }
+    return s;
+  }
+
+  let session = null; // the API's answer to POST /sessions
+  let jobs = [];
+  let pendingCard = ""; // a card read on a device that also wants a PIN
+  let activeField = null; // the login field the PIN pad types into
+  let idleTimer = 0;
+  let logoutTimer = 0;
+  let busy = false;
+
+  // say shows a message; detail is the API's own explanation, if any.
+  function say(key, vars, kind, detail) {
+    const m = $("message");
+    if (!key) {
+      m.hidden = true;
+      m.textContent = "";
+      return;
+    }
+    m.textContent = text(key, vars) + (detail ? " (" + detail + ")" : "");
+    m.className = "flash " + (kind || "error");
+    m.hidden = false;
+  }
+
+  function show(section) {
+    for (const id of ["setup", "login", "jobs"]) {
+      $(id).hidden = id !== section;
+    }
+    $("jobpin").hidden = true;
+  }
+
+  function token() {
+    return localStorage.getItem(TOKEN_KEY) || "";
+  }
+
+  // call sends one API request and returns {status, data}; status 0 means
+  // the server could not be reached.
+  async function call(method, path, body) {
+    const headers = { Authorization: "Bearer " + token(), Accept: "application/json" };
+    const init = { method, headers, cache: "no-store", credentials: "omit" };
+    if (body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    let res;
+    try {
+      res = await fetch(API + path, init);
+    } catch (e) {
+      return { status: 0, data: null };
+    }
+    let data = null;
+    if (res.status !== 204) {
+      try {
+        data = await res.json();
+      } catch (e) {
+        data = null;
+      }
+    }
+    return { status: res.status, data };
+  }
+
+  function errorDetail(r) {
+    return r.data && typeof r.data.error === "string" ? r.data.error : "";
+  }
+
+  function sessionPath(suffix) {
+    return "/sessions/" + encodeURIComponent(session.session) + (suffix || "");
+  }
+
+  // --- idle and automatic sign-out ---
+
+  function touch() {
+    clearTimeout(idleTimer);
+    if (session) idleTimer = setTimeout(() => logout("idle"), IDLE_MS);
+  }
+
+  async function logout(reason) {
+    clearTimeout(idleTimer);
+    clearTimeout(logoutTimer);
+    const s = session;
+    session = null;
+    jobs = [];
+    $("job-list").replaceChildren();
+    if (s) {
+      // Ending the session at the server matters more than its answer.
+      await fetch(API + "/sessions/" + encodeURIComponent(s.session), {
+        method: "DELETE", headers: { Authorization: "Bearer " + token() }, credentials: "omit",
+      }).catch(() => {});
+    }
+    showLogin();
+    if (reason === "idle") {
+      say("idle_logout", null, "info");
+    } else if (reason === "expired") {
+      say("session_ended");
+    } else if (reason === "done") {
+      say("logged_out", null, "ok");
+    } else {
+      say("");
+    }
+  }
+
+  // --- sign-in ---
+
+  function showLogin() {
+    pendingCard = "";
+    $("card").value = "";
+    $("user").value = "";
+    $("pin").value = "";
+    $("user-label").hidden = false;
+    $("pin-cancel").hidden = true;
+    $("pin-heading").textContent = text("pin_heading");
+    activeField = $("user");
+    show("login");
+    $("card").focus();
+  }
+
+  async function signIn(body, cardOnly) {
+    if (busy) return;
+    busy = true;
+    say("signing_in", null, "info");
+    const r = await call("POST", "/sessions", body);
+    busy = false;
+    $("pin").value = "";
+    switch (r.status) {
+      case 201:
+        session = r.data;
+        say("");
+        await showJobs();
+        return;
+      case 401:
+        say(pendingCard || cardOnly ? "bad_card" : "bad_pin", null, "error", errorDetail(r));
+        break;
+      case 423:
+        say("locked", null, "error", errorDetail(r));
+        break;
+      case 403:
+        if (cardOnly) {
+          // This device wants a PIN with the card: ask for it.
+          askPINForCard(body.card);
+          return;
+        }
+        say("forbidden", null, "error", errorDetail(r));
+        break;
+      case 0:
+        say("network");
+        break;
+      default:
+        say("error", { status: r.status }, "error", errorDetail(r));
+    }
+    if (!pendingCard) $("card").focus();
+  }
+
+  function askPINForCard(card) {
+    pendingCard = card;
+    $("user-label").hidden = true;
+    $("pin-cancel").hidden = false;
+    $("pin-heading").textContent = text("card_pin_heading");
+    activeField = $("pin");
+    say("card_needs_pin", null, "info");
+    $("pin").focus();
+  }
+
+  // --- jobs ---
+
+  async function showJobs() {
+    const r = await call("GET", sessionPath("/jobs"));
+    if (r.status === 401) return logout("expired");
+    if (r.status !== 200 || !r.data || !Array.isArray(r.data.jobs)) {
+      say(r.status === 0 ? "network" : "error", { status: r.status }, "error", errorDetail(r));
+      jobs = [];
+    } else {
+      jobs = r.data.jobs;
+    }
+    $("hello").textContent = text("hello", { name: session.display_name || session.user });
+    renderJobs();
+    show("jobs");
+    touch();
+  }
+
+  function formatTime(s) {
+    const d = new Date(s);
+    if (isNaN(d)) return "";
+    const opts = { month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit", timeZone };
+    try {
+      return d.toLocaleString(lang, opts);
+    } catch (e) {
+      // A zone the browser does not know: show the panel's local time.
+      delete opts.timeZone;
+      return d.toLocaleString(lang, opts);
+    }
+  }
+
+  function el(tag, className, content) {
+    const e = document.createElement(tag);
+    if (className) e.className = className;
+    if (content !== undefined) e.textContent = content;
+    return e;
+  }
+
+  function renderJobs() {
+    const list = $("job-list");
+    list.replaceChildren();
+    $("no-jobs").hidden = jobs.length > 0;
+    $("release-selected").disabled = jobs.length === 0;
+    $("release-all").disabled = jobs.length === 0;
+    for (const job of jobs) {
+      const li = el("li", "job");
+      li.dataset.id = String(job.id);
+      const label = el("label", "job-main");
+      const box = document.createElement("input");
+      box.type = "checkbox";
+      box.className = "job-check";
+      box.value = String(job.id);
+      label.append(box);
+      const info = el("span", "job-info");
+      info.append(el("strong", "job-name", job.name || text("untitled")));
+      const copies = job.copies || 1;
+      const pages = !job.pages ? text("pages_unknown")
+        : text(job.pages === 1 ? "page_one" : "pages", { pages: job.pages, copies });
+      const meta = [job.queue, pages, text(job.color ? "color" : "mono"), formatTime(job.submitted_at)];
+      info.append(el("span", "job-meta", meta.filter(Boolean).join(" · ")));
+      if (job.needs_pin) info.append(el("span", "tag", text("needs_pin")));
+      info.append(el("span", "job-state"));
+      label.append(info);
+      li.append(label);
+      const del = el("button", "danger", text("delete"));
+      del.type = "button";
+      del.addEventListener("click", () => deleteJob(job, del));
+      li.append(del);
+      list.append(li);
+    }
+  }
+
+  function setJobState(id, message, kind) {
+    const li = $("job-list").querySelector('li[data-id="' + String(id) + '"]');
+    if (!li) return;
+    const st = li.querySelector(".job-state");
+    st.textContent = message;
+    st.className = "job-state " + (kind || "");
+  }
+
+  // deleteJob asks for a second tap, then deletes the job.
+  async function deleteJob(job, button) {
+    touch();
+    if (button.dataset.armed !== "1") {
+      button.dataset.armed = "1";
+      button.textContent = text("delete_confirm");
+      setTimeout(() => {
+        button.dataset.armed = "";
+        button.textContent = text("delete");
+      }, DELETE_CONFIRM_MS);
+      return;
+    }
+    const r = await call("DELETE", sessionPath("/jobs/" + encodeURIComponent(job.id)));
+    if (r.status === 401) return logout("expired");
+    if (r.status === 204 || r.status === 404) {
+      jobs = jobs.filter((j) => j.id !== job.id);
+      renderJobs();
+      say("deleted", { name: job.name || text("untitled") }, "ok");
+      return;
+    }
+    say(r.status === 0 ? "network" : "error", { status: r.status }, "error", errorDetail(r));
+  }
+
+  // askJobPIN shows the job PIN pad for job; it resolves to the PIN, or
+  // null when the user cancels.
+  function askJobPIN(job) {
+    return new Promise((resolve) => {
+      const form = $("jobpin-form");
+      $("jobpin-heading").textContent = text("job_pin_for", { name: job.name || text("untitled") });
+      $("job-pin").value = "";
+      $("jobpin").hidden = false;
+      $("job-pin").focus();
+      const done = (value) => {
+        form.onsubmit = null;
+        $("jobpin-cancel").onclick = null;
+        $("jobpin").hidden = true;
+        resolve(value);
+      };
+      form.onsubmit = (ev) => {
+        ev.preventDefault();
+        done($("job-pin").value);
+      };
+      $("jobpin-cancel").onclick = () => done(null);
+    });
+  }
+
+  async function release(all) {
+    touch();
+    const chosen = all
+      ? jobs
+      : jobs.filter((j) => $("job-list").querySelector('li[data-id="' + String(j.id) + '"] .job-check').checked);
+    if (chosen.length === 0) {
+      say("select_some", null, "info");
+      return;
+    }
+    const body = all ? { all: true } : { jobs: chosen.map((j) => j.id) };
+    const pins = {};
+    for (const job of chosen.filter((j) => j.needs_pin)) {
+      const pin = await askJobPIN(job);
+      if (pin === null) {
+        say("");
+        return;
+      }
+      pins[String(job.id)] = pin;
+    }
+    if (Object.keys(pins).length > 0) body.job_pins = pins;
+    say("releasing", null, "info");
+    const r = await call("POST", sessionPath("/release"), body);
+    if (r.status === 401) return logout("expired");
+    if (r.status !== 202 || !r.data || !Array.isArray(r.data.jobs)) {
+      say(r.status === 0 ? "network" : "error", { status: r.status }, "error", errorDetail(r));
+      return;
+    }
+    for (const b of document.querySelectorAll("#jobs button")) {
+      b.disabled = true;
+    }
+    $("logout").disabled = false;
+    const outcomes = await Promise.all(r.data.jobs.map(follow));
+    const failed = outcomes.filter((ok) => !ok).length;
+    if (failed === 0) {
+      say("printed_all", null, "ok");
+      logoutTimer = setTimeout(() => logout("done"), LOGOUT_AFTER_PRINT_MS);
+    } else {
+      say("some_failed", { count: failed });
+      logoutTimer = setTimeout(() => logout("done"), LOGOUT_AFTER_FAILURE_MS);
+    }
+  }
+
+  // follow watches a released job until the printer has it, or it is
+  // back on hold with a reason; it resolves to whether it printed. A job
+  // the release refused at once (a job PIN missing or wrong, released
+  // meanwhile elsewhere) carries a problem and is not followed.
+  async function follow(started) {
+    const id = started.id;
+    if (started.problem) {
+      const key = "problem_" + started.problem;
+      setJobState(id, msgs[key] ? text(key) : text("state_failed") + ": " + started.problem, "error");
+      return false;
+    }
+    let state = started.state;
+    let reason = "";
+    const deadline = Date.now() + POLL_LIMIT_MS;
+    for (;;) {
+      if (state === "printing" || state === "completed") {
+        setJobState(id, text(state === "completed" ? "state_completed" : "state_printing"), "ok");
+        if (state === "completed") return true;
+      } else if (state === "pending-held" || state === "canceled" || state === "expired" || state === "aborted") {
+        setJobState(id, text("state_failed") + (reason ? ": " + reason : ""), "error");
+        return false;
+      } else {
+        setJobState(id, text("state_releasing"), "info");
+      }
+      if (Date.now() > deadline) {
+        // Still on its way: the printer has it or will say so later.
+        return state === "printing";
+      }
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      if (!session) return state === "printing";
+      const r = await call("GET", sessionPath("/jobs/" + encodeURIComponent(id)));
+      if (r.status !== 200 || !r.data) return state === "printing";
+      state = r.data.state;
+      reason = r.data.message || r.data.state_reason || "";
+      touch();
+    }
+  }
+
+  // --- the PIN pads ---
+
+  function padTarget(pad) {
+    const t = pad.dataset.target;
+    return t === "active" ? activeField || $("pin") : $(t);
+  }
+
+  function setUp() {
+    for (const pad of document.querySelectorAll(".pad")) {
+      pad.addEventListener("click", (ev) => {
+        const key = ev.target.dataset && ev.target.dataset.key;
+        if (!key) return;
+        const field = padTarget(pad);
+        if (key === "clear") {
+          field.value = "";
+        } else if (key === "back") {
+          field.value = field.value.slice(0, -1);
+        } else if (field.value.length < 64) {
+          field.value += key;
+        }
+        touch();
+      });
+    }
+    for (const id of ["user", "pin"]) {
+      $(id).addEventListener("focus", () => {
+        activeField = $(id);
+      });
+    }
+    $("setup-form").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const t = $("setup-token").value.trim();
+      if (!t) return;
+      localStorage.setItem(TOKEN_KEY, t);
+      $("setup-token").value = "";
+      history.replaceState(null, "", location.pathname);
+      showLogin();
+      say("setup_saved", null, "ok");
+    });
+    $("card-form").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const card = $("card").value.trim();
+      $("card").value = "";
+      if (card) {
+        signIn({ card }, true);
+      }
+    });
+    $("pin-form").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const pin = $("pin").value;
+      if (pendingCard) {
+        if (pin) {
+          signIn({ card: pendingCard, pin }, false);
+        }
+        return;
+      }
+      const user = $("user").value.trim();
+      if (!user || !pin) {
+        say("need_user_pin", null, "info");
+        return;
+      }
+      signIn({ user, pin }, false);
+    });
+    $("pin-cancel").addEventListener("click", () => {
+      showLogin();
+      say("");
+    });
+    $("logout").addEventListener("click", () => logout("done"));
+    $("release-selected").addEventListener("click", () => release(false));
+    $("release-all").addEventListener("click", () => release(true));
+    for (const ev of ["pointerdown", "keydown", "input"]) {
+      document.addEventListener(ev, touch, { passive: true });
+    }
+    // A wedge reader types into whatever has focus: on the sign-in screen
+    // with nothing else chosen, that is the card field.
+    document.addEventListener("click", () => {
+      if (!$("login").hidden && !pendingCard && document.activeElement === document.body) $("card").focus();
+    });
+
+    if (!token() || new URLSearchParams(location.search).has("setup")) {
+      show("setup");
+      $("setup-token").focus();
+      return;
+    }
+    showLogin();
+  }
+
+  setUp();
+})();
