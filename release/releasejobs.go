@@ -268,3 +268,34 @@ func (s *Service) HeldCounts(ctx context.Context, soon time.Duration) (held, exp
 	}
 	return held, expiring, nil
 }
+
+// AllHeldJobs returns every held job, oldest first, up to limit, for the
+// administrators' held-queue view.
+func (s *Service) AllHeldJobs(ctx context.Context, limit int) ([]Job, error) {
+	var out []Job
+	err := s.db.WithContext(ctx).Omit("wrapped_key").Where("state = ?", StateHeld).
+		Order("id").Limit(limit).Find(&out).Error
+	return out, dbErr("list held jobs", err)
+}
+
+// AdminCancelJob cancels any held job on an administrator's behalf and
+// destroys its document; ErrNotFound when no such job is held.
+func (s *Service) AdminCancelJob(ctx context.Context, id int64, admin string) error {
+	var j Job
+	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&j).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return fmt.Errorf("release: job %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return dbErr("load job", err)
+	}
+	ok, err := s.transition(ctx, &j, []State{StateHeld}, StateCanceled, "job-canceled-by-operator", "",
+		Actor{Name: admin, Method: "console"})
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("release: job %d is %s: %w", id, j.State, ErrNotFound)
+	}
+	return nil
+}
