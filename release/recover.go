@@ -3,6 +3,7 @@ package release
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // recover cleans up after an unclean stop: half-written spool files go,
@@ -10,7 +11,14 @@ import (
 // and jobs that were being forwarded are held again, since whether they
 // printed cannot be known.
 func (s *Service) recover(ctx context.Context) error {
-	if _, err := s.spool.CleanTemp(0); err != nil {
+	// On a spool shared with other instances their uploads and their
+	// just-committed documents are not ours to judge; only old leftovers
+	// are.
+	var minAge time.Duration
+	if s.sharedSpool {
+		minAge = sharedLeftoverAge
+	}
+	if _, err := s.spool.CleanTemp(minAge); err != nil {
 		return fmt.Errorf("release: recover: %w", err)
 	}
 	files, err := s.spool.List()
@@ -21,18 +29,21 @@ func (s *Service) recover(ctx context.Context) error {
 	for _, f := range files {
 		onDisk[f] = true
 	}
+	var referenced []string
+	if err := s.db.WithContext(ctx).Model(&Job{}).Where("spool <> ''").Pluck("spool", &referenced).Error; err != nil {
+		return dbErr("recover: list documents", err)
+	}
+	// Only this instance's jobs are recovered: another instance sharing
+	// the database may be receiving or printing its own right now.
 	var rows []Job
 	err = s.db.WithContext(ctx).Omit("password_hash").
-		Where("spool <> '' OR state IN ?", activeStates).Find(&rows).Error
+		Where("(claimed_by = ? OR claimed_by = '') AND (spool <> '' OR state IN ?)", s.instance, activeStates).
+		Find(&rows).Error
 	if err != nil {
 		return dbErr("recover: list jobs", err)
 	}
 	for _, j := range rows {
-		to, reason, msg := recovery(j, onDisk)
-		if (j.State == StateReleasing || j.State == StatePrinting) && j.ClaimedBy != "" && j.ClaimedBy != s.instance {
-			continue // another instance is printing it
-		}
-		delete(onDisk, j.Spool)
+		to, reason, msg := recovery(j, onDisk, s.sharedSpool)
 		if to == "" {
 			continue
 		}
@@ -41,15 +52,30 @@ func (s *Service) recover(ctx context.Context) error {
 		}
 		s.log.Warn("release: recovered job", "job", j.ID, "now", to, "reason", reason)
 	}
+	for _, name := range referenced {
+		delete(onDisk, name)
+	}
 	for f := range onDisk {
+		if minAge > 0 {
+			if t, err := s.spool.ModTime(f); err != nil || time.Since(t) < minAge {
+				continue
+			}
+		}
 		s.removeDocument(f)
 	}
 	return nil
 }
 
+// sharedLeftoverAge is how old a file in a shared spool must be before
+// start-up treats it as a leftover.
+const sharedLeftoverAge = 15 * time.Minute
+
 // recovery says where a job found at start-up must go, if anywhere.
-func recovery(j Job, onDisk map[string]bool) (to State, reason, message string) {
+func recovery(j Job, onDisk map[string]bool, shared bool) (to State, reason, message string) {
 	missing := j.Spool == "" && j.State != StateIncoming || j.Spool != "" && !onDisk[j.Spool]
+	if shared && j.State == StateIncoming {
+		return "", "", "" // the sweeper aborts it if it stays incomplete
+	}
 	switch {
 	case j.State.Ended():
 		return "", "", ""

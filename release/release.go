@@ -97,6 +97,9 @@ type Options struct {
 	// SpoolQuota refuses new documents once the spool holds this many
 	// bytes (0: no quota); held jobs are never touched.
 	SpoolQuota int64
+	// SharedSpool says other instances use the same spool directory, so
+	// start-up leaves their recent files alone.
+	SharedSpool bool
 	// Instance names this printgate process among several sharing a
 	// database, stable across restarts (kept in the data dir).
 	Instance string
@@ -123,6 +126,7 @@ type Service struct {
 	instance    string
 	busyWait    time.Duration
 	quota       int64
+	sharedSpool bool
 	// used approximates the spool's size: recounted by the sweeper,
 	// raised by each stored document.
 	used  atomic.Int64
@@ -158,6 +162,7 @@ func New(opts Options) (*Service, error) {
 		instance:    cmp.Or(opts.Instance, "local"),
 		busyWait:    2 * time.Minute,
 		quota:       opts.SpoolQuota,
+		sharedSpool: opts.SharedSpool,
 		log:         opts.Log,
 		hash:        opts.Hash,
 		// PDFs are parsed in memory by pdfcpu; past this size the count

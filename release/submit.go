@@ -127,6 +127,7 @@ func (s *Service) newJob(q Queue, req ipp.JobRequest) (Job, error) {
 		ColorMode:    req.ColorMode,
 		Media:        req.Media,
 		HoldUntil:    req.HoldUntil,
+		ClaimedBy:    s.instance,
 		CreatedAt:    now(),
 	}
 	if len(req.Password) > 0 {
@@ -167,7 +168,7 @@ func (s *Service) PrintJob(ctx context.Context, req ipp.JobRequest, doc io.Reade
 	j.State = readyState(q, j.HoldUntil)
 	j.Reason = reasonFor(j.State)
 	if j.State == StatePrinting {
-		j.ClaimedBy, j.Printer = s.instance, q.Printer
+		j.Printer = q.Printer
 	}
 	if err := s.insert(ctx, q, &j); err != nil {
 		s.removeDocument(j.Spool)

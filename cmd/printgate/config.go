@@ -113,6 +113,11 @@ type SpoolConfig struct {
 	MasterKeyFile string `yaml:"master_key_file"`
 	// QuotaMB refuses new jobs once the spool holds this much (0: none).
 	QuotaMB int64 `yaml:"quota_mb"`
+	// Dir holds the encrypted documents; default DATA_DIR/spool. Instances
+	// on one PostgreSQL that release each other's jobs share it (and the
+	// master key) and set Shared.
+	Dir    string `yaml:"dir,omitempty"`
+	Shared bool   `yaml:"shared,omitempty"`
 }
 
 // LogConfig sets the log output.
@@ -352,6 +357,14 @@ func (q QueueConfig) queue() (release.Queue, error) {
 		out.TrustedNetworks = append(out.TrustedNetworks, p.Masked())
 	}
 	return out, nil
+}
+
+// spoolDir is where documents live.
+func (c Config) spoolDir() string {
+	if c.Spool.Dir != "" {
+		return c.Spool.Dir
+	}
+	return filepath.Join(c.DataDir, "spool")
 }
 
 // spoolKeyFile is where the master key lives.

@@ -113,7 +113,7 @@ func (st *stack) service() (*release.Service, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	sp, err := spool.Open(filepath.Join(st.cfg.DataDir, "spool"), key)
+	sp, err := spool.Open(st.cfg.spoolDir(), key)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -131,7 +131,7 @@ func (st *stack) service() (*release.Service, func(), error) {
 		DB: st.db, Spool: sp, Queues: queues, Client: &ipp.Client{}, Log: st.log, Directory: st.dir,
 		Audit: st.audit, Credentials: st.creds, Instance: instance,
 		SessionIdle: st.cfg.Release.SessionIdle, SweepEvery: st.cfg.Release.SweepEvery,
-		SpoolQuota: st.cfg.Spool.QuotaMB << 20,
+		SpoolQuota: st.cfg.Spool.QuotaMB << 20, SharedSpool: st.cfg.Spool.Shared,
 	})
 	if err != nil {
 		sp.Close()

@@ -190,6 +190,18 @@ func (s *Spool) CleanTemp(minAge time.Duration) (int, error) {
 	return removed, nil
 }
 
+// ModTime returns when the document name was committed.
+func (s *Spool) ModTime(name string) (time.Time, error) {
+	if err := checkName("stat", name); err != nil {
+		return time.Time{}, err
+	}
+	fi, err := s.root.Stat(name + docSuffix)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("spool: stat %s: %w", name, err)
+	}
+	return fi.ModTime(), nil
+}
+
 // Usage returns the bytes the spool's files occupy (their encrypted sizes,
 // temporary files included), for enforcing a spool quota.
 func (s *Spool) Usage() (int64, error) {
