@@ -15,6 +15,7 @@ import (
 
 	"github.com/printgate/printgate/internal/tlscert"
 	"github.com/printgate/printgate/ipp"
+	"github.com/printgate/printgate/release/directory"
 	"github.com/printgate/printgate/web"
 	"github.com/printgate/printgate/web/releaseapi"
 )
@@ -61,6 +62,7 @@ func (a *app) serve(ctx context.Context, cfg Config) error {
 		opts.API = append(opts.API, web.APIRoute(r))
 	}
 	var handler http.Handler = web.New(opts)
+	a.adminHint(ctx, st)
 	return a.listen(ctx, cfg, handler, log)
 }
 
@@ -142,11 +144,34 @@ func serverTLS(cfg Config) (*tls.Config, error) {
 	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }
 
-// printURIs tells the user where to print.
+// printURIs tells the user where to print and where to sign in.
 func (a *app) printURIs(cfg Config, scheme string, addr net.Addr) {
 	for _, q := range cfg.Queues {
 		fmt.Fprintf(a.stdout, "printgate: print to %s://%s%s%s (%s queue)\n", scheme, addr, ipp.PathPrefix, q.Name, orHold(q.Mode))
 	}
+	web := "http"
+	if scheme == "ipps" {
+		web = "https"
+	}
+	fmt.Fprintf(a.stdout, "printgate: sign in at %s://%s/signin (release kiosk: /kiosk)\n", web, addr)
+}
+
+// adminHint tells a new user how to create the first administrator: no
+// setup page exists, by design.
+func (a *app) adminHint(ctx context.Context, st *stack) {
+	if st.builtin == nil {
+		return
+	}
+	users, err := st.builtin.Users(ctx)
+	if err != nil {
+		return
+	}
+	for _, u := range users {
+		if u.Role == directory.RoleAdmin {
+			return
+		}
+	}
+	fmt.Fprintln(a.stdout, "printgate: no administrator yet; create one with: printgate user add NAME --role admin")
 }
 
 func orHold(mode string) string {

@@ -1,0 +1,26 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestServeDefaults starts the real binary on the default queue and
+// checks that it tells a new user where to print and where to sign in.
+func TestServeDefaults(t *testing.T) {
+	cfg := newConfig(t, "")
+	p := startProcess(t, cfg)
+	waitFor(t, "the start-up lines", func() bool { return strings.Contains(p.log.String(), "sign in at") })
+	time.Sleep(100 * time.Millisecond)
+	out := p.log.String()
+	for _, want := range []string{
+		"print to ipp://" + cfg.Server.Listen[0] + "/ipp/print/secure (hold queue)",
+		"sign in at http://" + cfg.Server.Listen[0] + "/signin",
+		"printgate user add NAME --role admin",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("start-up output lacks %q:\n%s", want, out)
+		}
+	}
+}
