@@ -1,7 +1,6 @@
 package directory
 
 import (
-	"context"
 	"testing"
 
 	"github.com/printgate/printgate/internal/database"
@@ -13,23 +12,5 @@ import (
 // secret.DefaultParams.
 var testParams = secret.Params{Memory: 64, Time: 1, Threads: 1}
 
-// eachDB runs f on a fresh SQLite database and a fresh PostgreSQL one.
-func eachDB(t *testing.T, f func(t *testing.T, db *database.DB)) {
-	for _, dialect := range []database.Dialect{database.SQLite, database.Postgres} {
-		t.Run(string(dialect), func(t *testing.T) {
-			url := ""
-			if dialect == database.Postgres {
-				url = testenv.Postgres(t)
-			}
-			db, err := database.Open(context.Background(), url, t.TempDir(), nil)
-			if err != nil {
-				t.Fatalf("open: %v", err)
-			}
-			t.Cleanup(func() { db.Close() })
-			if err := Migrate(t.Context(), db); err != nil {
-				t.Fatalf("migrate: %v", err)
-			}
-			f(t, db)
-		})
-	}
-}
+// eachDB runs f on a fresh, migrated SQLite database and a PostgreSQL one.
+func eachDB(t *testing.T, f func(t *testing.T, db *database.DB)) { testenv.EachDB(t, Migrate, f) }

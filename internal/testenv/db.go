@@ -1,0 +1,57 @@
+package testenv
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/printgate/printgate/internal/database"
+)
+
+// EachDB runs f as a subtest on a fresh embedded SQLite database and on a
+// fresh PostgreSQL one, each migrated by migrate (which may be nil).
+func EachDB(t *testing.T, migrate func(context.Context, *database.DB) error, f func(t *testing.T, db *database.DB)) {
+	for _, dialect := range []database.Dialect{database.SQLite, database.Postgres} {
+		t.Run(string(dialect), func(t *testing.T) {
+			url := ""
+			if dialect == database.Postgres {
+				url = Postgres(t)
+			}
+			db, err := database.Open(context.Background(), url, t.TempDir(), nil)
+			if err != nil {
+				t.Fatalf("testenv: open %s: %v", dialect, err)
+			}
+			t.Cleanup(func() { db.Close() })
+			if migrate != nil {
+				if err := migrate(t.Context(), db); err != nil {
+					t.Fatalf("testenv: migrate: %v", err)
+				}
+			}
+			f(t, db)
+		})
+	}
+}
+
+// Clock is a settable time source for tests of timeouts and expiry.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock returns a Clock at a fixed morning in 2026.
+func NewClock() *Clock { return &Clock{t: time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock on by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
