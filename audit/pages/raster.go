@@ -43,22 +43,29 @@ func countPWGRaster(ctx context.Context, r *bufio.Reader) (int, error) {
 	if _, err := io.ReadFull(r, sync[:]); err != nil || string(sync[:]) != "RaS2" {
 		return 0, errors.New("pwg-raster: no RaS2 sync word")
 	}
-	var hdr [pwgHeaderSize]byte
+	return countPages(ctx, r, "pwg-raster", pwgHeaderSize, pwgPage)
+}
+
+// countPages reads page after page of a raster stream: a header of
+// hdrSize bytes that parse checks, then the page's lines, which are
+// decoded only to be skipped.
+func countPages(ctx context.Context, r *bufio.Reader, format string, hdrSize int, parse func([]byte) (rasterPage, error)) (int, error) {
+	hdr := make([]byte, hdrSize)
 	for pages := 0; ; pages++ {
 		if err := ctx.Err(); err != nil {
 			return 0, err
 		}
-		if _, err := io.ReadFull(r, hdr[:]); errors.Is(err, io.EOF) {
+		if _, err := io.ReadFull(r, hdr); errors.Is(err, io.EOF) {
 			return pages, nil
 		} else if err != nil {
-			return 0, fmt.Errorf("pwg-raster: page %d: truncated header", pages+1)
+			return 0, fmt.Errorf("%s: page %d: truncated header", format, pages+1)
 		}
-		page, err := pwgPage(hdr[:])
+		page, err := parse(hdr)
 		if err != nil {
-			return 0, fmt.Errorf("pwg-raster: page %d: %w", pages+1, err)
+			return 0, fmt.Errorf("%s: page %d: %w", format, pages+1, err)
 		}
 		if err := skipRasterLines(ctx, r, page); err != nil {
-			return 0, fmt.Errorf("pwg-raster: page %d: %w", pages+1, err)
+			return 0, fmt.Errorf("%s: page %d: %w", format, pages+1, err)
 		}
 	}
 }
@@ -117,24 +124,7 @@ func countURF(ctx context.Context, r *bufio.Reader) (int, error) {
 	}
 	// The page count in the file header may be 0 (unknown) and is not
 	// trusted: the pages are counted.
-	var hdr [urfHeaderSize]byte
-	for pages := 0; ; pages++ {
-		if err := ctx.Err(); err != nil {
-			return 0, err
-		}
-		if _, err := io.ReadFull(r, hdr[:]); errors.Is(err, io.EOF) {
-			return pages, nil
-		} else if err != nil {
-			return 0, fmt.Errorf("urf: page %d: truncated header", pages+1)
-		}
-		page, err := urfPage(hdr[:])
-		if err != nil {
-			return 0, fmt.Errorf("urf: page %d: %w", pages+1, err)
-		}
-		if err := skipRasterLines(ctx, r, page); err != nil {
-			return 0, fmt.Errorf("urf: page %d: %w", pages+1, err)
-		}
-	}
+	return countPages(ctx, r, "urf", urfHeaderSize, urfPage)
 }
 
 func urfPage(hdr []byte) (rasterPage, error) {
