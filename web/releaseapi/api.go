@@ -181,23 +181,23 @@ func (a *API) listJobs(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"jobs": out})
 }
 
-// jobID parses the job id in the path; a malformed one is as missing as
-// any other.
-func (a *API) jobID(c *gin.Context) (int64, bool) {
+// sessionJob resolves the session and the job id in the path; a
+// malformed id is as missing as any other.
+func (a *API) sessionJob(c *gin.Context) (release.Session, release.Device, int64, bool) {
+	sess, dev, ok := a.session(c)
+	if !ok {
+		return sess, dev, 0, false
+	}
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil || id <= 0 {
 		a.fail(c, release.ErrNotFound)
-		return 0, false
+		return sess, dev, 0, false
 	}
-	return id, true
+	return sess, dev, id, true
 }
 
 func (a *API) getJob(c *gin.Context) {
-	sess, dev, ok := a.session(c)
-	if !ok {
-		return
-	}
-	id, ok := a.jobID(c)
+	sess, dev, id, ok := a.sessionJob(c)
 	if !ok {
 		return
 	}
@@ -210,11 +210,7 @@ func (a *API) getJob(c *gin.Context) {
 }
 
 func (a *API) deleteJob(c *gin.Context) {
-	sess, dev, ok := a.session(c)
-	if !ok {
-		return
-	}
-	id, ok := a.jobID(c)
+	sess, dev, id, ok := a.sessionJob(c)
 	if !ok {
 		return
 	}
