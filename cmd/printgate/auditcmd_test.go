@@ -95,7 +95,7 @@ func tamperStatements(dialect any, stmt string) []string {
 	if fmt.Sprint(dialect) == "postgres" {
 		return []string{`ALTER TABLE audit_events DISABLE TRIGGER ALL`, stmt, `ALTER TABLE audit_events ENABLE TRIGGER ALL`}
 	}
-	return []string{`DROP TRIGGER audit_events_no_update`, stmt}
+	return []string{`DROP TRIGGER IF EXISTS audit_events_no_update`, `DROP TRIGGER IF EXISTS audit_events_no_delete`, stmt}
 }
 
 func openStackT(t *testing.T, cfg Config) *stack {
