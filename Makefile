@@ -5,6 +5,8 @@
 #   make test             provision tools and servers (scripts/provision.sh),
 #                         run all tests strictly, then every fuzz target briefly
 #   make fuzz FUZZTIME=10m  every fuzz target for FUZZTIME each
+#   make bench            printgate side by side with CUPS (scripts/bench.sh);
+#                         writes its table into docs/BENCHMARKS.md
 
 GO ?= go
 TAGS := -tags nomsgpack
@@ -12,7 +14,7 @@ FUZZTIME ?= 10s
 # How long `make test` fuzzes each target.
 TEST_FUZZTIME ?= 10s
 
-.PHONY: all build vet test test-go fuzz
+.PHONY: all build vet test test-go fuzz bench
 
 all: vet build
 
@@ -33,3 +35,6 @@ test-go:
 
 fuzz:
 	bash scripts/fuzz.sh $(FUZZTIME)
+
+bench:
+	bash scripts/bench.sh
