@@ -70,17 +70,11 @@ func (a *app) migrateCommand() *cobra.Command {
 		Short: "Create or update the database schema",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(a.configPath, a.dataDir)
-			if err != nil {
+			// Opening the stack migrates every package's schema.
+			return a.withStack(cmd, func(*stack) error {
+				_, err := fmt.Fprintln(a.stdout, "database schema is up to date")
 				return err
-			}
-			st, err := openStack(cmd.Context(), cfg, a.logger(cfg))
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			_, err = fmt.Fprintln(a.stdout, "database schema is up to date")
-			return err
+			})
 		},
 	}
 }
