@@ -73,8 +73,15 @@ func (s *Service) send(ctx context.Context, j *Job, printer string) (ipp.JobStat
 	// print failed.
 	wait := 250 * time.Millisecond
 	deadline := time.Now().Add(s.busyWait)
+	strip := false
 	for {
-		st, err := s.sendOnce(ctx, j, printer)
+		st, err := s.sendOnce(ctx, j, printer, strip)
+		if refusedAttributes(err) && !strip {
+			// Printers differ in the media, sides and colour modes they
+			// take; the document itself matters more than the options.
+			strip = true
+			continue
+		}
 		if !busy(err) || time.Now().Add(wait).After(deadline) {
 			return st, err
 		}
@@ -101,13 +108,19 @@ func busy(err error) bool {
 	return false
 }
 
-func (s *Service) sendOnce(ctx context.Context, j *Job, printer string) (ipp.JobStatus, error) {
+// refusedAttributes reports whether the printer refused the job's options.
+func refusedAttributes(err error) bool {
+	var se *ipp.StatusError
+	return errors.As(err, &se) && se.Status == goipp.StatusErrorAttributesOrValues
+}
+
+func (s *Service) sendOnce(ctx context.Context, j *Job, printer string, strip bool) (ipp.JobStatus, error) {
 	doc, err := s.spool.Open(j.Spool, j.WrappedKey)
 	if err != nil {
 		return ipp.JobStatus{}, fmt.Errorf("release: open document of job %d: %w", j.ID, err)
 	}
 	defer doc.Close()
-	st, err := s.client.PrintJob(ctx, printer, ipp.PrintRequest{
+	req := ipp.PrintRequest{
 		JobName:        j.Name,
 		UserName:       j.Owner,
 		DocumentFormat: j.Format,
@@ -115,7 +128,11 @@ func (s *Service) sendOnce(ctx context.Context, j *Job, printer string) (ipp.Job
 		Sides:          j.Sides,
 		ColorMode:      j.ColorMode,
 		Media:          j.Media,
-	}, doc)
+	}
+	if strip {
+		req.Sides, req.ColorMode, req.Media = "", "", ""
+	}
+	st, err := s.client.PrintJob(ctx, printer, req, doc)
 	if err != nil {
 		return st, err
 	}

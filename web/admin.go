@@ -22,6 +22,9 @@ type dashboardData struct {
 	Summary Summary
 }
 
+// DayParam is the day as the history filter takes it.
+func (d dashboardData) DayParam() string { return d.Day.Format(dateLayout) }
+
 // dashboard shows today's figures, today being the calendar day in the
 // configured time zone.
 func (s *server) dashboard(c *gin.Context) {

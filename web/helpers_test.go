@@ -1,12 +1,19 @@
 package web
 
 import (
+	"cmp"
 	"context"
+	"crypto/rand"
+	"encoding/csv"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -224,6 +231,8 @@ func (a *auditLog) names() []string {
 type heldJobs struct {
 	mu   sync.Mutex
 	jobs map[string][]HeldJob
+	// canceledBy records who canceled which job through CancelAnyJob.
+	canceledBy map[int64]string
 }
 
 func (h *heldJobs) HeldJobs(_ context.Context, user string) ([]HeldJob, error) {
@@ -235,6 +244,10 @@ func (h *heldJobs) HeldJobs(_ context.Context, user string) ([]HeldJob, error) {
 func (h *heldJobs) CancelJob(_ context.Context, user string, id int64) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	return h.remove(user, id)
+}
+
+func (h *heldJobs) remove(user string, id int64) error {
 	for i, j := range h.jobs[user] {
 		if j.ID == id {
 			h.jobs[user] = append(h.jobs[user][:i], h.jobs[user][i+1:]...)
@@ -244,22 +257,220 @@ func (h *heldJobs) CancelJob(_ context.Context, user string, id int64) error {
 	return fmt.Errorf("job %d: %w", id, ErrNotFound)
 }
 
-// record is a History over fixed rows, standing in for the audit log.
-type record struct {
-	rows    []HistoryRow
-	summary Summary
-}
-
-func (r *record) History(_ context.Context, q HistoryQuery) (HistoryPage, error) {
-	var out HistoryPage
-	for _, row := range r.rows {
-		if q.User == "" || row.User == q.User {
-			out.Rows = append(out.Rows, row)
+func (h *heldJobs) AllHeldJobs(_ context.Context, limit int) ([]HeldJob, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []HeldJob
+	for user, jobs := range h.jobs {
+		for _, j := range jobs {
+			j.Owner = user
+			out = append(out, j)
 		}
+	}
+	slices.SortFunc(out, func(a, b HeldJob) int { return cmp.Compare(a.ID, b.ID) })
+	if len(out) > limit {
+		out = out[:limit]
 	}
 	return out, nil
 }
 
+func (h *heldJobs) CancelAnyJob(_ context.Context, id int64, admin string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for user := range h.jobs {
+		if h.remove(user, id) == nil {
+			if h.canceledBy == nil {
+				h.canceledBy = map[int64]string{}
+			}
+			h.canceledBy[id] = admin
+			return nil
+		}
+	}
+	return fmt.Errorf("job %d: %w", id, ErrNotFound)
+}
+
+// record is a History and a Record over fixed rows, standing in for the
+// audit log. It selects, pages and exports rows with the meaning
+// HistoryQuery documents, and remembers the queries it was asked.
+type record struct {
+	rows    []HistoryRow
+	summary Summary
+	// details are the jobs Job finds, chain what VerifyChain answers,
+	// totals what Totals answers per grouping.
+	details map[int64]JobDetail
+	chain   ChainCheck
+	totals  map[GroupBy][]Total
+
+	// exportErr, when set, ends an export after exportErrAfter rows.
+	exportErr      error
+	exportErrAfter int
+
+	mu       sync.Mutex
+	queries  []HistoryQuery
+	exports  []HistoryQuery
+	verified [][2]int64
+}
+
+// matches reports whether q selects row.
+func (q HistoryQuery) matches(row HistoryRow) bool {
+	return (q.User == "" || row.User == q.User) &&
+		(q.From.IsZero() || !row.SubmittedAt.Before(q.From)) &&
+		(q.To.IsZero() || row.SubmittedAt.Before(q.To)) &&
+		(q.Queue == "" || row.Queue == q.Queue) &&
+		(q.Device == "" || row.Device == q.Device) &&
+		(q.Outcome == "" || row.Outcome == q.Outcome) &&
+		(q.Name == "" || strings.Contains(strings.ToLower(row.Name), strings.ToLower(q.Name)))
+}
+
+// selected returns the rows q selects, newest first.
+func (r *record) selected(q HistoryQuery) []HistoryRow {
+	var out []HistoryRow
+	for _, row := range r.rows {
+		if q.matches(row) {
+			out = append(out, row)
+		}
+	}
+	slices.SortFunc(out, func(a, b HistoryRow) int {
+		return cmp.Or(b.SubmittedAt.Compare(a.SubmittedAt), cmp.Compare(b.JobID, a.JobID))
+	})
+	return out
+}
+
+func (r *record) History(_ context.Context, q HistoryQuery) (HistoryPage, error) {
+	r.mu.Lock()
+	r.queries = append(r.queries, q)
+	r.mu.Unlock()
+	rows := r.selected(q)
+	start := 0
+	if q.Cursor != "" {
+		// The cursor is the last job ID shown.
+		last, err := strconv.ParseInt(strings.TrimPrefix(q.Cursor, "after-"), 10, 64)
+		i := slices.IndexFunc(rows, func(row HistoryRow) bool { return row.JobID == last })
+		if err != nil || !strings.HasPrefix(q.Cursor, "after-") || i < 0 {
+			return HistoryPage{}, fmt.Errorf("cursor %q: %w", q.Cursor, ErrBadCursor)
+		}
+		start = i + 1
+	}
+	limit := cmp.Or(q.Limit, 50)
+	var page HistoryPage
+	page.Rows = rows[start:min(start+limit, len(rows))]
+	if start+limit < len(rows) {
+		page.Next = fmt.Sprintf("after-%d", page.Rows[len(page.Rows)-1].JobID)
+	}
+	return page, nil
+}
+
 func (r *record) Summary(context.Context, time.Time, time.Time) (Summary, error) {
 	return r.summary, nil
+}
+
+func (r *record) Job(_ context.Context, id int64) (JobDetail, error) {
+	d, ok := r.details[id]
+	if !ok {
+		return JobDetail{}, fmt.Errorf("job %d: %w", id, ErrNotFound)
+	}
+	return d, nil
+}
+
+func (r *record) VerifyChain(_ context.Context, from, to int64) (ChainCheck, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.verified = append(r.verified, [2]int64{from, to})
+	c := r.chain
+	c.From, c.To = from, to
+	return c, nil
+}
+
+func (r *record) Totals(_ context.Context, q TotalsQuery) ([]Total, error) {
+	return r.totals[q.GroupBy], nil
+}
+
+// Export writes the selected rows oldest first as CSV: job ID, user and
+// document name.
+func (r *record) Export(_ context.Context, w io.Writer, q HistoryQuery, format ExportFormat) (int64, error) {
+	r.mu.Lock()
+	r.exports = append(r.exports, q)
+	r.mu.Unlock()
+	rows := r.selected(q)
+	slices.Reverse(rows)
+	if r.exportErr != nil && r.exportErrAfter == 0 {
+		return 0, r.exportErr
+	}
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"job_id", "owner", "document_name"})
+	for i, row := range rows {
+		if r.exportErr != nil && i == r.exportErrAfter {
+			cw.Flush()
+			return int64(i), r.exportErr
+		}
+		cw.Write([]string{strconv.FormatInt(row.JobID, 10), row.User, row.Name})
+	}
+	cw.Flush()
+	return int64(len(rows)), cw.Error()
+}
+
+// devices is a Devices over a map, standing in for the release service.
+// Tokens are random and kept nowhere but in issued, for the tests.
+type devices struct {
+	mu     sync.Mutex
+	queues []string
+	byName map[string]Device
+	issued []string
+	// changes lists the changes in order, as "what name by".
+	changes []string
+}
+
+func newDevices(queues ...string) *devices {
+	return &devices{queues: queues, byName: map[string]Device{}}
+}
+
+func (d *devices) Devices(context.Context) ([]Device, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := slices.Collect(maps.Values(d.byName))
+	slices.SortFunc(out, func(a, b Device) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+func (d *devices) Queues() []string { return d.queues }
+
+func (d *devices) token() string {
+	t := "pgd_" + rand.Text()
+	d.issued = append(d.issued, t)
+	return t
+}
+
+func (d *devices) AddDevice(_ context.Context, spec DeviceSpec, by string) (string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.byName[spec.Name]; ok {
+		return "", errors.New("device exists")
+	}
+	d.byName[spec.Name] = Device{Name: spec.Name, Printer: spec.Printer, Queues: spec.Queues, Methods: spec.Methods,
+		SelfEnroll: spec.SelfEnroll, Enabled: true}
+	d.changes = append(d.changes, "add "+spec.Name+" by "+by)
+	return d.token(), nil
+}
+
+func (d *devices) RotateToken(_ context.Context, name, by string) (string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.byName[name]; !ok {
+		return "", fmt.Errorf("device %s: %w", name, ErrNotFound)
+	}
+	d.changes = append(d.changes, "rotate "+name+" by "+by)
+	return d.token(), nil
+}
+
+func (d *devices) SetDeviceEnabled(_ context.Context, name string, enabled bool, by string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	dev, ok := d.byName[name]
+	if !ok {
+		return fmt.Errorf("device %s: %w", name, ErrNotFound)
+	}
+	dev.Enabled = enabled
+	d.byName[name] = dev
+	d.changes = append(d.changes, fmt.Sprintf("enabled=%t %s by %s", enabled, name, by))
+	return nil
 }

@@ -97,6 +97,23 @@ func (l *locale) Date(t time.Time) string {
 	return t.In(l.tz).Format(layout)
 }
 
+// Size formats a byte count for people: "1.5 MB".
+func (l *locale) Size(n int64) string {
+	const unit = 1000
+	if n < unit {
+		return l.T("common.bytes", n)
+	}
+	v, suffix := float64(n), ""
+	for _, s := range []string{"kB", "MB", "GB", "TB"} {
+		v /= unit
+		suffix = s
+		if v < unit {
+			break
+		}
+	}
+	return fmt.Sprintf("%.1f %s", v, suffix)
+}
+
 // Day formats the calendar date of t in the configured time zone.
 func (l *locale) Day(t time.Time) string {
 	if l.lang == langJa {

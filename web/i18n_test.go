@@ -84,6 +84,8 @@ func TestKeysExist(t *testing.T) {
 	scan(`\?ok=([a-z_]+)`, "flash.", goFiles...)
 	scan(`adminDone\(c, "[^"]*", \w+, "([a-z_]+)"\)`, "flash.", goFiles...)
 	scan(`(?:text|say)\("([a-z_]+)"`, "kiosk.js.", "static/kiosk.js")
+	// Keys the Go code hands around before translating them.
+	scan(`"((?:history|devices|charts|jobdetail|held)\.[a-z_]+)"`, "", goFiles...)
 	for _, r := range []directory.Role{directory.RoleAdmin, directory.RoleAuditor, directory.RoleUser} {
 		used["role."+string(r)] = "roles"
 	}
@@ -110,13 +112,39 @@ func TestJapanesePages(t *testing.T) {
 				SubmittedAt: submitted, ExpiresAt: submitted.Add(time.Hour)},
 			{ID: 43, Name: "memo.pdf", Queue: "secure", SubmittedAt: submitted},
 		}}}
-		o.History = &record{
+		rec := &record{
 			rows: []HistoryRow{
 				{JobID: 7, User: adminName, Name: "議事録.pdf", Pages: 4, Copies: 1, SubmittedAt: submitted, Outcome: "printed"},
 				{JobID: 8, User: adminName, Name: "x.pdf", SubmittedAt: submitted, Outcome: "print-failed", Reason: "printer offline"},
+				{JobID: 9, User: adminName, Name: "hmac-sha256:00ff", NameHidden: true, SubmittedAt: submitted, Outcome: "held"},
 			},
 			summary: Summary{Jobs: 3, Pages: 9, HeldNow: 2},
+			details: map[int64]JobDetail{7: {
+				HistoryRow: HistoryRow{JobID: 7, User: adminName, Name: "議事録.pdf", Pages: 4, Copies: 1, SubmittedAt: submitted,
+					Outcome: "printed", Device: "mfp-2f"},
+				ClaimedUser: "adam2", Format: "application/pdf", Size: 2048, PagesKnown: true, Impressions: 4, Sheets: 2,
+				HasJobPIN: true, Method: "card+pin", ReleasedAt: submitted.Add(time.Minute),
+				Events: []JobEvent{
+					{Seq: 1, At: submitted, Type: "submitted", Actor: adminName},
+					{Seq: 2, At: submitted, Type: "release-attempt", Actor: adminName, Method: "card", Outcome: "success"},
+					{Seq: 3, At: submitted, Type: "released", Actor: adminName, Device: "mfp-2f", Method: "card+pin"},
+					{Seq: 4, At: submitted, Type: "printed", Actor: "system"},
+					{Seq: 5, At: submitted, Type: "document-destroyed", Actor: "system"},
+				}}},
+			totals: map[GroupBy][]Total{
+				"":            {{Jobs: 3, Pages: 9, ColorPages: 4, MonoPages: 5}},
+				GroupByDay:    {{Key: "2026-04-01", Pages: 9}},
+				GroupByUser:   {{Key: adminName, Pages: 9}},
+				GroupByDevice: {{Key: "", Pages: 1}, {Key: "mfp-2f", Pages: 8}},
+			},
 		}
+		o.History, o.Record = rec, rec
+		o.Devices = newDevices("secure")
+		o.Devices.AddDevice(t.Context(), DeviceSpec{Name: "mfp-2f", Printer: "ipp://mfp-2f/ipp/print",
+			Queues: []string{"secure"}, Methods: []string{"card", "id+pin", "card+pin"}, SelfEnroll: true}, adminName)
+		o.Devices.AddDevice(t.Context(), DeviceSpec{Name: "mfp-3f", Printer: "ipp://mfp-3f/ipp/print",
+			Queues: []string{"secure"}, Methods: []string{"card"}}, adminName)
+		o.Devices.SetDeviceEnabled(t.Context(), "mfp-3f", false, adminName)
 	})
 	ctx := t.Context()
 	if err := e.creds.SetPIN(ctx, adminName, "4821"); err != nil {
@@ -144,6 +172,24 @@ func TestJapanesePages(t *testing.T) {
 		{"dashboard", request{method: http.MethodGet, path: "/admin", cookie: admin, header: ja}, http.StatusOK},
 		{"users", request{method: http.MethodGet, path: "/admin/users?user=adam&ok=card_added", cookie: admin, header: ja}, http.StatusOK},
 		{"users not found", request{method: http.MethodGet, path: "/admin/users?user=ghost", cookie: admin, header: ja}, http.StatusOK},
+		{"history", request{method: http.MethodGet, path: "/admin/history?user=adam", cookie: admin, header: ja}, http.StatusOK},
+		{"history refused", request{method: http.MethodGet, path: "/admin/history?from=x", cookie: admin, header: ja}, http.StatusBadRequest},
+		{"history empty", request{method: http.MethodGet, path: "/admin/history?user=nobody&cursor=", cookie: admin, header: ja}, http.StatusOK},
+		{"job", request{method: http.MethodGet, path: "/admin/jobs/7", cookie: admin, header: ja}, http.StatusOK},
+		{"job whole chain", request{method: http.MethodGet, path: "/admin/jobs/7?chain=all", cookie: admin, header: ja}, http.StatusOK},
+		{"job not found", request{method: http.MethodGet, path: "/admin/jobs/8", cookie: admin, header: ja}, http.StatusNotFound},
+		{"charts", request{method: http.MethodGet, path: "/admin/charts", cookie: admin, header: ja}, http.StatusOK},
+		{"charts refused", request{method: http.MethodGet, path: "/admin/charts?from=2020-01-01", cookie: admin, header: ja}, http.StatusBadRequest},
+		{"held", request{method: http.MethodGet, path: "/admin/held?ok=held_canceled", cookie: admin, header: ja}, http.StatusOK},
+		{"held refused", request{method: http.MethodPost, path: "/admin/held/cancel", cookie: admin, header: ja,
+			form: url.Values{"job": {"999"}}}, http.StatusNotFound},
+		{"devices", request{method: http.MethodGet, path: "/admin/devices?ok=device_disabled", cookie: admin, header: ja}, http.StatusOK},
+		{"devices refused", request{method: http.MethodPost, path: "/admin/devices/add", cookie: admin, header: ja,
+			form: url.Values{"name": {"bad name"}}}, http.StatusBadRequest},
+		{"device token", request{method: http.MethodPost, path: "/admin/devices/add", cookie: admin, header: ja,
+			form: url.Values{"name": {"mfp-4f"}, "printer": {"ipp://mfp-4f/ipp/print"}, "queue": {"secure"}, "method": {"card"}}}, http.StatusOK},
+		{"device token rotated", request{method: http.MethodPost, path: "/admin/devices/rotate", cookie: admin, header: ja,
+			form: url.Values{"name": {"mfp-2f"}}}, http.StatusOK},
 		{"kiosk", request{method: http.MethodGet, path: "/kiosk", header: ja}, http.StatusOK},
 		{"not found", request{method: http.MethodGet, path: "/nowhere", header: ja}, http.StatusNotFound},
 		{"forbidden", request{method: http.MethodGet, path: "/admin", cookie: e.signIn(t, userName), header: ja}, http.StatusForbidden},

@@ -70,12 +70,22 @@ func (s *server) showMy(c *gin.Context, status int, errText string) {
 // record appends a console action to the audit trail, if one is wired. A
 // failure stops the action: it must not happen unrecorded.
 func (s *server) record(c *gin.Context, name, target, detail string) bool {
+	return s.recordAction(c, Action{Name: name, Target: target, Detail: detail})
+}
+
+// recordDetails is record for an action described by details.
+func (s *server) recordDetails(c *gin.Context, name, target string, details map[string]string) bool {
+	return s.recordAction(c, Action{Name: name, Target: target, Details: details})
+}
+
+// recordAction records a, filling in who acted, from where and when.
+func (s *server) recordAction(c *gin.Context, a Action) bool {
 	if s.opts.Audit == nil {
 		return true
 	}
 	sess := currentSession(c)
-	a := Action{Actor: sess.User, Role: sess.Role, Name: name, Target: target, Detail: detail,
-		Remote: clientIP(c.Request), At: s.now()}
+	name := a.Name
+	a.Actor, a.Role, a.Remote, a.At = sess.User, sess.Role, clientIP(c.Request), s.now()
 	// The record must not be lost to a client that goes away mid-request.
 	ctx := context.WithoutCancel(c.Request.Context())
 	if err := s.opts.Audit.RecordAction(ctx, a); err != nil {

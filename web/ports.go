@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"io"
 	"time"
 
 	"github.com/printgate/printgate/release/directory"
@@ -17,6 +18,10 @@ import (
 // not exist or is not the user's; the console answers both alike.
 var ErrNotFound = errors.New("web: not found")
 
+// ErrBadCursor is what History returns (wrapped) for a cursor it did not
+// hand out, such as one edited in the address bar.
+var ErrBadCursor = errors.New("web: bad history cursor")
+
 // UserLister lists the built-in directory's users (directory.Builtin
 // implements it).
 type UserLister interface {
@@ -24,7 +29,8 @@ type UserLister interface {
 	Users(ctx context.Context) ([]directory.User, error)
 }
 
-// Jobs reads and cancels held jobs for My page.
+// Jobs reads and cancels held jobs for My page and for the
+// administrators' held-queue view.
 type Jobs interface {
 	// HeldJobs returns user's jobs waiting for release, newest first.
 	HeldJobs(ctx context.Context, user string) ([]HeldJob, error)
@@ -33,11 +39,22 @@ type Jobs interface {
 	// implementation records the cancellation in the audit trail, as for
 	// any other job transition.
 	CancelJob(ctx context.Context, user string, id int64) error
+	// AllHeldJobs returns every user's jobs waiting for release, oldest
+	// first, at most limit of them.
+	AllHeldJobs(ctx context.Context, limit int) ([]HeldJob, error)
+	// CancelAnyJob cancels the held job id, whoever owns it, on admin's
+	// behalf and destroys its document; an error wrapping ErrNotFound
+	// when no such job is held. The implementation records the
+	// cancellation, with admin as its actor, in the audit trail.
+	CancelAnyJob(ctx context.Context, id int64, admin string) error
 }
 
-// HeldJob is a job waiting for release, as My page shows it.
+// HeldJob is a job waiting for release, as My page and the held-queue
+// view show it.
 type HeldJob struct {
-	ID    int64
+	ID int64
+	// Owner is the user the job belongs to.
+	Owner string
 	Name  string
 	Queue string
 	// Pages counts one copy's pages; 0 when not known.
@@ -54,7 +71,8 @@ type HeldJob struct {
 
 // History reads the print record for My page and the dashboard.
 type History interface {
-	// History returns a page of job records, newest first.
+	// History returns a page of job records, newest first; an error
+	// wrapping ErrBadCursor for a cursor it did not hand out.
 	History(ctx context.Context, q HistoryQuery) (HistoryPage, error)
 	// Summary sums the jobs submitted in [from, to) and counts the jobs
 	// held now.
@@ -69,7 +87,8 @@ type HistoryQuery struct {
 	// From (inclusive) and To (exclusive) bound the submission time.
 	From, To time.Time
 	// Queue, Device and Outcome select by equal value; Name by a
-	// substring of the document name.
+	// case-insensitive substring of the document name, or the exact name
+	// of a job whose queue hides names.
 	Queue, Device, Outcome, Name string
 	// Limit is the page size.
 	Limit int
@@ -86,11 +105,14 @@ type HistoryPage struct {
 
 // HistoryRow is one job in the record.
 type HistoryRow struct {
-	JobID  int64
-	User   string
-	Name   string
-	Queue  string
-	Device string
+	JobID int64
+	User  string
+	// Name is the document name; when NameHidden, it is the keyed hash
+	// the record holds instead (its queue hides names).
+	Name       string
+	NameHidden bool
+	Queue      string
+	Device     string
 	// Pages counts one copy's pages; 0 when not known.
 	Pages       int64
 	Copies      int64
@@ -132,6 +154,9 @@ type Action struct {
 	Target string
 	// Detail adds a card's fingerprint where there is one.
 	Detail string
+	// Details are further facts, such as an export's filters; keys are
+	// plain words, never the name of a secret.
+	Details map[string]string
 	// Remote is the client's address.
 	Remote string
 	At     time.Time
@@ -145,4 +170,187 @@ const (
 	ActionUnlock     = "pin-unlocked"
 	ActionAddCard    = "card-added"
 	ActionRemoveCard = "card-removed"
+	ActionExport     = "export"
 )
+
+// Record reads the print record in depth for the admin and auditor pages:
+// one job with its events, the chain check, totals for the charts and
+// exports.
+type Record interface {
+	// Job returns job id's record with its events in order; an error
+	// wrapping ErrNotFound when the record has no such job.
+	Job(ctx context.Context, id int64) (JobDetail, error)
+	// VerifyChain recomputes the audit hash chain over the sequences from
+	// to to, both inclusive (to ≤ 0: up to the chain head). A broken chain
+	// is a ChainCheck with FirstBad set, not an error.
+	VerifyChain(ctx context.Context, from, to int64) (ChainCheck, error)
+	// Totals sums the jobs q selects.
+	Totals(ctx context.Context, q TotalsQuery) ([]Total, error)
+	// Export writes every job record q selects (Limit and Cursor are
+	// ignored) to w in format and returns how many it wrote: the same
+	// rows that History pages through for q, all pages together, with
+	// the same meaning of every field of q. Rows stream to w, oldest
+	// submission first.
+	Export(ctx context.Context, w io.Writer, q HistoryQuery, format ExportFormat) (int64, error)
+}
+
+// ExportFormat is the file format of an export.
+type ExportFormat string
+
+// Export formats.
+const (
+	// ExportCSV is CSV in UTF-8 with a byte order mark, which Excel needs
+	// to read Japanese text.
+	ExportCSV ExportFormat = "csv"
+	// ExportCSVShiftJIS is CSV in Shift_JIS, for older Excel.
+	ExportCSVShiftJIS ExportFormat = "csv-sjis"
+	// ExportJSONL is JSON Lines: one JSON object a line.
+	ExportJSONL ExportFormat = "jsonl"
+)
+
+// JobDetail is one job's full record and the events behind it.
+type JobDetail struct {
+	HistoryRow
+	// ClaimedUser is the name the client sent (requesting-user-name),
+	// which may differ from the authenticated User; ClientAddr is the
+	// sending client's address.
+	ClaimedUser, ClientAddr string
+	// Format is the document's MIME type and Size its length in bytes.
+	Format string
+	Size   int64
+	// SHA256 is the document's digest in hex; "" when not recorded.
+	SHA256 string
+	// PagesKnown says whether Pages was counted; PagesReason says why not.
+	PagesKnown  bool
+	PagesReason string
+	// Sides, ColorMode and Media are the IPP keywords asked for.
+	Sides, ColorMode, Media string
+	// HasJobPIN says whether the job was protected with a job PIN.
+	HasJobPIN bool
+	// Impressions is pages × copies, Sheets the sheets of paper.
+	Impressions, Sheets int64
+	// ReleasedAt, CompletedAt, ExpiredAt and DeletedAt (document
+	// destroyed) are zero until it happens.
+	ReleasedAt, CompletedAt, ExpiredAt, DeletedAt time.Time
+	// Method and Printer say how and where the job was released.
+	Method, Printer string
+	// Events are the job's events in chain order.
+	Events []JobEvent
+}
+
+// JobEvent is one event of a job's timeline.
+type JobEvent struct {
+	// Seq is the event's place in the audit chain, At when it happened.
+	Seq int64
+	At  time.Time
+	// Type is the audit event type ("submitted", "released"...).
+	Type string
+	// Actor is who caused it: a user, an administrator or "system".
+	Actor string
+	// Device, Method and Printer say where and how.
+	Device, Method, Printer string
+	// Outcome and Reason say how an attempt went and why.
+	Outcome, Reason string
+	// Details are the event's further facts; never secrets.
+	Details map[string]string
+	// Hash is the event's chain hash in hex.
+	Hash string
+}
+
+// ChainCheck is the result of VerifyChain.
+type ChainCheck struct {
+	// From and To are the sequences checked, both inclusive; Checked
+	// counts those that verified.
+	From, To, Checked int64
+	// FirstBad is the first sequence that does not verify, 0 when all
+	// do; Reason says why, in the record's own words.
+	FirstBad int64
+	Reason   string
+	// LastHash is the hash (hex) of the last event that verified.
+	LastHash string
+}
+
+// OK reports whether every checked event verified.
+func (c ChainCheck) OK() bool { return c.FirstBad == 0 }
+
+// GroupBy says what totals are summed per.
+type GroupBy string
+
+// Groupings of TotalsQuery; "" gives one grand total.
+const (
+	GroupByUser   GroupBy = "user"
+	GroupByDevice GroupBy = "device"
+	// GroupByDay groups by the calendar date of submission, in the
+	// record's time zone, as "2006-01-02".
+	GroupByDay GroupBy = "day"
+)
+
+// TotalsQuery selects the jobs that Totals sums.
+type TotalsQuery struct {
+	GroupBy GroupBy
+	// From (inclusive) and To (exclusive) bound the submission time.
+	From, To time.Time
+}
+
+// Total sums the jobs of one group.
+type Total struct {
+	// Key is the user, device or day; "" for a grand total, and for the
+	// jobs never released to a device.
+	Key string
+	// Jobs counts the jobs; PagesUnknown those without a page count.
+	Jobs, PagesUnknown int64
+	// Pages counts impressions (pages × copies), split into colour and
+	// black and white.
+	Pages, ColorPages, MonoPages int64
+}
+
+// Devices manages the registered devices (MFPs and release stations).
+// Each change is recorded in the audit trail by the implementation, with
+// by as its actor.
+type Devices interface {
+	// Devices lists the registered devices by name.
+	Devices(ctx context.Context) ([]Device, error)
+	// Queues names the queues a device may be allowed to release.
+	Queues() []string
+	// AddDevice registers a device and returns its bearer token, which
+	// is stored nowhere (only its hash is) and so cannot be shown again.
+	AddDevice(ctx context.Context, spec DeviceSpec, by string) (token string, err error)
+	// RotateToken gives device name a new token and returns it; the old
+	// one stops working at once. An error wrapping ErrNotFound when there
+	// is no such device.
+	RotateToken(ctx context.Context, name, by string) (token string, err error)
+	// SetDeviceEnabled enables or disables device name; a disabled
+	// device's token is refused. An error wrapping ErrNotFound when there
+	// is no such device.
+	SetDeviceEnabled(ctx context.Context, name string, enabled bool, by string) error
+}
+
+// Device is a registered device as the devices page shows it.
+type Device struct {
+	// Name identifies the device.
+	Name string
+	// Printer is where the device's releases print, with any password in
+	// it masked.
+	Printer string
+	// Queues are the queues whose jobs it releases, Methods the sign-in
+	// methods it allows ("card", "id+pin", "card+pin").
+	Queues  []string
+	Methods []string
+	// SelfEnroll lets an unknown card be enrolled there with the
+	// directory password.
+	SelfEnroll bool
+	// Enabled is false for a device whose token is refused.
+	Enabled bool
+	// CreatedAt and UpdatedAt are when it was registered and last
+	// changed.
+	CreatedAt, UpdatedAt time.Time
+}
+
+// DeviceSpec describes a device to register, with the fields of Device.
+type DeviceSpec struct {
+	Name       string
+	Printer    string
+	Queues     []string
+	Methods    []string
+	SelfEnroll bool
+}

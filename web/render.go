@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -21,17 +24,24 @@ import (
 var templateFiles embed.FS
 
 // pageNames lists the pages: each is templates/NAME.html.
-func pageNames() []string { return []string{"signin", "my", "admin", "users", "error", "kiosk"} }
+func pageNames() []string {
+	return []string{"signin", "my", "admin", "users", "error", "kiosk",
+		"history", "job", "charts", "held", "devices", "token"}
+}
 
-// selfPath is the address that shows page.
+// selfPath is the address that shows page, where a view does not say.
 func selfPath(page string) string {
 	switch page {
 	case "error":
 		return "/"
-	case "users":
-		return "/admin/users"
+	case "admin", "my", "signin", "kiosk":
+		return "/" + page
+	case "token":
+		// The token is shown once: the language switch leads to the
+		// devices page, not back to the token.
+		return "/admin/devices"
 	}
-	return "/" + page
+	return "/admin/" + page
 }
 
 // entryOf names the template that starts page: the kiosk is a page of its
@@ -73,6 +83,11 @@ func parsePages(tz *time.Location) (*pageSet, error) {
 			"date":    loc.Date,
 			"day":     loc.Day,
 			"hasRole": func(s *session, r string) bool { return s != nil && allowed(s.Role, accessFor(r)) },
+			"details": detailPairs,
+			"size":    loc.Size,
+			"num":     func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) },
+			"join":    strings.Join,
+			"has":     slices.Contains[[]string],
 		}
 		for _, page := range pageNames() {
 			files := []string{"templates/" + page + ".html"}
@@ -113,7 +128,9 @@ func (s *server) render(c *gin.Context, status int, page string, v view) {
 	loc := s.locale(c)
 	v.Lang = loc.lang
 	v.Page = page
-	v.Self = selfPath(page)
+	if v.Self == "" {
+		v.Self = selfPath(page)
+	}
 	if v.User == nil {
 		v.User = currentSession(c)
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -33,9 +34,14 @@ func fullEnv(t *testing.T, db *database.DB) *env {
 	return newEnv(t, db, func(o *Options) {
 		o.API = apiRoutes()
 		o.Jobs = &heldJobs{jobs: map[string][]HeldJob{}}
-		o.History = &record{}
+		rec := &record{details: map[int64]JobDetail{sampleJob: {HistoryRow: HistoryRow{JobID: sampleJob, User: userName}}}}
+		o.History, o.Record = rec, rec
+		o.Devices = newDevices("secure")
 	})
 }
+
+// sampleJob is the job that route parameters name.
+const sampleJob = 7
 
 // samplePath fills a route's parameters with plausible values.
 func samplePath(p string) string {
@@ -44,6 +50,8 @@ func samplePath(p string) string {
 		switch {
 		case strings.HasPrefix(seg, "*"):
 			seg = "sample"
+		case seg == ":job":
+			seg = strconv.Itoa(sampleJob)
 		case strings.HasPrefix(seg, ":"):
 			seg = "pgs_SAMPLE"
 		}

@@ -59,8 +59,15 @@ type Options struct {
 	// History reads the print record for My page and the dashboard; nil
 	// shows those sections as not available.
 	History History
-	// Audit records console actions that change credentials; nil records
-	// nothing. When set, an action whose record fails is not carried out.
+	// Record reads job details, totals and exports for the admin and
+	// auditor pages; nil shows those pages as not available.
+	Record Record
+	// Devices lists and manages the registered devices; nil shows the
+	// devices page as not available.
+	Devices Devices
+	// Audit records console actions that change credentials, and
+	// exports; nil records nothing. When set, an action whose record
+	// fails is not carried out.
 	Audit AuditLog
 
 	// TimeZone is the zone dates are shown in; nil means Asia/Tokyo.
@@ -200,6 +207,11 @@ func recovery(log *slog.Logger) gin.HandlerFunc {
 		start := time.Now()
 		defer func() {
 			if r := recover(); r != nil {
+				if r == http.ErrAbortHandler {
+					// A handler cutting a reply short on purpose (a
+					// broken export): let net/http drop the connection.
+					panic(r)
+				}
 				log.Error("web: panic", "path", c.Request.URL.Path, "panic", r, "after", time.Since(start))
 				c.AbortWithStatus(http.StatusInternalServerError)
 			}
