@@ -165,6 +165,11 @@ func (s *Store) CheckPIN(ctx context.Context, user, pin, device string) error {
 	if err != nil {
 		return fmt.Errorf("credential: check PIN of %s: record failure: %w", user, err)
 	}
+	if rows[0].Failures >= s.policy.MaxFailures {
+		// This attempt locked the account: say so now, not at the next
+		// attempt, so the person at the printer knows to stop.
+		return fmt.Errorf("credential: check PIN of %s: %w", user, ErrLocked)
+	}
 	return fmt.Errorf("credential: check PIN of %s: %w", user, ErrWrongPIN)
 }
 
