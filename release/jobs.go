@@ -181,9 +181,11 @@ func (s *Service) transition(ctx context.Context, j *Job, from []State, to State
 	case StateHeld:
 		set["processed_at"] = nil
 	}
+	if to.Ended() {
+		set["completed_at"] = t
+	}
 	destroy := to.Ended() && !(to == StateCompleted && s.queues[j.Queue].KeepAfterPrint > 0)
 	if destroy {
-		set["completed_at"] = t
 		set["wrapped_key"] = nil
 		set["spool"] = ""
 	}
@@ -214,8 +216,11 @@ func (s *Service) transition(ctx context.Context, j *Job, from []State, to State
 	}
 	doc := j.Spool
 	*j = next
+	if to.Ended() {
+		j.CompletedAt = &t
+	}
 	if destroy {
-		j.Spool, j.WrappedKey, j.CompletedAt = "", nil, &t
+		j.Spool, j.WrappedKey = "", nil
 		s.removeDocument(doc)
 	}
 	return true, nil

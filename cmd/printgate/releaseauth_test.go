@@ -187,3 +187,25 @@ func TestAuditJobLife(t *testing.T) {
 		}
 	})
 }
+
+// TestKeepAfterPrint: a queue with a reprint window keeps a printed
+// document until the window passes, then destroys it.
+func TestKeepAfterPrint(t *testing.T) {
+	e := newReleaseEnv(t, "", func(c *Config) { c.Queues[0].KeepAfterPrint = 2 * time.Second })
+	id := e.submit("bob", testdocs.PDF(1, "reprint window", testdocs.A4))
+	sess := e.login("mfp1", map[string]string{"card": "04A1B2C3"})
+	e.call("mfp1", "POST", "/release/sessions/"+sess+"/release", map[string]any{"jobs": []int64{id}})
+	e.waitState("mfp1", sess, id, "completed")
+	if files := e.spoolFiles(); len(files) != 1 {
+		t.Fatalf("right after printing the spool holds %v, want the kept document", files)
+	}
+	waitFor(t, "the reprint window to pass", func() bool { return len(e.spoolFiles()) == 0 })
+	st := openStackT(t, e.cfg)
+	events, err := st.audit.Timeline(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := events[len(events)-1]; last.Type != audit.EventDocumentDestroyed || last.Reason != "reprint-window-passed" {
+		t.Errorf("last event %s (%s), want document-destroyed after the reprint window", last.Type, last.Reason)
+	}
+}
