@@ -218,3 +218,35 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestStartupRecovery: at start-up a job whose document is gone is marked
+// aborted, and a document that no job refers to is removed.
+func TestStartupRecovery(t *testing.T) {
+	cfg := newConfig(t, "")
+	srv := startServer(t, cfg)
+	uri := srv.PrinterURI("secure")
+	r := ippDo(t, uri, ippRequest(goipp.OpPrintJob, uri, "alice", mimeVal("application/pdf")),
+		testdocs.PDF(1, "recovery", testdocs.A4))
+	id := attrValue(r.Job, "job-id")
+	srv.Stop(t)
+	spoolDir := filepath.Join(cfg.DataDir, "spool")
+	files, _ := os.ReadDir(spoolDir)
+	if len(files) != 1 {
+		t.Fatalf("spool holds %d files, want 1", len(files))
+	}
+	os.Remove(filepath.Join(spoolDir, files[0].Name()))
+	orphan := filepath.Join(spoolDir, "ORPHANDOCUMENT.doc")
+	if err := os.WriteFile(orphan, []byte("left over"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv = startServer(t, cfg)
+	db := openTestDB(t, srv)
+	var row struct{ State, Reason string }
+	db.Raw("SELECT state, reason FROM jobs WHERE id = ?", id).Scan(&row)
+	if row.State != "aborted" || row.Reason != "document-missing" {
+		t.Errorf("job without its document: %+v, want aborted (document-missing)", row)
+	}
+	if _, err := os.Stat(orphan); !os.IsNotExist(err) {
+		t.Errorf("a document without a job survived start-up: %v", err)
+	}
+}
