@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"os/user"
@@ -24,6 +25,12 @@ type app struct {
 	stdout     io.Writer
 	stderr     io.Writer
 	stdin      io.Reader
+	// bound holds listeners already bound to configured addresses, which
+	// serve uses instead of binding them itself, so that a test can hand
+	// over a port nobody else can take meanwhile.
+	bound map[string]net.Listener
+	// ready, when not nil, is closed once serve accepts connections.
+	ready chan struct{}
 }
 
 func main() {

@@ -75,27 +75,30 @@ func (a *app) listen(ctx context.Context, cfg Config, handler http.Handler, log 
 			ln.Close()
 		}
 	}()
+	// The certificate first: a listener must not accept connections
+	// while another one of the same server is still missing.
+	var tlsConf *tls.Config
+	if len(cfg.Server.TLSListen) > 0 {
+		var err error
+		if tlsConf, err = serverTLS(cfg); err != nil {
+			return err
+		}
+	}
 	for _, addr := range cfg.Server.Listen {
-		ln, err := net.Listen("tcp", addr)
+		ln, err := a.bind(addr)
 		if err != nil {
-			return fmt.Errorf("listen %s: %w", addr, err)
+			return err
 		}
 		listeners = append(listeners, ln)
 		a.printURIs(cfg, "ipp", ln.Addr())
 	}
-	if len(cfg.Server.TLSListen) > 0 {
-		tlsConf, err := serverTLS(cfg)
+	for _, addr := range cfg.Server.TLSListen {
+		ln, err := a.bind(addr)
 		if err != nil {
 			return err
 		}
-		for _, addr := range cfg.Server.TLSListen {
-			ln, err := tls.Listen("tcp", addr, tlsConf)
-			if err != nil {
-				return fmt.Errorf("listen %s: %w", addr, err)
-			}
-			listeners = append(listeners, ln)
-			a.printURIs(cfg, "ipps", ln.Addr())
-		}
+		listeners = append(listeners, tls.NewListener(ln, tlsConf))
+		a.printURIs(cfg, "ipps", ln.Addr())
 	}
 	fmt.Fprintf(a.stdout, "printgate: data in %s\n", cfg.DataDir)
 	errc := make(chan error, len(listeners))
@@ -111,6 +114,9 @@ func (a *app) listen(ctx context.Context, cfg Config, handler http.Handler, log 
 		servers = append(servers, srv)
 		go func() { errc <- srv.Serve(ln) }()
 	}
+	if a.ready != nil {
+		close(a.ready)
+	}
 	var err error
 	select {
 	case <-ctx.Done():
@@ -125,6 +131,19 @@ func (a *app) listen(ctx context.Context, cfg Config, handler http.Handler, log 
 		err = nil
 	}
 	return err
+}
+
+// bind returns the listener handed over for addr, or binds addr.
+func (a *app) bind(addr string) (net.Listener, error) {
+	if ln, ok := a.bound[addr]; ok {
+		delete(a.bound, addr)
+		return ln, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", addr, err)
+	}
+	return ln, nil
 }
 
 // serverTLS loads the configured certificate or the generated one.

@@ -7,6 +7,7 @@ import (
 	"net"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -86,24 +87,14 @@ func startServerTB(t testing.TB, cfg Config) *testServer {
 	log := &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &testServer{Addr: cfg.Server.Listen[0], DataDir: cfg.DataDir, Config: cfg, Log: log, stop: cancel, done: make(chan error, 1)}
-	a := &app{stdout: log, stderr: log, stdin: bytes.NewReader(nil)}
+	a := &app{stdout: log, stderr: log, stdin: bytes.NewReader(nil), bound: bindAll(t, cfg), ready: make(chan struct{})}
 	go func() { s.done <- a.serve(ctx, cfg) }()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", s.Addr, time.Second)
-		if err == nil {
-			c.Close()
-			break
-		}
-		select {
-		case err := <-s.done:
-			t.Fatalf("server did not start: %v\n%s", err, log)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server did not listen on %s\n%s", s.Addr, log)
-		}
-		time.Sleep(20 * time.Millisecond)
+	select {
+	case <-a.ready:
+	case err := <-s.done:
+		t.Fatalf("server did not start: %v\n%s", err, log)
+	case <-time.After(60 * time.Second):
+		t.Fatalf("server did not start serving on %s\n%s", s.Addr, log)
 	}
 	t.Cleanup(func() {
 		s.Stop(t)
@@ -112,6 +103,24 @@ func startServerTB(t testing.TB, cfg Config) *testServer {
 		}
 	})
 	return s
+}
+
+// bindAll binds every address cfg listens on before the server starts,
+// so that no listener accepts connections while another is missing and no
+// other process can take a port between the test choosing it and the
+// server using it.
+func bindAll(t testing.TB, cfg Config) map[string]net.Listener {
+	t.Helper()
+	bound := map[string]net.Listener{}
+	for _, addr := range append(slices.Clone(cfg.Server.Listen), cfg.Server.TLSListen...) {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Fatalf("listen %s: %v", addr, err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		bound[addr] = ln
+	}
+	return bound
 }
 
 // Stop shuts the server down and waits for it.
