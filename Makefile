@@ -2,6 +2,7 @@
 #
 #   make build            compile everything
 #   make vet              gofmt check and go vet
+#   make check            vet and the tests that need no outside server (-short)
 #   make test             provision tools and servers (scripts/provision.sh),
 #                         run all tests strictly, then every fuzz target briefly
 #   make fuzz FUZZTIME=10m  every fuzz target for FUZZTIME each
@@ -14,7 +15,7 @@ FUZZTIME ?= 10s
 # How long `make test` fuzzes each target.
 TEST_FUZZTIME ?= 10s
 
-.PHONY: all build vet test test-go fuzz bench
+.PHONY: all build vet check test test-go fuzz bench
 
 all: vet build
 
@@ -25,6 +26,11 @@ vet:
 	@unformatted="$$(gofmt -l .)"; \
 	if [ -n "$$unformatted" ]; then echo "gofmt -l lists:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(TAGS) ./...
+
+# check is the fast loop: internal/testenv skips every real server and tool
+# under -short.
+check: vet
+	$(GO) test $(TAGS) -short -count=1 ./...
 
 test:
 	bash scripts/provision.sh $(MAKE) --no-print-directory vet test-go fuzz FUZZTIME=$(TEST_FUZZTIME)

@@ -31,6 +31,9 @@ var (
 // must kill a real process.
 func printgateBinary(t testing.TB) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("a real printgate process is left out by -short")
+	}
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "printgate-bin-")
 		if err != nil {

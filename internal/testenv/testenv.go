@@ -32,8 +32,14 @@ func Strict() bool { return os.Getenv(StrictEnv) == "1" }
 // Need stops the test when err is not nil: it skips it, or fails it in
 // strict mode. what names the missing piece for the reader of the test
 // log, as in "PostgreSQL at 127.0.0.1:5432".
+//
+// With go test -short, every outside server and tool is left out, present
+// or not: that is the fast `make check`.
 func Need(t testing.TB, what string, err error) {
 	t.Helper()
+	if testing.Short() {
+		t.Skipf("testenv: %s left out by -short", what)
+	}
 	if err == nil {
 		return
 	}
@@ -99,6 +105,7 @@ func Chromium(t testing.TB) string {
 	t.Helper()
 	const debian = "/usr/bin/chromium"
 	if fi, err := os.Stat(debian); err == nil && !fi.IsDir() {
+		Need(t, "Chromium", nil)
 		return debian
 	}
 	return Tool(t, "chromium")

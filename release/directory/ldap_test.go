@@ -180,7 +180,7 @@ func TestLDAPUnavailable(t *testing.T) {
 		}
 	})
 	if d == nil {
-		t.FailNow()
+		t.SkipNow() // the subtest failed (which fails this test) or had no slapd
 	}
 	defer d.Close()
 	for _, tt := range []struct{ user, password string }{{"alice", "alice-secret"}, {"alice", "wrong"}, {"mallory", "x"}} {
