@@ -94,9 +94,13 @@ type env struct {
 // the options before the server is built.
 func newEnv(t *testing.T, db *database.DB, edit func(*Options)) *env {
 	t.Helper()
-	e := &env{db: db, dir: directory.NewBuiltin(db, testParams), clock: newClock(), audit: &auditLog{}}
-	var err error
-	e.creds, err = credential.New(db, testKey, credential.Policy{}, testParams, credential.Options{Now: e.clock.Now})
+	hasher, err := secret.NewHasher(testKey, testParams, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{db: db, dir: directory.NewBuiltin(db, hasher), clock: newClock(), audit: &auditLog{}}
+	e.creds, err = credential.New(db, testKey, credential.Policy{}, testParams,
+		credential.Options{Now: e.clock.Now, Hasher: hasher})
 	if err != nil {
 		t.Fatalf("credential.New: %v", err)
 	}

@@ -302,6 +302,11 @@ func (a *API) fail(c *gin.Context, err error) {
 		status, msg = http.StatusBadRequest, "Sign in with a card, with your ID and PIN, or with a card and PIN."
 	case errors.Is(err, release.ErrNotPossible):
 		status, msg = http.StatusConflict, "The job can no longer be changed: it is printing or done."
+	case errors.Is(err, release.ErrBusy):
+		// Too many PIN or password checks at once for the memory they
+		// take; no secret was checked.
+		c.Header("Retry-After", "2")
+		status, msg = http.StatusServiceUnavailable, "The server is busy. Please try again in a moment."
 	case errors.Is(err, ipp.ErrUnavailable):
 		status, msg = http.StatusServiceUnavailable, "The service is unavailable. Please try again shortly."
 	default:
