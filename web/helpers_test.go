@@ -121,6 +121,9 @@ func newEnv(t *testing.T, db *database.DB, edit func(*Options)) *env {
 		Credentials: e.creds,
 		Audit:       e.audit,
 		Now:         e.clock.Now,
+		// Requests come from 192.0.2.1 over plain HTTP; plaintext_test.go
+		// checks what happens with this off.
+		AllowPlainCredentials: true,
 	}
 	if edit != nil {
 		edit(&opts)

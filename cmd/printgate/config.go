@@ -103,6 +103,11 @@ type ServerConfig struct {
 	// bytes per second.
 	MinUploadRate int64         `yaml:"min_upload_rate"`
 	UploadGrace   time.Duration `yaml:"upload_grace"`
+	// AllowPlainCredentials accepts console passwords and release PINs
+	// and passwords over plain HTTP from other machines. Off, they need
+	// TLS unless the client is on loopback (or, for the release API,
+	// its device allows plain credentials).
+	AllowPlainCredentials bool `yaml:"allow_plain_credentials"`
 }
 
 // TLSConfig names a certificate and its key (PEM).

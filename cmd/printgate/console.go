@@ -157,6 +157,7 @@ func (st *stack) consoleOptions(svc *release.Service) web.Options {
 		DB: st.db, Directory: st.dir, Credentials: st.creds, Log: st.log, TimeZone: loc,
 		Jobs: consoleJobs{svc}, History: consoleHistory{st.audit, svc}, Audit: consoleAudit{st},
 		Record: consoleRecord{st.audit}, Devices: consoleDevices{svc},
+		AllowPlainCredentials: st.cfg.Server.AllowPlainCredentials,
 	}
 	if st.builtin != nil {
 		opts.Users = st.builtin

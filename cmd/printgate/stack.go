@@ -51,7 +51,15 @@ func openStack(ctx context.Context, cfg Config, log *slog.Logger) (_ *stack, err
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
+	if err := privatePerms(cfg, log); err != nil {
+		return nil, err
+	}
 	if st.db, err = database.Open(ctx, cfg.Database.URL, cfg.DataDir, log); err != nil {
+		return nil, err
+	}
+	// SQLite creates its files 0644; once they are 0600, the -wal and
+	// -shm files it creates later copy the database file's mode.
+	if err := privatePerms(cfg, log); err != nil {
 		return nil, err
 	}
 	for _, m := range []func(context.Context, *database.DB) error{
