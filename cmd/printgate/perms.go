@@ -19,6 +19,9 @@ import (
 // logged with the file's name and its modes, never its contents.
 // Symbolic links are left alone: what they point to is not printgate's.
 func privatePerms(cfg Config, log *slog.Logger) error {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	var errs []error
 	for _, root := range []string{cfg.DataDir, cfg.spoolDir()} {
 		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
