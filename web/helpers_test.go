@@ -439,7 +439,7 @@ func (d *devices) AddDevice(_ context.Context, spec DeviceSpec, by string) (stri
 		return "", errors.New("device exists")
 	}
 	d.byName[spec.Name] = Device{Name: spec.Name, Printer: spec.Printer, Queues: spec.Queues, Methods: spec.Methods,
-		SelfEnroll: spec.SelfEnroll, Enabled: true}
+		SelfEnroll: spec.SelfEnroll, AllowPlainCredentials: spec.AllowPlainCredentials, Enabled: true}
 	d.changes = append(d.changes, "add "+spec.Name+" by "+by)
 	return d.token(), nil
 }

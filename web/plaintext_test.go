@@ -128,3 +128,28 @@ func TestAPIMarksPlainText(t *testing.T) {
 		})
 	}
 }
+
+// TestDevicePlainCredentialsForm checks that an admin can register a
+// device allowed plain credentials from the devices page, and that the
+// page shows which devices are.
+func TestDevicePlainCredentialsForm(t *testing.T) {
+	devs := newDevices("secure")
+	e := newEnv(t, openDB(t, database.SQLite), func(o *Options) { o.Devices = devs })
+	admin := e.signIn(t, adminName)
+	form := url.Values{"name": {"panel-1f"}, "printer": {"ipp://mfp-1f/ipp/print"}, "queue": {"secure"}, "method": {"id+pin"}}
+	e.post(t, admin, "/admin/devices/add", form)
+	form.Set("name", "panel-2f")
+	form.Set("allow_plain_credentials", "on")
+	e.post(t, admin, "/admin/devices/add", form)
+	list, _ := devs.Devices(t.Context())
+	got := map[string]bool{}
+	for _, d := range list {
+		got[d.Name] = d.AllowPlainCredentials
+	}
+	if got["panel-1f"] || !got["panel-2f"] {
+		t.Errorf("allow plain credentials: %v, want only panel-2f", got)
+	}
+	if page := e.page(t, admin, "/admin/devices"); strings.Count(page, "PIN over plain HTTP") != 1 {
+		t.Errorf("the devices page does not mark exactly the one device allowed plain credentials")
+	}
+}
