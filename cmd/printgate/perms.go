@@ -17,13 +17,18 @@ import (
 // meant to be kept apart from), and again once they are open, for the
 // files SQLite has just created with its default 0644. Each change is
 // logged with the file's name and its modes, never its contents.
-// Symbolic links are left alone: what they point to is not printgate's.
+// Symbolic links inside are left alone: what they point to is not
+// printgate's.
 func privatePerms(cfg Config, log *slog.Logger) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	var errs []error
 	for _, root := range []string{cfg.DataDir, cfg.spoolDir()} {
+		// A data dir reached through a symbolic link is still printgate's.
+		if real, err := filepath.EvalSymlinks(root); err == nil {
+			root = real
+		}
 		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil
