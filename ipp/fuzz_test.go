@@ -25,6 +25,7 @@ import (
 	"github.com/printgate/printgate/internal/secret"
 	"github.com/printgate/printgate/ipp"
 	"github.com/printgate/printgate/release"
+	"github.com/printgate/printgate/release/credential"
 	"github.com/printgate/printgate/release/spool"
 )
 
@@ -76,6 +77,13 @@ func newFuzzEnv(tb testing.TB) *fuzzEnv {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { sp.Close() })
+	// The cheapest argon2id: job passwords are hashed on every
+	// Print-Job, and the costs are not what is under test.
+	creds, err := credential.New(db, []byte(rand.Text()+rand.Text()), credential.Policy{},
+		secret.Params{Memory: 8, Time: 1, Threads: 1}, credential.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
 	svc, err := release.New(release.Options{
 		DB:    db,
 		Spool: sp,
@@ -88,9 +96,7 @@ func newFuzzEnv(tb testing.TB) *fuzzEnv {
 			Auth:            "requesting-user-name",
 			TrustedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
 		}},
-		// The cheapest argon2id: job passwords are hashed on every
-		// Print-Job, and the costs are not what is under test.
-		Hash: secret.Params{Memory: 8, Time: 1, Threads: 1},
+		Credentials: creds,
 	})
 	if err != nil {
 		tb.Fatal(err)

@@ -392,6 +392,11 @@ func (s *Server) httpError(w http.ResponseWriter, err error) {
 		http.Error(w, "authentication required", http.StatusUnauthorized)
 	case errors.Is(err, ErrForbidden):
 		http.Error(w, refusalMessage(err, "this client may not print here"), http.StatusForbidden)
+	case errors.Is(err, ErrBusy):
+		// Authentication happens before the IPP request is read, so a
+		// busy server says so in HTTP, which IPP clients retry.
+		w.Header().Set("Retry-After", "2")
+		http.Error(w, "server busy, try again shortly", http.StatusServiceUnavailable)
 	case errors.Is(err, ErrUnavailable):
 		http.Error(w, "service unavailable, try again shortly", http.StatusServiceUnavailable)
 	default:

@@ -38,6 +38,10 @@ type Device struct {
 	Methods string
 	// SelfEnroll lets an unknown card be enrolled with a directory password.
 	SelfEnroll bool
+	// AllowPlainCredentials lets the device send PINs and passwords over
+	// plain HTTP from another machine, for panel apps that cannot do
+	// TLS; see WithPlainText.
+	AllowPlainCredentials bool
 	// TokenHash is the SHA-256 of the device's bearer token; the token
 	// itself is shown once and never stored.
 	TokenHash string
@@ -75,6 +79,8 @@ type DeviceSpec struct {
 	Queues     []string
 	Methods    []string
 	SelfEnroll bool
+	// AllowPlainCredentials: see Device.
+	AllowPlainCredentials bool
 }
 
 func createDevices(tx *gorm.DB, d database.Dialect) error {
@@ -135,7 +141,11 @@ func (s *Service) AddDevice(ctx context.Context, spec DeviceSpec, by string) (De
 	d := Device{
 		Name: spec.Name, Printer: spec.Printer, Queues: strings.Join(spec.Queues, ","),
 		Methods: strings.Join(spec.Methods, ","), SelfEnroll: spec.SelfEnroll, TokenHash: hash,
-		Enabled: true, CreatedAt: now(), UpdatedAt: now(),
+		AllowPlainCredentials: spec.AllowPlainCredentials, Enabled: true, CreatedAt: now(), UpdatedAt: now(),
+	}
+	details := map[string]string{"printer": d.Printer, "queues": d.Queues, "methods": d.Methods}
+	if d.AllowPlainCredentials {
+		details["allow-plain-credentials"] = "true"
 	}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(&d).Error; err != nil {
@@ -144,9 +154,7 @@ func (s *Service) AddDevice(ctx context.Context, spec DeviceSpec, by string) (De
 			}
 			return err
 		}
-		return s.adminEvent(ctx, tx, audit.EventDeviceAdded, by, d.Name, map[string]string{
-			"printer": d.Printer, "queues": d.Queues, "methods": d.Methods,
-		})
+		return s.adminEvent(ctx, tx, audit.EventDeviceAdded, by, d.Name, details)
 	})
 	if err != nil {
 		return Device{}, "", dbErr("add device", err)

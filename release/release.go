@@ -46,6 +46,10 @@ var (
 	// ErrForbidden: a disabled device, or a login method the device does
 	// not allow.
 	ErrForbidden = errors.New("release: forbidden")
+	// ErrBusy: too many PIN or password checks at once for the memory
+	// they may take; try again shortly. It is secret.ErrBusy, so it
+	// matches however deep the check that found it.
+	ErrBusy = secret.ErrBusy
 )
 
 // Queue is one IPP print queue.
@@ -107,8 +111,6 @@ type Options struct {
 	// 10 s).
 	SweepEvery time.Duration
 	Log        *slog.Logger
-	// Hash are the argon2id costs for job passwords.
-	Hash secret.Params
 }
 
 // Service holds the queues and jobs; it implements ipp.Backend.
@@ -131,7 +133,6 @@ type Service struct {
 	// raised by each stored document.
 	used  atomic.Int64
 	log   *slog.Logger
-	hash  secret.Params
 	pages pages.Counter
 	// counting limits concurrent page counts: a PDF parse needs memory in
 	// proportion to the document.
@@ -164,7 +165,6 @@ func New(opts Options) (*Service, error) {
 		quota:       opts.SpoolQuota,
 		sharedSpool: opts.SharedSpool,
 		log:         opts.Log,
-		hash:        opts.Hash,
 		// PDFs are parsed in memory by pdfcpu; past this size the count
 		// is recorded as unknown so memory stays flat in document size.
 		pages:    pages.Counter{MaxPDFSize: 32 << 20},
@@ -175,9 +175,6 @@ func New(opts Options) (*Service, error) {
 	}
 	if s.client == nil {
 		s.client = &ipp.Client{}
-	}
-	if s.hash == (secret.Params{}) {
-		s.hash = secret.DefaultParams()
 	}
 	for _, q := range opts.Queues {
 		if _, dup := s.queues[q.Name]; dup {

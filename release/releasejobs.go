@@ -10,7 +10,6 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/printgate/printgate/audit"
-	"github.com/printgate/printgate/internal/secret"
 )
 
 // maxJobPINFailures is how many wrong job PINs a job takes before it can
@@ -177,7 +176,10 @@ func (s *Service) checkJobPIN(ctx context.Context, j *Job, pin string, by Actor)
 	case pin == "":
 		return "job-pin-required"
 	default:
-		ok, err := secret.Verify(j.PasswordHash, []byte(pin))
+		ok, err := s.verifyJobPIN(ctx, j, pin)
+		if errors.Is(err, ErrBusy) {
+			return "server-busy"
+		}
 		if err == nil && ok {
 			return ""
 		}

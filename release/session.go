@@ -65,6 +65,9 @@ func (s *Service) OpenSession(ctx context.Context, deviceToken string, l Login) 
 	if !dev.Allows(method) {
 		return Session{}, "", fmt.Errorf("release: %s does not allow %s: %w", dev.Name, method, ErrForbidden)
 	}
+	if err := checkTransport(ctx, dev, l); err != nil {
+		return Session{}, "", err
+	}
 	name, err := s.identify(ctx, dev, method, l)
 	if err != nil {
 		s.loginFailed(ctx, dev, method, err)

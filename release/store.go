@@ -89,6 +89,9 @@ func Migrate(ctx context.Context, db *database.DB) error {
 			return database.Exec(tx, `ALTER TABLE jobs ADD COLUMN pages_reason TEXT NOT NULL DEFAULT ''`)
 		}},
 		{Name: "devices and release sessions", Up: createDevices},
+		{Name: "devices.allow_plain_credentials", Up: func(tx *gorm.DB, _ database.Dialect) error {
+			return database.Exec(tx, `ALTER TABLE devices ADD COLUMN allow_plain_credentials BOOLEAN NOT NULL DEFAULT FALSE`)
+		}},
 	})
 }
 

@@ -13,7 +13,6 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/printgate/printgate/internal/database"
-	"github.com/printgate/printgate/internal/secret"
 	"github.com/printgate/printgate/ipp"
 	"github.com/printgate/printgate/release/directory"
 	"github.com/printgate/printgate/release/spool"
@@ -91,6 +90,8 @@ func (s *Service) authenticateBasic(ctx context.Context, r *http.Request, q Queu
 	}
 	id, err := s.dir.Authenticate(ctx, name, password)
 	switch {
+	case errors.Is(err, ErrBusy):
+		return ipp.Principal{}, fmt.Errorf("release: queue %s: %w: %w", q.Name, ipp.ErrBusy, err)
 	case errors.Is(err, directory.ErrInvalidCredentials):
 		s.log.Info("release: IPP sign-in failed", "queue", q.Name, "addr", addr.String())
 		return ipp.Principal{}, fmt.Errorf("release: queue %s: %w", q.Name, ipp.ErrUnauthenticated)
@@ -113,7 +114,7 @@ func remoteAddr(r *http.Request) netip.Addr {
 }
 
 // newJob builds the row of a job from its request.
-func (s *Service) newJob(q Queue, req ipp.JobRequest) (Job, error) {
+func (s *Service) newJob(ctx context.Context, q Queue, req ipp.JobRequest) (Job, error) {
 	j := Job{
 		Queue:        q.Name,
 		Owner:        req.User,
@@ -131,13 +132,29 @@ func (s *Service) newJob(q Queue, req ipp.JobRequest) (Job, error) {
 		CreatedAt:    now(),
 	}
 	if len(req.Password) > 0 {
-		h, err := secret.Hash(req.Password, s.hash)
+		h, err := s.hashJobPassword(ctx, req.Password)
 		if err != nil {
-			return Job{}, fmt.Errorf("release: hash job password: %w", err)
+			return Job{}, err
 		}
 		j.PasswordHash = h
 	}
 	return j, nil
+}
+
+// hashJobPassword keeps a job password (job PIN) as a keyed hash; a
+// server too busy to hash it answers server-error-busy.
+func (s *Service) hashJobPassword(ctx context.Context, pw []byte) (string, error) {
+	if s.creds == nil {
+		return "", ipp.Refuse(ipp.ErrNotPossible, "This server takes no job passwords.")
+	}
+	h, err := s.creds.HashJobPIN(ctx, pw)
+	if errors.Is(err, ErrBusy) {
+		return "", fmt.Errorf("release: hash job password: %w: %w", ipp.ErrBusy, err)
+	}
+	if err != nil {
+		return "", fmt.Errorf("release: hash job password: %w", err)
+	}
+	return h, nil
 }
 
 // readyState is where a job goes once its document is stored: held on a
@@ -158,7 +175,7 @@ func (s *Service) PrintJob(ctx context.Context, req ipp.JobRequest, doc io.Reade
 	if err != nil {
 		return ipp.Job{}, err
 	}
-	j, err := s.newJob(q, req)
+	j, err := s.newJob(ctx, q, req)
 	if err != nil {
 		return ipp.Job{}, err
 	}
@@ -184,7 +201,7 @@ func (s *Service) CreateJob(ctx context.Context, req ipp.JobRequest) (ipp.Job, e
 	if err != nil {
 		return ipp.Job{}, err
 	}
-	j, err := s.newJob(q, req)
+	j, err := s.newJob(ctx, q, req)
 	if err != nil {
 		return ipp.Job{}, err
 	}

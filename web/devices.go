@@ -72,6 +72,9 @@ func (s *server) addDevice(c *gin.Context) {
 		Queues:     c.PostFormArray("queue"),
 		Methods:    c.PostFormArray("method"),
 		SelfEnroll: c.PostForm("self_enroll") == "on",
+		// PINs and passwords from this device over plain HTTP; see
+		// markPlainText.
+		AllowPlainCredentials: c.PostForm("allow_plain_credentials") == "on",
 	}
 	if bad := s.checkDeviceSpec(c.Request.Context(), spec); bad != "" {
 		status := http.StatusBadRequest

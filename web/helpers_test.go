@@ -94,9 +94,13 @@ type env struct {
 // the options before the server is built.
 func newEnv(t *testing.T, db *database.DB, edit func(*Options)) *env {
 	t.Helper()
-	e := &env{db: db, dir: directory.NewBuiltin(db, testParams), clock: newClock(), audit: &auditLog{}}
-	var err error
-	e.creds, err = credential.New(db, testKey, credential.Policy{}, testParams, credential.Options{Now: e.clock.Now})
+	hasher, err := secret.NewHasher(testKey, testParams, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{db: db, dir: directory.NewBuiltin(db, hasher), clock: newClock(), audit: &auditLog{}}
+	e.creds, err = credential.New(db, testKey, credential.Policy{}, testParams,
+		credential.Options{Now: e.clock.Now, Hasher: hasher})
 	if err != nil {
 		t.Fatalf("credential.New: %v", err)
 	}
@@ -117,6 +121,9 @@ func newEnv(t *testing.T, db *database.DB, edit func(*Options)) *env {
 		Credentials: e.creds,
 		Audit:       e.audit,
 		Now:         e.clock.Now,
+		// Requests come from 192.0.2.1 over plain HTTP; plaintext_test.go
+		// checks what happens with this off.
+		AllowPlainCredentials: true,
 	}
 	if edit != nil {
 		edit(&opts)
@@ -432,7 +439,7 @@ func (d *devices) AddDevice(_ context.Context, spec DeviceSpec, by string) (stri
 		return "", errors.New("device exists")
 	}
 	d.byName[spec.Name] = Device{Name: spec.Name, Printer: spec.Printer, Queues: spec.Queues, Methods: spec.Methods,
-		SelfEnroll: spec.SelfEnroll, Enabled: true}
+		SelfEnroll: spec.SelfEnroll, AllowPlainCredentials: spec.AllowPlainCredentials, Enabled: true}
 	d.changes = append(d.changes, "add "+spec.Name+" by "+by)
 	return d.token(), nil
 }

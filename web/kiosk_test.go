@@ -15,7 +15,6 @@ import (
 
 	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/internal/database"
-	"github.com/printgate/printgate/internal/secret"
 	"github.com/printgate/printgate/internal/testdocs"
 	"github.com/printgate/printgate/internal/testenv"
 	"github.com/printgate/printgate/ipp"
@@ -58,9 +57,9 @@ func newKioskEnv(t *testing.T) *kioskEnv {
 	k.env = newEnv(t, db, func(o *Options) {
 		k.svc, err = release.New(release.Options{
 			DB: db, Spool: sp, Client: &ipp.Client{}, Directory: o.Directory, Credentials: o.Credentials,
-			Audit:  audit.New(db, audit.Options{Key: testKey}),
-			Queues: []release.Queue{{Name: "secure", Mode: release.Hold, Formats: []string{"application/pdf"}, MaxSize: 1 << 20}},
-			Hash:   secret.Params{Memory: 8, Time: 1, Threads: 1}, Instance: "kiosk-test",
+			Audit:    audit.New(db, audit.Options{Key: testKey}),
+			Queues:   []release.Queue{{Name: "secure", Mode: release.Hold, Formats: []string{"application/pdf"}, MaxSize: 1 << 20}},
+			Instance: "kiosk-test",
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -339,6 +339,9 @@ type Device struct {
 	// SelfEnroll lets an unknown card be enrolled there with the
 	// directory password.
 	SelfEnroll bool
+	// AllowPlainCredentials lets it send PINs and passwords over plain
+	// HTTP from another machine.
+	AllowPlainCredentials bool
 	// Enabled is false for a device whose token is refused.
 	Enabled bool
 	// CreatedAt and UpdatedAt are when it was registered and last
@@ -348,9 +351,10 @@ type Device struct {
 
 // DeviceSpec describes a device to register, with the fields of Device.
 type DeviceSpec struct {
-	Name       string
-	Printer    string
-	Queues     []string
-	Methods    []string
-	SelfEnroll bool
+	Name                  string
+	Printer               string
+	Queues                []string
+	Methods               []string
+	SelfEnroll            bool
+	AllowPlainCredentials bool
 }

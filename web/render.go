@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"embed"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -159,9 +160,20 @@ func (s *server) renderError(c *gin.Context, status int, key string, args ...any
 // fail logs err and shows a generic error page: the detail stays in the
 // log, never in the reply.
 func (s *server) fail(c *gin.Context, action string, err error) {
+	if errors.Is(err, directory.ErrBusy) {
+		// Too many password or PIN checks at once: each takes memory,
+		// so the rest wait briefly and are then turned away.
+		s.log.Warn("web: "+action+": busy", "path", c.Request.URL.Path)
+		c.Header("Retry-After", busyRetryAfter)
+		s.renderError(c, http.StatusServiceUnavailable, "error.busy")
+		return
+	}
 	s.log.Error("web: "+action, "path", c.Request.URL.Path, "err", err)
 	s.renderError(c, http.StatusInternalServerError, "error.internal")
 }
+
+// busyRetryAfter is the Retry-After, in seconds, of a busy answer.
+const busyRetryAfter = "2"
 
 // notFound answers every path the route table does not hold.
 func (s *server) notFound(c *gin.Context) {

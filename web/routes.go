@@ -77,7 +77,11 @@ func (s *server) routes() []route {
 		{anyMethod, ipp.PathPrefix + "*path", accessPublic, kindRaw, gin.WrapH(s.opts.IPP)},
 	}
 	for _, r := range s.opts.API {
-		rs = append(rs, route{r.Method, r.Path, accessPublic, kindAPI, r.Handler})
+		h := r.Handler
+		if r.Secrets {
+			h = s.markPlainText(h)
+		}
+		rs = append(rs, route{r.Method, r.Path, accessPublic, kindAPI, h})
 	}
 	if !s.console {
 		return append(rs, route{http.MethodGet, "/", accessPublic, kindRaw, func(c *gin.Context) {
@@ -88,7 +92,7 @@ func (s *server) routes() []route {
 	rs = append(rs, []route{
 		{get, "/", accessPublic, kindPage, s.root},
 		{get, "/signin", accessPublic, kindPage, s.signinPage},
-		{post, "/signin", accessPublic, kindPage, s.signin},
+		{post, "/signin", accessPublic, kindPage, s.refusePlainText(s.signin)},
 		{post, "/signout", accessUser, kindPage, s.signout},
 
 		{get, "/my", accessUser, kindPage, s.myPage},

@@ -23,9 +23,9 @@ import (
 func apiRoutes() []APIRoute {
 	ok := func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"ok": true}) }
 	return []APIRoute{
-		{http.MethodGet, "/api/v1/openapi.json", ok},
-		{http.MethodPost, "/api/v1/release/sessions", ok},
-		{http.MethodGet, "/api/v1/release/sessions/:session/jobs", ok},
+		{http.MethodGet, "/api/v1/openapi.json", ok, false},
+		{http.MethodPost, "/api/v1/release/sessions", ok, true},
+		{http.MethodGet, "/api/v1/release/sessions/:session/jobs", ok, false},
 	}
 }
 

@@ -87,6 +87,11 @@ type Options struct {
 	SessionLifetime time.Duration
 	// Now is the clock for sessions and rate limits; nil means time.Now.
 	Now func() time.Time
+	// AllowPlainCredentials accepts passwords and PINs over plain HTTP
+	// from other machines (server.allow_plain_credentials). Off, the
+	// console's sign-in is refused there, and the release API refuses
+	// PIN and password sign-ins from devices not allowed one by one.
+	AllowPlainCredentials bool
 }
 
 // APIRoute is one route of the release API, with the same fields as
@@ -94,6 +99,10 @@ type Options struct {
 type APIRoute struct {
 	Method, Path string
 	Handler      gin.HandlerFunc
+	// Secrets marks a route whose body may carry a PIN or password: over
+	// plain HTTP from another machine, its context is marked with
+	// release.WithPlainText for the release service to refuse them.
+	Secrets bool
 }
 
 // server holds what the handlers share.

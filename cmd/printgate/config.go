@@ -70,9 +70,16 @@ type AuditConfig struct {
 // CredentialsConfig sets how PINs and cards are checked and kept.
 type CredentialsConfig struct {
 	credential.Policy `yaml:",inline"`
-	// KeyFile holds the HMAC key for card UIDs; default
+	// KeyFile holds the HMAC key for card UIDs and, derived from it, the
+	// pepper of PIN, job PIN and password hashes; default
 	// DATA_DIR/credentials.key, generated on first start.
 	KeyFile string `yaml:"key_file,omitempty"`
+	// Argon2MemoryMB is the memory all argon2id checks running at once
+	// may take (each takes 19 MiB); default 64, so 3 run at once.
+	Argon2MemoryMB int64 `yaml:"argon2_memory_mb"`
+	// Argon2Wait is how long a check waits for room before the request
+	// is answered busy (HTTP 503, IPP server-error-busy); default 2s.
+	Argon2Wait time.Duration `yaml:"argon2_wait"`
 }
 
 // DatabaseConfig selects the database.
@@ -96,6 +103,11 @@ type ServerConfig struct {
 	// bytes per second.
 	MinUploadRate int64         `yaml:"min_upload_rate"`
 	UploadGrace   time.Duration `yaml:"upload_grace"`
+	// AllowPlainCredentials accepts console passwords and release PINs
+	// and passwords over plain HTTP from other machines. Off, they need
+	// TLS unless the client is on loopback (or, for the release API,
+	// its device allows plain credentials).
+	AllowPlainCredentials bool `yaml:"allow_plain_credentials"`
 }
 
 // TLSConfig names a certificate and its key (PEM).
@@ -166,7 +178,7 @@ func defaultConfig() Config {
 			MinUploadRate: ipp.DefaultMinRate, UploadGrace: ipp.DefaultRateGrace},
 		Log:         LogConfig{Level: "info", Format: "text"},
 		Directory:   DirectoryConfig{Type: "builtin"},
-		Credentials: CredentialsConfig{Policy: credential.DefaultPolicy()},
+		Credentials: CredentialsConfig{Policy: credential.DefaultPolicy(), Argon2MemoryMB: 64, Argon2Wait: 2 * time.Second},
 		Audit:       AuditConfig{TimeZone: audit.DefaultTimeZone, RetentionYears: audit.DefaultRetentionYears},
 		Release:     ReleaseConfig{SessionIdle: 60 * time.Second, SweepEvery: 10 * time.Second},
 		Queues:      []QueueConfig{{Name: "secure", Mode: "hold"}},
@@ -285,6 +297,12 @@ func (c *Config) validate() error {
 	}
 	if err := c.Credentials.Policy.Validate(); err != nil {
 		bad("credentials", "%v", err)
+	}
+	if c.Credentials.Argon2MemoryMB < 19 || c.Credentials.Argon2MemoryMB > 16<<10 {
+		bad("credentials.argon2_memory_mb", "must be from 19 (one check) to 16384")
+	}
+	if c.Credentials.Argon2Wait < 0 || c.Credentials.Argon2Wait > time.Minute {
+		bad("credentials.argon2_wait", "must be from 0s to 1m")
 	}
 	if len(c.Queues) == 0 {
 		bad("queues", "needs at least one queue")

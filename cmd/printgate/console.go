@@ -157,6 +157,7 @@ func (st *stack) consoleOptions(svc *release.Service) web.Options {
 		DB: st.db, Directory: st.dir, Credentials: st.creds, Log: st.log, TimeZone: loc,
 		Jobs: consoleJobs{svc}, History: consoleHistory{st.audit, svc}, Audit: consoleAudit{st},
 		Record: consoleRecord{st.audit}, Devices: consoleDevices{svc},
+		AllowPlainCredentials: st.cfg.Server.AllowPlainCredentials,
 	}
 	if st.builtin != nil {
 		opts.Users = st.builtin
@@ -322,7 +323,8 @@ func (c consoleDevices) Devices(ctx context.Context) ([]web.Device, error) {
 	out := make([]web.Device, len(devs))
 	for i, d := range devs {
 		out[i] = web.Device{Name: d.Name, Printer: redactURI(d.Printer), Queues: d.QueueList(), Methods: d.MethodList(),
-			SelfEnroll: d.SelfEnroll, Enabled: d.Enabled, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
+			SelfEnroll: d.SelfEnroll, AllowPlainCredentials: d.AllowPlainCredentials, Enabled: d.Enabled,
+			CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
 	}
 	return out, nil
 }
@@ -337,7 +339,8 @@ func (c consoleDevices) Queues() []string {
 
 func (c consoleDevices) AddDevice(ctx context.Context, spec web.DeviceSpec, by string) (string, error) {
 	_, token, err := c.svc.AddDevice(ctx, release.DeviceSpec{Name: spec.Name, Printer: spec.Printer,
-		Queues: spec.Queues, Methods: spec.Methods, SelfEnroll: spec.SelfEnroll}, by)
+		Queues: spec.Queues, Methods: spec.Methods, SelfEnroll: spec.SelfEnroll,
+		AllowPlainCredentials: spec.AllowPlainCredentials}, by)
 	return token, err
 }
 

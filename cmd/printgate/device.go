@@ -30,7 +30,7 @@ func (a *app) deviceCommand() *cobra.Command {
 	device := &cobra.Command{Use: "device", Short: "Manage MFPs and release stations"}
 	var printer, methods string
 	var queues []string
-	var selfEnroll bool
+	var selfEnroll, allowPlain bool
 	add := &cobra.Command{
 		Use:   "add NAME",
 		Short: "Register a device and print its token (shown only once)",
@@ -38,7 +38,7 @@ func (a *app) deviceCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withService(cmd, func(_ *stack, svc *release.Service) error {
 				spec := release.DeviceSpec{Name: args[0], Printer: printer, Queues: queues,
-					Methods: splitComma(methods), SelfEnroll: selfEnroll}
+					Methods: splitComma(methods), SelfEnroll: selfEnroll, AllowPlainCredentials: allowPlain}
 				d, token, err := svc.AddDevice(cmd.Context(), spec, adminName())
 				if err != nil {
 					return err
@@ -53,6 +53,8 @@ func (a *app) deviceCommand() *cobra.Command {
 	add.Flags().StringArrayVar(&queues, "queue", nil, "queue whose jobs the device may release (repeatable)")
 	add.Flags().StringVar(&methods, "auth", "card,id+pin", "sign-in methods: card, card+pin, id+pin")
 	add.Flags().BoolVar(&selfEnroll, "self-enroll", false, "let users enrol an unknown card with their password")
+	add.Flags().BoolVar(&allowPlain, "allow-plain-credentials", false,
+		"accept PINs and passwords from this device over plain HTTP (for panels that cannot use HTTPS)")
 
 	list := &cobra.Command{
 		Use:   "list",
@@ -65,10 +67,10 @@ func (a *app) deviceCommand() *cobra.Command {
 					return err
 				}
 				w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "NAME\tPRINTER\tQUEUES\tSIGN-IN\tSELF-ENROL\tENABLED")
+				fmt.Fprintln(w, "NAME\tPRINTER\tQUEUES\tSIGN-IN\tSELF-ENROL\tPLAIN-HTTP\tENABLED")
 				for _, d := range devs {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, d.Printer, d.Queues, d.Methods,
-						yesNo(d.SelfEnroll), yesNo(d.Enabled))
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, d.Printer, d.Queues, d.Methods,
+						yesNo(d.SelfEnroll), yesNo(d.AllowPlainCredentials), yesNo(d.Enabled))
 				}
 				return w.Flush()
 			})

@@ -123,7 +123,7 @@ func TestHoldQueue(t *testing.T) {
 		if err := db.Raw("SELECT password_hash FROM jobs WHERE id = ?", printID).Scan(&hash).Error; err != nil {
 			t.Fatal(err)
 		}
-		if !strings.HasPrefix(hash, "$argon2id$") || strings.Contains(hash, "4821") {
+		if !strings.HasPrefix(hash, "$argon2id-hmac-sha256$") || strings.Contains(hash, "4821") {
 			t.Errorf("job password stored as %q, want an argon2id hash", hash)
 		}
 		var pages int

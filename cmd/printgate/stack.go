@@ -34,6 +34,9 @@ type stack struct {
 	ldap    *directory.LDAP
 	creds   *credential.Store
 	audit   *audit.Log
+	// hasher checks every PIN, job PIN and password, peppered from the
+	// credentials key, under one concurrency limit.
+	hasher *secret.Hasher
 }
 
 // openStack opens the database, migrates it and opens the directory and
@@ -48,7 +51,15 @@ func openStack(ctx context.Context, cfg Config, log *slog.Logger) (_ *stack, err
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
+	if err := privatePerms(cfg, log); err != nil {
+		return nil, err
+	}
 	if st.db, err = database.Open(ctx, cfg.Database.URL, cfg.DataDir, log); err != nil {
+		return nil, err
+	}
+	// SQLite creates its files 0644; once they are 0600, the -wal and
+	// -shm files it creates later copy the database file's mode.
+	if err := privatePerms(cfg, log); err != nil {
 		return nil, err
 	}
 	for _, m := range []func(context.Context, *database.DB) error{
@@ -58,6 +69,16 @@ func openStack(ctx context.Context, cfg Config, log *slog.Logger) (_ *stack, err
 			return nil, err
 		}
 	}
+	key, err := secret.LoadOrCreateKeyFile(cfg.credentialKeyFile(), credential.MinKeyLength)
+	if err != nil {
+		return nil, err
+	}
+	// One limiter for every argon2id check of the process: PINs, job
+	// PINs and passwords together stay within the memory budget.
+	limit := secret.NewLimiter(cfg.Credentials.Argon2MemoryMB<<20, secret.DefaultParams(), cfg.Credentials.Argon2Wait)
+	if st.hasher, err = secret.NewHasher(key, secret.DefaultParams(), limit); err != nil {
+		return nil, err
+	}
 	switch cfg.Directory.Type {
 	case "ldap":
 		if st.ldap, err = directory.NewLDAP(cfg.Directory.LDAP); err != nil {
@@ -65,14 +86,11 @@ func openStack(ctx context.Context, cfg Config, log *slog.Logger) (_ *stack, err
 		}
 		st.dir = st.ldap
 	default:
-		st.builtin = directory.NewBuiltin(st.db, secret.Params{})
+		st.builtin = directory.NewBuiltin(st.db, st.hasher)
 		st.dir = st.builtin
 	}
-	key, err := secret.LoadOrCreateKeyFile(cfg.credentialKeyFile(), credential.MinKeyLength)
-	if err != nil {
-		return nil, err
-	}
-	if st.creds, err = credential.New(st.db, key, cfg.Credentials.Policy, secret.Params{}, credential.Options{}); err != nil {
+	if st.creds, err = credential.New(st.db, key, cfg.Credentials.Policy, secret.Params{},
+		credential.Options{Hasher: st.hasher}); err != nil {
 		return nil, err
 	}
 	auditKey, err := secret.LoadOrCreateKeyFile(cfg.auditKeyFile(), 32)

@@ -148,7 +148,7 @@ func (a *app) userCommand() *cobra.Command {
 			})
 		},
 	}
-	user.AddCommand(add, setPIN, unlock, list)
+	user.AddCommand(add, setPIN, unlock, list, a.setPasswordCommand())
 	return user
 }
 

@@ -1,7 +1,8 @@
 // Package credential keeps the secrets a user releases jobs with: a PIN
 // per user, any number of IC cards, and per-job PINs. None is stored in
-// clear: PINs as argon2id hashes, card UIDs as keyed HMACs, so that a
-// copy of the database alone gives none of them away.
+// clear: PINs as argon2id hashes keyed by a pepper, card UIDs as keyed
+// HMACs, both from a key kept outside the database, so that a copy of
+// the database alone gives none of them away.
 package credential
 
 import (
@@ -100,6 +101,10 @@ const MinKeyLength = 32
 type Options struct {
 	// Now is the clock for lockouts; nil means time.Now.
 	Now func() time.Time
+	// Hasher hashes PINs and job PINs; nil means one peppered from the
+	// HMAC key with New's params and no limit on concurrent checks. A
+	// server passes the Hasher it shares with every other argon2id use.
+	Hasher *secret.Hasher
 }
 
 // Store keeps users' PINs and cards in the database. It is safe for
@@ -108,14 +113,15 @@ type Store struct {
 	db     *database.DB
 	key    []byte
 	policy Policy
-	params secret.Params
+	hasher *secret.Hasher
 	now    func() time.Time
 }
 
 // New returns a Store on db (migrated with Migrate). hmacKey keys the card
-// MACs: keep it outside the database (data dir or config), and never
-// change it, or every enrolled card is lost. Zero policy fields and zero
-// params take the defaults.
+// MACs and, unless opts.Hasher is given, the PIN pepper: keep it outside
+// the database (data dir or config), and never change it, or every
+// enrolled card and every PIN is lost. Zero policy fields and zero params
+// take the defaults.
 func New(db *database.DB, hmacKey []byte, policy Policy, params secret.Params, opts Options) (*Store, error) {
 	if len(hmacKey) < MinKeyLength {
 		return nil, fmt.Errorf("credential: HMAC key must be at least %d bytes", MinKeyLength)
@@ -123,13 +129,17 @@ func New(db *database.DB, hmacKey []byte, policy Policy, params secret.Params, o
 	if err := policy.Validate(); err != nil {
 		return nil, err
 	}
-	if params == (secret.Params{}) {
-		params = secret.DefaultParams()
+	if opts.Hasher == nil {
+		h, err := secret.NewHasher(hmacKey, params, nil)
+		if err != nil {
+			return nil, fmt.Errorf("credential: %w", err)
+		}
+		opts.Hasher = h
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Store{db: db, key: append([]byte(nil), hmacKey...), policy: policy.withDefaults(), params: params, now: opts.Now}, nil
+	return &Store{db: db, key: append([]byte(nil), hmacKey...), policy: policy.withDefaults(), hasher: opts.Hasher, now: opts.Now}, nil
 }
 
 // Policy returns the PIN policy in force, defaults filled in.

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/printgate/printgate/internal/database"
+	"github.com/printgate/printgate/internal/secret"
 	"github.com/printgate/printgate/release/directory"
 )
 
@@ -19,7 +20,11 @@ func TestNoSecretsInDatabase(t *testing.T) {
 		if err := directory.Migrate(ctx, db); err != nil {
 			t.Fatal(err)
 		}
-		dir := directory.NewBuiltin(db, testParams)
+		h, err := secret.NewHasher(testKey, testParams, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := directory.NewBuiltin(db, h)
 		s := newStore(t, db, Policy{}, nil)
 
 		passwords := map[string]string{"alice": "Correct-Horse-Battery", "bob": "bob-long-secret"}

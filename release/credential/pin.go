@@ -2,6 +2,7 @@ package credential
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -59,14 +60,14 @@ func weakPIN(pin string) bool {
 	return up || down || commonPINs[pin]
 }
 
-// SetPIN sets user's PIN after ValidatePIN, storing its argon2id hash. It
+// SetPIN sets user's PIN after ValidatePIN, storing its keyed hash. It
 // also clears a lockout: setting a PIN is an admin's or the signed-in
 // user's act.
 func (s *Store) SetPIN(ctx context.Context, user, pin string) error {
 	if err := s.ValidatePIN(pin); err != nil {
 		return err
 	}
-	hash, err := secret.Hash([]byte(pin), s.params)
+	hash, err := s.hasher.Hash(ctx, []byte(pin))
 	if err != nil {
 		return fmt.Errorf("credential: set PIN of %s: %w", user, err)
 	}
@@ -147,11 +148,16 @@ func (s *Store) CheckPIN(ctx context.Context, user, pin, device string) error {
 		}
 		return fmt.Errorf("credential: check PIN of %s: %w", user, ErrLocked)
 	}
-	ok, err := secret.Verify(rows[0].PinHash, []byte(pin))
+	ok, rehash, err := s.hasher.Verify(ctx, rows[0].PinHash, []byte(pin))
 	if err != nil {
 		return fmt.Errorf("credential: check PIN of %s: %w", user, err)
 	}
 	if ok {
+		if rehash {
+			if err := s.upgradePIN(ctx, user, rows[0].PinHash, pin); err != nil {
+				return fmt.Errorf("credential: check PIN of %s: %w", user, err)
+			}
+		}
 		if err := s.reset(ctx, user); err != nil {
 			return fmt.Errorf("credential: check PIN of %s: %w", user, err)
 		}
@@ -295,13 +301,51 @@ func (s *Store) PruneFailures(ctx context.Context, before time.Time) (int64, err
 	return res.RowsAffected, nil
 }
 
-// VerifyJobPIN reports whether pin matches hash, the argon2id hash of a
-// job's PIN (IPP job-password); an empty or malformed hash matches
-// nothing.
-func VerifyJobPIN(hash, pin string) bool {
-	if hash == "" {
-		return false
+// upgradePIN replaces user's plain hash old, just matched by pin, with a
+// keyed one. Should the hasher be busy, the upgrade waits for the next
+// right PIN; a PIN changed meanwhile is left alone.
+func (s *Store) upgradePIN(ctx context.Context, user, old, pin string) error {
+	hash, err := s.hasher.Hash(ctx, []byte(pin))
+	if errors.Is(err, secret.ErrBusy) {
+		return nil
 	}
-	ok, err := secret.Verify(hash, []byte(pin))
-	return err == nil && ok
+	if err != nil {
+		return err
+	}
+	return s.db.WithContext(ctx).Exec(`UPDATE credential_pins SET pin_hash = ? WHERE user_name = ? AND pin_hash = ?`,
+		hash, user, old).Error
+}
+
+// HashJobPIN returns the keyed hash of a job's PIN (IPP job-password), to
+// be kept with the job.
+func (s *Store) HashJobPIN(ctx context.Context, pin []byte) (string, error) {
+	h, err := s.hasher.Hash(ctx, pin)
+	if err != nil {
+		return "", fmt.Errorf("credential: hash job PIN: %w", err)
+	}
+	return h, nil
+}
+
+// VerifyJobPIN reports whether pin matches hash, a job's PIN hash; an
+// empty or malformed hash matches nothing. When hash is of the plain form
+// stored before hashes were keyed and pin matches, rehash is its keyed
+// replacement, for the caller to store in place of hash (it is "" if the
+// hasher was too busy to make one: the next release will). An error
+// (wrapping secret.ErrBusy when too many checks run at once) means the PIN
+// was not checked.
+func (s *Store) VerifyJobPIN(ctx context.Context, hash, pin string) (ok bool, rehash string, err error) {
+	if hash == "" {
+		return false, "", nil
+	}
+	ok, upgrade, err := s.hasher.Verify(ctx, hash, []byte(pin))
+	if errors.Is(err, secret.ErrMalformed) {
+		return false, "", nil
+	}
+	if err != nil {
+		return false, "", fmt.Errorf("credential: check job PIN: %w", err)
+	}
+	if upgrade {
+		rehash, _ = s.hasher.Hash(ctx, []byte(pin))
+	}
+	return ok, rehash, nil
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/printgate/printgate/internal/database"
-	"github.com/printgate/printgate/internal/secret"
 )
 
 func TestValidatePIN(t *testing.T) {
@@ -308,25 +307,96 @@ func TestCheckPINConcurrent(t *testing.T) {
 }
 
 func TestVerifyJobPIN(t *testing.T) {
-	hash, err := secret.Hash([]byte("2468"), testParams)
+	s, err := New(nil, testKey, Policy{}, testParams, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	hash, err := s.HashJobPIN(t.Context(), []byte("2468"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := legacyHash(t, "2468")
 	tests := []struct {
 		name, hash, pin string
-		want            bool
+		want, rehash    bool
 	}{
-		{"right", hash, "2468", true},
-		{"wrong", hash, "2469", false},
-		{"empty PIN", hash, "", false},
-		{"no hash", "", "", false},
-		{"malformed hash", "2468", "2468", false},
+		{"right", hash, "2468", true, false},
+		{"wrong", hash, "2469", false, false},
+		{"empty PIN", hash, "", false, false},
+		{"no hash", "", "", false, false},
+		{"malformed hash", "2468", "2468", false, false},
+		{"plain hash, right: upgraded", plain, "2468", true, true},
+		{"plain hash, wrong", plain, "2467", false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := VerifyJobPIN(tt.hash, tt.pin); got != tt.want {
-				t.Errorf("VerifyJobPIN = %v, want %v", got, tt.want)
+			ok, rehash, err := s.VerifyJobPIN(t.Context(), tt.hash, tt.pin)
+			if err != nil || ok != tt.want || (rehash != "") != tt.rehash {
+				t.Fatalf("VerifyJobPIN = %v, %q, %v; want %v, rehash %v", ok, rehash, err, tt.want, tt.rehash)
+			}
+			if rehash == "" {
+				return
+			}
+			if ok, again, err := s.VerifyJobPIN(t.Context(), rehash, tt.pin); !ok || again != "" || err != nil {
+				t.Errorf("the upgraded hash: VerifyJobPIN = %v, %q, %v", ok, again, err)
 			}
 		})
 	}
+}
+
+// TestCheckPINUpgradesPlainHash checks that a PIN hash stored plain, before
+// hashes were keyed, is replaced by a keyed one at the first right PIN,
+// and kept at a wrong one.
+func TestCheckPINUpgradesPlainHash(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *database.DB) {
+		ctx := t.Context()
+		s := newStore(t, db, Policy{}, nil)
+		if err := s.SetPIN(ctx, "alice", "4863"); err != nil {
+			t.Fatal(err)
+		}
+		plain := legacyHash(t, "4863")
+		if err := db.Exec(`UPDATE credential_pins SET pin_hash = ? WHERE user_name = 'alice'`, plain).Error; err != nil {
+			t.Fatal(err)
+		}
+		stored := func() string {
+			var h string
+			if err := db.Raw(`SELECT pin_hash FROM credential_pins WHERE user_name = 'alice'`).Scan(&h).Error; err != nil {
+				t.Fatal(err)
+			}
+			return h
+		}
+		if err := s.CheckPIN(ctx, "alice", "4864", "mfp"); !errors.Is(err, ErrWrongPIN) {
+			t.Fatalf("wrong PIN: %v", err)
+		}
+		if stored() != plain {
+			t.Fatal("a wrong PIN changed the stored hash")
+		}
+		if err := s.CheckPIN(ctx, "alice", "4863", "mfp"); err != nil {
+			t.Fatalf("right PIN against the plain hash: %v", err)
+		}
+		if h := stored(); !strings.HasPrefix(h, "$argon2id-hmac-sha256$") {
+			t.Fatalf("after a right PIN the hash is %.24s..., want the keyed form", h)
+		}
+		if err := s.CheckPIN(ctx, "alice", "4863", "mfp"); err != nil {
+			t.Fatalf("right PIN against the upgraded hash: %v", err)
+		}
+	})
+}
+
+// TestStoredPINNeedsPepper is the offline attack on a copy of the
+// database: the stored hash does not verify with the right PIN alone.
+func TestStoredPINNeedsPepper(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *database.DB) {
+		s := newStore(t, db, Policy{}, nil)
+		if err := s.SetPIN(t.Context(), "alice", "4863"); err != nil {
+			t.Fatal(err)
+		}
+		var h string
+		if err := db.Raw(`SELECT pin_hash FROM credential_pins WHERE user_name = 'alice'`).Scan(&h).Error; err != nil {
+			t.Fatal(err)
+		}
+		if plainVerify(t, h, "4863") {
+			t.Fatal("the stored PIN hash verifies with the PIN alone")
+		}
+	})
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -81,27 +80,22 @@ func createUsers(tx *gorm.DB, d database.Dialect) error {
 }
 
 // Builtin is the Directory kept in printgate's own database, with
-// argon2id password hashes.
+// argon2id password hashes keyed by the credential pepper.
 type Builtin struct {
 	db     *database.DB
-	params secret.Params
-
-	// dummy is a hash that a wrong name is checked against, so that an
-	// unknown name takes as long as a wrong password.
-	dummyOnce sync.Once
-	dummy     string
+	hasher *secret.Hasher
 }
 
 var _ Directory = (*Builtin)(nil)
 
+// ErrBusy is returned (wrapped) when too many password checks run at
+// once; it is secret.ErrBusy.
+var ErrBusy = secret.ErrBusy
+
 // NewBuiltin returns the built-in directory on db (migrated with Migrate),
-// hashing new passwords with params; zero params mean
-// secret.DefaultParams.
-func NewBuiltin(db *database.DB, params secret.Params) *Builtin {
-	if params == (secret.Params{}) {
-		params = secret.DefaultParams()
-	}
-	return &Builtin{db: db, params: params}
+// hashing and checking passwords with h.
+func NewBuiltin(db *database.DB, h *secret.Hasher) *Builtin {
+	return &Builtin{db: db, hasher: h}
 }
 
 // AddUser adds u with password; ErrExists when the name (in any case) or
@@ -121,7 +115,7 @@ func (b *Builtin) AddUser(ctx context.Context, u User, password string) error {
 			return fmt.Errorf("directory: add user %s: %s must be printable text up to 256 bytes", u.Name, field)
 		}
 	}
-	hash, err := b.hash(password)
+	hash, err := b.hash(ctx, password)
 	if err != nil {
 		return fmt.Errorf("directory: add user %s: %w", u.Name, err)
 	}
@@ -141,7 +135,7 @@ func (b *Builtin) AddUser(ctx context.Context, u User, password string) error {
 
 // SetPassword replaces name's password; ErrNotFound for an unknown name.
 func (b *Builtin) SetPassword(ctx context.Context, name, password string) error {
-	hash, err := b.hash(password)
+	hash, err := b.hash(ctx, password)
 	if err != nil {
 		return fmt.Errorf("directory: set password of %s: %w", name, err)
 	}
@@ -204,21 +198,42 @@ func (b *Builtin) Authenticate(ctx context.Context, name, password string) (Iden
 	if errors.Is(err, ErrNotFound) {
 		// Spend the time a real check takes, so response times do not
 		// tell which names exist.
-		b.dummyOnce.Do(func() { b.dummy, _ = secret.Hash([]byte("printgate-dummy"), b.params) })
-		_, _ = secret.Verify(b.dummy, []byte(password))
+		if err := b.hasher.Waste(ctx, []byte(password)); err != nil {
+			return Identity{}, fmt.Errorf("directory: authenticate: %w", err)
+		}
 		return Identity{}, ErrInvalidCredentials
 	}
 	if err != nil {
 		return Identity{}, fmt.Errorf("directory: authenticate: %w: %w", ErrUnavailable, err)
 	}
-	ok, err := secret.Verify(row.PasswordHash, []byte(password))
+	ok, rehash, err := b.hasher.Verify(ctx, row.PasswordHash, []byte(password))
 	if err != nil {
 		return Identity{}, fmt.Errorf("directory: authenticate %s: %w", row.Name, err)
 	}
 	if !ok {
 		return Identity{}, ErrInvalidCredentials
 	}
+	if rehash {
+		if err := b.upgrade(ctx, row, password); err != nil {
+			return Identity{}, fmt.Errorf("directory: authenticate %s: %w: %w", row.Name, ErrUnavailable, err)
+		}
+	}
 	return row.identity(), nil
+}
+
+// upgrade replaces row's plain password hash, just matched by password,
+// with a keyed one. Should the hasher be busy, the upgrade waits for the
+// next sign-in; a password changed meanwhile is left alone.
+func (b *Builtin) upgrade(ctx context.Context, row userRow, password string) error {
+	hash, err := b.hasher.Hash(ctx, []byte(password))
+	if errors.Is(err, secret.ErrBusy) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return b.db.WithContext(ctx).Model(&userRow{}).Where("name = ? AND password_hash = ?", row.Name, row.PasswordHash).
+		Update("password_hash", hash).Error
 }
 
 // Lookup implements Directory.
@@ -263,11 +278,11 @@ func (r userRow) identity() Identity {
 }
 
 // hash checks password against the policy and hashes it.
-func (b *Builtin) hash(password string) (string, error) {
+func (b *Builtin) hash(ctx context.Context, password string) (string, error) {
 	if n := utf8.RuneCountInString(password); n < MinPasswordLength || len(password) > MaxPasswordLength {
 		return "", fmt.Errorf("%w: it must be %d to %d characters long", ErrPasswordPolicy, MinPasswordLength, MaxPasswordLength)
 	}
-	return secret.Hash([]byte(password), b.params)
+	return b.hasher.Hash(ctx, []byte(password))
 }
 
 // checkName accepts names usable as an IPP user name and in a URL path.

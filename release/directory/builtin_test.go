@@ -1,11 +1,14 @@
 package directory
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
+
+	"golang.org/x/crypto/argon2"
 
 	"github.com/printgate/printgate/internal/database"
 )
@@ -13,7 +16,7 @@ import (
 func TestBuiltin(t *testing.T) {
 	eachDB(t, func(t *testing.T, db *database.DB) {
 		ctx := t.Context()
-		b := NewBuiltin(db, testParams)
+		b := NewBuiltin(db, testHasher(t))
 		users := []struct {
 			u        User
 			password string
@@ -189,10 +192,57 @@ func TestBuiltin(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, h := range hashes {
-				if !strings.HasPrefix(h, "$argon2id$") || strings.Contains(h, "secret") {
-					t.Errorf("stored password %q is not an argon2id hash", h)
+				if !strings.HasPrefix(h, "$argon2id-hmac-sha256$") || strings.Contains(h, "secret") {
+					t.Errorf("stored password %q is not a keyed argon2id hash", h)
 				}
 			}
 		})
+	})
+}
+
+// TestBuiltinUpgradesPlainHash checks that a password hash stored plain,
+// before hashes were keyed, is replaced by a keyed one at the next right
+// password, and that a stored keyed hash does not verify without the
+// pepper.
+func TestBuiltinUpgradesPlainHash(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *database.DB) {
+		ctx := t.Context()
+		b := NewBuiltin(db, testHasher(t))
+		if err := b.AddUser(ctx, User{Name: "dave"}, "dave-secret"); err != nil {
+			t.Fatal(err)
+		}
+		stored := func() string {
+			var h string
+			if err := db.Raw(`SELECT password_hash FROM users WHERE name = 'dave'`).Scan(&h).Error; err != nil {
+				t.Fatal(err)
+			}
+			return h
+		}
+		if h := stored(); !strings.HasPrefix(h, "$argon2id-hmac-sha256$") {
+			t.Fatalf("new password hash %.24s... is not keyed", h)
+		}
+		salt := []byte("0123456789abcdef")
+		key := argon2.IDKey([]byte("dave-secret"), salt, testParams.Time, testParams.Memory, testParams.Threads, 32)
+		enc := base64.RawStdEncoding
+		plain := fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$%s$%s", testParams.Memory, testParams.Time, testParams.Threads,
+			enc.EncodeToString(salt), enc.EncodeToString(key))
+		if err := db.Exec(`UPDATE users SET password_hash = ? WHERE name = 'dave'`, plain).Error; err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.Authenticate(ctx, "dave", "wrong-secret"); !errors.Is(err, ErrInvalidCredentials) {
+			t.Fatalf("wrong password: %v", err)
+		}
+		if stored() != plain {
+			t.Fatal("a wrong password changed the stored hash")
+		}
+		if _, err := b.Authenticate(ctx, "dave", "dave-secret"); err != nil {
+			t.Fatalf("right password against the plain hash: %v", err)
+		}
+		if h := stored(); !strings.HasPrefix(h, "$argon2id-hmac-sha256$") {
+			t.Fatalf("after sign-in the hash is %.24s..., want the keyed form", h)
+		}
+		if _, err := b.Authenticate(ctx, "dave", "dave-secret"); err != nil {
+			t.Fatalf("right password against the upgraded hash: %v", err)
+		}
 	})
 }

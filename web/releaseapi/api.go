@@ -49,6 +49,8 @@ func New(svc *release.Service, log *slog.Logger) *API {
 type Route struct {
 	Method, Path string
 	Handler      gin.HandlerFunc
+	// Secrets marks the route that takes PINs and passwords.
+	Secrets bool
 }
 
 // Routes lists every route of the API. All but the OpenAPI document need
@@ -56,13 +58,13 @@ type Route struct {
 func (a *API) Routes() []Route {
 	s := Prefix + "/release/sessions"
 	return []Route{
-		{http.MethodGet, Prefix + "/openapi.json", a.openAPI},
-		{http.MethodPost, s, a.openSession},
-		{http.MethodDelete, s + "/:session", a.closeSession},
-		{http.MethodGet, s + "/:session/jobs", a.listJobs},
-		{http.MethodGet, s + "/:session/jobs/:id", a.getJob},
-		{http.MethodDelete, s + "/:session/jobs/:id", a.deleteJob},
-		{http.MethodPost, s + "/:session/release", a.release},
+		{http.MethodGet, Prefix + "/openapi.json", a.openAPI, false},
+		{http.MethodPost, s, a.openSession, true},
+		{http.MethodDelete, s + "/:session", a.closeSession, false},
+		{http.MethodGet, s + "/:session/jobs", a.listJobs, false},
+		{http.MethodGet, s + "/:session/jobs/:id", a.getJob, false},
+		{http.MethodDelete, s + "/:session/jobs/:id", a.deleteJob, false},
+		{http.MethodPost, s + "/:session/release", a.release, false},
 	}
 }
 
@@ -292,6 +294,9 @@ func (a *API) fail(c *gin.Context, err error) {
 	switch {
 	case errors.Is(err, release.ErrLocked):
 		status, msg = http.StatusLocked, "Too many wrong PINs: your account is locked for a while. An administrator can unlock it."
+	case errors.Is(err, release.ErrNeedsTLS):
+		status, msg = http.StatusForbidden, "PINs and passwords are accepted only over HTTPS: use the https:// address of the server. "+
+			"An administrator can allow plain HTTP for a panel that cannot use HTTPS."
 	case errors.Is(err, release.ErrForbidden):
 		status, msg = http.StatusForbidden, "This device may not do that: it is disabled or does not allow this sign-in method."
 	case errors.Is(err, release.ErrUnauthorized):
@@ -302,6 +307,11 @@ func (a *API) fail(c *gin.Context, err error) {
 		status, msg = http.StatusBadRequest, "Sign in with a card, with your ID and PIN, or with a card and PIN."
 	case errors.Is(err, release.ErrNotPossible):
 		status, msg = http.StatusConflict, "The job can no longer be changed: it is printing or done."
+	case errors.Is(err, release.ErrBusy):
+		// Too many PIN or password checks at once for the memory they
+		// take; no secret was checked.
+		c.Header("Retry-After", "2")
+		status, msg = http.StatusServiceUnavailable, "The server is busy. Please try again in a moment."
 	case errors.Is(err, ipp.ErrUnavailable):
 		status, msg = http.StatusServiceUnavailable, "The service is unavailable. Please try again shortly."
 	default:

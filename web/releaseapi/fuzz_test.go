@@ -44,11 +44,16 @@ func newFixture(tb testing.TB) *apiFixture {
 		}
 	}
 	cheap := secret.Params{Memory: 64, Time: 1, Threads: 1}
-	dirs := directory.NewBuiltin(db, cheap)
+	hasher, err := secret.NewHasher(bytes.Repeat([]byte{7}, 32), cheap, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	dirs := directory.NewBuiltin(db, hasher)
 	if err := dirs.AddUser(ctx, directory.User{Name: "bob", Role: directory.RoleUser}, "bob-secret"); err != nil {
 		tb.Fatal(err)
 	}
-	creds, err := credential.New(db, bytes.Repeat([]byte{7}, 32), credential.DefaultPolicy(), cheap, credential.Options{})
+	creds, err := credential.New(db, bytes.Repeat([]byte{7}, 32), credential.DefaultPolicy(), cheap,
+		credential.Options{Hasher: hasher})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -64,7 +69,7 @@ func newFixture(tb testing.TB) *apiFixture {
 	}
 	tb.Cleanup(func() { sp.Close() })
 	svc, err := release.New(release.Options{
-		DB: db, Spool: sp, Directory: dirs, Credentials: creds, Hash: cheap,
+		DB: db, Spool: sp, Directory: dirs, Credentials: creds,
 		Audit:  audit.New(db, audit.Options{Key: bytes.Repeat([]byte{9}, 32)}),
 		Queues: []release.Queue{{Name: "secure", Mode: release.Hold, Formats: []string{"application/pdf"}, MaxSize: 1 << 20}},
 	})

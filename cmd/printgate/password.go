@@ -1,0 +1,40 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/printgate/printgate/audit"
+)
+
+// setPasswordCommand replaces a built-in user's password: the way back for
+// users whose hashes no longer verify (credentials.key lost or replaced),
+// and for a forgotten password.
+func (a *app) setPasswordCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "set-password NAME",
+		Short: "Set a built-in user's password; the password is read from standard input",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.withStack(cmd, func(st *stack) error {
+				b, err := st.requireBuiltin()
+				if err != nil {
+					return err
+				}
+				pw, err := a.readSecret("password")
+				if err != nil {
+					return err
+				}
+				if err := b.SetPassword(cmd.Context(), args[0], pw); err != nil {
+					return err
+				}
+				if err := st.recordAdmin(cmd, audit.EventConfigChanged, map[string]string{"password-set-user": args[0]}); err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(a.stdout, "password set for %s\n", args[0])
+				return err
+			})
+		},
+	}
+}
