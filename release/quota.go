@@ -102,7 +102,7 @@ func (s *Service) checkHeld(tx *gorm.DB, owner string) error {
 		return nil
 	}
 	if s.db.Dialect == database.Postgres {
-		if err := tx.Exec("SELECT pg_advisory_xact_lock(?, hashtext(?))", heldLockSpace, owner).Error; err != nil {
+		if err := tx.Exec("SELECT pg_advisory_xact_lock(CAST(? AS integer), hashtext(?))", heldLockSpace, owner).Error; err != nil {
 			return err
 		}
 	}
