@@ -66,7 +66,7 @@ func (s *Service) spoolRoom() (int64, bool) {
 		free, err := s.freeSpace()
 		if err != nil {
 			s.log.Warn("release: spool free space unknown; only spool.quota_mb applies", "err", err)
-		} else if share := (used + free) / 100 * int64(s.spoolShare); limit <= 0 || share < limit {
+		} else if share := (used + free) * int64(s.spoolShare) / 100; limit <= 0 || share < limit {
 			limit = share
 		}
 	}
