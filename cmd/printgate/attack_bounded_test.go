@@ -202,11 +202,12 @@ func attackListAllJobs(t *testing.T, dbURL string) {
 		attrs  []goipp.Attribute
 		status goipp.Status
 		want   int
+		msg    string
 	}{
-		{"no limit", nil, goipp.StatusOk, limit},
-		{"all jobs, no limit", []goipp.Attribute{keywordVal("which-jobs", "all")}, goipp.StatusOk, limit},
-		{"a larger limit", []goipp.Attribute{intVal("limit", 10000)}, goipp.StatusOkIgnoredOrSubstituted, limit},
-		{"a smaller limit", []goipp.Attribute{intVal("limit", 7)}, goipp.StatusOk, 7},
+		{"no limit", nil, goipp.StatusOk, limit, "Only the first 50 jobs are listed."},
+		{"all jobs, no limit", []goipp.Attribute{keywordVal("which-jobs", "all")}, goipp.StatusOk, limit, "Only the first 50"},
+		{"a larger limit", []goipp.Attribute{intVal("limit", 10000)}, goipp.StatusOkIgnoredOrSubstituted, limit, "At most 50 jobs"},
+		{"a smaller limit", []goipp.Attribute{intVal("limit", 7)}, goipp.StatusOk, 7, "successful-ok"},
 	}
 	for _, tt := range tests {
 		r := ippDo(t, uri, ippRequest(goipp.OpGetJobs, uri, "mallory", tt.attrs...), nil)
@@ -216,8 +217,9 @@ func attackListAllJobs(t *testing.T, dbURL string) {
 				got++
 			}
 		}
-		if status(r) != tt.status || got != tt.want {
-			t.Errorf("%s: %s with %d jobs, want %s with %d", tt.name, status(r), got, tt.status, tt.want)
+		msg := attrValue(r.Operation, "status-message")
+		if status(r) != tt.status || got != tt.want || !strings.Contains(msg, tt.msg) {
+			t.Errorf("%s: %s %q with %d jobs, want %s %q with %d", tt.name, status(r), msg, got, tt.status, tt.msg, tt.want)
 		}
 	}
 }
