@@ -110,6 +110,9 @@ type Options struct {
 	// PageBudget bounds the work of counting one document's pages; its
 	// zero fields take pages.DefaultBudget's.
 	PageBudget pages.Budget
+	// MaxCountedPDF is the largest PDF whose pages are counted (default
+	// 32 MiB): pdfcpu holds a PDF whole, at up to some 25 times its size.
+	MaxCountedPDF int64
 	// SharedSpool says other instances use the same spool directory, so
 	// start-up leaves their recent files alone.
 	SharedSpool bool
@@ -186,7 +189,7 @@ func New(opts Options) (*Service, error) {
 		hash:        opts.Hash,
 		// PDFs are parsed in memory by pdfcpu; past this size the count
 		// is recorded as unknown so memory stays flat in document size.
-		pages:    pages.Counter{MaxPDFSize: 32 << 20, Budget: opts.PageBudget},
+		pages:    pages.Counter{MaxPDFSize: cmp.Or(opts.MaxCountedPDF, 32<<20), Budget: opts.PageBudget},
 		counting: make(chan struct{}, 2),
 	}
 	if s.log == nil {

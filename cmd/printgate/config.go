@@ -87,6 +87,8 @@ type PagesConfig struct {
 	MaxObjects int `yaml:"max_objects"`
 	// MaxTime caps the time one count takes; default 10s.
 	MaxTime time.Duration `yaml:"max_time"`
+	// MaxPDFMB is the largest PDF whose pages are counted; default 32.
+	MaxPDFMB int64 `yaml:"max_pdf_mb"`
 }
 
 // budget returns the page counting budget.
@@ -200,7 +202,7 @@ func defaultConfig() Config {
 			GetJobsLimit: ipp.DefaultJobsListLimit},
 		Spool: SpoolConfig{QuotaPercentOfFree: defaultQuotaPercentOfFree, MaxHeldMBPerUser: defaultMaxHeldMBPerUser},
 		Pages: PagesConfig{MaxDecodedMB: pages.DefaultBudget.DecodedBytes >> 20,
-			MaxObjects: pages.DefaultBudget.Objects, MaxTime: pages.DefaultBudget.Time},
+			MaxObjects: pages.DefaultBudget.Objects, MaxTime: pages.DefaultBudget.Time, MaxPDFMB: 32},
 		Log:         LogConfig{Level: "info", Format: "text"},
 		Directory:   DirectoryConfig{Type: "builtin"},
 		Credentials: CredentialsConfig{Policy: credential.DefaultPolicy()},
@@ -317,8 +319,8 @@ func (c *Config) validate() error {
 	if c.Spool.MaxHeldMBPerUser < 0 {
 		bad("spool.max_held_mb_per_user", "must not be negative (0: no limit)")
 	}
-	if c.Pages.MaxDecodedMB < 1 || c.Pages.MaxObjects < 100 || c.Pages.MaxTime < 100*time.Millisecond {
-		bad("pages", "max_decoded_mb must be at least 1, max_objects at least 100 and max_time at least 100ms")
+	if c.Pages.MaxDecodedMB < 1 || c.Pages.MaxObjects < 100 || c.Pages.MaxTime < 100*time.Millisecond || c.Pages.MaxPDFMB < 1 {
+		bad("pages", "max_decoded_mb and max_pdf_mb must be at least 1, max_objects at least 100 and max_time at least 100ms")
 	}
 	if c.Server.GetJobsLimit < 0 {
 		bad("server.get_jobs_limit", "must not be negative (0: no limit)")
