@@ -64,13 +64,3 @@ func overTime(ctx context.Context) bool {
 func (b Budget) overTimeReason(format string) string {
 	return fmt.Sprintf("counting the %s document took longer than the %s budget", format, b.Time)
 }
-
-// decodeMeter charges the bytes a count decompresses against the budget.
-type decodeMeter struct {
-	left    int64
-	charged map[int]bool // object streams already charged, by number
-}
-
-func newDecodeMeter(b Budget) *decodeMeter {
-	return &decodeMeter{left: b.DecodedBytes, charged: map[int]bool{}}
-}

@@ -187,9 +187,19 @@ func overDecodeBudget(b Budget) error {
 	return fmt.Errorf("pdf: the document decompresses to more than the %d MiB budget", b.DecodedBytes>>20)
 }
 
+// decodeMeter charges the bytes a count decompresses against the budget.
+type decodeMeter struct {
+	left    int64
+	charged map[int]bool // object streams already charged, by number
+}
+
+func newDecodeMeter(b Budget) *decodeMeter {
+	return &decodeMeter{left: b.DecodedBytes, charged: map[int]bool{}}
+}
+
 // charge charges the object stream holding the object that o refers to,
-// once per stream, before pdfcpu decompresses and keeps it: it decodes a
-// copy of the stream within what is left of the budget, then drops it.
+// once per stream, before pdfcpu decompresses and keeps it: it measures
+// what the stream decodes to, stopping at what is left of the budget.
 // Decoding twice costs time, but only within the budget.
 func (m *decodeMeter) charge(xt *model.XRefTable, o types.Object, b Budget) error {
 	ref, ok := o.(types.IndirectRef)
