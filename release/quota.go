@@ -93,11 +93,12 @@ func heldBy(db *gorm.DB, owner string) (int64, error) {
 
 // checkHeld runs in the transaction that records a document: documents of
 // one owner that arrived at the same moment all passed allowanceFor, and
-// the one that takes the owner over the limit is refused here. SQLite runs
+// the one (of size bytes) that takes the owner over the limit is refused
+// here. SQLite runs
 // one writing transaction at a time; on PostgreSQL a lock per owner, held
 // until the transaction ends, makes each see the documents recorded before
 // it, from every instance.
-func (s *Service) checkHeld(tx *gorm.DB, owner string) error {
+func (s *Service) checkHeld(tx *gorm.DB, owner string, size int64) error {
 	if s.maxHeld <= 0 {
 		return nil
 	}
@@ -111,7 +112,7 @@ func (s *Service) checkHeld(tx *gorm.DB, owner string) error {
 		return err
 	}
 	if held > s.maxHeld {
-		return s.errUserFull(held)
+		return s.errUserFull(held - size)
 	}
 	return nil
 }
@@ -125,9 +126,9 @@ const heldLockSpace = 0x70676864 // "pghd"
 // and the same job is possible once the sender's own jobs are printed.
 func (s *Service) errUserFull(held int64) error {
 	return ipp.Refuse(ipp.ErrNotPossible, fmt.Sprintf(
-		"Your waiting jobs hold %d MB, and each user may keep at most %d MB waiting: "+
+		"This job would take your waiting jobs over the %d MB each user may keep (they hold %d MB now): "+
 			"print or cancel some of your jobs, then send this one again.",
-		mb(held), mb(s.maxHeld)))
+		mb(s.maxHeld), mb(held)))
 }
 
 // mb rounds bytes up to whole megabytes for messages.

@@ -244,7 +244,7 @@ func (s *Service) SendDocument(ctx context.Context, req ipp.DocumentRequest, doc
 		if res.RowsAffected != 1 {
 			return ipp.Refuse(ipp.ErrNotPossible, "The job changed while its document arrived.")
 		}
-		if err := s.checkHeld(tx, j.Owner); err != nil {
+		if err := s.checkHeld(tx, j.Owner, j.Size); err != nil {
 			return err
 		}
 		if j.State == StateIncoming {
@@ -310,7 +310,7 @@ func (s *Service) storeDocument(ctx context.Context, q Queue, j *Job, doc io.Rea
 			s.used.Add(a.bytes) // full until the sweeper recounts
 			return errSpoolFull
 		case limitUser:
-			return s.errUserFull(a.held + a.bytes + 1)
+			return s.errUserFull(a.held)
 		}
 		return ipp.Refuse(ipp.ErrTooLarge, fmt.Sprintf("The document is larger than the %d MB this queue accepts.", q.MaxSize>>20))
 	}
@@ -361,7 +361,7 @@ func (s *Service) insert(ctx context.Context, q Queue, j *Job) error {
 			return err
 		}
 		if j.Spool != "" {
-			if err := s.checkHeld(tx, j.Owner); err != nil {
+			if err := s.checkHeld(tx, j.Owner, j.Size); err != nil {
 				return err
 			}
 		}

@@ -160,7 +160,7 @@ func attackFillSpool(t *testing.T, dbURL string) {
 	}
 	r := submit("mallory")
 	msg := attrValue(r.Operation, "status-message")
-	if status(r) != goipp.StatusErrorNotPossible || !strings.Contains(msg, "at most 1 MB") {
+	if status(r) != goipp.StatusErrorNotPossible || !strings.Contains(msg, "over the 1 MB each user may keep") {
 		t.Errorf("mallory past the limit: %s %q, want client-error-not-possible naming 1 MB", status(r), msg)
 	}
 	if r := submit("alice"); status(r) != goipp.StatusOk {
