@@ -206,21 +206,27 @@ func (s *Server) getJobs(ctx context.Context, req *request) (goipp.Status, strin
 	if mine, _ := req.op.boolean("my-jobs"); mine {
 		q.User = req.user()
 	}
-	if n, ok := req.op.integer("limit"); ok {
-		if n < 1 {
-			req.resp.Unsupported.Add(req.op["limit"])
-			return goipp.StatusErrorAttributesOrValues, "The limit must be at least 1."
-		}
-		q.Limit = n
-	}
-	ids, st, msg := jobIDs(req)
-	if st != goipp.StatusOk {
+	limit, st, msg := s.jobsLimit(req)
+	if st != goipp.StatusOk && st != goipp.StatusOkIgnoredOrSubstituted {
 		return st, msg
 	}
+	ids, idSt, idMsg := jobIDs(req)
+	if idSt != goipp.StatusOk {
+		return idSt, idMsg
+	}
 	q.IDs = ids
+	if limit > 0 {
+		q.Limit = limit + 1 // one more tells whether the list was cut
+	}
 	jobs, err := s.backend.Jobs(ctx, q)
 	if err != nil {
 		return s.failure(err, "get jobs")
+	}
+	if limit > 0 && len(jobs) > limit {
+		jobs = jobs[:limit]
+		if _, asked := req.op["limit"]; !asked {
+			msg = fmt.Sprintf("Only the first %d jobs are listed.", limit)
+		}
 	}
 	requested := stringValues(req.op["requested-attributes"])
 	if len(requested) == 0 {
@@ -231,7 +237,31 @@ func (s *Server) getJobs(ctx context.Context, req *request) (goipp.Status, strin
 		a := filter(s.jobAttributes(j, req.loc, j.Owner == user), requested, jobGroups)
 		req.resp.Groups = append(req.resp.Groups, goipp.Group{Tag: goipp.TagJobGroup, Attrs: a})
 	}
-	return goipp.StatusOk, ""
+	if st == goipp.StatusOkIgnoredOrSubstituted {
+		return st, msg
+	}
+	return goipp.StatusOk, msg
+}
+
+// jobsLimit returns how many jobs Get-Jobs answers with (0: all). The
+// client's limit is honored up to the server's; a larger one is
+// substituted (successful-ok-ignored-or-substituted-attributes, RFC 8011
+// 4.1.7), and without one the server's applies, so that no request makes
+// the server list an unbounded number of jobs.
+func (s *Server) jobsLimit(req *request) (int, goipp.Status, string) {
+	n, ok := req.op.integer("limit")
+	switch {
+	case !ok:
+		return s.maxJobsListed, goipp.StatusOk, ""
+	case n < 1:
+		req.resp.Unsupported.Add(req.op["limit"])
+		return 0, goipp.StatusErrorAttributesOrValues, "The limit must be at least 1."
+	case s.maxJobsListed > 0 && n > s.maxJobsListed:
+		req.resp.Unsupported.Add(req.op["limit"])
+		return s.maxJobsListed, goipp.StatusOkIgnoredOrSubstituted,
+			fmt.Sprintf("At most %d jobs are listed.", s.maxJobsListed)
+	}
+	return n, goipp.StatusOk, ""
 }
 
 func (s *Server) getPrinterAttributes(ctx context.Context, req *request) (goipp.Status, string) {

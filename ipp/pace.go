@@ -23,6 +23,15 @@ func WithUploadLimits(idle time.Duration, minRate int64, grace time.Duration) Op
 	return func(s *Server) { s.bodyIdle, s.minRate, s.rateGrace = idle, minRate, grace }
 }
 
+// WithJobsListLimit sets how many jobs one Get-Jobs answers with at most,
+// whatever limit the client asks for (0: no such limit).
+func WithJobsListLimit(n int) Option {
+	return func(s *Server) { s.maxJobsListed = n }
+}
+
+// DefaultJobsListLimit is how many jobs one Get-Jobs lists at most.
+const DefaultJobsListLimit = 500
+
 // Default upload limits: a minute of silence, or under 1 KiB/s after the
 // first 30 seconds.
 const (

@@ -35,6 +35,7 @@ type Server struct {
 	bodyIdle       time.Duration
 	minRate        int64
 	rateGrace      time.Duration
+	maxJobsListed  int
 }
 
 // NewServer returns a Server answering for the queues of b. A nil log
@@ -52,6 +53,7 @@ func NewServer(b Backend, log *slog.Logger, opts ...Option) *Server {
 		bodyIdle:       DefaultBodyIdle,
 		minRate:        DefaultMinRate,
 		rateGrace:      DefaultRateGrace,
+		maxJobsListed:  DefaultJobsListLimit,
 	}
 	for _, o := range opts {
 		o(s)

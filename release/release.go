@@ -101,6 +101,22 @@ type Options struct {
 	// SpoolQuota refuses new documents once the spool holds this many
 	// bytes (0: no quota); held jobs are never touched.
 	SpoolQuota int64
+	// SpoolShare refuses new documents once the spool holds this
+	// percentage of the space it could use, its own size plus the free
+	// space of its file system (0: no such quota).
+	SpoolShare int
+	// FreeSpace reports the free space of the spool's file system
+	// (default: the Spool's Free).
+	FreeSpace func() (int64, error)
+	// MaxHeldPerUser refuses a document that would take the documents
+	// one owner keeps in the spool over this many bytes (0: no limit).
+	MaxHeldPerUser int64
+	// PageBudget bounds the work of counting one document's pages; its
+	// zero fields take pages.DefaultBudget's.
+	PageBudget pages.Budget
+	// MaxCountedPDF is the largest PDF whose pages are counted (default
+	// 32 MiB): pdfcpu holds a PDF whole, at up to some 25 times its size.
+	MaxCountedPDF int64
 	// SharedSpool says other instances use the same spool directory, so
 	// start-up leaves their recent files alone.
 	SharedSpool bool
@@ -128,6 +144,9 @@ type Service struct {
 	instance    string
 	busyWait    time.Duration
 	quota       int64
+	spoolShare  int
+	freeSpace   func() (int64, error)
+	maxHeld     int64
 	sharedSpool bool
 	// used approximates the spool's size: recounted by the sweeper,
 	// raised by each stored document.
@@ -163,11 +182,14 @@ func New(opts Options) (*Service, error) {
 		instance:    cmp.Or(opts.Instance, "local"),
 		busyWait:    2 * time.Minute,
 		quota:       opts.SpoolQuota,
+		spoolShare:  opts.SpoolShare,
+		freeSpace:   opts.FreeSpace,
+		maxHeld:     opts.MaxHeldPerUser,
 		sharedSpool: opts.SharedSpool,
 		log:         opts.Log,
 		// PDFs are parsed in memory by pdfcpu; past this size the count
 		// is recorded as unknown so memory stays flat in document size.
-		pages:    pages.Counter{MaxPDFSize: 32 << 20},
+		pages:    pages.Counter{MaxPDFSize: cmp.Or(opts.MaxCountedPDF, 32<<20), Budget: opts.PageBudget},
 		counting: make(chan struct{}, 2),
 	}
 	if s.log == nil {
@@ -175,6 +197,9 @@ func New(opts Options) (*Service, error) {
 	}
 	if s.client == nil {
 		s.client = &ipp.Client{}
+	}
+	if s.freeSpace == nil {
+		s.freeSpace = opts.Spool.Free
 	}
 	for _, q := range opts.Queues {
 		if _, dup := s.queues[q.Name]; dup {
@@ -241,10 +266,3 @@ func (s *Service) countUsage() error {
 	s.used.Store(n)
 	return nil
 }
-
-// spoolFull reports whether the quota refuses new documents.
-func (s *Service) spoolFull() bool { return s.quota > 0 && s.used.Load() >= s.quota }
-
-// errSpoolFull answers submissions while the spool is full.
-var errSpoolFull = ipp.Refuse(ipp.ErrNotAccepting,
-	"The print server's storage is full. Try again later, or ask your administrator.")

@@ -188,7 +188,7 @@ func (s *Service) PrintJob(ctx context.Context, req ipp.JobRequest, doc io.Reade
 		j.Printer = q.Printer
 	}
 	if err := s.insert(ctx, q, &j); err != nil {
-		s.removeDocument(j.Spool)
+		s.discardDocument(&j)
 		return ipp.Job{}, err
 	}
 	s.afterReady(j)
@@ -261,13 +261,16 @@ func (s *Service) SendDocument(ctx context.Context, req ipp.DocumentRequest, doc
 		if res.RowsAffected != 1 {
 			return ipp.Refuse(ipp.ErrNotPossible, "The job changed while its document arrived.")
 		}
+		if err := s.checkHeld(tx, j.Owner, j.Size); err != nil {
+			return err
+		}
 		if j.State == StateIncoming {
 			return nil
 		}
 		return s.recordSubmitted(ctx, tx, q, &j)
 	})
 	if err != nil {
-		s.removeDocument(j.Spool)
+		s.discardDocument(&j)
 		return ipp.Job{}, dbErr("store document", err)
 	}
 	s.afterReady(j)
@@ -309,21 +312,22 @@ func (s *Service) closeIncoming(ctx context.Context, q Queue, j Job) (ipp.Job, e
 }
 
 // storeDocument streams doc into the spool and fills in j's document
-// fields.
+// fields. The document may take what the queue, the spool quota and its
+// owner's held-bytes limit leave; past that it is refused and removed.
 func (s *Service) storeDocument(ctx context.Context, q Queue, j *Job, doc io.Reader) error {
-	if s.spoolFull() {
-		return errSpoolFull
-	}
-	limit, byQuota := q.MaxSize, false
-	if s.quota > 0 && s.quota-s.used.Load() < limit {
-		limit, byQuota = s.quota-s.used.Load(), true
+	a, err := s.allowanceFor(ctx, q, j.Owner)
+	if err != nil {
+		return err
 	}
 	name := rand.Text()
-	d, err := s.spool.Store(ctx, name, doc, limit)
+	d, err := s.spool.Store(ctx, name, doc, a.bytes)
 	if errors.Is(err, spool.ErrTooLarge) {
-		if byQuota {
-			s.used.Store(s.quota) // full until the sweeper recounts
+		switch a.by {
+		case limitSpool:
+			s.used.Add(a.bytes) // full until the sweeper recounts
 			return errSpoolFull
+		case limitUser:
+			return s.errUserFull(a.held)
 		}
 		return ipp.Refuse(ipp.ErrTooLarge, fmt.Sprintf("The document is larger than the %d MB this queue accepts.", q.MaxSize>>20))
 	}
@@ -333,7 +337,7 @@ func (s *Service) storeDocument(ctx context.Context, q Queue, j *Job, doc io.Rea
 	s.used.Add(d.Size)
 	j.Spool, j.WrappedKey, j.Size, j.SHA256 = d.Name, d.WrappedKey, d.Size, d.SHA256[:]
 	if err := s.countPages(ctx, j); err != nil {
-		s.removeDocument(j.Spool)
+		s.discardDocument(j)
 		return err
 	}
 	return nil
@@ -373,6 +377,11 @@ func (s *Service) insert(ctx context.Context, q Queue, j *Job) error {
 		if err := tx.Create(j).Error; err != nil {
 			return err
 		}
+		if j.Spool != "" {
+			if err := s.checkHeld(tx, j.Owner, j.Size); err != nil {
+				return err
+			}
+		}
 		if j.State == StateIncoming {
 			return nil
 		}
@@ -386,6 +395,16 @@ func (s *Service) afterReady(j Job) {
 	if j.State == StatePrinting {
 		s.forwardLater(j.ID)
 	}
+}
+
+// discardDocument removes the document of a job that was refused after
+// its document was stored, and gives its bytes back to the quota.
+func (s *Service) discardDocument(j *Job) {
+	if j.Spool == "" {
+		return
+	}
+	s.removeDocument(j.Spool)
+	s.used.Add(-j.Size)
 }
 
 // removeDocument deletes a spool file after a failure; the file holds

@@ -123,6 +123,10 @@ start_printgate() { # name
 data_dir: $dir/var
 server:
   listen: ["127.0.0.1:$port"]
+  # Like for like with cupsd: list every job, hold every document.
+  get_jobs_limit: 0
+spool:
+  max_held_mb_per_user: 0
 queues:
   - name: hold
     mode: hold

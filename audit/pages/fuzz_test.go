@@ -34,6 +34,7 @@ func FuzzPDF(f *testing.F) {
 	f.Add(chainPDF(3))
 	f.Add(pageTreePDF("3 0 R 4 0 R", 2, "<< /Type /Page >>", "<< /Type /Pages /Kids [] /Count 0 >>"))
 	f.Add(farEndPDF(2, 3, 100))
+	f.Add(testdocs.PDFBomb(2, 1000))
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		checkCount(t, FormatPDF, doc, 0)
 	})

@@ -8,16 +8,21 @@
 // reason. Only a failing reader or a done context is an error. Reasons never
 // quote the document's content.
 //
+// Every count runs within a Budget: bytes decompressed, objects and time
+// (see docs/LIMITS.md). Over budget, the pages are unknown and the Reason
+// says which limit was reached; a small document that decompresses hugely
+// (a "PDF bomb") costs at most the budget.
+//
 // Counting streams through raster and PostScript documents in constant
 // memory. PDF is parsed with pdfcpu, which holds all of the document's
 // objects and raw (still compressed) streams in memory while it counts:
-// Counter.MaxPDFSize bounds the document, and a read budget stops pdfcpu
-// from buffering far more than a well-formed document of that size needs.
-// Expect the heap to reach about the PDF's size, or more for documents of
-// many small objects (a 6 MB PDF of 20000 pages takes about 160 MB), and
-// limit how many documents are counted at once. Parsing time grows with
-// the document's size: bound it with the context, which every parser checks
-// as it goes.
+// Counter.MaxPDFSize bounds the document, a read budget stops pdfcpu from
+// buffering far more than a well-formed document of that size needs, and
+// the object streams that the page tree needs are charged against
+// Budget.DecodedBytes before pdfcpu decompresses them. Expect the heap to
+// reach about the PDF's size plus the decoded budget, or more for
+// uncompressed documents of many small objects (a 6 MB PDF of 20000 pages
+// takes about 160 MB), and limit how many documents are counted at once.
 package pages
 
 import (
@@ -30,6 +35,7 @@ import (
 	"image/png"
 	"io"
 	"strings"
+	"time"
 )
 
 // The document formats (IPP document-format values) that Count knows.
@@ -66,6 +72,11 @@ type Counter struct {
 	// unknown instead of parsed, as pdfcpu needs memory in proportion to
 	// the document. Zero means DefaultMaxPDFSize, a negative value no limit.
 	MaxPDFSize int64
+	// Budget bounds each count; its zero fields take DefaultBudget's.
+	Budget Budget
+	// Now returns the time from which the time budget runs (nil:
+	// time.Now).
+	Now func() time.Time
 }
 
 // Count reports the pages of doc, a document of the given format, with a
@@ -85,6 +96,13 @@ func (c Counter) Count(ctx context.Context, format string, doc io.ReadSeeker) (R
 	if err := ctx.Err(); err != nil {
 		return Result{}, fmt.Errorf("pages: %w", err)
 	}
+	budget := c.Budget.withDefaults()
+	now := time.Now
+	if c.Now != nil {
+		now = c.Now
+	}
+	ctx, cancel := budget.withDeadline(ctx, now())
+	defer cancel()
 	src := &source{rs: doc}
 	res := Result{Format: normalizeFormat(format)}
 	if res.Format == "" || res.Format == FormatOctetStream {
@@ -107,7 +125,7 @@ func (c Counter) Count(ctx context.Context, format string, doc io.ReadSeeker) (R
 	var err error
 	switch res.Format {
 	case FormatPDF:
-		pages, err = c.countPDF(ctx, src)
+		pages, err = c.countPDF(ctx, src, budget)
 	case FormatPostScript:
 		pages, err = countPostScript(ctx, src)
 	case FormatPWGRaster:
@@ -126,6 +144,10 @@ func (c Counter) Count(ctx context.Context, format string, doc io.ReadSeeker) (R
 		return Result{}, fmt.Errorf("pages: read %s document: %w", res.Format, src.err)
 	}
 	if ctxErr := ctx.Err(); ctxErr != nil {
+		if overTime(ctx) {
+			res.Reason = budget.overTimeReason(res.Format)
+			return res, nil
+		}
 		return Result{}, fmt.Errorf("pages: count %s document: %w", res.Format, ctxErr)
 	}
 	if err != nil {

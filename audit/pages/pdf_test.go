@@ -243,7 +243,7 @@ func TestCountPDFEncrypted(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			conf := pdfConfig()
+			conf := pdfConfig(DefaultBudget)
 			conf.Cmd = model.ENCRYPT
 			conf.UserPW, conf.OwnerPW = tt.userPW, "owner"
 			conf.EncryptUsingAES, conf.EncryptKeyLength = true, 256

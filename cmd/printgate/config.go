@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/printgate/printgate/audit"
+	"github.com/printgate/printgate/audit/pages"
 	"github.com/printgate/printgate/ipp"
 	"github.com/printgate/printgate/release"
 	"github.com/printgate/printgate/release/credential"
@@ -37,7 +38,9 @@ type Config struct {
 	// Release sets how devices sign users in.
 	Release ReleaseConfig `yaml:"release"`
 	// Audit sets the record's time zone, retention and key.
-	Audit  AuditConfig   `yaml:"audit"`
+	Audit AuditConfig `yaml:"audit"`
+	// Pages bounds the work of counting one document's pages.
+	Pages  PagesConfig   `yaml:"pages"`
 	Queues []QueueConfig `yaml:"queues"`
 }
 
@@ -82,6 +85,24 @@ type CredentialsConfig struct {
 	Argon2Wait time.Duration `yaml:"argon2_wait"`
 }
 
+// PagesConfig is the budget of counting one document's pages
+// (docs/LIMITS.md); over it, the job is accepted with its pages unknown.
+type PagesConfig struct {
+	// MaxDecodedMB caps the bytes decompressed from a document; default 32.
+	MaxDecodedMB int64 `yaml:"max_decoded_mb"`
+	// MaxObjects caps a PDF's objects and page tree nodes; default 250000.
+	MaxObjects int `yaml:"max_objects"`
+	// MaxTime caps the time one count takes; default 10s.
+	MaxTime time.Duration `yaml:"max_time"`
+	// MaxPDFMB is the largest PDF whose pages are counted; default 32.
+	MaxPDFMB int64 `yaml:"max_pdf_mb"`
+}
+
+// budget returns the page counting budget.
+func (p PagesConfig) budget() pages.Budget {
+	return pages.Budget{DecodedBytes: p.MaxDecodedMB << 20, Objects: p.MaxObjects, Time: p.MaxTime}
+}
+
 // DatabaseConfig selects the database.
 type DatabaseConfig struct {
 	// URL is "" for embedded SQLite in the data dir, or postgres://...
@@ -108,6 +129,9 @@ type ServerConfig struct {
 	// TLS unless the client is on loopback (or, for the release API,
 	// its device allows plain credentials).
 	AllowPlainCredentials bool `yaml:"allow_plain_credentials"`
+	// GetJobsLimit is how many jobs one Get-Jobs lists at most, whatever
+	// the client asks; default 500.
+	GetJobsLimit int `yaml:"get_jobs_limit"`
 }
 
 // TLSConfig names a certificate and its key (PEM).
@@ -125,6 +149,13 @@ type SpoolConfig struct {
 	MasterKeyFile string `yaml:"master_key_file"`
 	// QuotaMB refuses new jobs once the spool holds this much (0: none).
 	QuotaMB int64 `yaml:"quota_mb"`
+	// QuotaPercentOfFree refuses new jobs once the spool holds this share
+	// of the space it could use (its size plus the free disk); default 50,
+	// 0: none.
+	QuotaPercentOfFree int `yaml:"quota_percent_of_free"`
+	// MaxHeldMBPerUser refuses a document that would take one user's
+	// waiting documents over this much; default 2048, 0: no limit.
+	MaxHeldMBPerUser int64 `yaml:"max_held_mb_per_user"`
 	// Dir holds the encrypted documents; default DATA_DIR/spool. Instances
 	// on one PostgreSQL that release each other's jobs share it (and the
 	// master key) and set Shared.
@@ -169,13 +200,21 @@ var (
 	defaultTrusted = []string{"127.0.0.0/8", "::1/128"}
 )
 
-const defaultMaxDocumentMB = 512
+const (
+	defaultMaxDocumentMB      = 512
+	defaultQuotaPercentOfFree = 50
+	defaultMaxHeldMBPerUser   = 2048
+)
 
 func defaultConfig() Config {
 	return Config{
 		DataDir: "./var",
 		Server: ServerConfig{Listen: []string{"127.0.0.1:8631"}, UploadIdle: ipp.DefaultBodyIdle,
-			MinUploadRate: ipp.DefaultMinRate, UploadGrace: ipp.DefaultRateGrace},
+			MinUploadRate: ipp.DefaultMinRate, UploadGrace: ipp.DefaultRateGrace,
+			GetJobsLimit: ipp.DefaultJobsListLimit},
+		Spool: SpoolConfig{QuotaPercentOfFree: defaultQuotaPercentOfFree, MaxHeldMBPerUser: defaultMaxHeldMBPerUser},
+		Pages: PagesConfig{MaxDecodedMB: pages.DefaultBudget.DecodedBytes >> 20,
+			MaxObjects: pages.DefaultBudget.Objects, MaxTime: pages.DefaultBudget.Time, MaxPDFMB: 32},
 		Log:         LogConfig{Level: "info", Format: "text"},
 		Directory:   DirectoryConfig{Type: "builtin"},
 		Credentials: CredentialsConfig{Policy: credential.DefaultPolicy(), Argon2MemoryMB: 64, Argon2Wait: 2 * time.Second},
@@ -285,6 +324,18 @@ func (c *Config) validate() error {
 	}
 	if c.Spool.QuotaMB < 0 {
 		bad("spool.quota_mb", "must not be negative")
+	}
+	if p := c.Spool.QuotaPercentOfFree; p < 0 || p > 100 {
+		bad("spool.quota_percent_of_free", "must be 0 (none) to 100")
+	}
+	if c.Spool.MaxHeldMBPerUser < 0 {
+		bad("spool.max_held_mb_per_user", "must not be negative (0: no limit)")
+	}
+	if c.Pages.MaxDecodedMB < 1 || c.Pages.MaxObjects < 100 || c.Pages.MaxTime < 100*time.Millisecond || c.Pages.MaxPDFMB < 1 {
+		bad("pages", "max_decoded_mb and max_pdf_mb must be at least 1, max_objects at least 100 and max_time at least 100ms")
+	}
+	if c.Server.GetJobsLimit < 0 {
+		bad("server.get_jobs_limit", "must not be negative (0: no limit)")
 	}
 	if c.Server.UploadIdle < 0 || c.Server.MinUploadRate < 0 || c.Server.UploadGrace < 0 {
 		bad("server", "upload_idle_timeout, min_upload_rate and upload_grace must not be negative")

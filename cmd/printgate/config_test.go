@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/printgate/printgate/audit/pages"
 )
 
 func TestLoadConfig(t *testing.T) {
@@ -22,6 +24,9 @@ func TestLoadConfig(t *testing.T) {
 			check: func(t *testing.T, c Config) {
 				if c.DataDir != "./var" || c.Database.URL != "" || c.Server.Listen[0] != "127.0.0.1:8631" {
 					t.Errorf("defaults: %+v", c)
+				}
+				if c.Spool.QuotaPercentOfFree != 50 || c.Spool.MaxHeldMBPerUser != 2048 || c.Server.GetJobsLimit != 500 {
+					t.Errorf("default bounds: %+v %+v", c.Spool, c.Server)
 				}
 				if len(c.Queues) != 1 || c.Queues[0].Name != "secure" || c.Queues[0].Mode != "hold" {
 					t.Errorf("default queues: %+v", c.Queues)
@@ -52,6 +57,24 @@ queues:
 		{name: "bad cidr", yaml: "queues: [{name: a, trusted_networks: [\"10.0.0.0/33\"]}]\n", wantErr: "trusted_networks"},
 		{name: "bad listen", yaml: "server: {listen: [\"8631\"]}\n", wantErr: "server.listen[0]"},
 		{name: "bad database", yaml: "database: {url: \"mysql://x\"}\n", wantErr: "database.url"},
+		{name: "spool share over 100", yaml: "spool: {quota_percent_of_free: 101}\n", wantErr: "spool.quota_percent_of_free"},
+		{name: "negative held limit", yaml: "spool: {max_held_mb_per_user: -1}\n", wantErr: "spool.max_held_mb_per_user"},
+		{name: "no decoded budget", yaml: "pages: {max_decoded_mb: 0}\n", wantErr: "pages: max_decoded_mb"},
+		{name: "tiny time budget", yaml: "pages: {max_time: 1ms}\n", wantErr: "pages: max_decoded_mb"},
+		{name: "no PDF counted", yaml: "pages: {max_pdf_mb: 0}\n", wantErr: "pages: max_decoded_mb"},
+		{name: "negative Get-Jobs limit", yaml: "server: {get_jobs_limit: -1}\n", wantErr: "server.get_jobs_limit"},
+		{
+			name: "bounds default and off",
+			yaml: "spool: {quota_percent_of_free: 0, max_held_mb_per_user: 0}\nserver: {get_jobs_limit: 0}\n",
+			check: func(t *testing.T, c Config) {
+				if c.Spool.QuotaPercentOfFree != 0 || c.Spool.MaxHeldMBPerUser != 0 || c.Server.GetJobsLimit != 0 {
+					t.Errorf("zeros turn the bounds off: %+v %+v", c.Spool, c.Server)
+				}
+				if b := c.Pages.budget(); b != pages.DefaultBudget {
+					t.Errorf("page budget %+v, want the default %+v", b, pages.DefaultBudget)
+				}
+			},
+		},
 		{
 			name: "env database url",
 			env:  map[string]string{"PRINTGATE_DATABASE_URL": "postgres://u@127.0.0.1/db"},

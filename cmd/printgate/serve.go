@@ -55,7 +55,8 @@ func (a *app) serve(ctx context.Context, cfg Config) error {
 		return err
 	}
 	ippServer := ipp.NewServer(svc, log,
-		ipp.WithUploadLimits(cfg.Server.UploadIdle, cfg.Server.MinUploadRate, cfg.Server.UploadGrace))
+		ipp.WithUploadLimits(cfg.Server.UploadIdle, cfg.Server.MinUploadRate, cfg.Server.UploadGrace),
+		ipp.WithJobsListLimit(cfg.Server.GetJobsLimit))
 	opts := st.consoleOptions(svc)
 	opts.IPP = ippServer
 	for _, r := range releaseapi.New(svc, log).Routes() {

@@ -150,6 +150,8 @@ func (st *stack) service() (*release.Service, func(), error) {
 		Audit: st.audit, Credentials: st.creds, Instance: instance,
 		SessionIdle: st.cfg.Release.SessionIdle, SweepEvery: st.cfg.Release.SweepEvery,
 		SpoolQuota: st.cfg.Spool.QuotaMB << 20, SharedSpool: st.cfg.Spool.Shared,
+		SpoolShare: st.cfg.Spool.QuotaPercentOfFree, MaxHeldPerUser: st.cfg.Spool.MaxHeldMBPerUser << 20,
+		PageBudget: st.cfg.Pages.budget(), MaxCountedPDF: st.cfg.Pages.MaxPDFMB << 20,
 	})
 	if err != nil {
 		sp.Close()

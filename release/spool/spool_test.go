@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/minio/sio"
+	"golang.org/x/sys/unix"
 )
 
 // marker is the recognisable plaintext; it must never appear on disk.
@@ -414,4 +415,21 @@ func (r *cancellingReader) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	return n, nil
+}
+
+func TestFree(t *testing.T) {
+	s := newTestSpool(t)
+	free, err := s.Free()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st unix.Statfs_t
+	if err := unix.Statfs(s.Dir(), &st); err != nil {
+		t.Fatal(err)
+	}
+	want := int64(st.Bavail) * int64(st.Bsize)
+	// Other processes write meanwhile: a few megabytes either way.
+	if free <= 0 || free > want+64<<20 || free < want-64<<20 {
+		t.Errorf("Free = %d, statfs says %d", free, want)
+	}
 }

@@ -1,0 +1,139 @@
+package release
+
+import (
+	"context"
+	"fmt"
+
+	"gorm.io/gorm"
+
+	"github.com/printgate/printgate/internal/database"
+	"github.com/printgate/printgate/ipp"
+)
+
+// What sets how large a new document may be.
+const (
+	limitQueue = iota // the queue's largest document
+	limitSpool        // the spool quota
+	limitUser         // the owner's held-bytes limit
+)
+
+// allowance is how many bytes a new document may take, and which limit
+// says so.
+type allowance struct {
+	bytes int64
+	by    int
+	held  int64 // the owner's held bytes, when by is limitUser
+}
+
+// lower narrows a to n bytes set by limit by when n is smaller.
+func (a *allowance) lower(n int64, by int) {
+	if a.bytes <= 0 || n < a.bytes {
+		a.bytes, a.by = n, by
+	}
+}
+
+// allowanceFor returns how many bytes a new document of owner may take on
+// q, or the refusal when there is no room at all.
+func (s *Service) allowanceFor(ctx context.Context, q Queue, owner string) (allowance, error) {
+	a := allowance{bytes: q.MaxSize, by: limitQueue}
+	if room, ok := s.spoolRoom(); ok {
+		if room <= 0 {
+			return a, errSpoolFull
+		}
+		a.lower(room, limitSpool)
+	}
+	if s.maxHeld > 0 {
+		held, err := heldBy(s.db.WithContext(ctx), owner)
+		if err != nil {
+			return a, dbErr("held bytes", err)
+		}
+		if held >= s.maxHeld {
+			return a, s.errUserFull(held)
+		}
+		a.lower(s.maxHeld-held, limitUser)
+		a.held = held
+	}
+	return a, nil
+}
+
+// spoolRoom returns the bytes the spool may still take, and false when no
+// quota applies. The quota is the smaller of the fixed one and the share
+// of the space the spool could use: its own size plus the free space.
+func (s *Service) spoolRoom() (int64, bool) {
+	used := s.used.Load()
+	limit := s.quota
+	if s.spoolShare > 0 {
+		free, err := s.freeSpace()
+		if err != nil {
+			s.log.Warn("release: spool free space unknown; only spool.quota_mb applies", "err", err)
+		} else if share := (used + free) * int64(s.spoolShare) / 100; limit <= 0 || share < limit {
+			limit = share
+		}
+	}
+	if limit <= 0 {
+		return 0, false
+	}
+	return limit - used, true
+}
+
+// spoolFull reports whether the quota refuses new documents.
+func (s *Service) spoolFull() bool {
+	room, ok := s.spoolRoom()
+	return ok && room <= 0
+}
+
+// heldBy returns the bytes of the documents that owner's jobs keep in the
+// spool.
+func heldBy(db *gorm.DB, owner string) (int64, error) {
+	var n int64
+	err := db.Model(&Job{}).Where("owner = ? AND spool <> ''", owner).
+		Select("COALESCE(SUM(size), 0)").Scan(&n).Error
+	return n, err
+}
+
+// checkHeld runs in the transaction that records a document: documents of
+// one owner that arrived at the same moment all passed allowanceFor, and
+// the one (of size bytes) that takes the owner over the limit is refused
+// here. SQLite runs
+// one writing transaction at a time; on PostgreSQL a lock per owner, held
+// until the transaction ends, makes each see the documents recorded before
+// it, from every instance.
+func (s *Service) checkHeld(tx *gorm.DB, owner string, size int64) error {
+	if s.maxHeld <= 0 {
+		return nil
+	}
+	if s.db.Dialect == database.Postgres {
+		if err := tx.Exec("SELECT pg_advisory_xact_lock(CAST(? AS integer), hashtext(?))", heldLockSpace, owner).Error; err != nil {
+			return err
+		}
+	}
+	held, err := heldBy(tx, owner)
+	if err != nil {
+		return err
+	}
+	if held > s.maxHeld {
+		return s.errUserFull(held - size)
+	}
+	return nil
+}
+
+// heldLockSpace is the first key of the advisory locks of checkHeld, so
+// that they meet no other lock of the database.
+const heldLockSpace = 0x70676864 // "pghd"
+
+// errUserFull answers a submitter whose waiting documents reach the
+// per-user limit: client-error-not-possible, as the printer accepts jobs
+// and the same job is possible once the sender's own jobs are printed.
+func (s *Service) errUserFull(held int64) error {
+	return ipp.Refuse(ipp.ErrNotPossible, fmt.Sprintf(
+		"This job would take your waiting jobs over the %d MB each user may keep (they hold %d MB now): "+
+			"print or cancel some of your jobs, then send this one again.",
+		mb(s.maxHeld), mb(held)))
+}
+
+// mb rounds bytes up to whole megabytes for messages.
+func mb(n int64) int64 { return (n + 1<<20 - 1) >> 20 }
+
+// errSpoolFull answers submissions while the spool is full.
+var errSpoolFull = ipp.Refuse(ipp.ErrNotAccepting,
+	"The print server's storage is full. Try again later, or ask your administrator.")
