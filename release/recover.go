@@ -3,6 +3,8 @@ package release
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -18,8 +20,10 @@ func (s *Service) recover(ctx context.Context) error {
 	if s.sharedSpool {
 		minAge = sharedLeftoverAge
 	}
-	if _, err := s.spool.CleanTemp(minAge); err != nil {
+	if n, err := s.spool.CleanTemp(minAge); err != nil {
 		return fmt.Errorf("release: recover: %w", err)
+	} else if n > 0 {
+		s.log.Warn("release: removed half-written documents of interrupted uploads", "files", n, "spool", s.spool.Dir())
 	}
 	files, err := s.spool.List()
 	if err != nil {
@@ -55,15 +59,38 @@ func (s *Service) recover(ctx context.Context) error {
 	for _, name := range referenced {
 		delete(onDisk, name)
 	}
-	for f := range onDisk {
+	s.removeOrphans(onDisk, minAge)
+	return nil
+}
+
+// removeOrphans deletes the documents no job refers to, if this database
+// wrote them: their names carry its identity. Any other file is kept, and
+// said so, for it belongs to jobs of a database this instance cannot see
+// (or to a version of printgate before names carried one).
+func (s *Service) removeOrphans(orphans map[string]bool, minAge time.Duration) {
+	var foreign []string
+	for f := range orphans {
+		if s.docPrefix == "" || !strings.HasPrefix(f, s.docPrefix) {
+			foreign = append(foreign, f)
+			continue
+		}
 		if minAge > 0 {
 			if t, err := s.spool.ModTime(f); err != nil || time.Since(t) < minAge {
 				continue
 			}
 		}
-		s.removeDocument(f)
+		if err := s.spool.Remove(f); err != nil {
+			s.log.Error("release: remove orphan document", "document", f, "err", err)
+			continue
+		}
+		s.log.Warn("release: removed orphan document: no job of this database refers to it",
+			"document", f, "spool", s.spool.Dir())
 	}
-	return nil
+	if len(foreign) > 0 {
+		slices.Sort(foreign)
+		s.log.Warn("release: kept documents no job of this database refers to, written for another database or by an older printgate; remove them by hand once no database needs them",
+			"count", len(foreign), "documents", foreign[:min(len(foreign), 20)], "spool", s.spool.Dir())
+	}
 }
 
 // sharedLeftoverAge is how old a file in a shared spool must be before

@@ -106,6 +106,17 @@ type Options struct {
 	// SweepEvery is how often held jobs are checked for expiry (default
 	// 10 s).
 	SweepEvery time.Duration
+	// KeepFinished is how long the row of an ended job, and of an ended
+	// device session, is kept before the sweeper deletes it (default
+	// DefaultKeepFinished); the audit trail keeps the record.
+	KeepFinished time.Duration
+	// DatabaseID is the identity of the database (database.DB.ID). New
+	// documents are named with it, and start-up removes as orphans only
+	// documents that carry it: a document written for another database is
+	// never deleted.
+	DatabaseID string
+	// Now is the clock of expiry and retention; default time.Now.
+	Now        func() time.Time
 	Log        *slog.Logger
 	// Hash are the argon2id costs for job passwords.
 	Hash secret.Params
@@ -121,9 +132,16 @@ type Service struct {
 	audit  *audit.Log
 	creds  *credential.Store
 
-	sessionIdle time.Duration
-	sweepEvery  time.Duration
-	instance    string
+	sessionIdle  time.Duration
+	sweepEvery   time.Duration
+	keepFinished time.Duration
+	// docPrefix starts the name of every document this database's jobs
+	// write (see Options.DatabaseID).
+	docPrefix string
+	now       func() time.Time
+	// scrub wakes the scrubber after a key or a hidden name is destroyed.
+	scrub    chan struct{}
+	instance string
 	busyWait    time.Duration
 	quota       int64
 	sharedSpool bool
@@ -157,9 +175,13 @@ func New(opts Options) (*Service, error) {
 		audit:  opts.Audit,
 		creds:  opts.Credentials,
 
-		sessionIdle: cmp.Or(opts.SessionIdle, 60*time.Second),
-		sweepEvery:  cmp.Or(opts.SweepEvery, 10*time.Second),
-		instance:    cmp.Or(opts.Instance, "local"),
+		sessionIdle:  cmp.Or(opts.SessionIdle, 60*time.Second),
+		sweepEvery:   cmp.Or(opts.SweepEvery, 10*time.Second),
+		keepFinished: cmp.Or(opts.KeepFinished, DefaultKeepFinished),
+		docPrefix:    docPrefix(opts.DatabaseID),
+		now:          now,
+		scrub:        make(chan struct{}, 1),
+		instance:     cmp.Or(opts.Instance, "local"),
 		busyWait:    2 * time.Minute,
 		quota:       opts.SpoolQuota,
 		sharedSpool: opts.SharedSpool,
@@ -172,6 +194,10 @@ func New(opts Options) (*Service, error) {
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now != nil {
+		// Times are compared as stored, and they are stored in UTC.
+		s.now = func() time.Time { return opts.Now().UTC() }
 	}
 	if s.client == nil {
 		s.client = &ipp.Client{}
@@ -198,6 +224,9 @@ func (s *Service) Start(ctx context.Context) error {
 		return err
 	}
 	s.goBackground(s.sweep)
+	s.goBackground(s.scrubber)
+	// An unclean stop may have left destroyed keys in the WAL.
+	s.scrubSoon()
 	return nil
 }
 

@@ -234,7 +234,7 @@ func (s *Service) SendDocument(ctx context.Context, req ipp.DocumentRequest, doc
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Model(&Job{}).Where("id = ? AND state = ? AND spool = ''", j.ID, StateIncoming).
 			Updates(map[string]any{
-				"state": j.State, "reason": j.Reason, "spool": j.Spool, "wrapped_key": j.WrappedKey,
+				"state": j.State, "reason": j.Reason, "spool": j.Spool,
 				"size": j.Size, "sha256": j.SHA256, "pages": j.Pages, "format": j.Format,
 				"document_name": j.DocumentName, "updated_at": now(),
 			})
@@ -243,6 +243,9 @@ func (s *Service) SendDocument(ctx context.Context, req ipp.DocumentRequest, doc
 		}
 		if res.RowsAffected != 1 {
 			return ipp.Refuse(ipp.ErrNotPossible, "The job changed while its document arrived.")
+		}
+		if err := tx.Create(&jobKey{JobID: j.ID, WrappedKey: j.WrappedKey}).Error; err != nil {
+			return err
 		}
 		if j.State == StateIncoming {
 			return nil
@@ -301,7 +304,7 @@ func (s *Service) storeDocument(ctx context.Context, q Queue, j *Job, doc io.Rea
 	if s.quota > 0 && s.quota-s.used.Load() < limit {
 		limit, byQuota = s.quota-s.used.Load(), true
 	}
-	name := rand.Text()
+	name := s.docPrefix + rand.Text()
 	d, err := s.spool.Store(ctx, name, doc, limit)
 	if errors.Is(err, spool.ErrTooLarge) {
 		if byQuota {
@@ -355,6 +358,11 @@ func (s *Service) insert(ctx context.Context, q Queue, j *Job) error {
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(j).Error; err != nil {
 			return err
+		}
+		if j.WrappedKey != nil {
+			if err := tx.Create(&jobKey{JobID: j.ID, WrappedKey: j.WrappedKey}).Error; err != nil {
+				return err
+			}
 		}
 		if j.State == StateIncoming {
 			return nil

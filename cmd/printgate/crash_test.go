@@ -143,7 +143,7 @@ func TestCrashDuringUpload(t *testing.T) {
 			WrappedKey []byte
 			SHA256     []byte
 		}
-		if err := db.Raw("SELECT id, state, spool, wrapped_key, sha256 FROM jobs").Scan(&rows).Error; err != nil {
+		if err := db.Raw("SELECT id, state, spool, k.wrapped_key, sha256 FROM jobs LEFT JOIN job_keys k ON k.job_id = jobs.id").Scan(&rows).Error; err != nil {
 			t.Fatal(err)
 		}
 		if len(rows) != 1 {

@@ -46,7 +46,10 @@ func (a *app) serve(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer st.Close()
-	svc, closeSvc, err := st.service()
+	if err := a.bindDatabase(ctx, st); err != nil {
+		return err
+	}
+	svc, closeSvc, err := st.service(ctx)
 	if err != nil {
 		return err
 	}

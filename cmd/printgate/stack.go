@@ -108,7 +108,11 @@ func (st *stack) requireBuiltin() (*directory.Builtin, error) {
 
 // service opens the spool and returns the release service over the stack,
 // not yet started.
-func (st *stack) service() (*release.Service, func(), error) {
+func (st *stack) service(ctx context.Context) (*release.Service, func(), error) {
+	dbID, err := st.db.ID(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
 	key, err := spool.LoadOrCreateKey(st.cfg.spoolKeyFile())
 	if err != nil {
 		return nil, nil, err
@@ -131,6 +135,7 @@ func (st *stack) service() (*release.Service, func(), error) {
 		DB: st.db, Spool: sp, Queues: queues, Client: &ipp.Client{}, Log: st.log, Directory: st.dir,
 		Audit: st.audit, Credentials: st.creds, Instance: instance,
 		SessionIdle: st.cfg.Release.SessionIdle, SweepEvery: st.cfg.Release.SweepEvery,
+		KeepFinished: st.cfg.Release.KeepFinished, DatabaseID: dbID,
 		SpoolQuota: st.cfg.Spool.QuotaMB << 20, SharedSpool: st.cfg.Spool.Shared,
 	})
 	if err != nil {
