@@ -106,6 +106,10 @@ type Options struct {
 	// SweepEvery is how often held jobs are checked for expiry (default
 	// 10 s).
 	SweepEvery time.Duration
+	Log        *slog.Logger
+	// Hash are the argon2id costs for job passwords.
+	Hash secret.Params
+
 	// KeepFinished is how long the row of an ended job, and of an ended
 	// device session, is kept before the sweeper deletes it (default
 	// DefaultKeepFinished); the audit trail keeps the record.
@@ -116,10 +120,7 @@ type Options struct {
 	// never deleted.
 	DatabaseID string
 	// Now is the clock of expiry and retention; default time.Now.
-	Now        func() time.Time
-	Log        *slog.Logger
-	// Hash are the argon2id costs for job passwords.
-	Hash secret.Params
+	Now func() time.Time
 }
 
 // Service holds the queues and jobs; it implements ipp.Backend.
@@ -132,16 +133,9 @@ type Service struct {
 	audit  *audit.Log
 	creds  *credential.Store
 
-	sessionIdle  time.Duration
-	sweepEvery   time.Duration
-	keepFinished time.Duration
-	// docPrefix starts the name of every document this database's jobs
-	// write (see Options.DatabaseID).
-	docPrefix string
-	now       func() time.Time
-	// scrub wakes the scrubber after a key or a hidden name is destroyed.
-	scrub    chan struct{}
-	instance string
+	sessionIdle time.Duration
+	sweepEvery  time.Duration
+	instance    string
 	busyWait    time.Duration
 	quota       int64
 	sharedSpool bool
@@ -154,6 +148,14 @@ type Service struct {
 	// counting limits concurrent page counts: a PDF parse needs memory in
 	// proportion to the document.
 	counting chan struct{}
+
+	keepFinished time.Duration
+	// docPrefix starts the name of every document this database's jobs
+	// write (see Options.DatabaseID).
+	docPrefix string
+	now       func() time.Time
+	// scrub wakes the scrubber after a key or a hidden name is destroyed.
+	scrub chan struct{}
 
 	// ctx lives as long as the Service; background work stops with it.
 	ctx  context.Context
@@ -175,13 +177,9 @@ func New(opts Options) (*Service, error) {
 		audit:  opts.Audit,
 		creds:  opts.Credentials,
 
-		sessionIdle:  cmp.Or(opts.SessionIdle, 60*time.Second),
-		sweepEvery:   cmp.Or(opts.SweepEvery, 10*time.Second),
-		keepFinished: cmp.Or(opts.KeepFinished, DefaultKeepFinished),
-		docPrefix:    docPrefix(opts.DatabaseID),
-		now:          now,
-		scrub:        make(chan struct{}, 1),
-		instance:     cmp.Or(opts.Instance, "local"),
+		sessionIdle: cmp.Or(opts.SessionIdle, 60*time.Second),
+		sweepEvery:  cmp.Or(opts.SweepEvery, 10*time.Second),
+		instance:    cmp.Or(opts.Instance, "local"),
 		busyWait:    2 * time.Minute,
 		quota:       opts.SpoolQuota,
 		sharedSpool: opts.SharedSpool,
@@ -195,6 +193,10 @@ func New(opts Options) (*Service, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.keepFinished = cmp.Or(opts.KeepFinished, DefaultKeepFinished)
+	s.docPrefix = docPrefix(opts.DatabaseID)
+	s.scrub = make(chan struct{}, 1)
+	s.now = now
 	if opts.Now != nil {
 		// Times are compared as stored, and they are stored in UTC.
 		s.now = func() time.Time { return opts.Now().UTC() }

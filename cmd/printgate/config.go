@@ -172,8 +172,7 @@ func defaultConfig() Config {
 		Directory:   DirectoryConfig{Type: "builtin"},
 		Credentials: CredentialsConfig{Policy: credential.DefaultPolicy()},
 		Audit:       AuditConfig{TimeZone: audit.DefaultTimeZone, RetentionYears: audit.DefaultRetentionYears},
-		Release: ReleaseConfig{SessionIdle: 60 * time.Second, SweepEvery: 10 * time.Second,
-			KeepFinished: release.DefaultKeepFinished},
+		Release:     ReleaseConfig{SessionIdle: 60 * time.Second, SweepEvery: 10 * time.Second, KeepFinished: release.DefaultKeepFinished},
 		Queues:      []QueueConfig{{Name: "secure", Mode: "hold"}},
 	}
 }
