@@ -29,6 +29,10 @@ func docPrefix(databaseID string) string {
 	return string(b) + "-"
 }
 
+// scrubDelay is how long the scrubber lets deletions gather before it
+// runs; it bounds how long a destroyed key outlives its row in the WAL.
+const scrubDelay = 250 * time.Millisecond
+
 // scrubSoon asks the scrubber to run: a document key or a clear name was
 // just deleted, and the database still holds its bytes somewhere.
 func (s *Service) scrubSoon() {
@@ -46,6 +50,17 @@ func (s *Service) scrubber(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-s.scrub:
+		}
+		// Let a burst of destructions finish: one checkpoint then covers
+		// them all, instead of one per job competing with the releases.
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(scrubDelay):
+		}
+		select {
+		case <-s.scrub:
+		default:
 		}
 		wait := 100 * time.Millisecond
 		for {
