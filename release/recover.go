@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -45,6 +46,9 @@ func (s *Service) recover(ctx context.Context) error {
 		Find(&rows).Error
 	if err != nil {
 		return dbErr("recover: list jobs", err)
+	}
+	if err := s.checkNewSpool(rows, len(files)); err != nil {
+		return err
 	}
 	for _, j := range rows {
 		to, reason, msg := recovery(j, onDisk, s.sharedSpool)
@@ -115,4 +119,29 @@ func recovery(j Job, onDisk map[string]bool, shared bool) (to State, reason, mes
 			"printgate restarted while the job was printing; release it again if it did not print."
 	}
 	return "", "", ""
+}
+
+// ErrWrongSpool refuses to start on a spool that cannot be the one this
+// database's documents are in.
+var ErrWrongSpool = errors.New("release: wrong spool directory")
+
+// checkNewSpool refuses a spool directory used for the first time and
+// empty while jobs of this instance have documents: their documents are in
+// another directory (spool.dir or data_dir changed), and recovery would
+// abort them all.
+func (s *Service) checkNewSpool(rows []Job, files int) error {
+	if !s.newSpool || files > 0 {
+		return nil
+	}
+	n := 0
+	for _, j := range rows {
+		if j.Spool != "" {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s is new and empty, but %d jobs of this database have their documents in another spool; "+
+		"set spool.dir (or data_dir) back to it. Nothing was changed", ErrWrongSpool, s.spool.Dir(), n)
 }

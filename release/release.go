@@ -121,6 +121,11 @@ type Options struct {
 	DatabaseID string
 	// Now is the clock of expiry and retention; default time.Now.
 	Now func() time.Time
+	// NewSpool says the spool directory belonged to no database before
+	// this start. Start refuses a new, empty spool while this instance's
+	// jobs have documents: it is the wrong directory, and recovery would
+	// abort every one of them as document-missing.
+	NewSpool bool
 }
 
 // Service holds the queues and jobs; it implements ipp.Backend.
@@ -155,7 +160,8 @@ type Service struct {
 	docPrefix string
 	now       func() time.Time
 	// scrub wakes the scrubber after a key or a hidden name is destroyed.
-	scrub chan struct{}
+	scrub    chan struct{}
+	newSpool bool
 
 	// ctx lives as long as the Service; background work stops with it.
 	ctx  context.Context
@@ -196,6 +202,7 @@ func New(opts Options) (*Service, error) {
 	s.keepFinished = cmp.Or(opts.KeepFinished, DefaultKeepFinished)
 	s.docPrefix = docPrefix(opts.DatabaseID)
 	s.scrub = make(chan struct{}, 1)
+	s.newSpool = opts.NewSpool
 	s.now = now
 	if opts.Now != nil {
 		// Times are compared as stored, and they are stored in UTC.

@@ -91,6 +91,16 @@ func TestHiddenNamesAndRetention(t *testing.T) {
 			t.Errorf("ended job keeps its wrapped key")
 		}
 
+		// A row that ended before names were hidden is keyed by the sweeper.
+		db.Model(&Job{}).Where("id = ?", ended.ID).Updates(map[string]any{"name": "legacy-slip", "document_name": ""})
+		if err := svc.SweepOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		db.Where("id = ?", ended.ID).Take(&row)
+		if legacy, _ := log.KeyedName("legacy-slip"); row.Name != legacy {
+			t.Errorf("the sweeper left an ended job's name as %q, want %q", row.Name, legacy)
+		}
+
 		dev, _, err := svc.AddDevice(ctx, DeviceSpec{Name: "mfp", Printer: "ipp://127.0.0.1:1/ipp/print",
 			Queues: []string{"payroll"}, Methods: []string{MethodCard}}, "admin")
 		if err != nil {

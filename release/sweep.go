@@ -61,8 +61,39 @@ func (s *Service) SweepOnce(ctx context.Context) error {
 				return err
 			}
 		}
+		if q.HideNames {
+			if err := s.hideEndedNames(ctx, q); err != nil {
+				return err
+			}
+		}
 	}
 	return s.purgeFinished(ctx)
+}
+
+// hideEndedNames keys the names that ended jobs of a hiding queue still
+// keep in clear: jobs that ended before printgate hid names in their rows,
+// or before the queue was set to hide them.
+func (s *Service) hideEndedNames(ctx context.Context, q Queue) error {
+	ended := []State{StateCompleted, StateCanceled, StateExpired, StateAborted}
+	var jobs []Job
+	err := s.db.WithContext(ctx).Select("id", "name", "document_name").
+		Where("queue = ? AND state IN ? AND ((name <> '' AND name NOT LIKE ?) OR (document_name <> '' AND document_name NOT LIKE ?))",
+			q.Name, ended, audit.KeyedNamePrefix+"%", audit.KeyedNamePrefix+"%").
+		Limit(500).Find(&jobs).Error
+	if err != nil {
+		return dbErr("find names to hide", err)
+	}
+	for _, j := range jobs {
+		err := s.db.WithContext(ctx).Model(&Job{}).Where("id = ? AND state IN ?", j.ID, ended).
+			Updates(map[string]any{"name": s.keyedName(j.Name), "document_name": s.keyedName(j.DocumentName)}).Error
+		if err != nil {
+			return dbErr("hide names", err)
+		}
+	}
+	if len(jobs) > 0 {
+		s.scrubSoon()
+	}
+	return nil
 }
 
 // purgeBatch bounds the rows one sweep deletes, so that a first sweep

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/printgate/printgate/internal/database"
 )
@@ -11,11 +13,13 @@ import (
 // bindDatabase says which database is in use and refuses to go on when the
 // data dir, or a spool dir of its own, belongs to another one: the held
 // jobs of that database would be aborted as document-missing, or their
-// documents removed as orphans. Nothing is changed then.
-func (a *app) bindDatabase(ctx context.Context, st *stack) error {
+// documents removed as orphans. Nothing is changed then. It reports
+// whether the spool was bound only now, which release.Options.NewSpool
+// wants to know.
+func (a *app) bindDatabase(ctx context.Context, st *stack) (newSpool bool, err error) {
 	id, err := st.db.ID(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	fmt.Fprintf(a.stdout, "printgate: database %s (id %s)\n", st.db, id)
 	dirs := []string{st.cfg.DataDir}
@@ -24,15 +28,16 @@ func (a *app) bindDatabase(ctx context.Context, st *stack) error {
 	}
 	for _, dir := range dirs {
 		var mm *database.MismatchError
-		err := st.db.Bind(ctx, dir)
+		fresh, err := st.db.Bind(ctx, dir)
 		if errors.As(err, &mm) {
-			return wrongDatabase(mm)
+			return false, wrongDatabase(mm)
 		}
 		if err != nil {
-			return err
+			return false, err
 		}
+		newSpool = fresh // the last dir holds the spool
 	}
-	return nil
+	return newSpool, nil
 }
 
 // wrongDatabase explains a data dir used with another database and what
@@ -47,4 +52,14 @@ would lose them, so printgate stops and has changed nothing.
     Jobs cannot be moved: each document's key lives in the database that holds its job.
 See docs/DATA.md, "Moving to another database"`,
 		mm.Dir, mm.Recorded, mm.RecordedID, mm.Current, mm.CurrentID)
+}
+
+// unbindSpool forgets that the spool dir belongs to the database, after a
+// start that bound it failed.
+func (st *stack) unbindSpool() {
+	dir := st.cfg.DataDir
+	if st.cfg.Spool.Dir != "" {
+		dir = st.cfg.Spool.Dir
+	}
+	os.Remove(filepath.Join(dir, database.IdentityFile))
 }

@@ -34,6 +34,9 @@ type stack struct {
 	ldap    *directory.LDAP
 	creds   *credential.Store
 	audit   *audit.Log
+	// newSpool says serve has just bound a spool dir that belonged to no
+	// database.
+	newSpool bool
 }
 
 // openStack opens the database, migrates it and opens the directory and
@@ -135,7 +138,7 @@ func (st *stack) service(ctx context.Context) (*release.Service, func(), error) 
 		DB: st.db, Spool: sp, Queues: queues, Client: &ipp.Client{}, Log: st.log, Directory: st.dir,
 		Audit: st.audit, Credentials: st.creds, Instance: instance,
 		SessionIdle: st.cfg.Release.SessionIdle, SweepEvery: st.cfg.Release.SweepEvery,
-		KeepFinished: st.cfg.Release.KeepFinished, DatabaseID: dbID,
+		KeepFinished: st.cfg.Release.KeepFinished, DatabaseID: dbID, NewSpool: st.newSpool,
 		SpoolQuota: st.cfg.Spool.QuotaMB << 20, SharedSpool: st.cfg.Spool.Shared,
 	})
 	if err != nil {

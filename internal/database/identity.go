@@ -69,43 +69,46 @@ func (db *DB) ID(ctx context.Context) (string, error) {
 }
 
 // Bind checks that dir belongs to db, recording that it does when dir
-// belongs to no database yet. It returns a *MismatchError when dir
-// belongs to another database, and changes nothing then.
+// belongs to no database yet; fresh reports that it did so now. It
+// returns a *MismatchError when dir belongs to another database, and
+// changes nothing then.
 //
 // A dir from before identity files existed belongs to the embedded
 // database when it holds a non-empty printgate.db: such a dir is not
 // bound to PostgreSQL.
-func (db *DB) Bind(ctx context.Context, dir string) error {
+func (db *DB) Bind(ctx context.Context, dir string) (fresh bool, err error) {
 	id, err := db.ID(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("database: %w", err)
+		return false, fmt.Errorf("database: %w", err)
 	}
 	path := filepath.Join(dir, IdentityFile)
 	rec, err := readIdentity(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		if db.Dialect == Postgres {
 			if fi, err := os.Stat(filepath.Join(dir, SQLiteFile)); err == nil && fi.Size() > 0 {
-				return &MismatchError{Dir: dir, Recorded: "sqlite:" + filepath.Join(dir, SQLiteFile),
+				return false, &MismatchError{Dir: dir, Recorded: "sqlite:" + filepath.Join(dir, SQLiteFile),
 					RecordedID: "not recorded", Current: db.where, CurrentID: id}
 			}
 		}
-		if err := writeIdentity(path, identity{ID: id, Database: db.where}); err != nil && !errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("database: record identity in %s: %w", dir, err)
+		werr := writeIdentity(path, identity{ID: id, Database: db.where})
+		if werr != nil && !errors.Is(werr, fs.ErrExist) {
+			return false, fmt.Errorf("database: record identity in %s: %w", dir, werr)
 		}
+		fresh = werr == nil
 		// Another instance may have bound the dir meanwhile: what is on
 		// disk decides.
 		rec, err = readIdentity(path)
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	if rec.ID != id {
-		return &MismatchError{Dir: dir, Recorded: rec.Database, RecordedID: rec.ID, Current: db.where, CurrentID: id}
+		return false, &MismatchError{Dir: dir, Recorded: rec.Database, RecordedID: rec.ID, Current: db.where, CurrentID: id}
 	}
-	return nil
+	return fresh, nil
 }
 
 // identity is what an IdentityFile holds.

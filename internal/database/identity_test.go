@@ -27,9 +27,11 @@ func TestBind(t *testing.T) {
 			mismatch bool
 			// fails: Bind must fail some other way.
 			fails bool
+			// bound: the dir was bound before, so Bind is not fresh.
+			bound bool
 		}{
 			{name: "empty dir is bound", prepare: func(string) {}},
-			{name: "dir bound to this database", prepare: func(dir string) { db.Bind(ctx, dir) }},
+			{name: "dir bound to this database", prepare: func(dir string) { db.Bind(ctx, dir) }, bound: true},
 			{name: "dir of another database", mismatch: true, prepare: func(dir string) {
 				os.WriteFile(filepath.Join(dir, database.IdentityFile), []byte("id=OTHER\ndatabase=sqlite:/x\n"), 0o600)
 			}},
@@ -45,7 +47,7 @@ func TestBind(t *testing.T) {
 				dir := t.TempDir()
 				tc.prepare(dir)
 				before, _ := os.ReadFile(filepath.Join(dir, database.IdentityFile))
-				err := db.Bind(ctx, dir)
+				fresh, err := db.Bind(ctx, dir)
 				var mm *database.MismatchError
 				switch {
 				case tc.mismatch:
@@ -60,8 +62,8 @@ func TestBind(t *testing.T) {
 						t.Fatalf("Bind = %v, want an error other than a mismatch", err)
 					}
 				default:
-					if err != nil {
-						t.Fatalf("Bind = %v", err)
+					if err != nil || fresh == tc.bound {
+						t.Fatalf("Bind = %v, %v; want fresh = %v", fresh, err, !tc.bound)
 					}
 					raw, _ := os.ReadFile(filepath.Join(dir, database.IdentityFile))
 					if !strings.Contains(string(raw), "id="+id+"\n") || !strings.Contains(string(raw), "database="+db.String()) {
