@@ -256,7 +256,7 @@ func serveRefused(t *testing.T, cfg Config) string {
 	}
 	cancel()
 	<-done
-	t.Fatalf("serve started on a data dir of another database (listening: %v):\n%s", listening, log)
+	t.Fatalf("serve started where it must refuse to (listening: %v):\n%s", listening, log)
 	return ""
 }
 
