@@ -115,6 +115,10 @@ func RedactURL(rawURL string) string {
 	return u.String()
 }
 
+// sqliteBusyTimeout is how many milliseconds a statement waits for a lock
+// before SQLITE_BUSY.
+const sqliteBusyTimeout = 10000
+
 // sqliteDSN asks for WAL with full fsync (an acknowledged job must survive
 // a power cut), a busy timeout instead of instant SQLITE_BUSY, and
 // immediate transactions so writers queue instead of deadlocking on the
@@ -124,7 +128,7 @@ func RedactURL(rawURL string) string {
 // every _pragma on every new connection.
 func sqliteDSN(path string) string {
 	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", sqliteBusyTimeout))
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "foreign_keys(ON)")

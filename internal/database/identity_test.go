@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/internal/testenv"
@@ -115,5 +116,52 @@ func TestRedactURL(t *testing.T) {
 		if got := database.RedactURL(tc.in); got != tc.want {
 			t.Errorf("RedactURL(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// TestCheckpointDoesNotStallWriters holds a reader on an old snapshot:
+// the checkpoint must give up soon, to be retried, and writers must not
+// wait for it.
+func TestCheckpointDoesNotStallWriters(t *testing.T) {
+	ctx := context.Background()
+	db, err := database.Open(ctx, "", t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.Exec("CREATE TABLE t (v TEXT)")
+	db.Exec("INSERT INTO t VALUES ('before')")
+	sqlDB, _ := db.DB.DB()
+	reader, err := sqlDB.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	var n int
+	reader.ExecContext(ctx, "BEGIN")
+	if err := reader.QueryRowContext(ctx, "SELECT COUNT(*) FROM t").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	defer reader.ExecContext(ctx, "ROLLBACK")
+	db.Exec("INSERT INTO t VALUES ('after')")
+
+	start := time.Now()
+	if err := db.Checkpoint(ctx); !errors.Is(err, database.ErrCheckpointBusy) {
+		t.Errorf("checkpoint behind an old reader = %v, want ErrCheckpointBusy", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("checkpoint took %v to give up", d)
+	}
+	start = time.Now()
+	if err := db.Exec("INSERT INTO t VALUES ('writer')").Error; err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("a write waited %v after the checkpoint gave up", d)
+	}
+	var timeout int
+	db.Raw("PRAGMA busy_timeout").Scan(&timeout)
+	if timeout < 1000 {
+		t.Errorf("a pooled connection kept the checkpoint's busy_timeout of %d ms", timeout)
 	}
 }
