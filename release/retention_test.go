@@ -157,3 +157,42 @@ func TestScrubOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestJobKeysMigration upgrades a database whose keys are in the jobs
+// rows: every key moves to job_keys, and no jobs column keeps one.
+func TestJobKeysMigration(t *testing.T) {
+	testenv.EachDB(t, nil, func(t *testing.T, db *database.DB) {
+		ctx := t.Context()
+		steps := migrations()
+		if err := db.Migrate(ctx, "release", steps[:len(steps)-1]); err != nil {
+			t.Fatal(err)
+		}
+		key := []byte("wrapped-key-of-a-held-job\x00\x01\x02")
+		old := legacyJob{Queue: "secure", Owner: "hanako", State: "pending-held", Spool: "doc", WrappedKey: key,
+			CreatedAt: time.Now(), UpdatedAt: time.Now()}
+		if err := db.Create(&old).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := Migrate(ctx, db); err != nil {
+			t.Fatal(err)
+		}
+		var k jobKey
+		if err := db.Take(&k).Error; err != nil || !bytes.Equal(k.WrappedKey, key) {
+			t.Errorf("job_keys after the upgrade: %+v, %v; want the job's key", k, err)
+		}
+		if err := db.Exec("SELECT wrapped_key FROM jobs").Error; err == nil {
+			t.Errorf("jobs still has a wrapped_key column")
+		}
+	})
+}
+
+// legacyJob is a jobs row as it was before job_keys.
+type legacyJob struct {
+	ID                   int64
+	Queue, Owner, State  string
+	Spool                string
+	WrappedKey           []byte
+	CreatedAt, UpdatedAt time.Time
+}
+
+func (legacyJob) TableName() string { return "jobs" }

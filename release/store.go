@@ -86,14 +86,19 @@ func (Job) TableName() string { return "jobs" }
 
 // Migrate creates or updates the release tables in db.
 func Migrate(ctx context.Context, db *database.DB) error {
-	return db.Migrate(ctx, "release", []database.Migration{
+	return db.Migrate(ctx, "release", migrations())
+}
+
+// migrations are the release tables' schema steps, in order.
+func migrations() []database.Migration {
+	return []database.Migration{
 		{Name: "jobs", Up: createJobs},
 		{Name: "jobs.pages_reason", Up: func(tx *gorm.DB, _ database.Dialect) error {
 			return database.Exec(tx, `ALTER TABLE jobs ADD COLUMN pages_reason TEXT NOT NULL DEFAULT ''`)
 		}},
 		{Name: "devices and release sessions", Up: createDevices},
 		{Name: "job_keys", Up: createJobKeys},
-	})
+	}
 }
 
 // jobKey is the wrapped key of a job's document, deleted when the document

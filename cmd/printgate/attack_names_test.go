@@ -143,6 +143,7 @@ func attackKeyRemnants(t *testing.T) {
 			t.Errorf("%d destroyed keys still in job_keys", n)
 		}
 		var where []string
+		destroyed := time.Now()
 		ok := eventually(10*time.Second, func() bool {
 			where = nil
 			for id, k := range keys {
@@ -154,6 +155,8 @@ func attackKeyRemnants(t *testing.T) {
 		})
 		if len(where) > 0 {
 			t.Errorf("destroyed keys still in %v", where)
+		} else {
+			t.Logf("no file under the data dir holds a destroyed key %v after the destruction", time.Since(destroyed).Round(time.Millisecond))
 		}
 		if !ok && db.Dialect == database.Postgres {
 			t.Errorf("job_keys was not vacuumed after the destruction (vacuums: %d before, %d after)", vacuums, vacuumCount(t, db))
