@@ -115,7 +115,11 @@ func refusedAttributes(err error) bool {
 }
 
 func (s *Service) sendOnce(ctx context.Context, j *Job, printer string, strip bool) (ipp.JobStatus, error) {
-	doc, err := s.spool.Open(j.Spool, j.WrappedKey)
+	key, err := s.documentKey(ctx, j)
+	if err != nil {
+		return ipp.JobStatus{}, err
+	}
+	doc, err := s.spool.Open(j.Spool, key)
 	if err != nil {
 		return ipp.JobStatus{}, fmt.Errorf("release: open document of job %d: %w", j.ID, err)
 	}
@@ -154,4 +158,17 @@ func failure(st ipp.JobStatus, err error) (reason, message string) {
 		return "printer-canceled", "The job was canceled at the printer."
 	}
 	return "printer-aborted", "The printer aborted the job."
+}
+
+// documentKey returns the wrapped key of j's document, read when needed
+// rather than carried with every job loaded.
+func (s *Service) documentKey(ctx context.Context, j *Job) ([]byte, error) {
+	if j.WrappedKey != nil {
+		return j.WrappedKey, nil
+	}
+	var k jobKey
+	if err := s.db.WithContext(ctx).Where("job_id = ?", j.ID).Take(&k).Error; err != nil {
+		return nil, dbErr(fmt.Sprintf("load key of job %d", j.ID), err)
+	}
+	return k.WrappedKey, nil
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"gorm.io/gorm"
 
+	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/ipp"
 )
 
@@ -171,9 +173,10 @@ func (s *Service) ReleaseJob(ctx context.Context, t ipp.JobTarget) (ipp.Job, err
 // printgate instances) exactly one wins, and records the move in the audit
 // trail in the same transaction. It reports whether this caller won.
 // Moving to an ended state destroys the document: the key is deleted in
-// the same transaction, the file after it commits.
+// the same transaction, the file after it commits. On a queue that hides
+// document names, an ended job's row keeps only their keyed form.
 func (s *Service) transition(ctx context.Context, j *Job, from []State, to State, reason, message string, by Actor) (bool, error) {
-	t := now()
+	t := s.now()
 	set := map[string]any{"state": to, "reason": reason, "message": message, "updated_at": t}
 	switch to {
 	case StatePrinting, StateReleasing:
@@ -181,16 +184,20 @@ func (s *Service) transition(ctx context.Context, j *Job, from []State, to State
 	case StateHeld:
 		set["processed_at"] = nil
 	}
+	hide := to.Ended() && s.queues[j.Queue].HideNames
 	if to.Ended() {
 		set["completed_at"] = t
 	}
+	next := *j
+	if hide {
+		next.Name, next.DocumentName = s.keyedName(j.Name), s.keyedName(j.DocumentName)
+		set["name"], set["document_name"] = next.Name, next.DocumentName
+	}
 	destroy := to.Ended() && !(to == StateCompleted && s.queues[j.Queue].KeepAfterPrint > 0)
 	if destroy {
-		set["wrapped_key"] = nil
 		set["spool"] = ""
 	}
 	prev := j.State
-	next := *j
 	next.State, next.Reason, next.Message, next.UpdatedAt = to, reason, message, t
 	var won bool
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -199,6 +206,11 @@ func (s *Service) transition(ctx context.Context, j *Job, from []State, to State
 			return res.Error
 		}
 		won = true
+		if destroy {
+			if err := tx.Where("job_id = ?", j.ID).Delete(&jobKey{}).Error; err != nil {
+				return err
+			}
+		}
 		if prev == StateIncoming && !destroy {
 			q, err := s.queue(j.Queue)
 			if err != nil {
@@ -223,5 +235,36 @@ func (s *Service) transition(ctx context.Context, j *Job, from []State, to State
 		j.Spool, j.WrappedKey = "", nil
 		s.removeDocument(doc)
 	}
+	if destroy || hide {
+		s.scrubSoon()
+	}
 	return true, nil
+}
+
+// keyedName is what a job's row keeps of a hidden name once the job has
+// ended: the keyed form the audit trail records, by which an auditor who
+// knows a name can still find the job. Without an audit key nothing is
+// kept.
+func (s *Service) keyedName(name string) string {
+	if name == "" || strings.HasPrefix(name, audit.KeyedNamePrefix) {
+		return name
+	}
+	k, err := s.audit.KeyedName(name)
+	if err != nil {
+		return ""
+	}
+	return k
+}
+
+// HidesNames reports whether queue shows document names only to their
+// owner, and only while the job is live.
+func (s *Service) HidesNames(queue string) bool { return s.queues[queue].HideNames }
+
+// forAdmin returns j as administrators and auditors may see it: on a
+// queue that hides document names, the name is the keyed form.
+func (s *Service) forAdmin(j Job) Job {
+	if s.HidesNames(j.Queue) {
+		j.Name, j.DocumentName = s.keyedName(orName(&j)), ""
+	}
+	return j
 }

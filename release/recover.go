@@ -2,7 +2,10 @@ package release
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -18,8 +21,10 @@ func (s *Service) recover(ctx context.Context) error {
 	if s.sharedSpool {
 		minAge = sharedLeftoverAge
 	}
-	if _, err := s.spool.CleanTemp(minAge); err != nil {
+	if n, err := s.spool.CleanTemp(minAge); err != nil {
 		return fmt.Errorf("release: recover: %w", err)
+	} else if n > 0 {
+		s.log.Warn("release: removed half-written documents of interrupted uploads", "files", n, "spool", s.spool.Dir())
 	}
 	files, err := s.spool.List()
 	if err != nil {
@@ -42,6 +47,9 @@ func (s *Service) recover(ctx context.Context) error {
 	if err != nil {
 		return dbErr("recover: list jobs", err)
 	}
+	if err := s.checkNewSpool(rows, len(files)); err != nil {
+		return err
+	}
 	for _, j := range rows {
 		to, reason, msg := recovery(j, onDisk, s.sharedSpool)
 		if to == "" {
@@ -55,15 +63,38 @@ func (s *Service) recover(ctx context.Context) error {
 	for _, name := range referenced {
 		delete(onDisk, name)
 	}
-	for f := range onDisk {
+	s.removeOrphans(onDisk, minAge)
+	return nil
+}
+
+// removeOrphans deletes the documents no job refers to, if this database
+// wrote them: their names carry its identity. Any other file is kept, and
+// said so, for it belongs to jobs of a database this instance cannot see
+// (or to a version of printgate before names carried one).
+func (s *Service) removeOrphans(orphans map[string]bool, minAge time.Duration) {
+	var foreign []string
+	for f := range orphans {
+		if s.docPrefix == "" || !strings.HasPrefix(f, s.docPrefix) {
+			foreign = append(foreign, f)
+			continue
+		}
 		if minAge > 0 {
 			if t, err := s.spool.ModTime(f); err != nil || time.Since(t) < minAge {
 				continue
 			}
 		}
-		s.removeDocument(f)
+		if err := s.spool.Remove(f); err != nil {
+			s.log.Error("release: remove orphan document", "document", f, "err", err)
+			continue
+		}
+		s.log.Warn("release: removed orphan document: no job of this database refers to it",
+			"document", f, "spool", s.spool.Dir())
 	}
-	return nil
+	if len(foreign) > 0 {
+		slices.Sort(foreign)
+		s.log.Warn("release: kept documents no job of this database refers to, written for another database or by an older printgate; remove them by hand once no database needs them",
+			"count", len(foreign), "documents", foreign[:min(len(foreign), 20)], "spool", s.spool.Dir())
+	}
 }
 
 // sharedLeftoverAge is how old a file in a shared spool must be before
@@ -88,4 +119,29 @@ func recovery(j Job, onDisk map[string]bool, shared bool) (to State, reason, mes
 			"printgate restarted while the job was printing; release it again if it did not print."
 	}
 	return "", "", ""
+}
+
+// ErrWrongSpool refuses to start on a spool that cannot be the one this
+// database's documents are in.
+var ErrWrongSpool = errors.New("release: wrong spool directory")
+
+// checkNewSpool refuses a spool directory used for the first time and
+// empty while jobs of this instance have documents: their documents are in
+// another directory (spool.dir or data_dir changed), and recovery would
+// abort them all.
+func (s *Service) checkNewSpool(rows []Job, files int) error {
+	if !s.newSpool || files > 0 {
+		return nil
+	}
+	n := 0
+	for _, j := range rows {
+		if j.Spool != "" {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s is new and empty, but %d jobs of this database have their documents in another spool; "+
+		"set spool.dir (or data_dir) back to it. Nothing was changed", ErrWrongSpool, s.spool.Dir(), n)
 }

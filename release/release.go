@@ -127,6 +127,22 @@ type Options struct {
 	// 10 s).
 	SweepEvery time.Duration
 	Log        *slog.Logger
+	// KeepFinished is how long the row of an ended job, and of an ended
+	// device session, is kept before the sweeper deletes it (default
+	// DefaultKeepFinished); the audit trail keeps the record.
+	KeepFinished time.Duration
+	// DatabaseID is the identity of the database (database.DB.ID). New
+	// documents are named with it, and start-up removes as orphans only
+	// documents that carry it: a document written for another database is
+	// never deleted.
+	DatabaseID string
+	// Now is the clock of expiry and retention; default time.Now.
+	Now func() time.Time
+	// NewSpool says the spool directory belonged to no database before
+	// this start. Start refuses a new, empty spool while this instance's
+	// jobs have documents: it is the wrong directory, and recovery would
+	// abort every one of them as document-missing.
+	NewSpool bool
 }
 
 // Service holds the queues and jobs; it implements ipp.Backend.
@@ -156,6 +172,15 @@ type Service struct {
 	// counting limits concurrent page counts: a PDF parse needs memory in
 	// proportion to the document.
 	counting chan struct{}
+
+	keepFinished time.Duration
+	// docPrefix starts the name of every document this database's jobs
+	// write (see Options.DatabaseID).
+	docPrefix string
+	now       func() time.Time
+	// scrub wakes the scrubber after a key or a hidden name is destroyed.
+	scrub    chan struct{}
+	newSpool bool
 
 	// ctx lives as long as the Service; background work stops with it.
 	ctx  context.Context
@@ -195,6 +220,15 @@ func New(opts Options) (*Service, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.keepFinished = cmp.Or(opts.KeepFinished, DefaultKeepFinished)
+	s.docPrefix = docPrefix(opts.DatabaseID)
+	s.scrub = make(chan struct{}, 1)
+	s.newSpool = opts.NewSpool
+	s.now = now
+	if opts.Now != nil {
+		// Times are compared as stored, and they are stored in UTC.
+		s.now = func() time.Time { return opts.Now().UTC() }
+	}
 	if s.client == nil {
 		s.client = &ipp.Client{}
 	}
@@ -220,6 +254,9 @@ func (s *Service) Start(ctx context.Context) error {
 		return err
 	}
 	s.goBackground(s.sweep)
+	s.goBackground(s.scrubber)
+	// An unclean stop may have left destroyed keys in the WAL.
+	s.scrubSoon()
 	return nil
 }
 

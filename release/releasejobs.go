@@ -272,11 +272,14 @@ func (s *Service) HeldCounts(ctx context.Context, soon time.Duration) (held, exp
 }
 
 // AllHeldJobs returns every held job, oldest first, up to limit, for the
-// administrators' held-queue view.
+// administrators' held-queue view; names hidden by their queue are in
+// their keyed form.
 func (s *Service) AllHeldJobs(ctx context.Context, limit int) ([]Job, error) {
 	var out []Job
-	err := s.db.WithContext(ctx).Omit("wrapped_key").Where("state = ?", StateHeld).
-		Order("id").Limit(limit).Find(&out).Error
+	err := s.db.WithContext(ctx).Where("state = ?", StateHeld).Order("id").Limit(limit).Find(&out).Error
+	for i := range out {
+		out[i] = s.forAdmin(out[i])
+	}
 	return out, dbErr("list held jobs", err)
 }
 

@@ -56,8 +56,11 @@ type Job struct {
 	// PasswordHash is the argon2id hash of the job-password, if one was set.
 	PasswordHash string
 	// Spool names the encrypted document in the spool; empty without one.
-	Spool      string
-	WrappedKey []byte
+	Spool string
+	// WrappedKey is the document's key wrapped by the master key. It is
+	// kept apart, in job_keys, so that destroying it deletes one small row
+	// instead of leaving copies in every version of the job's row.
+	WrappedKey []byte `gorm:"-"`
 	Size       int64
 	SHA256     []byte
 	Pages      int
@@ -83,7 +86,12 @@ func (Job) TableName() string { return "jobs" }
 
 // Migrate creates or updates the release tables in db.
 func Migrate(ctx context.Context, db *database.DB) error {
-	return db.Migrate(ctx, "release", []database.Migration{
+	return db.Migrate(ctx, "release", migrations())
+}
+
+// migrations are the release tables' schema steps, in order.
+func migrations() []database.Migration {
+	return []database.Migration{
 		{Name: "jobs", Up: createJobs},
 		{Name: "jobs.pages_reason", Up: func(tx *gorm.DB, _ database.Dialect) error {
 			return database.Exec(tx, `ALTER TABLE jobs ADD COLUMN pages_reason TEXT NOT NULL DEFAULT ''`)
@@ -92,7 +100,38 @@ func Migrate(ctx context.Context, db *database.DB) error {
 		{Name: "devices.allow_plain_credentials", Up: func(tx *gorm.DB, _ database.Dialect) error {
 			return database.Exec(tx, `ALTER TABLE devices ADD COLUMN allow_plain_credentials BOOLEAN NOT NULL DEFAULT FALSE`)
 		}},
-	})
+		{Name: "job_keys", Up: createJobKeys},
+	}
+}
+
+// jobKey is the wrapped key of a job's document, deleted when the document
+// is destroyed.
+type jobKey struct {
+	JobID      int64 `gorm:"primaryKey"`
+	WrappedKey []byte
+}
+
+func (jobKey) TableName() string { return "job_keys" }
+
+// createJobKeys moves the wrapped keys out of the jobs rows. On PostgreSQL
+// every UPDATE of a job copies its whole row, and each dead copy keeps the
+// key until vacuumed; a key in a table of its own is written once and
+// deleted once, and the small table is vacuumed as soon as a row dies.
+func createJobKeys(tx *gorm.DB, d database.Dialect) error {
+	blob := "BLOB"
+	if d == database.Postgres {
+		blob = "BYTEA"
+	}
+	stmts := []string{
+		`CREATE TABLE job_keys (job_id BIGINT PRIMARY KEY, wrapped_key ` + blob + ` NOT NULL)`,
+		`INSERT INTO job_keys (job_id, wrapped_key) SELECT id, wrapped_key FROM jobs WHERE wrapped_key IS NOT NULL`,
+		`ALTER TABLE jobs DROP COLUMN wrapped_key`,
+	}
+	if d == database.Postgres {
+		stmts = append(stmts, `ALTER TABLE job_keys SET (autovacuum_vacuum_threshold = 0,
+			autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_cost_delay = 0)`)
+	}
+	return database.Exec(tx, stmts...)
 }
 
 func createJobs(tx *gorm.DB, d database.Dialect) error {

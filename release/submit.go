@@ -251,7 +251,7 @@ func (s *Service) SendDocument(ctx context.Context, req ipp.DocumentRequest, doc
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Model(&Job{}).Where("id = ? AND state = ? AND spool = ''", j.ID, StateIncoming).
 			Updates(map[string]any{
-				"state": j.State, "reason": j.Reason, "spool": j.Spool, "wrapped_key": j.WrappedKey,
+				"state": j.State, "reason": j.Reason, "spool": j.Spool,
 				"size": j.Size, "sha256": j.SHA256, "pages": j.Pages, "format": j.Format,
 				"document_name": j.DocumentName, "updated_at": now(),
 			})
@@ -262,6 +262,9 @@ func (s *Service) SendDocument(ctx context.Context, req ipp.DocumentRequest, doc
 			return ipp.Refuse(ipp.ErrNotPossible, "The job changed while its document arrived.")
 		}
 		if err := s.checkHeld(tx, j.Owner, j.Size); err != nil {
+			return err
+		}
+		if err := tx.Create(&jobKey{JobID: j.ID, WrappedKey: j.WrappedKey}).Error; err != nil {
 			return err
 		}
 		if j.State == StateIncoming {
@@ -319,7 +322,7 @@ func (s *Service) storeDocument(ctx context.Context, q Queue, j *Job, doc io.Rea
 	if err != nil {
 		return err
 	}
-	name := rand.Text()
+	name := s.docPrefix + rand.Text()
 	d, err := s.spool.Store(ctx, name, doc, a.bytes)
 	if errors.Is(err, spool.ErrTooLarge) {
 		switch a.by {
@@ -379,6 +382,11 @@ func (s *Service) insert(ctx context.Context, q Queue, j *Job) error {
 		}
 		if j.Spool != "" {
 			if err := s.checkHeld(tx, j.Owner, j.Size); err != nil {
+				return err
+			}
+		}
+		if j.WrappedKey != nil {
+			if err := tx.Create(&jobKey{JobID: j.ID, WrappedKey: j.WrappedKey}).Error; err != nil {
 				return err
 			}
 		}

@@ -48,11 +48,11 @@ func (s *Service) SweepOnce(ctx context.Context) error {
 		if ttl == 0 {
 			ttl = DefaultTTL
 		}
-		if err := s.expire(ctx, q.Name, StateHeld, StateExpired, now().Add(-ttl), "job-expired",
+		if err := s.expire(ctx, q.Name, StateHeld, StateExpired, s.now().Add(-ttl), "job-expired",
 			"The job was not released in time and was deleted."); err != nil {
 			return err
 		}
-		if err := s.expire(ctx, q.Name, StateIncoming, StateAborted, now().Add(-incomingTimeout), "job-incomplete",
+		if err := s.expire(ctx, q.Name, StateIncoming, StateAborted, s.now().Add(-incomingTimeout), "job-incomplete",
 			"The client did not finish sending the job."); err != nil {
 			return err
 		}
@@ -61,6 +61,70 @@ func (s *Service) SweepOnce(ctx context.Context) error {
 				return err
 			}
 		}
+		if q.HideNames {
+			if err := s.hideEndedNames(ctx, q); err != nil {
+				return err
+			}
+		}
+	}
+	return s.purgeFinished(ctx)
+}
+
+// hideEndedNames keys the names that ended jobs of a hiding queue still
+// keep in clear: jobs that ended before printgate hid names in their rows,
+// or before the queue was set to hide them.
+func (s *Service) hideEndedNames(ctx context.Context, q Queue) error {
+	ended := []State{StateCompleted, StateCanceled, StateExpired, StateAborted}
+	var jobs []Job
+	err := s.db.WithContext(ctx).Select("id", "name", "document_name").
+		Where("queue = ? AND state IN ? AND ((name <> '' AND name NOT LIKE ?) OR (document_name <> '' AND document_name NOT LIKE ?))",
+			q.Name, ended, audit.KeyedNamePrefix+"%", audit.KeyedNamePrefix+"%").
+		Limit(500).Find(&jobs).Error
+	if err != nil {
+		return dbErr("find names to hide", err)
+	}
+	for _, j := range jobs {
+		err := s.db.WithContext(ctx).Model(&Job{}).Where("id = ? AND state IN ?", j.ID, ended).
+			Updates(map[string]any{"name": s.keyedName(j.Name), "document_name": s.keyedName(j.DocumentName)}).Error
+		if err != nil {
+			return dbErr("hide names", err)
+		}
+	}
+	if len(jobs) > 0 {
+		s.scrubSoon()
+	}
+	return nil
+}
+
+// purgeBatch bounds the rows one sweep deletes, so that a first sweep
+// after an upgrade does not hold the database for long.
+const purgeBatch = 1000
+
+// purgeFinished deletes the rows of jobs that ended, and of device
+// sessions last used, more than keepFinished ago. The audit trail keeps
+// the record of both; the rows were only the live state. A printed job
+// whose document is still kept for a reprint stays until it is dropped.
+func (s *Service) purgeFinished(ctx context.Context) error {
+	cutoff := s.now().Add(-s.keepFinished)
+	ended := []string{string(StateCompleted), string(StateCanceled), string(StateExpired), string(StateAborted)}
+	res := s.db.WithContext(ctx).Exec(`DELETE FROM jobs WHERE id IN (SELECT id FROM jobs
+		WHERE state IN ? AND spool = '' AND COALESCE(completed_at, updated_at) < ? ORDER BY id LIMIT ?)`,
+		ended, cutoff, purgeBatch)
+	if res.Error != nil {
+		return dbErr("purge finished jobs", res.Error)
+	}
+	jobs := res.RowsAffected
+	// A session idle for keepFinished ended long ago, whether signed out
+	// or left.
+	res = s.db.WithContext(ctx).Exec(`DELETE FROM release_sessions WHERE id IN (SELECT id FROM release_sessions
+		WHERE last_seen < ? ORDER BY id LIMIT ?)`, cutoff, purgeBatch)
+	if res.Error != nil {
+		return dbErr("purge ended sessions", res.Error)
+	}
+	if jobs+res.RowsAffected > 0 {
+		s.log.Info("release: purged finished rows", "jobs", jobs, "sessions", res.RowsAffected,
+			"ended_before", cutoff)
+		s.scrubSoon()
 	}
 	return nil
 }
@@ -86,7 +150,7 @@ func (s *Service) dropReprints(ctx context.Context, q Queue) error {
 	var jobs []Job
 	err := s.db.WithContext(ctx).Select("id", "owner", "queue", "spool").
 		Where("queue = ? AND state = ? AND spool <> '' AND completed_at < ?", q.Name, StateCompleted,
-			now().Add(-q.KeepAfterPrint)).Limit(500).Find(&jobs).Error
+			s.now().Add(-q.KeepAfterPrint)).Limit(500).Find(&jobs).Error
 	if err != nil {
 		return dbErr("find reprints to drop", err)
 	}
@@ -94,11 +158,14 @@ func (s *Service) dropReprints(ctx context.Context, q Queue) error {
 		var won bool
 		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			res := tx.Model(&Job{}).Where("id = ? AND spool = ?", j.ID, j.Spool).
-				Updates(map[string]any{"spool": "", "wrapped_key": nil, "updated_at": now()})
+				Updates(map[string]any{"spool": "", "updated_at": s.now()})
 			if res.Error != nil || res.RowsAffected != 1 {
 				return res.Error
 			}
 			won = true
+			if err := tx.Where("job_id = ?", j.ID).Delete(&jobKey{}).Error; err != nil {
+				return err
+			}
 			_, err := s.audit.Append(ctx, tx, audit.Event{Type: audit.EventDocumentDestroyed, JobID: j.ID,
 				Owner: j.Owner, Actor: audit.ActorSystem, Queue: j.Queue, Reason: "reprint-window-passed"})
 			return err
@@ -108,6 +175,7 @@ func (s *Service) dropReprints(ctx context.Context, q Queue) error {
 		}
 		if won {
 			s.removeDocument(j.Spool)
+			s.scrubSoon()
 		}
 	}
 	return nil

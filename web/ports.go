@@ -55,8 +55,11 @@ type HeldJob struct {
 	ID int64
 	// Owner is the user the job belongs to.
 	Owner string
-	Name  string
-	Queue string
+	// Name is the document name; when NameHidden, it is the keyed hash
+	// the audit trail records, shown to everyone but the owner.
+	Name       string
+	NameHidden bool
+	Queue      string
 	// Pages counts one copy's pages; 0 when not known.
 	Pages  int
 	Copies int

@@ -160,7 +160,7 @@ func (c *campaign) check(t *testing.T, cycle int) {
 		WrappedKey []byte
 	}
 	var rows []row
-	if err := db.Raw("SELECT id, state, spool, wrapped_key FROM jobs").Scan(&rows).Error; err != nil {
+	if err := db.Raw("SELECT id, state, spool, k.wrapped_key FROM jobs LEFT JOIN job_keys k ON k.job_id = jobs.id").Scan(&rows).Error; err != nil {
 		t.Fatal(err)
 	}
 	byID := map[int64]row{}

@@ -57,6 +57,10 @@ type ReleaseConfig struct {
 	SessionIdle time.Duration `yaml:"session_idle"`
 	// SweepEvery is how often held jobs are checked for expiry; default 10s.
 	SweepEvery time.Duration `yaml:"sweep_every"`
+	// KeepFinished is how long ended jobs' rows and ended device sessions
+	// stay in the database before the sweeper deletes them; default 168h.
+	// The audit trail keeps the record of both.
+	KeepFinished time.Duration `yaml:"keep_finished"`
 }
 
 // AuditConfig sets how the audit trail is kept and shown.
@@ -219,7 +223,7 @@ func defaultConfig() Config {
 		Directory:   DirectoryConfig{Type: "builtin"},
 		Credentials: CredentialsConfig{Policy: credential.DefaultPolicy(), Argon2MemoryMB: 64, Argon2Wait: 2 * time.Second},
 		Audit:       AuditConfig{TimeZone: audit.DefaultTimeZone, RetentionYears: audit.DefaultRetentionYears},
-		Release:     ReleaseConfig{SessionIdle: 60 * time.Second, SweepEvery: 10 * time.Second},
+		Release:     ReleaseConfig{SessionIdle: 60 * time.Second, SweepEvery: 10 * time.Second, KeepFinished: release.DefaultKeepFinished},
 		Queues:      []QueueConfig{{Name: "secure", Mode: "hold"}},
 	}
 }
@@ -342,6 +346,9 @@ func (c *Config) validate() error {
 	}
 	if c.Release.SessionIdle < time.Second || c.Release.SweepEvery < 100*time.Millisecond {
 		bad("release", "session_idle must be at least 1s and sweep_every at least 100ms")
+	}
+	if c.Release.KeepFinished < time.Minute {
+		bad("release.keep_finished", "must be at least 1m")
 	}
 	if c.Audit.RetentionYears < 1 {
 		bad("audit.retention_years", "must be at least 1")

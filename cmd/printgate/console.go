@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -36,10 +37,12 @@ func (c consoleJobs) HeldJobs(ctx context.Context, user string) ([]web.HeldJob, 
 	return out, nil
 }
 
+// heldJob is j as the console shows it; release has already put hidden
+// names in their keyed form where the viewer is not the owner.
 func (c consoleJobs) heldJob(j release.Job) web.HeldJob {
 	return web.HeldJob{ID: j.ID, Owner: j.Owner, Name: j.Name, Queue: j.Queue, Pages: j.Pages, Copies: max(j.Copies, 1),
 		Color: j.ColorMode == "color", NeedsPIN: j.PasswordHash != "", SubmittedAt: j.CreatedAt,
-		ExpiresAt: c.svc.ExpiresAt(j)}
+		ExpiresAt: c.svc.ExpiresAt(j), NameHidden: strings.HasPrefix(j.Name, audit.KeyedNamePrefix) && c.svc.HidesNames(j.Queue)}
 }
 
 func (c consoleJobs) CancelJob(ctx context.Context, user string, id int64) error {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -146,7 +147,7 @@ func TestCrashDuringUpload(t *testing.T) {
 			WrappedKey []byte
 			SHA256     []byte
 		}
-		if err := db.Raw("SELECT id, state, spool, wrapped_key, sha256 FROM jobs").Scan(&rows).Error; err != nil {
+		if err := db.Raw("SELECT id, state, spool, k.wrapped_key, sha256 FROM jobs LEFT JOIN job_keys k ON k.job_id = jobs.id").Scan(&rows).Error; err != nil {
 			t.Fatal(err)
 		}
 		if len(rows) != 1 {
@@ -238,9 +239,18 @@ func TestStartupRecovery(t *testing.T) {
 		t.Fatalf("spool holds %d files, want 1", len(files))
 	}
 	os.Remove(filepath.Join(spoolDir, files[0].Name()))
-	orphan := filepath.Join(spoolDir, "ORPHANDOCUMENT.doc")
-	if err := os.WriteFile(orphan, []byte("left over"), 0o600); err != nil {
-		t.Fatal(err)
+	// Start-up removes only documents written for this database: their
+	// names start with the prefix the first job's document carries.
+	prefix, _, ok := strings.Cut(files[0].Name(), "-")
+	if !ok {
+		t.Fatalf("document %s is not named after its database", files[0].Name())
+	}
+	orphan := filepath.Join(spoolDir, prefix+"-ORPHANDOCUMENT.doc")
+	foreign := filepath.Join(spoolDir, "OTHERDATABASE-DOCUMENT.doc")
+	for _, f := range []string{orphan, foreign} {
+		if err := os.WriteFile(f, []byte("left over"), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	srv = startServer(t, cfg)
 	db := openTestDB(t, srv)
@@ -251,5 +261,11 @@ func TestStartupRecovery(t *testing.T) {
 	}
 	if _, err := os.Stat(orphan); !os.IsNotExist(err) {
 		t.Errorf("a document without a job survived start-up: %v", err)
+	}
+	if !strings.Contains(srv.Log.String(), prefix+"-ORPHANDOCUMENT") {
+		t.Errorf("the removal of %s was not logged:\n%s", orphan, srv.Log)
+	}
+	if _, err := os.Stat(foreign); err != nil {
+		t.Errorf("a document written for another database was removed: %v", err)
 	}
 }

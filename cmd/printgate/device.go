@@ -17,7 +17,7 @@ func adminName() string { return "cli:" + currentUser() }
 // command's config.
 func (a *app) withService(cmd *cobra.Command, f func(st *stack, svc *release.Service) error) error {
 	return a.withStack(cmd, func(st *stack) error {
-		svc, closeSvc, err := st.service()
+		svc, closeSvc, err := st.service(cmd.Context())
 		if err != nil {
 			return err
 		}

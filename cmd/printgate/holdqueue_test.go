@@ -143,7 +143,7 @@ func TestHoldQueue(t *testing.T) {
 		}
 		var spoolName string
 		var key []byte
-		db.Raw("SELECT spool, wrapped_key FROM jobs WHERE id = ?", createID).Row().Scan(&spoolName, &key)
+		db.Raw("SELECT spool, k.wrapped_key FROM jobs LEFT JOIN job_keys k ON k.job_id = jobs.id WHERE id = ?", createID).Row().Scan(&spoolName, &key)
 		if spoolName != "" || len(key) != 0 {
 			t.Errorf("canceled job still has spool %q and a key of %d bytes", spoolName, len(key))
 		}

@@ -56,7 +56,7 @@ func TestReleaseAtDevice(t *testing.T) {
 				Spool      string
 				WrappedKey []byte
 			}
-			db.Raw("SELECT spool, wrapped_key FROM jobs WHERE id = ?", id).Scan(&row)
+			db.Raw("SELECT spool, k.wrapped_key FROM jobs LEFT JOIN job_keys k ON k.job_id = jobs.id WHERE id = ?", id).Scan(&row)
 			if row.Spool != "" || len(row.WrappedKey) != 0 {
 				t.Errorf("printed job keeps spool %q and a %d-byte key", row.Spool, len(row.WrappedKey))
 			}

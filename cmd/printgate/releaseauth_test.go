@@ -101,7 +101,7 @@ func TestExpiry(t *testing.T) {
 		Spool      string
 		WrappedKey []byte
 	}
-	db.Raw("SELECT spool, wrapped_key FROM jobs WHERE id = ?", id).Scan(&row)
+	db.Raw("SELECT spool, k.wrapped_key FROM jobs LEFT JOIN job_keys k ON k.job_id = jobs.id WHERE id = ?", id).Scan(&row)
 	if row.Spool != "" || len(row.WrappedKey) != 0 || len(e.spoolFiles()) != 0 {
 		t.Errorf("expired job keeps spool %q, a %d-byte key or spool files %v", row.Spool, len(row.WrappedKey), e.spoolFiles())
 	}

@@ -46,12 +46,21 @@ func (a *app) serve(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer st.Close()
-	svc, closeSvc, err := st.service()
+	newSpool, err := a.bindDatabase(ctx, st)
+	if err != nil {
+		return err
+	}
+	st.newSpool = newSpool
+	svc, closeSvc, err := st.service(ctx)
 	if err != nil {
 		return err
 	}
 	defer closeSvc()
 	if err := svc.Start(ctx); err != nil {
+		if newSpool {
+			// Bound only now: the next start must judge the spool afresh.
+			st.unbindSpool()
+		}
 		return err
 	}
 	ippServer := ipp.NewServer(svc, log,

@@ -37,6 +37,9 @@ type stack struct {
 	// hasher checks every PIN, job PIN and password, peppered from the
 	// credentials key, under one concurrency limit.
 	hasher *secret.Hasher
+	// newSpool says serve has just bound a spool dir that belonged to no
+	// database.
+	newSpool bool
 }
 
 // openStack opens the database, migrates it and opens the directory and
@@ -126,7 +129,11 @@ func (st *stack) requireBuiltin() (*directory.Builtin, error) {
 
 // service opens the spool and returns the release service over the stack,
 // not yet started.
-func (st *stack) service() (*release.Service, func(), error) {
+func (st *stack) service(ctx context.Context) (*release.Service, func(), error) {
+	dbID, err := st.db.ID(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
 	key, err := spool.LoadOrCreateKey(st.cfg.spoolKeyFile())
 	if err != nil {
 		return nil, nil, err
@@ -149,6 +156,7 @@ func (st *stack) service() (*release.Service, func(), error) {
 		DB: st.db, Spool: sp, Queues: queues, Client: &ipp.Client{}, Log: st.log, Directory: st.dir,
 		Audit: st.audit, Credentials: st.creds, Instance: instance,
 		SessionIdle: st.cfg.Release.SessionIdle, SweepEvery: st.cfg.Release.SweepEvery,
+		KeepFinished: st.cfg.Release.KeepFinished, DatabaseID: dbID, NewSpool: st.newSpool,
 		SpoolQuota: st.cfg.Spool.QuotaMB << 20, SharedSpool: st.cfg.Spool.Shared,
 		SpoolShare: st.cfg.Spool.QuotaPercentOfFree, MaxHeldPerUser: st.cfg.Spool.MaxHeldMBPerUser << 20,
 		PageBudget: st.cfg.Pages.budget(), MaxCountedPDF: st.cfg.Pages.MaxPDFMB << 20,

@@ -32,6 +32,9 @@ const (
 type DB struct {
 	*gorm.DB
 	Dialect Dialect
+	// where names the database for people: the SQLite file, or the
+	// PostgreSQL DSN without its password.
+	where string
 }
 
 // Open connects to rawURL: "" opens (creating) printgate.db in dataDir,
@@ -47,6 +50,7 @@ func Open(ctx context.Context, rawURL, dataDir string, log *slog.Logger) (*DB, e
 		dialect Dialect
 		gdb     *gorm.DB
 		err     error
+		where   string
 	)
 	switch {
 	case rawURL == "":
@@ -54,9 +58,12 @@ func Open(ctx context.Context, rawURL, dataDir string, log *slog.Logger) (*DB, e
 		if err := os.MkdirAll(dataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("database: create data dir: %w", err)
 		}
-		gdb, err = gorm.Open(sqlite.Open(sqliteDSN(filepath.Join(dataDir, "printgate.db"))), cfg)
+		where = filepath.Join(dataDir, SQLiteFile)
+		gdb, err = gorm.Open(sqlite.Open(sqliteDSN(where)), cfg)
+		where = "sqlite:" + where
 	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
 		dialect = Postgres
+		where = RedactURL(rawURL)
 		gdb, err = gorm.Open(postgres.Open(rawURL), cfg)
 	default:
 		return nil, errors.New("database: url must be empty (embedded SQLite) or postgres://...")
@@ -80,19 +87,52 @@ func Open(ctx context.Context, rawURL, dataDir string, log *slog.Logger) (*DB, e
 		sqlDB.Close()
 		return nil, fmt.Errorf("database: connect %s: %w", dialect, redactErr(err, rawURL))
 	}
-	return &DB{DB: gdb, Dialect: dialect}, nil
+	return &DB{DB: gdb, Dialect: dialect, where: where}, nil
 }
+
+// SQLiteFile is the embedded database's file in the data dir; SQLite
+// keeps SQLiteFile+"-wal" and SQLiteFile+"-shm" beside it.
+const SQLiteFile = "printgate.db"
+
+// String names the database for people and logs: "sqlite:" and the file,
+// or the PostgreSQL URL without its password.
+func (db *DB) String() string { return db.where }
+
+// RedactURL returns a database URL without its password.
+func RedactURL(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "postgres://(unparsable URL)"
+	}
+	if u.User != nil {
+		u.User = url.User(u.User.Username())
+	}
+	q := u.Query()
+	if q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+// sqliteBusyTimeout is how many milliseconds a statement waits for a lock
+// before SQLITE_BUSY.
+const sqliteBusyTimeout = 10000
 
 // sqliteDSN asks for WAL with full fsync (an acknowledged job must survive
 // a power cut), a busy timeout instead of instant SQLITE_BUSY, and
 // immediate transactions so writers queue instead of deadlocking on the
-// read-to-write upgrade.
+// read-to-write upgrade. secure_delete makes SQLite overwrite deleted
+// content with zeros, so a destroyed document key leaves no bytes in the
+// database file (Checkpoint removes them from the WAL). The driver runs
+// every _pragma on every new connection.
 func sqliteDSN(path string) string {
 	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", sqliteBusyTimeout))
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "foreign_keys(ON)")
+	q.Add("_pragma", "secure_delete(ON)")
 	q.Add("_txlock", "immediate")
 	return "file:" + path + "?" + q.Encode()
 }

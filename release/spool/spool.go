@@ -5,7 +5,7 @@
 // (github.com/minio/sio) under a fresh random 256-bit data key per document.
 // The data key is wrapped by the spool's master key (AES-256-GCM, with the
 // document name as associated data) and handed back to the caller, who keeps
-// it in the job's database row; the spool file never holds it. Deleting the
+// it in the database; the spool file never holds it. Deleting the
 // wrapped key therefore makes the document unrecoverable, even from a backup
 // of the spool directory.
 //

@@ -1,0 +1,198 @@
+package release
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/printgate/printgate/audit"
+	"github.com/printgate/printgate/internal/database"
+	"github.com/printgate/printgate/internal/testdocs"
+	"github.com/printgate/printgate/internal/testenv"
+	"github.com/printgate/printgate/ipp"
+	"github.com/printgate/printgate/release/spool"
+)
+
+// newTestService returns a started Service over db with one hold queue,
+// "payroll", that hides document names, and the clock it runs on.
+func newTestService(t *testing.T, db *database.DB) (*Service, *audit.Log, *testenv.Clock) {
+	t.Helper()
+	clock := testenv.NewClock()
+	if err := audit.Migrate(t.Context(), db); err != nil {
+		t.Fatal(err)
+	}
+	sp, err := spool.Open(t.TempDir(), spool.GenerateKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sp.Close() })
+	log := audit.New(db, audit.Options{Key: bytes.Repeat([]byte{7}, 32)})
+	svc, err := New(Options{DB: db, Spool: sp, Audit: log, Now: clock.Now, DatabaseID: "TESTDATABASE0001",
+		SweepEvery: time.Hour, Queues: []Queue{{Name: "payroll", Mode: Hold, HideNames: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(svc.Close)
+	return svc, log, clock
+}
+
+func submitTest(t *testing.T, svc *Service, name string) ipp.Job {
+	t.Helper()
+	j, err := svc.PrintJob(t.Context(), ipp.JobRequest{Queue: "payroll", User: "hanako", Name: name,
+		Document: ipp.DocumentInfo{Name: name + ".pdf", Format: "application/pdf"}},
+		bytes.NewReader(testdocs.PDF(1, name, testdocs.A4)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+func TestHiddenNamesAndRetention(t *testing.T) {
+	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
+		svc, log, clock := newTestService(t, db)
+		ctx := t.Context()
+		live := submitTest(t, svc, "live-slip")
+		ended := submitTest(t, svc, "ended-slip")
+
+		var stored Job
+		db.Where("id = ?", live.ID).Take(&stored)
+		if !strings.HasPrefix(stored.Spool, "TESTDATABASE-") {
+			t.Errorf("document %q is not named after its database", stored.Spool)
+		}
+		mine, _ := svc.UserHeldJobs(ctx, "hanako")
+		all, _ := svc.AllHeldJobs(ctx, 10)
+		keyed, _ := log.KeyedName("live-slip.pdf")
+		if len(mine) != 2 || len(all) != 2 {
+			t.Fatalf("held jobs: owner sees %d, admins %d; want 2 and 2", len(mine), len(all))
+		}
+		if mine[1].Name != "live-slip" || all[0].Name != keyed || all[0].DocumentName != "" {
+			t.Errorf("owner sees %q, admins %q/%q; want the clear name and %q", mine[1].Name, all[0].Name,
+				all[0].DocumentName, keyed)
+		}
+
+		if _, err := svc.CancelJob(ctx, ipp.JobTarget{Queue: "payroll", ID: ended.ID, User: "hanako"}); err != nil {
+			t.Fatal(err)
+		}
+		var row Job
+		db.Where("id = ?", ended.ID).Take(&row)
+		keyedJob, _ := log.KeyedName("ended-slip")
+		keyedDoc, _ := log.KeyedName("ended-slip.pdf")
+		if row.Name != keyedJob || row.DocumentName != keyedDoc {
+			t.Errorf("ended job's row keeps %q / %q, want the keyed names", row.Name, row.DocumentName)
+		}
+		var keys int64
+		db.Model(&jobKey{}).Where("job_id = ?", ended.ID).Count(&keys)
+		if keys != 0 {
+			t.Errorf("ended job keeps its wrapped key")
+		}
+
+		// A row that ended before names were hidden is keyed by the sweeper.
+		db.Model(&Job{}).Where("id = ?", ended.ID).Updates(map[string]any{"name": "legacy-slip", "document_name": ""})
+		if err := svc.SweepOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		db.Where("id = ?", ended.ID).Take(&row)
+		if legacy, _ := log.KeyedName("legacy-slip"); row.Name != legacy {
+			t.Errorf("the sweeper left an ended job's name as %q, want %q", row.Name, legacy)
+		}
+
+		dev, _, err := svc.AddDevice(ctx, DeviceSpec{Name: "mfp", Printer: "ipp://127.0.0.1:1/ipp/print",
+			Queues: []string{"payroll"}, Methods: []string{MethodCard}}, "admin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Create(&Session{TokenHash: "old", DeviceID: dev.ID, UserName: "hanako", Method: MethodCard,
+			CreatedAt: clock.Now(), LastSeen: clock.Now(), Ended: true}).Error; err != nil {
+			t.Fatal(err)
+		}
+		for _, step := range []struct {
+			advance       time.Duration
+			jobs, session int64
+		}{
+			{0, 2, 1},
+			{DefaultKeepFinished - time.Minute, 2, 1},
+			{2 * time.Minute, 1, 0},
+		} {
+			clock.Advance(step.advance)
+			// Keep the live job live: the test is about retention, not
+			// expiry.
+			db.Model(&Job{}).Where("id = ?", live.ID).Update("created_at", clock.Now())
+			if err := svc.SweepOnce(ctx); err != nil {
+				t.Fatal(err)
+			}
+			var jobs, sessions int64
+			db.Model(&Job{}).Count(&jobs)
+			db.Model(&Session{}).Count(&sessions)
+			if jobs != step.jobs || sessions != step.session {
+				t.Errorf("after %v more: %d jobs and %d sessions, want %d and %d", step.advance, jobs, sessions,
+					step.jobs, step.session)
+			}
+		}
+	})
+}
+
+func TestDocPrefix(t *testing.T) {
+	for _, tc := range []struct{ id, want string }{
+		{"", ""},
+		{"ABCDEFGHIJKLMNOPQRSTUVWXYZ", "ABCDEFGHIJKL-"},
+		{"a/b.c-d", "abcd-"},
+		{"../..", ""},
+	} {
+		if got := docPrefix(tc.id); got != tc.want || (got != "" && !spool.ValidName(got+"X")) {
+			t.Errorf("docPrefix(%q) = %q, want %q", tc.id, got, tc.want)
+		}
+	}
+}
+
+func TestScrubOnce(t *testing.T) {
+	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
+		svc, _, _ := newTestService(t, db)
+		if err := svc.scrubOnce(context.Background()); err != nil {
+			t.Fatalf("scrub on %s: %v", db.Dialect, err)
+		}
+	})
+}
+
+// TestJobKeysMigration upgrades a database whose keys are in the jobs
+// rows: every key moves to job_keys, and no jobs column keeps one.
+func TestJobKeysMigration(t *testing.T) {
+	testenv.EachDB(t, nil, func(t *testing.T, db *database.DB) {
+		ctx := t.Context()
+		steps := migrations()
+		if err := db.Migrate(ctx, "release", steps[:len(steps)-1]); err != nil {
+			t.Fatal(err)
+		}
+		key := []byte("wrapped-key-of-a-held-job\x00\x01\x02")
+		old := legacyJob{Queue: "secure", Owner: "hanako", State: "pending-held", Spool: "doc", WrappedKey: key,
+			CreatedAt: time.Now(), UpdatedAt: time.Now()}
+		if err := db.Create(&old).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := Migrate(ctx, db); err != nil {
+			t.Fatal(err)
+		}
+		var k jobKey
+		if err := db.Take(&k).Error; err != nil || !bytes.Equal(k.WrappedKey, key) {
+			t.Errorf("job_keys after the upgrade: %+v, %v; want the job's key", k, err)
+		}
+		if err := db.Exec("SELECT wrapped_key FROM jobs").Error; err == nil {
+			t.Errorf("jobs still has a wrapped_key column")
+		}
+	})
+}
+
+// legacyJob is a jobs row as it was before job_keys.
+type legacyJob struct {
+	ID                   int64
+	Queue, Owner, State  string
+	Spool                string
+	WrappedKey           []byte
+	CreatedAt, UpdatedAt time.Time
+}
+
+func (legacyJob) TableName() string { return "jobs" }
