@@ -81,9 +81,17 @@ func (e *Error) Error() string {
 // Unwrap makes errors.Is(err, ErrThrottled) true.
 func (e *Error) Unwrap() error { return ErrThrottled }
 
-// RetryAfter is how long until the window ends, rounded up to a second.
+// RetryAfter is how long until the window ends, rounded up to a whole
+// second and at least one.
 func (e *Error) RetryAfter() time.Duration {
-	return max(e.Until.Sub(e.now), 0).Truncate(time.Second) + time.Second
+	d := e.Until.Sub(e.now)
+	if d <= 0 {
+		return time.Second
+	}
+	if r := d % time.Second; r != 0 {
+		d += time.Second - r
+	}
+	return d
 }
 
 // Rule is the limit of one kind: at most Max attempts counted in Window.
