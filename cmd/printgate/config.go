@@ -54,6 +54,11 @@ type ReleaseConfig struct {
 	SessionIdle time.Duration `yaml:"session_idle"`
 	// SweepEvery is how often held jobs are checked for expiry; default 10s.
 	SweepEvery time.Duration `yaml:"sweep_every"`
+	// DeviceMaxFailures failed sign-ins of any kind at one device within
+	// DeviceFailureWindow make it refuse further sign-ins (HTTP 429) until
+	// the window ends or an admin clears it; defaults 10 and 5m.
+	DeviceMaxFailures   int           `yaml:"device_max_failures"`
+	DeviceFailureWindow time.Duration `yaml:"device_failure_window"`
 }
 
 // AuditConfig sets how the audit trail is kept and shown.
@@ -73,6 +78,15 @@ type CredentialsConfig struct {
 	// KeyFile holds the HMAC key for card UIDs; default
 	// DATA_DIR/credentials.key, generated on first start.
 	KeyFile string `yaml:"key_file,omitempty"`
+	// MaxPasswordFailures wrong directory passwords for one account
+	// within lock_for, wherever typed (console, IPP Basic,
+	// self-enrolment), refuse that account's password everywhere until
+	// the period ends or an admin unlocks; default 10.
+	MaxPasswordFailures int `yaml:"max_password_failures"`
+	// MaxAddressFailures wrong passwords from one source address (an
+	// IPv6 client's /64) within lock_for refuse further passwords from
+	// it; default 30.
+	MaxAddressFailures int `yaml:"max_address_failures"`
 }
 
 // DatabaseConfig selects the database.
@@ -148,6 +162,10 @@ type QueueConfig struct {
 	TTL time.Duration `yaml:"ttl,omitempty"`
 	// KeepAfterPrint keeps a printed document for reprints; default 0.
 	KeepAfterPrint time.Duration `yaml:"keep_after_print,omitempty"`
+	// ReleaseRequires are the sign-in methods (card, card+pin, id+pin)
+	// whose device sessions see and release this queue's jobs; default
+	// all.
+	ReleaseRequires []string `yaml:"release_requires,omitempty"`
 }
 
 // Defaults for settings the config leaves out.
@@ -166,9 +184,10 @@ func defaultConfig() Config {
 			MinUploadRate: ipp.DefaultMinRate, UploadGrace: ipp.DefaultRateGrace},
 		Log:         LogConfig{Level: "info", Format: "text"},
 		Directory:   DirectoryConfig{Type: "builtin"},
-		Credentials: CredentialsConfig{Policy: credential.DefaultPolicy()},
+		Credentials: CredentialsConfig{Policy: credential.DefaultPolicy(), MaxPasswordFailures: 10, MaxAddressFailures: 30},
 		Audit:       AuditConfig{TimeZone: audit.DefaultTimeZone, RetentionYears: audit.DefaultRetentionYears},
-		Release:     ReleaseConfig{SessionIdle: 60 * time.Second, SweepEvery: 10 * time.Second},
+		Release: ReleaseConfig{SessionIdle: 60 * time.Second, SweepEvery: 10 * time.Second,
+			DeviceMaxFailures: 10, DeviceFailureWindow: 5 * time.Minute},
 		Queues:      []QueueConfig{{Name: "secure", Mode: "hold"}},
 	}
 }
@@ -280,6 +299,18 @@ func (c *Config) validate() error {
 	if c.Release.SessionIdle < time.Second || c.Release.SweepEvery < 100*time.Millisecond {
 		bad("release", "session_idle must be at least 1s and sweep_every at least 100ms")
 	}
+	if c.Release.DeviceMaxFailures < 1 || c.Release.DeviceMaxFailures > 1000 {
+		bad("release.device_max_failures", "must be 1 to 1000")
+	}
+	if c.Release.DeviceFailureWindow < time.Second {
+		bad("release.device_failure_window", "must be at least 1s")
+	}
+	if c.Credentials.MaxPasswordFailures < 1 || c.Credentials.MaxPasswordFailures > 1000 {
+		bad("credentials.max_password_failures", "must be 1 to 1000")
+	}
+	if c.Credentials.MaxAddressFailures < 1 || c.Credentials.MaxAddressFailures > 100000 {
+		bad("credentials.max_address_failures", "must be 1 to 100000")
+	}
 	if c.Audit.RetentionYears < 1 {
 		bad("audit.retention_years", "must be at least 1")
 	}
@@ -312,7 +343,7 @@ func (q QueueConfig) queue() (release.Queue, error) {
 		Name: q.Name, Mode: release.Mode(q.Mode), Printer: q.Printer, Formats: q.Formats,
 		MaxSize: q.MaxDocumentMB << 20, Auth: q.Auth, Info: q.Info, Location: q.Location, Color: true,
 		AllowPlaintextBasic: q.AllowPlaintextBasic, HideNames: q.HideDocumentNames,
-		TTL: q.TTL, KeepAfterPrint: q.KeepAfterPrint,
+		TTL: q.TTL, KeepAfterPrint: q.KeepAfterPrint, ReleaseRequires: q.ReleaseRequires,
 	}
 	if q.Color != nil {
 		out.Color = *q.Color
@@ -331,6 +362,11 @@ func (q QueueConfig) queue() (release.Queue, error) {
 	}
 	if len(out.Formats) == 0 {
 		out.Formats = defaultFormats
+	}
+	for _, m := range q.ReleaseRequires {
+		if m != release.MethodCard && m != release.MethodCardPIN && m != release.MethodIDPIN {
+			return out, fmt.Errorf("release_requires: %q must be card, card+pin or id+pin", m)
+		}
 	}
 	if q.MaxDocumentMB < 0 {
 		return out, errors.New("max_document_mb: must not be negative")

@@ -154,7 +154,7 @@ func (c consoleAudit) RecordAction(ctx context.Context, a web.Action) error {
 func (st *stack) consoleOptions(svc *release.Service) web.Options {
 	loc, _ := time.LoadLocation(st.cfg.Audit.TimeZone)
 	opts := web.Options{
-		DB: st.db, Directory: st.dir, Credentials: st.creds, Log: st.log, TimeZone: loc,
+		DB: st.db, Directory: st.dir, Credentials: st.creds, Passwords: st.passwords, Log: st.log, TimeZone: loc,
 		Jobs: consoleJobs{svc}, History: consoleHistory{st.audit, svc}, Audit: consoleAudit{st},
 		Record: consoleRecord{st.audit}, Devices: consoleDevices{svc},
 	}
