@@ -464,6 +464,19 @@ func (d *devices) RotateToken(_ context.Context, name, by string) (string, error
 	return d.token(), nil
 }
 
+func (d *devices) ClearThrottle(_ context.Context, name, by string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	dev, ok := d.byName[name]
+	if !ok {
+		return fmt.Errorf("device %s: %w", name, ErrNotFound)
+	}
+	dev.ThrottledUntil, dev.Refused = time.Time{}, 0
+	d.byName[name] = dev
+	d.changes = append(d.changes, "clear-throttle "+name+" by "+by)
+	return nil
+}
+
 func (d *devices) SetDeviceEnabled(_ context.Context, name string, enabled bool, by string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -188,7 +188,7 @@ func defaultConfig() Config {
 		Audit:       AuditConfig{TimeZone: audit.DefaultTimeZone, RetentionYears: audit.DefaultRetentionYears},
 		Release: ReleaseConfig{SessionIdle: 60 * time.Second, SweepEvery: 10 * time.Second,
 			DeviceMaxFailures: 10, DeviceFailureWindow: 5 * time.Minute},
-		Queues:      []QueueConfig{{Name: "secure", Mode: "hold"}},
+		Queues: []QueueConfig{{Name: "secure", Mode: "hold"}},
 	}
 }
 

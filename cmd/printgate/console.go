@@ -319,12 +319,22 @@ func (c consoleDevices) Devices(ctx context.Context) ([]web.Device, error) {
 	if err != nil {
 		return nil, err
 	}
+	throttled, err := c.svc.DeviceThrottles(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]web.Device, len(devs))
 	for i, d := range devs {
 		out[i] = web.Device{Name: d.Name, Printer: redactURI(d.Printer), Queues: d.QueueList(), Methods: d.MethodList(),
-			SelfEnroll: d.SelfEnroll, Enabled: d.Enabled, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
+			SelfEnroll: d.SelfEnroll, Enabled: d.Enabled, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
+			ThrottledUntil: throttled[d.Name].Until, Refused: throttled[d.Name].Refused}
 	}
 	return out, nil
+}
+
+func (c consoleDevices) ClearThrottle(ctx context.Context, name, by string) error {
+	_, err := c.svc.ClearDeviceThrottle(ctx, name, by)
+	return notFound(err)
 }
 
 func (c consoleDevices) Queues() []string {

@@ -291,7 +291,9 @@ type Status struct {
 	// form.
 	Name     string
 	Attempts int
-	Until    time.Time
+	// Refused counts the attempts refused so far in the episode.
+	Refused int
+	Until   time.Time
 	// Throttled says that attempts are being refused.
 	Throttled bool
 }
@@ -311,7 +313,8 @@ func (s *Store) Throttled(ctx context.Context, kind Kind) ([]Status, error) {
 	}
 	out := make([]Status, len(rows))
 	for i, r := range rows {
-		out[i] = Status{Kind: kind, Name: r.Subject, Attempts: r.Attempts, Until: time.UnixMilli(r.WindowEnd), Throttled: true}
+		out[i] = Status{Kind: kind, Name: r.Subject, Attempts: r.Attempts, Refused: r.Attempts - rule.Max,
+			Until: time.UnixMilli(r.WindowEnd), Throttled: true}
 	}
 	return out, nil
 }
