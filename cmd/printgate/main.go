@@ -12,6 +12,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/printgate/printgate/release/directory"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -24,6 +26,9 @@ type app struct {
 	stdout     io.Writer
 	stderr     io.Writer
 	stdin      io.Reader
+	// wrapDirectory, when set, wraps the user directory that serve
+	// checks passwords with: tests count the checks through it.
+	wrapDirectory func(directory.Directory) directory.Directory
 }
 
 func main() {
