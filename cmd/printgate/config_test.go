@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLoadConfig(t *testing.T) {
@@ -52,6 +54,25 @@ queues:
 		{name: "bad cidr", yaml: "queues: [{name: a, trusted_networks: [\"10.0.0.0/33\"]}]\n", wantErr: "trusted_networks"},
 		{name: "bad listen", yaml: "server: {listen: [\"8631\"]}\n", wantErr: "server.listen[0]"},
 		{name: "bad database", yaml: "database: {url: \"mysql://x\"}\n", wantErr: "database.url"},
+		{name: "bad release floor", yaml: "queues: [{name: a, release_requires: [card, pin]}]\n", wantErr: "queues[0]: release_requires"},
+		{name: "no device failures", yaml: "release: {device_max_failures: 0}\n", wantErr: "release.device_max_failures"},
+		{name: "short device window", yaml: "release: {device_failure_window: 10ms}\n", wantErr: "release.device_failure_window"},
+		{name: "no password failures", yaml: "credentials: {max_password_failures: -1}\n", wantErr: "credentials.max_password_failures"},
+		{name: "no address failures", yaml: "credentials: {max_address_failures: 0}\n", wantErr: "credentials.max_address_failures"},
+		{
+			name: "throttle defaults and release floor",
+			yaml: "queues: [{name: payroll, release_requires: [card+pin, id+pin]}]\n",
+			check: func(t *testing.T, c Config) {
+				if c.Release.DeviceMaxFailures != 10 || c.Release.DeviceFailureWindow != 5*time.Minute ||
+					c.Credentials.MaxPasswordFailures != 10 || c.Credentials.MaxAddressFailures != 30 {
+					t.Errorf("throttle defaults: %+v %+v", c.Release, c.Credentials)
+				}
+				q, err := c.Queues[0].queue()
+				if err != nil || !slices.Equal(q.ReleaseRequires, []string{"card+pin", "id+pin"}) {
+					t.Errorf("release floor %v, %v", q.ReleaseRequires, err)
+				}
+			},
+		},
 		{
 			name: "env database url",
 			env:  map[string]string{"PRINTGATE_DATABASE_URL": "postgres://u@127.0.0.1/db"},
