@@ -330,12 +330,12 @@ func TestDeviceThrottleShown(t *testing.T) {
 	devs := newDevices("secure")
 	e := newEnv(t, openDB(t, database.SQLite), func(o *Options) { o.Devices = devs })
 	devs.byName["mfp-1f"] = Device{Name: "mfp-1f", Enabled: true, Queues: []string{"secure"}, Methods: []string{"card"},
-		ThrottledUntil: e.clock.Now().Add(4 * time.Minute), Refused: 37}
+		ThrottledUntil: e.clock.Now().Add(4 * time.Minute), Refused: 37, Episodes: 3, LastThrottled: e.clock.Now()}
 	devs.byName["mfp-2f"] = Device{Name: "mfp-2f", Enabled: true, Queues: []string{"secure"}, Methods: []string{"card"}}
 	admin := e.signIn(t, adminName)
 	page := e.page(t, admin, "/admin/devices")
 	if strings.Count(page, `action="/admin/devices/clear-throttle"`) != 1 || strings.Count(page, "throttled") != 1 ||
-		!strings.Contains(page, "37") {
+		!strings.Contains(page, "37") || strings.Count(page, `class="muted episodes"`) != 1 {
 		t.Fatalf("devices page does not show the one throttled device: %.3000s", page)
 	}
 	if status, _, body := e.post(t, admin, "/admin/devices/clear-throttle", url.Values{"name": {"ghost"}}); status != http.StatusNotFound {

@@ -350,6 +350,10 @@ type Device struct {
 	// counts the sign-ins refused so far in the episode.
 	ThrottledUntil time.Time
 	Refused        int
+	// Episodes counts the device-throttled events of the last 30 days,
+	// the last of them at LastThrottled.
+	Episodes      int
+	LastThrottled time.Time
 	// CreatedAt and UpdatedAt are when it was registered and last
 	// changed.
 	CreatedAt, UpdatedAt time.Time

@@ -206,7 +206,14 @@ func attackPINSpray(t *testing.T) {
 			t.Errorf("bob's right PIN at the throttled device: HTTP %d, want 429", r.code)
 		}
 		e.login("mfp2", map[string]string{"user": "bob", "pin": "4821"})
-		runCLI(t, e.cfg, "", "device", "clear-throttle", "mfp1")
+		admin := signInConsole(t, e.srv, "alice", "alice-secret")
+		if _, page := admin.get("/admin/devices"); strings.Count(page, `class="warn throttled"`) != 1 ||
+			strings.Count(page, `class="muted episodes"`) != 1 {
+			t.Errorf("the devices page does not show mfp1 throttled once:\n%s", page)
+		}
+		if code, _ := admin.post("/admin/devices/clear-throttle", url.Values{"name": {"mfp1"}}); code != http.StatusSeeOther {
+			t.Fatalf("clear from the console: HTTP %d", code)
+		}
 		e.login("mfp1", map[string]string{"user": "bob", "pin": "4821"})
 		if n := countRows(t, db, `SELECT count(*) FROM audit_events WHERE type = ?`, throttle.EventThrottleCleared); n != 1 {
 			t.Errorf("%d throttle-cleared events; want 1", n)
@@ -242,6 +249,8 @@ func attackCardGuessing(t *testing.T) {
 		if r, _ := e.api("mfp1", http.MethodPost, "/release/sessions", map[string]string{"card": "04A1B2C3"}); r.code != http.StatusTooManyRequests {
 			t.Errorf("a real card at the throttled device: HTTP %d, want 429", r.code)
 		}
+		runCLI(t, e.cfg, "", "device", "clear-throttle", "mfp1")
+		e.login("mfp1", map[string]string{"card": "04A1B2C3"})
 	})
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/release"
+	"github.com/printgate/printgate/release/throttle"
 	"github.com/printgate/printgate/web"
 )
 
@@ -156,7 +157,7 @@ func (st *stack) consoleOptions(svc *release.Service) web.Options {
 	opts := web.Options{
 		DB: st.db, Directory: st.dir, Credentials: st.creds, Passwords: st.passwords, Log: st.log, TimeZone: loc,
 		Jobs: consoleJobs{svc}, History: consoleHistory{st.audit, svc}, Audit: consoleAudit{st},
-		Record: consoleRecord{st.audit}, Devices: consoleDevices{svc},
+		Record: consoleRecord{st.audit}, Devices: consoleDevices{svc, st.audit},
 	}
 	if st.builtin != nil {
 		opts.Users = st.builtin
@@ -312,7 +313,10 @@ func redactURI(s string) string {
 
 // consoleDevices manages devices through release, which records every
 // change in the audit trail.
-type consoleDevices struct{ svc *release.Service }
+type consoleDevices struct {
+	svc *release.Service
+	log *audit.Log
+}
 
 func (c consoleDevices) Devices(ctx context.Context) ([]web.Device, error) {
 	devs, err := c.svc.Devices(ctx)
@@ -324,10 +328,23 @@ func (c consoleDevices) Devices(ctx context.Context) ([]web.Device, error) {
 		return nil, err
 	}
 	out := make([]web.Device, len(devs))
+	byName := map[string]*web.Device{}
 	for i, d := range devs {
 		out[i] = web.Device{Name: d.Name, Printer: redactURI(d.Printer), Queues: d.QueueList(), Methods: d.MethodList(),
 			SelfEnroll: d.SelfEnroll, Enabled: d.Enabled, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
 			ThrottledUntil: throttled[d.Name].Until, Refused: throttled[d.Name].Refused}
+		byName[d.Name] = &out[i]
+	}
+	// One event per episode, so a month of them is few.
+	f := audit.Filter{Type: throttle.EventDeviceThrottled, From: time.Now().Add(-30 * 24 * time.Hour)}
+	for ev, err := range c.log.Events(ctx, f) {
+		if err != nil {
+			return nil, err
+		}
+		if d := byName[ev.Device]; d != nil {
+			d.Episodes++
+			d.LastThrottled = ev.At
+		}
 	}
 	return out, nil
 }
