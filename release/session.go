@@ -212,7 +212,9 @@ func (s *Service) loginFailed(ctx context.Context, dev Device, method string, at
 	case errors.Is(cause, ErrLocked):
 		reason = "locked"
 	case errors.Is(cause, ErrThrottled):
-		reason = "password-throttled"
+		// A self-enrolment refused by the password limits: it counts
+		// against the device, and its episode has its own event.
+		return
 	case !errors.Is(cause, ErrUnauthorized):
 		if err := s.throttle.Refund(ctx, attempt); err != nil {
 			s.log.Error("release: device sign-in count", "device", dev.Name, "err", err)

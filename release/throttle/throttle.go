@@ -237,9 +237,10 @@ func cmpErr(err error) error {
 
 // Succeeded gives back the attempt a of a right secret. An account's
 // count starts afresh; a device's or address's loses this attempt only, so
-// that one right answer among many guesses does not wipe the guesses.
+// that one right answer among many guesses does not wipe the guesses. The
+// zero Attempt, and any attempt on a nil Store, give back nothing.
 func (s *Store) Succeeded(ctx context.Context, a Attempt) error {
-	if a.subject == "" {
+	if s == nil || a.subject == "" {
 		return nil
 	}
 	if a.kind == Account {
@@ -251,7 +252,7 @@ func (s *Store) Succeeded(ctx context.Context, a Attempt) error {
 // Refund gives back an attempt whose secret was never checked (the
 // directory was down, another limit refused it).
 func (s *Store) Refund(ctx context.Context, a Attempt) error {
-	if a.subject == "" {
+	if s == nil || a.subject == "" {
 		return nil
 	}
 	err := s.db.WithContext(ctx).Exec(`UPDATE throttles SET attempts = attempts - 1
