@@ -7,6 +7,7 @@ import (
 	"net"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -96,21 +97,25 @@ func startServerTB(t testing.TB, cfg Config, edit ...func(*app)) *testServer {
 	}
 	go func() { s.done <- a.serve(ctx, cfg) }()
 	deadline := time.Now().Add(20 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", s.Addr, time.Second)
-		if err == nil {
-			c.Close()
-			break
+	// TLS listeners open after the plain ones (the certificate may be
+	// generated first): wait for every one.
+	for _, addr := range append(slices.Clone(cfg.Server.Listen), cfg.Server.TLSListen...) {
+		for {
+			c, err := net.DialTimeout("tcp", addr, time.Second)
+			if err == nil {
+				c.Close()
+				break
+			}
+			select {
+			case err := <-s.done:
+				t.Fatalf("server did not start: %v\n%s", err, log)
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("server did not listen on %s\n%s", addr, log)
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
-		select {
-		case err := <-s.done:
-			t.Fatalf("server did not start: %v\n%s", err, log)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server did not listen on %s\n%s", s.Addr, log)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 	t.Cleanup(func() {
 		s.Stop(t)

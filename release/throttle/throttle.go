@@ -217,7 +217,7 @@ func (s *Store) Reserve(ctx context.Context, kind Kind, name string) (Attempt, e
 		RETURNING attempts, window_end`,
 		kind, subject, now.Add(rule.Window).UnixMilli(), now.UnixMilli(), now.UnixMilli()).Scan(&rows).Error
 	if err != nil || len(rows) != 1 {
-		return Attempt{}, fmt.Errorf("throttle: count %s attempt: %w", kind, cmpErr(err))
+		return Attempt{}, fmt.Errorf("throttle: count %s attempt: %w", kind, orNoRow(err))
 	}
 	a := Attempt{kind: kind, subject: subject, end: rows[0].WindowEnd, Count: rows[0].Attempts}
 	a.Allowed = a.Count <= rule.Max
@@ -228,7 +228,8 @@ func (s *Store) Reserve(ctx context.Context, kind Kind, name string) (Attempt, e
 	return a, nil
 }
 
-func cmpErr(err error) error {
+// orNoRow is err, or an error saying no row came back when err is nil.
+func orNoRow(err error) error {
 	if err == nil {
 		return errors.New("no row counted")
 	}
