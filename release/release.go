@@ -22,6 +22,7 @@ import (
 	"github.com/printgate/printgate/release/credential"
 	"github.com/printgate/printgate/release/directory"
 	"github.com/printgate/printgate/release/spool"
+	"github.com/printgate/printgate/release/throttle"
 )
 
 // Mode says what a queue does with a new job.
@@ -50,6 +51,10 @@ var (
 	// they may take; try again shortly. It is secret.ErrBusy, so it
 	// matches however deep the check that found it.
 	ErrBusy = secret.ErrBusy
+	// ErrThrottled: too many failed sign-ins at the device, or wrong
+	// passwords for the account or from the address; the error also
+	// wraps a *throttle.Error that says when to try again.
+	ErrThrottled = errors.New("release: too many failed attempts")
 )
 
 // Queue is one IPP print queue.
@@ -80,6 +85,10 @@ type Queue struct {
 	// KeepAfterPrint keeps a printed job's document this long for a
 	// reprint (default 0: destroyed at once).
 	KeepAfterPrint time.Duration
+	// ReleaseRequires are the sign-in methods whose sessions may see and
+	// release the queue's jobs; empty allows every method a device
+	// allows.
+	ReleaseRequires []string
 }
 
 // Options configure a Service.
@@ -96,6 +105,13 @@ type Options struct {
 	Audit *audit.Log
 	// Credentials checks PINs and cards at devices.
 	Credentials *credential.Store
+	// Throttle limits failed sign-ins per device (its throttle.Device
+	// rule); nil limits nothing.
+	Throttle *throttle.Store
+	// Passwords checks directory passwords (IPP Basic, self-enrolment)
+	// under the account and address limits; nil checks them with
+	// Directory alone.
+	Passwords *throttle.Passwords
 	// SessionIdle ends a device session unused this long (default 60 s).
 	SessionIdle time.Duration
 	// SpoolQuota refuses new documents once the spool holds this many
@@ -154,6 +170,9 @@ type Service struct {
 	dir    directory.Directory
 	audit  *audit.Log
 	creds  *credential.Store
+	// throttle and passwords may be nil: nothing is limited.
+	throttle  *throttle.Store
+	passwords *throttle.Passwords
 
 	sessionIdle time.Duration
 	sweepEvery  time.Duration
@@ -201,6 +220,9 @@ func New(opts Options) (*Service, error) {
 		dir:    opts.Directory,
 		audit:  opts.Audit,
 		creds:  opts.Credentials,
+
+		throttle:  opts.Throttle,
+		passwords: opts.Passwords,
 
 		sessionIdle: cmp.Or(opts.SessionIdle, 60*time.Second),
 		sweepEvery:  cmp.Or(opts.SweepEvery, 10*time.Second),

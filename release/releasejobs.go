@@ -19,11 +19,27 @@ const maxJobPINFailures = 5
 // ErrJobPIN says a job needs its job PIN, or got a wrong one.
 var ErrJobPIN = errors.New("release: job PIN required")
 
-// HeldJobs lists the session user's held jobs on the device's queues.
+// sessionQueues are the device's queues whose jobs sess may see: those
+// whose release floor (Queue.ReleaseRequires) admits the session's
+// sign-in method. A job of any other queue is as invisible as another
+// user's.
+func (s *Service) sessionQueues(sess Session, dev Device) []string {
+	var out []string
+	for _, name := range dev.QueueList() {
+		q, ok := s.queues[name]
+		if ok && (len(q.ReleaseRequires) == 0 || slices.Contains(q.ReleaseRequires, sess.Method)) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// HeldJobs lists the session user's held jobs on the device's queues that
+// the session's sign-in method may release.
 func (s *Service) HeldJobs(ctx context.Context, sess Session, dev Device) ([]Job, error) {
 	var out []Job
 	err := s.db.WithContext(ctx).Omit("wrapped_key", "password_hash").
-		Where("owner = ? AND state = ? AND queue IN ?", sess.UserName, StateHeld, dev.QueueList()).
+		Where("owner = ? AND state = ? AND queue IN ?", sess.UserName, StateHeld, s.sessionQueues(sess, dev)).
 		Order("id").Find(&out).Error
 	if err != nil {
 		return nil, dbErr("list held jobs", err)
@@ -31,7 +47,7 @@ func (s *Service) HeldJobs(ctx context.Context, sess Session, dev Device) ([]Job
 	// The list needs to know which jobs ask for a PIN, not the hash.
 	var pinned []int64
 	err = s.db.WithContext(ctx).Model(&Job{}).
-		Where("owner = ? AND state = ? AND queue IN ? AND password_hash <> ''", sess.UserName, StateHeld, dev.QueueList()).
+		Where("owner = ? AND state = ? AND queue IN ? AND password_hash <> ''", sess.UserName, StateHeld, s.sessionQueues(sess, dev)).
 		Pluck("id", &pinned).Error
 	for i := range out {
 		if slices.Contains(pinned, out[i].ID) {
@@ -45,7 +61,7 @@ func (s *Service) HeldJobs(ctx context.Context, sess Session, dev Device) ([]Job
 // queues; any other job is ErrNotFound, exactly like a missing one.
 func (s *Service) SessionJob(ctx context.Context, sess Session, dev Device, id int64) (Job, error) {
 	var j Job
-	err := s.db.WithContext(ctx).Where("id = ? AND owner = ? AND queue IN ?", id, sess.UserName, dev.QueueList()).
+	err := s.db.WithContext(ctx).Where("id = ? AND owner = ? AND queue IN ?", id, sess.UserName, s.sessionQueues(sess, dev)).
 		Take(&j).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return Job{}, fmt.Errorf("release: job %d: %w", id, ErrNotFound)
@@ -106,7 +122,11 @@ func (s *Service) Release(ctx context.Context, sess Session, dev Device, req Rel
 			out = append(out, Released{ID: j.ID, State: j.State, Problem: "not-held"})
 			continue
 		}
-		if problem := s.checkJobPIN(ctx, &j, req.PINs[j.ID], by); problem != "" {
+		problem, err := s.checkJobPIN(ctx, &j, req.PINs[j.ID], by)
+		if err != nil {
+			return out, err
+		}
+		if problem != "" {
 			out = append(out, Released{ID: j.ID, State: j.State, Problem: problem})
 			continue
 		}
@@ -141,7 +161,7 @@ func (s *Service) Release(ctx context.Context, sess Session, dev Device, req Rel
 // that is not the user's on this device's queues fails the whole request
 // with ErrNotFound.
 func (s *Service) releaseTargets(ctx context.Context, sess Session, dev Device, req ReleaseRequest) ([]Job, error) {
-	db := s.db.WithContext(ctx).Where("owner = ? AND queue IN ?", sess.UserName, dev.QueueList())
+	db := s.db.WithContext(ctx).Where("owner = ? AND queue IN ?", sess.UserName, s.sessionQueues(sess, dev))
 	if req.All {
 		db = db.Where("state = ?", StateHeld)
 	} else {
@@ -165,41 +185,52 @@ func (s *Service) releaseTargets(ctx context.Context, sess Session, dev Device, 
 }
 
 // checkJobPIN returns "" when j may be released with pin, or the problem.
-func (s *Service) checkJobPIN(ctx context.Context, j *Job, pin string, by Actor) string {
+//
+// Each attempt is counted before the PIN is checked, in one atomic
+// UPDATE that refuses once the job has had maxJobPINFailures, so
+// parallel releases on any number of instances never get more guesses
+// checked; a right PIN gives its attempt back.
+func (s *Service) checkJobPIN(ctx context.Context, j *Job, pin string, by Actor) (string, error) {
 	if j.PasswordHash == "" {
-		return ""
+		return "", nil
 	}
-	problem := ""
-	switch {
-	case j.PINFailures >= maxJobPINFailures:
+	if pin == "" {
+		return "job-pin-required", nil
+	}
+	var counts []int
+	err := s.db.WithContext(ctx).Raw(`UPDATE jobs SET pin_failures = pin_failures + 1
+		WHERE id = ? AND pin_failures < ? RETURNING pin_failures`, j.ID, maxJobPINFailures).Scan(&counts).Error
+	if err != nil {
+		return "", dbErr("count job PIN attempt", err)
+	}
+	if len(counts) == 0 {
+		// Locked already; that was recorded when it happened.
+		return "job-pin-locked", nil
+	}
+	ok, err := s.verifyJobPIN(ctx, j, pin)
+	if err != nil && !errors.Is(err, ErrBusy) {
+		return "", err
+	}
+	if ok || err != nil {
+		// A right PIN, and one never checked for want of room, give
+		// their attempt back.
+		gerr := s.db.WithContext(ctx).Exec(`UPDATE jobs SET pin_failures = pin_failures - 1 WHERE id = ? AND pin_failures > 0`,
+			j.ID).Error
+		if err != nil {
+			return "server-busy", dbErr("count job PIN attempt", gerr)
+		}
+		return "", dbErr("count job PIN attempt", gerr)
+	}
+	problem := "job-pin-wrong"
+	if counts[0] >= maxJobPINFailures {
 		problem = "job-pin-locked"
-	case pin == "":
-		return "job-pin-required"
-	default:
-		ok, err := s.verifyJobPIN(ctx, j, pin)
-		if errors.Is(err, ErrBusy) {
-			return "server-busy"
-		}
-		if err == nil && ok {
-			return ""
-		}
-		problem = "job-pin-wrong"
 	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if problem == "job-pin-wrong" {
-			if err := tx.Model(&Job{}).Where("id = ?", j.ID).
-				Update("pin_failures", gorm.Expr("pin_failures + 1")).Error; err != nil {
-				return err
-			}
-		}
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		_, err := s.audit.Append(ctx, tx, audit.Event{Type: audit.EventReleaseAttempt, JobID: j.ID, Owner: j.Owner,
 			Actor: by.name(), Queue: j.Queue, Device: by.Device, Method: by.Method, Outcome: "refused", Reason: problem})
 		return err
 	})
-	if err != nil {
-		s.log.Error("release: record job PIN failure", "job", j.ID, "err", err)
-	}
-	return problem
+	return problem, dbErr("record job PIN failure", err)
 }
 
 // claim moves a held job to releasing for this instance and device.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"gorm.io/gorm"
@@ -11,6 +12,7 @@ import (
 	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/release/credential"
 	"github.com/printgate/printgate/release/directory"
+	"github.com/printgate/printgate/release/throttle"
 )
 
 // Session is a user signed in at a device.
@@ -36,6 +38,9 @@ type Login struct {
 	User     string
 	PIN      string
 	Password string
+	// Addr is where the request came from (the TCP peer), for the
+	// per-address limit on passwords; the zero Addr skips that limit.
+	Addr netip.Addr
 }
 
 // method says which login method l is, or "" if it is none.
@@ -53,6 +58,9 @@ func (l Login) method() string {
 
 // OpenSession signs a user in at the device whose token is deviceToken. It
 // returns the session and its bearer token.
+//
+// Each sign-in is counted against the device before anything it carries
+// is checked; past the device's limit it fails with ErrThrottled, unchecked.
 func (s *Service) OpenSession(ctx context.Context, deviceToken string, l Login) (Session, string, error) {
 	dev, err := s.deviceByToken(ctx, deviceToken)
 	if err != nil {
@@ -68,10 +76,17 @@ func (s *Service) OpenSession(ctx context.Context, deviceToken string, l Login) 
 	if err := checkTransport(ctx, dev, l); err != nil {
 		return Session{}, "", err
 	}
+	attempt, err := s.reserveDevice(ctx, dev)
+	if err != nil {
+		return Session{}, "", err
+	}
 	name, err := s.identify(ctx, dev, method, l)
 	if err != nil {
-		s.loginFailed(ctx, dev, method, err)
+		s.loginFailed(ctx, dev, method, attempt, err)
 		return Session{}, "", err
+	}
+	if err := s.throttle.Succeeded(ctx, attempt); err != nil {
+		s.log.Error("release: device sign-in count", "device", dev.Name, "err", err)
 	}
 	display := name
 	if id, err := s.dir.Lookup(ctx, name); err == nil && id.DisplayName != "" {
@@ -113,6 +128,15 @@ func (s *Service) identify(ctx context.Context, dev Device, method string, l Log
 		name = id.Name
 	}
 	if method == MethodCard {
+		// A user locked out by wrong PINs is locked out of the card alone
+		// too: the lock is on the person, not on one way in.
+		st, err := s.creds.PINStatus(ctx, name)
+		if err != nil {
+			return "", fmt.Errorf("release: PIN status: %w", err)
+		}
+		if st.Locked() {
+			return "", fmt.Errorf("release: card of a locked user: %w", ErrLocked)
+		}
 		return name, nil
 	}
 	err := s.creds.CheckPIN(ctx, name, l.PIN, dev.Name)
@@ -159,9 +183,12 @@ func (s *Service) selfEnroll(ctx context.Context, dev Device, l Login) (string, 
 	if !dev.SelfEnroll {
 		return "", fmt.Errorf("release: %s does not enrol cards: %w", dev.Name, ErrUnauthorized)
 	}
-	id, err := s.dir.Authenticate(ctx, l.User, l.Password)
+	id, err := s.authenticate(ctx, l.User, l.Password, l.Addr, "self-enrolment")
 	if errors.Is(err, directory.ErrInvalidCredentials) {
 		return "", fmt.Errorf("release: self-enrolment: %w", ErrUnauthorized)
+	}
+	if errors.Is(err, throttle.ErrThrottled) {
+		return "", fmt.Errorf("release: self-enrolment: %w: %w", ErrThrottled, err)
 	}
 	if err != nil {
 		return "", fmt.Errorf("release: self-enrolment: %w", err)
@@ -177,12 +204,24 @@ func (s *Service) selfEnroll(ctx context.Context, dev Device, l Login) (string, 
 	return id.Name, dbErr("record self-enrolment", err)
 }
 
-// loginFailed records a failed login without anything the user typed.
-func (s *Service) loginFailed(ctx context.Context, dev Device, method string, cause error) {
+// loginFailed records a failed login without anything the user typed. A
+// failure that checked nothing (the directory was down) gives its
+// attempt back to the device. Only failures within the device's limit
+// get an event each: past it, sign-ins are refused unchecked and
+// summarized when the episode ends.
+func (s *Service) loginFailed(ctx context.Context, dev Device, method string, attempt throttle.Attempt, cause error) {
 	reason := "wrong credentials"
-	if errors.Is(cause, ErrLocked) {
+	switch {
+	case errors.Is(cause, ErrLocked):
 		reason = "locked"
-	} else if !errors.Is(cause, ErrUnauthorized) {
+	case errors.Is(cause, ErrThrottled):
+		// A self-enrolment refused by the password limits: it counts
+		// against the device, and its episode has its own event.
+		return
+	case !errors.Is(cause, ErrUnauthorized):
+		if err := s.throttle.Refund(ctx, attempt); err != nil {
+			s.log.Error("release: device sign-in count", "device", dev.Name, "err", err)
+		}
 		return
 	}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {

@@ -16,6 +16,7 @@ import (
 	"github.com/printgate/printgate/ipp"
 	"github.com/printgate/printgate/release/directory"
 	"github.com/printgate/printgate/release/spool"
+	"github.com/printgate/printgate/release/throttle"
 )
 
 // activeStates are the states of jobs that have not ended.
@@ -88,10 +89,15 @@ func (s *Service) authenticateBasic(ctx context.Context, r *http.Request, q Queu
 	if s.dir == nil {
 		return ipp.Principal{}, fmt.Errorf("release: queue %s: no directory configured: %w", q.Name, ipp.ErrUnavailable)
 	}
-	id, err := s.dir.Authenticate(ctx, name, password)
+	id, err := s.authenticate(ctx, name, password, addr, "ipp")
 	switch {
 	case errors.Is(err, ErrBusy):
 		return ipp.Principal{}, fmt.Errorf("release: queue %s: %w: %w", q.Name, ipp.ErrBusy, err)
+	case errors.Is(err, throttle.ErrThrottled):
+		// Refused unchecked, even a right password: answer as for a
+		// wrong one, so that a guesser learns nothing.
+		s.log.Info("release: IPP sign-in throttled", "queue", q.Name, "addr", addr.String())
+		return ipp.Principal{}, fmt.Errorf("release: queue %s: %w: %w", q.Name, ipp.ErrUnauthenticated, err)
 	case errors.Is(err, directory.ErrInvalidCredentials):
 		s.log.Info("release: IPP sign-in failed", "queue", q.Name, "addr", addr.String())
 		return ipp.Principal{}, fmt.Errorf("release: queue %s: %w", q.Name, ipp.ErrUnauthenticated)

@@ -28,6 +28,9 @@ func (s *Service) sweep(ctx context.Context) {
 		if err := s.SweepOnce(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("release: sweep", "err", err)
 		}
+		if err := s.pruneThrottles(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("release: sweep", "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return

@@ -164,14 +164,22 @@ func (s *server) resetPIN(c *gin.Context) {
 	}
 }
 
-// unlockUser lifts a user's PIN lockout.
+// unlockUser lifts a user's PIN lockout and the lock on their password
+// after too many wrong ones.
 func (s *server) unlockUser(c *gin.Context) {
 	user, ok := s.adminTarget(c)
 	if !ok || !s.record(c, ActionUnlock, user, "") {
 		return
 	}
-	err := s.opts.Credentials.Unlock(c.Request.Context(), user)
+	passwordCounted, err := s.opts.Passwords.Reset(c.Request.Context(), user, currentSession(c).User)
+	if err != nil {
+		s.fail(c, "unlock", err)
+		return
+	}
+	err = s.opts.Credentials.Unlock(c.Request.Context(), user)
 	switch {
+	case errors.Is(err, credential.ErrNotFound) && passwordCounted:
+		s.adminDone(c, "password unlocked", user, "unlocked")
 	case errors.Is(err, credential.ErrNotFound):
 		s.showUsers(c, http.StatusNotFound, user, s.locale(c).T("pin.none"))
 	case err != nil:

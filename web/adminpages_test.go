@@ -291,14 +291,15 @@ func TestAuditorCannotChange(t *testing.T) {
 	}
 	auditor := e.signIn(t, auditorName)
 	forms := map[string]url.Values{
-		"/admin/held/cancel":        {"job": {"3"}},
-		"/admin/devices/add":        {"name": {"mfp-3f"}, "printer": {"ipp://mfp-3f/ipp/print"}, "queue": {"secure"}, "method": {"card"}},
-		"/admin/devices/rotate":     {"name": {"mfp-2f"}},
-		"/admin/devices/enable":     {"name": {"mfp-2f"}, "enabled": {"false"}},
-		"/admin/users/pin/reset":    {"name": {userName}},
-		"/admin/users/unlock":       {"name": {userName}},
-		"/admin/users/cards/add":    {"name": {userName}, "uid": {"04A1B2C3"}},
-		"/admin/users/cards/remove": {"name": {userName}, "card": {"x"}},
+		"/admin/held/cancel":            {"job": {"3"}},
+		"/admin/devices/add":            {"name": {"mfp-3f"}, "printer": {"ipp://mfp-3f/ipp/print"}, "queue": {"secure"}, "method": {"card"}},
+		"/admin/devices/rotate":         {"name": {"mfp-2f"}},
+		"/admin/devices/enable":         {"name": {"mfp-2f"}, "enabled": {"false"}},
+		"/admin/devices/clear-throttle": {"name": {"mfp-2f"}},
+		"/admin/users/pin/reset":        {"name": {userName}},
+		"/admin/users/unlock":           {"name": {userName}},
+		"/admin/users/cards/add":        {"name": {userName}, "uid": {"04A1B2C3"}},
+		"/admin/users/cards/remove":     {"name": {userName}, "card": {"x"}},
 	}
 	for _, r := range e.srv.routes() {
 		if r.access != accessAdmin {
@@ -320,5 +321,33 @@ func TestAuditorCannotChange(t *testing.T) {
 	}
 	if st, _ := e.creds.PINStatus(t.Context(), userName); !st.Set {
 		t.Error("an auditor reset a PIN")
+	}
+}
+
+// TestDeviceThrottleShown: a throttled device shows as such, with a button
+// that clears it; the others show neither.
+func TestDeviceThrottleShown(t *testing.T) {
+	devs := newDevices("secure")
+	e := newEnv(t, openDB(t, database.SQLite), func(o *Options) { o.Devices = devs })
+	devs.byName["mfp-1f"] = Device{Name: "mfp-1f", Enabled: true, Queues: []string{"secure"}, Methods: []string{"card"},
+		ThrottledUntil: e.clock.Now().Add(4 * time.Minute), Refused: 37, Episodes: 3, LastThrottled: e.clock.Now()}
+	devs.byName["mfp-2f"] = Device{Name: "mfp-2f", Enabled: true, Queues: []string{"secure"}, Methods: []string{"card"}}
+	admin := e.signIn(t, adminName)
+	page := e.page(t, admin, "/admin/devices")
+	if strings.Count(page, `action="/admin/devices/clear-throttle"`) != 1 || strings.Count(page, "throttled") != 1 ||
+		!strings.Contains(page, "37") || strings.Count(page, `class="muted episodes"`) != 1 {
+		t.Fatalf("devices page does not show the one throttled device: %.3000s", page)
+	}
+	if status, _, body := e.post(t, admin, "/admin/devices/clear-throttle", url.Values{"name": {"ghost"}}); status != http.StatusNotFound {
+		t.Fatalf("clear an unknown device: %d %.300s", status, body)
+	}
+	if status, _, _ := e.post(t, admin, "/admin/devices/clear-throttle", url.Values{"name": {"mfp-1f"}}); status != http.StatusSeeOther {
+		t.Fatalf("clear: %d", status)
+	}
+	if !slices.Equal(devs.changes, []string{"clear-throttle mfp-1f by adam"}) {
+		t.Errorf("changes %v", devs.changes)
+	}
+	if strings.Contains(e.page(t, admin, "/admin/devices"), "clear-throttle") {
+		t.Error("the device still shows as throttled")
 	}
 }

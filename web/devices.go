@@ -187,3 +187,24 @@ func (s *server) setDeviceEnabled(c *gin.Context) {
 		c.Redirect(http.StatusSeeOther, dest)
 	}
 }
+
+// clearDeviceThrottle lets a device throttled after failed sign-ins sign
+// users in again at once; the release service records it.
+func (s *server) clearDeviceThrottle(c *gin.Context) {
+	name := strings.TrimSpace(c.PostForm("name"))
+	if s.opts.Devices == nil || !validDeviceName(name) {
+		s.showDevices(c, http.StatusNotFound, s.locale(c).T("devices.not_found"), DeviceSpec{})
+		return
+	}
+	admin := currentSession(c).User
+	err := s.opts.Devices.ClearThrottle(c.Request.Context(), name, admin)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		s.showDevices(c, http.StatusNotFound, s.locale(c).T("devices.not_found"), DeviceSpec{})
+	case err != nil:
+		s.fail(c, "clear device throttle", err)
+	default:
+		s.log.Info("web: device throttle cleared", "admin", admin, "device", name)
+		c.Redirect(http.StatusSeeOther, "/admin/devices?ok=device_throttle_cleared")
+	}
+}

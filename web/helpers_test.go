@@ -21,11 +21,13 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/internal/secret"
 	"github.com/printgate/printgate/internal/testenv"
 	"github.com/printgate/printgate/release/credential"
 	"github.com/printgate/printgate/release/directory"
+	"github.com/printgate/printgate/release/throttle"
 )
 
 // testParams keep argon2id cheap in tests; production uses
@@ -71,7 +73,8 @@ func openDB(t *testing.T, dialect database.Dialect) *database.DB {
 		t.Fatalf("open: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
-	for _, migrate := range []func(context.Context, *database.DB) error{directory.Migrate, credential.Migrate, Migrate} {
+	for _, migrate := range []func(context.Context, *database.DB) error{directory.Migrate,
+		credential.Migrate, audit.Migrate, throttle.Migrate, Migrate} {
 		if err := migrate(t.Context(), db); err != nil {
 			t.Fatalf("migrate: %v", err)
 		}
@@ -79,15 +82,23 @@ func openDB(t *testing.T, dialect database.Dialect) *database.DB {
 	return db
 }
 
+// signinRules are the console tests' password limits.
+var signinRules = map[throttle.Kind]throttle.Rule{
+	throttle.Account: {Max: 10, Window: 15 * time.Minute},
+	throttle.Address: {Max: 20, Window: 15 * time.Minute},
+}
+
 // env is a console on a real database and built-in directory.
 type env struct {
 	db    *database.DB
 	dir   *directory.Builtin
 	creds *credential.Store
-	clock *clock
-	srv   *server
-	h     *gin.Engine
-	audit *auditLog
+	// throttle counts sign-in attempts with signinRules.
+	throttle *throttle.Store
+	clock    *clock
+	srv      *server
+	h        *gin.Engine
+	audit    *auditLog
 }
 
 // newEnv builds the console with the three test users. edit may change
@@ -104,6 +115,11 @@ func newEnv(t *testing.T, db *database.DB, edit func(*Options)) *env {
 	if err != nil {
 		t.Fatalf("credential.New: %v", err)
 	}
+	e.throttle, err = throttle.New(db, throttle.Options{Rules: signinRules, Key: testKey,
+		Audit: audit.New(db, audit.Options{Key: testKey, Now: e.clock.Now}), Now: e.clock.Now})
+	if err != nil {
+		t.Fatalf("throttle.New: %v", err)
+	}
 	for _, u := range []directory.User{
 		{Name: userName, DisplayName: "Alice Example", Role: directory.RoleUser},
 		{Name: auditorName, DisplayName: "Audrey Auditor", Role: directory.RoleAuditor},
@@ -119,6 +135,7 @@ func newEnv(t *testing.T, db *database.DB, edit func(*Options)) *env {
 		Directory:   e.dir,
 		Users:       e.dir,
 		Credentials: e.creds,
+		Passwords:   throttle.NewPasswords(e.throttle, e.dir),
 		Audit:       e.audit,
 		Now:         e.clock.Now,
 		// Requests come from 192.0.2.1 over plain HTTP; plaintext_test.go
@@ -452,6 +469,19 @@ func (d *devices) RotateToken(_ context.Context, name, by string) (string, error
 	}
 	d.changes = append(d.changes, "rotate "+name+" by "+by)
 	return d.token(), nil
+}
+
+func (d *devices) ClearThrottle(_ context.Context, name, by string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	dev, ok := d.byName[name]
+	if !ok {
+		return fmt.Errorf("device %s: %w", name, ErrNotFound)
+	}
+	dev.ThrottledUntil, dev.Refused = time.Time{}, 0
+	d.byName[name] = dev
+	d.changes = append(d.changes, "clear-throttle "+name+" by "+by)
+	return nil
 }
 
 func (d *devices) SetDeviceEnabled(_ context.Context, name string, enabled bool, by string) error {

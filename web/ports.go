@@ -326,6 +326,10 @@ type Devices interface {
 	// device's token is refused. An error wrapping ErrNotFound when there
 	// is no such device.
 	SetDeviceEnabled(ctx context.Context, name string, enabled bool, by string) error
+	// ClearThrottle lets device name sign users in again at once after
+	// too many failed sign-ins, recording it with by as actor. An error
+	// wrapping ErrNotFound when there is no such device.
+	ClearThrottle(ctx context.Context, name, by string) error
 }
 
 // Device is a registered device as the devices page shows it.
@@ -347,6 +351,15 @@ type Device struct {
 	AllowPlainCredentials bool
 	// Enabled is false for a device whose token is refused.
 	Enabled bool
+	// ThrottledUntil is when a device refusing sign-ins after too many
+	// failures takes them again; zero when it is not throttled. Refused
+	// counts the sign-ins refused so far in the episode.
+	ThrottledUntil time.Time
+	Refused        int
+	// Episodes counts the device-throttled events of the last 30 days,
+	// the last of them at LastThrottled.
+	Episodes      int
+	LastThrottled time.Time
 	// CreatedAt and UpdatedAt are when it was registered and last
 	// changed.
 	CreatedAt, UpdatedAt time.Time

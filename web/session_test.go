@@ -2,6 +2,7 @@ package web
 
 import (
 	"crypto/tls"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/printgate/printgate/internal/database"
+	"github.com/printgate/printgate/release/throttle"
 )
 
 // sessionRows returns every column of every session row as text.
@@ -207,53 +209,60 @@ func TestSecureCookie(t *testing.T) {
 }
 
 func TestSignInRateLimit(t *testing.T) {
-	e := newEnv(t, openDB(t, database.SQLite), nil)
-	fail := func(name string) int {
-		return e.do(t, request{method: http.MethodPost, path: "/signin",
-			form: url.Values{"name": {name}, "password": {"not the password"}}}).Code
-	}
-	for i := range signinFailures {
-		if got := fail(userName); got != http.StatusUnauthorized {
-			t.Fatalf("failure %d: %d; want 401", i+1, got)
-		}
-	}
-	w := e.do(t, request{method: http.MethodPost, path: "/signin",
-		form: url.Values{"name": {userName}, "password": {testPassword}}})
-	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") == "" {
-		t.Fatalf("right password after %d failures: %d; want 429 with Retry-After", signinFailures, w.Code)
-	}
-	if !strings.Contains(w.Body.String(), "15") {
-		t.Errorf("429 page does not say how long to wait: %.300s", w.Body)
-	}
-	// The same address is blocked for other names too.
-	if got := fail("someone-else"); got != http.StatusTooManyRequests {
-		t.Fatalf("other name from the same address: %d; want 429", got)
-	}
-	e.clock.Advance(signinWindow)
-	if got := e.signIn(t, userName); got == "" {
-		t.Fatal("no sign-in after the window")
+	for _, dialect := range []database.Dialect{database.SQLite, database.Postgres} {
+		t.Run(string(dialect), func(t *testing.T) {
+			e := newEnv(t, openDB(t, dialect), nil)
+			fail := func(name string) int {
+				return e.do(t, request{method: http.MethodPost, path: "/signin",
+					form: url.Values{"name": {name}, "password": {"not the password"}}}).Code
+			}
+			account, address := signinRules[throttle.Account], signinRules[throttle.Address]
+			for i := range account.Max {
+				if got := fail(userName); got != http.StatusUnauthorized {
+					t.Fatalf("failure %d: %d; want 401", i+1, got)
+				}
+			}
+			w := e.do(t, request{method: http.MethodPost, path: "/signin",
+				form: url.Values{"name": {userName}, "password": {testPassword}}})
+			if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") == "" {
+				t.Fatalf("right password after %d failures: %d; want 429 with Retry-After", account.Max, w.Code)
+			}
+			if !strings.Contains(w.Body.String(), "15") {
+				t.Errorf("429 page does not say how long to wait: %.300s", w.Body)
+			}
+			// Other names from the same address fail until the address's
+			// own limit, then are refused too.
+			for i := account.Max; i < address.Max; i++ {
+				if got := fail(fmt.Sprintf("someone-%d", i)); got != http.StatusUnauthorized {
+					t.Fatalf("address failure %d: %d; want 401", i+1, got)
+				}
+			}
+			if got := fail("someone-else"); got != http.StatusTooManyRequests {
+				t.Fatalf("other name from the same address after %d failures: %d; want 429", address.Max, got)
+			}
+			e.clock.Advance(account.Window)
+			if got := e.signIn(t, userName); got == "" {
+				t.Fatal("no sign-in after the window")
+			}
+		})
 	}
 }
 
-func TestLimiterBounded(t *testing.T) {
-	c := newClock()
-	l := newLimiter(2, time.Minute, 3, c.Now)
-	for _, k := range []string{"a", "b", "c", "d"} {
-		l.fail(k)
-		l.fail(k)
-		c.Advance(time.Second)
+// TestAdminUnlockPassword: an administrator's unlock lifts the password
+// lock at once.
+func TestAdminUnlockPassword(t *testing.T) {
+	e := newEnv(t, openDB(t, database.SQLite), nil)
+	for range signinRules[throttle.Account].Max + 1 {
+		e.do(t, request{method: http.MethodPost, path: "/signin",
+			form: url.Values{"name": {userName}, "password": {"not the password"}}})
 	}
-	if len(l.counts) > 3 {
-		t.Fatalf("%d entries; want at most 3", len(l.counts))
+	admin := e.signIn(t, adminName)
+	w := e.do(t, request{method: http.MethodPost, path: "/admin/users/unlock", cookie: admin,
+		form: url.Values{"name": {userName}}})
+	if w.Code != http.StatusSeeOther {
+		t.Fatalf("unlock: %d %.300s", w.Code, w.Body)
 	}
-	if _, blocked := l.blocked("a"); blocked {
-		t.Error("the oldest entry was not the one dropped")
-	}
-	if _, blocked := l.blocked("d"); !blocked {
-		t.Error("the newest entry is not blocked")
-	}
-	c.Advance(time.Minute)
-	if _, blocked := l.blocked("d"); blocked {
-		t.Error("still blocked after the window")
+	if got := e.signIn(t, userName); got == "" {
+		t.Fatal("still locked after the admin's unlock")
 	}
 }

@@ -5,11 +5,13 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/printgate/printgate/release/directory"
+	"github.com/printgate/printgate/release/throttle"
 )
 
 // Longest sign-in fields accepted; longer input is refused unread by the
@@ -39,7 +41,9 @@ func clientIP(r *http.Request) string {
 }
 
 // signin checks the name and password against the directory and starts a
-// new session. Failures are counted per user name and per client address.
+// new session. Attempts are counted per account and per client address
+// before the password is checked, in the database, with the policy IPP
+// and self-enrolment share.
 func (s *server) signin(c *gin.Context) {
 	name := strings.TrimSpace(c.PostForm("name"))
 	password := c.PostForm("password")
@@ -52,18 +56,17 @@ func (s *server) signin(c *gin.Context) {
 		return
 	}
 	ip := clientIP(c.Request)
-	userKey, ipKey := "user:"+strings.ToLower(name), "ip:"+ip
-	if wait, blocked := s.limits.blocked(userKey, ipKey); blocked {
-		minutes := int(math.Ceil(wait.Minutes()))
-		c.Header("Retry-After", itoa(int64(math.Ceil(wait.Seconds()))))
-		s.log.Warn("web: sign-in refused by rate limit", "remote", ip)
-		again(http.StatusTooManyRequests, "signin.too_many", minutes)
-		return
-	}
-	id, err := s.opts.Directory.Authenticate(c.Request.Context(), name, password)
+	addr, _ := netip.ParseAddr(ip)
+	id, err := s.opts.Passwords.Authenticate(c.Request.Context(), name, password, addr.Unmap(), "console")
+	var throttled *throttle.Error
 	switch {
+	case errors.As(err, &throttled):
+		wait := throttled.RetryAfter()
+		c.Header("Retry-After", itoa(int64(wait.Seconds())))
+		s.log.Warn("web: sign-in refused by rate limit", "remote", ip)
+		again(http.StatusTooManyRequests, "signin.too_many", int(math.Ceil(wait.Minutes())))
+		return
 	case errors.Is(err, directory.ErrInvalidCredentials):
-		s.limits.fail(userKey, ipKey)
 		// The typed name is not logged: people type passwords there.
 		s.log.Info("web: sign-in failed", "remote", ip)
 		again(http.StatusUnauthorized, "signin.invalid")
@@ -81,7 +84,6 @@ func (s *server) signin(c *gin.Context) {
 		s.fail(c, "sign-in", err)
 		return
 	}
-	s.limits.reset(userKey)
 	s.setSessionCookie(c.Writer, c.Request, token)
 	s.log.Info("web: signed in", "user", id.Name, "role", id.Role(), "remote", ip)
 	dest := "/my"

@@ -29,8 +29,8 @@ const (
 )
 
 // Options configure the engine. IPP is required. The console (sign-in, My
-// page, admin pages, kiosk) is served only when DB, Directory and
-// Credentials are all set; without them the engine carries IPP and the
+// page, admin pages, kiosk) is served only when DB, Directory,
+// Credentials and Passwords are all set; without them the engine carries IPP and the
 // release API alone.
 type Options struct {
 	// IPP answers the printer URIs under ipp.PathPrefix.
@@ -52,6 +52,9 @@ type Options struct {
 	Users UserLister
 	// Credentials keeps PINs and cards.
 	Credentials *credential.Store
+	// Passwords checks sign-in passwords under the shared account and
+	// address limits; the console is served only with it.
+	Passwords Passwords
 
 	// Jobs lists and cancels held jobs on My page; nil shows the section
 	// as not available.
@@ -85,7 +88,7 @@ type Options struct {
 	// SessionLifetime ends a session this long after sign-in, used or
 	// not; DefaultSessionLifetime when 0.
 	SessionLifetime time.Duration
-	// Now is the clock for sessions and rate limits; nil means time.Now.
+	// Now is the clock for sessions; nil means time.Now.
 	Now func() time.Time
 	// AllowPlainCredentials accepts passwords and PINs over plain HTTP
 	// from other machines (server.allow_plain_credentials). Off, the
@@ -112,7 +115,6 @@ type server struct {
 	now      func() time.Time
 	tz       *time.Location
 	sessions *sessionStore
-	limits   *limiter
 	pages    *pageSet
 	cop      *http.CrossOriginProtection
 	matcher  language.Matcher
@@ -144,11 +146,10 @@ func newServer(opts Options) *server {
 	if opts.SessionLifetime <= 0 {
 		s.opts.SessionLifetime = DefaultSessionLifetime
 	}
-	s.console = opts.DB != nil && opts.Directory != nil && opts.Credentials != nil
+	s.console = opts.DB != nil && opts.Directory != nil && opts.Credentials != nil && opts.Passwords != nil
 	if s.console {
 		s.sessions = &sessionStore{db: opts.DB, now: s.now, idle: s.opts.IdleTimeout, lifetime: s.opts.SessionLifetime}
 	}
-	s.limits = newLimiter(signinFailures, signinWindow, limiterCapacity, s.now)
 	s.pages = mustParsePages(s.tz)
 	s.cop = http.NewCrossOriginProtection()
 	s.matcher, s.langs = languageMatcher(opts.Language)

@@ -61,6 +61,11 @@ type ReleaseConfig struct {
 	// stay in the database before the sweeper deletes them; default 168h.
 	// The audit trail keeps the record of both.
 	KeepFinished time.Duration `yaml:"keep_finished"`
+	// DeviceMaxFailures failed sign-ins of any kind at one device within
+	// DeviceFailureWindow make it refuse further sign-ins (HTTP 429) until
+	// the window ends or an admin clears it; defaults 10 and 5m.
+	DeviceMaxFailures   int           `yaml:"device_max_failures"`
+	DeviceFailureWindow time.Duration `yaml:"device_failure_window"`
 }
 
 // AuditConfig sets how the audit trail is kept and shown.
@@ -81,6 +86,15 @@ type CredentialsConfig struct {
 	// pepper of PIN, job PIN and password hashes; default
 	// DATA_DIR/credentials.key, generated on first start.
 	KeyFile string `yaml:"key_file,omitempty"`
+	// MaxPasswordFailures wrong directory passwords for one account
+	// within lock_for, wherever typed (console, IPP Basic,
+	// self-enrolment), refuse that account's password everywhere until
+	// the period ends or an admin unlocks; default 10.
+	MaxPasswordFailures int `yaml:"max_password_failures"`
+	// MaxAddressFailures wrong passwords from one source address (an
+	// IPv6 client's /64) within lock_for refuse further passwords from
+	// it; default 30.
+	MaxAddressFailures int `yaml:"max_address_failures"`
 	// Argon2MemoryMB is the memory all argon2id checks running at once
 	// may take (each takes 19 MiB); default 64, so 3 run at once.
 	Argon2MemoryMB int64 `yaml:"argon2_memory_mb"`
@@ -195,6 +209,10 @@ type QueueConfig struct {
 	TTL time.Duration `yaml:"ttl,omitempty"`
 	// KeepAfterPrint keeps a printed document for reprints; default 0.
 	KeepAfterPrint time.Duration `yaml:"keep_after_print,omitempty"`
+	// ReleaseRequires are the sign-in methods (card, card+pin, id+pin)
+	// whose device sessions see and release this queue's jobs; default
+	// all.
+	ReleaseRequires []string `yaml:"release_requires,omitempty"`
 }
 
 // Defaults for settings the config leaves out.
@@ -219,12 +237,14 @@ func defaultConfig() Config {
 		Spool: SpoolConfig{QuotaPercentOfFree: defaultQuotaPercentOfFree, MaxHeldMBPerUser: defaultMaxHeldMBPerUser},
 		Pages: PagesConfig{MaxDecodedMB: pages.DefaultBudget.DecodedBytes >> 20,
 			MaxObjects: pages.DefaultBudget.Objects, MaxTime: pages.DefaultBudget.Time, MaxPDFMB: 32},
-		Log:         LogConfig{Level: "info", Format: "text"},
-		Directory:   DirectoryConfig{Type: "builtin"},
-		Credentials: CredentialsConfig{Policy: credential.DefaultPolicy(), Argon2MemoryMB: 64, Argon2Wait: 2 * time.Second},
-		Audit:       AuditConfig{TimeZone: audit.DefaultTimeZone, RetentionYears: audit.DefaultRetentionYears},
-		Release:     ReleaseConfig{SessionIdle: 60 * time.Second, SweepEvery: 10 * time.Second, KeepFinished: release.DefaultKeepFinished},
-		Queues:      []QueueConfig{{Name: "secure", Mode: "hold"}},
+		Log:       LogConfig{Level: "info", Format: "text"},
+		Directory: DirectoryConfig{Type: "builtin"},
+		Credentials: CredentialsConfig{Policy: credential.DefaultPolicy(), Argon2MemoryMB: 64, Argon2Wait: 2 * time.Second,
+			MaxPasswordFailures: 10, MaxAddressFailures: 30},
+		Audit: AuditConfig{TimeZone: audit.DefaultTimeZone, RetentionYears: audit.DefaultRetentionYears},
+		Release: ReleaseConfig{SessionIdle: 60 * time.Second, SweepEvery: 10 * time.Second, KeepFinished: release.DefaultKeepFinished,
+			DeviceMaxFailures: 10, DeviceFailureWindow: 5 * time.Minute},
+		Queues: []QueueConfig{{Name: "secure", Mode: "hold"}},
 	}
 }
 
@@ -350,6 +370,18 @@ func (c *Config) validate() error {
 	if c.Release.KeepFinished < time.Minute {
 		bad("release.keep_finished", "must be at least 1m")
 	}
+	if c.Release.DeviceMaxFailures < 1 || c.Release.DeviceMaxFailures > 1000 {
+		bad("release.device_max_failures", "must be 1 to 1000")
+	}
+	if c.Release.DeviceFailureWindow < time.Second {
+		bad("release.device_failure_window", "must be at least 1s")
+	}
+	if c.Credentials.MaxPasswordFailures < 1 || c.Credentials.MaxPasswordFailures > 1000 {
+		bad("credentials.max_password_failures", "must be 1 to 1000")
+	}
+	if c.Credentials.MaxAddressFailures < 1 || c.Credentials.MaxAddressFailures > 100000 {
+		bad("credentials.max_address_failures", "must be 1 to 100000")
+	}
 	if c.Audit.RetentionYears < 1 {
 		bad("audit.retention_years", "must be at least 1")
 	}
@@ -388,7 +420,7 @@ func (q QueueConfig) queue() (release.Queue, error) {
 		Name: q.Name, Mode: release.Mode(q.Mode), Printer: q.Printer, Formats: q.Formats,
 		MaxSize: q.MaxDocumentMB << 20, Auth: q.Auth, Info: q.Info, Location: q.Location, Color: true,
 		AllowPlaintextBasic: q.AllowPlaintextBasic, HideNames: q.HideDocumentNames,
-		TTL: q.TTL, KeepAfterPrint: q.KeepAfterPrint,
+		TTL: q.TTL, KeepAfterPrint: q.KeepAfterPrint, ReleaseRequires: q.ReleaseRequires,
 	}
 	if q.Color != nil {
 		out.Color = *q.Color
@@ -407,6 +439,11 @@ func (q QueueConfig) queue() (release.Queue, error) {
 	}
 	if len(out.Formats) == 0 {
 		out.Formats = defaultFormats
+	}
+	for _, m := range q.ReleaseRequires {
+		if m != release.MethodCard && m != release.MethodCardPIN && m != release.MethodIDPIN {
+			return out, fmt.Errorf("release_requires: %q must be card, card+pin or id+pin", m)
+		}
 	}
 	if q.MaxDocumentMB < 0 {
 		return out, errors.New("max_document_mb: must not be negative")

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/printgate/printgate/audit/pages"
 )
@@ -72,6 +74,25 @@ queues:
 				}
 				if b := c.Pages.budget(); b != pages.DefaultBudget {
 					t.Errorf("page budget %+v, want the default %+v", b, pages.DefaultBudget)
+				}
+			},
+		},
+		{name: "bad release floor", yaml: "queues: [{name: a, release_requires: [card, pin]}]\n", wantErr: "queues[0]: release_requires"},
+		{name: "no device failures", yaml: "release: {device_max_failures: 0}\n", wantErr: "release.device_max_failures"},
+		{name: "short device window", yaml: "release: {device_failure_window: 10ms}\n", wantErr: "release.device_failure_window"},
+		{name: "no password failures", yaml: "credentials: {max_password_failures: -1}\n", wantErr: "credentials.max_password_failures"},
+		{name: "no address failures", yaml: "credentials: {max_address_failures: 0}\n", wantErr: "credentials.max_address_failures"},
+		{
+			name: "throttle defaults and release floor",
+			yaml: "queues: [{name: payroll, release_requires: [card+pin, id+pin]}]\n",
+			check: func(t *testing.T, c Config) {
+				if c.Release.DeviceMaxFailures != 10 || c.Release.DeviceFailureWindow != 5*time.Minute ||
+					c.Credentials.MaxPasswordFailures != 10 || c.Credentials.MaxAddressFailures != 30 {
+					t.Errorf("throttle defaults: %+v %+v", c.Release, c.Credentials)
+				}
+				q, err := c.Queues[0].queue()
+				if err != nil || !slices.Equal(q.ReleaseRequires, []string{"card+pin", "id+pin"}) {
+					t.Errorf("release floor %v, %v", q.ReleaseRequires, err)
 				}
 			},
 		},

@@ -16,6 +16,7 @@ import (
 
 	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/release"
+	"github.com/printgate/printgate/release/throttle"
 	"github.com/printgate/printgate/web"
 )
 
@@ -157,9 +158,9 @@ func (c consoleAudit) RecordAction(ctx context.Context, a web.Action) error {
 func (st *stack) consoleOptions(svc *release.Service) web.Options {
 	loc, _ := time.LoadLocation(st.cfg.Audit.TimeZone)
 	opts := web.Options{
-		DB: st.db, Directory: st.dir, Credentials: st.creds, Log: st.log, TimeZone: loc,
+		DB: st.db, Directory: st.dir, Credentials: st.creds, Passwords: st.passwords, Log: st.log, TimeZone: loc,
 		Jobs: consoleJobs{svc}, History: consoleHistory{st.audit, svc}, Audit: consoleAudit{st},
-		Record: consoleRecord{st.audit}, Devices: consoleDevices{svc},
+		Record: consoleRecord{st.audit}, Devices: consoleDevices{svc, st.audit},
 		AllowPlainCredentials: st.cfg.Server.AllowPlainCredentials,
 	}
 	if st.builtin != nil {
@@ -316,20 +317,46 @@ func redactURI(s string) string {
 
 // consoleDevices manages devices through release, which records every
 // change in the audit trail.
-type consoleDevices struct{ svc *release.Service }
+type consoleDevices struct {
+	svc *release.Service
+	log *audit.Log
+}
 
 func (c consoleDevices) Devices(ctx context.Context) ([]web.Device, error) {
 	devs, err := c.svc.Devices(ctx)
 	if err != nil {
 		return nil, err
 	}
+	throttled, err := c.svc.DeviceThrottles(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]web.Device, len(devs))
+	byName := map[string]*web.Device{}
 	for i, d := range devs {
 		out[i] = web.Device{Name: d.Name, Printer: redactURI(d.Printer), Queues: d.QueueList(), Methods: d.MethodList(),
 			SelfEnroll: d.SelfEnroll, AllowPlainCredentials: d.AllowPlainCredentials, Enabled: d.Enabled,
-			CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
+			CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
+			ThrottledUntil: throttled[d.Name].Until, Refused: throttled[d.Name].Refused}
+		byName[d.Name] = &out[i]
+	}
+	// One event per episode, so a month of them is few.
+	f := audit.Filter{Type: throttle.EventDeviceThrottled, From: time.Now().Add(-30 * 24 * time.Hour)}
+	for ev, err := range c.log.Events(ctx, f) {
+		if err != nil {
+			return nil, err
+		}
+		if d := byName[ev.Device]; d != nil {
+			d.Episodes++
+			d.LastThrottled = ev.At
+		}
 	}
 	return out, nil
+}
+
+func (c consoleDevices) ClearThrottle(ctx context.Context, name, by string) error {
+	_, err := c.svc.ClearDeviceThrottle(ctx, name, by)
+	return notFound(err)
 }
 
 func (c consoleDevices) Queues() []string {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -66,11 +67,19 @@ func (a *app) deviceCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
+				throttled, err := svc.DeviceThrottles(cmd.Context())
+				if err != nil {
+					return err
+				}
 				w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "NAME\tPRINTER\tQUEUES\tSIGN-IN\tSELF-ENROL\tPLAIN-HTTP\tENABLED")
+				fmt.Fprintln(w, "NAME\tPRINTER\tQUEUES\tSIGN-IN\tSELF-ENROL\tPLAIN-HTTP\tENABLED\tTHROTTLED UNTIL")
 				for _, d := range devs {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, d.Printer, d.Queues, d.Methods,
-						yesNo(d.SelfEnroll), yesNo(d.AllowPlainCredentials), yesNo(d.Enabled))
+					until := "-"
+					if st, ok := throttled[d.Name]; ok {
+						until = st.Until.UTC().Format(time.RFC3339)
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, d.Printer, d.Queues, d.Methods,
+						yesNo(d.SelfEnroll), yesNo(d.AllowPlainCredentials), yesNo(d.Enabled), until)
 				}
 				return w.Flush()
 			})
@@ -105,8 +114,27 @@ func (a *app) deviceCommand() *cobra.Command {
 			})
 		},
 	}
+	clear := &cobra.Command{
+		Use:   "clear-throttle NAME",
+		Short: "Let a device throttled after failed sign-ins sign users in again at once",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.withService(cmd, func(_ *stack, svc *release.Service) error {
+				cleared, err := svc.ClearDeviceThrottle(cmd.Context(), args[0], adminName())
+				if err != nil {
+					return err
+				}
+				msg := "device %s cleared: its failed sign-ins are forgotten\n"
+				if !cleared {
+					msg = "device %s had no failed sign-ins counted\n"
+				}
+				_, err = fmt.Fprintf(a.stdout, msg, args[0])
+				return err
+			})
+		},
+	}
 	device.AddCommand(add, list, setEnabled("disable", "Refuse the device's token", false),
-		setEnabled("enable", "Accept the device's token again", true), rotate)
+		setEnabled("enable", "Accept the device's token again", true), rotate, clear)
 	return device
 }
 

@@ -13,6 +13,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/printgate/printgate/release/directory"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -31,6 +33,9 @@ type app struct {
 	bound map[string]net.Listener
 	// ready, when not nil, is closed once serve accepts connections.
 	ready chan struct{}
+	// wrapDirectory, when set, wraps the user directory that serve
+	// checks passwords with: tests count the checks through it.
+	wrapDirectory func(directory.Directory) directory.Directory
 }
 
 func main() {

@@ -29,8 +29,9 @@ type releaseEnv struct {
 
 var tokenLine = regexp.MustCompile(`token: (pgd_\S+)`)
 
-// newReleaseEnv starts it all; tweak may change the config first.
-func newReleaseEnv(t *testing.T, dbURL string, tweak func(*Config)) *releaseEnv {
+// newReleaseEnv starts it all; tweak may change the config first, edit the
+// app.
+func newReleaseEnv(t *testing.T, dbURL string, tweak func(*Config), edit ...func(*app)) *releaseEnv {
 	t.Helper()
 	e := &releaseEnv{t: t, printer: testenv.IPPEvePrinter(t), devices: map[string]string{}}
 	e.cfg = newConfig(t, dbURL)
@@ -44,7 +45,7 @@ func newReleaseEnv(t *testing.T, dbURL string, tweak func(*Config)) *releaseEnv 
 	runCLI(t, e.cfg, "", "card", "add", "bob", "04A1B2C3")
 	e.addDevice("mfp1", "card,id+pin,card+pin")
 	e.addDevice("mfp2", "card,id+pin,card+pin")
-	e.srv = startServer(t, e.cfg)
+	e.srv = startServer(t, e.cfg, edit...)
 	return e
 }
 

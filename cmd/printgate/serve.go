@@ -16,6 +16,7 @@ import (
 	"github.com/printgate/printgate/internal/tlscert"
 	"github.com/printgate/printgate/ipp"
 	"github.com/printgate/printgate/release/directory"
+	"github.com/printgate/printgate/release/throttle"
 	"github.com/printgate/printgate/web"
 	"github.com/printgate/printgate/web/releaseapi"
 )
@@ -51,6 +52,10 @@ func (a *app) serve(ctx context.Context, cfg Config) error {
 		return err
 	}
 	st.newSpool = newSpool
+	if a.wrapDirectory != nil {
+		st.dir = a.wrapDirectory(st.dir)
+		st.passwords = throttle.NewPasswords(st.throttle, st.dir)
+	}
 	svc, closeSvc, err := st.service(ctx)
 	if err != nil {
 		return err

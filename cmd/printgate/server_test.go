@@ -80,14 +80,21 @@ func newConfig(t testing.TB, dbURL string, queues ...QueueConfig) Config {
 }
 
 // startServer runs printgate with cfg until the test ends.
-func startServer(t *testing.T, cfg Config) *testServer { return startServerTB(t, cfg) }
+func startServer(t *testing.T, cfg Config, edit ...func(*app)) *testServer {
+	return startServerTB(t, cfg, edit...)
+}
 
-func startServerTB(t testing.TB, cfg Config) *testServer {
+// startServerTB is startServer for benchmarks too; edit may change the
+// app before it serves.
+func startServerTB(t testing.TB, cfg Config, edit ...func(*app)) *testServer {
 	t.Helper()
 	log := &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &testServer{Addr: cfg.Server.Listen[0], DataDir: cfg.DataDir, Config: cfg, Log: log, stop: cancel, done: make(chan error, 1)}
 	a := &app{stdout: log, stderr: log, stdin: bytes.NewReader(nil), bound: bindAll(t, cfg), ready: make(chan struct{})}
+	for _, f := range edit {
+		f(a)
+	}
 	go func() { s.done <- a.serve(ctx, cfg) }()
 	select {
 	case <-a.ready:

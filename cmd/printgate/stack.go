@@ -19,6 +19,7 @@ import (
 	"github.com/printgate/printgate/release/credential"
 	"github.com/printgate/printgate/release/directory"
 	"github.com/printgate/printgate/release/spool"
+	"github.com/printgate/printgate/release/throttle"
 	"github.com/printgate/printgate/web"
 )
 
@@ -40,6 +41,10 @@ type stack struct {
 	// newSpool says serve has just bound a spool dir that belonged to no
 	// database.
 	newSpool bool
+	// throttle counts failed sign-ins per device, account and address;
+	// passwords checks directory passwords under it.
+	throttle  *throttle.Store
+	passwords *throttle.Passwords
 }
 
 // openStack opens the database, migrates it and opens the directory and
@@ -66,7 +71,7 @@ func openStack(ctx context.Context, cfg Config, log *slog.Logger) (_ *stack, err
 		return nil, err
 	}
 	for _, m := range []func(context.Context, *database.DB) error{
-		release.Migrate, directory.Migrate, credential.Migrate, audit.Migrate, web.Migrate,
+		release.Migrate, directory.Migrate, credential.Migrate, audit.Migrate, web.Migrate, throttle.Migrate,
 	} {
 		if err := m(ctx, st.db); err != nil {
 			return nil, err
@@ -104,7 +109,21 @@ func openStack(ctx context.Context, cfg Config, log *slog.Logger) (_ *stack, err
 	st.audit = audit.New(st.db, audit.Options{
 		Key: auditKey, Location: loc, Retention: time.Duration(cfg.Audit.RetentionYears) * 365 * 24 * time.Hour,
 	})
+	if st.throttle, err = newThrottle(cfg, st.db, key, st.creds.Policy().LockFor, st.audit); err != nil {
+		return nil, err
+	}
+	st.passwords = throttle.NewPasswords(st.throttle, st.dir)
 	return st, nil
+}
+
+// newThrottle returns the store of sign-in counts with the configured
+// limits; key keys the account names it stores.
+func newThrottle(cfg Config, db *database.DB, key []byte, lockFor time.Duration, log *audit.Log) (*throttle.Store, error) {
+	return throttle.New(db, throttle.Options{Key: key, Audit: log, Rules: map[throttle.Kind]throttle.Rule{
+		throttle.Device:  {Max: cfg.Release.DeviceMaxFailures, Window: cfg.Release.DeviceFailureWindow},
+		throttle.Account: {Max: cfg.Credentials.MaxPasswordFailures, Window: lockFor},
+		throttle.Address: {Max: cfg.Credentials.MaxAddressFailures, Window: lockFor},
+	}})
 }
 
 // Close releases what openStack opened.
@@ -154,7 +173,7 @@ func (st *stack) service(ctx context.Context) (*release.Service, func(), error) 
 	}
 	svc, err := release.New(release.Options{
 		DB: st.db, Spool: sp, Queues: queues, Client: &ipp.Client{}, Log: st.log, Directory: st.dir,
-		Audit: st.audit, Credentials: st.creds, Instance: instance,
+		Audit: st.audit, Credentials: st.creds, Instance: instance, Throttle: st.throttle, Passwords: st.passwords,
 		SessionIdle: st.cfg.Release.SessionIdle, SweepEvery: st.cfg.Release.SweepEvery,
 		KeepFinished: st.cfg.Release.KeepFinished, DatabaseID: dbID, NewSpool: st.newSpool,
 		SpoolQuota: st.cfg.Spool.QuotaMB << 20, SharedSpool: st.cfg.Spool.Shared,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -9,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/printgate/printgate/audit"
+	"github.com/printgate/printgate/release/credential"
 	"github.com/printgate/printgate/release/directory"
 )
 
@@ -105,17 +107,22 @@ func (a *app) userCommand() *cobra.Command {
 	}
 	unlock := &cobra.Command{
 		Use:   "unlock NAME",
-		Short: "Unlock a user locked out by wrong PINs",
+		Short: "Unlock a user locked out by wrong PINs or wrong passwords",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withStack(cmd, func(st *stack) error {
-				if err := st.creds.Unlock(cmd.Context(), args[0]); err != nil {
+				counted, err := st.passwords.Reset(cmd.Context(), args[0], adminName())
+				if err != nil {
+					return err
+				}
+				if err := st.creds.Unlock(cmd.Context(), args[0]); err != nil &&
+					!(errors.Is(err, credential.ErrNotFound) && counted) {
 					return err
 				}
 				if err := st.recordAdmin(cmd, audit.EventConfigChanged, map[string]string{"unlocked-user": args[0]}); err != nil {
 					return err
 				}
-				_, err := fmt.Fprintf(a.stdout, "%s unlocked\n", args[0])
+				_, err = fmt.Fprintf(a.stdout, "%s unlocked\n", args[0])
 				return err
 			})
 		},

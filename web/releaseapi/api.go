@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/printgate/printgate/ipp"
 	"github.com/printgate/printgate/release"
+	"github.com/printgate/printgate/release/throttle"
 )
 
 //go:embed openapi.json
@@ -107,7 +109,8 @@ func (a *API) openSession(c *gin.Context) {
 	if !decode(c, &b) {
 		return
 	}
-	sess, token, err := a.svc.OpenSession(c.Request.Context(), deviceToken(c), release.Login(b))
+	login := release.Login{Card: b.Card, User: b.User, PIN: b.PIN, Password: b.Password, Addr: peerAddr(c.Request)}
+	sess, token, err := a.svc.OpenSession(c.Request.Context(), deviceToken(c), login)
 	if err != nil {
 		a.fail(c, err)
 		return
@@ -287,11 +290,27 @@ func decode(c *gin.Context, v any) bool {
 	return true
 }
 
+// peerAddr is the TCP peer of r: not a forwarded-for header, which the
+// client writes.
+func peerAddr(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
+
 // fail answers err with its status and a message a person at the panel
 // can act on; internal details stay in the log.
 func (a *API) fail(c *gin.Context, err error) {
 	status, msg := http.StatusInternalServerError, "Something went wrong. Please try again or ask your administrator."
+	var throttled *throttle.Error
 	switch {
+	case errors.Is(err, release.ErrThrottled):
+		status, msg = http.StatusTooManyRequests, "Too many failed sign-ins: please wait, or ask your administrator."
+		if errors.As(err, &throttled) {
+			c.Header("Retry-After", strconv.Itoa(int(throttled.RetryAfter().Seconds())))
+		}
 	case errors.Is(err, release.ErrLocked):
 		status, msg = http.StatusLocked, "Too many wrong PINs: your account is locked for a while. An administrator can unlock it."
 	case errors.Is(err, release.ErrNeedsTLS):

@@ -167,6 +167,10 @@
       case 423:
         say("locked", null, "error", errorDetail(r));
         break;
+      case 429:
+        // Too many failed sign-ins here: nothing was checked.
+        say("throttled", null, "error", errorDetail(r));
+        break;
       case 403:
         if (cardOnly) {
           // This device wants a PIN with the card: ask for it.
