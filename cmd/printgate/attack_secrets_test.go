@@ -141,6 +141,12 @@ func attackArgon2Flood(t *testing.T) {
 			QueueConfig{Name: "secure", Mode: "hold"},
 			QueueConfig{Name: "payroll", Mode: "hold", Auth: "basic", AllowPlaintextBasic: true})
 		cfg.Log.Level = "warn"
+		// The password throttle would refuse all but ten of these
+		// unchecked; opened wide, every one reaches argon2, as from an
+		// attacker with many addresses and accounts, and only the
+		// limiter stands between them and the memory.
+		cfg.Credentials.MaxPasswordFailures = 1000
+		cfg.Credentials.MaxAddressFailures = 1000
 		runCLI(t, cfg, "bob-secret\n", "user", "add", "bob")
 		p := startProcess(t, cfg)
 		addr := cfg.Server.Listen[0]
