@@ -99,11 +99,12 @@ type Log struct {
 	signKey   []byte // for checkpoint and mark signatures
 	chainKey  []byte // for event hashes
 	anchorKey []byte // for anchors kept outside the database
+	markEvery int64  // how far apart Upgrade marks a plain chain
 }
 
 // New returns a Log over db, whose schema Migrate has created.
 func New(db *database.DB, opts Options) *Log {
-	l := &Log{db: db, loc: opts.Location, now: opts.Now, retention: opts.Retention}
+	l := &Log{db: db, loc: opts.Location, now: opts.Now, retention: opts.Retention, markEvery: markEvery}
 	if l.loc == nil {
 		l.loc = tokyo()
 	}

@@ -39,6 +39,13 @@ func benchEvents(b *testing.B) int {
 // minutes. The chain must be empty.
 func seed(tb testing.TB, l *Log, db *database.DB, n, users int) {
 	tb.Helper()
+	seedWith(tb, l, db, n, users, newHasher(l.chainKey).sum)
+}
+
+// seedWith is seed with the event hash sum: chainHash makes a chain as
+// versions before the keyed hash wrote it.
+func seedWith(tb testing.TB, l *Log, db *database.DB, n, users int, sum func(prev []byte, ev *Event) []byte) {
+	tb.Helper()
 	const perJob = 4
 	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	step := 365 * 24 * time.Hour / time.Duration(n)
@@ -72,7 +79,6 @@ func seed(tb testing.TB, l *Log, db *database.DB, n, users int) {
 		}
 		evRows, recRows = evRows[:0], recRows[:0]
 	}
-	h := newHasher(l.chainKey)
 	for job := int64(1); seq+perJob <= int64(n); job++ {
 		owner := fmt.Sprintf("user%05d", rng.IntN(users))
 		sub := submitted(job, owner, fmt.Sprintf("document %d.pdf", job))
@@ -96,7 +102,7 @@ func seed(tb testing.TB, l *Log, db *database.DB, n, users int) {
 			if ev.Job != nil {
 				ev.Job.Submitted = ev.At
 			}
-			ev.Hash = h.sum(prev, ev)
+			ev.Hash = sum(prev, ev)
 			prev = ev.Hash
 			args, err := eventArgs(ev)
 			if err != nil {

@@ -152,19 +152,19 @@ func TestTamper(t *testing.T) {
 			mustExec(t, db, `UPDATE audit_events SET actor = ?, hash = ? WHERE seq = 9`, ev.Actor, chainHash(ev.PrevHash, &ev))
 		}, 9},
 		{"changed and the whole tail rehashed without the key", func(t *testing.T, db *database.DB, l *Log) {
-			rehashTail(t, db, l, 9, func(ev *Event) { ev.Actor = "mallory" }, func(prev []byte, ev *Event) []byte {
+			rehashTail(t, db, l, 9, 0, func(ev *Event) { ev.Actor = "mallory" }, func(prev []byte, ev *Event) []byte {
 				return chainHash(prev, ev)
 			})
 		}, 9},
 		{"changed and the whole tail rehashed with another key", func(t *testing.T, db *database.DB, l *Log) {
 			guess := newHasher([]byte("a guessed key of the right length"))
-			rehashTail(t, db, l, 6, func(ev *Event) { ev.Reason = "fine" }, guess.sum)
+			rehashTail(t, db, l, 6, 0, func(ev *Event) { ev.Reason = "fine" }, guess.sum)
 		}, 6},
 		{"forged event appended and head moved", func(t *testing.T, db *database.DB, l *Log) {
 			head := readEvent(t, l, 13)
 			ev := Event{Seq: 14, At: head.At.Add(time.Second), Type: EventConfigChanged, Actor: "admin", PrevHash: head.Hash}
 			ev.Hash = chainHash(ev.PrevHash, &ev)
-			insertEvent(t, db, &ev)
+			insertEvent(t, db, &ev, true)
 		}, 14},
 	}
 	for _, d := range dialects {
@@ -199,12 +199,12 @@ func TestTamper(t *testing.T) {
 }
 
 // rehashTail changes event from with change and recomputes its hash and
-// every later one with sum, moving the head, as an attacker with the
-// database's rights but not the key would.
-func rehashTail(t testing.TB, db *database.DB, l *Log, from int64, change func(*Event), sum func(prev []byte, ev *Event) []byte) {
+// every later one up to to (0: the head) with sum, moving the head, as an
+// attacker with the database's rights but not the key would.
+func rehashTail(t testing.TB, db *database.DB, l *Log, from, to int64, change func(*Event), sum func(prev []byte, ev *Event) []byte) {
 	t.Helper()
 	var evs []Event
-	for ev, err := range l.Events(context.Background(), Filter{FromSeq: from}) {
+	for ev, err := range l.Events(context.Background(), Filter{FromSeq: from, ToSeq: to}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -218,19 +218,21 @@ func rehashTail(t testing.TB, db *database.DB, l *Log, from int64, change func(*
 		ev.Hash = sum(prev, ev)
 		prev = ev.Hash
 		mustExec(t, db, `DELETE FROM audit_events WHERE seq = ?`, ev.Seq)
-		insertEvent(t, db, ev)
+		insertEvent(t, db, ev, to == 0)
 	}
 }
 
-// insertEvent stores ev as it is and moves the head to it.
-func insertEvent(t testing.TB, db *database.DB, ev *Event) {
+// insertEvent stores ev as it is and, with moveHead, moves the head to it.
+func insertEvent(t testing.TB, db *database.DB, ev *Event, moveHead bool) {
 	t.Helper()
 	args, err := eventArgs(ev)
 	if err != nil {
 		t.Fatal(err)
 	}
 	mustExec(t, db, `INSERT INTO audit_events (`+eventColumns+`) VALUES (`+placeholders(len(args))+`)`, args...)
-	mustExec(t, db, `UPDATE audit_chain SET seq = ?, hash = ? WHERE id = 1`, ev.Seq, ev.Hash)
+	if moveHead {
+		mustExec(t, db, `UPDATE audit_chain SET seq = ?, hash = ? WHERE id = 1`, ev.Seq, ev.Hash)
+	}
 }
 
 func readEvent(t testing.TB, l *Log, seq int64) Event {

@@ -3,8 +3,8 @@ package audit
 import (
 	"crypto/hmac"
 	"crypto/sha256"
-	"hash"
 	"encoding/binary"
+	"hash"
 	"slices"
 	"strings"
 	"time"

@@ -196,21 +196,27 @@ const recordBatch = 1000
 // Records are read in order of their last event, a batch at a time, so
 // memory holds only the jobs still open at the walk's position.
 type jobChecker struct {
-	db     *gorm.DB
-	r      *Report
-	open   map[int64]*storedRecord // rebuilt, record not yet compared
-	closed idSet                   // rebuilt and compared
-	batch  []storedRecord
+	db       *gorm.DB
+	r        *Report
+	open     map[int64]*storedRecord // rebuilt, record not yet compared
+	closed   idSet                   // rebuilt and compared
+	reported idSet                   // with a problem reported
+	batch    []storedRecord
 	// after is the (last_seq, job_id) of the last record read.
 	afterSeq, afterID int64
 	exhausted         bool
 }
 
 func newJobChecker(db *gorm.DB, r *Report) *jobChecker {
-	return &jobChecker{db: db, r: r, open: make(map[int64]*storedRecord), closed: make(idSet)}
+	return &jobChecker{db: db, r: r, open: make(map[int64]*storedRecord), closed: make(idSet), reported: make(idSet)}
 }
 
+// problem records the first problem of job id; JobsBad counts jobs.
 func (c *jobChecker) problem(id int64, reason string) {
+	if c.reported.has(id) {
+		return
+	}
+	c.reported.add(id)
 	c.r.JobsBad++
 	if len(c.r.BadJobs) < maxProblems {
 		c.r.BadJobs = append(c.r.BadJobs, JobProblem{JobID: id, Reason: reason})

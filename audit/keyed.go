@@ -23,7 +23,8 @@ const (
 	MarkPlain = "plain"
 )
 
-// markEvery is how far apart Upgrade marks the plain part of a chain.
+// markEvery is how far apart Upgrade marks the plain part of a chain,
+// unless Log.markEvery says otherwise (tests).
 const markEvery = 10000
 
 // Mark is a chain hash the key vouches for, written by Upgrade over the
@@ -147,7 +148,7 @@ func (l *Log) Upgrade(ctx context.Context) (UpgradeReport, error) {
 		now := dbTime(l.now())
 		var plain []Mark
 		w.onEvent = func(ev *Event) {
-			if ev.Seq%markEvery == 0 && ev.Seq != head.seq {
+			if ev.Seq%l.markEvery == 0 && ev.Seq != head.seq {
 				plain = append(plain, Mark{Seq: ev.Seq, Hash: ev.Hash, Kind: MarkPlain, Created: now})
 			}
 		}
