@@ -199,6 +199,12 @@ func chainHash(prev []byte, ev *Event) []byte {
 	return h.Sum(nil)
 }
 
+// PlainHash returns SHA-256(prev || canonical encoding of ev), the hash
+// of the events of a chain appended before the hash was keyed, for tools
+// that check such a chain. Anyone can compute it without the key, which is
+// why events are now keyed: Verify refuses it for a keyed event.
+func PlainHash(prev []byte, ev *Event) []byte { return chainHash(prev, ev) }
+
 // hasher computes keyed event hashes, HMAC-SHA-256(chain key, prev ||
 // canonical(ev)), reusing one HMAC state: Verify hashes every event.
 type hasher struct{ mac hash.Hash }

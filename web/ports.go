@@ -236,6 +236,11 @@ type JobDetail struct {
 	Method, Printer string
 	// Events are the job's events in chain order.
 	Events []JobEvent
+	// RecordProblem says how the job's record (what history, exports and
+	// this page show) differs from the record its events make; "" when
+	// it does not. A difference means the record was changed outside
+	// printgate.
+	RecordProblem string
 }
 
 // JobEvent is one event of a job's timeline.

@@ -182,6 +182,9 @@ func (c consoleRecord) Job(ctx context.Context, id int64) (web.JobDetail, error)
 	if err != nil && !errors.Is(err, audit.ErrNotFound) { // a record whose events were purged has none
 		return web.JobDetail{}, err
 	}
+	if d.RecordProblem, err = c.log.CheckJob(ctx, id); err != nil && !errors.Is(err, audit.ErrNotFound) {
+		return web.JobDetail{}, err
+	}
 	for _, ev := range evs {
 		d.Events = append(d.Events, web.JobEvent{Seq: ev.Seq, At: ev.At, Type: ev.Type, Actor: ev.Actor,
 			Device: ev.Device, Method: ev.Method, Printer: redactURI(ev.Printer), Outcome: ev.Outcome,

@@ -46,6 +46,11 @@ func (a *app) serve(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer st.Close()
+	stopAnchors, err := startAnchors(ctx, st, log)
+	if err != nil {
+		return err
+	}
+	defer stopAnchors() // after the service closes: the last anchor covers its last event
 	svc, closeSvc, err := st.service()
 	if err != nil {
 		return err

@@ -83,6 +83,14 @@ func openStack(ctx context.Context, cfg Config, log *slog.Logger) (_ *stack, err
 	st.audit = audit.New(st.db, audit.Options{
 		Key: auditKey, Location: loc, Retention: time.Duration(cfg.Audit.RetentionYears) * 365 * 24 * time.Hour,
 	})
+	up, err := st.audit.Upgrade(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if up.Plain > 0 && log != nil {
+		log.Warn("audit: chain keyed: its plain SHA-256 part is signed up to its head",
+			"plain_through", up.Plain, "plain_part_verified", up.Verified, "reason", up.Reason)
+	}
 	return st, nil
 }
 
