@@ -88,26 +88,41 @@ type UpgradeReport struct {
 	// now signed as MarkKeyedFrom; 0 when there was nothing to upgrade.
 	Plain int64
 	// Verified reports whether the plain part verified before it was
-	// signed; only then are MarkPlain marks written inside it. Reason says
-	// why not.
+	// signed; only then are MarkPlain marks written inside it.
 	Verified bool
-	Reason   string
+	// Reason says why the plain part did not verify, or why Upgrade
+	// refused to sign it.
+	Reason string
 	// Marks counts the marks written.
 	Marks int
 }
 
-// Upgrade keys a chain that was hashed with plain SHA-256 by an earlier
-// version: it signs the plain head as a MarkKeyedFrom mark, after which
-// Append's keyed events follow it. When the plain part verifies, it also
-// signs a MarkPlain mark every 10,000 events, so that a range there (the
-// console's job page) verifies from the nearest mark. The marks vouch only
-// for what the chain held at the upgrade; a plain part changed before it
-// is found only by Verify walking it from its start (which it does) or by
-// an anchor kept elsewhere. Upgrade does nothing on a chain that is empty,
-// already upgraded, or keyed from its start. Run it before appending, on
-// every start; every instance sharing the database must be of a version
-// that keys its appends.
-func (l *Log) Upgrade(ctx context.Context) (UpgradeReport, error) {
+// UpgradeOptions tunes Upgrade.
+type UpgradeOptions struct {
+	// KeyedBefore says the caller knows this chain was keyed before (for
+	// example, its anchor file holds anchors). Upgrade then never signs a
+	// chain as plain: only someone who deleted the keyed chain's start
+	// mark and rehashed every event without the key could have made it so.
+	KeyedBefore bool
+}
+
+// Upgrade keys the chain. On an empty chain it signs a MarkKeyedFrom mark
+// at sequence 0: every event will be keyed. On a chain hashed with plain
+// SHA-256 by an earlier version it signs the plain head as the
+// MarkKeyedFrom mark, after which Append's keyed events follow; when the
+// plain part verifies, it also signs a MarkPlain mark every 10,000 events,
+// so that a range there (the console's job page) verifies from the
+// nearest mark. The marks vouch only for what the chain held at the
+// upgrade: a plain part changed before it is found by Verify walking it
+// from its start (which it does) or by an anchor kept elsewhere.
+//
+// Upgrade signs nothing when the chain has its MarkKeyedFrom mark, and
+// refuses (saying why in the report) when the chain holds a keyed event
+// but no mark, or when o.KeyedBefore: an attacker who deleted the mark and
+// appended plain events must not get them signed. Run it before
+// appending, on every start; every instance sharing the database must be
+// of a version that keys its appends.
+func (l *Log) Upgrade(ctx context.Context, o UpgradeOptions) (UpgradeReport, error) {
 	if l.signKey == nil {
 		return UpgradeReport{}, wrap("upgrade", ErrNoKey)
 	}
@@ -133,49 +148,68 @@ func (l *Log) Upgrade(ctx context.Context) (UpgradeReport, error) {
 				return nil
 			}
 		}
+		now := dbTime(l.now())
 		if head.seq == 0 {
+			return l.writeMarks(tx, &rep, []Mark{{Seq: 0, Hash: zeroHash, Kind: MarkKeyedFrom, Created: now}})
+		}
+		out, err := l.plainMarks(tx, &rep, head.seq, head.hash, now)
+		if err != nil || out == nil {
+			return err
+		}
+		if o.KeyedBefore {
+			rep.Reason = "the chain has no keyed start but was keyed before: refusing to sign it as plain"
 			return nil
 		}
-		ev, _, err := readOneEvent(tx, head.seq)
-		if err != nil {
-			return err
-		}
-		if ev != nil && bytes.Equal(newHasher(l.chainKey).sum(ev.PrevHash, ev), ev.Hash) {
-			return nil // keyed from its start
-		}
-		// Walk the plain chain, all of it plain, to collect its marks.
-		w := &walker{h: newHasher(l.chainKey), keyedFrom: head.seq + 1}
-		now := dbTime(l.now())
-		var plain []Mark
-		w.onEvent = func(ev *Event) {
-			if ev.Seq%l.markEvery == 0 && ev.Seq != head.seq {
-				plain = append(plain, Mark{Seq: ev.Seq, Hash: ev.Hash, Kind: MarkPlain, Created: now})
-			}
-		}
-		vr, err := l.verify(tx, VerifyOptions{}, w)
-		if err != nil {
-			return err
-		}
-		rep.Plain, rep.Verified, rep.Reason = head.seq, vr.OK(), vr.Reason
-		out := []Mark{{Seq: head.seq, Hash: head.hash, Kind: MarkKeyedFrom, Created: now}}
-		if rep.Verified {
-			out = append(out, plain...)
-		}
-		for i := range out {
-			m := &out[i]
-			m.Signature = l.signMark(m)
-			if err := tx.Exec(`INSERT INTO audit_marks (seq, kind, hash, created_at, signature) VALUES (?, ?, ?, ?, ?)`,
-				m.Seq, m.Kind, m.Hash, m.Created, m.Signature).Error; err != nil {
-				return fmt.Errorf("write mark %d: %w", m.Seq, err)
-			}
-		}
-		rep.Marks = len(out)
-		return nil
+		rep.Plain = head.seq
+		return l.writeMarks(tx, &rep, out)
 	})
 	if err != nil {
 		return UpgradeReport{}, wrap("upgrade", err)
 	}
 	return rep, nil
+}
+
+// plainMarks walks a chain without a keyed start as plain SHA-256 and
+// returns the marks that would sign it, or nil (with rep.Reason) when it
+// holds a keyed event and so must not be signed.
+func (l *Log) plainMarks(tx *gorm.DB, rep *UpgradeReport, headSeq int64, headHash []byte, now time.Time) ([]Mark, error) {
+	w := &walker{h: newHasher(l.chainKey), keyedFrom: headSeq + 1}
+	var plain []Mark
+	w.onEvent = func(ev *Event) {
+		if ev.Seq%l.markEvery == 0 && ev.Seq != headSeq {
+			plain = append(plain, Mark{Seq: ev.Seq, Hash: ev.Hash, Kind: MarkPlain, Created: now})
+		}
+	}
+	vr, err := l.verify(tx, VerifyOptions{}, w)
+	if err != nil {
+		return nil, err
+	}
+	rep.Verified, rep.Reason = vr.OK(), vr.Reason
+	if !vr.OK() {
+		ev, _, err := readOneEvent(tx, vr.FirstBad)
+		if err != nil {
+			return nil, err
+		}
+		if ev != nil && bytes.Equal(w.h.sum(ev.PrevHash, ev), ev.Hash) {
+			rep.Reason = fmt.Sprintf("event %d is keyed, yet the chain has no keyed start: refusing to sign it as plain", ev.Seq)
+			return nil, nil
+		}
+		plain = nil // a broken plain part gets no marks inside it
+	}
+	return append([]Mark{{Seq: headSeq, Hash: headHash, Kind: MarkKeyedFrom, Created: now}}, plain...), nil
+}
+
+func (l *Log) writeMarks(tx *gorm.DB, rep *UpgradeReport, marks []Mark) error {
+	for i := range marks {
+		m := &marks[i]
+		m.Signature = l.signMark(m)
+		if err := tx.Exec(`INSERT INTO audit_marks (seq, kind, hash, created_at, signature) VALUES (?, ?, ?, ?, ?)`,
+			m.Seq, m.Kind, m.Hash, m.Created, m.Signature).Error; err != nil {
+			return fmt.Errorf("write mark %d: %w", m.Seq, err)
+		}
+	}
+	rep.Marks = len(marks)
+	return nil
 }
 
 // readOneEvent returns event seq, nil when there is none, or the error

@@ -45,11 +45,11 @@ func TestUpgrade(t *testing.T) {
 					if r, _ := l.Verify(ctx, 0, 0); r.FirstBad != 1 {
 						t.Fatalf("a plain chain before the upgrade: first bad %d, want 1", r.FirstBad)
 					}
-					rep, err := l.Upgrade(ctx)
+					rep, err := l.Upgrade(ctx, UpgradeOptions{})
 					if err != nil || rep.Plain != plain || !rep.Verified || rep.Marks != 3 {
 						t.Fatalf("upgrade: %+v, %v", rep, err)
 					}
-					if again, err := l.Upgrade(ctx); err != nil || again.Marks != 0 {
+					if again, err := l.Upgrade(ctx, UpgradeOptions{}); err != nil || again.Marks != 0 {
 						t.Fatalf("second upgrade: %+v, %v", again, err)
 					}
 					jobLife(t, l, db, 999999, "alice", "after.pdf")
@@ -88,24 +88,49 @@ func dropMarkGuards(t *testing.T, db *database.DB) {
 	mustExec(t, db, `DROP TRIGGER audit_marks_no_delete`)
 }
 
-// TestUpgradeNothingToDo: an empty chain and a chain keyed from its
-// start get no mark.
-func TestUpgradeNothingToDo(t *testing.T) {
+// TestUpgradeKeyedChain: an empty chain gets a keyed start at 0; a keyed
+// chain is never signed as plain, even when an attacker deleted its start
+// mark and appended a plain event, or rehashed all of it in plain when the
+// caller knows it was keyed before.
+func TestUpgradeKeyedChain(t *testing.T) {
 	eachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
 		l := newLog(db, newClock(t0, time.Second))
-		if rep, err := l.Upgrade(ctx); err != nil || rep.Marks != 0 {
+		if rep, err := l.Upgrade(ctx, UpgradeOptions{}); err != nil || rep.Marks != 1 || rep.Plain != 0 {
 			t.Fatalf("upgrade of an empty chain: %+v, %v", rep, err)
 		}
 		jobLife(t, l, db, 1, "alice", "a.pdf")
-		if rep, err := l.Upgrade(ctx); err != nil || rep.Marks != 0 {
+		if rep, err := l.Upgrade(ctx, UpgradeOptions{}); err != nil || rep.Marks != 0 {
 			t.Fatalf("upgrade of a keyed chain: %+v, %v", rep, err)
 		}
-		if n := count(t, db, "audit_marks"); n != 0 {
-			t.Errorf("%d marks", n)
-		}
-		if _, err := New(db, Options{}).Upgrade(ctx); err == nil {
+		mustVerify(t, l)
+		if _, err := New(db, Options{}).Upgrade(ctx, UpgradeOptions{}); err == nil {
 			t.Error("upgrade without a key succeeded")
+		}
+
+		disableGuards(t, db)
+		dropMarkGuards(t, db)
+		mustExec(t, db, `DELETE FROM audit_marks`)
+		head := readEvent(t, l, 6)
+		ev := Event{Seq: 7, At: head.At.Add(time.Second), Type: EventConfigChanged, Actor: "admin", PrevHash: head.Hash}
+		ev.Hash = chainHash(ev.PrevHash, &ev)
+		insertEvent(t, db, &ev, true)
+		rep, err := l.Upgrade(ctx, UpgradeOptions{})
+		if err != nil || rep.Marks != 0 || !strings.Contains(rep.Reason, "keyed") {
+			t.Fatalf("upgrade after a plain event was appended: %+v, %v", rep, err)
+		}
+		if r, _ := l.Verify(ctx, 0, 0); r.FirstBad != 7 {
+			t.Errorf("verify: first bad %d (%s), want 7", r.FirstBad, r.Reason)
+		}
+
+		// All rehashed in plain: only the caller's knowledge stops it.
+		rehashTail(t, db, l, 1, 0, func(*Event) {}, chainHash)
+		rep, err = l.Upgrade(ctx, UpgradeOptions{KeyedBefore: true})
+		if err != nil || rep.Marks != 0 || rep.Reason == "" {
+			t.Fatalf("upgrade of a plain rewrite of a chain keyed before: %+v, %v", rep, err)
+		}
+		if n := count(t, db, "audit_marks"); n != 0 {
+			t.Errorf("%d marks written", n)
 		}
 	})
 }

@@ -176,8 +176,8 @@ func defaultConfig() Config {
 		Credentials: CredentialsConfig{Policy: credential.DefaultPolicy()},
 		Audit: AuditConfig{TimeZone: audit.DefaultTimeZone, RetentionYears: audit.DefaultRetentionYears,
 			AnchorEvery: time.Minute},
-		Release:     ReleaseConfig{SessionIdle: 60 * time.Second, SweepEvery: 10 * time.Second},
-		Queues:      []QueueConfig{{Name: "secure", Mode: "hold"}},
+		Release: ReleaseConfig{SessionIdle: 60 * time.Second, SweepEvery: 10 * time.Second},
+		Queues:  []QueueConfig{{Name: "secure", Mode: "hold"}},
 	}
 }
 

@@ -83,13 +83,19 @@ func openStack(ctx context.Context, cfg Config, log *slog.Logger) (_ *stack, err
 	st.audit = audit.New(st.db, audit.Options{
 		Key: auditKey, Location: loc, Retention: time.Duration(cfg.Audit.RetentionYears) * 365 * 24 * time.Hour,
 	})
-	up, err := st.audit.Upgrade(ctx)
+	// A chain that has anchors was keyed before: never sign it as plain.
+	fi, err := os.Stat(cfg.anchorFile())
+	up, err := st.audit.Upgrade(ctx, audit.UpgradeOptions{KeyedBefore: err == nil && fi.Size() > 0})
 	if err != nil {
 		return nil, err
 	}
-	if up.Plain > 0 && log != nil {
+	switch {
+	case log == nil:
+	case up.Plain > 0:
 		log.Warn("audit: chain keyed: its plain SHA-256 part is signed up to its head",
 			"plain_through", up.Plain, "plain_part_verified", up.Verified, "reason", up.Reason)
+	case up.Reason != "":
+		log.Error("audit: chain not keyed; run printgate audit verify", "reason", up.Reason)
 	}
 	return st, nil
 }
