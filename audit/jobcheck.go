@@ -245,8 +245,8 @@ func (c *jobChecker) event(ev *Event) error {
 func (c *jobChecker) next() (*storedRecord, error) {
 	if len(c.batch) == 0 && !c.exhausted {
 		rows, err := c.db.Raw(`SELECT `+checkColumns+` FROM audit_jobs
-			WHERE last_seq > ? OR (last_seq = ? AND job_id > ?) ORDER BY last_seq, job_id LIMIT ?`,
-			c.afterSeq, c.afterSeq, c.afterID, recordBatch).Rows()
+			WHERE (last_seq, job_id) > (?, ?) ORDER BY last_seq, job_id LIMIT ?`,
+			c.afterSeq, c.afterID, recordBatch).Rows()
 		if err != nil {
 			return nil, fmt.Errorf("read job records: %w", err)
 		}

@@ -187,7 +187,7 @@ func createTriggers(tx *gorm.DB, d database.Dialect) error {
 }
 
 // createMarks creates the table of signed marks (see Mark), append-only
-// like the checkpoints.
+// like the checkpoints, and the index Verify reads job records by.
 func createMarks(tx *gorm.DB, d database.Dialect) error {
 	ddl := []string{types[d].Replace(`CREATE TABLE audit_marks (
 		seq BIGINT PRIMARY KEY,
@@ -195,7 +195,13 @@ func createMarks(tx *gorm.DB, d database.Dialect) error {
 		hash {bytes} NOT NULL,
 		created_at {time} NOT NULL,
 		signature {bytes} NOT NULL
-	)`)}
+	)`),
+		// Verify reads job records in (last_seq, job_id) order, a batch
+		// at a time from where the last ended; purge still finds records
+		// by last_seq on it.
+		`CREATE INDEX audit_jobs_last_seq_job ON audit_jobs (last_seq, job_id)`,
+		`DROP INDEX audit_jobs_last_seq`,
+	}
 	if d == database.Postgres {
 		ddl = append(ddl,
 			`CREATE TRIGGER audit_marks_append_only BEFORE UPDATE OR DELETE ON audit_marks
