@@ -25,9 +25,10 @@
 // On both dialects triggers refuse UPDATE and DELETE of events; only a
 // retention purge, which first writes a signed checkpoint of the last
 // purged hash, may delete the events that checkpoint covers. The triggers
-// stop mistakes and ordinary SQL access, not the database owner: the hash
-// chain, the keyed checkpoints and an externally kept copy of a recent
-// head hash (Report.LastHash) are what expose an attacker who can disable
+// stop mistakes and ordinary SQL access, not the database owner: the keyed
+// hash chain (which nobody without the key can extend or rehash), the
+// rebuilt job records, the signed checkpoints and marks, and anchors kept
+// outside the database are what expose an attacker who can disable
 // triggers.
 package audit
 
