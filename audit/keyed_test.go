@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -160,6 +161,27 @@ func TestVerifyRangeStart(t *testing.T) {
 		}
 		if r, _ := l.Verify(ctx, 11, 0); !r.OK() || r.Checked != 2 {
 			t.Errorf("range after both: %+v", r)
+		}
+	})
+}
+
+// TestVerifyWithAnotherKey: a lost key replaced by a new one shows at the
+// start of the chain, the signed keyed start included.
+func TestVerifyWithAnotherKey(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		l := newLog(db, newClock(t0, time.Second))
+		if _, err := l.Upgrade(ctx, UpgradeOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		jobLife(t, l, db, 1, "alice", "a.pdf")
+		other := New(db, Options{Key: []byte("a new key after the old was lost")})
+		r, err := other.Verify(ctx, 0, 0)
+		if err != nil || r.OK() || r.FirstBad != 1 || !strings.Contains(r.Reason, "mark at 0") {
+			t.Errorf("verify with another key: %+v, %v", r, err)
+		}
+		if _, err := other.Anchor(ctx); !errors.Is(err, ErrBrokenChain) {
+			t.Errorf("anchor with another key: %v", err)
 		}
 	})
 }

@@ -199,21 +199,23 @@ func (l *Log) verify(db *gorm.DB, o VerifyOptions, w *walker) (Report, error) {
 
 // loadMarks checks every mark's signature and fills w's marks and, unless
 // set, where the keyed hashes start. It returns the sequence and reason of
-// a mark that does not verify.
+// a mark that does not verify (1 for the keyed start at 0, so that the
+// report is never mistaken for a good one), or 0.
 func (l *Log) loadMarks(w *walker, marks []Mark) (int64, string) {
 	w.marks = make(map[int64][]byte, len(marks))
-	keyedFrom := int64(1)
+	keyedFrom, seenStart := int64(1), false
 	for _, m := range marks {
 		if !l.markValid(&m) {
 			if l.signKey == nil {
-				return m.Seq, fmt.Sprintf("mark at %d: cannot verify its signature without the key", m.Seq)
+				return max(m.Seq, 1), fmt.Sprintf("mark at %d: cannot verify its signature without the key", m.Seq)
 			}
-			return m.Seq, fmt.Sprintf("mark at %d: signature does not verify", m.Seq)
+			return max(m.Seq, 1), fmt.Sprintf("mark at %d: signature does not verify (another key, or forged)", m.Seq)
 		}
 		if m.Kind == MarkKeyedFrom {
-			if keyedFrom != 1 {
-				return m.Seq, fmt.Sprintf("mark at %d: a second start of the keyed chain", m.Seq)
+			if keyedFrom != 1 || seenStart {
+				return max(m.Seq, 1), fmt.Sprintf("mark at %d: a second start of the keyed chain", m.Seq)
 			}
+			seenStart = true
 			keyedFrom = m.Seq + 1
 		}
 		w.marks[m.Seq] = m.Hash
