@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/printgate/printgate/internal/database"
+	"gorm.io/gorm"
 )
 
 // TestJobRecordTamper changes job records, which have no trigger and no
@@ -105,4 +106,52 @@ func TestIDSet(t *testing.T) {
 			t.Errorf("has(%d) = %v", id, !want)
 		}
 	}
+}
+
+// TestVerifyWhileAppending: records that appends change while Verify
+// walks are not reported as tampered.
+func TestVerifyWhileAppending(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		l := New(db, Options{Key: testKey})
+		seed(t, l, db, 8000, 10) // jobs 1-2000
+		var during int
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for job := int64(1); ; job = job%2000 + 1 {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				err := db.Transaction(func(tx *gorm.DB) error {
+					_, err := l.Append(ctx, tx, Event{Type: EventReleaseAttempt, JobID: job, Actor: "alice", Outcome: "failure", Reason: "wrong PIN"})
+					return err
+				})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+		for i := 0; i < 40 && during < 3; i++ {
+			before, _, _ := l.Head(ctx)
+			r, err := l.Verify(ctx, 0, 0)
+			if err != nil || !r.OK() {
+				t.Errorf("verify while appending: %+v, %v", r, err)
+				break
+			}
+			if after, _, _ := l.Head(ctx); after > r.To && r.To >= before {
+				during++
+			}
+		}
+		close(stop)
+		<-done
+		mustVerify(t, l)
+		if during == 0 {
+			t.Error("no append happened while Verify ran")
+		}
+	})
 }
