@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLoadConfig(t *testing.T) {
@@ -52,6 +53,20 @@ queues:
 		{name: "bad cidr", yaml: "queues: [{name: a, trusted_networks: [\"10.0.0.0/33\"]}]\n", wantErr: "trusted_networks"},
 		{name: "bad listen", yaml: "server: {listen: [\"8631\"]}\n", wantErr: "server.listen[0]"},
 		{name: "bad database", yaml: "database: {url: \"mysql://x\"}\n", wantErr: "database.url"},
+		{name: "anchor interval too short", yaml: "audit: {anchor_every: 0s}\n", wantErr: "audit.anchor_every"},
+		{
+			name: "anchor file",
+			yaml: "data_dir: /srv/pg\naudit: {anchor_every: 30s, anchor_file: /var/log/printgate/anchors.log}\n",
+			check: func(t *testing.T, c Config) {
+				if c.Audit.AnchorEvery != 30*time.Second || c.anchorFile() != "/var/log/printgate/anchors.log" {
+					t.Errorf("audit: %+v, anchor file %s", c.Audit, c.anchorFile())
+				}
+				c.Audit.AnchorFile = ""
+				if c.anchorFile() != "/srv/pg/audit-anchors.log" {
+					t.Errorf("default anchor file %s", c.anchorFile())
+				}
+			},
+		},
 		{
 			name: "env database url",
 			env:  map[string]string{"PRINTGATE_DATABASE_URL": "postgres://u@127.0.0.1/db"},
