@@ -273,10 +273,13 @@ type ChainCheck struct {
 	Reason   string
 	// LastHash is the hash (hex) of the last event that verified.
 	LastHash string
+	// JobsBad counts the job records that differ from their events (a
+	// whole-chain check compares them all); Reason then names the first.
+	JobsBad int64
 }
 
-// OK reports whether every checked event verified.
-func (c ChainCheck) OK() bool { return c.FirstBad == 0 }
+// OK reports whether every checked event and job record verified.
+func (c ChainCheck) OK() bool { return c.FirstBad == 0 && c.JobsBad == 0 }
 
 // GroupBy says what totals are summed per.
 type GroupBy string

@@ -97,6 +97,10 @@ func attackJobRecords(t *testing.T) {
 				if !strings.Contains(body, `id="record-bad"`) || !strings.Contains(body, "mallory") {
 					t.Errorf("the job page of job %d does not show its record as changed:\n%.3000s", ids[0], body)
 				}
+				_, body = admin.get(fmt.Sprintf("/admin/jobs/%d?chain=all", ids[1]))
+				if !strings.Contains(body, `id="chain-bad"`) || !strings.Contains(body, "4 job records do not match") {
+					t.Errorf("the whole-chain check on the job page does not show four changed records:\n%.3000s", body)
+				}
 			})
 		})
 	}

@@ -198,8 +198,12 @@ func (c consoleRecord) VerifyChain(ctx context.Context, from, to int64) (web.Cha
 	if err != nil {
 		return web.ChainCheck{}, err
 	}
-	return web.ChainCheck{From: rep.From, To: rep.To, Checked: rep.Checked, FirstBad: rep.FirstBad,
-		Reason: rep.Reason, LastHash: hex.EncodeToString(rep.LastHash)}, nil
+	check := web.ChainCheck{From: rep.From, To: rep.To, Checked: rep.Checked, FirstBad: rep.FirstBad,
+		Reason: rep.Reason, LastHash: hex.EncodeToString(rep.LastHash), JobsBad: rep.JobsBad}
+	if rep.FirstBad == 0 && len(rep.BadJobs) > 0 {
+		check.Reason = fmt.Sprintf("job %d: %s", rep.BadJobs[0].JobID, rep.BadJobs[0].Reason)
+	}
+	return check, nil
 }
 
 func (c consoleRecord) Totals(ctx context.Context, q web.TotalsQuery) ([]web.Total, error) {
