@@ -16,7 +16,7 @@ import (
 
 // Append adds ev to the chain inside tx, the caller's transaction that
 // makes the state change ev records, and returns it as stored: with Seq,
-// At, PrevHash and Hash set, strings cleaned and a hidden document name
+// At, PrevHash and Hash (keyed with Options.Key, which Append needs) set, strings cleaned and a hidden document name
 // keyed. It also inserts or updates the job's record. Any error must fail
 // the caller's transaction, so that no change goes unrecorded.
 //
@@ -25,6 +25,9 @@ import (
 // database package opens as BEGIN IMMEDIATE. The lock is held until tx
 // ends, so callers should append late in short transactions.
 func (l *Log) Append(ctx context.Context, tx *gorm.DB, ev Event) (Event, error) {
+	if l.chainKey == nil {
+		return Event{}, fmt.Errorf("audit: append %s: %w", ev.Type, ErrNoKey)
+	}
 	if err := l.prepare(&ev); err != nil {
 		return Event{}, fmt.Errorf("audit: append %s: %w", ev.Type, err)
 	}
@@ -130,7 +133,7 @@ func (l *Log) append(tx *gorm.DB, ev *Event) error {
 		ev.Job.Submitted = ev.At
 	}
 
-	ev.Hash = chainHash(ev.PrevHash, ev)
+	ev.Hash = newHasher(l.chainKey).sum(ev.PrevHash, ev)
 
 	args, err := eventArgs(ev)
 	if err != nil {

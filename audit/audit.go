@@ -2,11 +2,19 @@
 // every administrative action.
 //
 // The record has two parts. Events are append-only: each carries a
-// sequence number and a SHA-256 hash over the previous event's hash and
-// its own canonical encoding, so that a changed, deleted or reordered
-// event breaks the chain and Verify names it. Job records (one row per
-// job) are derived from the events in the same transaction and are what
-// history and totals read; the events are the proof.
+// sequence number and a keyed hash, HMAC-SHA-256 under a key derived from
+// Options.Key (kept outside the database), over the previous event's hash
+// and its own canonical encoding, so that a changed, deleted, reordered or
+// forged event breaks the chain and Verify names it, even when the one who
+// changed it could also recompute hashes. Job records (one row per job)
+// are derived from the events in the same transaction and are what
+// history and totals read; the events are the proof, and Verify rebuilds
+// every record from them and names each job whose record differs.
+//
+// Chains written before the hash was keyed keep their plain SHA-256
+// hashes: Upgrade signs their head once, and the events after it are
+// keyed. Signed anchors of the head, written outside the database (see
+// Anchorer), expose a chain cut back to an earlier head.
 //
 // Append runs inside the caller's transaction, the one that makes the
 // state change it records, so that no job is accepted or released without
@@ -17,9 +25,10 @@
 // On both dialects triggers refuse UPDATE and DELETE of events; only a
 // retention purge, which first writes a signed checkpoint of the last
 // purged hash, may delete the events that checkpoint covers. The triggers
-// stop mistakes and ordinary SQL access, not the database owner: the hash
-// chain, the keyed checkpoints and an externally kept copy of a recent
-// head hash (Report.LastHash) are what expose an attacker who can disable
+// stop mistakes and ordinary SQL access, not the database owner: the keyed
+// hash chain (which nobody without the key can extend or rehash), the
+// rebuilt job records, the signed checkpoints and marks, and anchors kept
+// outside the database are what expose an attacker who can disable
 // triggers.
 package audit
 
@@ -65,11 +74,12 @@ const minKeyLen = 16
 
 // Options configures a Log.
 type Options struct {
-	// Key is the secret for keyed document names and for signing retention
-	// checkpoints; at least 16 bytes (a shorter one counts as none, and
-	// what needs it fails with ErrNoKey), 32 random bytes recommended. It must
-	// stay the same for the life of the record: a new key makes old
-	// checkpoints unverifiable and old keyed names unsearchable.
+	// Key is the secret for the keyed event hashes, keyed document names,
+	// retention checkpoints and anchors (a separate key is derived for
+	// each with HKDF); at least 16 bytes (a shorter one counts as none, and
+	// what needs it, Append included, fails with ErrNoKey), 32 random bytes
+	// recommended. It must stay the same for the life of the record: with
+	// another key no event verifies, and old keyed names are unsearchable.
 	Key []byte
 	// Location is the time zone of exported times and of the day that
 	// totals group by; nil means Asia/Tokyo.
@@ -87,12 +97,15 @@ type Log struct {
 	now       func() time.Time
 	retention time.Duration
 	nameKey   []byte // for keyed document names
-	signKey   []byte // for checkpoint signatures
+	signKey   []byte // for checkpoint and mark signatures
+	chainKey  []byte // for event hashes
+	anchorKey []byte // for anchors kept outside the database
+	markEvery int64  // how far apart Upgrade marks a plain chain
 }
 
 // New returns a Log over db, whose schema Migrate has created.
 func New(db *database.DB, opts Options) *Log {
-	l := &Log{db: db, loc: opts.Location, now: opts.Now, retention: opts.Retention}
+	l := &Log{db: db, loc: opts.Location, now: opts.Now, retention: opts.Retention, markEvery: markEvery}
 	if l.loc == nil {
 		l.loc = tokyo()
 	}
@@ -104,6 +117,8 @@ func New(db *database.DB, opts Options) *Log {
 		// for a checkpoint signature or the other way round.
 		l.nameKey = deriveKey(opts.Key, "printgate audit document-name")
 		l.signKey = deriveKey(opts.Key, "printgate audit checkpoint")
+		l.chainKey = deriveKey(opts.Key, "printgate audit chain")
+		l.anchorKey = deriveKey(opts.Key, "printgate audit anchor")
 	}
 	return l
 }

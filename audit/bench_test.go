@@ -39,6 +39,13 @@ func benchEvents(b *testing.B) int {
 // minutes. The chain must be empty.
 func seed(tb testing.TB, l *Log, db *database.DB, n, users int) {
 	tb.Helper()
+	seedWith(tb, l, db, n, users, newHasher(l.chainKey).sum)
+}
+
+// seedWith is seed with the event hash sum: chainHash makes a chain as
+// versions before the keyed hash wrote it.
+func seedWith(tb testing.TB, l *Log, db *database.DB, n, users int, sum func(prev []byte, ev *Event) []byte) {
+	tb.Helper()
 	const perJob = 4
 	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	step := 365 * 24 * time.Hour / time.Duration(n)
@@ -62,7 +69,7 @@ func seed(tb testing.TB, l *Log, db *database.DB, n, users int) {
 			if err := insertRows(tx, "audit_events", eventColumns, evRows); err != nil {
 				return err
 			}
-			if err := insertRows(tx, "audit_jobs", recordInsertColumns, recRows); err != nil {
+			if err := insertRows(tx, "audit_jobs", seedRecordColumns, recRows); err != nil {
 				return err
 			}
 			return tx.Exec(`UPDATE audit_chain SET seq = ?, hash = ? WHERE id = 1`, seq, prev).Error
@@ -95,7 +102,7 @@ func seed(tb testing.TB, l *Log, db *database.DB, n, users int) {
 			if ev.Job != nil {
 				ev.Job.Submitted = ev.At
 			}
-			ev.Hash = chainHash(prev, ev)
+			ev.Hash = sum(prev, ev)
 			prev = ev.Hash
 			args, err := eventArgs(ev)
 			if err != nil {
@@ -103,9 +110,11 @@ func seed(tb testing.TB, l *Log, db *database.DB, n, users int) {
 			}
 			evRows = append(evRows, args)
 		}
-		rec := l.recordArgs(&evs[0])
-		rec[len(rec)-1] = seq // last_seq
-		recRows = append(recRows, rec)
+		rec := recordFrom(&evs[0])
+		for i := range evs[1:] {
+			rec.apply(&evs[1+i])
+		}
+		recRows = append(recRows, seedRecordArgs(l, rec))
 		flush(false)
 	}
 	flush(true)
@@ -113,6 +122,30 @@ func seed(tb testing.TB, l *Log, db *database.DB, n, users int) {
 		mustExec(tb, db, `ANALYZE audit_events`)
 		mustExec(tb, db, `ANALYZE audit_jobs`)
 	}
+}
+
+// seedRecordColumns are the columns of a whole job record.
+const seedRecordColumns = recordInsertColumns + `, released_at, completed_at, expired_at, deleted_at, device, method, printer`
+
+// seedRecordArgs returns the values of seedRecordColumns for rec, as
+// Append's insert and updates leave them.
+func seedRecordArgs(l *Log, rec *storedRecord) []any {
+	j := &rec.JobInfo
+	var digest any
+	if len(j.SHA256) > 0 {
+		digest = j.SHA256
+	}
+	null := func(t time.Time) any {
+		if t.IsZero() {
+			return nil
+		}
+		return t
+	}
+	return []any{rec.JobID, j.Queue, j.Owner, j.ClaimedUser, j.ClientAddr, j.DocumentName, j.HideName,
+		j.Format, j.Size, digest, j.Pages, j.PagesKnown, j.PagesReason, j.Copies, j.Sides, j.ColorMode,
+		isColor(j.ColorMode), j.Media, j.HasJobPIN, rec.Impressions, rec.Sheets, j.Submitted, l.day(j.Submitted),
+		rec.Outcome, rec.Reason, rec.LastSeq, null(rec.ReleasedAt), null(rec.CompletedAt), null(rec.ExpiredAt),
+		null(rec.DeletedAt), rec.Device, rec.Method, rec.Printer}
 }
 
 func insertRows(tx *gorm.DB, table, columns string, rows [][]any) error {

@@ -145,12 +145,27 @@ func TestTamper(t *testing.T) {
 			mustExec(t, db, `UPDATE audit_events SET actor = CASE seq WHEN 2 THEN 'alice' ELSE 'system' END WHERE seq IN (2, 3)`)
 		}, 2},
 		{"changed and rehashed", func(t *testing.T, db *database.DB, l *Log) {
-			// An attacker who knows the algorithm rehashes the event he
-			// changed; the next event still names the old hash.
+			// An attacker who knows the algorithm but not the key rehashes
+			// the event he changed: the keyed hash does not match.
 			ev := readEvent(t, l, 9)
 			ev.Actor = "mallory"
 			mustExec(t, db, `UPDATE audit_events SET actor = ?, hash = ? WHERE seq = 9`, ev.Actor, chainHash(ev.PrevHash, &ev))
-		}, 10},
+		}, 9},
+		{"changed and the whole tail rehashed without the key", func(t *testing.T, db *database.DB, l *Log) {
+			rehashTail(t, db, l, 9, 0, func(ev *Event) { ev.Actor = "mallory" }, func(prev []byte, ev *Event) []byte {
+				return chainHash(prev, ev)
+			})
+		}, 9},
+		{"changed and the whole tail rehashed with another key", func(t *testing.T, db *database.DB, l *Log) {
+			guess := newHasher([]byte("a guessed key of the right length"))
+			rehashTail(t, db, l, 6, 0, func(ev *Event) { ev.Reason = "fine" }, guess.sum)
+		}, 6},
+		{"forged event appended and head moved", func(t *testing.T, db *database.DB, l *Log) {
+			head := readEvent(t, l, 13)
+			ev := Event{Seq: 14, At: head.At.Add(time.Second), Type: EventConfigChanged, Actor: "admin", PrevHash: head.Hash}
+			ev.Hash = chainHash(ev.PrevHash, &ev)
+			insertEvent(t, db, &ev, true)
+		}, 14},
 	}
 	for _, d := range dialects {
 		t.Run(d.name, func(t *testing.T) {
@@ -180,6 +195,43 @@ func TestTamper(t *testing.T) {
 				})
 			}
 		})
+	}
+}
+
+// rehashTail changes event from with change and recomputes its hash and
+// every later one up to to (0: the head) with sum, moving the head, as an
+// attacker with the database's rights but not the key would.
+func rehashTail(t testing.TB, db *database.DB, l *Log, from, to int64, change func(*Event), sum func(prev []byte, ev *Event) []byte) {
+	t.Helper()
+	var evs []Event
+	for ev, err := range l.Events(context.Background(), Filter{FromSeq: from, ToSeq: to}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs = append(evs, ev)
+	}
+	change(&evs[0])
+	prev := evs[0].PrevHash
+	for i := range evs {
+		ev := &evs[i]
+		ev.PrevHash = prev
+		ev.Hash = sum(prev, ev)
+		prev = ev.Hash
+		mustExec(t, db, `DELETE FROM audit_events WHERE seq = ?`, ev.Seq)
+		insertEvent(t, db, ev, to == 0)
+	}
+}
+
+// insertEvent stores ev as it is and, with moveHead, moves the head to it.
+func insertEvent(t testing.TB, db *database.DB, ev *Event, moveHead bool) {
+	t.Helper()
+	args, err := eventArgs(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, db, `INSERT INTO audit_events (`+eventColumns+`) VALUES (`+placeholders(len(args))+`)`, args...)
+	if moveHead {
+		mustExec(t, db, `UPDATE audit_chain SET seq = ?, hash = ? WHERE id = 1`, ev.Seq, ev.Hash)
 	}
 }
 
@@ -248,8 +300,12 @@ func TestAppendOnly(t *testing.T) {
 			t.Errorf("%d events after refused statements, want 6", got)
 		}
 		mustVerify(t, l)
-		// The derived job record is not proof and stays updatable.
+		// The derived job record has no trigger, but Verify rebuilds it
+		// from the events and names the job whose record was changed.
 		mustExec(t, db, `UPDATE audit_jobs SET reason = 'note' WHERE job_id = 7`)
+		if r, _ := l.Verify(context.Background(), 0, 0); r.OK() || r.JobsBad != 1 || r.BadJobs[0].JobID != 7 {
+			t.Errorf("verify after changing job 7's record: %+v", r)
+		}
 	})
 }
 
@@ -414,7 +470,10 @@ func TestCanonicalGolden(t *testing.T) {
 		Details:  map[string]string{"b": "2", "a": "1"},
 		PrevHash: bytes.Repeat([]byte{0x01}, 32),
 	}
-	got := hex.EncodeToString(canonical(&ev)) + "\n" + hex.EncodeToString(chainHash(ev.PrevHash, &ev)) + "\n"
+	// The encoding, its plain hash (chains older than the keyed hash) and
+	// its keyed hash under testKey.
+	got := hex.EncodeToString(canonical(&ev)) + "\n" + hex.EncodeToString(chainHash(ev.PrevHash, &ev)) + "\n" +
+		hex.EncodeToString(newHasher(newLog(nil, newClock(t0, 0)).chainKey).sum(ev.PrevHash, &ev)) + "\n"
 	path := filepath.Join("testdata", "canonical.golden")
 	if *update {
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {

@@ -1,8 +1,10 @@
 package audit
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
+	"hash"
 	"slices"
 	"strings"
 	"time"
@@ -82,7 +84,9 @@ type Event struct {
 	// refuses keys that name one (see ErrSecretDetail).
 	Details map[string]string
 	// PrevHash is the Hash of the previous event (32 zero bytes for the
-	// first), Hash is SHA-256(PrevHash || canonical encoding).
+	// first), Hash is HMAC-SHA-256(chain key, PrevHash || canonical
+	// encoding); events of a chain older than the keyed hash keep
+	// SHA-256(PrevHash || canonical encoding).
 	PrevHash, Hash []byte
 }
 
@@ -186,12 +190,32 @@ func canonical(ev *Event) []byte {
 	return b
 }
 
-// chainHash returns SHA-256(prev || canonical(ev)).
+// chainHash returns SHA-256(prev || canonical(ev)), the hash of events
+// appended before the chain was keyed.
 func chainHash(prev []byte, ev *Event) []byte {
 	h := sha256.New()
 	h.Write(prev)
 	h.Write(canonical(ev))
 	return h.Sum(nil)
+}
+
+// PlainHash returns SHA-256(prev || canonical encoding of ev), the hash
+// of the events of a chain appended before the hash was keyed, for tools
+// that check such a chain. Anyone can compute it without the key, which is
+// why events are now keyed: Verify refuses it for a keyed event.
+func PlainHash(prev []byte, ev *Event) []byte { return chainHash(prev, ev) }
+
+// hasher computes keyed event hashes, HMAC-SHA-256(chain key, prev ||
+// canonical(ev)), reusing one HMAC state: Verify hashes every event.
+type hasher struct{ mac hash.Hash }
+
+func newHasher(chainKey []byte) *hasher { return &hasher{mac: hmac.New(sha256.New, chainKey)} }
+
+func (h *hasher) sum(prev []byte, ev *Event) []byte {
+	h.mac.Reset()
+	h.mac.Write(prev)
+	h.mac.Write(canonical(ev))
+	return h.mac.Sum(nil)
 }
 
 func appendString(b []byte, s string) []byte {

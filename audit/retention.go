@@ -85,7 +85,8 @@ func (l *Log) PurgeExpired(ctx context.Context) (PurgeReport, error) {
 }
 
 // Purge removes the events older than before, and the job records whose
-// last event it removes, in one transaction that also writes a signed
+// submitted event it removes (a job submitted before the cutoff leaves the
+// history even if a later event of it is kept), in one transaction that also writes a signed
 // checkpoint of the last removed event and appends a "purged" event. Only
 // a prefix of the chain is ever removed: it ends before the first event
 // at or after before, so an event whose clock ran late is kept with
@@ -126,7 +127,7 @@ func (l *Log) Purge(ctx context.Context, before time.Time) (PurgeReport, error) 
 		if through <= since {
 			return nil
 		}
-		vr, err := l.verify(tx, since+1, through)
+		vr, err := l.verify(tx, VerifyOptions{From: since + 1, To: through}, &walker{h: newHasher(l.chainKey)})
 		if err != nil {
 			return err
 		}
@@ -150,16 +151,19 @@ func (l *Log) Purge(ctx context.Context, before time.Time) (PurgeReport, error) 
 				return fmt.Errorf("enable purge: %w", err)
 			}
 		}
-		res := tx.Exec(`DELETE FROM audit_events WHERE seq > ? AND seq <= ?`, since, through)
-		if res.Error != nil {
-			return fmt.Errorf("delete events: %w", res.Error)
-		}
-		rep.Events = res.RowsAffected
-		res = tx.Exec(`DELETE FROM audit_jobs WHERE last_seq <= ?`, through)
+		// A record goes with its submitted event: kept without it, it
+		// could no longer be rebuilt from the events, and so not verified.
+		res := tx.Exec(`DELETE FROM audit_jobs WHERE last_seq <= ? OR job_id IN
+			(SELECT job_id FROM audit_events WHERE seq > ? AND seq <= ? AND type = ?)`, through, since, through, EventSubmitted)
 		if res.Error != nil {
 			return fmt.Errorf("delete job records: %w", res.Error)
 		}
 		rep.Jobs = res.RowsAffected
+		res = tx.Exec(`DELETE FROM audit_events WHERE seq > ? AND seq <= ?`, since, through)
+		if res.Error != nil {
+			return fmt.Errorf("delete events: %w", res.Error)
+		}
+		rep.Events = res.RowsAffected
 		rep.Checkpoint = cp
 		rep.Event, err = l.Append(ctx, tx, Event{
 			Type: EventPurged, Actor: ActorSystem,

@@ -30,7 +30,9 @@ func TestPurge(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rep.Events != 7 || rep.Jobs != 1 || rep.Checkpoint == nil || rep.Checkpoint.Seq != 7 || rep.Event.Seq != 15 {
+		// Job 2's record goes with its submitted event, though its
+		// document-destroyed event is kept: it could not be rebuilt.
+		if rep.Events != 7 || rep.Jobs != 2 || rep.Checkpoint == nil || rep.Checkpoint.Seq != 7 || rep.Event.Seq != 15 {
 			t.Fatalf("purge report %+v", rep)
 		}
 		if got := count(t, db, "audit_events"); got != 8 {
@@ -39,7 +41,7 @@ func TestPurge(t *testing.T) {
 		if _, err := l.Job(ctx, 1); !errors.Is(err, ErrNotFound) {
 			t.Errorf("purged job's record: %v", err)
 		}
-		if _, err := l.Job(ctx, 2); err != nil {
+		if _, err := l.Job(ctx, 2); !errors.Is(err, ErrNotFound) {
 			t.Errorf("straddling job's record: %v", err)
 		}
 		r := mustVerify(t, l)
@@ -59,7 +61,7 @@ func TestPurge(t *testing.T) {
 		c.Set(time.Date(2034, 1, 1, 0, 0, 0, 0, time.UTC))
 		appendTx(t, l, db, Event{Type: EventConfigChanged, Actor: "admin"}) // seq 16
 		rep, err = l.Purge(ctx, time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC))
-		if err != nil || rep.Checkpoint == nil || rep.Checkpoint.Seq != 15 || rep.Events != 8 || rep.Jobs != 2 {
+		if err != nil || rep.Checkpoint == nil || rep.Checkpoint.Seq != 15 || rep.Events != 8 || rep.Jobs != 1 {
 			t.Fatalf("second purge %+v, %v", rep, err)
 		}
 		r = mustVerify(t, l)

@@ -18,6 +18,7 @@ func Migrate(ctx context.Context, db *database.DB) error {
 var migrations = []database.Migration{
 	{Name: "create audit tables", Up: createTables},
 	{Name: "append-only triggers", Up: createTriggers},
+	{Name: "signed chain marks", Up: createMarks},
 }
 
 // types maps the placeholders of the DDL below to each dialect's types.
@@ -183,4 +184,36 @@ func createTriggers(tx *gorm.DB, d database.Dialect) error {
 		`CREATE TRIGGER audit_chain_no_delete BEFORE DELETE ON audit_chain
 		BEGIN SELECT RAISE(ABORT, 'audit: DELETE on audit_chain refused'); END`,
 	)
+}
+
+// createMarks creates the table of signed marks (see Mark), append-only
+// like the checkpoints, and the index Verify reads job records by.
+func createMarks(tx *gorm.DB, d database.Dialect) error {
+	ddl := []string{types[d].Replace(`CREATE TABLE audit_marks (
+		seq BIGINT PRIMARY KEY,
+		kind TEXT NOT NULL,
+		hash {bytes} NOT NULL,
+		created_at {time} NOT NULL,
+		signature {bytes} NOT NULL
+	)`),
+		// Verify reads job records in (last_seq, job_id) order, a batch
+		// at a time from where the last ended; purge still finds records
+		// by last_seq on it.
+		`CREATE INDEX audit_jobs_last_seq_job ON audit_jobs (last_seq, job_id)`,
+		`DROP INDEX audit_jobs_last_seq`,
+	}
+	if d == database.Postgres {
+		ddl = append(ddl,
+			`CREATE TRIGGER audit_marks_append_only BEFORE UPDATE OR DELETE ON audit_marks
+				FOR EACH ROW EXECUTE FUNCTION audit_refuse()`,
+			`CREATE TRIGGER audit_marks_no_truncate BEFORE TRUNCATE ON audit_marks
+				FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse()`)
+	} else {
+		ddl = append(ddl,
+			`CREATE TRIGGER audit_marks_no_update BEFORE UPDATE ON audit_marks
+			BEGIN SELECT RAISE(ABORT, 'audit: UPDATE on audit_marks refused'); END`,
+			`CREATE TRIGGER audit_marks_no_delete BEFORE DELETE ON audit_marks
+			BEGIN SELECT RAISE(ABORT, 'audit: DELETE on audit_marks refused'); END`)
+	}
+	return database.Exec(tx, ddl...)
 }

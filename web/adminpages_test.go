@@ -58,6 +58,25 @@ func TestJobDetail(t *testing.T) {
 			t.Errorf("broken chain not shown: %.3000s", body)
 		}
 	})
+	t.Run("changed records in the whole chain", func(t *testing.T) {
+		rec.chain = ChainCheck{JobsBad: 2, Reason: `job 7: owner is "mallory", the events say "alice"`}
+		defer func() { rec.chain = ChainCheck{} }()
+		body := e.page(t, auditor, "/admin/jobs/42?chain=all")
+		if !strings.Contains(body, `id="chain-bad"`) || !strings.Contains(body, "2 job records do not match") ||
+			strings.Contains(body, `id="chain-ok"`) {
+			t.Errorf("changed records not shown: %.3000s", body)
+		}
+	})
+	t.Run("changed record", func(t *testing.T) {
+		d := rec.details[42]
+		d.RecordProblem = `owner is "mallory", the events say "alice"`
+		rec.details[42] = d
+		defer func() { d.RecordProblem = ""; rec.details[42] = d }()
+		body := e.page(t, auditor, "/admin/jobs/42")
+		if !strings.Contains(body, `id="record-bad"`) || !strings.Contains(body, "owner is &#34;mallory&#34;") {
+			t.Errorf("changed record not shown: %.3000s", body)
+		}
+	})
 	t.Run("hidden name", func(t *testing.T) {
 		body := e.page(t, auditor, "/admin/jobs/43")
 		if !strings.Contains(body, "name hidden") || !strings.Contains(body, "no events for this job") {

@@ -25,10 +25,11 @@ type jobData struct {
 	WholeChainURL string
 }
 
-// jobPage shows one job's record, its events, and whether the audit chain
-// verifies over them: by default the stretch from the job's first event
-// to its last (which vouches for every event of the job, trusting the
-// stored hash before it), with ?chain=all the whole chain.
+// jobPage shows one job's record, its events, whether the record matches
+// the events, and whether the audit chain verifies over them: by default
+// the stretch from the job's first event to its last (the record starts it
+// from a point its key vouches for: the keyed event before the stretch,
+// never a stored hash it has not checked), with ?chain=all the whole chain.
 func (s *server) jobPage(c *gin.Context) {
 	id, err := strconv.ParseInt(c.Param("job"), 10, 64)
 	if err != nil || id <= 0 {

@@ -239,6 +239,11 @@ type JobDetail struct {
 	Method, Printer string
 	// Events are the job's events in chain order.
 	Events []JobEvent
+	// RecordProblem says how the job's record (what history, exports and
+	// this page show) differs from the record its events make; "" when
+	// it does not. A difference means the record was changed outside
+	// printgate.
+	RecordProblem string
 }
 
 // JobEvent is one event of a job's timeline.
@@ -271,10 +276,13 @@ type ChainCheck struct {
 	Reason   string
 	// LastHash is the hash (hex) of the last event that verified.
 	LastHash string
+	// JobsBad counts the job records that differ from their events (a
+	// whole-chain check compares them all); Reason then names the first.
+	JobsBad int64
 }
 
-// OK reports whether every checked event verified.
-func (c ChainCheck) OK() bool { return c.FirstBad == 0 }
+// OK reports whether every checked event and job record verified.
+func (c ChainCheck) OK() bool { return c.FirstBad == 0 && c.JobsBad == 0 }
 
 // GroupBy says what totals are summed per.
 type GroupBy string

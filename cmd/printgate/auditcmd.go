@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -23,33 +25,89 @@ func (a *app) auditCommand() *cobra.Command {
 
 func (a *app) auditVerifyCommand() *cobra.Command {
 	var from, to int64
+	var anchorsPath string
 	c := &cobra.Command{
 		Use:   "verify",
-		Short: "Check the hash chain (or a range) and name the first broken sequence",
+		Short: "Check the keyed hash chain (or a range), the job records and anchors; name what does not verify",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts := audit.VerifyOptions{From: from, To: to}
+			if anchorsPath != "" {
+				var err error
+				if opts.Anchors, err = readAnchors(anchorsPath); err != nil {
+					return err
+				}
+			}
 			return a.withStack(cmd, func(st *stack) error {
-				rep, err := st.audit.Verify(cmd.Context(), from, to)
+				rep, err := st.audit.VerifyWith(cmd.Context(), opts)
 				if err != nil {
 					return err
 				}
 				if !rep.OK() {
-					fmt.Fprintf(a.stdout, "BROKEN at sequence %d: %s\n%d events verified before it (%.0f events/s)\n",
-						rep.FirstBad, rep.Reason, rep.Checked, rep.EventsPerSecond)
-					return fmt.Errorf("%w: first bad sequence %d", errChainBroken, rep.FirstBad)
+					return a.reportBroken(rep, anchorsPath)
 				}
-				fmt.Fprintf(a.stdout, "OK: %d events verified, sequences %d-%d, in %s (%.0f events/s)\nlast hash %x\n",
-					rep.Checked, rep.From, rep.To, rep.Elapsed.Round(time.Millisecond), rep.EventsPerSecond, rep.LastHash)
+				fmt.Fprintf(a.stdout, "OK: %d events verified, sequences %d-%d, in %s (%.0f events/s)\n",
+					rep.Checked, rep.From, rep.To, rep.Elapsed.Round(time.Millisecond), rep.EventsPerSecond)
+				if rep.Jobs > 0 {
+					fmt.Fprintf(a.stdout, "%d job records match their events\n", rep.Jobs)
+				}
+				if anchorsPath != "" {
+					fmt.Fprintf(a.stdout, "%d anchors of %s hold (%d older than the kept events)\n",
+						rep.Anchors, anchorsPath, rep.AnchorsPurged)
+				}
+				fmt.Fprintf(a.stdout, "last hash %x\n", rep.LastHash)
 				return st.recordAdmin(cmd, audit.EventChainVerified, map[string]string{
 					"checked": fmt.Sprint(rep.Checked), "last-seq": fmt.Sprint(rep.LastSeq),
-					"last-hash": fmt.Sprintf("%x", rep.LastHash),
+					"last-hash": fmt.Sprintf("%x", rep.LastHash), "job-records": fmt.Sprint(rep.Jobs),
+					"anchors": fmt.Sprint(rep.Anchors),
 				})
 			})
 		},
 	}
 	c.Flags().Int64Var(&from, "from", 0, "first sequence to check (0: the start)")
 	c.Flags().Int64Var(&to, "to", 0, "last sequence to check (0: the end)")
+	c.Flags().StringVar(&anchorsPath, "anchors", "", "also check the anchors in this file (a copy of audit.anchor_file)")
 	return c
+}
+
+// readAnchors reads an anchor file.
+func readAnchors(path string) ([]audit.Anchor, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("--anchors: %w", err)
+	}
+	defer f.Close()
+	anchors, err := audit.ParseAnchors(f)
+	if err != nil {
+		return nil, fmt.Errorf("--anchors %s: %w", path, err)
+	}
+	return anchors, nil
+}
+
+// reportBroken prints what does not verify and returns errChainBroken.
+func (a *app) reportBroken(rep audit.Report, anchorsPath string) error {
+	var what []string
+	if rep.FirstBad != 0 {
+		fmt.Fprintf(a.stdout, "BROKEN at sequence %d: %s\n%d events verified before it (%.0f events/s)\n",
+			rep.FirstBad, rep.Reason, rep.Checked, rep.EventsPerSecond)
+		what = append(what, fmt.Sprintf("first bad sequence %d", rep.FirstBad))
+	}
+	for _, j := range rep.BadJobs {
+		fmt.Fprintf(a.stdout, "BROKEN job %d: its record differs from its events: %s\n", j.JobID, j.Reason)
+	}
+	if rep.JobsBad > 0 {
+		if more := rep.JobsBad - int64(len(rep.BadJobs)); more > 0 {
+			fmt.Fprintf(a.stdout, "... and %d more jobs\n", more)
+		}
+		what = append(what, fmt.Sprintf("%d job records differ from the events", rep.JobsBad))
+	}
+	for _, an := range rep.BadAnchors {
+		fmt.Fprintf(a.stdout, "BROKEN anchor of sequence %d (%s line %d): %s\n", an.Seq, anchorsPath, an.Line, an.Reason)
+	}
+	if len(rep.BadAnchors) > 0 {
+		what = append(what, fmt.Sprintf("%d anchors do not hold", len(rep.BadAnchors)))
+	}
+	return fmt.Errorf("%w: %s", errChainBroken, strings.Join(what, "; "))
 }
 
 func (a *app) auditExportCommand() *cobra.Command {

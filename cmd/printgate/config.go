@@ -74,9 +74,16 @@ type AuditConfig struct {
 	TimeZone string `yaml:"time_zone"`
 	// RetentionYears is how long events are kept; default 7.
 	RetentionYears int `yaml:"retention_years"`
-	// KeyFile holds the key for hidden document names and signed purge
-	// checkpoints; default DATA_DIR/audit.key, generated on first start.
+	// KeyFile holds the key of the keyed chain hashes, hidden document
+	// names, signed purge checkpoints and anchors; default
+	// DATA_DIR/audit.key, generated on first start.
 	KeyFile string `yaml:"key_file,omitempty"`
+	// AnchorEvery is how often serve appends a signed anchor of the chain
+	// head to AnchorFile (and once more at a clean shutdown); default 1m.
+	AnchorEvery time.Duration `yaml:"anchor_every"`
+	// AnchorFile is where anchors are appended; default
+	// DATA_DIR/audit-anchors.log.
+	AnchorFile string `yaml:"anchor_file,omitempty"`
 }
 
 // CredentialsConfig sets how PINs and cards are checked and kept.
@@ -241,7 +248,8 @@ func defaultConfig() Config {
 		Directory: DirectoryConfig{Type: "builtin"},
 		Credentials: CredentialsConfig{Policy: credential.DefaultPolicy(), Argon2MemoryMB: 64, Argon2Wait: 2 * time.Second,
 			MaxPasswordFailures: 10, MaxAddressFailures: 30},
-		Audit: AuditConfig{TimeZone: audit.DefaultTimeZone, RetentionYears: audit.DefaultRetentionYears},
+		Audit: AuditConfig{TimeZone: audit.DefaultTimeZone, RetentionYears: audit.DefaultRetentionYears,
+			AnchorEvery: time.Minute},
 		Release: ReleaseConfig{SessionIdle: 60 * time.Second, SweepEvery: 10 * time.Second, KeepFinished: release.DefaultKeepFinished,
 			DeviceMaxFailures: 10, DeviceFailureWindow: 5 * time.Minute},
 		Queues: []QueueConfig{{Name: "secure", Mode: "hold"}},
@@ -385,6 +393,9 @@ func (c *Config) validate() error {
 	if c.Audit.RetentionYears < 1 {
 		bad("audit.retention_years", "must be at least 1")
 	}
+	if c.Audit.AnchorEvery < time.Second {
+		bad("audit.anchor_every", "must be at least 1s")
+	}
 	if err := c.Credentials.Policy.Validate(); err != nil {
 		bad("credentials", "%v", err)
 	}
@@ -494,6 +505,14 @@ func (c Config) credentialKeyFile() string {
 		return c.Credentials.KeyFile
 	}
 	return filepath.Join(c.DataDir, "credentials.key")
+}
+
+// anchorFile is where serve appends anchors of the chain head.
+func (c Config) anchorFile() string {
+	if c.Audit.AnchorFile != "" {
+		return c.Audit.AnchorFile
+	}
+	return filepath.Join(c.DataDir, "audit-anchors.log")
 }
 
 // auditKeyFile is where the audit key lives.

@@ -96,6 +96,20 @@ queues:
 				}
 			},
 		},
+		{name: "anchor interval too short", yaml: "audit: {anchor_every: 0s}\n", wantErr: "audit.anchor_every"},
+		{
+			name: "anchor file",
+			yaml: "data_dir: /srv/pg\naudit: {anchor_every: 30s, anchor_file: /var/log/printgate/anchors.log}\n",
+			check: func(t *testing.T, c Config) {
+				if c.Audit.AnchorEvery != 30*time.Second || c.anchorFile() != "/var/log/printgate/anchors.log" {
+					t.Errorf("audit: %+v, anchor file %s", c.Audit, c.anchorFile())
+				}
+				c.Audit.AnchorFile = ""
+				if c.anchorFile() != "/srv/pg/audit-anchors.log" {
+					t.Errorf("default anchor file %s", c.anchorFile())
+				}
+			},
+		},
 		{
 			name: "env database url",
 			env:  map[string]string{"PRINTGATE_DATABASE_URL": "postgres://u@127.0.0.1/db"},

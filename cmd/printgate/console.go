@@ -187,6 +187,9 @@ func (c consoleRecord) Job(ctx context.Context, id int64) (web.JobDetail, error)
 	if err != nil && !errors.Is(err, audit.ErrNotFound) { // a record whose events were purged has none
 		return web.JobDetail{}, err
 	}
+	if d.RecordProblem, err = c.log.CheckJob(ctx, id); err != nil && !errors.Is(err, audit.ErrNotFound) {
+		return web.JobDetail{}, err
+	}
 	for _, ev := range evs {
 		d.Events = append(d.Events, web.JobEvent{Seq: ev.Seq, At: ev.At, Type: ev.Type, Actor: ev.Actor,
 			Device: ev.Device, Method: ev.Method, Printer: redactURI(ev.Printer), Outcome: ev.Outcome,
@@ -200,8 +203,12 @@ func (c consoleRecord) VerifyChain(ctx context.Context, from, to int64) (web.Cha
 	if err != nil {
 		return web.ChainCheck{}, err
 	}
-	return web.ChainCheck{From: rep.From, To: rep.To, Checked: rep.Checked, FirstBad: rep.FirstBad,
-		Reason: rep.Reason, LastHash: hex.EncodeToString(rep.LastHash)}, nil
+	check := web.ChainCheck{From: rep.From, To: rep.To, Checked: rep.Checked, FirstBad: rep.FirstBad,
+		Reason: rep.Reason, LastHash: hex.EncodeToString(rep.LastHash), JobsBad: rep.JobsBad}
+	if rep.FirstBad == 0 && len(rep.BadJobs) > 0 {
+		check.Reason = fmt.Sprintf("job %d: %s", rep.BadJobs[0].JobID, rep.BadJobs[0].Reason)
+	}
+	return check, nil
 }
 
 func (c consoleRecord) Totals(ctx context.Context, q web.TotalsQuery) ([]web.Total, error) {

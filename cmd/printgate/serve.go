@@ -56,6 +56,11 @@ func (a *app) serve(ctx context.Context, cfg Config) error {
 		st.dir = a.wrapDirectory(st.dir)
 		st.passwords = throttle.NewPasswords(st.throttle, st.dir)
 	}
+	stopAnchors, err := startAnchors(ctx, st, log)
+	if err != nil {
+		return err
+	}
+	defer stopAnchors() // after the service closes: the last anchor covers its last event
 	svc, closeSvc, err := st.service(ctx)
 	if err != nil {
 		return err

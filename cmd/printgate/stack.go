@@ -113,6 +113,20 @@ func openStack(ctx context.Context, cfg Config, log *slog.Logger) (_ *stack, err
 		return nil, err
 	}
 	st.passwords = throttle.NewPasswords(st.throttle, st.dir)
+	// A chain that has anchors was keyed before: never sign it as plain.
+	fi, err := os.Stat(cfg.anchorFile())
+	up, err := st.audit.Upgrade(ctx, audit.UpgradeOptions{KeyedBefore: err == nil && fi.Size() > 0})
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case log == nil:
+	case up.Plain > 0:
+		log.Warn("audit: chain keyed: its plain SHA-256 part is signed up to its head",
+			"plain_through", up.Plain, "plain_part_verified", up.Verified, "reason", up.Reason)
+	case up.Reason != "":
+		log.Error("audit: chain not keyed; run printgate audit verify", "reason", up.Reason)
+	}
 	return st, nil
 }
 
