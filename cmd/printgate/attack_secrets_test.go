@@ -130,6 +130,91 @@ func vmHWM(t *testing.T, pid int) int64 {
 // floodParallel is how many bad Basic logins arrive at once.
 const floodParallel = 100
 
+// basicPost sends a Print-Job of doc to queue at addr, with HTTP Basic
+// credentials when password is set, and returns the HTTP status and, for
+// 200, the IPP status.
+func basicPost(addr, queue, user, password string, doc []byte) (int, goipp.Status, error) {
+	m := ippRequest(goipp.OpPrintJob, "ipp://"+addr+"/ipp/print/"+queue, user, mimeVal("application/pdf"))
+	hdr, err := m.EncodeBytes()
+	if err != nil {
+		return 0, 0, err
+	}
+	req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/ipp/print/"+queue,
+		io.MultiReader(bytes.NewReader(hdr), bytes.NewReader(doc)))
+	if err != nil {
+		return 0, 0, err
+	}
+	req.Header.Set("Content-Type", goipp.ContentType)
+	if password != "" {
+		req.SetBasicAuth(user, password)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return resp.StatusCode, 0, nil
+	}
+	var reply goipp.Message
+	if err := reply.Decode(resp.Body); err != nil {
+		return resp.StatusCode, 0, err
+	}
+	return resp.StatusCode, goipp.Status(reply.Code), nil
+}
+
+// floodConfig is a config with a Basic queue "payroll" beside "secure",
+// and bob as a built-in user. The password throttle, which would refuse
+// all but ten guesses unchecked, is opened wide, so that every guess
+// reaches argon2, as from an attacker with many addresses and accounts,
+// and only the limiter stands between them and the memory.
+func floodConfig(t *testing.T, dbURL string) Config {
+	cfg := newConfig(t, dbURL,
+		QueueConfig{Name: "secure", Mode: "hold"},
+		QueueConfig{Name: "payroll", Mode: "hold", Auth: "basic", AllowPlaintextBasic: true})
+	cfg.Log.Level = "warn"
+	cfg.Credentials.MaxPasswordFailures = 1000
+	cfg.Credentials.MaxAddressFailures = 1000
+	runCLI(t, cfg, "bob-secret\n", "user", "add", "bob")
+	return cfg
+}
+
+// flood sends floodParallel Print-Jobs with wrong Basic passwords for bob
+// at once, and counts the answers; each must be a refusal.
+func flood(t *testing.T, addr string) map[string]int {
+	doc := testdocs.PDF(1, "flood", testdocs.A4)
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		answers = map[string]int{}
+	)
+	start := make(chan struct{})
+	for i := range floodParallel {
+		wg.Go(func() {
+			<-start
+			code, st, err := basicPost(addr, "payroll", "bob", fmt.Sprintf("wrong-%03d-guess", i), doc)
+			key := fmt.Sprintf("HTTP %d", code)
+			if code == http.StatusOK {
+				key += " " + st.String()
+			}
+			if err != nil {
+				key = "error " + err.Error()
+			}
+			mu.Lock()
+			answers[key]++
+			mu.Unlock()
+		})
+	}
+	close(start)
+	wg.Wait()
+	for a, n := range answers {
+		if a != "HTTP 401" && a != "HTTP 503" && a != "HTTP 429" {
+			t.Errorf("%d flood requests got %s, want 401, 429 or 503", n, a)
+		}
+	}
+	return answers
+}
+
 // attackArgon2Flood sends 100 parallel Print-Jobs with a wrong Basic
 // password to a real printgate process. Each argon2 check takes 19 MiB,
 // so unbounded they take 1.9 GiB; under the limiter the process stays
@@ -137,94 +222,29 @@ const floodParallel = 100
 // meanwhile. Run alone, it prints the peak for docs/BENCHMARKS.md.
 func attackArgon2Flood(t *testing.T) {
 	forEachDB(t, func(t *testing.T, dbURL string) {
-		cfg := newConfig(t, dbURL,
-			QueueConfig{Name: "secure", Mode: "hold"},
-			QueueConfig{Name: "payroll", Mode: "hold", Auth: "basic", AllowPlaintextBasic: true})
-		cfg.Log.Level = "warn"
-		// The password throttle would refuse all but ten of these
-		// unchecked; opened wide, every one reaches argon2, as from an
-		// attacker with many addresses and accounts, and only the
-		// limiter stands between them and the memory.
-		cfg.Credentials.MaxPasswordFailures = 1000
-		cfg.Credentials.MaxAddressFailures = 1000
-		runCLI(t, cfg, "bob-secret\n", "user", "add", "bob")
+		cfg := floodConfig(t, dbURL)
 		p := startProcess(t, cfg)
 		addr := cfg.Server.Listen[0]
 		base := vmHWM(t, p.cmd.Process.Pid)
-
-		doc := testdocs.PDF(1, "flood", testdocs.A4)
-		post := func(queue, user, password string) (int, goipp.Status, error) {
-			m := ippRequest(goipp.OpPrintJob, "ipp://"+addr+"/ipp/print/"+queue, user, mimeVal("application/pdf"))
-			hdr, _ := m.EncodeBytes()
-			req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/ipp/print/"+queue,
-				io.MultiReader(bytes.NewReader(hdr), bytes.NewReader(doc)))
-			req.Header.Set("Content-Type", goipp.ContentType)
-			if user != "" && password != "" {
-				req.SetBasicAuth(user, password)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				return 0, 0, err
-			}
-			defer resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				return resp.StatusCode, 0, nil
-			}
-			var reply goipp.Message
-			if err := reply.Decode(resp.Body); err != nil {
-				return resp.StatusCode, 0, err
-			}
-			return resp.StatusCode, goipp.Status(reply.Code), nil
-		}
-
-		var (
-			wg      sync.WaitGroup
-			mu      sync.Mutex
-			answers = map[string]int{}
-		)
-		start := make(chan struct{})
-		for i := range floodParallel {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				code, st, err := post("payroll", "bob", fmt.Sprintf("wrong-%03d-guess", i))
-				key := fmt.Sprintf("HTTP %d", code)
-				if code == http.StatusOK {
-					key += " " + st.String()
-				}
-				if err != nil {
-					key = "error " + err.Error()
-				}
-				mu.Lock()
-				answers[key]++
-				mu.Unlock()
-			}()
-		}
-		close(start)
 		// A normal client prints on the other queue while the flood runs.
 		normal := make(chan string, 1)
 		go func() {
-			code, st, err := post("secure", "alice", "")
+			code, st, err := basicPost(addr, "secure", "alice", "", testdocs.PDF(1, "normal", testdocs.A4))
 			normal <- fmt.Sprintf("HTTP %d %s %v", code, st, err)
 		}()
-		wg.Wait()
+		answers := flood(t, addr)
 		if got := <-normal; got != fmt.Sprintf("HTTP 200 %s <nil>", goipp.StatusOk) {
 			t.Errorf("a normal client during the flood got %s", got)
 		}
 		peak := vmHWM(t, p.cmd.Process.Pid)
 		t.Logf("argon2 flood of %d parallel bad Basic logins: VmHWM %d MiB (%d MiB before); answers %v",
 			floodParallel, peak>>20, base>>20, answers)
-		for a, n := range answers {
-			if a != "HTTP 401" && a != "HTTP 503" && a != "HTTP 429" {
-				t.Errorf("%d flood requests got %s, want 401, 429 or 503", n, a)
-			}
-		}
 		if peak > 256<<20 {
 			t.Errorf("peak RSS %d MiB under the flood, want under 256 MiB", peak>>20)
 		}
 		// The limiter turns requests away only while it is full.
-		if code, st, err := post("payroll", "bob", "bob-secret"); code != http.StatusOK || st != goipp.StatusOk || err != nil {
+		doc := testdocs.PDF(1, "after", testdocs.A4)
+		if code, st, err := basicPost(addr, "payroll", "bob", "bob-secret", doc); code != http.StatusOK || st != goipp.StatusOk || err != nil {
 			t.Errorf("the right password after the flood: HTTP %d %s %v", code, st, err)
 		}
 	})

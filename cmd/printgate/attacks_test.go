@@ -15,7 +15,7 @@ type attack struct {
 // TestAttacks runs every attack of the trust issue. Each group lives beside
 // the defense it tests, in attack_*_test.go.
 func TestAttacks(t *testing.T) {
-	groups := [][]attack{boundedAttacks(), namesAttacks(), recordAttacks(), secretsAttacks(), throttleAttacks()}
+	groups := [][]attack{boundedAttacks(), combinedAttacks(), namesAttacks(), recordAttacks(), secretsAttacks(), throttleAttacks()}
 	for _, g := range groups {
 		for _, a := range g {
 			t.Run(a.name, a.run)
