@@ -31,23 +31,9 @@ type storedRecord struct {
 const checkColumns = jobColumns + `, color, day`
 
 func scanStoredRecord(rows *sql.Rows) (storedRecord, error) {
-	var (
-		r                                   storedRecord
-		released, completed, expired, deled sql.NullTime
-	)
-	err := rows.Scan(&r.JobID, &r.Queue, &r.Owner, &r.ClaimedUser, &r.ClientAddr, &r.DocumentName,
-		&r.HideName, &r.Format, &r.Size, &r.SHA256, &r.Pages, &r.PagesKnown, &r.PagesReason, &r.Copies,
-		&r.Sides, &r.ColorMode, &r.Media, &r.HasJobPIN, &r.Impressions, &r.Sheets, &r.Submitted,
-		&released, &completed, &expired, &deled, &r.Device, &r.Method, &r.Printer, &r.Outcome,
-		&r.Reason, &r.LastSeq, &r.color, &r.day)
-	if err != nil {
-		return storedRecord{}, fmt.Errorf("scan job record: %w", err)
-	}
-	r.Submitted = r.Submitted.UTC()
-	r.ReleasedAt, r.CompletedAt = nullTime(released), nullTime(completed)
-	r.ExpiredAt, r.DeletedAt = nullTime(expired), nullTime(deled)
-	if len(r.SHA256) == 0 {
-		r.SHA256 = nil
+	var r storedRecord
+	if err := scanJobInto(rows, &r.JobRecord, &r.color, &r.day); err != nil {
+		return storedRecord{}, err
 	}
 	return r, nil
 }

@@ -149,17 +149,24 @@ const jobColumns = `job_id, queue, owner, claimed_user, client_addr, document_na
 	device, method, printer, outcome, reason, last_seq`
 
 func scanJob(rows *sql.Rows) (JobRecord, error) {
-	var (
-		r                                   JobRecord
-		released, completed, expired, deled sql.NullTime
-	)
-	err := rows.Scan(&r.JobID, &r.Queue, &r.Owner, &r.ClaimedUser, &r.ClientAddr, &r.DocumentName,
+	var r JobRecord
+	if err := scanJobInto(rows, &r); err != nil {
+		return JobRecord{}, err
+	}
+	return r, nil
+}
+
+// scanJobInto scans the jobColumns of a row into r, and the columns the
+// query selects after them into extra.
+func scanJobInto(rows *sql.Rows, r *JobRecord, extra ...any) error {
+	var released, completed, expired, deled sql.NullTime
+	dest := append([]any{&r.JobID, &r.Queue, &r.Owner, &r.ClaimedUser, &r.ClientAddr, &r.DocumentName,
 		&r.HideName, &r.Format, &r.Size, &r.SHA256, &r.Pages, &r.PagesKnown, &r.PagesReason, &r.Copies,
 		&r.Sides, &r.ColorMode, &r.Media, &r.HasJobPIN, &r.Impressions, &r.Sheets, &r.Submitted,
 		&released, &completed, &expired, &deled, &r.Device, &r.Method, &r.Printer, &r.Outcome,
-		&r.Reason, &r.LastSeq)
-	if err != nil {
-		return JobRecord{}, fmt.Errorf("scan job record: %w", err)
+		&r.Reason, &r.LastSeq}, extra...)
+	if err := rows.Scan(dest...); err != nil {
+		return fmt.Errorf("scan job record: %w", err)
 	}
 	r.Submitted = r.Submitted.UTC()
 	r.ReleasedAt, r.CompletedAt = nullTime(released), nullTime(completed)
@@ -167,7 +174,7 @@ func scanJob(rows *sql.Rows) (JobRecord, error) {
 	if len(r.SHA256) == 0 {
 		r.SHA256 = nil
 	}
-	return r, nil
+	return nil
 }
 
 func nullTime(t sql.NullTime) time.Time {
