@@ -86,6 +86,9 @@ func (h *Hasher) Verify(ctx context.Context, stored string, secret []byte) (ok, 
 	if err != nil {
 		return false, false, err
 	}
+	if !h.affordable(p.p) {
+		return false, false, fmt.Errorf("%w: its costs exceed what this server checks", ErrMalformed)
+	}
 	input := secret
 	if p.id == keyedID {
 		input = h.keyed(secret)
@@ -97,6 +100,17 @@ func (h *Hasher) Verify(ctx context.Context, stored string, secret []byte) (ok, 
 	defer done()
 	ok = equal(p.derive(input), p.key)
 	return ok, ok && p.id == plainID, nil
+}
+
+// affordable reports whether a stored hash's costs are within four times
+// those this server hashes with: the limiter budgets each check as one of
+// its own, so a hash planted in the database with a 4 GiB cost must not
+// be computed.
+func (h *Hasher) affordable(p Params) bool {
+	limit := func(a, b uint32) uint32 { return 4 * max(a, b) }
+	d := DefaultParams()
+	return p.Memory <= limit(h.params.Memory, d.Memory) && p.Time <= limit(h.params.Time, d.Time) &&
+		p.Threads <= max(h.params.Threads, d.Threads)
 }
 
 // Waste spends the time and memory of one Verify without a stored hash,

@@ -123,3 +123,29 @@ func TestWaste(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestVerifyRefusesCostlyHash(t *testing.T) {
+	h, err := NewHasher(make([]byte, MinKeyLength), Params{Memory: 64, Time: 1, Threads: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name   string
+		p      Params
+		refuse bool
+	}{
+		{"default costs", DefaultParams(), false},
+		{"four times the memory", Params{Memory: 4 * DefaultParams().Memory, Time: 1, Threads: 1}, false},
+		{"a planted 4 GiB cost", Params{Memory: 1 << 22, Time: 1, Threads: 1}, true},
+		{"many passes", Params{Memory: 64, Time: 64, Threads: 1}, true},
+		{"many lanes", Params{Memory: 64, Time: 1, Threads: 8}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			stored := phc{id: plainID, p: tt.p, salt: make([]byte, saltLen), key: make([]byte, keyLen)}.String()
+			_, _, err := h.Verify(t.Context(), stored, []byte("1357"))
+			if got := errors.Is(err, ErrMalformed); got != tt.refuse {
+				t.Errorf("Verify of a hash with %+v: %v, want refused %v", tt.p, err, tt.refuse)
+			}
+		})
+	}
+}

@@ -150,7 +150,13 @@ func (s *Store) CheckPIN(ctx context.Context, user, pin, device string) error {
 	}
 	ok, rehash, err := s.hasher.Verify(ctx, rows[0].PinHash, []byte(pin))
 	if err != nil {
-		return fmt.Errorf("credential: check PIN of %s: %w", user, err)
+		// Nothing was checked (busy, or a hash that does not parse): the
+		// attempt, and a lock it set, are given back, or a flood of other
+		// requests would lock out a user typing the right PIN.
+		gerr := s.db.WithContext(ctx).Exec(`UPDATE credential_pins SET failures = failures - 1,
+				locked_until = CASE WHEN failures - 1 < ? THEN CAST(0 AS BIGINT) ELSE locked_until END
+			WHERE user_name = ? AND failures > 0`, s.policy.MaxFailures, user).Error
+		return fmt.Errorf("credential: check PIN of %s: %w", user, errors.Join(err, gerr))
 	}
 	if ok {
 		if rehash {

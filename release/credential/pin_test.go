@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/printgate/printgate/internal/database"
+	"github.com/printgate/printgate/internal/secret"
 )
 
 func TestValidatePIN(t *testing.T) {
@@ -397,6 +398,55 @@ func TestStoredPINNeedsPepper(t *testing.T) {
 		}
 		if plainVerify(t, h, "4863") {
 			t.Fatal("the stored PIN hash verifies with the PIN alone")
+		}
+	})
+}
+
+// TestBusyIsNotAWrongPIN: a right PIN turned away because the argon2
+// limiter is full was never checked; it must not count towards the lock,
+// or a flood of other requests would lock out (card-only too) the users
+// typing their right PIN.
+func TestBusyIsNotAWrongPIN(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *database.DB) {
+		ctx := t.Context()
+		limit := secret.NewLimiter(testParams.Bytes(), testParams, time.Millisecond) // one check at a time
+		h, err := secret.NewHasher(testKey, testParams, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := New(db, testKey, Policy{}, testParams, Options{Hasher: h})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetPIN(ctx, "alice", "2468"); err != nil {
+			t.Fatal(err)
+		}
+		// Another request's slow check holds the only place.
+		heavy, err := secret.NewHasher(testKey, secret.Params{Memory: 32 << 10, Time: 30, Threads: 1}, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() { defer close(done); heavy.Hash(ctx, []byte("x")) }()
+		busy := 0
+		for running := true; running; {
+			select {
+			case <-done:
+				running = false
+			default:
+				err := s.CheckPIN(ctx, "alice", "2468", "kiosk")
+				if errors.Is(err, secret.ErrBusy) {
+					busy++
+				} else if err != nil {
+					t.Fatalf("right PIN while the limiter is full: %v", err)
+				}
+			}
+		}
+		if busy < DefaultPolicy().MaxFailures {
+			t.Fatalf("only %d busy answers while the limiter was full; the test needs at least %d", busy, DefaultPolicy().MaxFailures)
+		}
+		if err := s.CheckPIN(ctx, "alice", "2468", "kiosk"); err != nil {
+			t.Errorf("right PIN after %d busy answers: %v, want accepted", busy, err)
 		}
 	})
 }
