@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 
+	"golang.org/x/text/unicode/norm"
 	"gorm.io/gorm"
 
 	"github.com/printgate/printgate/audit"
@@ -37,7 +38,7 @@ func (p *Passwords) Authenticate(ctx context.Context, name, password string, add
 	if err != nil {
 		return directory.Identity{}, err
 	}
-	acctA, err := p.reserve(ctx, Account, name, name, where)
+	acctA, err := p.reserve(ctx, Account, p.canonical(ctx, name), name, where)
 	if err != nil {
 		// The address's attempt checked nothing.
 		return directory.Identity{}, errors.Join(err, p.t.Refund(ctx, addrA))
@@ -56,7 +57,20 @@ func (p *Passwords) Authenticate(ctx context.Context, name, password string, add
 // Reset starts name's account count afresh, for an administrator
 // unlocking the account (by); it reports whether there was a count.
 func (p *Passwords) Reset(ctx context.Context, name, by string) (bool, error) {
-	return p.t.Clear(ctx, Account, name, by)
+	return p.t.Clear(ctx, Account, p.canonical(ctx, name), by)
+}
+
+// canonical is the name an account's count is kept under: the directory's
+// own name for it, so that every spelling the directory accepts for one
+// account (full-width letters, which LDAP's matching rules fold; a
+// userPrincipalName beside the sAMAccountName) shares one count. A name
+// the directory does not know is folded with NFKC instead (Store.subject
+// folds case).
+func (p *Passwords) canonical(ctx context.Context, name string) string {
+	if id, err := p.dir.Lookup(ctx, name); err == nil && id.Name != "" {
+		return id.Name
+	}
+	return norm.NFKC.String(name)
 }
 
 // reserve counts one attempt of kind; a refusal comes back as an error,

@@ -1,0 +1,57 @@
+package throttle
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/printgate/printgate/internal/database"
+	"github.com/printgate/printgate/internal/testenv"
+	"github.com/printgate/printgate/release/directory"
+)
+
+// TestAccountLockCoversEverySpelling: the directory (OpenLDAP's
+// caseIgnoreMatch on uid) accepts many spellings of one account, so once
+// "bob" is locked, "ｂｏｂ" (full-width) and the other spellings must be
+// locked too, or a guesser gets 10 more tries per spelling. Every address
+// differs (a botnet, a /48), so only the account limit can stop it.
+func TestAccountLockCoversEverySpelling(t *testing.T) {
+	srv := testenv.Slapd(t)
+	dir, err := directory.NewLDAP(directory.LDAPConfig{URL: srv.URL, BindDN: srv.ServiceDN, BindPassword: srv.ServicePassword,
+		BaseDN: srv.BaseDN, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dir.Close()
+	testenv.EachDB(t, func(ctx context.Context, db *database.DB) error { return migrate(ctx, db) },
+		func(t *testing.T, db *database.DB) {
+			s, _ := newStore(t, db, testenv.NewClock(), map[Kind]Rule{Account: {Max: 10, Window: time.Hour},
+				Address: {Max: 30, Window: time.Hour}})
+			p := NewPasswords(s, dir)
+			ctx := t.Context()
+			n := 0
+			addr := func() netip.Addr { n++; return netip.AddrFrom4([4]byte{198, 51, 100, byte(n)}) }
+			for range 11 {
+				p.Authenticate(ctx, "bob", "guess", addr(), "ipp")
+			}
+			if _, err := p.Authenticate(ctx, "bob", "bob-secret", addr(), "ipp"); !errors.Is(err, ErrThrottled) {
+				t.Fatalf("bob not locked: %v", err)
+			}
+			checked := 0
+			for _, v := range []string{"ｂob", "bｏb", "boｂ", "ｂｏb", "ｂoｂ", "bｏｂ", "ｂｏｂ"} {
+				for range 9 {
+					if _, err := p.Authenticate(ctx, v, "guess", addr(), "ipp"); errors.Is(err, directory.ErrInvalidCredentials) {
+						checked++
+					}
+				}
+			}
+			if checked != 0 {
+				t.Errorf("%d wrong guesses under other spellings reached the directory while bob is locked", checked)
+			}
+			if id, err := p.Authenticate(ctx, "ｂｏｂ", "bob-secret", addr(), "ipp"); !errors.Is(err, ErrThrottled) {
+				t.Errorf("right password as %q while bob is locked: %q, %v; want throttled", "ｂｏｂ", id.Name, err)
+			}
+		})
+}
