@@ -95,6 +95,9 @@ type UpgradeReport struct {
 	Reason string
 	// Marks counts the marks written.
 	Marks int
+	// Keyed reports that the chain has its MarkKeyedFrom mark, from
+	// before or written now: only then may events be appended.
+	Keyed bool
 }
 
 // UpgradeOptions tunes Upgrade.
@@ -104,6 +107,13 @@ type UpgradeOptions struct {
 	// chain as plain: only someone who deleted the keyed chain's start
 	// mark and rehashed every event without the key could have made it so.
 	KeyedBefore bool
+	// SignPlain lets Upgrade sign a non-empty chain hashed with plain
+	// SHA-256. Without it such a chain is left as it is, with the reason
+	// in the report: anyone with database rights can make a plain chain
+	// (delete the marks, rehash every event), so signing one is an
+	// administrator's explicit act after checking it (printgate audit
+	// upgrade), never something a start does by itself.
+	SignPlain bool
 }
 
 // Upgrade keys the chain. On an empty chain it signs a MarkKeyedFrom mark
@@ -121,7 +131,8 @@ type UpgradeOptions struct {
 // but no mark, or when o.KeyedBefore: an attacker who deleted the mark and
 // appended plain events must not get them signed. Run it before
 // appending, on every start; every instance sharing the database must be
-// of a version that keys its appends.
+// of a version that keys its appends. A non-empty plain chain is signed
+// only with o.SignPlain.
 func (l *Log) Upgrade(ctx context.Context, o UpgradeOptions) (UpgradeReport, error) {
 	if l.signKey == nil {
 		return UpgradeReport{}, wrap("upgrade", ErrNoKey)
@@ -145,11 +156,13 @@ func (l *Log) Upgrade(ctx context.Context, o UpgradeOptions) (UpgradeReport, err
 		}
 		for _, m := range marks {
 			if m.Kind == MarkKeyedFrom {
+				rep.Keyed = true
 				return nil
 			}
 		}
 		now := dbTime(l.now())
 		if head.seq == 0 {
+			rep.Keyed = true
 			return l.writeMarks(tx, &rep, []Mark{{Seq: 0, Hash: zeroHash, Kind: MarkKeyedFrom, Created: now}})
 		}
 		out, err := l.plainMarks(tx, &rep, head.seq, head.hash, now)
@@ -160,7 +173,12 @@ func (l *Log) Upgrade(ctx context.Context, o UpgradeOptions) (UpgradeReport, err
 			rep.Reason = "the chain has no keyed start but was keyed before: refusing to sign it as plain"
 			return nil
 		}
-		rep.Plain = head.seq
+		if !o.SignPlain {
+			rep.Reason = fmt.Sprintf("the chain's %d events are hashed without a key; check them "+
+				"(printgate audit verify, against a copy of an earlier head), then sign them with printgate audit upgrade", head.seq)
+			return nil
+		}
+		rep.Plain, rep.Keyed = head.seq, true
 		return l.writeMarks(tx, &rep, out)
 	})
 	if err != nil {

@@ -46,7 +46,10 @@ func TestUpgrade(t *testing.T) {
 					if r, _ := l.Verify(ctx, 0, 0); r.FirstBad != 1 {
 						t.Fatalf("a plain chain before the upgrade: first bad %d, want 1", r.FirstBad)
 					}
-					rep, err := l.Upgrade(ctx, UpgradeOptions{})
+					if rep, err := l.Upgrade(ctx, UpgradeOptions{}); err != nil || rep.Marks != 0 || rep.Keyed {
+						t.Fatalf("upgrade of a plain chain without SignPlain: %+v, %v", rep, err)
+					}
+					rep, err := l.Upgrade(ctx, UpgradeOptions{SignPlain: true})
 					if err != nil || rep.Plain != plain || !rep.Verified || rep.Marks != 3 {
 						t.Fatalf("upgrade: %+v, %v", rep, err)
 					}
@@ -116,7 +119,7 @@ func TestUpgradeKeyedChain(t *testing.T) {
 		ev := Event{Seq: 7, At: head.At.Add(time.Second), Type: EventConfigChanged, Actor: "admin", PrevHash: head.Hash}
 		ev.Hash = chainHash(ev.PrevHash, &ev)
 		insertEvent(t, db, &ev, true)
-		rep, err := l.Upgrade(ctx, UpgradeOptions{})
+		rep, err := l.Upgrade(ctx, UpgradeOptions{SignPlain: true})
 		if err != nil || rep.Marks != 0 || !strings.Contains(rep.Reason, "keyed") {
 			t.Fatalf("upgrade after a plain event was appended: %+v, %v", rep, err)
 		}
@@ -126,7 +129,7 @@ func TestUpgradeKeyedChain(t *testing.T) {
 
 		// All rehashed in plain: only the caller's knowledge stops it.
 		rehashTail(t, db, l, 1, 0, func(*Event) {}, chainHash)
-		rep, err = l.Upgrade(ctx, UpgradeOptions{KeyedBefore: true})
+		rep, err = l.Upgrade(ctx, UpgradeOptions{KeyedBefore: true, SignPlain: true})
 		if err != nil || rep.Marks != 0 || rep.Reason == "" {
 			t.Fatalf("upgrade of a plain rewrite of a chain keyed before: %+v, %v", rep, err)
 		}

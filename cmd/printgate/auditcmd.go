@@ -19,7 +19,7 @@ var errChainBroken = errors.New("the audit chain does not verify")
 
 func (a *app) auditCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "audit", Short: "Verify, export and purge the audit trail"}
-	cmd.AddCommand(a.auditVerifyCommand(), a.auditExportCommand(), a.auditPurgeCommand())
+	cmd.AddCommand(a.auditVerifyCommand(), a.auditExportCommand(), a.auditPurgeCommand(), a.auditUpgradeCommand())
 	return cmd
 }
 
@@ -168,6 +168,32 @@ func (a *app) auditPurgeCommand() *cobra.Command {
 				}
 				_, err = fmt.Fprintf(a.stdout, "purged %d events and %d job records older than %s\n",
 					rep.Events, rep.Jobs, st.audit.RetentionCutoff().In(st.audit.Location()).Format(time.DateOnly))
+				return err
+			})
+		},
+	}
+}
+
+func (a *app) auditUpgradeCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "upgrade",
+		Short: "Sign a chain hashed without a key by an earlier version, so that keyed events may follow it",
+		Long: `Signs the head of a chain hashed with plain SHA-256 by an earlier printgate with the
+audit key. Anyone with rights on the database can make such a chain, so check it first: run
+printgate audit verify, and compare its head with a copy kept outside the database.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.withStack(cmd, func(st *stack) error {
+				cfg := st.cfg
+				up, err := st.keyAudit(cmd.Context(), a.logger(cfg), true)
+				if err != nil {
+					return err
+				}
+				if !up.Keyed {
+					return fmt.Errorf("audit: the chain was not signed: %s", up.Reason)
+				}
+				_, err = fmt.Fprintf(a.stdout, "chain keyed: %d plain events signed (they verified: %v), %d marks written\n",
+					up.Plain, up.Verified, up.Marks)
 				return err
 			})
 		},

@@ -16,12 +16,11 @@ import (
 // documents removed as orphans. Nothing is changed then. It reports
 // whether the spool was bound only now, which release.Options.NewSpool
 // wants to know.
-func (a *app) bindDatabase(ctx context.Context, st *stack) (newSpool bool, err error) {
-	id, err := st.db.ID(ctx)
+func (a *app) bindDatabase(ctx context.Context, st *stack) (id string, newSpool bool, err error) {
+	id, err = st.db.ID(ctx)
 	if err != nil {
-		return false, err
+		return "", false, err
 	}
-	fmt.Fprintf(a.stdout, "printgate: database %s (id %s)\n", st.db, id)
 	dirs := []string{st.cfg.DataDir}
 	if st.cfg.Spool.Dir != "" {
 		dirs = append(dirs, st.cfg.Spool.Dir)
@@ -30,14 +29,14 @@ func (a *app) bindDatabase(ctx context.Context, st *stack) (newSpool bool, err e
 		var mm *database.MismatchError
 		fresh, err := st.db.Bind(ctx, dir)
 		if errors.As(err, &mm) {
-			return false, wrongDatabase(mm)
+			return "", false, wrongDatabase(mm)
 		}
 		if err != nil {
-			return false, err
+			return "", false, err
 		}
 		newSpool = fresh // the last dir holds the spool
 	}
-	return newSpool, nil
+	return id, newSpool, nil
 }
 
 // wrongDatabase explains a data dir used with another database and what
@@ -45,7 +44,7 @@ func (a *app) bindDatabase(ctx context.Context, st *stack) (newSpool bool, err e
 func wrongDatabase(mm *database.MismatchError) error {
 	return fmt.Errorf(`%s belongs to the database %s (id %s), but printgate was started with %s (id %s).
 The held jobs of that database live in it, and their documents in this directory: starting here
-would lose them, so printgate stops and has changed nothing.
+would lose them, so printgate stops before touching any job, document or record.
   - To go on with that database, set database.url (or PRINTGATE_DATABASE_URL) back to it.
   - To change databases, let that database's held jobs print, expire or be canceled first (or keep it
     running until they have), then start the new database with a new data_dir (or PRINTGATE_DATA_DIR).

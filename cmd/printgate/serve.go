@@ -47,11 +47,17 @@ func (a *app) serve(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer st.Close()
-	newSpool, err := a.bindDatabase(ctx, st)
+	dbID, newSpool, err := a.bindDatabase(ctx, st)
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(a.stdout, "printgate: database %s (id %s)\n", st.db, dbID)
 	st.newSpool = newSpool
+	if up, err := st.keyAudit(ctx, log, false); err != nil {
+		return err
+	} else if !up.Keyed {
+		return fmt.Errorf("audit: the chain is not keyed, so printgate appends nothing to it: %s", up.Reason)
+	}
 	if a.wrapDirectory != nil {
 		st.dir = a.wrapDirectory(st.dir)
 		st.passwords = throttle.NewPasswords(st.throttle, st.dir)

@@ -113,21 +113,31 @@ func openStack(ctx context.Context, cfg Config, log *slog.Logger) (_ *stack, err
 		return nil, err
 	}
 	st.passwords = throttle.NewPasswords(st.throttle, st.dir)
+	return st, nil
+}
+
+// keyAudit keys the audit chain (audit.Log.Upgrade): a new chain gets its
+// signed keyed start. A chain hashed without a key by an earlier version
+// is signed only with signPlain, the administrator's explicit
+// `printgate audit upgrade`; until then it is not keyed, and serve refuses
+// to append to it. It runs only after the data dir is bound to this
+// database, so that a start refused for the wrong database signs nothing
+// into it.
+func (st *stack) keyAudit(ctx context.Context, log *slog.Logger, signPlain bool) (audit.UpgradeReport, error) {
 	// A chain that has anchors was keyed before: never sign it as plain.
-	fi, err := os.Stat(cfg.anchorFile())
-	up, err := st.audit.Upgrade(ctx, audit.UpgradeOptions{KeyedBefore: err == nil && fi.Size() > 0})
+	fi, err := os.Stat(st.cfg.anchorFile())
+	up, err := st.audit.Upgrade(ctx, audit.UpgradeOptions{KeyedBefore: err == nil && fi.Size() > 0, SignPlain: signPlain})
 	if err != nil {
-		return nil, err
+		return up, err
 	}
 	switch {
-	case log == nil:
 	case up.Plain > 0:
 		log.Warn("audit: chain keyed: its plain SHA-256 part is signed up to its head",
 			"plain_through", up.Plain, "plain_part_verified", up.Verified, "reason", up.Reason)
-	case up.Reason != "":
-		log.Error("audit: chain not keyed; run printgate audit verify", "reason", up.Reason)
+	case !up.Keyed:
+		log.Error("audit: the chain is not keyed", "reason", up.Reason)
 	}
-	return st, nil
+	return up, nil
 }
 
 // newThrottle returns the store of sign-in counts with the configured

@@ -20,11 +20,21 @@ func (a *app) withStack(cmd *cobra.Command, f func(st *stack) error) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStack(cmd.Context(), cfg, a.logger(cfg))
+	log := a.logger(cfg)
+	st, err := openStack(cmd.Context(), cfg, log)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	// Commands write to the record too: the same checks as serve's
+	// start, so that none of them runs against another data dir's
+	// database or appends to a chain that is not keyed.
+	if _, _, err := a.bindDatabase(cmd.Context(), st); err != nil {
+		return err
+	}
+	if _, err := st.keyAudit(cmd.Context(), log, false); err != nil {
+		return err
+	}
 	return f(st)
 }
 
