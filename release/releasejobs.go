@@ -110,6 +110,9 @@ type Released struct {
 // update, so that of several devices or printgate instances releasing the
 // same job at once exactly one prints it.
 func (s *Service) Release(ctx context.Context, sess Session, dev Device, req ReleaseRequest) ([]Released, error) {
+	if len(req.PINs) > 0 && PlainText(ctx) && !dev.AllowPlainCredentials {
+		return nil, fmt.Errorf("release: %s sent job PINs over plain HTTP: %w", dev.Name, ErrNeedsTLS)
+	}
 	jobs, err := s.releaseTargets(ctx, sess, dev, req)
 	if err != nil {
 		return nil, err

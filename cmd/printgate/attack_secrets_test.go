@@ -356,6 +356,9 @@ func attackPlainCredentials(t *testing.T) {
 				e := newReleaseEnv(t, dbURL, func(c *Config) {
 					c.Server.Listen = []string{net.JoinHostPort(host, strconv.Itoa(testenv.FreePort(t)))}
 					c.Server.AllowPlainCredentials = allow
+					for i := range c.Queues { // bob prints from the same address
+						c.Queues[i].TrustedNetworks = []string{host + "/32"}
+					}
 				})
 				e.addDevice("panel", "id+pin", "--allow-plain-credentials")
 				want := http.StatusForbidden
@@ -379,7 +382,16 @@ func attackPlainCredentials(t *testing.T) {
 					map[string]string{"card": "04A1B2C3", "user": "bob", "password": "bob-secret"}); code != want {
 					t.Errorf("card with password in clear: HTTP %d %v, want %d", code, out, want)
 				}
-				e.login("mfp1", map[string]string{"card": "04A1B2C3"})
+				// A card alone may sign in in clear; a job PIN may not
+				// travel in clear either.
+				sess := e.login("mfp1", map[string]string{"card": "04A1B2C3"})
+				id := e.submit("bob", testdocs.PDF(1, "pin job", testdocs.A4),
+					goipp.MakeAttribute("job-password", goipp.TagString, goipp.Binary("2468")))
+				wantRelease := map[bool]int{false: http.StatusForbidden, true: http.StatusAccepted}[allow]
+				if code, out := e.call("mfp1", http.MethodPost, "/release/sessions/"+sess+"/release",
+					map[string]any{"jobs": []int64{id}, "job_pins": map[string]string{strconv.FormatInt(id, 10): "1111"}}); code != wantRelease {
+					t.Errorf("job PIN in clear: HTTP %d %v, want %d", code, out, wantRelease)
+				}
 				// Refused before checking: the six wrong PINs above counted
 				// for nothing, so bob is not locked, and a device allowed
 				// plain credentials signs him in.

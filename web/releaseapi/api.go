@@ -66,7 +66,7 @@ func (a *API) Routes() []Route {
 		{http.MethodGet, s + "/:session/jobs", a.listJobs, false},
 		{http.MethodGet, s + "/:session/jobs/:id", a.getJob, false},
 		{http.MethodDelete, s + "/:session/jobs/:id", a.deleteJob, false},
-		{http.MethodPost, s + "/:session/release", a.release, false},
+		{http.MethodPost, s + "/:session/release", a.release, true}, // job PINs
 	}
 }
 
