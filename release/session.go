@@ -120,6 +120,11 @@ func (s *Service) identify(ctx context.Context, dev Device, method string, l Log
 	case MethodIDPIN:
 		id, err := s.dir.Lookup(ctx, l.User)
 		if errors.Is(err, directory.ErrNotFound) {
+			// As long as a wrong PIN takes: the answer's time must not
+			// tell which employee numbers exist.
+			if err := s.creds.WastePIN(ctx, l.PIN); err != nil {
+				return "", fmt.Errorf("release: unknown user: %w", err)
+			}
 			return "", fmt.Errorf("release: unknown user: %w", ErrUnauthorized)
 		}
 		if err != nil {

@@ -144,6 +144,11 @@ func (s *Store) CheckPIN(ctx context.Context, user, pin, device string) error {
 			return err
 		}
 		if !st.Set {
+			// As long as a wrong PIN takes, so that the time of the
+			// answer does not tell who has a PIN.
+			if err := s.WastePIN(ctx, pin); err != nil {
+				return fmt.Errorf("credential: check PIN of %s: %w", user, err)
+			}
 			return fmt.Errorf("credential: check PIN of %s: %w", user, ErrNoPIN)
 		}
 		return fmt.Errorf("credential: check PIN of %s: %w", user, ErrLocked)
@@ -183,6 +188,13 @@ func (s *Store) CheckPIN(ctx context.Context, user, pin, device string) error {
 		return fmt.Errorf("credential: check PIN of %s: %w", user, ErrLocked)
 	}
 	return fmt.Errorf("credential: check PIN of %s: %w", user, ErrWrongPIN)
+}
+
+// WastePIN spends the time and memory of one PIN check on nothing, for
+// callers answering a user who does not exist, so that the time of the
+// answer does not tell who does.
+func (s *Store) WastePIN(ctx context.Context, pin string) error {
+	return s.hasher.Waste(ctx, []byte(pin))
 }
 
 // Unlock lifts user's lockout and clears the failure count, for an admin;
