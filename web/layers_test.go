@@ -29,7 +29,7 @@ func TestNoIPPImport(t *testing.T) {
 		}
 		checked++
 		if slices.Contains(pkg.Imports, ippPath) {
-			t.Errorf("web/%s imports %s", dir, ippPath)
+			t.Errorf("%s imports %s", filepath.Join("web", dir), ippPath)
 		}
 		return nil
 	})
