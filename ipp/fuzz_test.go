@@ -105,7 +105,7 @@ func newFuzzEnv(tb testing.TB) *fuzzEnv {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(svc.Close)
-	e := &fuzzEnv{handler: ipp.NewServer(svc, nil), db: db, spool: sp}
+	e := &fuzzEnv{handler: ipp.NewServer(svc.IPP(), nil), db: db, spool: sp}
 	e.reset(tb)
 	return e
 }

@@ -12,20 +12,11 @@ import (
 	"github.com/printgate/printgate/ipp"
 )
 
-// Job returns job id of queue.
-func (s *Service) Job(ctx context.Context, queue string, id int) (ipp.Job, error) {
-	j, err := s.load(ctx, queue, int64(id))
-	if err != nil {
-		return ipp.Job{}, err
-	}
-	return j.IPP(), nil
-}
-
 func (s *Service) load(ctx context.Context, queue string, id int64) (Job, error) {
 	var j Job
 	err := s.db.WithContext(ctx).Where("id = ? AND queue = ?", id, queue).Take(&j).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return Job{}, fmt.Errorf("release: job %d: %w", id, ipp.ErrNotFound)
+		return Job{}, fmt.Errorf("release: job %d: %w", id, ErrNotFound)
 	}
 	return j, dbErr(fmt.Sprintf("load job %d", id), err)
 }
@@ -37,13 +28,13 @@ func (s *Service) ownJob(ctx context.Context, t ipp.JobTarget) (Job, error) {
 		return Job{}, err
 	}
 	if j.Owner != t.User {
-		return Job{}, ipp.Refuse(ipp.ErrNotAuthorized, "Only the job's owner may do this.")
+		return Job{}, refuse(ErrNotAllowed, "Only the job's owner may do this.")
 	}
 	return j, nil
 }
 
-// Jobs lists the jobs of a queue for Get-Jobs.
-func (s *Service) Jobs(ctx context.Context, q ipp.JobQuery) ([]ipp.Job, error) {
+// jobs lists the jobs of a queue for Get-Jobs.
+func (s *Service) jobs(ctx context.Context, q ipp.JobQuery) ([]Job, error) {
 	db := s.db.WithContext(ctx).Where("queue = ?", q.Queue)
 	switch q.Which {
 	case "completed":
@@ -66,37 +57,33 @@ func (s *Service) Jobs(ctx context.Context, q ipp.JobQuery) ([]ipp.Job, error) {
 	if err := db.Omit("wrapped_key", "password_hash").Find(&rows).Error; err != nil {
 		return nil, dbErr("list jobs", err)
 	}
-	out := make([]ipp.Job, len(rows))
-	for i, j := range rows {
-		out[i] = j.IPP()
-	}
-	return out, nil
+	return rows, nil
 }
 
-// CancelJob cancels a job that has not started printing and destroys its
+// cancelJob cancels a job that has not started printing and destroys its
 // document.
-func (s *Service) CancelJob(ctx context.Context, t ipp.JobTarget) (ipp.Job, error) {
+func (s *Service) cancelJob(ctx context.Context, t ipp.JobTarget) (Job, error) {
 	j, err := s.ownJob(ctx, t)
 	if err != nil {
-		return ipp.Job{}, err
+		return Job{}, err
 	}
 	return s.cancel(ctx, j, Actor{Name: t.User})
 }
 
-func (s *Service) cancel(ctx context.Context, j Job, by Actor) (ipp.Job, error) {
+func (s *Service) cancel(ctx context.Context, j Job, by Actor) (Job, error) {
 	ok, err := s.transition(ctx, &j, []State{StateIncoming, StateHeld}, StateCanceled, "job-canceled-by-user", "", by)
 	if err != nil {
-		return ipp.Job{}, err
+		return Job{}, err
 	}
 	if !ok {
-		return ipp.Job{}, ipp.Refuse(ipp.ErrNotPossible, fmt.Sprintf("The job is %s and can no longer be canceled.", j.State))
+		return Job{}, refuse(ErrNotPossible, fmt.Sprintf("The job is %s and can no longer be canceled.", j.State))
 	}
-	return j.IPP(), nil
+	return j, nil
 }
 
-// CancelMyJobs cancels t.User's jobs on t.Queue that have not started
+// cancelMyJobs cancels t.User's jobs on t.Queue that have not started
 // printing, or only those in ids.
-func (s *Service) CancelMyJobs(ctx context.Context, t ipp.JobTarget, ids []int) ([]ipp.Job, error) {
+func (s *Service) cancelMyJobs(ctx context.Context, t ipp.JobTarget, ids []int) ([]Job, error) {
 	db := s.db.WithContext(ctx).Where("queue = ? AND owner = ? AND state IN ?", t.Queue, t.User,
 		[]State{StateIncoming, StateHeld})
 	if len(ids) > 0 {
@@ -106,66 +93,66 @@ func (s *Service) CancelMyJobs(ctx context.Context, t ipp.JobTarget, ids []int) 
 	if err := db.Find(&rows).Error; err != nil {
 		return nil, dbErr("list my jobs", err)
 	}
-	out := make([]ipp.Job, 0, len(rows))
+	out := make([]Job, 0, len(rows))
 	for _, j := range rows {
-		ij, err := s.cancel(ctx, j, Actor{Name: t.User})
-		if errors.Is(err, ipp.ErrNotPossible) {
+		cj, err := s.cancel(ctx, j, Actor{Name: t.User})
+		if errors.Is(err, ErrNotPossible) {
 			continue // started printing meanwhile
 		}
 		if err != nil {
 			return out, err
 		}
-		out = append(out, ij)
+		out = append(out, cj)
 	}
 	return out, nil
 }
 
-// HoldJob holds a job that has not started printing.
-func (s *Service) HoldJob(ctx context.Context, t ipp.JobTarget, until string) (ipp.Job, error) {
+// holdJob holds a job that has not started printing.
+func (s *Service) holdJob(ctx context.Context, t ipp.JobTarget, until string) (Job, error) {
 	j, err := s.ownJob(ctx, t)
 	if err != nil {
-		return ipp.Job{}, err
+		return Job{}, err
 	}
 	switch j.State {
 	case StateHeld:
-		return j.IPP(), nil
+		return j, nil
 	case StateIncoming:
 		err := s.db.WithContext(ctx).Model(&Job{}).Where("id = ? AND state = ?", j.ID, StateIncoming).
 			Updates(map[string]any{"hold_until": until, "updated_at": now()}).Error
 		if err != nil {
-			return ipp.Job{}, dbErr("hold job", err)
+			return Job{}, dbErr("hold job", err)
 		}
 		j.HoldUntil = until
-		return j.IPP(), nil
+		return j, nil
 	}
-	return ipp.Job{}, ipp.Refuse(ipp.ErrNotPossible, fmt.Sprintf("The job is %s and can no longer be held.", j.State))
+	return Job{}, refuse(ErrNotPossible, fmt.Sprintf("The job is %s and can no longer be held.", j.State))
 }
 
-// ReleaseJob prints a held job of a direct queue. Jobs on hold queues are
+// releaseJob prints a held job of a direct queue. Jobs on hold queues are
 // released only at a device, by a user who proves who they are there.
-func (s *Service) ReleaseJob(ctx context.Context, t ipp.JobTarget) (ipp.Job, error) {
+func (s *Service) releaseJob(ctx context.Context, t ipp.JobTarget) (Job, error) {
 	q, err := s.queue(t.Queue)
 	if err != nil {
-		return ipp.Job{}, err
+		return Job{}, err
 	}
 	j, err := s.ownJob(ctx, t)
 	if err != nil {
-		return ipp.Job{}, err
+		return Job{}, err
 	}
 	if q.Mode == Hold {
-		return ipp.Job{}, ipp.Refuse(ipp.ErrNotAuthorized,
+		return Job{}, refuse(ErrNotAllowed,
 			"Jobs on this queue are released at the printer: sign in there with your card or PIN.")
 	}
 	ok, err := s.transition(ctx, &j, []State{StateHeld}, StatePrinting, reasonFor(StatePrinting), "",
 		Actor{Name: t.User, Method: "ipp-release-job", Printer: q.Printer})
 	if err != nil {
-		return ipp.Job{}, err
+		return Job{}, err
 	}
 	if !ok {
-		return ipp.Job{}, ipp.Refuse(ipp.ErrNotPossible, "The job is not held.")
+		return Job{}, refuse(ErrNotPossible, "The job is not held.")
 	}
 	s.afterReady(j)
-	return j.IPP(), nil
+	return j, nil
 }
 
 // transition moves j from one of the states in from to state to, with a

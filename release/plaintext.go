@@ -2,13 +2,8 @@ package release
 
 import (
 	"context"
-	"errors"
 	"fmt"
 )
-
-// ErrNeedsTLS refuses a PIN or password that came over plain HTTP from
-// another machine to a device not allowed to send them so.
-var ErrNeedsTLS = errors.New("release: PINs and passwords are accepted only over TLS")
 
 type plainTextKey struct{}
 

@@ -7,7 +7,6 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/printgate/printgate/internal/database"
-	"github.com/printgate/printgate/ipp"
 )
 
 // What sets how large a new document may be.
@@ -125,7 +124,7 @@ const heldLockSpace = 0x70676864 // "pghd"
 // per-user limit: client-error-not-possible, as the printer accepts jobs
 // and the same job is possible once the sender's own jobs are printed.
 func (s *Service) errUserFull(held int64) error {
-	return ipp.Refuse(ipp.ErrNotPossible, fmt.Sprintf(
+	return refuse(ErrNotPossible, fmt.Sprintf(
 		"This job would take your waiting jobs over the %d MB each user may keep (they hold %d MB now): "+
 			"print or cancel some of your jobs, then send this one again.",
 		mb(s.maxHeld), mb(held)))
@@ -135,5 +134,5 @@ func (s *Service) errUserFull(held int64) error {
 func mb(n int64) int64 { return (n + 1<<20 - 1) >> 20 }
 
 // errSpoolFull answers submissions while the spool is full.
-var errSpoolFull = ipp.Refuse(ipp.ErrNotAccepting,
+var errSpoolFull = refuse(ErrSpoolFull,
 	"The print server's storage is full. Try again later, or ask your administrator.")

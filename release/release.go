@@ -1,6 +1,7 @@
 // Package release is printgate's domain: queues, held jobs and their state
-// machine, the encrypted spool, forwarding to printers and expiry. Its
-// Service implements ipp.Backend.
+// machine, the encrypted spool, forwarding to printers and expiry. It
+// answers in its own error words (errors.go); ippbackend.go serves it to
+// IPP clients and translates them to IPP statuses.
 package release
 
 import (
@@ -17,7 +18,6 @@ import (
 	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/audit/pages"
 	"github.com/printgate/printgate/internal/database"
-	"github.com/printgate/printgate/internal/secret"
 	"github.com/printgate/printgate/ipp"
 	"github.com/printgate/printgate/release/credential"
 	"github.com/printgate/printgate/release/directory"
@@ -34,27 +34,6 @@ const (
 	Hold Mode = "hold"
 	// Direct forwards every job at once to the queue's printer.
 	Direct Mode = "direct"
-)
-
-// Sentinel errors of the release domain.
-var (
-	ErrNotFound = errors.New("release: not found")
-	// ErrLocked: too many wrong PINs; an admin or time unlocks.
-	ErrLocked = errors.New("release: locked")
-	// ErrUnauthorized: a wrong device token, wrong credentials or an
-	// ended session.
-	ErrUnauthorized = errors.New("release: not authorized")
-	// ErrForbidden: a disabled device, or a login method the device does
-	// not allow.
-	ErrForbidden = errors.New("release: forbidden")
-	// ErrBusy: too many PIN or password checks at once for the memory
-	// they may take; try again shortly. It is secret.ErrBusy, so it
-	// matches however deep the check that found it.
-	ErrBusy = secret.ErrBusy
-	// ErrThrottled: too many failed sign-ins at the device, or wrong
-	// passwords for the account or from the address; the error also
-	// wraps a *throttle.Error that says when to try again.
-	ErrThrottled = errors.New("release: too many failed attempts")
 )
 
 // Queue is one IPP print queue.
@@ -161,7 +140,7 @@ type Options struct {
 	NewSpool bool
 }
 
-// Service holds the queues and jobs; it implements ipp.Backend.
+// Service holds the queues and jobs; IPP reaches it through IPP().
 type Service struct {
 	db     *database.DB
 	spool  *spool.Spool
@@ -300,7 +279,7 @@ func (s *Service) Queues() []Queue {
 func (s *Service) queue(name string) (Queue, error) {
 	q, ok := s.queues[name]
 	if !ok {
-		return Queue{}, fmt.Errorf("release: queue %q: %w", name, ipp.ErrNotFound)
+		return Queue{}, fmt.Errorf("release: queue %q: %w", name, ErrNotFound)
 	}
 	return q, nil
 }

@@ -16,9 +16,6 @@ import (
 // no longer be released, only canceled.
 const maxJobPINFailures = 5
 
-// ErrJobPIN says a job needs its job PIN, or got a wrong one.
-var ErrJobPIN = errors.New("release: job PIN required")
-
 // sessionQueues are the device's queues whose jobs sess may see: those
 // whose release floor (Queue.ReleaseRequires) admits the session's
 // sign-in method. A job of any other queue is as invisible as another
@@ -86,9 +83,6 @@ func (s *Service) CancelSessionJob(ctx context.Context, sess Session, dev Device
 	}
 	return nil
 }
-
-// ErrNotPossible says the job is not in a state that allows the request.
-var ErrNotPossible = errors.New("release: not possible in the job's state")
 
 // ReleaseRequest names the jobs to release, or all, with job PINs by id.
 type ReleaseRequest struct {

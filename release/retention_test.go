@@ -43,7 +43,7 @@ func newTestService(t *testing.T, db *database.DB) (*Service, *audit.Log, *teste
 
 func submitTest(t *testing.T, svc *Service, name string) ipp.Job {
 	t.Helper()
-	j, err := svc.PrintJob(t.Context(), ipp.JobRequest{Queue: "payroll", User: "hanako", Name: name,
+	j, err := svc.IPP().PrintJob(t.Context(), ipp.JobRequest{Queue: "payroll", User: "hanako", Name: name,
 		Document: ipp.DocumentInfo{Name: name + ".pdf", Format: "application/pdf"}},
 		bytes.NewReader(testdocs.PDF(1, name, testdocs.A4)))
 	if err != nil {
@@ -75,7 +75,7 @@ func TestHiddenNamesAndRetention(t *testing.T) {
 				all[0].DocumentName, keyed)
 		}
 
-		if _, err := svc.CancelJob(ctx, ipp.JobTarget{Queue: "payroll", ID: ended.ID, User: "hanako"}); err != nil {
+		if _, err := svc.IPP().CancelJob(ctx, ipp.JobTarget{Queue: "payroll", ID: ended.ID, User: "hanako"}); err != nil {
 			t.Fatal(err)
 		}
 		var row Job

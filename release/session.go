@@ -101,9 +101,6 @@ func (s *Service) OpenSession(ctx context.Context, deviceToken string, l Login) 
 	return sess, token, nil
 }
 
-// ErrBadLogin is a login body that is none of the known forms.
-var ErrBadLogin = errors.New("release: send a card, a user and PIN, or a card and PIN")
-
 // identify checks l and returns the user it proves.
 func (s *Service) identify(ctx context.Context, dev Device, method string, l Login) (string, error) {
 	var name string

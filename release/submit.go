@@ -22,28 +22,8 @@ import (
 // activeStates are the states of jobs that have not ended.
 var activeStates = []State{StateIncoming, StateHeld, StateReleasing, StatePrinting}
 
-// Printer describes queue name for IPP.
-func (s *Service) Printer(ctx context.Context, name string) (ipp.Printer, error) {
-	q, err := s.queue(name)
-	if err != nil {
-		return ipp.Printer{}, err
-	}
-	return ipp.Printer{
-		Name:      q.Name,
-		Info:      q.Info,
-		Location:  q.Location,
-		Hold:      q.Mode == Hold,
-		Accepting: !s.spoolFull(),
-		Reason:    "spool-area-full",
-		Formats:   q.Formats,
-		MaxSize:   q.MaxSize,
-		Color:     q.Color,
-		Auth:      q.Auth,
-	}, nil
-}
-
-// QueuedJobs counts the jobs of queue name that have not ended.
-func (s *Service) QueuedJobs(ctx context.Context, name string) (int, error) {
+// queuedJobs counts the jobs of queue name that have not ended.
+func (s *Service) queuedJobs(ctx context.Context, name string) (int, error) {
 	var n int64
 	err := s.db.WithContext(ctx).Model(&Job{}).
 		Where("queue = ? AND state IN ?", name, activeStates).Count(&n).Error
@@ -53,58 +33,59 @@ func (s *Service) QueuedJobs(ctx context.Context, name string) (int, error) {
 	return int(n), nil
 }
 
-// Authenticate identifies the sender of r before its body is read. On an
-// auth: basic queue that is the directory user whose password came with
-// the request, over TLS unless the queue allows plain text; on other
-// queues the client must come from a trusted network, and its
-// requesting-user-name is taken as it is.
-func (s *Service) Authenticate(ctx context.Context, r *http.Request, p ipp.Printer) (ipp.Principal, error) {
-	q, err := s.queue(p.Name)
+// authenticateSender identifies the sender of r to queue before r's body
+// is read. On an auth: basic queue user is the directory user whose
+// password came with the request, over TLS unless the queue allows plain
+// text; on other queues the client must come from a trusted network, user
+// is empty and its requesting-user-name is taken as it is.
+func (s *Service) authenticateSender(ctx context.Context, r *http.Request, queue string) (user string, addr netip.Addr, err error) {
+	q, err := s.queue(queue)
 	if err != nil {
-		return ipp.Principal{}, err
+		return "", addr, err
 	}
-	addr := remoteAddr(r)
+	addr = remoteAddr(r)
 	if q.Auth == "basic" {
-		return s.authenticateBasic(ctx, r, q, addr)
+		user, err = s.authenticateBasic(ctx, r, q, addr)
+		return user, addr, err
 	}
 	for _, n := range q.TrustedNetworks {
 		if addr.IsValid() && n.Contains(addr) {
-			return ipp.Principal{Addr: addr.String()}, nil
+			return "", addr, nil
 		}
 	}
-	return ipp.Principal{}, fmt.Errorf("release: queue %s: %s is not a trusted network: %w", q.Name, addr, ipp.ErrUnauthenticated)
+	return "", addr, fmt.Errorf("release: queue %s: %s is not a trusted network: %w", q.Name, addr, ErrUnauthorized)
 }
 
-func (s *Service) authenticateBasic(ctx context.Context, r *http.Request, q Queue, addr netip.Addr) (ipp.Principal, error) {
+func (s *Service) authenticateBasic(ctx context.Context, r *http.Request, q Queue, addr netip.Addr) (string, error) {
 	if r.TLS == nil && !q.AllowPlaintextBasic {
 		// Never answer 401 here: the client would send its password in
 		// clear.
-		return ipp.Principal{}, ipp.Refuse(ipp.ErrForbidden,
+		return "", refuse(ErrNeedsTLS,
 			"This queue needs a password and accepts it only over TLS: print to the ipps:// address.")
 	}
 	name, password, ok := r.BasicAuth()
 	if !ok || name == "" || password == "" {
-		return ipp.Principal{}, fmt.Errorf("release: queue %s: no credentials: %w", q.Name, ipp.ErrUnauthenticated)
+		return "", fmt.Errorf("release: queue %s: no credentials: %w", q.Name, ErrUnauthorized)
 	}
 	if s.dir == nil {
-		return ipp.Principal{}, fmt.Errorf("release: queue %s: no directory configured: %w", q.Name, ipp.ErrUnavailable)
+		return "", fmt.Errorf("release: queue %s: no directory configured: %w", q.Name, ErrUnavailable)
 	}
 	id, err := s.authenticate(ctx, name, password, addr, "ipp")
 	switch {
 	case errors.Is(err, ErrBusy):
-		return ipp.Principal{}, fmt.Errorf("release: queue %s: %w: %w", q.Name, ipp.ErrBusy, err)
+		return "", fmt.Errorf("release: queue %s: %w", q.Name, err)
 	case errors.Is(err, throttle.ErrThrottled):
 		// Refused unchecked, even a right password: answer as for a
 		// wrong one, so that a guesser learns nothing.
 		s.log.Info("release: IPP sign-in throttled", "queue", q.Name, "addr", addr.String())
-		return ipp.Principal{}, fmt.Errorf("release: queue %s: %w: %w", q.Name, ipp.ErrUnauthenticated, err)
+		return "", fmt.Errorf("release: queue %s: %w: %w", q.Name, ErrUnauthorized, err)
 	case errors.Is(err, directory.ErrInvalidCredentials):
 		s.log.Info("release: IPP sign-in failed", "queue", q.Name, "addr", addr.String())
-		return ipp.Principal{}, fmt.Errorf("release: queue %s: %w", q.Name, ipp.ErrUnauthenticated)
+		return "", fmt.Errorf("release: queue %s: %w", q.Name, ErrUnauthorized)
 	case err != nil:
-		return ipp.Principal{}, fmt.Errorf("release: queue %s: directory: %w: %w", q.Name, ipp.ErrUnavailable, err)
+		return "", fmt.Errorf("release: queue %s: directory: %w: %w", q.Name, ErrUnavailable, err)
 	}
-	return ipp.Principal{Name: id.Name, Addr: addr.String()}, nil
+	return id.Name, nil
 }
 
 func remoteAddr(r *http.Request) netip.Addr {
@@ -151,11 +132,11 @@ func (s *Service) newJob(ctx context.Context, q Queue, req ipp.JobRequest) (Job,
 // server too busy to hash it answers server-error-busy.
 func (s *Service) hashJobPassword(ctx context.Context, pw []byte) (string, error) {
 	if s.creds == nil {
-		return "", ipp.Refuse(ipp.ErrNotPossible, "This server takes no job passwords.")
+		return "", refuse(ErrNotPossible, "This server takes no job passwords.")
 	}
 	h, err := s.creds.HashJobPIN(ctx, pw)
 	if errors.Is(err, ErrBusy) {
-		return "", fmt.Errorf("release: hash job password: %w: %w", ipp.ErrBusy, err)
+		return "", fmt.Errorf("release: hash job password: %w", err)
 	}
 	if err != nil {
 		return "", fmt.Errorf("release: hash job password: %w", err)
@@ -173,20 +154,20 @@ func readyState(q Queue, holdUntil string) State {
 	return StatePrinting
 }
 
-// PrintJob stores doc encrypted, then records the job; only after both
+// printJob stores doc encrypted, then records the job; only after both
 // are durable does the client hear success. On any failure neither the
 // job nor its document remains.
-func (s *Service) PrintJob(ctx context.Context, req ipp.JobRequest, doc io.Reader) (ipp.Job, error) {
+func (s *Service) printJob(ctx context.Context, req ipp.JobRequest, doc io.Reader) (Job, error) {
 	q, err := s.queue(req.Queue)
 	if err != nil {
-		return ipp.Job{}, err
+		return Job{}, err
 	}
 	j, err := s.newJob(ctx, q, req)
 	if err != nil {
-		return ipp.Job{}, err
+		return Job{}, err
 	}
 	if err := s.storeDocument(ctx, q, &j, doc); err != nil {
-		return ipp.Job{}, err
+		return Job{}, err
 	}
 	j.State = readyState(q, j.HoldUntil)
 	j.Reason = reasonFor(j.State)
@@ -195,58 +176,58 @@ func (s *Service) PrintJob(ctx context.Context, req ipp.JobRequest, doc io.Reade
 	}
 	if err := s.insert(ctx, q, &j); err != nil {
 		s.discardDocument(&j)
-		return ipp.Job{}, err
+		return Job{}, err
 	}
 	s.afterReady(j)
-	return j.IPP(), nil
+	return j, nil
 }
 
-// CreateJob records a job that waits for its document.
-func (s *Service) CreateJob(ctx context.Context, req ipp.JobRequest) (ipp.Job, error) {
+// createJob records a job that waits for its document.
+func (s *Service) createJob(ctx context.Context, req ipp.JobRequest) (Job, error) {
 	q, err := s.queue(req.Queue)
 	if err != nil {
-		return ipp.Job{}, err
+		return Job{}, err
 	}
 	j, err := s.newJob(ctx, q, req)
 	if err != nil {
-		return ipp.Job{}, err
+		return Job{}, err
 	}
 	j.State = StateIncoming
 	if err := s.insert(ctx, q, &j); err != nil {
-		return ipp.Job{}, err
+		return Job{}, err
 	}
-	return j.IPP(), nil
+	return j, nil
 }
 
-// SendDocument stores the document of a Create-Job job. A job takes one
+// sendDocument stores the document of a Create-Job job. A job takes one
 // document; a later Send-Document may only close the job.
-func (s *Service) SendDocument(ctx context.Context, req ipp.DocumentRequest, doc io.Reader) (ipp.Job, error) {
+func (s *Service) sendDocument(ctx context.Context, req ipp.DocumentRequest, doc io.Reader) (Job, error) {
 	q, err := s.queue(req.Queue)
 	if err != nil {
-		return ipp.Job{}, err
+		return Job{}, err
 	}
 	j, err := s.ownJob(ctx, req.JobTarget)
 	if err != nil {
-		return ipp.Job{}, err
+		return Job{}, err
 	}
 	if j.State != StateIncoming {
-		return ipp.Job{}, ipp.Refuse(ipp.ErrNotPossible, "The job is no longer accepting documents.")
+		return Job{}, refuse(ErrNotPossible, "The job is no longer accepting documents.")
 	}
 	if doc == nil {
 		if !req.Last {
-			return j.IPP(), nil
+			return j, nil
 		}
 		return s.closeIncoming(ctx, q, j)
 	}
 	if j.Spool != "" {
-		return ipp.Job{}, fmt.Errorf("release: job %d: %w", j.ID, ipp.ErrMultipleDocuments)
+		return Job{}, fmt.Errorf("release: job %d: %w", j.ID, ErrMultipleDocuments)
 	}
 	if req.Document.Name != "" {
 		j.DocumentName = req.Document.Name
 	}
 	j.Format = req.Document.Format
 	if err := s.storeDocument(ctx, q, &j, doc); err != nil {
-		return ipp.Job{}, err
+		return Job{}, err
 	}
 	next := StateIncoming
 	if req.Last {
@@ -265,7 +246,7 @@ func (s *Service) SendDocument(ctx context.Context, req ipp.DocumentRequest, doc
 			return res.Error
 		}
 		if res.RowsAffected != 1 {
-			return ipp.Refuse(ipp.ErrNotPossible, "The job changed while its document arrived.")
+			return refuse(ErrNotPossible, "The job changed while its document arrived.")
 		}
 		if err := s.checkHeld(tx, j.Owner, j.Size); err != nil {
 			return err
@@ -280,44 +261,44 @@ func (s *Service) SendDocument(ctx context.Context, req ipp.DocumentRequest, doc
 	})
 	if err != nil {
 		s.discardDocument(&j)
-		return ipp.Job{}, dbErr("store document", err)
+		return Job{}, dbErr("store document", err)
 	}
 	s.afterReady(j)
-	return j.IPP(), nil
+	return j, nil
 }
 
-// CloseJob ends the document list of a Create-Job job.
-func (s *Service) CloseJob(ctx context.Context, t ipp.JobTarget) (ipp.Job, error) {
+// closeJob ends the document list of a Create-Job job.
+func (s *Service) closeJob(ctx context.Context, t ipp.JobTarget) (Job, error) {
 	q, err := s.queue(t.Queue)
 	if err != nil {
-		return ipp.Job{}, err
+		return Job{}, err
 	}
 	j, err := s.ownJob(ctx, t)
 	if err != nil {
-		return ipp.Job{}, err
+		return Job{}, err
 	}
 	if j.State != StateIncoming {
-		return ipp.Job{}, ipp.Refuse(ipp.ErrNotPossible, "The job is already closed.")
+		return Job{}, refuse(ErrNotPossible, "The job is already closed.")
 	}
 	return s.closeIncoming(ctx, q, j)
 }
 
 // closeIncoming moves a job whose documents are complete on; a job closed
 // without any document is aborted, as there is nothing to print.
-func (s *Service) closeIncoming(ctx context.Context, q Queue, j Job) (ipp.Job, error) {
+func (s *Service) closeIncoming(ctx context.Context, q Queue, j Job) (Job, error) {
 	next := readyState(q, j.HoldUntil)
 	if j.Spool == "" {
 		next = StateAborted
 	}
 	ok, err := s.transition(ctx, &j, []State{StateIncoming}, next, reasonFor(next), "", Actor{Name: j.Owner})
 	if err != nil {
-		return ipp.Job{}, err
+		return Job{}, err
 	}
 	if !ok {
-		return ipp.Job{}, ipp.Refuse(ipp.ErrNotPossible, "The job is already closed.")
+		return Job{}, refuse(ErrNotPossible, "The job is already closed.")
 	}
 	s.afterReady(j)
-	return j.IPP(), nil
+	return j, nil
 }
 
 // storeDocument streams doc into the spool and fills in j's document
@@ -338,7 +319,7 @@ func (s *Service) storeDocument(ctx context.Context, q Queue, j *Job, doc io.Rea
 		case limitUser:
 			return s.errUserFull(a.held)
 		}
-		return ipp.Refuse(ipp.ErrTooLarge, fmt.Sprintf("The document is larger than the %d MB this queue accepts.", q.MaxSize>>20))
+		return refuse(ErrTooLarge, fmt.Sprintf("The document is larger than the %d MB this queue accepts.", q.MaxSize>>20))
 	}
 	if err != nil {
 		return fmt.Errorf("release: store document: %w", err)
@@ -433,17 +414,17 @@ func (s *Service) removeDocument(name string) {
 }
 
 // dbErr wraps a database error; an unreachable database becomes
-// ipp.ErrUnavailable so clients are told to retry.
+// ErrUnavailable so clients are told to retry.
 func dbErr(what string, err error) error {
 	if err == nil {
 		return nil
 	}
-	var r *ipp.Refusal
-	if errors.As(err, &r) || errors.Is(err, ipp.ErrNotFound) {
+	var r *Refusal
+	if errors.As(err, &r) || errors.Is(err, ErrNotFound) {
 		return err
 	}
 	if database.IsUnavailable(err) {
-		return fmt.Errorf("release: %s: %w: %w", what, ipp.ErrUnavailable, err)
+		return fmt.Errorf("release: %s: %w: %w", what, ErrUnavailable, err)
 	}
 	return fmt.Errorf("release: %s: %w", what, err)
 }

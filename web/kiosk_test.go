@@ -87,7 +87,7 @@ func newKioskEnv(t *testing.T) *kioskEnv {
 // submit holds a document for alice and returns its job ID.
 func (k *kioskEnv) submit(t *testing.T, name string, doc []byte) int {
 	t.Helper()
-	j, err := k.svc.PrintJob(t.Context(), ipp.JobRequest{Queue: "secure", User: userName, ClaimedUser: userName,
+	j, err := k.svc.IPP().PrintJob(t.Context(), ipp.JobRequest{Queue: "secure", User: userName, ClaimedUser: userName,
 		ClientAddr: "127.0.0.1", Name: name, Copies: 1, Document: ipp.DocumentInfo{Format: "application/pdf"}},
 		bytes.NewReader(doc))
 	if err != nil {

@@ -3,9 +3,12 @@ package web
 import (
 	"net/http"
 	"strings"
-
-	"github.com/printgate/printgate/ipp"
 )
+
+// ippPrefix is where printer URIs live (ipp.PathPrefix, which
+// TestIPPPrefix keeps it equal to): web carries IPP only as the handler
+// Options.IPP hands in.
+const ippPrefix = "/ipp/print/"
 
 // maxPathLength bounds the paths the console and the API answer; theirs are
 // short, and a long one is a probe.
@@ -18,12 +21,12 @@ const maxPathLength = 512
 // no empty segments ("//admin", "/admin/"), no ';' parameters, nothing
 // percent-encoded ("%2e%2e", "%2f"), no trailing dots ("/admin.").
 //
-// Paths under ipp.PathPrefix are the IPP handler's to judge: the catch-all
+// Paths under ippPrefix are the IPP handler's to judge: the catch-all
 // IPP route takes every one of them whatever follows the prefix, so none
 // can reach another handler.
 func pathAllowed(r *http.Request) bool {
 	path := r.URL.Path
-	if strings.HasPrefix(path, ipp.PathPrefix) {
+	if strings.HasPrefix(path, ippPrefix) {
 		return true
 	}
 	// The escaped form must be the decoded one: any percent-encoding

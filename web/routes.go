@@ -6,7 +6,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/printgate/printgate/ipp"
 	"github.com/printgate/printgate/release/directory"
 )
 
@@ -74,7 +73,7 @@ type route struct {
 // it requires. engine registers these and nothing else.
 func (s *server) routes() []route {
 	rs := []route{
-		{anyMethod, ipp.PathPrefix + "*path", accessPublic, kindRaw, gin.WrapH(s.opts.IPP)},
+		{anyMethod, ippPrefix + "*path", accessPublic, kindRaw, gin.WrapH(s.opts.IPP)},
 	}
 	for _, r := range s.opts.API {
 		h := r.Handler

@@ -33,7 +33,7 @@ const (
 // Credentials and Passwords are all set; without them the engine carries IPP and the
 // release API alone.
 type Options struct {
-	// IPP answers the printer URIs under ipp.PathPrefix.
+	// IPP answers the printer URIs under ipp.PathPrefix (ippPrefix).
 	IPP http.Handler
 	// API are the release API's routes (releaseapi.API.Routes, each
 	// converted with APIRoute(r)); they join the route table. Their

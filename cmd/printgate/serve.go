@@ -79,7 +79,7 @@ func (a *app) serve(ctx context.Context, cfg Config) error {
 		}
 		return err
 	}
-	ippServer := ipp.NewServer(svc, log,
+	ippServer := ipp.NewServer(svc.IPP(), log,
 		ipp.WithUploadLimits(cfg.Server.UploadIdle, cfg.Server.MinUploadRate, cfg.Server.UploadGrace),
 		ipp.WithJobsListLimit(cfg.Server.GetJobsLimit))
 	opts := st.consoleOptions(svc)

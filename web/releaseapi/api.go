@@ -18,7 +18,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/printgate/printgate/ipp"
 	"github.com/printgate/printgate/release"
 	"github.com/printgate/printgate/release/throttle"
 )
@@ -301,7 +300,8 @@ func peerAddr(r *http.Request) netip.Addr {
 }
 
 // fail answers err with its status and a message a person at the panel
-// can act on; internal details stay in the log.
+// can act on; internal details stay in the log. It is where release's
+// error words become HTTP's.
 func (a *API) fail(c *gin.Context, err error) {
 	status, msg := http.StatusInternalServerError, "Something went wrong. Please try again or ask your administrator."
 	var throttled *throttle.Error
@@ -331,7 +331,7 @@ func (a *API) fail(c *gin.Context, err error) {
 		// take; no secret was checked.
 		c.Header("Retry-After", "2")
 		status, msg = http.StatusServiceUnavailable, "The server is busy. Please try again in a moment."
-	case errors.Is(err, ipp.ErrUnavailable):
+	case errors.Is(err, release.ErrUnavailable):
 		status, msg = http.StatusServiceUnavailable, "The service is unavailable. Please try again shortly."
 	default:
 		a.log.Error("releaseapi: request failed", "path", c.FullPath(), "err", err)
