@@ -131,7 +131,7 @@ func (s *Service) HoldJob(ctx context.Context, t ipp.JobTarget, until string) (i
 		return j.IPP(), nil
 	case StateIncoming:
 		err := s.db.WithContext(ctx).Model(&Job{}).Where("id = ? AND state = ?", j.ID, StateIncoming).
-			Updates(map[string]any{"hold_until": until, "updated_at": now()}).Error
+			Updates(map[string]any{"hold_until": until, "updated_at": s.now()}).Error
 		if err != nil {
 			return ipp.Job{}, dbErr("hold job", err)
 		}

@@ -292,7 +292,7 @@ func (s *Service) HeldCounts(ctx context.Context, soon time.Duration) (held, exp
 	if err != nil {
 		return 0, 0, dbErr("count held jobs", err)
 	}
-	limit := now().Add(soon)
+	limit := s.now().Add(soon)
 	for _, j := range rows {
 		held++
 		if s.ExpiresAt(j).Before(limit) {
