@@ -52,6 +52,7 @@ func (a *app) serve(ctx context.Context, cfg Config) error {
 		return err
 	}
 	st.newSpool = newSpool
+	st.now = a.now
 	if a.wrapDirectory != nil {
 		st.dir = a.wrapDirectory(st.dir)
 		st.passwords = throttle.NewPasswords(st.throttle, st.dir)
