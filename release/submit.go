@@ -309,7 +309,8 @@ func (s *Service) closeIncoming(ctx context.Context, q Queue, j Job) (ipp.Job, e
 	if j.Spool == "" {
 		next = StateAborted
 	}
-	ok, err := s.transition(ctx, &j, []State{StateIncoming}, next, reasonFor(next), "", Actor{Name: j.Owner})
+	ok, err := s.transition(ctx, &j, change{from: []State{StateIncoming}, to: next, reason: reasonFor(next),
+		by: Actor{Name: j.Owner}})
 	if err != nil {
 		return ipp.Job{}, err
 	}

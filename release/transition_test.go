@@ -220,7 +220,8 @@ func TestTransitions(t *testing.T) {
 				} else {
 					reason := orDefault(c.reason, reasonFor(c.to))
 					var err error
-					won, err = svc.transition(ctx, &j, cmpStates(c.allowed, c.from), c.to, reason, "", c.by)
+					won, err = svc.transition(ctx, &j, change{from: fromOr(c.allowed, c.from), to: c.to,
+						reason: reason, by: c.by})
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -297,8 +298,8 @@ func TestReprintWindow(t *testing.T) {
 		ctx := t.Context()
 		j := jobIn(t, svc, qKeep, StatePrinting, true)
 		doc := j.Spool
-		if ok, err := svc.transition(ctx, &j, []State{StatePrinting}, StateCompleted, reasonFor(StateCompleted), "",
-			Actor{Name: "hanako"}); err != nil || !ok {
+		if ok, err := svc.transition(ctx, &j, change{from: []State{StatePrinting}, to: StateCompleted,
+			reason: reasonFor(StateCompleted), by: Actor{Name: "hanako"}}); err != nil || !ok {
 			t.Fatalf("print: %v, %v", ok, err)
 		}
 		_, seq := eventTypes(t, log, j.ID, 0)
@@ -373,6 +374,7 @@ func TestSessionIdle(t *testing.T) {
 	})
 }
 
+// orDefault is s, or def when s is empty.
 func orDefault(s, def string) string {
 	if s == "" {
 		return def
@@ -380,7 +382,8 @@ func orDefault(s, def string) string {
 	return s
 }
 
-func cmpStates(allowed []State, from State) []State {
+// fromOr is allowed, or only from when allowed is empty.
+func fromOr(allowed []State, from State) []State {
 	if len(allowed) == 0 {
 		return []State{from}
 	}
