@@ -141,7 +141,7 @@ func (s *Service) AddDevice(ctx context.Context, spec DeviceSpec, by string) (De
 	d := Device{
 		Name: spec.Name, Printer: spec.Printer, Queues: strings.Join(spec.Queues, ","),
 		Methods: strings.Join(spec.Methods, ","), SelfEnroll: spec.SelfEnroll, TokenHash: hash,
-		AllowPlainCredentials: spec.AllowPlainCredentials, Enabled: true, CreatedAt: now(), UpdatedAt: now(),
+		AllowPlainCredentials: spec.AllowPlainCredentials, Enabled: true, CreatedAt: s.now(), UpdatedAt: s.now(),
 	}
 	details := map[string]string{"printer": d.Printer, "queues": d.Queues, "methods": d.Methods}
 	if d.AllowPlainCredentials {
@@ -227,7 +227,7 @@ func (s *Service) RotateToken(ctx context.Context, name, by string) (string, err
 }
 
 func (s *Service) updateDevice(ctx context.Context, name string, set map[string]any, event, by string, details map[string]string) error {
-	set["updated_at"] = now()
+	set["updated_at"] = s.now()
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Model(&Device{}).Where("name = ?", name).Updates(set)
 		if res.Error != nil {

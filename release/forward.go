@@ -42,8 +42,8 @@ func (s *Service) deliver(ctx context.Context, j *Job, printer string, by Actor)
 	by.Printer = printer
 	st, err := s.send(ctx, j, printer)
 	if err == nil && j.State == StateReleasing {
-		if _, err := s.transition(context.WithoutCancel(ctx), j, []State{StateReleasing}, StatePrinting,
-			reasonFor(StatePrinting), "", by); err != nil {
+		if _, err := s.transition(context.WithoutCancel(ctx), j, change{from: []State{StateReleasing},
+			to: StatePrinting, reason: reasonFor(StatePrinting), by: by}); err != nil {
 			return err
 		}
 	}
@@ -56,13 +56,14 @@ func (s *Service) deliver(ctx context.Context, j *Job, printer string, by Actor)
 		return ctx.Err()
 	}
 	if err == nil && st.State == ipp.JobCompleted {
-		_, err := s.transition(context.WithoutCancel(ctx), j, []State{StatePrinting}, StateCompleted,
-			reasonFor(StateCompleted), "", by)
+		_, err := s.transition(context.WithoutCancel(ctx), j, change{from: []State{StatePrinting},
+			to: StateCompleted, reason: reasonFor(StateCompleted), by: by})
 		return err
 	}
 	reason, msg := failure(st, err)
 	s.log.Warn("release: print failed; job held again", "job", j.ID, "printer", printer, "reason", reason, "err", err)
-	_, terr := s.transition(context.WithoutCancel(ctx), j, []State{StateReleasing, StatePrinting}, StateHeld, reason, msg, by)
+	_, terr := s.transition(context.WithoutCancel(ctx), j, change{from: []State{StateReleasing, StatePrinting},
+		to: StateHeld, reason: reason, message: msg, by: by})
 	return terr
 }
 

@@ -71,7 +71,8 @@ func (s *Service) cancelJob(ctx context.Context, t ipp.JobTarget) (Job, error) {
 }
 
 func (s *Service) cancel(ctx context.Context, j Job, by Actor) (Job, error) {
-	ok, err := s.transition(ctx, &j, []State{StateIncoming, StateHeld}, StateCanceled, "job-canceled-by-user", "", by)
+	ok, err := s.transition(ctx, &j, change{from: []State{StateIncoming, StateHeld}, to: StateCanceled,
+		reason: "job-canceled-by-user", by: by})
 	if err != nil {
 		return Job{}, err
 	}
@@ -118,7 +119,7 @@ func (s *Service) holdJob(ctx context.Context, t ipp.JobTarget, until string) (J
 		return j, nil
 	case StateIncoming:
 		err := s.db.WithContext(ctx).Model(&Job{}).Where("id = ? AND state = ?", j.ID, StateIncoming).
-			Updates(map[string]any{"hold_until": until, "updated_at": now()}).Error
+			Updates(map[string]any{"hold_until": until, "updated_at": s.now()}).Error
 		if err != nil {
 			return Job{}, dbErr("hold job", err)
 		}
@@ -143,8 +144,8 @@ func (s *Service) releaseJob(ctx context.Context, t ipp.JobTarget) (Job, error) 
 		return Job{}, refuse(ErrNotAllowed,
 			"Jobs on this queue are released at the printer: sign in there with your card or PIN.")
 	}
-	ok, err := s.transition(ctx, &j, []State{StateHeld}, StatePrinting, reasonFor(StatePrinting), "",
-		Actor{Name: t.User, Method: "ipp-release-job", Printer: q.Printer})
+	ok, err := s.transition(ctx, &j, change{from: []State{StateHeld}, to: StatePrinting,
+		reason: reasonFor(StatePrinting), by: Actor{Name: t.User, Method: "ipp-release-job", Printer: q.Printer}})
 	if err != nil {
 		return Job{}, err
 	}
@@ -155,24 +156,37 @@ func (s *Service) releaseJob(ctx context.Context, t ipp.JobTarget) (Job, error) 
 	return j, nil
 }
 
-// transition moves j from one of the states in from to state to, with a
+// change describes one move of a job's state machine.
+type change struct {
+	// from are the states the move starts from; a job found in any other
+	// state (another caller moved it first) is left alone.
+	from []State
+	to   State
+	// reason is the job-state-reasons keyword the job shows afterwards,
+	// message the words for a person at the printer or in the console.
+	reason, message string
+	// by is who makes the move, for the audit trail; zero is printgate.
+	by Actor
+}
+
+// transition makes change c to j, from one of c.from to c.to, with a
 // conditional update so that of several racing callers (goroutines or
 // printgate instances) exactly one wins, and records the move in the audit
 // trail in the same transaction. It reports whether this caller won.
 // Moving to an ended state destroys the document: the key is deleted in
 // the same transaction, the file after it commits. On a queue that hides
 // document names, an ended job's row keeps only their keyed form.
-func (s *Service) transition(ctx context.Context, j *Job, from []State, to State, reason, message string, by Actor) (bool, error) {
+func (s *Service) transition(ctx context.Context, j *Job, c change) (bool, error) {
 	t := s.now()
-	set := map[string]any{"state": to, "reason": reason, "message": message, "updated_at": t}
-	switch to {
+	set := map[string]any{"state": c.to, "reason": c.reason, "message": c.message, "updated_at": t}
+	switch c.to {
 	case StatePrinting, StateReleasing:
 		set["processed_at"] = t
 	case StateHeld:
 		set["processed_at"] = nil
 	}
-	hide := to.Ended() && s.queues[j.Queue].HideNames
-	if to.Ended() {
+	hide := c.to.Ended() && s.queues[j.Queue].HideNames
+	if c.to.Ended() {
 		set["completed_at"] = t
 	}
 	next := *j
@@ -180,15 +194,15 @@ func (s *Service) transition(ctx context.Context, j *Job, from []State, to State
 		next.Name, next.DocumentName = s.keyedName(j.Name), s.keyedName(j.DocumentName)
 		set["name"], set["document_name"] = next.Name, next.DocumentName
 	}
-	destroy := to.Ended() && !(to == StateCompleted && s.queues[j.Queue].KeepAfterPrint > 0)
+	destroy := c.to.Ended() && !(c.to == StateCompleted && s.queues[j.Queue].KeepAfterPrint > 0)
 	if destroy {
 		set["spool"] = ""
 	}
 	prev := j.State
-	next.State, next.Reason, next.Message, next.UpdatedAt = to, reason, message, t
+	next.State, next.Reason, next.Message, next.UpdatedAt = c.to, c.reason, c.message, t
 	var won bool
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Model(&Job{}).Where("id = ? AND state IN ?", j.ID, from).Updates(set)
+		res := tx.Model(&Job{}).Where("id = ? AND state IN ?", j.ID, c.from).Updates(set)
 		if res.Error != nil || res.RowsAffected != 1 {
 			return res.Error
 		}
@@ -205,17 +219,17 @@ func (s *Service) transition(ctx context.Context, j *Job, from []State, to State
 			}
 			return s.recordSubmitted(ctx, tx, q, &next)
 		}
-		return s.record(ctx, tx, &next, prev, to, by, destroy && j.Spool != "")
+		return s.record(ctx, tx, &next, prev, c.to, c.by, destroy && j.Spool != "")
 	})
 	if err != nil {
-		return false, dbErr(fmt.Sprintf("job %d: %s", j.ID, to), err)
+		return false, dbErr(fmt.Sprintf("job %d: %s", j.ID, c.to), err)
 	}
 	if !won {
 		return false, nil
 	}
 	doc := j.Spool
 	*j = next
-	if to.Ended() {
+	if c.to.Ended() {
 		j.CompletedAt = &t
 	}
 	if destroy {

@@ -55,7 +55,7 @@ func (s *Service) recover(ctx context.Context) error {
 		if to == "" {
 			continue
 		}
-		if _, err := s.transition(ctx, &j, []State{j.State}, to, reason, msg, Actor{}); err != nil {
+		if _, err := s.transition(ctx, &j, change{from: []State{j.State}, to: to, reason: reason, message: msg}); err != nil {
 			return err
 		}
 		s.log.Warn("release: recovered job", "job", j.ID, "now", to, "reason", reason)

@@ -131,7 +131,9 @@ type Options struct {
 	// documents that carry it: a document written for another database is
 	// never deleted.
 	DatabaseID string
-	// Now is the clock of expiry and retention; default time.Now.
+	// Now is the clock of every decision that depends on time: job
+	// states, expiry, reprint windows, retention and session idle
+	// timeouts; default time.Now.
 	Now func() time.Time
 	// NewSpool says the spool directory belonged to no database before
 	// this start. Start refuses a new, empty spool while this instance's
@@ -225,7 +227,7 @@ func New(opts Options) (*Service, error) {
 	s.docPrefix = docPrefix(opts.DatabaseID)
 	s.scrub = make(chan struct{}, 1)
 	s.newSpool = opts.NewSpool
-	s.now = now
+	s.now = func() time.Time { return time.Now().UTC() }
 	if opts.Now != nil {
 		// Times are compared as stored, and they are stored in UTC.
 		s.now = func() time.Time { return opts.Now().UTC() }
@@ -292,8 +294,6 @@ func (s *Service) goBackground(f func(ctx context.Context)) {
 		f(s.ctx)
 	}()
 }
-
-func now() time.Time { return time.Now().UTC() }
 
 // countUsage recounts the bytes the spool holds.
 func (s *Service) countUsage() error {

@@ -73,8 +73,8 @@ func (s *Service) CancelSessionJob(ctx context.Context, sess Session, dev Device
 	if err != nil {
 		return err
 	}
-	ok, err := s.transition(ctx, &j, []State{StateHeld}, StateCanceled, "job-canceled-by-user", "",
-		Actor{Name: sess.UserName, Device: dev.Name, Method: sess.Method})
+	ok, err := s.transition(ctx, &j, change{from: []State{StateHeld}, to: StateCanceled,
+		reason: "job-canceled-by-user", by: Actor{Name: sess.UserName, Device: dev.Name, Method: sess.Method}})
 	if err != nil {
 		return err
 	}
@@ -232,7 +232,8 @@ func (s *Service) checkJobPIN(ctx context.Context, j *Job, pin string, by Actor)
 
 // claim moves a held job to releasing for this instance and device.
 func (s *Service) claim(ctx context.Context, j *Job, dev Device, by Actor) (bool, error) {
-	ok, err := s.transition(ctx, j, []State{StateHeld}, StateReleasing, reasonFor(StateReleasing), "", by)
+	ok, err := s.transition(ctx, j, change{from: []State{StateHeld}, to: StateReleasing,
+		reason: reasonFor(StateReleasing), by: by})
 	if err != nil || !ok {
 		return ok, err
 	}
@@ -261,8 +262,8 @@ func (s *Service) CancelUserJob(ctx context.Context, user string, id int64) erro
 	if err != nil {
 		return dbErr("load job", err)
 	}
-	ok, err := s.transition(ctx, &j, []State{StateHeld}, StateCanceled, "job-canceled-by-user", "",
-		Actor{Name: user, Method: "console"})
+	ok, err := s.transition(ctx, &j, change{from: []State{StateHeld}, to: StateCanceled,
+		reason: "job-canceled-by-user", by: Actor{Name: user, Method: "console"}})
 	if err != nil {
 		return err
 	}
@@ -289,7 +290,7 @@ func (s *Service) HeldCounts(ctx context.Context, soon time.Duration) (held, exp
 	if err != nil {
 		return 0, 0, dbErr("count held jobs", err)
 	}
-	limit := now().Add(soon)
+	limit := s.now().Add(soon)
 	for _, j := range rows {
 		held++
 		if s.ExpiresAt(j).Before(limit) {
@@ -322,8 +323,8 @@ func (s *Service) AdminCancelJob(ctx context.Context, id int64, admin string) er
 	if err != nil {
 		return dbErr("load job", err)
 	}
-	ok, err := s.transition(ctx, &j, []State{StateHeld}, StateCanceled, "job-canceled-by-operator", "",
-		Actor{Name: admin, Method: "console"})
+	ok, err := s.transition(ctx, &j, change{from: []State{StateHeld}, to: StateCanceled,
+		reason: "job-canceled-by-operator", by: Actor{Name: admin, Method: "console"}})
 	if err != nil {
 		return err
 	}

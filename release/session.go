@@ -94,7 +94,7 @@ func (s *Service) OpenSession(ctx context.Context, deviceToken string, l Login) 
 	}
 	token, hash := newToken("pgs_")
 	sess := Session{TokenHash: hash, DeviceID: dev.ID, UserName: name, DisplayName: display, Method: method,
-		CreatedAt: now(), LastSeen: now()}
+		CreatedAt: s.now(), LastSeen: s.now()}
 	if err := s.db.WithContext(ctx).Create(&sess).Error; err != nil {
 		return Session{}, "", dbErr("open session", err)
 	}
@@ -253,7 +253,7 @@ func (s *Service) Session(ctx context.Context, deviceToken, token string) (Sessi
 	if err != nil {
 		return Session{}, Device{}, dbErr("find session", err)
 	}
-	t := now()
+	t := s.now()
 	if t.Sub(sess.LastSeen) > s.sessionIdle {
 		return Session{}, Device{}, fmt.Errorf("release: session expired: %w", ErrUnauthorized)
 	}

@@ -116,7 +116,7 @@ func (s *Service) newJob(ctx context.Context, q Queue, req ipp.JobRequest) (Job,
 		Media:        req.Media,
 		HoldUntil:    req.HoldUntil,
 		ClaimedBy:    s.instance,
-		CreatedAt:    now(),
+		CreatedAt:    s.now(),
 	}
 	if len(req.Password) > 0 {
 		h, err := s.hashJobPassword(ctx, req.Password)
@@ -240,7 +240,7 @@ func (s *Service) sendDocument(ctx context.Context, req ipp.DocumentRequest, doc
 			Updates(map[string]any{
 				"state": j.State, "reason": j.Reason, "spool": j.Spool,
 				"size": j.Size, "sha256": j.SHA256, "pages": j.Pages, "format": j.Format,
-				"document_name": j.DocumentName, "updated_at": now(),
+				"document_name": j.DocumentName, "updated_at": s.now(),
 			})
 		if res.Error != nil {
 			return res.Error
@@ -290,7 +290,8 @@ func (s *Service) closeIncoming(ctx context.Context, q Queue, j Job) (Job, error
 	if j.Spool == "" {
 		next = StateAborted
 	}
-	ok, err := s.transition(ctx, &j, []State{StateIncoming}, next, reasonFor(next), "", Actor{Name: j.Owner})
+	ok, err := s.transition(ctx, &j, change{from: []State{StateIncoming}, to: next, reason: reasonFor(next),
+		by: Actor{Name: j.Owner}})
 	if err != nil {
 		return Job{}, err
 	}
@@ -362,7 +363,7 @@ func (s *Service) countPages(ctx context.Context, j *Job) error {
 // insert adds j; a job that arrives with its document is recorded as
 // submitted in the same transaction.
 func (s *Service) insert(ctx context.Context, q Queue, j *Job) error {
-	j.UpdatedAt = now()
+	j.UpdatedAt = s.now()
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(j).Error; err != nil {
 			return err

@@ -140,7 +140,7 @@ func (s *Service) expire(ctx context.Context, queue string, from, to State, befo
 		return dbErr("find jobs to expire", err)
 	}
 	for _, j := range jobs {
-		if _, err := s.transition(ctx, &j, []State{from}, to, reason, msg, Actor{}); err != nil {
+		if _, err := s.transition(ctx, &j, change{from: []State{from}, to: to, reason: reason, message: msg}); err != nil {
 			return err
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/OpenPrinting/goipp"
 
 	"github.com/printgate/printgate/internal/testdocs"
+	"github.com/printgate/printgate/internal/testenv"
 	"github.com/printgate/printgate/release"
 )
 
@@ -176,7 +177,7 @@ func attackFillSpool(t *testing.T, dbURL string) {
 	if want := "[{alice 1} {mallory 2}]"; fmt.Sprint(rows) != want {
 		t.Errorf("jobs per owner %v, want %s", rows, want)
 	}
-	waitFor(t, "the spool to hold only the three accepted documents", func() bool { return len(spoolEntries(srv)) == 3 })
+	testenv.WaitFor(t, "the spool to hold only the three accepted documents", func() bool { return len(spoolEntries(srv)) == 3 })
 }
 
 // attackListAllJobs: a queue holds more jobs than the Get-Jobs limit;

@@ -19,6 +19,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/printgate/printgate/internal/testdocs"
+	"github.com/printgate/printgate/internal/testenv"
 	"github.com/printgate/printgate/release/spool"
 )
 
@@ -89,18 +90,14 @@ func startProcess(t testing.TB, cfg Config) *process {
 			t.Errorf("server log shows secrets %v:\n%s", leaks, p.log)
 		}
 	})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	testenv.WaitFor(t, "printgate to accept connections", func() bool {
 		c, err := net.DialTimeout("tcp", cfg.Server.Listen[0], time.Second)
 		if err == nil {
 			c.Close()
-			return p
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("printgate did not start:\n%s", p.log)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return err == nil
+	})
+	return p
 }
 
 func (p *process) kill() {
@@ -131,7 +128,7 @@ func TestCrashDuringUpload(t *testing.T) {
 		conn := startUpload(t, cfg.Server.Listen[0], uri, 64<<20)
 		defer conn.Close()
 		spoolDir := filepath.Join(cfg.DataDir, "spool")
-		waitFor(t, "the upload to reach the spool", func() bool {
+		testenv.WaitFor(t, "the upload to reach the spool", func() bool {
 			m, _ := filepath.Glob(filepath.Join(spoolDir, "*.part"))
 			return len(m) > 0
 		})
@@ -210,17 +207,6 @@ func startUpload(t *testing.T, addr, uri string, size int) net.Conn {
 		}
 	}
 	return conn
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // TestStartupRecovery: at start-up a job whose document is gone is marked

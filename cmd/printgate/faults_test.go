@@ -110,7 +110,7 @@ func TestAbusiveClients(t *testing.T) {
 	if len(owners) != 1 || owners[0] != "alice" {
 		t.Errorf("jobs after the abuse: %v, want only alice's", owners)
 	}
-	waitFor(t, "the spool to hold only alice's document", func() bool { return len(spoolEntries(srv)) == 1 })
+	testenv.WaitFor(t, "the spool to hold only alice's document", func() bool { return len(spoolEntries(srv)) == 1 })
 }
 
 func spoolEntries(srv *testServer) []string {
@@ -158,7 +158,7 @@ func TestSpoolQuota(t *testing.T) {
 	var jid int
 	fmt.Sscan(id, &jid)
 	ippDo(t, uri, ippRequest(goipp.OpCancelJob, uri, "alice", intVal("job-id", jid)), nil)
-	waitFor(t, "room in the spool", func() bool { return status(submit()) == goipp.StatusOk })
+	testenv.WaitFor(t, "room in the spool", func() bool { return status(submit()) == goipp.StatusOk })
 }
 
 // TestPostgresRestart: the database goes away under load; printgate
@@ -196,7 +196,7 @@ func TestPostgresRestart(t *testing.T) {
 	pg.Stop()
 	time.Sleep(1500 * time.Millisecond)
 	pg.Start()
-	waitFor(t, "submissions to succeed again", func() bool {
+	testenv.WaitFor(t, "submissions to succeed again", func() bool {
 		r := ippDo(t, uri, ippRequest(goipp.OpPrintJob, uri, "alice", mimeVal("application/pdf")), pdf)
 		if status(r) == goipp.StatusOk {
 			mu.Lock()

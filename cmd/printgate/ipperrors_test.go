@@ -476,18 +476,11 @@ func (e *errEnv) printedJob(t *testing.T) int {
 		t.Fatalf("Print-Job: %s", status(r))
 	}
 	id := jobID(t, r)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testenv.WaitFor(t, fmt.Sprintf("job %d on the direct queue to complete", id), func() bool {
 		r := ippDo(t, uri, ippRequest(goipp.OpGetJobAttributes, uri, "alice", intVal("job-id", id)), nil)
-		st := attrValue(r.Job, "job-state")
-		if st == "9" {
-			return id
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("job %d on the direct queue is in state %s, not completed, after 30 s\n%s", id, st, e.srv.Log)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return attrValue(r.Job, "job-state") == "9"
+	})
+	return id
 }
 
 func jobID(t *testing.T, r *goipp.Message) int {

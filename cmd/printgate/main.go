@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"os/user"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -36,6 +37,10 @@ type app struct {
 	// wrapDirectory, when set, wraps the user directory that serve
 	// checks passwords with: tests count the checks through it.
 	wrapDirectory func(directory.Directory) directory.Directory
+	// now, when set, is the clock the release service decides expiry,
+	// reprint windows and session idle timeouts by: tests move it on
+	// instead of waiting for time to pass.
+	now func() time.Time
 }
 
 func main() {

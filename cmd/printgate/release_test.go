@@ -13,6 +13,7 @@ import (
 	"github.com/OpenPrinting/goipp"
 
 	"github.com/printgate/printgate/internal/testdocs"
+	"github.com/printgate/printgate/internal/testenv"
 )
 
 // TestReleaseAtDevice submits a PDF, signs in at a device by card, by ID
@@ -113,19 +114,13 @@ func TestPrinterDown(t *testing.T) {
 	sess := e.login("mfp1", map[string]string{"user": "bob", "pin": "4821"})
 	e.printer.Stop()
 	e.call("mfp1", http.MethodPost, "/release/sessions/"+sess+"/release", map[string]any{"all": true})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		_, out := e.call("mfp1", http.MethodGet, fmt.Sprintf("/release/sessions/%s/jobs/%d", sess, id), nil)
-		if out["state"] == "pending-held" && out["state_reason"] == "printer-unreachable" {
-			if out["message"] == "" {
-				t.Error("no message for the panel")
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("job not held again after the printer failed: %v", out)
-		}
-		time.Sleep(50 * time.Millisecond)
+	var out map[string]any
+	testenv.WaitFor(t, "the job to be held again after the printer failed", func() bool {
+		_, out = e.call("mfp1", http.MethodGet, fmt.Sprintf("/release/sessions/%s/jobs/%d", sess, id), nil)
+		return out["state"] == "pending-held" && out["state_reason"] == "printer-unreachable"
+	})
+	if out["message"] == "" {
+		t.Error("no message for the panel")
 	}
 	e.printer.Start()
 	e.call("mfp1", http.MethodPost, "/release/sessions/"+sess+"/release", map[string]any{"jobs": []int64{id}})

@@ -4,25 +4,29 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/internal/testdocs"
+	"github.com/printgate/printgate/internal/testenv"
 )
 
-// TestReleaseAuthorization walks the refusals of the release API.
+// TestReleaseAuthorization walks the refusals of the release API. Each row
+// signs in afresh, so rows hold in any order or alone; the server runs on
+// a clock the expired-session row moves past the idle timeout.
 func TestReleaseAuthorization(t *testing.T) {
-	e := newReleaseEnv(t, "", func(c *Config) { c.Release.SessionIdle = time.Second })
+	clock := testenv.NewClockAt(time.Now())
+	e := newReleaseEnv(t, "", nil, func(a *app) { a.now = clock.Now })
 	e.addDeviceLive("cardonly", "card")
 	e.addDeviceLive("off", "card,id+pin")
 	runCLI(t, e.cfg, "", "device", "disable", "off")
 	runCLI(t, e.cfg, "carol-secret\n", "user", "add", "carol")
 	bobJob := e.submit("bob", testdocs.PDF(1, "bob", testdocs.A4))
 	carolJob := e.submit("carol", testdocs.PDF(1, "carol", testdocs.A4))
-	sess := e.login("mfp1", map[string]string{"card": "04A1B2C3"})
-	stale := e.login("mfp1", map[string]string{"card": "04A1B2C3"})
-	jobPath := func(s string, id int64) string { return fmt.Sprintf("/release/sessions/%s/jobs/%d", s, id) }
+	// The path of a row names its session as SESSION.
+	jobPath := func(id int64) string { return fmt.Sprintf("/release/sessions/SESSION/jobs/%d", id) }
 
 	cases := []struct {
 		name   string
@@ -30,12 +34,12 @@ func TestReleaseAuthorization(t *testing.T) {
 		method string
 		path   string
 		body   any
-		before func()
+		before func(session string)
 		want   int
 	}{
 		{name: "wrong device token", device: "pgd_NOTATOKEN", method: "POST", path: "/release/sessions",
 			body: map[string]string{"card": "04A1B2C3"}, want: 401},
-		{name: "no device token", device: "", method: "GET", path: "/release/sessions/" + sess + "/jobs", want: 401},
+		{name: "no device token", device: "", method: "GET", path: "/release/sessions/SESSION/jobs", want: 401},
 		{name: "disabled device", device: "off", method: "POST", path: "/release/sessions",
 			body: map[string]string{"card": "04A1B2C3"}, want: 403},
 		{name: "method not allowed here", device: "cardonly", method: "POST", path: "/release/sessions",
@@ -46,24 +50,27 @@ func TestReleaseAuthorization(t *testing.T) {
 			body: map[string]string{"card": "DEADBEEF"}, want: 401},
 		{name: "malformed body", device: "mfp1", method: "POST", path: "/release/sessions",
 			body: map[string]any{"card": 12}, want: 400},
-		{name: "own job", device: "mfp1", method: "GET", path: jobPath(sess, bobJob), want: 200},
-		{name: "other user's job", device: "mfp1", method: "GET", path: jobPath(sess, carolJob), want: 404},
-		{name: "missing job", device: "mfp1", method: "GET", path: jobPath(sess, 999999), want: 404},
-		{name: "release other user's job", device: "mfp1", method: "POST", path: "/release/sessions/" + sess + "/release",
+		{name: "own job", device: "mfp1", method: "GET", path: jobPath(bobJob), want: 200},
+		{name: "other user's job", device: "mfp1", method: "GET", path: jobPath(carolJob), want: 404},
+		{name: "missing job", device: "mfp1", method: "GET", path: jobPath(999999), want: 404},
+		{name: "release other user's job", device: "mfp1", method: "POST", path: "/release/sessions/SESSION/release",
 			body: map[string]any{"jobs": []int64{carolJob}}, want: 404},
-		{name: "delete other user's job", device: "mfp1", method: "DELETE", path: jobPath(sess, carolJob), want: 404},
-		{name: "session used from another device", device: "mfp2", method: "GET", path: "/release/sessions/" + sess + "/jobs", want: 401},
-		{name: "expired session", device: "mfp1", method: "GET", path: "/release/sessions/" + stale + "/jobs",
-			before: func() { time.Sleep(1200 * time.Millisecond) }, want: 401},
-		{name: "logged-out session", device: "mfp1", method: "GET", path: "/release/sessions/" + sess + "/jobs",
-			before: func() { e.call("mfp1", "DELETE", "/release/sessions/"+sess, nil) }, want: 401},
+		{name: "delete other user's job", device: "mfp1", method: "DELETE", path: jobPath(carolJob), want: 404},
+		{name: "session used from another device", device: "mfp2", method: "GET", path: "/release/sessions/SESSION/jobs", want: 401},
+		{name: "session used just within the idle timeout", device: "mfp1", method: "GET", path: "/release/sessions/SESSION/jobs",
+			before: func(string) { clock.Advance(e.cfg.Release.SessionIdle) }, want: 200},
+		{name: "expired session", device: "mfp1", method: "GET", path: "/release/sessions/SESSION/jobs",
+			before: func(string) { clock.Advance(e.cfg.Release.SessionIdle + time.Second) }, want: 401},
+		{name: "logged-out session", device: "mfp1", method: "GET", path: "/release/sessions/SESSION/jobs",
+			before: func(sess string) { e.call("mfp1", "DELETE", "/release/sessions/"+sess, nil) }, want: 401},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			sess := e.login("mfp1", map[string]string{"card": "04A1B2C3"})
 			if tc.before != nil {
-				tc.before()
+				tc.before(sess)
 			}
-			code, out := e.call(tc.device, tc.method, tc.path, tc.body)
+			code, out := e.call(tc.device, tc.method, strings.ReplaceAll(tc.path, "SESSION", sess), tc.body)
 			if code != tc.want {
 				t.Errorf("HTTP %d %v, want %d", code, out, tc.want)
 			}
@@ -72,8 +79,9 @@ func TestReleaseAuthorization(t *testing.T) {
 			}
 		})
 	}
-	// Five wrong PINs lock bob; the sixth attempt, with the right PIN, is 423.
-	for range 4 {
+	// Five wrong PINs lock bob (the table's wrong-PIN row may have made
+	// a sixth); the next attempt, with the right PIN, is 423.
+	for range 5 {
 		e.call("mfp2", "POST", "/release/sessions", map[string]string{"user": "bob", "pin": "9753"})
 	}
 	if code, _ := e.call("mfp2", "POST", "/release/sessions", map[string]string{"user": "bob", "pin": "4821"}); code != http.StatusLocked {
@@ -86,13 +94,15 @@ func (e *releaseEnv) addDeviceLive(name, methods string, extra ...string) {
 	e.addDevice(name, methods, extra...)
 }
 
-// TestExpiry: with a 1 s TTL a held job expires and its document is
-// destroyed.
+// TestExpiry: once the clock passes a queue's TTL, the sweeper expires a
+// held job and destroys its document and key.
 func TestExpiry(t *testing.T) {
-	e := newReleaseEnv(t, "", func(c *Config) { c.Queues[0].TTL = time.Second })
+	clock := testenv.NewClockAt(time.Now())
+	e := newReleaseEnv(t, "", func(c *Config) { c.Queues[0].TTL = time.Hour }, func(a *app) { a.now = clock.Now })
 	id := e.submit("bob", testdocs.PDF(1, "expire me", testdocs.A4))
 	db := openTestDB(t, e.srv)
-	waitFor(t, "the job to expire", func() bool {
+	clock.Advance(time.Hour + time.Second)
+	testenv.WaitFor(t, "the sweeper to expire the job", func() bool {
 		var state string
 		db.Raw("SELECT state FROM jobs WHERE id = ?", id).Scan(&state)
 		return state == "expired"
@@ -191,7 +201,9 @@ func TestAuditJobLife(t *testing.T) {
 // TestKeepAfterPrint: a queue with a reprint window keeps a printed
 // document until the window passes, then destroys it.
 func TestKeepAfterPrint(t *testing.T) {
-	e := newReleaseEnv(t, "", func(c *Config) { c.Queues[0].KeepAfterPrint = 2 * time.Second })
+	clock := testenv.NewClockAt(time.Now())
+	e := newReleaseEnv(t, "", func(c *Config) { c.Queues[0].KeepAfterPrint = time.Hour },
+		func(a *app) { a.now = clock.Now })
 	id := e.submit("bob", testdocs.PDF(1, "reprint window", testdocs.A4))
 	sess := e.login("mfp1", map[string]string{"card": "04A1B2C3"})
 	e.call("mfp1", "POST", "/release/sessions/"+sess+"/release", map[string]any{"jobs": []int64{id}})
@@ -199,7 +211,8 @@ func TestKeepAfterPrint(t *testing.T) {
 	if files := e.spoolFiles(); len(files) != 1 {
 		t.Fatalf("right after printing the spool holds %v, want the kept document", files)
 	}
-	waitFor(t, "the reprint window to pass", func() bool { return len(e.spoolFiles()) == 0 })
+	clock.Advance(time.Hour + time.Second)
+	testenv.WaitFor(t, "the sweeper to drop the reprint", func() bool { return len(e.spoolFiles()) == 0 })
 	st := openStackT(t, e.cfg)
 	events, err := st.audit.Timeline(context.Background(), id)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -121,20 +122,16 @@ func keys(m map[string]string) []string {
 	return out
 }
 
-// waitState polls the job until it reaches state or the test times out.
+// waitState waits for the job to reach state.
 func (e *releaseEnv) waitState(device, session string, id int64, state string) map[string]any {
 	e.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		code, out := e.call(device, http.MethodGet, "/release/sessions/"+session+"/jobs/"+strconv.FormatInt(id, 10), nil)
-		if code == http.StatusOK && out["state"] == state {
-			return out
-		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("job %d never reached %s: HTTP %d %v\n%s", id, state, code, out, e.srv.Log)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	var out map[string]any
+	testenv.WaitFor(e.t, fmt.Sprintf("job %d to reach %s", id, state), func() bool {
+		var code int
+		code, out = e.call(device, http.MethodGet, "/release/sessions/"+session+"/jobs/"+strconv.FormatInt(id, 10), nil)
+		return code == http.StatusOK && out["state"] == state
+	})
+	return out
 }
 
 // received returns the SHA-256 of every document the printer received.

@@ -53,6 +53,7 @@ func (a *app) serve(ctx context.Context, cfg Config) error {
 	}
 	fmt.Fprintf(a.stdout, "printgate: database %s (id %s)\n", st.db, dbID)
 	st.newSpool = newSpool
+	st.now = a.now
 	if up, err := st.keyAudit(ctx, log, false); err != nil {
 		return err
 	} else if !up.Keyed {

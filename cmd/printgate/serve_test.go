@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/printgate/printgate/internal/testenv"
 )
 
 // TestServeDefaults starts the real binary on the default queue and
@@ -11,7 +13,7 @@ import (
 func TestServeDefaults(t *testing.T) {
 	cfg := newConfig(t, "")
 	p := startProcess(t, cfg)
-	waitFor(t, "the start-up lines", func() bool { return strings.Contains(p.log.String(), "sign in at") })
+	testenv.WaitFor(t, "the start-up lines", func() bool { return strings.Contains(p.log.String(), "sign in at") })
 	time.Sleep(100 * time.Millisecond)
 	out := p.log.String()
 	for _, want := range []string{

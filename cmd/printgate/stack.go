@@ -45,6 +45,8 @@ type stack struct {
 	// passwords checks directory passwords under it.
 	throttle  *throttle.Store
 	passwords *throttle.Passwords
+	// now is the release service's clock; nil is the wall clock.
+	now func() time.Time
 }
 
 // openStack opens the database, migrates it and opens the directory and
@@ -203,6 +205,7 @@ func (st *stack) service(ctx context.Context) (*release.Service, func(), error) 
 		SpoolQuota: st.cfg.Spool.QuotaMB << 20, SharedSpool: st.cfg.Spool.Shared,
 		SpoolShare: st.cfg.Spool.QuotaPercentOfFree, MaxHeldPerUser: st.cfg.Spool.MaxHeldMBPerUser << 20,
 		PageBudget: st.cfg.Pages.budget(), MaxCountedPDF: st.cfg.Pages.MaxPDFMB << 20,
+		Now: st.now,
 	})
 	if err != nil {
 		sp.Close()

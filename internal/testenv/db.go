@@ -40,7 +40,12 @@ type Clock struct {
 }
 
 // NewClock returns a Clock at a fixed morning in 2026.
-func NewClock() *Clock { return &Clock{t: time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)} }
+func NewClock() *Clock { return NewClockAt(time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)) }
+
+// NewClockAt returns a Clock at t; a server under test that also keeps
+// times from the wall clock (its audit trail) reads best started at
+// time.Now().
+func NewClockAt(t time.Time) *Clock { return &Clock{t: t.UTC()} }
 
 // Now returns the clock's time.
 func (c *Clock) Now() time.Time {
