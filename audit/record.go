@@ -38,7 +38,7 @@ type JobRecord struct {
 }
 
 // Color reports whether the job asked for (or may print in) colour.
-func (r *JobRecord) Color() bool { return isColor(r.ColorMode) }
+func (r JobRecord) Color() bool { return isColor(r.ColorMode) }
 
 // Filter selects events or job records for Events, Jobs and Export. Zero
 // fields select everything.

@@ -11,22 +11,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/internal/database"
 )
 
 func TestJobDetail(t *testing.T) {
 	at := time.Date(2026, 4, 1, 0, 30, 0, 0, time.UTC)
 	rec := &record{details: map[int64]JobDetail{
-		42: {HistoryRow: HistoryRow{JobID: 42, User: userName, Name: "<b>payroll</b>.pdf", Queue: "secure", Device: "mfp-2f",
-			Pages: 3, Copies: 2, SubmittedAt: at, Outcome: "printed"},
-			ClaimedUser: "someone", ClientAddr: "192.0.2.7", Format: "application/pdf", Size: 123456, SHA256: "ab12cd",
-			PagesKnown: true, Impressions: 6, Sheets: 6, Method: "id+pin",
-			Events: []JobEvent{
-				{Seq: 11, At: at, Type: "submitted", Actor: userName, Hash: "00112233445566778899"},
-				{Seq: 15, At: at.Add(time.Minute), Type: "released", Actor: userName, Device: "mfp-2f", Method: "id+pin", Hash: "aabb"},
-				{Seq: 16, At: at.Add(2 * time.Minute), Type: "printed", Actor: "system", Details: map[string]string{"printer-job-id": "9"}, Hash: "ccdd"},
-			}},
-		43: {HistoryRow: HistoryRow{JobID: 43, User: userName, Name: "hmac-sha256:beef", NameHidden: true}},
+		42: {JobRecord: audit.JobRecord{JobID: 42, JobInfo: audit.JobInfo{Owner: userName, DocumentName: "<b>payroll</b>.pdf", Queue: "secure", Pages: 3, Copies: 2, Submitted: at, ClaimedUser: "someone", ClientAddr: "192.0.2.7", Format: "application/pdf", Size: 123456, SHA256: []byte{0xab, 0x12, 0xcd}, PagesKnown: true}, Device: "mfp-2f", Outcome: "printed", Impressions: 6, Sheets: 6, Method: "id+pin"}, Events: []audit.Event{
+			{Seq: 11, At: at, Type: "submitted", Actor: userName, Hash: []byte{0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99}},
+			{Seq: 15, At: at.Add(time.Minute), Type: "released", Actor: userName, Device: "mfp-2f", Method: "id+pin", Hash: []byte{0xaa, 0xbb}},
+			{Seq: 16, At: at.Add(2 * time.Minute), Type: "printed", Actor: "system", Details: map[string]string{"printer-job-id": "9"}, Hash: []byte{0xcc, 0xdd}},
+		}},
+		43: {JobRecord: audit.JobRecord{JobID: 43, JobInfo: audit.JobInfo{Owner: userName, DocumentName: "hmac-sha256:beef", HideName: true}}},
 	}}
 	e := newEnv(t, openDB(t, database.SQLite), func(o *Options) { o.History, o.Record = rec, rec })
 	auditor := e.signIn(t, auditorName)
@@ -50,8 +47,8 @@ func TestJobDetail(t *testing.T) {
 		}
 	})
 	t.Run("broken chain", func(t *testing.T) {
-		rec.chain = ChainCheck{FirstBad: 15, Reason: "event 15 was changed: its hash does not match its content"}
-		defer func() { rec.chain = ChainCheck{} }()
+		rec.chain = audit.Report{FirstBad: 15, Reason: "event 15 was changed: its hash does not match its content"}
+		defer func() { rec.chain = audit.Report{} }()
 		body := e.page(t, auditor, "/admin/jobs/42")
 		if !strings.Contains(body, `id="chain-bad"`) || !strings.Contains(body, "event 15 was changed") ||
 			strings.Contains(body, `id="chain-ok"`) {
@@ -59,8 +56,8 @@ func TestJobDetail(t *testing.T) {
 		}
 	})
 	t.Run("changed records in the whole chain", func(t *testing.T) {
-		rec.chain = ChainCheck{JobsBad: 2, Reason: `job 7: owner is "mallory", the events say "alice"`}
-		defer func() { rec.chain = ChainCheck{} }()
+		rec.chain = audit.Report{JobsBad: 2, Reason: `job 7: owner is "mallory", the events say "alice"`}
+		defer func() { rec.chain = audit.Report{} }()
 		body := e.page(t, auditor, "/admin/jobs/42?chain=all")
 		if !strings.Contains(body, `id="chain-bad"`) || !strings.Contains(body, "2 job records do not match") ||
 			strings.Contains(body, `id="chain-ok"`) {
@@ -91,12 +88,12 @@ func TestJobDetail(t *testing.T) {
 }
 
 func TestCharts(t *testing.T) {
-	rec := &record{totals: map[GroupBy][]Total{
-		"":         {{Jobs: 12, Pages: 300, ColorPages: 75, MonoPages: 225, PagesUnknown: 1}},
-		GroupByDay: {{Key: "2026-03-20", Pages: 100}, {Key: "2026-04-01", Pages: 200}},
-		GroupByUser: {{Key: "<script>alert(1)</script>", Pages: 5}, {Key: userName, Pages: 200},
-			{Key: "bob", Pages: 95}},
-		GroupByDevice: {{Key: "", Pages: 20}, {Key: "mfp-2f", Pages: 280}},
+	rec := &record{totals: map[audit.GroupBy][]audit.Total{
+		"":          {{Jobs: 12, Impressions: 300, ColorImpressions: 75, MonoImpressions: 225, PagesUnknown: 1}},
+		audit.ByDay: {{Key: "2026-03-20", Impressions: 100}, {Key: "2026-04-01", Impressions: 200}},
+		audit.ByUser: {{Key: "<script>alert(1)</script>", Impressions: 5}, {Key: userName, Impressions: 200},
+			{Key: "bob", Impressions: 95}},
+		audit.ByDevice: {{Key: "", Impressions: 20}, {Key: "mfp-2f", Impressions: 280}},
 	}}
 	e := newEnv(t, openDB(t, database.SQLite), func(o *Options) { o.History, o.Record = rec, rec })
 	auditor := e.signIn(t, auditorName)
