@@ -13,6 +13,7 @@ import (
 
 	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/internal/database"
+	"github.com/printgate/printgate/release"
 )
 
 func TestJobDetail(t *testing.T) {
@@ -299,7 +300,7 @@ func TestAuditorCannotChange(t *testing.T) {
 	jobs := &heldJobs{jobs: map[string][]HeldJob{userName: {{ID: 3, Name: "a.pdf"}}}}
 	devs := newDevices("secure")
 	e := newEnv(t, openDB(t, database.SQLite), func(o *Options) { o.Jobs, o.Devices = jobs, devs })
-	if _, err := devs.AddDevice(t.Context(), DeviceSpec{Name: "mfp-2f"}, adminName); err != nil {
+	if _, err := devs.AddDevice(t.Context(), release.DeviceSpec{Name: "mfp-2f"}, adminName); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.creds.SetPIN(t.Context(), userName, "4821"); err != nil {

@@ -25,6 +25,7 @@ import (
 	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/internal/secret"
 	"github.com/printgate/printgate/internal/testenv"
+	"github.com/printgate/printgate/release"
 	"github.com/printgate/printgate/release/credential"
 	"github.com/printgate/printgate/release/directory"
 	"github.com/printgate/printgate/release/throttle"
@@ -466,7 +467,7 @@ func (d *devices) token() string {
 	return t
 }
 
-func (d *devices) AddDevice(_ context.Context, spec DeviceSpec, by string) (string, error) {
+func (d *devices) AddDevice(_ context.Context, spec release.DeviceSpec, by string) (string, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if _, ok := d.byName[spec.Name]; ok {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/internal/database"
+	"github.com/printgate/printgate/release"
 	"github.com/printgate/printgate/release/directory"
 )
 
@@ -136,9 +137,9 @@ func TestJapanesePages(t *testing.T) {
 		}
 		o.History, o.Record = rec, rec
 		o.Devices = newDevices("secure")
-		o.Devices.AddDevice(t.Context(), DeviceSpec{Name: "mfp-2f", Printer: "ipp://mfp-2f/ipp/print",
+		o.Devices.AddDevice(t.Context(), release.DeviceSpec{Name: "mfp-2f", Printer: "ipp://mfp-2f/ipp/print",
 			Queues: []string{"secure"}, Methods: []string{"card", "id+pin", "card+pin"}, SelfEnroll: true}, adminName)
-		o.Devices.AddDevice(t.Context(), DeviceSpec{Name: "mfp-3f", Printer: "ipp://mfp-3f/ipp/print",
+		o.Devices.AddDevice(t.Context(), release.DeviceSpec{Name: "mfp-3f", Printer: "ipp://mfp-3f/ipp/print",
 			Queues: []string{"secure"}, Methods: []string{"card"}}, adminName)
 		o.Devices.SetDeviceEnabled(t.Context(), "mfp-3f", false, adminName)
 	})

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/printgate/printgate/audit"
+	"github.com/printgate/printgate/release"
 	"github.com/printgate/printgate/release/directory"
 )
 
@@ -176,7 +177,7 @@ type Devices interface {
 	Queues() []string
 	// AddDevice registers a device and returns its bearer token, which
 	// is stored nowhere (only its hash is) and so cannot be shown again.
-	AddDevice(ctx context.Context, spec DeviceSpec, by string) (token string, err error)
+	AddDevice(ctx context.Context, spec release.DeviceSpec, by string) (token string, err error)
 	// RotateToken gives device name a new token and returns it; the old
 	// one stops working at once. An error wrapping ErrNotFound when there
 	// is no such device.
@@ -222,14 +223,4 @@ type Device struct {
 	// CreatedAt and UpdatedAt are when it was registered and last
 	// changed.
 	CreatedAt, UpdatedAt time.Time
-}
-
-// DeviceSpec describes a device to register, with the fields of Device.
-type DeviceSpec struct {
-	Name                  string
-	Printer               string
-	Queues                []string
-	Methods               []string
-	SelfEnroll            bool
-	AllowPlainCredentials bool
 }

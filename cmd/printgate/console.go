@@ -23,7 +23,11 @@ import (
 type consoleJobs struct{ svc *release.Service }
 
 func (c consoleJobs) HeldJobs(ctx context.Context, user string) ([]web.HeldJob, error) {
-	jobs, err := c.svc.UserHeldJobs(ctx, user)
+	return c.heldJobs(c.svc.UserHeldJobs(ctx, user))
+}
+
+// heldJobs is jobs as the console shows them.
+func (c consoleJobs) heldJobs(jobs []release.Job, err error) ([]web.HeldJob, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -47,15 +51,7 @@ func (c consoleJobs) CancelJob(ctx context.Context, user string, id int64) error
 }
 
 func (c consoleJobs) AllHeldJobs(ctx context.Context, limit int) ([]web.HeldJob, error) {
-	jobs, err := c.svc.AllHeldJobs(ctx, limit)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]web.HeldJob, len(jobs))
-	for i, j := range jobs {
-		out[i] = c.heldJob(j)
-	}
-	return out, nil
+	return c.heldJobs(c.svc.AllHeldJobs(ctx, limit))
 }
 
 // CancelAnyJob cancels through release, which records the cancellation
@@ -203,10 +199,8 @@ func (c consoleDevices) Queues() []string {
 	return names
 }
 
-func (c consoleDevices) AddDevice(ctx context.Context, spec web.DeviceSpec, by string) (string, error) {
-	_, token, err := c.svc.AddDevice(ctx, release.DeviceSpec{Name: spec.Name, Printer: spec.Printer,
-		Queues: spec.Queues, Methods: spec.Methods, SelfEnroll: spec.SelfEnroll,
-		AllowPlainCredentials: spec.AllowPlainCredentials}, by)
+func (c consoleDevices) AddDevice(ctx context.Context, spec release.DeviceSpec, by string) (string, error) {
+	_, token, err := c.svc.AddDevice(ctx, spec, by)
 	return token, err
 }
 
