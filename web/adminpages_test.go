@@ -19,9 +19,9 @@ import (
 func TestJobDetail(t *testing.T) {
 	at := time.Date(2026, 4, 1, 0, 30, 0, 0, time.UTC)
 	rec := &record{details: map[int64]JobDetail{
-		42: {JobRecord: audit.JobRecord{JobID: 42, JobInfo: audit.JobInfo{Owner: userName, DocumentName: "<b>payroll</b>.pdf", Queue: "secure", Pages: 3, Copies: 2, Submitted: at, ClaimedUser: "someone", ClientAddr: "192.0.2.7", Format: "application/pdf", Size: 123456, SHA256: []byte{0xab, 0x12, 0xcd}, PagesKnown: true}, Device: "mfp-2f", Outcome: "printed", Impressions: 6, Sheets: 6, Method: "id+pin"}, Events: []audit.Event{
+		42: {JobRecord: audit.JobRecord{JobID: 42, JobInfo: audit.JobInfo{Owner: userName, DocumentName: "<b>payroll</b>.pdf", Queue: "secure", Pages: 3, Copies: 2, Submitted: at, ClaimedUser: "someone", ClientAddr: "192.0.2.7", Format: "application/pdf", Size: 123456, SHA256: []byte{0xab, 0x12, 0xcd}, PagesKnown: true}, Device: "mfp-2f", Outcome: "printed", Impressions: 6, Sheets: 6, Method: "id+pin", Printer: "ipps://admin:hunter2@mfp-2f/ipp/print"}, Events: []audit.Event{
 			{Seq: 11, At: at, Type: "submitted", Actor: userName, Hash: []byte{0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99}},
-			{Seq: 15, At: at.Add(time.Minute), Type: "released", Actor: userName, Device: "mfp-2f", Method: "id+pin", Hash: []byte{0xaa, 0xbb}},
+			{Seq: 15, At: at.Add(time.Minute), Type: "released", Actor: userName, Device: "mfp-2f", Method: "id+pin", Printer: "ipps://admin:hunter2@mfp-2f/ipp/print", Hash: []byte{0xaa, 0xbb}},
 			{Seq: 16, At: at.Add(2 * time.Minute), Type: "printed", Actor: "system", Details: map[string]string{"printer-job-id": "9"}, Hash: []byte{0xcc, 0xdd}},
 		}},
 		43: {JobRecord: audit.JobRecord{JobID: 43, JobInfo: audit.JobInfo{Owner: userName, DocumentName: "hmac-sha256:beef", HideName: true}}},
@@ -32,10 +32,13 @@ func TestJobDetail(t *testing.T) {
 	body := e.page(t, auditor, "/admin/jobs/42")
 	for _, want := range []string{"Job 42", "&lt;b&gt;payroll&lt;/b&gt;.pdf", "sent as someone", "192.0.2.7", "123.5 kB",
 		"6 impressions on 6 sheets", "ID and PIN", "printer-job-id=9", `id="chain-ok"`,
-		"verifies from event 11 to event 16", "2026-04-01 09:30 JST", "001122334455…"} {
+		"verifies from event 11 to event 16", "2026-04-01 09:30 JST", "001122334455…", "ab12cd", "ipps://admin:xxxxx@mfp-2f/ipp/print"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("job page lacks %q", want)
 		}
+	}
+	if strings.Contains(body, "hunter2") {
+		t.Error("job page shows a printer's password")
 	}
 	if got := rec.verified; !slices.Equal(got, [][2]int64{{11, 16}}) {
 		t.Errorf("verified %v; want the job's own stretch 11-16", got)
@@ -188,6 +191,21 @@ func tokenShown(body string) string {
 		return ""
 	}
 	return m[1]
+}
+
+// TestDevicesMaskPassword holds the devices page to masking a password in
+// a printer's address, which the devices port hands over as stored.
+func TestDevicesMaskPassword(t *testing.T) {
+	devs := newDevices("secure")
+	e := newEnv(t, openDB(t, database.SQLite), func(o *Options) { o.Devices = devs })
+	admin := e.signIn(t, adminName)
+	if _, err := devs.AddDevice(t.Context(), release.DeviceSpec{Name: "mfp-9f", Printer: "ipp://admin:hunter2@mfp-9f/ipp/print"},
+		adminName); err != nil {
+		t.Fatal(err)
+	}
+	if body := e.page(t, admin, "/admin/devices"); strings.Contains(body, "hunter2") || !strings.Contains(body, "ipp://admin:xxxxx@mfp-9f") {
+		t.Errorf("devices page does not mask a printer's password: %.3000s", body)
+	}
 }
 
 func TestDevices(t *testing.T) {

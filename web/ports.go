@@ -196,8 +196,8 @@ type Devices interface {
 type Device struct {
 	// Name identifies the device.
 	Name string
-	// Printer is where the device's releases print, with any password in
-	// it masked.
+	// Printer is where the device's releases print; the page masks any
+	// password in it.
 	Printer string
 	// Queues are the queues whose jobs it releases, Methods the sign-in
 	// methods it allows ("card", "id+pin", "card+pin").

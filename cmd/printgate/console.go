@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
@@ -139,14 +138,6 @@ func (st *stack) consoleOptions(svc *release.Service) web.Options {
 	return opts
 }
 
-// redactURI masks a password in a printer address.
-func redactURI(s string) string {
-	if u, err := url.Parse(s); err == nil && u.User != nil {
-		return u.Redacted()
-	}
-	return s
-}
-
 // consoleDevices manages devices through release, which records every
 // change in the audit trail.
 type consoleDevices struct {
@@ -166,7 +157,7 @@ func (c consoleDevices) Devices(ctx context.Context) ([]web.Device, error) {
 	out := make([]web.Device, len(devs))
 	byName := map[string]*web.Device{}
 	for i, d := range devs {
-		out[i] = web.Device{Name: d.Name, Printer: redactURI(d.Printer), Queues: d.QueueList(), Methods: d.MethodList(),
+		out[i] = web.Device{Name: d.Name, Printer: d.Printer, Queues: d.QueueList(), Methods: d.MethodList(),
 			SelfEnroll: d.SelfEnroll, AllowPlainCredentials: d.AllowPlainCredentials, Enabled: d.Enabled,
 			CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
 			ThrottledUntil: throttled[d.Name].Until, Refused: throttled[d.Name].Refused}
