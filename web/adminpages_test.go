@@ -364,9 +364,9 @@ func TestAuditorCannotChange(t *testing.T) {
 func TestDeviceThrottleShown(t *testing.T) {
 	devs := newDevices("secure")
 	e := newEnv(t, openDB(t, database.SQLite), func(o *Options) { o.Devices = devs })
-	devs.byName["mfp-1f"] = Device{Name: "mfp-1f", Enabled: true, Queues: []string{"secure"}, Methods: []string{"card"},
+	devs.byName["mfp-1f"] = Device{Device: release.Device{Name: "mfp-1f", Enabled: true, Queues: "secure", Methods: "card"},
 		ThrottledUntil: e.clock.Now().Add(4 * time.Minute), Refused: 37, Episodes: 3, LastThrottled: e.clock.Now()}
-	devs.byName["mfp-2f"] = Device{Name: "mfp-2f", Enabled: true, Queues: []string{"secure"}, Methods: []string{"card"}}
+	devs.byName["mfp-2f"] = Device{Device: release.Device{Name: "mfp-2f", Enabled: true, Queues: "secure", Methods: "card"}}
 	admin := e.signIn(t, adminName)
 	page := e.page(t, admin, "/admin/devices")
 	if strings.Count(page, `action="/admin/devices/clear-throttle"`) != 1 || strings.Count(page, "throttled") != 1 ||

@@ -473,8 +473,9 @@ func (d *devices) AddDevice(_ context.Context, spec release.DeviceSpec, by strin
 	if _, ok := d.byName[spec.Name]; ok {
 		return "", errors.New("device exists")
 	}
-	d.byName[spec.Name] = Device{Name: spec.Name, Printer: spec.Printer, Queues: spec.Queues, Methods: spec.Methods,
-		SelfEnroll: spec.SelfEnroll, AllowPlainCredentials: spec.AllowPlainCredentials, Enabled: true}
+	d.byName[spec.Name] = Device{Device: release.Device{Name: spec.Name, Printer: spec.Printer,
+		Queues: strings.Join(spec.Queues, ","), Methods: strings.Join(spec.Methods, ","),
+		SelfEnroll: spec.SelfEnroll, AllowPlainCredentials: spec.AllowPlainCredentials, Enabled: true}}
 	d.changes = append(d.changes, "add "+spec.Name+" by "+by)
 	return d.token(), nil
 }

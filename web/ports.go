@@ -192,25 +192,11 @@ type Devices interface {
 	ClearThrottle(ctx context.Context, name, by string) error
 }
 
-// Device is a registered device as the devices page shows it.
+// Device is a registered device as the devices page shows it: release's
+// own row (the page masks a password in its Printer and never shows its
+// TokenHash) and how its sign-in throttle stands.
 type Device struct {
-	// Name identifies the device.
-	Name string
-	// Printer is where the device's releases print; the page masks any
-	// password in it.
-	Printer string
-	// Queues are the queues whose jobs it releases, Methods the sign-in
-	// methods it allows ("card", "id+pin", "card+pin").
-	Queues  []string
-	Methods []string
-	// SelfEnroll lets an unknown card be enrolled there with the
-	// directory password.
-	SelfEnroll bool
-	// AllowPlainCredentials lets it send PINs and passwords over plain
-	// HTTP from another machine.
-	AllowPlainCredentials bool
-	// Enabled is false for a device whose token is refused.
-	Enabled bool
+	release.Device
 	// ThrottledUntil is when a device refusing sign-ins after too many
 	// failures takes them again; zero when it is not throttled. Refused
 	// counts the sign-ins refused so far in the episode.
@@ -220,7 +206,4 @@ type Device struct {
 	// the last of them at LastThrottled.
 	Episodes      int
 	LastThrottled time.Time
-	// CreatedAt and UpdatedAt are when it was registered and last
-	// changed.
-	CreatedAt, UpdatedAt time.Time
 }

@@ -157,10 +157,7 @@ func (c consoleDevices) Devices(ctx context.Context) ([]web.Device, error) {
 	out := make([]web.Device, len(devs))
 	byName := map[string]*web.Device{}
 	for i, d := range devs {
-		out[i] = web.Device{Name: d.Name, Printer: d.Printer, Queues: d.QueueList(), Methods: d.MethodList(),
-			SelfEnroll: d.SelfEnroll, AllowPlainCredentials: d.AllowPlainCredentials, Enabled: d.Enabled,
-			CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
-			ThrottledUntil: throttled[d.Name].Until, Refused: throttled[d.Name].Refused}
+		out[i] = web.Device{Device: d, ThrottledUntil: throttled[d.Name].Until, Refused: throttled[d.Name].Refused}
 		byName[d.Name] = &out[i]
 	}
 	// One event per episode, so a month of them is few.
