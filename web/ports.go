@@ -12,9 +12,10 @@ import (
 )
 
 // The console reads jobs and the print record through the small interfaces
-// below, which the packages that own them (release, audit) satisfy through
-// adapters wired in cmd/printgate. Each is optional: a page whose source is
-// nil says that the information is not available.
+// below, in the types of the packages that own them (release, audit):
+// *audit.Log is a Record itself, the rest are thin adapters wired in
+// cmd/printgate. Each is optional: a page whose source is nil says that
+// the information is not available.
 
 // ErrNotFound is what a Jobs method returns (wrapped) for a job that does
 // not exist or is not the user's; the console answers both alike.
