@@ -37,6 +37,12 @@ type HistoryQuery struct {
 	Cursor string
 }
 
+// Filter is the filter that selects the same job records as q, all pages
+// together: Export with it writes every row History pages through.
+func (q HistoryQuery) Filter() Filter {
+	return Filter{User: q.User, From: q.From, To: q.To, Queue: q.Queue, Device: q.Device, Outcome: q.Outcome, Name: q.Name}
+}
+
 // HistoryPage is one page of job history.
 type HistoryPage struct {
 	// Jobs are the page's records, newest submission first.
@@ -55,16 +61,7 @@ func (l *Log) History(ctx context.Context, q HistoryQuery) (HistoryPage, error) 
 		limit = DefaultPageSize
 	}
 	limit = min(limit, MaxPageSize)
-	w := Filter{User: q.User, From: q.From, To: q.To, Queue: q.Queue, Device: q.Device, Outcome: q.Outcome}.jobWhere()
-	if q.Name != "" {
-		cond := `LOWER(document_name) LIKE ? ESCAPE '\'`
-		args := []any{"%" + escapeLike(strings.ToLower(q.Name)) + "%"}
-		if keyed, err := l.KeyedName(q.Name); err == nil {
-			cond += ` OR document_name = ?`
-			args = append(args, keyed)
-		}
-		w.add("("+cond+")", args...)
-	}
+	w := l.jobWhere(q.Filter())
 	if q.Cursor != "" {
 		at, id, err := decodeCursor(q.Cursor)
 		if err != nil {
@@ -175,7 +172,7 @@ func (l *Log) Totals(ctx context.Context, q TotalsQuery) ([]Total, error) {
 	if !ok {
 		return nil, fmt.Errorf("audit: totals: unknown grouping %q", q.GroupBy)
 	}
-	w := Filter{User: q.User, Queue: q.Queue, Device: q.Device, Outcome: q.Outcome, From: q.From, To: q.To}.jobWhere()
+	w := l.jobWhere(Filter{User: q.User, Queue: q.Queue, Device: q.Device, Outcome: q.Outcome, From: q.From, To: q.To})
 	sum := func(expr string) string { return "CAST(COALESCE(SUM(" + expr + "), 0) AS BIGINT)" }
 	query := `SELECT ` + col + `, COUNT(*), ` +
 		sum("CASE WHEN pages_known THEN 0 ELSE 1 END") + `, ` +

@@ -40,6 +40,11 @@ func TestHistory(t *testing.T) {
 		for i := int64(101); i <= 105; i++ {
 			appendTx(t, l, db, submitted(i, "bob", "bob.pdf"))
 		}
+		// bob's 106 was printed to a queue that hides names: the record
+		// holds the keyed name, found only by the exact name.
+		hidden := submitted(106, "bob", "Secret Plan.pdf")
+		hidden.Job.HideName = true
+		appendTx(t, l, db, hidden)
 
 		// Newest first: by submission time, then job ID, descending.
 		all, err := l.History(ctx, HistoryQuery{User: "alice", Limit: 100})
@@ -94,8 +99,10 @@ func TestHistory(t *testing.T) {
 			q    HistoryQuery
 			want int
 		}{
-			{"all users", HistoryQuery{Limit: 100}, 28},
-			{"bob", HistoryQuery{User: "bob"}, 5},
+			{"all users", HistoryQuery{Limit: 100}, 29},
+			{"bob", HistoryQuery{User: "bob"}, 6},
+			{"hidden name exact", HistoryQuery{Name: "Secret Plan.pdf"}, 1},
+			{"hidden name part", HistoryQuery{Name: "Secret"}, 0},
 			{"nobody", HistoryQuery{User: "carol"}, 0},
 			{"queue", HistoryQuery{User: "alice", Queue: "color"}, 11},
 			{"device", HistoryQuery{User: "alice", Device: "mfp-1"}, 7},
@@ -114,6 +121,18 @@ func TestHistory(t *testing.T) {
 				}
 				if len(page.Jobs) != c.want {
 					t.Errorf("%d jobs, want %d", len(page.Jobs), c.want)
+				}
+				// The query's Filter selects the same rows for Jobs and
+				// Export, all pages together.
+				var ids []int64
+				for r, err := range l.Jobs(ctx, c.q.Filter()) {
+					if err != nil {
+						t.Fatal(err)
+					}
+					ids = append([]int64{r.JobID}, ids...)
+				}
+				if want := jobIDs(page.Jobs); !slices.Equal(ids, want) {
+					t.Errorf("Jobs(Filter()) = %v, History = %v", ids, want)
 				}
 			})
 		}
@@ -232,4 +251,12 @@ func FuzzCursor(f *testing.F) {
 			t.Fatalf("round trip of %q: %v %d %v", c, at2, id2, err)
 		}
 	})
+}
+
+func jobIDs(rs []JobRecord) []int64 {
+	ids := make([]int64, len(rs))
+	for i, r := range rs {
+		ids[i] = r.JobID
+	}
+	return ids
 }

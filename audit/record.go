@@ -38,7 +38,7 @@ type JobRecord struct {
 }
 
 // Color reports whether the job asked for (or may print in) colour.
-func (r *JobRecord) Color() bool { return isColor(r.ColorMode) }
+func (r JobRecord) Color() bool { return isColor(r.ColorMode) }
 
 // Filter selects events or job records for Events, Jobs and Export. Zero
 // fields select everything.
@@ -50,6 +50,11 @@ type Filter struct {
 	Queue, Device, Outcome string
 	// Type selects events of one type; job records ignore it.
 	Type string
+	// Name selects job records by document name: a case-insensitive
+	// substring of a clear name, or the exact name of a job whose queue
+	// hides names (matched in the keyed form the record holds, see
+	// Log.KeyedName). Events ignore it.
+	Name string
 	// JobID selects one job's events or record.
 	JobID int64
 	// From (inclusive) and To (exclusive) bound the event time, or the
@@ -96,12 +101,23 @@ func (f Filter) eventWhere() *where {
 	return w
 }
 
-func (f Filter) jobWhere() *where {
+// jobWhere is a method of the Log, not of the Filter, because a hidden
+// name is matched in its keyed form, which takes the Log's key.
+func (l *Log) jobWhere(f Filter) *where {
 	w := &where{}
 	if f.User != "" {
 		w.add("owner = ?", f.User)
 	}
 	f.common(w, "submitted_at")
+	if f.Name != "" {
+		cond := `LOWER(document_name) LIKE ? ESCAPE '\'`
+		args := []any{"%" + escapeLike(strings.ToLower(f.Name)) + "%"}
+		if keyed, err := l.KeyedName(f.Name); err == nil {
+			cond += ` OR document_name = ?`
+			args = append(args, keyed)
+		}
+		w.add("("+cond+")", args...)
+	}
 	return w
 }
 
@@ -197,7 +213,7 @@ func (l *Log) Events(ctx context.Context, f Filter) iter.Seq2[Event, error] {
 // Jobs yields the job records f selects, oldest submission first, reading
 // them as the loop asks.
 func (l *Log) Jobs(ctx context.Context, f Filter) iter.Seq2[JobRecord, error] {
-	w := f.jobWhere()
+	w := l.jobWhere(f)
 	return rowsSeq(l.db.DB.WithContext(ctx),
 		`SELECT `+jobColumns+` FROM audit_jobs`+w.String()+` ORDER BY submitted_at, job_id`, w.args,
 		scanJob, "audit: read job records")

@@ -11,22 +11,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/internal/database"
+	"github.com/printgate/printgate/release"
 )
 
 func TestJobDetail(t *testing.T) {
 	at := time.Date(2026, 4, 1, 0, 30, 0, 0, time.UTC)
 	rec := &record{details: map[int64]JobDetail{
-		42: {HistoryRow: HistoryRow{JobID: 42, User: userName, Name: "<b>payroll</b>.pdf", Queue: "secure", Device: "mfp-2f",
-			Pages: 3, Copies: 2, SubmittedAt: at, Outcome: "printed"},
-			ClaimedUser: "someone", ClientAddr: "192.0.2.7", Format: "application/pdf", Size: 123456, SHA256: "ab12cd",
-			PagesKnown: true, Impressions: 6, Sheets: 6, Method: "id+pin",
-			Events: []JobEvent{
-				{Seq: 11, At: at, Type: "submitted", Actor: userName, Hash: "00112233445566778899"},
-				{Seq: 15, At: at.Add(time.Minute), Type: "released", Actor: userName, Device: "mfp-2f", Method: "id+pin", Hash: "aabb"},
-				{Seq: 16, At: at.Add(2 * time.Minute), Type: "printed", Actor: "system", Details: map[string]string{"printer-job-id": "9"}, Hash: "ccdd"},
-			}},
-		43: {HistoryRow: HistoryRow{JobID: 43, User: userName, Name: "hmac-sha256:beef", NameHidden: true}},
+		42: {JobRecord: audit.JobRecord{JobID: 42, JobInfo: audit.JobInfo{Owner: userName, DocumentName: "<b>payroll</b>.pdf", Queue: "secure", Pages: 3, Copies: 2, Submitted: at, ClaimedUser: "someone", ClientAddr: "192.0.2.7", Format: "application/pdf", Size: 123456, SHA256: []byte{0xab, 0x12, 0xcd}, PagesKnown: true}, Device: "mfp-2f", Outcome: "printed", Impressions: 6, Sheets: 6, Method: "id+pin", Printer: "ipps://admin:hunter2@mfp-2f/ipp/print"}, Events: []audit.Event{
+			{Seq: 11, At: at, Type: "submitted", Actor: userName, Hash: []byte{0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99}},
+			{Seq: 15, At: at.Add(time.Minute), Type: "released", Actor: userName, Device: "mfp-2f", Method: "id+pin", Printer: "ipps://admin:hunter2@mfp-2f/ipp/print", Hash: []byte{0xaa, 0xbb}},
+			{Seq: 16, At: at.Add(2 * time.Minute), Type: "printed", Actor: "system", Details: map[string]string{"printer-job-id": "9"}, Hash: []byte{0xcc, 0xdd}},
+		}},
+		43: {JobRecord: audit.JobRecord{JobID: 43, JobInfo: audit.JobInfo{Owner: userName, DocumentName: "hmac-sha256:beef", HideName: true}}},
 	}}
 	e := newEnv(t, openDB(t, database.SQLite), func(o *Options) { o.History, o.Record = rec, rec })
 	auditor := e.signIn(t, auditorName)
@@ -34,10 +32,13 @@ func TestJobDetail(t *testing.T) {
 	body := e.page(t, auditor, "/admin/jobs/42")
 	for _, want := range []string{"Job 42", "&lt;b&gt;payroll&lt;/b&gt;.pdf", "sent as someone", "192.0.2.7", "123.5 kB",
 		"6 impressions on 6 sheets", "ID and PIN", "printer-job-id=9", `id="chain-ok"`,
-		"verifies from event 11 to event 16", "2026-04-01 09:30 JST", "001122334455…"} {
+		"verifies from event 11 to event 16", "2026-04-01 09:30 JST", "001122334455…", "ab12cd", "ipps://admin:xxxxx@mfp-2f/ipp/print"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("job page lacks %q", want)
 		}
+	}
+	if strings.Contains(body, "hunter2") {
+		t.Error("job page shows a printer's password")
 	}
 	if got := rec.verified; !slices.Equal(got, [][2]int64{{11, 16}}) {
 		t.Errorf("verified %v; want the job's own stretch 11-16", got)
@@ -50,8 +51,8 @@ func TestJobDetail(t *testing.T) {
 		}
 	})
 	t.Run("broken chain", func(t *testing.T) {
-		rec.chain = ChainCheck{FirstBad: 15, Reason: "event 15 was changed: its hash does not match its content"}
-		defer func() { rec.chain = ChainCheck{} }()
+		rec.chain = audit.Report{FirstBad: 15, Reason: "event 15 was changed: its hash does not match its content"}
+		defer func() { rec.chain = audit.Report{} }()
 		body := e.page(t, auditor, "/admin/jobs/42")
 		if !strings.Contains(body, `id="chain-bad"`) || !strings.Contains(body, "event 15 was changed") ||
 			strings.Contains(body, `id="chain-ok"`) {
@@ -59,8 +60,8 @@ func TestJobDetail(t *testing.T) {
 		}
 	})
 	t.Run("changed records in the whole chain", func(t *testing.T) {
-		rec.chain = ChainCheck{JobsBad: 2, Reason: `job 7: owner is "mallory", the events say "alice"`}
-		defer func() { rec.chain = ChainCheck{} }()
+		rec.chain = audit.Report{JobsBad: 2, Reason: `job 7: owner is "mallory", the events say "alice"`}
+		defer func() { rec.chain = audit.Report{} }()
 		body := e.page(t, auditor, "/admin/jobs/42?chain=all")
 		if !strings.Contains(body, `id="chain-bad"`) || !strings.Contains(body, "2 job records do not match") ||
 			strings.Contains(body, `id="chain-ok"`) {
@@ -91,12 +92,12 @@ func TestJobDetail(t *testing.T) {
 }
 
 func TestCharts(t *testing.T) {
-	rec := &record{totals: map[GroupBy][]Total{
-		"":         {{Jobs: 12, Pages: 300, ColorPages: 75, MonoPages: 225, PagesUnknown: 1}},
-		GroupByDay: {{Key: "2026-03-20", Pages: 100}, {Key: "2026-04-01", Pages: 200}},
-		GroupByUser: {{Key: "<script>alert(1)</script>", Pages: 5}, {Key: userName, Pages: 200},
-			{Key: "bob", Pages: 95}},
-		GroupByDevice: {{Key: "", Pages: 20}, {Key: "mfp-2f", Pages: 280}},
+	rec := &record{totals: map[audit.GroupBy][]audit.Total{
+		"":          {{Jobs: 12, Impressions: 300, ColorImpressions: 75, MonoImpressions: 225, PagesUnknown: 1}},
+		audit.ByDay: {{Key: "2026-03-20", Impressions: 100}, {Key: "2026-04-01", Impressions: 200}},
+		audit.ByUser: {{Key: "<script>alert(1)</script>", Impressions: 5}, {Key: userName, Impressions: 200},
+			{Key: "bob", Impressions: 95}},
+		audit.ByDevice: {{Key: "", Impressions: 20}, {Key: "mfp-2f", Impressions: 280}},
 	}}
 	e := newEnv(t, openDB(t, database.SQLite), func(o *Options) { o.History, o.Record = rec, rec })
 	auditor := e.signIn(t, auditorName)
@@ -190,6 +191,21 @@ func tokenShown(body string) string {
 		return ""
 	}
 	return m[1]
+}
+
+// TestDevicesMaskPassword holds the devices page to masking a password in
+// a printer's address, which the devices port hands over as stored.
+func TestDevicesMaskPassword(t *testing.T) {
+	devs := newDevices("secure")
+	e := newEnv(t, openDB(t, database.SQLite), func(o *Options) { o.Devices = devs })
+	admin := e.signIn(t, adminName)
+	if _, err := devs.AddDevice(t.Context(), release.DeviceSpec{Name: "mfp-9f", Printer: "ipp://admin:hunter2@mfp-9f/ipp/print"},
+		adminName); err != nil {
+		t.Fatal(err)
+	}
+	if body := e.page(t, admin, "/admin/devices"); strings.Contains(body, "hunter2") || !strings.Contains(body, "ipp://admin:xxxxx@mfp-9f") {
+		t.Errorf("devices page does not mask a printer's password: %.3000s", body)
+	}
 }
 
 func TestDevices(t *testing.T) {
@@ -302,7 +318,7 @@ func TestAuditorCannotChange(t *testing.T) {
 	jobs := &heldJobs{jobs: map[string][]HeldJob{userName: {{ID: 3, Name: "a.pdf"}}}}
 	devs := newDevices("secure")
 	e := newEnv(t, openDB(t, database.SQLite), func(o *Options) { o.Jobs, o.Devices = jobs, devs })
-	if _, err := devs.AddDevice(t.Context(), DeviceSpec{Name: "mfp-2f"}, adminName); err != nil {
+	if _, err := devs.AddDevice(t.Context(), release.DeviceSpec{Name: "mfp-2f"}, adminName); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.creds.SetPIN(t.Context(), userName, "4821"); err != nil {
@@ -348,9 +364,9 @@ func TestAuditorCannotChange(t *testing.T) {
 func TestDeviceThrottleShown(t *testing.T) {
 	devs := newDevices("secure")
 	e := newEnv(t, openDB(t, database.SQLite), func(o *Options) { o.Devices = devs })
-	devs.byName["mfp-1f"] = Device{Name: "mfp-1f", Enabled: true, Queues: []string{"secure"}, Methods: []string{"card"},
+	devs.byName["mfp-1f"] = Device{Device: release.Device{Name: "mfp-1f", Enabled: true, Queues: "secure", Methods: "card"},
 		ThrottledUntil: e.clock.Now().Add(4 * time.Minute), Refused: 37, Episodes: 3, LastThrottled: e.clock.Now()}
-	devs.byName["mfp-2f"] = Device{Name: "mfp-2f", Enabled: true, Queues: []string{"secure"}, Methods: []string{"card"}}
+	devs.byName["mfp-2f"] = Device{Device: release.Device{Name: "mfp-2f", Enabled: true, Queues: "secure", Methods: "card"}}
 	admin := e.signIn(t, adminName)
 	page := e.page(t, admin, "/admin/devices")
 	if strings.Count(page, `action="/admin/devices/clear-throttle"`) != 1 || strings.Count(page, "throttled") != 1 ||

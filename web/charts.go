@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/printgate/printgate/audit"
 )
 
 // Chart limits: the longest period the charts cover, the default one, and
@@ -98,7 +100,7 @@ type chartsData struct {
 	Users   barChart
 	Devices barChart
 	Split   split
-	Total   Total
+	Total   audit.Total
 }
 
 // chartsPage draws pages per day, the top users, colour versus black and
@@ -135,8 +137,8 @@ func (s *server) chartsPage(c *gin.Context) {
 
 // fillCharts reads the totals of [from, to) and lays out the charts.
 func (s *server) fillCharts(ctx context.Context, loc *locale, d *chartsData, from, to time.Time) error {
-	totals := func(by GroupBy) ([]Total, error) {
-		return s.opts.Record.Totals(ctx, TotalsQuery{GroupBy: by, From: from, To: to})
+	totals := func(by audit.GroupBy) ([]audit.Total, error) {
+		return s.opts.Record.Totals(ctx, audit.TotalsQuery{GroupBy: by, From: from, To: to})
 	}
 	grand, err := totals("")
 	if err != nil {
@@ -145,15 +147,15 @@ func (s *server) fillCharts(ctx context.Context, loc *locale, d *chartsData, fro
 	if len(grand) > 0 {
 		d.Total = grand[0]
 	}
-	days, err := totals(GroupByDay)
+	days, err := totals(audit.ByDay)
 	if err != nil {
 		return err
 	}
-	users, err := totals(GroupByUser)
+	users, err := totals(audit.ByUser)
 	if err != nil {
 		return err
 	}
-	devices, err := totals(GroupByDevice)
+	devices, err := totals(audit.ByDevice)
 	if err != nil {
 		return err
 	}
@@ -165,10 +167,10 @@ func (s *server) fillCharts(ctx context.Context, loc *locale, d *chartsData, fro
 }
 
 // top returns the totals with the most pages first, at most n (0: all).
-func top(ts []Total, n int) []Total {
+func top(ts []audit.Total, n int) []audit.Total {
 	ts = slices.Clone(ts)
-	slices.SortStableFunc(ts, func(a, b Total) int {
-		return cmp.Or(cmp.Compare(b.Pages, a.Pages), cmp.Compare(b.Jobs, a.Jobs), strings.Compare(a.Key, b.Key))
+	slices.SortStableFunc(ts, func(a, b audit.Total) int {
+		return cmp.Or(cmp.Compare(b.Impressions, a.Impressions), cmp.Compare(b.Jobs, a.Jobs), strings.Compare(a.Key, b.Key))
 	})
 	if n > 0 && len(ts) > n {
 		ts = ts[:n]
@@ -178,13 +180,13 @@ func top(ts []Total, n int) []Total {
 
 // layoutDays draws one column per calendar day of [from, to), a day
 // without jobs as an empty one.
-func layoutDays(loc *locale, ts []Total, from, to time.Time) dayChart {
+func layoutDays(loc *locale, ts []audit.Total, from, to time.Time) dayChart {
 	pages := make(map[string]int64, len(ts))
 	var most, total int64
 	for _, t := range ts {
-		pages[t.Key] = t.Pages
-		most = max(most, t.Pages)
-		total += t.Pages
+		pages[t.Key] = t.Impressions
+		most = max(most, t.Impressions)
+		total += t.Impressions
 	}
 	var days []time.Time
 	for day := from; day.Before(to); day = day.AddDate(0, 0, 1) {
@@ -219,11 +221,11 @@ func layoutDays(loc *locale, ts []Total, from, to time.Time) dayChart {
 
 // layoutBars draws one bar per total; a total without a key is named
 // blank.
-func layoutBars(ts []Total, blank string) barChart {
+func layoutBars(ts []audit.Total, blank string) barChart {
 	ch := barChart{Width: chartWidth, LabelW: barLabelW, Height: float64(len(ts))*barRowH + 4}
 	var most int64
 	for _, t := range ts {
-		most = max(most, t.Pages)
+		most = max(most, t.Impressions)
 	}
 	plotW := chartWidth - barLabelW - barValueRoom
 	for i, t := range ts {
@@ -233,22 +235,22 @@ func layoutBars(ts []Total, blank string) barChart {
 		}
 		w := 0.0
 		if most > 0 {
-			w = plotW * float64(t.Pages) / float64(most)
+			w = plotW * float64(t.Impressions) / float64(most)
 		}
 		y := float64(i) * barRowH
 		ch.Rows = append(ch.Rows, barRow{Y: y, BarY: y + 4, W: w, ValueX: barLabelW + w + 6,
-			Label: shorten(full, maxLabelRunes), Full: full, Value: t.Pages})
+			Label: shorten(full, maxLabelRunes), Full: full, Value: t.Impressions})
 	}
 	return ch
 }
 
 // layoutSplit draws colour and black-and-white impressions as one bar.
-func layoutSplit(t Total) split {
-	sp := split{Width: chartWidth, Height: splitBarH, Color: t.ColorPages, Mono: t.MonoPages}
-	if sum := t.ColorPages + t.MonoPages; sum > 0 {
-		sp.ColorW = chartWidth * float64(t.ColorPages) / float64(sum)
+func layoutSplit(t audit.Total) split {
+	sp := split{Width: chartWidth, Height: splitBarH, Color: t.ColorImpressions, Mono: t.MonoImpressions}
+	if sum := t.ColorImpressions + t.MonoImpressions; sum > 0 {
+		sp.ColorW = chartWidth * float64(t.ColorImpressions) / float64(sum)
 		sp.MonoW = chartWidth - sp.ColorW
-		sp.ColorPct = int(math.Round(100 * float64(t.ColorPages) / float64(sum)))
+		sp.ColorPct = int(math.Round(100 * float64(t.ColorImpressions) / float64(sum)))
 		sp.MonoPct = 100 - sp.ColorPct
 	}
 	return sp

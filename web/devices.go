@@ -27,7 +27,7 @@ type devicesData struct {
 	// was typed into it, kept when it is refused.
 	Queues  []string
 	Methods []string
-	Form    DeviceSpec
+	Form    release.DeviceSpec
 }
 
 // tokenData is the page that shows a device token, once.
@@ -39,12 +39,12 @@ type tokenData struct {
 }
 
 func (s *server) devicesPage(c *gin.Context) {
-	s.showDevices(c, http.StatusOK, "", DeviceSpec{Methods: []string{release.MethodCard, release.MethodIDPIN}})
+	s.showDevices(c, http.StatusOK, "", release.DeviceSpec{Methods: []string{release.MethodCard, release.MethodIDPIN}})
 }
 
 // showDevices renders the devices page with an optional error message and
 // the add form filled with form.
-func (s *server) showDevices(c *gin.Context, status int, errText string, form DeviceSpec) {
+func (s *server) showDevices(c *gin.Context, status int, errText string, form release.DeviceSpec) {
 	d := devicesData{State: "unavailable", Methods: loginMethods(), Form: form}
 	if s.opts.Devices != nil {
 		d.State, d.Queues = "ok", s.opts.Devices.Queues()
@@ -66,7 +66,7 @@ func (s *server) addDevice(c *gin.Context) {
 		s.renderError(c, http.StatusNotFound, "common.unavailable")
 		return
 	}
-	spec := DeviceSpec{
+	spec := release.DeviceSpec{
 		Name:       strings.TrimSpace(c.PostForm("name")),
 		Printer:    strings.TrimSpace(c.PostForm("printer")),
 		Queues:     c.PostFormArray("queue"),
@@ -97,7 +97,7 @@ func (s *server) addDevice(c *gin.Context) {
 // checkDeviceSpec returns the catalog key of what is wrong with spec, or
 // "". It checks what the release service checks, to say it in the
 // page's language.
-func (s *server) checkDeviceSpec(ctx context.Context, spec DeviceSpec) string {
+func (s *server) checkDeviceSpec(ctx context.Context, spec release.DeviceSpec) string {
 	if !validDeviceName(spec.Name) {
 		return "devices.bad_name"
 	}
@@ -140,14 +140,14 @@ func validDeviceName(s string) bool {
 func (s *server) rotateToken(c *gin.Context) {
 	name := strings.TrimSpace(c.PostForm("name"))
 	if s.opts.Devices == nil || !validDeviceName(name) {
-		s.showDevices(c, http.StatusNotFound, s.locale(c).T("devices.not_found"), DeviceSpec{})
+		s.showDevices(c, http.StatusNotFound, s.locale(c).T("devices.not_found"), release.DeviceSpec{})
 		return
 	}
 	admin := currentSession(c).User
 	token, err := s.opts.Devices.RotateToken(c.Request.Context(), name, admin)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		s.showDevices(c, http.StatusNotFound, s.locale(c).T("devices.not_found"), DeviceSpec{})
+		s.showDevices(c, http.StatusNotFound, s.locale(c).T("devices.not_found"), release.DeviceSpec{})
 	case err != nil:
 		s.fail(c, "rotate device token", err)
 	default:
@@ -168,14 +168,14 @@ func (s *server) setDeviceEnabled(c *gin.Context) {
 	name := strings.TrimSpace(c.PostForm("name"))
 	enabled := c.PostForm("enabled") == "true"
 	if s.opts.Devices == nil || !validDeviceName(name) || (!enabled && c.PostForm("enabled") != "false") {
-		s.showDevices(c, http.StatusNotFound, s.locale(c).T("devices.not_found"), DeviceSpec{})
+		s.showDevices(c, http.StatusNotFound, s.locale(c).T("devices.not_found"), release.DeviceSpec{})
 		return
 	}
 	admin := currentSession(c).User
 	err := s.opts.Devices.SetDeviceEnabled(c.Request.Context(), name, enabled, admin)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		s.showDevices(c, http.StatusNotFound, s.locale(c).T("devices.not_found"), DeviceSpec{})
+		s.showDevices(c, http.StatusNotFound, s.locale(c).T("devices.not_found"), release.DeviceSpec{})
 	case err != nil:
 		s.fail(c, "enable device", err)
 	default:
@@ -193,14 +193,14 @@ func (s *server) setDeviceEnabled(c *gin.Context) {
 func (s *server) clearDeviceThrottle(c *gin.Context) {
 	name := strings.TrimSpace(c.PostForm("name"))
 	if s.opts.Devices == nil || !validDeviceName(name) {
-		s.showDevices(c, http.StatusNotFound, s.locale(c).T("devices.not_found"), DeviceSpec{})
+		s.showDevices(c, http.StatusNotFound, s.locale(c).T("devices.not_found"), release.DeviceSpec{})
 		return
 	}
 	admin := currentSession(c).User
 	err := s.opts.Devices.ClearThrottle(c.Request.Context(), name, admin)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		s.showDevices(c, http.StatusNotFound, s.locale(c).T("devices.not_found"), DeviceSpec{})
+		s.showDevices(c, http.StatusNotFound, s.locale(c).T("devices.not_found"), release.DeviceSpec{})
 	case err != nil:
 		s.fail(c, "clear device throttle", err)
 	default:

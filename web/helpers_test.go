@@ -25,6 +25,7 @@ import (
 	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/internal/secret"
 	"github.com/printgate/printgate/internal/testenv"
+	"github.com/printgate/printgate/release"
 	"github.com/printgate/printgate/release/credential"
 	"github.com/printgate/printgate/release/directory"
 	"github.com/printgate/printgate/release/throttle"
@@ -300,71 +301,73 @@ func (h *heldJobs) CancelAnyJob(_ context.Context, id int64, admin string) error
 
 // record is a History and a Record over fixed rows, standing in for the
 // audit log. It selects, pages and exports rows with the meaning
-// HistoryQuery documents, and remembers the queries it was asked.
+// audit.HistoryQuery documents, and remembers the queries it was asked.
 type record struct {
-	rows    []HistoryRow
+	rows    []audit.JobRecord
 	summary Summary
-	// details are the jobs Job finds, chain what VerifyChain answers,
-	// totals what Totals answers per grouping.
+	// details are the jobs Job (with Timeline and CheckJob) finds, chain
+	// what Verify answers, totals what Totals answers per grouping.
 	details map[int64]JobDetail
-	chain   ChainCheck
-	totals  map[GroupBy][]Total
+	chain   audit.Report
+	totals  map[audit.GroupBy][]audit.Total
 
 	// exportErr, when set, ends an export after exportErrAfter rows.
 	exportErr      error
 	exportErrAfter int
 
 	mu       sync.Mutex
-	queries  []HistoryQuery
-	exports  []HistoryQuery
+	queries  []audit.HistoryQuery
+	exports  []audit.Filter
 	verified [][2]int64
 }
 
-// matches reports whether q selects row.
-func (q HistoryQuery) matches(row HistoryRow) bool {
-	return (q.User == "" || row.User == q.User) &&
-		(q.From.IsZero() || !row.SubmittedAt.Before(q.From)) &&
-		(q.To.IsZero() || row.SubmittedAt.Before(q.To)) &&
-		(q.Queue == "" || row.Queue == q.Queue) &&
-		(q.Device == "" || row.Device == q.Device) &&
-		(q.Outcome == "" || row.Outcome == q.Outcome) &&
-		(q.Name == "" || strings.Contains(strings.ToLower(row.Name), strings.ToLower(q.Name)))
+var _ Record = (*record)(nil)
+
+// matches reports whether f selects row.
+func matches(f audit.Filter, row audit.JobRecord) bool {
+	return (f.User == "" || row.Owner == f.User) &&
+		(f.From.IsZero() || !row.Submitted.Before(f.From)) &&
+		(f.To.IsZero() || row.Submitted.Before(f.To)) &&
+		(f.Queue == "" || row.Queue == f.Queue) &&
+		(f.Device == "" || row.Device == f.Device) &&
+		(f.Outcome == "" || row.Outcome == f.Outcome) &&
+		(f.Name == "" || strings.Contains(strings.ToLower(row.DocumentName), strings.ToLower(f.Name)))
 }
 
-// selected returns the rows q selects, newest first.
-func (r *record) selected(q HistoryQuery) []HistoryRow {
-	var out []HistoryRow
+// selected returns the rows f selects, newest first.
+func (r *record) selected(f audit.Filter) []audit.JobRecord {
+	var out []audit.JobRecord
 	for _, row := range r.rows {
-		if q.matches(row) {
+		if matches(f, row) {
 			out = append(out, row)
 		}
 	}
-	slices.SortFunc(out, func(a, b HistoryRow) int {
-		return cmp.Or(b.SubmittedAt.Compare(a.SubmittedAt), cmp.Compare(b.JobID, a.JobID))
+	slices.SortFunc(out, func(a, b audit.JobRecord) int {
+		return cmp.Or(b.Submitted.Compare(a.Submitted), cmp.Compare(b.JobID, a.JobID))
 	})
 	return out
 }
 
-func (r *record) History(_ context.Context, q HistoryQuery) (HistoryPage, error) {
+func (r *record) History(_ context.Context, q audit.HistoryQuery) (audit.HistoryPage, error) {
 	r.mu.Lock()
 	r.queries = append(r.queries, q)
 	r.mu.Unlock()
-	rows := r.selected(q)
+	rows := r.selected(q.Filter())
 	start := 0
 	if q.Cursor != "" {
 		// The cursor is the last job ID shown.
 		last, err := strconv.ParseInt(strings.TrimPrefix(q.Cursor, "after-"), 10, 64)
-		i := slices.IndexFunc(rows, func(row HistoryRow) bool { return row.JobID == last })
+		i := slices.IndexFunc(rows, func(row audit.JobRecord) bool { return row.JobID == last })
 		if err != nil || !strings.HasPrefix(q.Cursor, "after-") || i < 0 {
-			return HistoryPage{}, fmt.Errorf("cursor %q: %w", q.Cursor, ErrBadCursor)
+			return audit.HistoryPage{}, fmt.Errorf("cursor %q: %w", q.Cursor, audit.ErrBadCursor)
 		}
 		start = i + 1
 	}
 	limit := cmp.Or(q.Limit, 50)
-	var page HistoryPage
-	page.Rows = rows[start:min(start+limit, len(rows))]
+	var page audit.HistoryPage
+	page.Jobs = rows[start:min(start+limit, len(rows))]
 	if start+limit < len(rows) {
-		page.Next = fmt.Sprintf("after-%d", page.Rows[len(page.Rows)-1].JobID)
+		page.Next = fmt.Sprintf("after-%d", page.Jobs[len(page.Jobs)-1].JobID)
 	}
 	return page, nil
 }
@@ -373,15 +376,30 @@ func (r *record) Summary(context.Context, time.Time, time.Time) (Summary, error)
 	return r.summary, nil
 }
 
-func (r *record) Job(_ context.Context, id int64) (JobDetail, error) {
+func (r *record) detail(id int64) (JobDetail, error) {
 	d, ok := r.details[id]
 	if !ok {
-		return JobDetail{}, fmt.Errorf("job %d: %w", id, ErrNotFound)
+		return JobDetail{}, fmt.Errorf("job %d: %w", id, audit.ErrNotFound)
 	}
 	return d, nil
 }
 
-func (r *record) VerifyChain(_ context.Context, from, to int64) (ChainCheck, error) {
+func (r *record) Job(_ context.Context, id int64) (audit.JobRecord, error) {
+	d, err := r.detail(id)
+	return d.JobRecord, err
+}
+
+func (r *record) Timeline(_ context.Context, id int64) ([]audit.Event, error) {
+	d, err := r.detail(id)
+	return d.Events, err
+}
+
+func (r *record) CheckJob(_ context.Context, id int64) (string, error) {
+	d, err := r.detail(id)
+	return d.RecordProblem, err
+}
+
+func (r *record) Verify(_ context.Context, from, to int64) (audit.Report, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.verified = append(r.verified, [2]int64{from, to})
@@ -390,17 +408,17 @@ func (r *record) VerifyChain(_ context.Context, from, to int64) (ChainCheck, err
 	return c, nil
 }
 
-func (r *record) Totals(_ context.Context, q TotalsQuery) ([]Total, error) {
+func (r *record) Totals(_ context.Context, q audit.TotalsQuery) ([]audit.Total, error) {
 	return r.totals[q.GroupBy], nil
 }
 
 // Export writes the selected rows oldest first as CSV: job ID, user and
 // document name.
-func (r *record) Export(_ context.Context, w io.Writer, q HistoryQuery, format ExportFormat) (int64, error) {
+func (r *record) Export(_ context.Context, w io.Writer, f audit.Filter, _ audit.Format) (int64, error) {
 	r.mu.Lock()
-	r.exports = append(r.exports, q)
+	r.exports = append(r.exports, f)
 	r.mu.Unlock()
-	rows := r.selected(q)
+	rows := r.selected(f)
 	slices.Reverse(rows)
 	if r.exportErr != nil && r.exportErrAfter == 0 {
 		return 0, r.exportErr
@@ -412,7 +430,7 @@ func (r *record) Export(_ context.Context, w io.Writer, q HistoryQuery, format E
 			cw.Flush()
 			return int64(i), r.exportErr
 		}
-		cw.Write([]string{strconv.FormatInt(row.JobID, 10), row.User, row.Name})
+		cw.Write([]string{strconv.FormatInt(row.JobID, 10), row.Owner, row.DocumentName})
 	}
 	cw.Flush()
 	return int64(len(rows)), cw.Error()
@@ -449,14 +467,15 @@ func (d *devices) token() string {
 	return t
 }
 
-func (d *devices) AddDevice(_ context.Context, spec DeviceSpec, by string) (string, error) {
+func (d *devices) AddDevice(_ context.Context, spec release.DeviceSpec, by string) (string, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if _, ok := d.byName[spec.Name]; ok {
 		return "", errors.New("device exists")
 	}
-	d.byName[spec.Name] = Device{Name: spec.Name, Printer: spec.Printer, Queues: spec.Queues, Methods: spec.Methods,
-		SelfEnroll: spec.SelfEnroll, AllowPlainCredentials: spec.AllowPlainCredentials, Enabled: true}
+	d.byName[spec.Name] = Device{Device: release.Device{Name: spec.Name, Printer: spec.Printer,
+		Queues: strings.Join(spec.Queues, ","), Methods: strings.Join(spec.Methods, ","),
+		SelfEnroll: spec.SelfEnroll, AllowPlainCredentials: spec.AllowPlainCredentials, Enabled: true}}
 	d.changes = append(d.changes, "add "+spec.Name+" by "+by)
 	return d.token(), nil
 }

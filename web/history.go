@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/printgate/printgate/audit"
 )
 
 // historyRows is how many rows the history page shows at a time.
@@ -63,16 +65,16 @@ func (f historyFilter) details() map[string]string {
 // it into a query. Dates are calendar days in the configured time zone,
 // both inclusive: "to" 2026-04-01 selects up to the end of that day. A
 // filter that cannot be used returns the catalog key of the reason.
-func (s *server) parseHistoryFilter(c *gin.Context) (historyFilter, HistoryQuery, string) {
+func (s *server) parseHistoryFilter(c *gin.Context) (historyFilter, audit.HistoryQuery, string) {
 	get := func(key string) string { return strings.TrimSpace(c.Query(key)) }
 	f := historyFilter{User: get("user"), From: get("from"), To: get("to"), Queue: get("queue"),
 		Device: get("device"), Outcome: get("outcome"), Name: get("name")}
 	for _, v := range []string{f.User, f.From, f.To, f.Queue, f.Device, f.Outcome, f.Name} {
 		if len(v) > maxFilterLength {
-			return f, HistoryQuery{}, "history.too_long"
+			return f, audit.HistoryQuery{}, "history.too_long"
 		}
 	}
-	q := HistoryQuery{User: f.User, Queue: f.Queue, Device: f.Device, Outcome: f.Outcome, Name: f.Name}
+	q := audit.HistoryQuery{User: f.User, Queue: f.Queue, Device: f.Device, Outcome: f.Outcome, Name: f.Name}
 	if f.Outcome != "" && !slices.Contains(outcomes(), f.Outcome) {
 		return f, q, "history.bad_outcome"
 	}
@@ -102,7 +104,7 @@ type historyData struct {
 	// State is "ok", "unavailable" (no record wired), "invalid" (the
 	// filter cannot be used) or "error".
 	State string
-	Rows  []HistoryRow
+	Rows  []audit.JobRecord
 	// NextURL is the address of the next page, "" on the last.
 	NextURL string
 	// First reports whether this is the first page; FirstURL leads
@@ -130,13 +132,13 @@ func (s *server) historyPage(c *gin.Context) {
 		q.Limit, q.Cursor = historyRows, c.Query("cursor")
 		page, err := s.opts.History.History(c.Request.Context(), q)
 		switch {
-		case errors.Is(err, ErrBadCursor):
+		case errors.Is(err, audit.ErrBadCursor):
 			d.State, v.Error, status = "invalid", s.locale(c).T("history.bad_cursor"), http.StatusBadRequest
 		case err != nil:
 			s.log.Error("web: history", "err", err)
 			d.State = "error"
 		}
-		d.Rows = page.Rows
+		d.Rows = page.Jobs
 		if page.Next != "" {
 			next := f.values()
 			next.Set("cursor", page.Next)
@@ -156,17 +158,17 @@ func (s *server) historyPage(c *gin.Context) {
 }
 
 // exportType returns the media type and file extension of an export
-// format, and whether the format is one.
-func exportType(f ExportFormat) (ctype, ext string, ok bool) {
+// format, how the record writes it, and whether the format is one.
+func exportType(f ExportFormat) (ctype, ext string, format audit.Format, ok bool) {
 	switch f {
 	case ExportCSV:
-		return "text/csv; charset=utf-8", "csv", true
+		return "text/csv; charset=utf-8", "csv", audit.Format{Encoding: audit.CSV, Jobs: true}, true
 	case ExportCSVShiftJIS:
-		return "text/csv; charset=shift_jis", "csv", true
+		return "text/csv; charset=shift_jis", "csv", audit.Format{Encoding: audit.CSV, ShiftJIS: true, Jobs: true}, true
 	case ExportJSONL:
-		return "application/x-ndjson", "jsonl", true
+		return "application/x-ndjson", "jsonl", audit.Format{Encoding: audit.JSONL, Jobs: true}, true
 	}
-	return "", "", false
+	return "", "", audit.Format{}, false
 }
 
 // crossSite reports whether a browser says it sent r from another site,
@@ -199,7 +201,7 @@ func (s *server) exportHistory(c *gin.Context) {
 		return
 	}
 	format := ExportFormat(c.DefaultQuery("format", string(ExportCSV)))
-	ctype, ext, ok := exportType(format)
+	ctype, ext, enc, ok := exportType(format)
 	if !ok {
 		s.renderError(c, http.StatusBadRequest, "history.bad_format")
 		return
@@ -212,7 +214,9 @@ func (s *server) exportHistory(c *gin.Context) {
 	name := "printgate-history-" + s.now().In(s.tz).Format("20060102-150405") + "." + ext
 	c.Header("Content-Type", ctype)
 	c.Header("Content-Disposition", `attachment; filename="`+name+`"`)
-	n, err := s.opts.Record.Export(c.Request.Context(), c.Writer, q, format)
+	// One streamed query: the filter selects what History pages through
+	// for q, all pages together.
+	n, err := s.opts.Record.Export(c.Request.Context(), c.Writer, q.Filter(), enc)
 	if err != nil {
 		if !c.Writer.Written() {
 			s.fail(c, "export", err)

@@ -14,12 +14,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/internal/database"
 )
 
 // historyEnv is a console whose record holds rows: three users over
 // several days, in Tokyo time.
-func historyEnv(t *testing.T, rows []HistoryRow) (*env, *record) {
+func historyEnv(t *testing.T, rows []audit.JobRecord) (*env, *record) {
 	t.Helper()
 	rec := &record{rows: rows}
 	e := newEnv(t, openDB(t, database.SQLite), func(o *Options) { o.History, o.Record = rec, rec })
@@ -29,14 +30,12 @@ func historyEnv(t *testing.T, rows []HistoryRow) (*env, *record) {
 // sampleRows are n jobs, one an hour from 2026-03-30 20:00 JST, owned in
 // turn by alice, bob and carol, on queues "secure" and "color", released
 // at mfp-1 or mfp-2, the third of them failed.
-func sampleRows(n int) []HistoryRow {
+func sampleRows(n int) []audit.JobRecord {
 	start := time.Date(2026, 3, 30, 11, 0, 0, 0, time.UTC) // 20:00 JST
 	users := []string{userName, "bob", "carol"}
-	var rows []HistoryRow
+	var rows []audit.JobRecord
 	for i := range n {
-		r := HistoryRow{JobID: int64(100 + i), User: users[i%3], Name: fmt.Sprintf("Report-%03d.pdf", i),
-			Queue: []string{"secure", "color"}[i%2], Device: fmt.Sprintf("mfp-%d", 1+i%2), Pages: 2, Copies: 1,
-			SubmittedAt: start.Add(time.Duration(i) * time.Hour), Outcome: "printed"}
+		r := audit.JobRecord{JobID: int64(100 + i), JobInfo: audit.JobInfo{Owner: users[i%3], DocumentName: fmt.Sprintf("Report-%03d.pdf", i), Queue: []string{"secure", "color"}[i%2], Pages: 2, Copies: 1, Submitted: start.Add(time.Duration(i) * time.Hour)}, Device: fmt.Sprintf("mfp-%d", 1+i%2), Outcome: "printed"}
 		if i%3 == 2 {
 			r.Outcome, r.Reason = "print-failed", "printer-unreachable"
 		}
@@ -65,27 +64,27 @@ func TestHistoryFilters(t *testing.T) {
 		name   string
 		query  url.Values
 		status int
-		want   HistoryQuery
+		want   audit.HistoryQuery
 		// jobs are the IDs shown, newest first (only checked when set).
 		jobs []int64
 	}{
-		{"no filter", url.Values{}, http.StatusOK, HistoryQuery{}, nil},
+		{"no filter", url.Values{}, http.StatusOK, audit.HistoryQuery{}, nil},
 		{"one user on one day", url.Values{"user": {"bob"}, "from": {"2026-03-31"}, "to": {"2026-03-31"}}, http.StatusOK,
-			HistoryQuery{User: "bob", From: time.Date(2026, 3, 31, 0, 0, 0, 0, jst), To: time.Date(2026, 4, 1, 0, 0, 0, 0, jst)},
+			audit.HistoryQuery{User: "bob", From: time.Date(2026, 3, 31, 0, 0, 0, 0, jst), To: time.Date(2026, 4, 1, 0, 0, 0, 0, jst)},
 			// 2026-03-31 JST is hours 4..27 after the start; bob has i%3 == 1.
 			[]int64{125, 122, 119, 116, 113, 110, 107, 104}},
 		{"from only", url.Values{"from": {"2026-04-02"}}, http.StatusOK,
-			HistoryQuery{From: time.Date(2026, 4, 2, 0, 0, 0, 0, jst)}, []int64{159, 158, 157, 156, 155, 154, 153, 152}},
+			audit.HistoryQuery{From: time.Date(2026, 4, 2, 0, 0, 0, 0, jst)}, []int64{159, 158, 157, 156, 155, 154, 153, 152}},
 		{"queue, device and outcome", url.Values{"queue": {"secure"}, "device": {"mfp-1"}, "outcome": {"print-failed"}}, http.StatusOK,
-			HistoryQuery{Queue: "secure", Device: "mfp-1", Outcome: "print-failed"}, []int64{156, 150, 144, 138, 132, 126, 120, 114, 108, 102}},
-		{"document name, any case", url.Values{"name": {"report-05"}}, http.StatusOK, HistoryQuery{Name: "report-05"},
+			audit.HistoryQuery{Queue: "secure", Device: "mfp-1", Outcome: "print-failed"}, []int64{156, 150, 144, 138, 132, 126, 120, 114, 108, 102}},
+		{"document name, any case", url.Values{"name": {"report-05"}}, http.StatusOK, audit.HistoryQuery{Name: "report-05"},
 			[]int64{159, 158, 157, 156, 155, 154, 153, 152, 151, 150}},
-		{"spaces trimmed", url.Values{"user": {"  carol "}}, http.StatusOK, HistoryQuery{User: "carol"}, nil},
-		{"bad date", url.Values{"from": {"31/03/2026"}}, http.StatusBadRequest, HistoryQuery{}, nil},
-		{"end before start", url.Values{"from": {"2026-04-02"}, "to": {"2026-04-01"}}, http.StatusBadRequest, HistoryQuery{}, nil},
-		{"unknown outcome", url.Values{"outcome": {"stolen"}}, http.StatusBadRequest, HistoryQuery{}, nil},
-		{"too long", url.Values{"name": {strings.Repeat("x", maxFilterLength+1)}}, http.StatusBadRequest, HistoryQuery{}, nil},
-		{"forged cursor", url.Values{"cursor": {"after-nothing"}}, http.StatusBadRequest, HistoryQuery{}, nil},
+		{"spaces trimmed", url.Values{"user": {"  carol "}}, http.StatusOK, audit.HistoryQuery{User: "carol"}, nil},
+		{"bad date", url.Values{"from": {"31/03/2026"}}, http.StatusBadRequest, audit.HistoryQuery{}, nil},
+		{"end before start", url.Values{"from": {"2026-04-02"}, "to": {"2026-04-01"}}, http.StatusBadRequest, audit.HistoryQuery{}, nil},
+		{"unknown outcome", url.Values{"outcome": {"stolen"}}, http.StatusBadRequest, audit.HistoryQuery{}, nil},
+		{"too long", url.Values{"name": {strings.Repeat("x", maxFilterLength+1)}}, http.StatusBadRequest, audit.HistoryQuery{}, nil},
+		{"forged cursor", url.Values{"cursor": {"after-nothing"}}, http.StatusBadRequest, audit.HistoryQuery{}, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -224,7 +223,7 @@ func TestHistoryExport(t *testing.T) {
 	// The export was asked with the page's own query.
 	page, export := rec.queries[0], rec.exports[0]
 	page.Limit, page.Cursor = 0, ""
-	if page != export {
+	if page.Filter() != export {
 		t.Errorf("export query %+v; page query %+v", export, page)
 	}
 	// And recorded with its filter.

@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/internal/database"
+	"github.com/printgate/printgate/release"
 	"github.com/printgate/printgate/release/directory"
 )
 
@@ -113,36 +115,31 @@ func TestJapanesePages(t *testing.T) {
 			{ID: 43, Name: "memo.pdf", Queue: "secure", SubmittedAt: submitted},
 		}}}
 		rec := &record{
-			rows: []HistoryRow{
-				{JobID: 7, User: adminName, Name: "議事録.pdf", Pages: 4, Copies: 1, SubmittedAt: submitted, Outcome: "printed"},
-				{JobID: 8, User: adminName, Name: "x.pdf", SubmittedAt: submitted, Outcome: "print-failed", Reason: "printer offline"},
-				{JobID: 9, User: adminName, Name: "hmac-sha256:00ff", NameHidden: true, SubmittedAt: submitted, Outcome: "held"},
+			rows: []audit.JobRecord{
+				{JobID: 7, JobInfo: audit.JobInfo{Owner: adminName, DocumentName: "議事録.pdf", Pages: 4, Copies: 1, Submitted: submitted}, Outcome: "printed"},
+				{JobID: 8, JobInfo: audit.JobInfo{Owner: adminName, DocumentName: "x.pdf", Submitted: submitted}, Outcome: "print-failed", Reason: "printer offline"},
+				{JobID: 9, JobInfo: audit.JobInfo{Owner: adminName, DocumentName: "hmac-sha256:00ff", HideName: true, Submitted: submitted}, Outcome: "held"},
 			},
 			summary: Summary{Jobs: 3, Pages: 9, HeldNow: 2},
-			details: map[int64]JobDetail{7: {
-				HistoryRow: HistoryRow{JobID: 7, User: adminName, Name: "議事録.pdf", Pages: 4, Copies: 1, SubmittedAt: submitted,
-					Outcome: "printed", Device: "mfp-2f"},
-				ClaimedUser: "adam2", Format: "application/pdf", Size: 2048, PagesKnown: true, Impressions: 4, Sheets: 2,
-				HasJobPIN: true, Method: "card+pin", ReleasedAt: submitted.Add(time.Minute),
-				Events: []JobEvent{
-					{Seq: 1, At: submitted, Type: "submitted", Actor: adminName},
-					{Seq: 2, At: submitted, Type: "release-attempt", Actor: adminName, Method: "card", Outcome: "success"},
-					{Seq: 3, At: submitted, Type: "released", Actor: adminName, Device: "mfp-2f", Method: "card+pin"},
-					{Seq: 4, At: submitted, Type: "printed", Actor: "system"},
-					{Seq: 5, At: submitted, Type: "document-destroyed", Actor: "system"},
-				}}},
-			totals: map[GroupBy][]Total{
-				"":            {{Jobs: 3, Pages: 9, ColorPages: 4, MonoPages: 5}},
-				GroupByDay:    {{Key: "2026-04-01", Pages: 9}},
-				GroupByUser:   {{Key: adminName, Pages: 9}},
-				GroupByDevice: {{Key: "", Pages: 1}, {Key: "mfp-2f", Pages: 8}},
+			details: map[int64]JobDetail{7: {JobRecord: audit.JobRecord{JobID: 7, JobInfo: audit.JobInfo{Owner: adminName, DocumentName: "議事録.pdf", Pages: 4, Copies: 1, Submitted: submitted, ClaimedUser: "adam2", Format: "application/pdf", Size: 2048, PagesKnown: true, HasJobPIN: true}, Outcome: "printed", Device: "mfp-2f", Impressions: 4, Sheets: 2, Method: "card+pin", ReleasedAt: submitted.Add(time.Minute)}, Events: []audit.Event{
+				{Seq: 1, At: submitted, Type: "submitted", Actor: adminName},
+				{Seq: 2, At: submitted, Type: "release-attempt", Actor: adminName, Method: "card", Outcome: "success"},
+				{Seq: 3, At: submitted, Type: "released", Actor: adminName, Device: "mfp-2f", Method: "card+pin"},
+				{Seq: 4, At: submitted, Type: "printed", Actor: "system"},
+				{Seq: 5, At: submitted, Type: "document-destroyed", Actor: "system"},
+			}}},
+			totals: map[audit.GroupBy][]audit.Total{
+				"":             {{Jobs: 3, Impressions: 9, ColorImpressions: 4, MonoImpressions: 5}},
+				audit.ByDay:    {{Key: "2026-04-01", Impressions: 9}},
+				audit.ByUser:   {{Key: adminName, Impressions: 9}},
+				audit.ByDevice: {{Key: "", Impressions: 1}, {Key: "mfp-2f", Impressions: 8}},
 			},
 		}
 		o.History, o.Record = rec, rec
 		o.Devices = newDevices("secure")
-		o.Devices.AddDevice(t.Context(), DeviceSpec{Name: "mfp-2f", Printer: "ipp://mfp-2f/ipp/print",
+		o.Devices.AddDevice(t.Context(), release.DeviceSpec{Name: "mfp-2f", Printer: "ipp://mfp-2f/ipp/print",
 			Queues: []string{"secure"}, Methods: []string{"card", "id+pin", "card+pin"}, SelfEnroll: true}, adminName)
-		o.Devices.AddDevice(t.Context(), DeviceSpec{Name: "mfp-3f", Printer: "ipp://mfp-3f/ipp/print",
+		o.Devices.AddDevice(t.Context(), release.DeviceSpec{Name: "mfp-3f", Printer: "ipp://mfp-3f/ipp/print",
 			Queues: []string{"secure"}, Methods: []string{"card"}}, adminName)
 		o.Devices.SetDeviceEnabled(t.Context(), "mfp-3f", false, adminName)
 	})

@@ -1,14 +1,68 @@
 package web
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/printgate/printgate/audit"
 )
+
+// JobDetail is one job's record and the events behind it, as the job
+// detail page shows them.
+type JobDetail struct {
+	audit.JobRecord
+	// Events are the job's events in chain order.
+	Events []audit.Event
+	// RecordProblem says how the job's record (what history, exports and
+	// this page show) differs from the record its events make; "" when
+	// it does not. A difference means the record was changed outside
+	// printgate.
+	RecordProblem string
+}
+
+// jobDetail reads job id's record, its events and the check of one
+// against the other; an error wrapping audit.ErrNotFound when the record
+// has no such job.
+func jobDetail(ctx context.Context, r Record, id int64) (JobDetail, error) {
+	var d JobDetail
+	var err error
+	if d.JobRecord, err = r.Job(ctx, id); err != nil {
+		return d, err
+	}
+	// A record whose events were purged has none.
+	if d.Events, err = r.Timeline(ctx, id); err != nil && !errors.Is(err, audit.ErrNotFound) {
+		return d, err
+	}
+	if d.RecordProblem, err = r.CheckJob(ctx, id); err != nil && !errors.Is(err, audit.ErrNotFound) {
+		return d, err
+	}
+	return d, nil
+}
+
+// chainReason is why a check did not pass: the first bad event's reason,
+// or else the first job record that differs from its events.
+func chainReason(rep audit.Report) string {
+	if rep.FirstBad == 0 && len(rep.BadJobs) > 0 {
+		return fmt.Sprintf("job %d: %s", rep.BadJobs[0].JobID, rep.BadJobs[0].Reason)
+	}
+	return rep.Reason
+}
+
+// redactURI masks a password in a printer address.
+func redactURI(s string) string {
+	if u, err := url.Parse(s); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return s
+}
 
 // jobData is the job detail page's data.
 type jobData struct {
@@ -17,8 +71,10 @@ type jobData struct {
 	Job   JobDetail
 	// Chain is the check of the audit chain, ChainState "ok", "error"
 	// (the check could not run) or "none" (the job has no events).
-	Chain      ChainCheck
+	Chain      audit.Report
 	ChainState string
+	// ChainReason says why Chain did not pass.
+	ChainReason string
 	// WholeChain reports whether Chain covers the whole chain rather than
 	// the job's own stretch of it; WholeChainURL asks for that.
 	WholeChain    bool
@@ -46,9 +102,9 @@ func (s *server) jobPage(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	d.State = "ok"
-	d.Job, err = s.opts.Record.Job(ctx, id)
+	d.Job, err = jobDetail(ctx, s.opts.Record, id)
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, audit.ErrNotFound):
 		s.renderError(c, http.StatusNotFound, "jobdetail.not_found")
 		return
 	case err != nil:
@@ -62,10 +118,11 @@ func (s *server) jobPage(c *gin.Context) {
 			from, to = evs[0].Seq, evs[len(evs)-1].Seq
 		}
 		d.ChainState = "ok"
-		if d.Chain, err = s.opts.Record.VerifyChain(ctx, from, to); err != nil {
+		if d.Chain, err = s.opts.Record.Verify(ctx, from, to); err != nil {
 			s.log.Error("web: verify chain", "job", id, "err", err)
 			d.ChainState = "error"
 		}
+		d.ChainReason = chainReason(d.Chain)
 	}
 	v.Data = d
 	s.render(c, http.StatusOK, "job", v)

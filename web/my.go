@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/release/credential"
 )
 
@@ -26,7 +27,7 @@ type myData struct {
 	JobsState string
 	// History holds a page of the user's record, HistoryState as above,
 	// HistoryNext the cursor of the next page.
-	History      []HistoryRow
+	History      []audit.JobRecord
 	HistoryState string
 	HistoryNext  string
 }
@@ -57,12 +58,12 @@ func (s *server) showMy(c *gin.Context, status int, errText string) {
 	}
 	if s.opts.History != nil {
 		d.HistoryState = "ok"
-		page, err := s.opts.History.History(ctx, HistoryQuery{User: user, Limit: myHistoryRows, Cursor: c.Query("cursor")})
+		page, err := s.opts.History.History(ctx, audit.HistoryQuery{User: user, Limit: myHistoryRows, Cursor: c.Query("cursor")})
 		if err != nil {
 			s.log.Error("web: my page: history", "user", user, "err", err)
 			d.HistoryState = "error"
 		}
-		d.History, d.HistoryNext = page.Rows, page.Next
+		d.History, d.HistoryNext = page.Jobs, page.Next
 	}
 	s.render(c, status, "my", view{Title: "my.title", Error: errText, Data: d})
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/release/credential"
 )
@@ -78,10 +79,9 @@ func TestMyPageSections(t *testing.T) {
 	jobs := &heldJobs{jobs: map[string][]HeldJob{userName: {
 		{ID: 42, Name: "payroll.pdf", Queue: "secure", Pages: 3, Copies: 2, SubmittedAt: submitted, ExpiresAt: submitted.Add(24 * time.Hour)},
 	}}}
-	hist := &record{rows: []HistoryRow{
-		{JobID: 7, User: userName, Name: "minutes.pdf", Queue: "secure", Device: "mfp-2f", Pages: 4, Copies: 1,
-			SubmittedAt: submitted, Outcome: "printed"},
-		{JobID: 8, User: adminName, Name: "someone-elses.pdf", Outcome: "printed"},
+	hist := &record{rows: []audit.JobRecord{
+		{JobID: 7, JobInfo: audit.JobInfo{Owner: userName, DocumentName: "minutes.pdf", Queue: "secure", Pages: 4, Copies: 1, Submitted: submitted}, Device: "mfp-2f", Outcome: "printed"},
+		{JobID: 8, JobInfo: audit.JobInfo{Owner: adminName, DocumentName: "someone-elses.pdf"}, Outcome: "printed"},
 	}}
 	e := newEnv(t, openDB(t, database.SQLite), func(o *Options) { o.Jobs, o.History = jobs, hist })
 	cookie := e.signIn(t, userName)

@@ -6,21 +6,20 @@ import (
 	"io"
 	"time"
 
+	"github.com/printgate/printgate/audit"
+	"github.com/printgate/printgate/release"
 	"github.com/printgate/printgate/release/directory"
 )
 
 // The console reads jobs and the print record through the small interfaces
-// below, which the packages that own them (release, audit) satisfy through
-// adapters wired in cmd/printgate. Each is optional: a page whose source is
-// nil says that the information is not available.
+// below, in the types of the packages that own them (release, audit):
+// *audit.Log is a Record itself, the rest are thin adapters wired in
+// cmd/printgate. Each is optional: a page whose source is nil says that
+// the information is not available.
 
 // ErrNotFound is what a Jobs method returns (wrapped) for a job that does
 // not exist or is not the user's; the console answers both alike.
 var ErrNotFound = errors.New("web: not found")
-
-// ErrBadCursor is what History returns (wrapped) for a cursor it did not
-// hand out, such as one edited in the address bar.
-var ErrBadCursor = errors.New("web: bad history cursor")
 
 // UserLister lists the built-in directory's users (directory.Builtin
 // implements it).
@@ -72,60 +71,15 @@ type HeldJob struct {
 	ExpiresAt time.Time
 }
 
-// History reads the print record for My page and the dashboard.
+// History reads the print record for My page and the dashboard. The
+// record's own types serve: audit is the source of every row.
 type History interface {
 	// History returns a page of job records, newest first; an error
-	// wrapping ErrBadCursor for a cursor it did not hand out.
-	History(ctx context.Context, q HistoryQuery) (HistoryPage, error)
+	// wrapping audit.ErrBadCursor for a cursor it did not hand out.
+	History(ctx context.Context, q audit.HistoryQuery) (audit.HistoryPage, error)
 	// Summary sums the jobs submitted in [from, to) and counts the jobs
 	// held now.
 	Summary(ctx context.Context, from, to time.Time) (Summary, error)
-}
-
-// HistoryQuery selects a page of job records. Zero fields select
-// everything.
-type HistoryQuery struct {
-	// User selects one owner's jobs; "" every user's.
-	User string
-	// From (inclusive) and To (exclusive) bound the submission time.
-	From, To time.Time
-	// Queue, Device and Outcome select by equal value; Name by a
-	// case-insensitive substring of the document name, or the exact name
-	// of a job whose queue hides names.
-	Queue, Device, Outcome, Name string
-	// Limit is the page size.
-	Limit int
-	// Cursor continues after the page that returned it as Next.
-	Cursor string
-}
-
-// HistoryPage is one page of job records.
-type HistoryPage struct {
-	Rows []HistoryRow
-	// Next is the cursor of the following page, "" on the last one.
-	Next string
-}
-
-// HistoryRow is one job in the record.
-type HistoryRow struct {
-	JobID int64
-	User  string
-	// Name is the document name; when NameHidden, it is the keyed hash
-	// the record holds instead (its queue hides names).
-	Name       string
-	NameHidden bool
-	Queue      string
-	Device     string
-	// Pages counts one copy's pages; 0 when not known.
-	Pages       int64
-	Copies      int64
-	Color       bool
-	SubmittedAt time.Time
-	// Outcome is the job's latest state change: "submitted", "held",
-	// "released", "printed", "print-failed", "canceled" or "expired".
-	Outcome string
-	// Reason is the latest reason given, such as a print failure's.
-	Reason string
 }
 
 // Summary is the dashboard's view of a period.
@@ -178,26 +132,29 @@ const (
 
 // Record reads the print record in depth for the admin and auditor pages:
 // one job with its events, the chain check, totals for the charts and
-// exports.
+// exports. *audit.Log is one.
 type Record interface {
-	// Job returns job id's record with its events in order; an error
-	// wrapping ErrNotFound when the record has no such job.
-	Job(ctx context.Context, id int64) (JobDetail, error)
-	// VerifyChain recomputes the audit hash chain over the sequences from
-	// to to, both inclusive (to ≤ 0: up to the chain head). A broken chain
-	// is a ChainCheck with FirstBad set, not an error.
-	VerifyChain(ctx context.Context, from, to int64) (ChainCheck, error)
+	// Job returns job id's record; an error wrapping audit.ErrNotFound
+	// when the record has no such job.
+	Job(ctx context.Context, id int64) (audit.JobRecord, error)
+	// Timeline returns job id's events in chain order (none, and an error
+	// wrapping audit.ErrNotFound, once they are purged).
+	Timeline(ctx context.Context, id int64) ([]audit.Event, error)
+	// CheckJob says how job id's record differs from the record its
+	// events make; "" when it does not.
+	CheckJob(ctx context.Context, id int64) (string, error)
+	// Verify recomputes the audit hash chain over the sequences from to
+	// to, both inclusive (to ≤ 0: up to the chain head). A broken chain is
+	// a Report that is not OK, not an error.
+	Verify(ctx context.Context, from, to int64) (audit.Report, error)
 	// Totals sums the jobs q selects.
-	Totals(ctx context.Context, q TotalsQuery) ([]Total, error)
-	// Export writes every job record q selects (Limit and Cursor are
-	// ignored) to w in format and returns how many it wrote: the same
-	// rows that History pages through for q, all pages together, with
-	// the same meaning of every field of q. Rows stream to w, oldest
-	// submission first.
-	Export(ctx context.Context, w io.Writer, q HistoryQuery, format ExportFormat) (int64, error)
+	Totals(ctx context.Context, q audit.TotalsQuery) ([]audit.Total, error)
+	// Export streams every job record (format.Jobs) f selects to w, oldest
+	// submission first, and returns how many it wrote.
+	Export(ctx context.Context, w io.Writer, f audit.Filter, format audit.Format) (int64, error)
 }
 
-// ExportFormat is the file format of an export.
+// ExportFormat names an export's file format in the history page's links.
 type ExportFormat string
 
 // Export formats.
@@ -211,110 +168,6 @@ const (
 	ExportJSONL ExportFormat = "jsonl"
 )
 
-// JobDetail is one job's full record and the events behind it.
-type JobDetail struct {
-	HistoryRow
-	// ClaimedUser is the name the client sent (requesting-user-name),
-	// which may differ from the authenticated User; ClientAddr is the
-	// sending client's address.
-	ClaimedUser, ClientAddr string
-	// Format is the document's MIME type and Size its length in bytes.
-	Format string
-	Size   int64
-	// SHA256 is the document's digest in hex; "" when not recorded.
-	SHA256 string
-	// PagesKnown says whether Pages was counted; PagesReason says why not.
-	PagesKnown  bool
-	PagesReason string
-	// Sides, ColorMode and Media are the IPP keywords asked for.
-	Sides, ColorMode, Media string
-	// HasJobPIN says whether the job was protected with a job PIN.
-	HasJobPIN bool
-	// Impressions is pages × copies, Sheets the sheets of paper.
-	Impressions, Sheets int64
-	// ReleasedAt, CompletedAt, ExpiredAt and DeletedAt (document
-	// destroyed) are zero until it happens.
-	ReleasedAt, CompletedAt, ExpiredAt, DeletedAt time.Time
-	// Method and Printer say how and where the job was released.
-	Method, Printer string
-	// Events are the job's events in chain order.
-	Events []JobEvent
-	// RecordProblem says how the job's record (what history, exports and
-	// this page show) differs from the record its events make; "" when
-	// it does not. A difference means the record was changed outside
-	// printgate.
-	RecordProblem string
-}
-
-// JobEvent is one event of a job's timeline.
-type JobEvent struct {
-	// Seq is the event's place in the audit chain, At when it happened.
-	Seq int64
-	At  time.Time
-	// Type is the audit event type ("submitted", "released"...).
-	Type string
-	// Actor is who caused it: a user, an administrator or "system".
-	Actor string
-	// Device, Method and Printer say where and how.
-	Device, Method, Printer string
-	// Outcome and Reason say how an attempt went and why.
-	Outcome, Reason string
-	// Details are the event's further facts; never secrets.
-	Details map[string]string
-	// Hash is the event's chain hash in hex.
-	Hash string
-}
-
-// ChainCheck is the result of VerifyChain.
-type ChainCheck struct {
-	// From and To are the sequences checked, both inclusive; Checked
-	// counts those that verified.
-	From, To, Checked int64
-	// FirstBad is the first sequence that does not verify, 0 when all
-	// do; Reason says why, in the record's own words.
-	FirstBad int64
-	Reason   string
-	// LastHash is the hash (hex) of the last event that verified.
-	LastHash string
-	// JobsBad counts the job records that differ from their events (a
-	// whole-chain check compares them all); Reason then names the first.
-	JobsBad int64
-}
-
-// OK reports whether every checked event and job record verified.
-func (c ChainCheck) OK() bool { return c.FirstBad == 0 && c.JobsBad == 0 }
-
-// GroupBy says what totals are summed per.
-type GroupBy string
-
-// Groupings of TotalsQuery; "" gives one grand total.
-const (
-	GroupByUser   GroupBy = "user"
-	GroupByDevice GroupBy = "device"
-	// GroupByDay groups by the calendar date of submission, in the
-	// record's time zone, as "2006-01-02".
-	GroupByDay GroupBy = "day"
-)
-
-// TotalsQuery selects the jobs that Totals sums.
-type TotalsQuery struct {
-	GroupBy GroupBy
-	// From (inclusive) and To (exclusive) bound the submission time.
-	From, To time.Time
-}
-
-// Total sums the jobs of one group.
-type Total struct {
-	// Key is the user, device or day; "" for a grand total, and for the
-	// jobs never released to a device.
-	Key string
-	// Jobs counts the jobs; PagesUnknown those without a page count.
-	Jobs, PagesUnknown int64
-	// Pages counts impressions (pages × copies), split into colour and
-	// black and white.
-	Pages, ColorPages, MonoPages int64
-}
-
 // Devices manages the registered devices (MFPs and release stations).
 // Each change is recorded in the audit trail by the implementation, with
 // by as its actor.
@@ -325,7 +178,7 @@ type Devices interface {
 	Queues() []string
 	// AddDevice registers a device and returns its bearer token, which
 	// is stored nowhere (only its hash is) and so cannot be shown again.
-	AddDevice(ctx context.Context, spec DeviceSpec, by string) (token string, err error)
+	AddDevice(ctx context.Context, spec release.DeviceSpec, by string) (token string, err error)
 	// RotateToken gives device name a new token and returns it; the old
 	// one stops working at once. An error wrapping ErrNotFound when there
 	// is no such device.
@@ -340,25 +193,11 @@ type Devices interface {
 	ClearThrottle(ctx context.Context, name, by string) error
 }
 
-// Device is a registered device as the devices page shows it.
+// Device is a registered device as the devices page shows it: release's
+// own row (the page masks a password in its Printer and never shows its
+// TokenHash) and how its sign-in throttle stands.
 type Device struct {
-	// Name identifies the device.
-	Name string
-	// Printer is where the device's releases print, with any password in
-	// it masked.
-	Printer string
-	// Queues are the queues whose jobs it releases, Methods the sign-in
-	// methods it allows ("card", "id+pin", "card+pin").
-	Queues  []string
-	Methods []string
-	// SelfEnroll lets an unknown card be enrolled there with the
-	// directory password.
-	SelfEnroll bool
-	// AllowPlainCredentials lets it send PINs and passwords over plain
-	// HTTP from another machine.
-	AllowPlainCredentials bool
-	// Enabled is false for a device whose token is refused.
-	Enabled bool
+	release.Device
 	// ThrottledUntil is when a device refusing sign-ins after too many
 	// failures takes them again; zero when it is not throttled. Refused
 	// counts the sign-ins refused so far in the episode.
@@ -368,17 +207,4 @@ type Device struct {
 	// the last of them at LastThrottled.
 	Episodes      int
 	LastThrottled time.Time
-	// CreatedAt and UpdatedAt are when it was registered and last
-	// changed.
-	CreatedAt, UpdatedAt time.Time
-}
-
-// DeviceSpec describes a device to register, with the fields of Device.
-type DeviceSpec struct {
-	Name                  string
-	Printer               string
-	Queues                []string
-	Methods               []string
-	SelfEnroll            bool
-	AllowPlainCredentials bool
 }

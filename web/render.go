@@ -89,6 +89,7 @@ func parsePages(tz *time.Location) (*pageSet, error) {
 			"num":     func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) },
 			"join":    strings.Join,
 			"has":     slices.Contains[[]string],
+			"redact":  redactURI,
 		}
 		for _, page := range pageNames() {
 			files := []string{"templates/" + page + ".html"}

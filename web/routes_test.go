@@ -14,6 +14,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/ipp"
 )
@@ -34,7 +35,7 @@ func fullEnv(t *testing.T, db *database.DB) *env {
 	return newEnv(t, db, func(o *Options) {
 		o.API = apiRoutes()
 		o.Jobs = &heldJobs{jobs: map[string][]HeldJob{}}
-		rec := &record{details: map[int64]JobDetail{sampleJob: {HistoryRow: HistoryRow{JobID: sampleJob, User: userName}}}}
+		rec := &record{details: map[int64]JobDetail{sampleJob: {JobRecord: audit.JobRecord{JobID: sampleJob, JobInfo: audit.JobInfo{Owner: userName}}}}}
 		o.History, o.Record = rec, rec
 		o.Devices = newDevices("secure")
 	})

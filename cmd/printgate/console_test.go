@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -121,7 +122,7 @@ func monthOfJobs(t *testing.T) []pastJob {
 
 // pagedIDs pages through the console's history for q, a few rows at a
 // time, and returns the job IDs in the order shown.
-func pagedIDs(t *testing.T, h web.History, q web.HistoryQuery) []int64 {
+func pagedIDs(t *testing.T, h web.History, q audit.HistoryQuery) []int64 {
 	t.Helper()
 	q.Limit = 7
 	var ids []int64
@@ -130,7 +131,7 @@ func pagedIDs(t *testing.T, h web.History, q web.HistoryQuery) []int64 {
 		if err != nil {
 			t.Fatalf("history %+v: %v", q, err)
 		}
-		for _, r := range page.Rows {
+		for _, r := range page.Jobs {
 			ids = append(ids, r.JobID)
 		}
 		if page.Next == "" {
@@ -144,16 +145,16 @@ func pagedIDs(t *testing.T, h web.History, q web.HistoryQuery) []int64 {
 
 // exportedIDs exports q in format and returns the job IDs in the file's
 // order, checking the file's shape on the way.
-func exportedIDs(t *testing.T, rec web.Record, q web.HistoryQuery, format web.ExportFormat) []int64 {
+func exportedIDs(t *testing.T, rec web.Record, q audit.HistoryQuery, format audit.Format) []int64 {
 	t.Helper()
 	var buf bytes.Buffer
-	n, err := rec.Export(t.Context(), &buf, q, format)
+	n, err := rec.Export(t.Context(), &buf, q.Filter(), format)
 	if err != nil {
-		t.Fatalf("export %s: %v", format, err)
+		t.Fatalf("export %+v: %v", format, err)
 	}
 	var ids []int64
-	switch format {
-	case web.ExportJSONL:
+	switch {
+	case format.Encoding == audit.JSONL:
 		sc := bufio.NewScanner(&buf)
 		for sc.Scan() {
 			var row struct {
@@ -166,7 +167,7 @@ func exportedIDs(t *testing.T, rec web.Record, q web.HistoryQuery, format web.Ex
 		}
 	default:
 		data := buf.Bytes()
-		if format == web.ExportCSVShiftJIS {
+		if format.ShiftJIS {
 			if data, err = japanese.ShiftJIS.NewDecoder().Bytes(data); err != nil {
 				t.Fatal(err)
 			}
@@ -197,6 +198,33 @@ func exportedIDs(t *testing.T, rec web.Record, q web.HistoryQuery, format web.Ex
 	return ids
 }
 
+// jobQueries counts the queries of the job records that fn makes.
+func jobQueries(t *testing.T, st *stack, fn func()) int64 {
+	t.Helper()
+	var n atomic.Int64
+	count := func(db *gorm.DB) {
+		if strings.Contains(db.Statement.SQL.String(), "audit_jobs") {
+			n.Add(1)
+		}
+	}
+	cb := st.db.Callback()
+	if err := cb.Row().After("gorm:row").Register("test:count-rows", count); err != nil {
+		t.Fatal(err)
+	}
+	if err := cb.Query().After("gorm:query").Register("test:count-query", count); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cb.Row().Remove("test:count-rows")
+		cb.Query().Remove("test:count-query")
+	}()
+	fn()
+	return n.Load()
+}
+
+// csvJobs is the console's plain CSV export of job records.
+var csvJobs = audit.Format{Encoding: audit.CSV, Jobs: true}
+
 // TestConsoleExportMatchesHistory holds the console's export to the
 // history it shows: for each filter, and each format, the exported rows
 // are exactly the rows of every history page, oldest first.
@@ -205,24 +233,24 @@ func TestConsoleExportMatchesHistory(t *testing.T) {
 		cfg := newConfig(t, dbURL)
 		st := openStackT(t, cfg)
 		seedRecord(t, st, monthOfJobs(t))
-		hist, rec := consoleHistory{log: st.audit}, consoleRecord{st.audit}
+		hist, rec := consoleHistory{Log: st.audit}, web.Record(st.audit)
 		day := func(d int) time.Time { return jst(t, 2026, 3, d, 0, 0) }
 		cases := []struct {
 			name string
-			q    web.HistoryQuery
+			q    audit.HistoryQuery
 			// want, when set, are the IDs expected, newest first.
 			want []int64
 		}{
-			{"everything", web.HistoryQuery{}, nil},
-			{"one user, ten days", web.HistoryQuery{User: "bob", From: day(10), To: day(21)}, nil},
-			{"day edges", web.HistoryQuery{User: "bob", From: day(10), To: day(21), Name: "edge"}, []int64{9102, 9101}},
-			{"name, any case", web.HistoryQuery{Name: "REPORT"}, nil},
-			{"Japanese name", web.HistoryQuery{Name: "報告書"}, nil},
-			{"wildcards are plain", web.HistoryQuery{Name: "%_"}, nil},
-			{"hidden name by exact name", web.HistoryQuery{Name: "給与明細 2026年3月.pdf"}, []int64{9104}},
-			{"hidden name not by part", web.HistoryQuery{Name: "給与明細"}, []int64{}},
-			{"outcome and device", web.HistoryQuery{Outcome: "print-failed", Device: "mfp-1"}, nil},
-			{"name and queue", web.HistoryQuery{Name: "pdf", Queue: "secure", User: "carol"}, nil},
+			{"everything", audit.HistoryQuery{}, nil},
+			{"one user, ten days", audit.HistoryQuery{User: "bob", From: day(10), To: day(21)}, nil},
+			{"day edges", audit.HistoryQuery{User: "bob", From: day(10), To: day(21), Name: "edge"}, []int64{9102, 9101}},
+			{"name, any case", audit.HistoryQuery{Name: "REPORT"}, nil},
+			{"Japanese name", audit.HistoryQuery{Name: "報告書"}, nil},
+			{"wildcards are plain", audit.HistoryQuery{Name: "%_"}, nil},
+			{"hidden name by exact name", audit.HistoryQuery{Name: "給与明細 2026年3月.pdf"}, []int64{9104}},
+			{"hidden name not by part", audit.HistoryQuery{Name: "給与明細"}, []int64{}},
+			{"outcome and device", audit.HistoryQuery{Outcome: "print-failed", Device: "mfp-1"}, nil},
+			{"name and queue", audit.HistoryQuery{Name: "pdf", Queue: "secure", User: "carol"}, nil},
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
@@ -233,21 +261,21 @@ func TestConsoleExportMatchesHistory(t *testing.T) {
 				if tc.want == nil && len(shown) < 2 {
 					t.Fatalf("history shows %v; the case needs rows", shown)
 				}
-				for _, format := range []web.ExportFormat{web.ExportCSV, web.ExportCSVShiftJIS, web.ExportJSONL} {
+				for _, format := range []audit.Format{csvJobs, {Encoding: audit.CSV, ShiftJIS: true, Jobs: true}, {Encoding: audit.JSONL, Jobs: true}} {
 					got := exportedIDs(t, rec, tc.q, format)
 					slices.Reverse(got)
 					if !slices.Equal(got, shown) && !(len(got) == 0 && len(shown) == 0) {
-						t.Errorf("%s export %v;\nhistory shows %v", format, got, shown)
+						t.Errorf("%+v export %v;\nhistory shows %v", format, got, shown)
 					}
 				}
 			})
 		}
 		// A name-filtered export is the unfiltered export's rows, byte for byte.
 		var all, named bytes.Buffer
-		if _, err := rec.Export(t.Context(), &all, web.HistoryQuery{User: "bob", From: day(10), To: day(21)}, web.ExportCSV); err != nil {
+		if _, err := rec.Export(t.Context(), &all, audit.Filter{User: "bob", From: day(10), To: day(21)}, csvJobs); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := rec.Export(t.Context(), &named, web.HistoryQuery{User: "bob", From: day(10), To: day(21), Name: "edge"}, web.ExportCSV); err != nil {
+		if _, err := rec.Export(t.Context(), &named, audit.Filter{User: "bob", From: day(10), To: day(21), Name: "edge"}, csvJobs); err != nil {
 			t.Fatal(err)
 		}
 		lines := strings.SplitAfter(all.String(), "\r\n")
@@ -261,8 +289,13 @@ func TestConsoleExportMatchesHistory(t *testing.T) {
 		if named.String() != want.String() {
 			t.Errorf("name-filtered export:\n%s\nwant:\n%s", named.String(), want.String())
 		}
-		if _, err := hist.History(t.Context(), web.HistoryQuery{Cursor: "not-a-cursor"}); !errors.Is(err, web.ErrBadCursor) {
-			t.Errorf("bad cursor: %v; want web.ErrBadCursor", err)
+		if n := jobQueries(t, st, func() {
+			exportedIDs(t, rec, audit.HistoryQuery{Name: "REPORT"}, csvJobs)
+		}); n != 1 {
+			t.Errorf("an export by document name read the job records with %d queries; want one", n)
+		}
+		if _, err := hist.History(t.Context(), audit.HistoryQuery{Cursor: "not-a-cursor"}); !errors.Is(err, audit.ErrBadCursor) {
+			t.Errorf("bad cursor: %v; want audit.ErrBadCursor", err)
 		}
 	})
 }
@@ -274,49 +307,53 @@ func TestConsoleRecord(t *testing.T) {
 	st := openStackT(t, cfg)
 	jobs := monthOfJobs(t)
 	seedRecord(t, st, jobs)
-	rec := consoleRecord{st.audit}
+	rec := web.Record(st.audit)
 	ctx := t.Context()
 
 	d, err := rec.Job(ctx, 9000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.User != "alice" || d.Name != "Report Q1.pdf" || d.Outcome != "printed" || d.Device != "mfp-1" ||
-		len(d.Events) != 3 || d.Events[0].Type != audit.EventSubmitted || d.Events[2].Type != audit.EventPrinted ||
-		d.SHA256 != "" || d.Impressions != 1 || d.ClientAddr != "192.0.2.10" {
+	evs, err := rec.Timeline(ctx, 9000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Owner != "alice" || d.DocumentName != "Report Q1.pdf" || d.Outcome != "printed" || d.Device != "mfp-1" ||
+		len(evs) != 3 || evs[0].Type != audit.EventSubmitted || evs[2].Type != audit.EventPrinted ||
+		len(d.SHA256) != 0 || d.Impressions != 1 || d.ClientAddr != "192.0.2.10" {
 		t.Errorf("job 9000: %+v", d)
 	}
-	if hidden, _ := rec.Job(ctx, 9104); !hidden.NameHidden || strings.Contains(hidden.Name, "給与") {
-		t.Errorf("hidden name shows: %+v", hidden.HistoryRow)
+	if hidden, _ := rec.Job(ctx, 9104); !hidden.HideName || strings.Contains(hidden.DocumentName, "給与") {
+		t.Errorf("hidden name shows: %+v", hidden)
 	}
-	if _, err := rec.Job(ctx, 1); !errors.Is(err, web.ErrNotFound) {
-		t.Errorf("missing job: %v; want web.ErrNotFound", err)
+	if _, err := rec.Job(ctx, 1); !errors.Is(err, audit.ErrNotFound) {
+		t.Errorf("missing job: %v; want audit.ErrNotFound", err)
 	}
-	check, err := rec.VerifyChain(ctx, d.Events[0].Seq, d.Events[2].Seq)
-	if err != nil || !check.OK() || check.Checked != 3 || check.LastHash != d.Events[2].Hash {
+	check, err := rec.Verify(ctx, evs[0].Seq, evs[2].Seq)
+	if err != nil || !check.OK() || check.Checked != 3 || !bytes.Equal(check.LastHash, evs[2].Hash) {
 		t.Fatalf("chain over job 9000: %+v, %v", check, err)
 	}
 
-	totals, err := rec.Totals(ctx, web.TotalsQuery{GroupBy: web.GroupByDay, From: jst(t, 2026, 3, 1, 0, 0), To: jst(t, 2026, 3, 2, 0, 0)})
+	totals, err := rec.Totals(ctx, audit.TotalsQuery{GroupBy: audit.ByDay, From: jst(t, 2026, 3, 1, 0, 0), To: jst(t, 2026, 3, 2, 0, 0)})
 	if err != nil || len(totals) != 1 || totals[0].Key != "2026-03-01" || totals[0].Jobs != 2 {
 		t.Fatalf("totals of 1 March: %+v, %v", totals, err)
 	}
-	var want web.Total
+	var want audit.Total
 	for _, j := range jobs[:2] {
-		want.Pages += int64(j.pages * j.copies)
+		want.Impressions += int64(j.pages * j.copies)
 	}
-	if totals[0].Pages != want.Pages || totals[0].ColorPages+totals[0].MonoPages != want.Pages {
-		t.Errorf("pages %+v; want %d", totals[0], want.Pages)
+	if totals[0].Impressions != want.Impressions || totals[0].ColorImpressions+totals[0].MonoImpressions != want.Impressions {
+		t.Errorf("pages %+v; want %d", totals[0], want.Impressions)
 	}
 
-	for _, s := range tamperStatements(st.db.Dialect, fmt.Sprintf("UPDATE audit_events SET actor = 'mallory' WHERE seq = %d", d.Events[1].Seq)) {
+	for _, s := range tamperStatements(st.db.Dialect, fmt.Sprintf("UPDATE audit_events SET actor = 'mallory' WHERE seq = %d", evs[1].Seq)) {
 		if err := st.db.Exec(s).Error; err != nil {
 			t.Fatal(err)
 		}
 	}
-	check, err = rec.VerifyChain(ctx, d.Events[0].Seq, d.Events[2].Seq)
-	if err != nil || check.OK() || check.FirstBad != d.Events[1].Seq {
-		t.Fatalf("chain after tampering with event %d: %+v, %v", d.Events[1].Seq, check, err)
+	check, err = rec.Verify(ctx, evs[0].Seq, evs[2].Seq)
+	if err != nil || check.OK() || check.FirstBad != evs[1].Seq {
+		t.Fatalf("chain after tampering with event %d: %+v, %v", evs[1].Seq, check, err)
 	}
 }
 
