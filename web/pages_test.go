@@ -85,7 +85,7 @@ func TestMyPageSections(t *testing.T) {
 	}}
 	e := newEnv(t, openDB(t, database.SQLite), func(o *Options) { o.Jobs, o.History = jobs, hist })
 	cookie := e.signIn(t, userName)
-	if err := e.creds.AddCard(t.Context(), userName, "04A1B2C3"); err != nil {
+	if err := e.creds.AddCard(t.Context(), userName, "04A1B2C3", nil); err != nil {
 		t.Fatal(err)
 	}
 	body := e.page(t, cookie, "/my")
@@ -141,7 +141,7 @@ func TestAdminUsers(t *testing.T) {
 		e := newEnv(t, db, nil)
 		admin := e.signIn(t, adminName)
 		ctx := t.Context()
-		if err := e.creds.SetPIN(ctx, userName, "4821"); err != nil {
+		if err := e.creds.SetPIN(ctx, userName, "4821", nil); err != nil {
 			t.Fatal(err)
 		}
 		for range credential.DefaultPolicy().MaxFailures {
