@@ -2,6 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/printgate/printgate/audit"
@@ -43,25 +47,33 @@ type cliRun struct {
 
 func addUser(name string) cliRun { return cliRun{name + "-secret\n", []string{"user", "add", name}} }
 
-// TestAdminChangesRecordedWithThem runs every administrative command that
-// changes something and checks that the change and its audit event
-// commit together: the event is there exactly when the change happened
-// (a command that changes nothing records nothing), and with an audit
-// trail that refuses inserts the command fails and changes nothing.
+// adminChange is one administrative action of
+// TestAdminChangesRecordedWithThem.
+type adminChange struct {
+	name  string
+	setup []cliRun
+	// setupSQL runs after setup, for states no command makes.
+	setupSQL string
+	run      cliRun
+	// post, when set, is the console form posted instead of run;
+	// form builds its fields, q reading the database.
+	post string
+	form func(q func(string) string) url.Values
+	// event is the type the change records; state a query whose
+	// single value the change alters.
+	event   string
+	state   string
+	changes bool
+}
+
+// TestAdminChangesRecordedWithThem runs every administrative command and
+// console form that changes something and checks that the change and its
+// audit event commit together: the event is there exactly when the change
+// happened (an action that changes nothing records nothing), and with an
+// audit trail that refuses inserts the action fails and changes nothing.
 func TestAdminChangesRecordedWithThem(t *testing.T) {
 	const printer = "ipp://127.0.0.1:9/ipp/print"
-	rows := []struct {
-		name  string
-		setup []cliRun
-		// setupSQL runs after setup, for states no command makes.
-		setupSQL string
-		run      cliRun
-		// event is the type the change records; state a query whose
-		// single value the change alters.
-		event   string
-		state   string
-		changes bool
-	}{
+	rows := []adminChange{
 		{name: "user add", run: addUser("ann"), event: audit.EventUserAdded,
 			state: `SELECT count(*) FROM users WHERE name = 'ann'`, changes: true},
 		{name: "user add taken", setup: []cliRun{addUser("bea")}, run: addUser("bea"), event: audit.EventUserAdded,
@@ -100,9 +112,46 @@ func TestAdminChangesRecordedWithThem(t *testing.T) {
 			run:   cliRun{"", []string{"device", "rotate-token", "mfp2"}},
 			event: audit.EventDeviceTokenSet, state: `SELECT token_hash FROM devices WHERE name = 'mfp2'`, changes: true},
 	}
+	userForm := func(name string) func(func(string) string) url.Values {
+		return func(func(string) string) url.Values { return url.Values{"name": {name}} }
+	}
+	fingerprintForm := func(name string) func(func(string) string) url.Values {
+		return func(q func(string) string) url.Values {
+			mac := q(`SELECT mac FROM credential_cards WHERE user_name = '` + name + `'`)
+			return url.Values{"name": {name}, "card": {strings.TrimPrefix(mac, "hmac-sha256:")[:8]}}
+		}
+	}
+	lock := func(name string) string {
+		return `UPDATE credential_pins SET failures = 5, locked_until = 4102444800000 WHERE user_name = '` + name + `'`
+	}
+	rows = append(rows, []adminChange{
+		{name: "console unlock", setup: []cliRun{addUser("lea"), {"4826\n", []string{"user", "set-pin", "lea"}}},
+			setupSQL: lock("lea"), post: "/admin/users/unlock", form: userForm("lea"), event: "pin-unlocked",
+			state: `SELECT locked_until FROM credential_pins WHERE user_name = 'lea'`, changes: true},
+		{name: "console unlock without PIN", setup: []cliRun{addUser("max")}, post: "/admin/users/unlock", form: userForm("max"),
+			event: "pin-unlocked", state: `SELECT count(*) FROM credential_pins WHERE user_name = 'max'`},
+		{name: "console reset PIN", setup: []cliRun{addUser("ned"), {"4826\n", []string{"user", "set-pin", "ned"}}},
+			post: "/admin/users/pin/reset", form: userForm("ned"), event: "pin-reset",
+			state: `SELECT count(*) FROM credential_pins WHERE user_name = 'ned'`, changes: true},
+		{name: "console reset no PIN", setup: []cliRun{addUser("oda")}, post: "/admin/users/pin/reset", form: userForm("oda"),
+			event: "pin-reset", state: `SELECT count(*) FROM credential_pins WHERE user_name = 'oda'`},
+		{name: "console add card", setup: []cliRun{addUser("pam")}, post: "/admin/users/cards/add",
+			form:  func(func(string) string) url.Values { return url.Values{"name": {"pam"}, "uid": {"04A1B2C8"}} },
+			event: audit.EventCardAdded, state: `SELECT count(*) FROM credential_cards WHERE user_name = 'pam'`, changes: true},
+		{name: "console add card in use", setup: []cliRun{addUser("quin")}, post: "/admin/users/cards/add",
+			form:  func(func(string) string) url.Values { return url.Values{"name": {"quin"}, "uid": {"04A1B2C8"}} },
+			event: audit.EventCardAdded, state: `SELECT count(*) FROM credential_cards WHERE user_name = 'quin'`},
+		{name: "console remove card", setup: []cliRun{addUser("rex"), {"", []string{"card", "add", "rex", "04A1B2C9"}}},
+			post: "/admin/users/cards/remove", form: fingerprintForm("rex"), event: audit.EventCardRemoved,
+			state: `SELECT count(*) FROM credential_cards WHERE user_name = 'rex'`, changes: true},
+		{name: "console remove unknown card", setup: []cliRun{addUser("sue")}, post: "/admin/users/cards/remove",
+			form:  func(func(string) string) url.Values { return url.Values{"name": {"sue"}, "card": {"0badcafe"}} },
+			event: audit.EventCardRemoved, state: `SELECT count(*) FROM credential_cards WHERE user_name = 'sue'`},
+	}...)
 	forEachDB(t, func(t *testing.T, dbURL string) {
 		cfg := newConfig(t, dbURL)
 		runCLI(t, cfg, "root-secret\n", "user", "add", "root", "--role", "admin")
+		console := signInConsole(t, startServer(t, cfg), "root", "root-secret")
 		db, err := database.Open(context.Background(), cfg.Database.URL, cfg.DataDir, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -131,8 +180,18 @@ func TestAdminChangesRecordedWithThem(t *testing.T) {
 				}
 				state, before := query(t, row.state), events(t, row.event)
 
+				act := func() (string, error) {
+					if row.post == "" {
+						return tryCLI(t, cfg, row.run.stdin, row.run.args...)
+					}
+					code, body := console.post(row.post, row.form(func(q string) string { return query(t, q) }))
+					if code != http.StatusSeeOther {
+						return body, fmt.Errorf("HTTP %d", code)
+					}
+					return "", nil
+				}
 				repair := breakAudit(t, db)
-				out, err := tryCLI(t, cfg, row.run.stdin, row.run.args...)
+				out, err := act()
 				repair()
 				if row.changes && err == nil {
 					t.Errorf("with the audit trail broken: no error\n%s", out)
@@ -144,7 +203,7 @@ func TestAdminChangesRecordedWithThem(t *testing.T) {
 					t.Errorf("with the audit trail broken: %s events %s → %s", row.event, before, got)
 				}
 
-				out, err = tryCLI(t, cfg, row.run.stdin, row.run.args...)
+				out, err = act()
 				changed := query(t, row.state) != state
 				recorded := events(t, row.event) != before
 				if changed != row.changes || recorded != changed {
