@@ -38,7 +38,7 @@ func (s *Service) Printer(ctx context.Context, name string) (ipp.Printer, error)
 		Formats:   q.Formats,
 		MaxSize:   q.MaxSize,
 		Color:     q.Color,
-		Auth:      q.Auth,
+		Auth:      string(q.Auth),
 	}, nil
 }
 
@@ -64,7 +64,7 @@ func (s *Service) Authenticate(ctx context.Context, r *http.Request, p ipp.Print
 		return ipp.Principal{}, err
 	}
 	addr := remoteAddr(r)
-	if q.Auth == "basic" {
+	if q.Auth == AuthBasic {
 		return s.authenticateBasic(ctx, r, q, addr)
 	}
 	for _, n := range q.TrustedNetworks {
