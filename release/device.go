@@ -211,7 +211,7 @@ func (s *Service) Devices(ctx context.Context) ([]Device, error) {
 // SetDeviceEnabled enables or disables a device; a disabled device's
 // token is refused.
 func (s *Service) SetDeviceEnabled(ctx context.Context, name string, enabled bool, by string) error {
-	return s.updateDevice(ctx, name, map[string]any{"enabled": enabled}, audit.EventConfigChanged, by,
+	return s.updateDevice(ctx, name, "Enabled", Device{Enabled: enabled}, audit.EventConfigChanged, by,
 		map[string]string{"device-enabled": fmt.Sprint(enabled)})
 }
 
@@ -219,17 +219,20 @@ func (s *Service) SetDeviceEnabled(ctx context.Context, name string, enabled boo
 // stops working at once.
 func (s *Service) RotateToken(ctx context.Context, name, by string) (string, error) {
 	token, hash := newToken("pgd_")
-	err := s.updateDevice(ctx, name, map[string]any{"token_hash": hash}, audit.EventDeviceTokenSet, by, nil)
+	err := s.updateDevice(ctx, name, "TokenHash", Device{TokenHash: hash}, audit.EventDeviceTokenSet, by, nil)
 	if err != nil {
 		return "", err
 	}
 	return token, nil
 }
 
-func (s *Service) updateDevice(ctx context.Context, name string, set map[string]any, event, by string, details map[string]string) error {
-	set["updated_at"] = s.now()
+// updateDevice sets device name's field to its value in set, and records
+// event in the same transaction. The field is named so that a zero value
+// (a disabled device) is written too.
+func (s *Service) updateDevice(ctx context.Context, name, field string, set Device, event, by string, details map[string]string) error {
+	set.UpdatedAt = s.now()
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Model(&Device{}).Where("name = ?", name).Updates(set)
+		res := tx.Model(&Device{}).Where("name = ?", name).Select(field, "UpdatedAt").Updates(&set)
 		if res.Error != nil {
 			return res.Error
 		}

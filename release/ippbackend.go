@@ -97,7 +97,7 @@ func (b ippBackend) Printer(_ context.Context, name string) (ipp.Printer, error)
 		Formats:   q.Formats,
 		MaxSize:   q.MaxSize,
 		Color:     q.Color,
-		Auth:      q.Auth,
+		Auth:      string(q.Auth),
 	}, nil
 }
 

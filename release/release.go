@@ -36,6 +36,18 @@ const (
 	Direct Mode = "direct"
 )
 
+// Auth says how a queue identifies who submits a job.
+type Auth string
+
+// Queue authentication.
+const (
+	// AuthRequestingUserName takes the requesting-user-name a client on
+	// one of the queue's trusted networks sends.
+	AuthRequestingUserName Auth = "requesting-user-name"
+	// AuthBasic asks for the sender's directory password with HTTP Basic.
+	AuthBasic Auth = "basic"
+)
+
 // Queue is one IPP print queue.
 type Queue struct {
 	Name string
@@ -46,8 +58,8 @@ type Queue struct {
 	Formats []string
 	// MaxSize is the largest accepted document in bytes.
 	MaxSize int64
-	// Auth is "basic" or "requesting-user-name".
-	Auth string
+	// Auth says how senders are identified.
+	Auth Auth
 	// TrustedNetworks may submit with only a requesting-user-name.
 	TrustedNetworks []netip.Prefix
 	// AllowPlaintextBasic accepts Basic credentials on a listener without

@@ -195,15 +195,15 @@ func (s *Service) selfEnroll(ctx context.Context, dev Device, l Login) (string, 
 	if err != nil {
 		return "", fmt.Errorf("release: self-enrolment: %w", err)
 	}
-	if err := s.creds.AddCard(ctx, id.Name, l.Card); err != nil {
-		return "", fmt.Errorf("release: self-enrolment: %w", err)
-	}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.creds.AddCard(ctx, id.Name, l.Card, func(tx *gorm.DB) error {
 		_, err := s.audit.Append(ctx, tx, audit.Event{Type: audit.EventCardAdded, Actor: id.Name, Owner: id.Name,
 			Device: dev.Name, Details: map[string]string{"how": "self-enrolment"}})
 		return err
 	})
-	return id.Name, dbErr("record self-enrolment", err)
+	if err != nil {
+		return "", fmt.Errorf("release: self-enrolment: %w", err)
+	}
+	return id.Name, nil
 }
 
 // loginFailed records a failed login without anything the user typed. A

@@ -44,7 +44,7 @@ func (s *Service) authenticateSender(ctx context.Context, r *http.Request, queue
 		return "", addr, err
 	}
 	addr = remoteAddr(r)
-	if q.Auth == "basic" {
+	if q.Auth == AuthBasic {
 		user, err = s.authenticateBasic(ctx, r, q, addr)
 		return user, addr, err
 	}

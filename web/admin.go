@@ -150,10 +150,10 @@ func (s *server) adminDone(c *gin.Context, action, target, flash string) {
 // resetPIN removes a user's PIN, so that they set a new one.
 func (s *server) resetPIN(c *gin.Context) {
 	user, ok := s.adminTarget(c)
-	if !ok || !s.record(c, ActionResetPIN, user, "") {
+	if !ok {
 		return
 	}
-	err := s.opts.Credentials.RemovePIN(c.Request.Context(), user)
+	err := s.opts.Credentials.RemovePIN(c.Request.Context(), user, s.recordIn(c, ActionResetPIN, user, "", nil))
 	switch {
 	case errors.Is(err, credential.ErrNotFound):
 		s.showUsers(c, http.StatusNotFound, user, s.locale(c).T("pin.none"))
@@ -168,15 +168,17 @@ func (s *server) resetPIN(c *gin.Context) {
 // after too many wrong ones.
 func (s *server) unlockUser(c *gin.Context) {
 	user, ok := s.adminTarget(c)
-	if !ok || !s.record(c, ActionUnlock, user, "") {
+	if !ok {
 		return
 	}
+	// A lifted password lock is recorded by Reset with its change
+	// (throttle-cleared); the PIN unlock below with its own.
 	passwordCounted, err := s.opts.Passwords.Reset(c.Request.Context(), user, currentSession(c).User)
 	if err != nil {
 		s.fail(c, "unlock", err)
 		return
 	}
-	err = s.opts.Credentials.Unlock(c.Request.Context(), user)
+	err = s.opts.Credentials.Unlock(c.Request.Context(), user, s.recordIn(c, ActionUnlock, user, "", nil))
 	switch {
 	case errors.Is(err, credential.ErrNotFound) && passwordCounted:
 		s.adminDone(c, "password unlocked", user, "unlocked")
@@ -200,10 +202,7 @@ func (s *server) addCard(c *gin.Context) {
 		s.showUsers(c, http.StatusBadRequest, user, s.locale(c).T("card.bad_uid"))
 		return
 	}
-	if !s.record(c, ActionAddCard, user, "") {
-		return
-	}
-	err := s.opts.Credentials.AddCard(c.Request.Context(), user, c.PostForm("uid"))
+	err := s.opts.Credentials.AddCard(c.Request.Context(), user, c.PostForm("uid"), s.recordIn(c, ActionAddCard, user, "", nil))
 	switch {
 	case errors.Is(err, credential.ErrCardInUse):
 		s.showUsers(c, http.StatusConflict, user, s.locale(c).T("card.in_use"))
@@ -218,10 +217,10 @@ func (s *server) addCard(c *gin.Context) {
 func (s *server) removeCard(c *gin.Context) {
 	user, ok := s.adminTarget(c)
 	fp := strings.TrimSpace(c.PostForm("card"))
-	if !ok || !s.record(c, ActionRemoveCard, user, fp) {
+	if !ok {
 		return
 	}
-	err := s.opts.Credentials.RemoveCardByFingerprint(c.Request.Context(), user, fp)
+	err := s.opts.Credentials.RemoveCardByFingerprint(c.Request.Context(), user, fp, s.recordIn(c, ActionRemoveCard, user, fp, nil))
 	switch {
 	case errors.Is(err, credential.ErrNotFound):
 		s.showUsers(c, http.StatusNotFound, user, s.locale(c).T("card.not_found"))

@@ -321,7 +321,7 @@ func TestAuditorCannotChange(t *testing.T) {
 	if _, err := devs.AddDevice(t.Context(), release.DeviceSpec{Name: "mfp-2f"}, adminName); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.creds.SetPIN(t.Context(), userName, "4821"); err != nil {
+	if err := e.creds.SetPIN(t.Context(), userName, "4821", nil); err != nil {
 		t.Fatal(err)
 	}
 	auditor := e.signIn(t, auditorName)

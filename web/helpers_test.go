@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"gorm.io/gorm"
 
 	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/internal/database"
@@ -126,7 +127,7 @@ func newEnv(t *testing.T, db *database.DB, edit func(*Options)) *env {
 		{Name: auditorName, DisplayName: "Audrey Auditor", Role: directory.RoleAuditor},
 		{Name: adminName, DisplayName: "Adam Admin", Role: directory.RoleAdmin},
 	} {
-		if err := e.dir.AddUser(t.Context(), u, testPassword); err != nil {
+		if err := e.dir.AddUser(t.Context(), u, testPassword, nil); err != nil {
 			t.Fatalf("AddUser %s: %v", u.Name, err)
 		}
 	}
@@ -216,7 +217,7 @@ type auditLog struct {
 	fail    bool
 }
 
-func (a *auditLog) RecordAction(_ context.Context, act Action) error {
+func (a *auditLog) RecordAction(_ context.Context, _ *gorm.DB, act Action) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.fail {

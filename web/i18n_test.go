@@ -144,10 +144,10 @@ func TestJapanesePages(t *testing.T) {
 		o.Devices.SetDeviceEnabled(t.Context(), "mfp-3f", false, adminName)
 	})
 	ctx := t.Context()
-	if err := e.creds.SetPIN(ctx, adminName, "4821"); err != nil {
+	if err := e.creds.SetPIN(ctx, adminName, "4821", nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.creds.AddCard(ctx, adminName, "04A1B2C3"); err != nil {
+	if err := e.creds.AddCard(ctx, adminName, "04A1B2C3", nil); err != nil {
 		t.Fatal(err)
 	}
 	for range 5 {

@@ -78,7 +78,7 @@ func newKioskEnv(t *testing.T) *kioskEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := k.creds.SetPIN(ctx, userName, "4821"); err != nil {
+	if err := k.creds.SetPIN(ctx, userName, "4821", nil); err != nil {
 		t.Fatal(err)
 	}
 	return k

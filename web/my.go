@@ -8,8 +8,10 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+	"gorm.io/gorm"
 
 	"github.com/printgate/printgate/audit"
+	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/release/credential"
 )
 
@@ -68,32 +70,36 @@ func (s *server) showMy(c *gin.Context, status int, errText string) {
 	s.render(c, status, "my", view{Title: "my.title", Error: errText, Data: d})
 }
 
-// record appends a console action to the audit trail, if one is wired. A
-// failure stops the action: it must not happen unrecorded.
-func (s *server) record(c *gin.Context, name, target, detail string) bool {
-	return s.recordAction(c, Action{Name: name, Target: target, Detail: detail})
-}
-
-// recordDetails is record for an action described by details.
+// recordDetails appends a console action that changes nothing, such as
+// an export, to the audit trail, if one is wired, before it is carried
+// out. A failure stops the action: it must not happen unrecorded.
 func (s *server) recordDetails(c *gin.Context, name, target string, details map[string]string) bool {
-	return s.recordAction(c, Action{Name: name, Target: target, Details: details})
-}
-
-// recordAction records a, filling in who acted, from where and when.
-func (s *server) recordAction(c *gin.Context, a Action) bool {
-	if s.opts.Audit == nil {
+	rec := s.recordIn(c, name, target, "", details)
+	if rec == nil {
 		return true
 	}
-	sess := currentSession(c)
-	name := a.Name
-	a.Actor, a.Role, a.Remote, a.At = sess.User, sess.Role, clientIP(c.Request), s.now()
 	// The record must not be lost to a client that goes away mid-request.
 	ctx := context.WithoutCancel(c.Request.Context())
-	if err := s.opts.Audit.RecordAction(ctx, a); err != nil {
+	if err := s.opts.DB.WithContext(ctx).Transaction(rec); err != nil {
 		s.fail(c, "audit "+name, err)
 		return false
 	}
 	return true
+}
+
+// recordIn returns the hook that records a console change in the
+// transaction of the change itself, filling in who acted, from where and
+// when; nil when no audit trail is wired. A change that fails to be
+// recorded is undone with it.
+func (s *server) recordIn(c *gin.Context, name, target, detail string, details map[string]string) database.Hook {
+	if s.opts.Audit == nil {
+		return nil
+	}
+	sess := currentSession(c)
+	a := Action{Name: name, Target: target, Detail: detail, Details: details,
+		Actor: sess.User, Role: sess.Role, Remote: clientIP(c.Request), At: s.now()}
+	ctx := context.WithoutCancel(c.Request.Context())
+	return func(tx *gorm.DB) error { return s.opts.Audit.RecordAction(ctx, tx, a) }
 }
 
 // pinError maps a PIN the policy refuses to its message; "" for any other
@@ -122,10 +128,8 @@ func (s *server) setMyPIN(c *gin.Context) {
 		s.showMy(c, http.StatusBadRequest, s.pinError(c, err))
 		return
 	}
-	if !s.record(c, ActionSetPIN, user, "") {
-		return
-	}
-	if err := s.opts.Credentials.SetPIN(c.Request.Context(), user, pin); err != nil {
+	rec := s.recordIn(c, ActionSetPIN, user, "", nil)
+	if err := s.opts.Credentials.SetPIN(c.Request.Context(), user, pin, rec); err != nil {
 		if msg := s.pinError(c, err); msg != "" {
 			s.showMy(c, http.StatusBadRequest, msg)
 			return
@@ -142,10 +146,8 @@ func (s *server) setMyPIN(c *gin.Context) {
 func (s *server) removeMyCard(c *gin.Context) {
 	user := currentSession(c).User
 	fp := strings.TrimSpace(c.PostForm("card"))
-	if !s.record(c, ActionRemoveCard, user, fp) {
-		return
-	}
-	err := s.opts.Credentials.RemoveCardByFingerprint(c.Request.Context(), user, fp)
+	rec := s.recordIn(c, ActionRemoveCard, user, fp, nil)
+	err := s.opts.Credentials.RemoveCardByFingerprint(c.Request.Context(), user, fp, rec)
 	switch {
 	case errors.Is(err, credential.ErrNotFound):
 		s.showMy(c, http.StatusNotFound, s.locale(c).T("card.not_found"))

@@ -8,6 +8,8 @@ import (
 
 	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/release"
+	"gorm.io/gorm"
+
 	"github.com/printgate/printgate/release/directory"
 )
 
@@ -93,10 +95,10 @@ type Summary struct {
 
 // AuditLog records what people do in the console.
 type AuditLog interface {
-	// RecordAction appends a to the audit trail. The console calls it
-	// before carrying the action out and refuses the action when it
-	// fails, so nothing is done unrecorded.
-	RecordAction(ctx context.Context, a Action) error
+	// RecordAction appends a to the audit trail within tx, the
+	// transaction of the change a records, so that the change and its
+	// record commit together or not at all.
+	RecordAction(ctx context.Context, tx *gorm.DB, a Action) error
 }
 
 // Action is a console action for the audit trail. It never holds a

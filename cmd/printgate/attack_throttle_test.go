@@ -157,10 +157,10 @@ func addUsers(t *testing.T, cfg Config, n int) []string {
 	var names []string
 	for i := range n {
 		name := fmt.Sprintf("spray-%d", i)
-		if err := st.builtin.AddUser(t.Context(), directory.User{Name: name}, name+"-secret"); err != nil {
+		if err := st.builtin.AddUser(t.Context(), directory.User{Name: name}, name+"-secret", nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := st.creds.SetPIN(t.Context(), name, "4827"); err != nil {
+		if err := st.creds.SetPIN(t.Context(), name, "4827", nil); err != nil {
 			t.Fatal(err)
 		}
 		names = append(names, name)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -18,21 +17,7 @@ func TestAuditFailClosed(t *testing.T) {
 	forEachDB(t, func(t *testing.T, dbURL string) {
 		srv := startServer(t, newConfig(t, dbURL))
 		db := openTestDB(t, srv)
-		breakStmts := []string{`CREATE TRIGGER audit_broken BEFORE INSERT ON audit_events
-			BEGIN SELECT RAISE(ABORT, 'audit storage failed'); END`}
-		if db.Dialect == "postgres" {
-			breakStmts = []string{
-				`CREATE FUNCTION audit_broken() RETURNS trigger LANGUAGE plpgsql AS $$
-				BEGIN RAISE EXCEPTION 'audit storage failed'; END $$`,
-				`CREATE TRIGGER audit_broken BEFORE INSERT ON audit_events
-				FOR EACH ROW EXECUTE FUNCTION audit_broken()`,
-			}
-		}
-		for _, s := range breakStmts {
-			if err := db.WithContext(context.Background()).Exec(s).Error; err != nil {
-				t.Fatal(err)
-			}
-		}
+		breakAudit(t, db)
 		uri := srv.PrinterURI("secure")
 		r := ippDo(t, uri, ippRequest(goipp.OpPrintJob, uri, "alice", mimeVal("application/pdf")),
 			testdocs.PDF(1, "fail closed", testdocs.A4))

@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/printgate/printgate/audit"
+	"github.com/printgate/printgate/internal/database"
 )
 
 // errChainBroken makes "audit verify" exit non-zero.
@@ -211,10 +212,17 @@ func parseTime(s string, loc *time.Location) (time.Time, error) {
 	return time.ParseInLocation(time.DateOnly, s, loc)
 }
 
-// recordAdmin appends an administrative event done from the command line.
+// recordAdmin appends an administrative event done from the command line
+// that changes nothing, such as an export.
 func (st *stack) recordAdmin(cmd *cobra.Command, event string, details map[string]string) error {
-	return st.db.WithContext(cmd.Context()).Transaction(func(tx *gorm.DB) error {
+	return st.db.WithContext(cmd.Context()).Transaction(st.adminHook(cmd, event, details))
+}
+
+// adminHook appends an administrative event done from the command line
+// within the transaction of the change it records.
+func (st *stack) adminHook(cmd *cobra.Command, event string, details map[string]string) database.Hook {
+	return func(tx *gorm.DB) error {
 		_, err := st.audit.Append(cmd.Context(), tx, audit.Event{Type: event, Actor: adminName(), Details: details})
 		return err
-	})
+	}
 }

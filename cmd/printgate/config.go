@@ -42,6 +42,11 @@ type Config struct {
 	// Pages bounds the work of counting one document's pages.
 	Pages  PagesConfig   `yaml:"pages"`
 	Queues []QueueConfig `yaml:"queues"`
+
+	// queues are Queues as validate parsed them, defaults filled in: the
+	// service runs these, so that the config is parsed once. Change
+	// Queues only before validate.
+	queues []release.Queue
 }
 
 // DirectoryConfig selects the user directory.
@@ -196,16 +201,16 @@ type LogConfig struct {
 
 // QueueConfig is one print queue.
 type QueueConfig struct {
-	Name            string   `yaml:"name"`
-	Mode            string   `yaml:"mode"`
-	Printer         string   `yaml:"printer"`
-	Formats         []string `yaml:"formats,omitempty"`
-	MaxDocumentMB   int64    `yaml:"max_document_mb"`
-	Auth            string   `yaml:"auth"`
-	TrustedNetworks []string `yaml:"trusted_networks,omitempty"`
-	Info            string   `yaml:"info"`
-	Location        string   `yaml:"location"`
-	Color           *bool    `yaml:"color,omitempty"`
+	Name            string       `yaml:"name"`
+	Mode            release.Mode `yaml:"mode"`
+	Printer         string       `yaml:"printer"`
+	Formats         []string     `yaml:"formats,omitempty"`
+	MaxDocumentMB   int64        `yaml:"max_document_mb"`
+	Auth            release.Auth `yaml:"auth"`
+	TrustedNetworks []string     `yaml:"trusted_networks,omitempty"`
+	Info            string       `yaml:"info"`
+	Location        string       `yaml:"location"`
+	Color           *bool        `yaml:"color,omitempty"`
 	// AllowPlaintextBasic lets an auth: basic queue take passwords on a
 	// plain-text listener. Off by default: passwords travel only over TLS.
 	AllowPlaintextBasic bool `yaml:"allow_plaintext_basic,omitempty"`
@@ -409,6 +414,7 @@ func (c *Config) validate() error {
 		bad("queues", "needs at least one queue")
 	}
 	seen := map[string]bool{}
+	c.queues = nil
 	for i, q := range c.Queues {
 		key := fmt.Sprintf("queues[%d]", i)
 		if !queueName.MatchString(q.Name) {
@@ -418,9 +424,11 @@ func (c *Config) validate() error {
 			bad(key+".name", "%q is used twice", q.Name)
 		}
 		seen[q.Name] = true
-		if _, err := q.queue(); err != nil {
+		parsed, err := q.queue()
+		if err != nil {
 			bad(key, "%v", err)
 		}
+		c.queues = append(c.queues, parsed)
 	}
 	return errors.Join(errs...)
 }
@@ -428,7 +436,7 @@ func (c *Config) validate() error {
 // queue turns the config of one queue into a release.Queue, with defaults.
 func (q QueueConfig) queue() (release.Queue, error) {
 	out := release.Queue{
-		Name: q.Name, Mode: release.Mode(q.Mode), Printer: q.Printer, Formats: q.Formats,
+		Name: q.Name, Mode: q.Mode, Printer: q.Printer, Formats: q.Formats,
 		MaxSize: q.MaxDocumentMB << 20, Auth: q.Auth, Info: q.Info, Location: q.Location, Color: true,
 		AllowPlaintextBasic: q.AllowPlaintextBasic, HideNames: q.HideDocumentNames,
 		TTL: q.TTL, KeepAfterPrint: q.KeepAfterPrint, ReleaseRequires: q.ReleaseRequires,
@@ -464,8 +472,8 @@ func (q QueueConfig) queue() (release.Queue, error) {
 	}
 	switch out.Auth {
 	case "":
-		out.Auth = "requesting-user-name"
-	case "requesting-user-name", "basic":
+		out.Auth = release.AuthRequestingUserName
+	case release.AuthRequestingUserName, release.AuthBasic:
 	default:
 		return out, fmt.Errorf("auth: %q must be basic or requesting-user-name", q.Auth)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/printgate/printgate/audit/pages"
+	"github.com/printgate/printgate/release"
 )
 
 func TestLoadConfig(t *testing.T) {
@@ -134,11 +135,12 @@ queues:
 			name: "queue defaults",
 			yaml: "queues: [{name: q}]\n",
 			check: func(t *testing.T, c Config) {
-				q, err := c.Queues[0].queue()
-				if err != nil {
-					t.Fatal(err)
+				// The service runs the queues validate parsed.
+				if len(c.queues) != 1 {
+					t.Fatalf("parsed queues: %+v", c.queues)
 				}
-				if q.Mode != "hold" || q.Auth != "requesting-user-name" || q.MaxSize != defaultMaxDocumentMB<<20 ||
+				q := c.queues[0]
+				if q.Mode != release.Hold || q.Auth != release.AuthRequestingUserName || q.MaxSize != defaultMaxDocumentMB<<20 ||
 					len(q.Formats) == 0 || len(q.TrustedNetworks) != 2 {
 					t.Errorf("queue defaults: %+v", q)
 				}

@@ -102,7 +102,7 @@ func (c consoleHistory) Summary(ctx context.Context, from, to time.Time) (web.Su
 // consoleAudit records console actions in the audit trail.
 type consoleAudit struct{ st *stack }
 
-func (c consoleAudit) RecordAction(ctx context.Context, a web.Action) error {
+func (c consoleAudit) RecordAction(ctx context.Context, tx *gorm.DB, a web.Action) error {
 	details := map[string]string{"role": string(a.Role), "target": a.Target, "remote": a.Remote}
 	if a.Detail != "" {
 		details["card-fingerprint"] = a.Detail
@@ -117,10 +117,8 @@ func (c consoleAudit) RecordAction(ctx context.Context, a web.Action) error {
 		}
 		details[k] = v
 	}
-	return c.st.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		_, err := c.st.audit.Append(ctx, tx, audit.Event{Type: a.Name, Actor: a.Actor, Owner: a.Target, Details: details})
-		return err
-	})
+	_, err := c.st.audit.Append(ctx, tx, audit.Event{Type: a.Name, Actor: a.Actor, Owner: a.Target, Details: details})
+	return err
 }
 
 // consoleOptions wires the console into the web engine.

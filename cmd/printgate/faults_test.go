@@ -26,6 +26,9 @@ import (
 func TestAbusiveClients(t *testing.T) {
 	cfg := newConfig(t, "")
 	cfg.Queues[0].MaxDocumentMB = 1
+	if err := cfg.validate(); err != nil {
+		t.Fatal(err)
+	}
 	cfg.Server.UploadIdle, cfg.Server.MinUploadRate, cfg.Server.UploadGrace = time.Second, 1024, 2*time.Second
 	srv := startServer(t, cfg)
 	uri := srv.PrinterURI("secure")

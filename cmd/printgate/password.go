@@ -26,10 +26,8 @@ func (a *app) setPasswordCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if err := b.SetPassword(cmd.Context(), args[0], pw); err != nil {
-					return err
-				}
-				if err := st.recordAdmin(cmd, audit.EventConfigChanged, map[string]string{"password-set-user": args[0]}); err != nil {
+				rec := st.adminHook(cmd, audit.EventConfigChanged, map[string]string{"password-set-user": args[0]})
+				if err := b.SetPassword(cmd.Context(), args[0], pw, rec); err != nil {
 					return err
 				}
 				_, err = fmt.Fprintf(a.stdout, "password set for %s\n", args[0])

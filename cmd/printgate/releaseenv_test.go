@@ -39,6 +39,9 @@ func newReleaseEnv(t *testing.T, dbURL string, tweak func(*Config), edit ...func
 	e.cfg.Release.SweepEvery = 200 * time.Millisecond
 	if tweak != nil {
 		tweak(&e.cfg)
+		if err := e.cfg.validate(); err != nil {
+			t.Fatalf("config: %v", err)
+		}
 	}
 	runCLI(t, e.cfg, "bob-secret\n", "user", "add", "bob", "--display-name", "Bob User", "--employee-number", "1002")
 	runCLI(t, e.cfg, "alice-secret\n", "user", "add", "alice", "--role", "admin")

@@ -192,8 +192,8 @@ func serverTLS(cfg Config) (*tls.Config, error) {
 
 // printURIs tells the user where to print and where to sign in.
 func (a *app) printURIs(cfg Config, scheme string, addr net.Addr) {
-	for _, q := range cfg.Queues {
-		fmt.Fprintf(a.stdout, "printgate: print to %s://%s%s%s (%s queue)\n", scheme, addr, ipp.PathPrefix, q.Name, orHold(q.Mode))
+	for _, q := range cfg.queues {
+		fmt.Fprintf(a.stdout, "printgate: print to %s://%s%s%s (%s queue)\n", scheme, addr, ipp.PathPrefix, q.Name, q.Mode)
 	}
 	web := "http"
 	if scheme == "ipps" {
@@ -218,11 +218,4 @@ func (a *app) adminHint(ctx context.Context, st *stack) {
 		}
 	}
 	fmt.Fprintln(a.stdout, "printgate: no administrator yet; create one with: printgate user add NAME --role admin")
-}
-
-func orHold(mode string) string {
-	if mode == "" {
-		return "hold"
-	}
-	return mode
 }

@@ -192,13 +192,12 @@ func (st *stack) service(ctx context.Context) (*release.Service, func(), error) 
 		sp.Close()
 		return nil, nil, err
 	}
-	var queues []release.Queue
-	for _, qc := range st.cfg.Queues {
-		q, _ := qc.queue() // validated by loadConfig
-		queues = append(queues, q)
+	if len(st.cfg.queues) != len(st.cfg.Queues) {
+		sp.Close()
+		return nil, nil, errors.New("config: queues: not validated")
 	}
 	svc, err := release.New(release.Options{
-		DB: st.db, Spool: sp, Queues: queues, Client: &ipp.Client{}, Log: st.log, Directory: st.dir,
+		DB: st.db, Spool: sp, Queues: st.cfg.queues, Client: &ipp.Client{}, Log: st.log, Directory: st.dir,
 		Audit: st.audit, Credentials: st.creds, Instance: instance, Throttle: st.throttle, Passwords: st.passwords,
 		SessionIdle: st.cfg.Release.SessionIdle, SweepEvery: st.cfg.Release.SweepEvery,
 		KeepFinished: st.cfg.Release.KeepFinished, DatabaseID: dbID, NewSpool: st.newSpool,

@@ -74,10 +74,8 @@ func (a *app) userCommand() *cobra.Command {
 					return err
 				}
 				u := directory.User{Name: args[0], DisplayName: display, Email: email, EmployeeNumber: employee, Role: r}
-				if err := b.AddUser(cmd.Context(), u, pw); err != nil {
-					return err
-				}
-				if err := st.recordAdmin(cmd, audit.EventUserAdded, map[string]string{"user": args[0], "role": string(r)}); err != nil {
+				rec := st.adminHook(cmd, audit.EventUserAdded, map[string]string{"user": args[0], "role": string(r)})
+				if err := b.AddUser(cmd.Context(), u, pw, rec); err != nil {
 					return err
 				}
 				_, err = fmt.Fprintf(a.stdout, "user %s added with role %s\n", args[0], r)
@@ -104,10 +102,8 @@ func (a *app) userCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if err := st.creds.SetPIN(cmd.Context(), id.Name, pin); err != nil {
-					return err
-				}
-				if err := st.recordAdmin(cmd, audit.EventPINSet, map[string]string{"user": id.Name}); err != nil {
+				rec := st.adminHook(cmd, audit.EventPINSet, map[string]string{"user": id.Name})
+				if err := st.creds.SetPIN(cmd.Context(), id.Name, pin, rec); err != nil {
 					return err
 				}
 				_, err = fmt.Fprintf(a.stdout, "PIN set for %s\n", args[0])
@@ -125,11 +121,11 @@ func (a *app) userCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if err := st.creds.Unlock(cmd.Context(), args[0]); err != nil &&
+				// A password lock that was lifted has its own event
+				// (throttle-cleared), recorded by Reset with its change.
+				rec := st.adminHook(cmd, audit.EventConfigChanged, map[string]string{"unlocked-user": args[0]})
+				if err := st.creds.Unlock(cmd.Context(), args[0], rec); err != nil &&
 					!(errors.Is(err, credential.ErrNotFound) && counted) {
-					return err
-				}
-				if err := st.recordAdmin(cmd, audit.EventConfigChanged, map[string]string{"unlocked-user": args[0]}); err != nil {
 					return err
 				}
 				_, err = fmt.Fprintf(a.stdout, "%s unlocked\n", args[0])
@@ -181,10 +177,8 @@ func (a *app) cardCommand() *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("user %s: %w", args[0], err)
 				}
-				if err := st.creds.AddCard(cmd.Context(), id.Name, args[1]); err != nil {
-					return err
-				}
-				if err := st.recordAdmin(cmd, audit.EventCardAdded, map[string]string{"user": id.Name}); err != nil {
+				rec := st.adminHook(cmd, audit.EventCardAdded, map[string]string{"user": id.Name})
+				if err := st.creds.AddCard(cmd.Context(), id.Name, args[1], rec); err != nil {
 					return err
 				}
 				_, err = fmt.Fprintf(a.stdout, "card enrolled for %s\n", args[0])
@@ -198,10 +192,8 @@ func (a *app) cardCommand() *cobra.Command {
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withStack(cmd, func(st *stack) error {
-				if err := st.creds.RemoveCard(cmd.Context(), args[0], args[1]); err != nil {
-					return err
-				}
-				if err := st.recordAdmin(cmd, audit.EventCardRemoved, map[string]string{"user": args[0]}); err != nil {
+				rec := st.adminHook(cmd, audit.EventCardRemoved, map[string]string{"user": args[0]})
+				if err := st.creds.RemoveCard(cmd.Context(), args[0], args[1], rec); err != nil {
 					return err
 				}
 				_, err := fmt.Fprintf(a.stdout, "card removed from %s\n", args[0])

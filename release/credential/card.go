@@ -6,6 +6,9 @@ import (
 	"strings"
 	"time"
 
+	"gorm.io/gorm"
+
+	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/internal/secret"
 )
 
@@ -53,46 +56,53 @@ func (s *Store) cardMAC(uid string) string {
 }
 
 // AddCard enrolls the card uid to user. Enrolling a card the user already
-// has does nothing; a card enrolled to someone else is ErrCardInUse.
-func (s *Store) AddCard(ctx context.Context, user, uid string) error {
+// has does nothing; a card enrolled to someone else is ErrCardInUse. rec
+// runs in the same transaction when the card is newly enrolled.
+func (s *Store) AddCard(ctx context.Context, user, uid string, rec database.Hook) error {
 	norm, err := NormalizeUID(uid)
 	if err != nil {
 		return fmt.Errorf("credential: add card for %s: %w", user, err)
 	}
 	mac := s.cardMAC(norm)
-	res := s.db.WithContext(ctx).Exec(`INSERT INTO credential_cards (mac, user_name, created_at) VALUES (?, ?, ?)
-		ON CONFLICT (mac) DO NOTHING`, mac, user, s.now().UTC())
-	if res.Error != nil {
-		return fmt.Errorf("credential: add card for %s: %w", user, res.Error)
-	}
-	if res.RowsAffected == 1 {
-		return nil
-	}
-	var owners []string
-	if err := s.db.WithContext(ctx).Raw(`SELECT user_name FROM credential_cards WHERE mac = ?`, mac).
-		Scan(&owners).Error; err != nil {
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Exec(`INSERT INTO credential_cards (mac, user_name, created_at) VALUES (?, ?, ?)
+			ON CONFLICT (mac) DO NOTHING`, mac, user, s.now().UTC())
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 1 {
+			return rec.Run(tx)
+		}
+		var owners []string
+		if err := tx.Raw(`SELECT user_name FROM credential_cards WHERE mac = ?`, mac).Scan(&owners).Error; err != nil {
+			return err
+		}
+		if len(owners) == 1 && owners[0] == user {
+			return nil
+		}
+		return ErrCardInUse
+	})
+	if err != nil {
 		return fmt.Errorf("credential: add card for %s: %w", user, err)
 	}
-	if len(owners) == 1 && owners[0] == user {
-		return nil
-	}
-	return fmt.Errorf("credential: add card for %s: %w", user, ErrCardInUse)
+	return nil
 }
 
 // RemoveCard removes the card uid from user; ErrNotFound when user has no
-// such card.
-func (s *Store) RemoveCard(ctx context.Context, user, uid string) error {
+// such card. rec runs in the same transaction when a card was removed.
+func (s *Store) RemoveCard(ctx context.Context, user, uid string, rec database.Hook) error {
 	norm, err := NormalizeUID(uid)
 	if err != nil {
 		return fmt.Errorf("credential: remove card of %s: %w", user, err)
 	}
-	return s.removeMAC(ctx, user, s.cardMAC(norm))
+	return s.removeMAC(ctx, user, s.cardMAC(norm), rec)
 }
 
 // RemoveCardByFingerprint removes user's card with the given
 // Card.Fingerprint, for a lost card whose UID nobody can read any more;
-// ErrNotFound when none matches.
-func (s *Store) RemoveCardByFingerprint(ctx context.Context, user, fingerprint string) error {
+// ErrNotFound when none matches. rec runs in the same transaction when a
+// card was removed.
+func (s *Store) RemoveCardByFingerprint(ctx context.Context, user, fingerprint string, rec database.Hook) error {
 	fingerprint = strings.ToLower(strings.TrimSpace(fingerprint))
 	if len(fingerprint) != fingerprintLen {
 		return fmt.Errorf("credential: remove card of %s: %w", user, ErrNotFound)
@@ -104,19 +114,25 @@ func (s *Store) RemoveCardByFingerprint(ctx context.Context, user, fingerprint s
 	}
 	for _, mac := range macs {
 		if fingerprintOf(mac) == fingerprint {
-			return s.removeMAC(ctx, user, mac)
+			return s.removeMAC(ctx, user, mac, rec)
 		}
 	}
 	return fmt.Errorf("credential: remove card of %s: %w", user, ErrNotFound)
 }
 
-func (s *Store) removeMAC(ctx context.Context, user, mac string) error {
-	res := s.db.WithContext(ctx).Exec(`DELETE FROM credential_cards WHERE mac = ? AND user_name = ?`, mac, user)
-	if res.Error != nil {
-		return fmt.Errorf("credential: remove card of %s: %w", user, res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return fmt.Errorf("credential: remove card of %s: %w", user, ErrNotFound)
+func (s *Store) removeMAC(ctx context.Context, user, mac string, rec database.Hook) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Exec(`DELETE FROM credential_cards WHERE mac = ? AND user_name = ?`, mac, user)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return ErrNotFound
+		}
+		return rec.Run(tx)
+	})
+	if err != nil {
+		return fmt.Errorf("credential: remove card of %s: %w", user, err)
 	}
 	return nil
 }

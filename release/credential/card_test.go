@@ -51,7 +51,7 @@ func TestCards(t *testing.T) {
 		s := newStore(t, db, Policy{}, nil)
 
 		// The three forms of the issue are one card.
-		if err := s.AddCard(ctx, "alice", "04:a1:b2:c3"); err != nil {
+		if err := s.AddCard(ctx, "alice", "04:a1:b2:c3", nil); err != nil {
 			t.Fatalf("AddCard: %v", err)
 		}
 		for _, form := range []string{"04:a1:b2:c3", "04A1B2C3", "04 a1 b2 c3"} {
@@ -59,18 +59,18 @@ func TestCards(t *testing.T) {
 			if err != nil || user != "alice" {
 				t.Errorf("LookupCard(%q) = %q, %v; want alice", form, user, err)
 			}
-			if err := s.AddCard(ctx, "alice", form); err != nil {
+			if err := s.AddCard(ctx, "alice", form, nil); err != nil {
 				t.Errorf("AddCard(alice, %q) again = %v, want nil", form, err)
 			}
-			if err := s.AddCard(ctx, "bob", form); !errors.Is(err, ErrCardInUse) {
+			if err := s.AddCard(ctx, "bob", form, nil); !errors.Is(err, ErrCardInUse) {
 				t.Errorf("AddCard(bob, %q) = %v, want ErrCardInUse", form, err)
 			}
 		}
 
-		if err := s.AddCard(ctx, "alice", "0114B3A4D51C2E0F"); err != nil {
+		if err := s.AddCard(ctx, "alice", "0114B3A4D51C2E0F", nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.AddCard(ctx, "bob", "04:55:aa:66:bb:77:cc"); err != nil {
+		if err := s.AddCard(ctx, "bob", "04:55:aa:66:bb:77:cc", nil); err != nil {
 			t.Fatal(err)
 		}
 		cards, err := s.Cards(ctx, "alice")
@@ -114,17 +114,17 @@ func TestCards(t *testing.T) {
 			t.Errorf("LookupCard with another key = %v, want ErrNotFound", err)
 		}
 
-		if err := s.RemoveCard(ctx, "bob", "04A1B2C3"); !errors.Is(err, ErrNotFound) {
+		if err := s.RemoveCard(ctx, "bob", "04A1B2C3", nil); !errors.Is(err, ErrNotFound) {
 			t.Errorf("RemoveCard of someone else's card = %v, want ErrNotFound", err)
 		}
-		if err := s.RemoveCard(ctx, "alice", "04-A1-B2-C3"); err != nil {
+		if err := s.RemoveCard(ctx, "alice", "04-A1-B2-C3", nil); err != nil {
 			t.Errorf("RemoveCard: %v", err)
 		}
 		if _, err := s.LookupCard(ctx, "04A1B2C3"); !errors.Is(err, ErrNotFound) {
 			t.Errorf("removed card still found: %v", err)
 		}
 		// A removed card can go to someone else.
-		if err := s.AddCard(ctx, "bob", "04A1B2C3"); err != nil {
+		if err := s.AddCard(ctx, "bob", "04A1B2C3", nil); err != nil {
 			t.Errorf("AddCard of a removed card: %v", err)
 		}
 
@@ -132,17 +132,17 @@ func TestCards(t *testing.T) {
 		if len(cards) != 1 {
 			t.Fatalf("Cards(alice) = %+v", cards)
 		}
-		if err := s.RemoveCardByFingerprint(ctx, "bob", cards[0].Fingerprint); !errors.Is(err, ErrNotFound) {
+		if err := s.RemoveCardByFingerprint(ctx, "bob", cards[0].Fingerprint, nil); !errors.Is(err, ErrNotFound) {
 			t.Errorf("RemoveCardByFingerprint of someone else's card = %v", err)
 		}
-		if err := s.RemoveCardByFingerprint(ctx, "alice", cards[0].Fingerprint); err != nil {
+		if err := s.RemoveCardByFingerprint(ctx, "alice", cards[0].Fingerprint, nil); err != nil {
 			t.Errorf("RemoveCardByFingerprint: %v", err)
 		}
 		if _, err := s.LookupCard(ctx, "0114B3A4D51C2E0F"); !errors.Is(err, ErrNotFound) {
 			t.Errorf("card removed by fingerprint still found: %v", err)
 		}
 
-		if err := s.AddCard(ctx, "alice", "not a card"); !errors.Is(err, ErrBadUID) {
+		if err := s.AddCard(ctx, "alice", "not a card", nil); !errors.Is(err, ErrBadUID) {
 			t.Errorf("AddCard(malformed) = %v", err)
 		}
 		if err := s.Forget(ctx, "bob"); err != nil {

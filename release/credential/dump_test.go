@@ -31,13 +31,13 @@ func TestNoSecretsInDatabase(t *testing.T) {
 		pins := map[string]string{"alice": "73914682", "bob": "590271"}
 		cards := map[string]string{"alice": "04:a1:b2:c3:d4:e5:f6", "bob": "01 14 B3 A4 D5 1C 2E 0F"}
 		for user, pw := range passwords {
-			if err := dir.AddUser(ctx, directory.User{Name: user}, pw); err != nil {
+			if err := dir.AddUser(ctx, directory.User{Name: user}, pw, nil); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.SetPIN(ctx, user, pins[user]); err != nil {
+			if err := s.SetPIN(ctx, user, pins[user], nil); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.AddCard(ctx, user, cards[user]); err != nil {
+			if err := s.AddCard(ctx, user, cards[user], nil); err != nil {
 				t.Fatal(err)
 			}
 			// A failure record too, so every table has rows.

@@ -9,6 +9,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/internal/secret"
 )
 
@@ -62,8 +63,8 @@ func weakPIN(pin string) bool {
 
 // SetPIN sets user's PIN after ValidatePIN, storing its keyed hash. It
 // also clears a lockout: setting a PIN is an admin's or the signed-in
-// user's act.
-func (s *Store) SetPIN(ctx context.Context, user, pin string) error {
+// user's act. rec runs in the same transaction.
+func (s *Store) SetPIN(ctx context.Context, user, pin string, rec database.Hook) error {
 	if err := s.ValidatePIN(pin); err != nil {
 		return err
 	}
@@ -80,7 +81,10 @@ func (s *Store) SetPIN(ctx context.Context, user, pin string) error {
 		if err != nil {
 			return err
 		}
-		return tx.Exec(`DELETE FROM credential_pin_failures WHERE user_name = ?`, user).Error
+		if err := tx.Exec(`DELETE FROM credential_pin_failures WHERE user_name = ?`, user).Error; err != nil {
+			return err
+		}
+		return rec.Run(tx)
 	})
 	if err != nil {
 		return fmt.Errorf("credential: set PIN of %s: %w", user, err)
@@ -88,22 +92,24 @@ func (s *Store) SetPIN(ctx context.Context, user, pin string) error {
 	return nil
 }
 
-// RemovePIN removes user's PIN; ErrNotFound when none is set.
-func (s *Store) RemovePIN(ctx context.Context, user string) error {
-	var n int64
+// RemovePIN removes user's PIN; ErrNotFound when none is set. rec runs
+// in the same transaction when a PIN was removed.
+func (s *Store) RemovePIN(ctx context.Context, user string, rec database.Hook) error {
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Exec(`DELETE FROM credential_pins WHERE user_name = ?`, user)
-		n = res.RowsAffected
 		if res.Error != nil {
 			return res.Error
 		}
-		return tx.Exec(`DELETE FROM credential_pin_failures WHERE user_name = ?`, user).Error
+		if res.RowsAffected == 0 {
+			return ErrNotFound
+		}
+		if err := tx.Exec(`DELETE FROM credential_pin_failures WHERE user_name = ?`, user).Error; err != nil {
+			return err
+		}
+		return rec.Run(tx)
 	})
 	if err != nil {
 		return fmt.Errorf("credential: remove PIN of %s: %w", user, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("credential: remove PIN of %s: %w", user, ErrNotFound)
 	}
 	return nil
 }
@@ -198,19 +204,21 @@ func (s *Store) WastePIN(ctx context.Context, pin string) error {
 }
 
 // Unlock lifts user's lockout and clears the failure count, for an admin;
-// ErrNotFound when the user has no PIN.
-func (s *Store) Unlock(ctx context.Context, user string) error {
-	var n int64
+// ErrNotFound when the user has no PIN. rec runs in the same transaction
+// when the user has one.
+func (s *Store) Unlock(ctx context.Context, user string, rec database.Hook) error {
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var err error
-		n, err = resetTx(tx, user)
-		return err
+		n, err := resetTx(tx, user)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return ErrNotFound
+		}
+		return rec.Run(tx)
 	})
 	if err != nil {
 		return fmt.Errorf("credential: unlock %s: %w", user, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("credential: unlock %s: %w", user, ErrNotFound)
 	}
 	return nil
 }

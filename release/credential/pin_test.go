@@ -109,10 +109,10 @@ func TestLockout(t *testing.T) {
 		clk := newClock()
 		s := newStore(t, db, Policy{}, clk.Now)
 		const pin, wrong = "4863", "4864"
-		if err := s.SetPIN(ctx, "alice", pin); err != nil {
+		if err := s.SetPIN(ctx, "alice", pin, nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.SetPIN(ctx, "bob", "902713"); err != nil {
+		if err := s.SetPIN(ctx, "bob", "902713", nil); err != nil {
 			t.Fatal(err)
 		}
 		check := func(t *testing.T, user, p, device string, want error) {
@@ -214,11 +214,11 @@ func TestLockout(t *testing.T) {
 			}
 			check(t, "alice", wrong, "kiosk-1", ErrLocked)
 			check(t, "alice", pin, "kiosk-1", ErrLocked)
-			if err := s.Unlock(ctx, "alice"); err != nil {
+			if err := s.Unlock(ctx, "alice", nil); err != nil {
 				t.Fatal(err)
 			}
 			check(t, "alice", pin, "kiosk-1", nil)
-			if err := s.Unlock(ctx, "carol"); !errors.Is(err, ErrNotFound) {
+			if err := s.Unlock(ctx, "carol", nil); !errors.Is(err, ErrNotFound) {
 				t.Errorf("Unlock of a user without PIN = %v", err)
 			}
 		})
@@ -228,7 +228,7 @@ func TestLockout(t *testing.T) {
 				check(t, "alice", wrong, "kiosk-1", ErrWrongPIN)
 			}
 			check(t, "alice", wrong, "kiosk-1", ErrLocked)
-			if err := s.SetPIN(ctx, "alice", "5927"); err != nil {
+			if err := s.SetPIN(ctx, "alice", "5927", nil); err != nil {
 				t.Fatal(err)
 			}
 			check(t, "alice", pin, "kiosk-1", ErrWrongPIN)
@@ -236,11 +236,11 @@ func TestLockout(t *testing.T) {
 		})
 
 		t.Run("remove and forget", func(t *testing.T) {
-			if err := s.RemovePIN(ctx, "bob"); err != nil {
+			if err := s.RemovePIN(ctx, "bob", nil); err != nil {
 				t.Fatal(err)
 			}
 			check(t, "bob", "902713", "kiosk-1", ErrNoPIN)
-			if err := s.RemovePIN(ctx, "bob"); !errors.Is(err, ErrNotFound) {
+			if err := s.RemovePIN(ctx, "bob", nil); !errors.Is(err, ErrNotFound) {
 				t.Errorf("second RemovePIN = %v", err)
 			}
 			if err := s.Forget(ctx, "alice"); err != nil {
@@ -269,7 +269,7 @@ func TestCheckPINConcurrent(t *testing.T) {
 			t.Run(tt.name, func(t *testing.T) {
 				s := newStore(t, db, Policy{MaxFailures: tt.maxFailures}, nil)
 				user := "user-" + strings.ReplaceAll(tt.name, " ", "-")
-				if err := s.SetPIN(ctx, user, "4863"); err != nil {
+				if err := s.SetPIN(ctx, user, "4863", nil); err != nil {
 					t.Fatal(err)
 				}
 				var wg sync.WaitGroup
@@ -352,7 +352,7 @@ func TestCheckPINUpgradesPlainHash(t *testing.T) {
 	eachDB(t, func(t *testing.T, db *database.DB) {
 		ctx := t.Context()
 		s := newStore(t, db, Policy{}, nil)
-		if err := s.SetPIN(ctx, "alice", "4863"); err != nil {
+		if err := s.SetPIN(ctx, "alice", "4863", nil); err != nil {
 			t.Fatal(err)
 		}
 		plain := legacyHash(t, "4863")
@@ -389,7 +389,7 @@ func TestCheckPINUpgradesPlainHash(t *testing.T) {
 func TestStoredPINNeedsPepper(t *testing.T) {
 	eachDB(t, func(t *testing.T, db *database.DB) {
 		s := newStore(t, db, Policy{}, nil)
-		if err := s.SetPIN(t.Context(), "alice", "4863"); err != nil {
+		if err := s.SetPIN(t.Context(), "alice", "4863", nil); err != nil {
 			t.Fatal(err)
 		}
 		var h string
@@ -418,7 +418,7 @@ func TestBusyIsNotAWrongPIN(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.SetPIN(ctx, "alice", "2468"); err != nil {
+		if err := s.SetPIN(ctx, "alice", "2468", nil); err != nil {
 			t.Fatal(err)
 		}
 		// Another request's slow check holds the only place.

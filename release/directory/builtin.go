@@ -99,8 +99,9 @@ func NewBuiltin(db *database.DB, h *secret.Hasher) *Builtin {
 }
 
 // AddUser adds u with password; ErrExists when the name (in any case) or
-// the employee number is taken. An empty role means RoleUser.
-func (b *Builtin) AddUser(ctx context.Context, u User, password string) error {
+// the employee number is taken. An empty role means RoleUser. rec runs in
+// the same transaction.
+func (b *Builtin) AddUser(ctx context.Context, u User, password string, rec database.Hook) error {
 	if err := checkName(u.Name); err != nil {
 		return err
 	}
@@ -123,7 +124,12 @@ func (b *Builtin) AddUser(ctx context.Context, u User, password string) error {
 	row := userRow{Name: u.Name, DisplayName: u.DisplayName, Email: u.Email,
 		EmployeeNumber: strings.TrimSpace(u.EmployeeNumber), Role: string(u.Role),
 		PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
-	err = b.db.WithContext(ctx).Create(&row).Error
+	err = b.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		return rec.Run(tx)
+	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return fmt.Errorf("directory: add user %s: %w", u.Name, ErrExists)
 	}
@@ -134,43 +140,59 @@ func (b *Builtin) AddUser(ctx context.Context, u User, password string) error {
 }
 
 // SetPassword replaces name's password; ErrNotFound for an unknown name.
-func (b *Builtin) SetPassword(ctx context.Context, name, password string) error {
+// rec runs in the same transaction.
+func (b *Builtin) SetPassword(ctx context.Context, name, password string, rec database.Hook) error {
 	hash, err := b.hash(ctx, password)
 	if err != nil {
 		return fmt.Errorf("directory: set password of %s: %w", name, err)
 	}
-	return b.update(ctx, "set password of", name, map[string]any{"password_hash": hash})
+	return b.update(ctx, "set password of", name, userRow{PasswordHash: hash}, rec)
 }
 
-// SetRole changes name's role; ErrNotFound for an unknown name.
-func (b *Builtin) SetRole(ctx context.Context, name string, role Role) error {
+// SetRole changes name's role; ErrNotFound for an unknown name. rec runs
+// in the same transaction.
+func (b *Builtin) SetRole(ctx context.Context, name string, role Role, rec database.Hook) error {
 	if _, err := ParseRole(string(role)); err != nil {
 		return err
 	}
-	return b.update(ctx, "set role of", name, map[string]any{"role": string(role)})
+	return b.update(ctx, "set role of", name, userRow{Role: string(role)}, rec)
 }
 
-func (b *Builtin) update(ctx context.Context, action, name string, set map[string]any) error {
-	set["updated_at"] = time.Now().UTC()
-	res := b.db.WithContext(ctx).Model(&userRow{}).Where("lower(name) = lower(?)", name).Updates(set)
-	if res.Error != nil {
-		return fmt.Errorf("directory: %s %s: %w", action, name, res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return fmt.Errorf("directory: %s %s: %w", action, name, ErrNotFound)
+// update writes set's non-zero columns to name's row.
+func (b *Builtin) update(ctx context.Context, action, name string, set userRow, rec database.Hook) error {
+	set.UpdatedAt = time.Now().UTC()
+	err := b.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&userRow{}).Where("lower(name) = lower(?)", name).Updates(set)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return ErrNotFound
+		}
+		return rec.Run(tx)
+	})
+	if err != nil {
+		return fmt.Errorf("directory: %s %s: %w", action, name, err)
 	}
 	return nil
 }
 
 // DeleteUser removes name; ErrNotFound for an unknown name. The user's
-// PIN and cards live in the credential store and are removed there.
-func (b *Builtin) DeleteUser(ctx context.Context, name string) error {
-	res := b.db.WithContext(ctx).Where("lower(name) = lower(?)", name).Delete(&userRow{})
-	if res.Error != nil {
-		return fmt.Errorf("directory: delete user %s: %w", name, res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return fmt.Errorf("directory: delete user %s: %w", name, ErrNotFound)
+// PIN and cards live in the credential store and are removed there. rec
+// runs in the same transaction.
+func (b *Builtin) DeleteUser(ctx context.Context, name string, rec database.Hook) error {
+	err := b.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Where("lower(name) = lower(?)", name).Delete(&userRow{})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return ErrNotFound
+		}
+		return rec.Run(tx)
+	})
+	if err != nil {
+		return fmt.Errorf("directory: delete user %s: %w", name, err)
 	}
 	return nil
 }

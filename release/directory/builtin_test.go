@@ -26,7 +26,7 @@ func TestBuiltin(t *testing.T) {
 			{User{Name: "carol", Role: RoleAuditor}, "carol-secret"},
 		}
 		for _, u := range users {
-			if err := b.AddUser(ctx, u.u, u.password); err != nil {
+			if err := b.AddUser(ctx, u.u, u.password, nil); err != nil {
 				t.Fatalf("AddUser %s: %v", u.u.Name, err)
 			}
 		}
@@ -115,19 +115,19 @@ func TestBuiltin(t *testing.T) {
 		}
 		for _, tt := range adds {
 			t.Run("add "+tt.name, func(t *testing.T) {
-				if err := b.AddUser(ctx, tt.u, tt.password); !errors.Is(err, tt.wantErr) {
+				if err := b.AddUser(ctx, tt.u, tt.password, nil); !errors.Is(err, tt.wantErr) {
 					t.Fatalf("AddUser = %v, want %v", err, tt.wantErr)
 				}
 			})
 		}
 		for _, bad := range []User{{Name: ""}, {Name: "a b"}, {Name: "a/b"}, {Name: "x", Role: "root"}} {
-			if err := b.AddUser(ctx, bad, "long-enough"); err == nil {
+			if err := b.AddUser(ctx, bad, "long-enough", nil); err == nil {
 				t.Errorf("AddUser(%+v) accepted", bad)
 			}
 		}
 
 		t.Run("set password", func(t *testing.T) {
-			if err := b.SetPassword(ctx, "carol", "carol-new-secret"); err != nil {
+			if err := b.SetPassword(ctx, "carol", "carol-new-secret", nil); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := b.Authenticate(ctx, "carol", "carol-secret"); !errors.Is(err, ErrInvalidCredentials) {
@@ -136,26 +136,26 @@ func TestBuiltin(t *testing.T) {
 			if _, err := b.Authenticate(ctx, "carol", "carol-new-secret"); err != nil {
 				t.Errorf("new password: %v", err)
 			}
-			if err := b.SetPassword(ctx, "carol", "short"); !errors.Is(err, ErrPasswordPolicy) {
+			if err := b.SetPassword(ctx, "carol", "short", nil); !errors.Is(err, ErrPasswordPolicy) {
 				t.Errorf("short password: %v", err)
 			}
-			if err := b.SetPassword(ctx, "nobody", "long-enough"); !errors.Is(err, ErrNotFound) {
+			if err := b.SetPassword(ctx, "nobody", "long-enough", nil); !errors.Is(err, ErrNotFound) {
 				t.Errorf("unknown user: %v", err)
 			}
 		})
 
 		t.Run("set role", func(t *testing.T) {
-			if err := b.SetRole(ctx, "BOB", RoleAuditor); err != nil {
+			if err := b.SetRole(ctx, "BOB", RoleAuditor, nil); err != nil {
 				t.Fatal(err)
 			}
 			id, err := b.Lookup(ctx, "Bob")
 			if err != nil || id.Role() != RoleAuditor {
 				t.Errorf("after SetRole: %+v, %v", id, err)
 			}
-			if err := b.SetRole(ctx, "Bob", "superuser"); err == nil {
+			if err := b.SetRole(ctx, "Bob", "superuser", nil); err == nil {
 				t.Error("SetRole accepted an unknown role")
 			}
-			if err := b.SetRole(ctx, "nobody", RoleAdmin); !errors.Is(err, ErrNotFound) {
+			if err := b.SetRole(ctx, "nobody", RoleAdmin, nil); !errors.Is(err, ErrNotFound) {
 				t.Errorf("unknown user: %v", err)
 			}
 		})
@@ -175,10 +175,10 @@ func TestBuiltin(t *testing.T) {
 			if !slices.Equal(names, []string{"Bob", "alice", "carol"}) {
 				t.Errorf("Users = %v", names)
 			}
-			if err := b.DeleteUser(ctx, "bob"); err != nil {
+			if err := b.DeleteUser(ctx, "bob", nil); err != nil {
 				t.Fatal(err)
 			}
-			if err := b.DeleteUser(ctx, "bob"); !errors.Is(err, ErrNotFound) {
+			if err := b.DeleteUser(ctx, "bob", nil); !errors.Is(err, ErrNotFound) {
 				t.Errorf("second delete: %v", err)
 			}
 			if _, err := b.Authenticate(ctx, "Bob", "bob-secret"); !errors.Is(err, ErrInvalidCredentials) {
@@ -208,7 +208,7 @@ func TestBuiltinUpgradesPlainHash(t *testing.T) {
 	eachDB(t, func(t *testing.T, db *database.DB) {
 		ctx := t.Context()
 		b := NewBuiltin(db, testHasher(t))
-		if err := b.AddUser(ctx, User{Name: "dave"}, "dave-secret"); err != nil {
+		if err := b.AddUser(ctx, User{Name: "dave"}, "dave-secret", nil); err != nil {
 			t.Fatal(err)
 		}
 		stored := func() string {

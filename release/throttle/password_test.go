@@ -68,7 +68,7 @@ func TestPasswords(t *testing.T) {
 			t.Fatal(err)
 		}
 		dir := directory.NewBuiltin(db, hasher)
-		if err := dir.AddUser(t.Context(), directory.User{Name: "bob"}, "bob-secret"); err != nil {
+		if err := dir.AddUser(t.Context(), directory.User{Name: "bob"}, "bob-secret", nil); err != nil {
 			t.Fatal(err)
 		}
 		for _, tt := range tests {

@@ -49,7 +49,7 @@ func newFixture(tb testing.TB) *apiFixture {
 		tb.Fatal(err)
 	}
 	dirs := directory.NewBuiltin(db, hasher)
-	if err := dirs.AddUser(ctx, directory.User{Name: "bob", Role: directory.RoleUser}, "bob-secret"); err != nil {
+	if err := dirs.AddUser(ctx, directory.User{Name: "bob", Role: directory.RoleUser}, "bob-secret", nil); err != nil {
 		tb.Fatal(err)
 	}
 	creds, err := credential.New(db, bytes.Repeat([]byte{7}, 32), credential.DefaultPolicy(), cheap,
@@ -57,10 +57,10 @@ func newFixture(tb testing.TB) *apiFixture {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := creds.SetPIN(ctx, "bob", "4821"); err != nil {
+	if err := creds.SetPIN(ctx, "bob", "4821", nil); err != nil {
 		tb.Fatal(err)
 	}
-	if err := creds.AddCard(ctx, "bob", "04A1B2C3"); err != nil {
+	if err := creds.AddCard(ctx, "bob", "04A1B2C3", nil); err != nil {
 		tb.Fatal(err)
 	}
 	sp, err := spool.Open(filepath.Join(dir, "spool"), spool.GenerateKey())
