@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -92,7 +91,7 @@ func attackHiddenNames(t *testing.T) {
 		db := openTestDB(t, e.srv)
 		var leaks []string
 		// The scrubber runs after the change commits; give it a moment.
-		ok := eventually(10*time.Second, func() bool {
+		ok := testenv.Eventually(func() bool {
 			leaks = nil
 			dump := dumpTables(t, db)
 			for _, n := range ended {
@@ -144,7 +143,7 @@ func attackKeyRemnants(t *testing.T) {
 		}
 		var where []string
 		destroyed := time.Now()
-		ok := eventually(10*time.Second, func() bool {
+		ok := testenv.Eventually(func() bool {
 			where = nil
 			for id, k := range keys {
 				for _, f := range grepTree(t, e.srv.DataDir, k) {
@@ -230,49 +229,23 @@ func attackSwitchDatabase(t *testing.T) {
 func serveRefused(t *testing.T, cfg Config) string {
 	t.Helper()
 	log := &syncBuffer{}
-	a := &app{stdout: log, stderr: log, stdin: bytes.NewReader(nil)}
+	a := &app{stdout: log, stderr: log, stdin: bytes.NewReader(nil), ready: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- a.serve(ctx, cfg) }()
-	listening := eventually(20*time.Second, func() bool {
-		select {
-		case err := <-done:
-			done <- err
-			return true
-		default:
-		}
-		c, err := net.DialTimeout("tcp", cfg.Server.Listen[0], time.Second)
-		if err == nil {
-			c.Close()
-			return true
-		}
-		return false
-	})
 	select {
 	case err := <-done:
 		if err == nil {
 			t.Fatalf("serve stopped without an error:\n%s", log)
 		}
 		return err.Error()
-	default:
+	case <-a.ready:
 	}
 	cancel()
 	<-done
-	t.Fatalf("serve started where it must refuse to (listening: %v):\n%s", listening, log)
+	t.Fatalf("serve started where it must refuse to:\n%s", log)
 	return ""
-}
-
-// eventually polls cond until it holds or timeout passes.
-func eventually(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return true
 }
 
 // dumpTables returns every row of every table of db as text.

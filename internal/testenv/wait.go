@@ -15,11 +15,20 @@ const waitDeadline = 60 * time.Second
 // a test of a timeout moves a Clock on instead.
 func WaitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
+	if !Eventually(cond) {
+		t.Fatalf("timed out after %v waiting for %s", waitDeadline, what)
+	}
+}
+
+// Eventually polls cond as WaitFor does and reports whether it held within
+// the deadline, for a test that says more than WaitFor can when it did not.
+func Eventually(cond func() bool) bool {
 	deadline := time.Now().Add(waitDeadline)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", waitDeadline, what)
+			return false
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	return true
 }
