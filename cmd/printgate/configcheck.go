@@ -1,0 +1,227 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/printgate/printgate/release"
+)
+
+var queueName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
+
+// problems collects what is wrong with a config, each naming its setting.
+type problems []error
+
+func (p *problems) add(key, format string, a ...any) {
+	*p = append(*p, fmt.Errorf("config: %s: %s", key, fmt.Sprintf(format, a...)))
+}
+
+// validate checks every setting, naming each one that is wrong, and parses
+// the queues once into c.queues.
+func (c *Config) validate() error {
+	var p problems
+	if c.DataDir == "" {
+		p.add("data_dir", "must not be empty")
+	}
+	c.checkServer(&p)
+	c.checkStorage(&p)
+	c.checkAccess(&p)
+	c.checkAudit(&p)
+	c.checkQueues(&p)
+	return errors.Join(p...)
+}
+
+// checkServer checks the database, listeners, log and request limits.
+func (c *Config) checkServer(p *problems) {
+	if u := c.Database.URL; u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+		p.add("database.url", `must be "" (embedded SQLite) or a postgres:// URL`)
+	}
+	if len(c.Server.Listen)+len(c.Server.TLSListen) == 0 {
+		p.add("server.listen", "needs at least one address (or server.tls_listen)")
+	}
+	for i, a := range c.Server.Listen {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			p.add(fmt.Sprintf("server.listen[%d]", i), "%q is not host:port", a)
+		}
+	}
+	for i, a := range c.Server.TLSListen {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			p.add(fmt.Sprintf("server.tls_listen[%d]", i), "%q is not host:port", a)
+		}
+	}
+	if (c.Server.TLS.CertFile == "") != (c.Server.TLS.KeyFile == "") {
+		p.add("server.tls", "cert_file and key_file go together")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		p.add("log.level", "must be debug, info, warn or error")
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		p.add("log.format", "must be text or json")
+	}
+	if c.Server.GetJobsLimit < 0 {
+		p.add("server.get_jobs_limit", "must not be negative (0: no limit)")
+	}
+	if c.Server.UploadIdle < 0 || c.Server.MinUploadRate < 0 || c.Server.UploadGrace < 0 {
+		p.add("server", "upload_idle_timeout, min_upload_rate and upload_grace must not be negative")
+	}
+}
+
+// checkStorage checks the spool and the page counting budget.
+func (c *Config) checkStorage(p *problems) {
+	if c.Spool.QuotaMB < 0 {
+		p.add("spool.quota_mb", "must not be negative")
+	}
+	if pct := c.Spool.QuotaPercentOfFree; pct < 0 || pct > 100 {
+		p.add("spool.quota_percent_of_free", "must be 0 (none) to 100")
+	}
+	if c.Spool.MaxHeldMBPerUser < 0 {
+		p.add("spool.max_held_mb_per_user", "must not be negative (0: no limit)")
+	}
+	if c.Pages.MaxDecodedMB < 1 || c.Pages.MaxObjects < 100 || c.Pages.MaxTime < 100*time.Millisecond || c.Pages.MaxPDFMB < 1 {
+		p.add("pages", "max_decoded_mb and max_pdf_mb must be at least 1, max_objects at least 100 and max_time at least 100ms")
+	}
+}
+
+// checkAccess checks the directory, credentials, throttles and device sessions.
+func (c *Config) checkAccess(p *problems) {
+	switch c.Directory.Type {
+	case "builtin":
+	case "ldap":
+		if err := c.Directory.LDAP.Validate(); err != nil {
+			p.add("directory.ldap", "%v", err)
+		}
+	default:
+		p.add("directory.type", "%q must be builtin or ldap", c.Directory.Type)
+	}
+	if c.Release.SessionIdle < time.Second || c.Release.SweepEvery < 100*time.Millisecond {
+		p.add("release", "session_idle must be at least 1s and sweep_every at least 100ms")
+	}
+	if c.Release.KeepFinished < time.Minute {
+		p.add("release.keep_finished", "must be at least 1m")
+	}
+	if c.Release.DeviceMaxFailures < 1 || c.Release.DeviceMaxFailures > 1000 {
+		p.add("release.device_max_failures", "must be 1 to 1000")
+	}
+	if c.Release.DeviceFailureWindow < time.Second {
+		p.add("release.device_failure_window", "must be at least 1s")
+	}
+	if c.Credentials.MaxPasswordFailures < 1 || c.Credentials.MaxPasswordFailures > 1000 {
+		p.add("credentials.max_password_failures", "must be 1 to 1000")
+	}
+	if c.Credentials.MaxAddressFailures < 1 || c.Credentials.MaxAddressFailures > 100000 {
+		p.add("credentials.max_address_failures", "must be 1 to 100000")
+	}
+	if err := c.Credentials.Policy.Validate(); err != nil {
+		p.add("credentials", "%v", err)
+	}
+	if c.Credentials.Argon2MemoryMB < 19 || c.Credentials.Argon2MemoryMB > 16<<10 {
+		p.add("credentials.argon2_memory_mb", "must be from 19 (one check) to 16384")
+	}
+	if c.Credentials.Argon2Wait < 0 || c.Credentials.Argon2Wait > time.Minute {
+		p.add("credentials.argon2_wait", "must be from 0s to 1m")
+	}
+}
+
+// checkAudit checks the record's time zone, retention and anchors.
+func (c *Config) checkAudit(p *problems) {
+	if c.Audit.RetentionYears < 1 {
+		p.add("audit.retention_years", "must be at least 1")
+	}
+	if c.Audit.AnchorEvery < time.Second {
+		p.add("audit.anchor_every", "must be at least 1s")
+	}
+	if _, err := time.LoadLocation(c.Audit.TimeZone); err != nil || c.Audit.TimeZone == "" {
+		p.add("audit.time_zone", "%q is not a time zone (such as Asia/Tokyo)", c.Audit.TimeZone)
+	}
+}
+
+// checkQueues checks the queues and parses them into c.queues.
+func (c *Config) checkQueues(p *problems) {
+	if len(c.Queues) == 0 {
+		p.add("queues", "needs at least one queue")
+	}
+	seen := map[string]bool{}
+	c.queues = nil
+	for i, q := range c.Queues {
+		key := fmt.Sprintf("queues[%d]", i)
+		if !queueName.MatchString(q.Name) {
+			p.add(key+".name", "%q must be 1-63 letters, digits, '.', '_' or '-'", q.Name)
+		}
+		if seen[q.Name] {
+			p.add(key+".name", "%q is used twice", q.Name)
+		}
+		seen[q.Name] = true
+		parsed, err := q.queue()
+		if err != nil {
+			p.add(key, "%v", err)
+		}
+		c.queues = append(c.queues, parsed)
+	}
+}
+
+// queue turns the config of one queue into a release.Queue, with defaults.
+func (q QueueConfig) queue() (release.Queue, error) {
+	out := release.Queue{
+		Name: q.Name, Mode: q.Mode, Printer: q.Printer, Formats: q.Formats,
+		MaxSize: q.MaxDocumentMB << 20, Auth: q.Auth, Info: q.Info, Location: q.Location, Color: true,
+		AllowPlaintextBasic: q.AllowPlaintextBasic, HideNames: q.HideDocumentNames,
+		TTL: q.TTL, KeepAfterPrint: q.KeepAfterPrint, ReleaseRequires: q.ReleaseRequires,
+	}
+	if q.Color != nil {
+		out.Color = *q.Color
+	}
+	switch out.Mode {
+	case release.Hold:
+	case release.Direct:
+		if !strings.HasPrefix(q.Printer, "ipp://") && !strings.HasPrefix(q.Printer, "ipps://") &&
+			!strings.HasPrefix(q.Printer, "socket://") {
+			return out, errors.New("printer: a direct queue needs an ipp://, ipps:// or socket:// printer URI")
+		}
+	case "":
+		out.Mode = release.Hold
+	default:
+		return out, fmt.Errorf("mode: %q must be hold or direct", q.Mode)
+	}
+	if len(out.Formats) == 0 {
+		out.Formats = defaultFormats
+	}
+	for _, m := range q.ReleaseRequires {
+		if m != release.MethodCard && m != release.MethodCardPIN && m != release.MethodIDPIN {
+			return out, fmt.Errorf("release_requires: %q must be card, card+pin or id+pin", m)
+		}
+	}
+	if q.MaxDocumentMB < 0 {
+		return out, errors.New("max_document_mb: must not be negative")
+	}
+	if out.MaxSize == 0 {
+		out.MaxSize = defaultMaxDocumentMB << 20
+	}
+	switch out.Auth {
+	case "":
+		out.Auth = release.AuthRequestingUserName
+	case release.AuthRequestingUserName, release.AuthBasic:
+	default:
+		return out, fmt.Errorf("auth: %q must be basic or requesting-user-name", q.Auth)
+	}
+	nets := q.TrustedNetworks
+	if nets == nil {
+		nets = defaultTrusted
+	}
+	for _, n := range nets {
+		p, err := netip.ParsePrefix(n)
+		if err != nil {
+			return out, fmt.Errorf("trusted_networks: %q is not a CIDR prefix", n)
+		}
+		out.TrustedNetworks = append(out.TrustedNetworks, p.Masked())
+	}
+	return out, nil
+}
