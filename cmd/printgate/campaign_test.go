@@ -34,7 +34,7 @@ func TestCrashCampaign(t *testing.T) {
 		c := newCampaign(t, dbURL)
 		rng := rand.New(rand.NewPCG(uint64(len(dbURL)), 7))
 		for cycle := range 15 {
-			p := startProcess(t, c.cfg)
+			p := startProcessOn(t, c.cfg, c.listeners)
 			c.check(t, cycle)
 			stop := make(chan struct{})
 			var wg sync.WaitGroup
@@ -45,9 +45,13 @@ func TestCrashCampaign(t *testing.T) {
 			time.Sleep(time.Duration(100+rng.IntN(400)) * time.Millisecond)
 			p.kill()
 			close(stop)
-			wg.Wait()
+			// The port stays bound by the test: connections made after
+			// the kill must fail, as to a closed port, to end the loops.
+			stopped := make(chan struct{})
+			go func() { wg.Wait(); close(stopped) }()
+			c.listeners.refuseUntil(stopped)
 		}
-		p := startProcess(t, c.cfg)
+		p := startProcessOn(t, c.cfg, c.listeners)
 		c.check(t, 15)
 		p.kill()
 		if len(c.acked) < 30 {
@@ -57,13 +61,14 @@ func TestCrashCampaign(t *testing.T) {
 }
 
 type campaign struct {
-	t        *testing.T
-	cfg      Config
-	printer  *socketPrinter
-	token    string
-	mu       sync.Mutex
-	acked    map[int64][]byte // job id → document
-	released map[int64]bool
+	t         *testing.T
+	cfg       Config
+	listeners *processListeners // one port for all 16 processes
+	printer   *socketPrinter
+	token     string
+	mu        sync.Mutex
+	acked     map[int64][]byte // job id → document
+	released  map[int64]bool
 }
 
 func newCampaign(t *testing.T, dbURL string) *campaign {
@@ -74,6 +79,7 @@ func newCampaign(t *testing.T, dbURL string) *campaign {
 	runCLI(t, c.cfg, "", "card", "add", "bob", "04A1B2C3")
 	out := runCLI(t, c.cfg, "", "device", "add", "mfp", "--printer", c.printer.URI(), "--queue", "secure", "--auth", "card")
 	c.token = tokenLine.FindStringSubmatch(out)[1]
+	c.listeners = bindProcess(t, c.cfg)
 	return c
 }
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -70,41 +71,129 @@ func writeConfig(t testing.TB, cfg Config) string {
 
 // process is printgate running as a child process.
 type process struct {
-	cmd *exec.Cmd
-	log *syncBuffer
+	cmd    *exec.Cmd
+	log    *syncBuffer
+	exited chan struct{} // closed once the process has been waited for
 }
 
-// startProcess runs "printgate serve" with cfg and waits until it listens.
+// processListeners are the listening sockets of printgate processes, bound
+// by the test and handed to each process by socket activation, so that the
+// port stays the test's across kills and restarts.
+type processListeners struct {
+	lns []*net.TCPListener
+}
+
+// bindProcess binds every address cfg listens on until the test ends.
+func bindProcess(t testing.TB, cfg Config) *processListeners {
+	t.Helper()
+	pl := &processListeners{}
+	for _, ln := range bindAll(t, cfg) {
+		pl.lns = append(pl.lns, ln.(*net.TCPListener))
+	}
+	return pl
+}
+
+// refuseUntil closes each connection made while no printgate runs, as a
+// closed port would refuse it, until done is closed.
+func (pl *processListeners) refuseUntil(done <-chan struct{}) {
+	var wg sync.WaitGroup
+	for _, ln := range pl.lns {
+		wg.Go(func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				c.Close()
+			}
+		})
+	}
+	<-done
+	for _, ln := range pl.lns {
+		ln.SetDeadline(time.Unix(1, 0))
+	}
+	wg.Wait()
+	for _, ln := range pl.lns {
+		ln.SetDeadline(time.Time{})
+	}
+}
+
+// startProcess runs "printgate serve" with cfg on listeners bound for it
+// and waits until it serves.
 func startProcess(t testing.TB, cfg Config) *process {
 	t.Helper()
+	return startProcessOn(t, cfg, bindProcess(t, cfg))
+}
+
+// readyLine is what serve prints once every listener is in place.
+const readyLine = "printgate: data in "
+
+// startProcessOn runs "printgate serve" with cfg, handing it pl's
+// listeners by socket activation, and waits until it serves.
+func startProcessOn(t testing.TB, cfg Config, pl *processListeners) *process {
+	t.Helper()
 	path := writeConfig(t, cfg)
-	p := &process{log: &syncBuffer{}}
-	p.cmd = exec.Command(printgateBinary(t), "serve", "--config", path)
-	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	p := &process{log: &syncBuffer{}, exited: make(chan struct{})}
+	// LISTEN_PID must name printgate itself: the shell learns its own
+	// process id and execs printgate, which keeps it.
+	p.cmd = exec.Command("/bin/sh", "-c", `LISTEN_PID=$$ exec "$0" "$@"`, printgateBinary(t), "serve", "--config", path)
+	p.cmd.Env = append(os.Environ(), "LISTEN_FDS="+strconv.Itoa(len(pl.lns)))
+	for _, ln := range pl.lns {
+		f, err := ln.File()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close() // the child holds its own copy
+		p.cmd.ExtraFiles = append(p.cmd.ExtraFiles, f)
+	}
+	ready := &readyWriter{buf: p.log, ready: make(chan struct{})}
+	p.cmd.Stdout, p.cmd.Stderr = ready, ready
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	go func() {
+		p.cmd.Wait()
+		close(p.exited)
+	}()
 	t.Cleanup(func() {
 		p.kill()
 		if leaks := leakedSecrets(p.log.String()); len(leaks) > 0 {
 			t.Errorf("server log shows secrets %v:\n%s", leaks, p.log)
 		}
 	})
-	testenv.WaitFor(t, "printgate to accept connections", func() bool {
-		c, err := net.DialTimeout("tcp", cfg.Server.Listen[0], time.Second)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
+	select {
+	case <-ready.ready:
+	case <-p.exited:
+		t.Fatalf("printgate did not start: %s\n%s", p.cmd.ProcessState, p.log)
+	case <-time.After(60 * time.Second):
+		t.Fatalf("printgate did not start serving on %v\n%s", cfg.Server.Listen, p.log)
+	}
 	return p
 }
 
-func (p *process) kill() {
-	if p.cmd.ProcessState == nil {
-		p.cmd.Process.Signal(syscall.SIGKILL)
-		p.cmd.Wait()
+// readyWriter keeps a process's output and closes ready once it shows
+// readyLine.
+type readyWriter struct {
+	buf   *syncBuffer
+	once  sync.Once
+	ready chan struct{}
+}
+
+func (w *readyWriter) Write(b []byte) (int, error) {
+	n, err := w.buf.Write(b)
+	select {
+	case <-w.ready:
+	default:
+		if strings.Contains(w.buf.String(), readyLine) {
+			w.once.Do(func() { close(w.ready) })
+		}
 	}
+	return n, err
+}
+
+func (p *process) kill() {
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.exited
 }
 
 // TestCrashDuringUpload kills printgate with SIGKILL in the middle of an
@@ -114,7 +203,8 @@ func TestCrashDuringUpload(t *testing.T) {
 	forEachDB(t, func(t *testing.T, dbURL string) {
 		cfg := newConfig(t, dbURL)
 		cfg.Log.Level = "info"
-		p := startProcess(t, cfg)
+		pl := bindProcess(t, cfg) // the same port after the restart
+		p := startProcessOn(t, cfg, pl)
 		uri := "ipp://" + cfg.Server.Listen[0] + "/ipp/print/secure"
 
 		acked := testdocs.PDF(3, "acknowledged before the crash", testdocs.A4)
@@ -134,7 +224,7 @@ func TestCrashDuringUpload(t *testing.T) {
 		})
 		p.kill()
 
-		p = startProcess(t, cfg)
+		p = startProcessOn(t, cfg, pl)
 		defer p.kill()
 		db := openTestDB(t, &testServer{Config: cfg, DataDir: cfg.DataDir})
 		var rows []struct {

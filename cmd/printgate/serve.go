@@ -96,6 +96,9 @@ func (a *app) serve(ctx context.Context, cfg Config) error {
 // listen serves handler on every configured address until ctx ends, then
 // shuts down gracefully.
 func (a *app) listen(ctx context.Context, cfg Config, handler http.Handler, log *slog.Logger) error {
+	if err := a.inherit(cfg); err != nil {
+		return err
+	}
 	var listeners []net.Listener
 	defer func() {
 		for _, ln := range listeners {
@@ -160,7 +163,8 @@ func (a *app) listen(ctx context.Context, cfg Config, handler http.Handler, log 
 	return err
 }
 
-// bind returns the listener handed over for addr, or binds addr.
+// bind returns the listener handed over for addr (by a test or by socket
+// activation), or binds addr.
 func (a *app) bind(addr string) (net.Listener, error) {
 	if ln, ok := a.bound[addr]; ok {
 		delete(a.bound, addr)

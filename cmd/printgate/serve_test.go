@@ -3,9 +3,6 @@ package main
 import (
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/printgate/printgate/internal/testenv"
 )
 
 // TestServeDefaults starts the real binary on the default queue and
@@ -13,9 +10,7 @@ import (
 func TestServeDefaults(t *testing.T) {
 	cfg := newConfig(t, "")
 	p := startProcess(t, cfg)
-	testenv.WaitFor(t, "the start-up lines", func() bool { return strings.Contains(p.log.String(), "sign in at") })
-	time.Sleep(100 * time.Millisecond)
-	out := p.log.String()
+	out := p.log.String() // startProcess waited for the last start-up line
 	for _, want := range []string{
 		"print to ipp://" + cfg.Server.Listen[0] + "/ipp/print/secure (hold queue)",
 		"sign in at http://" + cfg.Server.Listen[0] + "/signin",
