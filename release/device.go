@@ -133,7 +133,8 @@ func tokenHash(token string) string {
 
 // AddDevice registers a device and returns its bearer token, the only
 // time the token is ever shown.
-func (s *Service) AddDevice(ctx context.Context, spec DeviceSpec, by string) (Device, string, error) {
+func (a *Admin) AddDevice(ctx context.Context, spec DeviceSpec, by string) (Device, string, error) {
+	s := a.s
 	if err := s.checkDeviceSpec(spec); err != nil {
 		return Device{}, "", err
 	}
@@ -202,7 +203,8 @@ func deviceName(s string) bool {
 }
 
 // Devices lists the registered devices.
-func (s *Service) Devices(ctx context.Context) ([]Device, error) {
+func (a *Admin) Devices(ctx context.Context) ([]Device, error) {
+	s := a.s
 	var out []Device
 	err := s.db.WithContext(ctx).Order("name").Find(&out).Error
 	return out, dbErr("list devices", err)
@@ -210,14 +212,16 @@ func (s *Service) Devices(ctx context.Context) ([]Device, error) {
 
 // SetDeviceEnabled enables or disables a device; a disabled device's
 // token is refused.
-func (s *Service) SetDeviceEnabled(ctx context.Context, name string, enabled bool, by string) error {
+func (a *Admin) SetDeviceEnabled(ctx context.Context, name string, enabled bool, by string) error {
+	s := a.s
 	return s.updateDevice(ctx, name, "Enabled", Device{Enabled: enabled}, audit.EventConfigChanged, by,
 		map[string]string{"device-enabled": fmt.Sprint(enabled)})
 }
 
 // RotateToken gives a device a new token and returns it; the old one
 // stops working at once.
-func (s *Service) RotateToken(ctx context.Context, name, by string) (string, error) {
+func (a *Admin) RotateToken(ctx context.Context, name, by string) (string, error) {
+	s := a.s
 	token, hash := newToken("pgd_")
 	err := s.updateDevice(ctx, name, "TokenHash", Device{TokenHash: hash}, audit.EventDeviceTokenSet, by, nil)
 	if err != nil {

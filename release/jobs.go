@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -67,19 +68,7 @@ func (s *Service) cancelJob(ctx context.Context, t ipp.JobTarget) (Job, error) {
 	if err != nil {
 		return Job{}, err
 	}
-	return s.cancel(ctx, j, Actor{Name: t.User})
-}
-
-func (s *Service) cancel(ctx context.Context, j Job, by Actor) (Job, error) {
-	ok, err := s.transition(ctx, &j, change{from: []State{StateIncoming, StateHeld}, to: StateCanceled,
-		reason: "job-canceled-by-user", by: by})
-	if err != nil {
-		return Job{}, err
-	}
-	if !ok {
-		return Job{}, refuse(ErrNotPossible, fmt.Sprintf("The job is %s and can no longer be canceled.", j.State))
-	}
-	return j, nil
+	return s.cancel(ctx, j, byIPPOwner(t.User))
 }
 
 // cancelMyJobs cancels t.User's jobs on t.Queue that have not started
@@ -96,7 +85,7 @@ func (s *Service) cancelMyJobs(ctx context.Context, t ipp.JobTarget, ids []int) 
 	}
 	out := make([]Job, 0, len(rows))
 	for _, j := range rows {
-		cj, err := s.cancel(ctx, j, Actor{Name: t.User})
+		cj, err := s.cancel(ctx, j, byIPPOwner(t.User))
 		if errors.Is(err, ErrNotPossible) {
 			continue // started printing meanwhile
 		}
@@ -268,4 +257,13 @@ func (s *Service) forAdmin(j Job) Job {
 		j.Name, j.DocumentName = s.keyedName(orName(&j)), ""
 	}
 	return j
+}
+
+// ExpiresAt says when a held job expires unless released.
+func (s *Service) ExpiresAt(j Job) time.Time {
+	ttl := s.queues[j.Queue].TTL
+	if ttl == 0 {
+		ttl = DefaultTTL
+	}
+	return j.CreatedAt.Add(ttl)
 }

@@ -61,7 +61,8 @@ func (l Login) method() string {
 //
 // Each sign-in is counted against the device before anything it carries
 // is checked; past the device's limit it fails with ErrThrottled, unchecked.
-func (s *Service) OpenSession(ctx context.Context, deviceToken string, l Login) (Session, string, error) {
+func (d *DeviceRelease) OpenSession(ctx context.Context, deviceToken string, l Login) (Session, string, error) {
+	s := d.s
 	dev, err := s.deviceByToken(ctx, deviceToken)
 	if err != nil {
 		return Session{}, "", err
@@ -239,7 +240,8 @@ func (s *Service) loginFailed(ctx context.Context, dev Device, method string, at
 // Session returns the live session of token at the device of deviceToken
 // and marks it used. A session of another device, an ended session and
 // one idle too long all answer ErrUnauthorized.
-func (s *Service) Session(ctx context.Context, deviceToken, token string) (Session, Device, error) {
+func (d *DeviceRelease) Session(ctx context.Context, deviceToken, token string) (Session, Device, error) {
+	s := d.s
 	dev, err := s.deviceByToken(ctx, deviceToken)
 	if err != nil {
 		return Session{}, Device{}, err
@@ -262,10 +264,13 @@ func (s *Service) Session(ctx context.Context, deviceToken, token string) (Sessi
 }
 
 // CloseSession signs the user out.
-func (s *Service) CloseSession(ctx context.Context, sess Session) error {
+func (d *DeviceRelease) CloseSession(ctx context.Context, sess Session) error {
+	s := d.s
 	err := s.db.WithContext(ctx).Model(&Session{}).Where("id = ?", sess.ID).Update("ended", true).Error
 	return dbErr("close session", err)
 }
 
 // SessionExpires says when sess ends if unused.
-func (s *Service) SessionExpires(sess Session) time.Time { return sess.LastSeen.Add(s.sessionIdle) }
+func (d *DeviceRelease) SessionExpires(sess Session) time.Time {
+	return sess.LastSeen.Add(d.s.sessionIdle)
+}

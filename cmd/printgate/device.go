@@ -40,7 +40,7 @@ func (a *app) deviceCommand() *cobra.Command {
 			return a.withService(cmd, func(_ *stack, svc *release.Service) error {
 				spec := release.DeviceSpec{Name: args[0], Printer: printer, Queues: queues,
 					Methods: splitComma(methods), SelfEnroll: selfEnroll, AllowPlainCredentials: allowPlain}
-				d, token, err := svc.AddDevice(cmd.Context(), spec, adminName())
+				d, token, err := svc.Admin().AddDevice(cmd.Context(), spec, adminName())
 				if err != nil {
 					return err
 				}
@@ -63,11 +63,11 @@ func (a *app) deviceCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.withService(cmd, func(_ *stack, svc *release.Service) error {
-				devs, err := svc.Devices(cmd.Context())
+				devs, err := svc.Admin().Devices(cmd.Context())
 				if err != nil {
 					return err
 				}
-				throttled, err := svc.DeviceThrottles(cmd.Context())
+				throttled, err := svc.Admin().DeviceThrottles(cmd.Context())
 				if err != nil {
 					return err
 				}
@@ -90,7 +90,7 @@ func (a *app) deviceCommand() *cobra.Command {
 			Use: use + " NAME", Short: short, Args: cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				return a.withService(cmd, func(_ *stack, svc *release.Service) error {
-					if err := svc.SetDeviceEnabled(cmd.Context(), args[0], enabled, adminName()); err != nil {
+					if err := svc.Admin().SetDeviceEnabled(cmd.Context(), args[0], enabled, adminName()); err != nil {
 						return err
 					}
 					_, err := fmt.Fprintf(a.stdout, "device %s %sd\n", args[0], use)
@@ -105,7 +105,7 @@ func (a *app) deviceCommand() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withService(cmd, func(_ *stack, svc *release.Service) error {
-				token, err := svc.RotateToken(cmd.Context(), args[0], adminName())
+				token, err := svc.Admin().RotateToken(cmd.Context(), args[0], adminName())
 				if err != nil {
 					return err
 				}
@@ -120,7 +120,7 @@ func (a *app) deviceCommand() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withService(cmd, func(_ *stack, svc *release.Service) error {
-				cleared, err := svc.ClearDeviceThrottle(cmd.Context(), args[0], adminName())
+				cleared, err := svc.Admin().ClearDeviceThrottle(cmd.Context(), args[0], adminName())
 				if err != nil {
 					return err
 				}

@@ -5,12 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"gorm.io/gorm"
 
 	"github.com/printgate/printgate/audit"
 )
+
+// DeviceRelease serves the release API of the devices: a user signs in
+// at a device, lists their held jobs there, and releases or cancels them.
+// It is a view of the Service, which holds the jobs.
+type DeviceRelease struct{ s *Service }
+
+// DeviceRelease returns the Service's verbs for release at a device.
+func (s *Service) DeviceRelease() *DeviceRelease { return &DeviceRelease{s} }
 
 // maxJobPINFailures is how many wrong job PINs a job takes before it can
 // no longer be released, only canceled.
@@ -31,9 +38,10 @@ func (s *Service) sessionQueues(sess Session, dev Device) []string {
 	return out
 }
 
-// HeldJobs lists the session user's held jobs on the device's queues that
+// Jobs lists the session user's held jobs on the device's queues that
 // the session's sign-in method may release.
-func (s *Service) HeldJobs(ctx context.Context, sess Session, dev Device) ([]Job, error) {
+func (d *DeviceRelease) Jobs(ctx context.Context, sess Session, dev Device) ([]Job, error) {
+	s := d.s
 	var out []Job
 	err := s.db.WithContext(ctx).Omit("wrapped_key", "password_hash").
 		Where("owner = ? AND state = ? AND queue IN ?", sess.UserName, StateHeld, s.sessionQueues(sess, dev)).
@@ -54,9 +62,10 @@ func (s *Service) HeldJobs(ctx context.Context, sess Session, dev Device) ([]Job
 	return out, dbErr("list held jobs", err)
 }
 
-// SessionJob returns one of the session user's jobs on the device's
+// Job returns one of the session user's jobs on the device's
 // queues; any other job is ErrNotFound, exactly like a missing one.
-func (s *Service) SessionJob(ctx context.Context, sess Session, dev Device, id int64) (Job, error) {
+func (d *DeviceRelease) Job(ctx context.Context, sess Session, dev Device, id int64) (Job, error) {
+	s := d.s
 	var j Job
 	err := s.db.WithContext(ctx).Where("id = ? AND owner = ? AND queue IN ?", id, sess.UserName, s.sessionQueues(sess, dev)).
 		Take(&j).Error
@@ -66,22 +75,16 @@ func (s *Service) SessionJob(ctx context.Context, sess Session, dev Device, id i
 	return j, dbErr(fmt.Sprintf("load job %d", id), err)
 }
 
-// CancelSessionJob cancels a held job of the session user and destroys its
+// Cancel cancels a held job of the session user and destroys its
 // document.
-func (s *Service) CancelSessionJob(ctx context.Context, sess Session, dev Device, id int64) error {
-	j, err := s.SessionJob(ctx, sess, dev, id)
+func (d *DeviceRelease) Cancel(ctx context.Context, sess Session, dev Device, id int64) error {
+	j, err := d.Job(ctx, sess, dev, id)
 	if err != nil {
 		return err
 	}
-	ok, err := s.transition(ctx, &j, change{from: []State{StateHeld}, to: StateCanceled,
-		reason: "job-canceled-by-user", by: Actor{Name: sess.UserName, Device: dev.Name, Method: sess.Method}})
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return fmt.Errorf("release: job %d is %s: %w", id, j.State, ErrNotPossible)
-	}
-	return nil
+	_, err = d.s.cancel(ctx, j, heldOnly(Actor{Name: sess.UserName, Device: dev.Name, Method: sess.Method},
+		"job-canceled-by-user", ErrNotPossible))
+	return err
 }
 
 // ReleaseRequest names the jobs to release, or all, with job PINs by id.
@@ -103,7 +106,8 @@ type Released struct {
 // them there, in the background. Each job is claimed with a conditional
 // update, so that of several devices or printgate instances releasing the
 // same job at once exactly one prints it.
-func (s *Service) Release(ctx context.Context, sess Session, dev Device, req ReleaseRequest) ([]Released, error) {
+func (d *DeviceRelease) Release(ctx context.Context, sess Session, dev Device, req ReleaseRequest) ([]Released, error) {
+	s := d.s
 	if len(req.PINs) > 0 && PlainText(ctx) && !dev.AllowPlainCredentials {
 		return nil, fmt.Errorf("release: %s sent job PINs over plain HTTP: %w", dev.Name, ErrNeedsTLS)
 	}
@@ -132,7 +136,7 @@ func (s *Service) Release(ctx context.Context, sess Session, dev Device, req Rel
 			return out, err
 		}
 		if !ok {
-			cur, err := s.SessionJob(ctx, sess, dev, j.ID)
+			cur, err := d.Job(ctx, sess, dev, j.ID)
 			if err != nil {
 				return out, err
 			}
@@ -240,96 +244,4 @@ func (s *Service) claim(ctx context.Context, j *Job, dev Device, by Actor) (bool
 	err = s.db.WithContext(ctx).Model(&Job{}).Where("id = ?", j.ID).
 		Updates(map[string]any{"claimed_by": s.instance, "device": dev.Name, "printer": dev.Printer}).Error
 	return true, dbErr("claim job", err)
-}
-
-// UserHeldJobs returns user's held jobs on every queue, newest first, for
-// the console's My page.
-func (s *Service) UserHeldJobs(ctx context.Context, user string) ([]Job, error) {
-	var out []Job
-	err := s.db.WithContext(ctx).Omit("wrapped_key").Where("owner = ? AND state = ?", user, StateHeld).
-		Order("id DESC").Find(&out).Error
-	return out, dbErr("list held jobs", err)
-}
-
-// CancelUserJob cancels user's held job id from the console; ErrNotFound
-// when user has no such held job.
-func (s *Service) CancelUserJob(ctx context.Context, user string, id int64) error {
-	var j Job
-	err := s.db.WithContext(ctx).Where("id = ? AND owner = ?", id, user).Take(&j).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return fmt.Errorf("release: job %d: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return dbErr("load job", err)
-	}
-	ok, err := s.transition(ctx, &j, change{from: []State{StateHeld}, to: StateCanceled,
-		reason: "job-canceled-by-user", by: Actor{Name: user, Method: "console"}})
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return fmt.Errorf("release: job %d is %s: %w", id, j.State, ErrNotFound)
-	}
-	return nil
-}
-
-// ExpiresAt says when a held job expires unless released.
-func (s *Service) ExpiresAt(j Job) time.Time {
-	ttl := s.queues[j.Queue].TTL
-	if ttl == 0 {
-		ttl = DefaultTTL
-	}
-	return j.CreatedAt.Add(ttl)
-}
-
-// HeldCounts counts the jobs held now and those of them that expire
-// within soon.
-func (s *Service) HeldCounts(ctx context.Context, soon time.Duration) (held, expiring int64, err error) {
-	var rows []Job
-	err = s.db.WithContext(ctx).Select("queue", "created_at").Where("state = ?", StateHeld).Find(&rows).Error
-	if err != nil {
-		return 0, 0, dbErr("count held jobs", err)
-	}
-	limit := s.now().Add(soon)
-	for _, j := range rows {
-		held++
-		if s.ExpiresAt(j).Before(limit) {
-			expiring++
-		}
-	}
-	return held, expiring, nil
-}
-
-// AllHeldJobs returns every held job, oldest first, up to limit, for the
-// administrators' held-queue view; names hidden by their queue are in
-// their keyed form.
-func (s *Service) AllHeldJobs(ctx context.Context, limit int) ([]Job, error) {
-	var out []Job
-	err := s.db.WithContext(ctx).Where("state = ?", StateHeld).Order("id").Limit(limit).Find(&out).Error
-	for i := range out {
-		out[i] = s.forAdmin(out[i])
-	}
-	return out, dbErr("list held jobs", err)
-}
-
-// AdminCancelJob cancels any held job on an administrator's behalf and
-// destroys its document; ErrNotFound when no such job is held.
-func (s *Service) AdminCancelJob(ctx context.Context, id int64, admin string) error {
-	var j Job
-	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&j).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return fmt.Errorf("release: job %d: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return dbErr("load job", err)
-	}
-	ok, err := s.transition(ctx, &j, change{from: []State{StateHeld}, to: StateCanceled,
-		reason: "job-canceled-by-operator", by: Actor{Name: admin, Method: "console"}})
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return fmt.Errorf("release: job %d is %s: %w", id, j.State, ErrNotFound)
-	}
-	return nil
 }
