@@ -256,7 +256,8 @@ func (s *Service) updateDevice(ctx context.Context, name, field string, set Devi
 }
 
 // deviceByToken finds the device a bearer token belongs to.
-func (s *Service) deviceByToken(ctx context.Context, token string) (Device, error) {
+func (dr *DeviceRelease) deviceByToken(ctx context.Context, token string) (Device, error) {
+	s := dr.s
 	if !strings.HasPrefix(token, "pgd_") {
 		return Device{}, ErrUnauthorized
 	}

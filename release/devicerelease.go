@@ -27,7 +27,8 @@ const maxJobPINFailures = 5
 // whose release floor (Queue.ReleaseRequires) admits the session's
 // sign-in method. A job of any other queue is as invisible as another
 // user's.
-func (s *Service) sessionQueues(sess Session, dev Device) []string {
+func (d *DeviceRelease) sessionQueues(sess Session, dev Device) []string {
+	s := d.s
 	var out []string
 	for _, name := range dev.QueueList() {
 		q, ok := s.queues[name]
@@ -44,7 +45,7 @@ func (d *DeviceRelease) Jobs(ctx context.Context, sess Session, dev Device) ([]J
 	s := d.s
 	var out []Job
 	err := s.db.WithContext(ctx).Omit("wrapped_key", "password_hash").
-		Where("owner = ? AND state = ? AND queue IN ?", sess.UserName, StateHeld, s.sessionQueues(sess, dev)).
+		Where("owner = ? AND state = ? AND queue IN ?", sess.UserName, StateHeld, d.sessionQueues(sess, dev)).
 		Order("id").Find(&out).Error
 	if err != nil {
 		return nil, dbErr("list held jobs", err)
@@ -52,7 +53,7 @@ func (d *DeviceRelease) Jobs(ctx context.Context, sess Session, dev Device) ([]J
 	// The list needs to know which jobs ask for a PIN, not the hash.
 	var pinned []int64
 	err = s.db.WithContext(ctx).Model(&Job{}).
-		Where("owner = ? AND state = ? AND queue IN ? AND password_hash <> ''", sess.UserName, StateHeld, s.sessionQueues(sess, dev)).
+		Where("owner = ? AND state = ? AND queue IN ? AND password_hash <> ''", sess.UserName, StateHeld, d.sessionQueues(sess, dev)).
 		Pluck("id", &pinned).Error
 	for i := range out {
 		if slices.Contains(pinned, out[i].ID) {
@@ -67,7 +68,7 @@ func (d *DeviceRelease) Jobs(ctx context.Context, sess Session, dev Device) ([]J
 func (d *DeviceRelease) Job(ctx context.Context, sess Session, dev Device, id int64) (Job, error) {
 	s := d.s
 	var j Job
-	err := s.db.WithContext(ctx).Where("id = ? AND owner = ? AND queue IN ?", id, sess.UserName, s.sessionQueues(sess, dev)).
+	err := s.db.WithContext(ctx).Where("id = ? AND owner = ? AND queue IN ?", id, sess.UserName, d.sessionQueues(sess, dev)).
 		Take(&j).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return Job{}, fmt.Errorf("release: job %d: %w", id, ErrNotFound)
@@ -111,7 +112,7 @@ func (d *DeviceRelease) Release(ctx context.Context, sess Session, dev Device, r
 	if len(req.PINs) > 0 && PlainText(ctx) && !dev.AllowPlainCredentials {
 		return nil, fmt.Errorf("release: %s sent job PINs over plain HTTP: %w", dev.Name, ErrNeedsTLS)
 	}
-	jobs, err := s.releaseTargets(ctx, sess, dev, req)
+	jobs, err := d.releaseTargets(ctx, sess, dev, req)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +124,7 @@ func (d *DeviceRelease) Release(ctx context.Context, sess Session, dev Device, r
 			out = append(out, Released{ID: j.ID, State: j.State, Problem: "not-held"})
 			continue
 		}
-		problem, err := s.checkJobPIN(ctx, &j, req.PINs[j.ID], by)
+		problem, err := d.checkJobPIN(ctx, &j, req.PINs[j.ID], by)
 		if err != nil {
 			return out, err
 		}
@@ -131,7 +132,7 @@ func (d *DeviceRelease) Release(ctx context.Context, sess Session, dev Device, r
 			out = append(out, Released{ID: j.ID, State: j.State, Problem: problem})
 			continue
 		}
-		ok, err := s.claim(ctx, &j, dev, by)
+		ok, err := d.claim(ctx, &j, dev, by)
 		if err != nil {
 			return out, err
 		}
@@ -161,8 +162,9 @@ func (d *DeviceRelease) Release(ctx context.Context, sess Session, dev Device, r
 // releaseTargets loads the jobs a release request names. Any named job
 // that is not the user's on this device's queues fails the whole request
 // with ErrNotFound.
-func (s *Service) releaseTargets(ctx context.Context, sess Session, dev Device, req ReleaseRequest) ([]Job, error) {
-	db := s.db.WithContext(ctx).Where("owner = ? AND queue IN ?", sess.UserName, s.sessionQueues(sess, dev))
+func (d *DeviceRelease) releaseTargets(ctx context.Context, sess Session, dev Device, req ReleaseRequest) ([]Job, error) {
+	s := d.s
+	db := s.db.WithContext(ctx).Where("owner = ? AND queue IN ?", sess.UserName, d.sessionQueues(sess, dev))
 	if req.All {
 		db = db.Where("state = ?", StateHeld)
 	} else {
@@ -191,7 +193,8 @@ func (s *Service) releaseTargets(ctx context.Context, sess Session, dev Device, 
 // UPDATE that refuses once the job has had maxJobPINFailures, so
 // parallel releases on any number of instances never get more guesses
 // checked; a right PIN gives its attempt back.
-func (s *Service) checkJobPIN(ctx context.Context, j *Job, pin string, by Actor) (string, error) {
+func (d *DeviceRelease) checkJobPIN(ctx context.Context, j *Job, pin string, by Actor) (string, error) {
+	s := d.s
 	if j.PasswordHash == "" {
 		return "", nil
 	}
@@ -208,7 +211,7 @@ func (s *Service) checkJobPIN(ctx context.Context, j *Job, pin string, by Actor)
 		// Locked already; that was recorded when it happened.
 		return "job-pin-locked", nil
 	}
-	ok, err := s.verifyJobPIN(ctx, j, pin)
+	ok, err := d.verifyJobPIN(ctx, j, pin)
 	if err != nil && !errors.Is(err, ErrBusy) {
 		return "", err
 	}
@@ -235,7 +238,8 @@ func (s *Service) checkJobPIN(ctx context.Context, j *Job, pin string, by Actor)
 }
 
 // claim moves a held job to releasing for this instance and device.
-func (s *Service) claim(ctx context.Context, j *Job, dev Device, by Actor) (bool, error) {
+func (d *DeviceRelease) claim(ctx context.Context, j *Job, dev Device, by Actor) (bool, error) {
+	s := d.s
 	ok, err := s.transition(ctx, j, change{from: []State{StateHeld}, to: StateReleasing,
 		reason: reasonFor(StateReleasing), by: by})
 	if err != nil || !ok {

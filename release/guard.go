@@ -17,7 +17,8 @@ import (
 // reserveDevice counts one sign-in at dev before anything it carries is
 // checked. Past the device's limit it returns ErrThrottled, and the first
 // refusal of an episode records the one device-throttled event.
-func (s *Service) reserveDevice(ctx context.Context, dev Device) (throttle.Attempt, error) {
+func (d *DeviceRelease) reserveDevice(ctx context.Context, dev Device) (throttle.Attempt, error) {
+	s := d.s
 	if s.throttle == nil {
 		return throttle.Attempt{}, nil
 	}

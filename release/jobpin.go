@@ -8,7 +8,8 @@ import (
 // verifyJobPIN checks pin against j's job PIN hash. A hash stored plain,
 // before hashes were keyed, is replaced by its keyed form once the right
 // PIN shows up, unless the row changed meanwhile.
-func (s *Service) verifyJobPIN(ctx context.Context, j *Job, pin string) (bool, error) {
+func (d *DeviceRelease) verifyJobPIN(ctx context.Context, j *Job, pin string) (bool, error) {
+	s := d.s
 	if s.creds == nil {
 		return false, nil
 	}

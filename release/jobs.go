@@ -35,7 +35,8 @@ func (s *Service) ownJob(ctx context.Context, t ipp.JobTarget) (Job, error) {
 }
 
 // jobs lists the jobs of a queue for Get-Jobs.
-func (s *Service) jobs(ctx context.Context, q ipp.JobQuery) ([]Job, error) {
+func (b ippBackend) jobs(ctx context.Context, q ipp.JobQuery) ([]Job, error) {
+	s := b.s
 	db := s.db.WithContext(ctx).Where("queue = ?", q.Queue)
 	switch q.Which {
 	case "completed":
@@ -63,7 +64,8 @@ func (s *Service) jobs(ctx context.Context, q ipp.JobQuery) ([]Job, error) {
 
 // cancelJob cancels a job that has not started printing and destroys its
 // document.
-func (s *Service) cancelJob(ctx context.Context, t ipp.JobTarget) (Job, error) {
+func (b ippBackend) cancelJob(ctx context.Context, t ipp.JobTarget) (Job, error) {
+	s := b.s
 	j, err := s.ownJob(ctx, t)
 	if err != nil {
 		return Job{}, err
@@ -73,7 +75,8 @@ func (s *Service) cancelJob(ctx context.Context, t ipp.JobTarget) (Job, error) {
 
 // cancelMyJobs cancels t.User's jobs on t.Queue that have not started
 // printing, or only those in ids.
-func (s *Service) cancelMyJobs(ctx context.Context, t ipp.JobTarget, ids []int) ([]Job, error) {
+func (b ippBackend) cancelMyJobs(ctx context.Context, t ipp.JobTarget, ids []int) ([]Job, error) {
+	s := b.s
 	db := s.db.WithContext(ctx).Where("queue = ? AND owner = ? AND state IN ?", t.Queue, t.User,
 		[]State{StateIncoming, StateHeld})
 	if len(ids) > 0 {
@@ -98,7 +101,8 @@ func (s *Service) cancelMyJobs(ctx context.Context, t ipp.JobTarget, ids []int) 
 }
 
 // holdJob holds a job that has not started printing.
-func (s *Service) holdJob(ctx context.Context, t ipp.JobTarget, until string) (Job, error) {
+func (b ippBackend) holdJob(ctx context.Context, t ipp.JobTarget, until string) (Job, error) {
+	s := b.s
 	j, err := s.ownJob(ctx, t)
 	if err != nil {
 		return Job{}, err
@@ -120,7 +124,8 @@ func (s *Service) holdJob(ctx context.Context, t ipp.JobTarget, until string) (J
 
 // releaseJob prints a held job of a direct queue. Jobs on hold queues are
 // released only at a device, by a user who proves who they are there.
-func (s *Service) releaseJob(ctx context.Context, t ipp.JobTarget) (Job, error) {
+func (b ippBackend) releaseJob(ctx context.Context, t ipp.JobTarget) (Job, error) {
+	s := b.s
 	q, err := s.queue(t.Queue)
 	if err != nil {
 		return Job{}, err

@@ -63,7 +63,7 @@ func (l Login) method() string {
 // is checked; past the device's limit it fails with ErrThrottled, unchecked.
 func (d *DeviceRelease) OpenSession(ctx context.Context, deviceToken string, l Login) (Session, string, error) {
 	s := d.s
-	dev, err := s.deviceByToken(ctx, deviceToken)
+	dev, err := d.deviceByToken(ctx, deviceToken)
 	if err != nil {
 		return Session{}, "", err
 	}
@@ -77,13 +77,13 @@ func (d *DeviceRelease) OpenSession(ctx context.Context, deviceToken string, l L
 	if err := checkTransport(ctx, dev, l); err != nil {
 		return Session{}, "", err
 	}
-	attempt, err := s.reserveDevice(ctx, dev)
+	attempt, err := d.reserveDevice(ctx, dev)
 	if err != nil {
 		return Session{}, "", err
 	}
-	name, err := s.identify(ctx, dev, method, l)
+	name, err := d.identify(ctx, dev, method, l)
 	if err != nil {
-		s.loginFailed(ctx, dev, method, attempt, err)
+		d.loginFailed(ctx, dev, method, attempt, err)
 		return Session{}, "", err
 	}
 	if err := s.throttle.Succeeded(ctx, attempt); err != nil {
@@ -103,13 +103,14 @@ func (d *DeviceRelease) OpenSession(ctx context.Context, deviceToken string, l L
 }
 
 // identify checks l and returns the user it proves.
-func (s *Service) identify(ctx context.Context, dev Device, method string, l Login) (string, error) {
+func (d *DeviceRelease) identify(ctx context.Context, dev Device, method string, l Login) (string, error) {
+	s := d.s
 	var name string
 	switch method {
 	case MethodCard, MethodCardPIN:
-		n, err := s.cardOwner(ctx, l.Card)
+		n, err := d.cardOwner(ctx, l.Card)
 		if errors.Is(err, ErrUnauthorized) && method == MethodCard && l.User != "" && l.Password != "" {
-			return s.selfEnroll(ctx, dev, l)
+			return d.selfEnroll(ctx, dev, l)
 		}
 		if err != nil {
 			return "", err
@@ -156,7 +157,8 @@ func (s *Service) identify(ctx context.Context, dev Device, method string, l Log
 
 // cardOwner finds the user of a card: enrolled in printgate, or in the
 // directory's card attribute.
-func (s *Service) cardOwner(ctx context.Context, card string) (string, error) {
+func (d *DeviceRelease) cardOwner(ctx context.Context, card string) (string, error) {
+	s := d.s
 	uid, err := credential.NormalizeUID(card)
 	if err != nil {
 		return "", fmt.Errorf("release: card: %w", ErrUnauthorized)
@@ -182,7 +184,8 @@ func (s *Service) cardOwner(ctx context.Context, card string) (string, error) {
 
 // selfEnroll enrols an unknown card to the user whose directory password
 // comes with it, if the device allows self-enrolment.
-func (s *Service) selfEnroll(ctx context.Context, dev Device, l Login) (string, error) {
+func (d *DeviceRelease) selfEnroll(ctx context.Context, dev Device, l Login) (string, error) {
+	s := d.s
 	if !dev.SelfEnroll {
 		return "", fmt.Errorf("release: %s does not enrol cards: %w", dev.Name, ErrUnauthorized)
 	}
@@ -212,7 +215,8 @@ func (s *Service) selfEnroll(ctx context.Context, dev Device, l Login) (string, 
 // attempt back to the device. Only failures within the device's limit
 // get an event each: past it, sign-ins are refused unchecked and
 // summarized when the episode ends.
-func (s *Service) loginFailed(ctx context.Context, dev Device, method string, attempt throttle.Attempt, cause error) {
+func (d *DeviceRelease) loginFailed(ctx context.Context, dev Device, method string, attempt throttle.Attempt, cause error) {
+	s := d.s
 	reason := "wrong credentials"
 	switch {
 	case errors.Is(cause, ErrLocked):
@@ -242,7 +246,7 @@ func (s *Service) loginFailed(ctx context.Context, dev Device, method string, at
 // one idle too long all answer ErrUnauthorized.
 func (d *DeviceRelease) Session(ctx context.Context, deviceToken, token string) (Session, Device, error) {
 	s := d.s
-	dev, err := s.deviceByToken(ctx, deviceToken)
+	dev, err := d.deviceByToken(ctx, deviceToken)
 	if err != nil {
 		return Session{}, Device{}, err
 	}

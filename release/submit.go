@@ -23,7 +23,8 @@ import (
 var activeStates = []State{StateIncoming, StateHeld, StateReleasing, StatePrinting}
 
 // queuedJobs counts the jobs of queue name that have not ended.
-func (s *Service) queuedJobs(ctx context.Context, name string) (int, error) {
+func (b ippBackend) queuedJobs(ctx context.Context, name string) (int, error) {
+	s := b.s
 	var n int64
 	err := s.db.WithContext(ctx).Model(&Job{}).
 		Where("queue = ? AND state IN ?", name, activeStates).Count(&n).Error
