@@ -75,6 +75,8 @@ type consoleHistory struct {
 }
 
 var (
+	_ web.Jobs    = consoleJobs{}
+	_ web.Devices = consoleDevices{}
 	_ web.History = consoleHistory{}
 	_ web.Record  = (*audit.Log)(nil)
 )
