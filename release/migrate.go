@@ -3,8 +3,9 @@ package release
 import (
 	"context"
 
-	"github.com/printgate/printgate/internal/database"
 	"gorm.io/gorm"
+
+	"github.com/printgate/printgate/internal/database"
 )
 
 // Migrate creates or updates the release tables in db.

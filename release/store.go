@@ -1,8 +1,6 @@
 package release
 
-import (
-	"time"
-)
+import "time"
 
 // State is where a job is in its life (ARCHITECTURE.md, "Job states").
 type State string
