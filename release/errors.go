@@ -2,7 +2,9 @@ package release
 
 import (
 	"errors"
+	"fmt"
 
+	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/internal/secret"
 )
 
@@ -72,3 +74,19 @@ func (r *Refusal) Error() string { return r.Message + ": " + r.Err.Error() }
 
 // Unwrap returns the sentinel error of the refusal.
 func (r *Refusal) Unwrap() error { return r.Err }
+
+// dbErr wraps a database error; an unreachable database becomes
+// ErrUnavailable so clients are told to retry.
+func dbErr(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var r *Refusal
+	if errors.As(err, &r) || errors.Is(err, ErrNotFound) {
+		return err
+	}
+	if database.IsUnavailable(err) {
+		return fmt.Errorf("release: %s: %w: %w", what, ErrUnavailable, err)
+	}
+	return fmt.Errorf("release: %s: %w", what, err)
+}

@@ -17,7 +17,8 @@ import (
 // reserveDevice counts one sign-in at dev before anything it carries is
 // checked. Past the device's limit it returns ErrThrottled, and the first
 // refusal of an episode records the one device-throttled event.
-func (s *Service) reserveDevice(ctx context.Context, dev Device) (throttle.Attempt, error) {
+func (d *DeviceRelease) reserveDevice(ctx context.Context, dev Device) (throttle.Attempt, error) {
+	s := d.s
 	if s.throttle == nil {
 		return throttle.Attempt{}, nil
 	}
@@ -63,7 +64,8 @@ func (s *Service) pruneThrottles(ctx context.Context) error {
 
 // DeviceThrottles returns the devices whose sign-ins are refused now, by
 // name.
-func (s *Service) DeviceThrottles(ctx context.Context) (map[string]throttle.Status, error) {
+func (a *Admin) DeviceThrottles(ctx context.Context) (map[string]throttle.Status, error) {
+	s := a.s
 	out := map[string]throttle.Status{}
 	if s.throttle == nil {
 		return out, nil
@@ -81,7 +83,8 @@ func (s *Service) DeviceThrottles(ctx context.Context) (map[string]throttle.Stat
 // ClearDeviceThrottle lets device name sign users in again at once, for
 // an administrator (by); the clearance is recorded. It reports whether the
 // device had failures counted; ErrNotFound when there is no such device.
-func (s *Service) ClearDeviceThrottle(ctx context.Context, name, by string) (bool, error) {
+func (a *Admin) ClearDeviceThrottle(ctx context.Context, name, by string) (bool, error) {
+	s := a.s
 	var n int64
 	if err := s.db.WithContext(ctx).Model(&Device{}).Where("name = ?", name).Count(&n).Error; err != nil {
 		return false, dbErr("find device", err)

@@ -103,7 +103,7 @@ func (b ippBackend) Printer(_ context.Context, name string) (ipp.Printer, error)
 
 // QueuedJobs counts the jobs of queue name that have not ended.
 func (b ippBackend) QueuedJobs(ctx context.Context, name string) (int, error) {
-	n, err := b.s.queuedJobs(ctx, name)
+	n, err := b.queuedJobs(ctx, name)
 	return n, toIPP(err)
 }
 
@@ -143,7 +143,7 @@ func (b ippBackend) Job(ctx context.Context, queue string, id int) (ipp.Job, err
 
 // Jobs lists the jobs of a queue for Get-Jobs.
 func (b ippBackend) Jobs(ctx context.Context, q ipp.JobQuery) ([]ipp.Job, error) {
-	jobs, err := b.s.jobs(ctx, q)
+	jobs, err := b.jobs(ctx, q)
 	if err != nil {
 		return nil, toIPP(err)
 	}
@@ -152,23 +152,23 @@ func (b ippBackend) Jobs(ctx context.Context, q ipp.JobQuery) ([]ipp.Job, error)
 
 // CancelJob cancels a job of t.User that has not started printing.
 func (b ippBackend) CancelJob(ctx context.Context, t ipp.JobTarget) (ipp.Job, error) {
-	return ippJob(b.s.cancelJob(ctx, t))
+	return ippJob(b.cancelJob(ctx, t))
 }
 
 // CancelMyJobs cancels t.User's jobs on t.Queue that have not started
 // printing, or only those in ids.
 func (b ippBackend) CancelMyJobs(ctx context.Context, t ipp.JobTarget, ids []int) ([]ipp.Job, error) {
-	return ippJobs(b.s.cancelMyJobs(ctx, t, ids))
+	return ippJobs(b.cancelMyJobs(ctx, t, ids))
 }
 
 // HoldJob holds a job that has not started printing.
 func (b ippBackend) HoldJob(ctx context.Context, t ipp.JobTarget, until string) (ipp.Job, error) {
-	return ippJob(b.s.holdJob(ctx, t, until))
+	return ippJob(b.holdJob(ctx, t, until))
 }
 
 // ReleaseJob prints a held job of a direct queue.
 func (b ippBackend) ReleaseJob(ctx context.Context, t ipp.JobTarget) (ipp.Job, error) {
-	return ippJob(b.s.releaseJob(ctx, t))
+	return ippJob(b.releaseJob(ctx, t))
 }
 
 // ippState maps a job state to IPP's.

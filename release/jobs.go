@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -34,7 +35,8 @@ func (s *Service) ownJob(ctx context.Context, t ipp.JobTarget) (Job, error) {
 }
 
 // jobs lists the jobs of a queue for Get-Jobs.
-func (s *Service) jobs(ctx context.Context, q ipp.JobQuery) ([]Job, error) {
+func (b ippBackend) jobs(ctx context.Context, q ipp.JobQuery) ([]Job, error) {
+	s := b.s
 	db := s.db.WithContext(ctx).Where("queue = ?", q.Queue)
 	switch q.Which {
 	case "completed":
@@ -62,29 +64,19 @@ func (s *Service) jobs(ctx context.Context, q ipp.JobQuery) ([]Job, error) {
 
 // cancelJob cancels a job that has not started printing and destroys its
 // document.
-func (s *Service) cancelJob(ctx context.Context, t ipp.JobTarget) (Job, error) {
+func (b ippBackend) cancelJob(ctx context.Context, t ipp.JobTarget) (Job, error) {
+	s := b.s
 	j, err := s.ownJob(ctx, t)
 	if err != nil {
 		return Job{}, err
 	}
-	return s.cancel(ctx, j, Actor{Name: t.User})
-}
-
-func (s *Service) cancel(ctx context.Context, j Job, by Actor) (Job, error) {
-	ok, err := s.transition(ctx, &j, change{from: []State{StateIncoming, StateHeld}, to: StateCanceled,
-		reason: "job-canceled-by-user", by: by})
-	if err != nil {
-		return Job{}, err
-	}
-	if !ok {
-		return Job{}, refuse(ErrNotPossible, fmt.Sprintf("The job is %s and can no longer be canceled.", j.State))
-	}
-	return j, nil
+	return s.cancel(ctx, j, byIPPOwner(t.User))
 }
 
 // cancelMyJobs cancels t.User's jobs on t.Queue that have not started
 // printing, or only those in ids.
-func (s *Service) cancelMyJobs(ctx context.Context, t ipp.JobTarget, ids []int) ([]Job, error) {
+func (b ippBackend) cancelMyJobs(ctx context.Context, t ipp.JobTarget, ids []int) ([]Job, error) {
+	s := b.s
 	db := s.db.WithContext(ctx).Where("queue = ? AND owner = ? AND state IN ?", t.Queue, t.User,
 		[]State{StateIncoming, StateHeld})
 	if len(ids) > 0 {
@@ -96,7 +88,7 @@ func (s *Service) cancelMyJobs(ctx context.Context, t ipp.JobTarget, ids []int) 
 	}
 	out := make([]Job, 0, len(rows))
 	for _, j := range rows {
-		cj, err := s.cancel(ctx, j, Actor{Name: t.User})
+		cj, err := s.cancel(ctx, j, byIPPOwner(t.User))
 		if errors.Is(err, ErrNotPossible) {
 			continue // started printing meanwhile
 		}
@@ -109,7 +101,8 @@ func (s *Service) cancelMyJobs(ctx context.Context, t ipp.JobTarget, ids []int) 
 }
 
 // holdJob holds a job that has not started printing.
-func (s *Service) holdJob(ctx context.Context, t ipp.JobTarget, until string) (Job, error) {
+func (b ippBackend) holdJob(ctx context.Context, t ipp.JobTarget, until string) (Job, error) {
+	s := b.s
 	j, err := s.ownJob(ctx, t)
 	if err != nil {
 		return Job{}, err
@@ -131,7 +124,8 @@ func (s *Service) holdJob(ctx context.Context, t ipp.JobTarget, until string) (J
 
 // releaseJob prints a held job of a direct queue. Jobs on hold queues are
 // released only at a device, by a user who proves who they are there.
-func (s *Service) releaseJob(ctx context.Context, t ipp.JobTarget) (Job, error) {
+func (b ippBackend) releaseJob(ctx context.Context, t ipp.JobTarget) (Job, error) {
+	s := b.s
 	q, err := s.queue(t.Queue)
 	if err != nil {
 		return Job{}, err
@@ -268,4 +262,13 @@ func (s *Service) forAdmin(j Job) Job {
 		j.Name, j.DocumentName = s.keyedName(orName(&j)), ""
 	}
 	return j
+}
+
+// ExpiresAt says when a held job expires unless released.
+func (s *Service) ExpiresAt(j Job) time.Time {
+	ttl := s.queues[j.Queue].TTL
+	if ttl == 0 {
+		ttl = DefaultTTL
+	}
+	return j.CreatedAt.Add(ttl)
 }

@@ -64,8 +64,8 @@ func TestHiddenNamesAndRetention(t *testing.T) {
 		if !strings.HasPrefix(stored.Spool, "TESTDATABASE-") {
 			t.Errorf("document %q is not named after its database", stored.Spool)
 		}
-		mine, _ := svc.UserHeldJobs(ctx, "hanako")
-		all, _ := svc.AllHeldJobs(ctx, 10)
+		mine, _ := svc.MyJobs().Held(ctx, "hanako")
+		all, _ := svc.Admin().HeldJobs(ctx, 10)
 		keyed, _ := log.KeyedName("live-slip.pdf")
 		if len(mine) != 2 || len(all) != 2 {
 			t.Fatalf("held jobs: owner sees %d, admins %d; want 2 and 2", len(mine), len(all))
@@ -101,7 +101,7 @@ func TestHiddenNamesAndRetention(t *testing.T) {
 			t.Errorf("the sweeper left an ended job's name as %q, want %q", row.Name, legacy)
 		}
 
-		dev, _, err := svc.AddDevice(ctx, DeviceSpec{Name: "mfp", Printer: "ipp://127.0.0.1:1/ipp/print",
+		dev, _, err := svc.Admin().AddDevice(ctx, DeviceSpec{Name: "mfp", Printer: "ipp://127.0.0.1:1/ipp/print",
 			Queues: []string{"payroll"}, Methods: []string{MethodCard}}, "admin")
 		if err != nil {
 			t.Fatal(err)

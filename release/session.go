@@ -61,8 +61,9 @@ func (l Login) method() string {
 //
 // Each sign-in is counted against the device before anything it carries
 // is checked; past the device's limit it fails with ErrThrottled, unchecked.
-func (s *Service) OpenSession(ctx context.Context, deviceToken string, l Login) (Session, string, error) {
-	dev, err := s.deviceByToken(ctx, deviceToken)
+func (d *DeviceRelease) OpenSession(ctx context.Context, deviceToken string, l Login) (Session, string, error) {
+	s := d.s
+	dev, err := d.deviceByToken(ctx, deviceToken)
 	if err != nil {
 		return Session{}, "", err
 	}
@@ -76,13 +77,13 @@ func (s *Service) OpenSession(ctx context.Context, deviceToken string, l Login) 
 	if err := checkTransport(ctx, dev, l); err != nil {
 		return Session{}, "", err
 	}
-	attempt, err := s.reserveDevice(ctx, dev)
+	attempt, err := d.reserveDevice(ctx, dev)
 	if err != nil {
 		return Session{}, "", err
 	}
-	name, err := s.identify(ctx, dev, method, l)
+	name, err := d.identify(ctx, dev, method, l)
 	if err != nil {
-		s.loginFailed(ctx, dev, method, attempt, err)
+		d.loginFailed(ctx, dev, method, attempt, err)
 		return Session{}, "", err
 	}
 	if err := s.throttle.Succeeded(ctx, attempt); err != nil {
@@ -102,13 +103,14 @@ func (s *Service) OpenSession(ctx context.Context, deviceToken string, l Login) 
 }
 
 // identify checks l and returns the user it proves.
-func (s *Service) identify(ctx context.Context, dev Device, method string, l Login) (string, error) {
+func (d *DeviceRelease) identify(ctx context.Context, dev Device, method string, l Login) (string, error) {
+	s := d.s
 	var name string
 	switch method {
 	case MethodCard, MethodCardPIN:
-		n, err := s.cardOwner(ctx, l.Card)
+		n, err := d.cardOwner(ctx, l.Card)
 		if errors.Is(err, ErrUnauthorized) && method == MethodCard && l.User != "" && l.Password != "" {
-			return s.selfEnroll(ctx, dev, l)
+			return d.selfEnroll(ctx, dev, l)
 		}
 		if err != nil {
 			return "", err
@@ -155,7 +157,8 @@ func (s *Service) identify(ctx context.Context, dev Device, method string, l Log
 
 // cardOwner finds the user of a card: enrolled in printgate, or in the
 // directory's card attribute.
-func (s *Service) cardOwner(ctx context.Context, card string) (string, error) {
+func (d *DeviceRelease) cardOwner(ctx context.Context, card string) (string, error) {
+	s := d.s
 	uid, err := credential.NormalizeUID(card)
 	if err != nil {
 		return "", fmt.Errorf("release: card: %w", ErrUnauthorized)
@@ -181,7 +184,8 @@ func (s *Service) cardOwner(ctx context.Context, card string) (string, error) {
 
 // selfEnroll enrols an unknown card to the user whose directory password
 // comes with it, if the device allows self-enrolment.
-func (s *Service) selfEnroll(ctx context.Context, dev Device, l Login) (string, error) {
+func (d *DeviceRelease) selfEnroll(ctx context.Context, dev Device, l Login) (string, error) {
+	s := d.s
 	if !dev.SelfEnroll {
 		return "", fmt.Errorf("release: %s does not enrol cards: %w", dev.Name, ErrUnauthorized)
 	}
@@ -211,7 +215,8 @@ func (s *Service) selfEnroll(ctx context.Context, dev Device, l Login) (string, 
 // attempt back to the device. Only failures within the device's limit
 // get an event each: past it, sign-ins are refused unchecked and
 // summarized when the episode ends.
-func (s *Service) loginFailed(ctx context.Context, dev Device, method string, attempt throttle.Attempt, cause error) {
+func (d *DeviceRelease) loginFailed(ctx context.Context, dev Device, method string, attempt throttle.Attempt, cause error) {
+	s := d.s
 	reason := "wrong credentials"
 	switch {
 	case errors.Is(cause, ErrLocked):
@@ -239,8 +244,9 @@ func (s *Service) loginFailed(ctx context.Context, dev Device, method string, at
 // Session returns the live session of token at the device of deviceToken
 // and marks it used. A session of another device, an ended session and
 // one idle too long all answer ErrUnauthorized.
-func (s *Service) Session(ctx context.Context, deviceToken, token string) (Session, Device, error) {
-	dev, err := s.deviceByToken(ctx, deviceToken)
+func (d *DeviceRelease) Session(ctx context.Context, deviceToken, token string) (Session, Device, error) {
+	s := d.s
+	dev, err := d.deviceByToken(ctx, deviceToken)
 	if err != nil {
 		return Session{}, Device{}, err
 	}
@@ -262,10 +268,13 @@ func (s *Service) Session(ctx context.Context, deviceToken, token string) (Sessi
 }
 
 // CloseSession signs the user out.
-func (s *Service) CloseSession(ctx context.Context, sess Session) error {
+func (d *DeviceRelease) CloseSession(ctx context.Context, sess Session) error {
+	s := d.s
 	err := s.db.WithContext(ctx).Model(&Session{}).Where("id = ?", sess.ID).Update("ended", true).Error
 	return dbErr("close session", err)
 }
 
 // SessionExpires says when sess ends if unused.
-func (s *Service) SessionExpires(sess Session) time.Time { return sess.LastSeen.Add(s.sessionIdle) }
+func (d *DeviceRelease) SessionExpires(sess Session) time.Time {
+	return sess.LastSeen.Add(d.s.sessionIdle)
+}

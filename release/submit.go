@@ -6,24 +6,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
-	"net/netip"
 
 	"gorm.io/gorm"
 
-	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/ipp"
-	"github.com/printgate/printgate/release/directory"
 	"github.com/printgate/printgate/release/spool"
-	"github.com/printgate/printgate/release/throttle"
 )
 
 // activeStates are the states of jobs that have not ended.
 var activeStates = []State{StateIncoming, StateHeld, StateReleasing, StatePrinting}
 
 // queuedJobs counts the jobs of queue name that have not ended.
-func (s *Service) queuedJobs(ctx context.Context, name string) (int, error) {
+func (b ippBackend) queuedJobs(ctx context.Context, name string) (int, error) {
+	s := b.s
 	var n int64
 	err := s.db.WithContext(ctx).Model(&Job{}).
 		Where("queue = ? AND state IN ?", name, activeStates).Count(&n).Error
@@ -31,73 +26,6 @@ func (s *Service) queuedJobs(ctx context.Context, name string) (int, error) {
 		return 0, dbErr("count jobs", err)
 	}
 	return int(n), nil
-}
-
-// authenticateSender identifies the sender of r to queue before r's body
-// is read. On an auth: basic queue user is the directory user whose
-// password came with the request, over TLS unless the queue allows plain
-// text; on other queues the client must come from a trusted network, user
-// is empty and its requesting-user-name is taken as it is.
-func (s *Service) authenticateSender(ctx context.Context, r *http.Request, queue string) (user string, addr netip.Addr, err error) {
-	q, err := s.queue(queue)
-	if err != nil {
-		return "", addr, err
-	}
-	addr = remoteAddr(r)
-	if q.Auth == AuthBasic {
-		user, err = s.authenticateBasic(ctx, r, q, addr)
-		return user, addr, err
-	}
-	for _, n := range q.TrustedNetworks {
-		if addr.IsValid() && n.Contains(addr) {
-			return "", addr, nil
-		}
-	}
-	return "", addr, fmt.Errorf("release: queue %s: %s is not a trusted network: %w", q.Name, addr, ErrUnauthorized)
-}
-
-func (s *Service) authenticateBasic(ctx context.Context, r *http.Request, q Queue, addr netip.Addr) (string, error) {
-	if r.TLS == nil && !q.AllowPlaintextBasic {
-		// Never answer 401 here: the client would send its password in
-		// clear.
-		return "", refuse(ErrNeedsTLS,
-			"This queue needs a password and accepts it only over TLS: print to the ipps:// address.")
-	}
-	name, password, ok := r.BasicAuth()
-	if !ok || name == "" || password == "" {
-		return "", fmt.Errorf("release: queue %s: no credentials: %w", q.Name, ErrUnauthorized)
-	}
-	if s.dir == nil {
-		return "", fmt.Errorf("release: queue %s: no directory configured: %w", q.Name, ErrUnavailable)
-	}
-	id, err := s.authenticate(ctx, name, password, addr, "ipp")
-	switch {
-	case errors.Is(err, ErrBusy):
-		return "", fmt.Errorf("release: queue %s: %w", q.Name, err)
-	case errors.Is(err, throttle.ErrThrottled):
-		// Refused unchecked, even a right password: answer as for a
-		// wrong one, so that a guesser learns nothing.
-		s.log.Info("release: IPP sign-in throttled", "queue", q.Name, "addr", addr.String())
-		return "", fmt.Errorf("release: queue %s: %w: %w", q.Name, ErrUnauthorized, err)
-	case errors.Is(err, directory.ErrInvalidCredentials):
-		s.log.Info("release: IPP sign-in failed", "queue", q.Name, "addr", addr.String())
-		return "", fmt.Errorf("release: queue %s: %w", q.Name, ErrUnauthorized)
-	case err != nil:
-		return "", fmt.Errorf("release: queue %s: directory: %w: %w", q.Name, ErrUnavailable, err)
-	}
-	return id.Name, nil
-}
-
-func remoteAddr(r *http.Request) netip.Addr {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	a, err := netip.ParseAddr(host)
-	if err != nil {
-		return netip.Addr{}
-	}
-	return a.Unmap()
 }
 
 // newJob builds the row of a job from its request.
@@ -412,52 +340,4 @@ func (s *Service) removeDocument(name string) {
 	if err := s.spool.Remove(name); err != nil {
 		s.log.Warn("release: remove document", "err", err)
 	}
-}
-
-// dbErr wraps a database error; an unreachable database becomes
-// ErrUnavailable so clients are told to retry.
-func dbErr(what string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var r *Refusal
-	if errors.As(err, &r) || errors.Is(err, ErrNotFound) {
-		return err
-	}
-	if database.IsUnavailable(err) {
-		return fmt.Errorf("release: %s: %w: %w", what, ErrUnavailable, err)
-	}
-	return fmt.Errorf("release: %s: %w", what, err)
-}
-
-// blockCache keeps the last block read from r. Parsers read documents in
-// small pieces, and each ReadAt of the spool decrypts a whole 64 KiB
-// package; the cache turns thousands of decryptions into one per block.
-type blockCache struct {
-	r     io.ReaderAt
-	off   int64
-	block []byte
-}
-
-const cacheBlock = 64 << 10
-
-func (c *blockCache) ReadAt(p []byte, off int64) (int, error) {
-	n := 0
-	for n < len(p) {
-		start := (off + int64(n)) / cacheBlock * cacheBlock
-		if c.block == nil || start != c.off {
-			buf := make([]byte, cacheBlock)
-			m, err := c.r.ReadAt(buf, start)
-			if m == 0 && err != nil {
-				return n, err
-			}
-			c.off, c.block = start, buf[:m]
-		}
-		i := off + int64(n) - c.off
-		if i >= int64(len(c.block)) {
-			return n, io.EOF
-		}
-		n += copy(p[n:], c.block[i:])
-	}
-	return n, nil
 }

@@ -345,7 +345,7 @@ func TestSessionIdle(t *testing.T) {
 	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
 		svc, _, clock := transitionService(t, db)
 		ctx := t.Context()
-		_, devToken, err := svc.AddDevice(ctx, DeviceSpec{Name: "mfp", Printer: "ipp://127.0.0.1:1/ipp/print",
+		_, devToken, err := svc.Admin().AddDevice(ctx, DeviceSpec{Name: "mfp", Printer: "ipp://127.0.0.1:1/ipp/print",
 			Queues: []string{qHold}, Methods: []string{MethodCard}}, "admin")
 		if err != nil {
 			t.Fatal(err)
@@ -366,7 +366,7 @@ func TestSessionIdle(t *testing.T) {
 			{svc.sessionIdle + time.Second, false},
 		} {
 			clock.Advance(step.advance)
-			_, _, err := svc.Session(ctx, devToken, token)
+			_, _, err := svc.DeviceRelease().Session(ctx, devToken, token)
 			if live := err == nil; live != step.live {
 				t.Fatalf("after %v idle: live %v (%v), want %v", step.advance, live, err, step.live)
 			}

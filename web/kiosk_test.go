@@ -64,7 +64,7 @@ func newKioskEnv(t *testing.T) *kioskEnv {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, r := range releaseapi.New(k.svc, nil).Routes() {
+		for _, r := range releaseapi.New(k.svc.DeviceRelease(), nil).Routes() {
 			o.API = append(o.API, APIRoute(r))
 		}
 	})
@@ -73,7 +73,7 @@ func newKioskEnv(t *testing.T) *kioskEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cancel(); k.svc.Close() })
-	_, k.token, err = k.svc.AddDevice(ctx, release.DeviceSpec{Name: "mfp-2f", Printer: printer.URI,
+	_, k.token, err = k.svc.Admin().AddDevice(ctx, release.DeviceSpec{Name: "mfp-2f", Printer: printer.URI,
 		Queues: []string{"secure"}, Methods: []string{"card", "id+pin", "card+pin"}}, adminName)
 	if err != nil {
 		t.Fatal(err)

@@ -22,7 +22,7 @@ import (
 type consoleJobs struct{ svc *release.Service }
 
 func (c consoleJobs) HeldJobs(ctx context.Context, user string) ([]web.HeldJob, error) {
-	return c.heldJobs(c.svc.UserHeldJobs(ctx, user))
+	return c.heldJobs(c.svc.MyJobs().Held(ctx, user))
 }
 
 // heldJobs is jobs as the console shows them.
@@ -46,17 +46,17 @@ func (c consoleJobs) heldJob(j release.Job) web.HeldJob {
 }
 
 func (c consoleJobs) CancelJob(ctx context.Context, user string, id int64) error {
-	return notFound(c.svc.CancelUserJob(ctx, user, id))
+	return notFound(c.svc.MyJobs().Cancel(ctx, user, id))
 }
 
 func (c consoleJobs) AllHeldJobs(ctx context.Context, limit int) ([]web.HeldJob, error) {
-	return c.heldJobs(c.svc.AllHeldJobs(ctx, limit))
+	return c.heldJobs(c.svc.Admin().HeldJobs(ctx, limit))
 }
 
 // CancelAnyJob cancels through release, which records the cancellation
 // with the administrator as actor in the transaction that makes it.
 func (c consoleJobs) CancelAnyJob(ctx context.Context, id int64, admin string) error {
-	return notFound(c.svc.AdminCancelJob(ctx, id, admin))
+	return notFound(c.svc.Admin().Cancel(ctx, id, admin))
 }
 
 // notFound makes release's and audit's "not found" the console's.
@@ -75,6 +75,8 @@ type consoleHistory struct {
 }
 
 var (
+	_ web.Jobs    = consoleJobs{}
+	_ web.Devices = consoleDevices{}
 	_ web.History = consoleHistory{}
 	_ web.Record  = (*audit.Log)(nil)
 )
@@ -95,7 +97,7 @@ func (c consoleHistory) Summary(ctx context.Context, from, to time.Time) (web.Su
 	if len(failed) > 0 {
 		s.Failures = failed[0].Jobs
 	}
-	s.HeldNow, s.ExpiringSoon, err = c.svc.HeldCounts(ctx, time.Hour)
+	s.HeldNow, s.ExpiringSoon, err = c.svc.Admin().HeldCounts(ctx, time.Hour)
 	return s, err
 }
 
@@ -144,11 +146,11 @@ type consoleDevices struct {
 }
 
 func (c consoleDevices) Devices(ctx context.Context) ([]web.Device, error) {
-	devs, err := c.svc.Devices(ctx)
+	devs, err := c.svc.Admin().Devices(ctx)
 	if err != nil {
 		return nil, err
 	}
-	throttled, err := c.svc.DeviceThrottles(ctx)
+	throttled, err := c.svc.Admin().DeviceThrottles(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +175,7 @@ func (c consoleDevices) Devices(ctx context.Context) ([]web.Device, error) {
 }
 
 func (c consoleDevices) ClearThrottle(ctx context.Context, name, by string) error {
-	_, err := c.svc.ClearDeviceThrottle(ctx, name, by)
+	_, err := c.svc.Admin().ClearDeviceThrottle(ctx, name, by)
 	return notFound(err)
 }
 
@@ -186,15 +188,15 @@ func (c consoleDevices) Queues() []string {
 }
 
 func (c consoleDevices) AddDevice(ctx context.Context, spec release.DeviceSpec, by string) (string, error) {
-	_, token, err := c.svc.AddDevice(ctx, spec, by)
+	_, token, err := c.svc.Admin().AddDevice(ctx, spec, by)
 	return token, err
 }
 
 func (c consoleDevices) RotateToken(ctx context.Context, name, by string) (string, error) {
-	token, err := c.svc.RotateToken(ctx, name, by)
+	token, err := c.svc.Admin().RotateToken(ctx, name, by)
 	return token, notFound(err)
 }
 
 func (c consoleDevices) SetDeviceEnabled(ctx context.Context, name string, enabled bool, by string) error {
-	return notFound(c.svc.SetDeviceEnabled(ctx, name, enabled, by))
+	return notFound(c.svc.Admin().SetDeviceEnabled(ctx, name, enabled, by))
 }

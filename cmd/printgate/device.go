@@ -14,16 +14,16 @@ import (
 // adminName is who the audit trail records for command-line actions.
 func adminName() string { return "cli:" + currentUser() }
 
-// withService runs f with the release service (not started) over the
-// command's config.
-func (a *app) withService(cmd *cobra.Command, f func(st *stack, svc *release.Service) error) error {
+// withAdmin runs f with the administration verbs of the release service
+// (not started) over the command's config.
+func (a *app) withAdmin(cmd *cobra.Command, f func(st *stack, adm *release.Admin) error) error {
 	return a.withStack(cmd, func(st *stack) error {
 		svc, closeSvc, err := st.service(cmd.Context())
 		if err != nil {
 			return err
 		}
 		defer closeSvc()
-		return f(st, svc)
+		return f(st, svc.Admin())
 	})
 }
 
@@ -37,10 +37,10 @@ func (a *app) deviceCommand() *cobra.Command {
 		Short: "Register a device and print its token (shown only once)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withService(cmd, func(_ *stack, svc *release.Service) error {
+			return a.withAdmin(cmd, func(_ *stack, adm *release.Admin) error {
 				spec := release.DeviceSpec{Name: args[0], Printer: printer, Queues: queues,
 					Methods: splitComma(methods), SelfEnroll: selfEnroll, AllowPlainCredentials: allowPlain}
-				d, token, err := svc.AddDevice(cmd.Context(), spec, adminName())
+				d, token, err := adm.AddDevice(cmd.Context(), spec, adminName())
 				if err != nil {
 					return err
 				}
@@ -62,12 +62,12 @@ func (a *app) deviceCommand() *cobra.Command {
 		Short: "List devices",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withService(cmd, func(_ *stack, svc *release.Service) error {
-				devs, err := svc.Devices(cmd.Context())
+			return a.withAdmin(cmd, func(_ *stack, adm *release.Admin) error {
+				devs, err := adm.Devices(cmd.Context())
 				if err != nil {
 					return err
 				}
-				throttled, err := svc.DeviceThrottles(cmd.Context())
+				throttled, err := adm.DeviceThrottles(cmd.Context())
 				if err != nil {
 					return err
 				}
@@ -89,8 +89,8 @@ func (a *app) deviceCommand() *cobra.Command {
 		return &cobra.Command{
 			Use: use + " NAME", Short: short, Args: cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				return a.withService(cmd, func(_ *stack, svc *release.Service) error {
-					if err := svc.SetDeviceEnabled(cmd.Context(), args[0], enabled, adminName()); err != nil {
+				return a.withAdmin(cmd, func(_ *stack, adm *release.Admin) error {
+					if err := adm.SetDeviceEnabled(cmd.Context(), args[0], enabled, adminName()); err != nil {
 						return err
 					}
 					_, err := fmt.Fprintf(a.stdout, "device %s %sd\n", args[0], use)
@@ -104,8 +104,8 @@ func (a *app) deviceCommand() *cobra.Command {
 		Short: "Give a device a new token; the old one stops working at once",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withService(cmd, func(_ *stack, svc *release.Service) error {
-				token, err := svc.RotateToken(cmd.Context(), args[0], adminName())
+			return a.withAdmin(cmd, func(_ *stack, adm *release.Admin) error {
+				token, err := adm.RotateToken(cmd.Context(), args[0], adminName())
 				if err != nil {
 					return err
 				}
@@ -119,8 +119,8 @@ func (a *app) deviceCommand() *cobra.Command {
 		Short: "Let a device throttled after failed sign-ins sign users in again at once",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withService(cmd, func(_ *stack, svc *release.Service) error {
-				cleared, err := svc.ClearDeviceThrottle(cmd.Context(), args[0], adminName())
+			return a.withAdmin(cmd, func(_ *stack, adm *release.Admin) error {
+				cleared, err := adm.ClearDeviceThrottle(cmd.Context(), args[0], adminName())
 				if err != nil {
 					return err
 				}

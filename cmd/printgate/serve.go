@@ -85,7 +85,7 @@ func (a *app) serve(ctx context.Context, cfg Config) error {
 		ipp.WithJobsListLimit(cfg.Server.GetJobsLimit))
 	opts := st.consoleOptions(svc)
 	opts.IPP = ippServer
-	for _, r := range releaseapi.New(svc, log).Routes() {
+	for _, r := range releaseapi.New(svc.DeviceRelease(), log).Routes() {
 		opts.API = append(opts.API, web.APIRoute(r))
 	}
 	var handler http.Handler = web.New(opts)

@@ -5,6 +5,7 @@
 package releaseapi
 
 import (
+	"context"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -32,14 +33,29 @@ const Prefix = "/api/v1"
 // bytes.
 const maxBody = 16 << 10
 
-// API serves the release API from a release.Service.
+// Service is what the API needs of release: the verbs of a release at a
+// device.
+type Service interface {
+	OpenSession(ctx context.Context, deviceToken string, l release.Login) (release.Session, string, error)
+	Session(ctx context.Context, deviceToken, token string) (release.Session, release.Device, error)
+	SessionExpires(sess release.Session) time.Time
+	CloseSession(ctx context.Context, sess release.Session) error
+	Jobs(ctx context.Context, sess release.Session, dev release.Device) ([]release.Job, error)
+	Job(ctx context.Context, sess release.Session, dev release.Device, id int64) (release.Job, error)
+	Cancel(ctx context.Context, sess release.Session, dev release.Device, id int64) error
+	Release(ctx context.Context, sess release.Session, dev release.Device, req release.ReleaseRequest) ([]release.Released, error)
+}
+
+var _ Service = (*release.DeviceRelease)(nil)
+
+// API serves the release API from a release.DeviceRelease.
 type API struct {
-	svc *release.Service
+	svc Service
 	log *slog.Logger
 }
 
 // New returns the API over svc.
-func New(svc *release.Service, log *slog.Logger) *API {
+func New(svc Service, log *slog.Logger) *API {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -173,7 +189,7 @@ func (a *API) listJobs(c *gin.Context) {
 	if !ok {
 		return
 	}
-	jobs, err := a.svc.HeldJobs(c.Request.Context(), sess, dev)
+	jobs, err := a.svc.Jobs(c.Request.Context(), sess, dev)
 	if err != nil {
 		a.fail(c, err)
 		return
@@ -205,7 +221,7 @@ func (a *API) getJob(c *gin.Context) {
 	if !ok {
 		return
 	}
-	j, err := a.svc.SessionJob(c.Request.Context(), sess, dev, id)
+	j, err := a.svc.Job(c.Request.Context(), sess, dev, id)
 	if err != nil {
 		a.fail(c, err)
 		return
@@ -218,7 +234,7 @@ func (a *API) deleteJob(c *gin.Context) {
 	if !ok {
 		return
 	}
-	if err := a.svc.CancelSessionJob(c.Request.Context(), sess, dev, id); err != nil {
+	if err := a.svc.Cancel(c.Request.Context(), sess, dev, id); err != nil {
 		a.fail(c, err)
 		return
 	}

@@ -77,14 +77,14 @@ func newFixture(tb testing.TB) *apiFixture {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(svc.Close)
-	_, token, err := svc.AddDevice(ctx, release.DeviceSpec{Name: "mfp", Printer: "socket://127.0.0.1:9",
+	_, token, err := svc.Admin().AddDevice(ctx, release.DeviceSpec{Name: "mfp", Printer: "socket://127.0.0.1:9",
 		Queues: []string{"secure"}, Methods: []string{"card", "id+pin", "card+pin"}}, "test")
 	if err != nil {
 		tb.Fatal(err)
 	}
 	gin.SetMode(gin.ReleaseMode)
 	f := &apiFixture{engine: gin.New(), token: token}
-	releaseapi.New(svc, nil).Register(f.engine)
+	releaseapi.New(svc.DeviceRelease(), nil).Register(f.engine)
 	code, body := f.do(http.MethodPost, "/api/v1/release/sessions", []byte(`{"card":"04A1B2C3"}`))
 	if code != http.StatusCreated {
 		tb.Fatalf("login: %d %s", code, body)

@@ -1,0 +1,195 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"gorm.io/gorm"
+)
+
+// DeviceRelease serves the release API of the devices: a user signs in
+// at a device, lists their held jobs there, and releases or cancels them.
+// It is a view of the Service, which holds the jobs.
+type DeviceRelease struct{ s *Service }
+
+// DeviceRelease returns the Service's verbs for release at a device.
+func (s *Service) DeviceRelease() *DeviceRelease { return &DeviceRelease{s} }
+
+// sessionQueues are the device's queues whose jobs sess may see: those
+// whose release floor (Queue.ReleaseRequires) admits the session's
+// sign-in method. A job of any other queue is as invisible as another
+// user's.
+func (d *DeviceRelease) sessionQueues(sess Session, dev Device) []string {
+	s := d.s
+	var out []string
+	for _, name := range dev.QueueList() {
+		q, ok := s.queues[name]
+		if ok && (len(q.ReleaseRequires) == 0 || slices.Contains(q.ReleaseRequires, sess.Method)) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// Jobs lists the session user's held jobs on the device's queues that
+// the session's sign-in method may release.
+func (d *DeviceRelease) Jobs(ctx context.Context, sess Session, dev Device) ([]Job, error) {
+	s := d.s
+	var out []Job
+	err := s.db.WithContext(ctx).Omit("wrapped_key", "password_hash").
+		Where("owner = ? AND state = ? AND queue IN ?", sess.UserName, StateHeld, d.sessionQueues(sess, dev)).
+		Order("id").Find(&out).Error
+	if err != nil {
+		return nil, dbErr("list held jobs", err)
+	}
+	// The list needs to know which jobs ask for a PIN, not the hash.
+	var pinned []int64
+	err = s.db.WithContext(ctx).Model(&Job{}).
+		Where("owner = ? AND state = ? AND queue IN ? AND password_hash <> ''", sess.UserName, StateHeld, d.sessionQueues(sess, dev)).
+		Pluck("id", &pinned).Error
+	for i := range out {
+		if slices.Contains(pinned, out[i].ID) {
+			out[i].PasswordHash = "set"
+		}
+	}
+	return out, dbErr("list held jobs", err)
+}
+
+// Job returns one of the session user's jobs on the device's
+// queues; any other job is ErrNotFound, exactly like a missing one.
+func (d *DeviceRelease) Job(ctx context.Context, sess Session, dev Device, id int64) (Job, error) {
+	s := d.s
+	var j Job
+	err := s.db.WithContext(ctx).Where("id = ? AND owner = ? AND queue IN ?", id, sess.UserName, d.sessionQueues(sess, dev)).
+		Take(&j).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return Job{}, fmt.Errorf("release: job %d: %w", id, ErrNotFound)
+	}
+	return j, dbErr(fmt.Sprintf("load job %d", id), err)
+}
+
+// Cancel cancels a held job of the session user and destroys its
+// document.
+func (d *DeviceRelease) Cancel(ctx context.Context, sess Session, dev Device, id int64) error {
+	j, err := d.Job(ctx, sess, dev, id)
+	if err != nil {
+		return err
+	}
+	_, err = d.s.cancel(ctx, j, heldOnly(Actor{Name: sess.UserName, Device: dev.Name, Method: sess.Method},
+		"job-canceled-by-user", ErrNotPossible))
+	return err
+}
+
+// ReleaseRequest names the jobs to release, or all, with job PINs by id.
+type ReleaseRequest struct {
+	IDs  []int64
+	All  bool
+	PINs map[int64]string
+}
+
+// Released is the outcome of releasing one job.
+type Released struct {
+	ID    int64
+	State State
+	// Problem says why the job was not released ("job-pin-required").
+	Problem string
+}
+
+// Release claims the requested jobs for the session's device and prints
+// them there, in the background. Each job is claimed with a conditional
+// update, so that of several devices or printgate instances releasing the
+// same job at once exactly one prints it.
+func (d *DeviceRelease) Release(ctx context.Context, sess Session, dev Device, req ReleaseRequest) ([]Released, error) {
+	s := d.s
+	if len(req.PINs) > 0 && PlainText(ctx) && !dev.AllowPlainCredentials {
+		return nil, fmt.Errorf("release: %s sent job PINs over plain HTTP: %w", dev.Name, ErrNeedsTLS)
+	}
+	jobs, err := d.releaseTargets(ctx, sess, dev, req)
+	if err != nil {
+		return nil, err
+	}
+	by := Actor{Name: sess.UserName, Device: dev.Name, Method: sess.Method, Printer: dev.Printer}
+	out := make([]Released, 0, len(jobs))
+	var claimed []Job
+	for _, j := range jobs {
+		if j.State != StateHeld {
+			out = append(out, Released{ID: j.ID, State: j.State, Problem: "not-held"})
+			continue
+		}
+		problem, err := d.checkJobPIN(ctx, &j, req.PINs[j.ID], by)
+		if err != nil {
+			return out, err
+		}
+		if problem != "" {
+			out = append(out, Released{ID: j.ID, State: j.State, Problem: problem})
+			continue
+		}
+		ok, err := d.claim(ctx, &j, dev, by)
+		if err != nil {
+			return out, err
+		}
+		if !ok {
+			cur, err := d.Job(ctx, sess, dev, j.ID)
+			if err != nil {
+				return out, err
+			}
+			out = append(out, Released{ID: j.ID, State: cur.State, Problem: "already-released"})
+			continue
+		}
+		out = append(out, Released{ID: j.ID, State: StateReleasing})
+		claimed = append(claimed, j)
+	}
+	if len(claimed) > 0 {
+		s.goBackground(func(ctx context.Context) {
+			for _, j := range claimed {
+				if err := s.deliver(ctx, &j, dev.Printer, by); err != nil {
+					s.log.Error("release: print", "job", j.ID, "device", dev.Name, "err", err)
+				}
+			}
+		})
+	}
+	return out, nil
+}
+
+// releaseTargets loads the jobs a release request names. Any named job
+// that is not the user's on this device's queues fails the whole request
+// with ErrNotFound.
+func (d *DeviceRelease) releaseTargets(ctx context.Context, sess Session, dev Device, req ReleaseRequest) ([]Job, error) {
+	s := d.s
+	db := s.db.WithContext(ctx).Where("owner = ? AND queue IN ?", sess.UserName, d.sessionQueues(sess, dev))
+	if req.All {
+		db = db.Where("state = ?", StateHeld)
+	} else {
+		if len(req.IDs) == 0 {
+			return nil, fmt.Errorf("release: no jobs named: %w", ErrBadLogin)
+		}
+		db = db.Where("id IN ?", req.IDs)
+	}
+	var jobs []Job
+	if err := db.Order("id").Find(&jobs).Error; err != nil {
+		return nil, dbErr("load jobs to release", err)
+	}
+	if !req.All {
+		for _, id := range req.IDs {
+			if !slices.ContainsFunc(jobs, func(j Job) bool { return j.ID == id }) {
+				return nil, fmt.Errorf("release: job %d: %w", id, ErrNotFound)
+			}
+		}
+	}
+	return jobs, nil
+}
+
+// claim moves a held job to releasing for this instance and device.
+func (d *DeviceRelease) claim(ctx context.Context, j *Job, dev Device, by Actor) (bool, error) {
+	s := d.s
+	ok, err := s.transition(ctx, j, change{from: []State{StateHeld}, to: StateReleasing,
+		reason: reasonFor(StateReleasing), by: by})
+	if err != nil || !ok {
+		return ok, err
+	}
+	err = s.db.WithContext(ctx).Model(&Job{}).Where("id = ?", j.ID).
+		Updates(map[string]any{"claimed_by": s.instance, "device": dev.Name, "printer": dev.Printer}).Error
+	return true, dbErr("claim job", err)
+}

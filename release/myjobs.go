@@ -1,0 +1,29 @@
+package release
+
+import "context"
+
+// MyJobs serves the console's My page: a signed-in user's own held jobs
+// on every queue. It is a view of the Service, which holds the jobs.
+type MyJobs struct{ s *Service }
+
+// MyJobs returns the Service's verbs for a user's own jobs in the console.
+func (s *Service) MyJobs() *MyJobs { return &MyJobs{s} }
+
+// Held returns user's held jobs on every queue, newest first.
+func (m *MyJobs) Held(ctx context.Context, user string) ([]Job, error) {
+	var out []Job
+	err := m.s.db.WithContext(ctx).Omit("wrapped_key").Where("owner = ? AND state = ?", user, StateHeld).
+		Order("id DESC").Find(&out).Error
+	return out, dbErr("list held jobs", err)
+}
+
+// Cancel cancels user's held job id; ErrNotFound when user has no such
+// held job.
+func (m *MyJobs) Cancel(ctx context.Context, user string, id int64) error {
+	j, err := m.s.loadJob(ctx, id, "owner = ?", user)
+	if err != nil {
+		return err
+	}
+	_, err = m.s.cancel(ctx, j, heldOnly(Actor{Name: user, Method: "console"}, "job-canceled-by-user", ErrNotFound))
+	return err
+}
