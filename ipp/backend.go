@@ -32,7 +32,8 @@ type Backend interface {
 	CloseJob(ctx context.Context, t JobTarget) (Job, error)
 	// Job returns one job of queue, or ErrNotFound.
 	Job(ctx context.Context, queue string, id int) (Job, error)
-	// Jobs lists jobs of a queue.
+	// Jobs lists jobs of a queue in a stable order: by job ID, newest
+	// first for completed jobs, oldest first otherwise.
 	Jobs(ctx context.Context, q JobQuery) ([]Job, error)
 	// CancelJob cancels a job that has not ended.
 	CancelJob(ctx context.Context, t JobTarget) (Job, error)
@@ -158,9 +159,14 @@ type JobQuery struct {
 	// Which is "not-completed" (default), "completed" or "all".
 	Which string
 	// User limits the jobs to one owner when not empty (my-jobs).
-	User  string
-	IDs   []int
+	User string
+	IDs  []int
+	// Limit caps the jobs returned (0: no cap).
 	Limit int
+	// After continues a listing: only jobs that come after job After in
+	// the listing's order (0: from the start). The Server lists long
+	// queues a page at a time this way.
+	After int
 }
 
 // Job is a job as IPP presents it.

@@ -215,32 +215,62 @@ func (s *Server) getJobs(ctx context.Context, req *request) (goipp.Status, strin
 		return idSt, idMsg
 	}
 	q.IDs = ids
-	if limit > 0 {
-		q.Limit = limit + 1 // one more tells whether the list was cut
-	}
-	jobs, err := s.backend.Jobs(ctx, q)
-	if err != nil {
-		return s.failure(err, "get jobs")
-	}
-	if limit > 0 && len(jobs) > limit {
-		jobs = jobs[:limit]
-		if _, asked := req.op["limit"]; !asked {
-			msg = fmt.Sprintf("Only the first %d jobs are listed.", limit)
-		}
-	}
 	requested := stringValues(req.op["requested-attributes"])
 	if len(requested) == 0 {
 		requested = []string{"job-uri", "job-id"}
 	}
-	user := req.user()
-	for _, j := range jobs {
-		a := filter(s.jobAttributes(j, req.loc, j.Owner == user), requested, jobGroups)
-		req.resp.Groups = append(req.resp.Groups, goipp.Group{Tag: goipp.TagJobGroup, Attrs: a})
+	cut, err := s.listJobs(ctx, req, q, limit, requested)
+	if err != nil {
+		return s.failure(err, "get jobs")
+	}
+	if cut {
+		if _, asked := req.op["limit"]; !asked {
+			msg = fmt.Sprintf("Only the first %d jobs are listed.", limit)
+		}
 	}
 	if st == goipp.StatusOkIgnoredOrSubstituted {
 		return st, msg
 	}
 	return goipp.StatusOk, msg
+}
+
+// jobsPage is how many jobs Get-Jobs asks the Backend for at a time, so
+// that listing a deep queue holds one page of jobs, not all of them.
+const jobsPage = 500
+
+// listJobs encodes the jobs q selects, up to limit (0: all), into req's
+// repeated groups a page at a time, and reports whether the limit cut the
+// list short.
+func (s *Server) listJobs(ctx context.Context, req *request, q JobQuery, limit int, requested []string) (bool, error) {
+	user := req.user()
+	listed := 0
+	for {
+		q.Limit = jobsPage
+		if limit > 0 {
+			// One more than the limit tells whether the list was cut.
+			q.Limit = min(jobsPage, limit+1-listed)
+		}
+		jobs, err := s.backend.Jobs(ctx, q)
+		if err != nil {
+			req.groups = nil
+			return false, err
+		}
+		for _, j := range jobs {
+			if limit > 0 && listed == limit {
+				return true, nil
+			}
+			a := filter(s.jobAttributes(j, req.loc, j.Owner == user), requested, jobGroups)
+			if req.groups, err = encodeGroup(req.groups, goipp.Group{Tag: goipp.TagJobGroup, Attrs: a}); err != nil {
+				req.groups = nil
+				return false, fmt.Errorf("encode job %d: %w", j.ID, err)
+			}
+			listed++
+		}
+		if len(jobs) < q.Limit {
+			return false, nil
+		}
+		q.After = jobs[len(jobs)-1].ID
+	}
 }
 
 // jobsLimit returns how many jobs Get-Jobs answers with (0: all). The

@@ -78,6 +78,10 @@ type request struct {
 	loc       location
 	jobID     int // from the request path, if any
 	resp      *goipp.Message
+	// groups holds repeated groups (one per job in Get-Jobs), already
+	// encoded, that follow resp's fixed groups: encoding them as they are
+	// made keeps a long listing from holding every job's attributes.
+	groups []byte
 }
 
 // user returns the name the request acts as: the authenticated one, or
@@ -340,16 +344,17 @@ func plain(err error) string {
 
 func (s *Server) finish(w http.ResponseWriter, req *request, status goipp.Status, msg string) {
 	req.resp.Code = goipp.Code(status)
-	s.write(w, req.resp, msg)
+	s.write(w, req.resp, msg, req.groups)
 }
 
 func (s *Server) writeError(w http.ResponseWriter, resp *goipp.Message, status goipp.Status, msg string) {
 	resp.Code = goipp.Code(status)
-	s.write(w, resp, msg)
+	s.write(w, resp, msg, nil)
 }
 
-// write sends resp with the operation attributes every reply starts with.
-func (s *Server) write(w http.ResponseWriter, resp *goipp.Message, msg string) {
+// write sends resp with the operation attributes every reply starts with,
+// followed by groups, repeated groups already encoded by encodeGroup.
+func (s *Server) write(w http.ResponseWriter, resp *goipp.Message, msg string, groups []byte) {
 	if msg == "" {
 		msg = goipp.Status(resp.Code).String()
 	}
@@ -359,29 +364,46 @@ func (s *Server) write(w http.ResponseWriter, resp *goipp.Message, msg string) {
 		text("status-message", msg),
 	}
 	resp.Operation = append(op, resp.Operation...)
-	// Handlers put repeated groups (one per job in Get-Jobs) in
-	// resp.Groups; the fixed groups go before them.
-	groups := goipp.Groups{{Tag: goipp.TagOperationGroup, Attrs: resp.Operation}}
+	fixed := goipp.Groups{{Tag: goipp.TagOperationGroup, Attrs: resp.Operation}}
 	if len(resp.Unsupported) > 0 {
-		groups = append(groups, goipp.Group{Tag: goipp.TagUnsupportedGroup, Attrs: resp.Unsupported})
+		fixed = append(fixed, goipp.Group{Tag: goipp.TagUnsupportedGroup, Attrs: resp.Unsupported})
 	}
 	if len(resp.Printer) > 0 {
-		groups = append(groups, goipp.Group{Tag: goipp.TagPrinterGroup, Attrs: resp.Printer})
+		fixed = append(fixed, goipp.Group{Tag: goipp.TagPrinterGroup, Attrs: resp.Printer})
 	}
 	if len(resp.Job) > 0 {
-		groups = append(groups, goipp.Group{Tag: goipp.TagJobGroup, Attrs: resp.Job})
+		fixed = append(fixed, goipp.Group{Tag: goipp.TagJobGroup, Attrs: resp.Job})
 	}
-	resp.Groups = append(groups, resp.Groups...)
-	body, err := resp.EncodeBytes()
+	resp.Groups = fixed
+	head, err := resp.EncodeBytes()
 	if err != nil {
 		s.log.Error("ipp: encode reply", "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
+	// head ends with the end-of-attributes tag; the repeated groups go
+	// before it.
+	end := head[len(head)-1:]
+	head = head[:len(head)-1]
 	w.Header().Set("Content-Type", goipp.ContentType)
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.Header().Set("Content-Length", strconv.Itoa(len(head)+len(groups)+len(end)))
 	w.WriteHeader(http.StatusOK)
-	w.Write(body)
+	w.Write(head)
+	w.Write(groups)
+	w.Write(end)
+}
+
+// encodeGroup appends g in IPP's encoding to buf, as it appears within a
+// message: its delimiter tag, then its attributes.
+func encodeGroup(buf []byte, g goipp.Group) ([]byte, error) {
+	// goipp encodes whole messages only: encode g alone and keep what lies
+	// between the 8-byte message header and the end-of-attributes tag.
+	m := goipp.Message{Groups: goipp.Groups{g}}
+	b, err := m.EncodeBytes()
+	if err != nil {
+		return buf, err
+	}
+	return append(buf, b[8:len(b)-1]...), nil
 }
 
 // httpError answers errors that happen before an IPP exchange starts.

@@ -38,6 +38,7 @@ func (s *Service) ownJob(ctx context.Context, t ipp.JobTarget) (Job, error) {
 func (b ippBackend) jobs(ctx context.Context, q ipp.JobQuery) ([]Job, error) {
 	s := b.s
 	db := s.db.WithContext(ctx).Where("queue = ?", q.Queue)
+	newestFirst := q.Which == "completed"
 	switch q.Which {
 	case "completed":
 		db = db.Where("state NOT IN ?", activeStates).Order("id DESC")
@@ -45,6 +46,12 @@ func (b ippBackend) jobs(ctx context.Context, q ipp.JobQuery) ([]Job, error) {
 		db = db.Order("id")
 	default:
 		db = db.Where("state IN ?", activeStates).Order("id")
+	}
+	switch {
+	case q.After > 0 && newestFirst:
+		db = db.Where("id < ?", q.After)
+	case q.After > 0:
+		db = db.Where("id > ?", q.After)
 	}
 	if q.User != "" {
 		db = db.Where("owner = ?", q.User)

@@ -1,0 +1,173 @@
+package ipp_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"testing"
+
+	"github.com/OpenPrinting/goipp"
+
+	"github.com/printgate/printgate/ipp"
+)
+
+// listBackend holds jobs 1..n on queue "q" and answers Jobs as release
+// does: by ID, honouring Limit and After. Every other verb is refused.
+type listBackend struct {
+	ipp.Backend
+	n     int
+	calls []ipp.JobQuery
+	fail  int // the call (1-based) that fails; 0: none
+}
+
+func (b *listBackend) Printer(_ context.Context, name string) (ipp.Printer, error) {
+	if name != "q" {
+		return ipp.Printer{}, ipp.ErrNotFound
+	}
+	return ipp.Printer{Name: "q", Hold: true, Accepting: true, Formats: []string{"application/pdf"},
+		MaxSize: 1 << 20, Auth: "requesting-user-name"}, nil
+}
+
+func (b *listBackend) Authenticate(context.Context, *http.Request, ipp.Printer) (ipp.Principal, error) {
+	return ipp.Principal{Addr: "127.0.0.1"}, nil
+}
+
+func (b *listBackend) Jobs(_ context.Context, q ipp.JobQuery) ([]ipp.Job, error) {
+	b.calls = append(b.calls, q)
+	if len(b.calls) == b.fail {
+		return nil, errors.New("database gone")
+	}
+	var out []ipp.Job
+	for id := q.After + 1; id <= b.n && (q.Limit == 0 || len(out) < q.Limit); id++ {
+		out = append(out, ipp.Job{ID: id, Queue: "q", Name: fmt.Sprint("job ", id), Owner: "alice",
+			State: ipp.JobHeld})
+	}
+	return out, nil
+}
+
+// getJobs sends Get-Jobs with limit (0: none) and returns the reply.
+func getJobs(t *testing.T, srv http.Handler, limit int) *goipp.Message {
+	t.Helper()
+	m := goipp.NewRequest(goipp.DefaultVersion, goipp.OpGetJobs, 1)
+	m.Operation.Add(goipp.MakeAttribute("attributes-charset", goipp.TagCharset, goipp.String("utf-8")))
+	m.Operation.Add(goipp.MakeAttribute("attributes-natural-language", goipp.TagLanguage, goipp.String("en")))
+	m.Operation.Add(goipp.MakeAttribute("printer-uri", goipp.TagURI, goipp.String("ipp://127.0.0.1/ipp/print/q")))
+	m.Operation.Add(goipp.MakeAttribute("requesting-user-name", goipp.TagName, goipp.String("alice")))
+	if limit > 0 {
+		m.Operation.Add(goipp.MakeAttribute("limit", goipp.TagInteger, goipp.Integer(limit)))
+	}
+	m.Operation.Add(goipp.MakeAttribute("requested-attributes", goipp.TagKeyword, goipp.String("job-id")))
+	body, err := m.EncodeBytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest(http.MethodPost, "/ipp/print/q", bytes.NewReader(body))
+	req.Header.Set("Content-Type", goipp.ContentType)
+	req.RemoteAddr = "127.0.0.1:631"
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("HTTP %d: %s", rec.Code, rec.Body)
+	}
+	raw, _ := io.ReadAll(rec.Body)
+	if n := rec.Result().ContentLength; n != int64(len(raw)) {
+		t.Errorf("Content-Length %d, body %d bytes", n, len(raw))
+	}
+	var reply goipp.Message
+	if err := reply.DecodeBytes(raw); err != nil {
+		t.Fatalf("reply does not decode: %v", err)
+	}
+	return &reply
+}
+
+// TestGetJobsPages lists queues longer than a page: every job once, in
+// order, the server's limit applied with its message, and the Backend
+// asked a page at a time rather than for everything.
+func TestGetJobsPages(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		jobs, limit   int // limit: the server's (0: none)
+		clientLimit   int
+		want          int
+		cut           bool
+		maxCalls      int
+		statusMessage string
+	}{
+		{name: "empty", jobs: 0, want: 0, maxCalls: 1},
+		{name: "one page", jobs: 20, want: 20, maxCalls: 1},
+		{name: "no limit, many pages", jobs: 1234, want: 1234, maxCalls: 3},
+		{name: "exactly two pages", jobs: 1000, want: 1000, maxCalls: 3},
+		{name: "server limit cuts", jobs: 1234, limit: 700, want: 700, cut: true, maxCalls: 2,
+			statusMessage: "Only the first 700 jobs are listed."},
+		{name: "server limit not reached", jobs: 600, limit: 700, want: 600, maxCalls: 2},
+		{name: "server limit exactly met", jobs: 700, limit: 700, want: 700, maxCalls: 2},
+		{name: "client limit", jobs: 1234, limit: 0, clientLimit: 501, want: 501, maxCalls: 2,
+			statusMessage: "successful-ok"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := &listBackend{n: tc.jobs}
+			srv := ipp.NewServer(b, nil, ipp.WithJobsListLimit(tc.limit))
+			reply := getJobs(t, srv, tc.clientLimit)
+			if goipp.Status(reply.Code) != goipp.StatusOk {
+				t.Fatalf("status %s", goipp.Status(reply.Code))
+			}
+			var ids []int
+			for _, g := range reply.Groups {
+				if g.Tag != goipp.TagJobGroup {
+					continue
+				}
+				for _, a := range g.Attrs {
+					if a.Name == "job-id" {
+						ids = append(ids, int(a.Values[0].V.(goipp.Integer)))
+					}
+				}
+			}
+			want := make([]int, tc.want)
+			for i := range want {
+				want[i] = i + 1
+			}
+			if !slices.Equal(ids, want) {
+				t.Errorf("listed %d jobs (%v…); want 1..%d", len(ids), ids[:min(len(ids), 5)], tc.want)
+			}
+			if len(b.calls) > tc.maxCalls {
+				t.Errorf("%d calls to Jobs; want at most %d", len(b.calls), tc.maxCalls)
+			}
+			for _, q := range b.calls {
+				if q.Limit == 0 || q.Limit > 500 {
+					t.Errorf("Jobs asked for %d jobs at once; want a page", q.Limit)
+				}
+			}
+			if tc.statusMessage != "" {
+				var msg string
+				for _, a := range reply.Operation {
+					if a.Name == "status-message" {
+						msg = a.Values[0].V.String()
+					}
+				}
+				if msg != tc.statusMessage {
+					t.Errorf("status-message %q; want %q", msg, tc.statusMessage)
+				}
+			}
+		})
+	}
+}
+
+// TestGetJobsPageFails answers an error, with no job listed, when a later
+// page cannot be read.
+func TestGetJobsPageFails(t *testing.T) {
+	b := &listBackend{n: 1200, fail: 2}
+	reply := getJobs(t, ipp.NewServer(b, nil, ipp.WithJobsListLimit(0)), 0)
+	if goipp.Status(reply.Code) != goipp.StatusErrorInternal {
+		t.Errorf("status %s; want server-error-internal-error", goipp.Status(reply.Code))
+	}
+	for _, g := range reply.Groups {
+		if g.Tag == goipp.TagJobGroup {
+			t.Fatalf("a failed listing still lists jobs")
+		}
+	}
+}
