@@ -105,3 +105,27 @@ func bigStreamPDF(pages, streamSize int) []byte {
 	objs[1] = "<< /Type /Pages /Kids [" + kids + " ] /Count " + strconv.Itoa(pages) + " /MediaBox [0 0 595 842] >>"
 	return buildPDF(objs...)
 }
+
+// imagePDF returns a one-page PDF of about size bytes, shaped like the
+// documents of printgate-load: a line of text and an uncompressed image of
+// pseudo-random bytes, as a scan would be.
+func imagePDF(size int) []byte {
+	pixels := make([]byte, max(size-1200, 1))
+	x := uint64(0x9e3779b97f4a7c15)
+	for i := range pixels {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		pixels[i] = byte(x)
+	}
+	text := "BT\n/F1 24 Tf\n72 734 Td\n(one page) Tj\nET\nq\n451 0 0 600 72 72 cm\n/Im1 Do\nQ\n"
+	return buildPDF(
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [4 0 R] /Count 1 /MediaBox [0 0 595 842] >>",
+		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+		"<< /Type /Page /Parent 2 0 R /Resources << /Font << /F1 3 0 R >> /XObject << /Im1 6 0 R >> >> /Contents 5 0 R >>",
+		"<< /Length "+strconv.Itoa(len(text))+" >>\nstream\n"+text+"endstream",
+		"<< /Type /XObject /Subtype /Image /Width "+strconv.Itoa(len(pixels))+" /Height 1 /ColorSpace /DeviceGray /BitsPerComponent 8 /Length "+
+			strconv.Itoa(len(pixels))+" >>\nstream\n"+string(pixels)+"\nendstream",
+	)
+}

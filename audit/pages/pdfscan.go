@@ -1,0 +1,522 @@
+package pages
+
+import (
+	"compress/zlib"
+	"errors"
+	"io"
+	"math"
+)
+
+// The one-pass PDF counter. It reads the document once, start to end, as a
+// sequence of tokens, without random access: every "n g obj" starts an
+// object whose facts it keeps (pdfFacts), object streams are inflated as
+// they pass and their objects parsed the same way, other streams are
+// skipped by their /Length (or to "endstream"), and the trailers and
+// cross-reference streams give the /Root. At the end it walks the page tree
+// from the facts. It never holds a dictionary, a string or stream data:
+// its memory is a few buffers plus the facts, which the object budget
+// bounds.
+
+// pdfReadBuffer is the buffer of the document's reader.
+const pdfReadBuffer = 32 << 10
+
+var (
+	errStopped        = errors.New("pdf: counting stopped")
+	errBadObjStm      = errors.New("pdf: an object stream cannot be read")
+	errObjStmFilter   = errors.New("pdf: an object stream has a filter other than FlateDecode")
+	errEncryptedObjs  = errors.New("pdf: the document is encrypted and keeps objects in object streams")
+	errEmptyPDF       = errors.New("pdf: the document is empty")
+	endstreamKeyword  = []byte("endstream")
+	ndstreamAfterByte = endstreamKeyword[1:]
+)
+
+// filterKind is what a stream's /Filter says.
+type filterKind uint8
+
+const (
+	filterNone filterKind = iota
+	filterFlate
+	filterOther
+)
+
+// dictSummary is what the scanner takes from one dictionary.
+type dictSummary struct {
+	flags     uint8
+	objStm    bool // /Type /ObjStm
+	xref      bool // /Type /XRef
+	kidsKind  kidsKind
+	kidsRef   int32
+	kids      span
+	pages     int32
+	root      int32
+	encrypt   bool
+	length    int64 // the stream's /Length; -1 when indirect or missing
+	filter    filterKind
+	predictor bool // /DecodeParms asks for a predictor
+	n, first  int64
+}
+
+func (d *dictSummary) fact() objFact {
+	return objFact{kind: factDict, flags: d.flags, kidsKind: d.kidsKind, pages: d.pages, ref: d.kidsRef, kids: d.kids}
+}
+
+// pdfScanner is the state of one count.
+type pdfScanner struct {
+	lex        lexer
+	cur        *lexer // lex, or sub inside an object stream
+	facts      *pdfFacts
+	stop       func() bool
+	decodeLeft int64
+	budget     Budget
+	root       int32
+	encrypted  bool
+	objStmErr  error // the first object stream that could not be read
+	over       error // over the decoded budget
+
+	// For object streams, kept from one to the next.
+	zr    io.ReadCloser
+	sub   lexer
+	pairs []objStmEntry
+}
+
+// countPDFStream counts the pages of the PDF that r yields. stop reports
+// whether to give up (the context is done); it returns errStopped then.
+func countPDFStream(r io.Reader, b Budget, stop func() bool) (int, error) {
+	s := &pdfScanner{facts: newPDFFacts(b), stop: stop, decodeLeft: b.DecodedBytes, budget: b}
+	s.lex.reset(r, pdfReadBuffer)
+	s.lex.check = stop
+	s.cur = &s.lex
+	s.scan()
+	return s.result()
+}
+
+// result walks the page tree once the document has been read.
+func (s *pdfScanner) result() (int, error) {
+	switch {
+	case s.lex.stopped:
+		return 0, errStopped
+	case s.facts.err != nil:
+		return 0, s.facts.err
+	case s.over != nil:
+		return 0, s.over
+	case s.objStmErr != nil && s.encrypted:
+		// Object streams are encrypted with the rest: they cannot be
+		// read without the key, and may hold page tree nodes.
+		return 0, errEncryptedObjs
+	case s.objStmErr != nil:
+		return 0, s.objStmErr
+	case s.lex.cr.n == 0:
+		return 0, errEmptyPDF
+	}
+	root, err := s.facts.pageTreeRoot(s.root)
+	if err != nil {
+		return 0, err
+	}
+	return s.facts.countPages(root, s.budget, s.stop)
+}
+
+// done reports whether scanning is over before the end of the document.
+func (s *pdfScanner) done() bool {
+	return s.lex.stopped || s.facts.err != nil || s.over != nil
+}
+
+// scan reads the document's top level: objects, trailers and the tokens
+// between them, which it passes over.
+func (s *pdfScanner) scan() {
+	l := &s.lex
+	ints := 0 // integers just read: "n g" before "obj"
+	var num, gen int64
+	for !s.done() {
+		t := l.next()
+		switch t.kind {
+		case tokEOF:
+			return
+		case tokInt:
+			num, gen = gen, t.num
+			ints++
+			continue
+		case tokKeyword:
+			switch {
+			case t.is(tokKeyword, "obj") && ints >= 2:
+				s.object(num)
+			case t.is(tokKeyword, "trailer"):
+				if v := l.next(); v.kind == tokDictOpen {
+					var d dictSummary
+					s.dict(&d, true)
+					s.apply(&d)
+				} else {
+					l.unread(v)
+				}
+			case t.is(tokKeyword, "stream") && l.nback == 0:
+				s.skipData(-1) // of an object that was not understood
+			}
+		}
+		ints = 0
+	}
+}
+
+// apply takes the /Root and /Encrypt of a trailer or cross-reference
+// stream: the last /Root wins, as the last update's trailer does.
+func (s *pdfScanner) apply(d *dictSummary) {
+	if d.root > 0 {
+		s.root = d.root
+	}
+	s.encrypted = s.encrypted || d.encrypt
+}
+
+// object reads object num after its "obj" keyword, and its stream if it
+// has one.
+func (s *pdfScanner) object(num int64) {
+	var d dictSummary
+	fact := s.objectValue(&d)
+	t := s.lex.next()
+	if !t.is(tokKeyword, "stream") || fact.kind != factDict || s.lex.nback > 0 {
+		s.lex.unread(t)
+		s.facts.define(num, fact)
+		return
+	}
+	fact.kind = factStream
+	s.facts.define(num, fact)
+	if d.xref {
+		s.apply(&d)
+	}
+	if d.objStm {
+		s.objStm(&d)
+		return
+	}
+	s.skipData(d.length)
+}
+
+// objectValue reads an object's value and returns its facts; a dictionary's
+// other entries go to d.
+func (s *pdfScanner) objectValue(d *dictSummary) objFact {
+	l := s.cur
+	t := l.next()
+	switch t.kind {
+	case tokDictOpen:
+		s.dict(d, false)
+		return d.fact()
+	case tokArrayOpen:
+		return objFact{kind: factArray, kids: s.refArray()}
+	case tokKeyword:
+		if t.is(tokKeyword, "null") {
+			return objFact{kind: factNull}
+		}
+		if structural(&t) {
+			l.unread(t) // an empty object
+		}
+	case tokDictClose, tokArrayClose, tokEOF:
+		l.unread(t)
+	}
+	return objFact{kind: factOther}
+}
+
+// structural reports whether t is a keyword that cannot be inside an
+// object: an object that reaches one is broken, and reading resumes there.
+func structural(t *token) bool {
+	if t.kind != tokKeyword || t.long {
+		return false
+	}
+	switch string(t.text[:t.n]) {
+	case "obj", "endobj", "stream", "endstream", "trailer", "xref", "startxref":
+		return true
+	}
+	return false
+}
+
+// dict reads a dictionary after its "<<". Entries that counting needs go to
+// d; the others are skipped. A nested dictionary (in /Kids, or a trailer)
+// does not remember /Kids arrays.
+func (s *pdfScanner) dict(d *dictSummary, nested bool) {
+	l := s.cur
+	d.length = -1
+	for {
+		t := l.next()
+		switch t.kind {
+		case tokEOF, tokDictClose:
+			return
+		case tokKeyword:
+			if structural(&t) {
+				l.unread(t)
+				return
+			}
+			continue
+		case tokName:
+		default:
+			continue // not a key: the rest of a reference, or junk
+		}
+		s.entry(d, &t, nested)
+	}
+}
+
+// entry reads the value of the dictionary entry whose key is k.
+func (s *pdfScanner) entry(d *dictSummary, k *token, nested bool) {
+	if k.long || k.n == 0 {
+		s.skipValue()
+		return
+	}
+	switch string(k.text[:k.n]) {
+	case "Type":
+		if v, _, _ := s.value(); v.kind == tokName && !v.long {
+			switch string(v.text[:v.n]) {
+			case "Pages":
+				d.flags |= flagPages
+			case "Catalog":
+				d.flags |= flagCatalog
+			case "ObjStm":
+				d.objStm = true
+			case "XRef":
+				d.xref = true
+			}
+		}
+	case "Kids":
+		d.flags |= flagHasKids
+		if nested {
+			s.skipValue()
+			return
+		}
+		d.kidsKind, d.kidsRef, d.kids = s.kidsValue()
+	case "Parent":
+		d.flags |= flagHasParent
+		s.skipValue()
+	case "Pages":
+		d.pages = -1
+		if _, ref, ok := s.value(); ok {
+			d.pages = ref
+		}
+	case "Root":
+		if _, ref, ok := s.value(); ok {
+			d.root = ref
+		}
+	case "Encrypt":
+		v, _, _ := s.value()
+		d.encrypt = !v.is(tokKeyword, "null")
+	case "Length":
+		if v, _, ok := s.value(); v.kind == tokInt && !ok && v.num >= 0 {
+			d.length = v.num
+		}
+	case "N":
+		if v, _, ok := s.value(); v.kind == tokInt && !ok {
+			d.n = v.num
+		}
+	case "First":
+		if v, _, ok := s.value(); v.kind == tokInt && !ok {
+			d.first = v.num
+		}
+	case "Filter":
+		d.filter = s.filter()
+	case "DecodeParms":
+		d.predictor = s.decodeParms()
+	default:
+		s.skipValue()
+	}
+}
+
+// value reads one value. A reference "n g R" is read whole and returned as
+// ref (when n is a usable object number); of any other value, the first
+// token is returned and the rest skipped.
+func (s *pdfScanner) value() (first token, ref int32, isRef bool) {
+	l := s.cur
+	t := l.next()
+	if t.kind != tokInt {
+		l.unread(t)
+		s.skipValue()
+		return t, 0, false
+	}
+	t2 := l.next()
+	if t2.kind == tokInt {
+		t3 := l.next()
+		if t3.is(tokKeyword, "R") {
+			if t.num <= 0 || t.num > math.MaxInt32 {
+				return t, 0, false
+			}
+			return t, int32(t.num), true
+		}
+		l.unread(t3)
+	}
+	l.unread(t2)
+	return t, 0, false
+}
+
+// skipValue reads past one value, however deeply nested, without
+// remembering it. A reference's "g R" is left to the caller, which takes
+// them for junk.
+func (s *pdfScanner) skipValue() {
+	l := s.cur
+	depth := 0
+	for {
+		t := l.next()
+		switch t.kind {
+		case tokEOF:
+			return
+		case tokDictOpen, tokArrayOpen:
+			depth++
+		case tokDictClose, tokArrayClose:
+			if depth == 0 {
+				l.unread(t) // the end of the enclosing container
+				return
+			}
+			depth--
+		case tokKeyword:
+			if structural(&t) {
+				l.unread(t)
+				return
+			}
+		}
+		if depth == 0 {
+			return
+		}
+	}
+}
+
+// kidsValue reads the value of /Kids.
+func (s *pdfScanner) kidsValue() (kidsKind, int32, span) {
+	t := s.cur.next()
+	if t.kind == tokArrayOpen {
+		return kidsArray, 0, s.refArray()
+	}
+	s.cur.unread(t)
+	v, ref, ok := s.value()
+	switch {
+	case ok:
+		return kidsRef, ref, span{}
+	case v.is(tokKeyword, "null"):
+		return kidsNull, 0, span{}
+	}
+	return kidsInvalid, 0, span{}
+}
+
+// refArray reads the rest of an array after its "[" into the facts' refs:
+// a reference as its object number, an inline dictionary as a page
+// (kidLeaf) unless it is a page tree node, anything else as kidInvalid,
+// after which the array is no /Kids and the rest is not remembered.
+func (s *pdfScanner) refArray() span {
+	l := s.cur
+	sp := span{start: int32(len(s.facts.refs))}
+	valid := true
+	add := func(r int32) {
+		if valid && s.facts.addRef(r) {
+			sp.n++
+		}
+		valid = valid && r != kidInvalid
+	}
+	for {
+		t := l.next()
+		switch t.kind {
+		case tokEOF:
+			return sp
+		case tokArrayClose:
+			return sp
+		case tokInt:
+			l.unread(t)
+			if _, ref, ok := s.value(); ok {
+				add(ref)
+			} else {
+				add(kidInvalid)
+			}
+		case tokDictOpen:
+			var d dictSummary
+			s.dict(&d, true)
+			if d.flags&(flagHasKids|flagPages) == 0 {
+				add(kidLeaf)
+			} else {
+				add(kidInvalid) // an inline page tree node: not supported
+			}
+		case tokArrayOpen:
+			l.unread(t)
+			s.skipValue()
+			add(kidInvalid)
+		case tokKeyword:
+			if structural(&t) {
+				l.unread(t)
+				return sp
+			}
+			add(kidInvalid)
+		default:
+			add(kidInvalid)
+		}
+	}
+}
+
+// filter reads a /Filter value: one name, or an array of them.
+func (s *pdfScanner) filter() filterKind {
+	l := s.cur
+	t := l.next()
+	switch {
+	case t.is(tokName, "FlateDecode"):
+		return filterFlate
+	case t.is(tokKeyword, "null"):
+		return filterNone
+	case t.kind != tokArrayOpen:
+		l.unread(t)
+		s.skipValue()
+		return filterOther
+	}
+	kind, names := filterNone, 0
+	for {
+		t := l.next()
+		switch {
+		case t.kind == tokArrayClose || t.kind == tokEOF:
+			if names > 1 {
+				return filterOther
+			}
+			return kind
+		case t.is(tokName, "FlateDecode"):
+			kind = filterFlate
+		default:
+			l.unread(t)
+			s.skipValue()
+			kind = filterOther
+		}
+		names++
+	}
+}
+
+// decodeParms reads a /DecodeParms value and reports whether it asks for a
+// predictor, which object streams do not use and the scanner does not
+// undo.
+func (s *pdfScanner) decodeParms() bool {
+	l := s.cur
+	t := l.next()
+	switch {
+	case t.is(tokKeyword, "null"):
+		return false
+	case t.kind != tokDictOpen:
+		l.unread(t)
+		s.skipValue()
+		return true
+	}
+	predictor := false
+	for {
+		t := l.next()
+		switch {
+		case t.kind == tokDictClose || t.kind == tokEOF:
+			return predictor
+		case t.is(tokName, "Predictor"):
+			if v, _, ok := s.value(); ok || v.kind != tokInt || v.num > 1 {
+				predictor = true
+			}
+		case t.kind == tokName:
+			s.skipValue()
+		case structural(&t):
+			l.unread(t)
+			return predictor
+		}
+	}
+}
+
+// zlibReader returns a zlib reader of r, reusing the scanner's.
+func (s *pdfScanner) zlibReader(r io.Reader) (io.Reader, error) {
+	if s.zr == nil {
+		zr, err := zlib.NewReader(r)
+		if err != nil {
+			return nil, err
+		}
+		s.zr = zr
+		return zr, nil
+	}
+	if err := s.zr.(zlib.Resetter).Reset(r, nil); err != nil {
+		return nil, err
+	}
+	return s.zr, nil
+}
