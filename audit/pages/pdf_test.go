@@ -70,13 +70,13 @@ func replaceSameLength(t *testing.T, doc []byte, old, new string) []byte {
 // below hold for both.
 var pdfCounters = []struct {
 	name  string
-	count func(doc []byte) (Result, error)
+	count func(c Counter, doc []byte) (Result, error)
 }{
-	{"Count", func(doc []byte) (Result, error) {
-		return Count(context.Background(), FormatPDF, bytes.NewReader(doc))
+	{"Count", func(c Counter, doc []byte) (Result, error) {
+		return c.Count(context.Background(), FormatPDF, bytes.NewReader(doc))
 	}},
-	{"Stream", func(doc []byte) (Result, error) {
-		return streamCount(Counter{}, FormatPDF, doc, randomSplit(uint64(len(doc)), 64))
+	{"Stream", func(c Counter, doc []byte) (Result, error) {
+		return streamCount(c, FormatPDF, doc, randomSplit(uint64(len(doc)), 64))
 	}},
 }
 
@@ -111,7 +111,7 @@ func TestCountPDFPageTree(t *testing.T) {
 	for _, tt := range tests {
 		for _, c := range pdfCounters {
 			t.Run(c.name+"/"+tt.name, func(t *testing.T) {
-				got, err := c.count(tt.doc)
+				got, err := c.count(Counter{}, tt.doc)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -153,7 +153,7 @@ func TestCountPDFMalformed(t *testing.T) {
 	for _, tt := range tests {
 		for _, c := range pdfCounters {
 			t.Run(c.name+"/"+tt.name, func(t *testing.T) {
-				got, err := c.count(tt.doc)
+				got, err := c.count(Counter{}, tt.doc)
 				if err != nil {
 					t.Fatalf("%s = %v; a malformed document is not an error", c.name, err)
 				}

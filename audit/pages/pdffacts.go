@@ -37,10 +37,10 @@ const (
 	kidsInvalid kidsKind = iota // not an array or a reference to one
 	kidsArray                   // a direct array: kids
 	kidsRef                     // a reference to an array object: ref
-	kidsNull                    // null, which reads as no kids
 )
 
-// Entries of a remembered array, besides object numbers (which are > 0).
+// Entries of a remembered array, besides object numbers (which are > 0)
+// and inline page tree nodes (< kidInvalid).
 const (
 	kidLeaf    int32 = -1 // a dictionary written inline: a page
 	kidInvalid int32 = -2 // anything that is not a dictionary
@@ -67,6 +67,7 @@ type pdfFacts struct {
 	// budget.
 	maxObjs, maxRefs int
 	err              error // over budget
+	inline           int32 // the number of the last inline node
 }
 
 func newPDFFacts(b Budget) *pdfFacts {
@@ -77,6 +78,7 @@ func newPDFFacts(b Budget) *pdfFacts {
 		// remembered too, and replaced definitions stay: allow some over
 		// the object budget.
 		maxRefs: 4 * b.Objects,
+		inline:  kidInvalid,
 	}
 }
 
@@ -92,16 +94,37 @@ func (f *pdfFacts) define(num int64, fact objFact) {
 	f.objs[int32(num)] = fact
 }
 
-// addRef appends an array entry, reporting false past the budget.
-func (f *pdfFacts) addRef(r int32) bool {
-	if len(f.refs) >= f.maxRefs {
-		if f.err == nil {
-			f.err = fmt.Errorf("pdf: the document has more than the budget of %d references in arrays", f.maxRefs)
-		}
-		return false
+// roomFor reports whether n more array entries fit the budget, and sets
+// the error when they do not.
+func (f *pdfFacts) roomFor(n int) bool {
+	if len(f.refs)+n <= f.maxRefs {
+		return true
 	}
-	f.refs = append(f.refs, r)
-	return true
+	if f.err == nil {
+		f.err = fmt.Errorf("pdf: the document has more than the budget of %d references in arrays", f.maxRefs)
+	}
+	return false
+}
+
+// addRefs appends the entries of an array and returns where they are.
+func (f *pdfFacts) addRefs(entries []int32) span {
+	sp := span{start: int32(len(f.refs))}
+	if f.roomFor(len(entries)) {
+		f.refs = append(f.refs, entries...)
+		sp.n = int32(len(entries))
+	}
+	return sp
+}
+
+// defineInline records a page tree node written inline in /Kids as an
+// object of its own, numbered below kidInvalid, and returns its number.
+func (f *pdfFacts) defineInline(fact objFact) int32 {
+	if f.err != nil || len(f.objs) >= f.maxObjs || f.inline == math.MinInt32 {
+		return kidInvalid
+	}
+	f.inline--
+	f.objs[f.inline] = fact
+	return f.inline
 }
 
 var errNoPageTree = errors.New("pdf: no page tree")
@@ -197,13 +220,11 @@ func (f *pdfFacts) countPages(root int32, b Budget, stop func() bool) (int, erro
 }
 
 // kidsOf returns the entries of a node's /Kids. Like pdfcpu, it reads a
-// /Kids of null, or referring to a missing or null object, as no kids.
+// /Kids referring to a missing or null object as no kids.
 func (f *pdfFacts) kidsOf(o objFact) (span, error) {
 	switch o.kidsKind {
 	case kidsArray:
 		return o.kids, nil
-	case kidsNull:
-		return span{}, nil
 	case kidsRef:
 		a, ok := f.objs[o.ref]
 		switch {

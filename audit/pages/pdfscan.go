@@ -77,6 +77,9 @@ type pdfScanner struct {
 	zr    io.ReadCloser
 	sub   lexer
 	pairs []objStmEntry
+
+	arrays  int       // the depth of refArray
+	scratch [][]int32 // its buffers, by depth
 }
 
 // countPDFStream counts the pages of the PDF that r yields. stop reports
@@ -225,8 +228,8 @@ func structural(t *token) bool {
 }
 
 // dict reads a dictionary after its "<<". Entries that counting needs go to
-// d; the others are skipped. A nested dictionary (in /Kids, or a trailer)
-// does not remember /Kids arrays.
+// d; the others are skipped. A nested dictionary (a trailer) does not
+// remember /Kids arrays.
 func (s *pdfScanner) dict(d *dictSummary, nested bool) {
 	l := s.cur
 	d.length = -1
@@ -249,14 +252,23 @@ func (s *pdfScanner) dict(d *dictSummary, nested bool) {
 	}
 }
 
-// entry reads the value of the dictionary entry whose key is k.
+// entry reads the value of the dictionary entry whose key is k. As in
+// pdfcpu, a later entry of the same key replaces an earlier one, and an
+// entry whose value is null is no entry.
 func (s *pdfScanner) entry(d *dictSummary, k *token, nested bool) {
+	if v := s.cur.next(); v.is(tokKeyword, "null") {
+		return
+	} else {
+		s.cur.unread(v)
+	}
 	if k.long || k.n == 0 {
 		s.skipValue()
 		return
 	}
 	switch string(k.text[:k.n]) {
 	case "Type":
+		d.flags &^= flagPages | flagCatalog
+		d.objStm, d.xref = false, false
 		if v, _, _ := s.value(); v.kind == tokName && !v.long {
 			switch string(v.text[:v.n]) {
 			case "Pages":
@@ -285,13 +297,15 @@ func (s *pdfScanner) entry(d *dictSummary, k *token, nested bool) {
 			d.pages = ref
 		}
 	case "Root":
+		d.root = 0
 		if _, ref, ok := s.value(); ok {
 			d.root = ref
 		}
 	case "Encrypt":
-		v, _, _ := s.value()
-		d.encrypt = !v.is(tokKeyword, "null")
+		s.skipValue()
+		d.encrypt = true
 	case "Length":
+		d.length = -1
 		if v, _, ok := s.value(); v.kind == tokInt && !ok && v.num >= 0 {
 			d.length = v.num
 		}
@@ -341,9 +355,11 @@ func (s *pdfScanner) value() (first token, ref int32, isRef bool) {
 // skipValue reads past one value, however deeply nested, without
 // remembering it. A reference's "g R" is left to the caller, which takes
 // them for junk.
-func (s *pdfScanner) skipValue() {
+func (s *pdfScanner) skipValue() { s.skipNested(0) }
+
+// skipNested reads past the rest of a value inside depth containers.
+func (s *pdfScanner) skipNested(depth int) {
 	l := s.cur
-	depth := 0
 	for {
 		t := l.next()
 		switch t.kind {
@@ -376,37 +392,44 @@ func (s *pdfScanner) kidsValue() (kidsKind, int32, span) {
 		return kidsArray, 0, s.refArray()
 	}
 	s.cur.unread(t)
-	v, ref, ok := s.value()
-	switch {
-	case ok:
+	if _, ref, ok := s.value(); ok {
 		return kidsRef, ref, span{}
-	case v.is(tokKeyword, "null"):
-		return kidsNull, 0, span{}
 	}
 	return kidsInvalid, 0, span{}
 }
 
 // refArray reads the rest of an array after its "[" into the facts' refs:
 // a reference as its object number, an inline dictionary as a page
-// (kidLeaf) unless it is a page tree node, anything else as kidInvalid,
-// after which the array is no /Kids and the rest is not remembered.
+// (kidLeaf) or, if it is a page tree node, as an inline object of its own,
+// anything else as kidInvalid, after which the array is no /Kids and the
+// rest is not remembered. Inline nodes nest arrays: each depth collects
+// its entries in a buffer of its own, up to pdfMaxDepth.
 func (s *pdfScanner) refArray() span {
-	l := s.cur
-	sp := span{start: int32(len(s.facts.refs))}
+	level := s.arrays
+	if level >= pdfMaxDepth {
+		s.skipNested(1)
+		return s.facts.addRefs([]int32{kidInvalid})
+	}
+	s.arrays++
+	defer func() { s.arrays-- }()
+	if len(s.scratch) == level {
+		s.scratch = append(s.scratch, nil)
+	}
+	buf := s.scratch[level][:0]
+	defer func() { s.scratch[level] = buf[:0] }()
 	valid := true
 	add := func(r int32) {
-		if valid && s.facts.addRef(r) {
-			sp.n++
+		if valid && s.facts.roomFor(len(buf)+1) {
+			buf = append(buf, r)
 		}
 		valid = valid && r != kidInvalid
 	}
+	l := s.cur
 	for {
 		t := l.next()
 		switch t.kind {
-		case tokEOF:
-			return sp
-		case tokArrayClose:
-			return sp
+		case tokEOF, tokArrayClose:
+			return s.facts.addRefs(buf)
 		case tokInt:
 			l.unread(t)
 			if _, ref, ok := s.value(); ok {
@@ -416,11 +439,11 @@ func (s *pdfScanner) refArray() span {
 			}
 		case tokDictOpen:
 			var d dictSummary
-			s.dict(&d, true)
+			s.dict(&d, false)
 			if d.flags&(flagHasKids|flagPages) == 0 {
 				add(kidLeaf)
 			} else {
-				add(kidInvalid) // an inline page tree node: not supported
+				add(s.facts.defineInline(d.fact()))
 			}
 		case tokArrayOpen:
 			l.unread(t)
@@ -429,7 +452,7 @@ func (s *pdfScanner) refArray() span {
 		case tokKeyword:
 			if structural(&t) {
 				l.unread(t)
-				return sp
+				return s.facts.addRefs(buf)
 			}
 			add(kidInvalid)
 		default:
