@@ -58,6 +58,49 @@ func BenchmarkCount(b *testing.B) {
 	}
 }
 
+// BenchmarkStream compares Stream with Count on the PDFs of printgate-load:
+// one page with a 10 KB or a 10 MB image. Stream is written in pieces of
+// 32 KiB, as io.Copy passes an upload on.
+func BenchmarkStream(b *testing.B) {
+	for _, doc := range []struct {
+		name string
+		doc  []byte
+	}{
+		{"pdf-10KB", imagePDF(10 << 10)},
+		{"pdf-10MB", imagePDF(10 << 20)},
+	} {
+		counters := []struct {
+			name  string
+			count func() (Result, error)
+		}{
+			{"Count", func() (Result, error) {
+				return Count(context.Background(), FormatPDF, bytes.NewReader(doc.doc))
+			}},
+			{"Stream", func() (Result, error) {
+				return streamCount(Counter{}, FormatPDF, doc.doc, func() int { return 32 << 10 })
+			}},
+		}
+		for _, c := range counters {
+			b.Run(doc.name+"/"+c.name, func(b *testing.B) {
+				count := func() {
+					if res, err := c.count(); err != nil || !res.Known || res.Pages != 1 {
+						b.Fatalf("%s = %+v, %v", c.name, res, err)
+					}
+				}
+				stop := samplePeakHeap()
+				count()
+				peak := stop()
+				b.ReportAllocs()
+				b.SetBytes(int64(len(doc.doc)))
+				for b.Loop() {
+					count()
+				}
+				b.ReportMetric(float64(peak), "peak-heap-bytes")
+			})
+		}
+	}
+}
+
 // samplePeakHeap samples the heap in use until the returned function is
 // called, which returns the peak above the heap in use at the start.
 func samplePeakHeap() func() uint64 {

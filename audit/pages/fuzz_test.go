@@ -83,3 +83,54 @@ func FuzzDetect(f *testing.F) {
 		}
 	})
 }
+
+// streamFormats are the formats FuzzStream declares, by the fuzzer's
+// number.
+var streamFormats = []string{FormatPDF, FormatPostScript, FormatPWGRaster, FormatURF, FormatJPEG, FormatPNG, FormatOctetStream}
+
+// FuzzStream writes a document to a Stream in pieces of random sizes
+// (from seed) under a small budget. Its answer must be Count's for the
+// formats whose counters they share; for PDF, whatever Count knows, Stream
+// must know alike or say it cannot read an object stream.
+func FuzzStream(f *testing.F) {
+	for _, p := range []string{"docs/pdf-1page.pdf", "docs/raster-2pages.pwg", "docs/urf-2pages.urf", "docs/photo.jpg", "docs/dsc-3pages.ps"} {
+		doc := fixture(f, p)
+		f.Add(uint8(0), doc, uint64(len(doc)))
+		f.Add(uint8(len(streamFormats)-1), doc, uint64(1))
+	}
+	for i, c := range streamPDFCases() {
+		if len(c.doc) < 4096 {
+			f.Add(uint8(0), c.doc, uint64(i))
+		}
+	}
+	f.Add(uint8(0), testdocs.PDFBomb(2, 1000), uint64(7))
+	budget := Budget{DecodedBytes: 1 << 20, Objects: 1000}
+	f.Fuzz(func(t *testing.T, format uint8, doc []byte, seed uint64) {
+		declared := streamFormats[int(format)%len(streamFormats)]
+		c := Counter{Budget: budget}
+		got, err := streamCount(c, declared, doc, randomSplit(seed, 64))
+		if err != nil {
+			t.Fatalf("Stream = %v; only a done context is an error", err)
+		}
+		want, err := c.Count(context.Background(), declared, bytes.NewReader(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Format != want.Format {
+			t.Fatalf("Stream counted %q, Count %q", got.Format, want.Format)
+		}
+		if got.Format != FormatPDF {
+			if got != want {
+				t.Fatalf("Stream = %+v, Count = %+v", got, want)
+			}
+			return
+		}
+		switch {
+		case got.Known && (got.Pages < 0 || got.Reason != ""),
+			!got.Known && (got.Pages != 0 || got.Reason == ""):
+			t.Fatalf("Stream = %+v", got)
+		case want.Known && got != want && got.Reason != errEncryptedObjs.Error() && got.Reason != errBadObjStm.Error():
+			t.Fatalf("Stream = %+v, Count = %+v", got, want)
+		}
+	})
+}

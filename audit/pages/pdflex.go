@@ -39,7 +39,8 @@ type token struct {
 	kind  tokKind
 	long  bool  // the text was longer than lexemeMax and is cut
 	n     uint8 // the length of text
-	num   int64 // the value of a tokInt
+	hdr   bool  // an "obj" keyword after two integers: num is the first
+	num   int64 // the value of a tokInt; the object number of a hdr
 	start int64 // the offset of its first byte
 	text  [lexemeMax]byte
 }
@@ -62,6 +63,10 @@ type lexer struct {
 	check   func() bool
 	ticks   int
 	stopped bool
+	// The last two tokens read from the input (not given back), for
+	// "n g obj": whoever read the integers (a broken dictionary, say),
+	// the "obj" after them knows its object number.
+	last, before token
 }
 
 // tick counts a step and reports whether the lexer is stopped.
@@ -91,6 +96,7 @@ func (l *lexer) reset(r io.Reader, size int) {
 	}
 	l.nback = 0
 	l.stopped = false
+	l.last, l.before = token{}, token{}
 }
 
 // pos returns the offset of the next byte the lexer reads (or of the first
@@ -117,6 +123,16 @@ func (l *lexer) next() token {
 	if l.tick() {
 		return token{kind: tokEOF, start: l.pos()}
 	}
+	t := l.lex()
+	if t.is(tokKeyword, "obj") && l.before.kind == tokInt && l.last.kind == tokInt {
+		t.hdr, t.num = true, l.before.num
+	}
+	l.before, l.last = l.last, t
+	return t
+}
+
+// lex reads the next token from the input.
+func (l *lexer) lex() token {
 	for {
 		c, err := l.br.ReadByte()
 		if err != nil {

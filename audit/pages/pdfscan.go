@@ -18,7 +18,7 @@ import (
 // bounds.
 
 // pdfReadBuffer is the buffer of the document's reader.
-const pdfReadBuffer = 32 << 10
+const pdfReadBuffer = 16 << 10
 
 var (
 	errStopped        = errors.New("pdf: counting stopped")
@@ -127,21 +127,15 @@ func (s *pdfScanner) done() bool {
 // between them, which it passes over.
 func (s *pdfScanner) scan() {
 	l := &s.lex
-	ints := 0 // integers just read: "n g" before "obj"
-	var num, gen int64
 	for !s.done() {
 		t := l.next()
 		switch t.kind {
 		case tokEOF:
 			return
-		case tokInt:
-			num, gen = gen, t.num
-			ints++
-			continue
 		case tokKeyword:
 			switch {
-			case t.is(tokKeyword, "obj") && ints >= 2:
-				s.object(num)
+			case t.hdr:
+				s.object(t.num)
 			case t.is(tokKeyword, "trailer"):
 				if v := l.next(); v.kind == tokDictOpen {
 					var d dictSummary
@@ -154,7 +148,6 @@ func (s *pdfScanner) scan() {
 				s.skipData(-1) // of an object that was not understood
 			}
 		}
-		ints = 0
 	}
 }
 
