@@ -1,7 +1,6 @@
 package pages
 
 import (
-	"compress/zlib"
 	"errors"
 	"io"
 	"math"
@@ -13,9 +12,19 @@ import (
 // they pass and their objects parsed the same way, other streams are
 // skipped by their /Length (or to "endstream"), and the trailers and
 // cross-reference streams give the /Root. At the end it walks the page tree
-// from the facts. It never holds a dictionary, a string or stream data:
-// its memory is a few buffers plus the facts, which the object budget
-// bounds.
+// from the facts, as countPageTree walks pdfcpu's objects. It never holds a
+// dictionary, a string or stream data: its memory is a few buffers plus
+// the facts, which the object budget bounds.
+//
+// Where pdfcpu follows the cross-reference table to an object's one
+// definition, the scanner takes the last definition in the file, as an
+// incremental update means it; a valid document gets the same answer. It
+// cannot read an object stream of an encrypted document (the key needs the
+// trailer's /ID, which comes after the streams, and keeping the streams
+// until then would cost memory in proportion to them), nor a corrupt one:
+// either may hold a later definition of a page tree node, so the count is
+// then unknown rather than possibly wrong. Objects in the clear count
+// whether or not the document is encrypted, with a password or not.
 
 // pdfReadBuffer is the buffer of the document's reader.
 const pdfReadBuffer = 16 << 10
@@ -28,15 +37,6 @@ var (
 	errEmptyPDF       = errors.New("pdf: the document is empty")
 	endstreamKeyword  = []byte("endstream")
 	ndstreamAfterByte = endstreamKeyword[1:]
-)
-
-// filterKind is what a stream's /Filter says.
-type filterKind uint8
-
-const (
-	filterNone filterKind = iota
-	filterFlate
-	filterOther
 )
 
 // dictSummary is what the scanner takes from one dictionary.
@@ -452,87 +452,4 @@ func (s *pdfScanner) refArray() span {
 			add(kidInvalid)
 		}
 	}
-}
-
-// filter reads a /Filter value: one name, or an array of them.
-func (s *pdfScanner) filter() filterKind {
-	l := s.cur
-	t := l.next()
-	switch {
-	case t.is(tokName, "FlateDecode"):
-		return filterFlate
-	case t.is(tokKeyword, "null"):
-		return filterNone
-	case t.kind != tokArrayOpen:
-		l.unread(t)
-		s.skipValue()
-		return filterOther
-	}
-	kind, names := filterNone, 0
-	for {
-		t := l.next()
-		switch {
-		case t.kind == tokArrayClose || t.kind == tokEOF:
-			if names > 1 {
-				return filterOther
-			}
-			return kind
-		case t.is(tokName, "FlateDecode"):
-			kind = filterFlate
-		default:
-			l.unread(t)
-			s.skipValue()
-			kind = filterOther
-		}
-		names++
-	}
-}
-
-// decodeParms reads a /DecodeParms value and reports whether it asks for a
-// predictor, which object streams do not use and the scanner does not
-// undo.
-func (s *pdfScanner) decodeParms() bool {
-	l := s.cur
-	t := l.next()
-	switch {
-	case t.is(tokKeyword, "null"):
-		return false
-	case t.kind != tokDictOpen:
-		l.unread(t)
-		s.skipValue()
-		return true
-	}
-	predictor := false
-	for {
-		t := l.next()
-		switch {
-		case t.kind == tokDictClose || t.kind == tokEOF:
-			return predictor
-		case t.is(tokName, "Predictor"):
-			if v, _, ok := s.value(); ok || v.kind != tokInt || v.num > 1 {
-				predictor = true
-			}
-		case t.kind == tokName:
-			s.skipValue()
-		case structural(&t):
-			l.unread(t)
-			return predictor
-		}
-	}
-}
-
-// zlibReader returns a zlib reader of r, reusing the scanner's.
-func (s *pdfScanner) zlibReader(r io.Reader) (io.Reader, error) {
-	if s.zr == nil {
-		zr, err := zlib.NewReader(r)
-		if err != nil {
-			return nil, err
-		}
-		s.zr = zr
-		return zr, nil
-	}
-	if err := s.zr.(zlib.Resetter).Reset(r, nil); err != nil {
-		return nil, err
-	}
-	return s.zr, nil
 }

@@ -124,6 +124,8 @@ func streamPDFCases() []streamPDFCase {
 			doc: buildPDF(testCatalog, pagesNode(3, 4), "<< /Type /Page /A "+strings.Repeat("[", 500)+strings.Repeat("]", 500)+" >>", testPage)},
 		{name: "a dictionary without its end", pages: 2,
 			doc: []byte("%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R endobj 2 0 obj " + pagesNode(3, 4) + " endobj 3 0 obj " + testPage + " endobj 4 0 obj " + testPage + " endobj trailer << /Root 1 0 R >>\n")},
+		{name: "an object header after a broken dictionary", count: true, pages: 1,
+			doc: []byte("%PDF-1.0\n1 0 obj <<0/Type /Catalog /Pages 5 0 R%endobj\n5 0 obj<<00\nendobj")},
 		{name: "references to object 0 and huge numbers", why: "not a dictionary",
 			doc: buildPDF(testCatalog, "<< /Type /Pages /Kids [0 0 R 99999999999 0 R] >>")},
 		{name: "garbage", why: "no page tree", doc: []byte("%PDF-1.4\n" + strings.Repeat("\x00\xff<<[(/", 1000))},

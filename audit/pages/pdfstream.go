@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"cmp"
+	"compress/zlib"
 	"io"
 	"slices"
 )
@@ -16,6 +17,15 @@ import (
 // that adding them cannot overflow; no stream within the decoded budget
 // comes near it.
 const maxObjStmOffset = 1 << 40
+
+// filterKind is what a stream's /Filter says.
+type filterKind uint8
+
+const (
+	filterNone filterKind = iota
+	filterFlate
+	filterOther
+)
 
 // objStmEntry is one object of an object stream's index.
 type objStmEntry struct{ num, off int64 }
@@ -246,4 +256,87 @@ func (d *streamData) skip(stop func() bool) {
 			return
 		}
 	}
+}
+
+// filter reads a /Filter value: one name, or an array of them.
+func (s *pdfScanner) filter() filterKind {
+	l := s.cur
+	t := l.next()
+	switch {
+	case t.is(tokName, "FlateDecode"):
+		return filterFlate
+	case t.is(tokKeyword, "null"):
+		return filterNone
+	case t.kind != tokArrayOpen:
+		l.unread(t)
+		s.skipValue()
+		return filterOther
+	}
+	kind, names := filterNone, 0
+	for {
+		t := l.next()
+		switch {
+		case t.kind == tokArrayClose || t.kind == tokEOF:
+			if names > 1 {
+				return filterOther
+			}
+			return kind
+		case t.is(tokName, "FlateDecode"):
+			kind = filterFlate
+		default:
+			l.unread(t)
+			s.skipValue()
+			kind = filterOther
+		}
+		names++
+	}
+}
+
+// decodeParms reads a /DecodeParms value and reports whether it asks for a
+// predictor, which object streams do not use and the scanner does not
+// undo.
+func (s *pdfScanner) decodeParms() bool {
+	l := s.cur
+	t := l.next()
+	switch {
+	case t.is(tokKeyword, "null"):
+		return false
+	case t.kind != tokDictOpen:
+		l.unread(t)
+		s.skipValue()
+		return true
+	}
+	predictor := false
+	for {
+		t := l.next()
+		switch {
+		case t.kind == tokDictClose || t.kind == tokEOF:
+			return predictor
+		case t.is(tokName, "Predictor"):
+			if v, _, ok := s.value(); ok || v.kind != tokInt || v.num > 1 {
+				predictor = true
+			}
+		case t.kind == tokName:
+			s.skipValue()
+		case structural(&t):
+			l.unread(t)
+			return predictor
+		}
+	}
+}
+
+// zlibReader returns a zlib reader of r, reusing the scanner's.
+func (s *pdfScanner) zlibReader(r io.Reader) (io.Reader, error) {
+	if s.zr == nil {
+		zr, err := zlib.NewReader(r)
+		if err != nil {
+			return nil, err
+		}
+		s.zr = zr
+		return zr, nil
+	}
+	if err := s.zr.(zlib.Resetter).Reset(r, nil); err != nil {
+		return nil, err
+	}
+	return s.zr, nil
 }

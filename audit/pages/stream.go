@@ -14,9 +14,19 @@ import (
 
 // Stream counts the pages of a document that is written to it, in one
 // pass, while the document streams in: the caller tees the upload into it
-// and asks Close for the result after the last byte. It gives the answers
-// Count gives, within the same Budget, and its memory does not grow with the
-// document (see countPDFStream for PDF).
+// and asks Close for the result after the last byte. Within the same
+// Budget, it gives the answers Count gives, and its memory does not grow
+// with the document: a few buffers (16 to 64 KiB, and an inflater for PDF
+// object streams) plus, for PDF, some bytes per object, which
+// Budget.Objects bounds.
+//
+// PDF is read as it comes rather than through its cross-reference table,
+// where the last definition of an object is the one that counts. Unlike
+// Count, a Stream cannot count a PDF that keeps objects in encrypted (or
+// corrupt) object streams: its Reason says so, and Count on the stored
+// document may know more. It counts some that Count cannot: encrypted with
+// a user password (from the page tree, which is not encrypted) or cut
+// before the trailer.
 //
 // A Stream is used by one goroutine. It counts in a goroutine of its own,
 // which Write hands the bytes to; Close or Abort must be called to end it
