@@ -58,16 +58,19 @@ func BenchmarkCount(b *testing.B) {
 	}
 }
 
-// BenchmarkStream compares Stream with Count on the PDFs of printgate-load:
-// one page with a 10 KB or a 10 MB image. Stream is written in pieces of
-// 32 KiB, as io.Copy passes an upload on.
+// BenchmarkStream compares Stream with Count on the PDFs of printgate-load
+// (one page with a 10 KB or a 10 MB image) and on one of many small
+// objects. Stream is written in pieces of 32 KiB, as io.Copy passes an
+// upload on.
 func BenchmarkStream(b *testing.B) {
 	for _, doc := range []struct {
-		name string
-		doc  []byte
+		name  string
+		doc   []byte
+		pages int
 	}{
-		{"pdf-10KB", imagePDF(10 << 10)},
-		{"pdf-10MB", imagePDF(10 << 20)},
+		{"pdf-10KB", imagePDF(10 << 10), 1},
+		{"pdf-10MB", imagePDF(10 << 20), 1},
+		{"pdf-2000-pages", testdocs.PDF(2000, "benchmark", testdocs.A4), 2000},
 	} {
 		counters := []struct {
 			name  string
@@ -83,7 +86,7 @@ func BenchmarkStream(b *testing.B) {
 		for _, c := range counters {
 			b.Run(doc.name+"/"+c.name, func(b *testing.B) {
 				count := func() {
-					if res, err := c.count(); err != nil || !res.Known || res.Pages != 1 {
+					if res, err := c.count(); err != nil || !res.Known || res.Pages != doc.pages {
 						b.Fatalf("%s = %+v, %v", c.name, res, err)
 					}
 				}
