@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // What the one-pass PDF counter remembers of the objects it has seen: a
@@ -22,12 +23,14 @@ const (
 	factArray                  // an array; kids holds its references
 )
 
-// Flags of a dictionary.
+// Flags of a dictionary, and of any object's definition.
 const (
 	flagPages     uint8 = 1 << iota // /Type /Pages
 	flagCatalog                     // /Type /Catalog
 	flagHasKids                     // has a /Kids entry
 	flagHasParent                   // has a /Parent entry
+	flagTwice                       // defined otherwise earlier in the same revision
+	flagReplaces                    // replaces another definition
 )
 
 // kidsKind is what a /Kids entry holds.
@@ -51,9 +54,10 @@ type objFact struct {
 	kind     factKind
 	flags    uint8
 	kidsKind kidsKind
-	pages    int32 // a dictionary's /Pages reference: 0 none, -1 not a reference
-	ref      int32 // kidsRef: the referenced object
-	kids     span  // kidsArray, or an array object: its entries in pdfFacts.refs
+	pages    int32  // a dictionary's /Pages reference: 0 none, -1 not a reference
+	ref      int32  // kidsRef: the referenced object
+	kids     span   // kidsArray, or an array object: its entries in pdfFacts.refs
+	rev      uint16 // the revision that defines it
 }
 
 // span is a run of entries in pdfFacts.refs.
@@ -68,6 +72,9 @@ type pdfFacts struct {
 	maxObjs, maxRefs int
 	err              error // over budget
 	inline           int32 // the number of the last inline node
+	// rev counts the revisions (the original and each update), each
+	// ended by "startxref": objects after the last one are in none.
+	rev uint16
 }
 
 func newPDFFacts(b Budget) *pdfFacts {
@@ -82,16 +89,56 @@ func newPDFFacts(b Budget) *pdfFacts {
 	}
 }
 
-// define records the facts of object num, replacing earlier ones.
+// define records the facts of object num, replacing earlier ones, and
+// notes when a different definition replaces another.
 func (f *pdfFacts) define(num int64, fact objFact) {
 	if num <= 0 || num > math.MaxInt32 || f.err != nil {
 		return
 	}
-	if _, ok := f.objs[int32(num)]; !ok && len(f.objs) >= f.maxObjs {
+	fact.rev = f.rev
+	old, ok := f.objs[int32(num)]
+	switch {
+	case !ok && len(f.objs) >= f.maxObjs:
 		f.err = fmt.Errorf("pdf: the document has more than the budget of %d objects", f.maxObjs)
 		return
+	case ok && old.rev == f.rev:
+		fact.flags |= old.flags & flagTwice
+		if !f.same(old, fact) {
+			fact.flags |= flagTwice | flagReplaces
+		}
+	case ok && !f.same(old, fact):
+		fact.flags |= flagReplaces
 	}
 	f.objs[int32(num)] = fact
+}
+
+// endRevision is called at each "startxref".
+func (f *pdfFacts) endRevision() {
+	f.rev = min(f.rev+1, math.MaxUint16-1)
+}
+
+// same reports whether two definitions say the same to counting.
+func (f *pdfFacts) same(a, b objFact) bool {
+	const marks = flagTwice | flagReplaces
+	return a.kind == b.kind && a.flags&^marks == b.flags&^marks && a.kidsKind == b.kidsKind &&
+		a.pages == b.pages && a.ref == b.ref &&
+		slices.Equal(f.refs[a.kids.start:][:a.kids.n], f.refs[b.kids.start:][:b.kids.n])
+}
+
+var errAmbiguous = errors.New("pdf: an object of the page tree has conflicting definitions")
+
+// lookup returns the facts of an object that the page tree uses. Where
+// pdfcpu follows the cross-reference table to one definition, the scanner
+// takes the last one, which is the same in a valid document: it refuses
+// objects that a reader of the table could see otherwise, defined
+// differently twice in one revision, or replaced after the last
+// "startxref" (where no table lists the replacement).
+func (f *pdfFacts) lookup(num int32) (objFact, bool, error) {
+	o, ok := f.objs[num]
+	if ok && (o.flags&flagTwice != 0 || o.flags&flagReplaces != 0 && o.rev == f.rev && f.rev > 0) {
+		return o, ok, errAmbiguous
+	}
+	return o, ok, nil
 }
 
 // roomFor reports whether n more array entries fit the budget, and sets
@@ -135,7 +182,11 @@ var errNoPageTree = errors.New("pdf: no page tree")
 // without a /Parent.
 func (f *pdfFacts) pageTreeRoot(root int32) (int32, error) {
 	if root > 0 {
-		if catalog, ok := f.objs[root]; ok {
+		catalog, ok, err := f.lookup(root)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
 			if catalog.kind != factDict || catalog.pages <= 0 {
 				return 0, errNoPageTree
 			}
@@ -146,7 +197,7 @@ func (f *pdfFacts) pageTreeRoot(root int32) (int32, error) {
 	var fromCatalog, orphan int32
 	for num, o := range f.objs {
 		switch {
-		case o.kind != factDict:
+		case o.kind != factDict || o.flags&(flagTwice|flagReplaces) != 0:
 		case o.flags&flagCatalog != 0 && o.pages > 0:
 			catalogs++
 			fromCatalog = o.pages
@@ -198,7 +249,10 @@ func (f *pdfFacts) countPages(root int32, b Budget, stop func() bool) (int, erro
 			return 0, errors.New("pdf: page tree has a cycle or a shared node")
 		}
 		seen[n.entry] = true
-		o, ok := f.objs[n.entry]
+		o, ok, err := f.lookup(n.entry)
+		if err != nil {
+			return 0, err
+		}
 		if !ok || o.kind != factDict {
 			return 0, errors.New("pdf: page tree node is not a dictionary")
 		}
@@ -226,8 +280,10 @@ func (f *pdfFacts) kidsOf(o objFact) (span, error) {
 	case kidsArray:
 		return o.kids, nil
 	case kidsRef:
-		a, ok := f.objs[o.ref]
+		a, ok, err := f.lookup(o.ref)
 		switch {
+		case err != nil:
+			return span{}, err
 		case !ok || a.kind == factNull:
 			return span{}, nil
 		case a.kind == factArray:

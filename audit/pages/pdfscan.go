@@ -144,6 +144,8 @@ func (s *pdfScanner) scan() {
 				} else {
 					l.unread(v)
 				}
+			case t.is(tokKeyword, "startxref"):
+				s.facts.endRevision()
 			case t.is(tokKeyword, "stream") && l.nback == 0:
 				s.skipData(-1) // of an object that was not understood
 			}
