@@ -18,13 +18,15 @@ import (
 //
 // Where pdfcpu follows the cross-reference table to an object's one
 // definition, the scanner takes the last definition in the file, as an
-// incremental update means it; a valid document gets the same answer. It
-// cannot read an object stream of an encrypted document (the key needs the
-// trailer's /ID, which comes after the streams, and keeping the streams
-// until then would cost memory in proportion to them), nor a corrupt one:
-// either may hold a later definition of a page tree node, so the count is
-// then unknown rather than possibly wrong. Objects in the clear count
-// whether or not the document is encrypted, with a password or not.
+// incremental update means it; a valid document gets the same answer. Where
+// the two could differ, the count is unknown rather than possibly wrong:
+// when a page tree object is defined otherwise twice in one revision, or
+// replaced after the last "startxref" (pdfFacts.lookup); and when an object
+// stream cannot be read, encrypted (the key needs the trailer's /ID, which
+// comes after the streams, and keeping the streams until then would cost
+// memory in proportion to them) or corrupt, since it may hold a later
+// definition of a page tree node. Objects in the clear count whether or not
+// the document is encrypted, with a password or not.
 
 // pdfReadBuffer is the buffer of the document's reader.
 const pdfReadBuffer = 16 << 10

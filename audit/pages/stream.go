@@ -23,7 +23,9 @@ import (
 // PDF is read as it comes rather than through its cross-reference table,
 // where the last definition of an object is the one that counts. Unlike
 // Count, a Stream cannot count a PDF that keeps objects in encrypted (or
-// corrupt) object streams: its Reason says so, and Count on the stored
+// corrupt) object streams, nor one whose page tree objects are defined in
+// ways that the table could resolve otherwise (twice in one revision, or
+// after the last "startxref"): its Reason says so, and Count on the stored
 // document may know more. It counts some that Count cannot: encrypted with
 // a user password (from the page tree, which is not encrypted) or cut
 // before the trailer.
