@@ -58,6 +58,52 @@ func BenchmarkCount(b *testing.B) {
 	}
 }
 
+// BenchmarkStream compares Stream with Count on the PDFs of printgate-load
+// (one page with a 10 KB or a 10 MB image) and on one of many small
+// objects. Stream is written in pieces of 32 KiB, as io.Copy passes an
+// upload on.
+func BenchmarkStream(b *testing.B) {
+	for _, doc := range []struct {
+		name  string
+		doc   []byte
+		pages int
+	}{
+		{"pdf-10KB", imagePDF(10 << 10), 1},
+		{"pdf-10MB", imagePDF(10 << 20), 1},
+		{"pdf-2000-pages", testdocs.PDF(2000, "benchmark", testdocs.A4), 2000},
+	} {
+		counters := []struct {
+			name  string
+			count func() (Result, error)
+		}{
+			{"Count", func() (Result, error) {
+				return Count(context.Background(), FormatPDF, bytes.NewReader(doc.doc))
+			}},
+			{"Stream", func() (Result, error) {
+				return streamCount(Counter{}, FormatPDF, doc.doc, func() int { return 32 << 10 })
+			}},
+		}
+		for _, c := range counters {
+			b.Run(doc.name+"/"+c.name, func(b *testing.B) {
+				count := func() {
+					if res, err := c.count(); err != nil || !res.Known || res.Pages != doc.pages {
+						b.Fatalf("%s = %+v, %v", c.name, res, err)
+					}
+				}
+				stop := samplePeakHeap()
+				count()
+				peak := stop()
+				b.ReportAllocs()
+				b.SetBytes(int64(len(doc.doc)))
+				for b.Loop() {
+					count()
+				}
+				b.ReportMetric(float64(peak), "peak-heap-bytes")
+			})
+		}
+	}
+}
+
 // samplePeakHeap samples the heap in use until the returned function is
 // called, which returns the peak above the heap in use at the start.
 func samplePeakHeap() func() uint64 {
@@ -104,4 +150,28 @@ func bigStreamPDF(pages, streamSize int) []byte {
 	}
 	objs[1] = "<< /Type /Pages /Kids [" + kids + " ] /Count " + strconv.Itoa(pages) + " /MediaBox [0 0 595 842] >>"
 	return buildPDF(objs...)
+}
+
+// imagePDF returns a one-page PDF of about size bytes, shaped like the
+// documents of printgate-load: a line of text and an uncompressed image of
+// pseudo-random bytes, as a scan would be.
+func imagePDF(size int) []byte {
+	pixels := make([]byte, max(size-1200, 1))
+	x := uint64(0x9e3779b97f4a7c15)
+	for i := range pixels {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		pixels[i] = byte(x)
+	}
+	text := "BT\n/F1 24 Tf\n72 734 Td\n(one page) Tj\nET\nq\n451 0 0 600 72 72 cm\n/Im1 Do\nQ\n"
+	return buildPDF(
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [4 0 R] /Count 1 /MediaBox [0 0 595 842] >>",
+		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+		"<< /Type /Page /Parent 2 0 R /Resources << /Font << /F1 3 0 R >> /XObject << /Im1 6 0 R >> >> /Contents 5 0 R >>",
+		"<< /Length "+strconv.Itoa(len(text))+" >>\nstream\n"+text+"endstream",
+		"<< /Type /XObject /Subtype /Image /Width "+strconv.Itoa(len(pixels))+" /Height 1 /ColorSpace /DeviceGray /BitsPerComponent 8 /Length "+
+			strconv.Itoa(len(pixels))+" >>\nstream\n"+string(pixels)+"\nendstream",
+	)
 }

@@ -29,25 +29,27 @@ func TestCountPDFDecodeBudget(t *testing.T) {
 		{"tiny", testdocs.PDFBomb(3, 100), Budget{}, 3, 16 << 20},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			peak := samplePeakHeap()
-			got, err := Counter{Budget: tt.budget}.Count(context.Background(), FormatPDF, bytes.NewReader(tt.doc))
-			if heap := peak(); heap > tt.maxHeap {
-				t.Errorf("peak heap %d MiB, want under %d MiB", heap>>20, tt.maxHeap>>20)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tt.pages > 0 {
-				if !got.Known || got.Pages != tt.pages {
-					t.Errorf("Count = %+v, want %d pages", got, tt.pages)
+		for _, c := range pdfCounters {
+			t.Run(c.name+"/"+tt.name, func(t *testing.T) {
+				peak := samplePeakHeap()
+				got, err := c.count(Counter{Budget: tt.budget}, tt.doc)
+				if heap := peak(); heap > tt.maxHeap {
+					t.Errorf("peak heap %d MiB, want under %d MiB", heap>>20, tt.maxHeap>>20)
 				}
-				return
-			}
-			if got.Known || !strings.Contains(got.Reason, "decompresses to more than") {
-				t.Errorf("Count = %+v, want unknown over the decoded budget", got)
-			}
-		})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tt.pages > 0 {
+					if !got.Known || got.Pages != tt.pages {
+						t.Errorf("%s = %+v, want %d pages", c.name, got, tt.pages)
+					}
+					return
+				}
+				if got.Known || !strings.Contains(got.Reason, "decompresses to more than") {
+					t.Errorf("%s = %+v, want unknown over the decoded budget", c.name, got)
+				}
+			})
+		}
 	}
 }
 

@@ -5,6 +5,10 @@ import (
 	"context"
 	"testing"
 
+	"github.com/pdfcpu/pdfcpu/pkg/api"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
+
 	"github.com/printgate/printgate/internal/testdocs"
 )
 
@@ -82,4 +86,68 @@ func FuzzDetect(f *testing.F) {
 			t.Errorf("Count detected %q, Detect %q", got.Format, want)
 		}
 	})
+}
+
+// streamFormats are the formats FuzzStream declares, by the fuzzer's
+// number.
+var streamFormats = []string{FormatPDF, FormatPostScript, FormatPWGRaster, FormatURF, FormatJPEG, FormatPNG, FormatOctetStream}
+
+// FuzzStream writes a document to a Stream in pieces of random sizes
+// (from seed) under a small budget. Its answer must be Count's for the
+// formats whose counters they share. For PDF, where both know the pages
+// they must agree; and where pdfcpu finds the document valid (strictly) and
+// Count knows the pages, Stream must know them too, unless it says why it
+// cannot (streamCannot). (On broken documents pdfcpu guesses in ways of its
+// own, "2 0 R0000" read as a reference say, where Stream gives up.)
+func FuzzStream(f *testing.F) {
+	for _, p := range []string{"docs/pdf-1page.pdf", "docs/raster-2pages.pwg", "docs/urf-2pages.urf", "docs/photo.jpg", "docs/dsc-3pages.ps"} {
+		doc := fixture(f, p)
+		f.Add(uint8(0), doc, uint64(len(doc)))
+		f.Add(uint8(len(streamFormats)-1), doc, uint64(1))
+	}
+	for i, c := range streamPDFCases() {
+		if len(c.doc) < 4096 {
+			f.Add(uint8(0), c.doc, uint64(i))
+		}
+	}
+	f.Add(uint8(0), testdocs.PDFBomb(2, 1000), uint64(7))
+	budget := Budget{DecodedBytes: 1 << 20, Objects: 1000}
+	f.Fuzz(func(t *testing.T, format uint8, doc []byte, seed uint64) {
+		declared := streamFormats[int(format)%len(streamFormats)]
+		c := Counter{Budget: budget}
+		got, err := streamCount(c, declared, doc, randomSplit(seed, 64))
+		if err != nil {
+			t.Fatalf("Stream = %v; only a done context is an error", err)
+		}
+		want, err := c.Count(context.Background(), declared, bytes.NewReader(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Format != want.Format {
+			t.Fatalf("Stream counted %q, Count %q", got.Format, want.Format)
+		}
+		if got.Format != FormatPDF {
+			if got != want {
+				t.Fatalf("Stream = %+v, Count = %+v", got, want)
+			}
+			return
+		}
+		switch {
+		case got.Known && (got.Pages < 0 || got.Reason != ""),
+			!got.Known && (got.Pages != 0 || got.Reason == ""):
+			t.Fatalf("Stream = %+v", got)
+		case got.Known && want.Known && got.Pages != want.Pages:
+			t.Fatalf("Stream = %+v, Count = %+v", got, want)
+		case want.Known && !got.Known && !streamCannot(got) && validPDF(doc):
+			t.Fatalf("Stream = %+v, Count = %+v for a valid PDF", got, want)
+		}
+	})
+}
+
+// validPDF reports whether pdfcpu reads and validates doc in strict mode.
+func validPDF(doc []byte) bool {
+	conf := pdfConfig(DefaultBudget)
+	conf.ValidationMode = model.ValidationStrict
+	ctx, err := pdfcpu.ReadWithContext(context.Background(), bytes.NewReader(doc), conf)
+	return err == nil && api.ValidateContext(ctx) == nil
 }

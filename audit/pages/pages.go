@@ -13,16 +13,24 @@
 // says which limit was reached; a small document that decompresses hugely
 // (a "PDF bomb") costs at most the budget.
 //
-// Counting streams through raster and PostScript documents in constant
-// memory. PDF is parsed with pdfcpu, which holds all of the document's
-// objects and raw (still compressed) streams in memory while it counts:
-// Counter.MaxPDFSize bounds the document, a read budget stops pdfcpu from
-// buffering far more than a well-formed document of that size needs, and
-// the object streams that the page tree needs are charged against
-// Budget.DecodedBytes before pdfcpu decompresses them. Expect the heap to
-// reach about the PDF's size plus the decoded budget, or more for
-// uncompressed documents of many small objects (a 6 MB PDF of 20000 pages
-// takes about 160 MB), and limit how many documents are counted at once.
+// Counter.Stream counts a document while it is written, in one pass and
+// in constant memory: this is how a document that arrives over the network
+// is counted, with no second read. PDF is read there by a scanner of its
+// own (countPDFStream), which agrees with Count on every PDF of the test
+// corpora that Count can count, except those whose object streams are
+// encrypted or corrupt (see countPDFStream).
+//
+// Count reads a document that is already stored. It streams through raster
+// and PostScript documents in constant memory. PDF is parsed with pdfcpu,
+// which holds all of the document's objects and raw (still compressed)
+// streams in memory while it counts: Counter.MaxPDFSize bounds the
+// document, a read budget stops pdfcpu from buffering far more than a
+// well-formed document of that size needs, and the object streams that the
+// page tree needs are charged against Budget.DecodedBytes before pdfcpu
+// decompresses them. Expect the heap to reach about the PDF's size plus the
+// decoded budget, or more for uncompressed documents of many small objects
+// (a 6 MB PDF of 20000 pages takes about 160 MB), and limit how many
+// documents are counted at once.
 package pages
 
 import (

@@ -66,6 +66,20 @@ func replaceSameLength(t *testing.T, doc []byte, old, new string) []byte {
 	return bytes.Replace(doc, []byte(old), []byte(new), 1)
 }
 
+// pdfCounters are the two ways of counting a PDF: the tables of the tests
+// below hold for both.
+var pdfCounters = []struct {
+	name  string
+	count func(c Counter, doc []byte) (Result, error)
+}{
+	{"Count", func(c Counter, doc []byte) (Result, error) {
+		return c.Count(context.Background(), FormatPDF, bytes.NewReader(doc))
+	}},
+	{"Stream", func(c Counter, doc []byte) (Result, error) {
+		return streamCount(c, FormatPDF, doc, randomSplit(uint64(len(doc)), 64))
+	}},
+}
+
 func TestCountPDFPageTree(t *testing.T) {
 	three := fixture(t, "docs/pdf-3pages.pdf")
 	page := "<< /Type /Page /Parent 2 0 R >>"
@@ -95,21 +109,23 @@ func TestCountPDFPageTree(t *testing.T) {
 	tests[11].doc = buildPDF("<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids /Oops /Count 1 >>")
 	tests[11].wantWhy = "invalid /Kids"
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := Count(context.Background(), FormatPDF, bytes.NewReader(tt.doc))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tt.wantWhy == "" {
-				if !got.Known || got.Pages != tt.wantPages {
-					t.Errorf("Count = %+v, want %d pages", got, tt.wantPages)
+		for _, c := range pdfCounters {
+			t.Run(c.name+"/"+tt.name, func(t *testing.T) {
+				got, err := c.count(Counter{}, tt.doc)
+				if err != nil {
+					t.Fatal(err)
 				}
-				return
-			}
-			if got.Known || !strings.Contains(got.Reason, tt.wantWhy) {
-				t.Errorf("Count = %+v, want unknown because of %q", got, tt.wantWhy)
-			}
-		})
+				if tt.wantWhy == "" {
+					if !got.Known || got.Pages != tt.wantPages {
+						t.Errorf("%s = %+v, want %d pages", c.name, got, tt.wantPages)
+					}
+					return
+				}
+				if got.Known || !strings.Contains(got.Reason, tt.wantWhy) {
+					t.Errorf("%s = %+v, want unknown because of %q", c.name, got, tt.wantWhy)
+				}
+			})
+		}
 	}
 }
 
@@ -135,20 +151,22 @@ func TestCountPDFMalformed(t *testing.T) {
 		{"negative object numbers", []byte("%PDF-1.4\nxref\n0 1\n0000000000 65535 f \ntrailer << /Root -1 0 R /Size -5 /Prev -3 >>\nstartxref\n9\n%%EOF\n")},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := Count(context.Background(), FormatPDF, bytes.NewReader(tt.doc))
-			if err != nil {
-				t.Fatalf("Count = %v; a malformed document is not an error", err)
-			}
-			switch {
-			case got.Known && got.Pages != 3:
-				t.Errorf("Count = %+v; a repaired document must count its 3 pages or be unknown", got)
-			case !got.Known && got.Reason == "":
-				t.Errorf("Count = %+v, unknown without a reason", got)
-			case strings.Contains(got.Reason, secret):
-				t.Errorf("the reason %q quotes the document", got.Reason)
-			}
-		})
+		for _, c := range pdfCounters {
+			t.Run(c.name+"/"+tt.name, func(t *testing.T) {
+				got, err := c.count(Counter{}, tt.doc)
+				if err != nil {
+					t.Fatalf("%s = %v; a malformed document is not an error", c.name, err)
+				}
+				switch {
+				case got.Known && got.Pages != 3:
+					t.Errorf("%s = %+v; a repaired document must count its 3 pages or be unknown", c.name, got)
+				case !got.Known && got.Reason == "":
+					t.Errorf("%s = %+v, unknown without a reason", c.name, got)
+				case strings.Contains(got.Reason, secret):
+					t.Errorf("the reason %q quotes the document", got.Reason)
+				}
+			})
+		}
 	}
 }
 

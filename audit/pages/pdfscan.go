@@ -1,0 +1,459 @@
+package pages
+
+import (
+	"errors"
+	"io"
+	"math"
+)
+
+// The one-pass PDF counter. It reads the document once, start to end, as a
+// sequence of tokens, without random access: every "n g obj" starts an
+// object whose facts it keeps (pdfFacts), object streams are inflated as
+// they pass and their objects parsed the same way, other streams are
+// skipped by their /Length (or to "endstream"), and the trailers and
+// cross-reference streams give the /Root. At the end it walks the page tree
+// from the facts, as countPageTree walks pdfcpu's objects. It never holds a
+// dictionary, a string or stream data: its memory is a few buffers plus
+// the facts, which the object budget bounds.
+//
+// Where pdfcpu follows the cross-reference table to an object's one
+// definition, the scanner takes the last definition in the file, as an
+// incremental update means it; a valid document gets the same answer. Where
+// the two could differ, the count is unknown rather than possibly wrong:
+// when a page tree object is defined otherwise twice in one revision, or
+// replaced after the last "startxref" (pdfFacts.lookup); and when an object
+// stream cannot be read, encrypted (the key needs the trailer's /ID, which
+// comes after the streams, and keeping the streams until then would cost
+// memory in proportion to them) or corrupt, since it may hold a later
+// definition of a page tree node. Objects in the clear count whether or not
+// the document is encrypted, with a password or not.
+
+// pdfReadBuffer is the buffer of the document's reader.
+const pdfReadBuffer = 16 << 10
+
+var (
+	errStopped        = errors.New("pdf: counting stopped")
+	errBadObjStm      = errors.New("pdf: an object stream cannot be read")
+	errObjStmFilter   = errors.New("pdf: an object stream has a filter other than FlateDecode")
+	errEncryptedObjs  = errors.New("pdf: the document is encrypted and keeps objects in object streams")
+	errEmptyPDF       = errors.New("pdf: the document is empty")
+	endstreamKeyword  = []byte("endstream")
+	ndstreamAfterByte = endstreamKeyword[1:]
+)
+
+// dictSummary is what the scanner takes from one dictionary.
+type dictSummary struct {
+	flags     uint8
+	objStm    bool // /Type /ObjStm
+	xref      bool // /Type /XRef
+	kidsKind  kidsKind
+	kidsRef   int32
+	kids      span
+	pages     int32
+	root      int32
+	encrypt   bool
+	length    int64 // the stream's /Length; -1 when indirect or missing
+	filter    filterKind
+	predictor bool // /DecodeParms asks for a predictor
+	n, first  int64
+}
+
+func (d *dictSummary) fact() objFact {
+	return objFact{kind: factDict, flags: d.flags, kidsKind: d.kidsKind, pages: d.pages, ref: d.kidsRef, kids: d.kids}
+}
+
+// pdfScanner is the state of one count.
+type pdfScanner struct {
+	lex        lexer
+	cur        *lexer // lex, or sub inside an object stream
+	facts      *pdfFacts
+	stop       func() bool
+	decodeLeft int64
+	budget     Budget
+	root       int32
+	encrypted  bool
+	objStmErr  error // the first object stream that could not be read
+	over       error // over the decoded budget
+
+	// For object streams, kept from one to the next.
+	zr    io.ReadCloser
+	sub   lexer
+	pairs []objStmEntry
+
+	arrays  int       // the depth of refArray
+	scratch [][]int32 // its buffers, by depth
+}
+
+// countPDFStream counts the pages of the PDF that r yields. stop reports
+// whether to give up (the context is done); it returns errStopped then.
+func countPDFStream(r io.Reader, b Budget, stop func() bool) (int, error) {
+	s := &pdfScanner{facts: newPDFFacts(b), stop: stop, decodeLeft: b.DecodedBytes, budget: b}
+	s.lex.reset(r, pdfReadBuffer)
+	s.lex.check = stop
+	s.cur = &s.lex
+	s.scan()
+	return s.result()
+}
+
+// result walks the page tree once the document has been read.
+func (s *pdfScanner) result() (int, error) {
+	switch {
+	case s.lex.stopped:
+		return 0, errStopped
+	case s.facts.err != nil:
+		return 0, s.facts.err
+	case s.over != nil:
+		return 0, s.over
+	case s.objStmErr != nil && s.encrypted:
+		// Object streams are encrypted with the rest: they cannot be
+		// read without the key, and may hold page tree nodes.
+		return 0, errEncryptedObjs
+	case s.objStmErr != nil:
+		return 0, s.objStmErr
+	case s.lex.cr.n == 0:
+		return 0, errEmptyPDF
+	}
+	root, err := s.facts.pageTreeRoot(s.root)
+	if err != nil {
+		return 0, err
+	}
+	return s.facts.countPages(root, s.budget, s.stop)
+}
+
+// done reports whether scanning is over before the end of the document.
+func (s *pdfScanner) done() bool {
+	return s.lex.stopped || s.facts.err != nil || s.over != nil
+}
+
+// scan reads the document's top level: objects, trailers and the tokens
+// between them, which it passes over.
+func (s *pdfScanner) scan() {
+	l := &s.lex
+	for !s.done() {
+		t := l.next()
+		switch t.kind {
+		case tokEOF:
+			return
+		case tokKeyword:
+			switch {
+			case t.hdr:
+				s.object(t.num)
+			case t.is(tokKeyword, "trailer"):
+				if v := l.next(); v.kind == tokDictOpen {
+					var d dictSummary
+					s.dict(&d, true)
+					s.apply(&d)
+				} else {
+					l.unread(v)
+				}
+			case t.is(tokKeyword, "startxref"):
+				s.facts.endRevision()
+			case t.is(tokKeyword, "stream") && l.nback == 0:
+				s.skipData(-1) // of an object that was not understood
+			}
+		}
+	}
+}
+
+// apply takes the /Root and /Encrypt of a trailer or cross-reference
+// stream: the last /Root wins, as the last update's trailer does.
+func (s *pdfScanner) apply(d *dictSummary) {
+	if d.root > 0 {
+		s.root = d.root
+	}
+	s.encrypted = s.encrypted || d.encrypt
+}
+
+// object reads object num after its "obj" keyword, and its stream if it
+// has one.
+func (s *pdfScanner) object(num int64) {
+	var d dictSummary
+	fact := s.objectValue(&d)
+	t := s.lex.next()
+	if !t.is(tokKeyword, "stream") || fact.kind != factDict || s.lex.nback > 0 {
+		s.lex.unread(t)
+		s.facts.define(num, fact)
+		return
+	}
+	fact.kind = factStream
+	s.facts.define(num, fact)
+	if d.xref {
+		s.apply(&d)
+	}
+	if d.objStm {
+		s.objStm(&d)
+		return
+	}
+	s.skipData(d.length)
+}
+
+// objectValue reads an object's value and returns its facts; a dictionary's
+// other entries go to d.
+func (s *pdfScanner) objectValue(d *dictSummary) objFact {
+	l := s.cur
+	t := l.next()
+	switch t.kind {
+	case tokDictOpen:
+		s.dict(d, false)
+		return d.fact()
+	case tokArrayOpen:
+		return objFact{kind: factArray, kids: s.refArray()}
+	case tokKeyword:
+		if t.is(tokKeyword, "null") {
+			return objFact{kind: factNull}
+		}
+		if structural(&t) {
+			l.unread(t) // an empty object
+		}
+	case tokDictClose, tokArrayClose, tokEOF:
+		l.unread(t)
+	}
+	return objFact{kind: factOther}
+}
+
+// structural reports whether t is a keyword that cannot be inside an
+// object: an object that reaches one is broken, and reading resumes there.
+func structural(t *token) bool {
+	if t.kind != tokKeyword || t.long {
+		return false
+	}
+	switch string(t.text[:t.n]) {
+	case "obj", "endobj", "stream", "endstream", "trailer", "xref", "startxref":
+		return true
+	}
+	return false
+}
+
+// dict reads a dictionary after its "<<". Entries that counting needs go to
+// d; the others are skipped. A nested dictionary (a trailer) does not
+// remember /Kids arrays.
+func (s *pdfScanner) dict(d *dictSummary, nested bool) {
+	l := s.cur
+	d.length = -1
+	for {
+		t := l.next()
+		switch t.kind {
+		case tokEOF, tokDictClose:
+			return
+		case tokKeyword:
+			if structural(&t) {
+				l.unread(t)
+				return
+			}
+			continue
+		case tokName:
+		default:
+			continue // not a key: the rest of a reference, or junk
+		}
+		s.entry(d, &t, nested)
+	}
+}
+
+// entry reads the value of the dictionary entry whose key is k. As in
+// pdfcpu, a later entry of the same key replaces an earlier one, and an
+// entry whose value is null is no entry.
+func (s *pdfScanner) entry(d *dictSummary, k *token, nested bool) {
+	if v := s.cur.next(); v.is(tokKeyword, "null") {
+		return
+	} else {
+		s.cur.unread(v)
+	}
+	if k.long || k.n == 0 {
+		s.skipValue()
+		return
+	}
+	switch string(k.text[:k.n]) {
+	case "Type":
+		d.flags &^= flagPages | flagCatalog
+		d.objStm, d.xref = false, false
+		if v, _, _ := s.value(); v.kind == tokName && !v.long {
+			switch string(v.text[:v.n]) {
+			case "Pages":
+				d.flags |= flagPages
+			case "Catalog":
+				d.flags |= flagCatalog
+			case "ObjStm":
+				d.objStm = true
+			case "XRef":
+				d.xref = true
+			}
+		}
+	case "Kids":
+		d.flags |= flagHasKids
+		if nested {
+			s.skipValue()
+			return
+		}
+		d.kidsKind, d.kidsRef, d.kids = s.kidsValue()
+	case "Parent":
+		d.flags |= flagHasParent
+		s.skipValue()
+	case "Pages":
+		d.pages = -1
+		if _, ref, ok := s.value(); ok {
+			d.pages = ref
+		}
+	case "Root":
+		d.root = 0
+		if _, ref, ok := s.value(); ok {
+			d.root = ref
+		}
+	case "Encrypt":
+		s.skipValue()
+		d.encrypt = true
+	case "Length":
+		d.length = -1
+		if v, _, ok := s.value(); v.kind == tokInt && !ok && v.num >= 0 {
+			d.length = v.num
+		}
+	case "N":
+		if v, _, ok := s.value(); v.kind == tokInt && !ok {
+			d.n = v.num
+		}
+	case "First":
+		if v, _, ok := s.value(); v.kind == tokInt && !ok {
+			d.first = v.num
+		}
+	case "Filter":
+		d.filter = s.filter()
+	case "DecodeParms":
+		d.predictor = s.decodeParms()
+	default:
+		s.skipValue()
+	}
+}
+
+// value reads one value. A reference "n g R" is read whole and returned as
+// ref (when n is a usable object number); of any other value, the first
+// token is returned and the rest skipped.
+func (s *pdfScanner) value() (first token, ref int32, isRef bool) {
+	l := s.cur
+	t := l.next()
+	if t.kind != tokInt {
+		l.unread(t)
+		s.skipValue()
+		return t, 0, false
+	}
+	t2 := l.next()
+	if t2.kind == tokInt {
+		t3 := l.next()
+		if t3.is(tokKeyword, "R") {
+			if t.num <= 0 || t.num > math.MaxInt32 {
+				return t, 0, false
+			}
+			return t, int32(t.num), true
+		}
+		l.unread(t3)
+	}
+	l.unread(t2)
+	return t, 0, false
+}
+
+// skipValue reads past one value, however deeply nested, without
+// remembering it. A reference's "g R" is left to the caller, which takes
+// them for junk.
+func (s *pdfScanner) skipValue() { s.skipNested(0) }
+
+// skipNested reads past the rest of a value inside depth containers.
+func (s *pdfScanner) skipNested(depth int) {
+	l := s.cur
+	for {
+		t := l.next()
+		switch t.kind {
+		case tokEOF:
+			return
+		case tokDictOpen, tokArrayOpen:
+			depth++
+		case tokDictClose, tokArrayClose:
+			if depth == 0 {
+				l.unread(t) // the end of the enclosing container
+				return
+			}
+			depth--
+		case tokKeyword:
+			if structural(&t) {
+				l.unread(t)
+				return
+			}
+		}
+		if depth == 0 {
+			return
+		}
+	}
+}
+
+// kidsValue reads the value of /Kids.
+func (s *pdfScanner) kidsValue() (kidsKind, int32, span) {
+	t := s.cur.next()
+	if t.kind == tokArrayOpen {
+		return kidsArray, 0, s.refArray()
+	}
+	s.cur.unread(t)
+	if _, ref, ok := s.value(); ok {
+		return kidsRef, ref, span{}
+	}
+	return kidsInvalid, 0, span{}
+}
+
+// refArray reads the rest of an array after its "[" into the facts' refs:
+// a reference as its object number, an inline dictionary as a page
+// (kidLeaf) or, if it is a page tree node, as an inline object of its own,
+// anything else as kidInvalid, after which the array is no /Kids and the
+// rest is not remembered. Inline nodes nest arrays: each depth collects
+// its entries in a buffer of its own, up to pdfMaxDepth.
+func (s *pdfScanner) refArray() span {
+	level := s.arrays
+	if level >= pdfMaxDepth {
+		s.skipNested(1)
+		return s.facts.addRefs([]int32{kidInvalid})
+	}
+	s.arrays++
+	defer func() { s.arrays-- }()
+	if len(s.scratch) == level {
+		s.scratch = append(s.scratch, nil)
+	}
+	buf := s.scratch[level][:0]
+	defer func() { s.scratch[level] = buf[:0] }()
+	valid := true
+	add := func(r int32) {
+		if valid && s.facts.roomFor(len(buf)+1) {
+			buf = append(buf, r)
+		}
+		valid = valid && r != kidInvalid
+	}
+	l := s.cur
+	for {
+		t := l.next()
+		switch t.kind {
+		case tokEOF, tokArrayClose:
+			return s.facts.addRefs(buf)
+		case tokInt:
+			l.unread(t)
+			if _, ref, ok := s.value(); ok {
+				add(ref)
+			} else {
+				add(kidInvalid)
+			}
+		case tokDictOpen:
+			var d dictSummary
+			s.dict(&d, false)
+			if d.flags&(flagHasKids|flagPages) == 0 {
+				add(kidLeaf)
+			} else {
+				add(s.facts.defineInline(d.fact()))
+			}
+		case tokArrayOpen:
+			l.unread(t)
+			s.skipValue()
+			add(kidInvalid)
+		case tokKeyword:
+			if structural(&t) {
+				l.unread(t)
+				return s.facts.addRefs(buf)
+			}
+			add(kidInvalid)
+		default:
+			add(kidInvalid)
+		}
+	}
+}
