@@ -36,8 +36,8 @@ import (
 	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
+	"sync"
 	"fmt"
 	"time"
 
@@ -101,11 +101,16 @@ type Log struct {
 	chainKey  []byte // for event hashes
 	anchorKey []byte // for anchors kept outside the database
 	markEvery int64  // how far apart Upgrade marks a plain chain
+	stmts     *statements
+	batches   sync.Pool // of *batch, the scratch space of appends
+	// insertRows caps the rows of one multi-row INSERT when set (tests).
+	insertRows int
 }
 
 // New returns a Log over db, whose schema Migrate has created.
 func New(db *database.DB, opts Options) *Log {
 	l := &Log{db: db, loc: opts.Location, now: opts.Now, retention: opts.Retention, markEvery: markEvery}
+	l.stmts = newStatements(db)
 	if l.loc == nil {
 		l.loc = tokyo()
 	}
@@ -153,9 +158,7 @@ func (l *Log) KeyedName(name string) (string, error) {
 	if l.nameKey == nil {
 		return "", ErrNoKey
 	}
-	m := hmac.New(sha256.New, l.nameKey)
-	m.Write([]byte(clean(name)))
-	return KeyedNamePrefix + hex.EncodeToString(m.Sum(nil)), nil
+	return l.keyedName(hmac.New(sha256.New, l.nameKey), name)
 }
 
 // Location returns the time zone of exports and daily totals.

@@ -69,7 +69,7 @@ func seedWith(tb testing.TB, l *Log, db *database.DB, n, users int, sum func(pre
 			if err := insertRows(tx, "audit_events", eventColumns, evRows); err != nil {
 				return err
 			}
-			if err := insertRows(tx, "audit_jobs", seedRecordColumns, recRows); err != nil {
+			if err := insertRows(tx, "audit_jobs", recordColumns, recRows); err != nil {
 				return err
 			}
 			return tx.Exec(`UPDATE audit_chain SET seq = ?, hash = ? WHERE id = 1`, seq, prev).Error
@@ -79,6 +79,7 @@ func seedWith(tb testing.TB, l *Log, db *database.DB, n, users int, sum func(pre
 		}
 		evRows, recRows = evRows[:0], recRows[:0]
 	}
+	scratch := l.getBatch()
 	for job := int64(1); seq+perJob <= int64(n); job++ {
 		owner := fmt.Sprintf("user%05d", rng.IntN(users))
 		sub := submitted(job, owner, fmt.Sprintf("document %d.pdf", job))
@@ -93,7 +94,7 @@ func seedWith(tb testing.TB, l *Log, db *database.DB, n, users int, sum func(pre
 		}
 		for i := range evs {
 			ev := &evs[i]
-			if err := l.prepare(ev); err != nil {
+			if err := l.prepare(ev, scratch); err != nil {
 				tb.Fatal(err)
 			}
 			seq++
@@ -114,7 +115,7 @@ func seedWith(tb testing.TB, l *Log, db *database.DB, n, users int, sum func(pre
 		for i := range evs[1:] {
 			rec.apply(&evs[1+i])
 		}
-		recRows = append(recRows, seedRecordArgs(l, rec))
+		recRows = append(recRows, l.appendRecordArgs(nil, rec))
 		flush(false)
 	}
 	flush(true)
@@ -122,30 +123,6 @@ func seedWith(tb testing.TB, l *Log, db *database.DB, n, users int, sum func(pre
 		mustExec(tb, db, `ANALYZE audit_events`)
 		mustExec(tb, db, `ANALYZE audit_jobs`)
 	}
-}
-
-// seedRecordColumns are the columns of a whole job record.
-const seedRecordColumns = recordInsertColumns + `, released_at, completed_at, expired_at, deleted_at, device, method, printer`
-
-// seedRecordArgs returns the values of seedRecordColumns for rec, as
-// Append's insert and updates leave them.
-func seedRecordArgs(l *Log, rec *storedRecord) []any {
-	j := &rec.JobInfo
-	var digest any
-	if len(j.SHA256) > 0 {
-		digest = j.SHA256
-	}
-	null := func(t time.Time) any {
-		if t.IsZero() {
-			return nil
-		}
-		return t
-	}
-	return []any{rec.JobID, j.Queue, j.Owner, j.ClaimedUser, j.ClientAddr, j.DocumentName, j.HideName,
-		j.Format, j.Size, digest, j.Pages, j.PagesKnown, j.PagesReason, j.Copies, j.Sides, j.ColorMode,
-		isColor(j.ColorMode), j.Media, j.HasJobPIN, rec.Impressions, rec.Sheets, j.Submitted, l.day(j.Submitted),
-		rec.Outcome, rec.Reason, rec.LastSeq, null(rec.ReleasedAt), null(rec.CompletedAt), null(rec.ExpiredAt),
-		null(rec.DeletedAt), rec.Device, rec.Method, rec.Printer}
 }
 
 func insertRows(tx *gorm.DB, table, columns string, rows [][]any) error {
