@@ -37,10 +37,10 @@ type batch struct {
 	// the stored job record.
 	fromStored []int
 	ids        []int64
-	text       []byte    // the stored JSON of the batch's events
-	spans      [][4]int  // each event's job and details JSON in text
-	args       []any     // arguments of one statement
-	keys       []string  // scratch for sorting details keys
+	text       []byte   // the stored JSON of the batch's events
+	spans      [][4]int // each event's job and details JSON in text
+	args       []any    // arguments of one statement
+	keys       []string // scratch for sorting details keys
 }
 
 // pendingRecord is a job record the batch writes: the whole record of a
@@ -376,4 +376,3 @@ func (l *Log) writeRecords(c conn, b *batch, evs []Event) error {
 	}
 	return nil
 }
-

@@ -37,8 +37,8 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"errors"
-	"sync"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/printgate/printgate/internal/database"

@@ -39,9 +39,9 @@ func (r *storedRecord) apply(ev *Event) {
 // recordChange is what the events of a job after its submission change in
 // its record. An empty string or a zero time leaves the column as it is.
 type recordChange struct {
-	lastSeq                                int64
-	outcome, reason                        string
-	device, method, printer                string
+	lastSeq                               int64
+	outcome, reason                       string
+	device, method, printer               string
 	released, completed, expired, deleted time.Time
 }
 
