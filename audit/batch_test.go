@@ -91,15 +91,17 @@ func TestAppendBatchSameAsAppend(t *testing.T) {
 	cases := []struct {
 		name       string
 		sizes      []int
-		insertRows int // rows per multi-row INSERT; 0 for the default
+		insertRows int  // rows per multi-row INSERT; 0 for the default
+		prepared   bool // through gorm's prepared statement cache
 	}{
-		{"one batch", []int{n}, 0},
-		{"batches of one", []int{1}, 0},
-		{"pairs", []int{2}, 0},
-		{"uneven", []int{4, 1, 7, 3, 5}, 0},
-		{"earlier batches first", []int{4, n}, 0},
-		{"small inserts", []int{n}, 3},
-		{"one row per insert", []int{9, n}, 1},
+		{"one batch", []int{n}, 0, false},
+		{"batches of one", []int{1}, 0, false},
+		{"pairs", []int{2}, 0, false},
+		{"uneven", []int{4, 1, 7, 3, 5}, 0, false},
+		{"earlier batches first", []int{4, n}, 0, false},
+		{"small inserts", []int{n}, 3, false},
+		{"one row per insert", []int{9, n}, 1, false},
+		{"prepared statements", []int{3, 4}, 2, true},
 	}
 	const step = 1234567 * time.Nanosecond // not a whole microsecond
 	for _, d := range dialects {
@@ -114,8 +116,19 @@ func TestAppendBatchSameAsAppend(t *testing.T) {
 					for _, ev := range batchStream() {
 						want = append(want, appendTx(t, ref, refDB, ev))
 					}
+					gdb := batchDB.DB
+					if c.prepared {
+						gdb = gdb.Session(&gorm.Session{PrepareStmt: true})
+					}
 					for _, evs := range split(batchStream(), c.sizes...) {
-						got = append(got, appendBatchTx(t, bl, batchDB, evs)...)
+						err := gdb.Transaction(func(tx *gorm.DB) error {
+							out, err := bl.AppendBatch(context.Background(), tx, evs)
+							got = append(got, out...)
+							return err
+						})
+						if err != nil {
+							t.Fatalf("append batch: %v", err)
+						}
 					}
 					if !reflect.DeepEqual(got, want) {
 						for i := range min(len(got), len(want)) {
