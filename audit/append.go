@@ -95,6 +95,10 @@ func (l *Log) appendBatch(ctx context.Context, tx *gorm.DB, evs []Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
+	c, err := l.conn(ctx, tx)
+	if err != nil {
+		return err
+	}
 	b := l.getBatch()
 	defer l.putBatch(b)
 	for i := range evs {
@@ -105,7 +109,6 @@ func (l *Log) appendBatch(ctx context.Context, tx *gorm.DB, evs []Event) error {
 	if err := b.plan(evs); err != nil {
 		return err
 	}
-	c := l.conn(ctx, tx)
 	// Read before taking the lock, to hold it no longer than needed: the
 	// owner and queue of a record never change.
 	if err := l.fillFromRecords(c, b, evs); err != nil {

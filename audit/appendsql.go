@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"database/sql"
+	"errors"
 	"fmt"
 	"hash"
 	"slices"
@@ -180,12 +181,19 @@ type conn struct {
 	tr   gorm.ErrorTranslator
 }
 
-func (l *Log) conn(ctx context.Context, tx *gorm.DB) conn {
+// errNoTx refuses an append outside a transaction: there the head's lock
+// would end with the statement, and a failure would leave half a batch.
+var errNoTx = errors.New("append outside a transaction")
+
+func (l *Log) conn(ctx context.Context, tx *gorm.DB) (conn, error) {
 	c := conn{ctx: ctx, pool: tx.Statement.ConnPool}
+	if _, ok := c.pool.(gorm.TxCommitter); !ok {
+		return c, errNoTx
+	}
 	if tx.Config != nil && tx.TranslateError {
 		c.tr, _ = tx.Dialector.(gorm.ErrorTranslator)
 	}
-	return c
+	return c, nil
 }
 
 // err translates a driver error as gorm would have.

@@ -211,7 +211,7 @@ func TestAppendBatchRefused(t *testing.T) {
 	cases := []struct {
 		name  string
 		evs   []Event
-		index int // of the refused event; -1 for a database error
+		index int // of the refused event; -1 for a database error, -2 outside a transaction
 		want  error
 	}{
 		{"secret detail", with(2, Event{Type: EventPINSet, Actor: "admin", Details: map[string]string{"pin": "1234"}}), 2, ErrSecretDetail},
@@ -220,6 +220,7 @@ func TestAppendBatchRefused(t *testing.T) {
 		{"job info without job ID", with(0, Event{Type: EventHeld, Job: &JobInfo{}}), 0, ErrInvalidEvent},
 		{"submitted twice", with(2, submitted(10, "alice", "again.pdf")), 2, ErrInvalidEvent},
 		{"job already recorded", with(3, submitted(1, "alice", "again.pdf")), -1, nil},
+		{"not in a transaction", good(), -2, nil},
 	}
 	eachDialect(t, func(t *testing.T, db *database.DB) {
 		ctx := context.Background()
@@ -231,8 +232,11 @@ func TestAppendBatchRefused(t *testing.T) {
 				// The transaction commits whatever AppendBatch says, unless
 				// the database failed it.
 				txErr := db.Transaction(func(tx *gorm.DB) error {
+					if c.index == -2 {
+						tx = db.DB
+					}
 					_, err = l.AppendBatch(ctx, tx, c.evs)
-					if c.index < 0 {
+					if c.index == -1 {
 						return err
 					}
 					return nil
@@ -342,6 +346,9 @@ type countingPool struct {
 	gorm.ConnPool
 	stmts []string
 }
+
+func (p *countingPool) Commit() error   { return p.ConnPool.(gorm.TxCommitter).Commit() }
+func (p *countingPool) Rollback() error { return p.ConnPool.(gorm.TxCommitter).Rollback() }
 
 func (p *countingPool) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	p.stmts = append(p.stmts, q)

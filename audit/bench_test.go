@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -293,23 +292,11 @@ func BenchmarkHistoryPage(b *testing.B) {
 	}
 }
 
-// cpuTime returns the CPU time this process has used: on a shared machine
-// it varies less than the wall time, and on SQLite it includes the
-// database's work.
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // BenchmarkAppend measures appends as submissions make them, two events
 // per job (submitted, held), 64 events per round: each Append in a
 // transaction of its own (as printgate did before group commit), 64
 // Appends in one transaction, and one AppendBatch of 64, on each
-// database. events/s is the figure to compare; cpu-µs/event is the CPU
-// time of this process per event (on SQLite, the database's too).
+// database. events/s is the figure to compare.
 func BenchmarkAppend(b *testing.B) {
 	const perRound = 64
 	ways := []struct {
@@ -348,7 +335,6 @@ func BenchmarkAppend(b *testing.B) {
 					evs := make([]Event, perRound)
 					job, rounds := int64(0), 0
 					b.ReportAllocs()
-					cpu := cpuTime(b)
 					for b.Loop() {
 						for i := 0; i < perRound; i += 2 {
 							job++
@@ -358,9 +344,7 @@ func BenchmarkAppend(b *testing.B) {
 						w.run(b, l, db, evs)
 						rounds++
 					}
-					events := float64(rounds * perRound)
-					b.ReportMetric(events/b.Elapsed().Seconds(), "events/s")
-					b.ReportMetric(float64((cpuTime(b)-cpu).Microseconds())/events, "cpu-µs/event")
+					b.ReportMetric(float64(rounds*perRound)/b.Elapsed().Seconds(), "events/s")
 				})
 			}
 		})
