@@ -60,18 +60,24 @@ func (l *Log) getBatch() *batch {
 	return &batch{h: newHasher(l.chainKey), jobs: make(map[int64]int)}
 }
 
-// maxKeptText is the largest JSON buffer a batch keeps for the next one.
-const maxKeptText = 1 << 20
+// Buffers larger than these are not kept for the next append: a rare
+// huge batch does not pin its memory.
+const (
+	maxKeptText = 1 << 20
+	maxKeptArgs = 1 << 14
+)
 
 func (l *Log) putBatch(b *batch) {
-	if cap(b.text) > maxKeptText {
-		return // a rare huge batch does not pin its memory
+	if cap(b.text) > maxKeptText || cap(b.args) > maxKeptArgs {
+		return
 	}
-	clear(b.records) // drop references to the events' strings
-	clear(b.args)
+	// Drop every reference to the events' values, beyond the lengths too.
+	clear(b.records[:cap(b.records)])
+	clear(b.args[:cap(b.args)])
+	clear(b.keys[:cap(b.keys)])
 	clear(b.jobs)
 	b.entry, b.records, b.fromStored, b.ids = b.entry[:0], b.records[:0], b.fromStored[:0], b.ids[:0]
-	b.text, b.spans, b.args = b.text[:0], b.spans[:0], b.args[:0]
+	b.text, b.spans, b.args, b.keys = b.text[:0], b.spans[:0], b.args[:0], b.keys[:0]
 	l.batches.Put(b)
 }
 
@@ -250,15 +256,15 @@ func (l *Log) fillFromRecords(c conn, b *batch, evs []Event) error {
 	}
 	slices.Sort(b.ids)
 	b.ids = slices.Compact(b.ids)
-	var arg any = b.ids
+	var arg any = b.ids // PostgreSQL takes an array
 	if l.stmts.dialect != database.Postgres {
-		s := make([]byte, 0, 1+len(b.ids)*8)
+		// SQLite takes a JSON array, so that one text serves any count.
+		s := append(make([]byte, 0, 2+len(b.ids)*8), '[')
 		for i, id := range b.ids {
-			s = append(s, ',')
-			s = strconv.AppendInt(s, id, 10)
-			if i == 0 {
-				s[0] = '['
+			if i > 0 {
+				s = append(s, ',')
 			}
+			s = strconv.AppendInt(s, id, 10)
 		}
 		arg = string(append(s, ']'))
 	}

@@ -20,7 +20,9 @@
 // state change it records, so that no job is accepted or released without
 // its event (fail closed). Appends serialize on a chain-head row, which
 // keeps the chain correct with concurrent writers and with several
-// printgate instances on one PostgreSQL.
+// printgate instances on one PostgreSQL. AppendBatch appends the events of
+// many state changes committed together (a batch of submissions) under
+// one hold of that row, with the result of appending them one by one.
 //
 // On both dialects triggers refuse UPDATE and DELETE of events; only a
 // retention purge, which first writes a signed checkpoint of the last
