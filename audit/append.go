@@ -2,45 +2,135 @@ package audit
 
 import (
 	"context"
-	"database/sql"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
-	"strings"
+	"hash"
+	"slices"
 
-	"github.com/printgate/printgate/internal/database"
 	"gorm.io/gorm"
 )
 
 // Append adds ev to the chain inside tx, the caller's transaction that
 // makes the state change ev records, and returns it as stored: with Seq,
-// At, PrevHash and Hash (keyed with Options.Key, which Append needs) set, strings cleaned and a hidden document name
-// keyed. It also inserts or updates the job's record. Any error must fail
-// the caller's transaction, so that no change goes unrecorded.
+// At, PrevHash and Hash (keyed with Options.Key, which Append needs) set,
+// strings cleaned and a hidden document name keyed. It also inserts or
+// updates the job's record. Any error must fail the caller's transaction,
+// so that no change goes unrecorded.
 //
 // Appends serialize on the chain-head row: on PostgreSQL by locking it
 // (SELECT ... FOR UPDATE), on SQLite by the transaction itself, which the
 // database package opens as BEGIN IMMEDIATE. The lock is held until tx
 // ends, so callers should append late in short transactions.
+//
+// Append is AppendBatch of one event.
 func (l *Log) Append(ctx context.Context, tx *gorm.DB, ev Event) (Event, error) {
 	if l.chainKey == nil {
 		return Event{}, fmt.Errorf("audit: append %s: %w", ev.Type, ErrNoKey)
 	}
-	if err := l.prepare(&ev); err != nil {
-		return Event{}, fmt.Errorf("audit: append %s: %w", ev.Type, err)
-	}
-	tx = tx.WithContext(ctx)
-	if err := l.append(tx, &ev); err != nil {
+	evs := [1]Event{ev}
+	if err := l.appendBatch(ctx, tx, evs[:]); err != nil {
+		if ee, ok := errors.AsType[*EventError](err); ok {
+			return Event{}, fmt.Errorf("audit: append %s: %w", ev.Type, ee.Err)
+		}
 		return Event{}, fmt.Errorf("audit: append %s event for job %d: %w", ev.Type, ev.JobID, err)
 	}
-	return ev, nil
+	return evs[0], nil
+}
+
+// AppendBatch appends evs to the chain inside tx, in order, and returns
+// them as stored. The result is exactly that of calling Append for each
+// event in turn in tx, with the same clock readings: the same sequence
+// numbers, times, hashes, job records, and the same errors refuse the same
+// events. A job's record must be made by its submitted event (with JobID
+// and Job set) before or in the batch, as with Append.
+//
+// Unlike Append in a loop it reads and locks the chain head once, writes
+// the events with multi-row INSERTs, and writes each job's record once: a
+// job submitted in the batch is inserted with its later events of the
+// batch already applied, and the record of a job submitted earlier is
+// updated once for all its events in the batch. The head stays locked
+// until tx ends.
+//
+// An event refused before anything is written (invalid, a secret in its
+// details, a job submitted twice in the batch) makes an *EventError that
+// names it; then nothing was written. Any other error leaves part of the
+// batch written: the caller must roll back tx, as after any error of
+// Append. An empty batch writes nothing and locks nothing.
+func (l *Log) AppendBatch(ctx context.Context, tx *gorm.DB, evs []Event) ([]Event, error) {
+	if l.chainKey == nil {
+		return nil, wrap("append batch", ErrNoKey)
+	}
+	out := slices.Clone(evs)
+	if err := l.appendBatch(ctx, tx, out); err != nil {
+		if _, ok := errors.AsType[*EventError](err); ok {
+			return nil, err
+		}
+		return nil, fmt.Errorf("audit: append batch of %d events: %w", len(evs), err)
+	}
+	return out, nil
+}
+
+// EventError is AppendBatch's error for an event it refused before
+// writing anything. A caller batching the work of several clients can
+// fail that event's client alone and append the others again.
+type EventError struct {
+	// Index is the event's place in the batch, from 0.
+	Index int
+	// Type and JobID are the event's.
+	Type  string
+	JobID int64
+	// Err says why: it wraps ErrInvalidEvent, ErrSecretDetail or ErrNoKey.
+	Err error
+}
+
+func (e *EventError) Error() string {
+	return fmt.Sprintf("audit: append batch: event %d (%s, job %d): %v", e.Index, e.Type, e.JobID, e.Err)
+}
+
+func (e *EventError) Unwrap() error { return e.Err }
+
+// appendBatch does the work of AppendBatch on evs in place.
+func (l *Log) appendBatch(ctx context.Context, tx *gorm.DB, evs []Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	c, err := l.conn(ctx, tx)
+	if err != nil {
+		return err
+	}
+	b := l.getBatch()
+	defer l.putBatch(b)
+	for i := range evs {
+		if err := l.prepare(&evs[i], b); err != nil {
+			return &EventError{Index: i, Type: evs[i].Type, JobID: evs[i].JobID, Err: err}
+		}
+	}
+	if err := b.plan(evs); err != nil {
+		return err
+	}
+	// Read before taking the lock, to hold it no longer than needed: the
+	// owner and queue of a record never change.
+	if err := l.fillFromRecords(c, b, evs); err != nil {
+		return err
+	}
+	head, err := l.lockHead(c)
+	if err != nil {
+		return err
+	}
+	l.chain(b, evs, head)
+	if err := l.insertEvents(c, b, evs); err != nil {
+		return err
+	}
+	if err := l.writeRecords(c, b, evs); err != nil {
+		return err
+	}
+	return l.moveHead(c, head.seq, &evs[len(evs)-1])
 }
 
 // prepare validates ev and brings its values to the form that is hashed
 // and stored. It copies what it changes, leaving the caller's values alone.
-func (l *Log) prepare(ev *Event) error {
+func (l *Log) prepare(ev *Event, b *batch) error {
 	if ev.Type == "" {
 		return fmt.Errorf("%w: no type", ErrInvalidEvent)
 	}
@@ -50,7 +140,7 @@ func (l *Log) prepare(ev *Event) error {
 	if ev.Job != nil && ev.JobID == 0 {
 		return fmt.Errorf("%w: job info without a job ID", ErrInvalidEvent)
 	}
-	for _, p := range []*string{&ev.Type, &ev.Owner, &ev.Actor, &ev.Queue, &ev.Device, &ev.Method, &ev.Printer, &ev.Outcome, &ev.Reason} {
+	for _, p := range [...]*string{&ev.Type, &ev.Owner, &ev.Actor, &ev.Queue, &ev.Device, &ev.Method, &ev.Printer, &ev.Outcome, &ev.Reason} {
 		*p = clean(*p)
 	}
 	if len(ev.Details) > 0 {
@@ -67,21 +157,21 @@ func (l *Log) prepare(ev *Event) error {
 	}
 	if ev.Job != nil {
 		j := *ev.Job
-		for _, p := range []*string{&j.Queue, &j.Owner, &j.ClaimedUser, &j.ClientAddr, &j.DocumentName, &j.Format, &j.PagesReason, &j.Sides, &j.ColorMode, &j.Media} {
+		for _, p := range [...]*string{&j.Queue, &j.Owner, &j.ClaimedUser, &j.ClientAddr, &j.DocumentName, &j.Format, &j.PagesReason, &j.Sides, &j.ColorMode, &j.Media} {
 			*p = clean(*p)
 		}
-		j.SHA256 = append([]byte(nil), j.SHA256...)
+		j.SHA256 = slices.Clone(j.SHA256)
 		if j.Copies < 1 {
 			j.Copies = 1
 		}
 		if j.HideName {
-			name, err := l.KeyedName(j.DocumentName)
+			name, err := l.keyedName(b.nameMAC(l), j.DocumentName)
 			if err != nil {
 				return fmt.Errorf("hide document name: %w", err)
 			}
 			j.DocumentName = name
 		}
-		j.Submitted = dbTime(j.Submitted) // zero stays zero; append sets it
+		j.Submitted = dbTime(j.Submitted) // zero stays zero; the append sets it
 		ev.Job = &j
 		if ev.Owner == "" {
 			ev.Owner = j.Owner
@@ -93,254 +183,86 @@ func (l *Log) prepare(ev *Event) error {
 	return nil
 }
 
-// append does the database work of Append.
-func (l *Log) append(tx *gorm.DB, ev *Event) error {
-	// Read before taking the lock, to hold it no longer than needed.
-	if ev.JobID != 0 && ev.Type != EventSubmitted && (ev.Owner == "" || ev.Queue == "") {
-		var rec struct{ Owner, Queue string }
-		err := tx.Raw(`SELECT owner, queue FROM audit_jobs WHERE job_id = ?`, ev.JobID).Row().Scan(&rec.Owner, &rec.Queue)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			// An event for a job with no record (purged, or recorded by
-			// an older version) is still recorded; it is the proof.
-		case err != nil:
-			return fmt.Errorf("read job record: %w", err)
-		default:
-			if ev.Owner == "" {
-				ev.Owner = rec.Owner
+// plan finds each job's record in the batch: a submitted event makes one
+// to insert (a job submitted twice is refused), any other event of a job
+// changes the record made earlier in the batch, or else the stored one.
+// An event missing its owner or queue takes them from a record made
+// earlier in the batch, or is marked to read them from the stored one.
+func (b *batch) plan(evs []Event) error {
+	for i := range evs {
+		ev := &evs[i]
+		b.entry = append(b.entry, -1)
+		if ev.JobID == 0 {
+			continue
+		}
+		k, ok := b.jobs[ev.JobID]
+		if ev.Type == EventSubmitted {
+			if ok && b.records[k].insert {
+				return &EventError{Index: i, Type: ev.Type, JobID: ev.JobID,
+					Err: fmt.Errorf("%w: job submitted twice in one batch", ErrInvalidEvent)}
 			}
-			if ev.Queue == "" {
-				ev.Queue = rec.Queue
-			}
+			// Events before it in the batch went to a stored record, if
+			// any: they stay an update of that, written before the insert.
+			b.jobs[ev.JobID] = len(b.records)
+			b.entry[i] = len(b.records)
+			b.records = append(b.records, pendingRecord{insert: true, first: i})
+			continue
 		}
-	}
-	var head struct {
-		Seq  int64
-		Hash []byte
-	}
-	lock := `SELECT seq, hash FROM audit_chain WHERE id = 1`
-	if l.db.Dialect == database.Postgres {
-		lock += ` FOR UPDATE`
-	}
-	if err := tx.Raw(lock).Row().Scan(&head.Seq, &head.Hash); err != nil {
-		return fmt.Errorf("lock chain head: %w", err)
-	}
-	// Taken after the lock, so times follow sequence on one instance.
-	ev.Seq = head.Seq + 1
-	ev.At = dbTime(l.now())
-	ev.PrevHash = head.Hash
-	if ev.Job != nil && ev.Job.Submitted.IsZero() {
-		ev.Job.Submitted = ev.At
-	}
-
-	ev.Hash = newHasher(l.chainKey).sum(ev.PrevHash, ev)
-
-	args, err := eventArgs(ev)
-	if err != nil {
-		return err
-	}
-	if err := tx.Exec(`INSERT INTO audit_events (`+eventColumns+`) VALUES (`+placeholders(len(args))+`)`, args...).Error; err != nil {
-		return fmt.Errorf("insert event %d: %w", ev.Seq, err)
-	}
-	res := tx.Exec(`UPDATE audit_chain SET seq = ?, hash = ? WHERE id = 1 AND seq = ?`, ev.Seq, ev.Hash, head.Seq)
-	if res.Error != nil {
-		return fmt.Errorf("move chain head: %w", res.Error)
-	}
-	if res.RowsAffected != 1 {
-		// Only possible if something appended without the lock.
-		return errors.New("move chain head: head moved under the lock")
-	}
-	if ev.JobID == 0 {
-		return nil
-	}
-	if ev.Type == EventSubmitted {
-		return l.insertRecord(tx, ev)
-	}
-	return updateRecord(tx, ev)
-}
-
-// encodeColumns returns the stored JSON of ev's Job and Details, or nil
-// (SQL NULL) for absent ones.
-func encodeColumns(ev *Event) (job, details any, err error) {
-	if ev.Job != nil {
-		b, err := json.Marshal(toJobJSON(ev.Job))
-		if err != nil {
-			return nil, nil, fmt.Errorf("encode job: %w", err)
+		if !ok {
+			k = len(b.records)
+			b.jobs[ev.JobID] = k
+			b.records = append(b.records, pendingRecord{first: i})
 		}
-		job = string(b)
-	}
-	if len(ev.Details) > 0 {
-		b, err := json.Marshal(ev.Details)
-		if err != nil {
-			return nil, nil, fmt.Errorf("encode details: %w", err)
+		b.entry[i] = k
+		if ev.Owner != "" && ev.Queue != "" {
+			continue
 		}
-		details = string(b)
-	}
-	return job, details, nil
-}
-
-// jobJSON is how a JobInfo is stored in an event row. Times use the
-// canonical layout and the digest hex, so decoding gives back exactly the
-// values that were hashed.
-type jobJSON struct {
-	Queue        string `json:"queue"`
-	Owner        string `json:"owner"`
-	ClaimedUser  string `json:"claimed_user,omitempty"`
-	ClientAddr   string `json:"client_addr,omitempty"`
-	DocumentName string `json:"document_name"`
-	HideName     bool   `json:"name_hidden,omitempty"`
-	Format       string `json:"format,omitempty"`
-	Size         int64  `json:"size"`
-	SHA256       string `json:"sha256,omitempty"`
-	Pages        int    `json:"pages"`
-	PagesKnown   bool   `json:"pages_known"`
-	PagesReason  string `json:"pages_reason,omitempty"`
-	Copies       int    `json:"copies"`
-	Sides        string `json:"sides,omitempty"`
-	ColorMode    string `json:"color_mode,omitempty"`
-	Media        string `json:"media,omitempty"`
-	HasJobPIN    bool   `json:"has_job_pin,omitempty"`
-	Submitted    string `json:"submitted"`
-}
-
-func toJobJSON(j *JobInfo) jobJSON {
-	return jobJSON{
-		Queue: j.Queue, Owner: j.Owner, ClaimedUser: j.ClaimedUser, ClientAddr: j.ClientAddr,
-		DocumentName: j.DocumentName, HideName: j.HideName, Format: j.Format, Size: j.Size,
-		SHA256: hex.EncodeToString(j.SHA256), Pages: j.Pages, PagesKnown: j.PagesKnown,
-		PagesReason: j.PagesReason, Copies: j.Copies, Sides: j.Sides, ColorMode: j.ColorMode,
-		Media: j.Media, HasJobPIN: j.HasJobPIN, Submitted: formatTime(j.Submitted),
-	}
-}
-
-func (s jobJSON) info() (*JobInfo, error) {
-	digest, err := hex.DecodeString(s.SHA256)
-	if err != nil {
-		return nil, fmt.Errorf("job sha256: %w", err)
-	}
-	if len(digest) == 0 {
-		digest = nil
-	}
-	submitted, err := parseTime(s.Submitted)
-	if err != nil {
-		return nil, fmt.Errorf("job submitted time: %w", err)
-	}
-	return &JobInfo{
-		Queue: s.Queue, Owner: s.Owner, ClaimedUser: s.ClaimedUser, ClientAddr: s.ClientAddr,
-		DocumentName: s.DocumentName, HideName: s.HideName, Format: s.Format, Size: s.Size,
-		SHA256: digest, Pages: s.Pages, PagesKnown: s.PagesKnown, PagesReason: s.PagesReason,
-		Copies: s.Copies, Sides: s.Sides, ColorMode: s.ColorMode, Media: s.Media,
-		HasJobPIN: s.HasJobPIN, Submitted: submitted,
-	}, nil
-}
-
-// decodeColumns is the inverse of encodeColumns.
-func decodeColumns(ev *Event, job, details sql.NullString) error {
-	if job.Valid {
-		var s jobJSON
-		if err := json.Unmarshal([]byte(job.String), &s); err != nil {
-			return fmt.Errorf("decode job of event %d: %w", ev.Seq, err)
-		}
-		j, err := s.info()
-		if err != nil {
-			return fmt.Errorf("decode job of event %d: %w", ev.Seq, err)
-		}
-		ev.Job = j
-	}
-	if details.Valid {
-		if err := json.Unmarshal([]byte(details.String), &ev.Details); err != nil {
-			return fmt.Errorf("decode details of event %d: %w", ev.Seq, err)
+		if r := &b.records[k]; r.insert {
+			j := evs[r.first].Job
+			ev.Owner, ev.Queue = or(ev.Owner, j.Owner), or(ev.Queue, j.Queue)
+		} else {
+			b.fromStored = append(b.fromStored, i)
 		}
 	}
 	return nil
 }
 
-// insertRecord creates the job record from a submitted event.
-func (l *Log) insertRecord(tx *gorm.DB, ev *Event) error {
-	args := l.recordArgs(ev)
-	if err := tx.Exec(`INSERT INTO audit_jobs (`+recordInsertColumns+`) VALUES (`+placeholders(len(args))+`)`, args...).Error; err != nil {
-		return fmt.Errorf("insert job record: %w", err)
+// or returns s, or else alt.
+func or(s, alt string) string {
+	if s != "" {
+		return s
 	}
-	return nil
+	return alt
 }
 
-// eventArgs returns the values of eventColumns for ev.
-func eventArgs(ev *Event) ([]any, error) {
-	job, details, err := encodeColumns(ev)
-	if err != nil {
-		return nil, err
+// keyedName is KeyedName with a MAC under the name key that the caller
+// reuses.
+func (l *Log) keyedName(mac hash.Hash, name string) (string, error) {
+	if mac == nil {
+		return "", ErrNoKey
 	}
-	return []any{ev.Seq, ev.At, ev.Type, ev.JobID, ev.Owner, ev.Actor, ev.Queue, ev.Device, ev.Method,
-		ev.Printer, ev.Outcome, ev.Reason, job, details, ev.PrevHash, ev.Hash}, nil
+	mac.Reset()
+	mac.Write([]byte(clean(name)))
+	var sum [32]byte
+	return KeyedNamePrefix + hex.EncodeToString(mac.Sum(sum[:0])), nil
 }
 
-// recordInsertColumns are the job record columns a submitted event sets.
-const recordInsertColumns = `job_id, queue, owner, claimed_user, client_addr, document_name, name_hidden,
-	format, size, sha256, pages, pages_known, pages_reason, copies, sides, color_mode, color, media,
-	has_job_pin, impressions, sheets, submitted_at, day, outcome, reason, last_seq`
-
-// recordArgs returns the values of recordInsertColumns for a submitted event.
-func (l *Log) recordArgs(ev *Event) []any {
-	j := ev.Job
-	impr, sheets := impressions(j)
-	var digest any // NULL, not an empty string, when unknown
-	if len(j.SHA256) > 0 {
-		digest = j.SHA256
-	}
-	return []any{ev.JobID, j.Queue, j.Owner, j.ClaimedUser, j.ClientAddr, j.DocumentName, j.HideName,
-		j.Format, j.Size, digest, j.Pages, j.PagesKnown, j.PagesReason, j.Copies, j.Sides, j.ColorMode,
-		isColor(j.ColorMode), j.Media, j.HasJobPIN, impr, sheets, j.Submitted, l.day(j.Submitted),
-		EventSubmitted, ev.Reason, ev.Seq}
-}
-
-// placeholders returns "?, ?, ..." for n values.
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
-}
-
-// updateRecord applies a later event to the job's record. A release
-// attempt and the document's destruction leave the outcome as it is.
-func updateRecord(tx *gorm.DB, ev *Event) error {
-	set := map[string]any{"last_seq": ev.Seq}
-	if ev.Reason != "" {
-		set["reason"] = ev.Reason
-	}
-	outcome := ""
-	switch ev.Type {
-	case EventHeld, EventPrintFailed:
-		outcome = ev.Type
-	case EventReleased:
-		outcome = ev.Type
-		set["released_at"] = ev.At
-		maps.Copy(set, nonEmpty(map[string]string{"device": ev.Device, "method": ev.Method, "printer": ev.Printer}))
-	case EventPrinted:
-		outcome = ev.Type
-		set["completed_at"] = ev.At
-		maps.Copy(set, nonEmpty(map[string]string{"device": ev.Device, "printer": ev.Printer}))
-	case EventCanceled:
-		outcome = ev.Type
-		set["completed_at"] = ev.At
-	case EventExpired:
-		outcome = ev.Type
-		set["expired_at"] = ev.At
-	case EventDocumentDestroyed:
-		set["deleted_at"] = ev.At
-	}
-	if outcome != "" {
-		set["outcome"] = outcome
-	}
-	if err := tx.Table("audit_jobs").Where("job_id = ?", ev.JobID).Updates(set).Error; err != nil {
-		return fmt.Errorf("update job record: %w", err)
-	}
-	return nil
-}
-
-func nonEmpty(m map[string]string) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		if v != "" {
-			out[k] = v
+// chain numbers, times and hashes the events after the head. The clock is
+// read once per event, in order, as appending them one by one would.
+func (l *Log) chain(b *batch, evs []Event, head chainHead) {
+	hashes := make([]byte, 0, len(evs)*32) // returned with the events
+	prev := head.hash
+	for i := range evs {
+		ev := &evs[i]
+		ev.Seq = head.seq + int64(i) + 1
+		ev.At = dbTime(l.now())
+		ev.PrevHash = prev
+		if ev.Job != nil && ev.Job.Submitted.IsZero() {
+			ev.Job.Submitted = ev.At
 		}
+		n := len(hashes)
+		hashes = b.h.appendSum(hashes, prev, ev)
+		ev.Hash = hashes[n:len(hashes):len(hashes)]
+		prev = ev.Hash
 	}
-	return out
 }

@@ -20,7 +20,9 @@
 // state change it records, so that no job is accepted or released without
 // its event (fail closed). Appends serialize on a chain-head row, which
 // keeps the chain correct with concurrent writers and with several
-// printgate instances on one PostgreSQL.
+// printgate instances on one PostgreSQL. AppendBatch appends the events of
+// many state changes committed together (a batch of submissions) under
+// one hold of that row, with the result of appending them one by one.
 //
 // On both dialects triggers refuse UPDATE and DELETE of events; only a
 // retention purge, which first writes a signed checkpoint of the last
@@ -36,9 +38,9 @@ import (
 	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/printgate/printgate/internal/database"
@@ -101,11 +103,16 @@ type Log struct {
 	chainKey  []byte // for event hashes
 	anchorKey []byte // for anchors kept outside the database
 	markEvery int64  // how far apart Upgrade marks a plain chain
+	stmts     *statements
+	batches   sync.Pool // of *batch, the scratch space of appends
+	// insertRows caps the rows of one multi-row INSERT when set (tests).
+	insertRows int
 }
 
 // New returns a Log over db, whose schema Migrate has created.
 func New(db *database.DB, opts Options) *Log {
 	l := &Log{db: db, loc: opts.Location, now: opts.Now, retention: opts.Retention, markEvery: markEvery}
+	l.stmts = newStatements(db)
 	if l.loc == nil {
 		l.loc = tokyo()
 	}
@@ -153,9 +160,7 @@ func (l *Log) KeyedName(name string) (string, error) {
 	if l.nameKey == nil {
 		return "", ErrNoKey
 	}
-	m := hmac.New(sha256.New, l.nameKey)
-	m.Write([]byte(clean(name)))
-	return KeyedNamePrefix + hex.EncodeToString(m.Sum(nil)), nil
+	return l.keyedName(hmac.New(sha256.New, l.nameKey), name)
 }
 
 // Location returns the time zone of exports and daily totals.

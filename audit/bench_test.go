@@ -69,7 +69,7 @@ func seedWith(tb testing.TB, l *Log, db *database.DB, n, users int, sum func(pre
 			if err := insertRows(tx, "audit_events", eventColumns, evRows); err != nil {
 				return err
 			}
-			if err := insertRows(tx, "audit_jobs", seedRecordColumns, recRows); err != nil {
+			if err := insertRows(tx, "audit_jobs", recordColumns, recRows); err != nil {
 				return err
 			}
 			return tx.Exec(`UPDATE audit_chain SET seq = ?, hash = ? WHERE id = 1`, seq, prev).Error
@@ -79,6 +79,7 @@ func seedWith(tb testing.TB, l *Log, db *database.DB, n, users int, sum func(pre
 		}
 		evRows, recRows = evRows[:0], recRows[:0]
 	}
+	scratch := l.getBatch()
 	for job := int64(1); seq+perJob <= int64(n); job++ {
 		owner := fmt.Sprintf("user%05d", rng.IntN(users))
 		sub := submitted(job, owner, fmt.Sprintf("document %d.pdf", job))
@@ -93,7 +94,7 @@ func seedWith(tb testing.TB, l *Log, db *database.DB, n, users int, sum func(pre
 		}
 		for i := range evs {
 			ev := &evs[i]
-			if err := l.prepare(ev); err != nil {
+			if err := l.prepare(ev, scratch); err != nil {
 				tb.Fatal(err)
 			}
 			seq++
@@ -114,7 +115,7 @@ func seedWith(tb testing.TB, l *Log, db *database.DB, n, users int, sum func(pre
 		for i := range evs[1:] {
 			rec.apply(&evs[1+i])
 		}
-		recRows = append(recRows, seedRecordArgs(l, rec))
+		recRows = append(recRows, l.appendRecordArgs(nil, rec))
 		flush(false)
 	}
 	flush(true)
@@ -122,30 +123,6 @@ func seedWith(tb testing.TB, l *Log, db *database.DB, n, users int, sum func(pre
 		mustExec(tb, db, `ANALYZE audit_events`)
 		mustExec(tb, db, `ANALYZE audit_jobs`)
 	}
-}
-
-// seedRecordColumns are the columns of a whole job record.
-const seedRecordColumns = recordInsertColumns + `, released_at, completed_at, expired_at, deleted_at, device, method, printer`
-
-// seedRecordArgs returns the values of seedRecordColumns for rec, as
-// Append's insert and updates leave them.
-func seedRecordArgs(l *Log, rec *storedRecord) []any {
-	j := &rec.JobInfo
-	var digest any
-	if len(j.SHA256) > 0 {
-		digest = j.SHA256
-	}
-	null := func(t time.Time) any {
-		if t.IsZero() {
-			return nil
-		}
-		return t
-	}
-	return []any{rec.JobID, j.Queue, j.Owner, j.ClaimedUser, j.ClientAddr, j.DocumentName, j.HideName,
-		j.Format, j.Size, digest, j.Pages, j.PagesKnown, j.PagesReason, j.Copies, j.Sides, j.ColorMode,
-		isColor(j.ColorMode), j.Media, j.HasJobPIN, rec.Impressions, rec.Sheets, j.Submitted, l.day(j.Submitted),
-		rec.Outcome, rec.Reason, rec.LastSeq, null(rec.ReleasedAt), null(rec.CompletedAt), null(rec.ExpiredAt),
-		null(rec.DeletedAt), rec.Device, rec.Method, rec.Printer}
 }
 
 func insertRows(tx *gorm.DB, table, columns string, rows [][]any) error {
@@ -311,6 +288,65 @@ func BenchmarkHistoryPage(b *testing.B) {
 			b.ReportMetric(pct(0.50), "p50-ms")
 			b.ReportMetric(pct(0.99), "p99-ms")
 			b.ReportMetric(float64(n), "events")
+		})
+	}
+}
+
+// BenchmarkAppend measures appends as submissions make them, two events
+// per job (submitted, held), 64 events per round: each Append in a
+// transaction of its own (as printgate did before group commit), 64
+// Appends in one transaction, and one AppendBatch of 64, on each
+// database. events/s is the figure to compare.
+func BenchmarkAppend(b *testing.B) {
+	const perRound = 64
+	ways := []struct {
+		name string
+		run  func(b *testing.B, l *Log, db *database.DB, evs []Event)
+	}{
+		{"append-tx-each", func(b *testing.B, l *Log, db *database.DB, evs []Event) {
+			for _, ev := range evs {
+				appendTx(b, l, db, ev)
+			}
+		}},
+		{"append-one-tx", func(b *testing.B, l *Log, db *database.DB, evs []Event) {
+			err := db.Transaction(func(tx *gorm.DB) error {
+				for _, ev := range evs {
+					if _, err := l.Append(context.Background(), tx, ev); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}},
+		{"batch", func(b *testing.B, l *Log, db *database.DB, evs []Event) {
+			appendBatchTx(b, l, db, evs)
+		}},
+	}
+	for _, d := range dialects {
+		b.Run(d.name, func(b *testing.B) {
+			open := d.opener(b)
+			for _, w := range ways {
+				b.Run(w.name, func(b *testing.B) {
+					db := open(b)
+					l := New(db, Options{Key: testKey})
+					evs := make([]Event, perRound)
+					job, rounds := int64(0), 0
+					b.ReportAllocs()
+					for b.Loop() {
+						for i := 0; i < perRound; i += 2 {
+							job++
+							evs[i] = submitted(job, "alice", "document.pdf")
+							evs[i+1] = Event{Type: EventHeld, JobID: job, Owner: "alice", Queue: "office", Actor: ActorSystem}
+						}
+						w.run(b, l, db, evs)
+						rounds++
+					}
+					b.ReportMetric(float64(rounds*perRound)/b.Elapsed().Seconds(), "events/s")
+				})
+			}
 		})
 	}
 }

@@ -147,47 +147,58 @@ const canonicalVersion = "printgate-audit-event/1"
 // Changing it invalidates every stored chain; testdata/canonical.golden
 // pins it.
 func canonical(ev *Event) []byte {
-	b := make([]byte, 0, 256)
+	b, _ := appendCanonical(make([]byte, 0, 256), ev, nil)
+	return b
+}
+
+// appendCanonical appends the canonical encoding of ev to b, sorting the
+// Details keys in keys (scratch space, returned for reuse).
+func appendCanonical(b []byte, ev *Event, keys []string) ([]byte, []string) {
 	b = appendString(b, canonicalVersion)
 	b = appendInt(b, ev.Seq)
-	b = appendString(b, formatTime(ev.At))
+	b = appendTime(b, ev.At)
 	b = appendString(b, ev.Type)
 	b = appendInt(b, ev.JobID)
-	for _, s := range []string{ev.Owner, ev.Actor, ev.Queue, ev.Device, ev.Method, ev.Printer, ev.Outcome, ev.Reason} {
+	for _, s := range [...]string{ev.Owner, ev.Actor, ev.Queue, ev.Device, ev.Method, ev.Printer, ev.Outcome, ev.Reason} {
 		b = appendString(b, s)
 	}
 	if j := ev.Job; j == nil {
 		b = append(b, 0)
 	} else {
 		b = append(b, 1)
-		for _, s := range []string{j.Queue, j.Owner, j.ClaimedUser, j.ClientAddr, j.DocumentName} {
+		for _, s := range [...]string{j.Queue, j.Owner, j.ClaimedUser, j.ClientAddr, j.DocumentName} {
 			b = appendString(b, s)
 		}
 		b = appendBool(b, j.HideName)
 		b = appendString(b, j.Format)
 		b = appendInt(b, j.Size)
-		b = appendString(b, string(j.SHA256))
+		b = appendBytes(b, j.SHA256)
 		b = appendInt(b, int64(j.Pages))
 		b = appendBool(b, j.PagesKnown)
 		b = appendString(b, j.PagesReason)
 		b = appendInt(b, int64(j.Copies))
-		for _, s := range []string{j.Sides, j.ColorMode, j.Media} {
+		for _, s := range [...]string{j.Sides, j.ColorMode, j.Media} {
 			b = appendString(b, s)
 		}
 		b = appendBool(b, j.HasJobPIN)
-		b = appendString(b, formatTime(j.Submitted))
+		b = appendTime(b, j.Submitted)
 	}
-	keys := make([]string, 0, len(ev.Details))
-	for k := range ev.Details {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
+	keys = sortedKeys(keys[:0], ev.Details)
 	b = appendInt(b, int64(len(keys)))
 	for _, k := range keys {
 		b = appendString(b, k)
 		b = appendString(b, ev.Details[k])
 	}
-	return b
+	return b, keys
+}
+
+// sortedKeys appends the keys of m to keys, sorted.
+func sortedKeys(keys []string, m map[string]string) []string {
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // chainHash returns SHA-256(prev || canonical(ev)), the hash of events
@@ -206,21 +217,47 @@ func chainHash(prev []byte, ev *Event) []byte {
 func PlainHash(prev []byte, ev *Event) []byte { return chainHash(prev, ev) }
 
 // hasher computes keyed event hashes, HMAC-SHA-256(chain key, prev ||
-// canonical(ev)), reusing one HMAC state: Verify hashes every event.
-type hasher struct{ mac hash.Hash }
+// canonical(ev)), reusing one HMAC state and one encoding buffer: Verify
+// hashes every event, and AppendBatch every event of a batch.
+type hasher struct {
+	mac  hash.Hash
+	buf  []byte
+	keys []string
+}
 
 func newHasher(chainKey []byte) *hasher { return &hasher{mac: hmac.New(sha256.New, chainKey)} }
 
-func (h *hasher) sum(prev []byte, ev *Event) []byte {
+func (h *hasher) sum(prev []byte, ev *Event) []byte { return h.appendSum(nil, prev, ev) }
+
+// appendSum appends the hash of ev to dst.
+func (h *hasher) appendSum(dst, prev []byte, ev *Event) []byte {
+	h.buf, h.keys = appendCanonical(h.buf[:0], ev, h.keys)
 	h.mac.Reset()
 	h.mac.Write(prev)
-	h.mac.Write(canonical(ev))
-	return h.mac.Sum(nil)
+	h.mac.Write(h.buf)
+	return h.mac.Sum(dst)
 }
 
 func appendString(b []byte, s string) []byte {
 	b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
 	return append(b, s...)
+}
+
+func appendBytes(b []byte, s []byte) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
+	return append(b, s...)
+}
+
+// appendTime appends formatTime(t) as appendString would, without the
+// intermediate string.
+func appendTime(b []byte, t time.Time) []byte {
+	n := len(b)
+	b = append(b, 0, 0, 0, 0)
+	if !t.IsZero() {
+		b = t.UTC().AppendFormat(b, timeLayout)
+	}
+	binary.BigEndian.PutUint32(b[n:], uint32(len(b)-n-4))
+	return b
 }
 
 func appendInt(b []byte, v int64) []byte { return binary.BigEndian.AppendUint64(b, uint64(v)) }

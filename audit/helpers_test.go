@@ -235,3 +235,18 @@ func secondInstance(t testing.TB, db *database.DB) *database.DB {
 	t.Cleanup(func() { other.Close() })
 	return other
 }
+
+// eventArgs returns the values of eventColumns for ev, as an append
+// stores them.
+func eventArgs(ev *Event) ([]any, error) {
+	var job, details any
+	if ev.Job != nil {
+		job = string(appendJobJSON(nil, ev.Job))
+	}
+	if len(ev.Details) > 0 {
+		b, _ := appendDetailsJSON(nil, ev.Details, nil)
+		details = string(b)
+	}
+	return []any{ev.Seq, ev.At, ev.Type, ev.JobID, ev.Owner, ev.Actor, ev.Queue, ev.Device, ev.Method,
+		ev.Printer, ev.Outcome, ev.Reason, job, details, ev.PrevHash, ev.Hash}, nil
+}

@@ -38,53 +38,6 @@ func scanStoredRecord(rows *sql.Rows) (storedRecord, error) {
 	return r, nil
 }
 
-// recordFrom returns the record a submitted event makes.
-func recordFrom(ev *Event) *storedRecord {
-	j := *ev.Job
-	if len(j.SHA256) == 0 {
-		j.SHA256 = nil
-	}
-	impr, sheets := impressions(&j)
-	return &storedRecord{
-		JobRecord: JobRecord{JobID: ev.JobID, JobInfo: j, Impressions: impr, Sheets: sheets,
-			Outcome: EventSubmitted, Reason: ev.Reason, LastSeq: ev.Seq},
-		color: isColor(j.ColorMode),
-	}
-}
-
-// apply updates the record with a later event of its job, as
-// updateRecord does.
-func (r *storedRecord) apply(ev *Event) {
-	r.LastSeq = ev.Seq
-	if ev.Reason != "" {
-		r.Reason = ev.Reason
-	}
-	set := func(dst *string, v string) {
-		if v != "" {
-			*dst = v
-		}
-	}
-	switch ev.Type {
-	case EventHeld, EventPrintFailed:
-		r.Outcome = ev.Type
-	case EventReleased:
-		r.Outcome, r.ReleasedAt = ev.Type, ev.At
-		set(&r.Device, ev.Device)
-		set(&r.Method, ev.Method)
-		set(&r.Printer, ev.Printer)
-	case EventPrinted:
-		r.Outcome, r.CompletedAt = ev.Type, ev.At
-		set(&r.Device, ev.Device)
-		set(&r.Printer, ev.Printer)
-	case EventCanceled:
-		r.Outcome, r.CompletedAt = ev.Type, ev.At
-	case EventExpired:
-		r.Outcome, r.ExpiredAt = ev.Type, ev.At
-	case EventDocumentDestroyed:
-		r.DeletedAt = ev.At
-	}
-}
-
 // diff names the fields in which got (stored) differs from want (rebuilt
 // from the events). Values are shown where they help and are not
 // document names.
