@@ -143,7 +143,11 @@ func (s *Service) writeBatch(ctx context.Context, batch []*submission) error {
 			return fmt.Errorf("release: audit %d submitted jobs: %w", len(batch), err)
 		}
 		if s.beforeCommit != nil {
-			s.beforeCommit(len(batch))
+			ids := make([]int64, len(batch))
+			for i, sub := range batch {
+				ids[i] = sub.job.ID
+			}
+			s.beforeCommit(ids)
 		}
 		return nil
 	})

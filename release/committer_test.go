@@ -19,7 +19,7 @@ import (
 
 // batchService returns a started Service over db whose committer calls
 // hook before each commit, with a per-user limit of maxHeld bytes.
-func batchService(t *testing.T, db *database.DB, maxHeld int64, hook func(int)) (*Service, *audit.Log) {
+func batchService(t *testing.T, db *database.DB, maxHeld int64, hook func([]int64)) (*Service, *audit.Log) {
 	t.Helper()
 	if err := audit.Migrate(t.Context(), db); err != nil {
 		t.Fatal(err)
@@ -67,9 +67,9 @@ func (g *gate) close() {
 	g.entered, g.resume = make(chan struct{}), make(chan struct{})
 }
 
-func (g *gate) beforeCommit(n int) {
+func (g *gate) beforeCommit(ids []int64) {
 	g.mu.Lock()
-	g.sizes = append(g.sizes, n)
+	g.sizes = append(g.sizes, len(ids))
 	hold := g.hold
 	g.hold = false
 	g.mu.Unlock()

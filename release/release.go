@@ -153,9 +153,9 @@ type Options struct {
 	// negative: every document goes to a file).
 	SmallDocument int
 	// BeforeCommit, if set, runs inside each batch's transaction once
-	// its rows are written, just before the commit, with the number of
-	// jobs in it. Crash tests pause there to kill printgate mid-batch.
-	BeforeCommit func(jobs int)
+	// its rows are written, just before the commit, with the IDs of its
+	// jobs. Crash tests pause there to kill printgate mid-batch.
+	BeforeCommit func(jobs []int64)
 	// NewSpool says the spool directory belonged to no database before
 	// this start. Start refuses a new, empty spool while this instance's
 	// jobs have documents: it is the wrong directory, and recovery would
@@ -208,7 +208,7 @@ type Service struct {
 	// waiting counts the submissions waiting for the committer to take
 	// them: the next batch.
 	waiting      atomic.Int32
-	beforeCommit func(jobs int)
+	beforeCommit func(jobs []int64)
 	// smallDoc is the largest document kept in the database; negative
 	// keeps none there.
 	smallDoc int
