@@ -183,6 +183,7 @@ type Service struct {
 	quota       int64
 	spoolShare  int
 	freeSpace   func() (int64, error)
+	free        freeCache
 	maxHeld     int64
 	sharedSpool bool
 	// used approximates the spool's size: recounted by the sweeper,
