@@ -2,9 +2,9 @@ package release
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"gorm.io/gorm"
 
@@ -16,13 +16,24 @@ import (
 // committer takes the first one that comes, then every other one already
 // waiting, up to maxBatch, and writes them all in one transaction: the
 // jobs, their keys, their small documents and their audit events, with
-// one commit (one WAL fsync on SQLite). Only then does it answer each
+// one commit. It hands the committed batch to the syncer and goes on with
+// the next batch; the syncer makes every batch committed so far durable
+// with one fsync of SQLite's log (database.GroupCommitter; nothing on
+// PostgreSQL, where the commit was durable) and only then answers each
 // waiting client. Nothing waits on purpose for a batch to fill: under
 // load the submissions that arrive while one batch commits form the next.
 
 // maxBatch bounds the jobs of one transaction. Small documents take at
 // most DefaultSmallDocument each, so a batch stays under 10 MB.
 const maxBatch = 64
+
+// maxUnsynced bounds the batches committed and waiting for the syncer;
+// past it the committer waits for the disk.
+const maxUnsynced = 16
+
+// errUnsynced marks the failure of a batch that committed but could not
+// be made durable: its jobs exist, so their documents must stay.
+var errUnsynced = errors.New("release: committed, but not synced")
 
 // submission is a job whose document has been received, waiting for the
 // committer.
@@ -60,8 +71,10 @@ func (s *Service) commit(ctx context.Context, sub *submission) error {
 
 // committer runs until ctx ends, committing batches of submissions. The
 // channel is unbuffered, so a submission is either still with its
-// client or taken by the committer, which then always answers it.
+// client or taken by the committer, which then always sees it answered:
+// at once if it fails, through the syncer once durable.
 func (s *Service) committer(ctx context.Context) {
+	defer close(s.unsynced)
 	batch := make([]*submission, 0, maxBatch)
 	for {
 		select {
@@ -84,9 +97,9 @@ func (s *Service) committer(ctx context.Context) {
 	}
 }
 
-// commitBatch writes batch and answers its clients. If the batch fails,
-// each job is tried alone, so that one job refused (its owner over the
-// held-bytes limit, say) does not fail the others.
+// commitBatch writes batch and hands it to the syncer. If the batch
+// fails, each job is tried alone, so that one job refused (its owner over
+// the held-bytes limit, say) does not fail the others.
 func (s *Service) commitBatch(ctx context.Context, batch []*submission) {
 	live := make([]*submission, 0, len(batch))
 	for _, sub := range batch {
@@ -100,15 +113,53 @@ func (s *Service) commitBatch(ctx context.Context, batch []*submission) {
 		return
 	}
 	err := s.writeBatch(ctx, live)
-	if err == nil || len(live) == 1 {
-		for _, sub := range live {
-			sub.done <- err
-		}
+	if err == nil {
+		s.unsynced <- live
+		return
+	}
+	if len(live) == 1 {
+		live[0].done <- err
 		return
 	}
 	s.log.Debug("release: batch failed; committing its jobs one by one", "jobs", len(live), "err", err)
 	for _, sub := range live {
-		sub.done <- s.writeBatch(ctx, []*submission{sub})
+		if err := s.writeBatch(ctx, []*submission{sub}); err != nil {
+			sub.done <- err
+			continue
+		}
+		s.unsynced <- []*submission{sub}
+	}
+}
+
+// syncer answers the clients of committed batches once they are durable:
+// it takes every batch committed so far, syncs them with one fsync, and
+// answers them all. It runs until the committer has stopped and every
+// batch it handed over is answered.
+func (s *Service) syncer(context.Context) {
+	var pending []*submission
+	for batch := range s.unsynced {
+		pending = append(pending[:0], batch...)
+	more:
+		for {
+			select {
+			case b, ok := <-s.unsynced:
+				if !ok {
+					break more
+				}
+				pending = append(pending, b...)
+			default:
+				break more
+			}
+		}
+		var err error
+		if serr := s.group.Sync(); serr != nil {
+			err = fmt.Errorf("%w: %w", errUnsynced, serr)
+			s.log.Error("release: submitted jobs committed but not synced to disk", "jobs", len(pending), "err", serr)
+		}
+		for _, sub := range pending {
+			sub.done <- err
+		}
+		clear(pending)
 	}
 }
 
@@ -122,7 +173,7 @@ func (s *Service) writeBatch(ctx context.Context, batch []*submission) error {
 			return fmt.Errorf("release: commit jobs: %w", err)
 		}
 	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.group.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := insertJobs(tx, batch); err != nil {
 			return err
 		}
@@ -182,104 +233,4 @@ func (s *Service) checkHeldBatch(tx *gorm.DB, batch []*submission) error {
 		}
 	}
 	return nil
-}
-
-// jobColumns are the columns insertJobs writes: every column of jobs but
-// the id, which the database assigns.
-var jobColumns = []string{"queue", "owner", "claimed_user", "client_addr", "name", "document_name", "format",
-	"state", "reason", "message", "copies", "sides", "color_mode", "media", "hold_until", "password_hash",
-	"spool", "doc_in_db", "size", "sha256", "pages", "pages_reason", "printer", "printer_job_id", "claimed_by",
-	"device", "pin_failures", "created_at", "updated_at", "processed_at", "completed_at"}
-
-// jobValues returns j's values in the order of jobColumns.
-func jobValues(j *Job) []any {
-	return []any{j.Queue, j.Owner, j.ClaimedUser, j.ClientAddr, j.Name, j.DocumentName, j.Format,
-		j.State, j.Reason, j.Message, j.Copies, j.Sides, j.ColorMode, j.Media, j.HoldUntil, j.PasswordHash,
-		j.Spool, j.DocInDB, j.Size, j.SHA256, j.Pages, j.PagesReason, j.Printer, j.PrinterJobID, j.ClaimedBy,
-		j.Device, j.PINFailures, j.CreatedAt, j.UpdatedAt, j.ProcessedAt, j.CompletedAt}
-}
-
-// insertJobs inserts the jobs of batch with one statement and sets their
-// IDs. The rows come back matched by document name, unique to each job,
-// rather than by position, which neither database promises for RETURNING.
-func insertJobs(tx *gorm.DB, batch []*submission) error {
-	args := make([]any, 0, len(batch)*len(jobColumns))
-	bySpool := make(map[string]*Job, len(batch))
-	for _, sub := range batch {
-		args = append(args, jobValues(sub.job)...)
-		bySpool[sub.job.Spool] = sub.job
-	}
-	q := "INSERT INTO jobs (" + strings.Join(jobColumns, ", ") + ") VALUES " +
-		rowsOf(len(batch), len(jobColumns)) + " RETURNING id, spool"
-	rows, err := tx.Raw(q, args...).Rows()
-	if err != nil {
-		return fmt.Errorf("insert jobs: %w", err)
-	}
-	defer rows.Close()
-	n := 0
-	for rows.Next() {
-		var id int64
-		var name string
-		if err := rows.Scan(&id, &name); err != nil {
-			return fmt.Errorf("insert jobs: %w", err)
-		}
-		j := bySpool[name]
-		if j == nil || j.ID != 0 {
-			return fmt.Errorf("insert jobs: unexpected row for document %q", name)
-		}
-		j.ID = id
-		n++
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("insert jobs: %w", err)
-	}
-	if n != len(batch) {
-		return fmt.Errorf("insert jobs: %d rows back for %d jobs", n, len(batch))
-	}
-	return nil
-}
-
-// insertKeys inserts the wrapped keys of batch's documents.
-func insertKeys(tx *gorm.DB, batch []*submission) error {
-	args := make([]any, 0, 2*len(batch))
-	for _, sub := range batch {
-		args = append(args, sub.job.ID, sub.job.WrappedKey)
-	}
-	err := tx.Exec("INSERT INTO job_keys (job_id, wrapped_key) VALUES "+rowsOf(len(batch), 2), args...).Error
-	if err != nil {
-		return fmt.Errorf("insert keys: %w", err)
-	}
-	return nil
-}
-
-// insertDocuments inserts the sealed small documents of batch.
-func insertDocuments(tx *gorm.DB, batch []*submission) error {
-	args := make([]any, 0, 2*len(batch))
-	for _, sub := range batch {
-		if sub.doc.sealed != nil {
-			args = append(args, sub.job.ID, *sub.doc.sealed)
-		}
-	}
-	if len(args) == 0 {
-		return nil
-	}
-	err := tx.Exec("INSERT INTO job_documents (job_id, data) VALUES "+rowsOf(len(args)/2, 2), args...).Error
-	if err != nil {
-		return fmt.Errorf("insert documents: %w", err)
-	}
-	return nil
-}
-
-// rowsOf returns the VALUES list of n rows of cols placeholders each.
-func rowsOf(n, cols int) string {
-	row := "(" + strings.Repeat("?, ", cols-1) + "?)"
-	var b strings.Builder
-	b.Grow(n * (len(row) + 2))
-	for i := range n {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(row)
-	}
-	return b.String()
 }

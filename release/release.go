@@ -204,8 +204,11 @@ type Service struct {
 	scrub    chan struct{}
 	newSpool bool
 
-	// commits takes submissions to the committer (committer.go).
-	commits chan *submission
+	// commits takes submissions to the committer, unsynced committed
+	// batches from it to the syncer (committer.go); group writes them.
+	commits  chan *submission
+	unsynced chan []*submission
+	group    *database.GroupCommitter
 	// waiting counts the submissions waiting for the committer to take
 	// them: the next batch.
 	waiting      atomic.Int32
@@ -263,6 +266,7 @@ func New(opts Options) (*Service, error) {
 	s.scrub = make(chan struct{}, 1)
 	s.newSpool = opts.NewSpool
 	s.commits = make(chan *submission)
+	s.unsynced = make(chan []*submission, maxUnsynced)
 	s.beforeCommit = opts.BeforeCommit
 	s.smallDoc = cmp.Or(opts.SmallDocument, DefaultSmallDocument)
 	s.newBufferPools()
@@ -295,7 +299,13 @@ func (s *Service) Start(ctx context.Context) error {
 	if err := s.countUsage(); err != nil {
 		return err
 	}
+	g, err := s.db.NewGroupCommitter(ctx)
+	if err != nil {
+		return fmt.Errorf("release: %w", err)
+	}
+	s.group = g
 	s.goBackground(s.committer)
+	s.goBackground(s.syncer)
 	s.goBackground(s.sweep)
 	s.goBackground(s.scrubber)
 	// An unclean stop may have left destroyed keys in the WAL.
@@ -307,6 +317,11 @@ func (s *Service) Start(ctx context.Context) error {
 func (s *Service) Close() {
 	s.stop()
 	s.work.Wait()
+	if s.group != nil {
+		if err := s.group.Close(); err != nil {
+			s.log.Error("release: close the committer's connection", "err", err)
+		}
+	}
 }
 
 // Queues returns the configured queues.

@@ -104,7 +104,9 @@ func (s *Service) printJob(ctx context.Context, req ipp.JobRequest, doc io.Reade
 	}
 	j.UpdatedAt = s.now()
 	if err := s.commit(ctx, &submission{q: q, job: &j, doc: r}); err != nil {
-		s.discardDocument(&j, r)
+		if !errors.Is(err, errUnsynced) {
+			s.discardDocument(&j, r)
+		}
 		return Job{}, err
 	}
 	s.afterReady(j)
