@@ -22,9 +22,10 @@ import (
 // destroys the document wherever it is.
 
 // DefaultSmallDocument is the largest document kept in the database when
-// Options.SmallDocument is not set. Past about this size the file's own
+// Options.SmallDocument is not set. Somewhere past 256 KiB the file's own
 // fsync costs less than writing the document through the database's log
-// (docs/BENCHMARKS.md, "small documents").
+// (docs/PIPELINE.md, "The threshold"); 128 KiB keeps the buffers each
+// submission holds small.
 const DefaultSmallDocument = 128 << 10
 
 // received is a document that has been read, encrypted, hashed and
