@@ -116,13 +116,9 @@ func refusedAttributes(err error) bool {
 }
 
 func (s *Service) sendOnce(ctx context.Context, j *Job, printer string, strip bool) (ipp.JobStatus, error) {
-	key, err := s.documentKey(ctx, j)
+	doc, err := s.openDocument(ctx, j)
 	if err != nil {
 		return ipp.JobStatus{}, err
-	}
-	doc, err := s.spool.Open(j.Spool, key)
-	if err != nil {
-		return ipp.JobStatus{}, fmt.Errorf("release: open document of job %d: %w", j.ID, err)
 	}
 	defer doc.Close()
 	req := ipp.PrintRequest{

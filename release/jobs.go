@@ -174,8 +174,9 @@ type change struct {
 // conditional update so that of several racing callers (goroutines or
 // printgate instances) exactly one wins, and records the move in the audit
 // trail in the same transaction. It reports whether this caller won.
-// Moving to an ended state destroys the document: the key is deleted in
-// the same transaction, the file after it commits. On a queue that hides
+// Moving to an ended state destroys the document: the key, and a document
+// kept in the database, are deleted in the same transaction, a spool file
+// after it commits. On a queue that hides
 // document names, an ended job's row keeps only their keyed form.
 func (s *Service) transition(ctx context.Context, j *Job, c change) (bool, error) {
 	t := s.now()
@@ -197,7 +198,7 @@ func (s *Service) transition(ctx context.Context, j *Job, c change) (bool, error
 	}
 	destroy := c.to.Ended() && !(c.to == StateCompleted && s.queues[j.Queue].KeepAfterPrint > 0)
 	if destroy {
-		set["spool"] = ""
+		set["spool"], set["doc_in_db"] = "", false
 	}
 	prev := j.State
 	next.State, next.Reason, next.Message, next.UpdatedAt = c.to, c.reason, c.message, t
@@ -209,7 +210,7 @@ func (s *Service) transition(ctx context.Context, j *Job, c change) (bool, error
 		}
 		won = true
 		if destroy {
-			if err := tx.Where("job_id = ?", j.ID).Delete(&jobKey{}).Error; err != nil {
+			if err := destroyDocument(tx, j.ID); err != nil {
 				return err
 			}
 		}
@@ -228,14 +229,14 @@ func (s *Service) transition(ctx context.Context, j *Job, c change) (bool, error
 	if !won {
 		return false, nil
 	}
-	doc := j.Spool
+	was := *j
 	*j = next
 	if c.to.Ended() {
 		j.CompletedAt = &t
 	}
 	if destroy {
-		j.Spool, j.WrappedKey = "", nil
-		s.removeDocument(doc)
+		j.Spool, j.DocInDB, j.WrappedKey = "", false, nil
+		s.removeFile(was)
 	}
 	if destroy || hide {
 		s.scrubSoon()

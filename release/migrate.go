@@ -25,7 +25,30 @@ func migrations() []database.Migration {
 			return database.Exec(tx, `ALTER TABLE devices ADD COLUMN allow_plain_credentials BOOLEAN NOT NULL DEFAULT FALSE`)
 		}},
 		{Name: "job_keys", Up: createJobKeys},
+		{Name: "job_documents", Up: createJobDocuments},
 	}
+}
+
+// createJobDocuments adds the table of small documents kept in the
+// database (docs/PIPELINE.md) and the column that says a job's document
+// is there. Existing jobs keep their documents in spool files.
+func createJobDocuments(tx *gorm.DB, d database.Dialect) error {
+	blob := "BLOB"
+	if d == database.Postgres {
+		blob = "BYTEA"
+	}
+	stmts := []string{
+		`ALTER TABLE jobs ADD COLUMN doc_in_db BOOLEAN NOT NULL DEFAULT FALSE`,
+		`CREATE TABLE job_documents (job_id BIGINT PRIMARY KEY, data ` + blob + ` NOT NULL)`,
+	}
+	if d == database.Postgres {
+		// Encrypted bytes do not compress: EXTERNAL stores them out of
+		// line without trying. Dead rows are vacuumed as soon as they die.
+		stmts = append(stmts, `ALTER TABLE job_documents ALTER COLUMN data SET STORAGE EXTERNAL`,
+			`ALTER TABLE job_documents SET (autovacuum_vacuum_threshold = 0,
+			autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_cost_delay = 0)`)
+	}
+	return database.Exec(tx, stmts...)
 }
 
 // createJobKeys moves the wrapped keys out of the jobs rows. On PostgreSQL

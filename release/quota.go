@@ -3,6 +3,8 @@ package release
 import (
 	"context"
 	"fmt"
+	"sync"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -62,7 +64,7 @@ func (s *Service) spoolRoom() (int64, bool) {
 	used := s.used.Load()
 	limit := s.quota
 	if s.spoolShare > 0 {
-		free, err := s.freeSpace()
+		free, err := s.free.get(s.now(), s.freeSpace)
 		if err != nil {
 			s.log.Warn("release: spool free space unknown; only spool.quota_mb applies", "err", err)
 		} else if share := (used + free) * int64(s.spoolShare) / 100; limit <= 0 || share < limit {
@@ -136,3 +138,30 @@ func mb(n int64) int64 { return (n + 1<<20 - 1) >> 20 }
 // errSpoolFull answers submissions while the spool is full.
 var errSpoolFull = refuse(ErrSpoolFull,
 	"The print server's storage is full. Try again later, or ask your administrator.")
+
+// freeSpaceEvery is how long one measure of the spool's free space
+// serves: a statfs for every request (Printer and each submission ask)
+// cost 4 % of the submission path, and the quota is approximate anyway
+// until the sweeper recounts.
+const freeSpaceEvery = time.Second
+
+// freeCache keeps the last measure of the spool's free space.
+type freeCache struct {
+	mu   sync.Mutex
+	at   time.Time
+	n    int64
+	err  error
+	done bool
+}
+
+// get returns the free space measured by measure, measuring again when
+// the last measure is older than freeSpaceEvery at now.
+func (c *freeCache) get(now time.Time, measure func() (int64, error)) (int64, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.done || now.Sub(c.at) >= freeSpaceEvery || now.Before(c.at) {
+		c.n, c.err = measure()
+		c.at, c.done = now, true
+	}
+	return c.n, c.err
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"testing"
+	"time"
 )
 
 func TestSpoolRoom(t *testing.T) {
@@ -31,7 +32,7 @@ func TestSpoolRoom(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := &Service{quota: tt.quota, spoolShare: tt.share, freeSpace: tt.freeSpace, log: slog.New(slog.DiscardHandler)}
+			s := &Service{quota: tt.quota, spoolShare: tt.share, freeSpace: tt.freeSpace, log: slog.New(slog.DiscardHandler), now: time.Now}
 			s.used.Store(tt.used)
 			room, limited := s.spoolRoom()
 			if room != tt.room || limited != tt.limited {
@@ -59,6 +60,27 @@ func TestAllowanceLower(t *testing.T) {
 		a.lower(tt.n, limitUser)
 		if a.bytes != tt.want || a.by != tt.by {
 			t.Errorf("%d lowered by %d = %+v, want %d by %d", tt.start, tt.n, a, tt.want, tt.by)
+		}
+	}
+}
+
+// TestFreeCache: the spool's free space is measured once a second at
+// most, and again at once when the clock goes back.
+func TestFreeCache(t *testing.T) {
+	var c freeCache
+	calls := 0
+	measure := func() (int64, error) { calls++; return int64(calls), nil }
+	t0 := time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
+	for _, step := range []struct {
+		at    time.Duration
+		calls int
+	}{
+		{0, 1}, {500 * time.Millisecond, 1}, {999 * time.Millisecond, 1}, {time.Second, 2},
+		{1500 * time.Millisecond, 2}, {-time.Second, 3},
+	} {
+		n, err := c.get(t0.Add(step.at), measure)
+		if err != nil || calls != step.calls || n != int64(calls) {
+			t.Errorf("at %v: %d, %v after %d measures; want %d measures", step.at, n, err, calls, step.calls)
 		}
 	}
 }

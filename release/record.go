@@ -50,10 +50,7 @@ func eventFor(from, to State) string {
 // record appends the events of j moving from one state to another inside
 // tx; if they cannot be written the change fails with them.
 func (s *Service) record(ctx context.Context, tx *gorm.DB, j *Job, from, to State, by Actor, destroyed bool) error {
-	ev := audit.Event{
-		Type: eventFor(from, to), JobID: j.ID, Owner: j.Owner, Actor: by.name(), Queue: j.Queue,
-		Device: by.Device, Method: by.Method, Printer: by.Printer, Outcome: string(to), Reason: j.Reason,
-	}
+	ev := stateEvent(j, from, to, by)
 	if _, err := s.audit.Append(ctx, tx, ev); err != nil {
 		return fmt.Errorf("release: audit job %d %s: %w", j.ID, ev.Type, err)
 	}
@@ -66,10 +63,26 @@ func (s *Service) record(ctx context.Context, tx *gorm.DB, j *Job, from, to Stat
 	return nil
 }
 
-// recordSubmitted appends the submission of j with everything known about
-// it, and where it went next.
+// stateEvent is the event of j moving from one state to another.
+func stateEvent(j *Job, from, to State, by Actor) audit.Event {
+	return audit.Event{
+		Type: eventFor(from, to), JobID: j.ID, Owner: j.Owner, Actor: by.name(), Queue: j.Queue,
+		Device: by.Device, Method: by.Method, Printer: by.Printer, Outcome: string(to), Reason: j.Reason,
+	}
+}
+
+// recordSubmitted appends the submission of j and where it went next.
 func (s *Service) recordSubmitted(ctx context.Context, tx *gorm.DB, q Queue, j *Job) error {
-	ev := audit.Event{
+	if _, err := appendBatch(ctx, s.audit, tx, submittedEvents(q, j)); err != nil {
+		return fmt.Errorf("release: audit job %d submitted: %w", j.ID, err)
+	}
+	return nil
+}
+
+// submittedEvents are the events of j's submission, with everything
+// known about it, and of where it went next.
+func submittedEvents(q Queue, j *Job) []audit.Event {
+	sub := audit.Event{
 		Type: audit.EventSubmitted, JobID: j.ID, Owner: j.Owner, Actor: j.Owner, Queue: j.Queue,
 		Job: &audit.JobInfo{
 			Queue: j.Queue, Owner: j.Owner, ClaimedUser: j.ClaimedUser, ClientAddr: j.ClientAddr,
@@ -79,14 +92,11 @@ func (s *Service) recordSubmitted(ctx context.Context, tx *gorm.DB, q Queue, j *
 			Submitted: j.CreatedAt,
 		},
 	}
-	if _, err := s.audit.Append(ctx, tx, ev); err != nil {
-		return fmt.Errorf("release: audit job %d submitted: %w", j.ID, err)
-	}
 	by := Actor{}
 	if j.State == StatePrinting {
 		by = Actor{Method: "direct", Printer: q.Printer}
 	}
-	return s.record(ctx, tx, j, StateIncoming, j.State, by, false)
+	return []audit.Event{sub, stateEvent(j, StateIncoming, j.State, by)}
 }
 
 // orName is the document's name for the record: the document-name the

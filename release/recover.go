@@ -10,9 +10,9 @@ import (
 )
 
 // recover cleans up after an unclean stop: half-written spool files go,
-// documents no job refers to go, jobs whose document is gone are aborted,
-// and jobs that were being forwarded are held again, since whether they
-// printed cannot be known.
+// documents no job refers to go (files and rows of job_documents), jobs
+// whose document is gone are aborted, and jobs that were being forwarded
+// are held again, since whether they printed cannot be known.
 func (s *Service) recover(ctx context.Context) error {
 	// On a spool shared with other instances their uploads and their
 	// just-committed documents are not ours to judge; only old leftovers
@@ -35,8 +35,13 @@ func (s *Service) recover(ctx context.Context) error {
 		onDisk[f] = true
 	}
 	var referenced []string
-	if err := s.db.WithContext(ctx).Model(&Job{}).Where("spool <> ''").Pluck("spool", &referenced).Error; err != nil {
+	if err := s.db.WithContext(ctx).Model(&Job{}).Where("spool <> '' AND doc_in_db = ?", false).
+		Pluck("spool", &referenced).Error; err != nil {
 		return dbErr("recover: list documents", err)
+	}
+	lost, err := s.lostInDB(ctx)
+	if err != nil {
+		return err
 	}
 	// Only this instance's jobs are recovered: another instance sharing
 	// the database may be receiving or printing its own right now.
@@ -51,7 +56,7 @@ func (s *Service) recover(ctx context.Context) error {
 		return err
 	}
 	for _, j := range rows {
-		to, reason, msg := recovery(j, onDisk, s.sharedSpool)
+		to, reason, msg := recovery(j, onDisk, lost, s.sharedSpool)
 		if to == "" {
 			continue
 		}
@@ -64,6 +69,41 @@ func (s *Service) recover(ctx context.Context) error {
 		delete(onDisk, name)
 	}
 	s.removeOrphans(onDisk, minAge)
+	return s.removeOrphanRows(ctx)
+}
+
+// lostInDB returns the jobs whose document should be in the database but
+// is not. The job and its document are written in one transaction, so
+// only a hand-edited or damaged database shows one.
+func (s *Service) lostInDB(ctx context.Context) (map[int64]bool, error) {
+	var ids []int64
+	err := s.db.WithContext(ctx).Raw(`SELECT id FROM jobs WHERE doc_in_db = ? AND spool <> ''
+		AND NOT EXISTS (SELECT 1 FROM job_documents d WHERE d.job_id = jobs.id)`, true).Scan(&ids).Error
+	if err != nil {
+		return nil, dbErr("recover: list documents in the database", err)
+	}
+	lost := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		lost[id] = true
+	}
+	return lost, nil
+}
+
+// removeOrphanRows deletes the documents kept in the database that no job
+// refers to. Every path that ends a document deletes its row in the same
+// transaction, so there should be none; this keeps it so. Other instances
+// sharing the database write a job and its document in one transaction,
+// so none of theirs can look orphaned.
+func (s *Service) removeOrphanRows(ctx context.Context) error {
+	res := s.db.WithContext(ctx).Exec(`DELETE FROM job_documents WHERE job_id NOT IN
+		(SELECT id FROM jobs WHERE doc_in_db = ? AND spool <> '')`, true)
+	if res.Error != nil {
+		return dbErr("recover: remove orphan documents", res.Error)
+	}
+	if res.RowsAffected > 0 {
+		s.log.Warn("release: removed orphan documents from the database: no job refers to them", "count", res.RowsAffected)
+		s.scrubSoon()
+	}
 	return nil
 }
 
@@ -102,8 +142,9 @@ func (s *Service) removeOrphans(orphans map[string]bool, minAge time.Duration) {
 const sharedLeftoverAge = 15 * time.Minute
 
 // recovery says where a job found at start-up must go, if anywhere.
-func recovery(j Job, onDisk map[string]bool, shared bool) (to State, reason, message string) {
-	missing := j.Spool == "" && j.State != StateIncoming || j.Spool != "" && !onDisk[j.Spool]
+func recovery(j Job, onDisk map[string]bool, lost map[int64]bool, shared bool) (to State, reason, message string) {
+	missing := j.Spool == "" && j.State != StateIncoming ||
+		j.Spool != "" && (j.DocInDB && lost[j.ID] || !j.DocInDB && !onDisk[j.Spool])
 	if shared && j.State == StateIncoming {
 		return "", "", "" // the sweeper aborts it if it stays incomplete
 	}
@@ -135,7 +176,7 @@ func (s *Service) checkNewSpool(rows []Job, files int) error {
 	}
 	n := 0
 	for _, j := range rows {
-		if j.Spool != "" {
+		if j.Spool != "" && !j.DocInDB {
 			n++
 		}
 	}

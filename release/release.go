@@ -105,8 +105,9 @@ type Options struct {
 	Passwords *throttle.Passwords
 	// SessionIdle ends a device session unused this long (default 60 s).
 	SessionIdle time.Duration
-	// SpoolQuota refuses new documents once the spool holds this many
-	// bytes (0: no quota); held jobs are never touched.
+	// SpoolQuota refuses new documents once the documents held, in
+	// spool files and in the database, take this many bytes (0: no
+	// quota); held jobs are never touched.
 	SpoolQuota int64
 	// SpoolShare refuses new documents once the spool holds this
 	// percentage of the space it could use, its own size plus the free
@@ -147,6 +148,14 @@ type Options struct {
 	// states, expiry, reprint windows, retention and session idle
 	// timeouts; default time.Now.
 	Now func() time.Time
+	// SmallDocument is the largest document kept in the database with
+	// its job rather than in a spool file (default DefaultSmallDocument;
+	// negative: every document goes to a file).
+	SmallDocument int
+	// BeforeCommit, if set, runs inside each batch's transaction once
+	// its rows are written, just before the commit, with the IDs of its
+	// jobs. Crash tests pause there to kill printgate mid-batch.
+	BeforeCommit func(jobs []int64)
 	// NewSpool says the spool directory belonged to no database before
 	// this start. Start refuses a new, empty spool while this instance's
 	// jobs have documents: it is the wrong directory, and recovery would
@@ -174,6 +183,7 @@ type Service struct {
 	quota       int64
 	spoolShare  int
 	freeSpace   func() (int64, error)
+	free        freeCache
 	maxHeld     int64
 	sharedSpool bool
 	// used approximates the spool's size: recounted by the sweeper,
@@ -193,6 +203,22 @@ type Service struct {
 	// scrub wakes the scrubber after a key or a hidden name is destroyed.
 	scrub    chan struct{}
 	newSpool bool
+
+	// commits takes submissions to the committer, unsynced committed
+	// batches from it to the syncer (committer.go); group writes them.
+	commits  chan *submission
+	unsynced chan []*submission
+	group    *database.GroupCommitter
+	// waiting counts the submissions waiting for the committer to take
+	// them: the next batch.
+	waiting      atomic.Int32
+	beforeCommit func(jobs []int64)
+	// smallDoc is the largest document kept in the database; negative
+	// keeps none there.
+	smallDoc int
+	// plainBufs and sealedBufs hold the buffers of the submission path
+	// (docstore.go).
+	plainBufs, sealedBufs sync.Pool
 
 	// ctx lives as long as the Service; background work stops with it.
 	ctx  context.Context
@@ -239,6 +265,11 @@ func New(opts Options) (*Service, error) {
 	s.docPrefix = docPrefix(opts.DatabaseID)
 	s.scrub = make(chan struct{}, 1)
 	s.newSpool = opts.NewSpool
+	s.commits = make(chan *submission)
+	s.unsynced = make(chan []*submission, maxUnsynced)
+	s.beforeCommit = opts.BeforeCommit
+	s.smallDoc = cmp.Or(opts.SmallDocument, DefaultSmallDocument)
+	s.newBufferPools()
 	s.now = func() time.Time { return time.Now().UTC() }
 	if opts.Now != nil {
 		// Times are compared as stored, and they are stored in UTC.
@@ -268,6 +299,13 @@ func (s *Service) Start(ctx context.Context) error {
 	if err := s.countUsage(); err != nil {
 		return err
 	}
+	g, err := s.db.NewGroupCommitter(ctx)
+	if err != nil {
+		return fmt.Errorf("release: %w", err)
+	}
+	s.group = g
+	s.goBackground(s.committer)
+	s.goBackground(s.syncer)
 	s.goBackground(s.sweep)
 	s.goBackground(s.scrubber)
 	// An unclean stop may have left destroyed keys in the WAL.
@@ -279,6 +317,11 @@ func (s *Service) Start(ctx context.Context) error {
 func (s *Service) Close() {
 	s.stop()
 	s.work.Wait()
+	if s.group != nil {
+		if err := s.group.Close(); err != nil {
+			s.log.Error("release: close the committer's connection", "err", err)
+		}
+	}
 }
 
 // Queues returns the configured queues.
@@ -307,12 +350,19 @@ func (s *Service) goBackground(f func(ctx context.Context)) {
 	}()
 }
 
-// countUsage recounts the bytes the spool holds.
+// countUsage recounts the bytes the documents take: the spool's files
+// and the documents kept in the database.
 func (s *Service) countUsage() error {
 	n, err := s.spool.Usage()
 	if err != nil {
 		return fmt.Errorf("release: spool usage: %w", err)
 	}
-	s.used.Store(n)
+	var inDB int64
+	err = s.db.WithContext(s.ctx).Model(&Job{}).Where("doc_in_db = ? AND spool <> ''", true).
+		Select("COALESCE(SUM(size), 0)").Scan(&inDB).Error
+	if err != nil {
+		return dbErr("documents in the database", err)
+	}
+	s.used.Store(n + inDB)
 	return nil
 }

@@ -3,6 +3,7 @@ package release
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -163,8 +164,7 @@ func TestScrubOnce(t *testing.T) {
 func TestJobKeysMigration(t *testing.T) {
 	testenv.EachDB(t, nil, func(t *testing.T, db *database.DB) {
 		ctx := t.Context()
-		steps := migrations()
-		if err := db.Migrate(ctx, "release", steps[:len(steps)-1]); err != nil {
+		if err := db.Migrate(ctx, "release", migrationsBefore(t, "job_keys")); err != nil {
 			t.Fatal(err)
 		}
 		key := []byte("wrapped-key-of-a-held-job\x00\x01\x02")
@@ -182,6 +182,45 @@ func TestJobKeysMigration(t *testing.T) {
 		}
 		if err := db.Exec("SELECT wrapped_key FROM jobs").Error; err == nil {
 			t.Errorf("jobs still has a wrapped_key column")
+		}
+	})
+}
+
+// migrationsBefore returns the release migrations up to the one named
+// name, without it.
+func migrationsBefore(t *testing.T, name string) []database.Migration {
+	t.Helper()
+	steps := migrations()
+	i := slices.IndexFunc(steps, func(m database.Migration) bool { return m.Name == name })
+	if i < 0 {
+		t.Fatalf("no migration %q", name)
+	}
+	return steps[:i]
+}
+
+// TestJobDocumentsMigration upgrades a database from before documents were
+// kept in it: a held job keeps its spool file, and new documents have
+// their table.
+func TestJobDocumentsMigration(t *testing.T) {
+	testenv.EachDB(t, nil, func(t *testing.T, db *database.DB) {
+		ctx := t.Context()
+		if err := db.Migrate(ctx, "release", migrationsBefore(t, "job_documents")); err != nil {
+			t.Fatal(err)
+		}
+		err := db.Exec(`INSERT INTO jobs (queue, owner, state, spool, size, created_at, updated_at)
+			VALUES ('secure', 'hanako', 'pending-held', 'DOC-IN-A-FILE', 10, ?, ?)`, time.Now(), time.Now()).Error
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := Migrate(ctx, db); err != nil {
+			t.Fatal(err)
+		}
+		var j Job
+		if err := db.Take(&j).Error; err != nil || j.Spool != "DOC-IN-A-FILE" || j.DocInDB {
+			t.Errorf("job after the upgrade: spool %q, in the database %v, %v; want its file", j.Spool, j.DocInDB, err)
+		}
+		if err := db.Create(&jobDocument{JobID: j.ID, Data: []byte("sealed")}).Error; err != nil {
+			t.Errorf("job_documents after the upgrade: %v", err)
 		}
 	})
 }

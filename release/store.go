@@ -48,8 +48,13 @@ type Job struct {
 	HoldUntil string
 	// PasswordHash is the argon2id hash of the job-password, if one was set.
 	PasswordHash string
-	// Spool names the encrypted document in the spool; empty without one.
+	// Spool names the job's encrypted document, empty without one: a
+	// spool file, or with DocInDB a row of job_documents (the name is
+	// still the one its key is bound to).
 	Spool string
+	// DocInDB says the document is in the database, in job_documents,
+	// rather than in a spool file (docs/PIPELINE.md).
+	DocInDB bool `gorm:"column:doc_in_db"`
 	// WrappedKey is the document's key wrapped by the master key. It is
 	// kept apart, in job_keys, so that destroying it deletes one small row
 	// instead of leaving copies in every version of the job's row.
@@ -85,3 +90,12 @@ type jobKey struct {
 }
 
 func (jobKey) TableName() string { return "job_keys" }
+
+// jobDocument is a small document, encrypted, kept in the database beside
+// its job; its key is in job_keys like any other document's.
+type jobDocument struct {
+	JobID int64 `gorm:"primaryKey"`
+	Data  []byte
+}
+
+func (jobDocument) TableName() string { return "job_documents" }

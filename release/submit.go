@@ -2,7 +2,6 @@ package release
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/printgate/printgate/ipp"
-	"github.com/printgate/printgate/release/spool"
 )
 
 // activeStates are the states of jobs that have not ended.
@@ -82,9 +80,9 @@ func readyState(q Queue, holdUntil string) State {
 	return StatePrinting
 }
 
-// printJob stores doc encrypted, then records the job; only after both
-// are durable does the client hear success. On any failure neither the
-// job nor its document remains.
+// printJob receives doc, encrypted, and has the committer record the
+// job with it; only after both are durable does the client hear success.
+// On any failure neither the job nor its document remains.
 func (s *Service) printJob(ctx context.Context, req ipp.JobRequest, doc io.Reader) (Job, error) {
 	q, err := s.queue(req.Queue)
 	if err != nil {
@@ -94,16 +92,21 @@ func (s *Service) printJob(ctx context.Context, req ipp.JobRequest, doc io.Reade
 	if err != nil {
 		return Job{}, err
 	}
-	if err := s.storeDocument(ctx, q, &j, doc); err != nil {
+	r, err := s.receive(ctx, q, &j, doc)
+	if err != nil {
 		return Job{}, err
 	}
+	defer s.releaseBuffers(r)
 	j.State = readyState(q, j.HoldUntil)
 	j.Reason = reasonFor(j.State)
 	if j.State == StatePrinting {
 		j.Printer = q.Printer
 	}
-	if err := s.insert(ctx, q, &j); err != nil {
-		s.discardDocument(&j)
+	j.UpdatedAt = s.now()
+	if err := s.commit(ctx, &submission{q: q, job: &j, doc: r}); err != nil {
+		if !errors.Is(err, errUnsynced) {
+			s.discardDocument(&j, r)
+		}
 		return Job{}, err
 	}
 	s.afterReady(j)
@@ -121,8 +124,9 @@ func (s *Service) createJob(ctx context.Context, req ipp.JobRequest) (Job, error
 		return Job{}, err
 	}
 	j.State = StateIncoming
-	if err := s.insert(ctx, q, &j); err != nil {
-		return Job{}, err
+	j.UpdatedAt = s.now()
+	if err := s.db.WithContext(ctx).Create(&j).Error; err != nil {
+		return Job{}, dbErr("insert job", err)
 	}
 	return j, nil
 }
@@ -154,20 +158,38 @@ func (s *Service) sendDocument(ctx context.Context, req ipp.DocumentRequest, doc
 		j.DocumentName = req.Document.Name
 	}
 	j.Format = req.Document.Format
-	if err := s.storeDocument(ctx, q, &j, doc); err != nil {
+	r, err := s.receive(ctx, q, &j, doc)
+	if err != nil {
 		return Job{}, err
 	}
+	defer s.releaseBuffers(r)
+	if err := s.recordDocument(ctx, q, &j, r, req.Last); err != nil {
+		s.discardDocument(&j, r)
+		return Job{}, err
+	}
+	s.afterReady(j)
+	return j, nil
+}
+
+// recordDocument records the document r of Create-Job job j, received by
+// Send-Document, and moves j on if it was the last.
+func (s *Service) recordDocument(ctx context.Context, q Queue, j *Job, r received, last bool) error {
+	if r.file {
+		if err := s.spool.SyncDir(); err != nil {
+			return fmt.Errorf("release: store document: %w", err)
+		}
+	}
 	next := StateIncoming
-	if req.Last {
+	if last {
 		next = readyState(q, j.HoldUntil)
 	}
 	j.State = next
 	j.Reason = reasonFor(next)
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Model(&Job{}).Where("id = ? AND state = ? AND spool = ''", j.ID, StateIncoming).
 			Updates(map[string]any{
-				"state": j.State, "reason": j.Reason, "spool": j.Spool,
-				"size": j.Size, "sha256": j.SHA256, "pages": j.Pages, "format": j.Format,
+				"state": j.State, "reason": j.Reason, "spool": j.Spool, "doc_in_db": j.DocInDB,
+				"size": j.Size, "sha256": j.SHA256, "pages": j.Pages, "pages_reason": j.PagesReason, "format": j.Format,
 				"document_name": j.DocumentName, "updated_at": s.now(),
 			})
 		if res.Error != nil {
@@ -179,20 +201,15 @@ func (s *Service) sendDocument(ctx context.Context, req ipp.DocumentRequest, doc
 		if err := s.checkHeld(tx, j.Owner, j.Size); err != nil {
 			return err
 		}
-		if err := tx.Create(&jobKey{JobID: j.ID, WrappedKey: j.WrappedKey}).Error; err != nil {
+		if err := storeReceived(tx, j, r); err != nil {
 			return err
 		}
 		if j.State == StateIncoming {
 			return nil
 		}
-		return s.recordSubmitted(ctx, tx, q, &j)
+		return s.recordSubmitted(ctx, tx, q, j)
 	})
-	if err != nil {
-		s.discardDocument(&j)
-		return Job{}, dbErr("store document", err)
-	}
-	s.afterReady(j)
-	return j, nil
+	return dbErr("store document", err)
 }
 
 // closeJob ends the document list of a Create-Job job.
@@ -230,48 +247,15 @@ func (s *Service) closeIncoming(ctx context.Context, q Queue, j Job) (Job, error
 	return j, nil
 }
 
-// storeDocument streams doc into the spool and fills in j's document
-// fields. The document may take what the queue, the spool quota and its
-// owner's held-bytes limit leave; past that it is refused and removed.
-func (s *Service) storeDocument(ctx context.Context, q Queue, j *Job, doc io.Reader) error {
-	a, err := s.allowanceFor(ctx, q, j.Owner)
-	if err != nil {
-		return err
-	}
-	name := s.docPrefix + rand.Text()
-	d, err := s.spool.Store(ctx, name, doc, a.bytes)
-	if errors.Is(err, spool.ErrTooLarge) {
-		switch a.by {
-		case limitSpool:
-			s.used.Add(a.bytes) // full until the sweeper recounts
-			return errSpoolFull
-		case limitUser:
-			return s.errUserFull(a.held)
-		}
-		return refuse(ErrTooLarge, fmt.Sprintf("The document is larger than the %d MB this queue accepts.", q.MaxSize>>20))
-	}
-	if err != nil {
-		return fmt.Errorf("release: store document: %w", err)
-	}
-	s.used.Add(d.Size)
-	j.Spool, j.WrappedKey, j.Size, j.SHA256 = d.Name, d.WrappedKey, d.Size, d.SHA256[:]
-	if err := s.countPages(ctx, j); err != nil {
-		s.discardDocument(j)
-		return err
-	}
-	return nil
-}
-
 // countPages counts the pages of j's stored document, decrypting it on
 // the fly: plaintext never touches the disk. A document that cannot be
 // counted is still accepted, with the reason kept.
 func (s *Service) countPages(ctx context.Context, j *Job) error {
-	select {
-	case s.counting <- struct{}{}:
-		defer func() { <-s.counting }()
-	case <-ctx.Done():
-		return fmt.Errorf("release: count pages: %w", ctx.Err())
+	done, err := s.countSlot(ctx)
+	if err != nil {
+		return err
 	}
+	defer done()
 	doc, err := s.spool.Open(j.Spool, j.WrappedKey)
 	if err != nil {
 		return fmt.Errorf("release: count pages: %w", err)
@@ -281,63 +265,33 @@ func (s *Service) countPages(ctx context.Context, j *Job) error {
 	if err != nil {
 		return fmt.Errorf("release: count pages: %w", err)
 	}
-	j.Pages, j.PagesReason = res.Pages, res.Reason
-	if !res.Known {
-		j.Pages = 0
-	}
+	setPages(j, res.Pages, res.Known, res.Reason)
 	return nil
 }
 
-// insert adds j; a job that arrives with its document is recorded as
-// submitted in the same transaction.
-func (s *Service) insert(ctx context.Context, q Queue, j *Job) error {
-	j.UpdatedAt = s.now()
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Create(j).Error; err != nil {
-			return err
-		}
-		if j.Spool != "" {
-			if err := s.checkHeld(tx, j.Owner, j.Size); err != nil {
-				return err
-			}
-		}
-		if j.WrappedKey != nil {
-			if err := tx.Create(&jobKey{JobID: j.ID, WrappedKey: j.WrappedKey}).Error; err != nil {
-				return err
-			}
-		}
-		if j.State == StateIncoming {
-			return nil
-		}
-		return s.recordSubmitted(ctx, tx, q, j)
-	})
-	return dbErr("insert job", err)
+// setPages records a page count on j; an unknown count is zero, with the
+// reason kept.
+func setPages(j *Job, pages int, known bool, reason string) {
+	j.Pages, j.PagesReason = pages, reason
+	if !known {
+		j.Pages = 0
+	}
+}
+
+// countSlot waits for one of the page counts that may run at once, and
+// returns the function that gives it back.
+func (s *Service) countSlot(ctx context.Context) (func(), error) {
+	select {
+	case s.counting <- struct{}{}:
+		return func() { <-s.counting }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("release: count pages: %w", ctx.Err())
+	}
 }
 
 // afterReady starts forwarding a job that is ready to print.
 func (s *Service) afterReady(j Job) {
 	if j.State == StatePrinting {
 		s.forwardLater(j.ID)
-	}
-}
-
-// discardDocument removes the document of a job that was refused after
-// its document was stored, and gives its bytes back to the quota.
-func (s *Service) discardDocument(j *Job) {
-	if j.Spool == "" {
-		return
-	}
-	s.removeDocument(j.Spool)
-	s.used.Add(-j.Size)
-}
-
-// removeDocument deletes a spool file after a failure; the file holds
-// nothing readable without its key, so a failure here is only logged.
-func (s *Service) removeDocument(name string) {
-	if name == "" {
-		return
-	}
-	if err := s.spool.Remove(name); err != nil {
-		s.log.Warn("release: remove document", "err", err)
 	}
 }

@@ -151,7 +151,7 @@ func (s *Service) expire(ctx context.Context, queue string, from, to State, befo
 // window has passed.
 func (s *Service) dropReprints(ctx context.Context, q Queue) error {
 	var jobs []Job
-	err := s.db.WithContext(ctx).Select("id", "owner", "queue", "spool").
+	err := s.db.WithContext(ctx).Select("id", "owner", "queue", "spool", "doc_in_db").
 		Where("queue = ? AND state = ? AND spool <> '' AND completed_at < ?", q.Name, StateCompleted,
 			s.now().Add(-q.KeepAfterPrint)).Limit(500).Find(&jobs).Error
 	if err != nil {
@@ -161,12 +161,12 @@ func (s *Service) dropReprints(ctx context.Context, q Queue) error {
 		var won bool
 		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			res := tx.Model(&Job{}).Where("id = ? AND spool = ?", j.ID, j.Spool).
-				Updates(map[string]any{"spool": "", "updated_at": s.now()})
+				Updates(map[string]any{"spool": "", "doc_in_db": false, "updated_at": s.now()})
 			if res.Error != nil || res.RowsAffected != 1 {
 				return res.Error
 			}
 			won = true
-			if err := tx.Where("job_id = ?", j.ID).Delete(&jobKey{}).Error; err != nil {
+			if err := destroyDocument(tx, j.ID); err != nil {
 				return err
 			}
 			_, err := s.audit.Append(ctx, tx, audit.Event{Type: audit.EventDocumentDestroyed, JobID: j.ID,
@@ -177,7 +177,7 @@ func (s *Service) dropReprints(ctx context.Context, q Queue) error {
 			return dbErr("drop reprint", err)
 		}
 		if won {
-			s.removeDocument(j.Spool)
+			s.removeFile(j)
 			s.scrubSoon()
 		}
 	}

@@ -29,8 +29,9 @@ const (
 )
 
 // transitionService returns a started Service over db with the queues of
-// the transition table, its audit log and the clock both run on.
-func transitionService(t *testing.T, db *database.DB) (*Service, *audit.Log, *testenv.Clock) {
+// the transition table, its audit log and the clock both run on. Its
+// documents go where smallDoc says (Options.SmallDocument).
+func transitionService(t *testing.T, db *database.DB, smallDoc int) (*Service, *audit.Log, *testenv.Clock) {
 	t.Helper()
 	clock := testenv.NewClock()
 	if err := audit.Migrate(t.Context(), db); err != nil {
@@ -43,7 +44,7 @@ func transitionService(t *testing.T, db *database.DB) (*Service, *audit.Log, *te
 	t.Cleanup(func() { sp.Close() })
 	log := audit.New(db, audit.Options{Key: bytes.Repeat([]byte{7}, 32), Now: clock.Now})
 	svc, err := New(Options{DB: db, Spool: sp, Audit: log, Now: clock.Now, DatabaseID: "TESTDATABASE0002",
-		SweepEvery: time.Hour, Queues: []Queue{
+		SweepEvery: time.Hour, SmallDocument: smallDoc, Queues: []Queue{
 			{Name: qHold, Mode: Hold, TTL: tableTTL},
 			{Name: qDirect, Mode: Direct, Printer: "ipp://127.0.0.1:1/ipp/print", TTL: tableTTL},
 			{Name: qKeep, Mode: Hold, TTL: tableTTL, KeepAfterPrint: tableKeep},
@@ -99,6 +100,29 @@ func jobIn(t *testing.T, svc *Service, queue string, from State, doc bool) Job {
 	return j
 }
 
+// documentPlaces are the two places a document may be kept: small ones
+// in the database, larger ones (here: all) in spool files.
+var documentPlaces = []struct {
+	name     string
+	smallDoc int
+}{{"in the database", 0}, {"in a file", -1}}
+
+// documentStored reports whether the document doc of job id is still
+// kept, in the database or as a spool file, and fails t if it is kept in
+// the other place than inDB says.
+func documentStored(t *testing.T, svc *Service, id int64, doc string, inDB bool) bool {
+	t.Helper()
+	var rows int64
+	if err := svc.db.Model(&jobDocument{}).Where("job_id = ?", id).Count(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	_, fileErr := svc.spool.ModTime(doc)
+	if file := fileErr == nil; (inDB && file) || (!inDB && rows > 0) {
+		t.Errorf("document of job %d: %d rows in the database, file %v; want it only in the database: %v", id, rows, fileErr, inDB)
+	}
+	return rows == 1 || fileErr == nil
+}
+
 // eventTypes lists the types of job id's events from sequence number
 // after on.
 func eventTypes(t *testing.T, log *audit.Log, id, after int64) (types []string, last int64) {
@@ -114,34 +138,37 @@ func eventTypes(t *testing.T, log *audit.Log, id, after int64) (types []string, 
 	return types, last
 }
 
+// transitionCase is one row of TestTransitions.
+type transitionCase struct {
+	name  string
+	queue string
+	from  State
+	// noDoc: an incoming job whose document never came.
+	noDoc bool
+	// allowed are the states the caller moves from (default: from).
+	allowed []State
+	to      State
+	reason  string
+	by      Actor
+	// sweepAfter, when set, moves the clock on this far and lets the
+	// sweeper make the move instead of a call.
+	sweepAfter time.Duration
+
+	won       bool
+	state     State
+	events    []string
+	keepDoc   bool
+	keyed     bool
+	processed bool
+}
+
 // TestTransitions runs every move of the job state machine, as its callers
 // make it, on both databases and on an injected clock: the row afterwards,
 // the audit events appended, and whether the document and its key remain.
 func TestTransitions(t *testing.T) {
 	user := Actor{Name: "hanako"}
 	device := Actor{Name: "hanako", Device: "mfp", Method: MethodCard, Printer: "ipp://127.0.0.1:1/ipp/print"}
-	cases := []struct {
-		name  string
-		queue string
-		from  State
-		// noDoc: an incoming job whose document never came.
-		noDoc bool
-		// allowed are the states the caller moves from (default: from).
-		allowed []State
-		to      State
-		reason  string
-		by      Actor
-		// sweepAfter, when set, moves the clock on this far and lets the
-		// sweeper make the move instead of a call.
-		sweepAfter time.Duration
-
-		won       bool
-		state     State
-		events    []string
-		keepDoc   bool
-		keyed     bool
-		processed bool
-	}{
+	cases := []transitionCase{
 		{name: "closed job held", queue: qHold, from: StateIncoming, to: StateHeld, by: user, won: true,
 			state: StateHeld, events: []string{audit.EventSubmitted, audit.EventHeld}, keepDoc: true},
 		{name: "closed job printed at once", queue: qDirect, from: StateIncoming, to: StatePrinting, by: user,
@@ -199,94 +226,99 @@ func TestTransitions(t *testing.T) {
 			state: StatePrinting, keepDoc: true, processed: true},
 	}
 	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
-		svc, log, clock := transitionService(t, db)
-		for _, c := range cases {
-			t.Run(c.name, func(t *testing.T) {
-				ctx := t.Context()
-				j := jobIn(t, svc, c.queue, c.from, !c.noDoc)
-				_, seq := eventTypes(t, log, j.ID, 0)
-				doc := j.Spool
-				won := false
-				if c.sweepAfter > 0 {
-					clock.Advance(c.sweepAfter)
-					if err := svc.SweepOnce(ctx); err != nil {
-						t.Fatal(err)
-					}
-					var row Job
-					if err := db.Where("id = ?", j.ID).Take(&row).Error; err != nil {
-						t.Fatal(err)
-					}
-					won = row.State != c.from
-				} else {
-					reason := orDefault(c.reason, reasonFor(c.to))
-					var err error
-					won, err = svc.transition(ctx, &j, change{from: fromOr(c.allowed, c.from), to: c.to,
-						reason: reason, by: c.by})
-					if err != nil {
-						t.Fatal(err)
-					}
-				}
-				if won != c.won {
-					t.Errorf("won = %v, want %v", won, c.won)
-				}
-				at := clock.Now()
+		for _, place := range documentPlaces {
+			t.Run(place.name, func(t *testing.T) { transitionTable(t, db, place.smallDoc, cases) })
+		}
+	})
+}
 
+// transitionTable runs the cases of TestTransitions on db.
+func transitionTable(t *testing.T, db *database.DB, smallDoc int, cases []transitionCase) {
+	svc, log, clock := transitionService(t, db, smallDoc)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := t.Context()
+			j := jobIn(t, svc, c.queue, c.from, !c.noDoc)
+			_, seq := eventTypes(t, log, j.ID, 0)
+			doc := j.Spool
+			won := false
+			if c.sweepAfter > 0 {
+				clock.Advance(c.sweepAfter)
+				if err := svc.SweepOnce(ctx); err != nil {
+					t.Fatal(err)
+				}
 				var row Job
 				if err := db.Where("id = ?", j.ID).Take(&row).Error; err != nil {
 					t.Fatal(err)
 				}
-				if row.State != c.state {
-					t.Errorf("state %s, want %s", row.State, c.state)
+				won = row.State != c.from
+			} else {
+				reason := orDefault(c.reason, reasonFor(c.to))
+				var err error
+				won, err = svc.transition(ctx, &j, change{from: fromOr(c.allowed, c.from), to: c.to,
+					reason: reason, by: c.by})
+				if err != nil {
+					t.Fatal(err)
 				}
-				if c.won && row.Reason != orDefault(c.reason, reasonFor(c.state)) {
-					t.Errorf("reason %q, want %q", row.Reason, orDefault(c.reason, reasonFor(c.state)))
-				}
-				if c.won && !row.UpdatedAt.Equal(at) {
-					t.Errorf("updated_at %v, want the clock's %v", row.UpdatedAt, at)
-				}
-				switch {
-				case c.state.Ended() && (row.CompletedAt == nil || !row.CompletedAt.Equal(at)):
-					t.Errorf("completed_at %v, want the clock's %v", row.CompletedAt, at)
-				case !c.state.Ended() && row.CompletedAt != nil:
-					t.Errorf("live job has completed_at %v", row.CompletedAt)
-				}
-				if (row.ProcessedAt != nil) != c.processed {
-					t.Errorf("processed_at %v, want set: %v", row.ProcessedAt, c.processed)
-				}
-				keyedJob, _ := log.KeyedName("slip")
-				if hidden := row.Name == keyedJob && row.Name != "slip"; hidden != c.keyed {
-					t.Errorf("row keeps the name %q; keyed: %v, want %v", row.Name, hidden, c.keyed)
-				}
+			}
+			if won != c.won {
+				t.Errorf("won = %v, want %v", won, c.won)
+			}
+			at := clock.Now()
 
-				var keys int64
-				db.Model(&jobKey{}).Where("job_id = ?", j.ID).Count(&keys)
-				_, fileErr := svc.spool.ModTime(doc)
-				hasDoc := !c.noDoc
-				remains := hasDoc && c.keepDoc
-				if got := row.Spool != ""; got != remains {
-					t.Errorf("row names a document: %v, want %v", got, remains)
-				}
-				if got := keys == 1; got != remains {
-					t.Errorf("key remains: %v, want %v", got, remains)
-				}
-				if hasDoc {
-					if got := fileErr == nil; got != remains {
-						t.Errorf("spool file remains: %v, want %v", got, remains)
-					}
-				}
+			var row Job
+			if err := db.Where("id = ?", j.ID).Take(&row).Error; err != nil {
+				t.Fatal(err)
+			}
+			if row.State != c.state {
+				t.Errorf("state %s, want %s", row.State, c.state)
+			}
+			if c.won && row.Reason != orDefault(c.reason, reasonFor(c.state)) {
+				t.Errorf("reason %q, want %q", row.Reason, orDefault(c.reason, reasonFor(c.state)))
+			}
+			if c.won && !row.UpdatedAt.Equal(at) {
+				t.Errorf("updated_at %v, want the clock's %v", row.UpdatedAt, at)
+			}
+			switch {
+			case c.state.Ended() && (row.CompletedAt == nil || !row.CompletedAt.Equal(at)):
+				t.Errorf("completed_at %v, want the clock's %v", row.CompletedAt, at)
+			case !c.state.Ended() && row.CompletedAt != nil:
+				t.Errorf("live job has completed_at %v", row.CompletedAt)
+			}
+			if (row.ProcessedAt != nil) != c.processed {
+				t.Errorf("processed_at %v, want set: %v", row.ProcessedAt, c.processed)
+			}
+			keyedJob, _ := log.KeyedName("slip")
+			if hidden := row.Name == keyedJob && row.Name != "slip"; hidden != c.keyed {
+				t.Errorf("row keeps the name %q; keyed: %v, want %v", row.Name, hidden, c.keyed)
+			}
 
-				events, _ := eventTypes(t, log, j.ID, seq)
-				if !slices.Equal(events, c.events) {
-					t.Errorf("events %v, want %v", events, c.events)
-				}
-				// Leave the clock where the next row's TTL starts afresh.
-				clock.Advance(time.Minute)
-			})
-		}
-		if rep, err := log.Verify(t.Context(), 0, 0); err != nil || rep.FirstBad != 0 {
-			t.Errorf("audit chain after the table: %+v, %v", rep, err)
-		}
-	})
+			var keys int64
+			db.Model(&jobKey{}).Where("job_id = ?", j.ID).Count(&keys)
+			stored := documentStored(t, svc, j.ID, doc, smallDoc >= 0)
+			hasDoc := !c.noDoc
+			remains := hasDoc && c.keepDoc
+			if got := row.Spool != ""; got != remains {
+				t.Errorf("row names a document: %v, want %v", got, remains)
+			}
+			if got := keys == 1; got != remains {
+				t.Errorf("key remains: %v, want %v", got, remains)
+			}
+			if hasDoc && stored != remains {
+				t.Errorf("document remains: %v, want %v", stored, remains)
+			}
+
+			events, _ := eventTypes(t, log, j.ID, seq)
+			if !slices.Equal(events, c.events) {
+				t.Errorf("events %v, want %v", events, c.events)
+			}
+			// Leave the clock where the next row's TTL starts afresh.
+			clock.Advance(time.Minute)
+		})
+	}
+	if rep, err := log.Verify(t.Context(), 0, 0); err != nil || rep.FirstBad != 0 {
+		t.Errorf("audit chain after the table: %+v, %v", rep, err)
+	}
 }
 
 // TestReprintWindow keeps a printed document for the queue's reprint
@@ -294,56 +326,63 @@ func TestTransitions(t *testing.T) {
 // passed.
 func TestReprintWindow(t *testing.T) {
 	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
-		svc, log, clock := transitionService(t, db)
-		ctx := t.Context()
-		j := jobIn(t, svc, qKeep, StatePrinting, true)
-		doc := j.Spool
-		if ok, err := svc.transition(ctx, &j, change{from: []State{StatePrinting}, to: StateCompleted,
-			reason: reasonFor(StateCompleted), by: Actor{Name: "hanako"}}); err != nil || !ok {
-			t.Fatalf("print: %v, %v", ok, err)
-		}
-		_, seq := eventTypes(t, log, j.ID, 0)
-		for _, step := range []struct {
-			advance time.Duration
-			kept    bool
-			events  []string
-		}{
-			{0, true, nil},
-			{tableKeep - time.Second, true, nil},
-			{2 * time.Second, false, []string{audit.EventDocumentDestroyed}},
-			{DefaultKeepFinished, false, nil}, // the row itself is purged now
-		} {
-			clock.Advance(step.advance)
-			if err := svc.SweepOnce(ctx); err != nil {
-				t.Fatal(err)
-			}
-			var keys, rows int64
-			db.Model(&jobKey{}).Where("job_id = ?", j.ID).Count(&keys)
-			db.Model(&Job{}).Where("id = ? AND spool <> ''", j.ID).Count(&rows)
-			_, fileErr := svc.spool.ModTime(doc)
-			if kept := keys == 1 && rows == 1 && fileErr == nil; kept != step.kept {
-				t.Errorf("after %v more: key %d, row with document %d, file %v; want kept: %v",
-					step.advance, keys, rows, fileErr, step.kept)
-			}
-			var events []string
-			events, seq = eventTypes(t, log, j.ID, seq)
-			if !slices.Equal(events, step.events) {
-				t.Errorf("after %v more: events %v, want %v", step.advance, events, step.events)
-			}
-		}
-		var left int64
-		db.Model(&Job{}).Where("id = ?", j.ID).Count(&left)
-		if left != 0 {
-			t.Errorf("the printed job's row outlived keep_finished")
+		for _, place := range documentPlaces {
+			t.Run(place.name, func(t *testing.T) { reprintWindow(t, db, place.smallDoc) })
 		}
 	})
+}
+
+// reprintWindow runs TestReprintWindow on db.
+func reprintWindow(t *testing.T, db *database.DB, smallDoc int) {
+	svc, log, clock := transitionService(t, db, smallDoc)
+	ctx := t.Context()
+	j := jobIn(t, svc, qKeep, StatePrinting, true)
+	doc := j.Spool
+	if ok, err := svc.transition(ctx, &j, change{from: []State{StatePrinting}, to: StateCompleted,
+		reason: reasonFor(StateCompleted), by: Actor{Name: "hanako"}}); err != nil || !ok {
+		t.Fatalf("print: %v, %v", ok, err)
+	}
+	_, seq := eventTypes(t, log, j.ID, 0)
+	for _, step := range []struct {
+		advance time.Duration
+		kept    bool
+		events  []string
+	}{
+		{0, true, nil},
+		{tableKeep - time.Second, true, nil},
+		{2 * time.Second, false, []string{audit.EventDocumentDestroyed}},
+		{DefaultKeepFinished, false, nil}, // the row itself is purged now
+	} {
+		clock.Advance(step.advance)
+		if err := svc.SweepOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var keys, rows int64
+		db.Model(&jobKey{}).Where("job_id = ?", j.ID).Count(&keys)
+		db.Model(&Job{}).Where("id = ? AND spool <> ''", j.ID).Count(&rows)
+		stored := documentStored(t, svc, j.ID, doc, smallDoc >= 0)
+		if kept := keys == 1 && rows == 1 && stored; kept != step.kept {
+			t.Errorf("after %v more: key %d, row with document %d, document stored %v; want kept: %v",
+				step.advance, keys, rows, stored, step.kept)
+		}
+		var events []string
+		events, seq = eventTypes(t, log, j.ID, seq)
+		if !slices.Equal(events, step.events) {
+			t.Errorf("after %v more: events %v, want %v", step.advance, events, step.events)
+		}
+	}
+	var left int64
+	db.Model(&Job{}).Where("id = ?", j.ID).Count(&left)
+	if left != 0 {
+		t.Errorf("the printed job's row outlived keep_finished")
+	}
 }
 
 // TestSessionIdle ends a device session unused for the idle timeout, on
 // the clock; each use starts the timeout again.
 func TestSessionIdle(t *testing.T) {
 	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
-		svc, _, clock := transitionService(t, db)
+		svc, _, clock := transitionService(t, db, 0)
 		ctx := t.Context()
 		_, devToken, err := svc.Admin().AddDevice(ctx, DeviceSpec{Name: "mfp", Printer: "ipp://127.0.0.1:1/ipp/print",
 			Queues: []string{qHold}, Methods: []string{MethodCard}}, "admin")

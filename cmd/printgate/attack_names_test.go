@@ -189,8 +189,7 @@ func attackSwitchDatabase(t *testing.T) {
 			srv := startServer(t, cfg)
 			id := ippSubmit(t, srv, "bob", "held across the switch", testdocs.PDF(1, "switch", testdocs.A4))
 			srv.Stop(t)
-			spoolDir := filepath.Join(cfg.DataDir, "spool")
-			before := mustReadDir(spoolDir)
+			before := documents(cfg)
 
 			other := cfg
 			other.Database.URL = tc.then
@@ -206,8 +205,8 @@ func attackSwitchDatabase(t *testing.T) {
 				os.Remove(filepath.Join(cfg.DataDir, database.IdentityFile))
 				serveRefused(t, other)
 			}
-			if after := mustReadDir(spoolDir); fmt.Sprint(after) != fmt.Sprint(before) || len(after) != 1 {
-				t.Errorf("spool was %v before the switch, %v after", before, after)
+			if after := documents(cfg); fmt.Sprint(after) != fmt.Sprint(before) || len(after) != 1 {
+				t.Errorf("documents were %v before the switch, %v after", before, after)
 			}
 
 			srv = startServer(t, cfg)

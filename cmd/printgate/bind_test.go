@@ -4,19 +4,18 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/printgate/printgate/internal/testdocs"
 )
 
-// TestNewSpoolRefused points a server with a held job at a new, empty
-// spool.dir: it must refuse to start rather than abort the job as
-// document-missing, and go on as before once pointed back.
+// TestNewSpoolRefused points a server with a held job, whose document is
+// large enough for a spool file, at a new, empty spool.dir: it must refuse
+// to start rather than abort the job as document-missing, and go on as
+// before once pointed back.
 func TestNewSpoolRefused(t *testing.T) {
 	forEachDB(t, func(t *testing.T, dbURL string) {
 		cfg := newConfig(t, dbURL)
 		cfg.Spool.Dir = filepath.Join(t.TempDir(), "spool")
 		srv := startServer(t, cfg)
-		id := ippSubmit(t, srv, "bob", "held while the spool moves", testdocs.PDF(1, "spool", testdocs.A4))
+		id := ippSubmit(t, srv, "bob", "held while the spool moves", bigDocument("spool"))
 		srv.Stop(t)
 
 		moved := cfg

@@ -7,7 +7,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,7 +16,6 @@ import (
 	"github.com/OpenPrinting/goipp"
 
 	"github.com/printgate/printgate/internal/testdocs"
-	"github.com/printgate/printgate/release/spool"
 )
 
 // TestCrashCampaign kills printgate with SIGKILL at random moments while
@@ -84,7 +82,7 @@ func newCampaign(t *testing.T, dbURL string) *campaign {
 }
 
 // submitLoop submits unique documents until stop, noting each one that
-// was acknowledged.
+// was acknowledged. Some are large enough for a spool file.
 func (c *campaign) submitLoop(cycle, worker int, stop <-chan struct{}) {
 	uri := "ipp://" + c.cfg.Server.Listen[0] + "/ipp/print/secure"
 	for i := 0; ; i++ {
@@ -93,7 +91,11 @@ func (c *campaign) submitLoop(cycle, worker int, stop <-chan struct{}) {
 			return
 		default:
 		}
-		doc := testdocs.PDF(1+i%3, fmt.Sprintf("cycle %d worker %d job %d", cycle, worker, i), testdocs.A4)
+		text := fmt.Sprintf("cycle %d worker %d job %d", cycle, worker, i)
+		doc := testdocs.PDF(1+i%3, text, testdocs.A4)
+		if worker == 1 && i%4 == 3 {
+			doc = bigDocument(text) // kept in a spool file, not in the database
+		}
 		hdr, _ := ippRequest(goipp.OpPrintJob, uri, "bob", mimeVal("application/pdf")).EncodeBytes()
 		resp, err := http.Post("http://"+c.cfg.Server.Listen[0]+"/ipp/print/secure", goipp.ContentType,
 			io.MultiReader(bytes.NewReader(hdr), bytes.NewReader(doc)))
@@ -159,39 +161,21 @@ func (c *campaign) releaseLoop(stop <-chan struct{}) {
 func (c *campaign) check(t *testing.T, cycle int) {
 	t.Helper()
 	db := openTestDB(t, &testServer{Config: c.cfg, DataDir: c.cfg.DataDir})
-	type row struct {
-		ID         int64
-		State      string
-		Spool      string
-		WrappedKey []byte
-	}
-	var rows []row
-	if err := db.Raw("SELECT id, state, spool, k.wrapped_key FROM jobs LEFT JOIN job_keys k ON k.job_id = jobs.id").Scan(&rows).Error; err != nil {
-		t.Fatal(err)
-	}
-	byID := map[int64]row{}
-	spoolNames := map[string]bool{}
+	rows := storedJobs(t, db)
+	byID := map[int64]storedJob{}
 	for _, r := range rows {
 		byID[r.ID] = r
-		if r.Spool != "" {
-			spoolNames[r.Spool+".doc"] = true
+	}
+	owned := map[string]bool{}
+	for _, d := range documentNames(rows) {
+		owned[d] = true
+	}
+	for _, d := range documents(c.cfg) {
+		if !owned[d] {
+			t.Errorf("cycle %d: document %s has no job", cycle, d)
 		}
 	}
-	spoolDir := filepath.Join(c.cfg.DataDir, "spool")
-	for _, f := range mustReadDir(spoolDir) {
-		if !spoolNames[f] {
-			t.Errorf("cycle %d: spool file %s has no job", cycle, f)
-		}
-	}
-	key, err := spool.LoadOrCreateKey(filepath.Join(c.cfg.DataDir, "master.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sp, err := spool.Open(spoolDir, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sp.Close()
+	sp := openSpool(t, c.cfg)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for id, doc := range c.acked {
@@ -207,19 +191,10 @@ func (c *campaign) check(t *testing.T, cycle int) {
 		case r.State == "completed" && prints != 1:
 			t.Errorf("cycle %d: job %d completed but printed %d times", cycle, id, prints)
 		case r.Spool != "":
-			got, err := readDoc(sp, r.Spool, r.WrappedKey)
+			got, err := readDocument(sp, r)
 			if err != nil || sha256.Sum256(got) != sha256.Sum256(doc) {
 				t.Errorf("cycle %d: job %d (%s): document damaged: %v", cycle, id, r.State, err)
 			}
 		}
 	}
-}
-
-func readDoc(sp *spool.Spool, name string, key []byte) ([]byte, error) {
-	r, err := sp.Open(name, key)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	return io.ReadAll(r)
 }

@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,7 +21,6 @@ import (
 
 	"github.com/printgate/printgate/internal/testdocs"
 	"github.com/printgate/printgate/internal/testenv"
-	"github.com/printgate/printgate/release/spool"
 )
 
 var (
@@ -227,48 +226,20 @@ func TestCrashDuringUpload(t *testing.T) {
 		p = startProcessOn(t, cfg, pl)
 		defer p.kill()
 		db := openTestDB(t, &testServer{Config: cfg, DataDir: cfg.DataDir})
-		var rows []struct {
-			ID         int64
-			State      string
-			Spool      string
-			WrappedKey []byte
-			SHA256     []byte
-		}
-		if err := db.Raw("SELECT id, state, spool, k.wrapped_key, sha256 FROM jobs LEFT JOIN job_keys k ON k.job_id = jobs.id").Scan(&rows).Error; err != nil {
-			t.Fatal(err)
-		}
+		rows := storedJobs(t, db)
 		if len(rows) != 1 {
 			t.Fatalf("%d job rows after the crash, want only the acknowledged one: %+v", len(rows), rows)
 		}
-		files, _ := os.ReadDir(spoolDir)
-		if len(files) != 1 || files[0].Name() != rows[0].Spool+".doc" {
-			var names []string
-			for _, f := range files {
-				names = append(names, f.Name())
-			}
-			t.Fatalf("spool holds %v, want only %s.doc", names, rows[0].Spool)
+		if docs, want := documents(cfg), documentNames(rows); !slices.Equal(docs, want) {
+			t.Fatalf("documents kept: %v, want only the acknowledged job's %v", docs, want)
 		}
-		key, err := spool.LoadOrCreateKey(filepath.Join(cfg.DataDir, "master.key"))
+		got, err := readDocument(openSpool(t, cfg), rows[0])
 		if err != nil {
-			t.Fatal(err)
-		}
-		sp, err := spool.Open(spoolDir, key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer sp.Close()
-		doc, err := sp.Open(rows[0].Spool, rows[0].WrappedKey)
-		if err != nil {
-			t.Fatalf("open acknowledged document: %v", err)
-		}
-		defer doc.Close()
-		h := sha256.New()
-		if _, err := io.Copy(h, doc); err != nil {
 			t.Fatalf("read acknowledged document: %v", err)
 		}
 		want := sha256.Sum256(acked)
-		if !bytes.Equal(h.Sum(nil), want[:]) || !bytes.Equal(rows[0].SHA256, want[:]) {
-			t.Errorf("acknowledged document changed: SHA-256 %x (recorded %x), want %x", h.Sum(nil), rows[0].SHA256, want)
+		if sha256.Sum256(got) != want || !bytes.Equal(rows[0].SHA256, want[:]) {
+			t.Errorf("acknowledged document changed: SHA-256 %x (recorded %x), want %x", sha256.Sum256(got), rows[0].SHA256, want)
 		}
 		if rows[0].State != "pending-held" {
 			t.Errorf("acknowledged job state %s, want pending-held", rows[0].State)
@@ -299,16 +270,27 @@ func startUpload(t *testing.T, addr, uri string, size int) net.Conn {
 	return conn
 }
 
-// TestStartupRecovery: at start-up a job whose document is gone is marked
-// aborted, and a document that no job refers to is removed.
+// TestStartupRecovery: at start-up a job whose document is gone, from its
+// spool file or from the database, is marked aborted, and a document that
+// no job refers to, in either place, is removed.
 func TestStartupRecovery(t *testing.T) {
 	cfg := newConfig(t, "")
 	srv := startServer(t, cfg)
 	uri := srv.PrinterURI("secure")
 	r := ippDo(t, uri, ippRequest(goipp.OpPrintJob, uri, "alice", mimeVal("application/pdf")),
-		testdocs.PDF(1, "recovery", testdocs.A4))
+		bigDocument("recovery"))
 	id := attrValue(r.Job, "job-id")
+	r = ippDo(t, uri, ippRequest(goipp.OpPrintJob, uri, "alice", mimeVal("application/pdf")),
+		testdocs.PDF(1, "recovery from the database", testdocs.A4))
+	inDB := attrValue(r.Job, "job-id")
 	srv.Stop(t)
+	db := openTestDB(t, srv)
+	for _, q := range []string{"DELETE FROM job_documents WHERE job_id = " + inDB,
+		"INSERT INTO job_documents (job_id, data) VALUES (999999, 'left over')"} {
+		if err := db.Exec(q).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
 	spoolDir := filepath.Join(cfg.DataDir, "spool")
 	files, _ := os.ReadDir(spoolDir)
 	if len(files) != 1 {
@@ -329,11 +311,15 @@ func TestStartupRecovery(t *testing.T) {
 		}
 	}
 	srv = startServer(t, cfg)
-	db := openTestDB(t, srv)
-	var row struct{ State, Reason string }
-	db.Raw("SELECT state, reason FROM jobs WHERE id = ?", id).Scan(&row)
-	if row.State != "aborted" || row.Reason != "document-missing" {
-		t.Errorf("job without its document: %+v, want aborted (document-missing)", row)
+	for _, job := range []string{id, inDB} {
+		var row struct{ State, Reason string }
+		db.Raw("SELECT state, reason FROM jobs WHERE id = ?", job).Scan(&row)
+		if row.State != "aborted" || row.Reason != "document-missing" {
+			t.Errorf("job %s without its document: %+v, want aborted (document-missing)", job, row)
+		}
+	}
+	if docs := documents(cfg); slices.Contains(docs, "db:999999") {
+		t.Errorf("a document without a job survived start-up in the database: %v", docs)
 	}
 	if _, err := os.Stat(orphan); !os.IsNotExist(err) {
 		t.Errorf("a document without a job survived start-up: %v", err)

@@ -116,13 +116,9 @@ func TestAbusiveClients(t *testing.T) {
 	testenv.WaitFor(t, "the spool to hold only alice's document", func() bool { return len(spoolEntries(srv)) == 1 })
 }
 
-func spoolEntries(srv *testServer) []string {
-	var out []string
-	for _, f := range mustReadDir(srv.DataDir + "/spool") {
-		out = append(out, f)
-	}
-	return out
-}
+// spoolEntries lists the documents srv keeps, in spool files and in the
+// database.
+func spoolEntries(srv *testServer) []string { return documents(srv.Config) }
 
 // TestSpoolQuota: once the spool holds its quota, new jobs are refused
 // with server-error-not-accepting-jobs and the printer says

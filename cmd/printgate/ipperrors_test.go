@@ -10,8 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -410,7 +408,7 @@ func httpCases() []httpCase {
 	}
 }
 
-// state returns the number of jobs on "secure" and the spool's files.
+// state returns the number of jobs on "secure" and the documents kept.
 func (e *errEnv) state(t *testing.T) state {
 	t.Helper()
 	m := ippRequest(goipp.OpGetJobs, e.srv.PrinterURI("secure"), "", keywordVal("which-jobs", "all"))
@@ -418,15 +416,7 @@ func (e *errEnv) state(t *testing.T) state {
 	if status(reply) != goipp.StatusOk {
 		t.Fatalf("Get-Jobs: %s", status(reply))
 	}
-	entries, err := os.ReadDir(filepath.Join(e.srv.DataDir, "spool"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := state{jobs: len(jobGroups(reply))}
-	for _, d := range entries {
-		s.spool = append(s.spool, d.Name())
-	}
-	return s
+	return state{jobs: len(jobGroups(reply)), spool: documents(e.srv.Config)}
 }
 
 // unchanged checks that a refused request left no job and no spool file.
@@ -437,7 +427,7 @@ func (e *errEnv) unchanged(t *testing.T, before state) {
 		t.Errorf("%d jobs after the refused request, %d before", after.jobs, before.jobs)
 	}
 	if !slices.Equal(after.spool, before.spool) {
-		t.Errorf("spool files after the refused request: %q, before: %q", after.spool, before.spool)
+		t.Errorf("documents after the refused request: %q, before: %q", after.spool, before.spool)
 	}
 }
 

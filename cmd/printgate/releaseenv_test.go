@@ -150,15 +150,9 @@ func (e *releaseEnv) received() [][32]byte {
 	return out
 }
 
-// spoolFiles lists the documents left in the spool.
-func (e *releaseEnv) spoolFiles() []string {
-	entries, _ := os.ReadDir(e.srv.DataDir + "/spool")
-	var out []string
-	for _, en := range entries {
-		out = append(out, en.Name())
-	}
-	return out
-}
+// spoolFiles lists the documents left, in spool files and in the
+// database.
+func (e *releaseEnv) spoolFiles() []string { return documents(e.srv.Config) }
 
 func jobIDs(out map[string]any) []int64 {
 	var ids []int64

@@ -196,6 +196,11 @@ func (st *stack) service(ctx context.Context) (*release.Service, func(), error) 
 		sp.Close()
 		return nil, nil, errors.New("config: queues: not validated")
 	}
+	pause, err := commitPauseHook(os.Getenv(commitPauseEnv), os.Stderr)
+	if err != nil {
+		sp.Close()
+		return nil, nil, err
+	}
 	svc, err := release.New(release.Options{
 		DB: st.db, Spool: sp, Queues: st.cfg.queues, Client: &ipp.Client{}, Log: st.log, Directory: st.dir,
 		Audit: st.audit, Credentials: st.creds, Instance: instance, Throttle: st.throttle, Passwords: st.passwords,
@@ -204,7 +209,7 @@ func (st *stack) service(ctx context.Context) (*release.Service, func(), error) 
 		SpoolQuota: st.cfg.Spool.QuotaMB << 20, SharedSpool: st.cfg.Spool.Shared,
 		SpoolShare: st.cfg.Spool.QuotaPercentOfFree, MaxHeldPerUser: st.cfg.Spool.MaxHeldMBPerUser << 20,
 		PageBudget: st.cfg.Pages.budget(), MaxCountedPDF: st.cfg.Pages.MaxPDFMB << 20,
-		Now: st.now,
+		Now: st.now, BeforeCommit: pause,
 	})
 	if err != nil {
 		sp.Close()

@@ -35,6 +35,8 @@ type DB struct {
 	// where names the database for people: the SQLite file, or the
 	// PostgreSQL DSN without its password.
 	where string
+	// path is the SQLite file; empty on PostgreSQL.
+	path string
 }
 
 // Open connects to rawURL: "" opens (creating) printgate.db in dataDir,
@@ -51,6 +53,7 @@ func Open(ctx context.Context, rawURL, dataDir string, log *slog.Logger) (*DB, e
 		gdb     *gorm.DB
 		err     error
 		where   string
+		path    string
 	)
 	switch {
 	case rawURL == "":
@@ -58,9 +61,9 @@ func Open(ctx context.Context, rawURL, dataDir string, log *slog.Logger) (*DB, e
 		if err := os.MkdirAll(dataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("database: create data dir: %w", err)
 		}
-		where = filepath.Join(dataDir, SQLiteFile)
-		gdb, err = gorm.Open(sqlite.Open(sqliteDSN(where)), cfg)
-		where = "sqlite:" + where
+		path = filepath.Join(dataDir, SQLiteFile)
+		gdb, err = gorm.Open(sqlite.Open(sqliteDSN(path)), cfg)
+		where = "sqlite:" + path
 	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
 		dialect = Postgres
 		where = RedactURL(rawURL)
@@ -87,7 +90,7 @@ func Open(ctx context.Context, rawURL, dataDir string, log *slog.Logger) (*DB, e
 		sqlDB.Close()
 		return nil, fmt.Errorf("database: connect %s: %w", dialect, redactErr(err, rawURL))
 	}
-	return &DB{DB: gdb, Dialect: dialect, where: where}, nil
+	return &DB{DB: gdb, Dialect: dialect, where: where, path: path}, nil
 }
 
 // SQLiteFile is the embedded database's file in the data dir; SQLite

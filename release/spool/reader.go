@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/minio/sio"
 )
@@ -19,7 +18,7 @@ import (
 // failed authentication.
 type Reader struct {
 	name  string
-	f     *os.File
+	f     io.Closer // the file; nil for sealed bytes
 	size  int64
 	dec   io.Reader   // sequential
 	decAt io.ReaderAt // random access
@@ -34,12 +33,6 @@ func (s *Spool) Open(name string, wrappedKey []byte) (*Reader, error) {
 	if err := checkName("open", name); err != nil {
 		return nil, err
 	}
-	dataKey, size, err := s.key.unwrap(name, wrappedKey)
-	if err != nil {
-		return nil, fmt.Errorf("spool: open %s: %w", name, err)
-	}
-	defer clear(dataKey)
-
 	f, err := s.root.Open(name + docSuffix)
 	if err != nil {
 		return nil, fmt.Errorf("spool: open %s: %w", name, err)
@@ -49,34 +42,51 @@ func (s *Spool) Open(name string, wrappedKey []byte) (*Reader, error) {
 		f.Close()
 		return nil, fmt.Errorf("spool: open %s: %w", name, err)
 	}
-	// The wrapped key vouches for the plaintext size, so the file length
-	// is known exactly: this catches a file cut at a package boundary or
-	// emptied, which the stream format alone would not.
-	want, err := sio.EncryptedSize(uint64(size))
-	if err != nil || !fi.Mode().IsRegular() || uint64(fi.Size()) != want {
+	if !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, fmt.Errorf("spool: open %s: file has %d bytes, want %d: %w", name, fi.Size(), want, ErrCorrupt)
+		return nil, fmt.Errorf("spool: open %s: not a regular file: %w", name, ErrCorrupt)
+	}
+	r, err := s.newReader(name, wrappedKey, f, fi.Size(), f)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// newReader decrypts the stored bytes src of document name, of length
+// stored; closer, if not nil, is closed with the Reader.
+func (s *Spool) newReader(name string, wrappedKey []byte, src io.ReaderAt, stored int64, closer io.Closer) (*Reader, error) {
+	dataKey, size, err := s.key.unwrap(name, wrappedKey)
+	if err != nil {
+		return nil, fmt.Errorf("spool: open %s: %w", name, err)
+	}
+	defer clear(dataKey)
+	// The wrapped key vouches for the plaintext size, so the stored length
+	// is known exactly: this catches a document cut at a package boundary
+	// or emptied, which the stream format alone would not.
+	want, err := sio.EncryptedSize(uint64(size))
+	if err != nil || uint64(stored) != want {
+		return nil, fmt.Errorf("spool: open %s: stored %d bytes, want %d: %w", name, stored, want, ErrCorrupt)
 	}
 	// sio copies the key into its cipher state, so dataKey may be cleared
-	// when Open returns.
+	// when newReader returns.
 	cfg := sio.Config{MinVersion: sio.Version20, MaxVersion: sio.Version20, Key: dataKey}
 	var dec io.Reader = eofReader{}
 	if size > 0 {
-		// An empty document is an empty file, which sio's reader takes for
-		// a truncated stream; its emptiness is vouched for by the sealed
-		// size checked above.
-		dec, err = sio.DecryptReader(f, cfg)
+		// An empty document is stored as nothing, which sio's reader takes
+		// for a truncated stream; its emptiness is vouched for by the
+		// sealed size checked above.
+		dec, err = sio.DecryptReader(io.NewSectionReader(src, 0, stored), cfg)
 		if err != nil {
-			f.Close()
 			return nil, fmt.Errorf("spool: open %s: %w", name, err)
 		}
 	}
-	decAt, err := sio.DecryptReaderAt(f, cfg)
+	decAt, err := sio.DecryptReaderAt(src, cfg)
 	if err != nil {
-		f.Close()
 		return nil, fmt.Errorf("spool: open %s: %w", name, err)
 	}
-	return &Reader{name: name, f: f, size: size, dec: dec, decAt: decAt}, nil
+	return &Reader{name: name, f: closer, size: size, dec: dec, decAt: decAt}, nil
 }
 
 // Size returns the plaintext length of the document.
@@ -108,8 +118,11 @@ func (r *Reader) ReadAt(p []byte, off int64) (int, error) {
 	return n, r.mapErr("read", err)
 }
 
-// Close closes the document file.
+// Close closes the document file, if there is one.
 func (r *Reader) Close() error {
+	if r.f == nil {
+		return nil
+	}
 	if err := r.f.Close(); err != nil {
 		return fmt.Errorf("spool: close %s: %w", r.name, err)
 	}

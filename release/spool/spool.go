@@ -235,6 +235,15 @@ func (s *Spool) readDir() ([]fs.DirEntry, error) {
 	return d.ReadDir(-1)
 }
 
+// SyncDir makes the names of the documents committed with
+// CommitNoDirSync, and the removals before it, durable.
+func (s *Spool) SyncDir() error {
+	if err := s.syncDir(); err != nil {
+		return fmt.Errorf("spool: sync directory: %w", err)
+	}
+	return nil
+}
+
 // syncDir makes a link, rename or removal in the spool directory durable.
 func (s *Spool) syncDir() error {
 	d, err := s.root.Open(".")

@@ -150,6 +150,21 @@ func (w *Writer) Size() int64 { return w.size }
 // returns successfully; on any error nothing remains. A name already taken
 // gives an error wrapping fs.ErrExist and leaves the existing document alone.
 func (w *Writer) Commit() (Document, error) {
+	return w.finish(true)
+}
+
+// CommitNoDirSync finishes the document as Commit does, but leaves the
+// directory unsynced: the document's contents are on disk, and its name
+// is visible at once, but a crash may still lose the name until the
+// caller calls Spool.SyncDir. One SyncDir then makes every document
+// committed so before it durable together, which is how a batch of
+// submissions shares one directory fsync.
+func (w *Writer) CommitNoDirSync() (Document, error) {
+	return w.finish(false)
+}
+
+// finish commits the document, syncing the directory if syncDir is set.
+func (w *Writer) finish(syncDir bool) (Document, error) {
 	if w.err != nil {
 		return Document{}, w.err
 	}
@@ -157,7 +172,7 @@ func (w *Writer) Commit() (Document, error) {
 		return Document{}, fmt.Errorf("spool: commit %s: %w", w.name, errWriterDone)
 	}
 	w.done = true
-	doc, err := w.commit()
+	doc, err := w.commit(syncDir)
 	if err != nil {
 		w.err = fmt.Errorf("spool: commit %s: %w", w.name, err)
 		w.discard()
@@ -166,7 +181,7 @@ func (w *Writer) Commit() (Document, error) {
 	return doc, nil
 }
 
-func (w *Writer) commit() (Document, error) {
+func (w *Writer) commit(syncDir bool) (Document, error) {
 	if err := w.ctx.Err(); err != nil {
 		return Document{}, err
 	}
@@ -198,6 +213,9 @@ func (w *Writer) commit() (Document, error) {
 	w.s.root.Remove(w.temp)
 	if err != nil {
 		return Document{}, err
+	}
+	if !syncDir {
+		return doc, nil
 	}
 	if err := w.s.syncDir(); err != nil {
 		// The caller sees a failure and stores no key; do not leave an

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"testing"
+
+	"github.com/printgate/printgate/internal/database"
+	"github.com/printgate/printgate/release/spool"
+)
+
+// Documents live in two places (docs/PIPELINE.md): small ones, encrypted,
+// in the database's job_documents, larger ones in spool files. Tests that
+// check what remains look in both.
+
+// bigDocument is a document above release.DefaultSmallDocument, which
+// printgate keeps in a spool file.
+func bigDocument(text string) []byte {
+	doc := make([]byte, 256<<10)
+	copy(doc, "%PDF-1.4\n% "+text+"\n")
+	return doc
+}
+
+// documents lists the documents kept for cfg: the spool's files by name,
+// then "db:ID" for each document kept in the database with job ID. A
+// database that cannot be read shows as one "error: ..." entry, which no
+// test expects.
+func documents(cfg Config) []string {
+	out := mustReadDir(cfg.spoolDir())
+	db, err := database.Open(context.Background(), cfg.Database.URL, cfg.DataDir, nil)
+	if err != nil {
+		return append(out, "error: "+err.Error())
+	}
+	defer db.Close()
+	var ids []int64
+	if err := db.Raw("SELECT job_id FROM job_documents ORDER BY job_id").Scan(&ids).Error; err != nil {
+		return append(out, "error: "+err.Error())
+	}
+	for _, id := range ids {
+		out = append(out, fmt.Sprintf("db:%d", id))
+	}
+	return out
+}
+
+// storedJob is what a test reads of a job to find its document.
+type storedJob struct {
+	ID         int64
+	State      string
+	Spool      string
+	DocInDB    bool
+	WrappedKey []byte
+	SHA256     []byte
+	Data       []byte // the sealed document, when in the database
+}
+
+// storedJobsQuery selects every job as a storedJob.
+const storedJobsQuery = `SELECT id, state, spool, doc_in_db, k.wrapped_key, sha256, d.data FROM jobs
+	LEFT JOIN job_keys k ON k.job_id = jobs.id LEFT JOIN job_documents d ON d.job_id = jobs.id ORDER BY id`
+
+// storedJobs returns every job of db with its key and, for a document in
+// the database, the document.
+func storedJobs(t testing.TB, db *database.DB) []storedJob {
+	t.Helper()
+	var rows []storedJob
+	if err := db.Raw(storedJobsQuery).Scan(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// openSpool opens cfg's spool with its master key.
+func openSpool(t testing.TB, cfg Config) *spool.Spool {
+	t.Helper()
+	key, err := spool.LoadOrCreateKey(cfg.spoolKeyFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := spool.Open(cfg.spoolDir(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sp.Close() })
+	return sp
+}
+
+// readDocument decrypts the document of j from wherever it is kept.
+func readDocument(sp *spool.Spool, j storedJob) ([]byte, error) {
+	var r *spool.Reader
+	var err error
+	if j.DocInDB {
+		r, err = sp.OpenSealed(j.Spool, j.WrappedKey, j.Data)
+	} else {
+		r, err = sp.Open(j.Spool, j.WrappedKey)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return io.ReadAll(r)
+}
+
+// documentNames are the entries of documents that belong to jobs: the
+// spool file of each job with a file, "db:ID" for each in the database.
+func documentNames(jobs []storedJob) []string {
+	var files, rows []string
+	for _, j := range jobs {
+		switch {
+		case j.Spool == "":
+		case j.DocInDB:
+			rows = append(rows, fmt.Sprintf("db:%d", j.ID))
+		default:
+			files = append(files, j.Spool+".doc")
+		}
+	}
+	slices.Sort(files)
+	return append(files, rows...)
+}

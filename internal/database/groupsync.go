@@ -1,0 +1,100 @@
+package database
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+
+	"gorm.io/gorm"
+)
+
+// GroupCommitter writes transactions whose durability may be settled
+// later, for a writer that commits batch after batch and answers each
+// batch's clients only once it is durable (release's committer). Its
+// transactions run on DB; Sync makes every one committed before it
+// durable.
+//
+// On SQLite a commit with synchronous=FULL fsyncs the write-ahead log
+// while it holds the only write lock, so the next batch waits for the
+// disk. A GroupCommitter's connection commits with synchronous=NORMAL
+// instead (SQLite still syncs the log before every checkpoint, so nothing
+// committed is lost to one), and Sync fsyncs the log: the next batch is
+// written while the previous one's fsync runs, and one fsync covers every
+// batch committed before it. A crash before Sync leaves each transaction
+// whole or absent, never in part. Every other connection keeps
+// synchronous=FULL.
+//
+// On PostgreSQL each commit is durable when it returns: DB is the pool
+// and Sync does nothing.
+type GroupCommitter struct {
+	// DB runs the transactions: on SQLite pinned to one connection.
+	DB   *gorm.DB
+	conn *sql.Conn
+	wal  *os.File
+}
+
+// NewGroupCommitter opens a GroupCommitter on db. Close it when done.
+func (db *DB) NewGroupCommitter(ctx context.Context) (*GroupCommitter, error) {
+	if db.Dialect != SQLite {
+		return &GroupCommitter{DB: db.DB}, nil
+	}
+	sqlDB, err := db.DB.DB()
+	if err != nil {
+		return nil, fmt.Errorf("database: group committer: %w", err)
+	}
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("database: group committer: %w", err)
+	}
+	g := &GroupCommitter{conn: conn}
+	// Held open for the committer's life, this connection also keeps the
+	// log file from being deleted and created anew (SQLite deletes it
+	// when its last connection closes), so the file Sync holds stays the
+	// log. synchronous=NORMAL is a setting of this connection only.
+	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = NORMAL"); err != nil {
+		g.Close()
+		return nil, fmt.Errorf("database: group committer: %w", err)
+	}
+	// A read opens the log, creating the file if no connection had yet.
+	var n int
+	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master").Scan(&n); err != nil {
+		g.Close()
+		return nil, fmt.Errorf("database: group committer: %w", err)
+	}
+	if g.wal, err = os.OpenFile(db.path+"-wal", os.O_RDWR, 0); err != nil {
+		g.Close()
+		return nil, fmt.Errorf("database: group committer: %w", err)
+	}
+	pinned := db.DB.Session(&gorm.Session{NewDB: true, Context: ctx})
+	pinned.Statement.ConnPool = conn
+	g.DB = pinned
+	return g, nil
+}
+
+// Sync makes every transaction committed through g so far durable.
+func (g *GroupCommitter) Sync() error {
+	if g.wal == nil {
+		return nil
+	}
+	if err := g.wal.Sync(); err != nil {
+		return fmt.Errorf("database: sync the write-ahead log: %w", err)
+	}
+	return nil
+}
+
+// Close gives the connection back; transactions committed since the last
+// Sync are synced first.
+func (g *GroupCommitter) Close() error {
+	var errs []error
+	if g.wal != nil {
+		errs = append(errs, g.Sync(), g.wal.Close())
+	}
+	if g.conn != nil {
+		// The pool's other connections expect synchronous=FULL.
+		_, err := g.conn.ExecContext(context.Background(), "PRAGMA synchronous = FULL")
+		errs = append(errs, err, g.conn.Close())
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,195 @@
+package release
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/printgate/printgate/audit"
+	"github.com/printgate/printgate/internal/database"
+	"github.com/printgate/printgate/internal/testenv"
+	"github.com/printgate/printgate/ipp"
+	"github.com/printgate/printgate/release/spool"
+)
+
+// batchService returns a started Service over db whose committer calls
+// hook before each commit, with a per-user limit of maxHeld bytes.
+func batchService(t *testing.T, db *database.DB, maxHeld int64, hook func([]int64)) (*Service, *audit.Log) {
+	t.Helper()
+	if err := audit.Migrate(t.Context(), db); err != nil {
+		t.Fatal(err)
+	}
+	sp, err := spool.Open(t.TempDir(), spool.GenerateKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sp.Close() })
+	log := audit.New(db, audit.Options{Key: bytes.Repeat([]byte{7}, 32)})
+	svc, err := New(Options{DB: db, Spool: sp, Audit: log, DatabaseID: "TESTDATABASE0003", SweepEvery: time.Hour,
+		MaxHeldPerUser: maxHeld, BeforeCommit: hook, Queues: []Queue{{Name: "secure", Mode: Hold}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(svc.Close)
+	return svc, log
+}
+
+// paddedDoc is a document of n bytes that names i, so each is unique.
+func paddedDoc(i, n int) []byte {
+	doc := make([]byte, n)
+	copy(doc, fmt.Sprintf("%%PDF-1.4\n%% document %d\n", i))
+	return doc
+}
+
+// gate holds the committer inside a batch, before its commit, until
+// opened, and notes the size of every batch that reaches its commit.
+type gate struct {
+	mu      sync.Mutex
+	sizes   []int
+	hold    bool
+	entered chan struct{}
+	resume  chan struct{}
+}
+
+// close makes the next batch wait in the gate.
+func (g *gate) close() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.hold, g.sizes = true, nil
+	g.entered, g.resume = make(chan struct{}), make(chan struct{})
+}
+
+func (g *gate) beforeCommit(ids []int64) {
+	g.mu.Lock()
+	g.sizes = append(g.sizes, len(ids))
+	hold := g.hold
+	g.hold = false
+	g.mu.Unlock()
+	if hold {
+		close(g.entered)
+		<-g.resume
+	}
+}
+
+// TestCommitBatch holds the committer inside a batch while seven
+// submissions queue behind it, so that they form the next batch. Each user
+// may keep 25,000 bytes and each document has 10,000. Seven users' jobs
+// commit together; seven jobs of one user are refused as a batch, tried
+// one by one, and exactly two are accepted. Every accepted job has its
+// document, key and events; the refused ones leave nothing.
+func TestCommitBatch(t *testing.T) {
+	cases := []struct {
+		name         string
+		users        []string
+		accepted     int
+		batchOfSeven bool
+	}{
+		{"seven users", []string{"u1", "u2", "u3", "u4", "u5", "u6", "u7"}, 7, true},
+		{"one user past the limit", []string{"taro", "taro", "taro", "taro", "taro", "taro", "taro"}, 2, false},
+	}
+	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
+		g := &gate{}
+		svc, log := batchService(t, db, 25_000, g.beforeCommit)
+		submit := func(user string, doc []byte) (ipp.Job, error) {
+			return svc.IPP().PrintJob(t.Context(), ipp.JobRequest{Queue: "secure", User: user, Name: "batch",
+				Document: ipp.DocumentInfo{Format: "application/octet-stream"}}, bytes.NewReader(doc))
+		}
+		acked := map[int64][]byte{}
+		for _, c := range cases {
+			g.close()
+			var wg sync.WaitGroup
+			wg.Go(func() {
+				if _, err := submit("hanako", paddedDoc(0, 100)); err != nil {
+					t.Errorf("%s: the first job: %v", c.name, err)
+				}
+			})
+			<-g.entered
+			var mu sync.Mutex
+			var accepted, refused int
+			for i, user := range c.users {
+				wg.Go(func() {
+					doc := paddedDoc(i, 10_000)
+					j, err := submit(user, doc)
+					mu.Lock()
+					defer mu.Unlock()
+					switch {
+					case err == nil:
+						accepted++
+						acked[int64(j.ID)] = doc
+					case errors.Is(err, ipp.ErrNotPossible):
+						refused++
+					default:
+						t.Errorf("%s: job %d: %v", c.name, i, err)
+					}
+				})
+			}
+			testenv.WaitFor(t, "seven submissions waiting for the committer", func() bool { return svc.waiting.Load() == 7 })
+			close(g.resume)
+			wg.Wait()
+			if accepted != c.accepted || refused != 7-c.accepted {
+				t.Errorf("%s: %d jobs accepted and %d refused; want %d and %d", c.name, accepted, refused, c.accepted, 7-c.accepted)
+			}
+			if c.batchOfSeven && (len(g.sizes) != 2 || g.sizes[1] != 7) {
+				t.Errorf("%s: batches of %v jobs committed; want the seven waiting in one", c.name, g.sizes)
+			}
+		}
+		checkStored(t, svc, acked)
+		if rep, err := log.Verify(t.Context(), 0, 0); err != nil || rep.FirstBad != 0 {
+			t.Errorf("audit chain: %+v, %v", rep, err)
+		}
+		var submitted int64
+		db.Raw("SELECT count(*) FROM audit_events WHERE type = ?", audit.EventSubmitted).Scan(&submitted)
+		if want := int64(len(acked) + len(cases)); submitted != want {
+			t.Errorf("%d submitted events, want %d", submitted, want)
+		}
+	})
+}
+
+// checkStored checks that the jobs of every user but hanako are exactly
+// those of docs, each with its key and its document, intact, in the
+// database.
+func checkStored(t *testing.T, svc *Service, docs map[int64][]byte) {
+	t.Helper()
+	var jobs []Job
+	if err := svc.db.Where("owner <> ?", "hanako").Find(&jobs).Error; err != nil {
+		t.Fatal(err)
+	}
+	if len(jobs) != len(docs) {
+		t.Errorf("%d jobs stored, want %d", len(jobs), len(docs))
+	}
+	for _, j := range jobs {
+		want, ok := docs[j.ID]
+		if !ok || !j.DocInDB {
+			t.Errorf("job %d: acknowledged %v, document in the database %v", j.ID, ok, j.DocInDB)
+			continue
+		}
+		r, err := svc.openDocument(t.Context(), &j)
+		if err != nil {
+			t.Errorf("job %d: %v", j.ID, err)
+			continue
+		}
+		got, err := io.ReadAll(r)
+		r.Close()
+		if err != nil || sha256.Sum256(got) != sha256.Sum256(want) || !bytes.Equal(j.SHA256, hash(want)) {
+			t.Errorf("job %d: document read back %d bytes, %v; want the one sent", j.ID, len(got), err)
+		}
+	}
+	var orphans int64
+	svc.db.Raw(`SELECT count(*) FROM job_documents WHERE job_id NOT IN (SELECT id FROM jobs)`).Scan(&orphans)
+	if orphans != 0 {
+		t.Errorf("%d documents without a job", orphans)
+	}
+}
+
+func hash(b []byte) []byte {
+	h := sha256.Sum256(b)
+	return h[:]
+}

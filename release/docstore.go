@@ -1,0 +1,270 @@
+package release
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+
+	"gorm.io/gorm"
+
+	"github.com/printgate/printgate/release/spool"
+)
+
+// Where a job's document lives (docs/PIPELINE.md). A document of up to
+// smallDoc bytes is read whole into a pooled buffer, sealed in memory and
+// kept in job_documents, written in the same transaction as its job: no
+// file, no fsync of its own. A larger one streams into a spool file that
+// is synced before its job is committed, with the spool directory synced
+// once per batch. Either way it is encrypted under a key of its own,
+// wrapped by the master key and kept in job_keys, so destroying the key
+// destroys the document wherever it is.
+
+// DefaultSmallDocument is the largest document kept in the database when
+// Options.SmallDocument is not set. Somewhere past 256 KiB the file's own
+// fsync costs less than writing the document through the database's log
+// (docs/PIPELINE.md, "The threshold"); 128 KiB keeps the buffers each
+// submission holds small.
+const DefaultSmallDocument = 128 << 10
+
+// received is a document that has been read, encrypted, hashed and
+// counted, and waits for its job to be committed.
+type received struct {
+	// sealed holds a small document's encrypted bytes, in a buffer of
+	// Service.sealedBufs; nil for a spool file.
+	sealed *[]byte
+	// file says the document is a spool file committed without the
+	// directory sync: the committer syncs the directory before the job.
+	file bool
+}
+
+// newBufferPools sets up the pools of the submission path: the plaintext
+// buffer (one byte more than a small document, to see whether the body
+// goes on) and the buffer of a small document's sealed bytes.
+func (s *Service) newBufferPools() {
+	// At least one DARE package, so that a large document streams into
+	// its file in whole packages.
+	plain := max(s.smallDoc+1, 64<<10)
+	sealed := sealedSize(max(s.smallDoc, 0))
+	s.plainBufs.New = func() any { b := make([]byte, plain); return &b }
+	s.sealedBufs.New = func() any { b := make([]byte, 0, sealed); return &b }
+}
+
+// sealedSize is the size of n bytes of plaintext once sealed: DARE adds
+// 32 bytes to every package of 64 KiB.
+func sealedSize(n int) int { return n + 32*(n/(64<<10)+1) }
+
+// receive reads doc once and stores it encrypted: a small document sealed
+// in memory for the committer to write with its job, a larger one in a
+// spool file. It fills in j's document fields. The document may take what
+// the queue, the spool quota and its owner's held-bytes limit leave; past
+// that it is refused and nothing of it remains. On success the caller
+// owns r and hands it to commit, then to release, or to discardDocument.
+func (s *Service) receive(ctx context.Context, q Queue, j *Job, doc io.Reader) (r received, err error) {
+	a, err := s.allowanceFor(ctx, q, j.Owner)
+	if err != nil {
+		return r, err
+	}
+	name := s.docPrefix + rand.Text()
+	bufp := s.plainBufs.Get().(*[]byte)
+	buf := *bufp
+	dirty := len(buf)
+	defer func() {
+		// The plaintext must not outlive the request in a pooled buffer.
+		clear(buf[:dirty])
+		s.plainBufs.Put(bufp)
+	}()
+	// One byte more than a small document tells whether the body goes on.
+	n, err := io.ReadFull(doc, buf[:max(s.smallDoc+1, 0)])
+	switch {
+	case err == io.EOF || err == io.ErrUnexpectedEOF:
+		err = nil
+	case err != nil:
+		return r, fmt.Errorf("release: store document: read: %w", err)
+	}
+	if a.bytes > 0 && int64(n) > a.bytes {
+		return r, s.tooLarge(q, a)
+	}
+	if n <= s.smallDoc {
+		dirty = n
+		return s.seal(ctx, j, name, buf[:n])
+	}
+	return s.storeFile(ctx, q, a, j, name, doc, buf, n)
+}
+
+// seal encrypts the small document plain in memory and counts its pages.
+func (s *Service) seal(ctx context.Context, j *Job, name string, plain []byte) (received, error) {
+	sp := s.sealedBufs.Get().(*[]byte)
+	d, sealed, err := s.spool.Seal(name, plain, *sp)
+	if err != nil {
+		s.sealedBufs.Put(sp)
+		return received{}, fmt.Errorf("release: store document: %w", err)
+	}
+	*sp = sealed
+	r := received{sealed: sp}
+	j.Spool, j.DocInDB, j.WrappedKey, j.Size, j.SHA256 = d.Name, true, d.WrappedKey, d.Size, d.SHA256[:]
+	s.used.Add(d.Size)
+	if err := s.countSmall(ctx, j, plain); err != nil {
+		s.discardDocument(j, r)
+		s.releaseBuffers(r)
+		return received{}, err
+	}
+	return r, nil
+}
+
+// countSmall counts the pages of a small document from its plaintext in
+// memory, without reading it again.
+func (s *Service) countSmall(ctx context.Context, j *Job, plain []byte) error {
+	done, err := s.countSlot(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	res, err := countBytes(ctx, s.pages, j.Format, plain)
+	if err != nil {
+		return fmt.Errorf("release: count pages: %w", err)
+	}
+	setPages(j, res.Pages, res.Known, res.Reason)
+	return nil
+}
+
+// storeFile streams a large document into a spool file: the first n
+// bytes already read into buf, then the rest of doc, reading into buf
+// again. The file is synced, but not the spool directory: the committer
+// does that once for the whole batch, before the batch's jobs commit.
+func (s *Service) storeFile(ctx context.Context, q Queue, a allowance, j *Job, name string, doc io.Reader, buf []byte, n int) (received, error) {
+	w, err := s.spool.Create(ctx, name, a.bytes)
+	if err != nil {
+		return received{}, fmt.Errorf("release: store document: %w", err)
+	}
+	defer w.Abort()
+	for {
+		if _, err := w.Write(buf[:n]); errors.Is(err, spool.ErrTooLarge) {
+			return received{}, s.tooLarge(q, a)
+		} else if err != nil {
+			return received{}, fmt.Errorf("release: store document: %w", err)
+		}
+		var rerr error
+		n, rerr = doc.Read(buf)
+		if rerr == io.EOF && n == 0 {
+			break
+		}
+		if rerr != nil && rerr != io.EOF {
+			return received{}, fmt.Errorf("release: store document: read: %w", rerr)
+		}
+	}
+	d, err := w.CommitNoDirSync()
+	if err != nil {
+		return received{}, fmt.Errorf("release: store document: %w", err)
+	}
+	r := received{file: true}
+	s.used.Add(d.Size)
+	j.Spool, j.DocInDB, j.WrappedKey, j.Size, j.SHA256 = d.Name, false, d.WrappedKey, d.Size, d.SHA256[:]
+	if err := s.countPages(ctx, j); err != nil {
+		s.discardDocument(j, r)
+		return received{}, err
+	}
+	return r, nil
+}
+
+// tooLarge refuses a document past its allowance, in the words of the
+// limit that set it.
+func (s *Service) tooLarge(q Queue, a allowance) error {
+	switch a.by {
+	case limitSpool:
+		s.used.Add(a.bytes) // full until the sweeper recounts
+		return errSpoolFull
+	case limitUser:
+		return s.errUserFull(a.held)
+	}
+	return refuse(ErrTooLarge, fmt.Sprintf("The document is larger than the %d MB this queue accepts.", q.MaxSize>>20))
+}
+
+// releaseBuffers gives back the buffers of r once its job is committed
+// or refused.
+func (s *Service) releaseBuffers(r received) {
+	if r.sealed != nil {
+		*r.sealed = (*r.sealed)[:0]
+		s.sealedBufs.Put(r.sealed)
+	}
+}
+
+// discardDocument removes the document of a job that was refused after
+// its document was stored, and gives its bytes back to the quota. The
+// caller still releases r's buffers.
+func (s *Service) discardDocument(j *Job, r received) {
+	if j.Spool == "" {
+		return
+	}
+	if r.file {
+		s.removeDocument(j.Spool)
+	}
+	s.used.Add(-j.Size)
+}
+
+// storeReceived writes the key of j's document, and the document itself
+// when it is sealed, in tx: the transaction that records j's document.
+func storeReceived(tx *gorm.DB, j *Job, r received) error {
+	if err := tx.Create(&jobKey{JobID: j.ID, WrappedKey: j.WrappedKey}).Error; err != nil {
+		return err
+	}
+	if r.sealed == nil {
+		return nil
+	}
+	return tx.Create(&jobDocument{JobID: j.ID, Data: *r.sealed}).Error
+}
+
+// openDocument opens j's document for reading, from the database or from
+// its spool file.
+func (s *Service) openDocument(ctx context.Context, j *Job) (*spool.Reader, error) {
+	key, err := s.documentKey(ctx, j)
+	if err != nil {
+		return nil, err
+	}
+	if !j.DocInDB {
+		r, err := s.spool.Open(j.Spool, key)
+		if err != nil {
+			return nil, fmt.Errorf("release: open document of job %d: %w", j.ID, err)
+		}
+		return r, nil
+	}
+	var d jobDocument
+	if err := s.db.WithContext(ctx).Where("job_id = ?", j.ID).Take(&d).Error; err != nil {
+		return nil, dbErr(fmt.Sprintf("load document of job %d", j.ID), err)
+	}
+	r, err := s.spool.OpenSealed(j.Spool, key, d.Data)
+	if err != nil {
+		return nil, fmt.Errorf("release: open document of job %d: %w", j.ID, err)
+	}
+	return r, nil
+}
+
+// destroyDocument deletes the key of job id's document, and the document
+// when it is in the database, inside tx, the transaction that ends the
+// document. A spool file is removed once tx has committed (removeFile).
+func destroyDocument(tx *gorm.DB, id int64) error {
+	if err := tx.Where("job_id = ?", id).Delete(&jobKey{}).Error; err != nil {
+		return err
+	}
+	return tx.Where("job_id = ?", id).Delete(&jobDocument{}).Error
+}
+
+// removeFile removes the spool file of a document destroyed in the
+// database, if it had one.
+func (s *Service) removeFile(j Job) {
+	if !j.DocInDB {
+		s.removeDocument(j.Spool)
+	}
+}
+
+// removeDocument deletes a spool file after a failure; the file holds
+// nothing readable without its key, so a failure here is only logged.
+func (s *Service) removeDocument(name string) {
+	if name == "" {
+		return
+	}
+	if err := s.spool.Remove(name); err != nil {
+		s.log.Warn("release: remove document", "err", err)
+	}
+}
