@@ -492,7 +492,7 @@ for server in "${deep_servers[@]}"; do
 done
 
 release_lines=
-if part release; then
+if part release && ((${#active_dbs[@]} > 0)); then
 	t_part=$(date +%s)
 	pattern=$(
 		IFS='|'
@@ -595,7 +595,7 @@ END {
 function submit_tables(    d, c, docs, cl, label, s, i, b, cu, ce) {
 	print ""
 	printf "### Held submissions, empty queue\n\n"
-	printf "Medians of %d rounds: %d jobs per run of the one-page 10 KB PDF, %d of the 10 MB one, each run on a freshly started server with an empty queue (PostgreSQL: a fresh database). jobs/s; for the 10 MB document, MB/s is ten times jobs/s. ×CUPS above 1 is better. The ceiling is `printgate-ceiling` (DARE encryption, SHA-256, append to one segment file, answer after an fsync: one per document at 1 client, a group fsync at 8 and 32); dd is `dd bs=1M conv=fsync` of the same 10 MB PDF into new files on the same disk, as many at once as there are clients.\n\n", rounds, small, large
+	printf "Medians of %d round%s: %d jobs per run of the one-page 10 KB PDF, %d of the 10 MB one, each run on a freshly started server with an empty queue (PostgreSQL: a fresh database). jobs/s; for the 10 MB document, MB/s is ten times jobs/s. ×CUPS above 1 is better. The ceiling is `printgate-ceiling` (DARE encryption, SHA-256, append to one segment file, answer after an fsync: one per document at 1 client, a group fsync at 8 and 32); dd is `dd bs=1M conv=fsync` of the same 10 MB PDF into new files on the same disk, as many at once as there are clients.\n\n", rounds, rounds == 1 ? "" : "s", small, large
 	print "| document | clients | CUPS | printgate SQLite | ×CUPS | of ceiling | printgate PostgreSQL | ×CUPS | of ceiling | ceiling | dd conv=fsync |"
 	print "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 	split("10KB 10MB", docs, " "); split("1 8 32", cl, " ")
@@ -665,8 +665,8 @@ function deep_table(    top, i, e) {
 	top = fill + rounds * deep
 	print ""
 	printf "### Deep queues\n\n"
-	printf "Each server filled with %s held jobs of the 10 KB PDF by 8 clients; then Get-Jobs (%s; %d requests per round, one client) and %d more submissions per round by 8 clients, %d rounds, the servers taking turns; in each round the same %d submissions also went to a freshly started, empty printgate on each database (its empty-queue rate at that moment).", \
-		thousands(fill), "job-id, job-name, job-state, job-originating-user-name, job-k-octets, time-at-creation", getjobs, deep, rounds, deep
+	printf "Each server filled with %s held jobs of the 10 KB PDF by 8 clients; then Get-Jobs (%s; %d requests per round, one client) and %d more submissions per round by 8 clients, %d round%s, the servers taking turns; in each round the same %d submissions also went to a freshly started, empty printgate on each database (its empty-queue rate at that moment).", \
+		thousands(fill), "job-id, job-name, job-state, job-originating-user-name, job-k-octets, time-at-creation", getjobs, deep, rounds, rounds == 1 ? "" : "s", deep
 	if (seen["bigfill"]) printf " Then the printgate servers%s were filled on to %s held jobs and measured the same way.", seen["bigcups"] ? " and CUPS" : "", thousands(big)
 	printf "\n\n"
 	print "| measure | CUPS | printgate SQLite | ×CUPS | printgate PostgreSQL | ×CUPS |"
