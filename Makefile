@@ -6,8 +6,9 @@
 #   make test             provision tools and servers (scripts/provision.sh),
 #                         run all tests strictly, then every fuzz target briefly
 #   make fuzz FUZZTIME=10m  every fuzz target for FUZZTIME each
-#   make bench            printgate side by side with CUPS (scripts/bench.sh);
-#                         writes its table into docs/BENCHMARKS.md
+#   make bench            printgate (SQLite, PostgreSQL) side by side with CUPS,
+#                         the machine's ceiling and dd (scripts/bench.sh);
+#                         writes its report into docs/BENCHMARKS.md
 
 GO ?= go
 TAGS := -tags nomsgpack

@@ -7,6 +7,9 @@
 //
 //	printgate-load --target ipp://127.0.0.1:8631/ipp/print/secure --generate-pdf 10KB --jobs 2000 --concurrency 8
 //
+// With --save-pdf FILE it only writes the --generate-pdf document to FILE,
+// for comparisons on the same bytes (scripts/bench.sh times dd on it).
+//
 // It speaks plain IPP, so it loads CUPS as well as printgate. It refuses
 // targets that are not loopback addresses unless --allow-remote is given:
 // a load generator pointed at the wrong host is a denial of service.
@@ -45,6 +48,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			fmt.Fprintf(stderr, "printgate-load: %v\n", err)
 		}
 		return 2
+	}
+	if o.savePDF != "" {
+		return savePDF(o, stdout, stderr)
 	}
 	doc, cleanup, err := openDocument(o)
 	if err != nil {
@@ -100,6 +106,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	if s.Errors > 0 || (s.Release != nil && s.Release.Errors > 0) || s.OK == 0 {
 		return 1
 	}
+	return 0
+}
+
+// savePDF writes the generated document to o.savePDF, replacing nothing.
+func savePDF(o *options, stdout, stderr io.Writer) int {
+	f, err := os.OpenFile(o.savePDF, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err == nil {
+		_, err = writePDF(f, o.generate)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(o.savePDF)
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "printgate-load: --save-pdf: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "wrote a %d-byte PDF to %s\n", o.generate, o.savePDF)
 	return 0
 }
 

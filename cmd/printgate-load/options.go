@@ -50,6 +50,7 @@ type options struct {
 	requested   []string
 	whichJobs   string
 	allowRemote bool
+	savePDF     string // write the generated PDF here and send nothing
 
 	// Release through the release API after submitting, when releaseAPI is set.
 	releaseAPI  *url.URL
@@ -101,6 +102,7 @@ func parseOptions(args []string, stderr io.Writer, getenv func(string) string) (
 	fs.StringVar(&requested, "requested-attributes", defaultRequested, "get-jobs: comma-separated requested-attributes")
 	fs.StringVar(&o.whichJobs, "which-jobs", "not-completed", "get-jobs: which-jobs")
 	fs.BoolVar(&o.allowRemote, "allow-remote", false, "allow targets that are not loopback addresses")
+	fs.StringVar(&o.savePDF, "save-pdf", "", "write the --generate-pdf document to this file and exit without sending anything")
 	fs.StringVar(&releaseAPI, "release-api", "", "release the submitted jobs through printgate's release API at http(s)://HOST:PORT")
 	fs.StringVar(&tokenFile, "device-token-file", "", "release: file holding the device token (printgate device add)")
 	fs.StringVar(&o.pinUser, "pin-user", "", "release: user who signs in with ID and PIN")
@@ -113,6 +115,9 @@ func parseOptions(args []string, stderr io.Writer, getenv func(string) string) (
 		return nil, usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
 	fs.Visit(func(f *flag.Flag) { userNameSet = userNameSet || f.Name == "user-name" })
+	if o.savePDF != "" {
+		return saveOptions(&o, generate)
+	}
 
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
@@ -209,6 +214,24 @@ func parseOptions(args []string, stderr io.Writer, getenv func(string) string) (
 		return nil, usageError{errors.Join(errs...)}
 	}
 	return &o, nil
+}
+
+// saveOptions checks a --save-pdf command line, which needs only the
+// size: it writes the document that a run would send, for tools that
+// compare with the same bytes (scripts/bench.sh times dd on it).
+func saveOptions(o *options, generate string) (*options, error) {
+	if generate == "" {
+		return nil, usageError{errors.New("--save-pdf needs --generate-pdf SIZE")}
+	}
+	size, err := parseSize(generate)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--generate-pdf: %w", err)}
+	}
+	if size < minPDFSize {
+		return nil, usageError{fmt.Errorf("--generate-pdf: the smallest generated PDF is %d bytes", minPDFSize)}
+	}
+	o.generate = size
+	return o, nil
 }
 
 // parseTarget parses an absolute URL with one of schemes and a host.

@@ -94,6 +94,14 @@ func TestParseOptions(t *testing.T) {
 		{name: "release without token", args: []string{target, "--jobs=1", "--generate-pdf=10KB", "--pin=4821", "--pin-user=bob", "--release-api=http://127.0.0.1:8631"},
 			want: "needs --device-token-file"},
 		{name: "release without PIN", args: append([]string{target, "--jobs=1", "--generate-pdf=10KB"}, release...), want: "no PIN"},
+		{name: "save a PDF", args: []string{"--save-pdf=doc.pdf", "--generate-pdf=10MB"},
+			check: func(t *testing.T, o *options) {
+				if o.savePDF != "doc.pdf" || o.generate != 10_000_000 {
+					t.Errorf("got save %q, generate %d", o.savePDF, o.generate)
+				}
+			}},
+		{name: "save without a size", args: []string{"--save-pdf=doc.pdf"}, want: "--save-pdf needs --generate-pdf"},
+		{name: "save a tiny PDF", args: []string{"--save-pdf=doc.pdf", "--generate-pdf=100"}, want: "smallest generated PDF"},
 		{name: "release of Get-Jobs", args: append([]string{target, "--jobs=1", "--op=get-jobs", "--pin=4821"}, release...), want: "needs --op print-job"},
 	}
 	for _, tt := range tests {

@@ -105,3 +105,28 @@ func TestWritePDFQPDF(t *testing.T) {
 		t.Errorf("qpdf --check: %v\n%s", err, out)
 	}
 }
+
+// TestSavePDF checks that --save-pdf writes the very document a run with
+// --generate-pdf sends, and never replaces an existing file.
+func TestSavePDF(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "doc.pdf")
+	var out, errb bytes.Buffer
+	args := []string{"--save-pdf=" + path, "--generate-pdf=20KB"}
+	if code := run(context.Background(), args, &out, &errb, func(string) string { return "" }); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want bytes.Buffer
+	if _, err := writePDF(&want, 20_000); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want.Bytes()) {
+		t.Errorf("saved %d bytes, not the %d-byte generated document", len(got), want.Len())
+	}
+	if code := run(context.Background(), args, &out, &errb, func(string) string { return "" }); code != 1 {
+		t.Errorf("second save over the same file: exit %d, want 1", code)
+	}
+}
