@@ -190,7 +190,7 @@ func (s *Service) writeBatch(ctx context.Context, batch []*submission) error {
 		for _, sub := range batch {
 			evs = append(evs, submittedEvents(sub.q, sub.job)...)
 		}
-		if _, err := appendBatch(ctx, s.audit, tx, evs); err != nil {
+		if _, err := s.audit.AppendBatch(ctx, tx, evs); err != nil {
 			return fmt.Errorf("release: audit %d submitted jobs: %w", len(batch), err)
 		}
 		if s.beforeCommit != nil {

@@ -9,6 +9,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/printgate/printgate/audit/pages"
 	"github.com/printgate/printgate/release/spool"
 )
 
@@ -105,7 +106,9 @@ func (s *Service) seal(ctx context.Context, j *Job, name string, plain []byte) (
 	r := received{sealed: sp}
 	j.Spool, j.DocInDB, j.WrappedKey, j.Size, j.SHA256 = d.Name, true, d.WrappedKey, d.Size, d.SHA256[:]
 	s.used.Add(d.Size)
-	if err := s.countSmall(ctx, j, plain); err != nil {
+	st := s.pages.Stream(ctx, j.Format)
+	st.Write(plain)
+	if err := s.counted(j, st); err != nil {
 		s.discardDocument(j, r)
 		s.releaseBuffers(r)
 		return received{}, err
@@ -113,15 +116,11 @@ func (s *Service) seal(ctx context.Context, j *Job, name string, plain []byte) (
 	return r, nil
 }
 
-// countSmall counts the pages of a small document from its plaintext in
-// memory, without reading it again.
-func (s *Service) countSmall(ctx context.Context, j *Job, plain []byte) error {
-	done, err := s.countSlot(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	res, err := countBytes(ctx, s.pages, j.Format, plain)
+// counted records on j the page count st made of its document, once the
+// last byte was written to st. A document that cannot be counted is
+// still accepted, with the reason kept.
+func (s *Service) counted(j *Job, st *pages.Stream) error {
+	res, err := st.Close()
 	if err != nil {
 		return fmt.Errorf("release: count pages: %w", err)
 	}
@@ -139,7 +138,11 @@ func (s *Service) storeFile(ctx context.Context, q Queue, a allowance, j *Job, n
 		return received{}, fmt.Errorf("release: store document: %w", err)
 	}
 	defer w.Abort()
+	// Pages are counted as the document streams in: no second read.
+	st := s.pages.Stream(ctx, j.Format)
+	defer st.Abort()
 	for {
+		st.Write(buf[:n])
 		if _, err := w.Write(buf[:n]); errors.Is(err, spool.ErrTooLarge) {
 			return received{}, s.tooLarge(q, a)
 		} else if err != nil {
@@ -161,7 +164,7 @@ func (s *Service) storeFile(ctx context.Context, q Queue, a allowance, j *Job, n
 	r := received{file: true}
 	s.used.Add(d.Size)
 	j.Spool, j.DocInDB, j.WrappedKey, j.Size, j.SHA256 = d.Name, false, d.WrappedKey, d.Size, d.SHA256[:]
-	if err := s.countPages(ctx, j); err != nil {
+	if err := s.counted(j, st); err != nil {
 		s.discardDocument(j, r)
 		return received{}, err
 	}

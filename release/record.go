@@ -73,7 +73,7 @@ func stateEvent(j *Job, from, to State, by Actor) audit.Event {
 
 // recordSubmitted appends the submission of j and where it went next.
 func (s *Service) recordSubmitted(ctx context.Context, tx *gorm.DB, q Queue, j *Job) error {
-	if _, err := appendBatch(ctx, s.audit, tx, submittedEvents(q, j)); err != nil {
+	if _, err := s.audit.AppendBatch(ctx, tx, submittedEvents(q, j)); err != nil {
 		return fmt.Errorf("release: audit job %d submitted: %w", j.ID, err)
 	}
 	return nil
