@@ -80,7 +80,7 @@ die() {
 	log "$*"
 	exit 1
 }
-part() { [[ ",${parts[*]}," == *",$1,"* ]] || [[ " ${parts[*]} " == *" $1 "* ]]; }
+part() { [[ " ${parts[*]} " == *" $1 "* ]]; }
 
 for db in "${dbs[@]}"; do
 	[[ $db == sqlite || $db == postgres ]] || die "BENCH_DBS: $db is neither sqlite nor postgres"
@@ -153,19 +153,32 @@ trap 'exit 130' INT TERM
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# free_port picks a port below the ephemeral range, where no outgoing
+# connection (of this script's clients or of anything else) can hold it.
+ephemeral=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
 free_port() {
 	local port
 	while :; do
-		port=$((20000 + RANDOM % 40000))
+		port=$((15000 + RANDOM % (ephemeral - 15000)))
 		port_open "$port" || break
 	done
 	echo "$port"
 }
 
+# listening port pid: pid itself listens on port (not someone who took
+# the port meanwhile), as far as ss can tell.
+listening() {
+	if command -v ss >/dev/null; then
+		ss -Hltnp "sport = :$1" 2>/dev/null | grep -q "pid=$2,"
+	else
+		port_open "$1"
+	fi
+}
+
 wait_port() { # port pid
 	local i
 	for i in $(seq 1 600); do
-		port_open "$1" && return 0
+		listening "$1" "$2" && return 0
 		kill -0 "$2" 2>/dev/null || return 1
 		sleep 0.1
 	done
@@ -179,8 +192,10 @@ for size in 10KB 10MB; do
 	"$work/bin/printgate-load" --save-pdf "$work/doc-$size.pdf" --generate-pdf "$size" >/dev/null
 done
 
-# Server state: each start_* sets these.
+# Server state: each start_* sets these (startlogs: where a failure to
+# start shows).
 pid= target= dir= db=
+startlogs=()
 dbseq=0
 
 start_printgate() { # name database-url
@@ -206,7 +221,8 @@ EOF
 	"$work/bin/printgate" serve --config "$dir/printgate.yaml" >"$dir/log" 2>&1 &
 	pid=$!
 	running+=("$pid")
-	wait_port "$port" "$pid" || die "printgate did not start: $(tail -20 "$dir/log")"
+	startlogs=("$dir/log")
+	wait_port "$port" "$pid" || return 1
 	target=ipp://127.0.0.1:$port/ipp/print/hold
 }
 
@@ -260,7 +276,8 @@ EOF
 	cupsd -f -c "$dir/etc/cupsd.conf" -s "$dir/etc/cups-files.conf" >"$dir/log/stdout" 2>&1 &
 	pid=$!
 	running+=("$pid")
-	wait_port "$port" "$pid" || die "cupsd did not start: $(tail -20 "$dir/log/error_log" "$dir/log/stdout" 2>&1)"
+	startlogs=("$dir/log/error_log" "$dir/log/stdout")
+	wait_port "$port" "$pid" || return 1
 	# Raw queues are deprecated in CUPS 2.4 but work, and print nothing here.
 	CUPS_SERVER=127.0.0.1:$port lpadmin -p hold -E -v file:///dev/null -m raw 2>/dev/null ||
 		die "lpadmin -p hold failed: $(tail -20 "$dir/log/error_log")"
@@ -278,21 +295,33 @@ start_ceiling() { # name fsync-mode
 	"$work/bin/printgate-ceiling" --listen "127.0.0.1:$port" --dir "$dir" --fsync "$2" >"$dir/log" 2>&1 &
 	pid=$!
 	running+=("$pid")
-	wait_port "$port" "$pid" || die "printgate-ceiling did not start: $(tail -20 "$dir/log")"
+	startlogs=("$dir/log")
+	wait_port "$port" "$pid" || return 1
 	target=ipp://127.0.0.1:$port/ipp/print/hold
 }
 
 # start_server kind name [clients]: kind is cups, sqlite, postgres,
-# ceiling (its fsync mode follows the clients) or nofsync.
+# ceiling (its fsync mode follows the clients) or nofsync. A port taken
+# meanwhile by someone else is tried again with another.
 start_server() {
-	db=
-	case $1 in
-	cups) start_cups "$2" ;;
-	sqlite) start_printgate "$2" "" ;;
-	postgres) start_postgres "$2" ;;
-	ceiling) start_ceiling "$2" "$([[ ${3:-8} == 1 ]] && echo each || echo group)" ;;
-	nofsync) start_ceiling "$2" none ;;
-	esac
+	local try ok
+	for try in 1 2 3; do
+		db=
+		startlogs=()
+		case $1 in
+		cups) start_cups "$2" && ok=1 || ok=0 ;;
+		sqlite) start_printgate "$2" "" && ok=1 || ok=0 ;;
+		postgres) start_postgres "$2" && ok=1 || ok=0 ;;
+		ceiling) start_ceiling "$2" "$([[ ${3:-8} == 1 ]] && echo each || echo group)" && ok=1 || ok=0 ;;
+		nofsync) start_ceiling "$2" none && ok=1 || ok=0 ;;
+		esac
+		((ok == 0)) || return 0
+		stop_pid "$pid"
+		[[ -z $db ]] || drop_db "$db"
+		grep -qis 'address already in use' "${startlogs[@]}" || break
+		log "$1: its port was taken meanwhile; trying another"
+	done
+	die "$1 did not start: $(tail -20 "${startlogs[@]}" 2>&1)"
 }
 
 # stop_server kind: stops $pid, drops $db, notes the ceiling's fsyncs,
