@@ -19,10 +19,12 @@ import (
 
 // The statements of an append go straight to the transaction's
 // connection, below gorm: an append is the hot path of every job, and
-// gorm's statement building (parsing the SQL, reflecting on each
-// argument) cost more than the database's work. Each text depends only on
-// the dialect and the number of rows, so PostgreSQL's statement cache (and
-// gorm's PrepareStmt, where it is on) parses it once.
+// gorm's statement building (scanning the SQL for placeholders, looking
+// at each argument's type by reflection) is work per statement that an
+// append need not do. Gorm's callbacks and logger do not see them. Each
+// text depends only on the dialect and the number of rows, so
+// PostgreSQL's statement cache (and gorm's PrepareStmt, where it is on)
+// parses it once.
 
 // batch is the scratch space of one append, kept in Log.batches between
 // appends so that its buffers and maps are reused.
