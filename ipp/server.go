@@ -131,7 +131,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		return
 	}
 	req := &request{http: hr, printer: p, principal: principal, jobID: jobID, loc: locate(hr)}
-	req.body = bufio.NewReaderSize(s.pace(w, hr.Body), 64<<10)
+	// The header is read in small pieces and the document in large ones,
+	// which bufio hands straight through: a small buffer does, and it is
+	// allocated for every request.
+	req.body = bufio.NewReaderSize(s.pace(w, hr.Body), 8<<10)
 	s.serveIPP(ctx, w, req)
 }
 
