@@ -27,9 +27,17 @@ func TestAnchorer(t *testing.T) {
 	l := newLog(db, newClock(t0, time.Second))
 	ticks := make(chan time.Time)
 	var waited []time.Duration
+	// idle hears each time the anchorer waits again: the round before is
+	// done, so the test's appends cannot race with its reading the head.
+	idle := make(chan struct{}, 1)
 	after := func(d time.Duration) <-chan time.Time {
 		waited = append(waited, d)
+		idle <- struct{}{}
 		return ticks
+	}
+	tick := func() {
+		ticks <- t0
+		<-idle
 	}
 	sink := make(chanSink, 4)
 	path := filepath.Join(t.TempDir(), "audit-anchors.log")
@@ -43,16 +51,17 @@ func TestAnchorer(t *testing.T) {
 	done := make(chan struct{})
 	errs := make(chan error, 10)
 	go func() { a.Run(ctx, func(err error) { errs <- err }); close(done) }()
+	<-idle
 
-	ticks <- t0 // empty chain: nothing to anchor
+	tick() // empty chain: nothing to anchor
 	jobLife(t, l, db, 1, "alice", "a.pdf")
-	ticks <- t0
+	tick()
 	if got := <-sink; got.Seq != 6 {
 		t.Fatalf("anchor at seq %d, want 6", got.Seq)
 	}
-	ticks <- t0 // head unchanged: skipped
+	tick() // head unchanged: skipped
 	appendTx(t, l, db, Event{Type: EventConfigChanged, Actor: "admin"})
-	ticks <- t0
+	tick()
 	if got := <-sink; got.Seq != 7 {
 		t.Fatalf("anchor at seq %d, want 7", got.Seq)
 	}
