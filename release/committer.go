@@ -101,6 +101,14 @@ func (s *Service) committer(ctx context.Context) {
 // fails, each job is tried alone, so that one job refused (its owner over
 // the held-bytes limit, say) does not fail the others.
 func (s *Service) commitBatch(ctx context.Context, batch []*submission) {
+	if err := s.group.Err(); err != nil {
+		// A failed fsync of the log: nothing written now could be
+		// acknowledged as durable.
+		for _, sub := range batch {
+			sub.done <- fmt.Errorf("release: commit job: %w: %w", ErrUnavailable, err)
+		}
+		return
+	}
 	live := make([]*submission, 0, len(batch))
 	for _, sub := range batch {
 		if err := sub.ctx.Err(); err != nil {

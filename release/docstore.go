@@ -1,6 +1,7 @@
 package release
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -106,9 +107,7 @@ func (s *Service) seal(ctx context.Context, j *Job, name string, plain []byte) (
 	r := received{sealed: sp}
 	j.Spool, j.DocInDB, j.WrappedKey, j.Size, j.SHA256 = d.Name, true, d.WrappedKey, d.Size, d.SHA256[:]
 	s.used.Add(d.Size)
-	st := s.pages.Stream(ctx, j.Format)
-	st.Write(plain)
-	if err := s.counted(j, st); err != nil {
+	if err := s.countSmall(ctx, j, plain); err != nil {
 		s.discardDocument(j, r)
 		s.releaseBuffers(r)
 		return received{}, err
@@ -116,13 +115,35 @@ func (s *Service) seal(ctx context.Context, j *Job, name string, plain []byte) (
 	return r, nil
 }
 
-// counted records on j the page count st made of its document, once the
-// last byte was written to st. A document that cannot be counted is
-// still accepted, with the reason kept.
-func (s *Service) counted(j *Job, st *pages.Stream) error {
+// countSmall counts the pages of a small document from its plaintext in
+// memory, with the counter that follows a PDF's cross-reference table as
+// printers do (pages.Count), without reading the document again.
+func (s *Service) countSmall(ctx context.Context, j *Job, plain []byte) error {
+	done, err := s.countSlot(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	res, err := s.pages.Count(ctx, j.Format, bytes.NewReader(plain))
+	if err != nil {
+		return fmt.Errorf("release: count pages: %w", err)
+	}
+	setPages(j, res.Pages, res.Known, res.Reason)
+	return nil
+}
+
+// countLarge records on j the pages of a large document. st counted it
+// while it streamed in; a PDF is counted again from the stored file by
+// pages.Count, as pages.Stream does not yet check what it found against
+// the cross-reference table, which a crafted PDF can make disagree with
+// the objects it reads in order (docs/LIMITS.md).
+func (s *Service) countLarge(ctx context.Context, j *Job, st *pages.Stream) error {
 	res, err := st.Close()
 	if err != nil {
 		return fmt.Errorf("release: count pages: %w", err)
+	}
+	if res.Format == pages.FormatPDF {
+		return s.countPages(ctx, j)
 	}
 	setPages(j, res.Pages, res.Known, res.Reason)
 	return nil
@@ -164,7 +185,7 @@ func (s *Service) storeFile(ctx context.Context, q Queue, a allowance, j *Job, n
 	r := received{file: true}
 	s.used.Add(d.Size)
 	j.Spool, j.DocInDB, j.WrappedKey, j.Size, j.SHA256 = d.Name, false, d.WrappedKey, d.Size, d.SHA256[:]
-	if err := s.counted(j, st); err != nil {
+	if err := s.countLarge(ctx, j, st); err != nil {
 		s.discardDocument(j, r)
 		return received{}, err
 	}

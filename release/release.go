@@ -122,6 +122,9 @@ type Options struct {
 	// PageBudget bounds the work of counting one document's pages; its
 	// zero fields take pages.DefaultBudget's.
 	PageBudget pages.Budget
+	// MaxCountedPDF is the largest PDF whose pages are counted (default
+	// 32 MiB): pdfcpu holds a PDF whole, at up to some 25 times its size.
+	MaxCountedPDF int64
 	// SharedSpool says other instances use the same spool directory, so
 	// start-up leaves their recent files alone.
 	SharedSpool bool
@@ -185,11 +188,12 @@ type Service struct {
 	sharedSpool bool
 	// used approximates the spool's size: recounted by the sweeper,
 	// raised by each stored document.
-	used atomic.Int64
-	log  *slog.Logger
-	// pages counts each document in one pass as it arrives, in memory
-	// that does not grow with the document (pages.Counter.Stream).
+	used  atomic.Int64
+	log   *slog.Logger
 	pages pages.Counter
+	// counting limits concurrent page counts: a PDF parse needs memory in
+	// proportion to the document.
+	counting chan struct{}
 
 	keepFinished time.Duration
 	// docPrefix starts the name of every document this database's jobs
@@ -249,7 +253,10 @@ func New(opts Options) (*Service, error) {
 		maxHeld:     opts.MaxHeldPerUser,
 		sharedSpool: opts.SharedSpool,
 		log:         opts.Log,
-		pages:       pages.Counter{Budget: opts.PageBudget},
+		// PDFs are parsed in memory by pdfcpu; past this size the count
+		// is recorded as unknown so memory stays flat in document size.
+		pages:    pages.Counter{MaxPDFSize: cmp.Or(opts.MaxCountedPDF, 32<<20), Budget: opts.PageBudget},
+		counting: make(chan struct{}, 2),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -247,12 +247,45 @@ func (s *Service) closeIncoming(ctx context.Context, q Queue, j Job) (Job, error
 	return j, nil
 }
 
+// countPages counts the pages of j's stored document, decrypting it on
+// the fly: plaintext never touches the disk. A document that cannot be
+// counted is still accepted, with the reason kept.
+func (s *Service) countPages(ctx context.Context, j *Job) error {
+	done, err := s.countSlot(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	doc, err := s.spool.Open(j.Spool, j.WrappedKey)
+	if err != nil {
+		return fmt.Errorf("release: count pages: %w", err)
+	}
+	defer doc.Close()
+	res, err := s.pages.Count(ctx, j.Format, io.NewSectionReader(&blockCache{r: doc}, 0, doc.Size()))
+	if err != nil {
+		return fmt.Errorf("release: count pages: %w", err)
+	}
+	setPages(j, res.Pages, res.Known, res.Reason)
+	return nil
+}
+
 // setPages records a page count on j; an unknown count is zero, with the
 // reason kept.
 func setPages(j *Job, pages int, known bool, reason string) {
 	j.Pages, j.PagesReason = pages, reason
 	if !known {
 		j.Pages = 0
+	}
+}
+
+// countSlot waits for one of the page counts that may run at once, and
+// returns the function that gives it back.
+func (s *Service) countSlot(ctx context.Context) (func(), error) {
+	select {
+	case s.counting <- struct{}{}:
+		return func() { <-s.counting }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("release: count pages: %w", ctx.Err())
 	}
 }
 

@@ -121,9 +121,7 @@ type PagesConfig struct {
 	MaxObjects int `yaml:"max_objects"`
 	// MaxTime caps the time one count takes; default 10s.
 	MaxTime time.Duration `yaml:"max_time"`
-	// MaxPDFMB is no longer used: pages are counted in one pass, in
-	// memory that does not grow with the document, whatever its size.
-	// It is still read so that configurations that set it load.
+	// MaxPDFMB is the largest PDF whose pages are counted; default 32.
 	MaxPDFMB int64 `yaml:"max_pdf_mb"`
 }
 
@@ -247,7 +245,7 @@ func defaultConfig() Config {
 			GetJobsLimit: ipp.DefaultJobsListLimit},
 		Spool: SpoolConfig{QuotaPercentOfFree: defaultQuotaPercentOfFree, MaxHeldMBPerUser: defaultMaxHeldMBPerUser},
 		Pages: PagesConfig{MaxDecodedMB: pages.DefaultBudget.DecodedBytes >> 20,
-			MaxObjects: pages.DefaultBudget.Objects, MaxTime: pages.DefaultBudget.Time},
+			MaxObjects: pages.DefaultBudget.Objects, MaxTime: pages.DefaultBudget.Time, MaxPDFMB: 32},
 		Log:       LogConfig{Level: "info", Format: "text"},
 		Directory: DirectoryConfig{Type: "builtin"},
 		Credentials: CredentialsConfig{Policy: credential.DefaultPolicy(), Argon2MemoryMB: 64, Argon2Wait: 2 * time.Second,

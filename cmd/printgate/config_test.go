@@ -64,6 +64,7 @@ queues:
 		{name: "negative held limit", yaml: "spool: {max_held_mb_per_user: -1}\n", wantErr: "spool.max_held_mb_per_user"},
 		{name: "no decoded budget", yaml: "pages: {max_decoded_mb: 0}\n", wantErr: "pages: max_decoded_mb"},
 		{name: "tiny time budget", yaml: "pages: {max_time: 1ms}\n", wantErr: "pages: max_decoded_mb"},
+		{name: "no PDF counted", yaml: "pages: {max_pdf_mb: 0}\n", wantErr: "pages: max_decoded_mb"},
 		{name: "negative Get-Jobs limit", yaml: "server: {get_jobs_limit: -1}\n", wantErr: "server.get_jobs_limit"},
 		{
 			name: "bounds default and off",

@@ -86,8 +86,8 @@ func (c *Config) checkStorage(p *problems) {
 	if c.Spool.MaxHeldMBPerUser < 0 {
 		p.add("spool.max_held_mb_per_user", "must not be negative (0: no limit)")
 	}
-	if c.Pages.MaxDecodedMB < 1 || c.Pages.MaxObjects < 100 || c.Pages.MaxTime < 100*time.Millisecond {
-		p.add("pages", "max_decoded_mb must be at least 1, max_objects at least 100 and max_time at least 100ms")
+	if c.Pages.MaxDecodedMB < 1 || c.Pages.MaxObjects < 100 || c.Pages.MaxTime < 100*time.Millisecond || c.Pages.MaxPDFMB < 1 {
+		p.add("pages", "max_decoded_mb and max_pdf_mb must be at least 1, max_objects at least 100 and max_time at least 100ms")
 	}
 }
 

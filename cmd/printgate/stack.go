@@ -208,8 +208,8 @@ func (st *stack) service(ctx context.Context) (*release.Service, func(), error) 
 		KeepFinished: st.cfg.Release.KeepFinished, DatabaseID: dbID, NewSpool: st.newSpool,
 		SpoolQuota: st.cfg.Spool.QuotaMB << 20, SharedSpool: st.cfg.Spool.Shared,
 		SpoolShare: st.cfg.Spool.QuotaPercentOfFree, MaxHeldPerUser: st.cfg.Spool.MaxHeldMBPerUser << 20,
-		PageBudget: st.cfg.Pages.budget(),
-		Now:        st.now, BeforeCommit: pause,
+		PageBudget: st.cfg.Pages.budget(), MaxCountedPDF: st.cfg.Pages.MaxPDFMB << 20,
+		Now: st.now, BeforeCommit: pause,
 	})
 	if err != nil {
 		sp.Close()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync/atomic"
 
 	"gorm.io/gorm"
 )
@@ -33,6 +34,10 @@ type GroupCommitter struct {
 	DB   *gorm.DB
 	conn *sql.Conn
 	wal  *os.File
+	// failed holds the error of the first fsync that failed. After one,
+	// the kernel may have dropped the unwritten pages and report later
+	// fsyncs as successful, so no later commit can be called durable.
+	failed atomic.Pointer[error]
 }
 
 // NewGroupCommitter opens a GroupCommitter on db. Close it when done.
@@ -74,12 +79,28 @@ func (db *DB) NewGroupCommitter(ctx context.Context) (*GroupCommitter, error) {
 }
 
 // Sync makes every transaction committed through g so far durable.
+// Once an fsync has failed, Sync fails for good (see Err).
 func (g *GroupCommitter) Sync() error {
+	if err := g.Err(); err != nil {
+		return err
+	}
 	if g.wal == nil {
 		return nil
 	}
 	if err := g.wal.Sync(); err != nil {
-		return fmt.Errorf("database: sync the write-ahead log: %w", err)
+		err = fmt.Errorf("database: sync the write-ahead log (nothing committed from now on can be acknowledged; restart printgate): %w", err)
+		g.failed.CompareAndSwap(nil, &err)
+		return *g.failed.Load()
+	}
+	return nil
+}
+
+// Err returns the error of the fsync that failed, if one did: from then
+// on no transaction of g can be made durable, whatever later fsyncs say,
+// and its writer must stop.
+func (g *GroupCommitter) Err() error {
+	if p := g.failed.Load(); p != nil {
+		return *p
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package database_test
 
 import (
 	"context"
+	"os"
 	"testing"
 
 	"gorm.io/gorm"
@@ -67,4 +68,40 @@ func synchronous(t *testing.T, db *gorm.DB) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestGroupCommitterSyncFailsForGood: after one failed fsync of the log,
+// Sync and Err keep failing, even once fsync works again, as the pages it
+// failed to write may be gone while later fsyncs succeed.
+func TestGroupCommitterSyncFailsForGood(t *testing.T) {
+	db, err := database.Open(context.Background(), "", t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	g, err := db.NewGroupCommitter(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if g.Err() != nil || g.Sync() != nil {
+		t.Fatal("a new group committer fails")
+	}
+	closed, err := os.CreateTemp(t.TempDir(), "wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed.Close() // fsync of a closed file fails
+	g.SetWAL(closed)
+	if g.Sync() == nil {
+		t.Fatal("Sync of a closed log succeeded")
+	}
+	good, err := os.CreateTemp(t.TempDir(), "wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.SetWAL(good)
+	if g.Sync() == nil || g.Err() == nil {
+		t.Error("after a failed fsync, Sync or Err succeeds again")
+	}
 }
