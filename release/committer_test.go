@@ -8,38 +8,19 @@ import (
 	"io"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/internal/testenv"
 	"github.com/printgate/printgate/ipp"
-	"github.com/printgate/printgate/release/spool"
 )
 
 // batchService returns a started Service over db whose committer calls
 // hook before each commit, with a per-user limit of maxHeld bytes.
 func batchService(t *testing.T, db *database.DB, maxHeld int64, hook func([]int64)) (*Service, *audit.Log) {
 	t.Helper()
-	if err := audit.Migrate(t.Context(), db); err != nil {
-		t.Fatal(err)
-	}
-	sp, err := spool.Open(t.TempDir(), spool.GenerateKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sp.Close() })
-	log := audit.New(db, audit.Options{Key: bytes.Repeat([]byte{7}, 32)})
-	svc, err := New(Options{DB: db, Spool: sp, Audit: log, DatabaseID: "TESTDATABASE0003", SweepEvery: time.Hour,
-		MaxHeldPerUser: maxHeld, BeforeCommit: hook, Queues: []Queue{{Name: "secure", Mode: Hold}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(svc.Close)
-	return svc, log
+	return startService(t, db, Options{DatabaseID: "TESTDATABASE0003", MaxHeldPerUser: maxHeld, BeforeCommit: hook,
+		Queues: []Queue{{Name: "secure", Mode: Hold}}})
 }
 
 // paddedDoc is a document of n bytes that names i, so each is unique.

@@ -5,13 +5,10 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
-	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/internal/testenv"
 	"github.com/printgate/printgate/ipp"
-	"github.com/printgate/printgate/release/spool"
 )
 
 // TestForgedPageTree submits PDFs whose objects, read in file order, hold
@@ -60,22 +57,6 @@ func TestForgedPageTree(t *testing.T) {
 // keeps documents of up to small bytes in the database (0: the default).
 func forgedService(t *testing.T, db *database.DB, small int) *Service {
 	t.Helper()
-	if err := audit.Migrate(t.Context(), db); err != nil {
-		t.Fatal(err)
-	}
-	sp, err := spool.Open(t.TempDir(), spool.GenerateKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sp.Close() })
-	svc, err := New(Options{DB: db, Spool: sp, Audit: audit.New(db, audit.Options{Key: bytes.Repeat([]byte{7}, 32)}),
-		SmallDocument: small, SweepEvery: time.Hour, Queues: []Queue{{Name: "q", Mode: Hold}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(svc.Close)
+	svc, _ := startService(t, db, Options{SmallDocument: small, Queues: []Queue{{Name: "q", Mode: Hold}}})
 	return svc
 }

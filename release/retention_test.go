@@ -21,24 +21,8 @@ import (
 func newTestService(t *testing.T, db *database.DB) (*Service, *audit.Log, *testenv.Clock) {
 	t.Helper()
 	clock := testenv.NewClock()
-	if err := audit.Migrate(t.Context(), db); err != nil {
-		t.Fatal(err)
-	}
-	sp, err := spool.Open(t.TempDir(), spool.GenerateKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sp.Close() })
-	log := audit.New(db, audit.Options{Key: bytes.Repeat([]byte{7}, 32)})
-	svc, err := New(Options{DB: db, Spool: sp, Audit: log, Now: clock.Now, DatabaseID: "TESTDATABASE0001",
-		SweepEvery: time.Hour, Queues: []Queue{{Name: "payroll", Mode: Hold, HideNames: true}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(svc.Close)
+	svc, log := startService(t, db, Options{Now: clock.Now, DatabaseID: "TESTDATABASE0001",
+		Queues: []Queue{{Name: "payroll", Mode: Hold, HideNames: true}}})
 	return svc, log, clock
 }
 

@@ -1,0 +1,39 @@
+package release
+
+import (
+	"bytes"
+	"cmp"
+	"testing"
+	"time"
+
+	"github.com/printgate/printgate/audit"
+	"github.com/printgate/printgate/internal/database"
+	"github.com/printgate/printgate/release/spool"
+)
+
+// startService returns a started Service over db with opts, adding what
+// opts leaves out: a fresh spool, an audit log with a test key, an hourly
+// sweep. It is closed when the test ends.
+func startService(t *testing.T, db *database.DB, opts Options) (*Service, *audit.Log) {
+	t.Helper()
+	if err := audit.Migrate(t.Context(), db); err != nil {
+		t.Fatal(err)
+	}
+	sp, err := spool.Open(t.TempDir(), spool.GenerateKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sp.Close() })
+	log := audit.New(db, audit.Options{Key: bytes.Repeat([]byte{7}, 32)})
+	opts.DB, opts.Spool, opts.Audit = db, sp, log
+	opts.SweepEvery = cmp.Or(opts.SweepEvery, time.Hour)
+	svc, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(svc.Close)
+	return svc, log
+}
