@@ -88,6 +88,13 @@ func addFiles(t *testing.T, root string, add func(string, []byte)) {
 		if d.IsDir() && path != root && strings.HasPrefix(d.Name(), ".") {
 			return filepath.SkipDir
 		}
+		// release/testdata/forged holds PDFs made so that Stream, which
+		// reads objects in file order, counts fewer pages than Count,
+		// which follows the cross-reference table: Stream's known limit
+		// (docs/LIMITS.md), which is why release counts PDFs with Count.
+		if d.IsDir() && d.Name() == "forged" {
+			return filepath.SkipDir
+		}
 		if d.IsDir() || !strings.EqualFold(filepath.Ext(path), ".pdf") {
 			return nil
 		}
