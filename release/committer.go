@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -31,8 +32,9 @@ const maxBatch = 64
 // past it the committer waits for the disk.
 const maxUnsynced = 16
 
-// errUnsynced marks the failure of a batch that committed but could not
-// be made durable: its jobs exist, so their documents must stay.
+// errUnsynced marks the failure of a batch that committed, or may have,
+// but is not known to be durable: its jobs may exist, so their documents
+// must stay.
 var errUnsynced = errors.New("release: committed, but not synced")
 
 // submission is a job whose document has been received, waiting for the
@@ -125,12 +127,26 @@ func (s *Service) commitBatch(ctx context.Context, batch []*submission) {
 		s.unsynced <- live
 		return
 	}
-	if len(live) == 1 {
-		live[0].done <- err
+	// A failed commit may still have committed (a connection lost during
+	// COMMIT): jobs that exist are answered as committed, never written
+	// twice, and their documents kept.
+	committed, rest, lerr := s.committedAnyway(live)
+	if lerr != nil {
+		for _, sub := range live {
+			sub.done <- fmt.Errorf("%w: the commit's outcome is unknown (%w): %w", errUnsynced, lerr, err)
+		}
 		return
 	}
-	s.log.Debug("release: batch failed; committing its jobs one by one", "jobs", len(live), "err", err)
-	for _, sub := range live {
+	if len(committed) > 0 {
+		s.log.Warn("release: a failed commit had committed", "jobs", len(committed), "err", err)
+		s.unsynced <- committed
+	}
+	if len(rest) == 1 && len(live) == 1 {
+		rest[0].done <- err
+		return
+	}
+	s.log.Debug("release: batch failed; committing its jobs one by one", "jobs", len(rest), "err", err)
+	for _, sub := range rest {
 		if err := s.writeBatch(ctx, []*submission{sub}); err != nil {
 			sub.done <- err
 			continue
@@ -217,6 +233,38 @@ func (s *Service) writeBatch(ctx context.Context, batch []*submission) error {
 		return dbErr("commit jobs", err)
 	}
 	return nil
+}
+
+// committedAnyway sorts the submissions of a batch whose commit failed
+// into those whose jobs exist all the same, with their IDs set, and the
+// rest; an error means the database cannot tell.
+func (s *Service) committedAnyway(batch []*submission) (committed, rest []*submission, err error) {
+	names := make([]string, len(batch))
+	for i, sub := range batch {
+		names[i] = sub.job.Spool
+	}
+	var rows []struct {
+		ID    int64
+		Spool string
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+	defer cancel()
+	if err := s.db.WithContext(ctx).Model(&Job{}).Select("id, spool").Where("spool IN ?", names).Scan(&rows).Error; err != nil {
+		return nil, nil, dbErr("look up jobs after a failed commit", err)
+	}
+	ids := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		ids[r.Spool] = r.ID
+	}
+	for _, sub := range batch {
+		if id, ok := ids[sub.job.Spool]; ok {
+			sub.job.ID = id
+			committed = append(committed, sub)
+			continue
+		}
+		rest = append(rest, sub)
+	}
+	return committed, rest, nil
 }
 
 // checkHeldBatch runs checkHeld for each owner with jobs in batch, in the

@@ -26,6 +26,11 @@ func migrations() []database.Migration {
 		}},
 		{Name: "job_keys", Up: createJobKeys},
 		{Name: "job_documents", Up: createJobDocuments},
+		// One job per document: a batch retried after a commit whose
+		// outcome was unknown must fail, not record a job twice.
+		{Name: "jobs.spool unique", Up: func(tx *gorm.DB, _ database.Dialect) error {
+			return database.Exec(tx, `CREATE UNIQUE INDEX jobs_spool ON jobs (spool) WHERE spool <> ''`)
+		}},
 	}
 }
 
