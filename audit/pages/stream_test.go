@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/printgate/printgate/internal/testdocs"
+	"github.com/printgate/printgate/internal/testenv"
 )
 
 // streamCount counts doc with a Stream, writing it in pieces of the sizes
@@ -120,13 +121,7 @@ func TestStreamDrainsAfterAnswer(t *testing.T) {
 			// A Write returns once the counter has taken its bytes; the
 			// answer may follow a moment later.
 			s.Write(junk)
-			deadline := time.Now().Add(10 * time.Second)
-			for !s.ended.Load() && time.Now().Before(deadline) {
-				time.Sleep(time.Millisecond)
-			}
-			if !s.ended.Load() {
-				t.Fatal("the counter has no answer after the header")
-			}
+			testenv.WaitFor(t, "the counter's answer after the header", s.ended.Load)
 			for range 1000 { // 64 MiB
 				if n, err := s.Write(junk); n != len(junk) || err != nil {
 					t.Fatalf("Write = %d, %v", n, err)
@@ -184,12 +179,8 @@ func TestStreamCloseAndAbort(t *testing.T) {
 		}
 	})
 	// Every Stream above has ended its goroutine.
-	deadline := time.Now().Add(10 * time.Second)
-	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	if n := runtime.NumGoroutine(); n > before {
-		t.Errorf("%d goroutines left behind", n-before)
+	if !testenv.Eventually(func() bool { return runtime.NumGoroutine() <= before }) {
+		t.Errorf("%d goroutines left behind", runtime.NumGoroutine()-before)
 	}
 }
 
