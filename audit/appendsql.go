@@ -10,8 +10,6 @@ import (
 	"hash"
 	"slices"
 	"strconv"
-	"strings"
-	"sync"
 
 	"github.com/printgate/printgate/internal/database"
 	"gorm.io/gorm"
@@ -92,15 +90,8 @@ func (b *batch) nameMAC(l *Log) hash.Hash {
 
 // statements are the SQL texts of appends in the Log's dialect.
 type statements struct {
-	dialect                              database.Dialect
+	*database.Texts
 	lockHead, moveHead, update, byJobIDs string
-	mu                                   sync.Mutex
-	inserts                              map[insertKey]string
-}
-
-type insertKey struct {
-	table string
-	rows  int
 }
 
 func newStatements(db *database.DB) *statements {
@@ -108,57 +99,17 @@ func newStatements(db *database.DB) *statements {
 	if db != nil {
 		d = db.Dialect
 	}
-	s := &statements{dialect: d, inserts: make(map[insertKey]string)}
+	s := &statements{Texts: database.NewTexts(d)}
 	s.lockHead = `SELECT seq, hash FROM audit_chain WHERE id = 1`
 	s.byJobIDs = `SELECT job_id, owner, queue FROM audit_jobs WHERE job_id IN (SELECT value FROM json_each(?))`
 	if d == database.Postgres {
 		s.lockHead += ` FOR UPDATE`
 		s.byJobIDs = `SELECT job_id, owner, queue FROM audit_jobs WHERE job_id = ANY(?)`
 	}
-	s.moveHead = s.bind(`UPDATE audit_chain SET seq = ?, hash = ? WHERE id = 1 AND seq = ?`)
-	s.update = s.bind(recordUpdate)
-	s.byJobIDs = s.bind(s.byJobIDs)
+	s.moveHead = s.Bind(`UPDATE audit_chain SET seq = ?, hash = ? WHERE id = 1 AND seq = ?`)
+	s.update = s.Bind(recordUpdate)
+	s.byJobIDs = s.Bind(s.byJobIDs)
 	return s
-}
-
-// bind writes q's placeholders as the dialect wants them: $1, $2... for
-// PostgreSQL. q has no question mark but its placeholders.
-func (s *statements) bind(q string) string {
-	if s.dialect != database.Postgres {
-		return q
-	}
-	var b strings.Builder
-	n := 0
-	for i := range len(q) {
-		if q[i] != '?' {
-			b.WriteByte(q[i])
-			continue
-		}
-		n++
-		b.WriteByte('$')
-		b.WriteString(strconv.Itoa(n))
-	}
-	return b.String()
-}
-
-// insert returns the INSERT of rows rows into table.
-func (s *statements) insert(table, columns string, ncols, rows int) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	k := insertKey{table, rows}
-	if q, ok := s.inserts[k]; ok {
-		return q
-	}
-	row := "(" + placeholders(ncols) + ")"
-	q := "INSERT INTO " + table + " (" + columns + ") VALUES " + strings.TrimSuffix(strings.Repeat(row+", ", rows), ", ")
-	q = s.bind(q)
-	s.inserts[k] = q
-	return q
-}
-
-// placeholders returns "?, ?, ..." for n values.
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
 // Bind parameters per statement: SQLite allows 32766, PostgreSQL 65535.
@@ -175,7 +126,7 @@ func (l *Log) rowsPerInsert(ncols int) int {
 	if l.insertRows > 0 {
 		return l.insertRows
 	}
-	if l.stmts.dialect == database.Postgres {
+	if l.stmts.Dialect() == database.Postgres {
 		return postgresInsertParams / ncols
 	}
 	return max(1, sqliteInsertParams/ncols)
@@ -259,7 +210,7 @@ func (l *Log) fillFromRecords(c conn, b *batch, evs []Event) error {
 	slices.Sort(b.ids)
 	b.ids = slices.Compact(b.ids)
 	var arg any = b.ids // PostgreSQL takes an array
-	if l.stmts.dialect != database.Postgres {
+	if l.stmts.Dialect() != database.Postgres {
 		// SQLite takes a JSON array, so that one text serves any count.
 		s := append(make([]byte, 0, 2+len(b.ids)*8), '[')
 		for i, id := range b.ids {
@@ -335,7 +286,7 @@ func (l *Log) insertEvents(c conn, b *batch, evs []Event) error {
 				ev.PrevHash, ev.Hash)
 		}
 		b.args = args
-		q := l.stmts.insert("audit_events", eventColumns, eventColumnCount, end-start)
+		q := l.stmts.Insert("audit_events", eventColumns, eventColumnCount, end-start, "")
 		if _, err := c.exec(q, args...); err != nil {
 			return fmt.Errorf("insert events %d to %d: %w", evs[start].Seq, evs[end-1].Seq, err)
 		}
@@ -384,7 +335,7 @@ func (l *Log) writeRecords(c conn, b *batch, evs []Event) error {
 			}
 		}
 		b.args = args
-		q := l.stmts.insert("audit_jobs", recordColumns, recordColumnCount, n)
+		q := l.stmts.Insert("audit_jobs", recordColumns, recordColumnCount, n, "")
 		if _, err := c.exec(q, args...); err != nil {
 			return fmt.Errorf("insert job records: %w", err)
 		}

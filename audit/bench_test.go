@@ -9,6 +9,7 @@ import (
 	"runtime/metrics"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -129,7 +130,7 @@ func insertRows(tx *gorm.DB, table, columns string, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	row := "(" + placeholders(len(rows[0])) + ")"
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(rows[0])), ", ") + ")"
 	q := make([]byte, 0, len(rows)*(len(row)+2)+100)
 	q = append(q, "INSERT INTO "+table+" ("+columns+") VALUES "...)
 	args := make([]any, 0, len(rows)*len(rows[0]))

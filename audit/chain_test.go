@@ -229,7 +229,8 @@ func insertEvent(t testing.TB, db *database.DB, ev *Event, moveHead bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustExec(t, db, `INSERT INTO audit_events (`+eventColumns+`) VALUES (`+placeholders(len(args))+`)`, args...)
+	// ? placeholders: gorm binds them for the dialect.
+	mustExec(t, db, database.NewTexts(database.SQLite).Insert("audit_events", eventColumns, len(args), 1, ""), args...)
 	if moveHead {
 		mustExec(t, db, `UPDATE audit_chain SET seq = ?, hash = ? WHERE id = 1`, ev.Seq, ev.Hash)
 	}

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/glebarez/sqlite"
+	"github.com/libtnb/sqlite"
 	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/internal/testenv"
 	"gorm.io/driver/postgres"

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"gorm.io/gorm"
+
+	"github.com/printgate/printgate/internal/database"
 )
 
 // The statements of a batch (committer.go): one multi-row INSERT per
@@ -26,19 +28,33 @@ func jobValues(j *Job) []any {
 		j.Device, j.PINFailures, j.CreatedAt, j.UpdatedAt, j.ProcessedAt, j.CompletedAt}
 }
 
+// jobColumnList is jobColumns as one SQL list.
+var jobColumnList = strings.Join(jobColumns, ", ")
+
+// batchSQL runs a batch's statements straight on the transaction's
+// connection, in the texts of texts' dialect.
+type batchSQL struct {
+	tx    *gorm.DB
+	texts *database.Texts
+}
+
+func (b batchSQL) exec(q string, args ...any) error {
+	_, err := b.tx.Statement.ConnPool.ExecContext(b.tx.Statement.Context, q, args...)
+	return err
+}
+
 // insertJobs inserts the jobs of batch with one statement and sets their
 // IDs. The rows come back matched by document name, unique to each job,
 // rather than by position, which neither database promises for RETURNING.
-func insertJobs(tx *gorm.DB, batch []*submission) error {
+func (b batchSQL) insertJobs(batch []*submission) error {
 	args := make([]any, 0, len(batch)*len(jobColumns))
 	bySpool := make(map[string]*Job, len(batch))
 	for _, sub := range batch {
 		args = append(args, jobValues(sub.job)...)
 		bySpool[sub.job.Spool] = sub.job
 	}
-	q := "INSERT INTO jobs (" + strings.Join(jobColumns, ", ") + ") VALUES " +
-		rowsOf(len(batch), len(jobColumns)) + " RETURNING id, spool"
-	rows, err := tx.Raw(q, args...).Rows()
+	q := b.texts.Insert("jobs", jobColumnList, len(jobColumns), len(batch), " RETURNING id, spool")
+	rows, err := b.tx.Statement.ConnPool.QueryContext(b.tx.Statement.Context, q, args...)
 	if err != nil {
 		return fmt.Errorf("insert jobs: %w", err)
 	}
@@ -67,20 +83,19 @@ func insertJobs(tx *gorm.DB, batch []*submission) error {
 }
 
 // insertKeys inserts the wrapped keys of batch's documents.
-func insertKeys(tx *gorm.DB, batch []*submission) error {
+func (b batchSQL) insertKeys(batch []*submission) error {
 	args := make([]any, 0, 2*len(batch))
 	for _, sub := range batch {
 		args = append(args, sub.job.ID, sub.job.WrappedKey)
 	}
-	err := tx.Exec("INSERT INTO job_keys (job_id, wrapped_key) VALUES "+rowsOf(len(batch), 2), args...).Error
-	if err != nil {
+	if err := b.exec(b.texts.Insert("job_keys", "job_id, wrapped_key", 2, len(batch), ""), args...); err != nil {
 		return fmt.Errorf("insert keys: %w", err)
 	}
 	return nil
 }
 
 // insertDocuments inserts the sealed small documents of batch.
-func insertDocuments(tx *gorm.DB, batch []*submission) error {
+func (b batchSQL) insertDocuments(batch []*submission) error {
 	args := make([]any, 0, 2*len(batch))
 	for _, sub := range batch {
 		if sub.doc.sealed != nil {
@@ -90,23 +105,8 @@ func insertDocuments(tx *gorm.DB, batch []*submission) error {
 	if len(args) == 0 {
 		return nil
 	}
-	err := tx.Exec("INSERT INTO job_documents (job_id, data) VALUES "+rowsOf(len(args)/2, 2), args...).Error
-	if err != nil {
+	if err := b.exec(b.texts.Insert("job_documents", "job_id, data", 2, len(args)/2, ""), args...); err != nil {
 		return fmt.Errorf("insert documents: %w", err)
 	}
 	return nil
-}
-
-// rowsOf returns the VALUES list of n rows of cols placeholders each.
-func rowsOf(n, cols int) string {
-	row := "(" + strings.Repeat("?, ", cols-1) + "?)"
-	var b strings.Builder
-	b.Grow(n * (len(row) + 2))
-	for i := range n {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(row)
-	}
-	return b.String()
 }

@@ -198,16 +198,17 @@ func (s *Service) writeBatch(ctx context.Context, batch []*submission) error {
 		}
 	}
 	err := s.group.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := insertJobs(tx, batch); err != nil {
+		b := batchSQL{tx: tx, texts: s.texts}
+		if err := b.insertJobs(batch); err != nil {
 			return err
 		}
 		if err := s.checkHeldBatch(tx, batch); err != nil {
 			return err
 		}
-		if err := insertKeys(tx, batch); err != nil {
+		if err := b.insertKeys(batch); err != nil {
 			return err
 		}
-		if err := insertDocuments(tx, batch); err != nil {
+		if err := b.insertDocuments(batch); err != nil {
 			return err
 		}
 		evs := make([]audit.Event, 0, 2*len(batch))

@@ -166,6 +166,7 @@ type Options struct {
 // Service holds the queues and jobs; IPP reaches it through IPP().
 type Service struct {
 	db     *database.DB
+	texts  *database.Texts // of the committer's statements
 	spool  *spool.Spool
 	queues map[string]Queue
 	client *ipp.Client
@@ -265,6 +266,7 @@ func New(opts Options) (*Service, error) {
 	s.docPrefix = docPrefix(opts.DatabaseID)
 	s.scrub = make(chan struct{}, 1)
 	s.newSpool = opts.NewSpool
+	s.texts = database.NewTexts(opts.DB.Dialect)
 	s.commits = make(chan *submission)
 	s.unsynced = make(chan []*submission, maxUnsynced)
 	s.beforeCommit = opts.BeforeCommit

@@ -2,7 +2,6 @@ package database
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -32,7 +31,7 @@ import (
 type GroupCommitter struct {
 	// DB runs the transactions: on SQLite pinned to one connection.
 	DB   *gorm.DB
-	conn *sql.Conn
+	conn *stmtConn
 	wal  *os.File
 	// failed holds the error of the first fsync that failed. After one,
 	// the kernel may have dropped the unwritten pages and report later
@@ -49,10 +48,11 @@ func (db *DB) NewGroupCommitter(ctx context.Context) (*GroupCommitter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("database: group committer: %w", err)
 	}
-	conn, err := sqlDB.Conn(ctx)
+	sc, err := sqlDB.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("database: group committer: %w", err)
 	}
+	conn := newStmtConn(sqlDB, sc)
 	g := &GroupCommitter{conn: conn}
 	// Held open for the committer's life, this connection also keeps the
 	// log file from being deleted and created anew (SQLite deletes it

@@ -4,3 +4,17 @@ import "os"
 
 // SetWAL replaces the file g syncs, for tests that make an fsync fail.
 func (g *GroupCommitter) SetWAL(f *os.File) { g.wal = f }
+
+// CachedStatements reports how many prepared statements g's connection
+// keeps (0 on PostgreSQL, whose driver keeps its own).
+func (g *GroupCommitter) CachedStatements() int {
+	if g.conn == nil {
+		return 0
+	}
+	g.conn.mu.Lock()
+	defer g.conn.mu.Unlock()
+	return len(g.conn.stmts)
+}
+
+// MaxCachedStmts is maxCachedStmts, for the test of the bound.
+const MaxCachedStmts = maxCachedStmts

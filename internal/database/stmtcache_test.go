@@ -1,0 +1,78 @@
+package database_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"gorm.io/gorm"
+
+	"github.com/printgate/printgate/internal/database"
+)
+
+// TestGroupCommitterPreparesOnce: on SQLite the committer's transactions
+// run each text prepared once, across transactions; a rolled-back
+// transaction leaves nothing; the cache stays within its bound.
+func TestGroupCommitterPreparesOnce(t *testing.T) {
+	ctx := context.Background()
+	db, err := database.Open(ctx, "", t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Exec("CREATE TABLE prepared (n INTEGER)").Error; err != nil {
+		t.Fatal(err)
+	}
+	g, err := db.NewGroupCommitter(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	insert := func(q string, n int) error {
+		return g.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			_, err := tx.Statement.ConnPool.ExecContext(ctx, q, n)
+			return err
+		})
+	}
+	steps := []struct {
+		q      string
+		cached int
+	}{
+		{"INSERT INTO prepared (n) VALUES (?)", 1},
+		{"INSERT INTO prepared (n) VALUES (?)", 1},
+		{"INSERT INTO prepared (n) VALUES (? + 0)", 2},
+		{"INSERT INTO prepared (n) VALUES (?)", 2},
+	}
+	for i, st := range steps {
+		if err := insert(st.q, i); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		if got := g.CachedStatements(); got != st.cached {
+			t.Errorf("after step %d: %d statements cached, want %d", i, got, st.cached)
+		}
+	}
+	rollback := errors.New("roll back")
+	err = g.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if _, err := tx.Statement.ConnPool.ExecContext(ctx, steps[0].q, 99); err != nil {
+			return err
+		}
+		return rollback
+	})
+	if !errors.Is(err, rollback) {
+		t.Fatalf("rolled-back transaction: %v", err)
+	}
+	var rows []int
+	db.Raw("SELECT n FROM prepared ORDER BY n").Scan(&rows)
+	if fmt.Sprint(rows) != "[0 1 2 3]" {
+		t.Errorf("rows %v, want [0 1 2 3]: the rolled-back insert must not be there", rows)
+	}
+	for i := range database.MaxCachedStmts + 1 {
+		if err := insert(fmt.Sprintf("INSERT INTO prepared (n) VALUES (? + %d)", i), 0); err != nil {
+			t.Fatal(err)
+		}
+		if got := g.CachedStatements(); got > database.MaxCachedStmts {
+			t.Fatalf("%d statements cached, above the bound %d", got, database.MaxCachedStmts)
+		}
+	}
+}
