@@ -24,10 +24,11 @@ type bigPDF struct {
 // page tree is in an object stream).
 func writeBigPDF(w io.Writer, d bigPDF) error {
 	bw := &pieceWriter{w: w, buf: make([]byte, 0, 32<<10)}
-	offsets := map[int]int{} // top-level objects
+	first := 10 // the first page object; its content stream follows it
+	size := first + 2*d.pages
+	offsets := make([]int, size+1) // of top-level objects; 0: none
 	obj := func(n int) { offsets[n] = bw.n }
 	bw.printf("%%PDF-1.7\n%%\xe2\xe3\xcf\xd3\n")
-	first := 10 // the first page object; its content stream follows it
 	var kids strings.Builder
 	for i := range d.pages {
 		fmt.Fprintf(&kids, "%d 0 R ", first+2*i)
@@ -79,12 +80,11 @@ func writeBigPDF(w io.Writer, d bigPDF) error {
 	}
 	obj(4)
 	bw.printf("4 0 obj\n%d\nendobj\n", d.streamSize)
-	size := first + 2*d.pages
 	if !d.objStm {
 		at := bw.n
 		bw.printf("xref\n0 %d\n0000000000 65535 f \n", size)
 		for n := 1; n < size; n++ {
-			if off, ok := offsets[n]; ok {
+			if off := offsets[n]; off > 0 {
 				bw.printf("%010d 00000 n \n", off)
 			} else {
 				bw.printf("0000000000 65535 f \n")
@@ -97,10 +97,10 @@ func writeBigPDF(w io.Writer, d bigPDF) error {
 	bw.printf("%d 0 obj\n<< /Type /XRef /Size %d /W [1 4 2] /Root 1 0 R /Length %d >>\nstream\n", size, size+1, 7*(size+1))
 	offsets[size] = at
 	for n := range size + 1 {
-		off, ok := offsets[n]
+		off := offsets[n]
 		idx, inStm := stmIndex[n]
 		switch {
-		case ok:
+		case off > 0:
 			bw.write([]byte{1, byte(off >> 24), byte(off >> 16), byte(off >> 8), byte(off), 0, 0})
 		case inStm:
 			bw.write([]byte{2, 0, 0, 0, 3, byte(idx >> 8), byte(idx)})
