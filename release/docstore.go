@@ -116,15 +116,20 @@ func (s *Service) seal(ctx context.Context, j *Job, name string, plain []byte) (
 }
 
 // countSmall counts the pages of a small document from its plaintext in
-// memory, with the counter that follows a PDF's cross-reference table as
-// printers do (pages.Count), without reading the document again.
+// memory, in one pass without a goroutine (pages.Counter.CountBytes),
+// checking a PDF's page tree against its cross-reference table as
+// printers read it. A PDF it cannot check (Unverified) is counted by
+// pages.Count, still from memory.
 func (s *Service) countSmall(ctx context.Context, j *Job, plain []byte) error {
 	done, err := s.countSlot(ctx)
 	if err != nil {
 		return err
 	}
 	defer done()
-	res, err := s.pages.Count(ctx, j.Format, bytes.NewReader(plain))
+	res, err := s.pages.CountBytes(ctx, j.Format, plain)
+	if err == nil && res.Unverified {
+		res, err = s.pages.Count(ctx, j.Format, bytes.NewReader(plain))
+	}
 	if err != nil {
 		return fmt.Errorf("release: count pages: %w", err)
 	}
@@ -132,17 +137,18 @@ func (s *Service) countSmall(ctx context.Context, j *Job, plain []byte) error {
 	return nil
 }
 
-// countLarge records on j the pages of a large document. st counted it
-// while it streamed in; a PDF is counted again from the stored file by
-// pages.Count, as pages.Stream does not yet check what it found against
-// the cross-reference table, which a crafted PDF can make disagree with
-// the objects it reads in order (docs/LIMITS.md).
+// countLarge records on j the pages of a large document, which st counted
+// while it streamed in. Only a PDF whose count st could not check against
+// its cross-reference table (Unverified: the table is missing or broken,
+// or names other definitions than those in file order, as a crafted PDF
+// can make it; docs/LIMITS.md) is counted again from the stored file by
+// pages.Count, a second decrypting read.
 func (s *Service) countLarge(ctx context.Context, j *Job, st *pages.Stream) error {
 	res, err := st.Close()
 	if err != nil {
 		return fmt.Errorf("release: count pages: %w", err)
 	}
-	if res.Format == pages.FormatPDF {
+	if res.Unverified {
 		return s.countPages(ctx, j)
 	}
 	setPages(j, res.Pages, res.Known, res.Reason)

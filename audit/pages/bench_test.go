@@ -3,8 +3,11 @@ package pages
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -174,4 +177,63 @@ func imagePDF(size int) []byte {
 		"<< /Type /XObject /Subtype /Image /Width "+strconv.Itoa(len(pixels))+" /Height 1 /ColorSpace /DeviceGray /BitsPerComponent 8 /Length "+
 			strconv.Itoa(len(pixels))+" >>\nstream\n"+string(pixels)+"\nendstream",
 	)
+}
+
+// BenchmarkVerified compares pages.Count with the verified one-pass
+// counter that release uses: CountBytes for a document in memory (no
+// goroutine, no pipe), Stream for one that streams in (32 KiB writes).
+// PAGES_BENCH_PDFS names PDFs to use, comma-separated: the documents of
+// printgate-load (printgate-load --save-pdf FILE --generate-pdf 10KB, and
+// 10MB); without it, imagePDF's stand-ins of them.
+func BenchmarkVerified(b *testing.B) {
+	type doc struct {
+		name string
+		doc  []byte
+	}
+	var docs []doc
+	if files := os.Getenv("PAGES_BENCH_PDFS"); files != "" {
+		for _, f := range strings.Split(files, ",") {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				b.Fatal(err)
+			}
+			docs = append(docs, doc{filepath.Base(f), data})
+		}
+	} else {
+		docs = []doc{{"pdf-10KB", imagePDF(10 << 10)}, {"pdf-10MB", imagePDF(10 << 20)}}
+	}
+	for _, d := range docs {
+		counters := []struct {
+			name  string
+			count func() (Result, error)
+		}{
+			{"Count", func() (Result, error) {
+				return Count(context.Background(), FormatPDF, bytes.NewReader(d.doc))
+			}},
+			{"CountBytes", func() (Result, error) {
+				return Counter{}.CountBytes(context.Background(), FormatPDF, d.doc)
+			}},
+			{"Stream", func() (Result, error) {
+				return streamCount(Counter{}, FormatPDF, d.doc, func() int { return 32 << 10 })
+			}},
+		}
+		for _, c := range counters {
+			b.Run(d.name+"/"+c.name, func(b *testing.B) {
+				count := func() {
+					if res, err := c.count(); err != nil || !res.Known || res.Pages != 1 {
+						b.Fatalf("%s = %+v, %v", c.name, res, err)
+					}
+				}
+				stop := samplePeakHeap()
+				count()
+				peak := stop()
+				b.ReportAllocs()
+				b.SetBytes(int64(len(d.doc)))
+				for b.Loop() {
+					count()
+				}
+				b.ReportMetric(float64(peak), "peak-heap-bytes")
+			})
+		}
+	}
 }

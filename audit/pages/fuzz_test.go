@@ -3,6 +3,8 @@ package pages
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/pdfcpu/pdfcpu/pkg/api"
@@ -111,6 +113,9 @@ func FuzzStream(f *testing.F) {
 		}
 	}
 	f.Add(uint8(0), testdocs.PDFBomb(2, 1000), uint64(7))
+	for i, doc := range xrefSeeds() {
+		f.Add(uint8(0), doc, uint64(i))
+	}
 	budget := Budget{DecodedBytes: 1 << 20, Objects: 1000}
 	f.Fuzz(func(t *testing.T, format uint8, doc []byte, seed uint64) {
 		declared := streamFormats[int(format)%len(streamFormats)]
@@ -140,6 +145,71 @@ func FuzzStream(f *testing.F) {
 			t.Fatalf("Stream = %+v, Count = %+v", got, want)
 		case want.Known && !got.Known && !streamCannot(got) && validPDF(doc):
 			t.Fatalf("Stream = %+v, Count = %+v for a valid PDF", got, want)
+		case got.Unverified && got.Known:
+			t.Fatalf("Stream = %+v: a count is verified or unknown", got)
+		}
+	})
+}
+
+// xrefSeeds are PDFs whose cross-reference sections take each path of
+// the scanner's reading of them: tables with updates, streams with and
+// without predictors, hybrid files, and the forged page trees.
+func xrefSeeds() [][]byte {
+	base := newPDFWriter().obj(1, testCatalog).obj(2, pagesNode(3, 4)).obj(3, testPage).obj(4, testPage).
+		xrefTable("/Root 1 0 R")
+	seeds := [][]byte{
+		base.bytes(),
+		base.clone().obj(2, pagesNode(3, 4, 5)).obj(5, testPage).xrefTable("/Root 1 0 R").bytes(),
+		firstOfTwo(base.clone()),
+		newPDFWriter().objStm(5, stm{objs: map[int]string{1: testCatalog, 2: pagesNode(3, 4), 3: testPage, 4: testPage}}).
+			xrefStream(6, "/Root 1 0 R").obj(2, pagesNode(3)).xrefStream(7, "/Root 1 0 R").bytes(),
+		hybridPDF(0),
+		hybridPDF(12),
+	}
+	forged, _ := filepath.Glob(filepath.Join("..", "..", "release", "testdata", "forged", "*.pdf"))
+	for _, f := range forged {
+		if b, err := os.ReadFile(f); err == nil {
+			seeds = append(seeds, b)
+		}
+	}
+	return seeds
+}
+
+// FuzzCountBytes counts a PDF with CountBytes, under a small budget: it
+// must give what a Stream gives, and a count it verified must be Count's
+// wherever Count knows the pages (a reader of the table, as printers are).
+// Its budget: 1 MiB decoded, 1000 objects, and the default time.
+func FuzzCountBytes(f *testing.F) {
+	for _, doc := range xrefSeeds() {
+		f.Add(doc)
+	}
+	for _, c := range streamPDFCases() {
+		if len(c.doc) < 4096 {
+			f.Add(c.doc)
+		}
+	}
+	c := Counter{Budget: Budget{DecodedBytes: 1 << 20, Objects: 1000}}
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		got, err := c.CountBytes(context.Background(), FormatPDF, doc)
+		if err != nil {
+			t.Fatalf("CountBytes = %v; only a done context is an error", err)
+		}
+		streamed, err := streamCount(c, FormatPDF, doc, randomSplit(uint64(len(doc)), 64))
+		if err != nil || streamed != got {
+			t.Fatalf("CountBytes = %+v, Stream = %+v, %v", got, streamed, err)
+		}
+		if !got.Known {
+			if got.Pages != 0 || got.Reason == "" {
+				t.Fatalf("CountBytes = %+v", got)
+			}
+			return
+		}
+		want, err := c.Count(context.Background(), FormatPDF, bytes.NewReader(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want.Known && want.Pages != got.Pages {
+			t.Fatalf("CountBytes = %+v, Count = %+v", got, want)
 		}
 	})
 }

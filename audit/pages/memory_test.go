@@ -20,12 +20,15 @@ type bigPDF struct {
 }
 
 // writeBigPDF writes the document to w in pieces of 32 KiB, as an upload
-// arrives. Offsets are not recorded: there is no cross-reference table,
-// which the one-pass counter does not need.
+// arrives, with a cross-reference table at its end (a stream when the
+// page tree is in an object stream).
 func writeBigPDF(w io.Writer, d bigPDF) error {
 	bw := &pieceWriter{w: w, buf: make([]byte, 0, 32<<10)}
-	bw.printf("%%PDF-1.7\n%%\xe2\xe3\xcf\xd3\n")
 	first := 10 // the first page object; its content stream follows it
+	size := first + 2*d.pages
+	offsets := make([]int, size+1) // of top-level objects; 0: none
+	obj := func(n int) { offsets[n] = bw.n }
+	bw.printf("%%PDF-1.7\n%%\xe2\xe3\xcf\xd3\n")
 	var kids strings.Builder
 	for i := range d.pages {
 		fmt.Fprintf(&kids, "%d 0 R ", first+2*i)
@@ -34,9 +37,11 @@ func writeBigPDF(w io.Writer, d bigPDF) error {
 	for i := range d.pages {
 		tree[first+2*i] = fmt.Sprintf("<< /Type /Page /Parent 2 0 R /Contents %d 0 R >>", first+2*i+1)
 	}
+	stmIndex := map[int]int{} // of the objects in the object stream
 	if d.objStm {
 		var index, body strings.Builder
 		for n, o := range tree {
+			stmIndex[n] = len(stmIndex)
 			fmt.Fprintf(&index, "%d %d ", n, body.Len())
 			body.WriteString(o + "\n")
 		}
@@ -44,11 +49,13 @@ func writeBigPDF(w io.Writer, d bigPDF) error {
 		zw := zlib.NewWriter(&z)
 		io.WriteString(zw, index.String()+body.String())
 		zw.Close()
+		obj(3)
 		bw.printf("3 0 obj\n<< /Type /ObjStm /N %d /First %d /Filter /FlateDecode /Length %d >>\nstream\n", len(tree), index.Len(), z.Len())
 		bw.write(z.Bytes())
 		bw.printf("\nendstream\nendobj\n")
 	} else {
 		for _, n := range []int{1, 2} {
+			obj(n)
 			bw.printf("%d 0 obj\n%s\nendobj\n", n, tree[n])
 		}
 	}
@@ -57,19 +64,51 @@ func writeBigPDF(w io.Writer, d bigPDF) error {
 	for i := range d.pages {
 		page := first + 2*i
 		if !d.objStm {
+			obj(page)
 			bw.printf("%d 0 obj\n%s\nendobj\n", page, tree[page])
 		}
 		length := fmt.Sprint(d.streamSize)
 		if d.indirect {
 			length = "4 0 R"
 		}
+		obj(page + 1)
 		bw.printf("%d 0 obj\n<< /Length %s >>\nstream\n", page+1, length)
 		for left := d.streamSize; left > 0; left -= len(content) {
 			bw.write(content[:min(left, len(content))])
 		}
 		bw.printf("\nendstream\nendobj\n")
 	}
-	bw.printf("4 0 obj\n%d\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%%%EOF\n", d.streamSize)
+	obj(4)
+	bw.printf("4 0 obj\n%d\nendobj\n", d.streamSize)
+	if !d.objStm {
+		at := bw.n
+		bw.printf("xref\n0 %d\n0000000000 65535 f \n", size)
+		for n := 1; n < size; n++ {
+			if off := offsets[n]; off > 0 {
+				bw.printf("%010d 00000 n \n", off)
+			} else {
+				bw.printf("0000000000 65535 f \n")
+			}
+		}
+		bw.printf("trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", size, at)
+		return bw.flush()
+	}
+	at := bw.n
+	bw.printf("%d 0 obj\n<< /Type /XRef /Size %d /W [1 4 2] /Root 1 0 R /Length %d >>\nstream\n", size, size+1, 7*(size+1))
+	offsets[size] = at
+	for n := range size + 1 {
+		off := offsets[n]
+		idx, inStm := stmIndex[n]
+		switch {
+		case off > 0:
+			bw.write([]byte{1, byte(off >> 24), byte(off >> 16), byte(off >> 8), byte(off), 0, 0})
+		case inStm:
+			bw.write([]byte{2, 0, 0, 0, 3, byte(idx >> 8), byte(idx)})
+		default:
+			bw.write([]byte{0, 0, 0, 0, 0, 0xff, 0xff})
+		}
+	}
+	bw.printf("\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n", at)
 	return bw.flush()
 }
 
@@ -77,12 +116,14 @@ func writeBigPDF(w io.Writer, d bigPDF) error {
 type pieceWriter struct {
 	w   io.Writer
 	buf []byte
+	n   int // bytes written so far
 	err error
 }
 
 func (p *pieceWriter) printf(format string, args ...any) { p.write(fmt.Appendf(nil, format, args...)) }
 
 func (p *pieceWriter) write(b []byte) {
+	p.n += len(b)
 	for len(b) > 0 && p.err == nil {
 		n := min(len(b), cap(p.buf)-len(p.buf))
 		p.buf = append(p.buf, b[:n]...)

@@ -15,10 +15,12 @@
 //
 // Counter.Stream counts a document while it is written, in one pass and
 // in constant memory: this is how a document that arrives over the network
-// is counted, with no second read. PDF is read there by a scanner of its
-// own (countPDFStream), which agrees with Count on every PDF of the test
-// corpora that Count can count, except those whose object streams are
-// encrypted or corrupt (see countPDFStream).
+// is counted, with no second read; Counter.CountBytes does the same for a
+// document in memory. PDF is read there by a scanner of its own
+// (countPDFStream), which checks the page tree it finds against the
+// cross-reference table, as a printer reads the document, and where it
+// cannot, reports the Result Unverified so that the caller may ask Count.
+// It agrees with Count on every PDF of the test corpora that it verifies.
 //
 // Count reads a document that is already stored. It streams through raster
 // and PostScript documents in constant memory. PDF is parsed with pdfcpu,
@@ -71,6 +73,14 @@ type Result struct {
 	Format string
 	// Reason says why the count is unknown; it is empty when Known.
 	Reason string
+	// Unverified is set, with Known false, by Stream and CountBytes on a
+	// PDF whose pages they could not count the way a reader of its
+	// cross-reference table (a printer, Count) does: the table is
+	// missing, broken or names definitions other than those read in
+	// file order, or the page tree is in object streams that cannot be
+	// read in one pass. Count, on the stored document, may know the
+	// pages. Count never sets it.
+	Unverified bool
 }
 
 // Counter counts pages within resource limits. The zero Counter uses the

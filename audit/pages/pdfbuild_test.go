@@ -15,13 +15,14 @@ import (
 type pdfWriter struct {
 	b       bytes.Buffer
 	offsets map[int]int // top-level objects since the last section
+	all     map[int]int // top-level objects, the last definition of each
 	inStm   map[int][2]int
 	lastX   int // the offset of the last cross-reference section, or -1
 	size    int // one more than the highest object number
 }
 
 func newPDFWriter() *pdfWriter {
-	w := &pdfWriter{offsets: map[int]int{}, inStm: map[int][2]int{}, lastX: -1}
+	w := &pdfWriter{offsets: map[int]int{}, all: map[int]int{}, inStm: map[int][2]int{}, lastX: -1}
 	w.b.WriteString("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
 	return w
 }
@@ -31,7 +32,8 @@ func (w *pdfWriter) grow(n int) { w.size = max(w.size, n+1) }
 // obj writes object n.
 func (w *pdfWriter) obj(n int, body string) *pdfWriter {
 	w.grow(n)
-	w.offsets[n] = w.b.Len()
+	w.offsets[n], w.all[n] = w.b.Len(), w.b.Len()
+	delete(w.inStm, n)
 	fmt.Fprintf(&w.b, "%d 0 obj\n%s\nendobj\n", n, body)
 	return w
 }
@@ -60,6 +62,7 @@ func (w *pdfWriter) objStm(n int, s stm) *pdfWriter {
 		fmt.Fprintf(&index, "%d %d ", k, body.Len())
 		body.WriteString(s.objs[k] + "\n")
 		w.inStm[k] = [2]int{n, i}
+		delete(w.all, k)
 		w.grow(k)
 	}
 	data := []byte(index.String() + body.String())
@@ -115,13 +118,13 @@ func (w *pdfWriter) xrefTable(trailer string) *pdfWriter {
 // dictionary has the given entries besides the ones it needs.
 func (w *pdfWriter) xrefStream(n int, dict string) *pdfWriter {
 	w.grow(n)
-	w.offsets[n] = w.b.Len()
+	w.offsets[n], w.all[n] = w.b.Len(), w.b.Len()
 	var x bytes.Buffer
 	entry := func(typ byte, f2, f3 int) {
 		x.Write([]byte{typ, byte(f2 >> 24), byte(f2 >> 16), byte(f2 >> 8), byte(f2), byte(f3 >> 8), byte(f3)})
 	}
 	for k := range w.size {
-		switch off, ok := w.offsets[k]; {
+		switch off, ok := w.all[k]; {
 		case ok:
 			entry(1, off, 0)
 		case w.inStm[k] != [2]int{}:
@@ -147,7 +150,7 @@ func (w *pdfWriter) bytes() []byte { return bytes.Clone(w.b.Bytes()) }
 
 // clone returns a copy of w, to write another update to.
 func (w *pdfWriter) clone() *pdfWriter {
-	c := &pdfWriter{offsets: maps.Clone(w.offsets), inStm: maps.Clone(w.inStm), lastX: w.lastX, size: w.size}
+	c := &pdfWriter{offsets: maps.Clone(w.offsets), all: maps.Clone(w.all), inStm: maps.Clone(w.inStm), lastX: w.lastX, size: w.size}
 	c.b.Write(w.b.Bytes())
 	return c
 }

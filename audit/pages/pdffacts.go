@@ -4,13 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 )
 
 // What the one-pass PDF counter remembers of the objects it has seen: a
-// few facts per object, enough to walk the page tree at the end, and the
-// references of arrays that may be /Kids. Later definitions of an object
-// replace earlier ones, as an incremental update does.
+// few facts per object, enough to walk the page tree at the end, where its
+// definition is, and the references of arrays that may be /Kids. Later
+// definitions of an object replace earlier ones, as an incremental update
+// does; the walk checks each one against the cross-reference table.
 
 // factKind is what an object is.
 type factKind uint8
@@ -25,12 +25,8 @@ const (
 
 // Flags of a dictionary, and of any object's definition.
 const (
-	flagPages     uint8 = 1 << iota // /Type /Pages
-	flagCatalog                     // /Type /Catalog
-	flagHasKids                     // has a /Kids entry
-	flagHasParent                   // has a /Parent entry
-	flagTwice                       // defined otherwise earlier in the same revision
-	flagReplaces                    // replaces another definition
+	flagPages   uint8 = 1 << iota // /Type /Pages
+	flagHasKids                   // has a /Kids entry
 )
 
 // kidsKind is what a /Kids entry holds.
@@ -54,10 +50,13 @@ type objFact struct {
 	kind     factKind
 	flags    uint8
 	kidsKind kidsKind
-	pages    int32  // a dictionary's /Pages reference: 0 none, -1 not a reference
-	ref      int32  // kidsRef: the referenced object
-	kids     span   // kidsArray, or an array object: its entries in pdfFacts.refs
-	rev      uint16 // the revision that defines it
+	pages    int32 // a dictionary's /Pages reference: 0 none, -1 not a reference
+	ref      int32 // kidsRef: the referenced object
+	kids     span  // kidsArray, or an array object: its entries in pdfFacts.refs
+	// Where it is defined: at the offset at, where its "n g obj" starts
+	// (idx -1), or at index idx of the object stream whose header is at.
+	idx int32
+	at  int64
 }
 
 // span is a run of entries in pdfFacts.refs.
@@ -72,9 +71,9 @@ type pdfFacts struct {
 	maxObjs, maxRefs int
 	err              error // over budget
 	inline           int32 // the number of the last inline node
-	// rev counts the revisions (the original and each update), each
-	// ended by "startxref": objects after the last one are in none.
-	rev uint16
+	// verify checks an object of the page tree (ok: it was found)
+	// against the cross-reference table; set before the walk.
+	verify func(num int32, o objFact, ok bool) error
 }
 
 func newPDFFacts(b Budget) *pdfFacts {
@@ -89,54 +88,29 @@ func newPDFFacts(b Budget) *pdfFacts {
 	}
 }
 
-// define records the facts of object num, replacing earlier ones, and
-// notes when a different definition replaces another.
+// define records the facts of object num, replacing earlier ones.
 func (f *pdfFacts) define(num int64, fact objFact) {
 	if num <= 0 || num > math.MaxInt32 || f.err != nil {
 		return
 	}
-	fact.rev = f.rev
-	old, ok := f.objs[int32(num)]
-	switch {
-	case !ok && len(f.objs) >= f.maxObjs:
+	if _, ok := f.objs[int32(num)]; !ok && len(f.objs) >= f.maxObjs {
 		f.err = fmt.Errorf("pdf: the document has more than the budget of %d objects", f.maxObjs)
 		return
-	case ok && old.rev == f.rev:
-		fact.flags |= old.flags & flagTwice
-		if !f.same(old, fact) {
-			fact.flags |= flagTwice | flagReplaces
-		}
-	case ok && !f.same(old, fact):
-		fact.flags |= flagReplaces
 	}
 	f.objs[int32(num)] = fact
 }
 
-// endRevision is called at each "startxref".
-func (f *pdfFacts) endRevision() {
-	f.rev = min(f.rev+1, math.MaxUint16-1)
-}
-
-// same reports whether two definitions say the same to counting.
-func (f *pdfFacts) same(a, b objFact) bool {
-	const marks = flagTwice | flagReplaces
-	return a.kind == b.kind && a.flags&^marks == b.flags&^marks && a.kidsKind == b.kidsKind &&
-		a.pages == b.pages && a.ref == b.ref &&
-		slices.Equal(f.refs[a.kids.start:][:a.kids.n], f.refs[b.kids.start:][:b.kids.n])
-}
-
-var errAmbiguous = errors.New("pdf: an object of the page tree has conflicting definitions")
-
-// lookup returns the facts of an object that the page tree uses. Where
-// pdfcpu follows the cross-reference table to one definition, the scanner
-// takes the last one, which is the same in a valid document: it refuses
-// objects that a reader of the table could see otherwise, defined
-// differently twice in one revision, or replaced after the last
-// "startxref" (where no table lists the replacement).
+// lookup returns the facts of an object that the page tree uses, once
+// verify has found them to be the definition that the cross-reference
+// table names: where pdfcpu (and a printer) follows the table to one
+// definition, the scanner has kept the last one in file order. Nodes
+// written inline are part of an object that was checked.
 func (f *pdfFacts) lookup(num int32) (objFact, bool, error) {
 	o, ok := f.objs[num]
-	if ok && (o.flags&flagTwice != 0 || o.flags&flagReplaces != 0 && o.rev == f.rev && f.rev > 0) {
-		return o, ok, errAmbiguous
+	if num > 0 {
+		if err := f.verify(num, o, ok); err != nil {
+			return o, ok, err
+		}
 	}
 	return o, ok, nil
 }
@@ -177,42 +151,16 @@ func (f *pdfFacts) defineInline(fact objFact) int32 {
 var errNoPageTree = errors.New("pdf: no page tree")
 
 // pageTreeRoot returns the root node of the page tree: the /Pages of the
-// catalog that root names. Without a usable /Root (a document cut before
-// its trailer), it takes the only catalog, or else the only /Pages node
-// without a /Parent.
+// catalog that root, the trailer's /Root, names.
 func (f *pdfFacts) pageTreeRoot(root int32) (int32, error) {
-	if root > 0 {
-		catalog, ok, err := f.lookup(root)
-		if err != nil {
-			return 0, err
-		}
-		if ok {
-			if catalog.kind != factDict || catalog.pages <= 0 {
-				return 0, errNoPageTree
-			}
-			return catalog.pages, nil
-		}
-	}
-	var catalogs, roots int
-	var fromCatalog, orphan int32
-	for num, o := range f.objs {
-		switch {
-		case o.kind != factDict || o.flags&(flagTwice|flagReplaces) != 0:
-		case o.flags&flagCatalog != 0 && o.pages > 0:
-			catalogs++
-			fromCatalog = o.pages
-		case o.flags&flagPages != 0 && o.flags&flagHasParent == 0:
-			roots++
-			orphan = num
-		}
-	}
+	catalog, ok, err := f.lookup(root)
 	switch {
-	case catalogs == 1:
-		return fromCatalog, nil
-	case catalogs == 0 && roots == 1:
-		return orphan, nil
+	case err != nil:
+		return 0, err
+	case !ok || catalog.kind != factDict || catalog.pages <= 0:
+		return 0, errNoPageTree
 	}
-	return 0, errNoPageTree
+	return catalog.pages, nil
 }
 
 // countPages counts the leaves of the page tree under root, as countPageTree

@@ -42,6 +42,7 @@ type token struct {
 	hdr   bool  // an "obj" keyword after two integers: num is the first
 	num   int64 // the value of a tokInt; the object number of a hdr
 	start int64 // the offset of its first byte
+	at    int64 // of a hdr: the offset of the object number, where "n g obj" starts
 	text  [lexemeMax]byte
 }
 
@@ -125,7 +126,7 @@ func (l *lexer) next() token {
 	}
 	t := l.lex()
 	if t.is(tokKeyword, "obj") && l.before.kind == tokInt && l.last.kind == tokInt {
-		t.hdr, t.num = true, l.before.num
+		t.hdr, t.num, t.at = true, l.before.num, l.before.start
 	}
 	l.before, l.last = l.last, t
 	return t
@@ -332,8 +333,15 @@ func (l *lexer) skipLiteral() {
 	}
 }
 
-// skipLine skips a comment: up to the end of the line.
+// skipLine skips a comment: up to the end of the line. A "%%EOF" ends
+// where it ends: updates are often appended right after it, on the same
+// line, and a reader of the cross-reference table finds their objects
+// there.
 func (l *lexer) skipLine() {
+	if b, _ := l.br.Peek(4); string(b) == "%EOF" {
+		l.br.Discard(4)
+		return
+	}
 	for i := 0; ; i++ {
 		if i%4096 == 4095 && l.tick() {
 			return
@@ -359,18 +367,58 @@ func (l *lexer) skipPast(c byte) bool {
 }
 
 // countingReader counts the bytes read through it and keeps the first
-// error other than io.EOF.
+// error other than io.EOF. When mark is set, it also finds the last
+// occurrence of mark in the bytes, wherever it is (in a comment, a string
+// or stream data): a reader of the cross-reference table looks for the
+// last "startxref" that way, backwards from the end of the file.
 type countingReader struct {
-	r   io.Reader
-	n   int64
-	err error
+	r    io.Reader
+	n    int64
+	err  error
+	mark []byte
+	last int64 // the offset of mark's last occurrence; -1 none
+	// The last len(mark)-1 bytes read, for a mark split between reads.
+	tail  [16]byte
+	ntail int
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
+	if len(c.mark) > 0 && n > 0 {
+		c.look(p[:n])
+	}
 	c.n += int64(n)
 	if err != nil && err != io.EOF && c.err == nil {
 		c.err = err
 	}
 	return n, err
+}
+
+// look finds mark in p, the bytes that follow the c.n read before.
+func (c *countingReader) look(p []byte) {
+	k := len(c.mark) - 1
+	if c.ntail > 0 {
+		var w [32]byte
+		m := copy(w[:], c.tail[:c.ntail])
+		m += copy(w[m:], p[:min(len(p), k)])
+		if i := bytes.LastIndex(w[:m], c.mark); i >= 0 {
+			c.last = c.n - int64(c.ntail) + int64(i)
+		}
+	}
+	// Forward, as bytes.Index is fast where LastIndex hashes every byte.
+	for from := 0; ; {
+		i := bytes.Index(p[from:], c.mark)
+		if i < 0 {
+			break
+		}
+		c.last = c.n + int64(from+i)
+		from += i + 1
+	}
+	if len(p) >= k {
+		c.ntail = copy(c.tail[:], p[len(p)-k:])
+		return
+	}
+	keep := min(c.ntail, k-len(p))
+	copy(c.tail[:], c.tail[c.ntail-keep:c.ntail])
+	c.ntail = keep + copy(c.tail[keep:], p)
 }

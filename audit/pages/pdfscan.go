@@ -8,25 +8,27 @@ import (
 
 // The one-pass PDF counter. It reads the document once, start to end, as a
 // sequence of tokens, without random access: every "n g obj" starts an
-// object whose facts it keeps (pdfFacts), object streams are inflated as
-// they pass and their objects parsed the same way, other streams are
-// skipped by their /Length (or to "endstream"), and the trailers and
-// cross-reference streams give the /Root. At the end it walks the page tree
-// from the facts, as countPageTree walks pdfcpu's objects. It never holds a
-// dictionary, a string or stream data: its memory is a few buffers plus
-// the facts, which the object budget bounds.
+// object whose facts it keeps (pdfFacts) with the offset of its header,
+// object streams are inflated as they pass and their objects parsed the
+// same way (each remembered with its stream's offset and its index there),
+// other streams are skipped by their /Length (or to "endstream"), and the
+// cross-reference sections, tables and streams, are read as they pass
+// (xrefIndex). At the end it walks the page tree from the facts, as
+// countPageTree walks pdfcpu's objects. It never holds a dictionary, a
+// string or stream data: its memory is a few buffers plus the facts and
+// the cross-reference entries, which the object budget bounds.
 //
-// Where pdfcpu follows the cross-reference table to an object's one
-// definition, the scanner takes the last definition in the file, as an
-// incremental update means it; a valid document gets the same answer. Where
-// the two could differ, the count is unknown rather than possibly wrong:
-// when a page tree object is defined otherwise twice in one revision, or
-// replaced after the last "startxref" (pdfFacts.lookup); and when an object
-// stream cannot be read, encrypted (the key needs the trailer's /ID, which
-// comes after the streams, and keeping the streams until then would cost
-// memory in proportion to them) or corrupt, since it may hold a later
-// definition of a page tree node. Objects in the clear count whether or not
-// the document is encrypted, with a password or not.
+// A reader that prints the document (pdfcpu, a printer) does not read it
+// in file order: it follows the last "startxref" to the cross-reference
+// table, and the table to each object's one definition. The scanner keeps
+// the last definition of each object in file order, and trusts it only
+// where the table agrees: the page tree is walked from the /Root of the
+// table's trailer, and every object it uses must be, by its offset (or
+// its object stream and index), the definition that the table names
+// (verifyObject). Where the table is missing, broken, or names another
+// definition (hidden in a comment or in a stream's data, or left out of an
+// update), the count is not verified (errNotVerified): pages.Count, which
+// reads the stored document through its table, may know it.
 
 // pdfReadBuffer is the buffer of the document's reader.
 const pdfReadBuffer = 16 << 10
@@ -37,6 +39,7 @@ var (
 	errObjStmFilter   = errors.New("pdf: an object stream has a filter other than FlateDecode")
 	errEncryptedObjs  = errors.New("pdf: the document is encrypted and keeps objects in object streams")
 	errEmptyPDF       = errors.New("pdf: the document is empty")
+	errNotVerified    = errors.New("pdf: not verified against the cross-reference table")
 	endstreamKeyword  = []byte("endstream")
 	ndstreamAfterByte = endstreamKeyword[1:]
 )
@@ -56,6 +59,14 @@ type dictSummary struct {
 	filter    filterKind
 	predictor bool // /DecodeParms asks for a predictor
 	n, first  int64
+	// Of a cross-reference section: a trailer or a cross-reference stream.
+	prev, xrefStm int64 // -1 when missing or not an integer
+	size          int64 // -1 when missing
+	w             [3]int64
+	wOK           bool // /W is an array of three integers of 0 to 8
+	index         bool // /Index was read into pdfScanner.index
+	indexOK       bool // and is pairs of integers, within the budget
+	parms         decodeParms
 }
 
 func (d *dictSummary) fact() objFact {
@@ -70,10 +81,14 @@ type pdfScanner struct {
 	stop       func() bool
 	decodeLeft int64
 	budget     Budget
-	root       int32
 	encrypted  bool
-	objStmErr  error // the first object stream that could not be read
 	over       error // over the decoded budget
+	pdfAtZero  bool  // the document starts with "%PDF-", as offsets assume
+	xref       xrefIndex
+	// badStm holds the object streams that could not be read, by offset:
+	// their objects are not trusted.
+	badStm map[int64]error
+	index  []int64 // the last /Index read
 
 	// For object streams, kept from one to the next.
 	zr    io.ReadCloser
@@ -87,13 +102,27 @@ type pdfScanner struct {
 // countPDFStream counts the pages of the PDF that r yields. stop reports
 // whether to give up (the context is done); it returns errStopped then.
 func countPDFStream(r io.Reader, b Budget, stop func() bool) (int, error) {
+	return countPDFStreamBuffer(r, b, stop, pdfReadBuffer)
+}
+
+// countPDFStreamBuffer is countPDFStream with a read buffer of the given
+// size: a document in memory needs no more than its length.
+func countPDFStreamBuffer(r io.Reader, b Budget, stop func() bool, size int) (int, error) {
 	s := &pdfScanner{facts: newPDFFacts(b), stop: stop, decodeLeft: b.DecodedBytes, budget: b}
-	s.lex.reset(r, pdfReadBuffer)
+	s.xref.init(b)
+	s.lex.reset(r, size)
+	s.lex.cr.mark, s.lex.cr.last = startxrefKeyword, -1
 	s.lex.check = stop
 	s.cur = &s.lex
+	head, _ := s.lex.br.Peek(len(pdfHeader))
+	s.pdfAtZero = string(head) == pdfHeader
 	s.scan()
 	return s.result()
 }
+
+var startxrefKeyword = []byte("startxref")
+
+const pdfHeader = "%PDF-"
 
 // result walks the page tree once the document has been read.
 func (s *pdfScanner) result() (int, error) {
@@ -104,16 +133,15 @@ func (s *pdfScanner) result() (int, error) {
 		return 0, s.facts.err
 	case s.over != nil:
 		return 0, s.over
-	case s.objStmErr != nil && s.encrypted:
-		// Object streams are encrypted with the rest: they cannot be
-		// read without the key, and may hold page tree nodes.
-		return 0, errEncryptedObjs
-	case s.objStmErr != nil:
-		return 0, s.objStmErr
 	case s.lex.cr.n == 0:
 		return 0, errEmptyPDF
 	}
-	root, err := s.facts.pageTreeRoot(s.root)
+	root, err := s.resolveXRef()
+	if err != nil {
+		return 0, err
+	}
+	s.facts.verify = s.verifyObject
+	root, err = s.facts.pageTreeRoot(root)
 	if err != nil {
 		return 0, err
 	}
@@ -137,8 +165,11 @@ func (s *pdfScanner) scan() {
 		case tokKeyword:
 			switch {
 			case t.hdr:
-				s.object(t.num)
+				s.object(t.num, t.at)
+			case t.is(tokKeyword, "xref"):
+				s.xrefTable(t.start)
 			case t.is(tokKeyword, "trailer"):
+				// One that follows no table: only its /Encrypt counts.
 				if v := l.next(); v.kind == tokDictOpen {
 					var d dictSummary
 					s.dict(&d, true)
@@ -147,7 +178,12 @@ func (s *pdfScanner) scan() {
 					l.unread(v)
 				}
 			case t.is(tokKeyword, "startxref"):
-				s.facts.endRevision()
+				s.xref.startxrefAt, s.xref.startxref = t.start, -1
+				if v := l.next(); v.kind == tokInt {
+					s.xref.startxref = v.num
+				} else {
+					l.unread(v)
+				}
 			case t.is(tokKeyword, "stream") && l.nback == 0:
 				s.skipData(-1) // of an object that was not understood
 			}
@@ -155,20 +191,19 @@ func (s *pdfScanner) scan() {
 	}
 }
 
-// apply takes the /Root and /Encrypt of a trailer or cross-reference
-// stream: the last /Root wins, as the last update's trailer does.
+// apply takes the /Encrypt of a trailer or cross-reference stream. (The
+// /Root comes from the cross-reference sections that the last "startxref"
+// leads to: resolveXRef.)
 func (s *pdfScanner) apply(d *dictSummary) {
-	if d.root > 0 {
-		s.root = d.root
-	}
 	s.encrypted = s.encrypted || d.encrypt
 }
 
-// object reads object num after its "obj" keyword, and its stream if it
-// has one.
-func (s *pdfScanner) object(num int64) {
+// object reads object num, whose header "n g obj" starts at offset at,
+// after its "obj" keyword, and its stream if it has one.
+func (s *pdfScanner) object(num, at int64) {
 	var d dictSummary
 	fact := s.objectValue(&d)
+	fact.at, fact.idx = at, -1
 	t := s.lex.next()
 	if !t.is(tokKeyword, "stream") || fact.kind != factDict || s.lex.nback > 0 {
 		s.lex.unread(t)
@@ -177,14 +212,15 @@ func (s *pdfScanner) object(num int64) {
 	}
 	fact.kind = factStream
 	s.facts.define(num, fact)
-	if d.xref {
+	switch {
+	case d.xref:
 		s.apply(&d)
+		s.xrefStream(&d, at)
+	case d.objStm:
+		s.objStm(&d, at)
+	default:
+		s.skipData(d.length)
 	}
-	if d.objStm {
-		s.objStm(&d)
-		return
-	}
-	s.skipData(d.length)
 }
 
 // objectValue reads an object's value and returns its facts; a dictionary's
@@ -229,7 +265,7 @@ func structural(t *token) bool {
 // remember /Kids arrays.
 func (s *pdfScanner) dict(d *dictSummary, nested bool) {
 	l := s.cur
-	d.length = -1
+	d.length, d.prev, d.xrefStm, d.size = -1, -1, -1, -1
 	for {
 		t := l.next()
 		switch t.kind {
@@ -264,14 +300,12 @@ func (s *pdfScanner) entry(d *dictSummary, k *token, nested bool) {
 	}
 	switch string(k.text[:k.n]) {
 	case "Type":
-		d.flags &^= flagPages | flagCatalog
+		d.flags &^= flagPages
 		d.objStm, d.xref = false, false
 		if v, _, _ := s.value(); v.kind == tokName && !v.long {
 			switch string(v.text[:v.n]) {
 			case "Pages":
 				d.flags |= flagPages
-			case "Catalog":
-				d.flags |= flagCatalog
 			case "ObjStm":
 				d.objStm = true
 			case "XRef":
@@ -285,9 +319,6 @@ func (s *pdfScanner) entry(d *dictSummary, k *token, nested bool) {
 			return
 		}
 		d.kidsKind, d.kidsRef, d.kids = s.kidsValue()
-	case "Parent":
-		d.flags |= flagHasParent
-		s.skipValue()
 	case "Pages":
 		d.pages = -1
 		if _, ref, ok := s.value(); ok {
@@ -317,7 +348,27 @@ func (s *pdfScanner) entry(d *dictSummary, k *token, nested bool) {
 	case "Filter":
 		d.filter = s.filter()
 	case "DecodeParms":
-		d.predictor = s.decodeParms()
+		var ok bool
+		d.parms, ok = s.decodeParms()
+		d.predictor = !ok || d.parms.predictor > 1
+	case "Prev", "XRefStm", "Size":
+		n := int64(-1)
+		if v, _, ok := s.value(); v.kind == tokInt && !ok && v.num >= 0 {
+			n = v.num
+		}
+		switch k.text[0] {
+		case 'P':
+			d.prev = n
+		case 'X':
+			d.xrefStm = n
+		default:
+			d.size = n
+		}
+	case "W":
+		d.w, d.wOK = s.widths()
+	case "Index":
+		d.index = true
+		d.indexOK = s.readIndex()
 	default:
 		s.skipValue()
 	}

@@ -27,8 +27,13 @@ const (
 	filterOther
 )
 
-// objStmEntry is one object of an object stream's index.
-type objStmEntry struct{ num, off int64 }
+// objStmEntry is one object of an object stream's index: its number, its
+// offset from /First, and its place in the index (which a
+// cross-reference stream names).
+type objStmEntry struct {
+	num, off int64
+	idx      int32
+}
 
 // streamEOL consumes the end of line after the "stream" keyword.
 func (s *pdfScanner) streamEOL() {
@@ -88,13 +93,25 @@ func (s *pdfScanner) scanEndstream() {
 	}
 }
 
-// objStm reads an object stream after its "stream" keyword, defining the
-// objects it holds.
-func (s *pdfScanner) objStm(d *dictSummary) {
+// objStm reads an object stream, whose header is at offset at, after its
+// "stream" keyword, defining the objects it holds. A stream that cannot be
+// read is remembered: a reader of the cross-reference table that finds an
+// object there does not trust what the scanner found.
+func (s *pdfScanner) objStm(d *dictSummary, at int64) {
 	s.streamEOL()
 	data := &streamData{br: s.lex.br, left: d.length}
-	if err := s.readObjStm(d, data); err != nil && s.objStmErr == nil {
-		s.objStmErr = err
+	err := s.readObjStm(d, data, at)
+	if err == nil && d.length < 0 && d.filter != filterFlate {
+		// Its data ends where pdfcpu's /Length says, which the scanner
+		// does not know: where that differs from "endstream", so may
+		// the objects.
+		err = errBadObjStm
+	}
+	if err != nil {
+		if s.badStm == nil {
+			s.badStm = map[int64]error{}
+		}
+		s.badStm[at] = err
 	}
 	data.skip(s.lex.stop)
 	if d.length >= 0 && !s.atEndstream() {
@@ -105,7 +122,7 @@ func (s *pdfScanner) objStm(d *dictSummary) {
 // readObjStm decodes an object stream's data, parses its objects and
 // charges the decoded bytes against the budget. Like Count, it decodes and
 // charges the whole stream, even past its last object.
-func (s *pdfScanner) readObjStm(d *dictSummary, data *streamData) error {
+func (s *pdfScanner) readObjStm(d *dictSummary, data *streamData, at int64) error {
 	switch {
 	case d.filter == filterOther || d.predictor:
 		return errObjStmFilter
@@ -124,7 +141,7 @@ func (s *pdfScanner) readObjStm(d *dictSummary, data *streamData) error {
 	s.sub.reset(&io.LimitedReader{R: dec, N: s.decodeLeft + 1}, 4096)
 	s.sub.check = s.lex.check
 	s.cur = &s.sub
-	err := s.objStmObjects(d)
+	err := s.objStmObjects(d, at)
 	s.cur = &s.lex
 	s.sub.br.Discard(s.sub.br.Buffered())
 	for !s.sub.stop() {
@@ -151,15 +168,15 @@ func (s *pdfScanner) readObjStm(d *dictSummary, data *streamData) error {
 
 // objStmObjects reads an object stream's index (pairs of an object number
 // and an offset from /First), then each object at its offset.
-func (s *pdfScanner) objStmObjects(d *dictSummary) error {
+func (s *pdfScanner) objStmObjects(d *dictSummary, at int64) error {
 	l := &s.sub
 	s.pairs = s.pairs[:0]
-	for range d.n {
+	for i := range d.n {
 		num, off := l.next(), l.next()
 		if num.kind != tokInt || off.kind != tokInt || off.num < 0 || off.num > maxObjStmOffset {
 			return errBadObjStm
 		}
-		s.pairs = append(s.pairs, objStmEntry{num: num.num, off: off.num})
+		s.pairs = append(s.pairs, objStmEntry{num: num.num, off: off.num, idx: int32(i)})
 	}
 	byOffset := func(a, b objStmEntry) int { return cmp.Compare(a.off, b.off) }
 	if !slices.IsSortedFunc(s.pairs, byOffset) {
@@ -167,15 +184,17 @@ func (s *pdfScanner) objStmObjects(d *dictSummary) error {
 	}
 	for _, e := range s.pairs {
 		l.nback = 0
-		at, pos := d.first+e.off, l.pos()
-		if at < pos {
+		to, pos := d.first+e.off, l.pos()
+		if to < pos {
 			return errBadObjStm // objects overlap: one may hide another
 		}
-		if n, err := l.br.Discard(int(min(at-pos, maxObjStmOffset))); int64(n) < at-pos || err != nil {
+		if n, err := l.br.Discard(int(min(to-pos, maxObjStmOffset))); int64(n) < to-pos || err != nil {
 			return errBadObjStm // the stream ends before the object
 		}
 		var ds dictSummary
-		s.facts.define(e.num, s.objectValue(&ds))
+		fact := s.objectValue(&ds)
+		fact.at, fact.idx = at, e.idx
+		s.facts.define(e.num, fact)
 		if l.stopped || s.facts.err != nil {
 			return nil
 		}
@@ -292,35 +311,56 @@ func (s *pdfScanner) filter() filterKind {
 	}
 }
 
-// decodeParms reads a /DecodeParms value and reports whether it asks for a
-// predictor, which object streams do not use and the scanner does not
-// undo.
-func (s *pdfScanner) decodeParms() bool {
+// decodeParms is what the scanner takes from /DecodeParms: the predictor,
+// which object streams do not use and cross-reference streams often do.
+type decodeParms struct {
+	predictor int64 // 2 when it is not a direct integer
+	// -1 when not a direct integer that is not negative.
+	columns, colors, bpc int64
+}
+
+// decodeParms reads a /DecodeParms value. It reports false for a value it
+// does not understand (an array, say), which is then taken to ask for a
+// predictor.
+func (s *pdfScanner) decodeParms() (decodeParms, bool) {
+	p := decodeParms{predictor: 1, columns: 1, colors: 1, bpc: 8}
 	l := s.cur
 	t := l.next()
 	switch {
 	case t.is(tokKeyword, "null"):
-		return false
+		return p, true
 	case t.kind != tokDictOpen:
 		l.unread(t)
 		s.skipValue()
-		return true
+		return p, false
 	}
-	predictor := false
 	for {
 		t := l.next()
+		var field *int64
 		switch {
 		case t.kind == tokDictClose || t.kind == tokEOF:
-			return predictor
+			return p, true
 		case t.is(tokName, "Predictor"):
-			if v, _, ok := s.value(); ok || v.kind != tokInt || v.num > 1 {
-				predictor = true
-			}
+			field = &p.predictor
+		case t.is(tokName, "Columns"):
+			field = &p.columns
+		case t.is(tokName, "Colors"):
+			field = &p.colors
+		case t.is(tokName, "BitsPerComponent"):
+			field = &p.bpc
 		case t.kind == tokName:
 			s.skipValue()
 		case structural(&t):
 			l.unread(t)
-			return predictor
+			return p, true
+		}
+		if field != nil {
+			*field = -1
+			if v, _, ok := s.value(); !ok && v.kind == tokInt && (v.num >= 0 || field == &p.predictor) {
+				*field = v.num
+			} else if field == &p.predictor {
+				*field = 2 // unknown: taken for one the scanner does not undo
+			}
 		}
 	}
 }

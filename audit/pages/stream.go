@@ -2,6 +2,7 @@ package pages
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -20,15 +21,18 @@ import (
 // object streams) plus, for PDF, some bytes per object, which
 // Budget.Objects bounds.
 //
-// PDF is read as it comes rather than through its cross-reference table,
-// where the last definition of an object is the one that counts. Unlike
-// Count, a Stream cannot count a PDF that keeps objects in encrypted (or
-// corrupt) object streams, nor one whose page tree objects are defined in
-// ways that the table could resolve otherwise (twice in one revision, or
-// after the last "startxref"): its Reason says so, and Count on the stored
-// document may know more. It counts some that Count cannot: encrypted with
-// a user password (from the page tree, which is not encrypted) or cut
-// before the trailer.
+// PDF is read as it comes, and its cross-reference sections as they pass;
+// at the end, the page tree is counted only if every object it uses is
+// the definition that the table the last "startxref" leads to names (by
+// offset, or by object stream and index), and from that table's /Root.
+// So a Stream counts what a printer, which follows the table, prints, or
+// does not count at all: where the table is missing, broken, or names
+// other definitions (a page tree hidden in a comment or a stream's data,
+// an update the table leaves out), and where the page tree is in object
+// streams it cannot read in one pass (encrypted or corrupt), the pages
+// are unknown and the Result is Unverified: Count on the stored document
+// may know them. It counts some that Count cannot: encrypted with a user
+// password (from the page tree, which is not encrypted).
 //
 // A Stream is used by one goroutine. It counts in a goroutine of its own,
 // which Write hands the bytes to; Close or Abort must be called to end it
@@ -242,10 +246,62 @@ func (s *Stream) run(pr *io.PipeReader, count countFunc) {
 	case ctx.Err() != nil:
 		s.err = fmt.Errorf("pages: count %s document: %w", format, ctx.Err())
 	case err != nil:
-		s.res.Reason = err.Error()
+		s.res.Reason, s.res.Unverified = err.Error(), unverifiable(err)
 	default:
 		s.res.Pages, s.res.Known = pages, true
 	}
+}
+
+// unverifiable reports whether the one-pass PDF counter gave up for a
+// reason that a reader of the cross-reference table may not have.
+func unverifiable(err error) bool {
+	for _, e := range []error{errNotVerified, errEncryptedObjs, errBadObjStm, errObjStmFilter} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// CountBytes counts the pages of doc, a whole document in memory, as a
+// Stream written doc would, without the Stream's goroutine and pipe: for
+// PDF, the one-pass scanner checked against the cross-reference table
+// (its Result may be Unverified); for other formats, Count's counters,
+// which are the Stream's. As for a Stream, Counter.MaxPDFSize does not
+// apply.
+func (c Counter) CountBytes(ctx context.Context, format string, doc []byte) (Result, error) {
+	if err := ctx.Err(); err != nil {
+		return Result{}, fmt.Errorf("pages: %w", err)
+	}
+	res := Result{Format: normalizeFormat(format)}
+	if res.Format == "" || res.Format == FormatOctetStream {
+		res.Format = Detect(doc[:min(len(doc), detectSize)])
+	}
+	if res.Format != FormatPDF {
+		return c.Count(ctx, format, bytes.NewReader(doc))
+	}
+	budget := c.Budget.withDefaults()
+	now := c.Now
+	if now == nil {
+		now = time.Now
+	}
+	ctx, cancel := budget.withDeadline(ctx, now())
+	defer cancel()
+	stop := func() bool { return ctx.Err() != nil }
+	// A buffer of the document's size, up to the Stream's, is all it needs.
+	size := min(max(len(doc)+1, 4096), pdfReadBuffer)
+	pages, err := countPDFStreamBuffer(bytes.NewReader(doc), budget, stop, size)
+	switch {
+	case ctx.Err() != nil && overTime(ctx):
+		res.Reason = budget.overTimeReason(res.Format)
+	case ctx.Err() != nil:
+		return Result{}, fmt.Errorf("pages: count %s document: %w", res.Format, ctx.Err())
+	case err != nil:
+		res.Reason, res.Unverified = err.Error(), unverifiable(err)
+	default:
+		res.Pages, res.Known = pages, true
+	}
+	return res, nil
 }
 
 // clockedReader reads the pipe, keeping the counter's clock stopped while
