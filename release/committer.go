@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -46,6 +47,8 @@ type submission struct {
 	q   Queue
 	job *Job
 	doc received
+	// refused is set when the committer refuses the job (admitHeld).
+	refused error
 	// done receives the outcome exactly once.
 	done chan error
 }
@@ -124,7 +127,7 @@ func (s *Service) commitBatch(ctx context.Context, batch []*submission) {
 	}
 	err := s.writeBatch(ctx, live)
 	if err == nil {
-		s.unsynced <- live
+		s.handOff(live)
 		return
 	}
 	// A failed commit may still have committed (a connection lost during
@@ -151,7 +154,7 @@ func (s *Service) commitBatch(ctx context.Context, batch []*submission) {
 			sub.done <- err
 			continue
 		}
-		s.unsynced <- []*submission{sub}
+		s.handOff([]*submission{sub})
 	}
 }
 
@@ -187,10 +190,11 @@ func (s *Service) syncer(context.Context) {
 	}
 }
 
-// writeBatch writes the jobs of batch in one transaction. On failure no
-// job of it exists and their IDs are zero again.
-func (s *Service) writeBatch(ctx context.Context, batch []*submission) error {
-	if slices.ContainsFunc(batch, func(sub *submission) bool { return sub.doc.file }) {
+// writeBatch writes the jobs of all in one transaction, but those that
+// admitHeld refuses (sub.refused). On failure no job of it exists, their
+// IDs are zero again and none is refused.
+func (s *Service) writeBatch(ctx context.Context, all []*submission) error {
+	if slices.ContainsFunc(all, func(sub *submission) bool { return sub.doc.file }) {
 		// Before the transaction: a job must never commit before the name
 		// of its document's file is durable.
 		if err := s.spool.SyncDir(); err != nil {
@@ -198,11 +202,12 @@ func (s *Service) writeBatch(ctx context.Context, batch []*submission) error {
 		}
 	}
 	err := s.group.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		b := batchSQL{tx: tx, texts: s.texts}
-		if err := b.insertJobs(batch); err != nil {
+		batch, err := s.admitHeld(tx, all)
+		if err != nil || len(batch) == 0 {
 			return err
 		}
-		if err := s.checkHeldBatch(tx, batch); err != nil {
+		b := batchSQL{tx: tx, texts: s.texts}
+		if err := b.insertJobs(batch); err != nil {
 			return err
 		}
 		if err := b.insertKeys(batch); err != nil {
@@ -228,12 +233,28 @@ func (s *Service) writeBatch(ctx context.Context, batch []*submission) error {
 		return nil
 	})
 	if err != nil {
-		for _, sub := range batch {
-			sub.job.ID = 0
+		for _, sub := range all {
+			sub.job.ID, sub.refused = 0, nil
 		}
 		return dbErr("commit jobs", err)
 	}
 	return nil
+}
+
+// handOff answers the refused submissions of a committed batch and hands
+// the others to the syncer.
+func (s *Service) handOff(batch []*submission) {
+	written := batch[:0:0]
+	for _, sub := range batch {
+		if sub.refused != nil {
+			sub.done <- sub.refused
+			continue
+		}
+		written = append(written, sub)
+	}
+	if len(written) > 0 {
+		s.unsynced <- written
+	}
 }
 
 // committedAnyway sorts the submissions of a batch whose commit failed
@@ -268,26 +289,39 @@ func (s *Service) committedAnyway(batch []*submission) (committed, rest []*submi
 	return committed, rest, nil
 }
 
-// checkHeldBatch runs checkHeld for each owner with jobs in batch, in the
-// order of their names so that instances locking the same owners on
-// PostgreSQL never wait on each other in a circle.
-func (s *Service) checkHeldBatch(tx *gorm.DB, batch []*submission) error {
+// admitHeld refuses, before anything is written, each submission of
+// batch that would take its owner's held documents over the per-user
+// limit, in the order the submissions came, and returns the others. The
+// refused keep their refusal in sub.refused: one user past the limit
+// costs the batch nothing, where a batch that failed would have been
+// tried again job by job. Owners are locked in the order of their names
+// (on PostgreSQL), so that instances locking the same owners never wait
+// on each other in a circle.
+func (s *Service) admitHeld(tx *gorm.DB, batch []*submission) ([]*submission, error) {
 	if s.maxHeld <= 0 {
-		return nil
+		return batch, nil
 	}
-	sizes := map[string]int64{}
+	held := map[string]int64{}
 	for _, sub := range batch {
-		sizes[sub.job.Owner] += sub.job.Size
+		held[sub.job.Owner] = 0
 	}
-	owners := make([]string, 0, len(sizes))
-	for o := range sizes {
-		owners = append(owners, o)
-	}
-	slices.Sort(owners)
+	owners := slices.Sorted(maps.Keys(held))
 	for _, o := range owners {
-		if err := s.checkHeld(tx, o, sizes[o]); err != nil {
-			return err
+		n, err := s.lockHeld(tx, o)
+		if err != nil {
+			return nil, err
 		}
+		held[o] = n
 	}
-	return nil
+	admitted := batch[:0:0]
+	for _, sub := range batch {
+		o := sub.job.Owner
+		if held[o]+sub.job.Size > s.maxHeld {
+			sub.refused = s.errUserFull(held[o])
+			continue
+		}
+		held[o] += sub.job.Size
+		admitted = append(admitted, sub)
+	}
+	return admitted, nil
 }

@@ -103,12 +103,7 @@ func (s *Service) checkHeld(tx *gorm.DB, owner string, size int64) error {
 	if s.maxHeld <= 0 {
 		return nil
 	}
-	if s.db.Dialect == database.Postgres {
-		if err := tx.Exec("SELECT pg_advisory_xact_lock(CAST(? AS integer), hashtext(?))", heldLockSpace, owner).Error; err != nil {
-			return err
-		}
-	}
-	held, err := heldBy(tx, owner)
+	held, err := s.lockHeld(tx, owner)
 	if err != nil {
 		return err
 	}
@@ -116,6 +111,17 @@ func (s *Service) checkHeld(tx *gorm.DB, owner string, size int64) error {
 		return s.errUserFull(held - size)
 	}
 	return nil
+}
+
+// lockHeld returns what owner holds (heldBy) and, on PostgreSQL, locks
+// owner's held bytes until tx ends.
+func (s *Service) lockHeld(tx *gorm.DB, owner string) (int64, error) {
+	if s.db.Dialect == database.Postgres {
+		if err := tx.Exec("SELECT pg_advisory_xact_lock(CAST(? AS integer), hashtext(?))", heldLockSpace, owner).Error; err != nil {
+			return 0, err
+		}
+	}
+	return heldBy(tx, owner)
 }
 
 // heldLockSpace is the first key of the advisory locks of checkHeld, so
