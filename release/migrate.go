@@ -31,7 +31,28 @@ func migrations() []database.Migration {
 		{Name: "jobs.spool unique", Up: func(tx *gorm.DB, _ database.Dialect) error {
 			return database.Exec(tx, `CREATE UNIQUE INDEX jobs_spool ON jobs (spool) WHERE spool <> ''`)
 		}},
+		{Name: "job_keys and job_documents keyed by rowid", Up: rowidKeyed},
 	}
+}
+
+// rowidKeyed makes job_id the rowid of job_keys and job_documents on
+// SQLite: declared BIGINT PRIMARY KEY, it was a column with an index of
+// its own beside the rowid, a second B-tree that every submission wrote
+// and every destruction erased. PostgreSQL has no rowid.
+func rowidKeyed(tx *gorm.DB, d database.Dialect) error {
+	if d != database.SQLite {
+		return nil
+	}
+	var stmts []string
+	for _, t := range []struct{ table, column string }{{"job_keys", "wrapped_key"}, {"job_documents", "data"}} {
+		stmts = append(stmts,
+			`CREATE TABLE `+t.table+`_rowid (job_id INTEGER PRIMARY KEY, `+t.column+` BLOB NOT NULL)`,
+			`INSERT INTO `+t.table+`_rowid (job_id, `+t.column+`) SELECT job_id, `+t.column+` FROM `+t.table,
+			// secure_delete zeroes the old table's pages as it goes.
+			`DROP TABLE `+t.table,
+			`ALTER TABLE `+t.table+`_rowid RENAME TO `+t.table)
+	}
+	return database.Exec(tx, stmts...)
 }
 
 // createJobDocuments adds the table of small documents kept in the

@@ -52,7 +52,7 @@ func (db *DB) NewGroupCommitter(ctx context.Context) (*GroupCommitter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("database: group committer: %w", err)
 	}
-	conn := newStmtConn(sqlDB, sc)
+	conn := newStmtConn(sc)
 	g := &GroupCommitter{conn: conn}
 	// Held open for the committer's life, this connection also keeps the
 	// log file from being deleted and created anew (SQLite deletes it
@@ -87,7 +87,7 @@ func (g *GroupCommitter) Sync() error {
 	if g.wal == nil {
 		return nil
 	}
-	if err := g.wal.Sync(); err != nil {
+	if err := dataSync(g.wal); err != nil {
 		err = fmt.Errorf("database: sync the write-ahead log (nothing committed from now on can be acknowledged; restart printgate): %w", err)
 		g.failed.CompareAndSwap(nil, &err)
 		return *g.failed.Load()

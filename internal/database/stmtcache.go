@@ -25,14 +25,13 @@ const maxCachedStmts = 256
 // each statement through a cache of prepared statements.
 type stmtConn struct {
 	*sql.Conn
-	db *sql.DB
 
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt
 }
 
-func newStmtConn(db *sql.DB, conn *sql.Conn) *stmtConn {
-	return &stmtConn{Conn: conn, db: db, stmts: make(map[string]*sql.Stmt)}
+func newStmtConn(conn *sql.Conn) *stmtConn {
+	return &stmtConn{Conn: conn, stmts: make(map[string]*sql.Stmt)}
 }
 
 // BeginTx begins a transaction on the connection (gorm.ConnPoolBeginner).
@@ -44,10 +43,12 @@ func (c *stmtConn) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnP
 	return &stmtTx{Tx: tx, c: c}, nil
 }
 
-// stmt returns q prepared. It is prepared on the pool, not on the
-// connection: database/sql reuses a pool's statement in every transaction
-// of a connection it has once been prepared on, but prepares a
-// connection's own statement anew in each.
+// stmt returns q prepared on the connection. The transaction's statements
+// run through it directly rather than through Tx.StmtContext, which
+// prepares a connection's statement anew in each transaction: SQLite's
+// transaction belongs to the connection, so they run in it all the same.
+// It is not prepared on the pool, which would need a connection of the
+// pool while this one holds the write lock that the others wait for.
 func (c *stmtConn) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -57,7 +58,7 @@ func (c *stmtConn) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	if len(c.stmts) >= maxCachedStmts {
 		c.closeStmtsLocked()
 	}
-	st, err := c.db.PrepareContext(ctx, q)
+	st, err := c.Conn.PrepareContext(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("prepare: %w", err)
 	}
@@ -91,7 +92,7 @@ func (t *stmtTx) ExecContext(ctx context.Context, q string, args ...any) (sql.Re
 	if err != nil {
 		return nil, err
 	}
-	return t.Tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	return st.ExecContext(ctx, args...)
 }
 
 func (t *stmtTx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
@@ -99,7 +100,7 @@ func (t *stmtTx) QueryContext(ctx context.Context, q string, args ...any) (*sql.
 	if err != nil {
 		return nil, err
 	}
-	return t.Tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	return st.QueryContext(ctx, args...)
 }
 
 func (t *stmtTx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
@@ -109,5 +110,5 @@ func (t *stmtTx) QueryRowContext(ctx context.Context, q string, args ...any) *sq
 		// prepare it and report why.
 		return t.Tx.QueryRowContext(ctx, q, args...)
 	}
-	return t.Tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	return st.QueryRowContext(ctx, args...)
 }

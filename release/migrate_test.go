@@ -1,0 +1,57 @@
+package release
+
+import (
+	"context"
+	"testing"
+
+	"github.com/printgate/printgate/internal/database"
+)
+
+// TestRowidKeyedMigration: a database made before job_keys and
+// job_documents were keyed by rowid keeps every key and document, and on
+// SQLite loses the index each had beside its rowid.
+func TestRowidKeyedMigration(t *testing.T) {
+	ctx := context.Background()
+	db, err := database.Open(ctx, "", t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	all := migrations()
+	before := all[:len(all)-1]
+	if all[len(all)-1].Name != "job_keys and job_documents keyed by rowid" {
+		t.Fatalf("the last migration is %q; this test needs the one before it", all[len(all)-1].Name)
+	}
+	if err := db.Migrate(ctx, "release", before); err != nil {
+		t.Fatal(err)
+	}
+	indexes := func() (n int64) {
+		db.Raw(`SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('job_keys', 'job_documents')`).Scan(&n)
+		return n
+	}
+	if n := indexes(); n != 2 {
+		t.Fatalf("before: %d indexes on job_keys and job_documents, want their 2 autoindexes", n)
+	}
+	if err := db.Exec(`INSERT INTO job_keys (job_id, wrapped_key) VALUES (7, x'0102'), (9, x'0304')`).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Exec(`INSERT INTO job_documents (job_id, data) VALUES (7, x'aabbcc')`).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Migrate(ctx, "release", all); err != nil {
+		t.Fatal(err)
+	}
+	if n := indexes(); n != 0 {
+		t.Errorf("after: %d indexes on job_keys and job_documents, want none (job_id is the rowid)", n)
+	}
+	var keys []jobKey
+	db.Order("job_id").Find(&keys)
+	if len(keys) != 2 || keys[0].JobID != 7 || string(keys[0].WrappedKey) != "\x01\x02" || keys[1].JobID != 9 {
+		t.Errorf("keys after the migration: %+v", keys)
+	}
+	var docs []jobDocument
+	db.Find(&docs)
+	if len(docs) != 1 || docs[0].JobID != 7 || string(docs[0].Data) != "\xaa\xbb\xcc" {
+		t.Errorf("documents after the migration: %+v", docs)
+	}
+}
