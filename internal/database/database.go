@@ -4,10 +4,8 @@ package database
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
@@ -64,9 +62,6 @@ func Open(ctx context.Context, rawURL, dataDir string, log *slog.Logger) (*DB, e
 			return nil, fmt.Errorf("database: create data dir: %w", err)
 		}
 		path = filepath.Join(dataDir, SQLiteFile)
-		if err := createSQLite(ctx, path); err != nil {
-			return nil, err
-		}
 		gdb, err = gorm.Open(sqlite.Open(sqliteDSN(path)), cfg)
 		where = "sqlite:" + path
 	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
@@ -147,35 +142,6 @@ func sqliteDSN(path string) string {
 	q.Add("_pragma", "temp_store(MEMORY)")
 	q.Add("_txlock", "immediate")
 	return "file:" + path + "?" + q.Encode()
-}
-
-// sqlitePageSize is the page size of a new embedded database. A batch of
-// held jobs writes a leaf page of each of some twenty tables and indexes,
-// and a 10 KB document takes three overflow pages of 4 KiB; each page is
-// a frame of the log, written with two calls. Counted with strace at 8
-// clients (printgate-load, 10 KB PDFs): 4 KiB pages took 22.6 writes per
-// job (46 KB), 8 KiB 16 writes (66 KB), 16 KiB 14.6 writes (117 KB).
-const sqlitePageSize = 8192
-
-// createSQLite creates the database file at path, if there is none, with
-// sqlitePageSize pages. The page size of a database is fixed once its
-// first page is written, and the driver runs the DSN's pragmas in
-// alphabetical order: journal_mode, which writes it, before page_size.
-func createSQLite(ctx context.Context, path string) error {
-	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	db, err := sql.Open(sqlite.DriverName, "file:"+path)
-	if err != nil {
-		return fmt.Errorf("database: create %s: %w", path, err)
-	}
-	defer db.Close()
-	for _, q := range []string{fmt.Sprintf("PRAGMA page_size = %d", sqlitePageSize), "PRAGMA journal_mode = WAL"} {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("database: create %s: %w", path, err)
-		}
-	}
-	return nil
 }
 
 // redactErr keeps a database password out of error text.
