@@ -245,6 +245,18 @@ func (d *DeviceRelease) loginFailed(ctx context.Context, dev Device, method stri
 // and marks it used. A session of another device, an ended session and
 // one idle too long all answer ErrUnauthorized.
 func (d *DeviceRelease) Session(ctx context.Context, deviceToken, token string) (Session, Device, error) {
+	sess, dev, err := d.Authorize(ctx, deviceToken, token)
+	if err != nil {
+		return Session{}, Device{}, err
+	}
+	return sess, dev, d.Touch(ctx, sess)
+}
+
+// Authorize is Session without the touch: for a request that touches the
+// session after its work (Touch), so that the touch's write and its sync
+// do not come before the work. A release does: the first byte reaches the
+// printer one sync sooner.
+func (d *DeviceRelease) Authorize(ctx context.Context, deviceToken, token string) (Session, Device, error) {
 	s := d.s
 	dev, err := d.deviceByToken(ctx, deviceToken)
 	if err != nil {
@@ -259,12 +271,16 @@ func (d *DeviceRelease) Session(ctx context.Context, deviceToken, token string) 
 	if err != nil {
 		return Session{}, Device{}, dbErr("find session", err)
 	}
-	t := s.now()
-	if t.Sub(sess.LastSeen) > s.sessionIdle {
+	if s.now().Sub(sess.LastSeen) > s.sessionIdle {
 		return Session{}, Device{}, fmt.Errorf("release: session expired: %w", ErrUnauthorized)
 	}
-	err = s.db.WithContext(ctx).Model(&Session{}).Where("id = ?", sess.ID).Update("last_seen", t).Error
-	return sess, dev, dbErr("touch session", err)
+	return sess, dev, nil
+}
+
+// Touch records that sess was used now: its idle time starts again.
+func (d *DeviceRelease) Touch(ctx context.Context, sess Session) error {
+	err := d.s.db.WithContext(ctx).Model(&Session{}).Where("id = ?", sess.ID).Update("last_seen", d.s.now()).Error
+	return dbErr("touch session", err)
 }
 
 // CloseSession signs the user out.

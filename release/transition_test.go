@@ -428,3 +428,41 @@ func fromOr(allowed []State, from State) []State {
 	}
 	return allowed
 }
+
+// TestSessionAuthorizeThenTouch: Authorize checks a session without
+// starting its idle time again, as a release does before its work; Touch
+// then starts it again.
+func TestSessionAuthorizeThenTouch(t *testing.T) {
+	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
+		svc, _, clock := transitionService(t, db, 0)
+		ctx := t.Context()
+		_, devToken, err := svc.Admin().AddDevice(ctx, DeviceSpec{Name: "mfp", Printer: "ipp://127.0.0.1:1/ipp/print",
+			Queues: []string{qHold}, Methods: []string{MethodCard}}, "admin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		token, hash := newToken("pgs_")
+		var dev Device
+		db.Where("name = ?", "mfp").Take(&dev)
+		if err := db.Create(&Session{TokenHash: hash, DeviceID: dev.ID, UserName: "hanako", Method: MethodCard,
+			CreatedAt: clock.Now(), LastSeen: clock.Now()}).Error; err != nil {
+			t.Fatal(err)
+		}
+		d := svc.DeviceRelease()
+		clock.Advance(svc.sessionIdle - time.Second)
+		sess, _, err := d.Authorize(ctx, devToken, token)
+		if err != nil {
+			t.Fatalf("Authorize within the timeout: %v", err)
+		}
+		clock.Advance(2 * time.Second)
+		if _, _, err := d.Authorize(ctx, devToken, token); err == nil {
+			t.Fatal("Authorize started the idle time again: the session lives past its timeout")
+		}
+		if err := d.Touch(ctx, sess); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := d.Authorize(ctx, devToken, token); err != nil {
+			t.Errorf("after Touch the session is still idle: %v", err)
+		}
+	})
+}

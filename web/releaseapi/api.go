@@ -38,6 +38,8 @@ const maxBody = 16 << 10
 type Service interface {
 	OpenSession(ctx context.Context, deviceToken string, l release.Login) (release.Session, string, error)
 	Session(ctx context.Context, deviceToken, token string) (release.Session, release.Device, error)
+	Authorize(ctx context.Context, deviceToken, token string) (release.Session, release.Device, error)
+	Touch(ctx context.Context, sess release.Session) error
 	SessionExpires(sess release.Session) time.Time
 	CloseSession(ctx context.Context, sess release.Session) error
 	Jobs(ctx context.Context, sess release.Session, dev release.Device) ([]release.Job, error)
@@ -254,10 +256,18 @@ type releasedJSON struct {
 }
 
 func (a *API) release(c *gin.Context) {
-	sess, dev, ok := a.session(c)
-	if !ok {
+	// The session is touched after the release, not before: the touch is
+	// a write, and its sync would delay the first byte at the printer.
+	sess, dev, err := a.svc.Authorize(c.Request.Context(), deviceToken(c), c.Param("session"))
+	if err != nil {
+		a.fail(c, err)
 		return
 	}
+	defer func() {
+		if err := a.svc.Touch(context.WithoutCancel(c.Request.Context()), sess); err != nil {
+			a.log.Warn("release api: touch session", "err", err)
+		}
+	}()
 	var b releaseBody
 	if !decode(c, &b) {
 		return
