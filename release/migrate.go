@@ -32,6 +32,13 @@ func migrations() []database.Migration {
 			return database.Exec(tx, `CREATE UNIQUE INDEX jobs_spool ON jobs (spool) WHERE spool <> ''`)
 		}},
 		{Name: "job_keys and job_documents keyed by rowid", Up: rowidKeyed},
+		// No query used it (the purge of finished jobs compares
+		// COALESCE(completed_at, updated_at), which no index serves, and
+		// finds its states through jobs_expiry), and every submission and
+		// every change of state wrote it.
+		{Name: "drop jobs_state_updated", Up: func(tx *gorm.DB, _ database.Dialect) error {
+			return database.Exec(tx, `DROP INDEX jobs_state_updated`)
+		}},
 	}
 }
 

@@ -2,9 +2,11 @@ package release
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/printgate/printgate/internal/database"
+	"github.com/printgate/printgate/internal/testenv"
 )
 
 // TestRowidKeyedMigration: a database made before job_keys and
@@ -18,10 +20,11 @@ func TestRowidKeyedMigration(t *testing.T) {
 	}
 	defer db.Close()
 	all := migrations()
-	before := all[:len(all)-1]
-	if all[len(all)-1].Name != "job_keys and job_documents keyed by rowid" {
-		t.Fatalf("the last migration is %q; this test needs the one before it", all[len(all)-1].Name)
+	i := slices.IndexFunc(all, func(m database.Migration) bool { return m.Name == "job_keys and job_documents keyed by rowid" })
+	if i < 0 {
+		t.Fatal("no migration keys job_keys and job_documents by rowid")
 	}
+	before := all[:i]
 	if err := db.Migrate(ctx, "release", before); err != nil {
 		t.Fatal(err)
 	}
@@ -54,4 +57,24 @@ func TestRowidKeyedMigration(t *testing.T) {
 	if len(docs) != 1 || docs[0].JobID != 7 || string(docs[0].Data) != "\xaa\xbb\xcc" {
 		t.Errorf("documents after the migration: %+v", docs)
 	}
+}
+
+// TestJobsIndexes: the indexes of jobs are the ones the queries use, and
+// the purge of finished jobs and the expiry of held ones still find their
+// rows through one, on both databases.
+func TestJobsIndexes(t *testing.T) {
+	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
+		var names []string
+		q := `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'jobs' AND sql IS NOT NULL ORDER BY name`
+		if db.Dialect == database.Postgres {
+			q = `SELECT indexname FROM pg_indexes WHERE tablename = 'jobs' AND indexname <> 'jobs_pkey' ORDER BY indexname`
+		}
+		if err := db.Raw(q).Scan(&names).Error; err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"jobs_expiry", "jobs_owner_state", "jobs_queue_state", "jobs_spool"}
+		if !slices.Equal(names, want) {
+			t.Errorf("indexes of jobs: %v, want %v", names, want)
+		}
+	})
 }
