@@ -378,24 +378,32 @@ func reprintWindow(t *testing.T, db *database.DB, smallDoc int) {
 	}
 }
 
+// deviceSession returns a service with a device and a session on it,
+// last used now by the returned clock, and their tokens.
+func deviceSession(t *testing.T, db *database.DB) (svc *Service, clock *testenv.Clock, devToken, token string) {
+	t.Helper()
+	svc, _, clock = transitionService(t, db, 0)
+	_, devToken, err := svc.Admin().AddDevice(t.Context(), DeviceSpec{Name: "mfp", Printer: "ipp://127.0.0.1:1/ipp/print",
+		Queues: []string{qHold}, Methods: []string{MethodCard}}, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, hash := newToken("pgs_")
+	var dev Device
+	db.Where("name = ?", "mfp").Take(&dev)
+	if err := db.Create(&Session{TokenHash: hash, DeviceID: dev.ID, UserName: "hanako", Method: MethodCard,
+		CreatedAt: clock.Now(), LastSeen: clock.Now()}).Error; err != nil {
+		t.Fatal(err)
+	}
+	return svc, clock, devToken, token
+}
+
 // TestSessionIdle ends a device session unused for the idle timeout, on
 // the clock; each use starts the timeout again.
 func TestSessionIdle(t *testing.T) {
 	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
-		svc, _, clock := transitionService(t, db, 0)
+		svc, clock, devToken, token := deviceSession(t, db)
 		ctx := t.Context()
-		_, devToken, err := svc.Admin().AddDevice(ctx, DeviceSpec{Name: "mfp", Printer: "ipp://127.0.0.1:1/ipp/print",
-			Queues: []string{qHold}, Methods: []string{MethodCard}}, "admin")
-		if err != nil {
-			t.Fatal(err)
-		}
-		token, hash := newToken("pgs_")
-		var dev Device
-		db.Where("name = ?", "mfp").Take(&dev)
-		if err := db.Create(&Session{TokenHash: hash, DeviceID: dev.ID, UserName: "hanako", Method: MethodCard,
-			CreatedAt: clock.Now(), LastSeen: clock.Now()}).Error; err != nil {
-			t.Fatal(err)
-		}
 		for _, step := range []struct {
 			advance time.Duration
 			live    bool
@@ -434,20 +442,8 @@ func fromOr(allowed []State, from State) []State {
 // then starts it again.
 func TestSessionAuthorizeThenTouch(t *testing.T) {
 	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
-		svc, _, clock := transitionService(t, db, 0)
+		svc, clock, devToken, token := deviceSession(t, db)
 		ctx := t.Context()
-		_, devToken, err := svc.Admin().AddDevice(ctx, DeviceSpec{Name: "mfp", Printer: "ipp://127.0.0.1:1/ipp/print",
-			Queues: []string{qHold}, Methods: []string{MethodCard}}, "admin")
-		if err != nil {
-			t.Fatal(err)
-		}
-		token, hash := newToken("pgs_")
-		var dev Device
-		db.Where("name = ?", "mfp").Take(&dev)
-		if err := db.Create(&Session{TokenHash: hash, DeviceID: dev.ID, UserName: "hanako", Method: MethodCard,
-			CreatedAt: clock.Now(), LastSeen: clock.Now()}).Error; err != nil {
-			t.Fatal(err)
-		}
 		d := svc.DeviceRelease()
 		clock.Advance(svc.sessionIdle - time.Second)
 		sess, _, err := d.Authorize(ctx, devToken, token)
