@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# abtest.sh - two builds of printgate side by side: REV (A) against the
+# working tree (B), in alternating runs of printgate-load, each on a
+# freshly started server with an empty queue. For a change's effect on a
+# shared, noisy machine, where only runs interleaved in time compare.
+#
+#   scripts/abtest.sh REV CLIENTS JOBS ROUNDS [sqlite|postgres] [DOC]
+#
+# DOC is printgate-load's --generate-pdf size (10KB). Prints one line per
+# run: the build, jobs/s and p99 ms. PostgreSQL is the local one at
+# BENCH_PG_URL (a database is made and dropped for each run).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export PATH="$PATH:/usr/local/go/bin"
+rev=$1 clients=$2 jobs=$3 rounds=$4 db=${5:-sqlite} doc=${6:-10KB}
+pg_admin=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+
+git worktree add -q --detach "$work/a" "$rev"
+(cd "$work/a" && go build -tags nomsgpack -o "$work/printgate-A" ./cmd/printgate)
+git worktree remove --force "$work/a"
+go build -tags nomsgpack -o "$work/printgate-B" ./cmd/printgate
+go build -tags nomsgpack -o "$work/load" ./cmd/printgate-load
+
+run() { # build
+	local d=$work/run url="" port pid
+	rm -rf "$d" && mkdir -p "$d"
+	if [ "$db" = postgres ]; then
+		psql -q "$pg_admin" -c "DROP DATABASE IF EXISTS printgate_ab" -c "CREATE DATABASE printgate_ab" 2>/dev/null
+		url=${pg_admin/\/test\?/\/printgate_ab?}
+	fi
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	cat >"$d/printgate.yaml" <<YAML
+data_dir: $d/var
+database:
+  url: "$url"
+server:
+  listen: ["127.0.0.1:$port"]
+  get_jobs_limit: 0
+spool:
+  max_held_mb_per_user: 0
+queues:
+  - name: hold
+    mode: hold
+YAML
+	"$work/printgate-$1" serve --config "$d/printgate.yaml" >"$d/log" 2>&1 &
+	pid=$!
+	for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+	local target=ipp://127.0.0.1:$port/ipp/print/hold
+	"$work/load" --target "$target" --generate-pdf "$doc" --jobs 200 --concurrency "$clients" --user-name bench >/dev/null
+	"$work/load" --target "$target" --generate-pdf "$doc" --jobs "$jobs" --concurrency "$clients" --user-name bench |
+		sed -n 's/^RESULT //p' |
+		python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["per_s"], r["latency_ms"]["p99"])' |
+		sed "s/^/$1 /"
+	kill "$pid" && wait "$pid" 2>/dev/null || true
+}
+echo "build jobs/s p99-ms ($db, $clients clients, $doc; A = $rev, B = working tree)"
+for _ in $(seq "$rounds"); do
+	run A
+	run B
+done
