@@ -125,7 +125,7 @@ func (l *Log) appendBatch(ctx context.Context, tx *gorm.DB, evs []Event) error {
 	if err := l.writeRecords(c, b, evs); err != nil {
 		return err
 	}
-	return l.moveHead(c, head.seq, &evs[len(evs)-1])
+	return l.moveHead(c, b, head.seq, &evs[len(evs)-1])
 }
 
 // prepare validates ev and brings its values to the form that is hashed

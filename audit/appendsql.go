@@ -41,7 +41,14 @@ type batch struct {
 	text       []byte   // the stored JSON of the batch's events
 	spans      [][4]int // each event's job and details JSON in text
 	args       []any    // arguments of one statement
-	keys       []string // scratch for sorting details keys
+	// chained holds, on PostgreSQL, the writes waiting to go as one
+	// statement (see write).
+	chained struct {
+		qs    []string
+		nargs []int
+		args  []any
+	}
+	keys []string // scratch for sorting details keys
 }
 
 // pendingRecord is a job record the batch writes: the whole record of a
@@ -68,12 +75,14 @@ const (
 )
 
 func (l *Log) putBatch(b *batch) {
-	if cap(b.text) > maxKeptText || cap(b.args) > maxKeptArgs {
+	if cap(b.text) > maxKeptText || cap(b.args) > maxKeptArgs || cap(b.chained.args) > maxKeptArgs {
 		return
 	}
 	// Drop every reference to the events' values, beyond the lengths too.
 	clear(b.records[:cap(b.records)])
 	clear(b.args[:cap(b.args)])
+	clear(b.chained.args[:cap(b.chained.args)])
+	b.chained.qs, b.chained.nargs, b.chained.args = b.chained.qs[:0], b.chained.nargs[:0], b.chained.args[:0]
 	clear(b.keys[:cap(b.keys)])
 	clear(b.jobs)
 	b.entry, b.records, b.fromStored, b.ids = b.entry[:0], b.records[:0], b.fromStored[:0], b.ids[:0]
@@ -183,11 +192,50 @@ func (l *Log) lockHead(c conn) (chainHead, error) {
 	return h, nil
 }
 
-// moveHead moves the head from seq to last, the batch's last event.
-func (l *Log) moveHead(c conn, seq int64, last *Event) error {
-	res, err := c.exec(l.stmts.moveHead, last.Seq, last.Hash, seq)
+// write runs one of a batch's writes. On PostgreSQL it only keeps it:
+// moveHead sends the writes of the batch as one statement
+// (database.Texts.Chain), one round trip where there was one per write.
+// None depends on another's effect: new events, new or other records,
+// the head.
+func (l *Log) write(c conn, b *batch, q string, args []any) error {
+	if l.stmts.Dialect() != database.Postgres {
+		_, err := c.exec(q, args...)
+		return err
+	}
+	if len(b.chained.args)+len(args) > postgresInsertParams {
+		if _, err := l.flush(c, b); err != nil {
+			return err
+		}
+	}
+	b.chained.qs = append(b.chained.qs, q)
+	b.chained.nargs = append(b.chained.nargs, len(args))
+	b.chained.args = append(b.chained.args, args...)
+	return nil
+}
+
+// flush runs the writes kept by write as one statement.
+func (l *Log) flush(c conn, b *batch) (sql.Result, error) {
+	res, err := c.exec(l.stmts.Chain(b.chained.qs, b.chained.nargs), b.chained.args...)
+	clear(b.chained.args)
+	b.chained.qs, b.chained.nargs, b.chained.args = b.chained.qs[:0], b.chained.nargs[:0], b.chained.args[:0]
+	return res, err
+}
+
+// moveHead moves the head from seq to last, the batch's last event, with
+// the writes kept on PostgreSQL.
+func (l *Log) moveHead(c conn, b *batch, seq int64, last *Event) error {
+	args := []any{last.Seq, last.Hash, seq}
+	var res sql.Result
+	var err error
+	if l.stmts.Dialect() == database.Postgres {
+		if err = l.write(c, b, l.stmts.moveHead, args); err == nil {
+			res, err = l.flush(c, b)
+		}
+	} else {
+		res, err = c.exec(l.stmts.moveHead, args...)
+	}
 	if err != nil {
-		return fmt.Errorf("move chain head: %w", err)
+		return fmt.Errorf("write events and move chain head: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
 		// Only possible if something appended without the lock.
@@ -287,7 +335,7 @@ func (l *Log) insertEvents(c conn, b *batch, evs []Event) error {
 		}
 		b.args = args
 		q := l.stmts.Insert("audit_events", eventColumns, eventColumnCount, end-start, "")
-		if _, err := c.exec(q, args...); err != nil {
+		if err := l.write(c, b, q, args); err != nil {
 			return fmt.Errorf("insert events %d to %d: %w", evs[start].Seq, evs[end-1].Seq, err)
 		}
 	}
@@ -320,7 +368,7 @@ func (l *Log) writeRecords(c conn, b *batch, evs []Event) error {
 			continue
 		}
 		b.args = r.change.appendUpdateArgs(b.args[:0], evs[r.first].JobID)
-		if _, err := c.exec(l.stmts.update, b.args...); err != nil {
+		if err := l.write(c, b, l.stmts.update, b.args); err != nil {
 			return fmt.Errorf("update job record %d: %w", evs[r.first].JobID, err)
 		}
 	}
@@ -336,7 +384,7 @@ func (l *Log) writeRecords(c conn, b *batch, evs []Event) error {
 		}
 		b.args = args
 		q := l.stmts.Insert("audit_jobs", recordColumns, recordColumnCount, n, "")
-		if _, err := c.exec(q, args...); err != nil {
+		if err := l.write(c, b, q, args); err != nil {
 			return fmt.Errorf("insert job records: %w", err)
 		}
 		inserts -= n

@@ -210,10 +210,7 @@ func (s *Service) writeBatch(ctx context.Context, all []*submission) error {
 		if err := b.insertJobs(batch); err != nil {
 			return err
 		}
-		if err := b.insertKeys(batch); err != nil {
-			return err
-		}
-		if err := b.insertDocuments(batch); err != nil {
+		if err := b.insertKeysAndDocuments(batch); err != nil {
 			return err
 		}
 		evs := make([]audit.Event, 0, 2*len(batch))

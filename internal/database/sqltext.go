@@ -1,6 +1,7 @@
 package database
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ type Texts struct {
 
 	mu      sync.Mutex
 	inserts map[insertKey]string
+	chains  map[string]string
 }
 
 type insertKey struct {
@@ -27,7 +29,7 @@ type insertKey struct {
 
 // NewTexts returns the texts of dialect d.
 func NewTexts(d Dialect) *Texts {
-	return &Texts{dialect: d, inserts: make(map[insertKey]string)}
+	return &Texts{dialect: d, inserts: make(map[insertKey]string), chains: make(map[string]string)}
 }
 
 // Dialect is the dialect the texts are written in.
@@ -67,4 +69,61 @@ func (t *Texts) Insert(table, columns string, ncols, rows int, suffix string) st
 	q = t.Bind(q)
 	t.inserts[k] = q
 	return q
+}
+
+// Chain returns one PostgreSQL statement that runs the statements qs in
+// order, every one but the last as a data-modifying WITH query, with
+// their arguments in order: one round trip where there were len(qs).
+// nargs[i] is the number of placeholders of qs[i], written $1, $2... as
+// Bind writes them. The statements must not depend on each other's
+// effects: PostgreSQL runs them on one snapshot. The result is the last
+// statement's (its rows affected, say).
+func (t *Texts) Chain(qs []string, nargs []int) string {
+	key := strings.Join(qs, "\x00")
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if q, ok := t.chains[key]; ok {
+		return q
+	}
+	var b strings.Builder
+	offset := 0
+	for i, q := range qs {
+		switch {
+		case i == 0 && len(qs) > 1:
+			b.WriteString("WITH ")
+		case i < len(qs)-1:
+			b.WriteString(", ")
+		case len(qs) > 1:
+			b.WriteString(" ")
+		}
+		if i < len(qs)-1 {
+			fmt.Fprintf(&b, "s%d AS (", i)
+		}
+		renumber(&b, q, offset)
+		if i < len(qs)-1 {
+			b.WriteString(")")
+		}
+		offset += nargs[i]
+	}
+	q := b.String()
+	t.chains[key] = q
+	return q
+}
+
+// renumber writes q with each placeholder $n written $(n+offset).
+func renumber(b *strings.Builder, q string, offset int) {
+	for i := 0; i < len(q); i++ {
+		if q[i] != '$' || i+1 == len(q) || q[i+1] < '0' || q[i+1] > '9' {
+			b.WriteByte(q[i])
+			continue
+		}
+		j := i + 1
+		for j < len(q) && q[j] >= '0' && q[j] <= '9' {
+			j++
+		}
+		n, _ := strconv.Atoi(q[i+1 : j])
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(n + offset))
+		i = j - 1
+	}
 }
