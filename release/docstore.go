@@ -57,6 +57,15 @@ func (s *Service) newBufferPools() {
 // 32 bytes to every package of 64 KiB.
 func sealedSize(n int) int { return n + 32*(n/(64<<10)+1) }
 
+// docName returns a new document's name: the database's prefix, the time
+// in hexadecimal nanoseconds, then 130 random bits. The time goes first so
+// that names come in order: the unique index on jobs.spool then grows at
+// its end, one page a batch, where random names put each job of a batch
+// on a page of its own, read from disk once the index outgrows the cache.
+func (s *Service) docName() string {
+	return fmt.Sprintf("%s%016x%s", s.docPrefix, uint64(s.now().UnixNano()), rand.Text())
+}
+
 // receive reads doc once and stores it encrypted: a small document sealed
 // in memory for the committer to write with its job, a larger one in a
 // spool file. It fills in j's document fields. The document may take what
@@ -68,7 +77,7 @@ func (s *Service) receive(ctx context.Context, q Queue, j *Job, doc io.Reader) (
 	if err != nil {
 		return r, err
 	}
-	name := s.docPrefix + rand.Text()
+	name := s.docName()
 	bufp := s.plainBufs.Get().(*[]byte)
 	buf := *bufp
 	dirty := len(buf)
