@@ -185,3 +185,44 @@ func TestStreamMemory(t *testing.T) {
 		})
 	}
 }
+
+// TestStreamMemoryHostileXRef streams 16 MiB PDFs made of what the
+// cross-reference reader keeps per item: an xref stream whose /Index is
+// pairs of zero objects, and object streams that cannot be read. The
+// heap must not grow with them (it grew by some 700 MiB and 61 MiB for
+// 64 MiB before the bounds).
+func TestStreamMemoryHostileXRef(t *testing.T) {
+	const size = 16 << 20
+	shapes := []struct {
+		name   string
+		prefix string
+		unit   string
+	}{
+		{"an /Index of zero-object pairs", "%PDF-1.5\n1 0 obj\n<< /Type /XRef /W [1 2 1] /Size 1 /Index [", "0 0 "},
+		{"unreadable object streams", "%PDF-1.5\n", "1 0 obj\n<< /Type /ObjStm /N 1 /First 99 /Filter /FlateDecode /Length 3 >>\nstream\nxyz\nendstream\nendobj\n"},
+	}
+	for _, sh := range shapes {
+		t.Run(sh.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			peak := samplePeakHeap()
+			s := Counter{}.Stream(context.Background(), FormatPDF)
+			s.Write([]byte(sh.prefix))
+			chunk := []byte(strings.Repeat(sh.unit, (64<<10)/len(sh.unit)))
+			for n := 0; n < size; n += len(chunk) {
+				s.Write(chunk)
+			}
+			got, err := s.Close()
+			heap := peak()
+			runtime.ReadMemStats(&after)
+			if err != nil || got.Known && got.Pages > 0 {
+				t.Fatalf("Stream = %+v, %v; want no count", got, err)
+			}
+			t.Logf("peak heap %d KiB, allocated %d KiB", heap>>10, (after.TotalAlloc-before.TotalAlloc)>>10)
+			if heap > 4<<20 {
+				t.Errorf("the heap grew by %d KiB for a %d MiB PDF", heap>>10, size>>20)
+			}
+		})
+	}
+}

@@ -313,12 +313,16 @@ func countPageTree(ctx context.Context, xt *model.XRefTable, b Budget) (int, err
 		}
 		kidsObj, hasKids := d.Find("Kids")
 		typ := d.Type()
-		if !hasKids && (typ == nil || *typ != "Pages") {
+		switch {
+		case typ != nil && *typ == "Page":
+			// A page is a page, whatever /Kids it also has.
 			pages++
 			continue
-		}
-		if !hasKids {
+		case !hasKids && typ != nil && *typ == "Pages":
 			continue // an empty intermediate node
+		case !hasKids:
+			pages++ // a leaf without /Type
+			continue
 		}
 		if err := meter.charge(xt, kidsObj, b); err != nil {
 			return 0, err
@@ -330,6 +334,9 @@ func countPageTree(ctx context.Context, xt *model.XRefTable, b Budget) (int, err
 		for i := len(kids) - 1; i >= 0; i-- {
 			stack = append(stack, node{obj: kids[i], depth: n.depth + 1})
 		}
+	}
+	if pages == 0 {
+		return 0, errNoPages
 	}
 	return pages, nil
 }

@@ -96,7 +96,7 @@ func TestCountPDFPageTree(t *testing.T) {
 			page, page), 3, ""},
 		{"page without /Type", pageTreePDF("3 0 R", 1, "<< /Parent 2 0 R >>"), 1, ""},
 		{"empty intermediate node", pageTreePDF("3 0 R 4 0 R", 1, "<< /Type /Pages /Count 0 >>", page), 1, ""},
-		{"no pages", pageTreePDF("", 0), 0, ""},
+		{"no pages: unknown, as readers print one page or none", pageTreePDF("", 0), 0, "holds no page"},
 		{"a depth of 60", chainPDF(60), 1, ""},
 		{"cycle", replaceSameLength(t, three, "7 0 R 9 0 R]", "2 0 R 9 0 R]"), 0, "cycle"},
 		{"shared page", replaceSameLength(t, three, "7 0 R 9 0 R]", "5 0 R 9 0 R]"), 0, "shared"},

@@ -27,6 +27,7 @@ const (
 const (
 	flagPages   uint8 = 1 << iota // /Type /Pages
 	flagHasKids                   // has a /Kids entry
+	flagPage                      // /Type /Page
 )
 
 // kidsKind is what a /Kids entry holds.
@@ -204,11 +205,17 @@ func (f *pdfFacts) countPages(root int32, b Budget, stop func() bool) (int, erro
 		if !ok || o.kind != factDict {
 			return 0, errors.New("pdf: page tree node is not a dictionary")
 		}
-		if o.flags&flagHasKids == 0 {
-			if o.flags&flagPages == 0 {
-				pages++
-			}
-			continue // a page, or an empty intermediate node
+		switch {
+		case o.flags&flagPage != 0:
+			// A page is a page, whatever /Kids it also has: printers
+			// print it, and a /Kids [] must not hide it from the count.
+			pages++
+			continue
+		case o.flags&flagHasKids == 0 && o.flags&flagPages != 0:
+			continue // an empty intermediate node
+		case o.flags&flagHasKids == 0:
+			pages++ // a leaf without /Type, as pdfcpu takes it
+			continue
 		}
 		kids, err := f.kidsOf(o)
 		if err != nil {
@@ -218,8 +225,16 @@ func (f *pdfFacts) countPages(root int32, b Budget, stop func() bool) (int, erro
 			stack = append(stack, node{entry: f.refs[i], depth: n.depth + 1})
 		}
 	}
+	if pages == 0 {
+		return 0, errNoPages
+	}
 	return pages, nil
 }
+
+// errNoPages refuses a page tree with no page: readers disagree on what
+// to print then (a root /Pages without /Kids: Ghostscript prints one
+// page, poppler and qpdf take its /Count), so the count is not known.
+var errNoPages = errors.New("pdf: the page tree holds no page")
 
 // kidsOf returns the entries of a node's /Kids. Like pdfcpu, it reads a
 // /Kids referring to a missing or null object as no kids.

@@ -88,7 +88,9 @@ type pdfScanner struct {
 	// badStm holds the object streams that could not be read, by offset:
 	// their objects are not trusted.
 	badStm map[int64]error
-	index  []int64 // the last /Index read
+	// badStmsOver is set once more than maxBadStms could not be read.
+	badStmsOver error
+	index       []int64 // the last /Index read
 
 	// For object streams, kept from one to the next.
 	zr    io.ReadCloser
@@ -300,12 +302,14 @@ func (s *pdfScanner) entry(d *dictSummary, k *token, nested bool) {
 	}
 	switch string(k.text[:k.n]) {
 	case "Type":
-		d.flags &^= flagPages
+		d.flags &^= flagPages | flagPage
 		d.objStm, d.xref = false, false
 		if v, _, _ := s.value(); v.kind == tokName && !v.long {
 			switch string(v.text[:v.n]) {
 			case "Pages":
 				d.flags |= flagPages
+			case "Page":
+				d.flags |= flagPage
 			case "ObjStm":
 				d.objStm = true
 			case "XRef":
@@ -488,7 +492,7 @@ func (s *pdfScanner) refArray() span {
 		case tokDictOpen:
 			var d dictSummary
 			s.dict(&d, false)
-			if d.flags&(flagHasKids|flagPages) == 0 {
+			if d.flags&flagPage != 0 || d.flags&(flagHasKids|flagPages) == 0 {
 				add(kidLeaf)
 			} else {
 				add(s.facts.defineInline(d.fact()))

@@ -97,6 +97,9 @@ func (s *pdfScanner) scanEndstream() {
 // "stream" keyword, defining the objects it holds. A stream that cannot be
 // read is remembered: a reader of the cross-reference table that finds an
 // object there does not trust what the scanner found.
+// maxBadStms bounds the unreadable object streams remembered one by one.
+const maxBadStms = 64
+
 func (s *pdfScanner) objStm(d *dictSummary, at int64) {
 	s.streamEOL()
 	data := &streamData{br: s.lex.br, left: d.length}
@@ -108,10 +111,16 @@ func (s *pdfScanner) objStm(d *dictSummary, at int64) {
 		err = errBadObjStm
 	}
 	if err != nil {
-		if s.badStm == nil {
-			s.badStm = map[int64]error{}
+		switch {
+		case len(s.badStm) >= maxBadStms:
+			// A document of many unreadable object streams costs no more
+			// memory: past the bound, none of its object streams is trusted.
+			s.badStmsOver = err
+		case s.badStm == nil:
+			s.badStm = map[int64]error{at: err}
+		default:
+			s.badStm[at] = err
 		}
-		s.badStm[at] = err
 	}
 	data.skip(s.lex.stop)
 	if d.length >= 0 && !s.atEndstream() {

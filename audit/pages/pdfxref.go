@@ -1,6 +1,7 @@
 package pages
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"math"
@@ -311,6 +312,11 @@ func (s *pdfScanner) readIndex() bool {
 		case t.kind == tokArrayClose || t.kind == tokEOF:
 			return len(s.index)%2 == 0
 		case t.kind == tokInt && t.num >= 0 && t.num <= math.MaxInt32:
+			if len(s.index) >= 2*maxIndexPairs {
+				// Pairs of zero objects would pass the bound on objects.
+				s.skipNested(1)
+				return false
+			}
 			if len(s.index)%2 == 1 {
 				objects += t.num
 				if objects > int64(s.xref.max) || s.index[len(s.index)-1]+t.num > math.MaxInt32 {
@@ -326,6 +332,9 @@ func (s *pdfScanner) readIndex() bool {
 		}
 	}
 }
+
+// maxIndexPairs bounds the subsections of an /Index.
+const maxIndexPairs = 1024
 
 // resolveXRef follows the last "startxref" through the sections, newest
 // first as pdfcpu does (a table's entries, then those of its /XRefStm,
@@ -409,7 +418,7 @@ func (s *pdfScanner) verifyObject(num int32, fact objFact, ok bool) error {
 	if e.idx >= 0 {
 		stm, listed := s.xref.resolved[int32(min(e.off, math.MaxInt32))]
 		if listed && stm.idx == xrefAtOffset {
-			if err := s.badStm[stm.off]; err != nil {
+			if err := cmp.Or(s.badStm[stm.off], s.badStmsOver); err != nil {
 				if s.encrypted {
 					return errEncryptedObjs
 				}
