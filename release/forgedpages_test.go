@@ -19,9 +19,9 @@ import (
 // one-pass count in file order says one. In another, nine of ten pages
 // carry an empty /Kids, which once hid them from the count. The record
 // must say ten pages, whether the document is kept in the database or in
-// a spool file. The last has a /Pages node without /Kids, on which
-// readers disagree (Ghostscript prints one page, poppler and qpdf say
-// ten): its count is recorded as unknown, never as a number.
+// a spool file. In the last, nine of the ten pages are typed /Pages and
+// have no /Kids, on which readers disagree (Ghostscript prints one page,
+// poppler and qpdf ten): its count is recorded as unknown, never as one.
 func TestForgedPageTree(t *testing.T) {
 	want := map[string]int{ // -1: unknown
 		"page-tree-in-comment.pdf": 10, "page-tree-in-stream.pdf": 10, "page-tree-in-update.pdf": 10,

@@ -319,6 +319,9 @@ func countPageTree(ctx context.Context, xt *model.XRefTable, b Budget) (int, err
 			pages++
 			continue
 		case !hasKids && typ != nil && *typ == "Pages":
+			if _, ok := d.Find("Contents"); ok {
+				return 0, errPagesWithContents
+			}
 			continue // an empty intermediate node
 		case !hasKids:
 			pages++ // a leaf without /Type

@@ -28,6 +28,7 @@ const (
 	flagPages   uint8 = 1 << iota // /Type /Pages
 	flagHasKids                   // has a /Kids entry
 	flagPage                      // /Type /Page
+	flagContents                  // has a /Contents entry
 )
 
 // kidsKind is what a /Kids entry holds.
@@ -212,6 +213,9 @@ func (f *pdfFacts) countPages(root int32, b Budget, stop func() bool) (int, erro
 			pages++
 			continue
 		case o.flags&flagHasKids == 0 && o.flags&flagPages != 0:
+			if o.flags&flagContents != 0 {
+				return 0, errPagesWithContents
+			}
 			continue // an empty intermediate node
 		case o.flags&flagHasKids == 0:
 			pages++ // a leaf without /Type, as pdfcpu takes it
@@ -235,6 +239,11 @@ func (f *pdfFacts) countPages(root int32, b Budget, stop func() bool) (int, erro
 // to print then (a root /Pages without /Kids: Ghostscript prints one
 // page, poppler and qpdf take its /Count), so the count is not known.
 var errNoPages = errors.New("pdf: the page tree holds no page")
+
+// errPagesWithContents refuses a node typed /Pages, without /Kids, that
+// has a page's /Contents: some readers print it as a page (poppler, qpdf),
+// others not (Ghostscript), so the count is not known.
+var errPagesWithContents = errors.New("pdf: a /Pages node of the page tree has contents and no /Kids")
 
 // kidsOf returns the entries of a node's /Kids. Like pdfcpu, it reads a
 // /Kids referring to a missing or null object as no kids.

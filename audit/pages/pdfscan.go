@@ -316,6 +316,9 @@ func (s *pdfScanner) entry(d *dictSummary, k *token, nested bool) {
 				d.xref = true
 			}
 		}
+	case "Contents":
+		s.skipValue()
+		d.flags |= flagContents
 	case "Kids":
 		d.flags |= flagHasKids
 		if nested {
