@@ -25,10 +25,10 @@ const (
 
 // Flags of a dictionary, and of any object's definition.
 const (
-	flagPages   uint8 = 1 << iota // /Type /Pages
-	flagHasKids                   // has a /Kids entry
-	flagPage                      // /Type /Page
-	flagContents                  // has a /Contents entry
+	flagPages    uint8 = 1 << iota // /Type /Pages
+	flagHasKids                    // has a /Kids entry
+	flagPage                       // /Type /Page
+	flagContents                   // has a /Contents entry
 )
 
 // kidsKind is what a /Kids entry holds.
