@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -206,6 +207,13 @@ func (s *Service) writeBatch(ctx context.Context, all []*submission) error {
 		if err != nil || len(batch) == 0 {
 			return err
 		}
+		// Each job's row locks its owner's held_bytes row (a trigger,
+		// createHeldBytes) on PostgreSQL: rows in owner order make two
+		// instances' batches take those locks in the same order, even
+		// without admitHeld's locks (no per-user limit).
+		batch = slices.SortedStableFunc(slices.Values(batch), func(a, b *submission) int {
+			return strings.Compare(a.job.Owner, b.job.Owner)
+		})
 		b := batchSQL{tx: tx, texts: s.texts}
 		if err := b.insertJobs(batch); err != nil {
 			return err

@@ -39,7 +39,79 @@ func migrations() []database.Migration {
 		{Name: "drop jobs_state_updated", Up: func(tx *gorm.DB, _ database.Dialect) error {
 			return database.Exec(tx, `DROP INDEX jobs_state_updated`)
 		}},
+		{Name: "held_bytes", Up: createHeldBytes},
 	}
+}
+
+// createHeldBytes adds the per-owner counter of held bytes that the
+// held-bytes check reads (quota.go heldBy): one row per owner, kept equal
+// to SUM(size) of the owner's jobs whose document is kept (a spool name)
+// by triggers on jobs, so that no path that writes jobs (the committer,
+// Send-Document, a transition, the sweeper, a hand edit) can forget it.
+// Summing the jobs instead cost a scan of the owner's jobs twice per
+// submission, once of them inside the committer's serial transaction: a
+// user with 100,000 small jobs slowed every batch of every user.
+//
+// An owner's row stays when it drops to 0: a user whose last job prints
+// submits again soon, and an UPDATE in place costs less than a DELETE and
+// a new INSERT each time (on PostgreSQL, fewer dead rows); the rows are
+// as many as the users who ever held a document.
+//
+// Each trigger runs only when its row changes what its owner holds (its
+// WHEN): most updates of jobs (claims, state moves that keep the
+// document) set none of owner, size and spool, and the purge of ended
+// jobs deletes rows without a document.
+func createHeldBytes(tx *gorm.DB, d database.Dialect) error {
+	const changed = `(OLD.spool <> '') <> (NEW.spool <> '')
+		OR (NEW.spool <> '' AND (OLD.owner <> NEW.owner OR OLD.size <> NEW.size))`
+	const fill = `INSERT INTO held_bytes (owner, bytes)
+		SELECT owner, SUM(size) FROM jobs WHERE spool <> '' GROUP BY owner`
+	if d == database.Postgres {
+		return database.Exec(tx,
+			// Writers wait until the counter and its triggers commit, so
+			// that no job written meanwhile is missed by the fill.
+			`LOCK TABLE jobs IN SHARE ROW EXCLUSIVE MODE`,
+			// Every batch updates its owners' rows: room in each page
+			// keeps those updates HOT (no index entry, pruned in place).
+			`CREATE TABLE held_bytes (owner TEXT PRIMARY KEY, bytes BIGINT NOT NULL) WITH (fillfactor = 50)`,
+			fill,
+			`CREATE FUNCTION jobs_held_bytes() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN
+				IF TG_OP <> 'INSERT' AND OLD.spool <> '' THEN
+					UPDATE held_bytes SET bytes = bytes - OLD.size WHERE owner = OLD.owner;
+				END IF;
+				IF TG_OP <> 'DELETE' AND NEW.spool <> '' THEN
+					INSERT INTO held_bytes AS h (owner, bytes) VALUES (NEW.owner, NEW.size)
+					ON CONFLICT (owner) DO UPDATE SET bytes = h.bytes + EXCLUDED.bytes;
+				END IF;
+				RETURN NULL;
+			END $$`,
+			`CREATE TRIGGER jobs_held_insert AFTER INSERT ON jobs
+				FOR EACH ROW WHEN (NEW.spool <> '') EXECUTE FUNCTION jobs_held_bytes()`,
+			`CREATE TRIGGER jobs_held_update AFTER UPDATE OF owner, size, spool ON jobs
+				FOR EACH ROW WHEN (`+changed+`) EXECUTE FUNCTION jobs_held_bytes()`,
+			`CREATE TRIGGER jobs_held_delete AFTER DELETE ON jobs
+				FOR EACH ROW WHEN (OLD.spool <> '') EXECUTE FUNCTION jobs_held_bytes()`,
+		)
+	}
+	// WITHOUT ROWID: the owner is the key of the table's only B-tree,
+	// rather than of an index beside the rowid's.
+	return database.Exec(tx,
+		`CREATE TABLE held_bytes (owner TEXT PRIMARY KEY, bytes BIGINT NOT NULL) WITHOUT ROWID`,
+		fill,
+		`CREATE TRIGGER jobs_held_insert AFTER INSERT ON jobs WHEN NEW.spool <> '' BEGIN
+			INSERT INTO held_bytes (owner, bytes) VALUES (NEW.owner, NEW.size)
+			ON CONFLICT (owner) DO UPDATE SET bytes = bytes + excluded.bytes;
+		END`,
+		`CREATE TRIGGER jobs_held_update AFTER UPDATE OF owner, size, spool ON jobs WHEN `+changed+` BEGIN
+			UPDATE held_bytes SET bytes = bytes - OLD.size WHERE owner = OLD.owner AND OLD.spool <> '';
+			INSERT INTO held_bytes (owner, bytes) SELECT NEW.owner, NEW.size WHERE NEW.spool <> ''
+			ON CONFLICT (owner) DO UPDATE SET bytes = bytes + excluded.bytes;
+		END`,
+		`CREATE TRIGGER jobs_held_delete AFTER DELETE ON jobs WHEN OLD.spool <> '' BEGIN
+			UPDATE held_bytes SET bytes = bytes - OLD.size WHERE owner = OLD.owner;
+		END`,
+	)
 }
 
 // rowidKeyed makes job_id the rowid of job_keys and job_documents on

@@ -84,21 +84,24 @@ func (s *Service) spoolFull() bool {
 }
 
 // heldBy returns the bytes of the documents that owner's jobs keep in the
-// spool.
+// spool: one row of held_bytes, which triggers on jobs keep equal to the
+// sum of those documents' sizes (createHeldBytes), so the check costs the
+// same however many jobs owner holds.
 func heldBy(db *gorm.DB, owner string) (int64, error) {
 	var n int64
-	err := db.Model(&Job{}).Where("owner = ? AND spool <> ''", owner).
-		Select("COALESCE(SUM(size), 0)").Scan(&n).Error
+	err := db.Raw(`SELECT COALESCE((SELECT bytes FROM held_bytes WHERE owner = ?), 0)`, owner).Scan(&n).Error
 	return n, err
 }
 
-// checkHeld runs in the transaction that records a document: documents of
-// one owner that arrived at the same moment all passed allowanceFor, and
-// the one (of size bytes) that takes the owner over the limit is refused
-// here. SQLite runs
-// one writing transaction at a time; on PostgreSQL a lock per owner, held
-// until the transaction ends, makes each see the documents recorded before
-// it, from every instance.
+// checkHeld runs in the transaction that records a document of size
+// bytes for owner, before the document is written: documents of one owner
+// that arrived at the same moment all passed allowanceFor, and the one
+// that takes the owner over the limit is refused here. SQLite runs one
+// writing transaction at a time; on PostgreSQL a lock per owner, held
+// until the transaction ends, makes each see the documents recorded
+// before it, from every instance. The lock comes before the write: the
+// write's trigger locks owner's counter row, which the committer updates
+// while it holds the same owner's lock.
 func (s *Service) checkHeld(tx *gorm.DB, owner string, size int64) error {
 	if s.maxHeld <= 0 {
 		return nil
@@ -107,8 +110,8 @@ func (s *Service) checkHeld(tx *gorm.DB, owner string, size int64) error {
 	if err != nil {
 		return err
 	}
-	if held > s.maxHeld {
-		return s.errUserFull(held - size)
+	if held+size > s.maxHeld {
+		return s.errUserFull(held)
 	}
 	return nil
 }

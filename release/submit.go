@@ -186,6 +186,9 @@ func (s *Service) recordDocument(ctx context.Context, q Queue, j *Job, r receive
 	j.State = next
 	j.Reason = reasonFor(next)
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := s.checkHeld(tx, j.Owner, j.Size); err != nil {
+			return err
+		}
 		res := tx.Model(&Job{}).Where("id = ? AND state = ? AND spool = ''", j.ID, StateIncoming).
 			Updates(map[string]any{
 				"state": j.State, "reason": j.Reason, "spool": j.Spool, "doc_in_db": j.DocInDB,
@@ -197,9 +200,6 @@ func (s *Service) recordDocument(ctx context.Context, q Queue, j *Job, r receive
 		}
 		if res.RowsAffected != 1 {
 			return refuse(ErrNotPossible, "The job changed while its document arrived.")
-		}
-		if err := s.checkHeld(tx, j.Owner, j.Size); err != nil {
-			return err
 		}
 		if err := storeReceived(tx, j, r); err != nil {
 			return err
