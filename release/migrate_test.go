@@ -1,7 +1,12 @@
 package release
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -14,7 +19,8 @@ import (
 // SQLite loses the index each had beside its rowid.
 func TestRowidKeyedMigration(t *testing.T) {
 	ctx := context.Background()
-	db, err := database.Open(ctx, "", t.TempDir(), nil)
+	dir := t.TempDir()
+	db, err := database.Open(ctx, "", dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,6 +44,15 @@ func TestRowidKeyedMigration(t *testing.T) {
 	if err := db.Exec(`INSERT INTO job_keys (job_id, wrapped_key) VALUES (7, x'0102'), (9, x'0304')`).Error; err != nil {
 		t.Fatal(err)
 	}
+	// A destroyed key: secure_delete zeroes it, and it must not come back
+	// from the old table's pages when the migration copies and drops it.
+	destroyed := []byte("destroyed-key-0123456789abcdef")
+	if err := db.Exec(`INSERT INTO job_keys (job_id, wrapped_key) VALUES (8, ?)`, destroyed).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Exec(`DELETE FROM job_keys WHERE job_id = 8`).Error; err != nil {
+		t.Fatal(err)
+	}
 	if err := db.Exec(`INSERT INTO job_documents (job_id, data) VALUES (7, x'aabbcc')`).Error; err != nil {
 		t.Fatal(err)
 	}
@@ -46,6 +61,20 @@ func TestRowidKeyedMigration(t *testing.T) {
 	}
 	if n := indexes(); n != 0 {
 		t.Errorf("after: %d indexes on job_keys and job_documents, want none (job_id is the rowid)", n)
+	}
+	// Start-up checkpoints after migrating (cmd/printgate): then no file
+	// holds the destroyed key.
+	if err := db.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{database.SQLiteFile, database.SQLiteFile + "-wal"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, destroyed) {
+			t.Errorf("%s holds the destroyed key after the migration and a checkpoint", f)
+		}
 	}
 	var keys []jobKey
 	db.Order("job_id").Find(&keys)

@@ -79,6 +79,11 @@ func openStack(ctx context.Context, cfg Config, log *slog.Logger) (_ *stack, err
 			return nil, err
 		}
 	}
+	// A migration that copies a table (job_keys, job_documents) leaves
+	// the old rows' bytes in SQLite's log; empty it before serving.
+	if err := st.db.Checkpoint(ctx); err != nil && !errors.Is(err, database.ErrCheckpointBusy) {
+		return nil, err
+	}
 	key, err := secret.LoadOrCreateKeyFile(cfg.credentialKeyFile(), credential.MinKeyLength)
 	if err != nil {
 		return nil, err

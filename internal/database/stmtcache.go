@@ -16,9 +16,10 @@ import (
 // transaction, which closes the statement at its end. stmtConn keeps the
 // statements of one pinned connection prepared across its transactions.
 
-// maxCachedStmts bounds the statements kept. Texts differ only by their
-// number of rows per INSERT, so a batch size of up to 64 gives a few
-// hundred at most; past the bound the cache starts afresh.
+// maxCachedStmts bounds the statements kept between transactions. Texts
+// differ only by their number of rows per INSERT, so a batch size of up
+// to 64 gives a few hundred at most; past the bound the cache starts
+// afresh at the next transaction.
 const maxCachedStmts = 256
 
 // stmtConn is a gorm.ConnPool over one connection whose transactions run
@@ -35,7 +36,14 @@ func newStmtConn(conn *sql.Conn) *stmtConn {
 }
 
 // BeginTx begins a transaction on the connection (gorm.ConnPoolBeginner).
+// A full cache starts afresh here, between transactions, never under a
+// statement of one whose rows are still being read.
 func (c *stmtConn) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool, error) {
+	c.mu.Lock()
+	if len(c.stmts) >= maxCachedStmts {
+		c.closeStmtsLocked()
+	}
+	c.mu.Unlock()
 	tx, err := c.Conn.BeginTx(ctx, opts)
 	if err != nil {
 		return nil, err
@@ -54,9 +62,6 @@ func (c *stmtConn) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	defer c.mu.Unlock()
 	if st, ok := c.stmts[q]; ok {
 		return st, nil
-	}
-	if len(c.stmts) >= maxCachedStmts {
-		c.closeStmtsLocked()
 	}
 	st, err := c.Conn.PrepareContext(ctx, q)
 	if err != nil {
@@ -82,13 +87,36 @@ func (c *stmtConn) Close() error {
 }
 
 // stmtTx is a transaction of a stmtConn: every statement runs prepared.
+// The statements run on the connection, not through sql.Tx, so stmtTx
+// keeps sql.Tx's rule itself: nothing runs once the transaction ended.
 type stmtTx struct {
 	*sql.Tx
-	c *stmtConn
+	c    *stmtConn
+	done bool
+}
+
+// Commit commits the transaction.
+func (t *stmtTx) Commit() error {
+	t.done = true
+	return t.Tx.Commit()
+}
+
+// Rollback rolls the transaction back.
+func (t *stmtTx) Rollback() error {
+	t.done = true
+	return t.Tx.Rollback()
+}
+
+// prepared returns q prepared, or sql.ErrTxDone once t ended.
+func (t *stmtTx) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
+	if t.done {
+		return nil, sql.ErrTxDone
+	}
+	return t.c.stmt(ctx, q)
 }
 
 func (t *stmtTx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	st, err := t.c.stmt(ctx, q)
+	st, err := t.prepared(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +124,7 @@ func (t *stmtTx) ExecContext(ctx context.Context, q string, args ...any) (sql.Re
 }
 
 func (t *stmtTx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	st, err := t.c.stmt(ctx, q)
+	st, err := t.prepared(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +132,7 @@ func (t *stmtTx) QueryContext(ctx context.Context, q string, args ...any) (*sql.
 }
 
 func (t *stmtTx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	st, err := t.c.stmt(ctx, q)
+	st, err := t.prepared(ctx, q)
 	if err != nil {
 		// A Row carries no error of its own making: let the transaction
 		// prepare it and report why.

@@ -2,6 +2,7 @@ package database_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"testing"
@@ -66,6 +67,18 @@ func TestGroupCommitterPreparesOnce(t *testing.T) {
 	db.Raw("SELECT n FROM prepared ORDER BY n").Scan(&rows)
 	if fmt.Sprint(rows) != "[0 1 2 3]" {
 		t.Errorf("rows %v, want [0 1 2 3]: the rolled-back insert must not be there", rows)
+	}
+	// Nothing runs in a transaction that ended: its statements would run
+	// on the connection, outside any transaction.
+	var ended gorm.ConnPool
+	if err := g.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		ended = tx.Statement.ConnPool
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ended.ExecContext(ctx, steps[0].q, 100); !errors.Is(err, sql.ErrTxDone) {
+		t.Errorf("a statement after the commit: %v, want sql.ErrTxDone", err)
 	}
 	for i := range database.MaxCachedStmts + 1 {
 		if err := insert(fmt.Sprintf("INSERT INTO prepared (n) VALUES (? + %d)", i), 0); err != nil {
