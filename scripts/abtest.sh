@@ -13,6 +13,7 @@
 # BENCH_PG_URL (a database is made and dropped for each run).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+. scripts/benchconfig.sh
 export PATH="$PATH:/usr/local/go/bin"
 rev=$1 clients=$2 jobs=$3 rounds=$4 db=${5:-sqlite} doc=${6:-10KB} fill=${AB_FILL:-0}
 pg_admin=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
@@ -33,19 +34,7 @@ run() { # build
 		url=${pg_admin/\/test\?/\/printgate_ab?}
 	fi
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-	cat >"$d/printgate.yaml" <<YAML
-data_dir: $d/var
-database:
-  url: "$url"
-server:
-  listen: ["127.0.0.1:$port"]
-  get_jobs_limit: 0
-spool:
-  max_held_mb_per_user: 0
-queues:
-  - name: hold
-    mode: hold
-YAML
+	hold_config "$d" "$url" "$port" >"$d/printgate.yaml"
 	"$work/printgate-$1" serve --config "$d/printgate.yaml" >"$d/log" 2>&1 &
 	pid=$!
 	for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done

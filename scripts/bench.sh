@@ -55,6 +55,7 @@
 # (docs/BENCHMARKS.md; "-" for standard output only).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+. scripts/benchconfig.sh
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin:/usr/local/go/bin"
 export LANG=C LC_ALL=C
 # The configuration below is the whole truth for every printgate started.
@@ -204,20 +205,7 @@ start_printgate() { # name database-url
 	mkdir -p "$dir"
 	local port
 	port=$(free_port)
-	cat >"$dir/printgate.yaml" <<EOF
-data_dir: $dir/var
-database:
-  url: "$2"
-server:
-  listen: ["127.0.0.1:$port"]
-  # Like for like with cupsd: list every job, hold every document.
-  get_jobs_limit: 0
-spool:
-  max_held_mb_per_user: 0
-queues:
-  - name: hold
-    mode: hold
-EOF
+	hold_config "$dir" "$2" "$port" >"$dir/printgate.yaml"
 	"$work/bin/printgate" serve --config "$dir/printgate.yaml" >"$dir/log" 2>&1 &
 	pid=$!
 	running+=("$pid")
