@@ -37,6 +37,8 @@ type DB struct {
 	where string
 	// path is the SQLite file; empty on PostgreSQL.
 	path string
+	// gate orders this process's writers on SQLite (writegate.go).
+	gate writeGate
 }
 
 // Open connects to rawURL: "" opens (creating) printgate.db in dataDir,
@@ -78,10 +80,14 @@ func Open(ctx context.Context, rawURL, dataDir string, log *slog.Logger) (*DB, e
 	if err != nil {
 		return nil, fmt.Errorf("database: %w", err)
 	}
+	var gate writeGate
 	if dialect == SQLite {
 		// One writer at a time is all SQLite allows; a small pool of
 		// readers keeps Get-Jobs from queueing behind uploads.
 		sqlDB.SetMaxOpenConns(4)
+		gate = newWriteGate()
+		pool := &gatedPool{DB: sqlDB, gate: gate}
+		gdb.ConnPool, gdb.Statement.ConnPool = pool, pool
 	} else {
 		sqlDB.SetMaxOpenConns(16)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
@@ -90,7 +96,7 @@ func Open(ctx context.Context, rawURL, dataDir string, log *slog.Logger) (*DB, e
 		sqlDB.Close()
 		return nil, fmt.Errorf("database: connect %s: %w", dialect, redactErr(err, rawURL))
 	}
-	return &DB{DB: gdb, Dialect: dialect, where: where, path: path}, nil
+	return &DB{DB: gdb, Dialect: dialect, where: where, path: path, gate: gate}, nil
 }
 
 // SQLiteFile is the embedded database's file in the data dir; SQLite

@@ -52,7 +52,7 @@ func (db *DB) NewGroupCommitter(ctx context.Context) (*GroupCommitter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("database: group committer: %w", err)
 	}
-	conn := newStmtConn(sc)
+	conn := newStmtConn(sc, db.gate)
 	g := &GroupCommitter{conn: conn}
 	// Held open for the committer's life, this connection also keeps the
 	// log file from being deleted and created anew (SQLite deletes it

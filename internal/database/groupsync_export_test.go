@@ -18,3 +18,7 @@ func (g *GroupCommitter) CachedStatements() int {
 
 // MaxCachedStmts is maxCachedStmts, for the test of the bound.
 const MaxCachedStmts = maxCachedStmts
+
+// GateHeld reports whether a transaction of db holds its write gate
+// (SQLite).
+func (db *DB) GateHeld() bool { return len(db.gate) == 1 }

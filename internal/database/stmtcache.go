@@ -26,13 +26,14 @@ const maxCachedStmts = 256
 // each statement through a cache of prepared statements.
 type stmtConn struct {
 	*sql.Conn
+	gate writeGate
 
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt
 }
 
-func newStmtConn(conn *sql.Conn) *stmtConn {
-	return &stmtConn{Conn: conn, stmts: make(map[string]*sql.Stmt)}
+func newStmtConn(conn *sql.Conn, gate writeGate) *stmtConn {
+	return &stmtConn{Conn: conn, gate: gate, stmts: make(map[string]*sql.Stmt)}
 }
 
 // BeginTx begins a transaction on the connection (gorm.ConnPoolBeginner).
@@ -44,11 +45,16 @@ func (c *stmtConn) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnP
 		c.closeStmtsLocked()
 	}
 	c.mu.Unlock()
-	tx, err := c.Conn.BeginTx(ctx, opts)
+	leave, err := c.gate.enter(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &stmtTx{Tx: tx, c: c}, nil
+	tx, err := c.Conn.BeginTx(ctx, opts)
+	if err != nil {
+		leave()
+		return nil, err
+	}
+	return &stmtTx{Tx: tx, c: c, leave: leave}, nil
 }
 
 // stmt returns q prepared on the connection. The transaction's statements
@@ -91,20 +97,28 @@ func (c *stmtConn) Close() error {
 // keeps sql.Tx's rule itself: nothing runs once the transaction ended.
 type stmtTx struct {
 	*sql.Tx
-	c    *stmtConn
-	done bool
+	c     *stmtConn
+	leave func() // gives the write gate back
+	done  bool
 }
 
 // Commit commits the transaction.
 func (t *stmtTx) Commit() error {
-	t.done = true
+	defer t.end()
 	return t.Tx.Commit()
 }
 
 // Rollback rolls the transaction back.
 func (t *stmtTx) Rollback() error {
-	t.done = true
+	defer t.end()
 	return t.Tx.Rollback()
+}
+
+func (t *stmtTx) end() {
+	if !t.done {
+		t.done = true
+		t.leave()
+	}
 }
 
 // prepared returns q prepared, or sql.ErrTxDone once t ended.
