@@ -54,7 +54,7 @@ func (c *stmtConn) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnP
 		leave()
 		return nil, err
 	}
-	return &stmtTx{Tx: tx, c: c, leave: leave}, nil
+	return &stmtTx{gatedTx: gatedTx{Tx: tx, leave: leave}, c: c}, nil
 }
 
 // stmt returns q prepared on the connection. The transaction's statements
@@ -96,34 +96,13 @@ func (c *stmtConn) Close() error {
 // The statements run on the connection, not through sql.Tx, so stmtTx
 // keeps sql.Tx's rule itself: nothing runs once the transaction ended.
 type stmtTx struct {
-	*sql.Tx
-	c     *stmtConn
-	leave func() // gives the write gate back
-	done  bool
-}
-
-// Commit commits the transaction.
-func (t *stmtTx) Commit() error {
-	defer t.end()
-	return t.Tx.Commit()
-}
-
-// Rollback rolls the transaction back.
-func (t *stmtTx) Rollback() error {
-	defer t.end()
-	return t.Tx.Rollback()
-}
-
-func (t *stmtTx) end() {
-	if !t.done {
-		t.done = true
-		t.leave()
-	}
+	gatedTx // holds the write gate; ended once committed or rolled back
+	c       *stmtConn
 }
 
 // prepared returns q prepared, or sql.ErrTxDone once t ended.
 func (t *stmtTx) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
-	if t.done {
+	if t.left {
 		return nil, sql.ErrTxDone
 	}
 	return t.c.stmt(ctx, q)

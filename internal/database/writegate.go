@@ -92,7 +92,7 @@ func (p *gatedPool) ExecContext(ctx context.Context, q string, args ...any) (sql
 type gatedTx struct {
 	*sql.Tx
 	leave func()
-	left  bool
+	left  bool // the transaction ended and gave the gate back
 }
 
 // Commit commits the transaction and gives the gate back.
