@@ -89,6 +89,7 @@ func getJobs(t *testing.T, srv http.Handler, limit int) *goipp.Message {
 // order, the server's limit applied with its message, and the Backend
 // asked a page at a time rather than for everything.
 func TestGetJobsPages(t *testing.T) {
+	const page = ipp.JobsPage
 	for _, tc := range []struct {
 		name          string
 		jobs, limit   int // limit: the server's (0: none)
@@ -100,13 +101,13 @@ func TestGetJobsPages(t *testing.T) {
 	}{
 		{name: "empty", jobs: 0, want: 0, maxCalls: 1},
 		{name: "one page", jobs: 20, want: 20, maxCalls: 1},
-		{name: "no limit, many pages", jobs: 1234, want: 1234, maxCalls: 3},
-		{name: "exactly two pages", jobs: 1000, want: 1000, maxCalls: 3},
-		{name: "server limit cuts", jobs: 1234, limit: 700, want: 700, cut: true, maxCalls: 2,
-			statusMessage: "Only the first 700 jobs are listed."},
-		{name: "server limit not reached", jobs: 600, limit: 700, want: 600, maxCalls: 2},
-		{name: "server limit exactly met", jobs: 700, limit: 700, want: 700, maxCalls: 2},
-		{name: "client limit", jobs: 1234, limit: 0, clientLimit: 501, want: 501, maxCalls: 2,
+		{name: "no limit, many pages", jobs: 2*page + 234, want: 2*page + 234, maxCalls: 3},
+		{name: "exactly two pages", jobs: 2 * page, want: 2 * page, maxCalls: 3},
+		{name: "server limit cuts", jobs: 2*page + 234, limit: page + 200, want: page + 200, cut: true, maxCalls: 2,
+			statusMessage: fmt.Sprintf("Only the first %d jobs are listed.", page+200)},
+		{name: "server limit not reached", jobs: page + 100, limit: page + 200, want: page + 100, maxCalls: 2},
+		{name: "server limit exactly met", jobs: page + 200, limit: page + 200, want: page + 200, maxCalls: 2},
+		{name: "client limit", jobs: 2*page + 234, limit: 0, clientLimit: page + 1, want: page + 1, maxCalls: 2,
 			statusMessage: "successful-ok"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -138,7 +139,7 @@ func TestGetJobsPages(t *testing.T) {
 				t.Errorf("%d calls to Jobs; want at most %d", len(b.calls), tc.maxCalls)
 			}
 			for _, q := range b.calls {
-				if q.Limit == 0 || q.Limit > 500 {
+				if q.Limit == 0 || q.Limit > page {
 					t.Errorf("Jobs asked for %d jobs at once; want a page", q.Limit)
 				}
 			}
@@ -160,7 +161,7 @@ func TestGetJobsPages(t *testing.T) {
 // TestGetJobsPageFails answers an error, with no job listed, when a later
 // page cannot be read.
 func TestGetJobsPageFails(t *testing.T) {
-	b := &listBackend{n: 1200, fail: 2}
+	b := &listBackend{n: 2*ipp.JobsPage + 200, fail: 2}
 	reply := getJobs(t, ipp.NewServer(b, nil, ipp.WithJobsListLimit(0)), 0)
 	if goipp.Status(reply.Code) != goipp.StatusErrorInternal {
 		t.Errorf("status %s; want server-error-internal-error", goipp.Status(reply.Code))

@@ -28,70 +28,146 @@ var privateJobAttrs = map[string]bool{
 	"job-name": true, "job-originating-user-name": true, "document-name-supplied": true,
 }
 
-// jobAttributes returns the attributes of j. Attributes in privateJobAttrs
-// are left out unless owner is true.
-func (s *Server) jobAttributes(j Job, loc location, owner bool) goipp.Attributes {
-	reasons := j.Reasons
-	if len(reasons) == 0 {
-		reasons = []string{"none"}
-	}
-	msg := j.Message
-	if msg == "" {
-		msg = j.State.String()
-	}
-	docs := 1
-	if j.Incoming {
-		docs = 0
-	}
-	hold := j.HoldUntil
-	if hold == "" {
-		hold = "no-hold"
-	}
-	media := j.Media
-	if media == "" {
-		media = mediaNames()[0]
-	}
-	list := goipp.Attributes{
-		ints("job-id", j.ID),
-		uris("job-uri", loc.jobURI(j.Queue, j.ID)),
-		uris("job-printer-uri", loc.printerURI(j.Queue)),
-		uris("job-more-info", loc.moreInfo(j.Queue)),
-		nameAttr("job-name", j.Name),
-		nameAttr("job-originating-user-name", j.Owner),
-		enums("job-state", int(j.State)),
-		keywords("job-state-reasons", reasons...),
-		text("job-state-message", msg),
-		ints("number-of-documents", docs),
-		ints("time-at-creation", epoch(j.Created)),
-		s.timeAt("time-at-processing", j.Processed),
-		s.timeAt("time-at-completed", j.Completed),
-		ints("job-printer-up-time", s.upTime()),
-		dateTime("date-time-at-creation", j.Created),
-		dateTime("date-time-at-processing", j.Processed),
-		dateTime("date-time-at-completed", j.Completed),
-		ints("job-k-octets", int((j.Size+1023)/1024)),
-		ints("copies", max(j.Copies, 1)),
-		keywords("job-hold-until", hold),
-		ints("job-priority", 50),
-		keywords("job-sheets", "none"),
-		keywords("media", media),
-		keywords("sides", orDefault(j.Sides, "one-sided")),
-		keywords("print-color-mode", orDefault(j.ColorMode, "auto")),
-	}
-	if j.Format != "" {
-		list = append(list, strs("document-format", goipp.TagMimeType, j.Format))
-	}
-	if j.Pages > 0 {
-		list = append(list, ints("job-impressions", j.Pages*max(j.Copies, 1)))
-	}
-	if !owner {
-		kept := list[:0]
-		for _, a := range list {
-			if !privateJobAttrs[a.Name] {
-				kept = append(kept, a)
-			}
+// A jobAttr makes one attribute of a job, or a zero Attribute where the
+// job has none.
+type jobAttr struct {
+	name string
+	make func(s *Server, j Job, loc location) goipp.Attribute
+}
+
+// jobAttrs are every attribute a job has, built only when asked for: a
+// Get-Jobs of a deep queue asks for a few of them for thousands of jobs.
+var jobAttrs = []jobAttr{
+	{"job-id", func(_ *Server, j Job, _ location) goipp.Attribute { return ints("job-id", j.ID) }},
+	{"job-uri", func(_ *Server, j Job, loc location) goipp.Attribute {
+		return uris("job-uri", loc.jobURI(j.Queue, j.ID))
+	}},
+	{"job-printer-uri", func(_ *Server, j Job, loc location) goipp.Attribute {
+		return uris("job-printer-uri", loc.printerURI(j.Queue))
+	}},
+	{"job-more-info", func(_ *Server, j Job, loc location) goipp.Attribute {
+		return uris("job-more-info", loc.moreInfo(j.Queue))
+	}},
+	{"job-name", func(_ *Server, j Job, _ location) goipp.Attribute {
+		return nameAttr("job-name", j.Name)
+	}},
+	{"job-originating-user-name", func(_ *Server, j Job, _ location) goipp.Attribute {
+		return nameAttr("job-originating-user-name", j.Owner)
+	}},
+	{"job-state", func(_ *Server, j Job, _ location) goipp.Attribute {
+		return enums("job-state", int(j.State))
+	}},
+	{"job-state-reasons", func(_ *Server, j Job, _ location) goipp.Attribute {
+		if len(j.Reasons) == 0 {
+			return keywords("job-state-reasons", "none")
 		}
-		list = kept
+		return keywords("job-state-reasons", j.Reasons...)
+	}},
+	{"job-state-message", func(_ *Server, j Job, _ location) goipp.Attribute {
+		return text("job-state-message", orDefault(j.Message, j.State.String()))
+	}},
+	{"number-of-documents", func(_ *Server, j Job, _ location) goipp.Attribute {
+		if j.Incoming {
+			return ints("number-of-documents", 0)
+		}
+		return ints("number-of-documents", 1)
+	}},
+	{"time-at-creation", func(_ *Server, j Job, _ location) goipp.Attribute {
+		return ints("time-at-creation", epoch(j.Created))
+	}},
+	{"time-at-processing", func(s *Server, j Job, _ location) goipp.Attribute {
+		return s.timeAt("time-at-processing", j.Processed)
+	}},
+	{"time-at-completed", func(s *Server, j Job, _ location) goipp.Attribute {
+		return s.timeAt("time-at-completed", j.Completed)
+	}},
+	{"job-printer-up-time", func(s *Server, _ Job, _ location) goipp.Attribute {
+		return ints("job-printer-up-time", s.upTime())
+	}},
+	{"date-time-at-creation", func(_ *Server, j Job, _ location) goipp.Attribute {
+		return dateTime("date-time-at-creation", j.Created)
+	}},
+	{"date-time-at-processing", func(_ *Server, j Job, _ location) goipp.Attribute {
+		return dateTime("date-time-at-processing", j.Processed)
+	}},
+	{"date-time-at-completed", func(_ *Server, j Job, _ location) goipp.Attribute {
+		return dateTime("date-time-at-completed", j.Completed)
+	}},
+	{"job-k-octets", func(_ *Server, j Job, _ location) goipp.Attribute {
+		return ints("job-k-octets", int((j.Size+1023)/1024))
+	}},
+	{"copies", func(_ *Server, j Job, _ location) goipp.Attribute {
+		return ints("copies", max(j.Copies, 1))
+	}},
+	{"job-hold-until", func(_ *Server, j Job, _ location) goipp.Attribute {
+		return keywords("job-hold-until", orDefault(j.HoldUntil, "no-hold"))
+	}},
+	{"job-priority", func(_ *Server, _ Job, _ location) goipp.Attribute { return ints("job-priority", 50) }},
+	{"job-sheets", func(_ *Server, _ Job, _ location) goipp.Attribute {
+		return keywords("job-sheets", "none")
+	}},
+	{"media", func(_ *Server, j Job, _ location) goipp.Attribute {
+		return keywords("media", orDefault(j.Media, media[0].name))
+	}},
+	{"sides", func(_ *Server, j Job, _ location) goipp.Attribute {
+		return keywords("sides", orDefault(j.Sides, "one-sided"))
+	}},
+	{"print-color-mode", func(_ *Server, j Job, _ location) goipp.Attribute {
+		return keywords("print-color-mode", orDefault(j.ColorMode, "auto"))
+	}},
+	{"document-format", func(_ *Server, j Job, _ location) goipp.Attribute {
+		if j.Format == "" {
+			return goipp.Attribute{}
+		}
+		return strs("document-format", goipp.TagMimeType, j.Format)
+	}},
+	{"job-impressions", func(_ *Server, j Job, _ location) goipp.Attribute {
+		if j.Pages <= 0 {
+			return goipp.Attribute{}
+		}
+		return ints("job-impressions", j.Pages*max(j.Copies, 1))
+	}},
+}
+
+// jobSelection says which of jobAttrs a request asked for, by index.
+type jobSelection []bool
+
+// selectJobAttrs resolves requested-attributes, with their group keywords
+// (RFC 8011 §4.3.4.1), once for a whole request. No names, or "all",
+// select every attribute.
+func selectJobAttrs(requested ...string) jobSelection {
+	want := make(map[string]bool, len(requested))
+	for _, r := range requested {
+		if r == "all" {
+			want = nil
+			break
+		}
+		if names, ok := jobGroups[r]; ok {
+			for _, n := range names {
+				want[n] = true
+			}
+			continue
+		}
+		want[r] = true
+	}
+	sel := make(jobSelection, len(jobAttrs))
+	for i, a := range jobAttrs {
+		sel[i] = len(want) == 0 || want[a.name]
+	}
+	return sel
+}
+
+// jobAttributes returns the attributes of j that sel asked for. Attributes
+// in privateJobAttrs are left out unless owner is true.
+func (s *Server) jobAttributes(j Job, loc location, owner bool, sel jobSelection) goipp.Attributes {
+	var list goipp.Attributes
+	for i, ja := range jobAttrs {
+		if !sel[i] || (!owner && privateJobAttrs[ja.name]) {
+			continue
+		}
+		if a := ja.make(s, j, loc); a.Name != "" {
+			list = append(list, a)
+		}
 	}
 	return list
 }

@@ -189,8 +189,8 @@ func (s *Server) getJobAttributes(ctx context.Context, req *request) (goipp.Stat
 	if err != nil {
 		return s.failure(err, "get job")
 	}
-	requested := stringValues(req.op["requested-attributes"])
-	req.resp.Job = filter(s.jobAttributes(job, req.loc, job.Owner == t.User), requested, jobGroups)
+	sel := selectJobAttrs(stringValues(req.op["requested-attributes"])...)
+	req.resp.Job = s.jobAttributes(job, req.loc, job.Owner == t.User, sel)
 	return goipp.StatusOk, ""
 }
 
@@ -236,13 +236,14 @@ func (s *Server) getJobs(ctx context.Context, req *request) (goipp.Status, strin
 
 // jobsPage is how many jobs Get-Jobs asks the Backend for at a time, so
 // that listing a deep queue holds one page of jobs, not all of them.
-const jobsPage = 500
+const jobsPage = 2000
 
 // listJobs encodes the jobs q selects, up to limit (0: all), into req's
 // repeated groups a page at a time, and reports whether the limit cut the
 // list short.
 func (s *Server) listJobs(ctx context.Context, req *request, q JobQuery, limit int, requested []string) (bool, error) {
 	user := req.user()
+	sel := selectJobAttrs(requested...)
 	listed := 0
 	for {
 		q.Limit = jobsPage
@@ -259,7 +260,7 @@ func (s *Server) listJobs(ctx context.Context, req *request, q JobQuery, limit i
 			if limit > 0 && listed == limit {
 				return true, nil
 			}
-			a := filter(s.jobAttributes(j, req.loc, j.Owner == user), requested, jobGroups)
+			a := s.jobAttributes(j, req.loc, j.Owner == user, sel)
 			if req.groups, err = encodeGroup(req.groups, goipp.Group{Tag: goipp.TagJobGroup, Attrs: a}); err != nil {
 				req.groups = nil
 				return false, fmt.Errorf("encode job %d: %w", j.ID, err)
@@ -347,10 +348,11 @@ func jobIDs(req *request) ([]int, goipp.Status, string) {
 	return ids, goipp.StatusOk, ""
 }
 
+// statusAttrs are what a job operation answers with about its job.
+var statusAttrs = selectJobAttrs("job-id", "job-uri", "job-state", "job-state-reasons", "job-state-message")
+
 func (s *Server) addJobStatus(req *request, j Job) {
-	req.resp.Job = filter(s.jobAttributes(j, req.loc, true), []string{
-		"job-id", "job-uri", "job-state", "job-state-reasons", "job-state-message",
-	}, nil)
+	req.resp.Job = s.jobAttributes(j, req.loc, true, statusAttrs)
 }
 
 // noData reports whether the request body has no document bytes.

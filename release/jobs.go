@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -62,11 +63,36 @@ func (b ippBackend) jobs(ctx context.Context, q ipp.JobQuery) ([]Job, error) {
 	if q.Limit > 0 {
 		db = db.Limit(q.Limit)
 	}
-	var rows []Job
-	if err := db.Omit("wrapped_key", "password_hash").Find(&rows).Error; err != nil {
+	rows, err := db.Model(&Job{}).Select(ippColumns).Rows()
+	if err != nil {
 		return nil, dbErr("list jobs", err)
 	}
-	return rows, nil
+	defer rows.Close()
+	jobs, err := scanIPPJobs(rows)
+	return jobs, dbErr("list jobs", err)
+}
+
+// ippColumns are the columns of jobs that IPP shows (Job.IPP), in the
+// order scanIPPJobs reads them.
+var ippColumns = []string{"id", "queue", "name", "owner", "state", "reason", "message",
+	"created_at", "processed_at", "completed_at", "format", "size", "pages", "copies",
+	"sides", "color_mode", "media", "hold_until"}
+
+// scanIPPJobs reads rows of ippColumns. It scans by hand because a
+// Get-Jobs of a deep queue reads thousands of rows, and gorm's reflection
+// was most of its time (docs/BENCHMARKS.md).
+func scanIPPJobs(rows *sql.Rows) ([]Job, error) {
+	var jobs []Job
+	for rows.Next() {
+		var j Job
+		if err := rows.Scan(&j.ID, &j.Queue, &j.Name, &j.Owner, &j.State, &j.Reason, &j.Message,
+			&j.CreatedAt, &j.ProcessedAt, &j.CompletedAt, &j.Format, &j.Size, &j.Pages, &j.Copies,
+			&j.Sides, &j.ColorMode, &j.Media, &j.HoldUntil); err != nil {
+			return nil, err
+		}
+		jobs = append(jobs, j)
+	}
+	return jobs, rows.Err()
 }
 
 // cancelJob cancels a job that has not started printing and destroys its
