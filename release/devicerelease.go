@@ -183,13 +183,7 @@ func (d *DeviceRelease) releaseTargets(ctx context.Context, sess Session, dev De
 
 // claim moves a held job to releasing for this instance and device.
 func (d *DeviceRelease) claim(ctx context.Context, j *Job, dev Device, by Actor) (bool, error) {
-	s := d.s
-	ok, err := s.transition(ctx, j, change{from: []State{StateHeld}, to: StateReleasing,
-		reason: reasonFor(StateReleasing), by: by})
-	if err != nil || !ok {
-		return ok, err
-	}
-	err = s.db.WithContext(ctx).Model(&Job{}).Where("id = ?", j.ID).
-		Updates(map[string]any{"claimed_by": s.instance, "device": dev.Name, "printer": dev.Printer}).Error
-	return true, dbErr("claim job", err)
+	return d.s.transition(ctx, j, change{from: []State{StateHeld}, to: StateReleasing,
+		reason: reasonFor(StateReleasing), by: by,
+		claim: &claim{instance: d.s.instance, device: dev.Name, printer: dev.Printer}})
 }

@@ -194,7 +194,13 @@ type change struct {
 	reason, message string
 	// by is who makes the move, for the audit trail; zero is printgate.
 	by Actor
+	// claim, when set, records in the same update which instance and
+	// device print the job: a release then commits once before printing.
+	claim *claim
 }
+
+// A claim says where a released job prints.
+type claim struct{ instance, device, printer string }
 
 // transition makes change c to j, from one of c.from to c.to, with a
 // conditional update so that of several racing callers (goroutines or
@@ -225,6 +231,10 @@ func (s *Service) transition(ctx context.Context, j *Job, c change) (bool, error
 	destroy := c.to.Ended() && !(c.to == StateCompleted && s.queues[j.Queue].KeepAfterPrint > 0)
 	if destroy {
 		set["spool"], set["doc_in_db"] = "", false
+	}
+	if c.claim != nil {
+		set["claimed_by"], set["device"], set["printer"] = c.claim.instance, c.claim.device, c.claim.printer
+		next.ClaimedBy, next.Device, next.Printer = c.claim.instance, c.claim.device, c.claim.printer
 	}
 	prev := j.State
 	next.State, next.Reason, next.Message, next.UpdatedAt = c.to, c.reason, c.message, t
