@@ -121,6 +121,12 @@ func (s *Service) sendOnce(ctx context.Context, j *Job, printer string, strip bo
 		return ipp.JobStatus{}, err
 	}
 	defer doc.Close()
+	// The forensic stamp goes on first, before anything converts the
+	// document, so that whatever the printer takes carries it.
+	body, err := s.stamped(ctx, j, printer, doc)
+	if err != nil {
+		return ipp.JobStatus{}, err
+	}
 	req := ipp.PrintRequest{
 		JobName:        j.Name,
 		UserName:       j.Owner,
@@ -133,7 +139,7 @@ func (s *Service) sendOnce(ctx context.Context, j *Job, printer string, strip bo
 	if strip {
 		req.Sides, req.ColorMode, req.Media = "", "", ""
 	}
-	st, err := s.client.PrintJob(ctx, printer, req, doc)
+	st, err := s.client.PrintJob(ctx, printer, req, body)
 	if err != nil {
 		return st, err
 	}
@@ -146,7 +152,10 @@ func (s *Service) sendOnce(ctx context.Context, j *Job, printer string, strip bo
 // person at the printer can act on.
 func failure(st ipp.JobStatus, err error) (reason, message string) {
 	var se *ipp.StatusError
+	var stampErr *stampError
 	switch {
+	case errors.As(err, &stampErr):
+		return stampErr.reason, stampErr.message
 	case errors.As(err, &se):
 		return "printer-refused", fmt.Sprintf("The printer refused the job (%s).", se.Status)
 	case err != nil:

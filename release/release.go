@@ -22,6 +22,7 @@ import (
 	"github.com/printgate/printgate/release/credential"
 	"github.com/printgate/printgate/release/directory"
 	"github.com/printgate/printgate/release/spool"
+	"github.com/printgate/printgate/release/stamp"
 	"github.com/printgate/printgate/release/throttle"
 )
 
@@ -80,6 +81,10 @@ type Queue struct {
 	// release the queue's jobs; empty allows every method a device
 	// allows.
 	ReleaseRequires []string
+	// Stamp, when set, prints the forensic stamp (release/stamp) where
+	// it says on every page of the queue's jobs; a document that cannot
+	// be stamped is not printed. nil stamps nothing.
+	Stamp *stamp.Layout
 }
 
 // Options configure a Service.
@@ -156,6 +161,11 @@ type Options struct {
 	// its rows are written, just before the commit, with the IDs of its
 	// jobs. Crash tests pause there to kill printgate mid-batch.
 	BeforeCommit func(jobs []int64)
+	// Stamper stamps the jobs of queues with a Stamp, and StampCodes
+	// makes and indexes their verification codes; without them such a
+	// queue's jobs are not printed.
+	Stamper    *stamp.Stamper
+	StampCodes *stamp.Codes
 	// NewSpool says the spool directory belonged to no database before
 	// this start. Start refuses a new, empty spool while this instance's
 	// jobs have documents: it is the wrong directory, and recovery would
@@ -176,6 +186,9 @@ type Service struct {
 	// throttle and passwords may be nil: nothing is limited.
 	throttle  *throttle.Store
 	passwords *throttle.Passwords
+	// stamper and stampCodes may be nil: no queue is stamped.
+	stamper    *stamp.Stamper
+	stampCodes *stamp.Codes
 
 	sessionIdle time.Duration
 	sweepEvery  time.Duration
@@ -243,6 +256,9 @@ func New(opts Options) (*Service, error) {
 
 		throttle:  opts.Throttle,
 		passwords: opts.Passwords,
+
+		stamper:    opts.Stamper,
+		stampCodes: opts.StampCodes,
 
 		sessionIdle: cmp.Or(opts.SessionIdle, 60*time.Second),
 		sweepEvery:  cmp.Or(opts.SweepEvery, 10*time.Second),

@@ -39,6 +39,8 @@ type Config struct {
 	// Pages bounds the work of counting one document's pages.
 	Pages  PagesConfig   `yaml:"pages"`
 	Queues []QueueConfig `yaml:"queues"`
+	// Stamp sets the forensic stamp of queues with stamp: true.
+	Stamp StampConfig `yaml:"stamp"`
 
 	// queues are Queues as validate parsed them, defaults filled in: the
 	// service runs these, so that the config is parsed once. Change
@@ -222,6 +224,22 @@ type QueueConfig struct {
 	// whose device sessions see and release this queue's jobs; default
 	// all.
 	ReleaseRequires []string `yaml:"release_requires,omitempty"`
+	// Stamp prints the forensic stamp on every page: owner, release
+	// time, job ID and verification code. The queue then takes only PDF.
+	Stamp bool `yaml:"stamp,omitempty"`
+	// StampPosition is the corner of the stamp: bottom-right (default),
+	// bottom-left, top-right or top-left.
+	StampPosition string `yaml:"stamp_position,omitempty"`
+	// StampFontSize is the stamp's size in points; default 7.
+	StampFontSize int `yaml:"stamp_font_size,omitempty"`
+}
+
+// StampConfig sets the forensic stamp's font.
+type StampConfig struct {
+	// FontFile is a TrueType font covering Latin and Japanese; default
+	// the first found of stamp.DefaultFonts (IPA Gothic from Debian's
+	// fonts-ipafont-gothic first).
+	FontFile string `yaml:"font_file,omitempty"`
 }
 
 // Defaults for settings the config leaves out.
@@ -335,6 +353,19 @@ func (c Config) anchorFile() string {
 		return c.Audit.AnchorFile
 	}
 	return filepath.Join(c.DataDir, "audit-anchors.log")
+}
+
+// fontDir is where pdfcpu keeps the stamp's installed font.
+func (c Config) fontDir() string { return filepath.Join(c.DataDir, "fonts") }
+
+// stamps reports whether a queue prints the forensic stamp.
+func (c Config) stamps() bool {
+	for _, q := range c.queues {
+		if q.Stamp != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // auditKeyFile is where the audit key lives.
