@@ -82,7 +82,8 @@ func (c *Codes) Event(r Record, text string) audit.Event {
 // release sent again), in which case the event is recorded already too.
 func (c *Codes) Remember(tx *gorm.DB, r Record) (bool, error) {
 	idx := c.keys.indexOf(c.keys.code(r))
-	res := tx.Exec(`INSERT INTO stamp_codes (code_index, job_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, idx, r.JobID)
+	// Not (code_index, ...): gorm spreads a byte slice that follows "(".
+	res := tx.Exec(`INSERT INTO stamp_codes (job_id, code_index) VALUES (?, ?) ON CONFLICT DO NOTHING`, r.JobID, idx)
 	if res.Error != nil {
 		return false, fmt.Errorf("stamp: index code of job %d: %w", r.JobID, res.Error)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -93,6 +94,11 @@ func New(o Options) (*Stamper, error) {
 		return nil, fmt.Errorf("stamp: %s holds %d fonts; name a single TrueType font", path, len(rep.Fonts))
 	}
 	name := rep.Fonts[0].PostScriptName
+	// pdfcpu writes the installed font readable by all; the folder is
+	// private, and so are the files printgate keeps in its data dir.
+	if err := os.Chmod(filepath.Join(o.Dir, name+".gob"), 0o600); err != nil {
+		return nil, fmt.Errorf("stamp: installed font: %w", err)
+	}
 	font.UserFontDir = o.Dir
 	if err := font.ReloadUserFonts(); err != nil {
 		return nil, fmt.Errorf("stamp: load font %s: %w", path, err)
@@ -136,7 +142,7 @@ func (s *Stamper) PDF(ctx context.Context, in io.ReaderAt, size int64, st Stamp)
 		return nil, fmt.Errorf("stamp: %w", err)
 	}
 	if size > s.maxSize {
-		return nil, fmt.Errorf("%w: %d bytes is over the %d MiB limit", ErrTooLarge, size, s.maxSize>>20)
+		return nil, fmt.Errorf("%w: %d bytes is over the %d-byte limit", ErrTooLarge, size, s.maxSize)
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.budget.Time)
 	defer cancel()
