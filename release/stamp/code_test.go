@@ -106,11 +106,11 @@ func TestNormalize(t *testing.T) {
 		{"K7QM 2XPD 9FJC", "K7QM2XPD9FJC", nil},
 		{"k7qm-2xpd-9fjc", "K7QM2XPD9FJC", nil},
 		{"K7QM‐2XPD\u00ad9FJC", "K7QM2XPD9FJC", nil}, // the hyphens text extraction gives
-		{"Ｋ７ＱＭ　２ＸＰＤ　９ＦＪＣ", "K7QM2XPD9FJC", nil}, // full width, as an input method types it
-		{"OIL0 2XPD 9FJC", "0110" + "2XPD9FJC", nil},     // O, I and L read as 0, 1, 1
-		{"K7QM 2XPD 9FJ", "", ErrBadCode},                // short
-		{"K7QM 2XPD 9FJCX", "", ErrBadCode},              // long
-		{"U7QM 2XPD 9FJC", "", ErrBadCode},               // U is not in the alphabet
+		{"Ｋ７ＱＭ　２ＸＰＤ　９ＦＪＣ", "K7QM2XPD9FJC", nil},      // full width, as an input method types it
+		{"OIL0 2XPD 9FJC", "0110" + "2XPD9FJC", nil}, // O, I and L read as 0, 1, 1
+		{"K7QM 2XPD 9FJ", "", ErrBadCode},            // short
+		{"K7QM 2XPD 9FJCX", "", ErrBadCode},          // long
+		{"U7QM 2XPD 9FJC", "", ErrBadCode},           // U is not in the alphabet
 		{"K7QM_2XPD_9FJC", "", ErrBadCode},
 		{"", "", ErrBadCode},
 		{strings.Repeat(" ", 1000) + "K7QM2XPD9FJC", "", ErrBadCode},
