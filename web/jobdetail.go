@@ -26,6 +26,9 @@ type JobDetail struct {
 	// it does not. A difference means the record was changed outside
 	// printgate.
 	RecordProblem string
+	// StampCodes are the verification codes its forensic stamps printed
+	// (release/stamp), one per release.
+	StampCodes []string
 }
 
 // jobDetail reads job id's record, its events and the check of one
@@ -44,6 +47,7 @@ func jobDetail(ctx context.Context, r Record, id int64) (JobDetail, error) {
 	if d.RecordProblem, err = r.CheckJob(ctx, id); err != nil && !errors.Is(err, audit.ErrNotFound) {
 		return d, err
 	}
+	d.StampCodes = stampCodes(d)
 	return d, nil
 }
 

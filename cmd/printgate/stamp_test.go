@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"regexp"
@@ -143,6 +144,32 @@ func TestStampedRelease(t *testing.T) {
 	if _, err := tryCLI(t, e.cfg, "", "audit", "lookup", "not-a-code"); err == nil ||
 		!strings.Contains(err.Error(), "is not a verification code") {
 		t.Errorf("audit lookup of a malformed code: %v", err)
+	}
+
+	// The console finds the job by the code, and its job page shows the
+	// code.
+	admin := signInConsole(t, e.srv, "alice", "alice-secret")
+	req, _ := http.NewRequest(http.MethodGet, admin.base+"/admin/lookup?code="+url.QueryEscape(typed), nil)
+	resp, err := admin.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	jobPath := "/admin/jobs/" + strconv.FormatInt(id, 10)
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, jobPath+"?") {
+		t.Errorf("console lookup: HTTP %d to %q, want 303 to %s", resp.StatusCode, loc, jobPath)
+	}
+	if status, page := admin.get(jobPath); status != http.StatusOK || !strings.Contains(page, `<code class="stamp-code">`+code+`</code>`) {
+		t.Errorf("job page: HTTP %d, without the code %q", status, code)
+	}
+	for _, tc := range []struct {
+		code string
+		want int
+	}{{string(wrong), http.StatusNotFound}, {"not-a-code", http.StatusBadRequest}, {"", http.StatusOK}} {
+		if status, page := admin.get("/admin/lookup?code=" + url.QueryEscape(tc.code)); status != tc.want ||
+			!strings.Contains(page, `name="code"`) {
+			t.Errorf("console lookup of %q: HTTP %d, want %d and the form", tc.code, status, tc.want)
+		}
 	}
 
 	// PostScript cannot be stamped: the queue takes only PDF.
