@@ -208,3 +208,46 @@ func TestStampRefusedHeld(t *testing.T) {
 		t.Errorf("print-failed event reason %q, %v", reason, err)
 	}
 }
+
+// TestStampConfig: a stamping queue takes only PDF and a position and
+// font size it can print; stamp settings without stamp: true are an
+// error, as is a font that does not exist. Each error names its setting.
+func TestStampConfig(t *testing.T) {
+	if _, err := stamp.FindFont(""); err != nil {
+		testenv.Need(t, "a Japanese TrueType font (fonts-ipafont-gothic)", err)
+	}
+	for _, tc := range []struct {
+		name string
+		edit func(*Config)
+		want string // in the error; "" for none
+	}{
+		{"defaults", func(c *Config) { c.Queues[0].Stamp = true }, ""},
+		{"pdf only", func(c *Config) {
+			c.Queues[0].Stamp, c.Queues[0].Formats = true, []string{"application/pdf", "application/postscript"}
+		}, `queues[0]: formats: "application/postscript"`},
+		{"position", func(c *Config) { c.Queues[0].Stamp, c.Queues[0].StampPosition = true, "middle" }, "queues[0]: stamp_position"},
+		{"font size", func(c *Config) { c.Queues[0].Stamp, c.Queues[0].StampFontSize = true, 40 }, "queues[0]: stamp_font_size"},
+		{"without stamp", func(c *Config) { c.Queues[0].StampPosition = "top-left" }, "set without stamp: true"},
+		{"font file", func(c *Config) { c.Queues[0].Stamp, c.Stamp.FontFile = true, "/nonexistent/ipag.ttf" }, "stamp.font_file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := defaultConfig()
+			tc.edit(&cfg)
+			err := cfg.validate()
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				q := cfg.queues[0]
+				if q.Stamp == nil || q.Stamp.Position != stamp.BottomRight || q.Stamp.FontSize != stamp.DefaultFontSize ||
+					len(q.Formats) != 1 || q.Formats[0] != "application/pdf" {
+					t.Errorf("queue %+v; want a bottom-right, %d-point stamp and PDF only", q, stamp.DefaultFontSize)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("validate: %v; want an error naming %q", err, tc.want)
+			}
+		})
+	}
+}
