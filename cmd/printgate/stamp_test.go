@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/OpenPrinting/goipp"
 
@@ -249,5 +250,38 @@ func TestStampConfig(t *testing.T) {
 				t.Errorf("validate: %v; want an error naming %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestStampedDirect: a direct queue with stamp: true stamps each job as
+// it forwards it, with the time it was submitted (and so released).
+func TestStampedDirect(t *testing.T) {
+	if _, err := stamp.FindFont(""); err != nil {
+		testenv.Need(t, "a Japanese TrueType font (fonts-ipafont-gothic)", err)
+	}
+	pdftotext := testenv.Tool(t, "pdftotext")
+	printer := testenv.IPPEvePrinter(t)
+	cfg := newConfig(t, "", QueueConfig{Name: "lobby", Mode: "direct", Printer: printer.URI, Stamp: true})
+	srv := startServer(t, cfg)
+	uri := srv.PrinterURI("lobby")
+	before := time.Now()
+	r := ippDo(t, uri, ippRequest(goipp.OpPrintJob, uri, "bob", nameVal("job-name", "memo"),
+		mimeVal("application/pdf")), testdocs.PDF(1, "memo", testdocs.A4))
+	if status(r) != goipp.StatusOk {
+		t.Fatalf("Print-Job: %s", status(r))
+	}
+	testenv.WaitFor(t, "the printer to receive the job", func() bool { return len(printer.Files()) == 1 })
+	out, err := exec.Command(pdftotext, printer.Files()[0], "-").CombinedOutput()
+	if err != nil {
+		t.Fatalf("pdftotext: %v\n%s", err, out)
+	}
+	m := stampLine.FindStringSubmatch(string(out))
+	if m == nil || m[1] != "bob" {
+		t.Fatalf("printed %q, want bob's stamp", out)
+	}
+	tokyo, _ := time.LoadLocation("Asia/Tokyo")
+	at, err := time.ParseInLocation("2006/01/02 15:04", strings.TrimSuffix(m[2], " JST"), tokyo)
+	if err != nil || at.Before(before.Add(-time.Minute)) || at.After(time.Now()) {
+		t.Errorf("stamped time %q (%v), want about %v", m[2], err, before.In(tokyo))
 	}
 }
