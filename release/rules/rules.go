@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"mime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -220,14 +221,22 @@ func (r Rules) check(j Job) *Violation {
 		switch {
 		case !j.PagesKnown:
 			return &Violation{Rule: MaxPages, Message: fmt.Sprintf(
-				"%s at most %d pages per job, and this document's pages could not be counted (rule %s).",
-				allows, r.MaxPages, MaxPages)}
+				"%s at most %s per job, and this document's pages could not be counted (rule %s).",
+				allows, pagesWord(r.MaxPages), MaxPages)}
 		case total > r.MaxPages:
 			return &Violation{Rule: MaxPages, Message: fmt.Sprintf(
-				"%s at most %d pages per job; this job has %d (rule %s).", allows, r.MaxPages, total, MaxPages)}
+				"%s at most %s per job; this job has %d (rule %s).", allows, pagesWord(r.MaxPages), total, MaxPages)}
 		}
 	}
 	return nil
+}
+
+// pagesWord says n pages.
+func pagesWord(n int) string {
+	if n == 1 {
+		return "1 page"
+	}
+	return strconv.Itoa(n) + " pages"
 }
 
 // inHours reports whether t's clock time is within the window.
