@@ -52,9 +52,9 @@ func jobDetail(ctx context.Context, r Record, id int64) (JobDetail, error) {
 	return d, nil
 }
 
-// appliedRules returns the print rules the last of events that names
-// any records (release writes them as the "rules" detail of a print's
-// events).
+// appliedRules returns the print rules recorded on the last of events
+// that records any: release writes them as the "rules" detail of the
+// events of a print.
 func appliedRules(events []audit.Event) []string {
 	for i := len(events) - 1; i >= 0; i-- {
 		if v := events[i].Details["rules"]; v != "" {

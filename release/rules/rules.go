@@ -290,16 +290,6 @@ func (s Set) Apply(o *Options) []string {
 	return applied
 }
 
-// HasForce reports whether some rules of s change what is printed.
-func (s Set) HasForce() bool {
-	for _, r := range s {
-		if r.ForceMonochrome || r.ForceTwoSided {
-			return true
-		}
-	}
-	return false
-}
-
 // Empty reports whether r imposes nothing.
 func (r Rules) Empty() bool {
 	return !r.ForceMonochrome && !r.ForceTwoSided && r.MaxPages == 0 && len(r.Formats) == 0 &&

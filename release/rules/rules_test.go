@@ -148,9 +148,6 @@ func TestApply(t *testing.T) {
 			if o != tc.out || !slices.Equal(applied, tc.applied) {
 				t.Errorf("Apply(%+v) = %+v %v, want %+v %v", tc.in, o, applied, tc.out, tc.applied)
 			}
-			if tc.set.HasForce() != (tc.applied != nil) {
-				t.Errorf("HasForce = %v", tc.set.HasForce())
-			}
 		})
 	}
 }
