@@ -133,6 +133,9 @@ func (s *Service) sendOnce(ctx context.Context, j *Job, printer string, strip bo
 	if strip {
 		req.Sides, req.ColorMode, req.Media = "", "", ""
 	}
+	if err := s.applyRules(ctx, j, &req); err != nil {
+		return ipp.JobStatus{}, err
+	}
 	st, err := s.client.PrintJob(ctx, printer, req, doc)
 	if err != nil {
 		return st, err
@@ -147,6 +150,8 @@ func (s *Service) sendOnce(ctx context.Context, j *Job, printer string, strip bo
 func failure(st ipp.JobStatus, err error) (reason, message string) {
 	var se *ipp.StatusError
 	switch {
+	case errors.Is(err, errRulesUnknown):
+		return "rules-unavailable", "The directory could not say which print rules apply. Try again shortly."
 	case errors.As(err, &se):
 		return "printer-refused", fmt.Sprintf("The printer refused the job (%s).", se.Status)
 	case err != nil:

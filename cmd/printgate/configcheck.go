@@ -33,6 +33,7 @@ func (c *Config) validate() error {
 	c.checkAccess(&p)
 	c.checkAudit(&p)
 	c.checkQueues(&p)
+	c.checkRules(&p)
 	return errors.Join(p...)
 }
 

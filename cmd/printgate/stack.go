@@ -214,7 +214,7 @@ func (st *stack) service(ctx context.Context) (*release.Service, func(), error) 
 		SpoolQuota: st.cfg.Spool.QuotaMB << 20, SharedSpool: st.cfg.Spool.Shared,
 		SpoolShare: st.cfg.Spool.QuotaPercentOfFree, MaxHeldPerUser: st.cfg.Spool.MaxHeldMBPerUser << 20,
 		PageBudget: st.cfg.Pages.budget(), MaxCountedPDF: st.cfg.Pages.MaxPDFMB << 20,
-		Now: st.now, BeforeCommit: pause,
+		Now: st.now, BeforeCommit: pause, GroupRules: st.cfg.groupRules,
 	})
 	if err != nil {
 		sp.Close()
