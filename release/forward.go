@@ -139,6 +139,9 @@ func (s *Service) sendOnce(ctx context.Context, j *Job, printer string, strip bo
 	if strip {
 		req.Sides, req.ColorMode, req.Media = "", "", ""
 	}
+	if err := s.applyRules(ctx, j, &req); err != nil {
+		return ipp.JobStatus{}, err
+	}
 	st, err := s.client.PrintJob(ctx, printer, req, body)
 	if err != nil {
 		return st, err
@@ -156,6 +159,8 @@ func failure(st ipp.JobStatus, err error) (reason, message string) {
 	switch {
 	case errors.As(err, &stampErr):
 		return stampErr.reason, stampErr.message
+	case errors.Is(err, errRulesUnknown):
+		return "rules-unavailable", "The directory could not say which print rules apply. Try again shortly."
 	case errors.As(err, &se):
 		return "printer-refused", fmt.Sprintf("The printer refused the job (%s).", se.Status)
 	case err != nil:

@@ -21,6 +21,7 @@ import (
 	"github.com/printgate/printgate/ipp"
 	"github.com/printgate/printgate/release/credential"
 	"github.com/printgate/printgate/release/directory"
+	"github.com/printgate/printgate/release/rules"
 	"github.com/printgate/printgate/release/spool"
 	"github.com/printgate/printgate/release/stamp"
 	"github.com/printgate/printgate/release/throttle"
@@ -85,6 +86,9 @@ type Queue struct {
 	// it says on every page of the queue's jobs; a document that cannot
 	// be stamped is not printed. nil stamps nothing.
 	Stamp *stamp.Layout
+	// Rules are the queue's print rules (release/rules); the zero value
+	// imposes nothing.
+	Rules rules.Rules
 }
 
 // Options configure a Service.
@@ -166,6 +170,9 @@ type Options struct {
 	// queue's jobs are not printed.
 	Stamper    *stamp.Stamper
 	StampCodes *stamp.Codes
+	// GroupRules are the print rules of directory groups, each with its
+	// group as Scope; they need a directory.GroupDirectory.
+	GroupRules []rules.Rules
 	// NewSpool says the spool directory belonged to no database before
 	// this start. Start refuses a new, empty spool while this instance's
 	// jobs have documents: it is the wrong directory, and recovery would
@@ -217,6 +224,8 @@ type Service struct {
 	// scrub wakes the scrubber after a key or a hidden name is destroyed.
 	scrub    chan struct{}
 	newSpool bool
+	// groupRules are the print rules of directory groups.
+	groupRules []rules.Rules
 
 	// commits takes submissions to the committer, unsynced committed
 	// batches from it to the syncer (committer.go); group writes them.
@@ -282,6 +291,12 @@ func New(opts Options) (*Service, error) {
 	s.docPrefix = docPrefix(opts.DatabaseID)
 	s.scrub = make(chan struct{}, 1)
 	s.newSpool = opts.NewSpool
+	if len(opts.GroupRules) > 0 {
+		if _, ok := opts.Directory.(directory.GroupDirectory); !ok {
+			return nil, errors.New("release: print rules by group need a directory that knows groups (LDAP)")
+		}
+		s.groupRules = opts.GroupRules
+	}
 	s.texts = database.NewTexts(opts.DB.Dialect)
 	s.commits = make(chan *submission)
 	s.unsynced = make(chan []*submission, maxUnsynced)

@@ -18,6 +18,7 @@ import (
 	"github.com/printgate/printgate/release"
 	"github.com/printgate/printgate/release/credential"
 	"github.com/printgate/printgate/release/directory"
+	"github.com/printgate/printgate/release/rules"
 )
 
 // Config is printgate's configuration file (configs/printgate.example.yaml
@@ -41,11 +42,16 @@ type Config struct {
 	Queues []QueueConfig `yaml:"queues"`
 	// Stamp sets the forensic stamp of queues with stamp: true.
 	Stamp StampConfig `yaml:"stamp"`
+	// RulesByGroup are print rules for the members of directory groups,
+	// on every queue, on top of the queue's own rules.
+	RulesByGroup []rules.GroupConfig `yaml:"rules_by_group,omitempty"`
 
 	// queues are Queues as validate parsed them, defaults filled in: the
 	// service runs these, so that the config is parsed once. Change
 	// Queues only before validate.
 	queues []release.Queue
+	// groupRules are RulesByGroup as validate parsed them.
+	groupRules []rules.Rules
 }
 
 // DirectoryConfig selects the user directory.
@@ -224,6 +230,9 @@ type QueueConfig struct {
 	// whose device sessions see and release this queue's jobs; default
 	// all.
 	ReleaseRequires []string `yaml:"release_requires,omitempty"`
+	// Rules are the queue's print rules (プリント制御): force_monochrome,
+	// force_two_sided, max_pages, formats, hours, weekdays.
+	Rules rules.Config `yaml:"rules,omitempty"`
 	// Stamp prints the forensic stamp on every page: owner, release
 	// time, job ID and verification code. The queue then takes only PDF.
 	Stamp bool `yaml:"stamp,omitempty"`

@@ -39,6 +39,7 @@ func (c *Config) validate() error {
 			p.add("stamp.font_file", "%v", err)
 		}
 	}
+	c.checkRules(&p)
 	return errors.Join(p...)
 }
 

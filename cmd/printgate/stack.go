@@ -234,7 +234,7 @@ func (st *stack) service(ctx context.Context) (*release.Service, func(), error) 
 		SpoolQuota: st.cfg.Spool.QuotaMB << 20, SharedSpool: st.cfg.Spool.Shared,
 		SpoolShare: st.cfg.Spool.QuotaPercentOfFree, MaxHeldPerUser: st.cfg.Spool.MaxHeldMBPerUser << 20,
 		PageBudget: st.cfg.Pages.budget(), MaxCountedPDF: st.cfg.Pages.MaxPDFMB << 20,
-		Now: st.now, BeforeCommit: pause, Stamper: stamper, StampCodes: st.stampCodes,
+		Now: st.now, BeforeCommit: pause, GroupRules: st.cfg.groupRules, Stamper: stamper, StampCodes: st.stampCodes,
 	})
 	if err != nil {
 		sp.Close()
