@@ -80,6 +80,11 @@ type Queue struct {
 	// release the queue's jobs; empty allows every method a device
 	// allows.
 	ReleaseRequires []string
+	// AcceptUnknownAsOctetStream keeps a document whose content is not
+	// its declared format, or of no format the queue accepts, as
+	// application/octet-stream for the printer to judge, instead of
+	// refusing it (checkFormat).
+	AcceptUnknownAsOctetStream bool
 }
 
 // Options configure a Service.
