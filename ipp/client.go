@@ -109,9 +109,7 @@ func (c *Client) PrintJob(ctx context.Context, printerURI string, req PrintReque
 
 	msg := c.newRequest(goipp.OpPrintJob, printerURI, req.UserName)
 	if req.JobName != "" {
-		// A name stored before submissions were held to IPP's limit
-		// must not have the printer refuse the job.
-		msg.Operation.Add(nameAttr("job-name", ShortenName(req.JobName)))
+		msg.Operation.Add(nameAttr("job-name", truncateUTF8(req.JobName, forwardedNameMax)))
 	}
 	// Fidelity off lets the printer substitute what it cannot honour
 	// instead of refusing the job.

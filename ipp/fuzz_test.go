@@ -278,7 +278,7 @@ func TestServerReplies(t *testing.T) {
 			attr(0x48, "attributes-natural-language", "en").end()), goipp.StatusErrorBadRequest},
 		{"longest value", raw(newWire(2, 0, goipp.OpPrintJob, 42).preamble().
 			attr(0x45, "printer-uri", printerURI).tag(0x02).attr(0x41, "foo-bar", long[:32767]).end()),
-			goipp.StatusErrorRequestValue}, // text past 1023 octets, echoed in the unsupported group
+			goipp.StatusErrorRequestValue}, // text past 1023 octets
 		{"header over 256 KiB", raw(newWire(2, 0, goipp.OpGetPrinterAttributes, 43).preamble().
 			attr(0x41, "x", long[:30000]).attr(0x41, "", long[:30000]).attr(0x41, "", long[:30000]).
 			attr(0x41, "", long[:30000]).attr(0x41, "", long[:30000]).attr(0x41, "", long[:30000]).

@@ -19,6 +19,14 @@ const (
 // statusMessageMax is the MAX of status-message, text(255) (§4.1.6.2).
 const statusMessageMax = 255
 
+// forwardedNameMax is the longest job-name the Client sends a printer,
+// below IPP's 255 octets: printers keep names in buffers and file names
+// of their own, and a valid name(MAX) can still fail there (ippeveprinter
+// names its print file "<job-id>-<job-name>.<ext>" and refuses the job
+// with "File name too long" past some 240 octets). No panel or job log
+// shows more than this.
+const forwardedNameMax = 127
+
 // attrMax are the attributes whose MAX is below their syntax's.
 var attrMax = map[string]int{
 	"message": 127, // the operator's message of Cancel-Job and its kin (§4.3.3)
@@ -96,7 +104,7 @@ func checkLengths(req *request) (shorten []string, st goipp.Status, msg string) 
 				shorten = append(shorten, a.Name)
 				continue
 			}
-			req.resp.Unsupported.Add(a)
+			req.resp.Unsupported.Add(unsupportedValue(a.Name))
 			return nil, goipp.StatusErrorRequestValue,
 				fmt.Sprintf("The %s value is longer than the %d octets IPP allows.", name, limit)
 		}
@@ -105,15 +113,15 @@ func checkLengths(req *request) (shorten []string, st goipp.Status, msg string) 
 }
 
 // shortenAttrs cuts the named operation attributes of req to their limit,
-// returning the values sent in the unsupported group, as RFC 8011 §4.1.7
-// asks of substituted values.
+// naming them in the unsupported group, as RFC 8011 §4.1.7 asks of
+// substituted values.
 func shortenAttrs(req *request, names []string) {
 	for _, name := range names {
 		a, ok := req.op[name]
 		if !ok {
 			continue
 		}
-		req.resp.Unsupported.Add(a)
+		req.resp.Unsupported.Add(unsupportedValue(name))
 		short := goipp.Attribute{Name: a.Name}
 		for _, v := range a.Values {
 			limit := valueMax(a.Name, v.T)
@@ -129,6 +137,15 @@ func shortenAttrs(req *request, names []string) {
 		req.op[name] = short
 		req.shortened = append(req.shortened, name)
 	}
+}
+
+// unsupportedValue names attribute name in the unsupported group with the
+// out-of-band value 'unsupported' (RFC 8011 §4.1.7) rather than the value
+// sent: a value past its limit would make the reply invalid, and clients
+// that check replies (libcups's ippValidateAttributes, ipptool) would
+// take it for a malformed one.
+func unsupportedValue(name string) goipp.Attribute {
+	return goipp.MakeAttribute(name, goipp.TagUnsupportedValue, goipp.Void{})
 }
 
 // shortenedMessage is the status-message of a request whose names were

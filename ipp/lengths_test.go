@@ -99,6 +99,13 @@ func TestValueLengths(t *testing.T) {
 					t.Errorf("the unsupported group lacks %s: %v", tc.unsup, m.Unsupported)
 				}
 			}
+			// The reply itself must be valid: clients that check replies
+			// (ipptool) reject one that echoes a value past its limit.
+			for _, a := range m.Unsupported {
+				if v, _ := attrOf(goipp.Attributes{a}, a.Name); len(v) > ipp.MaxName {
+					t.Errorf("the unsupported group echoes %s of %d octets", a.Name, len(v))
+				}
+			}
 			id, made := attrOf(m.Job, "job-id")
 			if tc.status >= 0x0400 {
 				if made {

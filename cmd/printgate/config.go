@@ -222,6 +222,10 @@ type QueueConfig struct {
 	// whose device sessions see and release this queue's jobs; default
 	// all.
 	ReleaseRequires []string `yaml:"release_requires,omitempty"`
+	// AcceptUnknownAsOctetStream keeps a document whose content is not
+	// its declared format, or in no format the queue accepts, as
+	// application/octet-stream instead of refusing it. Off by default.
+	AcceptUnknownAsOctetStream bool `yaml:"accept_unknown_as_octet_stream,omitempty"`
 }
 
 // Defaults for settings the config leaves out.
