@@ -87,14 +87,19 @@ func index(list goipp.Attributes) attrs {
 }
 
 // str returns the first value of name as a string and whether it was there
-// with a string-like tag.
+// with a string-like tag; of a name or text with language, the text.
 func (m attrs) str(name string) (string, bool) {
 	a, ok := m[name]
 	if !ok || len(a.Values) == 0 {
 		return "", false
 	}
-	s, ok := a.Values[0].V.(goipp.String)
-	return string(s), ok
+	switch v := a.Values[0].V.(type) {
+	case goipp.String:
+		return string(v), true
+	case goipp.TextWithLang:
+		return v.Text, true
+	}
+	return "", false
 }
 
 func (m attrs) integer(name string) (int, bool) {

@@ -61,6 +61,9 @@ var (
 	ErrBusy            = errors.New("busy")
 	// ErrMultipleDocuments refuses a second document for one job.
 	ErrMultipleDocuments = errors.New("multiple documents per job not supported")
+	// ErrFormatError refuses a document whose content is not in the
+	// format it was sent as, or in none that can be recognised.
+	ErrFormatError = errors.New("document content not in its format")
 )
 
 // Refusal is an error carrying a message that is safe to show the client as
@@ -192,4 +195,8 @@ type Job struct {
 	HasPassword bool
 	// Incoming is true while a job made by Create-Job waits for its document.
 	Incoming bool
+	// FormatDetected is the format the server found the document's
+	// content to be (document-format-detected, PWG 5100.7); empty when
+	// it took the client's word.
+	FormatDetected string
 }

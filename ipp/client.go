@@ -109,7 +109,7 @@ func (c *Client) PrintJob(ctx context.Context, printerURI string, req PrintReque
 
 	msg := c.newRequest(goipp.OpPrintJob, printerURI, req.UserName)
 	if req.JobName != "" {
-		msg.Operation.Add(nameAttr("job-name", req.JobName))
+		msg.Operation.Add(nameAttr("job-name", truncateUTF8(req.JobName, forwardedNameMax)))
 	}
 	// Fidelity off lets the printer substitute what it cannot honour
 	// instead of refusing the job.

@@ -53,6 +53,14 @@ func TestClientPrintJob(t *testing.T) {
 			req:    PrintRequest{},
 		},
 		{
+			// A name of 250 octets, valid in IPP, is too long for
+			// ippeveprinter's file names: at most 127 octets go.
+			name:   "ipp with a long job-name",
+			client: &Client{PollInterval: 50 * time.Millisecond},
+			uri:    p.URI,
+			req:    PrintRequest{JobName: strings.Repeat("x", 250), DocumentFormat: "application/pdf"},
+		},
+		{
 			name: "ipps",
 			client: &Client{
 				HTTP:         &http.Client{Transport: &http.Transport{TLSClientConfig: p.TLSConfig()}},

@@ -278,7 +278,7 @@ func TestServerReplies(t *testing.T) {
 			attr(0x48, "attributes-natural-language", "en").end()), goipp.StatusErrorBadRequest},
 		{"longest value", raw(newWire(2, 0, goipp.OpPrintJob, 42).preamble().
 			attr(0x45, "printer-uri", printerURI).tag(0x02).attr(0x41, "foo-bar", long[:32767]).end()),
-			goipp.StatusErrorBadRequest}, // no document
+			goipp.StatusErrorRequestValue}, // text past 1023 octets
 		{"header over 256 KiB", raw(newWire(2, 0, goipp.OpGetPrinterAttributes, 43).preamble().
 			attr(0x41, "x", long[:30000]).attr(0x41, "", long[:30000]).attr(0x41, "", long[:30000]).
 			attr(0x41, "", long[:30000]).attr(0x41, "", long[:30000]).attr(0x41, "", long[:30000]).
@@ -417,6 +417,17 @@ func fuzzSeeds() []seed {
 		{"extension-tag", raw(newWire(2, 0, goipp.OpGetJobs, 34).preamble().
 			attr(0x45, "printer-uri", printerURI).attr(0x7f, "x-ext", "\x40\x00\x00\x01abc").end()), goipp.StatusOk},
 		{"empty", nil, goipp.StatusErrorBadRequest},
+		{"job-name-too-long", request(goipp.OpPrintJob, 35, "fuzz",
+			op(goipp.MakeAttribute("job-name", goipp.TagName, goipp.String(strings.Repeat("長", 100))))).doc(pdf),
+			goipp.StatusOkIgnoredOrSubstituted},
+		{"requesting-user-name-too-long", request(goipp.OpGetJobs, 36, strings.Repeat("u", 300)).doc(""),
+			goipp.StatusErrorRequestValue},
+		{"text-as-pdf", request(goipp.OpPrintJob, 37, "fuzz",
+			op(goipp.MakeAttribute("document-format", goipp.TagMimeType, goipp.String("application/pdf")))).doc("just text\n"),
+			goipp.StatusErrorDocumentFormatError},
+		{"pdf-as-octet-stream", request(goipp.OpPrintJob, 38, "fuzz",
+			op(goipp.MakeAttribute("document-format", goipp.TagMimeType, goipp.String("application/octet-stream")))).doc(pdf),
+			goipp.StatusOk},
 	}
 }
 

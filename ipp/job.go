@@ -19,7 +19,7 @@ var jobGroups = map[string][]string{
 		"date-time-at-processing", "date-time-at-completed", "number-of-intervening-jobs",
 		"job-k-octets", "job-impressions", "job-media-sheets", "job-k-octets-processed",
 		"job-impressions-completed", "job-media-sheets-completed", "document-format",
-		"job-password-encryption"},
+		"document-format-detected", "job-password-encryption"},
 }
 
 // privateJobAttrs are hidden from everyone but the job's owner: a job name
@@ -49,7 +49,7 @@ var jobAttrs = []jobAttr{
 		return uris("job-more-info", loc.moreInfo(j.Queue))
 	}},
 	{"job-name", func(_ *Server, j Job, _ location) goipp.Attribute {
-		return nameAttr("job-name", j.Name)
+		return nameAttr("job-name", ShortenName(j.Name))
 	}},
 	{"job-originating-user-name", func(_ *Server, j Job, _ location) goipp.Attribute {
 		return nameAttr("job-originating-user-name", j.Owner)
@@ -120,6 +120,12 @@ var jobAttrs = []jobAttr{
 			return goipp.Attribute{}
 		}
 		return strs("document-format", goipp.TagMimeType, j.Format)
+	}},
+	{"document-format-detected", func(_ *Server, j Job, _ location) goipp.Attribute {
+		if j.FormatDetected == "" {
+			return goipp.Attribute{}
+		}
+		return strs("document-format-detected", goipp.TagMimeType, j.FormatDetected)
 	}},
 	{"job-impressions", func(_ *Server, j Job, _ location) goipp.Attribute {
 		if j.Pages <= 0 {

@@ -388,6 +388,7 @@ var errorStatus = []struct {
 	{ErrUnauthenticated, goipp.StatusErrorNotAuthenticated, "Sign in to use this queue."},
 	{ErrTooLarge, goipp.StatusErrorRequestEntity, "The document is larger than this queue accepts."},
 	{ErrFormat, goipp.StatusErrorDocumentFormatNotSupported, "The document format is not supported."},
+	{ErrFormatError, goipp.StatusErrorDocumentFormatError, "The document's content is not in the format it was sent as."},
 	{ErrBadRequest, goipp.StatusErrorBadRequest, "The request is not valid."},
 	{ErrNotAccepting, goipp.StatusErrorNotAcceptingJobs, "This queue is not accepting jobs."},
 	{ErrMultipleDocuments, goipp.StatusErrorMultipleJobsNotSupported, "A job holds one document only."},

@@ -82,6 +82,9 @@ type request struct {
 	// encoded, that follow resp's fixed groups: encoding them as they are
 	// made keeps a long listing from holding every job's attributes.
 	groups []byte
+	// shortened names the operation attributes cut to IPP's limit
+	// (shortenAttrs): a successful reply says they were substituted.
+	shortened []string
 }
 
 // user returns the name the request acts as: the authenticated one, or
@@ -163,7 +166,11 @@ func (s *Server) dispatch(ctx context.Context, req *request) (goipp.Status, stri
 	if !ok {
 		return goipp.StatusErrorOperationNotSupported, fmt.Sprintf("Operation %s is not supported.", op)
 	}
-	return h(ctx, req)
+	st, msg := h(ctx, req)
+	if len(req.shortened) > 0 && st == goipp.StatusOk {
+		return goipp.StatusOkIgnoredOrSubstituted, shortenedMessage(req.shortened)
+	}
+	return st, msg
 }
 
 // validate checks what every request must get right before its operation
@@ -197,8 +204,13 @@ func (s *Server) validate(req *request) (goipp.Status, string) {
 			return goipp.StatusErrorBadRequest, fmt.Sprintf("Attribute %q holds text that is not UTF-8 or contains NUL.", name)
 		}
 	}
+	shorten, st, msg := checkLengths(req)
+	if st != goipp.StatusOk {
+		return st, msg
+	}
 	req.op = index(m.Operation)
 	req.job = index(m.Job)
+	shortenAttrs(req, shorten)
 	return s.validateTarget(req)
 }
 
@@ -364,7 +376,7 @@ func (s *Server) write(w http.ResponseWriter, resp *goipp.Message, msg string, g
 	op := goipp.Attributes{
 		strs("attributes-charset", goipp.TagCharset, "utf-8"),
 		strs("attributes-natural-language", goipp.TagLanguage, "en"),
-		text("status-message", msg),
+		text("status-message", truncateUTF8(msg, statusMessageMax)),
 	}
 	resp.Operation = append(op, resp.Operation...)
 	fixed := goipp.Groups{{Tag: goipp.TagOperationGroup, Attrs: resp.Operation}}

@@ -158,7 +158,10 @@ func (s *Server) jobRequest(req *request) (JobRequest, goipp.Status, string) {
 	if jr.Name == "" {
 		jr.Name = orDefault(jr.Document.Name, "Untitled")
 	}
+	// Names cut short (shortenAttrs) are already there; fidelity is
+	// about the job template attributes.
 	unsupported := &req.resp.Unsupported
+	before := len(*unsupported)
 	for _, a := range req.msg.Job {
 		check, known := jobTemplate[a.Name]
 		if !known || !check(a, req.printer) {
@@ -179,7 +182,7 @@ func (s *Server) jobRequest(req *request) (JobRequest, goipp.Status, string) {
 	if st, msg := s.jobPassword(req, &jr); st != goipp.StatusOk {
 		return jr, st, msg
 	}
-	if len(*unsupported) == 0 {
+	if len(*unsupported) == before {
 		return jr, goipp.StatusOk, ""
 	}
 	if fidelity, _ := req.op.boolean("ipp-attribute-fidelity"); fidelity {

@@ -86,8 +86,9 @@ func (s *Service) receive(ctx context.Context, q Queue, j *Job, doc io.Reader) (
 		clear(buf[:dirty])
 		s.plainBufs.Put(bufp)
 	}()
-	// One byte more than a small document tells whether the body goes on.
-	n, err := io.ReadFull(doc, buf[:max(s.smallDoc+1, 0)])
+	// One byte more than a small document tells whether the body goes
+	// on; at least pages.SniffSize bytes tell what the document is.
+	n, err := io.ReadFull(doc, buf[:max(s.smallDoc+1, pages.SniffSize)])
 	switch {
 	case err == io.EOF || err == io.ErrUnexpectedEOF:
 		err = nil
@@ -96,6 +97,10 @@ func (s *Service) receive(ctx context.Context, q Queue, j *Job, doc io.Reader) (
 	}
 	if a.bytes > 0 && int64(n) > a.bytes {
 		return r, s.tooLarge(q, a)
+	}
+	if err := checkFormat(q, j, buf[:min(n, pages.SniffSize)]); err != nil {
+		s.log.Info("release: document refused", "queue", q.Name, "addr", j.ClientAddr, "reason", err)
+		return r, err
 	}
 	if n <= s.smallDoc {
 		dirty = n

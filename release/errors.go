@@ -54,6 +54,12 @@ var (
 	// ErrSpoolFull: the spool quota takes no new documents until jobs
 	// end.
 	ErrSpoolFull = errors.New("release: spool full")
+	// ErrFormatError: a document whose content is not in the format it
+	// was declared as, or in none that printgate recognises.
+	ErrFormatError = errors.New("release: document content not in its format")
+	// ErrFormatNotSupported: a document in a format its queue does not
+	// accept.
+	ErrFormatNotSupported = errors.New("release: document format not accepted")
 	// ErrMultipleDocuments: a second document for a job, which holds
 	// one.
 	ErrMultipleDocuments = errors.New("release: a job holds one document")

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/printgate/printgate/audit/pages"
 	"github.com/printgate/printgate/ipp"
 )
 
@@ -37,6 +38,8 @@ var ippErrors = []struct{ release, ipp error }{
 	{ErrUnauthorized, ipp.ErrUnauthenticated},
 	{ErrTooLarge, ipp.ErrTooLarge},
 	{ErrSpoolFull, ipp.ErrNotAccepting},
+	{ErrFormatError, ipp.ErrFormatError},
+	{ErrFormatNotSupported, ipp.ErrFormat},
 	{ErrMultipleDocuments, ipp.ErrMultipleDocuments},
 	{ErrFormatNotAllowed, ipp.ErrFormat},
 	{ErrBusy, ipp.ErrBusy},
@@ -195,7 +198,7 @@ func (j Job) IPP() ipp.Job {
 	if j.Reason != "" {
 		reasons = append(reasons, j.Reason)
 	}
-	return ipp.Job{
+	ij := ipp.Job{
 		ID:          int(j.ID),
 		Queue:       j.Queue,
 		Name:        j.Name,
@@ -217,6 +220,19 @@ func (j Job) IPP() ipp.Job {
 		HasPassword: j.PasswordHash != "",
 		Incoming:    j.State == StateIncoming,
 	}
+	ij.FormatDetected = detected(j.Format)
+	return ij
+}
+
+// detected is the document-format-detected of a document kept as
+// format: a document's content is checked when it arrives, so a format
+// pages.Sniff recognises is what was found in it. Other formats (and
+// application/octet-stream) were taken on the client's word.
+func detected(format string) string {
+	if !pages.Recognizes(format) {
+		return ""
+	}
+	return format
 }
 
 func deref(t *time.Time) time.Time {

@@ -97,6 +97,10 @@ func submittedEvents(q Queue, j *Job) []audit.Event {
 			Submitted: j.CreatedAt,
 		},
 	}
+	if j.FormatSupplied != "" {
+		// The client's word, where the content said otherwise.
+		sub.Details = map[string]string{"format-supplied": j.FormatSupplied}
+	}
 	by := Actor{}
 	if j.State == StatePrinting {
 		by = Actor{Method: "direct", Printer: q.Printer}

@@ -89,6 +89,11 @@ type Queue struct {
 	// Rules are the queue's print rules (release/rules); the zero value
 	// imposes nothing.
 	Rules rules.Rules
+	// AcceptUnknownAsOctetStream keeps a document whose content is not
+	// its declared format, or of no format the queue accepts, as
+	// application/octet-stream for the printer to judge, instead of
+	// refusing it (checkFormat).
+	AcceptUnknownAsOctetStream bool
 }
 
 // Options configure a Service.

@@ -64,6 +64,10 @@ type Job struct {
 	Pages      int
 	// PagesReason says why Pages is unknown (zero) when it is.
 	PagesReason string
+	// FormatSupplied is the document-format the client declared, when
+	// its content made Format another (checkFormat); it goes to the
+	// audit record, not to the row.
+	FormatSupplied string `gorm:"-"`
 	// Printer is where the job was forwarded, PrinterJobID its id there.
 	Printer      string
 	PrinterJobID int

@@ -1,7 +1,10 @@
 // Package pages counts the pages of a print document by reading the
 // document itself, for the audit record. It knows PDF, PostScript (DSC), PWG
 // raster, Apple raster (URF), JPEG and PNG, and recognises them by their
-// first bytes when a client declares application/octet-stream.
+// first bytes when a client declares application/octet-stream. Sniff
+// identifies a document from its first bytes for the submission, which
+// refuses content that is not what the client declared: the formats above,
+// PCL and plain text.
 //
 // A document that cannot be counted (malformed, encrypted, too large, of
 // another format) is not an error: Count reports it as unknown, with the

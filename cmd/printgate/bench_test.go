@@ -60,6 +60,7 @@ func BenchmarkLargeDocument(b *testing.B) {
 			cfg := newConfig(b, "")
 			cfg.Log.Level = "warn"
 			cfg.Queues[0].MaxDocumentMB = 2048
+			cfg.Queues[0].AcceptUnknownAsOctetStream = true // postLarge's document is of no format
 			p := startProcess(b, cfg)
 			defer p.kill()
 			uri := "ipp://" + cfg.Server.Listen[0] + "/ipp/print/secure"
@@ -78,7 +79,9 @@ func BenchmarkLargeDocument(b *testing.B) {
 	}
 }
 
-// postLarge streams size bytes of a generated document in a Print-Job.
+// postLarge streams size bytes of a generated document in a Print-Job, as
+// application/octet-stream: the bytes are of no format, so only a queue
+// with accept_unknown_as_octet_stream keeps them.
 func postLarge(tb testing.TB, uri string, size int64) goipp.Status {
 	hdr, err := ippRequest(goipp.OpPrintJob, uri, "bench", mimeVal("application/octet-stream")).EncodeBytes()
 	if err != nil {
@@ -137,6 +140,7 @@ func TestLargeDocumentMemoryFlat(t *testing.T) {
 	}
 	cfg := newConfig(t, "")
 	cfg.Log.Level = "warn"
+	cfg.Queues[0].AcceptUnknownAsOctetStream = true // postLarge's document is of no format
 	p := startProcess(t, cfg)
 	uri := "ipp://" + cfg.Server.Listen[0] + "/ipp/print/secure"
 	before := procStatus(t, p.cmd.Process.Pid, "VmRSS")

@@ -241,6 +241,10 @@ type QueueConfig struct {
 	StampPosition string `yaml:"stamp_position,omitempty"`
 	// StampFontSize is the stamp's size in points; default 7.
 	StampFontSize int `yaml:"stamp_font_size,omitempty"`
+	// AcceptUnknownAsOctetStream keeps a document whose content is not
+	// its declared format, or in no format the queue accepts, as
+	// application/octet-stream instead of refusing it. Off by default.
+	AcceptUnknownAsOctetStream bool `yaml:"accept_unknown_as_octet_stream,omitempty"`
 }
 
 // StampConfig sets the forensic stamp's font.

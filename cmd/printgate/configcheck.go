@@ -182,6 +182,7 @@ func (q QueueConfig) queue() (release.Queue, error) {
 		MaxSize: q.MaxDocumentMB << 20, Auth: q.Auth, Info: q.Info, Location: q.Location, Color: true,
 		AllowPlaintextBasic: q.AllowPlaintextBasic, HideNames: q.HideDocumentNames,
 		TTL: q.TTL, KeepAfterPrint: q.KeepAfterPrint, ReleaseRequires: q.ReleaseRequires,
+		AcceptUnknownAsOctetStream: q.AcceptUnknownAsOctetStream,
 	}
 	if q.Color != nil {
 		out.Color = *q.Color
