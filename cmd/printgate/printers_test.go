@@ -82,16 +82,19 @@ func TestReleaseToUnavailablePrinter(t *testing.T) {
 	if out, err := cups.Run(t, "lpadmin", "-p", "front", "-E", "-v", e.printer.URI, "-m", "everywhere"); err != nil {
 		t.Fatalf("lpadmin: %v\n%s", err, out)
 	}
-	e.addDeviceAt("cups-front", "ipp://"+cups.Server+"/printers/front")
+	front := "ipp://" + cups.Server + "/printers/front"
+	e.addDeviceAt("cups-front", front)
+	frontAttr := func(name string) string {
+		r := ippDo(t, front, ippRequest(goipp.OpGetPrinterAttributes, front, "", keywordVal("requested-attributes", name)), nil)
+		return attrValue(r.Printer, name)
+	}
+	// cupsd sets a driverless queue up in the background and starts it
+	// when done: stop it only after that, as an operator would.
+	testenv.WaitFor(t, "cupsd to set the queue up", func() bool { return frontAttr("printer-make-and-model") != "Local Raw Printer" })
 	if out, err := cups.Run(t, "cupsdisable", "-r", "paper jam", "front"); err != nil {
 		t.Fatalf("cupsdisable: %v\n%s", err, out)
 	}
-	// cupsd takes a moment to show the queue stopped over IPP.
-	front := "ipp://" + cups.Server + "/printers/front"
-	testenv.WaitFor(t, "cupsd to show the queue stopped", func() bool {
-		r := ippDo(t, front, ippRequest(goipp.OpGetPrinterAttributes, front, "", keywordVal("requested-attributes", "printer-state")), nil)
-		return attrValue(r.Printer, "printer-state") == "5"
-	})
+	testenv.WaitFor(t, "cupsd to show the queue stopped", func() bool { return frontAttr("printer-state") == "5" })
 	doc := testdocs.PDF(1, "unavailable printer", testdocs.A4)
 
 	t.Run("stopped", func(t *testing.T) {
@@ -100,7 +103,8 @@ func TestReleaseToUnavailablePrinter(t *testing.T) {
 		sess := e.login("cups-front", map[string]string{"card": "04A1B2C3"})
 		code, out := e.call("cups-front", http.MethodPost, "/release/sessions/"+sess+"/release", map[string]any{"jobs": []int64{id}})
 		if code != http.StatusConflict || out["reason"] != "printer-unavailable" || out["printer_state"] != "stopped" ||
-			!slices.Contains(out["printer_state_reasons"].([]any), any("paused")) || out["printer_reachable"] != true {
+			out["why"] != "printer-stopped" || !slices.Contains(out["printer_state_reasons"].([]any), any("paused")) ||
+			out["printer_reachable"] != true {
 			t.Fatalf("release to a stopped queue: HTTP %d %v", code, out)
 		}
 		e.checkNotClaimed(t, "cups-front", sess, id)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/printgate/printgate/internal/testenv"
+	"github.com/printgate/printgate/ipp"
 )
 
 // TestCheckIPPEvePrinters asks real printers what they can do: an office
@@ -96,6 +97,13 @@ func TestCheckCUPSQueue(t *testing.T) {
 	}
 	run("lpadmin", "-p", "front", "-E", "-v", printer.URI, "-m", "everywhere")
 	uri := "ipp://" + cups.Server + "/printers/front"
+	// cupsd sets a driverless queue up in the background and starts it
+	// when done, whatever was done to it meanwhile: wait for that.
+	var ask ipp.Client
+	testenv.WaitFor(t, "cupsd to set the queue up", func() bool {
+		attrs, err := ask.PrinterAttributes(t.Context(), uri, "printer-make-and-model")
+		return err == nil && len(attrs) > 0 && attrs[0].Values[0].V.String() != "Local Raw Printer"
+	})
 	clock := testenv.NewClock()
 	c := New(Options{Now: clock.Now})
 	if info := c.Check(t.Context(), uri); info.Unavailable() != "" || !info.Caps.Known {
