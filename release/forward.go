@@ -45,7 +45,11 @@ func (s *Service) deliver(ctx context.Context, j *Job, printer string, by Actor)
 	by.Printer = printer
 	st, h, err := s.send(ctx, j, printer)
 	details := h.details()
+	// A direct job was printing from its submission: its printed event
+	// carries what the print changed.
+	printed := details
 	if err == nil && j.State == StateReleasing {
+		printed = nil
 		if _, err := s.transition(context.WithoutCancel(ctx), j, change{from: []State{StateReleasing},
 			to: StatePrinting, reason: reasonFor(StatePrinting), by: by, details: details}); err != nil {
 			return err
@@ -61,7 +65,7 @@ func (s *Service) deliver(ctx context.Context, j *Job, printer string, by Actor)
 	}
 	if err == nil && st.State == ipp.JobCompleted {
 		_, err := s.transition(context.WithoutCancel(ctx), j, change{from: []State{StatePrinting},
-			to: StateCompleted, reason: reasonFor(StateCompleted), by: by})
+			to: StateCompleted, reason: reasonFor(StateCompleted), by: by, details: printed})
 		return err
 	}
 	reason, msg := failure(st, err)
