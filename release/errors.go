@@ -57,6 +57,9 @@ var (
 	// ErrMultipleDocuments: a second document for a job, which holds
 	// one.
 	ErrMultipleDocuments = errors.New("release: a job holds one document")
+	// ErrFormatNotAllowed: a document format the print rules of the
+	// queue or of the owner's group do not allow.
+	ErrFormatNotAllowed = errors.New("release: document format not allowed by a print rule")
 )
 
 // Refusal is an error whose Message is safe to show the person who asked

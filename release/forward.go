@@ -89,7 +89,7 @@ func (s *Service) send(ctx context.Context, j *Job, printer string) (ipp.JobStat
 		if refusedAttributes(err) && !retry.dropped {
 			// The printer refused options its attributes said it takes:
 			// once more without those the policy lets go, recorded.
-			if retry = h.dropAllowed(s.unsupported); retry.dropped {
+			if retry = h.dropAllowed(s.policyFor(j)); retry.dropped {
 				continue
 			}
 		}
@@ -125,8 +125,9 @@ func refusedAttributes(err error) bool {
 	return errors.As(err, &se) && se.Status == goipp.StatusErrorAttributesOrValues
 }
 
-// sendOnce sends j to printer once. retry, when it dropped options after
-// a refusal, says which.
+// sendOnce sends j to printer once: the queue's rules applied to its
+// options, then the options fitted to the printer. retry, when it
+// dropped options after a refusal, says which.
 func (s *Service) sendOnce(ctx context.Context, j *Job, printer string, retry honoured) (ipp.JobStatus, honoured, error) {
 	req := ipp.PrintRequest{
 		JobName:        j.Name,
@@ -137,7 +138,10 @@ func (s *Service) sendOnce(ctx context.Context, j *Job, printer string, retry ho
 		ColorMode:      j.ColorMode,
 		Media:          j.Media,
 	}
-	h, err := s.honour(ctx, printer, &req, retry)
+	if err := s.applyRules(ctx, j, &req); err != nil {
+		return ipp.JobStatus{}, honoured{}, err
+	}
+	h, err := s.honour(ctx, printer, &req, retry, s.policyFor(j))
 	if err != nil {
 		return ipp.JobStatus{}, h, err
 	}
@@ -146,7 +150,13 @@ func (s *Service) sendOnce(ctx context.Context, j *Job, printer string, retry ho
 		return ipp.JobStatus{}, h, err
 	}
 	defer doc.Close()
-	st, err := s.client.PrintJob(ctx, printer, req, doc)
+	// The forensic stamp goes on first, before anything converts the
+	// document, so that whatever the printer takes carries it.
+	body, err := s.stamped(ctx, j, printer, doc)
+	if err != nil {
+		return ipp.JobStatus{}, h, err
+	}
+	st, err := s.client.PrintJob(ctx, printer, req, body)
 	if err != nil {
 		return st, h, err
 	}
@@ -160,9 +170,14 @@ func (s *Service) sendOnce(ctx context.Context, j *Job, printer string, retry ho
 func failure(st ipp.JobStatus, err error) (reason, message string) {
 	var se *ipp.StatusError
 	var un *printerinfo.Unsupported
+	var stampErr *stampError
 	switch {
 	case errors.As(err, &un):
 		return un.Reason(), unsupportedMessage(un)
+	case errors.As(err, &stampErr):
+		return stampErr.reason, stampErr.message
+	case errors.Is(err, errRulesUnknown):
+		return "rules-unavailable", "The directory could not say which print rules apply. Try again shortly."
 	case errors.As(err, &se):
 		return "printer-refused", fmt.Sprintf("The printer refused the job (%s).", se.Status)
 	case err != nil:

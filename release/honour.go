@@ -8,6 +8,7 @@ import (
 
 	"github.com/printgate/printgate/ipp"
 	"github.com/printgate/printgate/release/printerinfo"
+	"github.com/printgate/printgate/release/rules"
 )
 
 // honoured is what a print changed of a job's options to fit its
@@ -26,7 +27,7 @@ type honoured struct {
 // says, and returns what it changed; an option the policy will not give
 // up fails with a *printerinfo.Unsupported. retry, when it dropped
 // options after a refusal, is applied instead.
-func (s *Service) honour(ctx context.Context, printer string, req *ipp.PrintRequest, retry honoured) (honoured, error) {
+func (s *Service) honour(ctx context.Context, printer string, req *ipp.PrintRequest, retry honoured, p printerinfo.Policy) (honoured, error) {
 	if retry.dropped {
 		req.Copies, req.Sides, req.ColorMode, req.Media = retry.sent.Copies, retry.sent.Sides, retry.sent.ColorMode, retry.sent.Media
 		return retry, nil
@@ -38,12 +39,28 @@ func (s *Service) honour(ctx context.Context, printer string, req *ipp.PrintRequ
 	}
 	info := s.printers.Check(ctx, printer)
 	opts, changes, err := printerinfo.Fit(printerinfo.JobOptions{Copies: req.Copies, Sides: req.Sides,
-		ColorMode: req.ColorMode, Media: req.Media}, info.Caps, s.unsupported)
+		ColorMode: req.ColorMode, Media: req.Media}, info.Caps, p)
 	if err != nil {
 		return honoured{}, fmt.Errorf("release: print to %s: %w", printer, err)
 	}
 	req.Copies, req.Sides, req.ColorMode, req.Media = opts.Copies, opts.Sides, opts.ColorMode, opts.Media
 	return honoured{changes: changes, sent: *req}, nil
+}
+
+// policyFor is the policy for j's options: the configured one, except
+// that an option a print rule forced is never given up, since the rule
+// is the organisation's own word (rules.go).
+func (s *Service) policyFor(j *Job) printerinfo.Policy {
+	p := s.unsupported
+	for _, r := range strings.Split(j.appliedRules, ",") {
+		switch r {
+		case rules.ForceTwoSided:
+			p.Sides = printerinfo.Refuse
+		case rules.ForceMonochrome:
+			p.Color = printerinfo.Refuse
+		}
+	}
+	return p
 }
 
 // askedOptions lists the options a request asks for.

@@ -38,6 +38,7 @@ var ippErrors = []struct{ release, ipp error }{
 	{ErrTooLarge, ipp.ErrTooLarge},
 	{ErrSpoolFull, ipp.ErrNotAccepting},
 	{ErrMultipleDocuments, ipp.ErrMultipleDocuments},
+	{ErrFormatNotAllowed, ipp.ErrFormat},
 	{ErrBusy, ipp.ErrBusy},
 	{ErrUnavailable, ipp.ErrUnavailable},
 }

@@ -51,7 +51,12 @@ func eventFor(from, to State) string {
 // tx; if they cannot be written the change fails with them.
 func (s *Service) record(ctx context.Context, tx *gorm.DB, j *Job, from, to State, by Actor, destroyed bool, details map[string]string) error {
 	ev := stateEvent(j, from, to, by)
-	ev.Details = details
+	for k, v := range details {
+		if ev.Details == nil {
+			ev.Details = make(map[string]string, len(details))
+		}
+		ev.Details[k] = v
+	}
 	if _, err := s.audit.Append(ctx, tx, ev); err != nil {
 		return fmt.Errorf("release: audit job %d %s: %w", j.ID, ev.Type, err)
 	}
@@ -66,10 +71,15 @@ func (s *Service) record(ctx context.Context, tx *gorm.DB, j *Job, from, to Stat
 
 // stateEvent is the event of j moving from one state to another.
 func stateEvent(j *Job, from, to State, by Actor) audit.Event {
-	return audit.Event{
+	ev := audit.Event{
 		Type: eventFor(from, to), JobID: j.ID, Owner: j.Owner, Actor: by.name(), Queue: j.Queue,
 		Device: by.Device, Method: by.Method, Printer: by.Printer, Outcome: string(to), Reason: j.Reason,
 	}
+	if j.appliedRules != "" && (from == StateReleasing || from == StatePrinting) {
+		// The print rules that changed what the printer was sent.
+		ev.Details = map[string]string{"rules": j.appliedRules}
+	}
+	return ev
 }
 
 // recordSubmitted appends the submission of j and where it went next.

@@ -22,7 +22,9 @@ import (
 	"github.com/printgate/printgate/release/credential"
 	"github.com/printgate/printgate/release/directory"
 	"github.com/printgate/printgate/release/printerinfo"
+	"github.com/printgate/printgate/release/rules"
 	"github.com/printgate/printgate/release/spool"
+	"github.com/printgate/printgate/release/stamp"
 	"github.com/printgate/printgate/release/throttle"
 )
 
@@ -81,6 +83,13 @@ type Queue struct {
 	// release the queue's jobs; empty allows every method a device
 	// allows.
 	ReleaseRequires []string
+	// Stamp, when set, prints the forensic stamp (release/stamp) where
+	// it says on every page of the queue's jobs; a document that cannot
+	// be stamped is not printed. nil stamps nothing.
+	Stamp *stamp.Layout
+	// Rules are the queue's print rules (release/rules); the zero value
+	// imposes nothing.
+	Rules rules.Rules
 }
 
 // Options configure a Service.
@@ -157,6 +166,14 @@ type Options struct {
 	// its rows are written, just before the commit, with the IDs of its
 	// jobs. Crash tests pause there to kill printgate mid-batch.
 	BeforeCommit func(jobs []int64)
+	// Stamper stamps the jobs of queues with a Stamp, and StampCodes
+	// makes and indexes their verification codes; without them such a
+	// queue's jobs are not printed.
+	Stamper    *stamp.Stamper
+	StampCodes *stamp.Codes
+	// GroupRules are the print rules of directory groups, each with its
+	// group as Scope; they need a directory.GroupDirectory.
+	GroupRules []rules.Rules
 	// NewSpool says the spool directory belonged to no database before
 	// this start. Start refuses a new, empty spool while this instance's
 	// jobs have documents: it is the wrong directory, and recovery would
@@ -184,6 +201,9 @@ type Service struct {
 	// throttle and passwords may be nil: nothing is limited.
 	throttle  *throttle.Store
 	passwords *throttle.Passwords
+	// stamper and stampCodes may be nil: no queue is stamped.
+	stamper    *stamp.Stamper
+	stampCodes *stamp.Codes
 
 	sessionIdle time.Duration
 	sweepEvery  time.Duration
@@ -212,6 +232,8 @@ type Service struct {
 	// scrub wakes the scrubber after a key or a hidden name is destroyed.
 	scrub    chan struct{}
 	newSpool bool
+	// groupRules are the print rules of directory groups.
+	groupRules []rules.Rules
 
 	// commits takes submissions to the committer, unsynced committed
 	// batches from it to the syncer (committer.go); group writes them.
@@ -257,6 +279,9 @@ func New(opts Options) (*Service, error) {
 		throttle:  opts.Throttle,
 		passwords: opts.Passwords,
 
+		stamper:    opts.Stamper,
+		stampCodes: opts.StampCodes,
+
 		sessionIdle: cmp.Or(opts.SessionIdle, 60*time.Second),
 		sweepEvery:  cmp.Or(opts.SweepEvery, 10*time.Second),
 		instance:    cmp.Or(opts.Instance, "local"),
@@ -279,6 +304,12 @@ func New(opts Options) (*Service, error) {
 	s.docPrefix = docPrefix(opts.DatabaseID)
 	s.scrub = make(chan struct{}, 1)
 	s.newSpool = opts.NewSpool
+	if len(opts.GroupRules) > 0 {
+		if _, ok := opts.Directory.(directory.GroupDirectory); !ok {
+			return nil, errors.New("release: print rules by group need a directory that knows groups (LDAP)")
+		}
+		s.groupRules = opts.GroupRules
+	}
 	s.texts = database.NewTexts(opts.DB.Dialect)
 	s.commits = make(chan *submission)
 	s.unsynced = make(chan []*submission, maxUnsynced)

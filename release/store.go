@@ -77,6 +77,10 @@ type Job struct {
 	UpdatedAt   time.Time
 	ProcessedAt *time.Time
 	CompletedAt *time.Time
+
+	// appliedRules names the print rules in force when the job was last
+	// sent to a printer (release/rules.go), for the events of its print.
+	appliedRules string `gorm:"-"`
 }
 
 // TableName keeps the table name stable whatever gorm's naming rules do.

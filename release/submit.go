@@ -97,6 +97,10 @@ func (s *Service) printJob(ctx context.Context, req ipp.JobRequest, doc io.Reade
 		return Job{}, err
 	}
 	defer s.releaseBuffers(r)
+	if err := s.checkRules(ctx, q, &j); err != nil {
+		s.discardDocument(&j, r)
+		return Job{}, err
+	}
 	j.State = readyState(q, j.HoldUntil)
 	j.Reason = reasonFor(j.State)
 	if j.State == StatePrinting {
@@ -163,6 +167,10 @@ func (s *Service) sendDocument(ctx context.Context, req ipp.DocumentRequest, doc
 		return Job{}, err
 	}
 	defer s.releaseBuffers(r)
+	if err := s.checkRules(ctx, q, &j); err != nil {
+		s.discardDocument(&j, r)
+		return Job{}, err
+	}
 	if err := s.recordDocument(ctx, q, &j, r, req.Last); err != nil {
 		s.discardDocument(&j, r)
 		return Job{}, err

@@ -6,7 +6,8 @@
 #
 # 1. Debian packages: when a tool is missing and we are root, installs
 #    cups-ipp-utils cups cups-client cups-filters slapd ldap-utils chromium
-#    dbus poppler-utils qpdf (apt-get update once, no prompts). Package scripts
+#    dbus poppler-utils qpdf ghostscript util-linux fonts-ipafont-gothic (apt-get
+#    update once, no prompts). Package scripts
 #    are kept from starting services (policy-rc.d): the tests start private
 #    slapd, cupsd and ippeveprinter on free loopback ports and need no
 #    system ones. Without root, missing tools are reported and the tests
@@ -27,13 +28,15 @@ export DEBIAN_FRONTEND=noninteractive
 
 log() { printf 'provision: %s\n' "$*" >&2; }
 
-PACKAGES=(cups-ipp-utils cups cups-client cups-filters slapd ldap-utils chromium dbus poppler-utils qpdf)
+PACKAGES=(cups-ipp-utils cups cups-client cups-filters slapd ldap-utils chromium dbus poppler-utils qpdf ghostscript util-linux
+	fonts-ipafont-gothic)
 # Each tool the tests run, and the package that brings it.
 declare -A TOOL_PACKAGE=(
 	[ippeveprinter]=cups-ipp-utils [ipptool]=cups-ipp-utils
 	[cupsd]=cups [lpadmin]=cups-client [lp]=cups-client [lpstat]=cups-client
 	[slapd]=slapd [slapadd]=slapd [slappasswd]=slapd [ldapsearch]=ldap-utils
-	[chromium]=chromium [dbus-daemon]=dbus [pdfinfo]=poppler-utils [qpdf]=qpdf
+	[chromium]=chromium [dbus-daemon]=dbus [pdfinfo]=poppler-utils [pdftotext]=poppler-utils [qpdf]=qpdf
+	[gs]=ghostscript [prlimit]=util-linux
 )
 
 private_pg=no
@@ -75,6 +78,8 @@ install_packages() {
 	done
 	# CUPS turns a PDF into what a driverless queue sends with this filter.
 	[[ -x /usr/lib/cups/filter/pdftopdf ]] || missing+=(pdftopdf)
+	# The forensic stamp's Japanese font (release/stamp).
+	[[ -e /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf ]] || missing+=(ipag.ttf)
 	if ((${#missing[@]} == 0)); then
 		return 0
 	fi

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -26,6 +27,12 @@ type JobDetail struct {
 	// it does not. A difference means the record was changed outside
 	// printgate.
 	RecordProblem string
+	// StampCodes are the verification codes its forensic stamps printed
+	// (release/stamp), one per release.
+	StampCodes []string
+	// Rules are the print rules (force_monochrome …) that changed what
+	// the job's last print sent the printer, from its events.
+	Rules []string
 }
 
 // jobDetail reads job id's record, its events and the check of one
@@ -44,7 +51,21 @@ func jobDetail(ctx context.Context, r Record, id int64) (JobDetail, error) {
 	if d.RecordProblem, err = r.CheckJob(ctx, id); err != nil && !errors.Is(err, audit.ErrNotFound) {
 		return d, err
 	}
+	d.StampCodes = stampCodes(d)
+	d.Rules = appliedRules(d.Events)
 	return d, nil
+}
+
+// appliedRules returns the print rules recorded on the last of events
+// that records any: release writes them as the "rules" detail of the
+// events of a print.
+func appliedRules(events []audit.Event) []string {
+	for i := len(events) - 1; i >= 0; i-- {
+		if v := events[i].Details["rules"]; v != "" {
+			return strings.Split(v, ",")
+		}
+	}
+	return nil
 }
 
 // chainReason is why a check did not pass: the first bad event's reason,

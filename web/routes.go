@@ -103,6 +103,7 @@ func (s *server) routes() []route {
 		{get, "/admin/history", accessAuditor, kindPage, s.historyPage},
 		{get, "/admin/history/export", accessAuditor, kindPage, s.exportHistory},
 		{get, "/admin/jobs/:job", accessAuditor, kindPage, s.jobPage},
+		{get, "/admin/lookup", accessAuditor, kindPage, s.lookupPage},
 		{get, "/admin/charts", accessAuditor, kindPage, s.chartsPage},
 		{get, "/admin/held", accessAuditor, kindPage, s.heldPage},
 		{post, "/admin/held/cancel", accessAdmin, kindPage, s.cancelHeldJob},

@@ -65,6 +65,9 @@ type Options struct {
 	// Record reads job details, totals and exports for the admin and
 	// auditor pages; nil shows those pages as not available.
 	Record Record
+	// Codes finds jobs by the verification codes of their forensic
+	// stamps (/admin/lookup); nil shows the lookup as not available.
+	Codes Codes
 	// Devices lists and manages the registered devices; nil shows the
 	// devices page as not available.
 	Devices Devices

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/internal/database"
+	"github.com/printgate/printgate/release/stamp"
 )
 
 // errChainBroken makes "audit verify" exit non-zero.
@@ -20,7 +23,8 @@ var errChainBroken = errors.New("the audit chain does not verify")
 
 func (a *app) auditCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "audit", Short: "Verify, export and purge the audit trail"}
-	cmd.AddCommand(a.auditVerifyCommand(), a.auditExportCommand(), a.auditPurgeCommand(), a.auditUpgradeCommand())
+	cmd.AddCommand(a.auditVerifyCommand(), a.auditExportCommand(), a.auditPurgeCommand(), a.auditUpgradeCommand(),
+		a.auditLookupCommand())
 	return cmd
 }
 
@@ -199,6 +203,68 @@ printgate audit verify, and compare its head with a copy kept outside the databa
 			})
 		},
 	}
+}
+
+// errNoSuchCode makes "audit lookup" exit non-zero.
+var errNoSuchCode = errors.New("no job carries this verification code")
+
+func (a *app) auditLookupCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "lookup CODE",
+		Short: "Find the job whose forensic stamp carries a verification code, and check the code against its record",
+		Long: `Finds the job a printed page comes from by the verification code in its stamp (queues
+with stamp: true), typed with or without spaces or hyphens, and checks that the job's audit
+record vouches for the code: the code is a keyed MAC of the record's owner, queue, printer,
+release time and document digest. Exits non-zero when no job carries the code.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.withStack(cmd, func(st *stack) error {
+				m, err := st.stampCodes.Lookup(cmd.Context(), st.audit, args[0])
+				switch {
+				case errors.Is(err, stamp.ErrBadCode):
+					return fmt.Errorf("%q is not a verification code: it has %d characters of 0-9 and A-Z (no I, L, O or U)",
+						args[0], stamp.CodeLen)
+				case errors.Is(err, stamp.ErrNotFound):
+					return fmt.Errorf("%w: %s", errNoSuchCode, args[0])
+				case err != nil:
+					return err
+				}
+				return a.printMatch(m, st.audit.Location())
+			})
+		},
+	}
+}
+
+// printMatch prints the job a verification code leads to.
+func (a *app) printMatch(m stamp.Match, loc *time.Location) error {
+	j := m.Job
+	name := j.DocumentName
+	if j.HideName {
+		name = "(hidden: " + name + ")"
+	}
+	w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "verification code %s: job %d; its audit record vouches for the code\n", m.Code, j.JobID)
+	for _, row := range [][2]string{
+		{"owner", j.Owner},
+		{"queue", j.Queue},
+		{"printer", redactPrinter(m.Event.Printer)},
+		{"released", m.Time.In(loc).Format("2006-01-02 15:04:05 MST")},
+		{"document", fmt.Sprintf("%s · %s · %d bytes · SHA-256 %x", name, j.Format, j.Size, j.SHA256)},
+		{"outcome", j.Outcome},
+		{"stamp", m.Event.Details[stamp.DetailText]},
+		{"event", fmt.Sprintf("%d (%s)", m.Event.Seq, m.Event.At.In(loc).Format(time.RFC3339))},
+	} {
+		fmt.Fprintf(w, "%s\t%s\n", row[0], row[1])
+	}
+	return w.Flush()
+}
+
+// redactPrinter masks a password in a printer address.
+func redactPrinter(s string) string {
+	if u, err := url.Parse(s); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return s
 }
 
 // parseTime reads a date or an RFC 3339 time; "" is no bound.

@@ -19,6 +19,7 @@ import (
 	"github.com/printgate/printgate/release/credential"
 	"github.com/printgate/printgate/release/directory"
 	"github.com/printgate/printgate/release/printerinfo"
+	"github.com/printgate/printgate/release/rules"
 )
 
 // Config is printgate's configuration file (configs/printgate.example.yaml
@@ -40,11 +41,18 @@ type Config struct {
 	// Pages bounds the work of counting one document's pages.
 	Pages  PagesConfig   `yaml:"pages"`
 	Queues []QueueConfig `yaml:"queues"`
+	// Stamp sets the forensic stamp of queues with stamp: true.
+	Stamp StampConfig `yaml:"stamp"`
+	// RulesByGroup are print rules for the members of directory groups,
+	// on every queue, on top of the queue's own rules.
+	RulesByGroup []rules.GroupConfig `yaml:"rules_by_group,omitempty"`
 
 	// queues are Queues as validate parsed them, defaults filled in: the
 	// service runs these, so that the config is parsed once. Change
 	// Queues only before validate.
 	queues []release.Queue
+	// groupRules are RulesByGroup as validate parsed them.
+	groupRules []rules.Rules
 }
 
 // DirectoryConfig selects the user directory.
@@ -257,6 +265,25 @@ type QueueConfig struct {
 	// whose device sessions see and release this queue's jobs; default
 	// all.
 	ReleaseRequires []string `yaml:"release_requires,omitempty"`
+	// Rules are the queue's print rules (プリント制御): force_monochrome,
+	// force_two_sided, max_pages, formats, hours, weekdays.
+	Rules rules.Config `yaml:"rules,omitempty"`
+	// Stamp prints the forensic stamp on every page: owner, release
+	// time, job ID and verification code. The queue then takes only PDF.
+	Stamp bool `yaml:"stamp,omitempty"`
+	// StampPosition is the corner of the stamp: bottom-right (default),
+	// bottom-left, top-right or top-left.
+	StampPosition string `yaml:"stamp_position,omitempty"`
+	// StampFontSize is the stamp's size in points; default 7.
+	StampFontSize int `yaml:"stamp_font_size,omitempty"`
+}
+
+// StampConfig sets the forensic stamp's font.
+type StampConfig struct {
+	// FontFile is a TrueType font covering Latin and Japanese; default
+	// the first found of stamp.DefaultFonts (IPA Gothic from Debian's
+	// fonts-ipafont-gothic first).
+	FontFile string `yaml:"font_file,omitempty"`
 }
 
 // Defaults for settings the config leaves out.
@@ -374,6 +401,19 @@ func (c Config) anchorFile() string {
 		return c.Audit.AnchorFile
 	}
 	return filepath.Join(c.DataDir, "audit-anchors.log")
+}
+
+// fontDir is where pdfcpu keeps the stamp's installed font.
+func (c Config) fontDir() string { return filepath.Join(c.DataDir, "fonts") }
+
+// stamps reports whether a queue prints the forensic stamp.
+func (c Config) stamps() bool {
+	for _, q := range c.queues {
+		if q.Stamp != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // auditKeyFile is where the audit key lives.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/printgate/printgate/release"
 	"github.com/printgate/printgate/release/printerinfo"
+	"github.com/printgate/printgate/release/stamp"
 )
 
 var queueName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
@@ -34,6 +35,12 @@ func (c *Config) validate() error {
 	c.checkAccess(&p)
 	c.checkAudit(&p)
 	c.checkQueues(&p)
+	if c.stamps() {
+		if _, err := stamp.FindFont(c.Stamp.FontFile); err != nil {
+			p.add("stamp.font_file", "%v", err)
+		}
+	}
+	c.checkRules(&p)
 	return errors.Join(p...)
 }
 
@@ -193,6 +200,9 @@ func (q QueueConfig) queue() (release.Queue, error) {
 	default:
 		return out, fmt.Errorf("mode: %q must be hold or direct", q.Mode)
 	}
+	if err := q.checkStamp(&out); err != nil {
+		return out, err
+	}
 	if len(out.Formats) == 0 {
 		out.Formats = defaultFormats
 	}
@@ -251,3 +261,39 @@ func (c *Config) checkPrinters(p *problems) {
 		}
 	}
 }
+
+// checkStamp parses the queue's stamp settings into out. A stamping queue
+// takes only PDF, the one format it can stamp: IPP refuses anything else
+// at submission, rather than printing it unstamped later.
+func (q QueueConfig) checkStamp(out *release.Queue) error {
+	if !q.Stamp {
+		if q.StampPosition != "" || q.StampFontSize != 0 {
+			return errors.New("stamp_position, stamp_font_size: set without stamp: true")
+		}
+		return nil
+	}
+	pos, err := stamp.ParsePosition(q.StampPosition)
+	if err != nil {
+		return fmt.Errorf("stamp_position: %w", err)
+	}
+	l := stamp.Layout{Position: pos, FontSize: q.StampFontSize}
+	if l.FontSize == 0 {
+		l.FontSize = stamp.DefaultFontSize
+	}
+	if err := l.Check(); err != nil {
+		return fmt.Errorf("stamp_font_size: %w", err)
+	}
+	for _, f := range q.Formats {
+		if f != stampFormat {
+			return fmt.Errorf("formats: %q: a queue with stamp: true takes only %s, the format it stamps", f, stampFormat)
+		}
+	}
+	if len(out.Formats) == 0 {
+		out.Formats = []string{stampFormat}
+	}
+	out.Stamp = &l
+	return nil
+}
+
+// stampFormat is the one format a stamping queue takes.
+const stampFormat = "application/pdf"

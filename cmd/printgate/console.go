@@ -129,7 +129,7 @@ func (st *stack) consoleOptions(svc *release.Service) web.Options {
 	opts := web.Options{
 		DB: st.db, Directory: st.dir, Credentials: st.creds, Passwords: st.passwords, Log: st.log, TimeZone: loc,
 		Jobs: consoleJobs{svc}, History: consoleHistory{st.audit, svc}, Audit: consoleAudit{st},
-		Record: st.audit, Devices: consoleDevices{svc, st.audit},
+		Record: st.audit, Devices: consoleDevices{svc, st.audit}, Codes: st.stampCodes,
 		AllowPlainCredentials: st.cfg.Server.AllowPlainCredentials,
 	}
 	if st.builtin != nil {

@@ -155,9 +155,9 @@ func (e *releaseEnv) checkNotClaimed(t *testing.T, device, sess string, id int64
 	}
 }
 
-// printerJobs returns the completed jobs of an ippeveprinter with the
+// printerJobList returns the completed jobs of an ippeveprinter with the
 // options it printed them with.
-func printerJobs(t *testing.T, p *testenv.Printer) []goipp.Attributes {
+func printerJobList(t *testing.T, p *testenv.Printer) []goipp.Attributes {
 	t.Helper()
 	r := ippDo(t, p.URI, ippRequest(goipp.OpGetJobs, p.URI, "", keywordVal("which-jobs", "completed"),
 		keywordVal("requested-attributes", "job-id", "job-name", "sides", "print-color-mode", "copies")), nil)
@@ -198,7 +198,7 @@ func TestReleaseHonoursOptions(t *testing.T) {
 			}
 			e.waitState(tc.device, sess, id, "completed")
 
-			jobs := printerJobs(t, tc.printer)
+			jobs := printerJobList(t, tc.printer)
 			if len(jobs) == 0 {
 				t.Fatal("the printer lists no completed job")
 			}

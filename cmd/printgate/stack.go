@@ -20,6 +20,7 @@ import (
 	"github.com/printgate/printgate/release/directory"
 	"github.com/printgate/printgate/release/printerinfo"
 	"github.com/printgate/printgate/release/spool"
+	"github.com/printgate/printgate/release/stamp"
 	"github.com/printgate/printgate/release/throttle"
 	"github.com/printgate/printgate/web"
 )
@@ -36,6 +37,9 @@ type stack struct {
 	ldap    *directory.LDAP
 	creds   *credential.Store
 	audit   *audit.Log
+	// stampCodes makes and finds the verification codes of the forensic
+	// stamp, under a key derived from the audit key.
+	stampCodes *stamp.Codes
 	// hasher checks every PIN, job PIN and password, peppered from the
 	// credentials key, under one concurrency limit.
 	hasher *secret.Hasher
@@ -75,6 +79,7 @@ func openStack(ctx context.Context, cfg Config, log *slog.Logger) (_ *stack, err
 	}
 	for _, m := range []func(context.Context, *database.DB) error{
 		release.Migrate, directory.Migrate, credential.Migrate, audit.Migrate, web.Migrate, throttle.Migrate,
+		stamp.Migrate,
 	} {
 		if err := m(ctx, st.db); err != nil {
 			return nil, err
@@ -117,6 +122,11 @@ func openStack(ctx context.Context, cfg Config, log *slog.Logger) (_ *stack, err
 	st.audit = audit.New(st.db, audit.Options{
 		Key: auditKey, Location: loc, Retention: time.Duration(cfg.Audit.RetentionYears) * 365 * 24 * time.Hour,
 	})
+	stampKeys, err := stamp.NewKeys(auditKey)
+	if err != nil {
+		return nil, err
+	}
+	st.stampCodes = stamp.NewCodes(st.db, stampKeys)
 	if st.throttle, err = newThrottle(cfg, st.db, key, st.creds.Policy().LockFor, st.audit); err != nil {
 		return nil, err
 	}
@@ -207,6 +217,16 @@ func (st *stack) service(ctx context.Context) (*release.Service, func(), error) 
 		sp.Close()
 		return nil, nil, err
 	}
+	var stamper *stamp.Stamper
+	if st.cfg.stamps() {
+		c := st.cfg
+		stamper, err = stamp.New(stamp.Options{FontFile: c.Stamp.FontFile, Dir: c.fontDir(), MaxSize: c.Pages.MaxPDFMB << 20,
+			Budget: stamp.Budget{DecodedBytes: c.Pages.MaxDecodedMB << 20, Objects: c.Pages.MaxObjects, Time: c.Pages.MaxTime}})
+		if err != nil {
+			sp.Close()
+			return nil, nil, err
+		}
+	}
 	svc, err := release.New(release.Options{
 		DB: st.db, Spool: sp, Queues: st.cfg.queues, Client: &ipp.Client{}, Log: st.log, Directory: st.dir,
 		Audit: st.audit, Credentials: st.creds, Instance: instance, Throttle: st.throttle, Passwords: st.passwords,
@@ -215,7 +235,7 @@ func (st *stack) service(ctx context.Context) (*release.Service, func(), error) 
 		SpoolQuota: st.cfg.Spool.QuotaMB << 20, SharedSpool: st.cfg.Spool.Shared,
 		SpoolShare: st.cfg.Spool.QuotaPercentOfFree, MaxHeldPerUser: st.cfg.Spool.MaxHeldMBPerUser << 20,
 		PageBudget: st.cfg.Pages.budget(), MaxCountedPDF: st.cfg.Pages.MaxPDFMB << 20,
-		Now: st.now, BeforeCommit: pause,
+		Now: st.now, BeforeCommit: pause, GroupRules: st.cfg.groupRules, Stamper: stamper, StampCodes: st.stampCodes,
 		Printers: printerinfo.New(printerinfo.Options{Refresh: st.cfg.Release.PrinterRefresh,
 			Fresh: st.cfg.Release.PrinterFresh, Timeout: st.cfg.Release.PrinterTimeout, Now: st.now, Log: st.log}),
 		Unsupported: st.cfg.Release.UnsupportedOptions.policy(),

@@ -121,3 +121,13 @@ type CardDirectory interface {
 	// nobody matches.
 	LookupCard(ctx context.Context, uid string) (Identity, error)
 }
+
+// GroupDirectory is a Directory that can tell which groups hold a user
+// (LDAP); print rules by group need one.
+type GroupDirectory interface {
+	Directory
+	// InGroups returns those of groups (as the directory names them: DNs
+	// for LDAP) that hold the user with login name name, in the order
+	// given; ErrNotFound when nobody has that name.
+	InGroups(ctx context.Context, name string, groups []string) ([]string, error)
+}

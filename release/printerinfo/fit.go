@@ -169,6 +169,10 @@ func fitColor(o *JobOptions, caps Capabilities, p Policy) (*Change, error) {
 		return nil, &Unsupported{Attr: "print-color-mode", Value: o.ColorMode, Supported: supported}
 	case o.ColorMode == "color" || slices.Contains(monoModes, o.ColorMode):
 		to = first(supported, monoModes...)
+		if to == "" && p.Color == Refuse {
+			// Black and white asked of a printer with no such mode.
+			return nil, &Unsupported{Attr: "print-color-mode", Value: o.ColorMode, Supported: supported}
+		}
 	}
 	c := &Change{Attr: "print-color-mode", From: o.ColorMode, To: to}
 	o.ColorMode = to

@@ -1,0 +1,212 @@
+// Package convert turns a held document into a format its printer takes:
+// most office printers without a PDF option take only PWG raster, URF,
+// PCL or PostScript. Ghostscript does the work, as a separate process in
+// a sandbox this package owns (sandbox.go): no network, limits on memory,
+// processor time, wall time and output, no file of printgate's. The
+// document reaches it through an anonymous memory file and the result
+// comes back through a pipe, so no plaintext is written to a disk.
+package convert
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"sync"
+)
+
+// Formats a Converter writes, in the order a printer's is preferred when
+// it takes several: PWG raster, which every IPP Everywhere printer takes,
+// first, then the page description languages. Apple's URF is not among
+// them: Debian's Ghostscript 10.00 writes it with 1-bit pages, which the
+// format does not define.
+const (
+	PWGRaster  = "image/pwg-raster"
+	PCLm       = "application/PCLm"
+	PCL        = "application/vnd.hp-pcl"
+	PCLXL      = "application/vnd.hp-pclxl"
+	PostScript = "application/postscript"
+	PDF        = "application/pdf"
+)
+
+var targets = []string{PWGRaster, PCLm, PCLXL, PCL, PostScript, PDF}
+
+// sources are the formats Ghostscript reads.
+var sources = []string{PDF, PostScript}
+
+// Target is what to convert to.
+type Target struct {
+	// Format is one of the formats above.
+	Format string
+	// Resolution in dots per inch, for raster formats; 0 means 300.
+	Resolution int
+	// Color asks for colour output; false gives grey.
+	Color bool
+}
+
+// Choose returns the format to send a document of format from to a
+// printer that takes accepts: from itself when the printer takes it,
+// otherwise the first of the Converter's formats the printer takes. ok is
+// false when neither works.
+func Choose(from string, accepts []string) (format string, convert bool, ok bool) {
+	if slices.Contains(accepts, from) {
+		return from, false, true
+	}
+	if !slices.Contains(sources, from) {
+		return "", false, false
+	}
+	for _, t := range targets {
+		if t != from && slices.Contains(accepts, t) {
+			return t, true, true
+		}
+	}
+	return "", false, false
+}
+
+// Converter runs conversions. Its zero value is not usable: use New.
+type Converter struct {
+	gs  string
+	box sandbox
+}
+
+// New finds Ghostscript and prlimit (util-linux) and returns a Converter
+// whose processes run within limits.
+func New(limits Limits) (*Converter, error) {
+	gs, err := exec.LookPath("gs")
+	if err != nil {
+		return nil, fmt.Errorf("convert: Ghostscript: %w", err)
+	}
+	prlimit, err := exec.LookPath("prlimit")
+	if err != nil {
+		return nil, fmt.Errorf("convert: prlimit: %w", err)
+	}
+	return &Converter{gs: gs, box: sandbox{limits: limits, prlimit: prlimit}}, nil
+}
+
+// Convert starts converting doc, of format from, to t and returns the
+// result as it is written. Reading it to the end reports whether the
+// conversion succeeded; Close stops it if it is still running.
+func (c *Converter) Convert(ctx context.Context, doc io.Reader, from string, t Target) (io.ReadCloser, error) {
+	if !slices.Contains(sources, from) {
+		return nil, fmt.Errorf("convert: cannot read %s", from)
+	}
+	device, err := gsDevice(t)
+	if err != nil {
+		return nil, err
+	}
+	in, err := memFile(doc, c.box.limits.Input)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.box.limits.Wall)
+	// PDFSTOPONERROR: a PDF Ghostscript can read nothing of fails rather
+	// than printing blank; one it can repair (a wrong xref) still prints.
+	args := append([]string{"-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-dNOINTERPOLATE", "-dPDFSTOPONERROR",
+		"-sOutputFile=-"}, device...)
+	cmd := c.box.command(ctx, in, c.gs, append(args, "/dev/fd/3")...)
+	out, err := cmd.StdoutPipe()
+	if err == nil {
+		err = cmd.Start()
+	}
+	in.Close() // the child has its own copy of the descriptor
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("convert: start the converter in its sandbox: %w", err)
+	}
+	return &output{cmd: cmd, r: out, ctx: ctx, cancel: cancel, limit: c.box.limits.Output}, nil
+}
+
+// gsDevice returns Ghostscript's arguments for t.
+func gsDevice(t Target) ([]string, error) {
+	res := t.Resolution
+	if res == 0 {
+		res = 300
+	}
+	if res < 72 || res > 1200 {
+		return nil, fmt.Errorf("convert: resolution %d dpi is out of range", res)
+	}
+	r := "-r" + strconv.Itoa(res)
+	switch t.Format {
+	case PWGRaster:
+		// cupsColorSpace 19 is sRGB, 18 sGray (CUPS raster's numbering).
+		space := "18"
+		if t.Color {
+			space = "19"
+		}
+		return []string{"-sDEVICE=pwgraster", r, "-dcupsBitsPerColor=8", "-dcupsColorSpace=" + space}, nil
+	case PCLm:
+		return []string{"-sDEVICE=pclm", r}, nil
+	case PCLXL:
+		if t.Color {
+			return []string{"-sDEVICE=pxlcolor", r}, nil
+		}
+		return []string{"-sDEVICE=pxlmono", r}, nil
+	case PCL:
+		return []string{"-sDEVICE=ljet4", "-r" + strconv.Itoa(min(res, 600))}, nil
+	case PostScript:
+		return []string{"-sDEVICE=ps2write"}, nil
+	case PDF:
+		return []string{"-sDEVICE=pdfwrite"}, nil
+	}
+	return nil, fmt.Errorf("convert: cannot write %s", t.Format)
+}
+
+// output is a running conversion's result.
+type output struct {
+	cmd    *exec.Cmd
+	r      io.Reader
+	ctx    context.Context
+	cancel context.CancelFunc
+	limit  int64
+	n      int64
+
+	once sync.Once
+	err  error // how the process ended, once it has
+}
+
+func (o *output) Read(p []byte) (int, error) {
+	n, err := o.r.Read(p)
+	o.n += int64(n)
+	if o.n > o.limit {
+		o.stop()
+		return n, fmt.Errorf("%w: more than %d bytes of output", ErrLimit, o.limit)
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, os.ErrClosed) {
+		if werr := o.wait(); werr != nil {
+			return n, werr
+		}
+		if o.n == 0 {
+			// Ghostscript ends well on a document it could make nothing
+			// of; a printer would get an empty job.
+			return n, errors.New("convert: the converter wrote nothing: the document has no page it could read")
+		}
+		return n, io.EOF
+	}
+	return n, err
+}
+
+// Close stops the converter if it still runs and releases what it held.
+func (o *output) Close() error {
+	o.stop()
+	return nil
+}
+
+func (o *output) stop() {
+	o.cancel()
+	_ = o.wait()
+}
+
+func (o *output) wait() error {
+	o.once.Do(func() {
+		err := o.cmd.Wait()
+		if err != nil {
+			o.err = exitError(err, o.ctx.Err())
+		}
+		o.cancel()
+	})
+	return o.err
+}

@@ -1,0 +1,95 @@
+package release
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/printgate/printgate/release/spool"
+	"github.com/printgate/printgate/release/stamp"
+)
+
+// stampError is a release refused because the document could not be
+// stamped: the job goes back on hold with the reason, never to the
+// printer unstamped.
+type stampError struct {
+	reason, message string
+	err             error
+}
+
+func (e *stampError) Error() string { return fmt.Sprintf("release: stamp: %s: %v", e.reason, e.err) }
+func (e *stampError) Unwrap() error { return e.err }
+
+// stamped returns the document j's printer receives: doc itself, or, on a
+// queue that stamps (Queue.Stamp), a copy in memory with the forensic
+// stamp on every page. The stamp's code and text are in the audit trail
+// before the copy exists outside this function. The release time the
+// stamp shows is that of j's last change of state (its claim at the
+// device, or its submission to a direct queue), so that sending the same
+// release again stamps the same code.
+func (s *Service) stamped(ctx context.Context, j *Job, printer string, doc *spool.Reader) (io.Reader, error) {
+	layout := s.queues[j.Queue].Stamp
+	if layout == nil {
+		return doc, nil
+	}
+	if s.stamper == nil || s.stampCodes == nil {
+		return nil, &stampError{"stamp-unavailable", "This queue stamps every page, but stamping is not set up. Ask an administrator.",
+			errors.New("no stamper")}
+	}
+	if j.Format != "application/pdf" {
+		return nil, &stampError{"stamp-unsupported-format",
+			"This queue stamps every page and can stamp only PDF documents; print this document from another queue.",
+			fmt.Errorf("format %s", j.Format)}
+	}
+	rec := stamp.Record{JobID: j.ID, Owner: j.Owner, Queue: j.Queue, Printer: printer,
+		Time: j.UpdatedAt.UTC().Truncate(time.Second), SHA256: j.SHA256}
+	st := stamp.Stamp{Owner: j.Owner, Time: rec.Time.In(s.audit.Location()), JobID: j.ID,
+		Code: s.stampCodes.Keys().Code(rec), Layout: *layout}
+	// A stamp parses the PDF in memory, as a page count does: they share
+	// the slots that bound how many run at once.
+	done, err := s.countSlot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.stamper.PDF(ctx, &blockCache{r: doc}, doc.Size(), st)
+	done()
+	if err != nil {
+		return nil, &stampError{"stamp-failed", stampMessage(err, s.stamper.MaxSize()), err}
+	}
+	if err := s.recordStamp(ctx, rec, s.stamper.Text(st)); err != nil {
+		return nil, err
+	}
+	return bytes.NewReader(out), nil
+}
+
+// recordStamp indexes the stamp's code and appends its audit event in one
+// transaction, once per release.
+func (s *Service) recordStamp(ctx context.Context, rec stamp.Record, text string) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		added, err := s.stampCodes.Remember(tx, rec)
+		if err != nil || !added {
+			return err
+		}
+		_, err = s.audit.Append(ctx, tx, s.stampCodes.Event(rec, text))
+		return err
+	})
+	return dbErr(fmt.Sprintf("record the stamp of job %d", rec.JobID), err)
+}
+
+// stampMessage says, for a person, why a document was not stamped.
+func stampMessage(err error, maxSize int64) string {
+	switch {
+	case errors.Is(err, stamp.ErrTooLarge):
+		return fmt.Sprintf("This queue stamps every page and can stamp PDF documents up to %d MiB; this one is larger.", maxSize>>20)
+	case errors.Is(err, stamp.ErrEncrypted):
+		return "This queue stamps every page and cannot stamp a PDF protected with a password."
+	case errors.Is(err, stamp.ErrOverBudget):
+		return "This queue stamps every page, and this document takes too long or too much memory to stamp."
+	}
+	return "This queue stamps every page, and this document could not be read to stamp it."
+}
