@@ -7,6 +7,8 @@ import (
 	"slices"
 
 	"gorm.io/gorm"
+
+	"github.com/printgate/printgate/release/printerinfo"
 )
 
 // DeviceRelease serves the release API of the devices: a user signs in
@@ -34,9 +36,12 @@ func (d *DeviceRelease) sessionQueues(sess Session, dev Device) []string {
 }
 
 // Jobs lists the session user's held jobs on the device's queues that
-// the session's sign-in method may release.
+// the session's sign-in method may release. It asks the device's printer
+// how it is meanwhile, so that the release that follows finds the answer
+// ready.
 func (d *DeviceRelease) Jobs(ctx context.Context, sess Session, dev Device) ([]Job, error) {
 	s := d.s
+	s.goBackground(func(ctx context.Context) { s.printers.Check(ctx, dev.Printer) })
 	var out []Job
 	err := s.db.WithContext(ctx).Omit("wrapped_key", "password_hash").
 		Where("owner = ? AND state = ? AND queue IN ?", sess.UserName, StateHeld, d.sessionQueues(sess, dev)).
@@ -100,7 +105,9 @@ type Released struct {
 // Release claims the requested jobs for the session's device and prints
 // them there, in the background. Each job is claimed with a conditional
 // update, so that of several devices or printgate instances releasing the
-// same job at once exactly one prints it.
+// same job at once exactly one prints it. A printer that cannot print now
+// fails the whole release with a *PrinterUnavailable before anything is
+// claimed: the jobs stay held.
 func (d *DeviceRelease) Release(ctx context.Context, sess Session, dev Device, req ReleaseRequest) ([]Released, error) {
 	s := d.s
 	if len(req.PINs) > 0 && PlainText(ctx) && !dev.AllowPlainCredentials {
@@ -111,11 +118,28 @@ func (d *DeviceRelease) Release(ctx context.Context, sess Session, dev Device, r
 		return nil, err
 	}
 	by := Actor{Name: sess.UserName, Device: dev.Name, Method: sess.Method, Printer: dev.Printer}
+	var printer printerinfo.Info
+	if slices.ContainsFunc(jobs, func(j Job) bool { return j.State == StateHeld }) {
+		var pu *PrinterUnavailable
+		if printer, err = s.checkPrinter(ctx, dev.Printer); errors.As(err, &pu) {
+			if rerr := s.refusedForPrinter(context.WithoutCancel(ctx), jobs, by, pu); rerr != nil {
+				return nil, rerr
+			}
+			return nil, err
+		}
+	}
 	out := make([]Released, 0, len(jobs))
 	var claimed []Job
 	for _, j := range jobs {
 		if j.State != StateHeld {
 			out = append(out, Released{ID: j.ID, State: j.State, Problem: "not-held"})
+			continue
+		}
+		if problem, err := s.unhonourable(ctx, &j, printer, by); err != nil || problem != "" {
+			if err != nil {
+				return out, err
+			}
+			out = append(out, Released{ID: j.ID, State: j.State, Problem: problem})
 			continue
 		}
 		problem, err := d.checkJobPIN(ctx, &j, req.PINs[j.ID], by)

@@ -9,6 +9,7 @@ import (
 	"github.com/OpenPrinting/goipp"
 
 	"github.com/printgate/printgate/ipp"
+	"github.com/printgate/printgate/release/printerinfo"
 )
 
 // forwardLater prints job id in the background.
@@ -37,13 +38,20 @@ func (s *Service) forward(ctx context.Context, id int64) error {
 // its end: releasing becomes printing once the printer has the document,
 // then completed. A printer that cannot be reached, refuses the job or
 // aborts it sends the job back on hold with the reason, so nothing is
-// lost; a completed job's document is destroyed.
+// lost; a completed job's document is destroyed. Options the printer
+// cannot honour are changed or refused as the policy says (honour.go),
+// and every change is in the audit events of the print.
 func (s *Service) deliver(ctx context.Context, j *Job, printer string, by Actor) error {
 	by.Printer = printer
-	st, err := s.send(ctx, j, printer)
+	st, h, err := s.send(ctx, j, printer)
+	details := h.details()
+	// A direct job was printing from its submission: its printed event
+	// carries what the print changed.
+	printed := details
 	if err == nil && j.State == StateReleasing {
+		printed = nil
 		if _, err := s.transition(context.WithoutCancel(ctx), j, change{from: []State{StateReleasing},
-			to: StatePrinting, reason: reasonFor(StatePrinting), by: by}); err != nil {
+			to: StatePrinting, reason: reasonFor(StatePrinting), by: by, details: details}); err != nil {
 			return err
 		}
 	}
@@ -57,38 +65,40 @@ func (s *Service) deliver(ctx context.Context, j *Job, printer string, by Actor)
 	}
 	if err == nil && st.State == ipp.JobCompleted {
 		_, err := s.transition(context.WithoutCancel(ctx), j, change{from: []State{StatePrinting},
-			to: StateCompleted, reason: reasonFor(StateCompleted), by: by})
+			to: StateCompleted, reason: reasonFor(StateCompleted), by: by, details: printed})
 		return err
 	}
 	reason, msg := failure(st, err)
 	s.log.Warn("release: print failed; job held again", "job", j.ID, "printer", printer, "reason", reason, "err", err)
 	_, terr := s.transition(context.WithoutCancel(ctx), j, change{from: []State{StateReleasing, StatePrinting},
-		to: StateHeld, reason: reason, message: msg, by: by})
+		to: StateHeld, reason: reason, message: msg, by: by, details: details})
 	return terr
 }
 
-// send opens j's document and submits it to printer.
-func (s *Service) send(ctx context.Context, j *Job, printer string) (ipp.JobStatus, error) {
+// send opens j's document and submits it to printer, with the job's
+// options fitted to what the printer supports.
+func (s *Service) send(ctx context.Context, j *Job, printer string) (ipp.JobStatus, honoured, error) {
 	// A printer that is busy with another job says so and expects the
 	// client to come back; give it a couple of minutes before calling the
 	// print failed.
 	wait := 250 * time.Millisecond
 	deadline := time.Now().Add(s.busyWait)
-	strip := false
+	var retry honoured
 	for {
-		st, err := s.sendOnce(ctx, j, printer, strip)
-		if refusedAttributes(err) && !strip {
-			// Printers differ in the media, sides and colour modes they
-			// take; the document itself matters more than the options.
-			strip = true
-			continue
+		st, h, err := s.sendOnce(ctx, j, printer, retry)
+		if refusedAttributes(err) && !retry.dropped {
+			// The printer refused options its attributes said it takes:
+			// once more without those the policy lets go, recorded.
+			if retry = h.dropAllowed(s.policyFor(j)); retry.dropped {
+				continue
+			}
 		}
 		if !busy(err) || time.Now().Add(wait).After(deadline) {
-			return st, err
+			return st, h, err
 		}
 		select {
 		case <-ctx.Done():
-			return st, err
+			return st, h, err
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, 4*time.Second)
@@ -115,18 +125,10 @@ func refusedAttributes(err error) bool {
 	return errors.As(err, &se) && se.Status == goipp.StatusErrorAttributesOrValues
 }
 
-func (s *Service) sendOnce(ctx context.Context, j *Job, printer string, strip bool) (ipp.JobStatus, error) {
-	doc, err := s.openDocument(ctx, j)
-	if err != nil {
-		return ipp.JobStatus{}, err
-	}
-	defer doc.Close()
-	// The forensic stamp goes on first, before anything converts the
-	// document, so that whatever the printer takes carries it.
-	body, err := s.stamped(ctx, j, printer, doc)
-	if err != nil {
-		return ipp.JobStatus{}, err
-	}
+// sendOnce sends j to printer once: the queue's rules applied to its
+// options, then the options fitted to the printer. retry, when it
+// dropped options after a refusal, says which.
+func (s *Service) sendOnce(ctx context.Context, j *Job, printer string, retry honoured) (ipp.JobStatus, honoured, error) {
 	req := ipp.PrintRequest{
 		JobName:        j.Name,
 		UserName:       j.Owner,
@@ -136,27 +138,42 @@ func (s *Service) sendOnce(ctx context.Context, j *Job, printer string, strip bo
 		ColorMode:      j.ColorMode,
 		Media:          j.Media,
 	}
-	if strip {
-		req.Sides, req.ColorMode, req.Media = "", "", ""
-	}
 	if err := s.applyRules(ctx, j, &req); err != nil {
-		return ipp.JobStatus{}, err
+		return ipp.JobStatus{}, honoured{}, err
+	}
+	h, err := s.honour(ctx, printer, &req, retry, s.policyFor(j))
+	if err != nil {
+		return ipp.JobStatus{}, h, err
+	}
+	doc, err := s.openDocument(ctx, j)
+	if err != nil {
+		return ipp.JobStatus{}, h, err
+	}
+	defer doc.Close()
+	// The forensic stamp goes on first, before anything converts the
+	// document, so that whatever the printer takes carries it.
+	body, err := s.stamped(ctx, j, printer, doc)
+	if err != nil {
+		return ipp.JobStatus{}, h, err
 	}
 	st, err := s.client.PrintJob(ctx, printer, req, body)
 	if err != nil {
-		return st, err
+		return st, h, err
 	}
 	err = s.db.WithContext(ctx).Model(&Job{}).Where("id = ?", j.ID).
 		Updates(map[string]any{"printer": printer, "printer_job_id": st.ID}).Error
-	return st, dbErr("record printer job", err)
+	return st, h, dbErr("record printer job", err)
 }
 
 // failure turns a failed print into a reason keyword and a message a
 // person at the printer can act on.
 func failure(st ipp.JobStatus, err error) (reason, message string) {
 	var se *ipp.StatusError
+	var un *printerinfo.Unsupported
 	var stampErr *stampError
 	switch {
+	case errors.As(err, &un):
+		return un.Reason(), unsupportedMessage(un)
 	case errors.As(err, &stampErr):
 		return stampErr.reason, stampErr.message
 	case errors.Is(err, errRulesUnknown):

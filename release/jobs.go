@@ -197,6 +197,9 @@ type change struct {
 	// claim, when set, records in the same update which instance and
 	// device print the job: a release then commits once before printing.
 	claim *claim
+	// details go into the move's audit event (what a print changed of
+	// the job's options to fit its printer).
+	details map[string]string
 }
 
 // A claim says where a released job prints.
@@ -257,7 +260,7 @@ func (s *Service) transition(ctx context.Context, j *Job, c change) (bool, error
 			}
 			return s.recordSubmitted(ctx, tx, q, &next)
 		}
-		return s.record(ctx, tx, &next, prev, c.to, c.by, destroy && j.Spool != "")
+		return s.record(ctx, tx, &next, prev, c.to, c.by, destroy && j.Spool != "", c.details)
 	})
 	if err != nil {
 		return false, dbErr(fmt.Sprintf("job %d: %s", j.ID, c.to), err)

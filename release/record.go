@@ -49,13 +49,19 @@ func eventFor(from, to State) string {
 
 // record appends the events of j moving from one state to another inside
 // tx; if they cannot be written the change fails with them.
-func (s *Service) record(ctx context.Context, tx *gorm.DB, j *Job, from, to State, by Actor, destroyed bool) error {
+func (s *Service) record(ctx context.Context, tx *gorm.DB, j *Job, from, to State, by Actor, destroyed bool, details map[string]string) error {
 	ev := stateEvent(j, from, to, by)
+	for k, v := range details {
+		if ev.Details == nil {
+			ev.Details = make(map[string]string, len(details))
+		}
+		ev.Details[k] = v
+	}
 	if _, err := s.audit.Append(ctx, tx, ev); err != nil {
 		return fmt.Errorf("release: audit job %d %s: %w", j.ID, ev.Type, err)
 	}
 	if destroyed {
-		ev.Type, ev.Outcome = audit.EventDocumentDestroyed, ""
+		ev.Type, ev.Outcome, ev.Details = audit.EventDocumentDestroyed, "", nil
 		if _, err := s.audit.Append(ctx, tx, ev); err != nil {
 			return fmt.Errorf("release: audit job %d %s: %w", j.ID, ev.Type, err)
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/printgate/printgate/ipp"
 	"github.com/printgate/printgate/release/credential"
 	"github.com/printgate/printgate/release/directory"
+	"github.com/printgate/printgate/release/printerinfo"
 	"github.com/printgate/printgate/release/rules"
 	"github.com/printgate/printgate/release/spool"
 	"github.com/printgate/printgate/release/stamp"
@@ -183,6 +184,13 @@ type Options struct {
 	// jobs have documents: it is the wrong directory, and recovery would
 	// abort every one of them as document-missing.
 	NewSpool bool
+	// Printers knows what the printers can print and whether they can
+	// print now; nil means a cache with printerinfo's defaults over
+	// Client. Start refreshes it for every device's printer.
+	Printers *printerinfo.Cache
+	// Unsupported says what a release does with a job option its printer
+	// cannot honour; zero fields take printerinfo.DefaultPolicy's.
+	Unsupported printerinfo.Policy
 }
 
 // Service holds the queues and jobs; IPP reaches it through IPP().
@@ -247,6 +255,11 @@ type Service struct {
 	// plainBufs and sealedBufs hold the buffers of the submission path
 	// (docstore.go).
 	plainBufs, sealedBufs sync.Pool
+
+	// printers is what the printers said of themselves; unsupported
+	// what to do with options they cannot honour (forward.go).
+	printers    *printerinfo.Cache
+	unsupported printerinfo.Policy
 
 	// ctx lives as long as the Service; background work stops with it.
 	ctx  context.Context
@@ -319,6 +332,10 @@ func New(opts Options) (*Service, error) {
 	if s.freeSpace == nil {
 		s.freeSpace = opts.Spool.Free
 	}
+	s.printers, s.unsupported = opts.Printers, opts.Unsupported
+	if s.printers == nil {
+		s.printers = printerinfo.New(printerinfo.Options{Client: s.client, Now: opts.Now, Log: s.log})
+	}
 	for _, q := range opts.Queues {
 		if _, dup := s.queues[q.Name]; dup {
 			return nil, fmt.Errorf("release: queue %q defined twice", q.Name)
@@ -346,6 +363,7 @@ func (s *Service) Start(ctx context.Context) error {
 	s.goBackground(s.syncer)
 	s.goBackground(s.sweep)
 	s.goBackground(s.scrubber)
+	s.goBackground(func(ctx context.Context) { s.printers.Run(ctx, s.printerURIs) })
 	// An unclean stop may have left destroyed keys in the WAL.
 	s.scrubSoon()
 	return nil

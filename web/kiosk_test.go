@@ -33,7 +33,7 @@ type kioskEnv struct {
 	token   string
 }
 
-func newKioskEnv(t *testing.T) *kioskEnv {
+func newKioskEnv(t *testing.T, tweak ...func(*release.Options)) *kioskEnv {
 	t.Helper()
 	printer := testenv.IPPEvePrinter(t)
 	ctx := t.Context()
@@ -55,12 +55,16 @@ func newKioskEnv(t *testing.T) *kioskEnv {
 	t.Cleanup(func() { sp.Close() })
 	k := &kioskEnv{printer: printer}
 	k.env = newEnv(t, db, func(o *Options) {
-		k.svc, err = release.New(release.Options{
+		opts := release.Options{
 			DB: db, Spool: sp, Client: &ipp.Client{}, Directory: o.Directory, Credentials: o.Credentials,
 			Audit:    audit.New(db, audit.Options{Key: testKey}),
 			Queues:   []release.Queue{{Name: "secure", Mode: release.Hold, Formats: []string{"application/pdf"}, MaxSize: 1 << 20}},
 			Instance: "kiosk-test",
-		})
+		}
+		for _, f := range tweak {
+			f(&opts)
+		}
+		k.svc, err = release.New(opts)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/printgate/printgate/release"
 	"github.com/printgate/printgate/release/credential"
 	"github.com/printgate/printgate/release/directory"
+	"github.com/printgate/printgate/release/printerinfo"
 	"github.com/printgate/printgate/release/rules"
 )
 
@@ -76,6 +77,40 @@ type ReleaseConfig struct {
 	// the window ends or an admin clears it; defaults 10 and 5m.
 	DeviceMaxFailures   int           `yaml:"device_max_failures"`
 	DeviceFailureWindow time.Duration `yaml:"device_failure_window"`
+	// PrinterRefresh is how often every device's printer (and every
+	// direct queue's) is asked for its capabilities and state; default
+	// 60s.
+	PrinterRefresh time.Duration `yaml:"printer_refresh"`
+	// PrinterFresh is how old a printer's state may be and still decide a
+	// release without asking the printer again; default 5s.
+	PrinterFresh time.Duration `yaml:"printer_fresh"`
+	// PrinterTimeout bounds the question to the printer before a release;
+	// default 3s.
+	PrinterTimeout time.Duration `yaml:"printer_timeout"`
+	// UnsupportedOptions says what a release does with a job option its
+	// printer cannot honour.
+	UnsupportedOptions UnsupportedOptionsConfig `yaml:"unsupported_options"`
+}
+
+// UnsupportedOptionsConfig says, per job option, what a release does
+// when the printer cannot honour it: "print" the nearest the printer
+// can (recorded in the audit trail) or "refuse" (the job stays held,
+// with the reason).
+type UnsupportedOptionsConfig struct {
+	// Copies more than the printer prints per job; default refuse.
+	Copies printerinfo.Action `yaml:"copies"`
+	// Sides two-sided on a one-sided printer; default print (one-sided).
+	Sides printerinfo.Action `yaml:"sides"`
+	// Color colour on a monochrome printer; default print (monochrome).
+	Color printerinfo.Action `yaml:"color"`
+	// Media paper the printer does not list; default print (the
+	// printer's choice).
+	Media printerinfo.Action `yaml:"media"`
+}
+
+// policy returns the options' policy.
+func (u UnsupportedOptionsConfig) policy() printerinfo.Policy {
+	return printerinfo.Policy{Copies: u.Copies, Sides: u.Sides, Color: u.Color, Media: u.Media}
 }
 
 // AuditConfig sets how the audit trail is kept and shown.
@@ -284,7 +319,11 @@ func defaultConfig() Config {
 		Audit: AuditConfig{TimeZone: audit.DefaultTimeZone, RetentionYears: audit.DefaultRetentionYears,
 			AnchorEvery: time.Minute},
 		Release: ReleaseConfig{SessionIdle: 60 * time.Second, SweepEvery: 10 * time.Second, KeepFinished: release.DefaultKeepFinished,
-			DeviceMaxFailures: 10, DeviceFailureWindow: 5 * time.Minute},
+			DeviceMaxFailures: 10, DeviceFailureWindow: 5 * time.Minute,
+			PrinterRefresh: printerinfo.DefaultRefresh, PrinterFresh: printerinfo.DefaultFresh,
+			PrinterTimeout: printerinfo.DefaultTimeout,
+			UnsupportedOptions: UnsupportedOptionsConfig{Copies: printerinfo.Refuse, Sides: printerinfo.Print,
+				Color: printerinfo.Print, Media: printerinfo.Print}},
 		Queues: []QueueConfig{{Name: "secure", Mode: "hold"}},
 	}
 }

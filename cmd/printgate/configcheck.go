@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/printgate/printgate/release"
+	"github.com/printgate/printgate/release/printerinfo"
 	"github.com/printgate/printgate/release/stamp"
 )
 
@@ -121,6 +122,7 @@ func (c *Config) checkAccess(p *problems) {
 	if c.Release.DeviceFailureWindow < time.Second {
 		p.add("release.device_failure_window", "must be at least 1s")
 	}
+	c.checkPrinters(p)
 	if c.Credentials.MaxPasswordFailures < 1 || c.Credentials.MaxPasswordFailures > 1000 {
 		p.add("credentials.max_password_failures", "must be 1 to 1000")
 	}
@@ -235,6 +237,30 @@ func (q QueueConfig) queue() (release.Queue, error) {
 		out.TrustedNetworks = append(out.TrustedNetworks, p.Masked())
 	}
 	return out, nil
+}
+
+// checkPrinters checks how printers are asked and what a release does
+// with options they cannot honour.
+func (c *Config) checkPrinters(p *problems) {
+	r := c.Release
+	if r.PrinterRefresh < time.Second {
+		p.add("release.printer_refresh", "must be at least 1s")
+	}
+	if r.PrinterFresh < time.Millisecond || r.PrinterFresh > r.PrinterRefresh {
+		p.add("release.printer_fresh", "must be at least 1ms and at most printer_refresh")
+	}
+	if r.PrinterTimeout < 100*time.Millisecond || r.PrinterTimeout > time.Minute {
+		p.add("release.printer_timeout", "must be 100ms to 1m")
+	}
+	for _, o := range []struct {
+		key string
+		a   printerinfo.Action
+	}{{"copies", r.UnsupportedOptions.Copies}, {"sides", r.UnsupportedOptions.Sides},
+		{"color", r.UnsupportedOptions.Color}, {"media", r.UnsupportedOptions.Media}} {
+		if o.a != printerinfo.Print && o.a != printerinfo.Refuse {
+			p.add("release.unsupported_options."+o.key, "%q must be print or refuse", o.a)
+		}
+	}
 }
 
 // checkStamp parses the queue's stamp settings into out. A stamping queue

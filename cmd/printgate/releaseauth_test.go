@@ -141,11 +141,12 @@ func TestSelfEnrolment(t *testing.T) {
 	}
 }
 
-// TestAuditJobLife follows one job through submission, a failed release,
-// a release, printing and destruction, and checks its events in order.
+// TestAuditJobLife follows one job through submission, a release refused
+// for the printer, a release, printing and destruction, and checks its
+// events in order.
 func TestAuditJobLife(t *testing.T) {
 	forEachDB(t, func(t *testing.T, dbURL string) {
-		e := newReleaseEnv(t, dbURL, nil)
+		e := newReleaseEnv(t, dbURL, askEveryTime)
 		doc := testdocs.PDF(3, "audited", testdocs.A4)
 		id := e.submit("bob", doc)
 		sess := e.login("mfp1", map[string]string{"card": "04A1B2C3"})
@@ -169,7 +170,7 @@ func TestAuditJobLife(t *testing.T) {
 		for _, ev := range events {
 			types = append(types, ev.Type)
 		}
-		want := []string{audit.EventSubmitted, audit.EventHeld, audit.EventReleaseAttempt, audit.EventPrintFailed,
+		want := []string{audit.EventSubmitted, audit.EventHeld, audit.EventReleaseAttempt,
 			audit.EventReleaseAttempt, audit.EventReleased, audit.EventPrinted, audit.EventDocumentDestroyed}
 		if fmt.Sprint(types) != fmt.Sprint(want) {
 			t.Fatalf("events %v\nwant   %v", types, want)
@@ -178,10 +179,11 @@ func TestAuditJobLife(t *testing.T) {
 		if sub == nil || sub.Pages != 3 || sub.Owner != "bob" || sub.Size != int64(len(doc)) || len(sub.SHA256) != 32 {
 			t.Errorf("submitted event job info: %+v", sub)
 		}
-		if ev := events[3]; ev.Reason != "printer-unreachable" || ev.Device != "mfp1" {
-			t.Errorf("print-failed event: reason %q device %q", ev.Reason, ev.Device)
+		if ev := events[2]; ev.Outcome != "refused" || ev.Reason != "printer-unavailable" || ev.Device != "mfp1" ||
+			ev.Details["why"] != "printer-unreachable" {
+			t.Errorf("refused release-attempt event: %+v", ev)
 		}
-		if ev := events[2]; ev.Method != audit.MethodCard || ev.Device != "mfp1" || ev.Actor != "bob" {
+		if ev := events[3]; ev.Method != audit.MethodCard || ev.Device != "mfp1" || ev.Actor != "bob" {
 			t.Errorf("release-attempt event: %+v", ev)
 		}
 		rec, err := st.audit.Job(context.Background(), id)

@@ -100,8 +100,8 @@ func TestRulesForceAtPrinter(t *testing.T) {
 }
 
 // TestRulesForcedOptionNotDropped: a printer that cannot print two-sided
-// refuses the forced option; the job is held again with the printer's
-// refusal rather than printed one-sided.
+// cannot honour the forced option; the job is held again with the reason
+// rather than printed one-sided.
 func TestRulesForcedOptionNotDropped(t *testing.T) {
 	e := newReleaseEnv(t, "", func(c *Config) { c.Queues[0].Rules = rules.Config{ForceTwoSided: true} })
 	id := e.submit("bob", testdocs.PDF(1, "simplex printer", testdocs.A4))
@@ -112,8 +112,10 @@ func TestRulesForcedOptionNotDropped(t *testing.T) {
 		_, out = e.call("mfp1", http.MethodGet, fmt.Sprintf("/release/sessions/%s/jobs/%d", sess, id), nil)
 		return out["state"] == "pending-held" || out["state"] == "completed"
 	})
-	if out["state"] != "pending-held" || out["state_reason"] != "printer-refused" {
-		t.Errorf("the print ended %v (%v), want held again with printer-refused", out["state"], out["state_reason"])
+	// printgate knows the printer prints one side only and a forced
+	// option is never given up (release.policyFor): held again, saying so.
+	if out["state"] != "pending-held" || out["state_reason"] != "sides-not-supported" {
+		t.Errorf("the print ended %v (%v), want held again with sides-not-supported", out["state"], out["state_reason"])
 	}
 	if n := len(e.received()); n != 0 {
 		t.Errorf("the printer received %d documents", n)
@@ -221,7 +223,9 @@ func TestRulesRefuseAtSubmission(t *testing.T) {
 // print one page and only in monochrome, bob prints as he asks. A real
 // slapd says who is in the group.
 func TestRulesByGroup(t *testing.T) {
-	printer := testenv.IPPEvePrinter(t)
+	// A colour printer: a monochrome one prints bob's job in black and
+	// white, recorded (release.honour).
+	printer := testenv.IPPEvePrinter(t, testenv.WithColor())
 	cfg := newConfig(t, "", QueueConfig{Name: "direct", Mode: release.Direct, Printer: printer.URI})
 	l := testenv.Slapd(t)
 	cfg.Directory = DirectoryConfig{Type: "ldap", LDAP: directory.LDAPConfig{

@@ -18,6 +18,7 @@ import (
 	"github.com/printgate/printgate/release"
 	"github.com/printgate/printgate/release/credential"
 	"github.com/printgate/printgate/release/directory"
+	"github.com/printgate/printgate/release/printerinfo"
 	"github.com/printgate/printgate/release/spool"
 	"github.com/printgate/printgate/release/stamp"
 	"github.com/printgate/printgate/release/throttle"
@@ -235,6 +236,9 @@ func (st *stack) service(ctx context.Context) (*release.Service, func(), error) 
 		SpoolShare: st.cfg.Spool.QuotaPercentOfFree, MaxHeldPerUser: st.cfg.Spool.MaxHeldMBPerUser << 20,
 		PageBudget: st.cfg.Pages.budget(), MaxCountedPDF: st.cfg.Pages.MaxPDFMB << 20,
 		Now: st.now, BeforeCommit: pause, GroupRules: st.cfg.groupRules, Stamper: stamper, StampCodes: st.stampCodes,
+		Printers: printerinfo.New(printerinfo.Options{Refresh: st.cfg.Release.PrinterRefresh,
+			Fresh: st.cfg.Release.PrinterFresh, Timeout: st.cfg.Release.PrinterTimeout, Now: st.now, Log: st.log}),
+		Unsupported: st.cfg.Release.UnsupportedOptions.policy(),
 	})
 	if err != nil {
 		sp.Close()

@@ -64,6 +64,7 @@ type printerConfig struct {
 	formats []string
 	command string
 	duplex  bool
+	color   bool
 }
 
 // WithPrinterName sets the printer-name (default "Test Printer").
@@ -86,6 +87,12 @@ func WithCommand(path string) PrinterOption {
 // WithDuplex makes the printer support two-sided printing.
 func WithDuplex() PrinterOption {
 	return func(c *printerConfig) { c.duplex = true }
+}
+
+// WithColor makes the printer print in colour; without it ippeveprinter
+// is a monochrome printer (print-color-mode-supported monochrome).
+func WithColor() PrinterOption {
+	return func(c *printerConfig) { c.color = true }
 }
 
 // IPPEvePrinter starts Debian's ippeveprinter on a free loopback port,
@@ -117,6 +124,10 @@ func IPPEvePrinter(t testing.TB, opts ...PrinterOption) *Printer {
 		"-c", cfg.command, "-f", strings.Join(cfg.formats, ",")}
 	if cfg.duplex {
 		base = append(base, "-2")
+	}
+	if cfg.color {
+		// -s PPM,COLOR-PPM: a colour speed above 0 makes a colour printer.
+		base = append(base, "-s", "10,10")
 	}
 
 	var lastErr error

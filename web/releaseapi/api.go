@@ -331,7 +331,11 @@ func peerAddr(r *http.Request) netip.Addr {
 func (a *API) fail(c *gin.Context, err error) {
 	status, msg := http.StatusInternalServerError, "Something went wrong. Please try again or ask your administrator."
 	var throttled *throttle.Error
+	var unavailable *release.PrinterUnavailable
 	switch {
+	case errors.As(err, &unavailable):
+		c.AbortWithStatusJSON(http.StatusConflict, printerUnavailable(unavailable))
+		return
 	case errors.Is(err, release.ErrThrottled):
 		status, msg = http.StatusTooManyRequests, "Too many failed sign-ins: please wait, or ask your administrator."
 		if errors.As(err, &throttled) {
@@ -363,4 +367,34 @@ func (a *API) fail(c *gin.Context, err error) {
 		a.log.Error("releaseapi: request failed", "path", c.FullPath(), "err", err)
 	}
 	c.AbortWithStatusJSON(status, gin.H{"error": msg})
+}
+
+// printerUnavailableJSON is the 409 of a release whose printer cannot
+// print now: the message, and the printer's own words for a panel that
+// shows them in its language.
+type printerUnavailableJSON struct {
+	Error     string   `json:"error"`
+	Reason    string   `json:"reason"`
+	Why       string   `json:"why"`
+	State     string   `json:"printer_state"`
+	Reasons   []string `json:"printer_state_reasons"`
+	Reachable bool     `json:"printer_reachable"`
+}
+
+func printerUnavailable(e *release.PrinterUnavailable) printerUnavailableJSON {
+	msg := "The printer cannot print now"
+	switch {
+	case !e.Reachable:
+		msg += ": it cannot be reached"
+	case e.State == "stopped":
+		msg += ": it is stopped"
+	case e.Why == "printer-not-accepting-jobs":
+		msg += ": it is not accepting jobs"
+	}
+	if len(e.Reasons) > 0 {
+		msg += " (" + strings.Join(e.Reasons, ", ") + ")"
+	}
+	msg += ". Your jobs are kept: try again when it is ready, or release them at another printer."
+	return printerUnavailableJSON{Error: msg, Reason: "printer-unavailable", Why: e.Why, State: e.State,
+		Reasons: append([]string{}, e.Reasons...), Reachable: e.Reachable}
 }

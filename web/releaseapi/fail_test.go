@@ -28,6 +28,11 @@ func TestFailStatus(t *testing.T) {
 		{"forbidden", release.ErrForbidden, http.StatusForbidden, "may not", false},
 		{"unauthorized", release.ErrUnauthorized, http.StatusUnauthorized, "Not recognised", false},
 		{"unexpected", errors.New("boom"), http.StatusInternalServerError, "went wrong", false},
+		{"printer stopped", fmt.Errorf("release: mfp: %w", &release.PrinterUnavailable{Reachable: true, State: "stopped",
+			Reasons: []string{"media-empty-error"}, Why: "printer-stopped"}), http.StatusConflict,
+			`"reason":"printer-unavailable","why":"printer-stopped","printer_state":"stopped","printer_state_reasons":["media-empty-error"],"printer_reachable":true`, false},
+		{"printer unreachable", &release.PrinterUnavailable{State: "unknown", Why: "printer-unreachable"}, http.StatusConflict,
+			`cannot be reached`, false},
 	}
 	a := New(nil, nil)
 	for _, tt := range tests {

@@ -346,6 +346,11 @@
     say("releasing", null, "info");
     const r = await call("POST", sessionPath("/release"), body);
     if (r.status === 401) return logout("expired");
+    if (r.status === 409 && r.data && r.data.reason === "printer-unavailable") {
+      // Nothing was released: the jobs stay listed for another try.
+      sayPrinterUnavailable(r.data);
+      return;
+    }
     if (r.status !== 202 || !r.data || !Array.isArray(r.data.jobs)) {
       say(r.status === 0 ? "network" : "error", { status: r.status }, "error", errorDetail(r));
       return;
@@ -363,6 +368,42 @@
       say("some_failed", { count: failed });
       logoutTimer = setTimeout(() => logout("done"), LOGOUT_AFTER_FAILURE_MS);
     }
+  }
+
+  // printerCauses says in the page's language why the printer cannot
+  // print, from the API's printer_state and printer_state_reasons: the
+  // printer's own keywords are shown only where the page has words for
+  // them, so no English reaches a Japanese panel.
+  function printerCauses(data) {
+    const causes = [];
+    const add = (key) => {
+      if (msgs[key] && !causes.includes(text(key))) causes.push(text(key));
+    };
+    if (data.printer_reachable === false) add("printer_cause_unreachable");
+    else if (data.printer_state === "stopped") add("printer_cause_stopped");
+    else if (data.why === "printer-not-accepting-jobs") add("printer_cause_not_accepting");
+    for (const reason of data.printer_state_reasons || []) {
+      const base = String(reason).replace(/-(error|warning|report)$/, "");
+      if (base === "paused" && data.printer_state === "stopped") continue;
+      add("printer_reason_" + base);
+    }
+    return causes;
+  }
+
+  function sayPrinterUnavailable(data) {
+    const causes = printerCauses(data);
+    if (causes.length === 0) {
+      say("printer_unavailable");
+    } else {
+      say("printer_unavailable_because", { causes: causes.join(text("list_separator")) });
+    }
+  }
+
+  // reasonText is a job's reason for a person: the page's words for its
+  // state_reason where it has them, else the server's message.
+  function reasonText(job) {
+    const key = "reason_" + (job.state_reason || "");
+    return msgs[key] ? text(key) : job.message || job.state_reason || "";
   }
 
   // follow watches a released job until the printer has it, or it is
@@ -398,7 +439,7 @@
       const r = await call("GET", sessionPath("/jobs/" + encodeURIComponent(id)));
       if (r.status !== 200 || !r.data) return state === "printing";
       state = r.data.state;
-      reason = r.data.message || r.data.state_reason || "";
+      reason = reasonText(r.data);
       touch();
     }
   }
