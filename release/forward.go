@@ -1,6 +1,7 @@
 package release
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -156,8 +157,19 @@ func (s *Service) sendOnce(ctx context.Context, j *Job, printer string, retry ho
 	if err != nil {
 		return ipp.JobStatus{}, h, err
 	}
+	body, conv, err := s.converted(ctx, printer, &req, body)
+	if err != nil {
+		return ipp.JobStatus{}, h, err
+	}
+	if conv.out != nil {
+		defer conv.out.Close()
+	}
+	h.converted = conv.detail()
 	st, err := s.client.PrintJob(ctx, printer, req, body)
 	if err != nil {
+		if conv.out != nil {
+			err = cmp.Or(conv.out.failed(), err)
+		}
 		return st, h, err
 	}
 	err = s.db.WithContext(ctx).Model(&Job{}).Where("id = ?", j.ID).
@@ -170,12 +182,12 @@ func (s *Service) sendOnce(ctx context.Context, j *Job, printer string, retry ho
 func failure(st ipp.JobStatus, err error) (reason, message string) {
 	var se *ipp.StatusError
 	var un *printerinfo.Unsupported
-	var stampErr *stampError
+	var held *heldError
 	switch {
 	case errors.As(err, &un):
 		return un.Reason(), unsupportedMessage(un)
-	case errors.As(err, &stampErr):
-		return stampErr.reason, stampErr.message
+	case errors.As(err, &held):
+		return held.reason, held.message
 	case errors.Is(err, errRulesUnknown):
 		return "rules-unavailable", "The directory could not say which print rules apply. Try again shortly."
 	case errors.As(err, &se):

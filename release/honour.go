@@ -21,6 +21,9 @@ type honoured struct {
 	// and sent is the request with them dropped.
 	dropped bool
 	sent    ipp.PrintRequest
+	// converted says what the document was converted from and to for
+	// the printer ("application/pdf -> image/pwg-raster"), if it was.
+	converted string
 }
 
 // honour fits req's options to what printer supports, as the policy
@@ -125,7 +128,7 @@ func dropped(changes []printerinfo.Change, attr, val string) []printerinfo.Chang
 // lists the options changed, each with "asked -> sent"; an AppSocket
 // print lists in "options_not_sent" what it could not pass on.
 func (h honoured) details() map[string]string {
-	if len(h.changes) == 0 && len(h.notSent) == 0 {
+	if len(h.changes) == 0 && len(h.notSent) == 0 && h.converted == "" {
 		return nil
 	}
 	d := make(map[string]string, len(h.changes)+2)
@@ -143,6 +146,9 @@ func (h honoured) details() map[string]string {
 	}
 	if len(h.notSent) > 0 {
 		d["options_not_sent"] = strings.Join(h.notSent, ",")
+	}
+	if h.converted != "" {
+		d["converted"] = h.converted
 	}
 	return d
 }

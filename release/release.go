@@ -19,6 +19,7 @@ import (
 	"github.com/printgate/printgate/audit/pages"
 	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/ipp"
+	"github.com/printgate/printgate/release/convert"
 	"github.com/printgate/printgate/release/credential"
 	"github.com/printgate/printgate/release/directory"
 	"github.com/printgate/printgate/release/printerinfo"
@@ -176,6 +177,9 @@ type Options struct {
 	// queue's jobs are not printed.
 	Stamper    *stamp.Stamper
 	StampCodes *stamp.Codes
+	// Converter converts documents for printers that do not take them
+	// as they are; nil converts nothing, and such a print is held.
+	Converter *convert.Converter
 	// GroupRules are the print rules of directory groups, each with its
 	// group as Scope; they need a directory.GroupDirectory.
 	GroupRules []rules.Rules
@@ -209,6 +213,7 @@ type Service struct {
 	// stamper and stampCodes may be nil: no queue is stamped.
 	stamper    *stamp.Stamper
 	stampCodes *stamp.Codes
+	converter  *convert.Converter
 
 	sessionIdle time.Duration
 	sweepEvery  time.Duration
@@ -286,6 +291,7 @@ func New(opts Options) (*Service, error) {
 
 		stamper:    opts.Stamper,
 		stampCodes: opts.StampCodes,
+		converter:  opts.Converter,
 
 		sessionIdle: cmp.Or(opts.SessionIdle, 60*time.Second),
 		sweepEvery:  cmp.Or(opts.SweepEvery, 10*time.Second),

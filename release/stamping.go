@@ -14,16 +14,17 @@ import (
 	"github.com/printgate/printgate/release/stamp"
 )
 
-// stampError is a release refused because the document could not be
-// stamped: the job goes back on hold with the reason, never to the
-// printer unstamped.
-type stampError struct {
+// heldError is a print that could not be made ready for its printer (not
+// stamped, not converted): the job goes back on hold with reason, a
+// keyword, and message, for the person at the printer, and is never sent
+// as it is.
+type heldError struct {
 	reason, message string
 	err             error
 }
 
-func (e *stampError) Error() string { return fmt.Sprintf("release: stamp: %s: %v", e.reason, e.err) }
-func (e *stampError) Unwrap() error { return e.err }
+func (e *heldError) Error() string { return fmt.Sprintf("release: %s: %v", e.reason, e.err) }
+func (e *heldError) Unwrap() error { return e.err }
 
 // stamped returns the document j's printer receives: doc itself, or, on a
 // queue that stamps (Queue.Stamp), a copy in memory with the forensic
@@ -38,11 +39,11 @@ func (s *Service) stamped(ctx context.Context, j *Job, printer string, doc *spoo
 		return doc, nil
 	}
 	if s.stamper == nil || s.stampCodes == nil {
-		return nil, &stampError{"stamp-unavailable", "This queue stamps every page, but stamping is not set up. Ask an administrator.",
+		return nil, &heldError{"stamp-unavailable", "This queue stamps every page, but stamping is not set up. Ask an administrator.",
 			errors.New("no stamper")}
 	}
 	if j.Format != "application/pdf" {
-		return nil, &stampError{"stamp-unsupported-format",
+		return nil, &heldError{"stamp-unsupported-format",
 			"This queue stamps every page and can stamp only PDF documents; print this document from another queue.",
 			fmt.Errorf("format %s", j.Format)}
 	}
@@ -59,7 +60,7 @@ func (s *Service) stamped(ctx context.Context, j *Job, printer string, doc *spoo
 	out, err := s.stamper.PDF(ctx, &blockCache{r: doc}, doc.Size(), st)
 	done()
 	if err != nil {
-		return nil, &stampError{"stamp-failed", stampMessage(err, s.stamper.MaxSize()), err}
+		return nil, &heldError{"stamp-failed", stampMessage(err, s.stamper.MaxSize()), err}
 	}
 	if err := s.recordStamp(ctx, rec, s.stamper.Text(st)); err != nil {
 		return nil, err

@@ -16,6 +16,7 @@ import (
 	"github.com/printgate/printgate/audit/pages"
 	"github.com/printgate/printgate/ipp"
 	"github.com/printgate/printgate/release"
+	"github.com/printgate/printgate/release/convert"
 	"github.com/printgate/printgate/release/credential"
 	"github.com/printgate/printgate/release/directory"
 	"github.com/printgate/printgate/release/printerinfo"
@@ -43,6 +44,9 @@ type Config struct {
 	Queues []QueueConfig `yaml:"queues"`
 	// Stamp sets the forensic stamp of queues with stamp: true.
 	Stamp StampConfig `yaml:"stamp"`
+	// Convert bounds the converter that turns documents into what their
+	// printer takes (release/convert).
+	Convert ConvertConfig `yaml:"convert"`
 	// RulesByGroup are print rules for the members of directory groups,
 	// on every queue, on top of the queue's own rules.
 	RulesByGroup []rules.GroupConfig `yaml:"rules_by_group,omitempty"`
@@ -166,6 +170,24 @@ type PagesConfig struct {
 	MaxTime time.Duration `yaml:"max_time"`
 	// MaxPDFMB is the largest PDF whose pages are counted; default 32.
 	MaxPDFMB int64 `yaml:"max_pdf_mb"`
+}
+
+// ConvertConfig bounds each conversion of a document for a printer that
+// does not take its format (docs/LIMITS.md).
+type ConvertConfig struct {
+	// MaxMemoryMB is the converter's address space; default 1024.
+	MaxMemoryMB int64 `yaml:"max_memory_mb"`
+	// MaxCPU is the processor time one conversion may take; default 2m.
+	MaxCPU time.Duration `yaml:"max_cpu"`
+	// Timeout is how long one conversion may run; default 3m.
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// limits returns the converter's limits, the rest from convert's defaults.
+func (c ConvertConfig) limits() convert.Limits {
+	l := convert.DefaultLimits()
+	l.Memory, l.CPU, l.Wall = c.MaxMemoryMB<<20, c.MaxCPU, c.Timeout
+	return l
 }
 
 // budget returns the page counting budget.
@@ -312,6 +334,8 @@ func defaultConfig() Config {
 		Spool: SpoolConfig{QuotaPercentOfFree: defaultQuotaPercentOfFree, MaxHeldMBPerUser: defaultMaxHeldMBPerUser},
 		Pages: PagesConfig{MaxDecodedMB: pages.DefaultBudget.DecodedBytes >> 20,
 			MaxObjects: pages.DefaultBudget.Objects, MaxTime: pages.DefaultBudget.Time, MaxPDFMB: 32},
+		Convert: ConvertConfig{MaxMemoryMB: convert.DefaultLimits().Memory >> 20, MaxCPU: convert.DefaultLimits().CPU,
+			Timeout: convert.DefaultLimits().Wall},
 		Log:       LogConfig{Level: "info", Format: "text"},
 		Directory: DirectoryConfig{Type: "builtin"},
 		Credentials: CredentialsConfig{Policy: credential.DefaultPolicy(), Argon2MemoryMB: 64, Argon2Wait: 2 * time.Second,

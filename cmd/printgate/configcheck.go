@@ -97,6 +97,9 @@ func (c *Config) checkStorage(p *problems) {
 	if c.Pages.MaxDecodedMB < 1 || c.Pages.MaxObjects < 100 || c.Pages.MaxTime < 100*time.Millisecond || c.Pages.MaxPDFMB < 1 {
 		p.add("pages", "max_decoded_mb and max_pdf_mb must be at least 1, max_objects at least 100 and max_time at least 100ms")
 	}
+	if c.Convert.MaxMemoryMB < 64 || c.Convert.MaxCPU < time.Second || c.Convert.Timeout < time.Second {
+		p.add("convert", "max_memory_mb must be at least 64, max_cpu and timeout at least 1s")
+	}
 }
 
 // checkAccess checks the directory, credentials, throttles and device sessions.

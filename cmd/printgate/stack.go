@@ -16,6 +16,7 @@ import (
 	"github.com/printgate/printgate/internal/secret"
 	"github.com/printgate/printgate/ipp"
 	"github.com/printgate/printgate/release"
+	"github.com/printgate/printgate/release/convert"
 	"github.com/printgate/printgate/release/credential"
 	"github.com/printgate/printgate/release/directory"
 	"github.com/printgate/printgate/release/printerinfo"
@@ -227,6 +228,10 @@ func (st *stack) service(ctx context.Context) (*release.Service, func(), error) 
 			return nil, nil, err
 		}
 	}
+	converter, err := convert.New(st.cfg.Convert.limits())
+	if err != nil {
+		st.log.Warn("documents will not be converted for printers that do not take them as they are", "err", err)
+	}
 	svc, err := release.New(release.Options{
 		DB: st.db, Spool: sp, Queues: st.cfg.queues, Client: &ipp.Client{}, Log: st.log, Directory: st.dir,
 		Audit: st.audit, Credentials: st.creds, Instance: instance, Throttle: st.throttle, Passwords: st.passwords,
@@ -235,7 +240,7 @@ func (st *stack) service(ctx context.Context) (*release.Service, func(), error) 
 		SpoolQuota: st.cfg.Spool.QuotaMB << 20, SharedSpool: st.cfg.Spool.Shared,
 		SpoolShare: st.cfg.Spool.QuotaPercentOfFree, MaxHeldPerUser: st.cfg.Spool.MaxHeldMBPerUser << 20,
 		PageBudget: st.cfg.Pages.budget(), MaxCountedPDF: st.cfg.Pages.MaxPDFMB << 20,
-		Now: st.now, BeforeCommit: pause, GroupRules: st.cfg.groupRules, Stamper: stamper, StampCodes: st.stampCodes,
+		Now: st.now, BeforeCommit: pause, GroupRules: st.cfg.groupRules, Stamper: stamper, StampCodes: st.stampCodes, Converter: converter,
 		Printers: printerinfo.New(printerinfo.Options{Refresh: st.cfg.Release.PrinterRefresh,
 			Fresh: st.cfg.Release.PrinterFresh, Timeout: st.cfg.Release.PrinterTimeout, Now: st.now, Log: st.log}),
 		Unsupported: st.cfg.Release.UnsupportedOptions.policy(),

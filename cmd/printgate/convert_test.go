@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/OpenPrinting/goipp"
+
+	"github.com/printgate/printgate/audit"
+	"github.com/printgate/printgate/audit/pages"
+	"github.com/printgate/printgate/internal/testdocs"
+	"github.com/printgate/printgate/internal/testenv"
+)
+
+// TestReleaseConverts releases PDF and PostScript jobs at a printer that
+// takes only PWG raster: it receives PWG raster with the job's pages, and
+// the print's events say what was converted. A document the converter
+// gives up on (a PostScript loop, over its processor time) is never sent:
+// the job is held again with the reason.
+func TestReleaseConverts(t *testing.T) {
+	testenv.Tool(t, "gs")
+	e := newReleaseEnv(t, "", func(c *Config) {
+		c.Convert.MaxCPU, c.Convert.Timeout = time.Second, 5*time.Second
+	})
+	raster := testenv.IPPEvePrinter(t, testenv.WithFormats("image/pwg-raster"))
+	e.addDeviceAt("raster", raster.URI)
+
+	for _, tc := range []struct {
+		name, format string
+		doc          []byte
+		pages        int
+	}{
+		{"pdf", "application/pdf", testdocs.PDF(3, "給与明細 raster", testdocs.A4), 3},
+		{"postscript", "application/postscript", testdocs.DSC(2, "raster from PostScript", testdocs.A4), 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e.t = t
+			before := len(raster.Files())
+			id := e.submitAs("bob", tc.format, tc.doc)
+			sess := e.login("raster", map[string]string{"card": "04A1B2C3"})
+			code, out := e.call("raster", http.MethodPost, "/release/sessions/"+sess+"/release", map[string]any{"jobs": []int64{id}})
+			if code != http.StatusAccepted {
+				t.Fatalf("release: HTTP %d %v", code, out)
+			}
+			e.waitState("raster", sess, id, "completed")
+
+			files := raster.Files()
+			if len(files) != before+1 {
+				t.Fatalf("the printer holds %d documents, want %d", len(files), before+1)
+			}
+			got, err := os.ReadFile(files[len(files)-1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.HasPrefix(got, []byte("RaS2")) {
+				t.Fatalf("the printer received %q…, not PWG raster", got[:min(len(got), 8)])
+			}
+			res, err := pages.Count(context.Background(), pages.FormatPWGRaster, bytes.NewReader(got))
+			if err != nil || res.Pages != tc.pages {
+				t.Errorf("the printer received %d pages (%v), want %d", res.Pages, err, tc.pages)
+			}
+			if !converted(e.timeline(id), tc.format+" -> image/pwg-raster") {
+				t.Errorf("no event of the print says it was converted: %v", e.timeline(id))
+			}
+		})
+	}
+
+	t.Run("converter gives up", func(t *testing.T) {
+		e.t = t
+		before := len(raster.Files())
+		loop := []byte("%!PS-Adobe-3.0\n%%Pages: 1\n%%EndComments\n%%Page: 1 1\n{ 1 pop } loop\nshowpage\n%%EOF\n")
+		id := e.submitAs("bob", "application/postscript", loop)
+		sess := e.login("raster", map[string]string{"card": "04A1B2C3"})
+		code, out := e.call("raster", http.MethodPost, "/release/sessions/"+sess+"/release", map[string]any{"jobs": []int64{id}})
+		if code != http.StatusAccepted {
+			t.Fatalf("release: HTTP %d %v", code, out)
+		}
+		job := e.waitState("raster", sess, id, "pending-held")
+		if job["state_reason"] != "conversion-failed" {
+			t.Errorf("held with reason %v, want conversion-failed (%v)", job["state_reason"], job)
+		}
+		if n := len(raster.Files()); n != before {
+			t.Errorf("the printer received a document (%d, was %d)", n, before)
+		}
+	})
+}
+
+// submitAs prints doc, of format, as user.
+func (e *releaseEnv) submitAs(user, format string, doc []byte) int64 {
+	e.t.Helper()
+	uri := e.srv.PrinterURI("secure")
+	r := ippDo(e.t, uri, ippRequest(goipp.OpPrintJob, uri, user, nameVal("job-name", "payslip"), mimeVal(format)), doc)
+	if status(r) != goipp.StatusOk {
+		e.t.Fatalf("Print-Job: %s", status(r))
+	}
+	id, _ := strconv.ParseInt(attrValue(r.Job, "job-id"), 10, 64)
+	return id
+}
+
+// converted reports whether an event of events records the conversion.
+func converted(events []audit.Event, want string) bool {
+	for _, ev := range events {
+		if strings.TrimSpace(ev.Details["converted"]) == want {
+			return true
+		}
+	}
+	return false
+}
