@@ -385,15 +385,21 @@ func statusMessage(op goipp.Attributes) string {
 
 // printable trims printer-supplied text to a short, single-line form that
 // is safe to log.
-func printable(s string) string {
+func printable(s string) string { return Printable(s, maxStatusMessage) }
+
+// Printable makes text a printer sent safe to log and show: valid UTF-8
+// on one line, at most max bytes, cut at a character and marked "…".
+// max must be above 3.
+func Printable(s string, max int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
 	s = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) {
 			return ' '
 		}
 		return r
 	}, s)
-	if len(s) > maxStatusMessage {
-		cut := maxStatusMessage
+	if len(s) > max {
+		cut := max - len("…")
 		for cut > 0 && !isRuneStart(s[cut]) {
 			cut--
 		}

@@ -441,7 +441,7 @@ func TestPrintable(t *testing.T) {
 	tests := []struct{ name, in, want string }{
 		{"plain", "Job completed.", "Job completed."},
 		{"control characters", "line1\nline2\x1b[31m", "line1 line2 [31m"},
-		{"long", strings.Repeat("é", 200), strings.Repeat("é", 128) + "…"},
+		{"long", strings.Repeat("é", 200), strings.Repeat("é", 126) + "…"}, // 255 octets with the mark
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

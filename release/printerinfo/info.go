@@ -17,9 +17,10 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/OpenPrinting/goipp"
+
+	"github.com/printgate/printgate/ipp"
 )
 
 // State is a printer's printer-state (RFC 8011 §5.4.11).
@@ -283,7 +284,7 @@ func keywords(a goipp.Attribute) []string {
 		if len(out) == maxValues {
 			break
 		}
-		out = append(out, printable(string(s)))
+		out = append(out, ipp.Printable(string(s), maxValueLength))
 	}
 	return out
 }
@@ -338,22 +339,3 @@ func copiesMax(a goipp.Attribute) int {
 	return 0
 }
 
-// printable trims text from a printer to one short line that is safe to
-// log and show.
-func printable(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
-	if len(s) > maxValueLength {
-		cut := maxValueLength
-		for cut > 0 && s[cut]&0xc0 == 0x80 {
-			cut--
-		}
-		s = s[:cut]
-	}
-	return strings.TrimSpace(s)
-}
