@@ -338,4 +338,3 @@ func copiesMax(a goipp.Attribute) int {
 	}
 	return 0
 }
-
