@@ -67,9 +67,16 @@ type dictSummary struct {
 	index         bool // /Index was read into pdfScanner.index
 	indexOK       bool // and is pairs of integers, within the budget
 	parms         decodeParms
+	// broken says the dictionary ended without its ">>": at the next
+	// object's header, a keyword or the end of the file. Readers repair
+	// such objects differently, so a page tree through one is not counted.
+	broken bool
 }
 
 func (d *dictSummary) fact() objFact {
+	if d.broken {
+		return objFact{kind: factOther}
+	}
 	return objFact{kind: factDict, flags: d.flags, kidsKind: d.kidsKind, pages: d.pages, ref: d.kidsRef, kids: d.kids}
 }
 
@@ -271,11 +278,15 @@ func (s *pdfScanner) dict(d *dictSummary, nested bool) {
 	for {
 		t := l.next()
 		switch t.kind {
-		case tokEOF, tokDictClose:
+		case tokDictClose:
+			return
+		case tokEOF:
+			d.broken = true
 			return
 		case tokKeyword:
 			if structural(&t) {
 				l.unread(t)
+				d.broken = true
 				return
 			}
 			continue
