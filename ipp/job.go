@@ -107,7 +107,7 @@ var jobAttrs = []jobAttr{
 		return keywords("job-sheets", "none")
 	}},
 	{"media", func(_ *Server, j Job, _ location) goipp.Attribute {
-		return keywords("media", orDefault(j.Media, media[0].name))
+		return keywords("media", orDefault(j.Media, defaultMedia[0]))
 	}},
 	{"sides", func(_ *Server, j Job, _ location) goipp.Attribute {
 		return keywords("sides", orDefault(j.Sides, "one-sided"))
