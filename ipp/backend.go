@@ -169,6 +169,9 @@ type JobRequest struct {
 	ColorMode   string
 	Media       string
 	HoldUntil   string
+	// PageRanges are the pages to print (FormatPageRanges), empty for
+	// every page.
+	PageRanges string
 	// Password is the job-password (PWG 5100.11); the Backend must store
 	// only a hash of it.
 	Password []byte
@@ -232,6 +235,7 @@ type Job struct {
 	ColorMode   string
 	Media       string
 	HoldUntil   string
+	PageRanges  string
 	HasPassword bool
 	// Incoming is true while a job made by Create-Job waits for its document.
 	Incoming bool

@@ -109,6 +109,13 @@ var jobAttrs = []jobAttr{
 	{"media", func(_ *Server, j Job, _ location) goipp.Attribute {
 		return keywords("media", orDefault(j.Media, defaultMedia[0]))
 	}},
+	{"page-ranges", func(_ *Server, j Job, _ location) goipp.Attribute {
+		ranges, err := ParsePageRanges(j.PageRanges)
+		if err != nil || len(ranges) == 0 {
+			return goipp.Attribute{}
+		}
+		return pageRangesAttr(ranges)
+	}},
 	{"sides", func(_ *Server, j Job, _ location) goipp.Attribute {
 		return keywords("sides", orDefault(j.Sides, "one-sided"))
 	}},

@@ -54,6 +54,7 @@ var jobTemplate = map[string]templateCheck{
 	"copies":                     checkCopies,
 	"sides":                      checkSides,
 	"media":                      checkMedia,
+	"page-ranges":                checkPageRangesAttr,
 	"media-col":                  anyValue,
 	"print-color-mode":           checkColorMode,
 	"job-hold-until":             oneOf(holdUntilSupported...),
@@ -93,6 +94,13 @@ var legacyMedia = map[string]string{
 }
 
 func checkCopies(a goipp.Attribute, p Printer) bool { return intIn(1, copiesMax(p.Caps))(a, p) }
+
+// checkPageRangesAttr accepts page-ranges where the queue advertises
+// them.
+func checkPageRangesAttr(a goipp.Attribute, p Printer) bool {
+	_, ok := pageRangesOf(a)
+	return ok && p.Caps.PageRanges
+}
 
 func checkSides(a goipp.Attribute, p Printer) bool {
 	return singleString(a, func(s string) bool { return slices.Contains(sides(p.Caps), s) })
@@ -214,6 +222,9 @@ func applyTemplate(jr *JobRequest, a goipp.Attribute, p Printer) {
 		}
 	case "print-color-mode":
 		jr.ColorMode = v.String()
+	case "page-ranges":
+		ranges, _ := pageRangesOf(a)
+		jr.PageRanges = FormatPageRanges(ranges)
 	case "job-hold-until":
 		jr.HoldUntil = v.String()
 	}

@@ -233,6 +233,7 @@ func (j Job) IPP() ipp.Job {
 		ColorMode:   j.ColorMode,
 		Media:       j.Media,
 		HoldUntil:   j.HoldUntil,
+		PageRanges:  j.PageRanges,
 		HasPassword: j.PasswordHash != "",
 		Incoming:    j.State == StateIncoming,
 	}
