@@ -264,3 +264,56 @@ func withoutTests(data []byte, names []string) []byte {
 	}
 	return []byte(strings.Join(out, ""))
 }
+
+// TestPageRanges prints page 2 of a two-page PDF through a direct queue:
+// the queue advertises page-ranges (its ippeveprinter supports them), the
+// job keeps them and counts one page, and the printer's own job has them.
+func TestPageRanges(t *testing.T) {
+	forEachDB(t, func(t *testing.T, dbURL string) {
+		printer := testenv.IPPEvePrinter(t)
+		srv := startServer(t, newConfig(t, dbURL,
+			QueueConfig{Name: "lobby", Mode: "direct", Printer: printer.URI}))
+		uri := srv.PrinterURI("lobby")
+		deadline := time.Now().Add(30 * time.Second)
+		for attrValue(printerAttrs(t, uri), "page-ranges-supported") != "true" {
+			if time.Now().After(deadline) {
+				t.Fatal("the queue does not advertise page-ranges, though its printer supports them")
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		doc, err := os.ReadFile("../../testdata/ipptool/document-a4.pdf") // two pages
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := ippRequest(goipp.OpPrintJob, uri, "bob", nameVal("job-name", "page two"), mimeVal("application/pdf"))
+		m.Job.Add(goipp.MakeAttribute("page-ranges", goipp.TagRange, goipp.Range{Lower: 2, Upper: 2}))
+		r := ippDo(t, uri, m, doc)
+		if status(r) != goipp.StatusOk {
+			t.Fatalf("Print-Job with page-ranges: %s %v", status(r), r.Unsupported)
+		}
+		id := attrValue(r.Job, "job-id")
+		var job goipp.Attributes
+		for {
+			var n int
+			fmt.Sscan(id, &n)
+			g := ippRequest(goipp.OpGetJobAttributes, uri, "bob", intVal("job-id", n))
+			job = ippDo(t, uri, g, nil).Job
+			if attrValue(job, "job-state") == "completed" || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		if got := attrValue(job, "page-ranges"); got != "2-2" {
+			t.Errorf("job page-ranges = %q, want 2-2", got)
+		}
+		if got := attrValue(job, "job-impressions"); got != "1" {
+			t.Errorf("job-impressions = %q, want 1 (the pages selected)", got)
+		}
+		g := ippRequest(goipp.OpGetJobs, printer.URI, "bob", keywordVal("which-jobs", "all"),
+			keywordVal("requested-attributes", "job-id", "page-ranges"))
+		jobs := jobGroups(ippDo(t, printer.URI, g, nil))
+		if len(jobs) != 1 || attrValue(jobs[0], "page-ranges") != "2-2" {
+			t.Fatalf("printer's jobs: %v, want one with page-ranges 2-2", jobs)
+		}
+	})
+}
