@@ -44,9 +44,11 @@ func (s *Service) queuePrinters(ctx context.Context, q Queue) ([]string, error) 
 }
 
 // advertised is what queue q advertises given what is cached of its
-// printers: the union of their capabilities, the formats q accepts that
-// some printer takes as they are or converted, and colour when q allows it
-// and some printer prints it.
+// printers: the union of their capabilities, and the formats q accepts
+// that some printer takes as they are or converted. Colour is the queue's
+// own word (queues[].color), not its printers': a colour job released at
+// a monochrome printer prints in black and white with the change recorded
+// (release.unsupported_options.color), like any other option.
 func advertised(q Queue, printers []printerinfo.Info) (caps ipp.Capabilities, formats []string, color bool) {
 	var known []printerinfo.Capabilities
 	for _, p := range printers {
@@ -69,12 +71,11 @@ func advertised(q Queue, printers []printerinfo.Info) (caps ipp.Capabilities, fo
 		caps.URF = union(caps.URF, c.URF...)
 		caps.PageRanges = caps.PageRanges || c.PageRanges
 		caps.CopiesMax = max(caps.CopiesMax, c.CopiesMax)
-		color = color || c.Color
 	}
 	slices.Sort(caps.Resolutions)
 	slices.Sort(caps.RasterResolutions)
 	formats = printable(q.Formats, printers)
-	return caps, formats, q.Color && color
+	return caps, formats, q.Color
 }
 
 // printable keeps the formats of accepts that some printer takes as they

@@ -49,10 +49,11 @@ func TestAdvertised(t *testing.T) {
 	if _, _, color := advertised(q, []printerinfo.Info{duplex}); color {
 		t.Error("a monochrome queue advertises colour")
 	}
-	// Only monochrome printers: no colour even on a colour queue.
+	// Colour is the queue's word: a colour job at a monochrome printer
+	// prints in black and white with a record.
 	q.Color = true
-	if _, _, color := advertised(q, []printerinfo.Info{mono}); color {
-		t.Error("a queue of monochrome printers advertises colour")
+	if _, _, color := advertised(q, []printerinfo.Info{mono}); !color {
+		t.Error("a colour queue of monochrome printers does not advertise colour")
 	}
 }
 
