@@ -103,6 +103,46 @@ type Printer struct {
 	// Auth names the authentication the queue asks for: "basic" or
 	// "requesting-user-name".
 	Auth string
+	// Caps are what the queue's printers can do; zero fields take the
+	// Server's defaults.
+	Caps Capabilities
+}
+
+// Capabilities are what the printers behind a queue can print, as the
+// queue advertises them. A nil or zero field means nothing is known and
+// the Server advertises its defaults (see printer.go).
+type Capabilities struct {
+	// Media are media-supported, PWG 5101.1 self-describing names; those
+	// whose size cannot be read from the name are left out of
+	// media-col-database and media-size-supported.
+	Media []string
+	// MediaReady is media-ready: what is loaded; MediaDefault
+	// media-default.
+	MediaReady   []string
+	MediaDefault string
+	// Sides is sides-supported.
+	Sides []string
+	// Resolutions is printer-resolution-supported and RasterResolutions
+	// pwg-raster-document-resolution-supported, in dots per inch.
+	Resolutions, RasterResolutions []int
+	// URF is urf-supported.
+	URF []string
+	// PageRanges is page-ranges-supported.
+	PageRanges bool
+	// CopiesMax is the upper bound of copies-supported.
+	CopiesMax int
+	// Supplies are the printers' printer-supply values with their
+	// printer-supply-description, in the same order.
+	Supplies []Supply
+}
+
+// Supply is one marker supply of a printer (PWG 5100.13 printer-supply).
+type Supply struct {
+	// Value is the printer-supply octetString, as
+	// "index=1;class=supplyThatIsConsumed;type=toner;...".
+	Value string
+	// Description is printer-supply-description.
+	Description string
 }
 
 // Principal is who sent a request.
@@ -129,6 +169,9 @@ type JobRequest struct {
 	ColorMode   string
 	Media       string
 	HoldUntil   string
+	// PageRanges are the pages to print (FormatPageRanges), empty for
+	// every page.
+	PageRanges string
 	// Password is the job-password (PWG 5100.11); the Backend must store
 	// only a hash of it.
 	Password []byte
@@ -192,6 +235,7 @@ type Job struct {
 	ColorMode   string
 	Media       string
 	HoldUntil   string
+	PageRanges  string
 	HasPassword bool
 	// Incoming is true while a job made by Create-Job waits for its document.
 	Incoming bool

@@ -66,6 +66,7 @@ type PrintRequest struct {
 	Sides          string // sides: one-sided, two-sided-long-edge, ...
 	ColorMode      string // print-color-mode: color, monochrome, ...
 	Media          string // media keyword, such as iso_a4_210x297mm
+	PageRanges     string // page-ranges as FormatPageRanges writes them
 }
 
 // JobStatus is what a printer says about one job.
@@ -130,6 +131,9 @@ func (c *Client) PrintJob(ctx context.Context, printerURI string, req PrintReque
 	}
 	if req.Media != "" {
 		msg.Job.Add(keywords("media", req.Media))
+	}
+	if ranges, err := ParsePageRanges(req.PageRanges); err == nil && len(ranges) > 0 {
+		msg.Job.Add(pageRangesAttr(ranges))
 	}
 
 	resp, err := c.do(ctx, target, msg, doc)

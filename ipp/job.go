@@ -107,7 +107,14 @@ var jobAttrs = []jobAttr{
 		return keywords("job-sheets", "none")
 	}},
 	{"media", func(_ *Server, j Job, _ location) goipp.Attribute {
-		return keywords("media", orDefault(j.Media, media[0].name))
+		return keywords("media", orDefault(j.Media, defaultMedia[0]))
+	}},
+	{"page-ranges", func(_ *Server, j Job, _ location) goipp.Attribute {
+		ranges, err := ParsePageRanges(j.PageRanges)
+		if err != nil || len(ranges) == 0 {
+			return goipp.Attribute{}
+		}
+		return pageRangesAttr(ranges)
 	}},
 	{"sides", func(_ *Server, j Job, _ location) goipp.Attribute {
 		return keywords("sides", orDefault(j.Sides, "one-sided"))

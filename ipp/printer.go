@@ -17,58 +17,9 @@ var supportedOps = []goipp.Op{
 	goipp.OpIdentifyPrinter,
 }
 
-// mediaSize is one supported medium in PWG 5101.1 self-describing form,
-// with its size in hundredths of millimetres.
-type mediaSize struct {
-	name string
-	x, y int
-}
-
-var media = []mediaSize{
-	{"iso_a4_210x297mm", 21000, 29700},
-	{"iso_a3_297x420mm", 29700, 42000},
-	{"iso_a5_148x210mm", 14800, 21000},
-	{"jis_b4_257x364mm", 25700, 36400},
-	{"jis_b5_182x257mm", 18200, 25700},
-	{"na_letter_8.5x11in", 21590, 27940},
-	{"na_legal_8.5x14in", 21590, 35560},
-	{"na_index-4x6_4x6in", 10160, 15240},
-}
-
-// mediaNames returns the supported media names.
-func mediaNames() []string {
-	out := make([]string, len(media))
-	for i, m := range media {
-		out[i] = m.name
-	}
-	return out
-}
-
-func mediaCol(m mediaSize) goipp.Collection {
-	return goipp.Collection{
-		collection("media-size", goipp.Collection{
-			ints("x-dimension", m.x),
-			ints("y-dimension", m.y),
-		}),
-		ints("media-bottom-margin", 423), ints("media-left-margin", 423),
-		ints("media-right-margin", 423), ints("media-top-margin", 423),
-		keywords("media-source", "auto"),
-		keywords("media-type", "stationery"),
-	}
-}
-
-func mediaSizes() goipp.Attribute {
-	a := goipp.Attribute{Name: "media-size-supported"}
-	for _, m := range media {
-		a.Values.Add(goipp.TagBeginCollection, goipp.Collection{
-			ints("x-dimension", m.x), ints("y-dimension", m.y),
-		})
-	}
-	return a
-}
-
 var (
 	sidesSupported     = []string{"one-sided", "two-sided-long-edge", "two-sided-short-edge"}
+	defaultResolutions = []int{300, 600}
 	colorModes         = []string{"auto", "monochrome", "color"}
 	monoModes          = []string{"auto", "monochrome"}
 	holdUntilSupported = []string{"no-hold", "indefinite", "day-time", "evening", "night",
@@ -146,13 +97,15 @@ func (s *Server) printerAttributes(p Printer, loc location, queued int) goipp.At
 	if p.Hold {
 		mode = "held for release at a printer"
 	}
+	med := chooseMedia(p.Caps)
+	res := orInts(p.Caps.Resolutions, defaultResolutions)
 	list := goipp.Attributes{
 		strs("charset-configured", goipp.TagCharset, "utf-8"),
 		strs("charset-supported", goipp.TagCharset, "utf-8"),
 		boolean("color-supported", p.Color),
 		keywords("compression-supported", "none"),
 		ints("copies-default", 1),
-		rangeAttr("copies-supported", 1, 999),
+		rangeAttr("copies-supported", 1, copiesMax(p.Caps)),
 		strs("document-format-default", goipp.TagMimeType, p.Formats[0]),
 		strs("document-format-supported", goipp.TagMimeType, p.Formats...),
 		enums("finishings-default", 3),
@@ -160,7 +113,7 @@ func (s *Server) printerAttributes(p Printer, loc location, queued int) goipp.At
 		strs("generated-natural-language-supported", goipp.TagLanguage, "en", "ja"),
 		keywords("identify-actions-default", "display"),
 		keywords("identify-actions-supported", "display"),
-		keywords("ipp-features-supported", "none"),
+		keywords("ipp-features-supported", "ipp-everywhere"),
 		keywords("ipp-versions-supported", "1.0", "1.1", "2.0"),
 		boolean("job-ids-supported", true),
 		rangeAttr("job-impressions-supported", 0, 1<<30),
@@ -181,16 +134,17 @@ func (s *Server) printerAttributes(p Printer, loc location, queued int) goipp.At
 			"job-sheets", "multiple-document-handling", "number-up"),
 		keywords("media-col-supported", "media-size", "media-bottom-margin", "media-left-margin",
 			"media-right-margin", "media-top-margin", "media-source", "media-type"),
-		collection("media-col-default", mediaCol(media[0])),
-		collection("media-col-ready", mediaCol(media[0]), mediaCol(media[5])),
-		keywords("media-default", media[0].name),
-		keywords("media-ready", media[0].name, media[5].name),
-		keywords("media-supported", mediaNames()...),
-		mediaSizes(),
-		ints("media-bottom-margin-supported", 423),
-		ints("media-left-margin-supported", 423),
-		ints("media-right-margin-supported", 423),
-		ints("media-top-margin-supported", 423),
+		collection("media-col-default", mediaCol(med.defaultMed)),
+		mediaCols("media-col-database", med.sizes),
+		mediaCols("media-col-ready", med.ready),
+		keywords("media-default", med.defaultMed.name),
+		keywords("media-ready", mediaNames(med.ready)...),
+		keywords("media-supported", med.names...),
+		mediaSizes(med.sizes),
+		ints("media-bottom-margin-supported", mediaMargin),
+		ints("media-left-margin-supported", mediaMargin),
+		ints("media-right-margin-supported", mediaMargin),
+		ints("media-top-margin-supported", mediaMargin),
 		keywords("media-source-supported", "auto"),
 		keywords("media-type-supported", "stationery"),
 		keywords("multiple-document-handling-default", "separate-documents-collated-copies"),
@@ -207,9 +161,11 @@ func (s *Server) printerAttributes(p Printer, loc location, queued int) goipp.At
 		enums("orientation-requested-supported", 3, 4, 5, 6),
 		keywords("output-bin-default", "face-down"),
 		keywords("output-bin-supported", "face-down"),
-		boolean("page-ranges-supported", false),
+		keywords("overrides-supported", "document-number", "pages"),
+		boolean("page-ranges-supported", p.Caps.PageRanges),
 		ints("pages-per-minute", 20),
 		keywords("pdl-override-supported", "attempted"),
+		boolean("preferred-attributes-supported", false),
 		keywords("print-color-mode-default", "auto"),
 		keywords("print-color-mode-supported", modes...),
 		enums("print-quality-default", 4),
@@ -226,6 +182,7 @@ func (s *Server) printerAttributes(p Printer, loc location, queued int) goipp.At
 		text("printer-device-id", "MFG:printgate;MDL:secure release;CMD:PDF,JPEG,PWG,URF,PS;"),
 		keywords("printer-get-attributes-supported", "document-format"),
 		goipp.MakeAttribute("printer-geo-location", goipp.TagUnknown, goipp.Void{}),
+		uris("printer-icons", loc.iconURIs(p.Name)...),
 		text("printer-info", info),
 		boolean("printer-is-accepting-jobs", p.Accepting),
 		keywords("printer-kind", "document"),
@@ -235,8 +192,8 @@ func (s *Server) printerAttributes(p Printer, loc location, queued int) goipp.At
 		nameAttr("printer-name", p.Name),
 		text("printer-organization", ""),
 		text("printer-organizational-unit", ""),
-		resolution("printer-resolution-default", 600),
-		resolution("printer-resolution-supported", 300, 600),
+		resolution("printer-resolution-default", res[0]),
+		resolution("printer-resolution-supported", res...),
 		dateTime("printer-state-change-date-time", s.started),
 		ints("printer-state-change-time", 1),
 		enums("printer-state", state),
@@ -247,7 +204,7 @@ func (s *Server) printerAttributes(p Printer, loc location, queued int) goipp.At
 		uris("printer-uuid", uuidFor(p.Name)),
 		ints("queued-job-count", queued),
 		keywords("sides-default", "one-sided"),
-		keywords("sides-supported", sidesSupported...),
+		keywords("sides-supported", sides(p.Caps)...),
 		keywords("uri-authentication-supported", auth),
 		keywords("uri-security-supported", security),
 		keywords("which-jobs-supported", whichJobs...),
@@ -255,6 +212,7 @@ func (s *Server) printerAttributes(p Printer, loc location, queued int) goipp.At
 	if p.Color {
 		list = append(list, ints("pages-per-minute-color", 20))
 	}
+	list = append(list, supplyAttributes(p.Caps.Supplies, loc.moreInfo(p.Name))...)
 	list = append(list, s.rasterAttributes(p)...)
 	return list
 }
@@ -263,21 +221,24 @@ func (s *Server) printerAttributes(p Printer, loc location, queued int) goipp.At
 // IPP Everywhere clients need before they send PWG raster or URF.
 func (s *Server) rasterAttributes(p Printer) goipp.Attributes {
 	var out goipp.Attributes
-	color := "sgray_8"
+	types := []string{"sgray_8"}
 	if p.Color {
-		color = "srgb_8"
+		types = append(types, "srgb_8")
 	}
 	if slices.Contains(p.Formats, "image/pwg-raster") {
 		out = append(out,
-			resolution("pwg-raster-document-resolution-supported", 300, 600),
+			resolution("pwg-raster-document-resolution-supported", orInts(p.Caps.RasterResolutions, defaultResolutions)...),
 			keywords("pwg-raster-document-sheet-back", "normal"),
-			keywords("pwg-raster-document-type-supported", "sgray_8", color),
+			keywords("pwg-raster-document-type-supported", types...),
 		)
 	}
 	if slices.Contains(p.Formats, "image/urf") {
-		urf := []string{"V1.4", "W8", "RS300-600", "CP1", "DM1", "IS1", "MT1-2", "OB9", "PQ3-5"}
-		if p.Color {
-			urf = append(urf, "SRGB24")
+		urf := p.Caps.URF
+		if len(urf) == 0 {
+			urf = []string{"V1.4", "W8", "RS300-600", "CP1", "DM1", "IS1", "MT1-2", "OB9", "PQ3-5"}
+			if p.Color {
+				urf = append(urf, "SRGB24")
+			}
 		}
 		out = append(out, keywords("urf-supported", urf...))
 	}
@@ -302,7 +263,7 @@ var printerGroups = map[string][]string{
 		"printer-resolution-supported", "sides-default", "sides-supported",
 		"print-content-optimize-default", "print-content-optimize-supported",
 		"print-rendering-intent-default", "print-rendering-intent-supported",
-		"print-scaling-default", "print-scaling-supported"},
+		"print-scaling-default", "print-scaling-supported", "overrides-supported"},
 	"media-col-database": {"media-col-database"},
 }
 
@@ -320,4 +281,56 @@ func printerDescription(list goipp.Attributes) []string {
 		}
 	}
 	return out
+}
+
+// copiesMax is the upper bound of copies-supported: the printers' where
+// known, else 999.
+func copiesMax(c Capabilities) int {
+	if c.CopiesMax > 0 {
+		return c.CopiesMax
+	}
+	return 999
+}
+
+// sides is sides-supported: the printers' where known, always with
+// one-sided, which every printer can do.
+func sides(c Capabilities) []string {
+	if len(c.Sides) == 0 {
+		return sidesSupported
+	}
+	if slices.Contains(c.Sides, "one-sided") {
+		return c.Sides
+	}
+	return append([]string{"one-sided"}, c.Sides...)
+}
+
+func orInts(v, def []int) []int {
+	if len(v) == 0 {
+		return def
+	}
+	return v
+}
+
+// neutralSupply is the printer-supply of a queue whose printers' supplies
+// are not known: one supply of unknown kind whose level is unknown (-2,
+// PWG 5100.13 and RFC 3805), so that clients show nothing alarming.
+var neutralSupply = Supply{
+	Value:       "index=1;class=other;type=other;unit=percent;maxcapacity=-2;level=-2;",
+	Description: "Supplies of the printers where jobs are released",
+}
+
+// supplyAttributes are printer-supply, printer-supply-description and
+// printer-supply-info-uri: the printers' supplies where known, else the
+// neutral one; the info page is the queue's own.
+func supplyAttributes(list []Supply, info string) goipp.Attributes {
+	if len(list) == 0 {
+		list = []Supply{neutralSupply}
+	}
+	supply := goipp.Attribute{Name: "printer-supply"}
+	desc := goipp.Attribute{Name: "printer-supply-description"}
+	for _, s := range list {
+		supply.Values.Add(goipp.TagString, goipp.Binary(s.Value))
+		desc.Values.Add(goipp.TagText, goipp.String(s.Description))
+	}
+	return goipp.Attributes{supply, desc, uris("printer-supply-info-uri", info)}
 }

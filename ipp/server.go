@@ -36,6 +36,8 @@ type Server struct {
 	minRate        int64
 	rateGrace      time.Duration
 	maxJobsListed  int
+	// icons are the printer-icons PNGs by name ("icon-128.png").
+	icons map[string][]byte
 }
 
 // NewServer returns a Server answering for the queues of b. A nil log
@@ -54,6 +56,7 @@ func NewServer(b Backend, log *slog.Logger, opts ...Option) *Server {
 		minRate:        DefaultMinRate,
 		rateGrace:      DefaultRateGrace,
 		maxJobsListed:  DefaultJobsListLimit,
+		icons:          icons(),
 	}
 	for _, o := range opts {
 		o(s)
@@ -101,6 +104,14 @@ func (r *request) user() string {
 
 // ServeHTTP answers POSTs of application/ipp and GETs of a status page.
 func (s *Server) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
+	if queue, icon, ok := s.iconPath(hr.URL.Path); ok && (hr.Method == http.MethodGet || hr.Method == http.MethodHead) {
+		if _, err := s.backend.Printer(hr.Context(), queue); err != nil {
+			s.httpError(w, err)
+			return
+		}
+		s.serveIcon(w, hr, icon)
+		return
+	}
 	queue, jobID, ok := splitPath(hr.URL.Path)
 	if !ok {
 		http.Error(w, "no such printer", http.StatusNotFound)

@@ -51,9 +51,10 @@ func singleString(a goipp.Attribute, ok func(string) bool) bool {
 // jobTemplate lists the job template attributes a job may carry and how
 // each is checked.
 var jobTemplate = map[string]templateCheck{
-	"copies":                     intIn(1, 999),
-	"sides":                      oneOf(sidesSupported...),
-	"media":                      func(a goipp.Attribute, _ Printer) bool { return singleString(a, knownMedia) },
+	"copies":                     checkCopies,
+	"sides":                      checkSides,
+	"media":                      checkMedia,
+	"page-ranges":                checkPageRangesAttr,
 	"media-col":                  anyValue,
 	"print-color-mode":           checkColorMode,
 	"job-hold-until":             oneOf(holdUntilSupported...),
@@ -92,9 +93,24 @@ var legacyMedia = map[string]string{
 	"legal": "na_legal_8.5x14in", "na-legal": "na_legal_8.5x14in",
 }
 
-func knownMedia(s string) bool {
-	_, legacy := legacyMedia[s]
-	return legacy || slices.Contains(mediaNames(), s)
+func checkCopies(a goipp.Attribute, p Printer) bool { return intIn(1, copiesMax(p.Caps))(a, p) }
+
+// checkPageRangesAttr accepts page-ranges where the queue advertises
+// them.
+func checkPageRangesAttr(a goipp.Attribute, p Printer) bool {
+	_, ok := pageRangesOf(a)
+	return ok && p.Caps.PageRanges
+}
+
+func checkSides(a goipp.Attribute, p Printer) bool {
+	return singleString(a, func(s string) bool { return slices.Contains(sides(p.Caps), s) })
+}
+
+// checkMedia accepts the media the queue advertises, by PWG name or by
+// the RFC 2911 name of one of them.
+func checkMedia(a goipp.Attribute, p Printer) bool {
+	names := chooseMedia(p.Caps).names
+	return singleString(a, func(s string) bool { return slices.Contains(names, normalMedia(s)) })
 }
 
 func normalMedia(s string) string {
@@ -105,7 +121,7 @@ func normalMedia(s string) string {
 }
 
 // mediaFromCol finds the named medium whose size media-col gives.
-func mediaFromCol(a goipp.Attribute) string {
+func mediaFromCol(a goipp.Attribute, p Printer) string {
 	if len(a.Values) != 1 {
 		return ""
 	}
@@ -124,7 +140,7 @@ func mediaFromCol(a goipp.Attribute) string {
 		dims := index(goipp.Attributes(size))
 		x, _ := dims.integer("x-dimension")
 		y, _ := dims.integer("y-dimension")
-		for _, md := range media {
+		for _, md := range chooseMedia(p.Caps).sizes {
 			if abs(md.x-x) <= 100 && abs(md.y-y) <= 100 {
 				return md.name
 			}
@@ -168,13 +184,13 @@ func (s *Server) jobRequest(req *request) (JobRequest, goipp.Status, string) {
 			unsupported.Add(a)
 			continue
 		}
-		applyTemplate(&jr, a)
+		applyTemplate(&jr, a, req.printer)
 	}
 	// ipptool's print-job-hold.test and some drivers send job-hold-until as
 	// an operation attribute.
 	if a, ok := req.op["job-hold-until"]; ok && jr.HoldUntil == "" {
 		if jobTemplate["job-hold-until"](a, req.printer) {
-			applyTemplate(&jr, a)
+			applyTemplate(&jr, a, req.printer)
 		} else {
 			unsupported.Add(a)
 		}
@@ -191,7 +207,7 @@ func (s *Server) jobRequest(req *request) (JobRequest, goipp.Status, string) {
 	return jr, goipp.StatusOkIgnoredOrSubstituted, "Some job attributes or values were ignored."
 }
 
-func applyTemplate(jr *JobRequest, a goipp.Attribute) {
+func applyTemplate(jr *JobRequest, a goipp.Attribute, p Printer) {
 	v := a.Values[0].V
 	switch a.Name {
 	case "copies":
@@ -202,10 +218,13 @@ func applyTemplate(jr *JobRequest, a goipp.Attribute) {
 		jr.Media = normalMedia(v.String())
 	case "media-col":
 		if jr.Media == "" {
-			jr.Media = mediaFromCol(a)
+			jr.Media = mediaFromCol(a, p)
 		}
 	case "print-color-mode":
 		jr.ColorMode = v.String()
+	case "page-ranges":
+		ranges, _ := pageRangesOf(a)
+		jr.PageRanges = FormatPageRanges(ranges)
 	case "job-hold-until":
 		jr.HoldUntil = v.String()
 	}

@@ -138,6 +138,7 @@ func (s *Service) sendOnce(ctx context.Context, j *Job, printer string, retry ho
 		Sides:          j.Sides,
 		ColorMode:      j.ColorMode,
 		Media:          j.Media,
+		PageRanges:     j.PageRanges,
 	}
 	if err := s.applyRules(ctx, j, &req); err != nil {
 		return ipp.JobStatus{}, honoured{}, err

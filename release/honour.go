@@ -33,6 +33,7 @@ type honoured struct {
 func (s *Service) honour(ctx context.Context, printer string, req *ipp.PrintRequest, retry honoured, p printerinfo.Policy) (honoured, error) {
 	if retry.dropped {
 		req.Copies, req.Sides, req.ColorMode, req.Media = retry.sent.Copies, retry.sent.Sides, retry.sent.ColorMode, retry.sent.Media
+		req.PageRanges = retry.sent.PageRanges
 		return retry, nil
 	}
 	if printerinfo.Socket(printer) {
@@ -42,11 +43,12 @@ func (s *Service) honour(ctx context.Context, printer string, req *ipp.PrintRequ
 	}
 	info := s.printers.Check(ctx, printer)
 	opts, changes, err := printerinfo.Fit(printerinfo.JobOptions{Copies: req.Copies, Sides: req.Sides,
-		ColorMode: req.ColorMode, Media: req.Media}, info.Caps, p)
+		ColorMode: req.ColorMode, Media: req.Media, PageRanges: req.PageRanges}, info.Caps, p)
 	if err != nil {
 		return honoured{}, fmt.Errorf("release: print to %s: %w", printer, err)
 	}
 	req.Copies, req.Sides, req.ColorMode, req.Media = opts.Copies, opts.Sides, opts.ColorMode, opts.Media
+	req.PageRanges = opts.PageRanges
 	return honoured{changes: changes, sent: *req}, nil
 }
 

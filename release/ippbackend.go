@@ -10,6 +10,7 @@ import (
 
 	"github.com/printgate/printgate/audit/pages"
 	"github.com/printgate/printgate/ipp"
+	"github.com/printgate/printgate/release/printerinfo"
 )
 
 // This file is where IPP begins: the only one in release that speaks
@@ -86,11 +87,25 @@ func ippJobs(jobs []Job, err error) ([]ipp.Job, error) {
 }
 
 // Printer describes queue name for IPP.
-func (b ippBackend) Printer(_ context.Context, name string) (ipp.Printer, error) {
+// What it advertises comes from its printers (see advertise.go), as
+// cached: asking printers here would make every client's
+// Get-Printer-Attributes wait on the slowest printer.
+func (b ippBackend) Printer(ctx context.Context, name string) (ipp.Printer, error) {
 	q, err := b.s.queue(name)
 	if err != nil {
 		return ipp.Printer{}, toIPP(err)
 	}
+	uris, err := b.s.queuePrinters(ctx, q)
+	if err != nil {
+		return ipp.Printer{}, toIPP(err)
+	}
+	infos := make([]printerinfo.Info, 0, len(uris))
+	for _, u := range uris {
+		if info, ok := b.s.printers.Cached(u); ok {
+			infos = append(infos, info)
+		}
+	}
+	caps, formats, color := advertised(q, infos)
 	return ipp.Printer{
 		Name:      q.Name,
 		Info:      q.Info,
@@ -98,10 +113,11 @@ func (b ippBackend) Printer(_ context.Context, name string) (ipp.Printer, error)
 		Hold:      q.Mode == Hold,
 		Accepting: !b.s.spoolFull(),
 		Reason:    "spool-area-full",
-		Formats:   q.Formats,
+		Formats:   formats,
 		MaxSize:   q.MaxSize,
-		Color:     q.Color,
+		Color:     color,
 		Auth:      string(q.Auth),
+		Caps:      caps,
 	}, nil
 }
 
@@ -217,6 +233,7 @@ func (j Job) IPP() ipp.Job {
 		ColorMode:   j.ColorMode,
 		Media:       j.Media,
 		HoldUntil:   j.HoldUntil,
+		PageRanges:  j.PageRanges,
 		HasPassword: j.PasswordHash != "",
 		Incoming:    j.State == StateIncoming,
 	}

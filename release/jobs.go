@@ -76,7 +76,7 @@ func (b ippBackend) jobs(ctx context.Context, q ipp.JobQuery) ([]Job, error) {
 // order scanIPPJobs reads them.
 var ippColumns = []string{"id", "queue", "name", "owner", "state", "reason", "message",
 	"created_at", "processed_at", "completed_at", "format", "size", "pages", "copies",
-	"sides", "color_mode", "media", "hold_until"}
+	"sides", "color_mode", "media", "hold_until", "page_ranges"}
 
 // scanIPPJobs reads rows of ippColumns. It scans by hand because a
 // Get-Jobs of a deep queue reads thousands of rows, and gorm's reflection
@@ -87,7 +87,7 @@ func scanIPPJobs(rows *sql.Rows) ([]Job, error) {
 		var j Job
 		if err := rows.Scan(&j.ID, &j.Queue, &j.Name, &j.Owner, &j.State, &j.Reason, &j.Message,
 			&j.CreatedAt, &j.ProcessedAt, &j.CompletedAt, &j.Format, &j.Size, &j.Pages, &j.Copies,
-			&j.Sides, &j.ColorMode, &j.Media, &j.HoldUntil); err != nil {
+			&j.Sides, &j.ColorMode, &j.Media, &j.HoldUntil, &j.PageRanges); err != nil {
 			return nil, err
 		}
 		jobs = append(jobs, j)

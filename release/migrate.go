@@ -40,6 +40,9 @@ func migrations() []database.Migration {
 			return database.Exec(tx, `DROP INDEX jobs_state_updated`)
 		}},
 		{Name: "held_bytes", Up: createHeldBytes},
+		{Name: "jobs.page_ranges", Up: func(tx *gorm.DB, _ database.Dialect) error {
+			return database.Exec(tx, `ALTER TABLE jobs ADD COLUMN page_ranges TEXT NOT NULL DEFAULT ''`)
+		}},
 	}
 }
 

@@ -102,7 +102,7 @@ func (s *Service) printerURIs(ctx context.Context) ([]string, error) {
 // change, after recording the refused release; "" when j may go.
 func (s *Service) unhonourable(ctx context.Context, j *Job, printer printerinfo.Info, by Actor) (string, error) {
 	_, _, err := printerinfo.Fit(printerinfo.JobOptions{Copies: j.Copies, Sides: j.Sides, ColorMode: j.ColorMode,
-		Media: j.Media}, printer.Caps, s.unsupported)
+		Media: j.Media, PageRanges: j.PageRanges}, printer.Caps, s.unsupported)
 	var un *printerinfo.Unsupported
 	if !errors.As(err, &un) {
 		return "", nil

@@ -46,6 +46,9 @@ type Job struct {
 	ColorMode string
 	Media     string
 	HoldUntil string
+	// PageRanges are the pages to print, as ipp.FormatPageRanges writes
+	// them; empty for every page.
+	PageRanges string
 	// PasswordHash is the argon2id hash of the job-password, if one was set.
 	PasswordHash string
 	// Spool names the job's encrypted document, empty without one: a

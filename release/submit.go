@@ -41,6 +41,7 @@ func (s *Service) newJob(ctx context.Context, q Queue, req ipp.JobRequest) (Job,
 		ColorMode:    req.ColorMode,
 		Media:        req.Media,
 		HoldUntil:    req.HoldUntil,
+		PageRanges:   req.PageRanges,
 		ClaimedBy:    s.instance,
 		CreatedAt:    s.now(),
 	}
@@ -280,7 +281,8 @@ func (s *Service) countPages(ctx context.Context, j *Job) error {
 // setPages records a page count on j; an unknown count is zero, with the
 // reason kept.
 func setPages(j *Job, pages int, known bool, reason string) {
-	j.Pages, j.PagesReason = pages, reason
+	ranges, _ := ipp.ParsePageRanges(j.PageRanges)
+	j.Pages, j.PagesReason = ipp.CountPages(ranges, pages), reason
 	if !known {
 		j.Pages = 0
 	}

@@ -1,0 +1,137 @@
+package release
+
+import (
+	"context"
+	"slices"
+
+	"github.com/printgate/printgate/ipp"
+	"github.com/printgate/printgate/release/printerinfo"
+)
+
+// A queue advertises what its printers can do: a direct queue its
+// printer, a hold queue every enabled device's printer that releases its
+// jobs. It takes the union of their capabilities. A job is released at
+// one printer the user chooses by walking up to it, so what the queue
+// offers is what some printer of the queue can do; a job that the
+// printer it is released at cannot honour is changed with a record, or
+// refused, there (release.unsupported_options, printerinfo.Fit), and the
+// user sees why. An intersection would hide from every user the duplex
+// or A3 printer on their floor because one old printer lacks it.
+//
+// Printers not asked yet, AppSocket printers and printers that did not
+// answer add nothing; when none is known the ipp.Server's defaults stand
+// (A4, A3, letter...; 300 and 600 dpi; every sides value).
+
+// queuePrinters returns the URIs of the printers behind q.
+func (s *Service) queuePrinters(ctx context.Context, q Queue) ([]string, error) {
+	if q.Mode == Direct {
+		if q.Printer == "" {
+			return nil, nil
+		}
+		return []string{q.Printer}, nil
+	}
+	var devs []Device
+	if err := s.db.WithContext(ctx).Where("enabled = ?", true).Order("id").Find(&devs).Error; err != nil {
+		return nil, dbErr("list devices", err)
+	}
+	var uris []string
+	for _, d := range devs {
+		if d.Printer != "" && slices.Contains(d.QueueList(), q.Name) && !slices.Contains(uris, d.Printer) {
+			uris = append(uris, d.Printer)
+		}
+	}
+	return uris, nil
+}
+
+// advertised is what queue q advertises given what is cached of its
+// printers: the union of their capabilities, and the formats q accepts
+// that some printer takes as they are or converted. Colour is the queue's
+// own word (queues[].color), not its printers': a colour job released at
+// a monochrome printer prints in black and white with the change recorded
+// (release.unsupported_options.color), like any other option.
+func advertised(q Queue, printers []printerinfo.Info) (caps ipp.Capabilities, formats []string, color bool) {
+	var known []printerinfo.Capabilities
+	for _, p := range printers {
+		if p.Caps.Known {
+			known = append(known, p.Caps)
+		}
+	}
+	if len(known) == 0 {
+		return ipp.Capabilities{}, q.Formats, q.Color
+	}
+	for _, c := range known {
+		caps.Media = union(caps.Media, c.Media...)
+		caps.MediaReady = union(caps.MediaReady, c.MediaReady...)
+		if caps.MediaDefault == "" {
+			caps.MediaDefault = c.MediaDefault
+		}
+		caps.Sides = union(caps.Sides, c.Sides...)
+		caps.Resolutions = union(caps.Resolutions, dpis(c.Resolutions)...)
+		caps.RasterResolutions = union(caps.RasterResolutions, dpis(c.PWGRasterResolutions)...)
+		caps.URF = union(caps.URF, c.URF...)
+		caps.PageRanges = caps.PageRanges || c.PageRanges
+		caps.CopiesMax = max(caps.CopiesMax, c.CopiesMax)
+	}
+	slices.Sort(caps.Resolutions)
+	slices.Sort(caps.RasterResolutions)
+	formats = printable(q.Formats, printers)
+	return caps, formats, q.Color
+}
+
+// printable keeps the formats of accepts that some printer takes as they
+// are or converted (or every format while a printer's formats are
+// unknown); application/octet-stream stays where the queue accepts it,
+// since the printer judges it. It never returns nothing: with no format
+// printable anywhere the queue's list stands, and releases say why.
+func printable(accepts []string, printers []printerinfo.Info) []string {
+	var out []string
+	for _, f := range accepts {
+		ok := f == "application/octet-stream"
+		for _, p := range printers {
+			if !p.Caps.Known || len(p.Caps.Formats) == 0 {
+				ok = true
+				break
+			}
+			if _, _, can := convertChoose(f, p.Caps.Formats); can {
+				ok = true
+				break
+			}
+		}
+		if ok {
+			out = append(out, f)
+		}
+	}
+	if len(out) == 0 || len(out) == 1 && out[0] == "application/octet-stream" {
+		return accepts
+	}
+	return out
+}
+
+// dpis returns the resolutions in dots per inch, square ones only:
+// printgate advertises and converts at square resolutions.
+func dpis(rs []printerinfo.Resolution) []int {
+	var out []int
+	for _, r := range rs {
+		if r.X != r.Y {
+			continue
+		}
+		d := r.X
+		if r.Units == "dpcm" {
+			d = (r.X*254 + 50) / 100
+		}
+		if d > 0 {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// union appends to list the values of add it does not have.
+func union[T comparable](list []T, add ...T) []T {
+	for _, v := range add {
+		if !slices.Contains(list, v) {
+			list = append(list, v)
+		}
+	}
+	return list
+}
