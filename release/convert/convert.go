@@ -1,10 +1,14 @@
 // Package convert turns a held document into a format its printer takes:
-// most office printers without a PDF option take only PWG raster, URF,
-// PCL or PostScript. Ghostscript does the work, as a separate process in
-// a sandbox this package owns (sandbox.go): no network, limits on memory,
-// processor time, wall time and output, no file of printgate's. The
-// document reaches it through an anonymous memory file and the result
-// comes back through a pipe, so no plaintext is written to a disk.
+// most office printers without a PDF option take only PWG raster, PCL or
+// PostScript. Ghostscript does the work, as a separate process in a
+// sandbox this package owns (sandbox.go): its own network namespace (no
+// network), its own user namespace, limits on memory, processor time,
+// wall time and output. The document reaches it through an anonymous
+// memory file, its scratch files go to a private folder in memory, and
+// the result comes back through a pipe, so no plaintext is written to a
+// disk. It still sees the file system as printgate's user does, with only
+// Ghostscript's -dSAFER to keep it from reading files: a mount namespace
+// (bubblewrap) is the next step (docs/LIMITS.md).
 package convert
 
 import (
@@ -105,9 +109,21 @@ func (c *Converter) Convert(ctx context.Context, doc io.Reader, from string, t T
 	ctx, cancel := context.WithTimeout(ctx, c.box.limits.Wall)
 	// PDFSTOPONERROR: a PDF Ghostscript can read nothing of fails rather
 	// than printing blank; one it can repair (a wrong xref) still prints.
+	// stdout=%stderr: what a PostScript document prints itself goes
+	// nowhere, not into the output the printer receives (PJL or PCL
+	// commands of its author's). Band lists stay in memory, and the
+	// scratch files Ghostscript still makes go to a private folder in
+	// memory (scratchDir), removed when the conversion ends.
 	args := append([]string{"-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-dNOINTERPOLATE", "-dPDFSTOPONERROR",
-		"-sOutputFile=-"}, device...)
+		"-sstdout=%stderr", "-sBandListStorage=memory", "-sOutputFile=-"}, device...)
+	scratch, err := scratchDir()
+	if err != nil {
+		in.Close()
+		cancel()
+		return nil, err
+	}
 	cmd := c.box.command(ctx, in, c.gs, append(args, "/dev/fd/3")...)
+	cmd.Env = append(cmd.Env, "TMPDIR="+scratch)
 	out, err := cmd.StdoutPipe()
 	if err == nil {
 		err = cmd.Start()
@@ -115,9 +131,10 @@ func (c *Converter) Convert(ctx context.Context, doc io.Reader, from string, t T
 	in.Close() // the child has its own copy of the descriptor
 	if err != nil {
 		cancel()
+		os.RemoveAll(scratch)
 		return nil, fmt.Errorf("convert: start the converter in its sandbox: %w", err)
 	}
-	return &output{cmd: cmd, r: out, ctx: ctx, cancel: cancel, limit: c.box.limits.Output}, nil
+	return &output{cmd: cmd, r: out, ctx: ctx, cancel: cancel, limit: c.box.limits.Output, scratch: scratch}, nil
 }
 
 // gsDevice returns Ghostscript's arguments for t.
@@ -163,6 +180,8 @@ type output struct {
 	cancel context.CancelFunc
 	limit  int64
 	n      int64
+	// scratch is the converter's folder for temporary files.
+	scratch string
 
 	once sync.Once
 	err  error // how the process ended, once it has
@@ -207,6 +226,8 @@ func (o *output) wait() error {
 			o.err = exitError(err, o.ctx.Err())
 		}
 		o.cancel()
+		// Killed at a limit, the converter leaves its files behind.
+		os.RemoveAll(o.scratch)
 	})
 	return o.err
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -122,6 +123,36 @@ func TestPWGRasterColorSpace(t *testing.T) {
 		if space != want {
 			t.Errorf("color %v: cupsColorSpace %d; want %d", color, space, want)
 		}
+	}
+}
+
+// TestNoInjection: what a PostScript document prints itself (a PJL
+// command to the printer, say) does not reach the output.
+func TestNoInjection(t *testing.T) {
+	c := newConverter(t, DefaultLimits())
+	doc := "%!PS\n(\033%-12345X@PJL SET COPIES=99\r\n) print\n/Helvetica findfont 20 scalefont setfont 72 720 moveto (x) show showpage\n"
+	for _, to := range []Target{{Format: PWGRaster, Resolution: 72}, {Format: PCL, Resolution: 150}} {
+		out, err := convert(t, c, []byte(doc), PostScript, to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(out, []byte("COPIES=99")) {
+			t.Errorf("%s: the document's own bytes reached the output: %q", to.Format, out[:min(len(out), 48)])
+		}
+	}
+}
+
+// TestScratchRemoved: a converter killed at its limits leaves none of its
+// temporary files behind.
+func TestScratchRemoved(t *testing.T) {
+	before, _ := filepath.Glob("/dev/shm/printgate-convert-*")
+	c := newConverter(t, Limits{Memory: 256 << 20, CPU: time.Second, Wall: 5 * time.Second, Input: 1 << 20, Output: 64 << 20})
+	if _, err := convert(t, c, []byte("%!PS\n{ 1 pop } loop\n"), PostScript, Target{Format: PostScript}); err == nil {
+		t.Fatal("an endless loop converted")
+	}
+	after, _ := filepath.Glob("/dev/shm/printgate-convert-*")
+	if len(after) > len(before) {
+		t.Errorf("scratch folders left: %v", after)
 	}
 }
 

@@ -124,3 +124,18 @@ func exitError(err error, ctxErr error) error {
 	}
 	return fmt.Errorf("convert: %w", err)
 }
+
+// scratchDir makes a private folder for a converter's temporary files, in
+// memory (/dev/shm) where the system has it, so that what Ghostscript
+// spills of a document reaches no disk.
+func scratchDir() (string, error) {
+	base := os.TempDir()
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		base = "/dev/shm"
+	}
+	dir, err := os.MkdirTemp(base, "printgate-convert-")
+	if err != nil {
+		return "", fmt.Errorf("convert: scratch folder: %w", err)
+	}
+	return dir, nil
+}

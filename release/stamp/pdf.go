@@ -170,6 +170,9 @@ func (s *Stamper) PDF(ctx context.Context, in io.ReaderAt, size int64, st Stamp)
 		wm, err = pdfcpu.ParseTextWatermarkDetails(s.Text(st), st.Layout.desc(s.font), true, types.POINTS)
 	}
 	if err == nil {
+		err = showAllLayers(pdf)
+	}
+	if err == nil {
 		err = pdfcpu.AddWatermarks(pdf, nil, wm)
 	}
 	var buf bytes.Buffer
@@ -280,4 +283,18 @@ func (b *budgetReader) Seek(offset int64, whence int) (int64, error) {
 		b.pos = pos
 	}
 	return pos, err
+}
+
+// showAllLayers drops the document's optional content configuration.
+// pdfcpu puts a stamp into the document's first layer when it has
+// layers, and a document whose first layer is off, or not for printing,
+// would hide the stamp; without the configuration every layer, the
+// stamp's included, shows and prints.
+func showAllLayers(pdf *model.Context) error {
+	root, err := pdf.Catalog()
+	if err != nil {
+		return err
+	}
+	root.Delete("OCProperties")
+	return nil
 }
