@@ -38,7 +38,13 @@ func (s *Service) honour(ctx context.Context, printer string, req *ipp.PrintRequ
 	}
 	if printerinfo.Socket(printer) {
 		// AppSocket carries the document alone: whatever the job asked
-		// is up to the document and the printer's panel.
+		// is up to the document and the printer's panel, except what
+		// must not be left to them (a print rule, a refuse policy).
+		if attr := unsendable(*req, p); attr != "" {
+			return honoured{}, &heldError{attr + "-not-supported",
+				"This printer cannot be told how to print this job (" + attr + "), as a print rule or the settings require. Print it at another printer.",
+				fmt.Errorf("release: %s over AppSocket", attr)}
+		}
 		return honoured{notSent: askedOptions(*req), sent: *req}, nil
 	}
 	info := s.printers.Check(ctx, printer)
@@ -66,6 +72,21 @@ func (s *Service) policyFor(j *Job) printerinfo.Policy {
 		}
 	}
 	return p
+}
+
+// unsendable returns the first option of req that an AppSocket printer
+// would ignore and p does not let go: two-sided, monochrome (a rule's)
+// or page ranges.
+func unsendable(req ipp.PrintRequest, p printerinfo.Policy) string {
+	switch {
+	case p.Sides == printerinfo.Refuse && strings.HasPrefix(req.Sides, "two-sided"):
+		return "sides"
+	case p.Color == printerinfo.Refuse && req.ColorMode == "monochrome":
+		return "print-color-mode"
+	case p.PageRanges == printerinfo.Refuse && req.PageRanges != "":
+		return "page-ranges"
+	}
+	return ""
 }
 
 // askedOptions lists the options a request asks for.

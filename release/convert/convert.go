@@ -75,6 +75,9 @@ func Choose(from string, accepts []string) (format string, convert bool, ok bool
 type Converter struct {
 	gs  string
 	box sandbox
+	// slots bounds the conversions running at once: each may take its
+	// limits' memory.
+	slots chan struct{}
 }
 
 // New finds Ghostscript and prlimit (util-linux) and returns a Converter
@@ -88,7 +91,8 @@ func New(limits Limits) (*Converter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("convert: prlimit: %w", err)
 	}
-	return &Converter{gs: gs, box: sandbox{limits: limits, prlimit: prlimit}}, nil
+	return &Converter{gs: gs, box: sandbox{limits: limits, prlimit: prlimit},
+		slots: make(chan struct{}, max(limits.Parallel, 1))}, nil
 }
 
 // Convert starts converting doc, of format from, to t and returns the
@@ -102,6 +106,22 @@ func (c *Converter) Convert(ctx context.Context, doc io.Reader, from string, t T
 	if err != nil {
 		return nil, err
 	}
+	select {
+	case c.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	out, err := c.start(ctx, doc, device)
+	if err != nil {
+		<-c.slots
+		return nil, err
+	}
+	out.done = func() { <-c.slots }
+	return out, nil
+}
+
+// start starts Ghostscript on doc, with device's arguments.
+func (c *Converter) start(ctx context.Context, doc io.Reader, device []string) (*output, error) {
 	in, err := memFile(doc, c.box.limits.Input)
 	if err != nil {
 		return nil, err
@@ -182,6 +202,8 @@ type output struct {
 	n      int64
 	// scratch is the converter's folder for temporary files.
 	scratch string
+	// done gives the converter's slot back.
+	done func()
 
 	once sync.Once
 	err  error // how the process ended, once it has
@@ -228,6 +250,9 @@ func (o *output) wait() error {
 		o.cancel()
 		// Killed at a limit, the converter leaves its files behind.
 		os.RemoveAll(o.scratch)
+		if o.done != nil {
+			o.done()
+		}
 	})
 	return o.err
 }

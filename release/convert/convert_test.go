@@ -156,6 +156,28 @@ func TestScratchRemoved(t *testing.T) {
 	}
 }
 
+// TestParallel: conversions beyond Limits.Parallel wait for a running
+// one to end.
+func TestParallel(t *testing.T) {
+	l := DefaultLimits()
+	l.Parallel = 1
+	c := newConverter(t, l)
+	doc := testdocs.PDF(1, "one at a time", testdocs.A4)
+	first, err := c.Convert(context.Background(), bytes.NewReader(doc), PDF, Target{Format: PWGRaster, Resolution: 72})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := c.Convert(ctx, bytes.NewReader(doc), PDF, Target{Format: PWGRaster, Resolution: 72}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a second conversion started beside the first: %v", err)
+	}
+	first.Close()
+	if _, err := convert(t, c, doc, PDF, Target{Format: PWGRaster, Resolution: 72}); err != nil {
+		t.Fatalf("after the first ended: %v", err)
+	}
+}
+
 // TestBadDocument fails with an error that quotes nothing of the document.
 func TestBadDocument(t *testing.T) {
 	c := newConverter(t, DefaultLimits())

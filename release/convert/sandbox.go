@@ -26,6 +26,9 @@ type Limits struct {
 	Input int64
 	// Output is the most it may write, in bytes.
 	Output int64
+	// Parallel is how many conversions run at once (at least 1); the
+	// others wait their turn.
+	Parallel int
 }
 
 // DefaultLimits are generous for office documents and still keep a
@@ -33,7 +36,7 @@ type Limits struct {
 // converts to raster in well under a minute.
 func DefaultLimits() Limits {
 	return Limits{Memory: 1 << 30, CPU: 2 * time.Minute, Wall: 3 * time.Minute,
-		Input: 256 << 20, Output: 4 << 30}
+		Input: 256 << 20, Output: 4 << 30, Parallel: 2}
 }
 
 // ErrLimit says a converter was stopped at one of its limits.

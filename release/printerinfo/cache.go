@@ -141,7 +141,10 @@ func (c *Cache) get(ctx context.Context, uri string, force bool) Info {
 	c.mu.Unlock()
 
 	full := force || prev.CapsFetched.IsZero() || now.Sub(prev.CapsFetched) >= 2*c.refresh
-	info, keep := c.fetch(ctx, prev, full)
+	// The fetch outlives a caller that gives up (it is bounded by
+	// c.timeout anyway): others may be waiting for its answer, and an
+	// answer cut short would read as an unreachable printer to them.
+	info, keep := c.fetch(context.WithoutCancel(ctx), prev, full)
 
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -200,7 +200,26 @@ var (
 const (
 	maxValues      = 512
 	maxValueLength = 255
+	// maxReasons and maxReasonLength bound the printer-state-reasons
+	// kept: they go into the audit trail and the answer to a device at
+	// every release refused for the printer.
+	maxReasons      = 32
+	maxReasonLength = 64
 )
+
+// reasonKeyword reports whether r reads as a printer-state-reasons
+// keyword: short, lower-case letters, digits and '-', '_' or '.'.
+func reasonKeyword(r string) bool {
+	if r == "" || len(r) > maxReasonLength {
+		return false
+	}
+	for _, c := range []byte(r) {
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
 
 // parseStatus reads the state attributes of a Get-Printer-Attributes
 // response.
@@ -214,7 +233,7 @@ func parseStatus(attrs goipp.Attributes) Status {
 			}
 		case "printer-state-reasons":
 			for _, r := range keywords(a) {
-				if r != "none" {
+				if r != "none" && reasonKeyword(r) && len(st.Reasons) < maxReasons {
 					st.Reasons = append(st.Reasons, r)
 				}
 			}

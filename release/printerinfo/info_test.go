@@ -128,6 +128,15 @@ func TestParseBounds(t *testing.T) {
 	if len(st.Message) > maxValueLength || !strings.HasPrefix(st.Message, "éé") || strings.ContainsRune(st.Message, '\uFFFD') {
 		t.Errorf("message of %d bytes kept: %q...", len(st.Message), st.Message[:min(len(st.Message), 20)])
 	}
+	reasons := goipp.Attribute{Name: "printer-state-reasons"}
+	for range 2 * maxReasons {
+		reasons.Values.Add(goipp.TagKeyword, goipp.String(strings.Repeat("x", 300)))
+		reasons.Values.Add(goipp.TagKeyword, goipp.String("media-empty-error"))
+		reasons.Values.Add(goipp.TagKeyword, goipp.String("<script>"))
+	}
+	if got := parseStatus(goipp.Attributes{reasons}).Reasons; len(got) != maxReasons || got[0] != "media-empty-error" {
+		t.Errorf("%d reasons kept (%.40q…), want %d keywords", len(got), got, maxReasons)
+	}
 	if st.Answered || st.State != Unknown {
 		t.Errorf("printer-state 99 read as %v (answered %v)", st.State, st.Answered)
 	}
