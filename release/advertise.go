@@ -3,6 +3,8 @@ package release
 import (
 	"context"
 	"slices"
+	"sync"
+	"time"
 
 	"github.com/printgate/printgate/ipp"
 	"github.com/printgate/printgate/release/printerinfo"
@@ -22,7 +24,10 @@ import (
 // answer add nothing; when none is known the ipp.Server's defaults stand
 // (A4, A3, letter...; 300 and 600 dpi; every sides value).
 
-// queuePrinters returns the URIs of the printers behind q.
+// queuePrinters returns the URIs of the printers behind q. Every IPP
+// request asks (a Print-Job too), so a hold queue's list is read from the
+// devices table at most every devicesFresh; a device added meanwhile is
+// advertised that much later.
 func (s *Service) queuePrinters(ctx context.Context, q Queue) ([]string, error) {
 	if q.Mode == Direct {
 		if q.Printer == "" {
@@ -30,17 +35,54 @@ func (s *Service) queuePrinters(ctx context.Context, q Queue) ([]string, error) 
 		}
 		return []string{q.Printer}, nil
 	}
+	return s.devicePrinters.get(ctx, s.now(), q.Name, s.readDevicePrinters)
+}
+
+// devicesFresh is how long a read of the devices' printers is used.
+const devicesFresh = 5 * time.Second
+
+// readDevicePrinters returns the printers of the enabled devices, by
+// queue.
+func (s *Service) readDevicePrinters(ctx context.Context) (map[string][]string, error) {
 	var devs []Device
 	if err := s.db.WithContext(ctx).Where("enabled = ?", true).Order("id").Find(&devs).Error; err != nil {
 		return nil, dbErr("list devices", err)
 	}
-	var uris []string
+	byQueue := map[string][]string{}
 	for _, d := range devs {
-		if d.Printer != "" && slices.Contains(d.QueueList(), q.Name) && !slices.Contains(uris, d.Printer) {
-			uris = append(uris, d.Printer)
+		if d.Printer == "" {
+			continue
+		}
+		for _, name := range d.QueueList() {
+			if !slices.Contains(byQueue[name], d.Printer) {
+				byQueue[name] = append(byQueue[name], d.Printer)
+			}
 		}
 	}
-	return uris, nil
+	return byQueue, nil
+}
+
+// printerLists keeps the last read of the devices' printers.
+type printerLists struct {
+	mu      sync.Mutex
+	at      time.Time
+	byQueue map[string][]string
+}
+
+// get returns queue's printers, reading them again with read when the
+// last read is older than devicesFresh.
+func (l *printerLists) get(ctx context.Context, now time.Time, queue string,
+	read func(context.Context) (map[string][]string, error)) ([]string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.byQueue == nil || now.Sub(l.at) >= devicesFresh || now.Before(l.at) {
+		byQueue, err := read(ctx)
+		if err != nil {
+			return nil, err
+		}
+		l.byQueue, l.at = byQueue, now
+	}
+	return slices.Clone(l.byQueue[queue]), nil
 }
 
 // advertised is what queue q advertises given what is cached of its

@@ -214,6 +214,8 @@ type Service struct {
 	stamper    *stamp.Stamper
 	stampCodes *stamp.Codes
 	converter  *convert.Converter
+	// devicePrinters caches which printers stand behind each hold queue.
+	devicePrinters printerLists
 
 	sessionIdle time.Duration
 	sweepEvery  time.Duration
