@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"log/slog"
 	"slices"
 	"sync"
 	"time"
@@ -35,7 +36,7 @@ func (s *Service) queuePrinters(ctx context.Context, q Queue) ([]string, error) 
 		}
 		return []string{q.Printer}, nil
 	}
-	return s.devicePrinters.get(ctx, s.now(), q.Name, s.readDevicePrinters)
+	return s.devicePrinters.get(ctx, s.now(), q.Name, s.readDevicePrinters, s.log)
 }
 
 // devicesFresh is how long a read of the devices' printers is used.
@@ -70,17 +71,22 @@ type printerLists struct {
 }
 
 // get returns queue's printers, reading them again with read when the
-// last read is older than devicesFresh.
+// last read is older than devicesFresh. What a queue advertises is no
+// reason to refuse a request: when the database cannot be read, the last
+// list stands (none before the first read), and it is tried again
+// devicesFresh later.
 func (l *printerLists) get(ctx context.Context, now time.Time, queue string,
-	read func(context.Context) (map[string][]string, error)) ([]string, error) {
+	read func(context.Context) (map[string][]string, error), log *slog.Logger) ([]string, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.byQueue == nil || now.Sub(l.at) >= devicesFresh || now.Before(l.at) {
+	if l.at.IsZero() || now.Sub(l.at) >= devicesFresh || now.Before(l.at) {
+		l.at = now
 		byQueue, err := read(ctx)
 		if err != nil {
-			return nil, err
+			log.Warn("release: the printers behind the hold queues could not be read; the last list stands", "err", err)
+		} else {
+			l.byQueue = byQueue
 		}
-		l.byQueue, l.at = byQueue, now
 	}
 	return slices.Clone(l.byQueue[queue]), nil
 }

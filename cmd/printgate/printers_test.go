@@ -176,6 +176,7 @@ func TestReleaseHonoursOptions(t *testing.T) {
 	e := newReleaseEnv(t, "", nil)
 	office := testenv.IPPEvePrinter(t, testenv.WithDuplex(), testenv.WithColor())
 	e.addDeviceAt("office", office.URI)
+	e.awaitAdvertised("office", "sides-supported", "two-sided-long-edge")
 	asked := []goipp.Attribute{keywordVal("sides", "two-sided-long-edge"), keywordVal("print-color-mode", "color")}
 
 	for _, tc := range []struct {
@@ -237,6 +238,19 @@ func TestReleaseHonoursOptions(t *testing.T) {
 	}
 }
 
+// awaitAdvertised has device's printer asked (a user lists their jobs
+// there) and waits until the queue advertises value in attr: a queue
+// offers what its printers do.
+func (e *releaseEnv) awaitAdvertised(device, attr, value string) {
+	e.t.Helper()
+	sess := e.login(device, map[string]string{"card": "04A1B2C3"})
+	e.call(device, http.MethodGet, "/release/sessions/"+sess+"/jobs", nil)
+	uri := e.srv.PrinterURI("secure")
+	testenv.WaitFor(e.t, "the queue to advertise "+attr+" "+value, func() bool {
+		return slices.Contains(values(printerAttrs(e.t, uri), attr), value)
+	})
+}
+
 func mustAtoi(s string) int {
 	n, _ := strconv.Atoi(s)
 	return n
@@ -248,6 +262,10 @@ func mustAtoi(s string) int {
 // printer receives nothing.
 func TestReleaseRefusesOption(t *testing.T) {
 	e := newReleaseEnv(t, "", func(c *Config) { c.Release.UnsupportedOptions.Sides = "refuse" })
+	// The queue takes two-sided jobs because another of its printers
+	// prints them.
+	e.addDeviceAt("office", testenv.IPPEvePrinter(t, testenv.WithDuplex()).URI)
+	e.awaitAdvertised("office", "sides-supported", "two-sided-short-edge")
 	id := e.submitWith("bob", testdocs.PDF(1, "duplex only", testdocs.A4), keywordVal("sides", "two-sided-short-edge"))
 	other := e.submit("bob", testdocs.PDF(1, "simplex", testdocs.A4))
 	sess := e.login("mfp1", map[string]string{"card": "04A1B2C3"})
