@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/OpenPrinting/goipp"
 
@@ -72,16 +71,11 @@ func runEverywhere(t *testing.T, ipptool, gs, docs string, srv *testServer, queu
 	uri := srv.PrinterURI(queue)
 	want := printerAttrs(t, printerURI)
 	var got goipp.Attributes
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	if !testenv.Eventually(func() bool {
 		got = printerAttrs(t, uri)
-		if slices.Equal(values(got, "media-supported"), values(want, "media-supported")) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("queue advertises media %v, its printer has %v", values(got, "media-supported"), values(want, "media-supported"))
-		}
-		time.Sleep(200 * time.Millisecond)
+		return slices.Equal(values(got, "media-supported"), values(want, "media-supported"))
+	}) {
+		t.Fatalf("queue advertises media %v, its printer has %v", values(got, "media-supported"), values(want, "media-supported"))
 	}
 	for _, name := range []string{"sides-supported", "pwg-raster-document-resolution-supported"} {
 		if g, w := values(got, name), values(want, name); !slices.Equal(g, w) {
@@ -283,13 +277,9 @@ func TestPageRanges(t *testing.T) {
 		srv := startServer(t, newConfig(t, dbURL,
 			QueueConfig{Name: "lobby", Mode: "direct", Printer: printer.URI}))
 		uri := srv.PrinterURI("lobby")
-		deadline := time.Now().Add(30 * time.Second)
-		for attrValue(printerAttrs(t, uri), "page-ranges-supported") != "true" {
-			if time.Now().After(deadline) {
-				t.Fatal("the queue does not advertise page-ranges, though its printer supports them")
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
+		testenv.WaitFor(t, "the queue to advertise page-ranges, as its printer supports them", func() bool {
+			return attrValue(printerAttrs(t, uri), "page-ranges-supported") == "true"
+		})
 		doc, err := os.ReadFile("../../testdata/ipptool/document-a4.pdf") // two pages
 		if err != nil {
 			t.Fatal(err)
@@ -302,16 +292,13 @@ func TestPageRanges(t *testing.T) {
 		}
 		id := attrValue(r.Job, "job-id")
 		var job goipp.Attributes
-		for {
-			var n int
-			fmt.Sscan(id, &n)
+		var n int
+		fmt.Sscan(id, &n)
+		testenv.WaitFor(t, "the job to complete", func() bool {
 			g := ippRequest(goipp.OpGetJobAttributes, uri, "bob", intVal("job-id", n))
 			job = ippDo(t, uri, g, nil).Job
-			if attrValue(job, "job-state") == "completed" || time.Now().After(deadline) {
-				break
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
+			return attrValue(job, "job-state") == "9" // completed
+		})
 		if got := attrValue(job, "page-ranges"); got != "2-2" {
 			t.Errorf("job page-ranges = %q, want 2-2", got)
 		}
