@@ -125,7 +125,14 @@ func (l *Log) appendBatch(ctx context.Context, tx *gorm.DB, evs []Event) error {
 	if err := l.writeRecords(c, b, evs); err != nil {
 		return err
 	}
-	return l.moveHead(c, b, head.seq, &evs[len(evs)-1])
+	last := &evs[len(evs)-1]
+	if err := l.moveHead(c, b, head.seq, last); err != nil {
+		return err
+	}
+	// Known only if the caller's transaction commits; AppendAlone finds
+	// out when it does not.
+	l.known.set(chainHead{seq: last.Seq, hash: last.Hash})
+	return nil
 }
 
 // prepare validates ev and brings its values to the form that is hashed

@@ -43,12 +43,11 @@ type batch struct {
 	args       []any    // arguments of one statement
 	// chained holds, on PostgreSQL, the writes waiting to go as one
 	// statement (see write).
-	chained struct {
-		qs    []string
-		nargs []int
-		args  []any
-	}
+	chained database.Chained
 	keys []string // scratch for sorting details keys
+	// alone is set while AppendAlone gathers the batch's writes: they
+	// must all go in its one statement.
+	alone bool
 }
 
 // pendingRecord is a job record the batch writes: the whole record of a
@@ -75,14 +74,14 @@ const (
 )
 
 func (l *Log) putBatch(b *batch) {
-	if cap(b.text) > maxKeptText || cap(b.args) > maxKeptArgs || cap(b.chained.args) > maxKeptArgs {
+	if cap(b.text) > maxKeptText || cap(b.args) > maxKeptArgs || cap(b.chained.Args) > maxKeptArgs {
 		return
 	}
 	// Drop every reference to the events' values, beyond the lengths too.
 	clear(b.records[:cap(b.records)])
 	clear(b.args[:cap(b.args)])
-	clear(b.chained.args[:cap(b.chained.args)])
-	b.chained.qs, b.chained.nargs, b.chained.args = b.chained.qs[:0], b.chained.nargs[:0], b.chained.args[:0]
+	b.chained.Reset()
+	b.alone = false
 	clear(b.keys[:cap(b.keys)])
 	clear(b.jobs)
 	b.entry, b.records, b.fromStored, b.ids = b.entry[:0], b.records[:0], b.fromStored[:0], b.ids[:0]
@@ -100,7 +99,7 @@ func (b *batch) nameMAC(l *Log) hash.Hash {
 // statements are the SQL texts of appends in the Log's dialect.
 type statements struct {
 	*database.Texts
-	lockHead, moveHead, update, byJobIDs string
+	lockHead, readHead, moveHead, moveHeadReturning, update, byJobIDs string
 }
 
 func newStatements(db *database.DB) *statements {
@@ -110,12 +109,14 @@ func newStatements(db *database.DB) *statements {
 	}
 	s := &statements{Texts: database.NewTexts(d)}
 	s.lockHead = `SELECT seq, hash FROM audit_chain WHERE id = 1`
+	s.readHead = s.lockHead
 	s.byJobIDs = `SELECT job_id, owner, queue FROM audit_jobs WHERE job_id IN (SELECT value FROM json_each(?))`
 	if d == database.Postgres {
 		s.lockHead += ` FOR UPDATE`
 		s.byJobIDs = `SELECT job_id, owner, queue FROM audit_jobs WHERE job_id = ANY(?)`
 	}
 	s.moveHead = s.Bind(`UPDATE audit_chain SET seq = ?, hash = ? WHERE id = 1 AND seq = ?`)
+	s.moveHeadReturning = s.Bind(`UPDATE audit_chain SET seq = ?, hash = ? WHERE id = 1 AND seq = ? RETURNING 1`)
 	s.update = s.Bind(recordUpdate)
 	s.byJobIDs = s.Bind(s.byJobIDs)
 	return s
@@ -202,22 +203,22 @@ func (l *Log) write(c conn, b *batch, q string, args []any) error {
 		_, err := c.exec(q, args...)
 		return err
 	}
-	if len(b.chained.args)+len(args) > postgresInsertParams {
+	if len(b.chained.Args)+len(args) > postgresInsertParams {
+		if b.alone {
+			return errTooLarge
+		}
 		if _, err := l.flush(c, b); err != nil {
 			return err
 		}
 	}
-	b.chained.qs = append(b.chained.qs, q)
-	b.chained.nargs = append(b.chained.nargs, len(args))
-	b.chained.args = append(b.chained.args, args...)
+	b.chained.Add(q, args...)
 	return nil
 }
 
 // flush runs the writes kept by write as one statement.
 func (l *Log) flush(c conn, b *batch) (sql.Result, error) {
-	res, err := c.exec(l.stmts.Chain(b.chained.qs, b.chained.nargs), b.chained.args...)
-	clear(b.chained.args)
-	b.chained.qs, b.chained.nargs, b.chained.args = b.chained.qs[:0], b.chained.nargs[:0], b.chained.args[:0]
+	res, err := c.exec(l.stmts.Chain(b.chained.Qs, b.chained.NArgs), b.chained.Args...)
+	b.chained.Reset()
 	return res, err
 }
 

@@ -107,6 +107,9 @@ type Log struct {
 	batches   sync.Pool // of *batch, the scratch space of appends
 	// insertRows caps the rows of one multi-row INSERT when set (tests).
 	insertRows int
+	// known is the chain head this Log last wrote or read, which
+	// AppendAlone chains on without reading it (alone.go).
+	known knownHead
 }
 
 // New returns a Log over db, whose schema Migrate has created.

@@ -19,6 +19,23 @@ var migrations = []database.Migration{
 	{Name: "create audit tables", Up: createTables},
 	{Name: "append-only triggers", Up: createTriggers},
 	{Name: "signed chain marks", Up: createMarks},
+	{Name: "audit_expect_moved", Up: createExpectMoved},
+}
+
+// createExpectMoved adds, on PostgreSQL, the function that fails
+// AppendAlone's statement as a whole when its move of the chain head
+// found the head elsewhere (alone.go): n is the rows the move changed.
+// serialization_failure is the code of "nothing was done, try again".
+func createExpectMoved(tx *gorm.DB, d database.Dialect) error {
+	if d != database.Postgres {
+		return nil
+	}
+	return database.Exec(tx, `CREATE FUNCTION audit_expect_moved(n BIGINT) RETURNS VOID LANGUAGE plpgsql AS $$
+	BEGIN
+		IF n <> 1 THEN
+			RAISE EXCEPTION 'audit: the chain head moved under an append' USING ERRCODE = 'serialization_failure';
+		END IF;
+	END $$`)
 }
 
 // types maps the placeholders of the DDL below to each dialect's types.

@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/printgate/printgate/audit"
+	"github.com/printgate/printgate/internal/database"
 )
 
 // The committer makes submitted jobs durable in groups (docs/PIPELINE.md).
@@ -200,6 +201,11 @@ func (s *Service) writeBatch(ctx context.Context, all []*submission) error {
 		// of its document's file is durable.
 		if err := s.spool.SyncDir(); err != nil {
 			return fmt.Errorf("release: commit jobs: %w", err)
+		}
+	}
+	if s.texts.Dialect() == database.Postgres {
+		if err := s.writeAlone(ctx, all); !errors.Is(err, errTryLocked) {
+			return err
 		}
 	}
 	err := s.group.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {

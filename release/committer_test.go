@@ -67,7 +67,9 @@ func (g *gate) beforeCommit(ids []int64) {
 // commit together; of seven jobs of one user, two commit in that same one
 // transaction and five are refused, with no job tried again on its own.
 // Every accepted job has its document, key and events; the refused ones
-// leave nothing.
+// leave nothing. On PostgreSQL the one user's seven are first sent as one
+// statement, which the trigger refuses whole, and then written by the
+// transaction.
 func TestCommitBatch(t *testing.T) {
 	cases := []struct {
 		name     string
@@ -119,7 +121,13 @@ func TestCommitBatch(t *testing.T) {
 			if accepted != c.accepted || refused != 7-c.accepted {
 				t.Errorf("%s: %d jobs accepted and %d refused; want %d and %d", c.name, accepted, refused, c.accepted, 7-c.accepted)
 			}
-			if want := []int{1, c.accepted}; !slices.Equal(g.sizes, want) {
+			want := []int{1, c.accepted}
+			if db.Dialect == database.Postgres && c.accepted < 7 {
+				// Sent first as one statement (alone.go), which the
+				// held-bytes trigger refused whole; then the transaction.
+				want = []int{1, 7, c.accepted}
+			}
+			if !slices.Equal(g.sizes, want) {
 				t.Errorf("%s: batches of %v jobs committed; want %v: the seven waiting in one", c.name, g.sizes, want)
 			}
 		}

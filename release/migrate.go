@@ -43,7 +43,43 @@ func migrations() []database.Migration {
 		{Name: "jobs.page_ranges", Up: func(tx *gorm.DB, _ database.Dialect) error {
 			return database.Exec(tx, `ALTER TABLE jobs ADD COLUMN page_ranges TEXT NOT NULL DEFAULT ''`)
 		}},
+		{Name: "held_bytes limit check", Up: heldLimitCheck},
 	}
+}
+
+// heldLimitCheck makes the held-bytes trigger of PostgreSQL refuse a
+// job that takes its owner past the limit in the setting
+// printgate.held_limit, when the statement or transaction has set it:
+// the committer's one-statement batches (alone.go), which lock nothing
+// beforehand, and the transactions that checked the limit under their
+// owner's lock (lockHeld), so that the two never let each other past it.
+// Every other write (a release, an administrator's change) is not
+// checked. The counter's row is locked by the update, so what the check
+// reads counts every job committed before and none that is not.
+func heldLimitCheck(tx *gorm.DB, d database.Dialect) error {
+	if d != database.Postgres {
+		return nil
+	}
+	return database.Exec(tx, `CREATE OR REPLACE FUNCTION jobs_held_bytes() RETURNS trigger LANGUAGE plpgsql AS $$
+	DECLARE
+		total BIGINT;
+		lim BIGINT;
+	BEGIN
+		IF TG_OP <> 'INSERT' AND OLD.spool <> '' THEN
+			UPDATE held_bytes SET bytes = bytes - OLD.size WHERE owner = OLD.owner;
+		END IF;
+		IF TG_OP <> 'DELETE' AND NEW.spool <> '' THEN
+			INSERT INTO held_bytes AS h (owner, bytes) VALUES (NEW.owner, NEW.size)
+			ON CONFLICT (owner) DO UPDATE SET bytes = h.bytes + EXCLUDED.bytes
+			RETURNING h.bytes INTO total;
+			lim := NULLIF(current_setting('`+heldLimitSetting+`', true), '')::BIGINT;
+			IF lim > 0 AND total > lim AND NEW.size > 0 THEN
+				RAISE EXCEPTION 'release: held documents past the per-user limit'
+					USING ERRCODE = 'check_violation', CONSTRAINT = 'held_bytes_limit';
+			END IF;
+		END IF;
+		RETURN NULL;
+	END $$`)
 }
 
 // createHeldBytes adds the per-owner counter of held bytes that the

@@ -3,6 +3,7 @@ package release
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -120,7 +121,10 @@ func (s *Service) checkHeld(tx *gorm.DB, owner string, size int64) error {
 // owner's held bytes until tx ends.
 func (s *Service) lockHeld(tx *gorm.DB, owner string) (int64, error) {
 	if s.db.Dialect == database.Postgres {
-		if err := tx.Exec("SELECT pg_advisory_xact_lock(CAST(? AS integer), hashtext(?))", heldLockSpace, owner).Error; err != nil {
+		// The setting makes the trigger check the limit too (heldLimitCheck):
+		// a one-statement batch (alone.go) takes no lock.
+		if err := tx.Exec("SELECT pg_advisory_xact_lock(CAST(? AS integer), hashtext(?)), set_config('"+heldLimitSetting+"', ?, true)",
+			heldLockSpace, owner, strconv.FormatInt(s.maxHeld, 10)).Error; err != nil {
 			return 0, err
 		}
 	}

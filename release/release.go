@@ -201,6 +201,9 @@ type Options struct {
 type Service struct {
 	db     *database.DB
 	texts  *database.Texts // of the committer's statements
+	// idsAhead are job IDs the committer took from the sequence and has
+	// not used yet (PostgreSQL; alone.go).
+	idsAhead []int64
 	spool  *spool.Spool
 	queues map[string]Queue
 	client *ipp.Client

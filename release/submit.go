@@ -218,6 +218,11 @@ func (s *Service) recordDocument(ctx context.Context, q Queue, j *Job, r receive
 		}
 		return s.recordSubmitted(ctx, tx, q, j)
 	})
+	if overHeldLimit(err) {
+		// A one-statement batch of the committer got there first
+		// (alone.go): the owner is at the limit.
+		return s.errUserFull(s.maxHeld)
+	}
 	return dbErr("store document", err)
 }
 

@@ -127,3 +127,28 @@ func renumber(b *strings.Builder, q string, offset int) {
 		i = j - 1
 	}
 }
+
+// Chained gathers writes to send to PostgreSQL as one statement
+// (Texts.Chain): each text with its placeholders written $1, $2... as
+// Bind writes them, and its arguments.
+type Chained struct {
+	Qs    []string
+	NArgs []int
+	Args  []any
+}
+
+// Add keeps q, with args, as the next write.
+func (c *Chained) Add(q string, args ...any) {
+	c.Qs = append(c.Qs, q)
+	c.NArgs = append(c.NArgs, len(args))
+	c.Args = append(c.Args, args...)
+}
+
+// Len is the number of writes kept.
+func (c *Chained) Len() int { return len(c.Qs) }
+
+// Reset forgets the writes, keeping the buffers but no argument.
+func (c *Chained) Reset() {
+	clear(c.Args[:cap(c.Args)])
+	c.Qs, c.NArgs, c.Args = c.Qs[:0], c.NArgs[:0], c.Args[:0]
+}

@@ -1,0 +1,174 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"gorm.io/gorm"
+
+	"github.com/printgate/printgate/internal/database"
+)
+
+// An append inside a transaction takes four round trips to PostgreSQL
+// besides the caller's own: BEGIN, the head's lock, the writes, COMMIT.
+// AppendAlone takes one: it chains the events on the head this Log last
+// knew, without reading or locking it, and sends the caller's writes, the
+// events, their job records and the head's move as one statement, which
+// PostgreSQL commits by itself. If another writer moved the head
+// meanwhile, the statement fails as a whole and writes nothing: the first
+// event's sequence number is taken (audit_events' primary key), or the
+// head's move finds it elsewhere and audit_expect_moved raises. The caller
+// tries again; the next call reads the head first.
+
+// ErrHeadMoved is AppendAlone's error when another writer moved the chain
+// head: nothing was written, and the next call will chain on the head it
+// reads.
+var ErrHeadMoved = errors.New("audit: the chain head moved")
+
+// errTooLarge refuses a batch whose writes do not fit one statement.
+var errTooLarge = errors.New("audit: too many events for one statement")
+
+// knownHead is the chain head a Log last wrote or read. It can be wrong
+// (another instance appended, a transaction rolled back): AppendAlone
+// finds out and forgets it.
+type knownHead struct {
+	mu   sync.Mutex
+	head chainHead
+	ok   bool
+}
+
+func (k *knownHead) get() (chainHead, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.head, k.ok
+}
+
+// set remembers h unless a head further on is known: appends of other
+// transactions finish in any order.
+func (k *knownHead) set(h chainHead) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if !k.ok || h.seq > k.head.seq {
+		k.head, k.ok = chainHead{seq: h.seq, hash: slices.Clone(h.hash)}, true
+	}
+}
+
+func (k *knownHead) forget() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.ok = false
+}
+
+// Alone are the caller's parts of AppendAlone's statement.
+type Alone struct {
+	// Writes go first, in the texts of the Log's dialect (database.Texts);
+	// they must not depend on each other's effects, nor on the events'.
+	Writes database.Chained
+	// Select is an expression, with SelectArgs, evaluated in the
+	// statement's main query: after its writes are planned, before the
+	// triggers their rows fire run (set_config of a setting those
+	// triggers read, say). Empty for none.
+	Select     string
+	SelectArgs []any
+}
+
+// AppendAlone writes a's writes and appends evs in one statement run on
+// pool outside any transaction (PostgreSQL only): both are committed
+// together when it returns nil, and neither is on ErrHeadMoved or any
+// other error but a lost connection, after which the caller must look.
+// It returns the events as AppendBatch does.
+func (l *Log) AppendAlone(ctx context.Context, pool gorm.ConnPool, a *Alone, evs []Event) ([]Event, error) {
+	if l.chainKey == nil {
+		return nil, wrap("append alone", ErrNoKey)
+	}
+	if l.stmts.Dialect() != database.Postgres {
+		return nil, errors.New("audit: append alone: PostgreSQL only")
+	}
+	out := slices.Clone(evs)
+	if len(out) == 0 {
+		return out, nil
+	}
+	if err := l.appendAlone(ctx, conn{ctx: ctx, pool: pool}, a, out); err != nil {
+		if _, ok := errors.AsType[*EventError](err); ok {
+			return nil, err
+		}
+		return nil, fmt.Errorf("audit: append alone %d events: %w", len(evs), err)
+	}
+	return out, nil
+}
+
+func (l *Log) appendAlone(ctx context.Context, c conn, a *Alone, evs []Event) error {
+	b := l.getBatch()
+	defer l.putBatch(b)
+	b.alone = true
+	for i := range evs {
+		if err := l.prepare(&evs[i], b); err != nil {
+			return &EventError{Index: i, Type: evs[i].Type, JobID: evs[i].JobID, Err: err}
+		}
+	}
+	if err := b.plan(evs); err != nil {
+		return err
+	}
+	if err := l.fillFromRecords(c, b, evs); err != nil {
+		return err
+	}
+	head, ok := l.known.get()
+	if !ok {
+		if err := c.pool.QueryRowContext(ctx, l.stmts.readHead).Scan(&head.seq, &head.hash); err != nil {
+			return fmt.Errorf("read chain head: %w", err)
+		}
+		l.known.set(head)
+	}
+	l.chain(b, evs, head)
+	for i, q := range a.Writes.Qs {
+		b.chained.Add(q, a.Writes.Args[argStart(a.Writes.NArgs, i):][:a.Writes.NArgs[i]]...)
+	}
+	if err := l.insertEvents(c, b, evs); err != nil {
+		return err
+	}
+	if err := l.writeRecords(c, b, evs); err != nil {
+		return err
+	}
+	last := &evs[len(evs)-1]
+	if err := l.write(c, b, l.stmts.moveHeadReturning, []any{last.Seq, last.Hash, head.seq}); err != nil {
+		return err
+	}
+	main := "SELECT audit_expect_moved((SELECT count(*) FROM s" + strconv.Itoa(b.chained.Len()-1) + "))"
+	if a.Select != "" {
+		main += ", " + a.Select
+	}
+	b.chained.Add(main, a.SelectArgs...)
+	_, err := c.exec(l.stmts.Chain(b.chained.Qs, b.chained.NArgs), b.chained.Args...)
+	if err != nil {
+		l.known.forget()
+		if headMoved(err) {
+			return ErrHeadMoved
+		}
+		return err
+	}
+	l.known.set(chainHead{seq: last.Seq, hash: last.Hash})
+	return nil
+}
+
+// argStart is where the arguments of the i-th write begin.
+func argStart(nargs []int, i int) int {
+	n := 0
+	for _, k := range nargs[:i] {
+		n += k
+	}
+	return n
+}
+
+// headMoved reports whether err is AppendAlone's statement finding the
+// head moved: the first event's number taken, or audit_expect_moved.
+func headMoved(err error) bool {
+	if pe, ok := errors.AsType[*pgconn.PgError](err); ok {
+		return pe.Code == "40001" || (pe.Code == "23505" && pe.ConstraintName == "audit_events_pkey")
+	}
+	return false
+}
