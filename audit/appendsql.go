@@ -44,7 +44,7 @@ type batch struct {
 	// chained holds, on PostgreSQL, the writes waiting to go as one
 	// statement (see write).
 	chained database.Chained
-	keys []string // scratch for sorting details keys
+	keys    []string // scratch for sorting details keys
 	// alone is set while AppendAlone gathers the batch's writes: they
 	// must all go in its one statement.
 	alone bool

@@ -199,17 +199,17 @@ type Options struct {
 
 // Service holds the queues and jobs; IPP reaches it through IPP().
 type Service struct {
-	db     *database.DB
-	texts  *database.Texts // of the committer's statements
+	db    *database.DB
+	texts *database.Texts // of the committer's statements
 	// idsAhead are job IDs the committer took from the sequence and has
 	// not used yet (PostgreSQL; alone.go).
 	idsAhead []int64
-	spool  *spool.Spool
-	queues map[string]Queue
-	client *ipp.Client
-	dir    directory.Directory
-	audit  *audit.Log
-	creds  *credential.Store
+	spool    *spool.Spool
+	queues   map[string]Queue
+	client   *ipp.Client
+	dir      directory.Directory
+	audit    *audit.Log
+	creds    *credential.Store
 	// throttle and passwords may be nil: nothing is limited.
 	throttle  *throttle.Store
 	passwords *throttle.Passwords
