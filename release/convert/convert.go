@@ -225,7 +225,7 @@ func gsDevice(t Target) ([]string, error) {
 }
 
 // pageList is IPP page-ranges as Ghostscript's -sPageList takes them.
-var pageList = regexp.MustCompile(`^[1-9][0-9]{0,8}(-[1-9][0-9]{0,8})?(,[1-9][0-9]{0,8}(-[1-9][0-9]{0,8})?)*$`)
+var pageList = regexp.MustCompile(`^[1-9][0-9]{0,9}(-[1-9][0-9]{0,9})?(,[1-9][0-9]{0,9}(-[1-9][0-9]{0,9})?)*$`)
 
 // deviceArgs returns the arguments that choose Ghostscript's device for
 // t, at res dots per inch.
