@@ -33,11 +33,18 @@ func lastFile(t *testing.T, p *testenv.Printer, before int) []byte {
 	return b
 }
 
-// waitPrinted waits for the print of job id to end and fails the test
-// unless it completed.
-func (e *releaseEnv) waitPrinted(device, sess string, id int64) {
+// releaseAndWait releases job id at device as bob and waits for the
+// print to end; the test fails unless the job was released and printed.
+func (e *releaseEnv) releaseAndWait(device string, id int64) {
 	e.t.Helper()
-	var out map[string]any
+	sess := e.login(device, map[string]string{"card": "04A1B2C3"})
+	code, out := e.call(device, http.MethodPost, "/release/sessions/"+sess+"/release", map[string]any{"jobs": []int64{id}})
+	if code != http.StatusAccepted {
+		e.t.Fatalf("release: HTTP %d %v", code, out)
+	}
+	if jobs, _ := out["jobs"].([]any); len(jobs) != 1 || jobs[0].(map[string]any)["problem"] != nil {
+		e.t.Fatalf("release: %v", out)
+	}
 	testenv.WaitFor(e.t, "the print to end", func() bool {
 		_, out = e.call(device, http.MethodGet, fmt.Sprintf("/release/sessions/%s/jobs/%d", sess, id), nil)
 		// Held, it says so before the release starts: wait for a reason.
@@ -87,12 +94,7 @@ func TestRulesHoldOnContent(t *testing.T) {
 		t.Fatalf("Print-Job: %s %q", status(r), attrValue(r.Operation, "status-message"))
 	}
 	id, _ := strconv.ParseInt(attrValue(r.Job, "job-id"), 10, 64)
-	sess := e.login("office", map[string]string{"card": "04A1B2C3"})
-	if code, out := e.call("office", http.MethodPost, "/release/sessions/"+sess+"/release",
-		map[string]any{"jobs": []int64{id}}); code != http.StatusAccepted {
-		t.Fatalf("release: HTTP %d %v", code, out)
-	}
-	e.waitPrinted("office", sess, id)
+	e.releaseAndWait("office", id)
 
 	got := lastFile(t, printer, 0)
 	if !bytes.HasPrefix(got, []byte("%PDF-")) {
@@ -152,12 +154,7 @@ func TestPageRangesByConversion(t *testing.T) {
 
 	id := e.submitWith("bob", testdocs.PDF(5, "five pages", testdocs.A4),
 		goipp.MakeAttribute("page-ranges", goipp.TagRange, goipp.Range{Lower: 2, Upper: 3}))
-	sess := e.login("raster", map[string]string{"card": "04A1B2C3"})
-	if code, out := e.call("raster", http.MethodPost, "/release/sessions/"+sess+"/release",
-		map[string]any{"jobs": []int64{id}}); code != http.StatusAccepted {
-		t.Fatalf("release: HTTP %d %v", code, out)
-	}
-	e.waitPrinted("raster", sess, id)
+	e.releaseAndWait("raster", id)
 
 	got := lastFile(t, raster, 0)
 	res, err := pages.Count(context.Background(), pages.FormatPWGRaster, bytes.NewReader(got))
