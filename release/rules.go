@@ -110,12 +110,13 @@ func (s *Service) checkRules(ctx context.Context, q Queue, j *Job) error {
 // their desk and the answer does not depend on the printer; a job held
 // before its queue had the rule is held at release (converted).
 func enforceable(format string) bool {
-	switch f := baseFormat(format); f {
-	case pages.FormatJPEG, pages.FormatPNG:
+	// The converter is asked to read format as it is (converted), so it
+	// is judged as it is here too.
+	if convert.Reads(format) {
 		return true
-	default:
-		return convert.Reads(f)
 	}
+	f := baseFormat(format)
+	return f == pages.FormatJPEG || f == pages.FormatPNG
 }
 
 // forcedRules returns the force rules among the names applyRules kept
