@@ -1,6 +1,7 @@
 package release
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"github.com/printgate/printgate/ipp"
 	"github.com/printgate/printgate/release/convert"
 	"github.com/printgate/printgate/release/printerinfo"
+	"github.com/printgate/printgate/release/rules"
 )
 
 // conversion is what converted did to a document for its printer.
@@ -18,6 +20,10 @@ type conversion struct {
 	from, to string
 	// out is the converter's result; nil when nothing was converted.
 	out *convertedDoc
+	// pages are the pages the converter selected ("" for all), and
+	// rules the force rules it rewrote the content for.
+	pages string
+	rules []string
 }
 
 // detail is the conversion for the audit events of the print.
@@ -28,40 +34,83 @@ func (c conversion) detail() string {
 	return c.from + " -> " + c.to
 }
 
+// content is what a print asks of its document's content, beyond a
+// format its printer takes.
+type content struct {
+	// forced are the force rules in force (forcedRules): the document
+	// must not be able to undo them.
+	forced []string
+	// pages are page ranges the printer cannot select itself ("" for
+	// none), left to the converter (honour).
+	pages string
+}
+
 // converted returns doc as printer takes it. A printer that says which
 // formats it takes and does not list req's gets the document converted
 // (release/convert) to the first format the converter writes that it
 // does list, and req's document-format says so; a printer that says
 // nothing (AppSocket, not yet asked) gets the document as it is. A
-// document no converter can make printable there fails with a
-// *heldError. The caller closes the result.
-func (s *Service) converted(ctx context.Context, printer string, req *ipp.PrintRequest, doc io.Reader) (io.Reader, conversion, error) {
+// document the print's force rules or page selection need rewritten is
+// converted even where the printer takes its format (need). A document
+// no converter can make printable there fails with a *heldError. The
+// caller closes the result.
+func (s *Service) converted(ctx context.Context, printer string, req *ipp.PrintRequest, doc io.Reader, need content) (io.Reader, conversion, error) {
 	c := conversion{from: req.DocumentFormat}
-	info, ok := s.printers.Cached(printer)
-	if !ok || !info.Caps.Known || len(info.Caps.Formats) == 0 {
+	info, _ := s.printers.Cached(printer)
+	to, conv := req.DocumentFormat, false
+	if info.Caps.Known && len(info.Caps.Formats) > 0 {
+		var possible bool
+		if to, conv, possible = convertChoose(req.DocumentFormat, info.Caps.Formats); !possible {
+			return nil, c, &heldError{"document-format-not-supported",
+				fmt.Sprintf("This printer does not print %s, and printgate cannot convert it to a format the printer takes. Print it at another printer.", req.DocumentFormat),
+				fmt.Errorf("printer %s takes %v", printer, info.Caps.Formats)}
+		}
+	}
+	if !conv && len(need.forced) == 0 && need.pages == "" {
 		return doc, c, nil
 	}
-	to, convert, possible := convertChoose(req.DocumentFormat, info.Caps.Formats)
-	switch {
-	case !possible:
-		return nil, c, &heldError{"document-format-not-supported",
-			fmt.Sprintf("This printer does not print %s, and printgate cannot convert it to a format the printer takes. Print it at another printer.", req.DocumentFormat),
-			fmt.Errorf("printer %s takes %v", printer, info.Caps.Formats)}
-	case !convert:
-		return doc, c, nil
-	case s.converter == nil:
-		return nil, c, &heldError{"conversion-unavailable",
-			fmt.Sprintf("This printer does not print %s, and converting documents is not set up. Ask an administrator, or print at another printer.", req.DocumentFormat),
-			errors.New("no converter")}
+	if !conv {
+		if !convert.Reads(req.DocumentFormat) {
+			// need.pages comes only with a format the converter reads.
+			if len(need.forced) > 0 && !enforceable(req.DocumentFormat) {
+				return nil, c, &heldError{"rule-not-enforceable", rules.Unenforceable(need.forced[0], "", req.DocumentFormat),
+					fmt.Errorf("rule %s on %s", need.forced[0], req.DocumentFormat)}
+			}
+			return doc, c, nil
+		}
+		to = rewriteTo(req.DocumentFormat, info.Caps.Formats)
 	}
+	if s.converter == nil {
+		msg := fmt.Sprintf("This printer does not print %s, and converting documents is not set up. Ask an administrator, or print at another printer.", req.DocumentFormat)
+		if len(need.forced) > 0 {
+			msg = fmt.Sprintf("The print rule %s cannot be enforced: converting documents is not set up. Ask an administrator.", need.forced[0])
+		}
+		return nil, c, &heldError{"conversion-unavailable", msg, errors.New("no converter")}
+	}
+	// The converter selects the pages whenever it converts: a printer's
+	// page-ranges are for the documents it takes as they are.
+	c.pages, req.PageRanges = cmp.Or(need.pages, req.PageRanges), ""
 	t := targetFor(to, req.ColorMode, info.Caps)
+	t.Color = t.Color && !slices.Contains(need.forced, rules.ForceMonochrome)
+	t.Sides, t.Pages, t.Enforce = req.Sides, c.pages, len(need.forced) > 0
 	out, err := s.converter.Convert(ctx, doc, req.DocumentFormat, t)
 	if err != nil {
 		return nil, c, &heldError{"conversion-failed", "The document could not be converted for this printer.", err}
 	}
 	req.DocumentFormat = to
-	c.to, c.out = to, &convertedDoc{r: out}
+	c.to, c.out, c.rules = to, &convertedDoc{r: out}, need.forced
 	return c.out, c, nil
+}
+
+// rewriteTo is the format a document of format from, which its printer
+// takes as it is, is rewritten in: PDF where the printer takes PDF
+// (PostScript rewritten as PDF keeps none of its own settings), else
+// from itself.
+func rewriteTo(from string, accepts []string) string {
+	if slices.Contains(accepts, convert.PDF) {
+		return convert.PDF
+	}
+	return from
 }
 
 // convertChoose is convert.Choose, which leaves a printer that takes
@@ -98,7 +147,9 @@ func targetFor(format, colorMode string, caps printerinfo.Capabilities) convert.
 			res = dpi
 		}
 	}
-	color := caps.Color && colorMode != "monochrome"
+	// A printer not yet asked may print colour: only a rewrite of the
+	// format it was sent anyway reaches here without its capabilities.
+	color := (caps.Color || !caps.Known) && colorMode != "monochrome"
 	return convert.Target{Format: format, Resolution: res, Color: color}
 }
 

@@ -158,14 +158,14 @@ func (s *Service) sendOnce(ctx context.Context, j *Job, printer string, retry ho
 	if err != nil {
 		return ipp.JobStatus{}, h, err
 	}
-	body, conv, err := s.converted(ctx, printer, &req, body)
+	body, conv, err := s.converted(ctx, printer, &req, body, content{forced: forcedRules(j.appliedRules), pages: h.selected})
 	if err != nil {
 		return ipp.JobStatus{}, h, err
 	}
 	if conv.out != nil {
 		defer conv.out.Close()
 	}
-	h.converted = conv.detail()
+	h.converted, h.pages, h.rulesConverted = conv.detail(), conv.pages, conv.rules
 	st, err := s.client.PrintJob(ctx, printer, req, body)
 	if err != nil {
 		if conv.out != nil {

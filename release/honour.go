@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/printgate/printgate/ipp"
+	"github.com/printgate/printgate/release/convert"
 	"github.com/printgate/printgate/release/printerinfo"
 	"github.com/printgate/printgate/release/rules"
 )
@@ -24,6 +25,11 @@ type honoured struct {
 	// converted says what the document was converted from and to for
 	// the printer ("application/pdf -> image/pwg-raster"), if it was.
 	converted string
+	// selected are page ranges the printer cannot select itself, left
+	// to the converter; pages those the converter selected, and
+	// rulesConverted the force rules it rewrote the content for.
+	selected, pages string
+	rulesConverted  []string
 }
 
 // honour fits req's options to what printer supports, as the policy
@@ -48,6 +54,11 @@ func (s *Service) honour(ctx context.Context, printer string, req *ipp.PrintRequ
 		return honoured{notSent: askedOptions(*req), sent: *req}, nil
 	}
 	info := s.printers.Check(ctx, printer)
+	var selected string
+	if req.PageRanges != "" && s.selectsPages(req.DocumentFormat, info.Caps) {
+		// The printer would print every page; the converter selects them.
+		selected, req.PageRanges = req.PageRanges, ""
+	}
 	opts, changes, err := printerinfo.Fit(printerinfo.JobOptions{Copies: req.Copies, Sides: req.Sides,
 		ColorMode: req.ColorMode, Media: req.Media, PageRanges: req.PageRanges}, info.Caps, p)
 	if err != nil {
@@ -55,7 +66,13 @@ func (s *Service) honour(ctx context.Context, printer string, req *ipp.PrintRequ
 	}
 	req.Copies, req.Sides, req.ColorMode, req.Media = opts.Copies, opts.Sides, opts.ColorMode, opts.Media
 	req.PageRanges = opts.PageRanges
-	return honoured{changes: changes, sent: *req}, nil
+	return honoured{changes: changes, sent: *req, selected: selected}, nil
+}
+
+// selectsPages reports whether the converter selects the pages of a
+// document of format for a printer with caps, which cannot.
+func (s *Service) selectsPages(format string, caps printerinfo.Capabilities) bool {
+	return caps.Known && !caps.PageRanges && s.converter != nil && convert.Reads(format)
 }
 
 // policyFor is the policy for j's options: the configured one, except
@@ -154,7 +171,7 @@ func (h honoured) details() map[string]string {
 	if len(h.changes) == 0 && len(h.notSent) == 0 && h.converted == "" {
 		return nil
 	}
-	d := make(map[string]string, len(h.changes)+2)
+	d := make(map[string]string, len(h.changes)+4)
 	attrs := make([]string, 0, len(h.changes))
 	for _, c := range h.changes {
 		attrs = append(attrs, c.Attr)
@@ -172,6 +189,15 @@ func (h honoured) details() map[string]string {
 	}
 	if h.converted != "" {
 		d["converted"] = h.converted
+	}
+	if h.pages != "" {
+		// page-ranges printed by sending only those pages.
+		d["pages_selected"] = h.pages
+	}
+	if len(h.rulesConverted) > 0 {
+		// The force rules the content was rewritten for (grey, without
+		// its own settings), beside "rules", the rules in force.
+		d["rules_converted"] = strings.Join(h.rulesConverted, ",")
 	}
 	return d
 }

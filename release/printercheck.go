@@ -101,8 +101,12 @@ func (s *Service) printerURIs(ctx context.Context) ([]string, error) {
 // the printer cannot print j as it asks and the policy refuses the
 // change, after recording the refused release; "" when j may go.
 func (s *Service) unhonourable(ctx context.Context, j *Job, printer printerinfo.Info, by Actor) (string, error) {
+	ranges := j.PageRanges
+	if s.selectsPages(j.Format, printer.Caps) {
+		ranges = ""
+	}
 	_, _, err := printerinfo.Fit(printerinfo.JobOptions{Copies: j.Copies, Sides: j.Sides, ColorMode: j.ColorMode,
-		Media: j.Media, PageRanges: j.PageRanges}, printer.Caps, s.unsupported)
+		Media: j.Media, PageRanges: ranges}, printer.Caps, s.unsupported)
 	var un *printerinfo.Unsupported
 	if !errors.As(err, &un) {
 		return "", nil

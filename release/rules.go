@@ -10,7 +10,9 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/printgate/printgate/audit"
+	"github.com/printgate/printgate/audit/pages"
 	"github.com/printgate/printgate/ipp"
+	"github.com/printgate/printgate/release/convert"
 	"github.com/printgate/printgate/release/directory"
 	"github.com/printgate/printgate/release/rules"
 )
@@ -68,7 +70,7 @@ func (s *Service) checkRules(ctx context.Context, q Queue, j *Job) error {
 		return err
 	}
 	err = set.Check(rules.Job{Format: j.Format, Pages: j.Pages, PagesKnown: j.PagesReason == "",
-		Copies: j.Copies, At: s.now()})
+		Copies: j.Copies, At: s.now(), Enforceable: enforceable(j.Format)})
 	var v *rules.Violation
 	if !errors.As(err, &v) {
 		return err
@@ -89,10 +91,44 @@ func (s *Service) checkRules(ctx context.Context, q Queue, j *Job) error {
 		return dbErr("record refusal by rule", err)
 	}
 	kind := ErrNotPossible
-	if v.Rule == rules.Formats {
+	switch v.Rule {
+	case rules.Formats, rules.ForceMonochrome, rules.ForceTwoSided:
+		// A force rule refuses a job at submission only for its format.
 		kind = ErrFormatNotAllowed
 	}
 	return refuse(kind, v.Message)
+}
+
+// enforceable reports whether the force rules hold on a document of
+// format whatever it says itself. PDF and PostScript are rewritten by the
+// converter (a PJL header, setpagedevice and colour do not survive it);
+// JPEG and PNG carry no print settings. Anything else could undo them:
+// PCL and PJL carry their own commands, raster formats their own
+// duplex and colour in each page's header, plain text and unknown bytes
+// may be taken by a printer for a language of its own. Such documents
+// are refused at submission, where the person printing is still at
+// their desk and the answer does not depend on the printer; a job held
+// before its queue had the rule is held at release (converted).
+func enforceable(format string) bool {
+	// The converter is asked to read format as it is (converted), so it
+	// is judged as it is here too.
+	if convert.Reads(format) {
+		return true
+	}
+	f := baseFormat(format)
+	return f == pages.FormatJPEG || f == pages.FormatPNG
+}
+
+// forcedRules returns the force rules among the names applyRules kept
+// (Job.appliedRules): the ones a document's content could undo.
+func forcedRules(applied string) []string {
+	var out []string
+	for _, r := range strings.Split(applied, ",") {
+		if r == rules.ForceMonochrome || r == rules.ForceTwoSided {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // applyRules changes what req asks the printer for as the force rules of

@@ -68,7 +68,7 @@ rules_by_group: [{group: "cn=interns,ou=groups,dc=example,dc=com", max_pages: 10
 	}
 	// The hours are in audit.time_zone (Asia/Tokyo by default): 07:30 UTC
 	// on a Monday is 16:30 there, within them.
-	if err := (rules.Set{q}).Check(rules.Job{Format: "application/pdf", Pages: 1, PagesKnown: true,
+	if err := (rules.Set{q}).Check(rules.Job{Format: "application/pdf", Pages: 1, PagesKnown: true, Enforceable: true,
 		At: mustTime(t, "2026-03-02T07:30:00Z")}); err != nil {
 		t.Errorf("a job at 16:30 in Tokyo: %v", err)
 	}

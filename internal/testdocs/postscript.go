@@ -68,3 +68,23 @@ func dscText(s string) string {
 	}
 	return s
 }
+
+// DefiantPS returns an A4 PostScript document that sets its printer up
+// itself, as a print rule would not have it: its setup asks for one-sided
+// printing and an RGB device (<< /Duplex false /ProcessColorModel
+// /DeviceRGB >> setpagedevice), and each of its pages is a block of
+// saturated colour (red, green, blue in turn). pages must be at least 1.
+func DefiantPS(pages int) []byte {
+	if pages < 1 {
+		panic("testdocs: PostScript needs at least one page")
+	}
+	colors := []string{"1 0 0", "0 1 0", "0 0 1"}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%%!PS-Adobe-3.0\n%%%%Pages: %d\n%%%%BoundingBox: 0 0 595 842\n%%%%EndComments\n", pages)
+	b.WriteString("%%BeginSetup\n<< /PageSize [595 842] /Duplex false /ProcessColorModel /DeviceRGB >> setpagedevice\n%%EndSetup\n")
+	for i := 1; i <= pages; i++ {
+		fmt.Fprintf(&b, "%%%%Page: %d %d\n%s setrgbcolor 72 72 451 698 rectfill showpage\n", i, i, colors[(i-1)%len(colors)])
+	}
+	b.WriteString("%%EOF\n")
+	return b.Bytes()
+}

@@ -18,8 +18,10 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -48,9 +50,25 @@ type Target struct {
 	Format string
 	// Resolution in dots per inch, for raster formats; 0 means 300.
 	Resolution int
-	// Color asks for colour output; false gives grey.
+	// Color asks for colour output; false gives grey, whatever colours
+	// the document uses.
 	Color bool
+	// Sides is the job's IPP sides: a two-sided one is written into PWG
+	// raster's page headers (Duplex, and Tumble for the short edge).
+	Sides string
+	// Pages selects the pages to convert, as IPP page-ranges writes them
+	// ("2-3,7"); empty converts every page.
+	Pages string
+	// Enforce keeps settings the document makes itself from reaching the
+	// output: a PostScript document's setpagedevice (/Duplex false, a
+	// colour model) would otherwise reach the page headers of raster and
+	// PCL. Such a document is rewritten as PDF first, which keeps its
+	// pages and none of its settings, and the PDF is converted.
+	Enforce bool
 }
+
+// Reads reports whether a Converter reads documents of format.
+func Reads(format string) bool { return slices.Contains(sources, format) }
 
 // Choose returns the format to send a document of format from to a
 // printer that takes accepts: from itself when the printer takes it,
@@ -111,13 +129,42 @@ func (c *Converter) Convert(ctx context.Context, doc io.Reader, from string, t T
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	out, err := c.start(ctx, doc, device)
+	var out *output
+	if t.Enforce && from == PostScript && t.Format != PDF && t.Format != PostScript {
+		out, err = c.startViaPDF(ctx, doc, t)
+	} else {
+		out, err = c.start(ctx, doc, device)
+	}
 	if err != nil {
 		<-c.slots
 		return nil, err
 	}
 	out.done = func() { <-c.slots }
 	return out, nil
+}
+
+// startViaPDF converts PostScript doc to t in two runs: to PDF, in grey
+// and with only t's pages when t says so, then from that PDF, in memory
+// between the two, to t's format with the job's settings alone. pdfwrite
+// and ps2write keep none of the document's device settings, so a target
+// of PDF or PostScript needs no second run.
+func (c *Converter) startViaPDF(ctx context.Context, doc io.Reader, t Target) (*output, error) {
+	first, err := gsDevice(Target{Format: PDF, Color: t.Color, Pages: t.Pages})
+	if err != nil {
+		return nil, err
+	}
+	pdf, err := c.start(ctx, doc, first)
+	if err != nil {
+		return nil, err
+	}
+	// start reads the first run's output to its end before it returns.
+	defer pdf.Close()
+	t.Pages = ""
+	second, err := gsDevice(t)
+	if err != nil {
+		return nil, err
+	}
+	return c.start(ctx, pdf, second)
 }
 
 // start starts Ghostscript on doc, with device's arguments.
@@ -166,7 +213,30 @@ func gsDevice(t Target) ([]string, error) {
 	if res < 72 || res > 1200 {
 		return nil, fmt.Errorf("convert: resolution %d dpi is out of range", res)
 	}
+	var sel []string
+	if t.Pages != "" {
+		if !pageList.MatchString(t.Pages) {
+			return nil, fmt.Errorf("convert: %q is not a list of pages such as 2-3,7", t.Pages)
+		}
+		sel = []string{"-sPageList=" + t.Pages}
+	}
+	device, err := deviceArgs(t, res)
+	return append(device, sel...), err
+}
+
+// pageList is IPP page-ranges as Ghostscript's -sPageList takes them.
+var pageList = regexp.MustCompile(`^[1-9][0-9]{0,9}(-[1-9][0-9]{0,9})?(,[1-9][0-9]{0,9}(-[1-9][0-9]{0,9})?)*$`)
+
+// deviceArgs returns the arguments that choose Ghostscript's device for
+// t, at res dots per inch.
+func deviceArgs(t Target, res int) ([]string, error) {
 	r := "-r" + strconv.Itoa(res)
+	// Grey for the page description languages that keep colour as
+	// colour: any colour the document uses becomes grey.
+	grey := []string{"-sColorConversionStrategy=Gray", "-dProcessColorModel=/DeviceGray"}
+	if t.Color {
+		grey = nil
+	}
 	switch t.Format {
 	case PWGRaster:
 		// cupsColorSpace 19 is sRGB, 18 sGray (CUPS raster's numbering).
@@ -174,9 +244,16 @@ func gsDevice(t Target) ([]string, error) {
 		if t.Color {
 			space = "19"
 		}
-		return []string{"-sDEVICE=pwgraster", r, "-dcupsBitsPerColor=8", "-dcupsColorSpace=" + space}, nil
+		args := []string{"-sDEVICE=pwgraster", r, "-dcupsBitsPerColor=8", "-dcupsColorSpace=" + space}
+		if strings.HasPrefix(t.Sides, "two-sided-") {
+			args = append(args, "-dDuplex=true", "-dTumble="+strconv.FormatBool(t.Sides == "two-sided-short-edge"))
+		}
+		return args, nil
 	case PCLm:
-		return []string{"-sDEVICE=pclm", r}, nil
+		if t.Color {
+			return []string{"-sDEVICE=pclm", r}, nil
+		}
+		return []string{"-sDEVICE=pclm8", r}, nil
 	case PCLXL:
 		if t.Color {
 			return []string{"-sDEVICE=pxlcolor", r}, nil
@@ -185,9 +262,9 @@ func gsDevice(t Target) ([]string, error) {
 	case PCL:
 		return []string{"-sDEVICE=ljet4", "-r" + strconv.Itoa(min(res, 600))}, nil
 	case PostScript:
-		return []string{"-sDEVICE=ps2write"}, nil
+		return append([]string{"-sDEVICE=ps2write"}, grey...), nil
 	case PDF:
-		return []string{"-sDEVICE=pdfwrite"}, nil
+		return append([]string{"-sDEVICE=pdfwrite"}, grey...), nil
 	}
 	return nil, fmt.Errorf("convert: cannot write %s", t.Format)
 }

@@ -168,6 +168,12 @@ type Job struct {
 	Copies     int
 	// At is when the job arrived.
 	At time.Time
+	// Enforceable says the force rules can be made to hold on the
+	// document whatever it says itself: its format carries no print
+	// settings of its own, or printgate rewrites it without them. Which
+	// formats are is the printing side's to say (release); a job that
+	// does not say is refused by a force rule.
+	Enforceable bool
 }
 
 // Violation is a job refused by a rule. Message is written for the person
@@ -208,6 +214,9 @@ func (r Rules) check(j Job) *Violation {
 		return &Violation{Rule: Formats, Message: fmt.Sprintf("%s only %s documents, not %s (rule %s).",
 			accepts, strings.Join(r.Formats, ", "), j.Format, Formats)}
 	}
+	if rule := r.forced(); rule != "" && !j.Enforceable {
+		return &Violation{Rule: rule, Message: Unenforceable(rule, r.Scope, j.Format)}
+	}
 	if r.days != 0 && r.days&(1<<j.At.Weekday()) == 0 {
 		return &Violation{Rule: Weekdays, Message: fmt.Sprintf("%s only on %s; today is %s (rule %s).",
 			acceptsJobs, r.dayList(), weekdayNames[j.At.Weekday()], Weekdays)}
@@ -229,6 +238,28 @@ func (r Rules) check(j Job) *Violation {
 		}
 	}
 	return nil
+}
+
+// forced returns the first force rule of r, or "".
+func (r Rules) forced() string {
+	switch {
+	case r.ForceMonochrome:
+		return ForceMonochrome
+	case r.ForceTwoSided:
+		return ForceTwoSided
+	}
+	return ""
+}
+
+// Unenforceable says, for the person who printed, that force rule (of
+// group scope, "" for the queue's) cannot hold on a document of format.
+func Unenforceable(rule, scope, format string) string {
+	of := ""
+	if scope != "" {
+		of = " of group " + scope
+	}
+	return fmt.Sprintf("The print rule %s%s cannot be enforced on %s documents, whose own settings could undo it: print the document as PDF or PostScript (rule %s).",
+		rule, of, format, rule)
 }
 
 // pagesWord says n pages.

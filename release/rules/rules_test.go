@@ -69,6 +69,8 @@ func TestCheck(t *testing.T) {
 		Weekdays: []string{"mon", "tue", "wed", "thu", "fri"}}, "")
 	interns := mustParse(t, Config{MaxPages: 10}, "cn=interns,ou=groups,dc=example,dc=com")
 	night := mustParse(t, Config{Hours: "22:00-06:00"}, "")
+	mono := mustParse(t, Config{ForceMonochrome: true}, "")
+	duplexGroup := mustParse(t, Config{ForceTwoSided: true}, "cn=g")
 	pdf := func(pages, copies int, at time.Time) Job {
 		return Job{Format: "application/pdf", Pages: pages, PagesKnown: true, Copies: copies, At: at}
 	}
@@ -105,6 +107,12 @@ func TestCheck(t *testing.T) {
 		{"group limit is stricter", Set{queue, interns}, pdf(11, 1, monNoon), MaxPages,
 			"Members of group cn=interns,ou=groups,dc=example,dc=com may print at most 10 pages per job; this job has 11 (rule max_pages)."},
 		{"queue limit refuses first", Set{queue, interns}, pdf(60, 1, monNoon), MaxPages, "This queue allows"},
+		{"monochrome on a format that could undo it", Set{mono}, Job{Format: "application/vnd.hp-pcl", At: monNoon}, ForceMonochrome,
+			"The print rule force_monochrome cannot be enforced on application/vnd.hp-pcl documents, whose own settings could undo it: print the document as PDF or PostScript (rule force_monochrome)."},
+		{"two-sided of a group", Set{duplexGroup}, Job{Format: "image/pwg-raster", At: monNoon}, ForceTwoSided,
+			"The print rule force_two_sided of group cn=g cannot be enforced on image/pwg-raster"},
+		{"force rules on a format they hold on", Set{mono, duplexGroup}, Job{Format: "application/pdf", Enforceable: true, At: monNoon}, "", ""},
+		{"no force rule", Set{night}, Job{Format: "application/vnd.hp-pcl", At: monNoon.Add(11 * time.Hour)}, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.set.Check(tc.job)
