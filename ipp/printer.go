@@ -127,11 +127,7 @@ func (s *Server) printerAttributes(p Printer, loc location, queued int) goipp.At
 		ints("job-priority-supported", 100),
 		keywords("job-sheets-default", "none"),
 		keywords("job-sheets-supported", "none"),
-		keywords("job-creation-attributes-supported", "copies", "sides", "media", "media-col",
-			"print-color-mode", "job-hold-until", "job-name", "job-password",
-			"job-password-encryption", "ipp-attribute-fidelity", "orientation-requested",
-			"print-quality", "printer-resolution", "finishings", "output-bin", "job-priority",
-			"job-sheets", "multiple-document-handling", "number-up"),
+		keywords("job-creation-attributes-supported", creationAttributes(p)...),
 		keywords("media-col-supported", "media-size", "media-bottom-margin", "media-left-margin",
 			"media-right-margin", "media-top-margin", "media-source", "media-type"),
 		collection("media-col-default", mediaCol(med.defaultMed)),
@@ -212,6 +208,10 @@ func (s *Server) printerAttributes(p Printer, loc location, queued int) goipp.At
 	if p.Color {
 		list = append(list, ints("pages-per-minute-color", 20))
 	}
+	if p.Hold {
+		list = append(list, keywords("job-release-action-default", releaseActions[0]),
+			keywords("job-release-action-supported", releaseActions...))
+	}
 	list = append(list, supplyAttributes(p.Caps.Supplies, loc.moreInfo(p.Name))...)
 	list = append(list, s.rasterAttributes(p)...)
 	return list
@@ -245,6 +245,20 @@ func (s *Server) rasterAttributes(p Printer) goipp.Attributes {
 	return out
 }
 
+// creationAttributes is job-creation-attributes-supported: with
+// job-release-action on a hold queue.
+func creationAttributes(p Printer) []string {
+	list := []string{"copies", "sides", "media", "media-col",
+		"print-color-mode", "job-hold-until", "job-name", "job-password",
+		"job-password-encryption", "ipp-attribute-fidelity", "orientation-requested",
+		"print-quality", "printer-resolution", "finishings", "output-bin", "job-priority",
+		"job-sheets", "multiple-document-handling", "number-up"}
+	if p.Hold {
+		list = append(list, "job-release-action")
+	}
+	return list
+}
+
 // printerGroups maps requested-attributes group keywords to printer
 // attribute names (RFC 8011 §4.2.5.1).
 var printerGroups = map[string][]string{
@@ -263,7 +277,8 @@ var printerGroups = map[string][]string{
 		"printer-resolution-supported", "sides-default", "sides-supported",
 		"print-content-optimize-default", "print-content-optimize-supported",
 		"print-rendering-intent-default", "print-rendering-intent-supported",
-		"print-scaling-default", "print-scaling-supported", "overrides-supported"},
+		"print-scaling-default", "print-scaling-supported", "overrides-supported",
+		"job-release-action-default", "job-release-action-supported"},
 	"media-col-database": {"media-col-database"},
 }
 
