@@ -29,7 +29,6 @@ type Marker struct {
 	Level, Low, High int
 }
 
-
 // maxSupplies bounds the supplies and markers kept of one printer.
 const maxSupplies = 32
 
