@@ -182,6 +182,15 @@ func (s *Server) jobRequest(req *request) (JobRequest, goipp.Status, string) {
 		if a.Name == "job-release-action" {
 			continue // jobReleaseAction
 		}
+		if a.Name == "overrides" {
+			// Page overrides (PWG 5100.6) would print some pages other
+			// than the job says; no printer path here honours them, and
+			// ignoring them would print the job differently from what
+			// was asked, so they are refused whatever the fidelity.
+			unsupported.Add(a)
+			return jr, goipp.StatusErrorAttributesOrValues,
+				"Page overrides are not supported: send the pages that need other settings as a separate job."
+		}
 		check, known := jobTemplate[a.Name]
 		if !known || !check(a, req.printer) {
 			unsupported.Add(a)
