@@ -132,8 +132,22 @@ type Capabilities struct {
 	// CopiesMax is the upper bound of copies-supported.
 	CopiesMax int
 	// Supplies are the printers' printer-supply values with their
-	// printer-supply-description, in the same order.
+	// printer-supply-description, in the same order; Markers their
+	// markers, for the marker-* attributes.
 	Supplies []Supply
+	Markers  []Marker
+	// RasterTypes is pwg-raster-document-type-supported and
+	// RasterSheetBack pwg-raster-document-sheet-back.
+	RasterTypes     []string
+	RasterSheetBack string
+}
+
+// Marker is one marker (toner, ink) of a printer, as the marker-*
+// attributes list it.
+type Marker struct {
+	Name, Type, Color string
+	// Level, Low and High are percentages (Level -2: unknown).
+	Level, Low, High int
 }
 
 // Supply is one marker supply of a printer (PWG 5100.13 printer-supply).

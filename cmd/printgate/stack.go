@@ -122,6 +122,7 @@ func openStack(ctx context.Context, cfg Config, log *slog.Logger) (_ *stack, err
 	loc, _ := time.LoadLocation(cfg.Audit.TimeZone) // validated with the config
 	st.audit = audit.New(st.db, audit.Options{
 		Key: auditKey, Location: loc, Retention: time.Duration(cfg.Audit.RetentionYears) * 365 * 24 * time.Hour,
+		PurgeDependents: stamp.PurgeUnrecorded,
 	})
 	stampKeys, err := stamp.NewKeys(auditKey)
 	if err != nil {
