@@ -43,6 +43,9 @@ func migrations() []database.Migration {
 		{Name: "jobs.page_ranges", Up: func(tx *gorm.DB, _ database.Dialect) error {
 			return database.Exec(tx, `ALTER TABLE jobs ADD COLUMN page_ranges TEXT NOT NULL DEFAULT ''`)
 		}},
+		{Name: "jobs.owner_unknown", Up: func(tx *gorm.DB, _ database.Dialect) error {
+			return database.Exec(tx, `ALTER TABLE jobs ADD COLUMN owner_unknown BOOLEAN NOT NULL DEFAULT FALSE`)
+		}},
 	}
 }
 
