@@ -107,7 +107,8 @@ func (a *Admin) AssignOwner(ctx context.Context, id int64, to, admin string) (Jo
 	}
 	user, err := s.dir.Lookup(ctx, to)
 	if errors.Is(err, directory.ErrNotFound) {
-		return Job{}, refuse(ErrNotFound, fmt.Sprintf("No user is known as %q.", to))
+		// Not ErrNotFound: that would say the job is not there.
+		return Job{}, fmt.Errorf("release: assign job %d to %q: %w", id, to, err)
 	}
 	if err != nil {
 		return Job{}, fmt.Errorf("release: assign job %d: %w: %w", id, ErrUnavailable, err)
