@@ -102,7 +102,7 @@ func (m *Mapper) Normalize(name string) string {
 	if m.opts.FoldCase {
 		name = strings.ToLower(name)
 	}
-	return name
+	return strings.TrimSpace(name)
 }
 
 // Map returns the owner claimed stands for. An error (wrapping
