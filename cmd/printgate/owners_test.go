@@ -208,4 +208,9 @@ func TestUnknownOwnerHeld(t *testing.T) {
 	if err != nil || rec.Owner != "Hanako" {
 		t.Errorf("the job's record: owner %q (%v), want Hanako", rec.Owner, err)
 	}
+	// The record, its owner changed by the assignment, still checks
+	// against the chain.
+	if out, err := tryCLI(t, e.cfg, "", "audit", "verify"); err != nil || !strings.Contains(out, "OK: ") {
+		t.Errorf("audit verify after the assignment: %v\n%s", err, out)
+	}
 }
