@@ -46,6 +46,19 @@ type Backend interface {
 	ReleaseJob(ctx context.Context, t JobTarget) (Job, error)
 }
 
+// UserMapper is a Backend that says who a requesting-user-name stands for
+// on queues that trust it (Principal.Name empty): the Server asks once per
+// request, before the operation runs, and acts as the user it names:
+// that user owns new jobs and is the one whose jobs Cancel-Job, Get-Jobs
+// my-jobs and Send-Document accept. JobRequest.ClaimedUser keeps the name
+// the client sent.
+type UserMapper interface {
+	// MapUser returns the user claimed stands for, claimed itself when
+	// nobody is known by it; an error fails the request as any Backend
+	// error does.
+	MapUser(ctx context.Context, p Printer, claimed string) (string, error)
+}
+
 // Sentinel errors a Backend returns; the Server maps each to its IPP status.
 var (
 	ErrNotFound        = errors.New("not found")

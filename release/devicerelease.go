@@ -44,7 +44,7 @@ func (d *DeviceRelease) Jobs(ctx context.Context, sess Session, dev Device) ([]J
 	s.goBackground(func(ctx context.Context) { s.printers.Check(ctx, dev.Printer) })
 	var out []Job
 	err := s.db.WithContext(ctx).Omit("wrapped_key", "password_hash").
-		Where("owner = ? AND state = ? AND queue IN ?", sess.UserName, StateHeld, d.sessionQueues(sess, dev)).
+		Where("owner = ? AND NOT owner_unknown AND state = ? AND queue IN ?", sess.UserName, StateHeld, d.sessionQueues(sess, dev)).
 		Order("id").Find(&out).Error
 	if err != nil {
 		return nil, dbErr("list held jobs", err)
@@ -67,7 +67,7 @@ func (d *DeviceRelease) Jobs(ctx context.Context, sess Session, dev Device) ([]J
 func (d *DeviceRelease) Job(ctx context.Context, sess Session, dev Device, id int64) (Job, error) {
 	s := d.s
 	var j Job
-	err := s.db.WithContext(ctx).Where("id = ? AND owner = ? AND queue IN ?", id, sess.UserName, d.sessionQueues(sess, dev)).
+	err := s.db.WithContext(ctx).Where("id = ? AND owner = ? AND NOT owner_unknown AND queue IN ?", id, sess.UserName, d.sessionQueues(sess, dev)).
 		Take(&j).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return Job{}, fmt.Errorf("release: job %d: %w", id, ErrNotFound)
@@ -196,7 +196,7 @@ func (d *DeviceRelease) Release(ctx context.Context, sess Session, dev Device, r
 // with ErrNotFound.
 func (d *DeviceRelease) releaseTargets(ctx context.Context, sess Session, dev Device, req ReleaseRequest) ([]Job, error) {
 	s := d.s
-	db := s.db.WithContext(ctx).Where("owner = ? AND queue IN ?", sess.UserName, d.sessionQueues(sess, dev))
+	db := s.db.WithContext(ctx).Where("owner = ? AND NOT owner_unknown AND queue IN ?", sess.UserName, d.sessionQueues(sess, dev))
 	if req.All {
 		db = db.Where("state = ?", StateHeld)
 	} else {

@@ -44,6 +44,9 @@ func migrations() []database.Migration {
 			return database.Exec(tx, `ALTER TABLE jobs ADD COLUMN page_ranges TEXT NOT NULL DEFAULT ''`)
 		}},
 		{Name: "held_bytes limit check", Up: heldLimitCheck},
+		{Name: "jobs.owner_unknown", Up: func(tx *gorm.DB, _ database.Dialect) error {
+			return database.Exec(tx, `ALTER TABLE jobs ADD COLUMN owner_unknown BOOLEAN NOT NULL DEFAULT FALSE`)
+		}},
 	}
 }
 
