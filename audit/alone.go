@@ -69,10 +69,13 @@ type Alone struct {
 	// Writes go first, in the texts of the Log's dialect (database.Texts);
 	// they must not depend on each other's effects, nor on the events'.
 	Writes database.Chained
-	// Select is an expression, with SelectArgs, evaluated in the
-	// statement's main query: after its writes are planned, before the
-	// triggers their rows fire run (set_config of a setting those
-	// triggers read, say). Empty for none.
+	// Select is a list of expressions, with SelectArgs, evaluated first
+	// in the statement's main query: before the head moves, before the
+	// inserts run (PostgreSQL runs data-modifying WITH queries that the
+	// main query does not read after it) and so before the triggers of
+	// their rows. Rows to lock in the order other transactions take them
+	// before the head's lock; set_config of a setting those triggers
+	// read. Empty for none.
 	Select     string
 	SelectArgs []any
 }
@@ -135,13 +138,14 @@ func (l *Log) appendAlone(ctx context.Context, c conn, a *Alone, evs []Event) er
 		return err
 	}
 	last := &evs[len(evs)-1]
-	if err := l.write(c, b, l.stmts.moveHeadReturning, []any{last.Seq, last.Hash, head.seq}); err != nil {
+	if err := l.write(c, b, l.stmts.moveHeadReturning, []any{last.Seq, last.Hash, head.seq, head.hash}); err != nil {
 		return err
 	}
-	main := "SELECT audit_expect_moved((SELECT count(*) FROM s" + strconv.Itoa(b.chained.Len()-1) + "))"
+	main := "SELECT "
 	if a.Select != "" {
-		main += ", " + a.Select
+		main += a.Select + ", "
 	}
+	main += "audit_expect_moved((SELECT count(*) FROM s" + strconv.Itoa(b.chained.Len()-1) + "))"
 	b.chained.Add(main, a.SelectArgs...)
 	_, err := c.exec(l.stmts.Chain(b.chained.Qs, b.chained.NArgs), b.chained.Args...)
 	if err != nil {

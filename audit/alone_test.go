@@ -77,6 +77,25 @@ func TestAppendAlone(t *testing.T) {
 		}
 	})
 
+	t.Run("a rolled-back number taken by another event", func(t *testing.T) {
+		// The known head is (N+1, hA) from the rolled-back transaction;
+		// another append takes N+1 with hB. Chaining on hA would fork.
+		err := db.Transaction(func(tx *gorm.DB) error {
+			if _, err := logs[0].Append(context.Background(), tx, Event{Type: EventConfigChanged, Actor: "rolled-back"}); err != nil {
+				return err
+			}
+			return errors.New("roll back")
+		})
+		if err == nil {
+			t.Fatal("the transaction committed")
+		}
+		appendTx(t, logs[1], other, Event{Type: EventConfigChanged, Actor: "other"})
+		if _, _, err := appendAlone(logs[0], db, -3, []Event{{Type: EventConfigChanged, Actor: "alone"}}); err != nil {
+			t.Fatal(err)
+		}
+		mustVerify(t, logs[0])
+	})
+
 	t.Run("two instances", func(t *testing.T) {
 		const writers, batches = 6, 10
 		var (

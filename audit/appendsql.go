@@ -116,7 +116,9 @@ func newStatements(db *database.DB) *statements {
 		s.byJobIDs = `SELECT job_id, owner, queue FROM audit_jobs WHERE job_id = ANY(?)`
 	}
 	s.moveHead = s.Bind(`UPDATE audit_chain SET seq = ?, hash = ? WHERE id = 1 AND seq = ?`)
-	s.moveHeadReturning = s.Bind(`UPDATE audit_chain SET seq = ?, hash = ? WHERE id = 1 AND seq = ? RETURNING 1`)
+	// The hash too: after a transaction that appended rolled back, another
+	// writer may have taken the same number with another event.
+	s.moveHeadReturning = s.Bind(`UPDATE audit_chain SET seq = ?, hash = ? WHERE id = 1 AND seq = ? AND hash = ? RETURNING 1`)
 	s.update = s.Bind(recordUpdate)
 	s.byJobIDs = s.Bind(s.byJobIDs)
 	return s

@@ -53,11 +53,25 @@ func (s *Service) writeAlone(ctx context.Context, all []*submission) error {
 	for i, sub := range batch {
 		sub.job.ID = ids[i]
 	}
+	owners := make([]string, len(batch))
+	for i, sub := range batch {
+		owners[i] = sub.job.Owner
+	}
+	owners = slices.Compact(owners)
+	if err := s.counterRows(ctx, owners); err != nil {
+		return err
+	}
 	var a audit.Alone
 	s.aloneWrites(&a.Writes, batch)
+	// The owners' counter rows are locked first, in name order, then the
+	// chain head: the order of every transaction, whose jobs' triggers
+	// lock the rows before it appends. The other way round, a submission
+	// and a release of the same owner deadlocked.
+	a.Select = "(SELECT count(*) FROM (SELECT 1 FROM held_bytes WHERE owner = ANY($1) ORDER BY owner FOR UPDATE) lk)"
+	a.SelectArgs = []any{owners}
 	if s.maxHeld > 0 {
-		a.Select = "set_config('" + heldLimitSetting + "', $1, true)"
-		a.SelectArgs = []any{strconv.FormatInt(s.maxHeld, 10)}
+		a.Select += ", set_config('" + heldLimitSetting + "', $2, true)"
+		a.SelectArgs = append(a.SelectArgs, strconv.FormatInt(s.maxHeld, 10))
 	}
 	if s.beforeCommit != nil {
 		s.beforeCommit(ids)
@@ -76,18 +90,63 @@ func (s *Service) writeAlone(ctx context.Context, all []*submission) error {
 			continue
 		case overHeldLimit(err):
 			s.log.Debug("release: a batch would take an owner past the held-bytes limit; sorting it out in a transaction")
-		case errors.As(err, new(*audit.EventError)):
-			return err
 		}
 		break
 	}
 	for _, sub := range batch {
 		sub.job.ID = 0
 	}
-	if err == nil || errors.Is(err, audit.ErrHeadMoved) || overHeldLimit(err) {
+	switch {
+	case errors.Is(err, audit.ErrHeadMoved) || overHeldLimit(err) || deadlocked(err):
 		return errTryLocked
+	case database.IsUnavailable(err):
+		// Unlike a transaction, which a lost connection rolls back, the
+		// statement commits by itself whenever it gets its locks, even
+		// after its connection is gone: nobody can tell yet whether the
+		// jobs exist, so their documents stay.
+		return fmt.Errorf("%w: the statement's outcome is unknown: %w", errUnsynced, err)
+	case errors.As(err, new(*audit.EventError)):
+		return err
 	}
 	return dbErr("commit jobs", err)
+}
+
+// counterRows makes sure each of owners has its row of held_bytes, so that
+// writeAlone's statement locks it before the head: an owner's first job
+// would otherwise create it in its trigger, after the head's lock. Rows
+// stay (createHeldBytes), so each owner is seen to once per process.
+func (s *Service) counterRows(ctx context.Context, owners []string) error {
+	var missing []string
+	for _, o := range owners {
+		if !s.counted[o] {
+			missing = append(missing, o)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if _, err := s.group.DB.Statement.ConnPool.ExecContext(ctx,
+		`INSERT INTO held_bytes (owner, bytes) SELECT o, 0 FROM unnest($1::text[]) o ON CONFLICT (owner) DO NOTHING`, missing); err != nil {
+		return dbErr("count held bytes", err)
+	}
+	if len(s.counted) > maxCounted {
+		clear(s.counted)
+	}
+	for _, o := range missing {
+		s.counted[o] = true
+	}
+	return nil
+}
+
+// maxCounted bounds the owners counterRows remembers.
+const maxCounted = 100_000
+
+// deadlocked reports whether err is PostgreSQL's deadlock detector
+// choosing the statement: nothing was written, and the transaction path
+// takes its locks in the right order.
+func deadlocked(err error) bool {
+	pe, ok := errors.AsType[*pgconn.PgError](err)
+	return ok && pe.Code == "40P01"
 }
 
 // aloneWrites gathers into w the writes of batch's jobs, keys and small

@@ -18,10 +18,11 @@ import (
 // The committer makes submitted jobs durable in groups (docs/PIPELINE.md).
 // A submission whose document has been received waits on s.commits; the
 // committer takes the first one that comes, then every other one already
-// waiting, up to maxBatch, and writes them all in one transaction: the
-// jobs, their keys, their small documents and their audit events, with
-// one commit. It hands the committed batch to the syncer and goes on with
-// the next batch; the syncer makes every batch committed so far durable
+// waiting, up to maxBatch, and writes them all in one transaction (on
+// PostgreSQL first tried as one statement, alone.go): the jobs, their
+// keys, their small documents and their audit events, with one commit.
+// It hands the committed batch to the syncer and goes on with the next
+// batch; the syncer makes every batch committed so far durable
 // with one fsync of SQLite's log (database.GroupCommitter; nothing on
 // PostgreSQL, where the commit was durable) and only then answers each
 // waiting client. Nothing waits on purpose for a batch to fill: under
@@ -132,6 +133,12 @@ func (s *Service) commitBatch(ctx context.Context, batch []*submission) {
 		s.handOff(live)
 		return
 	}
+	if errors.Is(err, errUnsynced) {
+		for _, sub := range live {
+			sub.done <- err
+		}
+		return
+	}
 	// A failed commit may still have committed (a connection lost during
 	// COMMIT): jobs that exist are answered as committed, never written
 	// twice, and their documents kept.
@@ -192,9 +199,10 @@ func (s *Service) syncer(context.Context) {
 	}
 }
 
-// writeBatch writes the jobs of all in one transaction, but those that
-// admitHeld refuses (sub.refused). On failure no job of it exists, their
-// IDs are zero again and none is refused.
+// writeBatch writes the jobs of all in one statement (PostgreSQL,
+// alone.go) or in one transaction, but those that admitHeld refuses
+// (sub.refused). On failure no job of it exists (but after errUnsynced,
+// when nobody knows), their IDs are zero again and none is refused.
 func (s *Service) writeBatch(ctx context.Context, all []*submission) error {
 	if slices.ContainsFunc(all, func(sub *submission) bool { return sub.doc.file }) {
 		// Before the transaction: a job must never commit before the name
@@ -208,6 +216,17 @@ func (s *Service) writeBatch(ctx context.Context, all []*submission) error {
 			return err
 		}
 	}
+	err := s.writeLocked(ctx, all)
+	if overHeldLimit(err) {
+		// A one-statement batch of another instance took an owner past
+		// what admitHeld read: read again, and refuse what no longer fits.
+		err = s.writeLocked(ctx, all)
+	}
+	return err
+}
+
+// writeLocked is writeBatch's transaction.
+func (s *Service) writeLocked(ctx context.Context, all []*submission) error {
 	err := s.group.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		batch, err := s.admitHeld(tx, all)
 		if err != nil || len(batch) == 0 {

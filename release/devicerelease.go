@@ -45,7 +45,7 @@ func (d *DeviceRelease) Jobs(ctx context.Context, sess Session, dev Device) ([]J
 	var out []Job
 	err := s.db.WithContext(ctx).Omit("wrapped_key", "password_hash").
 		Where("owner = ? AND NOT owner_unknown AND state = ? AND queue IN ?", sess.UserName, StateHeld, d.sessionQueues(sess, dev)).
-		Order("id").Find(&out).Error
+		Order("created_at, id").Find(&out).Error
 	if err != nil {
 		return nil, dbErr("list held jobs", err)
 	}
@@ -206,7 +206,7 @@ func (d *DeviceRelease) releaseTargets(ctx context.Context, sess Session, dev De
 		db = db.Where("id IN ?", req.IDs)
 	}
 	var jobs []Job
-	if err := db.Order("id").Find(&jobs).Error; err != nil {
+	if err := db.Order("created_at, id").Find(&jobs).Error; err != nil {
 		return nil, dbErr("load jobs to release", err)
 	}
 	if !req.All {

@@ -13,7 +13,7 @@ func (s *Service) MyJobs() *MyJobs { return &MyJobs{s} }
 func (m *MyJobs) Held(ctx context.Context, user string) ([]Job, error) {
 	var out []Job
 	err := m.s.db.WithContext(ctx).Omit("wrapped_key").Where("owner = ? AND NOT owner_unknown AND state = ?", user, StateHeld).
-		Order("id DESC").Find(&out).Error
+		Order("created_at DESC, id DESC").Find(&out).Error
 	return out, dbErr("list held jobs", err)
 }
 

@@ -229,13 +229,16 @@ type Service struct {
 	// idsAhead are job IDs the committer took from the sequence and has
 	// not used yet (PostgreSQL; alone.go).
 	idsAhead []int64
-	spool    *spool.Spool
-	queues   map[string]Queue
-	client   *ipp.Client
-	dir      directory.Directory
-	owners   *owner.Mapper
-	audit    *audit.Log
-	creds    *credential.Store
+	// counted are the owners whose held_bytes row the committer knows
+	// exists (PostgreSQL; alone.go).
+	counted map[string]bool
+	spool   *spool.Spool
+	queues  map[string]Queue
+	client  *ipp.Client
+	dir     directory.Directory
+	owners  *owner.Mapper
+	audit   *audit.Log
+	creds   *credential.Store
 	// throttle and passwords may be nil: nothing is limited.
 	throttle  *throttle.Store
 	passwords *throttle.Passwords
@@ -354,6 +357,7 @@ func New(opts Options) (*Service, error) {
 		s.groupRules = opts.GroupRules
 	}
 	s.texts = database.NewTexts(opts.DB.Dialect)
+	s.counted = make(map[string]bool)
 	s.commits = make(chan *submission)
 	s.unsynced = make(chan []*submission, maxUnsynced)
 	s.beforeCommit = opts.BeforeCommit

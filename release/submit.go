@@ -223,8 +223,9 @@ func (s *Service) recordDocument(ctx context.Context, q Queue, j *Job, r receive
 	})
 	if overHeldLimit(err) {
 		// A one-statement batch of the committer got there first
-		// (alone.go): the owner is at the limit.
-		return s.errUserFull(s.maxHeld)
+		// (alone.go).
+		held, _ := heldBy(s.db.WithContext(ctx), j.Owner)
+		return s.errUserFull(held)
 	}
 	return dbErr("store document", err)
 }
