@@ -41,6 +41,7 @@ const (
 	EventPurged         = "purged"
 	EventQueueChanged   = "queue-changed"
 	EventDeviceTokenSet = "device-token-set"
+	EventCardsImported  = "cards-imported" // one import of many cards: Details count them, never name one
 )
 
 // Release methods for Event.Method and JobRecord.Method.

@@ -143,8 +143,7 @@ func (a *app) deviceCommand() *cobra.Command {
 }
 
 // readerFormatHelp is the help of --reader-format.
-const readerFormatHelp = "how the device's card reader writes UIDs: steps, comma-separated, from " +
-	"prefix:TEXT, strip:N (site code), hex or dec or dec:BYTES, reverse (LSB first); e.g. dec,reverse"
+const readerFormatHelp = "how the device's card reader writes UIDs: " + readerFormatSteps + "; e.g. dec,reverse"
 
 // deviceSetCommand changes a registered device's settings.
 func (a *app) deviceSetCommand() *cobra.Command {

@@ -41,13 +41,25 @@ var ErrImportRaced = errors.New("credential: a card was enrolled during the impo
 // under SQLite's oldest limit of 999, and the IN lists likewise.
 const importChunk = 300
 
-// ImportCards enrols cards in one transaction. With partial false, any
-// refused card refuses the whole import (ErrImportRefused) and nothing is
-// written; with partial true the others are enrolled. rec runs in the same
-// transaction, with the result, when at least one card was added: the
-// import is one administrative action however many cards it holds.
-func (s *Store) ImportCards(ctx context.Context, cards []Enrolment, partial bool,
-	rec func(tx *gorm.DB, r ImportResult) error) (ImportResult, error) {
+// ImportOptions say how ImportCards treats refused cards and records the
+// import.
+type ImportOptions struct {
+	// Partial enrols the cards that are not refused; without it one
+	// refused card refuses the whole import (ErrImportRefused).
+	Partial bool
+	// CheckOnly writes nothing: the result says what an import would do.
+	CheckOnly bool
+	// Record runs in the import's transaction, with the result, when at
+	// least one card was added: the import is one administrative action
+	// however many cards it holds.
+	Record func(tx *gorm.DB, r ImportResult) error
+}
+
+// errCheckOnly rolls back an import that was only a check.
+var errCheckOnly = errors.New("credential: import only checked")
+
+// ImportCards enrols cards in one transaction, as opts say.
+func (s *Store) ImportCards(ctx context.Context, cards []Enrolment, opts ImportOptions) (ImportResult, error) {
 	res := ImportResult{Refused: map[int]error{}}
 	macs := make([]string, len(cards))
 	first := map[string]int{} // MAC → index of its first enrolment
@@ -86,8 +98,13 @@ func (s *Store) ImportCards(ctx context.Context, cards []Enrolment, partial bool
 				add = append(add, i)
 			}
 		}
-		if len(res.Refused) > 0 && !partial {
+		res.Added = len(add)
+		switch {
+		case len(res.Refused) > 0 && !opts.Partial:
+			res.Added = 0
 			return ErrImportRefused
+		case opts.CheckOnly:
+			return errCheckOnly
 		}
 		now := s.now().UTC()
 		for chunk := range slices.Chunk(add, importChunk) {
@@ -95,12 +112,14 @@ func (s *Store) ImportCards(ctx context.Context, cards []Enrolment, partial bool
 				return err
 			}
 		}
-		res.Added = len(add)
-		if res.Added == 0 || rec == nil {
+		if res.Added == 0 || opts.Record == nil {
 			return nil
 		}
-		return rec(tx, res)
+		return opts.Record(tx, res)
 	})
+	if errors.Is(err, errCheckOnly) {
+		return res, nil
+	}
 	if err != nil {
 		return res, fmt.Errorf("credential: import cards: %w", err)
 	}

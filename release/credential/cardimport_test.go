@@ -50,7 +50,7 @@ func TestImportCards(t *testing.T) {
 			}
 		}
 
-		r, err := s.ImportCards(ctx, mixed, false, rec)
+		r, err := s.ImportCards(ctx, mixed, ImportOptions{Record: rec})
 		if !errors.Is(err, ErrImportRefused) {
 			t.Fatalf("all-or-nothing import with refusals: %v", err)
 		}
@@ -59,7 +59,16 @@ func TestImportCards(t *testing.T) {
 			t.Fatalf("a refused import enrolled a card (%v) or recorded %v", err, recorded)
 		}
 
-		r, err = s.ImportCards(ctx, mixed, true, rec)
+		r, err = s.ImportCards(ctx, mixed, ImportOptions{Partial: true, CheckOnly: true, Record: rec})
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(r, 2, 2)
+		if _, err := s.LookupCard(ctx, "CAFEF00D"); !errors.Is(err, ErrNotFound) || len(recorded) != 0 {
+			t.Fatalf("a checked import enrolled a card (%v) or recorded %v", err, recorded)
+		}
+
+		r, err = s.ImportCards(ctx, mixed, ImportOptions{Partial: true, Record: rec})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -72,7 +81,7 @@ func TestImportCards(t *testing.T) {
 		if len(recorded) != 1 || recorded[0].Added != 2 {
 			t.Fatalf("recorded %+v, want one record of 2 cards", recorded)
 		}
-		if r, err := s.ImportCards(ctx, mixed[:2], false, rec); err != nil || r.Already != 2 || len(recorded) != 1 {
+		if r, err := s.ImportCards(ctx, mixed[:2], ImportOptions{Record: rec}); err != nil || r.Already != 2 || len(recorded) != 1 {
 			t.Errorf("import of enrolled cards: %+v, %v; recorded %d times, want once", r, err, len(recorded))
 		}
 
@@ -80,7 +89,7 @@ func TestImportCards(t *testing.T) {
 		for i := range many {
 			many[i] = Enrolment{User: fmt.Sprintf("user%d", i%50), UID: fmt.Sprintf("%08X", 0x10000000+i)}
 		}
-		if r, err := s.ImportCards(ctx, many, false, rec); err != nil || r.Added != len(many) || len(recorded) != 2 {
+		if r, err := s.ImportCards(ctx, many, ImportOptions{Record: rec}); err != nil || r.Added != len(many) || len(recorded) != 2 {
 			t.Fatalf("import of %d cards: %+v, %v; %d records", len(many), r, err, len(recorded))
 		}
 		if got, err := s.LookupCard(ctx, many[len(many)-1].UID); err != nil || got != many[len(many)-1].User {
