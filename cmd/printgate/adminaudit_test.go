@@ -111,6 +111,16 @@ func TestAdminChangesRecordedWithThem(t *testing.T) {
 		{name: "device rotate-token", setup: []cliRun{{"", []string{"device", "add", "mfp2", "--printer", printer, "--queue", "secure"}}},
 			run:   cliRun{"", []string{"device", "rotate-token", "mfp2"}},
 			event: audit.EventDeviceTokenSet, state: `SELECT token_hash FROM devices WHERE name = 'mfp2'`, changes: true},
+		{name: "device set reader format", setup: []cliRun{{"", []string{"device", "add", "mfp3", "--printer", printer, "--queue", "secure"}}},
+			run:   cliRun{"", []string{"device", "set", "mfp3", "--reader-format", "dec,reverse"}},
+			event: audit.EventConfigChanged, state: `SELECT reader_format FROM devices WHERE name = 'mfp3'`, changes: true},
+		{name: "device set bad reader format", setup: []cliRun{{"", []string{"device", "add", "mfp4", "--printer", printer, "--queue", "secure"}}},
+			run:   cliRun{"", []string{"device", "set", "mfp4", "--reader-format", "decimal"}},
+			event: audit.EventConfigChanged, state: `SELECT reader_format FROM devices WHERE name = 'mfp4'`},
+		{name: "card import", setup: []cliRun{addUser("tom")}, run: cliRun{"tom,04A1B2D0\ntom,77705937,dec\n", []string{"card", "import", "-"}},
+			event: audit.EventCardsImported, state: `SELECT count(*) FROM credential_cards WHERE user_name = 'tom'`, changes: true},
+		{name: "card import refused", setup: []cliRun{addUser("uma")}, run: cliRun{"uma,04A1B2D2\nghost,04A1B2D3\n", []string{"card", "import", "-"}},
+			event: audit.EventCardsImported, state: `SELECT count(*) FROM credential_cards WHERE user_name = 'uma'`},
 	}
 	userForm := func(name string) func(func(string) string) url.Values {
 		return func(func(string) string) url.Values { return url.Values{"name": {name}} }

@@ -16,6 +16,9 @@ import (
 var testSecrets = []string{
 	"alice-secret", "bob-secret", "carol-secret", "wrong-secret", "dave-pass-1234",
 	"04A1B2C3", "04a1b2c3", "04:a1:b2:c3", "04 a1 b2 c3", "0455AA66BB77CC", "04A1B2C3D4E5F6",
+	// 04A1B2C3 as decimal and LSB-first readers write it, and 12345678 in
+	// decimal (cards_test.go).
+	"77705923", "3283263748", "c3:b2:a1:04", "C3B2A104", "305419896",
 }
 
 // testPINs are matched only as whole numbers, so that a port number
