@@ -110,7 +110,9 @@ func (l *Log) appendBatch(ctx context.Context, tx *gorm.DB, evs []Event) error {
 		return err
 	}
 	// Read before taking the lock, to hold it no longer than needed: the
-	// owner and queue of a record never change.
+	// queue of a record never changes, and its owner only by an
+	// owner-assigned event, which like every later event of the job
+	// names the owner itself.
 	if err := l.fillFromRecords(c, b, evs); err != nil {
 		return err
 	}

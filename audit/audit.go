@@ -43,6 +43,8 @@ import (
 	"sync"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/printgate/printgate/internal/database"
 )
 
@@ -90,6 +92,12 @@ type Options struct {
 	Retention time.Duration
 	// Now returns the current time; nil means time.Now. Tests set it.
 	Now func() time.Time
+	// PurgeDependents, if set, runs inside every purge's transaction
+	// once the job records it removes are gone, to delete the rows of
+	// other tables that point at job records (the stamp's code index,
+	// stamp.PurgeUnrecorded): they must not outlive the record, and an
+	// error rolls the whole purge back.
+	PurgeDependents func(tx *gorm.DB) error
 }
 
 // Log appends to and reads the audit trail in one database.
@@ -110,11 +118,14 @@ type Log struct {
 	// known is the chain head this Log last wrote or read, which
 	// AppendAlone chains on without reading it (alone.go).
 	known knownHead
+	// purgeDependents is Options.PurgeDependents.
+	purgeDependents func(tx *gorm.DB) error
 }
 
 // New returns a Log over db, whose schema Migrate has created.
 func New(db *database.DB, opts Options) *Log {
-	l := &Log{db: db, loc: opts.Location, now: opts.Now, retention: opts.Retention, markEvery: markEvery}
+	l := &Log{db: db, loc: opts.Location, now: opts.Now, retention: opts.Retention, markEvery: markEvery,
+		purgeDependents: opts.PurgeDependents}
 	l.stmts = newStatements(db)
 	if l.loc == nil {
 		l.loc = tokyo()

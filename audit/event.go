@@ -23,6 +23,10 @@ const (
 	EventCanceled          = "canceled"
 	EventExpired           = "expired"
 	EventDocumentDestroyed = "document-destroyed"
+	// EventOwnerAssigned gives a held job whose owner was unknown to a
+	// user (Event.Owner), on an administrator's behalf; its record's
+	// owner becomes that user.
+	EventOwnerAssigned = "owner-assigned"
 )
 
 // Event types of administrative actions; each admin action is audited too.
@@ -41,6 +45,8 @@ const (
 	EventPurged         = "purged"
 	EventQueueChanged   = "queue-changed"
 	EventDeviceTokenSet = "device-token-set"
+	EventAliasAdded     = "alias-added"
+	EventAliasRemoved   = "alias-removed"
 	EventCardsImported  = "cards-imported" // one import of many cards: Details count them, never name one
 )
 

@@ -40,7 +40,7 @@ func (r *storedRecord) apply(ev *Event) {
 // its record. An empty string or a zero time leaves the column as it is.
 type recordChange struct {
 	lastSeq                               int64
-	outcome, reason                       string
+	owner, outcome, reason                string
 	device, method, printer               string
 	released, completed, expired, deleted time.Time
 }
@@ -74,6 +74,8 @@ func (c *recordChange) add(ev *Event) {
 		c.outcome, c.expired = ev.Type, ev.At
 	case EventDocumentDestroyed:
 		c.deleted = ev.At
+	case EventOwnerAssigned:
+		set(&c.owner, ev.Owner)
 	}
 }
 
@@ -83,7 +85,7 @@ func (c *recordChange) applyTo(r *JobRecord) {
 	for _, f := range [...]struct {
 		dst *string
 		v   string
-	}{{&r.Outcome, c.outcome}, {&r.Reason, c.reason}, {&r.Device, c.device}, {&r.Method, c.method}, {&r.Printer, c.printer}} {
+	}{{&r.Owner, c.owner}, {&r.Outcome, c.outcome}, {&r.Reason, c.reason}, {&r.Device, c.device}, {&r.Method, c.method}, {&r.Printer, c.printer}} {
 		if f.v != "" {
 			*f.dst = f.v
 		}
@@ -101,14 +103,14 @@ func (c *recordChange) applyTo(r *JobRecord) {
 // recordUpdate sets the columns of a recordChange, leaving those it does
 // not change (NULL arguments) as they are: one statement text whatever
 // the events were. recordUpdateArgs gives its arguments.
-const recordUpdate = `UPDATE audit_jobs SET last_seq = ?, outcome = COALESCE(?, outcome),
+const recordUpdate = `UPDATE audit_jobs SET last_seq = ?, owner = COALESCE(?, owner), outcome = COALESCE(?, outcome),
 	reason = COALESCE(?, reason), device = COALESCE(?, device), method = COALESCE(?, method),
 	printer = COALESCE(?, printer), released_at = COALESCE(?, released_at),
 	completed_at = COALESCE(?, completed_at), expired_at = COALESCE(?, expired_at),
 	deleted_at = COALESCE(?, deleted_at) WHERE job_id = ?`
 
 func (c *recordChange) appendUpdateArgs(args []any, jobID int64) []any {
-	return append(args, c.lastSeq, nullString(c.outcome), nullString(c.reason), nullString(c.device),
+	return append(args, c.lastSeq, nullString(c.owner), nullString(c.outcome), nullString(c.reason), nullString(c.device),
 		nullString(c.method), nullString(c.printer), nullTimeArg(c.released), nullTimeArg(c.completed),
 		nullTimeArg(c.expired), nullTimeArg(c.deleted), jobID)
 }

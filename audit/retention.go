@@ -159,6 +159,11 @@ func (l *Log) Purge(ctx context.Context, before time.Time) (PurgeReport, error) 
 			return fmt.Errorf("delete job records: %w", res.Error)
 		}
 		rep.Jobs = res.RowsAffected
+		if l.purgeDependents != nil {
+			if err := l.purgeDependents(tx); err != nil {
+				return fmt.Errorf("delete what points at job records: %w", err)
+			}
+		}
 		res = tx.Exec(`DELETE FROM audit_events WHERE seq > ? AND seq <= ?`, since, through)
 		if res.Error != nil {
 			return fmt.Errorf("delete events: %w", res.Error)

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/printgate/printgate/internal/database"
@@ -20,6 +21,55 @@ var migrations = []database.Migration{
 	{Name: "append-only triggers", Up: createTriggers},
 	{Name: "signed chain marks", Up: createMarks},
 	{Name: "audit_expect_moved", Up: createExpectMoved},
+	{Name: "events and job records keyed by rowid", Up: rowidKeyed},
+}
+
+// rowidKeyed makes seq the rowid of audit_events and job_id that of
+// audit_jobs on SQLite: declared BIGINT PRIMARY KEY, each was a column
+// with an index of its own beside the rowid, a second B-tree that every
+// event and every submission wrote (a page of the log's each time).
+// Each table is made anew from its own stored definition, with its rows,
+// indexes and triggers; the values and the chain are the same.
+// PostgreSQL has no rowid.
+func rowidKeyed(tx *gorm.DB, d database.Dialect) error {
+	if d != database.SQLite {
+		return nil
+	}
+	for _, t := range []struct{ table, key string }{{"audit_events", "seq"}, {"audit_jobs", "job_id"}} {
+		if err := rekey(tx, t.table, t.key); err != nil {
+			return fmt.Errorf("key %s by rowid: %w", t.table, err)
+		}
+	}
+	return nil
+}
+
+// rekey remakes SQLite table with key, declared BIGINT PRIMARY KEY, as
+// its rowid.
+func rekey(tx *gorm.DB, table, key string) error {
+	var defs []struct {
+		Type, SQL string
+	}
+	if err := tx.Raw(`SELECT type, sql FROM sqlite_schema WHERE tbl_name = ? AND sql IS NOT NULL ORDER BY type = 'table' DESC, rowid`,
+		table).Scan(&defs).Error; err != nil {
+		return err
+	}
+	if len(defs) == 0 || defs[0].Type != "table" {
+		return fmt.Errorf("no table %s", table)
+	}
+	old := key + " BIGINT PRIMARY KEY"
+	if !strings.Contains(defs[0].SQL, old) {
+		return fmt.Errorf("%s is not declared %q", table, old)
+	}
+	create := strings.Replace(defs[0].SQL, old, key+" INTEGER PRIMARY KEY", 1)
+	create = strings.Replace(create, table, table+"_rowid", 1)
+	stmts := []string{create,
+		`INSERT INTO ` + table + `_rowid SELECT * FROM ` + table,
+		`DROP TABLE ` + table,
+		`ALTER TABLE ` + table + `_rowid RENAME TO ` + table}
+	for _, def := range defs[1:] {
+		stmts = append(stmts, def.SQL) // indexes and triggers
+	}
+	return database.Exec(tx, stmts...)
 }
 
 // createExpectMoved adds, on PostgreSQL, the function that fails

@@ -46,6 +46,19 @@ type Backend interface {
 	ReleaseJob(ctx context.Context, t JobTarget) (Job, error)
 }
 
+// UserMapper is a Backend that says who a requesting-user-name stands for
+// on queues that trust it (Principal.Name empty): the Server asks once per
+// request, before the operation runs, and acts as the user it names:
+// that user owns new jobs and is the one whose jobs Cancel-Job, Get-Jobs
+// my-jobs and Send-Document accept. JobRequest.ClaimedUser keeps the name
+// the client sent.
+type UserMapper interface {
+	// MapUser returns the user claimed stands for, claimed itself when
+	// nobody is known by it; an error fails the request as any Backend
+	// error does.
+	MapUser(ctx context.Context, p Printer, claimed string) (string, error)
+}
+
 // Sentinel errors a Backend returns; the Server maps each to its IPP status.
 var (
 	ErrNotFound        = errors.New("not found")
@@ -132,8 +145,22 @@ type Capabilities struct {
 	// CopiesMax is the upper bound of copies-supported.
 	CopiesMax int
 	// Supplies are the printers' printer-supply values with their
-	// printer-supply-description, in the same order.
+	// printer-supply-description, in the same order; Markers their
+	// markers, for the marker-* attributes.
 	Supplies []Supply
+	Markers  []Marker
+	// RasterTypes is pwg-raster-document-type-supported and
+	// RasterSheetBack pwg-raster-document-sheet-back.
+	RasterTypes     []string
+	RasterSheetBack string
+}
+
+// Marker is one marker (toner, ink) of a printer, as the marker-*
+// attributes list it.
+type Marker struct {
+	Name, Type, Color string
+	// Level, Low and High are percentages (Level -2: unknown).
+	Level, Low, High int
 }
 
 // Supply is one marker supply of a printer (PWG 5100.13 printer-supply).

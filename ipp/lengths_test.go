@@ -87,6 +87,11 @@ func TestValueLengths(t *testing.T) {
 			job(goipp.MakeAttribute("media-col", goipp.TagBeginCollection, goipp.Collection{
 				goipp.MakeAttribute("media-key", goipp.TagName, goipp.String(strings.Repeat("k", 256)))}))).doc(pdf),
 			goipp.StatusErrorRequestValue, "media-col", "", false},
+		{"page overrides are refused, not ignored", request(goipp.OpPrintJob, 13, "fuzz",
+			job(goipp.MakeAttribute("overrides", goipp.TagBeginCollection, goipp.Collection{
+				goipp.MakeAttribute("pages", goipp.TagRange, goipp.Range{Lower: 1, Upper: 1}),
+				goipp.MakeAttribute("sides", goipp.TagKeyword, goipp.String("one-sided"))}))).doc(pdf),
+			goipp.StatusErrorAttributesOrValues, "overrides", "", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

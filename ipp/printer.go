@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/OpenPrinting/goipp"
@@ -127,11 +128,7 @@ func (s *Server) printerAttributes(p Printer, loc location, queued int) goipp.At
 		ints("job-priority-supported", 100),
 		keywords("job-sheets-default", "none"),
 		keywords("job-sheets-supported", "none"),
-		keywords("job-creation-attributes-supported", "copies", "sides", "media", "media-col",
-			"print-color-mode", "job-hold-until", "job-name", "job-password",
-			"job-password-encryption", "ipp-attribute-fidelity", "orientation-requested",
-			"print-quality", "printer-resolution", "finishings", "output-bin", "job-priority",
-			"job-sheets", "multiple-document-handling", "number-up"),
+		keywords("job-creation-attributes-supported", creationAttributes(p)...),
 		keywords("media-col-supported", "media-size", "media-bottom-margin", "media-left-margin",
 			"media-right-margin", "media-top-margin", "media-source", "media-type"),
 		collection("media-col-default", mediaCol(med.defaultMed)),
@@ -212,7 +209,12 @@ func (s *Server) printerAttributes(p Printer, loc location, queued int) goipp.At
 	if p.Color {
 		list = append(list, ints("pages-per-minute-color", 20))
 	}
+	if p.Hold {
+		list = append(list, keywords("job-release-action-default", releaseActions[0]),
+			keywords("job-release-action-supported", releaseActions...))
+	}
 	list = append(list, supplyAttributes(p.Caps.Supplies, loc.moreInfo(p.Name))...)
+	list = append(list, markerAttributes(p.Caps.Markers)...)
 	list = append(list, s.rasterAttributes(p)...)
 	return list
 }
@@ -221,15 +223,11 @@ func (s *Server) printerAttributes(p Printer, loc location, queued int) goipp.At
 // IPP Everywhere clients need before they send PWG raster or URF.
 func (s *Server) rasterAttributes(p Printer) goipp.Attributes {
 	var out goipp.Attributes
-	types := []string{"sgray_8"}
-	if p.Color {
-		types = append(types, "srgb_8")
-	}
 	if slices.Contains(p.Formats, "image/pwg-raster") {
 		out = append(out,
 			resolution("pwg-raster-document-resolution-supported", orInts(p.Caps.RasterResolutions, defaultResolutions)...),
-			keywords("pwg-raster-document-sheet-back", "normal"),
-			keywords("pwg-raster-document-type-supported", types...),
+			keywords("pwg-raster-document-sheet-back", orDefault(p.Caps.RasterSheetBack, "normal")),
+			keywords("pwg-raster-document-type-supported", rasterTypes(p)...),
 		)
 	}
 	if slices.Contains(p.Formats, "image/urf") {
@@ -243,6 +241,20 @@ func (s *Server) rasterAttributes(p Printer) goipp.Attributes {
 		out = append(out, keywords("urf-supported", urf...))
 	}
 	return out
+}
+
+// creationAttributes is job-creation-attributes-supported: with
+// job-release-action on a hold queue.
+func creationAttributes(p Printer) []string {
+	list := []string{"copies", "sides", "media", "media-col",
+		"print-color-mode", "job-hold-until", "job-name", "job-password",
+		"job-password-encryption", "ipp-attribute-fidelity", "orientation-requested",
+		"print-quality", "printer-resolution", "finishings", "output-bin", "job-priority",
+		"job-sheets", "multiple-document-handling", "number-up"}
+	if p.Hold {
+		list = append(list, "job-release-action")
+	}
+	return list
 }
 
 // printerGroups maps requested-attributes group keywords to printer
@@ -263,7 +275,8 @@ var printerGroups = map[string][]string{
 		"printer-resolution-supported", "sides-default", "sides-supported",
 		"print-content-optimize-default", "print-content-optimize-supported",
 		"print-rendering-intent-default", "print-rendering-intent-supported",
-		"print-scaling-default", "print-scaling-supported", "overrides-supported"},
+		"print-scaling-default", "print-scaling-supported", "overrides-supported",
+		"job-release-action-default", "job-release-action-supported"},
 	"media-col-database": {"media-col-database"},
 }
 
@@ -333,4 +346,47 @@ func supplyAttributes(list []Supply, info string) goipp.Attributes {
 		desc.Values.Add(goipp.TagText, goipp.String(s.Description))
 	}
 	return goipp.Attributes{supply, desc, uris("printer-supply-info-uri", info)}
+}
+
+// rasterTypes is pwg-raster-document-type-supported: the printers' where
+// known, without colour types on a queue that is not colour (a client
+// would send colour raster otherwise); sgray_8, and srgb_8 in colour,
+// when none is left.
+func rasterTypes(p Printer) []string {
+	var types []string
+	for _, t := range p.Caps.RasterTypes {
+		if p.Color || strings.HasPrefix(t, "black_") || strings.HasPrefix(t, "sgray_") {
+			types = append(types, t)
+		}
+	}
+	if len(types) > 0 {
+		return types
+	}
+	types = []string{"sgray_8"}
+	if p.Color {
+		types = append(types, "srgb_8")
+	}
+	return types
+}
+
+// markerAttributes are the marker-* attributes of the printers' markers;
+// none when no printer told its markers.
+func markerAttributes(list []Marker) goipp.Attributes {
+	if len(list) == 0 {
+		return nil
+	}
+	var names, types, colors []string
+	var levels, lows, highs []int
+	for _, m := range list {
+		names, types, colors = append(names, m.Name), append(types, m.Type), append(colors, m.Color)
+		levels, lows, highs = append(levels, m.Level), append(lows, m.Low), append(highs, m.High)
+	}
+	return goipp.Attributes{
+		strs("marker-colors", goipp.TagName, colors...),
+		ints("marker-high-levels", highs...),
+		ints("marker-levels", levels...),
+		ints("marker-low-levels", lows...),
+		strs("marker-names", goipp.TagName, names...),
+		keywords("marker-types", types...),
+	}
 }

@@ -102,6 +102,27 @@ func (r *request) user() string {
 	return "anonymous"
 }
 
+// mapUser has the Backend, when it is a UserMapper, say who the claimed
+// requesting-user-name stands for, and makes that the request's user.
+// Get-Printer-Attributes, which clients poll, acts as nobody and skips
+// it.
+func (s *Server) mapUser(ctx context.Context, req *request) error {
+	m, ok := s.backend.(UserMapper)
+	if !ok || req.principal.Name != "" {
+		return nil
+	}
+	claimed, ok := req.op.str("requesting-user-name")
+	if !ok || claimed == "" {
+		return nil
+	}
+	name, err := m.MapUser(ctx, req.printer, claimed)
+	if err != nil {
+		return err
+	}
+	req.principal.Name = name
+	return nil
+}
+
 // ServeHTTP answers POSTs of application/ipp and GETs of a status page.
 func (s *Server) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 	if queue, icon, ok := s.iconPath(hr.URL.Path); ok && (hr.Method == http.MethodGet || hr.Method == http.MethodHead) {
@@ -176,6 +197,11 @@ func (s *Server) dispatch(ctx context.Context, req *request) (goipp.Status, stri
 	h, ok := s.handlers()[op]
 	if !ok {
 		return goipp.StatusErrorOperationNotSupported, fmt.Sprintf("Operation %s is not supported.", op)
+	}
+	if op != goipp.OpGetPrinterAttributes {
+		if err := s.mapUser(ctx, req); err != nil {
+			return s.failure(err, "map user")
+		}
 	}
 	st, msg := h(ctx, req)
 	if len(req.shortened) > 0 && st == goipp.StatusOk {

@@ -179,6 +179,18 @@ func (s *Server) jobRequest(req *request) (JobRequest, goipp.Status, string) {
 	unsupported := &req.resp.Unsupported
 	before := len(*unsupported)
 	for _, a := range req.msg.Job {
+		if a.Name == "job-release-action" {
+			continue // jobReleaseAction
+		}
+		if a.Name == "overrides" {
+			// Page overrides (PWG 5100.6) would print some pages other
+			// than the job says; no printer path here honours them, and
+			// ignoring them would print the job differently from what
+			// was asked, so they are refused whatever the fidelity.
+			unsupported.Add(a)
+			return jr, goipp.StatusErrorAttributesOrValues,
+				"Page overrides are not supported: send the pages that need other settings as a separate job."
+		}
 		check, known := jobTemplate[a.Name]
 		if !known || !check(a, req.printer) {
 			unsupported.Add(a)
@@ -196,6 +208,9 @@ func (s *Server) jobRequest(req *request) (JobRequest, goipp.Status, string) {
 		}
 	}
 	if st, msg := s.jobPassword(req, &jr); st != goipp.StatusOk {
+		return jr, st, msg
+	}
+	if st, msg := jobReleaseAction(req, jr); st != goipp.StatusOk {
 		return jr, st, msg
 	}
 	if len(*unsupported) == before {
@@ -256,5 +271,38 @@ func (s *Server) jobPassword(req *request, jr *JobRequest) (goipp.Status, string
 		return goipp.StatusErrorAttributesOrValues, "The job-password must be 1 to 255 octets."
 	}
 	jr.Password = pw
+	return goipp.StatusOk, ""
+}
+
+// releaseActions are the job-release-action values (PWG 5100.11) of a
+// hold queue: its jobs are released by their owner signed in at a
+// device, and, with a job-password, by that password there too. A direct
+// queue releases nothing and advertises none.
+var releaseActions = []string{"owner-authorized", "job-password"}
+
+// jobReleaseAction checks job-release-action. How a job is released is
+// not an option the queue may substitute, whatever the fidelity: a value
+// the queue does not do refuses the job, naming it in the unsupported
+// group. A direct queue takes 'none', which is what it does.
+func jobReleaseAction(req *request, jr JobRequest) (goipp.Status, string) {
+	a, ok := index(req.msg.Job)["job-release-action"]
+	if !ok {
+		return goipp.StatusOk, ""
+	}
+	supported := []string{"none"}
+	if req.printer.Hold {
+		supported = releaseActions
+	}
+	if !singleString(a, func(s string) bool { return slices.Contains(supported, s) }) {
+		req.resp.Unsupported.Add(a)
+		if req.printer.Hold {
+			return goipp.StatusErrorAttributesOrValues, "This queue's jobs are released by their owner at a printer ('owner-authorized') or with their job-password ('job-password')."
+		}
+		return goipp.StatusErrorAttributesOrValues, "This queue prints jobs at once; its job-release-action is 'none'."
+	}
+	if a.Values[0].V.String() == "job-password" && len(jr.Password) == 0 {
+		req.resp.Unsupported.Add(a)
+		return goipp.StatusErrorAttributesOrValues, "job-release-action 'job-password' needs a job-password."
+	}
 	return goipp.StatusOk, ""
 }

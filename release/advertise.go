@@ -1,9 +1,12 @@
 package release
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -119,6 +122,12 @@ func advertised(q Queue, printers []printerinfo.Info) (caps ipp.Capabilities, fo
 		caps.URF = union(caps.URF, c.URF...)
 		caps.PageRanges = caps.PageRanges || c.PageRanges
 		caps.CopiesMax = max(caps.CopiesMax, c.CopiesMax)
+		caps.RasterTypes = union(caps.RasterTypes, c.PWGRasterTypes...)
+		caps.RasterSheetBack = cmp.Or(caps.RasterSheetBack, c.PWGRasterSheetBack)
+		caps.Supplies = appendSupplies(caps.Supplies, c.Supplies)
+		for _, m := range c.Markers {
+			caps.Markers = append(caps.Markers, ipp.Marker(m))
+		}
 	}
 	slices.Sort(caps.Resolutions)
 	slices.Sort(caps.RasterResolutions)
@@ -180,6 +189,22 @@ func union[T comparable](list []T, add ...T) []T {
 		if !slices.Contains(list, v) {
 			list = append(list, v)
 		}
+	}
+	return list
+}
+
+// appendSupplies appends a printer's supplies to those of the printers
+// before it, numbered on: printer-supply indexes are the printer's own,
+// and two printers' would clash in one list.
+func appendSupplies(list []ipp.Supply, add []printerinfo.Supply) []ipp.Supply {
+	for _, s := range add {
+		fields := strings.Split(s.Value, ";")
+		for i, f := range fields {
+			if strings.HasPrefix(strings.ToLower(f), "index=") {
+				fields[i] = fmt.Sprintf("index=%d", len(list)+1)
+			}
+		}
+		list = append(list, ipp.Supply{Value: strings.Join(fields, ";"), Description: s.Description})
 	}
 	return list
 }

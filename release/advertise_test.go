@@ -80,3 +80,33 @@ func equalAny(a, b any) bool {
 	}
 	return a == b
 }
+
+// TestAdvertisedSupplies: the supplies and markers of every printer of a
+// queue are advertised, each printer's printer-supply indexes numbered on
+// after the printer before's; raster types are the union.
+func TestAdvertisedSupplies(t *testing.T) {
+	q := Queue{Name: "secure", Mode: Hold, Formats: []string{"application/pdf"}}
+	printer := func(desc, typ string) printerinfo.Info {
+		return printerinfo.Info{Caps: printerinfo.Capabilities{Known: true, Formats: []string{"application/pdf"},
+			PWGRasterTypes: []string{typ},
+			Supplies:       []printerinfo.Supply{{Value: "index=1;type=toner;level=50;", Description: desc}},
+			Markers:        []printerinfo.Marker{{Name: desc, Type: "toner", Color: "#000000", Level: 50, High: 100}}}}
+	}
+	caps, _, _ := advertised(q, []printerinfo.Info{printer("Toner A", "sgray_8"), printer("Toner B", "black_1")})
+	var values, names []string
+	for _, s := range caps.Supplies {
+		values = append(values, s.Value)
+	}
+	for _, m := range caps.Markers {
+		names = append(names, m.Name)
+	}
+	if want := []string{"index=1;type=toner;level=50;", "index=2;type=toner;level=50;"}; !slices.Equal(values, want) {
+		t.Errorf("printer-supply = %q, want %q", values, want)
+	}
+	if want := []string{"Toner A", "Toner B"}; !slices.Equal(names, want) {
+		t.Errorf("marker-names = %q, want %q", names, want)
+	}
+	if want := []string{"sgray_8", "black_1"}; !slices.Equal(caps.RasterTypes, want) {
+		t.Errorf("raster types = %q, want %q", caps.RasterTypes, want)
+	}
+}

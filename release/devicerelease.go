@@ -44,7 +44,7 @@ func (d *DeviceRelease) Jobs(ctx context.Context, sess Session, dev Device) ([]J
 	s.goBackground(func(ctx context.Context) { s.printers.Check(ctx, dev.Printer) })
 	var out []Job
 	err := s.db.WithContext(ctx).Omit("wrapped_key", "password_hash").
-		Where("owner = ? AND state = ? AND queue IN ?", sess.UserName, StateHeld, d.sessionQueues(sess, dev)).
+		Where("owner = ? AND NOT owner_unknown AND state = ? AND queue IN ?", sess.UserName, StateHeld, d.sessionQueues(sess, dev)).
 		Order("id").Find(&out).Error
 	if err != nil {
 		return nil, dbErr("list held jobs", err)
@@ -67,7 +67,7 @@ func (d *DeviceRelease) Jobs(ctx context.Context, sess Session, dev Device) ([]J
 func (d *DeviceRelease) Job(ctx context.Context, sess Session, dev Device, id int64) (Job, error) {
 	s := d.s
 	var j Job
-	err := s.db.WithContext(ctx).Where("id = ? AND owner = ? AND queue IN ?", id, sess.UserName, d.sessionQueues(sess, dev)).
+	err := s.db.WithContext(ctx).Where("id = ? AND owner = ? AND NOT owner_unknown AND queue IN ?", id, sess.UserName, d.sessionQueues(sess, dev)).
 		Take(&j).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return Job{}, fmt.Errorf("release: job %d: %w", id, ErrNotFound)
@@ -92,6 +92,10 @@ type ReleaseRequest struct {
 	IDs  []int64
 	All  bool
 	PINs map[int64]string
+	// ConfirmReprint names the jobs that may have printed already
+	// (ReasonMayHavePrinted) which the user releases all the same; any
+	// other such job is not released (Problem "may-have-printed").
+	ConfirmReprint []int64
 }
 
 // Released is the outcome of releasing one job.
@@ -135,6 +139,11 @@ func (d *DeviceRelease) Release(ctx context.Context, sess Session, dev Device, r
 			out = append(out, Released{ID: j.ID, State: j.State, Problem: "not-held"})
 			continue
 		}
+		confirmed := slices.Contains(req.ConfirmReprint, j.ID)
+		if j.Reason == ReasonMayHavePrinted && !confirmed {
+			out = append(out, Released{ID: j.ID, State: j.State, Problem: problemMayHavePrinted})
+			continue
+		}
 		if problem, err := s.unhonourable(ctx, &j, printer, by); err != nil || problem != "" {
 			if err != nil {
 				return out, err
@@ -150,7 +159,7 @@ func (d *DeviceRelease) Release(ctx context.Context, sess Session, dev Device, r
 			out = append(out, Released{ID: j.ID, State: j.State, Problem: problem})
 			continue
 		}
-		ok, err := d.claim(ctx, &j, dev, by)
+		ok, err := d.claim(ctx, &j, dev, by, confirmed)
 		if err != nil {
 			return out, err
 		}
@@ -159,7 +168,12 @@ func (d *DeviceRelease) Release(ctx context.Context, sess Session, dev Device, r
 			if err != nil {
 				return out, err
 			}
-			out = append(out, Released{ID: j.ID, State: cur.State, Problem: "already-released"})
+			problem := "already-released"
+			if cur.State == StateHeld && cur.Reason == ReasonMayHavePrinted {
+				// It failed at another printer meanwhile.
+				problem = problemMayHavePrinted
+			}
+			out = append(out, Released{ID: j.ID, State: cur.State, Problem: problem})
 			continue
 		}
 		out = append(out, Released{ID: j.ID, State: StateReleasing})
@@ -182,7 +196,7 @@ func (d *DeviceRelease) Release(ctx context.Context, sess Session, dev Device, r
 // with ErrNotFound.
 func (d *DeviceRelease) releaseTargets(ctx context.Context, sess Session, dev Device, req ReleaseRequest) ([]Job, error) {
 	s := d.s
-	db := s.db.WithContext(ctx).Where("owner = ? AND queue IN ?", sess.UserName, d.sessionQueues(sess, dev))
+	db := s.db.WithContext(ctx).Where("owner = ? AND NOT owner_unknown AND queue IN ?", sess.UserName, d.sessionQueues(sess, dev))
 	if req.All {
 		db = db.Where("state = ?", StateHeld)
 	} else {
@@ -206,8 +220,17 @@ func (d *DeviceRelease) releaseTargets(ctx context.Context, sess Session, dev De
 }
 
 // claim moves a held job to releasing for this instance and device.
-func (d *DeviceRelease) claim(ctx context.Context, j *Job, dev Device, by Actor) (bool, error) {
-	return d.s.transition(ctx, j, change{from: []State{StateHeld}, to: StateReleasing,
+// Unless confirmed, a job that may have printed is left alone, even one
+// that became so since it was read; a confirmed one's audit event says
+// it was confirmed.
+func (d *DeviceRelease) claim(ctx context.Context, j *Job, dev Device, by Actor, confirmed bool) (bool, error) {
+	c := change{from: []State{StateHeld}, to: StateReleasing,
 		reason: reasonFor(StateReleasing), by: by,
-		claim: &claim{instance: d.s.instance, device: dev.Name, printer: dev.Printer}})
+		claim: &claim{instance: d.s.instance, device: dev.Name, printer: dev.Printer}}
+	if confirmed {
+		c.details = reprintConfirmed(*j)
+	} else {
+		c.unlessReason = ReasonMayHavePrinted
+	}
+	return d.s.transition(ctx, j, c)
 }

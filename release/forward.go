@@ -56,6 +56,9 @@ func (s *Service) deliver(ctx context.Context, j *Job, printer string, by Actor)
 			return err
 		}
 	}
+	// From here the printer has the job: whatever ends it but
+	// completion may have printed some or all of it.
+	accepted := err == nil
 	if err == nil && !st.State.Terminal() {
 		st, err = s.client.Wait(ctx, printer, st.ID)
 	}
@@ -68,6 +71,9 @@ func (s *Service) deliver(ctx context.Context, j *Job, printer string, by Actor)
 		_, err := s.transition(context.WithoutCancel(ctx), j, change{from: []State{StatePrinting},
 			to: StateCompleted, reason: reasonFor(StateCompleted), by: by, details: printed})
 		return err
+	}
+	if accepted {
+		err = mayHavePrintedAfter(st, err)
 	}
 	reason, msg := failure(st, err)
 	s.log.Warn("release: print failed; job held again", "job", j.ID, "printer", printer, "reason", reason, "err", err)
@@ -166,16 +172,26 @@ func (s *Service) sendOnce(ctx context.Context, j *Job, printer string, retry ho
 		defer conv.out.Close()
 	}
 	h.converted, h.pages, h.rulesConverted = conv.detail(), conv.pages, conv.rules
-	st, err := s.client.PrintJob(ctx, printer, req, body)
+	sent := &sentCounter{r: body}
+	st, err := s.client.PrintJob(ctx, printer, req, sent)
 	if err != nil {
 		if conv.out != nil {
 			err = cmp.Or(conv.out.failed(), err)
+		}
+		if reached(sent.n.Load(), err) {
+			err = mayHavePrintedAfter(st, err)
 		}
 		return st, h, err
 	}
 	err = s.db.WithContext(ctx).Model(&Job{}).Where("id = ?", j.ID).
 		Updates(map[string]any{"printer": printer, "printer_job_id": st.ID}).Error
-	return st, h, dbErr("record printer job", err)
+	if err != nil {
+		// The printer has the job; that printgate could not note it must
+		// not make it one that never printed.
+		return st, h, &mayHavePrinted{reason: "printer-job-not-recorded",
+			message: "The printer took the job, but printgate could not record it.", err: dbErr("record printer job", err)}
+	}
+	return st, h, nil
 }
 
 // failure turns a failed print into a reason keyword and a message a
@@ -184,7 +200,10 @@ func failure(st ipp.JobStatus, err error) (reason, message string) {
 	var se *ipp.StatusError
 	var un *printerinfo.Unsupported
 	var held *heldError
+	var mhp *mayHavePrinted
 	switch {
+	case errors.As(err, &mhp):
+		return ReasonMayHavePrinted, mhp.message + " " + mayHavePrintedMessage
 	case errors.As(err, &un):
 		return un.Reason(), unsupportedMessage(un)
 	case errors.As(err, &held):

@@ -171,8 +171,11 @@ func (b ippBackend) releaseJob(ctx context.Context, t ipp.JobTarget) (Job, error
 		return Job{}, refuse(ErrNotAllowed,
 			"Jobs on this queue are released at the printer: sign in there with your card or PIN.")
 	}
+	// Release-Job is the owner's explicit word: for a job that may have
+	// printed it is the confirmation, and the audit event says so.
 	ok, err := s.transition(ctx, &j, change{from: []State{StateHeld}, to: StatePrinting,
-		reason: reasonFor(StatePrinting), by: Actor{Name: t.User, Method: "ipp-release-job", Printer: q.Printer}})
+		reason: reasonFor(StatePrinting), by: Actor{Name: t.User, Method: "ipp-release-job", Printer: q.Printer},
+		details: reprintConfirmed(j)})
 	if err != nil {
 		return Job{}, err
 	}
@@ -200,6 +203,9 @@ type change struct {
 	// details go into the move's audit event (what a print changed of
 	// the job's options to fit its printer).
 	details map[string]string
+	// unlessReason, when set, leaves alone a job whose reason it is: a
+	// release not confirmed for a job that may have printed.
+	unlessReason string
 }
 
 // A claim says where a released job prints.
@@ -243,7 +249,11 @@ func (s *Service) transition(ctx context.Context, j *Job, c change) (bool, error
 	next.State, next.Reason, next.Message, next.UpdatedAt = c.to, c.reason, c.message, t
 	var won bool
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Model(&Job{}).Where("id = ? AND state IN ?", j.ID, c.from).Updates(set)
+		q := tx.Model(&Job{}).Where("id = ? AND state IN ?", j.ID, c.from)
+		if c.unlessReason != "" {
+			q = q.Where("reason <> ?", c.unlessReason)
+		}
+		res := q.Updates(set)
 		if res.Error != nil || res.RowsAffected != 1 {
 			return res.Error
 		}

@@ -12,7 +12,7 @@ func (s *Service) MyJobs() *MyJobs { return &MyJobs{s} }
 // Held returns user's held jobs on every queue, newest first.
 func (m *MyJobs) Held(ctx context.Context, user string) ([]Job, error) {
 	var out []Job
-	err := m.s.db.WithContext(ctx).Omit("wrapped_key").Where("owner = ? AND state = ?", user, StateHeld).
+	err := m.s.db.WithContext(ctx).Omit("wrapped_key").Where("owner = ? AND NOT owner_unknown AND state = ?", user, StateHeld).
 		Order("id DESC").Find(&out).Error
 	return out, dbErr("list held jobs", err)
 }
@@ -20,7 +20,7 @@ func (m *MyJobs) Held(ctx context.Context, user string) ([]Job, error) {
 // Cancel cancels user's held job id; ErrNotFound when user has no such
 // held job.
 func (m *MyJobs) Cancel(ctx context.Context, user string, id int64) error {
-	j, err := m.s.loadJob(ctx, id, "owner = ?", user)
+	j, err := m.s.loadJob(ctx, id, "owner = ? AND NOT owner_unknown", user)
 	if err != nil {
 		return err
 	}

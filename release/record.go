@@ -103,9 +103,16 @@ func submittedEvents(q Queue, j *Job) []audit.Event {
 			Submitted: j.CreatedAt,
 		},
 	}
+	if j.FormatSupplied != "" || j.OwnerUnknown {
+		sub.Details = map[string]string{}
+	}
 	if j.FormatSupplied != "" {
 		// The client's word, where the content said otherwise.
-		sub.Details = map[string]string{"format-supplied": j.FormatSupplied}
+		sub.Details["format-supplied"] = j.FormatSupplied
+	}
+	if j.OwnerUnknown {
+		// No directory user is known by the name the job came under.
+		sub.Details["owner-unknown"] = "true"
 	}
 	by := Actor{}
 	if j.State == StatePrinting {

@@ -12,7 +12,8 @@ import (
 // recover cleans up after an unclean stop: half-written spool files go,
 // documents no job refers to go (files and rows of job_documents), jobs
 // whose document is gone are aborted, and jobs that were being forwarded
-// are held again, since whether they printed cannot be known.
+// are held again as jobs that may have printed (ReasonMayHavePrinted),
+// since whether they printed cannot be known.
 func (s *Service) recover(ctx context.Context) error {
 	// On a spool shared with other instances their uploads and their
 	// just-committed documents are not ours to judge; only old leftovers
@@ -156,8 +157,8 @@ func recovery(j Job, onDisk map[string]bool, lost map[int64]bool, shared bool) (
 	case j.State == StateIncoming:
 		return StateAborted, "job-incomplete", "The client did not finish sending the job."
 	case j.State == StatePrinting || j.State == StateReleasing:
-		return StateHeld, "server-restarted",
-			"printgate restarted while the job was printing; release it again if it did not print."
+		return StateHeld, ReasonMayHavePrinted,
+			"printgate restarted while the job was being printed. " + mayHavePrintedMessage
 	}
 	return "", "", ""
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/printgate/printgate/release/convert"
 	"github.com/printgate/printgate/release/credential"
 	"github.com/printgate/printgate/release/directory"
+	"github.com/printgate/printgate/release/owner"
 	"github.com/printgate/printgate/release/printerinfo"
 	"github.com/printgate/printgate/release/rules"
 	"github.com/printgate/printgate/release/spool"
@@ -50,6 +51,22 @@ const (
 	AuthRequestingUserName Auth = "requesting-user-name"
 	// AuthBasic asks for the sender's directory password with HTTP Basic.
 	AuthBasic Auth = "basic"
+)
+
+// UnknownOwner says what a queue that trusts requesting-user-name does
+// with a job to hold whose owner the directory does not know: nobody
+// could release it.
+type UnknownOwner string
+
+// What to do with a job of an unknown owner.
+const (
+	// RefuseUnknown refuses it with client-error-not-authorized and a
+	// status-message that names the user and says what to do (the
+	// default).
+	RefuseUnknown UnknownOwner = "refuse"
+	// HoldUnknown holds it as "unknown owner" for an administrator to
+	// assign to a user (Admin.AssignOwner).
+	HoldUnknown UnknownOwner = "hold"
 )
 
 // Queue is one IPP print queue.
@@ -96,6 +113,10 @@ type Queue struct {
 	// application/octet-stream for the printer to judge, instead of
 	// refusing it (checkFormat).
 	AcceptUnknownAsOctetStream bool
+	// UnknownOwner says what becomes of a job to hold sent under a name
+	// no directory user is known by; empty refuses it. Direct jobs print
+	// whatever their owner, recorded as unknown.
+	UnknownOwner UnknownOwner
 }
 
 // Options configure a Service.
@@ -107,6 +128,10 @@ type Options struct {
 	Client *ipp.Client
 	// Directory checks the passwords of auth: basic queues.
 	Directory directory.Directory
+	// Owners maps the names jobs arrive under on queues that trust
+	// requesting-user-name to directory users; nil takes every name as
+	// it comes and knows no owner as unknown.
+	Owners *owner.Mapper
 	// Audit records every change; a change whose record cannot be
 	// written does not happen.
 	Audit *audit.Log
@@ -208,6 +233,7 @@ type Service struct {
 	queues   map[string]Queue
 	client   *ipp.Client
 	dir      directory.Directory
+	owners   *owner.Mapper
 	audit    *audit.Log
 	creds    *credential.Store
 	// throttle and passwords may be nil: nothing is limited.
@@ -288,6 +314,7 @@ func New(opts Options) (*Service, error) {
 		queues: make(map[string]Queue, len(opts.Queues)),
 		client: opts.Client,
 		dir:    opts.Directory,
+		owners: opts.Owners,
 		audit:  opts.Audit,
 		creds:  opts.Credentials,
 

@@ -28,9 +28,14 @@ func (s State) Ended() bool {
 
 // Job is a print job as printgate stores it.
 type Job struct {
-	ID           int64 `gorm:"primaryKey"`
-	Queue        string
-	Owner        string
+	ID    int64 `gorm:"primaryKey"`
+	Queue string
+	Owner string
+	// OwnerUnknown says no directory user was known by the name the job
+	// arrived under: Owner is that name, normalised, and nobody can
+	// release the job until an administrator assigns it.
+	OwnerUnknown bool
+	// ClaimedUser is the requesting-user-name as the client sent it.
 	ClaimedUser  string
 	ClientAddr   string
 	Name         string

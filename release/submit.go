@@ -45,6 +45,9 @@ func (s *Service) newJob(ctx context.Context, q Queue, req ipp.JobRequest) (Job,
 		ClaimedBy:    s.instance,
 		CreatedAt:    s.now(),
 	}
+	if err := s.decideOwner(ctx, q, req, &j); err != nil {
+		return Job{}, err
+	}
 	if len(req.Password) > 0 {
 		h, err := s.hashJobPassword(ctx, req.Password)
 		if err != nil {

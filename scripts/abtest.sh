@@ -35,6 +35,7 @@ run() { # build
 	fi
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 	hold_config "$d" "$url" "$port" >"$d/printgate.yaml"
+	add_load_user "$work/printgate-$1" "$d/printgate.yaml"
 	"$work/printgate-$1" serve --config "$d/printgate.yaml" >"$d/log" 2>&1 &
 	pid=$!
 	for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done

@@ -211,6 +211,7 @@ start_printgate() { # name database-url
 	local port
 	port=$(free_port)
 	hold_config "$dir" "$2" "$port" >"$dir/printgate.yaml"
+	add_load_user "$work/bin/printgate" "$dir/printgate.yaml" || return 1
 	"$work/bin/printgate" serve --config "$dir/printgate.yaml" >"$dir/log" 2>&1 &
 	pid=$!
 	running+=("$pid")

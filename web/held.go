@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 )
@@ -40,6 +41,34 @@ func (s *server) showHeld(c *gin.Context, status int, errText string) {
 		d.Jobs, d.Limited = jobs, len(jobs) >= maxHeldRows
 	}
 	s.render(c, status, "held", view{Title: "held.title", Error: errText, Data: d})
+}
+
+// assignHeldJob gives a held job whose owner is unknown to a directory
+// user on an administrator's behalf; the release service records it.
+func (s *server) assignHeldJob(c *gin.Context) {
+	id, err := strconv.ParseInt(c.PostForm("job"), 10, 64)
+	to := strings.TrimSpace(c.PostForm("user"))
+	if err != nil || id <= 0 || s.opts.Jobs == nil {
+		s.showHeld(c, http.StatusNotFound, s.locale(c).T("held.not_found"))
+		return
+	}
+	if to == "" || len(to) > 256 {
+		s.showHeld(c, http.StatusBadRequest, s.locale(c).T("held.no_user"))
+		return
+	}
+	admin := currentSession(c).User
+	err = s.opts.Jobs.AssignJob(c.Request.Context(), id, to, admin)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		s.showHeld(c, http.StatusNotFound, s.locale(c).T("held.not_found"))
+	case errors.Is(err, ErrNoSuchUser):
+		s.showHeld(c, http.StatusBadRequest, s.locale(c).T("held.no_user"))
+	case err != nil:
+		s.fail(c, "assign held job", err)
+	default:
+		s.log.Info("web: held job assigned", "admin", admin, "job", id, "to", to)
+		c.Redirect(http.StatusSeeOther, "/admin/held?ok=held_assigned")
+	}
 }
 
 // cancelHeldJob deletes any user's held job on an administrator's

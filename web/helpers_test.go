@@ -516,3 +516,19 @@ func (d *devices) SetDeviceEnabled(_ context.Context, name string, enabled bool,
 	d.changes = append(d.changes, fmt.Sprintf("enabled=%t %s by %s", enabled, name, by))
 	return nil
 }
+
+func (h *heldJobs) AssignJob(_ context.Context, id int64, to, _ string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for user, jobs := range h.jobs {
+		for i, j := range jobs {
+			if j.ID == id && j.OwnerUnknown {
+				j.OwnerUnknown = false
+				h.jobs[user] = append(jobs[:i], jobs[i+1:]...)
+				h.jobs[to] = append(h.jobs[to], j)
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("job %d: %w", id, ErrNotFound)
+}

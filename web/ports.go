@@ -23,6 +23,10 @@ import (
 // not exist or is not the user's; the console answers both alike.
 var ErrNotFound = errors.New("web: not found")
 
+// ErrNoSuchUser is what Jobs.AssignJob returns (wrapped) for a user the
+// directory does not know.
+var ErrNoSuchUser = errors.New("web: no such user")
+
 // UserLister lists the built-in directory's users (directory.Builtin
 // implements it).
 type UserLister interface {
@@ -48,14 +52,22 @@ type Jobs interface {
 	// when no such job is held. The implementation records the
 	// cancellation, with admin as its actor, in the audit trail.
 	CancelAnyJob(ctx context.Context, id int64, admin string) error
+	// AssignJob gives the held job id, whose owner is unknown, to the
+	// directory user to on admin's behalf; an error wrapping ErrNotFound
+	// when no such job waits for an owner, ErrNoSuchUser when the
+	// directory knows no such user. The implementation records who
+	// assigned it, from whom and to whom.
+	AssignJob(ctx context.Context, id int64, to, admin string) error
 }
 
 // HeldJob is a job waiting for release, as My page and the held-queue
 // view show it.
 type HeldJob struct {
 	ID int64
-	// Owner is the user the job belongs to.
-	Owner string
+	// Owner is the user the job belongs to; with OwnerUnknown, the name
+	// it arrived under, which no directory user has.
+	Owner        string
+	OwnerUnknown bool
 	// Name is the document name; when NameHidden, it is the keyed hash
 	// the audit trail records, shown to everyone but the owner.
 	Name       string

@@ -107,6 +107,7 @@ func (s *server) routes() []route {
 		{get, "/admin/charts", accessAuditor, kindPage, s.chartsPage},
 		{get, "/admin/held", accessAuditor, kindPage, s.heldPage},
 		{post, "/admin/held/cancel", accessAdmin, kindPage, s.cancelHeldJob},
+		{post, "/admin/held/assign", accessAdmin, kindPage, s.assignHeldJob},
 		{get, "/admin/devices", accessAuditor, kindPage, s.devicesPage},
 		{post, "/admin/devices/add", accessAdmin, kindPage, s.addDevice},
 		{post, "/admin/devices/rotate", accessAdmin, kindPage, s.rotateToken},

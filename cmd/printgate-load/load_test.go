@@ -172,6 +172,8 @@ func TestAgainstPrintgate(t *testing.T) {
 	pg := newPrintgate(t)
 	pg.cli(t, "bob-password-1\n", "user", "add", "bob")
 	pg.cli(t, "4821\n", "user", "set-pin", "bob")
+	// The jobs' owner: a hold queue refuses names it does not know.
+	pg.cli(t, "alice-password-1\n", "user", "add", "alice")
 	m := tokenLine.FindStringSubmatch(pg.cli(t, "", "device", "add", "mfp", "--printer", "socket://"+printer.Addr().String(),
 		"--queue", "hold", "--auth", "id+pin"))
 	if m == nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/printgate/printgate/release/convert"
 	"github.com/printgate/printgate/release/credential"
 	"github.com/printgate/printgate/release/directory"
+	"github.com/printgate/printgate/release/owner"
 	"github.com/printgate/printgate/release/printerinfo"
 	"github.com/printgate/printgate/release/rules"
 )
@@ -33,6 +34,8 @@ type Config struct {
 	Log      LogConfig      `yaml:"log"`
 	// Directory says where users come from.
 	Directory DirectoryConfig `yaml:"directory"`
+	// Owners says how the names jobs arrive under map to users.
+	Owners OwnersConfig `yaml:"owners"`
 	// Credentials sets the PIN policy and the lockout.
 	Credentials CredentialsConfig `yaml:"credentials"`
 	// Release sets how devices sign users in.
@@ -64,6 +67,22 @@ type DirectoryConfig struct {
 	// Type is "builtin" (users in printgate's database) or "ldap".
 	Type string               `yaml:"type"`
 	LDAP directory.LDAPConfig `yaml:"ldap,omitempty"`
+}
+
+// OwnersConfig says how the requesting-user-name of a job, on queues that
+// trust it, becomes a directory user (release/owner): "CORP\hanako",
+// "Hanako" and "hanako@corp.example" are all hanako's, and so is a name
+// given as her alias (printgate alias add).
+type OwnersConfig struct {
+	// FoldCase compares names in lower case; default true.
+	FoldCase bool `yaml:"fold_case"`
+	// StripDomain drops "DOMAIN\" and "@domain"; default true.
+	StripDomain bool `yaml:"strip_domain"`
+	// CacheFor is how long the directory's answer for a name is kept, so
+	// that a job asks the directory at most once per name and period;
+	// default 30s. An alias or a user added counts for new jobs within
+	// this time.
+	CacheFor time.Duration `yaml:"cache_for"`
 }
 
 // ReleaseConfig sets device sessions and the sweeper.
@@ -298,6 +317,10 @@ type QueueConfig struct {
 	StampPosition string `yaml:"stamp_position,omitempty"`
 	// StampFontSize is the stamp's size in points; default 7.
 	StampFontSize int `yaml:"stamp_font_size,omitempty"`
+	// UnknownOwner says what an auth: requesting-user-name queue does
+	// with a job to hold sent under a name no directory user has:
+	// "refuse" (default) or "hold" for an administrator to assign.
+	UnknownOwner release.UnknownOwner `yaml:"unknown_owner,omitempty"`
 	// AcceptUnknownAsOctetStream keeps a document whose content is not
 	// its declared format, or in no format the queue accepts, as
 	// application/octet-stream instead of refusing it. Off by default.
@@ -338,6 +361,7 @@ func defaultConfig() Config {
 			Timeout: convert.DefaultLimits().Wall},
 		Log:       LogConfig{Level: "info", Format: "text"},
 		Directory: DirectoryConfig{Type: "builtin"},
+		Owners:    OwnersConfig{FoldCase: true, StripDomain: true, CacheFor: owner.DefaultTTL},
 		Credentials: CredentialsConfig{Policy: credential.DefaultPolicy(), Argon2MemoryMB: 64, Argon2Wait: 2 * time.Second,
 			MaxPasswordFailures: 10, MaxAddressFailures: 30},
 		Audit: AuditConfig{TimeZone: audit.DefaultTimeZone, RetentionYears: audit.DefaultRetentionYears,

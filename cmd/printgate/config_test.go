@@ -54,6 +54,9 @@ queues:
 		{name: "unknown key", yaml: "server: {listen: [\"127.0.0.1:1\"], lisen: []}\n", wantErr: `unknown key "lisen"`},
 		{name: "unknown top key", yaml: "queus: []\n", wantErr: `unknown key "queus"`},
 		{name: "bad mode", yaml: "queues: [{name: a, mode: print}]\n", wantErr: "queues[0]: mode"},
+		{name: "bad unknown_owner", yaml: "queues: [{name: a, unknown_owner: keep}]\n", wantErr: "queues[0]: unknown_owner"},
+		{name: "unknown_owner on basic", yaml: "queues: [{name: a, auth: basic, unknown_owner: hold}]\n", wantErr: "only for auth: requesting-user-name"},
+		{name: "owners cache too long", yaml: "owners: {cache_for: 1h}\n", wantErr: "owners.cache_for"},
 		{name: "direct without printer", yaml: "queues: [{name: a, mode: direct}]\n", wantErr: "queues[0]: printer"},
 		{name: "bad queue name", yaml: "queues: [{name: \"a/b\"}]\n", wantErr: "queues[0].name"},
 		{name: "duplicate queue", yaml: "queues: [{name: a}, {name: a}]\n", wantErr: "used twice"},
@@ -143,6 +146,9 @@ queues:
 				if q.Mode != release.Hold || q.Auth != release.AuthRequestingUserName || q.MaxSize != defaultMaxDocumentMB<<20 ||
 					len(q.Formats) == 0 || len(q.TrustedNetworks) != 2 {
 					t.Errorf("queue defaults: %+v", q)
+				}
+				if q.UnknownOwner != release.RefuseUnknown || !c.Owners.FoldCase || !c.Owners.StripDomain || c.Owners.CacheFor != 30*time.Second {
+					t.Errorf("owner defaults: queue unknown_owner %q, owners %+v", q.UnknownOwner, c.Owners)
 				}
 			},
 		},

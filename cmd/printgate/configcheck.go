@@ -113,6 +113,9 @@ func (c *Config) checkAccess(p *problems) {
 	default:
 		p.add("directory.type", "%q must be builtin or ldap", c.Directory.Type)
 	}
+	if c.Owners.CacheFor < 0 || c.Owners.CacheFor > 10*time.Minute {
+		p.add("owners.cache_for", "must be 0s to 10m")
+	}
 	if c.Release.SessionIdle < time.Second || c.Release.SweepEvery < 100*time.Millisecond {
 		p.add("release", "session_idle must be at least 1s and sweep_every at least 100ms")
 	}
@@ -187,7 +190,7 @@ func (q QueueConfig) queue() (release.Queue, error) {
 		MaxSize: q.MaxDocumentMB << 20, Auth: q.Auth, Info: q.Info, Location: q.Location, Color: true,
 		AllowPlaintextBasic: q.AllowPlaintextBasic, HideNames: q.HideDocumentNames,
 		TTL: q.TTL, KeepAfterPrint: q.KeepAfterPrint, ReleaseRequires: q.ReleaseRequires,
-		AcceptUnknownAsOctetStream: q.AcceptUnknownAsOctetStream,
+		AcceptUnknownAsOctetStream: q.AcceptUnknownAsOctetStream, UnknownOwner: q.UnknownOwner,
 	}
 	if q.Color != nil {
 		out.Color = *q.Color
@@ -227,6 +230,16 @@ func (q QueueConfig) queue() (release.Queue, error) {
 	case release.AuthRequestingUserName, release.AuthBasic:
 	default:
 		return out, fmt.Errorf("auth: %q must be basic or requesting-user-name", q.Auth)
+	}
+	switch out.UnknownOwner {
+	case "":
+		out.UnknownOwner = release.RefuseUnknown
+	case release.RefuseUnknown, release.HoldUnknown:
+		if out.Auth == release.AuthBasic {
+			return out, errors.New("unknown_owner: only for auth: requesting-user-name (on basic queues the signed-in user owns the job)")
+		}
+	default:
+		return out, fmt.Errorf("unknown_owner: %q must be refuse or hold", q.UnknownOwner)
 	}
 	nets := q.TrustedNetworks
 	if nets == nil {

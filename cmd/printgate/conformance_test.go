@@ -44,3 +44,40 @@ func TestIPPConformance(t *testing.T) {
 		}
 	})
 }
+
+// TestJobReleaseAction runs job-release-action.test (PWG 5100.11) with
+// ipptool: a hold queue advertises owner-authorized and job-password and
+// refuses any other value in the unsupported group; a direct queue
+// advertises none and refuses every value but 'none'.
+func TestJobReleaseAction(t *testing.T) {
+	ipptool := testenv.Tool(t, "ipptool")
+	docs, err := filepath.Abs("../../testdata/ipptool")
+	if err != nil {
+		t.Fatal(err)
+	}
+	printer := testenv.IPPEvePrinter(t)
+	srv := startServer(t, newConfig(t, "",
+		QueueConfig{Name: "lobby", Mode: "direct", Printer: printer.URI},
+		QueueConfig{Name: "held", Mode: "hold"}))
+	for _, tc := range []struct {
+		queue string
+		args  []string
+		tests int
+	}{
+		{"held", []string{"-d", "hold=1"}, 6},
+		{"lobby", nil, 2},
+	} {
+		t.Run(tc.queue, func(t *testing.T) {
+			args := append([]string{"-t", "-f", "document-a4.pdf"}, tc.args...)
+			cmd := exec.Command(ipptool, append(args, srv.PrinterURI(tc.queue), "job-release-action.test")...)
+			cmd.Dir = docs
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("ipptool job-release-action.test: %v\n%s\nserver log:\n%s", err, out, srv.Log)
+			}
+			if n := bytes.Count(out, []byte("[PASS]")); n != tc.tests || bytes.Contains(out, []byte("[FAIL]")) {
+				t.Fatalf("ipptool job-release-action.test: %d tests passed, want %d and no failures\n%s", n, tc.tests, out)
+			}
+		})
+	}
+}

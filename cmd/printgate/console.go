@@ -11,6 +11,7 @@ import (
 
 	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/release"
+	"github.com/printgate/printgate/release/directory"
 	"github.com/printgate/printgate/release/throttle"
 	"github.com/printgate/printgate/web"
 )
@@ -40,7 +41,7 @@ func (c consoleJobs) heldJobs(jobs []release.Job, err error) ([]web.HeldJob, err
 // heldJob is j as the console shows it; release has already put hidden
 // names in their keyed form where the viewer is not the owner.
 func (c consoleJobs) heldJob(j release.Job) web.HeldJob {
-	return web.HeldJob{ID: j.ID, Owner: j.Owner, Name: j.Name, Queue: j.Queue, Pages: j.Pages, Copies: max(j.Copies, 1),
+	return web.HeldJob{ID: j.ID, Owner: j.Owner, OwnerUnknown: j.OwnerUnknown, Name: j.Name, Queue: j.Queue, Pages: j.Pages, Copies: max(j.Copies, 1),
 		Color: j.ColorMode == "color", NeedsPIN: j.PasswordHash != "", SubmittedAt: j.CreatedAt,
 		ExpiresAt: c.svc.ExpiresAt(j), NameHidden: strings.HasPrefix(j.Name, audit.KeyedNamePrefix) && c.svc.HidesNames(j.Queue)}
 }
@@ -57,6 +58,16 @@ func (c consoleJobs) AllHeldJobs(ctx context.Context, limit int) ([]web.HeldJob,
 // with the administrator as actor in the transaction that makes it.
 func (c consoleJobs) CancelAnyJob(ctx context.Context, id int64, admin string) error {
 	return notFound(c.svc.Admin().Cancel(ctx, id, admin))
+}
+
+// AssignJob gives a job of an unknown owner to a directory user through
+// release, which records it with the change.
+func (c consoleJobs) AssignJob(ctx context.Context, id int64, to, admin string) error {
+	_, err := c.svc.Admin().AssignOwner(ctx, id, to, admin)
+	if errors.Is(err, directory.ErrNotFound) {
+		return fmt.Errorf("%w: %w", web.ErrNoSuchUser, err)
+	}
+	return notFound(err)
 }
 
 // notFound makes release's and audit's "not found" the console's.

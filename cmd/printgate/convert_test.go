@@ -89,6 +89,63 @@ func TestReleaseConverts(t *testing.T) {
 			t.Errorf("the printer received a document (%d, was %d)", n, before)
 		}
 	})
+
+	t.Run("converter gives up mid-document", func(t *testing.T) {
+		// The first page is converted and on its way to the printer when
+		// the second loops: the printer may have printed the first, so
+		// the job is held as one that may have printed, and released
+		// again only on the user's word.
+		e.t = t
+		doc := []byte("%!PS-Adobe-3.0\n%%Pages: 2\n%%EndComments\n%%Page: 1 1\n" +
+			"/Helvetica findfont 24 scalefont setfont 72 720 moveto (page one) show showpage\n" +
+			"%%Page: 2 2\n{ 1 pop } loop\nshowpage\n%%EOF\n")
+		id := e.submitAs("bob", "application/postscript", doc)
+		sess := e.login("raster", map[string]string{"card": "04A1B2C3"})
+		release := func(body map[string]any) map[string]any {
+			t.Helper()
+			code, out := e.call("raster", http.MethodPost, "/release/sessions/"+sess+"/release", body)
+			jobs, _ := out["jobs"].([]any)
+			if code != http.StatusAccepted {
+				t.Fatalf("release: HTTP %d %v", code, out)
+			}
+			for _, j := range jobs {
+				if j := j.(map[string]any); j["id"] == float64(id) {
+					return j
+				}
+			}
+			t.Fatalf("release: job %d not in the answer %v", id, out)
+			return nil
+		}
+		release(map[string]any{"jobs": []int64{id}})
+		job := e.waitState("raster", sess, id, "pending-held")
+		if job["state_reason"] != "may-have-printed" {
+			t.Fatalf("held with reason %v, want may-have-printed (%v)", job["state_reason"], job)
+		}
+		if got := release(map[string]any{"jobs": []int64{id}}); got["problem"] != "may-have-printed" {
+			t.Errorf("released again without confirmation: %v, want the problem may-have-printed", got)
+		}
+		if got := release(map[string]any{"all": true}); got["problem"] != "may-have-printed" {
+			t.Errorf("released with all, without confirmation: %v, want the problem may-have-printed", got)
+		}
+		if got := release(map[string]any{"jobs": []int64{id}, "confirm_reprint": []int64{id}}); got["problem"] != nil {
+			t.Errorf("confirmed release: %v", got)
+		}
+		e.waitState("raster", sess, id, "pending-held")
+		if !confirmedReprint(e.timeline(id)) {
+			t.Errorf("no event records the confirmed reprint: %v", e.timeline(id))
+		}
+	})
+}
+
+// confirmedReprint reports whether an event of events records a release
+// confirmed for a job that may have printed.
+func confirmedReprint(events []audit.Event) bool {
+	for _, ev := range events {
+		if ev.Type == audit.EventReleaseAttempt && ev.Details["reprint-confirmed"] == "may-have-printed" {
+			return true
+		}
+	}
+	return false
 }
 
 // submitAs prints doc, of format, as user.

@@ -287,8 +287,10 @@ func (p *socketPrinter) count(doc []byte) int {
 }
 
 // TestPrinterVanishesMidDocument: the printer hangs up while a released
-// document is being sent; the job is held again, and prints once when
-// released again.
+// document is being sent; the job is held again as one that may have
+// printed (the printer had part of it), is not printed by a release that
+// does not confirm it, and prints once when released again with the
+// confirmation.
 func TestPrinterVanishesMidDocument(t *testing.T) {
 	e := newReleaseEnv(t, "", nil)
 	sp := newSocketPrinter(t)
@@ -303,13 +305,17 @@ func TestPrinterVanishesMidDocument(t *testing.T) {
 	sp.mu.Unlock()
 	e.call("sock", "POST", "/release/sessions/"+sess+"/release", map[string]any{"jobs": []int64{id}})
 	held := e.waitState("sock", sess, id, "pending-held")
-	if held["state_reason"] != "printer-unreachable" {
-		t.Errorf("held again with reason %v", held["state_reason"])
+	if held["state_reason"] != "may-have-printed" {
+		t.Errorf("held again with reason %v, want may-have-printed", held["state_reason"])
 	}
 	sp.mu.Lock()
 	sp.cutAfter = 0
 	sp.mu.Unlock()
-	e.call("sock", "POST", "/release/sessions/"+sess+"/release", map[string]any{"jobs": []int64{id}})
+	_, again := e.call("sock", "POST", "/release/sessions/"+sess+"/release", map[string]any{"jobs": []int64{id}})
+	if jobs, _ := again["jobs"].([]any); len(jobs) != 1 || jobs[0].(map[string]any)["problem"] != "may-have-printed" {
+		t.Errorf("released again without confirmation: %v, want the problem may-have-printed", again)
+	}
+	e.call("sock", "POST", "/release/sessions/"+sess+"/release", map[string]any{"jobs": []int64{id}, "confirm_reprint": []int64{id}})
 	e.waitState("sock", sess, id, "completed")
 	time.Sleep(200 * time.Millisecond)
 	if n := sp.count(doc); n != 1 {

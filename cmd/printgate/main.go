@@ -64,7 +64,7 @@ func (a *app) command() *cobra.Command {
 	root.PersistentFlags().StringVar(&a.dataDir, "data", "", "data directory (overrides data_dir)")
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
-	root.AddCommand(a.serveCommand(), a.migrateCommand(), a.versionCommand(), a.userCommand(), a.cardCommand(),
+	root.AddCommand(a.serveCommand(), a.migrateCommand(), a.versionCommand(), a.userCommand(), a.cardCommand(), a.aliasCommand(),
 		a.deviceCommand(), a.auditCommand(), a.configCommand())
 	return root
 }

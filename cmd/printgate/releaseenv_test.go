@@ -39,6 +39,7 @@ func newReleaseEnv(t *testing.T, dbURL string, tweak func(*Config), edit ...func
 	e.cfg.Release.SweepEvery = 200 * time.Millisecond
 	if tweak != nil {
 		tweak(&e.cfg)
+		holdUnknownOwners(&e.cfg)
 		if err := e.cfg.validate(); err != nil {
 			t.Fatalf("config: %v", err)
 		}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/printgate/printgate/internal/testenv"
+	"github.com/printgate/printgate/release"
 )
 
 // syncBuffer collects server output from several goroutines.
@@ -73,10 +74,24 @@ func newConfig(t testing.TB, dbURL string, queues ...QueueConfig) Config {
 	if len(queues) > 0 {
 		cfg.Queues = queues
 	}
+	holdUnknownOwners(&cfg)
 	if err := cfg.validate(); err != nil {
 		t.Fatalf("config: %v", err)
 	}
 	return cfg
+}
+
+// holdUnknownOwners has cfg's requesting-user-name queues that do not say
+// otherwise hold the jobs of unknown owners. Most tests submit under names
+// no directory user has (they test other things): their jobs are held
+// rather than refused, as before owners were mapped. owners_test.go
+// tests the default, refuse.
+func holdUnknownOwners(cfg *Config) {
+	for i, q := range cfg.Queues {
+		if q.Auth != release.AuthBasic && q.UnknownOwner == "" {
+			cfg.Queues[i].UnknownOwner = release.HoldUnknown
+		}
+	}
 }
 
 // startServer runs printgate with cfg until the test ends.

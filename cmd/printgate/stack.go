@@ -19,6 +19,7 @@ import (
 	"github.com/printgate/printgate/release/convert"
 	"github.com/printgate/printgate/release/credential"
 	"github.com/printgate/printgate/release/directory"
+	"github.com/printgate/printgate/release/owner"
 	"github.com/printgate/printgate/release/printerinfo"
 	"github.com/printgate/printgate/release/spool"
 	"github.com/printgate/printgate/release/stamp"
@@ -80,7 +81,7 @@ func openStack(ctx context.Context, cfg Config, log *slog.Logger) (_ *stack, err
 	}
 	for _, m := range []func(context.Context, *database.DB) error{
 		release.Migrate, directory.Migrate, credential.Migrate, audit.Migrate, web.Migrate, throttle.Migrate,
-		stamp.Migrate,
+		stamp.Migrate, owner.Migrate,
 	} {
 		if err := m(ctx, st.db); err != nil {
 			return nil, err
@@ -122,6 +123,7 @@ func openStack(ctx context.Context, cfg Config, log *slog.Logger) (_ *stack, err
 	loc, _ := time.LoadLocation(cfg.Audit.TimeZone) // validated with the config
 	st.audit = audit.New(st.db, audit.Options{
 		Key: auditKey, Location: loc, Retention: time.Duration(cfg.Audit.RetentionYears) * 365 * 24 * time.Hour,
+		PurgeDependents: stamp.PurgeUnrecorded,
 	})
 	stampKeys, err := stamp.NewKeys(auditKey)
 	if err != nil {
@@ -181,6 +183,15 @@ func (st *stack) Close() error {
 	return errors.Join(errs...)
 }
 
+// owners returns the mapper of the names jobs arrive under to directory
+// users, over the stack's directory as it is now (serve may have wrapped
+// it).
+func (st *stack) owners() (*owner.Mapper, error) {
+	o := st.cfg.Owners
+	return owner.New(owner.Options{FoldCase: o.FoldCase, StripDomain: o.StripDomain, Directory: st.dir, DB: st.db,
+		TTL: o.CacheFor, Now: st.now})
+}
+
 // requireBuiltin refuses commands that change users when they live in LDAP.
 func (st *stack) requireBuiltin() (*directory.Builtin, error) {
 	if st.builtin == nil {
@@ -228,12 +239,17 @@ func (st *stack) service(ctx context.Context) (*release.Service, func(), error) 
 			return nil, nil, err
 		}
 	}
+	owners, err := st.owners()
+	if err != nil {
+		sp.Close()
+		return nil, nil, err
+	}
 	converter, err := convert.New(st.cfg.Convert.limits())
 	if err != nil {
 		st.log.Warn("documents will not be converted for printers that do not take them as they are", "err", err)
 	}
 	svc, err := release.New(release.Options{
-		DB: st.db, Spool: sp, Queues: st.cfg.queues, Client: &ipp.Client{}, Log: st.log, Directory: st.dir,
+		DB: st.db, Spool: sp, Queues: st.cfg.queues, Client: &ipp.Client{}, Log: st.log, Directory: st.dir, Owners: owners,
 		Audit: st.audit, Credentials: st.creds, Instance: instance, Throttle: st.throttle, Passwords: st.passwords,
 		SessionIdle: st.cfg.Release.SessionIdle, SweepEvery: st.cfg.Release.SweepEvery,
 		KeepFinished: st.cfg.Release.KeepFinished, DatabaseID: dbID, NewSpool: st.newSpool,

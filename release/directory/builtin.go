@@ -86,7 +86,7 @@ type Builtin struct {
 	hasher *secret.Hasher
 }
 
-var _ Directory = (*Builtin)(nil)
+var _ LoginDirectory = (*Builtin)(nil)
 
 // ErrBusy is returned (wrapped) when too many password checks run at
 // once; it is secret.ErrBusy.
@@ -272,6 +272,22 @@ func (b *Builtin) Lookup(ctx context.Context, nameOrEmployeeNumber string) (Iden
 	}
 	if err != nil {
 		return Identity{}, fmt.Errorf("directory: lookup: %w: %w", ErrUnavailable, err)
+	}
+	return row.identity(), nil
+}
+
+// LookupLogin implements LoginDirectory: the built-in directory knows
+// one login name per user, found in any case.
+func (b *Builtin) LookupLogin(ctx context.Context, login string) (Identity, error) {
+	if login == "" {
+		return Identity{}, ErrNotFound
+	}
+	row, err := b.find(ctx, "lower(name) = lower(?)", login)
+	if errors.Is(err, ErrNotFound) {
+		return Identity{}, err
+	}
+	if err != nil {
+		return Identity{}, fmt.Errorf("directory: lookup login: %w: %w", ErrUnavailable, err)
 	}
 	return row.identity(), nil
 }

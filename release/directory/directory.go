@@ -112,6 +112,18 @@ type Directory interface {
 	Lookup(ctx context.Context, nameOrEmployeeNumber string) (Identity, error)
 }
 
+// LoginDirectory is a Directory that finds a user by a login name alone,
+// never by employee number: who owns a print job is decided by the name
+// the job arrived under, and a number that happens to be someone's
+// employee number must not make it theirs.
+type LoginDirectory interface {
+	Directory
+	// LookupLogin finds the user whose login name, in any case, or one
+	// of whose further login names (LDAP attributes.logins) is login;
+	// ErrNotFound when nobody matches.
+	LookupLogin(ctx context.Context, login string) (Identity, error)
+}
+
 // CardDirectory is a Directory that also keeps IC card UIDs in a user
 // attribute (LDAP with attributes.card set).
 type CardDirectory interface {

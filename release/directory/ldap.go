@@ -32,7 +32,10 @@ type LDAP struct {
 	closed bool
 }
 
-var _ CardDirectory = (*LDAP)(nil)
+var (
+	_ CardDirectory  = (*LDAP)(nil)
+	_ LoginDirectory = (*LDAP)(nil)
+)
 
 // NewLDAP checks cfg, reads the bind password file and the CA file, and
 // returns a directory that connects on first use (see Ping).
@@ -69,7 +72,7 @@ func NewLDAP(cfg LDAPConfig) (*LDAP, error) {
 	}
 	seen := map[string]bool{}
 	for _, a := range []string{cfg.Attributes.Name, cfg.Attributes.DisplayName, cfg.Attributes.Email,
-		cfg.Attributes.EmployeeNumber, cfg.Attributes.Card, cfg.Attributes.MemberOf} {
+		cfg.Attributes.EmployeeNumber, cfg.Attributes.Card, cfg.Attributes.MemberOf, cfg.Attributes.Logins} {
 		if a != "" && !seen[strings.ToLower(a)] {
 			seen[strings.ToLower(a)] = true
 			l.attrs = append(l.attrs, a)
@@ -158,6 +161,38 @@ func (l *LDAP) Lookup(ctx context.Context, nameOrEmployeeNumber string) (Identit
 			return ErrNotFound
 		}
 		id, err = l.identity(ctx, c, e, nameOrEmployeeNumber)
+		return err
+	})
+	if err != nil {
+		return Identity{}, err
+	}
+	return id, nil
+}
+
+// LookupLogin implements LoginDirectory: the user filter is tried first,
+// then, when attributes.logins is set, that attribute. The user's
+// canonical name is their name attribute's first value unless login is
+// one of its values.
+func (l *LDAP) LookupLogin(ctx context.Context, login string) (Identity, error) {
+	if login == "" {
+		return Identity{}, ErrNotFound
+	}
+	var id Identity
+	err := l.do(ctx, "lookup login", func(c *conn) error {
+		e, err := l.findUser(ctx, c, l.cfg.UserFilter, login)
+		if err == nil && e == nil && l.cfg.Attributes.Logins != "" {
+			e, err = l.search(ctx, c, fmt.Sprintf("(%s=%s)", l.cfg.Attributes.Logins, ldap.EscapeFilter(login)))
+		}
+		if errors.Is(err, errAmbiguous) {
+			return fmt.Errorf("%w: %w", ErrNotFound, err)
+		}
+		if err != nil {
+			return err
+		}
+		if e == nil {
+			return ErrNotFound
+		}
+		id, err = l.identity(ctx, c, e, login)
 		return err
 	})
 	if err != nil {

@@ -82,6 +82,10 @@ type LDAPAttributes struct {
 	EmployeeNumber string `yaml:"employee_number"`
 	// Card, if set, holds IC card UIDs as hex.
 	Card string `yaml:"card"`
+	// Logins, if set, holds further login names of a user, under which
+	// their print jobs may arrive (a Windows or Mac short name that is
+	// not the directory name); jobs sent under one are the user's.
+	Logins string `yaml:"logins,omitempty"`
 	// MemberOf, if set (memberOf on Active Directory or with OpenLDAP's
 	// memberof overlay), lists the user's groups, which then need no
 	// group searches. Nested groups are not followed.
@@ -206,7 +210,7 @@ func (c LDAPConfig) Validate() error {
 	}
 	a := c.Attributes
 	for key, name := range map[string]string{"name": a.Name, "display_name": a.DisplayName, "email": a.Email,
-		"employee_number": a.EmployeeNumber, "card": a.Card, "member_of": a.MemberOf} {
+		"employee_number": a.EmployeeNumber, "card": a.Card, "member_of": a.MemberOf, "logins": a.Logins} {
 		if name != "" && !attributeName.MatchString(name) {
 			bad("attributes."+key, "%q is not an attribute name", name)
 		}

@@ -16,6 +16,9 @@ func FuzzParse(f *testing.F) {
 	msg.Printer.Add(goipp.MakeAttribute("printer-resolution-supported", goipp.TagResolution,
 		goipp.Resolution{Xres: 600, Yres: 600, Units: goipp.UnitsDpi}))
 	msg.Printer.Add(goipp.MakeAttribute("sides-supported", goipp.TagKeyword, goipp.String("one-sided")))
+	msg.Printer.Add(goipp.MakeAttribute("printer-supply", goipp.TagString,
+		goipp.Binary("index=1;class=supplyThatIsConsumed;type=toner;maxcapacity=200;level=50;colorantname=black;")))
+	msg.Printer.Add(goipp.MakeAttribute("marker-levels", goipp.TagInteger, goipp.Integer(40)))
 	seed, err := msg.EncodeBytes()
 	if err != nil {
 		f.Fatal(err)
@@ -29,7 +32,15 @@ func FuzzParse(f *testing.F) {
 		st := parseStatus(m.Printer)
 		caps := parseCapabilities(m.Printer)
 		st.Unavailable()
-		for _, list := range [][]string{st.Reasons, caps.Formats, caps.ColorModes, caps.Sides, caps.Media, caps.MediaReady, caps.URF} {
+		if len(caps.Supplies) > maxSupplies || len(caps.Markers) > maxSupplies {
+			t.Fatalf("%d supplies and %d markers kept", len(caps.Supplies), len(caps.Markers))
+		}
+		for _, s := range caps.Supplies {
+			if len(s.Value) > maxValueLength || len(s.Description) > maxValueLength {
+				t.Fatalf("a supply of %d bytes kept", len(s.Value)+len(s.Description))
+			}
+		}
+		for _, list := range [][]string{st.Reasons, caps.Formats, caps.ColorModes, caps.Sides, caps.Media, caps.MediaReady, caps.URF, caps.PWGRasterTypes} {
 			if len(list) > maxValues {
 				t.Fatalf("%d values kept", len(list))
 			}

@@ -172,6 +172,15 @@ type Capabilities struct {
 	PageRanges bool
 	// CopiesMax is the upper bound of copies-supported; 0 when not said.
 	CopiesMax int
+	// PWGRasterTypes is pwg-raster-document-type-supported,
+	// PWGRasterSheetBack pwg-raster-document-sheet-back.
+	PWGRasterTypes     []string
+	PWGRasterSheetBack string
+	// Supplies are printer-supply with printer-supply-description;
+	// Markers the marker-* attributes, or what the supplies say when the
+	// printer sends none.
+	Supplies []Supply
+	Markers  []Marker
 }
 
 // Info is what is known of one printer.
@@ -192,7 +201,10 @@ var (
 	capabilityAttributes = []string{"document-format-supported", "color-supported",
 		"print-color-mode-supported", "sides-supported", "media-supported", "media-ready", "media-default",
 		"printer-resolution-supported", "pwg-raster-document-resolution-supported", "urf-supported",
-		"page-ranges-supported", "copies-supported"}
+		"page-ranges-supported", "copies-supported", "pwg-raster-document-type-supported",
+		"pwg-raster-document-sheet-back", "printer-supply", "printer-supply-description",
+		"marker-names", "marker-types", "marker-colors", "marker-levels", "marker-low-levels",
+		"marker-high-levels"}
 )
 
 // Limits on what is kept of one printer's answer: a big MFP lists a few
@@ -286,8 +298,16 @@ func parseCapabilities(attrs goipp.Attributes) Capabilities {
 			c.PageRanges, _ = boolean(a)
 		case "copies-supported":
 			c.CopiesMax = copiesMax(a)
+		case "pwg-raster-document-type-supported":
+			c.PWGRasterTypes = keywords(a)
+		case "pwg-raster-document-sheet-back":
+			if v := keywords(a); len(v) > 0 {
+				c.PWGRasterSheetBack = v[0]
+			}
 		}
 	}
+	c.Supplies = parseSupplies(attrs)
+	c.Markers = parseMarkers(attrs, c.Supplies)
 	return c
 }
 

@@ -53,6 +53,21 @@ func Migrate(ctx context.Context, db *database.DB) error {
 	})
 }
 
+// PurgeUnrecorded deletes, inside tx, the indexed codes of jobs that
+// have no audit record any more: the audit purge removed it (pass it as
+// audit.Options.PurgeDependents). An index must not outlive the record
+// it points at; a code is written in the transaction that appends its
+// event, long after the job's record was made, so no live code is
+// without one.
+func PurgeUnrecorded(tx *gorm.DB) error {
+	err := tx.Exec(`DELETE FROM stamp_codes WHERE NOT EXISTS
+		(SELECT 1 FROM audit_jobs a WHERE a.job_id = stamp_codes.job_id)`).Error
+	if err != nil {
+		return fmt.Errorf("stamp: purge codes of purged job records: %w", err)
+	}
+	return nil
+}
+
 // Codes keeps the index from verification codes to jobs: a keyed HMAC of
 // each code (never the code) and the job, written with the code's audit
 // event. A code found there is only an answer once the job's audit record

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -118,6 +120,52 @@ func TestLookup(t *testing.T) {
 		}
 		if _, err := c.Lookup(ctx, log, code); !errors.Is(err, ErrUnverified) {
 			t.Errorf("Lookup after the record changed = %v, want ErrUnverified", err)
+		}
+	})
+}
+
+// TestCodesPurgedWithRecords: the audit purge that removes a job's record
+// removes its indexed code in the same transaction; a job whose record is
+// kept keeps its code.
+func TestCodesPurgedWithRecords(t *testing.T) {
+	key := bytes.Repeat([]byte{7}, 32)
+	testenv.EachDB(t, migrateAll, func(t *testing.T, db *database.DB) {
+		ctx := t.Context()
+		clock := testenv.NewClock()
+		log := audit.New(db, audit.Options{Key: key, Now: clock.Now, PurgeDependents: PurgeUnrecorded})
+		if _, err := log.Upgrade(ctx, audit.UpgradeOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		c := NewCodes(db, testKeys(t, string(key)))
+		old, kept := testRecord(), testRecord()
+		kept.JobID = 43
+		recordJob(t, db, log, old)
+		stampJob(t, db, log, c, old)
+		clock.Advance(48 * time.Hour)
+		cutoff := clock.Now()
+		clock.Advance(time.Hour)
+		recordJob(t, db, log, kept)
+		stampJob(t, db, log, c, kept)
+
+		rep, err := log.Purge(ctx, cutoff)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Jobs != 1 {
+			t.Fatalf("the purge removed %d job records, want 1", rep.Jobs)
+		}
+		var left []int64
+		if err := db.Raw(`SELECT job_id FROM stamp_codes ORDER BY job_id`).Scan(&left).Error; err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(left, []int64{kept.JobID}) {
+			t.Errorf("stamp_codes holds codes of jobs %v after the purge, want only %d", left, kept.JobID)
+		}
+		if _, err := c.Lookup(ctx, log, c.Keys().Code(old)); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Lookup(purged job's code) = %v, want ErrNotFound", err)
+		}
+		if _, err := c.Lookup(ctx, log, c.Keys().Code(kept)); err != nil {
+			t.Errorf("Lookup(kept job's code) = %v", err)
 		}
 	})
 }

@@ -247,6 +247,9 @@ type releaseBody struct {
 	Jobs    []int64           `json:"jobs"`
 	All     bool              `json:"all"`
 	JobPINs map[string]string `json:"job_pins"`
+	// ConfirmReprint names jobs that may have printed already, released
+	// again all the same on the user's word.
+	ConfirmReprint []int64 `json:"confirm_reprint"`
 }
 
 type releasedJSON struct {
@@ -276,7 +279,7 @@ func (a *API) release(c *gin.Context) {
 		c.JSON(http.StatusBadRequest, gin.H{"error": "Choose at least one job, or all."})
 		return
 	}
-	req := release.ReleaseRequest{IDs: b.Jobs, All: b.All, PINs: map[int64]string{}}
+	req := release.ReleaseRequest{IDs: b.Jobs, All: b.All, PINs: map[int64]string{}, ConfirmReprint: b.ConfirmReprint}
 	for k, v := range b.JobPINs {
 		id, err := strconv.ParseInt(k, 10, 64)
 		if err != nil {

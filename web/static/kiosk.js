@@ -258,6 +258,7 @@
       const meta = [job.queue, pages, text(job.color ? "color" : "mono"), formatTime(job.submitted_at)];
       info.append(el("span", "job-meta", meta.filter(Boolean).join(" · ")));
       if (job.needs_pin) info.append(el("span", "tag", text("needs_pin")));
+      if (job.state_reason === "may-have-printed") info.append(el("span", "tag", text("may_have_printed")));
       info.append(el("span", "job-state"));
       label.append(info);
       li.append(label);
@@ -333,6 +334,10 @@
       return;
     }
     const body = all ? { all: true } : { jobs: chosen.map((j) => j.id) };
+    // A job marked as one that may have printed is printed again only
+    // when chosen by itself, next to its mark: "print all" leaves it.
+    const again = all ? [] : chosen.filter((j) => j.state_reason === "may-have-printed").map((j) => j.id);
+    if (again.length > 0) body.confirm_reprint = again;
     const pins = {};
     for (const job of chosen.filter((j) => j.needs_pin)) {
       const pin = await askJobPIN(job);

@@ -1,0 +1,88 @@
+package directory
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/printgate/printgate/internal/database"
+	"github.com/printgate/printgate/internal/testenv"
+)
+
+// addValues adds values to attribute attr of uid's entry in srv's
+// directory, as its root.
+func addValues(t *testing.T, srv *testenv.LDAP, uid, attr string, values ...string) {
+	t.Helper()
+	c, err := ldap.DialURL(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Bind(srv.RootDN, srv.RootPassword); err != nil {
+		t.Fatal(err)
+	}
+	req := ldap.NewModifyRequest(srv.UserDN(uid), nil)
+	req.Add(attr, values)
+	if err := c.Modify(req); err != nil {
+		t.Fatalf("modify %s: %v", uid, err)
+	}
+}
+
+// TestLDAPLookupLogin: a real slapd finds a user by login name in any
+// case, or by a further login name in attributes.logins, and never by
+// employee number; without attributes.logins the further names are
+// nobody's.
+func TestLDAPLookupLogin(t *testing.T) {
+	srv := testenv.Slapd(t)
+	addValues(t, srv, "bob", "description", "BobW", "robert.mac")
+	cfg := ldapConfig(srv)
+	cfg.Attributes.Logins = "description"
+	with, without := newLDAP(t, cfg), newLDAP(t, ldapConfig(srv))
+	tests := []struct {
+		name, login string
+		d           *LDAP
+		want        string
+	}{
+		{"name", "bob", with, "bob"},
+		{"name in upper case", "BOB", with, "bob"},
+		{"further login", "bobw", with, "bob"},
+		{"another further login", "Robert.Mac", with, "bob"},
+		{"employee number is no login", "1002", with, ""},
+		{"unknown", "root", with, ""},
+		{"wildcard", "*", with, ""},
+		{"empty", "", with, ""},
+		{"further login without the attribute", "bobw", without, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id, err := tt.d.LookupLogin(t.Context(), tt.login)
+			if tt.want == "" {
+				if !errors.Is(err, ErrNotFound) {
+					t.Fatalf("LookupLogin(%q) = %+v, %v; want ErrNotFound", tt.login, id, err)
+				}
+				return
+			}
+			if err != nil || id.Name != tt.want {
+				t.Fatalf("LookupLogin(%q) = %+v, %v; want %s", tt.login, id, err, tt.want)
+			}
+		})
+	}
+}
+
+// TestBuiltinLookupLogin: the built-in directory finds a user by name in
+// any case, and never by employee number.
+func TestBuiltinLookupLogin(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *database.DB) {
+		b := NewBuiltin(db, testHasher(t))
+		if err := b.AddUser(t.Context(), User{Name: "Hanako", EmployeeNumber: "2001"}, "hanako-secret", nil); err != nil {
+			t.Fatal(err)
+		}
+		for login, want := range map[string]string{"hanako": "Hanako", "HANAKO": "Hanako", "2001": "", "": "", "hana": ""} {
+			id, err := b.LookupLogin(t.Context(), login)
+			if want == "" && !errors.Is(err, ErrNotFound) || want != "" && (err != nil || id.Name != want) {
+				t.Errorf("LookupLogin(%q) = %+v, %v; want %q", login, id, err, want)
+			}
+		}
+	})
+}

@@ -1,0 +1,238 @@
+package owner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/printgate/printgate/internal/database"
+	"github.com/printgate/printgate/internal/secret"
+	"github.com/printgate/printgate/internal/testenv"
+	"github.com/printgate/printgate/release/directory"
+)
+
+func TestNormalize(t *testing.T) {
+	tests := []struct {
+		fold, strip bool
+		in, want    string
+	}{
+		{true, true, "HANAKO", "hanako"},
+		{true, true, `CORP\hanako`, "hanako"},
+		{true, true, `corp.example\Hanako`, "hanako"},
+		{true, true, "hanako@corp.example", "hanako"},
+		{true, true, `CORP\Hanako@corp.example`, "hanako"},
+		{true, true, "  hanako ", "hanako"},
+		{true, true, `CORP\`, ""},
+		{true, true, "@corp", "@corp"},
+		{true, true, "山田", "山田"},
+		{false, true, `CORP\Hanako`, "Hanako"},
+		{true, false, `CORP\Hanako`, `corp\hanako`},
+		{false, false, "Hanako@corp.example", "Hanako@corp.example"},
+	}
+	for _, tt := range tests {
+		m := &Mapper{opts: Options{FoldCase: tt.fold, StripDomain: tt.strip}}
+		if got := m.Normalize(tt.in); got != tt.want {
+			t.Errorf("Normalize(%q) fold=%v strip=%v = %q, want %q", tt.in, tt.fold, tt.strip, got, tt.want)
+		}
+	}
+}
+
+func migrate(ctx context.Context, db *database.DB) error {
+	if err := directory.Migrate(ctx, db); err != nil {
+		return err
+	}
+	return Migrate(ctx, db)
+}
+
+// builtinWith returns the built-in directory on db with users added.
+func builtinWith(t *testing.T, db *database.DB, users ...string) *directory.Builtin {
+	t.Helper()
+	h, err := secret.NewHasher([]byte("0123456789abcdef0123456789abcdef"), secret.Params{Memory: 64, Time: 1, Threads: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := directory.NewBuiltin(db, h)
+	for i, u := range users {
+		err := b.AddUser(t.Context(), directory.User{Name: u, EmployeeNumber: fmt.Sprint(100 + i)}, u+"-secret", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b
+}
+
+func newMapper(t *testing.T, opts Options) *Mapper {
+	t.Helper()
+	m, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestMap: claimed names map to the directory's user through their case,
+// domain and the alias table; the directory's own names come first;
+// employee numbers and aliases of users who left map to nobody.
+func TestMap(t *testing.T) {
+	testenv.EachDB(t, migrate, func(t *testing.T, db *database.DB) {
+		ctx := t.Context()
+		dir := builtinWith(t, db, "Hanako", "taro", "bob")
+		m := newMapper(t, Options{FoldCase: true, StripDomain: true, Directory: dir, DB: db})
+		if _, err := m.AddAlias(ctx, `CORP\HK`, "hanako", nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.AddAlias(ctx, "gone", "bob", nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := dir.DeleteUser(ctx, "bob", nil); err != nil {
+			t.Fatal(err)
+		}
+		tests := []struct {
+			claimed string
+			want    Owner
+		}{
+			{"HANAKO", Owner{Name: "Hanako", Known: true}},
+			{`CORP\hanako`, Owner{Name: "Hanako", Known: true}},
+			{"hanako@corp.example", Owner{Name: "Hanako", Known: true}},
+			{"hk", Owner{Name: "Hanako", Known: true, Alias: true}},
+			{"HK@corp.example", Owner{Name: "Hanako", Known: true, Alias: true}},
+			{"Taro", Owner{Name: "taro", Known: true}},
+			{"100", Owner{Name: "100"}}, // Hanako's employee number
+			{"Root", Owner{Name: "root"}},
+			{"gone", Owner{Name: "gone"}},
+			{"", Owner{}},
+		}
+		for _, tt := range tests {
+			got, err := m.Map(ctx, tt.claimed)
+			if err != nil || got != tt.want {
+				t.Errorf("Map(%q) = %+v, %v; want %+v", tt.claimed, got, err, tt.want)
+			}
+		}
+	})
+}
+
+// TestAliasErrors: an alias may not take a directory user's own name,
+// must name a directory user, is one per login, and removing a missing
+// one says so.
+func TestAliasErrors(t *testing.T) {
+	testenv.EachDB(t, migrate, func(t *testing.T, db *database.DB) {
+		ctx := t.Context()
+		m := newMapper(t, Options{FoldCase: true, StripDomain: true, Directory: builtinWith(t, db, "hanako", "taro"), DB: db})
+		if _, err := m.AddAlias(ctx, "HK", "HANAKO", nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, tt := range []struct {
+			login, user string
+			want        error
+		}{
+			{"Taro", "hanako", ErrIsUser},
+			{`CORP\taro`, "hanako", ErrIsUser},
+			{"hk2", "nobody", ErrUnknownUser},
+			{"hk@corp", "taro", ErrExists},
+			{"", "taro", ErrBadLogin},
+			{`CORP\`, "taro", ErrBadLogin},
+		} {
+			if _, err := m.AddAlias(ctx, tt.login, tt.user, nil); !errors.Is(err, tt.want) {
+				t.Errorf("AddAlias(%q, %q) = %v, want %v", tt.login, tt.user, err, tt.want)
+			}
+		}
+		aliases, err := m.Aliases(ctx)
+		if err != nil || len(aliases) != 1 || aliases[0].Login != "hk" || aliases[0].User != "hanako" {
+			t.Fatalf("Aliases = %+v, %v; want hk → hanako", aliases, err)
+		}
+		if _, err := m.RemoveAlias(ctx, "nobody", nil); !errors.Is(err, ErrNotFound) {
+			t.Errorf("RemoveAlias(nobody) = %v, want ErrNotFound", err)
+		}
+		if a, err := m.RemoveAlias(ctx, "HK", nil); err != nil || a.User != "hanako" {
+			t.Errorf("RemoveAlias(HK) = %+v, %v", a, err)
+		}
+		if o, _ := m.Map(ctx, "hk"); o.Known {
+			t.Errorf("Map(hk) after the alias was removed = %+v", o)
+		}
+	})
+}
+
+// countingDir counts the directory's lookups.
+type countingDir struct {
+	directory.LoginDirectory
+	n int
+}
+
+func (d *countingDir) LookupLogin(ctx context.Context, login string) (directory.Identity, error) {
+	d.n++
+	return d.LoginDirectory.LookupLogin(ctx, login)
+}
+
+// TestMapCache: an answer is kept for the TTL, so repeated jobs of one
+// user ask the directory once; an alias added by another process (the
+// command line) counts once the TTL has passed; the cache stays within
+// MaxEntries whatever names arrive.
+func TestMapCache(t *testing.T) {
+	testenv.EachDB(t, migrate, func(t *testing.T, db *database.DB) {
+		ctx := t.Context()
+		clock := testenv.NewClock()
+		dir := &countingDir{LoginDirectory: builtinWith(t, db, "hanako")}
+		m := newMapper(t, Options{FoldCase: true, StripDomain: true, Directory: dir, DB: db, Now: clock.Now,
+			TTL: 30 * time.Second, MaxEntries: 8})
+		for range 5 {
+			if o, err := m.Map(ctx, `CORP\Hanako`); err != nil || o.Name != "hanako" {
+				t.Fatalf("Map = %+v, %v", o, err)
+			}
+		}
+		if dir.n != 1 {
+			t.Errorf("5 jobs asked the directory %d times, want 1", dir.n)
+		}
+		if o, _ := m.Map(ctx, "hk"); o.Known {
+			t.Fatalf("Map(hk) = %+v before any alias", o)
+		}
+		cli := newMapper(t, Options{FoldCase: true, StripDomain: true, Directory: dir, DB: db})
+		if _, err := cli.AddAlias(ctx, "hk", "hanako", nil); err != nil {
+			t.Fatal(err)
+		}
+		if o, _ := m.Map(ctx, "hk"); o.Known {
+			t.Errorf("Map(hk) within the TTL = %+v, want the kept answer", o)
+		}
+		clock.Advance(31 * time.Second)
+		if o, _ := m.Map(ctx, "hk"); !o.Known || o.Name != "hanako" {
+			t.Errorf("Map(hk) after the TTL = %+v, want hanako", o)
+		}
+		for i := range 100 {
+			if _, err := m.Map(ctx, fmt.Sprintf("stranger%d", i)); err != nil {
+				t.Fatal(err)
+			}
+			if n := len(m.cache); n > 8 {
+				t.Fatalf("cache holds %d answers, more than MaxEntries 8", n)
+			}
+		}
+	})
+}
+
+// TestMapLDAP: with attributes.logins, a real slapd makes a further login
+// name, sent with a domain and in another case, its user's.
+func TestMapLDAP(t *testing.T) {
+	srv := testenv.Slapd(t)
+	addLogin(t, srv, "bob", "BobW")
+	d, err := directory.NewLDAP(directory.LDAPConfig{URL: srv.URL, BindDN: srv.ServiceDN, BindPassword: srv.ServicePassword,
+		BaseDN: srv.BaseDN, Attributes: directory.LDAPAttributes{Logins: "description"}, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	db, err := database.Open(t.Context(), "", t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := Migrate(t.Context(), db); err != nil {
+		t.Fatal(err)
+	}
+	m := newMapper(t, Options{FoldCase: true, StripDomain: true, Directory: d, DB: db})
+	for claimed, want := range map[string]Owner{`CORP\BOBW`: {Name: "bob", Known: true}, "bobw@corp.example": {Name: "bob", Known: true},
+		"Bob": {Name: "bob", Known: true}, "1002": {Name: "1002"}} {
+		if got, err := m.Map(t.Context(), claimed); err != nil || got != want {
+			t.Errorf("Map(%q) = %+v, %v; want %+v", claimed, got, err, want)
+		}
+	}
+}
