@@ -47,6 +47,7 @@ const (
 	EventDeviceTokenSet = "device-token-set"
 	EventAliasAdded     = "alias-added"
 	EventAliasRemoved   = "alias-removed"
+	EventCardsImported  = "cards-imported" // one import of many cards: Details count them, never name one
 )
 
 // Release methods for Event.Method and JobRecord.Method.

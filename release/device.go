@@ -15,6 +15,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/printgate/printgate/audit"
+	"github.com/printgate/printgate/release/credential/cardreader"
 )
 
 // Login methods a device may allow.
@@ -41,6 +42,9 @@ type Device struct {
 	// plain HTTP from another machine, for panel apps that cannot do
 	// TLS; see WithPlainText.
 	AllowPlainCredentials bool
+	// ReaderFormat says how the device's card reader writes UIDs, in the
+	// syntax of cardreader.Parse; "" is hex.
+	ReaderFormat string
 	// TokenHash is the SHA-256 of the device's bearer token; the token
 	// itself is shown once and never stored.
 	TokenHash string
@@ -80,6 +84,8 @@ type DeviceSpec struct {
 	SelfEnroll bool
 	// AllowPlainCredentials: see Device.
 	AllowPlainCredentials bool
+	// ReaderFormat: see Device; "" is hex.
+	ReaderFormat string
 }
 
 // newToken returns a random bearer token with a prefix that says what it
@@ -103,17 +109,22 @@ func (a *Admin) AddDevice(ctx context.Context, spec DeviceSpec, by string) (Devi
 	if err := s.checkDeviceSpec(spec); err != nil {
 		return Device{}, "", err
 	}
+	format, err := readerFormat(spec.Name, spec.ReaderFormat)
+	if err != nil {
+		return Device{}, "", err
+	}
 	token, hash := newToken("pgd_")
 	d := Device{
 		Name: spec.Name, Printer: spec.Printer, Queues: strings.Join(spec.Queues, ","),
 		Methods: strings.Join(spec.Methods, ","), SelfEnroll: spec.SelfEnroll, TokenHash: hash,
-		AllowPlainCredentials: spec.AllowPlainCredentials, Enabled: true, CreatedAt: s.now(), UpdatedAt: s.now(),
+		AllowPlainCredentials: spec.AllowPlainCredentials, ReaderFormat: format.String(),
+		Enabled: true, CreatedAt: s.now(), UpdatedAt: s.now(),
 	}
-	details := map[string]string{"printer": d.Printer, "queues": d.Queues, "methods": d.Methods}
+	details := map[string]string{"printer": d.Printer, "queues": d.Queues, "methods": d.Methods, "reader-format": d.ReaderFormat}
 	if d.AllowPlainCredentials {
 		details["allow-plain-credentials"] = "true"
 	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(&d).Error; err != nil {
 			if errors.Is(err, gorm.ErrDuplicatedKey) {
 				return fmt.Errorf("release: device %q already exists", spec.Name)
@@ -181,6 +192,27 @@ func (a *Admin) SetDeviceEnabled(ctx context.Context, name string, enabled bool,
 	s := a.s
 	return s.updateDevice(ctx, name, "Enabled", Device{Enabled: enabled}, audit.EventConfigChanged, by,
 		map[string]string{"device-enabled": fmt.Sprint(enabled)})
+}
+
+// SetReaderFormat sets how the device's card reader writes UIDs (see
+// cardreader.Parse); a format it refuses is an error that says why.
+func (a *Admin) SetReaderFormat(ctx context.Context, name, spec, by string) (cardreader.Format, error) {
+	format, err := readerFormat(name, spec)
+	if err != nil {
+		return cardreader.Format{}, err
+	}
+	err = a.s.updateDevice(ctx, name, "ReaderFormat", Device{ReaderFormat: format.String()}, audit.EventConfigChanged, by,
+		map[string]string{"reader-format": format.String()})
+	return format, err
+}
+
+// readerFormat parses the reader format of device name.
+func readerFormat(name, spec string) (cardreader.Format, error) {
+	f, err := cardreader.Parse(spec)
+	if err != nil {
+		return cardreader.Format{}, fmt.Errorf("release: device %s: reader format: %w", name, err)
+	}
+	return f, nil
 }
 
 // RotateToken gives a device a new token and returns it; the old one

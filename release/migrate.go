@@ -47,6 +47,10 @@ func migrations() []database.Migration {
 		{Name: "jobs.owner_unknown", Up: func(tx *gorm.DB, _ database.Dialect) error {
 			return database.Exec(tx, `ALTER TABLE jobs ADD COLUMN owner_unknown BOOLEAN NOT NULL DEFAULT FALSE`)
 		}},
+		// '' is a device added before reader formats: hex.
+		{Name: "devices.reader_format", Up: func(tx *gorm.DB, _ database.Dialect) error {
+			return database.Exec(tx, `ALTER TABLE devices ADD COLUMN reader_format TEXT NOT NULL DEFAULT ''`)
+		}},
 	}
 }
 

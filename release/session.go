@@ -11,6 +11,7 @@ import (
 
 	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/release/credential"
+	"github.com/printgate/printgate/release/credential/cardreader"
 	"github.com/printgate/printgate/release/directory"
 	"github.com/printgate/printgate/release/throttle"
 )
@@ -108,9 +109,13 @@ func (d *DeviceRelease) identify(ctx context.Context, dev Device, method string,
 	var name string
 	switch method {
 	case MethodCard, MethodCardPIN:
-		n, err := d.cardOwner(ctx, l.Card)
+		uid, err := readCard(dev, l.Card)
+		if err != nil {
+			return "", err
+		}
+		n, err := d.cardOwner(ctx, uid)
 		if errors.Is(err, ErrUnauthorized) && method == MethodCard && l.User != "" && l.Password != "" {
-			return d.selfEnroll(ctx, dev, l)
+			return d.selfEnroll(ctx, dev, l, uid)
 		}
 		if err != nil {
 			return "", err
@@ -155,14 +160,25 @@ func (d *DeviceRelease) identify(ctx context.Context, dev Device, method string,
 	return name, nil
 }
 
-// cardOwner finds the user of a card: enrolled in printgate, or in the
-// directory's card attribute.
-func (d *DeviceRelease) cardOwner(ctx context.Context, card string) (string, error) {
-	s := d.s
-	uid, err := credential.NormalizeUID(card)
+// readCard returns the canonical UID of what dev's card reader sent,
+// read in the device's reader format. What the format cannot read is a
+// card nobody has: ErrUnauthorized, counted like any wrong card.
+func readCard(dev Device, card string) (string, error) {
+	format, err := cardreader.Parse(dev.ReaderFormat)
+	if err != nil {
+		return "", fmt.Errorf("release: device %s: reader format: %w", dev.Name, err)
+	}
+	uid, err := format.Normalize(card)
 	if err != nil {
 		return "", fmt.Errorf("release: card: %w", ErrUnauthorized)
 	}
+	return uid, nil
+}
+
+// cardOwner finds the user of the card with the canonical UID uid:
+// enrolled in printgate, or in the directory's card attribute.
+func (d *DeviceRelease) cardOwner(ctx context.Context, uid string) (string, error) {
+	s := d.s
 	name, err := s.creds.LookupCard(ctx, uid)
 	if err == nil {
 		return name, nil
@@ -183,8 +199,9 @@ func (d *DeviceRelease) cardOwner(ctx context.Context, card string) (string, err
 }
 
 // selfEnroll enrols an unknown card to the user whose directory password
-// comes with it, if the device allows self-enrolment.
-func (d *DeviceRelease) selfEnroll(ctx context.Context, dev Device, l Login) (string, error) {
+// comes with it, if the device allows self-enrolment. uid is the card's
+// canonical UID, read in the device's reader format.
+func (d *DeviceRelease) selfEnroll(ctx context.Context, dev Device, l Login, uid string) (string, error) {
 	s := d.s
 	if !dev.SelfEnroll {
 		return "", fmt.Errorf("release: %s does not enrol cards: %w", dev.Name, ErrUnauthorized)
@@ -199,7 +216,7 @@ func (d *DeviceRelease) selfEnroll(ctx context.Context, dev Device, l Login) (st
 	if err != nil {
 		return "", fmt.Errorf("release: self-enrolment: %w", err)
 	}
-	err = s.creds.AddCard(ctx, id.Name, l.Card, func(tx *gorm.DB) error {
+	err = s.creds.AddCard(ctx, id.Name, uid, func(tx *gorm.DB) error {
 		_, err := s.audit.Append(ctx, tx, audit.Event{Type: audit.EventCardAdded, Actor: id.Name, Owner: id.Name,
 			Device: dev.Name, Details: map[string]string{"how": "self-enrolment"}})
 		return err

@@ -74,7 +74,7 @@ func newCampaign(t *testing.T, dbURL string) *campaign {
 	c.cfg = newConfig(t, dbURL)
 	c.cfg.Log.Level = "error"
 	runCLI(t, c.cfg, "bob-secret\n", "user", "add", "bob")
-	runCLI(t, c.cfg, "", "card", "add", "bob", "04A1B2C3")
+	runCLI(t, c.cfg, "04A1B2C3\n", "card", "add", "bob")
 	out := runCLI(t, c.cfg, "", "device", "add", "mfp", "--printer", c.printer.URI(), "--queue", "secure", "--auth", "card")
 	c.token = tokenLine.FindStringSubmatch(out)[1]
 	c.listeners = bindProcess(t, c.cfg)

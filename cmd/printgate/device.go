@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -29,7 +30,7 @@ func (a *app) withAdmin(cmd *cobra.Command, f func(st *stack, adm *release.Admin
 
 func (a *app) deviceCommand() *cobra.Command {
 	device := &cobra.Command{Use: "device", Short: "Manage MFPs and release stations"}
-	var printer, methods string
+	var printer, methods, format string
 	var queues []string
 	var selfEnroll, allowPlain bool
 	add := &cobra.Command{
@@ -39,13 +40,15 @@ func (a *app) deviceCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withAdmin(cmd, func(_ *stack, adm *release.Admin) error {
 				spec := release.DeviceSpec{Name: args[0], Printer: printer, Queues: queues,
-					Methods: splitComma(methods), SelfEnroll: selfEnroll, AllowPlainCredentials: allowPlain}
+					Methods: splitComma(methods), SelfEnroll: selfEnroll, AllowPlainCredentials: allowPlain,
+					ReaderFormat: format}
 				d, token, err := adm.AddDevice(cmd.Context(), spec, adminName())
 				if err != nil {
 					return err
 				}
-				_, err = fmt.Fprintf(a.stdout, "device %s added (printer %s, queues %s, sign-in %s)\ntoken: %s\n"+
-					"Keep the token in the device's settings; it is not shown again.\n", d.Name, d.Printer, d.Queues, d.Methods, token)
+				_, err = fmt.Fprintf(a.stdout, "device %s added (printer %s, queues %s, sign-in %s, card reader %s)\ntoken: %s\n"+
+					"Keep the token in the device's settings; it is not shown again.\n",
+					d.Name, d.Printer, d.Queues, d.Methods, d.ReaderFormat, token)
 				return err
 			})
 		},
@@ -56,6 +59,7 @@ func (a *app) deviceCommand() *cobra.Command {
 	add.Flags().BoolVar(&selfEnroll, "self-enroll", false, "let users enrol an unknown card with their password")
 	add.Flags().BoolVar(&allowPlain, "allow-plain-credentials", false,
 		"accept PINs and passwords from this device over plain HTTP (for panels that cannot use HTTPS)")
+	add.Flags().StringVar(&format, "reader-format", "hex", readerFormatHelp)
 
 	list := &cobra.Command{
 		Use:   "list",
@@ -72,14 +76,14 @@ func (a *app) deviceCommand() *cobra.Command {
 					return err
 				}
 				w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "NAME\tPRINTER\tQUEUES\tSIGN-IN\tSELF-ENROL\tPLAIN-HTTP\tENABLED\tTHROTTLED UNTIL")
+				fmt.Fprintln(w, "NAME\tPRINTER\tQUEUES\tSIGN-IN\tCARD READER\tSELF-ENROL\tPLAIN-HTTP\tENABLED\tTHROTTLED UNTIL")
 				for _, d := range devs {
 					until := "-"
 					if st, ok := throttled[d.Name]; ok {
 						until = st.Until.UTC().Format(time.RFC3339)
 					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, d.Printer, d.Queues, d.Methods,
-						yesNo(d.SelfEnroll), yesNo(d.AllowPlainCredentials), yesNo(d.Enabled), until)
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, d.Printer, d.Queues, d.Methods,
+						cmp.Or(d.ReaderFormat, "hex"), yesNo(d.SelfEnroll), yesNo(d.AllowPlainCredentials), yesNo(d.Enabled), until)
 				}
 				return w.Flush()
 			})
@@ -133,9 +137,37 @@ func (a *app) deviceCommand() *cobra.Command {
 			})
 		},
 	}
-	device.AddCommand(add, list, setEnabled("disable", "Refuse the device's token", false),
+	device.AddCommand(add, a.deviceSetCommand(), list, setEnabled("disable", "Refuse the device's token", false),
 		setEnabled("enable", "Accept the device's token again", true), rotate, clear)
 	return device
+}
+
+// readerFormatHelp is the help of --reader-format.
+const readerFormatHelp = "how the device's card reader writes UIDs: " + readerFormatSteps + "; e.g. dec,reverse"
+
+// deviceSetCommand changes a registered device's settings.
+func (a *app) deviceSetCommand() *cobra.Command {
+	var format string
+	set := &cobra.Command{
+		Use:   "set NAME --reader-format FORMAT",
+		Short: "Change a device's settings",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !cmd.Flags().Changed("reader-format") {
+				return fmt.Errorf("device set %s: name a setting to change (--reader-format)", args[0])
+			}
+			return a.withAdmin(cmd, func(_ *stack, adm *release.Admin) error {
+				f, err := adm.SetReaderFormat(cmd.Context(), args[0], format, adminName())
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(a.stdout, "device %s reads cards as %s\n", args[0], f)
+				return err
+			})
+		},
+	}
+	set.Flags().StringVar(&format, "reader-format", "", readerFormatHelp)
+	return set
 }
 
 func splitComma(s string) []string {

@@ -29,7 +29,7 @@ func TestTwoInstances(t *testing.T) {
 		configs[i] = c
 	}
 	runCLI(t, configs[0], "bob-secret\n", "user", "add", "bob")
-	runCLI(t, configs[0], "", "card", "add", "bob", "04A1B2C3")
+	runCLI(t, configs[0], "04A1B2C3\n", "card", "add", "bob")
 	out := runCLI(t, configs[0], "", "device", "add", "mfp", "--printer", printer.URI(), "--queue", "secure", "--auth", "card")
 	e := &releaseEnv{t: t, devices: map[string]string{"mfp": tokenLine.FindStringSubmatch(out)[1]}}
 	a, b := startServer(t, configs[0]), startServer(t, configs[1])

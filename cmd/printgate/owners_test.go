@@ -26,7 +26,7 @@ func ownersEnv(t *testing.T, unknown release.UnknownOwner) *releaseEnv {
 	t.Helper()
 	e := newReleaseEnv(t, "", func(c *Config) { c.Queues[0].UnknownOwner = unknown })
 	runCLI(t, e.cfg, "hanako-secret\n", "user", "add", "Hanako", "--display-name", "Hanako Yamada")
-	runCLI(t, e.cfg, "", "card", "add", "hanako", hanakoCard)
+	runCLI(t, e.cfg, hanakoCard+"\n", "card", "add", "hanako")
 	if out := runCLI(t, e.cfg, "", "alias", "add", "HK", "hanako"); !strings.Contains(out, "hk now belong to Hanako") {
 		t.Fatalf("alias add said %q", out)
 	}

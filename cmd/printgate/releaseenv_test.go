@@ -47,7 +47,7 @@ func newReleaseEnv(t *testing.T, dbURL string, tweak func(*Config), edit ...func
 	runCLI(t, e.cfg, "bob-secret\n", "user", "add", "bob", "--display-name", "Bob User", "--employee-number", "1002")
 	runCLI(t, e.cfg, "alice-secret\n", "user", "add", "alice", "--role", "admin")
 	runCLI(t, e.cfg, "4821\n", "user", "set-pin", "bob")
-	runCLI(t, e.cfg, "", "card", "add", "bob", "04A1B2C3")
+	runCLI(t, e.cfg, "04A1B2C3\n", "card", "add", "bob")
 	e.addDevice("mfp1", "card,id+pin,card+pin")
 	e.addDevice("mfp2", "card,id+pin,card+pin")
 	e.srv = startServer(t, e.cfg, edit...)

@@ -16,6 +16,9 @@ import (
 var testSecrets = []string{
 	"alice-secret", "bob-secret", "carol-secret", "wrong-secret", "dave-pass-1234",
 	"04A1B2C3", "04a1b2c3", "04:a1:b2:c3", "04 a1 b2 c3", "0455AA66BB77CC", "04A1B2C3D4E5F6",
+	// 04A1B2C3 as decimal and LSB-first readers write it, and 12345678 in
+	// decimal (cards_test.go).
+	"77705923", "3283263748", "c3:b2:a1:04", "C3B2A104", "305419896",
 }
 
 // testPINs are matched only as whole numbers, so that a port number
@@ -49,14 +52,14 @@ func TestCredentialsAtRest(t *testing.T) {
 		var out strings.Builder
 		out.WriteString(runCLI(t, cfg, "dave-pass-1234\n", "user", "add", "dave", "--display-name", "Dave", "--employee-number", "2001"))
 		out.WriteString(runCLI(t, cfg, "4827\n", "user", "set-pin", "dave"))
-		out.WriteString(runCLI(t, cfg, "", "card", "add", "dave", "04:a1:b2:c3"))
+		out.WriteString(runCLI(t, cfg, "04:a1:b2:c3\n", "card", "add", "dave"))
 		if o, err := tryCLI(t, cfg, "1234\n", "user", "set-pin", "dave"); err == nil {
 			t.Errorf("weak PIN 1234 accepted: %s", o)
 		} else {
 			out.WriteString(o + err.Error())
 		}
 		runCLI(t, cfg, "eve-pass-5678\n", "user", "add", "eve")
-		if o, err := tryCLI(t, cfg, "", "card", "add", "eve", "04A1B2C3"); err == nil {
+		if o, err := tryCLI(t, cfg, "04A1B2C3\n", "card", "add", "eve"); err == nil {
 			t.Errorf("the same card enrolled to a second user: %s", o)
 		} else {
 			out.WriteString(o + err.Error())

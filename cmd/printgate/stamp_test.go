@@ -35,7 +35,7 @@ func stampEnv(t *testing.T, tweak func(*Config)) *releaseEnv {
 		}
 	})
 	runCLI(t, e.cfg, "yamada-secret\n", "user", "add", "山田", "--display-name", "山田 太郎")
-	runCLI(t, e.cfg, "", "card", "add", "山田", "04D5E6F7")
+	runCLI(t, e.cfg, "04D5E6F7\n", "card", "add", "山田")
 	return e
 }
 

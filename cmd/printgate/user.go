@@ -165,46 +165,6 @@ func (a *app) userCommand() *cobra.Command {
 	return user
 }
 
-func (a *app) cardCommand() *cobra.Command {
-	card := &cobra.Command{Use: "card", Short: "Enrol and remove IC cards"}
-	add := &cobra.Command{
-		Use:   "add NAME UID",
-		Short: "Enrol a card (FeliCa IDm or MIFARE UID, hex, any separators)",
-		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withStack(cmd, func(st *stack) error {
-				id, err := st.dir.Lookup(cmd.Context(), args[0])
-				if err != nil {
-					return fmt.Errorf("user %s: %w", args[0], err)
-				}
-				rec := st.adminHook(cmd, audit.EventCardAdded, map[string]string{"user": id.Name})
-				if err := st.creds.AddCard(cmd.Context(), id.Name, args[1], rec); err != nil {
-					return err
-				}
-				_, err = fmt.Fprintf(a.stdout, "card enrolled for %s\n", args[0])
-				return err
-			})
-		},
-	}
-	remove := &cobra.Command{
-		Use:   "remove NAME UID",
-		Short: "Remove a card",
-		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withStack(cmd, func(st *stack) error {
-				rec := st.adminHook(cmd, audit.EventCardRemoved, map[string]string{"user": args[0]})
-				if err := st.creds.RemoveCard(cmd.Context(), args[0], args[1], rec); err != nil {
-					return err
-				}
-				_, err := fmt.Fprintf(a.stdout, "card removed from %s\n", args[0])
-				return err
-			})
-		},
-	}
-	card.AddCommand(add, remove)
-	return card
-}
-
 func yesNo(b bool) string {
 	if b {
 		return "yes"

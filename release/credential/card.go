@@ -137,6 +137,16 @@ func (s *Store) removeMAC(ctx context.Context, user, mac string, rec database.Ho
 	return nil
 }
 
+// Fingerprint returns the Card.Fingerprint the card uid has, or shall
+// have once enrolled.
+func (s *Store) Fingerprint(uid string) (string, error) {
+	norm, err := NormalizeUID(uid)
+	if err != nil {
+		return "", fmt.Errorf("credential: fingerprint: %w", err)
+	}
+	return fingerprintOf(s.cardMAC(norm)), nil
+}
+
 func fingerprintOf(mac string) string {
 	hex := strings.TrimPrefix(mac, macPrefix)
 	return hex[:min(fingerprintLen, len(hex))]
