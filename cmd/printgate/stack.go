@@ -231,6 +231,8 @@ func (st *stack) service(ctx context.Context) (*release.Service, func(), error) 
 	converter, err := convert.New(st.cfg.Convert.limits())
 	if err != nil {
 		st.log.Warn("documents will not be converted for printers that do not take them as they are", "err", err)
+	} else if err := converter.PrivateFS(); err != nil {
+		st.log.Warn("the converter's sandbox is not private: Ghostscript can read what printgate's user can, kept out only by its -dSAFER", "err", err)
 	}
 	svc, err := release.New(release.Options{
 		DB: st.db, Spool: sp, Queues: st.cfg.queues, Client: &ipp.Client{}, Log: st.log, Directory: st.dir,
