@@ -222,7 +222,8 @@ func (st *stack) service(ctx context.Context) (*release.Service, func(), error) 
 	if st.cfg.stamps() {
 		c := st.cfg
 		stamper, err = stamp.New(stamp.Options{FontFile: c.Stamp.FontFile, Dir: c.fontDir(), MaxSize: c.Pages.MaxPDFMB << 20,
-			Budget: stamp.Budget{DecodedBytes: c.Pages.MaxDecodedMB << 20, Objects: c.Pages.MaxObjects, Time: c.Pages.MaxTime}})
+			MaxPages: c.Stamp.MaxPages,
+			Budget:   stamp.Budget{DecodedBytes: c.Pages.MaxDecodedMB << 20, Objects: c.Pages.MaxObjects, Time: c.Pages.MaxTime}})
 		if err != nil {
 			sp.Close()
 			return nil, nil, err
