@@ -13,7 +13,7 @@ import (
 // stamp for minutes, is refused at once for its pages; one at the limit
 // is stamped.
 func TestPDFPageLimit(t *testing.T) {
-	s := newTestStamper(t, Options{MaxPages: 100, Budget: Budget{Time: time.Minute}})
+	s := newTestStamper(t, Options{MaxPages: 100, Budget: Budget{Time: 2 * time.Minute}})
 	st := testStamp(Layout{Position: BottomRight, FontSize: 7})
 	many := testdocs.PDF(20_000, "x", testdocs.A4)
 	start := time.Now()
@@ -21,7 +21,8 @@ func TestPDFPageLimit(t *testing.T) {
 	if !errors.Is(err, ErrTooManyPages) || out != nil {
 		t.Fatalf("20,000 pages: %d bytes, %v; want %v", len(out), err, ErrTooManyPages)
 	}
-	if d := time.Since(start); d > 10*time.Second {
+	// Reading takes a few seconds (more under -race); stamping, minutes.
+	if d := time.Since(start); d > 30*time.Second {
 		t.Errorf("refused after %v", d)
 	}
 	t.Logf("refused after %v: %v", time.Since(start), err)
@@ -31,30 +32,42 @@ func TestPDFPageLimit(t *testing.T) {
 }
 
 // TestPDFTimeBudget: stamping that outlasts its budget in pdfcpu's steps
-// that take no context is abandoned at the budget, not waited for; the
-// abandoned work keeps its place until it ends, so that a stamper with
-// one place is busy meanwhile, and free again afterwards.
+// that take no context is abandoned at the budget, not waited for.
 func TestPDFTimeBudget(t *testing.T) {
-	const budget = time.Second
-	s := newTestStamper(t, Options{Parallel: 1, Budget: Budget{Time: budget}})
+	const budget = 300 * time.Millisecond
+	s := newTestStamper(t, Options{MaxPages: 10_000, Budget: Budget{Time: budget}})
 	st := testStamp(Layout{Position: BottomRight, FontSize: 7})
-	// Read in well under the budget; stamped in seconds.
-	doc := testdocs.PDF(1500, "x", testdocs.A4)
+	// Read in a fraction of a second; stamped in several.
+	doc := testdocs.PDF(2500, "x", testdocs.A4)
 	start := time.Now()
 	out, err := stampBytes(t, s, doc, st)
 	if !errors.Is(err, ErrOverBudget) || out != nil {
 		t.Fatalf("%d bytes, %v; want %v", len(out), err, ErrOverBudget)
 	}
-	if d := time.Since(start); d > budget+time.Second {
+	if d := time.Since(start); d > budget+1500*time.Millisecond {
 		t.Errorf("abandoned after %v; the budget is %v", d, budget)
 	}
-	small := testdocs.PDF(1, "x", testdocs.A4)
-	if _, err := stampBytes(t, s, small, st); !errors.Is(err, ErrBusy) {
+}
+
+// TestPDFAbandonedKeepsPlace: an abandoned stamping keeps its place until
+// its work ends, so that a stamper with one place is busy meanwhile, and
+// free again afterwards.
+func TestPDFAbandonedKeepsPlace(t *testing.T) {
+	const budget = time.Second
+	s := newTestStamper(t, Options{Parallel: 1, Budget: Budget{Time: budget}})
+	st := testStamp(Layout{Position: BottomRight, FontSize: 7})
+	doc := testdocs.PDF(1, "x", testdocs.A4)
+	slow := make(chan struct{})
+	s.hold = func() { <-slow }
+	if _, err := stampBytes(t, s, doc, st); !errors.Is(err, ErrOverBudget) {
+		t.Fatalf("held stamping: %v; want %v", err, ErrOverBudget)
+	}
+	if _, err := stampBytes(t, s, doc, st); !errors.Is(err, ErrBusy) {
 		t.Errorf("while the abandoned stamping runs: %v; want %v", err, ErrBusy)
 	}
-	// The abandoned stamping ends by itself and gives its place back.
+	close(slow)
 	testenv.WaitFor(t, "the abandoned stamping to end", func() bool { return len(s.running) == 0 })
-	if _, err := stampBytes(t, s, small, st); err != nil {
+	if _, err := stampBytes(t, s, doc, st); errors.Is(err, ErrBusy) {
 		t.Errorf("after the abandoned stamping ended: %v", err)
 	}
 }

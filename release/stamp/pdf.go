@@ -90,6 +90,9 @@ type Stamper struct {
 	// running holds a token for each stamping whose pdfcpu work has not
 	// ended, whether its caller still waits for it or not.
 	running chan struct{}
+	// hold, when set, runs where pdfcpu's steps after reading begin:
+	// tests hold a stamping there as a slow document would.
+	hold func()
 }
 
 // mustHave are the characters a stamp needs besides the owner's name.
@@ -194,6 +197,9 @@ func (s *Stamper) PDF(ctx context.Context, in io.ReaderAt, size int64, st Stamp)
 	done := make(chan result, 1)
 	go func() {
 		defer func() { <-s.running }()
+		if s.hold != nil {
+			s.hold()
+		}
 		out, err := s.stamp(ctx, pdf, size, st)
 		done <- result{out, err}
 	}()
