@@ -26,6 +26,18 @@ func wrappedBox(t *testing.T, l Limits) sandbox {
 	return box
 }
 
+// dataDir returns a folder outside /tmp and /usr, as printgate's data
+// folder (/var/lib/printgate) is: /var/tmp where it can be written, else
+// the package's own folder.
+func dataDir(t *testing.T) string {
+	t.Helper()
+	if dir, err := os.MkdirTemp("/var/tmp", "printgate-sandbox-test-"); err == nil {
+		t.Cleanup(func() { os.RemoveAll(dir) })
+		return dir
+	}
+	return "."
+}
+
 // secretFile writes a file that only its marker could reveal, in dir, and
 // returns its path and marker.
 func secretFile(t *testing.T, dir, name string) (path, marker string) {
@@ -92,7 +104,7 @@ func listen(t *testing.T) string {
 func TestSandboxPrivate(t *testing.T) {
 	gs := testenv.Tool(t, "gs")
 	box := wrappedBox(t, DefaultLimits())
-	key, keyMarker := secretFile(t, ".", "key")
+	key, keyMarker := secretFile(t, dataDir(t), "key")
 	tmp, tmpMarker := secretFile(t, t.TempDir(), "spool")
 	passwd, err := os.ReadFile("/etc/passwd")
 	if err != nil || len(passwd) == 0 {
@@ -149,7 +161,7 @@ func TestSandboxPrivate(t *testing.T) {
 // it read into the PDF it becomes, gets none of it into the output.
 func TestConvertHostileReads(t *testing.T) {
 	c := newConverter(t, DefaultLimits())
-	key, keyMarker := secretFile(t, ".", "key")
+	key, keyMarker := secretFile(t, dataDir(t), "key")
 	tmp, tmpMarker := secretFile(t, t.TempDir(), "spool")
 	proc := fmt.Sprintf("/proc/%d/cmdline", os.Getpid())
 	var doc strings.Builder
