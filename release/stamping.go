@@ -47,6 +47,13 @@ func (s *Service) stamped(ctx context.Context, j *Job, printer string, doc *spoo
 			"This queue stamps every page and can stamp only PDF documents; print this document from another queue.",
 			fmt.Errorf("format %s", j.Format)}
 	}
+	if j.Pages > s.stamper.MaxPages() {
+		// Counted at submission: refused before the document is read
+		// again. The stamper counts too, all pages, whatever the
+		// page-ranges that j.Pages heeds.
+		err := fmt.Errorf("%w: %d pages counted at submission", stamp.ErrTooManyPages, j.Pages)
+		return nil, &heldError{"stamp-failed", stampMessage(err, s.stamper), err}
+	}
 	rec := stamp.Record{JobID: j.ID, Owner: j.Owner, Queue: j.Queue, Printer: printer,
 		Time: j.UpdatedAt.UTC().Truncate(time.Second), SHA256: j.SHA256}
 	st := stamp.Stamp{Owner: j.Owner, Time: rec.Time.In(s.audit.Location()), JobID: j.ID,
@@ -57,15 +64,31 @@ func (s *Service) stamped(ctx context.Context, j *Job, printer string, doc *spoo
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.stamper.PDF(ctx, &blockCache{r: doc}, doc.Size(), st)
+	out, err := s.stampPDF(ctx, doc, st)
 	done()
 	if err != nil {
-		return nil, &heldError{"stamp-failed", stampMessage(err, s.stamper.MaxSize()), err}
+		return nil, &heldError{"stamp-failed", stampMessage(err, s.stamper), err}
 	}
 	if err := s.recordStamp(ctx, rec, s.stamper.Text(st)); err != nil {
 		return nil, err
 	}
 	return bytes.NewReader(out), nil
+}
+
+// stampPDF stamps doc. pdfcpu reads a document to and fro, which through
+// the spool's decryption takes several times as long as reading it once
+// in order: a document the stamper takes is read into memory first, where
+// pdfcpu holds all of it anyway.
+func (s *Service) stampPDF(ctx context.Context, doc *spool.Reader, st stamp.Stamp) ([]byte, error) {
+	var in io.ReaderAt = &blockCache{r: doc}
+	if doc.Size() <= s.stamper.MaxSize() {
+		b := make([]byte, doc.Size())
+		if n, err := doc.ReadAt(b, 0); n < len(b) {
+			return nil, fmt.Errorf("release: read the document to stamp: %w", err)
+		}
+		in = bytes.NewReader(b)
+	}
+	return s.stamper.PDF(ctx, in, doc.Size(), st)
 }
 
 // recordStamp indexes the stamp's code and appends its audit event in one
@@ -83,14 +106,18 @@ func (s *Service) recordStamp(ctx context.Context, rec stamp.Record, text string
 }
 
 // stampMessage says, for a person, why a document was not stamped.
-func stampMessage(err error, maxSize int64) string {
+func stampMessage(err error, st *stamp.Stamper) string {
 	switch {
 	case errors.Is(err, stamp.ErrTooLarge):
-		return fmt.Sprintf("This queue stamps every page and can stamp PDF documents up to %d MiB; this one is larger.", maxSize>>20)
+		return fmt.Sprintf("This queue stamps every page and can stamp PDF documents up to %d MiB; this one is larger.", st.MaxSize()>>20)
+	case errors.Is(err, stamp.ErrTooManyPages):
+		return fmt.Sprintf("This queue stamps every page and can stamp PDF documents of up to %d pages; this one has more.", st.MaxPages())
 	case errors.Is(err, stamp.ErrEncrypted):
 		return "This queue stamps every page and cannot stamp a PDF protected with a password."
 	case errors.Is(err, stamp.ErrOverBudget):
 		return "This queue stamps every page, and this document takes too long or too much memory to stamp."
+	case errors.Is(err, stamp.ErrBusy):
+		return "This queue stamps every page, and stamping is busy with other documents. Try again in a minute."
 	}
 	return "This queue stamps every page, and this document could not be read to stamp it."
 }

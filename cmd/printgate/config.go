@@ -22,6 +22,7 @@ import (
 	"github.com/printgate/printgate/release/owner"
 	"github.com/printgate/printgate/release/printerinfo"
 	"github.com/printgate/printgate/release/rules"
+	"github.com/printgate/printgate/release/stamp"
 )
 
 // Config is printgate's configuration file (configs/printgate.example.yaml
@@ -333,6 +334,10 @@ type StampConfig struct {
 	// the first found of stamp.DefaultFonts (IPA Gothic from Debian's
 	// fonts-ipafont-gothic first).
 	FontFile string `yaml:"font_file,omitempty"`
+	// MaxPages is the most pages of a document a queue stamps; a release
+	// of a longer one is refused (held, stamp-failed). Default 2000:
+	// stamping time grows with the square of the pages.
+	MaxPages int `yaml:"max_pages"`
 }
 
 // Defaults for settings the config leaves out.
@@ -357,6 +362,7 @@ func defaultConfig() Config {
 		Spool: SpoolConfig{QuotaPercentOfFree: defaultQuotaPercentOfFree, MaxHeldMBPerUser: defaultMaxHeldMBPerUser},
 		Pages: PagesConfig{MaxDecodedMB: pages.DefaultBudget.DecodedBytes >> 20,
 			MaxObjects: pages.DefaultBudget.Objects, MaxTime: pages.DefaultBudget.Time, MaxPDFMB: 32},
+		Stamp: StampConfig{MaxPages: stamp.DefaultMaxPages},
 		Convert: ConvertConfig{MaxMemoryMB: convert.DefaultLimits().Memory >> 20, MaxCPU: convert.DefaultLimits().CPU,
 			Timeout: convert.DefaultLimits().Wall},
 		Log:       LogConfig{Level: "info", Format: "text"},

@@ -39,6 +39,9 @@ func (c *Config) validate() error {
 		if _, err := stamp.FindFont(c.Stamp.FontFile); err != nil {
 			p.add("stamp.font_file", "%v", err)
 		}
+		if c.Stamp.MaxPages < 1 {
+			p.add("stamp.max_pages", "must be at least 1")
+		}
 	}
 	c.checkRules(&p)
 	return errors.Join(p...)

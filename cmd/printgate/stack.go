@@ -233,7 +233,8 @@ func (st *stack) service(ctx context.Context) (*release.Service, func(), error) 
 	if st.cfg.stamps() {
 		c := st.cfg
 		stamper, err = stamp.New(stamp.Options{FontFile: c.Stamp.FontFile, Dir: c.fontDir(), MaxSize: c.Pages.MaxPDFMB << 20,
-			Budget: stamp.Budget{DecodedBytes: c.Pages.MaxDecodedMB << 20, Objects: c.Pages.MaxObjects, Time: c.Pages.MaxTime}})
+			MaxPages: c.Stamp.MaxPages,
+			Budget:   stamp.Budget{DecodedBytes: c.Pages.MaxDecodedMB << 20, Objects: c.Pages.MaxObjects, Time: c.Pages.MaxTime}})
 		if err != nil {
 			sp.Close()
 			return nil, nil, err
@@ -247,6 +248,8 @@ func (st *stack) service(ctx context.Context) (*release.Service, func(), error) 
 	converter, err := convert.New(st.cfg.Convert.limits())
 	if err != nil {
 		st.log.Warn("documents will not be converted for printers that do not take them as they are", "err", err)
+	} else if err := converter.PrivateFS(); err != nil {
+		st.log.Warn("the converter's sandbox is not private: Ghostscript can read what printgate's user can, kept out only by its -dSAFER", "err", err)
 	}
 	svc, err := release.New(release.Options{
 		DB: st.db, Spool: sp, Queues: st.cfg.queues, Client: &ipp.Client{}, Log: st.log, Directory: st.dir, Owners: owners,

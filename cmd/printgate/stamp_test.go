@@ -210,6 +210,56 @@ func TestStampRefusedHeld(t *testing.T) {
 	}
 }
 
+// TestStampTooManyPages: a PDF of 20,000 tiny pages, which pdfcpu would
+// stamp for minutes, is refused within seconds: at once for its pages
+// when they were counted at submission (the time budget set long, so
+// that only the page limit can be quick), and, when the job asks for
+// five of them (page-ranges) so that the stamper must find the rest, at
+// its page limit or at worst its time budget. Either way the job is held
+// again with the reason, and the printer receives nothing.
+func TestStampTooManyPages(t *testing.T) {
+	doc := testdocs.PDF(20_000, "x", testdocs.A4)
+	for _, tc := range []struct {
+		name    string
+		budget  time.Duration
+		ranges  bool
+		message string // one of
+	}{
+		{"counted", 30 * time.Second, false, "2000 pages"},
+		{"page ranges", 5 * time.Second, true, "2000 pages|too long"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := stampEnv(t, func(c *Config) { c.Pages.MaxTime = tc.budget })
+			uri := e.srv.PrinterURI("secure")
+			m := ippRequest(goipp.OpPrintJob, uri, "山田", nameVal("job-name", "long"), mimeVal("application/pdf"))
+			if tc.ranges {
+				m.Job.Add(goipp.MakeAttribute("page-ranges", goipp.TagRange, goipp.Range{Lower: 1, Upper: 5}))
+			}
+			r := ippDo(t, uri, m, doc)
+			if status(r) != goipp.StatusOk {
+				t.Fatalf("Print-Job: %s", status(r))
+			}
+			id, _ := strconv.ParseInt(attrValue(r.Job, "job-id"), 10, 64)
+			start := time.Now()
+			job := e.releaseBy("04D5E6F7", id, "pending-held")
+			if d := time.Since(start); d > 20*time.Second {
+				t.Errorf("refused after %v", d)
+			}
+			t.Logf("refused after %v (%v pages counted): %v", time.Since(start), job["pages"], job["message"])
+			msg, _ := job["message"].(string)
+			if job["state_reason"] != "stamp-failed" || !regexp.MustCompile(tc.message).MatchString(msg) {
+				t.Errorf("held job: %v; want reason stamp-failed and %q", job, tc.message)
+			}
+			if files := e.printer.Files(); len(files) != 0 {
+				t.Errorf("the printer received %v", files)
+			}
+			if evs := stampedEvents(t, e, id); len(evs) != 0 {
+				t.Errorf("stamped events %v for a document that was not stamped", evs)
+			}
+		})
+	}
+}
+
 // TestStampConfig: a stamping queue takes only PDF and a position and
 // font size it can print; stamp settings without stamp: true are an
 // error, as is a font that does not exist. Each error names its setting.
@@ -230,6 +280,7 @@ func TestStampConfig(t *testing.T) {
 		{"font size", func(c *Config) { c.Queues[0].Stamp, c.Queues[0].StampFontSize = true, 40 }, "queues[0]: stamp_font_size"},
 		{"without stamp", func(c *Config) { c.Queues[0].StampPosition = "top-left" }, "set without stamp: true"},
 		{"font file", func(c *Config) { c.Queues[0].Stamp, c.Stamp.FontFile = true, "/nonexistent/ipag.ttf" }, "stamp.font_file"},
+		{"max pages", func(c *Config) { c.Queues[0].Stamp, c.Stamp.MaxPages = true, 0 }, "stamp.max_pages"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := defaultConfig()

@@ -1,14 +1,15 @@
 // Package convert turns a held document into a format its printer takes:
 // most office printers without a PDF option take only PWG raster, PCL or
 // PostScript. Ghostscript does the work, as a separate process in a
-// sandbox this package owns (sandbox.go): its own network namespace (no
-// network), its own user namespace, limits on memory, processor time,
-// wall time and output. The document reaches it through an anonymous
-// memory file, its scratch files go to a private folder in memory, and
-// the result comes back through a pipe, so no plaintext is written to a
-// disk. It still sees the file system as printgate's user does, with only
-// Ghostscript's -dSAFER to keep it from reading files: a mount namespace
-// (bubblewrap) is the next step (docs/LIMITS.md).
+// sandbox this package owns (sandbox.go): with bubblewrap, a root of its
+// own that holds only /usr and Ghostscript's read-only settings, an empty
+// /tmp in memory, its own processes, no network and no capabilities;
+// limits on memory, processor time, wall time and output. The document
+// reaches it through an anonymous memory file and the result comes back
+// through a pipe, so no plaintext is written to a disk. Where bubblewrap
+// is missing or cannot run, the sandbox has its own network and user
+// namespaces only, and Ghostscript's -dSAFER alone keeps a document from
+// reading the files printgate's user can read (Converter.PrivateFS).
 package convert
 
 import (
@@ -93,13 +94,17 @@ func Choose(from string, accepts []string) (format string, convert bool, ok bool
 type Converter struct {
 	gs  string
 	box sandbox
+	// private says why the sandbox has no private file system, or is nil.
+	private error
 	// slots bounds the conversions running at once: each may take its
 	// limits' memory.
 	slots chan struct{}
 }
 
-// New finds Ghostscript and prlimit (util-linux) and returns a Converter
-// whose processes run within limits.
+// New finds Ghostscript, prlimit (util-linux) and bubblewrap and returns
+// a Converter whose processes run within limits. When bubblewrap is
+// missing, or cannot run Ghostscript here (user namespaces turned off),
+// the Converter still works, with the lesser sandbox: PrivateFS says so.
 func New(limits Limits) (*Converter, error) {
 	gs, err := exec.LookPath("gs")
 	if err != nil {
@@ -109,9 +114,25 @@ func New(limits Limits) (*Converter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("convert: prlimit: %w", err)
 	}
-	return &Converter{gs: gs, box: sandbox{limits: limits, prlimit: prlimit},
-		slots: make(chan struct{}, max(limits.Parallel, 1))}, nil
+	c := &Converter{gs: gs, box: sandbox{limits: limits, prlimit: prlimit},
+		slots: make(chan struct{}, max(limits.Parallel, 1))}
+	bwrap, err := exec.LookPath("bwrap")
+	if err == nil {
+		box := c.box
+		box.bwrap = bwrap
+		if err = box.check(context.Background(), gs); err == nil {
+			c.box = box
+		}
+	}
+	if err != nil {
+		c.private = fmt.Errorf("convert: no private file system for the converter (install bubblewrap): %w", err)
+	}
+	return c, nil
 }
+
+// PrivateFS returns nil when the converter sees only what it needs of the
+// file system, or why it sees all that printgate's user can read.
+func (c *Converter) PrivateFS() error { return c.private }
 
 // Convert starts converting doc, of format from, to t and returns the
 // result as it is written. Reading it to the end reports whether the
@@ -179,18 +200,22 @@ func (c *Converter) start(ctx context.Context, doc io.Reader, device []string) (
 	// stdout=%stderr: what a PostScript document prints itself goes
 	// nowhere, not into the output the printer receives (PJL or PCL
 	// commands of its author's). Band lists stay in memory, and the
-	// scratch files Ghostscript still makes go to a private folder in
-	// memory (scratchDir), removed when the conversion ends.
+	// scratch files Ghostscript still makes go to memory: bubblewrap's
+	// /tmp, or a private folder (scratchDir), gone when the conversion
+	// ends.
 	args := append([]string{"-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-dNOINTERPOLATE", "-dPDFSTOPONERROR",
 		"-sstdout=%stderr", "-sBandListStorage=memory", "-sOutputFile=-"}, device...)
-	scratch, err := scratchDir()
-	if err != nil {
-		in.Close()
-		cancel()
-		return nil, err
+	tmp, scratch := scratchTmp, ""
+	if c.box.bwrap == "" {
+		if scratch, err = scratchDir(); err != nil {
+			in.Close()
+			cancel()
+			return nil, err
+		}
+		tmp = scratch
 	}
 	cmd := c.box.command(ctx, in, c.gs, append(args, "/dev/fd/3")...)
-	cmd.Env = append(cmd.Env, "TMPDIR="+scratch)
+	cmd.Env = append(cmd.Env, "TMPDIR="+tmp)
 	out, err := cmd.StdoutPipe()
 	if err == nil {
 		err = cmd.Start()
@@ -201,7 +226,8 @@ func (c *Converter) start(ctx context.Context, doc io.Reader, device []string) (
 		os.RemoveAll(scratch)
 		return nil, fmt.Errorf("convert: start the converter in its sandbox: %w", err)
 	}
-	return &output{cmd: cmd, r: out, ctx: ctx, cancel: cancel, limit: c.box.limits.Output, scratch: scratch}, nil
+	return &output{cmd: cmd, r: out, ctx: ctx, cancel: cancel, limit: c.box.limits.Output, scratch: scratch,
+		wrapped: c.box.bwrap != ""}, nil
 }
 
 // gsDevice returns Ghostscript's arguments for t.
@@ -277,8 +303,11 @@ type output struct {
 	cancel context.CancelFunc
 	limit  int64
 	n      int64
-	// scratch is the converter's folder for temporary files.
+	// scratch is the converter's folder for temporary files, "" when
+	// it has a /tmp of its own.
 	scratch string
+	// wrapped says the converter runs under bubblewrap.
+	wrapped bool
 	// done gives the converter's slot back.
 	done func()
 
@@ -322,11 +351,13 @@ func (o *output) wait() error {
 	o.once.Do(func() {
 		err := o.cmd.Wait()
 		if err != nil {
-			o.err = exitError(err, o.ctx.Err())
+			o.err = exitError(err, o.ctx.Err(), o.wrapped)
 		}
 		o.cancel()
 		// Killed at a limit, the converter leaves its files behind.
-		os.RemoveAll(o.scratch)
+		if o.scratch != "" {
+			os.RemoveAll(o.scratch)
+		}
 		if o.done != nil {
 			o.done()
 		}

@@ -1,6 +1,7 @@
 package convert
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -42,15 +43,41 @@ func DefaultLimits() Limits {
 // ErrLimit says a converter was stopped at one of its limits.
 var ErrLimit = errors.New("convert: the converter went over its limits")
 
-// sandbox runs programs each in a network namespace of its own (no
-// network at all, not even loopback to printgate), in a user namespace
-// that maps only printgate's own user, under prlimit's resource limits,
-// in a process group that is killed as a whole when the run ends or
-// printgate dies.
+// sandbox runs programs under prlimit's resource limits, in a process
+// group that is killed as a whole when the run ends or printgate dies.
+//
+// With bubblewrap (bwrap set), each run has namespaces of its own for
+// mounts, processes, network, users, IPC and host name: it sees /usr and
+// the few folders of /etc and /var that Ghostscript reads, read-only
+// (binds), an empty /tmp in memory as its only writable place, its own
+// /proc and a minimal /dev, and no network, not even loopback. printgate's
+// data folder, its keys, its spool, /etc/passwd and the other processes
+// are not there to be read.
+//
+// Without bubblewrap it falls back to namespaces of its own for network,
+// users and IPC only: the program sees the file system as printgate's
+// user does.
 type sandbox struct {
 	limits  Limits
 	prlimit string
+	// bwrap is bubblewrap's path; "" for the fallback.
+	bwrap string
 }
+
+// readOnly are the folders a sandboxed Ghostscript is shown besides /usr,
+// when they exist: its font maps and CMaps (Debian keeps them under /etc
+// and /var, with symbolic links from /usr/share/ghostscript), fontconfig's
+// settings and cache, and the alternatives that some font links in
+// /usr/share/fonts go through.
+var readOnly = []string{"/etc/ghostscript", "/etc/fonts", "/etc/alternatives",
+	"/var/lib/ghostscript", "/var/cache/fontconfig"}
+
+// rootLinks are the top-level folders that merged-/usr systems make links
+// into /usr; programs and the dynamic loader are found through them.
+var rootLinks = []string{"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"}
+
+// scratchTmp is where the program's temporary files go under bubblewrap.
+const scratchTmp = "/tmp"
 
 // command returns path run with args in the sandbox. in, when not nil,
 // is the child's file descriptor 3.
@@ -64,21 +91,70 @@ func (s sandbox) command(ctx context.Context, in *os.File, path string, args ...
 		// output budget; the output itself is a pipe.
 		"--fsize=" + strconv.FormatInt(s.limits.Output, 10),
 		"--", path}, args...)
-	cmd := exec.CommandContext(ctx, s.prlimit, argv...)
+	var cmd *exec.Cmd
+	if s.bwrap != "" {
+		cmd = exec.CommandContext(ctx, s.bwrap, append(append(s.bwrapArgs(), "--", s.prlimit), argv...)...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	} else {
+		cmd = exec.CommandContext(ctx, s.prlimit, argv...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{
+			Cloneflags:  syscall.CLONE_NEWNET | syscall.CLONE_NEWUSER | syscall.CLONE_NEWIPC,
+			UidMappings: []syscall.SysProcIDMap{{ContainerID: os.Getuid(), HostID: os.Getuid(), Size: 1}},
+			GidMappings: []syscall.SysProcIDMap{{ContainerID: os.Getgid(), HostID: os.Getgid(), Size: 1}},
+		}
+	}
 	if in != nil {
 		cmd.ExtraFiles = []*os.File{in}
 	}
 	cmd.Env = []string{"PATH=/usr/bin:/bin", "LANG=C"}
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags:  syscall.CLONE_NEWNET | syscall.CLONE_NEWUSER | syscall.CLONE_NEWIPC,
-		UidMappings: []syscall.SysProcIDMap{{ContainerID: os.Getuid(), HostID: os.Getuid(), Size: 1}},
-		GidMappings: []syscall.SysProcIDMap{{ContainerID: os.Getgid(), HostID: os.Getgid(), Size: 1}},
-		Setpgid:     true,
-		Pdeathsig:   syscall.SIGKILL,
-	}
+	cmd.SysProcAttr.Setpgid = true
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	// Under bubblewrap the program runs in a session and process
+	// namespace of its own; killing bwrap's group kills the namespace's
+	// first process (--die-with-parent), and with it every other.
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = time.Second
 	return cmd
+}
+
+// bwrapArgs are bubblewrap's options for a run: what the program sees and
+// which namespaces it has. The tmpfs is bounded like the program's memory.
+func (s sandbox) bwrapArgs() []string {
+	args := []string{"--ro-bind", "/usr", "/usr"}
+	for _, p := range rootLinks {
+		if target, err := os.Readlink(p); err == nil {
+			args = append(args, "--symlink", target, p)
+		} else if fi, err := os.Stat(p); err == nil && fi.IsDir() {
+			args = append(args, "--ro-bind", p, p)
+		}
+	}
+	for _, p := range readOnly {
+		args = append(args, "--ro-bind-try", p, p)
+	}
+	return append(args,
+		"--size", strconv.FormatInt(s.limits.Memory, 10), "--tmpfs", scratchTmp,
+		"--proc", "/proc", "--dev", "/dev", "--chdir", scratchTmp,
+		"--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534",
+		"--die-with-parent", "--new-session", "--cap-drop", "ALL")
+}
+
+// check runs gs --version in the sandbox: bubblewrap may be installed
+// where it cannot run (user namespaces turned off), or Ghostscript may
+// need a file the sandbox does not show.
+func (s sandbox) check(ctx context.Context, gs string) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	out, err := s.command(ctx, nil, gs, "--version").Output()
+	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) && len(ee.Stderr) > 0 {
+		return fmt.Errorf("run Ghostscript in bubblewrap: %w: %s", err, bytes.TrimSpace(ee.Stderr))
+	}
+	if err != nil {
+		return fmt.Errorf("run Ghostscript in bubblewrap: %w", err)
+	}
+	if len(bytes.TrimSpace(out)) == 0 {
+		return errors.New("run Ghostscript in bubblewrap: it printed no version")
+	}
+	return nil
 }
 
 // memFile returns an anonymous in-memory file holding what r gives, up to
@@ -105,8 +181,10 @@ func memFile(r io.Reader, limit int64) (*os.File, error) {
 }
 
 // exitError explains how a sandboxed process ended, without its own
-// words: a converter's messages may quote the document.
-func exitError(err error, ctxErr error) error {
+// words: a converter's messages may quote the document. Under bubblewrap
+// (wrapped), a program killed by a signal shows as bwrap's exit status
+// 128 plus the signal, as in a shell.
+func exitError(err error, ctxErr error, wrapped bool) error {
 	var ee *exec.ExitError
 	switch {
 	case errors.Is(ctxErr, context.DeadlineExceeded):
@@ -114,18 +192,29 @@ func exitError(err error, ctxErr error) error {
 	case ctxErr != nil:
 		return ctxErr
 	case errors.As(err, &ee):
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			switch ws.Signal() {
+		if sig, ok := signal(ee, wrapped); ok {
+			switch sig {
 			case syscall.SIGXCPU, syscall.SIGKILL:
-				return fmt.Errorf("%w: it was killed (%s)", ErrLimit, ws.Signal())
+				return fmt.Errorf("%w: it was killed (%s)", ErrLimit, sig)
 			case syscall.SIGXFSZ:
 				return fmt.Errorf("%w: it wrote too much", ErrLimit)
 			}
-			return fmt.Errorf("convert: the converter died (%s)", ws.Signal())
+			return fmt.Errorf("convert: the converter died (%s)", sig)
 		}
 		return fmt.Errorf("convert: the converter failed (exit status %d)", ee.ExitCode())
 	}
 	return fmt.Errorf("convert: %w", err)
+}
+
+// signal returns the signal that ended a process, if one did.
+func signal(ee *exec.ExitError, wrapped bool) (syscall.Signal, bool) {
+	if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return ws.Signal(), true
+	}
+	if code := ee.ExitCode(); wrapped && code > 128 && code <= 128+31 {
+		return syscall.Signal(code - 128), true
+	}
+	return 0, false
 }
 
 // scratchDir makes a private folder for a converter's temporary files, in

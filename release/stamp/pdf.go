@@ -31,7 +31,18 @@ var (
 	ErrEncrypted = errors.New("stamp: the document is encrypted with a password")
 	// ErrUnreadable means the document is not a PDF pdfcpu can stamp.
 	ErrUnreadable = errors.New("stamp: the document is not a PDF that can be stamped")
+	// ErrTooManyPages means the document has more than Options.MaxPages
+	// pages.
+	ErrTooManyPages = errors.New("stamp: the document has too many pages to stamp")
+	// ErrBusy means stampings abandoned at their time budget still run
+	// and leave no room for another one yet.
+	ErrBusy = errors.New("stamp: the stamper is busy")
 )
+
+// DefaultMaxPages is the most pages stamped when Options.MaxPages is 0:
+// pdfcpu's work grows with the square of the pages (a few seconds for
+// 2,000 simple pages, half a minute for 4,000).
+const DefaultMaxPages = 2000
 
 // Budget bounds the work of stamping one document; zero fields take
 // DefaultBudget's.
@@ -59,16 +70,29 @@ type Options struct {
 	// MaxSize is the largest document stamped, in bytes: pdfcpu holds a
 	// PDF whole, at many times its size. 0 means 32 MiB.
 	MaxSize int64
+	// MaxPages is the most pages a stamped document may have; 0 means
+	// DefaultMaxPages.
+	MaxPages int
+	// Parallel is how many stampings may run at once, those abandoned at
+	// their time budget included; 0 means 2.
+	Parallel int
 	// Budget bounds each stamping.
 	Budget Budget
 }
 
 // Stamper stamps PDFs with one installed font.
 type Stamper struct {
-	font    string // pdfcpu's name of the font
-	chars   map[uint32]uint16
-	maxSize int64
-	budget  Budget
+	font     string // pdfcpu's name of the font
+	chars    map[uint32]uint16
+	maxSize  int64
+	maxPages int
+	budget   Budget
+	// running holds a token for each stamping whose pdfcpu work has not
+	// ended, whether its caller still waits for it or not.
+	running chan struct{}
+	// hold, when set, runs where pdfcpu's steps after reading begin:
+	// tests hold a stamping there as a slow document would.
+	hold func()
 }
 
 // mustHave are the characters a stamp needs besides the owner's name.
@@ -112,7 +136,8 @@ func New(o Options) (*Stamper, error) {
 			return nil, fmt.Errorf("stamp: font %s has no %q: it cannot print a stamp", path, r)
 		}
 	}
-	s := &Stamper{font: name, chars: ttf.Chars, maxSize: cmp.Or(o.MaxSize, 32<<20), budget: o.Budget}
+	s := &Stamper{font: name, chars: ttf.Chars, maxSize: cmp.Or(o.MaxSize, 32<<20), budget: o.Budget,
+		maxPages: cmp.Or(o.MaxPages, DefaultMaxPages), running: make(chan struct{}, cmp.Or(o.Parallel, 2))}
 	d := DefaultBudget
 	s.budget.DecodedBytes = cmp.Or(s.budget.DecodedBytes, d.DecodedBytes)
 	s.budget.Objects = cmp.Or(s.budget.Objects, d.Objects)
@@ -122,6 +147,9 @@ func New(o Options) (*Stamper, error) {
 
 // MaxSize is the largest document the Stamper stamps.
 func (s *Stamper) MaxSize() int64 { return s.maxSize }
+
+// MaxPages is the most pages of a document the Stamper stamps.
+func (s *Stamper) MaxPages() int { return s.maxPages }
 
 // Text is the line s prints, as the font prints it: a character the font
 // lacks shows as "?", so that what is recorded is what is on the page.
@@ -135,9 +163,17 @@ func (s *Stamper) Text(st Stamp) string {
 }
 
 // PDF returns the PDF of size bytes that in reads with st on every page,
-// in memory. It refuses a document over the size limit or the budget, or
-// that it cannot read, rather than return it unstamped.
-func (s *Stamper) PDF(ctx context.Context, in io.ReaderAt, size int64, st Stamp) (out []byte, err error) {
+// in memory. It refuses a document over the size or page limit or the
+// budget, or that it cannot read, rather than return it unstamped.
+//
+// Reading the document heeds the time budget; pdfcpu's later steps
+// (validation, the stamps, writing) take no context and cannot be
+// stopped. They run in a goroutine of their own that PDF abandons at the
+// budget: it then ends by itself, its work bounded by the page limit and
+// the budget of objects and bytes, and holds one of Options.Parallel
+// places until it does, so that abandoned work cannot pile up. in is not
+// read once PDF has returned.
+func (s *Stamper) PDF(ctx context.Context, in io.ReaderAt, size int64, st Stamp) ([]byte, error) {
 	if err := st.Layout.Check(); err != nil {
 		return nil, fmt.Errorf("stamp: %w", err)
 	}
@@ -146,21 +182,105 @@ func (s *Stamper) PDF(ctx context.Context, in io.ReaderAt, size int64, st Stamp)
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.budget.Time)
 	defer cancel()
+	if !s.acquire(ctx) {
+		return nil, fmt.Errorf("%w: %d stampings still run", ErrBusy, cap(s.running))
+	}
+	pdf, err := s.read(ctx, in, size)
+	if err != nil {
+		<-s.running
+		return nil, err
+	}
+	type result struct {
+		out []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer func() { <-s.running }()
+		if s.hold != nil {
+			s.hold()
+		}
+		out, err := s.stamp(ctx, pdf, size, st)
+		done <- result{out, err}
+	}()
+	select {
+	case r := <-done:
+		return r.out, r.err
+	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, fmt.Errorf("%w: it took longer than %v", ErrOverBudget, s.budget.Time)
+		}
+		return nil, ctx.Err()
+	}
+}
+
+// acquire takes a place among the running stampings, waiting for one
+// while ctx lasts; it reports whether it got one.
+func (s *Stamper) acquire(ctx context.Context) bool {
+	select {
+	case s.running <- struct{}{}:
+		return true
+	default:
+	}
+	select {
+	case s.running <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// read parses the document within the budget and refuses one with too
+// many pages before any of the work that grows with them.
+func (s *Stamper) read(ctx context.Context, in io.ReaderAt, size int64) (pdf *model.Context, err error) {
 	r := &budgetReader{ctx: ctx, rs: io.NewSectionReader(in, 0, size), size: size}
 	// pdfcpu is a large parser of hostile input: a panic in it must cost
 	// the print of one document, not the server.
 	defer func() {
 		if recover() != nil {
+			pdf, err = nil, ErrUnreadable
+		}
+	}()
+	// pdfcpu holds the objects it read; what would read in later, after
+	// PDF may have returned, gets an error instead.
+	defer func() { r.closed = true }()
+	pdf, err = pdfcpu.ReadWithContext(ctx, r, s.config())
+	switch {
+	case r.exceeded || ctx.Err() != nil:
+		return nil, ErrOverBudget
+	case err != nil:
+		return nil, reason(err)
+	case len(pdf.XRefTable.Table) > s.budget.Objects:
+		return nil, ErrOverBudget
+	}
+	// The page tree's own count, checked against the pages themselves by
+	// validation (stamp).
+	if err := pdf.EnsurePageCount(); err != nil {
+		return nil, ErrUnreadable
+	}
+	if err := s.checkPages(pdf.PageCount); err != nil {
+		return nil, err
+	}
+	return pdf, nil
+}
+
+func (s *Stamper) checkPages(n int) error {
+	if n > s.maxPages {
+		return fmt.Errorf("%w: %d pages is over the limit of %d", ErrTooManyPages, n, s.maxPages)
+	}
+	return nil
+}
+
+// stamp validates pdf, stamps every page and writes the result.
+func (s *Stamper) stamp(ctx context.Context, pdf *model.Context, size int64, st Stamp) (out []byte, err error) {
+	defer func() {
+		if recover() != nil {
 			out, err = nil, ErrUnreadable
 		}
 	}()
-	conf := s.config()
-	pdf, err := pdfcpu.ReadWithContext(ctx, r, conf)
-	if err == nil && len(pdf.XRefTable.Table) > s.budget.Objects {
-		err = ErrOverBudget
-	}
+	err = api.ValidateContext(pdf)
 	if err == nil {
-		err = api.ValidateContext(pdf)
+		err = s.checkPages(pdf.PageCount)
 	}
 	if err == nil {
 		err = api.OptimizeContext(pdf)
@@ -172,7 +292,7 @@ func (s *Stamper) PDF(ctx context.Context, in io.ReaderAt, size int64, st Stamp)
 	if err == nil {
 		err = showAllLayers(pdf)
 	}
-	if err == nil {
+	if err == nil && ctx.Err() == nil {
 		err = pdfcpu.AddWatermarks(pdf, nil, wm)
 	}
 	var buf bytes.Buffer
@@ -181,7 +301,7 @@ func (s *Stamper) PDF(ctx context.Context, in io.ReaderAt, size int64, st Stamp)
 		err = api.WriteContext(pdf, &buf)
 	}
 	switch {
-	case r.exceeded || ctx.Err() != nil:
+	case ctx.Err() != nil:
 		return nil, ErrOverBudget
 	case err != nil:
 		return nil, reason(err)
@@ -219,6 +339,8 @@ func (s *Stamper) config() *model.Configuration {
 // document, which must stay out of logs and the audit trail.
 func reason(err error) error {
 	switch {
+	case errors.Is(err, ErrTooManyPages):
+		return err
 	case errors.Is(err, ErrOverBudget), errors.Is(err, filter.ErrDecodeLimitExceeded):
 		return ErrOverBudget
 	case errors.Is(err, pdfcpu.ErrWrongPassword), errors.Is(err, pdfcpu.ErrEncrypted):
@@ -238,6 +360,7 @@ type budgetReader struct {
 	size, pos   int64
 	read, seeks int64
 	exceeded    bool
+	closed      bool
 }
 
 const (
@@ -248,6 +371,9 @@ const (
 )
 
 func (b *budgetReader) Read(p []byte) (int, error) {
+	if b.closed {
+		return 0, os.ErrClosed
+	}
 	if err := b.ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -264,6 +390,9 @@ func (b *budgetReader) Read(p []byte) (int, error) {
 }
 
 func (b *budgetReader) Seek(offset int64, whence int) (int64, error) {
+	if b.closed {
+		return 0, os.ErrClosed
+	}
 	if b.exceeded || b.seeks >= maxSeeks {
 		b.exceeded = true
 		return 0, ErrOverBudget

@@ -1,0 +1,192 @@
+package convert
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/printgate/printgate/internal/testenv"
+)
+
+// wrappedBox returns the sandbox with bubblewrap, as New makes it.
+func wrappedBox(t *testing.T, l Limits) sandbox {
+	t.Helper()
+	box := sandbox{limits: l, prlimit: testenv.Tool(t, "prlimit"), bwrap: testenv.Tool(t, "bwrap")}
+	if err := box.check(context.Background(), testenv.Tool(t, "gs")); err != nil {
+		testenv.Need(t, "bubblewrap that can run here", err)
+	}
+	return box
+}
+
+// dataDir returns a folder outside /tmp and /usr, as printgate's data
+// folder (/var/lib/printgate) is: /var/tmp where it can be written, else
+// the package's own folder.
+func dataDir(t *testing.T) string {
+	t.Helper()
+	if dir, err := os.MkdirTemp("/var/tmp", "printgate-sandbox-test-"); err == nil {
+		t.Cleanup(func() { os.RemoveAll(dir) })
+		return dir
+	}
+	return "."
+}
+
+// secretFile writes a file that only its marker could reveal, in dir, and
+// returns its path and marker.
+func secretFile(t *testing.T, dir, name string) (path, marker string) {
+	t.Helper()
+	marker = fmt.Sprintf("PRINTGATE-SECRET-%d-%s", time.Now().UnixNano(), name)
+	f, err := os.CreateTemp(dir, ".sandbox-"+name+"-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(f.Name()) })
+	if _, err := f.WriteString(marker + "\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	abs, err := filepath.Abs(f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return abs, marker
+}
+
+// spyProgram is a PostScript program that, run without -dSAFER, prints
+// what it can read of each file and what a connection attempt through a
+// shell says.
+func spyProgram(files []string, port string) string {
+	var b strings.Builder
+	b.WriteString("%!PS\n/buf 4096 string def\n" +
+		"/spy { dup print (: ) print mark exch { (r) file buf readstring pop print }" +
+		" stopped { cleartomark (DENIED) print } { pop } ifelse (\\n) print } def\n")
+	for _, f := range files {
+		fmt.Fprintf(&b, "(%s) spy\n", f)
+	}
+	fmt.Fprintf(&b, "(%%pipe%%bash -c 'exec 3<>/dev/tcp/127.0.0.1/%s && echo CONN\"\"ECTED') spy\n", port)
+	return b.String()
+}
+
+// listen accepts and closes connections on loopback until the test ends.
+func listen(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+}
+
+// TestSandboxPrivate runs a hostile PostScript program with Ghostscript's
+// -dSAFER turned off (as if the document had found a way around it),
+// outside the sandbox, where it reads a key file in printgate's folders,
+// a file in the temporary folder and /etc/passwd, connects to loopback
+// and sees printgate's process, and inside, where it can do none of it.
+func TestSandboxPrivate(t *testing.T) {
+	gs := testenv.Tool(t, "gs")
+	box := wrappedBox(t, DefaultLimits())
+	key, keyMarker := secretFile(t, dataDir(t), "key")
+	tmp, tmpMarker := secretFile(t, t.TempDir(), "spool")
+	passwd, err := os.ReadFile("/etc/passwd")
+	if err != nil || len(passwd) == 0 {
+		t.Fatalf("/etc/passwd: %v", err)
+	}
+	passwdLine, _, _ := strings.Cut(string(passwd), "\n")
+	// printgate's own command line, as another process would read it.
+	proc := fmt.Sprintf("/proc/%d/cmdline", os.Getpid())
+	prog := spyProgram([]string{key, tmp, "/etc/passwd", proc}, listen(t))
+	args := []string{"-q", "-dNOSAFER", "-dNODISPLAY", "-dBATCH", "-dNOPAUSE", "/dev/fd/3"}
+
+	run := func(wrap func(in *os.File) *exec.Cmd) string {
+		in, err := memFile(strings.NewReader(prog), 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer in.Close()
+		cmd := wrap(in)
+		var out, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Logf("%v: %s", err, stderr.Bytes())
+		}
+		return out.String()
+	}
+	outside := run(func(in *os.File) *exec.Cmd {
+		cmd := exec.Command(gs, args...)
+		cmd.ExtraFiles = []*os.File{in}
+		return cmd
+	})
+	for _, want := range []string{keyMarker, tmpMarker, passwdLine, "CONNECTED", os.Args[0]} {
+		if !strings.Contains(outside, want) {
+			t.Fatalf("outside the sandbox the program did not get %q: the test proves nothing\n%s", want, outside)
+		}
+	}
+
+	inside := run(func(in *os.File) *exec.Cmd { return box.command(context.Background(), in, gs, args...) })
+	for _, secret := range []string{keyMarker, tmpMarker, passwdLine, "CONNECTED", os.Args[0]} {
+		if strings.Contains(inside, secret) {
+			t.Errorf("inside the sandbox the program got %q", secret)
+		}
+	}
+	for _, f := range []string{key, tmp, "/etc/passwd", proc} {
+		if !strings.Contains(inside, f+": DENIED") {
+			t.Errorf("inside the sandbox the program did not try %s, or read it", f)
+		}
+	}
+	t.Logf("inside the sandbox:\n%s", inside)
+}
+
+// TestConvertHostileReads: through the whole conversion, as printgate
+// runs it, a PostScript document that tries to read a key file, the
+// temporary folder, /etc/passwd and printgate's process, and to put what
+// it read into the PDF it becomes, gets none of it into the output.
+func TestConvertHostileReads(t *testing.T) {
+	c := newConverter(t, DefaultLimits())
+	key, keyMarker := secretFile(t, dataDir(t), "key")
+	tmp, tmpMarker := secretFile(t, t.TempDir(), "spool")
+	proc := fmt.Sprintf("/proc/%d/cmdline", os.Getpid())
+	var doc strings.Builder
+	doc.WriteString("%!PS\n/buf 4096 string def\n" +
+		"/grab { mark exch { (r) file buf readstring pop } stopped { cleartomark (DENIED) } { exch pop } ifelse } def\n" +
+		"/setsafe where { pop false { setsafe } stopped pop } if\n")
+	for i, f := range []string{key, tmp, "/etc/passwd", proc} {
+		fmt.Fprintf(&doc, "[ /Keywords%d (%s) grab /DOCINFO pdfmark\n", i, f)
+	}
+	// The canary shows that what the document puts in the document
+	// information reaches the output, so the absence of the rest means
+	// something.
+	doc.WriteString("[ /Title (CANARY-TITLE) /DOCINFO pdfmark\n" +
+		"/Helvetica findfont 20 scalefont setfont 72 720 moveto (hostile) show showpage\n")
+	out, err := convert(t, c, []byte(doc.String()), PostScript, Target{Format: PDF})
+	if err != nil {
+		t.Logf("the conversion failed: %v", err)
+		return
+	}
+	if !bytes.Contains(out, []byte("CANARY-TITLE")) {
+		t.Fatalf("the document information is not in the output as written: the test proves nothing")
+	}
+	for _, secret := range []string{keyMarker, tmpMarker, "root:x:0:0", os.Args[0]} {
+		if bytes.Contains(out, []byte(secret)) {
+			t.Errorf("the output holds %q", secret)
+		}
+	}
+}
