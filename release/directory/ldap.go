@@ -142,31 +142,9 @@ func (l *LDAP) Authenticate(ctx context.Context, name, password string) (Identit
 // Lookup implements Directory: the user filter is tried first, then the
 // employee number filter.
 func (l *LDAP) Lookup(ctx context.Context, nameOrEmployeeNumber string) (Identity, error) {
-	if nameOrEmployeeNumber == "" {
-		return Identity{}, ErrNotFound
-	}
-	var id Identity
-	err := l.do(ctx, "lookup", func(c *conn) error {
-		e, err := l.findUser(ctx, c, l.cfg.UserFilter, nameOrEmployeeNumber)
-		if err == nil && e == nil {
-			e, err = l.findUser(ctx, c, l.cfg.EmployeeNumberFilter, nameOrEmployeeNumber)
-		}
-		if errors.Is(err, errAmbiguous) {
-			return fmt.Errorf("%w: %w", ErrNotFound, err)
-		}
-		if err != nil {
-			return err
-		}
-		if e == nil {
-			return ErrNotFound
-		}
-		id, err = l.identity(ctx, c, e, nameOrEmployeeNumber)
-		return err
+	return l.lookupWith(ctx, "lookup", nameOrEmployeeNumber, func(c *conn) (*ldap.Entry, error) {
+		return l.findUser(ctx, c, l.cfg.EmployeeNumberFilter, nameOrEmployeeNumber)
 	})
-	if err != nil {
-		return Identity{}, err
-	}
-	return id, nil
 }
 
 // LookupLogin implements LoginDirectory: the user filter is tried first,
@@ -174,14 +152,26 @@ func (l *LDAP) Lookup(ctx context.Context, nameOrEmployeeNumber string) (Identit
 // canonical name is their name attribute's first value unless login is
 // one of its values.
 func (l *LDAP) LookupLogin(ctx context.Context, login string) (Identity, error) {
-	if login == "" {
+	var next func(c *conn) (*ldap.Entry, error)
+	if l.cfg.Attributes.Logins != "" {
+		next = func(c *conn) (*ldap.Entry, error) {
+			return l.search(ctx, c, fmt.Sprintf("(%s=%s)", l.cfg.Attributes.Logins, ldap.EscapeFilter(login)))
+		}
+	}
+	return l.lookupWith(ctx, "lookup login", login, next)
+}
+
+// lookupWith finds key's user by the user filter, then by next (when
+// not nil) if that found nobody. Two entries for one key are nobody.
+func (l *LDAP) lookupWith(ctx context.Context, op, key string, next func(c *conn) (*ldap.Entry, error)) (Identity, error) {
+	if key == "" {
 		return Identity{}, ErrNotFound
 	}
 	var id Identity
-	err := l.do(ctx, "lookup login", func(c *conn) error {
-		e, err := l.findUser(ctx, c, l.cfg.UserFilter, login)
-		if err == nil && e == nil && l.cfg.Attributes.Logins != "" {
-			e, err = l.search(ctx, c, fmt.Sprintf("(%s=%s)", l.cfg.Attributes.Logins, ldap.EscapeFilter(login)))
+	err := l.do(ctx, op, func(c *conn) error {
+		e, err := l.findUser(ctx, c, l.cfg.UserFilter, key)
+		if err == nil && e == nil && next != nil {
+			e, err = next(c)
 		}
 		if errors.Is(err, errAmbiguous) {
 			return fmt.Errorf("%w: %w", ErrNotFound, err)
@@ -192,7 +182,7 @@ func (l *LDAP) LookupLogin(ctx context.Context, login string) (Identity, error) 
 		if e == nil {
 			return ErrNotFound
 		}
-		id, err = l.identity(ctx, c, e, login)
+		id, err = l.identity(ctx, c, e, key)
 		return err
 	})
 	if err != nil {
