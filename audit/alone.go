@@ -109,15 +109,7 @@ func (l *Log) appendAlone(ctx context.Context, c conn, a *Alone, evs []Event) er
 	b := l.getBatch()
 	defer l.putBatch(b)
 	b.alone = true
-	for i := range evs {
-		if err := l.prepare(&evs[i], b); err != nil {
-			return &EventError{Index: i, Type: evs[i].Type, JobID: evs[i].JobID, Err: err}
-		}
-	}
-	if err := b.plan(evs); err != nil {
-		return err
-	}
-	if err := l.fillFromRecords(c, b, evs); err != nil {
+	if err := l.ready(c, b, evs); err != nil {
 		return err
 	}
 	head, ok := l.known.get()

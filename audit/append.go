@@ -101,19 +101,8 @@ func (l *Log) appendBatch(ctx context.Context, tx *gorm.DB, evs []Event) error {
 	}
 	b := l.getBatch()
 	defer l.putBatch(b)
-	for i := range evs {
-		if err := l.prepare(&evs[i], b); err != nil {
-			return &EventError{Index: i, Type: evs[i].Type, JobID: evs[i].JobID, Err: err}
-		}
-	}
-	if err := b.plan(evs); err != nil {
-		return err
-	}
-	// Read before taking the lock, to hold it no longer than needed: the
-	// queue of a record never changes, and its owner only by an
-	// owner-assigned event, which like every later event of the job
-	// names the owner itself.
-	if err := l.fillFromRecords(c, b, evs); err != nil {
+	// Before taking the lock, to hold it no longer than needed.
+	if err := l.ready(c, b, evs); err != nil {
 		return err
 	}
 	head, err := l.lockHead(c)
@@ -135,6 +124,22 @@ func (l *Log) appendBatch(ctx context.Context, tx *gorm.DB, evs []Event) error {
 	// out when it does not.
 	l.known.set(chainHead{seq: last.Seq, hash: last.Hash})
 	return nil
+}
+
+// ready prepares and plans evs in b, and fills them from their stored
+// job records: the queue of a record never changes, and its owner only
+// by an owner-assigned event, which like every later event of the job
+// names the owner itself, so this needs no lock.
+func (l *Log) ready(c conn, b *batch, evs []Event) error {
+	for i := range evs {
+		if err := l.prepare(&evs[i], b); err != nil {
+			return &EventError{Index: i, Type: evs[i].Type, JobID: evs[i].JobID, Err: err}
+		}
+	}
+	if err := b.plan(evs); err != nil {
+		return err
+	}
+	return l.fillFromRecords(c, b, evs)
 }
 
 // prepare validates ev and brings its values to the form that is hashed
