@@ -20,9 +20,9 @@ queues:
 YAML
 }
 
-# add_load_user PRINTGATE CONFIG makes printgate-load's requesting-user-name
-# (printgate-load) a user of the built-in directory, as a submitter is in
-# an office: a hold queue refuses jobs of names it does not know.
+# add_load_user PRINTGATE CONFIG makes the name the bench's loads send
+# (bench) a user of the built-in directory, as a submitter is in an
+# office: a hold queue refuses jobs of names it does not know.
 add_load_user() {
-	printf 'load-password-1\n' | "$1" user add printgate-load --config "$2" >/dev/null 2>&1
+	printf 'load-password-1\n' | "$1" user add bench --config "$2" >/dev/null 2>&1
 }
