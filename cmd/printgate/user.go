@@ -148,20 +148,21 @@ func (a *app) userCommand() *cobra.Command {
 					return err
 				}
 				w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "NAME\tROLE\tDISPLAY NAME\tEMPLOYEE\tPIN\tLOCKED")
+				fmt.Fprintln(w, "NAME\tROLE\tDISPLAY NAME\tEMPLOYEE\tPIN\tLOCKED\tDISABLED")
 				for _, u := range users {
 					ps, err := st.creds.PINStatus(cmd.Context(), u.Name)
 					if err != nil {
 						return err
 					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", u.Name, u.Role, u.DisplayName, u.EmployeeNumber,
-						yesNo(ps.Set), yesNo(ps.Locked()))
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.Name, u.Role, u.DisplayName, u.EmployeeNumber,
+						yesNo(ps.Set), yesNo(ps.Locked()), yesNo(u.Disabled))
 				}
 				return w.Flush()
 			})
 		},
 	}
 	user.AddCommand(add, setPIN, unlock, list, a.setPasswordCommand())
+	user.AddCommand(a.leaverCommands()...)
 	return user
 }
 
