@@ -57,7 +57,7 @@ func (a *app) userCommand() *cobra.Command {
 	var display, email, role, employee string
 	add := &cobra.Command{
 		Use:   "add NAME",
-		Short: "Add a built-in user; the password is read from standard input",
+		Short: "Add a built-in user; the password is asked for on a terminal, else read from standard input",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := directory.ParseRole(role)
@@ -69,7 +69,7 @@ func (a *app) userCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				pw, err := a.readSecret("password")
+				pw, err := a.readNewSecret(cmd.Context(), "password")
 				if err != nil {
 					return err
 				}
@@ -90,7 +90,7 @@ func (a *app) userCommand() *cobra.Command {
 
 	setPIN := &cobra.Command{
 		Use:   "set-pin NAME",
-		Short: "Set a user's release PIN; the PIN is read from standard input",
+		Short: "Set a user's release PIN; the PIN is asked for on a terminal, else read from standard input",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withStack(cmd, func(st *stack) error {
@@ -98,7 +98,7 @@ func (a *app) userCommand() *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("user %s: %w", args[0], err)
 				}
-				pin, err := a.readSecret("PIN")
+				pin, err := a.readNewSecret(cmd.Context(), "PIN")
 				if err != nil {
 					return err
 				}
