@@ -100,3 +100,15 @@ func TestPromptOnTerminal(t *testing.T) {
 		t.Errorf("password typed on the terminal: %v", err)
 	}
 }
+
+// TestStartupHint: a server without an administrator says how to create
+// one, and how to get the printgate command to do it with.
+func TestStartupHint(t *testing.T) {
+	srv := startServer(t, newConfig(t, ""))
+	for _, want := range []string{"printgate user add NAME --role admin",
+		"go build -tags nomsgpack -o printgate ./cmd/printgate", "go install"} {
+		if !strings.Contains(srv.Log.String(), want) {
+			t.Errorf("start-up output lacks %q:\n%s", want, srv.Log)
+		}
+	}
+}
