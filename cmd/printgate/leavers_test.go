@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -242,4 +243,58 @@ func TestLDAPDisabledAtRelease(t *testing.T) {
 	l.Replace(t, "bob", "pwdAccountLockedTime")
 	e.login("mfp1", card)
 	e.login("mfp1", pin)
+}
+
+// TestMyPasswordChange: on My page a built-in user changes their password
+// with the current one and the new one twice; the other sessions end, the
+// old password stops working, the change is audited; wrong current
+// passwords count against the account as sign-ins do, until the change is
+// refused unchecked.
+func TestMyPasswordChange(t *testing.T) {
+	cfg := newConfig(t, "")
+	cfg.Credentials.MaxPasswordFailures = 3
+	runCLI(t, cfg, "bob-secret\n", "user", "add", "bob")
+	srv := startServer(t, cfg)
+	me := signInConsole(t, srv, "bob", "bob-secret")
+	other := signInConsole(t, srv, "bob", "bob-secret")
+	change := func(current, next, again string) int {
+		code, _ := me.post("/my/password", url.Values{"current": {current}, "password": {next}, "password2": {again}})
+		return code
+	}
+	if code := change("bob-secret", "bob-new-secret", "bob-new-secreT"); code != http.StatusBadRequest {
+		t.Errorf("new passwords that differ: HTTP %d, want 400", code)
+	}
+	if code := change("bob-secret", "short", "short"); code != http.StatusBadRequest {
+		t.Errorf("a password against the policy: HTTP %d, want 400", code)
+	}
+	if code := change("wrong-secret", "bob-new-secret", "bob-new-secret"); code != http.StatusUnauthorized {
+		t.Errorf("wrong current password: HTTP %d, want 401", code)
+	}
+	if code := change("bob-secret", "bob-new-secret", "bob-new-secret"); code != http.StatusSeeOther {
+		t.Fatalf("password change: HTTP %d, want 303", code)
+	}
+	if code, _ := me.get("/my"); code != http.StatusOK {
+		t.Errorf("the changing session: HTTP %d, want 200", code)
+	}
+	if code, _ := other.get("/my"); code == http.StatusOK {
+		t.Error("another session of bob survives the password change")
+	}
+	if code := consoleSignIn(t, srv.Addr, "bob", "bob-secret"); code != http.StatusUnauthorized {
+		t.Errorf("old password: HTTP %d, want 401", code)
+	}
+	if code := consoleSignIn(t, srv.Addr, "bob", "bob-new-secret"); code != http.StatusSeeOther {
+		t.Errorf("new password: HTTP %d, want 303", code)
+	}
+	db := openTestDB(t, srv)
+	if n := countRows(t, db, `SELECT count(*) FROM audit_events WHERE type = 'password-changed' AND owner = 'bob'`); n != 1 {
+		t.Errorf("%d password-changed events, want 1", n)
+	}
+	// Three wrong current passwords use up the account's attempts; then
+	// even the right one is refused unchecked.
+	for range 3 {
+		change("wrong-secret", "bob-newer-secret", "bob-newer-secret")
+	}
+	if code := change("bob-new-secret", "bob-newer-secret", "bob-newer-secret"); code != http.StatusTooManyRequests {
+		t.Errorf("password change past the account's limit: HTTP %d, want 429", code)
+	}
 }
