@@ -27,7 +27,7 @@ type myData struct {
 	// (built-in directory); PasswordMin is its least length.
 	PasswordChange bool
 	PasswordMin    int
-	Cards  []credential.Card
+	Cards          []credential.Card
 	// Jobs holds the held jobs; JobsState says whether they could be
 	// read: "ok", "unavailable" (not wired) or "error".
 	Jobs      []HeldJob
