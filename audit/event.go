@@ -33,6 +33,8 @@ const (
 const (
 	EventUserAdded      = "user-added"
 	EventUserRemoved    = "user-removed"
+	EventUserDisabled   = "user-disabled"
+	EventUserEnabled    = "user-enabled"
 	EventCardAdded      = "card-added"
 	EventCardRemoved    = "card-removed"
 	EventPINSet         = "pin-set"

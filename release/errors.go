@@ -27,6 +27,11 @@ var (
 	// ErrUnauthorized: a wrong device token, wrong or missing credentials,
 	// a sender outside the queue's trusted networks, or an ended session.
 	ErrUnauthorized = errors.New("release: not authorized")
+	// ErrDisabled: the right card, PIN or password of an account that is
+	// disabled (in printgate or in the directory). It wraps
+	// ErrUnauthorized: to the device it is a sign-in refused like any
+	// other, and the audit trail says why.
+	ErrDisabled = fmt.Errorf("release: account disabled: %w", ErrUnauthorized)
 	// ErrForbidden: a disabled device, or a login method the device does
 	// not allow.
 	ErrForbidden = errors.New("release: forbidden")

@@ -82,7 +82,7 @@ func (d *DeviceRelease) OpenSession(ctx context.Context, deviceToken string, l L
 	if err != nil {
 		return Session{}, "", err
 	}
-	name, err := d.identify(ctx, dev, method, l)
+	id, err := d.identify(ctx, dev, method, l)
 	if err != nil {
 		d.loginFailed(ctx, dev, method, attempt, err)
 		return Session{}, "", err
@@ -90,9 +90,9 @@ func (d *DeviceRelease) OpenSession(ctx context.Context, deviceToken string, l L
 	if err := s.throttle.Succeeded(ctx, attempt); err != nil {
 		s.log.Error("release: device sign-in count", "device", dev.Name, "err", err)
 	}
-	display := name
-	if id, err := s.dir.Lookup(ctx, name); err == nil && id.DisplayName != "" {
-		display = id.DisplayName
+	name, display := id.Name, id.DisplayName
+	if display == "" {
+		display = name
 	}
 	token, hash := newToken("pgs_")
 	sess := Session{TokenHash: hash, DeviceID: dev.ID, UserName: name, DisplayName: display, Method: method,
@@ -103,39 +103,60 @@ func (d *DeviceRelease) OpenSession(ctx context.Context, deviceToken string, l L
 	return sess, token, nil
 }
 
-// identify checks l and returns the user it proves.
-func (d *DeviceRelease) identify(ctx context.Context, dev Device, method string, l Login) (string, error) {
+// identify checks l and returns the user it proves. The user is looked
+// up in the directory at every sign-in, uncached: an account disabled
+// there, or in printgate, or gone from the directory, is refused at
+// once, whatever card or PIN it still has.
+func (d *DeviceRelease) identify(ctx context.Context, dev Device, method string, l Login) (directory.Identity, error) {
 	s := d.s
-	var name string
+	var key string
 	switch method {
 	case MethodCard, MethodCardPIN:
 		uid, err := readCard(dev, l.Card)
 		if err != nil {
-			return "", err
+			return directory.Identity{}, err
 		}
 		n, err := d.cardOwner(ctx, uid)
 		if errors.Is(err, ErrUnauthorized) && method == MethodCard && l.User != "" && l.Password != "" {
 			return d.selfEnroll(ctx, dev, l, uid)
 		}
 		if err != nil {
-			return "", err
+			return directory.Identity{}, err
 		}
-		name = n
+		key = n
 	case MethodIDPIN:
-		id, err := s.dir.Lookup(ctx, l.User)
-		if errors.Is(err, directory.ErrNotFound) {
-			// As long as a wrong PIN takes: the answer's time must not
-			// tell which employee numbers exist.
-			if err := s.creds.WastePIN(ctx, l.PIN); err != nil {
-				return "", fmt.Errorf("release: unknown user: %w", err)
-			}
-			return "", fmt.Errorf("release: unknown user: %w", ErrUnauthorized)
-		}
-		if err != nil {
-			return "", fmt.Errorf("release: directory: %w", err)
-		}
-		name = id.Name
+		key = l.User
 	}
+	id, err := s.dir.Lookup(ctx, key)
+	switch {
+	case errors.Is(err, directory.ErrNotFound):
+		// As long as a wrong PIN takes: the answer's time must not
+		// tell which employee numbers exist.
+		if err := s.creds.WastePIN(ctx, l.PIN); err != nil {
+			return directory.Identity{}, fmt.Errorf("release: unknown user: %w", err)
+		}
+		return directory.Identity{}, fmt.Errorf("release: unknown user: %w", ErrUnauthorized)
+	case errors.Is(err, directory.ErrUnavailable):
+		return directory.Identity{}, fmt.Errorf("release: directory: %w: %w", ErrUnavailable, err)
+	case err != nil:
+		return directory.Identity{}, fmt.Errorf("release: directory: %w", err)
+	case id.Disabled:
+		if err := s.creds.WastePIN(ctx, l.PIN); err != nil {
+			return directory.Identity{}, fmt.Errorf("release: disabled user: %w", err)
+		}
+		return directory.Identity{}, fmt.Errorf("release: %s: %w", id.Name, ErrDisabled)
+	}
+	name, err := d.checkPerson(ctx, dev, method, id.Name, l)
+	if err != nil {
+		return directory.Identity{}, err
+	}
+	id.Name = name
+	return id, nil
+}
+
+// checkPerson checks the lock and the PIN of user name, found by l.
+func (d *DeviceRelease) checkPerson(ctx context.Context, dev Device, method, name string, l Login) (string, error) {
+	s := d.s
 	if method == MethodCard {
 		// A user locked out by wrong PINs is locked out of the card alone
 		// too: the lock is on the person, not on one way in.
@@ -201,20 +222,23 @@ func (d *DeviceRelease) cardOwner(ctx context.Context, uid string) (string, erro
 // selfEnroll enrols an unknown card to the user whose directory password
 // comes with it, if the device allows self-enrolment. uid is the card's
 // canonical UID, read in the device's reader format.
-func (d *DeviceRelease) selfEnroll(ctx context.Context, dev Device, l Login, uid string) (string, error) {
+func (d *DeviceRelease) selfEnroll(ctx context.Context, dev Device, l Login, uid string) (directory.Identity, error) {
 	s := d.s
 	if !dev.SelfEnroll {
-		return "", fmt.Errorf("release: %s does not enrol cards: %w", dev.Name, ErrUnauthorized)
+		return directory.Identity{}, fmt.Errorf("release: %s does not enrol cards: %w", dev.Name, ErrUnauthorized)
 	}
 	id, err := s.authenticate(ctx, l.User, l.Password, l.Addr, "self-enrolment")
+	if errors.Is(err, directory.ErrDisabled) {
+		return directory.Identity{}, fmt.Errorf("release: self-enrolment: %w", ErrDisabled)
+	}
 	if errors.Is(err, directory.ErrInvalidCredentials) {
-		return "", fmt.Errorf("release: self-enrolment: %w", ErrUnauthorized)
+		return directory.Identity{}, fmt.Errorf("release: self-enrolment: %w", ErrUnauthorized)
 	}
 	if errors.Is(err, throttle.ErrThrottled) {
-		return "", fmt.Errorf("release: self-enrolment: %w: %w", ErrThrottled, err)
+		return directory.Identity{}, fmt.Errorf("release: self-enrolment: %w: %w", ErrThrottled, err)
 	}
 	if err != nil {
-		return "", fmt.Errorf("release: self-enrolment: %w", err)
+		return directory.Identity{}, fmt.Errorf("release: self-enrolment: %w", err)
 	}
 	err = s.creds.AddCard(ctx, id.Name, uid, func(tx *gorm.DB) error {
 		_, err := s.audit.Append(ctx, tx, audit.Event{Type: audit.EventCardAdded, Actor: id.Name, Owner: id.Name,
@@ -222,9 +246,9 @@ func (d *DeviceRelease) selfEnroll(ctx context.Context, dev Device, l Login, uid
 		return err
 	})
 	if err != nil {
-		return "", fmt.Errorf("release: self-enrolment: %w", err)
+		return directory.Identity{}, fmt.Errorf("release: self-enrolment: %w", err)
 	}
-	return id.Name, nil
+	return id, nil
 }
 
 // loginFailed records a failed login without anything the user typed. A
@@ -238,6 +262,8 @@ func (d *DeviceRelease) loginFailed(ctx context.Context, dev Device, method stri
 	switch {
 	case errors.Is(cause, ErrLocked):
 		reason = "locked"
+	case errors.Is(cause, ErrDisabled):
+		reason = "account disabled"
 	case errors.Is(cause, ErrThrottled):
 		// A self-enrolment refused by the password limits: it counts
 		// against the device, and its episode has its own event.

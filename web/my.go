@@ -13,6 +13,7 @@ import (
 	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/release/credential"
+	"github.com/printgate/printgate/release/directory"
 )
 
 // myHistoryRows is how many history rows My page shows at a time.
@@ -22,7 +23,11 @@ const myHistoryRows = 20
 type myData struct {
 	PIN    credential.PINStatus
 	Policy credential.Policy
-	Cards  []credential.Card
+	// PasswordChange says the user's password is printgate's to change
+	// (built-in directory); PasswordMin is its least length.
+	PasswordChange bool
+	PasswordMin    int
+	Cards          []credential.Card
 	// Jobs holds the held jobs; JobsState says whether they could be
 	// read: "ok", "unavailable" (not wired) or "error".
 	Jobs      []HeldJob
@@ -41,7 +46,8 @@ func (s *server) myPage(c *gin.Context) {
 // showMy renders My page with an optional error message.
 func (s *server) showMy(c *gin.Context, status int, errText string) {
 	ctx, user := c.Request.Context(), currentSession(c).User
-	d := myData{Policy: s.opts.Credentials.Policy(), JobsState: "unavailable", HistoryState: "unavailable"}
+	d := myData{Policy: s.opts.Credentials.Policy(), JobsState: "unavailable", HistoryState: "unavailable",
+		PasswordChange: s.opts.PasswordSetter != nil, PasswordMin: directory.MinPasswordLength}
 	var err error
 	if d.PIN, err = s.opts.Credentials.PINStatus(ctx, user); err != nil {
 		s.fail(c, "my page", err)

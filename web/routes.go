@@ -96,6 +96,7 @@ func (s *server) routes() []route {
 
 		{get, "/my", accessUser, kindPage, s.myPage},
 		{post, "/my/pin", accessUser, kindPage, s.setMyPIN},
+		{post, "/my/password", accessUser, kindPage, s.refusePlainText(s.changeMyPassword)},
 		{post, "/my/cards/remove", accessUser, kindPage, s.removeMyCard},
 		{post, "/my/jobs/cancel", accessUser, kindPage, s.cancelMyJob},
 

@@ -157,6 +157,28 @@ func (st *sessionStore) delete(ctx context.Context, h string) error {
 	return nil
 }
 
+// endOthers ends every console session of sess's user but sess itself,
+// as after a password change.
+func (st *sessionStore) endOthers(ctx context.Context, sess *session) error {
+	err := st.db.WithContext(ctx).Exec(`DELETE FROM web_sessions WHERE user_name = ? AND id_hash <> ?`,
+		sess.User, sess.hash).Error
+	if err != nil {
+		return fmt.Errorf("web: end other sessions of %s: %w", sess.User, err)
+	}
+	return nil
+}
+
+// EndUserSessions signs user out of the console everywhere, for a user
+// disabled or removed, and returns how many sessions ended. db is the
+// database the console keeps its sessions in.
+func EndUserSessions(ctx context.Context, db *database.DB, user string) (int64, error) {
+	res := db.WithContext(ctx).Exec(`DELETE FROM web_sessions WHERE user_name = ?`, user)
+	if res.Error != nil {
+		return 0, fmt.Errorf("web: end sessions of %s: %w", user, res.Error)
+	}
+	return res.RowsAffected, nil
+}
+
 // Session cookie names. Over TLS the __Host- prefix makes the browser
 // refuse the cookie unless it is Secure, host-only and for path "/", so
 // neither a plain-HTTP page nor a sibling host can plant one.

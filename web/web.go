@@ -55,6 +55,10 @@ type Options struct {
 	// Passwords checks sign-in passwords under the shared account and
 	// address limits; the console is served only with it.
 	Passwords Passwords
+	// PasswordSetter lets users change their password on My page: the
+	// built-in directory. Nil (LDAP) tells them to change it in the
+	// directory.
+	PasswordSetter PasswordSetter
 
 	// Jobs lists and cancels held jobs on My page; nil shows the section
 	// as not available.

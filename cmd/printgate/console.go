@@ -144,7 +144,7 @@ func (st *stack) consoleOptions(svc *release.Service) web.Options {
 		AllowPlainCredentials: st.cfg.Server.AllowPlainCredentials,
 	}
 	if st.builtin != nil {
-		opts.Users = st.builtin
+		opts.Users, opts.PasswordSetter = st.builtin, st.builtin
 	}
 	return opts
 }

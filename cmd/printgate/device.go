@@ -137,8 +137,22 @@ func (a *app) deviceCommand() *cobra.Command {
 			})
 		},
 	}
+	remove := &cobra.Command{
+		Use:   "remove NAME",
+		Short: "Remove a device: its token is refused and its sessions end at once",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.withAdmin(cmd, func(_ *stack, adm *release.Admin) error {
+				if err := adm.RemoveDevice(cmd.Context(), args[0], adminName()); err != nil {
+					return err
+				}
+				_, err := fmt.Fprintf(a.stdout, "device %s removed\n", args[0])
+				return err
+			})
+		},
+	}
 	device.AddCommand(add, a.deviceSetCommand(), list, setEnabled("disable", "Refuse the device's token", false),
-		setEnabled("enable", "Accept the device's token again", true), rotate, clear)
+		setEnabled("enable", "Accept the device's token again", true), rotate, clear, remove)
 	return device
 }
 

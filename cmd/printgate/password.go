@@ -14,7 +14,7 @@ import (
 func (a *app) setPasswordCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "set-password NAME",
-		Short: "Set a built-in user's password; the password is read from standard input",
+		Short: "Set a built-in user's password; the password is asked for on a terminal, else read from standard input",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withStack(cmd, func(st *stack) error {
@@ -22,7 +22,7 @@ func (a *app) setPasswordCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				pw, err := a.readSecret("password")
+				pw, err := a.readNewSecret(cmd.Context(), "password")
 				if err != nil {
 					return err
 				}

@@ -222,4 +222,7 @@ func (a *app) adminHint(ctx context.Context, st *stack) {
 		}
 	}
 	fmt.Fprintln(a.stdout, "printgate: no administrator yet; create one with: printgate user add NAME --role admin")
+	fmt.Fprintln(a.stdout, "printgate: (no printgate command yet? in the source tree: "+
+		"go build -tags nomsgpack -o printgate ./cmd/printgate, then ./printgate user add ...; "+
+		"or go install -tags nomsgpack github.com/printgate/printgate/cmd/printgate@latest, into $(go env GOPATH)/bin)")
 }

@@ -57,7 +57,7 @@ func (a *app) userCommand() *cobra.Command {
 	var display, email, role, employee string
 	add := &cobra.Command{
 		Use:   "add NAME",
-		Short: "Add a built-in user; the password is read from standard input",
+		Short: "Add a built-in user; the password is asked for on a terminal, else read from standard input",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := directory.ParseRole(role)
@@ -69,7 +69,7 @@ func (a *app) userCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				pw, err := a.readSecret("password")
+				pw, err := a.readNewSecret(cmd.Context(), "password")
 				if err != nil {
 					return err
 				}
@@ -90,7 +90,7 @@ func (a *app) userCommand() *cobra.Command {
 
 	setPIN := &cobra.Command{
 		Use:   "set-pin NAME",
-		Short: "Set a user's release PIN; the PIN is read from standard input",
+		Short: "Set a user's release PIN; the PIN is asked for on a terminal, else read from standard input",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withStack(cmd, func(st *stack) error {
@@ -98,7 +98,7 @@ func (a *app) userCommand() *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("user %s: %w", args[0], err)
 				}
-				pin, err := a.readSecret("PIN")
+				pin, err := a.readNewSecret(cmd.Context(), "PIN")
 				if err != nil {
 					return err
 				}
@@ -148,20 +148,21 @@ func (a *app) userCommand() *cobra.Command {
 					return err
 				}
 				w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "NAME\tROLE\tDISPLAY NAME\tEMPLOYEE\tPIN\tLOCKED")
+				fmt.Fprintln(w, "NAME\tROLE\tDISPLAY NAME\tEMPLOYEE\tPIN\tLOCKED\tDISABLED")
 				for _, u := range users {
 					ps, err := st.creds.PINStatus(cmd.Context(), u.Name)
 					if err != nil {
 						return err
 					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", u.Name, u.Role, u.DisplayName, u.EmployeeNumber,
-						yesNo(ps.Set), yesNo(ps.Locked()))
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.Name, u.Role, u.DisplayName, u.EmployeeNumber,
+						yesNo(ps.Set), yesNo(ps.Locked()), yesNo(u.Disabled))
 				}
 				return w.Flush()
 			})
 		},
 	}
 	user.AddCommand(add, setPIN, unlock, list, a.setPasswordCommand())
+	user.AddCommand(a.leaverCommands()...)
 	return user
 }
 

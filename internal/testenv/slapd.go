@@ -57,6 +57,7 @@ include   {{schema}}/inetorgperson.schema
 
 modulepath {{modules}}
 moduleload back_mdb
+moduleload ppolicy
 
 pidfile   {{dir}}/slapd.pid
 argsfile  {{dir}}/slapd.args
@@ -73,6 +74,11 @@ index uid,mail,cn    eq
 index employeeNumber eq
 index carLicense     eq
 index member         eq
+
+# The password policy overlay, without a default policy, enforces
+# nothing: it is here for its pwdAccountLockedTime attribute, with which
+# tests disable accounts as an OpenLDAP administrator would.
+overlay ppolicy
 
 access to attrs=userPassword
 	by self =xw
@@ -171,4 +177,27 @@ func dialerFor(ctx context.Context) *net.Dialer {
 		d.Deadline = dl
 	}
 	return d
+}
+
+// LDAPLockedForever is the pwdAccountLockedTime value with which an
+// OpenLDAP administrator disables an account for good.
+const LDAPLockedForever = "000001010000Z"
+
+// Replace sets attribute attr of the person uid to values, as the
+// directory's root; no values deletes the attribute.
+func (l *LDAP) Replace(t testing.TB, uid, attr string, values ...string) {
+	t.Helper()
+	c, err := ldap.DialURL(l.URL)
+	if err != nil {
+		t.Fatalf("testenv: slapd: %v", err)
+	}
+	defer c.Close()
+	if err := c.Bind(l.RootDN, l.RootPassword); err != nil {
+		t.Fatalf("testenv: slapd: bind as root: %v", err)
+	}
+	req := ldap.NewModifyRequest(l.UserDN(uid), nil)
+	req.Replace(attr, values)
+	if err := c.Modify(req); err != nil {
+		t.Fatalf("testenv: slapd: set %s of %s: %v", attr, uid, err)
+	}
 }

@@ -30,8 +30,10 @@ type User struct {
 	Email          string
 	EmployeeNumber string
 	Role           Role
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// Disabled users may not sign in anywhere; see Builtin.SetDisabled.
+	Disabled  bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // userRow is the users table.
@@ -42,6 +44,7 @@ type userRow struct {
 	EmployeeNumber string
 	Role           string
 	PasswordHash   string
+	Disabled       bool
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 }
@@ -53,6 +56,9 @@ func (userRow) TableName() string { return "users" }
 func Migrate(ctx context.Context, db *database.DB) error {
 	return db.Migrate(ctx, "directory", []database.Migration{
 		{Name: "users", Up: createUsers},
+		{Name: "users.disabled", Up: func(tx *gorm.DB, _ database.Dialect) error {
+			return database.Exec(tx, `ALTER TABLE users ADD COLUMN disabled BOOLEAN NOT NULL DEFAULT FALSE`)
+		}},
 	})
 }
 
@@ -158,6 +164,28 @@ func (b *Builtin) SetRole(ctx context.Context, name string, role Role, rec datab
 	return b.update(ctx, "set role of", name, userRow{Role: string(role)}, rec)
 }
 
+// SetDisabled disables or enables name; ErrNotFound for an unknown name.
+// A disabled user keeps their password, PIN and cards, but every sign-in
+// is refused (Authenticate answers ErrDisabled, Lookup marks the
+// Identity). rec runs in the same transaction.
+func (b *Builtin) SetDisabled(ctx context.Context, name string, disabled bool, rec database.Hook) error {
+	err := b.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&userRow{}).Where("lower(name) = lower(?)", name).
+			Updates(map[string]any{"disabled": disabled, "updated_at": time.Now().UTC()})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return ErrNotFound
+		}
+		return rec.Run(tx)
+	})
+	if err != nil {
+		return fmt.Errorf("directory: set %s disabled=%t: %w", name, disabled, err)
+	}
+	return nil
+}
+
 // update writes set's non-zero columns to name's row.
 func (b *Builtin) update(ctx context.Context, action, name string, set userRow, rec database.Hook) error {
 	set.UpdatedAt = time.Now().UTC()
@@ -206,7 +234,8 @@ func (b *Builtin) Users(ctx context.Context) ([]User, error) {
 	users := make([]User, len(rows))
 	for i, r := range rows {
 		users[i] = User{Name: r.Name, DisplayName: r.DisplayName, Email: r.Email,
-			EmployeeNumber: r.EmployeeNumber, Role: Role(r.Role), CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+			EmployeeNumber: r.EmployeeNumber, Role: Role(r.Role), Disabled: r.Disabled,
+			CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 	}
 	return users, nil
 }
@@ -234,6 +263,10 @@ func (b *Builtin) Authenticate(ctx context.Context, name, password string) (Iden
 	}
 	if !ok {
 		return Identity{}, ErrInvalidCredentials
+	}
+	if row.Disabled {
+		// Told only to whoever knows the password.
+		return Identity{}, fmt.Errorf("directory: authenticate %s: %w", row.Name, ErrDisabled)
 	}
 	if rehash {
 		if err := b.upgrade(ctx, row, password); err != nil {
@@ -312,6 +345,7 @@ func (r userRow) identity() Identity {
 		EmployeeNumber: r.EmployeeNumber,
 		Roles:          rolesFor(role == RoleAdmin, role == RoleAuditor),
 		Source:         "builtin",
+		Disabled:       r.Disabled,
 	}
 }
 

@@ -6,6 +6,7 @@ package directory
 import (
 	"context"
 	"errors"
+	"fmt"
 )
 
 // Role is what a user may do in printgate beyond printing their own jobs.
@@ -46,6 +47,11 @@ var (
 	ErrExists = errors.New("directory: user already exists")
 	// ErrPasswordPolicy is a built-in password that breaks the rules.
 	ErrPasswordPolicy = errors.New("directory: password does not meet the policy")
+	// ErrDisabled is a right password for an account that is disabled
+	// (by `printgate user disable`, or in the directory itself). It wraps
+	// ErrInvalidCredentials, so that a caller unaware of it refuses the
+	// sign-in all the same.
+	ErrDisabled = fmt.Errorf("directory: account disabled: %w", ErrInvalidCredentials)
 )
 
 // Identity is a user as the directory knows them.
@@ -66,6 +72,10 @@ type Identity struct {
 	// Source names the directory that vouched for the user: "ldap" or
 	// "builtin".
 	Source string
+	// Disabled is an account that may not sign in anywhere: disabled in
+	// printgate (built-in users) or in the directory (LDAP). Lookup
+	// still finds it, so that callers can say why they refuse.
+	Disabled bool
 }
 
 // Has reports whether the identity holds role r.
@@ -104,7 +114,8 @@ func rolesFor(admin, auditor bool) []Role {
 type Directory interface {
 	// Authenticate checks name and password. A wrong name and a wrong
 	// password give the same ErrInvalidCredentials; an empty password is
-	// always refused. When the directory cannot be reached the error
+	// always refused; a right password of a disabled account gives
+	// ErrDisabled. When the directory cannot be reached the error
 	// wraps ErrUnavailable and the cause.
 	Authenticate(ctx context.Context, name, password string) (Identity, error)
 	// Lookup finds a user by login name or, failing that, by employee

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -72,7 +73,7 @@ func NewLDAP(cfg LDAPConfig) (*LDAP, error) {
 	}
 	seen := map[string]bool{}
 	for _, a := range []string{cfg.Attributes.Name, cfg.Attributes.DisplayName, cfg.Attributes.Email,
-		cfg.Attributes.EmployeeNumber, cfg.Attributes.Card, cfg.Attributes.MemberOf, cfg.Attributes.Logins} {
+		cfg.Attributes.EmployeeNumber, cfg.Attributes.Card, cfg.Attributes.MemberOf, cfg.Attributes.Logins, cfg.DisabledAttribute} {
 		if a != "" && !seen[strings.ToLower(a)] {
 			seen[strings.ToLower(a)] = true
 			l.attrs = append(l.attrs, a)
@@ -130,6 +131,12 @@ func (l *LDAP) Authenticate(ctx context.Context, name, password string) (Identit
 		err = l.run(ctx, c, func() error { return c.Bind(e.DN, password) })
 		if ldap.IsErrorAnyOf(err, ldap.LDAPResultInvalidCredentials, ldap.LDAPResultInappropriateAuthentication) {
 			return ErrInvalidCredentials
+		}
+		if err == nil && id.Disabled {
+			// Many servers accept the bind of a disabled account (slapd
+			// without a password policy does): printgate refuses it
+			// itself, and tells only whoever knows the password.
+			return fmt.Errorf("%s: %w", id.Name, ErrDisabled)
 		}
 		return err
 	})
@@ -307,6 +314,7 @@ func (l *LDAP) identity(ctx context.Context, c *conn, e *ldap.Entry, typed strin
 	if a.Card != "" {
 		id.Cards = e.GetEqualFoldAttributeValues(a.Card)
 	}
+	id.Disabled = l.disabled(e)
 	admin, err := l.memberOfAny(ctx, c, e, l.cfg.AdminGroups)
 	if err != nil {
 		return Identity{}, err
@@ -361,4 +369,41 @@ func (l *LDAP) memberOfAny(ctx context.Context, c *conn, e *ldap.Entry, groups [
 		}
 	}
 	return false, nil
+}
+
+// adAccountControl is Active Directory's attribute of account flags, and
+// adAccountDisable its ACCOUNTDISABLE flag.
+const (
+	adAccountControl = "userAccountControl"
+	adAccountDisable = 0x2
+)
+
+// disabled reports whether entry e is marked disabled by the configured
+// attribute. It is read on every lookup, so a leaver disabled in the
+// directory is refused at the next sign-in or release, not after a cache
+// expires.
+func (l *LDAP) disabled(e *ldap.Entry) bool {
+	attr, want := l.cfg.DisabledAttribute, l.cfg.DisabledValue
+	if attr == "" {
+		return false
+	}
+	values := e.GetEqualFoldAttributeValues(attr)
+	for _, v := range values {
+		switch {
+		case want != "":
+			if strings.EqualFold(strings.TrimSpace(v), want) {
+				return true
+			}
+		case strings.EqualFold(attr, adAccountControl):
+			// A flags value that does not parse is taken as disabled:
+			// refusing a sign-in is the safe mistake.
+			flags, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil || flags&adAccountDisable != 0 {
+				return true
+			}
+		default:
+			return true
+		}
+	}
+	return false
 }

@@ -59,6 +59,18 @@ type LDAPConfig struct {
 	// Attributes name the user attributes printgate reads.
 	Attributes LDAPAttributes `yaml:"attributes"`
 
+	// DisabledAttribute names the attribute that marks an account as
+	// disabled, which printgate then refuses at sign-in and at release:
+	// with DisabledValue empty, any value of it disables the account
+	// (pwdAccountLockedTime of OpenLDAP's ppolicy overlay); otherwise a
+	// value equal to DisabledValue, case ignored, does (nsAccountLock:
+	// TRUE of 389 Directory Server and FreeIPA). userAccountControl (the
+	// activedirectory preset's default) is read as Active Directory's
+	// flags: bit 0x2, ACCOUNTDISABLE, disables. Empty with the openldap
+	// preset: no account is disabled by the directory.
+	DisabledAttribute string `yaml:"disabled_attribute"`
+	DisabledValue     string `yaml:"disabled_value"`
+
 	// AdminGroups and AuditorGroups are group DNs whose members get the
 	// admin and auditor roles.
 	AdminGroups   []string `yaml:"admin_groups"`
@@ -140,6 +152,7 @@ func (c LDAPConfig) withDefaults() (LDAPConfig, error) {
 		set(&c.Attributes.DisplayName, "displayName")
 		set(&c.Attributes.Email, "mail")
 		set(&c.Attributes.EmployeeNumber, "employeeID")
+		set(&c.DisabledAttribute, adAccountControl)
 	default:
 		return c, fmt.Errorf("preset: %q is not openldap or activedirectory", c.Preset)
 	}
@@ -210,10 +223,19 @@ func (c LDAPConfig) Validate() error {
 	}
 	a := c.Attributes
 	for key, name := range map[string]string{"name": a.Name, "display_name": a.DisplayName, "email": a.Email,
-		"employee_number": a.EmployeeNumber, "card": a.Card, "member_of": a.MemberOf, "logins": a.Logins} {
+		"employee_number": a.EmployeeNumber, "card": a.Card, "member_of": a.MemberOf, "logins": a.Logins, "disabled_attribute": c.DisabledAttribute} {
 		if name != "" && !attributeName.MatchString(name) {
-			bad("attributes."+key, "%q is not an attribute name", name)
+			if key != "disabled_attribute" {
+				key = "attributes." + key
+			}
+			bad(key, "%q is not an attribute name", name)
 		}
+	}
+	if c.DisabledValue != "" && c.DisabledAttribute == "" {
+		bad("disabled_value", "needs disabled_attribute")
+	}
+	if len(c.DisabledValue) > 256 {
+		bad("disabled_value", "at most 256 bytes")
 	}
 	if c.Timeout < 0 {
 		bad("timeout", "must be positive")
