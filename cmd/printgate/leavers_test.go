@@ -166,7 +166,7 @@ func TestUserRemove(t *testing.T) {
 	}
 	// The card is free: carol may have it now.
 	runCLI(t, e.cfg, "carol-secret\n", "user", "add", "carol")
-	runCLI(t, e.cfg, "", "card", "add", "carol", "04A1B2C3")
+	runCLI(t, e.cfg, "04A1B2C3\n", "card", "add", "carol")
 	if _, err := tryCLI(t, e.cfg, "", "user", "remove", "nobody"); err == nil {
 		t.Error("removing an unknown user succeeds")
 	}

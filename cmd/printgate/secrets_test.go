@@ -21,8 +21,8 @@ var testSecrets = []string{
 	"77705923", "3283263748", "c3:b2:a1:04", "C3B2A104", "305419896",
 }
 
-// testPINs are matched only as whole numbers, so that a port number
-// does not look like a leaked PIN.
+// testPINs are matched only as whole words, so that a port number or a
+// hexadecimal card fingerprint does not look like a leaked PIN.
 var testPINs = []string{"4821", "4827", "6153"}
 
 // leakedSecrets returns the test secrets that text contains.
@@ -34,7 +34,7 @@ func leakedSecrets(text string) []string {
 		}
 	}
 	for _, p := range testPINs {
-		if regexp.MustCompile(`(^|[^0-9])` + p + `($|[^0-9])`).MatchString(text) {
+		if regexp.MustCompile(`(^|[^0-9A-Za-z])` + p + `($|[^0-9A-Za-z])`).MatchString(text) {
 			found = append(found, p)
 		}
 	}
