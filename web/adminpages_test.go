@@ -327,6 +327,7 @@ func TestAuditorCannotChange(t *testing.T) {
 	auditor := e.signIn(t, auditorName)
 	forms := map[string]url.Values{
 		"/admin/held/cancel":            {"job": {"3"}},
+		"/admin/held/assign":            {"job": {"3"}, "user": {userName}},
 		"/admin/devices/add":            {"name": {"mfp-3f"}, "printer": {"ipp://mfp-3f/ipp/print"}, "queue": {"secure"}, "method": {"card"}},
 		"/admin/devices/rotate":         {"name": {"mfp-2f"}},
 		"/admin/devices/enable":         {"name": {"mfp-2f"}, "enabled": {"false"}},
