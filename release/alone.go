@@ -104,7 +104,9 @@ func (s *Service) writeAlone(ctx context.Context, all []*submission) error {
 		// statement commits by itself whenever it gets its locks, even
 		// after its connection is gone: nobody can tell yet whether the
 		// jobs exist, so their documents stay.
-		return fmt.Errorf("%w: the statement's outcome is unknown: %w", errUnsynced, err)
+		// The client hears "unavailable" (dbErr), as for any failure while
+		// the database is away.
+		return fmt.Errorf("%w: the statement's outcome is unknown: %w", errUnsynced, dbErr("commit jobs", err))
 	case errors.As(err, new(*audit.EventError)):
 		return err
 	}

@@ -203,8 +203,8 @@ func TestAloneConnectionLost(t *testing.T) {
 	p.refuse.Store(true)
 	p.cut(port)
 	err = <-done
-	if !errors.Is(err, errUnsynced) {
-		t.Errorf("the client was told %v, want the outcome unknown (errUnsynced)", err)
+	if !errors.Is(err, errUnsynced) || !errors.Is(err, ErrUnavailable) {
+		t.Errorf("the client was told %v, want the outcome unknown (errUnsynced) and the service unavailable", err)
 	}
 	tx.Rollback() // the statement gets its lock and commits
 	var spool string
