@@ -152,7 +152,7 @@ func (b *Builtin) SetPassword(ctx context.Context, name, password string, rec da
 	if err != nil {
 		return fmt.Errorf("directory: set password of %s: %w", name, err)
 	}
-	return b.update(ctx, "set password of", name, userRow{PasswordHash: hash}, rec)
+	return b.update(ctx, "set password of", name, map[string]any{"password_hash": hash}, rec)
 }
 
 // SetRole changes name's role; ErrNotFound for an unknown name. rec runs
@@ -161,7 +161,7 @@ func (b *Builtin) SetRole(ctx context.Context, name string, role Role, rec datab
 	if _, err := ParseRole(string(role)); err != nil {
 		return err
 	}
-	return b.update(ctx, "set role of", name, userRow{Role: string(role)}, rec)
+	return b.update(ctx, "set role of", name, map[string]any{"role": string(role)}, rec)
 }
 
 // SetDisabled disables or enables name; ErrNotFound for an unknown name.
@@ -169,26 +169,13 @@ func (b *Builtin) SetRole(ctx context.Context, name string, role Role, rec datab
 // is refused (Authenticate answers ErrDisabled, Lookup marks the
 // Identity). rec runs in the same transaction.
 func (b *Builtin) SetDisabled(ctx context.Context, name string, disabled bool, rec database.Hook) error {
-	err := b.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Model(&userRow{}).Where("lower(name) = lower(?)", name).
-			Updates(map[string]any{"disabled": disabled, "updated_at": time.Now().UTC()})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return ErrNotFound
-		}
-		return rec.Run(tx)
-	})
-	if err != nil {
-		return fmt.Errorf("directory: set %s disabled=%t: %w", name, disabled, err)
-	}
-	return nil
+	return b.update(ctx, fmt.Sprintf("set disabled=%t of", disabled), name, map[string]any{"disabled": disabled}, rec)
 }
 
-// update writes set's non-zero columns to name's row.
-func (b *Builtin) update(ctx context.Context, action, name string, set userRow, rec database.Hook) error {
-	set.UpdatedAt = time.Now().UTC()
+// update writes the columns of set to name's row (a map, so that false
+// and "" are written too).
+func (b *Builtin) update(ctx context.Context, action, name string, set map[string]any, rec database.Hook) error {
+	set["updated_at"] = time.Now().UTC()
 	err := b.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Model(&userRow{}).Where("lower(name) = lower(?)", name).Updates(set)
 		if res.Error != nil {
