@@ -277,7 +277,7 @@ func sepKind(r rune) sep {
 		return sepSpace
 	case '\n', '\r', '\v':
 		return sepNewline
-	case '-', '\u2010', '\u2011', '\u2012', '\u2013', '\u2014', '\u2015', '\u2212', '\uff0d', '\u30fc':
+	case '-', '\u00ad', '\u2010', '\u2011', '\u2012', '\u2013', '\u2014', '\u2015', '\u2212', '\uff0d', '\u30fc':
 		return sepHyphen
 	}
 	return sepNone

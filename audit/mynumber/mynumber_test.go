@@ -61,6 +61,7 @@ func TestScanner(t *testing.T) {
 		{"plain", "個人番号 123456789018 です", 1, []int{1}},
 		{"spaces", "番号: 9876 5432 1093\n", 1, []int{1}},
 		{"hyphens", "3141-5926-5352", 1, []int{1}},
+		{"soft hyphens (pdfcpu, some office software)", "3141\u00ad5926\u00ad5352", 1, []int{1}},
 		{"ideographic space", "9876\u30005432\u30001093", 1, []int{1}},
 		{"full-width plain", "個人番号：２７１８２８１８２８４０", 1, []int{1}},
 		{"full-width hyphens", "１３５７－９２４６－８０１５", 1, []int{1}},

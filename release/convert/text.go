@@ -1,0 +1,138 @@
+package convert
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"time"
+)
+
+// TextLimits are the limits of a text extraction: lighter than a
+// conversion's, as extraction runs while the client waits for its job to
+// be accepted.
+func TextLimits() Limits {
+	return Limits{Memory: 512 << 20, CPU: 20 * time.Second, Wall: 30 * time.Second,
+		Input: 256 << 20, Output: 64 << 20, Parallel: 2}
+}
+
+// TextExtractor reads the text of PDF and PostScript documents, for
+// content inspection (audit/mynumber), in the sandbox conversions run in:
+// poppler's pdftotext for PDF, Ghostscript's txtwrite device for
+// PostScript. The document reaches it through an anonymous memory file
+// and the text comes back through a pipe: neither touches a disk.
+type TextExtractor struct {
+	pdftotext, gs string
+	box           sandbox
+	private       error
+	slots         chan struct{}
+}
+
+// NewTextExtractor finds pdftotext (Debian's poppler-utils), Ghostscript,
+// prlimit and bubblewrap, as New does for conversions.
+func NewTextExtractor(limits Limits) (*TextExtractor, error) {
+	pdftotext, err := exec.LookPath("pdftotext")
+	if err != nil {
+		return nil, fmt.Errorf("convert: pdftotext: %w", err)
+	}
+	gs, err := exec.LookPath("gs")
+	if err != nil {
+		return nil, fmt.Errorf("convert: Ghostscript: %w", err)
+	}
+	prlimit, err := exec.LookPath("prlimit")
+	if err != nil {
+		return nil, fmt.Errorf("convert: prlimit: %w", err)
+	}
+	x := &TextExtractor{pdftotext: pdftotext, gs: gs, box: sandbox{limits: limits, prlimit: prlimit},
+		slots: make(chan struct{}, max(limits.Parallel, 1))}
+	bwrap, err := exec.LookPath("bwrap")
+	if err == nil {
+		box := x.box
+		box.bwrap = bwrap
+		if err = box.check(context.Background(), gs); err == nil {
+			x.box = box
+		}
+	}
+	if err != nil {
+		x.private = fmt.Errorf("convert: no private file system for text extraction (install bubblewrap): %w", err)
+	}
+	return x, nil
+}
+
+// PrivateFS returns nil when the extractor sees only what it needs of the
+// file system, or why it sees all that printgate's user can read.
+func (x *TextExtractor) PrivateFS() error { return x.private }
+
+// Reads reports whether the extractor reads documents of format.
+func (x *TextExtractor) Reads(format string) bool { return format == PDF || format == PostScript }
+
+// pageBreak is what ends each page of PostScript text: txtwrite writes
+// none of its own, so a BeginPage procedure prints a form feed where each
+// page begins. The text of a PDF (pdftotext) ends each page with one.
+const pageBreak = "<< /BeginPage { pop (\\f) print flush } bind >> setpagedevice"
+
+// Text writes the text of doc, of format PDF or PostScript, to w, UTF-8
+// with a form feed between pages: after each page for PDF, before each
+// for PostScript. It stops at the extractor's limits with ErrLimit. The
+// tools' own messages, which may quote the document, are not kept.
+func (x *TextExtractor) Text(ctx context.Context, doc io.Reader, format string, w io.Writer) error {
+	var path string
+	var args []string
+	switch format {
+	case PDF:
+		path, args = x.pdftotext, []string{"-q", "-enc", "UTF-8", "/dev/fd/3", "-"}
+	case PostScript:
+		path, args = x.gs, []string{"-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=txtwrite",
+			"-sOutputFile=-", "-c", pageBreak, "-f", "/dev/fd/3"}
+	default:
+		return fmt.Errorf("convert: cannot read the text of %s", format)
+	}
+	select {
+	case x.slots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-x.slots }()
+	in, err := memFile(doc, x.box.limits.Input)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, x.box.limits.Wall)
+	defer cancel()
+	tmp := scratchTmp
+	if x.box.bwrap == "" {
+		scratch, err := scratchDir()
+		if err != nil {
+			in.Close()
+			return err
+		}
+		defer os.RemoveAll(scratch)
+		tmp = scratch
+	}
+	cmd := x.box.command(ctx, in, path, args...)
+	cmd.Env = append(cmd.Env, "TMPDIR="+tmp)
+	out, err := cmd.StdoutPipe()
+	if err == nil {
+		err = cmd.Start()
+	}
+	in.Close() // the child has its own copy of the descriptor
+	if err != nil {
+		return fmt.Errorf("convert: start text extraction in its sandbox: %w", err)
+	}
+	n, cerr := io.Copy(w, io.LimitReader(out, x.box.limits.Output+1))
+	if n > x.box.limits.Output {
+		cancel()
+		_ = cmd.Wait()
+		return fmt.Errorf("%w: more than %d bytes of text", ErrLimit, x.box.limits.Output)
+	}
+	werr := cmd.Wait()
+	if werr != nil {
+		return exitError(werr, ctx.Err(), x.box.bwrap != "")
+	}
+	if cerr != nil && !errors.Is(cerr, io.EOF) {
+		return fmt.Errorf("convert: read text: %w", cerr)
+	}
+	return nil
+}
