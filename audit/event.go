@@ -27,6 +27,10 @@ const (
 	// user (Event.Owner), on an administrator's behalf; its record's
 	// owner becomes that user.
 	EventOwnerAssigned = "owner-assigned"
+	// EventSensitiveContentDetected says a job's document holds content
+	// its queue treats with care: Details give the kind ("my-number"),
+	// the count of occurrences and the pages, never the content.
+	EventSensitiveContentDetected = "sensitive-content-detected"
 )
 
 // Event types of administrative actions; each admin action is audited too.

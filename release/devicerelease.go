@@ -43,7 +43,7 @@ func (d *DeviceRelease) Jobs(ctx context.Context, sess Session, dev Device) ([]J
 	s := d.s
 	s.goBackground(func(ctx context.Context) { s.printers.Check(ctx, dev.Printer) })
 	var out []Job
-	err := s.db.WithContext(ctx).Omit("wrapped_key", "password_hash").
+	err := s.myNumberFloor(s.db.WithContext(ctx), sess.Method).Omit("wrapped_key", "password_hash").
 		Where("owner = ? AND NOT owner_unknown AND state = ? AND queue IN ?", sess.UserName, StateHeld, d.sessionQueues(sess, dev)).
 		Order("created_at, id").Find(&out).Error
 	if err != nil {
@@ -67,7 +67,7 @@ func (d *DeviceRelease) Jobs(ctx context.Context, sess Session, dev Device) ([]J
 func (d *DeviceRelease) Job(ctx context.Context, sess Session, dev Device, id int64) (Job, error) {
 	s := d.s
 	var j Job
-	err := s.db.WithContext(ctx).Where("id = ? AND owner = ? AND NOT owner_unknown AND queue IN ?", id, sess.UserName, d.sessionQueues(sess, dev)).
+	err := s.myNumberFloor(s.db.WithContext(ctx), sess.Method).Where("id = ? AND owner = ? AND NOT owner_unknown AND queue IN ?", id, sess.UserName, d.sessionQueues(sess, dev)).
 		Take(&j).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return Job{}, fmt.Errorf("release: job %d: %w", id, ErrNotFound)
@@ -196,7 +196,8 @@ func (d *DeviceRelease) Release(ctx context.Context, sess Session, dev Device, r
 // with ErrNotFound.
 func (d *DeviceRelease) releaseTargets(ctx context.Context, sess Session, dev Device, req ReleaseRequest) ([]Job, error) {
 	s := d.s
-	db := s.db.WithContext(ctx).Where("owner = ? AND NOT owner_unknown AND queue IN ?", sess.UserName, d.sessionQueues(sess, dev))
+	db := s.myNumberFloor(s.db.WithContext(ctx), sess.Method).
+		Where("owner = ? AND NOT owner_unknown AND queue IN ?", sess.UserName, d.sessionQueues(sess, dev))
 	if req.All {
 		db = db.Where("state = ?", StateHeld)
 	} else {

@@ -104,9 +104,15 @@ func (s *Service) receive(ctx context.Context, q Queue, j *Job, doc io.Reader) (
 	}
 	if n <= s.smallDoc {
 		dirty = n
-		return s.seal(ctx, j, name, buf[:n])
+		if r, err = s.seal(ctx, j, name, buf[:n]); err == nil {
+			s.inspect(ctx, q, j, bytes.NewReader(buf[:n]))
+		}
+		return r, err
 	}
-	return s.storeFile(ctx, q, a, j, name, doc, buf, n)
+	if r, err = s.storeFile(ctx, q, a, j, name, doc, buf, n); err == nil {
+		s.inspectStored(ctx, q, j)
+	}
+	return r, err
 }
 
 // seal encrypts the small document plain in memory and counts its pages.

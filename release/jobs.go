@@ -171,6 +171,10 @@ func (b ippBackend) releaseJob(ctx context.Context, t ipp.JobTarget) (Job, error
 		return Job{}, refuse(ErrNotAllowed,
 			"Jobs on this queue are released at the printer: sign in there with your card or PIN.")
 	}
+	if s.protects(&j) {
+		return Job{}, refuse(ErrNotAllowed,
+			"This job holds an individual number (My Number): release it at a printer with your card and PIN.")
+	}
 	// Release-Job is the owner's explicit word: for a job that may have
 	// printed it is the confirmation, and the audit event says so.
 	ok, err := s.transition(ctx, &j, change{from: []State{StateHeld}, to: StatePrinting,
@@ -228,7 +232,7 @@ func (s *Service) transition(ctx context.Context, j *Job, c change) (bool, error
 	case StateHeld:
 		set["processed_at"] = nil
 	}
-	hide := c.to.Ended() && s.queues[j.Queue].HideNames
+	hide := c.to.Ended() && (s.queues[j.Queue].HideNames || s.protects(j))
 	if c.to.Ended() {
 		set["completed_at"] = t
 	}

@@ -51,6 +51,11 @@ func migrations() []database.Migration {
 		{Name: "devices.reader_format", Up: func(tx *gorm.DB, _ database.Dialect) error {
 			return database.Exec(tx, `ALTER TABLE devices ADD COLUMN reader_format TEXT NOT NULL DEFAULT ''`)
 		}},
+		// What a job's document holds that its queue treats with care
+		// (My Number), never the content.
+		{Name: "jobs.sensitive", Up: func(tx *gorm.DB, _ database.Dialect) error {
+			return database.Exec(tx, `ALTER TABLE jobs ADD COLUMN sensitive TEXT NOT NULL DEFAULT ''`)
+		}},
 	}
 }
 

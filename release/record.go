@@ -97,13 +97,13 @@ func submittedEvents(q Queue, j *Job) []audit.Event {
 		Type: audit.EventSubmitted, JobID: j.ID, Owner: j.Owner, Actor: j.Owner, Queue: j.Queue,
 		Job: &audit.JobInfo{
 			Queue: j.Queue, Owner: j.Owner, ClaimedUser: j.ClaimedUser, ClientAddr: j.ClientAddr,
-			DocumentName: orName(j), HideName: q.HideNames, Format: j.Format, Size: j.Size, SHA256: j.SHA256,
+			DocumentName: orName(j), HideName: q.HideNames || protected(q, j), Format: j.Format, Size: j.Size, SHA256: j.SHA256,
 			Pages: j.Pages, PagesKnown: j.PagesReason == "", PagesReason: j.PagesReason, Copies: j.Copies,
 			Sides: j.Sides, ColorMode: j.ColorMode, Media: j.Media, HasJobPIN: j.PasswordHash != "",
 			Submitted: j.CreatedAt,
 		},
 	}
-	if j.FormatSupplied != "" || j.OwnerUnknown {
+	if j.FormatSupplied != "" || j.OwnerUnknown || j.sensitiveCheck != "" {
 		sub.Details = map[string]string{}
 	}
 	if j.FormatSupplied != "" {
@@ -114,11 +114,16 @@ func submittedEvents(q Queue, j *Job) []audit.Event {
 		// No directory user is known by the name the job came under.
 		sub.Details["owner-unknown"] = "true"
 	}
+	if j.sensitiveCheck != "" {
+		// The document could not be searched for individual numbers.
+		sub.Details["my-number-check"] = j.sensitiveCheck
+	}
 	by := Actor{}
 	if j.State == StatePrinting {
 		by = Actor{Method: "direct", Printer: q.Printer}
 	}
-	return []audit.Event{sub, stateEvent(j, StateIncoming, j.State, by)}
+	evs := append([]audit.Event{sub}, sensitiveEvents(q, j)...)
+	return append(evs, stateEvent(j, StateIncoming, j.State, by))
 }
 
 // orName is the document's name for the record: the document-name the

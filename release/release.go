@@ -117,6 +117,12 @@ type Queue struct {
 	// no directory user is known by; empty refuses it. Direct jobs print
 	// whatever their owner, recorded as unknown.
 	UnknownOwner UnknownOwner
+	// MyNumber says what becomes of a job whose document holds an
+	// individual number (mynumber.go); empty protects it.
+	MyNumber MyNumberPolicy
+	// MyNumberTTL is how long such a job stays held under protect, at
+	// most TTL (default DefaultMyNumberTTL).
+	MyNumberTTL time.Duration
 }
 
 // Options configure a Service.
@@ -220,6 +226,13 @@ type Options struct {
 	// Unsupported says what a release does with a job option its printer
 	// cannot honour; zero fields take printerinfo.DefaultPolicy's.
 	Unsupported printerinfo.Policy
+	// Text reads the text of documents for content inspection (My
+	// Number); nil inspects nothing, and the submitted event of each PDF
+	// or PostScript job on a queue that looks says so.
+	Text *convert.TextExtractor
+	// MyNumberNotify names the group to tell (事務取扱責任者) of jobs
+	// holding an individual number, in their audit events.
+	MyNumberNotify string
 }
 
 // Service holds the queues and jobs; IPP reaches it through IPP().
@@ -246,6 +259,9 @@ type Service struct {
 	stamper    *stamp.Stamper
 	stampCodes *stamp.Codes
 	converter  *convert.Converter
+	// text reads documents' text for content inspection; may be nil.
+	text           *convert.TextExtractor
+	myNumberNotify string
 	// devicePrinters caches which printers stand behind each hold queue.
 	devicePrinters printerLists
 
@@ -327,6 +343,9 @@ func New(opts Options) (*Service, error) {
 		stamper:    opts.Stamper,
 		stampCodes: opts.StampCodes,
 		converter:  opts.Converter,
+
+		text:           opts.Text,
+		myNumberNotify: opts.MyNumberNotify,
 
 		sessionIdle: cmp.Or(opts.SessionIdle, 60*time.Second),
 		sweepEvery:  cmp.Or(opts.SweepEvery, 10*time.Second),

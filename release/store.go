@@ -90,6 +90,19 @@ type Job struct {
 	ProcessedAt *time.Time
 	CompletedAt *time.Time
 
+	// Sensitive names what the document holds that its queue's policy
+	// treats with care (SensitiveMyNumber), or is empty. Never the
+	// content itself.
+	Sensitive string
+	// sensitiveCount and sensitivePages say how many occurrences, on
+	// which pages, for the audit event of the submission; sensitiveCheck
+	// says why the document could not be inspected.
+	sensitiveCount int    `gorm:"-"`
+	sensitivePages []int  `gorm:"-"`
+	sensitiveCheck string `gorm:"-"`
+	// sensitiveNotify is the group its detection event tells.
+	sensitiveNotify string `gorm:"-"`
+
 	// appliedRules names the print rules in force when the job was last
 	// sent to a printer (release/rules.go), for the events of its print.
 	appliedRules string `gorm:"-"`

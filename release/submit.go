@@ -78,7 +78,16 @@ func (s *Service) hashJobPassword(ctx context.Context, pw []byte) (string, error
 // hold queue, or on a direct queue printing unless the client asked to
 // hold it.
 func readyState(q Queue, holdUntil string) State {
-	if q.Mode == Hold || (holdUntil != "" && holdUntil != "no-hold") {
+	return readyStateOf(q, &Job{HoldUntil: holdUntil})
+}
+
+// readyStateOf is readyState for j, which a direct queue holds too when
+// its queue protects what its document holds (My Number).
+func readyStateOf(q Queue, j *Job) State {
+	if j.Sensitive == SensitiveMyNumber && q.policy() == MyNumberProtect {
+		return StateHeld
+	}
+	if holdUntil := j.HoldUntil; q.Mode == Hold || (holdUntil != "" && holdUntil != "no-hold") {
 		return StateHeld
 	}
 	return StatePrinting
@@ -105,8 +114,11 @@ func (s *Service) printJob(ctx context.Context, req ipp.JobRequest, doc io.Reade
 		s.discardDocument(&j, r)
 		return Job{}, err
 	}
-	j.State = readyState(q, j.HoldUntil)
+	j.State = readyStateOf(q, &j)
 	j.Reason = reasonFor(j.State)
+	if q.Mode == Direct && j.State == StateHeld && j.Sensitive != "" {
+		j.Reason = ReasonMyNumber
+	}
 	if j.State == StatePrinting {
 		j.Printer = q.Printer
 	}
@@ -193,10 +205,13 @@ func (s *Service) recordDocument(ctx context.Context, q Queue, j *Job, r receive
 	}
 	next := StateIncoming
 	if last {
-		next = readyState(q, j.HoldUntil)
+		next = readyStateOf(q, j)
 	}
 	j.State = next
 	j.Reason = reasonFor(next)
+	if q.Mode == Direct && next == StateHeld && j.Sensitive != "" {
+		j.Reason = ReasonMyNumber
+	}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := s.checkHeld(tx, j.Owner, j.Size); err != nil {
 			return err
@@ -205,7 +220,7 @@ func (s *Service) recordDocument(ctx context.Context, q Queue, j *Job, r receive
 			Updates(map[string]any{
 				"state": j.State, "reason": j.Reason, "spool": j.Spool, "doc_in_db": j.DocInDB,
 				"size": j.Size, "sha256": j.SHA256, "pages": j.Pages, "pages_reason": j.PagesReason, "format": j.Format,
-				"document_name": j.DocumentName, "updated_at": s.now(),
+				"document_name": j.DocumentName, "sensitive": j.Sensitive, "updated_at": s.now(),
 			})
 		if res.Error != nil {
 			return res.Error
@@ -249,7 +264,7 @@ func (s *Service) closeJob(ctx context.Context, t ipp.JobTarget) (Job, error) {
 // closeIncoming moves a job whose documents are complete on; a job closed
 // without any document is aborted, as there is nothing to print.
 func (s *Service) closeIncoming(ctx context.Context, q Queue, j Job) (Job, error) {
-	next := readyState(q, j.HoldUntil)
+	next := readyStateOf(q, &j)
 	if j.Spool == "" {
 		next = StateAborted
 	}

@@ -55,6 +55,11 @@ func (s *Service) SweepOnce(ctx context.Context) error {
 			"The job was not released in time and was deleted."); err != nil {
 			return err
 		}
+		if q.policy() == MyNumberProtect {
+			if err := s.expireSensitive(ctx, q); err != nil {
+				return err
+			}
+		}
 		if err := s.expire(ctx, q.Name, StateIncoming, StateAborted, s.now().Add(-incomingTimeout), "job-incomplete",
 			"The client did not finish sending the job."); err != nil {
 			return err

@@ -51,6 +51,9 @@ type Config struct {
 	// Convert bounds the converter that turns documents into what their
 	// printer takes (release/convert).
 	Convert ConvertConfig `yaml:"convert"`
+	// MyNumber configures the inspection of documents for individual
+	// numbers (mynumber.go).
+	MyNumber MyNumberConfig `yaml:"my_number,omitempty"`
 	// RulesByGroup are print rules for the members of directory groups,
 	// on every queue, on top of the queue's own rules.
 	RulesByGroup []rules.GroupConfig `yaml:"rules_by_group,omitempty"`
@@ -326,6 +329,11 @@ type QueueConfig struct {
 	// its declared format, or in no format the queue accepts, as
 	// application/octet-stream instead of refusing it. Off by default.
 	AcceptUnknownAsOctetStream bool `yaml:"accept_unknown_as_octet_stream,omitempty"`
+	// MyNumber says what becomes of a job whose document holds an
+	// individual number: protect (default), flag or off.
+	MyNumber release.MyNumberPolicy `yaml:"my_number,omitempty"`
+	// MyNumberTTL is how long such a job stays held; default 4h.
+	MyNumberTTL time.Duration `yaml:"my_number_ttl,omitempty"`
 }
 
 // StampConfig sets the forensic stamp's font.

@@ -194,6 +194,10 @@ func (q QueueConfig) queue() (release.Queue, error) {
 		AllowPlaintextBasic: q.AllowPlaintextBasic, HideNames: q.HideDocumentNames,
 		TTL: q.TTL, KeepAfterPrint: q.KeepAfterPrint, ReleaseRequires: q.ReleaseRequires,
 		AcceptUnknownAsOctetStream: q.AcceptUnknownAsOctetStream, UnknownOwner: q.UnknownOwner,
+		MyNumber: q.MyNumber, MyNumberTTL: q.MyNumberTTL,
+	}
+	if err := checkMyNumber(q); err != nil {
+		return out, err
 	}
 	if q.Color != nil {
 		out.Color = *q.Color

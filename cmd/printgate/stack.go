@@ -263,6 +263,7 @@ func (st *stack) service(ctx context.Context) (*release.Service, func(), error) 
 		Printers: printerinfo.New(printerinfo.Options{Refresh: st.cfg.Release.PrinterRefresh,
 			Fresh: st.cfg.Release.PrinterFresh, Timeout: st.cfg.Release.PrinterTimeout, Now: st.now, Log: st.log}),
 		Unsupported: st.cfg.Release.UnsupportedOptions.policy(),
+		Text:        st.textExtractor(), MyNumberNotify: st.cfg.MyNumber.NotifyGroup,
 	})
 	if err != nil {
 		sp.Close()
