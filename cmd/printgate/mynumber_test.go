@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bytes"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/printgate/printgate/audit"
+	"github.com/printgate/printgate/internal/testdocs"
+	"github.com/printgate/printgate/internal/testenv"
+	"github.com/printgate/printgate/release"
+)
+
+// myNumberForms are the ways the corpus's numbers can be written, all of
+// which must appear nowhere printgate keeps anything.
+var myNumberForms = []string{"123456789018", "1234 5678 9018", "1234-5678-9018", "１２３４５６７８９０１８",
+	"123456789019", "1234 5678 9019"}
+
+// TestMyNumberDirectQueue: on a direct queue in front of a real
+// ippeveprinter, a document holding a valid individual number is held, not
+// printed; a card-only session neither sees nor releases it; card+PIN
+// prints it; a document with a wrong check digit prints at once. After
+// them the digits are in no file of the data dir (the SQLite database and
+// its WAL included), no log line and no export.
+func TestMyNumberDirectQueue(t *testing.T) {
+	testenv.Tool(t, "pdftotext")
+	direct := testenv.IPPEvePrinter(t)
+	e := newReleaseEnv(t, "", func(c *Config) {
+		c.Queues[0].Mode = release.Direct
+		c.Queues[0].Printer = direct.URI
+		c.MyNumber.NotifyGroup = "jimu-sekininsha"
+	})
+	fonts := t.TempDir()
+	valid, err := testdocs.JapanesePDF(testdocs.IPAGothic, fonts,
+		[]string{"年末調整のお知らせ", "給与所得者の扶養控除等申告書\n個人番号 1234 5678 9018"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	invalid, err := testdocs.JapanesePDF(testdocs.IPAGothic, fonts,
+		[]string{"給与所得者の扶養控除等申告書\n個人番号 1234 5678 9019\n電話 03-1234-5678"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	held := e.submit("bob", valid)
+	wrong := e.submit("bob", invalid)
+	testenv.WaitFor(t, "the document with a wrong check digit to print", func() bool { return len(direct.Files()) == 1 })
+	db := openTestDB(t, e.srv)
+	var row struct{ State, Reason, Sensitive string }
+	db.Raw("SELECT state, reason, sensitive FROM jobs WHERE id = ?", held).Scan(&row)
+	if row.State != string(release.StateHeld) || row.Reason != release.ReasonMyNumber || row.Sensitive != release.SensitiveMyNumber {
+		t.Fatalf("job holding a number: %+v, want held for my-number", row)
+	}
+	db.Raw("SELECT state, reason, sensitive FROM jobs WHERE id = ?", wrong).Scan(&row)
+	if row.Sensitive != "" {
+		t.Errorf("job with a wrong check digit marked %q", row.Sensitive)
+	}
+
+	// Card alone: the job is not listed and cannot be released.
+	card := e.login("mfp1", map[string]string{"card": "04A1B2C3"})
+	code, out := e.call("mfp1", http.MethodGet, "/release/sessions/"+card+"/jobs", nil)
+	if code != http.StatusOK || slices.Contains(jobIDs(out), held) {
+		t.Errorf("card-only list: HTTP %d %v, want it without job %d", code, out, held)
+	}
+	code, out = e.call("mfp1", http.MethodPost, "/release/sessions/"+card+"/release", map[string]any{"jobs": []int64{held}})
+	if code == http.StatusAccepted {
+		t.Fatalf("card-only release of job %d: HTTP %d %v, want a refusal", held, code, out)
+	}
+	code, _ = e.call("mfp1", http.MethodPost, "/release/sessions/"+card+"/release", map[string]any{"all": true})
+	if n := len(e.printer.Files()); n != 0 || code == http.StatusInternalServerError {
+		t.Fatalf("after card-only releases (HTTP %d) the device's printer received %d documents", code, n)
+	}
+	if n := len(direct.Files()); n != 1 {
+		t.Fatalf("the direct queue's printer received %d documents, want only the one with a wrong check digit", n)
+	}
+
+	// Card and PIN: listed, marked, released, printed.
+	both := e.login("mfp1", map[string]string{"card": "04A1B2C3", "pin": "4821"})
+	code, out = e.call("mfp1", http.MethodGet, "/release/sessions/"+both+"/jobs", nil)
+	if code != http.StatusOK || !slices.Contains(jobIDs(out), held) {
+		t.Fatalf("card+PIN list: HTTP %d %v, want job %d", code, out, held)
+	}
+	code, out = e.call("mfp1", http.MethodPost, "/release/sessions/"+both+"/release", map[string]any{"jobs": []int64{held}})
+	if code != http.StatusAccepted {
+		t.Fatalf("card+PIN release: HTTP %d %v", code, out)
+	}
+	e.waitState("mfp1", both, held, "completed")
+	if n := len(e.printer.Files()); n != 1 {
+		t.Errorf("the device's printer received %d documents, want 1", n)
+	}
+
+	// Only the fact is recorded.
+	var ev struct{ Details string }
+	db.Raw("SELECT details FROM audit_events WHERE type = 'sensitive-content-detected' AND job_id = ?", held).Scan(&ev)
+	for _, want := range []string{`"kind":"my-number"`, `"count":"1"`, `"pages":"2"`, `"notify":"jimu-sekininsha"`} {
+		if !strings.Contains(ev.Details, want) {
+			t.Errorf("sensitive-content-detected details %s, want %s", ev.Details, want)
+		}
+	}
+	var names []string
+	db.Raw("SELECT document_name FROM audit_jobs WHERE job_id = ?", held).Scan(&names)
+	if len(names) != 1 || !strings.HasPrefix(names[0], audit.KeyedNamePrefix) {
+		t.Errorf("document name of the job holding a number recorded as %q, want keyed", names)
+	}
+
+	exports := runCLI(t, e.cfg, "", "audit", "export", "--format", "jsonl", "--jobs") +
+		runCLI(t, e.cfg, "", "audit", "export", "--format", "csv") +
+		runCLI(t, e.cfg, "", "audit", "export", "--format", "jsonl")
+	if !strings.Contains(exports, "sensitive-content-detected") {
+		t.Errorf("the export lacks the sensitive-content-detected event")
+	}
+	e.srv.Stop(t)
+	for _, form := range myNumberForms {
+		if strings.Contains(exports, form) {
+			t.Errorf("an export shows %q", form)
+		}
+		if strings.Contains(e.srv.Log.String(), form) {
+			t.Errorf("the log shows %q", form)
+		}
+	}
+	assertNotInDir(t, e.cfg.DataDir, myNumberForms)
+}
+
+// assertNotInDir fails t for each file under dir that holds one of forms.
+func assertNotInDir(t *testing.T, dir string, forms []string) {
+	t.Helper()
+	n := 0
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		n++
+		for _, form := range forms {
+			if bytes.Contains(b, []byte(form)) {
+				t.Errorf("%s holds %q", path, form)
+			}
+		}
+		return nil
+	})
+	if err != nil || n == 0 {
+		t.Fatalf("walk %s: %v (%d files)", dir, err, n)
+	}
+}
