@@ -42,6 +42,9 @@ func (d *DeviceRelease) sessionQueues(sess Session, dev Device) []string {
 func (d *DeviceRelease) Jobs(ctx context.Context, sess Session, dev Device) ([]Job, error) {
 	s := d.s
 	s.goBackground(func(ctx context.Context) { s.printers.Check(ctx, dev.Printer) })
+	if err := s.inspectOwner(ctx, sess.UserName); err != nil {
+		return nil, err
+	}
 	var out []Job
 	err := s.myNumberFloor(s.db.WithContext(ctx), sess.Method).Omit("wrapped_key", "password_hash").
 		Where("owner = ? AND NOT owner_unknown AND state = ? AND queue IN ?", sess.UserName, StateHeld, d.sessionQueues(sess, dev)).
@@ -196,6 +199,9 @@ func (d *DeviceRelease) Release(ctx context.Context, sess Session, dev Device, r
 // with ErrNotFound.
 func (d *DeviceRelease) releaseTargets(ctx context.Context, sess Session, dev Device, req ReleaseRequest) ([]Job, error) {
 	s := d.s
+	if err := s.inspectOwner(ctx, sess.UserName); err != nil {
+		return nil, err
+	}
 	db := s.myNumberFloor(s.db.WithContext(ctx), sess.Method).
 		Where("owner = ? AND NOT owner_unknown AND queue IN ?", sess.UserName, d.sessionQueues(sess, dev))
 	if req.All {

@@ -104,12 +104,12 @@ func (s *Service) receive(ctx context.Context, q Queue, j *Job, doc io.Reader) (
 	}
 	if n <= s.smallDoc {
 		dirty = n
-		if r, err = s.seal(ctx, j, name, buf[:n]); err == nil {
+		if r, err = s.seal(ctx, j, name, buf[:n]); err == nil && !s.inspectLater(q, j) {
 			s.inspect(ctx, q, j, bytes.NewReader(buf[:n]))
 		}
 		return r, err
 	}
-	if r, err = s.storeFile(ctx, q, a, j, name, doc, buf, n); err == nil {
+	if r, err = s.storeFile(ctx, q, a, j, name, doc, buf, n); err == nil && !s.inspectLater(q, j) {
 		s.inspectStored(ctx, q, j)
 	}
 	return r, err

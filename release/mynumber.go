@@ -137,6 +137,8 @@ func sensitiveEvents(q Queue, j *Job) []audit.Event {
 // number from sessions whose sign-in is not two-factor: they are as
 // invisible to them as another user's.
 func (s *Service) myNumberFloor(db *gorm.DB, method string) *gorm.DB {
+	// A job not yet searched is no one's to release.
+	db = db.Where("sensitive <> ?", sensitivePending)
 	if slices.Contains(MyNumberMethods, method) {
 		return db
 	}
@@ -169,7 +171,7 @@ func (q Queue) myNumberTTL() time.Duration {
 func (s *Service) expireSensitive(ctx context.Context, q Queue) error {
 	var jobs []Job
 	err := s.db.WithContext(ctx).Omit("password_hash").
-		Where("queue = ? AND state = ? AND sensitive <> '' AND created_at < ?", q.Name, StateHeld,
+		Where("queue = ? AND state = ? AND sensitive = ? AND created_at < ?", q.Name, StateHeld, SensitiveMyNumber,
 			s.now().Add(-q.myNumberTTL())).Limit(500).Find(&jobs).Error
 	if err != nil {
 		return dbErr("find jobs to expire", err)
@@ -178,6 +180,124 @@ func (s *Service) expireSensitive(ctx context.Context, q Queue) error {
 		if _, err := s.transition(ctx, &j, change{from: []State{StateHeld}, to: StateExpired, reason: "job-expired",
 			message: "The job holds an individual number and was not released in time; it was deleted."}); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// sensitivePending is Job.Sensitive of a held job whose document is still
+// to be searched: no session sees it until it has been.
+const sensitivePending = "pending"
+
+// inspectLater reports whether j, on a hold queue, is searched after its
+// commit, off the submission's path (inspector), rather than before: it
+// is held anyway, and stays invisible to every device until searched. A
+// direct queue's job is searched before its commit, as it prints at once.
+func (s *Service) inspectLater(q Queue, j *Job) bool {
+	if q.Mode != Hold || q.policy() == MyNumberOff || s.text == nil ||
+		!(j.Format == convert.PDF || j.Format == convert.PostScript) {
+		return false
+	}
+	j.Sensitive = sensitivePending
+	return true
+}
+
+// wakeInspector tells the inspector a job waits to be searched.
+func (s *Service) wakeInspector(j Job) {
+	if j.Sensitive != sensitivePending {
+		return
+	}
+	select {
+	case s.inspectWake <- struct{}{}:
+	default:
+	}
+}
+
+// inspector searches the held jobs waiting for it, when woken and every
+// sweep (jobs left by a restart).
+func (s *Service) inspector(ctx context.Context) {
+	t := time.NewTicker(s.sweepEvery)
+	defer t.Stop()
+	for {
+		for s.inspectPending(ctx) {
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.inspectWake:
+		case <-t.C:
+		}
+	}
+}
+
+// inspectPending searches a few waiting jobs and records what it found;
+// it reports whether more may wait.
+func (s *Service) inspectPending(ctx context.Context) bool {
+	var jobs []Job
+	err := s.db.WithContext(ctx).Omit("password_hash").Where("sensitive = ? AND state = ?", sensitivePending, StateHeld).
+		Order("id").Limit(20).Find(&jobs).Error
+	if err != nil {
+		s.log.Warn("release: find jobs to search for individual numbers", "err", dbErr("find", err))
+		return false
+	}
+	for _, j := range jobs {
+		if err := s.inspectHeld(ctx, &j); err != nil {
+			s.log.Warn("release: search a held job for individual numbers", "job", j.ID, "err", err)
+			return false
+		}
+	}
+	return len(jobs) == 20
+}
+
+// inspectHeld searches held job j's document and records the outcome
+// with its event in one transaction.
+func (s *Service) inspectHeld(ctx context.Context, j *Job) error {
+	q := s.queues[j.Queue]
+	j.Sensitive = ""
+	doc, err := s.openDocument(ctx, j)
+	if err != nil {
+		j.sensitiveCheck = "failed"
+	} else {
+		s.inspect(ctx, q, j, io.NewSectionReader(&blockCache{r: doc}, 0, doc.Size()))
+		doc.Close()
+	}
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&Job{}).Where("id = ? AND sensitive = ?", j.ID, sensitivePending).
+			Updates(map[string]any{"sensitive": j.Sensitive, "updated_at": s.now()})
+		if res.Error != nil || res.RowsAffected != 1 {
+			return res.Error
+		}
+		evs := sensitiveEvents(q, j)
+		if j.sensitiveCheck != "" {
+			evs = append(evs, audit.Event{Type: audit.EventSensitiveContentDetected, JobID: j.ID, Owner: j.Owner,
+				Actor: audit.ActorSystem, Queue: j.Queue, Details: map[string]string{"my-number-check": j.sensitiveCheck}})
+		}
+		if len(evs) == 0 {
+			return nil
+		}
+		_, err := s.audit.AppendBatch(ctx, tx, evs)
+		return err
+	})
+}
+
+// inspectOwner searches owner's held jobs that still wait for the
+// inspector, before a device lists or releases them: a user at the
+// printer a moment after printing finds the job there. The inspector and
+// this may search one job at once; only the first records it.
+func (s *Service) inspectOwner(ctx context.Context, owner string) error {
+	if s.text == nil {
+		return nil
+	}
+	var jobs []Job
+	err := s.db.WithContext(ctx).Omit("password_hash").
+		Where("owner = ? AND sensitive = ? AND state = ?", owner, sensitivePending, StateHeld).
+		Order("id").Limit(50).Find(&jobs).Error
+	if err != nil {
+		return dbErr("find jobs to search for individual numbers", err)
+	}
+	for _, j := range jobs {
+		if err := s.inspectHeld(ctx, &j); err != nil {
+			return dbErr("record the search for individual numbers", err)
 		}
 	}
 	return nil

@@ -262,6 +262,8 @@ type Service struct {
 	// text reads documents' text for content inspection; may be nil.
 	text           *convert.TextExtractor
 	myNumberNotify string
+	// inspectWake wakes the inspector (mynumber.go).
+	inspectWake chan struct{}
 	// devicePrinters caches which printers stand behind each hold queue.
 	devicePrinters printerLists
 
@@ -368,6 +370,7 @@ func New(opts Options) (*Service, error) {
 	s.keepFinished = cmp.Or(opts.KeepFinished, DefaultKeepFinished)
 	s.docPrefix = docPrefix(opts.DatabaseID)
 	s.scrub = make(chan struct{}, 1)
+	s.inspectWake = make(chan struct{}, 1)
 	s.newSpool = opts.NewSpool
 	if len(opts.GroupRules) > 0 {
 		if _, ok := opts.Directory.(directory.GroupDirectory); !ok {
@@ -424,6 +427,9 @@ func (s *Service) Start(ctx context.Context) error {
 	s.goBackground(s.syncer)
 	s.goBackground(s.sweep)
 	s.goBackground(s.scrubber)
+	if s.text != nil {
+		s.goBackground(s.inspector)
+	}
 	s.goBackground(func(ctx context.Context) { s.printers.Run(ctx, s.printerURIs) })
 	// An unclean stop may have left destroyed keys in the WAL.
 	s.scrubSoon()

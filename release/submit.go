@@ -130,6 +130,7 @@ func (s *Service) printJob(ctx context.Context, req ipp.JobRequest, doc io.Reade
 		return Job{}, err
 	}
 	s.afterReady(j)
+	s.wakeInspector(j)
 	return j, nil
 }
 
@@ -192,6 +193,7 @@ func (s *Service) sendDocument(ctx context.Context, req ipp.DocumentRequest, doc
 		return Job{}, err
 	}
 	s.afterReady(j)
+	s.wakeInspector(j)
 	return j, nil
 }
 

@@ -150,3 +150,30 @@ func assertNotInDir(t *testing.T, dir string, forms []string) {
 		t.Fatalf("walk %s: %v (%d files)", dir, err, n)
 	}
 }
+
+// TestMyNumberHoldQueue: on a hold queue the document is searched after
+// the commit, off the submission's path; until then no session sees the
+// job, then only card+PIN does.
+func TestMyNumberHoldQueue(t *testing.T) {
+	testenv.Tool(t, "pdftotext")
+	e := newReleaseEnv(t, "", nil)
+	doc, err := testdocs.JapanesePDF(testdocs.IPAGothic, t.TempDir(), []string{"個人番号：１２３４－５６７８－９０１８"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := e.submit("bob", doc)
+	db := openTestDB(t, e.srv)
+	testenv.WaitFor(t, "the held job to be searched", func() bool {
+		var n int64
+		db.Raw("SELECT COUNT(*) FROM audit_events WHERE type = 'sensitive-content-detected' AND job_id = ?", id).Scan(&n)
+		return n == 1
+	})
+	card := e.login("mfp1", map[string]string{"card": "04A1B2C3"})
+	if _, out := e.call("mfp1", http.MethodGet, "/release/sessions/"+card+"/jobs", nil); slices.Contains(jobIDs(out), id) {
+		t.Errorf("a card-only session lists job %d", id)
+	}
+	both := e.login("mfp1", map[string]string{"card": "04A1B2C3", "pin": "4821"})
+	if _, out := e.call("mfp1", http.MethodGet, "/release/sessions/"+both+"/jobs", nil); !slices.Contains(jobIDs(out), id) {
+		t.Errorf("a card+PIN session does not list job %d: %v", id, out)
+	}
+}

@@ -128,3 +128,33 @@ func TestTextLimits(t *testing.T) {
 		t.Errorf("text of a PDF that is none: %v", err)
 	}
 }
+
+// BenchmarkTextMyNumber measures the inspection a submission pays for: the
+// text of a PDF without a number, extracted in the sandbox and scanned.
+func BenchmarkTextMyNumber(b *testing.B) {
+	x := newTextExtractor(b, TextLimits())
+	for _, pages := range []int{1, 40} {
+		doc := testdocs.PDF(pages, "給与明細 Lunch menu 03-1234-5678 4,250,000", testdocs.A4)
+		b.Run(fmt.Sprintf("pdf-%dpages", pages), func(b *testing.B) {
+			b.SetBytes(int64(len(doc)))
+			for b.Loop() {
+				s := mynumber.Scanner{FirstPage: 1}
+				if err := x.Text(context.Background(), bytes.NewReader(doc), PDF, &s); err != nil {
+					b.Fatal(err)
+				}
+				if s.Finding().Count != 0 {
+					b.Fatal("found a number")
+				}
+			}
+		})
+	}
+	doc := testdocs.DSC(1, "Lunch menu 03-1234-5678", testdocs.A4)
+	b.Run("ps-1page", func(b *testing.B) {
+		for b.Loop() {
+			s := mynumber.Scanner{}
+			if err := x.Text(context.Background(), bytes.NewReader(doc), PostScript, &s); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
