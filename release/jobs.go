@@ -331,5 +331,8 @@ func (s *Service) ExpiresAt(j Job) time.Time {
 	if ttl == 0 {
 		ttl = DefaultTTL
 	}
+	if s.protects(&j) {
+		ttl = s.queues[j.Queue].myNumberTTL()
+	}
 	return j.CreatedAt.Add(ttl)
 }

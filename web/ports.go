@@ -79,7 +79,9 @@ type HeldJob struct {
 	Color  bool
 	// NeedsPIN reports a job that also asks for its own job PIN at
 	// release.
-	NeedsPIN    bool
+	NeedsPIN bool
+	// MyNumber marks a job whose document holds an individual number.
+	MyNumber    bool
 	SubmittedAt time.Time
 	// ExpiresAt is when the job is destroyed unless released.
 	ExpiresAt time.Time

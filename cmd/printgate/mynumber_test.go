@@ -79,11 +79,22 @@ func TestMyNumberDirectQueue(t *testing.T) {
 		t.Fatalf("the direct queue's printer received %d documents, want only the one with a wrong check digit", n)
 	}
 
+	// My page marks it.
+	if code, page := signInConsole(t, e.srv, "bob", "bob-secret").get("/my"); code != http.StatusOK ||
+		!(strings.Contains(page, "個人番号を含む") || strings.Contains(page, "Contains My Number")) {
+		t.Errorf("My page: HTTP %d, without the My Number mark", code)
+	}
+
 	// Card and PIN: listed, marked, released, printed.
 	both := e.login("mfp1", map[string]string{"card": "04A1B2C3", "pin": "4821"})
 	code, out = e.call("mfp1", http.MethodGet, "/release/sessions/"+both+"/jobs", nil)
 	if code != http.StatusOK || !slices.Contains(jobIDs(out), held) {
 		t.Fatalf("card+PIN list: HTTP %d %v, want job %d", code, out, held)
+	}
+	for _, j := range out["jobs"].([]any) {
+		if j := j.(map[string]any); int64(j["id"].(float64)) == held && j["my_number"] != true {
+			t.Errorf("the kiosk's list does not mark job %d as holding an individual number: %v", held, j)
+		}
 	}
 	code, out = e.call("mfp1", http.MethodPost, "/release/sessions/"+both+"/release", map[string]any{"jobs": []int64{held}})
 	if code != http.StatusAccepted {

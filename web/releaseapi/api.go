@@ -170,6 +170,9 @@ type jobJSON struct {
 	Color       bool   `json:"color"`
 	SubmittedAt string `json:"submitted_at"`
 	NeedsPIN    bool   `json:"needs_pin"`
+	// MyNumber marks a job whose document holds an individual number
+	// (個人番号を含む).
+	MyNumber    bool   `json:"my_number,omitempty"`
 	State       string `json:"state,omitempty"`
 	StateReason string `json:"state_reason,omitempty"`
 	Message     string `json:"message,omitempty"`
@@ -179,6 +182,7 @@ func toJSON(j release.Job, withState bool) jobJSON {
 	out := jobJSON{
 		ID: j.ID, Name: j.Name, Queue: j.Queue, Pages: j.Pages, Copies: max(j.Copies, 1),
 		Color: j.ColorMode == "color", SubmittedAt: j.CreatedAt.Format(time.RFC3339), NeedsPIN: j.PasswordHash != "",
+		MyNumber: j.Sensitive == release.SensitiveMyNumber,
 	}
 	if withState {
 		out.State, out.StateReason, out.Message = string(j.State), j.Reason, j.Message

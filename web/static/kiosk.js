@@ -258,6 +258,7 @@
       const meta = [job.queue, pages, text(job.color ? "color" : "mono"), formatTime(job.submitted_at)];
       info.append(el("span", "job-meta", meta.filter(Boolean).join(" · ")));
       if (job.needs_pin) info.append(el("span", "tag", text("needs_pin")));
+      if (job.my_number) info.append(el("span", "tag", text("my_number")));
       if (job.state_reason === "may-have-printed") info.append(el("span", "tag", text("may_have_printed")));
       info.append(el("span", "job-state"));
       label.append(info);
