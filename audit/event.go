@@ -31,6 +31,9 @@ const (
 	// its queue treats with care: Details give the kind ("my-number"),
 	// the count of occurrences and the pages, never the content.
 	EventSensitiveContentDetected = "sensitive-content-detected"
+	// EventSensitiveContentUnchecked says a held job's document could not
+	// be searched (Details: my-number-check failed or unavailable).
+	EventSensitiveContentUnchecked = "sensitive-content-unchecked"
 )
 
 // Event types of administrative actions; each admin action is audited too.

@@ -30,6 +30,9 @@ type HistoryQuery struct {
 	// Name searches document names: a case-insensitive substring of clear
 	// names, or the exact name of jobs whose name is recorded keyed.
 	Name string
+	// Sensitive selects the jobs whose document was found to hold
+	// content of this kind ("my-number").
+	Sensitive string
 	// Limit is the page size: DefaultPageSize when 0, at most MaxPageSize.
 	Limit int
 	// Cursor continues after the page that returned it as Next; "" starts
@@ -40,7 +43,8 @@ type HistoryQuery struct {
 // Filter is the filter that selects the same job records as q, all pages
 // together: Export with it writes every row History pages through.
 func (q HistoryQuery) Filter() Filter {
-	return Filter{User: q.User, From: q.From, To: q.To, Queue: q.Queue, Device: q.Device, Outcome: q.Outcome, Name: q.Name}
+	return Filter{User: q.User, From: q.From, To: q.To, Queue: q.Queue, Device: q.Device, Outcome: q.Outcome, Name: q.Name,
+		Sensitive: q.Sensitive}
 }
 
 // HistoryPage is one page of job history.
@@ -149,6 +153,9 @@ type TotalsQuery struct {
 	// Outcome selects by outcome; "" counts every job, "printed" only the
 	// jobs that printed.
 	Outcome string
+	// Sensitive selects the jobs found to hold content of this kind
+	// ("my-number"), as HistoryQuery.Sensitive.
+	Sensitive string
 }
 
 // Total sums the jobs of one group.
@@ -172,7 +179,8 @@ func (l *Log) Totals(ctx context.Context, q TotalsQuery) ([]Total, error) {
 	if !ok {
 		return nil, fmt.Errorf("audit: totals: unknown grouping %q", q.GroupBy)
 	}
-	w := l.jobWhere(Filter{User: q.User, Queue: q.Queue, Device: q.Device, Outcome: q.Outcome, From: q.From, To: q.To})
+	w := l.jobWhere(Filter{User: q.User, Queue: q.Queue, Device: q.Device, Outcome: q.Outcome, From: q.From, To: q.To,
+		Sensitive: q.Sensitive})
 	sum := func(expr string) string { return "CAST(COALESCE(SUM(" + expr + "), 0) AS BIGINT)" }
 	query := `SELECT ` + col + `, COUNT(*), ` +
 		sum("CASE WHEN pages_known THEN 0 ELSE 1 END") + `, ` +

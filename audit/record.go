@@ -55,6 +55,10 @@ type Filter struct {
 	// hides names (matched in the keyed form the record holds, see
 	// Log.KeyedName). Events ignore it.
 	Name string
+	// Sensitive selects job records whose document was found to hold
+	// content of this kind ("my-number": a sensitive-content-detected
+	// event of that kind). Events ignore it.
+	Sensitive string
 	// JobID selects one job's events or record.
 	JobID int64
 	// From (inclusive) and To (exclusive) bound the event time, or the
@@ -117,6 +121,10 @@ func (l *Log) jobWhere(f Filter) *where {
 			args = append(args, keyed)
 		}
 		w.add("("+cond+")", args...)
+	}
+	if f.Sensitive != "" {
+		w.add(`job_id IN (SELECT job_id FROM audit_events WHERE type = ? AND details LIKE ? ESCAPE '\')`,
+			EventSensitiveContentDetected, `%"kind":"`+escapeLike(f.Sensitive)+`"%`)
 	}
 	return w
 }

@@ -269,7 +269,7 @@ func (s *Service) inspectHeld(ctx context.Context, j *Job) error {
 		}
 		evs := sensitiveEvents(q, j)
 		if j.sensitiveCheck != "" {
-			evs = append(evs, audit.Event{Type: audit.EventSensitiveContentDetected, JobID: j.ID, Owner: j.Owner,
+			evs = append(evs, audit.Event{Type: audit.EventSensitiveContentUnchecked, JobID: j.ID, Owner: j.Owner,
 				Actor: audit.ActorSystem, Queue: j.Queue, Details: map[string]string{"my-number-check": j.sensitiveCheck}})
 		}
 		if len(evs) == 0 {

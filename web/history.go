@@ -35,6 +35,9 @@ func outcomes() []string {
 // exactly the rows the page shows.
 type historyFilter struct {
 	User, From, To, Queue, Device, Outcome, Name string
+	// Sensitive is "my-number" for the jobs found to hold an individual
+	// number, or empty.
+	Sensitive string
 }
 
 // values returns the filter's non-empty fields as URL parameters.
@@ -42,7 +45,7 @@ func (f historyFilter) values() url.Values {
 	v := url.Values{}
 	for _, p := range []struct{ key, val string }{
 		{"user", f.User}, {"from", f.From}, {"to", f.To}, {"queue", f.Queue},
-		{"device", f.Device}, {"outcome", f.Outcome}, {"name", f.Name},
+		{"device", f.Device}, {"outcome", f.Outcome}, {"name", f.Name}, {"sensitive", f.Sensitive},
 	} {
 		if p.val != "" {
 			v.Set(p.key, p.val)
@@ -68,15 +71,19 @@ func (f historyFilter) details() map[string]string {
 func (s *server) parseHistoryFilter(c *gin.Context) (historyFilter, audit.HistoryQuery, string) {
 	get := func(key string) string { return strings.TrimSpace(c.Query(key)) }
 	f := historyFilter{User: get("user"), From: get("from"), To: get("to"), Queue: get("queue"),
-		Device: get("device"), Outcome: get("outcome"), Name: get("name")}
+		Device: get("device"), Outcome: get("outcome"), Name: get("name"), Sensitive: get("sensitive")}
 	for _, v := range []string{f.User, f.From, f.To, f.Queue, f.Device, f.Outcome, f.Name} {
 		if len(v) > maxFilterLength {
 			return f, audit.HistoryQuery{}, "history.too_long"
 		}
 	}
-	q := audit.HistoryQuery{User: f.User, Queue: f.Queue, Device: f.Device, Outcome: f.Outcome, Name: f.Name}
+	q := audit.HistoryQuery{User: f.User, Queue: f.Queue, Device: f.Device, Outcome: f.Outcome, Name: f.Name,
+		Sensitive: f.Sensitive}
 	if f.Outcome != "" && !slices.Contains(outcomes(), f.Outcome) {
 		return f, q, "history.bad_outcome"
+	}
+	if f.Sensitive != "" && f.Sensitive != "my-number" {
+		return f, q, "history.bad_sensitive"
 	}
 	var err error
 	if f.From != "" {

@@ -105,6 +105,9 @@ type Summary struct {
 	// HeldNow counts jobs waiting for release now, ExpiringSoon those of
 	// them that expire within the next hour.
 	HeldNow, ExpiringSoon int64
+	// MyNumber counts the period's jobs found to hold an individual
+	// number.
+	MyNumber int64
 }
 
 // AuditLog records what people do in the console.

@@ -109,6 +109,13 @@ func (c consoleHistory) Summary(ctx context.Context, from, to time.Time) (web.Su
 	if len(failed) > 0 {
 		s.Failures = failed[0].Jobs
 	}
+	mine, err := c.Totals(ctx, audit.TotalsQuery{From: from, To: to, Sensitive: release.SensitiveMyNumber})
+	if err != nil {
+		return s, err
+	}
+	if len(mine) > 0 {
+		s.MyNumber = mine[0].Jobs
+	}
 	s.HeldNow, s.ExpiringSoon, err = c.svc.Admin().HeldCounts(ctx, time.Hour)
 	return s, err
 }

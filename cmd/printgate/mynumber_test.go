@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -117,6 +119,17 @@ func TestMyNumberDirectQueue(t *testing.T) {
 	db.Raw("SELECT document_name FROM audit_jobs WHERE job_id = ?", held).Scan(&names)
 	if len(names) != 1 || !strings.HasPrefix(names[0], audit.KeyedNamePrefix) {
 		t.Errorf("document name of the job holding a number recorded as %q, want keyed", names)
+	}
+
+	// The history filters on it; the dashboard counts it.
+	admin := signInConsole(t, e.srv, "alice", "alice-secret")
+	code, page := admin.get("/admin/history?sensitive=my-number")
+	if code != http.StatusOK || !strings.Contains(page, fmt.Sprintf("/admin/jobs/%d\"", held)) ||
+		strings.Contains(page, fmt.Sprintf("/admin/jobs/%d\"", wrong)) {
+		t.Errorf("history filtered on My Number: HTTP %d, want job %d and not job %d", code, held, wrong)
+	}
+	if code, page := admin.get("/admin"); code != http.StatusOK || !regexp.MustCompile(`sensitive=my-number[^"]*">1</a>`).MatchString(page) {
+		t.Errorf("dashboard: HTTP %d, without today's count of 1 job holding an individual number", code)
 	}
 
 	exports := runCLI(t, e.cfg, "", "audit", "export", "--format", "jsonl", "--jobs") +
