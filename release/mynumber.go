@@ -302,3 +302,17 @@ func (s *Service) inspectOwner(ctx context.Context, owner string) error {
 	}
 	return nil
 }
+
+// printedSensitive adds to the details of a printed event that the job
+// held an individual number, and the group to tell.
+func (s *Service) printedSensitive(details map[string]string) map[string]string {
+	out := make(map[string]string, len(details)+2)
+	for k, v := range details {
+		out[k] = v
+	}
+	out["sensitive"] = SensitiveMyNumber
+	if s.myNumberNotify != "" {
+		out["notify"] = s.myNumberNotify
+	}
+	return out
+}

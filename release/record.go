@@ -51,6 +51,10 @@ func eventFor(from, to State) string {
 // tx; if they cannot be written the change fails with them.
 func (s *Service) record(ctx context.Context, tx *gorm.DB, j *Job, from, to State, by Actor, destroyed bool, details map[string]string) error {
 	ev := stateEvent(j, from, to, by)
+	if to == StateCompleted && j.Sensitive == SensitiveMyNumber {
+		// The people responsible hear of each one printed.
+		details = s.printedSensitive(details)
+	}
 	for k, v := range details {
 		if ev.Details == nil {
 			ev.Details = make(map[string]string, len(details))

@@ -115,6 +115,13 @@ func TestMyNumberDirectQueue(t *testing.T) {
 			t.Errorf("sensitive-content-detected details %s, want %s", ev.Details, want)
 		}
 	}
+	var printed struct{ Details string }
+	db.Raw("SELECT details FROM audit_events WHERE type = 'printed' AND job_id = ?", held).Scan(&printed)
+	for _, want := range []string{`"sensitive":"my-number"`, `"notify":"jimu-sekininsha"`} {
+		if !strings.Contains(printed.Details, want) {
+			t.Errorf("printed event details %s, want %s: the people responsible are told", printed.Details, want)
+		}
+	}
 	var names []string
 	db.Raw("SELECT document_name FROM audit_jobs WHERE job_id = ?", held).Scan(&names)
 	if len(names) != 1 || !strings.HasPrefix(names[0], audit.KeyedNamePrefix) {
@@ -137,6 +144,10 @@ func TestMyNumberDirectQueue(t *testing.T) {
 		runCLI(t, e.cfg, "", "audit", "export", "--format", "jsonl")
 	if !strings.Contains(exports, "sensitive-content-detected") {
 		t.Errorf("the export lacks the sensitive-content-detected event")
+	}
+	// The new events keep the chain and the job records verifiable.
+	if out := runCLI(t, e.cfg, "", "audit", "verify"); strings.Contains(strings.ToLower(out), "mismatch") {
+		t.Errorf("audit verify:\n%s", out)
 	}
 	e.srv.Stop(t)
 	for _, form := range myNumberForms {
