@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/internal/testdocs"
@@ -191,12 +192,13 @@ func assertNotInDir(t *testing.T, dir string, forms []string) {
 // job, then only card+PIN does.
 func TestMyNumberHoldQueue(t *testing.T) {
 	testenv.Tool(t, "pdftotext")
-	e := newReleaseEnv(t, "", nil)
+	e := newReleaseEnv(t, "", func(c *Config) { c.Queues[0].MyNumberTTL = 3 * time.Second })
 	doc, err := testdocs.JapanesePDF(testdocs.IPAGothic, t.TempDir(), []string{"個人番号：１２３４－５６７８－９０１８"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	id := e.submit("bob", doc)
+	plain := e.submit("bob", testdocs.PDF(1, "lunch menu", testdocs.A4))
 	db := openTestDB(t, e.srv)
 	testenv.WaitFor(t, "the held job to be searched", func() bool {
 		var n int64
@@ -210,5 +212,32 @@ func TestMyNumberHoldQueue(t *testing.T) {
 	both := e.login("mfp1", map[string]string{"card": "04A1B2C3", "pin": "4821"})
 	if _, out := e.call("mfp1", http.MethodGet, "/release/sessions/"+both+"/jobs", nil); !slices.Contains(jobIDs(out), id) {
 		t.Errorf("a card+PIN session does not list job %d: %v", id, out)
+	}
+	// It expires after my_number_ttl; the job without a number stays.
+	testenv.WaitFor(t, "the job holding a number to expire", func() bool {
+		var state string
+		db.Raw("SELECT state FROM jobs WHERE id = ?", id).Scan(&state)
+		return state == string(release.StateExpired)
+	})
+	var state string
+	db.Raw("SELECT state FROM jobs WHERE id = ?", plain).Scan(&state)
+	if state != string(release.StateHeld) {
+		t.Errorf("the job without a number is %s, want still held", state)
+	}
+}
+
+func TestMyNumberConfig(t *testing.T) {
+	for _, tc := range []struct {
+		q    QueueConfig
+		want string
+	}{
+		{QueueConfig{Name: "a", MyNumber: "maybe"}, "my_number"},
+		{QueueConfig{Name: "a", MyNumberTTL: -time.Hour}, "my_number_ttl"},
+		{QueueConfig{Name: "a", MyNumber: release.MyNumberFlag}, ""},
+	} {
+		_, err := tc.q.queue()
+		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%+v: %v, want an error naming %q", tc.q, err, tc.want)
+		}
 	}
 }
