@@ -83,7 +83,11 @@ func (s *Service) inspect(ctx context.Context, q Queue, j *Job, doc io.Reader) {
 	if j.Format == convert.PostScript {
 		sc.FirstPage = 0 // txtwrite's pages begin with a form feed
 	}
-	if err := s.text.Text(ctx, doc, j.Format, &sc); err != nil {
+	x := s.text
+	if j.Sensitive == sensitivePending && s.textBackground != nil {
+		x = s.textBackground // the inspector's search: nobody waits for it
+	}
+	if err := x.Text(ctx, doc, j.Format, &sc); err != nil {
 		// The error names a limit or an exit status, never the text.
 		s.log.Warn("release: look for individual numbers", "queue", q.Name, "err", err)
 		j.sensitiveCheck = "failed"
@@ -253,13 +257,16 @@ func (s *Service) inspectPending(ctx context.Context) bool {
 // with its event in one transaction.
 func (s *Service) inspectHeld(ctx context.Context, j *Job) error {
 	q := s.queues[j.Queue]
-	j.Sensitive = ""
 	doc, err := s.openDocument(ctx, j)
 	if err != nil {
 		j.sensitiveCheck = "failed"
 	} else {
+		// Still pending here: inspect searches at background priority.
 		s.inspect(ctx, q, j, io.NewSectionReader(&blockCache{r: doc}, 0, doc.Size()))
 		doc.Close()
+	}
+	if j.Sensitive == sensitivePending {
+		j.Sensitive = ""
 	}
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Model(&Job{}).Where("id = ? AND sensitive = ?", j.ID, sensitivePending).

@@ -261,6 +261,7 @@ type Service struct {
 	converter  *convert.Converter
 	// text reads documents' text for content inspection; may be nil.
 	text           *convert.TextExtractor
+	textBackground *convert.TextExtractor
 	myNumberNotify string
 	// inspectWake wakes the inspector (mynumber.go).
 	inspectWake chan struct{}
@@ -347,6 +348,7 @@ func New(opts Options) (*Service, error) {
 		converter:  opts.Converter,
 
 		text:           opts.Text,
+		textBackground: opts.Text.Background(),
 		myNumberNotify: opts.MyNumberNotify,
 
 		sessionIdle: cmp.Or(opts.SessionIdle, 60*time.Second),

@@ -62,6 +62,9 @@ type sandbox struct {
 	prlimit string
 	// bwrap is bubblewrap's path; "" for the fallback.
 	bwrap string
+	// nice, when set, is the path of nice(1): the run gets the lowest
+	// processor priority, as work nobody waits for.
+	nice string
 }
 
 // readOnly are the folders a sandboxed Ghostscript is shown besides /usr,
@@ -102,6 +105,10 @@ func (s sandbox) command(ctx context.Context, in *os.File, path string, args ...
 			UidMappings: []syscall.SysProcIDMap{{ContainerID: os.Getuid(), HostID: os.Getuid(), Size: 1}},
 			GidMappings: []syscall.SysProcIDMap{{ContainerID: os.Getgid(), HostID: os.Getgid(), Size: 1}},
 		}
+	}
+	if s.nice != "" {
+		cmd.Args = append([]string{s.nice, "-n", "19", cmd.Path}, cmd.Args[1:]...)
+		cmd.Path = s.nice
 	}
 	if in != nil {
 		cmd.ExtraFiles = []*os.File{in}

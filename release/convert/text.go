@@ -61,6 +61,20 @@ func NewTextExtractor(limits Limits) (*TextExtractor, error) {
 	return x, nil
 }
 
+// Background returns an extractor that shares x's limits and places and
+// runs its tools at the lowest processor priority (nice 19), for
+// searches nobody waits for: they then take little from submissions on a
+// busy machine. Without nice(1) it is x.
+func (x *TextExtractor) Background() *TextExtractor {
+	nice, err := exec.LookPath("nice")
+	if x == nil || err != nil {
+		return x
+	}
+	bg := *x
+	bg.box.nice = nice
+	return &bg
+}
+
 // PrivateFS returns nil when the extractor sees only what it needs of the
 // file system, or why it sees all that printgate's user can read.
 func (x *TextExtractor) PrivateFS() error { return x.private }

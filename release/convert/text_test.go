@@ -88,9 +88,14 @@ func TestTextMyNumberCorpus(t *testing.T) {
 		{"Japanese PDF", PDF, pdf, 1, mynumber.Finding{Count: 7, Pages: []int{1, 2, 3, 5}}},
 		{"PostScript", PostScript, myNumberPS(), 0, mynumber.Finding{Count: 2, Pages: []int{1, 2}}},
 		{"PDF without numbers", PDF, testdocs.PDF(3, "Lunch menu 03-1234-5678", testdocs.A4), 1, mynumber.Finding{}},
+		{"Japanese PDF at background priority", PDF, pdf, 1, mynumber.Finding{Count: 7, Pages: []int{1, 2, 3, 5}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := mynumber.Scanner{FirstPage: tc.first}
+			x := x
+			if strings.HasSuffix(tc.name, "background priority") {
+				x = x.Background()
+			}
 			if err := x.Text(context.Background(), bytes.NewReader(tc.doc), tc.format, &s); err != nil {
 				t.Fatal(err)
 			}
