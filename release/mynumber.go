@@ -211,6 +211,8 @@ func (s *Service) wakeInspector(j Job) {
 	if j.Sensitive != sensitivePending {
 		return
 	}
+	// Wall time, not Options.Now: this schedules work, it decides nothing.
+	s.lastSubmit.Store(time.Now().UnixNano())
 	select {
 	case s.inspectWake <- struct{}{}:
 	default:
@@ -245,12 +247,39 @@ func (s *Service) inspectPending(ctx context.Context) bool {
 		return false
 	}
 	for _, j := range jobs {
+		if !s.waitQuiet(ctx) {
+			return false
+		}
 		if err := s.inspectHeld(ctx, &j); err != nil {
 			s.log.Warn("release: search a held job for individual numbers", "job", j.ID, "err", err)
 			return false
 		}
 	}
 	return len(jobs) == 20
+}
+
+// quietFor is how long no document may have arrived before the inspector
+// searches one: starting a sandbox costs a submission's worth of
+// processor many times over, so the inspector gives way while documents
+// arrive. A user at a device does not wait for it (inspectOwner).
+const quietFor = 100 * time.Millisecond
+
+// waitQuiet waits until no document has arrived for quietFor; false when
+// ctx ends first.
+func (s *Service) waitQuiet(ctx context.Context) bool {
+	for {
+		since := time.Since(time.Unix(0, s.lastSubmit.Load()))
+		if since >= quietFor {
+			return true
+		}
+		t := time.NewTimer(quietFor - since)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		case <-t.C:
+		}
+	}
 }
 
 // inspectHeld searches held job j's document and records the outcome

@@ -263,8 +263,11 @@ type Service struct {
 	text           *convert.TextExtractor
 	textBackground *convert.TextExtractor
 	myNumberNotify string
-	// inspectWake wakes the inspector (mynumber.go).
+	// inspectWake wakes the inspector (mynumber.go); lastSubmit is when
+	// the last document arrived, in Unix nanoseconds, for the inspector
+	// to give way to submissions.
 	inspectWake chan struct{}
+	lastSubmit  atomic.Int64
 	// devicePrinters caches which printers stand behind each hold queue.
 	devicePrinters printerLists
 
