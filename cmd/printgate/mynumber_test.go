@@ -32,8 +32,13 @@ var myNumberForms = []string{"123456789018", "1234 5678 9018", "1234-5678-9018",
 // its WAL included), no log line and no export.
 func TestMyNumberDirectQueue(t *testing.T) {
 	testenv.Tool(t, "pdftotext")
+	t.Run("sqlite", func(t *testing.T) { testMyNumberDirectQueue(t, "") })
+	t.Run("postgres", func(t *testing.T) { testMyNumberDirectQueue(t, testenv.Postgres(t)) })
+}
+
+func testMyNumberDirectQueue(t *testing.T, dbURL string) {
 	direct := testenv.IPPEvePrinter(t)
-	e := newReleaseEnv(t, "", func(c *Config) {
+	e := newReleaseEnv(t, dbURL, func(c *Config) {
 		c.Queues[0].Mode = release.Direct
 		c.Queues[0].Printer = direct.URI
 		c.MyNumber.NotifyGroup = "jimu-sekininsha"
@@ -150,6 +155,7 @@ func TestMyNumberDirectQueue(t *testing.T) {
 	if out := runCLI(t, e.cfg, "", "audit", "verify"); strings.Contains(strings.ToLower(out), "mismatch") {
 		t.Errorf("audit verify:\n%s", out)
 	}
+	tables := dumpTables(t, db) // every table, every row
 	e.srv.Stop(t)
 	for _, form := range myNumberForms {
 		if strings.Contains(exports, form) {
@@ -157,6 +163,11 @@ func TestMyNumberDirectQueue(t *testing.T) {
 		}
 		if strings.Contains(e.srv.Log.String(), form) {
 			t.Errorf("the log shows %q", form)
+		}
+	}
+	for _, form := range myNumberForms {
+		if strings.Contains(tables, form) {
+			t.Errorf("the database holds %q", form)
 		}
 	}
 	assertNotInDir(t, e.cfg.DataDir, myNumberForms)
