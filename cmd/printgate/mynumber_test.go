@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/OpenPrinting/goipp"
+
 	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/internal/testdocs"
 	"github.com/printgate/printgate/internal/testenv"
@@ -67,6 +69,12 @@ func testMyNumberDirectQueue(t *testing.T, dbURL string) {
 	db.Raw("SELECT state, reason, sensitive FROM jobs WHERE id = ?", wrong).Scan(&row)
 	if row.Sensitive != "" {
 		t.Errorf("job with a wrong check digit marked %q", row.Sensitive)
+	}
+
+	// Nor does the owner's IPP Release-Job print it.
+	uri := e.srv.PrinterURI("secure")
+	if r := ippDo(t, uri, ippRequest(goipp.OpReleaseJob, uri, "bob", intVal("job-id", int(held))), nil); status(r) == goipp.StatusOk {
+		t.Errorf("IPP Release-Job of the job holding a number: %s, want a refusal", status(r))
 	}
 
 	// Card alone: the job is not listed and cannot be released.
