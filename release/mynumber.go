@@ -121,7 +121,7 @@ func (s *Service) inspectStored(ctx context.Context, q Queue, j *Job) {
 // document holds: sensitive-content-detected with the kind, the count
 // and the pages, and for the people responsible the group to tell.
 func sensitiveEvents(q Queue, j *Job) []audit.Event {
-	if j.Sensitive == "" {
+	if j.Sensitive == "" || j.Sensitive == sensitivePending {
 		return nil
 	}
 	pages := make([]string, len(j.sensitivePages))

@@ -221,9 +221,15 @@ func TestMyNumberHoldQueue(t *testing.T) {
 	db := openTestDB(t, e.srv)
 	testenv.WaitFor(t, "the held job to be searched", func() bool {
 		var n int64
-		db.Raw("SELECT COUNT(*) FROM audit_events WHERE type = 'sensitive-content-detected' AND job_id = ?", id).Scan(&n)
+		db.Raw("SELECT COUNT(*) FROM audit_events WHERE type = 'sensitive-content-detected' AND job_id = ? AND details LIKE ?",
+			id, `%"kind":"my-number"%`).Scan(&n)
 		return n == 1
 	})
+	var events []string
+	db.Raw("SELECT type FROM audit_events WHERE job_id = ? ORDER BY seq", id).Scan(&events)
+	if want := []string{"submitted", "held", "sensitive-content-detected"}; !slices.Equal(events, want) {
+		t.Errorf("events of the job: %v, want %v", events, want)
+	}
 	card := e.login("mfp1", map[string]string{"card": "04A1B2C3"})
 	if _, out := e.call("mfp1", http.MethodGet, "/release/sessions/"+card+"/jobs", nil); slices.Contains(jobIDs(out), id) {
 		t.Errorf("a card-only session lists job %d", id)
