@@ -69,6 +69,9 @@ func (d *DeviceRelease) Jobs(ctx context.Context, sess Session, dev Device) ([]J
 // queues; any other job is ErrNotFound, exactly like a missing one.
 func (d *DeviceRelease) Job(ctx context.Context, sess Session, dev Device, id int64) (Job, error) {
 	s := d.s
+	if err := s.inspectOwner(ctx, sess.UserName); err != nil {
+		return Job{}, err
+	}
 	var j Job
 	err := s.myNumberFloor(s.db.WithContext(ctx), sess.Method).Where("id = ? AND owner = ? AND NOT owner_unknown AND queue IN ?", id, sess.UserName, d.sessionQueues(sess, dev)).
 		Take(&j).Error
