@@ -57,6 +57,11 @@ const (
 	MethodCard    = "card"
 	MethodIDPIN   = "id+pin"
 	MethodCardPIN = "card+pin"
+	// MethodQR: released from the user's phone, signed in there, after
+	// scanning the device's QR code.
+	MethodQR = "qr"
+	// MethodWeb: released from My page to a device the user chose.
+	MethodWeb = "web"
 )
 
 // ActorSystem is the Actor of events printgate causes by itself (expiry,

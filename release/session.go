@@ -117,8 +117,13 @@ func (d *DeviceRelease) identify(ctx context.Context, dev Device, method string,
 			return directory.Identity{}, err
 		}
 		n, err := d.cardOwner(ctx, uid)
-		if errors.Is(err, ErrUnauthorized) && method == MethodCard && l.User != "" && l.Password != "" {
+		if errors.Is(err, ErrUnknownCard) && method == MethodCard && l.User != "" && l.Password != "" {
 			return d.selfEnroll(ctx, dev, l, uid)
+		}
+		if errors.Is(err, ErrUnknownCard) && !dev.SelfEnroll {
+			// Only a device that would enrol the card says that it is
+			// unknown, rather than merely refused.
+			err = fmt.Errorf("release: card: %w", ErrUnauthorized)
 		}
 		if err != nil {
 			return directory.Identity{}, err
@@ -216,8 +221,13 @@ func (d *DeviceRelease) cardOwner(ctx context.Context, uid string) (string, erro
 			return "", fmt.Errorf("release: directory card lookup: %w", err)
 		}
 	}
-	return "", fmt.Errorf("release: unknown card: %w", ErrUnauthorized)
+	return "", ErrUnknownCard
 }
+
+// ErrUnknownCard is a card that reads well but is nobody's. It wraps
+// ErrUnauthorized; a kiosk on a device allowing self-enrolment offers to
+// enrol it (releaseapi says so).
+var ErrUnknownCard = fmt.Errorf("release: unknown card: %w", ErrUnauthorized)
 
 // selfEnroll enrols an unknown card to the user whose directory password
 // comes with it, if the device allows self-enrolment. uid is the card's

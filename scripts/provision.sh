@@ -6,7 +6,7 @@
 #
 # 1. Debian packages: when a tool is missing and we are root, installs
 #    cups-ipp-utils cups cups-client cups-filters slapd ldap-utils chromium
-#    dbus poppler-utils qpdf ghostscript util-linux bubblewrap fonts-ipafont-gothic (apt-get
+#    dbus poppler-utils qpdf ghostscript util-linux bubblewrap fonts-ipafont-gothic zbar-tools (apt-get
 #    update once, no prompts). Package scripts
 #    are kept from starting services (policy-rc.d): the tests start private
 #    slapd, cupsd and ippeveprinter on free loopback ports and need no
@@ -29,7 +29,7 @@ export DEBIAN_FRONTEND=noninteractive
 log() { printf 'provision: %s\n' "$*" >&2; }
 
 PACKAGES=(cups-ipp-utils cups cups-client cups-filters slapd ldap-utils chromium dbus poppler-utils qpdf ghostscript util-linux
-	bubblewrap fonts-ipafont-gothic)
+	bubblewrap fonts-ipafont-gothic zbar-tools)
 # Each tool the tests run, and the package that brings it.
 declare -A TOOL_PACKAGE=(
 	[ippeveprinter]=cups-ipp-utils [ipptool]=cups-ipp-utils
@@ -37,6 +37,7 @@ declare -A TOOL_PACKAGE=(
 	[slapd]=slapd [slapadd]=slapd [slappasswd]=slapd [ldapsearch]=ldap-utils
 	[chromium]=chromium [dbus-daemon]=dbus [pdfinfo]=poppler-utils [pdftotext]=poppler-utils [qpdf]=qpdf
 	[gs]=ghostscript [prlimit]=util-linux [bwrap]=bubblewrap
+	[zbarimg]=zbar-tools
 )
 
 private_pg=no

@@ -122,6 +122,7 @@ func (s *server) routes() []route {
 
 		{get, "/kiosk", accessPublic, kindPage, s.kioskPage},
 	}...)
+	rs = append(rs, s.remoteRoutes()...)
 	return append(rs, s.staticRoutes()...)
 }
 

@@ -75,6 +75,14 @@ type Options struct {
 	// Devices lists and manages the registered devices; nil shows the
 	// devices page as not available.
 	Devices Devices
+	// Remote releases jobs to a device from elsewhere: from a phone
+	// after the device's QR code, and from My page on queues that allow
+	// it; nil offers neither.
+	Remote RemoteRelease
+	// QRLabelLifetime is how long a QR label printed from the console
+	// stays valid; release.DefaultQRLabelLifetime when 0.
+	QRLabelLifetime time.Duration
+
 	// Audit records console actions that change credentials, and
 	// exports; nil records nothing. When set, an action whose record
 	// fails is not carried out.

@@ -114,6 +114,12 @@ type ReleaseConfig struct {
 	// UnsupportedOptions says what a release does with a job option its
 	// printer cannot honour.
 	UnsupportedOptions UnsupportedOptionsConfig `yaml:"unsupported_options"`
+	// QRLifetime is how long the QR code a kiosk shows stays valid (the
+	// kiosk shows a new one halfway); default 5m.
+	QRLifetime time.Duration `yaml:"qr_lifetime"`
+	// QRLabelLifetime is how long a QR label printed from the console or
+	// by printgate device qr stays valid; default 2160h (90 days).
+	QRLabelLifetime time.Duration `yaml:"qr_label_lifetime"`
 }
 
 // UnsupportedOptionsConfig says, per job option, what a release does
@@ -307,6 +313,10 @@ type QueueConfig struct {
 	// whose device sessions see and release this queue's jobs; default
 	// all.
 	ReleaseRequires []string `yaml:"release_requires,omitempty"`
+	// ReleaseFromWeb lets owners send the queue's jobs from My page to a
+	// device they choose, without being at it; default off. Leave it off
+	// on queues whose jobs must wait for their owner at the printer.
+	ReleaseFromWeb bool `yaml:"release_from_web,omitempty"`
 	// Rules are the queue's print rules (プリント制御): force_monochrome,
 	// force_two_sided, max_pages, formats, hours, weekdays.
 	Rules rules.Config `yaml:"rules,omitempty"`
@@ -376,6 +386,7 @@ func defaultConfig() Config {
 			DeviceMaxFailures: 10, DeviceFailureWindow: 5 * time.Minute,
 			PrinterRefresh: printerinfo.DefaultRefresh, PrinterFresh: printerinfo.DefaultFresh,
 			PrinterTimeout: printerinfo.DefaultTimeout,
+			QRLifetime:     release.DefaultQRLifetime, QRLabelLifetime: release.DefaultQRLabelLifetime,
 			UnsupportedOptions: UnsupportedOptionsConfig{Copies: printerinfo.Refuse, Sides: printerinfo.Print,
 				Color: printerinfo.Print, Media: printerinfo.Print}},
 		Queues: []QueueConfig{{Name: "secure", Mode: "hold"}},

@@ -128,6 +128,12 @@ func (c *Config) checkAccess(p *problems) {
 	if c.Release.DeviceMaxFailures < 1 || c.Release.DeviceMaxFailures > 1000 {
 		p.add("release.device_max_failures", "must be 1 to 1000")
 	}
+	if c.Release.QRLifetime < 30*time.Second || c.Release.QRLifetime > 24*time.Hour {
+		p.add("release.qr_lifetime", "must be 30s to 24h")
+	}
+	if c.Release.QRLabelLifetime < time.Hour || c.Release.QRLabelLifetime > 5*365*24*time.Hour {
+		p.add("release.qr_label_lifetime", "must be 1h to 43800h (5 years)")
+	}
 	if c.Release.DeviceFailureWindow < time.Second {
 		p.add("release.device_failure_window", "must be at least 1s")
 	}
@@ -192,7 +198,7 @@ func (q QueueConfig) queue() (release.Queue, error) {
 		Name: q.Name, Mode: q.Mode, Printer: q.Printer, Formats: q.Formats,
 		MaxSize: q.MaxDocumentMB << 20, Auth: q.Auth, Info: q.Info, Location: q.Location, Color: true,
 		AllowPlaintextBasic: q.AllowPlaintextBasic, HideNames: q.HideDocumentNames,
-		TTL: q.TTL, KeepAfterPrint: q.KeepAfterPrint, ReleaseRequires: q.ReleaseRequires,
+		TTL: q.TTL, KeepAfterPrint: q.KeepAfterPrint, ReleaseRequires: q.ReleaseRequires, ReleaseFromWeb: q.ReleaseFromWeb,
 		AcceptUnknownAsOctetStream: q.AcceptUnknownAsOctetStream, UnknownOwner: q.UnknownOwner,
 	}
 	if q.Color != nil {
@@ -217,8 +223,8 @@ func (q QueueConfig) queue() (release.Queue, error) {
 		out.Formats = defaultFormats
 	}
 	for _, m := range q.ReleaseRequires {
-		if m != release.MethodCard && m != release.MethodCardPIN && m != release.MethodIDPIN {
-			return out, fmt.Errorf("release_requires: %q must be card, card+pin or id+pin", m)
+		if m != release.MethodCard && m != release.MethodCardPIN && m != release.MethodIDPIN && m != release.MethodQR {
+			return out, fmt.Errorf("release_requires: %q must be card, card+pin, id+pin or qr", m)
 		}
 	}
 	if q.MaxDocumentMB < 0 {

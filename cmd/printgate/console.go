@@ -142,6 +142,7 @@ func (st *stack) consoleOptions(svc *release.Service) web.Options {
 		Jobs: consoleJobs{svc}, History: consoleHistory{st.audit, svc}, Audit: consoleAudit{st},
 		Record: st.audit, Devices: consoleDevices{svc, st.audit}, Codes: st.stampCodes,
 		AllowPlainCredentials: st.cfg.Server.AllowPlainCredentials,
+		Remote:                svc.RemoteRelease(), QRLabelLifetime: st.cfg.Release.QRLabelLifetime,
 	}
 	if st.builtin != nil {
 		opts.Users, opts.PasswordSetter = st.builtin, st.builtin

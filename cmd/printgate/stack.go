@@ -52,6 +52,9 @@ type stack struct {
 	// passwords checks directory passwords under it.
 	throttle  *throttle.Store
 	passwords *throttle.Passwords
+	// qrKey signs the devices' QR links (release/qrlink derives its own
+	// key from it): the credentials key, shared by every instance.
+	qrKey []byte
 	// now is the release service's clock; nil is the wall clock.
 	now func() time.Time
 }
@@ -99,6 +102,7 @@ func openStack(ctx context.Context, cfg Config, log *slog.Logger) (_ *stack, err
 	// One limiter for every argon2id check of the process: PINs, job
 	// PINs and passwords together stay within the memory budget.
 	limit := secret.NewLimiter(cfg.Credentials.Argon2MemoryMB<<20, secret.DefaultParams(), cfg.Credentials.Argon2Wait)
+	st.qrKey = key
 	if st.hasher, err = secret.NewHasher(key, secret.DefaultParams(), limit); err != nil {
 		return nil, err
 	}
@@ -263,6 +267,7 @@ func (st *stack) service(ctx context.Context) (*release.Service, func(), error) 
 		Printers: printerinfo.New(printerinfo.Options{Refresh: st.cfg.Release.PrinterRefresh,
 			Fresh: st.cfg.Release.PrinterFresh, Timeout: st.cfg.Release.PrinterTimeout, Now: st.now, Log: st.log}),
 		Unsupported: st.cfg.Release.UnsupportedOptions.policy(),
+		QRKey:       st.qrKey, QRLifetime: st.cfg.Release.QRLifetime,
 	})
 	if err != nil {
 		sp.Close()
