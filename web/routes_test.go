@@ -38,6 +38,7 @@ func fullEnv(t *testing.T, db *database.DB) *env {
 		rec := &record{details: map[int64]JobDetail{sampleJob: {JobRecord: audit.JobRecord{JobID: sampleJob, JobInfo: audit.JobInfo{Owner: userName}}}}}
 		o.History, o.Record = rec, rec
 		o.Devices = newDevices("secure")
+		o.Remote = sampleRemote{}
 	})
 }
 

@@ -177,7 +177,8 @@
         say(enrolling ? "enrolled" : "", null, "ok");
         return;
       case 401:
-        if (cardOnly && r.data && r.data.reason === "unknown-card" && device && device.self_enroll) {
+        // Only a device that enrols cards says that one is unknown.
+        if (cardOnly && r.data && r.data.reason === "unknown-card") {
           askEnrol(body.card);
           return;
         }
