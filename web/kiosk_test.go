@@ -66,7 +66,7 @@ func newKioskEnv(t *testing.T, tweak ...func(*release.Options)) *kioskEnv {
 		passwords, _ := o.Passwords.(*throttle.Passwords)
 		opts := release.Options{
 			DB: db, Spool: sp, Client: &ipp.Client{}, Directory: o.Directory, Credentials: o.Credentials,
-			Audit:    k.audit, Passwords: passwords, Log: k.logs.Logger(), QRKey: testKey,
+			Audit: k.audit, Passwords: passwords, Log: k.logs.Logger(), QRKey: testKey,
 			Queues:   []release.Queue{{Name: "secure", Mode: release.Hold, Formats: []string{"application/pdf"}, MaxSize: 1 << 20}},
 			Instance: "kiosk-test",
 		}
