@@ -218,7 +218,7 @@ func (s *server) qrLabelPage(c *gin.Context) {
 		return
 	}
 	token := strings.TrimPrefix(link.Path, release.QRPath(link.Device, ""))
-	d := qrLabelData{Device: link.Device, URL: origin(c.Request) + link.Path,
+	d := qrLabelData{Device: link.Device, URL: s.origin(c.Request) + link.Path,
 		Image: "/admin/devices/" + link.Device + "/qr/" + token, Expires: s.locale(c).Date(link.Expires)}
 	s.render(c, http.StatusOK, "qrlabel", view{Title: "qr.label_title", Self: "/admin/devices/" + link.Device + "/qr", Data: d})
 }
@@ -229,7 +229,7 @@ func (s *server) qrLabelImage(c *gin.Context) {
 	if _, ok := s.qrDevice(c); !ok {
 		return
 	}
-	png, err := qrcode.Encode(origin(c.Request)+qrPath(c), qrcode.Medium, 512)
+	png, err := qrcode.Encode(s.origin(c.Request)+qrPath(c), qrcode.Medium, 512)
 	if err != nil {
 		s.fail(c, "QR label image", err)
 		return
@@ -238,10 +238,11 @@ func (s *server) qrLabelImage(c *gin.Context) {
 }
 
 // origin is the scheme and host the request came to: a phone reaches the
-// server the way the browser that shows the code did.
-func origin(r *http.Request) string {
+// server the way the browser that shows the code did. Behind a
+// TLS-terminating proxy (Options.Secure) that is https.
+func (s *server) origin(r *http.Request) string {
 	scheme := "http"
-	if r.TLS != nil {
+	if r.TLS != nil || s.opts.Secure {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host

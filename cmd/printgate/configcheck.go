@@ -227,6 +227,11 @@ func (q QueueConfig) queue() (release.Queue, error) {
 			return out, fmt.Errorf("release_requires: %q must be card, card+pin, id+pin or qr", m)
 		}
 	}
+	if q.ReleaseFromWeb && len(q.ReleaseRequires) > 0 {
+		// The floor asks for the owner at the device; My page would
+		// release without them.
+		return out, errors.New("release_from_web: a queue with release_requires wants its owner at the device: set one or the other")
+	}
 	if q.MaxDocumentMB < 0 {
 		return out, errors.New("max_document_mb: must not be negative")
 	}

@@ -113,6 +113,16 @@
   function touch() {
     clearTimeout(idleTimer);
     if (session) idleTimer = setTimeout(() => logout("idle"), IDLE_MS);
+    if (enrolCard) armEnrolTimer();
+  }
+
+  // armEnrolTimer goes back to sign-in from an enrolment form left alone.
+  function armEnrolTimer() {
+    clearTimeout(enrolTimer);
+    enrolTimer = setTimeout(() => {
+      showLogin();
+      say("");
+    }, IDLE_MS);
   }
 
   async function logout(reason) {
@@ -228,11 +238,7 @@
     show("enrol");
     say("enrol_offer", null, "info");
     $("enrol-user").focus();
-    clearTimeout(enrolTimer);
-    enrolTimer = setTimeout(() => {
-      showLogin();
-      say("");
-    }, IDLE_MS);
+    armEnrolTimer();
   }
 
   // --- the device and its QR code ---
