@@ -93,6 +93,8 @@ func (s *server) routes() []route {
 		{get, "/signin", accessPublic, kindPage, s.signinPage},
 		{post, "/signin", accessPublic, kindPage, s.refusePlainText(s.signin)},
 		{post, "/signout", accessUser, kindPage, s.signout},
+		{get, oidcStartPath, accessPublic, kindPage, s.withOIDC(s.oidcStart)},
+		{get, oidcCallbackPath, accessPublic, kindPage, s.withOIDC(s.oidcCallback)},
 
 		{get, "/my", accessUser, kindPage, s.myPage},
 		{post, "/my/pin", accessUser, kindPage, s.setMyPIN},
@@ -117,6 +119,7 @@ func (s *server) routes() []route {
 		{get, "/admin/users", accessAuditor, kindPage, s.usersPage},
 		{post, "/admin/users/pin/reset", accessAdmin, kindPage, s.resetPIN},
 		{post, "/admin/users/unlock", accessAdmin, kindPage, s.unlockUser},
+		{post, "/admin/users/password", accessAdmin, kindPage, s.refusePlainText(s.resetPassword)},
 		{post, "/admin/users/cards/add", accessAdmin, kindPage, s.addCard},
 		{post, "/admin/users/cards/remove", accessAdmin, kindPage, s.removeCard},
 

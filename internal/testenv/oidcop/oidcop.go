@@ -146,7 +146,9 @@ func (p *Provider) login(w http.ResponseWriter, r *http.Request) {
 		renderLogin(w, id, err.Error())
 		return
 	}
-	ctx := op.ContextWithIssuer(r.Context(), p.Issuer)
+	// The callback is this provider's own, wherever its issuer says it
+	// is: an impostor must finish its own flows.
+	ctx := op.ContextWithIssuer(r.Context(), p.URL)
 	http.Redirect(w, r, op.AuthCallbackURL(p.op)(ctx, id), http.StatusFound)
 }
 
