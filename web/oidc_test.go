@@ -416,8 +416,19 @@ func TestOIDCProviderDown(t *testing.T) {
 	e.signIn(t, userName)
 }
 
-// TestOIDCOff serves no single sign-on without its configuration.
+// TestOIDCOff serves no single sign-on without its configuration, and
+// its routes, public, with it.
 func TestOIDCOff(t *testing.T) {
+	on := newEnv(t, openDB(t, database.SQLite), func(o *Options) { o.OIDC = &OIDCConfig{} })
+	var got []string
+	for _, r := range on.srv.routes() {
+		if strings.HasPrefix(r.path, oidcStartPath) {
+			got = append(got, r.method+" "+r.path+" "+r.access.String())
+		}
+	}
+	if want := []string{"GET /signin/oidc public", "GET /signin/oidc/callback public"}; !slices.Equal(got, want) {
+		t.Errorf("routes %q, want %q", got, want)
+	}
 	e := newEnv(t, openDB(t, database.SQLite), nil)
 	for _, path := range []string{oidcStartPath, oidcCallbackPath + "?state=x&code=y"} {
 		if w := e.do(t, request{method: http.MethodGet, path: path}); w.Code != http.StatusNotFound {

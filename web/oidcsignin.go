@@ -266,14 +266,16 @@ func (s *server) oidcRefused(c *gin.Context, status int, key string, args ...any
 		Data: s.signinData("")})
 }
 
-// withOIDC serves h when single sign-on is configured; otherwise the
-// paths are not there.
-func (s *server) withOIDC(h gin.HandlerFunc) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		if s.oidc == nil {
-			s.notFound(c)
-			return
-		}
-		h(c)
+// oidcRoutes are single sign-on's routes, there only when it is
+// configured. Both are GETs that a browser is sent to: starting a flow
+// and finishing one change no state a third site could abuse (the state
+// check refuses an answer this browser did not ask for).
+func (s *server) oidcRoutes() []route {
+	if s.oidc == nil {
+		return nil
+	}
+	return []route{
+		{http.MethodGet, oidcStartPath, accessPublic, kindPage, s.oidcStart},
+		{http.MethodGet, oidcCallbackPath, accessPublic, kindPage, s.oidcCallback},
 	}
 }

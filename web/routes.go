@@ -93,8 +93,6 @@ func (s *server) routes() []route {
 		{get, "/signin", accessPublic, kindPage, s.signinPage},
 		{post, "/signin", accessPublic, kindPage, s.refusePlainText(s.signin)},
 		{post, "/signout", accessUser, kindPage, s.signout},
-		{get, oidcStartPath, accessPublic, kindPage, s.withOIDC(s.oidcStart)},
-		{get, oidcCallbackPath, accessPublic, kindPage, s.withOIDC(s.oidcCallback)},
 
 		{get, "/my", accessUser, kindPage, s.myPage},
 		{post, "/my/pin", accessUser, kindPage, s.setMyPIN},
@@ -125,6 +123,7 @@ func (s *server) routes() []route {
 
 		{get, "/kiosk", accessPublic, kindPage, s.kioskPage},
 	}...)
+	rs = append(rs, s.oidcRoutes()...)
 	return append(rs, s.staticRoutes()...)
 }
 

@@ -111,4 +111,3 @@ func (st *stack) consoleSSO(opts *web.Options) error {
 	opts.Owners = owners
 	return nil
 }
-
