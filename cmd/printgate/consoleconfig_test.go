@@ -3,8 +3,14 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"gorm.io/gorm"
+
+	"github.com/printgate/printgate/audit"
+	"github.com/printgate/printgate/web"
 )
 
 // TestConsoleOIDCConfig checks console.oidc: every key it needs is named
@@ -60,5 +66,38 @@ func TestConsoleOIDCConfig(t *testing.T) {
 				t.Fatalf("console options %+v, owners %v", opts.OIDC, opts.Owners)
 			}
 		})
+	}
+}
+
+// TestConsoleSignInRecorded keeps a console sign-in's method and a
+// refusal's reason in the audit trail's own fields.
+func TestConsoleSignInRecorded(t *testing.T) {
+	cfg := defaultConfig()
+	cfg.DataDir = t.TempDir()
+	if err := cfg.validate(); err != nil {
+		t.Fatal(err)
+	}
+	st := openStackT(t, cfg)
+	ctx := t.Context()
+	rec := consoleAudit{st}
+	for _, a := range []web.Action{
+		{Name: web.ActionSignIn, Actor: "hanako", Target: "hanako", Method: web.MethodOIDC, Role: "user"},
+		{Name: web.ActionLoginFailed, Actor: audit.ActorSystem, Method: web.MethodOIDC, Reason: "no directory user",
+			Details: map[string]string{"claim": "mallory"}},
+	} {
+		if err := st.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return rec.RecordAction(ctx, tx, a) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	for ev, err := range st.audit.Events(ctx, audit.Filter{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, ev.Type+" "+ev.Owner+" "+ev.Method+" "+ev.Reason+" "+ev.Details["claim"])
+	}
+	want := []string{"signed-in hanako oidc  ", "login-failed  oidc no directory user mallory"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("recorded %q, want %q", got, want)
 	}
 }
