@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/internal/secret"
 	"github.com/printgate/printgate/release/directory"
@@ -159,5 +161,41 @@ func TestResetPasswordUnrecorded(t *testing.T) {
 	}
 	if _, err := e.dir.Authenticate(t.Context(), userName, testPassword); err != nil {
 		t.Fatalf("the password changed unrecorded: %v", err)
+	}
+}
+
+// TestBrowserResetPassword has an admin set a user's password on the
+// users page in Chromium; the user then signs in with it.
+func TestBrowserResetPassword(t *testing.T) {
+	ctx := browser(t)
+	e := newResetEnv(t, nil)
+	base := serve(t, e.h)
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/signin?lang=en"),
+		chromedp.WaitVisible(chromedp.CSS(`#signin`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name="name"]`), adminName),
+		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), testPassword),
+		chromedp.Submit(chromedp.CSS(`#signin`)),
+		chromedp.WaitVisible(chromedp.CSS(`span.who`)),
+		chromedp.Navigate(base+"/admin/users?user="+userName),
+		chromedp.WaitVisible(chromedp.CSS(`#reset-password`)),
+		chromedp.SendKeys(chromedp.CSS(`#reset-password input[name="password"]`), newPassword),
+		chromedp.SendKeys(chromedp.CSS(`#reset-password input[name="password2"]`), newPassword),
+		chromedp.Click(chromedp.CSS(`#reset-password button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`p.flash.ok`)),
+	)
+	screenshot(t, ctx, "password-reset")
+	if err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	flash, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`p.flash.ok`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(flash, "The password has been set") {
+		t.Fatalf("flash %q", flash)
+	}
+	if _, err := e.dir.Authenticate(t.Context(), userName, newPassword); err != nil {
+		t.Fatalf("the password set in the browser does not work: %v", err)
 	}
 }
