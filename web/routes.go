@@ -87,6 +87,7 @@ func (s *server) routes() []route {
 			c.Data(http.StatusOK, "text/plain; charset=utf-8", []byte("printgate\n"))
 		}})
 	}
+	rs = append(rs, s.oidcRoutes()...)
 	get, post := http.MethodGet, http.MethodPost
 	rs = append(rs, []route{
 		{get, "/", accessPublic, kindPage, s.root},
@@ -123,7 +124,6 @@ func (s *server) routes() []route {
 
 		{get, "/kiosk", accessPublic, kindPage, s.kioskPage},
 	}...)
-	rs = append(rs, s.oidcRoutes()...)
 	return append(rs, s.staticRoutes()...)
 }
 
