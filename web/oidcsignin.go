@@ -221,7 +221,7 @@ func (s *server) oidcUser(ctx context.Context, claimed string) (directory.Identi
 // startSession signs id in: a new session (recorded by rec in the same
 // transaction, when set), its cookie, and the user's start page.
 func (s *server) startSession(c *gin.Context, id directory.Identity, rec database.Hook, method string) {
-	token, err := s.sessions.create(c.Request.Context(), id, s.sessionToken(c.Request), rec)
+	token, err := s.sessions.createRecorded(c.Request.Context(), id, s.sessionToken(c.Request), rec)
 	if err != nil {
 		s.fail(c, "sign-in", err)
 		return

@@ -83,8 +83,13 @@ func (st *sessionStore) touchEvery() time.Duration {
 // browser held before (old, possibly "") ends in the same transaction:
 // every sign-in gets a fresh secret, so one planted in the browser
 // beforehand is worthless. Expired sessions are swept at the same time.
-// rec, when not nil, records the sign-in in the same transaction.
-func (st *sessionStore) create(ctx context.Context, id directory.Identity, old string, rec database.Hook) (string, error) {
+func (st *sessionStore) create(ctx context.Context, id directory.Identity, old string) (string, error) {
+	return st.createRecorded(ctx, id, old, nil)
+}
+
+// createRecorded is create with rec, when not nil, recording the sign-in
+// in the same transaction.
+func (st *sessionStore) createRecorded(ctx context.Context, id directory.Identity, old string, rec database.Hook) (string, error) {
 	token := rand.Text()
 	now := st.now()
 	err := st.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
