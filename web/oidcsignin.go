@@ -136,21 +136,8 @@ func (s *server) oidcStart(c *gin.Context) {
 // disabled. Only then does a session start.
 func (s *server) oidcCallback(c *gin.Context) {
 	ctx, ip := c.Request.Context(), clientIP(c.Request)
-	q := c.Request.URL.Query()
-	f, ok := s.takeFlow(c)
-	if state := q.Get("state"); !ok || state == "" || !equalSecret(state, f.State) {
-		s.log.Warn("web: single sign-on: state does not match this browser's", "remote", ip, "flow", ok)
-		s.oidcRefused(c, http.StatusBadRequest, "oidc.expired")
-		return
-	}
-	if e := q.Get("error"); e != "" {
-		s.log.Info("web: single sign-on: the provider answered an error", "error", e, "remote", ip)
-		s.oidcRefused(c, http.StatusUnauthorized, "oidc.denied")
-		return
-	}
-	code := q.Get("code")
-	if code == "" || len(code) > 4096 {
-		s.oidcRefused(c, http.StatusBadRequest, "oidc.expired")
+	f, code, ok := s.oidcAnswer(c)
+	if !ok {
 		return
 	}
 	name, err := s.oidc.exchange(ctx, code, f)
@@ -186,6 +173,30 @@ func (s *server) oidcCallback(c *gin.Context) {
 	rec := s.record(c, Action{Name: ActionSignIn, Actor: id.Name, Role: id.Role(), Target: id.Name, Method: MethodOIDC,
 		Details: map[string]string{"claim": name}})
 	s.startSession(c, id, rec, MethodOIDC)
+}
+
+// oidcAnswer reads the provider's answer to this browser's flow: its
+// code, or a page saying why there is none (and false).
+func (s *server) oidcAnswer(c *gin.Context) (flow, string, bool) {
+	ip, q := clientIP(c.Request), c.Request.URL.Query()
+	f, ok := s.takeFlow(c)
+	if state := q.Get("state"); !ok || state == "" || !equalSecret(state, f.State) {
+		s.log.Warn("web: single sign-on: state does not match this browser's", "remote", ip, "flow", ok)
+		s.oidcRefused(c, http.StatusBadRequest, "oidc.expired")
+		return flow{}, "", false
+	}
+	if e := q.Get("error"); e != "" {
+		// An OAuth error code is a short word; anything longer is cut.
+		s.log.Info("web: single sign-on: the provider answered an error", "error", e[:min(len(e), 64)], "remote", ip)
+		s.oidcRefused(c, http.StatusUnauthorized, "oidc.denied")
+		return flow{}, "", false
+	}
+	code := q.Get("code")
+	if code == "" || len(code) > 4096 {
+		s.oidcRefused(c, http.StatusBadRequest, "oidc.expired")
+		return flow{}, "", false
+	}
+	return f, code, true
 }
 
 // oidcUser finds the directory user the provider's name stands for,
