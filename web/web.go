@@ -105,6 +105,12 @@ type Options struct {
 	SessionLifetime time.Duration
 	// Now is the clock for sessions; nil means time.Now.
 	Now func() time.Time
+	// OIDC, when set, offers sign-in by an OpenID Provider beside the
+	// password form (oidc.go).
+	OIDC *OIDCConfig
+	// Owners maps the name the provider gives to a directory user, as
+	// jobs' owners are mapped; nil looks the name up as a login name.
+	Owners OwnerMapper
 	// AllowPlainCredentials accepts passwords and PINs over plain HTTP
 	// from other machines (server.allow_plain_credentials). Off, the
 	// console's sign-in is refused there, and the release API refuses
@@ -135,6 +141,8 @@ type server struct {
 	matcher  language.Matcher
 	langs    []string // the matcher's languages, by index
 	console  bool
+	// oidc is the single sign-on relying party; nil without OIDC.
+	oidc *relyingParty
 }
 
 // New returns the engine with every route of printgate. Register no
@@ -164,6 +172,9 @@ func newServer(opts Options) *server {
 	s.console = opts.DB != nil && opts.Directory != nil && opts.Credentials != nil && opts.Passwords != nil
 	if s.console {
 		s.sessions = &sessionStore{db: opts.DB, now: s.now, idle: s.opts.IdleTimeout, lifetime: s.opts.SessionLifetime}
+	}
+	if s.console && opts.OIDC != nil {
+		s.oidc = newRelyingParty(*opts.OIDC)
 	}
 	s.pages = mustParsePages(s.tz)
 	s.cop = http.NewCrossOriginProtection()

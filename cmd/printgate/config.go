@@ -51,6 +51,8 @@ type Config struct {
 	// Convert bounds the converter that turns documents into what their
 	// printer takes (release/convert).
 	Convert ConvertConfig `yaml:"convert"`
+	// Console sets the web console (single sign-on).
+	Console ConsoleConfig `yaml:"console,omitempty"`
 	// RulesByGroup are print rules for the members of directory groups,
 	// on every queue, on top of the queue's own rules.
 	RulesByGroup []rules.GroupConfig `yaml:"rules_by_group,omitempty"`

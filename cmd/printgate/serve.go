@@ -84,6 +84,9 @@ func (a *app) serve(ctx context.Context, cfg Config) error {
 		ipp.WithUploadLimits(cfg.Server.UploadIdle, cfg.Server.MinUploadRate, cfg.Server.UploadGrace),
 		ipp.WithJobsListLimit(cfg.Server.GetJobsLimit))
 	opts := st.consoleOptions(svc)
+	if err := st.consoleSSO(&opts); err != nil {
+		return err
+	}
 	opts.IPP = ippServer
 	for _, r := range releaseapi.New(svc.DeviceRelease(), log).Routes() {
 		opts.API = append(opts.API, web.APIRoute(r))
