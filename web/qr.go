@@ -2,9 +2,7 @@ package web
 
 import (
 	"errors"
-	"math"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"strings"
 
@@ -12,8 +10,6 @@ import (
 	qrcode "github.com/skip2/go-qrcode"
 
 	"github.com/printgate/printgate/release"
-	"github.com/printgate/printgate/release/directory"
-	"github.com/printgate/printgate/release/throttle"
 )
 
 // qrData is the phone's page after a device's QR code: a sign-in form,
@@ -99,31 +95,8 @@ func (s *server) qrSignin(c *gin.Context) {
 		s.render(c, status, "qr", view{Title: "qr.title", Self: qrPath(c), Error: s.locale(c).T(key, args...),
 			Data: qrData{Device: dev.Name, Path: qrPath(c), Name: name}})
 	}
-	if name == "" || password == "" || len(name) > maxNameLength || len(password) > maxPasswordLength {
-		again(http.StatusBadRequest, "signin.missing")
-		return
-	}
-	ip := clientIP(c.Request)
-	addr, _ := netip.ParseAddr(ip)
-	id, err := s.opts.Passwords.Authenticate(c.Request.Context(), name, password, addr.Unmap(), "qr")
-	var throttled *throttle.Error
-	switch {
-	case errors.As(err, &throttled):
-		wait := throttled.RetryAfter()
-		c.Header("Retry-After", itoa(int64(wait.Seconds())))
-		s.log.Warn("web: QR sign-in refused by rate limit", "remote", ip)
-		again(http.StatusTooManyRequests, "signin.too_many", int(math.Ceil(wait.Minutes())))
-		return
-	case errors.Is(err, directory.ErrInvalidCredentials):
-		s.log.Info("web: QR sign-in failed", "device", dev.Name, "remote", ip)
-		again(http.StatusUnauthorized, "signin.invalid")
-		return
-	case errors.Is(err, directory.ErrUnavailable):
-		s.log.Error("web: QR sign-in: directory unavailable", "err", err)
-		again(http.StatusServiceUnavailable, "signin.unavailable")
-		return
-	case err != nil:
-		s.fail(c, "QR sign-in", err)
+	id, ok := s.checkPassword(c, name, password, release.MethodQR, again)
+	if !ok {
 		return
 	}
 	token, err := s.sessions.create(c.Request.Context(), id, s.sessionToken(c.Request))
@@ -132,7 +105,7 @@ func (s *server) qrSignin(c *gin.Context) {
 		return
 	}
 	s.setSessionCookie(c.Writer, c.Request, token)
-	s.log.Info("web: signed in by QR link", "user", id.Name, "device", dev.Name, "remote", ip)
+	s.log.Info("web: signed in by QR link", "user", id.Name, "device", dev.Name, "remote", clientIP(c.Request))
 	c.Redirect(http.StatusSeeOther, qrPath(c))
 }
 

@@ -68,35 +68,46 @@ func (s *server) signin(c *gin.Context) {
 		s.render(c, status, "signin", view{Title: "signin.title", Error: s.locale(c).T(key, args...),
 			Data: s.signinData(name)})
 	}
-	if name == "" || password == "" || len(name) > maxNameLength || len(password) > maxPasswordLength {
-		again(http.StatusBadRequest, "signin.missing")
-		return
-	}
-	ip := clientIP(c.Request)
-	addr, _ := netip.ParseAddr(ip)
-	id, err := s.opts.Passwords.Authenticate(c.Request.Context(), name, password, addr.Unmap(), "console")
-	var throttled *throttle.Error
-	switch {
-	case errors.As(err, &throttled):
-		wait := throttled.RetryAfter()
-		c.Header("Retry-After", itoa(int64(wait.Seconds())))
-		s.log.Warn("web: sign-in refused by rate limit", "remote", ip)
-		again(http.StatusTooManyRequests, "signin.too_many", int(math.Ceil(wait.Minutes())))
-		return
-	case errors.Is(err, directory.ErrInvalidCredentials):
-		// The typed name is not logged: people type passwords there.
-		s.log.Info("web: sign-in failed", "remote", ip)
-		again(http.StatusUnauthorized, "signin.invalid")
-		return
-	case errors.Is(err, directory.ErrUnavailable):
-		s.log.Error("web: sign-in: directory unavailable", "err", err)
-		again(http.StatusServiceUnavailable, "signin.unavailable")
-		return
-	case err != nil:
-		s.fail(c, "sign-in", err)
+	id, ok := s.checkPassword(c, name, password, "console", again)
+	if !ok {
 		return
 	}
 	s.startSession(c, id, nil, "password")
+}
+
+// checkPassword checks name's password, typed at where (the console, a
+// QR link), under the account and address limits. On failure it has
+// answered, through again (the form shown again with a message) or an
+// error page, and returns false.
+func (s *server) checkPassword(c *gin.Context, name, password, where string,
+	again func(status int, key string, args ...any)) (directory.Identity, bool) {
+	if name == "" || password == "" || len(name) > maxNameLength || len(password) > maxPasswordLength {
+		again(http.StatusBadRequest, "signin.missing")
+		return directory.Identity{}, false
+	}
+	ip := clientIP(c.Request)
+	addr, _ := netip.ParseAddr(ip)
+	id, err := s.opts.Passwords.Authenticate(c.Request.Context(), name, password, addr.Unmap(), where)
+	var throttled *throttle.Error
+	switch {
+	case err == nil:
+		return id, true
+	case errors.As(err, &throttled):
+		wait := throttled.RetryAfter()
+		c.Header("Retry-After", itoa(int64(wait.Seconds())))
+		s.log.Warn("web: sign-in refused by rate limit", "where", where, "remote", ip)
+		again(http.StatusTooManyRequests, "signin.too_many", int(math.Ceil(wait.Minutes())))
+	case errors.Is(err, directory.ErrInvalidCredentials):
+		// The typed name is not logged: people type passwords there.
+		s.log.Info("web: sign-in failed", "where", where, "remote", ip)
+		again(http.StatusUnauthorized, "signin.invalid")
+	case errors.Is(err, directory.ErrUnavailable):
+		s.log.Error("web: sign-in: directory unavailable", "err", err)
+		again(http.StatusServiceUnavailable, "signin.unavailable")
+	default:
+		s.fail(c, "sign-in", err)
+	}
+	return directory.Identity{}, false
 }
 
 // signout ends the session: its row is deleted, so the cookie is useless
