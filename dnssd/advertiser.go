@@ -40,6 +40,16 @@ type Listener struct {
 	TLSVersion string
 }
 
+// Queue is a queue to advertise.
+type Queue struct {
+	// Name is the queue's name.
+	Name string
+	// TLSOnly keeps the queue off plain listeners: one that takes
+	// passwords only over TLS refuses every plain request, so a client
+	// that found it as _ipp._tcp could not use it.
+	TLSOnly bool
+}
+
 // Options configure an Advertiser.
 type Options struct {
 	// Bus is the D-Bus system bus address; empty for the system's.
@@ -48,8 +58,8 @@ type Options struct {
 	// (server.dnssd: on); otherwise its absence is logged and nothing is
 	// advertised, and a daemon that starts later is used.
 	Required bool
-	// Queues are the names of the queues to advertise.
-	Queues []string
+	// Queues are the queues to advertise.
+	Queues []Queue
 	// Listeners are where printgate serves; one plain and one TLS
 	// listener are advertised at most (see choose).
 	Listeners []Listener
@@ -103,8 +113,13 @@ func Start(ctx context.Context, o Options) (*Advertiser, error) {
 	}
 	r := &run{o: o, av: av, eps: eps, sigs: make(chan *dbus.Signal, 64)}
 	av.conn.Signal(r.sigs)
+	hasTLS := slices.ContainsFunc(eps, func(ep endpoint) bool { return ep.tls != "" })
 	for _, q := range o.Queues {
-		r.entries = append(r.entries, &entry{queue: q})
+		if q.TLSOnly && !hasTLS {
+			o.Log.Warn("dnssd: queue not advertised: it takes passwords only over TLS, and no TLS listener is configured",
+				"queue", q.Name)
+		}
+		r.entries = append(r.entries, &entry{queue: q.Name, tlsOnly: q.TLSOnly})
 	}
 	if err == nil {
 		r.publishAll(ctx)

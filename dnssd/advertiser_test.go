@@ -46,6 +46,8 @@ func testQueues() *queues {
 		"secure": {Name: "secure", Info: "Secure release", Location: "3F", Hold: true, Accepting: true, Color: true,
 			Formats: []string{"application/pdf", "image/urf", "image/jpeg"}, MaxSize: 1 << 20, Auth: "basic",
 			Caps: ipp.Capabilities{Sides: []string{"one-sided", "two-sided-long-edge"}, URF: []string{"V1.4", "W8", "SRGB24"}}},
+		"payroll": {Name: "payroll", Info: "Payroll", Hold: true, Accepting: true, Formats: []string{"application/pdf"},
+			MaxSize: 1 << 20, Auth: "basic"},
 		"mono": {Name: "mono", Accepting: true, Formats: []string{"application/pdf"}, MaxSize: 1 << 20,
 			Auth: "requesting-user-name", Caps: ipp.Capabilities{Sides: []string{"one-sided"}}},
 	}}
@@ -56,7 +58,8 @@ func start(t *testing.T, av *testenv.Avahi, b ipp.Backend, refresh time.Duration
 	t.Helper()
 	plain, tls := testenv.FreePort(t), testenv.FreePort(t)
 	a, err := dnssd.Start(context.Background(), dnssd.Options{
-		Bus: av.Bus, Required: true, Queues: []string{"secure", "mono"}, Refresh: refresh,
+		Bus: av.Bus, Required: true, Refresh: refresh,
+		Queues: []dnssd.Queue{{Name: "secure"}, {Name: "mono"}, {Name: "payroll", TLSOnly: true}},
 		Listeners: []dnssd.Listener{
 			{Addr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: plain}},
 			{Addr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: tls}, TLSVersion: "1.2"},
@@ -101,11 +104,12 @@ func TestAdvertise(t *testing.T) {
 	a, plain, tls := start(t, av, b, time.Hour)
 	srv := ipp.NewServer(b, nil)
 
-	ipps := browse(t, av, dnssd.TypeIPPS, 2, nil)
-	for _, typ := range []string{dnssd.TypeIPP, dnssd.TypeIPPS} {
-		found := browse(t, av, typ, 2, nil)
-		for _, queue := range []string{"secure", "mono"} {
-			name := map[string]string{"secure": "Secure release"}[queue]
+	// payroll takes passwords over TLS only: it is not an _ipp._tcp service.
+	ipps := browse(t, av, dnssd.TypeIPPS, 3, nil)
+	for typ, n := range map[string]int{dnssd.TypeIPP: 2, dnssd.TypeIPPS: 3} {
+		found := browse(t, av, typ, n, nil)
+		for _, queue := range []string{"secure", "mono", "payroll"}[:n] {
+			name := map[string]string{"secure": "Secure release", "payroll": "Payroll"}[queue]
 			var s testenv.Service
 			for n, svc := range found {
 				if n == name || name == "" && strings.HasPrefix(n, "mono @ ") {
@@ -129,9 +133,9 @@ func TestAdvertise(t *testing.T) {
 			checkTXT(t, typ+" "+queue, s.TXT, d, wantTLS)
 		}
 	}
-	for _, sub := range []string{"_print._sub._ipp._tcp", "_universal._sub._ipp._tcp",
-		"_print._sub._ipps._tcp", "_universal._sub._ipps._tcp"} {
-		browse(t, av, sub, 2, nil)
+	for sub, n := range map[string]int{"_print._sub._ipp._tcp": 2, "_universal._sub._ipp._tcp": 2,
+		"_print._sub._ipps._tcp": 3, "_universal._sub._ipps._tcp": 3} {
+		browse(t, av, sub, n, nil)
 	}
 	if ipps["Secure release"].TXT["air"] != "username,password" {
 		t.Errorf("auth: basic queue: air=%q, want username,password", ipps["Secure release"].TXT["air"])
@@ -192,7 +196,7 @@ func TestAdvertiseFollows(t *testing.T) {
 
 	b := testQueues()
 	start(t, av, b, 50*time.Millisecond)
-	found := browse(t, av, dnssd.TypeIPP, 3, nil)
+	found := browse(t, av, dnssd.TypeIPP, 3, nil) // the other's, secure's and mono's
 	if s, ok := found["Secure release #2"]; !ok || s.TXT["rp"] != "ipp/print/secure" {
 		t.Fatalf("the queue whose name was taken is not advertised as %q: %v", "Secure release #2", found)
 	}
@@ -230,7 +234,7 @@ func TestAdvertiseFollows(t *testing.T) {
 // bus answers, and where a bus has no Avahi on it.
 func TestAdvertiseWithoutAvahi(t *testing.T) {
 	l := []dnssd.Listener{{Addr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 631}}}
-	o := dnssd.Options{Bus: "unix:path=" + t.TempDir() + "/none", Queues: []string{"mono"}, Listeners: l, Log: testLog(t),
+	o := dnssd.Options{Bus: "unix:path=" + t.TempDir() + "/none", Queues: []dnssd.Queue{{Name: "mono"}}, Listeners: l, Log: testLog(t),
 		Describer: ipp.NewServer(testQueues(), nil)}
 	a, err := dnssd.Start(context.Background(), o)
 	if err != nil {
@@ -257,7 +261,6 @@ func TestAdvertiseWithoutAvahi(t *testing.T) {
 	av.Start()
 	browse(t, av, dnssd.TypeIPP, 1, nil)
 }
-
 
 // testLog logs to t.
 func testLog(t *testing.T) *slog.Logger {

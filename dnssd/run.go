@@ -25,7 +25,8 @@ type run struct {
 // entry is one queue's entry group: the queue's services on every
 // endpoint under one instance name.
 type entry struct {
-	queue string
+	queue   string
+	tlsOnly bool
 	// name is the instance name; it changes after a collision.
 	name string
 	// group is Avahi's object, "" while nothing is registered.
@@ -137,6 +138,9 @@ func (r *run) publish(ctx context.Context, e *entry) {
 		log.Warn("dnssd: queue not advertised", "err", err)
 		return
 	}
+	if len(svcs) == 0 {
+		return // a TLS-only queue without a TLS listener: told at Start
+	}
 	if e.group != "" && len(e.services) > 0 {
 		if !sameServices(svcs, e.services) {
 			r.updateTXT(ctx, e, svcs, log)
@@ -205,6 +209,9 @@ func (r *run) addAll(ctx context.Context, group dbus.ObjectPath, svcs []service)
 func (r *run) services(ctx context.Context, e *entry, fqdn string) ([]service, error) {
 	var out []service
 	for _, ep := range r.eps {
+		if e.tlsOnly && ep.tls == "" {
+			continue
+		}
 		d, err := r.o.Describer.Describe(ctx, e.queue, ep.scheme, hostPort(fqdn, ep.port))
 		if err != nil {
 			return nil, err

@@ -56,7 +56,7 @@ func TXT(d ipp.Description, tlsVersion string) []string {
 		text("adminurl", d.MoreInfo),
 		text("note", d.Location),
 		"priority=0",
-		text("product", "("+d.MakeAndModel+")"),
+		"product=(" + cut(d.MakeAndModel, maxTXTString-len("product=()")) + ")",
 		"pdl=" + list("pdl", d.Formats),
 		"URF=" + urf,
 		text("UUID", d.UUID),

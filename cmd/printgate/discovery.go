@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/printgate/printgate/dnssd"
+	"github.com/printgate/printgate/release"
 )
 
 // advertise starts advertising cfg's queues on listeners by DNS-SD as
@@ -32,9 +33,9 @@ func advertise(ctx context.Context, cfg Config, desc dnssd.Describer, listeners 
 		}
 		ls = append(ls, l)
 	}
-	var queues []string
+	var queues []dnssd.Queue
 	for _, q := range cfg.queues {
-		queues = append(queues, q.Name)
+		queues = append(queues, dnssd.Queue{Name: q.Name, TLSOnly: q.Auth == release.AuthBasic && !q.AllowPlaintextBasic})
 	}
 	return dnssd.Start(ctx, dnssd.Options{
 		Required:  cfg.Server.DNSSD == "on",
