@@ -95,21 +95,19 @@ func Start(ctx context.Context, o Options) (*Advertiser, error) {
 		close(a.done)
 		return a, nil
 	}
-	av, err := dialAvahi(ctx, o.Bus)
-	if err == nil {
-		if _, err = av.state(ctx); err != nil && (o.Required || !errors.Is(err, errNoAvahi)) {
-			av.Close()
-		}
+	// The connection lives until the queues are withdrawn, not until ctx
+	// ends: godbus closes a connection when the context it was made with
+	// ends.
+	connCtx, closeConn := context.WithCancel(context.WithoutCancel(ctx))
+	av, up, err := dial(connCtx, o)
+	if err != nil {
+		closeConn()
+		return nil, err
 	}
-	switch {
-	case err != nil && o.Required:
-		return nil, fmt.Errorf("dnssd: %w", err)
-	case err != nil && !errors.Is(err, errNoAvahi):
-		o.Log.Info("dnssd: queues not advertised: Avahi cannot be reached on the D-Bus system bus", "err", err)
+	if av == nil {
+		closeConn()
 		close(a.done)
 		return a, nil
-	case err != nil:
-		o.Log.Info("dnssd: no Avahi daemon yet; the queues are advertised once it starts")
 	}
 	r := &run{o: o, av: av, eps: eps, sigs: make(chan *dbus.Signal, 64)}
 	av.conn.Signal(r.sigs)
@@ -121,16 +119,40 @@ func Start(ctx context.Context, o Options) (*Advertiser, error) {
 		}
 		r.entries = append(r.entries, &entry{queue: q.Name, tlsOnly: q.TLSOnly})
 	}
-	if err == nil {
+	if up {
 		r.publishAll(ctx)
 	}
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	a.cancel = cancel
+	runCtx, stop := context.WithCancel(connCtx)
+	a.cancel = stop
 	go func() {
 		defer close(a.done)
+		defer closeConn()
 		r.loop(runCtx)
 	}()
 	return a, nil
+}
+
+// dial connects to the bus and asks whether Avahi runs (up). Without a
+// bus, or with a bus but no Avahi when o.Required, it fails; otherwise
+// it says so in the log and returns no connection (no bus) or one to
+// watch for Avahi's start.
+func dial(ctx context.Context, o Options) (av *avahi, up bool, err error) {
+	av, err = dialAvahi(ctx, o.Bus)
+	if err == nil {
+		if _, err = av.state(ctx); err == nil {
+			return av, true, nil
+		}
+		if !o.Required && errors.Is(err, errNoAvahi) {
+			o.Log.Info("dnssd: no Avahi daemon yet; the queues are advertised once it starts")
+			return av, false, nil
+		}
+		av.Close()
+	}
+	if o.Required {
+		return nil, false, fmt.Errorf("dnssd: %w", err)
+	}
+	o.Log.Info("dnssd: queues not advertised: Avahi cannot be reached on the D-Bus system bus", "err", err)
+	return nil, false, nil
 }
 
 // Close withdraws every advertised queue (Avahi sends goodbye packets, so
