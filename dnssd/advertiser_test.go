@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -180,9 +179,8 @@ func checkTXT(t *testing.T, what string, txt map[string]string, d ipp.Descriptio
 }
 
 // TestAdvertiseFollows checks that the advertisement follows what
-// happens: a queue whose capabilities change gets a new TXT record; a
-// restarted Avahi daemon gets the queues again; a name taken by another
-// host is replaced with Avahi's alternative.
+// happens: a name taken by another service is replaced with Avahi's
+// alternative; a queue whose capabilities change gets a new TXT record.
 func TestAdvertiseFollows(t *testing.T) {
 	av := testenv.StartAvahi(t)
 	// Another responder holds the name of the queue "secure" first.
@@ -213,25 +211,12 @@ func TestAdvertiseFollows(t *testing.T) {
 		return false
 	})
 
-	pub.Process.Kill()
-	pub.Wait()
-	av.Stop()
-	av.Start()
-	found = browse(t, av, dnssd.TypeIPP, 2, nil)
-	names := slices.Sorted(func(yield func(string) bool) {
-		for n := range found {
-			if !yield(n) {
-				return
-			}
-		}
-	})
-	if !slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, "Secure release") }) {
-		t.Errorf("after Avahi restarted: %v, want the queues again", names)
-	}
 }
 
 // TestAdvertiseWithoutAvahi checks server.dnssd's auto and on where no
-// bus answers, and where a bus has no Avahi on it.
+// bus answers, and where a bus has no Avahi on it; in auto, that the
+// queues are advertised once Avahi starts, and again after it restarted
+// (on its signals: the refresh is too far off to do it).
 func TestAdvertiseWithoutAvahi(t *testing.T) {
 	l := []dnssd.Listener{{Addr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 631}}}
 	o := dnssd.Options{Bus: "unix:path=" + t.TempDir() + "/none", Queues: []dnssd.Queue{{Name: "mono"}}, Listeners: l, Log: testLog(t),
@@ -252,12 +237,15 @@ func TestAdvertiseWithoutAvahi(t *testing.T) {
 		t.Errorf("on with a bus but no Avahi: %v, want an error naming Avahi", err)
 	}
 	// auto waits for an Avahi daemon that starts later.
-	o.Required = false
+	o.Required, o.Refresh = false, time.Hour
 	a, err = dnssd.Start(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
+	av.Start()
+	browse(t, av, dnssd.TypeIPP, 1, nil)
+	av.Stop()
 	av.Start()
 	browse(t, av, dnssd.TypeIPP, 1, nil)
 }
