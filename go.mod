@@ -45,6 +45,8 @@ require (
 	go.opentelemetry.io/otel/trace v1.46.0 // indirect
 )
 
+require github.com/godbus/dbus/v5 v5.2.4
+
 require (
 	github.com/Azure/go-ntlmssp v0.1.1 // indirect
 	github.com/bytedance/gopkg v0.1.3 // indirect

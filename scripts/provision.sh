@@ -29,7 +29,7 @@ export DEBIAN_FRONTEND=noninteractive
 log() { printf 'provision: %s\n' "$*" >&2; }
 
 PACKAGES=(cups-ipp-utils cups cups-client cups-filters slapd ldap-utils chromium dbus poppler-utils qpdf ghostscript util-linux
-	bubblewrap fonts-ipafont-gothic)
+	bubblewrap fonts-ipafont-gothic avahi-daemon avahi-utils)
 # Each tool the tests run, and the package that brings it.
 declare -A TOOL_PACKAGE=(
 	[ippeveprinter]=cups-ipp-utils [ipptool]=cups-ipp-utils
@@ -37,6 +37,7 @@ declare -A TOOL_PACKAGE=(
 	[slapd]=slapd [slapadd]=slapd [slappasswd]=slapd [ldapsearch]=ldap-utils
 	[chromium]=chromium [dbus-daemon]=dbus [pdfinfo]=poppler-utils [pdftotext]=poppler-utils [qpdf]=qpdf
 	[gs]=ghostscript [prlimit]=util-linux [bwrap]=bubblewrap
+	[avahi-daemon]=avahi-daemon [avahi-browse]=avahi-utils [avahi-publish]=avahi-utils
 )
 
 private_pg=no

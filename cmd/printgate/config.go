@@ -246,6 +246,10 @@ type ServerConfig struct {
 	// GetJobsLimit is how many jobs one Get-Jobs lists at most, whatever
 	// the client asks; default 500.
 	GetJobsLimit int `yaml:"get_jobs_limit"`
+	// DNSSD advertises the queues by DNS-SD through the system's Avahi
+	// daemon: "auto" (default) where a D-Bus system bus is there, "on"
+	// (serve fails without Avahi), or "off". See docs/DISCOVERY.md.
+	DNSSD string `yaml:"dnssd"`
 }
 
 // TLSConfig names a certificate and its key (PEM).
@@ -360,7 +364,7 @@ func defaultConfig() Config {
 		DataDir: "./var",
 		Server: ServerConfig{Listen: []string{"127.0.0.1:8631"}, UploadIdle: ipp.DefaultBodyIdle,
 			MinUploadRate: ipp.DefaultMinRate, UploadGrace: ipp.DefaultRateGrace,
-			GetJobsLimit: ipp.DefaultJobsListLimit},
+			GetJobsLimit: ipp.DefaultJobsListLimit, DNSSD: "auto"},
 		Spool: SpoolConfig{QuotaPercentOfFree: defaultQuotaPercentOfFree, MaxHeldMBPerUser: defaultMaxHeldMBPerUser},
 		Pages: PagesConfig{MaxDecodedMB: pages.DefaultBudget.DecodedBytes >> 20,
 			MaxObjects: pages.DefaultBudget.Objects, MaxTime: pages.DefaultBudget.Time, MaxPDFMB: 32},

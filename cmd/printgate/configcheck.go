@@ -85,6 +85,11 @@ func (c *Config) checkServer(p *problems) {
 	if c.Server.UploadIdle < 0 || c.Server.MinUploadRate < 0 || c.Server.UploadGrace < 0 {
 		p.add("server", "upload_idle_timeout, min_upload_rate and upload_grace must not be negative")
 	}
+	switch c.Server.DNSSD {
+	case "auto", "on", "off":
+	default:
+		p.add("server.dnssd", "must be auto, on or off")
+	}
 }
 
 // checkStorage checks the spool and the page counting budget.

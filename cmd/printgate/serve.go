@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/printgate/printgate/dnssd"
 	"github.com/printgate/printgate/internal/tlscert"
 	"github.com/printgate/printgate/ipp"
 	"github.com/printgate/printgate/release/directory"
@@ -93,12 +94,13 @@ func (a *app) serve(ctx context.Context, cfg Config) error {
 	}
 	var handler http.Handler = web.New(opts)
 	a.adminHint(ctx, st)
-	return a.listen(ctx, cfg, handler, log)
+	return a.listen(ctx, cfg, handler, ippServer, log)
 }
 
-// listen serves handler on every configured address until ctx ends, then
-// shuts down gracefully.
-func (a *app) listen(ctx context.Context, cfg Config, handler http.Handler, log *slog.Logger) error {
+// listen serves handler on every configured address, with the queues
+// desc describes advertised by DNS-SD, until ctx ends, then withdraws
+// them and shuts down gracefully.
+func (a *app) listen(ctx context.Context, cfg Config, handler http.Handler, desc dnssd.Describer, log *slog.Logger) error {
 	if err := a.inherit(cfg); err != nil {
 		return err
 	}
@@ -133,6 +135,10 @@ func (a *app) listen(ctx context.Context, cfg Config, handler http.Handler, log 
 		listeners = append(listeners, tls.NewListener(ln, tlsConf))
 		a.printURIs(cfg, "ipps", ln.Addr())
 	}
+	adv, err := advertise(ctx, cfg, desc, listeners, tlsConf, log)
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(a.stdout, "printgate: data in %s\n", cfg.DataDir)
 	errc := make(chan error, len(listeners))
 	var servers []*http.Server
@@ -150,11 +156,12 @@ func (a *app) listen(ctx context.Context, cfg Config, handler http.Handler, log 
 	if a.ready != nil {
 		close(a.ready)
 	}
-	var err error
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
 	}
+	// Withdrawn first: a client that finds a queue can print to it.
+	adv.Close()
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for _, srv := range servers {
