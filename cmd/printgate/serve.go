@@ -68,6 +68,12 @@ func (a *app) serve(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer stopAnchors() // after the service closes: the last anchor covers its last event
+	ops, err := a.newOps(cfg, st, log)
+	if err != nil {
+		return err
+	}
+	defer ops.Close()
+	st.observer = ops.observer()
 	svc, closeSvc, err := st.service(ctx)
 	if err != nil {
 		return err
@@ -83,19 +89,25 @@ func (a *app) serve(ctx context.Context, cfg Config) error {
 	ippServer := ipp.NewServer(svc.IPP(), log,
 		ipp.WithUploadLimits(cfg.Server.UploadIdle, cfg.Server.MinUploadRate, cfg.Server.UploadGrace),
 		ipp.WithJobsListLimit(cfg.Server.GetJobsLimit))
+	ops.watch(st, svc, log)
 	opts := st.consoleOptions(svc)
 	opts.IPP = ippServer
+	ops.webOptions(&opts)
 	for _, r := range releaseapi.New(svc.DeviceRelease(), log).Routes() {
 		opts.API = append(opts.API, web.APIRoute(r))
 	}
 	var handler http.Handler = web.New(opts)
 	a.adminHint(ctx, st)
-	return a.listen(ctx, cfg, handler, log)
+	var opsHandler http.Handler
+	if cfg.Server.MetricsListen != "" {
+		opsHandler = web.NewOps(ops.opsOptions(log))
+	}
+	return a.listen(ctx, cfg, handler, opsHandler, log)
 }
 
-// listen serves handler on every configured address until ctx ends, then
-// shuts down gracefully.
-func (a *app) listen(ctx context.Context, cfg Config, handler http.Handler, log *slog.Logger) error {
+// listen serves handler on every configured address, and opsHandler on
+// server.metrics_listen, until ctx ends, then shuts down gracefully.
+func (a *app) listen(ctx context.Context, cfg Config, handler, opsHandler http.Handler, log *slog.Logger) error {
 	if err := a.inherit(cfg); err != nil {
 		return err
 	}
@@ -130,12 +142,25 @@ func (a *app) listen(ctx context.Context, cfg Config, handler http.Handler, log 
 		listeners = append(listeners, tls.NewListener(ln, tlsConf))
 		a.printURIs(cfg, "ipps", ln.Addr())
 	}
+	var opsLn net.Listener
+	if addr := cfg.Server.MetricsListen; addr != "" {
+		ln, err := a.bind(addr)
+		if err != nil {
+			return err
+		}
+		listeners, opsLn = append(listeners, ln), ln
+		fmt.Fprintf(a.stdout, "printgate: metrics at http://%s/metrics (health: /healthz, /readyz)\n", ln.Addr())
+	}
 	fmt.Fprintf(a.stdout, "printgate: data in %s\n", cfg.DataDir)
 	errc := make(chan error, len(listeners))
 	var servers []*http.Server
 	for _, ln := range listeners {
+		h := handler
+		if ln == opsLn {
+			h = opsHandler
+		}
 		srv := &http.Server{
-			Handler:           handler,
+			Handler:           h,
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       2 * time.Minute,
 			MaxHeaderBytes:    64 << 10,
