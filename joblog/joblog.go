@@ -16,6 +16,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/printgate/printgate/audit"
@@ -44,11 +45,34 @@ type Options struct {
 	KeyedName func(name string) (string, error)
 }
 
-// Log writes the job log. It is a release.Observer; its methods are safe
-// for concurrent use as far as its writer's Write is.
+// Log writes the job log. It is a release.Observer whose JobMoved only
+// queues the line: a goroutine of its own formats and writes it, so that
+// the submission path pays for neither (nor for keying a hidden name).
+// Close writes what is queued. Its methods are safe for concurrent use.
 type Log struct {
 	h     slog.Handler
 	keyed func(string) (string, error)
+
+	// mu guards closed: a move reported after Close is dropped rather
+	// than sent on the closed queue.
+	mu     sync.RWMutex
+	closed bool
+	queue  chan line
+	done   chan struct{}
+}
+
+// queued bounds the lines waiting for the writer; past it, JobMoved waits.
+const queued = 4096
+
+// line is what a move's line says, taken from the move when it happens.
+type line struct {
+	at                        time.Time
+	event                     string
+	job                       int64
+	owner, queue, device      string
+	pages, copies             int
+	outcome, reason, document string
+	hide                      bool
 }
 
 var _ release.Observer = (*Log)(nil)
@@ -69,45 +93,73 @@ func New(w io.Writer, opts Options) *Log {
 	if opts.JSON {
 		h = slog.NewJSONHandler(w, ho)
 	}
-	return &Log{h: h, keyed: opts.KeyedName}
+	l := &Log{h: h, keyed: opts.KeyedName, queue: make(chan line, queued), done: make(chan struct{})}
+	go l.write()
+	return l
 }
 
-// JobMoved writes the line of m, timed when the move happened.
+// JobMoved queues the line of m, timed when the move happened.
 func (l *Log) JobMoved(m release.JobMove) {
-	ctx := context.Background()
-	if !l.h.Enabled(ctx, slog.LevelInfo) {
+	if !l.h.Enabled(context.Background(), slog.LevelInfo) {
 		return
 	}
 	j := m.Job
-	r := slog.NewRecord(m.At, slog.LevelInfo, Message, 0)
-	r.AddAttrs(
-		slog.String("event", m.Event()),
-		slog.Int64("job", j.ID),
-		slog.String("owner", j.Owner),
-		slog.String("queue", j.Queue),
-		slog.String("device", m.Device()),
-		slog.Int("pages", j.Pages),
-		slog.Int("copies", j.Copies),
-		slog.String("outcome", string(m.To)),
-		slog.String("reason", j.Reason),
-		slog.String("document", l.document(m)),
-	)
-	// A log line that cannot be written is no reason to fail a print:
-	// the audit trail has the record.
-	_ = l.h.Handle(ctx, r)
+	doc := j.DocumentName
+	if doc == "" {
+		doc = j.Name
+	}
+	ln := line{at: m.At, event: m.Event(), job: j.ID, owner: j.Owner, queue: j.Queue, device: m.Device(),
+		pages: j.Pages, copies: j.Copies, outcome: string(m.To), reason: j.Reason, document: doc, hide: m.HideName}
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if !l.closed {
+		l.queue <- ln
+	}
 }
 
 // SignInFailed writes nothing: the job log is about jobs.
 func (l *Log) SignInFailed(string) {}
 
-// document is the name the line shows: the document-name the client
-// gave, or the job name; on a queue that hides names, their keyed form.
-func (l *Log) document(m release.JobMove) string {
-	name := m.Job.DocumentName
-	if name == "" {
-		name = m.Job.Name
+// Close writes the lines queued and stops the writer. Moves reported
+// afterwards are not logged.
+func (l *Log) Close() {
+	l.mu.Lock()
+	if !l.closed {
+		l.closed = true
+		close(l.queue)
 	}
-	if !m.HideName || name == "" || strings.HasPrefix(name, audit.KeyedNamePrefix) {
+	l.mu.Unlock()
+	<-l.done
+}
+
+// write writes the queued lines until Close.
+func (l *Log) write() {
+	defer close(l.done)
+	ctx := context.Background()
+	for ln := range l.queue {
+		r := slog.NewRecord(ln.at, slog.LevelInfo, Message, 0)
+		r.AddAttrs(
+			slog.String("event", ln.event),
+			slog.Int64("job", ln.job),
+			slog.String("owner", ln.owner),
+			slog.String("queue", ln.queue),
+			slog.String("device", ln.device),
+			slog.Int("pages", ln.pages),
+			slog.Int("copies", ln.copies),
+			slog.String("outcome", ln.outcome),
+			slog.String("reason", ln.reason),
+			slog.String("document", l.document(ln.document, ln.hide)),
+		)
+		// A line that cannot be written is no reason to fail a print:
+		// the audit trail has the record.
+		_ = l.h.Handle(ctx, r)
+	}
+}
+
+// document is the name a line shows: on a queue that hides names, their
+// keyed form.
+func (l *Log) document(name string, hide bool) string {
+	if !hide || name == "" || strings.HasPrefix(name, audit.KeyedNamePrefix) {
 		return name
 	}
 	if l.keyed == nil {

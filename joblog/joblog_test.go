@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -64,11 +65,7 @@ func TestGolden(t *testing.T) {
 		json bool
 	}{{"moves.txt.golden", false}, {"moves.json.golden", true}} {
 		t.Run(tc.file, func(t *testing.T) {
-			var buf bytes.Buffer
-			l := New(&buf, Options{JSON: tc.json, Location: tokyo, KeyedName: keyed})
-			for _, m := range moves() {
-				l.JobMoved(m)
-			}
+			buf := logAll(Options{JSON: tc.json, Location: tokyo, KeyedName: keyed}, moves())
 			golden := filepath.Join("testdata", tc.file)
 			if *update {
 				if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
@@ -89,8 +86,7 @@ func TestGolden(t *testing.T) {
 // TestLines parses the JSON lines back: one per move, with what a reader
 // needs, nothing secret, and hidden names only in their keyed form.
 func TestLines(t *testing.T) {
-	var buf bytes.Buffer
-	New(&buf, Options{JSON: true, Location: time.FixedZone("JST", 9*60*60), KeyedName: keyed}).JobMovedAll(moves())
+	buf := logAll(Options{JSON: true, Location: time.FixedZone("JST", 9*60*60), KeyedName: keyed}, moves())
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	if len(lines) != len(moves()) {
 		t.Fatalf("%d lines for %d moves", len(lines), len(moves()))
@@ -123,8 +119,7 @@ func TestLines(t *testing.T) {
 // TestHiddenWithoutKey: a hidden name that cannot be keyed is "hidden".
 func TestHiddenWithoutKey(t *testing.T) {
 	for _, k := range []func(string) (string, error){nil, func(string) (string, error) { return "", errors.New("no key") }} {
-		var buf bytes.Buffer
-		New(&buf, Options{KeyedName: k}).JobMovedAll(moves()[5:6])
+		buf := logAll(Options{KeyedName: k}, moves()[5:6])
 		if !strings.Contains(buf.String(), "document=hidden") || strings.Contains(buf.String(), "salary") {
 			t.Errorf("hidden name without a key: %s", buf.String())
 		}
@@ -133,27 +128,53 @@ func TestHiddenWithoutKey(t *testing.T) {
 
 // TestLevel: under a log at warn, job lines (info) are not written.
 func TestLevel(t *testing.T) {
-	var buf bytes.Buffer
-	New(&buf, Options{Level: slog.LevelWarn}).JobMovedAll(moves())
+	buf := logAll(Options{Level: slog.LevelWarn}, moves())
 	if buf.Len() != 0 {
 		t.Errorf("a log at warn shows job lines:\n%s", buf.String())
 	}
 }
 
-// JobMovedAll writes each of ms.
-func (l *Log) JobMovedAll(ms []release.JobMove) {
+// logAll logs ms and returns what was written once the log is closed.
+func logAll(opts Options, ms []release.JobMove) *bytes.Buffer {
+	var buf bytes.Buffer
+	l := New(&buf, opts)
 	for _, m := range ms {
 		l.JobMoved(m)
+	}
+	l.Close()
+	return &buf
+}
+
+// TestMoveCostsNoAllocation holds the submission path to queuing a line:
+// no formatting, no keying, no allocation there.
+func TestMoveCostsNoAllocation(t *testing.T) {
+	l := New(io.Discard, Options{KeyedName: keyed})
+	defer l.Close()
+	m := moves()[5] // a hidden name: keyed by the writer, not here
+	if n := testing.AllocsPerRun(1000, func() { l.JobMoved(m) }); n != 0 {
+		t.Errorf("a move allocates %v times", n)
+	}
+}
+
+// TestAfterClose: a move reported after Close is dropped, not a panic;
+// Close twice is fine.
+func TestAfterClose(t *testing.T) {
+	var buf bytes.Buffer
+	l := New(&buf, Options{})
+	l.Close()
+	l.JobMoved(moves()[0])
+	l.Close()
+	if buf.Len() != 0 {
+		t.Errorf("a move after Close was written: %s", buf.String())
 	}
 }
 
 // TestOneLine: a document name cannot forge a line of its own.
 func TestOneLine(t *testing.T) {
 	for _, asJSON := range []bool{false, true} {
-		var buf bytes.Buffer
 		m := moves()[0]
 		m.Job.DocumentName = "a.pdf\ntime=2026-12-01T00:00:00Z level=ERROR msg=job event=printed job=1"
-		New(&buf, Options{JSON: asJSON}).JobMoved(m)
+		buf := logAll(Options{JSON: asJSON}, []release.JobMove{m})
 		if n := strings.Count(buf.String(), "\n"); n != 1 {
 			t.Errorf("json %v: %d lines for one move:\n%s", asJSON, n, buf.String())
 		}

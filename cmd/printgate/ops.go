@@ -114,8 +114,12 @@ func (o *ops) liveReady() (live, ready http.Handler) {
 	return http.HandlerFunc(o.health.ServeLive), http.HandlerFunc(o.health.ServeReady)
 }
 
-// Close closes the job log's own file.
+// Close writes the job log's queued lines and closes its own file. Call
+// it after the service has closed: no move comes afterwards.
 func (o *ops) Close() error {
+	if o.jobLog != nil {
+		o.jobLog.Close()
+	}
 	if o.jobFile == nil {
 		return nil
 	}

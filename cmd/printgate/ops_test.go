@@ -161,7 +161,8 @@ func TestMetricsAndJobLog(t *testing.T) {
 	wantSample(t, m, 1, "printgate_auth_failures_total", "method", "id+pin")
 	wantSample(t, m, 1, "printgate_auth_failures_total", "method", "card")
 
-	log := e.srv.Log.String()
+	// The job log is written by a goroutine of its own.
+	var log string
 	for _, tc := range []struct {
 		id   int64
 		want []string
@@ -169,7 +170,12 @@ func TestMetricsAndJobLog(t *testing.T) {
 		{first, []string{"submitted", "release-attempt", "released", "printed"}},
 		{second, []string{"submitted", "release-attempt", "print-failed"}},
 	} {
-		if got := jobEvents(t, log, tc.id); !slices.Equal(got, tc.want) {
+		var got []string
+		if !testenv.Eventually(func() bool {
+			log = e.srv.Log.String()
+			got = jobEvents(t, log, tc.id)
+			return slices.Equal(got, tc.want)
+		}) {
 			t.Errorf("job %d's lines: %v, want %v", tc.id, got, tc.want)
 		}
 	}

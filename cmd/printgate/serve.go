@@ -72,7 +72,7 @@ func (a *app) serve(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	defer ops.Close()
+	defer ops.Close() // after the service closes: its last moves are logged
 	st.observer = ops.observer()
 	svc, closeSvc, err := st.service(ctx)
 	if err != nil {
