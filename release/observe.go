@@ -62,8 +62,9 @@ func (m JobMove) Device() string {
 	return m.Job.Device
 }
 
-// Event names the move as the audit trail does ("held", "released",
-// "print-failed"), but a new job's move is "submitted".
+// Event names the move as the audit trail does ("release-attempt",
+// "released", "print-failed", "expired"), but a new job's move is
+// "submitted".
 func (m JobMove) Event() string {
 	if m.Submitted() {
 		return audit.EventSubmitted
