@@ -79,6 +79,7 @@ func (c *Config) checkServer(p *problems) {
 	default:
 		p.add("log.format", "must be text or json")
 	}
+	c.checkMetrics(p)
 	if c.Server.GetJobsLimit < 0 {
 		p.add("server.get_jobs_limit", "must not be negative (0: no limit)")
 	}
