@@ -68,6 +68,11 @@ func (a *app) serve(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer stopAnchors() // after the service closes: the last anchor covers its last event
+	stopForwarder, err := startForwarder(ctx, st, log)
+	if err != nil {
+		return err
+	}
+	defer stopForwarder() // after the service closes too: its last batch holds the last events
 	svc, closeSvc, err := st.service(ctx)
 	if err != nil {
 		return err
