@@ -101,8 +101,8 @@ func appendParam(b []byte, name, value string) []byte {
 type Message struct {
 	// Priority, Timestamp, Hostname, AppName, ProcID and MsgID are the
 	// header fields ("-" where the sender left one out).
-	Priority                          int
-	Timestamp                         string
+	Priority                         int
+	Timestamp                        string
 	Hostname, AppName, ProcID, MsgID string
 	// Params holds the parameters of the SDID element (nil when the
 	// message has none); other elements are skipped.

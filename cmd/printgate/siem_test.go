@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -182,4 +184,44 @@ func submitHeld(uri, name string, doc []byte) error {
 		return fmt.Errorf("Print-Job %s: %s", name, s)
 	}
 	return nil
+}
+
+// TestForwardConfig: audit.forward is off by default, read from YAML,
+// and each wrong setting is named.
+func TestForwardConfig(t *testing.T) {
+	cases := []struct {
+		name, yaml, wantErr string
+	}{
+		{name: "off", yaml: ""},
+		{name: "full", yaml: "audit:\n  forward: {address: 'siem.example.com:6514', ca_file: /etc/ca.pem, server_name: siem, " +
+			"cert_file: /etc/c.pem, key_file: /etc/k.pem, batch: 100, poll_every: 2s, timeout: 5s, max_backoff: 30s}\n"},
+		{name: "no port", yaml: "audit:\n  forward: {address: siem.example.com}\n", wantErr: "audit.forward.address"},
+		{name: "settings without address", yaml: "audit:\n  forward: {ca_file: /etc/ca.pem}\n", wantErr: "audit.forward.address"},
+		{name: "cert without key", yaml: "audit:\n  forward: {address: 'h:1', cert_file: /c.pem}\n", wantErr: "audit.forward.cert_file"},
+		{name: "negative", yaml: "audit:\n  forward: {address: 'h:1', timeout: -1s}\n", wantErr: "audit.forward.timeout"},
+		{name: "huge batch", yaml: "audit:\n  forward: {address: 'h:1', batch: 1000000}\n", wantErr: "audit.forward.batch"},
+		{name: "unknown key", yaml: "audit:\n  forward: {address: 'h:1', port: 6514}\n", wantErr: `unknown key "port"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "printgate.yaml")
+			if err := os.WriteFile(path, []byte(c.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := loadConfig(path, "")
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("error %v, want one naming %s", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.name == "full" && (cfg.Audit.Forward.Batch != 100 || cfg.Audit.Forward.PollEvery != 2*time.Second ||
+				cfg.Audit.Forward.ServerName != "siem") {
+				t.Errorf("forward %+v", cfg.Audit.Forward)
+			}
+		})
+	}
 }
