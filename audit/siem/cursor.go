@@ -2,6 +2,8 @@ package siem
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -37,18 +39,25 @@ type cursor struct {
 	hash []byte
 }
 
-// readCursor returns the cursor called name, creating it at 0.
+// readCursor returns the cursor called name, creating it at 0. It writes
+// only when the cursor is missing: on SQLite every write takes the one
+// writer's turn that submissions wait for, and this runs at every poll.
 func readCursor(ctx context.Context, db *database.DB, name string, now time.Time) (cursor, error) {
 	g := db.DB.WithContext(ctx)
-	if err := g.Exec(`INSERT INTO siem_cursors (name, seq, updated_at) VALUES (?, 0, ?) ON CONFLICT (name) DO NOTHING`,
-		name, now.UTC()).Error; err != nil {
-		return cursor{}, fmt.Errorf("siem: create cursor %s: %w", name, err)
+	for created := false; ; created = true {
+		var c cursor
+		err := g.Raw(`SELECT seq, hash FROM siem_cursors WHERE name = ?`, name).Row().Scan(&c.seq, &c.hash)
+		switch {
+		case err == nil:
+			return c, nil
+		case !errors.Is(err, sql.ErrNoRows) || created:
+			return cursor{}, fmt.Errorf("siem: read cursor %s: %w", name, err)
+		}
+		if err := g.Exec(`INSERT INTO siem_cursors (name, seq, updated_at) VALUES (?, 0, ?) ON CONFLICT (name) DO NOTHING`,
+			name, now.UTC()).Error; err != nil {
+			return cursor{}, fmt.Errorf("siem: create cursor %s: %w", name, err)
+		}
 	}
-	var c cursor
-	if err := g.Raw(`SELECT seq, hash FROM siem_cursors WHERE name = ?`, name).Row().Scan(&c.seq, &c.hash); err != nil {
-		return cursor{}, fmt.Errorf("siem: read cursor %s: %w", name, err)
-	}
-	return c, nil
 }
 
 // moveCursor moves the cursor called name from from to to. It moves it

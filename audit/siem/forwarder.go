@@ -200,29 +200,29 @@ func (f *Forwarder) checkCursor(ctx context.Context, cur cursor, purged int64) e
 // what follows it would skip it. Only events retention purged before
 // they could be sent are passed over, and logged.
 func (f *Forwarder) next(ctx context.Context, seq, purged int64) ([]audit.Event, error) {
+	from := seq + 1
+	if seq < purged {
+		f.o.Log.Warn("siem: audit events were purged before they could be forwarded", "from_seq", from, "to_seq", purged)
+		from = purged + 1
+	}
+	// Sequences have no gaps, so the range bounds the rows read: a
+	// query left open on a long backlog would be read to its end.
 	evs := make([]audit.Event, 0, min(f.o.Batch, 64))
-	for ev, err := range f.log.Events(ctx, audit.Filter{FromSeq: seq + 1}) {
+	for ev, err := range f.log.Events(ctx, audit.Filter{FromSeq: from, ToSeq: from + int64(f.o.Batch) - 1}) {
 		if err != nil {
 			return nil, err
 		}
-		want := seq + 1
-		if n := len(evs); n > 0 {
-			want = evs[n-1].Seq + 1
-		}
-		if ev.Seq != want {
-			if len(evs) > 0 {
-				break // send what is contiguous; the next batch stops here
-			}
-			if want > purged || ev.Seq != purged+1 {
-				return nil, fmt.Errorf("%w: event %d is missing (the next is %d)", ErrGap, want, ev.Seq)
-			}
-			f.o.Log.Warn("siem: audit events were purged before they could be forwarded",
-				"from_seq", want, "to_seq", purged)
-		}
-		evs = append(evs, ev)
-		if len(evs) == f.o.Batch {
+		if ev.Seq != from+int64(len(evs)) {
 			break
 		}
+		evs = append(evs, ev)
 	}
-	return evs, nil
+	if len(evs) > 0 {
+		return evs, nil
+	}
+	head, _, err := f.log.Head(ctx)
+	if err != nil || head < from {
+		return nil, err
+	}
+	return nil, fmt.Errorf("%w: event %d is missing (the chain goes on to %d)", ErrGap, from, head)
 }

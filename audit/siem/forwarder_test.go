@@ -193,3 +193,26 @@ func deleteEvent(t *testing.T, db *database.DB, seq int64) {
 		t.Fatalf("delete event %d: %v", seq, err)
 	}
 }
+
+// TestForwarderAfterPurge: events that retention purged before they
+// could be sent are passed over (they are gone, with a signed
+// checkpoint); everything after them is sent.
+func TestForwarderAfterPurge(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *database.DB, l *audit.Log) {
+		ctx := context.Background()
+		c := startCollector(t)
+		appendEvents(t, l, db, 4)
+		rep, err := l.Purge(ctx, time.Now().Add(time.Hour))
+		if err != nil || rep.Checkpoint == nil || rep.Checkpoint.Seq != 4 {
+			t.Fatalf("purge: %+v, %v", rep, err)
+		}
+		appendEvents(t, l, db, 1)
+		f := newForwarder(db, l, c, Options{})
+		if n, err := f.Once(ctx); n != 2 || err != nil {
+			t.Fatalf("Once: %d, %v", n, err)
+		}
+		if got := seqs(c.received(t)); !slices.Equal(got, []int64{5, 6}) {
+			t.Fatalf("received %v, want the purge event and the next", got)
+		}
+	})
+}
