@@ -53,7 +53,9 @@ func appendEvents(t testing.TB, l *audit.Log, db *database.DB, n int) {
 type collector struct {
 	addr string
 	conf *tls.Config // a client's, trusting the collector's certificate
-	ln   net.Listener
+	// caFile is the collector's certificate, for a client's CA file.
+	caFile string
+	ln     net.Listener
 
 	mu sync.Mutex
 	// misbehave says what to do with the next connections, one entry
@@ -64,14 +66,22 @@ type collector struct {
 	conns     int
 }
 
-func startCollector(t *testing.T) *collector {
+func startCollector(t *testing.T) *collector { return startCollectorWith(t, nil) }
+
+// startCollectorWith starts a collector whose TLS configuration edit
+// changes (nil: none).
+func startCollectorWith(t *testing.T, edit func(*tls.Config)) *collector {
 	t.Helper()
 	dir := t.TempDir()
 	cert, err := tlscert.LoadOrCreate(dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
+	server := &tls.Config{Certificates: []tls.Certificate{cert}}
+	if edit != nil {
+		edit(server)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", server)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +91,7 @@ func startCollector(t *testing.T) *collector {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &collector{addr: addr, conf: conf, ln: ln}
+	c := &collector{addr: addr, conf: conf, ln: ln, caFile: filepath.Join(dir, tlscert.CertFile)}
 	go c.serve()
 	return c
 }
