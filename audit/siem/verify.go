@@ -25,9 +25,9 @@ type Report struct {
 	// Lines counts the lines read; Other those that are not a forwarded
 	// event (another program's messages in the same file).
 	Lines, Other int64
-	// Copies counts the forwarded events read, Distinct their
-	// sequences; Duplicates the copies of a sequence already read, the same
-	// (at least once means some are sent twice).
+	// Copies counts the forwarded events read; Distinct the sequences of
+	// the range From-To among them, Duplicates the copies of one of those
+	// already read, the same (at least once means some are sent twice).
 	Copies, Distinct, Duplicates int64
 	// From and To are the range of the chain compared: every event in it
 	// must have arrived.
@@ -64,10 +64,21 @@ func (r *Report) problem(line, seq int64, format string, args ...any) {
 	}
 }
 
-// copyOf is what Verify keeps of each sequence received.
+// MaxRange bounds the events one Verify checks: it keeps 40 bytes for
+// each (a longer chain is checked a range at a time, --from and --to).
+const MaxRange = 10_000_000
+
+// copyOf is what Verify keeps of each sequence of the range received.
 type copyOf struct {
 	hash [32]byte
-	line int64
+	line int64 // 0: not received
+}
+
+// copies are the copies read, by where their sequence falls.
+type copies struct {
+	rep          *Report
+	purged, head int64
+	got          []copyOf // of rep.From..rep.To
 }
 
 // Verify reads a collector's file of forwarded messages (one RFC 5424
@@ -77,24 +88,28 @@ type copyOf struct {
 // to (0: the first event kept, and the head) and checks that each event
 // arrived, with the chain's hash. A copy of a sequence beyond the chain's
 // head, or two different copies of one sequence, mean the chain was cut
-// back or forked since it was forwarded.
+// back or forked since it was forwarded. Memory grows with the range
+// (MaxRange at most), not with the file.
 func Verify(ctx context.Context, l *audit.Log, r io.Reader, from, to int64) (Report, error) {
 	var rep Report
-	seen, err := readCopies(l, r, &rep)
-	if err != nil {
+	c := &copies{rep: &rep}
+	var err error
+	if c.purged, err = l.PurgedThrough(ctx); err != nil {
 		return rep, err
 	}
-	purged, err := l.PurgedThrough(ctx)
-	if err != nil {
+	if c.head, _, err = l.Head(ctx); err != nil {
 		return rep, err
 	}
-	head, _, err := l.Head(ctx)
-	if err != nil {
-		return rep, err
-	}
-	rep.From, rep.To = max(from, purged+1), head
+	rep.From, rep.To = max(from, c.purged+1), c.head
 	if to > 0 {
-		rep.To = min(to, head)
+		rep.To = min(to, c.head)
+	}
+	if n := rep.To - rep.From + 1; n > MaxRange {
+		return rep, fmt.Errorf("siem: %d events to check, more than %d at once: give a range (--from, --to)", n, MaxRange)
+	}
+	c.got = make([]copyOf, max(rep.To-rep.From+1, 0))
+	if err := c.read(l, r); err != nil {
+		return rep, err
 	}
 	next := rep.From
 	for ev, err := range l.Events(ctx, audit.Filter{FromSeq: rep.From, ToSeq: rep.To}) {
@@ -103,26 +118,15 @@ func Verify(ctx context.Context, l *audit.Log, r io.Reader, from, to int64) (Rep
 		}
 		rep.missing(next, ev.Seq-1) // a gap in the chain: audit verify names it
 		next = ev.Seq + 1
-		c, ok := seen[ev.Seq]
-		switch {
-		case !ok:
+		switch cp := &c.got[ev.Seq-rep.From]; {
+		case cp.line == 0:
 			rep.missing(ev.Seq, ev.Seq)
-		case !bytes.Equal(c.hash[:], ev.Hash):
-			rep.problem(c.line, ev.Seq, "the copy's hash %x is not the chain's %x: the chain was rewritten after it was forwarded", c.hash, ev.Hash)
+		case !bytes.Equal(cp.hash[:], ev.Hash):
+			rep.problem(cp.line, ev.Seq, "the copy's hash %x is not the chain's %x: the chain was rewritten after it was forwarded",
+				cp.hash, ev.Hash)
 		}
-		delete(seen, ev.Seq)
 	}
 	rep.missing(next, rep.To)
-	for seq, c := range seen {
-		switch {
-		case seq <= purged:
-			rep.Purged++
-		case seq > head:
-			rep.problem(c.line, seq, "the chain ends at %d: it was cut back after this event was forwarded", head)
-		case seq > rep.To:
-			rep.Later++
-		}
-	}
 	return rep, nil
 }
 
@@ -137,10 +141,38 @@ func (r *Report) missing(a, b int64) {
 	}
 }
 
-// readCopies reads the file's copies, checks each, and returns the hash
-// of each sequence.
-func readCopies(l *audit.Log, r io.Reader, rep *Report) (map[int64]copyOf, error) {
-	seen := make(map[int64]copyOf)
+// add records a copy that checked, of event seq with hash, on line.
+func (c *copies) add(seq int64, hash []byte, line int64) {
+	rep := c.rep
+	switch {
+	case seq <= c.purged:
+		rep.Purged++
+		return
+	case seq > c.head:
+		rep.problem(line, seq, "the chain ends at %d: it was cut back after this event was forwarded", c.head)
+		return
+	case seq > rep.To:
+		rep.Later++
+		return
+	case seq < rep.From:
+		return
+	}
+	cp := &c.got[seq-rep.From]
+	switch {
+	case cp.line == 0:
+		rep.Distinct++
+		copy(cp.hash[:], hash)
+		cp.line = line
+	case !bytes.Equal(cp.hash[:], hash):
+		rep.problem(line, seq, "line %d holds another event %d: the chain was forked (a database restored?)", cp.line, seq)
+	default:
+		rep.Duplicates++
+	}
+}
+
+// read reads the file's copies and checks each.
+func (c *copies) read(l *audit.Log, r io.Reader) error {
+	rep := c.rep
 	br := bufio.NewReaderSize(r, 64<<10)
 	for {
 		line, err := readLine(br)
@@ -151,13 +183,13 @@ func readCopies(l *audit.Log, r io.Reader, rep *Report) (map[int64]copyOf, error
 		case errors.Is(err, errLongLine):
 			rep.problem(rep.Lines, 0, "longer than %d bytes", MaxLine)
 		case len(line) > 0:
-			readCopy(l, line, rep, seen)
+			c.readCopy(l, line)
 		}
 		if err == io.EOF {
-			return seen, nil
+			return nil
 		}
 		if err != nil && !errors.Is(err, errLongLine) {
-			return nil, fmt.Errorf("siem: read: %w", err)
+			return fmt.Errorf("siem: read: %w", err)
 		}
 	}
 }
@@ -188,8 +220,8 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 }
 
 // readCopy checks one line and records the copy it holds.
-func readCopy(l *audit.Log, line []byte, rep *Report, seen map[int64]copyOf) {
-	n := rep.Lines
+func (c *copies) readCopy(l *audit.Log, line []byte) {
+	rep, n := c.rep, c.rep.Lines
 	m, err := Parse(line)
 	if err != nil || m.Params == nil {
 		if bytes.Contains(line, []byte("["+SDID+" ")) {
@@ -213,18 +245,7 @@ func readCopy(l *audit.Log, line []byte, rep *Report, seen map[int64]copyOf) {
 		rep.problem(n, ev.Seq, "%v", err)
 		return
 	}
-	c := copyOf{line: n}
-	copy(c.hash[:], ev.Hash)
-	if old, ok := seen[ev.Seq]; ok {
-		if old.hash != c.hash {
-			rep.problem(n, ev.Seq, "line %d holds another event %d: the chain was forked (a database restored?)", old.line, ev.Seq)
-		} else {
-			rep.Duplicates++
-		}
-		return
-	}
-	rep.Distinct++
-	seen[ev.Seq] = c
+	c.add(ev.Seq, ev.Hash, n)
 }
 
 // agree checks that the structured data says what the event says.
