@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/audit/siem"
 )
 
@@ -136,7 +137,13 @@ func (a *app) auditVerifyForwardedCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return a.reportForwarded(args[0], rep)
+				if err := a.reportForwarded(args[0], rep); err != nil {
+					return err
+				}
+				return st.recordAdmin(cmd, audit.EventChainVerified, map[string]string{
+					"forwarded-copy": args[0], "from-seq": fmt.Sprint(rep.From), "to-seq": fmt.Sprint(rep.To),
+					"copies": fmt.Sprint(rep.Copies), "events": fmt.Sprint(rep.Distinct),
+				})
 			})
 		},
 	}

@@ -66,6 +66,9 @@ func TestForwardToRsyslog(t *testing.T) {
 		if want := fmt.Sprintf("OK: every event 1-%d arrived and verifies", head); !strings.Contains(out, want) {
 			t.Fatalf("verify-forwarded: want %q in\n%s", want, out)
 		}
+		if after := chainHead(t, db); after != head+1 {
+			t.Errorf("verify-forwarded recorded %d events, want 1 (chain-verified)", after-head)
+		}
 		t.Logf("%d events, %d left behind at the restart: %s", head, behind, out)
 		runCLI(t, cfg, "", "audit", "verify")
 	})
