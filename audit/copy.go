@@ -3,7 +3,6 @@ package audit
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,43 +14,13 @@ import (
 // audit/siem) carries everything its hash covers, so that whoever holds
 // the key can check the copy by itself, and against the chain.
 
-// copyJSON is the stand-alone form of an event. Times use the canonical
-// layout and hashes hex, so decoding gives back exactly what was hashed.
-type copyJSON struct {
-	Seq      int64             `json:"seq"`
-	At       string            `json:"at"`
-	Type     string            `json:"type"`
-	JobID    int64             `json:"job_id,omitempty"`
-	Owner    string            `json:"owner,omitempty"`
-	Actor    string            `json:"actor,omitempty"`
-	Queue    string            `json:"queue,omitempty"`
-	Device   string            `json:"device,omitempty"`
-	Method   string            `json:"method,omitempty"`
-	Printer  string            `json:"printer,omitempty"`
-	Outcome  string            `json:"outcome,omitempty"`
-	Reason   string            `json:"reason,omitempty"`
-	Job      *jobJSON          `json:"job,omitempty"`
-	Details  map[string]string `json:"details,omitempty"`
-	PrevHash string            `json:"prev_hash"`
-	Hash     string            `json:"hash"`
-}
-
 // MarshalCopy returns ev as one line of JSON holding every field its hash
-// covers, with its PrevHash and Hash. The text is ASCII (other characters
+// covers, with its PrevHash and Hash: the object of a JSON Lines export
+// (eventExport), with times in UTC. The text is ASCII (other characters
 // are \u escapes), so that no relay on the way (a syslog collector
 // escaping 8-bit bytes) can change it. UnmarshalCopy reads it back.
 func MarshalCopy(ev *Event) []byte {
-	c := copyJSON{
-		Seq: ev.Seq, At: formatTime(ev.At), Type: ev.Type, JobID: ev.JobID, Owner: ev.Owner, Actor: ev.Actor,
-		Queue: ev.Queue, Device: ev.Device, Method: ev.Method, Printer: ev.Printer, Outcome: ev.Outcome,
-		Reason: ev.Reason, Details: ev.Details,
-		PrevHash: hex.EncodeToString(ev.PrevHash), Hash: hex.EncodeToString(ev.Hash),
-	}
-	if ev.Job != nil {
-		j := toJobJSON(ev.Job)
-		c.Job = &j
-	}
-	b, err := json.Marshal(c)
+	b, err := json.Marshal(newEventExport(ev, formatTime))
 	if err != nil {
 		// Strings, integers, a map of strings: nothing here can fail.
 		panic("audit: marshal copy: " + err.Error())
@@ -98,7 +67,7 @@ var ErrCopy = errors.New("audit: bad event copy")
 // UnmarshalCopy reads an event written by MarshalCopy. It checks the form
 // only; CheckCopy checks the content against the hash.
 func UnmarshalCopy(b []byte) (Event, error) {
-	var c copyJSON
+	var c eventExport
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {

@@ -65,14 +65,20 @@ func TestForwarderNeedsReceipt(t *testing.T) {
 				t.Fatalf("collector that did %s: cursor moved to %d", how, seq)
 			}
 		}
-		if n, err := f.Once(ctx); n != 3 || err != nil {
-			t.Fatalf("Once: %d, %v", n, err)
-		}
+		mustOnce(t, f, 3)
 		// The reset collector kept event 1 before it dropped the rest.
 		if got := seqs(c.received(t)); !slices.Equal(got, []int64{1, 1, 2, 3}) {
 			t.Fatalf("received %v, want [1 1 2 3]: at least once", got)
 		}
 	})
+}
+
+// mustOnce runs one round of f and fails unless it sent want events.
+func mustOnce(t *testing.T, f *Forwarder, want int) {
+	t.Helper()
+	if n, err := f.Once(context.Background()); n != want || err != nil {
+		t.Fatalf("Once: sent %d, %v; want %d", n, err, want)
+	}
 }
 
 // fakeAfter records the waits Run asks for and ends them at once.
@@ -128,9 +134,7 @@ func TestForwarderStopsAtGap(t *testing.T) {
 		c := startCollector(t)
 		appendEvents(t, l, db, 2)
 		f := newForwarder(db, l, c, Options{})
-		if n, err := f.Once(ctx); n != 2 || err != nil {
-			t.Fatalf("Once: %d, %v", n, err)
-		}
+		mustOnce(t, f, 2)
 		appendEvents(t, l, db, 3)
 		deleteEvent(t, db, 3)
 		if n, err := f.Once(ctx); !errors.Is(err, ErrGap) || n != 0 {
@@ -155,9 +159,7 @@ func TestForwarderRewinds(t *testing.T) {
 		c := startCollector(t)
 		appendEvents(t, l, db, 3)
 		f := newForwarder(db, l, c, Options{})
-		if n, err := f.Once(ctx); n != 3 || err != nil {
-			t.Fatalf("Once: %d, %v", n, err)
-		}
+		mustOnce(t, f, 3)
 		// As if a backup from before events 4 and 5 were restored after
 		// they were forwarded: the cursor is beyond the head.
 		if err := db.Exec(`UPDATE siem_cursors SET seq = 5`).Error; err != nil {
@@ -167,9 +169,7 @@ func TestForwarderRewinds(t *testing.T) {
 			t.Fatalf("Once: %v, want ErrRewound", err)
 		}
 		appendEvents(t, l, db, 2)
-		if n, err := f.Once(ctx); n != 5 || err != nil {
-			t.Fatalf("Once after the rewind: %d, %v", n, err)
-		}
+		mustOnce(t, f, 5)
 		if got := seqs(c.received(t)); !slices.Equal(got, []int64{1, 2, 3, 1, 2, 3, 4, 5}) {
 			t.Fatalf("received %v", got)
 		}
@@ -208,9 +208,7 @@ func TestForwarderAfterPurge(t *testing.T) {
 		}
 		appendEvents(t, l, db, 1)
 		f := newForwarder(db, l, c, Options{})
-		if n, err := f.Once(ctx); n != 2 || err != nil {
-			t.Fatalf("Once: %d, %v", n, err)
-		}
+		mustOnce(t, f, 2)
 		if got := seqs(c.received(t)); !slices.Equal(got, []int64{5, 6}) {
 			t.Fatalf("received %v, want the purge event and the next", got)
 		}
