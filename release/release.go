@@ -226,6 +226,9 @@ type Options struct {
 	// Unsupported says what a release does with a job option its printer
 	// cannot honour; zero fields take printerinfo.DefaultPolicy's.
 	Unsupported printerinfo.Policy
+	// Observer hears of every committed job move and failed sign-in
+	// (metrics, the job log); nil tells nobody.
+	Observer Observer
 	// QRKey is the server key the devices' QR links are signed under
 	// (RemoteRelease, release/qrlink), at least qrlink.MinKeyLength
 	// bytes, kept outside the database and the same on every instance;
@@ -313,6 +316,8 @@ type Service struct {
 	// what to do with options they cannot honour (forward.go).
 	printers    *printerinfo.Cache
 	unsupported printerinfo.Policy
+	// observer may be nil (observe.go).
+	observer Observer
 
 	// qr signs the devices' QR links; nil when no key was given.
 	qr         *qrlink.Signer
@@ -393,6 +398,7 @@ func New(opts Options) (*Service, error) {
 		s.freeSpace = opts.Spool.Free
 	}
 	s.printers, s.unsupported = opts.Printers, opts.Unsupported
+	s.observer = opts.Observer
 	if s.printers == nil {
 		s.printers = printerinfo.New(printerinfo.Options{Client: s.client, Now: opts.Now, Log: s.log})
 	}

@@ -82,6 +82,7 @@ func (s *server) routes() []route {
 		}
 		rs = append(rs, route{r.Method, r.Path, accessPublic, kindAPI, h})
 	}
+	rs = append(rs, s.opsRoutes()...)
 	if !s.console {
 		return append(rs, route{http.MethodGet, "/", accessPublic, kindRaw, func(c *gin.Context) {
 			c.Data(http.StatusOK, "text/plain; charset=utf-8", []byte("printgate\n"))

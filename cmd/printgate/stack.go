@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/printgate/printgate/audit"
+	"github.com/printgate/printgate/audit/siem"
 	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/internal/secret"
 	"github.com/printgate/printgate/ipp"
@@ -57,6 +58,9 @@ type stack struct {
 	qrKey []byte
 	// now is the release service's clock; nil is the wall clock.
 	now func() time.Time
+	// observer hears of the service's job moves and failed sign-ins
+	// (serve's metrics and job log); nil tells nobody.
+	observer release.Observer
 }
 
 // openStack opens the database, migrates it and opens the directory and
@@ -84,7 +88,7 @@ func openStack(ctx context.Context, cfg Config, log *slog.Logger) (_ *stack, err
 	}
 	for _, m := range []func(context.Context, *database.DB) error{
 		release.Migrate, directory.Migrate, credential.Migrate, audit.Migrate, web.Migrate, throttle.Migrate,
-		stamp.Migrate, owner.Migrate,
+		stamp.Migrate, owner.Migrate, siem.Migrate,
 	} {
 		if err := m(ctx, st.db); err != nil {
 			return nil, err
@@ -267,6 +271,7 @@ func (st *stack) service(ctx context.Context) (*release.Service, func(), error) 
 		Printers: printerinfo.New(printerinfo.Options{Refresh: st.cfg.Release.PrinterRefresh,
 			Fresh: st.cfg.Release.PrinterFresh, Timeout: st.cfg.Release.PrinterTimeout, Now: st.now, Log: st.log}),
 		Unsupported: st.cfg.Release.UnsupportedOptions.policy(),
+		Observer:    st.observer,
 		QRKey:       st.qrKey, QRLifetime: st.cfg.Release.QRLifetime,
 	})
 	if err != nil {
