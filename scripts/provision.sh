@@ -6,7 +6,8 @@
 #
 # 1. Debian packages: when a tool is missing and we are root, installs
 #    cups-ipp-utils cups cups-client cups-filters slapd ldap-utils chromium
-#    dbus poppler-utils qpdf ghostscript util-linux bubblewrap fonts-ipafont-gothic (apt-get
+#    dbus poppler-utils qpdf ghostscript util-linux bubblewrap fonts-ipafont-gothic systemd
+#    dpkg passwd postgresql-client (apt-get
 #    update once, no prompts). Package scripts
 #    are kept from starting services (policy-rc.d): the tests start private
 #    slapd, cupsd and ippeveprinter on free loopback ports and need no
@@ -29,7 +30,7 @@ export DEBIAN_FRONTEND=noninteractive
 log() { printf 'provision: %s\n' "$*" >&2; }
 
 PACKAGES=(cups-ipp-utils cups cups-client cups-filters slapd ldap-utils chromium dbus poppler-utils qpdf ghostscript util-linux
-	bubblewrap fonts-ipafont-gothic)
+	bubblewrap fonts-ipafont-gothic systemd dpkg passwd postgresql-client)
 # Each tool the tests run, and the package that brings it.
 declare -A TOOL_PACKAGE=(
 	[ippeveprinter]=cups-ipp-utils [ipptool]=cups-ipp-utils
@@ -37,6 +38,7 @@ declare -A TOOL_PACKAGE=(
 	[slapd]=slapd [slapadd]=slapd [slappasswd]=slapd [ldapsearch]=ldap-utils
 	[chromium]=chromium [dbus-daemon]=dbus [pdfinfo]=poppler-utils [pdftotext]=poppler-utils [qpdf]=qpdf
 	[gs]=ghostscript [prlimit]=util-linux [bwrap]=bubblewrap
+	[systemd-analyze]=systemd [dpkg-deb]=dpkg [useradd]=passwd [pg_dump]=postgresql-client [pg_restore]=postgresql-client
 )
 
 private_pg=no
