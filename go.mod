@@ -23,7 +23,7 @@ require (
 require github.com/creack/pty v1.1.24
 
 require (
-	filippo.io/age v1.3.2 // indirect
+	filippo.io/age v1.3.2
 	filippo.io/hpke v0.4.0 // indirect
 )
 

@@ -102,11 +102,14 @@ func (a *app) backup(ctx context.Context, cfg Config, path string, recipients []
 			os.Remove(path)
 		}
 	}()
-	staging, err := os.MkdirTemp(cfg.DataDir, ".backup-")
-	if err != nil {
+	if err := removeStaleStaging(cfg.DataDir, a.logger(cfg)); err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
-	defer os.RemoveAll(staging)
+	staging, releaseStaging, err := newStaging(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer releaseStaging()
 	snap, err := takeSnapshot(ctx, cfg, db, staging)
 	if err != nil {
 		return err

@@ -105,11 +105,27 @@ func runPG(ctx context.Context, program, rawURL string, args []string, stdin io.
 	if err != nil {
 		return fmt.Errorf("%s (Debian package postgresql-client): %w", program, err)
 	}
+	dbname, env, err := pgConnection(rawURL)
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, path, append(args, "--dbname="+dbname)...)
+	cmd.Env, cmd.Stdin, cmd.Stdout = append(os.Environ(), env...), stdin, stdout
+	var stderr bytes.Buffer
+	cmd.Stderr = &limitedBuffer{buf: &stderr, max: 8 << 10}
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s: %w: %s", program, err, strings.TrimSpace(stderr.String()))
+	}
+	return nil
+}
+
+// pgConnection splits rawURL into the URL without its password, for the
+// command line, and the environment that carries the password.
+func pgConnection(rawURL string) (dbname string, env []string, err error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return errors.New("the database URL does not parse")
+		return "", nil, errors.New("the database URL does not parse")
 	}
-	env := os.Environ()
 	if pw, ok := u.User.Password(); ok {
 		env = append(env, "PGPASSWORD="+pw)
 		u.User = url.User(u.User.Username())
@@ -119,14 +135,7 @@ func runPG(ctx context.Context, program, rawURL string, args []string, stdin io.
 		q.Del("password")
 		u.RawQuery = q.Encode()
 	}
-	cmd := exec.CommandContext(ctx, path, append(args, "--dbname="+u.String())...)
-	cmd.Env, cmd.Stdin, cmd.Stdout = env, stdin, stdout
-	var stderr bytes.Buffer
-	cmd.Stderr = &limitedBuffer{buf: &stderr, max: 8 << 10}
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s: %w: %s", program, err, strings.TrimSpace(stderr.String()))
-	}
-	return nil
+	return u.String(), env, nil
 }
 
 // limitedBuffer keeps the first max bytes written to it.
