@@ -14,6 +14,7 @@ import (
 	"filippo.io/age"
 	"github.com/spf13/cobra"
 
+	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/internal/backup"
 	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/internal/tlscert"
@@ -44,7 +45,18 @@ keys read from it, one a line. printgate restore FILE brings it back.`,
 			if err != nil {
 				return err
 			}
-			return a.backup(cmd.Context(), cfg, args[0], recipients)
+			// Fail closed: a backup that could not be recorded is removed.
+			return a.withStack(cmd, func(st *stack) error {
+				made, err := a.backup(cmd.Context(), cfg, args[0], recipients)
+				if err != nil {
+					return err
+				}
+				if err := st.recordAdmin(cmd, audit.EventBackupMade, made); err != nil {
+					os.Remove(args[0])
+					return fmt.Errorf("backup: not recorded in the audit trail, so removed: %w", err)
+				}
+				return nil
+			})
 		},
 	}
 	c.Flags().BoolVar(&toKeys, "recipients", false, "encrypt to the age public keys read from standard input instead of a passphrase")
@@ -74,25 +86,26 @@ func (a *app) backupRecipients(ctx context.Context, toKeys bool) ([]age.Recipien
 	return []age.Recipient{r}, nil
 }
 
-// backup writes the archive to path.
-func (a *app) backup(ctx context.Context, cfg Config, path string, recipients []age.Recipient) (err error) {
+// backup writes the archive to path and returns what the audit event
+// records of it.
+func (a *app) backup(ctx context.Context, cfg Config, path string, recipients []age.Recipient) (_ map[string]string, err error) {
 	if cfg.Database.URL == "" {
 		if _, err := os.Stat(filepath.Join(cfg.DataDir, database.SQLiteFile)); err != nil {
-			return fmt.Errorf("backup: no database in %s: %w", cfg.DataDir, err)
+			return nil, fmt.Errorf("backup: no database in %s: %w", cfg.DataDir, err)
 		}
 	}
 	db, err := database.Open(ctx, cfg.Database.URL, cfg.DataDir, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer db.Close()
 	dbID, err := db.ID(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	out, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return fmt.Errorf("backup: %w", err)
+		return nil, fmt.Errorf("backup: %w", err)
 	}
 	defer func() {
 		if cerr := out.Close(); err == nil {
@@ -103,35 +116,36 @@ func (a *app) backup(ctx context.Context, cfg Config, path string, recipients []
 		}
 	}()
 	if err := removeStaleStaging(cfg.DataDir, a.logger(cfg)); err != nil {
-		return fmt.Errorf("backup: %w", err)
+		return nil, fmt.Errorf("backup: %w", err)
 	}
 	staging, releaseStaging, err := newStaging(cfg.DataDir)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer releaseStaging()
 	snap, err := takeSnapshot(ctx, cfg, db, staging)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer snap.close()
 	w, err := backup.NewWriter(out, backup.Manifest{Created: time.Now().UTC(), Printgate: version,
 		Dialect: string(db.Dialect), DatabaseID: dbID}, recipients...)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := snap.write(w); err != nil {
-		return err
+		return nil, err
 	}
 	if err := w.Close(); err != nil {
-		return err
+		return nil, err
 	}
 	if err := out.Sync(); err != nil {
-		return fmt.Errorf("backup: %w", err)
+		return nil, fmt.Errorf("backup: %w", err)
 	}
 	fmt.Fprintf(a.stdout, "printgate: backup of %s (id %s) written to %s: %d held documents in files, %d lost meanwhile\n",
 		db, dbID, path, len(snap.docs), snap.missing)
-	return nil
+	abs, _ := filepath.Abs(path)
+	return map[string]string{"file": abs, "database-id": dbID, "documents": fmt.Sprint(len(snap.docs))}, nil
 }
 
 // snapshot is what goes into an archive, all of it taken, none written yet.

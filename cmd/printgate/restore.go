@@ -9,10 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"filippo.io/age"
 	"github.com/spf13/cobra"
 
+	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/internal/backup"
 	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/release/spool"
@@ -37,7 +39,14 @@ archive is damaged or the passphrase wrong. Then start printgate and run printga
 			if err != nil {
 				return err
 			}
-			return a.restore(cmd.Context(), cfg, args[0], ids)
+			m, err := a.restore(cmd.Context(), cfg, args[0], ids)
+			if err != nil {
+				return err
+			}
+			return a.withStack(cmd, func(st *stack) error {
+				return st.recordAdmin(cmd, audit.EventBackupRestored, map[string]string{"database-id": m.DatabaseID,
+					"made": m.Created.Format(time.RFC3339), "made-by": m.Printgate})
+			})
 		},
 	}
 }
@@ -82,33 +91,33 @@ func scryptIdentity(pass string) ([]age.Identity, error) {
 // database. Everything is unpacked and the archive authenticated to its
 // end before a PostgreSQL database is loaded; on any failure what was
 // written is removed again.
-func (a *app) restore(ctx context.Context, cfg Config, path string, ids []age.Identity) (err error) {
+func (a *app) restore(ctx context.Context, cfg Config, path string, ids []age.Identity) (_ backup.Manifest, err error) {
 	if err := checkRestoreTarget(cfg); err != nil {
-		return err
+		return backup.Manifest{}, err
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("restore: %w", err)
+		return backup.Manifest{}, fmt.Errorf("restore: %w", err)
 	}
 	defer f.Close()
 	r, err := backup.Open(bufio.NewReaderSize(f, 1<<20), ids...)
 	if err != nil {
-		return err
+		return backup.Manifest{}, err
 	}
 	m := r.Manifest()
 	if want := dialectOf(cfg); m.Dialect != want {
-		return fmt.Errorf("restore: the backup holds a %s database, but printgate is configured for %s (database.url): restore into the same kind", m.Dialect, want)
+		return backup.Manifest{}, fmt.Errorf("restore: the backup holds a %s database, but printgate is configured for %s (database.url): restore into the same kind", m.Dialect, want)
 	}
 	var pg *database.DB
 	if m.Dialect == string(database.Postgres) {
 		if pg, err = database.Open(ctx, cfg.Database.URL, cfg.DataDir, nil); err != nil {
-			return err
+			return backup.Manifest{}, err
 		}
 		defer pg.Close()
 		if empty, err := pg.Empty(ctx); err != nil {
-			return err
+			return backup.Manifest{}, err
 		} else if !empty {
-			return fmt.Errorf("restore: the database %s is not empty: restore into a new, empty database", pg)
+			return backup.Manifest{}, fmt.Errorf("restore: the database %s is not empty: restore into a new, empty database", pg)
 		}
 	}
 	u := &unpacker{cfg: cfg}
@@ -118,20 +127,20 @@ func (a *app) restore(ctx context.Context, cfg Config, path string, ids []age.Id
 		}
 	}()
 	if err := u.unpack(r); err != nil {
-		return err
+		return backup.Manifest{}, err
 	}
 	if pg != nil {
 		if err := u.loadPostgres(ctx); err != nil {
-			return err
+			return backup.Manifest{}, err
 		}
 	}
 	if err := checkRestored(ctx, cfg, m); err != nil {
-		return err
+		return backup.Manifest{}, err
 	}
 	fmt.Fprintf(a.stdout, "printgate: restored the backup of %s (database id %s, made %s by printgate %s): %d held documents in files\n",
 		m.Dialect, m.DatabaseID, m.Created.Format("2006-01-02 15:04:05 MST"), m.Printgate, u.docs)
 	fmt.Fprintln(a.stdout, "printgate: start printgate, then check the audit trail: printgate audit verify")
-	return nil
+	return m, nil
 }
 
 func dialectOf(cfg Config) string {

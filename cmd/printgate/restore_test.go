@@ -71,4 +71,14 @@ func TestRestoreRefuses(t *testing.T) {
 	if out := runCLI(t, fresh, "", "user", "list"); !strings.Contains(out, "bob") {
 		t.Errorf("user list after the restore:\n%s", out)
 	}
+	// Both are admin events: the backup in the trail it copied (after its
+	// snapshot), the restore in the restored trail, which still verifies.
+	if out := runCLI(t, cfg, "", "audit", "export", "--format", "jsonl"); !strings.Contains(out, `"backup-made"`) {
+		t.Errorf("the backup is not in the audit trail:\n%s", out)
+	}
+	if out := runCLI(t, fresh, "", "audit", "export", "--format", "jsonl"); !strings.Contains(out, `"backup-restored"`) ||
+		strings.Contains(out, `"backup-made"`) {
+		t.Errorf("the restored trail does not end with the restore:\n%s", out)
+	}
+	runCLI(t, fresh, "", "audit", "verify")
 }
