@@ -220,6 +220,9 @@ type Options struct {
 	// Unsupported says what a release does with a job option its printer
 	// cannot honour; zero fields take printerinfo.DefaultPolicy's.
 	Unsupported printerinfo.Policy
+	// Observer hears of every committed job move and failed sign-in
+	// (metrics, the job log); nil tells nobody.
+	Observer Observer
 }
 
 // Service holds the queues and jobs; IPP reaches it through IPP().
@@ -299,6 +302,8 @@ type Service struct {
 	// what to do with options they cannot honour (forward.go).
 	printers    *printerinfo.Cache
 	unsupported printerinfo.Policy
+	// observer may be nil (observe.go).
+	observer Observer
 
 	// ctx lives as long as the Service; background work stops with it.
 	ctx  context.Context
@@ -375,6 +380,7 @@ func New(opts Options) (*Service, error) {
 		s.freeSpace = opts.Spool.Free
 	}
 	s.printers, s.unsupported = opts.Printers, opts.Unsupported
+	s.observer = opts.Observer
 	if s.printers == nil {
 		s.printers = printerinfo.New(printerinfo.Options{Client: s.client, Now: opts.Now, Log: s.log})
 	}

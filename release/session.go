@@ -80,6 +80,9 @@ func (d *DeviceRelease) OpenSession(ctx context.Context, deviceToken string, l L
 	}
 	attempt, err := d.reserveDevice(ctx, dev)
 	if err != nil {
+		if errors.Is(err, ErrThrottled) {
+			s.signInFailed(method)
+		}
 		return Session{}, "", err
 	}
 	id, err := d.identify(ctx, dev, method, l)
@@ -267,6 +270,7 @@ func (d *DeviceRelease) loginFailed(ctx context.Context, dev Device, method stri
 	case errors.Is(cause, ErrThrottled):
 		// A self-enrolment refused by the password limits: it counts
 		// against the device, and its episode has its own event.
+		s.signInFailed(method)
 		return
 	case !errors.Is(cause, ErrUnauthorized):
 		if err := s.throttle.Refund(ctx, attempt); err != nil {
@@ -274,6 +278,7 @@ func (d *DeviceRelease) loginFailed(ctx context.Context, dev Device, method stri
 		}
 		return
 	}
+	s.signInFailed(method)
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		_, err := s.audit.Append(ctx, tx, audit.Event{Type: audit.EventLoginFailed, Device: dev.Name,
 			Method: method, Reason: reason, Actor: audit.ActorSystem})

@@ -24,10 +24,27 @@ const (
 // signinData is the sign-in page's data.
 type signinData struct {
 	Name string
+	// SSO offers single sign-on when set (oidc.go).
+	SSO *ssoButton
+}
+
+// ssoButton is the sign-in page's button to the identity provider.
+type ssoButton struct {
+	// Label is the configured text; "" shows the catalog's.
+	Label string
+}
+
+// signinData is the sign-in page's data with name filled in.
+func (s *server) signinData(name string) signinData {
+	d := signinData{Name: name}
+	if s.oidc != nil {
+		d.SSO = &ssoButton{Label: s.oidc.cfg.Label}
+	}
+	return d
 }
 
 func (s *server) signinPage(c *gin.Context) {
-	s.render(c, http.StatusOK, "signin", view{Title: "signin.title", Data: signinData{}})
+	s.render(c, http.StatusOK, "signin", view{Title: "signin.title", Data: s.signinData("")})
 }
 
 // clientIP is the address the request came from. It is the TCP peer, not
@@ -49,7 +66,7 @@ func (s *server) signin(c *gin.Context) {
 	password := c.PostForm("password")
 	again := func(status int, key string, args ...any) {
 		s.render(c, status, "signin", view{Title: "signin.title", Error: s.locale(c).T(key, args...),
-			Data: signinData{Name: name}})
+			Data: s.signinData(name)})
 	}
 	if name == "" || password == "" || len(name) > maxNameLength || len(password) > maxPasswordLength {
 		again(http.StatusBadRequest, "signin.missing")
@@ -79,18 +96,7 @@ func (s *server) signin(c *gin.Context) {
 		s.fail(c, "sign-in", err)
 		return
 	}
-	token, err := s.sessions.create(c.Request.Context(), id, s.sessionToken(c.Request))
-	if err != nil {
-		s.fail(c, "sign-in", err)
-		return
-	}
-	s.setSessionCookie(c.Writer, c.Request, token)
-	s.log.Info("web: signed in", "user", id.Name, "role", id.Role(), "remote", ip)
-	dest := "/my"
-	if allowed(id.Role(), accessAuditor) {
-		dest = "/admin"
-	}
-	c.Redirect(http.StatusSeeOther, dest)
+	s.startSession(c, id, nil, "password")
 }
 
 // signout ends the session: its row is deleted, so the cookie is useless

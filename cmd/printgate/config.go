@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -51,6 +52,8 @@ type Config struct {
 	// Convert bounds the converter that turns documents into what their
 	// printer takes (release/convert).
 	Convert ConvertConfig `yaml:"convert"`
+	// Console sets the web console (single sign-on).
+	Console ConsoleConfig `yaml:"console,omitempty"`
 	// RulesByGroup are print rules for the members of directory groups,
 	// on every queue, on top of the queue's own rules.
 	RulesByGroup []rules.GroupConfig `yaml:"rules_by_group,omitempty"`
@@ -61,6 +64,8 @@ type Config struct {
 	queues []release.Queue
 	// groupRules are RulesByGroup as validate parsed them.
 	groupRules []rules.Rules
+	// metricsNetworks are Server.MetricsNetworks as validate parsed them.
+	metricsNetworks []netip.Prefix
 }
 
 // DirectoryConfig selects the user directory.
@@ -244,6 +249,17 @@ type ServerConfig struct {
 	// GetJobsLimit is how many jobs one Get-Jobs lists at most, whatever
 	// the client asks; default 500.
 	GetJobsLimit int `yaml:"get_jobs_limit"`
+	// DNSSD advertises the queues by DNS-SD through the system's Avahi
+	// daemon: "auto" (default) where a D-Bus system bus is there, "on"
+	// (serve fails without Avahi), or "off". See docs/DISCOVERY.md.
+	DNSSD string `yaml:"dnssd"`
+	// MetricsListen is an address of its own (host:port, plain HTTP) for
+	// /metrics, /healthz and /readyz; set, the main listeners serve no
+	// /metrics. Default: none, /metrics on the main listeners.
+	MetricsListen string `yaml:"metrics_listen,omitempty"`
+	// MetricsNetworks are the client networks that may read /metrics,
+	// wherever it is served; default loopback only.
+	MetricsNetworks []string `yaml:"metrics_networks,omitempty"`
 }
 
 // TLSConfig names a certificate and its key (PEM).
@@ -279,6 +295,13 @@ type SpoolConfig struct {
 type LogConfig struct {
 	Level  string `yaml:"level"`  // debug, info, warn, error
 	Format string `yaml:"format"` // text or json
+	// JobLog writes one line per job move (submitted, held, released,
+	// printed, print-failed, canceled, expired) at info, in the log's
+	// format and audit.time_zone (package joblog); default true.
+	JobLog bool `yaml:"job_log"`
+	// JobLogFile, when set, is where the job log goes instead of the
+	// server log (appended, mode 0600), every line whatever log.level.
+	JobLogFile string `yaml:"job_log_file,omitempty"`
 }
 
 // QueueConfig is one print queue.
@@ -358,14 +381,14 @@ func defaultConfig() Config {
 		DataDir: "./var",
 		Server: ServerConfig{Listen: []string{"127.0.0.1:8631"}, UploadIdle: ipp.DefaultBodyIdle,
 			MinUploadRate: ipp.DefaultMinRate, UploadGrace: ipp.DefaultRateGrace,
-			GetJobsLimit: ipp.DefaultJobsListLimit},
+			GetJobsLimit: ipp.DefaultJobsListLimit, DNSSD: "auto"},
 		Spool: SpoolConfig{QuotaPercentOfFree: defaultQuotaPercentOfFree, MaxHeldMBPerUser: defaultMaxHeldMBPerUser},
 		Pages: PagesConfig{MaxDecodedMB: pages.DefaultBudget.DecodedBytes >> 20,
 			MaxObjects: pages.DefaultBudget.Objects, MaxTime: pages.DefaultBudget.Time, MaxPDFMB: 32},
 		Stamp: StampConfig{MaxPages: stamp.DefaultMaxPages},
 		Convert: ConvertConfig{MaxMemoryMB: convert.DefaultLimits().Memory >> 20, MaxCPU: convert.DefaultLimits().CPU,
 			Timeout: convert.DefaultLimits().Wall},
-		Log:       LogConfig{Level: "info", Format: "text"},
+		Log:       LogConfig{Level: "info", Format: "text", JobLog: true},
 		Directory: DirectoryConfig{Type: "builtin"},
 		Owners:    OwnersConfig{FoldCase: true, StripDomain: true, CacheFor: owner.DefaultTTL},
 		Credentials: CredentialsConfig{Policy: credential.DefaultPolicy(), Argon2MemoryMB: 64, Argon2Wait: 2 * time.Second,

@@ -44,6 +44,7 @@ func (c *Config) validate() error {
 		}
 	}
 	c.checkRules(&p)
+	c.checkConsole(&p)
 	return errors.Join(p...)
 }
 
@@ -78,11 +79,17 @@ func (c *Config) checkServer(p *problems) {
 	default:
 		p.add("log.format", "must be text or json")
 	}
+	c.checkMetrics(p)
 	if c.Server.GetJobsLimit < 0 {
 		p.add("server.get_jobs_limit", "must not be negative (0: no limit)")
 	}
 	if c.Server.UploadIdle < 0 || c.Server.MinUploadRate < 0 || c.Server.UploadGrace < 0 {
 		p.add("server", "upload_idle_timeout, min_upload_rate and upload_grace must not be negative")
+	}
+	switch c.Server.DNSSD {
+	case "auto", "on", "off":
+	default:
+		p.add("server.dnssd", "must be auto, on or off")
 	}
 }
 

@@ -130,7 +130,8 @@ func (c consoleAudit) RecordAction(ctx context.Context, tx *gorm.DB, a web.Actio
 		}
 		details[k] = v
 	}
-	_, err := c.st.audit.Append(ctx, tx, audit.Event{Type: a.Name, Actor: a.Actor, Owner: a.Target, Details: details})
+	_, err := c.st.audit.Append(ctx, tx, audit.Event{Type: a.Name, Actor: a.Actor, Owner: a.Target,
+		Method: a.Method, Reason: a.Reason, Details: details})
 	return err
 }
 

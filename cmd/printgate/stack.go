@@ -54,6 +54,9 @@ type stack struct {
 	passwords *throttle.Passwords
 	// now is the release service's clock; nil is the wall clock.
 	now func() time.Time
+	// observer hears of the service's job moves and failed sign-ins
+	// (serve's metrics and job log); nil tells nobody.
+	observer release.Observer
 }
 
 // openStack opens the database, migrates it and opens the directory and
@@ -266,6 +269,7 @@ func (st *stack) service(ctx context.Context) (*release.Service, func(), error) 
 		Printers: printerinfo.New(printerinfo.Options{Refresh: st.cfg.Release.PrinterRefresh,
 			Fresh: st.cfg.Release.PrinterFresh, Timeout: st.cfg.Release.PrinterTimeout, Now: st.now, Log: st.log}),
 		Unsupported: st.cfg.Release.UnsupportedOptions.policy(),
+		Observer:    st.observer,
 	})
 	if err != nil {
 		sp.Close()
