@@ -158,6 +158,8 @@ type AuditConfig struct {
 	// AnchorFile is where anchors are appended; default
 	// DATA_DIR/audit-anchors.log.
 	AnchorFile string `yaml:"anchor_file,omitempty"`
+	// Forward sends every event to a SIEM over syslog/TLS (siem.go).
+	Forward ForwardConfig `yaml:"forward,omitempty"`
 }
 
 // CredentialsConfig sets how PINs and cards are checked and kept.

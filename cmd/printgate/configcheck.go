@@ -167,6 +167,7 @@ func (c *Config) checkAudit(p *problems) {
 	if _, err := time.LoadLocation(c.Audit.TimeZone); err != nil || c.Audit.TimeZone == "" {
 		p.add("audit.time_zone", "%q is not a time zone (such as Asia/Tokyo)", c.Audit.TimeZone)
 	}
+	c.checkForward(p)
 }
 
 // checkQueues checks the queues and parses them into c.queues.

@@ -75,6 +75,11 @@ func (a *app) serve(ctx context.Context, cfg Config) error {
 	}
 	defer ops.Close() // after the service closes: its last moves are logged
 	st.observer = ops.observer()
+	stopForwarder, err := startForwarder(ctx, st, log)
+	if err != nil {
+		return err
+	}
+	defer stopForwarder() // after the service closes too: its last batch holds the last events
 	svc, closeSvc, err := st.service(ctx)
 	if err != nil {
 		return err

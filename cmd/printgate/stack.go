@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/printgate/printgate/audit"
+	"github.com/printgate/printgate/audit/siem"
 	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/internal/secret"
 	"github.com/printgate/printgate/ipp"
@@ -87,7 +88,7 @@ func openStack(ctx context.Context, cfg Config, log *slog.Logger) (_ *stack, err
 	}
 	for _, m := range []func(context.Context, *database.DB) error{
 		release.Migrate, directory.Migrate, credential.Migrate, audit.Migrate, web.Migrate, throttle.Migrate,
-		stamp.Migrate, owner.Migrate,
+		stamp.Migrate, owner.Migrate, siem.Migrate,
 	} {
 		if err := m(ctx, st.db); err != nil {
 			return nil, err
