@@ -50,6 +50,12 @@ const (
 	EventAliasAdded     = "alias-added"
 	EventAliasRemoved   = "alias-removed"
 	EventCardsImported  = "cards-imported" // one import of many cards: Details count them, never name one
+	// EventBackupMade records a backup (printgate backup): a copy of
+	// every key and held document left the server, encrypted.
+	EventBackupMade = "backup-made"
+	// EventBackupRestored is the first event after a restore: Details
+	// name the backup's database and when it was made.
+	EventBackupRestored = "backup-restored"
 )
 
 // Release methods for Event.Method and JobRecord.Method.

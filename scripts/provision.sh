@@ -7,7 +7,8 @@
 # 1. Debian packages: when a tool is missing and we are root, installs
 #    cups-ipp-utils cups cups-client cups-filters slapd ldap-utils chromium
 #    dbus poppler-utils qpdf ghostscript util-linux bubblewrap fonts-ipafont-gothic
-#    avahi-daemon avahi-utils rsyslog rsyslog-gnutls zbar-tools (apt-get
+#    avahi-daemon avahi-utils rsyslog rsyslog-gnutls zbar-tools systemd dpkg
+#    passwd postgresql-client (apt-get
 #    update once, no prompts). Package scripts
 #    are kept from starting services (policy-rc.d): the tests start private
 #    slapd, cupsd and ippeveprinter on free loopback ports and need no
@@ -30,7 +31,8 @@ export DEBIAN_FRONTEND=noninteractive
 log() { printf 'provision: %s\n' "$*" >&2; }
 
 PACKAGES=(cups-ipp-utils cups cups-client cups-filters slapd ldap-utils chromium dbus poppler-utils qpdf ghostscript util-linux
-	bubblewrap fonts-ipafont-gothic avahi-daemon avahi-utils rsyslog rsyslog-gnutls zbar-tools)
+	bubblewrap fonts-ipafont-gothic avahi-daemon avahi-utils rsyslog rsyslog-gnutls zbar-tools
+	systemd dpkg passwd postgresql-client)
 # Each tool the tests run, and the package that brings it.
 declare -A TOOL_PACKAGE=(
 	[ippeveprinter]=cups-ipp-utils [ipptool]=cups-ipp-utils
@@ -41,6 +43,7 @@ declare -A TOOL_PACKAGE=(
 	[avahi-daemon]=avahi-daemon [avahi-browse]=avahi-utils [avahi-publish]=avahi-utils
 	[rsyslogd]=rsyslog
 	[zbarimg]=zbar-tools
+	[systemd-analyze]=systemd [dpkg-deb]=dpkg [useradd]=passwd [pg_dump]=postgresql-client [pg_restore]=postgresql-client
 )
 
 private_pg=no

@@ -78,6 +78,9 @@ func openStack(ctx context.Context, cfg Config, log *slog.Logger) (_ *stack, err
 	if err := privatePerms(cfg, log); err != nil {
 		return nil, err
 	}
+	if err := removeStaleStaging(cfg.DataDir, log); err != nil {
+		return nil, err
+	}
 	if st.db, err = database.Open(ctx, cfg.Database.URL, cfg.DataDir, log); err != nil {
 		return nil, err
 	}
