@@ -13,15 +13,18 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
-	"github.com/printgate/printgate/release/owner"
 )
 
 // Single sign-on to the console by OpenID Connect: the authorization code
 // flow with PKCE, a state and a nonce (oidcsignin.go holds the handlers).
 // The identity provider only vouches for a name; the directory still
-// decides who that is and what they may do: the configured claim goes
-// through the owner mapping (case, domain, aliases) to a directory user,
-// whose roles come from the directory as after a password sign-in.
+// decides who that is and what they may do: the configured claim names a
+// directory login (in any case), and its roles come from the directory as
+// after a password sign-in. A domain in the name (DOMAIN\name,
+// name@domain) must be one of OIDCConfig.Domains: a provider may hold
+// accounts of other companies (guests, other tenants), and alice@evil
+// is not alice. The owner mapping's aliases and domain stripping, made for
+// the names print clients send, are never a way into the console.
 
 // OIDCConfig configures sign-in to the console by an OpenID Provider.
 type OIDCConfig struct {
@@ -44,6 +47,12 @@ type OIDCConfig struct {
 	Scopes []string
 	// Label is the sign-in button's text; the catalog's when "".
 	Label string
+	// Domains are the company's own domains, as they appear in the claim
+	// (corp.example in hanako@corp.example, CORP in CORP\hanako): a name
+	// with a domain signs in only when its domain is listed (compared
+	// without case), as the name without it. None: only names without a
+	// domain sign in.
+	Domains []string
 	// HTTPClient talks to the provider; one with a 10 s timeout when nil.
 	HTTPClient *http.Client
 }
@@ -51,16 +60,6 @@ type OIDCConfig struct {
 // DefaultOIDCClaim is the claim that names the user when OIDCConfig.Claim
 // is empty.
 const DefaultOIDCClaim = "preferred_username"
-
-// OwnerMapper maps a name to a directory user as jobs' owners are mapped
-// (owner.Mapper): case folding, domain stripping and aliases.
-type OwnerMapper interface {
-	// Map returns the owner claimed stands for; Known false when no
-	// directory user has it.
-	Map(ctx context.Context, claimed string) (owner.Owner, error)
-}
-
-var _ OwnerMapper = (*owner.Mapper)(nil)
 
 // oidcTimeout bounds each exchange with the provider.
 const oidcTimeout = 10 * time.Second

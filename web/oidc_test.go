@@ -28,13 +28,19 @@ const (
 )
 
 // opUsers are the test provider's accounts: alice and adam by their
-// directory names, alice again as Windows spells her, an alias of hers,
-// and mallory, whom the directory does not know.
+// directory names, alice again as Windows and as e-mail spell her in the
+// company's domains, an alias of hers (print clients' names only), others
+// posing as alice and adam from domains that are not the company's, and
+// mallory, whom the directory does not know.
 var opUsers = []oidcop.User{
 	{Subject: "s-alice", Username: userName, Password: opPassword, Email: "alice@corp.example", EmailVerified: true},
 	{Subject: "s-adam", Username: adminName, Password: opPassword, Email: "adam@corp.example", EmailVerified: true},
 	{Subject: "s-corp-alice", Username: `CORP\Alice`, Password: opPassword},
 	{Subject: "s-ali", Username: "ali.example", Password: opPassword},
+	{Subject: "s-mail-alice", Username: "ALICE@corp.example", Password: opPassword},
+	{Subject: "s-evil-alice", Username: "Alice@evil.example", Password: opPassword, Email: "alice@evil.example", EmailVerified: true},
+	{Subject: "s-evil-adam", Username: `EVIL\adam`, Password: opPassword, Email: "ADAM@attacker.example", EmailVerified: true},
+	{Subject: "s-double", Username: `CORP\adam@evil.example`, Password: opPassword},
 	{Subject: "s-mallory", Username: "mallory", Password: opPassword, Email: "mallory@corp.example", EmailVerified: true},
 	{Subject: "s-unverified", Username: "unverified", Password: opPassword, Email: "alice@corp.example"},
 }
@@ -71,8 +77,7 @@ func newOIDCEnv(t *testing.T, claim string) *oidcEnv {
 	}
 	e := newEnv(t, db, func(o *Options) {
 		o.OIDC = &OIDCConfig{Issuer: op.Issuer, ClientID: oidcClientID, ClientSecret: oidcClientSecret,
-			RedirectURL: base + oidcCallbackPath, Claim: claim}
-		o.Owners = mapper
+			RedirectURL: base + oidcCallbackPath, Claim: claim, Domains: []string{"CORP", "corp.example"}}
 	})
 	if _, err := mapper.AddAlias(t.Context(), "ali.example", userName, nil); err != nil {
 		t.Fatal(err)
@@ -165,8 +170,8 @@ func TestOIDCSignIn(t *testing.T) {
 	}{
 		{userName, userName, "Alice Example", "/my"},
 		{adminName, adminName, "Adam Admin", "/admin"},
-		{`CORP\Alice`, userName, "Alice Example", "/my"},  // the owner mapping's case folding and domain stripping
-		{"ali.example", userName, "Alice Example", "/my"}, // an alias
+		{`CORP\Alice`, userName, "Alice Example", "/my"},         // a domain of the company's, another case
+		{"ALICE@corp.example", userName, "Alice Example", "/my"}, // the same as an address
 	} {
 		t.Run(tc.opUser, func(t *testing.T) {
 			client := browserless(t)
@@ -214,6 +219,17 @@ func TestOIDCRefused(t *testing.T) {
 	}{
 		{name: "unknown user", opUser: "mallory", status: http.StatusForbidden,
 			text: "You signed in as mallory, but printgate knows no user", record: "no directory user"},
+		// A provider may hold other companies' accounts: a name from a
+		// domain not configured is nobody here, however its local part
+		// reads, and aliases (print clients' names) are no way in.
+		{name: "alice from another domain", opUser: "Alice@evil.example", status: http.StatusForbidden,
+			text: "printgate knows no user", record: "no directory user"},
+		{name: "admin from another domain", opUser: `EVIL\adam`, status: http.StatusForbidden,
+			text: "printgate knows no user", record: "no directory user"},
+		{name: "two domains", opUser: `CORP\adam@evil.example`, status: http.StatusForbidden,
+			text: "printgate knows no user", record: "no directory user"},
+		{name: "alias", opUser: "ali.example", status: http.StatusForbidden,
+			text: "printgate knows no user", record: "no directory user"},
 		{name: "wrong state", opUser: userName, status: http.StatusBadRequest, text: "took too long",
 			after: func(t *testing.T, _ *http.Client, back *url.URL) *url.URL {
 				q := back.Query()
@@ -327,6 +343,8 @@ func TestOIDCEmailClaim(t *testing.T) {
 	}{
 		{adminName, http.StatusSeeOther, "/admin"},
 		{"unverified", http.StatusUnauthorized, ""},
+		{"Alice@evil.example", http.StatusForbidden, ""}, // verified, but not the company's domain
+		{`EVIL\adam`, http.StatusForbidden, ""},          // ADAM@attacker.example
 	} {
 		client := browserless(t)
 		status, dest, body := finish(t, client, e.signIn(t, e.start(t, client), tc.opUser))

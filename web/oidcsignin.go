@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -199,20 +200,12 @@ func (s *server) oidcAnswer(c *gin.Context) (flow, string, bool) {
 	return f, code, true
 }
 
-// oidcUser finds the directory user the provider's name stands for,
-// through the owner mapping when one is wired, by login name only: an
-// employee number is never a way in.
+// oidcUser finds the directory user the provider's name stands for, by
+// login name only: an employee number is never a way in.
 func (s *server) oidcUser(ctx context.Context, claimed string) (directory.Identity, error) {
-	login := claimed
-	if s.opts.Owners != nil {
-		o, err := s.opts.Owners.Map(ctx, claimed)
-		if err != nil {
-			return directory.Identity{}, fmt.Errorf("%w: %w", directory.ErrUnavailable, err)
-		}
-		if !o.Known {
-			return directory.Identity{}, fmt.Errorf("web: %q: %w", claimed, directory.ErrNotFound)
-		}
-		login = o.Name
+	login, ok := oidcLogin(claimed, s.opts.OIDC.Domains)
+	if !ok {
+		return directory.Identity{}, fmt.Errorf("web: %q: not a name of this company's domains: %w", claimed, directory.ErrNotFound)
 	}
 	var (
 		id  directory.Identity
@@ -227,6 +220,24 @@ func (s *server) oidcUser(ctx context.Context, claimed string) (directory.Identi
 		err = fmt.Errorf("web: %s: %w", id.Name, directory.ErrDisabled)
 	}
 	return id, err
+}
+
+// oidcLogin returns the login claimed names: claimed itself, or for
+// DOMAIN\name and name@domain the name, when domain is one of domains.
+func oidcLogin(claimed string, domains []string) (string, bool) {
+	name, domain := strings.TrimSpace(claimed), ""
+	if i := strings.LastIndexByte(name, '\\'); i >= 0 {
+		name, domain = name[i+1:], name[:i]
+	} else if i := strings.LastIndexByte(name, '@'); i >= 0 {
+		name, domain = name[:i], name[i+1:]
+	}
+	if name == "" || strings.ContainsAny(name, `\@`) {
+		return "", false
+	}
+	if domain != "" && !slices.ContainsFunc(domains, func(d string) bool { return strings.EqualFold(d, domain) }) {
+		return "", false
+	}
+	return name, true
 }
 
 // startSession signs id in: a new session (recorded by rec in the same

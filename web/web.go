@@ -109,9 +109,6 @@ type Options struct {
 	// OIDC, when set, offers sign-in by an OpenID Provider beside the
 	// password form (oidc.go).
 	OIDC *OIDCConfig
-	// Owners maps the name the provider gives to a directory user, as
-	// jobs' owners are mapped; nil looks the name up as a login name.
-	Owners OwnerMapper
 	// Metrics answers /metrics (Prometheus), to clients from
 	// MetricsNetworks only; nil serves no /metrics.
 	Metrics         http.Handler

@@ -17,9 +17,10 @@ type ConsoleConfig struct {
 }
 
 // OIDCConfig is the console's single sign-on by OpenID Connect
-// (web.OIDCConfig). The name the provider gives in Claim goes through
-// the owner mapping (owners) to a directory user, whose roles come from
-// the directory.
+// (web.OIDCConfig). The name the provider gives in Claim is a directory
+// login, with a domain only when the domain is in Domains; the roles come
+// from the directory. Aliases and owners.strip_domain are for print
+// clients' names and are not used here.
 type OIDCConfig struct {
 	// Issuer is the provider's issuer URL.
 	Issuer string `yaml:"issuer"`
@@ -32,9 +33,14 @@ type OIDCConfig struct {
 	// RedirectURL is https://HOST/signin/oidc/callback as registered at
 	// the provider.
 	RedirectURL string `yaml:"redirect_url"`
-	// Claim names the user; default preferred_username (email also
-	// works: with owners.strip_domain, hanako@corp.example is hanako).
+	// Claim names the user; default preferred_username. Choose a claim
+	// the provider's users cannot edit themselves.
 	Claim string `yaml:"claim,omitempty"`
+	// Domains are the company's domains as they appear in the claim
+	// (corp.example for hanako@corp.example, CORP for CORP\hanako): a
+	// name with another domain, or with a domain when none is listed, is
+	// refused.
+	Domains []string `yaml:"domains,omitempty"`
 	// Scopes are asked for besides openid; default profile and email.
 	Scopes []string `yaml:"scopes,omitempty"`
 	// Label is the sign-in button's text; default "Sign in with your
@@ -63,7 +69,7 @@ func (c *Config) checkConsole(p *problems) {
 // web is the relying party's configuration with secret.
 func (o OIDCConfig) web(secret string) web.OIDCConfig {
 	return web.OIDCConfig{Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: secret, RedirectURL: o.RedirectURL,
-		Claim: o.Claim, Scopes: o.Scopes, Label: o.Label}
+		Claim: o.Claim, Scopes: o.Scopes, Label: o.Label, Domains: o.Domains}
 }
 
 // secret reads the client secret. A file others may read is refused:
@@ -104,10 +110,5 @@ func (st *stack) consoleSSO(opts *web.Options) error {
 	}
 	cfg := o.web(secret)
 	opts.OIDC = &cfg
-	owners, err := st.owners()
-	if err != nil {
-		return err
-	}
-	opts.Owners = owners
 	return nil
 }

@@ -31,7 +31,7 @@ func TestConsoleOIDCConfig(t *testing.T) {
 	for _, tc := range []struct {
 		name, yaml, wantErr string
 	}{
-		{"good", good("    client_secret_file: " + secretFile + "\n    claim: email\n"), ""},
+		{"good", good("    client_secret_file: " + secretFile + "\n    claim: email\n    domains: [corp.example]\n"), ""},
 		{"secret inline", good("    client_secret: s3cret\n"), `unknown key "client_secret"`},
 		{"no secret file", good(""), "console.oidc.client_secret_file: required"},
 		{"missing secret file", good("    client_secret_file: " + filepath.Join(dir, "nope") + "\n"), "no such file"},
@@ -62,8 +62,9 @@ func TestConsoleOIDCConfig(t *testing.T) {
 			if err := st.consoleSSO(&opts); err != nil {
 				t.Fatal(err)
 			}
-			if opts.OIDC == nil || opts.OIDC.ClientSecret != "s3cret-from-file" || opts.OIDC.Claim != "email" || opts.Owners == nil {
-				t.Fatalf("console options %+v, owners %v", opts.OIDC, opts.Owners)
+			if opts.OIDC == nil || opts.OIDC.ClientSecret != "s3cret-from-file" || opts.OIDC.Claim != "email" ||
+				!slices.Equal(opts.OIDC.Domains, []string{"corp.example"}) {
+				t.Fatalf("console options %+v", opts.OIDC)
 			}
 		})
 	}
