@@ -22,6 +22,8 @@ require (
 
 require github.com/creack/pty v1.1.24
 
+require github.com/gosnmp/gosnmp v1.47.0 // indirect
+
 require (
 	github.com/Azure/go-ntlmssp v0.1.1 // indirect
 	github.com/bytedance/gopkg v0.1.3 // indirect

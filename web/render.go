@@ -27,7 +27,7 @@ var templateFiles embed.FS
 // pageNames lists the pages: each is templates/NAME.html.
 func pageNames() []string {
 	return []string{"signin", "my", "admin", "users", "error", "kiosk",
-		"history", "job", "charts", "held", "devices", "token", "lookup"}
+		"history", "job", "charts", "held", "devices", "token", "lookup", "printers"}
 }
 
 // selfPath is the address that shows page, where a view does not say.

@@ -75,6 +75,9 @@ type Options struct {
 	// Devices lists and manages the registered devices; nil shows the
 	// devices page as not available.
 	Devices Devices
+	// Printers shows the printer monitor's findings (/admin/printers and
+	// the dashboard); nil shows them as not available.
+	Printers Printers
 	// Audit records console actions that change credentials, and
 	// exports; nil records nothing. When set, an action whose record
 	// fails is not carried out.

@@ -83,8 +83,14 @@ func (a *app) serve(ctx context.Context, cfg Config) error {
 	ippServer := ipp.NewServer(svc.IPP(), log,
 		ipp.WithUploadLimits(cfg.Server.UploadIdle, cfg.Server.MinUploadRate, cfg.Server.UploadGrace),
 		ipp.WithJobsListLimit(cfg.Server.GetJobsLimit))
+	mon, stopMonitor, err := st.startMonitor(ctx, svc)
+	if err != nil {
+		return err
+	}
+	defer stopMonitor()
 	opts := st.consoleOptions(svc)
 	opts.IPP = ippServer
+	opts.Printers = mon.View()
 	for _, r := range releaseapi.New(svc.DeviceRelease(), log).Routes() {
 		opts.API = append(opts.API, web.APIRoute(r))
 	}

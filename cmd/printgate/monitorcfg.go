@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/printgate/printgate/ipp"
+	"github.com/printgate/printgate/monitor"
+	"github.com/printgate/printgate/release"
+)
+
+// MonitoringConfig sets how printers' own job logs and counters are
+// followed (package monitor).
+type MonitoringConfig struct {
+	// Enabled polls printers; default true.
+	Enabled bool `yaml:"enabled"`
+	// PollInterval is how often each printer is asked; default 30s.
+	PollInterval time.Duration `yaml:"poll_interval"`
+	// Timeout bounds each request to a printer; default 10s.
+	Timeout time.Duration `yaml:"timeout"`
+	// Concurrency is how many printers are polled at once; default 4.
+	Concurrency int `yaml:"concurrency"`
+	// HideJobNames records the names of observed jobs as keyed HMACs.
+	HideJobNames bool `yaml:"hide_job_names"`
+	// DiscrepancyThreshold is how many pages a day's counter delta may
+	// differ from the pages printed before counter-discrepancy; default 10.
+	DiscrepancyThreshold int64 `yaml:"discrepancy_threshold"`
+}
+
+func defaultMonitoring() MonitoringConfig {
+	return MonitoringConfig{Enabled: true, PollInterval: monitor.DefaultPollInterval, Timeout: monitor.DefaultTimeout,
+		Concurrency: monitor.DefaultConcurrency, DiscrepancyThreshold: monitor.DefaultThreshold}
+}
+
+// checkMonitoring checks the monitoring settings.
+func (c *Config) checkMonitoring(p *problems) {
+	m := c.Monitoring
+	if m.PollInterval < time.Second {
+		p.add("monitoring.poll_interval", "must be at least 1s")
+	}
+	if m.Timeout <= 0 {
+		p.add("monitoring.timeout", "must be above 0")
+	}
+	if m.Concurrency < 1 || m.Concurrency > 64 {
+		p.add("monitoring.concurrency", "must be from 1 to 64")
+	}
+	if m.DiscrepancyThreshold < 0 {
+		p.add("monitoring.discrepancy_threshold", "must not be negative")
+	}
+}
+
+// startMonitor makes the printer monitor over the stack and the release
+// service and, when monitoring is enabled, runs it until the returned
+// stop is called.
+func (st *stack) startMonitor(ctx context.Context, svc *release.Service) (*monitor.Monitor, func(), error) {
+	c := st.cfg.Monitoring
+	loc, _ := time.LoadLocation(st.cfg.Audit.TimeZone) // validated with the config
+	rel := svc.Monitored()
+	m, err := monitor.New(monitor.Options{DB: st.db, Audit: st.audit, Client: &ipp.Client{}, Releases: rel,
+		Devices: rel.DevicePrinters, PollInterval: c.PollInterval, Timeout: c.Timeout, Concurrency: c.Concurrency,
+		HideJobNames: c.HideJobNames, Threshold: c.DiscrepancyThreshold, Location: loc, Now: st.now, Log: st.log})
+	if err != nil {
+		return nil, nil, err
+	}
+	if !c.Enabled {
+		return m, func() {}, nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		m.Run(ctx)
+	}()
+	return m, func() { cancel(); <-done }, nil
+}
