@@ -62,3 +62,43 @@ func (s *server) printers(ctx context.Context, limit int) printersData {
 	}
 	return d
 }
+
+// exportObserved downloads the jobs printed without printgate (the
+// device-job-observed events, source "printer log") as CSV or JSON Lines;
+// the export is recorded like a history export.
+func (s *server) exportObserved(c *gin.Context) {
+	if s.opts.Record == nil {
+		s.renderError(c, http.StatusNotFound, "common.unavailable")
+		return
+	}
+	if crossSite(c.Request) {
+		s.log.Warn("web: cross-site export refused", "remote", clientIP(c.Request))
+		s.renderError(c, http.StatusForbidden, "error.cross_origin")
+		return
+	}
+	format := ExportFormat(c.DefaultQuery("format", string(ExportCSV)))
+	ctype, ext, enc, ok := exportType(format)
+	if !ok {
+		s.renderError(c, http.StatusBadRequest, "history.bad_format")
+		return
+	}
+	enc.Jobs = false // events: an observed job has no job record
+	if !s.recordDetails(c, ActionExport, "", map[string]string{"type": monitor.EventDeviceJobObserved, "format": string(format)}) {
+		return
+	}
+	name := "printgate-printed-without-printgate-" + s.now().In(s.tz).Format("20060102-150405") + "." + ext
+	c.Header("Content-Type", ctype)
+	c.Header("Content-Disposition", `attachment; filename="`+name+`"`)
+	n, err := s.opts.Record.Export(c.Request.Context(), c.Writer, audit.Filter{Type: monitor.EventDeviceJobObserved}, enc)
+	if err != nil {
+		if !c.Writer.Written() {
+			s.fail(c, "export", err)
+			return
+		}
+		s.log.Error("web: export broke off", "rows", n, "err", err)
+		panic(http.ErrAbortHandler)
+	}
+	if !c.Writer.Written() {
+		c.Status(http.StatusOK)
+	}
+}
