@@ -228,4 +228,3 @@ func TestRegistry(t *testing.T) {
 		}
 	})
 }
-

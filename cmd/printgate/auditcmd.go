@@ -14,8 +14,8 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/printgate/printgate/audit"
-	"github.com/printgate/printgate/monitor"
 	"github.com/printgate/printgate/internal/database"
+	"github.com/printgate/printgate/monitor"
 	"github.com/printgate/printgate/release/stamp"
 )
 
