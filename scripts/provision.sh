@@ -6,10 +6,10 @@
 #
 # 1. Debian packages: when a tool is missing and we are root, installs
 #    cups-ipp-utils cups cups-client cups-filters slapd ldap-utils chromium
-#    dbus poppler-utils qpdf ghostscript util-linux bubblewrap fonts-ipafont-gothic (apt-get
+#    dbus poppler-utils qpdf ghostscript util-linux bubblewrap fonts-ipafont-gothic snmpd (apt-get
 #    update once, no prompts). Package scripts
 #    are kept from starting services (policy-rc.d): the tests start private
-#    slapd, cupsd and ippeveprinter on free loopback ports and need no
+#    slapd, cupsd, ippeveprinter and snmpd on free loopback ports and need no
 #    system ones. Without root, missing tools are reported and the tests
 #    skip (or fail under PRINTGATE_TEST_STRICT=1).
 # 2. PostgreSQL: when PRINTGATE_TEST_POSTGRES_URL is unset, the tests use
@@ -29,14 +29,14 @@ export DEBIAN_FRONTEND=noninteractive
 log() { printf 'provision: %s\n' "$*" >&2; }
 
 PACKAGES=(cups-ipp-utils cups cups-client cups-filters slapd ldap-utils chromium dbus poppler-utils qpdf ghostscript util-linux
-	bubblewrap fonts-ipafont-gothic)
+	bubblewrap fonts-ipafont-gothic snmpd)
 # Each tool the tests run, and the package that brings it.
 declare -A TOOL_PACKAGE=(
 	[ippeveprinter]=cups-ipp-utils [ipptool]=cups-ipp-utils
 	[cupsd]=cups [lpadmin]=cups-client [lp]=cups-client [lpstat]=cups-client
 	[slapd]=slapd [slapadd]=slapd [slappasswd]=slapd [ldapsearch]=ldap-utils
 	[chromium]=chromium [dbus-daemon]=dbus [pdfinfo]=poppler-utils [pdftotext]=poppler-utils [qpdf]=qpdf
-	[gs]=ghostscript [prlimit]=util-linux [bwrap]=bubblewrap
+	[gs]=ghostscript [prlimit]=util-linux [bwrap]=bubblewrap [snmpd]=snmpd
 )
 
 private_pg=no
