@@ -37,7 +37,6 @@ func (m *Monitor) collect(ctx context.Context, p Printer) error {
 			return err
 		}
 	}
-	m.forgetOld(ctx)
 	return nil
 }
 
@@ -190,8 +189,17 @@ func outcome(s ipp.JobState) string {
 	return "unknown"
 }
 
-// forgetOld deletes marks of jobs no printer still lists.
+// forgetOld deletes marks of jobs no printer still lists, once a day.
 func (m *Monitor) forgetOld(ctx context.Context) {
+	m.mu.Lock()
+	due := m.now().Sub(m.forgotAt) >= 24*time.Hour
+	if due {
+		m.forgotAt = m.now()
+	}
+	m.mu.Unlock()
+	if !due {
+		return
+	}
 	cut := m.now().Add(-seenFor).UTC()
 	if err := m.opts.DB.WithContext(ctx).Where("seen_at < ?", cut).Delete(&seenJob{}).Error; err != nil {
 		m.log.Warn("monitor: forget old jobs", "err", err)

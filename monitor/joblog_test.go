@@ -19,7 +19,7 @@ import (
 type releases struct{ sending bool }
 
 func (r *releases) Forwarded(context.Context, string, int) (int64, bool, error) { return 0, false, nil }
-func (r *releases) Sending(context.Context) (bool, error)                     { return r.sending, nil }
+func (r *releases) Sending(context.Context) (bool, error)                       { return r.sending, nil }
 
 // printDirect prints a PDF of pages straight to the printer as user and
 // waits for it to complete.

@@ -111,6 +111,8 @@ type Monitor struct {
 	// pending holds when an unmatched job was first seen while a release
 	// was being sent, so that it waits a little for its match.
 	pending map[string]time.Time
+	// forgotAt is when old marks were last deleted.
+	forgotAt time.Time
 }
 
 // New returns a Monitor; Run starts it.
@@ -207,6 +209,7 @@ func (m *Monitor) PollOnce(ctx context.Context) error {
 		})
 	}
 	wg.Wait()
+	m.forgetOld(ctx)
 	return nil
 }
 

@@ -251,10 +251,18 @@ func (r *Registry) List(ctx context.Context) ([]Printer, error) {
 }
 
 // syncDevices makes the device rows match devices (name → URI): new
-// ones are added, moved ones changed, gone ones removed.
+// ones are added, moved ones changed, gone ones removed. It writes only
+// when something changed: on SQLite every write transaction holds the one
+// writer's lock that submissions need too.
 func (r *Registry) syncDevices(ctx context.Context, devices map[string]string) error {
+	var have []Printer
+	if err := r.db.WithContext(ctx).Where("source = ?", SourceDevice).Find(&have).Error; err != nil {
+		return err
+	}
+	if sameDevices(have, devices) {
+		return nil
+	}
 	return r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var have []Printer
 		if err := tx.Where("source = ?", SourceDevice).Find(&have).Error; err != nil {
 			return err
 		}
@@ -282,4 +290,17 @@ func (r *Registry) syncDevices(ctx context.Context, devices map[string]string) e
 		}
 		return nil
 	})
+}
+
+// sameDevices reports whether the stored device rows are devices.
+func sameDevices(have []Printer, devices map[string]string) bool {
+	if len(have) != len(devices) {
+		return false
+	}
+	for _, p := range have {
+		if devices[p.Name] != p.URI {
+			return false
+		}
+	}
+	return true
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/printgate/printgate/ipp"
@@ -57,7 +58,7 @@ func (st *stack) startMonitor(ctx context.Context, svc *release.Service) (*monit
 	loc, _ := time.LoadLocation(st.cfg.Audit.TimeZone) // validated with the config
 	rel := svc.Monitored()
 	m, err := monitor.New(monitor.Options{DB: st.db, Audit: st.audit, Client: &ipp.Client{}, Releases: rel,
-		Devices: rel.DevicePrinters, PollInterval: c.PollInterval, Timeout: c.Timeout, Concurrency: c.Concurrency,
+		Devices: st.monitoredPrinters(rel), PollInterval: c.PollInterval, Timeout: c.Timeout, Concurrency: c.Concurrency,
 		HideJobNames: c.HideJobNames, Threshold: c.DiscrepancyThreshold, Location: loc, Now: st.now, Log: st.log})
 	if err != nil {
 		return nil, nil, err
@@ -72,4 +73,25 @@ func (st *stack) startMonitor(ctx context.Context, svc *release.Service) (*monit
 		m.Run(ctx)
 	}()
 	return m, func() { cancel(); <-done }, nil
+}
+
+// monitoredPrinters returns the printers the monitor follows besides
+// those added with printgate printer add: every enabled device's, and
+// every direct queue's IPP printer (as "queue-NAME").
+func (st *stack) monitoredPrinters(rel *release.Monitored) func(context.Context) (map[string]string, error) {
+	return func(ctx context.Context) (map[string]string, error) {
+		out, err := rel.DevicePrinters(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, q := range st.cfg.queues {
+			scheme, _, _ := strings.Cut(q.Printer, "://")
+			if q.Mode == release.Direct && (scheme == "ipp" || scheme == "ipps") {
+				if _, taken := out["queue-"+q.Name]; !taken {
+					out["queue-"+q.Name] = q.Printer
+				}
+			}
+		}
+		return out, nil
+	}
 }
