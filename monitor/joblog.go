@@ -76,7 +76,7 @@ func (m *Monitor) record(ctx context.Context, p Printer, j ipp.CompletedJob, key
 	if jobID == 0 && m.wait(ctx, key) {
 		return nil
 	}
-	ev := m.event(p, j, jobID)
+	ev := m.event(ctx, p, j, jobID)
 	err = m.opts.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Clauses(clause.OnConflict{DoNothing: true}).
 			Create(&seenJob{URI: p.URI, Key: key, JobID: jobID, SeenAt: m.now().UTC()})
@@ -138,7 +138,7 @@ func (m *Monitor) wait(ctx context.Context, key string) bool {
 }
 
 // event is the audit event that records j.
-func (m *Monitor) event(p Printer, j ipp.CompletedJob, jobID int64) audit.Event {
+func (m *Monitor) event(ctx context.Context, p Printer, j ipp.CompletedJob, jobID int64) audit.Event {
 	d := map[string]string{"source": SourcePrinterLog, "printer_job_id": strconv.Itoa(j.ID)}
 	if j.UUID != "" {
 		d["job_uuid"] = j.UUID
@@ -161,6 +161,11 @@ func (m *Monitor) event(p Printer, j ipp.CompletedJob, jobID int64) audit.Event 
 		return ev
 	}
 	ev.Type, ev.Owner = EventDeviceJobObserved, j.User
+	if m.opts.Owners != nil && j.User != "" {
+		if user, known := m.opts.Owners(ctx, j.User); known {
+			ev.Owner = user
+		}
+	}
 	if ev.Owner == "" {
 		ev.Owner = "unknown"
 	}

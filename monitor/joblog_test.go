@@ -36,8 +36,9 @@ func printDirect(t *testing.T, uri, user, name string, pages int) {
 	}
 }
 
-// TestObservedJobs: with hidden names an observed job's name is a keyed
-// HMAC, never the name; while a release is being sent an unmatched job
+// TestObservedJobs: the name the printer saw is mapped to the directory
+// user's, and kept beside it; with hidden names an observed job's name is
+// a keyed HMAC, never the name; while a release is being sent an unmatched job
 // waits (it may be printgate's own, its printer job ID not yet noted),
 // and is recorded as observed once two poll intervals have passed.
 func TestObservedJobs(t *testing.T) {
@@ -45,12 +46,20 @@ func TestObservedJobs(t *testing.T) {
 		printer := testenv.IPPEvePrinter(t, testenv.WithImpressions(t))
 		clock := testenv.NewClock()
 		rel := &releases{sending: true}
-		m, log := newMonitor(t, db, clock, func(o *Options) { o.HideJobNames = true; o.Releases = rel })
+		m, log := newMonitor(t, db, clock, func(o *Options) {
+			o.HideJobNames, o.Releases = true, rel
+			o.Owners = func(_ context.Context, seen string) (string, bool) {
+				if seen == `CORP\Mallory` {
+					return "mallory", true
+				}
+				return "", false
+			}
+		})
 		ctx := t.Context()
 		if _, err := m.Registry().Add(ctx, Spec{Name: "lobby", URI: printer.URI}, nil); err != nil {
 			t.Fatal(err)
 		}
-		printDirect(t, printer.URI, "mallory", "salaries.pdf", 2)
+		printDirect(t, printer.URI, `CORP\Mallory`, "salaries.pdf", 2)
 		for _, step := range []struct {
 			advance time.Duration
 			want    int
@@ -67,7 +76,7 @@ func TestObservedJobs(t *testing.T) {
 		if name := ev.Details["job_name"]; !strings.HasPrefix(name, "hmac-sha256:") || strings.Contains(name, "salaries") {
 			t.Errorf("hidden job name recorded as %q", name)
 		}
-		if ev.Owner != "mallory" || ev.Details["pages"] != "2" {
+		if ev.Owner != "mallory" || ev.Details["printer_user"] != `CORP\Mallory` || ev.Details["pages"] != "2" {
 			t.Errorf("observed %+v", ev)
 		}
 	})

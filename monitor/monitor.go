@@ -82,6 +82,11 @@ type Options struct {
 	// Concurrency is how many printers are polled at once;
 	// DefaultConcurrency when 0.
 	Concurrency int
+	// Owners maps the user name a printer saw to a directory user's
+	// (release/owner: case, domain, aliases); known is false for a name
+	// no user has, which then stays as the printer wrote it. Nil maps
+	// nothing.
+	Owners func(ctx context.Context, seen string) (user string, known bool)
 	// HideJobNames records observed jobs' names as keyed HMACs.
 	HideJobNames bool
 	// Threshold is how many pages a day's counter delta may differ from

@@ -57,8 +57,16 @@ func (st *stack) startMonitor(ctx context.Context, svc *release.Service) (*monit
 	c := st.cfg.Monitoring
 	loc, _ := time.LoadLocation(st.cfg.Audit.TimeZone) // validated with the config
 	rel := svc.Monitored()
+	owners, err := st.owners()
+	if err != nil {
+		return nil, nil, err
+	}
 	m, err := monitor.New(monitor.Options{DB: st.db, Audit: st.audit, Client: &ipp.Client{}, Releases: rel,
 		Devices: st.monitoredPrinters(rel), PollInterval: c.PollInterval, Timeout: c.Timeout, Concurrency: c.Concurrency,
+		Owners: func(ctx context.Context, seen string) (string, bool) {
+			o, err := owners.Map(ctx, seen)
+			return o.Name, err == nil && o.Known
+		},
 		HideJobNames: c.HideJobNames, Threshold: c.DiscrepancyThreshold, Location: loc, Now: st.now, Log: st.log})
 	if err != nil {
 		return nil, nil, err
