@@ -151,3 +151,35 @@ func mustAbs(t *testing.T, path string) string {
 	}
 	return p
 }
+
+// TestPrinterCommands: printer add takes the SNMP community from standard
+// input and never shows it; list shows the printer; a bad URI is refused
+// with a message; remove removes it; adding and removing are audited.
+func TestPrinterCommands(t *testing.T) {
+	cfg := newConfig(t, "")
+	const community = "s3cret-community"
+	out := runCLI(t, cfg, community+"\n", "printer", "add", "lobby", "--uri", "ipp://10.0.0.5/ipp/print", "--snmp", "10.0.0.5")
+	if !strings.Contains(out, "SNMP counter at 10.0.0.5:161") || strings.Contains(out, community) {
+		t.Errorf("add: %s", out)
+	}
+	if out, err := tryCLI(t, cfg, "", "printer", "add", "bad", "--uri", "socket://10.0.0.5:9100"); err == nil ||
+		!strings.Contains(err.Error(), "ipp://") {
+		t.Errorf("a socket printer was added: %v %s", err, out)
+	}
+	if out := runCLI(t, cfg, "", "printer", "list"); !strings.Contains(out, "lobby") || strings.Contains(out, community) {
+		t.Errorf("list: %s", out)
+	}
+	runCLI(t, cfg, "", "printer", "remove", "lobby")
+	if out := runCLI(t, cfg, "", "printer", "list"); strings.Contains(out, "lobby") {
+		t.Errorf("list after remove: %s", out)
+	}
+	evs := exported(t, cfg, "--type", "config-changed")
+	if len(evs) != 2 || detail(evs[0], "printer-monitored") != "lobby" || detail(evs[1], "printer-unmonitored") != "lobby" {
+		t.Errorf("audited %v", evs)
+	}
+	for _, ev := range exported(t, cfg) {
+		if b, _ := json.Marshal(ev); strings.Contains(string(b), community) {
+			t.Errorf("the community is in the audit trail: %s", b)
+		}
+	}
+}
