@@ -60,11 +60,15 @@ func (m *Monitor) getCounter(ctx context.Context, p Printer) (int64, error) {
 		return 0, err
 	}
 	pn, _ := strconv.Atoi(port)
+	community, err := openCommunity(m.opts.Key, p.Name, p.SNMPCommunity)
+	if err != nil {
+		return 0, err
+	}
 	timeout := m.opts.Timeout / 2
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = min(timeout, time.Until(dl)/2)
 	}
-	g := &gosnmp.GoSNMP{Target: host, Port: uint16(pn), Community: p.SNMPCommunity, Version: gosnmp.Version2c,
+	g := &gosnmp.GoSNMP{Target: host, Port: uint16(pn), Community: community, Version: gosnmp.Version2c,
 		Timeout: timeout, Retries: 1, Context: ctx, MaxOids: 1}
 	if err := g.Connect(); err != nil {
 		return 0, fmt.Errorf("snmp %s: %w", p.SNMPAddr, err)

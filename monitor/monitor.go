@@ -87,6 +87,9 @@ type Options struct {
 	// no user has, which then stays as the printer wrote it. Nil maps
 	// nothing.
 	Owners func(ctx context.Context, seen string) (user string, known bool)
+	// Key seals and opens SNMP communities in the database: the
+	// credentials key.
+	Key []byte
 	// HideJobNames records observed jobs' names as keyed HMACs.
 	HideJobNames bool
 	// Threshold is how many pages a day's counter delta may differ from
@@ -151,7 +154,7 @@ func New(opts Options) (*Monitor, error) {
 	if m.opts.Threshold <= 0 {
 		m.opts.Threshold = DefaultThreshold
 	}
-	m.registry = NewRegistry(opts.DB, m.now)
+	m.registry = NewRegistry(opts.DB, opts.Key, m.now)
 	return m, nil
 }
 

@@ -27,7 +27,7 @@ func migrate(ctx context.Context, db *database.DB) error {
 func newMonitor(t *testing.T, db *database.DB, clock *testenv.Clock, edit func(*Options)) (*Monitor, *audit.Log) {
 	t.Helper()
 	log := audit.New(db, audit.Options{Key: []byte("monitor-test-key-0123456789abcdef"), Now: clock.Now})
-	opts := Options{DB: db, Audit: log, Now: clock.Now, PollInterval: time.Second, Timeout: 5 * time.Second, Threshold: 10}
+	opts := Options{DB: db, Audit: log, Now: clock.Now, Key: []byte("monitor-test-credentials-key-0123"), PollInterval: time.Second, Timeout: 5 * time.Second, Threshold: 10}
 	if edit != nil {
 		edit(&opts)
 	}
@@ -179,7 +179,7 @@ func TestUnreachableBackoff(t *testing.T) {
 // settings, listed, and removed; a device's printer cannot be removed.
 func TestRegistry(t *testing.T) {
 	testenv.EachDB(t, migrate, func(t *testing.T, db *database.DB) {
-		r := NewRegistry(db, nil)
+		r := NewRegistry(db, []byte("monitor-test-credentials-key-0123"), nil)
 		ctx := t.Context()
 		for _, tc := range []struct {
 			name string
@@ -187,7 +187,7 @@ func TestRegistry(t *testing.T) {
 			err  error
 		}{
 			{"ok", Spec{Name: "mfp-1", URI: "ipp://10.0.0.5/ipp/print"}, nil},
-			{"snmp", Spec{Name: "mfp-2", URI: "ipps://10.0.0.6/ipp/print", SNMPAddr: "10.0.0.6", SNMPCommunity: "c"}, nil},
+			{"snmp", Spec{Name: "mfp-2", URI: "ipps://10.0.0.6/ipp/print", SNMPAddr: "10.0.0.6", SNMPCommunity: "pg-community-xyz"}, nil},
 			{"twice", Spec{Name: "mfp-1", URI: "ipp://10.0.0.5/ipp/print"}, ErrExists},
 			{"bad name", Spec{Name: "a b", URI: "ipp://h/"}, ErrBadPrinter},
 			{"socket", Spec{Name: "s", URI: "socket://h:9100"}, ErrBadPrinter},
@@ -223,8 +223,20 @@ func TestRegistry(t *testing.T) {
 		if err := r.syncDevices(ctx, map[string]string{}); err != nil {
 			t.Fatal(err)
 		}
-		if ps, _ := r.List(ctx); len(ps) != 1 || ps[0].Name != "mfp-2" {
-			t.Errorf("after removals: %+v", ps)
+		ps, _ = r.List(ctx)
+		if len(ps) != 1 || ps[0].Name != "mfp-2" {
+			t.Fatalf("after removals: %+v", ps)
+		}
+		// The community is sealed at rest, bound to its printer.
+		stored := ps[0].SNMPCommunity
+		if strings.Contains(stored, "pg-community-xyz") {
+			t.Errorf("community stored in clear: %q", stored)
+		}
+		if c, err := openCommunity(r.key, "mfp-2", stored); err != nil || c != "pg-community-xyz" {
+			t.Errorf("open: %q %v", c, err)
+		}
+		if _, err := openCommunity(r.key, "mfp-1", stored); err == nil {
+			t.Error("a community opens for another printer")
 		}
 	})
 }

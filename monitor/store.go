@@ -46,7 +46,8 @@ type Printer struct {
 	// Source is SourceDevice or SourceMonitor.
 	Source string
 	// SNMPAddr is HOST:PORT of its SNMP agent, "" when not read.
-	// SNMPCommunity is the SNMPv2c community; it is a password of sorts
+	// SNMPCommunity is the SNMPv2c community sealed under a key derived
+	// from the credentials key (community.go); it is a password of sorts
 	// and is never logged or shown.
 	SNMPAddr      string `gorm:"column:snmp_addr"`
 	SNMPCommunity string `gorm:"column:snmp_community"`
@@ -163,15 +164,17 @@ func createTables(tx *gorm.DB, d database.Dialect) error {
 // printer commands and the console read it.
 type Registry struct {
 	db  *database.DB
+	key []byte
 	now func() time.Time
 }
 
-// NewRegistry returns the registry in db; now nil means time.Now.
-func NewRegistry(db *database.DB, now func() time.Time) *Registry {
+// NewRegistry returns the registry in db; key (the credentials key)
+// seals SNMP communities; now nil means time.Now.
+func NewRegistry(db *database.DB, key []byte, now func() time.Time) *Registry {
 	if now == nil {
 		now = time.Now
 	}
-	return &Registry{db: db, now: now}
+	return &Registry{db: db, key: key, now: now}
 }
 
 var printerName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
@@ -203,8 +206,12 @@ func (r *Registry) Add(ctx context.Context, s Spec, rec database.Hook) (Printer,
 			return Printer{}, fmt.Errorf("%w: an SNMP community of 1 to 255 characters is needed", ErrBadPrinter)
 		}
 	}
-	p := Printer{Name: s.Name, URI: s.URI, Source: SourceMonitor, SNMPAddr: s.SNMPAddr, SNMPCommunity: s.SNMPCommunity,
-		CreatedAt: r.now().UTC()}
+	p := Printer{Name: s.Name, URI: s.URI, Source: SourceMonitor, SNMPAddr: s.SNMPAddr, CreatedAt: r.now().UTC()}
+	if s.SNMPAddr != "" {
+		if p.SNMPCommunity, err = sealCommunity(r.key, s.Name, s.SNMPCommunity); err != nil {
+			return Printer{}, err
+		}
+	}
 	err = r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&p)
 		if res.Error != nil {

@@ -5,9 +5,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/printgate/printgate/internal/secret"
 	"github.com/printgate/printgate/ipp"
 	"github.com/printgate/printgate/monitor"
 	"github.com/printgate/printgate/release"
+	"github.com/printgate/printgate/release/credential"
 )
 
 // MonitoringConfig sets how printers' own job logs and counters are
@@ -61,13 +63,17 @@ func (st *stack) startMonitor(ctx context.Context, svc *release.Service) (*monit
 	if err != nil {
 		return nil, nil, err
 	}
+	key, err := st.monitorKey()
+	if err != nil {
+		return nil, nil, err
+	}
 	m, err := monitor.New(monitor.Options{DB: st.db, Audit: st.audit, Client: &ipp.Client{}, Releases: rel,
 		Devices: st.monitoredPrinters(rel), PollInterval: c.PollInterval, Timeout: c.Timeout, Concurrency: c.Concurrency,
 		Owners: func(ctx context.Context, seen string) (string, bool) {
 			o, err := owners.Map(ctx, seen)
 			return o.Name, err == nil && o.Known
 		},
-		HideJobNames: c.HideJobNames, Threshold: c.DiscrepancyThreshold, Location: loc, Now: st.now, Log: st.log})
+		Key: key, HideJobNames: c.HideJobNames, Threshold: c.DiscrepancyThreshold, Location: loc, Now: st.now, Log: st.log})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -102,4 +108,20 @@ func (st *stack) monitoredPrinters(rel *release.Monitored) func(context.Context)
 		}
 		return out, nil
 	}
+}
+
+// monitorRegistry is the registry of monitored printers, sealing SNMP
+// communities under the credentials key.
+func (st *stack) monitorRegistry() (*monitor.Registry, error) {
+	key, err := st.monitorKey()
+	if err != nil {
+		return nil, err
+	}
+	return monitor.NewRegistry(st.db, key, st.now), nil
+}
+
+// monitorKey is the key SNMP communities are sealed under: the
+// credentials key, which openStack has made when it was missing.
+func (st *stack) monitorKey() ([]byte, error) {
+	return secret.LoadOrCreateKeyFile(st.cfg.credentialKeyFile(), credential.MinKeyLength)
 }

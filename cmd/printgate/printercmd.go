@@ -30,7 +30,11 @@ func (a *app) printerCommand() *cobra.Command {
 						return err
 					}
 				}
-				p, err := monitor.NewRegistry(st.db, nil).Add(cmd.Context(), spec,
+				reg, err := st.monitorRegistry()
+				if err != nil {
+					return err
+				}
+				p, err := reg.Add(cmd.Context(), spec,
 					printerEvent(cmd.Context(), st.audit, "printer-monitored", spec.Name, spec.URI))
 				if err != nil {
 					return err
@@ -54,7 +58,11 @@ func (a *app) printerCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.withStack(cmd, func(st *stack) error {
-				ps, err := monitor.NewRegistry(st.db, nil).List(cmd.Context())
+				reg, err := st.monitorRegistry()
+				if err != nil {
+					return err
+				}
+				ps, err := reg.List(cmd.Context())
 				if err != nil {
 					return err
 				}
@@ -78,7 +86,11 @@ func (a *app) printerCommand() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withStack(cmd, func(st *stack) error {
-				err := monitor.NewRegistry(st.db, nil).Remove(cmd.Context(), args[0],
+				reg, err := st.monitorRegistry()
+				if err != nil {
+					return err
+				}
+				err = reg.Remove(cmd.Context(), args[0],
 					printerEvent(cmd.Context(), st.audit, "printer-unmonitored", args[0], ""))
 				if err != nil {
 					return err
