@@ -77,6 +77,10 @@ func TestPrintersPage(t *testing.T) {
 		if w.Code != http.StatusOK || len(rec.exports) != 1 || rec.exports[0].Type != monitor.EventDeviceJobObserved {
 			t.Errorf("export: %d, filters %+v", w.Code, rec.exports)
 		}
+		w = e.do(t, request{method: http.MethodGet, path: "/admin/history?lang=en", cookie: auditor})
+		if !strings.Contains(w.Body.String(), `href="/admin/printers#observed" id="f-without-printgate">Printed without printgate<`) {
+			t.Error("the history page does not lead to the jobs printed without printgate")
+		}
 		user := e.signIn(t, userName)
 		if w := e.do(t, request{method: http.MethodGet, path: "/admin/printers", cookie: user}); w.Code != http.StatusForbidden {
 			t.Errorf("a user gets the printers page: %d", w.Code)
