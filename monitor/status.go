@@ -3,6 +3,7 @@ package monitor
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/OpenPrinting/goipp"
@@ -25,7 +26,7 @@ type printerStatus struct {
 // status asks the printer for its state, reasons and supplies.
 func (m *Monitor) status(ctx context.Context, uri string) (printerStatus, error) {
 	attrs, err := m.client.PrinterAttributes(ctx, uri, "printer-state", "printer-state-reasons",
-		"printer-supply-description", "marker-names", "marker-levels")
+		"printer-supply", "printer-supply-description", "marker-names", "marker-levels")
 	if err != nil {
 		return printerStatus{}, err
 	}
@@ -41,24 +42,61 @@ func (m *Monitor) status(ctx context.Context, uri string) (printerStatus, error)
 			st.state = stateName(int(n))
 		}
 	}
-	st.reasons = strings.Join(texts(byName["printer-state-reasons"], maxReasons), ",")
-	names := texts(byName["marker-names"], maxSupplies)
-	if len(names) == 0 {
-		names = texts(byName["printer-supply-description"], maxSupplies)
+	reasons := texts(byName["printer-state-reasons"], maxReasons)
+	if len(reasons) == 1 && reasons[0] == "none" {
+		reasons = nil
 	}
-	levels := byName["marker-levels"]
+	st.reasons = strings.Join(reasons, ",")
+	names := texts(byName["marker-names"], maxSupplies)
+	var levels []int
+	for _, v := range byName["marker-levels"] {
+		l, _ := v.V.(goipp.Integer)
+		levels = append(levels, int(l))
+	}
+	if len(names) == 0 {
+		// No marker-*: the supplies and their levels
+		// ("index=1;class=...;level=75;...").
+		names = texts(byName["printer-supply-description"], maxSupplies)
+		levels = supplyLevels(byName["printer-supply"])
+	}
 	var supplies []string
 	for i, n := range names {
 		s := n
-		if i < len(levels) {
-			if l, ok := levels[i].V.(goipp.Integer); ok && l >= 0 && l <= 100 {
-				s = fmt.Sprintf("%s %d%%", n, int(l))
-			}
+		if i < len(levels) && levels[i] >= 0 && levels[i] <= 100 {
+			s = fmt.Sprintf("%s %d%%", n, levels[i])
 		}
 		supplies = append(supplies, s)
 	}
 	st.supplies = strings.Join(supplies, "; ")
 	return st, nil
+}
+
+// supplyLevels reads the level= of each printer-supply value (-1 when
+// it has none).
+func supplyLevels(vs goipp.Values) []int {
+	var out []int
+	for _, v := range vs {
+		if len(out) == maxSupplies {
+			break
+		}
+		var s string
+		switch x := v.V.(type) {
+		case goipp.String:
+			s = string(x)
+		case goipp.Binary:
+			s = string(x)
+		}
+		level := -1
+		for _, field := range strings.Split(s, ";") {
+			if n, ok := strings.CutPrefix(field, "level="); ok {
+				if l, err := strconv.Atoi(n); err == nil {
+					level = l
+				}
+			}
+		}
+		out = append(out, level)
+	}
+	return out
 }
 
 // stateName is the keyword of an IPP printer-state.

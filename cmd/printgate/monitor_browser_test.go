@@ -20,7 +20,7 @@ func printerState(t *testing.T, srv *testServer, name string) string {
 // TestConsoleBrowserPrinters: the console's printers page, in a real
 // browser, shows a device's printer as idle while it answers, and once it
 // is switched off flags it as not answering, with the error, while the
-// other printer stays as it was.
+// other printer stays as it was, its supplies and levels shown.
 func TestConsoleBrowserPrinters(t *testing.T) {
 	ctx := consoleBrowser(t)
 	printer := testenv.IPPEvePrinter(t)
@@ -82,7 +82,9 @@ func TestConsoleBrowserPrinters(t *testing.T) {
 	if flagged, err = chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#printer-list tr.flagged").length`)); err != nil {
 		t.Fatal(err)
 	}
-	if stopped != "not answering" || errText == "" || flagged != 1 || !strings.Contains(lobby, "idle") {
+	// ippeveprinter's supplies, with their levels from printer-supply.
+	if stopped != "not answering" || errText == "" || flagged != 1 || !strings.Contains(lobby, "idle") ||
+		!strings.Contains(lobby, "Black Toner 75%") {
 		t.Errorf("after mfp1 was switched off: it shows %q (error %q), %d rows flagged, lobby shows %q",
 			stopped, errText, flagged, lobby)
 	}
