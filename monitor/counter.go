@@ -55,6 +55,8 @@ func (m *Monitor) readCounter(ctx context.Context, p Printer) (int64, error) {
 
 // getCounter asks the agent for prtMarkerLifeCount.
 func (m *Monitor) getCounter(ctx context.Context, p Printer) (int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, m.opts.Timeout)
+	defer cancel()
 	host, port, err := net.SplitHostPort(p.SNMPAddr)
 	if err != nil {
 		return 0, err

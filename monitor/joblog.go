@@ -20,7 +20,9 @@ const seenFor = 90 * 24 * time.Hour
 // collect reads p's job log and records each job not recorded before:
 // one of printgate's own is matched, any other observed.
 func (m *Monitor) collect(ctx context.Context, p Printer) error {
-	jobs, err := m.client.CompletedJobs(ctx, p.URI, m.opts.JobLogLimit)
+	lctx, cancel := context.WithTimeout(ctx, m.opts.Timeout)
+	jobs, err := m.client.CompletedJobs(lctx, p.URI, m.opts.JobLogLimit)
+	cancel()
 	if err != nil {
 		return err
 	}

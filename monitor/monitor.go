@@ -236,8 +236,9 @@ func (m *Monitor) due(p Printer) bool {
 // stores what it found on every row with its URI.
 func (m *Monitor) poll(ctx context.Context, ps []Printer) {
 	p := ps[0]
-	ctx, cancel := context.WithTimeout(ctx, m.opts.Timeout)
-	defer cancel()
+	// Each request to the printer has its own timeout; recording what it
+	// said does not, so a long first log is recorded over a few polls at
+	// worst, never cut off midway through a job.
 	st, err := m.status(ctx, p.URI)
 	if err == nil {
 		err = m.collect(ctx, p)

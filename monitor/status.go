@@ -25,6 +25,8 @@ type printerStatus struct {
 
 // status asks the printer for its state, reasons and supplies.
 func (m *Monitor) status(ctx context.Context, uri string) (printerStatus, error) {
+	ctx, cancel := context.WithTimeout(ctx, m.opts.Timeout)
+	defer cancel()
 	attrs, err := m.client.PrinterAttributes(ctx, uri, "printer-state", "printer-state-reasons",
 		"printer-supply", "printer-supply-description", "marker-names", "marker-levels")
 	if err != nil {
