@@ -72,8 +72,12 @@ func detail(ev map[string]any, key string) string {
 // matched (device-job-matched on its own job, with the printer's count),
 // not observed; a restart records neither again.
 func TestMonitorDeviceJobLog(t *testing.T) {
+	forEachDB(t, testMonitorDeviceJobLog)
+}
+
+func testMonitorDeviceJobLog(t *testing.T, dbURL string) {
 	printer := countingPrinter(t)
-	e := newReleaseEnvAt(t, "", printer, withMonitoring)
+	e := newReleaseEnvAt(t, dbURL, printer, withMonitoring)
 	docs, err := filepath.Abs("../../testdata/ipptool")
 	if err != nil {
 		t.Fatal(err)
