@@ -145,6 +145,12 @@ func testMonitorDeviceJobLog(t *testing.T, dbURL string) {
 		})
 	}
 	check("after the restart")
+	// The monitor's events are links of the chain like any other, and
+	// the matched job's record still rebuilds from its events.
+	e.srv.Stop(t)
+	if out := runCLI(t, e.cfg, "", "audit", "verify"); !strings.HasPrefix(out, "OK:") || !strings.Contains(out, "job records match") {
+		t.Errorf("audit verify:\n%s", out)
+	}
 }
 
 func mustAbs(t *testing.T, path string) string {
