@@ -24,6 +24,7 @@ import (
 	"github.com/printgate/printgate/release/directory"
 	"github.com/printgate/printgate/release/owner"
 	"github.com/printgate/printgate/release/printerinfo"
+	"github.com/printgate/printgate/release/qrlink"
 	"github.com/printgate/printgate/release/rules"
 	"github.com/printgate/printgate/release/spool"
 	"github.com/printgate/printgate/release/stamp"
@@ -117,6 +118,11 @@ type Queue struct {
 	// no directory user is known by; empty refuses it. Direct jobs print
 	// whatever their owner, recorded as unknown.
 	UnknownOwner UnknownOwner
+	// ReleaseFromWeb lets owners release the queue's jobs from My page to
+	// a device they choose (RemoteRelease, MethodWeb), without being at
+	// the device. Off by default: leave it off on queues whose jobs must
+	// wait for their owner at the printer.
+	ReleaseFromWeb bool
 }
 
 // Options configure a Service.
@@ -220,6 +226,17 @@ type Options struct {
 	// Unsupported says what a release does with a job option its printer
 	// cannot honour; zero fields take printerinfo.DefaultPolicy's.
 	Unsupported printerinfo.Policy
+	// Observer hears of every committed job move and failed sign-in
+	// (metrics, the job log); nil tells nobody.
+	Observer Observer
+	// QRKey is the server key the devices' QR links are signed under
+	// (RemoteRelease, release/qrlink), at least qrlink.MinKeyLength
+	// bytes, kept outside the database and the same on every instance;
+	// nil makes no QR links.
+	QRKey []byte
+	// QRLifetime is how long a QR link shown on a kiosk stays valid
+	// (default DefaultQRLifetime).
+	QRLifetime time.Duration
 }
 
 // Service holds the queues and jobs; IPP reaches it through IPP().
@@ -299,6 +316,12 @@ type Service struct {
 	// what to do with options they cannot honour (forward.go).
 	printers    *printerinfo.Cache
 	unsupported printerinfo.Policy
+	// observer may be nil (observe.go).
+	observer Observer
+
+	// qr signs the devices' QR links; nil when no key was given.
+	qr         *qrlink.Signer
+	qrLifetime time.Duration
 
 	// ctx lives as long as the Service; background work stops with it.
 	ctx  context.Context
@@ -375,9 +398,18 @@ func New(opts Options) (*Service, error) {
 		s.freeSpace = opts.Spool.Free
 	}
 	s.printers, s.unsupported = opts.Printers, opts.Unsupported
+	s.observer = opts.Observer
 	if s.printers == nil {
 		s.printers = printerinfo.New(printerinfo.Options{Client: s.client, Now: opts.Now, Log: s.log})
 	}
+	if len(opts.QRKey) > 0 {
+		signer, err := qrlink.New(opts.QRKey)
+		if err != nil {
+			return nil, fmt.Errorf("release: %w", err)
+		}
+		s.qr = signer
+	}
+	s.qrLifetime = cmp.Or(opts.QRLifetime, DefaultQRLifetime)
 	for _, q := range opts.Queues {
 		if _, dup := s.queues[q.Name]; dup {
 			return nil, fmt.Errorf("release: queue %q defined twice", q.Name)

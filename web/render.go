@@ -27,7 +27,8 @@ var templateFiles embed.FS
 // pageNames lists the pages: each is templates/NAME.html.
 func pageNames() []string {
 	return []string{"signin", "my", "admin", "users", "error", "kiosk",
-		"history", "job", "charts", "held", "devices", "token", "lookup", "printers"}
+		"history", "job", "charts", "held", "devices", "token", "lookup",
+		"qr", "qrlabel", "printers"}
 }
 
 // selfPath is the address that shows page, where a view does not say.

@@ -82,11 +82,13 @@ func (s *server) routes() []route {
 		}
 		rs = append(rs, route{r.Method, r.Path, accessPublic, kindAPI, h})
 	}
+	rs = append(rs, s.opsRoutes()...)
 	if !s.console {
 		return append(rs, route{http.MethodGet, "/", accessPublic, kindRaw, func(c *gin.Context) {
 			c.Data(http.StatusOK, "text/plain; charset=utf-8", []byte("printgate\n"))
 		}})
 	}
+	rs = append(rs, s.oidcRoutes()...)
 	get, post := http.MethodGet, http.MethodPost
 	rs = append(rs, []route{
 		{get, "/", accessPublic, kindPage, s.root},
@@ -119,11 +121,13 @@ func (s *server) routes() []route {
 		{get, "/admin/users", accessAuditor, kindPage, s.usersPage},
 		{post, "/admin/users/pin/reset", accessAdmin, kindPage, s.resetPIN},
 		{post, "/admin/users/unlock", accessAdmin, kindPage, s.unlockUser},
+		{post, "/admin/users/password", accessAdmin, kindPage, s.refusePlainText(s.resetPassword)},
 		{post, "/admin/users/cards/add", accessAdmin, kindPage, s.addCard},
 		{post, "/admin/users/cards/remove", accessAdmin, kindPage, s.removeCard},
 
 		{get, "/kiosk", accessPublic, kindPage, s.kioskPage},
 	}...)
+	rs = append(rs, s.remoteRoutes()...)
 	return append(rs, s.staticRoutes()...)
 }
 

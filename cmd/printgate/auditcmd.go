@@ -25,7 +25,7 @@ var errChainBroken = errors.New("the audit chain does not verify")
 func (a *app) auditCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "audit", Short: "Verify, export and purge the audit trail"}
 	cmd.AddCommand(a.auditVerifyCommand(), a.auditExportCommand(), a.auditPurgeCommand(), a.auditUpgradeCommand(),
-		a.auditLookupCommand())
+		a.auditLookupCommand(), a.auditVerifyForwardedCommand())
 	return cmd
 }
 
