@@ -239,19 +239,24 @@ func (m *Monitor) poll(ctx context.Context, ps []Printer) {
 	// Each request to the printer has its own timeout; recording what it
 	// said does not, so a long first log is recorded over a few polls at
 	// worst, never cut off midway through a job.
-	st, err := m.status(ctx, p.URI)
-	if err == nil {
-		err = m.collect(ctx, p)
-	}
 	upd := map[string]any{"last_try": m.now().UTC()}
+	st, err := m.status(ctx, p.URI)
 	if err != nil {
 		m.log.Warn("monitor: printer did not answer", "printer", p.Name, "err", err)
-		upd["last_error"] = ipp.Printable(err.Error(), 300)
-		upd["failures"] = p.Failures + 1
 		upd["state"] = StateUnreachable
 	} else {
-		upd["last_error"], upd["failures"], upd["last_poll"] = "", 0, m.now().UTC()
-		upd["state"], upd["reasons"], upd["supplies"] = st.state, st.reasons, st.supplies
+		upd["last_poll"], upd["state"], upd["reasons"], upd["supplies"] = m.now().UTC(), st.state, st.reasons, st.supplies
+		// A printer that answers but whose log cannot be read or
+		// recorded is not unreachable: its state stays as it said.
+		if err = m.collect(ctx, p); err != nil {
+			m.log.Warn("monitor: job log", "printer", p.Name, "err", err)
+		}
+	}
+	if err != nil {
+		upd["last_error"] = ipp.Printable(err.Error(), 300)
+		upd["failures"] = p.Failures + 1
+	} else {
+		upd["last_error"], upd["failures"] = "", 0
 	}
 	for _, q := range ps {
 		if q.SNMPAddr == "" {
