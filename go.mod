@@ -67,6 +67,8 @@ require (
 	filippo.io/hpke v0.4.0 // indirect
 )
 
+require github.com/gosnmp/gosnmp v1.47.0
+
 require (
 	github.com/Azure/go-ntlmssp v0.1.1 // indirect
 	github.com/bytedance/gopkg v0.1.3 // indirect

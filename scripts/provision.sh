@@ -8,10 +8,10 @@
 #    cups-ipp-utils cups cups-client cups-filters slapd ldap-utils chromium
 #    dbus poppler-utils qpdf ghostscript util-linux bubblewrap fonts-ipafont-gothic
 #    avahi-daemon avahi-utils rsyslog rsyslog-gnutls zbar-tools systemd dpkg
-#    passwd postgresql-client (apt-get
+#    passwd postgresql-client snmpd (apt-get
 #    update once, no prompts). Package scripts
 #    are kept from starting services (policy-rc.d): the tests start private
-#    slapd, cupsd and ippeveprinter on free loopback ports and need no
+#    slapd, cupsd, ippeveprinter and snmpd on free loopback ports and need no
 #    system ones. Without root, missing tools are reported and the tests
 #    skip (or fail under PRINTGATE_TEST_STRICT=1).
 # 2. PostgreSQL: when PRINTGATE_TEST_POSTGRES_URL is unset, the tests use
@@ -32,7 +32,7 @@ log() { printf 'provision: %s\n' "$*" >&2; }
 
 PACKAGES=(cups-ipp-utils cups cups-client cups-filters slapd ldap-utils chromium dbus poppler-utils qpdf ghostscript util-linux
 	bubblewrap fonts-ipafont-gothic avahi-daemon avahi-utils rsyslog rsyslog-gnutls zbar-tools
-	systemd dpkg passwd postgresql-client)
+	systemd dpkg passwd postgresql-client snmpd)
 # Each tool the tests run, and the package that brings it.
 declare -A TOOL_PACKAGE=(
 	[ippeveprinter]=cups-ipp-utils [ipptool]=cups-ipp-utils
@@ -43,7 +43,7 @@ declare -A TOOL_PACKAGE=(
 	[avahi-daemon]=avahi-daemon [avahi-browse]=avahi-utils [avahi-publish]=avahi-utils
 	[rsyslogd]=rsyslog
 	[zbarimg]=zbar-tools
-	[systemd-analyze]=systemd [dpkg-deb]=dpkg [useradd]=passwd [pg_dump]=postgresql-client [pg_restore]=postgresql-client
+	[systemd-analyze]=systemd [dpkg-deb]=dpkg [useradd]=passwd [pg_dump]=postgresql-client [pg_restore]=postgresql-client [snmpd]=snmpd
 )
 
 private_pg=no

@@ -20,6 +20,8 @@ type dashboardData struct {
 	State   string
 	Day     time.Time
 	Summary Summary
+	// Printers holds the printers' counter discrepancies (printers.go).
+	Printers printersData
 }
 
 // DayParam is the day as the history filter takes it.
@@ -40,6 +42,7 @@ func (s *server) dashboard(c *gin.Context) {
 		}
 		d.Summary = sum
 	}
+	d.Printers = s.printers(c.Request.Context(), 5)
 	s.render(c, http.StatusOK, "admin", view{Title: "admin.title", Data: d})
 }
 

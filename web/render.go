@@ -28,7 +28,7 @@ var templateFiles embed.FS
 func pageNames() []string {
 	return []string{"signin", "my", "admin", "users", "error", "kiosk",
 		"history", "job", "charts", "held", "devices", "token", "lookup",
-		"qr", "qrlabel"}
+		"qr", "qrlabel", "printers"}
 }
 
 // selfPath is the address that shows page, where a view does not say.

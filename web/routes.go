@@ -116,6 +116,8 @@ func (s *server) routes() []route {
 		{post, "/admin/devices/rotate", accessAdmin, kindPage, s.rotateToken},
 		{post, "/admin/devices/enable", accessAdmin, kindPage, s.setDeviceEnabled},
 		{post, "/admin/devices/clear-throttle", accessAdmin, kindPage, s.clearDeviceThrottle},
+		{get, "/admin/printers", accessAuditor, kindPage, s.printersPage},
+		{get, "/admin/printers/observed/export", accessAuditor, kindPage, s.exportObserved},
 		{get, "/admin/users", accessAuditor, kindPage, s.usersPage},
 		{post, "/admin/users/pin/reset", accessAdmin, kindPage, s.resetPIN},
 		{post, "/admin/users/unlock", accessAdmin, kindPage, s.unlockUser},

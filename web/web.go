@@ -84,6 +84,9 @@ type Options struct {
 	// stays valid; release.DefaultQRLabelLifetime when 0.
 	QRLabelLifetime time.Duration
 
+	// Printers shows the printer monitor's findings (/admin/printers and
+	// the dashboard); nil shows them as not available.
+	Printers Printers
 	// Audit records console actions that change credentials, and
 	// exports; nil records nothing. When set, an action whose record
 	// fails is not carried out.

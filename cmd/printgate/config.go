@@ -57,6 +57,9 @@ type Config struct {
 	// RulesByGroup are print rules for the members of directory groups,
 	// on every queue, on top of the queue's own rules.
 	RulesByGroup []rules.GroupConfig `yaml:"rules_by_group,omitempty"`
+	// Monitoring sets how printers' own job logs and counters are
+	// followed.
+	Monitoring MonitoringConfig `yaml:"monitoring"`
 
 	// queues are Queues as validate parsed them, defaults filled in: the
 	// service runs these, so that the config is parsed once. Change
@@ -414,7 +417,8 @@ func defaultConfig() Config {
 			QRLifetime:     release.DefaultQRLifetime, QRLabelLifetime: release.DefaultQRLabelLifetime,
 			UnsupportedOptions: UnsupportedOptionsConfig{Copies: printerinfo.Refuse, Sides: printerinfo.Print,
 				Color: printerinfo.Print, Media: printerinfo.Print}},
-		Queues: []QueueConfig{{Name: "secure", Mode: "hold"}},
+		Queues:     []QueueConfig{{Name: "secure", Mode: "hold"}},
+		Monitoring: defaultMonitoring(),
 	}
 }
 

@@ -44,6 +44,7 @@ func (c *Config) validate() error {
 		}
 	}
 	c.checkRules(&p)
+	c.checkMonitoring(&p)
 	c.checkConsole(&p)
 	return errors.Join(p...)
 }

@@ -96,12 +96,18 @@ func (a *app) serve(ctx context.Context, cfg Config) error {
 		ipp.WithUploadLimits(cfg.Server.UploadIdle, cfg.Server.MinUploadRate, cfg.Server.UploadGrace),
 		ipp.WithJobsListLimit(cfg.Server.GetJobsLimit))
 	ops.watch(st, svc, log)
+	mon, stopMonitor, err := st.startMonitor(ctx, svc)
+	if err != nil {
+		return err
+	}
+	defer stopMonitor()
 	opts := st.consoleOptions(svc)
 	if err := st.consoleSSO(&opts); err != nil {
 		return err
 	}
 	opts.IPP = ippServer
 	ops.webOptions(&opts)
+	opts.Printers = mon.View()
 	for _, r := range releaseapi.New(svc.DeviceRelease(), log).Routes() {
 		opts.API = append(opts.API, web.APIRoute(r))
 	}

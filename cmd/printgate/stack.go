@@ -16,6 +16,7 @@ import (
 	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/internal/secret"
 	"github.com/printgate/printgate/ipp"
+	"github.com/printgate/printgate/monitor"
 	"github.com/printgate/printgate/release"
 	"github.com/printgate/printgate/release/convert"
 	"github.com/printgate/printgate/release/credential"
@@ -91,7 +92,7 @@ func openStack(ctx context.Context, cfg Config, log *slog.Logger) (_ *stack, err
 	}
 	for _, m := range []func(context.Context, *database.DB) error{
 		release.Migrate, directory.Migrate, credential.Migrate, audit.Migrate, web.Migrate, throttle.Migrate,
-		stamp.Migrate, owner.Migrate, siem.Migrate,
+		stamp.Migrate, owner.Migrate, siem.Migrate, monitor.Migrate,
 	} {
 		if err := m(ctx, st.db); err != nil {
 			return nil, err
