@@ -12,7 +12,6 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
-
 )
 
 // Single sign-on to the console by OpenID Connect: the authorization code
