@@ -253,6 +253,11 @@ func (d *DeviceRelease) selfEnroll(ctx context.Context, dev Device, l Login, uid
 	if err != nil {
 		return directory.Identity{}, fmt.Errorf("release: self-enrolment: %w", err)
 	}
+	// A user locked out by wrong PINs enrols no card either: a card bound
+	// now would outlast the lock's reason (found by review).
+	if _, err := d.checkPerson(ctx, dev, MethodCard, id.Name, l); err != nil {
+		return directory.Identity{}, fmt.Errorf("release: self-enrolment: %w", err)
+	}
 	err = s.creds.AddCard(ctx, id.Name, uid, func(tx *gorm.DB) error {
 		_, err := s.audit.Append(ctx, tx, audit.Event{Type: audit.EventCardAdded, Actor: id.Name, Owner: id.Name,
 			Device: dev.Name, Details: map[string]string{"how": "self-enrolment"}})

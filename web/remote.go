@@ -143,7 +143,7 @@ func (s *server) remoteError(c *gin.Context, err error) (int, string) {
 	case errors.Is(err, release.ErrUnavailable), errors.Is(err, release.ErrBusy):
 		return http.StatusServiceUnavailable, loc.T("remote.unavailable")
 	}
-	s.log.Error("web: remote release", "path", c.Request.URL.Path, "err", err)
+	s.log.Error("web: remote release", "route", routeOf(c), "err", err)
 	return http.StatusInternalServerError, loc.T("error.internal")
 }
 

@@ -153,7 +153,7 @@ func (s *server) register(e *gin.Engine, r route) {
 // against Host). Safe methods always pass, so no GET route changes state.
 func (s *server) crossOrigin(c *gin.Context) {
 	if err := s.cop.Check(c.Request); err != nil {
-		s.log.Warn("web: cross-origin request refused", "method", c.Request.Method, "path", c.Request.URL.Path,
+		s.log.Warn("web: cross-origin request refused", "route", routeOf(c),
 			"remote", c.ClientIP())
 		if s.console && !strings.HasPrefix(c.Request.URL.Path, "/api/") {
 			s.renderError(c, http.StatusForbidden, "error.cross_origin")

@@ -260,7 +260,7 @@ func recovery(log *slog.Logger) gin.HandlerFunc {
 					// broken export): let net/http drop the connection.
 					panic(r)
 				}
-				log.Error("web: panic", "path", c.Request.URL.Path, "panic", r, "after", time.Since(start))
+				log.Error("web: panic", "route", routeOf(c), "panic", r, "after", time.Since(start))
 				c.AbortWithStatus(http.StatusInternalServerError)
 			}
 		}()
