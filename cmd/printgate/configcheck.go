@@ -139,7 +139,7 @@ func (c *Config) checkAccess(p *problems) {
 	if c.Release.QRLifetime < 30*time.Second || c.Release.QRLifetime > 24*time.Hour {
 		p.add("release.qr_lifetime", "must be 30s to 24h")
 	}
-	if c.Release.QRLabelLifetime < time.Hour || c.Release.QRLabelLifetime > 5*365*24*time.Hour {
+	if c.Release.QRLabelLifetime < time.Hour || c.Release.QRLabelLifetime > maxQRLabelLifetime {
 		p.add("release.qr_label_lifetime", "must be 1h to 43800h (5 years)")
 	}
 	if c.Release.DeviceFailureWindow < time.Second {

@@ -28,6 +28,9 @@ func (a *app) deviceQRCommand() *cobra.Command {
 			if out == "" {
 				return errors.New("--out: name the PNG file to write")
 			}
+			if valid != 0 && (valid < time.Hour || valid > maxQRLabelLifetime) {
+				return errors.New("--valid: must be 1h to 43800h (5 years), as release.qr_label_lifetime")
+			}
 			return a.withStack(cmd, func(st *stack) error {
 				svc, closeSvc, err := st.service(cmd.Context())
 				if err != nil {
@@ -68,3 +71,7 @@ func qrOrigin(base string) (string, error) {
 	}
 	return u.Scheme + "://" + u.Host, nil
 }
+
+// maxQRLabelLifetime bounds a printed label's validity, from the config or
+// the command line: a label is a standing invitation to the device.
+const maxQRLabelLifetime = 5 * 365 * 24 * time.Hour

@@ -43,6 +43,9 @@ func TestDeviceQRLabel(t *testing.T) {
 	if _, err := tryCLI(t, e.cfg, "", "device", "qr", "mfp1", "--url", "ftp://x", "--out", "x.png"); err == nil {
 		t.Error("device qr took an ftp:// address")
 	}
+	if _, err := tryCLI(t, e.cfg, "", "device", "qr", "mfp1", "--url", base, "--out", "x.png", "--valid", "438000h"); err == nil {
+		t.Error("device qr made a label valid for 50 years")
+	}
 	file := filepath.Join(t.TempDir(), "label.png")
 	out := runCLI(t, e.cfg, "", "device", "qr", "mfp1", "--url", base, "--out", file, "--valid", "720h")
 	link := scanQR(t, file)
