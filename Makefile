@@ -6,6 +6,7 @@
 #   make test             provision tools and servers (scripts/provision.sh),
 #                         run all tests strictly, then every fuzz target briefly
 #   make fuzz FUZZTIME=10m  every fuzz target for FUZZTIME each
+#   make package          the .deb (packaging/nfpm.yaml) into dist/, with nfpm
 #   make bench            printgate (SQLite, PostgreSQL) side by side with CUPS,
 #                         the machine's ceiling and dd (scripts/bench.sh);
 #                         writes its report into docs/BENCHMARKS.md
@@ -16,7 +17,7 @@ FUZZTIME ?= 10s
 # How long `make test` fuzzes each target.
 TEST_FUZZTIME ?= 10s
 
-.PHONY: all build vet check test test-go fuzz bench
+.PHONY: all build vet check test test-go fuzz bench package
 
 all: vet build
 
@@ -45,3 +46,16 @@ fuzz:
 
 bench:
 	bash scripts/bench.sh
+
+# The .deb: a static binary, the systemd unit, the configuration and the
+# maintainer scripts under packaging/, built by nfpm at a pinned version
+# (run with go run, so it is no dependency of printgate's own module).
+NFPM ?= github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.48.0
+VERSION ?= 0.0.0+git$(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+ARCH ?= $(shell $(GO) env GOARCH)
+
+package:
+	mkdir -p dist
+	CGO_ENABLED=0 $(GO) build $(TAGS) -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o dist/printgate ./cmd/printgate
+	VERSION=$(VERSION) ARCH=$(ARCH) $(GO) run $(NFPM) package --packager deb \
+		--config packaging/nfpm.yaml --target dist/

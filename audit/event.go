@@ -57,6 +57,12 @@ const (
 	EventAliasAdded     = "alias-added"
 	EventAliasRemoved   = "alias-removed"
 	EventCardsImported  = "cards-imported" // one import of many cards: Details count them, never name one
+	// EventBackupMade records a backup (printgate backup): a copy of
+	// every key and held document left the server, encrypted.
+	EventBackupMade = "backup-made"
+	// EventBackupRestored is the first event after a restore: Details
+	// name the backup's database and when it was made.
+	EventBackupRestored = "backup-restored"
 )
 
 // Release methods for Event.Method and JobRecord.Method.
@@ -64,6 +70,11 @@ const (
 	MethodCard    = "card"
 	MethodIDPIN   = "id+pin"
 	MethodCardPIN = "card+pin"
+	// MethodQR: released from the user's phone, signed in there, after
+	// scanning the device's QR code.
+	MethodQR = "qr"
+	// MethodWeb: released from My page to a device the user chose.
+	MethodWeb = "web"
 )
 
 // ActorSystem is the Actor of events printgate causes by itself (expiry,

@@ -224,18 +224,22 @@ type eventExport struct {
 }
 
 func (l *Log) eventObject(ev *Event) func() any {
-	return func() any {
-		x := eventExport{Seq: ev.Seq, At: l.zoned(ev.At), Type: ev.Type, JobID: ev.JobID, Owner: ev.Owner,
-			Actor: ev.Actor, Queue: ev.Queue, Device: ev.Device, Method: ev.Method, Printer: ev.Printer,
-			Outcome: ev.Outcome, Reason: ev.Reason, Details: ev.Details,
-			PrevHash: hex.EncodeToString(ev.PrevHash), Hash: hex.EncodeToString(ev.Hash)}
-		if ev.Job != nil {
-			j := toJobJSON(ev.Job)
-			j.Submitted = l.zoned(ev.Job.Submitted)
-			x.Job = &j
-		}
-		return x
+	return func() any { return newEventExport(ev, l.zoned) }
+}
+
+// newEventExport returns ev as an export object, its times written by
+// timeText: in the Log's zone for exports, UTC for copies (MarshalCopy).
+func newEventExport(ev *Event, timeText func(time.Time) string) eventExport {
+	x := eventExport{Seq: ev.Seq, At: timeText(ev.At), Type: ev.Type, JobID: ev.JobID, Owner: ev.Owner,
+		Actor: ev.Actor, Queue: ev.Queue, Device: ev.Device, Method: ev.Method, Printer: ev.Printer,
+		Outcome: ev.Outcome, Reason: ev.Reason, Details: ev.Details,
+		PrevHash: hex.EncodeToString(ev.PrevHash), Hash: hex.EncodeToString(ev.Hash)}
+	if ev.Job != nil {
+		j := toJobJSON(ev.Job)
+		j.Submitted = timeText(ev.Job.Submitted)
+		x.Job = &j
 	}
+	return x
 }
 
 var jobHeader = []string{"job_id", "submitted", "owner", "claimed_user", "client_addr", "queue",

@@ -23,6 +23,10 @@ const (
 	MethodCard    = audit.MethodCard
 	MethodCardPIN = audit.MethodCardPIN
 	MethodIDPIN   = audit.MethodIDPIN
+	// MethodQR and MethodWeb are not sign-ins at a device but releases
+	// to one (RemoteRelease); queues may name them in ReleaseRequires.
+	MethodQR  = audit.MethodQR
+	MethodWeb = audit.MethodWeb
 )
 
 // Device is an MFP or release station: where a user proves who they are

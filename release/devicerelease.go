@@ -22,13 +22,21 @@ func (s *Service) DeviceRelease() *DeviceRelease { return &DeviceRelease{s} }
 // sessionQueues are the device's queues whose jobs sess may see: those
 // whose release floor (Queue.ReleaseRequires) admits the session's
 // sign-in method. A job of any other queue is as invisible as another
-// user's.
+// user's. A release from My page (MethodWeb) sees exactly the queues that
+// allow it (Queue.ReleaseFromWeb): that setting is the queue's own word
+// that its owners need not be at the printer.
 func (d *DeviceRelease) sessionQueues(sess Session, dev Device) []string {
 	s := d.s
 	var out []string
 	for _, name := range dev.QueueList() {
 		q, ok := s.queues[name]
-		if ok && (len(q.ReleaseRequires) == 0 || slices.Contains(q.ReleaseRequires, sess.Method)) {
+		switch {
+		case !ok:
+		case sess.Method == MethodWeb:
+			if q.ReleaseFromWeb {
+				out = append(out, name)
+			}
+		case len(q.ReleaseRequires) == 0 || slices.Contains(q.ReleaseRequires, sess.Method):
 			out = append(out, name)
 		}
 	}

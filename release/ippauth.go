@@ -57,9 +57,11 @@ func (s *Service) authenticateBasic(ctx context.Context, r *http.Request, q Queu
 		// Refused unchecked, even a right password: answer as for a
 		// wrong one, so that a guesser learns nothing.
 		s.log.Info("release: IPP sign-in throttled", "queue", q.Name, "addr", addr.String())
+		s.signInFailed("ipp")
 		return "", fmt.Errorf("release: queue %s: %w: %w", q.Name, ErrUnauthorized, err)
 	case errors.Is(err, directory.ErrInvalidCredentials):
 		s.log.Info("release: IPP sign-in failed", "queue", q.Name, "addr", addr.String())
+		s.signInFailed("ipp")
 		return "", fmt.Errorf("release: queue %s: %w", q.Name, ErrUnauthorized)
 	case err != nil:
 		return "", fmt.Errorf("release: queue %s: directory: %w: %w", q.Name, ErrUnavailable, err)

@@ -294,6 +294,11 @@ func (s *Service) transition(ctx context.Context, j *Job, c change) (bool, error
 	if destroy || hide {
 		s.scrubSoon()
 	}
+	since := was.UpdatedAt
+	if prev == StateIncoming {
+		since = was.CreatedAt
+	}
+	s.jobMoved(j, prev, c.by, since)
 	return true, nil
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/printgate/printgate/release/directory"
 	"github.com/printgate/printgate/release/owner"
 	"github.com/printgate/printgate/release/printerinfo"
+	"github.com/printgate/printgate/release/qrlink"
 	"github.com/printgate/printgate/release/rules"
 	"github.com/printgate/printgate/release/spool"
 	"github.com/printgate/printgate/release/stamp"
@@ -123,6 +124,11 @@ type Queue struct {
 	// MyNumberTTL is how long such a job stays held under protect, at
 	// most TTL (default DefaultMyNumberTTL).
 	MyNumberTTL time.Duration
+	// ReleaseFromWeb lets owners release the queue's jobs from My page to
+	// a device they choose (RemoteRelease, MethodWeb), without being at
+	// the device. Off by default: leave it off on queues whose jobs must
+	// wait for their owner at the printer.
+	ReleaseFromWeb bool
 }
 
 // Options configure a Service.
@@ -233,6 +239,17 @@ type Options struct {
 	// MyNumberNotify names the group to tell (事務取扱責任者) of jobs
 	// holding an individual number, in their audit events.
 	MyNumberNotify string
+	// Observer hears of every committed job move and failed sign-in
+	// (metrics, the job log); nil tells nobody.
+	Observer Observer
+	// QRKey is the server key the devices' QR links are signed under
+	// (RemoteRelease, release/qrlink), at least qrlink.MinKeyLength
+	// bytes, kept outside the database and the same on every instance;
+	// nil makes no QR links.
+	QRKey []byte
+	// QRLifetime is how long a QR link shown on a kiosk stays valid
+	// (default DefaultQRLifetime).
+	QRLifetime time.Duration
 }
 
 // Service holds the queues and jobs; IPP reaches it through IPP().
@@ -321,6 +338,12 @@ type Service struct {
 	// what to do with options they cannot honour (forward.go).
 	printers    *printerinfo.Cache
 	unsupported printerinfo.Policy
+	// observer may be nil (observe.go).
+	observer Observer
+
+	// qr signs the devices' QR links; nil when no key was given.
+	qr         *qrlink.Signer
+	qrLifetime time.Duration
 
 	// ctx lives as long as the Service; background work stops with it.
 	ctx  context.Context
@@ -402,9 +425,18 @@ func New(opts Options) (*Service, error) {
 		s.freeSpace = opts.Spool.Free
 	}
 	s.printers, s.unsupported = opts.Printers, opts.Unsupported
+	s.observer = opts.Observer
 	if s.printers == nil {
 		s.printers = printerinfo.New(printerinfo.Options{Client: s.client, Now: opts.Now, Log: s.log})
 	}
+	if len(opts.QRKey) > 0 {
+		signer, err := qrlink.New(opts.QRKey)
+		if err != nil {
+			return nil, fmt.Errorf("release: %w", err)
+		}
+		s.qr = signer
+	}
+	s.qrLifetime = cmp.Or(opts.QRLifetime, DefaultQRLifetime)
 	for _, q := range opts.Queues {
 		if _, dup := s.queues[q.Name]; dup {
 			return nil, fmt.Errorf("release: queue %q defined twice", q.Name)

@@ -80,6 +80,9 @@ func (d *DeviceRelease) OpenSession(ctx context.Context, deviceToken string, l L
 	}
 	attempt, err := d.reserveDevice(ctx, dev)
 	if err != nil {
+		if errors.Is(err, ErrThrottled) {
+			s.signInFailed(method)
+		}
 		return Session{}, "", err
 	}
 	id, err := d.identify(ctx, dev, method, l)
@@ -117,8 +120,13 @@ func (d *DeviceRelease) identify(ctx context.Context, dev Device, method string,
 			return directory.Identity{}, err
 		}
 		n, err := d.cardOwner(ctx, uid)
-		if errors.Is(err, ErrUnauthorized) && method == MethodCard && l.User != "" && l.Password != "" {
+		if errors.Is(err, ErrUnknownCard) && method == MethodCard && l.User != "" && l.Password != "" {
 			return d.selfEnroll(ctx, dev, l, uid)
+		}
+		if errors.Is(err, ErrUnknownCard) && !dev.SelfEnroll {
+			// Only a device that would enrol the card says that it is
+			// unknown, rather than merely refused.
+			err = fmt.Errorf("release: card: %w", ErrUnauthorized)
 		}
 		if err != nil {
 			return directory.Identity{}, err
@@ -216,8 +224,13 @@ func (d *DeviceRelease) cardOwner(ctx context.Context, uid string) (string, erro
 			return "", fmt.Errorf("release: directory card lookup: %w", err)
 		}
 	}
-	return "", fmt.Errorf("release: unknown card: %w", ErrUnauthorized)
+	return "", ErrUnknownCard
 }
+
+// ErrUnknownCard is a card that reads well but is nobody's. It wraps
+// ErrUnauthorized; a kiosk on a device allowing self-enrolment offers to
+// enrol it (releaseapi says so).
+var ErrUnknownCard = fmt.Errorf("release: unknown card: %w", ErrUnauthorized)
 
 // selfEnroll enrols an unknown card to the user whose directory password
 // comes with it, if the device allows self-enrolment. uid is the card's
@@ -238,6 +251,11 @@ func (d *DeviceRelease) selfEnroll(ctx context.Context, dev Device, l Login, uid
 		return directory.Identity{}, fmt.Errorf("release: self-enrolment: %w: %w", ErrThrottled, err)
 	}
 	if err != nil {
+		return directory.Identity{}, fmt.Errorf("release: self-enrolment: %w", err)
+	}
+	// A user locked out by wrong PINs enrols no card either: a card bound
+	// now would outlast the lock's reason (found by review).
+	if _, err := d.checkPerson(ctx, dev, MethodCard, id.Name, l); err != nil {
 		return directory.Identity{}, fmt.Errorf("release: self-enrolment: %w", err)
 	}
 	err = s.creds.AddCard(ctx, id.Name, uid, func(tx *gorm.DB) error {
@@ -267,6 +285,7 @@ func (d *DeviceRelease) loginFailed(ctx context.Context, dev Device, method stri
 	case errors.Is(cause, ErrThrottled):
 		// A self-enrolment refused by the password limits: it counts
 		// against the device, and its episode has its own event.
+		s.signInFailed(method)
 		return
 	case !errors.Is(cause, ErrUnauthorized):
 		if err := s.throttle.Refund(ctx, attempt); err != nil {
@@ -274,6 +293,7 @@ func (d *DeviceRelease) loginFailed(ctx context.Context, dev Device, method stri
 		}
 		return
 	}
+	s.signInFailed(method)
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		_, err := s.audit.Append(ctx, tx, audit.Event{Type: audit.EventLoginFailed, Device: dev.Name,
 			Method: method, Reason: reason, Actor: audit.ActorSystem})

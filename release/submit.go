@@ -129,6 +129,7 @@ func (s *Service) printJob(ctx context.Context, req ipp.JobRequest, doc io.Reade
 		}
 		return Job{}, err
 	}
+	s.jobMoved(&j, StateIncoming, Actor{}, j.CreatedAt)
 	s.afterReady(j)
 	s.wakeInspector(j)
 	return j, nil
@@ -191,6 +192,9 @@ func (s *Service) sendDocument(ctx context.Context, req ipp.DocumentRequest, doc
 	if err := s.recordDocument(ctx, q, &j, r, req.Last); err != nil {
 		s.discardDocument(&j, r)
 		return Job{}, err
+	}
+	if j.State != StateIncoming {
+		s.jobMoved(&j, StateIncoming, Actor{Name: j.Owner}, j.CreatedAt)
 	}
 	s.afterReady(j)
 	s.wakeInspector(j)

@@ -6,10 +6,12 @@
 #
 # 1. Debian packages: when a tool is missing and we are root, installs
 #    cups-ipp-utils cups cups-client cups-filters slapd ldap-utils chromium
-#    dbus poppler-utils qpdf ghostscript util-linux bubblewrap fonts-ipafont-gothic (apt-get
+#    dbus poppler-utils qpdf ghostscript util-linux bubblewrap fonts-ipafont-gothic
+#    avahi-daemon avahi-utils rsyslog rsyslog-gnutls zbar-tools systemd dpkg
+#    passwd postgresql-client snmpd (apt-get
 #    update once, no prompts). Package scripts
 #    are kept from starting services (policy-rc.d): the tests start private
-#    slapd, cupsd and ippeveprinter on free loopback ports and need no
+#    slapd, cupsd, ippeveprinter and snmpd on free loopback ports and need no
 #    system ones. Without root, missing tools are reported and the tests
 #    skip (or fail under PRINTGATE_TEST_STRICT=1).
 # 2. PostgreSQL: when PRINTGATE_TEST_POSTGRES_URL is unset, the tests use
@@ -29,7 +31,8 @@ export DEBIAN_FRONTEND=noninteractive
 log() { printf 'provision: %s\n' "$*" >&2; }
 
 PACKAGES=(cups-ipp-utils cups cups-client cups-filters slapd ldap-utils chromium dbus poppler-utils qpdf ghostscript util-linux
-	bubblewrap fonts-ipafont-gothic)
+	bubblewrap fonts-ipafont-gothic avahi-daemon avahi-utils rsyslog rsyslog-gnutls zbar-tools
+	systemd dpkg passwd postgresql-client snmpd)
 # Each tool the tests run, and the package that brings it.
 declare -A TOOL_PACKAGE=(
 	[ippeveprinter]=cups-ipp-utils [ipptool]=cups-ipp-utils
@@ -37,6 +40,10 @@ declare -A TOOL_PACKAGE=(
 	[slapd]=slapd [slapadd]=slapd [slappasswd]=slapd [ldapsearch]=ldap-utils
 	[chromium]=chromium [dbus-daemon]=dbus [pdfinfo]=poppler-utils [pdftotext]=poppler-utils [qpdf]=qpdf
 	[gs]=ghostscript [prlimit]=util-linux [bwrap]=bubblewrap
+	[avahi-daemon]=avahi-daemon [avahi-browse]=avahi-utils [avahi-publish]=avahi-utils
+	[rsyslogd]=rsyslog
+	[zbarimg]=zbar-tools
+	[systemd-analyze]=systemd [dpkg-deb]=dpkg [useradd]=passwd [pg_dump]=postgresql-client [pg_restore]=postgresql-client [snmpd]=snmpd
 )
 
 private_pg=no
@@ -80,6 +87,8 @@ install_packages() {
 	[[ -x /usr/lib/cups/filter/pdftopdf ]] || missing+=(pdftopdf)
 	# The forensic stamp's Japanese font (release/stamp).
 	[[ -e /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf ]] || missing+=(ipag.ttf)
+	# rsyslog's TLS driver, for the SIEM forwarding test (audit/siem).
+	compgen -G '/usr/lib/*/rsyslog/lmnsd_gtls.so' >/dev/null || missing+=(lmnsd_gtls.so)
 	if ((${#missing[@]} == 0)); then
 		return 0
 	fi

@@ -20,6 +20,8 @@ type dashboardData struct {
 	State   string
 	Day     time.Time
 	Summary Summary
+	// Printers holds the printers' counter discrepancies (printers.go).
+	Printers printersData
 }
 
 // DayParam is the day as the history filter takes it.
@@ -40,6 +42,7 @@ func (s *server) dashboard(c *gin.Context) {
 		}
 		d.Summary = sum
 	}
+	d.Printers = s.printers(c.Request.Context(), 5)
 	s.render(c, http.StatusOK, "admin", view{Title: "admin.title", Data: d})
 }
 
@@ -63,6 +66,9 @@ type usersData struct {
 	Query    string
 	Found    *userInfo
 	NotFound bool
+	// Resettable says administrators may set passwords here: the
+	// built-in directory keeps them.
+	Resettable bool
 }
 
 func (s *server) usersPage(c *gin.Context) {
@@ -73,7 +79,7 @@ func (s *server) usersPage(c *gin.Context) {
 // detail, and an optional error message.
 func (s *server) showUsers(c *gin.Context, status int, query, errText string) {
 	ctx := c.Request.Context()
-	d := usersData{Listed: s.opts.Users != nil, Query: query}
+	d := usersData{Listed: s.opts.Users != nil, Query: query, Resettable: s.opts.PasswordSetter != nil}
 	if s.opts.Users != nil {
 		users, err := s.opts.Users.Users(ctx)
 		if err != nil {

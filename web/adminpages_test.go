@@ -334,6 +334,7 @@ func TestAuditorCannotChange(t *testing.T) {
 		"/admin/devices/clear-throttle": {"name": {"mfp-2f"}},
 		"/admin/users/pin/reset":        {"name": {userName}},
 		"/admin/users/unlock":           {"name": {userName}},
+		"/admin/users/password":         {"name": {userName}, "password": {"a-new-password-1"}, "password2": {"a-new-password-1"}},
 		"/admin/users/cards/add":        {"name": {userName}, "uid": {"04A1B2C3"}},
 		"/admin/users/cards/remove":     {"name": {userName}, "card": {"x"}},
 	}

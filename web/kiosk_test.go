@@ -20,6 +20,7 @@ import (
 	"github.com/printgate/printgate/ipp"
 	"github.com/printgate/printgate/release"
 	"github.com/printgate/printgate/release/spool"
+	"github.com/printgate/printgate/release/throttle"
 	"github.com/printgate/printgate/web/releaseapi"
 )
 
@@ -31,6 +32,10 @@ type kioskEnv struct {
 	svc     *release.Service
 	printer *testenv.Printer
 	token   string
+	// audit is the release service's record; logs what both the
+	// console and the release service logged.
+	audit *audit.Log
+	logs  *logBuffer
 }
 
 func newKioskEnv(t *testing.T, tweak ...func(*release.Options)) *kioskEnv {
@@ -53,11 +58,15 @@ func newKioskEnv(t *testing.T, tweak ...func(*release.Options)) *kioskEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sp.Close() })
-	k := &kioskEnv{printer: printer}
+	k := &kioskEnv{printer: printer, audit: audit.New(db, audit.Options{Key: testKey}), logs: &logBuffer{}}
 	k.env = newEnv(t, db, func(o *Options) {
+		o.Log = k.logs.Logger()
+		// Self-enrolment checks passwords under the console's limits,
+		// as serve wires it.
+		passwords, _ := o.Passwords.(*throttle.Passwords)
 		opts := release.Options{
 			DB: db, Spool: sp, Client: &ipp.Client{}, Directory: o.Directory, Credentials: o.Credentials,
-			Audit:    audit.New(db, audit.Options{Key: testKey}),
+			Audit: k.audit, Passwords: passwords, Log: k.logs.Logger(), QRKey: testKey,
 			Queues:   []release.Queue{{Name: "secure", Mode: release.Hold, Formats: []string{"application/pdf"}, MaxSize: 1 << 20}},
 			Instance: "kiosk-test",
 		}
@@ -68,6 +77,7 @@ func newKioskEnv(t *testing.T, tweak ...func(*release.Options)) *kioskEnv {
 		if err != nil {
 			t.Fatal(err)
 		}
+		o.Remote, o.Jobs = k.svc.RemoteRelease(), releaseJobs{k.svc}
 		for _, r := range releaseapi.New(k.svc.DeviceRelease(), nil).Routes() {
 			o.API = append(o.API, APIRoute(r))
 		}

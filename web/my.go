@@ -37,6 +37,9 @@ type myData struct {
 	History      []audit.JobRecord
 	HistoryState string
 	HistoryNext  string
+	// Release offers release to a chosen device for jobs of queues that
+	// allow it; nil when none do.
+	Release *myRelease
 }
 
 func (s *server) myPage(c *gin.Context) {
@@ -64,6 +67,7 @@ func (s *server) showMy(c *gin.Context, status int, errText string) {
 			d.JobsState = "error"
 		}
 	}
+	d.Release = s.myReleaseData(ctx)
 	if s.opts.History != nil {
 		d.HistoryState = "ok"
 		page, err := s.opts.History.History(ctx, audit.HistoryQuery{User: user, Limit: myHistoryRows, Cursor: c.Query("cursor")})

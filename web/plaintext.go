@@ -36,9 +36,9 @@ func (s *server) refusePlainText(h gin.HandlerFunc) gin.HandlerFunc {
 			h(c)
 			return
 		}
-		s.log.Warn("web: sign-in over plain HTTP refused", "path", c.Request.URL.Path, "remote", clientIP(c.Request))
+		s.log.Warn("web: sign-in over plain HTTP refused", "route", routeOf(c), "remote", clientIP(c.Request))
 		s.render(c, http.StatusForbidden, "signin", view{Title: "signin.title",
-			Error: s.locale(c).T("signin.needs_tls"), Data: signinData{}})
+			Error: s.locale(c).T("signin.needs_tls"), Data: s.signinData("")})
 	}
 }
 

@@ -133,6 +133,9 @@ type Action struct {
 	// Details are further facts, such as an export's filters; keys are
 	// plain words, never the name of a secret.
 	Details map[string]string
+	// Method says how, for a sign-in (MethodOIDC); Reason why, for one
+	// refused.
+	Method, Reason string
 	// Remote is the client's address.
 	Remote string
 	At     time.Time

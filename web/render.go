@@ -27,7 +27,8 @@ var templateFiles embed.FS
 // pageNames lists the pages: each is templates/NAME.html.
 func pageNames() []string {
 	return []string{"signin", "my", "admin", "users", "error", "kiosk",
-		"history", "job", "charts", "held", "devices", "token", "lookup"}
+		"history", "job", "charts", "held", "devices", "token", "lookup",
+		"qr", "qrlabel", "printers"}
 }
 
 // selfPath is the address that shows page, where a view does not say.
@@ -164,12 +165,12 @@ func (s *server) fail(c *gin.Context, action string, err error) {
 	if errors.Is(err, directory.ErrBusy) {
 		// Too many password or PIN checks at once: each takes memory,
 		// so the rest wait briefly and are then turned away.
-		s.log.Warn("web: "+action+": busy", "path", c.Request.URL.Path)
+		s.log.Warn("web: "+action+": busy", "route", routeOf(c))
 		c.Header("Retry-After", busyRetryAfter)
 		s.renderError(c, http.StatusServiceUnavailable, "error.busy")
 		return
 	}
-	s.log.Error("web: "+action, "path", c.Request.URL.Path, "err", err)
+	s.log.Error("web: "+action, "route", routeOf(c), "err", err)
 	s.renderError(c, http.StatusInternalServerError, "error.internal")
 }
 
@@ -218,4 +219,14 @@ func accessFor(role string) access {
 		return accessAuditor
 	}
 	return accessUser
+}
+
+// routeOf names c's request in a log line by its route's pattern
+// (/qr/:device/:token), never its path: paths carry secrets (a QR link's
+// token) and whatever a client chose to send.
+func routeOf(c *gin.Context) string {
+	if r := c.FullPath(); r != "" {
+		return c.Request.Method + " " + r
+	}
+	return c.Request.Method + " (no route)"
 }

@@ -82,11 +82,13 @@ func (s *server) routes() []route {
 		}
 		rs = append(rs, route{r.Method, r.Path, accessPublic, kindAPI, h})
 	}
+	rs = append(rs, s.opsRoutes()...)
 	if !s.console {
 		return append(rs, route{http.MethodGet, "/", accessPublic, kindRaw, func(c *gin.Context) {
 			c.Data(http.StatusOK, "text/plain; charset=utf-8", []byte("printgate\n"))
 		}})
 	}
+	rs = append(rs, s.oidcRoutes()...)
 	get, post := http.MethodGet, http.MethodPost
 	rs = append(rs, []route{
 		{get, "/", accessPublic, kindPage, s.root},
@@ -114,14 +116,18 @@ func (s *server) routes() []route {
 		{post, "/admin/devices/rotate", accessAdmin, kindPage, s.rotateToken},
 		{post, "/admin/devices/enable", accessAdmin, kindPage, s.setDeviceEnabled},
 		{post, "/admin/devices/clear-throttle", accessAdmin, kindPage, s.clearDeviceThrottle},
+		{get, "/admin/printers", accessAuditor, kindPage, s.printersPage},
+		{get, "/admin/printers/observed/export", accessAuditor, kindPage, s.exportObserved},
 		{get, "/admin/users", accessAuditor, kindPage, s.usersPage},
 		{post, "/admin/users/pin/reset", accessAdmin, kindPage, s.resetPIN},
 		{post, "/admin/users/unlock", accessAdmin, kindPage, s.unlockUser},
+		{post, "/admin/users/password", accessAdmin, kindPage, s.refusePlainText(s.resetPassword)},
 		{post, "/admin/users/cards/add", accessAdmin, kindPage, s.addCard},
 		{post, "/admin/users/cards/remove", accessAdmin, kindPage, s.removeCard},
 
 		{get, "/kiosk", accessPublic, kindPage, s.kioskPage},
 	}...)
+	rs = append(rs, s.remoteRoutes()...)
 	return append(rs, s.staticRoutes()...)
 }
 
@@ -147,7 +153,7 @@ func (s *server) register(e *gin.Engine, r route) {
 // against Host). Safe methods always pass, so no GET route changes state.
 func (s *server) crossOrigin(c *gin.Context) {
 	if err := s.cop.Check(c.Request); err != nil {
-		s.log.Warn("web: cross-origin request refused", "method", c.Request.Method, "path", c.Request.URL.Path,
+		s.log.Warn("web: cross-origin request refused", "route", routeOf(c),
 			"remote", c.ClientIP())
 		if s.console && !strings.HasPrefix(c.Request.URL.Path, "/api/") {
 			s.renderError(c, http.StatusForbidden, "error.cross_origin")

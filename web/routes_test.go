@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -38,6 +39,10 @@ func fullEnv(t *testing.T, db *database.DB) *env {
 		rec := &record{details: map[int64]JobDetail{sampleJob: {JobRecord: audit.JobRecord{JobID: sampleJob, JobInfo: audit.JobInfo{Owner: userName}}}}}
 		o.History, o.Record = rec, rec
 		o.Devices = newDevices("secure")
+		o.Metrics, o.Live, o.Ready = opsHandler("metrics"), opsHandler("alive"), opsHandler("ready")
+		// The table's requests come from 192.0.2.1 (env.do).
+		o.MetricsNetworks = []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}
+		o.Remote = sampleRemote{}
 	})
 }
 

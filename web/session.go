@@ -84,6 +84,12 @@ func (st *sessionStore) touchEvery() time.Duration {
 // every sign-in gets a fresh secret, so one planted in the browser
 // beforehand is worthless. Expired sessions are swept at the same time.
 func (st *sessionStore) create(ctx context.Context, id directory.Identity, old string) (string, error) {
+	return st.createRecorded(ctx, id, old, nil)
+}
+
+// createRecorded is create with rec, when not nil, recording the sign-in
+// in the same transaction.
+func (st *sessionStore) createRecorded(ctx context.Context, id directory.Identity, old string, rec database.Hook) (string, error) {
 	token := rand.Text()
 	now := st.now()
 	err := st.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -96,9 +102,13 @@ func (st *sessionStore) create(ctx context.Context, id directory.Identity, old s
 			now.UnixMilli(), now.Add(-st.idle).UnixMilli()).Error; err != nil {
 			return err
 		}
-		return tx.Exec(`INSERT INTO web_sessions (id_hash, user_name, display_name, role, created_at, seen_at, expires_at)
+		err := tx.Exec(`INSERT INTO web_sessions (id_hash, user_name, display_name, role, created_at, seen_at, expires_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`, hashToken(token), id.Name, id.DisplayName, string(id.Role()),
 			now.UnixMilli(), now.UnixMilli(), now.Add(st.lifetime).UnixMilli()).Error
+		if err != nil {
+			return err
+		}
+		return rec.Run(tx)
 	})
 	if err != nil {
 		return "", fmt.Errorf("web: start session for %s: %w", id.Name, err)

@@ -24,10 +24,27 @@ const (
 // signinData is the sign-in page's data.
 type signinData struct {
 	Name string
+	// SSO offers single sign-on when set (oidc.go).
+	SSO *ssoButton
+}
+
+// ssoButton is the sign-in page's button to the identity provider.
+type ssoButton struct {
+	// Label is the configured text; "" shows the catalog's.
+	Label string
+}
+
+// signinData is the sign-in page's data with name filled in.
+func (s *server) signinData(name string) signinData {
+	d := signinData{Name: name}
+	if s.oidc != nil {
+		d.SSO = &ssoButton{Label: s.oidc.cfg.Label}
+	}
+	return d
 }
 
 func (s *server) signinPage(c *gin.Context) {
-	s.render(c, http.StatusOK, "signin", view{Title: "signin.title", Data: signinData{}})
+	s.render(c, http.StatusOK, "signin", view{Title: "signin.title", Data: s.signinData("")})
 }
 
 // clientIP is the address the request came from. It is the TCP peer, not
@@ -49,48 +66,48 @@ func (s *server) signin(c *gin.Context) {
 	password := c.PostForm("password")
 	again := func(status int, key string, args ...any) {
 		s.render(c, status, "signin", view{Title: "signin.title", Error: s.locale(c).T(key, args...),
-			Data: signinData{Name: name}})
+			Data: s.signinData(name)})
 	}
+	id, ok := s.checkPassword(c, name, password, "console", again)
+	if !ok {
+		return
+	}
+	s.startSession(c, id, nil, "password")
+}
+
+// checkPassword checks name's password, typed at where (the console, a
+// QR link), under the account and address limits. On failure it has
+// answered, through again (the form shown again with a message) or an
+// error page, and returns false.
+func (s *server) checkPassword(c *gin.Context, name, password, where string,
+	again func(status int, key string, args ...any)) (directory.Identity, bool) {
 	if name == "" || password == "" || len(name) > maxNameLength || len(password) > maxPasswordLength {
 		again(http.StatusBadRequest, "signin.missing")
-		return
+		return directory.Identity{}, false
 	}
 	ip := clientIP(c.Request)
 	addr, _ := netip.ParseAddr(ip)
-	id, err := s.opts.Passwords.Authenticate(c.Request.Context(), name, password, addr.Unmap(), "console")
+	id, err := s.opts.Passwords.Authenticate(c.Request.Context(), name, password, addr.Unmap(), where)
 	var throttled *throttle.Error
 	switch {
+	case err == nil:
+		return id, true
 	case errors.As(err, &throttled):
 		wait := throttled.RetryAfter()
 		c.Header("Retry-After", itoa(int64(wait.Seconds())))
-		s.log.Warn("web: sign-in refused by rate limit", "remote", ip)
+		s.log.Warn("web: sign-in refused by rate limit", "where", where, "remote", ip)
 		again(http.StatusTooManyRequests, "signin.too_many", int(math.Ceil(wait.Minutes())))
-		return
 	case errors.Is(err, directory.ErrInvalidCredentials):
 		// The typed name is not logged: people type passwords there.
-		s.log.Info("web: sign-in failed", "remote", ip)
+		s.log.Info("web: sign-in failed", "where", where, "remote", ip)
 		again(http.StatusUnauthorized, "signin.invalid")
-		return
 	case errors.Is(err, directory.ErrUnavailable):
 		s.log.Error("web: sign-in: directory unavailable", "err", err)
 		again(http.StatusServiceUnavailable, "signin.unavailable")
-		return
-	case err != nil:
+	default:
 		s.fail(c, "sign-in", err)
-		return
 	}
-	token, err := s.sessions.create(c.Request.Context(), id, s.sessionToken(c.Request))
-	if err != nil {
-		s.fail(c, "sign-in", err)
-		return
-	}
-	s.setSessionCookie(c.Writer, c.Request, token)
-	s.log.Info("web: signed in", "user", id.Name, "role", id.Role(), "remote", ip)
-	dest := "/my"
-	if allowed(id.Role(), accessAuditor) {
-		dest = "/admin"
-	}
-	c.Redirect(http.StatusSeeOther, dest)
+	return directory.Identity{}, false
 }
 
 // signout ends the session: its row is deleted, so the cookie is useless

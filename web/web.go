@@ -12,6 +12,7 @@ package web
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -75,6 +76,17 @@ type Options struct {
 	// Devices lists and manages the registered devices; nil shows the
 	// devices page as not available.
 	Devices Devices
+	// Remote releases jobs to a device from elsewhere: from a phone
+	// after the device's QR code, and from My page on queues that allow
+	// it; nil offers neither.
+	Remote RemoteRelease
+	// QRLabelLifetime is how long a QR label printed from the console
+	// stays valid; release.DefaultQRLabelLifetime when 0.
+	QRLabelLifetime time.Duration
+
+	// Printers shows the printer monitor's findings (/admin/printers and
+	// the dashboard); nil shows them as not available.
+	Printers Printers
 	// Audit records console actions that change credentials, and
 	// exports; nil records nothing. When set, an action whose record
 	// fails is not carried out.
@@ -97,6 +109,17 @@ type Options struct {
 	SessionLifetime time.Duration
 	// Now is the clock for sessions; nil means time.Now.
 	Now func() time.Time
+	// OIDC, when set, offers sign-in by an OpenID Provider beside the
+	// password form (oidc.go).
+	OIDC *OIDCConfig
+	// Metrics answers /metrics (Prometheus), to clients from
+	// MetricsNetworks only; nil serves no /metrics.
+	Metrics         http.Handler
+	MetricsNetworks []netip.Prefix
+	// Live answers /healthz and Ready /readyz (package health); nil
+	// serves no such path.
+	Live, Ready http.Handler
+
 	// AllowPlainCredentials accepts passwords and PINs over plain HTTP
 	// from other machines (server.allow_plain_credentials). Off, the
 	// console's sign-in is refused there, and the release API refuses
@@ -127,6 +150,8 @@ type server struct {
 	matcher  language.Matcher
 	langs    []string // the matcher's languages, by index
 	console  bool
+	// oidc is the single sign-on relying party; nil without OIDC.
+	oidc *relyingParty
 }
 
 // New returns the engine with every route of printgate. Register no
@@ -157,6 +182,9 @@ func newServer(opts Options) *server {
 	if s.console {
 		s.sessions = &sessionStore{db: opts.DB, now: s.now, idle: s.opts.IdleTimeout, lifetime: s.opts.SessionLifetime}
 	}
+	if s.console && opts.OIDC != nil {
+		s.oidc = newRelyingParty(*opts.OIDC)
+	}
 	s.pages = mustParsePages(s.tz)
 	s.cop = http.NewCrossOriginProtection()
 	s.matcher, s.langs = languageMatcher(opts.Language)
@@ -173,7 +201,10 @@ func tokyo() *time.Location {
 }
 
 // engine builds the gin engine from the route table.
-func (s *server) engine() *gin.Engine {
+func (s *server) engine() *gin.Engine { return s.engineOf(s.routes()) }
+
+// engineOf builds a gin engine of routes.
+func (s *server) engineOf(routes []route) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	// Never answer a near-miss path with a redirect to a real one: the
@@ -186,7 +217,7 @@ func (s *server) engine() *gin.Engine {
 	// route's own handlers: the guard refuses a crafted path before a
 	// handler can see it.
 	e.Use(s.guard, recovery(s.log))
-	for _, r := range s.routes() {
+	for _, r := range routes {
 		s.register(e, r)
 	}
 	e.NoRoute(s.notFound)
@@ -229,7 +260,7 @@ func recovery(log *slog.Logger) gin.HandlerFunc {
 					// broken export): let net/http drop the connection.
 					panic(r)
 				}
-				log.Error("web: panic", "path", c.Request.URL.Path, "panic", r, "after", time.Since(start))
+				log.Error("web: panic", "route", routeOf(c), "panic", r, "after", time.Since(start))
 				c.AbortWithStatus(http.StatusInternalServerError)
 			}
 		}()

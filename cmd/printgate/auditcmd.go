@@ -15,6 +15,7 @@ import (
 
 	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/internal/database"
+	"github.com/printgate/printgate/monitor"
 	"github.com/printgate/printgate/release/stamp"
 )
 
@@ -24,7 +25,7 @@ var errChainBroken = errors.New("the audit chain does not verify")
 func (a *app) auditCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "audit", Short: "Verify, export and purge the audit trail"}
 	cmd.AddCommand(a.auditVerifyCommand(), a.auditExportCommand(), a.auditPurgeCommand(), a.auditUpgradeCommand(),
-		a.auditLookupCommand())
+		a.auditLookupCommand(), a.auditVerifyForwardedCommand())
 	return cmd
 }
 
@@ -116,8 +117,8 @@ func (a *app) reportBroken(rep audit.Report, anchorsPath string) error {
 }
 
 func (a *app) auditExportCommand() *cobra.Command {
-	var format, user, queue, device, fromS, toS string
-	var shiftJIS, jobs bool
+	var format, user, queue, device, fromS, toS, typ string
+	var shiftJIS, jobs, withoutPrintgate bool
 	c := &cobra.Command{
 		Use:   "export",
 		Short: "Write events (or job records with --jobs) as CSV or JSON Lines to standard output",
@@ -128,7 +129,10 @@ func (a *app) auditExportCommand() *cobra.Command {
 				return err
 			}
 			return a.withStack(cmd, func(st *stack) error {
-				f := audit.Filter{User: user, Queue: queue, Device: device}
+				f := audit.Filter{User: user, Queue: queue, Device: device, Type: typ}
+				if withoutPrintgate {
+					f.Type = monitor.EventDeviceJobObserved
+				}
 				if f.From, err = parseTime(fromS, st.audit.Location()); err != nil {
 					return fmt.Errorf("--from: %w", err)
 				}
@@ -157,6 +161,9 @@ func (a *app) auditExportCommand() *cobra.Command {
 	c.Flags().StringVar(&toS, "to", "", "up to this time")
 	c.Flags().BoolVar(&shiftJIS, "shift-jis", false, "CSV in Shift_JIS for older Excel")
 	c.Flags().BoolVar(&jobs, "jobs", false, "one row per job instead of one per event")
+	c.Flags().StringVar(&typ, "type", "", "only events of this type (such as device-job-observed)")
+	c.Flags().BoolVar(&withoutPrintgate, "printed-without-printgate", false,
+		"only jobs printers' own logs list that did not come through printgate (device-job-observed)")
 	return c
 }
 

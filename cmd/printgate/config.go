@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -54,9 +55,14 @@ type Config struct {
 	// MyNumber configures the inspection of documents for individual
 	// numbers (mynumber.go).
 	MyNumber MyNumberConfig `yaml:"my_number,omitempty"`
+	// Console sets the web console (single sign-on).
+	Console ConsoleConfig `yaml:"console,omitempty"`
 	// RulesByGroup are print rules for the members of directory groups,
 	// on every queue, on top of the queue's own rules.
 	RulesByGroup []rules.GroupConfig `yaml:"rules_by_group,omitempty"`
+	// Monitoring sets how printers' own job logs and counters are
+	// followed.
+	Monitoring MonitoringConfig `yaml:"monitoring"`
 
 	// queues are Queues as validate parsed them, defaults filled in: the
 	// service runs these, so that the config is parsed once. Change
@@ -64,6 +70,8 @@ type Config struct {
 	queues []release.Queue
 	// groupRules are RulesByGroup as validate parsed them.
 	groupRules []rules.Rules
+	// metricsNetworks are Server.MetricsNetworks as validate parsed them.
+	metricsNetworks []netip.Prefix
 }
 
 // DirectoryConfig selects the user directory.
@@ -117,6 +125,12 @@ type ReleaseConfig struct {
 	// UnsupportedOptions says what a release does with a job option its
 	// printer cannot honour.
 	UnsupportedOptions UnsupportedOptionsConfig `yaml:"unsupported_options"`
+	// QRLifetime is how long the QR code a kiosk shows stays valid (the
+	// kiosk shows a new one halfway); default 5m.
+	QRLifetime time.Duration `yaml:"qr_lifetime"`
+	// QRLabelLifetime is how long a QR label printed from the console or
+	// by printgate device qr stays valid; default 2160h (90 days).
+	QRLabelLifetime time.Duration `yaml:"qr_label_lifetime"`
 }
 
 // UnsupportedOptionsConfig says, per job option, what a release does
@@ -156,6 +170,8 @@ type AuditConfig struct {
 	// AnchorFile is where anchors are appended; default
 	// DATA_DIR/audit-anchors.log.
 	AnchorFile string `yaml:"anchor_file,omitempty"`
+	// Forward sends every event to a SIEM over syslog/TLS (siem.go).
+	Forward ForwardConfig `yaml:"forward,omitempty"`
 }
 
 // CredentialsConfig sets how PINs and cards are checked and kept.
@@ -247,6 +263,17 @@ type ServerConfig struct {
 	// GetJobsLimit is how many jobs one Get-Jobs lists at most, whatever
 	// the client asks; default 500.
 	GetJobsLimit int `yaml:"get_jobs_limit"`
+	// DNSSD advertises the queues by DNS-SD through the system's Avahi
+	// daemon: "auto" (default) where a D-Bus system bus is there, "on"
+	// (serve fails without Avahi), or "off". See docs/DISCOVERY.md.
+	DNSSD string `yaml:"dnssd"`
+	// MetricsListen is an address of its own (host:port, plain HTTP) for
+	// /metrics, /healthz and /readyz; set, the main listeners serve no
+	// /metrics. Default: none, /metrics on the main listeners.
+	MetricsListen string `yaml:"metrics_listen,omitempty"`
+	// MetricsNetworks are the client networks that may read /metrics,
+	// wherever it is served; default loopback only.
+	MetricsNetworks []string `yaml:"metrics_networks,omitempty"`
 }
 
 // TLSConfig names a certificate and its key (PEM).
@@ -282,6 +309,13 @@ type SpoolConfig struct {
 type LogConfig struct {
 	Level  string `yaml:"level"`  // debug, info, warn, error
 	Format string `yaml:"format"` // text or json
+	// JobLog writes one line per job move (submitted, held, released,
+	// printed, print-failed, canceled, expired) at info, in the log's
+	// format and audit.time_zone (package joblog); default true.
+	JobLog bool `yaml:"job_log"`
+	// JobLogFile, when set, is where the job log goes instead of the
+	// server log (appended, mode 0600), every line whatever log.level.
+	JobLogFile string `yaml:"job_log_file,omitempty"`
 }
 
 // QueueConfig is one print queue.
@@ -310,6 +344,10 @@ type QueueConfig struct {
 	// whose device sessions see and release this queue's jobs; default
 	// all.
 	ReleaseRequires []string `yaml:"release_requires,omitempty"`
+	// ReleaseFromWeb lets owners send the queue's jobs from My page to a
+	// device they choose, without being at it; default off. Leave it off
+	// on queues whose jobs must wait for their owner at the printer.
+	ReleaseFromWeb bool `yaml:"release_from_web,omitempty"`
 	// Rules are the queue's print rules (プリント制御): force_monochrome,
 	// force_two_sided, max_pages, formats, hours, weekdays.
 	Rules rules.Config `yaml:"rules,omitempty"`
@@ -366,14 +404,14 @@ func defaultConfig() Config {
 		DataDir: "./var",
 		Server: ServerConfig{Listen: []string{"127.0.0.1:8631"}, UploadIdle: ipp.DefaultBodyIdle,
 			MinUploadRate: ipp.DefaultMinRate, UploadGrace: ipp.DefaultRateGrace,
-			GetJobsLimit: ipp.DefaultJobsListLimit},
+			GetJobsLimit: ipp.DefaultJobsListLimit, DNSSD: "auto"},
 		Spool: SpoolConfig{QuotaPercentOfFree: defaultQuotaPercentOfFree, MaxHeldMBPerUser: defaultMaxHeldMBPerUser},
 		Pages: PagesConfig{MaxDecodedMB: pages.DefaultBudget.DecodedBytes >> 20,
 			MaxObjects: pages.DefaultBudget.Objects, MaxTime: pages.DefaultBudget.Time, MaxPDFMB: 32},
 		Stamp: StampConfig{MaxPages: stamp.DefaultMaxPages},
 		Convert: ConvertConfig{MaxMemoryMB: convert.DefaultLimits().Memory >> 20, MaxCPU: convert.DefaultLimits().CPU,
 			Timeout: convert.DefaultLimits().Wall},
-		Log:       LogConfig{Level: "info", Format: "text"},
+		Log:       LogConfig{Level: "info", Format: "text", JobLog: true},
 		Directory: DirectoryConfig{Type: "builtin"},
 		Owners:    OwnersConfig{FoldCase: true, StripDomain: true, CacheFor: owner.DefaultTTL},
 		Credentials: CredentialsConfig{Policy: credential.DefaultPolicy(), Argon2MemoryMB: 64, Argon2Wait: 2 * time.Second,
@@ -384,9 +422,11 @@ func defaultConfig() Config {
 			DeviceMaxFailures: 10, DeviceFailureWindow: 5 * time.Minute,
 			PrinterRefresh: printerinfo.DefaultRefresh, PrinterFresh: printerinfo.DefaultFresh,
 			PrinterTimeout: printerinfo.DefaultTimeout,
+			QRLifetime:     release.DefaultQRLifetime, QRLabelLifetime: release.DefaultQRLabelLifetime,
 			UnsupportedOptions: UnsupportedOptionsConfig{Copies: printerinfo.Refuse, Sides: printerinfo.Print,
 				Color: printerinfo.Print, Media: printerinfo.Print}},
-		Queues: []QueueConfig{{Name: "secure", Mode: "hold"}},
+		Queues:     []QueueConfig{{Name: "secure", Mode: "hold"}},
+		Monitoring: defaultMonitoring(),
 	}
 }
 

@@ -28,7 +28,8 @@ func TestLoadConfig(t *testing.T) {
 				if c.DataDir != "./var" || c.Database.URL != "" || c.Server.Listen[0] != "127.0.0.1:8631" {
 					t.Errorf("defaults: %+v", c)
 				}
-				if c.Spool.QuotaPercentOfFree != 50 || c.Spool.MaxHeldMBPerUser != 2048 || c.Server.GetJobsLimit != 500 {
+				if c.Spool.QuotaPercentOfFree != 50 || c.Spool.MaxHeldMBPerUser != 2048 || c.Server.GetJobsLimit != 500 ||
+					c.Server.DNSSD != "auto" {
 					t.Errorf("default bounds: %+v %+v", c.Spool, c.Server)
 				}
 				if len(c.Queues) != 1 || c.Queues[0].Name != "secure" || c.Queues[0].Mode != "hold" {
@@ -53,6 +54,7 @@ queues:
 		},
 		{name: "unknown key", yaml: "server: {listen: [\"127.0.0.1:1\"], lisen: []}\n", wantErr: `unknown key "lisen"`},
 		{name: "unknown top key", yaml: "queus: []\n", wantErr: `unknown key "queus"`},
+		{name: "bad dnssd", yaml: "server: {dnssd: yes}\n", wantErr: "server.dnssd: must be auto, on or off"},
 		{name: "bad mode", yaml: "queues: [{name: a, mode: print}]\n", wantErr: "queues[0]: mode"},
 		{name: "bad unknown_owner", yaml: "queues: [{name: a, unknown_owner: keep}]\n", wantErr: "queues[0]: unknown_owner"},
 		{name: "unknown_owner on basic", yaml: "queues: [{name: a, auth: basic, unknown_owner: hold}]\n", wantErr: "only for auth: requesting-user-name"},
@@ -82,6 +84,9 @@ queues:
 			},
 		},
 		{name: "bad release floor", yaml: "queues: [{name: a, release_requires: [card, pin]}]\n", wantErr: "queues[0]: release_requires"},
+		{name: "web release past a floor", yaml: "queues: [{name: a, release_requires: [card+pin], release_from_web: true}]\n",
+			wantErr: "queues[0]: release_from_web"},
+		{name: "qr link lifetime", yaml: "release: {qr_lifetime: 1s}\n", wantErr: "release.qr_lifetime"},
 		{name: "no device failures", yaml: "release: {device_max_failures: 0}\n", wantErr: "release.device_max_failures"},
 		{name: "short device window", yaml: "release: {device_failure_window: 10ms}\n", wantErr: "release.device_failure_window"},
 		{name: "no password failures", yaml: "credentials: {max_password_failures: -1}\n", wantErr: "credentials.max_password_failures"},

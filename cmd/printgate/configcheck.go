@@ -44,6 +44,8 @@ func (c *Config) validate() error {
 		}
 	}
 	c.checkRules(&p)
+	c.checkMonitoring(&p)
+	c.checkConsole(&p)
 	return errors.Join(p...)
 }
 
@@ -78,11 +80,17 @@ func (c *Config) checkServer(p *problems) {
 	default:
 		p.add("log.format", "must be text or json")
 	}
+	c.checkMetrics(p)
 	if c.Server.GetJobsLimit < 0 {
 		p.add("server.get_jobs_limit", "must not be negative (0: no limit)")
 	}
 	if c.Server.UploadIdle < 0 || c.Server.MinUploadRate < 0 || c.Server.UploadGrace < 0 {
 		p.add("server", "upload_idle_timeout, min_upload_rate and upload_grace must not be negative")
+	}
+	switch c.Server.DNSSD {
+	case "auto", "on", "off":
+	default:
+		p.add("server.dnssd", "must be auto, on or off")
 	}
 }
 
@@ -128,6 +136,12 @@ func (c *Config) checkAccess(p *problems) {
 	if c.Release.DeviceMaxFailures < 1 || c.Release.DeviceMaxFailures > 1000 {
 		p.add("release.device_max_failures", "must be 1 to 1000")
 	}
+	if c.Release.QRLifetime < 30*time.Second || c.Release.QRLifetime > 24*time.Hour {
+		p.add("release.qr_lifetime", "must be 30s to 24h")
+	}
+	if c.Release.QRLabelLifetime < time.Hour || c.Release.QRLabelLifetime > maxQRLabelLifetime {
+		p.add("release.qr_label_lifetime", "must be 1h to 43800h (5 years)")
+	}
 	if c.Release.DeviceFailureWindow < time.Second {
 		p.add("release.device_failure_window", "must be at least 1s")
 	}
@@ -160,6 +174,7 @@ func (c *Config) checkAudit(p *problems) {
 	if _, err := time.LoadLocation(c.Audit.TimeZone); err != nil || c.Audit.TimeZone == "" {
 		p.add("audit.time_zone", "%q is not a time zone (such as Asia/Tokyo)", c.Audit.TimeZone)
 	}
+	c.checkForward(p)
 }
 
 // checkQueues checks the queues and parses them into c.queues.
@@ -192,7 +207,7 @@ func (q QueueConfig) queue() (release.Queue, error) {
 		Name: q.Name, Mode: q.Mode, Printer: q.Printer, Formats: q.Formats,
 		MaxSize: q.MaxDocumentMB << 20, Auth: q.Auth, Info: q.Info, Location: q.Location, Color: true,
 		AllowPlaintextBasic: q.AllowPlaintextBasic, HideNames: q.HideDocumentNames,
-		TTL: q.TTL, KeepAfterPrint: q.KeepAfterPrint, ReleaseRequires: q.ReleaseRequires,
+		TTL: q.TTL, KeepAfterPrint: q.KeepAfterPrint, ReleaseRequires: q.ReleaseRequires, ReleaseFromWeb: q.ReleaseFromWeb,
 		AcceptUnknownAsOctetStream: q.AcceptUnknownAsOctetStream, UnknownOwner: q.UnknownOwner,
 		MyNumber: q.MyNumber, MyNumberTTL: q.MyNumberTTL,
 	}
@@ -221,9 +236,14 @@ func (q QueueConfig) queue() (release.Queue, error) {
 		out.Formats = defaultFormats
 	}
 	for _, m := range q.ReleaseRequires {
-		if m != release.MethodCard && m != release.MethodCardPIN && m != release.MethodIDPIN {
-			return out, fmt.Errorf("release_requires: %q must be card, card+pin or id+pin", m)
+		if m != release.MethodCard && m != release.MethodCardPIN && m != release.MethodIDPIN && m != release.MethodQR {
+			return out, fmt.Errorf("release_requires: %q must be card, card+pin, id+pin or qr", m)
 		}
+	}
+	if q.ReleaseFromWeb && len(q.ReleaseRequires) > 0 {
+		// The floor asks for the owner at the device; My page would
+		// release without them.
+		return out, errors.New("release_from_web: a queue with release_requires wants its owner at the device: set one or the other")
 	}
 	if q.MaxDocumentMB < 0 {
 		return out, errors.New("max_document_mb: must not be negative")

@@ -138,7 +138,8 @@ func (c consoleAudit) RecordAction(ctx context.Context, tx *gorm.DB, a web.Actio
 		}
 		details[k] = v
 	}
-	_, err := c.st.audit.Append(ctx, tx, audit.Event{Type: a.Name, Actor: a.Actor, Owner: a.Target, Details: details})
+	_, err := c.st.audit.Append(ctx, tx, audit.Event{Type: a.Name, Actor: a.Actor, Owner: a.Target,
+		Method: a.Method, Reason: a.Reason, Details: details})
 	return err
 }
 
@@ -150,6 +151,7 @@ func (st *stack) consoleOptions(svc *release.Service) web.Options {
 		Jobs: consoleJobs{svc}, History: consoleHistory{st.audit, svc}, Audit: consoleAudit{st},
 		Record: st.audit, Devices: consoleDevices{svc, st.audit}, Codes: st.stampCodes,
 		AllowPlainCredentials: st.cfg.Server.AllowPlainCredentials,
+		Remote:                svc.RemoteRelease(), QRLabelLifetime: st.cfg.Release.QRLabelLifetime,
 	}
 	if st.builtin != nil {
 		opts.Users, opts.PasswordSetter = st.builtin, st.builtin

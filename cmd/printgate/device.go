@@ -152,7 +152,8 @@ func (a *app) deviceCommand() *cobra.Command {
 		},
 	}
 	device.AddCommand(add, a.deviceSetCommand(), list, setEnabled("disable", "Refuse the device's token", false),
-		setEnabled("enable", "Accept the device's token again", true), rotate, clear, remove)
+		setEnabled("enable", "Accept the device's token again", true), rotate, clear, remove,
+		a.deviceQRCommand())
 	return device
 }
 

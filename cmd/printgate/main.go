@@ -65,7 +65,8 @@ func (a *app) command() *cobra.Command {
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	root.AddCommand(a.serveCommand(), a.migrateCommand(), a.versionCommand(), a.userCommand(), a.cardCommand(), a.aliasCommand(),
-		a.deviceCommand(), a.auditCommand(), a.configCommand())
+		a.deviceCommand(), a.auditCommand(), a.configCommand(), a.backupCommand(), a.restoreCommand(),
+		a.printerCommand())
 	return root
 }
 

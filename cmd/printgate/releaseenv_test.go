@@ -34,7 +34,13 @@ var tokenLine = regexp.MustCompile(`token: (pgd_\S+)`)
 // app.
 func newReleaseEnv(t *testing.T, dbURL string, tweak func(*Config), edit ...func(*app)) *releaseEnv {
 	t.Helper()
-	e := &releaseEnv{t: t, printer: testenv.IPPEvePrinter(t), devices: map[string]string{}}
+	return newReleaseEnvAt(t, dbURL, testenv.IPPEvePrinter(t), tweak, edit...)
+}
+
+// newReleaseEnvAt is newReleaseEnv with the devices at printer.
+func newReleaseEnvAt(t *testing.T, dbURL string, printer *testenv.Printer, tweak func(*Config), edit ...func(*app)) *releaseEnv {
+	t.Helper()
+	e := &releaseEnv{t: t, printer: printer, devices: map[string]string{}}
 	e.cfg = newConfig(t, dbURL)
 	e.cfg.Release.SweepEvery = 200 * time.Millisecond
 	if tweak != nil {

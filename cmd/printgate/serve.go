@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/printgate/printgate/dnssd"
 	"github.com/printgate/printgate/internal/tlscert"
 	"github.com/printgate/printgate/ipp"
 	"github.com/printgate/printgate/release/directory"
@@ -68,6 +69,17 @@ func (a *app) serve(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer stopAnchors() // after the service closes: the last anchor covers its last event
+	ops, err := a.newOps(cfg, st, log)
+	if err != nil {
+		return err
+	}
+	defer ops.Close() // after the service closes: its last moves are logged
+	st.observer = ops.observer()
+	stopForwarder, err := startForwarder(ctx, st, log)
+	if err != nil {
+		return err
+	}
+	defer stopForwarder() // after the service closes too: its last batch holds the last events
 	svc, closeSvc, err := st.service(ctx)
 	if err != nil {
 		return err
@@ -83,19 +95,35 @@ func (a *app) serve(ctx context.Context, cfg Config) error {
 	ippServer := ipp.NewServer(svc.IPP(), log,
 		ipp.WithUploadLimits(cfg.Server.UploadIdle, cfg.Server.MinUploadRate, cfg.Server.UploadGrace),
 		ipp.WithJobsListLimit(cfg.Server.GetJobsLimit))
+	ops.watch(st, svc, log)
+	mon, stopMonitor, err := st.startMonitor(ctx, svc)
+	if err != nil {
+		return err
+	}
+	defer stopMonitor()
 	opts := st.consoleOptions(svc)
+	if err := st.consoleSSO(&opts); err != nil {
+		return err
+	}
 	opts.IPP = ippServer
+	ops.webOptions(&opts)
+	opts.Printers = mon.View()
 	for _, r := range releaseapi.New(svc.DeviceRelease(), log).Routes() {
 		opts.API = append(opts.API, web.APIRoute(r))
 	}
 	var handler http.Handler = web.New(opts)
 	a.adminHint(ctx, st)
-	return a.listen(ctx, cfg, handler, log)
+	var opsHandler http.Handler
+	if cfg.Server.MetricsListen != "" {
+		opsHandler = web.NewOps(ops.opsOptions(log))
+	}
+	return a.listen(ctx, cfg, handler, opsHandler, ippServer, log)
 }
 
-// listen serves handler on every configured address until ctx ends, then
-// shuts down gracefully.
-func (a *app) listen(ctx context.Context, cfg Config, handler http.Handler, log *slog.Logger) error {
+// listen serves handler on every configured address, and opsHandler on
+// server.metrics_listen, with the queues desc describes advertised by
+// DNS-SD, until ctx ends, then withdraws them and shuts down gracefully.
+func (a *app) listen(ctx context.Context, cfg Config, handler, opsHandler http.Handler, desc dnssd.Describer, log *slog.Logger) error {
 	if err := a.inherit(cfg); err != nil {
 		return err
 	}
@@ -130,12 +158,31 @@ func (a *app) listen(ctx context.Context, cfg Config, handler http.Handler, log 
 		listeners = append(listeners, tls.NewListener(ln, tlsConf))
 		a.printURIs(cfg, "ipps", ln.Addr())
 	}
+	// Only the IPP listeners are advertised: bound before the metrics one.
+	adv, err := advertise(ctx, cfg, desc, listeners, tlsConf, log)
+	if err != nil {
+		return err
+	}
+	var opsLn net.Listener
+	if addr := cfg.Server.MetricsListen; addr != "" {
+		ln, err := a.bind(addr)
+		if err != nil {
+			adv.Close()
+			return err
+		}
+		listeners, opsLn = append(listeners, ln), ln
+		fmt.Fprintf(a.stdout, "printgate: metrics at http://%s/metrics (health: /healthz, /readyz)\n", ln.Addr())
+	}
 	fmt.Fprintf(a.stdout, "printgate: data in %s\n", cfg.DataDir)
 	errc := make(chan error, len(listeners))
 	var servers []*http.Server
 	for _, ln := range listeners {
+		h := handler
+		if ln == opsLn {
+			h = opsHandler
+		}
 		srv := &http.Server{
-			Handler:           handler,
+			Handler:           h,
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       2 * time.Minute,
 			MaxHeaderBytes:    64 << 10,
@@ -147,11 +194,12 @@ func (a *app) listen(ctx context.Context, cfg Config, handler http.Handler, log 
 	if a.ready != nil {
 		close(a.ready)
 	}
-	var err error
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
 	}
+	// Withdrawn first: a client that finds a queue can print to it.
+	adv.Close()
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for _, srv := range servers {

@@ -71,6 +71,9 @@ func newConfig(t testing.TB, dbURL string, queues ...QueueConfig) Config {
 	cfg.Database.URL = dbURL
 	cfg.Server.Listen = []string{net.JoinHostPort("127.0.0.1", strconv.Itoa(testenv.FreePort(t)))}
 	cfg.Log.Level = "debug"
+	// The printer monitor adds events of its own to whatever a test
+	// counts: the tests of monitoring turn it on.
+	cfg.Monitoring.Enabled = false
 	if len(queues) > 0 {
 		cfg.Queues = queues
 	}

@@ -12,9 +12,11 @@ import (
 	"time"
 
 	"github.com/printgate/printgate/audit"
+	"github.com/printgate/printgate/audit/siem"
 	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/internal/secret"
 	"github.com/printgate/printgate/ipp"
+	"github.com/printgate/printgate/monitor"
 	"github.com/printgate/printgate/release"
 	"github.com/printgate/printgate/release/convert"
 	"github.com/printgate/printgate/release/credential"
@@ -52,8 +54,14 @@ type stack struct {
 	// passwords checks directory passwords under it.
 	throttle  *throttle.Store
 	passwords *throttle.Passwords
+	// qrKey signs the devices' QR links (release/qrlink derives its own
+	// key from it): the credentials key, shared by every instance.
+	qrKey []byte
 	// now is the release service's clock; nil is the wall clock.
 	now func() time.Time
+	// observer hears of the service's job moves and failed sign-ins
+	// (serve's metrics and job log); nil tells nobody.
+	observer release.Observer
 }
 
 // openStack opens the database, migrates it and opens the directory and
@@ -71,6 +79,9 @@ func openStack(ctx context.Context, cfg Config, log *slog.Logger) (_ *stack, err
 	if err := privatePerms(cfg, log); err != nil {
 		return nil, err
 	}
+	if err := removeStaleStaging(cfg.DataDir, log); err != nil {
+		return nil, err
+	}
 	if st.db, err = database.Open(ctx, cfg.Database.URL, cfg.DataDir, log); err != nil {
 		return nil, err
 	}
@@ -81,7 +92,7 @@ func openStack(ctx context.Context, cfg Config, log *slog.Logger) (_ *stack, err
 	}
 	for _, m := range []func(context.Context, *database.DB) error{
 		release.Migrate, directory.Migrate, credential.Migrate, audit.Migrate, web.Migrate, throttle.Migrate,
-		stamp.Migrate, owner.Migrate,
+		stamp.Migrate, owner.Migrate, siem.Migrate, monitor.Migrate,
 	} {
 		if err := m(ctx, st.db); err != nil {
 			return nil, err
@@ -99,6 +110,7 @@ func openStack(ctx context.Context, cfg Config, log *slog.Logger) (_ *stack, err
 	// One limiter for every argon2id check of the process: PINs, job
 	// PINs and passwords together stay within the memory budget.
 	limit := secret.NewLimiter(cfg.Credentials.Argon2MemoryMB<<20, secret.DefaultParams(), cfg.Credentials.Argon2Wait)
+	st.qrKey = key
 	if st.hasher, err = secret.NewHasher(key, secret.DefaultParams(), limit); err != nil {
 		return nil, err
 	}
@@ -264,6 +276,8 @@ func (st *stack) service(ctx context.Context) (*release.Service, func(), error) 
 			Fresh: st.cfg.Release.PrinterFresh, Timeout: st.cfg.Release.PrinterTimeout, Now: st.now, Log: st.log}),
 		Unsupported: st.cfg.Release.UnsupportedOptions.policy(),
 		Text:        st.textExtractor(), MyNumberNotify: st.cfg.MyNumber.NotifyGroup,
+		Observer: st.observer,
+		QRKey:    st.qrKey, QRLifetime: st.cfg.Release.QRLifetime,
 	})
 	if err != nil {
 		sp.Close()

@@ -88,6 +88,12 @@ func TestCheckpointEmptiesTheWAL(t *testing.T) {
 	if secure != 1 {
 		t.Errorf("secure_delete = %d, want 1 on every connection", secure)
 	}
+	// The page cache's bound is part of the server's memory budget.
+	var cache int
+	db.Raw("PRAGMA cache_size").Scan(&cache)
+	if cache != -512 {
+		t.Errorf("cache_size = %d, want -512 (KiB) on every connection", cache)
+	}
 	if err := db.Exec("CREATE TABLE t (v TEXT)").Error; err != nil {
 		t.Fatal(err)
 	}

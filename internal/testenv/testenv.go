@@ -1,6 +1,7 @@
 // Package testenv starts real outside servers and tools for printgate's
 // tests: PostgreSQL databases, OpenLDAP's slapd, CUPS's ippeveprinter and
-// cupsd, ipptool and Chromium, all from Debian's packages.
+// cupsd, ipptool, Chromium, Avahi's daemon with avahi-browse, and rsyslog
+// (a SIEM's collector), all from Debian's packages.
 //
 // A helper whose tool or server is missing skips the test, unless the
 // environment variable PRINTGATE_TEST_STRICT is "1", in which case it fails

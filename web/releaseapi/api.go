@@ -46,6 +46,7 @@ type Service interface {
 	Job(ctx context.Context, sess release.Session, dev release.Device, id int64) (release.Job, error)
 	Cancel(ctx context.Context, sess release.Session, dev release.Device, id int64) error
 	Release(ctx context.Context, sess release.Session, dev release.Device, req release.ReleaseRequest) ([]release.Released, error)
+	KioskQR(ctx context.Context, deviceToken string) (release.Device, release.QRLink, error)
 }
 
 var _ Service = (*release.DeviceRelease)(nil)
@@ -78,6 +79,7 @@ func (a *API) Routes() []Route {
 	s := Prefix + "/release/sessions"
 	return []Route{
 		{http.MethodGet, Prefix + "/openapi.json", a.openAPI, false},
+		{http.MethodGet, Prefix + "/release/device", a.device, false},
 		{http.MethodPost, s, a.openSession, true},
 		{http.MethodDelete, s + "/:session", a.closeSession, false},
 		{http.MethodGet, s + "/:session/jobs", a.listJobs, false},
@@ -355,6 +357,10 @@ func (a *API) fail(c *gin.Context, err error) {
 			"An administrator can allow plain HTTP for a panel that cannot use HTTPS."
 	case errors.Is(err, release.ErrForbidden):
 		status, msg = http.StatusForbidden, "This device may not do that: it is disabled or does not allow this sign-in method."
+	case errors.Is(err, release.ErrUnknownCard):
+		// Said only by a device that enrols cards: the kiosk offers to.
+		c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": "This card is not registered yet.", "reason": "unknown-card"})
+		return
 	case errors.Is(err, release.ErrUnauthorized):
 		status, msg = http.StatusUnauthorized, "Not recognised. Check your card or PIN and try again."
 	case errors.Is(err, release.ErrNotFound):

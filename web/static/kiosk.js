@@ -3,7 +3,10 @@
 // API (/api/v1/release) with an IC card (a keyboard-wedge reader types the
 // UID and Enter), an ID and PIN, or a card and PIN; lists the user's held
 // jobs; releases or deletes them; and signs out after a release or a
-// minute without use.
+// minute without use. On a device that enrols cards, an unknown card
+// leads to a form where the user registers it with their directory
+// password. A QR code (GET /api/v1/release/device, renewed before it
+// expires) lets a user release here from their phone instead.
 //
 // The device token is entered once in the setup form (/kiosk?setup=1) and
 // kept in localStorage; every API call carries it as a bearer token and no
@@ -42,6 +45,10 @@
   let idleTimer = 0;
   let logoutTimer = 0;
   let busy = false;
+  let device = null; // the API's answer to GET /device
+  let enrolCard = ""; // an unknown card being registered
+  let enrolTimer = 0;
+  let qrTimer = 0;
 
   // say shows a message; detail is the API's own explanation, if any.
   function say(key, vars, kind, detail) {
@@ -57,7 +64,7 @@
   }
 
   function show(section) {
-    for (const id of ["setup", "login", "jobs"]) {
+    for (const id of ["setup", "login", "enrol", "jobs"]) {
       $(id).hidden = id !== section;
     }
     $("jobpin").hidden = true;
@@ -106,6 +113,16 @@
   function touch() {
     clearTimeout(idleTimer);
     if (session) idleTimer = setTimeout(() => logout("idle"), IDLE_MS);
+    if (enrolCard) armEnrolTimer();
+  }
+
+  // armEnrolTimer goes back to sign-in from an enrolment form left alone.
+  function armEnrolTimer() {
+    clearTimeout(enrolTimer);
+    enrolTimer = setTimeout(() => {
+      showLogin();
+      say("");
+    }, IDLE_MS);
   }
 
   async function logout(reason) {
@@ -137,6 +154,10 @@
 
   function showLogin() {
     pendingCard = "";
+    enrolCard = "";
+    clearTimeout(enrolTimer);
+    $("enrol-user").value = "";
+    $("enrol-password").value = "";
     $("card").value = "";
     $("user").value = "";
     $("pin").value = "";
@@ -155,14 +176,24 @@
     const r = await call("POST", "/sessions", body);
     busy = false;
     $("pin").value = "";
+    $("enrol-password").value = "";
+    const enrolling = !!body.password;
     switch (r.status) {
       case 201:
         session = r.data;
-        say("");
+        enrolCard = "";
+        clearTimeout(enrolTimer);
         await showJobs();
+        say(enrolling ? "enrolled" : "", null, "ok");
         return;
       case 401:
-        say(pendingCard || cardOnly ? "bad_card" : "bad_pin", null, "error", errorDetail(r));
+        // Only a device that enrols cards says that one is unknown.
+        if (cardOnly && r.data && r.data.reason === "unknown-card") {
+          askEnrol(body.card);
+          return;
+        }
+        say(enrolling ? "bad_password" : pendingCard || cardOnly ? "bad_card" : "bad_pin", null, "error", errorDetail(r));
+        if (enrolling) return;
         break;
       case 423:
         say("locked", null, "error", errorDetail(r));
@@ -196,6 +227,56 @@
     activeField = $("pin");
     say("card_needs_pin", null, "info");
     $("pin").focus();
+  }
+
+  // askEnrol shows the form that registers the unknown card with the
+  // user's directory password; it goes back to sign-in when unused.
+  function askEnrol(card) {
+    enrolCard = card;
+    $("enrol-user").value = "";
+    $("enrol-password").value = "";
+    show("enrol");
+    say("enrol_offer", null, "info");
+    $("enrol-user").focus();
+    armEnrolTimer();
+  }
+
+  // --- the device and its QR code ---
+
+  // loadDevice asks what the device offers and shows its QR code, and
+  // asks again before the code expires.
+  async function loadDevice() {
+    clearTimeout(qrTimer);
+    const r = await call("GET", "/device");
+    if (r.status !== 200 || !r.data) {
+      qrTimer = setTimeout(loadDevice, 30 * 1000);
+      return;
+    }
+    device = r.data;
+    const qr = device.qr;
+    $("qr").hidden = !qr;
+    if (!qr) return;
+    drawQR(qr.modules);
+    $("qr-canvas").dataset.url = qr.url;
+    const left = Date.parse(qr.expires_at) - Date.now();
+    qrTimer = setTimeout(loadDevice, Math.max(10 * 1000, left / 2));
+  }
+
+  // drawQR draws the code's modules, rows of "1" (dark) and "0".
+  function drawQR(modules) {
+    const canvas = $("qr-canvas");
+    const n = modules.length;
+    const scale = Math.max(2, Math.floor(240 / n));
+    canvas.width = canvas.height = n * scale;
+    const g = canvas.getContext("2d");
+    g.fillStyle = "#fff";
+    g.fillRect(0, 0, canvas.width, canvas.height);
+    g.fillStyle = "#000";
+    modules.forEach((row, y) => {
+      for (let x = 0; x < row.length; x++) {
+        if (row[x] === "1") g.fillRect(x * scale, y * scale, scale, scale);
+      }
+    });
   }
 
   // --- jobs ---
@@ -486,6 +567,7 @@
       $("setup-token").value = "";
       history.replaceState(null, "", location.pathname);
       showLogin();
+      loadDevice();
       say("setup_saved", null, "ok");
     });
     $("card-form").addEventListener("submit", (ev) => {
@@ -512,6 +594,20 @@
       }
       signIn({ user, pin }, false);
     });
+    $("enrol-form").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const user = $("enrol-user").value.trim();
+      const password = $("enrol-password").value;
+      if (!user || !password) {
+        say("need_user_password", null, "info");
+        return;
+      }
+      signIn({ card: enrolCard, user, password }, false);
+    });
+    $("enrol-cancel").addEventListener("click", () => {
+      showLogin();
+      say("");
+    });
     $("pin-cancel").addEventListener("click", () => {
       showLogin();
       say("");
@@ -534,6 +630,7 @@
       return;
     }
     showLogin();
+    loadDevice();
   }
 
   setUp();

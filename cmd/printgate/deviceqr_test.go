@@ -1,0 +1,105 @@
+package main
+
+import (
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/printgate/printgate/internal/testdocs"
+	"github.com/printgate/printgate/internal/testenv"
+)
+
+// scanQR decodes the QR code in the PNG file with zbarimg, as a phone's
+// camera would.
+func scanQR(t *testing.T, file string) string {
+	t.Helper()
+	out, err := exec.Command(testenv.Tool(t, "zbarimg"), "--quiet", "--raw", file).Output()
+	if err != nil {
+		t.Fatalf("zbarimg found no QR code in %s: %v", file, err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+var labelImage = regexp.MustCompile(`<img src="(/admin/devices/mfp1/qr/[^"]+)"`)
+
+// TestDeviceQRLabel runs release from a phone on a full server: the label
+// that `printgate device qr` writes, and the one the devices page shows,
+// carry a link that a phone (a client with its own cookies) opens, signs
+// bob in with and releases his job at mfp1 with; the printer gets it and
+// the record says qr. Rotating the device's token revokes the label.
+func TestDeviceQRLabel(t *testing.T) {
+	e := newReleaseEnv(t, "", nil)
+	doc := testdocs.PDF(1, "payslip", testdocs.A4)
+	id := e.submit("bob", doc)
+	base := "http://" + e.srv.Addr
+
+	if _, err := tryCLI(t, e.cfg, "", "device", "qr", "mfp1", "--url", "ftp://x", "--out", "x.png"); err == nil {
+		t.Error("device qr took an ftp:// address")
+	}
+	if _, err := tryCLI(t, e.cfg, "", "device", "qr", "mfp1", "--url", base, "--out", "x.png", "--valid", "438000h"); err == nil {
+		t.Error("device qr made a label valid for 50 years")
+	}
+	file := filepath.Join(t.TempDir(), "label.png")
+	out := runCLI(t, e.cfg, "", "device", "qr", "mfp1", "--url", base, "--out", file, "--valid", "720h")
+	link := scanQR(t, file)
+	if !strings.HasPrefix(link, base+"/qr/mfp1/v1.") || !strings.Contains(out, link) {
+		t.Fatalf("label link %q (output %q); want one to release at mfp1 on %s", link, out, base)
+	}
+
+	// The devices page shows the same kind of label to an admin.
+	admin := signInConsole(t, e.srv, "alice", "alice-secret")
+	code, page := admin.get("/admin/devices/mfp1/qr")
+	m := labelImage.FindStringSubmatch(page)
+	if code != http.StatusOK || m == nil {
+		t.Fatalf("label page: %d, no image in\n%s", code, page)
+	}
+	code, png := admin.get(m[1])
+	img := filepath.Join(t.TempDir(), "page-label.png")
+	if err := os.WriteFile(img, []byte(png), 0o600); err != nil || code != http.StatusOK {
+		t.Fatalf("label image: %d %v", code, err)
+	}
+	if got := scanQR(t, img); !strings.HasPrefix(got, base+"/qr/mfp1/v1.") {
+		t.Fatalf("the devices page's label says %q", got)
+	}
+
+	jar, _ := cookiejar.New(nil)
+	phone := &consoleSession{t: t, base: base, c: &http.Client{Jar: jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	path := strings.TrimPrefix(link, base)
+	if code, body := phone.get(path); code != http.StatusOK || !strings.Contains(body, `id="qr-signin"`) {
+		t.Fatalf("phone opens the label's link: %d\n%s", code, body)
+	}
+	if code, _ := phone.post(path, url.Values{"name": {"bob"}, "password": {"bob-secret"}}); code != http.StatusSeeOther {
+		t.Fatalf("phone signs bob in: %d", code)
+	}
+	if code, body := phone.get(path); code != http.StatusOK || !strings.Contains(body, `data-id="`+strconv.FormatInt(id, 10)+`"`) {
+		t.Fatalf("phone lists bob's job %d: %d\n%s", id, code, body)
+	}
+	if code, body := phone.post(path+"/release", url.Values{"job": {strconv.FormatInt(id, 10)}}); code != http.StatusOK ||
+		!strings.Contains(body, "sent to the printer") {
+		t.Fatalf("phone releases job %d: %d\n%s", id, code, body)
+	}
+	testenv.WaitFor(t, "the printer to receive the job", func() bool { return len(e.printer.Files()) == 1 })
+	var method, device string
+	db := openTestDB(t, e.srv)
+	testenv.WaitFor(t, "the job's record to say how it was released", func() bool {
+		db.Raw(`SELECT method, device FROM audit_events WHERE job_id = ? AND method <> '' ORDER BY seq DESC LIMIT 1`, id).
+			Row().Scan(&method, &device)
+		return method != ""
+	})
+	if method != "qr" || device != "mfp1" {
+		t.Fatalf("job %d released by %q at %q; want qr at mfp1", id, method, device)
+	}
+
+	runCLI(t, e.cfg, "", "device", "rotate-token", "mfp1")
+	if code, _ := phone.get(path); code != http.StatusForbidden {
+		t.Fatalf("label after the device's token was rotated: %d; want 403", code)
+	}
+}

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/printgate/printgate/release/spool"
+)
+
+// TestRestoreRefuses: a short passphrase, an existing file, a wrong
+// passphrase, a cut archive, a data dir that is not empty and a database
+// of the other kind are each refused with a message saying so, and a
+// refused restore leaves the data dir as empty as it found it; the
+// archive holds no key and no user name in clear.
+func TestRestoreRefuses(t *testing.T) {
+	cfg := newConfig(t, "")
+	runCLI(t, cfg, "bob-secret\n", "user", "add", "bob", "--display-name", "Bob Backup")
+	if _, err := spool.LoadOrCreateKey(cfg.spoolKeyFile()); err != nil {
+		t.Fatal(err)
+	}
+	archive := filepath.Join(t.TempDir(), "printgate.backup")
+	if out, err := tryCLI(t, cfg, "short\n", "backup", archive); err == nil || !strings.Contains(err.Error(), "at least") {
+		t.Errorf("backup with a short passphrase: %v\n%s", err, out)
+	}
+	runCLI(t, cfg, backupPassphrase+"\n", "backup", archive)
+	if out, err := tryCLI(t, cfg, backupPassphrase+"\n", "backup", archive); err == nil || !strings.Contains(err.Error(), "exists") {
+		t.Errorf("backup over an existing file: %v\n%s", err, out)
+	}
+	raw, err := os.ReadFile(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	masterKey, _ := os.ReadFile(cfg.spoolKeyFile())
+	for _, clear := range []string{"Bob Backup", "SQLite format", strings.TrimSpace(string(masterKey))} {
+		if strings.Contains(string(raw), clear) {
+			t.Errorf("the archive holds %q in clear", clear)
+		}
+	}
+	cut := filepath.Join(t.TempDir(), "cut.backup")
+	if err := os.WriteFile(cut, raw[:len(raw)-200], 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	fresh := cfg
+	fresh.DataDir = filepath.Join(t.TempDir(), "restored")
+	otherKind := fresh
+	otherKind.Database.URL = "postgres://printgate@127.0.0.1:1/none"
+	for _, tc := range []struct {
+		name, file, pass string
+		cfg              Config
+		want             string
+	}{
+		{"wrong passphrase", archive, "not-the-backup-passphrase", fresh, "wrong passphrase"},
+		{"cut archive", cut, backupPassphrase, fresh, "tampered with"},
+		{"data dir not empty", archive, backupPassphrase, cfg, "is not empty"},
+		{"other database", archive, backupPassphrase, otherKind, "holds a sqlite database"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := tryCLI(t, tc.cfg, tc.pass+"\n", "restore", tc.file)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("restore: %v, want an error saying %q\n%s", err, tc.want, out)
+			}
+			if entries, _ := os.ReadDir(fresh.DataDir); len(entries) > 0 {
+				t.Errorf("a refused restore left %d entries in the data dir", len(entries))
+			}
+		})
+	}
+	runCLI(t, fresh, backupPassphrase+"\n", "restore", archive)
+	if out := runCLI(t, fresh, "", "user", "list"); !strings.Contains(out, "bob") {
+		t.Errorf("user list after the restore:\n%s", out)
+	}
+	// Both are admin events: the backup in the trail it copied (after its
+	// snapshot), the restore in the restored trail, which still verifies.
+	if out := runCLI(t, cfg, "", "audit", "export", "--format", "jsonl"); !strings.Contains(out, `"backup-made"`) {
+		t.Errorf("the backup is not in the audit trail:\n%s", out)
+	}
+	if out := runCLI(t, fresh, "", "audit", "export", "--format", "jsonl"); !strings.Contains(out, `"backup-restored"`) ||
+		strings.Contains(out, `"backup-made"`) {
+		t.Errorf("the restored trail does not end with the restore:\n%s", out)
+	}
+	runCLI(t, fresh, "", "audit", "verify")
+}

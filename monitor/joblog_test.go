@@ -1,0 +1,122 @@
+package monitor
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/printgate/printgate/internal/database"
+	"github.com/printgate/printgate/internal/testdocs"
+	"github.com/printgate/printgate/internal/testenv"
+	"github.com/printgate/printgate/ipp"
+)
+
+// releases is a Releases whose sending state the test sets.
+type releases struct{ sending bool }
+
+func (r *releases) Forwarded(context.Context, string, int) (int64, bool, error) { return 0, false, nil }
+func (r *releases) Sending(context.Context) (bool, error)                       { return r.sending, nil }
+
+// printDirect prints a PDF of pages straight to the printer as user and
+// waits for it to complete.
+func printDirect(t *testing.T, uri, user, name string, pages int) {
+	t.Helper()
+	c := &ipp.Client{}
+	st, err := c.PrintJob(t.Context(), uri, ipp.PrintRequest{UserName: user, JobName: name, DocumentFormat: "application/pdf"},
+		bytes.NewReader(testdocs.PDF(pages, name, testdocs.A4)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Wait(t.Context(), uri, st.ID); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestObservedJobs: the name the printer saw is mapped to the directory
+// user's, and kept beside it; with hidden names an observed job's name is
+// a keyed HMAC, never the name; while a release is being sent an unmatched job
+// waits (it may be printgate's own, its printer job ID not yet noted),
+// and is recorded as observed once two poll intervals have passed.
+func TestObservedJobs(t *testing.T) {
+	testenv.EachDB(t, migrate, func(t *testing.T, db *database.DB) {
+		printer := testenv.IPPEvePrinter(t, testenv.WithImpressions(t))
+		clock := testenv.NewClock()
+		rel := &releases{sending: true}
+		m, log := newMonitor(t, db, clock, func(o *Options) {
+			o.HideJobNames, o.Releases = true, rel
+			o.Owners = func(_ context.Context, seen string) (string, bool) {
+				if seen == `CORP\Mallory` {
+					return "mallory", true
+				}
+				return "", false
+			}
+		})
+		ctx := t.Context()
+		if _, err := m.Registry().Add(ctx, Spec{Name: "lobby", URI: printer.URI}, nil); err != nil {
+			t.Fatal(err)
+		}
+		printDirect(t, printer.URI, `CORP\Mallory`, "salaries.pdf", 2)
+		for _, step := range []struct {
+			advance time.Duration
+			want    int
+		}{{0, 0}, {time.Second, 0}, {time.Second, 1}, {time.Second, 1}} {
+			clock.Advance(step.advance)
+			if err := m.PollOnce(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if n := len(events(t, log, EventDeviceJobObserved)); n != step.want {
+				t.Fatalf("after %v more: %d observed, want %d", step.advance, n, step.want)
+			}
+		}
+		ev := events(t, log, EventDeviceJobObserved)[0]
+		if name := ev.Details["job_name"]; !strings.HasPrefix(name, "hmac-sha256:") || strings.Contains(name, "salaries") {
+			t.Errorf("hidden job name recorded as %q", name)
+		}
+		if ev.Owner != "mallory" || ev.Details["printer_user"] != `CORP\Mallory` || ev.Details["pages"] != "2" {
+			t.Errorf("observed %+v", ev)
+		}
+	})
+}
+
+// TestGarbagePrinter: a printer that answers garbage, or far too much,
+// is marked unreachable with the error; nothing is recorded and nothing
+// crashes.
+func TestGarbagePrinter(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		body []byte
+	}{
+		{"garbage", []byte("\x02\x00\x00\x00\x00\x00\x00\x01\x01\x44\xff\xffnot ipp")},
+		{"huge", bytes.Repeat([]byte{0x42}, 6<<20)},
+		{"html", []byte("<html>login</html>")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/ipp")
+				w.Write(tc.body)
+			}))
+			defer srv.Close()
+			testenv.EachDB(t, migrate, func(t *testing.T, db *database.DB) {
+				m, log := newMonitor(t, db, testenv.NewClock(), nil)
+				uri := "ipp://" + strings.TrimPrefix(srv.URL, "http://") + "/ipp/print"
+				if _, err := m.Registry().Add(t.Context(), Spec{Name: "bad", URI: uri}, nil); err != nil {
+					t.Fatal(err)
+				}
+				if err := m.PollOnce(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+				ps, _ := m.Registry().List(t.Context())
+				if len(ps) != 1 || ps[0].State != StateUnreachable || ps[0].LastError == "" || len(ps[0].LastError) > 300 {
+					t.Errorf("after a garbage answer: %+v", ps)
+				}
+				if n := len(events(t, log, "")); n != 0 {
+					t.Errorf("%d events recorded from garbage", n)
+				}
+			})
+		})
+	}
+}
