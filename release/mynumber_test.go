@@ -1,0 +1,72 @@
+package release
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/printgate/printgate/internal/database"
+)
+
+// TestMyNumberFloor: of the held jobs of a protecting queue, only a
+// card+PIN session sees one holding an individual number, whatever other
+// way the user signed in (card, ID+PIN, a phone's QR link, My page); no
+// session sees a job still to be searched; a flagging queue's job is seen
+// as any other.
+func TestMyNumberFloor(t *testing.T) {
+	db, err := database.Open(t.Context(), "", t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := Migrate(t.Context(), db); err != nil {
+		t.Fatal(err)
+	}
+	svc, _ := startService(t, db, Options{Queues: []Queue{
+		{Name: "protect", Mode: Hold, ReleaseFromWeb: true},
+		{Name: "flag", Mode: Hold, MyNumber: MyNumberFlag, ReleaseFromWeb: true},
+	}})
+	ids := map[string]int64{}
+	for _, j := range []struct{ name, queue, sensitive string }{
+		{"plain", "protect", ""},
+		{"number", "protect", SensitiveMyNumber},
+		{"pending", "protect", sensitivePending},
+		{"flagged", "flag", SensitiveMyNumber},
+	} {
+		row := Job{Queue: j.queue, Owner: "bob", Name: j.name, State: StateHeld, Sensitive: j.sensitive,
+			Spool: "doc-" + j.name, CreatedAt: svc.now(), UpdatedAt: svc.now()}
+		if err := db.Create(&row).Error; err != nil {
+			t.Fatal(err)
+		}
+		ids[j.name] = row.ID
+	}
+	dev := Device{Queues: "protect,flag"}
+	for _, tc := range []struct {
+		method string
+		want   []string
+	}{
+		{MethodCard, []string{"plain", "flagged"}},
+		{MethodIDPIN, []string{"plain", "flagged"}},
+		{MethodQR, []string{"plain", "flagged"}},
+		{MethodWeb, []string{"plain", "flagged"}},
+		{MethodCardPIN, []string{"plain", "number", "flagged"}},
+	} {
+		t.Run(tc.method, func(t *testing.T) {
+			sess := Session{UserName: "bob", Method: tc.method}
+			jobs, err := svc.DeviceRelease().Jobs(t.Context(), sess, dev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, j := range jobs {
+				got = append(got, j.Name)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("listed %v, want %v", got, tc.want)
+			}
+			_, err = svc.DeviceRelease().Job(t.Context(), sess, dev, ids["number"])
+			if visible := err == nil; visible != slices.Contains(tc.want, "number") {
+				t.Errorf("the job holding a number: %v", err)
+			}
+		})
+	}
+}
