@@ -136,7 +136,9 @@ func parse(token string) (int64, string, error) {
 		}
 	}
 	exp, err := strconv.ParseInt(expText, 10, 64)
-	if err != nil {
+	// One spelling per token: 01800000000 is not 1800000000 (found by
+	// fuzzing), so a link's text is exactly what was signed.
+	if err != nil || strconv.FormatInt(exp, 10) != expText {
 		return 0, "", ErrInvalid
 	}
 	return exp, mac, nil
