@@ -106,28 +106,35 @@ type Converter struct {
 // missing, or cannot run Ghostscript here (user namespaces turned off),
 // the Converter still works, with the lesser sandbox: PrivateFS says so.
 func New(limits Limits) (*Converter, error) {
-	gs, err := exec.LookPath("gs")
+	gs, box, private, err := findSandbox(limits, "the converter")
 	if err != nil {
-		return nil, fmt.Errorf("convert: Ghostscript: %w", err)
+		return nil, err
+	}
+	return &Converter{gs: gs, box: box, private: private, slots: make(chan struct{}, max(limits.Parallel, 1))}, nil
+}
+
+// findSandbox finds Ghostscript and prlimit (util-linux), and bubblewrap
+// when it can run Ghostscript here, and returns the sandbox that runs
+// processes within limits, with why it has no private file system for
+// user (nil when it has one).
+func findSandbox(limits Limits, user string) (gs string, box sandbox, private, err error) {
+	if gs, err = exec.LookPath("gs"); err != nil {
+		return "", box, nil, fmt.Errorf("convert: Ghostscript: %w", err)
 	}
 	prlimit, err := exec.LookPath("prlimit")
 	if err != nil {
-		return nil, fmt.Errorf("convert: prlimit: %w", err)
+		return "", box, nil, fmt.Errorf("convert: prlimit: %w", err)
 	}
-	c := &Converter{gs: gs, box: sandbox{limits: limits, prlimit: prlimit},
-		slots: make(chan struct{}, max(limits.Parallel, 1))}
+	box = sandbox{limits: limits, prlimit: prlimit}
 	bwrap, err := exec.LookPath("bwrap")
 	if err == nil {
-		box := c.box
-		box.bwrap = bwrap
-		if err = box.check(context.Background(), gs); err == nil {
-			c.box = box
+		private := box
+		private.bwrap = bwrap
+		if err = private.check(context.Background(), gs); err == nil {
+			return gs, private, nil, nil
 		}
 	}
-	if err != nil {
-		c.private = fmt.Errorf("convert: no private file system for the converter (install bubblewrap): %w", err)
-	}
-	return c, nil
+	return gs, box, fmt.Errorf("convert: no private file system for %s (install bubblewrap): %w", user, err), nil
 }
 
 // PrivateFS returns nil when the converter sees only what it needs of the

@@ -37,28 +37,12 @@ func NewTextExtractor(limits Limits) (*TextExtractor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("convert: pdftotext: %w", err)
 	}
-	gs, err := exec.LookPath("gs")
+	gs, box, private, err := findSandbox(limits, "text extraction")
 	if err != nil {
-		return nil, fmt.Errorf("convert: Ghostscript: %w", err)
+		return nil, err
 	}
-	prlimit, err := exec.LookPath("prlimit")
-	if err != nil {
-		return nil, fmt.Errorf("convert: prlimit: %w", err)
-	}
-	x := &TextExtractor{pdftotext: pdftotext, gs: gs, box: sandbox{limits: limits, prlimit: prlimit},
-		slots: make(chan struct{}, max(limits.Parallel, 1))}
-	bwrap, err := exec.LookPath("bwrap")
-	if err == nil {
-		box := x.box
-		box.bwrap = bwrap
-		if err = box.check(context.Background(), gs); err == nil {
-			x.box = box
-		}
-	}
-	if err != nil {
-		x.private = fmt.Errorf("convert: no private file system for text extraction (install bubblewrap): %w", err)
-	}
-	return x, nil
+	return &TextExtractor{pdftotext: pdftotext, gs: gs, box: box, private: private,
+		slots: make(chan struct{}, max(limits.Parallel, 1))}, nil
 }
 
 // Background returns an extractor that shares x's limits and places and
