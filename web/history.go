@@ -189,17 +189,26 @@ func crossSite(r *http.Request) bool {
 	return false
 }
 
-// exportHistory streams the job records the history filter selects, as
-// a file. The export is an audit event recorded with its filter before
-// any row is read, and a link on another site cannot start one.
-func (s *server) exportHistory(c *gin.Context) {
+// mayExport answers and returns false when an export cannot be recorded
+// or was started by another site.
+func (s *server) mayExport(c *gin.Context) bool {
 	if s.opts.Record == nil {
 		s.renderError(c, http.StatusNotFound, "common.unavailable")
-		return
+		return false
 	}
 	if crossSite(c.Request) {
 		s.log.Warn("web: cross-site export refused", "remote", clientIP(c.Request))
 		s.renderError(c, http.StatusForbidden, "error.cross_origin")
+		return false
+	}
+	return true
+}
+
+// exportHistory streams the job records the history filter selects, as
+// a file. The export is an audit event recorded with its filter before
+// any row is read, and a link on another site cannot start one.
+func (s *server) exportHistory(c *gin.Context) {
+	if !s.mayExport(c) {
 		return
 	}
 	f, q, bad := s.parseHistoryFilter(c)

@@ -67,13 +67,7 @@ func (s *server) printers(ctx context.Context, limit int) printersData {
 // device-job-observed events, source "printer log") as CSV or JSON Lines;
 // the export is recorded like a history export.
 func (s *server) exportObserved(c *gin.Context) {
-	if s.opts.Record == nil {
-		s.renderError(c, http.StatusNotFound, "common.unavailable")
-		return
-	}
-	if crossSite(c.Request) {
-		s.log.Warn("web: cross-site export refused", "remote", clientIP(c.Request))
-		s.renderError(c, http.StatusForbidden, "error.cross_origin")
+	if !s.mayExport(c) {
 		return
 	}
 	format := ExportFormat(c.DefaultQuery("format", string(ExportCSV)))
