@@ -227,16 +227,25 @@ func (s *server) exportHistory(c *gin.Context) {
 	if !s.recordDetails(c, ActionExport, f.User, details) {
 		return
 	}
-	name := "printgate-history-" + s.now().In(s.tz).Format("20060102-150405") + "." + ext
-	c.Header("Content-Type", ctype)
-	c.Header("Content-Disposition", `attachment; filename="`+name+`"`)
 	// One streamed query: the filter selects what History pages through
 	// for q, all pages together.
-	n, err := s.opts.Record.Export(c.Request.Context(), c.Writer, q.Filter(), enc)
+	if n, ok := s.streamExport(c, "printgate-history-", ctype, ext, q.Filter(), enc); ok {
+		s.log.Info("web: export", "by", currentSession(c).User, "format", format, "rows", n)
+	}
+}
+
+// streamExport sends the audit rows f selects, encoded by enc, as a file
+// download named prefix, the time and ext, and reports how many rows it
+// sent and whether it finished.
+func (s *server) streamExport(c *gin.Context, prefix, ctype, ext string, f audit.Filter, enc audit.Format) (int64, bool) {
+	name := prefix + s.now().In(s.tz).Format("20060102-150405") + "." + ext
+	c.Header("Content-Type", ctype)
+	c.Header("Content-Disposition", `attachment; filename="`+name+`"`)
+	n, err := s.opts.Record.Export(c.Request.Context(), c.Writer, f, enc)
 	if err != nil {
 		if !c.Writer.Written() {
 			s.fail(c, "export", err)
-			return
+			return n, false
 		}
 		// Half a file must not pass for a whole one: cut the connection
 		// so that the browser reports the download as failed.
@@ -246,5 +255,5 @@ func (s *server) exportHistory(c *gin.Context) {
 	if !c.Writer.Written() {
 		c.Status(http.StatusOK)
 	}
-	s.log.Info("web: export", "by", currentSession(c).User, "format", format, "rows", n)
+	return n, true
 }

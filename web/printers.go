@@ -80,19 +80,5 @@ func (s *server) exportObserved(c *gin.Context) {
 	if !s.recordDetails(c, ActionExport, "", map[string]string{"type": monitor.EventDeviceJobObserved, "format": string(format)}) {
 		return
 	}
-	name := "printgate-printed-without-printgate-" + s.now().In(s.tz).Format("20060102-150405") + "." + ext
-	c.Header("Content-Type", ctype)
-	c.Header("Content-Disposition", `attachment; filename="`+name+`"`)
-	n, err := s.opts.Record.Export(c.Request.Context(), c.Writer, audit.Filter{Type: monitor.EventDeviceJobObserved}, enc)
-	if err != nil {
-		if !c.Writer.Written() {
-			s.fail(c, "export", err)
-			return
-		}
-		s.log.Error("web: export broke off", "rows", n, "err", err)
-		panic(http.ErrAbortHandler)
-	}
-	if !c.Writer.Written() {
-		c.Status(http.StatusOK)
-	}
+	s.streamExport(c, "printgate-printed-without-printgate-", ctype, ext, audit.Filter{Type: monitor.EventDeviceJobObserved}, enc)
 }
