@@ -76,22 +76,7 @@ func start(t *testing.T, av *testenv.Avahi, b ipp.Backend, refresh time.Duration
 // them by instance name.
 func browse(t *testing.T, av *testenv.Avahi, typ string, n int, ok func(map[string]testenv.Service) bool) map[string]testenv.Service {
 	t.Helper()
-	var found map[string]testenv.Service
-	var last error
-	if !testenv.Eventually(func() bool {
-		list, err := av.Browse(typ)
-		if last = err; err != nil {
-			return false
-		}
-		found = map[string]testenv.Service{}
-		for _, s := range list {
-			found[s.Name] = s
-		}
-		return len(found) == n && (ok == nil || ok(found))
-	}) {
-		t.Fatalf("avahi-browse %s: want %d services, found %v (%v)\n%s", typ, n, found, last, av.Log())
-	}
-	return found
+	return av.BrowseUntil(t, typ, n, ok)
 }
 
 // TestAdvertise browses the queues with avahi-browse, an independent

@@ -127,20 +127,5 @@ func queueAttrs(t *testing.T, scheme, addr, queue string) goipp.Attributes {
 // returns them by name.
 func browseQueues(t *testing.T, av *testenv.Avahi, typ string, n int) map[string]testenv.Service {
 	t.Helper()
-	var found map[string]testenv.Service
-	var last error
-	if !testenv.Eventually(func() bool {
-		list, err := av.Browse(typ)
-		if last = err; err != nil {
-			return false
-		}
-		found = map[string]testenv.Service{}
-		for _, s := range list {
-			found[s.Name] = s
-		}
-		return len(found) == n
-	}) {
-		t.Fatalf("avahi-browse %s: want %d services, found %v (%v)\n%s", typ, n, found, last, av.Log())
-	}
-	return found
+	return av.BrowseUntil(t, typ, n, nil)
 }

@@ -268,3 +268,26 @@ func unixReady(path string) func(context.Context) error {
 		return c.Close()
 	}
 }
+
+// BrowseUntil waits until avahi-browse finds n services of typ for which
+// ok (when not nil) holds, and returns them by instance name; it fails
+// t when they do not come.
+func (a *Avahi) BrowseUntil(t testing.TB, typ string, n int, ok func(map[string]Service) bool) map[string]Service {
+	t.Helper()
+	var found map[string]Service
+	var last error
+	if !Eventually(func() bool {
+		list, err := a.Browse(typ)
+		if last = err; err != nil {
+			return false
+		}
+		found = map[string]Service{}
+		for _, s := range list {
+			found[s.Name] = s
+		}
+		return len(found) == n && (ok == nil || ok(found))
+	}) {
+		t.Fatalf("avahi-browse %s: want %d services, found %v (%v)\n%s", typ, n, found, last, a.Log())
+	}
+	return found
+}
