@@ -150,7 +150,7 @@ func (a *app) auditExportCommand() *cobra.Command {
 				}
 				n := x.Rows
 				if x.Replaced > 0 {
-					fmt.Fprintf(a.stderr, "warning: %d characters that Shift_JIS (CP932) cannot hold were written as \"?\"; "+
+					fmt.Fprintf(a.stderr, "warning: %d character(s) that Shift_JIS (CP932) cannot hold written as \"?\"; "+
 						"export without --shift-jis (UTF-8, which Excel opens) to keep them\n", x.Replaced)
 				}
 				return st.recordAdmin(cmd, audit.EventExport, map[string]string{

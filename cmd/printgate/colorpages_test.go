@@ -67,7 +67,7 @@ func TestColorAndPagesAgree(t *testing.T) {
 	_, held := admin.get("/admin/held")
 	row := rowOf(t, held, id)
 	if got := colorOn(t, "the held queue", row); got != want || !strings.Contains(row, pagesText) {
-		t.Errorf("the held queue shows %q and no %q in %s", got, pagesText, row)
+		t.Errorf("the held queue shows %q, want %q, with %q, in %s", got, want, pagesText, row)
 	}
 
 	if code, out := e.call("mfp1", http.MethodPost, "/release/sessions/"+sess+"/release",
@@ -80,7 +80,7 @@ func TestColorAndPagesAgree(t *testing.T) {
 	_, hist := admin.get("/admin/history?user=bob")
 	row = rowOf(t, hist, id)
 	if got := colorOn(t, "the history", row); got != want || !strings.Contains(row, pagesText) {
-		t.Errorf("the history shows %q and no %q in %s", got, pagesText, row)
+		t.Errorf("the history shows %q, want %q, with %q, in %s", got, want, pagesText, row)
 	}
 	_, page := admin.get(fmt.Sprintf("/admin/jobs/%d", id))
 	if got := colorOn(t, "the job page", page); got != want || !strings.Contains(page, pagesText) ||

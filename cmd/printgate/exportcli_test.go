@@ -53,7 +53,7 @@ func TestAuditExportForExcel(t *testing.T) {
 	if err != nil || !strings.Contains(text, ",?田さんの見積書.pdf,") {
 		t.Errorf("Shift_JIS export: %v\n%s", err, text)
 	}
-	if !strings.Contains(stderr, `1 characters that Shift_JIS (CP932) cannot hold were written as "?"`) ||
+	if !strings.Contains(stderr, `1 character(s) that Shift_JIS (CP932) cannot hold written as "?"`) ||
 		!strings.Contains(stderr, "UTF-8") {
 		t.Errorf("standard error does not report the replaced character: %q", stderr)
 	}
