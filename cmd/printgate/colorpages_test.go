@@ -127,4 +127,15 @@ func TestColorAndPagesAgree(t *testing.T) {
 	if !strings.Contains(charts, "a job that asked for none is of unknown colour") {
 		t.Error("the colour chart does not say what it counts")
 	}
+
+	// The console's export is in its reader's language (last: ?lang=
+	// sticks to the session).
+	code, body = admin.get("/admin/history/export?format=csv&user=bob&lang=ja")
+	recs, err = csv.NewReader(strings.NewReader(strings.TrimPrefix(body, "\uFEFF"))).ReadAll()
+	if code != http.StatusOK || err != nil || len(recs) != 2 {
+		t.Fatalf("export in Japanese: HTTP %d, %v", code, err)
+	}
+	if i := slices.Index(recs[0], "カラー"); recs[0][0] != "ジョブID" || i < 0 || recs[1][i] != want {
+		t.Errorf("the Japanese export's header %q", recs[0])
+	}
 }
