@@ -50,7 +50,9 @@
   let enrolTimer = 0;
   let qrTimer = 0;
 
-  // say shows a message; detail is the API's own explanation, if any.
+  // say shows a message in the page's language. detail, the API's own
+  // explanation (in the server's words), goes to the browser's console
+  // for whoever debugs the panel, never on the screen.
   function say(key, vars, kind, detail) {
     const m = $("message");
     if (!key) {
@@ -58,7 +60,8 @@
       m.textContent = "";
       return;
     }
-    m.textContent = text(key, vars) + (detail ? " (" + detail + ")" : "");
+    if (detail) console.warn("printgate:", key, detail);
+    m.textContent = text(key, vars);
     m.className = "flash " + (kind || "error");
     m.hidden = false;
   }
@@ -487,10 +490,13 @@
   }
 
   // reasonText is a job's reason for a person: the page's words for its
-  // state_reason where it has them, else the server's message.
+  // state_reason where it has them, else a word for "unknown" (the
+  // server's message is in its own words, so it goes to the console).
   function reasonText(job) {
     const key = "reason_" + (job.state_reason || "");
-    return msgs[key] ? text(key) : job.message || job.state_reason || "";
+    if (msgs[key]) return text(key);
+    if (job.message || job.state_reason) console.warn("printgate: job", job.id, job.state_reason, job.message);
+    return job.state_reason ? text("reason_unknown") : "";
   }
 
   // follow watches a released job until the printer has it, or it is
@@ -501,7 +507,8 @@
     const id = started.id;
     if (started.problem) {
       const key = "problem_" + started.problem;
-      setJobState(id, msgs[key] ? text(key) : text("state_failed") + ": " + started.problem, "error");
+      if (!msgs[key]) console.warn("printgate: job", id, started.problem);
+      setJobState(id, msgs[key] ? text(key) : text("state_failed"), "error");
       return false;
     }
     let state = started.state;
