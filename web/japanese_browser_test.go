@@ -35,7 +35,7 @@ var (
 // Japanese page: names of the product, of standards and of things a
 // Japanese reader calls by their English letters; and the test's own
 // data (user, queue and device names).
-var allowedASCII = []string{"printgate", "pin", "ic", "id", "pdf", "csv", "json", "lines", "shift_jis", "jis",
+var allowedASCII = []string{"printgate", "pin", "ic", "id", "pdf", "csv", "json", "lines", "shift", "jis", "jis",
 	"sha", "ipp", "ok", "url", "qr", "uri", "snmp", "oidc", "sso", "jst", "mb", "kb", "mm",
 	// the test's data
 	"adam", "alice", "audrey", "admin", "example", "auditor", "secure", "mfp", "print", "memo", "black"}
@@ -212,7 +212,7 @@ func TestBrowserJapaneseConsole(t *testing.T) {
 	rec := &record{rows: rows,
 		details: map[int64]JobDetail{7: {JobRecord: rows[0], Events: events}},
 		summary: Summary{Jobs: 3, Pages: 9, HeldNow: 2},
-		chain:   audit.Report{OK: true, Checked: 3},
+		chain:   audit.Report{Checked: 3, LastSeq: 3},
 		totals: map[audit.GroupBy][]audit.Total{
 			"":             {{Jobs: 3, Impressions: 9, ColorImpressions: 4, MonoImpressions: 5}},
 			audit.ByDay:    {{Key: "2026-11-30", Impressions: 9}},
@@ -277,13 +277,17 @@ func TestBrowserJapaneseConsole(t *testing.T) {
 		})
 	}
 	t.Run("token", func(t *testing.T) {
+		check := func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := chromedp.Evaluate[bool](`(() => { for (const e of document.querySelectorAll(
+				'form[action="/admin/devices/add"] input[name="queue"], form[action="/admin/devices/add"] input[name="method"][value="card"]')) e.checked = true; return true; })()`)(ctx, tg)
+			return err
+		}
 		err := chromedp.Do(ctx,
 			chromedp.Navigate(base+"/admin/devices"),
 			chromedp.WaitVisible(chromedp.CSS(`#device-list`)),
 			chromedp.SendKeys(chromedp.CSS(`form[action="/admin/devices/add"] input[name="name"]`), "mfp-4f"),
 			chromedp.SendKeys(chromedp.CSS(`form[action="/admin/devices/add"] input[name="printer"]`), "ipp://192.0.2.40/ipp/print"),
-			chromedp.Evaluate[bool](`(() => { for (const e of document.querySelectorAll(
-				'form[action="/admin/devices/add"] input[name="queue"], form[action="/admin/devices/add"] input[name="method"][value="card"]')) e.checked = true; return true; })()`),
+			chromedp.Func(check),
 			chromedp.Submit(chromedp.CSS(`form[action="/admin/devices/add"]`)),
 			chromedp.WaitVisible(chromedp.CSS(`code.token`)),
 		)
