@@ -335,7 +335,9 @@
       box.value = String(job.id);
       label.append(box);
       const info = el("span", "job-info");
-      info.append(el("strong", "job-name", job.name || text("untitled")));
+      const name = el("strong", "job-name", job.name || text("untitled"));
+      name.title = job.name || ""; // the list cuts a long name to three lines
+      info.append(name);
       const copies = job.copies || 1;
       const pages = !job.pages ? text("pages_unknown")
         : text(job.pages === 1 ? "page_one" : "pages", { pages: job.pages, copies });
