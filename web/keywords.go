@@ -70,8 +70,11 @@ var selfDescribing = regexp.MustCompile(`^[a-z0-9-]+_[a-z0-9.-]+_([0-9]+(?:\.[0-
 // a PWG self-describing name carries: "jpn_hagaki_100x148mm" is
 // "100 × 148 mm". It returns "" for any other name.
 func (l *locale) mediaSize(name string) string {
+	if len(name) > 128 { // a real name is short; don't parse an essay
+		return ""
+	}
 	m := selfDescribing.FindStringSubmatch(name)
-	if m == nil || len(name) > 128 {
+	if m == nil {
 		return ""
 	}
 	w, err1 := strconv.ParseFloat(m[1], 64)
