@@ -249,6 +249,16 @@ func TestBrowserJapaneseConsole(t *testing.T) {
 	checkJapanese(t, ctx, "ja-signin", english, catalog)
 	if err := chromedp.Do(ctx,
 		chromedp.SendKeys(chromedp.CSS(`input[name="name"]`), adminName),
+		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), "wrong password"),
+		chromedp.Submit(chromedp.CSS(`#signin`)),
+		chromedp.WaitVisible(chromedp.CSS(`p.flash.error`)),
+	); err != nil {
+		t.Fatalf("sign in with a wrong password: %v", err)
+	}
+	checkJapanese(t, ctx, "ja-signin-refused", english, catalog)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/signin"), chromedp.WaitVisible(chromedp.CSS(`#signin`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name="name"]`), adminName),
 		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), testPassword),
 		chromedp.Submit(chromedp.CSS(`#signin`)),
 		chromedp.WaitVisible(chromedp.CSS(`#today`)),
