@@ -66,6 +66,18 @@ func protected(q Queue, j *Job) bool {
 	return j.Sensitive == SensitiveMyNumber && q.policy() == MyNumberProtect
 }
 
+// hidesName reports whether j's names are recorded keyed only: on a
+// queue that hides names, and on one that searches for individual
+// numbers while j's document holds one or has still to be searched (a
+// hold queue's job, searched after its commit: its name is recorded in
+// clear only once the search found nothing, inspectHeld).
+func hidesName(q Queue, j *Job) bool {
+	if q.HideNames {
+		return true
+	}
+	return q.policy() != MyNumberOff && (j.Sensitive == SensitiveMyNumber || j.Sensitive == sensitivePending)
+}
+
 // inspect looks for individual numbers in doc, the plaintext of j's
 // document, on a queue that looks for them, and records on j what it
 // found: never a number, only the count and the pages. The text lives in
@@ -303,17 +315,29 @@ func (s *Service) inspectHeld(ctx context.Context, j *Job) error {
 		if res.Error != nil || res.RowsAffected != 1 {
 			return res.Error
 		}
-		evs := sensitiveEvents(q, j)
-		if j.sensitiveCheck != "" {
-			evs = append(evs, audit.Event{Type: audit.EventSensitiveContentUnchecked, JobID: j.ID, Owner: j.Owner,
-				Actor: audit.ActorSystem, Queue: j.Queue, Details: map[string]string{"my-number-check": j.sensitiveCheck}})
-		}
-		if len(evs) == 0 {
-			return nil
-		}
-		_, err := s.audit.AppendBatch(ctx, tx, evs)
+		_, err := s.audit.AppendBatch(ctx, tx, searchedEvents(q, j))
 		return err
 	})
+}
+
+// searchedEvents are the events of held job j's search: what its
+// document holds, or that it could not be searched, or that it holds
+// nothing. The submission recorded the name keyed; unless a number was
+// found (or the queue hides names) the last two record it in clear, so
+// that history shows it.
+func searchedEvents(q Queue, j *Job) []audit.Event {
+	if evs := sensitiveEvents(q, j); len(evs) > 0 {
+		return evs
+	}
+	d := map[string]string{"kind": SensitiveMyNumber}
+	typ := audit.EventSensitiveContentAbsent
+	if j.sensitiveCheck != "" {
+		typ, d = audit.EventSensitiveContentUnchecked, map[string]string{"my-number-check": j.sensitiveCheck}
+	}
+	if !q.HideNames {
+		d[audit.DetailDocumentName] = orName(j)
+	}
+	return []audit.Event{{Type: typ, JobID: j.ID, Owner: j.Owner, Actor: audit.ActorSystem, Queue: j.Queue, Details: d}}
 }
 
 // inspectOwner searches owner's held jobs that still wait for the
