@@ -3,7 +3,6 @@ package release
 import (
 	"context"
 	"io"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,9 +44,13 @@ const SensitiveMyNumber = "my-number"
 // an individual number.
 const ReasonMyNumber = "my-number-held"
 
-// MyNumberMethods are the sign-in methods that may release a job holding
-// an individual number: two factors.
-var MyNumberMethods = []string{audit.MethodCardPIN}
+// twoFactor reports whether a session signed in by method at dev proved
+// two factors, as releasing a job holding an individual number takes:
+// card and PIN, or ID and PIN at a device that lets nobody sign in
+// without a card (Device.CardRequired).
+func twoFactor(method string, dev Device) bool {
+	return method == MethodCardPIN || (method == MethodIDPIN && dev.CardRequired)
+}
 
 // policy returns q's My Number policy, protect when unset.
 func (q Queue) policy() MyNumberPolicy {
@@ -150,12 +153,12 @@ func sensitiveEvents(q Queue, j *Job) []audit.Event {
 }
 
 // myNumberFloor keeps the jobs a queue protects as holding an individual
-// number from sessions whose sign-in is not two-factor: they are as
-// invisible to them as another user's.
-func (s *Service) myNumberFloor(db *gorm.DB, method string) *gorm.DB {
+// number from sessions whose sign-in at dev is not two-factor: they are
+// as invisible to them as another user's.
+func (s *Service) myNumberFloor(db *gorm.DB, method string, dev Device) *gorm.DB {
 	// A job not yet searched is no one's to release.
 	db = db.Where("sensitive <> ?", sensitivePending)
-	if slices.Contains(MyNumberMethods, method) {
+	if twoFactor(method, dev) {
 		return db
 	}
 	var protecting []string
