@@ -102,13 +102,18 @@ func (s *Service) inspect(ctx context.Context, q Queue, j *Job, doc io.Reader) {
 	if j.Sensitive == sensitivePending && s.textBackground != nil {
 		x = s.textBackground // the inspector's search: nobody waits for it
 	}
-	if err := x.Text(ctx, doc, j.Format, &sc); err != nil {
+	var chars textCounter
+	if err := x.Text(ctx, doc, j.Format, io.MultiWriter(&sc, &chars)); err != nil {
 		// The error names a limit or an exit status, never the text.
 		s.log.Warn("release: look for individual numbers", "queue", q.Name, "err", err)
 		j.sensitiveCheck = "failed"
 		return
 	}
 	f := sc.Finding()
+	if f.Count == 0 && chars == 0 {
+		// No text at all: a scan, whose pages are images.
+		f = s.recognise(ctx, x, q, j, doc)
+	}
 	if f.Count == 0 {
 		return
 	}
