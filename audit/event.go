@@ -34,7 +34,18 @@ const (
 	// EventSensitiveContentUnchecked says a held job's document could not
 	// be searched (Details: my-number-check failed or unavailable).
 	EventSensitiveContentUnchecked = "sensitive-content-unchecked"
+	// EventSensitiveContentAbsent says a held job's document, searched
+	// after its submission, holds no content its queue treats with care.
+	// Its submission recorded the document name keyed, as nobody knew
+	// yet; this event's DetailDocumentName records it in clear.
+	EventSensitiveContentAbsent = "sensitive-content-absent"
 )
+
+// DetailDocumentName is the Details key of an EventSensitiveContentAbsent
+// or EventSensitiveContentUnchecked event that records in clear a
+// document name its submission kept keyed: the job's record then shows
+// it. Other events' values under this key change nothing.
+const DetailDocumentName = "document-name"
 
 // Event types of administrative actions; each admin action is audited too.
 const (

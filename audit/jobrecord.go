@@ -41,6 +41,7 @@ func (r *storedRecord) apply(ev *Event) {
 type recordChange struct {
 	lastSeq                               int64
 	owner, outcome, reason                string
+	name                                  string // a name recorded keyed at submission, now in clear
 	device, method, printer               string
 	released, completed, expired, deleted time.Time
 }
@@ -76,12 +77,17 @@ func (c *recordChange) add(ev *Event) {
 		c.deleted = ev.At
 	case EventOwnerAssigned:
 		set(&c.owner, ev.Owner)
+	case EventSensitiveContentAbsent, EventSensitiveContentUnchecked:
+		set(&c.name, ev.Details[DetailDocumentName])
 	}
 }
 
 // applyTo makes the change to r.
 func (c *recordChange) applyTo(r *JobRecord) {
 	r.LastSeq = c.lastSeq
+	if c.name != "" {
+		r.DocumentName, r.HideName = c.name, false
+	}
 	for _, f := range [...]struct {
 		dst *string
 		v   string
@@ -107,12 +113,22 @@ const recordUpdate = `UPDATE audit_jobs SET last_seq = ?, owner = COALESCE(?, ow
 	reason = COALESCE(?, reason), device = COALESCE(?, device), method = COALESCE(?, method),
 	printer = COALESCE(?, printer), released_at = COALESCE(?, released_at),
 	completed_at = COALESCE(?, completed_at), expired_at = COALESCE(?, expired_at),
-	deleted_at = COALESCE(?, deleted_at) WHERE job_id = ?`
+	deleted_at = COALESCE(?, deleted_at), document_name = COALESCE(?, document_name),
+	name_hidden = COALESCE(?, name_hidden) WHERE job_id = ?`
 
 func (c *recordChange) appendUpdateArgs(args []any, jobID int64) []any {
 	return append(args, c.lastSeq, nullString(c.owner), nullString(c.outcome), nullString(c.reason), nullString(c.device),
 		nullString(c.method), nullString(c.printer), nullTimeArg(c.released), nullTimeArg(c.completed),
-		nullTimeArg(c.expired), nullTimeArg(c.deleted), jobID)
+		nullTimeArg(c.expired), nullTimeArg(c.deleted), nullString(c.name), c.nameHidden(), jobID)
+}
+
+// nameHidden is the name_hidden argument of recordUpdate: false once the
+// name is in clear, else NULL (unchanged).
+func (c *recordChange) nameHidden() any {
+	if c.name == "" {
+		return nil
+	}
+	return false
 }
 
 // recordColumns are the columns of a whole job record, as one INSERT

@@ -49,6 +49,11 @@ type Device struct {
 	// ReaderFormat says how the device's card reader writes UIDs, in the
 	// syntax of cardreader.Parse; "" is hex.
 	ReaderFormat string
+	// CardRequired says the device lets nobody sign in without a card
+	// (its own card authentication, or a card-operated door in front of
+	// it), as its administrator configured it: an ID+PIN sign-in there is
+	// then two factors, enough for a job holding an individual number.
+	CardRequired bool
 	// TokenHash is the SHA-256 of the device's bearer token; the token
 	// itself is shown once and never stored.
 	TokenHash string
@@ -90,6 +95,8 @@ type DeviceSpec struct {
 	AllowPlainCredentials bool
 	// ReaderFormat: see Device; "" is hex.
 	ReaderFormat string
+	// CardRequired: see Device.
+	CardRequired bool
 }
 
 // newToken returns a random bearer token with a prefix that says what it
@@ -122,11 +129,14 @@ func (a *Admin) AddDevice(ctx context.Context, spec DeviceSpec, by string) (Devi
 		Name: spec.Name, Printer: spec.Printer, Queues: strings.Join(spec.Queues, ","),
 		Methods: strings.Join(spec.Methods, ","), SelfEnroll: spec.SelfEnroll, TokenHash: hash,
 		AllowPlainCredentials: spec.AllowPlainCredentials, ReaderFormat: format.String(),
-		Enabled: true, CreatedAt: s.now(), UpdatedAt: s.now(),
+		CardRequired: spec.CardRequired, Enabled: true, CreatedAt: s.now(), UpdatedAt: s.now(),
 	}
 	details := map[string]string{"printer": d.Printer, "queues": d.Queues, "methods": d.Methods, "reader-format": d.ReaderFormat}
 	if d.AllowPlainCredentials {
 		details["allow-plain-credentials"] = "true"
+	}
+	if d.CardRequired {
+		details["card-required"] = "true"
 	}
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(&d).Error; err != nil {
@@ -208,6 +218,13 @@ func (a *Admin) SetReaderFormat(ctx context.Context, name, spec, by string) (car
 	err = a.s.updateDevice(ctx, name, "ReaderFormat", Device{ReaderFormat: format.String()}, audit.EventConfigChanged, by,
 		map[string]string{"reader-format": format.String()})
 	return format, err
+}
+
+// SetCardRequired says whether the device lets nobody sign in without a
+// card (see Device.CardRequired).
+func (a *Admin) SetCardRequired(ctx context.Context, name string, required bool, by string) error {
+	return a.s.updateDevice(ctx, name, "CardRequired", Device{CardRequired: required}, audit.EventConfigChanged, by,
+		map[string]string{"card-required": fmt.Sprint(required)})
 }
 
 // readerFormat parses the reader format of device name.

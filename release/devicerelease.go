@@ -54,7 +54,7 @@ func (d *DeviceRelease) Jobs(ctx context.Context, sess Session, dev Device) ([]J
 		return nil, err
 	}
 	var out []Job
-	err := s.myNumberFloor(s.db.WithContext(ctx), sess.Method).Omit("wrapped_key", "password_hash").
+	err := s.myNumberFloor(s.db.WithContext(ctx), sess.Method, dev).Omit("wrapped_key", "password_hash").
 		Where("owner = ? AND NOT owner_unknown AND state = ? AND queue IN ?", sess.UserName, StateHeld, d.sessionQueues(sess, dev)).
 		Order("created_at, id").Find(&out).Error
 	if err != nil {
@@ -81,7 +81,7 @@ func (d *DeviceRelease) Job(ctx context.Context, sess Session, dev Device, id in
 		return Job{}, err
 	}
 	var j Job
-	err := s.myNumberFloor(s.db.WithContext(ctx), sess.Method).Where("id = ? AND owner = ? AND NOT owner_unknown AND queue IN ?", id, sess.UserName, d.sessionQueues(sess, dev)).
+	err := s.myNumberFloor(s.db.WithContext(ctx), sess.Method, dev).Where("id = ? AND owner = ? AND NOT owner_unknown AND queue IN ?", id, sess.UserName, d.sessionQueues(sess, dev)).
 		Take(&j).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return Job{}, fmt.Errorf("release: job %d: %w", id, ErrNotFound)
@@ -213,7 +213,7 @@ func (d *DeviceRelease) releaseTargets(ctx context.Context, sess Session, dev De
 	if err := s.inspectOwner(ctx, sess.UserName); err != nil {
 		return nil, err
 	}
-	db := s.myNumberFloor(s.db.WithContext(ctx), sess.Method).
+	db := s.myNumberFloor(s.db.WithContext(ctx), sess.Method, dev).
 		Where("owner = ? AND NOT owner_unknown AND queue IN ?", sess.UserName, d.sessionQueues(sess, dev))
 	if req.All {
 		db = db.Where("state = ?", StateHeld)

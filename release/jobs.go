@@ -232,7 +232,7 @@ func (s *Service) transition(ctx context.Context, j *Job, c change) (bool, error
 	case StateHeld:
 		set["processed_at"] = nil
 	}
-	hide := c.to.Ended() && (s.queues[j.Queue].HideNames || s.protects(j))
+	hide := c.to.Ended() && hidesName(s.queues[j.Queue], j)
 	if c.to.Ended() {
 		set["completed_at"] = t
 	}
@@ -321,10 +321,15 @@ func (s *Service) keyedName(name string) string {
 // owner, and only while the job is live.
 func (s *Service) HidesNames(queue string) bool { return s.queues[queue].HideNames }
 
-// forAdmin returns j as administrators and auditors may see it: on a
-// queue that hides document names, the name is the keyed form.
+// HidesName reports whether j's names are shown only to its owner, and
+// only while it is live: its queue hides names, or its document holds an
+// individual number or is still to be searched for one.
+func (s *Service) HidesName(j Job) bool { return hidesName(s.queues[j.Queue], &j) }
+
+// forAdmin returns j as administrators and auditors may see it: where
+// its names are hidden (HidesName), the name is the keyed form.
 func (s *Service) forAdmin(j Job) Job {
-	if s.HidesNames(j.Queue) {
+	if s.HidesName(j) {
 		j.Name, j.DocumentName = s.keyedName(orName(&j)), ""
 	}
 	return j

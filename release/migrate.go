@@ -56,6 +56,9 @@ func migrations() []database.Migration {
 		{Name: "jobs.sensitive", Up: func(tx *gorm.DB, _ database.Dialect) error {
 			return database.Exec(tx, `ALTER TABLE jobs ADD COLUMN sensitive TEXT NOT NULL DEFAULT ''`)
 		}},
+		{Name: "devices.card_required", Up: func(tx *gorm.DB, _ database.Dialect) error {
+			return database.Exec(tx, `ALTER TABLE devices ADD COLUMN card_required BOOLEAN NOT NULL DEFAULT FALSE`)
+		}},
 	}
 }
 

@@ -9,8 +9,14 @@ type MyJobs struct{ s *Service }
 // MyJobs returns the Service's verbs for a user's own jobs in the console.
 func (s *Service) MyJobs() *MyJobs { return &MyJobs{s} }
 
-// Held returns user's held jobs on every queue, newest first.
+// Held returns user's held jobs on every queue, newest first. Jobs still
+// to be searched for individual numbers are searched first, as at a
+// device: the page then marks those holding one, and the history below
+// it shows the names of the others.
 func (m *MyJobs) Held(ctx context.Context, user string) ([]Job, error) {
+	if err := m.s.inspectOwner(ctx, user); err != nil {
+		return nil, err
+	}
 	var out []Job
 	err := m.s.db.WithContext(ctx).Omit("wrapped_key").Where("owner = ? AND NOT owner_unknown AND state = ?", user, StateHeld).
 		Order("created_at DESC, id DESC").Find(&out).Error

@@ -3,7 +3,6 @@ package release
 import (
 	"context"
 	"io"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,9 +44,13 @@ const SensitiveMyNumber = "my-number"
 // an individual number.
 const ReasonMyNumber = "my-number-held"
 
-// MyNumberMethods are the sign-in methods that may release a job holding
-// an individual number: two factors.
-var MyNumberMethods = []string{audit.MethodCardPIN}
+// twoFactor reports whether a session signed in by method at dev proved
+// two factors, as releasing a job holding an individual number takes:
+// card and PIN, or ID and PIN at a device that lets nobody sign in
+// without a card (Device.CardRequired).
+func twoFactor(method string, dev Device) bool {
+	return method == MethodCardPIN || (method == MethodIDPIN && dev.CardRequired)
+}
 
 // policy returns q's My Number policy, protect when unset.
 func (q Queue) policy() MyNumberPolicy {
@@ -64,6 +67,18 @@ func (s *Service) protects(j *Job) bool { return protected(s.queues[j.Queue], j)
 // protected reports whether q protects j as holding an individual number.
 func protected(q Queue, j *Job) bool {
 	return j.Sensitive == SensitiveMyNumber && q.policy() == MyNumberProtect
+}
+
+// hidesName reports whether j's names are recorded keyed only: on a
+// queue that hides names, and on one that searches for individual
+// numbers while j's document holds one or has still to be searched (a
+// hold queue's job, searched after its commit: its name is recorded in
+// clear only once the search found nothing, inspectHeld).
+func hidesName(q Queue, j *Job) bool {
+	if q.HideNames {
+		return true
+	}
+	return q.policy() != MyNumberOff && (j.Sensitive == SensitiveMyNumber || j.Sensitive == sensitivePending)
 }
 
 // inspect looks for individual numbers in doc, the plaintext of j's
@@ -87,13 +102,18 @@ func (s *Service) inspect(ctx context.Context, q Queue, j *Job, doc io.Reader) {
 	if j.Sensitive == sensitivePending && s.textBackground != nil {
 		x = s.textBackground // the inspector's search: nobody waits for it
 	}
-	if err := x.Text(ctx, doc, j.Format, &sc); err != nil {
+	var chars textCounter
+	if err := x.Text(ctx, doc, j.Format, io.MultiWriter(&sc, &chars)); err != nil {
 		// The error names a limit or an exit status, never the text.
 		s.log.Warn("release: look for individual numbers", "queue", q.Name, "err", err)
 		j.sensitiveCheck = "failed"
 		return
 	}
 	f := sc.Finding()
+	if f.Count == 0 && chars == 0 {
+		// No text at all: a scan, whose pages are images.
+		f = s.recognise(ctx, x, q, j, doc)
+	}
 	if f.Count == 0 {
 		return
 	}
@@ -138,12 +158,12 @@ func sensitiveEvents(q Queue, j *Job) []audit.Event {
 }
 
 // myNumberFloor keeps the jobs a queue protects as holding an individual
-// number from sessions whose sign-in is not two-factor: they are as
-// invisible to them as another user's.
-func (s *Service) myNumberFloor(db *gorm.DB, method string) *gorm.DB {
+// number from sessions whose sign-in at dev is not two-factor: they are
+// as invisible to them as another user's.
+func (s *Service) myNumberFloor(db *gorm.DB, method string, dev Device) *gorm.DB {
 	// A job not yet searched is no one's to release.
 	db = db.Where("sensitive <> ?", sensitivePending)
-	if slices.Contains(MyNumberMethods, method) {
+	if twoFactor(method, dev) {
 		return db
 	}
 	var protecting []string
@@ -303,17 +323,29 @@ func (s *Service) inspectHeld(ctx context.Context, j *Job) error {
 		if res.Error != nil || res.RowsAffected != 1 {
 			return res.Error
 		}
-		evs := sensitiveEvents(q, j)
-		if j.sensitiveCheck != "" {
-			evs = append(evs, audit.Event{Type: audit.EventSensitiveContentUnchecked, JobID: j.ID, Owner: j.Owner,
-				Actor: audit.ActorSystem, Queue: j.Queue, Details: map[string]string{"my-number-check": j.sensitiveCheck}})
-		}
-		if len(evs) == 0 {
-			return nil
-		}
-		_, err := s.audit.AppendBatch(ctx, tx, evs)
+		_, err := s.audit.AppendBatch(ctx, tx, searchedEvents(q, j))
 		return err
 	})
+}
+
+// searchedEvents are the events of held job j's search: what its
+// document holds, or that it could not be searched, or that it holds
+// nothing. The submission recorded the name keyed; unless a number was
+// found (or the queue hides names) the last two record it in clear, so
+// that history shows it.
+func searchedEvents(q Queue, j *Job) []audit.Event {
+	if evs := sensitiveEvents(q, j); len(evs) > 0 {
+		return evs
+	}
+	d := map[string]string{"kind": SensitiveMyNumber}
+	typ := audit.EventSensitiveContentAbsent
+	if j.sensitiveCheck != "" {
+		typ, d = audit.EventSensitiveContentUnchecked, map[string]string{"my-number-check": j.sensitiveCheck}
+	}
+	if !q.HideNames {
+		d[audit.DetailDocumentName] = orName(j)
+	}
+	return []audit.Event{{Type: typ, JobID: j.ID, Owner: j.Owner, Actor: audit.ActorSystem, Queue: j.Queue, Details: d}}
 }
 
 // inspectOwner searches owner's held jobs that still wait for the

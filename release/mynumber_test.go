@@ -1,6 +1,7 @@
 package release
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 
@@ -8,8 +9,9 @@ import (
 )
 
 // TestMyNumberFloor: of the held jobs of a protecting queue, only a
-// card+PIN session sees one holding an individual number, whatever other
-// way the user signed in (card, ID+PIN, a phone's QR link, My page); no
+// card+PIN session, or an ID+PIN one at a device that requires a card,
+// sees one holding an individual number, whatever other way the user
+// signed in (card, ID+PIN elsewhere, a phone's QR link, My page); no
 // session sees a job still to be searched; a flagging queue's job is seen
 // as any other.
 func TestMyNumberFloor(t *testing.T) {
@@ -39,18 +41,21 @@ func TestMyNumberFloor(t *testing.T) {
 		}
 		ids[j.name] = row.ID
 	}
-	dev := Device{Queues: "protect,flag"}
 	for _, tc := range []struct {
-		method string
-		want   []string
+		method       string
+		cardRequired bool
+		want         []string
 	}{
-		{MethodCard, []string{"plain", "flagged"}},
-		{MethodIDPIN, []string{"plain", "flagged"}},
-		{MethodQR, []string{"plain", "flagged"}},
-		{MethodWeb, []string{"plain", "flagged"}},
-		{MethodCardPIN, []string{"plain", "number", "flagged"}},
+		{MethodCard, false, []string{"plain", "flagged"}},
+		{MethodCard, true, []string{"plain", "flagged"}},
+		{MethodIDPIN, false, []string{"plain", "flagged"}},
+		{MethodIDPIN, true, []string{"plain", "number", "flagged"}},
+		{MethodQR, true, []string{"plain", "flagged"}},
+		{MethodWeb, true, []string{"plain", "flagged"}},
+		{MethodCardPIN, false, []string{"plain", "number", "flagged"}},
 	} {
-		t.Run(tc.method, func(t *testing.T) {
+		dev := Device{Queues: "protect,flag", CardRequired: tc.cardRequired}
+		t.Run(fmt.Sprintf("%s/card-required=%v", tc.method, tc.cardRequired), func(t *testing.T) {
 			sess := Session{UserName: "bob", Method: tc.method}
 			jobs, err := svc.DeviceRelease().Jobs(t.Context(), sess, dev)
 			if err != nil {

@@ -32,8 +32,10 @@ type JobMove struct {
 	From, To State
 	// By is who made the move; zero is printgate itself.
 	By Actor
-	// HideName says the job's queue hides document names: Job's names
-	// may be in clear until the job ends, and must not be shown.
+	// HideName says the job's names are hidden (its queue hides them, or
+	// its document holds an individual number or is still to be searched
+	// for one): Job's names may be in clear until the job ends, and must
+	// not be shown.
 	HideName bool
 	// Since is when the job entered From as far as this process knows
 	// (its creation for a submission, its claim for a release); At is
@@ -97,7 +99,7 @@ func (s *Service) jobMoved(j *Job, from State, by Actor, since time.Time) {
 	if s.observer == nil {
 		return
 	}
-	s.observer.JobMoved(JobMove{Job: j, From: from, To: j.State, By: by, HideName: s.queues[j.Queue].HideNames,
+	s.observer.JobMoved(JobMove{Job: j, From: from, To: j.State, By: by, HideName: hidesName(s.queues[j.Queue], j),
 		Since: since, At: s.now()})
 }
 

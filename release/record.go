@@ -101,7 +101,7 @@ func submittedEvents(q Queue, j *Job) []audit.Event {
 		Type: audit.EventSubmitted, JobID: j.ID, Owner: j.Owner, Actor: j.Owner, Queue: j.Queue,
 		Job: &audit.JobInfo{
 			Queue: j.Queue, Owner: j.Owner, ClaimedUser: j.ClaimedUser, ClientAddr: j.ClientAddr,
-			DocumentName: orName(j), HideName: q.HideNames || protected(q, j), Format: j.Format, Size: j.Size, SHA256: j.SHA256,
+			DocumentName: orName(j), HideName: hidesName(q, j), Format: j.Format, Size: j.Size, SHA256: j.SHA256,
 			Pages: j.Pages, PagesKnown: j.PagesReason == "", PagesReason: j.PagesReason, Copies: j.Copies,
 			Sides: j.Sides, ColorMode: j.ColorMode, Media: j.Media, HasJobPIN: j.PasswordHash != "",
 			Submitted: j.CreatedAt,

@@ -8,7 +8,7 @@
 #    cups-ipp-utils cups cups-client cups-filters slapd ldap-utils chromium
 #    dbus poppler-utils qpdf ghostscript util-linux bubblewrap fonts-ipafont-gothic
 #    avahi-daemon avahi-utils rsyslog rsyslog-gnutls zbar-tools systemd dpkg
-#    passwd postgresql-client snmpd (apt-get
+#    passwd postgresql-client snmpd tesseract-ocr tesseract-ocr-jpn (apt-get
 #    update once, no prompts). Package scripts
 #    are kept from starting services (policy-rc.d): the tests start private
 #    slapd, cupsd, ippeveprinter and snmpd on free loopback ports and need no
@@ -32,7 +32,7 @@ log() { printf 'provision: %s\n' "$*" >&2; }
 
 PACKAGES=(cups-ipp-utils cups cups-client cups-filters slapd ldap-utils chromium dbus poppler-utils qpdf ghostscript util-linux
 	bubblewrap fonts-ipafont-gothic avahi-daemon avahi-utils rsyslog rsyslog-gnutls zbar-tools
-	systemd dpkg passwd postgresql-client snmpd)
+	systemd dpkg passwd postgresql-client snmpd tesseract-ocr tesseract-ocr-jpn)
 # Each tool the tests run, and the package that brings it.
 declare -A TOOL_PACKAGE=(
 	[ippeveprinter]=cups-ipp-utils [ipptool]=cups-ipp-utils
@@ -44,6 +44,7 @@ declare -A TOOL_PACKAGE=(
 	[rsyslogd]=rsyslog
 	[zbarimg]=zbar-tools
 	[systemd-analyze]=systemd [dpkg-deb]=dpkg [useradd]=passwd [pg_dump]=postgresql-client [pg_restore]=postgresql-client [snmpd]=snmpd
+	[tesseract]=tesseract-ocr
 )
 
 private_pg=no
@@ -89,6 +90,8 @@ install_packages() {
 	[[ -e /usr/share/fonts/opentype/ipafont-gothic/ipag.ttf ]] || missing+=(ipag.ttf)
 	# rsyslog's TLS driver, for the SIEM forwarding test (audit/siem).
 	compgen -G '/usr/lib/*/rsyslog/lmnsd_gtls.so' >/dev/null || missing+=(lmnsd_gtls.so)
+	# Japanese OCR of image-only documents (My Number, release/convert).
+	compgen -G '/usr/share/tesseract-ocr/*/tessdata/jpn.traineddata' >/dev/null || missing+=(jpn.traineddata)
 	if ((${#missing[@]} == 0)); then
 		return 0
 	fi

@@ -35,6 +35,8 @@ type Header struct {
 //
 //	<110>1 TIMESTAMP HOSTNAME printgate PROCID TYPE [printgate@32473 seq="N" prev="HEX" hash="HEX" job="ID"] {JSON}
 //
+// An event whose Details name a group to notify (a job holding an
+// individual number detected or printed) also has notify="GROUP" there.
 // TIMESTAMP is the event's time, MSGID its type, and MSG the event as
 // audit.MarshalCopy writes it (ASCII JSON, no BOM), so that the copy can
 // be checked by itself; seq and the hashes are in the structured data too,
@@ -60,6 +62,12 @@ func Format(h Header, ev *audit.Event) []byte {
 	b = appendParam(b, "hash", fmt.Sprintf("%x", ev.Hash))
 	if ev.JobID != 0 {
 		b = appendParam(b, "job", strconv.FormatInt(ev.JobID, 10))
+	}
+	if g := ev.Details["notify"]; g != "" {
+		// The group to tell (the people responsible for My Number
+		// documents), where a SIEM's routing rule finds it without
+		// reading the JSON.
+		b = appendParam(b, "notify", g)
 	}
 	b = append(b, "] "...)
 	return append(b, audit.MarshalCopy(ev)...)

@@ -112,3 +112,26 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestFormatNotify: an event naming a group to notify carries it in the
+// structured data too; one that names none has no such parameter.
+func TestFormatNotify(t *testing.T) {
+	for _, tc := range []struct {
+		details map[string]string
+		want    string
+	}{
+		{map[string]string{"sensitive": "my-number", "notify": `事務 "取扱"`}, `事務 "取扱"`},
+		{map[string]string{"sensitive": "my-number"}, ""},
+		{nil, ""},
+	} {
+		ev := goldenEvent()
+		ev.Type, ev.Job, ev.Details = audit.EventPrinted, nil, tc.details
+		m, err := Parse(Format(Header{}, ev))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g, ok := m.Params["notify"]; g != tc.want || ok != (tc.want != "") {
+			t.Errorf("details %v: notify %q (%v), want %q", tc.details, g, ok, tc.want)
+		}
+	}
+}

@@ -32,7 +32,7 @@ func (a *app) deviceCommand() *cobra.Command {
 	device := &cobra.Command{Use: "device", Short: "Manage MFPs and release stations"}
 	var printer, methods, format string
 	var queues []string
-	var selfEnroll, allowPlain bool
+	var selfEnroll, allowPlain, cardRequired bool
 	add := &cobra.Command{
 		Use:   "add NAME",
 		Short: "Register a device and print its token (shown only once)",
@@ -41,7 +41,7 @@ func (a *app) deviceCommand() *cobra.Command {
 			return a.withAdmin(cmd, func(_ *stack, adm *release.Admin) error {
 				spec := release.DeviceSpec{Name: args[0], Printer: printer, Queues: queues,
 					Methods: splitComma(methods), SelfEnroll: selfEnroll, AllowPlainCredentials: allowPlain,
-					ReaderFormat: format}
+					ReaderFormat: format, CardRequired: cardRequired}
 				d, token, err := adm.AddDevice(cmd.Context(), spec, adminName())
 				if err != nil {
 					return err
@@ -60,6 +60,7 @@ func (a *app) deviceCommand() *cobra.Command {
 	add.Flags().BoolVar(&allowPlain, "allow-plain-credentials", false,
 		"accept PINs and passwords from this device over plain HTTP (for panels that cannot use HTTPS)")
 	add.Flags().StringVar(&format, "reader-format", "hex", readerFormatHelp)
+	add.Flags().BoolVar(&cardRequired, "card-required", false, cardRequiredHelp)
 
 	list := &cobra.Command{
 		Use:   "list",
@@ -160,28 +161,46 @@ func (a *app) deviceCommand() *cobra.Command {
 // readerFormatHelp is the help of --reader-format.
 const readerFormatHelp = "how the device's card reader writes UIDs: " + readerFormatSteps + "; e.g. dec,reverse"
 
+// cardRequiredHelp is the help of --card-required.
+const cardRequiredHelp = "the device lets nobody sign in without a card (its own card authentication, a card-operated door): " +
+	"an ID+PIN sign-in there is two factors, enough to release a job holding a My Number"
+
 // deviceSetCommand changes a registered device's settings.
 func (a *app) deviceSetCommand() *cobra.Command {
 	var format string
+	var cardRequired bool
 	set := &cobra.Command{
-		Use:   "set NAME --reader-format FORMAT",
+		Use:   "set NAME [--reader-format FORMAT] [--card-required=true|false]",
 		Short: "Change a device's settings",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !cmd.Flags().Changed("reader-format") {
-				return fmt.Errorf("device set %s: name a setting to change (--reader-format)", args[0])
+			setFormat, setCard := cmd.Flags().Changed("reader-format"), cmd.Flags().Changed("card-required")
+			if !setFormat && !setCard {
+				return fmt.Errorf("device set %s: name a setting to change (--reader-format, --card-required)", args[0])
 			}
 			return a.withAdmin(cmd, func(_ *stack, adm *release.Admin) error {
-				f, err := adm.SetReaderFormat(cmd.Context(), args[0], format, adminName())
-				if err != nil {
+				if setFormat {
+					f, err := adm.SetReaderFormat(cmd.Context(), args[0], format, adminName())
+					if err != nil {
+						return err
+					}
+					if _, err := fmt.Fprintf(a.stdout, "device %s reads cards as %s\n", args[0], f); err != nil {
+						return err
+					}
+				}
+				if !setCard {
+					return nil
+				}
+				if err := adm.SetCardRequired(cmd.Context(), args[0], cardRequired, adminName()); err != nil {
 					return err
 				}
-				_, err = fmt.Fprintf(a.stdout, "device %s reads cards as %s\n", args[0], f)
+				_, err := fmt.Fprintf(a.stdout, "device %s card required: %s\n", args[0], yesNo(cardRequired))
 				return err
 			})
 		},
 	}
 	set.Flags().StringVar(&format, "reader-format", "", readerFormatHelp)
+	set.Flags().BoolVar(&cardRequired, "card-required", false, cardRequiredHelp)
 	return set
 }
 

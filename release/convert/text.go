@@ -25,6 +25,8 @@ func TextLimits() Limits {
 // and the text comes back through a pipe: neither touches a disk.
 type TextExtractor struct {
 	pdftotext, gs string
+	// tesseract and sh, when set, let OCR recognise image-only pages.
+	tesseract, sh string
 	box           sandbox
 	private       error
 	slots         chan struct{}
@@ -41,8 +43,12 @@ func NewTextExtractor(limits Limits) (*TextExtractor, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &TextExtractor{pdftotext: pdftotext, gs: gs, box: box, private: private,
-		slots: make(chan struct{}, max(limits.Parallel, 1))}, nil
+	x := &TextExtractor{pdftotext: pdftotext, gs: gs, box: box, private: private,
+		slots: make(chan struct{}, max(limits.Parallel, 1))}
+	if sh, err := exec.LookPath("sh"); err == nil {
+		x.tesseract, x.sh = findOCR(), sh
+	}
+	return x, nil
 }
 
 // Background returns an extractor that shares x's limits and places and
@@ -87,6 +93,12 @@ func (x *TextExtractor) Text(ctx context.Context, doc io.Reader, format string, 
 	default:
 		return fmt.Errorf("convert: cannot read the text of %s", format)
 	}
+	return x.run(ctx, doc, w, path, args...)
+}
+
+// run runs path with args in the sandbox, doc on its descriptor 3, and
+// copies what it writes to w, within the extractor's limits.
+func (x *TextExtractor) run(ctx context.Context, doc io.Reader, w io.Writer, path string, args ...string) error {
 	select {
 	case x.slots <- struct{}{}:
 	case <-ctx.Done():
@@ -110,7 +122,8 @@ func (x *TextExtractor) Text(ctx context.Context, doc io.Reader, format string, 
 		tmp = scratch
 	}
 	cmd := x.box.command(ctx, in, path, args...)
-	cmd.Env = append(cmd.Env, "TMPDIR="+tmp)
+	// One thread: Tesseract would otherwise take every processor.
+	cmd.Env = append(cmd.Env, "TMPDIR="+tmp, "OMP_THREAD_LIMIT=1")
 	out, err := cmd.StdoutPipe()
 	if err == nil {
 		err = cmd.Start()

@@ -1,0 +1,76 @@
+package convert
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+)
+
+// OCRPages is how many pages of a document OCR reads, from the first:
+// recognising a page takes a second or more, and the whole run must stay
+// within the extraction's time limit.
+const OCRPages = 8
+
+// ocrResolution is the dots per inch pages are rendered at for OCR:
+// enough for 9-point digits, small enough to recognise quickly.
+const ocrResolution = 200
+
+// ocrScript renders the first pages of the document on descriptor 3 to
+// grey images in the scratch folder with Ghostscript, then has
+// Tesseract recognise each (Japanese and English), writing the text of
+// each page followed by a form feed, deleting each image once read. Its
+// arguments are Ghostscript's path, Tesseract's, the last page and the
+// resolution; the scratch folder is $TMPDIR.
+const ocrScript = `set -e
+"$1" -q -dSAFER -dBATCH -dNOPAUSE -sDEVICE=pgmraw -r"$4" -dFirstPage=1 -dLastPage="$3" \
+	-sOutputFile="$TMPDIR/page-%04d.pgm" /dev/fd/3 >/dev/null
+for f in "$TMPDIR"/page-*.pgm; do
+	[ -e "$f" ] || continue
+	"$2" "$f" - -l jpn+eng 2>/dev/null
+	printf '\f'
+	rm -f "$f"
+done`
+
+// findOCR returns Tesseract's path when it and its Japanese data are
+// installed (Debian's tesseract-ocr and tesseract-ocr-jpn), or "".
+func findOCR() string {
+	path, err := exec.LookPath("tesseract")
+	if err != nil {
+		return ""
+	}
+	for _, v := range []string{"5", "4.00", "4"} {
+		if _, err := os.Stat("/usr/share/tesseract-ocr/" + v + "/tessdata/jpn.traineddata"); err == nil {
+			return path
+		}
+	}
+	return ""
+}
+
+// ReadsImages reports whether the extractor can recognise the text of
+// documents that hold only images (OCR): Tesseract and its Japanese data
+// are installed.
+func (x *TextExtractor) ReadsImages() bool { return x != nil && x.tesseract != "" && x.sh != "" }
+
+// OCR writes the text Tesseract recognises on the first OCRPages pages of
+// doc, a PDF or PostScript document, to w, UTF-8 with a form feed after
+// each page, within the extractor's limits (ErrLimit beyond them). The
+// pages are rendered by Ghostscript and recognised in the sandbox; the
+// images live in its memory-backed scratch folder and are deleted page
+// by page. Without Tesseract it returns ErrNoOCR.
+func (x *TextExtractor) OCR(ctx context.Context, doc io.Reader, format string, w io.Writer) error {
+	if !x.ReadsImages() {
+		return ErrNoOCR
+	}
+	if format != PDF && format != PostScript {
+		return fmt.Errorf("convert: cannot recognise the text of %s", format)
+	}
+	return x.run(ctx, doc, w, x.sh, "-c", ocrScript, "ocr", x.gs, x.tesseract,
+		strconv.Itoa(OCRPages), strconv.Itoa(ocrResolution))
+}
+
+// ErrNoOCR says OCR is not installed.
+var ErrNoOCR = errors.New("convert: no OCR (install tesseract-ocr and tesseract-ocr-jpn)")
