@@ -22,6 +22,7 @@ var migrations = []database.Migration{
 	{Name: "signed chain marks", Up: createMarks},
 	{Name: "audit_expect_moved", Up: createExpectMoved},
 	{Name: "events and job records keyed by rowid", Up: rowidKeyed},
+	{Name: "job records from printers' logs", Up: recordPrinterLogs},
 }
 
 // rowidKeyed makes seq the rowid of audit_events and job_id that of

@@ -169,8 +169,11 @@ func (m *Monitor) settle(ctx context.Context, p Printer, d, next counterDay) err
 // and the pages observed in its log, in [from, to).
 func (m *Monitor) printed(ctx context.Context, uri string, from, to time.Time) (released, observed int64, err error) {
 	var sum struct{ N int64 }
-	err = m.opts.DB.WithContext(ctx).Raw(`SELECT CAST(COALESCE(SUM(impressions), 0) AS BIGINT) AS n FROM audit_jobs
-		WHERE printer = ? AND outcome = 'printed' AND completed_at >= ? AND completed_at < ?`, uri, from.UTC(), to.UTC()).
+	// Observed jobs have records too (source "printer log"): they are
+	// counted once, from their events, below.
+	err = m.opts.DB.WithContext(ctx).Raw(`SELECT CAST(COALESCE(SUM(COALESCE(printer_impressions, impressions)), 0) AS BIGINT) AS n
+		FROM audit_jobs WHERE printer = ? AND outcome = 'printed' AND source = '' AND completed_at >= ? AND completed_at < ?`,
+		uri, from.UTC(), to.UTC()).
 		Scan(&sum).Error
 	if err != nil {
 		return 0, 0, fmt.Errorf("monitor: released pages: %w", err)
