@@ -116,6 +116,26 @@ func testMonitorDeviceJobLog(t *testing.T, dbURL string) {
 	if m := matched[0]; len(matched) != 1 || fmt.Sprint(m["job_id"]) != fmt.Sprint(id) || detail(m, "pages") != "3" {
 		t.Errorf("matched events %v, want one on job %d with the printer's 3 pages", matched, id)
 	}
+	// The job's record has the printer's own count beside printgate's;
+	// mallory's job has a record of its own, from the printer's log.
+	records := func(when string) {
+		t.Helper()
+		var mine map[string]any
+		for _, r := range exported(t, e.cfg, "--jobs") {
+			if fmt.Sprint(r["job_id"]) == fmt.Sprint(id) {
+				mine = r
+			}
+		}
+		if mine == nil || mine["printer_impressions"] != 3.0 || mine["impressions"] != 3.0 || mine["source"] != nil {
+			t.Errorf("%s: job %d's record %v, want the printer's 3 impressions", when, id, mine)
+		}
+		obs := exported(t, e.cfg, "--jobs", "--printed-without-printgate")
+		if len(obs) != 1 || obs[0]["owner"] != "mallory" || obs[0]["source"] != monitor.SourcePrinterLog ||
+			obs[0]["printer_impressions"] != 2.0 || obs[0]["job_id"] != nil {
+			t.Errorf("%s: records printed without printgate %v, want mallory's 2 pages", when, obs)
+		}
+	}
+	records("before the restart")
 	check := func(when string) {
 		t.Helper()
 		all := exported(t, e.cfg)
@@ -145,6 +165,7 @@ func testMonitorDeviceJobLog(t *testing.T, dbURL string) {
 		})
 	}
 	check("after the restart")
+	records("after the restart")
 	// The monitor's events are links of the chain like any other, and
 	// the matched job's record still rebuilds from its events.
 	e.srv.Stop(t)
