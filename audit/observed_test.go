@@ -189,3 +189,29 @@ func TestPrinterLogMigration(t *testing.T) {
 		}
 	})
 }
+
+// FuzzObservedRecord: whatever a printer's log put in an observed
+// event's details, its record is made without a panic, its counts within
+// bounds and its times no later than the event and not long before it.
+func FuzzObservedRecord(f *testing.F) {
+	f.Add("2", "1", "2026-11-25T08:00:00Z", "2026-11-25T08:01:00Z", "report.pdf", "printed")
+	f.Add("-1", "99999999999999999999", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", KeyedNamePrefix+"00", "aborted")
+	f.Fuzz(func(t *testing.T, pages, sheets, created, completed, name, outcome string) {
+		ev := Event{Seq: 9, At: t0, Type: EventDeviceJobObserved, Owner: "mallory", Outcome: outcome,
+			Details: map[string]string{"pages": pages, "sheets": sheets, "created_at": created, "completed_at": completed, "job_name": name}}
+		r := observedRecord(&ev)
+		if r.JobID != -9 || r.LastSeq != 9 || r.Source != SourcePrinterLog {
+			t.Fatalf("record %+v", r.JobRecord)
+		}
+		for _, n := range []int64{r.Impressions, r.Sheets, r.PrinterImpressions, r.PrinterSheets, int64(r.Pages)} {
+			if n < 0 || n > maxPrinterCount {
+				t.Fatalf("count %d out of bounds: %+v", n, r.JobRecord)
+			}
+		}
+		for _, at := range []time.Time{r.Submitted, r.CompletedAt} {
+			if at.After(t0) || at.Before(t0.Add(-observedSpan)) {
+				t.Fatalf("time %v outside the event's span", at)
+			}
+		}
+	})
+}
