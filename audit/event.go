@@ -355,16 +355,6 @@ func isSecretKey(k string) bool {
 	return slices.Contains(secretKeys, strings.ToLower(strings.TrimSpace(k)))
 }
 
-// isColor reports whether an IPP print-color-mode asks for colour. An
-// empty or "auto" mode may print in colour, so it counts as colour.
-func isColor(mode string) bool {
-	switch mode {
-	case "monochrome", "bi-level", "process-monochrome", "process-bi-level", "auto-monochrome":
-		return false
-	}
-	return true
-}
-
 // impressions returns the impressions and sheets a job prints, as
 // pages.Impressions counts them, or 0 and 0 when its page count is unknown.
 func impressions(j *JobInfo) (impr, sheets int64) {

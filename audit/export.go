@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/csv"
 	"encoding/hex"
@@ -39,19 +40,41 @@ type Format struct {
 	// Encoding is CSV (the default) or JSONL (one JSON object a line,
 	// UTF-8, no BOM).
 	Encoding Encoding
-	// ShiftJIS writes CSV in Shift_JIS, without BOM, for older Excel;
-	// characters Shift_JIS lacks are written as "&#NNNN;" references so
-	// nothing is silently lost. Otherwise CSV is UTF-8 with a BOM, which
-	// Excel needs to read Japanese names.
+	// ShiftJIS writes CSV in Shift_JIS (Windows code page 932), without
+	// BOM, for older Excel; a character it cannot hold is written as "?"
+	// and counted (Exported.Replaced) so that the caller can say so.
+	// Otherwise CSV is UTF-8 with a BOM, which Excel needs to read
+	// Japanese names.
 	ShiftJIS bool
+	// Lang is the language of the CSV header: "" or "en" for the column
+	// names, "ja" for Japanese ones. JSON Lines keys do not change.
+	Lang string
 	// NoBOM leaves the BOM out of UTF-8 CSV.
 	NoBOM bool
 	// Jobs exports one row per job record (the history) instead of events.
 	Jobs bool
 }
 
-// exportTimeLayout is RFC 3339 with microseconds and the zone's offset.
+// exportTimeLayout is RFC 3339 with microseconds and the zone's offset:
+// JSON Lines times, for machines.
 const exportTimeLayout = "2006-01-02T15:04:05.000000Z07:00"
+
+// csvTimeLayout is the time in the Log's zone as a spreadsheet parses it
+// into a date (Excel keeps RFC 3339 as text); csvUTCLayout is the UTC
+// column beside it, exact, for machines.
+const (
+	csvTimeLayout = "2006-01-02 15:04:05"
+	csvUTCLayout  = "2006-01-02T15:04:05.000000Z"
+)
+
+// Exported says what an export wrote.
+type Exported struct {
+	// Rows counts the rows, the header aside.
+	Rows int64
+	// Replaced counts the characters Shift_JIS could not hold, written
+	// as "?" (Format.ShiftJIS).
+	Replaced int64
+}
 
 // Export writes the events (or, with Format.Jobs, the job records) that f
 // selects to w, in sequence (or submission) order, and returns how many
@@ -62,11 +85,22 @@ const exportTimeLayout = "2006-01-02T15:04:05.000000Z07:00"
 // apostrophe so that a spreadsheet shows a hostile document name instead
 // of running it as a formula; JSONL carries values unchanged.
 func (l *Log) Export(ctx context.Context, w io.Writer, f Filter, format Format) (int64, error) {
+	x, err := l.ExportCounted(ctx, w, f, format)
+	return x.Rows, err
+}
+
+// ExportCounted is Export, saying also how many characters Shift_JIS
+// could not hold.
+func (l *Log) ExportCounted(ctx context.Context, w io.Writer, f Filter, format Format) (Exported, error) {
 	if format.Encoding == "" {
 		format.Encoding = CSV
 	}
 	if _, err := ParseEncoding(string(format.Encoding)); err != nil {
-		return 0, err
+		return Exported{}, err
+	}
+	names, err := headerNames(format.Lang)
+	if err != nil {
+		return Exported{}, err
 	}
 	bw := bufio.NewWriterSize(w, 64<<10)
 	out := io.Writer(bw)
@@ -74,7 +108,8 @@ func (l *Log) Export(ctx context.Context, w io.Writer, f Filter, format Format) 
 	switch {
 	case format.Encoding == JSONL:
 	case format.ShiftJIS:
-		sjis = transform.NewWriter(bw, encoding.HTMLEscapeUnsupported(japanese.ShiftJIS.NewEncoder()))
+		// Every character reaching the encoder is one it holds (toShiftJIS).
+		sjis = transform.NewWriter(bw, japanese.ShiftJIS.NewEncoder())
 		out = sjis
 	case !format.NoBOM:
 		bw.WriteString("\uFEFF")
@@ -82,10 +117,15 @@ func (l *Log) Export(ctx context.Context, w io.Writer, f Filter, format Format) 
 	je := json.NewEncoder(out)
 	je.SetEscapeHTML(false) // names with & and < stay readable
 	var enc rowWriter = &jsonRows{enc: je}
+	var rows *csvRows
 	if format.Encoding == CSV {
 		cw := csv.NewWriter(out)
 		cw.UseCRLF = true
-		enc = &csvRows{w: cw}
+		rows = &csvRows{w: cw, names: names}
+		if format.ShiftJIS {
+			rows.sjis = japanese.ShiftJIS.NewEncoder()
+		}
+		enc = rows
 	}
 	n, err := l.exportRows(ctx, enc, f, format.Jobs)
 	if err == nil {
@@ -99,7 +139,11 @@ func (l *Log) Export(ctx context.Context, w io.Writer, f Filter, format Format) 
 	if ferr := bw.Flush(); err == nil {
 		err = ferr
 	}
-	return n, wrap("export", err)
+	x := Exported{Rows: n}
+	if rows != nil {
+		x.Replaced = rows.replaced
+	}
+	return x, wrap("export", err)
 }
 
 func (l *Log) exportRows(ctx context.Context, enc rowWriter, f Filter, jobs bool) (int64, error) {
@@ -142,15 +186,38 @@ type rowWriter interface {
 	flush() error
 }
 
-type csvRows struct{ w *csv.Writer }
+// csvRows writes CSV records: the header in the language of names, each
+// cell defused and, with sjis, held to what Shift_JIS can encode.
+type csvRows struct {
+	w        *csv.Writer
+	names    map[string]string
+	sjis     *encoding.Encoder
+	replaced int64
+}
 
-func (c *csvRows) header(h []string) error { return c.w.Write(h) }
+func (c *csvRows) header(h []string) error {
+	rec := make([]string, len(h))
+	for i, name := range h {
+		rec[i] = c.cell(cmp.Or(c.names[name], name))
+	}
+	return c.w.Write(rec)
+}
+
 func (c *csvRows) row(cells func() []string, _ func() any) error {
 	rec := cells()
 	for i, s := range rec {
-		rec[i] = defuse(s)
+		rec[i] = c.cell(defuse(s))
 	}
 	return c.w.Write(rec)
+}
+
+func (c *csvRows) cell(s string) string {
+	if c.sjis == nil {
+		return s
+	}
+	s, n := toShiftJIS(c.sjis, s)
+	c.replaced += n
+	return s
 }
 func (c *csvRows) flush() error { c.w.Flush(); return c.w.Error() }
 
@@ -171,6 +238,22 @@ func defuse(s string) string {
 	return s
 }
 
+// csvTime is t in the Log's zone as csvTimeLayout writes it.
+func (l *Log) csvTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(l.loc).Format(csvTimeLayout)
+}
+
+// utc is t in UTC as csvUTCLayout writes it.
+func utc(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(csvUTCLayout)
+}
+
 func (l *Log) zoned(t time.Time) string {
 	if t.IsZero() {
 		return ""
@@ -178,21 +261,22 @@ func (l *Log) zoned(t time.Time) string {
 	return t.In(l.loc).Format(exportTimeLayout)
 }
 
-var eventHeader = []string{"seq", "at", "type", "job_id", "owner", "actor", "queue", "device", "method",
+var eventHeader = []string{"seq", "at", "at_utc", "type", "job_id", "owner", "actor", "queue", "device", "method",
 	"printer", "outcome", "reason", "document_name", "name_hidden", "format", "size", "sha256", "pages",
-	"pages_known", "copies", "sides", "color_mode", "media", "has_job_pin", "claimed_user", "client_addr",
-	"submitted", "details", "prev_hash", "hash"}
+	"pages_known", "copies", "sides", "color_mode", "color_mode_requested", "media", "has_job_pin",
+	"claimed_user", "client_addr", "submitted", "details", "prev_hash", "hash"}
 
 func (l *Log) eventRow(ev *Event) func() []string {
 	return func() []string {
-		rec := []string{itoa(ev.Seq), l.zoned(ev.At), ev.Type, itoa(ev.JobID), ev.Owner, ev.Actor, ev.Queue,
-			ev.Device, ev.Method, ev.Printer, ev.Outcome, ev.Reason}
+		rec := []string{itoa(ev.Seq), l.csvTime(ev.At), utc(ev.At), ev.Type, jobIDCell(ev.JobID), ev.Owner,
+			ev.Actor, ev.Queue, ev.Device, ev.Method, ev.Printer, ev.Outcome, ev.Reason}
 		if j := ev.Job; j != nil {
 			rec = append(rec, j.DocumentName, bool01(j.HideName), j.Format, itoa(j.Size), hex.EncodeToString(j.SHA256),
-				pageCell(j), bool01(j.PagesKnown), itoa(int64(j.Copies)), j.Sides, j.ColorMode, j.Media,
-				bool01(j.HasJobPIN), j.ClaimedUser, j.ClientAddr, l.zoned(j.Submitted))
+				pageCell(j), bool01(j.PagesKnown), itoa(int64(j.Copies)), j.Sides,
+				string(ColorFacts{Requested: j.ColorMode}.Color()), j.ColorMode, j.Media,
+				bool01(j.HasJobPIN), j.ClaimedUser, j.ClientAddr, l.csvTime(j.Submitted))
 		} else {
-			rec = append(rec, make([]string, 15)...)
+			rec = append(rec, make([]string, 16)...)
 		}
 		details := ""
 		if len(ev.Details) > 0 {
@@ -242,31 +326,31 @@ func newEventExport(ev *Event, timeText func(time.Time) string) eventExport {
 	return x
 }
 
-var jobHeader = []string{"job_id", "submitted", "owner", "claimed_user", "client_addr", "queue",
+var jobHeader = []string{"job_id", "submitted", "submitted_utc", "owner", "claimed_user", "client_addr", "queue",
 	"document_name", "name_hidden", "format", "size", "sha256", "pages", "pages_known", "pages_reason",
-	"copies", "sides", "color_mode", "media", "has_job_pin", "impressions", "sheets", "released",
-	"device", "method", "printer", "completed", "expired", "deleted", "outcome", "reason",
+	"copies", "sides", "color_mode", "color_mode_requested", "media", "has_job_pin", "impressions", "sheets",
+	"released", "device", "method", "printer", "completed", "expired", "deleted", "outcome", "reason",
 	"printer_impressions", "printer_sheets", "source", "event_seq"}
 
 func (l *Log) jobRow(r *JobRecord) func() []string {
 	return func() []string {
-		return []string{jobIDCell(r), l.zoned(r.Submitted), r.Owner, r.ClaimedUser, r.ClientAddr, r.Queue,
-			r.DocumentName, bool01(r.HideName), r.Format, itoa(r.Size), hex.EncodeToString(r.SHA256),
-			pageCell(&r.JobInfo), bool01(r.PagesKnown), r.PagesReason, itoa(int64(r.Copies)), r.Sides,
-			r.ColorMode, r.Media, bool01(r.HasJobPIN), itoa(r.Impressions), itoa(r.Sheets),
-			l.zoned(r.ReleasedAt), r.Device, r.Method, r.Printer, l.zoned(r.CompletedAt),
-			l.zoned(r.ExpiredAt), l.zoned(r.DeletedAt), r.Outcome, r.Reason,
+		return []string{recordIDCell(r), l.csvTime(r.Submitted), utc(r.Submitted), r.Owner, r.ClaimedUser,
+			r.ClientAddr, r.Queue, r.DocumentName, bool01(r.HideName), r.Format, itoa(r.Size),
+			hex.EncodeToString(r.SHA256), pageCell(&r.JobInfo), bool01(r.PagesKnown), r.PagesReason,
+			itoa(int64(r.Copies)), r.Sides, string(r.Color()), r.ColorMode, r.Media, bool01(r.HasJobPIN),
+			itoa(r.Impressions), itoa(r.Sheets), l.csvTime(r.ReleasedAt), r.Device, r.Method, r.Printer,
+			l.csvTime(r.CompletedAt), l.csvTime(r.ExpiredAt), l.csvTime(r.DeletedAt), r.Outcome, r.Reason,
 			printerCell(r, r.PrinterImpressions), printerCell(r, r.PrinterSheets), r.Source, seqCell(r)}
 	}
 }
 
-// jobIDCell is the job's ID, empty for a job printed without printgate,
-// which has none: its event_seq names the event it comes from.
-func jobIDCell(r *JobRecord) string {
+// recordIDCell is the job's ID, empty for a job printed without
+// printgate, which has none: its event_seq names the event it comes from.
+func recordIDCell(r *JobRecord) string {
 	if r.Observed() {
 		return ""
 	}
-	return itoa(r.JobID)
+	return jobIDCell(r.JobID)
 }
 
 func seqCell(r *JobRecord) string {
@@ -289,6 +373,9 @@ func printerCell(r *JobRecord, n int64) string {
 type jobExport struct {
 	JobID int64 `json:"job_id,omitempty"`
 	jobJSON
+	// Color is the job's class (JobRecord.Color); color_mode is the
+	// mode it asked for.
+	Color       string `json:"color"`
 	Impressions int64  `json:"impressions"`
 	Sheets      int64  `json:"sheets"`
 	Released    string `json:"released,omitempty"`
@@ -314,7 +401,7 @@ func (l *Log) jobObject(r *JobRecord) func() any {
 	return func() any {
 		j := toJobJSON(&r.JobInfo)
 		j.Submitted = l.zoned(r.Submitted)
-		x := jobExport{JobID: r.JobID, jobJSON: j, Impressions: r.Impressions, Sheets: r.Sheets,
+		x := jobExport{JobID: r.JobID, jobJSON: j, Color: string(r.Color()), Impressions: r.Impressions, Sheets: r.Sheets,
 			Released: l.zoned(r.ReleasedAt), Device: r.Device, Method: r.Method, Printer: r.Printer,
 			Completed: l.zoned(r.CompletedAt), Expired: l.zoned(r.ExpiredAt), Deleted: l.zoned(r.DeletedAt),
 			Outcome: r.Outcome, Reason: r.Reason, Source: r.Source}
@@ -329,6 +416,15 @@ func (l *Log) jobObject(r *JobRecord) func() any {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// jobIDCell is the job ID cell: empty on an event of no job, where a 0
+// would read as a job.
+func jobIDCell(id int64) string {
+	if id == 0 {
+		return ""
+	}
+	return itoa(id)
+}
 
 func bool01(b bool) string {
 	if b {

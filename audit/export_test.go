@@ -90,9 +90,15 @@ func TestExport(t *testing.T) {
 				if c.format.Jobs {
 					timeCol = "submitted"
 				}
-				at, err := time.Parse(time.RFC3339, recs[1][col(timeCol)])
-				if err != nil || !strings.HasSuffix(recs[1][col(timeCol)], "+09:00") || at.Before(t0) {
+				// The zone's wall time as a spreadsheet reads it, and the
+				// same instant in the UTC column.
+				at, err := time.ParseInLocation("2006-01-02 15:04:05", recs[1][col(timeCol)], l.Location())
+				if err != nil || at.Before(t0) {
 					t.Errorf("time %q: %v", recs[1][col(timeCol)], err)
+				}
+				atUTC, err := time.Parse(time.RFC3339, recs[1][col(timeCol+"_utc")])
+				if err != nil || !atUTC.Truncate(time.Second).Equal(at) {
+					t.Errorf("UTC time %q is not %v: %v", recs[1][col(timeCol+"_utc")], at, err)
 				}
 			})
 		}
@@ -150,16 +156,20 @@ func fromShiftJIS(b []byte) []byte {
 	return out
 }
 
-func TestExportShiftJISKeepsUnsupported(t *testing.T) {
+func TestExportShiftJISReplacesUnsupported(t *testing.T) {
 	db := openSQLite(t)
 	l := newLog(db, newClock(t0, time.Second))
 	appendTx(t, l, db, submitted(1, "alice", "𠮷野家 🍚.pdf"))
 	var buf bytes.Buffer
-	if _, err := l.Export(context.Background(), &buf, Filter{}, Format{ShiftJIS: true}); err != nil {
+	x, err := l.ExportCounted(context.Background(), &buf, Filter{}, Format{ShiftJIS: true})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if got := string(fromShiftJIS(buf.Bytes())); !strings.Contains(got, "&#134071;野家 &#127834;.pdf") {
-		t.Errorf("unsupported characters lost: %q", got)
+	if got := string(fromShiftJIS(buf.Bytes())); !strings.Contains(got, ",?野家 ?.pdf,") {
+		t.Errorf("characters Shift_JIS lacks are not written as ?: %q", got)
+	}
+	if x.Replaced != 2 || x.Rows != 1 {
+		t.Errorf("export says %d rows, %d replaced; want 1 and 2", x.Rows, x.Replaced)
 	}
 }
 

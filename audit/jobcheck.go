@@ -24,6 +24,8 @@ import (
 // storedRecord is a job record with the derived columns totals read.
 type storedRecord struct {
 	JobRecord
+	// color is the column the record keeps for totals: whether the job
+	// is ColorColor.
 	color bool
 	day   string
 }

@@ -25,7 +25,7 @@ func (r *storedRecord) init(ev *Event) {
 	*r = storedRecord{
 		JobRecord: JobRecord{JobID: ev.JobID, JobInfo: j, Impressions: impr, Sheets: sheets,
 			Outcome: EventSubmitted, Reason: ev.Reason, LastSeq: ev.Seq},
-		color: isColor(j.ColorMode),
+		color: ColorFacts{Requested: j.ColorMode}.Color() == ColorColor,
 	}
 }
 

@@ -86,7 +86,7 @@ func observedRecord(ev *Event) *storedRecord {
 	if pc.sheetsKnown {
 		r.Sheets, r.PrinterSheets = pc.sheets, pc.sheets
 	}
-	r.color = isColor(r.ColorMode)
+	r.color = ColorFacts{Requested: r.ColorMode}.Color() == ColorColor
 	return r
 }
 

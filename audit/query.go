@@ -172,9 +172,10 @@ type Total struct {
 	// Pages sums the pages of one copy, Impressions pages × copies, Sheets
 	// the sheets of paper.
 	Pages, Impressions, Sheets int64
-	// ColorJobs counts the jobs in colour; ColorImpressions and
-	// MonoImpressions split Impressions by colour mode.
-	ColorJobs, ColorImpressions, MonoImpressions int64
+	// ColorJobs counts the jobs in colour; ColorImpressions,
+	// MonoImpressions and UnknownColorImpressions split Impressions by
+	// the jobs' Color (JobRecord.Color).
+	ColorJobs, ColorImpressions, MonoImpressions, UnknownColorImpressions int64
 	// ObservedJobs and ObservedImpressions count the jobs printed
 	// without printgate (found in printers' own logs) among them.
 	ObservedJobs, ObservedImpressions int64
@@ -188,13 +189,15 @@ func (l *Log) Totals(ctx context.Context, q TotalsQuery) ([]Total, error) {
 	}
 	w := l.jobWhere(Filter{User: q.User, Queue: q.Queue, Device: q.Device, Outcome: q.Outcome, From: q.From, To: q.To,
 		Sensitive: q.Sensitive, Source: q.Source})
+	class := "(" + colorClassSQL() + ")"
 	sum := func(expr string) string { return "CAST(COALESCE(SUM(" + expr + "), 0) AS BIGINT)" }
 	query := `SELECT ` + col + `, COUNT(*), ` +
 		sum("CASE WHEN pages_known THEN 0 ELSE 1 END") + `, ` +
 		sum("pages") + `, ` + sum("impressions") + `, ` + sum("sheets") + `, ` +
-		sum("CASE WHEN color THEN 1 ELSE 0 END") + `, ` +
-		sum("CASE WHEN color THEN impressions ELSE 0 END") + `, ` +
-		sum("CASE WHEN color THEN 0 ELSE impressions END") + `, ` +
+		sum("CASE WHEN "+class+" = '"+string(ColorColor)+"' THEN 1 ELSE 0 END") + `, ` +
+		sum("CASE WHEN "+class+" = '"+string(ColorColor)+"' THEN impressions ELSE 0 END") + `, ` +
+		sum("CASE WHEN "+class+" = '"+string(ColorMono)+"' THEN impressions ELSE 0 END") + `, ` +
+		sum("CASE WHEN "+class+" = '"+string(ColorUnknown)+"' THEN impressions ELSE 0 END") + `, ` +
 		sum("CASE WHEN source = '' THEN 0 ELSE 1 END") + `, ` +
 		sum("CASE WHEN source = '' THEN 0 ELSE impressions END") +
 		` FROM audit_jobs` + w.String()
@@ -210,7 +213,8 @@ func (l *Log) Totals(ctx context.Context, q TotalsQuery) ([]Total, error) {
 	for rows.Next() {
 		var t Total
 		if err := rows.Scan(&t.Key, &t.Jobs, &t.PagesUnknown, &t.Pages, &t.Impressions, &t.Sheets,
-			&t.ColorJobs, &t.ColorImpressions, &t.MonoImpressions, &t.ObservedJobs, &t.ObservedImpressions); err != nil {
+			&t.ColorJobs, &t.ColorImpressions, &t.MonoImpressions, &t.UnknownColorImpressions,
+			&t.ObservedJobs, &t.ObservedImpressions); err != nil {
 			return nil, wrap("totals", err)
 		}
 		out = append(out, t)

@@ -158,7 +158,7 @@ func TestTotals(t *testing.T) {
 		job(1, "alice", day1, 3, true, 2, "two-sided-long-edge", "color")                   // 6 impressions, 4 sheets
 		job(2, "alice", day2, 5, true, 1, "one-sided", "monochrome")                        // 5, 5
 		job(3, "bob", day2, 0, false, 3, "one-sided", "monochrome")                         // unknown
-		job(4, "bob", day2, 120, true, 1, "two-sided-short-edge", "auto")                   // 120, 60
+		job(4, "bob", day2, 120, true, 1, "two-sided-short-edge", "auto")                   // 120, 60, colour unknown
 		job(5, "bob", day2.Add(time.Hour), 1, true, 4, "two-sided-long-edge", "monochrome") // 4, 4
 		appendTx(t, l, db, Event{Type: EventReleased, JobID: 2, Actor: "alice", Device: "mfp-1"})
 		appendTx(t, l, db, Event{Type: EventPrinted, JobID: 2, Actor: ActorSystem})
@@ -170,26 +170,26 @@ func TestTotals(t *testing.T) {
 			want []Total
 		}{
 			{"grand total", TotalsQuery{}, []Total{
-				{Key: "", Jobs: 5, PagesUnknown: 1, Pages: 129, Impressions: 135, Sheets: 73, ColorJobs: 2, ColorImpressions: 126, MonoImpressions: 9},
+				{Key: "", Jobs: 5, PagesUnknown: 1, Pages: 129, Impressions: 135, Sheets: 73, ColorJobs: 1, ColorImpressions: 6, MonoImpressions: 9, UnknownColorImpressions: 120},
 			}},
 			{"by user", TotalsQuery{GroupBy: ByUser}, []Total{
 				{Key: "alice", Jobs: 2, Pages: 8, Impressions: 11, Sheets: 9, ColorJobs: 1, ColorImpressions: 6, MonoImpressions: 5},
-				{Key: "bob", Jobs: 3, PagesUnknown: 1, Pages: 121, Impressions: 124, Sheets: 64, ColorJobs: 1, ColorImpressions: 120, MonoImpressions: 4},
+				{Key: "bob", Jobs: 3, PagesUnknown: 1, Pages: 121, Impressions: 124, Sheets: 64, MonoImpressions: 4, UnknownColorImpressions: 120},
 			}},
 			{"by day in Tokyo", TotalsQuery{GroupBy: ByDay}, []Total{
 				{Key: "2026-11-25", Jobs: 1, Pages: 3, Impressions: 6, Sheets: 4, ColorJobs: 1, ColorImpressions: 6},
-				{Key: "2026-11-26", Jobs: 4, PagesUnknown: 1, Pages: 126, Impressions: 129, Sheets: 69, ColorJobs: 1, ColorImpressions: 120, MonoImpressions: 9},
+				{Key: "2026-11-26", Jobs: 4, PagesUnknown: 1, Pages: 126, Impressions: 129, Sheets: 69, MonoImpressions: 9, UnknownColorImpressions: 120},
 			}},
 			{"by device", TotalsQuery{GroupBy: ByDevice}, []Total{
 				{Key: "", Jobs: 3, PagesUnknown: 1, Pages: 4, Impressions: 10, Sheets: 8, ColorJobs: 1, ColorImpressions: 6, MonoImpressions: 4},
 				{Key: "mfp-1", Jobs: 1, Pages: 5, Impressions: 5, Sheets: 5, MonoImpressions: 5},
-				{Key: "mfp-2", Jobs: 1, Pages: 120, Impressions: 120, Sheets: 60, ColorJobs: 1, ColorImpressions: 120},
+				{Key: "mfp-2", Jobs: 1, Pages: 120, Impressions: 120, Sheets: 60, UnknownColorImpressions: 120},
 			}},
 			{"printed only, by queue", TotalsQuery{GroupBy: ByQueue, Outcome: EventPrinted}, []Total{
 				{Key: "office", Jobs: 1, Pages: 5, Impressions: 5, Sheets: 5, MonoImpressions: 5},
 			}},
 			{"range and user", TotalsQuery{User: "bob", From: day2, To: day2.Add(time.Minute)}, []Total{
-				{Key: "", Jobs: 2, PagesUnknown: 1, Pages: 120, Impressions: 120, Sheets: 60, ColorJobs: 1, ColorImpressions: 120},
+				{Key: "", Jobs: 2, PagesUnknown: 1, Pages: 120, Impressions: 120, Sheets: 60, UnknownColorImpressions: 120},
 			}},
 			{"nothing matches", TotalsQuery{GroupBy: ByUser, User: "carol"}, nil},
 		}

@@ -60,8 +60,10 @@ func (r JobRecord) EventSeq() int64 {
 	return 0
 }
 
-// Color reports whether the job asked for (or may print in) colour.
-func (r JobRecord) Color() bool { return isColor(r.ColorMode) }
+// Color is the job's colour class by the one rule of ColorFacts: the
+// record holds the mode requested, so a job that asked for none (or for
+// "auto") is ColorUnknown.
+func (r JobRecord) Color() Color { return ColorFacts{Requested: r.ColorMode}.Color() }
 
 // Filter selects events or job records for Events, Jobs and Export. Zero
 // fields select everything.

@@ -22,7 +22,15 @@ var migrations = []database.Migration{
 	{Name: "signed chain marks", Up: createMarks},
 	{Name: "audit_expect_moved", Up: createExpectMoved},
 	{Name: "events and job records keyed by rowid", Up: rowidKeyed},
+	{Name: "colour by the one rule", Up: colorByRule},
 	{Name: "job records from printers' logs", Up: recordPrinterLogs},
+}
+
+// colorByRule rewrites the color column of the job records by the rule
+// of ColorFacts: an earlier version counted a job that asked for no
+// print-color-mode, or "auto", as colour; it is not known to be.
+func colorByRule(tx *gorm.DB, _ database.Dialect) error {
+	return tx.Exec(`UPDATE audit_jobs SET color = (` + colorClassSQL() + ` = '` + string(ColorColor) + `')`).Error
 }
 
 // rowidKeyed makes seq the rowid of audit_events and job_id that of

@@ -81,12 +81,15 @@ type barChart struct {
 	Rows          []barRow
 }
 
-// split is the colour-versus-mono chart: one bar in two parts.
+// split is the colour-versus-mono chart: one bar in three parts, the
+// impressions of jobs in colour, in monochrome and of unknown colour
+// (audit.Color), so that a job that asked for no colour mode is not
+// counted as either.
 type split struct {
-	Width, Height     float64
-	ColorW, MonoW     float64
-	Color, Mono       int64
-	ColorPct, MonoPct int
+	Width, Height                 float64
+	ColorW, MonoW, UnknownW       float64
+	Color, Mono, Unknown          int64
+	ColorPct, MonoPct, UnknownPct int
 }
 
 // chartsData is the charts page's data.
@@ -252,11 +255,21 @@ func layoutBars(ts []audit.Total, blank string) barChart {
 
 // layoutSplit draws colour and black-and-white impressions as one bar.
 func layoutSplit(t audit.Total) split {
-	sp := split{Width: chartWidth, Height: splitBarH, Color: t.ColorImpressions, Mono: t.MonoImpressions}
-	if sum := t.ColorImpressions + t.MonoImpressions; sum > 0 {
-		sp.ColorW = chartWidth * float64(t.ColorImpressions) / float64(sum)
-		sp.MonoW = chartWidth - sp.ColorW
-		sp.ColorPct = int(math.Round(100 * float64(t.ColorImpressions) / float64(sum)))
+	sp := split{Width: chartWidth, Height: splitBarH, Color: t.ColorImpressions, Mono: t.MonoImpressions,
+		Unknown: t.UnknownColorImpressions}
+	sum := sp.Color + sp.Mono + sp.Unknown
+	if sum == 0 {
+		return sp
+	}
+	share := func(n int64) float64 { return float64(n) / float64(sum) }
+	sp.ColorW, sp.MonoW = chartWidth*share(sp.Color), chartWidth*share(sp.Mono)
+	sp.UnknownW = chartWidth - sp.ColorW - sp.MonoW
+	sp.ColorPct, sp.MonoPct = int(math.Round(100*share(sp.Color))), int(math.Round(100*share(sp.Mono)))
+	// The rounded shares add up to 100: the last part present takes the
+	// rest.
+	if sp.Unknown > 0 {
+		sp.UnknownPct = max(0, 100-sp.ColorPct-sp.MonoPct)
+	} else {
 		sp.MonoPct = 100 - sp.ColorPct
 	}
 	return sp

@@ -258,6 +258,7 @@ func (s *server) streamExport(c *gin.Context, prefix, ctype, ext string, f audit
 	name := prefix + s.now().In(s.tz).Format("20060102-150405") + "." + ext
 	c.Header("Content-Type", ctype)
 	c.Header("Content-Disposition", `attachment; filename="`+name+`"`)
+	enc.Lang = s.locale(c).lang // the header in the reader's language
 	n, err := s.opts.Record.Export(c.Request.Context(), c.Writer, f, enc)
 	if err != nil {
 		if !c.Writer.Written() {

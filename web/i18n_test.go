@@ -110,7 +110,7 @@ func TestJapanesePages(t *testing.T) {
 	submitted := time.Date(2026, 4, 1, 8, 30, 0, 0, time.UTC)
 	e := newEnv(t, openDB(t, database.SQLite), func(o *Options) {
 		o.Jobs = &heldJobs{jobs: map[string][]HeldJob{adminName: {
-			{ID: 42, Name: "給与明細.pdf", Queue: "secure", Pages: 3, Copies: 1, NeedsPIN: true, Color: true,
+			{ID: 42, Name: "給与明細.pdf", Queue: "secure", Pages: 3, Copies: 1, NeedsPIN: true, Color: audit.ColorColor,
 				SubmittedAt: submitted, ExpiresAt: submitted.Add(time.Hour)},
 			{ID: 43, Name: "memo.pdf", Queue: "secure", SubmittedAt: submitted},
 		}}}

@@ -76,7 +76,9 @@ type HeldJob struct {
 	// Pages counts one copy's pages; 0 when not known.
 	Pages  int
 	Copies int
-	Color  bool
+	// Color is the job's colour class (audit.ColorOfMode of the mode it
+	// asked for).
+	Color audit.Color
 	// NeedsPIN reports a job that also asks for its own job PIN at
 	// release.
 	NeedsPIN bool

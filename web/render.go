@@ -14,6 +14,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/release/directory"
 )
 
@@ -80,17 +81,19 @@ func parsePages(tz *time.Location) (*pageSet, error) {
 	for lang, loc := range locales {
 		ps.pages[lang] = make(map[string]*template.Template)
 		funcs := template.FuncMap{
-			"t":       loc.T,
-			"tOr":     loc.TOr,
-			"date":    loc.Date,
-			"day":     loc.Day,
-			"hasRole": func(s *session, r string) bool { return s != nil && allowed(s.Role, accessFor(r)) },
-			"details": detailPairs,
-			"size":    loc.Size,
-			"num":     func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) },
-			"join":    strings.Join,
-			"has":     slices.Contains[[]string],
-			"redact":  redactURI,
+			"t":        loc.T,
+			"tOr":      loc.TOr,
+			"date":     loc.Date,
+			"day":      loc.Day,
+			"hasRole":  func(s *session, r string) bool { return s != nil && allowed(s.Role, accessFor(r)) },
+			"details":  detailPairs,
+			"size":     loc.Size,
+			"num":      func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) },
+			"plus":     func(a, b float64) float64 { return a + b },
+			"colorKey": colorKey,
+			"join":     strings.Join,
+			"has":      slices.Contains[[]string],
+			"redact":   redactURI,
 		}
 		for _, page := range pageNames() {
 			files := []string{"templates/" + page + ".html"}
@@ -229,4 +232,15 @@ func routeOf(c *gin.Context) string {
 		return c.Request.Method + " " + r
 	}
 	return c.Request.Method + " (no route)"
+}
+
+// colorKey is the catalog key that names a colour class.
+func colorKey(c audit.Color) string {
+	switch c {
+	case audit.ColorColor:
+		return "job.color"
+	case audit.ColorMono:
+		return "job.mono"
+	}
+	return "job.color_unknown"
 }

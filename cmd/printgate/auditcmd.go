@@ -117,7 +117,7 @@ func (a *app) reportBroken(rep audit.Report, anchorsPath string) error {
 }
 
 func (a *app) auditExportCommand() *cobra.Command {
-	var format, user, queue, device, fromS, toS, typ string
+	var format, user, queue, device, fromS, toS, typ, lang string
 	var shiftJIS, jobs, withoutPrintgate bool
 	c := &cobra.Command{
 		Use:   "export",
@@ -141,12 +141,18 @@ func (a *app) auditExportCommand() *cobra.Command {
 					return fmt.Errorf("--to: %w", err)
 				}
 				w := bufio.NewWriterSize(a.stdout, 64<<10)
-				n, err := st.audit.Export(cmd.Context(), w, f, audit.Format{Encoding: enc, ShiftJIS: shiftJIS, Jobs: jobs})
+				x, err := st.audit.ExportCounted(cmd.Context(), w, f,
+					audit.Format{Encoding: enc, ShiftJIS: shiftJIS, Jobs: jobs, Lang: lang})
 				if err != nil {
 					return err
 				}
 				if err := w.Flush(); err != nil {
 					return err
+				}
+				n := x.Rows
+				if x.Replaced > 0 {
+					fmt.Fprintf(a.stderr, "warning: %d character(s) that Shift_JIS (CP932) cannot hold written as \"?\"; "+
+						"export without --shift-jis (UTF-8, which Excel opens) to keep them\n", x.Replaced)
 				}
 				return st.recordAdmin(cmd, audit.EventExport, map[string]string{
 					"format": format, "user": user, "from": fromS, "to": toS, "rows": fmt.Sprint(n),
@@ -161,6 +167,7 @@ func (a *app) auditExportCommand() *cobra.Command {
 	c.Flags().StringVar(&fromS, "from", "", "from this time (2026-04-01 or RFC 3339), in the configured zone")
 	c.Flags().StringVar(&toS, "to", "", "up to this time")
 	c.Flags().BoolVar(&shiftJIS, "shift-jis", false, "CSV in Shift_JIS for older Excel")
+	c.Flags().StringVar(&lang, "lang", "en", "language of the CSV header: en or ja")
 	c.Flags().BoolVar(&jobs, "jobs", false, "one row per job instead of one per event")
 	c.Flags().StringVar(&typ, "type", "", "only events of this type (such as device-job-observed)")
 	c.Flags().BoolVar(&withoutPrintgate, "printed-without-printgate", false,

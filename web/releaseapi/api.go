@@ -19,6 +19,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/release"
 	"github.com/printgate/printgate/release/throttle"
 )
@@ -164,12 +165,17 @@ func (a *API) closeSession(c *gin.Context) {
 
 // jobJSON is a job as the panel shows it.
 type jobJSON struct {
-	ID          int64  `json:"id"`
-	Name        string `json:"name"`
-	Queue       string `json:"queue"`
-	Pages       int    `json:"pages"`
-	Copies      int    `json:"copies"`
+	ID     int64  `json:"id"`
+	Name   string `json:"name"`
+	Queue  string `json:"queue"`
+	Pages  int    `json:"pages"`
+	Copies int    `json:"copies"`
+	// Color is true only for a job in colour; ColorMode says which of
+	// "color", "monochrome" or "unknown" (audit.Color) the job is, so
+	// that a job that asked for no colour mode is not shown as black
+	// and white.
 	Color       bool   `json:"color"`
+	ColorMode   string `json:"color_mode"`
 	SubmittedAt string `json:"submitted_at"`
 	NeedsPIN    bool   `json:"needs_pin"`
 	// MyNumber marks a job whose document holds an individual number
@@ -181,9 +187,10 @@ type jobJSON struct {
 }
 
 func toJSON(j release.Job, withState bool) jobJSON {
+	color := audit.ColorOfMode(j.ColorMode)
 	out := jobJSON{
 		ID: j.ID, Name: j.Name, Queue: j.Queue, Pages: j.Pages, Copies: max(j.Copies, 1),
-		Color: j.ColorMode == "color", SubmittedAt: j.CreatedAt.Format(time.RFC3339), NeedsPIN: j.PasswordHash != "",
+		Color: color == audit.ColorColor, ColorMode: string(color), SubmittedAt: j.CreatedAt.Format(time.RFC3339), NeedsPIN: j.PasswordHash != "",
 		MyNumber: j.Sensitive == release.SensitiveMyNumber,
 	}
 	if withState {

@@ -38,6 +38,13 @@
     return s;
   }
 
+  // colorKey names the job's colour class; a server older than
+  // color_mode sends only color.
+  function colorKey(job) {
+    const mode = job.color_mode || (job.color ? "color" : "unknown");
+    return { color: "color", monochrome: "mono" }[mode] || "color_unknown";
+  }
+
   let session = null; // the API's answer to POST /sessions
   let jobs = [];
   let pendingCard = ""; // a card read on a device that also wants a PIN
@@ -336,7 +343,7 @@
       const copies = job.copies || 1;
       const pages = !job.pages ? text("pages_unknown")
         : text(job.pages === 1 ? "page_one" : "pages", { pages: job.pages, copies });
-      const meta = [job.queue, pages, text(job.color ? "color" : "mono"), formatTime(job.submitted_at)];
+      const meta = [job.queue, pages, text(colorKey(job)), formatTime(job.submitted_at)];
       info.append(el("span", "job-meta", meta.filter(Boolean).join(" · ")));
       if (job.needs_pin) info.append(el("span", "tag", text("needs_pin")));
       if (job.my_number) info.append(el("span", "tag", text("my_number")));
