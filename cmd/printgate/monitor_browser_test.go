@@ -144,8 +144,11 @@ func TestConsoleBrowserPrinterLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, pages := count(`#history-rows tr.observed`), shown(fmt.Sprintf(`tr[data-job="%d"] .printer-count`, id)); n != 1 ||
-		pages != "printer: 3" {
+	countSel := fmt.Sprintf(`tr[data-job="%d"] .printer-count`, id)
+	if count(countSel) != 1 {
+		t.Fatalf("bob's job %d shows no printer's count in the history", id)
+	}
+	if n, pages := count(`#history-rows tr.observed`), shown(countSel); n != 1 || pages != "printer: 3" {
 		t.Errorf("all jobs: %d rows from the printer log, bob's job shows %q; want mallory's row and the printer's 3", n, pages)
 	}
 	// The filter, as an administrator sets it.
