@@ -58,7 +58,7 @@ func TestPrintersPage(t *testing.T) {
 			`data-printer="mfp2" data-state="stopped" class="flagged"`,
 			`data-printer="mfp3" data-state="unreachable" class="flagged"`,
 			`<strong class="warn printer-stopped">not answering</strong>`,
-			"connection refused", "media-jam-error", "Black 80%",
+			`title="connection refused"`, "paper jam", "Black 80%",
 			"<td>mallory</td>", "salaries.pdf", "<td>printer log</td>", "Printed without printgate",
 			"/admin/printers/observed/export?format=csv",
 		} {

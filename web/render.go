@@ -83,6 +83,8 @@ func parsePages(tz *time.Location) (*pageSet, error) {
 		funcs := template.FuncMap{
 			"t":        loc.T,
 			"tOr":      loc.TOr,
+			"kw":       loc.Keyword,
+			"kws":      loc.Keywords,
 			"date":     loc.Date,
 			"day":      loc.Day,
 			"hasRole":  func(s *session, r string) bool { return s != nil && allowed(s.Role, accessFor(r)) },

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -147,17 +146,17 @@ func (a *app) userCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "NAME\tROLE\tDISPLAY NAME\tEMPLOYEE\tPIN\tLOCKED\tDISABLED")
+				var tab table
+				tab.row("NAME", "ROLE", "DISPLAY NAME", "EMPLOYEE", "PIN", "LOCKED", "DISABLED")
 				for _, u := range users {
 					ps, err := st.creds.PINStatus(cmd.Context(), u.Name)
 					if err != nil {
 						return err
 					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.Name, u.Role, u.DisplayName, u.EmployeeNumber,
+					tab.row(u.Name, string(u.Role), u.DisplayName, u.EmployeeNumber,
 						yesNo(ps.Set), yesNo(ps.Locked()), yesNo(u.Disabled))
 				}
-				return w.Flush()
+				return tab.write(a.stdout)
 			})
 		},
 	}

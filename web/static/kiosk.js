@@ -57,7 +57,9 @@
   let enrolTimer = 0;
   let qrTimer = 0;
 
-  // say shows a message; detail is the API's own explanation, if any.
+  // say shows a message in the page's language. detail, the API's own
+  // explanation (in the server's words), goes to the browser's console
+  // for whoever debugs the panel, never on the screen.
   function say(key, vars, kind, detail) {
     const m = $("message");
     if (!key) {
@@ -65,7 +67,8 @@
       m.textContent = "";
       return;
     }
-    m.textContent = text(key, vars) + (detail ? " (" + detail + ")" : "");
+    if (detail) console.warn("printgate:", key, detail);
+    m.textContent = text(key, vars);
     m.className = "flash " + (kind || "error");
     m.hidden = false;
   }
@@ -339,7 +342,9 @@
       box.value = String(job.id);
       label.append(box);
       const info = el("span", "job-info");
-      info.append(el("strong", "job-name", job.name || text("untitled")));
+      const name = el("strong", "job-name", job.name || text("untitled"));
+      name.title = job.name || ""; // the list cuts a long name to three lines
+      info.append(name);
       const copies = job.copies || 1;
       const pages = !job.pages ? text("pages_unknown")
         : text(job.pages === 1 ? "page_one" : "pages", { pages: job.pages, copies });
@@ -494,10 +499,13 @@
   }
 
   // reasonText is a job's reason for a person: the page's words for its
-  // state_reason where it has them, else the server's message.
+  // state_reason where it has them, else a word for "unknown" (the
+  // server's message is in its own words, so it goes to the console).
   function reasonText(job) {
     const key = "reason_" + (job.state_reason || "");
-    return msgs[key] ? text(key) : job.message || job.state_reason || "";
+    if (msgs[key]) return text(key);
+    if (job.message || job.state_reason) console.warn("printgate: job", job.id, job.state_reason, job.message);
+    return job.state_reason ? text("reason_unknown") : "";
   }
 
   // follow watches a released job until the printer has it, or it is
@@ -508,7 +516,8 @@
     const id = started.id;
     if (started.problem) {
       const key = "problem_" + started.problem;
-      setJobState(id, msgs[key] ? text(key) : text("state_failed") + ": " + started.problem, "error");
+      if (!msgs[key]) console.warn("printgate: job", id, started.problem);
+      setJobState(id, msgs[key] ? text(key) : text("state_failed"), "error");
       return false;
     }
     let state = started.state;
