@@ -207,6 +207,10 @@ func (b *batch) plan(evs []Event) error {
 		ev := &evs[i]
 		b.entry = append(b.entry, -1)
 		if ev.JobID == 0 {
+			if ev.Type == EventDeviceJobObserved {
+				b.entry[i] = len(b.records)
+				b.records = append(b.records, pendingRecord{insert: true, observed: true, first: i})
+			}
 			continue
 		}
 		k, ok := b.jobs[ev.JobID]

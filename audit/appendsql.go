@@ -54,9 +54,12 @@ type batch struct {
 // job submitted in the batch (insert), or the change to a stored one.
 type pendingRecord struct {
 	insert bool
-	first  int // the record's first event in the batch
-	rec    storedRecord
-	change recordChange
+	// observed marks the record of a job printed without printgate,
+	// made by its one event (observed.go).
+	observed bool
+	first    int // the record's first event in the batch
+	rec      storedRecord
+	change   recordChange
 }
 
 func (l *Log) getBatch() *batch {
@@ -358,6 +361,9 @@ func (l *Log) writeRecords(c conn, b *batch, evs []Event) error {
 		switch r := &b.records[k]; {
 		case !r.insert:
 			r.change.add(&evs[i])
+		case i == r.first && r.observed:
+			r.rec = *observedRecord(&evs[i])
+			inserts++
 		case i == r.first:
 			r.rec.init(&evs[i])
 			inserts++

@@ -47,6 +47,25 @@ const (
 // it. Other events' values under this key change nothing.
 const DetailDocumentName = "document-name"
 
+// Event types of printers' own job logs (package monitor).
+const (
+	// EventDeviceJobMatched completes one of printgate's own jobs with
+	// what the printer's log says of it: Details "pages" (impressions)
+	// and "sheets" become its record's printer count.
+	EventDeviceJobMatched = "device-job-matched"
+	// EventDeviceJobObserved is a job a printer's log lists that did not
+	// come through printgate. It has no job ID; it makes a record of its
+	// own, with SourcePrinterLog, so that history, totals and exports
+	// show it beside printgate's jobs (see observed.go).
+	EventDeviceJobObserved = "device-job-observed"
+	// SourcePrinterLog is JobRecord.Source of an observed job, and the
+	// "source" detail of the events from a printer's log.
+	SourcePrinterLog = "printer log"
+	// SourcePrintgate selects, in Filter.Source, the jobs that came
+	// through printgate (whose records' Source is "").
+	SourcePrintgate = "printgate"
+)
+
 // Event types of administrative actions; each admin action is audited too.
 const (
 	EventUserAdded      = "user-added"

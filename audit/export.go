@@ -329,22 +329,49 @@ func newEventExport(ev *Event, timeText func(time.Time) string) eventExport {
 var jobHeader = []string{"job_id", "submitted", "submitted_utc", "owner", "claimed_user", "client_addr", "queue",
 	"document_name", "name_hidden", "format", "size", "sha256", "pages", "pages_known", "pages_reason",
 	"copies", "sides", "color_mode", "color_mode_requested", "media", "has_job_pin", "impressions", "sheets",
-	"released", "device", "method", "printer", "completed", "expired", "deleted", "outcome", "reason"}
+	"released", "device", "method", "printer", "completed", "expired", "deleted", "outcome", "reason",
+	"printer_impressions", "printer_sheets", "source", "event_seq"}
 
 func (l *Log) jobRow(r *JobRecord) func() []string {
 	return func() []string {
-		return []string{itoa(r.JobID), l.csvTime(r.Submitted), utc(r.Submitted), r.Owner, r.ClaimedUser,
+		return []string{recordIDCell(r), l.csvTime(r.Submitted), utc(r.Submitted), r.Owner, r.ClaimedUser,
 			r.ClientAddr, r.Queue, r.DocumentName, bool01(r.HideName), r.Format, itoa(r.Size),
 			hex.EncodeToString(r.SHA256), pageCell(&r.JobInfo), bool01(r.PagesKnown), r.PagesReason,
 			itoa(int64(r.Copies)), r.Sides, string(r.Color()), r.ColorMode, r.Media, bool01(r.HasJobPIN),
 			itoa(r.Impressions), itoa(r.Sheets), l.csvTime(r.ReleasedAt), r.Device, r.Method, r.Printer,
-			l.csvTime(r.CompletedAt), l.csvTime(r.ExpiredAt), l.csvTime(r.DeletedAt), r.Outcome, r.Reason}
+			l.csvTime(r.CompletedAt), l.csvTime(r.ExpiredAt), l.csvTime(r.DeletedAt), r.Outcome, r.Reason,
+			printerCell(r, r.PrinterImpressions), printerCell(r, r.PrinterSheets), r.Source, seqCell(r)}
 	}
+}
+
+// recordIDCell is the job's ID, empty for a job printed without
+// printgate, which has none: its event_seq names the event it comes from.
+func recordIDCell(r *JobRecord) string {
+	if r.Observed() {
+		return ""
+	}
+	return jobIDCell(r.JobID)
+}
+
+func seqCell(r *JobRecord) string {
+	if !r.Observed() {
+		return ""
+	}
+	return itoa(r.EventSeq())
+}
+
+// printerCell is a count from the printer's own log: empty when it gave
+// none, as an unknown page count is.
+func printerCell(r *JobRecord, n int64) string {
+	if !r.PrinterCounted {
+		return ""
+	}
+	return itoa(n)
 }
 
 // jobExport is a job record as a JSON Lines object.
 type jobExport struct {
-	JobID int64 `json:"job_id"`
+	JobID int64 `json:"job_id,omitempty"`
 	jobJSON
 	// Color is the job's class (JobRecord.Color); color_mode is the
 	// mode it asked for.
@@ -360,16 +387,31 @@ type jobExport struct {
 	Deleted     string `json:"deleted,omitempty"`
 	Outcome     string `json:"outcome"`
 	Reason      string `json:"reason,omitempty"`
+	// PrinterImpressions and PrinterSheets are the printer's own count,
+	// absent when its log gave none.
+	PrinterImpressions *int64 `json:"printer_impressions,omitempty"`
+	PrinterSheets      *int64 `json:"printer_sheets,omitempty"`
+	Source             string `json:"source,omitempty"`
+	// EventSeq is, for a job printed without printgate (JobID 0), the
+	// event it comes from.
+	EventSeq int64 `json:"event_seq,omitempty"`
 }
 
 func (l *Log) jobObject(r *JobRecord) func() any {
 	return func() any {
 		j := toJobJSON(&r.JobInfo)
 		j.Submitted = l.zoned(r.Submitted)
-		return jobExport{JobID: r.JobID, jobJSON: j, Color: string(r.Color()), Impressions: r.Impressions, Sheets: r.Sheets,
+		x := jobExport{JobID: r.JobID, jobJSON: j, Color: string(r.Color()), Impressions: r.Impressions, Sheets: r.Sheets,
 			Released: l.zoned(r.ReleasedAt), Device: r.Device, Method: r.Method, Printer: r.Printer,
 			Completed: l.zoned(r.CompletedAt), Expired: l.zoned(r.ExpiredAt), Deleted: l.zoned(r.DeletedAt),
-			Outcome: r.Outcome, Reason: r.Reason}
+			Outcome: r.Outcome, Reason: r.Reason, Source: r.Source}
+		if r.Observed() {
+			x.JobID, x.EventSeq = 0, r.EventSeq()
+		}
+		if r.PrinterCounted {
+			x.PrinterImpressions, x.PrinterSheets = &r.PrinterImpressions, &r.PrinterSheets
+		}
+		return x
 	}
 }
 

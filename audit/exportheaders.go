@@ -20,6 +20,8 @@ var jaHeader = map[string]string{
 	"submitted": "送信日時", "submitted_utc": "送信日時 (UTC)", "details": "詳細", "prev_hash": "前のハッシュ",
 	"hash": "ハッシュ", "impressions": "印刷面数", "sheets": "用紙枚数", "released": "リリース日時",
 	"completed": "完了日時", "expired": "期限切れ日時", "deleted": "削除日時",
+	"printer_impressions": "印刷ページ数（プリンター）", "printer_sheets": "用紙枚数（プリンター）",
+	"source": "経路", "event_seq": "イベント連番",
 }
 
 // headerNames returns the column names of the CSV header in lang, or nil

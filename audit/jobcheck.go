@@ -104,6 +104,10 @@ func diff(got, want *storedRecord) []string {
 	when("expired", got.ExpiredAt, want.ExpiredAt)
 	when("deleted", got.DeletedAt, want.DeletedAt)
 	num("last event", got.LastSeq, want.LastSeq)
+	flag("printer counted", got.PrinterCounted, want.PrinterCounted)
+	num("printer impressions", got.PrinterImpressions, want.PrinterImpressions)
+	num("printer sheets", got.PrinterSheets, want.PrinterSheets)
+	str("source", got.Source, want.Source, true)
 	if !plausibleDay(got.day, want.Submitted) {
 		out = append(out, fmt.Sprintf("day is %q, not the date of its submission", got.day))
 	}
@@ -167,6 +171,10 @@ func (c *jobChecker) problem(id int64, reason string) {
 // event takes in a verified event, then compares the records whose last
 // event it is (or precedes).
 func (c *jobChecker) event(ev *Event) error {
+	if ev.JobID == 0 && ev.Type == EventDeviceJobObserved {
+		rec := observedRecord(ev)
+		c.open[rec.JobID] = rec
+	}
 	if ev.JobID != 0 {
 		switch rec, ok := c.open[ev.JobID]; {
 		case ev.Type == EventSubmitted && ev.Job != nil:
@@ -297,11 +305,17 @@ func (l *Log) CheckJob(ctx context.Context, id int64) (string, error) {
 			return "", err
 		}
 		var want *storedRecord
-		for ev, err := range l.Events(ctx, Filter{JobID: id}) {
+		f := Filter{JobID: id}
+		if id < 0 { // an observed job's record: its one event
+			f = Filter{Type: EventDeviceJobObserved, FromSeq: -id, ToSeq: -id}
+		}
+		for ev, err := range l.Events(ctx, f) {
 			if err != nil {
 				return "", err
 			}
 			switch {
+			case id < 0:
+				want = observedRecord(&ev)
 			case ev.Type == EventSubmitted && ev.Job != nil:
 				want = recordFrom(&ev)
 			case want != nil:

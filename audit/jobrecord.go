@@ -44,6 +44,9 @@ type recordChange struct {
 	name                                  string // a name recorded keyed at submission, now in clear
 	device, method, printer               string
 	released, completed, expired, deleted time.Time
+	// printer is set by a device-job-matched event: the printer's own
+	// count of the job.
+	printerCount printerCount
 }
 
 // add folds ev, the job's next event, into c. The latest reason given
@@ -79,6 +82,10 @@ func (c *recordChange) add(ev *Event) {
 		set(&c.owner, ev.Owner)
 	case EventSensitiveContentAbsent, EventSensitiveContentUnchecked:
 		set(&c.name, ev.Details[DetailDocumentName])
+	case EventDeviceJobMatched:
+		if pc, ok := printerCountOf(ev.Details); ok {
+			c.printerCount = pc
+		}
 	}
 }
 
@@ -104,6 +111,12 @@ func (c *recordChange) applyTo(r *JobRecord) {
 			*f.dst = f.v
 		}
 	}
+	if pc := c.printerCount; pc.counted {
+		r.PrinterCounted, r.PrinterImpressions = true, pc.impressions
+		if pc.sheetsKnown {
+			r.PrinterSheets = pc.sheets
+		}
+	}
 }
 
 // recordUpdate sets the columns of a recordChange, leaving those it does
@@ -114,12 +127,14 @@ const recordUpdate = `UPDATE audit_jobs SET last_seq = ?, owner = COALESCE(?, ow
 	printer = COALESCE(?, printer), released_at = COALESCE(?, released_at),
 	completed_at = COALESCE(?, completed_at), expired_at = COALESCE(?, expired_at),
 	deleted_at = COALESCE(?, deleted_at), document_name = COALESCE(?, document_name),
-	name_hidden = COALESCE(?, name_hidden) WHERE job_id = ?`
+	name_hidden = COALESCE(?, name_hidden), printer_impressions = COALESCE(?, printer_impressions),
+	printer_sheets = COALESCE(?, printer_sheets) WHERE job_id = ?`
 
 func (c *recordChange) appendUpdateArgs(args []any, jobID int64) []any {
+	impr, sheets := c.printerCount.args()
 	return append(args, c.lastSeq, nullString(c.owner), nullString(c.outcome), nullString(c.reason), nullString(c.device),
 		nullString(c.method), nullString(c.printer), nullTimeArg(c.released), nullTimeArg(c.completed),
-		nullTimeArg(c.expired), nullTimeArg(c.deleted), nullString(c.name), c.nameHidden(), jobID)
+		nullTimeArg(c.expired), nullTimeArg(c.deleted), nullString(c.name), c.nameHidden(), impr, sheets, jobID)
 }
 
 // nameHidden is the name_hidden argument of recordUpdate: false once the
@@ -136,10 +151,11 @@ func (c *recordChange) nameHidden() any {
 const recordColumns = `job_id, queue, owner, claimed_user, client_addr, document_name, name_hidden,
 	format, size, sha256, pages, pages_known, pages_reason, copies, sides, color_mode, color, media,
 	has_job_pin, impressions, sheets, submitted_at, day, outcome, reason, last_seq,
-	released_at, completed_at, expired_at, deleted_at, device, method, printer`
+	released_at, completed_at, expired_at, deleted_at, device, method, printer,
+	printer_impressions, printer_sheets, source`
 
 // recordColumnCount is the number of recordColumns.
-const recordColumnCount = 33
+const recordColumnCount = 36
 
 // appendRecordArgs appends the values of recordColumns for r.
 func (l *Log) appendRecordArgs(args []any, r *storedRecord) []any {
@@ -148,11 +164,16 @@ func (l *Log) appendRecordArgs(args []any, r *storedRecord) []any {
 	if len(j.SHA256) > 0 {
 		digest = j.SHA256
 	}
+	var printerImpr, printerSheets any // NULL: the printer's log gave none
+	if r.PrinterCounted {
+		printerImpr, printerSheets = r.PrinterImpressions, r.PrinterSheets
+	}
 	return append(args, r.JobID, j.Queue, j.Owner, j.ClaimedUser, j.ClientAddr, j.DocumentName, j.HideName,
 		j.Format, j.Size, digest, j.Pages, j.PagesKnown, j.PagesReason, j.Copies, j.Sides, j.ColorMode,
 		r.color, j.Media, j.HasJobPIN, r.Impressions, r.Sheets, j.Submitted, l.day(j.Submitted),
 		r.Outcome, r.Reason, r.LastSeq, nullTimeArg(r.ReleasedAt), nullTimeArg(r.CompletedAt),
-		nullTimeArg(r.ExpiredAt), nullTimeArg(r.DeletedAt), r.Device, r.Method, r.Printer)
+		nullTimeArg(r.ExpiredAt), nullTimeArg(r.DeletedAt), r.Device, r.Method, r.Printer,
+		printerImpr, printerSheets, r.Source)
 }
 
 // nullString is s, or NULL for "".

@@ -33,6 +33,8 @@ type HistoryQuery struct {
 	// Sensitive selects the jobs whose document was found to hold
 	// content of this kind ("my-number").
 	Sensitive string
+	// Source selects by where jobs come from, as Filter.Source.
+	Source string
 	// Limit is the page size: DefaultPageSize when 0, at most MaxPageSize.
 	Limit int
 	// Cursor continues after the page that returned it as Next; "" starts
@@ -44,7 +46,7 @@ type HistoryQuery struct {
 // together: Export with it writes every row History pages through.
 func (q HistoryQuery) Filter() Filter {
 	return Filter{User: q.User, From: q.From, To: q.To, Queue: q.Queue, Device: q.Device, Outcome: q.Outcome, Name: q.Name,
-		Sensitive: q.Sensitive}
+		Sensitive: q.Sensitive, Source: q.Source}
 }
 
 // HistoryPage is one page of job history.
@@ -156,6 +158,8 @@ type TotalsQuery struct {
 	// Sensitive selects the jobs found to hold content of this kind
 	// ("my-number"), as HistoryQuery.Sensitive.
 	Sensitive string
+	// Source selects by where jobs come from, as Filter.Source.
+	Source string
 }
 
 // Total sums the jobs of one group.
@@ -172,6 +176,9 @@ type Total struct {
 	// MonoImpressions and UnknownColorImpressions split Impressions by
 	// the jobs' Color (JobRecord.Color).
 	ColorJobs, ColorImpressions, MonoImpressions, UnknownColorImpressions int64
+	// ObservedJobs and ObservedImpressions count the jobs printed
+	// without printgate (found in printers' own logs) among them.
+	ObservedJobs, ObservedImpressions int64
 }
 
 // Totals sums jobs, pages and impressions per group, ordered by Key.
@@ -181,7 +188,7 @@ func (l *Log) Totals(ctx context.Context, q TotalsQuery) ([]Total, error) {
 		return nil, fmt.Errorf("audit: totals: unknown grouping %q", q.GroupBy)
 	}
 	w := l.jobWhere(Filter{User: q.User, Queue: q.Queue, Device: q.Device, Outcome: q.Outcome, From: q.From, To: q.To,
-		Sensitive: q.Sensitive})
+		Sensitive: q.Sensitive, Source: q.Source})
 	class := "(" + colorClassSQL() + ")"
 	sum := func(expr string) string { return "CAST(COALESCE(SUM(" + expr + "), 0) AS BIGINT)" }
 	query := `SELECT ` + col + `, COUNT(*), ` +
@@ -190,7 +197,9 @@ func (l *Log) Totals(ctx context.Context, q TotalsQuery) ([]Total, error) {
 		sum("CASE WHEN "+class+" = '"+string(ColorColor)+"' THEN 1 ELSE 0 END") + `, ` +
 		sum("CASE WHEN "+class+" = '"+string(ColorColor)+"' THEN impressions ELSE 0 END") + `, ` +
 		sum("CASE WHEN "+class+" = '"+string(ColorMono)+"' THEN impressions ELSE 0 END") + `, ` +
-		sum("CASE WHEN "+class+" = '"+string(ColorUnknown)+"' THEN impressions ELSE 0 END") +
+		sum("CASE WHEN "+class+" = '"+string(ColorUnknown)+"' THEN impressions ELSE 0 END") + `, ` +
+		sum("CASE WHEN source = '' THEN 0 ELSE 1 END") + `, ` +
+		sum("CASE WHEN source = '' THEN 0 ELSE impressions END") +
 		` FROM audit_jobs` + w.String()
 	if q.GroupBy != "" {
 		query += ` GROUP BY ` + col + ` ORDER BY ` + col
@@ -204,7 +213,8 @@ func (l *Log) Totals(ctx context.Context, q TotalsQuery) ([]Total, error) {
 	for rows.Next() {
 		var t Total
 		if err := rows.Scan(&t.Key, &t.Jobs, &t.PagesUnknown, &t.Pages, &t.Impressions, &t.Sheets,
-			&t.ColorJobs, &t.ColorImpressions, &t.MonoImpressions, &t.UnknownColorImpressions); err != nil {
+			&t.ColorJobs, &t.ColorImpressions, &t.MonoImpressions, &t.UnknownColorImpressions,
+			&t.ObservedJobs, &t.ObservedImpressions); err != nil {
 			return nil, wrap("totals", err)
 		}
 		out = append(out, t)

@@ -35,6 +35,29 @@ type JobRecord struct {
 	Reason string
 	// LastSeq is the sequence of the job's latest event.
 	LastSeq int64
+	// PrinterCounted reports whether the printer's own job log gave the
+	// job's impressions: PrinterImpressions, and PrinterSheets where it
+	// gave sheets too (else 0). They are what the printer says it
+	// printed, beside what printgate counted in the document.
+	PrinterCounted                    bool
+	PrinterImpressions, PrinterSheets int64
+	// Source is "" for a job that came through printgate, or
+	// SourcePrinterLog for one found only in a printer's own log
+	// (observed): such a record's JobID is minus its event's sequence.
+	Source string
+}
+
+// Observed reports whether the record is of a job printed without
+// printgate, found in a printer's own log.
+func (r JobRecord) Observed() bool { return r.Source == SourcePrinterLog }
+
+// EventSeq is the sequence of the event an observed job's record comes
+// from (0 for printgate's own jobs).
+func (r JobRecord) EventSeq() int64 {
+	if r.Observed() {
+		return -r.JobID
+	}
+	return 0
 }
 
 // Color is the job's colour class by the one rule of ColorFacts: the
@@ -61,6 +84,10 @@ type Filter struct {
 	// content of this kind ("my-number": a sensitive-content-detected
 	// event of that kind). Events ignore it.
 	Sensitive string
+	// Source selects job records by where they come from: SourcePrintgate
+	// for jobs that came through printgate, SourcePrinterLog for jobs
+	// printed without it; "" selects both. Events ignore it.
+	Source string
 	// JobID selects one job's events or record.
 	JobID int64
 	// From (inclusive) and To (exclusive) bound the event time, or the
@@ -124,6 +151,13 @@ func (l *Log) jobWhere(f Filter) *where {
 		}
 		w.add("("+cond+")", args...)
 	}
+	switch f.Source {
+	case SourcePrintgate:
+		w.add("source = ''")
+	case "":
+	default:
+		w.add("source = ?", f.Source)
+	}
 	if f.Sensitive != "" {
 		w.add(`job_id IN (SELECT job_id FROM audit_events WHERE type = ? AND details LIKE ? ESCAPE '\')`,
 			EventSensitiveContentDetected, `%"kind":"`+escapeLike(f.Sensitive)+`"%`)
@@ -172,7 +206,7 @@ func scanEvent(rows *sql.Rows) (Event, error) {
 const jobColumns = `job_id, queue, owner, claimed_user, client_addr, document_name, name_hidden, format,
 	size, sha256, pages, pages_known, pages_reason, copies, sides, color_mode, media, has_job_pin,
 	impressions, sheets, submitted_at, released_at, completed_at, expired_at, deleted_at,
-	device, method, printer, outcome, reason, last_seq`
+	device, method, printer, outcome, reason, last_seq, printer_impressions, printer_sheets, source`
 
 func scanJob(rows *sql.Rows) (JobRecord, error) {
 	var r JobRecord
@@ -186,14 +220,16 @@ func scanJob(rows *sql.Rows) (JobRecord, error) {
 // query selects after them into extra.
 func scanJobInto(rows *sql.Rows, r *JobRecord, extra ...any) error {
 	var released, completed, expired, deled sql.NullTime
+	var printerImpr, printerSheets sql.NullInt64
 	dest := append([]any{&r.JobID, &r.Queue, &r.Owner, &r.ClaimedUser, &r.ClientAddr, &r.DocumentName,
 		&r.HideName, &r.Format, &r.Size, &r.SHA256, &r.Pages, &r.PagesKnown, &r.PagesReason, &r.Copies,
 		&r.Sides, &r.ColorMode, &r.Media, &r.HasJobPIN, &r.Impressions, &r.Sheets, &r.Submitted,
 		&released, &completed, &expired, &deled, &r.Device, &r.Method, &r.Printer, &r.Outcome,
-		&r.Reason, &r.LastSeq}, extra...)
+		&r.Reason, &r.LastSeq, &printerImpr, &printerSheets, &r.Source}, extra...)
 	if err := rows.Scan(dest...); err != nil {
 		return fmt.Errorf("scan job record: %w", err)
 	}
+	r.PrinterCounted, r.PrinterImpressions, r.PrinterSheets = printerImpr.Valid, printerImpr.Int64, printerSheets.Int64
 	r.Submitted = r.Submitted.UTC()
 	r.ReleasedAt, r.CompletedAt = nullTime(released), nullTime(completed)
 	r.ExpiredAt, r.DeletedAt = nullTime(expired), nullTime(deled)

@@ -23,6 +23,7 @@ var migrations = []database.Migration{
 	{Name: "audit_expect_moved", Up: createExpectMoved},
 	{Name: "events and job records keyed by rowid", Up: rowidKeyed},
 	{Name: "colour by the one rule", Up: colorByRule},
+	{Name: "job records from printers' logs", Up: recordPrinterLogs},
 }
 
 // colorByRule rewrites the color column of the job records by the rule

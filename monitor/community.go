@@ -38,6 +38,8 @@ func communityAEAD(key []byte) (cipher.AEAD, error) {
 
 // sealCommunity encrypts community for the printer name (bound as
 // additional data, so a sealed value moved to another row does not open).
+// SNMPv3 passphrases are sealed the same way, bound to the name with a
+// suffix (v3AAD) so that they never open as a community.
 func sealCommunity(key []byte, name, community string) (string, error) {
 	aead, err := communityAEAD(key)
 	if err != nil {
@@ -71,3 +73,6 @@ func openCommunity(key []byte, name, stored string) (string, error) {
 	}
 	return string(plain), nil
 }
+
+// v3AAD is what SNMPv3 passphrases of printer name are bound to.
+func v3AAD(name string) string { return name + "\x00snmpv3" }

@@ -40,7 +40,7 @@ func snmpTarget(addr string) (string, error) {
 // errNoCounter means the agent answered without a usable counter.
 var errNoCounter = errors.New("no prtMarkerLifeCount")
 
-// readCounter reads p's life counter over SNMPv2c, stores it in the
+// readCounter reads p's life counter over SNMPv2c or v3, stores it in the
 // day's row, and reconciles the days that are complete.
 func (m *Monitor) readCounter(ctx context.Context, p Printer) (int64, error) {
 	n, err := m.getCounter(ctx, p)
@@ -62,22 +62,29 @@ func (m *Monitor) getCounter(ctx context.Context, p Printer) (int64, error) {
 		return 0, err
 	}
 	pn, _ := strconv.Atoi(port)
-	community, err := openCommunity(m.opts.Key, p.Name, p.SNMPCommunity)
-	if err != nil {
-		return 0, err
-	}
 	timeout := m.opts.Timeout / 2
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = min(timeout, time.Until(dl)/2)
 	}
-	g := &gosnmp.GoSNMP{Target: host, Port: uint16(pn), Community: community, Version: gosnmp.Version2c,
+	g := &gosnmp.GoSNMP{Target: host, Port: uint16(pn), Version: gosnmp.Version2c,
 		Timeout: timeout, Retries: 1, Context: ctx, MaxOids: 1}
+	if p.SNMPVersion == Version3 {
+		g.Version, g.SecurityModel = gosnmp.Version3, gosnmp.UserSecurityModel
+		if g.SecurityParameters, g.MsgFlags, err = m.usm(p); err != nil {
+			return 0, err
+		}
+	} else if g.Community, err = openCommunity(m.opts.Key, p.Name, p.SNMPCommunity); err != nil {
+		return 0, err
+	}
 	if err := g.Connect(); err != nil {
 		return 0, fmt.Errorf("snmp %s: %w", p.SNMPAddr, err)
 	}
 	defer g.Conn.Close()
 	res, err := g.Get([]string{LifeCountOID})
 	if err != nil {
+		if p.SNMPVersion == Version3 {
+			err = v3Error(err)
+		}
 		return 0, fmt.Errorf("snmp %s: %w", p.SNMPAddr, err)
 	}
 	if len(res.Variables) != 1 {
@@ -169,8 +176,11 @@ func (m *Monitor) settle(ctx context.Context, p Printer, d, next counterDay) err
 // and the pages observed in its log, in [from, to).
 func (m *Monitor) printed(ctx context.Context, uri string, from, to time.Time) (released, observed int64, err error) {
 	var sum struct{ N int64 }
-	err = m.opts.DB.WithContext(ctx).Raw(`SELECT CAST(COALESCE(SUM(impressions), 0) AS BIGINT) AS n FROM audit_jobs
-		WHERE printer = ? AND outcome = 'printed' AND completed_at >= ? AND completed_at < ?`, uri, from.UTC(), to.UTC()).
+	// Observed jobs have records too (source "printer log"): they are
+	// counted once, from their events, below.
+	err = m.opts.DB.WithContext(ctx).Raw(`SELECT CAST(COALESCE(SUM(COALESCE(printer_impressions, impressions)), 0) AS BIGINT) AS n
+		FROM audit_jobs WHERE printer = ? AND outcome = 'printed' AND source = '' AND completed_at >= ? AND completed_at < ?`,
+		uri, from.UTC(), to.UTC()).
 		Scan(&sum).Error
 	if err != nil {
 		return 0, 0, fmt.Errorf("monitor: released pages: %w", err)

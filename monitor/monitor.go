@@ -39,16 +39,16 @@ const (
 const (
 	// EventDeviceJobObserved is a job found in a printer's own log that
 	// printgate did not send: its Owner is the user the printer saw.
-	EventDeviceJobObserved = "device-job-observed"
+	EventDeviceJobObserved = audit.EventDeviceJobObserved
 	// EventDeviceJobMatched completes one of printgate's own jobs with
 	// what the printer's log says of it (its impressions).
-	EventDeviceJobMatched = "device-job-matched"
+	EventDeviceJobMatched = audit.EventDeviceJobMatched
 	// EventCounterDiscrepancy says a printer's life counter moved by more
 	// pages than printgate released and observed over a day.
 	EventCounterDiscrepancy = "counter-discrepancy"
 	// SourcePrinterLog is the "source" detail of events from a
 	// printer's log.
-	SourcePrinterLog = "printer log"
+	SourcePrinterLog = audit.SourcePrinterLog
 )
 
 // Releases finds printgate's own jobs among a printer's: release.Service

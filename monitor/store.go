@@ -51,6 +51,14 @@ type Printer struct {
 	// and is never logged or shown.
 	SNMPAddr      string `gorm:"column:snmp_addr"`
 	SNMPCommunity string `gorm:"column:snmp_community"`
+	// SNMPVersion is Version3 for an agent read with a USM user
+	// (SNMPUser, protocols SNMPAuth and SNMPPriv, the passphrases sealed
+	// in SNMPKeys like a community), else Version2c ("" before v3).
+	SNMPVersion string `gorm:"column:snmp_version"`
+	SNMPUser    string `gorm:"column:snmp_user"`
+	SNMPAuth    string `gorm:"column:snmp_auth"`
+	SNMPPriv    string `gorm:"column:snmp_priv"`
+	SNMPKeys    string `gorm:"column:snmp_keys"`
 	// State is printer-state ("idle", "processing", "stopped"), or
 	// "unreachable" when the printer did not answer its last poll.
 	State string
@@ -115,7 +123,14 @@ func (counterDay) TableName() string { return "monitor_counters" }
 
 // Migrate creates or updates the monitor's tables.
 func Migrate(ctx context.Context, db *database.DB) error {
-	return db.Migrate(ctx, "monitor", []database.Migration{{Name: "monitor tables", Up: createTables}})
+	return db.Migrate(ctx, "monitor", []database.Migration{{Name: "monitor tables", Up: createTables},
+		{Name: "SNMPv3", Up: func(tx *gorm.DB, _ database.Dialect) error {
+			return database.Exec(tx, `ALTER TABLE monitor_printers ADD COLUMN snmp_version TEXT NOT NULL DEFAULT ''`,
+				`ALTER TABLE monitor_printers ADD COLUMN snmp_user TEXT NOT NULL DEFAULT ''`,
+				`ALTER TABLE monitor_printers ADD COLUMN snmp_auth TEXT NOT NULL DEFAULT ''`,
+				`ALTER TABLE monitor_printers ADD COLUMN snmp_priv TEXT NOT NULL DEFAULT ''`,
+				`ALTER TABLE monitor_printers ADD COLUMN snmp_keys TEXT NOT NULL DEFAULT ''`)
+		}}})
 }
 
 func createTables(tx *gorm.DB, d database.Dialect) error {
@@ -186,6 +201,9 @@ type Spec struct {
 	// SNMPCommunity its community (from standard input, never an
 	// argument).
 	SNMPAddr, SNMPCommunity string
+	// SNMPv3, when set, reads the agent with this USM user instead of a
+	// community.
+	SNMPv3 *SNMPv3
 }
 
 // Add registers a printer for monitoring only; rec runs in the same
@@ -202,12 +220,19 @@ func (r *Registry) Add(ctx context.Context, s Spec, rec database.Hook) (Printer,
 		if s.SNMPAddr, err = snmpTarget(s.SNMPAddr); err != nil {
 			return Printer{}, err
 		}
-		if s.SNMPCommunity == "" || len(s.SNMPCommunity) > 255 || strings.ContainsAny(s.SNMPCommunity, "\r\n\x00") {
-			return Printer{}, fmt.Errorf("%w: an SNMP community of 1 to 255 characters is needed", ErrBadPrinter)
+		if err := checkSNMPAuth(&s); err != nil {
+			return Printer{}, err
 		}
 	}
 	p := Printer{Name: s.Name, URI: s.URI, Source: SourceMonitor, SNMPAddr: s.SNMPAddr, CreatedAt: r.now().UTC()}
-	if s.SNMPAddr != "" {
+	switch {
+	case s.SNMPv3 != nil:
+		p.SNMPVersion, p.SNMPUser, p.SNMPAuth, p.SNMPPriv = Version3, s.SNMPv3.User, s.SNMPv3.Auth, s.SNMPv3.Priv
+		if p.SNMPKeys, err = sealV3(r.key, s.Name, *s.SNMPv3); err != nil {
+			return Printer{}, err
+		}
+	case s.SNMPAddr != "":
+		p.SNMPVersion = Version2c
 		if p.SNMPCommunity, err = sealCommunity(r.key, s.Name, s.SNMPCommunity); err != nil {
 			return Printer{}, err
 		}
@@ -226,6 +251,25 @@ func (r *Registry) Add(ctx context.Context, s Spec, rec database.Hook) (Printer,
 		return Printer{}, fmt.Errorf("monitor: add %s: %w", s.Name, err)
 	}
 	return p, nil
+}
+
+// checkSNMPAuth checks s's community or SNMPv3 settings: one of them.
+func checkSNMPAuth(s *Spec) error {
+	if s.SNMPv3 != nil {
+		if s.SNMPCommunity != "" {
+			return fmt.Errorf("%w: an SNMP community or SNMPv3 settings, not both", ErrBadPrinter)
+		}
+		v := *s.SNMPv3
+		if err := v.check(); err != nil {
+			return err
+		}
+		s.SNMPv3 = &v
+		return nil
+	}
+	if s.SNMPCommunity == "" || len(s.SNMPCommunity) > 255 || strings.ContainsAny(s.SNMPCommunity, "\r\n\x00") {
+		return fmt.Errorf("%w: an SNMP community of 1 to 255 characters is needed", ErrBadPrinter)
+	}
+	return nil
 }
 
 // Remove stops monitoring a printer registered with Add; rec runs in

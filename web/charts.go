@@ -97,6 +97,9 @@ type chartsData struct {
 	// State is "ok", "unavailable", "invalid" or "error".
 	State    string
 	From, To string
+	// Source is the source filter, as the history page's ("" for all
+	// jobs, "printgate", "printer-log" for those printed without it).
+	Source string
 	// TopN is how many users the top-users chart names at most.
 	TopN    int
 	Days    dayChart
@@ -114,13 +117,16 @@ func (s *server) chartsPage(c *gin.Context) {
 	today = time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, s.tz)
 	d := chartsData{State: "unavailable", TopN: topUsers,
 		From: cmp.Or(strings.TrimSpace(c.Query("from")), today.AddDate(0, 0, 1-defaultChartDays).Format(dateLayout)),
-		To:   cmp.Or(strings.TrimSpace(c.Query("to")), today.Format(dateLayout))}
+		To:   cmp.Or(strings.TrimSpace(c.Query("to")), today.Format(dateLayout)), Source: strings.TrimSpace(c.Query("source"))}
+	source, sourceOK := sources[d.Source]
 	v := view{Title: "charts.title"}
 	status := http.StatusOK
 	from, errFrom := time.ParseInLocation(dateLayout, d.From, s.tz)
 	to, errTo := time.ParseInLocation(dateLayout, d.To, s.tz)
 	to = to.AddDate(0, 0, 1) // the "to" day is included
 	switch {
+	case !sourceOK:
+		d.State, v.Error, status = "invalid", s.locale(c).T("history.bad_source"), http.StatusBadRequest
 	case errFrom != nil || errTo != nil:
 		d.State, v.Error, status = "invalid", s.locale(c).T("history.bad_date"), http.StatusBadRequest
 	case !from.Before(to):
@@ -129,7 +135,7 @@ func (s *server) chartsPage(c *gin.Context) {
 		d.State, v.Error, status = "invalid", s.locale(c).T("charts.too_long", maxChartDays), http.StatusBadRequest
 	case s.opts.Record != nil:
 		d.State = "ok"
-		if err := s.fillCharts(c.Request.Context(), s.locale(c), &d, from, to); err != nil {
+		if err := s.fillCharts(c.Request.Context(), s.locale(c), &d, source, from, to); err != nil {
 			s.log.Error("web: charts", "err", err)
 			d.State = "error"
 		}
@@ -139,9 +145,9 @@ func (s *server) chartsPage(c *gin.Context) {
 }
 
 // fillCharts reads the totals of [from, to) and lays out the charts.
-func (s *server) fillCharts(ctx context.Context, loc *locale, d *chartsData, from, to time.Time) error {
+func (s *server) fillCharts(ctx context.Context, loc *locale, d *chartsData, source string, from, to time.Time) error {
 	totals := func(by audit.GroupBy) ([]audit.Total, error) {
-		return s.opts.Record.Totals(ctx, audit.TotalsQuery{GroupBy: by, From: from, To: to})
+		return s.opts.Record.Totals(ctx, audit.TotalsQuery{GroupBy: by, From: from, To: to, Source: source})
 	}
 	grand, err := totals("")
 	if err != nil {

@@ -38,14 +38,25 @@ type historyFilter struct {
 	// Sensitive is "my-number" for the jobs found to hold an individual
 	// number, or empty.
 	Sensitive string
+	// Source is sourcePrinterLog for the jobs printed without printgate
+	// (found in printers' own logs), audit.SourcePrintgate for those that
+	// came through it, or empty for both.
+	Source string
 }
+
+// sourcePrinterLog is the source filter's value (a URL parameter, so
+// without a space) for jobs printed without printgate.
+const sourcePrinterLog = "printer-log"
+
+// sources are the values of the source filter and what each selects.
+var sources = map[string]string{"": "", audit.SourcePrintgate: audit.SourcePrintgate, sourcePrinterLog: audit.SourcePrinterLog}
 
 // values returns the filter's non-empty fields as URL parameters.
 func (f historyFilter) values() url.Values {
 	v := url.Values{}
 	for _, p := range []struct{ key, val string }{
 		{"user", f.User}, {"from", f.From}, {"to", f.To}, {"queue", f.Queue},
-		{"device", f.Device}, {"outcome", f.Outcome}, {"name", f.Name}, {"sensitive", f.Sensitive},
+		{"device", f.Device}, {"outcome", f.Outcome}, {"name", f.Name}, {"sensitive", f.Sensitive}, {"source", f.Source},
 	} {
 		if p.val != "" {
 			v.Set(p.key, p.val)
@@ -71,7 +82,8 @@ func (f historyFilter) details() map[string]string {
 func (s *server) parseHistoryFilter(c *gin.Context) (historyFilter, audit.HistoryQuery, string) {
 	get := func(key string) string { return strings.TrimSpace(c.Query(key)) }
 	f := historyFilter{User: get("user"), From: get("from"), To: get("to"), Queue: get("queue"),
-		Device: get("device"), Outcome: get("outcome"), Name: get("name"), Sensitive: get("sensitive")}
+		Device: get("device"), Outcome: get("outcome"), Name: get("name"), Sensitive: get("sensitive"),
+		Source: get("source")}
 	for _, v := range []string{f.User, f.From, f.To, f.Queue, f.Device, f.Outcome, f.Name} {
 		if len(v) > maxFilterLength {
 			return f, audit.HistoryQuery{}, "history.too_long"
@@ -79,6 +91,11 @@ func (s *server) parseHistoryFilter(c *gin.Context) (historyFilter, audit.Histor
 	}
 	q := audit.HistoryQuery{User: f.User, Queue: f.Queue, Device: f.Device, Outcome: f.Outcome, Name: f.Name,
 		Sensitive: f.Sensitive}
+	source, ok := sources[f.Source]
+	if !ok {
+		return f, q, "history.bad_source"
+	}
+	q.Source = source
 	if f.Outcome != "" && !slices.Contains(outcomes(), f.Outcome) {
 		return f, q, "history.bad_outcome"
 	}

@@ -85,6 +85,10 @@ func TestHistoryFilters(t *testing.T) {
 		{"unknown outcome", url.Values{"outcome": {"stolen"}}, http.StatusBadRequest, audit.HistoryQuery{}, nil},
 		{"too long", url.Values{"name": {strings.Repeat("x", maxFilterLength+1)}}, http.StatusBadRequest, audit.HistoryQuery{}, nil},
 		{"forged cursor", url.Values{"cursor": {"after-nothing"}}, http.StatusBadRequest, audit.HistoryQuery{}, nil},
+		{"printed without printgate", url.Values{"source": {"printer-log"}}, http.StatusOK,
+			audit.HistoryQuery{Source: audit.SourcePrinterLog}, nil},
+		{"through printgate", url.Values{"source": {"printgate"}}, http.StatusOK, audit.HistoryQuery{Source: audit.SourcePrintgate}, nil},
+		{"unknown source", url.Values{"source": {"printer log"}}, http.StatusBadRequest, audit.HistoryQuery{}, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -108,7 +112,8 @@ func TestHistoryFilters(t *testing.T) {
 			want := tc.want
 			want.Limit = historyRows
 			if got.User != want.User || !got.From.Equal(want.From) || !got.To.Equal(want.To) || got.Queue != want.Queue ||
-				got.Device != want.Device || got.Outcome != want.Outcome || got.Name != want.Name || got.Limit != want.Limit {
+				got.Device != want.Device || got.Outcome != want.Outcome || got.Name != want.Name || got.Limit != want.Limit ||
+				got.Source != want.Source {
 				t.Fatalf("query %+v; want %+v", got, want)
 			}
 			if tc.jobs != nil && !slices.Equal(shownJobs(body), tc.jobs) {

@@ -70,7 +70,10 @@ func (s *server) showMy(c *gin.Context, status int, errText string) {
 	d.Release = s.myReleaseData(ctx)
 	if s.opts.History != nil {
 		d.HistoryState = "ok"
-		page, err := s.opts.History.History(ctx, audit.HistoryQuery{User: user, Limit: myHistoryRows, Cursor: c.Query("cursor")})
+		page, err := s.opts.History.History(ctx, audit.HistoryQuery{User: user, Limit: myHistoryRows, Cursor: c.Query("cursor"),
+			// A printer's log names users as the sending computer said,
+			// unchecked: such rows are for administrators to weigh.
+			Source: audit.SourcePrintgate})
 		if err != nil {
 			s.log.Error("web: my page: history", "user", user, "err", err)
 			d.HistoryState = "error"

@@ -131,7 +131,8 @@ func (a *app) auditExportCommand() *cobra.Command {
 			return a.withStack(cmd, func(st *stack) error {
 				f := audit.Filter{User: user, Queue: queue, Device: device, Type: typ}
 				if withoutPrintgate {
-					f.Type = monitor.EventDeviceJobObserved
+					// Events of that type, or with --jobs their records.
+					f.Type, f.Source = monitor.EventDeviceJobObserved, audit.SourcePrinterLog
 				}
 				if f.From, err = parseTime(fromS, st.audit.Location()); err != nil {
 					return fmt.Errorf("--from: %w", err)

@@ -99,7 +99,10 @@ func (c consoleHistory) Summary(ctx context.Context, from, to time.Time) (web.Su
 	if err != nil {
 		return s, err
 	}
-	failed, err := c.Totals(ctx, audit.TotalsQuery{From: from, To: to, Outcome: audit.EventPrintFailed})
+	// Jobs and pages count every job on the record, those printed
+	// without printgate too; failures are printgate's to handle.
+	failed, err := c.Totals(ctx, audit.TotalsQuery{From: from, To: to, Outcome: audit.EventPrintFailed,
+		Source: audit.SourcePrintgate})
 	if err != nil {
 		return s, err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -116,6 +117,26 @@ func testMonitorDeviceJobLog(t *testing.T, dbURL string) {
 	if m := matched[0]; len(matched) != 1 || fmt.Sprint(m["job_id"]) != fmt.Sprint(id) || detail(m, "pages") != "3" {
 		t.Errorf("matched events %v, want one on job %d with the printer's 3 pages", matched, id)
 	}
+	// The job's record has the printer's own count beside printgate's;
+	// mallory's job has a record of its own, from the printer's log.
+	records := func(when string) {
+		t.Helper()
+		var mine map[string]any
+		for _, r := range exported(t, e.cfg, "--jobs") {
+			if fmt.Sprint(r["job_id"]) == fmt.Sprint(id) {
+				mine = r
+			}
+		}
+		if mine == nil || mine["printer_impressions"] != 3.0 || mine["impressions"] != 3.0 || mine["source"] != nil {
+			t.Errorf("%s: job %d's record %v, want the printer's 3 impressions", when, id, mine)
+		}
+		obs := exported(t, e.cfg, "--jobs", "--printed-without-printgate")
+		if len(obs) != 1 || obs[0]["owner"] != "mallory" || obs[0]["source"] != monitor.SourcePrinterLog ||
+			obs[0]["printer_impressions"] != 2.0 || obs[0]["job_id"] != nil {
+			t.Errorf("%s: records printed without printgate %v, want mallory's 2 pages", when, obs)
+		}
+	}
+	records("before the restart")
 	check := func(when string) {
 		t.Helper()
 		all := exported(t, e.cfg)
@@ -145,6 +166,7 @@ func testMonitorDeviceJobLog(t *testing.T, dbURL string) {
 		})
 	}
 	check("after the restart")
+	records("after the restart")
 	// The monitor's events are links of the chain like any other, and
 	// the matched job's record still rebuilds from its events.
 	e.srv.Stop(t)
@@ -190,6 +212,79 @@ func TestPrinterCommands(t *testing.T) {
 	for _, ev := range exported(t, cfg) {
 		if b, _ := json.Marshal(ev); strings.Contains(string(b), community) {
 			t.Errorf("the community is in the audit trail: %s", b)
+		}
+	}
+}
+
+// TestPrinterSNMPv3: printer add reads an SNMPv3 user's passphrases
+// from a file or standard input, never the command line; the running
+// server reads the counter of the printer added with the right ones, and
+// the printers page shows a clear error for the one added with a wrong
+// authentication passphrase. No passphrase shows in the commands'
+// output, the console, the server's log, the audit trail or the database.
+func TestPrinterSNMPv3(t *testing.T) {
+	const authPass, privPass, wrongPass = "pg-cli-v3-auth-2207", "pg-cli-v3-priv-7731", "pg-cli-v3-wrong-5150"
+	agent := testenv.SNMPD(t, 31337, testenv.SNMPv3User{Name: "pgmon", AuthProto: "SHA-256", AuthPass: authPass,
+		PrivProto: "AES", PrivPass: privPass})
+	printer := testenv.IPPEvePrinter(t)
+	cfg := newConfig(t, "")
+	withMonitoring(&cfg)
+	runCLI(t, cfg, "alice-secret\n", "user", "add", "alice", "--role", "admin")
+	file := filepath.Join(t.TempDir(), "snmp-passphrases")
+	if err := os.WriteFile(file, []byte(authPass+"\n"+privPass+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	out.WriteString(runCLI(t, cfg, "", "printer", "add", "good", "--uri", printer.URI, "--snmp", agent.Addr,
+		"--snmp-user", "pgmon", "--snmp-auth", "SHA-256", "--snmp-priv", "AES", "--snmp-passphrase-file", file))
+	out.WriteString(runCLI(t, cfg, wrongPass+"\n"+privPass+"\n", "printer", "add", "bad", "--uri",
+		strings.Replace(printer.URI, "127.0.0.1", "localhost", 1), "--snmp", agent.Addr, "--snmp-user", "pgmon"))
+	if _, err := tryCLI(t, cfg, authPass+"\n", "printer", "add", "short", "--uri", printer.URI, "--snmp", agent.Addr,
+		"--snmp-user", "pgmon"); err == nil || !strings.Contains(err.Error(), "privacy passphrase") || strings.Contains(err.Error(), authPass) {
+		t.Errorf("one line for two passphrases: %v", err)
+	}
+	if s := out.String(); !strings.Contains(s, "SNMPv3 counter at "+agent.Addr+" as pgmon") {
+		t.Errorf("printer add said:\n%s", s)
+	}
+	srv := startServer(t, cfg)
+	db := openTestDB(t, srv)
+	var counter int64
+	var lastError string
+	testenv.WaitFor(t, "the counter read over SNMPv3, and the wrong passphrase's error", func() bool {
+		db.Raw("SELECT counter FROM monitor_printers WHERE name = 'good'").Row().Scan(&counter)
+		db.Raw("SELECT last_error FROM monitor_printers WHERE name = 'bad'").Row().Scan(&lastError)
+		return counter == 31337 && lastError != ""
+	})
+	if !strings.Contains(lastError, "SNMPv3 authentication failed") {
+		t.Errorf("last error of the wrong passphrase: %q", lastError)
+	}
+	admin := signInConsole(t, srv, "alice", "alice-secret")
+	code, page := admin.get("/admin/printers")
+	if code != http.StatusOK || !strings.Contains(page, "SNMPv3 authentication failed") {
+		t.Errorf("printers page: HTTP %d, no SNMPv3 error shown:\n%s", code, page)
+	}
+	out.WriteString(runCLI(t, cfg, "", "printer", "list"))
+	srv.Stop(t)
+	var dump strings.Builder
+	for _, q := range []string{"SELECT snmp_keys || snmp_community || last_error FROM monitor_printers",
+		"SELECT COALESCE(details, '') FROM audit_events"} {
+		rows, err := db.Raw(q).Rows()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var s string
+			rows.Scan(&s)
+			dump.WriteString(s + "\n")
+		}
+		rows.Close()
+	}
+	for _, secret := range []string{authPass, privPass, wrongPass} {
+		for where, text := range map[string]string{"command output": out.String(), "printers page": page,
+			"server log": srv.Log.String(), "database": dump.String()} {
+			if strings.Contains(text, secret) {
+				t.Errorf("a passphrase is in the %s", where)
+			}
 		}
 	}
 }

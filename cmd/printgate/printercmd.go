@@ -17,15 +17,29 @@ import (
 func (a *app) printerCommand() *cobra.Command {
 	printer := &cobra.Command{Use: "printer", Short: "Printers whose own job logs and counters are monitored"}
 	var uri, snmp string
+	var v3 snmpV3Flags
 	add := &cobra.Command{
 		Use:   "add NAME",
 		Short: "Monitor a printer that is not a device's (with --snmp, the community is read from standard input)",
-		Args:  cobra.ExactArgs(1),
+		Long: `Monitors a printer that is not a device's: its job log and state and, with --snmp, its
+page counter. The SNMPv2c community is read from standard input. With --snmp-user the agent
+is read over SNMPv3 instead; its passphrases are read from --snmp-passphrase-file (the
+authentication passphrase on the first line, the privacy one on the second), else from
+PRINTGATE_SNMP_AUTH_PASSPHRASE and PRINTGATE_SNMP_PRIV_PASSPHRASE, else from standard input
+(the same two lines); never from the command line.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withStack(cmd, func(st *stack) error {
 				spec := monitor.Spec{Name: args[0], URI: uri, SNMPAddr: snmp}
-				if snmp != "" {
-					var err error
+				var err error
+				switch {
+				case snmp == "" && v3.user != "":
+					return fmt.Errorf("--snmp-user needs --snmp HOST[:PORT]")
+				case v3.user != "":
+					if spec.SNMPv3, err = a.readSNMPv3(v3); err != nil {
+						return err
+					}
+				case snmp != "":
 					if spec.SNMPCommunity, err = a.readSecret("SNMP community"); err != nil {
 						return err
 					}
@@ -40,7 +54,10 @@ func (a *app) printerCommand() *cobra.Command {
 					return err
 				}
 				snmpNote := "no SNMP counter"
-				if p.SNMPAddr != "" {
+				switch {
+				case p.SNMPVersion == monitor.Version3:
+					snmpNote = "SNMPv3 counter at " + p.SNMPAddr + " as " + p.SNMPUser
+				case p.SNMPAddr != "":
 					snmpNote = "SNMP counter at " + p.SNMPAddr
 				}
 				_, err = fmt.Fprintf(a.stdout, "printer %s monitored (%s, %s)\n", p.Name, p.URI, snmpNote)
@@ -49,7 +66,11 @@ func (a *app) printerCommand() *cobra.Command {
 		},
 	}
 	add.Flags().StringVar(&uri, "uri", "", "the printer's IPP URI: ipp://HOST/ipp/print or ipps://...")
-	add.Flags().StringVar(&snmp, "snmp", "", "HOST[:PORT] of the printer's SNMP agent (SNMPv2c) to read its page counter")
+	add.Flags().StringVar(&snmp, "snmp", "", "HOST[:PORT] of the printer's SNMP agent (SNMPv2c, or v3 with --snmp-user) to read its page counter")
+	add.Flags().StringVar(&v3.user, "snmp-user", "", "SNMPv3 USM user name (the agent is then read over SNMPv3)")
+	add.Flags().StringVar(&v3.auth, "snmp-auth", "SHA-256", "SNMPv3 authentication protocol: SHA or SHA-256")
+	add.Flags().StringVar(&v3.priv, "snmp-priv", "AES", "SNMPv3 privacy protocol: AES or none")
+	add.Flags().StringVar(&v3.file, "snmp-passphrase-file", "", "file holding the SNMPv3 passphrases: authentication, then privacy, one a line")
 	_ = add.MarkFlagRequired("uri")
 
 	list := &cobra.Command{
@@ -73,7 +94,11 @@ func (a *app) printerCommand() *cobra.Command {
 					if !p.LastPoll.IsZero() {
 						last = p.LastPoll.Local().Format("2006-01-02 15:04:05")
 					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.URI, p.Source, or(p.SNMPAddr, "-"),
+					snmpCol := or(p.SNMPAddr, "-")
+					if p.SNMPVersion == monitor.Version3 {
+						snmpCol = "v3 " + p.SNMPUser + "@" + p.SNMPAddr
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.URI, p.Source, snmpCol,
 						or(p.State, "-"), last, or(p.LastError, "-"))
 				}
 				return w.Flush()

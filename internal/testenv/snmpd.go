@@ -50,8 +50,29 @@ while read -r cmd; do
 done
 `
 
-// SNMPD starts snmpd with the counter at start and stops it in t.Cleanup.
-func SNMPD(t testing.TB, start int64) *SNMPAgent {
+// SNMPv3User is a USM user the agent knows besides its community: it
+// reads the counter with authentication and privacy ("priv"), or
+// authentication alone when PrivProto is "".
+type SNMPv3User struct {
+	Name string
+	// AuthProto is net-snmp's name of the authentication protocol
+	// ("SHA", "SHA-256"); PrivProto of the privacy one ("AES", "").
+	AuthProto, AuthPass string
+	PrivProto, PrivPass string
+}
+
+// conf is the user's lines of snmpd.conf.
+func (u SNMPv3User) conf() string {
+	level, create := "auth", fmt.Sprintf("createUser %s %s %q", u.Name, u.AuthProto, u.AuthPass)
+	if u.PrivProto != "" {
+		level, create = "priv", create+fmt.Sprintf(" %s %q", u.PrivProto, u.PrivPass)
+	}
+	return create + "\nrouser " + u.Name + " " + level + "\n"
+}
+
+// SNMPD starts snmpd with the counter at start and stops it in t.Cleanup;
+// users are SNMPv3 users it knows too.
+func SNMPD(t testing.TB, start int64, users ...SNMPv3User) *SNMPAgent {
 	t.Helper()
 	bin := Tool(t, "snmpd")
 	dir := sharedDir(t, "pg-snmpd-")
@@ -71,6 +92,9 @@ func SNMPD(t testing.TB, start int64) *SNMPAgent {
 		conf := filepath.Join(dir, "snmpd.conf")
 		body := fmt.Sprintf("agentaddress udp:%s\nrocommunity %s 127.0.0.1\npass_persist .1.3.6.1.2.1.43.10.2.1.4 %s\n",
 			a.Addr, a.Community, script)
+		for _, u := range users {
+			body += u.conf()
+		}
 		if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
 			t.Fatalf("testenv: snmpd: %v", err)
 		}
