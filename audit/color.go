@@ -41,13 +41,11 @@ func ColorOfMode(mode string) Color {
 // ColorFacts are what is known of a job's colour, from the most to the
 // least certain.
 type ColorFacts struct {
-	// PrinterColor and PrinterMono are the impressions the printer
-	// reported printing in colour and in monochrome
-	// (job-impressions-completed-col). A printer that reports neither
-	// (both 0) reports nothing.
-	PrinterColor, PrinterMono int64
-	// Content is what the document itself holds, ColorUnknown or "" when
-	// it was not inspected.
+	// Printer is what the printer reported printing
+	// (PrinterColorOf), "" when it reported nothing.
+	Printer Color
+	// Content is what the document itself holds, "" when it was not
+	// inspected or could not be.
 	Content Color
 	// Requested is the print-color-mode the job asked for, "" for none.
 	Requested string
@@ -57,20 +55,55 @@ type ColorFacts struct {
 // else the document's content, else the mode requested, else unknown.
 func (f ColorFacts) Color() Color {
 	switch {
-	case f.PrinterColor > 0:
-		return ColorColor
-	case f.PrinterMono > 0:
-		return ColorMono
-	case f.Content == ColorColor || f.Content == ColorMono:
+	case known(f.Printer):
+		return f.Printer
+	case known(f.Content):
 		return f.Content
 	}
 	return ColorOfMode(f.Requested)
 }
 
-// colorClassSQL is ColorOfMode as an SQL expression over the column
-// color_mode, so that totals counted by the database classify as the
-// views do.
-func colorClassSQL() string {
+// known reports whether c says colour or monochrome.
+func known(c Color) bool { return c == ColorColor || c == ColorMono }
+
+// PrinterColorOf is what a printer reported printing, from its counts of
+// colour and monochrome impressions (job-impressions-completed-col): one
+// colour impression makes the job colour; "" when it counted neither.
+func PrinterColorOf(color, mono int64) Color {
+	switch {
+	case color > 0:
+		return ColorColor
+	case mono > 0:
+		return ColorMono
+	}
+	return ""
+}
+
+// ColorOf parses a colour class written in an event's details: "" for
+// anything but colour or monochrome.
+func ColorOf(s string) Color {
+	if c := Color(s); known(c) {
+		return c
+	}
+	return ""
+}
+
+// colorClassSQL is ColorFacts.Color as an SQL expression over the columns
+// printer_color, content_color and color_mode, so that totals counted by
+// the database classify as the views do.
+func colorClassSQL() string { return colorClassOf("printer_color", "content_color", "color_mode") }
+
+// colorClassOf is ColorFacts.Color as an SQL expression over the
+// expressions printer, content and mode, each of which it names twice.
+func colorClassOf(printer, content, mode string) string {
+	known := " IN ('" + string(ColorColor) + "', '" + string(ColorMono) + "')"
+	return "CASE WHEN " + printer + known + " THEN " + printer +
+		" WHEN " + content + known + " THEN " + content +
+		" ELSE " + modeClassSQL(mode) + " END"
+}
+
+// modeClassSQL is ColorOfMode as an SQL expression over mode.
+func modeClassSQL(mode string) string {
 	var color, mono []string
 	for mode, c := range colorModes {
 		q := "'" + mode + "'" // the keywords above hold no quote
@@ -83,7 +116,7 @@ func colorClassSQL() string {
 	// One statement text for the database's statement cache.
 	slices.Sort(color)
 	slices.Sort(mono)
-	return "CASE WHEN color_mode IN (" + strings.Join(color, ", ") + ") THEN '" + string(ColorColor) +
-		"' WHEN color_mode IN (" + strings.Join(mono, ", ") + ") THEN '" + string(ColorMono) +
+	return "CASE WHEN " + mode + " IN (" + strings.Join(color, ", ") + ") THEN '" + string(ColorColor) +
+		"' WHEN " + mode + " IN (" + strings.Join(mono, ", ") + ") THEN '" + string(ColorMono) +
 		"' ELSE '" + string(ColorUnknown) + "' END"
 }

@@ -47,6 +47,20 @@ const (
 // it. Other events' values under this key change nothing.
 const DetailDocumentName = "document-name"
 
+// DetailContentColor is the Details key of a sensitive-content event
+// (detected, absent or unchecked) that says what the document holds,
+// ColorColor or ColorMono, when its search could tell: the job's record
+// then counts it so, unless its printer reported otherwise (ColorFacts).
+const DetailContentColor = "content-color"
+
+// The Details keys of a device-job-matched or device-job-observed event
+// that give the printer's count of colour and monochrome impressions
+// (job-impressions-completed-col), where the printer reports them.
+const (
+	DetailPrinterColorPages = "color_pages"
+	DetailPrinterMonoPages  = "mono_pages"
+)
+
 // Event types of printers' own job logs (package monitor).
 const (
 	// EventDeviceJobMatched completes one of printgate's own jobs with

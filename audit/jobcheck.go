@@ -108,6 +108,8 @@ func diff(got, want *storedRecord) []string {
 	num("printer impressions", got.PrinterImpressions, want.PrinterImpressions)
 	num("printer sheets", got.PrinterSheets, want.PrinterSheets)
 	str("source", got.Source, want.Source, true)
+	str("printer colour", string(got.PrinterColor), string(want.PrinterColor), true)
+	str("content colour", string(got.ContentColor), string(want.ContentColor), true)
 	if !plausibleDay(got.day, want.Submitted) {
 		out = append(out, fmt.Sprintf("day is %q, not the date of its submission", got.day))
 	}

@@ -25,8 +25,8 @@ func (r *storedRecord) init(ev *Event) {
 	*r = storedRecord{
 		JobRecord: JobRecord{JobID: ev.JobID, JobInfo: j, Impressions: impr, Sheets: sheets,
 			Outcome: EventSubmitted, Reason: ev.Reason, LastSeq: ev.Seq},
-		color: ColorFacts{Requested: j.ColorMode}.Color() == ColorColor,
 	}
+	r.color = r.Color() == ColorColor
 }
 
 // apply updates the record with a later event of its job.
@@ -34,6 +34,7 @@ func (r *storedRecord) apply(ev *Event) {
 	var c recordChange
 	c.add(ev)
 	c.applyTo(&r.JobRecord)
+	r.color = r.Color() == ColorColor
 }
 
 // recordChange is what the events of a job after its submission change in
@@ -47,6 +48,9 @@ type recordChange struct {
 	// printer is set by a device-job-matched event: the printer's own
 	// count of the job.
 	printerCount printerCount
+	// printerColor and contentColor are colour facts (ColorFacts) that a
+	// device-job-matched or a sensitive-content event gave.
+	printerColor, contentColor Color
 }
 
 // add folds ev, the job's next event, into c. The latest reason given
@@ -82,9 +86,18 @@ func (c *recordChange) add(ev *Event) {
 		set(&c.owner, ev.Owner)
 	case EventSensitiveContentAbsent, EventSensitiveContentUnchecked:
 		set(&c.name, ev.Details[DetailDocumentName])
+	}
+	switch ev.Type {
+	case EventSensitiveContentDetected, EventSensitiveContentAbsent, EventSensitiveContentUnchecked:
+		if cc := ColorOf(ev.Details[DetailContentColor]); cc != "" {
+			c.contentColor = cc
+		}
 	case EventDeviceJobMatched:
 		if pc, ok := printerCountOf(ev.Details); ok {
 			c.printerCount = pc
+		}
+		if pc := printerColorOf(ev.Details); pc != "" {
+			c.printerColor = pc
 		}
 	}
 }
@@ -111,6 +124,12 @@ func (c *recordChange) applyTo(r *JobRecord) {
 			*f.dst = f.v
 		}
 	}
+	if c.printerColor != "" {
+		r.PrinterColor = c.printerColor
+	}
+	if c.contentColor != "" {
+		r.ContentColor = c.contentColor
+	}
 	if pc := c.printerCount; pc.counted {
 		r.PrinterCounted, r.PrinterImpressions = true, pc.impressions
 		if pc.sheetsKnown {
@@ -122,19 +141,28 @@ func (c *recordChange) applyTo(r *JobRecord) {
 // recordUpdate sets the columns of a recordChange, leaving those it does
 // not change (NULL arguments) as they are: one statement text whatever
 // the events were. recordUpdateArgs gives its arguments.
-const recordUpdate = `UPDATE audit_jobs SET last_seq = ?, owner = COALESCE(?, owner), outcome = COALESCE(?, outcome),
+var recordUpdate = `UPDATE audit_jobs SET last_seq = ?, owner = COALESCE(?, owner), outcome = COALESCE(?, outcome),
 	reason = COALESCE(?, reason), device = COALESCE(?, device), method = COALESCE(?, method),
 	printer = COALESCE(?, printer), released_at = COALESCE(?, released_at),
 	completed_at = COALESCE(?, completed_at), expired_at = COALESCE(?, expired_at),
 	deleted_at = COALESCE(?, deleted_at), document_name = COALESCE(?, document_name),
 	name_hidden = COALESCE(?, name_hidden), printer_impressions = COALESCE(?, printer_impressions),
-	printer_sheets = COALESCE(?, printer_sheets) WHERE job_id = ?`
+	printer_sheets = COALESCE(?, printer_sheets), printer_color = COALESCE(?, printer_color),
+	content_color = COALESCE(?, content_color), color = (` + newColorClass + ` = '` + string(ColorColor) + `')
+	WHERE job_id = ?`
+
+// newColorClass is the colour class of a record once recordUpdate has
+// set its colour facts: SET expressions read the row as it was, so it
+// takes the new facts as arguments again (twice each, colorClassOf).
+var newColorClass = colorClassOf("COALESCE(?, printer_color)", "COALESCE(?, content_color)", "color_mode")
 
 func (c *recordChange) appendUpdateArgs(args []any, jobID int64) []any {
 	impr, sheets := c.printerCount.args()
+	pc, cc := nullString(string(c.printerColor)), nullString(string(c.contentColor))
 	return append(args, c.lastSeq, nullString(c.owner), nullString(c.outcome), nullString(c.reason), nullString(c.device),
 		nullString(c.method), nullString(c.printer), nullTimeArg(c.released), nullTimeArg(c.completed),
-		nullTimeArg(c.expired), nullTimeArg(c.deleted), nullString(c.name), c.nameHidden(), impr, sheets, jobID)
+		nullTimeArg(c.expired), nullTimeArg(c.deleted), nullString(c.name), c.nameHidden(), impr, sheets,
+		pc, cc, pc, pc, cc, cc, jobID)
 }
 
 // nameHidden is the name_hidden argument of recordUpdate: false once the
@@ -152,10 +180,10 @@ const recordColumns = `job_id, queue, owner, claimed_user, client_addr, document
 	format, size, sha256, pages, pages_known, pages_reason, copies, sides, color_mode, color, media,
 	has_job_pin, impressions, sheets, submitted_at, day, outcome, reason, last_seq,
 	released_at, completed_at, expired_at, deleted_at, device, method, printer,
-	printer_impressions, printer_sheets, source`
+	printer_impressions, printer_sheets, source, printer_color, content_color`
 
 // recordColumnCount is the number of recordColumns.
-const recordColumnCount = 36
+const recordColumnCount = 38
 
 // appendRecordArgs appends the values of recordColumns for r.
 func (l *Log) appendRecordArgs(args []any, r *storedRecord) []any {
@@ -173,7 +201,7 @@ func (l *Log) appendRecordArgs(args []any, r *storedRecord) []any {
 		r.color, j.Media, j.HasJobPIN, r.Impressions, r.Sheets, j.Submitted, l.day(j.Submitted),
 		r.Outcome, r.Reason, r.LastSeq, nullTimeArg(r.ReleasedAt), nullTimeArg(r.CompletedAt),
 		nullTimeArg(r.ExpiredAt), nullTimeArg(r.DeletedAt), r.Device, r.Method, r.Printer,
-		printerImpr, printerSheets, r.Source)
+		printerImpr, printerSheets, r.Source, string(r.PrinterColor), string(r.ContentColor))
 }
 
 // nullString is s, or NULL for "".

@@ -86,7 +86,8 @@ func observedRecord(ev *Event) *storedRecord {
 	if pc.sheetsKnown {
 		r.Sheets, r.PrinterSheets = pc.sheets, pc.sheets
 	}
-	r.color = ColorFacts{Requested: r.ColorMode}.Color() == ColorColor
+	r.PrinterColor = printerColorOf(d)
+	r.color = r.Color() == ColorColor
 	return r
 }
 
@@ -164,4 +165,12 @@ func recordPrinterLogsData(tx *gorm.DB) error {
 		}
 	}
 	return nil
+}
+
+// printerColorOf is what the colour counts of an event from a printer's
+// log say was printed (PrinterColorOf), "" when it gave none.
+func printerColorOf(d map[string]string) Color {
+	color, _ := parseCount(d[DetailPrinterColorPages])
+	mono, _ := parseCount(d[DetailPrinterMonoPages])
+	return PrinterColorOf(color, mono)
 }

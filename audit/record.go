@@ -41,6 +41,10 @@ type JobRecord struct {
 	// printed, beside what printgate counted in the document.
 	PrinterCounted                    bool
 	PrinterImpressions, PrinterSheets int64
+	// PrinterColor and ContentColor are the colour facts more certain
+	// than ColorMode (ColorFacts): what the printer reported printing,
+	// and what the document holds; "" when not known.
+	PrinterColor, ContentColor Color
 	// Source is "" for a job that came through printgate, or
 	// SourcePrinterLog for one found only in a printer's own log
 	// (observed): such a record's JobID is minus its event's sequence.
@@ -60,10 +64,13 @@ func (r JobRecord) EventSeq() int64 {
 	return 0
 }
 
-// Color is the job's colour class by the one rule of ColorFacts: the
-// record holds the mode requested, so a job that asked for none (or for
-// "auto") is ColorUnknown.
-func (r JobRecord) Color() Color { return ColorFacts{Requested: r.ColorMode}.Color() }
+// Color is the job's colour class by the one rule of ColorFacts: what
+// the printer reported, else what the document holds, else the mode
+// requested; a job that asked for none (or for "auto") and of which
+// nothing more is known is ColorUnknown.
+func (r JobRecord) Color() Color {
+	return ColorFacts{Printer: r.PrinterColor, Content: r.ContentColor, Requested: r.ColorMode}.Color()
+}
 
 // Filter selects events or job records for Events, Jobs and Export. Zero
 // fields select everything.
@@ -206,7 +213,8 @@ func scanEvent(rows *sql.Rows) (Event, error) {
 const jobColumns = `job_id, queue, owner, claimed_user, client_addr, document_name, name_hidden, format,
 	size, sha256, pages, pages_known, pages_reason, copies, sides, color_mode, media, has_job_pin,
 	impressions, sheets, submitted_at, released_at, completed_at, expired_at, deleted_at,
-	device, method, printer, outcome, reason, last_seq, printer_impressions, printer_sheets, source`
+	device, method, printer, outcome, reason, last_seq, printer_impressions, printer_sheets, source,
+	printer_color, content_color`
 
 func scanJob(rows *sql.Rows) (JobRecord, error) {
 	var r JobRecord
@@ -225,7 +233,7 @@ func scanJobInto(rows *sql.Rows, r *JobRecord, extra ...any) error {
 		&r.HideName, &r.Format, &r.Size, &r.SHA256, &r.Pages, &r.PagesKnown, &r.PagesReason, &r.Copies,
 		&r.Sides, &r.ColorMode, &r.Media, &r.HasJobPIN, &r.Impressions, &r.Sheets, &r.Submitted,
 		&released, &completed, &expired, &deled, &r.Device, &r.Method, &r.Printer, &r.Outcome,
-		&r.Reason, &r.LastSeq, &printerImpr, &printerSheets, &r.Source}, extra...)
+		&r.Reason, &r.LastSeq, &printerImpr, &printerSheets, &r.Source, &r.PrinterColor, &r.ContentColor}, extra...)
 	if err := rows.Scan(dest...); err != nil {
 		return fmt.Errorf("scan job record: %w", err)
 	}

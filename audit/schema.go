@@ -24,13 +24,14 @@ var migrations = []database.Migration{
 	{Name: "events and job records keyed by rowid", Up: rowidKeyed},
 	{Name: "colour by the one rule", Up: colorByRule},
 	{Name: "job records from printers' logs", Up: recordPrinterLogs},
+	{Name: "colour from the printer and the document", Up: addColorFacts},
 }
 
 // colorByRule rewrites the color column of the job records by the rule
 // of ColorFacts: an earlier version counted a job that asked for no
 // print-color-mode, or "auto", as colour; it is not known to be.
 func colorByRule(tx *gorm.DB, _ database.Dialect) error {
-	return tx.Exec(`UPDATE audit_jobs SET color = (` + colorClassSQL() + ` = '` + string(ColorColor) + `')`).Error
+	return tx.Exec(`UPDATE audit_jobs SET color = (` + modeClassSQL("color_mode") + ` = '` + string(ColorColor) + `')`).Error
 }
 
 // rowidKeyed makes seq the rowid of audit_events and job_id that of
@@ -292,4 +293,13 @@ func createMarks(tx *gorm.DB, d database.Dialect) error {
 			BEGIN SELECT RAISE(ABORT, 'audit: DELETE on audit_marks refused'); END`)
 	}
 	return database.Exec(tx, ddl...)
+}
+
+// addColorFacts adds the columns of the colour facts more certain than
+// the mode a job asked for (ColorFacts): what the printer reported
+// printing and what the document holds. No event before this version
+// gave either, so every record keeps its colour.
+func addColorFacts(tx *gorm.DB, _ database.Dialect) error {
+	return database.Exec(tx, `ALTER TABLE audit_jobs ADD COLUMN printer_color TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE audit_jobs ADD COLUMN content_color TEXT NOT NULL DEFAULT ''`)
 }
