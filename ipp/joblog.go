@@ -37,6 +37,11 @@ type CompletedJob struct {
 	// Impressions is job-impressions-completed, Sheets
 	// job-media-sheets-completed.
 	Impressions, Sheets int
+	// ColorImpressions and MonoImpressions split the impressions by
+	// colour where the printer reports job-impressions-completed-col
+	// (PWG 5100.7): full-color and highlight-color, and monochrome, each
+	// one- and two-sided.
+	ColorImpressions, MonoImpressions int
 	// Created and Completed are date-time-at-creation and
 	// date-time-at-completed when the printer sends them, zero otherwise;
 	// CreatedUp and CompletedUp are time-at-creation and time-at-completed
@@ -48,7 +53,7 @@ type CompletedJob struct {
 // jobLogAttributes are the job attributes CompletedJobs asks for.
 var jobLogAttributes = []string{
 	"job-id", "job-uuid", "job-state", "job-originating-user-name", "job-name",
-	"job-impressions-completed", "job-media-sheets-completed",
+	"job-impressions-completed", "job-impressions-completed-col", "job-media-sheets-completed",
 	"time-at-creation", "time-at-completed", "date-time-at-creation", "date-time-at-completed",
 }
 
@@ -113,6 +118,12 @@ func EncodeCompletedJobs(jobs []CompletedJob) []byte {
 		a.Add(nameAttr("job-originating-user-name", j.User))
 		a.Add(nameAttr("job-name", j.Name))
 		a.Add(ints("job-impressions-completed", j.Impressions))
+		if j.ColorImpressions > 0 || j.MonoImpressions > 0 {
+			var col goipp.Collection
+			col.Add(ints("full-color", max(j.ColorImpressions, 0)))
+			col.Add(ints("monochrome", max(j.MonoImpressions, 0)))
+			a.Add(goipp.MakeAttribute("job-impressions-completed-col", goipp.TagBeginCollection, col))
+		}
 		a.Add(ints("time-at-completed", j.CompletedUp))
 		if !j.Completed.IsZero() {
 			a.Add(dateTime("date-time-at-completed", j.Completed))
@@ -160,6 +171,7 @@ func completedJob(list goipp.Attributes) (CompletedJob, bool) {
 	j.Name = Printable(name, maxJobLogText)
 	j.Impressions = nonNegative(a, "job-impressions-completed")
 	j.Sheets = nonNegative(a, "job-media-sheets-completed")
+	j.ColorImpressions, j.MonoImpressions = impressionsByColor(a)
 	j.CreatedUp = nonNegative(a, "time-at-creation")
 	j.CompletedUp = nonNegative(a, "time-at-completed")
 	j.Created = dateTimeOf(a, "date-time-at-creation")
@@ -186,3 +198,37 @@ func dateTimeOf(a attrs, name string) time.Time {
 	}
 	return time.Time{}
 }
+
+// The members of job-impressions-completed-col that count colour and
+// monochrome impressions (PWG 5100.7); "blank" pages count as neither.
+var (
+	colorMembers = []string{"full-color", "full-color-two-sided", "highlight-color", "highlight-color-two-sided"}
+	monoMembers  = []string{"monochrome", "monochrome-two-sided"}
+)
+
+// impressionsByColor sums job-impressions-completed-col's colour and
+// monochrome members: -1, -1 when the printer sent no such collection.
+func impressionsByColor(a attrs) (color, mono int) {
+	attr, ok := a["job-impressions-completed-col"]
+	if !ok || len(attr.Values) == 0 {
+		return -1, -1
+	}
+	col, ok := attr.Values[0].V.(goipp.Collection)
+	if !ok {
+		return -1, -1
+	}
+	members := index(goipp.Attributes(col))
+	sum := func(names []string) int {
+		n := 0
+		for _, name := range names {
+			if v := nonNegative(members, name); v > 0 {
+				n = min(n+v, maxImpressions)
+			}
+		}
+		return n
+	}
+	return sum(colorMembers), sum(monoMembers)
+}
+
+// maxImpressions bounds a sum of a printer's counts, whatever it sends.
+const maxImpressions = 1 << 30

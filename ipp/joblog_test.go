@@ -11,7 +11,8 @@ import (
 func TestDecodeCompletedJobs(t *testing.T) {
 	done := time.Date(2026, 4, 1, 9, 30, 0, 0, time.UTC)
 	jobs := []CompletedJob{
-		{ID: 7, UUID: "urn:uuid:1", State: JobCompleted, User: "mallory", Name: "secret\nplan", Impressions: 3, CompletedUp: 99, Completed: done},
+		{ID: 7, UUID: "urn:uuid:1", State: JobCompleted, User: "mallory", Name: "secret\nplan", Impressions: 3, CompletedUp: 99, Completed: done,
+			ColorImpressions: 1, MonoImpressions: 2},
 		{ID: 8, State: JobAborted, User: "bob", Name: "x", Impressions: 0},
 		{ID: 9, State: JobCompleted, User: "eve", Name: "y", Impressions: 1},
 	}
@@ -34,8 +35,12 @@ func TestDecodeCompletedJobs(t *testing.T) {
 			}
 			j := got[0]
 			if j.ID != 7 || j.UUID != "urn:uuid:1" || j.User != "mallory" || j.Name != "secret plan" ||
-				j.Impressions != 3 || j.State != JobCompleted || !j.Completed.Equal(done) || j.CompletedUp != 99 || j.Sheets != -1 {
+				j.Impressions != 3 || j.State != JobCompleted || !j.Completed.Equal(done) || j.CompletedUp != 99 || j.Sheets != -1 ||
+				j.ColorImpressions != 1 || j.MonoImpressions != 2 {
 				t.Errorf("first job %+v", j)
+			}
+			if j := got[1]; j.ColorImpressions != -1 || j.MonoImpressions != -1 {
+				t.Errorf("a job without job-impressions-completed-col: %+v", j)
 			}
 		})
 	}
@@ -47,6 +52,7 @@ func TestDecodeCompletedJobs(t *testing.T) {
 func FuzzDecodeCompletedJobs(f *testing.F) {
 	f.Add(EncodeCompletedJobs([]CompletedJob{{ID: 1, UUID: "urn:uuid:a", State: JobCompleted, User: "u", Name: "n", Impressions: 2}}))
 	f.Add(EncodeCompletedJobs(nil))
+	f.Add(EncodeCompletedJobs([]CompletedJob{{ID: 2, State: JobCompleted, Impressions: 4, ColorImpressions: 3, MonoImpressions: 1}}))
 	f.Add([]byte{2, 0, 0, 0, 0, 0, 0, 1, 3})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		jobs, err := DecodeCompletedJobs(bytes.NewReader(b), 10)
@@ -57,6 +63,9 @@ func FuzzDecodeCompletedJobs(f *testing.F) {
 			t.Fatalf("%d jobs past the limit", len(jobs))
 		}
 		for _, j := range jobs {
+			if j.ColorImpressions < -1 || j.MonoImpressions < -1 || j.ColorImpressions > maxImpressions || j.MonoImpressions > maxImpressions {
+				t.Fatalf("colour counts of job %+v", j)
+			}
 			if j.ID <= 0 || len(j.User) > maxJobLogText || len(j.Name) > maxJobLogText || bytes.ContainsAny([]byte(j.Name+j.User), "\n\r\x00") {
 				t.Fatalf("job %+v", j)
 			}

@@ -151,6 +151,10 @@ func (m *Monitor) event(ctx context.Context, p Printer, j ipp.CompletedJob, jobI
 	if j.Sheets >= 0 {
 		d["sheets"] = strconv.Itoa(j.Sheets)
 	}
+	if j.ColorImpressions >= 0 && j.MonoImpressions >= 0 {
+		d[audit.DetailPrinterColorPages] = strconv.Itoa(j.ColorImpressions)
+		d[audit.DetailPrinterMonoPages] = strconv.Itoa(j.MonoImpressions)
+	}
 	if !j.Completed.IsZero() {
 		d["completed_at"] = j.Completed.UTC().Format(time.RFC3339)
 	}

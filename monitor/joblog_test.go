@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/internal/testdocs"
 	"github.com/printgate/printgate/internal/testenv"
@@ -119,4 +120,37 @@ func TestGarbagePrinter(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestPrinterColorCounts: a printer whose job log splits a job's
+// impressions by colour (job-impressions-completed-col; ippeveprinter
+// does not send it, so the printer here answers as such firmware does)
+// has the job recorded with its counts, and the job's record counts as
+// colour whatever mode it asked for.
+func TestPrinterColorCounts(t *testing.T) {
+	answer := ipp.EncodeCompletedJobs([]ipp.CompletedJob{{ID: 41, State: ipp.JobCompleted, User: "carol",
+		Name: "poster.pdf", Impressions: 3, ColorImpressions: 1, MonoImpressions: 2}})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/ipp")
+		w.Write(answer)
+	}))
+	defer srv.Close()
+	testenv.EachDB(t, migrate, func(t *testing.T, db *database.DB) {
+		m, log := newMonitor(t, db, testenv.NewClock(), nil)
+		uri := "ipp://" + strings.TrimPrefix(srv.URL, "http://") + "/ipp/print"
+		if _, err := m.Registry().Add(t.Context(), Spec{Name: "colour-mfp", URI: uri}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.PollOnce(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		obs := events(t, log, EventDeviceJobObserved)
+		if len(obs) != 1 || obs[0].Details[audit.DetailPrinterColorPages] != "1" || obs[0].Details[audit.DetailPrinterMonoPages] != "2" {
+			t.Fatalf("observed events %+v: want one with 1 colour and 2 monochrome impressions", obs)
+		}
+		page, err := log.History(t.Context(), audit.HistoryQuery{Source: audit.SourcePrinterLog})
+		if err != nil || len(page.Jobs) != 1 || page.Jobs[0].Color() != audit.ColorColor {
+			t.Fatalf("history %+v, %v: want carol's job counted as colour", page.Jobs, err)
+		}
+	})
 }
