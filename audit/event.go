@@ -50,7 +50,18 @@ const (
 	EventConfigChanged  = "config-changed"
 	EventExport         = "export"
 	EventChainVerified  = "chain-verified"
-	EventLoginFailed    = "login-failed"
+	// EventLoginFailed is a sign-in refused; Details["account"] names the
+	// account tried, as a keyed name ("hmac-sha256:...") when no such
+	// account exists, since what was typed may be a password.
+	EventLoginFailed = "login-failed"
+	// EventUserLocked: wrong PINs locked a user out (Owner); the
+	// attempt that locked is a login-failed event of its own.
+	EventUserLocked = "user-locked"
+	// EventUserUnlocked: an administrator lifted a user's lockout (Owner).
+	EventUserUnlocked = "user-unlocked"
+	// EventPINReset: an administrator removed a user's PIN (Owner) so
+	// that they set a new one.
+	EventPINReset = "pin-reset"
 	EventPurged         = "purged"
 	EventQueueChanged   = "queue-changed"
 	EventDeviceTokenSet = "device-token-set"

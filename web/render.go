@@ -82,6 +82,7 @@ func parsePages(tz *time.Location) (*pageSet, error) {
 		funcs := template.FuncMap{
 			"t":       loc.T,
 			"tOr":     loc.TOr,
+			"ended":   loc.Ended,
 			"date":    loc.Date,
 			"day":     loc.Day,
 			"hasRole": func(s *session, r string) bool { return s != nil && allowed(s.Role, accessFor(r)) },

@@ -136,10 +136,10 @@ func TestAdminChangesRecordedWithThem(t *testing.T) {
 	}
 	rows = append(rows, []adminChange{
 		{name: "console unlock", setup: []cliRun{addUser("lea"), {"4826\n", []string{"user", "set-pin", "lea"}}},
-			setupSQL: lock("lea"), post: "/admin/users/unlock", form: userForm("lea"), event: "pin-unlocked",
+			setupSQL: lock("lea"), post: "/admin/users/unlock", form: userForm("lea"), event: "user-unlocked",
 			state: `SELECT locked_until FROM credential_pins WHERE user_name = 'lea'`, changes: true},
 		{name: "console unlock without PIN", setup: []cliRun{addUser("max")}, post: "/admin/users/unlock", form: userForm("max"),
-			event: "pin-unlocked", state: `SELECT count(*) FROM credential_pins WHERE user_name = 'max'`},
+			event: "user-unlocked", state: `SELECT count(*) FROM credential_pins WHERE user_name = 'max'`},
 		{name: "console reset PIN", setup: []cliRun{addUser("ned"), {"4826\n", []string{"user", "set-pin", "ned"}}},
 			post: "/admin/users/pin/reset", form: userForm("ned"), event: "pin-reset",
 			state: `SELECT count(*) FROM credential_pins WHERE user_name = 'ned'`, changes: true},

@@ -299,3 +299,13 @@ func (st *stack) adminHook(cmd *cobra.Command, event string, details map[string]
 		return err
 	}
 }
+
+// ownerHook is adminHook for an action on user, who becomes the event's
+// owner so that the action shows in the user's history.
+func (st *stack) ownerHook(cmd *cobra.Command, event, user string, details map[string]string) database.Hook {
+	return func(tx *gorm.DB) error {
+		_, err := st.audit.Append(cmd.Context(), tx, audit.Event{Type: event, Actor: adminName(), Owner: user,
+			Details: details})
+		return err
+	}
+}

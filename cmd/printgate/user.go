@@ -123,7 +123,7 @@ func (a *app) userCommand() *cobra.Command {
 				}
 				// A password lock that was lifted has its own event
 				// (throttle-cleared), recorded by Reset with its change.
-				rec := st.adminHook(cmd, audit.EventConfigChanged, map[string]string{"unlocked-user": args[0]})
+				rec := st.ownerHook(cmd, audit.EventUserUnlocked, args[0], nil)
 				if err := st.creds.Unlock(cmd.Context(), args[0], rec); err != nil &&
 					!(errors.Is(err, credential.ErrNotFound) && counted) {
 					return err
