@@ -231,6 +231,8 @@ func (s *Server) validate(req *request) (goipp.Status, string) {
 		return goipp.StatusErrorBadRequest,
 			"The first operation attributes must be attributes-charset, then attributes-natural-language."
 	}
+	lang, _ := index(m.Operation[1:2]).str("attributes-natural-language")
+	req.loc.lang = replyLanguage(lang)
 	if cs, _ := index(m.Operation[:1]).str("attributes-charset"); !strings.EqualFold(cs, "utf-8") &&
 		!strings.EqualFold(cs, "us-ascii") {
 		req.resp.Unsupported.Add(m.Operation[0])
@@ -396,24 +398,31 @@ func plain(err error) string {
 
 func (s *Server) finish(w http.ResponseWriter, req *request, status goipp.Status, msg string) {
 	req.resp.Code = goipp.Code(status)
-	s.write(w, req.resp, msg, req.groups)
+	s.write(w, req.resp, req.loc.lang, msg, req.groups)
 }
 
+// writeError answers a request whose header could not be read, in
+// English: its natural language is unknown.
 func (s *Server) writeError(w http.ResponseWriter, resp *goipp.Message, status goipp.Status, msg string) {
 	resp.Code = goipp.Code(status)
-	s.write(w, resp, msg, nil)
+	s.write(w, resp, langEn, msg, nil)
 }
 
 // write sends resp with the operation attributes every reply starts with,
-// followed by groups, repeated groups already encoded by encodeGroup.
-func (s *Server) write(w http.ResponseWriter, resp *goipp.Message, msg string, groups []byte) {
-	if msg == "" {
-		msg = goipp.Status(resp.Code).String()
+// its status-message in lang, followed by groups, repeated groups already
+// encoded by encodeGroup.
+func (s *Server) write(w http.ResponseWriter, resp *goipp.Message, lang, msg string, groups []byte) {
+	status := goipp.Status(resp.Code)
+	if msg == "" && lang != langJa {
+		msg = status.String()
+	}
+	if lang != langJa {
+		lang = langEn
 	}
 	op := goipp.Attributes{
 		strs("attributes-charset", goipp.TagCharset, "utf-8"),
-		strs("attributes-natural-language", goipp.TagLanguage, "en"),
-		text("status-message", truncateUTF8(msg, statusMessageMax)),
+		strs("attributes-natural-language", goipp.TagLanguage, lang),
+		text("status-message", truncateUTF8(localize(lang, status, msg), statusMessageMax)),
 	}
 	resp.Operation = append(op, resp.Operation...)
 	fixed := goipp.Groups{{Tag: goipp.TagOperationGroup, Attrs: resp.Operation}}
