@@ -46,9 +46,7 @@ func (a *app) deviceCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				_, err = fmt.Fprintf(a.stdout, "device %s added (printer %s, queues %s, sign-in %s, card reader %s)\ntoken: %s\n"+
-					"Keep the token in the device's settings; it is not shown again.\n",
-					d.Name, d.Printer, d.Queues, d.Methods, d.ReaderFormat, token)
+				err = a.printf("device.added", d.Name, d.Printer, d.Queues, d.Methods, d.ReaderFormat, token)
 				return err
 			})
 		},
@@ -76,7 +74,7 @@ func (a *app) deviceCommand() *cobra.Command {
 					return err
 				}
 				w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "NAME\tPRINTER\tQUEUES\tSIGN-IN\tCARD READER\tSELF-ENROL\tPLAIN-HTTP\tENABLED\tTHROTTLED UNTIL")
+				fmt.Fprintln(w, a.t("device.header"))
 				for _, d := range devs {
 					until := "-"
 					if st, ok := throttled[d.Name]; ok {
@@ -97,7 +95,7 @@ func (a *app) deviceCommand() *cobra.Command {
 					if err := adm.SetDeviceEnabled(cmd.Context(), args[0], enabled, adminName()); err != nil {
 						return err
 					}
-					_, err := fmt.Fprintf(a.stdout, "device %s %sd\n", args[0], use)
+					err := a.printf("device."+use+"d", args[0])
 					return err
 				})
 			},
@@ -113,7 +111,7 @@ func (a *app) deviceCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				_, err = fmt.Fprintf(a.stdout, "new token for %s: %s\n", args[0], token)
+				err = a.printf("device.token", args[0], token)
 				return err
 			})
 		},
@@ -128,11 +126,11 @@ func (a *app) deviceCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				msg := "device %s cleared: its failed sign-ins are forgotten\n"
+				msg := "device.cleared"
 				if !cleared {
-					msg = "device %s had no failed sign-ins counted\n"
+					msg = "device.unchanged"
 				}
-				_, err = fmt.Fprintf(a.stdout, msg, args[0])
+				err = a.printf(msg, args[0])
 				return err
 			})
 		},
@@ -146,7 +144,7 @@ func (a *app) deviceCommand() *cobra.Command {
 				if err := adm.RemoveDevice(cmd.Context(), args[0], adminName()); err != nil {
 					return err
 				}
-				_, err := fmt.Fprintf(a.stdout, "device %s removed\n", args[0])
+				err := a.printf("device.removed", args[0])
 				return err
 			})
 		},
@@ -176,7 +174,7 @@ func (a *app) deviceSetCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				_, err = fmt.Fprintf(a.stdout, "device %s reads cards as %s\n", args[0], f)
+				err = a.printf("device.reader", args[0], f)
 				return err
 			})
 		},

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/printgate/printgate/internal/i18n"
 	"github.com/printgate/printgate/release/directory"
 )
 
@@ -28,6 +29,8 @@ type app struct {
 	stdout     io.Writer
 	stderr     io.Writer
 	stdin      io.Reader
+	// lang is the language of messages, from the locale.
+	lang i18n.Lang
 	// bound holds listeners already bound to configured addresses, which
 	// serve uses instead of binding them itself, so that a test can hand
 	// over a port nobody else can take meanwhile.
@@ -46,9 +49,9 @@ type app struct {
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	a := &app{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin}
+	a := &app{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin, lang: i18n.FromEnv(os.Getenv)}
 	if err := a.command().ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "printgate:", err)
+		fmt.Fprintln(os.Stderr, "printgate:", a.errorText(err))
 		os.Exit(1)
 	}
 }

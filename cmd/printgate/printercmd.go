@@ -39,11 +39,11 @@ func (a *app) printerCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				snmpNote := "no SNMP counter"
+				snmpNote := a.t("printer.nosnmp")
 				if p.SNMPAddr != "" {
-					snmpNote = "SNMP counter at " + p.SNMPAddr
+					snmpNote = a.t("printer.snmp", p.SNMPAddr)
 				}
-				_, err = fmt.Fprintf(a.stdout, "printer %s monitored (%s, %s)\n", p.Name, p.URI, snmpNote)
+				err = a.printf("printer.added", p.Name, p.URI, snmpNote)
 				return err
 			})
 		},
@@ -67,7 +67,7 @@ func (a *app) printerCommand() *cobra.Command {
 					return err
 				}
 				w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "NAME\tURI\tSOURCE\tSNMP\tSTATE\tLAST POLL\tLAST ERROR")
+				fmt.Fprintln(w, a.t("printer.header"))
 				for _, p := range ps {
 					last := "never"
 					if !p.LastPoll.IsZero() {
@@ -95,7 +95,7 @@ func (a *app) printerCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				_, err = fmt.Fprintf(a.stdout, "printer %s no longer monitored\n", args[0])
+				err = a.printf("printer.removed", args[0])
 				return err
 			})
 		},

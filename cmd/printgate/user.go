@@ -78,7 +78,7 @@ func (a *app) userCommand() *cobra.Command {
 				if err := b.AddUser(cmd.Context(), u, pw, rec); err != nil {
 					return err
 				}
-				_, err = fmt.Fprintf(a.stdout, "user %s added with role %s\n", args[0], r)
+				err = a.printf("user.added", args[0], r)
 				return err
 			})
 		},
@@ -106,7 +106,7 @@ func (a *app) userCommand() *cobra.Command {
 				if err := st.creds.SetPIN(cmd.Context(), id.Name, pin, rec); err != nil {
 					return err
 				}
-				_, err = fmt.Fprintf(a.stdout, "PIN set for %s\n", args[0])
+				err = a.printf("user.pin-set", args[0])
 				return err
 			})
 		},
@@ -128,7 +128,7 @@ func (a *app) userCommand() *cobra.Command {
 					!(errors.Is(err, credential.ErrNotFound) && counted) {
 					return err
 				}
-				_, err = fmt.Fprintf(a.stdout, "%s unlocked\n", args[0])
+				err = a.printf("user.unlocked", args[0])
 				return err
 			})
 		},
@@ -148,14 +148,14 @@ func (a *app) userCommand() *cobra.Command {
 					return err
 				}
 				w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "NAME\tROLE\tDISPLAY NAME\tEMPLOYEE\tPIN\tLOCKED\tDISABLED")
+				fmt.Fprintln(w, a.t("user.header"))
 				for _, u := range users {
 					ps, err := st.creds.PINStatus(cmd.Context(), u.Name)
 					if err != nil {
 						return err
 					}
 					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.Name, u.Role, u.DisplayName, u.EmployeeNumber,
-						yesNo(ps.Set), yesNo(ps.Locked()), yesNo(u.Disabled))
+						a.yesNo(ps.Set), a.yesNo(ps.Locked()), a.yesNo(u.Disabled))
 				}
 				return w.Flush()
 			})
