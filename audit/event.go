@@ -109,6 +109,21 @@ const (
 	EventBackupRestored = "backup-restored"
 )
 
+// Event types of sign-ins and locks.
+const (
+	// EventUserLocked: wrong PINs locked a user out (Owner); the attempt
+	// that locked is a login-failed event of its own. A failed sign-in
+	// (EventLoginFailed) names the account tried in Details["account"],
+	// as a keyed name ("hmac-sha256:...") when no such account exists,
+	// since what was typed may be a password.
+	EventUserLocked = "user-locked"
+	// EventUserUnlocked: an administrator lifted a user's lockout (Owner).
+	EventUserUnlocked = "user-unlocked"
+	// EventPINReset: an administrator removed a user's PIN (Owner) so
+	// that they set a new one.
+	EventPINReset = "pin-reset"
+)
+
 // Release methods for Event.Method and JobRecord.Method.
 const (
 	MethodCard    = "card"

@@ -63,8 +63,8 @@ var jobAttrs = []jobAttr{
 		}
 		return keywords("job-state-reasons", j.Reasons...)
 	}},
-	{"job-state-message", func(_ *Server, j Job, _ location) goipp.Attribute {
-		return text("job-state-message", orDefault(j.Message, j.State.String()))
+	{"job-state-message", func(_ *Server, j Job, l location) goipp.Attribute {
+		return text("job-state-message", jobStateMessage(j, l.lang))
 	}},
 	{"number-of-documents", func(_ *Server, j Job, _ location) goipp.Attribute {
 		if j.Incoming {

@@ -36,6 +36,7 @@ const maxPassword = 255
 type location struct {
 	scheme string // ipp or ipps
 	host   string // host[:port] from the request
+	lang   string // the reply's natural language: langEn or langJa
 }
 
 func (l location) printerURI(queue string) string {

@@ -231,6 +231,8 @@ func (s *Server) validate(req *request) (goipp.Status, string) {
 		return goipp.StatusErrorBadRequest,
 			"The first operation attributes must be attributes-charset, then attributes-natural-language."
 	}
+	lang, _ := index(m.Operation[1:2]).str("attributes-natural-language")
+	req.loc.lang = replyLanguage(lang)
 	if cs, _ := index(m.Operation[:1]).str("attributes-charset"); !strings.EqualFold(cs, "utf-8") &&
 		!strings.EqualFold(cs, "us-ascii") {
 		req.resp.Unsupported.Add(m.Operation[0])
@@ -392,70 +394,6 @@ func headerReply(hdr []byte) *goipp.Message {
 // plain strips the package prefix from our own header errors.
 func plain(err error) string {
 	return strings.TrimPrefix(err.Error(), "ipp: ")
-}
-
-func (s *Server) finish(w http.ResponseWriter, req *request, status goipp.Status, msg string) {
-	req.resp.Code = goipp.Code(status)
-	s.write(w, req.resp, msg, req.groups)
-}
-
-func (s *Server) writeError(w http.ResponseWriter, resp *goipp.Message, status goipp.Status, msg string) {
-	resp.Code = goipp.Code(status)
-	s.write(w, resp, msg, nil)
-}
-
-// write sends resp with the operation attributes every reply starts with,
-// followed by groups, repeated groups already encoded by encodeGroup.
-func (s *Server) write(w http.ResponseWriter, resp *goipp.Message, msg string, groups []byte) {
-	if msg == "" {
-		msg = goipp.Status(resp.Code).String()
-	}
-	op := goipp.Attributes{
-		strs("attributes-charset", goipp.TagCharset, "utf-8"),
-		strs("attributes-natural-language", goipp.TagLanguage, "en"),
-		text("status-message", truncateUTF8(msg, statusMessageMax)),
-	}
-	resp.Operation = append(op, resp.Operation...)
-	fixed := goipp.Groups{{Tag: goipp.TagOperationGroup, Attrs: resp.Operation}}
-	if len(resp.Unsupported) > 0 {
-		fixed = append(fixed, goipp.Group{Tag: goipp.TagUnsupportedGroup, Attrs: resp.Unsupported})
-	}
-	if len(resp.Printer) > 0 {
-		fixed = append(fixed, goipp.Group{Tag: goipp.TagPrinterGroup, Attrs: resp.Printer})
-	}
-	if len(resp.Job) > 0 {
-		fixed = append(fixed, goipp.Group{Tag: goipp.TagJobGroup, Attrs: resp.Job})
-	}
-	resp.Groups = fixed
-	head, err := resp.EncodeBytes()
-	if err != nil {
-		s.log.Error("ipp: encode reply", "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	// head ends with the end-of-attributes tag; the repeated groups go
-	// before it.
-	end := head[len(head)-1:]
-	head = head[:len(head)-1]
-	w.Header().Set("Content-Type", goipp.ContentType)
-	w.Header().Set("Content-Length", strconv.Itoa(len(head)+len(groups)+len(end)))
-	w.WriteHeader(http.StatusOK)
-	w.Write(head)
-	w.Write(groups)
-	w.Write(end)
-}
-
-// encodeGroup appends g in IPP's encoding to buf, as it appears within a
-// message: its delimiter tag, then its attributes.
-func encodeGroup(buf []byte, g goipp.Group) ([]byte, error) {
-	// goipp encodes whole messages only: encode g alone and keep what lies
-	// between the 8-byte message header and the end-of-attributes tag.
-	m := goipp.Message{Groups: goipp.Groups{g}}
-	b, err := m.EncodeBytes()
-	if err != nil {
-		return buf, err
-	}
-	return append(buf, b[8:len(b)-1]...), nil
 }
 
 // httpError answers errors that happen before an IPP exchange starts.

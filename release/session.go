@@ -143,7 +143,7 @@ func (d *DeviceRelease) identify(ctx context.Context, dev Device, method string,
 		if err := s.creds.WastePIN(ctx, l.PIN); err != nil {
 			return directory.Identity{}, fmt.Errorf("release: unknown user: %w", err)
 		}
-		return directory.Identity{}, fmt.Errorf("release: unknown user: %w", ErrUnauthorized)
+		return directory.Identity{}, &triedAccount{name: key, err: fmt.Errorf("release: unknown user: %w", ErrUnauthorized)}
 	case errors.Is(err, directory.ErrUnavailable):
 		return directory.Identity{}, fmt.Errorf("release: directory: %w: %w", ErrUnavailable, err)
 	case err != nil:
@@ -152,11 +152,12 @@ func (d *DeviceRelease) identify(ctx context.Context, dev Device, method string,
 		if err := s.creds.WastePIN(ctx, l.PIN); err != nil {
 			return directory.Identity{}, fmt.Errorf("release: disabled user: %w", err)
 		}
-		return directory.Identity{}, fmt.Errorf("release: %s: %w", id.Name, ErrDisabled)
+		return directory.Identity{}, &triedAccount{name: id.Name, known: true,
+			err: fmt.Errorf("release: %s: %w", id.Name, ErrDisabled)}
 	}
 	name, err := d.checkPerson(ctx, dev, method, id.Name, l)
 	if err != nil {
-		return directory.Identity{}, err
+		return directory.Identity{}, &triedAccount{name: id.Name, known: true, err: err}
 	}
 	id.Name = name
 	return id, nil
@@ -179,6 +180,8 @@ func (d *DeviceRelease) checkPerson(ctx context.Context, dev Device, method, nam
 	}
 	err := s.creds.CheckPIN(ctx, name, l.PIN, dev.Name)
 	switch {
+	case errors.Is(err, credential.ErrLockedNow):
+		return "", errLockedNow
 	case errors.Is(err, credential.ErrLocked):
 		return "", fmt.Errorf("release: %w", ErrLocked)
 	case errors.Is(err, credential.ErrWrongPIN), errors.Is(err, credential.ErrNoPIN):
@@ -269,9 +272,26 @@ func (d *DeviceRelease) selfEnroll(ctx context.Context, dev Device, l Login, uid
 	return id, nil
 }
 
-// loginFailed records a failed login without anything the user typed. A
-// failure that checked nothing (the directory was down) gives its
-// attempt back to the device. Only failures within the device's limit
+// triedAccount is a failed sign-in's error with the account it tried, for
+// loginFailed to record: known says the account exists, so its name is
+// recorded in clear; an unknown one is what someone typed, perhaps a
+// password, and is recorded only in keyed form.
+type triedAccount struct {
+	name  string
+	known bool
+	err   error
+}
+
+func (e *triedAccount) Error() string { return e.err.Error() }
+func (e *triedAccount) Unwrap() error { return e.err }
+
+// errLockedNow is the wrong PIN that locked its user: loginFailed records
+// the lock as an event of its own.
+var errLockedNow = fmt.Errorf("release: locked by this attempt: %w", ErrLocked)
+
+// loginFailed records a failed login without anything the user typed in
+// clear. A failure that checked nothing (the directory was down) gives
+// its attempt back to the device. Only failures within the device's limit
 // get an event each: past it, sign-ins are refused unchecked and
 // summarized when the episode ends.
 func (d *DeviceRelease) loginFailed(ctx context.Context, dev Device, method string, attempt throttle.Attempt, cause error) {
@@ -294,14 +314,47 @@ func (d *DeviceRelease) loginFailed(ctx context.Context, dev Device, method stri
 		return
 	}
 	s.signInFailed(method)
+	events := []audit.Event{{Type: audit.EventLoginFailed, Device: dev.Name, Method: method, Reason: reason,
+		Actor: audit.ActorSystem}}
+	var tried *triedAccount
+	if errors.As(cause, &tried) {
+		account, owner, err := s.triedName(tried)
+		if err != nil {
+			// The failure is still recorded, without the account.
+			s.log.Error("release: record failed login", "device", dev.Name, "err", err)
+		} else {
+			events[0].Owner, events[0].Details = owner, map[string]string{"account": account}
+		}
+		if errors.Is(cause, errLockedNow) {
+			events = append(events, audit.Event{Type: audit.EventUserLocked, Owner: owner, Device: dev.Name,
+				Method: method, Reason: "too many wrong PINs", Actor: audit.ActorSystem})
+		}
+	}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		_, err := s.audit.Append(ctx, tx, audit.Event{Type: audit.EventLoginFailed, Device: dev.Name,
-			Method: method, Reason: reason, Actor: audit.ActorSystem})
-		return err
+		for _, ev := range events {
+			if _, err := s.audit.Append(ctx, tx, ev); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		s.log.Error("release: record failed login", "device", dev.Name, "err", err)
 	}
+}
+
+// triedName returns how a failed sign-in's account is recorded: a known
+// account by its name (also the event's owner, so that the user's history
+// shows it), an unknown one by its keyed name only.
+func (s *Service) triedName(t *triedAccount) (account, owner string, err error) {
+	if t.known {
+		return t.name, t.name, nil
+	}
+	keyed, err := s.audit.KeyedName(t.name)
+	if err != nil {
+		return "", "", fmt.Errorf("release: keyed account name: %w", err)
+	}
+	return keyed, "", nil
 }
 
 // Session returns the live session of token at the device of deviceToken

@@ -84,6 +84,22 @@ func (l *locale) TOr(prefix, value string) string {
 	return value
 }
 
+// Ended says how a job ended, as a person would: the reason's own words
+// ("ended.<reason>") where the catalog has them, else the outcome with
+// the reason beside it. A reason keyword alone misleads: a job aborted at
+// start-up (document-missing) has the outcome canceled, which reads as
+// "deleted by the user".
+func (l *locale) Ended(outcome, reason string) string {
+	if m, ok := l.msgs["ended."+reason]; ok && reason != "" {
+		return m
+	}
+	out := l.TOr("outcome.", outcome)
+	if reason != "" {
+		out += " (" + reason + ")"
+	}
+	return out
+}
+
 // Date formats t in the configured time zone; the zero time shows as a
 // dash.
 func (l *locale) Date(t time.Time) string {

@@ -85,3 +85,18 @@ func (l *locale) mediaSize(name string) string {
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 	return l.T("ipp.media_size", f(w), f(h), m[3])
 }
+
+// EndedHTML is how a job ended, as Ended words it where the catalog has
+// words for its reason; otherwise its outcome and reason as keywords
+// (Keyword), so that a reason printgate has no words for shows as
+// unknown rather than as a raw keyword.
+func (l *locale) EndedHTML(outcome, reason string) template.HTML {
+	if _, ok := l.msgs["ended."+reason]; ok && reason != "" {
+		return template.HTML(template.HTMLEscapeString(l.Ended(outcome, reason)))
+	}
+	out := l.Keyword("outcome.", outcome)
+	if reason != "" {
+		out += ` <span class="muted">(` + l.Keyword(kwReason, reason) + `)</span>`
+	}
+	return out
+}

@@ -203,7 +203,7 @@ func TestAdminUsers(t *testing.T) {
 		// Each change is recorded in its own transaction; the refused
 		// attempts (card in use, no PIN) changed nothing and record
 		// nothing.
-		want := []string{"pin-unlocked adam→alice", "card-added adam→alice",
+		want := []string{"user-unlocked adam→alice", "card-added adam→alice",
 			"pin-reset adam→alice", "card-removed adam→alice"}
 		if got := e.audit.names(); !slices.Equal(got, want) {
 			t.Errorf("recorded %v; want %v", got, want)

@@ -143,15 +143,16 @@ type Action struct {
 	At     time.Time
 }
 
-// Action names, the same as the audit package's event types where it has
-// one (audit.EventPINSet, EventCardAdded, EventCardRemoved).
+// Action names, the audit package's event types. ActionUnlock lifts the
+// PIN lock and the password lock alike, so it is the user's unlock
+// (console versions before it wrote "pin-unlocked").
 const (
-	ActionSetPIN     = "pin-set"
-	ActionResetPIN   = "pin-reset"
-	ActionUnlock     = "pin-unlocked"
-	ActionAddCard    = "card-added"
-	ActionRemoveCard = "card-removed"
-	ActionExport     = "export"
+	ActionSetPIN     = audit.EventPINSet
+	ActionResetPIN   = audit.EventPINReset
+	ActionUnlock     = audit.EventUserUnlocked
+	ActionAddCard    = audit.EventCardAdded
+	ActionRemoveCard = audit.EventCardRemoved
+	ActionExport     = audit.EventExport
 )
 
 // Record reads the print record in depth for the admin and auditor pages:

@@ -85,6 +85,7 @@ func parsePages(tz *time.Location) (*pageSet, error) {
 			"tOr":      loc.TOr,
 			"kw":       loc.Keyword,
 			"kws":      loc.Keywords,
+			"ended":    loc.EndedHTML,
 			"date":     loc.Date,
 			"day":      loc.Day,
 			"hasRole":  func(s *session, r string) bool { return s != nil && allowed(s.Role, accessFor(r)) },

@@ -369,7 +369,7 @@ func attackPlainCredentials(t *testing.T) {
 					for i := range 6 {
 						code, out := e.call("mfp1", http.MethodPost, "/release/sessions",
 							map[string]string{"user": "bob", "pin": fmt.Sprintf("90%02d", i+13)})
-						if code != want || !strings.Contains(fmt.Sprint(out["error"]), "https://") {
+						if code != want || !strings.Contains(fmt.Sprint(out["message"]), "https://") {
 							t.Fatalf("wrong PIN %d in clear from %s: HTTP %d %v, want %d saying to use https", i, host, code, out, want)
 						}
 					}

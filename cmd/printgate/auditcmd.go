@@ -52,16 +52,14 @@ func (a *app) auditVerifyCommand() *cobra.Command {
 				if !rep.OK() {
 					return a.reportBroken(rep, anchorsPath)
 				}
-				fmt.Fprintf(a.stdout, "OK: %d events verified, sequences %d-%d, in %s (%.0f events/s)\n",
-					rep.Checked, rep.From, rep.To, rep.Elapsed.Round(time.Millisecond), rep.EventsPerSecond)
+				a.printf("verify.ok", rep.Checked, rep.From, rep.To, rep.Elapsed.Round(time.Millisecond), rep.EventsPerSecond)
 				if rep.Jobs > 0 {
-					fmt.Fprintf(a.stdout, "%d job records match their events\n", rep.Jobs)
+					a.printf("verify.jobs", rep.Jobs)
 				}
 				if anchorsPath != "" {
-					fmt.Fprintf(a.stdout, "%d anchors of %s hold (%d older than the kept events)\n",
-						rep.Anchors, anchorsPath, rep.AnchorsPurged)
+					a.printf("verify.anchors", rep.Anchors, anchorsPath, rep.AnchorsPurged)
 				}
-				fmt.Fprintf(a.stdout, "last hash %x\n", rep.LastHash)
+				a.printf("verify.hash", rep.LastHash)
 				return st.recordAdmin(cmd, audit.EventChainVerified, map[string]string{
 					"checked": fmt.Sprint(rep.Checked), "last-seq": fmt.Sprint(rep.LastSeq),
 					"last-hash": fmt.Sprintf("%x", rep.LastHash), "job-records": fmt.Sprint(rep.Jobs),
@@ -304,6 +302,16 @@ func (st *stack) recordAdmin(cmd *cobra.Command, event string, details map[strin
 func (st *stack) adminHook(cmd *cobra.Command, event string, details map[string]string) database.Hook {
 	return func(tx *gorm.DB) error {
 		_, err := st.audit.Append(cmd.Context(), tx, audit.Event{Type: event, Actor: adminName(), Details: details})
+		return err
+	}
+}
+
+// ownerHook is adminHook for an action on user, who becomes the event's
+// owner so that the action shows in the user's history.
+func (st *stack) ownerHook(cmd *cobra.Command, event, user string, details map[string]string) database.Hook {
+	return func(tx *gorm.DB) error {
+		_, err := st.audit.Append(cmd.Context(), tx, audit.Event{Type: event, Actor: adminName(), Owner: user,
+			Details: details})
 		return err
 	}
 }

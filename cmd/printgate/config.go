@@ -316,6 +316,9 @@ type LogConfig struct {
 	// JobLogFile, when set, is where the job log goes instead of the
 	// server log (appended, mode 0600), every line whatever log.level.
 	JobLogFile string `yaml:"job_log_file,omitempty"`
+	// UTC writes log timestamps in UTC; by default they are in
+	// audit.time_zone with its offset, as every screen shows times.
+	UTC bool `yaml:"utc,omitempty"`
 }
 
 // QueueConfig is one print queue.

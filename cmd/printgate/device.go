@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -46,9 +45,7 @@ func (a *app) deviceCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				_, err = fmt.Fprintf(a.stdout, "device %s added (printer %s, queues %s, sign-in %s, card reader %s)\ntoken: %s\n"+
-					"Keep the token in the device's settings; it is not shown again.\n",
-					d.Name, d.Printer, d.Queues, d.Methods, d.ReaderFormat, token)
+				err = a.printf("device.added", d.Name, d.Printer, d.Queues, d.Methods, d.ReaderFormat, token)
 				return err
 			})
 		},
@@ -76,17 +73,17 @@ func (a *app) deviceCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "NAME\tPRINTER\tQUEUES\tSIGN-IN\tCARD READER\tSELF-ENROL\tPLAIN-HTTP\tENABLED\tTHROTTLED UNTIL")
+				var tab table
+				tab.row(strings.Split(a.t("device.header"), "\t")...)
 				for _, d := range devs {
 					until := "-"
 					if st, ok := throttled[d.Name]; ok {
 						until = st.Until.UTC().Format(time.RFC3339)
 					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, d.Printer, d.Queues, d.Methods,
-						cmp.Or(d.ReaderFormat, "hex"), yesNo(d.SelfEnroll), yesNo(d.AllowPlainCredentials), yesNo(d.Enabled), until)
+					tab.row(d.Name, d.Printer, d.Queues, d.Methods,
+						cmp.Or(d.ReaderFormat, "hex"), a.yesNo(d.SelfEnroll), a.yesNo(d.AllowPlainCredentials), a.yesNo(d.Enabled), until)
 				}
-				return w.Flush()
+				return tab.write(a.stdout)
 			})
 		},
 	}
@@ -98,7 +95,7 @@ func (a *app) deviceCommand() *cobra.Command {
 					if err := adm.SetDeviceEnabled(cmd.Context(), args[0], enabled, adminName()); err != nil {
 						return err
 					}
-					_, err := fmt.Fprintf(a.stdout, "device %s %sd\n", args[0], use)
+					err := a.printf("device."+use+"d", args[0])
 					return err
 				})
 			},
@@ -114,7 +111,7 @@ func (a *app) deviceCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				_, err = fmt.Fprintf(a.stdout, "new token for %s: %s\n", args[0], token)
+				err = a.printf("device.token", args[0], token)
 				return err
 			})
 		},
@@ -129,11 +126,11 @@ func (a *app) deviceCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				msg := "device %s cleared: its failed sign-ins are forgotten\n"
+				msg := "device.cleared"
 				if !cleared {
-					msg = "device %s had no failed sign-ins counted\n"
+					msg = "device.unchanged"
 				}
-				_, err = fmt.Fprintf(a.stdout, msg, args[0])
+				err = a.printf(msg, args[0])
 				return err
 			})
 		},
@@ -147,7 +144,7 @@ func (a *app) deviceCommand() *cobra.Command {
 				if err := adm.RemoveDevice(cmd.Context(), args[0], adminName()); err != nil {
 					return err
 				}
-				_, err := fmt.Fprintf(a.stdout, "device %s removed\n", args[0])
+				err := a.printf("device.removed", args[0])
 				return err
 			})
 		},
@@ -184,7 +181,7 @@ func (a *app) deviceSetCommand() *cobra.Command {
 					if err != nil {
 						return err
 					}
-					if _, err := fmt.Fprintf(a.stdout, "device %s reads cards as %s\n", args[0], f); err != nil {
+					if err := a.printf("device.reader", args[0], f); err != nil {
 						return err
 					}
 				}
@@ -194,8 +191,7 @@ func (a *app) deviceSetCommand() *cobra.Command {
 				if err := adm.SetCardRequired(cmd.Context(), args[0], cardRequired, adminName()); err != nil {
 					return err
 				}
-				_, err := fmt.Fprintf(a.stdout, "device %s card required: %s\n", args[0], yesNo(cardRequired))
-				return err
+				return a.printf("device.card_required", args[0], a.yesNo(cardRequired))
 			})
 		},
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/printgate/printgate/internal/i18n"
 	"github.com/printgate/printgate/release/directory"
 )
 
@@ -28,6 +29,8 @@ type app struct {
 	stdout     io.Writer
 	stderr     io.Writer
 	stdin      io.Reader
+	// lang is the language of messages, from the locale.
+	lang i18n.Lang
 	// bound holds listeners already bound to configured addresses, which
 	// serve uses instead of binding them itself, so that a test can hand
 	// over a port nobody else can take meanwhile.
@@ -46,9 +49,9 @@ type app struct {
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	a := &app{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin}
+	a := &app{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin, lang: i18n.FromEnv(os.Getenv)}
 	if err := a.command().ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "printgate:", err)
+		fmt.Fprintln(os.Stderr, "printgate:", a.errorText(err))
 		os.Exit(1)
 	}
 }
@@ -97,15 +100,37 @@ func (a *app) migrateCommand() *cobra.Command {
 	}
 }
 
-// logger writes to stderr in the configured format and level.
+// logger writes to stderr in the configured format and level, its
+// timestamps in logZone.
 func (a *app) logger(cfg Config) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.Log.Level))
-	opts := &slog.HandlerOptions{Level: level}
+	loc := logZone(cfg)
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: func(groups []string, at slog.Attr) slog.Attr {
+		if at.Key == slog.TimeKey && len(groups) == 0 && at.Value.Kind() == slog.KindTime {
+			at.Value = slog.TimeValue(at.Value.Time().In(loc))
+		}
+		return at
+	}}
 	if cfg.Log.Format == "json" {
 		return slog.New(slog.NewJSONHandler(a.stderr, opts))
 	}
 	return slog.New(slog.NewTextHandler(a.stderr, opts))
+}
+
+// logZone is where log timestamps are written: audit.time_zone, so that a
+// log line and the screen showing the same moment agree, or UTC when
+// log.utc asks for it (or the zone cannot be loaded, which the config
+// check reports).
+func logZone(cfg Config) *time.Location {
+	if cfg.Log.UTC {
+		return time.UTC
+	}
+	loc, err := time.LoadLocation(cfg.Audit.TimeZone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
 }
 
 // currentUser names the operating-system user running a command, for

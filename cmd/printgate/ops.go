@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"time"
 
 	"github.com/printgate/printgate/health"
 	"github.com/printgate/printgate/joblog"
@@ -42,8 +41,7 @@ func (a *app) newOps(cfg Config, st *stack, log *slog.Logger) (*ops, error) {
 	if !cfg.Log.JobLog {
 		return o, nil
 	}
-	loc, _ := time.LoadLocation(cfg.Audit.TimeZone) // validated with the config
-	opts := joblog.Options{JSON: cfg.Log.Format == "json", Location: loc, KeyedName: st.audit.KeyedName}
+	opts := joblog.Options{JSON: cfg.Log.Format == "json", Location: logZone(cfg), KeyedName: st.audit.KeyedName}
 	w := a.stderr
 	if path := cfg.Log.JobLogFile; path != "" {
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)

@@ -53,14 +53,14 @@ PRINTGATE_SNMP_AUTH_PASSPHRASE and PRINTGATE_SNMP_PRIV_PASSPHRASE, else from sta
 				if err != nil {
 					return err
 				}
-				snmpNote := "no SNMP counter"
+				snmpNote := a.t("printer.nosnmp")
 				switch {
 				case p.SNMPVersion == monitor.Version3:
-					snmpNote = "SNMPv3 counter at " + p.SNMPAddr + " as " + p.SNMPUser
+					snmpNote = a.t("printer.snmpv3", p.SNMPAddr, p.SNMPUser)
 				case p.SNMPAddr != "":
-					snmpNote = "SNMP counter at " + p.SNMPAddr
+					snmpNote = a.t("printer.snmp", p.SNMPAddr)
 				}
-				_, err = fmt.Fprintf(a.stdout, "printer %s monitored (%s, %s)\n", p.Name, p.URI, snmpNote)
+				err = a.printf("printer.added", p.Name, p.URI, snmpNote)
 				return err
 			})
 		},
@@ -88,7 +88,7 @@ PRINTGATE_SNMP_AUTH_PASSPHRASE and PRINTGATE_SNMP_PRIV_PASSPHRASE, else from sta
 					return err
 				}
 				w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "NAME\tURI\tSOURCE\tSNMP\tSTATE\tLAST POLL\tLAST ERROR")
+				fmt.Fprintln(w, a.t("printer.header"))
 				for _, p := range ps {
 					last := "never"
 					if !p.LastPoll.IsZero() {
@@ -120,7 +120,7 @@ PRINTGATE_SNMP_AUTH_PASSPHRASE and PRINTGATE_SNMP_PRIV_PASSPHRASE, else from sta
 				if err != nil {
 					return err
 				}
-				_, err = fmt.Fprintf(a.stdout, "printer %s no longer monitored\n", args[0])
+				err = a.printf("printer.removed", args[0])
 				return err
 			})
 		},

@@ -120,7 +120,7 @@ func TestReleaseToUnavailablePrinter(t *testing.T) {
 			out["why"] != "printer-unreachable" {
 			t.Fatalf("release to a printer switched off: HTTP %d %v", code, out)
 		}
-		if msg, _ := out["error"].(string); msg == "" {
+		if msg, _ := out["message"].(string); msg == "" {
 			t.Error("no message for the panel")
 		}
 		e.checkNotClaimed(t, "mfp1", sess, id)

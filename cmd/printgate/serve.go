@@ -52,7 +52,7 @@ func (a *app) serve(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "printgate: database %s (id %s)\n", st.db, dbID)
+	a.printf("serve.database", st.db, dbID)
 	st.newSpool = newSpool
 	st.now = a.now
 	if up, err := st.keyAudit(ctx, log, false); err != nil {
@@ -171,9 +171,9 @@ func (a *app) listen(ctx context.Context, cfg Config, handler, opsHandler http.H
 			return err
 		}
 		listeners, opsLn = append(listeners, ln), ln
-		fmt.Fprintf(a.stdout, "printgate: metrics at http://%s/metrics (health: /healthz, /readyz)\n", ln.Addr())
+		a.printf("serve.metrics", ln.Addr())
 	}
-	fmt.Fprintf(a.stdout, "printgate: data in %s\n", cfg.DataDir)
+	a.printf("serve.data", cfg.DataDir)
 	errc := make(chan error, len(listeners))
 	var servers []*http.Server
 	for _, ln := range listeners {
@@ -245,13 +245,13 @@ func serverTLS(cfg Config) (*tls.Config, error) {
 // printURIs tells the user where to print and where to sign in.
 func (a *app) printURIs(cfg Config, scheme string, addr net.Addr) {
 	for _, q := range cfg.queues {
-		fmt.Fprintf(a.stdout, "printgate: print to %s://%s%s%s (%s queue)\n", scheme, addr, ipp.PathPrefix, q.Name, q.Mode)
+		a.printf("serve.print", fmt.Sprintf("%s://%s%s%s", scheme, addr, ipp.PathPrefix, q.Name), q.Mode)
 	}
 	web := "http"
 	if scheme == "ipps" {
 		web = "https"
 	}
-	fmt.Fprintf(a.stdout, "printgate: sign in at %s://%s/signin (release kiosk: /kiosk)\n", web, addr)
+	a.printf("serve.signin", fmt.Sprintf("%s://%s", web, addr))
 }
 
 // adminHint tells a new user how to create the first administrator: no
@@ -269,8 +269,6 @@ func (a *app) adminHint(ctx context.Context, st *stack) {
 			return
 		}
 	}
-	fmt.Fprintln(a.stdout, "printgate: no administrator yet; create one with: printgate user add NAME --role admin")
-	fmt.Fprintln(a.stdout, "printgate: (no printgate command yet? in the source tree: "+
-		"go build -tags nomsgpack -o printgate ./cmd/printgate, then ./printgate user add ...; "+
-		"or go install -tags nomsgpack github.com/printgate/printgate/cmd/printgate@latest, into $(go env GOPATH)/bin)")
+	a.printf("serve.no-admin")
+	a.printf("serve.no-command")
 }

@@ -77,7 +77,7 @@ func (a *app) userCommand() *cobra.Command {
 				if err := b.AddUser(cmd.Context(), u, pw, rec); err != nil {
 					return err
 				}
-				_, err = fmt.Fprintf(a.stdout, "user %s added with role %s\n", args[0], r)
+				err = a.printf("user.added", args[0], r)
 				return err
 			})
 		},
@@ -105,7 +105,7 @@ func (a *app) userCommand() *cobra.Command {
 				if err := st.creds.SetPIN(cmd.Context(), id.Name, pin, rec); err != nil {
 					return err
 				}
-				_, err = fmt.Fprintf(a.stdout, "PIN set for %s\n", args[0])
+				err = a.printf("user.pin-set", args[0])
 				return err
 			})
 		},
@@ -122,12 +122,12 @@ func (a *app) userCommand() *cobra.Command {
 				}
 				// A password lock that was lifted has its own event
 				// (throttle-cleared), recorded by Reset with its change.
-				rec := st.adminHook(cmd, audit.EventConfigChanged, map[string]string{"unlocked-user": args[0]})
+				rec := st.ownerHook(cmd, audit.EventUserUnlocked, args[0], nil)
 				if err := st.creds.Unlock(cmd.Context(), args[0], rec); err != nil &&
 					!(errors.Is(err, credential.ErrNotFound) && counted) {
 					return err
 				}
-				_, err = fmt.Fprintf(a.stdout, "%s unlocked\n", args[0])
+				err = a.printf("user.unlocked", args[0])
 				return err
 			})
 		},
@@ -147,14 +147,14 @@ func (a *app) userCommand() *cobra.Command {
 					return err
 				}
 				var tab table
-				tab.row("NAME", "ROLE", "DISPLAY NAME", "EMPLOYEE", "PIN", "LOCKED", "DISABLED")
+				tab.row(strings.Split(a.t("user.header"), "\t")...)
 				for _, u := range users {
 					ps, err := st.creds.PINStatus(cmd.Context(), u.Name)
 					if err != nil {
 						return err
 					}
 					tab.row(u.Name, string(u.Role), u.DisplayName, u.EmployeeNumber,
-						yesNo(ps.Set), yesNo(ps.Locked()), yesNo(u.Disabled))
+						a.yesNo(ps.Set), a.yesNo(ps.Locked()), a.yesNo(u.Disabled))
 				}
 				return tab.write(a.stdout)
 			})

@@ -25,6 +25,9 @@ var (
 	// ErrLocked is a user locked out after too many wrong PINs; even the
 	// right PIN is refused until the lock expires or an admin unlocks.
 	ErrLocked = errors.New("credential: locked after too many wrong PINs")
+	// ErrLockedNow is the wrong PIN that locked the user: it wraps
+	// ErrLocked, and says that the lock began with this attempt.
+	ErrLockedNow = fmt.Errorf("credential: locked by this attempt: %w", ErrLocked)
 	// ErrNoPIN is a user with no PIN set.
 	ErrNoPIN = errors.New("credential: no PIN set")
 	// ErrPINPolicy is a PIN of the wrong length or with non-digits.

@@ -115,8 +115,8 @@ func (s *Store) RemovePIN(ctx context.Context, user string, rec database.Hook) e
 }
 
 // CheckPIN checks user's PIN, entered at device. It returns nil, or
-// ErrWrongPIN, ErrLocked (even for the right PIN while locked) or
-// ErrNoPIN.
+// ErrWrongPIN, ErrLocked (even for the right PIN while locked; the
+// attempt that locks answers ErrLockedNow, which wraps it) or ErrNoPIN.
 //
 // Failures are counted per user whatever the device, and each is recorded
 // with its device. The MaxFailures-th wrong PIN in a row locks the user
@@ -191,7 +191,7 @@ func (s *Store) CheckPIN(ctx context.Context, user, pin, device string) error {
 	if rows[0].Failures >= s.policy.MaxFailures {
 		// This attempt locked the account: say so now, not at the next
 		// attempt, so the person at the printer knows to stop.
-		return fmt.Errorf("credential: check PIN of %s: %w", user, ErrLocked)
+		return fmt.Errorf("credential: check PIN of %s: %w", user, ErrLockedNow)
 	}
 	return fmt.Errorf("credential: check PIN of %s: %w", user, ErrWrongPIN)
 }

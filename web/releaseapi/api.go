@@ -21,7 +21,6 @@ import (
 
 	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/release"
-	"github.com/printgate/printgate/release/throttle"
 )
 
 //go:embed openapi.json
@@ -289,14 +288,14 @@ func (a *API) release(c *gin.Context) {
 		return
 	}
 	if !b.All && len(b.Jobs) == 0 {
-		c.JSON(http.StatusBadRequest, gin.H{"error": "Choose at least one job, or all."})
+		answer(c, http.StatusBadRequest, codeNoJobs)
 		return
 	}
 	req := release.ReleaseRequest{IDs: b.Jobs, All: b.All, PINs: map[int64]string{}, ConfirmReprint: b.ConfirmReprint}
 	for k, v := range b.JobPINs {
 		id, err := strconv.ParseInt(k, 10, 64)
 		if err != nil {
-			c.JSON(http.StatusBadRequest, gin.H{"error": "job_pins keys must be job ids."})
+			answer(c, http.StatusBadRequest, codeBadJobPINs)
 			return
 		}
 		req.PINs[id] = v
@@ -318,14 +317,14 @@ func decode(c *gin.Context, v any) bool {
 	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, maxBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		msg := "The request body must be JSON as the API describes."
+		code := codeBadJSON
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			msg = "The request body is too large."
+			code = codeBodyTooLarge
 		} else if errors.Is(err, io.EOF) {
-			msg = "The request body is empty."
+			code = codeBodyEmpty
 		}
-		c.JSON(http.StatusBadRequest, gin.H{"error": msg})
+		answer(c, http.StatusBadRequest, code)
 		return false
 	}
 	return true
@@ -339,82 +338,4 @@ func peerAddr(r *http.Request) netip.Addr {
 		return netip.Addr{}
 	}
 	return ap.Addr().Unmap()
-}
-
-// fail answers err with its status and a message a person at the panel
-// can act on; internal details stay in the log. It is where release's
-// error words become HTTP's.
-func (a *API) fail(c *gin.Context, err error) {
-	status, msg := http.StatusInternalServerError, "Something went wrong. Please try again or ask your administrator."
-	var throttled *throttle.Error
-	var unavailable *release.PrinterUnavailable
-	switch {
-	case errors.As(err, &unavailable):
-		c.AbortWithStatusJSON(http.StatusConflict, printerUnavailable(unavailable))
-		return
-	case errors.Is(err, release.ErrThrottled):
-		status, msg = http.StatusTooManyRequests, "Too many failed sign-ins: please wait, or ask your administrator."
-		if errors.As(err, &throttled) {
-			c.Header("Retry-After", strconv.Itoa(int(throttled.RetryAfter().Seconds())))
-		}
-	case errors.Is(err, release.ErrLocked):
-		status, msg = http.StatusLocked, "Too many wrong PINs: your account is locked for a while. An administrator can unlock it."
-	case errors.Is(err, release.ErrNeedsTLS):
-		status, msg = http.StatusForbidden, "PINs and passwords are accepted only over HTTPS: use the https:// address of the server. "+
-			"An administrator can allow plain HTTP for a panel that cannot use HTTPS."
-	case errors.Is(err, release.ErrForbidden):
-		status, msg = http.StatusForbidden, "This device may not do that: it is disabled or does not allow this sign-in method."
-	case errors.Is(err, release.ErrUnknownCard):
-		// Said only by a device that enrols cards: the kiosk offers to.
-		c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": "This card is not registered yet.", "reason": "unknown-card"})
-		return
-	case errors.Is(err, release.ErrUnauthorized):
-		status, msg = http.StatusUnauthorized, "Not recognised. Check your card or PIN and try again."
-	case errors.Is(err, release.ErrNotFound):
-		status, msg = http.StatusNotFound, "There is no such job."
-	case errors.Is(err, release.ErrBadLogin):
-		status, msg = http.StatusBadRequest, "Sign in with a card, with your ID and PIN, or with a card and PIN."
-	case errors.Is(err, release.ErrNotPossible):
-		status, msg = http.StatusConflict, "The job can no longer be changed: it is printing or done."
-	case errors.Is(err, release.ErrBusy):
-		// Too many PIN or password checks at once for the memory they
-		// take; no secret was checked.
-		c.Header("Retry-After", "2")
-		status, msg = http.StatusServiceUnavailable, "The server is busy. Please try again in a moment."
-	case errors.Is(err, release.ErrUnavailable):
-		status, msg = http.StatusServiceUnavailable, "The service is unavailable. Please try again shortly."
-	default:
-		a.log.Error("releaseapi: request failed", "path", c.FullPath(), "err", err)
-	}
-	c.AbortWithStatusJSON(status, gin.H{"error": msg})
-}
-
-// printerUnavailableJSON is the 409 of a release whose printer cannot
-// print now: the message, and the printer's own words for a panel that
-// shows them in its language.
-type printerUnavailableJSON struct {
-	Error     string   `json:"error"`
-	Reason    string   `json:"reason"`
-	Why       string   `json:"why"`
-	State     string   `json:"printer_state"`
-	Reasons   []string `json:"printer_state_reasons"`
-	Reachable bool     `json:"printer_reachable"`
-}
-
-func printerUnavailable(e *release.PrinterUnavailable) printerUnavailableJSON {
-	msg := "The printer cannot print now"
-	switch {
-	case !e.Reachable:
-		msg += ": it cannot be reached"
-	case e.State == "stopped":
-		msg += ": it is stopped"
-	case e.Why == "printer-not-accepting-jobs":
-		msg += ": it is not accepting jobs"
-	}
-	if len(e.Reasons) > 0 {
-		msg += " (" + strings.Join(e.Reasons, ", ") + ")"
-	}
-	msg += ". Your jobs are kept: try again when it is ready, or release them at another printer."
-	return printerUnavailableJSON{Error: msg, Reason: "printer-unavailable", Why: e.Why, State: e.State,
-		Reasons: append([]string{}, e.Reasons...), Reachable: e.Reachable}
 }

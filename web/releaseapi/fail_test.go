@@ -1,6 +1,7 @@
 package releaseapi
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -48,5 +49,63 @@ func TestFailStatus(t *testing.T) {
 				t.Errorf("Retry-After %q, want one: %v", w.Header().Get("Retry-After"), tt.retryAfter)
 			}
 		})
+	}
+}
+
+// TestFailLanguage checks that refusals answer a stable code in "error"
+// and a message in the language of Accept-Language.
+func TestFailLanguage(t *testing.T) {
+	tests := []struct {
+		name, accept string
+		err          error
+		code         string
+		message      string
+	}{
+		{"wrong PIN ja", "ja", release.ErrUnauthorized, "not-recognised", "認証できませんでした"},
+		{"wrong PIN ja-JP with q", "en;q=0.3, ja-JP;q=0.9", release.ErrUnauthorized, "not-recognised", "認証できませんでした"},
+		{"wrong PIN en", "en-US", release.ErrUnauthorized, "not-recognised", "Not recognised"},
+		{"wrong PIN no header", "", release.ErrUnauthorized, "not-recognised", "Not recognised"},
+		{"locked ja", "ja", fmt.Errorf("release: %w", release.ErrLocked), "locked", "ロック"},
+		{"unknown card ja", "ja", release.ErrUnknownCard, "unknown-card", "登録されていません"},
+		{"printer ja", "ja", &release.PrinterUnavailable{Reachable: true, State: "stopped", Why: "printer-stopped",
+			Reasons: []string{"media-empty-error"}}, "printer-unavailable", "プリンターが停止しているため"},
+		{"internal ja", "ja", errors.New("boom"), "internal", "問題が発生しました"},
+	}
+	a := New(nil, nil)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			c, _ := gin.CreateTestContext(w)
+			c.Request = httptest.NewRequest(http.MethodPost, Prefix+"/release/sessions", nil)
+			if tt.accept != "" {
+				c.Request.Header.Set("Accept-Language", tt.accept)
+			}
+			a.fail(c, tt.err)
+			var out struct{ Error, Message string }
+			if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil {
+				t.Fatalf("not JSON: %v: %s", err, w.Body)
+			}
+			if out.Error != tt.code || !strings.Contains(out.Message, tt.message) {
+				t.Errorf("error %q message %q, want %q and a message with %q", out.Error, out.Message, tt.code, tt.message)
+			}
+			if tt.accept == "ja" && strings.ContainsAny(out.Message, "abcdefghijklmnopqrstuvwxyz") {
+				t.Errorf("Japanese message has Latin text: %q", out.Message)
+			}
+		})
+	}
+}
+
+// TestMessagesComplete checks that every code has a message in both
+// languages, and that no two codes read alike.
+func TestMessagesComplete(t *testing.T) {
+	seen := map[string]string{}
+	for code, text := range messages {
+		if text.En == "" || text.Ja == "" || text.En == text.Ja {
+			t.Errorf("%s: en %q, ja %q", code, text.En, text.Ja)
+		}
+		if other, dup := seen[text.Ja]; dup {
+			t.Errorf("%s and %s share %q", code, other, text.Ja)
+		}
+		seen[text.Ja] = code
 	}
 }

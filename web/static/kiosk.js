@@ -111,7 +111,7 @@
   }
 
   function errorDetail(r) {
-    return r.data && typeof r.data.error === "string" ? r.data.error : "";
+    return r.data && typeof r.data.message === "string" ? r.data.message : "";
   }
 
   function sessionPath(suffix) {

@@ -1,0 +1,79 @@
+package ipp
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/OpenPrinting/goipp"
+)
+
+func (s *Server) finish(w http.ResponseWriter, req *request, status goipp.Status, msg string) {
+	req.resp.Code = goipp.Code(status)
+	s.write(w, req.resp, req.loc.lang, msg, req.groups)
+}
+
+// writeError answers a request whose header could not be read, in
+// English: its natural language is unknown.
+func (s *Server) writeError(w http.ResponseWriter, resp *goipp.Message, status goipp.Status, msg string) {
+	resp.Code = goipp.Code(status)
+	s.write(w, resp, langEn, msg, nil)
+}
+
+// write sends resp with the operation attributes every reply starts with,
+// its status-message in lang, followed by groups, repeated groups already
+// encoded by encodeGroup.
+func (s *Server) write(w http.ResponseWriter, resp *goipp.Message, lang, msg string, groups []byte) {
+	status := goipp.Status(resp.Code)
+	if msg == "" && lang != langJa {
+		msg = status.String()
+	}
+	if lang != langJa {
+		lang = langEn
+	}
+	op := goipp.Attributes{
+		strs("attributes-charset", goipp.TagCharset, "utf-8"),
+		strs("attributes-natural-language", goipp.TagLanguage, lang),
+		text("status-message", truncateUTF8(localize(lang, status, msg), statusMessageMax)),
+	}
+	resp.Operation = append(op, resp.Operation...)
+	fixed := goipp.Groups{{Tag: goipp.TagOperationGroup, Attrs: resp.Operation}}
+	if len(resp.Unsupported) > 0 {
+		fixed = append(fixed, goipp.Group{Tag: goipp.TagUnsupportedGroup, Attrs: resp.Unsupported})
+	}
+	if len(resp.Printer) > 0 {
+		fixed = append(fixed, goipp.Group{Tag: goipp.TagPrinterGroup, Attrs: resp.Printer})
+	}
+	if len(resp.Job) > 0 {
+		fixed = append(fixed, goipp.Group{Tag: goipp.TagJobGroup, Attrs: resp.Job})
+	}
+	resp.Groups = fixed
+	head, err := resp.EncodeBytes()
+	if err != nil {
+		s.log.Error("ipp: encode reply", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	// head ends with the end-of-attributes tag; the repeated groups go
+	// before it.
+	end := head[len(head)-1:]
+	head = head[:len(head)-1]
+	w.Header().Set("Content-Type", goipp.ContentType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(head)+len(groups)+len(end)))
+	w.WriteHeader(http.StatusOK)
+	w.Write(head)
+	w.Write(groups)
+	w.Write(end)
+}
+
+// encodeGroup appends g in IPP's encoding to buf, as it appears within a
+// message: its delimiter tag, then its attributes.
+func encodeGroup(buf []byte, g goipp.Group) ([]byte, error) {
+	// goipp encodes whole messages only: encode g alone and keep what lies
+	// between the 8-byte message header and the end-of-attributes tag.
+	m := goipp.Message{Groups: goipp.Groups{g}}
+	b, err := m.EncodeBytes()
+	if err != nil {
+		return buf, err
+	}
+	return append(buf, b[8:len(b)-1]...), nil
+}
