@@ -95,7 +95,7 @@ func TestContentColor(t *testing.T) {
 		{"black text (testdocs)", PDF, testdocs.PDF(3, "Lunch menu", testdocs.A4), audit.ColorMono},
 		{"CMYK composite grey", PDF, drawnPDF("0.4 0.4 0.4 0 k 72 300 450 400 re f"), audit.ColorColor},
 		{"grey pages past those read", PDF, drawnPDF(long...), audit.ColorUnknown},
-		{"colour on the last page read", PDF, drawnPDF(longLastRed...), audit.ColorColor},
+		{"colour on the one page past ContentColorPages", PDF, drawnPDF(longLastRed...), audit.ColorColor},
 		// 1 GiB of blank pages when decompressed: read within the limits.
 		{"PDF bomb", PDF, testdocs.PDFBomb(16, 64<<20), audit.ColorMono},
 		{"PostScript page of 5 × 5 m", PostScript, psDoc("<< /PageSize [14400 14400] >> setpagedevice " +
@@ -138,6 +138,8 @@ func TestContentColorFails(t *testing.T) {
 		{"garbage as PDF", PDF, []byte(secret + strings.Repeat(" garbage", 100)), false},
 		{"empty", PDF, nil, false},
 		{"truncated PDF", PDF, drawnPDF(redPage)[:200], false},
+		// Read only in part, it would pass for monochrome.
+		{"PDF missing a resource", PDF, drawnPDF(greyPage + " /Missing Do"), false},
 		{"PostScript error", PostScript, []byte("%!PS\n/" + secret + " undefinedop\n"), false},
 		{"JPEG", "image/jpeg", testdocs.JPEG(8, 8), false},
 		{"endless loop", PostScript, []byte("%!PS\n{ 1 pop } loop\n"), true},

@@ -19,6 +19,7 @@ func TestParseInkCoverage(t *testing.T) {
 		{"at the page limit", strings.Repeat(grey, 3), slices.Repeat([]Coverage{{K: 0.47889}}, 3)},
 		{"past the page limit", strings.Repeat(grey, 4), nil},
 		{"unmeasured page", "-1.00000 -1.00000 -1.00000 -1.00000 CMYK ERROR\n", nil},
+		{"error beside fractions", " 0.00000  0.00000  0.00000  0.00000 CMYK ERROR\n", nil},
 		{"incomplete line", strings.TrimSuffix(red, "\n"), nil},
 		{"other text", "%%[Page: 1]%%\n", nil},
 		{"not a fraction", " 1.50000  0.00000  0.00000  0.00000 CMYK OK\n", nil},
