@@ -59,6 +59,9 @@ func migrations() []database.Migration {
 		{Name: "devices.card_required", Up: func(tx *gorm.DB, _ database.Dialect) error {
 			return database.Exec(tx, `ALTER TABLE devices ADD COLUMN card_required BOOLEAN NOT NULL DEFAULT FALSE`)
 		}},
+		{Name: "jobs.content_color", Up: func(tx *gorm.DB, _ database.Dialect) error {
+			return database.Exec(tx, `ALTER TABLE jobs ADD COLUMN content_color TEXT NOT NULL DEFAULT ''`)
+		}},
 	}
 }
 

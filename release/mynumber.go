@@ -312,6 +312,7 @@ func (s *Service) inspectHeld(ctx context.Context, j *Job) error {
 	} else {
 		// Still pending here: inspect searches at background priority.
 		s.inspect(ctx, q, j, io.NewSectionReader(&blockCache{r: doc}, 0, doc.Size()))
+		s.measureColor(ctx, j, io.NewSectionReader(&blockCache{r: doc}, 0, doc.Size()))
 		doc.Close()
 	}
 	if j.Sensitive == sensitivePending {
@@ -319,13 +320,31 @@ func (s *Service) inspectHeld(ctx context.Context, j *Job) error {
 	}
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Model(&Job{}).Where("id = ? AND sensitive = ?", j.ID, sensitivePending).
-			Updates(map[string]any{"sensitive": j.Sensitive, "updated_at": s.now()})
+			Updates(map[string]any{"sensitive": j.Sensitive, "content_color": j.ContentColor, "updated_at": s.now()})
 		if res.Error != nil || res.RowsAffected != 1 {
 			return res.Error
 		}
-		_, err := s.audit.AppendBatch(ctx, tx, searchedEvents(q, j))
+		evs := searchedEvents(q, j)
+		if j.ContentColor != "" {
+			evs[0].Details[audit.DetailContentColor] = string(j.ContentColor)
+		}
+		_, err := s.audit.AppendBatch(ctx, tx, evs)
 		return err
 	})
+}
+
+// measureColor records in j what its document holds, colour or
+// monochrome (convert.ContentColor), for its record's colour (audit
+// ColorFacts); a document it cannot tell stays unmeasured.
+func (s *Service) measureColor(ctx context.Context, j *Job, doc io.Reader) {
+	c, err := s.text.ContentColor(ctx, doc, j.Format)
+	if err != nil {
+		s.log.Debug("release: measure a held job's colour", "job", j.ID, "err", err)
+		return
+	}
+	if c == audit.ColorColor || c == audit.ColorMono {
+		j.ContentColor = c
+	}
 }
 
 // searchedEvents are the events of held job j's search: what its

@@ -1,6 +1,10 @@
 package release
 
-import "time"
+import (
+	"time"
+
+	"github.com/printgate/printgate/audit"
+)
 
 // State is where a job is in its life (ARCHITECTURE.md, "Job states").
 type State string
@@ -94,6 +98,10 @@ type Job struct {
 	// treats with care (SensitiveMyNumber), or is empty. Never the
 	// content itself.
 	Sensitive string
+	// ContentColor is what its document holds, colour or monochrome
+	// (convert.ContentColor), measured with a held job's search; "" when
+	// not measured. Color applies it.
+	ContentColor audit.Color
 	// sensitiveCount and sensitivePages say how many occurrences, on
 	// which pages, for the audit event of the submission; sensitiveCheck
 	// says why the document could not be inspected.
@@ -128,3 +136,9 @@ type jobDocument struct {
 }
 
 func (jobDocument) TableName() string { return "job_documents" }
+
+// Color is the job's colour class by the one rule (audit.ColorFacts):
+// what its document holds where measured, else the mode it asked for.
+func (j Job) Color() audit.Color {
+	return audit.ColorFacts{Content: j.ContentColor, Requested: j.ColorMode}.Color()
+}

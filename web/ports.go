@@ -76,8 +76,8 @@ type HeldJob struct {
 	// Pages counts one copy's pages; 0 when not known.
 	Pages  int
 	Copies int
-	// Color is the job's colour class (audit.ColorOfMode of the mode it
-	// asked for).
+	// Color is the job's colour class by the one rule (audit.ColorFacts:
+	// its document's content where measured, else the mode it asked for).
 	Color audit.Color
 	// NeedsPIN reports a job that also asks for its own job PIN at
 	// release.

@@ -37,15 +37,16 @@ func colorOn(t *testing.T, where, html string) string {
 }
 
 // TestColorAndPagesAgree: a job sent without print-color-mode and
-// released to a real printer reads the same everywhere: of unknown
-// colour (neither colour nor black and white) and of 2 pages × 1 copy
-// (2 impressions) in the release API, the held queue, the history, the
-// job page, the export and the charts.
+// released to a real printer reads the same everywhere: black and white,
+// as its search measured its black text (the mode it asked for says
+// nothing, and the printer reports no colour counts), and of 2 pages × 1
+// copy (2 impressions), in the release API, the held queue, the history,
+// the job page, the export and the charts.
 func TestColorAndPagesAgree(t *testing.T) {
 	e := newReleaseEnv(t, "", nil)
 	id := e.submit("bob", testdocs.PDF(2, "colour unknown", testdocs.A4)) // no print-color-mode
 	admin := signInConsole(t, e.srv, "alice", "alice-secret")
-	const want, pagesText = "unknown", "2 pages × 1"
+	const want, pagesText = "monochrome", "2 pages × 1"
 
 	// The release API, as the kiosk reads it.
 	sess := e.login("mfp1", map[string]string{"card": "04A1B2C3"})
@@ -111,20 +112,20 @@ func TestColorAndPagesAgree(t *testing.T) {
 			cell("color_mode"), cell("color_mode_requested"), cell("pages"), cell("copies"), cell("impressions"), cell("outcome"))
 	}
 
-	// The charts: the job's 2 impressions are of unknown colour, in
-	// neither colour nor black and white, and the chart says what it counts.
+	// The charts: the job's 2 impressions are black and white, and the
+	// chart says what it counts.
 	_, charts := admin.get("/admin/charts")
 	legend := map[string]string{}
 	for _, m := range regexp.MustCompile(`<li data-color="([a-z]+)">.*?<span class="value">(\d+)</span>`).FindAllStringSubmatch(charts, -1) {
 		legend[m[1]] = m[2]
 	}
-	if legend["unknown"] != "2" || legend["color"] != "0" || legend["monochrome"] != "0" {
-		t.Errorf("the colour chart shows %v; want 2 unknown, 0 colour, 0 black and white", legend)
+	if legend["unknown"] != "0" || legend["color"] != "0" || legend["monochrome"] != "2" {
+		t.Errorf("the colour chart shows %v; want 0 unknown, 0 colour, 2 black and white", legend)
 	}
 	if !strings.Contains(charts, `<dd id="total-pages">2</dd>`) || !strings.Contains(charts, `<dd id="total-color">0</dd>`) {
 		t.Error("the charts' totals are not 2 pages, 0 in colour")
 	}
-	if !strings.Contains(charts, "a job that asked for none is of unknown colour") {
+	if !strings.Contains(charts, "a job of which none of these says is of unknown colour") {
 		t.Error("the colour chart does not say what it counts")
 	}
 

@@ -42,7 +42,7 @@ func (c consoleJobs) heldJobs(jobs []release.Job, err error) ([]web.HeldJob, err
 // names in their keyed form where the viewer is not the owner.
 func (c consoleJobs) heldJob(j release.Job) web.HeldJob {
 	return web.HeldJob{ID: j.ID, Owner: j.Owner, OwnerUnknown: j.OwnerUnknown, Name: j.Name, Queue: j.Queue, Pages: j.Pages, Copies: max(j.Copies, 1),
-		Color: audit.ColorOfMode(j.ColorMode), NeedsPIN: j.PasswordHash != "", SubmittedAt: j.CreatedAt,
+		Color: j.Color(), NeedsPIN: j.PasswordHash != "", SubmittedAt: j.CreatedAt,
 		MyNumber:  j.Sensitive == release.SensitiveMyNumber,
 		ExpiresAt: c.svc.ExpiresAt(j), NameHidden: strings.HasPrefix(j.Name, audit.KeyedNamePrefix) && c.svc.HidesName(j)}
 }

@@ -186,7 +186,7 @@ type jobJSON struct {
 }
 
 func toJSON(j release.Job, withState bool) jobJSON {
-	color := audit.ColorOfMode(j.ColorMode)
+	color := j.Color()
 	out := jobJSON{
 		ID: j.ID, Name: j.Name, Queue: j.Queue, Pages: j.Pages, Copies: max(j.Copies, 1),
 		Color: color == audit.ColorColor, ColorMode: string(color), SubmittedAt: j.CreatedAt.Format(time.RFC3339), NeedsPIN: j.PasswordHash != "",
