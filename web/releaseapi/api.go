@@ -240,7 +240,9 @@ func (a *API) getJob(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, toJSON(j, true))
+	out := toJSON(j, true)
+	out.Message = jobMessage(lang(c), j)
+	c.JSON(http.StatusOK, out)
 }
 
 func (a *API) deleteJob(c *gin.Context) {

@@ -8,9 +8,11 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/printgate/printgate/internal/i18n"
 	"github.com/printgate/printgate/release"
 )
 
@@ -107,5 +109,27 @@ func TestMessagesComplete(t *testing.T) {
 			t.Errorf("%s and %s share %q", code, other, text.Ja)
 		}
 		seen[text.Ja] = code
+	}
+}
+
+// TestJobMessageLanguage: a job's message is its own English words for an
+// English reader and its state's words for a Japanese one, for every
+// state a job can be in: the English detail never reaches a Japanese
+// panel.
+func TestJobMessageLanguage(t *testing.T) {
+	states := []release.State{release.StateIncoming, release.StateHeld, release.StateReleasing, release.StatePrinting,
+		release.StateCompleted, release.StateCanceled, release.StateExpired, release.StateAborted}
+	for _, st := range states {
+		j := release.Job{State: st, Message: "printgate restarted while the job was being printed."}
+		if got := jobMessage(i18n.En, j); got != j.Message {
+			t.Errorf("%s in English: %q", st, got)
+		}
+		got := jobMessage(i18n.Ja, j)
+		if got == "" || strings.ContainsFunc(got, func(r rune) bool { return r < 0x80 && unicode.IsLetter(r) }) {
+			t.Errorf("%s in Japanese: %q", st, got)
+		}
+	}
+	if got := jobMessage(i18n.Ja, release.Job{State: release.StateHeld}); got != "" {
+		t.Errorf("a job without a message has %q", got)
 	}
 }

@@ -1,6 +1,9 @@
 package releaseapi
 
-import "github.com/printgate/printgate/internal/i18n"
+import (
+	"github.com/printgate/printgate/internal/i18n"
+	"github.com/printgate/printgate/release"
+)
 
 // Error codes: the API's stable, machine-readable "error" values.
 // openapi.json lists them; a panel app may act on them, so they are never
@@ -72,4 +75,30 @@ var messages = i18n.Catalog{
 	"printer.not-accepting": {En: "The printer cannot print now: it is not accepting jobs", Ja: "プリンターがジョブを受け付けていないため、今は印刷できません"},
 	"printer.kept": {En: ". Your jobs are kept: try again when it is ready, or release them at another printer.",
 		Ja: "。ジョブは保持されています。準備ができてからもう一度お試しいただくか、別のプリンターでリリースしてください。"},
+}
+
+// stateMessages say, for a Japanese reader, where a job is: a job's own
+// message (release.Job.Message) is written in English for the log and
+// the English API, and its state_reason stays beside this for machines.
+var stateMessages = map[release.State]string{
+	release.StateIncoming:  "文書の受信を待っています。",
+	release.StateHeld:      "保留中です。リリースすると印刷されます。",
+	release.StateReleasing: "プリンターへ送っています。",
+	release.StatePrinting:  "印刷中です。",
+	release.StateCompleted: "印刷が終わりました。",
+	release.StateCanceled:  "削除されました。",
+	release.StateExpired:   "リリースされないまま期限が切れ、削除されました。",
+	release.StateAborted:   "印刷できませんでした。プリンターの状態を確かめてください。",
+}
+
+// jobMessage is j's message in lang: its own in English, its state's
+// words in Japanese.
+func jobMessage(lang i18n.Lang, j release.Job) string {
+	if lang != i18n.Ja || j.Message == "" {
+		return j.Message
+	}
+	if m, ok := stateMessages[j.State]; ok {
+		return m
+	}
+	return "状態: " + string(j.State)
 }
