@@ -84,14 +84,20 @@ func hidesName(q Queue, j *Job) bool {
 // inspect looks for individual numbers in doc, the plaintext of j's
 // document, on a queue that looks for them, and records on j what it
 // found: never a number, only the count and the pages. The text lives in
-// a pipe and the scanner's few bytes. A document that cannot be read is
-// accepted, the failure recorded with it.
+// a pipe and the scanner's few bytes. A document that cannot be searched
+// (a format without text, a failed or unavailable extraction, pages past
+// what OCR reads) is treated as if it held one (uncheckable): a search
+// that fails must not be a way past the policy.
 func (s *Service) inspect(ctx context.Context, q Queue, j *Job, doc io.Reader) {
-	if q.policy() == MyNumberOff || !(j.Format == convert.PDF || j.Format == convert.PostScript) {
+	if q.policy() == MyNumberOff {
+		return
+	}
+	if !(j.Format == convert.PDF || j.Format == convert.PostScript) {
+		uncheckable(j, "format")
 		return
 	}
 	if s.text == nil {
-		j.sensitiveCheck = "unavailable"
+		uncheckable(j, "unavailable")
 		return
 	}
 	sc := mynumber.Scanner{FirstPage: 1}
@@ -102,35 +108,51 @@ func (s *Service) inspect(ctx context.Context, q Queue, j *Job, doc io.Reader) {
 	if j.Sensitive == sensitivePending && s.textBackground != nil {
 		x = s.textBackground // the inspector's search: nobody waits for it
 	}
-	var chars textCounter
+	chars := textCounter{leading: j.Format == convert.PostScript}
 	if err := x.Text(ctx, doc, j.Format, io.MultiWriter(&sc, &chars)); err != nil {
 		// The error names a limit or an exit status, never the text.
 		s.log.Warn("release: look for individual numbers", "queue", q.Name, "err", err)
-		j.sensitiveCheck = "failed"
+		if f := sc.Finding(); f.Count > 0 {
+			s.found(j, f) // what was read before the failure
+			return
+		}
+		uncheckable(j, "failed")
 		return
 	}
 	f := sc.Finding()
-	if f.Count == 0 && chars == 0 {
-		// No text at all: a scan, whose pages are images.
-		f = s.recognise(ctx, x, q, j, doc)
+	if f.Count == 0 && chars.thin() {
+		// A page with next to no text: a scan, or text drawn as images.
+		f = s.recognise(ctx, x, q, j, doc, &chars)
 	}
-	if f.Count == 0 {
-		return
+	if f.Count > 0 {
+		s.found(j, f)
 	}
+}
+
+// found records on j the individual numbers its document holds.
+func (s *Service) found(j *Job, f mynumber.Finding) {
 	j.Sensitive, j.sensitiveCount, j.sensitivePages = SensitiveMyNumber, f.Count, f.Pages
+	j.sensitiveCheck = ""
 	j.sensitiveNotify = s.myNumberNotify
+}
+
+// uncheckable records that j's document could not be searched, and why:
+// it is treated as holding an individual number (held, two factors on a
+// protecting queue, its name keyed), its event saying it was not checked.
+func uncheckable(j *Job, why string) {
+	j.Sensitive, j.sensitiveCheck = SensitiveMyNumber, why
 }
 
 // inspectStored inspects j's document stored in a spool file, decrypting
 // it on the fly.
 func (s *Service) inspectStored(ctx context.Context, q Queue, j *Job) {
-	if q.policy() == MyNumberOff || !(j.Format == convert.PDF || j.Format == convert.PostScript) {
+	if q.policy() == MyNumberOff {
 		return
 	}
 	doc, err := s.spool.Open(j.Spool, j.WrappedKey)
 	if err != nil {
 		s.log.Warn("release: look for individual numbers", "queue", q.Name, "err", err)
-		j.sensitiveCheck = "failed"
+		uncheckable(j, "failed")
 		return
 	}
 	defer doc.Close()
@@ -143,6 +165,12 @@ func (s *Service) inspectStored(ctx context.Context, q Queue, j *Job) {
 func sensitiveEvents(q Queue, j *Job) []audit.Event {
 	if j.Sensitive == "" || j.Sensitive == sensitivePending {
 		return nil
+	}
+	if j.sensitiveCheck != "" {
+		// Never a name here: the document may hold a number.
+		return []audit.Event{{Type: audit.EventSensitiveContentUnchecked, JobID: j.ID, Owner: j.Owner,
+			Actor: audit.ActorSystem, Queue: j.Queue, Details: map[string]string{"kind": j.Sensitive,
+				"my-number-check": j.sensitiveCheck, "policy": string(q.policy())}}}
 	}
 	pages := make([]string, len(j.sensitivePages))
 	for i, p := range j.sensitivePages {
@@ -308,7 +336,7 @@ func (s *Service) inspectHeld(ctx context.Context, j *Job) error {
 	q := s.queues[j.Queue]
 	doc, err := s.openDocument(ctx, j)
 	if err != nil {
-		j.sensitiveCheck = "failed"
+		uncheckable(j, "failed")
 	} else {
 		// Still pending here: inspect searches at background priority.
 		s.inspect(ctx, q, j, io.NewSectionReader(&blockCache{r: doc}, 0, doc.Size()))
@@ -319,7 +347,8 @@ func (s *Service) inspectHeld(ctx context.Context, j *Job) error {
 		j.Sensitive = ""
 	}
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Model(&Job{}).Where("id = ? AND sensitive = ?", j.ID, sensitivePending).
+		// A job that ended meanwhile (canceled, expired) records nothing.
+		res := tx.Model(&Job{}).Where("id = ? AND sensitive = ? AND state = ?", j.ID, sensitivePending, StateHeld).
 			Updates(map[string]any{"sensitive": j.Sensitive, "content_color": j.ContentColor, "updated_at": s.now()})
 		if res.Error != nil || res.RowsAffected != 1 {
 			return res.Error
@@ -357,14 +386,11 @@ func searchedEvents(q Queue, j *Job) []audit.Event {
 		return evs
 	}
 	d := map[string]string{"kind": SensitiveMyNumber}
-	typ := audit.EventSensitiveContentAbsent
-	if j.sensitiveCheck != "" {
-		typ, d = audit.EventSensitiveContentUnchecked, map[string]string{"my-number-check": j.sensitiveCheck}
-	}
 	if !q.HideNames {
 		d[audit.DetailDocumentName] = orName(j)
 	}
-	return []audit.Event{{Type: typ, JobID: j.ID, Owner: j.Owner, Actor: audit.ActorSystem, Queue: j.Queue, Details: d}}
+	return []audit.Event{{Type: audit.EventSensitiveContentAbsent, JobID: j.ID, Owner: j.Owner, Actor: audit.ActorSystem,
+		Queue: j.Queue, Details: d}}
 }
 
 // inspectOwner searches owner's held jobs that still wait for the

@@ -8,26 +8,78 @@ import (
 	"github.com/printgate/printgate/release/convert"
 )
 
-// textCounter counts the bytes written to it that are not spaces or
-// control characters.
-type textCounter int
+// thinPage is the fewest characters of text a page needs to be searched
+// by its text alone: a page without any is a scan, and is read by OCR.
+// (A page with some text and a number drawn as an image is not: README,
+// "My Number", says what the search cannot see.)
+const thinPage = 1
+
+// textCounter counts, page by page (pdftotext ends each with a form
+// feed), the bytes written to it that are not spaces or control
+// characters.
+type textCounter struct {
+	// leading says each page begins with a form feed (Ghostscript's
+	// txtwrite) rather than ends with one (pdftotext).
+	leading bool
+	counts  []int // the characters of each page ended so far
+	cur     int
+}
 
 func (c *textCounter) Write(p []byte) (int, error) {
 	for _, b := range p {
-		if b > ' ' {
-			*c++
+		switch {
+		case b == '\f' && c.leading:
+			c.leading = false // the first page begins
+		case b == '\f':
+			c.counts = append(c.counts, c.cur)
+			c.cur = 0
+		case b > ' ':
+			c.cur++
 		}
 	}
 	return len(p), nil
 }
 
-// recognise reads the first pages of j's document, a scan without any
-// text of its own (not one character but spaces), by OCR (convert.TextExtractor.OCR) where the extractor can,
-// and returns what it found. doc is read again from its start. A
-// failure is recorded on j, like a failed extraction.
-func (s *Service) recognise(ctx context.Context, x *convert.TextExtractor, q Queue, j *Job, doc io.Reader) mynumber.Finding {
+// pageCounts are the characters of each page, the last one included
+// when text followed the last form feed.
+func (c *textCounter) pageCounts() []int {
+	if c.cur > 0 || len(c.counts) == 0 {
+		return append(c.counts[:len(c.counts):len(c.counts)], c.cur)
+	}
+	return c.counts
+}
+
+// thin reports whether a page has next to no text (thinPage).
+func (c *textCounter) thin() bool {
+	for _, n := range c.pageCounts() {
+		if n < thinPage {
+			return true
+		}
+	}
+	return false
+}
+
+// thinBeyond reports whether a page past the first n has next to no
+// text: OCR does not read it.
+func (c *textCounter) thinBeyond(n int) bool {
+	counts := c.pageCounts()
+	for i := n; i < len(counts); i++ {
+		if counts[i] < thinPage {
+			return true
+		}
+	}
+	return false
+}
+
+// recognise reads the first pages of j's document by OCR
+// (convert.TextExtractor.OCR), where a page has next to no text of its
+// own, and returns what it found. doc is read again from its start. A
+// document OCR cannot read, or whose thin pages go past what it reads,
+// is uncheckable: treated as holding a number.
+func (s *Service) recognise(ctx context.Context, x *convert.TextExtractor, q Queue, j *Job, doc io.Reader, chars *textCounter) mynumber.Finding {
 	seeker, ok := doc.(io.Seeker)
 	if !x.ReadsImages() || !ok {
+		uncheckable(j, "no-ocr")
 		return mynumber.Finding{}
 	}
 	sc := mynumber.Scanner{FirstPage: 1}
@@ -35,11 +87,16 @@ func (s *Service) recognise(ctx context.Context, x *convert.TextExtractor, q Que
 	if err == nil {
 		err = x.OCR(ctx, doc, j.Format, &sc)
 	}
-	if err != nil {
+	f := sc.Finding()
+	switch {
+	case f.Count > 0:
+		return f
+	case err != nil:
 		// The error names a limit or an exit status, never the text.
 		s.log.Warn("release: recognise a scanned document's text", "queue", q.Name, "err", err)
-		j.sensitiveCheck = "failed"
-		return mynumber.Finding{}
+		uncheckable(j, "failed")
+	case chars.thinBeyond(convert.OCRPages):
+		uncheckable(j, "ocr-pages")
 	}
-	return sc.Finding()
+	return mynumber.Finding{}
 }

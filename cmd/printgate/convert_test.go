@@ -5,12 +5,9 @@ import (
 	"context"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/OpenPrinting/goipp"
 
 	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/audit/pages"
@@ -151,13 +148,7 @@ func confirmedReprint(events []audit.Event) bool {
 // submitAs prints doc, of format, as user.
 func (e *releaseEnv) submitAs(user, format string, doc []byte) int64 {
 	e.t.Helper()
-	uri := e.srv.PrinterURI("secure")
-	r := ippDo(e.t, uri, ippRequest(goipp.OpPrintJob, uri, user, nameVal("job-name", "payslip"), mimeVal(format)), doc)
-	if status(r) != goipp.StatusOk {
-		e.t.Fatalf("Print-Job: %s", status(r))
-	}
-	id, _ := strconv.ParseInt(attrValue(r.Job, "job-id"), 10, 64)
-	return id
+	return e.printDoc(user, format, doc, nameVal("job-name", "payslip"))
 }
 
 // converted reports whether an event of events records the conversion.

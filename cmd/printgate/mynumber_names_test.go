@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/OpenPrinting/goipp"
-
 	"github.com/printgate/printgate/internal/testdocs"
 	"github.com/printgate/printgate/internal/testenv"
 )
@@ -18,14 +16,7 @@ import (
 // document-name.
 func (e *releaseEnv) submitDoc(user, jobName, docName string, doc []byte) int64 {
 	e.t.Helper()
-	uri := e.srv.PrinterURI("secure")
-	r := ippDo(e.t, uri, ippRequest(goipp.OpPrintJob, uri, user, nameVal("job-name", jobName),
-		nameVal("document-name", docName), mimeVal("application/pdf")), doc)
-	if status(r) != goipp.StatusOk {
-		e.t.Fatalf("Print-Job: %s", status(r))
-	}
-	id, _ := strconv.ParseInt(attrValue(r.Job, "job-id"), 10, 64)
-	return id
+	return e.printDoc(user, "application/pdf", doc, nameVal("job-name", jobName), nameVal("document-name", docName))
 }
 
 // TestMyNumberHoldQueueNames: on a hold queue, where a document is

@@ -83,6 +83,19 @@ func (e *releaseEnv) submit(user string, doc []byte, extra ...goipp.Attribute) i
 	return id
 }
 
+// printDoc prints doc, of format, to the queue as user, with attrs (a
+// job-name, say), and returns its job ID.
+func (e *releaseEnv) printDoc(user, format string, doc []byte, attrs ...goipp.Attribute) int64 {
+	e.t.Helper()
+	uri := e.srv.PrinterURI("secure")
+	r := ippDo(e.t, uri, ippRequest(goipp.OpPrintJob, uri, user, append(attrs, mimeVal(format))...), doc)
+	if status(r) != goipp.StatusOk {
+		e.t.Fatalf("Print-Job: %s", status(r))
+	}
+	id, _ := strconv.ParseInt(attrValue(r.Job, "job-id"), 10, 64)
+	return id
+}
+
 // call sends one release API request with the device's token.
 func (e *releaseEnv) call(device, method, path string, body any) (int, map[string]any) {
 	e.t.Helper()
