@@ -21,6 +21,7 @@ type textCounter struct {
 	// leading says each page begins with a form feed (Ghostscript's
 	// txtwrite) rather than ends with one (pdftotext).
 	leading bool
+	started bool  // a leading form feed has begun the first page
 	counts  []int // the characters of each page ended so far
 	cur     int
 }
@@ -28,8 +29,8 @@ type textCounter struct {
 func (c *textCounter) Write(p []byte) (int, error) {
 	for _, b := range p {
 		switch {
-		case b == '\f' && c.leading:
-			c.leading = false // the first page begins
+		case b == '\f' && c.leading && !c.started:
+			c.started = true // the first page begins
 		case b == '\f':
 			c.counts = append(c.counts, c.cur)
 			c.cur = 0
@@ -43,7 +44,7 @@ func (c *textCounter) Write(p []byte) (int, error) {
 // pageCounts are the characters of each page, the last one included
 // when text followed the last form feed.
 func (c *textCounter) pageCounts() []int {
-	if c.cur > 0 || len(c.counts) == 0 {
+	if c.cur > 0 || len(c.counts) == 0 || c.leading {
 		return append(c.counts[:len(c.counts):len(c.counts)], c.cur)
 	}
 	return c.counts
