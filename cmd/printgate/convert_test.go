@@ -13,6 +13,7 @@ import (
 	"github.com/printgate/printgate/audit/pages"
 	"github.com/printgate/printgate/internal/testdocs"
 	"github.com/printgate/printgate/internal/testenv"
+	"github.com/printgate/printgate/release"
 )
 
 // TestReleaseConverts releases PDF and PostScript jobs at a printer that
@@ -24,6 +25,10 @@ func TestReleaseConverts(t *testing.T) {
 	testenv.Tool(t, "gs")
 	e := newReleaseEnv(t, "", func(c *Config) {
 		c.Convert.MaxCPU, c.Convert.Timeout = time.Second, 5*time.Second
+		// The documents the converter gives up on defeat the My Number
+		// search too, which would hold them from a card-only session
+		// (TestMyNumberFailsClosed): this test is of conversion.
+		c.Queues[0].MyNumber = release.MyNumberOff
 	})
 	raster := testenv.IPPEvePrinter(t, testenv.WithFormats("image/pwg-raster"))
 	e.addDeviceAt("raster", raster.URI)
