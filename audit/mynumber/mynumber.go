@@ -1,7 +1,9 @@
 // Package mynumber finds individual numbers (個人番号, "My Number") in the
 // text of a document: twelve digits whose last is the check digit of the
-// other eleven, written as one run, in groups of four separated by spaces
-// or hyphens, in ASCII or full-width digits, and across a line break.
+// other eleven, written as one run, as 4-4-4, 8-4 or 4-8 groups split by
+// whitespace, a hyphen, a dot or a slash, one digit a box (twelve single
+// digits split by whitespace), across a line or page break, in the decimal
+// digits of any script, with invisible format characters anywhere.
 //
 // A Scanner reads text as it streams (an io.Writer) in constant memory
 // and keeps only the fact: how many numbers, on which pages. The digits
