@@ -87,6 +87,7 @@ type boxes struct {
 	bad    bool // punctuation around or between them
 	page   int  // page of the first
 	last   int  // page of the last
+	from   int  // index of the first
 	index  int  // index of the last
 }
 
@@ -292,7 +293,7 @@ func (s *Scanner) boxes(g group, after sep) {
 	b := &s.box
 	if g.n == 1 {
 		if b.n == 0 {
-			*b = boxes{page: g.page}
+			*b = boxes{page: g.page, from: g.index}
 		}
 		if b.n < len(b.digits) {
 			b.digits[b.n] = g.digits[0]
@@ -304,7 +305,7 @@ func (s *Scanner) boxes(g group, after sep) {
 			return
 		}
 	}
-	if b.n == len(b.digits) && !b.bad && b.index >= s.used {
+	if b.n == len(b.digits) && !b.bad && b.from >= s.used {
 		s.found(&b.digits, b.page, b.last, b.index)
 	}
 	clear(b.digits[:])

@@ -96,6 +96,7 @@ func TestScanner(t *testing.T) {
 		{"13 boxes", "1 2 3 4 5 6 7 8 9 0 1 8 5", 0, nil},
 		{"13 boxes, one before", "5\n1\n2\n3\n4\n5\n6\n7\n8\n9\n0\n1\n8", 0, nil},
 		{"boxes after a hyphen", "5-1 2 3 4 5 6 7 8 9 0 1 8", 0, nil},
+		{"boxes, the first ending another number", "12345678901\n8\n1\n2\n3\n4\n5\n6\n7\n8\n9\n0\n0", 1, []int{1}},
 		{"boxes with hyphens", "1-2-3-4-5-6-7-8-9-0-1-8", 0, nil},
 		{"11 boxes", "1 2 3 4 5 6 7 8 9 0 1", 0, nil},
 		{"boxes, wrong check digit", "1 2 3 4 5 6 7 8 9 0 1 9", 0, nil},
