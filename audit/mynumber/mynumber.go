@@ -1,7 +1,9 @@
 // Package mynumber finds individual numbers (個人番号, "My Number") in the
 // text of a document: twelve digits whose last is the check digit of the
-// other eleven, written as one run, in groups of four separated by spaces
-// or hyphens, in ASCII or full-width digits, and across a line break.
+// other eleven, written as one run, as 4-4-4, 8-4 or 4-8 groups split by
+// whitespace, a hyphen, a dot or a slash, one digit a box (twelve single
+// digits split by whitespace), across a line or page break, in the decimal
+// digits of any script, with invisible format characters anywhere.
 //
 // A Scanner reads text as it streams (an io.Writer) in constant memory
 // and keeps only the fact: how many numbers, on which pages. The digits
@@ -9,7 +11,9 @@
 package mynumber
 
 import (
+	"cmp"
 	"slices"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -47,16 +51,20 @@ type Finding struct {
 // MaxPages is the most pages a Finding lists.
 const MaxPages = 1000
 
-// sep is what stands between two digits of a run.
+// sep is what stands between two digit groups of a run: a set of the
+// kinds of character in it. The first group of a run has none.
 type sep uint8
 
 const (
-	sepNone sep = iota
-	sepSpace
-	sepHyphen
-	sepNewline
-	sepEnd // the run ended
+	sepSpace sep = 1 << iota // whitespace within a line
+	sepPunct                 // a hyphen, dot or slash
+	sepBreak                 // a line or page break
+	sepEnd                   // the run ended
 )
+
+// apart reports whether s sets a group apart from its neighbours: a
+// number may begin or end there.
+func (s sep) apart() bool { return s == 0 || s&(sepBreak|sepEnd) != 0 }
 
 // maxSepChars is the most characters a separator may have: a wider gap
 // is two fields of a table, not one number. A line break may be wider.
@@ -66,8 +74,21 @@ const maxSepChars = 8
 type group struct {
 	digits [12]byte
 	n      int // digits seen; more than 12 keeps the first 12
-	before sep // separator before it; sepNone for the first of a run
+	before sep // separator before it; 0 for the first of a run
 	index  int // its place in the whole text, to mark groups used
+	page   int // the page it is on
+}
+
+// boxes is a run of one-digit groups split by whitespace alone: a number
+// written in the boxes of a form, one digit each.
+type boxes struct {
+	digits [12]byte
+	n      int  // groups seen; past 12 it is too long to be a number
+	bad    bool // punctuation around or between them
+	page   int  // page of the first
+	last   int  // page of the last
+	from   int  // index of the first
+	index  int  // index of the last
 }
 
 // Scanner finds individual numbers in UTF-8 text written to it. A form
@@ -83,10 +104,11 @@ type Scanner struct {
 	// last are the last three groups of the current run, oldest first.
 	last    [3]group
 	nlast   int
+	box     boxes
 	inRun   bool
 	pending sep // separator after the last digit, not yet followed by one
-	sepLen  int
-	hyphens int
+	sepLen  int // its characters other than line breaks
+	puncts  int // its punctuation
 	next    int // index of the next group
 	used    int // groups with index below it belong to a number found
 
@@ -151,16 +173,28 @@ func (s *Scanner) Finding() Finding {
 
 // rune scans one character.
 func (s *Scanner) rune(r rune) {
+	if r >= 0x3040 && r <= 0x9fff && r != 'ー' {
+		// Kana and kanji, most of Japanese text, are none of the rest.
+		s.endRun()
+		return
+	}
 	if d, ok := digit(r); ok {
 		s.digit(d)
 		return
 	}
+	if ignored(r) {
+		return
+	}
 	switch k := sepKind(r); {
 	case r == '\f':
-		s.endRun()
 		s.page++
-	case k != sepNone && s.inRun:
-		s.separator(k)
+		if s.inRun {
+			s.separator(sepBreak)
+		}
+	case k != 0:
+		if s.inRun {
+			s.separator(k)
+		}
 	default:
 		s.endRun()
 	}
@@ -171,12 +205,12 @@ func (s *Scanner) digit(d byte) {
 	case !s.inRun:
 		s.inRun = true
 		s.nlast = 0
-		s.push(sepNone)
-	case s.pending != sepNone:
+		s.push(0)
+	case s.pending != 0:
 		s.decide(s.pending)
 		s.push(s.pending)
 	}
-	s.pending, s.sepLen, s.hyphens = sepNone, 0, 0
+	s.pending, s.sepLen, s.puncts = 0, 0, 0
 	g := &s.last[s.nlast-1]
 	if g.n < len(g.digits) {
 		g.digits[g.n] = d
@@ -190,22 +224,21 @@ func (s *Scanner) push(before sep) {
 		copy(s.last[:], s.last[1:])
 		s.nlast--
 	}
-	s.last[s.nlast] = group{before: before, index: s.next}
+	s.last[s.nlast] = group{before: before, index: s.next, page: s.page}
 	s.nlast++
 	s.next++
 }
 
 func (s *Scanner) separator(k sep) {
-	s.sepLen++
-	if k == sepHyphen {
-		s.hyphens++
+	if k != sepBreak {
+		s.sepLen++
 	}
-	if s.hyphens > 1 || (s.sepLen > maxSepChars && s.pending != sepNewline && k != sepNewline) {
+	if k == sepPunct {
+		s.puncts++
+	}
+	s.pending |= k
+	if s.puncts > 1 || (s.sepLen > maxSepChars && s.pending&sepBreak == 0) {
 		s.endRun()
-		return
-	}
-	if k > s.pending {
-		s.pending = k // a line break outweighs a hyphen, a hyphen a space
 	}
 }
 
@@ -213,72 +246,137 @@ func (s *Scanner) endRun() {
 	if s.inRun {
 		s.decide(sepEnd)
 	}
-	s.inRun, s.nlast, s.pending, s.sepLen, s.hyphens = false, 0, sepNone, 0, 0
+	s.inRun, s.nlast, s.pending, s.sepLen, s.puncts = false, 0, 0, 0, 0
 }
 
 // decide looks for a number ending with the last group of the run, now
 // that what follows it (after) is known: twelve digits alone; three groups
-// of four whose separators agree (a line break agrees with either), alone
-// in the run or set apart from its other groups by line breaks; or two
-// groups of twelve digits in all split by a line break, set apart so.
+// of four, or two of eight and four, set apart from the run's other groups
+// by line breaks; two groups of twelve digits in all split by a line
+// break, set apart so; or twelve boxes (see boxes).
 func (s *Scanner) decide(after sep) {
 	g := s.last[:s.nlast]
 	k := len(g) - 1
-	if k < 0 || g[k].index < s.used {
+	if k < 0 {
 		return
 	}
-	apart := after == sepEnd || after == sepNewline
-	startsApart := func(i int) bool { return g[i].before == sepNone || g[i].before == sepNewline }
+	s.boxes(g[k], after)
+	if g[k].index < s.used {
+		return
+	}
 	var d [12]byte
+	first := k
 	switch {
 	case g[k].n == 12:
 		d = g[k].digits
-	case k >= 2 && apart && startsApart(k-2) && g[k-2].index >= s.used &&
-		g[k-2].n == 4 && g[k-1].n == 4 && g[k].n == 4 && agree(g[k-1].before, g[k].before):
+	case k >= 2 && after.apart() && g[k-2].before.apart() && g[k-2].index >= s.used &&
+		g[k-2].n == 4 && g[k-1].n == 4 && g[k].n == 4:
+		first = k - 2
 		copy(d[0:], g[k-2].digits[:4])
 		copy(d[4:], g[k-1].digits[:4])
 		copy(d[8:], g[k].digits[:4])
-	case k >= 1 && apart && startsApart(k-1) && g[k-1].index >= s.used && g[k].before == sepNewline &&
-		g[k-1].n+g[k].n == 12:
+	case k >= 1 && after.apart() && g[k-1].before.apart() && g[k-1].index >= s.used &&
+		g[k-1].n+g[k].n == 12 && (g[k].before&sepBreak != 0 || g[k].n == 4 || g[k].n == 8):
+		first = k - 1
 		copy(d[0:], g[k-1].digits[:g[k-1].n])
 		copy(d[g[k-1].n:], g[k].digits[:g[k].n])
 	default:
 		return
 	}
-	if !Valid(d) {
+	s.found(&d, g[first].page, g[k].page, g[k].index)
+}
+
+// boxes follows runs of one-digit groups, group g followed by after: twelve
+// of them, no more, split by whitespace alone, are a number written in the
+// boxes of a form (pdftotext puts each box on its own line).
+func (s *Scanner) boxes(g group, after sep) {
+	b := &s.box
+	if g.n == 1 {
+		if b.n == 0 {
+			*b = boxes{page: g.page, from: g.index}
+		}
+		if b.n < len(b.digits) {
+			b.digits[b.n] = g.digits[0]
+		}
+		b.n = min(b.n+1, len(b.digits)+1)
+		b.bad = b.bad || g.before&sepPunct != 0 || after&sepPunct != 0
+		b.last, b.index = g.page, g.index
+		if after != sepEnd {
+			return
+		}
+	}
+	if b.n == len(b.digits) && !b.bad && b.from >= s.used {
+		s.found(&b.digits, b.page, b.last, b.index)
+	}
+	clear(b.digits[:])
+	b.n = 0
+}
+
+// found counts digits d, from page first to page last, if they are a
+// number; its last group is index. It clears d.
+func (s *Scanner) found(d *[12]byte, first, last, index int) {
+	ok := Valid(*d)
+	clear(d[:])
+	if !ok {
 		return
 	}
-	clear(d[:])
-	s.used = g[k].index + 1
+	s.used = index + 1
 	s.count++
-	if len(s.pages) < MaxPages && !slices.Contains(s.pages, s.page) {
-		s.pages = append(s.pages, s.page)
+	s.addPage(first)
+	s.addPage(last)
+}
+
+func (s *Scanner) addPage(p int) {
+	i, ok := slices.BinarySearch(s.pages, p)
+	if !ok && len(s.pages) < MaxPages {
+		s.pages = slices.Insert(s.pages, i, p)
 	}
 }
 
-// agree reports whether two separators of one number belong together.
-func agree(a, b sep) bool { return a == b || a == sepNewline || b == sepNewline }
-
-// digit returns the value of an ASCII or full-width digit.
+// digit returns the value of a decimal digit of any script: ASCII,
+// full-width, mathematical, Arabic-Indic, Devanagari...
 func digit(r rune) (byte, bool) {
-	switch {
-	case r >= '0' && r <= '9':
+	if r >= '0' && r <= '9' {
 		return byte(r - '0'), true
-	case r >= '０' && r <= '９':
-		return byte(r - '０'), true
 	}
-	return 0, false
+	if r < utf8.RuneSelf || !unicode.IsDigit(r) {
+		return 0, false
+	}
+	// Unicode assigns the decimal digits (Nd) of each script as ten
+	// consecutive characters from zero, and its table lists them in
+	// ranges of whole sets, so a digit's value is its offset mod 10.
+	if r <= 0xffff {
+		rs := unicode.Nd.R16
+		i, _ := slices.BinarySearchFunc(rs, uint16(r), func(x unicode.Range16, r uint16) int { return cmp.Compare(x.Hi, r) })
+		return byte((uint16(r) - rs[i].Lo) % 10), true
+	}
+	rs := unicode.Nd.R32
+	i, _ := slices.BinarySearchFunc(rs, uint32(r), func(x unicode.Range32, r uint32) int { return cmp.Compare(x.Hi, r) })
+	return byte((uint32(r) - rs[i].Lo) % 10), true
+}
+
+// ignored reports whether r is an invisible format character (zero-width
+// space and joiners, word joiner, byte order mark, soft hyphen, direction
+// marks): it may stand anywhere, even between the digits of a group.
+func ignored(r rune) bool {
+	return r >= utf8.RuneSelf && unicode.Is(unicode.Cf, r)
 }
 
 // sepKind says which separator r is, if any.
 func sepKind(r rune) sep {
 	switch r {
-	case ' ', '\t', '\u00a0', '\u3000':
+	case ' ', '\t':
 		return sepSpace
-	case '\n', '\r', '\v':
-		return sepNewline
-	case '-', '\u00ad', '\u2010', '\u2011', '\u2012', '\u2013', '\u2014', '\u2015', '\u2212', '\uff0d', '\u30fc':
-		return sepHyphen
+	case '\n', '\r', '\v', '\f', '\u0085', '\u2028', '\u2029':
+		return sepBreak
+	case '-', '.', '/',
+		'\u2010', '\u2011', '\u2012', '\u2013', '\u2014', '\u2015', '\u2212', '\uff0d', '\u30fc', // hyphens, dashes, minus
+		'\uff0e', '\u2024', // dots
+		'\uff0f', '\u2044', '\u2215': // slashes
+		return sepPunct
 	}
-	return sepNone
+	if r >= utf8.RuneSelf && unicode.IsSpace(r) {
+		return sepSpace // no-break, ideographic and other spaces
+	}
+	return 0
 }

@@ -5,6 +5,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 func digits(s string) (d [12]byte) {
@@ -80,12 +83,66 @@ func TestScanner(t *testing.T) {
 		{"card number, hyphens", "1234-5678-9018-3333", 0, nil},
 		{"phone number", "電話 +81-90-1234-5678", 0, nil},
 		{"phone and account", "TEL 090-1234-5678 口座 202404011238", 0, nil},
-		{"mixed separators", "9876 5432-1093", 0, nil},
 		{"two hyphens", "9876--5432--1093", 0, nil},
 		{"wide gap", "9876          5432 1093", 0, nil},
-		{"split across pages", "1234 5678\f9018", 0, nil},
 		{"groups of 3-4-5", "123 4567 89018", 0, nil},
 		{"letters between", "1234a5678b9018", 0, nil},
+		// Boxes of a form (扶養控除等申告書): one digit a box.
+		{"boxes, blank lines (pdftotext)", "1\n\n2\n\n3\n\n4\n\n5\n\n6\n\n7\n\n8\n\n9\n\n0\n\n1\n\n8", 1, []int{1}},
+		{"boxes in a form", "個人番号\n\n9\n\n8\n\n7\n\n6\n\n5\n\n4\n\n3\n\n2\n\n1\n\n0\n\n9\n\n3\n\n氏名", 1, []int{1}},
+		{"boxes, single spaces", "1 2 3 4 5 6 7 8 9 0 1 8", 1, []int{1}},
+		{"boxes, CRLF and ideographic spaces", "3\r\n1\r\n4\r\n1\u30005\u30009\r\n2\r\n6\r\n5\r\n3\r\n5\r\n2", 1, []int{1}},
+		{"boxes then a year", "1 2 3 4 5 6 7 8 9 0 1 8 2024", 1, []int{1}},
+		{"13 boxes", "1 2 3 4 5 6 7 8 9 0 1 8 5", 0, nil},
+		{"13 boxes, one before", "5\n1\n2\n3\n4\n5\n6\n7\n8\n9\n0\n1\n8", 0, nil},
+		{"boxes after a hyphen", "5-1 2 3 4 5 6 7 8 9 0 1 8", 0, nil},
+		{"boxes, the first ending another number", "12345678901\n8\n1\n2\n3\n4\n5\n6\n7\n8\n9\n0\n0", 1, []int{1}},
+		{"boxes with hyphens", "1-2-3-4-5-6-7-8-9-0-1-8", 0, nil},
+		{"11 boxes", "1 2 3 4 5 6 7 8 9 0 1", 0, nil},
+		{"boxes, wrong check digit", "1 2 3 4 5 6 7 8 9 0 1 9", 0, nil},
+		// Other and mixed separators.
+		{"dots", "1234.5678.9018", 1, []int{1}},
+		{"slashes", "1234/5678/9018", 1, []int{1}},
+		{"hyphen then space", "1234-5678 9018", 1, []int{1}},
+		{"space then hyphen", "9876 5432-1093", 1, []int{1}},
+		{"full-width dots", "１２３４．５６７８．９０１８", 1, []int{1}},
+		{"full-width slashes", "３１４１／５９２６／５３５２", 1, []int{1}},
+		{"8-4", "12345678 9018", 1, []int{1}},
+		{"4-8", "1234 56789018", 1, []int{1}},
+		{"8-4 hyphen", "番号98765432-1093", 1, []int{1}},
+		{"two dots", "1234..5678..9018", 0, nil},
+		{"dots, wrong check digit", "1234.5678.9019", 0, nil},
+		{"card number, mixed", "4111-1234 5678.9018", 0, nil},
+		{"4-8-4", "1234 12345678 9018", 0, nil},
+		{"date and time", "2024 12 31 10 00 00", 0, nil},
+		{"date", "2024/12/31", 0, nil},
+		{"Tokyo phone number", "03-1234-5678", 0, nil},
+		// Invisible format characters.
+		{"zero-width spaces", "1234\u200b5678\u200b9018", 1, []int{1}},
+		{"zero-width space in a group", "12\u200b34 5678 9018", 1, []int{1}},
+		{"ZWNJ", "123456\u200c789018", 1, []int{1}},
+		{"ZWJ", "1\u200d23456789018", 1, []int{1}},
+		{"word joiner", "1234-\u20605678-9018", 1, []int{1}},
+		{"byte order mark", "\ufeff12345678901\ufeff8", 1, []int{1}},
+		{"soft hyphen in a group", "12\u00ad3456789018", 1, []int{1}},
+		{"format characters between boxes", "1\u200b 2 3 4 5 6 7 8 9 0 1\u2060 8", 1, []int{1}},
+		{"13 digits, zero-width space", "1234\u200b567890181", 0, nil},
+		{"preceded by a digit, zero-width space", "0\u200b123456789018", 0, nil},
+		// Decimal digits of other scripts.
+		{"mathematical bold", "𝟏𝟐𝟑𝟒𝟓𝟔𝟕𝟖𝟗𝟎𝟏𝟖", 1, []int{1}},
+		{"mathematical sans-serif, grouped", "𝟫𝟪𝟩𝟨 𝟧𝟦𝟥𝟤 𝟣𝟢𝟫𝟥", 1, []int{1}},
+		{"Arabic-Indic", "١٢٣٤٥٦٧٨٩٠١٨", 1, []int{1}},
+		{"extended Arabic-Indic, right-to-left marks", "\u200f۱۲۳۴\u200f۵۶۷۸\u200f۹۰۱۸", 1, []int{1}},
+		{"Devanagari", "१२३४-५६७८-९०१८", 1, []int{1}},
+		{"mixed scripts", "１2٣𝟒56789018", 1, []int{1}},
+		{"Arabic-Indic, wrong check digit", "١٢٣٤٥٦٧٨٩٠١٩", 0, nil},
+		{"mathematical bold, 13 digits", "𝟏𝟐𝟑𝟒𝟓𝟔𝟕𝟖𝟗𝟎𝟏𝟖𝟏", 0, nil},
+		// Page breaks.
+		{"split across pages", "1234 5678\f9018", 1, []int{1, 2}},
+		{"8-4 across pages", "12345678\f\f9018", 1, []int{1, 3}},
+		{"boxes across pages", "1\n2\n3\n4\n5\n6\f7\n8\n9\n0\n1\n8\n", 1, []int{1, 2}},
+		{"number at the end of a page", "123456789018\f5 pages\f", 1, []int{1}},
+		{"card number across pages", "4111 1234\f5678 9018", 0, nil},
 		{"empty", "", 0, nil},
 		{"invalid UTF-8 between", "1234\xff5678\xfe9018", 0, nil},
 	} {
@@ -95,6 +152,39 @@ func TestScanner(t *testing.T) {
 				t.Errorf("%q: found %+v, want count %d on pages %v", tc.text, f, tc.count, tc.pages)
 			}
 		})
+	}
+}
+
+func TestDigit(t *testing.T) {
+	// Every decimal digit of every script, against its compatibility
+	// form where it has an ASCII one, and each script's set in order.
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		d, ok := digit(r)
+		if ok != unicode.IsDigit(r) {
+			t.Fatalf("digit(%U) ok = %v", r, ok)
+		}
+		if !ok {
+			continue
+		}
+		if s := norm.NFKC.String(string(r)); len(s) == 1 && s[0] >= '0' && s[0] <= '9' && s[0]-'0' != d {
+			t.Errorf("digit(%U) = %d, NFKC %s", r, d, s)
+		}
+		if zero, _ := digit(r - rune(d)); zero != 0 || !unicode.IsDigit(r-rune(d)+9) {
+			t.Errorf("digit(%U) = %d: not in a set of ten", r, d)
+		}
+	}
+	for _, tc := range []struct {
+		r rune
+		d byte
+	}{{'7', 7}, {'７', 7}, {'𝟕', 7}, {'٧', 7}, {'۷', 7}, {'७', 7}, {'၇', 7}} {
+		if d, ok := digit(tc.r); !ok || d != tc.d {
+			t.Errorf("digit(%q) = %d, %v, want %d", tc.r, d, ok, tc.d)
+		}
+	}
+	for _, r := range "①¹Ⅶ七a" {
+		if _, ok := digit(r); ok {
+			t.Errorf("digit(%q) is a digit", r)
+		}
 	}
 }
 
@@ -119,7 +209,8 @@ func TestLongTextConstantMemory(t *testing.T) {
 }
 
 func FuzzScanner(f *testing.F) {
-	for _, s := range []string{"123456789018", "1234 5678 9018", "１３５７－９２４６－８０１５", "555555\n555557", "\f1\f"} {
+	for _, s := range []string{"123456789018", "1234 5678 9018", "１３５７－９２４６－８０１５", "555555\n555557", "\f1\f",
+		"1\n\n2\n\n3\n\n4\n\n5\n\n6\n\n7\n\n8\n\n9\n\n0\n\n1\n\n8", "1234.5678\f9018", "𝟏𝟐𝟑𝟒\u200b٥٦٧٨ 90181"} {
 		f.Add([]byte(s), 3)
 	}
 	f.Fuzz(func(t *testing.T, text []byte, split int) {
