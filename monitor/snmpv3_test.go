@@ -81,31 +81,13 @@ func TestSNMPv3Counter(t *testing.T) {
 		if !strings.Contains(logs.String(), "SNMPv3 authentication failed") {
 			t.Errorf("the failure is not logged:\n%s", logs.String())
 		}
-		var dump strings.Builder
 		rows, err := db.DB.Raw(`SELECT * FROM monitor_printers`).Rows()
 		if err != nil {
 			t.Fatal(err)
 		}
-		cols, _ := rows.Columns()
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			for _, v := range vals {
-				if b, ok := v.([]byte); ok {
-					v = string(b)
-				}
-				dump.WriteString(fmtAny(v))
-			}
-		}
-		rows.Close()
+		dump, _ := testenv.DumpRows(t, rows)
 		for _, secret := range []string{v3AuthPass, v3PrivPass, v3WrongPass} {
-			for where, text := range map[string]string{"log": logs.String(), "database": dump.String(),
+			for where, text := range map[string]string{"log": logs.String(), "database": dump,
 				"last errors": got["wrong-auth"].LastError + got["wrong-priv"].LastError} {
 				if strings.Contains(text, secret) {
 					t.Errorf("a passphrase is in the %s in clear", where)
@@ -117,13 +99,6 @@ func TestSNMPv3Counter(t *testing.T) {
 			t.Error("a printer's SNMPv3 passphrases open for another printer")
 		}
 	})
-}
-
-func fmtAny(v any) string {
-	if s, ok := v.(string); ok {
-		return s + "\n"
-	}
-	return ""
 }
 
 // TestSNMPv3Settings: bad SNMPv3 settings are refused with a message

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/printgate/printgate/internal/testenv"
 	"github.com/printgate/printgate/release/credential"
 )
 
@@ -120,27 +121,8 @@ func dumpDatabase(t *testing.T, st *stack) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cols, _ := rows.Columns()
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			for _, v := range vals {
-				if bs, ok := v.([]byte); ok {
-					b.Write(bs)
-				} else {
-					fmt.Fprint(&b, v)
-				}
-				b.WriteByte('\t')
-			}
-			b.WriteByte('\n')
-		}
-		rows.Close()
+		text, _ := testenv.DumpRows(t, rows)
+		b.WriteString(text)
 	}
 	if !strings.Contains(b.String(), "dave") {
 		t.Fatal("dump does not contain the user; it would prove nothing")

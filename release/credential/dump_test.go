@@ -1,13 +1,13 @@
 package credential
 
 import (
-	"database/sql"
 	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/internal/secret"
+	"github.com/printgate/printgate/internal/testenv"
 	"github.com/printgate/printgate/release/directory"
 )
 
@@ -113,40 +113,8 @@ func dumpDatabase(t *testing.T, db *database.DB) string {
 		if err != nil {
 			t.Fatalf("dump %s: %v", table, err)
 		}
-		n := dumpRows(t, &b, rows)
-		fmt.Fprintf(&b, "rows %d\n", n)
+		text, n := testenv.DumpRows(t, rows)
+		fmt.Fprintf(&b, "%srows %d\n", text, n)
 	}
 	return b.String()
-}
-
-func dumpRows(t *testing.T, b *strings.Builder, rows *sql.Rows) int {
-	t.Helper()
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		for i, v := range vals {
-			if bs, ok := v.([]byte); ok {
-				v = string(bs)
-			}
-			fmt.Fprintf(b, "%s=%v\t", cols[i], v)
-		}
-		b.WriteString("\n")
-		n++
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return n
 }
