@@ -120,7 +120,7 @@ func (s *Service) inspect(ctx context.Context, q Queue, j *Job, doc io.Reader) {
 		return
 	}
 	f := sc.Finding()
-	if f.Count == 0 && chars.thin() {
+	if f.Count == 0 && len(chars.thinPages()) > 0 {
 		// A page with next to no text: a scan, or text drawn as images.
 		f = s.recognise(ctx, x, q, j, doc, &chars)
 	}

@@ -50,34 +50,50 @@ func (c *textCounter) pageCounts() []int {
 	return c.counts
 }
 
-// thin reports whether a page has next to no text (thinPage).
-func (c *textCounter) thin() bool {
-	for _, n := range c.pageCounts() {
+// thinPages are the pages (from 1) with next to no text (thinPage).
+func (c *textCounter) thinPages() []int {
+	var out []int
+	for i, n := range c.pageCounts() {
 		if n < thinPage {
-			return true
+			out = append(out, i+1)
 		}
 	}
-	return false
+	return out
 }
 
-// thinBeyond reports whether a page past the first n has next to no
-// text: OCR does not read it.
-func (c *textCounter) thinBeyond(n int) bool {
-	counts := c.pageCounts()
-	for i := n; i < len(counts); i++ {
-		if counts[i] < thinPage {
-			return true
+// empty reports whether the document had no text at all.
+func (c *textCounter) empty() bool {
+	for _, n := range c.pageCounts() {
+		if n > 0 {
+			return false
 		}
 	}
-	return false
+	return true
 }
 
-// recognise reads the first pages of j's document by OCR
-// (convert.TextExtractor.OCR), where a page has next to no text of its
-// own, and returns what it found. doc is read again from its start. A
-// document OCR cannot read, or whose thin pages go past what it reads,
-// is uncheckable: treated as holding a number.
+// recognise reads by OCR (convert.TextExtractor.OCRPages) the pages of
+// j's document that have next to no text of their own, and returns what
+// it found. doc is read again from its start. A PDF's thin pages are
+// read wherever they are; a PostScript document's pages are not told
+// apart reliably (the document can change what marks them), so one is
+// read only when it has no text at all, from its first page. A document
+// OCR cannot read, or whose thin pages are more than OCR reads, is
+// uncheckable: treated as holding a number.
 func (s *Service) recognise(ctx context.Context, x *convert.TextExtractor, q Queue, j *Job, doc io.Reader, chars *textCounter) mynumber.Finding {
+	pages := chars.thinPages()
+	switch {
+	case j.Format == convert.PostScript && !chars.empty():
+		return mynumber.Finding{}
+	case j.Format == convert.PostScript:
+		pages = nil // its first pages
+		if j.Pages > convert.OCRPages {
+			uncheckable(j, "ocr-pages")
+			return mynumber.Finding{}
+		}
+	case len(pages) > convert.OCRPages:
+		uncheckable(j, "ocr-pages")
+		return mynumber.Finding{}
+	}
 	seeker, ok := doc.(io.Seeker)
 	if !x.ReadsImages() || !ok {
 		uncheckable(j, "no-ocr")
@@ -86,18 +102,21 @@ func (s *Service) recognise(ctx context.Context, x *convert.TextExtractor, q Que
 	sc := mynumber.Scanner{FirstPage: 1}
 	_, err := seeker.Seek(0, io.SeekStart)
 	if err == nil {
-		err = x.OCR(ctx, doc, j.Format, &sc)
+		err = x.OCRPages(ctx, doc, j.Format, pages, &sc)
 	}
 	f := sc.Finding()
-	switch {
-	case f.Count > 0:
+	if f.Count > 0 {
+		for i, p := range f.Pages {
+			if p >= 1 && p <= len(pages) {
+				f.Pages[i] = pages[p-1] // the OCR's page index, as the document's page
+			}
+		}
 		return f
-	case err != nil:
+	}
+	if err != nil {
 		// The error names a limit or an exit status, never the text.
 		s.log.Warn("release: recognise a scanned document's text", "queue", q.Name, "err", err)
 		uncheckable(j, "failed")
-	case chars.thinBeyond(convert.OCRPages):
-		uncheckable(j, "ocr-pages")
 	}
 	return mynumber.Finding{}
 }

@@ -1,36 +1,38 @@
 package release
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
-// TestTextCounterThin: a page without any text, wherever it is, asks for
-// OCR; one past the pages OCR reads makes the document uncheckable.
-// pdftotext ends each page with a form feed, txtwrite begins each with
-// one.
-func TestTextCounterThin(t *testing.T) {
+// TestTextCounterThinPages: the pages without any text, wherever they
+// are, are the ones OCR reads. pdftotext ends each page with a form
+// feed, txtwrite begins each with one.
+func TestTextCounterThinPages(t *testing.T) {
 	cases := []struct {
-		name          string
-		leading       bool
-		text          string
-		thin, beyond2 bool
+		name    string
+		leading bool
+		text    string
+		thin    []int
+		empty   bool
 	}{
-		{"no text at all", false, "", true, false},
-		{"text on every page", false, "one\ftwo\fthree\f", false, false},
-		{"a scanned second page", false, "one\f \n\fthree\f", true, false},
-		{"a scanned third page, past two", false, "one\ftwo\f\f", true, true},
-		{"spaces only", false, " \n\t\f", true, false},
-		{"txtwrite, text on both pages", true, "\fone\ftwo", false, false},
-		{"txtwrite, a scanned second page", true, "\fone\f", true, false},
-		{"txtwrite, a scanned page between", true, "\fone\f\fthree", true, false},
+		{"no text at all", false, "", []int{1}, true},
+		{"text on every page", false, "one\ftwo\fthree\f", nil, false},
+		{"a scanned second page", false, "one\f \n\fthree\f", []int{2}, false},
+		{"a scanned tenth page", false, "1\f2\f3\f4\f5\f6\f7\f8\f9\f\f", []int{10}, false},
+		{"spaces only", false, " \n\t\f", []int{1}, true},
+		{"txtwrite, text on both pages", true, "\fone\ftwo", nil, false},
+		{"txtwrite, a scanned second page", true, "\fone\f", []int{2}, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			tc := textCounter{leading: c.leading}
 			tc.Write([]byte(c.text))
-			if got := tc.thin(); got != c.thin {
-				t.Errorf("thin = %v, want %v (pages %v)", got, c.thin, tc.pageCounts())
+			if got := tc.thinPages(); !slices.Equal(got, c.thin) {
+				t.Errorf("thin pages %v, want %v (pages %v)", got, c.thin, tc.pageCounts())
 			}
-			if got := tc.thinBeyond(2); got != c.beyond2 {
-				t.Errorf("thin beyond 2 = %v, want %v (pages %v)", got, c.beyond2, tc.pageCounts())
+			if got := tc.empty(); got != c.empty {
+				t.Errorf("empty = %v, want %v", got, c.empty)
 			}
 		})
 	}

@@ -65,3 +65,25 @@ func TestMyNumberFailsClosed(t *testing.T) {
 		}
 	}
 }
+
+// TestMyNumberLongDocumentsPrint: what fails closed does not catch an
+// ordinary document: a nine-page PostScript report (whose text
+// extraction marks one page more than it has) prints at once on a
+// direct queue.
+func TestMyNumberLongDocumentsPrint(t *testing.T) {
+	testenv.Tool(t, "pdftotext")
+	testenv.Tool(t, "gs")
+	direct := testenv.IPPEvePrinter(t)
+	e := newReleaseEnv(t, "", func(c *Config) {
+		c.Queues[0].Mode = release.Direct
+		c.Queues[0].Printer = direct.URI
+	})
+	e.printDoc("bob", "application/postscript", testdocs.DSC(9, "annual report", testdocs.A4), nameVal("job-name", "report.ps"))
+	testenv.WaitFor(t, "the PostScript report to print", func() bool { return len(direct.Files()) == 1 })
+	db := openTestDB(t, e.srv)
+	var marked []string
+	db.Raw("SELECT sensitive FROM jobs WHERE sensitive <> ''").Scan(&marked)
+	if len(marked) != 0 {
+		t.Errorf("ordinary documents held as holding a number: %v", marked)
+	}
+}

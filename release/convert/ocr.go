@@ -23,10 +23,11 @@ const ocrResolution = 200
 // grey images in the scratch folder with Ghostscript, then has
 // Tesseract recognise each (Japanese and English), writing the text of
 // each page followed by a form feed, deleting each image once read. Its
-// arguments are Ghostscript's path, Tesseract's, the last page and the
-// resolution; the scratch folder is $TMPDIR.
+// arguments are Ghostscript's path, Tesseract's, the pages (a
+// Ghostscript PageList, "1-8" or "2,9") and the resolution; the scratch
+// folder is $TMPDIR.
 const ocrScript = `set -e
-"$1" -q -dSAFER -dBATCH -dNOPAUSE -sDEVICE=pgmraw -r"$4" -dFirstPage=1 -dLastPage="$3" \
+"$1" -q -dSAFER -dBATCH -dNOPAUSE -sDEVICE=pgmraw -r"$4" -sPageList="$3" \
 	-sOutputFile="$TMPDIR/page-%04d.pgm" /dev/fd/3 >/dev/null
 for f in "$TMPDIR"/page-*.pgm; do
 	[ -e "$f" ] || continue
@@ -62,14 +63,33 @@ func (x *TextExtractor) ReadsImages() bool { return x != nil && x.tesseract != "
 // images live in its memory-backed scratch folder and are deleted page
 // by page. Without Tesseract it returns ErrNoOCR.
 func (x *TextExtractor) OCR(ctx context.Context, doc io.Reader, format string, w io.Writer) error {
+	return x.OCRPages(ctx, doc, format, nil, w)
+}
+
+// OCRPages is OCR of the given pages of a PDF (numbered from 1, in
+// order, at most OCRPages of them; nil for the first OCRPages pages),
+// each page's text followed by a form feed, in the order given.
+func (x *TextExtractor) OCRPages(ctx context.Context, doc io.Reader, format string, pages []int, w io.Writer) error {
 	if !x.ReadsImages() {
 		return ErrNoOCR
 	}
 	if format != PDF && format != PostScript {
 		return fmt.Errorf("convert: cannot recognise the text of %s", format)
 	}
-	return x.run(ctx, doc, w, x.sh, "-c", ocrScript, "ocr", x.gs, x.tesseract,
-		strconv.Itoa(OCRPages), strconv.Itoa(ocrResolution))
+	list := "1-" + strconv.Itoa(OCRPages)
+	if len(pages) > 0 {
+		if len(pages) > OCRPages || format != PDF {
+			return fmt.Errorf("convert: OCR of %d chosen pages of %s", len(pages), format)
+		}
+		list = ""
+		for i, p := range pages {
+			if i > 0 {
+				list += ","
+			}
+			list += strconv.Itoa(p)
+		}
+	}
+	return x.run(ctx, doc, w, x.sh, "-c", ocrScript, "ocr", x.gs, x.tesseract, list, strconv.Itoa(ocrResolution))
 }
 
 // ErrNoOCR says OCR is not installed.
