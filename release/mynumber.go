@@ -85,19 +85,21 @@ func hidesName(q Queue, j *Job) bool {
 // document, on a queue that looks for them, and records on j what it
 // found: never a number, only the count and the pages. The text lives in
 // a pipe and the scanner's few bytes. A document that cannot be searched
-// (a format without text, a failed or unavailable extraction, pages past
-// what OCR reads) is treated as if it held one (uncheckable): a search
-// that fails must not be a way past the policy.
+// (a format without text, a failed extraction, pages past what OCR
+// reads) is treated as if it held one (uncheckable): a search that fails
+// must not be a way past the policy. A printgate without its text tools
+// (warned at start-up) searches nothing, and says so in each job's
+// events.
 func (s *Service) inspect(ctx context.Context, q Queue, j *Job, doc io.Reader) {
 	if q.policy() == MyNumberOff {
 		return
 	}
-	if !(j.Format == convert.PDF || j.Format == convert.PostScript) {
-		uncheckable(j, "format")
+	if s.text == nil {
+		j.sensitiveCheck = "unavailable"
 		return
 	}
-	if s.text == nil {
-		uncheckable(j, "unavailable")
+	if !(j.Format == convert.PDF || j.Format == convert.PostScript) {
+		uncheckable(j, "format")
 		return
 	}
 	sc := mynumber.Scanner{FirstPage: 1}
