@@ -92,22 +92,13 @@ func attackHiddenNames(t *testing.T) {
 		var leaks []string
 		// The scrubber runs after the change commits; give it a moment.
 		ok := testenv.Eventually(func() bool {
-			leaks = nil
-			dump := dumpTables(t, db)
-			for _, n := range ended {
-				if strings.Contains(dump, n) {
-					leaks = append(leaks, "table dump: "+n)
-				}
-				for _, f := range grepTree(t, e.srv.DataDir, []byte(n)) {
-					leaks = append(leaks, f+": "+n)
-				}
-			}
+			leaks = nameLeaks(t, db, e.srv.DataDir, ended)
 			return len(leaks) == 0
 		})
 		if !ok {
 			t.Errorf("ended hidden jobs left clear names: %v", leaks)
 		}
-		if dump := dumpTables(t, db); !strings.Contains(dump, name("live-job")) {
+		if dump := testenv.DumpTables(t, db); !strings.Contains(dump, name("live-job")) {
 			t.Errorf("the live job's name is nowhere in the tables: the dump proves nothing")
 		}
 	})
@@ -247,43 +238,19 @@ func serveRefused(t *testing.T, cfg Config) string {
 	return ""
 }
 
-// dumpTables returns every row of every table of db as text.
-func dumpTables(t *testing.T, db *database.DB) string {
+// nameLeaks lists where any of names stands in clear: a row of db
+// (testenv.DumpTables) or a file under dir.
+func nameLeaks(t *testing.T, db *database.DB, dir string, names []string) []string {
 	t.Helper()
-	q := `SELECT name FROM sqlite_master WHERE type = 'table'`
-	if db.Dialect == database.Postgres {
-		q = `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`
-	}
-	var tables []string
-	if err := db.Raw(q).Scan(&tables).Error; err != nil {
-		t.Fatal(err)
-	}
-	var out strings.Builder
-	for _, table := range tables {
-		rows, err := db.Raw(`SELECT * FROM "` + table + `"`).Rows()
-		if err != nil {
-			t.Fatalf("dump %s: %v", table, err)
+	var leaks []string
+	dump := testenv.DumpTables(t, db)
+	for _, n := range names {
+		if strings.Contains(dump, n) {
+			leaks = append(leaks, "table dump: "+n)
 		}
-		cols, _ := rows.Columns()
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatalf("dump %s: %v", table, err)
-			}
-			fmt.Fprintf(&out, "%s:", table)
-			for _, v := range vals {
-				if b, ok := v.([]byte); ok {
-					v = string(b)
-				}
-				fmt.Fprintf(&out, " %v", v)
-			}
-			out.WriteByte('\n')
+		for _, f := range grepTree(t, dir, []byte(n)) {
+			leaks = append(leaks, f+": "+n)
 		}
-		rows.Close()
 	}
-	return out.String()
+	return leaks
 }

@@ -76,19 +76,10 @@ func testMyNumberHoldQueueNames(t *testing.T, dbURL string) {
 	var leaks []string
 	// The scrubber runs after the print commits; give it a moment.
 	testenv.Eventually(func() bool {
-		leaks = nil
-		dump := dumpTables(t, db)
-		for _, n := range secretNames {
-			if strings.Contains(dump, n) {
-				leaks = append(leaks, "table dump: "+n)
-			}
-			for _, f := range grepTree(t, e.srv.DataDir, []byte(n)) {
-				leaks = append(leaks, f+": "+n)
-			}
-		}
+		leaks = nameLeaks(t, db, e.srv.DataDir, secretNames)
 		return len(leaks) == 0
 	})
-	if dump := dumpTables(t, db); !strings.Contains(dump, name("昼食-job")) {
+	if dump := testenv.DumpTables(t, db); !strings.Contains(dump, name("昼食-job")) {
 		t.Errorf("the clean job's name is nowhere in the tables: the dump proves nothing")
 	}
 	e.srv.Stop(t)

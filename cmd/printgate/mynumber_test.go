@@ -163,7 +163,7 @@ func testMyNumberDirectQueue(t *testing.T, dbURL string) {
 	if out := runCLI(t, e.cfg, "", "audit", "verify"); strings.Contains(strings.ToLower(out), "mismatch") {
 		t.Errorf("audit verify:\n%s", out)
 	}
-	tables := dumpTables(t, db) // every table, every row
+	tables := testenv.DumpTables(t, db) // every table, every row
 	e.srv.Stop(t)
 	for _, form := range myNumberForms {
 		if strings.Contains(exports, form) {

@@ -107,25 +107,9 @@ func TestCredentialsAtRest(t *testing.T) {
 // dumpDatabase renders every row of every printgate table as text.
 func dumpDatabase(t *testing.T, st *stack) string {
 	t.Helper()
-	var tables []string
-	q := "SELECT name FROM sqlite_master WHERE type = 'table'"
-	if st.db.Dialect == "postgres" {
-		q = "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
-	}
-	if err := st.db.Raw(q).Scan(&tables).Error; err != nil {
-		t.Fatal(err)
-	}
-	var b strings.Builder
-	for _, table := range tables {
-		rows, err := st.db.Raw(`SELECT * FROM "` + table + `"`).Rows()
-		if err != nil {
-			t.Fatal(err)
-		}
-		text, _ := testenv.DumpRows(t, rows)
-		b.WriteString(text)
-	}
-	if !strings.Contains(b.String(), "dave") {
+	dump := testenv.DumpTables(t, st.db)
+	if !strings.Contains(dump, "dave") {
 		t.Fatal("dump does not contain the user; it would prove nothing")
 	}
-	return b.String()
+	return dump
 }

@@ -99,3 +99,30 @@ func DumpRows(t testing.TB, rows *sql.Rows) (string, int) {
 	}
 	return b.String(), n
 }
+
+// DumpTables renders every row of every table of db as text (DumpRows),
+// each line after its table's name: what a test searches for a secret
+// or a name that must not be stored in clear.
+func DumpTables(t testing.TB, db *database.DB) string {
+	t.Helper()
+	q := `SELECT name FROM sqlite_master WHERE type = 'table'`
+	if db.Dialect == database.Postgres {
+		q = `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`
+	}
+	var tables []string
+	if err := db.Raw(q).Scan(&tables).Error; err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	for _, table := range tables {
+		rows, err := db.Raw(`SELECT * FROM "` + table + `"`).Rows()
+		if err != nil {
+			t.Fatalf("dump %s: %v", table, err)
+		}
+		text, _ := DumpRows(t, rows)
+		for line := range strings.Lines(text) {
+			out.WriteString(table + ": " + line)
+		}
+	}
+	return out.String()
+}
