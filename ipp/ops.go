@@ -236,7 +236,7 @@ func (s *Server) getJobs(ctx context.Context, req *request) (goipp.Status, strin
 
 // jobsPage is how many jobs Get-Jobs asks the Backend for at a time, so
 // that listing a deep queue holds one page of jobs, not all of them.
-const jobsPage = 2000
+const jobsPage = 500
 
 // listJobs encodes the jobs q selects, up to limit (0: all), into req's
 // repeated groups a page at a time, and reports whether the limit cut the

@@ -21,20 +21,20 @@ import (
 // waiting, up to maxBatch, and writes them all in one transaction (on
 // PostgreSQL first tried as one statement, alone.go): the jobs, their
 // keys, their small documents and their audit events, with one commit.
-// It hands the committed batch to the syncer and goes on with the next
-// batch; the syncer makes every batch committed so far durable
-// with one fsync of SQLite's log (database.GroupCommitter; nothing on
-// PostgreSQL, where the commit was durable) and only then answers each
-// waiting client. Nothing waits on purpose for a batch to fill: under
-// load the submissions that arrive while one batch commits form the next.
+// Then it makes the batch durable with one fsync of SQLite's log
+// (database.GroupCommitter; nothing on PostgreSQL, where the commit was
+// durable) and only then answers each waiting client. Nothing waits on
+// purpose for a batch to fill: the submissions that arrive while one
+// batch commits and syncs form the next.
+//
+// Committing the next batch while the previous one's fsync ran (a syncer
+// of its own, until 2026-12-03) made batches of 1.9 jobs at 8 clients
+// instead of 3.3, each with its own fixed pages in the log, and cost more
+// CPU a job than the overlap saved (docs/PIPELINE.md, "What limits it").
 
 // maxBatch bounds the jobs of one transaction. Small documents take at
 // most DefaultSmallDocument each, so a batch stays under 10 MB.
 const maxBatch = 64
-
-// maxUnsynced bounds the batches committed and waiting for the syncer;
-// past it the committer waits for the disk.
-const maxUnsynced = 16
 
 // errUnsynced marks the failure of a batch that committed, or may have,
 // but is not known to be durable: its jobs may exist, so their documents
@@ -79,10 +79,9 @@ func (s *Service) commit(ctx context.Context, sub *submission) error {
 
 // committer runs until ctx ends, committing batches of submissions. The
 // channel is unbuffered, so a submission is either still with its
-// client or taken by the committer, which then always sees it answered:
-// at once if it fails, through the syncer once durable.
+// client or taken by the committer, which then always answers it: at
+// once if it fails, after the fsync once durable.
 func (s *Service) committer(ctx context.Context) {
-	defer close(s.unsynced)
 	batch := make([]*submission, 0, maxBatch)
 	for {
 		select {
@@ -105,7 +104,7 @@ func (s *Service) committer(ctx context.Context) {
 	}
 }
 
-// commitBatch writes batch and hands it to the syncer. If the batch
+// commitBatch writes batch and answers its clients once it is durable. If the batch
 // fails, each job is tried alone, so that one job refused (its owner over
 // the held-bytes limit, say) does not fail the others.
 func (s *Service) commitBatch(ctx context.Context, batch []*submission) {
@@ -130,7 +129,7 @@ func (s *Service) commitBatch(ctx context.Context, batch []*submission) {
 	}
 	err := s.writeBatch(ctx, live)
 	if err == nil {
-		s.handOff(live)
+		s.answer(live)
 		return
 	}
 	if errors.Is(err, errUnsynced) {
@@ -151,7 +150,7 @@ func (s *Service) commitBatch(ctx context.Context, batch []*submission) {
 	}
 	if len(committed) > 0 {
 		s.log.Warn("release: a failed commit had committed", "jobs", len(committed), "err", err)
-		s.unsynced <- committed
+		s.syncAndAnswer(committed)
 	}
 	if len(rest) == 1 && len(live) == 1 {
 		rest[0].done <- err
@@ -163,39 +162,20 @@ func (s *Service) commitBatch(ctx context.Context, batch []*submission) {
 			sub.done <- err
 			continue
 		}
-		s.handOff([]*submission{sub})
+		s.answer([]*submission{sub})
 	}
 }
 
-// syncer answers the clients of committed batches once they are durable:
-// it takes every batch committed so far, syncs them with one fsync, and
-// answers them all. It runs until the committer has stopped and every
-// batch it handed over is answered.
-func (s *Service) syncer(context.Context) {
-	var pending []*submission
-	for batch := range s.unsynced {
-		pending = append(pending[:0], batch...)
-	more:
-		for {
-			select {
-			case b, ok := <-s.unsynced:
-				if !ok {
-					break more
-				}
-				pending = append(pending, b...)
-			default:
-				break more
-			}
-		}
-		var err error
-		if serr := s.group.Sync(); serr != nil {
-			err = fmt.Errorf("%w: %w", errUnsynced, serr)
-			s.log.Error("release: submitted jobs committed but not synced to disk", "jobs", len(pending), "err", serr)
-		}
-		for _, sub := range pending {
-			sub.done <- err
-		}
-		clear(pending)
+// syncAndAnswer makes every transaction committed so far durable with
+// one fsync and answers the clients of committed.
+func (s *Service) syncAndAnswer(committed []*submission) {
+	var err error
+	if serr := s.group.Sync(); serr != nil {
+		err = fmt.Errorf("%w: %w", errUnsynced, serr)
+		s.log.Error("release: submitted jobs committed but not synced to disk", "jobs", len(committed), "err", serr)
+	}
+	for _, sub := range committed {
+		sub.done <- err
 	}
 }
 
@@ -271,9 +251,9 @@ func (s *Service) writeLocked(ctx context.Context, all []*submission) error {
 	return nil
 }
 
-// handOff answers the refused submissions of a committed batch and hands
-// the others to the syncer.
-func (s *Service) handOff(batch []*submission) {
+// answer answers the refused submissions of a committed batch at once
+// and the others once they are durable.
+func (s *Service) answer(batch []*submission) {
 	written := batch[:0:0]
 	for _, sub := range batch {
 		if sub.refused != nil {
@@ -283,7 +263,7 @@ func (s *Service) handOff(batch []*submission) {
 		written = append(written, sub)
 	}
 	if len(written) > 0 {
-		s.unsynced <- written
+		s.syncAndAnswer(written)
 	}
 }
 

@@ -68,7 +68,7 @@ func (b ippBackend) jobs(ctx context.Context, q ipp.JobQuery) ([]Job, error) {
 		return nil, dbErr("list jobs", err)
 	}
 	defer rows.Close()
-	jobs, err := scanIPPJobs(rows)
+	jobs, err := scanIPPJobs(rows, q.Limit)
 	return jobs, dbErr("list jobs", err)
 }
 
@@ -78,11 +78,13 @@ var ippColumns = []string{"id", "queue", "name", "owner", "state", "reason", "me
 	"created_at", "processed_at", "completed_at", "format", "size", "pages", "copies",
 	"sides", "color_mode", "media", "hold_until", "page_ranges"}
 
-// scanIPPJobs reads rows of ippColumns. It scans by hand because a
+// scanIPPJobs reads rows of ippColumns, room made at once for limit of
+// them (0: unknown), so that a page of a deep queue's Get-Jobs is not
+// copied each time the slice grows. It scans by hand because a
 // Get-Jobs of a deep queue reads thousands of rows, and gorm's reflection
 // was most of its time (docs/BENCHMARKS.md).
-func scanIPPJobs(rows *sql.Rows) ([]Job, error) {
-	var jobs []Job
+func scanIPPJobs(rows *sql.Rows, limit int) ([]Job, error) {
+	jobs := make([]Job, 0, min(max(limit, 0), 1000))
 	for rows.Next() {
 		var j Job
 		if err := rows.Scan(&j.ID, &j.Queue, &j.Name, &j.Owner, &j.State, &j.Reason, &j.Message,

@@ -318,11 +318,10 @@ type Service struct {
 	// groupRules are the print rules of directory groups.
 	groupRules []rules.Rules
 
-	// commits takes submissions to the committer, unsynced committed
-	// batches from it to the syncer (committer.go); group writes them.
-	commits  chan *submission
-	unsynced chan []*submission
-	group    *database.GroupCommitter
+	// commits takes submissions to the committer (committer.go); group
+	// writes them.
+	commits chan *submission
+	group   *database.GroupCommitter
 	// waiting counts the submissions waiting for the committer to take
 	// them: the next batch.
 	waiting      atomic.Int32
@@ -409,7 +408,6 @@ func New(opts Options) (*Service, error) {
 	s.texts = database.NewTexts(opts.DB.Dialect)
 	s.counted = make(map[string]bool)
 	s.commits = make(chan *submission)
-	s.unsynced = make(chan []*submission, maxUnsynced)
 	s.beforeCommit = opts.BeforeCommit
 	s.smallDoc = cmp.Or(opts.SmallDocument, DefaultSmallDocument)
 	s.newBufferPools()
@@ -461,7 +459,6 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	s.group = g
 	s.goBackground(s.committer)
-	s.goBackground(s.syncer)
 	s.goBackground(s.sweep)
 	s.goBackground(s.scrubber)
 	if s.text != nil {
