@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/internal/database"
@@ -182,4 +183,61 @@ func checkStored(t *testing.T, svc *Service, docs map[int64][]byte) {
 func hash(b []byte) []byte {
 	h := sha256.Sum256(b)
 	return h[:]
+}
+
+// TestCommitClose closes the service while a batch is held before its
+// commit and three submissions queue behind it. Close waits for the batch
+// (its connection must not close under it); every client is answered, the
+// queued three and a later one refused as unavailable, none left hanging.
+func TestCommitClose(t *testing.T) {
+	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
+		g := &gate{}
+		svc, _ := batchService(t, db, 0, g.beforeCommit)
+		submit := func(i int) error {
+			_, err := svc.IPP().PrintJob(t.Context(), ipp.JobRequest{Queue: "secure", User: "hanako", Name: "close",
+				Document: ipp.DocumentInfo{Format: "application/octet-stream"}}, bytes.NewReader(paddedDoc(i, 100)))
+			return err
+		}
+		g.close()
+		errs := make(chan error, 4)
+		go func() { errs <- submit(0) }()
+		<-g.entered
+		for i := 1; i <= 3; i++ {
+			go func() { errs <- submit(i) }()
+		}
+		testenv.WaitFor(t, "three submissions queued", func() bool { return svc.waiting.Load() == 3 })
+		closed := make(chan struct{})
+		go func() {
+			svc.Close()
+			close(closed)
+		}()
+		select {
+		case <-closed:
+			t.Fatal("Close returned while a batch was being committed")
+		case <-time.After(200 * time.Millisecond):
+		}
+		close(g.resume)
+		select {
+		case <-closed:
+		case <-time.After(30 * time.Second):
+			t.Fatal("Close did not return once the batch was done")
+		}
+		refused := 0
+		for range 4 {
+			select {
+			case err := <-errs:
+				if errors.Is(err, ipp.ErrUnavailable) {
+					refused++
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("a submission was never answered")
+			}
+		}
+		if refused < 3 {
+			t.Errorf("%d of the four submissions refused as unavailable; want at least the three queued", refused)
+		}
+		if err := submit(9); !errors.Is(err, ipp.ErrUnavailable) {
+			t.Errorf("a submission after Close: %v; want unavailable", err)
+		}
+	})
 }

@@ -345,9 +345,10 @@ type Service struct {
 	qrLifetime time.Duration
 
 	// ctx lives as long as the Service; background work stops with it.
-	ctx  context.Context
-	stop context.CancelFunc
-	work sync.WaitGroup
+	ctx       context.Context
+	stop      context.CancelFunc
+	work      sync.WaitGroup
+	closeOnce sync.Once
 }
 
 // New returns a Service over opts. Call Start before serving.
@@ -470,15 +471,19 @@ func (s *Service) Start(ctx context.Context) error {
 	return nil
 }
 
-// Close stops background work and waits for it.
+// Close stops background work and waits for it, the batch being
+// committed included; the submissions not yet in a batch are refused.
+// Closing twice does nothing more.
 func (s *Service) Close() {
-	s.stop()
-	s.work.Wait()
-	if s.group != nil {
-		if err := s.group.Close(); err != nil {
-			s.log.Error("release: close the committer's connection", "err", err)
+	s.closeOnce.Do(func() {
+		s.stop()
+		s.work.Wait()
+		if s.group != nil {
+			if err := s.group.Close(); err != nil {
+				s.log.Error("release: close the committer's connection", "err", err)
+			}
 		}
-	}
+	})
 }
 
 // Queues returns the configured queues.
