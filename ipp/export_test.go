@@ -1,4 +1,4 @@
 package ipp
 
-// JobsPage is jobsPage, for tests that list more than a page.
-const JobsPage = jobsPage
+// JobsPage is DefaultJobsPage, for tests that list more than a page.
+const JobsPage = DefaultJobsPage

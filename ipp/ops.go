@@ -234,9 +234,10 @@ func (s *Server) getJobs(ctx context.Context, req *request) (goipp.Status, strin
 	return goipp.StatusOk, msg
 }
 
-// jobsPage is how many jobs Get-Jobs asks the Backend for at a time, so
-// that listing a deep queue holds one page of jobs, not all of them.
-const jobsPage = 500
+// DefaultJobsPage is how many jobs Get-Jobs asks the Backend for at a
+// time (WithJobsPage), so that listing a deep queue holds one page of
+// jobs, not all of them.
+const DefaultJobsPage = 2000
 
 // listJobs encodes the jobs q selects, up to limit (0: all), into req's
 // repeated groups a page at a time, and reports whether the limit cut the
@@ -246,10 +247,10 @@ func (s *Server) listJobs(ctx context.Context, req *request, q JobQuery, limit i
 	sel := selectJobAttrs(requested...)
 	listed := 0
 	for {
-		q.Limit = jobsPage
+		q.Limit = s.jobsPage
 		if limit > 0 {
 			// One more than the limit tells whether the list was cut.
-			q.Limit = min(jobsPage, limit+1-listed)
+			q.Limit = min(s.jobsPage, limit+1-listed)
 		}
 		jobs, err := s.backend.Jobs(ctx, q)
 		if err != nil {

@@ -29,6 +29,17 @@ func WithJobsListLimit(n int) Option {
 	return func(s *Server) { s.maxJobsListed = n }
 }
 
+// WithJobsPage sets how many jobs Get-Jobs asks the Backend for at a
+// time (n > 0): smaller pages hold less memory, larger ones take fewer
+// queries.
+func WithJobsPage(n int) Option {
+	return func(s *Server) {
+		if n > 0 {
+			s.jobsPage = n
+		}
+	}
+}
+
 // DefaultJobsListLimit is how many jobs one Get-Jobs lists at most.
 const DefaultJobsListLimit = 500
 

@@ -36,6 +36,7 @@ type Server struct {
 	minRate        int64
 	rateGrace      time.Duration
 	maxJobsListed  int
+	jobsPage       int
 	// icons are the printer-icons PNGs by name ("icon-128.png").
 	icons map[string][]byte
 }
@@ -56,6 +57,7 @@ func NewServer(b Backend, log *slog.Logger, opts ...Option) *Server {
 		minRate:        DefaultMinRate,
 		rateGrace:      DefaultRateGrace,
 		maxJobsListed:  DefaultJobsListLimit,
+		jobsPage:       DefaultJobsPage,
 		icons:          icons(),
 	}
 	for _, o := range opts {

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/printgate/printgate/dnssd"
+	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/internal/tlscert"
 	"github.com/printgate/printgate/ipp"
 	"github.com/printgate/printgate/release/directory"
@@ -94,7 +95,8 @@ func (a *app) serve(ctx context.Context, cfg Config) error {
 	}
 	ippServer := ipp.NewServer(svc.IPP(), log,
 		ipp.WithUploadLimits(cfg.Server.UploadIdle, cfg.Server.MinUploadRate, cfg.Server.UploadGrace),
-		ipp.WithJobsListLimit(cfg.Server.GetJobsLimit))
+		ipp.WithJobsListLimit(cfg.Server.GetJobsLimit),
+		ipp.WithJobsPage(jobsPage(st.db.Dialect)))
 	ops.watch(st, svc, log)
 	mon, stopMonitor, err := st.startMonitor(ctx, svc)
 	if err != nil {
@@ -271,4 +273,17 @@ func (a *app) adminHint(ctx context.Context, st *stack) {
 	}
 	a.printf("serve.no-admin")
 	a.printf("serve.no-command")
+}
+
+// jobsPage is how many jobs Get-Jobs reads at a time on dialect. SQLite
+// walks the queue's index in order, so small pages cost no time and keep
+// the memory of listing a deep queue down (issue 12's RSS target);
+// PostgreSQL sorts the rest of the queue for each page (the states are
+// an IN list over the (queue, state, id) index), so fewer, larger pages
+// list it faster (docs/BENCHMARKS.md).
+func jobsPage(dialect database.Dialect) int {
+	if dialect == database.SQLite {
+		return 500
+	}
+	return ipp.DefaultJobsPage
 }
