@@ -263,6 +263,10 @@ type ServerConfig struct {
 	// GetJobsLimit is how many jobs one Get-Jobs lists at most, whatever
 	// the client asks; default 500.
 	GetJobsLimit int `yaml:"get_jobs_limit"`
+	// MemoryLimitMB is the Go runtime's soft memory limit: past it the
+	// garbage collector runs sooner instead of letting the heap double.
+	// Default 32; 0: none. $GOMEMLIMIT, when set, wins.
+	MemoryLimitMB int `yaml:"memory_limit_mb"`
 	// DNSSD advertises the queues by DNS-SD through the system's Avahi
 	// daemon: "auto" (default) where a D-Bus system bus is there, "on"
 	// (serve fails without Avahi), or "off". See docs/DISCOVERY.md.
@@ -400,6 +404,7 @@ const (
 	defaultMaxDocumentMB      = 512
 	defaultQuotaPercentOfFree = 50
 	defaultMaxHeldMBPerUser   = 2048
+	defaultMemoryLimitMB      = 32
 )
 
 func defaultConfig() Config {
@@ -407,7 +412,7 @@ func defaultConfig() Config {
 		DataDir: "./var",
 		Server: ServerConfig{Listen: []string{"127.0.0.1:8631"}, UploadIdle: ipp.DefaultBodyIdle,
 			MinUploadRate: ipp.DefaultMinRate, UploadGrace: ipp.DefaultRateGrace,
-			GetJobsLimit: ipp.DefaultJobsListLimit, DNSSD: "auto"},
+			GetJobsLimit: ipp.DefaultJobsListLimit, MemoryLimitMB: defaultMemoryLimitMB, DNSSD: "auto"},
 		Spool: SpoolConfig{QuotaPercentOfFree: defaultQuotaPercentOfFree, MaxHeldMBPerUser: defaultMaxHeldMBPerUser},
 		Pages: PagesConfig{MaxDecodedMB: pages.DefaultBudget.DecodedBytes >> 20,
 			MaxObjects: pages.DefaultBudget.Objects, MaxTime: pages.DefaultBudget.Time, MaxPDFMB: 32},

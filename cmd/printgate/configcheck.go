@@ -81,6 +81,9 @@ func (c *Config) checkServer(p *problems) {
 		p.add("log.format", "must be text or json")
 	}
 	c.checkMetrics(p)
+	if c.Server.MemoryLimitMB < 0 {
+		p.add("server.memory_limit_mb", "must not be negative (0: no limit)")
+	}
 	if c.Server.GetJobsLimit < 0 {
 		p.add("server.get_jobs_limit", "must not be negative (0: no limit)")
 	}
