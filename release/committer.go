@@ -104,9 +104,9 @@ func (s *Service) committer(ctx context.Context) {
 	}
 }
 
-// commitBatch writes batch and answers its clients once it is durable. If the batch
-// fails, each job is tried alone, so that one job refused (its owner over
-// the held-bytes limit, say) does not fail the others.
+// commitBatch writes batch and answers its clients once it is durable.
+// If the batch fails, each job is tried alone, so that one job refused
+// (its owner over the held-bytes limit, say) does not fail the others.
 func (s *Service) commitBatch(ctx context.Context, batch []*submission) {
 	if err := s.group.Err(); err != nil {
 		// A failed fsync of the log: nothing written now could be
