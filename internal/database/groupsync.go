@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 
 	"gorm.io/gorm"
+
+	"github.com/printgate/printgate/internal/fsync"
 )
 
 // GroupCommitter writes transactions whose durability may be settled
@@ -87,7 +89,7 @@ func (g *GroupCommitter) Sync() error {
 	if g.wal == nil {
 		return nil
 	}
-	if err := dataSync(g.wal); err != nil {
+	if err := fsync.Data(g.wal); err != nil {
 		err = fmt.Errorf("database: sync the write-ahead log (nothing committed from now on can be acknowledged; restart printgate): %w", err)
 		g.failed.CompareAndSwap(nil, &err)
 		return *g.failed.Load()
