@@ -47,6 +47,9 @@ func (b batchSQL) exec(q string, args ...any) error {
 // IDs. The rows come back matched by document name, unique to each job,
 // rather than by position, which neither database promises for RETURNING.
 func (b batchSQL) insertJobs(batch []*submission) error {
+	if batch[0].job.ID != 0 {
+		return b.insertNumberedJobs(batch)
+	}
 	args := make([]any, 0, len(batch)*len(jobColumns))
 	bySpool := make(map[string]*Job, len(batch))
 	for _, sub := range batch {
@@ -78,6 +81,21 @@ func (b batchSQL) insertJobs(batch []*submission) error {
 	}
 	if n != len(batch) {
 		return fmt.Errorf("insert jobs: %d rows back for %d jobs", n, len(batch))
+	}
+	return nil
+}
+
+// insertNumberedJobs inserts jobs whose IDs were given them beforehand
+// (the journal's, journaled.go).
+func (b batchSQL) insertNumberedJobs(batch []*submission) error {
+	args := make([]any, 0, len(batch)*(len(jobColumns)+1))
+	for _, sub := range batch {
+		args = append(args, sub.job.ID)
+		args = append(args, jobValues(sub.job)...)
+	}
+	q := b.texts.Insert("jobs", "id, "+jobColumnList, len(jobColumns)+1, len(batch), "")
+	if err := b.exec(q, args...); err != nil {
+		return fmt.Errorf("insert jobs: %w", err)
 	}
 	return nil
 }

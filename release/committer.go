@@ -99,7 +99,11 @@ func (s *Service) committer(ctx context.Context) {
 				break fill
 			}
 		}
-		s.commitBatch(ctx, batch)
+		if s.journal != nil {
+			s.commitJournaled(ctx, batch)
+		} else {
+			s.commitBatch(ctx, batch)
+		}
 		clear(batch)
 	}
 }
@@ -323,6 +327,13 @@ func (s *Service) admitHeld(tx *gorm.DB, batch []*submission) ([]*submission, er
 		}
 		held[o] = n
 	}
+	return s.admit(batch, held), nil
+}
+
+// admit returns the submissions of batch that keep their owners within
+// the limit, given what each holds, in the order they came, and marks
+// the others refused.
+func (s *Service) admit(batch []*submission, held map[string]int64) []*submission {
 	admitted := batch[:0:0]
 	for _, sub := range batch {
 		o := sub.job.Owner
@@ -333,5 +344,5 @@ func (s *Service) admitHeld(tx *gorm.DB, batch []*submission) ([]*submission, er
 		held[o] += sub.job.Size
 		admitted = append(admitted, sub)
 	}
-	return admitted, nil
+	return admitted
 }

@@ -62,6 +62,17 @@ func migrations() []database.Migration {
 		{Name: "jobs.content_color", Up: func(tx *gorm.DB, _ database.Dialect) error {
 			return database.Exec(tx, `ALTER TABLE jobs ADD COLUMN content_color TEXT NOT NULL DEFAULT ''`)
 		}},
+		// The journal's segment keys and how far it is applied
+		// (journaled.go); only SQLite's submissions use them.
+		{Name: "journal", Up: func(tx *gorm.DB, d database.Dialect) error {
+			id, blob := "INTEGER", "BLOB"
+			if d == database.Postgres {
+				id, blob = "BIGINT", "BYTEA"
+			}
+			return database.Exec(tx,
+				`CREATE TABLE journal_keys (segment `+id+` PRIMARY KEY, key `+blob+` NOT NULL)`,
+				`CREATE TABLE journal_applied (id `+id+` PRIMARY KEY, seq `+id+` NOT NULL)`)
+		}},
 	}
 }
 

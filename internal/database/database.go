@@ -39,6 +39,9 @@ type DB struct {
 	path string
 	// gate orders this process's writers on SQLite (writegate.go).
 	gate writeGate
+	// pool is the SQLite pool, where the barrier applies; nil on
+	// PostgreSQL.
+	pool *gatedPool
 }
 
 // Open connects to rawURL: "" opens (creating) printgate.db in dataDir,
@@ -81,12 +84,13 @@ func Open(ctx context.Context, rawURL, dataDir string, log *slog.Logger) (*DB, e
 		return nil, fmt.Errorf("database: %w", err)
 	}
 	var gate writeGate
+	var pool *gatedPool
 	if dialect == SQLite {
 		// One writer at a time is all SQLite allows; a small pool of
 		// readers keeps Get-Jobs from queueing behind uploads.
 		sqlDB.SetMaxOpenConns(4)
 		gate = newWriteGate()
-		pool := &gatedPool{DB: sqlDB, gate: gate}
+		pool = &gatedPool{DB: sqlDB, gate: gate}
 		gdb.ConnPool, gdb.Statement.ConnPool = pool, pool
 	} else {
 		sqlDB.SetMaxOpenConns(16)
@@ -96,7 +100,7 @@ func Open(ctx context.Context, rawURL, dataDir string, log *slog.Logger) (*DB, e
 		sqlDB.Close()
 		return nil, fmt.Errorf("database: connect %s: %w", dialect, redactErr(err, rawURL))
 	}
-	return &DB{DB: gdb, Dialect: dialect, where: where, path: path, gate: gate}, nil
+	return &DB{DB: gdb, Dialect: dialect, where: where, path: path, gate: gate, pool: pool}, nil
 }
 
 // SQLiteFile is the embedded database's file in the data dir; SQLite

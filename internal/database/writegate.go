@@ -3,6 +3,7 @@ package database
 import (
 	"context"
 	"database/sql"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
@@ -56,7 +57,8 @@ func (g writeGate) leave() { <-g }
 // that write pass the gate.
 type gatedPool struct {
 	*sql.DB
-	gate writeGate
+	gate    writeGate
+	barrier atomic.Pointer[Barrier]
 }
 
 // GetDBConn gives gorm the pool (gorm.GetDBConnector).
@@ -65,6 +67,9 @@ func (p *gatedPool) GetDBConn() (*sql.DB, error) { return p.DB, nil }
 // BeginTx begins a transaction once through the gate
 // (gorm.ConnPoolBeginner).
 func (p *gatedPool) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool, error) {
+	if err := p.wait(ctx, ""); err != nil {
+		return nil, err
+	}
 	leave, err := p.gate.enter(ctx)
 	if err != nil {
 		return nil, err
@@ -80,6 +85,9 @@ func (p *gatedPool) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.Conn
 // ExecContext runs a statement outside a transaction through the gate:
 // on this pool, statements run with Exec write.
 func (p *gatedPool) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if err := p.wait(ctx, ""); err != nil {
+		return nil, err
+	}
 	leave, err := p.gate.enter(ctx)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,189 @@
+package release
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/printgate/printgate/audit"
+	"github.com/printgate/printgate/internal/database"
+)
+
+// applier writes the journal's pending records to the database until ctx
+// ends, then once more, so that a clean stop leaves none behind.
+func (s *Service) applier(ctx context.Context) {
+	jn := s.journal
+	// A quiet server still retires its applied segments, so that a
+	// destroyed document's key does not stay in the journal.
+	tick := time.NewTicker(retireEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			s.applyPending(context.WithoutCancel(ctx), true)
+			return
+		case <-jn.more:
+		case <-tick.C:
+		}
+		for {
+			jn.mu.Lock()
+			n, wait := len(jn.pending), applyDelay-time.Since(jn.since)
+			jn.mu.Unlock()
+			if n == 0 || n >= applyBatch || wait <= 0 {
+				break
+			}
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				s.applyPending(context.WithoutCancel(ctx), true)
+				return
+			case <-jn.more:
+			case <-t.C:
+			}
+			t.Stop()
+		}
+		s.applyPending(ctx, false)
+	}
+}
+
+// applyPending applies every pending record, a batch at a time; a batch
+// that fails is tried again (the records are acknowledged: they can only
+// wait, never be dropped) until it succeeds or ctx ends. final syncs and
+// retires whatever it can.
+func (s *Service) applyPending(ctx context.Context, final bool) {
+	jn := s.journal
+	for {
+		jn.mu.Lock()
+		batch := jn.pending[:min(len(jn.pending), 2*applyBatch)]
+		jn.mu.Unlock()
+		if len(batch) == 0 {
+			break
+		}
+		if err := s.applyRecords(ctx, batch); err != nil {
+			if final {
+				// They wait in the journal for the next start.
+				s.log.Error("release: write journaled jobs to the database before stopping", "jobs", len(batch), "err", err)
+				return
+			}
+			s.log.Error("release: write journaled jobs to the database (retrying)", "jobs", len(batch), "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		jn.mu.Lock()
+		// The applied records' documents must not stay reachable.
+		clear(jn.pending[:len(batch)])
+		jn.pending = jn.pending[len(batch):]
+		if len(jn.pending) == 0 {
+			jn.pending = nil
+		} else {
+			jn.since = time.Now()
+		}
+		for _, p := range batch {
+			if jn.heldPending[p.rec.Job.Owner] -= p.rec.Job.Size; jn.heldPending[p.rec.Job.Owner] <= 0 {
+				delete(jn.heldPending, p.rec.Job.Owner)
+			}
+		}
+		jn.mu.Unlock()
+	}
+	if final || time.Since(jn.lastRetire) >= retireEvery {
+		jn.lastRetire = time.Now()
+		// A segment goes only once what it holds is durable in the
+		// database, not merely committed.
+		if err := s.group.Sync(); err != nil {
+			s.log.Error("release: sync the database before retiring journal segments", "err", err)
+			return
+		}
+		before := jn.j.Segments()
+		if err := jn.j.Retire(ctx, jn.applied.Load()); err != nil {
+			s.log.Error("release: retire journal segments", "err", err)
+		}
+		if jn.j.Segments() < before {
+			// Their keys' rows are zeroed; the log's copies go too.
+			s.scrubSoon()
+		}
+	}
+}
+
+// applyRecords writes batch in one transaction on the committer's
+// connection, with the journal's position, and moves applied.
+func (s *Service) applyRecords(ctx context.Context, batch []pendingRecord) error {
+	jn := s.journal
+	subs := make([]*submission, len(batch))
+	var evs []audit.Event
+	for i := range batch {
+		r := &batch[i].rec
+		sub := &submission{job: &r.Job}
+		if r.Doc != nil {
+			sub.doc.sealed = &r.Doc
+		}
+		subs[i] = sub
+		evs = append(evs, r.Events...)
+	}
+	last := batch[len(batch)-1].seq
+	if s.beforeApply != nil {
+		if err := s.beforeApply(); err != nil {
+			return err
+		}
+	}
+	err := s.group.DB.WithContext(database.WithoutBarrier(ctx)).Transaction(func(tx *gorm.DB) error {
+		b := batchSQL{tx: tx, texts: s.texts}
+		if err := b.insertJobs(subs); err != nil {
+			return err
+		}
+		if err := b.insertKeysAndDocuments(subs); err != nil {
+			return err
+		}
+		if _, err := s.audit.AppendBatch(ctx, tx, evs); err != nil {
+			return fmt.Errorf("audit %d submitted jobs: %w", len(subs), err)
+		}
+		return b.exec(`INSERT INTO journal_applied (id, seq) VALUES (1, ?)
+			ON CONFLICT (id) DO UPDATE SET seq = excluded.seq`, last)
+	})
+	if err != nil {
+		return dbErr("apply journaled jobs", err)
+	}
+	jn.mu.Lock()
+	jn.applied.Store(last)
+	close(jn.moved)
+	jn.moved = make(chan struct{})
+	jn.mu.Unlock()
+	return nil
+}
+
+// journalKeys keeps the journal's segment keys in the database, whose
+// secure_delete zeroes a destroyed one.
+type journalKeys struct{ db *database.DB }
+
+func (k journalKeys) Save(ctx context.Context, n uint64, key []byte) error {
+	return k.db.WithContext(database.WithoutBarrier(ctx)).
+		Exec(`INSERT INTO journal_keys (segment, key) VALUES (?, ?)`, n, key).Error
+}
+
+func (k journalKeys) Load(ctx context.Context) (map[uint64][]byte, error) {
+	rows, err := k.db.WithContext(database.WithoutBarrier(ctx)).Raw(`SELECT segment, key FROM journal_keys`).Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	keys := map[uint64][]byte{}
+	for rows.Next() {
+		var n uint64
+		var key []byte
+		if err := rows.Scan(&n, &key); err != nil {
+			return nil, err
+		}
+		keys[n] = key
+	}
+	return keys, rows.Err()
+}
+
+func (k journalKeys) Delete(ctx context.Context, n uint64) error {
+	return k.db.WithContext(database.WithoutBarrier(ctx)).Exec(`DELETE FROM journal_keys WHERE segment = ?`, n).Error
+}

@@ -1,0 +1,364 @@
+package release
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/printgate/printgate/audit"
+	"github.com/printgate/printgate/internal/database"
+	"github.com/printgate/printgate/release/journal"
+)
+
+// The journal-first submission path (SQLite, Options.JournalDir;
+// docs/PIPELINE.md, "The journal"). The committer makes a batch durable
+// with one append to the journal and answers its clients; the applier
+// writes the batches to the database later, many at a time, off the
+// clients' path. Every transaction, and every read of the jobs' and the
+// audit trail's tables outside one, first waits until what was
+// acknowledged before it began is applied (database.DB.SetBarrier), so
+// that no reader can tell the difference but by the time it takes.
+
+// record is what the journal keeps of a submission: everything its rows
+// are written from.
+type record struct {
+	// Job carries the wrapped key too (Job.WrappedKey).
+	Job    Job           `json:"job"`
+	Events []audit.Event `json:"events"`
+	// Doc, the sealed small document, follows the JSON in the journal
+	// as it is: base64 would cost more than the rest of the record.
+	Doc []byte `json:"-"`
+}
+
+// encode returns r as the journal keeps it: the JSON's length, the JSON,
+// the document.
+func (r *record) encode() ([]byte, error) {
+	meta, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, 4+len(meta)+len(r.Doc))
+	out = binary.BigEndian.AppendUint32(out, uint32(len(meta)))
+	out = append(out, meta...)
+	return append(out, r.Doc...), nil
+}
+
+func decodeRecord(b []byte) (record, error) {
+	var r record
+	if len(b) < 4 || uint64(binary.BigEndian.Uint32(b)) > uint64(len(b)-4) {
+		return r, errors.New("record cut short")
+	}
+	n := 4 + int(binary.BigEndian.Uint32(b))
+	if err := json.Unmarshal(b[4:n], &r); err != nil {
+		return r, err
+	}
+	if n < len(b) {
+		r.Doc = slices.Clone(b[n:])
+	}
+	return r, nil
+}
+
+// journaled is the state of the journal-first path.
+type journaled struct {
+	j *journal.Journal
+	// appended is the sequence number of the last record acknowledged,
+	// set before its client hears of it; applied that of the last record
+	// in the database.
+	appended, applied atomic.Uint64
+
+	mu sync.Mutex
+	// moved is closed, and replaced, whenever applied moves.
+	moved chan struct{}
+	// pending are the records appended and not yet applied, in order;
+	// heldPending their documents' bytes by owner.
+	pending     []pendingRecord
+	heldPending map[string]int64
+	// since is when the oldest pending record was appended.
+	since time.Time
+	// more wakes the applier: records came.
+	more chan struct{}
+
+	// nextID and lastID are the range of job IDs the committer reserved.
+	nextID, lastID int64
+	lastRetire     time.Time
+}
+
+type pendingRecord struct {
+	seq uint64
+	rec record
+}
+
+// Apply the pending records once there are applyBatch of them, or once
+// the oldest has waited applyDelay: many jobs a transaction cost less
+// CPU a job than one, and no client waits for it.
+const (
+	applyBatch = 128
+	applyDelay = 10 * time.Millisecond
+	// journalIDs is how many job IDs the committer reserves at a time.
+	journalIDs = 1024
+	// retireEvery is how often the applier syncs the database's log and
+	// retires the applied segments.
+	retireEvery = time.Second
+	// barrierWait bounds a reader's wait: one longer means the applier
+	// is stuck (its error is logged), and the reader goes on.
+	barrierWait = 10 * time.Second
+)
+
+// barrier waits until every record acknowledged before it was called is
+// in the database.
+func (jn *journaled) barrier(ctx context.Context) error {
+	target := jn.appended.Load()
+	if jn.applied.Load() >= target {
+		return nil
+	}
+	t := time.NewTimer(barrierWait)
+	defer t.Stop()
+	for {
+		jn.mu.Lock()
+		if jn.applied.Load() >= target {
+			jn.mu.Unlock()
+			return nil
+		}
+		moved := jn.moved
+		jn.mu.Unlock()
+		select {
+		case <-moved:
+		case <-t.C:
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("release: wait for submitted jobs to be written: %w", ctx.Err())
+		}
+	}
+}
+
+// commitJournaled is commitBatch on the journal: batch is admitted,
+// numbered, appended and answered; its rows follow.
+func (s *Service) commitJournaled(ctx context.Context, batch []*submission) {
+	jn := s.journal
+	live := make([]*submission, 0, len(batch))
+	for _, sub := range batch {
+		if err := sub.ctx.Err(); err != nil {
+			sub.done <- fmt.Errorf("release: commit job: %w", err)
+			continue
+		}
+		live = append(live, sub)
+	}
+	if len(live) == 0 {
+		return
+	}
+	fail := func(err error) {
+		for _, sub := range live {
+			sub.done <- err
+		}
+	}
+	if slices.ContainsFunc(live, func(sub *submission) bool { return sub.doc.file }) {
+		if err := s.spool.SyncDir(); err != nil {
+			fail(fmt.Errorf("release: commit jobs: %w", err))
+			return
+		}
+	}
+	admitted, err := s.admitJournaled(ctx, live)
+	if err != nil {
+		fail(dbErr("commit jobs", err))
+		return
+	}
+	recs := make([][]byte, len(admitted))
+	pend := make([]pendingRecord, len(admitted))
+	ids := make([]int64, len(admitted))
+	for i, sub := range admitted {
+		if sub.job.ID, err = s.takeJobID(ctx); err != nil {
+			fail(dbErr("number jobs", err))
+			return
+		}
+		ids[i] = sub.job.ID
+		r := record{Job: *sub.job, Events: submittedEvents(sub.q, sub.job)}
+		if sub.doc.sealed != nil {
+			// The client's buffer goes back to its pool once answered.
+			r.Doc = slices.Clone(*sub.doc.sealed)
+		}
+		if recs[i], err = r.encode(); err != nil {
+			fail(fmt.Errorf("release: journal job: %w", err))
+			return
+		}
+		pend[i].rec = r
+	}
+	if s.beforeCommit != nil && len(ids) > 0 {
+		s.beforeCommit(ids)
+	}
+	if len(recs) > 0 {
+		first, err := jn.j.Append(ctx, recs)
+		if err != nil {
+			// The records may be on disk all the same: documents stay.
+			s.log.Error("release: journal append failed", "jobs", len(recs), "err", err)
+			for _, sub := range admitted {
+				sub.done <- fmt.Errorf("%w: %w: %w", errUnsynced, ErrUnavailable, err)
+			}
+			for _, sub := range live {
+				if sub.refused != nil {
+					sub.done <- sub.refused
+				}
+			}
+			return
+		}
+		for i := range pend {
+			pend[i].seq = first + uint64(i)
+		}
+		jn.add(pend)
+	}
+	for _, sub := range live {
+		sub.done <- sub.refused
+	}
+}
+
+// add hands appended records to the applier; they count as acknowledged
+// from here on.
+func (jn *journaled) add(pend []pendingRecord) {
+	jn.mu.Lock()
+	if len(jn.pending) == 0 {
+		jn.since = time.Now()
+	}
+	jn.pending = append(jn.pending, pend...)
+	for _, p := range pend {
+		jn.heldPending[p.rec.Job.Owner] += p.rec.Job.Size
+	}
+	jn.appended.Store(pend[len(pend)-1].seq)
+	jn.mu.Unlock()
+	select {
+	case jn.more <- struct{}{}:
+	default:
+	}
+}
+
+// admitJournaled is admitHeld for the journal: what an owner holds is
+// what the database says plus what waits to be applied.
+func (s *Service) admitJournaled(ctx context.Context, batch []*submission) ([]*submission, error) {
+	if s.maxHeld <= 0 {
+		return batch, nil
+	}
+	jn := s.journal
+	held := map[string]int64{}
+	for _, sub := range batch {
+		held[sub.job.Owner] = 0
+	}
+	for o := range held {
+		n, err := heldBy(s.db.WithContext(database.WithoutBarrier(ctx)), o)
+		if err != nil {
+			return nil, err
+		}
+		jn.mu.Lock()
+		held[o] = n + jn.heldPending[o]
+		jn.mu.Unlock()
+	}
+	return s.admit(batch, held), nil
+}
+
+// takeJobID returns the next job ID of a block reserved in SQLite's own
+// counter (sqlite_sequence), so that a job inserted the ordinary way
+// meanwhile (Create-Job) takes an ID above every one handed out here.
+func (s *Service) takeJobID(ctx context.Context) (int64, error) {
+	jn := s.journal
+	if jn.nextID == 0 || jn.nextID > jn.lastID {
+		var last int64
+		// On the pool, not the applier's connection, which another
+		// goroutine uses; past the barrier, which would wait for it.
+		err := s.db.WithContext(database.WithoutBarrier(ctx)).Transaction(func(tx *gorm.DB) error {
+			if err := tx.Exec(`INSERT INTO sqlite_sequence (name, seq) SELECT 'jobs', 0
+				WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'jobs')`).Error; err != nil {
+				return err
+			}
+			return tx.Raw(`UPDATE sqlite_sequence SET seq = max(seq, (SELECT COALESCE(MAX(id), 0) FROM jobs)) + ?
+				WHERE name = 'jobs' RETURNING seq`, journalIDs).Row().Scan(&last)
+		})
+		if err != nil {
+			return 0, fmt.Errorf("reserve job IDs: %w", err)
+		}
+		jn.nextID, jn.lastID = last-journalIDs+1, last
+	}
+	id := jn.nextID
+	jn.nextID++
+	return id, nil
+}
+
+// startJournal opens the committer's connection and the journal, and
+// starts the applier.
+func (s *Service) startJournal(ctx context.Context) error {
+	g, err := s.db.NewGroupCommitter(ctx)
+	if err != nil {
+		return fmt.Errorf("release: %w", err)
+	}
+	s.group = g
+	if err := s.openJournal(ctx, s.journalDir); err != nil {
+		return err
+	}
+	s.goBackground(s.applier)
+	return nil
+}
+
+// openJournal opens the journal and applies what a stop left in it,
+// before anything else reads the jobs.
+func (s *Service) openJournal(ctx context.Context, dir string) error {
+	keys := journalKeys{db: s.db}
+	j, err := journal.Open(ctx, dir, keys, journal.Options{Now: s.now})
+	if err != nil {
+		return fmt.Errorf("release: open the journal: %w", err)
+	}
+	jn := &journaled{j: j, moved: make(chan struct{}), more: make(chan struct{}, 1), heldPending: map[string]int64{}}
+	var applied uint64
+	if err := s.db.WithContext(ctx).Raw(`SELECT COALESCE(MAX(seq), 0) FROM journal_applied`).Row().Scan(&applied); err != nil {
+		j.Close()
+		return dbErr("read the journal's position", err)
+	}
+	jn.applied.Store(applied)
+	jn.appended.Store(applied)
+	s.journal = jn
+	var batch []pendingRecord
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := s.applyRecords(ctx, batch)
+		batch = batch[:0]
+		return err
+	}
+	n := 0
+	err = j.Replay(ctx, applied, func(seq uint64, raw []byte) error {
+		r, err := decodeRecord(raw)
+		if err != nil {
+			return fmt.Errorf("release: journal record %d: %w", seq, err)
+		}
+		batch = append(batch, pendingRecord{seq: seq, rec: r})
+		n++
+		if len(batch) == applyBatch {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err == nil {
+		err = s.group.Sync()
+	}
+	if err == nil {
+		err = j.Retire(ctx, jn.applied.Load())
+	}
+	if err != nil {
+		j.Close()
+		s.journal = nil
+		return fmt.Errorf("release: apply the journal: %w", err)
+	}
+	if n > 0 {
+		s.log.Warn("release: applied submitted jobs a stop left in the journal", "jobs", n)
+	}
+	jn.appended.Store(jn.applied.Load())
+	s.db.SetBarrier(jn.barrier)
+	return nil
+}
