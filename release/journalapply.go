@@ -101,6 +101,13 @@ func (s *Service) applyPending(ctx context.Context, final bool) {
 			return
 		}
 		before := jn.j.Segments()
+		if final {
+			// A clean stop leaves no applied record behind: the
+			// segment being written closes, so that it can go too.
+			if err := jn.j.Close(); err != nil {
+				s.log.Error("release: close the journal's segment", "err", err)
+			}
+		}
 		if err := jn.j.Retire(ctx, jn.applied.Load()); err != nil {
 			s.log.Error("release: retire journal segments", "err", err)
 		}

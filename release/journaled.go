@@ -305,17 +305,15 @@ func (s *Service) startJournal(ctx context.Context) error {
 // openJournal opens the journal and applies what a stop left in it,
 // before anything else reads the jobs.
 func (s *Service) openJournal(ctx context.Context, dir string) error {
-	keys := journalKeys{db: s.db}
-	j, err := journal.Open(ctx, dir, keys, journal.Options{Now: s.now})
+	var applied uint64
+	if err := s.db.WithContext(ctx).Raw(`SELECT COALESCE(MAX(seq), 0) FROM journal_applied`).Row().Scan(&applied); err != nil {
+		return dbErr("read the journal's position", err)
+	}
+	j, err := journal.Open(ctx, dir, journalKeys{db: s.db}, journal.Options{Now: s.now, Applied: applied})
 	if err != nil {
 		return fmt.Errorf("release: open the journal: %w", err)
 	}
 	jn := &journaled{j: j, moved: make(chan struct{}), more: make(chan struct{}, 1), heldPending: map[string]int64{}}
-	var applied uint64
-	if err := s.db.WithContext(ctx).Raw(`SELECT COALESCE(MAX(seq), 0) FROM journal_applied`).Row().Scan(&applied); err != nil {
-		j.Close()
-		return dbErr("read the journal's position", err)
-	}
 	jn.applied.Store(applied)
 	jn.appended.Store(applied)
 	s.journal = jn

@@ -50,6 +50,11 @@ type Options struct {
 	MaxAge time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Applied is the number of the last record the owner has applied:
+	// numbering goes on after it even when every segment that held
+	// records up to it has been retired, so that no new record takes a
+	// number the owner counts as applied.
+	Applied uint64
 }
 
 // Journal is a sequence of records in segment files. Its methods are
@@ -146,6 +151,7 @@ func Open(ctx context.Context, dir string, keys Keys, opts Options) (*Journal, e
 		}
 		j.closed = append(j.closed, seg)
 	}
+	j.next = max(j.next, opts.Applied+1)
 	return j, syncDir(dir)
 }
 

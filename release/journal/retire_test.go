@@ -55,6 +55,26 @@ func TestRetire(t *testing.T) {
 	}
 }
 
+// TestNumberingSurvivesRetirement retires every segment, reopens, and
+// checks that numbering goes on after what the owner applied: a record
+// numbered again from 1 would be skipped by the owner's next replay.
+func TestNumberingSurvivesRetirement(t *testing.T) {
+	dir, keys := t.TempDir(), newMemKeys()
+	j := open(t, dir, keys, Options{MaxSegment: 1})
+	appendAll(t, j, "a", "b", "c")
+	if err := j.Retire(context.Background(), 3); err != nil {
+		t.Fatal(err)
+	}
+	if n := j.Segments(); n != 0 {
+		t.Fatalf("%d segments after retiring everything", n)
+	}
+	j.Close()
+	j = open(t, dir, keys, Options{Applied: 3})
+	if first := appendAll(t, j, "d"); first != 4 {
+		t.Errorf("after retiring everything and reopening, the next record is %d, want 4", first)
+	}
+}
+
 func TestRetireQuietSegment(t *testing.T) {
 	now := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
 	dir, keys := t.TempDir(), newMemKeys()
