@@ -130,6 +130,7 @@ func Open(ctx context.Context, dir string, keys Keys, opts Options) (*Journal, e
 		}
 		j.nextSegment = max(j.nextSegment, n+1)
 	}
+	seen := false // a segment before held records
 	for i, n := range numbers {
 		j.nextSegment = max(j.nextSegment, n+1)
 		key, ok := saved[n]
@@ -144,10 +145,10 @@ func Open(ctx context.Context, dir string, keys Keys, opts Options) (*Journal, e
 			return nil, err
 		}
 		if seg.count > 0 {
-			if len(j.closed) > 0 && seg.first != j.next {
+			if seen && seg.first != j.next {
 				return nil, fmt.Errorf("%w: segment %d begins at record %d, not %d", ErrCorrupt, n, seg.first, j.next)
 			}
-			j.next = seg.last + 1
+			j.next, seen = seg.last+1, true
 		}
 		j.closed = append(j.closed, seg)
 	}

@@ -69,9 +69,17 @@ func TestNumberingSurvivesRetirement(t *testing.T) {
 		t.Fatalf("%d segments after retiring everything", n)
 	}
 	j.Close()
+	// A segment a crash left empty, before the one that goes on from 4.
+	keys.Save(context.Background(), 1, make([]byte, 32))
+	os.WriteFile(filepath.Join(dir, segmentName(1)), encodeHeader(1), 0o600)
 	j = open(t, dir, keys, Options{Applied: 3})
 	if first := appendAll(t, j, "d"); first != 4 {
 		t.Errorf("after retiring everything and reopening, the next record is %d, want 4", first)
+	}
+	j.Close()
+	j = open(t, dir, keys, Options{Applied: 3})
+	if got := replayed(t, j, 3); !slices.Equal(got, []string{"d"}) {
+		t.Errorf("Replay after 3 = %q, want [d]", got)
 	}
 }
 
