@@ -120,14 +120,7 @@ func (s *Service) commitBatch(ctx context.Context, batch []*submission) {
 		}
 		return
 	}
-	live := make([]*submission, 0, len(batch))
-	for _, sub := range batch {
-		if err := sub.ctx.Err(); err != nil {
-			sub.done <- fmt.Errorf("release: commit job: %w", err)
-			continue
-		}
-		live = append(live, sub)
-	}
+	live := stillWaiting(batch)
 	if len(live) == 0 {
 		return
 	}
@@ -168,6 +161,21 @@ func (s *Service) commitBatch(ctx context.Context, batch []*submission) {
 		}
 		s.answer([]*submission{sub})
 	}
+}
+
+// stillWaiting answers the submissions of batch whose clients have gone
+// and returns the others: a job whose client left before its batch began
+// is never written.
+func stillWaiting(batch []*submission) []*submission {
+	live := make([]*submission, 0, len(batch))
+	for _, sub := range batch {
+		if err := sub.ctx.Err(); err != nil {
+			sub.done <- fmt.Errorf("release: commit job: %w", err)
+			continue
+		}
+		live = append(live, sub)
+	}
+	return live
 }
 
 // syncAndAnswer makes every transaction committed so far durable with

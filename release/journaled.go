@@ -143,14 +143,7 @@ func (jn *journaled) barrier(ctx context.Context) error {
 // numbered, appended and answered; its rows follow.
 func (s *Service) commitJournaled(ctx context.Context, batch []*submission) {
 	jn := s.journal
-	live := make([]*submission, 0, len(batch))
-	for _, sub := range batch {
-		if err := sub.ctx.Err(); err != nil {
-			sub.done <- fmt.Errorf("release: commit job: %w", err)
-			continue
-		}
-		live = append(live, sub)
-	}
+	live := stillWaiting(batch)
 	if len(live) == 0 {
 		return
 	}
