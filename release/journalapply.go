@@ -77,18 +77,19 @@ func (s *Service) applyPending(ctx context.Context, final bool) {
 			continue
 		}
 		jn.mu.Lock()
-		// The applied records' documents must not stay reachable.
+		for _, p := range batch {
+			if jn.heldPending[p.rec.Job.Owner] -= p.rec.Job.Size; jn.heldPending[p.rec.Job.Owner] <= 0 {
+				delete(jn.heldPending, p.rec.Job.Owner)
+			}
+		}
+		// The applied records' documents must not stay reachable (batch
+		// is the same array: cleared only now).
 		clear(jn.pending[:len(batch)])
 		jn.pending = jn.pending[len(batch):]
 		if len(jn.pending) == 0 {
 			jn.pending = nil
 		} else {
 			jn.since = time.Now()
-		}
-		for _, p := range batch {
-			if jn.heldPending[p.rec.Job.Owner] -= p.rec.Job.Size; jn.heldPending[p.rec.Job.Owner] <= 0 {
-				delete(jn.heldPending, p.rec.Job.Owner)
-			}
 		}
 		jn.mu.Unlock()
 	}

@@ -17,12 +17,19 @@ import (
 // and the spool sp, and a test hook before each apply.
 func journaledService(t *testing.T, db *database.DB, sp *spool.Spool, dir string, beforeApply func() error) (*Service, *audit.Log) {
 	t.Helper()
+	return journaledServiceOpts(t, db, sp, dir, beforeApply, Options{})
+}
+
+// journaledServiceOpts is journaledService with more options.
+func journaledServiceOpts(t *testing.T, db *database.DB, sp *spool.Spool, dir string, beforeApply func() error, opts Options) (*Service, *audit.Log) {
+	t.Helper()
 	if err := audit.Migrate(t.Context(), db); err != nil {
 		t.Fatal(err)
 	}
 	log := audit.New(db, audit.Options{Key: bytes.Repeat([]byte{7}, 32)})
-	svc, err := New(Options{DB: db, Spool: sp, Audit: log, DatabaseID: "TESTDATABASE0003", JournalDir: dir,
-		Queues: []Queue{{Name: "secure", Mode: Hold}}})
+	opts.DB, opts.Spool, opts.Audit, opts.DatabaseID, opts.JournalDir = db, sp, log, "TESTDATABASE0003", dir
+	opts.Queues = []Queue{{Name: "secure", Mode: Hold}}
+	svc, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,6 +164,37 @@ func FuzzDecodeRecord(f *testing.F) {
 		}
 		if len(r.Doc) > len(b) {
 			t.Fatalf("a document of %d bytes out of a record of %d", len(r.Doc), len(b))
+		}
+	})
+}
+
+// TestJournaledHeldLimit fills a user's allowance with jobs that wait in
+// the journal, then lets them be applied: what the user holds is counted
+// once, from the database, and the next job fits where it should.
+func TestJournaledHeldLimit(t *testing.T) {
+	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
+		if db.Dialect != database.SQLite {
+			t.Skip("the journal is SQLite's")
+		}
+		// Each document is 5,000 bytes: two fit in 12,000, three do not.
+		svc, _ := journaledServiceOpts(t, db, newTestSpool(t), t.TempDir(), nil, Options{MaxHeldPerUser: 12_000})
+		first, _ := submitDoc(t, svc, 0)
+		submitDoc(t, svc, 1)
+		_, err := svc.IPP().PrintJob(t.Context(), ipp.JobRequest{Queue: "secure", User: "taro", Name: "third",
+			Document: ipp.DocumentInfo{Format: "application/octet-stream"}}, bytes.NewReader(paddedDoc(2, 5_000)))
+		if !errors.Is(err, ipp.ErrNotPossible) {
+			t.Errorf("a third job past the limit, its peers still in the journal: %v, want refused", err)
+		}
+		// Once applied, they count from the database only.
+		testenv.WaitFor(t, "the jobs applied", func() bool {
+			return svc.journal.applied.Load() == svc.journal.appended.Load()
+		})
+		if err := svc.db.Where("id = ?", first).Delete(&Job{}).Error; err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.IPP().PrintJob(t.Context(), ipp.JobRequest{Queue: "secure", User: "taro", Name: "fits",
+			Document: ipp.DocumentInfo{Format: "application/octet-stream"}}, bytes.NewReader(paddedDoc(3, 5_000))); err != nil {
+			t.Errorf("a job within the limit once one was deleted: %v", err)
 		}
 	})
 }
