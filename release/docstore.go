@@ -188,19 +188,23 @@ func (s *Service) storeFile(ctx context.Context, q Queue, a allowance, j *Job, n
 	// Pages are counted as the document streams in: no second read.
 	st := s.pages.Stream(ctx, j.Format)
 	defer st.Abort()
-	for {
-		st.Write(buf[:n])
-		if _, err := w.Write(buf[:n]); errors.Is(err, spool.ErrTooLarge) {
+	for n > 0 {
+		// Counting runs beside hashing and sealing: on a machine with a
+		// spare processor a large document is stored in the time of the
+		// slower of the two, not of both.
+		counted := make(chan struct{})
+		go func(p []byte) { st.Write(p); close(counted) }(buf[:n])
+		_, err := w.Write(buf[:n])
+		<-counted
+		if errors.Is(err, spool.ErrTooLarge) {
 			return received{}, s.tooLarge(q, a)
 		} else if err != nil {
 			return received{}, fmt.Errorf("release: store document: %w", err)
 		}
 		var rerr error
-		n, rerr = doc.Read(buf)
-		if rerr == io.EOF && n == 0 {
-			break
-		}
-		if rerr != nil && rerr != io.EOF {
+		// Whole buffers: each goes to the counter and the file at once.
+		n, rerr = io.ReadFull(doc, buf)
+		if rerr != nil && rerr != io.EOF && rerr != io.ErrUnexpectedEOF {
 			return received{}, fmt.Errorf("release: store document: read: %w", rerr)
 		}
 	}

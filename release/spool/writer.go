@@ -110,13 +110,30 @@ func (w *Writer) Write(p []byte) (int, error) {
 	if w.max > 0 && int64(len(p)) > w.max-w.size {
 		return 0, w.fail(fmt.Errorf("more than %d bytes: %w", w.max, ErrTooLarge))
 	}
-	w.sum.Write(p)
-	n, err := w.enc.Write(p)
+	n, err := w.seal(p)
 	w.size += int64(n)
 	if err != nil {
 		return n, w.fail(err)
 	}
 	return n, nil
+}
+
+// parallelHash is the length of a write whose hashing runs beside its
+// sealing: for less, starting a goroutine costs more than it saves.
+const parallelHash = 32 << 10
+
+// seal hashes p and encrypts it into the file; a large p is hashed beside
+// the encryption, which then takes the time of the slower of the two.
+func (w *Writer) seal(p []byte) (int, error) {
+	if len(p) < parallelHash {
+		w.sum.Write(p)
+		return w.enc.Write(p)
+	}
+	hashed := make(chan struct{})
+	go func() { w.sum.Write(p); close(hashed) }()
+	n, err := w.enc.Write(p)
+	<-hashed
+	return n, err
 }
 
 // fail records the first error and throws the temporary file away, so that
