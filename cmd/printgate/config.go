@@ -265,7 +265,7 @@ type ServerConfig struct {
 	GetJobsLimit int `yaml:"get_jobs_limit"`
 	// MemoryLimitMB is the Go runtime's soft memory limit: past it the
 	// garbage collector runs sooner instead of letting the heap double.
-	// Default 32; 0: none. $GOMEMLIMIT, when set, wins.
+	// Default 28; 0: none. $GOMEMLIMIT, when set, wins.
 	MemoryLimitMB int `yaml:"memory_limit_mb"`
 	// DNSSD advertises the queues by DNS-SD through the system's Avahi
 	// daemon: "auto" (default) where a D-Bus system bus is there, "on"
@@ -404,7 +404,7 @@ const (
 	defaultMaxDocumentMB      = 512
 	defaultQuotaPercentOfFree = 50
 	defaultMaxHeldMBPerUser   = 2048
-	defaultMemoryLimitMB      = 32
+	defaultMemoryLimitMB      = 28
 )
 
 func defaultConfig() Config {

@@ -295,10 +295,11 @@ func jobsPage(dialect database.Dialect) int {
 // memoryLimit returns the soft memory limit serve sets for the Go
 // runtime, and false when it sets none: $GOMEMLIMIT, which the runtime
 // reads itself, wins, and server.memory_limit_mb 0 asks for none. With
-// the default of 32 MiB the heap, 3–12 MiB while printgate submits and
+// the default of 28 MiB the heap, 3–12 MiB while printgate submits and
 // lists jobs, is collected before a burst doubles it: peak RSS with 32
-// clients sending 10 MB documents went from 64–70 to 60 MiB, at the same
-// rate (docs/BENCHMARKS.md).
+// clients sending 10 MB documents went from 64–70 to 60 MiB, and with
+// 10,000 held and listed from 64–65 to 62–63 MiB (32 MiB did not reach
+// that), at the same rates (docs/BENCHMARKS.md).
 func memoryLimit(cfg Config, getenv func(string) string) (int64, bool) {
 	if getenv("GOMEMLIMIT") != "" || cfg.Server.MemoryLimitMB <= 0 {
 		return 0, false

@@ -23,7 +23,7 @@ func TestServeDefaults(t *testing.T) {
 }
 
 // TestMemoryLimit: serve sets the runtime's soft memory limit from the
-// configuration, 32 MiB by default, none at 0, and leaves it to the
+// configuration, 28 MiB by default, none at 0, and leaves it to the
 // runtime when $GOMEMLIMIT is set.
 func TestMemoryLimit(t *testing.T) {
 	withLimit := func(mb int) Config {
@@ -38,7 +38,7 @@ func TestMemoryLimit(t *testing.T) {
 		limit int64
 		set   bool
 	}{
-		{"default", defaultConfig(), "", 32 << 20, true},
+		{"default", defaultConfig(), "", 28 << 20, true},
 		{"configured", withLimit(48), "", 48 << 20, true},
 		{"none", withLimit(0), "", 0, false},
 		{"GOMEMLIMIT wins", withLimit(48), "100MiB", 0, false},
