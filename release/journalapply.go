@@ -69,6 +69,11 @@ func (s *Service) applyPending(ctx context.Context, final bool) {
 				return
 			}
 			s.log.Error("release: write journaled jobs to the database (retrying)", "jobs", len(batch), "err", err)
+			jn.failing.Store(&err)
+			jn.mu.Lock()
+			close(jn.moved) // waiting readers go on: nothing will move
+			jn.moved = make(chan struct{})
+			jn.mu.Unlock()
 			select {
 			case <-ctx.Done():
 				return
@@ -76,6 +81,7 @@ func (s *Service) applyPending(ctx context.Context, final bool) {
 			}
 			continue
 		}
+		jn.failing.Store(nil)
 		jn.mu.Lock()
 		for _, p := range batch {
 			if jn.heldPending[p.rec.Job.Owner] -= p.rec.Job.Size; jn.heldPending[p.rec.Job.Owner] <= 0 {

@@ -86,6 +86,12 @@ type journaled struct {
 	// more wakes the applier: records came.
 	more chan struct{}
 
+	// failing holds the error of the last apply, while applies fail: the
+	// committer then refuses submissions, as the path without a journal
+	// does when it cannot write a job's audit events, and readers do not
+	// wait for records that cannot be applied.
+	failing atomic.Pointer[error]
+
 	// nextID and lastID are the range of job IDs the committer reserved.
 	nextID, lastID int64
 	lastRetire     time.Time
@@ -116,7 +122,7 @@ const (
 // in the database.
 func (jn *journaled) barrier(ctx context.Context) error {
 	target := jn.appended.Load()
-	if jn.applied.Load() >= target {
+	if jn.applied.Load() >= target || jn.failing.Load() != nil {
 		return nil
 	}
 	t := time.NewTimer(barrierWait)
@@ -129,6 +135,9 @@ func (jn *journaled) barrier(ctx context.Context) error {
 		}
 		moved := jn.moved
 		jn.mu.Unlock()
+		if jn.failing.Load() != nil {
+			return nil
+		}
 		select {
 		case <-moved:
 		case <-t.C:
@@ -151,6 +160,12 @@ func (s *Service) commitJournaled(ctx context.Context, batch []*submission) {
 		for _, sub := range live {
 			sub.done <- err
 		}
+	}
+	if p := jn.failing.Load(); p != nil {
+		// Jobs acknowledged earlier wait in the journal with their
+		// events; no more are taken until they can be written.
+		fail(fmt.Errorf("release: commit jobs: the journal's jobs cannot be written to the database: %w", *p))
+		return
 	}
 	if slices.ContainsFunc(live, func(sub *submission) bool { return sub.doc.file }) {
 		if err := s.spool.SyncDir(); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 
 	"github.com/printgate/printgate/audit"
@@ -196,5 +197,57 @@ func TestJournaledHeldLimit(t *testing.T) {
 			Document: ipp.DocumentInfo{Format: "application/octet-stream"}}, bytes.NewReader(paddedDoc(3, 5_000))); err != nil {
 			t.Errorf("a job within the limit once one was deleted: %v", err)
 		}
+	})
+}
+
+// TestJournaledFailsClosed breaks the applier's transaction (as a broken
+// audit trail would): the job acknowledged before that was known waits in
+// the journal, no job row appears without its events, and every later
+// submission is refused until the applier writes the waiting job, events
+// and all.
+func TestJournaledFailsClosed(t *testing.T) {
+	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
+		if db.Dialect != database.SQLite {
+			t.Skip("the journal is SQLite's")
+		}
+		var broken atomic.Bool
+		broken.Store(true)
+		svc, _ := journaledService(t, db, newTestSpool(t), t.TempDir(), func() error {
+			if broken.Load() {
+				return errors.New("audit storage failed")
+			}
+			return nil
+		})
+		first, _ := submitDoc(t, svc, 0)
+		testenv.WaitFor(t, "the applier to fail", func() bool { return svc.journal.failing.Load() != nil })
+		_, err := svc.IPP().PrintJob(t.Context(), ipp.JobRequest{Queue: "secure", User: "taro", Name: "refused",
+			Document: ipp.DocumentInfo{Format: "application/octet-stream"}}, bytes.NewReader(paddedDoc(1, 5_000)))
+		if err == nil {
+			t.Fatal("a submission while the applier fails was accepted")
+		}
+		count := func(table string, id int64) int64 {
+			var n int64
+			if err := db.Table(table).Where("job_id = ?", id).Count(&n).Error; err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		var rows int64
+		if err := db.Table("jobs").Count(&rows).Error; err != nil {
+			t.Fatal(err)
+		}
+		if rows != 0 {
+			t.Errorf("%d job rows while the applier fails, want none", rows)
+		}
+		broken.Store(false)
+		testenv.WaitFor(t, "the waiting job written", func() bool { return count("audit_jobs", first) == 1 })
+		var j Job
+		if err := db.Take(&j, first).Error; err != nil {
+			t.Errorf("the acknowledged job once the applier works again: %v", err)
+		}
+		if n := count("audit_events", first); n == 0 {
+			t.Error("the acknowledged job has no audit events")
+		}
+		submitDoc(t, svc, 2)
 	})
 }
