@@ -9,6 +9,7 @@ import (
 
 	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/internal/database"
+	"github.com/printgate/printgate/release/spool"
 )
 
 // applier writes the journal's pending records to the database until ctx
@@ -172,12 +173,19 @@ func (s *Service) applyRecords(ctx context.Context, batch []pendingRecord) error
 }
 
 // journalKeys keeps the journal's segment keys in the database, whose
-// secure_delete zeroes a destroyed one.
-type journalKeys struct{ db *database.DB }
+// secure_delete zeroes a destroyed one, wrapped by the spool's master key:
+// the database alone opens no segment, as it opens no document.
+type journalKeys struct {
+	db    *database.DB
+	spool *spool.Spool
+}
+
+// keyName binds a wrapped key to its segment.
+func keyName(n uint64) string { return fmt.Sprintf("journal segment %d", n) }
 
 func (k journalKeys) Save(ctx context.Context, n uint64, key []byte) error {
 	return k.db.WithContext(database.WithoutBarrier(ctx)).
-		Exec(`INSERT INTO journal_keys (segment, key) VALUES (?, ?)`, n, key).Error
+		Exec(`INSERT INTO journal_keys (segment, key) VALUES (?, ?)`, n, k.spool.WrapKey(keyName(n), key)).Error
 }
 
 func (k journalKeys) Load(ctx context.Context) (map[uint64][]byte, error) {
@@ -189,11 +197,13 @@ func (k journalKeys) Load(ctx context.Context) (map[uint64][]byte, error) {
 	keys := map[uint64][]byte{}
 	for rows.Next() {
 		var n uint64
-		var key []byte
-		if err := rows.Scan(&n, &key); err != nil {
+		var wrapped []byte
+		if err := rows.Scan(&n, &wrapped); err != nil {
 			return nil, err
 		}
-		keys[n] = key
+		if keys[n], err = k.spool.UnwrapKey(keyName(n), wrapped); err != nil {
+			return nil, fmt.Errorf("the key of segment %d: %w", n, err)
+		}
 	}
 	return keys, rows.Err()
 }

@@ -317,7 +317,7 @@ func (s *Service) openJournal(ctx context.Context, dir string) error {
 	if err := s.db.WithContext(ctx).Raw(`SELECT COALESCE(MAX(seq), 0) FROM journal_applied`).Row().Scan(&applied); err != nil {
 		return dbErr("read the journal's position", err)
 	}
-	j, err := journal.Open(ctx, dir, journalKeys{db: s.db}, journal.Options{Now: s.now, Applied: applied})
+	j, err := journal.Open(ctx, dir, journalKeys{db: s.db, spool: s.spool}, journal.Options{Now: s.now, Applied: applied})
 	if err != nil {
 		return fmt.Errorf("release: open the journal: %w", err)
 	}

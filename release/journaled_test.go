@@ -251,3 +251,35 @@ func TestJournaledFailsClosed(t *testing.T) {
 		submitDoc(t, svc, 2)
 	})
 }
+
+// TestJournalKeysWrapped: the database keeps the journal's segment keys
+// wrapped by the spool's master key, so that the database alone opens no
+// segment.
+func TestJournalKeysWrapped(t *testing.T) {
+	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
+		if db.Dialect != database.SQLite {
+			t.Skip("the journal is SQLite's")
+		}
+		svc, _ := journaledService(t, db, newTestSpool(t), t.TempDir(), nil)
+		submitDoc(t, svc, 0)
+		var rows []struct {
+			Segment uint64
+			Key     []byte
+		}
+		if err := db.Raw(`SELECT segment, key FROM journal_keys`).Scan(&rows).Error; err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) == 0 {
+			t.Fatal("no segment key kept")
+		}
+		other := newTestSpool(t)
+		for _, r := range rows {
+			if _, err := svc.spool.UnwrapKey(keyName(r.Segment), r.Key); err != nil {
+				t.Errorf("segment %d: its key does not unwrap with the master key: %v", r.Segment, err)
+			}
+			if _, err := other.UnwrapKey(keyName(r.Segment), r.Key); err == nil {
+				t.Errorf("segment %d: its key opens without the master key", r.Segment)
+			}
+		}
+	})
+}

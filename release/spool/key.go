@@ -258,3 +258,29 @@ func (k MasterKey) unwrap(name string, wrapped []byte) (dataKey []byte, size int
 	}
 	return pt[:KeySize], size, nil
 }
+
+// keyAD is the fixed part of the associated data of a key WrapKey wraps,
+// other than wrapAD, so that such a key never opens as a document's.
+const keyAD = "printgate/spool wrapped key of another kind v1\x00"
+
+// WrapKey seals key, one of printgate's own keys that is not a document's
+// (a journal segment's), under the master key and bound to name, so that
+// what the database keeps of it opens nothing without the master key.
+func (s *Spool) WrapKey(name string, key []byte) []byte {
+	out := make([]byte, 1, 1+len(key)+s.key.aead.Overhead())
+	out[0] = wrapVersion
+	return s.key.aead.Seal(out, nil, key, []byte(keyAD+name))
+}
+
+// UnwrapKey reverses WrapKey. Any mismatch (another master key, altered
+// bytes, another name) yields ErrCorrupt.
+func (s *Spool) UnwrapKey(name string, wrapped []byte) ([]byte, error) {
+	if len(wrapped) < 1+s.key.aead.Overhead() || wrapped[0] != wrapVersion {
+		return nil, fmt.Errorf("spool: wrapped key has unknown format: %w", ErrCorrupt)
+	}
+	key, err := s.key.aead.Open(nil, nil, wrapped[1:], []byte(keyAD+name))
+	if err != nil {
+		return nil, fmt.Errorf("spool: wrapped key does not open with this master key: %w", ErrCorrupt)
+	}
+	return key, nil
+}

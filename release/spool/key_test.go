@@ -292,3 +292,41 @@ func flipped(b []byte, i int, mask byte) []byte {
 	c[i] ^= mask
 	return c
 }
+
+// TestWrapKey: a key wrapped for another use opens only with the same
+// master key and name, never as a document's key, and nothing of it
+// shows in the wrapped bytes.
+func TestWrapKey(t *testing.T) {
+	s, err := Open(t.TempDir(), GenerateKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	other, err := Open(t.TempDir(), GenerateKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	key := bytes.Repeat([]byte{0x5a}, KeySize)
+	wrapped := s.WrapKey("journal segment 3", key)
+	if bytes.Contains(wrapped, key[:8]) {
+		t.Error("the wrapped key shows the key")
+	}
+	got, err := s.UnwrapKey("journal segment 3", wrapped)
+	if err != nil || !bytes.Equal(got, key) {
+		t.Fatalf("UnwrapKey = %x, %v; want the key", got, err)
+	}
+	altered := bytes.Clone(wrapped)
+	altered[len(altered)-1] ^= 1
+	for name, try := range map[string]func() error{
+		"another name":       func() error { _, err := s.UnwrapKey("journal segment 4", wrapped); return err },
+		"another master key": func() error { _, err := other.UnwrapKey("journal segment 3", wrapped); return err },
+		"altered":            func() error { _, err := s.UnwrapKey("journal segment 3", altered); return err },
+		"cut short":          func() error { _, err := s.UnwrapKey("journal segment 3", wrapped[:5]); return err },
+		"as a document's":    func() error { _, _, err := s.key.unwrap("journal segment 3", wrapped); return err },
+	} {
+		if err := try(); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("%s: %v, want ErrCorrupt", name, err)
+		}
+	}
+}
