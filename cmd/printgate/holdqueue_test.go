@@ -22,6 +22,8 @@ func openTestDB(t *testing.T, srv *testServer) *database.DB { return openTestDBT
 
 func openTestDBTB(t testing.TB, srv *testServer) *database.DB {
 	t.Helper()
+	// What the test's clients heard of is what it reads.
+	srv.settle(t)
 	db, err := database.Open(context.Background(), srv.Config.Database.URL, srv.DataDir, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -37,6 +37,7 @@ func TestMyNumberFailsClosed(t *testing.T) {
 	for _, c := range cases {
 		id := e.printDoc("bob", c.format, docs[c.format], nameVal("job-name", c.name))
 		ids = append(ids, id)
+		e.srv.settle(t)
 		var row struct{ State, Sensitive string }
 		db.Raw("SELECT state, sensitive FROM jobs WHERE id = ?", id).Scan(&row)
 		if row.State != string(release.StateHeld) || row.Sensitive != release.SensitiveMyNumber {

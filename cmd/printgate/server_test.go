@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -12,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/OpenPrinting/goipp"
 
 	"github.com/printgate/printgate/internal/testenv"
 	"github.com/printgate/printgate/release"
@@ -48,6 +52,31 @@ type testServer struct {
 // PrinterURI is the ipp:// URI of queue.
 func (s *testServer) PrinterURI(queue string) string {
 	return "ipp://" + s.Addr + "/ipp/print/" + queue
+}
+
+// settle returns once every job s acknowledged is in its database's
+// tables, for a test about to read them over a connection of its own.
+// With the journal (SQLite) a job's row is written a few milliseconds
+// after its client heard success, and printgate's own reads wait for it:
+// a Get-Printer-Attributes, which counts the queue's jobs, is one.
+// A server that is not running (no address, or stopped) has nothing
+// pending: a clean stop writes it all.
+func (s *testServer) settle(t testing.TB) {
+	t.Helper()
+	if s.Addr == "" || len(s.Config.Queues) == 0 {
+		return
+	}
+	uri := s.PrinterURI(s.Config.Queues[0].Name)
+	hdr, err := ippRequest(goipp.OpGetPrinterAttributes, uri, "settle").EncodeBytes()
+	if err != nil {
+		t.Fatalf("settle: %v", err)
+	}
+	resp, err := http.Post("http://"+s.Addr+"/ipp/print/"+s.Config.Queues[0].Name, goipp.ContentType, bytes.NewReader(hdr))
+	if err != nil {
+		return
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
 }
 
 // forEachDB runs f as a subtest on each database.
