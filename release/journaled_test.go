@@ -240,7 +240,11 @@ func TestJournaledFailsClosed(t *testing.T) {
 			t.Errorf("%d job rows while the applier fails, want none", rows)
 		}
 		broken.Store(false)
-		testenv.WaitFor(t, "the waiting job written", func() bool { return count("audit_jobs", first) == 1 })
+		// The applier clears its failure only after its transaction commits:
+		// the row can be seen a moment before submissions are taken again.
+		testenv.WaitFor(t, "the waiting job written", func() bool {
+			return count("audit_jobs", first) == 1 && svc.journal.failing.Load() == nil
+		})
 		var j Job
 		if err := db.Take(&j, first).Error; err != nil {
 			t.Errorf("the acknowledged job once the applier works again: %v", err)
