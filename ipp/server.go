@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -39,6 +40,10 @@ type Server struct {
 	jobsPage       int
 	// icons are the printer-icons PNGs by name ("icon-128.png").
 	icons map[string][]byte
+	// readers are the requests' body readers (*bufio.Reader), kept for
+	// the next request: one for each was a tenth of what a submission
+	// allocated.
+	readers sync.Pool
 }
 
 // NewServer returns a Server answering for the queues of b. A nil log
@@ -169,9 +174,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 	}
 	req := &request{http: hr, printer: p, principal: principal, jobID: jobID, loc: locate(hr)}
 	// The header is read in small pieces and the document in large ones,
-	// which bufio hands straight through: a small buffer does, and it is
-	// allocated for every request.
-	req.body = bufio.NewReaderSize(s.pace(w, hr.Body), 8<<10)
+	// which bufio hands straight through: a small buffer does.
+	br, _ := s.readers.Get().(*bufio.Reader)
+	if br == nil {
+		br = bufio.NewReaderSize(nil, 8<<10)
+	}
+	br.Reset(s.pace(w, hr.Body))
+	defer func() {
+		// What it buffered (a document's first bytes) must not wait in
+		// the pool for the next request.
+		br.Reset(zeros{})
+		br.Peek(br.Size())
+		br.Reset(nil)
+		s.readers.Put(br)
+	}()
+	req.body = br
 	s.serveIPP(ctx, w, req)
 }
 
@@ -438,4 +455,13 @@ func (s *Server) statusPage(w http.ResponseWriter, r *http.Request, p Printer) {
 	if err := statusPageTmpl.Execute(w, p); err != nil {
 		s.log.Error("ipp: status page", "err", err)
 	}
+}
+
+// zeros reads as endless zero bytes: a pooled reader reads them over
+// what it buffered.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
 }

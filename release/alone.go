@@ -156,18 +156,14 @@ func deadlocked(err error) bool {
 func (s *Service) aloneWrites(w *database.Chained, batch []*submission) {
 	args := make([]any, 0, len(batch)*(len(jobColumns)+1))
 	keys := make([]any, 0, 2*len(batch))
-	var docs []any
 	for _, sub := range batch {
 		args = append(append(args, sub.job.ID), jobValues(sub.job)...)
 		keys = append(keys, sub.job.ID, sub.job.WrappedKey)
-		if sub.doc.sealed != nil {
-			docs = append(docs, sub.job.ID, *sub.doc.sealed)
-		}
 	}
 	w.Add(s.texts.Insert("jobs", "id, "+jobColumnList, len(jobColumns)+1, len(batch), ""), args...)
 	w.Add(s.texts.Insert("job_keys", "job_id, wrapped_key", 2, len(batch), ""), keys...)
-	if len(docs) > 0 {
-		w.Add(s.texts.Insert("job_documents", "job_id, data", 2, len(docs)/2, ""), docs...)
+	if q, docs := pgDocuments(batch, &s.docScratch); q != "" {
+		w.Add(q, docs...)
 	}
 }
 

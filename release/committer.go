@@ -105,8 +105,15 @@ func (s *Service) committer(ctx context.Context) {
 			s.commitBatch(ctx, batch)
 		}
 		clear(batch)
+		if cap(s.docScratch) > maxDocScratch {
+			s.docScratch = nil
+		}
 	}
 }
+
+// maxDocScratch is the most the committer keeps of its buffer of
+// documents between batches (pgDocuments).
+const maxDocScratch = 1 << 20
 
 // commitBatch writes batch and answers its clients once it is durable.
 // If the batch fails, each job is tried alone, so that one job refused
@@ -235,7 +242,7 @@ func (s *Service) writeLocked(ctx context.Context, all []*submission) error {
 		if err := b.insertJobs(batch); err != nil {
 			return err
 		}
-		if err := b.insertKeysAndDocuments(batch); err != nil {
+		if err := b.insertKeysAndDocuments(batch, &s.docScratch); err != nil {
 			return err
 		}
 		evs := make([]audit.Event, 0, 2*len(batch))

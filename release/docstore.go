@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/printgate/printgate/audit/pages"
+	"github.com/printgate/printgate/internal/bufpool"
 	"github.com/printgate/printgate/release/spool"
 )
 
@@ -41,17 +42,21 @@ type received struct {
 	file bool
 }
 
-// newBufferPools sets up the pools of the submission path: the plaintext
-// buffer (one byte more than a small document, to see whether the body
-// goes on) and the buffer of a small document's sealed bytes.
+// newBufferPools sets up the pools of the submission path: plaintext
+// buffers (up to one byte more than a small document, to see whether the
+// body goes on, and at least a DARE package, so that a large document
+// streams into its file in whole packages) and the buffers of small
+// documents' sealed bytes. Both come in sizes from firstRead up, so that
+// a one-page document does not hold buffers for 128 KiB.
 func (s *Service) newBufferPools() {
-	// At least one DARE package, so that a large document streams into
-	// its file in whole packages.
 	plain := max(s.smallDoc+1, 64<<10)
-	sealed := sealedSize(max(s.smallDoc, 0))
-	s.plainBufs.New = func() any { b := make([]byte, plain); return &b }
-	s.sealedBufs.New = func() any { b := make([]byte, 0, sealed); return &b }
+	s.plainBufs = bufpool.New(firstRead, plain)
+	s.sealedBufs = bufpool.New(sealedSize(firstRead), sealedSize(max(s.smallDoc, 0)))
 }
+
+// firstRead is the smallest plaintext buffer: a body that fits in it is
+// read without growing one.
+const firstRead = 16 << 10
 
 // sealedSize is the size of n bytes of plaintext once sealed: DARE adds
 // 32 bytes to every package of 64 KiB.
@@ -78,21 +83,17 @@ func (s *Service) receive(ctx context.Context, q Queue, j *Job, doc io.Reader) (
 		return r, err
 	}
 	name := s.docName()
-	bufp := s.plainBufs.Get().(*[]byte)
+	// One byte more than a small document tells whether the body goes
+	// on; at least pages.SniffSize bytes tell what the document is.
+	bufp, n, err := s.readStart(doc, max(s.smallDoc+1, pages.SniffSize))
 	buf := *bufp
-	dirty := len(buf)
+	dirty := n
 	defer func() {
 		// The plaintext must not outlive the request in a pooled buffer.
 		clear(buf[:dirty])
 		s.plainBufs.Put(bufp)
 	}()
-	// One byte more than a small document tells whether the body goes
-	// on; at least pages.SniffSize bytes tell what the document is.
-	n, err := io.ReadFull(doc, buf[:max(s.smallDoc+1, pages.SniffSize)])
-	switch {
-	case err == io.EOF || err == io.ErrUnexpectedEOF:
-		err = nil
-	case err != nil:
+	if err != nil {
 		return r, fmt.Errorf("release: store document: read: %w", err)
 	}
 	if a.bytes > 0 && int64(n) > a.bytes {
@@ -109,16 +110,51 @@ func (s *Service) receive(ctx context.Context, q Queue, j *Job, doc io.Reader) (
 		}
 		return r, err
 	}
+	// A large document streams through the largest buffer.
+	bufp = s.growPlain(bufp, n, s.plainBufs.Largest())
+	buf, dirty = *bufp, len(*bufp)
 	if r, err = s.storeFile(ctx, q, a, j, name, doc, buf, n); err == nil && !s.inspectLater(q, j) {
 		s.inspectStored(ctx, q, j)
 	}
 	return r, err
 }
 
+// readStart reads up to want bytes of doc into a plaintext buffer that
+// grows, a class at a time, only as the body goes on.
+func (s *Service) readStart(doc io.Reader, want int) (bufp *[]byte, n int, err error) {
+	bufp = s.plainBufs.Get(min(want, firstRead))
+	for {
+		m, err := io.ReadFull(doc, (*bufp)[n:min(want, len(*bufp))])
+		n += m
+		switch {
+		case err == io.EOF || err == io.ErrUnexpectedEOF:
+			return bufp, n, nil
+		case err != nil:
+			return bufp, n, err
+		case n >= want:
+			return bufp, n, nil
+		}
+		bufp = s.growPlain(bufp, n, n+1)
+	}
+}
+
+// growPlain moves the n bytes in bufp to a buffer of at least size bytes
+// and gives back bufp, cleared.
+func (s *Service) growPlain(bufp *[]byte, n, size int) *[]byte {
+	if len(*bufp) >= size {
+		return bufp
+	}
+	bigger := s.plainBufs.Get(size)
+	copy(*bigger, (*bufp)[:n])
+	clear((*bufp)[:n])
+	s.plainBufs.Put(bufp)
+	return bigger
+}
+
 // seal encrypts the small document plain in memory and counts its pages.
 func (s *Service) seal(ctx context.Context, j *Job, name string, plain []byte) (received, error) {
-	sp := s.sealedBufs.Get().(*[]byte)
-	d, sealed, err := s.spool.Seal(name, plain, *sp)
+	sp := s.sealedBufs.Get(sealedSize(len(plain)))
+	d, sealed, err := s.spool.Seal(name, plain, (*sp)[:0])
 	if err != nil {
 		s.sealedBufs.Put(sp)
 		return received{}, fmt.Errorf("release: store document: %w", err)
@@ -239,7 +275,6 @@ func (s *Service) tooLarge(q Queue, a allowance) error {
 // or refused.
 func (s *Service) releaseBuffers(r received) {
 	if r.sealed != nil {
-		*r.sealed = (*r.sealed)[:0]
 		s.sealedBufs.Put(r.sealed)
 	}
 }

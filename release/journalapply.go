@@ -152,7 +152,7 @@ func (s *Service) applyRecords(ctx context.Context, batch []pendingRecord) error
 		if err := b.insertJobs(subs); err != nil {
 			return err
 		}
-		if err := b.insertKeysAndDocuments(subs); err != nil {
+		if err := b.insertKeysAndDocuments(subs, new([]byte)); err != nil {
 			return err
 		}
 		if _, err := s.audit.AppendBatch(ctx, tx, evs); err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/audit/pages"
+	"github.com/printgate/printgate/internal/bufpool"
 	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/ipp"
 	"github.com/printgate/printgate/release/convert"
@@ -265,6 +266,9 @@ type Service struct {
 	// idsAhead are job IDs the committer took from the sequence and has
 	// not used yet (PostgreSQL; alone.go).
 	idsAhead []int64
+	// docScratch is where the committer puts a batch's small documents end
+	// to end for PostgreSQL (pgDocuments).
+	docScratch []byte
 	// counted are the owners whose held_bytes row the committer knows
 	// exists (PostgreSQL; alone.go).
 	counted map[string]bool
@@ -344,7 +348,7 @@ type Service struct {
 	smallDoc int
 	// plainBufs and sealedBufs hold the buffers of the submission path
 	// (docstore.go).
-	plainBufs, sealedBufs sync.Pool
+	plainBufs, sealedBufs *bufpool.Pool
 
 	// printers is what the printers said of themselves; unsupported
 	// what to do with options they cannot honour (forward.go).

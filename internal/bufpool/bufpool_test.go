@@ -1,0 +1,50 @@
+package bufpool
+
+import "testing"
+
+func TestGetSizes(t *testing.T) {
+	p := New(16<<10, 128<<10+1)
+	for _, tc := range []struct{ n, want int }{
+		{0, 16 << 10},
+		{10_000, 16 << 10},
+		{16 << 10, 16 << 10},
+		{16<<10 + 1, 32 << 10},
+		{100_000, 128 << 10},
+		{128 << 10, 128 << 10},
+		{128<<10 + 1, 128<<10 + 1},
+		{1 << 30, 128<<10 + 1},
+	} {
+		b := p.Get(tc.n)
+		if len(*b) != tc.want || cap(*b) != tc.want {
+			t.Errorf("Get(%d): len %d cap %d, want %d", tc.n, len(*b), cap(*b), tc.want)
+		}
+		p.Put(b)
+	}
+	if got := p.Largest(); got != 128<<10+1 {
+		t.Errorf("Largest() = %d", got)
+	}
+}
+
+func TestPutKeepsClasses(t *testing.T) {
+	p := New(1024, 4096)
+	b := p.Get(1000)
+	*b = (*b)[:10]
+	p.Put(b)
+	if got := p.Get(1000); len(*got) != 1024 {
+		t.Errorf("a buffer put back resliced comes back with length %d, want 1024", len(*got))
+	}
+	odd := make([]byte, 3000)
+	p.Put(&odd) // of no class: dropped, not handed out as 4096
+	for range 10 {
+		if got := p.Get(4096); len(*got) != 4096 {
+			t.Fatalf("Get(4096) gave %d bytes", len(*got))
+		}
+	}
+}
+
+func TestSmallestAboveLargest(t *testing.T) {
+	p := New(64<<10, 4096)
+	if b := p.Get(1); len(*b) != 4096 {
+		t.Errorf("Get(1) = %d bytes, want the one class of 4096", len(*b))
+	}
+}
