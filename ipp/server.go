@@ -15,6 +15,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/OpenPrinting/goipp"
+
+	"github.com/printgate/printgate/internal/bufpool"
 )
 
 // Defaults for the Server's limits.
@@ -183,9 +185,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 	defer func() {
 		// What it buffered (a document's first bytes) must not wait in
 		// the pool for the next request.
-		br.Reset(zeros{})
-		br.Peek(br.Size())
-		br.Reset(nil)
+		bufpool.ClearReader(br)
 		s.readers.Put(br)
 	}()
 	req.body = br
@@ -455,13 +455,4 @@ func (s *Server) statusPage(w http.ResponseWriter, r *http.Request, p Printer) {
 	if err := statusPageTmpl.Execute(w, p); err != nil {
 		s.log.Error("ipp: status page", "err", err)
 	}
-}
-
-// zeros reads as endless zero bytes: a pooled reader reads them over
-// what it buffered.
-type zeros struct{}
-
-func (zeros) Read(p []byte) (int, error) {
-	clear(p)
-	return len(p), nil
 }

@@ -406,7 +406,7 @@ func New(opts Options) (*Service, error) {
 		log:         opts.Log,
 		// PDFs are parsed in memory by pdfcpu; past this size the count
 		// is recorded as unknown so memory stays flat in document size.
-		pages:    pages.Counter{MaxPDFSize: cmp.Or(opts.MaxCountedPDF, 32<<20), Budget: opts.PageBudget},
+		pages:    pages.Counter{MaxPDFSize: cmp.Or(opts.MaxCountedPDF, 32<<20), Budget: opts.PageBudget, Readers: new(pages.Readers)},
 		counting: make(chan struct{}, 2),
 	}
 	if s.log == nil {

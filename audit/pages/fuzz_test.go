@@ -189,10 +189,17 @@ func FuzzCountBytes(f *testing.F) {
 		}
 	}
 	c := Counter{Budget: Budget{DecodedBytes: 1 << 20, Objects: 1000}}
+	// pooled reuses its read buffers from one input to the next: what the
+	// last document left in them must not change a count.
+	pooled := c
+	pooled.Readers = new(Readers)
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		got, err := c.CountBytes(context.Background(), FormatPDF, doc)
 		if err != nil {
 			t.Fatalf("CountBytes = %v; only a done context is an error", err)
+		}
+		if again, err := pooled.CountBytes(context.Background(), FormatPDF, doc); err != nil || again != got {
+			t.Fatalf("CountBytes with pooled readers = %+v, %v; without %+v", again, err, got)
 		}
 		streamed, err := streamCount(c, FormatPDF, doc, randomSplit(uint64(len(doc)), 64))
 		if err != nil || streamed != got {

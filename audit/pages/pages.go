@@ -48,7 +48,10 @@ import (
 	"image/png"
 	"io"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/printgate/printgate/internal/bufpool"
 )
 
 // The document formats (IPP document-format values) that Count knows.
@@ -98,6 +101,33 @@ type Counter struct {
 	// Now returns the time from which the time budget runs (nil:
 	// time.Now).
 	Now func() time.Time
+	// Readers, when set, keeps the read buffers of CountBytes for the
+	// next count: a server counting every small document it receives
+	// would otherwise allocate one for each.
+	Readers *Readers
+}
+
+// Readers keeps read buffers for Counter.CountBytes; the zero value is
+// ready to use.
+type Readers struct{ pool sync.Pool }
+
+func (rs *Readers) get() *bufio.Reader {
+	if rs == nil {
+		return nil
+	}
+	if br, ok := rs.pool.Get().(*bufio.Reader); ok {
+		return br
+	}
+	return bufio.NewReaderSize(nil, pdfReadBuffer)
+}
+
+// put keeps br, cleared: it held a document's plaintext.
+func (rs *Readers) put(br *bufio.Reader) {
+	if rs == nil || br == nil {
+		return
+	}
+	bufpool.ClearReader(br)
+	rs.pool.Put(br)
 }
 
 // Count reports the pages of doc, a document of the given format, with a

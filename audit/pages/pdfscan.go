@@ -1,6 +1,7 @@
 package pages
 
 import (
+	"bufio"
 	"errors"
 	"io"
 	"math"
@@ -111,13 +112,15 @@ type pdfScanner struct {
 // countPDFStream counts the pages of the PDF that r yields. stop reports
 // whether to give up (the context is done); it returns errStopped then.
 func countPDFStream(r io.Reader, b Budget, stop func() bool) (int, error) {
-	return countPDFStreamBuffer(r, b, stop, pdfReadBuffer)
+	return countPDFStreamBuffer(r, b, stop, pdfReadBuffer, nil)
 }
 
 // countPDFStreamBuffer is countPDFStream with a read buffer of the given
-// size: a document in memory needs no more than its length.
-func countPDFStreamBuffer(r io.Reader, b Budget, stop func() bool, size int) (int, error) {
+// size (a document in memory needs no more than its length), in br when
+// br is not nil and large enough.
+func countPDFStreamBuffer(r io.Reader, b Budget, stop func() bool, size int, br *bufio.Reader) (int, error) {
 	s := &pdfScanner{facts: newPDFFacts(b), stop: stop, decodeLeft: b.DecodedBytes, budget: b}
+	s.lex.br = br
 	s.xref.init(b)
 	s.lex.reset(r, size)
 	s.lex.cr.mark, s.lex.cr.last = startxrefKeyword, -1

@@ -290,7 +290,9 @@ func (c Counter) CountBytes(ctx context.Context, format string, doc []byte) (Res
 	stop := func() bool { return ctx.Err() != nil }
 	// A buffer of the document's size, up to the Stream's, is all it needs.
 	size := min(max(len(doc)+1, 4096), pdfReadBuffer)
-	pages, err := countPDFStreamBuffer(bytes.NewReader(doc), budget, stop, size)
+	br := c.Readers.get()
+	defer c.Readers.put(br)
+	pages, err := countPDFStreamBuffer(bytes.NewReader(doc), budget, stop, size, br)
 	switch {
 	case ctx.Err() != nil && overTime(ctx):
 		res.Reason = budget.overTimeReason(res.Format)

@@ -5,7 +5,10 @@
 // collector then scanned and chased under the memory limit.
 package bufpool
 
-import "sync"
+import (
+	"bufio"
+	"sync"
+)
 
 // Pool hands out buffers in classes whose sizes double from the smallest
 // up to the largest, which is exactly the largest size asked for.
@@ -63,4 +66,21 @@ func (p *Pool) class(n int) int {
 		}
 	}
 	return len(p.sizes) - 1
+}
+
+// ClearReader overwrites what br has buffered with zeros and detaches it
+// from its reader: a pooled reader then keeps nothing of the document it
+// last read.
+func ClearReader(br *bufio.Reader) {
+	br.Reset(zeros{})
+	_, _ = br.Peek(br.Size())
+	br.Reset(nil)
+}
+
+// zeros reads as endless zero bytes.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
 }
