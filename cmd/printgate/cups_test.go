@@ -17,9 +17,7 @@ func TestCUPSClientQueue(t *testing.T) {
 	forEachDB(t, func(t *testing.T, dbURL string) {
 		srv := startServer(t, newConfig(t, dbURL))
 		cups := testenv.CUPS(t)
-		if out, err := cups.Run(t, "lpadmin", "-p", "pg", "-E", "-v", srv.PrinterURI("secure"), "-m", "everywhere"); err != nil {
-			t.Fatalf("lpadmin: %v\n%s\ncupsd log:\n%s", err, out, cups.ErrorLog())
-		}
+		cups.AddEverywhereQueue(t, "pg", srv.PrinterURI("secure"))
 		doc := filepath.Join(t.TempDir(), "slip.pdf")
 		if err := os.WriteFile(doc, testdocs.PDF(2, "cups client test", testdocs.A4), 0o644); err != nil {
 			t.Fatal(err)

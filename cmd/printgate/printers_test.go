@@ -79,9 +79,7 @@ func askEveryTime(c *Config) { c.Release.PrinterFresh = time.Millisecond }
 func TestReleaseToUnavailablePrinter(t *testing.T) {
 	e := newReleaseEnv(t, "", askEveryTime)
 	cups := testenv.CUPS(t)
-	if out, err := cups.Run(t, "lpadmin", "-p", "front", "-E", "-v", e.printer.URI, "-m", "everywhere"); err != nil {
-		t.Fatalf("lpadmin: %v\n%s", err, out)
-	}
+	cups.AddEverywhereQueue(t, "front", e.printer.URI)
 	front := "ipp://" + cups.Server + "/printers/front"
 	e.addDeviceAt("cups-front", front)
 	frontAttr := func(name string) string {

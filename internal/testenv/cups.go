@@ -134,3 +134,30 @@ func (c *CUPSServer) ErrorLog() string {
 	}
 	return strings.TrimSpace(string(b))
 }
+
+// AddEverywhereQueue adds the queue name for the IPP printer at uri the
+// way an administrator would (lpadmin -E -m everywhere) and waits until
+// the scheduler has loaded the PPD it generates from the printer's
+// attributes: lpadmin returns before that, and a job printed meanwhile is
+// aborted as one the queue "cannot convert".
+func (c *CUPSServer) AddEverywhereQueue(t testing.TB, name, uri string) {
+	t.Helper()
+	if out, err := c.Run(t, "lpadmin", "-p", name, "-E", "-v", uri, "-m", "everywhere"); err != nil {
+		t.Fatalf("testenv: lpadmin: %v\n%s\ncupsd log:\n%s", err, out, c.ErrorLog())
+	}
+	ppd := filepath.Join(c.Dir, "etc", "ppd", name+".ppd")
+	data := filepath.Join(c.Dir, "cache", name+".data")
+	WaitFor(t, "cupsd to load the PPD of queue "+name, func() bool {
+		p, err := os.Stat(ppd)
+		if err != nil {
+			return false
+		}
+		b, err := os.ReadFile(ppd)
+		if err != nil || !strings.Contains(string(b), "*cupsFilter2:") {
+			return false
+		}
+		// cupsd saves the data it took from the PPD once it has loaded it.
+		d, err := os.Stat(data)
+		return err == nil && !d.ModTime().Before(p.ModTime())
+	})
+}
