@@ -107,8 +107,8 @@ func (s *Service) inspect(ctx context.Context, q Queue, j *Job, doc io.Reader) {
 		sc.FirstPage = 0 // txtwrite's pages begin with a form feed
 	}
 	x := s.text
-	if j.Sensitive == sensitivePending && s.textBackground != nil {
-		x = s.textBackground // the inspector's search: nobody waits for it
+	if j.Sensitive == sensitivePending {
+		x = s.background() // the inspector's search: nobody waits for it
 	}
 	chars := textCounter{leading: j.Format == convert.PostScript}
 	if err := x.Text(ctx, doc, j.Format, io.MultiWriter(&sc, &chars)); err != nil {
@@ -129,6 +129,15 @@ func (s *Service) inspect(ctx context.Context, q Queue, j *Job, doc io.Reader) {
 	if f.Count > 0 {
 		s.found(j, f)
 	}
+}
+
+// background returns the extractor for searches nobody waits for: its
+// tools run at the lowest processor priority where nice(1) is there.
+func (s *Service) background() *convert.TextExtractor {
+	if s.textBackground != nil {
+		return s.textBackground
+	}
+	return s.text
 }
 
 // found records on j the individual numbers its document holds.
@@ -368,7 +377,10 @@ func (s *Service) inspectHeld(ctx context.Context, j *Job) error {
 // monochrome (convert.ContentColor), for its record's colour (audit
 // ColorFacts); a document it cannot tell stays unmeasured.
 func (s *Service) measureColor(ctx context.Context, j *Job, doc io.Reader) {
-	c, err := s.text.ContentColor(ctx, doc, j.Format)
+	// Only the inspector measures, and nobody waits for it: a Ghostscript
+	// run over every page of a large document must not take the processor
+	// from the submissions that arrive meanwhile.
+	c, err := s.background().ContentColor(ctx, doc, j.Format)
 	if err != nil {
 		s.log.Debug("release: measure a held job's colour", "job", j.ID, "err", err)
 		return

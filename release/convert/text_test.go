@@ -163,3 +163,30 @@ func BenchmarkTextMyNumber(b *testing.B) {
 		}
 	})
 }
+
+// TestBackgroundNice runs the same command in the sandbox of an extractor
+// and of its Background: only the second runs at the lowest processor
+// priority, which the inspector's searches and colour measurements rely
+// on to take little from submissions.
+func TestBackgroundNice(t *testing.T) {
+	sh := testenv.Tool(t, "sh")
+	testenv.Tool(t, "nice")
+	x := newTextExtractor(t, DefaultLimits())
+	for _, tc := range []struct {
+		name string
+		x    *TextExtractor
+		want string
+	}{
+		{"foreground", x, "0"},
+		{"background", x.Background(), "19"},
+	} {
+		// nice(1) without arguments prints the niceness it runs at.
+		out, err := tc.x.box.command(context.Background(), nil, sh, "-c", "nice").CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v: %s", tc.name, err, out)
+		}
+		if got := strings.TrimSpace(string(out)); got != tc.want {
+			t.Errorf("%s: tools run at niceness %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}
