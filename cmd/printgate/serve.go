@@ -97,6 +97,9 @@ func (a *app) serve(ctx context.Context, cfg Config) error {
 		}
 		return err
 	}
+	if err := st.db.Warm(ctx, warmConns); err != nil {
+		return err
+	}
 	ippServer := ipp.NewServer(svc.IPP(), log,
 		ipp.WithUploadLimits(cfg.Server.UploadIdle, cfg.Server.MinUploadRate, cfg.Server.UploadGrace),
 		ipp.WithJobsListLimit(cfg.Server.GetJobsLimit),
@@ -291,6 +294,11 @@ func jobsPage(dialect database.Dialect) int {
 	}
 	return ipp.DefaultJobsPage
 }
+
+// warmConns is how many connections to PostgreSQL serve opens before it
+// listens: the committer's, and a few for the requests and background
+// work beside it.
+const warmConns = 4
 
 // memoryLimit returns the soft memory limit serve sets for the Go
 // runtime, and false when it sets none: $GOMEMLIMIT, which the runtime

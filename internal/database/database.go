@@ -4,6 +4,7 @@ package database
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -93,7 +94,11 @@ func Open(ctx context.Context, rawURL, dataDir string, log *slog.Logger) (*DB, e
 		pool = &gatedPool{DB: sqlDB, gate: gate}
 		gdb.ConnPool, gdb.Statement.ConnPool = pool, pool
 	} else {
-		sqlDB.SetMaxOpenConns(16)
+		// Connections are kept between bursts (database/sql keeps 2 by
+		// default): a burst of submissions otherwise closes what it opened
+		// and the next one waits for PostgreSQL to start backends again.
+		sqlDB.SetMaxOpenConns(pgConns)
+		sqlDB.SetMaxIdleConns(pgConns)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	}
 	if err := sqlDB.PingContext(ctx); err != nil {
@@ -101,6 +106,41 @@ func Open(ctx context.Context, rawURL, dataDir string, log *slog.Logger) (*DB, e
 		return nil, fmt.Errorf("database: connect %s: %w", dialect, redactErr(err, rawURL))
 	}
 	return &DB{DB: gdb, Dialect: dialect, where: where, path: path, gate: gate, pool: pool}, nil
+}
+
+// pgConns is the most connections printgate opens to PostgreSQL.
+const pgConns = 16
+
+// Warm opens up to n of the pool's connections to PostgreSQL ahead of
+// need, so that the first burst of submissions after start-up finds
+// them open instead of waiting, each, for a backend to start on a machine
+// the burst keeps busy (docs/BENCHMARKS.md). It does nothing on SQLite,
+// whose connections are in-process.
+func (db *DB) Warm(ctx context.Context, n int) error {
+	if db.Dialect != Postgres {
+		return nil
+	}
+	sqlDB, err := db.DB.DB()
+	if err != nil {
+		return fmt.Errorf("database: warm: %w", err)
+	}
+	conns := make([]*sql.Conn, 0, n)
+	defer func() {
+		for _, c := range conns {
+			c.Close() // back to the pool, which keeps it
+		}
+	}()
+	for range min(n, pgConns) {
+		c, err := sqlDB.Conn(ctx)
+		if err == nil {
+			err = c.PingContext(ctx)
+			conns = append(conns, c)
+		}
+		if err != nil {
+			return fmt.Errorf("database: warm: %w", err)
+		}
+	}
+	return nil
 }
 
 // SQLiteFile is the embedded database's file in the data dir; SQLite
