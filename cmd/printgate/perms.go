@@ -30,16 +30,7 @@ func privatePerms(cfg Config, log *slog.Logger) error {
 			root = real
 		}
 		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			if d.Type()&fs.ModeSymlink != 0 {
-				return nil
-			}
-			return makePrivate(path, log)
+			return privateEntry(path, d, err, log)
 		})
 		errs = append(errs, err)
 	}
@@ -50,6 +41,26 @@ func privatePerms(cfg Config, log *slog.Logger) error {
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("make the data dir private: %w", err)
+	}
+	return nil
+}
+
+// privateEntry makes one entry of a walk of the data dir private. A
+// file that is gone by the time it is reached is skipped: a backup walks
+// the data dir while the server runs, and removes spool files meanwhile
+// (a document's temporary name once it is linked, a destroyed document).
+func privateEntry(path string, d fs.DirEntry, err error, log *slog.Logger) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if d.Type()&fs.ModeSymlink != 0 {
+		return nil
+	}
+	if err := makePrivate(path, log); !errors.Is(err, fs.ErrNotExist) {
+		return err
 	}
 	return nil
 }

@@ -77,3 +77,30 @@ func TestPrivatePerms(t *testing.T) {
 		t.Errorf("logged %d fixes, want 5:\n%s", n, logs.String())
 	}
 }
+
+// TestPrivateEntryGone: a file the running server removes between the
+// walk's reading of its directory and its visit (as a backup walks the
+// data dir during submissions) is skipped, not an error; any other
+// failure still is one.
+func TestPrivateEntryGone(t *testing.T) {
+	dir := t.TempDir()
+	gone := filepath.Join(dir, "1.doc.tmp")
+	if err := os.WriteFile(gone, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("read dir: %v, %d entries", err, len(entries))
+	}
+	if err := os.Remove(gone); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	if err := privateEntry(gone, entries[0], nil, log); err != nil {
+		t.Errorf("a file removed during the walk: %v, want it skipped", err)
+	}
+	denied := &fs.PathError{Op: "open", Path: dir, Err: fs.ErrPermission}
+	if err := privateEntry(dir, entries[0], denied, log); err == nil {
+		t.Error("a walk error other than a missing file was swallowed")
+	}
+}
