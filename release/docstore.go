@@ -106,7 +106,7 @@ func (s *Service) receive(ctx context.Context, q Queue, j *Job, doc io.Reader) (
 	if n <= s.smallDoc {
 		dirty = n
 		if r, err = s.seal(ctx, j, name, buf[:n]); err == nil && !s.inspectLater(q, j) {
-			s.inspect(ctx, q, j, bytes.NewReader(buf[:n]))
+			s.inspect(ctx, s.text, q, j, bytes.NewReader(buf[:n]))
 		}
 		return r, err
 	}

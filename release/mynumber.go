@@ -90,11 +90,11 @@ func hidesName(q Queue, j *Job) bool {
 // must not be a way past the policy. A printgate without its text tools
 // (warned at start-up) searches nothing, and says so in each job's
 // events.
-func (s *Service) inspect(ctx context.Context, q Queue, j *Job, doc io.Reader) {
+func (s *Service) inspect(ctx context.Context, x *convert.TextExtractor, q Queue, j *Job, doc io.Reader) {
 	if q.policy() == MyNumberOff {
 		return
 	}
-	if s.text == nil {
+	if x == nil {
 		j.sensitiveCheck = "unavailable"
 		return
 	}
@@ -105,10 +105,6 @@ func (s *Service) inspect(ctx context.Context, q Queue, j *Job, doc io.Reader) {
 	sc := mynumber.Scanner{FirstPage: 1}
 	if j.Format == convert.PostScript {
 		sc.FirstPage = 0 // txtwrite's pages begin with a form feed
-	}
-	x := s.text
-	if j.Sensitive == sensitivePending {
-		x = s.background() // the inspector's search: nobody waits for it
 	}
 	chars := textCounter{leading: j.Format == convert.PostScript}
 	if err := x.Text(ctx, doc, j.Format, io.MultiWriter(&sc, &chars)); err != nil {
@@ -167,7 +163,7 @@ func (s *Service) inspectStored(ctx context.Context, q Queue, j *Job) {
 		return
 	}
 	defer doc.Close()
-	s.inspect(ctx, q, j, io.NewSectionReader(&blockCache{r: doc}, 0, doc.Size()))
+	s.inspect(ctx, s.text, q, j, io.NewSectionReader(&blockCache{r: doc}, 0, doc.Size()))
 }
 
 // sensitiveEvents are the events of j's submission that say what its
@@ -309,7 +305,9 @@ func (s *Service) inspectPending(ctx context.Context) bool {
 		if !s.waitQuiet(ctx) {
 			return false
 		}
-		if err := s.inspectHeld(ctx, &j); err != nil {
+		// Nobody waits for the inspector's searches: they run at the
+		// lowest priority, and give way to a user's search of the job.
+		if err := s.searchOnce(ctx, &j, s.background(), false); err != nil {
 			s.log.Warn("release: search a held job for individual numbers", "job", j.ID, "err", err)
 			return false
 		}
@@ -341,17 +339,44 @@ func (s *Service) waitQuiet(ctx context.Context) bool {
 	}
 }
 
-// inspectHeld searches held job j's document and records the outcome
-// with its event in one transaction.
-func (s *Service) inspectHeld(ctx context.Context, j *Job) error {
+// searchOnce searches held job j with x, unless it is no longer to be
+// searched or another search of it runs in this printgate. Then, if wait,
+// it waits for that one and searches j itself only if that one recorded
+// nothing; if not, it leaves j to that one.
+func (s *Service) searchOnce(ctx context.Context, j *Job, x *convert.TextExtractor, wait bool) error {
+	for {
+		end, other := s.searching.begin(j.ID)
+		if other == nil {
+			defer end()
+			var n int64
+			err := s.db.WithContext(ctx).Model(&Job{}).
+				Where("id = ? AND sensitive = ? AND state = ?", j.ID, sensitivePending, StateHeld).Count(&n).Error
+			if err != nil || n == 0 {
+				return err
+			}
+			return s.inspectHeld(ctx, j, x)
+		}
+		if !wait {
+			return nil
+		}
+		select {
+		case <-other:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// inspectHeld searches held job j's document with x and records the
+// outcome with its event in one transaction.
+func (s *Service) inspectHeld(ctx context.Context, j *Job, x *convert.TextExtractor) error {
 	q := s.queues[j.Queue]
 	doc, err := s.openDocument(ctx, j)
 	if err != nil {
 		uncheckable(j, "failed")
 	} else {
-		// Still pending here: inspect searches at background priority.
-		s.inspect(ctx, q, j, io.NewSectionReader(&blockCache{r: doc}, 0, doc.Size()))
-		s.measureColor(ctx, j, io.NewSectionReader(&blockCache{r: doc}, 0, doc.Size()))
+		s.inspect(ctx, x, q, j, io.NewSectionReader(&blockCache{r: doc}, 0, doc.Size()))
+		s.measureColor(ctx, x, j, io.NewSectionReader(&blockCache{r: doc}, 0, doc.Size()))
 		doc.Close()
 	}
 	if j.Sensitive == sensitivePending {
@@ -375,12 +400,12 @@ func (s *Service) inspectHeld(ctx context.Context, j *Job) error {
 
 // measureColor records in j what its document holds, colour or
 // monochrome (convert.ContentColor), for its record's colour (audit
-// ColorFacts); a document it cannot tell stays unmeasured.
-func (s *Service) measureColor(ctx context.Context, j *Job, doc io.Reader) {
-	// Only the inspector measures, and nobody waits for it: a Ghostscript
-	// run over every page of a large document must not take the processor
-	// from the submissions that arrive meanwhile.
-	c, err := s.background().ContentColor(ctx, doc, j.Format)
+// ColorFacts), with x's tools: the inspector's at the lowest priority, so
+// that a Ghostscript run over every page of a large document does not
+// take the processor from the submissions arriving meanwhile. A document
+// it cannot tell stays unmeasured.
+func (s *Service) measureColor(ctx context.Context, x *convert.TextExtractor, j *Job, doc io.Reader) {
+	c, err := x.ContentColor(ctx, doc, j.Format)
 	if err != nil {
 		s.log.Debug("release: measure a held job's colour", "job", j.ID, "err", err)
 		return
@@ -410,7 +435,8 @@ func searchedEvents(q Queue, j *Job) []audit.Event {
 // inspectOwner searches owner's held jobs that still wait for the
 // inspector, before a device lists or releases them: a user at the
 // printer a moment after printing finds the job there. The inspector and
-// this may search one job at once; only the first records it.
+// this do not search one job at once (searchOnce); of two printgate
+// instances searching one job, only the first records it.
 func (s *Service) inspectOwner(ctx context.Context, owner string) error {
 	if s.text == nil {
 		return nil
@@ -423,7 +449,9 @@ func (s *Service) inspectOwner(ctx context.Context, owner string) error {
 		return dbErr("find jobs to search for individual numbers", err)
 	}
 	for _, j := range jobs {
-		if err := s.inspectHeld(ctx, &j); err != nil {
+		// The user waits for this search: at normal priority, and after
+		// the inspector's search of the job if one runs.
+		if err := s.searchOnce(ctx, &j, s.text, true); err != nil {
 			return dbErr("record the search for individual numbers", err)
 		}
 	}

@@ -194,6 +194,7 @@ type Service struct {
 	// to give way to submissions.
 	inspectWake chan struct{}
 	lastSubmit  atomic.Int64
+	searching   searching
 	// devicePrinters caches which printers stand behind each hold queue.
 	devicePrinters printerLists
 
