@@ -207,34 +207,58 @@ func (d *DeviceRelease) Release(ctx context.Context, sess Session, dev Device, r
 
 // releaseTargets loads the jobs a release request names. Any named job
 // that is not the user's on this device's queues fails the whole request
-// with ErrNotFound.
+// with ErrNotFound. The owner's jobs still to be searched for individual
+// numbers are searched first (inspectOwner), unless every named job was
+// found searched: the release of a job its owner saw listed then takes
+// one query.
 func (d *DeviceRelease) releaseTargets(ctx context.Context, sess Session, dev Device, req ReleaseRequest) ([]Job, error) {
-	s := d.s
-	if err := s.inspectOwner(ctx, sess.UserName); err != nil {
+	if !req.All && len(req.IDs) == 0 {
+		return nil, fmt.Errorf("release: no jobs named: %w", ErrBadLogin)
+	}
+	if !req.All {
+		jobs, err := d.loadTargets(ctx, sess, dev, req)
+		if _, ok := firstMissing(req.IDs, jobs); err != nil || !ok {
+			return jobs, err
+		}
+	}
+	if err := d.s.inspectOwner(ctx, sess.UserName); err != nil {
 		return nil, err
 	}
+	jobs, err := d.loadTargets(ctx, sess, dev, req)
+	if err != nil {
+		return nil, err
+	}
+	if id, ok := firstMissing(req.IDs, jobs); ok {
+		return nil, fmt.Errorf("release: job %d: %w", id, ErrNotFound)
+	}
+	return jobs, nil
+}
+
+// loadTargets reads the jobs req names that the session may release.
+func (d *DeviceRelease) loadTargets(ctx context.Context, sess Session, dev Device, req ReleaseRequest) ([]Job, error) {
+	s := d.s
 	db := s.myNumberFloor(s.db.WithContext(ctx), sess.Method, dev).
 		Where("owner = ? AND NOT owner_unknown AND queue IN ?", sess.UserName, d.sessionQueues(sess, dev))
 	if req.All {
 		db = db.Where("state = ?", StateHeld)
 	} else {
-		if len(req.IDs) == 0 {
-			return nil, fmt.Errorf("release: no jobs named: %w", ErrBadLogin)
-		}
 		db = db.Where("id IN ?", req.IDs)
 	}
 	var jobs []Job
 	if err := db.Order("created_at, id").Find(&jobs).Error; err != nil {
 		return nil, dbErr("load jobs to release", err)
 	}
-	if !req.All {
-		for _, id := range req.IDs {
-			if !slices.ContainsFunc(jobs, func(j Job) bool { return j.ID == id }) {
-				return nil, fmt.Errorf("release: job %d: %w", id, ErrNotFound)
-			}
+	return jobs, nil
+}
+
+// firstMissing returns the first of ids that no job of jobs has.
+func firstMissing(ids []int64, jobs []Job) (int64, bool) {
+	for _, id := range ids {
+		if !slices.ContainsFunc(jobs, func(j Job) bool { return j.ID == id }) {
+			return id, true
 		}
 	}
-	return jobs, nil
+	return 0, false
 }
 
 // claim moves a held job to releasing for this instance and device.

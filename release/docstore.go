@@ -304,25 +304,32 @@ func storeReceived(tx *gorm.DB, j *Job, r received) error {
 	return tx.Create(&jobDocument{JobID: j.ID, Data: *r.sealed}).Error
 }
 
-// openDocument opens j's document for reading, from the database or from
-// its spool file.
+// openDocument opens j's document for reading, from its spool file or
+// from the database, where it is read with its key in one query: a
+// release waits for it.
 func (s *Service) openDocument(ctx context.Context, j *Job) (*spool.Reader, error) {
-	key, err := s.documentKey(ctx, j)
-	if err != nil {
-		return nil, err
-	}
 	if !j.DocInDB {
+		key, err := s.documentKey(ctx, j)
+		if err != nil {
+			return nil, err
+		}
 		r, err := s.spool.Open(j.Spool, key)
 		if err != nil {
 			return nil, fmt.Errorf("release: open document of job %d: %w", j.ID, err)
 		}
 		return r, nil
 	}
-	var d jobDocument
-	if err := s.db.WithContext(ctx).Where("job_id = ?", j.ID).Take(&d).Error; err != nil {
+	var d struct {
+		WrappedKey []byte
+		Data       []byte
+	}
+	err := s.db.WithContext(ctx).Table("job_documents").Select("job_keys.wrapped_key, job_documents.data").
+		Joins("JOIN job_keys ON job_keys.job_id = job_documents.job_id").
+		Where("job_documents.job_id = ?", j.ID).Take(&d).Error
+	if err != nil {
 		return nil, dbErr(fmt.Sprintf("load document of job %d", j.ID), err)
 	}
-	r, err := s.spool.OpenSealed(j.Spool, key, d.Data)
+	r, err := s.spool.OpenSealed(j.Spool, d.WrappedKey, d.Data)
 	if err != nil {
 		return nil, fmt.Errorf("release: open document of job %d: %w", j.ID, err)
 	}

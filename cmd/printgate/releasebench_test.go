@@ -30,9 +30,9 @@ import (
 // Each release follows a submission at once, as in the benchmark of
 // f5794e2 that make bench compares with: a release after the processors
 // have idled for a few tens of milliseconds takes about 2 ms longer in
-// both builds (docs/BENCHMARKS.md). The searched jobs are therefore
-// submitted and searched beforehand, and each of their releases follows
-// the submission of another user's job to a queue that searches nothing.
+// both builds (docs/BENCHMARKS.md). A searched job's release therefore
+// follows the submission of another user's job to a queue that searches
+// nothing.
 func BenchmarkReleaseLatency(b *testing.B) {
 	for _, db := range []string{"sqlite", "postgres"} {
 		b.Run(db, func(b *testing.B) {
@@ -85,27 +85,16 @@ func BenchmarkReleaseLatency(b *testing.B) {
 				id, _ := strconv.Atoi(attrValue(r.Job, "job-id"))
 				return id
 			}
-			ready := make([]int, (b.N+1)/2)
-			for i := range ready {
-				ready[i] = submit(uri, "bob")
-			}
-			for _, id := range ready {
-				testenv.WaitFor(b, "the job's My Number search", func() bool { return searched(id) })
-			}
-			// Signed in once the searches are done: the session would
-			// have timed out meanwhile.
 			sess := api("POST", "/release/sessions", map[string]string{"user": "bob", "pin": "4821"})["session"].(string)
 			var lat, unsearched []time.Duration
 			b.ResetTimer()
 			for i := range b.N {
 				b.StopTimer()
+				id := submit(uri, "bob")
 				fresh := i%2 == 1
-				id := 0
-				if fresh {
-					id = submit(uri, "bob")
-				} else {
+				if !fresh {
+					testenv.WaitFor(b, "the job's My Number search", func() bool { return searched(id) })
 					submit(srv.PrinterURI("plain"), "carol")
-					id = ready[i/2]
 				}
 				b.StartTimer()
 				start := time.Now()
