@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"strconv"
+	"sync"
 	"strings"
 	"time"
 
@@ -307,7 +308,7 @@ func (s *Service) inspectPending(ctx context.Context) bool {
 		}
 		// Nobody waits for the inspector's searches: they run at the
 		// lowest priority, and give way to a user's search of the job.
-		if err := s.searchOnce(ctx, &j, s.background(), false); err != nil {
+		if err := s.searchOnce(ctx, &j, false); err != nil {
 			s.log.Warn("release: search a held job for individual numbers", "job", j.ID, "err", err)
 			return false
 		}
@@ -339,11 +340,11 @@ func (s *Service) waitQuiet(ctx context.Context) bool {
 	}
 }
 
-// searchOnce searches held job j with x, unless it is no longer to be
-// searched or another search of it runs in this printgate. Then, if wait,
-// it waits for that one and searches j itself only if that one recorded
-// nothing; if not, it leaves j to that one.
-func (s *Service) searchOnce(ctx context.Context, j *Job, x *convert.TextExtractor, wait bool) error {
+// searchOnce searches held job j, unless it is no longer to be searched
+// or another search of it runs in this printgate. A search for a user,
+// who waits, then waits for that one and searches j itself only if that
+// one recorded nothing; the inspector's leaves j to that one.
+func (s *Service) searchOnce(ctx context.Context, j *Job, user bool) error {
 	for {
 		end, other := s.searching.begin(j.ID)
 		if other == nil {
@@ -354,9 +355,9 @@ func (s *Service) searchOnce(ctx context.Context, j *Job, x *convert.TextExtract
 			if err != nil || n == 0 {
 				return err
 			}
-			return s.inspectHeld(ctx, j, x)
+			return s.inspectHeld(ctx, j, user)
 		}
-		if !wait {
+		if !user {
 			return nil
 		}
 		select {
@@ -367,16 +368,27 @@ func (s *Service) searchOnce(ctx context.Context, j *Job, x *convert.TextExtract
 	}
 }
 
-// inspectHeld searches held job j's document with x and records the
-// outcome with its event in one transaction.
-func (s *Service) inspectHeld(ctx context.Context, j *Job, x *convert.TextExtractor) error {
+// inspectHeld searches held job j's document and measures its colours,
+// and records the outcome with its event in one transaction. For a user,
+// who waits, the two run at once at normal priority, each in its own
+// sandbox; the inspector's run one after the other at the lowest priority.
+func (s *Service) inspectHeld(ctx context.Context, j *Job, user bool) error {
 	q := s.queues[j.Queue]
 	doc, err := s.openDocument(ctx, j)
 	if err != nil {
 		uncheckable(j, "failed")
 	} else {
-		s.inspect(ctx, x, q, j, io.NewSectionReader(&blockCache{r: doc}, 0, doc.Size()))
-		s.measureColor(ctx, x, j, io.NewSectionReader(&blockCache{r: doc}, 0, doc.Size()))
+		section := func() io.Reader { return io.NewSectionReader(&blockCache{r: doc}, 0, doc.Size()) }
+		if user {
+			// They set different fields of j.
+			var wg sync.WaitGroup
+			wg.Go(func() { s.measureColor(ctx, s.text, j, section()) })
+			s.inspect(ctx, s.text, q, j, section())
+			wg.Wait()
+		} else {
+			s.inspect(ctx, s.background(), q, j, section())
+			s.measureColor(ctx, s.background(), j, section())
+		}
 		doc.Close()
 	}
 	if j.Sensitive == sensitivePending {
@@ -451,7 +463,7 @@ func (s *Service) inspectOwner(ctx context.Context, owner string) error {
 	for _, j := range jobs {
 		// The user waits for this search: at normal priority, and after
 		// the inspector's search of the job if one runs.
-		if err := s.searchOnce(ctx, &j, s.text, true); err != nil {
+		if err := s.searchOnce(ctx, &j, true); err != nil {
 			return dbErr("record the search for individual numbers", err)
 		}
 	}
