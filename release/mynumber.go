@@ -4,8 +4,8 @@ import (
 	"context"
 	"io"
 	"strconv"
-	"sync"
 	"strings"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
