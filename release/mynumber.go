@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -302,24 +303,30 @@ func (s *Service) inspectPending(ctx context.Context) bool {
 		s.log.Warn("release: find jobs to search for individual numbers", "err", dbErr("find", err))
 		return false
 	}
+	gave := false
 	for _, j := range jobs {
 		if !s.waitQuiet(ctx) {
 			return false
 		}
 		// Nobody waits for the inspector's searches: they run at the
 		// lowest priority, and give way to a user's search of the job.
-		if err := s.searchOnce(ctx, &j, false); err != nil {
+		left, err := s.searchOnce(ctx, &j, false)
+		if err != nil {
 			s.log.Warn("release: search a held job for individual numbers", "job", j.ID, "err", err)
 			return false
 		}
+		gave = gave || left
 	}
-	return len(jobs) == 20
+	// A job left to a user's search would be read again at once, still
+	// pending: the next wake or tick looks again.
+	return len(jobs) == 20 && !gave
 }
 
 // quietFor is how long no document may have arrived before the inspector
 // searches one: starting a sandbox costs a submission's worth of
 // processor many times over, so the inspector gives way while documents
-// arrive. A user at a device does not wait for it (inspectOwner).
+// arrive. A user at a device does not wait for it (inspectOwner), only
+// for a search of their job that it has already begun (searchOnce).
 const quietFor = 100 * time.Millisecond
 
 // waitQuiet waits until no document has arrived for quietFor; false when
@@ -343,8 +350,9 @@ func (s *Service) waitQuiet(ctx context.Context) bool {
 // searchOnce searches held job j, unless it is no longer to be searched
 // or another search of it runs in this printgate. A search for a user,
 // who waits, then waits for that one and searches j itself only if that
-// one recorded nothing; the inspector's leaves j to that one.
-func (s *Service) searchOnce(ctx context.Context, j *Job, user bool) error {
+// one recorded nothing; the inspector's leaves j to that one, and reports
+// that it did.
+func (s *Service) searchOnce(ctx context.Context, j *Job, user bool) (left bool, err error) {
 	for {
 		end, other := s.searching.begin(j.ID)
 		if other == nil {
@@ -353,25 +361,26 @@ func (s *Service) searchOnce(ctx context.Context, j *Job, user bool) error {
 			err := s.db.WithContext(ctx).Model(&Job{}).
 				Where("id = ? AND sensitive = ? AND state = ?", j.ID, sensitivePending, StateHeld).Count(&n).Error
 			if err != nil || n == 0 {
-				return err
+				return false, dbErr(fmt.Sprintf("is job %d still to be searched", j.ID), err)
 			}
-			return s.inspectHeld(ctx, j, user)
+			return false, s.inspectHeld(ctx, j, user)
 		}
 		if !user {
-			return nil
+			return true, nil
 		}
 		select {
 		case <-other:
 		case <-ctx.Done():
-			return ctx.Err()
+			return false, ctx.Err()
 		}
 	}
 }
 
 // inspectHeld searches held job j's document and measures its colours,
 // and records the outcome with its event in one transaction. For a user,
-// who waits, the two run at once at normal priority, each in its own
-// sandbox; the inspector's run one after the other at the lowest priority.
+// who waits, the two are started at once at normal priority, each in its
+// own sandbox (as the extractor's slots allow); the inspector's run one
+// after the other at the lowest priority.
 func (s *Service) inspectHeld(ctx context.Context, j *Job, user bool) error {
 	q := s.queues[j.Queue]
 	doc, err := s.openDocument(ctx, j)
@@ -380,14 +389,16 @@ func (s *Service) inspectHeld(ctx context.Context, j *Job, user bool) error {
 	} else {
 		section := func() io.Reader { return io.NewSectionReader(&blockCache{r: doc}, 0, doc.Size()) }
 		if user {
-			// They set different fields of j.
+			var color audit.Color
 			var wg sync.WaitGroup
-			wg.Go(func() { s.measureColor(ctx, s.text, j, section()) })
+			id, format := j.ID, j.Format // inspect writes to j meanwhile
+			wg.Go(func() { color = s.measureColor(ctx, s.text, id, format, section()) })
 			s.inspect(ctx, s.text, q, j, section())
 			wg.Wait()
+			j.ContentColor = color
 		} else {
 			s.inspect(ctx, s.background(), q, j, section())
-			s.measureColor(ctx, s.background(), j, section())
+			j.ContentColor = s.measureColor(ctx, s.background(), j.ID, j.Format, section())
 		}
 		doc.Close()
 	}
@@ -410,21 +421,22 @@ func (s *Service) inspectHeld(ctx context.Context, j *Job, user bool) error {
 	})
 }
 
-// measureColor records in j what its document holds, colour or
+// measureColor returns what job id's document holds, colour or
 // monochrome (convert.ContentColor), for its record's colour (audit
-// ColorFacts), with x's tools: the inspector's at the lowest priority, so
-// that a Ghostscript run over every page of a large document does not
-// take the processor from the submissions arriving meanwhile. A document
-// it cannot tell stays unmeasured.
-func (s *Service) measureColor(ctx context.Context, x *convert.TextExtractor, j *Job, doc io.Reader) {
-	c, err := x.ContentColor(ctx, doc, j.Format)
+// ColorFacts), measured with x's tools: the inspector's at the lowest
+// priority, so that a Ghostscript run over every page of a large
+// document does not take the processor from the submissions arriving
+// meanwhile. A document it cannot tell is unmeasured: "".
+func (s *Service) measureColor(ctx context.Context, x *convert.TextExtractor, id int64, format string, doc io.Reader) audit.Color {
+	c, err := x.ContentColor(ctx, doc, format)
 	if err != nil {
-		s.log.Debug("release: measure a held job's colour", "job", j.ID, "err", err)
-		return
+		s.log.Debug("release: measure a held job's colour", "job", id, "err", err)
+		return ""
 	}
 	if c == audit.ColorColor || c == audit.ColorMono {
-		j.ContentColor = c
+		return c
 	}
+	return ""
 }
 
 // searchedEvents are the events of held job j's search: what its
@@ -445,8 +457,9 @@ func searchedEvents(q Queue, j *Job) []audit.Event {
 }
 
 // inspectOwner searches owner's held jobs that still wait for the
-// inspector, before a device lists or releases them: a user at the
-// printer a moment after printing finds the job there. The inspector and
+// inspector, before a device lists them or releases one not yet searched
+// (releaseTargets): a user at the printer a moment after printing finds
+// the job there. The inspector and
 // this do not search one job at once (searchOnce); of two printgate
 // instances searching one job, only the first records it.
 func (s *Service) inspectOwner(ctx context.Context, owner string) error {
@@ -463,7 +476,7 @@ func (s *Service) inspectOwner(ctx context.Context, owner string) error {
 	for _, j := range jobs {
 		// The user waits for this search: at normal priority, and after
 		// the inspector's search of the job if one runs.
-		if err := s.searchOnce(ctx, &j, true); err != nil {
+		if _, err := s.searchOnce(ctx, &j, true); err != nil {
 			return dbErr("record the search for individual numbers", err)
 		}
 	}

@@ -97,7 +97,7 @@ func TestSearchOnce(t *testing.T) {
 
 		// A job read while pending and searched since is not searched again.
 		stale := Job{ID: int64(j.ID), Queue: "payroll", Owner: "hanako", Format: "application/pdf", Sensitive: sensitivePending}
-		if err := svc.searchOnce(ctx, &stale, false); err != nil {
+		if _, err := svc.searchOnce(ctx, &stale, false); err != nil {
 			t.Fatal(err)
 		}
 		if n := searches(); n != 1 || stale.Sensitive != sensitivePending || stale.ContentColor != "" {
