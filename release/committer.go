@@ -30,7 +30,7 @@ import (
 // Committing the next batch while the previous one's fsync ran (a syncer
 // of its own, until 2026-12-03) made batches of 1.9 jobs at 8 clients
 // instead of 3.3, each with its own fixed pages in the log, and cost more
-// CPU a job than the overlap saved (docs/PIPELINE.md, "What limits it").
+// CPU a job than the overlap saved (docs/PERFORMANCE.md).
 
 // maxBatch bounds the jobs of one transaction. Small documents take at
 // most DefaultSmallDocument each, so a batch stays under 10 MB.
