@@ -5,6 +5,7 @@ package database
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
+	msqlite "modernc.org/sqlite"
 )
 
 // Dialect names the SQL flavour of a database.
@@ -68,8 +70,12 @@ func Open(ctx context.Context, rawURL, dataDir string, log *slog.Logger) (*DB, e
 			return nil, fmt.Errorf("database: create data dir: %w", err)
 		}
 		path = filepath.Join(dataDir, SQLiteFile)
-		gdb, err = gorm.Open(sqlite.Open(sqliteDSN(path)), cfg)
 		where = "sqlite:" + path
+		dsn := sqliteDSN(path)
+		var base driver.Connector
+		if base, err = msqlite.NewConnector(dsn); err == nil {
+			gdb, err = gorm.Open(sqlite.New(sqlite.Config{DSN: dsn, Conn: sql.OpenDB(keptConnector{base})}), cfg)
+		}
 	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
 		dialect = Postgres
 		where = RedactURL(rawURL)
@@ -195,6 +201,11 @@ func sqliteDSN(path string) string {
 	q.Add("_pragma", "temp_store(MEMORY)")
 	q.Add("_pragma", "cache_size(-512)")
 	q.Add("_txlock", "immediate")
+	// What the gorm dialector adds to a DSN it opens itself: times kept as
+	// SQLite's text, and read back into time.Time.
+	q.Add("_texttotime", "1")
+	q.Add("_inttotime", "1")
+	q.Add("_time_format", "sqlite")
 	return "file:" + path + "?" + q.Encode()
 }
 

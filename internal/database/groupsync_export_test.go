@@ -1,6 +1,10 @@
 package database
 
-import "os"
+import (
+	"context"
+	"database/sql"
+	"os"
+)
 
 // SetWAL replaces the file g syncs, for tests that make an fsync fail.
 func (g *GroupCommitter) SetWAL(f *os.File) { g.wal = f }
@@ -22,3 +26,19 @@ const MaxCachedStmts = maxCachedStmts
 // GateHeld reports whether a transaction of db holds its write gate
 // (SQLite).
 func (db *DB) GateHeld() bool { return len(db.gate) == 1 }
+
+// KeptStatements reports how many statements the connection c keeps
+// prepared (keptConn), or -1 when c is not a keptConn.
+func KeptStatements(ctx context.Context, c *sql.Conn) (n int, err error) {
+	err = c.Raw(func(dc any) error {
+		n = -1
+		if kc, ok := dc.(*keptConn); ok {
+			n = len(kc.stmts)
+		}
+		return nil
+	})
+	return n, err
+}
+
+// KeptStmts is keptStmts, for the test of the bound.
+const KeptStmts = keptStmts
