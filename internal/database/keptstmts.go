@@ -18,7 +18,9 @@ import (
 
 // keptStmts bounds the statements a connection keeps: each holds SQLite's
 // compiled program (a few KiB) and the pool has four connections, under the
-// server's memory target. The least recently used one goes first.
+// server's memory target. The least recently used one goes first. The
+// committer's connection keeps more of its own (stmtConn): its texts vary
+// with the number of rows a batch inserts.
 const keptStmts = 32
 
 // keptConnector opens the connections of a pool as keptConns.
