@@ -10,7 +10,7 @@
 # fills each server with N held jobs (8 clients, not counted), for the
 # rate with a deep queue. Prints one line per run: the build, jobs/s and
 # p99 ms. PostgreSQL is the local one at
-# BENCH_PG_URL (a database is made and dropped for each run).
+# BENCH_PG_URL (a database is made for each run).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . scripts/benchconfig.sh
@@ -27,18 +27,8 @@ go build -tags nomsgpack -o "$work/printgate-B" ./cmd/printgate
 go build -tags nomsgpack -o "$work/load" ./cmd/printgate-load
 
 run() { # build
-	local d=$work/run url="" port pid
-	rm -rf "$d" && mkdir -p "$d"
-	if [ "$db" = postgres ]; then
-		psql -q "$pg_admin" -c "DROP DATABASE IF EXISTS printgate_ab" -c "CREATE DATABASE printgate_ab" 2>/dev/null
-		url=${pg_admin/\/test\?/\/printgate_ab?}
-	fi
-	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-	hold_config "$d" "$url" "$port" >"$d/printgate.yaml"
-	add_load_user "$work/printgate-$1" "$d/printgate.yaml"
-	"$work/printgate-$1" serve --config "$d/printgate.yaml" >"$d/log" 2>&1 &
-	pid=$!
-	for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+	local d=$work/run port pid
+	start_hold_printgate "$work/printgate-$1" "$d" "$db" "$pg_admin"
 	local target=ipp://127.0.0.1:$port/ipp/print/hold
 	"$work/load" --target "$target" --generate-pdf "$doc" --jobs $((200 + fill)) --concurrency "$((fill > 0 ? 8 : clients))" --user-name bench >/dev/null
 	"$work/load" --target "$target" --generate-pdf "$doc" --jobs "$jobs" --concurrency "$clients" --user-name bench |

@@ -26,3 +26,23 @@ YAML
 add_load_user() {
 	printf 'load-password-1\n' | "$1" user add bench --config "$2" >/dev/null 2>&1
 }
+
+# start_hold_printgate PRINTGATE DIR DB PG_ADMIN starts PRINTGATE in DIR,
+# emptied first, with one hold queue (hold_config) on a free loopback port,
+# on a fresh PostgreSQL database printgate_bench made from PG_ADMIN when DB
+# is postgres (SQLite otherwise), and waits until it listens. It sets
+# port and pid.
+start_hold_printgate() {
+	local bin=$1 dir=$2 db=$3 admin=$4 url=""
+	rm -rf "$dir" && mkdir -p "$dir"
+	if [ "$db" = postgres ]; then
+		psql -q "$admin" -c "DROP DATABASE IF EXISTS printgate_bench" -c "CREATE DATABASE printgate_bench" 2>/dev/null
+		url=${admin/\/test\?/\/printgate_bench?}
+	fi
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	hold_config "$dir" "$url" "$port" >"$dir/printgate.yaml"
+	add_load_user "$bin" "$dir/printgate.yaml"
+	"$bin" serve --config "$dir/printgate.yaml" >"$dir/log" 2>&1 &
+	pid=$!
+	for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+}

@@ -11,7 +11,7 @@
 #
 # DOC is printgate-load's --generate-pdf size (10KB). The figures are the
 # machine's as a whole: run it on an otherwise idle machine. PostgreSQL is
-# the local one at BENCH_PG_URL (a database is made and dropped each run).
+# the local one at BENCH_PG_URL (a database is made for each run).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . scripts/benchconfig.sh
@@ -32,18 +32,8 @@ postgres_pids() { pgrep -x postgres | sed 's|$|/stat|' || true; }
 machine() { awk '/^cpu /{print $2+$3+$4+$7+$8, $5+$6}' /proc/stat; }
 
 run() {
-	local d=$work/run url="" port pid
-	rm -rf "$d" && mkdir -p "$d"
-	if [ "$db" = postgres ]; then
-		psql -q "$pg_admin" -c "DROP DATABASE IF EXISTS printgate_budget" -c "CREATE DATABASE printgate_budget" 2>/dev/null
-		url=${pg_admin/\/test\?/\/printgate_budget?}
-	fi
-	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-	hold_config "$d" "$url" "$port" >"$d/printgate.yaml"
-	add_load_user "$work/printgate" "$d/printgate.yaml"
-	"$work/printgate" serve --config "$d/printgate.yaml" >"$d/log" 2>&1 &
-	pid=$!
-	for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+	local d=$work/run port pid
+	start_hold_printgate "$work/printgate" "$d" "$db" "$pg_admin"
 	local target=ipp://127.0.0.1:$port/ipp/print/hold
 	"$work/printgate-load" --target "$target" --generate-pdf "$doc" --jobs 200 --concurrency "$clients" --user-name bench >/dev/null
 	local pg0 pg1 s0 s1 m0 m1

@@ -101,6 +101,13 @@ func TestCheckpointEmptiesTheWAL(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(dir, database.SQLiteFile+"-wal")); err != nil || fi.Size() == 0 {
 		t.Fatalf("no WAL to empty: %v", err)
 	}
+	checkpointEmptiesWAL(t, db, dir)
+}
+
+// checkpointEmptiesWAL checkpoints db, whose file is in dir, and checks
+// that its log is empty after.
+func checkpointEmptiesWAL(t *testing.T, db *database.DB, dir string) {
+	t.Helper()
 	if err := db.Checkpoint(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/printgate/printgate/internal/database"
@@ -117,16 +115,7 @@ func TestKeptStatements(t *testing.T) {
 
 	// Kept statements hold no read of the log: a checkpoint empties it,
 	// which a destroyed document's key relies on.
-	if err := db.Checkpoint(ctx); err != nil {
-		t.Fatal(err)
-	}
-	fi, err := os.Stat(filepath.Join(dir, database.SQLiteFile+"-wal"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fi.Size() != 0 {
-		t.Errorf("WAL after a checkpoint: %d bytes, want 0", fi.Size())
-	}
+	checkpointEmptiesWAL(t, db, dir)
 }
 
 // scanInts reads q's rows in tx, calling during (when not nil) after the
