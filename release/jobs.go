@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/printgate/printgate/audit"
+	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/ipp"
 )
 
@@ -220,7 +221,9 @@ type claim struct{ instance, device, printer string }
 // transition makes change c to j, from one of c.from to c.to, with a
 // conditional update so that of several racing callers (goroutines or
 // printgate instances) exactly one wins, and records the move in the audit
-// trail in the same transaction. It reports whether this caller won.
+// trail in the same transaction (on PostgreSQL, for a move that keeps the
+// document, the same statement: moveAlone). It reports whether this
+// caller won.
 // Moving to an ended state destroys the document: the key, and a document
 // kept in the database, are deleted in the same transaction, a spool file
 // after it commits. On a queue that hides
@@ -253,33 +256,15 @@ func (s *Service) transition(ctx context.Context, j *Job, c change) (bool, error
 	}
 	prev := j.State
 	next.State, next.Reason, next.Message, next.UpdatedAt = c.to, c.reason, c.message, t
-	var won bool
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		q := tx.Model(&Job{}).Where("id = ? AND state IN ?", j.ID, c.from)
-		if c.unlessReason != "" {
-			q = q.Where("reason <> ?", c.unlessReason)
-		}
-		res := q.Updates(set)
-		if res.Error != nil || res.RowsAffected != 1 {
-			return res.Error
-		}
-		won = true
-		if destroy {
-			if err := destroyDocument(tx, j.ID); err != nil {
-				return err
-			}
-		}
-		if prev == StateIncoming && !destroy {
-			q, err := s.queue(j.Queue)
-			if err != nil {
-				return err
-			}
-			return s.recordSubmitted(ctx, tx, q, &next)
-		}
-		return s.record(ctx, tx, &next, prev, c.to, c.by, destroy && j.Spool != "", c.details)
-	})
+	won, err := false, errTryLocked
+	if s.db.Dialect == database.Postgres && !destroy && prev != StateIncoming {
+		won, err = s.moveAlone(ctx, j, &next, c, set)
+	}
+	if errors.Is(err, errTryLocked) {
+		won, err = s.moveLocked(ctx, j, &next, c, set, destroy)
+	}
 	if err != nil {
-		return false, dbErr(fmt.Sprintf("job %d: %s", j.ID, c.to), err)
+		return false, err
 	}
 	if !won {
 		return false, nil
@@ -302,6 +287,41 @@ func (s *Service) transition(ctx context.Context, j *Job, c change) (bool, error
 	}
 	s.jobMoved(j, prev, c.by, since)
 	return true, nil
+}
+
+// moveLocked makes the move with the job update set in a transaction,
+// for every move and database, and reports whether this caller won.
+func (s *Service) moveLocked(ctx context.Context, j, next *Job, c change, set map[string]any, destroy bool) (bool, error) {
+	prev := j.State
+	var won bool
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		q := tx.Model(&Job{}).Where("id = ? AND state IN ?", j.ID, c.from)
+		if c.unlessReason != "" {
+			q = q.Where("reason <> ?", c.unlessReason)
+		}
+		res := q.Updates(set)
+		if res.Error != nil || res.RowsAffected != 1 {
+			return res.Error
+		}
+		won = true
+		if destroy {
+			if err := destroyDocument(tx, j.ID); err != nil {
+				return err
+			}
+		}
+		if prev == StateIncoming && !destroy {
+			q, err := s.queue(j.Queue)
+			if err != nil {
+				return err
+			}
+			return s.recordSubmitted(ctx, tx, q, next)
+		}
+		return s.record(ctx, tx, next, prev, c.to, c.by, destroy && j.Spool != "", c.details)
+	})
+	if err != nil {
+		return false, dbErr(fmt.Sprintf("job %d: %s", j.ID, c.to), err)
+	}
+	return won, nil
 }
 
 // keyedName is what a job's row keeps of a hidden name once the job has

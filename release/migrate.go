@@ -73,6 +73,7 @@ func migrations() []database.Migration {
 				`CREATE TABLE journal_keys (segment `+id+` PRIMARY KEY, key `+blob+` NOT NULL)`,
 				`CREATE TABLE journal_applied (id `+id+` PRIMARY KEY, seq `+id+` NOT NULL)`)
 		}},
+		{Name: "jobs_expect_moved", Up: createJobsExpectMoved},
 	}
 }
 

@@ -50,6 +50,16 @@ func eventFor(from, to State) string {
 // record appends the events of j moving from one state to another inside
 // tx; if they cannot be written the change fails with them.
 func (s *Service) record(ctx context.Context, tx *gorm.DB, j *Job, from, to State, by Actor, destroyed bool, details map[string]string) error {
+	evs := s.moveEvents(j, from, to, by, destroyed, details)
+	if _, err := s.audit.AppendBatch(ctx, tx, evs); err != nil {
+		return fmt.Errorf("release: audit job %d %s: %w", j.ID, evs[0].Type, err)
+	}
+	return nil
+}
+
+// moveEvents are the audit events of j moving from one state to another:
+// the move's, then the document's destruction when the move destroyed it.
+func (s *Service) moveEvents(j *Job, from, to State, by Actor, destroyed bool, details map[string]string) []audit.Event {
 	ev := stateEvent(j, from, to, by)
 	if to == StateCompleted && j.Sensitive == SensitiveMyNumber {
 		// The people responsible hear of each one printed.
@@ -61,16 +71,12 @@ func (s *Service) record(ctx context.Context, tx *gorm.DB, j *Job, from, to Stat
 		}
 		ev.Details[k] = v
 	}
-	if _, err := s.audit.Append(ctx, tx, ev); err != nil {
-		return fmt.Errorf("release: audit job %d %s: %w", j.ID, ev.Type, err)
-	}
+	evs := []audit.Event{ev}
 	if destroyed {
 		ev.Type, ev.Outcome, ev.Details = audit.EventDocumentDestroyed, "", nil
-		if _, err := s.audit.Append(ctx, tx, ev); err != nil {
-			return fmt.Errorf("release: audit job %d %s: %w", j.ID, ev.Type, err)
-		}
+		evs = append(evs, ev)
 	}
-	return nil
+	return evs
 }
 
 // stateEvent is the event of j moving from one state to another.
