@@ -87,15 +87,7 @@ func rekey(tx *gorm.DB, table, key string) error {
 // found the head elsewhere (alone.go): n is the rows the move changed.
 // serialization_failure is the code of "nothing was done, try again".
 func createExpectMoved(tx *gorm.DB, d database.Dialect) error {
-	if d != database.Postgres {
-		return nil
-	}
-	return database.Exec(tx, `CREATE FUNCTION audit_expect_moved(n BIGINT) RETURNS VOID LANGUAGE plpgsql AS $$
-	BEGIN
-		IF n <> 1 THEN
-			RAISE EXCEPTION 'audit: the chain head moved under an append' USING ERRCODE = 'serialization_failure';
-		END IF;
-	END $$`)
+	return database.CreateExpectOne(tx, d, "audit_expect_moved", "audit: the chain head moved under an append", "serialization_failure")
 }
 
 // types maps the placeholders of the DDL below to each dialect's types.

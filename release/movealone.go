@@ -114,13 +114,5 @@ func notMoved(err error) bool {
 // one statement as a whole when its update found the job elsewhere
 // (moveAlone): n is the rows the update changed.
 func createJobsExpectMoved(tx *gorm.DB, d database.Dialect) error {
-	if d != database.Postgres {
-		return nil
-	}
-	return database.Exec(tx, `CREATE FUNCTION jobs_expect_moved(n BIGINT) RETURNS VOID LANGUAGE plpgsql AS $$
-	BEGIN
-		IF n <> 1 THEN
-			RAISE EXCEPTION '`+errNotMoved.Error()+`' USING ERRCODE = 'no_data_found';
-		END IF;
-	END $$`)
+	return database.CreateExpectOne(tx, d, "jobs_expect_moved", errNotMoved.Error(), "no_data_found")
 }

@@ -72,3 +72,20 @@ func Exec(tx *gorm.DB, stmts ...string) error {
 	}
 	return nil
 }
+
+// CreateExpectOne adds, on PostgreSQL, the function name(n BIGINT) that
+// raises message with the SQLSTATE condition code unless n is 1: a
+// statement of several data-modifying WITH queries calls it on the rows
+// one of them changed, so that it fails as a whole when that one changed
+// none. Elsewhere it adds nothing.
+func CreateExpectOne(tx *gorm.DB, d Dialect, name, message, code string) error {
+	if d != Postgres {
+		return nil
+	}
+	return Exec(tx, `CREATE FUNCTION `+name+`(n BIGINT) RETURNS VOID LANGUAGE plpgsql AS $$
+	BEGIN
+		IF n <> 1 THEN
+			RAISE EXCEPTION '`+message+`' USING ERRCODE = '`+code+`';
+		END IF;
+	END $$`)
+}
