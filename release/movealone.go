@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -36,14 +37,14 @@ var errNotMoved = errors.New("release: the job was moved first")
 // kept moving and the transaction must do it.
 func (s *Service) moveAlone(ctx context.Context, j, next *Job, c change, set map[string]any) (bool, error) {
 	var a audit.Alone
-	q, args := s.moveUpdate(j.ID, c, set)
+	q, args := moveUpdate(j.ID, c, set)
 	a.Writes.Add(q, args...)
 	// Evaluated first, so the job's row is locked before the head.
 	a.Select = "jobs_expect_moved((SELECT count(*) FROM s0))"
 	pool := s.db.Statement.ConnPool
+	evs := s.moveEvents(next, j.State, c.to, c.by, false, c.details)
 	var err error
 	for range aloneTries {
-		evs := s.moveEvents(next, j.State, c.to, c.by, false, c.details)
 		_, err = s.audit.AppendAlone(ctx, pool, &a, evs)
 		switch {
 		case err == nil:
@@ -66,14 +67,8 @@ func (s *Service) moveAlone(ctx context.Context, j, next *Job, c change, set map
 
 // moveUpdate is the conditional update of a move, in PostgreSQL's text,
 // returning a row when it changed the job.
-func (s *Service) moveUpdate(id int64, c change, set map[string]any) (string, []any) {
-	cols := slices.Sorted(func(yield func(string) bool) {
-		for k := range set {
-			if !yield(k) {
-				return
-			}
-		}
-	})
+func moveUpdate(id int64, c change, set map[string]any) (string, []any) {
+	cols := slices.Sorted(maps.Keys(set))
 	var b strings.Builder
 	args := make([]any, 0, len(cols)+3)
 	b.WriteString("UPDATE jobs SET ")
