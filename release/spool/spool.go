@@ -25,6 +25,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/printgate/printgate/internal/fsync"
 )
 
 // Sentinel errors. Errors returned by this package wrap them; test with
@@ -57,6 +59,9 @@ const (
 type Spool struct {
 	root *os.Root
 	key  MasterKey
+	// startWrite begins writing a range of a document's file to disk
+	// while the rest still streams in (fsync.StartWrite).
+	startWrite func(f *os.File, off, n int64) error
 }
 
 // Open opens the spool in dir, creating the directory with permissions 0700
@@ -72,7 +77,7 @@ func Open(dir string, key MasterKey) (*Spool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("spool: open: %w", err)
 	}
-	return &Spool{root: root, key: key}, nil
+	return &Spool{root: root, key: key, startWrite: fsync.StartWrite}, nil
 }
 
 // Close releases the spool directory. Readers still open keep working until

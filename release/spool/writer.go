@@ -73,9 +73,7 @@ func (s *Spool) Create(ctx context.Context, name string, maxSize int64) (*Writer
 		clear(dataKey)
 		return nil, fmt.Errorf("spool: create %s: %w", name, err)
 	}
-	// writerOnly hides f's Close: sio closes its destination if it can, and
-	// Commit must fsync before closing.
-	enc, err := sio.EncryptWriter(writerOnly{f}, sio.Config{
+	enc, err := sio.EncryptWriter(&writeBehind{f: f, start: s.startWrite}, sio.Config{
 		MinVersion: sio.Version20,
 		MaxVersion: sio.Version20,
 		Key:        dataKey,
@@ -92,9 +90,34 @@ func (s *Spool) Create(ctx context.Context, name string, maxSize int64) (*Writer
 	}, nil
 }
 
-type writerOnly struct{ w io.Writer }
+// writeBehindEvery is how many bytes of a document's file are written
+// before the kernel is asked to put them on disk: each MiB goes to the
+// disk while the next streams in, and the document's fsync waits for
+// its last MiB and the file system's journal, not for all of it.
+const writeBehindEvery = 1 << 20
 
-func (w writerOnly) Write(p []byte) (int, error) { return w.w.Write(p) }
+// writeBehind writes a document's sealed bytes into its file, starting
+// their writeback every writeBehindEvery bytes. It has no Close: sio
+// closes its destination if it can, and Commit must fsync before closing.
+type writeBehind struct {
+	f     *os.File
+	start func(f *os.File, off, n int64) error
+	// written counts the bytes written, from started on not yet handed
+	// to start.
+	written, started int64
+}
+
+func (w *writeBehind) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.written += int64(n)
+	if w.written-w.started >= writeBehindEvery {
+		// Only advice: a failure here shows again, for certain, in the
+		// fsync that decides whether the document is stored.
+		_ = w.start(w.f, w.started, w.written-w.started)
+		w.started = w.written
+	}
+	return n, err
+}
 
 // Write encrypts p into the temporary file.
 func (w *Writer) Write(p []byte) (int, error) {
