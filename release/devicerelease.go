@@ -148,6 +148,9 @@ func (d *DeviceRelease) Release(ctx context.Context, sess Session, dev Device, r
 	}
 	out := make([]Released, 0, len(jobs))
 	var claimed []Job
+	// Whatever ends the loop, the jobs claimed so far print: a claimed
+	// job left alone would stay releasing until printgate restarts.
+	defer func() { s.deliverClaimed(claimed, dev, by) }()
 	for _, j := range jobs {
 		if j.State != StateHeld {
 			out = append(out, Released{ID: j.ID, State: j.State, Problem: "not-held"})
@@ -191,18 +194,26 @@ func (d *DeviceRelease) Release(ctx context.Context, sess Session, dev Device, r
 			continue
 		}
 		out = append(out, Released{ID: j.ID, State: StateReleasing})
+		s.delivering.add(j.ID)
 		claimed = append(claimed, j)
 	}
-	if len(claimed) > 0 {
-		s.goBackground(func(ctx context.Context) {
-			for _, j := range claimed {
-				if err := s.deliver(ctx, &j, dev.Printer, by); err != nil {
-					s.log.Error("release: print", "job", j.ID, "device", dev.Name, "err", err)
-				}
-			}
-		})
-	}
 	return out, nil
+}
+
+// deliverClaimed prints the jobs a release claimed, one after another,
+// on the device's printer.
+func (s *Service) deliverClaimed(claimed []Job, dev Device, by Actor) {
+	if len(claimed) == 0 {
+		return
+	}
+	s.goBackground(func(ctx context.Context) {
+		for _, j := range claimed {
+			if err := s.deliver(ctx, &j, dev.Printer, by); err != nil {
+				s.log.Error("release: print", "job", j.ID, "device", dev.Name, "err", err)
+			}
+			s.delivering.done(j.ID)
+		}
+	})
 }
 
 // releaseTargets loads the jobs a release request names. Any named job

@@ -15,7 +15,9 @@ import (
 
 // forwardLater prints job id in the background.
 func (s *Service) forwardLater(id int64) {
+	s.delivering.add(id)
 	s.goBackground(func(ctx context.Context) {
+		defer s.delivering.done(id)
 		if err := s.forward(ctx, id); err != nil {
 			s.log.Error("release: forward", "job", id, "err", err)
 		}

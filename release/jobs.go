@@ -179,10 +179,12 @@ func (b ippBackend) releaseJob(ctx context.Context, t ipp.JobTarget) (Job, error
 			"This job holds an individual number (My Number): release it at a printer with your card and PIN.")
 	}
 	// Release-Job is the owner's explicit word: for a job that may have
-	// printed it is the confirmation, and the audit event says so.
+	// printed it is the confirmation, and the audit event says so. This
+	// instance prints it, so the claim becomes this instance's: the one
+	// that took the job in must not take it for an orphan (holdOrphans).
 	ok, err := s.transition(ctx, &j, change{from: []State{StateHeld}, to: StatePrinting,
 		reason: reasonFor(StatePrinting), by: Actor{Name: t.User, Method: "ipp-release-job", Printer: q.Printer},
-		details: reprintConfirmed(j)})
+		details: reprintConfirmed(j), claim: &claim{instance: s.instance, printer: q.Printer}})
 	if err != nil {
 		return Job{}, err
 	}

@@ -197,6 +197,9 @@ type Service struct {
 	searching   searching
 	// devicePrinters caches which printers stand behind each hold queue.
 	devicePrinters printerLists
+	// delivering are the jobs this process is printing or about to
+	// (orphans.go).
+	delivering delivering
 
 	sessionIdle time.Duration
 	sweepEvery  time.Duration

@@ -46,6 +46,9 @@ func (s *Service) SweepOnce(ctx context.Context) error {
 			s.log.Error("release: sweep", "err", err)
 		}
 	}()
+	if err := s.holdOrphans(ctx); err != nil {
+		return err
+	}
 	for _, q := range s.queues {
 		ttl := q.TTL
 		if ttl == 0 {
