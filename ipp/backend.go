@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"iter"
 	"net/http"
 	"time"
 )
@@ -33,8 +34,9 @@ type Backend interface {
 	// Job returns one job of queue, or ErrNotFound.
 	Job(ctx context.Context, queue string, id int) (Job, error)
 	// Jobs lists jobs of a queue in a stable order: by job ID, newest
-	// first for completed jobs, oldest first otherwise.
-	Jobs(ctx context.Context, q JobQuery) ([]Job, error)
+	// first for completed jobs, oldest first otherwise. An error ends
+	// the sequence; the Server stops reading when it has enough.
+	Jobs(ctx context.Context, q JobQuery) iter.Seq2[Job, error]
 	// CancelJob cancels a job that has not ended.
 	CancelJob(ctx context.Context, t JobTarget) (Job, error)
 	// CancelMyJobs cancels every job of t.User on t.Queue that has not ended,

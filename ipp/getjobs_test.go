@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -37,17 +38,20 @@ func (b *listBackend) Authenticate(context.Context, *http.Request, ipp.Printer) 
 	return ipp.Principal{Addr: "127.0.0.1"}, nil
 }
 
-func (b *listBackend) Jobs(_ context.Context, q ipp.JobQuery) ([]ipp.Job, error) {
+func (b *listBackend) Jobs(_ context.Context, q ipp.JobQuery) iter.Seq2[ipp.Job, error] {
 	b.calls = append(b.calls, q)
-	if len(b.calls) == b.fail {
-		return nil, errors.New("database gone")
+	return func(yield func(ipp.Job, error) bool) {
+		if len(b.calls) == b.fail {
+			yield(ipp.Job{}, errors.New("database gone"))
+			return
+		}
+		for id, n := q.After+1, 0; id <= b.n && (q.Limit == 0 || n < q.Limit); id, n = id+1, n+1 {
+			if !yield(ipp.Job{ID: id, Queue: "q", Name: fmt.Sprint("job ", id), Owner: "alice",
+				State: ipp.JobHeld}, nil) {
+				return
+			}
+		}
 	}
-	var out []ipp.Job
-	for id := q.After + 1; id <= b.n && (q.Limit == 0 || len(out) < q.Limit); id++ {
-		out = append(out, ipp.Job{ID: id, Queue: "q", Name: fmt.Sprint("job ", id), Owner: "alice",
-			State: ipp.JobHeld})
-	}
-	return out, nil
 }
 
 // getJobs sends Get-Jobs with limit (0: none) and returns the reply.

@@ -252,12 +252,12 @@ func (s *Server) listJobs(ctx context.Context, req *request, q JobQuery, limit i
 			// One more than the limit tells whether the list was cut.
 			q.Limit = min(s.jobsPage, limit+1-listed)
 		}
-		jobs, err := s.backend.Jobs(ctx, q)
-		if err != nil {
-			req.groups = nil
-			return false, err
-		}
-		for _, j := range jobs {
+		paged := 0
+		for j, err := range s.backend.Jobs(ctx, q) {
+			if err != nil {
+				req.groups = nil
+				return false, err
+			}
 			if limit > 0 && listed == limit {
 				return true, nil
 			}
@@ -267,11 +267,12 @@ func (s *Server) listJobs(ctx context.Context, req *request, q JobQuery, limit i
 				return false, fmt.Errorf("encode job %d: %w", j.ID, err)
 			}
 			listed++
+			paged++
+			q.After = j.ID
 		}
-		if len(jobs) < q.Limit {
+		if paged < q.Limit {
 			return false, nil
 		}
-		q.After = jobs[len(jobs)-1].ID
 	}
 }
 

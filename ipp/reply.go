@@ -68,12 +68,24 @@ func (s *Server) write(w http.ResponseWriter, resp *goipp.Message, lang, msg str
 // encodeGroup appends g in IPP's encoding to buf, as it appears within a
 // message: its delimiter tag, then its attributes.
 func encodeGroup(buf []byte, g goipp.Group) ([]byte, error) {
-	// goipp encodes whole messages only: encode g alone and keep what lies
-	// between the 8-byte message header and the end-of-attributes tag.
+	// goipp encodes whole messages only: encode g alone, straight onto
+	// buf (a Get-Jobs of thousands of jobs makes no buffer for each),
+	// then keep what lies between the 8-byte message header and the
+	// end-of-attributes tag.
+	start := len(buf)
+	w := appender{buf}
 	m := goipp.Message{Groups: goipp.Groups{g}}
-	b, err := m.EncodeBytes()
-	if err != nil {
-		return buf, err
+	if err := m.Encode(&w); err != nil {
+		return buf[:start], err
 	}
-	return append(buf, b[8:len(b)-1]...), nil
+	n := copy(w.b[start:], w.b[start+8:len(w.b)-1])
+	return w.b[:start+n], nil
+}
+
+// appender is an io.Writer that appends to b.
+type appender struct{ b []byte }
+
+func (a *appender) Write(p []byte) (int, error) {
+	a.b = append(a.b, p...)
+	return len(p), nil
 }

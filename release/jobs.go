@@ -36,8 +36,8 @@ func (s *Service) ownJob(ctx context.Context, t ipp.JobTarget) (Job, error) {
 	return j, nil
 }
 
-// jobs lists the jobs of a queue for Get-Jobs.
-func (b ippBackend) jobs(ctx context.Context, q ipp.JobQuery) ([]Job, error) {
+// jobRows queries the jobs of a queue for Get-Jobs, in ippColumns.
+func (b ippBackend) jobRows(ctx context.Context, q ipp.JobQuery) (*sql.Rows, error) {
 	s := b.s
 	db := s.db.WithContext(ctx).Where("queue = ?", q.Queue)
 	newestFirst := q.Which == "completed"
@@ -65,37 +65,22 @@ func (b ippBackend) jobs(ctx context.Context, q ipp.JobQuery) ([]Job, error) {
 		db = db.Limit(q.Limit)
 	}
 	rows, err := db.Model(&Job{}).Select(ippColumns).Rows()
-	if err != nil {
-		return nil, dbErr("list jobs", err)
-	}
-	defer rows.Close()
-	jobs, err := scanIPPJobs(rows, q.Limit)
-	return jobs, dbErr("list jobs", err)
+	return rows, dbErr("list jobs", err)
 }
 
 // ippColumns are the columns of jobs that IPP shows (Job.IPP), in the
-// order scanIPPJobs reads them.
+// order scanIPPJob reads them.
 var ippColumns = []string{"id", "queue", "name", "owner", "state", "reason", "message",
 	"created_at", "processed_at", "completed_at", "format", "size", "pages", "copies",
 	"sides", "color_mode", "media", "hold_until", "page_ranges"}
 
-// scanIPPJobs reads rows of ippColumns, room made at once for limit of
-// them (0: unknown), so that a page of a deep queue's Get-Jobs is not
-// copied each time the slice grows. It scans by hand because a
+// scanIPPJob reads a row of ippColumns into j. It scans by hand because a
 // Get-Jobs of a deep queue reads thousands of rows, and gorm's reflection
 // was most of its time (docs/BENCHMARKS.md).
-func scanIPPJobs(rows *sql.Rows, limit int) ([]Job, error) {
-	jobs := make([]Job, 0, min(max(limit, 0), 1000))
-	for rows.Next() {
-		var j Job
-		if err := rows.Scan(&j.ID, &j.Queue, &j.Name, &j.Owner, &j.State, &j.Reason, &j.Message,
-			&j.CreatedAt, &j.ProcessedAt, &j.CompletedAt, &j.Format, &j.Size, &j.Pages, &j.Copies,
-			&j.Sides, &j.ColorMode, &j.Media, &j.HoldUntil, &j.PageRanges); err != nil {
-			return nil, err
-		}
-		jobs = append(jobs, j)
-	}
-	return jobs, rows.Err()
+func scanIPPJob(rows *sql.Rows, j *Job) error {
+	return rows.Scan(&j.ID, &j.Queue, &j.Name, &j.Owner, &j.State, &j.Reason, &j.Message,
+		&j.CreatedAt, &j.ProcessedAt, &j.CompletedAt, &j.Format, &j.Size, &j.Pages, &j.Copies,
+		&j.Sides, &j.ColorMode, &j.Media, &j.HoldUntil, &j.PageRanges)
 }
 
 // cancelJob cancels a job that has not started printing and destroys its
