@@ -111,8 +111,8 @@ func (w *writeBehind) Write(p []byte) (int, error) {
 	n, err := w.f.Write(p)
 	w.written += int64(n)
 	if w.written-w.started >= writeBehindEvery {
-		// Only advice: a failure here shows again, for certain, in the
-		// fsync that decides whether the document is stored.
+		// Only advice: a write that fails shows in the fsync that
+		// decides whether the document is stored.
 		_ = w.start(w.f, w.started, w.written-w.started)
 		w.started = w.written
 	}
