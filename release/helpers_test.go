@@ -37,3 +37,18 @@ func startService(t *testing.T, db *database.DB, opts Options) (*Service, *audit
 	t.Cleanup(svc.Close)
 	return svc, log
 }
+
+// openSQLite returns a migrated SQLite database in a fresh data folder,
+// closed when the test ends.
+func openSQLite(t *testing.T) *database.DB {
+	t.Helper()
+	db, err := database.Open(t.Context(), "", t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := Migrate(t.Context(), db); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}

@@ -10,7 +10,6 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/printgate/printgate/audit"
-	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/internal/testdocs"
 	"github.com/printgate/printgate/internal/testenv"
 	"github.com/printgate/printgate/ipp"
@@ -24,18 +23,11 @@ import (
 // and the audit event of that release records the confirmation.
 func TestNotRecordedMayHavePrinted(t *testing.T) {
 	printer := testenv.IPPEvePrinter(t)
-	db, err := database.Open(t.Context(), "", t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := Migrate(t.Context(), db); err != nil {
-		t.Fatal(err)
-	}
+	db := openSQLite(t)
 	// The fault: while armed, the update that records the printer's job
 	// fails, as a database that goes away right then would.
 	var fail atomic.Bool
-	err = db.Callback().Update().Before("gorm:update").Register("test:fail-printer-job", func(tx *gorm.DB) {
+	err := db.Callback().Update().Before("gorm:update").Register("test:fail-printer-job", func(tx *gorm.DB) {
 		if set, ok := tx.Statement.Dest.(map[string]any); ok && fail.Load() {
 			if _, ok := set["printer_job_id"]; ok {
 				tx.AddError(errors.New("injected: the database went away"))

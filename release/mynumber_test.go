@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"testing"
-
-	"github.com/printgate/printgate/internal/database"
 )
 
 // TestMyNumberFloor: of the held jobs of a protecting queue, only a
@@ -15,14 +13,7 @@ import (
 // session sees a job still to be searched; a flagging queue's job is seen
 // as any other.
 func TestMyNumberFloor(t *testing.T) {
-	db, err := database.Open(t.Context(), "", t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := Migrate(t.Context(), db); err != nil {
-		t.Fatal(err)
-	}
+	db := openSQLite(t)
 	svc, _ := startService(t, db, Options{Queues: []Queue{
 		{Name: "protect", Mode: Hold, ReleaseFromWeb: true},
 		{Name: "flag", Mode: Hold, MyNumber: MyNumberFlag, ReleaseFromWeb: true},

@@ -95,18 +95,11 @@ func TestHoldOrphans(t *testing.T) {
 // with nobody sending it; the second stays held.
 func TestReleaseDeliversWhatItClaimed(t *testing.T) {
 	printer := testenv.IPPEvePrinter(t)
-	db, err := database.Open(t.Context(), "", t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := Migrate(t.Context(), db); err != nil {
-		t.Fatal(err)
-	}
+	db := openSQLite(t)
 	// The fault: while armed, the second claim's update fails.
 	var armed atomic.Bool
 	var claims atomic.Int32
-	err = db.Callback().Update().Before("gorm:update").Register("test:fail-second-claim", func(tx *gorm.DB) {
+	err := db.Callback().Update().Before("gorm:update").Register("test:fail-second-claim", func(tx *gorm.DB) {
 		if set, ok := tx.Statement.Dest.(map[string]any); ok && armed.Load() {
 			if _, ok := set["claimed_by"]; ok && claims.Add(1) == 2 {
 				tx.AddError(errors.New("injected: the database went away"))

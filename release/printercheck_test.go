@@ -43,14 +43,7 @@ func TestPrinterURIs(t *testing.T) {
 // printer prints one-sided, and its printed event says so.
 func TestDirectQueueDowngrade(t *testing.T) {
 	printer := testenv.IPPEvePrinter(t)
-	db, err := database.Open(t.Context(), "", t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := Migrate(t.Context(), db); err != nil {
-		t.Fatal(err)
-	}
+	db := openSQLite(t)
 	svc, log := startService(t, db, Options{Queues: []Queue{{Name: "now", Mode: Direct, Printer: printer.URI,
 		Formats: []string{"application/pdf"}, MaxSize: 1 << 20}}})
 	j, err := svc.IPP().PrintJob(t.Context(), ipp.JobRequest{Queue: "now", User: "hanako", Name: "minutes",
