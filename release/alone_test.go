@@ -2,7 +2,6 @@ package release
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"io"
 	"net"
@@ -21,15 +20,7 @@ import (
 // openPostgres opens a fresh, migrated PostgreSQL database at dsn.
 func openPostgres(t *testing.T, dsn string) *database.DB {
 	t.Helper()
-	db, err := database.Open(context.Background(), dsn, "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := Migrate(context.Background(), db); err != nil {
-		t.Fatal(err)
-	}
-	return db
+	return openMigrated(t, dsn, "")
 }
 
 // waitingStatement waits until the committer's one statement (alone.go)

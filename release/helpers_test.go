@@ -42,7 +42,14 @@ func startService(t *testing.T, db *database.DB, opts Options) (*Service, *audit
 // closed when the test ends.
 func openSQLite(t *testing.T) *database.DB {
 	t.Helper()
-	db, err := database.Open(t.Context(), "", t.TempDir(), nil)
+	return openMigrated(t, "", t.TempDir())
+}
+
+// openMigrated opens the database at dsn (SQLite in dataDir when dsn is
+// empty), migrated, and closes it when the test ends.
+func openMigrated(t *testing.T, dsn, dataDir string) *database.DB {
+	t.Helper()
+	db, err := database.Open(t.Context(), dsn, dataDir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
