@@ -77,7 +77,9 @@ func (s *Service) docName() string {
 // the queue, the spool quota and its owner's held-bytes limit leave; past
 // that it is refused and nothing of it remains. On success the caller
 // owns r and hands it to commit, then to release, or to discardDocument.
+// While it reads, the inspector's searches give way (arriving).
 func (s *Service) receive(ctx context.Context, q Queue, j *Job, doc io.Reader) (r received, err error) {
+	defer s.arriving()()
 	a, err := s.allowanceFor(ctx, q, j.Owner)
 	if err != nil {
 		return r, err

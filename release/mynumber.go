@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"errors"
 	"io"
 	"strconv"
 	"strings"
@@ -301,14 +302,23 @@ func (s *Service) inspectPending(ctx context.Context) bool {
 		s.log.Warn("release: find jobs to search for individual numbers", "err", dbErr("find", err))
 		return false
 	}
+	if len(jobs) == 0 {
+		s.searching.forgetGaveWay()
+	}
 	gave := false
 	for _, j := range jobs {
 		if !s.waitQuiet(ctx) {
 			return false
 		}
 		// Nobody waits for the inspector's searches: they run at the
-		// lowest priority, and give way to a user's search of the job.
+		// lowest priority, and give way to a user's search of the job
+		// and to arriving documents (giveway.go).
 		left, err := s.searchOnce(ctx, &j, false)
+		stopped := errors.Is(err, errGaveWay)
+		s.searching.countGaveWay(j.ID, stopped)
+		if stopped {
+			return true
+		}
 		if err != nil {
 			s.log.Warn("release: search a held job for individual numbers", "job", j.ID, "err", err)
 			return false
@@ -318,31 +328,6 @@ func (s *Service) inspectPending(ctx context.Context) bool {
 	// A job left to a user's search would be read again at once, still
 	// pending: the next wake or tick looks again.
 	return len(jobs) == 20 && !gave
-}
-
-// quietFor is how long no document may have arrived before the inspector
-// searches one: starting a sandbox costs a submission's worth of
-// processor many times over, so the inspector gives way while documents
-// arrive. A user at a device does not wait for it (inspectOwner), only
-// for a search of their job that it has already begun (searchOnce).
-const quietFor = 100 * time.Millisecond
-
-// waitQuiet waits until no document has arrived for quietFor; false when
-// ctx ends first.
-func (s *Service) waitQuiet(ctx context.Context) bool {
-	for {
-		since := time.Since(time.Unix(0, s.lastSubmit.Load()))
-		if since >= quietFor {
-			return true
-		}
-		t := time.NewTimer(quietFor - since)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return false
-		case <-t.C:
-		}
-	}
 }
 
 // measureColor returns what job id's document holds, colour or

@@ -189,11 +189,14 @@ type Service struct {
 	text           *convert.TextExtractor
 	textBackground *convert.TextExtractor
 	myNumberNotify string
-	// inspectWake wakes the inspector (mynumber.go); lastSubmit is when
-	// the last document arrived, in Unix nanoseconds, for the inspector
-	// to give way to submissions.
+	// inspectWake wakes the inspector (mynumber.go). For it to give way
+	// to submissions (giveway.go): lastSubmit is when the last document
+	// arrived, in Unix nanoseconds; receiving counts the documents
+	// arriving now, and arrivals tells that one began.
 	inspectWake chan struct{}
 	lastSubmit  atomic.Int64
+	receiving   atomic.Int32
+	arrivals    chan struct{}
 	searching   searching
 	// devicePrinters caches which printers stand behind each hold queue.
 	devicePrinters printerLists
@@ -239,6 +242,9 @@ type Service struct {
 	// them: the next batch.
 	waiting      atomic.Int32
 	beforeCommit func(jobs []int64)
+	// beforeSearch, when set (tests), is called as an inspector's search
+	// of a job begins, with the search's context.
+	beforeSearch func(search context.Context, job int64)
 	// journalDir and journal are the journal-first path (journaled.go);
 	// journal is nil without one.
 	journalDir string
@@ -319,6 +325,7 @@ func New(opts Options) (*Service, error) {
 	s.docPrefix = docPrefix(opts.DatabaseID)
 	s.scrub = make(chan struct{}, 1)
 	s.inspectWake = make(chan struct{}, 1)
+	s.arrivals = make(chan struct{}, 1)
 	s.newSpool = opts.NewSpool
 	if len(opts.GroupRules) > 0 {
 		if _, ok := opts.Directory.(directory.GroupDirectory); !ok {

@@ -19,6 +19,39 @@ import (
 type searching struct {
 	mu      sync.Mutex
 	running map[int64]chan struct{}
+	// gaveWay counts, by job, the inspector's searches that stopped for
+	// an arriving document (giveway.go).
+	gaveWay map[int64]int
+}
+
+// gaveWayCount says how many times the inspector's search of job id
+// stopped for an arriving document.
+func (s *searching) gaveWayCount(id int64) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.gaveWay[id]
+}
+
+// countGaveWay counts one more stop of the search of job id; with keep
+// false, it forgets the job's stops instead (its search ended).
+func (s *searching) countGaveWay(id int64, keep bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case !keep:
+		delete(s.gaveWay, id)
+	case s.gaveWay == nil:
+		s.gaveWay = map[int64]int{id: 1}
+	default:
+		s.gaveWay[id]++
+	}
+}
+
+// forgetGaveWay forgets every job's stops: none waits for a search.
+func (s *searching) forgetGaveWay() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.gaveWay)
 }
 
 // begin claims the search of job id. When no other search of it runs it
@@ -93,8 +126,21 @@ func (s *Service) inspectHeld(ctx context.Context, j *Job, user bool) error {
 			wg.Wait()
 			j.ContentColor = color
 		} else {
-			s.inspect(ctx, s.background(), q, j, section())
-			j.ContentColor = s.measureColor(ctx, s.background(), j.ID, j.Format, section())
+			search, stop := ctx, func() {}
+			if s.searching.gaveWayCount(j.ID) < maxGiveWay {
+				search, stop = s.giveWay(ctx)
+			}
+			if s.beforeSearch != nil {
+				s.beforeSearch(search, j.ID)
+			}
+			s.inspect(search, s.background(), q, j, section())
+			j.ContentColor = s.measureColor(search, s.background(), j.ID, j.Format, section())
+			gave := context.Cause(search) == errGaveWay
+			stop()
+			if gave {
+				doc.Close()
+				return errGaveWay
+			}
 		}
 		doc.Close()
 	}
