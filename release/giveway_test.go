@@ -1,18 +1,13 @@
 package release
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"testing"
 	"time"
 
-	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/internal/database"
-	"github.com/printgate/printgate/internal/testdocs"
 	"github.com/printgate/printgate/internal/testenv"
-	"github.com/printgate/printgate/ipp"
-	"github.com/printgate/printgate/release/convert"
 )
 
 func TestUntilQuiet(t *testing.T) {
@@ -92,31 +87,12 @@ func TestGiveWay(t *testing.T) {
 // next quiet moment; after maxGiveWay stops it runs to its end even with
 // a document arriving.
 func TestInspectorGivesWay(t *testing.T) {
-	testenv.Tool(t, "pdftotext")
-	testenv.Tool(t, "gs")
-	testenv.Tool(t, "prlimit")
-	x, err := convert.NewTextExtractor(convert.TextLimits())
-	if err != nil {
-		t.Fatal(err)
-	}
+	x := textExtractor(t)
 	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
-		ctx := t.Context()
-		svc, _ := startService(t, db, Options{Text: x, Queues: []Queue{
-			{Name: "plain", Mode: Hold, MyNumber: MyNumberOff}, {Name: "payroll", Mode: Hold}}})
-		// Submitted where nothing is searched, then made a job waiting
-		// for its search, so that the inspector is woken only below.
-		j, err := svc.IPP().PrintJob(ctx, ipp.JobRequest{Queue: "plain", User: "hanako", Name: "slip",
-			Document: ipp.DocumentInfo{Name: "slip.pdf", Format: "application/pdf"}},
-			bytes.NewReader(testdocs.PDF(1, "slip", testdocs.A4)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		db.Model(&Job{}).Where("id = ?", j.ID).Updates(map[string]any{"queue": "payroll", "sensitive": sensitivePending})
-		searches := func() int64 {
-			var n int64
-			db.Table("audit_events").Where("job_id = ? AND type = ?", j.ID, audit.EventSensitiveContentAbsent).Count(&n)
-			return n
-		}
+		svc := searchService(t, db, x)
+		// The one job of the test (below): the hook is set before it
+		// exists, as the inspector may find it at once.
+		searches := func() int64 { return searchEvents(db, 0) }
 
 		// Each search begins with a document arriving: the first
 		// maxGiveWay stop for it and record nothing, the next runs.
@@ -138,7 +114,11 @@ func TestInspectorGivesWay(t *testing.T) {
 			}
 			begins <- b
 		}
-		svc.inspectWake <- struct{}{}
+		pendingJob(t, svc, db)
+		select {
+		case svc.inspectWake <- struct{}{}:
+		default: // already woken
+		}
 		for i := range maxGiveWay + 1 {
 			select {
 			case b := <-begins:

@@ -45,38 +45,19 @@ func TestSearchingBegin(t *testing.T) {
 // searches only if it recorded nothing; a job already searched is not
 // searched again.
 func TestSearchOnce(t *testing.T) {
-	testenv.Tool(t, "pdftotext")
-	testenv.Tool(t, "gs")
-	testenv.Tool(t, "prlimit")
-	x, err := convert.NewTextExtractor(convert.TextLimits())
-	if err != nil {
-		t.Fatal(err)
-	}
+	x := textExtractor(t)
 	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
 		ctx := t.Context()
-		svc, _ := startService(t, db, Options{Text: x, Queues: []Queue{
-			{Name: "plain", Mode: Hold, MyNumber: MyNumberOff}, {Name: "payroll", Mode: Hold}}})
-		// Submitted where nothing is searched, then made a job waiting
-		// for its search, so that the inspector is not woken.
-		j, err := svc.IPP().PrintJob(ctx, ipp.JobRequest{Queue: "plain", User: "hanako", Name: "slip",
-			Document: ipp.DocumentInfo{Name: "slip.pdf", Format: "application/pdf"}},
-			bytes.NewReader(testdocs.PDF(1, "slip", testdocs.A4)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		db.Model(&Job{}).Where("id = ?", j.ID).Updates(map[string]any{"queue": "payroll", "sensitive": sensitivePending})
+		svc := searchService(t, db, x)
+		j := pendingJob(t, svc, db)
 		pending := func() bool {
 			var n int64
 			db.Model(&Job{}).Where("id = ? AND sensitive = ?", j.ID, sensitivePending).Count(&n)
 			return n == 1
 		}
-		searches := func() int64 {
-			var n int64
-			db.Table("audit_events").Where("job_id = ? AND type = ?", j.ID, audit.EventSensitiveContentAbsent).Count(&n)
-			return n
-		}
+		searches := func() int64 { return searchEvents(db, j.ID) }
 
-		end, _ := svc.searching.begin(int64(j.ID)) // another search of it runs
+		end, _ := svc.searching.begin(j.ID) // another search of it runs
 		if svc.inspectPending(ctx); !pending() {
 			t.Fatal("the inspector searched a job another search of which was running")
 		}
@@ -96,7 +77,7 @@ func TestSearchOnce(t *testing.T) {
 		}
 
 		// A job read while pending and searched since is not searched again.
-		stale := Job{ID: int64(j.ID), Queue: "payroll", Owner: "hanako", Format: "application/pdf", Sensitive: sensitivePending}
+		stale := Job{ID: j.ID, Queue: "payroll", Owner: "hanako", Format: "application/pdf", Sensitive: sensitivePending}
 		if _, err := svc.searchOnce(ctx, &stale, false); err != nil {
 			t.Fatal(err)
 		}
@@ -105,4 +86,54 @@ func TestSearchOnce(t *testing.T) {
 				stale.Sensitive, stale.ContentColor)
 		}
 	})
+}
+
+// textExtractor is the extractor of the search tests: pdftotext and
+// Ghostscript under prlimit.
+func textExtractor(t *testing.T) *convert.TextExtractor {
+	t.Helper()
+	testenv.Tool(t, "pdftotext")
+	testenv.Tool(t, "gs")
+	testenv.Tool(t, "prlimit")
+	x, err := convert.NewTextExtractor(convert.TextLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x
+}
+
+// searchService starts a service with a queue that searches for
+// individual numbers (payroll) and one that does not (plain).
+func searchService(t *testing.T, db *database.DB, x *convert.TextExtractor) *Service {
+	t.Helper()
+	svc, _ := startService(t, db, Options{Text: x, Queues: []Queue{
+		{Name: "plain", Mode: Hold, MyNumber: MyNumberOff}, {Name: "payroll", Mode: Hold}}})
+	return svc
+}
+
+// pendingJob returns a held job of svc's payroll queue waiting for its
+// search, submitted to plain and moved, so that the inspector is not
+// woken.
+func pendingJob(t *testing.T, svc *Service, db *database.DB) Job {
+	t.Helper()
+	j, err := svc.IPP().PrintJob(t.Context(), ipp.JobRequest{Queue: "plain", User: "hanako", Name: "slip",
+		Document: ipp.DocumentInfo{Name: "slip.pdf", Format: "application/pdf"}},
+		bytes.NewReader(testdocs.PDF(1, "slip", testdocs.A4)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Model(&Job{}).Where("id = ?", j.ID).Updates(map[string]any{"queue": "payroll", "sensitive": sensitivePending})
+	return Job{ID: int64(j.ID)}
+}
+
+// searchEvents counts the recorded searches that found nothing, of job
+// id or, with id 0, of every job.
+func searchEvents(db *database.DB, id int64) int64 {
+	q := db.Table("audit_events").Where("type = ?", audit.EventSensitiveContentAbsent)
+	if id != 0 {
+		q = q.Where("job_id = ?", id)
+	}
+	var n int64
+	q.Count(&n)
+	return n
 }
