@@ -77,7 +77,8 @@ func (s *Service) docName() string {
 // the queue, the spool quota and its owner's held-bytes limit leave; past
 // that it is refused and nothing of it remains. On success the caller
 // owns r and hands it to commit, then to release, or to discardDocument.
-// While it reads, the inspector's searches give way (arriving).
+// Until it returns, the inspector's searches give way (arriving): the
+// client waits for all of it, a direct queue's own search included.
 func (s *Service) receive(ctx context.Context, q Queue, j *Job, doc io.Reader) (r received, err error) {
 	defer s.arriving()()
 	a, err := s.allowanceFor(ctx, q, j.Owner)

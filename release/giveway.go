@@ -12,7 +12,9 @@ import (
 // way to documents arriving. It begins a search only once none has been
 // arriving for quietFor (waitQuiet), and a search under way stops as soon
 // as a document begins to arrive (giveWay), to be run again at the next
-// quiet moment. Judged by the end of submissions alone, large documents
+// quiet moment; a job that has waited searchWithin is searched whatever
+// arrives, so that a steady trickle of documents, or one slow upload,
+// cannot keep a job from its search for long. Judged by the end of submissions alone, large documents
 // streaming in for a tenth of a second each looked like quiet: in a
 // 10 MB benchmark the inspector ran Ghostscript beside them and took a
 // sixth of their throughput (docs/PERFORMANCE.md).
@@ -22,11 +24,12 @@ import (
 // only for a search of their job that it has already begun (searchOnce).
 const quietFor = 100 * time.Millisecond
 
-// maxGiveWay is how many times the inspector's search of one job stops
-// for arriving documents before it runs to its end whatever arrives: a
-// long search (the text recognition of a scan) in an office where someone
-// prints every few seconds must still end.
-const maxGiveWay = 3
+// searchWithin is how long after its submission a held job waits for a
+// quiet moment: after that, its search neither waits nor gives way. A job
+// not yet searched shows nowhere a release could print it (myNumberFloor)
+// and a user at a device has it searched at once (inspectOwner), but its
+// shorter My Number TTL and its notification wait for the search.
+const searchWithin = time.Minute
 
 // errGaveWay is the cause that ends an inspector's search when a document
 // begins to arrive.
@@ -47,6 +50,10 @@ func (s *Service) arriving() (arrived func()) {
 		s.receiving.Add(-1)
 	}
 }
+
+// overdue reports whether held job j has waited searchWithin for its
+// search.
+func (s *Service) overdue(j *Job) bool { return s.now().Sub(j.CreatedAt) >= searchWithin }
 
 // untilQuiet returns how long the inspector must still wait at now
 // before it may begin a search: zero once no document is arriving and
@@ -82,7 +89,7 @@ func (s *Service) waitQuiet(ctx context.Context) bool {
 func (s *Service) giveWay(ctx context.Context) (search context.Context, stop func()) {
 	search, cancel := context.WithCancelCause(ctx)
 	select {
-	case <-s.arrivals: // one that began before this search: waitQuiet saw it end
+	case <-s.arrivals: // one that began before this search, now counted in receiving or over
 	default:
 	}
 	if s.receiving.Load() > 0 {

@@ -1,13 +1,17 @@
 package release
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/printgate/printgate/internal/database"
+	"github.com/printgate/printgate/internal/testdocs"
 	"github.com/printgate/printgate/internal/testenv"
+	"github.com/printgate/printgate/ipp"
 )
 
 func TestUntilQuiet(t *testing.T) {
@@ -75,82 +79,113 @@ func TestGiveWay(t *testing.T) {
 		s := newService()
 		s.arriving()()
 		search, stop := s.giveWay(t.Context())
-		defer stop()
-		if ended(search) {
-			t.Errorf("a document that had arrived before the search stopped it (%v)", context.Cause(search))
+		if len(s.arrivals) != 0 {
+			t.Error("the search began with the arrival of a document that had arrived before it")
+		}
+		stop()
+		if cause := context.Cause(search); errors.Is(cause, errGaveWay) {
+			t.Errorf("a document that had arrived before the search stopped it (%v)", cause)
 		}
 	})
 }
 
 // TestInspectorGivesWay: the inspector's search of a held job stops when
-// a document begins to arrive, records nothing, and runs again at the
-// next quiet moment; after maxGiveWay stops it runs to its end even with
-// a document arriving.
+// a submission begins, records nothing, and runs again at the next quiet
+// moment; once the job has waited searchWithin, its search runs to its
+// end even with a submission arriving.
 func TestInspectorGivesWay(t *testing.T) {
 	x := textExtractor(t)
 	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
-		svc := searchService(t, db, x)
-		// The one job of the test (below): the hook is set before it
-		// exists, as the inspector may find it at once.
-		searches := func() int64 { return searchEvents(db, 0) }
+		ctx := t.Context()
+		clock := testenv.NewClockAt(time.Now())
+		svc, _ := startService(t, db, Options{Now: clock.Now, Text: x, Queues: []Queue{
+			{Name: "plain", Mode: Hold, MyNumber: MyNumberOff}, {Name: "payroll", Mode: Hold}}})
+		// What any search recorded: of the payroll job, the only one
+		// searched (plain searches nothing).
+		recorded := func() int64 {
+			var n int64
+			db.Table("audit_events").Where("type LIKE ?", "sensitive-content-%").Count(&n)
+			return n
+		}
+		submit := func() error {
+			_, err := svc.IPP().PrintJob(ctx, ipp.JobRequest{Queue: "plain", User: "taro", Name: "memo",
+				Document: ipp.DocumentInfo{Name: "memo.pdf", Format: "application/pdf"}},
+				bytes.NewReader(testdocs.PDF(1, "memo", testdocs.A4)))
+			return err
+		}
 
-		// Each search begins with a document arriving: the first
-		// maxGiveWay stop for it and record nothing, the next runs.
+		// Each search begins with a real submission to plain.
 		type begun struct {
 			recorded int64
 			stopped  bool
+			err      error
 		}
-		begins := make(chan begun, maxGiveWay+2)
-		last := make(chan func(), 1)
+		begins := make(chan begun, 4)
+		var overdue atomic.Bool
+		// Set before the job exists: the inspector may find it at once.
 		svc.beforeSearch = func(search context.Context, id int64) {
-			b := begun{recorded: searches()}
-			arrived := svc.arriving()
-			select {
-			case <-search.Done():
-				b.stopped = errors.Is(context.Cause(search), errGaveWay)
-				arrived()
-			case <-time.After(time.Second):
-				last <- arrived // arriving still while the search runs
+			b := begun{recorded: recorded(), err: submit()}
+			if !overdue.Load() {
+				select {
+				case <-search.Done():
+					b.stopped = errors.Is(context.Cause(search), errGaveWay)
+				case <-time.After(10 * time.Second):
+				}
 			}
-			begins <- b
+			select {
+			case begins <- b:
+			case <-ctx.Done(): // the test has ended
+			}
+		}
+		next := func() begun {
+			t.Helper()
+			select {
+			case b := <-begins:
+				if b.err != nil {
+					t.Fatal(b.err)
+				}
+				return b
+			case <-time.After(30 * time.Second):
+				t.Fatal("no search began")
+				return begun{}
+			}
 		}
 		pendingJob(t, svc, db)
 		select {
 		case svc.inspectWake <- struct{}{}:
 		default: // already woken
 		}
-		for i := range maxGiveWay + 1 {
-			select {
-			case b := <-begins:
-				if b.recorded != 0 {
-					t.Fatalf("search %d began after %d recorded searches, want none recorded", i+1, b.recorded)
-				}
-				if want := i < maxGiveWay; b.stopped != want {
-					t.Fatalf("search %d stopped for an arriving document: %v, want %v", i+1, b.stopped, want)
-				}
-			case <-time.After(30 * time.Second):
-				t.Fatalf("search %d never began", i+1)
-			}
+		if b := next(); !b.stopped || b.recorded != 0 {
+			t.Fatalf("a search with a submission arriving: stopped %v, %d recorded before; want stopped, none", b.stopped, b.recorded)
 		}
-		arrived := <-last
-		defer arrived()
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		deadline := time.After(30 * time.Second)
-		for searches() == 0 {
-			select {
-			case <-tick.C:
-			case <-deadline:
-				t.Fatal("the search that was not to give way recorded nothing")
-			}
+		if b := next(); !b.stopped || b.recorded != 0 {
+			t.Fatalf("the search run again at the next quiet moment: stopped %v, %d recorded before; want stopped again, none",
+				b.stopped, b.recorded)
 		}
-		if n := searches(); n != 1 {
+		if n := recorded(); n != 0 {
+			t.Fatalf("%d events recorded by searches that gave way", n)
+		}
+
+		overdue.Store(true)
+		clock.Advance(searchWithin)
+		if b := next(); b.stopped || b.recorded != 0 {
+			t.Fatalf("the search of an overdue job: stopped %v, %d recorded before; want neither", b.stopped, b.recorded)
+		}
+		testenv.WaitFor(t, "the overdue job's search", func() bool { return recorded() > 0 })
+		if n := recorded(); n != 1 {
 			t.Errorf("%d searches recorded, want 1", n)
 		}
-		select {
-		case b := <-begins:
-			t.Errorf("a search began after the job was searched: %+v", b)
-		default:
+		if n := svc.receiving.Load(); n != 0 {
+			t.Errorf("%d documents still counted arriving after every submission ended", n)
+		}
+		// A refused document ends its arrival too.
+		if _, err := svc.IPP().PrintJob(ctx, ipp.JobRequest{Queue: "plain", User: "taro", Name: "junk",
+			Document: ipp.DocumentInfo{Name: "junk", Format: "application/pdf"}},
+			bytes.NewReader([]byte("not a PDF at all"))); err == nil {
+			t.Error("a document that is not a PDF was accepted as one")
+		}
+		if n := svc.receiving.Load(); n != 0 {
+			t.Errorf("%d documents counted arriving after a refused one", n)
 		}
 	})
 }

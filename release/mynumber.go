@@ -109,6 +109,9 @@ func (s *Service) inspect(ctx context.Context, x *convert.TextExtractor, q Queue
 	}
 	chars := textCounter{leading: j.Format == convert.PostScript}
 	if err := x.Text(ctx, doc, j.Format, io.MultiWriter(&sc, &chars)); err != nil {
+		if errors.Is(context.Cause(ctx), errGaveWay) {
+			return // the search is thrown away and run again
+		}
 		// The error names a limit or an exit status, never the text.
 		s.log.Warn("release: look for individual numbers", "queue", q.Name, "err", err)
 		if f := sc.Finding(); f.Count > 0 {
@@ -302,21 +305,16 @@ func (s *Service) inspectPending(ctx context.Context) bool {
 		s.log.Warn("release: find jobs to search for individual numbers", "err", dbErr("find", err))
 		return false
 	}
-	if len(jobs) == 0 {
-		s.searching.forgetGaveWay()
-	}
 	gave := false
 	for _, j := range jobs {
-		if !s.waitQuiet(ctx) {
+		if !s.overdue(&j) && !s.waitQuiet(ctx) {
 			return false
 		}
 		// Nobody waits for the inspector's searches: they run at the
 		// lowest priority, and give way to a user's search of the job
 		// and to arriving documents (giveway.go).
 		left, err := s.searchOnce(ctx, &j, false)
-		stopped := errors.Is(err, errGaveWay)
-		s.searching.countGaveWay(j.ID, stopped)
-		if stopped {
+		if errors.Is(err, errGaveWay) {
 			return true
 		}
 		if err != nil {

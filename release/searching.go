@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -19,39 +20,6 @@ import (
 type searching struct {
 	mu      sync.Mutex
 	running map[int64]chan struct{}
-	// gaveWay counts, by job, the inspector's searches that stopped for
-	// an arriving document (giveway.go).
-	gaveWay map[int64]int
-}
-
-// gaveWayCount says how many times the inspector's search of job id
-// stopped for an arriving document.
-func (s *searching) gaveWayCount(id int64) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.gaveWay[id]
-}
-
-// countGaveWay counts one more stop of the search of job id; with keep
-// false, it forgets the job's stops instead (its search ended).
-func (s *searching) countGaveWay(id int64, keep bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch {
-	case !keep:
-		delete(s.gaveWay, id)
-	case s.gaveWay == nil:
-		s.gaveWay = map[int64]int{id: 1}
-	default:
-		s.gaveWay[id]++
-	}
-}
-
-// forgetGaveWay forgets every job's stops: none waits for a search.
-func (s *searching) forgetGaveWay() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	clear(s.gaveWay)
 }
 
 // begin claims the search of job id. When no other search of it runs it
@@ -127,17 +95,18 @@ func (s *Service) inspectHeld(ctx context.Context, j *Job, user bool) error {
 			j.ContentColor = color
 		} else {
 			search, stop := ctx, func() {}
-			if s.searching.gaveWayCount(j.ID) < maxGiveWay {
+			if !s.overdue(j) {
 				search, stop = s.giveWay(ctx)
 			}
+			defer stop()
 			if s.beforeSearch != nil {
 				s.beforeSearch(search, j.ID)
 			}
-			s.inspect(search, s.background(), q, j, section())
-			j.ContentColor = s.measureColor(search, s.background(), j.ID, j.Format, section())
-			gave := context.Cause(search) == errGaveWay
-			stop()
-			if gave {
+			if search.Err() == nil {
+				s.inspect(search, s.background(), q, j, section())
+				j.ContentColor = s.measureColor(search, s.background(), j.ID, j.Format, section())
+			}
+			if errors.Is(context.Cause(search), errGaveWay) {
 				doc.Close()
 				return errGaveWay
 			}
