@@ -14,10 +14,11 @@ import (
 // as a document begins to arrive (giveWay), to be run again at the next
 // quiet moment; a job that has waited searchWithin is searched whatever
 // arrives, so that a steady trickle of documents, or one slow upload,
-// cannot keep a job from its search for long. Judged by the end of submissions alone, large documents
-// streaming in for a tenth of a second each looked like quiet: in a
-// 10 MB benchmark the inspector ran Ghostscript beside them and took a
-// sixth of their throughput (docs/PERFORMANCE.md).
+// cannot keep a job from its search for long. Judged by the end of
+// submissions alone, large documents streaming in for a tenth of a
+// second each looked like quiet: in a 10 MB benchmark the inspector ran
+// Ghostscript beside them and took a sixth of their throughput
+// (docs/PERFORMANCE.md).
 
 // quietFor is how long no document may have arrived before the inspector
 // searches one. A user at a device does not wait for it (inspectOwner),
