@@ -98,8 +98,7 @@ func TestInspectorGivesWay(t *testing.T) {
 	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
 		ctx := t.Context()
 		clock := testenv.NewClockAt(time.Now())
-		svc, _ := startService(t, db, Options{Now: clock.Now, Text: x, Queues: []Queue{
-			{Name: "plain", Mode: Hold, MyNumber: MyNumberOff}, {Name: "payroll", Mode: Hold}}})
+		svc := searchService(t, db, x, clock.Now)
 		// What any search recorded: of the payroll job, the only one
 		// searched (plain searches nothing).
 		recorded := func() int64 {

@@ -48,7 +48,7 @@ func TestSearchOnce(t *testing.T) {
 	x := textExtractor(t)
 	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
 		ctx := t.Context()
-		svc := searchService(t, db, x)
+		svc := searchService(t, db, x, nil)
 		j := pendingJob(t, svc, db)
 		pending := func() bool {
 			var n int64
@@ -103,10 +103,11 @@ func textExtractor(t *testing.T) *convert.TextExtractor {
 }
 
 // searchService starts a service with a queue that searches for
-// individual numbers (payroll) and one that does not (plain).
-func searchService(t *testing.T, db *database.DB, x *convert.TextExtractor) *Service {
+// individual numbers (payroll) and one that does not (plain), on the
+// clock now (nil: the wall clock).
+func searchService(t *testing.T, db *database.DB, x *convert.TextExtractor, now func() time.Time) *Service {
 	t.Helper()
-	svc, _ := startService(t, db, Options{Text: x, Queues: []Queue{
+	svc, _ := startService(t, db, Options{Now: now, Text: x, Queues: []Queue{
 		{Name: "plain", Mode: Hold, MyNumber: MyNumberOff}, {Name: "payroll", Mode: Hold}}})
 	return svc
 }
@@ -126,14 +127,9 @@ func pendingJob(t *testing.T, svc *Service, db *database.DB) Job {
 	return Job{ID: int64(j.ID)}
 }
 
-// searchEvents counts the recorded searches that found nothing, of job
-// id or, with id 0, of every job.
+// searchEvents counts the recorded searches of job id that found nothing.
 func searchEvents(db *database.DB, id int64) int64 {
-	q := db.Table("audit_events").Where("type = ?", audit.EventSensitiveContentAbsent)
-	if id != 0 {
-		q = q.Where("job_id = ?", id)
-	}
 	var n int64
-	q.Count(&n)
+	db.Table("audit_events").Where("job_id = ? AND type = ?", id, audit.EventSensitiveContentAbsent).Count(&n)
 	return n
 }
