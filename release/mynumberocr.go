@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"errors"
 	"io"
 
 	"github.com/printgate/printgate/audit/mynumber"
@@ -113,7 +114,7 @@ func (s *Service) recognise(ctx context.Context, x *convert.TextExtractor, q Que
 		}
 		return f
 	}
-	if err != nil {
+	if err != nil && !errors.Is(context.Cause(ctx), errGaveWay) {
 		// The error names a limit or an exit status, never the text.
 		s.log.Warn("release: recognise a scanned document's text", "queue", q.Name, "err", err)
 		uncheckable(j, "failed")
