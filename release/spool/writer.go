@@ -96,6 +96,11 @@ func (s *Spool) Create(ctx context.Context, name string, maxSize int64) (*Writer
 // its last MiB and the file system's journal, not for all of it.
 const writeBehindEvery = 1 << 20
 
+// pageAlign is where a writeback range ends: a multiple of every page
+// size Linux uses (4 KiB, and 64 KiB on some arm64 and ppc64 kernels),
+// and a divisor of writeBehindEvery.
+const pageAlign = 64 << 10
+
 // writeBehind writes a document's sealed bytes into its file, starting
 // their writeback every writeBehindEvery bytes. It has no Close: sio
 // closes its destination if it can, and Commit must fsync before closing.
@@ -111,10 +116,15 @@ func (w *writeBehind) Write(p []byte) (int, error) {
 	n, err := w.f.Write(p)
 	w.written += int64(n)
 	if w.written-w.started >= writeBehindEvery {
+		// Whole pages only: a page handed over half written would be
+		// dirtied again by the next write, and if its writeback were
+		// still under way then, the next range's advice would pass it
+		// by, leaving it for the flusher.
+		end := w.written &^ (pageAlign - 1)
 		// Only advice: a write that fails shows in the fsync that
 		// decides whether the document is stored.
-		_ = w.start(w.f, w.started, w.written-w.started)
-		w.started = w.written
+		_ = w.start(w.f, w.started, end-w.started)
+		w.started = end
 	}
 	return n, err
 }
