@@ -270,8 +270,8 @@ func (s *Service) wakeInspector(j Job) {
 	if j.Sensitive != sensitivePending {
 		return
 	}
-	// Wall time, not Options.Now: this schedules work, it decides nothing.
-	s.lastSubmit.Store(time.Now().UnixNano())
+	// The inspector's wait for a quiet moment counts from the end of the
+	// job's arrival (arriving).
 	select {
 	case s.inspectWake <- struct{}{}:
 	default:
