@@ -8,8 +8,9 @@
 #
 # DOC is printgate-load's --generate-pdf size (10KB). AB_FILL=N first
 # fills each server with N held jobs (8 clients, not counted), for the
-# rate with a deep queue. Prints one line per run: the build, jobs/s and
-# p99 ms. PostgreSQL is the local one at
+# rate with a deep queue. Prints one line per run: the build, jobs/s, p99
+# ms, the server's CPU ms a job and its threads' sleeps (voluntary
+# context switches) a job. PostgreSQL is the local one at
 # BENCH_PG_URL (a database is made for each run).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -31,13 +32,24 @@ run() { # build
 	start_hold_printgate "$work/printgate-$1" "$d" "$db" "$pg_admin"
 	local target=ipp://127.0.0.1:$port/ipp/print/hold
 	"$work/load" --target "$target" --generate-pdf "$doc" --jobs $((200 + fill)) --concurrency "$((fill > 0 ? 8 : clients))" --user-name bench >/dev/null
+	local before after
+	before=$(cpu_and_switches "$pid")
 	"$work/load" --target "$target" --generate-pdf "$doc" --jobs "$jobs" --concurrency "$clients" --user-name bench |
 		sed -n 's/^RESULT //p' |
-		python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["per_s"], r["latency_ms"]["p99"])' |
+		python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["per_s"], r["latency_ms"]["p99"], end=" ")' |
 		sed "s/^/$1 /"
+	after=$(cpu_and_switches "$pid")
+	python3 -c 'import sys; b, a, n = sys.argv[1].split(), sys.argv[2].split(), int(sys.argv[3]); print(round((int(a[0]) - int(b[0])) * 10 / n, 3), round((int(a[1]) - int(b[1])) / n, 1))' "$before" "$after" "$jobs"
 	kill "$pid" && wait "$pid" 2>/dev/null || true
 }
-echo "build jobs/s p99-ms ($db, $clients clients, $doc, $fill held before; A = $rev, B = working tree)"
+# cpu_and_switches PID: the process's CPU time in clock ticks (user and
+# system; 100 a second) and its threads' voluntary context switches, each
+# a thread that went to sleep: what a job costs beside its rate, which
+# the noise of a shared machine hides better.
+cpu_and_switches() {
+	echo "$(awk '{print $14 + $15}' "/proc/$1/stat") $(cat /proc/"$1"/task/*/status | awk '/^voluntary_ctxt_switches/ {s += $2} END {print s}')"
+}
+echo "build jobs/s p99-ms cpu-ms/job sleeps/job ($db, $clients clients, $doc, $fill held before; A = $rev, B = working tree)"
 for _ in $(seq "$rounds"); do
 	run A
 	run B
