@@ -230,8 +230,8 @@ func (s *Service) writeLocked(ctx context.Context, all []*submission) error {
 	// milliseconds; SQLite's busy timeout and the write gate bound its
 	// waits). A context that can end costs every statement a goroutine
 	// of the driver's that watches it, and the transaction one of
-	// database/sql's: at one client 1.5-3 more thread wake-ups a job and
-	// 4-24 % of printgate's CPU a job, at 8 clients 6-7 %.
+	// database/sql's: threads woken and put back to sleep on every job,
+	// a few per cent of printgate's CPU (docs/BENCHMARKS.md).
 	ctx = context.WithoutCancel(ctx)
 	err := s.group.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		batch, err := s.admitHeld(tx, all)
