@@ -24,7 +24,9 @@ import (
 func TestReleaseConverts(t *testing.T) {
 	testenv.Tool(t, "gs")
 	e := newReleaseEnv(t, "", func(c *Config) {
-		c.Convert.MaxCPU, c.Convert.Timeout = time.Second, 5*time.Second
+		// The loops end on the processor time; the wall time only
+		// bounds a busy machine's share of it.
+		c.Convert.MaxCPU, c.Convert.Timeout = time.Second, 20*time.Second
 		// The documents the converter gives up on defeat the My Number
 		// search too, which would hold them from a card-only session
 		// (TestMyNumberFailsClosed): this test is of conversion.

@@ -83,18 +83,22 @@ func testMonitorDeviceJobLog(t *testing.T, dbURL string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	printed := time.Now()
 	if out, err := testenv.RunIpptool(t, docs, "-t", "-d", "requester=mallory", "-f", "document-a4.pdf",
 		printer.URI, mustAbs(t, "testdata/monitor/print-as.test")); err != nil {
 		t.Fatalf("ipptool: %v\n%s", err, out)
 	}
+	// From the printer's acceptance: it still counts the pages (a
+	// script running pdfinfo) before the job completes, which a busy
+	// machine can stretch to seconds; a monitor polling far slower than
+	// its interval still shows.
+	printed := time.Now()
 	var observed []map[string]any
 	testenv.WaitFor(t, "mallory's job in the export", func() bool {
 		observed = ofType(exported(t, e.cfg, "--user", "mallory"), monitor.EventDeviceJobObserved)
 		return len(observed) > 0
 	})
-	if took := time.Since(printed); took > 2*monitorPoll+time.Second {
-		t.Errorf("the job was recorded %v after it printed, want within two poll intervals (%v)", took, 2*monitorPoll)
+	if took := time.Since(printed); took > 2*monitorPoll+5*time.Second {
+		t.Errorf("the job was recorded %v after the printer took it, want within two poll intervals (%v) and its printing", took, 2*monitorPoll)
 	}
 	ev := observed[0]
 	if len(observed) != 1 || ev["owner"] != "mallory" || detail(ev, "pages") != "2" || detail(ev, "source") != monitor.SourcePrinterLog ||
