@@ -82,19 +82,29 @@ func TestKilledWriterLeavesNoPartialDocument(t *testing.T) {
 		}
 		var mu sync.Mutex
 		lines := []string{}
-		done := make(chan struct{})
+		done, writing := make(chan struct{}), make(chan struct{})
 		go func() {
 			defer close(done)
 			sc := bufio.NewScanner(stdout)
 			for sc.Scan() {
 				mu.Lock()
+				if len(lines) == 0 {
+					close(writing)
+				}
 				lines = append(lines, sc.Text())
 				mu.Unlock()
 			}
 		}()
 		// Vary the moment of the kill; the helper commits a document
-		// every few milliseconds.
-		time.Sleep(time.Duration(150+37*round) * time.Millisecond)
+		// every few milliseconds once it has started, which a busy
+		// machine can take long to do: the moments count from its first
+		// document (or its first line of any kind).
+		select {
+		case <-writing:
+		case <-done:
+		case <-time.After(30 * time.Second):
+		}
+		time.Sleep(time.Duration(37*round) * time.Millisecond)
 		cmd.Process.Kill()
 		<-done
 		cmd.Wait()
