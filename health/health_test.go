@@ -58,7 +58,10 @@ func TestReady(t *testing.T) {
 			503, "not ready", "database unreachable", map[string]string{"database": "database unreachable", "spool": "ok"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := New(Options{Timeout: 50 * time.Millisecond}, tc.checks...)
+			// Long enough that a check which answers at once is not
+			// timed out by a busy machine's scheduling, short enough
+			// for the one that hangs.
+			c := New(Options{Timeout: 500 * time.Millisecond}, tc.checks...)
 			code, st := probe(t, c.ServeReady)
 			if code != tc.code || st.Status != tc.status || st.Reason != tc.reason {
 				t.Errorf("got %d %+v, want %d %s %q", code, st, tc.code, tc.status, tc.reason)
