@@ -226,13 +226,18 @@ func (s *Service) writeBatch(ctx context.Context, all []*submission) error {
 
 // writeLocked is writeBatch's transaction.
 func (s *Service) writeLocked(ctx context.Context, all []*submission) error {
-	// The batch runs to its end even when printgate stops (a few
-	// milliseconds; SQLite's busy timeout and the write gate bound its
-	// waits). A context that can end costs every statement a goroutine
-	// of the driver's that watches it, and the transaction one of
-	// database/sql's: threads woken and put back to sleep on every job,
-	// a few per cent of printgate's CPU (docs/BENCHMARKS.md).
-	ctx = context.WithoutCancel(ctx)
+	if s.texts.Dialect() == database.SQLite {
+		// On SQLite the batch runs to its end even when printgate stops
+		// (a few milliseconds; the busy timeout and the write gate bound
+		// its waits). A context that can end costs every statement a
+		// goroutine of the driver's that watches it, and the transaction
+		// one of database/sql's: threads woken and put back to sleep on
+		// every job, a few per cent of printgate's CPU
+		// (docs/BENCHMARKS.md). PostgreSQL's driver watches without a
+		// goroutine, and only the context ends a statement stuck on a
+		// connection gone silent.
+		ctx = context.WithoutCancel(ctx)
+	}
 	err := s.group.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		batch, err := s.admitHeld(tx, all)
 		if err != nil || len(batch) == 0 {
