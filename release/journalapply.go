@@ -21,12 +21,19 @@ func (s *Service) applier(ctx context.Context) {
 	tick := time.NewTicker(retireEvery)
 	defer tick.Stop()
 	for {
-		select {
-		case <-ctx.Done():
-			s.applyPending(context.WithoutCancel(ctx), true)
-			return
-		case <-jn.more:
-		case <-tick.C:
+		jn.mu.Lock()
+		idle := len(jn.pending) == 0
+		jn.mu.Unlock()
+		// Records that came while the last batch was applied do not
+		// wake the applier (add): it goes on to them at once.
+		if idle {
+			select {
+			case <-ctx.Done():
+				s.applyPending(context.WithoutCancel(ctx), true)
+				return
+			case <-jn.more:
+			case <-tick.C:
+			}
 		}
 		for {
 			jn.mu.Lock()

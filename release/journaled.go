@@ -230,7 +230,8 @@ func (s *Service) commitJournaled(ctx context.Context, batch []*submission) {
 // from here on.
 func (jn *journaled) add(pend []pendingRecord) {
 	jn.mu.Lock()
-	if len(jn.pending) == 0 {
+	first := len(jn.pending) == 0
+	if first {
 		jn.since = time.Now()
 	}
 	jn.pending = append(jn.pending, pend...)
@@ -238,10 +239,16 @@ func (jn *journaled) add(pend []pendingRecord) {
 		jn.heldPending[p.rec.Job.Owner] += p.rec.Job.Size
 	}
 	jn.appended.Store(pend[len(pend)-1].seq)
+	full := len(jn.pending) >= applyBatch
 	jn.mu.Unlock()
-	select {
-	case jn.more <- struct{}{}:
-	default:
+	// The applier needs waking only to start its wait (the first record)
+	// or to end it early (a full batch): woken for every record, it cost
+	// the committer a thread's wake-up on every job.
+	if first || full {
+		select {
+		case jn.more <- struct{}{}:
+		default:
+		}
 	}
 }
 
