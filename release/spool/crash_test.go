@@ -82,29 +82,28 @@ func TestKilledWriterLeavesNoPartialDocument(t *testing.T) {
 		}
 		var mu sync.Mutex
 		lines := []string{}
-		done, writing := make(chan struct{}), make(chan struct{})
+		// Vary the moment of the kill: after round+1 documents, in
+		// the middle of the next one's writing (the helper reports each
+		// as it commits it). Counted in documents, not in time, which a
+		// busy machine stretches past any fixed moment.
+		done, enough := make(chan struct{}), make(chan struct{})
 		go func() {
 			defer close(done)
 			sc := bufio.NewScanner(stdout)
 			for sc.Scan() {
 				mu.Lock()
-				if len(lines) == 0 {
-					close(writing)
-				}
 				lines = append(lines, sc.Text())
+				if len(lines) == round+1 {
+					close(enough)
+				}
 				mu.Unlock()
 			}
 		}()
-		// Vary the moment of the kill; the helper commits a document
-		// every few milliseconds once it has started, which a busy
-		// machine can take long to do: the moments count from its first
-		// document (or its first line of any kind).
 		select {
-		case <-writing:
+		case <-enough:
 		case <-done:
 		case <-time.After(30 * time.Second):
 		}
-		time.Sleep(time.Duration(37*round) * time.Millisecond)
 		cmd.Process.Kill()
 		<-done
 		cmd.Wait()
