@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -153,12 +154,30 @@ func TestNoInjection(t *testing.T) {
 // TestScratchRemoved: a converter killed at its limits leaves none of its
 // temporary files behind.
 func TestScratchRemoved(t *testing.T) {
-	before, _ := filepath.Glob("/dev/shm/printgate-convert-*")
 	c := newConverter(t, Limits{Memory: 256 << 20, CPU: time.Second, Wall: 5 * time.Second, Input: 1 << 20, Output: 64 << 20})
-	if _, err := convert(t, c, []byte("%!PS\n{ 1 pop } loop\n"), PostScript, Target{Format: PostScript}); err == nil {
-		t.Fatal("an endless loop converted")
+	// Under bubblewrap the scratch space is the sandbox's own /tmp, and
+	// no folder is made: the fallback sandbox is the one that makes one.
+	c.box.bwrap = ""
+	scratch, err := scratchDir()
+	if err != nil {
+		t.Fatal(err)
 	}
-	after, _ := filepath.Glob("/dev/shm/printgate-convert-*")
+	os.Remove(scratch)
+	pattern := filepath.Join(filepath.Dir(scratch), "printgate-convert-*")
+	before, _ := filepath.Glob(pattern)
+	out, err := c.Convert(context.Background(), bytes.NewReader([]byte("%!PS\n{ 1 pop } loop\n")), PostScript, Target{Format: PostScript})
+	if err != nil {
+		t.Fatal(err)
+	}
+	during, _ := filepath.Glob(pattern)
+	if len(during) <= len(before) {
+		t.Fatalf("no scratch folder while converting (%d before, %d during): nothing here to remove", len(before), len(during))
+	}
+	if _, err := io.ReadAll(out); err == nil {
+		t.Error("an endless loop converted")
+	}
+	out.Close()
+	after, _ := filepath.Glob(pattern)
 	if len(after) > len(before) {
 		t.Errorf("scratch folders left: %v", after)
 	}
