@@ -230,10 +230,9 @@ func (s *Service) writeLocked(ctx context.Context, all []*submission) error {
 		// On SQLite the batch runs to its end even when printgate stops
 		// (a few milliseconds; the busy timeout and the write gate bound
 		// its waits). A context that can end costs every statement a
-		// goroutine of the driver's that watches it, and the transaction
-		// one of database/sql's: threads woken and put back to sleep on
-		// every job, a few per cent of printgate's CPU
-		// (docs/BENCHMARKS.md). PostgreSQL's driver watches without a
+		// goroutine of the driver's that watches it: threads woken and
+		// put back to sleep on every job, a few per cent of printgate's
+		// CPU (docs/BENCHMARKS.md). PostgreSQL's driver watches without a
 		// goroutine, and only the context ends a statement stuck on a
 		// connection gone silent.
 		ctx = context.WithoutCancel(ctx)

@@ -54,7 +54,11 @@ func (db *DB) NewGroupCommitter(ctx context.Context) (*GroupCommitter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("database: group committer: %w", err)
 	}
-	conn := newStmtConn(sc, db.gate)
+	conn, err := newStmtConn(ctx, sc, db.gate)
+	if err != nil {
+		sc.Close()
+		return nil, fmt.Errorf("database: group committer: %w", err)
+	}
 	g := &GroupCommitter{conn: conn}
 	// Held open for the committer's life, this connection also keeps the
 	// log file from being deleted and created anew (SQLite deletes it

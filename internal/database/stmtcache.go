@@ -3,6 +3,7 @@ package database
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -30,16 +31,49 @@ type stmtConn struct {
 
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt
+	// begin, commit and rollback are the transactions' own statements,
+	// kept apart from the cache's texts.
+	begin, commit, rollback *sql.Stmt
+	// ended is a database/sql transaction that has ended: the Row of its
+	// QueryRowContext carries sql.ErrTxDone, as no Row made here can.
+	ended *sql.Tx
 }
 
-func newStmtConn(conn *sql.Conn, gate writeGate) *stmtConn {
-	return &stmtConn{Conn: conn, gate: gate, stmts: make(map[string]*sql.Stmt)}
+func newStmtConn(ctx context.Context, conn *sql.Conn, gate writeGate) (*stmtConn, error) {
+	c := &stmtConn{Conn: conn, gate: gate, stmts: make(map[string]*sql.Stmt)}
+	var err error
+	// IMMEDIATE, as the pool's _txlock asks: the write lock is taken at
+	// the start, never in the middle of a transaction that has read.
+	for q, st := range map[string]**sql.Stmt{"BEGIN IMMEDIATE": &c.begin, "COMMIT": &c.commit, "ROLLBACK": &c.rollback} {
+		if *st, err = conn.PrepareContext(ctx, q); err != nil {
+			c.closeStmts()
+			return nil, fmt.Errorf("prepare: %w", err)
+		}
+	}
+	if c.ended, err = conn.BeginTx(ctx, nil); err == nil {
+		err = c.ended.Rollback()
+	}
+	if err != nil {
+		c.closeStmts()
+		return nil, err
+	}
+	return c, nil
 }
 
 // BeginTx begins a transaction on the connection (gorm.ConnPoolBeginner).
 // A full cache starts afresh here, between transactions, never under a
 // statement of one whose rows are still being read.
+//
+// The transaction is SQLite's own BEGIN IMMEDIATE, COMMIT and ROLLBACK
+// run on the connection, not a database/sql Tx: a Tx starts a goroutine
+// that waits for its end, and its commit wakes that goroutine, a thread
+// woken on the other core and put back to sleep for every batch
+// (docs/BENCHMARKS.md). The connection is this committer's alone, and
+// its statements already ran outside the Tx (stmtTx).
 func (c *stmtConn) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool, error) {
+	if opts != nil && (opts.ReadOnly || opts.Isolation != sql.LevelDefault) {
+		return nil, errors.New("database: the committer's transactions are SQLite's default ones")
+	}
 	c.mu.Lock()
 	if len(c.stmts) >= maxCachedStmts {
 		c.closeStmtsLocked()
@@ -49,12 +83,11 @@ func (c *stmtConn) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnP
 	if err != nil {
 		return nil, err
 	}
-	tx, err := c.Conn.BeginTx(ctx, opts)
-	if err != nil {
+	if _, err := c.begin.ExecContext(ctx); err != nil {
 		leave()
 		return nil, err
 	}
-	return &stmtTx{gatedTx: gatedTx{Tx: tx, leave: leave}, c: c}, nil
+	return &stmtTx{c: c, leave: leave}, nil
 }
 
 // stmt returns q prepared on the connection. The transaction's statements
@@ -84,20 +117,63 @@ func (c *stmtConn) closeStmtsLocked() {
 	}
 }
 
-// Close closes the cached statements and the connection.
-func (c *stmtConn) Close() error {
+// closeStmts closes every statement of the connection.
+func (c *stmtConn) closeStmts() {
 	c.mu.Lock()
 	c.closeStmtsLocked()
 	c.mu.Unlock()
+	for _, st := range []*sql.Stmt{c.begin, c.commit, c.rollback} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+// Close closes the statements and the connection.
+func (c *stmtConn) Close() error {
+	c.closeStmts()
 	return c.Conn.Close()
 }
 
-// stmtTx is a transaction of a stmtConn: every statement runs prepared.
-// The statements run on the connection, not through sql.Tx, so stmtTx
-// keeps sql.Tx's rule itself: nothing runs once the transaction ended.
+// stmtTx is a transaction of a stmtConn: every statement runs prepared,
+// on the connection. stmtTx keeps sql.Tx's rule itself: nothing runs once
+// the transaction ended.
 type stmtTx struct {
-	gatedTx // holds the write gate; ended once committed or rolled back
-	c       *stmtConn
+	c     *stmtConn
+	leave func() // gives the write gate back
+	left  bool   // the transaction ended and gave the gate back
+}
+
+// Commit commits the transaction and gives the gate back. A COMMIT that
+// fails (a deferred constraint, a busy database) leaves SQLite's
+// transaction open on the connection: it is rolled back, so that the
+// next BEGIN finds none and nothing of this one is kept.
+func (t *stmtTx) Commit() error {
+	if t.left {
+		return sql.ErrTxDone
+	}
+	t.left = true
+	defer t.leave()
+	// The end runs whatever became of the context the work ran under.
+	ctx := context.Background()
+	_, err := t.c.commit.ExecContext(ctx)
+	if err != nil {
+		// SQLite may have rolled back already; then this ROLLBACK has
+		// nothing to end, and says only that.
+		_, _ = t.c.rollback.ExecContext(ctx)
+	}
+	return err
+}
+
+// Rollback rolls the transaction back and gives the gate back.
+func (t *stmtTx) Rollback() error {
+	if t.left {
+		return sql.ErrTxDone
+	}
+	t.left = true
+	defer t.leave()
+	_, err := t.c.rollback.ExecContext(context.Background())
+	return err
 }
 
 // prepared returns q prepared, or sql.ErrTxDone once t ended.
@@ -106,6 +182,15 @@ func (t *stmtTx) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
 		return nil, sql.ErrTxDone
 	}
 	return t.c.stmt(ctx, q)
+}
+
+// PrepareContext prepares q for the caller, who closes it
+// (gorm.ConnPool).
+func (t *stmtTx) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
+	if t.left {
+		return nil, sql.ErrTxDone
+	}
+	return t.c.Conn.PrepareContext(ctx, q)
 }
 
 func (t *stmtTx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
@@ -127,9 +212,12 @@ func (t *stmtTx) QueryContext(ctx context.Context, q string, args ...any) (*sql.
 func (t *stmtTx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
 	st, err := t.prepared(ctx, q)
 	if err != nil {
-		// A Row carries no error of its own making: let the transaction
-		// prepare it and report why.
-		return t.Tx.QueryRowContext(ctx, q, args...)
+		// A Row carries no error of its own making: let the connection
+		// prepare it and report why (or that the transaction ended).
+		if t.left {
+			return t.c.ended.QueryRowContext(ctx, q, args...)
+		}
+		return t.c.Conn.QueryRowContext(ctx, q, args...)
 	}
 	return st.QueryRowContext(ctx, args...)
 }

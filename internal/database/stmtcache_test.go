@@ -89,3 +89,54 @@ func TestGroupCommitterPreparesOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupCommitterFailedCommit: on SQLite the committer's transactions
+// are SQLite's own BEGIN and COMMIT on its connection. A COMMIT that
+// fails (here a deferred foreign key) keeps nothing, gives the write gate
+// back and leaves no transaction open: the next one runs.
+func TestGroupCommitterFailedCommit(t *testing.T) {
+	ctx := context.Background()
+	db, err := database.Open(ctx, "", t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range []string{
+		"CREATE TABLE parent (id INTEGER PRIMARY KEY)",
+		"CREATE TABLE child (p INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)",
+	} {
+		if err := db.Exec(q).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	g, err := db.NewGroupCommitter(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	insert := func(qs ...string) error {
+		return g.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			for _, q := range qs {
+				if _, err := tx.Statement.ConnPool.ExecContext(ctx, q); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	err = insert("INSERT INTO child (p) VALUES (1)")
+	if !errors.Is(err, gorm.ErrForeignKeyViolated) {
+		t.Fatalf("a commit that breaks a deferred foreign key: %v, want it refused", err)
+	}
+	if db.GateHeld() {
+		t.Error("the write gate is still held after the failed commit")
+	}
+	if err := insert("INSERT INTO parent (id) VALUES (1)", "INSERT INTO child (p) VALUES (1)"); err != nil {
+		t.Fatalf("the transaction after a failed commit: %v", err)
+	}
+	var n int64
+	db.Raw("SELECT count(*) FROM child").Scan(&n)
+	if n != 1 {
+		t.Errorf("%d child rows, want 1: the failed commit's row must not be there", n)
+	}
+}
