@@ -119,6 +119,9 @@ func (g *GroupCommitter) Close() error {
 		errs = append(errs, g.Sync(), g.wal.Close())
 	}
 	if g.conn != nil {
+		// SQLite keeps the setting inside a transaction: one left open
+		// ends first.
+		g.conn.rollbackStale()
 		// The pool's other connections expect synchronous=FULL.
 		_, err := g.conn.ExecContext(context.Background(), "PRAGMA synchronous = FULL")
 		errs = append(errs, err, g.conn.Close())

@@ -50,7 +50,9 @@ func newStmtConn(ctx context.Context, conn *sql.Conn, gate writeGate) (*stmtConn
 			return nil, fmt.Errorf("prepare: %w", err)
 		}
 	}
-	if c.ended, err = conn.BeginTx(ctx, nil); err == nil {
+	// Read-only: a plain deferred BEGIN, which takes no lock outside the
+	// write gate.
+	if c.ended, err = conn.BeginTx(ctx, &sql.TxOptions{ReadOnly: true}); err == nil {
 		err = c.ended.Rollback()
 	}
 	if err != nil {
@@ -83,11 +85,25 @@ func (c *stmtConn) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnP
 	if err != nil {
 		return nil, err
 	}
-	if _, err := c.begin.ExecContext(ctx); err != nil {
+	// The gate has heeded ctx; the BEGIN does not. The driver reports a
+	// context that ended just after a statement ran as that statement's
+	// failure, and a BEGIN that took effect but was called a failure
+	// would leave the connection in a transaction nobody ends. The busy
+	// timeout bounds its wait.
+	if _, err := c.begin.ExecContext(context.WithoutCancel(ctx)); err != nil {
+		c.rollbackStale()
 		leave()
 		return nil, err
 	}
 	return &stmtTx{c: c, leave: leave}, nil
+}
+
+// rollbackStale ends a transaction that may have been left open on the
+// connection after a failure: this connection's transactions are one
+// goroutine's, so none should be open. With none open SQLite answers
+// that there is nothing to roll back, which says nothing more.
+func (c *stmtConn) rollbackStale() {
+	_, _ = c.rollback.ExecContext(context.Background())
 }
 
 // stmt returns q prepared on the connection. The transaction's statements
@@ -158,9 +174,7 @@ func (t *stmtTx) Commit() error {
 	ctx := context.Background()
 	_, err := t.c.commit.ExecContext(ctx)
 	if err != nil {
-		// SQLite may have rolled back already; then this ROLLBACK has
-		// nothing to end, and says only that.
-		_, _ = t.c.rollback.ExecContext(ctx)
+		t.c.rollbackStale()
 	}
 	return err
 }

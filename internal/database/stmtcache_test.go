@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 	"testing"
 
 	"gorm.io/gorm"
@@ -80,6 +81,13 @@ func TestGroupCommitterPreparesOnce(t *testing.T) {
 	if _, err := ended.ExecContext(ctx, steps[0].q, 100); !errors.Is(err, sql.ErrTxDone) {
 		t.Errorf("a statement after the commit: %v, want sql.ErrTxDone", err)
 	}
+	var n int
+	if err := ended.QueryRowContext(ctx, "SELECT count(*) FROM prepared").Scan(&n); !errors.Is(err, sql.ErrTxDone) {
+		t.Errorf("a query after the commit: %v, want sql.ErrTxDone", err)
+	}
+	if _, err := ended.PrepareContext(ctx, steps[0].q); !errors.Is(err, sql.ErrTxDone) {
+		t.Errorf("a statement prepared after the commit: %v, want sql.ErrTxDone", err)
+	}
 	for i := range database.MaxCachedStmts + 1 {
 		if err := insert(fmt.Sprintf("INSERT INTO prepared (n) VALUES (? + %d)", i), 0); err != nil {
 			t.Fatal(err)
@@ -138,5 +146,33 @@ func TestGroupCommitterFailedCommit(t *testing.T) {
 	db.Raw("SELECT count(*) FROM child").Scan(&n)
 	if n != 1 {
 		t.Errorf("%d child rows, want 1: the failed commit's row must not be there", n)
+	}
+}
+
+// TestGroupCommitterTxStartsNoGoroutine: the committer's transaction on
+// SQLite is not a database/sql Tx, which starts a goroutine to wait for
+// its end and wakes it at every commit.
+func TestGroupCommitterTxStartsNoGoroutine(t *testing.T) {
+	ctx := context.Background()
+	db, err := database.Open(ctx, "", t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	g, err := db.NewGroupCommitter(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	before := runtime.NumGoroutine()
+	var during int
+	if err := g.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		during = runtime.NumGoroutine()
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if during > before {
+		t.Errorf("%d goroutines during the transaction, %d before", during, before)
 	}
 }
