@@ -13,24 +13,36 @@ import (
 	"github.com/printgate/printgate/internal/database"
 )
 
-// TestGroupCommitterPreparesOnce: on SQLite the committer's transactions
-// run each text prepared once, across transactions; a rolled-back
-// transaction leaves nothing; the cache stays within its bound.
-func TestGroupCommitterPreparesOnce(t *testing.T) {
+// openGroupCommitter opens an SQLite database in a folder of the test's,
+// runs schema on it and opens its GroupCommitter; the test's end closes
+// both.
+func openGroupCommitter(t *testing.T, schema ...string) (*database.DB, *database.GroupCommitter) {
+	t.Helper()
 	ctx := context.Background()
 	db, err := database.Open(ctx, "", t.TempDir(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	if err := db.Exec("CREATE TABLE prepared (n INTEGER)").Error; err != nil {
-		t.Fatal(err)
+	t.Cleanup(func() { db.Close() })
+	for _, q := range schema {
+		if err := db.Exec(q).Error; err != nil {
+			t.Fatal(err)
+		}
 	}
 	g, err := db.NewGroupCommitter(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer g.Close()
+	t.Cleanup(func() { g.Close() })
+	return db, g
+}
+
+// TestGroupCommitterPreparesOnce: on SQLite the committer's transactions
+// run each text prepared once, across transactions; a rolled-back
+// transaction leaves nothing; the cache stays within its bound.
+func TestGroupCommitterPreparesOnce(t *testing.T) {
+	ctx := context.Background()
+	db, g := openGroupCommitter(t, "CREATE TABLE prepared (n INTEGER)")
 	insert := func(q string, n int) error {
 		return g.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			_, err := tx.Statement.ConnPool.ExecContext(ctx, q, n)
@@ -55,7 +67,7 @@ func TestGroupCommitterPreparesOnce(t *testing.T) {
 		}
 	}
 	rollback := errors.New("roll back")
-	err = g.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := g.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if _, err := tx.Statement.ConnPool.ExecContext(ctx, steps[0].q, 99); err != nil {
 			return err
 		}
@@ -104,24 +116,8 @@ func TestGroupCommitterPreparesOnce(t *testing.T) {
 // back and leaves no transaction open: the next one runs.
 func TestGroupCommitterFailedCommit(t *testing.T) {
 	ctx := context.Background()
-	db, err := database.Open(ctx, "", t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	for _, q := range []string{
-		"CREATE TABLE parent (id INTEGER PRIMARY KEY)",
-		"CREATE TABLE child (p INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)",
-	} {
-		if err := db.Exec(q).Error; err != nil {
-			t.Fatal(err)
-		}
-	}
-	g, err := db.NewGroupCommitter(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
+	db, g := openGroupCommitter(t, "CREATE TABLE parent (id INTEGER PRIMARY KEY)",
+		"CREATE TABLE child (p INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)")
 	insert := func(qs ...string) error {
 		return g.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			for _, q := range qs {
@@ -132,7 +128,7 @@ func TestGroupCommitterFailedCommit(t *testing.T) {
 			return nil
 		})
 	}
-	err = insert("INSERT INTO child (p) VALUES (1)")
+	err := insert("INSERT INTO child (p) VALUES (1)")
 	if !errors.Is(err, gorm.ErrForeignKeyViolated) {
 		t.Fatalf("a commit that breaks a deferred foreign key: %v, want it refused", err)
 	}
@@ -154,16 +150,7 @@ func TestGroupCommitterFailedCommit(t *testing.T) {
 // its end and wakes it at every commit.
 func TestGroupCommitterTxStartsNoGoroutine(t *testing.T) {
 	ctx := context.Background()
-	db, err := database.Open(ctx, "", t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	g, err := db.NewGroupCommitter(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
+	_, g := openGroupCommitter(t)
 	before := runtime.NumGoroutine()
 	var during int
 	if err := g.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
