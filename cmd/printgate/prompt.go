@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 )
 
@@ -53,6 +54,14 @@ func (a *app) promptHidden(ctx context.Context, fd int, prompt string) (string, 
 	if err != nil {
 		return "", fmt.Errorf("terminal: %w", err)
 	}
+	// Echo goes off before the prompt shows, as getpass(3) does: what is
+	// typed as soon as the prompt is there must not be shown.
+	// term.ReadPassword turns it off again itself, and back on only to
+	// this state; the original comes back when the line is read.
+	if err := echoOff(fd); err != nil {
+		return "", fmt.Errorf("terminal: %w", err)
+	}
+	defer term.Restore(fd, state)
 	fmt.Fprint(a.stderr, prompt)
 	type line struct {
 		b   []byte
@@ -75,4 +84,14 @@ func (a *app) promptHidden(ctx context.Context, fd int, prompt string) (string, 
 		}
 		return string(l.b), nil
 	}
+}
+
+// echoOff turns off the echo of the terminal fd.
+func echoOff(fd int) error {
+	t, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err != nil {
+		return err
+	}
+	t.Lflag &^= unix.ECHO
+	return unix.IoctlSetTermios(fd, unix.TCSETS, t)
 }
