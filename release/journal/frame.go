@@ -19,12 +19,15 @@ import (
 // from a segment to the next; a key seals one segment only, and a segment
 // is never appended to again once the journal has been reopened, so that
 // no nonce is used twice under one key, even for a frame a crash left
-// half written.
+// half written. A preallocated segment (spare.go) holds zeros after its
+// last frame.
 
 const (
 	magic       = "PGJ1"
 	headerSize  = len(magic) + 8
 	frameHeader = 4 + 8
+	// gcmOverhead is what sealing adds to a record (the GCM tag).
+	gcmOverhead = 16
 	// MaxRecord bounds a record: a frame that claims more is corrupt, and
 	// reading a damaged or hostile file allocates no more than this.
 	MaxRecord = 16 << 20
@@ -103,6 +106,12 @@ func scan(r io.Reader, n uint64, aead cipher.AEAD, fn func(seq uint64, rec []byt
 				return s, nil
 			}
 			return s, fmt.Errorf("journal: read segment %d: %w", n, err)
+		}
+		if fh == [frameHeader]byte{} {
+			// The zeros of a preallocated segment (spare.go) after its
+			// last record: no frame is all zeros, whose length would be
+			// less than the tag's.
+			return s, nil
 		}
 		size := binary.BigEndian.Uint32(fh[:4])
 		seq := binary.BigEndian.Uint64(fh[4:])

@@ -16,6 +16,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -50,6 +51,10 @@ type Options struct {
 	MaxAge time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Preallocate, when above zero, is the size of the segments a busy
+	// journal writes ahead of need, filled with zeros, so that its appends
+	// overwrite instead of growing the file (spare.go).
+	Preallocate int64
 	// Applied is the number of the last record the owner has applied:
 	// numbering goes on after it even when every segment that held
 	// records up to it has been retired, so that no new record takes a
@@ -78,16 +83,33 @@ type Journal struct {
 	// failed holds the error of a write or fsync that failed: after one,
 	// nothing appended can be called durable, and Append fails for good.
 	failed error
+
+	// spare is the state of the next segment prepared ahead (spare.go);
+	// stop and stopped end its preparation, which preparing waits for.
+	spare     spareState
+	stop      chan struct{}
+	stopped   bool
+	preparing sync.WaitGroup
 }
+
+type spareState int
+
+const (
+	spareNone spareState = iota
+	sparePreparing
+	spareReady
+)
 
 type segment struct {
 	n           uint64
 	first, last uint64
 	count       int
 	size        int64
-	begun       time.Time
-	f           *os.File
-	aead        cipher.AEAD
+	// room is how much of the file is preallocated (zero when none is).
+	room  int64
+	begun time.Time
+	f     *os.File
+	aead  cipher.AEAD
 }
 
 func (s *segment) path(dir string) string { return filepath.Join(dir, segmentName(s.n)) }
@@ -113,7 +135,10 @@ func Open(ctx context.Context, dir string, keys Keys, opts Options) (*Journal, e
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
-	j := &Journal{dir: dir, keys: keys, opts: opts, next: 1, nextSegment: 1}
+	if err := os.Remove(filepath.Join(dir, spareName)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	j := &Journal{dir: dir, keys: keys, opts: opts, next: 1, nextSegment: 1, stop: make(chan struct{})}
 	saved, err := keys.Load(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("journal: load keys: %w", err)
@@ -243,7 +268,11 @@ func (j *Journal) Append(ctx context.Context, recs [][]byte) (uint64, error) {
 			return 0, fmt.Errorf("journal: a record of %d bytes is larger than %d", len(r), MaxRecord)
 		}
 	}
-	if j.cur != nil && (j.cur.size >= j.opts.MaxSegment || j.opts.Now().Sub(j.cur.begun) >= j.opts.MaxAge) {
+	need := int64(0)
+	for _, r := range recs {
+		need += int64(frameHeader + len(r) + gcmOverhead)
+	}
+	if j.cur != nil && j.due(need) {
 		if err := j.closeCurrent(); err != nil {
 			return 0, err
 		}
@@ -273,6 +302,7 @@ func (j *Journal) Append(ctx context.Context, recs [][]byte) (uint64, error) {
 	j.cur.size += int64(len(j.buf))
 	j.next += uint64(len(recs))
 	j.cur.last = j.next - 1
+	j.maybePrepare()
 	if cap(j.buf) > 1<<20 {
 		// A burst of large records should not pin its buffer for good.
 		j.buf = nil
@@ -298,17 +328,22 @@ func (j *Journal) begin(ctx context.Context) error {
 	}
 	clear(key)
 	j.nextSegment++
-	f, err := os.OpenFile(seg.path(j.dir), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
+	f, err := j.takeSpare(seg)
 	if err != nil {
-		return fmt.Errorf("journal: %w", err)
+		return err
 	}
-	if _, err := f.Write(encodeHeader(seg.n)); err != nil {
-		f.Close()
-		return fmt.Errorf("journal: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("journal: %w", err)
+	if f == nil {
+		if f, err = os.OpenFile(seg.path(j.dir), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600); err != nil {
+			return fmt.Errorf("journal: %w", err)
+		}
+		if _, err := f.Write(encodeHeader(seg.n)); err != nil {
+			f.Close()
+			return fmt.Errorf("journal: %w", err)
+		}
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return fmt.Errorf("journal: %w", err)
+		}
 	}
 	if err := syncDir(j.dir); err != nil {
 		f.Close()

@@ -89,8 +89,10 @@ func (j *Journal) Segments() int {
 	return n
 }
 
-// Close closes the segment being written.
+// Close closes the segment being written and stops preparing spare
+// segments.
 func (j *Journal) Close() error {
+	j.stopPreparing()
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.cur == nil {

@@ -1,0 +1,93 @@
+package journal
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+)
+
+// spareIs waits until the journal's spare is in state want.
+func spareIs(t *testing.T, j *Journal, want spareState) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		j.mu.Lock()
+		got := j.spare
+		j.mu.Unlock()
+		if got == want {
+			return
+		}
+	}
+	t.Fatalf("the spare segment never reached state %d", want)
+}
+
+func TestPreallocatedSegments(t *testing.T) {
+	const prealloc = 64 << 10
+	dir, keys := t.TempDir(), newMemKeys()
+	// A spare a stop left behind is removed, never taken as a segment.
+	if err := os.WriteFile(filepath.Join(dir, spareName), []byte("left behind"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{Preallocate: prealloc}
+	j := open(t, dir, keys, opts)
+	if _, err := os.Stat(filepath.Join(dir, spareName)); !os.IsNotExist(err) {
+		t.Fatalf("Open left the old spare: %v", err)
+	}
+	rec := func(i int) string { return fmt.Sprintf("%04d%s", i, bytes.Repeat([]byte{'r'}, 1000)) }
+	var want []string
+	add := func(n int) {
+		for range n {
+			want = append(want, rec(len(want)))
+			appendAll(t, j, want[len(want)-1])
+		}
+	}
+	// A quarter of the segment written: the journal is busy, and a spare
+	// is prepared beside it.
+	add(prealloc / 4 / 1000)
+	spareIs(t, j, spareReady)
+	if fi, err := os.Stat(filepath.Join(dir, spareName)); err != nil || fi.Size() != prealloc {
+		t.Fatalf("spare: %v, %v bytes; want %d", err, fi, prealloc)
+	}
+	// The next append goes to the spare, which it overwrites: the file
+	// keeps its size while the records fit.
+	add(prealloc / 2 / 1000)
+	second := filepath.Join(dir, segmentName(2))
+	if got := fileSize(t, second); got != prealloc {
+		t.Errorf("segment 2 is %d bytes, want the %d preallocated", got, prealloc)
+	}
+	if n := j.Segments(); n != 2 {
+		t.Errorf("%d segments, want 2", n)
+	}
+	// Full, it gives way to the next spare.
+	spareIs(t, j, spareReady)
+	add(prealloc / 2 / 1000)
+	if n := j.Segments(); n != 3 {
+		t.Errorf("%d segments after filling the first spare, want 3", n)
+	}
+	j.Close()
+
+	// The zeros after the last record of a closed segment are its end, not
+	// a corruption; every record comes back, in order.
+	j = open(t, dir, keys, opts)
+	if got := replayed(t, j, 0); !slices.Equal(got, want) {
+		t.Fatalf("Replay gave %d records, want the %d appended", len(got), len(want))
+	}
+	if got, wantNext := j.Next(), uint64(len(want)+1); got != wantNext {
+		t.Errorf("Next after reopening = %d, want %d", got, wantNext)
+	}
+}
+
+func TestQuietJournalPreparesNoSpare(t *testing.T) {
+	dir, keys := t.TempDir(), newMemKeys()
+	j := open(t, dir, keys, Options{Preallocate: 1 << 20})
+	for i := range 10 {
+		appendAll(t, j, fmt.Sprint("job ", i))
+	}
+	j.Close()
+	if _, err := os.Stat(filepath.Join(dir, spareName)); !os.IsNotExist(err) {
+		t.Errorf("a journal that took 10 small records prepared a spare segment: %v", err)
+	}
+}
