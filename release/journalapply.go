@@ -64,13 +64,20 @@ func (s *Service) applier(ctx context.Context) {
 func (s *Service) applyPending(ctx context.Context, final bool) {
 	jn := s.journal
 	for {
+		jn.applying.Lock()
 		jn.mu.Lock()
 		batch := jn.pending[:min(len(jn.pending), 2*applyBatch)]
 		jn.mu.Unlock()
 		if len(batch) == 0 {
+			jn.applying.Unlock()
 			break
 		}
-		if err := s.applyRecords(ctx, batch); err != nil {
+		err := s.applyRecords(ctx, batch)
+		if err == nil {
+			jn.unpend(batch)
+		}
+		jn.applying.Unlock()
+		if err != nil {
 			if final {
 				// They wait in the journal for the next start.
 				s.log.Error("release: write journaled jobs to the database before stopping", "jobs", len(batch), "err", err)
@@ -90,22 +97,6 @@ func (s *Service) applyPending(ctx context.Context, final bool) {
 			continue
 		}
 		jn.failing.Store(nil)
-		jn.mu.Lock()
-		for _, p := range batch {
-			if jn.heldPending[p.rec.Job.Owner] -= p.rec.Job.Size; jn.heldPending[p.rec.Job.Owner] <= 0 {
-				delete(jn.heldPending, p.rec.Job.Owner)
-			}
-		}
-		// The applied records' documents must not stay reachable (batch
-		// is the same array: cleared only now).
-		clear(jn.pending[:len(batch)])
-		jn.pending = jn.pending[len(batch):]
-		if len(jn.pending) == 0 {
-			jn.pending = nil
-		} else {
-			jn.since = time.Now()
-		}
-		jn.mu.Unlock()
 	}
 	if final || time.Since(jn.lastRetire) >= retireEvery {
 		jn.lastRetire = time.Now()
@@ -130,6 +121,27 @@ func (s *Service) applyPending(ctx context.Context, final bool) {
 			// Their keys' rows are zeroed; the log's copies go too.
 			s.scrubSoon()
 		}
+	}
+}
+
+// unpend takes batch, the first pending records, off the pending list
+// once they are in the database.
+func (jn *journaled) unpend(batch []pendingRecord) {
+	jn.mu.Lock()
+	defer jn.mu.Unlock()
+	for _, p := range batch {
+		if jn.heldPending[p.rec.Job.Owner] -= p.rec.Job.Size; jn.heldPending[p.rec.Job.Owner] <= 0 {
+			delete(jn.heldPending, p.rec.Job.Owner)
+		}
+	}
+	// The applied records' documents must not stay reachable (batch is
+	// the same array: cleared only now).
+	clear(jn.pending[:len(batch)])
+	jn.pending = jn.pending[len(batch):]
+	if len(jn.pending) == 0 {
+		jn.pending = nil
+	} else {
+		jn.since = time.Now()
 	}
 }
 

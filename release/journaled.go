@@ -74,6 +74,11 @@ type journaled struct {
 	// in the database.
 	appended, applied atomic.Uint64
 
+	// applying is held by whoever writes pending records to the
+	// database: the applier, or the committer before a batch it writes
+	// straight (commitDirect).
+	applying sync.Mutex
+
 	mu sync.Mutex
 	// moved is closed, and replaced, whenever applied moves.
 	moved chan struct{}
@@ -108,6 +113,9 @@ type pendingRecord struct {
 const (
 	applyBatch = 128
 	applyDelay = 10 * time.Millisecond
+	// directBatch is the size from which a batch is written straight to
+	// the database rather than through the journal (commitDirect).
+	directBatch = 8
 	// journalIDs is how many job IDs the committer reserves at a time.
 	journalIDs = 1024
 	// journalPrealloc is the size of the segments a busy journal writes
@@ -171,6 +179,9 @@ func (s *Service) commitJournaled(ctx context.Context, batch []*submission) {
 		fail(fmt.Errorf("release: commit jobs: the journal's jobs cannot be written to the database: %w", *p))
 		return
 	}
+	if len(live) >= directBatch && s.commitDirect(ctx, live) {
+		return
+	}
 	if slices.ContainsFunc(live, func(sub *submission) bool { return sub.doc.file }) {
 		if err := s.spool.SyncDir(); err != nil {
 			fail(fmt.Errorf("release: commit jobs: %w", err))
@@ -228,6 +239,42 @@ func (s *Service) commitJournaled(ctx context.Context, batch []*submission) {
 	for _, sub := range live {
 		sub.done <- sub.refused
 	}
+}
+
+// commitDirect writes a large batch the way the path without a journal
+// does, in a transaction with one fsync of the database's log, after the
+// records still pending: where many clients wait at once, the processor
+// is the limit, and the journal would only add its own write and record
+// to each job (docs/PIPELINE.md, "The journal"). It returns false, having
+// answered nobody, when the pending records cannot be written; the batch
+// then goes to the journal.
+func (s *Service) commitDirect(ctx context.Context, batch []*submission) bool {
+	jn := s.journal
+	jn.applying.Lock()
+	defer jn.applying.Unlock()
+	jn.mu.Lock()
+	pending := jn.pending
+	jn.mu.Unlock()
+	if len(pending) > 0 {
+		if err := s.applyRecords(ctx, pending); err != nil {
+			return false
+		}
+		jn.unpend(pending)
+	}
+	// Numbered from the journal's block, so that job IDs keep rising in
+	// the order clients are answered.
+	for _, sub := range batch {
+		id, err := s.takeJobID(ctx)
+		if err != nil {
+			for _, sub := range batch {
+				sub.job.ID = 0
+			}
+			return false
+		}
+		sub.job.ID = id
+	}
+	s.commitBatch(ctx, batch)
+	return true
 }
 
 // add hands appended records to the applier; they count as acknowledged

@@ -3,7 +3,10 @@ package release
 import (
 	"bytes"
 	"errors"
+	"maps"
 	"path/filepath"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -284,6 +287,69 @@ func TestJournalKeysWrapped(t *testing.T) {
 			if _, err := other.UnwrapKey(keyName(r.Segment), r.Key); err == nil {
 				t.Errorf("segment %d: its key opens without the master key", r.Segment)
 			}
+		}
+	})
+}
+
+// TestJournaledDirectBatch holds the committer inside a journaled batch
+// of one while eight submissions queue behind it: those eight are written
+// straight to the database (commitDirect), after the record still
+// pending, and never to the journal; their IDs follow the first job's.
+func TestJournaledDirectBatch(t *testing.T) {
+	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
+		if db.Dialect != database.SQLite {
+			t.Skip("the journal is SQLite's")
+		}
+		g := &gate{}
+		svc, log := journaledService(t, db, newTestSpool(t), t.TempDir(), nil)
+		svc.beforeCommit = g.beforeCommit
+		g.close()
+		docs := map[int64][]byte{}
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			id, doc := submitDoc(t, svc, 0)
+			mu.Lock()
+			defer mu.Unlock()
+			docs[id] = doc
+		})
+		<-g.entered
+		for i := range directBatch {
+			wg.Go(func() {
+				id, doc := submitDoc(t, svc, i+1)
+				mu.Lock()
+				defer mu.Unlock()
+				docs[id] = doc
+			})
+		}
+		testenv.WaitFor(t, "eight submissions waiting for the committer", func() bool { return svc.waiting.Load() == directBatch })
+		// Released, the first job's record is appended and waits for the
+		// applier (applyDelay) while the committer takes the eight.
+		close(g.resume)
+		wg.Wait()
+		if want := []int{1, directBatch}; !slices.Equal(g.sizes, want) {
+			t.Errorf("batches of %v jobs; want %v", g.sizes, want)
+		}
+		if got := svc.journal.j.Next(); got != 2 {
+			t.Errorf("the journal numbers record %d next, want 2: only the first job went to it", got)
+		}
+		ids := slices.Sorted(maps.Keys(docs))
+		for i := 1; i < len(ids); i++ {
+			if ids[i] != ids[0]+int64(i) {
+				t.Fatalf("job IDs %v: want the first job's and the eight after it", ids)
+			}
+		}
+		checkStored(t, svc, docs)
+		// The pending record was written before the batch, not by the
+		// applier after it: its events come first in the chain.
+		var firstSeq, batchSeq int64
+		db.Raw(`SELECT min(seq) FROM audit_events WHERE job_id = ?`, ids[0]).Scan(&firstSeq)
+		db.Raw(`SELECT min(seq) FROM audit_events WHERE job_id > ?`, ids[0]).Scan(&batchSeq)
+		if firstSeq == 0 || firstSeq > batchSeq {
+			t.Errorf("the first job's events begin at %d, the batch's at %d", firstSeq, batchSeq)
+		}
+		if rep, err := log.Verify(t.Context(), 0, 0); err != nil || rep.FirstBad != 0 {
+			t.Errorf("audit chain: %+v, %v", rep, err)
 		}
 	})
 }
