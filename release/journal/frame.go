@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 )
 
 // A segment file is a header, then frames, each one record:
@@ -109,8 +110,14 @@ func scan(r io.Reader, n uint64, aead cipher.AEAD, fn func(seq uint64, rec []byt
 		}
 		if fh == [frameHeader]byte{} {
 			// The zeros of a preallocated segment (spare.go) after its
-			// last record: no frame is all zeros, whose length would be
-			// less than the tag's.
+			// last record: no frame begins with twelve zeros, whose
+			// length would be less than the tag's. Anything but zeros
+			// after them is not an end a preallocated segment has.
+			zeros, err := onlyZeros(r)
+			if err != nil {
+				return s, fmt.Errorf("journal: read segment %d: %w", n, err)
+			}
+			s.torn = !zeros
 			return s, nil
 		}
 		size := binary.BigEndian.Uint32(fh[:4])
@@ -148,6 +155,23 @@ func scan(r io.Reader, n uint64, aead cipher.AEAD, fn func(seq uint64, rec []byt
 			if err := fn(seq, plain); err != nil {
 				return s, err
 			}
+		}
+	}
+}
+
+// onlyZeros reads r to its end and says whether it held only zeros.
+func onlyZeros(r io.Reader) (bool, error) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := r.Read(buf)
+		if slices.ContainsFunc(buf[:n], func(c byte) bool { return c != 0 }) {
+			return false, nil
+		}
+		if errors.Is(err, io.EOF) {
+			return true, nil
+		}
+		if err != nil {
+			return false, err
 		}
 	}
 }
