@@ -238,6 +238,11 @@ func (p PagesConfig) budget() pages.Budget {
 type DatabaseConfig struct {
 	// URL is "" for embedded SQLite in the data dir, or postgres://...
 	URL string `yaml:"url"`
+	// Journal, on SQLite only, makes a submission durable with one
+	// append to a journal in the data dir and writes its rows a few
+	// milliseconds later, off the client's path (docs/PIPELINE.md, "The
+	// journal"). Off by default.
+	Journal bool `yaml:"journal"`
 }
 
 // ServerConfig sets the listeners.

@@ -65,6 +65,7 @@ queues:
 		{name: "bad cidr", yaml: "queues: [{name: a, trusted_networks: [\"10.0.0.0/33\"]}]\n", wantErr: "trusted_networks"},
 		{name: "bad listen", yaml: "server: {listen: [\"8631\"]}\n", wantErr: "server.listen[0]"},
 		{name: "bad database", yaml: "database: {url: \"mysql://x\"}\n", wantErr: "database.url"},
+		{name: "journal on PostgreSQL", yaml: "database: {url: \"postgres://x/y\", journal: true}\n", wantErr: "database.journal"},
 		{name: "spool share over 100", yaml: "spool: {quota_percent_of_free: 101}\n", wantErr: "spool.quota_percent_of_free"},
 		{name: "negative held limit", yaml: "spool: {max_held_mb_per_user: -1}\n", wantErr: "spool.max_held_mb_per_user"},
 		{name: "no decoded budget", yaml: "pages: {max_decoded_mb: 0}\n", wantErr: "pages: max_decoded_mb"},

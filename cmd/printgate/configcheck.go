@@ -54,6 +54,9 @@ func (c *Config) checkServer(p *problems) {
 	if u := c.Database.URL; u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
 		p.add("database.url", `must be "" (embedded SQLite) or a postgres:// URL`)
 	}
+	if c.Database.Journal && c.Database.URL != "" {
+		p.add("database.journal", "only with the embedded SQLite database (url \"\")")
+	}
 	if len(c.Server.Listen)+len(c.Server.TLSListen) == 0 {
 		p.add("server.listen", "needs at least one address (or server.tls_listen)")
 	}

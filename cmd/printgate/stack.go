@@ -278,12 +278,22 @@ func (st *stack) service(ctx context.Context) (*release.Service, func(), error) 
 		Text:        st.textExtractor(), MyNumberNotify: st.cfg.MyNumber.NotifyGroup,
 		Observer: st.observer,
 		QRKey:    st.qrKey, QRLifetime: st.cfg.Release.QRLifetime,
+		JournalDir: st.journalDir(),
 	})
 	if err != nil {
 		sp.Close()
 		return nil, nil, err
 	}
 	return svc, func() { svc.Close(); sp.Close() }, nil
+}
+
+// journalDir is the folder of the submissions' journal, or "" without
+// one (database.journal).
+func (st *stack) journalDir() string {
+	if !st.cfg.Database.Journal || st.cfg.Database.URL != "" {
+		return ""
+	}
+	return filepath.Join(st.cfg.DataDir, "journal")
 }
 
 // instanceID names this printgate among instances sharing a database; it
