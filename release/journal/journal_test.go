@@ -149,21 +149,14 @@ func TestTornEnd(t *testing.T) {
 		tear func(t *testing.T, path string)
 	}{
 		{"half a frame", func(t *testing.T, path string) {
-			f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			f.Write([]byte{0, 0, 0, 40, 0, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3})
+			appendTo(t, path, []byte{0, 0, 0, 40, 0, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3})
 		}},
 		{"a whole frame that does not verify", func(t *testing.T, path string) {
-			f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
 			frame := []byte{0, 0, 0, 17, 0, 0, 0, 0, 0, 0, 0, 3}
-			f.Write(append(frame, make([]byte, 17)...))
+			appendTo(t, path, append(frame, make([]byte, 17)...))
+		}},
+		{"zeros, then more than zeros", func(t *testing.T, path string) {
+			appendTo(t, path, append(make([]byte, 4000), 'x'))
 		}},
 		{"a header cut short", func(t *testing.T, path string) {
 			os.WriteFile(filepath.Join(filepath.Dir(path), segmentName(2)), []byte("PGJ"), 0o600)
@@ -195,26 +188,54 @@ func TestTornEnd(t *testing.T) {
 	}
 }
 
+// TestCorruptOlderSegment: what a crash can leave only at the end of the
+// newest segment, anywhere else is damage or tampering.
 func TestCorruptOlderSegment(t *testing.T) {
-	dir, keys := t.TempDir(), newMemKeys()
-	j := open(t, dir, keys, Options{})
-	appendAll(t, j, "a", "b")
-	j.Close()
-	j = open(t, dir, keys, Options{})
-	appendAll(t, j, "c")
-	j.Close()
+	for _, tt := range []struct {
+		name  string
+		alter func(t *testing.T, path string)
+	}{
+		{"a bit flipped", func(t *testing.T, path string) {
+			raw, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw[headerSize+frameHeader+1] ^= 1
+			if err := os.WriteFile(path, raw, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		// Zeros end a preallocated segment only when nothing else follows.
+		{"zeros, then more than zeros", func(t *testing.T, path string) {
+			appendTo(t, path, append(make([]byte, 4000), 'x'))
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, keys := t.TempDir(), newMemKeys()
+			j := open(t, dir, keys, Options{})
+			appendAll(t, j, "a", "b")
+			j.Close()
+			j = open(t, dir, keys, Options{})
+			appendAll(t, j, "c")
+			j.Close()
+			tt.alter(t, filepath.Join(dir, segmentName(1)))
+			if _, err := Open(context.Background(), dir, keys, Options{}); !errors.Is(err, ErrCorrupt) {
+				t.Errorf("Open over an altered older segment: %v, want ErrCorrupt", err)
+			}
+		})
+	}
+}
 
-	path := filepath.Join(dir, segmentName(1))
-	raw, err := os.ReadFile(path)
+// appendTo appends b to the file at path.
+func appendTo(t *testing.T, path string, b []byte) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw[headerSize+frameHeader+1] ^= 1
-	if err := os.WriteFile(path, raw, 0o600); err != nil {
+	defer f.Close()
+	if _, err := f.Write(b); err != nil {
 		t.Fatal(err)
-	}
-	if _, err := Open(context.Background(), dir, keys, Options{}); !errors.Is(err, ErrCorrupt) {
-		t.Errorf("Open over an altered older segment: %v, want ErrCorrupt", err)
 	}
 }
 

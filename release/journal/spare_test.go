@@ -2,7 +2,6 @@ package journal
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -93,35 +92,3 @@ func TestQuietJournalPreparesNoSpare(t *testing.T) {
 	}
 }
 
-// TestZerosThenData: twelve zeros where a frame would begin are an end
-// only when nothing but zeros follows them; otherwise the segment is torn
-// there, which only the newest may be.
-func TestZerosThenData(t *testing.T) {
-	dir, keys := t.TempDir(), newMemKeys()
-	j := open(t, dir, keys, Options{})
-	appendAll(t, j, "a", "b")
-	j.Close()
-	path := filepath.Join(dir, segmentName(1))
-	size := fileSize(t, path)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.Write(append(make([]byte, 4000), 'x'))
-	f.Close()
-	j = open(t, dir, keys, Options{})
-	if got := fileSize(t, path); got != size {
-		t.Errorf("newest segment is %d bytes after Open, want the torn end cut to %d", got, size)
-	}
-	if got := replayed(t, j, 0); !slices.Equal(got, []string{"a", "b"}) {
-		t.Errorf("Replay = %q", got)
-	}
-	appendAll(t, j, "c")
-	j.Close()
-	f, _ = os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
-	f.Write(append(make([]byte, 4000), 'x'))
-	f.Close()
-	if _, err := Open(t.Context(), dir, keys, Options{}); !errors.Is(err, ErrCorrupt) {
-		t.Errorf("Open over an older segment with data after zeros: %v, want ErrCorrupt", err)
-	}
-}
