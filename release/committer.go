@@ -201,7 +201,7 @@ func (s *Service) syncAndAnswer(committed []*submission) {
 // writeBatch writes the jobs of all in one statement (PostgreSQL,
 // alone.go) or in one transaction, but those that admitHeld refuses
 // (sub.refused). On failure no job of it exists (but after errUnsynced,
-// when nobody knows), their IDs are zero again and none is refused.
+// when nobody knows), their IDs are what they were and none is refused.
 func (s *Service) writeBatch(ctx context.Context, all []*submission) error {
 	if slices.ContainsFunc(all, func(sub *submission) bool { return sub.doc.file }) {
 		// Before the transaction: a job must never commit before the name
@@ -224,8 +224,14 @@ func (s *Service) writeBatch(ctx context.Context, all []*submission) error {
 	return err
 }
 
-// writeLocked is writeBatch's transaction.
+// writeLocked is writeBatch's transaction. On failure each job's ID is
+// what it was before: zero, or the one the journal's block gave it
+// (commitDirect), which a retry keeps.
 func (s *Service) writeLocked(ctx context.Context, all []*submission) error {
+	ids := make([]int64, len(all))
+	for i, sub := range all {
+		ids[i] = sub.job.ID
+	}
 	if s.texts.Dialect() == database.SQLite {
 		// On SQLite the batch runs to its end even when printgate stops
 		// (a few milliseconds; the busy timeout and the write gate bound
@@ -273,8 +279,8 @@ func (s *Service) writeLocked(ctx context.Context, all []*submission) error {
 		return nil
 	})
 	if err != nil {
-		for _, sub := range all {
-			sub.job.ID, sub.refused = 0, nil
+		for i, sub := range all {
+			sub.job.ID, sub.refused = ids[i], nil
 		}
 		return dbErr("commit jobs", err)
 	}

@@ -21,6 +21,13 @@ func (s *Service) applier(ctx context.Context) {
 	tick := time.NewTicker(retireEvery)
 	defer tick.Stop()
 	for {
+		if ctx.Err() != nil {
+			// Records that cannot be applied end applyPending at once
+			// when ctx has ended; without this check the loop below
+			// would try them again, and fail again, for ever.
+			s.applyPending(context.WithoutCancel(ctx), true)
+			return
+		}
 		jn.mu.Lock()
 		idle := len(jn.pending) == 0
 		jn.mu.Unlock()
@@ -37,7 +44,7 @@ func (s *Service) applier(ctx context.Context) {
 		}
 		for {
 			jn.mu.Lock()
-			n, wait := len(jn.pending), applyDelay-time.Since(jn.since)
+			n, wait := len(jn.pending), jn.delay-time.Since(jn.since)
 			jn.mu.Unlock()
 			if n == 0 || n >= applyBatch || wait <= 0 {
 				break

@@ -86,8 +86,10 @@ type journaled struct {
 	// heldPending their documents' bytes by owner.
 	pending     []pendingRecord
 	heldPending map[string]int64
-	// since is when the oldest pending record was appended.
+	// since is when the oldest pending record was appended; delay is how
+	// long it may wait for more (applyDelay; tests hold it longer).
 	since time.Time
+	delay time.Duration
 	// more wakes the applier: records came.
 	more chan struct{}
 
@@ -257,6 +259,7 @@ func (s *Service) commitDirect(ctx context.Context, batch []*submission) bool {
 	jn.mu.Unlock()
 	if len(pending) > 0 {
 		if err := s.applyRecords(ctx, pending); err != nil {
+			s.log.Warn("release: write journaled jobs before a batch; the batch goes to the journal", "jobs", len(pending), "err", err)
 			return false
 		}
 		jn.unpend(pending)
@@ -379,7 +382,7 @@ func (s *Service) openJournal(ctx context.Context, dir string) error {
 	if err != nil {
 		return fmt.Errorf("release: open the journal: %w", err)
 	}
-	jn := &journaled{j: j, moved: make(chan struct{}), more: make(chan struct{}, 1), heldPending: map[string]int64{}}
+	jn := &journaled{j: j, moved: make(chan struct{}), more: make(chan struct{}, 1), heldPending: map[string]int64{}, delay: applyDelay}
 	jn.applied.Store(applied)
 	jn.appended.Store(applied)
 	s.journal = jn

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/internal/database"
@@ -109,6 +110,10 @@ func TestJournalReplay(t *testing.T) {
 			id, doc := submitDoc(t, first, i)
 			docs[id] = doc
 		}
+		// A stop after the applier has failed must end: it once retried
+		// the records it could not apply, for ever (the test then hangs
+		// here until go test's timeout).
+		testenv.WaitFor(t, "the applier to fail", func() bool { return first.journal.failing.Load() != nil })
 		first.Close()
 		var n int64
 		db.Raw(`SELECT count(*) FROM jobs`).Scan(&n)
@@ -303,6 +308,12 @@ func TestJournaledDirectBatch(t *testing.T) {
 		g := &gate{}
 		svc, log := journaledService(t, db, newTestSpool(t), t.TempDir(), nil)
 		svc.beforeCommit = g.beforeCommit
+		jn := svc.journal
+		// The applier leaves the first job's record pending: only the
+		// direct batch can write it.
+		jn.mu.Lock()
+		jn.delay = time.Hour
+		jn.mu.Unlock()
 		g.close()
 		docs := map[int64][]byte{}
 		var mu sync.Mutex
@@ -323,15 +334,22 @@ func TestJournaledDirectBatch(t *testing.T) {
 			})
 		}
 		testenv.WaitFor(t, "eight submissions waiting for the committer", func() bool { return svc.waiting.Load() == directBatch })
-		// Released, the first job's record is appended and waits for the
-		// applier (applyDelay) while the committer takes the eight.
+		// Released, the first job's record is appended and waits while
+		// the committer takes the eight.
 		close(g.resume)
 		wg.Wait()
 		if want := []int{1, directBatch}; !slices.Equal(g.sizes, want) {
 			t.Errorf("batches of %v jobs; want %v", g.sizes, want)
 		}
-		if got := svc.journal.j.Next(); got != 2 {
+		if got := jn.j.Next(); got != 2 {
 			t.Errorf("the journal numbers record %d next, want 2: only the first job went to it", got)
+		}
+		jn.mu.Lock()
+		pending, held := len(jn.pending), len(jn.heldPending)
+		jn.mu.Unlock()
+		if pending != 0 || held != 0 || jn.failing.Load() != nil || jn.applied.Load() != 1 {
+			t.Errorf("after the direct batch: %d records pending, %d owners' bytes pending, failing %v, applied through %d; want none, none, nil, 1",
+				pending, held, jn.failing.Load(), jn.applied.Load())
 		}
 		ids := slices.Sorted(maps.Keys(docs))
 		for i := 1; i < len(ids); i++ {
@@ -340,8 +358,8 @@ func TestJournaledDirectBatch(t *testing.T) {
 			}
 		}
 		checkStored(t, svc, docs)
-		// The pending record was written before the batch, not by the
-		// applier after it: its events come first in the chain.
+		// The pending record was written before the batch: its events
+		// come first in the chain.
 		var firstSeq, batchSeq int64
 		db.Raw(`SELECT min(seq) FROM audit_events WHERE job_id = ?`, ids[0]).Scan(&firstSeq)
 		db.Raw(`SELECT min(seq) FROM audit_events WHERE job_id > ?`, ids[0]).Scan(&batchSeq)

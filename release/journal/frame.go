@@ -98,12 +98,14 @@ func scan(r io.Reader, n uint64, aead cipher.AEAD, fn func(seq uint64, rec []byt
 	var fh [frameHeader]byte
 	var sealed, plain []byte
 	for {
-		if _, err := io.ReadFull(r, fh[:]); err != nil {
+		if got, err := io.ReadFull(r, fh[:]); err != nil {
 			if errors.Is(err, io.EOF) {
 				return s, nil
 			}
 			if errors.Is(err, io.ErrUnexpectedEOF) {
-				s.torn = true
+				// Fewer zeros than a frame's header are the end of a
+				// preallocated segment the next append did not fit.
+				s.torn = slices.ContainsFunc(fh[:got], func(c byte) bool { return c != 0 })
 				return s, nil
 			}
 			return s, fmt.Errorf("journal: read segment %d: %w", n, err)

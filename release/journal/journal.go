@@ -98,6 +98,9 @@ const (
 	spareNone spareState = iota
 	sparePreparing
 	spareReady
+	// spareFailed: the last preparation failed (a full disk, say); the
+	// next segment tries again, not every append.
+	spareFailed
 )
 
 type segment struct {
@@ -330,7 +333,11 @@ func (j *Journal) begin(ctx context.Context) error {
 	j.nextSegment++
 	f, err := j.takeSpare(seg)
 	if err != nil {
-		return err
+		// A new file serves as well, only slower.
+		f, seg.room = nil, 0
+	}
+	if j.spare == spareFailed {
+		j.spare = spareNone
 	}
 	if f == nil {
 		if f, err = os.OpenFile(seg.path(j.dir), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600); err != nil {

@@ -184,8 +184,12 @@ func FuzzScan(f *testing.F) {
 		if sc.good > int64(len(data)) {
 			t.Fatalf("verified prefix %d longer than the file (%d)", sc.good, len(data))
 		}
-		if rest := data[sc.good:]; !sc.torn && slices.ContainsFunc(rest, func(c byte) bool { return c != 0 }) {
+		zeros := !slices.ContainsFunc(data[sc.good:], func(c byte) bool { return c != 0 })
+		if !sc.torn && !zeros {
 			t.Fatalf("scan stopped at %d of %d bytes, before more than zeros, without calling the rest torn", sc.good, len(data))
+		}
+		if sc.torn && zeros && sc.good >= int64(headerSize) {
+			t.Fatalf("scan called only zeros after %d of %d bytes torn: the end of a preallocated segment", sc.good, len(data))
 		}
 	})
 }

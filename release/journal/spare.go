@@ -17,7 +17,8 @@ import (
 // written it flushes only the data. So a busy journal writes its next
 // segment ahead of need, zeros synced to disk off the appenders' path,
 // and appends then only overwrite (docs/BENCHMARKS.md, "The journal's
-// segments preallocated"). A quiet one never does: a spare is prepared
+// segments written ahead"; docs/PIPELINE.md, "The journal"). A quiet one
+// never does: a spare is prepared
 // only once the segment being written has taken a quarter of
 // Preallocate, so that a server printing now and then does not write
 // megabytes of zeros for each job.
@@ -44,9 +45,9 @@ func (j *Journal) maybePrepare() {
 		err := fillZeros(filepath.Join(j.dir, spareName), p, j.stop)
 		j.mu.Lock()
 		defer j.mu.Unlock()
-		j.spare = spareNone
-		if err == nil {
-			j.spare = spareReady
+		j.spare = spareReady
+		if err != nil {
+			j.spare = spareFailed
 		}
 	}()
 }
@@ -120,11 +121,12 @@ func (j *Journal) due(need int64) bool {
 	if c.size >= j.opts.MaxSegment || j.opts.Now().Sub(c.begun) >= j.opts.MaxAge {
 		return true
 	}
-	return j.spare == spareReady && c.count > 0 && c.size+need > c.room
+	return j.spare == spareReady && c.count > 0 && c.size+need > c.room &&
+		need <= j.opts.Preallocate-int64(headerSize)
 }
 
-// stopPreparing ends a spare's preparation and waits for it; the spare
-// stays on disk for Open to remove.
+// stopPreparing ends a spare's preparation, waits for it and removes the
+// spare.
 func (j *Journal) stopPreparing() {
 	j.mu.Lock()
 	if !j.stopped {
@@ -133,4 +135,10 @@ func (j *Journal) stopPreparing() {
 	}
 	j.mu.Unlock()
 	j.preparing.Wait()
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.spare == spareReady {
+		os.Remove(filepath.Join(j.dir, spareName))
+		j.spare = spareNone
+	}
 }
