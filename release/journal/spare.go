@@ -16,12 +16,11 @@ import (
 // checkpoint, for one); after an overwrite of blocks already allocated and
 // written it flushes only the data. So a busy journal writes its next
 // segment ahead of need, zeros synced to disk off the appenders' path,
-// and appends then only overwrite (docs/BENCHMARKS.md, "The journal's
-// segments written ahead"; docs/PIPELINE.md, "The journal"). A quiet one
-// never does: a spare is prepared
-// only once the segment being written has taken a quarter of
-// Preallocate, so that a server printing now and then does not write
-// megabytes of zeros for each job.
+// and appends then only overwrite (docs/PIPELINE.md, "The journal";
+// measured in docs/BENCHMARKS.md, "The committer's path"). A quiet one
+// never does: a spare is prepared only once the segment being written has
+// taken a quarter of Preallocate, so that a server printing now and then
+// does not write megabytes of zeros for each job.
 
 // spareName is the file a spare is prepared in; Open removes one a stop
 // left.
