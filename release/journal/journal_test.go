@@ -211,19 +211,27 @@ func TestCorruptOlderSegment(t *testing.T) {
 		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			dir, keys := t.TempDir(), newMemKeys()
-			j := open(t, dir, keys, Options{})
-			appendAll(t, j, "a", "b")
-			j.Close()
-			j = open(t, dir, keys, Options{})
-			appendAll(t, j, "c")
-			j.Close()
+			dir, keys := twoSegments(t)
 			tt.alter(t, filepath.Join(dir, segmentName(1)))
 			if _, err := Open(context.Background(), dir, keys, Options{}); !errors.Is(err, ErrCorrupt) {
 				t.Errorf("Open over an altered older segment: %v, want ErrCorrupt", err)
 			}
 		})
 	}
+}
+
+// twoSegments makes a journal of two segments, records "a" and "b" in the
+// first and "c" in the second, and returns its folder and keys.
+func twoSegments(t *testing.T) (string, *memKeys) {
+	t.Helper()
+	dir, keys := t.TempDir(), newMemKeys()
+	j := open(t, dir, keys, Options{})
+	appendAll(t, j, "a", "b")
+	j.Close()
+	j = open(t, dir, keys, Options{})
+	appendAll(t, j, "c")
+	j.Close()
+	return dir, keys
 }
 
 // appendTo appends b to the file at path.

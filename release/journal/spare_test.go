@@ -98,15 +98,9 @@ func TestQuietJournalPreparesNoSpare(t *testing.T) {
 func TestZerosAreAnEnd(t *testing.T) {
 	for _, n := range []int{5, 11, 12, 4000} {
 		t.Run(fmt.Sprint(n, " zeros"), func(t *testing.T) {
-			dir, keys := t.TempDir(), newMemKeys()
-			j := open(t, dir, keys, Options{})
-			appendAll(t, j, "a", "b")
-			j.Close()
-			j = open(t, dir, keys, Options{})
-			appendAll(t, j, "c")
-			j.Close()
+			dir, keys := twoSegments(t)
 			appendTo(t, filepath.Join(dir, segmentName(1)), make([]byte, n))
-			j = open(t, dir, keys, Options{})
+			j := open(t, dir, keys, Options{})
 			if got := replayed(t, j, 0); !slices.Equal(got, []string{"a", "b", "c"}) {
 				t.Errorf("Replay = %q", got)
 			}
