@@ -7,21 +7,18 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
-	"time"
+
+	"github.com/printgate/printgate/internal/testenv"
 )
 
 // spareIs waits until the journal's spare is in state want.
 func spareIs(t *testing.T, j *Journal, want spareState) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+	testenv.WaitFor(t, fmt.Sprint("the spare segment in state ", want), func() bool {
 		j.mu.Lock()
-		got := j.spare
-		j.mu.Unlock()
-		if got == want {
-			return
-		}
-	}
-	t.Fatalf("the spare segment never reached state %d", want)
+		defer j.mu.Unlock()
+		return j.spare == want
+	})
 }
 
 func TestPreallocatedSegments(t *testing.T) {
