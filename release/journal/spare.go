@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/printgate/printgate/internal/fsync"
 )
@@ -52,8 +53,13 @@ func (j *Journal) maybePrepare() {
 }
 
 // fillZeros writes size zero bytes to a new file at path and syncs it.
+// Whatever was at path goes first, and the file is created anew, so that a
+// link put there is never followed.
 func fillZeros(path string, size int64, stop <-chan struct{}) (err error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("journal: spare segment: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
 		return fmt.Errorf("journal: spare segment: %w", err)
 	}
@@ -92,7 +98,7 @@ func (j *Journal) takeSpare(seg *segment) (*os.File, error) {
 	}
 	j.spare = spareNone
 	spare := filepath.Join(j.dir, spareName)
-	f, err := os.OpenFile(spare, os.O_RDWR, 0)
+	f, err := os.OpenFile(spare, os.O_RDWR|syscall.O_NOFOLLOW, 0)
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}

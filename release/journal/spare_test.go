@@ -104,3 +104,28 @@ func TestZerosAreAnEnd(t *testing.T) {
 		})
 	}
 }
+
+// TestSpareFollowsNoLink: a link put where the spare is prepared is
+// replaced, never followed: the file it names keeps its bytes.
+func TestSpareFollowsNoLink(t *testing.T) {
+	const prealloc = 64 << 10
+	dir, keys := t.TempDir(), newMemKeys()
+	j := open(t, dir, keys, Options{Preallocate: prealloc})
+	victim := filepath.Join(t.TempDir(), "printgate.db")
+	if err := os.WriteFile(victim, []byte("the database"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, filepath.Join(dir, spareName)); err != nil {
+		t.Fatal(err)
+	}
+	for i := range prealloc / 4 / 1000 {
+		appendAll(t, j, fmt.Sprintf("%04d%s", i, bytes.Repeat([]byte{'r'}, 1000)))
+	}
+	spareIs(t, j, spareReady)
+	if got, err := os.ReadFile(victim); err != nil || string(got) != "the database" {
+		t.Errorf("the file the link named holds %d bytes (%v), want its own", len(got), err)
+	}
+	if fi, err := os.Lstat(filepath.Join(dir, spareName)); err != nil || !fi.Mode().IsRegular() || fi.Size() != prealloc {
+		t.Errorf("spare: %v, %v; want a file of its own of %d bytes", err, fi, prealloc)
+	}
+}
