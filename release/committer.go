@@ -215,19 +215,20 @@ func (s *Service) writeBatch(ctx context.Context, all []*submission) error {
 			return err
 		}
 	}
-	err := s.writeLocked(ctx, all)
+	err := s.writeLocked(ctx, all, nil)
 	if overHeldLimit(err) {
 		// A one-statement batch of another instance took an owner past
 		// what admitHeld read: read again, and refuse what no longer fits.
-		err = s.writeLocked(ctx, all)
+		err = s.writeLocked(ctx, all, nil)
 	}
 	return err
 }
 
-// writeLocked is writeBatch's transaction. On failure each job's ID is
-// what it was before: zero, or the one the journal's block gave it
-// (commitDirect), which a retry keeps.
-func (s *Service) writeLocked(ctx context.Context, all []*submission) error {
+// writeLocked is writeBatch's transaction, which writes the journal's
+// pending records first (commitDirect). On failure each job's ID is what
+// it was before: zero, or the one the journal's block gave it, which a
+// retry keeps.
+func (s *Service) writeLocked(ctx context.Context, all []*submission, pending []pendingRecord) error {
 	ids := make([]int64, len(all))
 	for i, sub := range all {
 		ids[i] = sub.job.ID
@@ -244,9 +245,16 @@ func (s *Service) writeLocked(ctx context.Context, all []*submission) error {
 		ctx = context.WithoutCancel(ctx)
 	}
 	err := s.group.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var evs []audit.Event
+		if len(pending) > 0 {
+			var err error
+			if evs, err = writePending(batchSQL{tx: tx, texts: s.texts}, pending); err != nil {
+				return err
+			}
+		}
 		batch, err := s.admitHeld(tx, all)
 		if err != nil || len(batch) == 0 {
-			return err
+			return s.appendSubmitted(ctx, tx, evs, err)
 		}
 		// Each job's row locks its owner's held_bytes row (a trigger,
 		// createHeldBytes) on PostgreSQL: rows in owner order make two
@@ -262,12 +270,11 @@ func (s *Service) writeLocked(ctx context.Context, all []*submission) error {
 		if err := b.insertKeysAndDocuments(batch, &s.docScratch); err != nil {
 			return err
 		}
-		evs := make([]audit.Event, 0, 2*len(batch))
 		for _, sub := range batch {
 			evs = append(evs, submittedEvents(sub.q, sub.job)...)
 		}
-		if _, err := s.audit.AppendBatch(ctx, tx, evs); err != nil {
-			return fmt.Errorf("release: audit %d submitted jobs: %w", len(batch), err)
+		if err := s.appendSubmitted(ctx, tx, evs, nil); err != nil {
+			return err
 		}
 		if s.beforeCommit != nil {
 			ids := make([]int64, len(batch))
@@ -283,6 +290,18 @@ func (s *Service) writeLocked(ctx context.Context, all []*submission) error {
 			sub.job.ID, sub.refused = ids[i], nil
 		}
 		return dbErr("commit jobs", err)
+	}
+	return nil
+}
+
+// appendSubmitted appends a batch's events to the chain in tx, unless
+// err already failed the transaction.
+func (s *Service) appendSubmitted(ctx context.Context, tx *gorm.DB, evs []audit.Event, err error) error {
+	if err != nil || len(evs) == 0 {
+		return err
+	}
+	if _, err := s.audit.AppendBatch(ctx, tx, evs); err != nil {
+		return fmt.Errorf("release: audit %d events of submitted jobs: %w", len(evs), err)
 	}
 	return nil
 }

@@ -155,7 +155,33 @@ func (jn *journaled) unpend(batch []pendingRecord) {
 // applyRecords writes batch in one transaction on the committer's
 // connection, with the journal's position, and moves applied.
 func (s *Service) applyRecords(ctx context.Context, batch []pendingRecord) error {
-	jn := s.journal
+	if s.beforeApply != nil {
+		if err := s.beforeApply(); err != nil {
+			return err
+		}
+	}
+	err := s.group.DB.WithContext(database.WithoutBarrier(ctx)).Transaction(func(tx *gorm.DB) error {
+		evs, err := writePending(batchSQL{tx: tx, texts: s.texts}, batch)
+		if err != nil {
+			return err
+		}
+		if _, err := s.audit.AppendBatch(ctx, tx, evs); err != nil {
+			return fmt.Errorf("audit %d submitted jobs: %w", len(batch), err)
+		}
+		return nil
+	})
+	if err != nil {
+		return dbErr("apply journaled jobs", err)
+	}
+	s.journal.markApplied(batch)
+	return nil
+}
+
+// writePending writes the jobs, keys and documents of journaled records
+// in b's transaction, and the journal's position after them. It returns
+// their events, which the caller appends to the chain in the same
+// transaction.
+func writePending(b batchSQL, batch []pendingRecord) ([]audit.Event, error) {
 	subs := make([]*submission, len(batch))
 	var evs []audit.Event
 	for i := range batch {
@@ -167,35 +193,25 @@ func (s *Service) applyRecords(ctx context.Context, batch []pendingRecord) error
 		subs[i] = sub
 		evs = append(evs, r.Events...)
 	}
-	last := batch[len(batch)-1].seq
-	if s.beforeApply != nil {
-		if err := s.beforeApply(); err != nil {
-			return err
-		}
+	if err := b.insertJobs(subs); err != nil {
+		return nil, err
 	}
-	err := s.group.DB.WithContext(database.WithoutBarrier(ctx)).Transaction(func(tx *gorm.DB) error {
-		b := batchSQL{tx: tx, texts: s.texts}
-		if err := b.insertJobs(subs); err != nil {
-			return err
-		}
-		if err := b.insertKeysAndDocuments(subs, new([]byte)); err != nil {
-			return err
-		}
-		if _, err := s.audit.AppendBatch(ctx, tx, evs); err != nil {
-			return fmt.Errorf("audit %d submitted jobs: %w", len(subs), err)
-		}
-		return b.exec(`INSERT INTO journal_applied (id, seq) VALUES (1, ?)
-			ON CONFLICT (id) DO UPDATE SET seq = excluded.seq`, last)
-	})
-	if err != nil {
-		return dbErr("apply journaled jobs", err)
+	if err := b.insertKeysAndDocuments(subs, new([]byte)); err != nil {
+		return nil, err
 	}
+	err := b.exec(`INSERT INTO journal_applied (id, seq) VALUES (1, ?)
+		ON CONFLICT (id) DO UPDATE SET seq = excluded.seq`, batch[len(batch)-1].seq)
+	return evs, err
+}
+
+// markApplied moves the journal's position past batch once its
+// transaction committed.
+func (jn *journaled) markApplied(batch []pendingRecord) {
 	jn.mu.Lock()
-	jn.applied.Store(last)
+	defer jn.mu.Unlock()
+	jn.applied.Store(batch[len(batch)-1].seq)
 	close(jn.moved)
 	jn.moved = make(chan struct{})
-	jn.mu.Unlock()
-	return nil
 }
 
 // journalKeys keeps the journal's segment keys in the database, whose

@@ -117,7 +117,8 @@ const (
 	applyDelay = 10 * time.Millisecond
 	// directBatch is the size from which a batch is written straight to
 	// the database rather than through the journal (commitDirect).
-	directBatch = 8
+	directBatch      = 8
+	directSubmitting = 12
 	// journalIDs is how many job IDs the committer reserves at a time.
 	journalIDs = 1024
 	// journalPrealloc is the size of the segments a busy journal writes
@@ -181,7 +182,7 @@ func (s *Service) commitJournaled(ctx context.Context, batch []*submission) {
 		fail(fmt.Errorf("release: commit jobs: the journal's jobs cannot be written to the database: %w", *p))
 		return
 	}
-	if len(live) >= directBatch && s.commitDirect(ctx, live) {
+	if (len(live) >= directBatch || s.submitting.Load() > directSubmitting) && s.commitDirect(ctx, live) {
 		return
 	}
 	if slices.ContainsFunc(live, func(sub *submission) bool { return sub.doc.file }) {
@@ -244,12 +245,12 @@ func (s *Service) commitJournaled(ctx context.Context, batch []*submission) {
 }
 
 // commitDirect writes a large batch the way the path without a journal
-// does, in a transaction with one fsync of the database's log, after the
-// records still pending: where many clients wait at once, the processor
-// is the limit, and the journal would only add its own write and record
-// to each job (docs/PIPELINE.md, "The journal"). It returns false, having
-// answered nobody, when the pending records cannot be written; the batch
-// then goes to the journal.
+// does, in a transaction with one fsync of the database's log, and the
+// records still pending first in that same transaction: where many
+// clients wait at once, the processor is the limit, and the journal would
+// only add its own write and record to each job (docs/PIPELINE.md, "The
+// journal"). It returns false, having answered nobody, when the pending
+// records cannot be written; the batch then goes to the journal.
 func (s *Service) commitDirect(ctx context.Context, batch []*submission) bool {
 	jn := s.journal
 	jn.applying.Lock()
@@ -257,13 +258,6 @@ func (s *Service) commitDirect(ctx context.Context, batch []*submission) bool {
 	jn.mu.Lock()
 	pending := jn.pending
 	jn.mu.Unlock()
-	if len(pending) > 0 {
-		if err := s.applyRecords(ctx, pending); err != nil {
-			s.log.Warn("release: write journaled jobs before a batch; the batch goes to the journal", "jobs", len(pending), "err", err)
-			return false
-		}
-		jn.unpend(pending)
-	}
 	// Numbered from the journal's block, so that job IDs keep rising in
 	// the order clients are answered.
 	for _, sub := range batch {
@@ -276,8 +270,38 @@ func (s *Service) commitDirect(ctx context.Context, batch []*submission) bool {
 		}
 		sub.job.ID = id
 	}
+	if s.group.Err() == nil && s.writePendingFirst(ctx, batch, pending) == nil {
+		s.answer(batch)
+		return true
+	}
+	// Written apart, a batch that fails is tried job by job (commitBatch)
+	// instead of taking the pending records down with it.
+	if len(pending) > 0 {
+		if err := s.applyRecords(ctx, pending); err != nil {
+			s.log.Warn("release: write journaled jobs before a batch; the batch goes to the journal", "jobs", len(pending), "err", err)
+			return false
+		}
+		jn.unpend(pending)
+	}
 	s.commitBatch(ctx, batch)
 	return true
+}
+
+// writePendingFirst writes pending, then batch, in one transaction.
+func (s *Service) writePendingFirst(ctx context.Context, batch []*submission, pending []pendingRecord) error {
+	if len(pending) > 0 && s.beforeApply != nil {
+		if err := s.beforeApply(); err != nil {
+			return err
+		}
+	}
+	if err := s.writeLocked(database.WithoutBarrier(ctx), batch, pending); err != nil {
+		return err
+	}
+	if len(pending) > 0 {
+		s.journal.markApplied(pending)
+		s.journal.unpend(pending)
+	}
+	return nil
 }
 
 // add hands appended records to the applier; they count as acknowledged

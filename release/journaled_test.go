@@ -301,12 +301,33 @@ func TestJournalKeysWrapped(t *testing.T) {
 // straight to the database (commitDirect), after the record still
 // pending, and never to the journal; their IDs follow the first job's.
 func TestJournaledDirectBatch(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// failures is how many times writing the pending records fails:
+		// once, and the batch's transaction that carried them is tried
+		// again without them, after them.
+		failures int
+	}{
+		{name: "in one transaction"},
+		{name: "apart after a failure", failures: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testJournaledDirectBatch(t, tc.failures) })
+	}
+}
+
+func testJournaledDirectBatch(t *testing.T, failures int) {
 	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
 		if db.Dialect != database.SQLite {
 			t.Skip("the journal is SQLite's")
 		}
 		g := &gate{}
-		svc, log := journaledService(t, db, newTestSpool(t), t.TempDir(), nil)
+		var failed atomic.Int32
+		svc, log := journaledService(t, db, newTestSpool(t), t.TempDir(), func() error {
+			if int(failed.Add(1)) <= failures {
+				return errors.New("test: the pending records cannot be written")
+			}
+			return nil
+		})
 		svc.beforeCommit = g.beforeCommit
 		jn := svc.journal
 		// The applier leaves the first job's record pending: only the
@@ -368,6 +389,37 @@ func TestJournaledDirectBatch(t *testing.T) {
 		}
 		if rep, err := log.Verify(t.Context(), 0, 0); err != nil || rep.FirstBad != 0 {
 			t.Errorf("audit chain: %+v, %v", rep, err)
+		}
+		if got := int(failed.Load()); got != failures+1 {
+			t.Errorf("the pending records were tried %d times, want %d", got, failures+1)
+		}
+	})
+}
+
+// TestJournaledBusyGoesDirect: while more than directSubmitting
+// submissions are under way, the cores are the limit, and even a batch
+// of one is written straight to the database; a quiet server journals
+// it.
+func TestJournaledBusyGoesDirect(t *testing.T) {
+	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
+		if db.Dialect != database.SQLite {
+			t.Skip("the journal is SQLite's")
+		}
+		svc, _ := journaledService(t, db, newTestSpool(t), t.TempDir(), nil)
+		jn := svc.journal
+		jn.mu.Lock()
+		jn.delay = time.Hour // a journaled job stays pending
+		jn.mu.Unlock()
+		svc.submitting.Store(directSubmitting) // others under way
+		id, doc := submitDoc(t, svc, 0)
+		if got := jn.j.Next(); got != 1 {
+			t.Fatalf("the journal numbers record %d next, want 1: the job went to it while the server was busy", got)
+		}
+		checkStored(t, svc, map[int64][]byte{id: doc})
+		svc.submitting.Store(0)
+		submitDoc(t, svc, 1)
+		if got := jn.j.Next(); got != 2 {
+			t.Errorf("the journal numbers record %d next, want 2: a quiet server's job went past it", got)
 		}
 	})
 }

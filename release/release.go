@@ -240,7 +240,10 @@ type Service struct {
 	group   *database.GroupCommitter
 	// waiting counts the submissions waiting for the committer to take
 	// them: the next batch.
-	waiting      atomic.Int32
+	waiting atomic.Int32
+	// submitting counts the Print-Job requests under way, from their
+	// start to their answer: the journal's measure of load.
+	submitting   atomic.Int32
 	beforeCommit func(jobs []int64)
 	// beforeSearch, when set (tests), is called as an inspector's search
 	// of a job begins, with the search's context.

@@ -97,6 +97,8 @@ func readyStateOf(q Queue, j *Job) State {
 // job with it; only after both are durable does the client hear success.
 // On any failure neither the job nor its document remains.
 func (s *Service) printJob(ctx context.Context, req ipp.JobRequest, doc io.Reader) (Job, error) {
+	s.submitting.Add(1)
+	defer s.submitting.Add(-1)
 	q, err := s.queue(req.Queue)
 	if err != nil {
 		return Job{}, err

@@ -4,11 +4,15 @@
 # hold_config DATA_DIR DATABASE_URL PORT writes, to standard output, the
 # configuration of a printgate with one hold queue on 127.0.0.1:PORT. Like
 # for like with cupsd: it lists every job and holds every document.
+# BENCH_JOURNAL=1 turns on database.journal (SQLite only).
 hold_config() {
+	local journal=false
+	[ -n "${BENCH_JOURNAL:-}" ] && [ "$BENCH_JOURNAL" != 0 ] && journal=true
 	cat <<YAML
 data_dir: $1/var
 database:
   url: "$2"
+  journal: $journal
 server:
   listen: ["127.0.0.1:$3"]
   get_jobs_limit: 0
