@@ -4,15 +4,19 @@
 # hold_config DATA_DIR DATABASE_URL PORT writes, to standard output, the
 # configuration of a printgate with one hold queue on 127.0.0.1:PORT. Like
 # for like with cupsd: it lists every job and holds every document.
-# BENCH_JOURNAL=1 turns on database.journal (SQLite only).
+# BENCH_JOURNAL=0 or 1 sets database.journal (SQLite only; unset, the
+# default: on with SQLite).
 hold_config() {
-	local journal=false
-	[ -n "${BENCH_JOURNAL:-}" ] && [ "$BENCH_JOURNAL" != 0 ] && journal=true
+	local journal=""
+	case ${BENCH_JOURNAL:-} in
+	0) journal="  journal: false" ;;
+	1) journal="  journal: true" ;;
+	esac
 	cat <<YAML
 data_dir: $1/var
 database:
   url: "$2"
-  journal: $journal
+$journal
 server:
   listen: ["127.0.0.1:$3"]
   get_jobs_limit: 0

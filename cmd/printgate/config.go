@@ -241,8 +241,13 @@ type DatabaseConfig struct {
 	// Journal, on SQLite only, makes a submission durable with one
 	// append to a journal in the data dir and writes its rows a few
 	// milliseconds later, off the client's path (docs/PIPELINE.md, "The
-	// journal"). Off by default.
-	Journal bool `yaml:"journal"`
+	// journal"). Unset, it is on with SQLite; false turns it off.
+	Journal *bool `yaml:"journal"`
+}
+
+// journal reports whether submissions go through the journal.
+func (d DatabaseConfig) journal() bool {
+	return d.URL == "" && (d.Journal == nil || *d.Journal)
 }
 
 // ServerConfig sets the listeners.

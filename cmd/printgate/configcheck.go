@@ -54,7 +54,7 @@ func (c *Config) checkServer(p *problems) {
 	if u := c.Database.URL; u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
 		p.add("database.url", `must be "" (embedded SQLite) or a postgres:// URL`)
 	}
-	if c.Database.Journal && c.Database.URL != "" {
+	if j := c.Database.Journal; j != nil && *j && c.Database.URL != "" {
 		p.add("database.journal", "only with the embedded SQLite database (url \"\")")
 	}
 	if len(c.Server.Listen)+len(c.Server.TLSListen) == 0 {

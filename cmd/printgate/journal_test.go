@@ -11,13 +11,12 @@ import (
 	"github.com/printgate/printgate/internal/testdocs"
 )
 
-// TestServeJournal runs printgate with database.journal on its SQLite
-// database: the jobs go through the journal, are listed at once, and a
+// TestServeJournal runs printgate with its defaults on SQLite, which
+// take the journal: the jobs go through it, are listed at once, and a
 // clean stop leaves every one in the database with its events and no
 // segment behind.
 func TestServeJournal(t *testing.T) {
 	cfg := newConfig(t, "")
-	cfg.Database.Journal = true
 	srv := startServer(t, cfg)
 	uri := srv.PrinterURI("secure")
 	ids := map[int]bool{}

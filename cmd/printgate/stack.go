@@ -290,7 +290,7 @@ func (st *stack) service(ctx context.Context) (*release.Service, func(), error) 
 // journalDir is the folder of the submissions' journal, or "" without
 // one (database.journal).
 func (st *stack) journalDir() string {
-	if !st.cfg.Database.Journal || st.cfg.Database.URL != "" {
+	if !st.cfg.Database.journal() {
 		return ""
 	}
 	return filepath.Join(st.cfg.DataDir, "journal")
