@@ -3,6 +3,7 @@ package release
 import (
 	"context"
 	"fmt"
+	"math/bits"
 	"time"
 
 	"gorm.io/gorm"
@@ -44,9 +45,9 @@ func (s *Service) applier(ctx context.Context) {
 		}
 		for {
 			jn.mu.Lock()
-			n, wait := len(jn.pending), jn.delay-time.Since(jn.since)
+			n, wait, hurry := len(jn.pending), jn.delay-time.Since(jn.since), jn.hurry
 			jn.mu.Unlock()
-			if n == 0 || n >= applyBatch || wait <= 0 {
+			if n == 0 || n >= applyBatch || wait <= 0 || hurry {
 				break
 			}
 			t := time.NewTimer(wait)
@@ -74,6 +75,7 @@ func (s *Service) applyPending(ctx context.Context, final bool) {
 		jn.applying.Lock()
 		jn.mu.Lock()
 		batch := jn.pending[:min(len(jn.pending), 2*applyBatch)]
+		jn.hurry = false // a reader that comes now waits for later records
 		jn.mu.Unlock()
 		if len(batch) == 0 {
 			jn.applying.Unlock()
@@ -177,6 +179,9 @@ func (s *Service) applyRecords(ctx context.Context, batch []pendingRecord) error
 	return nil
 }
 
+// applyRows is the most rows of a journaled record's statement.
+const applyRows = 16
+
 // writePending writes the jobs, keys and documents of journaled records
 // in b's transaction, and the journal's position after them. It returns
 // their events, which the caller appends to the chain in the same
@@ -193,11 +198,19 @@ func writePending(b batchSQL, batch []pendingRecord) ([]audit.Event, error) {
 		subs[i] = sub
 		evs = append(evs, r.Events...)
 	}
-	if err := b.insertJobs(subs); err != nil {
-		return nil, err
-	}
-	if err := b.insertKeysAndDocuments(subs, new([]byte)); err != nil {
-		return nil, err
+	// The committer's connection keeps each text it ran prepared, one
+	// text for each number of rows: records applied 1 to 256 at a time
+	// held 15 MiB of SQLite's memory in compiled statements. Chunks of
+	// a power of two up to applyRows need six texts a table.
+	for len(subs) > 0 {
+		n := 1 << (bits.Len(uint(min(len(subs), applyRows))) - 1)
+		if err := b.insertJobs(subs[:n]); err != nil {
+			return nil, err
+		}
+		if err := b.insertKeysAndDocuments(subs[:n], new([]byte)); err != nil {
+			return nil, err
+		}
+		subs = subs[n:]
 	}
 	err := b.exec(`INSERT INTO journal_applied (id, seq) VALUES (1, ?)
 		ON CONFLICT (id) DO UPDATE SET seq = excluded.seq`, batch[len(batch)-1].seq)

@@ -90,8 +90,11 @@ type journaled struct {
 	// long it may wait for more (applyDelay; tests hold it longer).
 	since time.Time
 	delay time.Duration
-	// more wakes the applier: records came.
+	// more wakes the applier: records came, or a reader waits.
 	more chan struct{}
+	// hurry is set by a reader waiting at the barrier: the applier
+	// writes what is pending at once instead of waiting for more.
+	hurry bool
 
 	// failing holds the error of the last apply, while applies fail: the
 	// committer then refuses submissions, as the path without a journal
@@ -119,6 +122,9 @@ const (
 	// the database rather than through the journal (commitDirect).
 	directBatch      = 8
 	directSubmitting = 12
+	// maxPending is how many records may wait for the applier before
+	// batches go straight to the database, taking them along.
+	maxPending = 2 * applyBatch
 	// journalIDs is how many job IDs the committer reserves at a time.
 	journalIDs = 1024
 	// journalPrealloc is the size of the segments a busy journal writes
@@ -149,7 +155,11 @@ func (jn *journaled) barrier(ctx context.Context) error {
 			return nil
 		}
 		moved := jn.moved
+		// Waiting out the applier's delay cost a release right after
+		// someone else's submission 10 ms (docs/PIPELINE.md).
+		jn.hurry = true
 		jn.mu.Unlock()
+		jn.wake()
 		if jn.failing.Load() != nil {
 			return nil
 		}
@@ -182,7 +192,7 @@ func (s *Service) commitJournaled(ctx context.Context, batch []*submission) {
 		fail(fmt.Errorf("release: commit jobs: the journal's jobs cannot be written to the database: %w", *p))
 		return
 	}
-	if (len(live) >= directBatch || s.submitting.Load() > directSubmitting) && s.commitDirect(ctx, live) {
+	if s.goDirect(live) && s.commitDirect(ctx, live) {
 		return
 	}
 	if slices.ContainsFunc(live, func(sub *submission) bool { return sub.doc.file }) {
@@ -242,6 +252,20 @@ func (s *Service) commitJournaled(ctx context.Context, batch []*submission) {
 	for _, sub := range live {
 		sub.done <- sub.refused
 	}
+}
+
+// goDirect reports whether batch goes straight to the database: a large
+// batch, a busy server, or an applier that has fallen behind, whose
+// pending records (each holding its document) would otherwise grow for
+// as long as the clients keep up their pace.
+func (s *Service) goDirect(batch []*submission) bool {
+	if len(batch) >= directBatch || s.submitting.Load() > directSubmitting {
+		return true
+	}
+	jn := s.journal
+	jn.mu.Lock()
+	defer jn.mu.Unlock()
+	return len(jn.pending) >= maxPending
 }
 
 // commitDirect writes a large batch the way the path without a journal
@@ -304,6 +328,14 @@ func (s *Service) writePendingFirst(ctx context.Context, batch []*submission, pe
 	return nil
 }
 
+// wake wakes the applier, unless it is already awake.
+func (jn *journaled) wake() {
+	select {
+	case jn.more <- struct{}{}:
+	default:
+	}
+}
+
 // add hands appended records to the applier; they count as acknowledged
 // from here on.
 func (jn *journaled) add(pend []pendingRecord) {
@@ -323,10 +355,7 @@ func (jn *journaled) add(pend []pendingRecord) {
 	// or to end it early (a full batch): woken for every record, it cost
 	// the committer a thread's wake-up on every job.
 	if first || full {
-		select {
-		case jn.more <- struct{}{}:
-		default:
-		}
+		jn.wake()
 	}
 }
 

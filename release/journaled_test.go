@@ -399,7 +399,7 @@ func testJournaledDirectBatch(t *testing.T, failures int) {
 // TestJournaledBusyGoesDirect: while more than directSubmitting
 // submissions are under way, the cores are the limit, and even a batch
 // of one is written straight to the database; a quiet server journals
-// it.
+// it, unless maxPending records already wait.
 func TestJournaledBusyGoesDirect(t *testing.T) {
 	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
 		if db.Dialect != database.SQLite {
@@ -421,5 +421,61 @@ func TestJournaledBusyGoesDirect(t *testing.T) {
 		if got := jn.j.Next(); got != 2 {
 			t.Errorf("the journal numbers record %d next, want 2: a quiet server's job went past it", got)
 		}
+		// An applier that has fallen behind (here, held) lets no more
+		// than maxPending records, and their documents, wait.
+		jn.applying.Lock()
+		held := true
+		unlock := func() {
+			if held {
+				held = false
+				jn.applying.Unlock()
+			}
+		}
+		t.Cleanup(unlock) // before the service's Close, which applies
+		for i := 1; i < maxPending; i++ {
+			submitDoc(t, svc, i+1)
+		}
+		if got := jn.j.Next(); got != maxPending+1 {
+			t.Fatalf("the journal numbers record %d next, want %d", got, maxPending+1)
+		}
+		// Two more: the committer takes one to the database, where it
+		// waits for the applier's lock, and the other waits for the
+		// committer. Had the first gone to the journal, nothing would
+		// hold the committer.
+		var wg sync.WaitGroup
+		for i := range 2 {
+			wg.Go(func() { submitDoc(t, svc, maxPending+1+i) })
+		}
+		if !testenv.Eventually(func() bool { return svc.waiting.Load() == 1 && jn.j.Next() == maxPending+1 }) {
+			unlock()
+			wg.Wait()
+			t.Fatal("the committer did not wait for the applier: the submission past the backlog went to the journal")
+		}
+		unlock()
+		wg.Wait()
+		if got := jn.j.Next(); got > maxPending+2 {
+			t.Errorf("past %d pending records: the journal numbers record %d next; want at most %d", maxPending, got, maxPending+2)
+		}
+	})
+}
+
+// TestJournaledReaderHurries: a reader at the barrier has the applier
+// write what is pending at once instead of waiting for more records (here
+// an hour), and sees the job whose client was just answered.
+func TestJournaledReaderHurries(t *testing.T) {
+	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
+		if db.Dialect != database.SQLite {
+			t.Skip("the journal is SQLite's")
+		}
+		svc, _ := journaledService(t, db, newTestSpool(t), t.TempDir(), nil)
+		jn := svc.journal
+		jn.mu.Lock()
+		jn.delay = time.Hour
+		jn.mu.Unlock()
+		id, doc := submitDoc(t, svc, 0)
+		if got := jn.j.Next(); got != 2 {
+			t.Fatalf("the journal numbers record %d next, want 2: the job did not go to it", got)
+		}
+		checkStored(t, svc, map[int64][]byte{id: doc})
 	})
 }
