@@ -49,6 +49,7 @@ func (d *DeviceRelease) sessionQueues(sess Session, dev Device) []string {
 // ready.
 func (d *DeviceRelease) Jobs(ctx context.Context, sess Session, dev Device) ([]Job, error) {
 	s := d.s
+	ctx = forOwner(ctx, sess.UserName)
 	s.goBackground(func(ctx context.Context) { s.printers.Check(ctx, dev.Printer) })
 	if err := s.inspectOwner(ctx, sess.UserName); err != nil {
 		return nil, err
@@ -77,6 +78,7 @@ func (d *DeviceRelease) Jobs(ctx context.Context, sess Session, dev Device) ([]J
 // queues; any other job is ErrNotFound, exactly like a missing one.
 func (d *DeviceRelease) Job(ctx context.Context, sess Session, dev Device, id int64) (Job, error) {
 	s := d.s
+	ctx = forOwner(ctx, sess.UserName)
 	if err := s.inspectOwner(ctx, sess.UserName); err != nil {
 		return Job{}, err
 	}
@@ -128,6 +130,7 @@ type Released struct {
 // claimed: the jobs stay held.
 func (d *DeviceRelease) Release(ctx context.Context, sess Session, dev Device, req ReleaseRequest) ([]Released, error) {
 	s := d.s
+	ctx = forOwner(ctx, sess.UserName)
 	if len(req.PINs) > 0 && PlainText(ctx) && !dev.AllowPlainCredentials {
 		return nil, fmt.Errorf("release: %s sent job PINs over plain HTTP: %w", dev.Name, ErrNeedsTLS)
 	}
@@ -208,7 +211,7 @@ func (s *Service) deliverClaimed(claimed []Job, dev Device, by Actor) {
 	}
 	s.goBackground(func(ctx context.Context) {
 		for _, j := range claimed {
-			if err := s.deliver(ctx, &j, dev.Printer, by); err != nil {
+			if err := s.deliver(forOwner(ctx, j.Owner), &j, dev.Printer, by); err != nil {
 				s.log.Error("release: print", "job", j.ID, "device", dev.Name, "err", err)
 			}
 			s.delivering.done(j.ID)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/internal/database"
+	"github.com/printgate/printgate/release/journal"
 	"github.com/printgate/printgate/release/spool"
 )
 
@@ -142,6 +143,9 @@ func (jn *journaled) unpend(batch []pendingRecord) {
 		if jn.heldPending[p.rec.Job.Owner] -= p.rec.Job.Size; jn.heldPending[p.rec.Job.Owner] <= 0 {
 			delete(jn.heldPending, p.rec.Job.Owner)
 		}
+		if jn.lastOf[p.rec.Job.Owner] == p.seq {
+			delete(jn.lastOf, p.rec.Job.Owner)
+		}
 	}
 	// The applied records' documents must not stay reachable (batch is
 	// the same array: cleared only now).
@@ -265,4 +269,36 @@ func (k journalKeys) Load(ctx context.Context) (map[uint64][]byte, error) {
 
 func (k journalKeys) Delete(ctx context.Context, n uint64) error {
 	return k.db.WithContext(database.WithoutBarrier(ctx)).Exec(`DELETE FROM journal_keys WHERE segment = ?`, n).Error
+}
+
+// WaitJournalApplied waits until db holds every record that the journal
+// in dir held when it was called, as the running server's applier writes
+// them within milliseconds. A process other than the server (a backup)
+// calls it before it reads the jobs. It fails once wait has passed: no
+// server is applying them, and the next start will.
+func WaitJournalApplied(ctx context.Context, db *gorm.DB, dir string, wait time.Duration) error {
+	target, err := journal.LastSeq(dir)
+	if err != nil || target == 0 {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var applied uint64
+		err := db.WithContext(ctx).Raw(`SELECT COALESCE((SELECT seq FROM journal_applied WHERE id = 1), 0)`).Scan(&applied).Error
+		if err == nil && applied >= target {
+			return nil
+		}
+		if err != nil && ctx.Err() == nil {
+			return dbErr("journal's position", err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("release: submitted jobs up to journal record %d are not in the database after %v (written up to %d): "+
+				"printgate writes them within milliseconds while it runs, and when it next starts: %w", target, wait, applied, ctx.Err())
+		case <-tick.C:
+		}
+	}
 }

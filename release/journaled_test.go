@@ -2,6 +2,7 @@ package release
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"maps"
 	"path/filepath"
@@ -477,5 +478,42 @@ func TestJournaledReaderHurries(t *testing.T) {
 			t.Fatalf("the journal numbers record %d next, want 2: the job did not go to it", got)
 		}
 		checkStored(t, svc, map[int64][]byte{id: doc})
+	})
+}
+
+// TestJournaledOwnerScope: a read scoped to one owner (a release) waits
+// for that owner's pending records only, not for another user's.
+func TestJournaledOwnerScope(t *testing.T) {
+	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
+		if db.Dialect != database.SQLite {
+			t.Skip("the journal is SQLite's")
+		}
+		svc, _ := journaledService(t, db, newTestSpool(t), t.TempDir(), nil)
+		jn := svc.journal
+		jn.mu.Lock()
+		jn.delay = time.Hour
+		jn.mu.Unlock()
+		jn.applying.Lock() // taro's record stays pending
+		held := true
+		unlock := func() {
+			if held {
+				held = false
+				jn.applying.Unlock()
+			}
+		}
+		t.Cleanup(unlock)
+		submitDoc(t, svc, 0)
+		ctx, cancel := context.WithTimeout(forOwner(t.Context(), "hanako"), 2*time.Second)
+		defer cancel()
+		var n int64
+		if err := svc.db.WithContext(ctx).Model(&Job{}).Where("owner = ?", "hanako").Count(&n).Error; err != nil {
+			t.Errorf("hanako's read while taro's record is pending: %v", err)
+		}
+		ctx, cancel = context.WithTimeout(forOwner(t.Context(), "taro"), 100*time.Millisecond)
+		defer cancel()
+		if err := svc.db.WithContext(ctx).Model(&Job{}).Where("owner = ?", "taro").Count(&n).Error; err == nil {
+			t.Errorf("taro's read did not wait for taro's pending record")
+		}
+		unlock()
 	})
 }

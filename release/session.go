@@ -395,7 +395,8 @@ func (d *DeviceRelease) Authorize(ctx context.Context, deviceToken, token string
 
 // Touch records that sess was used now: its idle time starts again.
 func (d *DeviceRelease) Touch(ctx context.Context, sess Session) error {
-	err := d.s.db.WithContext(ctx).Model(&Session{}).Where("id = ?", sess.ID).Update("last_seen", d.s.now()).Error
+	// A session's row waits for no one's journaled jobs but its user's.
+	err := d.s.db.WithContext(forOwner(ctx, sess.UserName)).Model(&Session{}).Where("id = ?", sess.ID).Update("last_seen", d.s.now()).Error
 	return dbErr("touch session", err)
 }
 
