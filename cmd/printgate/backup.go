@@ -86,6 +86,10 @@ func (a *app) backupRecipients(ctx context.Context, toKeys bool) ([]age.Recipien
 	return []age.Recipient{r}, nil
 }
 
+// journalWait bounds how long a backup waits for the running server to
+// write the jobs its journal holds (within milliseconds when it runs).
+const journalWait = 10 * time.Second
+
 // backup writes the archive to path and returns what the audit event
 // records of it.
 func (a *app) backup(ctx context.Context, cfg Config, path string, recipients []age.Recipient) (_ map[string]string, err error) {
@@ -123,6 +127,13 @@ func (a *app) backup(ctx context.Context, cfg Config, path string, recipients []
 		return nil, err
 	}
 	defer releaseStaging()
+	if dir := cfg.journalDir(); dir != "" {
+		// A job acknowledged before the backup began is in it, even one
+		// the server still holds in its journal.
+		if err := release.WaitJournalApplied(ctx, db.DB, dir, journalWait); err != nil {
+			return nil, fmt.Errorf("backup: %w", err)
+		}
+	}
 	snap, err := takeSnapshot(ctx, cfg, db, staging)
 	if err != nil {
 		return nil, err

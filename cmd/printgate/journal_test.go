@@ -2,13 +2,16 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/OpenPrinting/goipp"
 
 	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/internal/testdocs"
+	"github.com/printgate/printgate/internal/testenv"
 )
 
 // TestServeJournal runs printgate with its defaults on SQLite, which
@@ -49,4 +52,40 @@ func TestServeJournal(t *testing.T) {
 			t.Errorf("job %d: %d rows and %d submitted events, want 1 and 1", id, jobs, events)
 		}
 	}
+}
+
+// TestBackupWaitsForJournal: a backup holds every job acknowledged before
+// it began, even one the server still holds in its journal. Here the
+// journal cannot be written to the database (a trigger refuses jobs): the
+// backup refuses to be taken without the job, then, once the server has
+// written it, is taken.
+func TestBackupWaitsForJournal(t *testing.T) {
+	srv := startServer(t, newConfig(t, ""))
+	db := openTestDB(t, srv)
+	if err := db.Exec(`CREATE TRIGGER jobs_broken BEFORE INSERT ON jobs BEGIN SELECT RAISE(ABORT, 'jobs storage failed'); END`).Error; err != nil {
+		t.Fatal(err)
+	}
+	uri := srv.PrinterURI("secure")
+	r := ippDo(t, uri, ippRequest(goipp.OpPrintJob, uri, "alice", mimeVal("application/pdf")), testdocs.PDF(1, "in the journal", testdocs.A4))
+	if status(r) != goipp.StatusOk {
+		t.Fatalf("Print-Job: %s", status(r))
+	}
+	archive := filepath.Join(t.TempDir(), "printgate.backup")
+	out, err := tryCLI(t, srv.Config, backupPassphrase+"\n", "backup", archive)
+	if err == nil || !strings.Contains(out+err.Error(), "not in the database") {
+		t.Errorf("backup with a job only in the journal: %v\n%s\nwant a refusal that says the jobs are not in the database", err, out)
+	}
+	if _, err := os.Stat(archive); err == nil {
+		t.Error("the refused backup left its archive")
+	}
+	if err := db.Exec(`DROP TRIGGER jobs_broken`).Error; err != nil {
+		t.Fatal(err)
+	}
+	id := jobID(t, r)
+	testenv.WaitFor(t, "the journaled job in the database", func() bool {
+		var n int64
+		db.Raw(`SELECT count(*) FROM jobs WHERE id = ?`, id).Scan(&n)
+		return n == 1
+	})
+	runCLI(t, srv.Config, backupPassphrase+"\n", "backup", archive)
 }

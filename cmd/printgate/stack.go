@@ -278,7 +278,7 @@ func (st *stack) service(ctx context.Context) (*release.Service, func(), error) 
 		Text:        st.textExtractor(), MyNumberNotify: st.cfg.MyNumber.NotifyGroup,
 		Observer: st.observer,
 		QRKey:    st.qrKey, QRLifetime: st.cfg.Release.QRLifetime,
-		JournalDir: st.journalDir(),
+		JournalDir: st.cfg.journalDir(),
 	})
 	if err != nil {
 		sp.Close()
@@ -289,11 +289,11 @@ func (st *stack) service(ctx context.Context) (*release.Service, func(), error) 
 
 // journalDir is the folder of the submissions' journal, or "" without
 // one (database.journal).
-func (st *stack) journalDir() string {
-	if !st.cfg.Database.journal() {
+func (c Config) journalDir() string {
+	if !c.Database.journal() {
 		return ""
 	}
-	return filepath.Join(st.cfg.DataDir, "journal")
+	return filepath.Join(c.DataDir, "journal")
 }
 
 // instanceID names this printgate among instances sharing a database; it
