@@ -122,7 +122,9 @@ const (
 	applyDelay = 10 * time.Millisecond
 	// directBatch is the size from which a batch is written straight to
 	// the database rather than through the journal (commitDirect).
-	directBatch      = 8
+	directBatch = 8
+	// directSubmitting is how many Print-Job requests under way make a
+	// server busy: its batches, of any size, go straight too.
 	directSubmitting = 12
 	// maxPending is how many records may wait for the applier before
 	// batches go straight to the database, taking them along.
@@ -140,61 +142,6 @@ const (
 	// is stuck (its error is logged), and the reader goes on.
 	barrierWait = 10 * time.Second
 )
-
-// barrier waits until every record acknowledged before it was called is
-// in the database; for a context scoped to one owner (forOwner), every
-// record of that owner's.
-func (jn *journaled) barrier(ctx context.Context) error {
-	target := jn.appended.Load()
-	if jn.applied.Load() >= target || jn.failing.Load() != nil {
-		return nil
-	}
-	if owner, ok := ctx.Value(ownerScope{}).(string); ok {
-		jn.mu.Lock()
-		target = jn.lastOf[owner]
-		jn.mu.Unlock()
-		if jn.applied.Load() >= target {
-			return nil
-		}
-	}
-	t := time.NewTimer(barrierWait)
-	defer t.Stop()
-	for {
-		jn.mu.Lock()
-		if jn.applied.Load() >= target {
-			jn.mu.Unlock()
-			return nil
-		}
-		moved := jn.moved
-		// Waiting out the applier's delay cost a release right after
-		// someone else's submission 10 ms (docs/PIPELINE.md).
-		jn.hurry = true
-		jn.mu.Unlock()
-		jn.wake()
-		if jn.failing.Load() != nil {
-			return nil
-		}
-		select {
-		case <-moved:
-		case <-t.C:
-			return nil
-		case <-ctx.Done():
-			return fmt.Errorf("release: wait for submitted jobs to be written: %w", ctx.Err())
-		}
-	}
-}
-
-// ownerScope marks a context whose reads and writes concern one owner's
-// jobs only.
-type ownerScope struct{}
-
-// forOwner scopes ctx's barrier to owner's jobs: a release waits for the
-// records of its user's jobs, not for the submissions of everyone else
-// (BenchmarkReleaseLatency: a release right after another user's
-// submission had waited for that job to be written).
-func forOwner(ctx context.Context, owner string) context.Context {
-	return context.WithValue(ctx, ownerScope{}, owner)
-}
 
 // commitJournaled is commitBatch on the journal: batch is admitted,
 // numbered, appended and answered; its rows follow.
@@ -322,9 +269,18 @@ func (s *Service) commitDirect(ctx context.Context, batch []*submission) bool {
 		return true
 	}
 	// Written apart, a batch that fails is tried job by job (commitBatch)
-	// instead of taking the pending records down with it.
+	// instead of taking the pending records down with it. A commit that
+	// failed may have landed all the same: then the pending records are
+	// there (their position moved with them), and commitBatch finds the
+	// batch's jobs (committedAnyway).
 	if len(pending) > 0 {
-		if err := s.applyRecords(ctx, pending); err != nil {
+		landed, err := journalApplied(ctx, s.db.DB)
+		if err != nil || landed < pending[len(pending)-1].seq {
+			err = s.applyRecords(ctx, pending)
+		} else {
+			jn.markApplied(pending)
+		}
+		if err != nil {
 			s.log.Warn("release: write journaled jobs before a batch; the batch goes to the journal", "jobs", len(pending), "err", err)
 			return false
 		}
@@ -336,6 +292,13 @@ func (s *Service) commitDirect(ctx context.Context, batch []*submission) bool {
 
 // writePendingFirst writes pending, then batch, in one transaction.
 func (s *Service) writePendingFirst(ctx context.Context, batch []*submission, pending []pendingRecord) error {
+	if slices.ContainsFunc(batch, func(sub *submission) bool { return sub.doc.file }) {
+		// A job must never commit before the name of its document's file
+		// is durable (writeBatch).
+		if err := s.spool.SyncDir(); err != nil {
+			return fmt.Errorf("release: commit jobs: %w", err)
+		}
+	}
 	if len(pending) > 0 && s.beforeApply != nil {
 		if err := s.beforeApply(); err != nil {
 			return err
@@ -389,19 +352,16 @@ func (s *Service) admitJournaled(ctx context.Context, batch []*submission) ([]*s
 	if s.maxHeld <= 0 {
 		return batch, nil
 	}
-	jn := s.journal
 	held := map[string]int64{}
 	for _, sub := range batch {
 		held[sub.job.Owner] = 0
 	}
 	for o := range held {
-		n, err := heldBy(s.db.WithContext(database.WithoutBarrier(ctx)), o)
+		n, err := s.heldNow(ctx, o)
 		if err != nil {
 			return nil, err
 		}
-		jn.mu.Lock()
-		held[o] = n + jn.heldPending[o]
-		jn.mu.Unlock()
+		held[o] = n
 	}
 	return s.admit(batch, held), nil
 }

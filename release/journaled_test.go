@@ -403,14 +403,7 @@ func testJournaledDirectBatch(t *testing.T, failures int) {
 // it, unless maxPending records already wait.
 func TestJournaledBusyGoesDirect(t *testing.T) {
 	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
-		if db.Dialect != database.SQLite {
-			t.Skip("the journal is SQLite's")
-		}
-		svc, _ := journaledService(t, db, newTestSpool(t), t.TempDir(), nil)
-		jn := svc.journal
-		jn.mu.Lock()
-		jn.delay = time.Hour // a journaled job stays pending
-		jn.mu.Unlock()
+		svc, jn := slowJournal(t, db)
 		svc.submitting.Store(directSubmitting) // others under way
 		id, doc := submitDoc(t, svc, 0)
 		if got := jn.j.Next(); got != 1 {
@@ -423,40 +416,22 @@ func TestJournaledBusyGoesDirect(t *testing.T) {
 			t.Errorf("the journal numbers record %d next, want 2: a quiet server's job went past it", got)
 		}
 		// An applier that has fallen behind (here, held) lets no more
-		// than maxPending records, and their documents, wait.
-		jn.applying.Lock()
-		held := true
-		unlock := func() {
-			if held {
-				held = false
-				jn.applying.Unlock()
-			}
-		}
-		t.Cleanup(unlock) // before the service's Close, which applies
+		// than maxPending records, and their documents, wait: past them a
+		// batch of one, on a quiet server, goes straight too.
+		unlock := holdApplier(t, jn)
 		for i := 1; i < maxPending; i++ {
 			submitDoc(t, svc, i+1)
+			if i == maxPending-2 && svc.goDirect([]*submission{{}}) {
+				t.Errorf("%d records pending: a batch of one goes straight", maxPending-1)
+			}
 		}
 		if got := jn.j.Next(); got != maxPending+1 {
 			t.Fatalf("the journal numbers record %d next, want %d", got, maxPending+1)
 		}
-		// Two more: the committer takes one to the database, where it
-		// waits for the applier's lock, and the other waits for the
-		// committer. Had the first gone to the journal, nothing would
-		// hold the committer.
-		var wg sync.WaitGroup
-		for i := range 2 {
-			wg.Go(func() { submitDoc(t, svc, maxPending+1+i) })
-		}
-		if !testenv.Eventually(func() bool { return svc.waiting.Load() == 1 && jn.j.Next() == maxPending+1 }) {
-			unlock()
-			wg.Wait()
-			t.Fatal("the committer did not wait for the applier: the submission past the backlog went to the journal")
+		if !svc.goDirect([]*submission{{}}) {
+			t.Errorf("%d records pending: a batch of one goes to the journal", maxPending)
 		}
 		unlock()
-		wg.Wait()
-		if got := jn.j.Next(); got > maxPending+2 {
-			t.Errorf("past %d pending records: the journal numbers record %d next; want at most %d", maxPending, got, maxPending+2)
-		}
 	})
 }
 
@@ -465,14 +440,7 @@ func TestJournaledBusyGoesDirect(t *testing.T) {
 // an hour), and sees the job whose client was just answered.
 func TestJournaledReaderHurries(t *testing.T) {
 	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
-		if db.Dialect != database.SQLite {
-			t.Skip("the journal is SQLite's")
-		}
-		svc, _ := journaledService(t, db, newTestSpool(t), t.TempDir(), nil)
-		jn := svc.journal
-		jn.mu.Lock()
-		jn.delay = time.Hour
-		jn.mu.Unlock()
+		svc, jn := slowJournal(t, db)
 		id, doc := submitDoc(t, svc, 0)
 		if got := jn.j.Next(); got != 2 {
 			t.Fatalf("the journal numbers record %d next, want 2: the job did not go to it", got)
@@ -485,23 +453,8 @@ func TestJournaledReaderHurries(t *testing.T) {
 // for that owner's pending records only, not for another user's.
 func TestJournaledOwnerScope(t *testing.T) {
 	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
-		if db.Dialect != database.SQLite {
-			t.Skip("the journal is SQLite's")
-		}
-		svc, _ := journaledService(t, db, newTestSpool(t), t.TempDir(), nil)
-		jn := svc.journal
-		jn.mu.Lock()
-		jn.delay = time.Hour
-		jn.mu.Unlock()
-		jn.applying.Lock() // taro's record stays pending
-		held := true
-		unlock := func() {
-			if held {
-				held = false
-				jn.applying.Unlock()
-			}
-		}
-		t.Cleanup(unlock)
+		svc, jn := slowJournal(t, db)
+		unlock := holdApplier(t, jn) // taro's record stays pending
 		submitDoc(t, svc, 0)
 		ctx, cancel := context.WithTimeout(forOwner(t.Context(), "hanako"), 2*time.Second)
 		defer cancel()
@@ -516,4 +469,30 @@ func TestJournaledOwnerScope(t *testing.T) {
 		}
 		unlock()
 	})
+}
+
+// slowJournal returns a journaled service on db, SQLite only (it skips
+// the others), whose applier waits an hour for more records: a journaled
+// job stays pending until a reader or a direct batch writes it.
+func slowJournal(t *testing.T, db *database.DB) (*Service, *journaled) {
+	t.Helper()
+	if db.Dialect != database.SQLite {
+		t.Skip("the journal is SQLite's")
+	}
+	svc, _ := journaledService(t, db, newTestSpool(t), t.TempDir(), nil)
+	jn := svc.journal
+	jn.mu.Lock()
+	jn.delay = time.Hour
+	jn.mu.Unlock()
+	return svc, jn
+}
+
+// holdApplier holds the applier's lock until unlock, or the test's end,
+// lets it go: before the service's Close, which applies.
+func holdApplier(t *testing.T, jn *journaled) (unlock func()) {
+	jn.applying.Lock()
+	var once sync.Once
+	unlock = func() { once.Do(jn.applying.Unlock) }
+	t.Cleanup(unlock)
+	return unlock
 }

@@ -45,7 +45,7 @@ func (s *Service) allowanceFor(ctx context.Context, q Queue, owner string) (allo
 		a.lower(room, limitSpool)
 	}
 	if s.maxHeld > 0 {
-		held, err := heldBy(s.db.WithContext(ctx), owner)
+		held, err := s.heldNow(ctx, owner)
 		if err != nil {
 			return a, dbErr("held bytes", err)
 		}
@@ -82,6 +82,23 @@ func (s *Service) spoolRoom() (int64, bool) {
 func (s *Service) spoolFull() bool {
 	room, ok := s.spoolRoom()
 	return ok && room <= 0
+}
+
+// heldNow is heldBy for a submission's first check: with the journal,
+// the database's count and the owner's bytes still in the journal,
+// without waiting at the barrier, which would make every Print-Job wait
+// for everyone's records and the applier write them one at a time.
+func (s *Service) heldNow(ctx context.Context, owner string) (int64, error) {
+	if s.journal == nil {
+		return heldBy(s.db.WithContext(ctx), owner)
+	}
+	n, err := heldBy(s.db.WithContext(database.WithoutBarrier(ctx)), owner)
+	if err != nil {
+		return 0, err
+	}
+	s.journal.mu.Lock()
+	defer s.journal.mu.Unlock()
+	return n + s.journal.heldPending[owner], nil
 }
 
 // heldBy returns the bytes of the documents that owner's jobs keep in the

@@ -108,8 +108,8 @@ type Options struct {
 	// JournalDir, on SQLite, is the folder of the journal that makes
 	// submissions durable before their rows are written (journaled.go);
 	// empty writes every batch in one transaction before answering.
-	// serve does not set it yet: docs/PIPELINE.md, "The journal", says
-	// what it must first keep.
+	// serve sets it on SQLite unless database.journal is false
+	// (docs/PIPELINE.md, "The journal").
 	JournalDir string
 	// BeforeCommit, if set, runs inside each batch's transaction once
 	// its rows are written, just before the commit, with the IDs of its

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/OpenPrinting/goipp"
 
@@ -88,4 +91,32 @@ func TestBackupWaitsForJournal(t *testing.T) {
 		return n == 1
 	})
 	runCLI(t, srv.Config, backupPassphrase+"\n", "backup", archive)
+}
+
+// TestServeRefusesLeftJournal: turned off while its folder holds jobs not
+// yet in the database, the journal stops serve with a message that says
+// what to do, instead of those jobs' documents being removed as orphans.
+func TestServeRefusesLeftJournal(t *testing.T) {
+	cfg := newConfig(t, "")
+	srv := startServer(t, cfg)
+	db := openTestDB(t, srv)
+	if err := db.Exec(`CREATE TRIGGER jobs_broken BEFORE INSERT ON jobs BEGIN SELECT RAISE(ABORT, 'jobs storage failed'); END`).Error; err != nil {
+		t.Fatal(err)
+	}
+	uri := srv.PrinterURI("secure")
+	r := ippDo(t, uri, ippRequest(goipp.OpPrintJob, uri, "alice", mimeVal("application/pdf")), testdocs.PDF(1, "left in the journal", testdocs.A4))
+	if status(r) != goipp.StatusOk {
+		t.Fatalf("Print-Job: %s", status(r))
+	}
+	srv.Stop(t)
+	cfg.Database.Journal = new(false)
+	var out bytes.Buffer
+	a := &app{stdout: &out, stderr: &out, stdin: bytes.NewReader(nil)}
+	cmd := a.command()
+	cmd.SetArgs([]string{"serve", "--config", writeConfig(t, cfg)})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := cmd.ExecuteContext(ctx); err == nil || !strings.Contains(err.Error(), "journal segments") {
+		t.Errorf("serve without the journal, its folder holding a job: %v\n%s\nwant a refusal naming the journal's segments", err, out.String())
+	}
 }

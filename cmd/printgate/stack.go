@@ -215,6 +215,9 @@ func (st *stack) requireBuiltin() (*directory.Builtin, error) {
 // service opens the spool and returns the release service over the stack,
 // not yet started.
 func (st *stack) service(ctx context.Context) (*release.Service, func(), error) {
+	if err := st.cfg.checkLeftJournal(); err != nil {
+		return nil, nil, err
+	}
 	dbID, err := st.db.ID(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -285,6 +288,23 @@ func (st *stack) service(ctx context.Context) (*release.Service, func(), error) 
 		return nil, nil, err
 	}
 	return svc, func() { svc.Close(); sp.Close() }, nil
+}
+
+// checkLeftJournal refuses to run without the journal while its folder
+// holds segments: jobs acknowledged there and not yet in the database,
+// which only a start with the journal writes (a clean stop leaves none).
+// Without it their documents would be judged orphans and removed.
+func (c Config) checkLeftJournal() error {
+	if c.Database.URL != "" || c.Database.journal() {
+		return nil
+	}
+	segs, err := filepath.Glob(filepath.Join(c.DataDir, "journal", "*.seg"))
+	if err != nil || len(segs) == 0 {
+		return err
+	}
+	return fmt.Errorf("database.journal is false, but %s holds %d journal segments of jobs not yet in the database: "+
+		"start printgate once with the journal on, which writes them and, at a clean stop, removes the journal",
+		filepath.Join(c.DataDir, "journal"), len(segs))
 }
 
 // journalDir is the folder of the submissions' journal, or "" without

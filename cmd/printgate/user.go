@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/printgate/printgate/audit"
+	"github.com/printgate/printgate/release"
 	"github.com/printgate/printgate/release/credential"
 	"github.com/printgate/printgate/release/directory"
 )
@@ -34,8 +36,21 @@ func (a *app) withStack(cmd *cobra.Command, f func(st *stack) error) error {
 	if _, err := st.keyAudit(cmd.Context(), log, false); err != nil {
 		return err
 	}
+	if dir := cfg.journalDir(); dir != "" {
+		// A command sees what the running server has acknowledged: the
+		// server writes its journal's jobs within milliseconds. Without a
+		// server to write them (a crash, printgate stopped), the command
+		// goes on without them and says so; backup refuses instead.
+		if err := release.WaitJournalApplied(cmd.Context(), st.db.DB, dir, cliJournalWait); err != nil {
+			log.Warn("jobs acknowledged into the journal are not yet in the database, and this command does not see them", "err", err)
+		}
+	}
 	return f(st)
 }
+
+// cliJournalWait bounds how long a command waits for the running server
+// to write the jobs its journal holds.
+const cliJournalWait = 2 * time.Second
 
 // readSecret reads one line from standard input. Secrets never come as
 // arguments, where ps and shell history would show them.

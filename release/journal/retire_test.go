@@ -3,6 +3,7 @@ package journal
 import (
 	"bytes"
 	"context"
+	"crypto/cipher"
 	"crypto/rand"
 	"os"
 	"path/filepath"
@@ -154,18 +155,7 @@ func TestAppendRefusesOversizedRecord(t *testing.T) {
 // leave them: it must never panic, allocate past MaxRecord or call back a
 // record that does not verify.
 func FuzzScan(f *testing.F) {
-	key := bytes.Repeat([]byte{7}, 32)
-	aead, err := newAEAD(key)
-	if err != nil {
-		f.Fatal(err)
-	}
-	good := encodeHeader(1)
-	good = appendFrame(good, aead, 1, []byte("first"))
-	good = appendFrame(good, aead, 2, []byte("second"))
-	f.Add(good)
-	f.Add(good[:len(good)-3])
-	f.Add(append(encodeHeader(1), 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 1))
-	f.Add([]byte("PGJ1"))
+	aead := segmentSeeds(f)
 	random := make([]byte, 64)
 	rand.Read(random)
 	f.Add(append(encodeHeader(1), random...))
@@ -197,19 +187,7 @@ func FuzzScan(f *testing.F) {
 // FuzzLastFrame: the header walk a backup relies on never panics, and it
 // never stops before a record that scan verifies.
 func FuzzLastFrame(f *testing.F) {
-	key := bytes.Repeat([]byte{7}, 32)
-	aead, err := newAEAD(key)
-	if err != nil {
-		f.Fatal(err)
-	}
-	good := encodeHeader(1)
-	good = appendFrame(good, aead, 1, []byte("first"))
-	good = appendFrame(good, aead, 2, []byte("second"))
-	f.Add(good)
-	f.Add(good[:len(good)-3])
-	f.Add(append(slices.Clone(good), make([]byte, 40)...))
-	f.Add(append(encodeHeader(1), 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 1))
-	f.Add([]byte("PGJ1"))
+	aead := segmentSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got, err := lastFrame(bytes.NewReader(data))
 		var verified uint64
@@ -236,4 +214,23 @@ func TestLastSeq(t *testing.T) {
 	if got, err := LastSeq(dir); got != 3 || err != nil {
 		t.Errorf("LastSeq after three records: %d, %v; want 3, nil", got, err)
 	}
+}
+
+// segmentSeeds adds the segment fuzzers' common seeds to f: a good
+// segment of two records, cut short, followed by zeros, a frame claiming
+// 4 GiB, a header alone. It returns the key's AEAD they are sealed with.
+func segmentSeeds(f *testing.F) cipher.AEAD {
+	aead, err := newAEAD(bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		f.Fatal(err)
+	}
+	good := encodeHeader(1)
+	good = appendFrame(good, aead, 1, []byte("first"))
+	good = appendFrame(good, aead, 2, []byte("second"))
+	f.Add(good)
+	f.Add(good[:len(good)-3])
+	f.Add(append(slices.Clone(good), make([]byte, 40)...))
+	f.Add(append(encodeHeader(1), 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 1))
+	f.Add([]byte("PGJ1"))
+	return aead
 }
