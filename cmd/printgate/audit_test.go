@@ -6,6 +6,7 @@ import (
 	"github.com/OpenPrinting/goipp"
 
 	"github.com/printgate/printgate/audit"
+	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/internal/testdocs"
 	"github.com/printgate/printgate/internal/testenv"
 )
@@ -29,14 +30,7 @@ func TestAuditFailClosed(t *testing.T) {
 		if status(r) != goipp.StatusErrorInternal {
 			t.Errorf("Print-Job with a broken audit trail: %s, want server-error-internal-error", status(r))
 		}
-		var n int64
-		db.Raw("SELECT count(*) FROM jobs").Scan(&n)
-		if n != 0 {
-			t.Errorf("%d job rows after a refused submission", n)
-		}
-		if docs := documents(srv.Config); len(docs) != 0 {
-			t.Errorf("documents %v kept after a refused submission", docs)
-		}
+		checkNoJobs(t, db, srv, "after a refused submission")
 	})
 }
 
@@ -69,14 +63,8 @@ func TestAuditFailClosedJournaled(t *testing.T) {
 	if r := submit("refused"); status(r) != goipp.StatusErrorInternal {
 		t.Errorf("Print-Job once the journal cannot be applied: %s, want server-error-internal-error", status(r))
 	}
+	checkNoJobs(t, db, srv, "while the audit trail is broken")
 	var n int64
-	db.Raw("SELECT count(*) FROM jobs").Scan(&n)
-	if n != 0 {
-		t.Errorf("%d job rows while the audit trail is broken, want 0", n)
-	}
-	if docs := documents(srv.Config); len(docs) != 0 {
-		t.Errorf("documents %v in the spool: the refused job left one, or the journal's went there", docs)
-	}
 	repair()
 	testenv.WaitFor(t, "the journaled job written once the trail is repaired", func() bool {
 		db.Raw("SELECT count(*) FROM jobs").Scan(&n)
@@ -92,5 +80,18 @@ func TestAuditFailClosedJournaled(t *testing.T) {
 	db.Raw("SELECT count(*) FROM jobs").Scan(&all)
 	if all != 1 {
 		t.Errorf("%d jobs after the repair, want only the acknowledged one", all)
+	}
+}
+
+// checkNoJobs fails t if srv has any job row or keeps any document, when.
+func checkNoJobs(t *testing.T, db *database.DB, srv *testServer, when string) {
+	t.Helper()
+	var n int64
+	db.Raw("SELECT count(*) FROM jobs").Scan(&n)
+	if n != 0 {
+		t.Errorf("%d job rows %s, want 0", n, when)
+	}
+	if docs := documents(srv.Config); len(docs) != 0 {
+		t.Errorf("documents %v kept %s", docs, when)
 	}
 }

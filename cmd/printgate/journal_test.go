@@ -13,6 +13,7 @@ import (
 	"github.com/OpenPrinting/goipp"
 
 	"github.com/printgate/printgate/audit"
+	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/internal/testdocs"
 	"github.com/printgate/printgate/internal/testenv"
 )
@@ -64,15 +65,7 @@ func TestServeJournal(t *testing.T) {
 // written it, is taken.
 func TestBackupWaitsForJournal(t *testing.T) {
 	srv := startServer(t, newConfig(t, ""))
-	db := openTestDB(t, srv)
-	if err := db.Exec(`CREATE TRIGGER jobs_broken BEFORE INSERT ON jobs BEGIN SELECT RAISE(ABORT, 'jobs storage failed'); END`).Error; err != nil {
-		t.Fatal(err)
-	}
-	uri := srv.PrinterURI("secure")
-	r := ippDo(t, uri, ippRequest(goipp.OpPrintJob, uri, "alice", mimeVal("application/pdf")), testdocs.PDF(1, "in the journal", testdocs.A4))
-	if status(r) != goipp.StatusOk {
-		t.Fatalf("Print-Job: %s", status(r))
-	}
+	db, r := stuckInJournal(t, srv)
 	archive := filepath.Join(t.TempDir(), "printgate.backup")
 	out, err := tryCLI(t, srv.Config, backupPassphrase+"\n", "backup", archive)
 	if err == nil || !strings.Contains(out+err.Error(), "not in the database") {
@@ -99,15 +92,7 @@ func TestBackupWaitsForJournal(t *testing.T) {
 func TestServeRefusesLeftJournal(t *testing.T) {
 	cfg := newConfig(t, "")
 	srv := startServer(t, cfg)
-	db := openTestDB(t, srv)
-	if err := db.Exec(`CREATE TRIGGER jobs_broken BEFORE INSERT ON jobs BEGIN SELECT RAISE(ABORT, 'jobs storage failed'); END`).Error; err != nil {
-		t.Fatal(err)
-	}
-	uri := srv.PrinterURI("secure")
-	r := ippDo(t, uri, ippRequest(goipp.OpPrintJob, uri, "alice", mimeVal("application/pdf")), testdocs.PDF(1, "left in the journal", testdocs.A4))
-	if status(r) != goipp.StatusOk {
-		t.Fatalf("Print-Job: %s", status(r))
-	}
+	stuckInJournal(t, srv)
 	srv.Stop(t)
 	cfg.Database.Journal = new(false)
 	var out bytes.Buffer
@@ -119,4 +104,21 @@ func TestServeRefusesLeftJournal(t *testing.T) {
 	if err := cmd.ExecuteContext(ctx); err == nil || !strings.Contains(err.Error(), "journal segments") {
 		t.Errorf("serve without the journal, its folder holding a job: %v\n%s\nwant a refusal naming the journal's segments", err, out.String())
 	}
+}
+
+// stuckInJournal has a trigger refuse every job row in srv's database,
+// then submits one job: acknowledged into the journal, it cannot be
+// written to the database until the trigger (jobs_broken) is dropped.
+func stuckInJournal(t *testing.T, srv *testServer) (*database.DB, *goipp.Message) {
+	t.Helper()
+	db := openTestDB(t, srv)
+	if err := db.Exec(`CREATE TRIGGER jobs_broken BEFORE INSERT ON jobs BEGIN SELECT RAISE(ABORT, 'jobs storage failed'); END`).Error; err != nil {
+		t.Fatal(err)
+	}
+	uri := srv.PrinterURI("secure")
+	r := ippDo(t, uri, ippRequest(goipp.OpPrintJob, uri, "alice", mimeVal("application/pdf")), testdocs.PDF(1, "in the journal", testdocs.A4))
+	if status(r) != goipp.StatusOk {
+		t.Fatalf("Print-Job: %s", status(r))
+	}
+	return db, r
 }
