@@ -1,13 +1,14 @@
 # benchconfig.sh - sourced by bench.sh and abtest.sh: the configuration of
 # every printgate they start.
 
-# hold_config DATA_DIR DATABASE_URL PORT writes, to standard output, the
+# hold_config DATA_DIR DATABASE_URL PORT [MY_NUMBER] writes, to standard output, the
 # configuration of a printgate with one hold queue on 127.0.0.1:PORT. Like
 # for like with cupsd: it lists every job and holds every document.
 # BENCH_JOURNAL=0 or 1 sets database.journal (SQLite only; unset, the
-# default: on with SQLite).
+# default: on with SQLite). MY_NUMBER, when given, is the queue's
+# my_number policy (unset: protect, the default).
 hold_config() {
-	local journal=""
+	local journal="" my_number=${4:+    my_number: $4}
 	case ${BENCH_JOURNAL:-} in
 	0) journal="  journal: false" ;;
 	1) journal="  journal: true" ;;
@@ -25,6 +26,7 @@ spool:
 queues:
   - name: hold
     mode: hold
+$my_number
 YAML
 }
 
