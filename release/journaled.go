@@ -187,12 +187,16 @@ func (s *Service) commitJournaled(ctx context.Context, batch []*submission) {
 		ids[i] = sub.job.ID
 		r := record{Job: *sub.job, Events: submittedEvents(sub.q, sub.job)}
 		if sub.doc.sealed != nil {
-			// The client's buffer goes back to its pool once answered.
-			r.Doc = slices.Clone(*sub.doc.sealed)
+			r.Doc = *sub.doc.sealed
 		}
 		if recs[i], err = r.encode(); err != nil {
 			fail(fmt.Errorf("release: journal job: %w", err))
 			return
+		}
+		if r.Doc != nil {
+			// The client's buffer goes back to its pool once answered;
+			// the pending record keeps the copy that encode made.
+			r.Doc = recs[i][len(recs[i])-len(r.Doc):]
 		}
 		pend[i].rec = r
 	}

@@ -449,6 +449,25 @@ func TestJournaledReaderHurries(t *testing.T) {
 	})
 }
 
+// TestJournaledKeepsItsDocuments: a record pending in the journal keeps
+// its own copy of the sealed document. The client's buffer goes back to
+// its pool once the client is answered, and the next submissions reuse it
+// while the record waits for the applier.
+func TestJournaledKeepsItsDocuments(t *testing.T) {
+	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
+		svc, jn := slowJournal(t, db)
+		want := map[int64][]byte{}
+		for i := range 4 {
+			id, doc := submitDoc(t, svc, i)
+			want[id] = doc
+		}
+		if got := jn.applied.Load(); got != 0 {
+			t.Fatalf("the applier wrote records up to %d before any read: the test did not test pending records", got)
+		}
+		checkStored(t, svc, want)
+	})
+}
+
 // TestJournaledOwnerScope: a read scoped to one owner (a release) waits
 // for that owner's pending records only, not for another user's.
 func TestJournaledOwnerScope(t *testing.T) {
