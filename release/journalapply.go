@@ -151,6 +151,9 @@ func (jn *journaled) unpend(batch []pendingRecord) {
 	}
 	// The applied records' documents must not stay reachable (batch is
 	// the same array: cleared only now).
+	for _, p := range batch {
+		jn.bufs.put(p.buf)
+	}
 	clear(jn.pending[:len(batch)])
 	jn.pending = jn.pending[len(batch):]
 	if len(jn.pending) == 0 {

@@ -38,14 +38,14 @@ type record struct {
 	Doc []byte `json:"-"`
 }
 
-// encode returns r as the journal keeps it: the JSON's length, the JSON,
-// the document.
-func (r *record) encode() ([]byte, error) {
+// encode appends r to buf[:0] as the journal keeps it: the JSON's length,
+// the JSON, the document.
+func (r *record) encode(buf []byte) ([]byte, error) {
 	meta, err := json.Marshal(r)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]byte, 0, 4+len(meta)+len(r.Doc))
+	out := slices.Grow(buf[:0], 4+len(meta)+len(r.Doc))
 	out = binary.BigEndian.AppendUint32(out, uint32(len(meta)))
 	out = append(out, meta...)
 	return append(out, r.Doc...), nil
@@ -107,11 +107,43 @@ type journaled struct {
 	// nextID and lastID are the range of job IDs the committer reserved.
 	nextID, lastID int64
 	lastRetire     time.Time
+
+	bufs recordBufs
 }
 
 type pendingRecord struct {
 	seq uint64
 	rec record
+	// buf holds the record as appended, rec.Doc included; it goes back to
+	// the pool once the record is applied (nil for a replayed record).
+	buf *[]byte
+}
+
+// recordBufs keeps the buffers records are encoded into: each held a
+// document until its record was applied, and a new one for every job
+// was a fifth of what the submission path allocated.
+type recordBufs struct{ pool sync.Pool }
+
+// maxPooledRecord is the largest buffer kept for another record: a
+// document of up to the small-document threshold, and its JSON.
+const maxPooledRecord = 256 << 10
+
+func (p *recordBufs) get() *[]byte {
+	if b, ok := p.pool.Get().(*[]byte); ok {
+		return b
+	}
+	return new([]byte)
+}
+
+// put clears b, whose bytes were a sealed document and its job's wrapped
+// key, and keeps it for another record.
+func (p *recordBufs) put(b *[]byte) {
+	if b == nil || cap(*b) > maxPooledRecord {
+		return
+	}
+	clear((*b)[:cap(*b)])
+	*b = (*b)[:0]
+	p.pool.Put(b)
 }
 
 // Apply the pending records once there are applyBatch of them, or once
@@ -189,16 +221,18 @@ func (s *Service) commitJournaled(ctx context.Context, batch []*submission) {
 		if sub.doc.sealed != nil {
 			r.Doc = *sub.doc.sealed
 		}
-		if recs[i], err = r.encode(); err != nil {
+		buf := jn.bufs.get()
+		if *buf, err = r.encode(*buf); err != nil {
 			fail(fmt.Errorf("release: journal job: %w", err))
 			return
 		}
+		recs[i] = *buf
 		if r.Doc != nil {
 			// The client's buffer goes back to its pool once answered;
 			// the pending record keeps the copy that encode made.
 			r.Doc = recs[i][len(recs[i])-len(r.Doc):]
 		}
-		pend[i].rec = r
+		pend[i].rec, pend[i].buf = r, buf
 	}
 	if s.beforeCommit != nil && len(ids) > 0 {
 		s.beforeCommit(ids)

@@ -160,7 +160,7 @@ func TestJournalReplay(t *testing.T) {
 // bug in an older version could have written anything.
 func FuzzDecodeRecord(f *testing.F) {
 	r := record{Job: Job{ID: 7, Owner: "taro", Queue: "secure", WrappedKey: []byte{1, 2}}, Doc: []byte("%PDF-1.4")}
-	good, err := r.encode()
+	good, err := r.encode(nil)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -466,6 +466,21 @@ func TestJournaledKeepsItsDocuments(t *testing.T) {
 		}
 		checkStored(t, svc, want)
 	})
+}
+
+// TestRecordBufsCleared: a record's buffer held a sealed document and its
+// job's wrapped key; it is zeroed before another record may take it.
+func TestRecordBufsCleared(t *testing.T) {
+	var p recordBufs
+	b := p.get()
+	*b = append(*b, "wrapped key and sealed document"...)
+	kept := (*b)[:cap(*b)]
+	p.put(b)
+	if len(*b) != 0 || !bytes.Equal(kept, make([]byte, len(kept))) {
+		t.Errorf("a buffer given back holds %q (length %d), want zeros", kept, len(*b))
+	}
+	big := make([]byte, maxPooledRecord+1)
+	p.put(&big) // too large to keep: dropped, not an error
 }
 
 // TestJournaledOwnerScope: a read scoped to one owner (a release) waits
