@@ -139,6 +139,11 @@ func (s *Service) applyPending(ctx context.Context, final bool) {
 // unpend takes batch, the first pending records, off the pending list
 // once they are in the database.
 func (jn *journaled) unpend(batch []pendingRecord) {
+	// Only the applier's lock holder reads a record's document, and it
+	// is done with these: their buffers are zeroed outside jn.mu.
+	for _, p := range batch {
+		jn.bufs.put(p.buf)
+	}
 	jn.mu.Lock()
 	defer jn.mu.Unlock()
 	for _, p := range batch {
@@ -149,11 +154,8 @@ func (jn *journaled) unpend(batch []pendingRecord) {
 			delete(jn.lastOf, p.rec.Job.Owner)
 		}
 	}
-	// The applied records' documents must not stay reachable (batch is
-	// the same array: cleared only now).
-	for _, p := range batch {
-		jn.bufs.put(p.buf)
-	}
+	// The applied records must not stay reachable (batch is the same
+	// array: cleared only now).
 	clear(jn.pending[:len(batch)])
 	jn.pending = jn.pending[len(batch):]
 	if len(jn.pending) == 0 {

@@ -56,7 +56,8 @@
 # Settings (environment): BENCH_ROUNDS (5), BENCH_SMALL_JOBS (2000),
 # BENCH_LARGE_JOBS (50), BENCH_FILL_JOBS (10000), BENCH_GETJOBS (10),
 # BENCH_DEEP_JOBS (1000), BENCH_HELD_BIG (100000), BENCH_CUPS_BIG (0),
-# BENCH_DEEP_MY_NUMBER (off; "" for the default, protect), BENCH_DBS (sqlite,postgres), BENCH_PARTS (submit,deep,big,release),
+# BENCH_DEEP_MY_NUMBER (off; "" for the default, protect), BENCH_DBS
+# (sqlite,postgres), BENCH_PARTS (submit,deep,big,release),
 # BENCH_RELEASE_N (200), BENCH_RELEASE_REF (f5794e2), BENCH_PG_URL
 # (postgres://postgres@127.0.0.1:5432/test?sslmode=disable), BENCH_OUT
 # (docs/BENCHMARKS.md; "-" for standard output only).

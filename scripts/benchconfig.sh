@@ -1,9 +1,10 @@
 # benchconfig.sh - sourced by bench.sh and abtest.sh: the configuration of
 # every printgate they start.
 
-# hold_config DATA_DIR DATABASE_URL PORT [MY_NUMBER] writes, to standard output, the
-# configuration of a printgate with one hold queue on 127.0.0.1:PORT. Like
-# for like with cupsd: it lists every job and holds every document.
+# hold_config DATA_DIR DATABASE_URL PORT [MY_NUMBER] writes, to standard
+# output, the configuration of a printgate with one hold queue on
+# 127.0.0.1:PORT. Like for like with cupsd: it lists every job and holds
+# every document.
 # BENCH_JOURNAL=0 or 1 sets database.journal (SQLite only; unset, the
 # default: on with SQLite). MY_NUMBER, when given, is the queue's
 # my_number policy (unset: protect, the default).
