@@ -125,7 +125,8 @@ type pendingRecord struct {
 type recordBufs struct{ pool sync.Pool }
 
 // maxPooledRecord is the largest buffer kept for another record: a
-// document of up to the small-document threshold, and its JSON.
+// document of up to DefaultSmallDocument and its JSON. The buffers of a
+// larger threshold (Options.SmallDocument) are left to the collector.
 const maxPooledRecord = 256 << 10
 
 func (p *recordBufs) get() *[]byte {
