@@ -100,13 +100,22 @@ func (e *StatusError) Error() string {
 // For socket:// printers it returns a completed status once every byte was
 // written and the printer closed the connection.
 func (c *Client) PrintJob(ctx context.Context, printerURI string, req PrintRequest, doc io.Reader) (JobStatus, error) {
+	return c.PrintJobOn(ctx, nil, printerURI, req, doc)
+}
+
+// PrintJobOn is PrintJob over ahead, the connection Connect opened for
+// printerURI (nil: none). It closes ahead whatever happens; one opened
+// to another printer carries nothing.
+func (c *Client) PrintJobOn(ctx context.Context, ahead *Conn, printerURI string, req PrintRequest, doc io.Reader) (JobStatus, error) {
 	target, err := parsePrinterURI(printerURI)
 	if err != nil {
+		_ = ahead.Close()
 		return JobStatus{}, err
 	}
 	if target.Scheme == "socket" {
-		return c.printSocket(ctx, target, doc)
+		return c.printSocket(ctx, target, doc, ahead)
 	}
+	_ = ahead.Close()
 
 	msg := c.newRequest(goipp.OpPrintJob, printerURI, req.UserName)
 	if req.JobName != "" {

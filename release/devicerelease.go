@@ -151,9 +151,10 @@ func (d *DeviceRelease) Release(ctx context.Context, sess Session, dev Device, r
 	}
 	out := make([]Released, 0, len(jobs))
 	var claimed []Job
+	var first *headStart // claimed[0]'s, made ready while it was claimed
 	// Whatever ends the loop, the jobs claimed so far print: a claimed
 	// job left alone would stay releasing until printgate restarts.
-	defer func() { s.deliverClaimed(claimed, dev, by) }()
+	defer func() { s.deliverClaimed(claimed, dev, by, first) }()
 	for _, j := range jobs {
 		if j.State != StateHeld {
 			out = append(out, Released{ID: j.ID, State: j.State, Problem: "not-held"})
@@ -179,7 +180,15 @@ func (d *DeviceRelease) Release(ctx context.Context, sess Session, dev Device, r
 			out = append(out, Released{ID: j.ID, State: j.State, Problem: problem})
 			continue
 		}
+		var early *headStart
+		if len(claimed) == 0 {
+			early = s.startEarly(ctx, j, dev.Printer)
+		}
 		ok, err := d.claim(ctx, &j, dev, by, confirmed)
+		if err != nil || !ok {
+			early.discard()
+			early = nil
+		}
 		if err != nil {
 			return out, err
 		}
@@ -198,20 +207,28 @@ func (d *DeviceRelease) Release(ctx context.Context, sess Session, dev Device, r
 		}
 		out = append(out, Released{ID: j.ID, State: StateReleasing})
 		s.delivering.add(j.ID)
+		if early != nil {
+			first = early
+		}
 		claimed = append(claimed, j)
 	}
 	return out, nil
 }
 
 // deliverClaimed prints the jobs a release claimed, one after another,
-// on the device's printer.
-func (s *Service) deliverClaimed(claimed []Job, dev Device, by Actor) {
+// on the device's printer; first is the first job's head start (nil if
+// none).
+func (s *Service) deliverClaimed(claimed []Job, dev Device, by Actor, first *headStart) {
 	if len(claimed) == 0 {
 		return
 	}
 	s.goBackground(func(ctx context.Context) {
-		for _, j := range claimed {
-			if err := s.deliver(forOwner(ctx, j.Owner), &j, dev.Printer, by); err != nil {
+		for i, j := range claimed {
+			var early *headStart
+			if i == 0 {
+				early = first
+			}
+			if err := s.deliver(forOwner(ctx, j.Owner), &j, dev.Printer, by, early); err != nil {
 				s.log.Error("release: print", "job", j.ID, "device", dev.Name, "err", err)
 			}
 			s.delivering.done(j.ID)
@@ -283,6 +300,9 @@ func (d *DeviceRelease) claim(ctx context.Context, j *Job, dev Device, by Actor,
 	c := change{from: []State{StateHeld}, to: StateReleasing,
 		reason: reasonFor(StateReleasing), by: by,
 		claim: &claim{instance: d.s.instance, device: dev.Name, printer: dev.Printer}}
+	if d.s.beforeClaim != nil {
+		d.s.beforeClaim(j.ID)
+	}
 	if confirmed {
 		c.details = reprintConfirmed(*j)
 	} else {

@@ -34,7 +34,7 @@ func (s *Service) forward(ctx context.Context, id int64) error {
 	if err != nil {
 		return err
 	}
-	return s.deliver(ctx, &j, q.Printer, Actor{Method: "direct", Printer: q.Printer})
+	return s.deliver(ctx, &j, q.Printer, Actor{Method: "direct", Printer: q.Printer}, nil)
 }
 
 // deliver streams j's document to printer and follows the printer's job to
@@ -43,10 +43,11 @@ func (s *Service) forward(ctx context.Context, id int64) error {
 // aborts it sends the job back on hold with the reason, so nothing is
 // lost; a completed job's document is destroyed. Options the printer
 // cannot honour are changed or refused as the policy says (honour.go),
-// and every change is in the audit events of the print.
-func (s *Service) deliver(ctx context.Context, j *Job, printer string, by Actor) error {
+// and every change is in the audit events of the print. early, when not
+// nil, is what was made ready while j was claimed (early.go).
+func (s *Service) deliver(ctx context.Context, j *Job, printer string, by Actor, early *headStart) error {
 	by.Printer = printer
-	st, h, err := s.send(ctx, j, printer)
+	st, h, err := s.send(ctx, j, printer, early)
 	details := h.details()
 	// A direct job was printing from its submission: its printed event
 	// carries what the print changed.
@@ -85,8 +86,11 @@ func (s *Service) deliver(ctx context.Context, j *Job, printer string, by Actor)
 }
 
 // send opens j's document and submits it to printer, with the job's
-// options fitted to what the printer supports.
-func (s *Service) send(ctx context.Context, j *Job, printer string) (ipp.JobStatus, honoured, error) {
+// options fitted to what the printer supports. The first attempt uses
+// what early made ready, if given.
+func (s *Service) send(ctx context.Context, j *Job, printer string, early *headStart) (ipp.JobStatus, honoured, error) {
+	// An attempt that ends before it takes the head start leaves it.
+	defer func() { early.discard() }()
 	// A printer that is busy with another job says so and expects the
 	// client to come back; give it a couple of minutes before calling the
 	// print failed.
@@ -94,7 +98,7 @@ func (s *Service) send(ctx context.Context, j *Job, printer string) (ipp.JobStat
 	deadline := time.Now().Add(s.busyWait)
 	var retry honoured
 	for {
-		st, h, err := s.sendOnce(ctx, j, printer, retry)
+		st, h, err := s.sendOnce(ctx, j, printer, retry, &early)
 		if refusedAttributes(err) && !retry.dropped {
 			// The printer refused options its attributes said it takes:
 			// once more without those the policy lets go, recorded.
@@ -136,8 +140,9 @@ func refusedAttributes(err error) bool {
 
 // sendOnce sends j to printer once: the queue's rules applied to its
 // options, then the options fitted to the printer. retry, when it
-// dropped options after a refusal, says which.
-func (s *Service) sendOnce(ctx context.Context, j *Job, printer string, retry honoured) (ipp.JobStatus, honoured, error) {
+// dropped options after a refusal, says which. *early, the head start,
+// is taken by the attempt that reads the document.
+func (s *Service) sendOnce(ctx context.Context, j *Job, printer string, retry honoured, early **headStart) (ipp.JobStatus, honoured, error) {
 	req := ipp.PrintRequest{
 		JobName:        j.Name,
 		UserName:       j.Owner,
@@ -155,9 +160,13 @@ func (s *Service) sendOnce(ctx context.Context, j *Job, printer string, retry ho
 	if err != nil {
 		return ipp.JobStatus{}, h, err
 	}
-	doc, err := s.openDocument(ctx, j)
-	if err != nil {
-		return ipp.JobStatus{}, h, err
+	doc, conn := take(early)
+	// Unless the job below takes it, the connection carries nothing.
+	defer conn.Close()
+	if doc == nil {
+		if doc, err = s.openDocument(ctx, j); err != nil {
+			return ipp.JobStatus{}, h, err
+		}
 	}
 	defer doc.Close()
 	// The forensic stamp goes on first, before anything converts the
@@ -175,7 +184,7 @@ func (s *Service) sendOnce(ctx context.Context, j *Job, printer string, retry ho
 	}
 	h.converted, h.pages, h.rulesConverted = conv.detail(), conv.pages, conv.rules
 	sent := &sentCounter{r: body}
-	st, err := s.client.PrintJob(ctx, printer, req, sent)
+	st, err := s.client.PrintJobOn(ctx, conn, printer, req, sent)
 	if err != nil {
 		if conv.out != nil {
 			err = cmp.Or(conv.out.failed(), err)

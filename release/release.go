@@ -245,6 +245,9 @@ type Service struct {
 	// start to their answer: the journal's measure of load.
 	submitting   atomic.Int32
 	beforeCommit func(jobs []int64)
+	// beforeClaim, when set (tests), is called as a device's release
+	// claims a job, before the claim's transaction.
+	beforeClaim func(job int64)
 	// beforeSearch, when set (tests), is called as an inspector's search
 	// of a job begins, with the search's context.
 	beforeSearch func(search context.Context, job int64)
