@@ -18,14 +18,16 @@ import (
 var jobColumns = []string{"queue", "owner", "owner_unknown", "claimed_user", "client_addr", "name", "document_name", "format",
 	"state", "reason", "message", "copies", "sides", "color_mode", "media", "hold_until", "page_ranges", "password_hash",
 	"spool", "doc_in_db", "size", "sha256", "pages", "pages_reason", "printer", "printer_job_id", "claimed_by",
-	"device", "pin_failures", "created_at", "updated_at", "processed_at", "completed_at", "sensitive", "content_color"}
+	"device", "pin_failures", "created_at", "updated_at", "processed_at", "completed_at", "sensitive", "content_color",
+	"doc_segment", "doc_offset", "doc_length"}
 
 // jobValues returns j's values in the order of jobColumns.
 func jobValues(j *Job) []any {
 	return []any{j.Queue, j.Owner, j.OwnerUnknown, j.ClaimedUser, j.ClientAddr, j.Name, j.DocumentName, j.Format,
 		j.State, j.Reason, j.Message, j.Copies, j.Sides, j.ColorMode, j.Media, j.HoldUntil, j.PageRanges, j.PasswordHash,
 		j.Spool, j.DocInDB, j.Size, j.SHA256, j.Pages, j.PagesReason, j.Printer, j.PrinterJobID, j.ClaimedBy,
-		j.Device, j.PINFailures, j.CreatedAt, j.UpdatedAt, j.ProcessedAt, j.CompletedAt, j.Sensitive, j.ContentColor}
+		j.Device, j.PINFailures, j.CreatedAt, j.UpdatedAt, j.ProcessedAt, j.CompletedAt, j.Sensitive, j.ContentColor,
+		j.DocSegment, j.DocOffset, j.DocLength}
 }
 
 // jobColumnList is jobColumns as one SQL list.

@@ -307,16 +307,21 @@ func storeReceived(tx *gorm.DB, j *Job, r received) error {
 	return tx.Create(&jobDocument{JobID: j.ID, Data: *r.sealed}).Error
 }
 
-// openDocument opens j's document for reading, from its spool file or
-// from the database, where it is read with its key in one query: a
-// release waits for it.
+// openDocument opens j's document for reading, from its spool file, its
+// spool segment, or from the database, where it is read with its key in
+// one query: a release waits for it.
 func (s *Service) openDocument(ctx context.Context, j *Job) (*spool.Reader, error) {
 	if !j.DocInDB {
 		key, err := s.documentKey(ctx, j)
 		if err != nil {
 			return nil, err
 		}
-		r, err := s.spool.Open(j.Spool, key)
+		var r *spool.Reader
+		if j.DocSegment != 0 {
+			r, err = s.spool.OpenInSegment(j.Spool, key, s.docPrefix, segmentLoc(j))
+		} else {
+			r, err = s.spool.Open(j.Spool, key)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("release: open document of job %d: %w", j.ID, err)
 		}
@@ -352,7 +357,7 @@ func destroyDocument(tx *gorm.DB, id int64) error {
 // removeFile removes the spool file of a document destroyed in the
 // database, if it had one.
 func (s *Service) removeFile(j Job) {
-	if !j.DocInDB {
+	if !j.DocInDB && j.DocSegment == 0 {
 		s.removeDocument(j.Spool)
 	}
 }

@@ -118,6 +118,11 @@ func (s *Service) applyPending(ctx context.Context, final bool) {
 			s.log.Error("release: sync the database before retiring journal segments", "err", err)
 			return
 		}
+		if err := s.syncSegments(final); err != nil {
+			s.log.Error("release: sync the spool segments before retiring journal segments; "+
+				"the journal keeps their documents until the next start writes them again", "err", err)
+			return
+		}
 		before := jn.j.Segments()
 		if final {
 			// A clean stop leaves no applied record behind: the
@@ -128,6 +133,9 @@ func (s *Service) applyPending(ctx context.Context, final bool) {
 		}
 		if err := jn.j.Retire(ctx, applied); err != nil {
 			s.log.Error("release: retire journal segments", "err", err)
+		}
+		if err := s.sweepSegmentsSoon(ctx); err != nil {
+			s.log.Error("release: remove spool segments no document is in", "err", err)
 		}
 		if jn.j.Segments() < before {
 			// Their keys' rows are zeroed; the log's copies go too.
@@ -173,6 +181,9 @@ func (s *Service) applyRecords(ctx context.Context, batch []pendingRecord) error
 			return err
 		}
 	}
+	if err := s.moveToSegments(batch); err != nil {
+		return fmt.Errorf("release: apply journaled jobs: %w", err)
+	}
 	err := s.group.DB.WithContext(database.WithoutBarrier(ctx)).Transaction(func(tx *gorm.DB) error {
 		evs, err := writePending(batchSQL{tx: tx, texts: s.texts}, batch)
 		if err != nil {
@@ -203,7 +214,7 @@ func writePending(b batchSQL, batch []pendingRecord) ([]audit.Event, error) {
 	for i := range batch {
 		r := &batch[i].rec
 		sub := &submission{job: &r.Job}
-		if r.Doc != nil {
+		if r.Doc != nil && r.Job.DocSegment == 0 {
 			sub.doc.sealed = &r.Doc
 		}
 		subs[i] = sub

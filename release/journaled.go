@@ -16,6 +16,7 @@ import (
 	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/release/journal"
+	"github.com/printgate/printgate/release/spool"
 )
 
 // The journal-first submission path (SQLite, Options.JournalDir;
@@ -107,6 +108,14 @@ type journaled struct {
 	// nextID and lastID are the range of job IDs the committer reserved.
 	nextID, lastID int64
 	lastRetire     time.Time
+
+	// segs writes applied records' documents into the spool's segments
+	// (segments.go), under applying; lastSweep is when the applier last
+	// looked for segments to remove.
+	segs      *spool.SegmentWriter
+	lastSweep time.Time
+	// segsFailed is set once a sync of segs failed (syncSegments).
+	segsFailed bool
 
 	bufs recordBufs
 }
@@ -343,6 +352,9 @@ func (s *Service) writePendingFirst(ctx context.Context, batch []*submission, pe
 			return err
 		}
 	}
+	if err := s.moveToSegments(pending); err != nil {
+		return err
+	}
 	if err := s.writeLocked(database.WithoutBarrier(ctx), batch, pending); err != nil {
 		return err
 	}
@@ -462,6 +474,11 @@ func (s *Service) openJournal(ctx context.Context, dir string) error {
 	jn.applied.Store(applied)
 	jn.appended.Store(applied)
 	s.journal = jn
+	if err := s.openSegments(ctx, applied); err != nil {
+		j.Close()
+		s.journal = nil
+		return err
+	}
 	var batch []pendingRecord
 	flush := func() error {
 		if len(batch) == 0 {

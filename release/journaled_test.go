@@ -105,12 +105,16 @@ func TestJournalReplay(t *testing.T) {
 		}
 		sp, dir := newTestSpool(t), t.TempDir()
 		broken := errors.New("the disk is gone")
-		first, _ := journaledService(t, db, sp, dir, func() error { return broken })
+		// The applier fails only once the three are acknowledged: failing,
+		// the journal refuses the next submission.
+		acked := make(chan struct{})
+		first, _ := journaledService(t, db, sp, dir, func() error { <-acked; return broken })
 		docs := map[int64][]byte{}
 		for i := range 3 {
 			id, doc := submitDoc(t, first, i)
 			docs[id] = doc
 		}
+		close(acked)
 		// A stop after the applier has failed must end: it once retried
 		// the records it could not apply, for ever (the test then hangs
 		// here until go test's timeout).

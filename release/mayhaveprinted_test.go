@@ -117,7 +117,7 @@ func TestNotRecordedMayHavePrinted(t *testing.T) {
 func TestRecoveryMayHavePrinted(t *testing.T) {
 	onDisk := map[string]bool{"doc": true}
 	for _, from := range []State{StateReleasing, StatePrinting} {
-		to, reason, msg := recovery(Job{ID: 1, State: from, Spool: "doc"}, onDisk, nil, false)
+		to, reason, msg := recovery(Job{ID: 1, State: from, Spool: "doc"}, onDisk, nil, nil, false)
 		if to != StateHeld || reason != ReasonMayHavePrinted || msg == "" {
 			t.Errorf("a %s job at start-up goes to %s (%s: %q), want held as %s", from, to, reason, msg, ReasonMayHavePrinted)
 		}

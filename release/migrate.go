@@ -74,6 +74,15 @@ func migrations() []database.Migration {
 				`CREATE TABLE journal_applied (id `+id+` PRIMARY KEY, seq `+id+` NOT NULL)`)
 		}},
 		{Name: "jobs_expect_moved", Up: createJobsExpectMoved},
+		// Where a document in a spool segment lies (segments.go).
+		{Name: "jobs.doc_segment", Up: func(tx *gorm.DB, _ database.Dialect) error {
+			for _, c := range []string{"doc_segment", "doc_offset", "doc_length"} {
+				if err := database.Exec(tx, `ALTER TABLE jobs ADD COLUMN `+c+` BIGINT NOT NULL DEFAULT 0`); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
 	}
 }
 

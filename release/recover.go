@@ -35,6 +35,10 @@ func (s *Service) recover(ctx context.Context) error {
 	for _, f := range files {
 		onDisk[f] = true
 	}
+	segs, err := s.spool.Segments(s.docPrefix)
+	if err != nil {
+		return fmt.Errorf("release: recover: %w", err)
+	}
 	var referenced []string
 	if err := s.db.WithContext(ctx).Model(&Job{}).Where("spool <> '' AND doc_in_db = ?", false).
 		Pluck("spool", &referenced).Error; err != nil {
@@ -53,11 +57,14 @@ func (s *Service) recover(ctx context.Context) error {
 	if err != nil {
 		return dbErr("recover: list jobs", err)
 	}
-	if err := s.checkNewSpool(rows, len(files)); err != nil {
+	if err := s.checkNewSpool(rows, len(files)+len(segs)); err != nil {
+		return err
+	}
+	if err := s.adoptRestored(ctx, rows, onDisk); err != nil {
 		return err
 	}
 	for _, j := range rows {
-		to, reason, msg := recovery(j, onDisk, lost, s.sharedSpool)
+		to, reason, msg := recovery(j, onDisk, segs, lost, s.sharedSpool)
 		if to == "" {
 			continue
 		}
@@ -70,6 +77,9 @@ func (s *Service) recover(ctx context.Context) error {
 		delete(onDisk, name)
 	}
 	s.removeOrphans(onDisk, minAge)
+	if err := s.sweepSegments(ctx); err != nil {
+		return fmt.Errorf("release: recover: %w", err)
+	}
 	return s.removeOrphanRows(ctx)
 }
 
@@ -142,10 +152,39 @@ func (s *Service) removeOrphans(orphans map[string]bool, minAge time.Duration) {
 // start-up treats it as a leftover.
 const sharedLeftoverAge = 15 * time.Minute
 
+// adoptRestored points the jobs whose document a segment held, and that
+// now find it in a file of its own, at that file: a backup carries each
+// such document as a file (StoredDocuments), and the restored database
+// still says where the segment had it.
+func (s *Service) adoptRestored(ctx context.Context, rows []Job, onDisk map[string]bool) error {
+	for i := range rows {
+		j := &rows[i]
+		if j.DocSegment == 0 || !onDisk[j.Spool] {
+			continue
+		}
+		err := s.db.WithContext(ctx).Model(&Job{}).Where("id = ?", j.ID).
+			Updates(map[string]any{"doc_segment": 0, "doc_offset": 0, "doc_length": 0}).Error
+		if err != nil {
+			return dbErr("recover: point a job at its restored document", err)
+		}
+		j.DocSegment, j.DocOffset, j.DocLength = 0, 0, 0
+	}
+	return nil
+}
+
 // recovery says where a job found at start-up must go, if anywhere.
-func recovery(j Job, onDisk map[string]bool, lost map[int64]bool, shared bool) (to State, reason, message string) {
-	missing := j.Spool == "" && j.State != StateIncoming ||
-		j.Spool != "" && (j.DocInDB && lost[j.ID] || !j.DocInDB && !onDisk[j.Spool])
+// segs are the sizes of the spool's segments, by number.
+func recovery(j Job, onDisk map[string]bool, segs map[uint64]int64, lost map[int64]bool, shared bool) (to State, reason, message string) {
+	var stored bool
+	switch {
+	case j.DocInDB:
+		stored = !lost[j.ID]
+	case j.DocSegment != 0:
+		stored = segs[uint64(j.DocSegment)] >= j.DocOffset+j.DocLength
+	default:
+		stored = onDisk[j.Spool]
+	}
+	missing := j.Spool == "" && j.State != StateIncoming || j.Spool != "" && !stored
 	if shared && j.State == StateIncoming {
 		return "", "", "" // the sweeper aborts it if it stays incomplete
 	}

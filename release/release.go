@@ -258,6 +258,11 @@ type Service struct {
 	// beforeApply, set by tests, runs before the applier's transaction;
 	// its error fails the apply.
 	beforeApply func() error
+	// segmentSize is where the applier starts a new spool segment
+	// (segmentSize, the constant; tests set less); beforeSegmentSync, set
+	// by tests, runs before the segments' sync, and its error fails it.
+	segmentSize       int64
+	beforeSegmentSync func() error
 	// smallDoc is the largest document kept in the database; negative
 	// keeps none there.
 	smallDoc int
@@ -347,6 +352,7 @@ func New(opts Options) (*Service, error) {
 		s.journalDir = opts.JournalDir
 	}
 	s.smallDoc = cmp.Or(opts.SmallDocument, DefaultSmallDocument)
+	s.segmentSize = segmentSize
 	s.newBufferPools()
 	s.now = func() time.Time { return time.Now().UTC() }
 	if opts.Now != nil {
@@ -428,6 +434,9 @@ func (s *Service) Close() {
 			if err := s.journal.j.Close(); err != nil {
 				s.log.Error("release: close the journal", "err", err)
 			}
+			// Closed already, unless the last sync failed: then what
+			// they hold is still in the journal.
+			s.journal.segs.Close()
 		}
 		if s.group != nil {
 			if err := s.group.Close(); err != nil {

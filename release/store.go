@@ -67,6 +67,12 @@ type Job struct {
 	// DocInDB says the document is in the database, in job_documents,
 	// rather than in a spool file (docs/PIPELINE.md).
 	DocInDB bool `gorm:"column:doc_in_db"`
+	// DocSegment, when not zero, says the document is in that segment of
+	// the spool (spool.Loc), DocLength sealed bytes from DocOffset: the
+	// journal's applier puts documents there (segments.go).
+	DocSegment int64 `gorm:"column:doc_segment"`
+	DocOffset  int64 `gorm:"column:doc_offset"`
+	DocLength  int64 `gorm:"column:doc_length"`
 	// WrappedKey is the document's key wrapped by the master key. It is
 	// kept apart, in job_keys, so that destroying it deletes one small row
 	// instead of leaving copies in every version of the job's row.

@@ -134,7 +134,7 @@ func (a *app) backup(ctx context.Context, cfg Config, path string, recipients []
 			return nil, fmt.Errorf("backup: %w", err)
 		}
 	}
-	snap, err := takeSnapshot(ctx, cfg, db, staging)
+	snap, err := takeSnapshot(ctx, cfg, db, dbID, staging)
 	if err != nil {
 		return nil, err
 	}
@@ -165,8 +165,10 @@ type snapshot struct {
 	files map[string]string
 	// dbEntry is the database's entry, dbFile its copy.
 	dbEntry, dbFile string
-	// docs are the referenced spool documents, open.
-	docs map[string]*os.File
+	// docs are the referenced spool documents, ready to read; segs the
+	// spool segments open for them.
+	docs map[string]storedDoc
+	segs map[uint64]*os.File
 	// missing counts documents the snapshot refers to that were removed
 	// before they could be opened (their jobs ended meanwhile).
 	missing int
@@ -177,8 +179,8 @@ type snapshot struct {
 // chain look cut back), opens every spool document, takes the database's
 // snapshot, and keeps open the documents it refers to. A document opened
 // before the snapshot stays readable whatever happens to it after.
-func takeSnapshot(ctx context.Context, cfg Config, db *database.DB, staging string) (_ *snapshot, err error) {
-	s := &snapshot{files: map[string]string{}, docs: map[string]*os.File{}}
+func takeSnapshot(ctx context.Context, cfg Config, db *database.DB, dbID, staging string) (_ *snapshot, err error) {
+	s := &snapshot{files: map[string]string{}, docs: map[string]storedDoc{}}
 	defer func() {
 		if err != nil {
 			s.close()
@@ -201,24 +203,102 @@ func takeSnapshot(ctx context.Context, cfg Config, db *database.DB, staging stri
 			f.Close()
 		}
 	}()
-	names, err := s.snapshotDB(ctx, cfg, db, staging)
+	prefix := release.SegmentPrefix(dbID)
+	if s.segs, err = openSegments(sp, prefix); err != nil {
+		return nil, err
+	}
+	stored, err := s.snapshotDB(ctx, cfg, db, staging)
 	if err != nil {
 		return nil, err
 	}
-	for _, name := range names {
-		f, ok := before[name]
-		delete(before, name)
-		if !ok {
-			if f, err = sp.OpenStored(name); errors.Is(err, fs.ErrNotExist) {
-				s.missing++
-				continue
-			} else if err != nil {
-				return nil, fmt.Errorf("backup: %w", err)
-			}
+	for _, d := range stored {
+		if d.Segment.Segment != 0 {
+			err = s.addFromSegment(sp, prefix, d)
+		} else {
+			err = s.addFile(sp, before, d.Name)
 		}
-		s.docs[name] = f
+		if err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
+}
+
+// storedDoc is a document's sealed bytes as the archive takes them.
+type storedDoc struct {
+	r    io.Reader
+	size int64
+	// f is the document's own file, closed with the snapshot; nil for a
+	// document in a segment.
+	f *os.File
+}
+
+// addFile takes the document name from its file: opened before the
+// database's snapshot (before) or now.
+func (s *snapshot) addFile(sp *spool.Spool, before map[string]*os.File, name string) error {
+	f, ok := before[name]
+	delete(before, name)
+	if !ok {
+		var err error
+		if f, err = sp.OpenStored(name); errors.Is(err, fs.ErrNotExist) {
+			s.missing++
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("backup: %w", err)
+		}
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("backup: %w", err)
+	}
+	s.docs[name] = storedDoc{r: f, size: fi.Size(), f: f}
+	return nil
+}
+
+// addFromSegment takes the document d from its segment, as a file of its
+// own in the archive (release.StoredDocument).
+func (s *snapshot) addFromSegment(sp *spool.Spool, prefix string, d release.StoredDocument) error {
+	f, ok := s.segs[d.Segment.Segment]
+	if !ok {
+		var err error
+		if f, err = sp.OpenSegment(prefix, d.Segment.Segment); errors.Is(err, fs.ErrNotExist) {
+			s.missing++
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("backup: %w", err)
+		}
+		s.segs[d.Segment.Segment] = f
+	}
+	sec, err := spool.Section(f, d.Segment)
+	if err != nil {
+		return fmt.Errorf("backup: document %s: %w", d.Name, err)
+	}
+	s.docs[d.Name] = storedDoc{r: sec, size: d.Segment.Length}
+	return nil
+}
+
+// openSegments opens every segment of prefix in the spool now.
+func openSegments(sp *spool.Spool, prefix string) (map[uint64]*os.File, error) {
+	ns, err := sp.Segments(prefix)
+	if err != nil {
+		return nil, err
+	}
+	open := make(map[uint64]*os.File, len(ns))
+	for n := range ns {
+		f, err := sp.OpenSegment(prefix, n)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // removed since the listing
+		}
+		if err != nil {
+			for _, f := range open {
+				f.Close()
+			}
+			return nil, fmt.Errorf("backup: %w", err)
+		}
+		open[n] = f
+	}
+	return open, nil
 }
 
 // copyFiles copies the key files and the data dir's own files.
@@ -269,7 +349,7 @@ func (s *snapshot) copyFile(entry, src, staging string, optional bool) error {
 
 // snapshotDB takes the database's snapshot into staging and returns the
 // spool documents it refers to.
-func (s *snapshot) snapshotDB(ctx context.Context, cfg Config, db *database.DB, staging string) ([]string, error) {
+func (s *snapshot) snapshotDB(ctx context.Context, cfg Config, db *database.DB, staging string) ([]release.StoredDocument, error) {
 	if db.Dialect == database.SQLite {
 		dir := filepath.Join(staging, "db")
 		if err := os.Mkdir(dir, 0o700); err != nil {
@@ -323,12 +403,8 @@ func (s *snapshot) write(w *backup.Writer) error {
 	if err := addFile(w, s.dbEntry, s.dbFile); err != nil {
 		return err
 	}
-	for name, f := range s.docs {
-		fi, err := f.Stat()
-		if err != nil {
-			return fmt.Errorf("backup: %w", err)
-		}
-		if err := w.Add(backup.DocumentEntry(name), fi.Size(), f); err != nil {
+	for name, d := range s.docs {
+		if err := w.Add(backup.DocumentEntry(name), d.size, d.r); err != nil {
 			return err
 		}
 	}
@@ -349,7 +425,12 @@ func addFile(w *backup.Writer, entry, path string) error {
 }
 
 func (s *snapshot) close() {
-	for _, f := range s.docs {
+	for _, d := range s.docs {
+		if d.f != nil {
+			d.f.Close()
+		}
+	}
+	for _, f := range s.segs {
 		f.Close()
 	}
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/printgate/printgate/internal/testdocs"
 	"github.com/printgate/printgate/internal/testenv"
+	"github.com/printgate/printgate/release/spool"
 )
 
 var (
@@ -271,10 +272,20 @@ func startUpload(t *testing.T, addr, uri string, size int) net.Conn {
 }
 
 // TestStartupRecovery: at start-up a job whose document is gone, from its
-// spool file or from the database, is marked aborted, and a document that
-// no job refers to, in either place, is removed.
+// spool file, its spool segment or the database, is marked aborted, and a
+// document that no job refers to, in any of them, is removed. Small
+// documents are in the database without the journal, in a segment with it.
 func TestStartupRecovery(t *testing.T) {
+	for _, journal := range []bool{false, true} {
+		t.Run(fmt.Sprintf("journal=%v", journal), func(t *testing.T) {
+			testStartupRecovery(t, journal)
+		})
+	}
+}
+
+func testStartupRecovery(t *testing.T, journal bool) {
 	cfg := newConfig(t, "")
+	cfg.Database.Journal = new(journal)
 	srv := startServer(t, cfg)
 	uri := srv.PrinterURI("secure")
 	r := ippDo(t, uri, ippRequest(goipp.OpPrintJob, uri, "alice", mimeVal("application/pdf")),
@@ -282,36 +293,40 @@ func TestStartupRecovery(t *testing.T) {
 	id := attrValue(r.Job, "job-id")
 	r = ippDo(t, uri, ippRequest(goipp.OpPrintJob, uri, "alice", mimeVal("application/pdf")),
 		testdocs.PDF(1, "recovery from the database", testdocs.A4))
-	inDB := attrValue(r.Job, "job-id")
+	small := attrValue(r.Job, "job-id")
 	srv.Stop(t)
 	db := openTestDB(t, srv)
-	for _, q := range []string{"DELETE FROM job_documents WHERE job_id = " + inDB,
+	spoolDir := filepath.Join(cfg.DataDir, "spool")
+	files := mustReadDir(spoolDir)
+	if want := map[bool]int{false: 1, true: 2}[journal]; len(files) != want {
+		t.Fatalf("spool holds %v, want %d files", files, want)
+	}
+	for _, f := range files {
+		os.Remove(filepath.Join(spoolDir, f)) // the large document, and the small one's segment
+	}
+	for _, q := range []string{"DELETE FROM job_documents WHERE job_id = " + small,
 		"INSERT INTO job_documents (job_id, data) VALUES (999999, 'left over')"} {
 		if err := db.Exec(q).Error; err != nil {
 			t.Fatal(err)
 		}
 	}
-	spoolDir := filepath.Join(cfg.DataDir, "spool")
-	files, _ := os.ReadDir(spoolDir)
-	if len(files) != 1 {
-		t.Fatalf("spool holds %d files, want 1", len(files))
-	}
-	os.Remove(filepath.Join(spoolDir, files[0].Name()))
 	// Start-up removes only documents written for this database: their
 	// names start with the prefix the first job's document carries.
-	prefix, _, ok := strings.Cut(files[0].Name(), "-")
+	prefix, _, ok := strings.Cut(files[0], "-")
 	if !ok {
-		t.Fatalf("document %s is not named after its database", files[0].Name())
+		t.Fatalf("document %s is not named after its database", files[0])
 	}
 	orphan := filepath.Join(spoolDir, prefix+"-ORPHANDOCUMENT.doc")
+	orphanSegment := filepath.Join(spoolDir, spool.SegmentName(prefix+"-", 0xff))
 	foreign := filepath.Join(spoolDir, "OTHERDATABASE-DOCUMENT.doc")
-	for _, f := range []string{orphan, foreign} {
+	foreignSegment := filepath.Join(spoolDir, spool.SegmentName("OTHERDATABASE-", 1))
+	for _, f := range []string{orphan, orphanSegment, foreign, foreignSegment} {
 		if err := os.WriteFile(f, []byte("left over"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
 	srv = startServer(t, cfg)
-	for _, job := range []string{id, inDB} {
+	for _, job := range []string{id, small} {
 		var row struct{ State, Reason string }
 		db.Raw("SELECT state, reason FROM jobs WHERE id = ?", job).Scan(&row)
 		if row.State != "aborted" || row.Reason != "document-missing" {
@@ -321,13 +336,17 @@ func TestStartupRecovery(t *testing.T) {
 	if docs := documents(cfg); slices.Contains(docs, "db:999999") {
 		t.Errorf("a document without a job survived start-up in the database: %v", docs)
 	}
-	if _, err := os.Stat(orphan); !os.IsNotExist(err) {
-		t.Errorf("a document without a job survived start-up: %v", err)
+	for _, f := range []string{orphan, orphanSegment} {
+		if _, err := os.Stat(f); !os.IsNotExist(err) {
+			t.Errorf("%s, which no job's document is in, survived start-up: %v", filepath.Base(f), err)
+		}
 	}
 	if !strings.Contains(srv.Log.String(), prefix+"-ORPHANDOCUMENT") {
 		t.Errorf("the removal of %s was not logged:\n%s", orphan, srv.Log)
 	}
-	if _, err := os.Stat(foreign); err != nil {
-		t.Errorf("a document written for another database was removed: %v", err)
+	for _, f := range []string{foreign, foreignSegment} {
+		if _, err := os.Stat(f); err != nil {
+			t.Errorf("a document written for another database was removed: %v", err)
+		}
 	}
 }

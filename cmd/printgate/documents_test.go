@@ -5,15 +5,17 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/release/spool"
 )
 
-// Documents live in two places (docs/PIPELINE.md): small ones, encrypted,
-// in the database's job_documents, larger ones in spool files. Tests that
-// check what remains look in both.
+// Documents live in three places (docs/PIPELINE.md): small ones,
+// encrypted, in the database's job_documents or, once the journal's
+// applier wrote them, in spool segments; larger ones in spool files.
+// Tests that check what remains look in all.
 
 // bigDocument is a document above release.DefaultSmallDocument, which
 // printgate keeps in a spool file.
@@ -53,10 +55,14 @@ type storedJob struct {
 	WrappedKey []byte
 	SHA256     []byte
 	Data       []byte // the sealed document, when in the database
+	// DocSegment, DocOffset and DocLength say where in a spool segment
+	// the document lies, when it is in one.
+	DocSegment, DocOffset, DocLength int64
 }
 
 // storedJobsQuery selects every job as a storedJob.
-const storedJobsQuery = `SELECT id, state, spool, doc_in_db, k.wrapped_key, sha256, d.data FROM jobs
+const storedJobsQuery = `SELECT id, state, spool, doc_in_db, k.wrapped_key, sha256, d.data,
+	doc_segment, doc_offset, doc_length FROM jobs
 	LEFT JOIN job_keys k ON k.job_id = jobs.id LEFT JOIN job_documents d ON d.job_id = jobs.id ORDER BY id`
 
 // storedJobs returns every job of db with its key and, for a document in
@@ -89,9 +95,12 @@ func openSpool(t testing.TB, cfg Config) *spool.Spool {
 func readDocument(sp *spool.Spool, j storedJob) ([]byte, error) {
 	var r *spool.Reader
 	var err error
-	if j.DocInDB {
+	switch {
+	case j.DocInDB:
 		r, err = sp.OpenSealed(j.Spool, j.WrappedKey, j.Data)
-	} else {
+	case j.DocSegment != 0:
+		r, err = sp.OpenInSegment(j.Spool, j.WrappedKey, segmentPrefix(j.Spool), j.loc())
+	default:
 		r, err = sp.Open(j.Spool, j.WrappedKey)
 	}
 	if err != nil {
@@ -102,7 +111,8 @@ func readDocument(sp *spool.Spool, j storedJob) ([]byte, error) {
 }
 
 // documentNames are the entries of documents that belong to jobs: the
-// spool file of each job with a file, "db:ID" for each in the database.
+// spool file of each job with a file, or the segment its document is
+// in, and "db:ID" for each in the database.
 func documentNames(jobs []storedJob) []string {
 	var files, rows []string
 	for _, j := range jobs {
@@ -110,10 +120,24 @@ func documentNames(jobs []storedJob) []string {
 		case j.Spool == "":
 		case j.DocInDB:
 			rows = append(rows, fmt.Sprintf("db:%d", j.ID))
+		case j.DocSegment != 0:
+			files = append(files, spool.SegmentName(segmentPrefix(j.Spool), uint64(j.DocSegment)))
 		default:
 			files = append(files, j.Spool+".doc")
 		}
 	}
 	slices.Sort(files)
-	return append(files, rows...)
+	return append(slices.Compact(files), rows...)
+}
+
+// segmentPrefix is the prefix of the segments of the database that named
+// the document name: the prefix of its name, up to its first "-"
+// (release's docPrefix).
+func segmentPrefix(name string) string {
+	return name[:strings.IndexByte(name, '-')+1]
+}
+
+// loc is where j's document lies in a segment.
+func (j storedJob) loc() spool.Loc {
+	return spool.Loc{Segment: uint64(j.DocSegment), Offset: j.DocOffset, Length: j.DocLength}
 }

@@ -1,0 +1,146 @@
+package release
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/printgate/printgate/audit"
+	"github.com/printgate/printgate/internal/database"
+	"github.com/printgate/printgate/internal/testenv"
+	"github.com/printgate/printgate/ipp"
+	"github.com/printgate/printgate/release/spool"
+)
+
+// segmentService starts a journaled Service on SQLite db whose applier
+// starts a new spool segment past segmentSize bytes, with a test hook
+// before each sync of the segments.
+func segmentService(t *testing.T, db *database.DB, sp *spool.Spool, dir string, segmentSize int64, beforeSync func() error) *Service {
+	t.Helper()
+	if db.Dialect != database.SQLite {
+		t.Skip("the journal is SQLite's")
+	}
+	if err := audit.Migrate(t.Context(), db); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := New(Options{DB: db, Spool: sp, Audit: audit.New(db, audit.Options{Key: bytes.Repeat([]byte{7}, 32)}),
+		DatabaseID: "TESTDATABASE0003", JournalDir: dir, Queues: []Queue{{Name: "secure", Mode: Hold}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.segmentSize, svc.beforeSegmentSync = segmentSize, beforeSync
+	if err := svc.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(svc.Close)
+	return svc
+}
+
+// segmentFiles lists the spool's segments.
+func segmentFiles(t *testing.T, sp *spool.Spool) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(sp.Dir(), "*.seg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range files {
+		files[i] = filepath.Base(f)
+	}
+	return files
+}
+
+// TestSegmentsRedo: the applier's segments are synced only before the
+// journal retires the records that hold their documents too. When that
+// sync fails (or a crash comes first) and what the segments held is lost,
+// the next start writes the documents again from the journal, and every
+// acknowledged job reads back whole.
+func TestSegmentsRedo(t *testing.T) {
+	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
+		sp, dir := newTestSpool(t), t.TempDir()
+		failed := errors.New("the disk lost its cache")
+		first := segmentService(t, db, sp, dir, segmentSize, func() error { return failed })
+		docs := map[int64][]byte{}
+		for i := range 5 {
+			id, doc := submitDoc(t, first, i)
+			docs[id] = doc
+		}
+		checkStored(t, first, docs) // read from the segment, unsynced
+		first.Close()
+		segs := segmentFiles(t, sp)
+		if len(segs) != 1 {
+			t.Fatalf("segments %v, want the one the applier wrote", segs)
+		}
+		journals, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
+		if len(journals) == 0 {
+			t.Fatal("the journal retired records whose segment never synced")
+		}
+		// What a power cut takes from a file whose sync never came.
+		if err := os.Truncate(filepath.Join(sp.Dir(), segs[0]), 0); err != nil {
+			t.Fatal(err)
+		}
+		svc := segmentService(t, db, sp, dir, segmentSize, nil)
+		checkStored(t, svc, docs)
+	})
+}
+
+// TestSegmentsSwept: a segment goes once no job's document is in it, and
+// not before; the segment being written stays.
+func TestSegmentsSwept(t *testing.T) {
+	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
+		sp := newTestSpool(t)
+		// Each job's document fills a segment: the next starts another.
+		svc := segmentService(t, db, sp, t.TempDir(), 1, nil)
+		var ids []int64
+		docs := map[int64][]byte{}
+		for i := range 4 {
+			id, doc := submitDoc(t, svc, i)
+			// A read waits for the applier: one job a segment.
+			if _, err := svc.load(t.Context(), "secure", id); err != nil {
+				t.Fatal(err)
+			}
+			ids, docs[id] = append(ids, id), doc
+		}
+		segs := segmentFiles(t, sp)
+		if len(segs) != 4 {
+			t.Fatalf("segments %v, want one a job", segs)
+		}
+		for _, id := range ids[:3] {
+			if _, err := svc.IPP().CancelJob(t.Context(), ipp.JobTarget{Queue: "secure", ID: int(id), User: "taro"}); err != nil {
+				t.Fatal(err)
+			}
+			delete(docs, id)
+		}
+		// Each document is alone in its segment; the fourth's is the one
+		// being written.
+		if err := svc.sweepSegments(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if got := segmentFiles(t, sp); !slices.Equal(got, segs[3:]) {
+			t.Errorf("after three of four jobs ended: segments %v, want %v", got, segs[3:])
+		}
+		j, err := svc.load(t.Context(), "secure", ids[3])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r, err := svc.openDocument(t.Context(), &j); err != nil {
+			t.Errorf("the held job's document after the sweep: %v", err)
+		} else if got, err := io.ReadAll(r); err != nil || !bytes.Equal(got, docs[ids[3]]) {
+			t.Errorf("the held job's document after the sweep: %d bytes, %v", len(got), err)
+		} else {
+			r.Close()
+		}
+		if _, err := svc.IPP().CancelJob(t.Context(), ipp.JobTarget{Queue: "secure", ID: int(ids[3]), User: "taro"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.sweepSegments(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if got := segmentFiles(t, sp); !slices.Equal(got, segs[3:]) {
+			t.Errorf("the segment being written was removed: %v", got)
+		}
+	})
+}
