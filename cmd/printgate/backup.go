@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"iter"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -284,21 +287,27 @@ func openSegments(sp *spool.Spool, prefix string) (map[uint64]*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	open := make(map[uint64]*os.File, len(ns))
-	for n := range ns {
-		f, err := sp.OpenSegment(prefix, n)
+	return openEach(maps.Keys(ns), func(n uint64) (*os.File, error) { return sp.OpenSegment(prefix, n) })
+}
+
+// openEach opens the file of each key, skipping those removed since they
+// were listed; on any other error it closes what it opened.
+func openEach[K comparable](keys iter.Seq[K], open func(K) (*os.File, error)) (map[K]*os.File, error) {
+	files := map[K]*os.File{}
+	for k := range keys {
+		f, err := open(k)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // removed since the listing
 		}
 		if err != nil {
-			for _, f := range open {
+			for _, f := range files {
 				f.Close()
 			}
 			return nil, fmt.Errorf("backup: %w", err)
 		}
-		open[n] = f
+		files[k] = f
 	}
-	return open, nil
+	return files, nil
 }
 
 // copyFiles copies the key files and the data dir's own files.
@@ -451,19 +460,5 @@ func openAll(sp *spool.Spool) (map[string]*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	open := make(map[string]*os.File, len(names))
-	for _, name := range names {
-		f, err := sp.OpenStored(name)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue // removed since the listing
-		}
-		if err != nil {
-			for _, f := range open {
-				f.Close()
-			}
-			return nil, fmt.Errorf("backup: %w", err)
-		}
-		open[name] = f
-	}
-	return open, nil
+	return openEach(slices.Values(names), sp.OpenStored)
 }

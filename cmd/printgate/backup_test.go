@@ -55,7 +55,7 @@ func TestBackupRestore(t *testing.T) {
 		// journal's applier wrote them, in a spool segment.
 		small := func(f string) bool { return strings.HasPrefix(f, "db:") }
 		if dbURL == "" {
-			small = func(f string) bool { return strings.HasSuffix(f, ".seg") }
+			small = func(f string) bool { return strings.HasPrefix(f, "seg:") }
 		}
 		testenv.WaitFor(t, "documents both in spool files and where small ones go", func() bool {
 			files := e.spoolFiles()

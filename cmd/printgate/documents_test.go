@@ -25,23 +25,37 @@ func bigDocument(text string) []byte {
 	return doc
 }
 
-// documents lists the documents kept for cfg: the spool's files by name,
-// then "db:ID" for each document kept in the database with job ID. A
-// database that cannot be read shows as one "error: ..." entry, which no
-// test expects.
+// documents lists the documents kept for cfg: the spool's files by name
+// (segments aside), then "db:ID" for each document kept in the database
+// and "seg:ID" for each in a spool segment, by job ID. A document in a
+// segment is kept while its job points at it: once the job ends, its key
+// row goes and the sealed bytes left in the segment are no document any
+// more. A database that cannot be read shows as one "error: ..." entry,
+// which no test expects.
 func documents(cfg Config) []string {
-	out := mustReadDir(cfg.spoolDir())
+	var out []string
+	for _, f := range mustReadDir(cfg.spoolDir()) {
+		if !strings.HasSuffix(f, ".seg") {
+			out = append(out, f)
+		}
+	}
 	db, err := database.Open(context.Background(), cfg.Database.URL, cfg.DataDir, nil)
 	if err != nil {
 		return append(out, "error: "+err.Error())
 	}
 	defer db.Close()
-	var ids []int64
-	if err := db.Raw("SELECT job_id FROM job_documents ORDER BY job_id").Scan(&ids).Error; err != nil {
-		return append(out, "error: "+err.Error())
-	}
-	for _, id := range ids {
-		out = append(out, fmt.Sprintf("db:%d", id))
+	for _, q := range []struct{ entry, query string }{
+		{"db:%d", "SELECT job_id FROM job_documents ORDER BY job_id"},
+		{"seg:%d", `SELECT id FROM jobs WHERE spool <> '' AND doc_segment <> 0
+			AND EXISTS (SELECT 1 FROM job_keys k WHERE k.job_id = jobs.id) ORDER BY id`},
+	} {
+		var ids []int64
+		if err := db.Raw(q.query).Scan(&ids).Error; err != nil {
+			return append(out, "error: "+err.Error())
+		}
+		for _, id := range ids {
+			out = append(out, fmt.Sprintf(q.entry, id))
+		}
 	}
 	return out
 }
@@ -111,23 +125,23 @@ func readDocument(sp *spool.Spool, j storedJob) ([]byte, error) {
 }
 
 // documentNames are the entries of documents that belong to jobs: the
-// spool file of each job with a file, or the segment its document is
-// in, and "db:ID" for each in the database.
+// spool file of each job with a file, "db:ID" for each in the database,
+// "seg:ID" for each in a segment (jobs in ID order).
 func documentNames(jobs []storedJob) []string {
-	var files, rows []string
+	var files, rows, segs []string
 	for _, j := range jobs {
 		switch {
 		case j.Spool == "":
 		case j.DocInDB:
 			rows = append(rows, fmt.Sprintf("db:%d", j.ID))
 		case j.DocSegment != 0:
-			files = append(files, spool.SegmentName(segmentPrefix(j.Spool), uint64(j.DocSegment)))
+			segs = append(segs, fmt.Sprintf("seg:%d", j.ID))
 		default:
 			files = append(files, j.Spool+".doc")
 		}
 	}
 	slices.Sort(files)
-	return append(slices.Compact(files), rows...)
+	return slices.Concat(files, rows, segs)
 }
 
 // segmentPrefix is the prefix of the segments of the database that named
