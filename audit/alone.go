@@ -69,6 +69,14 @@ type Alone struct {
 	// Writes go first, in the texts of the Log's dialect (database.Texts);
 	// they must not depend on each other's effects, nor on the events'.
 	Writes database.Chained
+	// Tail are writes like Writes that go after the events and the
+	// head's move: the caller's largest arguments. pgx encodes a
+	// statement's arguments, then the message that carries them, into
+	// buffers that start small for each statement and grow as they are
+	// filled; large arguments near the end make them grow once for them
+	// rather than again at every argument after (four copies of a batch's
+	// documents allocated, of 10 KB, where there are two).
+	Tail database.Chained
 	// Select is a list of expressions, with SelectArgs, evaluated first
 	// in the statement's main query: before the head moves, before the
 	// inserts run (PostgreSQL runs data-modifying WITH queries that the
@@ -120,9 +128,7 @@ func (l *Log) appendAlone(ctx context.Context, c conn, a *Alone, evs []Event) er
 		l.known.set(head)
 	}
 	l.chain(b, evs, head)
-	for i, q := range a.Writes.Qs {
-		b.chained.Add(q, a.Writes.Args[argStart(a.Writes.NArgs, i):][:a.Writes.NArgs[i]]...)
-	}
+	b.chained.AddAll(&a.Writes)
 	if err := l.insertEvents(c, b, evs); err != nil {
 		return err
 	}
@@ -133,13 +139,15 @@ func (l *Log) appendAlone(ctx context.Context, c conn, a *Alone, evs []Event) er
 	if err := l.write(c, b, l.stmts.moveHeadReturning, []any{last.Seq, last.Hash, head.seq, head.hash}); err != nil {
 		return err
 	}
+	moved := "s" + strconv.Itoa(b.chained.Len()-1)
+	b.chained.AddAll(&a.Tail)
 	main := "SELECT "
 	if a.Select != "" {
 		main += a.Select + ", "
 	}
-	main += "audit_expect_moved((SELECT count(*) FROM s" + strconv.Itoa(b.chained.Len()-1) + "))"
+	main += "audit_expect_moved((SELECT count(*) FROM " + moved + "))"
 	b.chained.Add(main, a.SelectArgs...)
-	_, err := c.exec(l.stmts.Chain(b.chained.Qs, b.chained.NArgs), b.chained.Args...)
+	err := b.pgArgs.Exec(c.ctx, c.pool, l.stmts.Chain(b.chained.Qs, b.chained.NArgs), b.chained.Args...)
 	if err != nil {
 		l.known.forget()
 		if headMoved(err) {
@@ -149,15 +157,6 @@ func (l *Log) appendAlone(ctx context.Context, c conn, a *Alone, evs []Event) er
 	}
 	l.known.set(chainHead{seq: last.Seq, hash: last.Hash})
 	return nil
-}
-
-// argStart is where the arguments of the i-th write begin.
-func argStart(nargs []int, i int) int {
-	n := 0
-	for _, k := range nargs[:i] {
-		n += k
-	}
-	return n
 }
 
 // headMoved reports whether err is AppendAlone's statement finding the

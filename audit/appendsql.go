@@ -46,8 +46,9 @@ type batch struct {
 	chained database.Chained
 	keys    []string // scratch for sorting details keys
 	// alone is set while AppendAlone gathers the batch's writes: they
-	// must all go in its one statement.
-	alone bool
+	// must all go in its one statement, whose arguments pgArgs encodes.
+	alone  bool
+	pgArgs database.PgArgs
 }
 
 // pendingRecord is a job record the batch writes: the whole record of a

@@ -62,7 +62,7 @@ func (s *Service) writeAlone(ctx context.Context, all []*submission) error {
 		return err
 	}
 	var a audit.Alone
-	s.aloneWrites(&a.Writes, batch)
+	s.aloneWrites(&a, batch)
 	// The owners' counter rows are locked first, in name order, then the
 	// chain head: the order of every transaction, whose jobs' triggers
 	// lock the rows before it appends. The other way round, a submission
@@ -151,9 +151,10 @@ func deadlocked(err error) bool {
 	return ok && pe.Code == "40P01"
 }
 
-// aloneWrites gathers into w the writes of batch's jobs, keys and small
-// documents.
-func (s *Service) aloneWrites(w *database.Chained, batch []*submission) {
+// aloneWrites gathers into a the writes of batch's jobs, keys and small
+// documents, the documents last (audit.Alone.Tail).
+func (s *Service) aloneWrites(a *audit.Alone, batch []*submission) {
+	w := &a.Writes
 	args := make([]any, 0, len(batch)*(len(jobColumns)+1))
 	keys := make([]any, 0, 2*len(batch))
 	for _, sub := range batch {
@@ -163,7 +164,7 @@ func (s *Service) aloneWrites(w *database.Chained, batch []*submission) {
 	w.Add(s.texts.Insert("jobs", "id, "+jobColumnList, len(jobColumns)+1, len(batch), ""), args...)
 	w.Add(s.texts.Insert("job_keys", "job_id, wrapped_key", 2, len(batch), ""), keys...)
 	if q, docs := pgDocuments(batch, &s.docScratch); q != "" {
-		w.Add(q, docs...)
+		a.Tail.Add(q, docs...)
 	}
 }
 

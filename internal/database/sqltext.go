@@ -144,6 +144,13 @@ func (c *Chained) Add(q string, args ...any) {
 	c.Args = append(c.Args, args...)
 }
 
+// AddAll keeps o's writes, with their arguments, after c's.
+func (c *Chained) AddAll(o *Chained) {
+	c.Qs = append(c.Qs, o.Qs...)
+	c.NArgs = append(c.NArgs, o.NArgs...)
+	c.Args = append(c.Args, o.Args...)
+}
+
 // Len is the number of writes kept.
 func (c *Chained) Len() int { return len(c.Qs) }
 
