@@ -145,22 +145,30 @@ var errSegmentsUnsynced = errors.New("release: a spool segment failed to sync")
 
 // syncSegments makes the documents appended to segments durable, before
 // the journal's records that also hold them are retired; final closes
-// the segments too.
+// the segments too. It holds jn.applying only to take what is to be
+// synced: a batch written straight (commitDirect) need not wait for the
+// fsyncs.
 func (s *Service) syncSegments(final bool) error {
 	jn := s.journal
 	jn.applying.Lock()
-	defer jn.applying.Unlock()
+	failed := jn.segsFailed
+	pending := jn.segs.Unsynced()
+	jn.applying.Unlock()
 	err := errSegmentsUnsynced
-	if !jn.segsFailed {
+	if !failed {
 		err = nil
 		if s.beforeSegmentSync != nil {
 			err = s.beforeSegmentSync()
 		}
-		if err == nil {
-			err = jn.segs.Sync()
-		}
-		jn.segsFailed = err != nil
 	}
+	if err != nil {
+		pending.Discard()
+	} else {
+		err = pending.Sync()
+	}
+	jn.applying.Lock()
+	defer jn.applying.Unlock()
+	jn.segsFailed = jn.segsFailed || err != nil
 	if final {
 		err = errors.Join(err, jn.segs.Close())
 	}
@@ -171,6 +179,7 @@ func (s *Service) syncSegments(final bool) error {
 // segmentSweepEvery.
 func (s *Service) sweepSegmentsSoon(ctx context.Context) error {
 	jn := s.journal
+	// Wall time, as for the applier's other rounds: this schedules work.
 	if time.Since(jn.lastSweep) < segmentSweepEvery {
 		return nil
 	}

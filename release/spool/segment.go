@@ -6,7 +6,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -127,30 +126,52 @@ func (w *SegmentWriter) start() error {
 
 // Sync makes what was appended since the last Sync durable: the data of
 // each segment appended to (fdatasync), and the names of new segments.
-// A segment no longer written is closed once synced.
-func (w *SegmentWriter) Sync() error {
-	if w.newName {
-		if err := w.s.syncDir(); err != nil {
-			return fmt.Errorf("spool: sync segments: %w", err)
-		}
-		w.newName = false
+func (w *SegmentWriter) Sync() error { return w.Unsynced().Sync() }
+
+// Unsynced hands over what the next Sync would make durable, for the
+// caller to sync (Pending.Sync) while appends go on: only the calls to w
+// need the caller's lock, not the fsyncs. The segment being written
+// stays with w, to take more appends, which a later Sync covers.
+func (w *SegmentWriter) Unsynced() Pending {
+	p := Pending{s: w.s, files: w.unsynced, keep: w.f, dir: w.newName}
+	w.unsynced, w.newName = nil, false
+	if w.f != nil {
+		w.unsynced = []*os.File{w.f}
 	}
-	kept := w.unsynced[:0]
-	var errs []error
-	for _, f := range w.unsynced {
-		if err := fsync.Data(f); err != nil {
-			errs = append(errs, err)
-			kept = append(kept, f)
-			continue
-		}
-		if f != w.f {
+	return p
+}
+
+// Pending is what a SegmentWriter had appended and not yet synced.
+type Pending struct {
+	s     *Spool
+	files []*os.File
+	keep  *os.File
+	dir   bool
+}
+
+// Discard closes p's segments no longer written, without syncing them.
+func (p Pending) Discard() {
+	for _, f := range p.files {
+		if f != p.keep {
 			f.Close()
 		}
 	}
-	clear(w.unsynced[len(kept):])
-	w.unsynced = kept
-	if w.f != nil && !slices.Contains(w.unsynced, w.f) {
-		w.unsynced = append(w.unsynced, w.f)
+}
+
+// Sync makes p durable: the data of its segments, then the directory if
+// a segment was created. A segment no longer written is closed, synced
+// or not: after a failed fsync a later one would not vouch for the pages
+// the failed one dropped, so the caller must not rely on it again.
+func (p Pending) Sync() error {
+	var errs []error
+	for _, f := range p.files {
+		errs = append(errs, fsync.Data(f))
+		if f != p.keep {
+			errs = append(errs, f.Close())
+		}
+	}
+	if p.dir {
+		errs = append(errs, p.s.syncDir())
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("spool: sync segments: %w", err)

@@ -213,3 +213,58 @@ func TestSegmentRewrite(t *testing.T) {
 		t.Errorf("a place of the wrong length: %v", err)
 	}
 }
+
+// TestSegmentSyncWhileAppending: what Unsynced hands over is synced while
+// appends go on, to the segment being written and to a new one; the
+// segment it kept stays open for them, the one no longer written is
+// closed once synced, and the next Sync covers what came meanwhile.
+func TestSegmentSyncWhileAppending(t *testing.T) {
+	s := newTestSpool(t)
+	w, err := s.NewSegmentWriter("db-", 0, 16<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs, sealed := sealN(t, s, 10<<10, 100, 10<<10, 100)
+	var locs []Loc
+	appendDoc := func(i int) {
+		l, err := w.Append(sealed[i : i+1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		locs = append(locs, l...)
+	}
+	appendDoc(0)
+	first := w.f
+	p := w.Unsynced()
+	appendDoc(1) // the same segment, after the hand-over
+	appendDoc(2) // still the first, which it takes past 16 KiB
+	appendDoc(3) // a second segment
+	if err := p.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := first.Stat(); err != nil {
+		t.Fatalf("the segment the hand-over kept was closed: %v", err)
+	}
+	if len(w.unsynced) != 2 || w.unsynced[0] != first || !w.newName {
+		t.Fatalf("after the hand-over: %d segments to sync, a new name %v; want the first and the second, and a name", len(w.unsynced), w.newName)
+	}
+	if err := w.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := first.Stat(); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("the first segment, no longer written, is still open after its sync: %v", err)
+	}
+	if len(w.unsynced) != 1 || w.unsynced[0] != w.f || w.newName {
+		t.Errorf("after Sync: %d segments to sync, a new name %v; want only the one being written", len(w.unsynced), w.newName)
+	}
+	for i, l := range locs {
+		r, err := s.OpenInSegment(docs[i].Name, docs[i].WrappedKey, "db-", l)
+		if err != nil {
+			t.Fatalf("document %d: %v", i, err)
+		}
+		r.Close()
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
