@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"math"
 	"slices"
 	"strconv"
 
@@ -143,7 +144,8 @@ func (l *Log) rowsPerInsert(ncols int) int {
 		return l.insertRows
 	}
 	if l.stmts.Dialect() == database.Postgres {
-		return postgresInsertParams / ncols
+		// Many rows go from one array a column (Texts.InsertRows).
+		return math.MaxInt32
 	}
 	return max(1, sqliteInsertParams/ncols)
 }
@@ -341,13 +343,17 @@ func (l *Log) insertEvents(c conn, b *batch, evs []Event) error {
 				ev.PrevHash, ev.Hash)
 		}
 		b.args = args
-		q := l.stmts.Insert("audit_events", eventColumns, eventColumnCount, end-start, "")
+		q, args := l.stmts.InsertRows("audit_events", eventColumns, eventColumnTypes, end-start, args)
 		if err := l.write(c, b, q, args); err != nil {
 			return fmt.Errorf("insert events %d to %d: %w", evs[start].Seq, evs[end-1].Seq, err)
 		}
 	}
 	return nil
 }
+
+// eventColumnTypes are the types of eventColumns on PostgreSQL.
+var eventColumnTypes = []string{"bigint", "timestamptz", "text", "bigint", "text", "text", "text", "text",
+	"text", "text", "text", "text", "text", "text", "bytea", "bytea"}
 
 // writeRecords folds each event into its job's pending record, then
 // writes them: the updates of stored records first (an event before its
@@ -393,7 +399,7 @@ func (l *Log) writeRecords(c conn, b *batch, evs []Event) error {
 			}
 		}
 		b.args = args
-		q := l.stmts.Insert("audit_jobs", recordColumns, recordColumnCount, n, "")
+		q, args := l.stmts.InsertRows("audit_jobs", recordColumns, recordColumnTypes, n, args)
 		if err := l.write(c, b, q, args); err != nil {
 			return fmt.Errorf("insert job records: %w", err)
 		}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/printgate/printgate/internal/database"
+	"github.com/printgate/printgate/internal/testenv"
 	"gorm.io/gorm"
 )
 
@@ -504,5 +505,17 @@ func TestAppendBatchStatements(t *testing.T) {
 			})
 		}
 		mustVerify(t, l)
+	})
+}
+
+// TestInsertArrayTypes: the types of the INSERTs from arrays on
+// PostgreSQL are those of the columns.
+func TestInsertArrayTypes(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db *database.DB) {
+		if db.Dialect != database.Postgres {
+			t.Skip("PostgreSQL only")
+		}
+		testenv.CheckColumnTypes(t, db, "audit_events", eventColumns, eventColumnTypes)
+		testenv.CheckColumnTypes(t, db, "audit_jobs", recordColumns, recordColumnTypes)
 	})
 }

@@ -185,6 +185,13 @@ const recordColumns = `job_id, queue, owner, claimed_user, client_addr, document
 // recordColumnCount is the number of recordColumns.
 const recordColumnCount = 38
 
+// recordColumnTypes are the types of recordColumns on PostgreSQL.
+var recordColumnTypes = []string{"bigint", "text", "text", "text", "text", "text", "boolean",
+	"text", "bigint", "bytea", "integer", "boolean", "text", "integer", "text", "text", "boolean", "text",
+	"boolean", "bigint", "bigint", "timestamptz", "text", "text", "text", "bigint",
+	"timestamptz", "timestamptz", "timestamptz", "timestamptz", "text", "text", "text",
+	"bigint", "bigint", "text", "text", "text"}
+
 // appendRecordArgs appends the values of recordColumns for r.
 func (l *Log) appendRecordArgs(args []any, r *storedRecord) []any {
 	j := &r.JobInfo

@@ -161,8 +161,10 @@ func (s *Service) aloneWrites(a *audit.Alone, batch []*submission) {
 		args = append(append(args, sub.job.ID), jobValues(sub.job)...)
 		keys = append(keys, sub.job.ID, sub.job.WrappedKey)
 	}
-	w.Add(s.texts.Insert("jobs", "id, "+jobColumnList, len(jobColumns)+1, len(batch), ""), args...)
-	w.Add(s.texts.Insert("job_keys", "job_id, wrapped_key", 2, len(batch), ""), keys...)
+	q, args := s.texts.InsertRows("jobs", "id, "+jobColumnList, jobColumnTypes, len(batch), args)
+	w.Add(q, args...)
+	q, keys = s.texts.InsertRows("job_keys", "job_id, wrapped_key", []string{"bigint", "bytea"}, len(batch), keys)
+	w.Add(q, keys...)
 	if q, docs := pgDocuments(batch, &s.docScratch); q != "" {
 		a.Tail.Add(q, docs...)
 	}

@@ -21,6 +21,14 @@ var jobColumns = []string{"queue", "owner", "owner_unknown", "claimed_user", "cl
 	"device", "pin_failures", "created_at", "updated_at", "processed_at", "completed_at", "sensitive", "content_color",
 	"doc_segment", "doc_offset", "doc_length"}
 
+// jobColumnTypes are the types of "id" and jobColumns on PostgreSQL, in
+// their order, for the committer's INSERT from arrays (aloneWrites).
+var jobColumnTypes = []string{"bigint", "text", "text", "boolean", "text", "text", "text", "text", "text",
+	"text", "text", "text", "integer", "text", "text", "text", "text", "text", "text",
+	"text", "boolean", "bigint", "bytea", "integer", "text", "text", "integer", "text",
+	"text", "integer", "timestamptz", "timestamptz", "timestamptz", "timestamptz", "text", "text",
+	"bigint", "bigint", "bigint"}
+
 // jobValues returns j's values in the order of jobColumns.
 func jobValues(j *Job) []any {
 	return []any{j.Queue, j.Owner, j.OwnerUnknown, j.ClaimedUser, j.ClientAddr, j.Name, j.DocumentName, j.Format,

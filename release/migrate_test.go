@@ -107,3 +107,14 @@ func TestJobsIndexes(t *testing.T) {
 		}
 	})
 }
+
+// TestJobColumnTypes: the types of the committer's INSERT from arrays on
+// PostgreSQL (aloneWrites) are those of the columns.
+func TestJobColumnTypes(t *testing.T) {
+	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
+		if db.Dialect != database.Postgres {
+			t.Skip("PostgreSQL only")
+		}
+		testenv.CheckColumnTypes(t, db, "jobs", "id, "+jobColumnList, jobColumnTypes)
+	})
+}

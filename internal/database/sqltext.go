@@ -71,6 +71,71 @@ func (t *Texts) Insert(table, columns string, ncols, rows int, suffix string) st
 	return q
 }
 
+// InsertRows returns the INSERT into table of rows rows of columns
+// (comma-separated, of the types given on PostgreSQL, one each), and its
+// arguments, given args, the rows' values one after the other. On
+// PostgreSQL more than arrayRows rows go from one array a column
+// (InsertArrays), fewer with a placeholder a value (Insert).
+func (t *Texts) InsertRows(table, columns string, types []string, rows int, args []any) (string, []any) {
+	if t.dialect == Postgres && rows > arrayRows {
+		return t.InsertArrays(table, columns, types), Columns(args, len(types))
+	}
+	return t.Insert(table, columns, len(types), rows, ""), args
+}
+
+// arrayRows is the most rows an INSERT on PostgreSQL writes with a
+// placeholder a value (InsertRows). Measured on the committer's batches
+// (docs/BENCHMARKS.md, "The committer's path"): arrays for every batch
+// made 32 clients faster, but one client 7–10 % slower and 8 clients,
+// with batches of three or four, 2–8 % slower.
+const arrayRows = 8
+
+// InsertArrays returns, on PostgreSQL, the INSERT into table of columns
+// (comma-separated, of the types given, one each) from one array a
+// column, $1 to $n, whatever the number of rows (Columns gives the
+// arrays): one text for every batch, so one statement prepared, and
+// planned, once per connection. A text per number of rows (Insert) made
+// each new size of batch pay a round trip to prepare it and five
+// plannings of its own, and sent a batch of 20 jobs as over a thousand
+// parameters.
+func (t *Texts) InsertArrays(table, columns string, types []string) string {
+	k := insertKey{table: table, suffix: columns, rows: -1}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if q, ok := t.inserts[k]; ok {
+		return q
+	}
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + table + " (" + columns + ") SELECT * FROM unnest(")
+	for i, typ := range types {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "$%d::%s[]", i+1, typ)
+	}
+	b.WriteString(")")
+	q := b.String()
+	t.inserts[k] = q
+	return q
+}
+
+// Columns returns values, rows of ncols values one after the other, as
+// ncols columns of one []any each, for InsertArrays. The columns share
+// one new array.
+func Columns(values []any, ncols int) []any {
+	rows := len(values) / ncols
+	all := make([]any, len(values))
+	cols := make([]any, ncols)
+	for c := range ncols {
+		col := all[c*rows : (c+1)*rows : (c+1)*rows]
+		for r := range rows {
+			col[r] = values[r*ncols+c]
+		}
+		cols[c] = col
+	}
+	return cols
+}
+
 // Chain returns one PostgreSQL statement that runs the statements qs in
 // order, every one but the last as a data-modifying WITH query, with
 // their arguments in order: one round trip where there were len(qs).

@@ -28,3 +28,36 @@ func TestChain(t *testing.T) {
 		}
 	}
 }
+
+func TestInsertRows(t *testing.T) {
+	types := []string{"bigint", "text"}
+	row := func(n int) []any {
+		var args []any
+		for i := range n {
+			args = append(args, int64(i), string(rune('a'+i)))
+		}
+		return args
+	}
+	cases := []struct {
+		dialect  Dialect
+		rows     int
+		wantQ    string
+		wantArgs int
+	}{
+		{SQLite, 2, "INSERT INTO t (n, s) VALUES (?, ?), (?, ?)", 4},
+		{SQLite, 9, "INSERT INTO t (n, s) VALUES " + "(?, ?), (?, ?), (?, ?), (?, ?), (?, ?), (?, ?), (?, ?), (?, ?), (?, ?)", 18},
+		{Postgres, arrayRows, "INSERT INTO t (n, s) VALUES ($1, $2), ($3, $4), ($5, $6), ($7, $8), ($9, $10), ($11, $12), ($13, $14), ($15, $16)", 2 * arrayRows},
+		{Postgres, arrayRows + 1, "INSERT INTO t (n, s) SELECT * FROM unnest($1::bigint[], $2::text[])", 2},
+	}
+	for _, c := range cases {
+		q, args := NewTexts(c.dialect).InsertRows("t", "n, s", types, c.rows, row(c.rows))
+		if q != c.wantQ || len(args) != c.wantArgs {
+			t.Errorf("%s, %d rows: %q with %d arguments; want %q with %d", c.dialect, c.rows, q, len(args), c.wantQ, c.wantArgs)
+		}
+	}
+	cols := Columns(row(3), 2)
+	n, s := cols[0].([]any), cols[1].([]any)
+	if len(n) != 3 || len(s) != 3 || n[2] != int64(2) || s[0] != "a" || s[2] != "c" {
+		t.Errorf("Columns = %v", cols)
+	}
+}

@@ -126,3 +126,28 @@ func DumpTables(t testing.TB, db *database.DB) string {
 	}
 	return out.String()
 }
+
+// CheckColumnTypes fails t unless each of columns (comma-separated) of
+// table on PostgreSQL db has the type of the same place in types, as
+// PostgreSQL reads it: the types of an INSERT from arrays
+// (database.Texts.InsertArrays), which a new column must not leave
+// behind.
+func CheckColumnTypes(t testing.TB, db *database.DB, table, columns string, types []string) {
+	t.Helper()
+	cols := strings.Split(columns, ",")
+	if len(cols) != len(types) {
+		t.Fatalf("%s: %d columns, %d types", table, len(cols), len(types))
+	}
+	for i, c := range cols {
+		c = strings.TrimSpace(c)
+		var ok bool
+		err := db.DB.Raw(`SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = ?::regclass
+			AND attname = ? AND NOT attisdropped AND atttypid = ?::regtype)`, table, c, types[i]).Row().Scan(&ok)
+		if err != nil {
+			t.Fatalf("%s.%s: %v", table, c, err)
+		}
+		if !ok {
+			t.Errorf("%s.%s is not of type %s", table, c, types[i])
+		}
+	}
+}
