@@ -78,7 +78,7 @@ func (a *PgArgs) execOn(ctx context.Context, c *sql.Conn, q string, args []any) 
 		}
 		err := a.exec(ctx, sc.Conn(), q, args)
 		if err != nil && pgconn.SafeToRetry(err) {
-			return driver.ErrBadConn
+			return fmt.Errorf("%w: %w", driver.ErrBadConn, err)
 		}
 		return err
 	})
