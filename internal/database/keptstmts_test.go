@@ -16,15 +16,7 @@ import (
 func TestKeptStatements(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	db, err := database.Open(ctx, "", dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	sqlDB, err := db.DB.DB()
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, sqlDB := openDB(t, "", dir)
 	// One connection, so that every step below runs on the one inspected.
 	sqlDB.SetMaxOpenConns(1)
 	if err := db.Exec("CREATE TABLE kept (n INTEGER)").Error; err != nil {

@@ -18,20 +18,7 @@ import (
 // *sql.Conn, statement after statement with the same buffers.
 func TestPgArgs(t *testing.T) {
 	ctx := context.Background()
-	db, err := database.Open(ctx, testenv.Postgres(t), t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	sqlDB, err := db.DB.DB()
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := sqlDB.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	sqlDB, conn := pgConn(t)
 	if _, err := conn.ExecContext(ctx, `CREATE TEMP TABLE pgargs
 		(n BIGINT, s TEXT, b BYTEA, ok BOOLEAN, at TIMESTAMPTZ, names TEXT[], ids BIGINT[])`); err != nil {
 		t.Fatal(err)
@@ -98,20 +85,7 @@ func TestPgArgs(t *testing.T) {
 // path makes.
 func TestPgArgsKeepsBuffers(t *testing.T) {
 	ctx := context.Background()
-	db, err := database.Open(ctx, testenv.Postgres(t), t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	sqlDB, err := db.DB.DB()
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := sqlDB.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	_, conn := pgConn(t)
 	doc := bytes.Repeat([]byte("sealed document "), 32<<10) // 512 KiB
 	small := make([]any, 200)
 	for i := range small {

@@ -15,15 +15,7 @@ import (
 // default), so that no burst waits for backends to start.
 func TestWarmKeepsConnections(t *testing.T) {
 	ctx := context.Background()
-	db, err := database.Open(ctx, testenv.Postgres(t), t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	sqlDB, err := db.DB.DB()
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, sqlDB := openDB(t, testenv.Postgres(t), t.TempDir())
 	if err := db.Warm(ctx, 4); err != nil {
 		t.Fatal(err)
 	}
