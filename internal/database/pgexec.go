@@ -23,7 +23,9 @@ import (
 // collector took two fifths of its processor at 32 clients
 // (docs/PERFORMANCE.md). A PgArgs is not safe for concurrent use.
 type PgArgs struct {
-	buf  []byte
+	buf []byte
+	// offs holds where each argument's encoding starts and ends in buf,
+	// -1 and -1 for NULL.
 	offs []int
 	vals [][]byte
 	fmts []int16
@@ -126,28 +128,23 @@ func (a *PgArgs) encode(m *pgtype.Map, oids []uint32, args []any) error {
 			buf, err = m.Encode(oids[i], format, arg, a.buf)
 		}
 		if err != nil {
-			return fmt.Errorf("database: encode argument %d: %w", i+1, err)
+			// pgx's error may quote the value: a key, a document.
+			return fmt.Errorf("database: argument %d, a %T, does not encode as PostgreSQL type %d", i+1, arg, oids[i])
 		}
 		if buf == nil {
-			a.offs = append(a.offs, -1)
+			a.offs = append(a.offs, -1, -1) // NULL
 		} else {
 			a.buf = buf
-			a.offs = append(a.offs, start)
+			a.offs = append(a.offs, start, len(buf))
 		}
 		a.fmts = append(a.fmts, format)
 	}
 	a.vals = a.vals[:0]
-	for i, start := range a.offs {
+	for i := 0; i < len(a.offs); i += 2 {
+		start, end := a.offs[i], a.offs[i+1]
 		if start < 0 {
 			a.vals = append(a.vals, nil)
 			continue
-		}
-		end := len(a.buf)
-		for _, next := range a.offs[i+1:] {
-			if next >= 0 {
-				end = next
-				break
-			}
 		}
 		a.vals = append(a.vals, a.buf[start:end:end])
 	}

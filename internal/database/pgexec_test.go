@@ -5,6 +5,7 @@ import (
 	"context"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,6 +74,11 @@ func TestPgArgs(t *testing.T) {
 	}
 	if err := a.Exec(ctx, conn, `INSERT INTO pgargs (n) VALUES ($1)`, "not a number"); err == nil {
 		t.Error("a text that is no number went into a BIGINT")
+	}
+	// A value pgx cannot encode is named by its type, never quoted.
+	secret := struct{ PIN string }{"4821-secret"}
+	if err := a.Exec(ctx, conn, `INSERT INTO pgargs (s) VALUES ($1)`, secret); err == nil || strings.Contains(err.Error(), secret.PIN) {
+		t.Errorf("an argument that does not encode: %v", err)
 	}
 	if err := a.Exec(ctx, conn, insert, rows0[0]...); err != nil {
 		t.Errorf("after errors: %v", err)
