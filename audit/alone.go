@@ -70,12 +70,11 @@ type Alone struct {
 	// they must not depend on each other's effects, nor on the events'.
 	Writes database.Chained
 	// Tail are writes like Writes that go after the events and the
-	// head's move: the caller's largest arguments. pgx encodes a
-	// statement's arguments, then the message that carries them, into
-	// buffers that start small for each statement and grow as they are
-	// filled; large arguments near the end make them grow once for them
-	// rather than again at every argument after (four copies of a batch's
-	// documents allocated, of 10 KB, where there are two).
+	// head's move: the caller's largest arguments. pgx encodes the
+	// message that carries a statement's arguments into a buffer that
+	// starts small for each statement and grows as it is filled; a large
+	// argument near the end makes it grow once for it rather than copy it
+	// again at every growth the arguments after it cause.
 	Tail database.Chained
 	// Select is a list of expressions, with SelectArgs, evaluated first
 	// in the statement's main query: before the head moves, before the
