@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/release/directory"
 )
@@ -67,7 +69,17 @@ type Mapper struct {
 
 	mu    sync.Mutex
 	cache map[string]cached
+	// lookups makes the jobs of one user that miss the cache together,
+	// a burst just after serve starts or the TTL ends, wait for one
+	// lookup between them: each went to the directory itself, and on
+	// PostgreSQL 32 clients' first jobs took 16 connections, each parsing
+	// its first query, and waited 35 ms for them (docs/PERFORMANCE.md).
+	lookups singleflight.Group
 }
+
+// lookupTimeout bounds a lookup that the jobs waiting for it share: it
+// runs apart from the job that began it, whose client may leave.
+const lookupTimeout = 30 * time.Second
 
 type cached struct {
 	owner   Owner
@@ -118,12 +130,24 @@ func (m *Mapper) Map(ctx context.Context, claimed string) (Owner, error) {
 	if o, ok := m.cached(login); ok {
 		return o, nil
 	}
-	o, err := m.lookup(ctx, login)
-	if err != nil {
-		return Owner{}, err
+	answer := m.lookups.DoChan(login, func() (any, error) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lookupTimeout)
+		defer cancel()
+		o, err := m.lookup(ctx, login)
+		if err == nil {
+			m.keep(login, o)
+		}
+		return o, err
+	})
+	select {
+	case r := <-answer:
+		if r.Err != nil {
+			return Owner{}, r.Err
+		}
+		return r.Val.(Owner), nil
+	case <-ctx.Done():
+		return Owner{}, fmt.Errorf("owner: %s: %w", login, context.Cause(ctx))
 	}
-	m.keep(login, o)
-	return o, nil
 }
 
 // lookup asks the directory for login, then the alias table.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -154,14 +156,23 @@ func TestAliasErrors(t *testing.T) {
 	})
 }
 
-// countingDir counts the directory's lookups.
+// countingDir counts the directory's lookups; while gate is open (not
+// nil and not closed), each waits for it to close or for its context.
 type countingDir struct {
 	directory.LoginDirectory
-	n int
+	n    atomic.Int32
+	gate chan struct{}
 }
 
 func (d *countingDir) LookupLogin(ctx context.Context, login string) (directory.Identity, error) {
-	d.n++
+	d.n.Add(1)
+	if d.gate != nil {
+		select {
+		case <-d.gate:
+		case <-ctx.Done():
+			return directory.Identity{}, ctx.Err()
+		}
+	}
 	return d.LoginDirectory.LookupLogin(ctx, login)
 }
 
@@ -181,8 +192,8 @@ func TestMapCache(t *testing.T) {
 				t.Fatalf("Map = %+v, %v", o, err)
 			}
 		}
-		if dir.n != 1 {
-			t.Errorf("5 jobs asked the directory %d times, want 1", dir.n)
+		if n := dir.n.Load(); n != 1 {
+			t.Errorf("5 jobs asked the directory %d times, want 1", n)
 		}
 		if o, _ := m.Map(ctx, "hk"); o.Known {
 			t.Fatalf("Map(hk) = %+v before any alias", o)
@@ -205,6 +216,52 @@ func TestMapCache(t *testing.T) {
 			if n := len(m.cache); n > 8 {
 				t.Fatalf("cache holds %d answers, more than MaxEntries 8", n)
 			}
+		}
+	})
+}
+
+// TestMapTogether: jobs of one user that miss the cache at once ask the
+// directory once between them, and one whose client leaves while it
+// waits neither gets an answer nor takes the others' away.
+func TestMapTogether(t *testing.T) {
+	testenv.EachDB(t, migrate, func(t *testing.T, db *database.DB) {
+		dir := &countingDir{LoginDirectory: builtinWith(t, db, "hanako"), gate: make(chan struct{})}
+		m := newMapper(t, Options{FoldCase: true, Directory: dir, DB: db})
+		const jobs = 16
+		leaving, leave := context.WithCancel(t.Context())
+		errs := make(chan error, jobs)
+		var wg sync.WaitGroup
+		for i := range jobs {
+			ctx := t.Context()
+			if i == 0 {
+				ctx = leaving
+			}
+			wg.Go(func() {
+				o, err := m.Map(ctx, "Hanako")
+				if err == nil && o.Name != "hanako" {
+					err = fmt.Errorf("Map = %+v", o)
+				}
+				errs <- err
+			})
+		}
+		for dir.n.Load() == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		leave()
+		if err := <-errs; !errors.Is(err, context.Canceled) {
+			t.Errorf("the job whose client left: %v, want context.Canceled", err)
+		}
+		time.Sleep(20 * time.Millisecond) // the rest reach Map
+		close(dir.gate)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Error(err)
+			}
+		}
+		if n := dir.n.Load(); n != 1 {
+			t.Errorf("%d jobs at once asked the directory %d times, want 1", jobs, n)
 		}
 	})
 }
