@@ -71,9 +71,10 @@ type Mapper struct {
 	cache map[string]cached
 	// lookups makes the jobs of one user that miss the cache together,
 	// a burst just after serve starts or the TTL ends, wait for one
-	// lookup between them: each went to the directory itself, and on
+	// lookup between them. Each went to the directory itself: on
 	// PostgreSQL 32 clients' first jobs took 16 connections, each parsing
-	// its first query, and waited 35 ms for them (docs/PERFORMANCE.md).
+	// its first query on a fresh backend, and the slowest waited up to
+	// 67 ms instead of 31–33 (docs/PERFORMANCE.md).
 	lookups singleflight.Group
 }
 
