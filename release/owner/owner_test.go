@@ -156,17 +156,23 @@ func TestAliasErrors(t *testing.T) {
 	})
 }
 
-// countingDir counts the directory's lookups; while gate is open (not
-// nil and not closed), each waits for it to close or for its context.
+// countingDir counts the directory's lookups. While gate is open (not
+// nil and not closed), each waits for it to close or for its context,
+// and the first closes entered (if not nil) as it begins to wait.
 type countingDir struct {
 	directory.LoginDirectory
-	n    atomic.Int32
-	gate chan struct{}
+	n       atomic.Int32
+	gate    chan struct{}
+	entered chan struct{}
+	once    sync.Once
 }
 
 func (d *countingDir) LookupLogin(ctx context.Context, login string) (directory.Identity, error) {
 	d.n.Add(1)
 	if d.gate != nil {
+		if d.entered != nil {
+			d.once.Do(func() { close(d.entered) })
+		}
 		select {
 		case <-d.gate:
 		case <-ctx.Done():
@@ -225,18 +231,21 @@ func TestMapCache(t *testing.T) {
 // waits neither gets an answer nor takes the others' away.
 func TestMapTogether(t *testing.T) {
 	testenv.EachDB(t, migrate, func(t *testing.T, db *database.DB) {
-		dir := &countingDir{LoginDirectory: builtinWith(t, db, "hanako"), gate: make(chan struct{})}
+		dir := &countingDir{LoginDirectory: builtinWith(t, db, "hanako"),
+			gate: make(chan struct{}), entered: make(chan struct{})}
 		m := newMapper(t, Options{FoldCase: true, Directory: dir, DB: db})
 		const jobs = 16
 		leaving, leave := context.WithCancel(t.Context())
 		errs := make(chan error, jobs)
-		var wg sync.WaitGroup
+		var started, done sync.WaitGroup
+		started.Add(jobs)
 		for i := range jobs {
 			ctx := t.Context()
 			if i == 0 {
 				ctx = leaving
 			}
-			wg.Go(func() {
+			done.Go(func() {
+				started.Done()
 				o, err := m.Map(ctx, "Hanako")
 				if err == nil && o.Name != "hanako" {
 					err = fmt.Errorf("Map = %+v", o)
@@ -244,16 +253,17 @@ func TestMapTogether(t *testing.T) {
 				errs <- err
 			})
 		}
-		for dir.n.Load() == 0 {
-			time.Sleep(time.Millisecond)
-		}
+		<-dir.entered
 		leave()
 		if err := <-errs; !errors.Is(err, context.Canceled) {
 			t.Errorf("the job whose client left: %v, want context.Canceled", err)
 		}
-		time.Sleep(20 * time.Millisecond) // the rest reach Map
+		// The lookup ends only once every job has begun to map the name:
+		// without one lookup between them, each that reached the
+		// directory before an answer was kept has asked it.
+		started.Wait()
 		close(dir.gate)
-		wg.Wait()
+		done.Wait()
 		close(errs)
 		for err := range errs {
 			if err != nil {
