@@ -16,8 +16,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sync/singleflight"
-
 	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/release/directory"
 )
@@ -69,17 +67,31 @@ type Mapper struct {
 
 	mu    sync.Mutex
 	cache map[string]cached
-	// lookups makes the jobs of one user that miss the cache together,
-	// a burst just after serve starts or the TTL ends, wait for one
-	// lookup between them. Each went to the directory itself: on
-	// PostgreSQL 32 clients' first jobs took 16 connections, each parsing
-	// its first query on a fresh backend, and the slowest waited up to
-	// 67 ms instead of 31–33 (docs/PERFORMANCE.md).
-	lookups singleflight.Group
+	// calls are the lookups under way, by login: the jobs of one user
+	// that miss the cache together, a burst just after serve starts or
+	// the TTL ends, wait for one lookup between them. Each went to the
+	// directory itself: on PostgreSQL 32 clients' first jobs took 16
+	// connections, each parsing its first query on a fresh backend, and
+	// the slowest waited up to 67 ms instead of 31–33
+	// (docs/PERFORMANCE.md).
+	calls map[string]*lookupCall
 }
 
-// lookupTimeout bounds a lookup that the jobs waiting for it share: it
-// runs apart from the job that began it, whose client may leave.
+// lookupCall is one lookup that jobs wait for. It runs apart from the
+// job that began it, whose client may leave while others wait, until
+// lookupTimeout or until the last job waiting has left: a client that
+// sends names and hangs up leaves no work behind.
+type lookupCall struct {
+	done  chan struct{} // closed once owner and err are set
+	owner Owner
+	err   error
+	// waiters counts the jobs waiting, under Mapper.mu; cancel ends the
+	// lookup.
+	waiters int
+	cancel  context.CancelFunc
+}
+
+// lookupTimeout bounds a lookup that jobs share.
 const lookupTimeout = 30 * time.Second
 
 type cached struct {
@@ -97,7 +109,7 @@ func New(opts Options) (*Mapper, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Mapper{opts: opts, cache: make(map[string]cached)}, nil
+	return &Mapper{opts: opts, cache: make(map[string]cached), calls: make(map[string]*lookupCall)}, nil
 }
 
 // Normalize returns name as owners are compared: without surrounding
@@ -131,23 +143,59 @@ func (m *Mapper) Map(ctx context.Context, claimed string) (Owner, error) {
 	if o, ok := m.cached(login); ok {
 		return o, nil
 	}
-	answer := m.lookups.DoChan(login, func() (any, error) {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lookupTimeout)
-		defer cancel()
-		o, err := m.lookup(ctx, login)
-		if err == nil {
-			m.keep(login, o)
-		}
-		return o, err
-	})
+	c := m.join(ctx, login)
 	select {
-	case r := <-answer:
-		if r.Err != nil {
-			return Owner{}, r.Err
-		}
-		return r.Val.(Owner), nil
+	case <-c.done:
+		return c.owner, c.err
 	case <-ctx.Done():
+		m.leave(login, c)
 		return Owner{}, fmt.Errorf("owner: %s: %w", login, context.Cause(ctx))
+	}
+}
+
+// join returns the lookup of login under way, or starts one.
+func (m *Mapper) join(ctx context.Context, login string) *lookupCall {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if c, ok := m.calls[login]; ok {
+		c.waiters++
+		return c
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lookupTimeout)
+	c := &lookupCall{done: make(chan struct{}), waiters: 1, cancel: cancel}
+	m.calls[login] = c
+	go m.run(ctx, login, c)
+	return c
+}
+
+// run looks login up for the jobs waiting on c, and keeps a sure answer.
+func (m *Mapper) run(ctx context.Context, login string, c *lookupCall) {
+	defer c.cancel()
+	o, err := m.lookup(ctx, login)
+	if err == nil {
+		m.keep(login, o)
+	}
+	m.mu.Lock()
+	if m.calls[login] == c {
+		delete(m.calls, login)
+	}
+	m.mu.Unlock()
+	c.owner, c.err = o, err
+	close(c.done)
+}
+
+// leave takes a job whose client left off c, and ends the lookup if it
+// was the last one waiting.
+func (m *Mapper) leave(login string, c *lookupCall) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c.waiters--
+	if c.waiters > 0 {
+		return
+	}
+	c.cancel()
+	if m.calls[login] == c {
+		delete(m.calls, login)
 	}
 }
 

@@ -157,25 +157,29 @@ func TestAliasErrors(t *testing.T) {
 }
 
 // countingDir counts the directory's lookups. While gate is open (not
-// nil and not closed), each waits for it to close or for its context,
-// and the first closes entered (if not nil) as it begins to wait.
+// nil and not closed), each waits for it to close or for its context;
+// the first closes entered (if not nil) as it begins to wait, and the
+// first whose context ends first closes left (if not nil).
 type countingDir struct {
 	directory.LoginDirectory
-	n       atomic.Int32
-	gate    chan struct{}
-	entered chan struct{}
-	once    sync.Once
+	n              atomic.Int32
+	gate           chan struct{}
+	entered, left  chan struct{}
+	onEnter, onEnd sync.Once
 }
 
 func (d *countingDir) LookupLogin(ctx context.Context, login string) (directory.Identity, error) {
 	d.n.Add(1)
 	if d.gate != nil {
 		if d.entered != nil {
-			d.once.Do(func() { close(d.entered) })
+			d.onEnter.Do(func() { close(d.entered) })
 		}
 		select {
 		case <-d.gate:
 		case <-ctx.Done():
+			if d.left != nil {
+				d.onEnd.Do(func() { close(d.left) })
+			}
 			return directory.Identity{}, ctx.Err()
 		}
 	}
@@ -272,6 +276,40 @@ func TestMapTogether(t *testing.T) {
 		}
 		if n := dir.n.Load(); n != 1 {
 			t.Errorf("%d jobs at once asked the directory %d times, want 1", jobs, n)
+		}
+	})
+}
+
+// TestMapLeftAlone: a lookup that its only job's client left ends at
+// once, rather than running on for nobody: a client that sends names and
+// hangs up leaves no work behind.
+func TestMapLeftAlone(t *testing.T) {
+	testenv.EachDB(t, migrate, func(t *testing.T, db *database.DB) {
+		dir := &countingDir{LoginDirectory: builtinWith(t, db, "hanako"),
+			gate: make(chan struct{}), entered: make(chan struct{}), left: make(chan struct{})}
+		defer close(dir.gate)
+		m := newMapper(t, Options{FoldCase: true, Directory: dir, DB: db})
+		ctx, leave := context.WithCancel(t.Context())
+		errs := make(chan error, 1)
+		go func() {
+			_, err := m.Map(ctx, "Hanako")
+			errs <- err
+		}()
+		<-dir.entered
+		leave()
+		if err := <-errs; !errors.Is(err, context.Canceled) {
+			t.Errorf("Map after its client left: %v, want context.Canceled", err)
+		}
+		select {
+		case <-dir.left:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the lookup went on 10 s after its only job had left")
+		}
+		m.mu.Lock()
+		calls, kept := len(m.calls), len(m.cache)
+		m.mu.Unlock()
+		if calls != 0 || kept != 0 {
+			t.Errorf("after the abandoned lookup: %d lookups under way, %d answers kept; want none", calls, kept)
 		}
 	})
 }
