@@ -24,6 +24,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/printgate/printgate/internal/fsync"
@@ -62,6 +63,8 @@ type Spool struct {
 	// startWrite begins writing a range of a document's file to disk
 	// while the rest still streams in (fsync.StartWrite).
 	startWrite func(f *os.File, off, n int64) error
+	// stages holds writeBehind's buffers of stageSize bytes.
+	stages sync.Pool
 }
 
 // Open opens the spool in dir, creating the directory with permissions 0700

@@ -45,7 +45,8 @@ type Writer struct {
 	max  int64
 
 	f       *os.File
-	enc     io.WriteCloser // sio encrypting writer over f
+	wb      *writeBehind   // f, through the gathering of sealed bytes
+	enc     io.WriteCloser // sio encrypting writer over wb
 	sum     hash.Hash
 	size    int64
 	dataKey []byte
@@ -73,12 +74,14 @@ func (s *Spool) Create(ctx context.Context, name string, maxSize int64) (*Writer
 		clear(dataKey)
 		return nil, fmt.Errorf("spool: create %s: %w", name, err)
 	}
-	enc, err := sio.EncryptWriter(&writeBehind{f: f, start: s.startWrite}, sio.Config{
+	wb := s.newWriteBehind(f)
+	enc, err := sio.EncryptWriter(wb, sio.Config{
 		MinVersion: sio.Version20,
 		MaxVersion: sio.Version20,
 		Key:        dataKey,
 	})
 	if err != nil {
+		wb.release()
 		f.Close()
 		s.root.Remove(temp)
 		clear(dataKey)
@@ -86,47 +89,8 @@ func (s *Spool) Create(ctx context.Context, name string, maxSize int64) (*Writer
 	}
 	return &Writer{
 		s: s, ctx: ctx, name: name, temp: temp, max: maxSize,
-		f: f, enc: enc, sum: sha256.New(), dataKey: dataKey,
+		f: f, wb: wb, enc: enc, sum: sha256.New(), dataKey: dataKey,
 	}, nil
-}
-
-// writeBehindEvery is how many bytes of a document's file are written
-// before the kernel is asked to put them on disk: each MiB goes to the
-// disk while the next streams in, and the document's fsync waits for
-// its last MiB and the file system's journal, not for all of it.
-const writeBehindEvery = 1 << 20
-
-// pageAlign is where a writeback range ends: a multiple of every page
-// size Linux uses (4 KiB, and 64 KiB on some arm64 and ppc64 kernels),
-// and a divisor of writeBehindEvery.
-const pageAlign = 64 << 10
-
-// writeBehind writes a document's sealed bytes into its file, starting
-// their writeback every writeBehindEvery bytes. It has no Close: sio
-// closes its destination if it can, and Commit must fsync before closing.
-type writeBehind struct {
-	f     *os.File
-	start func(f *os.File, off, n int64) error
-	// written counts the bytes written, from started on not yet handed
-	// to start.
-	written, started int64
-}
-
-func (w *writeBehind) Write(p []byte) (int, error) {
-	n, err := w.f.Write(p)
-	w.written += int64(n)
-	if w.written-w.started >= writeBehindEvery {
-		// Whole pages only: a page handed over half written would be
-		// dirtied again by the next write, and if its writeback were
-		// still under way then, the next range's advice would pass it
-		// by, leaving it for the flusher.
-		end := w.written &^ (pageAlign - 1)
-		// Only advice: a write that fails shows in the fsync that
-		// decides whether the document is stored.
-		_ = w.start(w.f, w.started, end-w.started)
-		w.started = end
-	}
-	return n, err
 }
 
 // Write encrypts p into the temporary file.
@@ -187,6 +151,7 @@ func (w *Writer) discard() error {
 	// the pool instead of writing a final package we are about to delete.
 	w.f.Close()
 	w.enc.Close()
+	w.wb.release()
 	w.f = nil
 	return w.s.root.Remove(w.temp)
 }
@@ -238,6 +203,10 @@ func (w *Writer) commit(syncDir bool) (Document, error) {
 	if err := w.enc.Close(); err != nil {
 		return Document{}, err
 	}
+	if err := w.wb.flush(); err != nil {
+		return Document{}, err
+	}
+	w.wb.release()
 	if err := w.f.Sync(); err != nil {
 		return Document{}, err
 	}
