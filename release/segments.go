@@ -23,8 +23,9 @@ import (
 // a crash writes those documents again (redoSegments). A segment holds no
 // key; each document is sealed under a key of its own that stays in
 // job_keys, so ending a job destroys its document as before (its key row
-// goes) while the segment lives on. A segment no held job's document is in any more
-// is removed whole by the applier (sweepSegments).
+// goes) while the segment lives on. A segment that no held job's
+// document is in any more is removed whole by the applier
+// (sweepSegments).
 
 // segmentSize is the size past which the applier starts a new segment: a
 // segment stays while any one document in it is wanted, so smaller
@@ -103,12 +104,11 @@ func (s *Service) redoSegments(ctx context.Context, applied uint64) error {
 // moveToSegments writes the documents of batch's records to a segment,
 // unsynced (the journal keeps them until syncSegments), and points their
 // jobs at them: the caller then records the jobs without the documents
-// (writePending). The caller holds
-// jn.applying, which orders appends and their transactions: a segment
-// below the one being written takes no more documents, and every job
-// that will ever point into it is committed (sweepSegments). A record
-// tried again is written again unless its document is still in the
-// segment being written, which no sweep removes.
+// (writePending). The caller holds jn.applying, which orders appends and
+// their transactions: a segment below the one being written takes no more
+// documents, and every job that will ever point into it is committed
+// (sweepSegments). A record tried again is written again unless its
+// document is still in the segment being written, which no sweep removes.
 func (s *Service) moveToSegments(batch []pendingRecord) error {
 	jn := s.journal
 	if jn == nil || jn.segs == nil {
