@@ -13,16 +13,15 @@ const writeBehindEvery = 1 << 20
 // and a divisor of writeBehindEvery.
 const pageAlign = 64 << 10
 
-// stageSize is how many sealed bytes writeBehind gathers before it
-// writes them. DARE packages are 64 KiB and 32 bytes, so written one by
-// one each write began and ended inside a page, which the kernel then
-// handled twice: on this project's machines the kernel took 5.3 ms of
-// processor to write 10 MB in 65,568-byte writes and 4.0 in 64 KiB
-// writes from a page boundary, and BenchmarkStore stores 10 MiB about a
-// tenth faster (docs/BENCHMARKS.md). Stages of 256 KiB took less still
-// alone, but with 32 clients sending 10 MB documents their 8 MiB brought
-// the heap near its limit and the rate down. It is pageAlign, so every
-// write but a document's last ends on a page.
+// stageSize is how many sealed bytes writeBehind gathers before it writes
+// them. DARE packages are 64 KiB and 32 bytes, so written one by one each
+// write began and ended inside a page: on this project's machines the
+// kernel took 5.3 ms of processor to write 10 MB in 65,568-byte writes and
+// 4.0 in 64 KiB writes from a page boundary, and BenchmarkStore stores 10
+// MiB about a tenth faster (docs/BENCHMARKS.md). Stages of 256 KiB took
+// less still alone, but with 32 clients sending 10 MB documents their 8
+// MiB brought the heap near its limit and the rate down. It is pageAlign,
+// so every write but a document's last ends on a page.
 const stageSize = pageAlign
 
 // writeBehind writes a document's sealed bytes into its file in whole
@@ -37,7 +36,7 @@ type writeBehind struct {
 	stage *[]byte
 	n     int
 	// written counts the bytes written, from started on not yet handed
-	// to start.
+	// to the spool's startWrite.
 	written, started int64
 }
 
