@@ -158,6 +158,11 @@ func (l *Log) appendAlone(ctx context.Context, c conn, a *Alone, evs []Event) er
 	return nil
 }
 
+// ForgetHead tells l that the head it last knew may not stand: the
+// caller rolled back a transaction in which it appended (release's
+// Prime). The next AppendAlone reads the head again.
+func (l *Log) ForgetHead() { l.known.forget() }
+
 // headMoved reports whether err is AppendAlone's statement finding the
 // head moved: the first event's number taken, or audit_expect_moved.
 func headMoved(err error) bool {

@@ -61,18 +61,7 @@ func (s *Service) writeAlone(ctx context.Context, all []*submission) error {
 	if err := s.counterRows(ctx, owners); err != nil {
 		return err
 	}
-	var a audit.Alone
-	s.aloneWrites(&a, batch)
-	// The owners' counter rows are locked first, in name order, then the
-	// chain head: the order of every transaction, whose jobs' triggers
-	// lock the rows before it appends. The other way round, a submission
-	// and a release of the same owner deadlocked.
-	a.Select = "(SELECT count(*) FROM (SELECT 1 FROM held_bytes WHERE owner = ANY($1) ORDER BY owner FOR UPDATE) lk)"
-	a.SelectArgs = []any{owners}
-	if s.maxHeld > 0 {
-		a.Select += ", set_config('" + heldLimitSetting + "', $2, true)"
-		a.SelectArgs = append(a.SelectArgs, strconv.FormatInt(s.maxHeld, 10))
-	}
+	a := s.aloneFor(batch, owners, &s.docScratch)
 	if s.beforeCommit != nil {
 		s.beforeCommit(ids)
 	}
@@ -82,7 +71,7 @@ func (s *Service) writeAlone(ctx context.Context, all []*submission) error {
 		for _, sub := range batch {
 			evs = append(evs, submittedEvents(sub.q, sub.job)...)
 		}
-		_, err = s.audit.AppendAlone(ctx, pool, &a, evs)
+		_, err = s.audit.AppendAlone(ctx, pool, a, evs)
 		switch {
 		case err == nil:
 			return nil
@@ -151,9 +140,28 @@ func deadlocked(err error) bool {
 	return ok && pe.Code == "40P01"
 }
 
+// aloneFor returns the parts of writeAlone's statement for batch, whose
+// jobs are owners' and have their IDs, gathering the documents in
+// scratch.
+func (s *Service) aloneFor(batch []*submission, owners []string, scratch *[]byte) *audit.Alone {
+	a := new(audit.Alone)
+	s.aloneWrites(a, batch, scratch)
+	// The owners' counter rows are locked first, in name order, then the
+	// chain head: the order of every transaction, whose jobs' triggers
+	// lock the rows before it appends. The other way round, a submission
+	// and a release of the same owner deadlocked.
+	a.Select = "(SELECT count(*) FROM (SELECT 1 FROM held_bytes WHERE owner = ANY($1) ORDER BY owner FOR UPDATE) lk)"
+	a.SelectArgs = []any{owners}
+	if s.maxHeld > 0 {
+		a.Select += ", set_config('" + heldLimitSetting + "', $2, true)"
+		a.SelectArgs = append(a.SelectArgs, strconv.FormatInt(s.maxHeld, 10))
+	}
+	return a
+}
+
 // aloneWrites gathers into a the writes of batch's jobs, keys and small
-// documents, the documents last (audit.Alone.Tail).
-func (s *Service) aloneWrites(a *audit.Alone, batch []*submission) {
+// documents, the documents last (audit.Alone.Tail), in scratch.
+func (s *Service) aloneWrites(a *audit.Alone, batch []*submission, scratch *[]byte) {
 	w := &a.Writes
 	args := make([]any, 0, len(batch)*(len(jobColumns)+1))
 	keys := make([]any, 0, 2*len(batch))
@@ -165,7 +173,7 @@ func (s *Service) aloneWrites(a *audit.Alone, batch []*submission) {
 	w.Add(q, args...)
 	q, keys = s.texts.InsertRows("job_keys", "job_id, wrapped_key", []string{"bigint", "bytea"}, len(batch), keys)
 	w.Add(q, keys...)
-	if q, docs := pgDocuments(batch, &s.docScratch); q != "" {
+	if q, docs := pgDocuments(batch, scratch); q != "" {
 		a.Tail.Add(q, docs...)
 	}
 }

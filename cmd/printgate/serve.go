@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -97,7 +98,13 @@ func (a *app) serve(ctx context.Context, cfg Config) error {
 		}
 		return err
 	}
-	if err := st.db.Warm(ctx, warmConns); err != nil {
+	prime := func(ctx context.Context, c *sql.Conn) error {
+		if err := svc.Prime(ctx, c); err != nil {
+			log.Warn("serve: a connection to PostgreSQL could not be primed; the first jobs pay for it", "err", err)
+		}
+		return nil
+	}
+	if err := st.db.Warm(ctx, warmConns, prime); err != nil {
 		return err
 	}
 	ippServer := ipp.NewServer(svc.IPP(), log,

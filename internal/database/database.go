@@ -121,8 +121,10 @@ const pgConns = 16
 // need, so that the first burst of submissions after start-up finds
 // them open instead of waiting, each, for a backend to start on a machine
 // the burst keeps busy (docs/BENCHMARKS.md). It does nothing on SQLite,
-// whose connections are in-process.
-func (db *DB) Warm(ctx context.Context, n int) error {
+// whose connections are in-process. Unless prime is nil, it runs prime
+// on each of them, one connection at a time, before they go back to the
+// pool, and returns prime's first error.
+func (db *DB) Warm(ctx context.Context, n int, prime func(context.Context, *sql.Conn) error) error {
 	if db.Dialect != Postgres {
 		return nil
 	}
@@ -143,6 +145,14 @@ func (db *DB) Warm(ctx context.Context, n int) error {
 			conns = append(conns, c)
 		}
 		if err != nil {
+			return fmt.Errorf("database: warm: %w", err)
+		}
+	}
+	if prime == nil {
+		return nil
+	}
+	for _, c := range conns {
+		if err := prime(ctx, c); err != nil {
 			return fmt.Errorf("database: warm: %w", err)
 		}
 	}

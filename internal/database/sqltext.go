@@ -74,21 +74,21 @@ func (t *Texts) Insert(table, columns string, ncols, rows int, suffix string) st
 // InsertRows returns the INSERT into table of rows rows of columns
 // (comma-separated, of the types given on PostgreSQL, one each), and its
 // arguments, given args, the rows' values one after the other. On
-// PostgreSQL more than arrayRows rows go from one array a column
+// PostgreSQL more than ArrayRows rows go from one array a column
 // (InsertArrays), fewer with a placeholder a value (Insert).
 func (t *Texts) InsertRows(table, columns string, types []string, rows int, args []any) (string, []any) {
-	if t.dialect == Postgres && rows > arrayRows {
+	if t.dialect == Postgres && rows > ArrayRows {
 		return t.InsertArrays(table, columns, types), Columns(args, len(types))
 	}
 	return t.Insert(table, columns, len(types), rows, ""), args
 }
 
-// arrayRows is the most rows an INSERT on PostgreSQL writes with a
+// ArrayRows is the most rows an INSERT on PostgreSQL writes with a
 // placeholder a value (InsertRows). Measured on the committer's batches
 // (docs/BENCHMARKS.md, "The committer's path"): arrays for every batch
 // made 32 clients faster, but one client 7–10 % slower and 8 clients,
 // with batches of three or four, 2–8 % slower.
-const arrayRows = 8
+const ArrayRows = 8
 
 // InsertArrays returns, on PostgreSQL, the INSERT into table of columns
 // (comma-separated, of the types given, one each) from one array a

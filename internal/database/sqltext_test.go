@@ -46,8 +46,8 @@ func TestInsertRows(t *testing.T) {
 	}{
 		{SQLite, 2, "INSERT INTO t (n, s) VALUES (?, ?), (?, ?)", 4},
 		{SQLite, 9, "INSERT INTO t (n, s) VALUES " + "(?, ?), (?, ?), (?, ?), (?, ?), (?, ?), (?, ?), (?, ?), (?, ?), (?, ?)", 18},
-		{Postgres, arrayRows, "INSERT INTO t (n, s) VALUES ($1, $2), ($3, $4), ($5, $6), ($7, $8), ($9, $10), ($11, $12), ($13, $14), ($15, $16)", 2 * arrayRows},
-		{Postgres, arrayRows + 1, "INSERT INTO t (n, s) SELECT * FROM unnest($1::bigint[], $2::text[])", 2},
+		{Postgres, ArrayRows, "INSERT INTO t (n, s) VALUES ($1, $2), ($3, $4), ($5, $6), ($7, $8), ($9, $10), ($11, $12), ($13, $14), ($15, $16)", 2 * ArrayRows},
+		{Postgres, ArrayRows + 1, "INSERT INTO t (n, s) SELECT * FROM unnest($1::bigint[], $2::text[])", 2},
 	}
 	for _, c := range cases {
 		q, args := NewTexts(c.dialect).InsertRows("t", "n, s", types, c.rows, row(c.rows))

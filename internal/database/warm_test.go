@@ -2,6 +2,8 @@ package database_test
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"sync"
 	"testing"
 
@@ -16,7 +18,7 @@ import (
 func TestWarmKeepsConnections(t *testing.T) {
 	ctx := context.Background()
 	db, sqlDB := openDB(t, testenv.Postgres(t), t.TempDir())
-	if err := db.Warm(ctx, 4); err != nil {
+	if err := db.Warm(ctx, 4, nil); err != nil {
 		t.Fatal(err)
 	}
 	if st := sqlDB.Stats(); st.OpenConnections < 4 || st.Idle < 4 {
@@ -42,6 +44,37 @@ func TestWarmKeepsConnections(t *testing.T) {
 	}
 }
 
+// TestWarmPrimes: Warm hands each connection it opened to prime, each
+// one once, and returns prime's failure.
+func TestWarmPrimes(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openDB(t, testenv.Postgres(t), t.TempDir())
+	backends := map[int]int{}
+	prime := func(ctx context.Context, c *sql.Conn) error {
+		var pid int
+		if err := c.QueryRowContext(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+			return err
+		}
+		backends[pid]++
+		return nil
+	}
+	if err := db.Warm(ctx, 4, prime); err != nil {
+		t.Fatal(err)
+	}
+	if len(backends) != 4 {
+		t.Errorf("prime saw backends %v, want 4 distinct ones", backends)
+	}
+	for pid, n := range backends {
+		if n != 1 {
+			t.Errorf("backend %d primed %d times, want once", pid, n)
+		}
+	}
+	refused := errors.New("refused")
+	if err := db.Warm(ctx, 4, func(context.Context, *sql.Conn) error { return refused }); !errors.Is(err, refused) {
+		t.Errorf("Warm with a failing prime: %v, want its error", err)
+	}
+}
+
 // TestWarmSQLite: the embedded database has nothing to warm.
 func TestWarmSQLite(t *testing.T) {
 	ctx := context.Background()
@@ -50,7 +83,7 @@ func TestWarmSQLite(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if err := db.Warm(ctx, 4); err != nil {
+	if err := db.Warm(ctx, 4, nil); err != nil {
 		t.Fatal(err)
 	}
 }

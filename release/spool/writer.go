@@ -147,8 +147,9 @@ func (w *Writer) discard() error {
 	if w.f == nil {
 		return nil
 	}
-	// File first: the sio writer's Close then only returns its buffer to
-	// the pool instead of writing a final package we are about to delete.
+	// File first: the sio writer's Close still seals its final package,
+	// into the stage at most, and a stage that fills can no longer reach
+	// the closed file, so nothing more of the document is written.
 	w.f.Close()
 	w.enc.Close()
 	w.wb.release()
