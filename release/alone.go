@@ -61,26 +61,24 @@ func (s *Service) writeAlone(ctx context.Context, all []*submission) error {
 	if err := s.counterRows(ctx, owners); err != nil {
 		return err
 	}
+	seg := s.toSegment(batch)
 	a := s.aloneFor(batch, owners, &s.docScratch)
 	if s.beforeCommit != nil {
 		s.beforeCommit(ids)
 	}
-	pool := s.group.DB.Statement.ConnPool
-	for range aloneTries {
-		evs := make([]audit.Event, 0, 2*len(batch))
-		for _, sub := range batch {
-			evs = append(evs, submittedEvents(sub.q, sub.job)...)
-		}
-		_, err = s.audit.AppendAlone(ctx, pool, a, evs)
+	err = s.appendAlone(ctx, batch, a)
+	if seg != nil {
+		o := notWritten
 		switch {
 		case err == nil:
-			return nil
-		case errors.Is(err, audit.ErrHeadMoved):
-			continue
-		case overHeldLimit(err):
-			s.log.Debug("release: a batch would take an owner past the held-bytes limit; sorting it out in a transaction")
+			o = written
+		case database.IsUnavailable(err):
+			o = unknown
 		}
-		break
+		err = seg.done(err, o)
+	}
+	if err == nil {
+		return nil
 	}
 	for _, sub := range batch {
 		sub.job.ID = 0
@@ -100,6 +98,27 @@ func (s *Service) writeAlone(ctx context.Context, all []*submission) error {
 		return err
 	}
 	return dbErr("commit jobs", err)
+}
+
+// appendAlone sends batch's statement, a, again while the chain head
+// moves under it, up to aloneTries times.
+func (s *Service) appendAlone(ctx context.Context, batch []*submission, a *audit.Alone) error {
+	pool := s.group.DB.Statement.ConnPool
+	var err error
+	for range aloneTries {
+		evs := make([]audit.Event, 0, 2*len(batch))
+		for _, sub := range batch {
+			evs = append(evs, submittedEvents(sub.q, sub.job)...)
+		}
+		_, err = s.audit.AppendAlone(ctx, pool, a, evs)
+		if !errors.Is(err, audit.ErrHeadMoved) {
+			break
+		}
+	}
+	if overHeldLimit(err) {
+		s.log.Debug("release: a batch would take an owner past the held-bytes limit; sorting it out in a transaction")
+	}
+	return err
 }
 
 // counterRows makes sure each of owners has its row of held_bytes, so that

@@ -166,7 +166,7 @@ func pgDocuments(batch []*submission, scratch *[]byte) (string, []any) {
 	var ids []int64
 	var offsets, lengths []int32
 	for _, sub := range batch {
-		if sub.doc.sealed == nil {
+		if sub.doc.sealed == nil || sub.job.DocSegment != 0 {
 			continue
 		}
 		ids = append(ids, sub.job.ID)

@@ -63,6 +63,13 @@ func (s *Service) recover(ctx context.Context) error {
 	if err := s.adoptRestored(ctx, rows, onDisk); err != nil {
 		return err
 	}
+	unwritten, err := s.unwritten(ctx, rows, segs)
+	if err != nil {
+		return err
+	}
+	for id := range unwritten {
+		lost[id] = true
+	}
 	for _, j := range rows {
 		to, reason, msg := recovery(j, onDisk, segs, lost, s.sharedSpool)
 		if to == "" {
@@ -173,14 +180,15 @@ func (s *Service) adoptRestored(ctx context.Context, rows []Job, onDisk map[stri
 }
 
 // recovery says where a job found at start-up must go, if anywhere.
-// segs are the sizes of the spool's segments, by number.
+// segs are the sizes of the spool's segments, by number; lost are the
+// jobs whose document is not whole where their row says it is.
 func recovery(j Job, onDisk map[string]bool, segs map[uint64]int64, lost map[int64]bool, shared bool) (to State, reason, message string) {
 	var stored bool
 	switch {
 	case j.DocInDB:
 		stored = !lost[j.ID]
 	case j.DocSegment != 0:
-		stored = segs[uint64(j.DocSegment)] >= j.DocOffset+j.DocLength
+		stored = segs[uint64(j.DocSegment)] >= j.DocOffset+j.DocLength && !lost[j.ID]
 	default:
 		stored = onDisk[j.Spool]
 	}

@@ -263,6 +263,9 @@ type Service struct {
 	// by tests, runs before the segments' sync, and its error fails it.
 	segmentSize       int64
 	beforeSegmentSync func() error
+	// segs are the committer's spool segments on PostgreSQL
+	// (pgsegments.go); nil without them.
+	segs *docSegments
 	// smallDoc is the largest document kept in the database; negative
 	// keeps none there.
 	smallDoc int
@@ -403,6 +406,9 @@ func (s *Service) Start(ctx context.Context) error {
 	if err := s.countUsage(); err != nil {
 		return err
 	}
+	if err := s.startDocSegments(ctx); err != nil {
+		return err
+	}
 	if s.group == nil {
 		g, err := s.db.NewGroupCommitter(ctx)
 		if err != nil {
@@ -438,6 +444,7 @@ func (s *Service) Close() {
 			// they hold is still in the journal.
 			s.journal.segs.Close()
 		}
+		s.closeDocSegments()
 		if s.group != nil {
 			if err := s.group.Close(); err != nil {
 				s.log.Error("release: close the committer's connection", "err", err)

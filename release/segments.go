@@ -188,16 +188,19 @@ func (s *Service) sweepSegmentsSoon(ctx context.Context) error {
 }
 
 // sweepSegments removes the segments no job's document is in any more:
-// those below the one the applier writes (which alone still takes
-// documents) that no job with a document points into. Without the
-// journal no segment takes documents; those left from a start with it
-// go as their jobs end, at the next start (recover).
+// those below the one the applier or, on PostgreSQL, the committer
+// writes (which alone still takes documents) that no job with a document
+// points into. Where neither writes segments, those left from an earlier
+// start go as their jobs end, at the next start (recover).
 func (s *Service) sweepSegments(ctx context.Context) error {
 	below := uint64(math.MaxUint64)
 	if jn := s.journal; jn != nil && jn.segs != nil {
 		jn.applying.Lock()
 		below = jn.segs.Below()
 		jn.applying.Unlock()
+	}
+	if b, ok := s.segmentsBelow(); ok {
+		below = b
 	}
 	on, err := s.spool.Segments(s.docPrefix)
 	if err != nil {

@@ -78,7 +78,13 @@ func (s *Service) SweepOnce(ctx context.Context) error {
 			}
 		}
 	}
-	return s.purgeFinished(ctx)
+	if err := s.purgeFinished(ctx); err != nil {
+		return err
+	}
+	if s.segs != nil {
+		return s.sweepSegments(ctx)
+	}
+	return nil
 }
 
 // hideEndedNames keys the names that ended jobs of a hiding queue still

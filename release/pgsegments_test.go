@@ -1,0 +1,273 @@
+package release
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/printgate/printgate/audit"
+	"github.com/printgate/printgate/internal/database"
+	"github.com/printgate/printgate/internal/testenv"
+	"github.com/printgate/printgate/ipp"
+	"github.com/printgate/printgate/release/spool"
+)
+
+// segmentRig is a service on PostgreSQL whose spool and database outlive
+// it, so that a test can start another on them, as after a crash.
+type segmentRig struct {
+	t     *testing.T
+	db    *database.DB
+	spool *spool.Spool
+	dir   string
+	gate  *gate
+}
+
+func newSegmentRig(t *testing.T) *segmentRig {
+	t.Helper()
+	db := openPostgres(t, testenv.Postgres(t))
+	if err := audit.Migrate(t.Context(), db); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	sp, err := spool.Open(dir, spool.GenerateKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sp.Close() })
+	return &segmentRig{t: t, db: db, spool: sp, dir: dir, gate: &gate{}}
+}
+
+// start starts a service on the rig; syncFails, unless nil, is what the
+// segments' syncs answer.
+func (r *segmentRig) start(syncFails error) *Service {
+	r.t.Helper()
+	svc, err := New(Options{DB: r.db, Spool: r.spool, Audit: audit.New(r.db, audit.Options{Key: bytes.Repeat([]byte{7}, 32)}),
+		DatabaseID: "TESTDATABASE0003", SweepEvery: time.Hour, BeforeCommit: r.gate.beforeCommit,
+		Queues: []Queue{{Name: "secure", Mode: Hold}}})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	svc.segmentSize = 30_000 // three documents a segment
+	if syncFails != nil {
+		svc.beforeSegmentSync = func() error { return syncFails }
+	}
+	if err := svc.Start(r.t.Context()); err != nil {
+		r.t.Fatal(err)
+	}
+	r.t.Cleanup(svc.Close)
+	return svc
+}
+
+// batch holds the committer on one job while n more queue behind it, so
+// that they go as one batch, and returns the n jobs' documents by job
+// and their submissions' errors.
+func (r *segmentRig) batch(svc *Service, n, from int) (map[int64][]byte, []error) {
+	t := r.t
+	t.Helper()
+	submit := func(i, size int) (ipp.Job, error) {
+		return svc.IPP().PrintJob(t.Context(), ipp.JobRequest{Queue: "secure", User: "alice", Name: "seg",
+			Document: ipp.DocumentInfo{Format: "application/octet-stream"}}, bytes.NewReader(paddedDoc(i, size)))
+	}
+	r.gate.close()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if _, err := submit(from, 100); err != nil {
+			t.Errorf("the job that holds the committer: %v", err)
+		}
+	})
+	<-r.gate.entered
+	var mu sync.Mutex
+	docs := map[int64][]byte{}
+	var errs []error
+	for i := range n {
+		wg.Go(func() {
+			doc := paddedDoc(from+1+i, 10_000)
+			j, err := submit(from+1+i, len(doc))
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+				return
+			}
+			docs[int64(j.ID)] = doc
+		})
+	}
+	testenv.WaitFor(t, "the batch waiting for the committer", func() bool { return svc.waiting.Load() == int32(n) })
+	close(r.gate.resume)
+	wg.Wait()
+	return docs, errs
+}
+
+// where returns, by job, the segment each of docs' jobs points into (0:
+// in the database).
+func (r *segmentRig) where(docs map[int64][]byte) map[int64]int64 {
+	r.t.Helper()
+	out := map[int64]int64{}
+	for id := range docs {
+		var j Job
+		if err := r.db.Omit("password_hash").Take(&j, id).Error; err != nil {
+			r.t.Fatal(err)
+		}
+		if j.DocInDB == (j.DocSegment != 0) {
+			r.t.Errorf("job %d: in the database %v and in segment %d", id, j.DocInDB, j.DocSegment)
+		}
+		out[id] = j.DocSegment
+	}
+	return out
+}
+
+// TestSegmentsPostgres: on PostgreSQL a batch of seven small documents
+// goes to a spool segment, not to job_documents, and reads back; a
+// segment no held job points into any more goes at the next sweep; a
+// batch of one keeps its document in the database.
+func TestSegmentsPostgres(t *testing.T) {
+	r := newSegmentRig(t)
+	svc := r.start(nil)
+	docs, errs := r.batch(svc, 7, 0)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	segs := map[int64]bool{}
+	for id, seg := range r.where(docs) {
+		if seg == 0 {
+			t.Errorf("job %d of a batch of seven: its document in the database, want a segment", id)
+		}
+		segs[seg] = true
+	}
+	var rows int64
+	if err := r.db.Table("job_documents").Count(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	if rows != 1 { // the job that held the committer, alone in its batch
+		t.Errorf("%d documents in job_documents, want 1", rows)
+	}
+	checkSegmentDocs(t, svc, docs)
+
+	// The first batch's jobs end; a second batch starts another segment.
+	for id := range docs {
+		if _, err := svc.IPP().CancelJob(t.Context(), ipp.JobTarget{Queue: "secure", User: "alice", ID: int(id)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	more, errs := r.batch(svc, 4, 100)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if err := svc.SweepOnce(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	on, err := r.spool.Segments(svc.docPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seg := range segs {
+		if _, ok := on[uint64(seg)]; ok {
+			t.Errorf("segment %d stayed after its every job ended", seg)
+		}
+	}
+	for id, seg := range r.where(more) {
+		if _, ok := on[uint64(seg)]; !ok {
+			t.Errorf("job %d's segment %d is gone", id, seg)
+		}
+	}
+	checkSegmentDocs(t, svc, more)
+}
+
+// TestSegmentsUnwritten: a crash kept two documents of the last batch out
+// of their segment (zeros where they were: a sync that never came). The
+// next start ends those two jobs as missing their document, and keeps
+// the others, which read back.
+func TestSegmentsUnwritten(t *testing.T) {
+	r := newSegmentRig(t)
+	svc := r.start(nil)
+	docs, errs := r.batch(svc, 5, 0)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	svc.Close()
+	var lost []Job
+	if err := r.db.Omit("password_hash").Where("doc_segment = (SELECT max(doc_segment) FROM jobs)").
+		Order("doc_offset DESC").Limit(2).Find(&lost).Error; err != nil || len(lost) != 2 {
+		t.Fatalf("the newest segment's last two jobs: %v, %v", lost, err)
+	}
+	for _, j := range lost {
+		f, err := os.OpenFile(filepath.Join(r.dir, spool.SegmentName(svc.docPrefix, uint64(j.DocSegment))), os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.WriteAt(make([]byte, j.DocLength), j.DocOffset); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		delete(docs, j.ID)
+	}
+
+	svc = r.start(nil)
+	for _, j := range lost {
+		var now Job
+		if err := r.db.Omit("password_hash").Take(&now, j.ID).Error; err != nil {
+			t.Fatal(err)
+		}
+		if now.State != StateAborted || now.Reason != "document-missing" {
+			t.Errorf("job %d, its document unwritten: %s (%s), want aborted (document-missing)", j.ID, now.State, now.Reason)
+		}
+	}
+	checkSegmentDocs(t, svc, docs)
+}
+
+// TestSegmentsSyncFails: when a segment's sync fails, the batch's clients
+// hear that the outcome is unknown, and later batches keep their
+// documents in the database.
+func TestSegmentsSyncFails(t *testing.T) {
+	r := newSegmentRig(t)
+	svc := r.start(errors.New("disk gone"))
+	_, errs := r.batch(svc, 4, 0)
+	if len(errs) != 4 {
+		t.Fatalf("%d of 4 clients heard of the failed sync, want all: %v", len(errs), errs)
+	}
+	for _, err := range errs {
+		if !errors.Is(err, errUnsynced) {
+			t.Errorf("a client of the failed sync heard %v, want the outcome unknown", err)
+		}
+	}
+	docs, errs := r.batch(svc, 4, 100)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	for id, seg := range r.where(docs) {
+		if seg != 0 {
+			t.Errorf("job %d after a failed sync: in segment %d, want the database", id, seg)
+		}
+	}
+	checkSegmentDocs(t, svc, docs)
+}
+
+// checkSegmentDocs reads back each of docs' jobs' documents.
+func checkSegmentDocs(t *testing.T, svc *Service, docs map[int64][]byte) {
+	t.Helper()
+	for id, want := range docs {
+		var j Job
+		if err := svc.db.Omit("password_hash").Take(&j, id).Error; err != nil {
+			t.Fatal(err)
+		}
+		if j.State != StateHeld {
+			t.Errorf("job %d: %s, want held", id, j.State)
+			continue
+		}
+		rd, err := svc.openDocument(t.Context(), &j)
+		if err != nil {
+			t.Errorf("job %d: %v", id, err)
+			continue
+		}
+		var got bytes.Buffer
+		_, err = got.ReadFrom(rd)
+		rd.Close()
+		if err != nil || !bytes.Equal(got.Bytes(), want) {
+			t.Errorf("job %d: read back %d bytes, %v; want the %d sent", id, got.Len(), err, len(want))
+		}
+	}
+}
