@@ -31,7 +31,9 @@ const primeDocument = 10 << 10
 // Prime makes c, a connection of the service's database, ready for the
 // committer's batches (PostgreSQL only): it writes a batch of one job and
 // one of more than database.ArrayRows, the two forms of the statement
-// (InsertRows), with their events, in a transaction it then rolls back.
+// (InsertRows), the second with its documents in a segment where the
+// committer would put them there (toSegment), with their events, in a
+// transaction it then rolls back.
 // Nothing is written and no job ID is used; the audit log forgets the
 // head the rolled-back events moved. The caller decides what a failure
 // costs: only time, as the first batches then pay it.
@@ -90,6 +92,11 @@ func (s *Service) rehearse(ctx context.Context, c *sql.Conn, q Queue, n int) (er
 			ID: -int64(i + 1), Queue: q.Name, Owner: primeOwner, Name: "prime", Format: "application/pdf",
 			State: StateHeld, Copies: 1, DocInDB: true, WrappedKey: sealed[:64], Size: primeDocument,
 			SHA256: sealed[:32], Pages: 1, CreatedAt: now, UpdatedAt: now,
+		}
+		if n >= segmentBatch && s.segs != nil {
+			// As the committer sends such a batch: its documents in a
+			// segment (toSegment), the statement without them.
+			j.DocInDB, j.DocSegment, j.DocOffset, j.DocLength = false, 1, int64(i*primeDocument), primeDocument
 		}
 		batch[i] = &submission{q: q, job: j, doc: received{sealed: &sealed}}
 		evs = append(evs, submittedEvents(q, j)...)

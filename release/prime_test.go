@@ -11,7 +11,8 @@ import (
 )
 
 // TestPrime: a primed connection holds the committer's statement in both
-// its forms, prepared, and the rehearsal leaves nothing behind: no job,
+// its forms, prepared, the batch's documents in a segment as the committer
+// puts them there, and the rehearsal leaves nothing behind: no job,
 // event, counter row or job ID, and a chain on which the next batch
 // appends.
 func TestPrime(t *testing.T) {
@@ -57,6 +58,14 @@ func TestPrime(t *testing.T) {
 	}
 	if prepared != 2 {
 		t.Errorf("the primed connection holds %d forms of the committer's statement, want 2 (one job, and arrays)", prepared)
+	}
+	var segmented int
+	if err := c.QueryRowContext(t.Context(), `SELECT count(*) FROM pg_prepared_statements
+		WHERE statement LIKE 'WITH s0 AS (INSERT INTO jobs%unnest%' AND statement NOT LIKE '%job_documents%'`).Scan(&segmented); err != nil {
+		t.Fatal(err)
+	}
+	if segmented != 1 {
+		t.Errorf("the primed arrays' form sends documents: %d forms without them, want 1 (a batch's documents go to a segment)", segmented)
 	}
 	err = c.Raw(func(dc any) error {
 		if st := dc.(*stdlib.Conn).Conn().PgConn().TxStatus(); st != 'I' {
