@@ -176,7 +176,8 @@ func (s *Service) segmentsBelow() (uint64, bool) {
 	return sg.w.Below(), true
 }
 
-// closeDocSegments syncs and closes the committer's segments at stop.
+// closeDocSegments closes the committer's segments at stop; each batch's
+// documents were synced before its clients were answered.
 func (s *Service) closeDocSegments() {
 	sg := s.segs
 	if sg == nil {
