@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"sync"
 
 	"gorm.io/gorm"
@@ -72,6 +73,7 @@ type placed struct {
 	segs *docSegments
 	jobs []*Job
 	sync chan error
+	log  *slog.Logger
 }
 
 // toSegment appends the small documents of batch to the segment being
@@ -109,7 +111,7 @@ func (s *Service) toSegment(batch []*submission) *placed {
 	for i, j := range jobs {
 		j.DocInDB, j.DocSegment, j.DocOffset, j.DocLength = false, int64(locs[i].Segment), locs[i].Offset, locs[i].Length
 	}
-	p := &placed{segs: sg, jobs: jobs, sync: make(chan error, 1)}
+	p := &placed{segs: sg, jobs: jobs, sync: make(chan error, 1), log: s.log}
 	pending := sg.w.Unsynced()
 	hook := s.beforeSegmentSync
 	go func() {
@@ -144,8 +146,10 @@ const (
 func (p *placed) done(err error, o outcome) error {
 	defer p.segs.mu.Unlock()
 	serr := <-p.sync
-	if serr != nil || o == unknown {
+	if (serr != nil || o == unknown) && !p.segs.failed {
 		p.segs.failed = true
+		p.log.Warn("release: small documents stay in the database until printgate restarts: a spool segment's sync failed, or a batch's outcome is unknown",
+			"sync_err", serr, "err", err)
 	}
 	if o == notWritten {
 		for _, j := range p.jobs {
@@ -192,10 +196,12 @@ func (s *Service) closeDocSegments() {
 
 // unwritten returns the jobs of rows, found at start-up, whose document
 // lies in the newest segment any of them points into and does not read
-// back whole (recover ends them). A crash can have kept out of the disk
-// only the documents of the last batch the committer appended, which
-// was not answered: they are in that segment. A job whose key is gone
-// cannot be read either.
+// back whole under a key that opens (recover ends them). A crash can have
+// kept out of the disk only the documents of the last batch the
+// committer appended, which was not answered: they are in that segment.
+// A job whose key is gone cannot be read either. A key that does not open
+// (another master key: a wrong spool.master_key_file) or a read that
+// fails says nothing of the document: such a job is left as it is.
 func (s *Service) unwritten(ctx context.Context, rows []Job, segs map[uint64]int64) (map[int64]bool, error) {
 	var newest int64
 	for _, j := range rows {
@@ -224,9 +230,13 @@ func (s *Service) unwritten(ctx context.Context, rows []Job, segs map[uint64]int
 			_, err = io.Copy(io.Discard, r)
 			r.Close()
 		}
-		if err != nil {
+		switch {
+		case err == nil:
+		case errors.Is(err, spool.ErrCorrupt) && !errors.Is(err, spool.ErrKeyMismatch):
 			s.log.Warn("release: a document in the newest spool segment does not read back", "job", j.ID, "err", err)
 			bad[j.ID] = true
+		default:
+			s.log.Error("release: a document in the newest spool segment could not be checked; its job is left held", "job", j.ID, "err", err)
 		}
 	}
 	return bad, nil

@@ -219,6 +219,39 @@ func TestSegmentsUnwritten(t *testing.T) {
 	checkSegmentDocs(t, svc, docs)
 }
 
+// TestSegmentsWrongKey: started with another master key (a wrong
+// spool.master_key_file), start-up cannot open the newest segment's keys
+// and so says nothing of its documents: their jobs stay held, and read
+// back once the right key is back.
+func TestSegmentsWrongKey(t *testing.T) {
+	r := newSegmentRig(t)
+	svc := r.start(nil)
+	docs, errs := r.batch(svc, 5, 0)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	svc.Close()
+	right := r.spool
+	wrong, err := spool.Open(r.dir, spool.GenerateKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wrong.Close()
+	r.spool = wrong
+	r.start(nil).Close()
+	for id := range docs {
+		var j Job
+		if err := r.db.Omit("password_hash").Take(&j, id).Error; err != nil {
+			t.Fatal(err)
+		}
+		if j.State.Ended() {
+			t.Errorf("job %d after a start with another master key: %s (%s), want it left held", id, j.State, j.Reason)
+		}
+	}
+	r.spool = right
+	checkSegmentDocs(t, r.start(nil), docs)
+}
+
 // TestSegmentsSyncFails: when a segment's sync fails, the batch's clients
 // hear that the outcome is unknown, and later batches keep their
 // documents in the database.

@@ -249,7 +249,7 @@ func (k MasterKey) unwrap(name string, wrapped []byte) (dataKey []byte, size int
 	}
 	pt, err := k.aead.Open(nil, nil, wrapped[1:], []byte(wrapAD+name))
 	if err != nil {
-		return nil, 0, fmt.Errorf("wrapped key does not open with this master key: %w", ErrCorrupt)
+		return nil, 0, fmt.Errorf("wrapped key does not open with this master key: %w: %w", ErrKeyMismatch, ErrCorrupt)
 	}
 	size = int64(binary.BigEndian.Uint64(pt[KeySize:]))
 	if size < 0 {

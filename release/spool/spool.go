@@ -42,6 +42,11 @@ var (
 	// altered or cut short. No plaintext is returned past the damaged part.
 	ErrCorrupt = errors.New("spool: document corrupt or key mismatch")
 
+	// ErrKeyMismatch, beside ErrCorrupt, means a document's wrapped key
+	// does not open with this master key for its name: another master
+	// key, or an altered key. What the document's bytes hold is not known.
+	ErrKeyMismatch = errors.New("spool: the wrapped key does not open")
+
 	// ErrInvalidName means a document name is empty, too long, or holds a
 	// character outside [A-Za-z0-9._-].
 	ErrInvalidName = errors.New("spool: invalid document name")
