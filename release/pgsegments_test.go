@@ -45,6 +45,16 @@ func newSegmentRig(t *testing.T) *segmentRig {
 // segments' syncs answer.
 func (r *segmentRig) start(syncFails error) *Service {
 	r.t.Helper()
+	svc := r.service(syncFails)
+	if err := svc.Start(r.t.Context()); err != nil {
+		r.t.Fatal(err)
+	}
+	return svc
+}
+
+// service is start's service, not started.
+func (r *segmentRig) service(syncFails error) *Service {
+	r.t.Helper()
 	svc, err := New(Options{DB: r.db, Spool: r.spool, Audit: audit.New(r.db, audit.Options{Key: bytes.Repeat([]byte{7}, 32)}),
 		DatabaseID: "TESTDATABASE0003", SweepEvery: time.Hour, BeforeCommit: r.gate.beforeCommit,
 		Queues: []Queue{{Name: "secure", Mode: Hold}}})
@@ -54,9 +64,6 @@ func (r *segmentRig) start(syncFails error) *Service {
 	svc.segmentSize = 30_000 // three documents a segment
 	if syncFails != nil {
 		svc.beforeSegmentSync = func() error { return syncFails }
-	}
-	if err := svc.Start(r.t.Context()); err != nil {
-		r.t.Fatal(err)
 	}
 	r.t.Cleanup(svc.Close)
 	return svc

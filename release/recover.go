@@ -13,8 +13,12 @@ import (
 // documents no job refers to go (files and rows of job_documents), jobs
 // whose document is gone are aborted, and jobs that were being forwarded
 // are held again as jobs that may have printed (ReasonMayHavePrinted),
-// since whether they printed cannot be known.
+// since whether they printed cannot be known. On PostgreSQL it first
+// lets the writes of a crashed process end (awaitEarlierWrites).
 func (s *Service) recover(ctx context.Context) error {
+	if err := s.awaitEarlierWrites(ctx); err != nil {
+		return err
+	}
 	// On a spool shared with other instances their uploads and their
 	// just-committed documents are not ours to judge; only old leftovers
 	// are.
