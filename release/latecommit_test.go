@@ -15,12 +15,7 @@ import (
 // Start-up waits for them before it judges leftovers, so that their jobs
 // find their documents, in a segment or in a file of their own.
 func TestLateCommit(t *testing.T) {
-	r := newSegmentRig(t)
-	svc := r.start(nil)
-	docs, errs := r.batch(svc, 5, 0)
-	if len(errs) > 0 {
-		t.Fatal(errs)
-	}
+	r, svc, docs := newSegmentBatch(t, 5)
 	doc := paddedDoc(50, 2*DefaultSmallDocument)
 	j, err := svc.IPP().PrintJob(t.Context(), ipp.JobRequest{Queue: "secure", User: "alice", Name: "late",
 		Document: ipp.DocumentInfo{Format: "application/octet-stream"}}, bytes.NewReader(doc))

@@ -109,7 +109,7 @@ func (s *Service) toSegment(batch []*submission) *placed {
 		return nil
 	}
 	for i, j := range jobs {
-		j.DocInDB, j.DocSegment, j.DocOffset, j.DocLength = false, int64(locs[i].Segment), locs[i].Offset, locs[i].Length
+		pointAt(j, locs[i])
 	}
 	p := &placed{segs: sg, jobs: jobs, sync: make(chan error, 1), log: s.log}
 	pending := sg.w.Unsynced()

@@ -41,6 +41,19 @@ func newSegmentRig(t *testing.T) *segmentRig {
 	return &segmentRig{t: t, db: db, spool: sp, dir: dir, gate: &gate{}}
 }
 
+// newSegmentBatch starts a service on a new rig and commits there one
+// batch of n small documents (batch), every one of them accepted.
+func newSegmentBatch(t *testing.T, n int) (*segmentRig, *Service, map[int64][]byte) {
+	t.Helper()
+	r := newSegmentRig(t)
+	svc := r.start(nil)
+	docs, errs := r.batch(svc, n, 0)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	return r, svc, docs
+}
+
 // start starts a service on the rig; syncFails, unless nil, is what the
 // segments' syncs answer.
 func (r *segmentRig) start(syncFails error) *Service {
@@ -132,12 +145,7 @@ func (r *segmentRig) where(docs map[int64][]byte) map[int64]int64 {
 // segment no held job points into any more goes at the next sweep; a
 // batch of one keeps its document in the database.
 func TestSegmentsPostgres(t *testing.T) {
-	r := newSegmentRig(t)
-	svc := r.start(nil)
-	docs, errs := r.batch(svc, 7, 0)
-	if len(errs) > 0 {
-		t.Fatal(errs)
-	}
+	r, svc, docs := newSegmentBatch(t, 7)
 	segs := map[int64]bool{}
 	for id, seg := range r.where(docs) {
 		if seg == 0 {
@@ -189,12 +197,7 @@ func TestSegmentsPostgres(t *testing.T) {
 // next start ends those two jobs as missing their document, and keeps
 // the others, which read back.
 func TestSegmentsUnwritten(t *testing.T) {
-	r := newSegmentRig(t)
-	svc := r.start(nil)
-	docs, errs := r.batch(svc, 5, 0)
-	if len(errs) > 0 {
-		t.Fatal(errs)
-	}
+	r, svc, docs := newSegmentBatch(t, 5)
 	svc.Close()
 	var lost []Job
 	if err := r.db.Omit("password_hash").Where("doc_segment = (SELECT max(doc_segment) FROM jobs)").
@@ -231,12 +234,7 @@ func TestSegmentsUnwritten(t *testing.T) {
 // and so says nothing of its documents: their jobs stay held, and read
 // back once the right key is back.
 func TestSegmentsWrongKey(t *testing.T) {
-	r := newSegmentRig(t)
-	svc := r.start(nil)
-	docs, errs := r.batch(svc, 5, 0)
-	if len(errs) > 0 {
-		t.Fatal(errs)
-	}
+	r, svc, docs := newSegmentBatch(t, 5)
 	svc.Close()
 	right := r.spool
 	wrong, err := spool.Open(r.dir, spool.GenerateKey())

@@ -9,6 +9,7 @@ import (
 
 	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/internal/database"
+	"github.com/printgate/printgate/release/spool"
 )
 
 // A PostgreSQL backend that has not yet run the committer's statement
@@ -96,7 +97,7 @@ func (s *Service) rehearse(ctx context.Context, c *sql.Conn, q Queue, n int) (er
 		if n >= segmentBatch && s.segs != nil {
 			// As the committer sends such a batch: its documents in a
 			// segment (toSegment), the statement without them.
-			j.DocInDB, j.DocSegment, j.DocOffset, j.DocLength = false, 1, int64(i*primeDocument), primeDocument
+			pointAt(j, spool.Loc{Segment: 1, Offset: int64(i * primeDocument), Length: primeDocument})
 		}
 		batch[i] = &submission{q: q, job: j, doc: received{sealed: &sealed}}
 		evs = append(evs, submittedEvents(q, j)...)

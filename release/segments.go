@@ -133,7 +133,7 @@ func (s *Service) moveToSegments(batch []pendingRecord) error {
 		return err
 	}
 	for i, j := range jobs {
-		j.DocInDB, j.DocSegment, j.DocOffset, j.DocLength = false, int64(locs[i].Segment), locs[i].Offset, locs[i].Length
+		pointAt(j, locs[i])
 	}
 	return nil
 }
@@ -235,4 +235,9 @@ func (s *Service) sweepSegments(ctx context.Context) error {
 // segmentLoc returns where j's document lies in a segment.
 func segmentLoc(j *Job) spool.Loc {
 	return spool.Loc{Segment: uint64(j.DocSegment), Offset: j.DocOffset, Length: j.DocLength}
+}
+
+// pointAt points j at its document at loc in a segment.
+func pointAt(j *Job, loc spool.Loc) {
+	j.DocInDB, j.DocSegment, j.DocOffset, j.DocLength = false, int64(loc.Segment), loc.Offset, loc.Length
 }
