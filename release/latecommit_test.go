@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"maps"
 	"slices"
+	"sync"
 	"testing"
 
-	"github.com/printgate/printgate/internal/testenv"
 	"github.com/printgate/printgate/ipp"
 )
 
@@ -56,14 +56,16 @@ func TestLateCommit(t *testing.T) {
 	}
 
 	svc = r.service(nil)
+	waiting := make(chan struct{})
+	var once sync.Once
+	svc.awaitingEarlierWrites = func() { once.Do(func() { close(waiting) }) }
 	started := make(chan error, 1)
 	go func() { started <- svc.Start(t.Context()) }()
-	testenv.WaitFor(t, "start-up to wait for the crashed process's writes", func() bool {
-		var n int
-		r.db.Raw(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
-			AND wait_event_type = 'Lock' AND query LIKE 'LOCK TABLE jobs%'`).Scan(&n)
-		return n > 0
-	})
+	select {
+	case <-waiting:
+	case err := <-started:
+		t.Fatalf("start-up ended (%v) with the crashed process's writes still open", err)
+	}
 	if err := late.Commit().Error; err != nil {
 		t.Fatal(err)
 	}

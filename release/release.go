@@ -263,6 +263,9 @@ type Service struct {
 	// by tests, runs before the segments' sync, and its error fails it.
 	segmentSize       int64
 	beforeSegmentSync func() error
+	// awaitingEarlierWrites, set by tests, runs each time start-up finds
+	// a crashed process's writes still running (awaitEarlierWrites).
+	awaitingEarlierWrites func()
 	// segs are the committer's spool segments on PostgreSQL
 	// (pgsegments.go); nil without them.
 	segs *docSegments
