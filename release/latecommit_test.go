@@ -7,11 +7,13 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/printgate/printgate/internal/testenv"
 	"github.com/printgate/printgate/ipp"
 )
 
 // TestLateCommit: on PostgreSQL the writes of a crashed printgate can
-// commit after the next start has begun (here a transaction left open).
+// commit after the next start has begun (here a statement waiting for a
+// lock, as a batch's can).
 // Start-up waits for them before it judges leftovers, so that their jobs
 // find their documents, in a segment or in a file of their own.
 func TestLateCommit(t *testing.T) {
@@ -49,11 +51,28 @@ func TestLateCommit(t *testing.T) {
 	if err := late.Create(&jobs).Error; err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range keys {
-		if err := late.Exec("INSERT INTO job_keys (job_id, wrapped_key) VALUES (?, ?)", k.JobID, k.WrappedKey).Error; err != nil {
-			t.Fatal(err)
-		}
+	// Its last statement waits for a lock, as a batch's statement can.
+	blocker := r.db.Begin()
+	defer blocker.Rollback()
+	if err := blocker.Exec("LOCK TABLE job_keys IN EXCLUSIVE MODE").Error; err != nil {
+		t.Fatal(err)
 	}
+	committed := make(chan error, 1)
+	go func() {
+		for _, k := range keys {
+			if err := late.Exec("INSERT INTO job_keys (job_id, wrapped_key) VALUES (?, ?)", k.JobID, k.WrappedKey).Error; err != nil {
+				committed <- err
+				return
+			}
+		}
+		committed <- late.Commit().Error
+	}()
+	testenv.WaitFor(t, "the crashed process's statement to wait for its lock", func() bool {
+		var n int
+		r.db.Raw(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+			AND state = 'active' AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO job_keys%'`).Scan(&n)
+		return n > 0
+	})
 
 	svc = r.service(nil)
 	waiting := make(chan struct{})
@@ -64,9 +83,12 @@ func TestLateCommit(t *testing.T) {
 	select {
 	case <-waiting:
 	case err := <-started:
-		t.Fatalf("start-up ended (%v) with the crashed process's writes still open", err)
+		t.Fatalf("start-up ended (%v) with the crashed process's statement still running", err)
 	}
-	if err := late.Commit().Error; err != nil {
+	if err := blocker.Commit().Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-committed; err != nil {
 		t.Fatal(err)
 	}
 	if err := <-started; err != nil {
