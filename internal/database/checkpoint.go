@@ -60,7 +60,7 @@ func (db *DB) Checkpoint(ctx context.Context) (err error) {
 	defer leave()
 	err = conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &frames, &copied)
 	if err != nil {
-		if strings.Contains(err.Error(), "SQLITE_BUSY") || strings.Contains(err.Error(), "database is locked") {
+		if isBusy(err) {
 			return ErrCheckpointBusy
 		}
 		return fmt.Errorf("database: checkpoint: %w", err)
@@ -74,3 +74,9 @@ func (db *DB) Checkpoint(ctx context.Context) (err error) {
 // checkpointWait is how long a checkpoint waits for the writer lock and
 // for readers before it gives up, to be retried.
 const checkpointWait = 200 * time.Millisecond
+
+// isBusy reports whether err is SQLite's "database is locked": a wait
+// for the lock that ran out.
+func isBusy(err error) bool {
+	return strings.Contains(err.Error(), "SQLITE_BUSY") || strings.Contains(err.Error(), "database is locked")
+}

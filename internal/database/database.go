@@ -45,6 +45,8 @@ type DB struct {
 	// pool is the SQLite pool, where the barrier applies; nil on
 	// PostgreSQL.
 	pool *gatedPool
+	// log takes what goes wrong out of the callers' sight (walCopier).
+	log *slog.Logger
 }
 
 // Open connects to rawURL: "" opens (creating) printgate.db in dataDir,
@@ -111,7 +113,10 @@ func Open(ctx context.Context, rawURL, dataDir string, log *slog.Logger) (*DB, e
 		sqlDB.Close()
 		return nil, fmt.Errorf("database: connect %s: %w", dialect, redactErr(err, rawURL))
 	}
-	return &DB{DB: gdb, Dialect: dialect, where: where, path: path, gate: gate, pool: pool}, nil
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &DB{DB: gdb, Dialect: dialect, where: where, path: path, gate: gate, pool: pool, log: log}, nil
 }
 
 // pgConns is the most connections printgate opens to PostgreSQL.

@@ -42,3 +42,14 @@ func KeptStatements(ctx context.Context, c *sql.Conn) (n int, err error) {
 
 // KeptStmts is keptStmts, for the test of the bound.
 const KeptStmts = keptStmts
+
+// StopCopier stops g's copier of the log (walcopy.go), as if it had
+// fallen behind for good.
+func (g *GroupCommitter) StopCopier() { g.copier.close() }
+
+// SetRestartFrames lowers the length of the log past which g's copier
+// restarts it.
+func (g *GroupCommitter) SetRestartFrames(n int64) { g.copier.restartAt.Store(n) }
+
+// CopierRestarts reports how many times g's copier restarted the log.
+func (g *GroupCommitter) CopierRestarts() int64 { return g.copier.restarts.Load() }

@@ -37,6 +37,9 @@ type stmtConn struct {
 	// ended is a database/sql transaction that has ended: the Row of its
 	// QueryRowContext carries sql.ErrTxDone, as no Row made here can.
 	ended *sql.Tx
+	// committed, when set, is called after each transaction that
+	// committed (the log grew: walCopier.wake).
+	committed func()
 }
 
 func newStmtConn(ctx context.Context, conn *sql.Conn, gate writeGate) (*stmtConn, error) {
@@ -175,8 +178,12 @@ func (t *stmtTx) Commit() error {
 	_, err := t.c.commit.ExecContext(ctx)
 	if err != nil {
 		t.c.rollbackStale()
+		return err
 	}
-	return err
+	if t.c.committed != nil {
+		t.c.committed()
+	}
+	return nil
 }
 
 // Rollback rolls the transaction back and gives the gate back.

@@ -1,0 +1,133 @@
+package database_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/printgate/printgate/internal/database"
+)
+
+// walRig is an SQLite database in a folder of its own with a
+// GroupCommitter, for the tests of who copies its write-ahead log.
+type walRig struct {
+	t   *testing.T
+	db  *database.DB
+	g   *database.GroupCommitter
+	dir string
+}
+
+func newWALRig(t *testing.T) *walRig {
+	t.Helper()
+	dir := t.TempDir()
+	db, err := database.Open(context.Background(), "", dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Exec("CREATE TABLE docs (body BLOB)").Error; err != nil {
+		t.Fatal(err)
+	}
+	g, err := db.NewGroupCommitter(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { g.Close() })
+	return &walRig{t: t, db: db, g: g, dir: dir}
+}
+
+// write commits n transactions through the committer, each of a 64 KiB
+// row (some 17 pages of the log), and syncs them.
+func (r *walRig) write(n int) {
+	r.t.Helper()
+	for range n {
+		err := r.g.DB.Transaction(func(tx *gorm.DB) error {
+			return tx.Exec("INSERT INTO docs (body) VALUES (randomblob(65536))").Error
+		})
+		if err != nil {
+			r.t.Fatal(err)
+		}
+	}
+	if err := r.g.Sync(); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// fileSize is the size of the database file (not its log).
+func (r *walRig) fileSize() int64 {
+	r.t.Helper()
+	fi, err := os.Stat(filepath.Join(r.dir, database.SQLiteFile))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return fi.Size()
+}
+
+// TestCommitsLeaveTheLogToTheCopier: the committer's commits do not copy
+// the log into the database file, however long it grows (a copy there
+// held every client of the batch, docs/PERFORMANCE.md), unless told to
+// copy inline, as the journal's applier does.
+func TestCommitsLeaveTheLogToTheCopier(t *testing.T) {
+	r := newWALRig(t)
+	r.g.StopCopier()
+	before := r.fileSize()
+	r.write(70) // 4.4 MiB, some 1,200 frames: past SQLite's 1,000
+	if got := r.fileSize(); got != before {
+		t.Errorf("the committer's commits copied the log: the database file went from %d to %d bytes", before, got)
+	}
+	if err := r.g.CheckpointInline(true); err != nil {
+		t.Fatal(err)
+	}
+	r.write(1)
+	if got := r.fileSize(); got < 4<<20 {
+		t.Errorf("a commit told to copy inline left the database file at %d bytes, want the 4.4 MiB written", got)
+	}
+}
+
+// TestCopierCopiesTheLog: beside the committer's commits, the copier
+// brings what they wrote into the database file.
+func TestCopierCopiesTheLog(t *testing.T) {
+	r := newWALRig(t)
+	r.write(70)
+	deadline := time.Now().Add(10 * time.Second)
+	for r.fileSize() < 4<<20 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the database file holds %d bytes 10 s after 4.4 MiB were committed: the log was not copied", r.fileSize())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestCopierRestartsALongLog: a log that has grown past the copier's
+// bound is started again from its beginning, so that a steady load that
+// never leaves it fully copied cannot grow it without end.
+func TestCopierRestartsALongLog(t *testing.T) {
+	r := newWALRig(t)
+	r.g.SetRestartFrames(64)
+	deadline := time.Now().Add(10 * time.Second)
+	for r.g.CopierRestarts() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the copier never restarted a log past its bound")
+		}
+		r.write(8) // some 140 frames
+	}
+	// The next commits write from the log's beginning: the file stops
+	// growing.
+	wal := filepath.Join(r.dir, database.SQLiteFile+"-wal")
+	fi, err := os.Stat(wal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.write(2)
+	after, err := os.Stat(wal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Size() > fi.Size() {
+		t.Errorf("after the restart the log grew from %d to %d bytes: its next frames did not go to its beginning", fi.Size(), after.Size())
+	}
+}
