@@ -109,7 +109,15 @@ func (c *walCopier) run() {
 		for {
 			st, err := c.copyOnce()
 			if err != nil {
+				// Commits go on without it; the next commit after a
+				// pause tries again, so that a broken database logs
+				// this a few times a second, not once a commit.
 				c.log.Warn("database: copy the write-ahead log into the database file", "err", err)
+				select {
+				case <-c.stop:
+					return
+				case <-time.After(walCopyIdle):
+				}
 				break
 			}
 			grew := st.copied - last.copied
