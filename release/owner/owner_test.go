@@ -258,6 +258,10 @@ func TestMapTogether(t *testing.T) {
 			})
 		}
 		<-dir.entered
+		// Every job waits for the lookup before the first one's client
+		// leaves: had it been alone, its leaving would rightly have ended
+		// the lookup, and the others would have begun another.
+		waitForWaiters(t, m, "hanako", jobs)
 		leave()
 		if err := <-errs; !errors.Is(err, context.Canceled) {
 			t.Errorf("the job whose client left: %v, want context.Canceled", err)
@@ -339,5 +343,26 @@ func TestMapLDAP(t *testing.T) {
 		if got, err := m.Map(t.Context(), claimed); err != nil || got != want {
 			t.Errorf("Map(%q) = %+v, %v; want %+v", claimed, got, err, want)
 		}
+	}
+}
+
+// waitForWaiters waits until n jobs wait for m's lookup of login.
+func waitForWaiters(t *testing.T, m *Mapper, login string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		m.mu.Lock()
+		got := 0
+		if c := m.calls[login]; c != nil {
+			got = c.waiters
+		}
+		m.mu.Unlock()
+		if got == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d jobs wait for the lookup of %s, want %d", got, login, n)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
