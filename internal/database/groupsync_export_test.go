@@ -53,3 +53,14 @@ func (g *GroupCommitter) SetRestartFrames(n int64) { g.copier.restartAt.Store(n)
 
 // CopierRestarts reports how many times g's copier restarted the log.
 func (g *GroupCommitter) CopierRestarts() int64 { return g.copier.restarts.Load() }
+
+// RestartLog has g's copier restart the log now, as it does past its
+// bound.
+func (g *GroupCommitter) RestartLog(ctx context.Context) error {
+	conn, err := g.copier.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return g.copier.restart(ctx, conn)
+}

@@ -150,3 +150,55 @@ func TestCopierRestartsALongLog(t *testing.T) {
 	}
 	t.Fatalf("the log grew to %d frames under a steady writer and never began again", most)
 }
+
+// TestRestartBeginsTheLogAgain: once the copier has restarted it, the
+// next commit writes the log from its beginning, even though it was not
+// all copied: a reader kept the last copy short, and a log left so under a
+// steady load would otherwise only grow.
+func TestRestartBeginsTheLogAgain(t *testing.T) {
+	ctx := context.Background()
+	r := newWALRig(t)
+	r.g.StopCopier()
+	r.write(10)
+	sqlDB, err := r.db.DB.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader, err := sqlDB.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	var n int
+	if _, err := reader.ExecContext(ctx, "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	if err := reader.QueryRowContext(ctx, "SELECT count(*) FROM docs").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	r.write(2)
+	if frames, copied := walFrames(t, r.db); copied >= frames {
+		t.Fatalf("a checkpoint copied all %d frames past a reader's snapshot", frames)
+	}
+	if _, err := reader.ExecContext(ctx, "COMMIT"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.g.RestartLog(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r.write(1)
+	if frames, _ := walFrames(t, r.db); frames > 40 {
+		t.Errorf("after the restart the log holds %d frames: the next commit went on after the old ones", frames)
+	}
+}
+
+// walFrames copies what it can of db's log and returns how many frames
+// the log holds and how many are copied.
+func walFrames(t *testing.T, db *database.DB) (frames, copied int) {
+	t.Helper()
+	var busy int
+	if err := db.Raw("PRAGMA wal_checkpoint(PASSIVE)").Row().Scan(&busy, &frames, &copied); err != nil {
+		t.Fatal(err)
+	}
+	return frames, copied
+}
