@@ -244,10 +244,6 @@ func (s *Service) writeLocked(ctx context.Context, all []*submission, pending []
 		// connection gone silent.
 		ctx = context.WithoutCancel(ctx)
 	}
-	// Clients wait for this commit: the log is copied beside it.
-	if err := s.group.CheckpointInline(false); err != nil {
-		return dbErr("commit jobs", err)
-	}
 	err := s.group.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var evs []audit.Event
 		if len(pending) > 0 {

@@ -185,10 +185,7 @@ func (s *Service) applyRecords(ctx context.Context, batch []pendingRecord) error
 		return fmt.Errorf("release: apply journaled jobs: %w", err)
 	}
 	// No client waits for this commit: it may copy the log itself.
-	if err := s.group.CheckpointInline(true); err != nil {
-		return dbErr("apply journaled jobs", err)
-	}
-	err := s.group.DB.WithContext(database.WithoutBarrier(ctx)).Transaction(func(tx *gorm.DB) error {
+	err := s.group.DB.WithContext(database.CopyLogInline(database.WithoutBarrier(ctx))).Transaction(func(tx *gorm.DB) error {
 		evs, err := writePending(batchSQL{tx: tx, texts: s.texts}, batch)
 		if err != nil {
 			return err

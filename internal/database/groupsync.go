@@ -42,9 +42,6 @@ type GroupCommitter struct {
 	// copier copies the log into the database file beside the commits
 	// (walcopy.go); nil on PostgreSQL.
 	copier *walCopier
-	// inline is whether g's commits copy the log themselves
-	// (CheckpointInline).
-	inline bool
 }
 
 // NewGroupCommitter opens a GroupCommitter on db. Close it when done.
@@ -65,8 +62,7 @@ func (db *DB) NewGroupCommitter(ctx context.Context) (*GroupCommitter, error) {
 		sc.Close()
 		return nil, fmt.Errorf("database: group committer: %w", err)
 	}
-	// A new connection copies inline, SQLite's default.
-	g := &GroupCommitter{conn: conn, inline: true}
+	g := &GroupCommitter{conn: conn}
 	// Held open for the committer's life, this connection also keeps the
 	// log file from being deleted and created anew (SQLite deletes it
 	// when its last connection closes), so the file Sync holds stays the
@@ -76,9 +72,10 @@ func (db *DB) NewGroupCommitter(ctx context.Context) (*GroupCommitter, error) {
 		return nil, fmt.Errorf("database: group committer: %w", err)
 	}
 	g.copier = newWALCopier(sqlDB, db.gate, db.log)
-	if err := g.CheckpointInline(false); err != nil {
+	conn.copier = g.copier
+	if err := conn.checkpointMode(ctx); err != nil {
 		g.Close()
-		return nil, fmt.Errorf("database: group committer: %w", err)
+		return nil, err
 	}
 	// A read opens the log, creating the file if no connection had yet.
 	var n int
@@ -96,31 +93,39 @@ func (db *DB) NewGroupCommitter(ctx context.Context) (*GroupCommitter, error) {
 	return g, nil
 }
 
-// CheckpointInline says who copies the write-ahead log into the database
-// file after g's commits: the commit that takes the log past 1,000
-// frames, before it returns (SQLite's automatic checkpoint), or, when
-// inline is false (the default), the copier beside them (walcopy.go), so
-// that no commit waits for it. A writer that no client waits for (the
-// journal's applier) copies inline: at one client the copier's copies,
-// made while the log grows, wrote more and took some 5 % of the rate. It
-// must not be called while another goroutine uses g's connection. It does
-// nothing on PostgreSQL.
-func (g *GroupCommitter) CheckpointInline(inline bool) error {
-	if g.conn == nil || inline == g.inline {
+// CopyLogInline marks ctx so that a transaction begun with it on a
+// GroupCommitter's connection copies the write-ahead log into the database
+// file itself when its commit takes the log past 1,000 frames, before the
+// commit returns (SQLite's automatic checkpoint). Without the mark a
+// commit copies nothing and the copier beside the commits does
+// (walcopy.go), so that no client waiting for the commit waits for the
+// copy. A writer that no client waits for (the journal's applier) marks
+// its transactions: at one client the copier's copies, made while the log
+// grows, wrote more and took some 5 % of the rate. Elsewhere, and on
+// PostgreSQL, the mark does nothing.
+func CopyLogInline(ctx context.Context) context.Context {
+	return context.WithValue(ctx, copyInline{}, true)
+}
+
+type copyInline struct{}
+
+// checkpointMode sets who copies the log after the transactions c begins
+// next (CopyLogInline): a connection setting, changed only between
+// transactions, where BeginTx calls it, so that it holds for the whole of
+// the one that follows.
+func (c *stmtConn) checkpointMode(ctx context.Context) error {
+	inline := ctx.Value(copyInline{}) != nil
+	if c.copier == nil || c.modeSet && inline == c.inline {
 		return nil
 	}
 	frames := 0
 	if inline {
 		frames = defaultAutocheckpoint
 	}
-	if _, err := g.conn.ExecContext(context.Background(), fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", frames)); err != nil {
-		return fmt.Errorf("database: group committer: %w", err)
+	if _, err := c.Conn.ExecContext(context.Background(), fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", frames)); err != nil {
+		return fmt.Errorf("database: group committer: checkpoint mode: %w", err)
 	}
-	g.inline = inline
-	g.conn.committed = nil
-	if !inline {
-		g.conn.committed = g.copier.wake
-	}
+	c.inline, c.modeSet = inline, true
 	return nil
 }
 

@@ -37,9 +37,12 @@ type stmtConn struct {
 	// ended is a database/sql transaction that has ended: the Row of its
 	// QueryRowContext carries sql.ErrTxDone, as no Row made here can.
 	ended *sql.Tx
-	// committed, when set, is called after each transaction that
-	// committed (the log grew: walCopier.wake).
-	committed func()
+	// copier, when set, copies the log beside the commits: each commit
+	// that leaves the copy to it wakes it (checkpointMode).
+	copier *walCopier
+	// inline is whether the connection's commits copy the log
+	// themselves, once modeSet (checkpointMode).
+	inline, modeSet bool
 }
 
 func newStmtConn(ctx context.Context, conn *sql.Conn, gate writeGate) (*stmtConn, error) {
@@ -84,6 +87,9 @@ func (c *stmtConn) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnP
 		c.closeStmtsLocked()
 	}
 	c.mu.Unlock()
+	if err := c.checkpointMode(ctx); err != nil {
+		return nil, err
+	}
 	leave, err := c.gate.enter(ctx)
 	if err != nil {
 		return nil, err
@@ -180,8 +186,8 @@ func (t *stmtTx) Commit() error {
 		t.c.rollbackStale()
 		return err
 	}
-	if t.c.committed != nil {
-		t.c.committed()
+	if t.c.copier != nil && !t.c.inline {
+		t.c.copier.wake()
 	}
 	return nil
 }

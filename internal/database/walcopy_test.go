@@ -44,8 +44,14 @@ func newWALRig(t *testing.T) *walRig {
 // row (some 17 pages of the log), and syncs them.
 func (r *walRig) write(n int) {
 	r.t.Helper()
+	r.writeCtx(context.Background(), n)
+}
+
+// writeCtx is write with the transactions begun with ctx.
+func (r *walRig) writeCtx(ctx context.Context, n int) {
+	r.t.Helper()
 	for range n {
-		err := r.g.DB.Transaction(func(tx *gorm.DB) error {
+		err := r.g.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			return tx.Exec("INSERT INTO docs (body) VALUES (randomblob(65536))").Error
 		})
 		if err != nil {
@@ -69,8 +75,9 @@ func (r *walRig) fileSize() int64 {
 
 // TestCommitsLeaveTheLogToTheCopier: the committer's commits do not copy
 // the log into the database file, however long it grows (a copy there
-// held every client of the batch, docs/PERFORMANCE.md), unless told to
-// copy inline, as the journal's applier does.
+// held every client of the batch, docs/PERFORMANCE.md), unless a
+// transaction is marked to copy inline, as the journal's applier marks
+// its own; the mark holds for that transaction alone.
 func TestCommitsLeaveTheLogToTheCopier(t *testing.T) {
 	r := newWALRig(t)
 	r.g.StopCopier()
@@ -79,12 +86,14 @@ func TestCommitsLeaveTheLogToTheCopier(t *testing.T) {
 	if got := r.fileSize(); got != before {
 		t.Errorf("the committer's commits copied the log: the database file went from %d to %d bytes", before, got)
 	}
-	if err := r.g.CheckpointInline(true); err != nil {
-		t.Fatal(err)
-	}
-	r.write(1)
+	r.writeCtx(database.CopyLogInline(context.Background()), 1)
 	if got := r.fileSize(); got < 4<<20 {
 		t.Errorf("a commit told to copy inline left the database file at %d bytes, want the 4.4 MiB written", got)
+	}
+	grown := r.fileSize()
+	r.write(70) // unmarked again: the mark was the one transaction's
+	if got := r.fileSize(); got != grown {
+		t.Errorf("commits after the one marked to copy inline copied too: the database file went from %d to %d bytes", grown, got)
 	}
 }
 
