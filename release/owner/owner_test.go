@@ -349,20 +349,15 @@ func TestMapLDAP(t *testing.T) {
 // waitForWaiters waits until n jobs wait for m's lookup of login.
 func waitForWaiters(t *testing.T, m *Mapper, login string, n int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	waiting := func() int {
 		m.mu.Lock()
-		got := 0
+		defer m.mu.Unlock()
 		if c := m.calls[login]; c != nil {
-			got = c.waiters
+			return c.waiters
 		}
-		m.mu.Unlock()
-		if got == n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d jobs wait for the lookup of %s, want %d", got, login, n)
-		}
-		time.Sleep(time.Millisecond)
+		return 0
+	}
+	if !testenv.Eventually(func() bool { return waiting() == n }) {
+		t.Fatalf("%d jobs wait for the lookup of %s, want %d", waiting(), login, n)
 	}
 }
