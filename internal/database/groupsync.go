@@ -115,7 +115,7 @@ type copyInline struct{}
 // the one that follows.
 func (c *stmtConn) checkpointMode(ctx context.Context) error {
 	inline := ctx.Value(copyInline{}) != nil
-	if c.copier == nil || c.modeSet && inline == c.inline {
+	if c.copier == nil || inline == c.inline {
 		return nil
 	}
 	frames := 0
@@ -125,7 +125,7 @@ func (c *stmtConn) checkpointMode(ctx context.Context) error {
 	if _, err := c.Conn.ExecContext(context.Background(), fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", frames)); err != nil {
 		return fmt.Errorf("database: group committer: checkpoint mode: %w", err)
 	}
-	c.inline, c.modeSet = inline, true
+	c.inline = inline
 	return nil
 }
 

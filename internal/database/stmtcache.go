@@ -41,12 +41,12 @@ type stmtConn struct {
 	// that leaves the copy to it wakes it (checkpointMode).
 	copier *walCopier
 	// inline is whether the connection's commits copy the log
-	// themselves, once modeSet (checkpointMode).
-	inline, modeSet bool
+	// themselves (checkpointMode): at first SQLite's own setting.
+	inline bool
 }
 
 func newStmtConn(ctx context.Context, conn *sql.Conn, gate writeGate) (*stmtConn, error) {
-	c := &stmtConn{Conn: conn, gate: gate, stmts: make(map[string]*sql.Stmt)}
+	c := &stmtConn{Conn: conn, gate: gate, stmts: make(map[string]*sql.Stmt), inline: true}
 	var err error
 	// IMMEDIATE, as the pool's _txlock asks: the write lock is taken at
 	// the start, never in the middle of a transaction that has read.
