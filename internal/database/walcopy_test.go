@@ -2,6 +2,7 @@ package database_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -198,4 +199,76 @@ func walFrames(t *testing.T, db *database.DB) (frames, copied int) {
 		t.Fatal(err)
 	}
 	return frames, copied
+}
+
+// TestLongReaderHoldsNoCommit: a reader that keeps its snapshot open (a
+// backup, the sqlite3 shell, an insider's query) keeps the log from
+// starting again, but a restart, which holds the write gate, gives up on
+// it instead of holding the committer: the restart returns and commits go
+// on while the reader reads, the log is not restarted under its snapshot,
+// and once the reader has gone the copier restarts the log.
+func TestLongReaderHoldsNoCommit(t *testing.T) {
+	ctx := context.Background()
+	r := newWALRig(t)
+	r.g.SetRestartFrames(256)
+	sqlDB, err := r.db.DB.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader, err := sqlDB.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	if _, err := reader.ExecContext(ctx, "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := reader.QueryRowContext(ctx, "SELECT count(*) FROM docs").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	r.write(20) // some 340 frames the reader's snapshot does not see
+	restarted := make(chan error, 1)
+	go func() { restarted <- r.g.RestartLog(ctx) }()
+	wrote := make(chan error, 1)
+	go func() {
+		for range 300 {
+			err := r.g.DB.Transaction(func(tx *gorm.DB) error {
+				return tx.Exec("INSERT INTO docs (body) VALUES (randomblob(4000))").Error
+			})
+			if err != nil {
+				wrote <- err
+				return
+			}
+		}
+		wrote <- r.g.Sync()
+	}()
+	var errs []error
+	if !testenv.Eventually(func() bool {
+		select {
+		case err := <-restarted:
+			errs = append(errs, err)
+		case err := <-wrote:
+			errs = append(errs, err)
+		default:
+		}
+		return len(errs) == 2
+	}) {
+		reader.ExecContext(ctx, "COMMIT")
+		t.Fatalf("with a reader in the log, a restart and the commits beside it did not both end (%d did)", len(errs))
+	}
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.g.CopierRestarts(); got != 0 {
+		t.Errorf("the log was restarted %d times under a reader's snapshot", got)
+	}
+	if _, err := reader.ExecContext(ctx, "COMMIT"); err != nil {
+		t.Fatal(err)
+	}
+	// Each commit wakes the copier; once the reader has gone, its
+	// restart can finish.
+	if !testenv.Eventually(func() bool { r.write(1); return r.g.CopierRestarts() > 0 }) {
+		t.Fatal("the copier never restarted the log after the reader left")
+	}
 }
