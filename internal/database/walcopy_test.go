@@ -2,6 +2,7 @@ package database_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
@@ -62,6 +63,30 @@ func (r *walRig) writeCtx(ctx context.Context, n int) {
 	if err := r.g.Sync(); err != nil {
 		r.t.Fatal(err)
 	}
+}
+
+// reader opens a connection of the pool in a read transaction that has
+// read the docs: its snapshot stays in the log until it commits. It is
+// closed when the test ends.
+func (r *walRig) reader(ctx context.Context) *sql.Conn {
+	r.t.Helper()
+	sqlDB, err := r.db.DB.DB()
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	c, err := sqlDB.Conn(ctx)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.t.Cleanup(func() { c.Close() })
+	var n int
+	if _, err := c.ExecContext(ctx, "BEGIN"); err != nil {
+		r.t.Fatal(err)
+	}
+	if err := c.QueryRowContext(ctx, "SELECT count(*) FROM docs").Scan(&n); err != nil {
+		r.t.Fatal(err)
+	}
+	return c
 }
 
 // fileSize is the size of the database file (not its log).
@@ -158,22 +183,7 @@ func TestRestartBeginsTheLogAgain(t *testing.T) {
 	r := newWALRig(t)
 	r.g.StopCopier()
 	r.write(10)
-	sqlDB, err := r.db.DB.DB()
-	if err != nil {
-		t.Fatal(err)
-	}
-	reader, err := sqlDB.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reader.Close()
-	var n int
-	if _, err := reader.ExecContext(ctx, "BEGIN"); err != nil {
-		t.Fatal(err)
-	}
-	if err := reader.QueryRowContext(ctx, "SELECT count(*) FROM docs").Scan(&n); err != nil {
-		t.Fatal(err)
-	}
+	reader := r.reader(ctx)
 	r.write(2)
 	if frames, copied := walFrames(t, r.db); copied >= frames {
 		t.Fatalf("a checkpoint copied all %d frames past a reader's snapshot", frames)
@@ -211,22 +221,7 @@ func TestLongReaderHoldsNoCommit(t *testing.T) {
 	ctx := context.Background()
 	r := newWALRig(t)
 	r.g.SetRestartFrames(256)
-	sqlDB, err := r.db.DB.DB()
-	if err != nil {
-		t.Fatal(err)
-	}
-	reader, err := sqlDB.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reader.Close()
-	if _, err := reader.ExecContext(ctx, "BEGIN"); err != nil {
-		t.Fatal(err)
-	}
-	var n int
-	if err := reader.QueryRowContext(ctx, "SELECT count(*) FROM docs").Scan(&n); err != nil {
-		t.Fatal(err)
-	}
+	reader := r.reader(ctx)
 	r.write(20) // some 340 frames the reader's snapshot does not see
 	restarted := make(chan error, 1)
 	go func() { restarted <- r.g.RestartLog(ctx) }()
