@@ -65,6 +65,15 @@ func (r *walRig) writeCtx(ctx context.Context, n int) {
 	}
 }
 
+// commitRow commits one transaction through the committer, of a row of
+// some 4 KB (about two pages of the log), without syncing it: for
+// writers in goroutines of their own, which cannot fail the test.
+func (r *walRig) commitRow() error {
+	return r.g.DB.Transaction(func(tx *gorm.DB) error {
+		return tx.Exec("INSERT INTO docs (body) VALUES (randomblob(4000))").Error
+	})
+}
+
 // reader opens a connection of the pool in a read transaction that has
 // read the docs: its snapshot stays in the log until it commits. It is
 // closed when the test ends.
@@ -150,10 +159,7 @@ func TestCopierRestartsALongLog(t *testing.T) {
 				return
 			default:
 			}
-			err := r.g.DB.Transaction(func(tx *gorm.DB) error {
-				return tx.Exec("INSERT INTO docs (body) VALUES (randomblob(4000))").Error
-			})
-			if err != nil {
+			if err := r.commitRow(); err != nil {
 				wrote <- err
 				return
 			}
@@ -228,10 +234,7 @@ func TestLongReaderHoldsNoCommit(t *testing.T) {
 	wrote := make(chan error, 1)
 	go func() {
 		for range 300 {
-			err := r.g.DB.Transaction(func(tx *gorm.DB) error {
-				return tx.Exec("INSERT INTO docs (body) VALUES (randomblob(4000))").Error
-			})
-			if err != nil {
+			if err := r.commitRow(); err != nil {
 				wrote <- err
 				return
 			}
