@@ -242,6 +242,9 @@ type JobQuery struct {
 	// the listing's order (0: from the start). The Server lists long
 	// queues a page at a time this way.
 	After int
+	// Fields are the fields of each Job the listing needs filled; the
+	// others may be left zero (JobFields).
+	Fields JobFields
 }
 
 // Job is a job as IPP presents it.

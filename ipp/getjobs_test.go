@@ -18,7 +18,8 @@ import (
 )
 
 // listBackend holds jobs 1..n on queue "q" and answers Jobs as release
-// does: by ID, honouring Limit and After. Every other verb is refused.
+// does: by ID, honouring Limit and After, with only the fields asked for.
+// Every other verb is refused.
 type listBackend struct {
 	ipp.Backend
 	n     int
@@ -46,16 +47,18 @@ func (b *listBackend) Jobs(_ context.Context, q ipp.JobQuery) iter.Seq2[ipp.Job,
 			return
 		}
 		for id, n := q.After+1, 0; id <= b.n && (q.Limit == 0 || n < q.Limit); id, n = id+1, n+1 {
-			if !yield(ipp.Job{ID: id, Queue: "q", Name: fmt.Sprint("job ", id), Owner: "alice",
-				State: ipp.JobHeld}, nil) {
+			j := ipp.Job{ID: id, Queue: "q", Name: fmt.Sprint("job ", id), Owner: "alice",
+				State: ipp.JobHeld, Size: 4000, Copies: 2}
+			if !yield(j.Only(q.Fields), nil) {
 				return
 			}
 		}
 	}
 }
 
-// getJobs sends Get-Jobs with limit (0: none) and returns the reply.
-func getJobs(t *testing.T, srv http.Handler, limit int) *goipp.Message {
+// getJobs sends Get-Jobs with limit (0: none) for the attributes
+// requested (job-id if none) and returns the reply.
+func getJobs(t *testing.T, srv http.Handler, limit int, requested ...string) *goipp.Message {
 	t.Helper()
 	m := goipp.NewRequest(goipp.DefaultVersion, goipp.OpGetJobs, 1)
 	m.Operation.Add(goipp.MakeAttribute("attributes-charset", goipp.TagCharset, goipp.String("utf-8")))
@@ -65,7 +68,14 @@ func getJobs(t *testing.T, srv http.Handler, limit int) *goipp.Message {
 	if limit > 0 {
 		m.Operation.Add(goipp.MakeAttribute("limit", goipp.TagInteger, goipp.Integer(limit)))
 	}
-	m.Operation.Add(goipp.MakeAttribute("requested-attributes", goipp.TagKeyword, goipp.String("job-id")))
+	if len(requested) == 0 {
+		requested = []string{"job-id"}
+	}
+	ra := goipp.Attribute{Name: "requested-attributes"}
+	for _, r := range requested {
+		ra.Values.Add(goipp.TagKeyword, goipp.String(r))
+	}
+	m.Operation.Add(ra)
 	body, err := m.EncodeBytes()
 	if err != nil {
 		t.Fatal(err)
@@ -174,5 +184,32 @@ func TestGetJobsPageFails(t *testing.T) {
 		if g.Tag == goipp.TagJobGroup {
 			t.Fatalf("a failed listing still lists jobs")
 		}
+	}
+}
+
+// TestGetJobsAsksForTheFieldsItShows lists jobs for some attributes: the
+// Backend is asked for the fields those attributes need, and the
+// attributes show the jobs' values from them.
+func TestGetJobsAsksForTheFieldsItShows(t *testing.T) {
+	b := &listBackend{n: 3}
+	reply := getJobs(t, ipp.NewServer(b, nil), 0, "job-id", "job-name", "job-k-octets", "job-impressions")
+	if goipp.Status(reply.Code) != goipp.StatusOk {
+		t.Fatalf("status %s", goipp.Status(reply.Code))
+	}
+	if want := ipp.FieldName | ipp.FieldSize | ipp.FieldPages | ipp.FieldCopies; len(b.calls) == 0 || b.calls[0].Fields != want {
+		t.Errorf("Jobs asked for fields %v; want %b", b.calls, want)
+	}
+	var got []string
+	for _, g := range reply.Groups {
+		if g.Tag != goipp.TagJobGroup {
+			continue
+		}
+		for _, a := range g.Attrs {
+			got = append(got, a.Name+"="+a.Values.String())
+		}
+	}
+	want := []string{"job-id=1", "job-name=job 1", "job-k-octets=4"}
+	if len(got) < len(want) || !slices.Equal(got[:len(want)], want) {
+		t.Errorf("first job listed as %q; want %q", got, want)
 	}
 }

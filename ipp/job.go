@@ -32,109 +32,111 @@ var privateJobAttrs = map[string]bool{
 // job has none.
 type jobAttr struct {
 	name string
-	make func(s *Server, j Job, loc location) goipp.Attribute
+	// needs are the fields of Job that make reads.
+	needs JobFields
+	make  func(s *Server, j Job, loc location) goipp.Attribute
 }
 
 // jobAttrs are every attribute a job has, built only when asked for: a
 // Get-Jobs of a deep queue asks for a few of them for thousands of jobs.
 var jobAttrs = []jobAttr{
-	{"job-id", func(_ *Server, j Job, _ location) goipp.Attribute { return ints("job-id", j.ID) }},
-	{"job-uri", func(_ *Server, j Job, loc location) goipp.Attribute {
+	{"job-id", 0, func(_ *Server, j Job, _ location) goipp.Attribute { return ints("job-id", j.ID) }},
+	{"job-uri", 0, func(_ *Server, j Job, loc location) goipp.Attribute {
 		return uris("job-uri", loc.jobURI(j.Queue, j.ID))
 	}},
-	{"job-printer-uri", func(_ *Server, j Job, loc location) goipp.Attribute {
+	{"job-printer-uri", 0, func(_ *Server, j Job, loc location) goipp.Attribute {
 		return uris("job-printer-uri", loc.printerURI(j.Queue))
 	}},
-	{"job-more-info", func(_ *Server, j Job, loc location) goipp.Attribute {
+	{"job-more-info", 0, func(_ *Server, j Job, loc location) goipp.Attribute {
 		return uris("job-more-info", loc.moreInfo(j.Queue))
 	}},
-	{"job-name", func(_ *Server, j Job, _ location) goipp.Attribute {
+	{"job-name", FieldName, func(_ *Server, j Job, _ location) goipp.Attribute {
 		return nameAttr("job-name", ShortenName(j.Name))
 	}},
-	{"job-originating-user-name", func(_ *Server, j Job, _ location) goipp.Attribute {
+	{"job-originating-user-name", 0, func(_ *Server, j Job, _ location) goipp.Attribute {
 		return nameAttr("job-originating-user-name", j.Owner)
 	}},
-	{"job-state", func(_ *Server, j Job, _ location) goipp.Attribute {
+	{"job-state", FieldState, func(_ *Server, j Job, _ location) goipp.Attribute {
 		return enums("job-state", int(j.State))
 	}},
-	{"job-state-reasons", func(_ *Server, j Job, _ location) goipp.Attribute {
+	{"job-state-reasons", FieldReasons, func(_ *Server, j Job, _ location) goipp.Attribute {
 		if len(j.Reasons) == 0 {
 			return keywords("job-state-reasons", "none")
 		}
 		return keywords("job-state-reasons", j.Reasons...)
 	}},
-	{"job-state-message", func(_ *Server, j Job, l location) goipp.Attribute {
+	{"job-state-message", FieldState | FieldReasons | FieldMessage, func(_ *Server, j Job, l location) goipp.Attribute {
 		return text("job-state-message", jobStateMessage(j, l.lang))
 	}},
-	{"number-of-documents", func(_ *Server, j Job, _ location) goipp.Attribute {
+	{"number-of-documents", FieldState, func(_ *Server, j Job, _ location) goipp.Attribute {
 		if j.Incoming {
 			return ints("number-of-documents", 0)
 		}
 		return ints("number-of-documents", 1)
 	}},
-	{"time-at-creation", func(_ *Server, j Job, _ location) goipp.Attribute {
+	{"time-at-creation", FieldCreated, func(_ *Server, j Job, _ location) goipp.Attribute {
 		return ints("time-at-creation", epoch(j.Created))
 	}},
-	{"time-at-processing", func(s *Server, j Job, _ location) goipp.Attribute {
+	{"time-at-processing", FieldProcessed, func(s *Server, j Job, _ location) goipp.Attribute {
 		return s.timeAt("time-at-processing", j.Processed)
 	}},
-	{"time-at-completed", func(s *Server, j Job, _ location) goipp.Attribute {
+	{"time-at-completed", FieldCompleted, func(s *Server, j Job, _ location) goipp.Attribute {
 		return s.timeAt("time-at-completed", j.Completed)
 	}},
-	{"job-printer-up-time", func(s *Server, _ Job, _ location) goipp.Attribute {
+	{"job-printer-up-time", 0, func(s *Server, _ Job, _ location) goipp.Attribute {
 		return ints("job-printer-up-time", s.upTime())
 	}},
-	{"date-time-at-creation", func(_ *Server, j Job, _ location) goipp.Attribute {
+	{"date-time-at-creation", FieldCreated, func(_ *Server, j Job, _ location) goipp.Attribute {
 		return dateTime("date-time-at-creation", j.Created)
 	}},
-	{"date-time-at-processing", func(_ *Server, j Job, _ location) goipp.Attribute {
+	{"date-time-at-processing", FieldProcessed, func(_ *Server, j Job, _ location) goipp.Attribute {
 		return dateTime("date-time-at-processing", j.Processed)
 	}},
-	{"date-time-at-completed", func(_ *Server, j Job, _ location) goipp.Attribute {
+	{"date-time-at-completed", FieldCompleted, func(_ *Server, j Job, _ location) goipp.Attribute {
 		return dateTime("date-time-at-completed", j.Completed)
 	}},
-	{"job-k-octets", func(_ *Server, j Job, _ location) goipp.Attribute {
+	{"job-k-octets", FieldSize, func(_ *Server, j Job, _ location) goipp.Attribute {
 		return ints("job-k-octets", int((j.Size+1023)/1024))
 	}},
-	{"copies", func(_ *Server, j Job, _ location) goipp.Attribute {
+	{"copies", FieldCopies, func(_ *Server, j Job, _ location) goipp.Attribute {
 		return ints("copies", max(j.Copies, 1))
 	}},
-	{"job-hold-until", func(_ *Server, j Job, _ location) goipp.Attribute {
+	{"job-hold-until", FieldHoldUntil, func(_ *Server, j Job, _ location) goipp.Attribute {
 		return keywords("job-hold-until", orDefault(j.HoldUntil, "no-hold"))
 	}},
-	{"job-priority", func(_ *Server, _ Job, _ location) goipp.Attribute { return ints("job-priority", 50) }},
-	{"job-sheets", func(_ *Server, _ Job, _ location) goipp.Attribute {
+	{"job-priority", 0, func(_ *Server, _ Job, _ location) goipp.Attribute { return ints("job-priority", 50) }},
+	{"job-sheets", 0, func(_ *Server, _ Job, _ location) goipp.Attribute {
 		return keywords("job-sheets", "none")
 	}},
-	{"media", func(_ *Server, j Job, _ location) goipp.Attribute {
+	{"media", FieldMedia, func(_ *Server, j Job, _ location) goipp.Attribute {
 		return keywords("media", orDefault(j.Media, defaultMedia[0]))
 	}},
-	{"page-ranges", func(_ *Server, j Job, _ location) goipp.Attribute {
+	{"page-ranges", FieldPageRanges, func(_ *Server, j Job, _ location) goipp.Attribute {
 		ranges, err := ParsePageRanges(j.PageRanges)
 		if err != nil || len(ranges) == 0 {
 			return goipp.Attribute{}
 		}
 		return pageRangesAttr(ranges)
 	}},
-	{"sides", func(_ *Server, j Job, _ location) goipp.Attribute {
+	{"sides", FieldSides, func(_ *Server, j Job, _ location) goipp.Attribute {
 		return keywords("sides", orDefault(j.Sides, "one-sided"))
 	}},
-	{"print-color-mode", func(_ *Server, j Job, _ location) goipp.Attribute {
+	{"print-color-mode", FieldColorMode, func(_ *Server, j Job, _ location) goipp.Attribute {
 		return keywords("print-color-mode", orDefault(j.ColorMode, "auto"))
 	}},
-	{"document-format", func(_ *Server, j Job, _ location) goipp.Attribute {
+	{"document-format", FieldFormat, func(_ *Server, j Job, _ location) goipp.Attribute {
 		if j.Format == "" {
 			return goipp.Attribute{}
 		}
 		return strs("document-format", goipp.TagMimeType, j.Format)
 	}},
-	{"document-format-detected", func(_ *Server, j Job, _ location) goipp.Attribute {
+	{"document-format-detected", FieldFormat, func(_ *Server, j Job, _ location) goipp.Attribute {
 		if j.FormatDetected == "" {
 			return goipp.Attribute{}
 		}
 		return strs("document-format-detected", goipp.TagMimeType, j.FormatDetected)
 	}},
-	{"job-impressions", func(_ *Server, j Job, _ location) goipp.Attribute {
+	{"job-impressions", FieldPages | FieldCopies, func(_ *Server, j Job, _ location) goipp.Attribute {
 		if j.Pages <= 0 {
 			return goipp.Attribute{}
 		}
@@ -168,6 +170,17 @@ func selectJobAttrs(requested ...string) jobSelection {
 		sel[i] = len(want) == 0 || want[a.name]
 	}
 	return sel
+}
+
+// fields returns the fields of Job that the attributes sel asks for read.
+func (sel jobSelection) fields() JobFields {
+	var f JobFields
+	for i, on := range sel {
+		if on {
+			f |= jobAttrs[i].needs
+		}
+	}
+	return f
 }
 
 // jobAttributes returns the attributes of j that sel asked for. Attributes

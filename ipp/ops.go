@@ -245,6 +245,7 @@ const DefaultJobsPage = 2000
 func (s *Server) listJobs(ctx context.Context, req *request, q JobQuery, limit int, requested []string) (bool, error) {
 	user := req.user()
 	sel := selectJobAttrs(requested...)
+	q.Fields = sel.fields()
 	listed := 0
 	for {
 		q.Limit = s.jobsPage

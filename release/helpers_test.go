@@ -14,7 +14,7 @@ import (
 // startService returns a started Service over db with opts, adding what
 // opts leaves out: a fresh spool, an audit log with a test key, an hourly
 // sweep. It is closed when the test ends.
-func startService(t *testing.T, db *database.DB, opts Options) (*Service, *audit.Log) {
+func startService(t testing.TB, db *database.DB, opts Options) (*Service, *audit.Log) {
 	t.Helper()
 	if err := audit.Migrate(t.Context(), db); err != nil {
 		t.Fatal(err)
@@ -47,7 +47,7 @@ func openSQLite(t *testing.T) *database.DB {
 
 // openMigrated opens the database at dsn (SQLite in dataDir when dsn is
 // empty), migrated, and closes it when the test ends.
-func openMigrated(t *testing.T, dsn, dataDir string) *database.DB {
+func openMigrated(t testing.TB, dsn, dataDir string) *database.DB {
 	t.Helper()
 	db, err := database.Open(t.Context(), dsn, dataDir, nil)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"iter"
 	"net/http"
 	"time"
 
@@ -160,36 +159,6 @@ func (b ippBackend) CloseJob(ctx context.Context, t ipp.JobTarget) (ipp.Job, err
 // Job returns job id of queue.
 func (b ippBackend) Job(ctx context.Context, queue string, id int) (ipp.Job, error) {
 	return ippJob(b.s.load(ctx, queue, int64(id)))
-}
-
-// Jobs lists the jobs of a queue for Get-Jobs, one row at a time: a
-// listing of thousands of jobs holds one, not a page of them (the
-// Job rows are over a kilobyte each).
-func (b ippBackend) Jobs(ctx context.Context, q ipp.JobQuery) iter.Seq2[ipp.Job, error] {
-	return func(yield func(ipp.Job, error) bool) {
-		rows, err := b.jobRows(ctx, q)
-		if err != nil {
-			yield(ipp.Job{}, toIPP(err))
-			return
-		}
-		defer rows.Close()
-		// One Job for all the rows: scanned into through pointers, it
-		// lives on the heap, so it is made once.
-		j := new(Job)
-		for rows.Next() {
-			*j = Job{}
-			if err := scanIPPJob(rows, j); err != nil {
-				yield(ipp.Job{}, toIPP(dbErr("list jobs", err)))
-				return
-			}
-			if !yield(j.IPP(), nil) {
-				return
-			}
-		}
-		if err := rows.Err(); err != nil {
-			yield(ipp.Job{}, toIPP(dbErr("list jobs", err)))
-		}
-	}
 }
 
 // CancelJob cancels a job of t.User that has not started printing.

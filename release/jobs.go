@@ -2,7 +2,6 @@ package release
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -34,53 +33,6 @@ func (s *Service) ownJob(ctx context.Context, t ipp.JobTarget) (Job, error) {
 		return Job{}, refuse(ErrNotAllowed, "Only the job's owner may do this.")
 	}
 	return j, nil
-}
-
-// jobRows queries the jobs of a queue for Get-Jobs, in ippColumns.
-func (b ippBackend) jobRows(ctx context.Context, q ipp.JobQuery) (*sql.Rows, error) {
-	s := b.s
-	db := s.db.WithContext(ctx).Where("queue = ?", q.Queue)
-	newestFirst := q.Which == "completed"
-	switch q.Which {
-	case "completed":
-		db = db.Where("state NOT IN ?", activeStates).Order("id DESC")
-	case "all":
-		db = db.Order("id")
-	default:
-		db = db.Where("state IN ?", activeStates).Order("id")
-	}
-	switch {
-	case q.After > 0 && newestFirst:
-		db = db.Where("id < ?", q.After)
-	case q.After > 0:
-		db = db.Where("id > ?", q.After)
-	}
-	if q.User != "" {
-		db = db.Where("owner = ?", q.User)
-	}
-	if len(q.IDs) > 0 {
-		db = db.Where("id IN ?", q.IDs)
-	}
-	if q.Limit > 0 {
-		db = db.Limit(q.Limit)
-	}
-	rows, err := db.Model(&Job{}).Select(ippColumns).Rows()
-	return rows, dbErr("list jobs", err)
-}
-
-// ippColumns are the columns of jobs that IPP shows (Job.IPP), in the
-// order scanIPPJob reads them.
-var ippColumns = []string{"id", "queue", "name", "owner", "state", "reason", "message",
-	"created_at", "processed_at", "completed_at", "format", "size", "pages", "copies",
-	"sides", "color_mode", "media", "hold_until", "page_ranges"}
-
-// scanIPPJob reads a row of ippColumns into j. It scans by hand because a
-// Get-Jobs of a deep queue reads thousands of rows, and gorm's reflection
-// was most of its time (docs/BENCHMARKS.md).
-func scanIPPJob(rows *sql.Rows, j *Job) error {
-	return rows.Scan(&j.ID, &j.Queue, &j.Name, &j.Owner, &j.State, &j.Reason, &j.Message,
-		&j.CreatedAt, &j.ProcessedAt, &j.CompletedAt, &j.Format, &j.Size, &j.Pages, &j.Copies,
-		&j.Sides, &j.ColorMode, &j.Media, &j.HoldUntil, &j.PageRanges)
 }
 
 // cancelJob cancels a job that has not started printing and destroys its
