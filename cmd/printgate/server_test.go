@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -154,9 +155,22 @@ func startServerTB(t testing.TB, cfg Config, edit ...func(*app)) *testServer {
 		s.Stop(t)
 		if leaks := leakedSecrets(log.String()); len(leaks) > 0 {
 			t.Errorf("server log shows secrets %v:\n%s", leaks, log)
+		} else if t.Failed() {
+			// What the server said is often why: a flake seen once in CI
+			// leaves nothing else behind.
+			t.Logf("the server's log, last %d lines:\n%s", logTailLines, logTail(log.String(), logTailLines))
 		}
 	})
 	return s
+}
+
+// logTailLines is how much of a failed test's server log it shows.
+const logTailLines = 60
+
+// logTail returns the last n lines of log.
+func logTail(log string, n int) string {
+	lines := strings.Split(strings.TrimRight(log, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 // bindAll binds every address cfg listens on before the server starts,
