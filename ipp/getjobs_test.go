@@ -48,7 +48,7 @@ func (b *listBackend) Jobs(_ context.Context, q ipp.JobQuery) iter.Seq2[ipp.Job,
 		}
 		for id, n := q.After+1, 0; id <= b.n && (q.Limit == 0 || n < q.Limit); id, n = id+1, n+1 {
 			j := ipp.Job{ID: id, Queue: "q", Name: fmt.Sprint("job ", id), Owner: "alice",
-				State: ipp.JobHeld, Size: 4000, Copies: 2}
+				State: ipp.JobHeld, Size: 4000, Pages: 3, Copies: 2}
 			if !yield(j.Only(q.Fields), nil) {
 				return
 			}
@@ -208,7 +208,7 @@ func TestGetJobsAsksForTheFieldsItShows(t *testing.T) {
 			got = append(got, a.Name+"="+a.Values.String())
 		}
 	}
-	want := []string{"job-id=1", "job-name=job 1", "job-k-octets=4"}
+	want := []string{"job-id=1", "job-name=job 1", "job-k-octets=4", "job-impressions=6"}
 	if len(got) < len(want) || !slices.Equal(got[:len(want)], want) {
 		t.Errorf("first job listed as %q; want %q", got, want)
 	}

@@ -11,7 +11,7 @@ import (
 var jobGroups = map[string][]string{
 	"job-template": {"copies", "finishings", "job-hold-until", "job-priority", "job-sheets",
 		"media", "media-col", "multiple-document-handling", "number-up", "orientation-requested",
-		"print-color-mode", "print-quality", "printer-resolution", "sides"},
+		"page-ranges", "print-color-mode", "print-quality", "printer-resolution", "sides"},
 	"job-description": {"job-id", "job-uri", "job-uuid", "job-printer-uri", "job-more-info",
 		"job-name", "job-originating-user-name", "job-state", "job-state-reasons",
 		"job-state-message", "number-of-documents", "time-at-creation", "time-at-processing",
@@ -65,9 +65,10 @@ var jobAttrs = []jobAttr{
 		}
 		return keywords("job-state-reasons", j.Reasons...)
 	}},
-	{"job-state-message", FieldState | FieldReasons | FieldMessage, func(_ *Server, j Job, l location) goipp.Attribute {
-		return text("job-state-message", jobStateMessage(j, l.lang))
-	}},
+	{"job-state-message", FieldState | FieldReasons | FieldMessage,
+		func(_ *Server, j Job, l location) goipp.Attribute {
+			return text("job-state-message", jobStateMessage(j, l.lang))
+		}},
 	{"number-of-documents", FieldState, func(_ *Server, j Job, _ location) goipp.Attribute {
 		if j.Incoming {
 			return ints("number-of-documents", 0)
