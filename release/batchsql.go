@@ -136,7 +136,7 @@ func (b batchSQL) insertKeysAndDocuments(batch []*submission, scratch *[]byte) e
 	}
 	var docs []any
 	for _, sub := range batch {
-		if sub.doc.sealed != nil {
+		if sub.doc.sealed != nil && sub.job.DocSegment == 0 {
 			docs = append(docs, sub.job.ID, *sub.doc.sealed)
 		}
 	}

@@ -312,29 +312,49 @@ func (s *Service) commitDirect(ctx context.Context, batch []*submission) bool {
 		}
 		sub.job.ID = id
 	}
-	if s.group.Err() == nil && s.writePendingFirst(ctx, batch, pending) == nil {
-		s.answer(batch)
-		return true
+	err := s.group.Err()
+	if err == nil {
+		if err = s.writePendingFirst(ctx, batch, pending); err == nil {
+			s.answer(batch)
+			return true
+		}
 	}
 	// Written apart, a batch that fails is tried job by job (commitBatch)
 	// instead of taking the pending records down with it. A commit that
 	// failed may have landed all the same: then the pending records are
 	// there (their position moved with them), and commitBatch finds the
 	// batch's jobs (committedAnyway).
-	if len(pending) > 0 {
-		landed, err := journalApplied(ctx, s.db.DB)
-		if err != nil || landed < pending[len(pending)-1].seq {
-			err = s.applyRecords(ctx, pending)
-		} else {
-			jn.markApplied(pending)
+	if len(pending) > 0 && !s.settlePending(ctx, pending) && !errors.Is(err, errUnsynced) {
+		return false
+	}
+	if errors.Is(err, errUnsynced) {
+		// Written, or perhaps, with documents that did not sync
+		// (placed.done): neither answered as safe nor written again.
+		for _, sub := range batch {
+			sub.done <- err
 		}
-		if err != nil {
-			s.log.Warn("release: write journaled jobs before a batch; the batch goes to the journal", "jobs", len(pending), "err", err)
-			return false
-		}
-		jn.unpend(pending)
+		return true
 	}
 	s.commitBatch(ctx, batch)
+	return true
+}
+
+// settlePending writes the pending records that commitDirect's failed
+// transaction carried, unless it landed all the same, and reports
+// whether they are in the database now.
+func (s *Service) settlePending(ctx context.Context, pending []pendingRecord) bool {
+	jn := s.journal
+	landed, err := journalApplied(ctx, s.db.DB)
+	if err != nil || landed < pending[len(pending)-1].seq {
+		err = s.applyRecords(ctx, pending)
+	} else {
+		jn.markApplied(pending)
+	}
+	if err != nil {
+		s.log.Warn("release: write journaled jobs before a batch; the batch goes to the journal", "jobs", len(pending), "err", err)
+		return false
+	}
+	jn.unpend(pending)
 	return true
 }
 
@@ -355,7 +375,18 @@ func (s *Service) writePendingFirst(ctx context.Context, batch []*submission, pe
 	if err := s.moveToSegments(pending); err != nil {
 		return err
 	}
-	if err := s.writeLocked(database.WithoutBarrier(ctx), batch, pending); err != nil {
+	seg := s.directToSegment(batch)
+	err := s.writeLocked(database.WithoutBarrier(ctx), batch, pending)
+	if seg != nil {
+		o := written
+		if err != nil {
+			o = rolledBack
+		}
+		err = seg.done(err, o)
+	}
+	if err != nil {
+		// Pending records that were written all the same are found by
+		// commitDirect (journalApplied).
 		return err
 	}
 	if len(pending) > 0 {

@@ -18,7 +18,8 @@ import (
 // leftovers, so that their jobs find their documents, in a segment or in
 // a file of their own.
 func TestLateCommit(t *testing.T) {
-	r, svc, docs := newSegmentBatch(t, 5)
+	r := newSegmentRig(t, database.Postgres)
+	svc, docs := newSegmentBatch(t, r, 5)
 	doc := paddedDoc(50, 2*DefaultSmallDocument)
 	j, err := svc.IPP().PrintJob(t.Context(), ipp.JobRequest{Queue: "secure", User: "alice", Name: "late",
 		Document: ipp.DocumentInfo{Format: "application/octet-stream"}}, bytes.NewReader(doc))

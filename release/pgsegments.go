@@ -26,7 +26,9 @@ import (
 // the two may leave committed jobs whose documents never reached the
 // disk; their clients were not answered, and start-up finds them by
 // reading every document of the newest segment (unwritten), and ends
-// them as it ends a job whose file is missing (recover).
+// them as it ends a job whose file is missing (recover). On SQLite the
+// journal's direct batches place their documents the same way
+// (directToSegment).
 
 // segmentBatch is the fewest small documents that go to a segment: with
 // fewer, a second fsync beside PostgreSQL's cost more than TOAST saved
@@ -70,10 +72,24 @@ func (s *Service) startDocSegments(ctx context.Context) error {
 
 // placed is a batch's documents appended to a segment, being synced.
 type placed struct {
-	segs *docSegments
 	jobs []*Job
 	sync chan error
 	log  *slog.Logger
+	// failed is the writer's mark, set in done when a sync fails or an
+	// outcome is unknown; release ends the hold on the writer taken
+	// before the append. Whoever holds the writer guards failed.
+	failed  *bool
+	release func()
+}
+
+// smallDocs returns the sealed small documents of batch and their jobs.
+func smallDocs(batch []*submission) (docs [][]byte, jobs []*Job) {
+	for _, sub := range batch {
+		if sub.doc.sealed != nil {
+			docs, jobs = append(docs, *sub.doc.sealed), append(jobs, sub.job)
+		}
+	}
+	return docs, jobs
 }
 
 // toSegment appends the small documents of batch to the segment being
@@ -86,13 +102,7 @@ func (s *Service) toSegment(batch []*submission) *placed {
 	if sg == nil {
 		return nil
 	}
-	var docs [][]byte
-	var jobs []*Job
-	for _, sub := range batch {
-		if sub.doc.sealed != nil {
-			docs, jobs = append(docs, *sub.doc.sealed), append(jobs, sub.job)
-		}
-	}
+	docs, jobs := smallDocs(batch)
 	if len(docs) < segmentBatch {
 		return nil
 	}
@@ -101,9 +111,20 @@ func (s *Service) toSegment(batch []*submission) *placed {
 		sg.mu.Unlock()
 		return nil
 	}
-	locs, err := sg.w.Append(docs)
-	if err != nil {
+	p := s.place(sg.w, docs, jobs)
+	if p == nil {
 		sg.mu.Unlock()
+		return nil
+	}
+	p.failed, p.release = &sg.failed, sg.mu.Unlock
+	return p
+}
+
+// place appends docs to w, which the caller holds, points jobs at them
+// and starts their sync; nil, the jobs left alone, if the append fails.
+func (s *Service) place(w *spool.SegmentWriter, docs [][]byte, jobs []*Job) *placed {
+	locs, err := w.Append(docs)
+	if err != nil {
 		// The next append starts a new segment; these go to the database.
 		s.log.Warn("release: append documents to a spool segment; the batch keeps them in the database", "err", err)
 		return nil
@@ -111,8 +132,8 @@ func (s *Service) toSegment(batch []*submission) *placed {
 	for i, j := range jobs {
 		pointAt(j, locs[i])
 	}
-	p := &placed{segs: sg, jobs: jobs, sync: make(chan error, 1), log: s.log}
-	pending := sg.w.Unsynced()
+	p := &placed{jobs: jobs, sync: make(chan error, 1), log: s.log}
+	pending := w.Unsynced()
 	hook := s.beforeSegmentSync
 	go func() {
 		if hook != nil {
@@ -136,6 +157,9 @@ const (
 	// unknown: the connection was lost while the statement ran, which
 	// PostgreSQL may still commit.
 	unknown
+	// rolledBack: SQLite's transaction failed, and was rolled back unless
+	// its COMMIT failed after it landed (committedAnyway finds out).
+	rolledBack
 )
 
 // done waits for the sync and returns the batch's outcome: the
@@ -144,20 +168,24 @@ const (
 // if tried again; a sync that failed, or an outcome unknown, stops the
 // segments.
 func (p *placed) done(err error, o outcome) error {
-	defer p.segs.mu.Unlock()
+	defer p.release()
 	serr := <-p.sync
-	if (serr != nil || o == unknown) && !p.segs.failed {
-		p.segs.failed = true
+	if (serr != nil || o == unknown) && !*p.failed {
+		*p.failed = true
 		p.log.Warn("release: small documents stay in the database until printgate restarts: a spool segment's sync failed, or a batch's outcome is unknown",
 			"sync_err", serr, "err", err)
 	}
-	if o == notWritten {
+	switch {
+	case o == written && serr != nil:
+		return fmt.Errorf("%w: the documents' segment did not sync: %w", errUnsynced, serr)
+	case o == rolledBack && serr != nil:
+		// Jobs that may exist point at documents that may not: nobody
+		// can tell their clients, and they must not be written again.
+		return fmt.Errorf("%w: the batch failed (%w) and its documents' segment did not sync: %w", errUnsynced, err, serr)
+	case o == notWritten || o == rolledBack:
 		for _, j := range p.jobs {
 			j.DocInDB, j.DocSegment, j.DocOffset, j.DocLength = true, 0, 0, 0
 		}
-	}
-	if o == written && serr != nil {
-		return fmt.Errorf("%w: the documents' segment did not sync: %w", errUnsynced, serr)
 	}
 	return err
 }

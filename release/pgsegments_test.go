@@ -3,8 +3,10 @@ package release
 import (
 	"bytes"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -16,42 +18,56 @@ import (
 	"github.com/printgate/printgate/release/spool"
 )
 
-// segmentRig is a service on PostgreSQL whose spool and database outlive
-// it, so that a test can start another on them, as after a crash.
+// segmentRig is a service whose spool and database outlive it, so that
+// a test can start another on them, as after a crash. On SQLite its
+// service journals (the journal's direct batches put their documents in
+// segments); on PostgreSQL the committer does.
 type segmentRig struct {
-	t     *testing.T
-	db    *database.DB
-	spool *spool.Spool
-	dir   string
-	gate  *gate
+	t       *testing.T
+	db      *database.DB
+	spool   *spool.Spool
+	dir     string
+	journal string
+	gate    *gate
 }
 
-func newSegmentRig(t *testing.T) *segmentRig {
+// eachSegmentDB runs test on a rig on each database.
+func eachSegmentDB(t *testing.T, test func(t *testing.T, r *segmentRig)) {
+	for _, d := range []database.Dialect{database.SQLite, database.Postgres} {
+		t.Run(string(d), func(t *testing.T) { test(t, newSegmentRig(t, d)) })
+	}
+}
+
+func newSegmentRig(t *testing.T, d database.Dialect) *segmentRig {
 	t.Helper()
-	db := openPostgres(t, testenv.Postgres(t))
-	if err := audit.Migrate(t.Context(), db); err != nil {
+	r := &segmentRig{t: t, dir: t.TempDir(), gate: &gate{}}
+	if d == database.Postgres {
+		r.db = openPostgres(t, testenv.Postgres(t))
+	} else {
+		r.db, r.journal = openSQLite(t), t.TempDir()
+	}
+	if err := audit.Migrate(t.Context(), r.db); err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	sp, err := spool.Open(dir, spool.GenerateKey())
+	sp, err := spool.Open(r.dir, spool.GenerateKey())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sp.Close() })
-	return &segmentRig{t: t, db: db, spool: sp, dir: dir, gate: &gate{}}
+	r.spool = sp
+	return r
 }
 
 // newSegmentBatch starts a service on a new rig and commits there one
 // batch of n small documents (batch), every one of them accepted.
-func newSegmentBatch(t *testing.T, n int) (*segmentRig, *Service, map[int64][]byte) {
+func newSegmentBatch(t *testing.T, r *segmentRig, n int) (*Service, map[int64][]byte) {
 	t.Helper()
-	r := newSegmentRig(t)
 	svc := r.start(nil)
 	docs, errs := r.batch(svc, n, 0)
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	return r, svc, docs
+	return svc, docs
 }
 
 // start starts a service on the rig; syncFails, unless nil, is what the
@@ -70,7 +86,7 @@ func (r *segmentRig) service(syncFails error) *Service {
 	r.t.Helper()
 	svc, err := New(Options{DB: r.db, Spool: r.spool, Audit: audit.New(r.db, audit.Options{Key: bytes.Repeat([]byte{7}, 32)}),
 		DatabaseID: "TESTDATABASE0003", SweepEvery: time.Hour, BeforeCommit: r.gate.beforeCommit,
-		Queues: []Queue{{Name: "secure", Mode: Hold}}})
+		JournalDir: r.journal, Queues: []Queue{{Name: "secure", Mode: Hold}}})
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -84,7 +100,8 @@ func (r *segmentRig) service(syncFails error) *Service {
 
 // batch holds the committer on one job while n more queue behind it, so
 // that they go as one batch, and returns the n jobs' documents by job
-// and their submissions' errors.
+// and their submissions' errors. On SQLite a batch of directBatch or
+// more goes straight to the database (commitDirect), not to the journal.
 func (r *segmentRig) batch(svc *Service, n, from int) (map[int64][]byte, []error) {
 	t := r.t
 	t.Helper()
@@ -140,56 +157,78 @@ func (r *segmentRig) where(docs map[int64][]byte) map[int64]int64 {
 	return out
 }
 
-// TestSegmentsPostgres: on PostgreSQL a batch of seven small documents
-// goes to a spool segment, not to job_documents, and reads back; a
-// segment no held job points into any more goes at the next sweep; a
-// batch of one keeps its document in the database.
-func TestSegmentsPostgres(t *testing.T) {
-	r, svc, docs := newSegmentBatch(t, 7)
-	segs := map[int64]bool{}
-	for id, seg := range r.where(docs) {
-		if seg == 0 {
-			t.Errorf("job %d of a batch of seven: its document in the database, want a segment", id)
+// TestSegmentsCommitted: a batch of eight small documents goes to a
+// spool segment, not to job_documents, and reads back (on SQLite a batch
+// the journal's committer writes straight to the database); a segment no
+// held job points into any more goes at the next sweep.
+func TestSegmentsCommitted(t *testing.T) {
+	eachSegmentDB(t, func(t *testing.T, r *segmentRig) {
+		svc, docs := newSegmentBatch(t, r, directBatch)
+		segs := map[int64]bool{}
+		for id, seg := range r.where(docs) {
+			if seg == 0 {
+				t.Errorf("job %d of a batch of eight: its document in the database, want a segment", id)
+			}
+			segs[seg] = true
 		}
-		segs[seg] = true
-	}
-	var rows int64
-	if err := r.db.Table("job_documents").Count(&rows).Error; err != nil {
-		t.Fatal(err)
-	}
-	if rows != 1 { // the job that held the committer, alone in its batch
-		t.Errorf("%d documents in job_documents, want 1", rows)
-	}
-	checkSegmentDocs(t, svc, docs)
-
-	// The first batch's jobs end; a second batch starts another segment.
-	for id := range docs {
-		if _, err := svc.IPP().CancelJob(t.Context(), ipp.JobTarget{Queue: "secure", User: "alice", ID: int(id)}); err != nil {
+		var rows int64
+		if err := r.db.Table("job_documents").Where("job_id IN ?", slices.Collect(maps.Keys(docs))).Count(&rows).Error; err != nil {
 			t.Fatal(err)
 		}
-	}
-	more, errs := r.batch(svc, 4, 100)
-	if len(errs) > 0 {
-		t.Fatal(errs)
-	}
-	if err := svc.SweepOnce(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	on, err := r.spool.Segments(svc.docPrefix)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for seg := range segs {
-		if _, ok := on[uint64(seg)]; ok {
-			t.Errorf("segment %d stayed after its every job ended", seg)
+		if rows != 0 {
+			t.Errorf("%d of the batch's documents in job_documents, want none", rows)
+		}
+		checkSegmentDocs(t, svc, docs)
+
+		// Every job ends (on SQLite the journal's applier may have put
+		// the document of the job that held the committer beside the
+		// batch's); a second batch starts another segment.
+		var held []int64
+		if err := r.db.Model(&Job{}).Where("state = ?", StateHeld).Pluck("id", &held).Error; err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range held {
+			if _, err := svc.IPP().CancelJob(t.Context(), ipp.JobTarget{Queue: "secure", User: "alice", ID: int(id)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		more, errs := r.batch(svc, directBatch, 100)
+		if len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		if err := svc.SweepOnce(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		on, err := r.spool.Segments(svc.docPrefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for seg := range segs {
+			if _, ok := on[uint64(seg)]; ok {
+				t.Errorf("segment %d stayed after its every job ended", seg)
+			}
+		}
+		for id, seg := range r.where(more) {
+			if _, ok := on[uint64(seg)]; !ok {
+				t.Errorf("job %d's segment %d is gone", id, seg)
+			}
+		}
+		checkSegmentDocs(t, svc, more)
+	})
+}
+
+// TestSegmentsSmallBatch: a batch of fewer than segmentBatch small
+// documents keeps them in the database, where one fsync beside the
+// database's would cost more than it saves (PostgreSQL's committer).
+func TestSegmentsSmallBatch(t *testing.T) {
+	r := newSegmentRig(t, database.Postgres)
+	svc, docs := newSegmentBatch(t, r, segmentBatch-1)
+	for id, seg := range r.where(docs) {
+		if seg != 0 {
+			t.Errorf("job %d of a batch of %d: in segment %d, want the database", id, segmentBatch-1, seg)
 		}
 	}
-	for id, seg := range r.where(more) {
-		if _, ok := on[uint64(seg)]; !ok {
-			t.Errorf("job %d's segment %d is gone", id, seg)
-		}
-	}
-	checkSegmentDocs(t, svc, more)
+	checkSegmentDocs(t, svc, docs)
 }
 
 // TestSegmentsUnwritten: a crash kept two documents of the last batch out
@@ -197,36 +236,38 @@ func TestSegmentsPostgres(t *testing.T) {
 // next start ends those two jobs as missing their document, and keeps
 // the others, which read back.
 func TestSegmentsUnwritten(t *testing.T) {
-	r, svc, docs := newSegmentBatch(t, 5)
-	svc.Close()
-	var lost []Job
-	if err := r.db.Omit("password_hash").Where("doc_segment = (SELECT max(doc_segment) FROM jobs)").
-		Order("doc_offset DESC").Limit(2).Find(&lost).Error; err != nil || len(lost) != 2 {
-		t.Fatalf("the newest segment's last two jobs: %v, %v", lost, err)
-	}
-	for _, j := range lost {
-		f, err := os.OpenFile(filepath.Join(r.dir, spool.SegmentName(svc.docPrefix, uint64(j.DocSegment))), os.O_WRONLY, 0)
-		if err != nil {
-			t.Fatal(err)
+	eachSegmentDB(t, func(t *testing.T, r *segmentRig) {
+		svc, docs := newSegmentBatch(t, r, directBatch)
+		svc.Close()
+		var lost []Job
+		if err := r.db.Omit("password_hash").Where("doc_segment = (SELECT max(doc_segment) FROM jobs) AND id IN ?", slices.Collect(maps.Keys(docs))).
+			Order("doc_offset DESC").Limit(2).Find(&lost).Error; err != nil || len(lost) != 2 {
+			t.Fatalf("the newest segment's last two jobs of the batch: %v, %v", lost, err)
 		}
-		if _, err := f.WriteAt(make([]byte, j.DocLength), j.DocOffset); err != nil {
-			t.Fatal(err)
+		for _, j := range lost {
+			f, err := os.OpenFile(filepath.Join(r.dir, spool.SegmentName(svc.docPrefix, uint64(j.DocSegment))), os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.WriteAt(make([]byte, j.DocLength), j.DocOffset); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+			delete(docs, j.ID)
 		}
-		f.Close()
-		delete(docs, j.ID)
-	}
 
-	svc = r.start(nil)
-	for _, j := range lost {
-		var now Job
-		if err := r.db.Omit("password_hash").Take(&now, j.ID).Error; err != nil {
-			t.Fatal(err)
+		svc = r.start(nil)
+		for _, j := range lost {
+			var now Job
+			if err := r.db.Omit("password_hash").Take(&now, j.ID).Error; err != nil {
+				t.Fatal(err)
+			}
+			if now.State != StateAborted || now.Reason != "document-missing" {
+				t.Errorf("job %d, its document unwritten: %s (%s), want aborted (document-missing)", j.ID, now.State, now.Reason)
+			}
 		}
-		if now.State != StateAborted || now.Reason != "document-missing" {
-			t.Errorf("job %d, its document unwritten: %s (%s), want aborted (document-missing)", j.ID, now.State, now.Reason)
-		}
-	}
-	checkSegmentDocs(t, svc, docs)
+		checkSegmentDocs(t, svc, docs)
+	})
 }
 
 // TestSegmentsWrongKey: started with another master key (a wrong
@@ -234,7 +275,8 @@ func TestSegmentsUnwritten(t *testing.T) {
 // and so says nothing of its documents: their jobs stay held, and read
 // back once the right key is back.
 func TestSegmentsWrongKey(t *testing.T) {
-	r, svc, docs := newSegmentBatch(t, 5)
+	r := newSegmentRig(t, database.Postgres)
+	svc, docs := newSegmentBatch(t, r, 5)
 	svc.Close()
 	right := r.spool
 	wrong, err := spool.Open(r.dir, spool.GenerateKey())
@@ -261,27 +303,28 @@ func TestSegmentsWrongKey(t *testing.T) {
 // hear that the outcome is unknown, and later batches keep their
 // documents in the database.
 func TestSegmentsSyncFails(t *testing.T) {
-	r := newSegmentRig(t)
-	svc := r.start(errors.New("disk gone"))
-	_, errs := r.batch(svc, 4, 0)
-	if len(errs) != 4 {
-		t.Fatalf("%d of 4 clients heard of the failed sync, want all: %v", len(errs), errs)
-	}
-	for _, err := range errs {
-		if !errors.Is(err, errUnsynced) {
-			t.Errorf("a client of the failed sync heard %v, want the outcome unknown", err)
+	eachSegmentDB(t, func(t *testing.T, r *segmentRig) {
+		svc := r.start(errors.New("disk gone"))
+		_, errs := r.batch(svc, directBatch, 0)
+		if len(errs) != directBatch {
+			t.Fatalf("%d of %d clients heard of the failed sync, want all: %v", len(errs), directBatch, errs)
 		}
-	}
-	docs, errs := r.batch(svc, 4, 100)
-	if len(errs) > 0 {
-		t.Fatal(errs)
-	}
-	for id, seg := range r.where(docs) {
-		if seg != 0 {
-			t.Errorf("job %d after a failed sync: in segment %d, want the database", id, seg)
+		for _, err := range errs {
+			if !errors.Is(err, errUnsynced) {
+				t.Errorf("a client of the failed sync heard %v, want the outcome unknown", err)
+			}
 		}
-	}
-	checkSegmentDocs(t, svc, docs)
+		docs, errs := r.batch(svc, directBatch, 100)
+		if len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		for id, seg := range r.where(docs) {
+			if seg != 0 {
+				t.Errorf("job %d after a failed sync: in segment %d, want the database", id, seg)
+			}
+		}
+		checkSegmentDocs(t, svc, docs)
+	})
 }
 
 // checkSegmentDocs reads back each of docs' jobs' documents.

@@ -138,6 +138,28 @@ func (s *Service) moveToSegments(batch []pendingRecord) error {
 	return nil
 }
 
+// directToSegment is toSegment for a batch that commitDirect writes: its
+// small documents go to the applier's segment writer, which commitDirect
+// holds (jn.applying) until the batch's clients are answered, so that
+// a crash can keep out of the disk only the documents of the last batch
+// appended (unwritten). The journal never holds them: their segment is
+// synced beside the database's log before the clients hear of it.
+func (s *Service) directToSegment(batch []*submission) *placed {
+	jn := s.journal
+	if jn == nil || jn.segs == nil || jn.segsFailed {
+		return nil
+	}
+	docs, jobs := smallDocs(batch)
+	if len(docs) < segmentBatch {
+		return nil
+	}
+	p := s.place(jn.segs, docs, jobs)
+	if p != nil {
+		p.failed, p.release = &jn.segsFailed, func() {}
+	}
+	return p
+}
+
 // errSegmentsUnsynced stops the journal's retirement for good once a
 // segment's sync failed: a later sync that succeeds would not vouch for
 // the pages the failed one dropped.

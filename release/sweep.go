@@ -81,7 +81,10 @@ func (s *Service) SweepOnce(ctx context.Context) error {
 	if err := s.purgeFinished(ctx); err != nil {
 		return err
 	}
-	if s.segs != nil {
+	if s.segs != nil || s.journal != nil && s.journal.segs != nil {
+		// On SQLite the applier sweeps too, but only while it applies:
+		// a busy server's batches go straight to the database, their
+		// documents to segments all the same (directToSegment).
 		return s.sweepSegments(ctx)
 	}
 	return nil
