@@ -180,3 +180,45 @@ func TestOneLine(t *testing.T) {
 		}
 	}
 }
+
+// stallingWriter blocks its first Write until released, and records every
+// Write.
+type stallingWriter struct {
+	first   chan struct{}
+	release chan struct{}
+	writes  []string
+}
+
+func (w *stallingWriter) Write(p []byte) (int, error) {
+	if len(w.writes) == 0 {
+		close(w.first)
+		<-w.release
+	}
+	w.writes = append(w.writes, string(p))
+	return len(p), nil
+}
+
+// TestLinesBatched: lines that queued while the writer was busy go out
+// together, in fewer writes than lines, each write whole lines.
+func TestLinesBatched(t *testing.T) {
+	w := &stallingWriter{first: make(chan struct{}), release: make(chan struct{})}
+	l := New(w, Options{})
+	m := moves()[0]
+	l.JobMoved(m)
+	<-w.first // the first line is being written; the next 100 queue
+	for range 100 {
+		l.JobMoved(m)
+	}
+	close(w.release)
+	l.Close()
+	lines := 0
+	for _, s := range w.writes {
+		if !strings.HasSuffix(s, "\n") {
+			t.Errorf("a write ends inside a line: %q", s)
+		}
+		lines += strings.Count(s, "\n")
+	}
+	if lines != 101 || len(w.writes) > 3 {
+		t.Errorf("%d lines in %d writes; want 101 lines in at most 3", lines, len(w.writes))
+	}
+}

@@ -268,3 +268,43 @@ func TestSegmentSyncWhileAppending(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSegmentAppendChunks: one Append of more than appendChunk writes its
+// documents end to end in several writes, each where its documents' places
+// say, and every one reads back.
+func TestSegmentAppendChunks(t *testing.T) {
+	s := newTestSpool(t)
+	w, err := s.NewSegmentWriter("db-", 0, 8<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	sizes := make([]int, 40)
+	for i := range sizes {
+		sizes[i] = 20<<10 + i*97 // 800 KiB in all: four writes or more
+	}
+	docs, sealed := sealN(t, s, sizes...)
+	for round := range 2 { // the second reuses the writer's buffer
+		locs, err := w.Append(sealed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, l := range locs {
+			if i > 0 && l.Offset != locs[i-1].Offset+locs[i-1].Length {
+				t.Errorf("round %d: document %d at %d, want right after the one before it (%+v)", round, i, l.Offset, locs[i-1])
+			}
+			r, err := s.OpenInSegment(docs[i].Name, docs[i].WrappedKey, "db-", l)
+			if err != nil {
+				t.Fatalf("round %d, document %d: %v", round, i, err)
+			}
+			got, err := io.ReadAll(r)
+			r.Close()
+			if err != nil || !bytes.Equal(got, payload(sizes[i])) {
+				t.Errorf("round %d, document %d: read back %d bytes, %v", round, i, len(got), err)
+			}
+		}
+	}
+	if ns, err := s.Segments("db-"); err != nil || ns[1] != 2*int64(len(bytes.Join(sealed, nil))) {
+		t.Errorf("Segments = %v, %v; want one, as long as both rounds", ns, err)
+	}
+}
