@@ -19,10 +19,11 @@
 #         an fsync; one fsync per document at 1 client, a group fsync at 8
 #         and 32, and once without fsync at 8 clients), and for the 10 MB
 #         document `dd bs=1M conv=fsync` of the same file onto the same
-#         disk, as many at once as there are clients. Before a run of the
-#         10 KB document, BENCH_WARMUP jobs at the run's concurrency warm
-#         each freshly started server, uncounted (recorded as part
-#         "warmup": a cold server's first jobs, reported apart).
+#         disk, as many at once as there are clients. A run of the 10 KB
+#         document on a freshly started server begins with BENCH_WARMUP
+#         jobs on the run's own connections (printgate-load --warmup),
+#         uncounted and recorded as part "warmup": a cold server's and a
+#         new client's first jobs, reported apart.
 # deep    A deep queue: CUPS and printgate on each database are filled with
 #         BENCH_FILL_JOBS held jobs; Get-Jobs with six attributes is timed
 #         (BENCH_ROUNDS rounds of BENCH_GETJOBS requests); then
@@ -376,11 +377,19 @@ load() {
 		"$(json_num per_s "$line")" "$(json_num p50 "$line")" "$(json_num p99 "$line")" "$(hwm_kb "$pid")" \
 		"$(json_num errors "$line")" "$(json_num ok "$line")" "$returned" >>"$results"
 	log "$kind $server $doc c=$clients round $round: $(json_num per_s "$line")/s p99 $(json_num p99 "$line") ms, errors $(json_num errors "$line")"
+	if [[ $line == *'"warmup":'* ]]; then
+		# --warmup's first answers, last in the line: a row of their own.
+		local w=${line#*\"warmup\":}
+		printf 'warmup\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t-\n' "$server" "$doc" "$clients" "$round" \
+			"$(json_num per_s "$w")" "$(json_num p50 "$w")" "$(json_num p99 "$w")" "$(hwm_kb "$pid")" \
+			"$(json_num errors "$w")" "$(json_num ok "$w")" >>"$results"
+	fi
 }
 
-# submit kind server doc clients round jobs: Print-Job of doc, jobs times.
+# submit kind server doc clients round jobs [ARGS...]: Print-Job of doc,
+# jobs times; ARGS go to printgate-load.
 submit() {
-	load "$1" "$2" "$3" "$4" "$5" --document "$work/doc-$3.pdf" --jobs "$6" --user-name bench
+	load "$1" "$2" "$3" "$4" "$5" --document "$work/doc-$3.pdf" --jobs "$6" --user-name bench "${@:7}"
 }
 
 # run_dd clients jobs round: jobs copies of the 10 MB PDF by
@@ -439,11 +448,13 @@ if part submit; then
 					fi
 					start_server "$server" "$server-run" "$clients"
 					# A server is measured warm, as an office's has long
-					# been; its cold first jobs are reported apart.
+					# been: the first answers, on the same connections,
+					# are reported apart (the cold start).
 					if [[ $doc == 10KB ]] && ((warmup > 0)); then
-						submit warmup "$server" "$doc" "$clients" "$r" "$warmup"
+						submit submit "$server" "$doc" "$clients" "$r" "$jobs" --warmup "$warmup"
+					else
+						submit submit "$server" "$doc" "$clients" "$r" "$jobs"
 					fi
-					submit submit "$server" "$doc" "$clients" "$r" "$jobs"
 					stop_server "$server"
 				done
 			done
@@ -648,7 +659,7 @@ function submit_tables(    d, c, docs, cl, label, s, i, b, cu, ce) {
 	print ""
 	printf "### Held submissions, empty queue\n\n"
 	printf "Medians of %d round%s: %d jobs per run of the one-page 10 KB PDF, %d of the 10 MB one, each run on a freshly started server with an empty queue (PostgreSQL: a fresh database)%s. jobs/s; for the 10 MB document, MB/s is ten times jobs/s. ×CUPS above 1 is better. The ceiling is `printgate-ceiling` (DARE encryption, SHA-256, append to one segment file, answer after an fsync: one per document at 1 client, a group fsync at 8 and 32); dd is `dd bs=1M conv=fsync` of the same 10 MB PDF into new files on the same disk, as many at once as there are clients.\n\n", rounds, rounds == 1 ? "" : "s", small, large, \
-		(warmup > 0 ? sprintf(", which %d uncounted jobs of the 10 KB PDF at the run'"'"'s concurrency warmed first (their figures are in the cold-start table below)", warmup) : "")
+		(warmup > 0 ? sprintf("; a run of the 10 KB PDF counted the jobs answered after its first %d, which the same client sent on the same connections (their figures are in the cold-start table below)", warmup) : "")
 	print "| document | clients | CUPS | printgate SQLite | ×CUPS | of ceiling | printgate PostgreSQL | ×CUPS | of ceiling | ceiling | dd conv=fsync |"
 	print "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 	split("10KB 10MB", docs, " "); split("1 8 32", cl, " ")
@@ -689,7 +700,7 @@ function submit_tables(    d, c, docs, cl, label, s, i, b, cu, ce) {
 # cold_table: the uncounted warm-up runs, the first jobs of cold servers.
 function cold_table(    c, cl) {
 	print ""
-	printf "Cold start: the %d uncounted jobs of the 10 KB PDF that warmed each freshly started server before the run above, medians of the rounds. A run'"'"'s clients all begin at once, so at 32 clients the first wave of 32 jobs meets a process that has served nothing yet (its heap, its goroutines'"'"' stacks and its database statements not yet grown or prepared) and a client that has just opened its 32 connections%s.\n\n", warmup, \
+	printf "Cold start: the first %d answers of each run of the 10 KB PDF above, not counted there, medians of the rounds. A run'"'"'s clients all begin at once, so at 32 clients the first wave of 32 jobs meets a process that has served nothing yet (its heap, its goroutines'"'"' stacks and its database statements not yet grown or prepared) and a client that has just started and opened its 32 connections (the ceiling'"'"'s first wave is as slow)%s.\n\n", warmup, \
 		(32 > small / 100 ? sprintf("; in a run of %d jobs that wave alone is more than the slowest 1 %%", small) : "")
 	print "| clients | p99 ms CUPS | p99 ms SQLite | p99 ms PostgreSQL | p99 ms ceiling | jobs/s CUPS | jobs/s SQLite | jobs/s PostgreSQL | jobs/s ceiling |"
 	print "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"

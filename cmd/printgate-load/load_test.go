@@ -225,6 +225,18 @@ func TestAgainstPrintgate(t *testing.T) {
 			t.Errorf("output shows the PIN or the device token:\n%s", out)
 		}
 	})
+	t.Run("warm-up", func(t *testing.T) {
+		code, s, out := runLoad(t, nil, target, "--generate-pdf=10KB", "--warmup=10", "--jobs=20", "--concurrency=4", "--user-name=alice")
+		if code != 0 || s.Requested != 20 || s.OK != 20 || s.Warmup == nil || s.Warmup.Requested != 10 || s.Warmup.OK != 10 || s.Warmup.PerSecond <= 0 {
+			t.Fatalf("exit %d, summary %+v, warm-up %+v\n%s", code, s, s.Warmup, out)
+		}
+		// make bench reads the counted figures as the first of their
+		// names in the RESULT line, and the warm-up's after "warmup".
+		result := out[strings.Index(out, "RESULT "):]
+		if w := strings.Index(result, `"warmup":`); w < 0 || strings.Index(result, `"per_s"`) > w || !strings.Contains(result[w:], `"per_s"`) {
+			t.Errorf("the warm-up's figures are not last in %s", result)
+		}
+	})
 	t.Run("wrong PIN", func(t *testing.T) {
 		env := map[string]string{envPIN: "9731"}
 		code, s, out := runLoad(t, env, target, "--generate-pdf=10KB", "--jobs=2",

@@ -67,12 +67,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		deadline = time.Now().Add(o.duration)
 	}
 
-	rec := newRecorder()
+	ph := newPhases(o.warmup)
 	var (
 		mu  sync.Mutex
 		ids []int
 	)
-	parallel(ctx, o.concurrency, o.jobs, deadline, func(n int) {
+	count := o.jobs
+	if count > 0 {
+		count += o.warmup
+	}
+	parallel(ctx, o.concurrency, count, deadline, func(n int) {
 		began := time.Now()
 		var out outcome
 		if o.op == opGetJobs {
@@ -80,7 +84,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		} else {
 			out = client.printJob(ctx, doc, n)
 		}
-		rec.add(began, out)
+		ph.add(began, out)
 		if o.releaseAPI != nil && out.key == "" && out.jobID > 0 {
 			mu.Lock()
 			ids = append(ids, out.jobID)
@@ -88,8 +92,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		}
 	})
 	s := summary{Op: o.op, Target: o.target.String(), Concurrency: o.concurrency, DocumentBytes: doc.size,
-		phase: rec.summarize(o.jobs, o.op == opGetJobs)}
-	details := rec.details
+		phase: ph.counted.summarize(o.jobs, o.op == opGetJobs)}
+	details := ph.counted.details
+	if o.warmup > 0 {
+		w := ph.warm.summarize(o.warmup, o.op == opGetJobs)
+		s.Warmup = &w
+		for k, v := range ph.warm.details {
+			details["warmup "+k] = v
+		}
+	}
 
 	if o.releaseAPI != nil && ctx.Err() == nil {
 		rel := releasePhase(ctx, o, hc, ids)
@@ -103,7 +114,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		fmt.Fprintf(stderr, "printgate-load: %v\n", err)
 		return 1
 	}
-	if s.Errors > 0 || (s.Release != nil && s.Release.Errors > 0) || s.OK == 0 {
+	if s.Errors > 0 || (s.Warmup != nil && s.Warmup.Errors > 0) || (s.Release != nil && s.Release.Errors > 0) || s.OK == 0 {
 		return 1
 	}
 	return 0

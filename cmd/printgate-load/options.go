@@ -38,6 +38,7 @@ type options struct {
 	user        string // HTTP Basic user, "" for none
 	password    string
 	jobs        int
+	warmup      int // answers before the counted ones, reported apart
 	concurrency int
 	duration    time.Duration
 	timeout     time.Duration
@@ -90,6 +91,7 @@ func parseOptions(args []string, stderr io.Writer, getenv func(string) string) (
 	fs.StringVar(&passwordFlag, "password", "", "HTTP Basic password (visible in ps: prefer --password-file or $"+envPassword+")")
 	fs.StringVar(&passwordFile, "password-file", "", "file whose first line is the HTTP Basic password")
 	fs.IntVar(&o.jobs, "jobs", 0, "number of requests to send (0: until --duration ends)")
+	fs.IntVar(&o.warmup, "warmup", 0, "first send this many requests on the same connections, not counted: the first answers are reported apart, as \"warmup\"")
 	fs.IntVar(&o.concurrency, "concurrency", 1, "requests in flight at once")
 	fs.DurationVar(&o.duration, "duration", 0, "stop starting requests after this long (0: after --jobs)")
 	fs.DurationVar(&o.timeout, "timeout", time.Minute, "limit for one request")
@@ -127,8 +129,8 @@ func parseOptions(args []string, stderr io.Writer, getenv func(string) string) (
 		bad("--target: %v", err)
 	}
 	o.target = u
-	if o.jobs < 0 || o.duration < 0 {
-		bad("--jobs and --duration must not be negative")
+	if o.jobs < 0 || o.duration < 0 || o.warmup < 0 {
+		bad("--jobs, --duration and --warmup must not be negative")
 	}
 	if o.jobs == 0 && o.duration == 0 {
 		bad("give --jobs or --duration: a run must be bounded")

@@ -24,6 +24,42 @@ type recorder struct {
 	latency  []time.Duration   // of successful requests
 	minJobs  int               // job groups in Get-Jobs replies
 	maxJobs  int
+	// fixedStart: start was set when the warm-up ended (phases), and
+	// requests that began before it do not move it.
+	fixedStart bool
+}
+
+// phases records the first warm answers in warm and the others in
+// counted, whose clock starts at the last warm-up answer: the counted
+// requests run on connections and in a process that are no longer new,
+// and in flight at the rate they will keep.
+type phases struct {
+	mu            sync.Mutex
+	n, warmN      int
+	warm, counted *recorder
+}
+
+func newPhases(warmN int) *phases {
+	return &phases{warmN: warmN, warm: newRecorder(), counted: newRecorder()}
+}
+
+// add records a request that started at began and ended now.
+func (p *phases) add(began time.Time, o outcome) {
+	// Held throughout, so that no counted answer is recorded before
+	// the clock's start is.
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.n++
+	if p.n > p.warmN {
+		p.counted.add(began, o)
+		return
+	}
+	p.warm.add(began, o)
+	if p.n == p.warmN {
+		p.counted.mu.Lock()
+		p.counted.start, p.counted.fixedStart = time.Now(), true
+		p.counted.mu.Unlock()
+	}
 }
 
 func newRecorder() *recorder {
@@ -35,7 +71,7 @@ func (r *recorder) add(began time.Time, o outcome) {
 	now := time.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.start.IsZero() || began.Before(r.start) {
+	if r.start.IsZero() || !r.fixedStart && began.Before(r.start) {
 		r.start = began
 	}
 	if now.After(r.end) {
@@ -99,6 +135,9 @@ type summary struct {
 	DocumentBytes int64  `json:"document_bytes,omitempty"`
 	phase
 	Release *phase `json:"release,omitempty"`
+	// Warmup, last in the RESULT line, is the first answers, not counted
+	// above (--warmup).
+	Warmup *phase `json:"warmup,omitempty"`
 }
 
 // summarize turns the recorder into a phase summary; requested is the
@@ -158,6 +197,9 @@ func writeReport(w io.Writer, s summary, details map[string]string) error {
 		fmt.Fprintf(&b, ", document %d bytes", s.DocumentBytes)
 	}
 	b.WriteString("\n")
+	if s.Warmup != nil {
+		writePhase(&b, "warmup", *s.Warmup)
+	}
 	writePhase(&b, s.Op, s.phase)
 	if s.Release != nil {
 		writePhase(&b, "release", *s.Release)
