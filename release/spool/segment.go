@@ -59,6 +59,8 @@ type SegmentWriter struct {
 	newName  bool
 	// buf gathers documents into one write (appendChunk).
 	buf []byte
+	// last is the turn of the Pending handed over last (Unsynced).
+	last *syncTurn
 }
 
 // appendChunk is the most Append gathers into one write: in a virtual
@@ -158,31 +160,68 @@ func (w *SegmentWriter) Sync() error { return w.Unsynced().Sync() }
 // Unsynced hands over what the next Sync would make durable, for the
 // caller to sync (Pending.Sync) while appends go on: only the calls to w
 // need the caller's lock, not the fsyncs. The segment being written
-// stays with w, to take more appends, which a later Sync covers.
+// stays with w, to take more appends, which a later Sync covers. Each
+// Pending must be synced or discarded, and syncs only after the one
+// handed over before it (so that one does not find a segment closed
+// under it, nor the other vouch for a new segment's name that is not
+// yet synced); after one failed or was discarded, the later ones fail.
 func (w *SegmentWriter) Unsynced() Pending {
-	p := Pending{s: w.s, files: w.unsynced, keep: w.f, dir: w.newName}
-	w.unsynced, w.newName = nil, false
+	turn := &syncTurn{done: make(chan struct{})}
+	p := Pending{s: w.s, files: w.unsynced, keep: w.f, dir: w.newName, before: w.last, turn: turn}
+	w.unsynced, w.newName, w.last = nil, false, turn
 	if w.f != nil {
 		w.unsynced = []*os.File{w.f}
 	}
 	return p
 }
 
+// syncTurn is a Pending's place in line: done closes once it has synced
+// or given up, and failed (set before) says which.
+type syncTurn struct {
+	done   chan struct{}
+	failed bool
+}
+
+// errEarlierSync fails a Pending whose predecessor failed.
+var errEarlierSync = errors.New("spool: an earlier sync of the segments failed")
+
 // Pending is what a SegmentWriter had appended and not yet synced.
 type Pending struct {
-	s     *Spool
-	files []*os.File
-	keep  *os.File
-	dir   bool
+	s      *Spool
+	files  []*os.File
+	keep   *os.File
+	dir    bool
+	before *syncTurn // nil for the first
+	turn   *syncTurn
 }
 
 // Discard closes p's segments no longer written, without syncing them.
 func (p Pending) Discard() {
+	p.waitTurn()
+	p.end(false)
+}
+
+// waitTurn waits for the Pending before p and reports whether it failed.
+func (p Pending) waitTurn() bool {
+	if p.before == nil {
+		return false
+	}
+	<-p.before.done
+	return p.before.failed
+}
+
+// end closes p's segments no longer written and gives the next Pending
+// its turn.
+func (p Pending) end(synced bool) error {
+	var errs []error
 	for _, f := range p.files {
 		if f != p.keep {
-			f.Close()
+			errs = append(errs, f.Close())
 		}
 	}
+	p.turn.failed = !synced
+	close(p.turn.done)
+	return errors.Join(errs...)
 }
 
 // Sync makes p durable: the data of its segments, then the directory if
@@ -190,17 +229,22 @@ func (p Pending) Discard() {
 // or not: after a failed fsync a later one would not vouch for the pages
 // the failed one dropped, so the caller must not rely on it again.
 func (p Pending) Sync() error {
+	if p.waitTurn() {
+		p.end(false)
+		return fmt.Errorf("spool: sync segments: %w", errEarlierSync)
+	}
 	var errs []error
 	for _, f := range p.files {
 		errs = append(errs, fsync.Data(f))
-		if f != p.keep {
-			errs = append(errs, f.Close())
-		}
 	}
 	if p.dir {
 		errs = append(errs, p.s.syncDir())
 	}
-	if err := errors.Join(errs...); err != nil {
+	err := errors.Join(errs...)
+	if cerr := p.end(err == nil); cerr != nil {
+		err = errors.Join(err, cerr)
+	}
+	if err != nil {
 		return fmt.Errorf("spool: sync segments: %w", err)
 	}
 	return nil

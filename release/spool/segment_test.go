@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // sealN seals n documents of the given sizes, named doc-0, doc-1, …
@@ -306,5 +307,50 @@ func TestSegmentAppendChunks(t *testing.T) {
 	}
 	if ns, err := s.Segments("db-"); err != nil || ns[1] != 2*int64(len(bytes.Join(sealed, nil))) {
 		t.Errorf("Segments = %v, %v; want one, as long as both rounds", ns, err)
+	}
+}
+
+// TestSegmentSyncsInTurn: two hands of one writer's unsynced segments,
+// the second taken after an append started a new segment, sync in the
+// order they were handed over, whichever is asked first: the second
+// closes the old segment, which the first still syncs, and vouches for
+// the new segment's name only once the first has synced its own. After a
+// hand that failed, the later ones fail.
+func TestSegmentSyncsInTurn(t *testing.T) {
+	s := newTestSpool(t)
+	w, err := s.NewSegmentWriter("db-", 0, 10<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	_, sealed := sealN(t, s, 12<<10, 12<<10, 12<<10)
+	if _, err := w.Append(sealed[:1]); err != nil {
+		t.Fatal(err)
+	}
+	first := w.Unsynced()
+	if _, err := w.Append(sealed[1:2]); err != nil { // the segment is full: a new one
+		t.Fatal(err)
+	}
+	second := w.Unsynced()
+	secondDone := make(chan error, 1)
+	go func() { secondDone <- second.Sync() }()
+	select {
+	case err := <-secondDone:
+		t.Fatalf("the second hand synced (%v) before the first", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	if err := first.Sync(); err != nil {
+		t.Errorf("the first hand: %v", err)
+	}
+	if err := <-secondDone; err != nil {
+		t.Errorf("the second hand: %v", err)
+	}
+
+	if _, err := w.Append(sealed[2:]); err != nil {
+		t.Fatal(err)
+	}
+	w.Unsynced().Discard()
+	if err := w.Sync(); !errors.Is(err, errEarlierSync) {
+		t.Errorf("a sync after a hand was discarded: %v, want %v", err, errEarlierSync)
 	}
 }
