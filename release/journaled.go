@@ -351,7 +351,7 @@ func (s *Service) settlePending(ctx context.Context, pending []pendingRecord) bo
 		jn.markApplied(pending)
 	}
 	if err != nil {
-		s.log.Warn("release: write journaled jobs before a batch; the batch goes to the journal", "jobs", len(pending), "err", err)
+		s.log.Warn("release: write the journaled jobs that a failed batch carried; they wait for the applier", "jobs", len(pending), "err", err)
 		return false
 	}
 	jn.unpend(pending)
