@@ -342,12 +342,17 @@ func (l *lexer) skipLine() {
 		l.br.Discard(4)
 		return
 	}
-	for i := 0; ; i++ {
-		if i%4096 == 4095 && l.tick() {
+	// A buffer at a time: padding in comments is common (printgate-load's
+	// own PDFs carry a kilobyte of it), and a byte at a time cost more
+	// than hashing the whole document.
+	for {
+		buf, err := l.br.Peek(max(l.br.Buffered(), 1))
+		if i := bytes.IndexAny(buf, "\r\n"); i >= 0 {
+			l.br.Discard(i + 1)
 			return
 		}
-		c, err := l.br.ReadByte()
-		if err != nil || c == '\n' || c == '\r' {
+		l.br.Discard(len(buf))
+		if err != nil || l.stop() {
 			return
 		}
 	}

@@ -132,6 +132,13 @@ func streamPDFCases() []streamPDFCase {
 		{name: "strings and comments hide nothing", count: true, pages: 2,
 			doc: buildPDF(testCatalog, pagesNode(3, 4),
 				"<< /Type /Page /T (>> endobj 2 0 obj << /Kids [\\) 3 0 R] >>) /H <3e3e> % 2 0 obj << /Kids [3 0 R] >>\n >>", testPage)},
+		{name: "a comment longer than the read buffer hides nothing", pages: 2,
+			doc: buildPDF(testCatalog, pagesNode(3, 4),
+				"<< /Type /Page %"+strings.Repeat(" 2 0 obj << /Kids [3 0 R] >> endobj", 2*pdfReadBuffer/32)+"\r>>", testPage)},
+		{name: "a comment ends at a carriage return", count: true, pages: 2,
+			doc: buildPDF(testCatalog, pagesNode(3, 4), "<< /Type /Page % >> endobj\r/Rotate 90 >>", testPage)},
+		{name: "a comment ends the document", count: true, pages: 1,
+			doc: append(buildPDF(testCatalog, pagesNode(3), testPage), "% 2 0 obj << /Kids [3 0 R 3 0 R] >>"...)},
 		{name: "a long name is none of the short ones", count: true, pages: 2,
 			doc: buildPDF(testCatalog, pagesNode(3, 4), "<< /Type /Pages"+strings.Repeat("x", 100)+" >>", testPage)},
 		// pdfcpu refuses nesting deeper than 64 (pdfMaxDepth).

@@ -118,7 +118,7 @@ func (w *SegmentWriter) Append(docs [][]byte) ([]Loc, error) {
 			}
 			at, buf = off, buf[:0]
 		}
-		buf = append(buf, d...)
+		buf = gather(buf, d)
 		locs[i] = Loc{Segment: w.n, Offset: off, Length: int64(len(d))}
 		off += int64(len(d))
 	}
@@ -130,6 +130,20 @@ func (w *SegmentWriter) Append(docs [][]byte) ([]Loc, error) {
 	}
 	w.size = off
 	return locs, nil
+}
+
+// gather appends d to buf, growing buf by doubling up to appendChunk and
+// no further, unless d alone is longer: append's own growth went past
+// appendChunk with a batch of twenty small documents or more, and a
+// buffer that large was made again for every batch (8 % of what the
+// submission path allocated at 32 clients).
+func gather(buf, d []byte) []byte {
+	if n := len(buf) + len(d); n > cap(buf) {
+		grown := make([]byte, len(buf), max(n, min(2*cap(buf), appendChunk)))
+		copy(grown, buf)
+		buf = grown
+	}
+	return append(buf, d...)
 }
 
 // write writes b at off in the segment being written.

@@ -310,6 +310,34 @@ func TestSegmentAppendChunks(t *testing.T) {
 	}
 }
 
+// TestSegmentAppendKeepsItsBuffer: once grown, the buffer that gathers a
+// batch's documents serves every later batch; a batch of thirty small
+// documents grew one past appendChunk, which was then made anew each time.
+func TestSegmentAppendKeepsItsBuffer(t *testing.T) {
+	s := newTestSpool(t)
+	w, err := s.NewSegmentWriter("db-", 0, 64<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	sizes := make([]int, 30)
+	for i := range sizes {
+		sizes[i] = 10 << 10
+	}
+	_, sealed := sealN(t, s, sizes...)
+	if _, err := w.Append(sealed); err != nil {
+		t.Fatal(err)
+	}
+	allocs := testing.AllocsPerRun(10, func() {
+		if _, err := w.Append(sealed); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 1 { // the locations returned
+		t.Errorf("Append made %.0f allocations a batch, want 1", allocs)
+	}
+}
+
 // TestSegmentSyncsInTurn: two hands of one writer's unsynced segments,
 // the second taken after an append started a new segment, sync in the
 // order they were handed over, whichever is asked first: the second
