@@ -24,10 +24,21 @@ func heldJob(i int, at time.Time) Job {
 		Pages: 4, CreatedAt: at, UpdatedAt: at, ProcessedAt: &began, CompletedAt: &done}
 }
 
+// heldSince is when insertHeld's jobs were submitted.
+func heldSince() time.Time { return time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC) }
+
+// listingOptions are the options of a service that lists insertHeld's
+// jobs: its clock a minute after them, so that its sweeper, which may
+// run at any moment, does not find them expired.
+func listingOptions() Options {
+	return Options{Queues: []Queue{{Name: "q", Mode: Hold, TTL: time.Hour}},
+		Now: func() time.Time { return heldSince().Add(time.Minute) }}
+}
+
 // insertHeld inserts n held jobs (heldJob) into db.
 func insertHeld(tb testing.TB, db *database.DB, n int) {
 	tb.Helper()
-	at := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
+	at := heldSince()
 	jobs := make([]Job, n)
 	for i := range jobs {
 		jobs[i] = heldJob(i, at.Add(time.Duration(i)*time.Second))
@@ -44,7 +55,7 @@ func insertHeld(tb testing.TB, db *database.DB, n int) {
 func TestJobsListFieldsAsked(t *testing.T) {
 	for name, db := range testDatabases(t) {
 		t.Run(name, func(t *testing.T) {
-			svc, _ := startService(t, db, Options{Queues: []Queue{{Name: "q", Mode: Hold, TTL: time.Hour}}})
+			svc, _ := startService(t, db, listingOptions())
 			insertHeld(t, db, 3)
 			all := listIPP(t, svc, ipp.JobQuery{Queue: "q", Fields: ipp.AllFields})
 			if len(all) != 3 {
@@ -88,7 +99,7 @@ func TestJobsListFieldsAsked(t *testing.T) {
 func TestJobsListOrder(t *testing.T) {
 	for name, db := range testDatabases(t) {
 		t.Run(name, func(t *testing.T) {
-			svc, _ := startService(t, db, Options{Queues: []Queue{{Name: "q", Mode: Hold, TTL: time.Hour}}})
+			svc, _ := startService(t, db, listingOptions())
 			insertHeld(t, db, 5)
 			ids := listIPP(t, svc, ipp.JobQuery{Queue: "q", Which: "all"})
 			if err := db.Model(&Job{}).Where("id IN ?", []int{ids[1].ID, ids[3].ID}).
@@ -147,7 +158,7 @@ func testDatabases(t *testing.T) map[string]*database.DB {
 // (printgate-load's Get-Jobs).
 func BenchmarkJobsListing(b *testing.B) {
 	db := openMigrated(b, "", b.TempDir())
-	svc, _ := startService(b, db, Options{Queues: []Queue{{Name: "q", Mode: Hold, TTL: time.Hour}}})
+	svc, _ := startService(b, db, listingOptions())
 	insertHeld(b, db, 10_000)
 	for _, bc := range []struct {
 		name   string
