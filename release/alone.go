@@ -33,10 +33,6 @@ var errTryLocked = errors.New("release: batch needs the transaction")
 // other writers keep moving the chain head, before it takes the lock.
 const aloneTries = 3
 
-// idBlock is how many job IDs the committer takes from the sequence at a
-// time: one round trip for 64 jobs rather than one per batch.
-const idBlock = 64
-
 // heldLimitSetting is the setting by which a statement asks the held-bytes
 // trigger to refuse what goes past the per-user limit (heldLimitCheck).
 const heldLimitSetting = "printgate.held_limit"
@@ -46,7 +42,7 @@ func (s *Service) writeAlone(ctx context.Context, all []*submission) error {
 	batch := slices.SortedStableFunc(slices.Values(all), func(a, b *submission) int {
 		return strings.Compare(a.job.Owner, b.job.Owner)
 	})
-	ids, err := s.jobIDs(ctx, len(batch))
+	ids, err := s.ids.take(ctx, len(batch))
 	if err != nil {
 		return err
 	}
@@ -195,36 +191,6 @@ func (s *Service) aloneWrites(a *audit.Alone, batch []*submission, scratch *[]by
 	if q, docs := pgDocuments(batch, scratch); q != "" {
 		a.Tail.Add(q, docs...)
 	}
-}
-
-// jobIDs returns n IDs for new jobs from the jobs' sequence, taking a
-// block ahead when the committer has too few left. Only the committer
-// calls it.
-func (s *Service) jobIDs(ctx context.Context, n int) ([]int64, error) {
-	if len(s.idsAhead) < n {
-		rows, err := s.group.DB.Statement.ConnPool.QueryContext(ctx,
-			`SELECT nextval(pg_get_serial_sequence('jobs', 'id')) FROM generate_series(1, $1)`, max(n, idBlock))
-		if err != nil {
-			return nil, dbErr("take job IDs", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				return nil, dbErr("take job IDs", err)
-			}
-			s.idsAhead = append(s.idsAhead, id)
-		}
-		if err := rows.Err(); err != nil {
-			return nil, dbErr("take job IDs", err)
-		}
-		if len(s.idsAhead) < n {
-			return nil, fmt.Errorf("release: take job IDs: %d for %d jobs", len(s.idsAhead), n)
-		}
-	}
-	ids := slices.Clone(s.idsAhead[:n])
-	s.idsAhead = slices.Delete(s.idsAhead, 0, n)
-	return ids, nil
 }
 
 // overHeldLimit reports whether err is the held-bytes trigger refusing a

@@ -162,9 +162,9 @@ type Options struct {
 type Service struct {
 	db    *database.DB
 	texts *database.Texts // of the committer's statements
-	// idsAhead are job IDs the committer took from the sequence and has
-	// not used yet (PostgreSQL; alone.go).
-	idsAhead []int64
+	// ids are the job IDs the committer takes ahead from the sequence
+	// (PostgreSQL; alone.go).
+	ids idSupply
 	// docScratch is where the committer puts a batch's small documents end
 	// to end for PostgreSQL (pgDocuments).
 	docScratch []byte
@@ -359,6 +359,7 @@ func New(opts Options) (*Service, error) {
 	}
 	s.smallDoc = cmp.Or(opts.SmallDocument, DefaultSmallDocument)
 	s.segmentSize = segmentSize
+	s.ids = idSupply{fetch: s.fetchJobIDs, goFetch: s.goBackground}
 	s.newBufferPools()
 	s.now = func() time.Time { return time.Now().UTC() }
 	if opts.Now != nil {
