@@ -123,3 +123,41 @@ func TestPgArgsKeepsBuffers(t *testing.T) {
 		t.Errorf("a statement with a %d-byte argument allocated %d bytes a run; want at most %d", len(doc), perRun, limit)
 	}
 }
+
+// TestPgArgsBindGrowsOnce: a statement of many arguments of a few hundred
+// bytes each (a batch's rows and events), none large, allocates about one
+// copy of them: pgx's buffer for the message, made its size once rather
+// than grown from 1 KiB a quarter at a time.
+func TestPgArgsBindGrowsOnce(t *testing.T) {
+	ctx := context.Background()
+	_, conn := pgConn(t)
+	const n = 300
+	args := make([]any, n)
+	terms := make([]string, n)
+	size := 0
+	for i := range args {
+		v := strings.Repeat(strconv.Itoa(i%10), 200)
+		args[i], terms[i], size = v, "length($"+strconv.Itoa(i+1)+"::text)", size+len(v)
+	}
+	q := "SELECT " + strings.Join(terms, " + ")
+	var a database.PgArgs
+	for range 3 {
+		if err := a.Exec(ctx, conn, q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	const runs = 5
+	for range runs {
+		if err := a.Exec(ctx, conn, q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	perRun := (after.TotalAlloc - before.TotalAlloc) / runs
+	t.Logf("%d bytes allocated a run, for %d bytes of arguments", perRun, size)
+	if limit := uint64(size) * 2; perRun > limit {
+		t.Errorf("a statement of %d bytes of arguments allocated %d bytes a run; want at most %d", size, perRun, limit)
+	}
+}
