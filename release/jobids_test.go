@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/printgate/printgate/internal/testenv"
 )
 
 // gatedSequence is a sequence whose fetches each wait for a word on
@@ -98,8 +100,9 @@ func TestIDSupply(t *testing.T) {
 }
 
 // TestIDSupplyFails: a failed fetch fails the take that waits for it,
-// and the next take fetches again; a take waiting when the committer
-// stops returns.
+// and the next take fetches again; a block fetched ahead that failed is
+// fetched again by the take that needs it; a take waiting when the
+// committer stops returns.
 func TestIDSupplyFails(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -113,6 +116,20 @@ func TestIDSupplyFails(t *testing.T) {
 	g.gate <- nil
 	if ids, err := s.take(ctx, 1); err != nil || len(ids) != 1 {
 		t.Fatalf("take after the failure = %v, %v", ids, err)
+	}
+
+	// A block fetched ahead that failed is fetched again when needed.
+	if _, err := s.take(ctx, idBlock-idsLow); err != nil { // starts the next block
+		t.Fatal(err)
+	}
+	g.gate <- down
+	for len(g.fetches) > 0 {
+		<-g.fetches
+	}
+	testenv.WaitFor(t, "the failed fetch ahead", func() bool { return len(g.gate) == 0 })
+	g.gate <- nil
+	if ids, err := s.take(ctx, idsLow); err != nil || len(ids) != idsLow {
+		t.Fatalf("take after a failed fetch ahead = %d IDs, %v", len(ids), err)
 	}
 
 	s = idSupply{fetch: g.fetch, goFetch: func(f func(context.Context)) { go f(ctx) }}
