@@ -9,9 +9,9 @@ import (
 // The PDF lexer of the one-pass counter. It reads tokens from a
 // bufio.Reader and keeps none of the document: a token keeps at most
 // lexemeMax bytes of its text (longer names and keywords are marked
-// truncated and match nothing the scanner looks for), strings and comments
-// are skipped byte by byte. Its memory is one token queue, whatever it is
-// fed.
+// truncated and match nothing the scanner looks for), strings are skipped
+// byte by byte and comments a buffer at a time. Its memory is one token
+// queue, whatever it is fed.
 
 // tokKind is the kind of a PDF token.
 type tokKind uint8

@@ -118,8 +118,8 @@ func (a *PgArgs) bindSize(name string) int {
 // buffer of messages to send. pgx replaces that buffer with one of 1 KiB
 // after sending anything larger (pgproto3.Frontend.Flush), and a Bind of
 // a batch's arguments then grew it by append, a quarter at a time: five
-// times its size allocated for each batch, a fifth of what the
-// committer's path allocated at 32 clients. Sent before the Bind, room
+// times its size allocated for each batch, a fifth of all that printgate
+// allocated at 32 clients on PostgreSQL. Sent before the Bind, room
 // makes that one allocation of its size; were pgx to keep its buffer
 // some day, it would cost nothing.
 type room int
