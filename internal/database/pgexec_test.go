@@ -3,6 +3,7 @@ package database_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"runtime"
 	"strconv"
 	"strings"
@@ -90,7 +91,6 @@ func TestPgArgs(t *testing.T) {
 // copies of buffers grown anew for each statement that database/sql's
 // path makes.
 func TestPgArgsKeepsBuffers(t *testing.T) {
-	ctx := context.Background()
 	_, conn := pgConn(t)
 	doc := bytes.Repeat([]byte("sealed document "), 32<<10) // 512 KiB
 	small := make([]any, 200)
@@ -102,22 +102,7 @@ func TestPgArgsKeepsBuffers(t *testing.T) {
 	for i := 2; i <= 200; i++ {
 		q += " + $" + strconv.Itoa(i) + "::bigint"
 	}
-	var a database.PgArgs
-	for range 3 {
-		if err := a.Exec(ctx, conn, q, args...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	const runs = 5
-	for range runs {
-		if err := a.Exec(ctx, conn, q, args...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	runtime.ReadMemStats(&after)
-	perRun := (after.TotalAlloc - before.TotalAlloc) / runs
+	perRun := allocatedPerExec(t, conn, q, args)
 	t.Logf("%d bytes allocated a run, for a %d-byte argument", perRun, len(doc))
 	if limit := uint64(len(doc)) * 3 / 2; perRun > limit {
 		t.Errorf("a statement with a %d-byte argument allocated %d bytes a run; want at most %d", len(doc), perRun, limit)
@@ -129,7 +114,6 @@ func TestPgArgsKeepsBuffers(t *testing.T) {
 // copy of them: pgx's buffer for the message, made its size once rather
 // than grown from 1 KiB a quarter at a time.
 func TestPgArgsBindGrowsOnce(t *testing.T) {
-	ctx := context.Background()
 	_, conn := pgConn(t)
 	const n = 300
 	args := make([]any, n)
@@ -140,6 +124,18 @@ func TestPgArgsBindGrowsOnce(t *testing.T) {
 		args[i], terms[i], size = v, "length($"+strconv.Itoa(i+1)+"::text)", size+len(v)
 	}
 	q := "SELECT " + strings.Join(terms, " + ")
+	perRun := allocatedPerExec(t, conn, q, args)
+	t.Logf("%d bytes allocated a run, for %d bytes of arguments", perRun, size)
+	if limit := uint64(size) * 2; perRun > limit {
+		t.Errorf("a statement of %d bytes of arguments allocated %d bytes a run; want at most %d", size, perRun, limit)
+	}
+}
+
+// allocatedPerExec returns the bytes one PgArgs.Exec of q with args
+// allocates on conn, once its buffers have grown.
+func allocatedPerExec(t *testing.T, conn *sql.Conn, q string, args []any) uint64 {
+	t.Helper()
+	ctx := context.Background()
 	var a database.PgArgs
 	for range 3 {
 		if err := a.Exec(ctx, conn, q, args...); err != nil {
@@ -155,9 +151,5 @@ func TestPgArgsBindGrowsOnce(t *testing.T) {
 		}
 	}
 	runtime.ReadMemStats(&after)
-	perRun := (after.TotalAlloc - before.TotalAlloc) / runs
-	t.Logf("%d bytes allocated a run, for %d bytes of arguments", perRun, size)
-	if limit := uint64(size) * 2; perRun > limit {
-		t.Errorf("a statement of %d bytes of arguments allocated %d bytes a run; want at most %d", size, perRun, limit)
-	}
+	return (after.TotalAlloc - before.TotalAlloc) / runs
 }
