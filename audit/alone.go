@@ -72,9 +72,10 @@ type Alone struct {
 	// Tail are writes like Writes that go after the events and the
 	// head's move: the caller's largest arguments. pgx encodes the
 	// message that carries a statement's arguments into a buffer that
-	// starts small for each statement and grows as it is filled; a large
-	// argument near the end makes it grow once for it rather than copy it
-	// again at every growth the arguments after it cause.
+	// starts small for each statement and grows as it is filled, and a
+	// large argument near the end made it grow once for it; since
+	// database.PgArgs makes room for the whole message first, the order
+	// no longer matters to it.
 	Tail database.Chained
 	// Select is a list of expressions, with SelectArgs, evaluated first
 	// in the statement's main query: before the head moves, before the
