@@ -93,7 +93,10 @@ func migrations() []database.Migration {
 // for each job of a batch (docs/PERFORMANCE.md). The statement's new rows
 // are added up by owner, in owner order (the order in which every writer
 // locks the counters), and the limit is checked as the row trigger did:
-// an owner past it who gained bytes fails the statement. Updates and
+// an owner past it who gained bytes fails the statement; without a limit
+// asked, a plain upsert does (pgbench of one-row inserts: 0.13–0.14 ms
+// against the row trigger's 0.10–0.13 and 0.16–0.17 for the checking
+// form; of thirteen rows, 0.16–0.17 against 0.22–0.24). Updates and
 // deletes keep the row trigger.
 func heldByStatement(tx *gorm.DB, d database.Dialect) error {
 	if d != database.Postgres {
@@ -105,20 +108,26 @@ func heldByStatement(tx *gorm.DB, d database.Dialect) error {
 			lim BIGINT := NULLIF(current_setting('`+heldLimitSetting+`', true), '')::BIGINT;
 			over BOOLEAN;
 		BEGIN
-			WITH added AS (
-				SELECT owner, SUM(size) AS bytes, bool_or(size > 0) AS grows
-				FROM inserted WHERE spool <> '' GROUP BY owner
-			), counted AS (
+			IF lim > 0 THEN
+				WITH added AS (
+					SELECT owner, SUM(size) AS bytes, bool_or(size > 0) AS grows
+					FROM inserted WHERE spool <> '' GROUP BY owner
+				), counted AS (
+					INSERT INTO held_bytes AS h (owner, bytes)
+					SELECT owner, bytes FROM added ORDER BY owner
+					ON CONFLICT (owner) DO UPDATE SET bytes = h.bytes + EXCLUDED.bytes
+					RETURNING h.owner, h.bytes
+				)
+				SELECT bool_or(c.bytes > lim AND a.grows) INTO over
+				FROM counted c JOIN added a USING (owner);
+				IF over THEN
+					RAISE EXCEPTION 'release: held documents past the per-user limit'
+						USING ERRCODE = 'check_violation', CONSTRAINT = 'held_bytes_limit';
+				END IF;
+			ELSE
 				INSERT INTO held_bytes AS h (owner, bytes)
-				SELECT owner, bytes FROM added ORDER BY owner
-				ON CONFLICT (owner) DO UPDATE SET bytes = h.bytes + EXCLUDED.bytes
-				RETURNING h.owner, h.bytes
-			)
-			SELECT bool_or(lim > 0 AND c.bytes > lim AND a.grows) INTO over
-			FROM counted c JOIN added a USING (owner);
-			IF over THEN
-				RAISE EXCEPTION 'release: held documents past the per-user limit'
-					USING ERRCODE = 'check_violation', CONSTRAINT = 'held_bytes_limit';
+				SELECT owner, SUM(size) FROM inserted WHERE spool <> '' GROUP BY owner ORDER BY owner
+				ON CONFLICT (owner) DO UPDATE SET bytes = h.bytes + EXCLUDED.bytes;
 			END IF;
 			RETURN NULL;
 		END $$`,
