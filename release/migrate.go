@@ -95,7 +95,7 @@ func migrations() []database.Migration {
 // locks the counters), and the limit is checked as the row trigger did:
 // an owner past it who gained bytes fails the statement; without a limit
 // asked, a plain upsert does (pgbench of one-row inserts: 0.13–0.14 ms
-// against the row trigger's 0.10–0.13 and 0.16–0.17 for the checking
+// against the row trigger's 0.10–0.16 and 0.16–0.17 for the checking
 // form; of thirteen rows, 0.16–0.17 against 0.22–0.24). Updates and
 // deletes keep the row trigger.
 func heldByStatement(tx *gorm.DB, d database.Dialect) error {
