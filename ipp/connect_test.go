@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/printgate/printgate/internal/testenv"
 )
@@ -59,6 +60,11 @@ func TestConnectAhead(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			first, second := testenv.NewSocketPrinter(t), testenv.NewSocketPrinter(t)
 			tt.run(t, first, second)
+			// Received stops the listener: a connection the client
+			// opened and closed but the printer has not accepted yet
+			// would be dropped with it.
+			accepted(t, first, len(tt.wantFirst))
+			accepted(t, second, len(tt.wantSecond))
 			if got := first.Received(); !slices.EqualFunc(got, tt.wantFirst, bytes.Equal) {
 				t.Errorf("first printer got %q, want %q", got, tt.wantFirst)
 			}
@@ -66,6 +72,18 @@ func TestConnectAhead(t *testing.T) {
 				t.Errorf("second printer got %q, want %q", got, tt.wantSecond)
 			}
 		})
+	}
+}
+
+// accepted waits until p has accepted n connections.
+func accepted(t *testing.T, p *testenv.SocketPrinter, n int) {
+	t.Helper()
+	for range n {
+		select {
+		case <-p.Accepted:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the printer accepted fewer than %d connections", n)
+		}
 	}
 }
 
