@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/printgate/printgate/internal/testenv"
 )
@@ -63,8 +62,8 @@ func TestConnectAhead(t *testing.T) {
 			// Received stops the listener: a connection the client
 			// opened and closed but the printer has not accepted yet
 			// would be dropped with it.
-			accepted(t, first, len(tt.wantFirst))
-			accepted(t, second, len(tt.wantSecond))
+			first.Await(t, len(tt.wantFirst))
+			second.Await(t, len(tt.wantSecond))
 			if got := first.Received(); !slices.EqualFunc(got, tt.wantFirst, bytes.Equal) {
 				t.Errorf("first printer got %q, want %q", got, tt.wantFirst)
 			}
@@ -72,18 +71,6 @@ func TestConnectAhead(t *testing.T) {
 				t.Errorf("second printer got %q, want %q", got, tt.wantSecond)
 			}
 		})
-	}
-}
-
-// accepted waits until p has accepted n connections.
-func accepted(t *testing.T, p *testenv.SocketPrinter, n int) {
-	t.Helper()
-	for range n {
-		select {
-		case <-p.Accepted:
-		case <-time.After(10 * time.Second):
-			t.Fatalf("the printer accepted fewer than %d connections", n)
-		}
 	}
 }
 

@@ -81,6 +81,7 @@ func TestReleaseHeadStart(t *testing.T) {
 		t.Fatalf("Release = %+v, %v", out, err)
 	}
 	waitState(t, svc, id, StateCompleted)
+	printers[0].Await(t, 2)
 	if got := printers[0].Received(); !sameJobs(got, [][]byte{{}, doc}) {
 		t.Errorf("the printer got connections carrying %v bytes, want the question and one carrying the document", lengths(got))
 	}
@@ -113,6 +114,9 @@ func TestReleaseHeadStartClaimLost(t *testing.T) {
 		t.Fatalf("mfp-1's release = %+v, %v; want already-released", out, err)
 	}
 	waitState(t, svc, id, StateCompleted)
+	// The printers' last connections may still wait to be accepted.
+	printers[0].Await(t, 2)
+	printers[1].Await(t, 2)
 	if got := printers[0].Received(); !sameJobs(got, [][]byte{{}, {}}) {
 		t.Errorf("mfp-1's printer got connections carrying %v bytes, want the question and one opened ahead, both empty", lengths(got))
 	}

@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -17,6 +18,7 @@ type SocketPrinter struct {
 	wg       sync.WaitGroup
 	mu       sync.Mutex
 	jobs     [][]byte
+	accepted int
 }
 
 // NewSocketPrinter starts a SocketPrinter that stops with the test.
@@ -40,6 +42,9 @@ func (p *SocketPrinter) serve() {
 		if err != nil {
 			return
 		}
+		p.mu.Lock()
+		p.accepted++
+		p.mu.Unlock()
 		select {
 		case p.Accepted <- struct{}{}:
 		default:
@@ -58,6 +63,19 @@ func (p *SocketPrinter) serve() {
 
 // URI is the printer's socket:// URI.
 func (p *SocketPrinter) URI() string { return "socket://" + p.l.Addr().String() }
+
+// Await waits until the printer has accepted n connections in all.
+// Received drops a connection still waiting to be accepted, which a
+// client may already have written to and closed: a test that counts on a
+// connection awaits it first.
+func (p *SocketPrinter) Await(t testing.TB, n int) {
+	t.Helper()
+	WaitFor(t, fmt.Sprintf("%d connections to the printer", n), func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.accepted >= n
+	})
+}
 
 // Received stops the printer, waits for every connection to end and
 // returns what each carried, in the order they ended.
