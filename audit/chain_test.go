@@ -3,6 +3,7 @@ package audit
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -117,6 +118,29 @@ func TestTamper(t *testing.T) {
 		{"changed details", func(t *testing.T, db *database.DB, _ *Log) {
 			mustExec(t, db, `UPDATE audit_events SET details = NULL WHERE seq = 13`)
 		}, 13},
+		// The same values spelled otherwise pass the hash, which covers
+		// what they decode to, but not a search of the text (the My
+		// Number filter reads details with LIKE).
+		{"details spelled otherwise", func(t *testing.T, db *database.DB, _ *Log) {
+			mustExec(t, db, `UPDATE audit_events SET details = ? WHERE seq = 13`, `{"key":"retentio\u006e"}`)
+		}, 13},
+		{"details with a key given twice", func(t *testing.T, db *database.DB, _ *Log) {
+			mustExec(t, db, `UPDATE audit_events SET details = ? WHERE seq = 13`, `{"key":"x","key":"retention"}`)
+		}, 13},
+		{"empty details where none were", func(t *testing.T, db *database.DB, _ *Log) {
+			mustExec(t, db, `UPDATE audit_events SET details = '{}' WHERE seq = 2`)
+		}, 2},
+		{"job info in another order", func(t *testing.T, db *database.DB, _ *Log) {
+			mustExec(t, db, `UPDATE audit_events SET job = REPLACE(job, '{"queue":"office","owner":"alice",', '{"owner":"alice","queue":"office",') WHERE seq = 1`)
+		}, 1},
+		{"job info with a key in capitals", func(t *testing.T, db *database.DB, _ *Log) {
+			mustExec(t, db, `UPDATE audit_events SET job = REPLACE(job, '"claimed_user"', '"CLAIMED_USER"') WHERE seq = 7`)
+		}, 7},
+		{"job digest in capitals", func(t *testing.T, db *database.DB, _ *Log) {
+			digest := sha256.Sum256([]byte("report for bob.pdf"))
+			h := hex.EncodeToString(digest[:])
+			mustExec(t, db, `UPDATE audit_events SET job = REPLACE(job, ?, ?) WHERE seq = 7`, h, strings.ToUpper(h))
+		}, 7},
 		{"changed time", func(t *testing.T, db *database.DB, _ *Log) {
 			mustExec(t, db, `UPDATE audit_events SET at = ? WHERE seq = 3`, t0.Add(-time.Hour))
 		}, 3},

@@ -180,6 +180,32 @@ func (s jobJSON) info() (*JobInfo, error) {
 	}, nil
 }
 
+// storedJSON is an event's Job and Details as its row holds them.
+type storedJSON struct{ job, details sql.NullString }
+
+// canonical reports whether s is exactly what Append writes for ev's Job
+// and Details. The hash covers the decoded values, so another spelling
+// of the same values (an escaped letter, a key given twice, hex in upper
+// case) would pass it, while a search that reads the text itself (the
+// record's My Number filter matches details with LIKE) would see
+// something else: Verify refuses any spelling but the one.
+func (s storedJSON) canonical(ev *Event) bool {
+	if s.job.Valid != (ev.Job != nil) || s.details.Valid != (ev.Details != nil) {
+		return false
+	}
+	if s.job.Valid && string(appendJobJSON(nil, ev.Job)) != s.job.String {
+		return false
+	}
+	if s.details.Valid {
+		if len(ev.Details) == 0 {
+			return false // Append stores no details as NULL
+		}
+		b, _ := appendDetailsJSON(nil, ev.Details, nil)
+		return string(b) == s.details.String
+	}
+	return true
+}
+
 // decodeColumns reads the stored JSON of an event's Job and Details.
 func decodeColumns(ev *Event, job, details sql.NullString) error {
 	if job.Valid {

@@ -197,17 +197,24 @@ const eventColumns = `seq, at, type, job_id, owner, actor, queue, device, method
 	outcome, reason, job, details, prev_hash, hash`
 
 func scanEvent(rows *sql.Rows) (Event, error) {
+	ev, _, err := scanStoredEvent(rows)
+	return ev, err
+}
+
+// scanStoredEvent is scanEvent that also returns the event's Job and
+// Details as stored, for Verify to hold them to their one encoding.
+func scanStoredEvent(rows *sql.Rows) (Event, storedJSON, error) {
 	var (
-		ev           Event
-		job, details sql.NullString
+		ev     Event
+		stored storedJSON
 	)
 	err := rows.Scan(&ev.Seq, &ev.At, &ev.Type, &ev.JobID, &ev.Owner, &ev.Actor, &ev.Queue, &ev.Device,
-		&ev.Method, &ev.Printer, &ev.Outcome, &ev.Reason, &job, &details, &ev.PrevHash, &ev.Hash)
+		&ev.Method, &ev.Printer, &ev.Outcome, &ev.Reason, &stored.job, &stored.details, &ev.PrevHash, &ev.Hash)
 	if err != nil {
-		return Event{}, fmt.Errorf("scan event: %w", err)
+		return Event{}, stored, fmt.Errorf("scan event: %w", err)
 	}
 	ev.At = ev.At.UTC()
-	return ev, decodeColumns(&ev, job, details)
+	return ev, stored, decodeColumns(&ev, stored.job, stored.details)
 }
 
 const jobColumns = `job_id, queue, owner, claimed_user, client_addr, document_name, name_hidden, format,

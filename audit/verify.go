@@ -291,13 +291,15 @@ func (l *Log) walk(db *gorm.DB, r *Report, w *walker, prev []byte, jobs *jobChec
 	defer rows.Close()
 	want := r.From
 	for rows.Next() {
-		ev, err := scanEvent(rows)
+		ev, stored, err := scanStoredEvent(rows)
 		switch {
 		case err != nil:
 			// A row that no longer decodes was edited.
 			r.FirstBad, r.Reason = want, fmt.Sprintf("event at or after %d cannot be read: %v", want, err)
 		case ev.Seq != want:
 			r.FirstBad, r.Reason = want, fmt.Sprintf("event %d is missing (the next stored is %d)", want, ev.Seq)
+		case !stored.canonical(&ev):
+			r.FirstBad, r.Reason = want, fmt.Sprintf("event %d was changed: its job or details are not stored as printgate writes them", want)
 		case !bytes.Equal(ev.PrevHash, prev):
 			r.FirstBad, r.Reason = want, fmt.Sprintf("event %d does not follow event %d: its previous hash differs", want, want-1)
 		case want < w.keyedFrom && !bytes.Equal(chainHash(ev.PrevHash, &ev), ev.Hash):
