@@ -124,7 +124,7 @@ func (l *LDAP) Authenticate(ctx context.Context, name, password string) (Identit
 		if e == nil || e.DN == "" {
 			return ErrInvalidCredentials
 		}
-		if id, err = l.identity(ctx, c, e, name); err != nil {
+		if id, err = l.identity(ctx, c, e); err != nil {
 			return err
 		}
 		c.asService = false
@@ -189,7 +189,7 @@ func (l *LDAP) lookupWith(ctx context.Context, op, key string, next func(c *conn
 		if e == nil {
 			return ErrNotFound
 		}
-		id, err = l.identity(ctx, c, e, key)
+		id, err = l.identity(ctx, c, e)
 		return err
 	})
 	if err != nil {
@@ -228,7 +228,7 @@ func (l *LDAP) LookupCard(ctx context.Context, uid string) (Identity, error) {
 		if !match {
 			return ErrNotFound
 		}
-		id, err = l.identity(ctx, c, e, "")
+		id, err = l.identity(ctx, c, e)
 		return err
 	})
 	if err != nil {
@@ -287,26 +287,15 @@ func (l *LDAP) timeLimit() int {
 	return max(1, int(l.cfg.Timeout/time.Second))
 }
 
-// identity maps entry e to an Identity; typed is the name the user gave.
-func (l *LDAP) identity(ctx context.Context, c *conn, e *ldap.Entry, typed string) (Identity, error) {
+// identity maps entry e to an Identity.
+func (l *LDAP) identity(ctx context.Context, c *conn, e *ldap.Entry) (Identity, error) {
 	a := l.cfg.Attributes
 	id := Identity{
-		Name:           typed,
+		Name:           l.entryName(e),
 		DisplayName:    e.GetEqualFoldAttributeValue(a.DisplayName),
 		Email:          e.GetEqualFoldAttributeValue(a.Email),
 		EmployeeNumber: e.GetEqualFoldAttributeValue(a.EmployeeNumber),
 		Source:         "ldap",
-	}
-	// uid may have several values: keep the one the user typed, in the
-	// directory's spelling, so "ALICE" owns the same jobs as "alice".
-	names := e.GetEqualFoldAttributeValues(a.Name)
-	if len(names) > 0 {
-		id.Name = names[0]
-	}
-	for _, n := range names {
-		if strings.EqualFold(n, typed) {
-			id.Name = n
-		}
 	}
 	if id.Name == "" {
 		return Identity{}, fmt.Errorf("entry %s has no %s attribute", e.DN, a.Name)
@@ -325,6 +314,34 @@ func (l *LDAP) identity(ctx context.Context, c *conn, e *ldap.Entry, typed strin
 	}
 	id.Roles = rolesFor(admin, auditor)
 	return id, nil
+}
+
+// entryName is the one name printgate knows entry e by, in the
+// directory's spelling, whichever the user typed: the value of the name
+// attribute that names the entry in its DN (uid=bob,ou=people,...), or
+// else its first. An entry whose name attribute holds several values
+// (uid: bob and uid: robert) is one account: one owner of jobs, one
+// history, one count of wrong passwords (throttle.Passwords), as "ALICE"
+// and "alice" are.
+func (l *LDAP) entryName(e *ldap.Entry) string {
+	attr := l.cfg.Attributes.Name
+	names := e.GetEqualFoldAttributeValues(attr)
+	if len(names) == 0 {
+		return ""
+	}
+	if dn, err := ldap.ParseDN(e.DN); err == nil && len(dn.RDNs) > 0 {
+		for _, a := range dn.RDNs[0].Attributes {
+			if !strings.EqualFold(a.Type, attr) {
+				continue
+			}
+			for _, n := range names {
+				if strings.EqualFold(n, a.Value) {
+					return n
+				}
+			}
+		}
+	}
+	return names[0]
 }
 
 // memberOfAny reports whether e belongs to one of groups, from its

@@ -86,3 +86,32 @@ func TestBuiltinLookupLogin(t *testing.T) {
 		}
 	})
 }
+
+// TestLDAPOneNamePerEntry: an entry whose name attribute holds several
+// values (uid: robert and uid: bob, the entry named uid=bob) is one
+// account, whichever value is typed: one owner of jobs and one count of
+// wrong passwords. Without an RDN of that attribute, the first value.
+func TestLDAPOneNamePerEntry(t *testing.T) {
+	srv := testenv.Slapd(t)
+	srv.Replace(t, "bob", "uid", "robert", "bob")
+	srv.Replace(t, "carol", "cn", "Carol Auditor", "carol-two")
+	d := newLDAP(t, ldapConfig(srv))
+	byCN := ldapConfig(srv)
+	byCN.Attributes.Name = "cn"
+	byCN.UserFilter = "(&(objectClass=inetOrgPerson)(cn=%s))"
+	cn := newLDAP(t, byCN)
+	ctx := t.Context()
+	for _, typed := range []string{"bob", "robert", "ROBERT", "Bob"} {
+		if id, err := d.Lookup(ctx, typed); err != nil || id.Name != "bob" {
+			t.Errorf("Lookup(%q) = %q, %v; want bob", typed, id.Name, err)
+		}
+		if id, err := d.Authenticate(ctx, typed, "bob-secret"); err != nil || id.Name != "bob" {
+			t.Errorf("Authenticate(%q) = %q, %v; want bob", typed, id.Name, err)
+		}
+	}
+	for _, typed := range []string{"Carol Auditor", "carol-two"} {
+		if id, err := cn.Lookup(ctx, typed); err != nil || id.Name != "Carol Auditor" {
+			t.Errorf("Lookup(%q) by cn = %q, %v; want the first value, Carol Auditor", typed, id.Name, err)
+		}
+	}
+}

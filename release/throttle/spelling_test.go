@@ -55,3 +55,36 @@ func TestAccountLockCoversEverySpelling(t *testing.T) {
 			}
 		})
 }
+
+// TestAccountLockCoversEveryName: an entry with two names (uid: bob and
+// uid: robert) is one account, so guesses under both share its limit.
+func TestAccountLockCoversEveryName(t *testing.T) {
+	srv := testenv.Slapd(t)
+	srv.Replace(t, "bob", "uid", "bob", "robert")
+	dir, err := directory.NewLDAP(directory.LDAPConfig{URL: srv.URL, BindDN: srv.ServiceDN, BindPassword: srv.ServicePassword,
+		BaseDN: srv.BaseDN, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dir.Close()
+	testenv.EachDB(t, func(ctx context.Context, db *database.DB) error { return migrate(ctx, db) },
+		func(t *testing.T, db *database.DB) {
+			s, _ := newStore(t, db, testenv.NewClock(), map[Kind]Rule{Account: {Max: 10, Window: time.Hour},
+				Address: {Max: 1000, Window: time.Hour}})
+			p := NewPasswords(s, dir)
+			ctx := t.Context()
+			n := 0
+			addr := func() netip.Addr { n++; return netip.AddrFrom4([4]byte{198, 51, 100, byte(n)}) }
+			checked := 0
+			for _, name := range []string{"bob", "robert"} {
+				for range 10 {
+					if _, err := p.Authenticate(ctx, name, "guess", addr(), "ipp"); errors.Is(err, directory.ErrInvalidCredentials) {
+						checked++
+					}
+				}
+			}
+			if checked != 10 {
+				t.Errorf("%d wrong guesses under bob's two names reached the directory; the account's limit is 10", checked)
+			}
+		})
+}
