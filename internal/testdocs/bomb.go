@@ -101,3 +101,38 @@ func zlibJoin(prefix, tail []byte, n int) *bytes.Buffer {
 	z.Write(binary.BigEndian.AppendUint32(nil, sum.Sum32()))
 	return &z
 }
+
+// PDFContentBomb returns a PDF of pages pages, each with a content
+// stream of its own that decompresses to blank blank bytes, and then
+// draws nothing: PDFContentBomb(1, 64<<20) is about 64 KB. Page counting
+// never decodes page content; stamping rewrites it.
+func PDFContentBomb(pages, blank int) []byte {
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+	offsets := []int{0, b.Len()}
+	b.WriteString("1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n")
+	kids := ""
+	for i := range pages {
+		kids += fmt.Sprintf("%d 0 R ", 3+2*i)
+	}
+	offsets = append(offsets, b.Len())
+	fmt.Fprintf(&b, "2 0 obj\n<< /Type /Pages /Kids [%s] /Count %d >>\nendobj\n", kids, pages)
+	tail := deflateBlank(blank)
+	for i := range pages {
+		offsets = append(offsets, b.Len())
+		fmt.Fprintf(&b, "%d 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents %d 0 R >>\nendobj\n",
+			3+2*i, 4+2*i)
+		z := zlibJoin(nil, tail, blank)
+		offsets = append(offsets, b.Len())
+		fmt.Fprintf(&b, "%d 0 obj\n<< /Filter /FlateDecode /Length %d >>\nstream\n", 4+2*i, z.Len())
+		b.Write(z.Bytes())
+		b.WriteString("\nendstream\nendobj\n")
+	}
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(offsets))
+	for _, o := range offsets[1:] {
+		fmt.Fprintf(&b, "%010d 00000 n \n", o)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(offsets), xref)
+	return b.Bytes()
+}

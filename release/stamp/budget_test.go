@@ -2,6 +2,7 @@ package stamp
 
 import (
 	"errors"
+	"runtime"
 	"testing"
 	"time"
 
@@ -69,5 +70,38 @@ func TestPDFAbandonedKeepsPlace(t *testing.T) {
 	testenv.WaitFor(t, "the abandoned stamping to end", func() bool { return len(s.running) == 0 })
 	if _, err := stampBytes(t, s, doc, st); errors.Is(err, ErrBusy) {
 		t.Errorf("after the abandoned stamping ended: %v", err)
+	}
+}
+
+// TestPDFContentBudget: stamping rewrites each page's content, which
+// pdfcpu decoded with a limit of its own (512 MiB a stream) whatever the
+// budget, and could not be stopped from doing: a page whose content
+// inflates past the budget of one stream, or pages that do together past
+// the document's, are refused within the budget, having allocated little.
+func TestPDFContentBudget(t *testing.T) {
+	s := newTestStamper(t, Options{Budget: Budget{DecodedBytes: 1 << 20, ContentBytes: 4 << 20, Time: time.Minute}})
+	st := testStamp(Layout{Position: BottomRight, FontSize: 7})
+	tests := []struct {
+		name string
+		doc  []byte
+		want error
+	}{
+		{"one page past a stream's budget", testdocs.PDFContentBomb(1, 64<<20), ErrOverBudget},
+		{"pages past the document's budget together", testdocs.PDFContentBomb(8, 900<<10), ErrOverBudget},
+		{"within both", testdocs.PDFContentBomb(3, 900<<10), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			out, err := stampBytes(t, s, tt.doc, st)
+			runtime.ReadMemStats(&after)
+			if !errors.Is(err, tt.want) || (err == nil) != (tt.want == nil) {
+				t.Fatalf("%d bytes, %v; want %v", len(out), err, tt.want)
+			}
+			if grew := after.TotalAlloc - before.TotalAlloc; tt.want != nil && grew > 32<<20 {
+				t.Errorf("allocated %d MiB before refusing a %d KB document", grew>>20, len(tt.doc)>>10)
+			}
+		})
 	}
 }

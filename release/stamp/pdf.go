@@ -49,6 +49,9 @@ const DefaultMaxPages = 2000
 type Budget struct {
 	// DecodedBytes caps the bytes one stream decompresses to.
 	DecodedBytes int64
+	// ContentBytes caps the bytes the pages' content that stamping
+	// rewrites decompresses to, all pages together.
+	ContentBytes int64
 	// Objects caps the document's objects.
 	Objects int
 	// Time caps the time one stamping takes.
@@ -57,7 +60,7 @@ type Budget struct {
 
 // DefaultBudget is the budget of page counting (audit/pages), which
 // every document on a stamping queue passed at submission.
-var DefaultBudget = Budget{DecodedBytes: 32 << 20, Objects: 250_000, Time: 10 * time.Second}
+var DefaultBudget = Budget{DecodedBytes: 32 << 20, ContentBytes: 64 << 20, Objects: 250_000, Time: 10 * time.Second}
 
 // Options configure a Stamper.
 type Options struct {
@@ -140,6 +143,7 @@ func New(o Options) (*Stamper, error) {
 		maxPages: cmp.Or(o.MaxPages, DefaultMaxPages), running: make(chan struct{}, cmp.Or(o.Parallel, 2))}
 	d := DefaultBudget
 	s.budget.DecodedBytes = cmp.Or(s.budget.DecodedBytes, d.DecodedBytes)
+	s.budget.ContentBytes = cmp.Or(s.budget.ContentBytes, d.ContentBytes)
 	s.budget.Objects = cmp.Or(s.budget.Objects, d.Objects)
 	s.budget.Time = cmp.Or(s.budget.Time, d.Time)
 	return s, nil
@@ -291,6 +295,9 @@ func (s *Stamper) stamp(ctx context.Context, pdf *model.Context, size int64, st 
 	}
 	if err == nil {
 		err = showAllLayers(pdf)
+	}
+	if err == nil {
+		err = s.decodeContents(ctx, pdf)
 	}
 	if err == nil && ctx.Err() == nil {
 		err = pdfcpu.AddWatermarks(pdf, nil, wm)
