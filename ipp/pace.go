@@ -86,3 +86,19 @@ func (p *pacedBody) Read(b []byte) (int, error) {
 	}
 	return n, err
 }
+
+// replyDeadline bounds the time a reply of n bytes may take to write: a
+// client that stops reading must not hold the handler, its reply and the
+// connection forever. (The HTTP server sets no write timeout, which would
+// start with the request and cut a long upload's reply short.) It allows
+// the upload limits' idle time, and n bytes at their slowest rate.
+func (s *Server) replyDeadline(w http.ResponseWriter, n int) {
+	if s.bodyIdle == 0 {
+		return
+	}
+	d := s.bodyIdle
+	if s.minRate > 0 {
+		d += time.Duration(int64(n) * int64(time.Second) / s.minRate)
+	}
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(d))
+}

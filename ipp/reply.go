@@ -57,8 +57,11 @@ func (s *Server) write(w http.ResponseWriter, resp *goipp.Message, lang, msg str
 	// before it.
 	end := head[len(head)-1:]
 	head = head[:len(head)-1]
+	n := len(head) + len(groups) + len(end)
+	// The upload may have taken long since ServeHTTP's deadline.
+	s.replyDeadline(w, n)
 	w.Header().Set("Content-Type", goipp.ContentType)
-	w.Header().Set("Content-Length", strconv.Itoa(len(head)+len(groups)+len(end)))
+	w.Header().Set("Content-Length", strconv.Itoa(n))
 	w.WriteHeader(http.StatusOK)
 	w.Write(head)
 	w.Write(groups)

@@ -134,6 +134,9 @@ func (s *Server) mapUser(ctx context.Context, req *request) error {
 
 // ServeHTTP answers POSTs of application/ipp and GETs of a status page.
 func (s *Server) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
+	// A deadline left by an earlier reply on this connection would cut
+	// this one's short.
+	s.replyDeadline(w, 0)
 	if queue, icon, ok := s.iconPath(hr.URL.Path); ok && (hr.Method == http.MethodGet || hr.Method == http.MethodHead) {
 		if _, err := s.backend.Printer(hr.Context(), queue); err != nil {
 			s.httpError(w, err)
