@@ -539,7 +539,15 @@ func (s *Service) openJournal(ctx context.Context, dir string) error {
 		err = s.group.Sync()
 	}
 	if err == nil {
-		err = j.Retire(ctx, jn.applied.Load())
+		// The replayed documents went to spool segments unsynced; the
+		// journal, which holds them too, goes only once they are durable,
+		// as in applyPending.
+		if serr := s.syncSegments(false); serr != nil {
+			s.log.Error("release: sync the spool segments of the jobs replayed from the journal; "+
+				"the journal keeps their documents until the next start writes them again", "err", serr)
+		} else {
+			err = j.Retire(ctx, jn.applied.Load())
+		}
 	}
 	if err != nil {
 		j.Close()

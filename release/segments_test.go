@@ -79,9 +79,23 @@ func TestSegmentsRedo(t *testing.T) {
 			t.Fatal("the journal retired records whose segment never synced")
 		}
 		// What a power cut takes from a file whose sync never came.
-		if err := os.Truncate(filepath.Join(sp.Dir(), segs[0]), 0); err != nil {
-			t.Fatal(err)
+		powerCut := func() {
+			t.Helper()
+			for _, f := range segmentFiles(t, sp) {
+				if err := os.Truncate(filepath.Join(sp.Dir(), f), 0); err != nil {
+					t.Fatal(err)
+				}
+			}
 		}
+		powerCut()
+		// The next start writes them to a segment again; when that sync
+		// fails too, the journal must still keep them.
+		second := segmentService(t, db, sp, dir, segmentSize, func() error { return failed })
+		second.Close()
+		if journals, _ := filepath.Glob(filepath.Join(dir, "*.seg")); len(journals) == 0 {
+			t.Fatal("start-up retired the journal before the segment it replayed into was synced")
+		}
+		powerCut()
 		svc := segmentService(t, db, sp, dir, segmentSize, nil)
 		checkStored(t, svc, docs)
 	})
