@@ -542,7 +542,11 @@ func (s *Service) openJournal(ctx context.Context, dir string) error {
 		// The replayed documents went to spool segments unsynced; the
 		// journal, which holds them too, goes only once they are durable,
 		// as in applyPending.
-		if serr := s.syncSegments(false); serr != nil {
+		var serr error
+		if n > 0 {
+			serr = s.syncSegments(false)
+		}
+		if serr != nil {
 			s.log.Error("release: sync the spool segments of the jobs replayed from the journal; "+
 				"the journal keeps their documents until the next start writes them again", "err", serr)
 		} else {
