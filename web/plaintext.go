@@ -27,9 +27,10 @@ func inClear(r *http.Request) bool {
 	return err != nil || !addr.Unmap().IsLoopback()
 }
 
-// refusePlainText guards a console form that takes a password: in clear
-// from another machine it is refused with 403 before its body is read,
-// unless the server allows plain credentials.
+// refusePlainText guards a console form that takes a secret (a password,
+// a PIN, a card's UID): in clear from another machine it is refused with
+// 403 before its body is read, unless the server allows plain
+// credentials.
 func (s *server) refusePlainText(h gin.HandlerFunc) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if s.opts.AllowPlainCredentials || !inClear(c.Request) {

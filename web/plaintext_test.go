@@ -12,6 +12,7 @@ import (
 
 	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/release"
+	"github.com/printgate/printgate/release/directory"
 )
 
 func TestInClear(t *testing.T) {
@@ -152,4 +153,38 @@ func TestDevicePlainCredentialsForm(t *testing.T) {
 	if page := e.page(t, admin, "/admin/devices"); strings.Count(page, "PIN over plain HTTP") != 1 {
 		t.Errorf("the devices page does not mark exactly the one device allowed plain credentials")
 	}
+}
+
+// TestSecretsNeedTLS checks that every console form that carries a secret
+// (a password, a PIN, a card's UID) is refused in clear from another
+// machine before it is used, however the session was made: an OpenID
+// sign-in makes one without a password crossing the network.
+func TestSecretsNeedTLS(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *database.DB) {
+		e := newEnv(t, db, func(o *Options) { o.AllowPlainCredentials = false })
+		tok, err := e.srv.sessions.create(t.Context(), directory.Identity{Name: adminName,
+			Roles: []directory.Role{directory.RoleAdmin}}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tt := range []struct {
+			path string
+			form url.Values
+		}{
+			{"/my/pin", url.Values{"pin": {"739184"}, "pin2": {"739184"}}},
+			{"/my/password", url.Values{"current": {testPassword}, "password": {"a-new-secret-1"}, "password2": {"a-new-secret-1"}}},
+			{"/admin/users/password", url.Values{"name": {userName}, "password": {"a-new-secret-1"}, "password2": {"a-new-secret-1"}}},
+			{"/admin/users/cards/add", url.Values{"name": {userName}, "uid": {"04A1B2C3D4E5F7"}}},
+		} {
+			if w := e.do(t, request{method: http.MethodPost, path: tt.path, cookie: tok, form: tt.form}); w.Code != http.StatusForbidden {
+				t.Errorf("POST %s in clear from another machine: %d, want 403", tt.path, w.Code)
+			}
+		}
+		if st, _ := e.creds.PINStatus(t.Context(), adminName); st.Set {
+			t.Error("a PIN sent in clear was set")
+		}
+		if cards, _ := e.creds.Cards(t.Context(), userName); len(cards) != 0 {
+			t.Errorf("a card UID sent in clear was added: %d cards", len(cards))
+		}
+	})
 }

@@ -97,7 +97,7 @@ func (s *server) routes() []route {
 		{post, "/signout", accessUser, kindPage, s.signout},
 
 		{get, "/my", accessUser, kindPage, s.myPage},
-		{post, "/my/pin", accessUser, kindPage, s.setMyPIN},
+		{post, "/my/pin", accessUser, kindPage, s.refusePlainText(s.setMyPIN)},
 		{post, "/my/password", accessUser, kindPage, s.refusePlainText(s.changeMyPassword)},
 		{post, "/my/cards/remove", accessUser, kindPage, s.removeMyCard},
 		{post, "/my/jobs/cancel", accessUser, kindPage, s.cancelMyJob},
@@ -122,7 +122,7 @@ func (s *server) routes() []route {
 		{post, "/admin/users/pin/reset", accessAdmin, kindPage, s.resetPIN},
 		{post, "/admin/users/unlock", accessAdmin, kindPage, s.unlockUser},
 		{post, "/admin/users/password", accessAdmin, kindPage, s.refusePlainText(s.resetPassword)},
-		{post, "/admin/users/cards/add", accessAdmin, kindPage, s.addCard},
+		{post, "/admin/users/cards/add", accessAdmin, kindPage, s.refusePlainText(s.addCard)},
 		{post, "/admin/users/cards/remove", accessAdmin, kindPage, s.removeCard},
 
 		{get, "/kiosk", accessPublic, kindPage, s.kioskPage},
