@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -63,6 +64,9 @@ type sessionStore struct {
 	now      func() time.Time
 	idle     time.Duration
 	lifetime time.Duration
+	// dir, when set, is asked again about a session's user each time the
+	// session is touched (recheck).
+	dir directory.Directory
 }
 
 // hashToken is the stored form of a session secret. The secret has 128
@@ -146,13 +150,40 @@ func (st *sessionStore) lookup(ctx context.Context, token string) (*session, err
 		}
 		return nil, nil
 	}
+	sess := &session{hash: h, User: row.UserName, DisplayName: row.DisplayName, Role: directory.Role(row.Role)}
 	if now.Sub(seen) >= st.touchEvery() {
-		if err := st.db.WithContext(ctx).Exec(`UPDATE web_sessions SET seen_at = ? WHERE id_hash = ?`,
-			now.UnixMilli(), h).Error; err != nil {
+		if !st.recheck(ctx, sess) {
+			return nil, st.delete(ctx, h)
+		}
+		if err := st.db.WithContext(ctx).Exec(`UPDATE web_sessions SET seen_at = ?, role = ? WHERE id_hash = ?`,
+			now.UnixMilli(), string(sess.Role), h).Error; err != nil {
 			return nil, fmt.Errorf("web: touch session: %w", err)
 		}
 	}
-	return &session{hash: h, User: row.UserName, DisplayName: row.DisplayName, Role: directory.Role(row.Role)}, nil
+	return sess, nil
+}
+
+// recheck asks the directory about sess's user again and takes its role
+// from the answer; it reports false when the user is gone or disabled,
+// and the session must end. A session's role was read at sign-in, so an
+// administrator the directory disabled or demoted kept the console's
+// powers for as long as the session was used. A directory that cannot
+// answer leaves the session as it is, until the next touch.
+func (st *sessionStore) recheck(ctx context.Context, sess *session) bool {
+	if st.dir == nil {
+		return true
+	}
+	id, err := st.dir.Lookup(ctx, sess.User)
+	switch {
+	case errors.Is(err, directory.ErrNotFound):
+		return false
+	case err != nil:
+		return true
+	case id.Disabled:
+		return false
+	}
+	sess.Role = id.Role()
+	return true
 }
 
 // end deletes the session whose secret is token.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/printgate/printgate/internal/database"
+	"github.com/printgate/printgate/release/directory"
 	"github.com/printgate/printgate/release/throttle"
 )
 
@@ -265,4 +266,43 @@ func TestAdminUnlockPassword(t *testing.T) {
 	if got := e.signIn(t, userName); got == "" {
 		t.Fatal("still locked after the admin's unlock")
 	}
+}
+
+// TestSessionFollowsDirectory: a session's user is asked about again at
+// the session's next touch, at most a minute later: an administrator the
+// directory demotes loses the console's powers, and one it disables is
+// signed out, without waiting for the session to expire.
+func TestSessionFollowsDirectory(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *database.DB) {
+		e := newEnv(t, db, nil)
+		demoted, disabled, kept := e.signIn(t, adminName), e.signIn(t, auditorName), e.signIn(t, userName)
+		if err := e.dir.SetRole(t.Context(), adminName, directory.RoleUser, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.dir.SetDisabled(t.Context(), auditorName, true, nil); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(2 * time.Minute)
+		if w := e.do(t, request{method: http.MethodGet, path: "/admin/users", cookie: demoted}); w.Code != http.StatusForbidden {
+			t.Errorf("a demoted administrator's session: GET /admin/users %d, want 403", w.Code)
+		}
+		w := e.do(t, request{method: http.MethodPost, path: "/admin/users/cards/add", cookie: demoted,
+			form: url.Values{"name": {userName}, "uid": {"04A1B2C3D4E5F6"}}})
+		if w.Code != http.StatusForbidden {
+			t.Errorf("a demoted administrator's session: adding a card %d, want 403", w.Code)
+		}
+		if w := e.do(t, request{method: http.MethodGet, path: "/my", cookie: demoted}); w.Code != http.StatusOK {
+			t.Errorf("a demoted administrator's session: GET /my %d, want 200 (still a user)", w.Code)
+		}
+		if w := e.do(t, request{method: http.MethodGet, path: "/admin/history", cookie: disabled}); w.Code != http.StatusSeeOther ||
+			w.Header().Get("Location") != "/signin" {
+			t.Errorf("a disabled auditor's session: GET /admin/history %d %q, want 303 to /signin", w.Code, w.Header().Get("Location"))
+		}
+		if w := e.do(t, request{method: http.MethodGet, path: "/my", cookie: kept}); w.Code != http.StatusOK {
+			t.Errorf("an unchanged user's session: GET /my %d, want 200", w.Code)
+		}
+		if cards, _ := e.creds.Cards(t.Context(), userName); len(cards) != 0 {
+			t.Errorf("the demoted administrator added a card: %d", len(cards))
+		}
+	})
 }

@@ -180,7 +180,8 @@ func newServer(opts Options) *server {
 	}
 	s.console = opts.DB != nil && opts.Directory != nil && opts.Credentials != nil && opts.Passwords != nil
 	if s.console {
-		s.sessions = &sessionStore{db: opts.DB, now: s.now, idle: s.opts.IdleTimeout, lifetime: s.opts.SessionLifetime}
+		s.sessions = &sessionStore{db: opts.DB, now: s.now, idle: s.opts.IdleTimeout, lifetime: s.opts.SessionLifetime,
+			dir: opts.Directory}
 	}
 	if s.console && opts.OIDC != nil {
 		s.oidc = newRelyingParty(*opts.OIDC)

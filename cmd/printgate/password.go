@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/printgate/printgate/audit"
+	"github.com/printgate/printgate/web"
 )
 
 // setPasswordCommand replaces a built-in user's password: the way back for
@@ -30,7 +31,18 @@ func (a *app) setPasswordCommand() *cobra.Command {
 				if err := b.SetPassword(cmd.Context(), args[0], pw, rec); err != nil {
 					return err
 				}
-				_, err = fmt.Fprintf(a.stdout, "password set for %s\n", args[0])
+				// A password set because the old one was lost, or taken,
+				// ends the console sessions it opened, as the console's
+				// own reset does.
+				id, err := b.Lookup(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				ended, err := web.EndUserSessions(cmd.Context(), st.db, id.Name)
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(a.stdout, "password set for %s; %d console sessions ended\n", args[0], ended)
 				return err
 			})
 		},
