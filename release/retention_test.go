@@ -219,3 +219,67 @@ type legacyJob struct {
 }
 
 func (legacyJob) TableName() string { return "jobs" }
+
+// TestSweepAfterQueueChanges: documents and keys do not outlive a change
+// of configuration. A queue taken out of it ends its held jobs at the
+// default TTL (not before: another instance may not have the change yet)
+// and keeps no printed document past it; a queue that no longer keeps
+// printed documents for reprints destroys those it kept at once.
+func TestSweepAfterQueueChanges(t *testing.T) {
+	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
+		clock := testenv.NewClock()
+		before, _ := startService(t, db, Options{Now: clock.Now, DatabaseID: "TESTDATABASE0001",
+			Queues: []Queue{{Name: "old", Mode: Hold, KeepAfterPrint: time.Hour}, {Name: "kept", Mode: Hold, KeepAfterPrint: time.Hour}}})
+		submit := func(queue string) int64 {
+			j, err := before.IPP().PrintJob(t.Context(), ipp.JobRequest{Queue: queue, User: "hanako", Name: "slip",
+				Document: ipp.DocumentInfo{Format: "application/pdf"}}, bytes.NewReader(testdocs.PDF(1, "slip", testdocs.A4)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return int64(j.ID)
+		}
+		held, printedOld, printedKept := submit("old"), submit("old"), submit("kept")
+		for _, id := range []int64{printedOld, printedKept} {
+			j := Job{ID: id}
+			db.Take(&j)
+			if _, err := before.transition(t.Context(), &j, change{from: []State{StateHeld}, to: StateCompleted,
+				reason: "job-completed-successfully"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before.Close()
+		after, _ := startService(t, db, Options{Now: clock.Now, DatabaseID: "TESTDATABASE0001",
+			Queues: []Queue{{Name: "kept", Mode: Hold}}})
+		state := func(id int64) (State, int64) {
+			var j Job
+			db.Select("state").Take(&j, id)
+			var keys int64
+			db.Model(&jobKey{}).Where("job_id = ?", id).Count(&keys)
+			return j.State, keys
+		}
+		sweep := func() {
+			if err := after.SweepOnce(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		clock.Advance(time.Minute)
+		sweep()
+		if _, keys := state(printedKept); keys != 0 {
+			t.Error("a queue that no longer keeps printed documents kept one's key")
+		}
+		if st, keys := state(held); st != StateHeld || keys != 1 {
+			t.Errorf("a held job of a removed queue a minute later: %s with %d keys, want still held", st, keys)
+		}
+		if _, keys := state(printedOld); keys != 1 {
+			t.Error("a removed queue's printed document went before the default TTL")
+		}
+		clock.Advance(DefaultTTL)
+		sweep()
+		if st, keys := state(held); st != StateExpired || keys != 0 {
+			t.Errorf("a held job of a removed queue past the default TTL: %s with %d keys, want expired with none", st, keys)
+		}
+		if _, keys := state(printedOld); keys != 0 {
+			t.Error("a removed queue's printed document outlived the default TTL")
+		}
+	})
+}

@@ -49,26 +49,18 @@ func (s *Service) SweepOnce(ctx context.Context) error {
 	if err := s.holdOrphans(ctx); err != nil {
 		return err
 	}
+	names := make([]string, 0, len(s.queues))
 	for _, q := range s.queues {
+		names = append(names, q.Name)
 		ttl := q.TTL
 		if ttl == 0 {
 			ttl = DefaultTTL
 		}
-		if err := s.expire(ctx, q.Name, StateHeld, StateExpired, s.now().Add(-ttl), "job-expired",
-			"The job was not released in time and was deleted."); err != nil {
+		if err := s.endQueue(ctx, queueScope{name: q.Name}, ttl, q.KeepAfterPrint); err != nil {
 			return err
 		}
 		if q.policy() == MyNumberProtect {
 			if err := s.expireSensitive(ctx, q); err != nil {
-				return err
-			}
-		}
-		if err := s.expire(ctx, q.Name, StateIncoming, StateAborted, s.now().Add(-incomingTimeout), "job-incomplete",
-			"The client did not finish sending the job."); err != nil {
-			return err
-		}
-		if q.KeepAfterPrint > 0 {
-			if err := s.dropReprints(ctx, q); err != nil {
 				return err
 			}
 		}
@@ -77,6 +69,12 @@ func (s *Service) SweepOnce(ctx context.Context) error {
 				return err
 			}
 		}
+	}
+	// Jobs of queues taken out of the configuration, which nothing can
+	// release any more, end as a queue's with the defaults would, and
+	// keep no document past that.
+	if err := s.endQueue(ctx, queueScope{others: names}, DefaultTTL, DefaultTTL); err != nil {
+		return err
 	}
 	if err := s.purgeFinished(ctx); err != nil {
 		return err
@@ -88,6 +86,38 @@ func (s *Service) SweepOnce(ctx context.Context) error {
 		return s.sweepSegments(ctx)
 	}
 	return nil
+}
+
+// queueScope is the jobs one sweep step looks at: those of the queue
+// name, or, without a name, those of every queue but others.
+type queueScope struct {
+	name   string
+	others []string
+}
+
+func (q queueScope) of(db *gorm.DB) *gorm.DB {
+	switch {
+	case q.name != "":
+		return db.Where("queue = ?", q.name)
+	case len(q.others) > 0:
+		return db.Where("queue NOT IN ?", q.others)
+	}
+	return db
+}
+
+// endQueue expires queue's held jobs older than ttl, aborts its jobs whose
+// document never came, and destroys the documents of its printed jobs
+// kept longer than keep.
+func (s *Service) endQueue(ctx context.Context, queue queueScope, ttl, keep time.Duration) error {
+	if err := s.expire(ctx, queue, StateHeld, StateExpired, s.now().Add(-ttl), "job-expired",
+		"The job was not released in time and was deleted."); err != nil {
+		return err
+	}
+	if err := s.expire(ctx, queue, StateIncoming, StateAborted, s.now().Add(-incomingTimeout), "job-incomplete",
+		"The client did not finish sending the job."); err != nil {
+		return err
+	}
+	return s.dropReprints(ctx, queue, keep)
 }
 
 // hideEndedNames keys the names that ended jobs of a hiding queue still
@@ -149,10 +179,10 @@ func (s *Service) purgeFinished(ctx context.Context) error {
 	return nil
 }
 
-func (s *Service) expire(ctx context.Context, queue string, from, to State, before time.Time, reason, msg string) error {
+func (s *Service) expire(ctx context.Context, queue queueScope, from, to State, before time.Time, reason, msg string) error {
 	var jobs []Job
-	err := s.db.WithContext(ctx).Omit("password_hash").
-		Where("queue = ? AND state = ? AND created_at < ?", queue, from, before).Limit(500).Find(&jobs).Error
+	err := queue.of(s.db.WithContext(ctx)).Omit("password_hash").
+		Where("state = ? AND created_at < ?", from, before).Limit(500).Find(&jobs).Error
 	if err != nil {
 		return dbErr("find jobs to expire", err)
 	}
@@ -164,13 +194,14 @@ func (s *Service) expire(ctx context.Context, queue string, from, to State, befo
 	return nil
 }
 
-// dropReprints destroys the documents kept for reprints once the queue's
-// window has passed.
-func (s *Service) dropReprints(ctx context.Context, q Queue) error {
+// dropReprints destroys the documents kept for reprints once the window
+// keep has passed. With no window (a queue that keeps none, or no longer
+// does) whatever printed documents are left go at once.
+func (s *Service) dropReprints(ctx context.Context, queue queueScope, keep time.Duration) error {
 	var jobs []Job
-	err := s.db.WithContext(ctx).Select("id", "owner", "queue", "spool", "doc_in_db").
-		Where("queue = ? AND state = ? AND spool <> '' AND completed_at < ?", q.Name, StateCompleted,
-			s.now().Add(-q.KeepAfterPrint)).Limit(500).Find(&jobs).Error
+	err := queue.of(s.db.WithContext(ctx)).Select("id", "owner", "queue", "spool", "doc_in_db").
+		Where("state = ? AND spool <> '' AND completed_at < ?", StateCompleted,
+			s.now().Add(-keep)).Limit(500).Find(&jobs).Error
 	if err != nil {
 		return dbErr("find reprints to drop", err)
 	}
