@@ -229,6 +229,11 @@ func (s *server) engineOf(routes []route) *gin.Engine {
 // (see pathAllowed).
 func (s *server) guard(c *gin.Context) {
 	securityHeaders(c.Writer.Header())
+	if s.secure(c.Request) {
+		// Browsers take it only over https: behind a TLS-terminating
+		// proxy (Options.Secure) or on a TLS listener.
+		c.Header("Strict-Transport-Security", "max-age=31536000")
+	}
 	if !pathAllowed(c.Request) {
 		c.Data(http.StatusNotFound, "text/plain; charset=utf-8", []byte("404 page not found\n"))
 		c.Abort()

@@ -408,6 +408,13 @@ func attackPlainCredentials(t *testing.T) {
 // consoleSignIn posts the console's sign-in form and returns the status.
 func consoleSignIn(t *testing.T, addr, name, password string) int {
 	t.Helper()
+	return consoleSignInReply(t, addr, name, password).StatusCode
+}
+
+// consoleSignInReply signs name in to the console at addr over plain
+// HTTP and returns the reply, its body closed.
+func consoleSignInReply(t *testing.T, addr, name, password string) *http.Response {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	form := url.Values{"name": {name}, "password": {password}}
@@ -420,5 +427,5 @@ func consoleSignIn(t *testing.T, addr, name, password string) int {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	return resp.StatusCode
+	return resp
 }

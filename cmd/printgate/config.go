@@ -270,6 +270,11 @@ type ServerConfig struct {
 	// TLS unless the client is on loopback (or, for the release API,
 	// its device allows plain credentials).
 	AllowPlainCredentials bool `yaml:"allow_plain_credentials"`
+	// BehindTLSProxy says that browsers reach the console through a
+	// TLS-terminating proxy on this machine: its cookies are Secure, it
+	// sends Strict-Transport-Security, and the links it makes for phones
+	// (QR labels, the kiosk's code) say https.
+	BehindTLSProxy bool `yaml:"behind_tls_proxy"`
 	// GetJobsLimit is how many jobs one Get-Jobs lists at most, whatever
 	// the client asks; default 500.
 	GetJobsLimit int `yaml:"get_jobs_limit"`

@@ -153,8 +153,8 @@ func (st *stack) consoleOptions(svc *release.Service) web.Options {
 		DB: st.db, Directory: st.dir, Credentials: st.creds, Passwords: st.passwords, Log: st.log, TimeZone: loc,
 		Jobs: consoleJobs{svc}, History: consoleHistory{st.audit, svc}, Audit: consoleAudit{st},
 		Record: st.audit, Devices: consoleDevices{svc, st.audit}, Codes: st.stampCodes,
-		AllowPlainCredentials: st.cfg.Server.AllowPlainCredentials,
-		Remote:                svc.RemoteRelease(), QRLabelLifetime: st.cfg.Release.QRLabelLifetime,
+		AllowPlainCredentials: st.cfg.Server.AllowPlainCredentials, Secure: st.cfg.Server.BehindTLSProxy,
+		Remote: svc.RemoteRelease(), QRLabelLifetime: st.cfg.Release.QRLabelLifetime,
 	}
 	if st.builtin != nil {
 		opts.Users, opts.PasswordSetter = st.builtin, st.builtin

@@ -124,7 +124,9 @@ func (a *app) serve(ctx context.Context, cfg Config) error {
 	opts.IPP = ippServer
 	ops.webOptions(&opts)
 	opts.Printers = mon.View()
-	for _, r := range releaseapi.New(svc.DeviceRelease(), log).Routes() {
+	api := releaseapi.New(svc.DeviceRelease(), log)
+	api.Secure = cfg.Server.BehindTLSProxy
+	for _, r := range api.Routes() {
 		opts.API = append(opts.API, web.APIRoute(r))
 	}
 	var handler http.Handler = web.New(opts)

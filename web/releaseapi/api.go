@@ -55,6 +55,9 @@ var _ Service = (*release.DeviceRelease)(nil)
 type API struct {
 	svc Service
 	log *slog.Logger
+	// Secure says that devices reach the API through a TLS-terminating
+	// proxy: the links it makes for phones say https.
+	Secure bool
 }
 
 // New returns the API over svc.

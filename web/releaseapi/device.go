@@ -42,7 +42,7 @@ func (a *API) device(c *gin.Context) {
 	}
 	out := deviceReply{Device: dev.Name, SelfEnroll: dev.SelfEnroll}
 	if err == nil {
-		url := origin(c.Request) + link.Path
+		url := a.origin(c.Request) + link.Path
 		code, err := qrcode.New(url, qrcode.Medium)
 		if err != nil {
 			a.fail(c, err)
@@ -73,10 +73,11 @@ func modules(bitmap [][]bool) []string {
 }
 
 // origin is the scheme and host the request came to, as the kiosk's
-// browser reached the server: the phone reaches it the same way.
-func origin(r *http.Request) string {
+// browser reached the server: the phone reaches it the same way. Behind a
+// TLS-terminating proxy (API.Secure) that is https.
+func (a *API) origin(r *http.Request) string {
 	scheme := "http"
-	if r.TLS != nil {
+	if r.TLS != nil || a.Secure {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host
