@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -180,6 +181,9 @@ func (st *sessionStore) recheck(ctx context.Context, sess *session) bool {
 	case err != nil:
 		return true
 	case id.Disabled:
+		return false
+	case !strings.EqualFold(id.Name, sess.User):
+		// Found by another's employee number: the user is gone.
 		return false
 	}
 	sess.Role = id.Role()
