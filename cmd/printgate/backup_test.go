@@ -41,7 +41,10 @@ type ackedJob struct {
 func TestBackupRestore(t *testing.T) {
 	testenv.Tool(t, "pg_dump")
 	forEachDB(t, func(t *testing.T, dbURL string) {
-		e := newReleaseEnv(t, dbURL, nil)
+		// The device session outlasts a slow machine's restore and start
+		// (it once expired between listing the jobs and releasing them
+		// while other tests ran beside this one).
+		e := newReleaseEnv(t, dbURL, func(c *Config) { c.Release.SessionIdle = 10 * time.Minute })
 		var before []ackedJob // acknowledged before the backup began
 		for i := range 6 {
 			pages := 1 + i
