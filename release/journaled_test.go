@@ -47,6 +47,28 @@ func journaledServiceOpts(t *testing.T, db *database.DB, sp *spool.Spool, dir st
 	return svc, log
 }
 
+// unappliedJobs leaves three acknowledged jobs in the journal at dir that
+// its applier never wrote to db, and returns their documents by ID.
+func unappliedJobs(t *testing.T, db *database.DB, sp *spool.Spool, dir string) map[int64][]byte {
+	t.Helper()
+	// The applier fails only once the three are acknowledged: failing,
+	// the journal refuses the next submission.
+	acked := make(chan struct{})
+	first, _ := journaledService(t, db, sp, dir, func() error { <-acked; return errors.New("the disk is gone") })
+	docs := map[int64][]byte{}
+	for i := range 3 {
+		id, doc := submitDoc(t, first, i)
+		docs[id] = doc
+	}
+	close(acked)
+	// A stop after the applier has failed must end: it once retried the
+	// records it could not apply, for ever (the test then hangs here
+	// until go test's timeout).
+	testenv.WaitFor(t, "the applier to fail", func() bool { return first.journal.failing.Load() != nil })
+	first.Close()
+	return docs
+}
+
 func submitDoc(t *testing.T, svc *Service, i int) (int64, []byte) {
 	t.Helper()
 	doc := paddedDoc(i, 5_000)
@@ -105,21 +127,7 @@ func TestJournalReplay(t *testing.T) {
 		}
 		sp, dir := newTestSpool(t), t.TempDir()
 		broken := errors.New("the disk is gone")
-		// The applier fails only once the three are acknowledged: failing,
-		// the journal refuses the next submission.
-		acked := make(chan struct{})
-		first, _ := journaledService(t, db, sp, dir, func() error { <-acked; return broken })
-		docs := map[int64][]byte{}
-		for i := range 3 {
-			id, doc := submitDoc(t, first, i)
-			docs[id] = doc
-		}
-		close(acked)
-		// A stop after the applier has failed must end: it once retried
-		// the records it could not apply, for ever (the test then hangs
-		// here until go test's timeout).
-		testenv.WaitFor(t, "the applier to fail", func() bool { return first.journal.failing.Load() != nil })
-		first.Close()
+		docs := unappliedJobs(t, db, sp, dir)
 		var n int64
 		db.Raw(`SELECT count(*) FROM jobs`).Scan(&n)
 		if n != 0 {

@@ -97,16 +97,7 @@ func TestSegmentsReplaySynced(t *testing.T) {
 			t.Skip("the journal is SQLite's")
 		}
 		sp, dir := newTestSpool(t), t.TempDir()
-		acked := make(chan struct{})
-		first, _ := journaledService(t, db, sp, dir, func() error { <-acked; return errors.New("the disk is gone") })
-		docs := map[int64][]byte{}
-		for i := range 3 {
-			id, doc := submitDoc(t, first, i)
-			docs[id] = doc
-		}
-		close(acked)
-		testenv.WaitFor(t, "the applier to fail", func() bool { return first.journal.failing.Load() != nil })
-		first.Close()
+		docs := unappliedJobs(t, db, sp, dir)
 		second := segmentService(t, db, sp, dir, segmentSize, func() error { return errors.New("the disk lost its cache") })
 		second.Close()
 		if journals, _ := filepath.Glob(filepath.Join(dir, "*.seg")); len(journals) == 0 {
