@@ -37,6 +37,12 @@ func TestReplyDeadline(t *testing.T) {
 	srv := httptest.NewUnstartedServer(ipp.NewServer(b, slog.New(slog.DiscardHandler),
 		ipp.WithJobsListLimit(0), ipp.WithUploadLimits(200*time.Millisecond, 1<<30, time.Minute)))
 	srv.Listener = smallSendBuffers{srv.Listener}
+	closed := make(chan struct{})
+	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateClosed {
+			close(closed)
+		}
+	}
 	srv.Start()
 	defer srv.Close()
 
@@ -65,8 +71,13 @@ func TestReplyDeadline(t *testing.T) {
 	if err := req.Write(c); err != nil {
 		t.Fatal(err)
 	}
-	// Not reading while the reply's deadline passes.
-	time.Sleep(time.Second)
+	// Not reading until the server gives the reply up and closes the
+	// connection.
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server kept the connection of a client that did not read")
+	}
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	resp, err := http.ReadResponse(bufio.NewReader(c), req)
 	if err != nil {
