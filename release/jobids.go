@@ -10,8 +10,9 @@ import (
 // time, and idsLow how few it may have left before it asks for the next
 // block, in the background. Taken when it ran out, a block of 64 was a
 // round trip of 1.7 ms in one batch of five at 32 clients, with
-// PostgreSQL busy: 7 % of the committer's time (docs/PERFORMANCE.md). IDs taken and never used are gaps, as those of
-// a rolled-back insert are.
+// PostgreSQL busy: 7 % of the committer's time (docs/PERFORMANCE.md).
+// IDs taken and never used are gaps, as those of a rolled-back insert
+// are.
 const (
 	idBlock = 256
 	idsLow  = idBlock / 2
