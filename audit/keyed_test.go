@@ -188,3 +188,35 @@ func TestVerifyWithAnotherKey(t *testing.T) {
 		}
 	})
 }
+
+// TestPurgeInsidePlainPart purges an upgraded chain up to an event between
+// two of its plain part's signed marks: the checkpoint must vouch for that
+// event, not for the mark the walk ran on to, or the kept chain no longer
+// verifies and no later purge can run.
+func TestPurgeInsidePlainPart(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db *database.DB) {
+		ctx := context.Background()
+		c := newClock(t0, time.Second)
+		l := newLog(db, c)
+		l.markEvery = 1000
+		seedWith(t, l, db, 2500, 50, chainHash)
+		if _, err := l.Upgrade(ctx, UpgradeOptions{SignPlain: true}); err != nil {
+			t.Fatal(err)
+		}
+		jobLife(t, l, db, 999999, "alice", "after.pdf")
+		var before time.Time
+		if err := db.Raw(`SELECT at FROM audit_events WHERE seq = 1501`).Row().Scan(&before); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := l.Purge(ctx, before)
+		if err != nil || rep.Checkpoint == nil || rep.Checkpoint.Seq != 1500 {
+			t.Fatalf("purge through 1500: %+v, %v", rep, err)
+		}
+		mustVerify(t, l)
+		c.Set(time.Date(2040, 1, 1, 0, 0, 0, 0, time.UTC))
+		if _, err := l.Purge(ctx, time.Date(2039, 1, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+			t.Fatalf("a later purge: %v", err)
+		}
+		mustVerify(t, l)
+	})
+}

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -127,14 +128,26 @@ func (l *Log) Purge(ctx context.Context, before time.Time) (PurgeReport, error) 
 		if through <= since {
 			return nil
 		}
-		vr, err := l.verify(tx, VerifyOptions{From: since + 1, To: through}, &walker{h: newHasher(l.chainKey)})
+		// In an upgraded chain's plain part the walk runs on to the next
+		// signed mark, so its last hash is not the one the checkpoint
+		// vouches for: take event through's own.
+		var throughHash []byte
+		w := &walker{h: newHasher(l.chainKey), onEvent: func(ev *Event) {
+			if ev.Seq == through {
+				throughHash = bytes.Clone(ev.Hash)
+			}
+		}}
+		vr, err := l.verify(tx, VerifyOptions{From: since + 1, To: through}, w)
 		if err != nil {
 			return err
 		}
 		if !vr.OK() {
 			return fmt.Errorf("%w: event %d: %s", ErrBrokenChain, vr.FirstBad, vr.Reason)
 		}
-		cp := &Checkpoint{Seq: through, Hash: vr.LastHash, Created: dbTime(l.now()), Events: through - since}
+		if throughHash == nil {
+			return fmt.Errorf("%w: event %d was not verified", ErrBrokenChain, through)
+		}
+		cp := &Checkpoint{Seq: through, Hash: throughHash, Created: dbTime(l.now()), Events: through - since}
 		if err := tx.Raw(`SELECT at FROM audit_events WHERE seq = ?`, through).Row().Scan(&cp.LastAt); err != nil {
 			return fmt.Errorf("read event %d: %w", through, err)
 		}
