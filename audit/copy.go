@@ -117,6 +117,21 @@ func (l *Log) CheckCopy(ev *Event) error {
 	return nil
 }
 
+// KeyedFrom returns the first sequence whose hash is keyed: 1 unless the
+// chain was upgraded from plain SHA-256 (Upgrade), whose plain part only
+// its signed marks vouch for. It fails when a mark does not verify.
+func (l *Log) KeyedFrom(ctx context.Context) (int64, error) {
+	marks, err := readMarks(l.db.DB.WithContext(ctx))
+	if err != nil {
+		return 0, wrap("keyed from", err)
+	}
+	var w walker
+	if _, reason := l.loadMarks(&w, marks); reason != "" {
+		return 0, wrap("keyed from", fmt.Errorf("%w: %s", ErrBrokenChain, reason))
+	}
+	return w.keyedFrom, nil
+}
+
 // PurgedThrough returns the last sequence that retention purged (0 when
 // none was): events up to it are no longer in the chain, by design.
 func (l *Log) PurgedThrough(ctx context.Context) (int64, error) {

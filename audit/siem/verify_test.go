@@ -136,3 +136,79 @@ func cutBack(t *testing.T, db *database.DB, seq int64) {
 		}
 	}
 }
+
+// TestVerifyUpgradedChain: a chain hashed with plain SHA-256 before it was
+// keyed (audit upgrade) and forwarded whole verifies; a copy of its plain
+// part that was altered and rehashed does not.
+func TestVerifyUpgradedChain(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *database.DB, l *audit.Log) {
+		ctx := context.Background()
+		appendEvents(t, l, db, 6)
+		rehashPlain(t, db, l)
+		if _, err := l.Upgrade(ctx, audit.UpgradeOptions{SignPlain: true}); err != nil {
+			t.Fatal(err)
+		}
+		appendEvents(t, l, db, 2)
+		lines := forwardedFile(t, l)
+		rep, err := Verify(ctx, l, strings.NewReader(strings.Join(lines, "\n")+"\n"), 0, 0)
+		if err != nil || !rep.OK() || rep.Distinct != 8 {
+			t.Fatalf("an untouched copy of an upgraded chain: %+v, %v", rep, err)
+		}
+		var ev audit.Event
+		for e, err := range l.Events(ctx, audit.Filter{FromSeq: 3, ToSeq: 3}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev = e
+		}
+		ev.Actor = "mallory"
+		ev.Hash = audit.PlainHash(ev.PrevHash, &ev)
+		lines[2] = string(Format(Header{Hostname: "pg1", ProcID: "1"}, &ev))
+		rep, err = Verify(ctx, l, strings.NewReader(strings.Join(lines, "\n")+"\n"), 0, 0)
+		if err != nil || rep.OK() || rep.Bad != 1 {
+			t.Fatalf("a forged copy of a plain event: %+v, %v", rep, err)
+		}
+	})
+}
+
+// rehashPlain rewrites l's chain as versions before the keyed hash wrote
+// it: plain SHA-256, no marks.
+func rehashPlain(t *testing.T, db *database.DB, l *audit.Log) {
+	t.Helper()
+	if db.Dialect == database.Postgres {
+		for _, table := range []string{"audit_events", "audit_chain", "audit_marks"} {
+			mustExec(t, db, "ALTER TABLE "+table+" DISABLE TRIGGER ALL")
+		}
+		defer func() {
+			for _, table := range []string{"audit_events", "audit_chain", "audit_marks"} {
+				mustExec(t, db, "ALTER TABLE "+table+" ENABLE TRIGGER ALL")
+			}
+		}()
+	} else {
+		for _, tr := range []string{"audit_events_no_update", "audit_chain_forward", "audit_marks_no_delete"} {
+			mustExec(t, db, "DROP TRIGGER IF EXISTS "+tr)
+		}
+	}
+	var prev []byte
+	for ev, err := range l.Events(context.Background(), audit.Filter{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if prev == nil {
+			prev = ev.PrevHash
+		}
+		ev.PrevHash = prev
+		ev.Hash = audit.PlainHash(prev, &ev)
+		prev = ev.Hash
+		mustExec(t, db, `UPDATE audit_events SET prev_hash = ?, hash = ? WHERE seq = ?`, ev.PrevHash, ev.Hash, ev.Seq)
+	}
+	mustExec(t, db, `UPDATE audit_chain SET hash = ? WHERE id = 1`, prev)
+	mustExec(t, db, `DELETE FROM audit_marks`)
+}
+
+func mustExec(t *testing.T, db *database.DB, sql string, args ...any) {
+	t.Helper()
+	if err := db.Exec(sql, args...).Error; err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}
