@@ -153,13 +153,27 @@ func (a *Admin) AddDevice(ctx context.Context, spec DeviceSpec, by string) (Devi
 	return d, token, nil
 }
 
+// CheckPrinterURI reports whether uri names a printer jobs can be sent
+// to: ipp://, ipps:// or socket://, with a host and without credentials,
+// which would otherwise be written into the audit trail with every
+// release.
+func CheckPrinterURI(uri string) error {
+	u, err := url.Parse(uri)
+	if err != nil || (u.Scheme != "ipp" && u.Scheme != "ipps" && u.Scheme != "socket") || u.Host == "" {
+		return errors.New("printer must be an ipp://, ipps:// or socket://HOST:PORT URI")
+	}
+	if u.User != nil {
+		return errors.New("printer URI must not hold a user name or password")
+	}
+	return nil
+}
+
 func (s *Service) checkDeviceSpec(spec DeviceSpec) error {
 	if !deviceName(spec.Name) {
 		return fmt.Errorf("release: device name %q: use 1-63 letters, digits, '.', '_' or '-'", spec.Name)
 	}
-	u, err := url.Parse(spec.Printer)
-	if err != nil || (u.Scheme != "ipp" && u.Scheme != "ipps" && u.Scheme != "socket") || u.Host == "" {
-		return fmt.Errorf("release: device %s: printer must be an ipp://, ipps:// or socket://HOST:PORT URI", spec.Name)
+	if err := CheckPrinterURI(spec.Printer); err != nil {
+		return fmt.Errorf("release: device %s: %w", spec.Name, err)
 	}
 	if len(spec.Queues) == 0 {
 		return fmt.Errorf("release: device %s: name at least one queue it may release", spec.Name)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 
@@ -101,9 +100,7 @@ func (s *server) checkDeviceSpec(ctx context.Context, spec release.DeviceSpec) s
 	if !validDeviceName(spec.Name) {
 		return "devices.bad_name"
 	}
-	u, err := url.Parse(spec.Printer)
-	if err != nil || (u.Scheme != "ipp" && u.Scheme != "ipps" && u.Scheme != "socket") || u.Host == "" ||
-		len(spec.Printer) > maxFilterLength {
+	if release.CheckPrinterURI(spec.Printer) != nil || len(spec.Printer) > maxFilterLength {
 		return "devices.bad_printer"
 	}
 	known := s.opts.Devices.Queues()

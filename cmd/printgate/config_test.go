@@ -60,6 +60,8 @@ queues:
 		{name: "unknown_owner on basic", yaml: "queues: [{name: a, auth: basic, unknown_owner: hold}]\n", wantErr: "only for auth: requesting-user-name"},
 		{name: "owners cache too long", yaml: "owners: {cache_for: 1h}\n", wantErr: "owners.cache_for"},
 		{name: "direct without printer", yaml: "queues: [{name: a, mode: direct}]\n", wantErr: "queues[0]: printer"},
+		{name: "direct printer with password", yaml: "queues: [{name: a, mode: direct, printer: \"ipps://admin:secret@mfp/ipp/print\"}]\n",
+			wantErr: "must not hold a user name or password"},
 		{name: "bad queue name", yaml: "queues: [{name: \"a/b\"}]\n", wantErr: "queues[0].name"},
 		{name: "duplicate queue", yaml: "queues: [{name: a}, {name: a}]\n", wantErr: "used twice"},
 		{name: "bad cidr", yaml: "queues: [{name: a, trusted_networks: [\"10.0.0.0/33\"]}]\n", wantErr: "trusted_networks"},

@@ -226,9 +226,8 @@ func (q QueueConfig) queue() (release.Queue, error) {
 	switch out.Mode {
 	case release.Hold:
 	case release.Direct:
-		if !strings.HasPrefix(q.Printer, "ipp://") && !strings.HasPrefix(q.Printer, "ipps://") &&
-			!strings.HasPrefix(q.Printer, "socket://") {
-			return out, errors.New("printer: a direct queue needs an ipp://, ipps:// or socket:// printer URI")
+		if err := release.CheckPrinterURI(q.Printer); err != nil {
+			return out, fmt.Errorf("printer: a direct queue's %w", err)
 		}
 	case "":
 		out.Mode = release.Hold
