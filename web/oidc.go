@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -206,6 +207,11 @@ func ValidateOIDC(c OIDCConfig) error {
 		}
 	}
 	check("issuer", c.Issuer, true)
+	if u, err := url.Parse(c.Issuer); err == nil && u.Scheme == "http" && !loopbackHost(u.Hostname()) {
+		// Over plain HTTP anyone on the path could serve the keys that
+		// sign the ID tokens, and sign in as anyone.
+		errs = append(errs, fmt.Errorf("issuer: %q: the provider must be reached by https", c.Issuer))
+	}
 	check("client_id", c.ClientID, false)
 	check("redirect_url", c.RedirectURL, true)
 	if u, err := url.Parse(c.RedirectURL); err == nil && u.Host != "" && u.Path != oidcCallbackPath {
@@ -215,4 +221,14 @@ func ValidateOIDC(c OIDCConfig) error {
 		errs = append(errs, errors.New("client secret: required"))
 	}
 	return errors.Join(errs...)
+}
+
+// loopbackHost reports whether host is this machine's: "localhost" or a
+// loopback address.
+func loopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }

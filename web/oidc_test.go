@@ -43,6 +43,10 @@ var opUsers = []oidcop.User{
 	{Subject: "s-double", Username: `CORP\adam@evil.example`, Password: opPassword},
 	{Subject: "s-mallory", Username: "mallory", Password: opPassword, Email: "mallory@corp.example", EmailVerified: true},
 	{Subject: "s-unverified", Username: "unverified", Password: opPassword, Email: "alice@corp.example"},
+	// Other accounts at the provider whose names a directory's Unicode
+	// case folding takes for adam's and alice's.
+	{Subject: "s-wide-adam", Username: "ａｄａｍ", Password: opPassword},
+	{Subject: "s-dotted-alice", Username: "AL\u0130CE", Password: opPassword},
 }
 
 // oidcEnv is a console with single sign-on through a real provider.
@@ -57,7 +61,13 @@ type oidcEnv struct {
 // ports, claim naming the user.
 func newOIDCEnv(t *testing.T, claim string) *oidcEnv {
 	t.Helper()
-	db := openDB(t, database.SQLite)
+	return newOIDCEnvOn(t, database.SQLite, claim)
+}
+
+// newOIDCEnvOn is newOIDCEnv with the built-in directory on dialect.
+func newOIDCEnvOn(t *testing.T, dialect database.Dialect, claim string) *oidcEnv {
+	t.Helper()
+	db := openDB(t, dialect)
 	if err := owner.Migrate(t.Context(), db); err != nil {
 		t.Fatal(err)
 	}
@@ -309,6 +319,39 @@ func TestOIDCRefused(t *testing.T) {
 			case tc.record != "" && (len(recorded) != 1 || recorded[0].Name != ActionLoginFailed ||
 				recorded[0].Method != MethodOIDC || recorded[0].Reason != tc.record):
 				t.Fatalf("recorded %+v, want one login-failed (%s)", recorded, tc.record)
+			}
+		})
+	}
+}
+
+// TestOIDCLookalikeNames: a name outside ASCII that a directory's
+// Unicode case folding matches to another (PostgreSQL's lower() and
+// LDAP's caseIgnoreMatch take full-width letters and the dotted capital I
+// for their ASCII twins) belongs to another account at the provider, and
+// signs in as nobody; the users themselves still sign in.
+func TestOIDCLookalikeNames(t *testing.T) {
+	e := newOIDCEnvOn(t, database.Postgres, "")
+	for _, tc := range []struct {
+		opUser, dest, record string
+	}{
+		{"ａｄａｍ", "", "no directory user"},
+		{"AL\u0130CE", "", "no directory user"},
+		{adminName, "/admin", ""},
+		{"ALICE@corp.example", "/my", ""},
+	} {
+		t.Run(tc.opUser, func(t *testing.T) {
+			client := browserless(t)
+			before := len(e.audit.names())
+			status, dest, body := finish(t, client, e.signIn(t, e.start(t, client), tc.opUser))
+			if tc.dest != "" {
+				if status != http.StatusSeeOther || dest != tc.dest {
+					t.Fatalf("status %d to %q, want %q:\n%s", status, dest, tc.dest, body)
+				}
+				return
+			}
+			recorded := e.audit.since(before)
+			if status != http.StatusForbidden || e.sessionOf(client) || len(recorded) != 1 || recorded[0].Reason != tc.record {
+				t.Fatalf("status %d to %q, recorded %+v: want refused (%s)", status, dest, recorded, tc.record)
 			}
 		})
 	}

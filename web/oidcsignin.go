@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"golang.org/x/oauth2"
@@ -216,10 +217,26 @@ func (s *server) oidcUser(ctx context.Context, claimed string) (directory.Identi
 	} else {
 		id, err = s.opts.Directory.Lookup(ctx, login)
 	}
+	if err == nil && !isASCII(login) && id.Name != login {
+		// Directories match names with Unicode case folding (LDAP's
+		// caseIgnoreMatch, PostgreSQL's lower()), under which the
+		// provider's "ＡＬＩＣＥ" or "ALİCE", another account there, is
+		// alice: outside ASCII only the very name stands for a user.
+		err = fmt.Errorf("web: %q: only a look-alike of %s: %w", claimed, id.Name, directory.ErrNotFound)
+	}
 	if err == nil && id.Disabled {
 		err = fmt.Errorf("web: %s: %w", id.Name, directory.ErrDisabled)
 	}
 	return id, err
+}
+
+func isASCII(s string) bool {
+	for i := range len(s) {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // oidcLogin returns the login claimed names: claimed itself, or for

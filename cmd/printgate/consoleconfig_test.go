@@ -41,6 +41,8 @@ func TestConsoleOIDCConfig(t *testing.T) {
 			"console.oidc: issuer: required"},
 		{"issuer not a URL", strings.Replace(good("    client_secret_file: "+secretFile+"\n"), "https://login.corp.example", "login.corp.example", 1),
 			"issuer"},
+		{"issuer over plain http", strings.Replace(good("    client_secret_file: "+secretFile+"\n"), "https://login.corp.example", "http://login.corp.example", 1),
+			"the provider must be reached by https"},
 		{"wrong callback path", strings.Replace(good("    client_secret_file: "+secretFile+"\n"), "/signin/oidc/callback", "/callback", 1),
 			"redirect_url: the path must be /signin/oidc/callback"},
 	} {
