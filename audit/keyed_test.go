@@ -208,13 +208,13 @@ func TestPurgeInsidePlainPart(t *testing.T) {
 		if err := db.Raw(`SELECT at FROM audit_events WHERE seq = 1501`).Row().Scan(&before); err != nil {
 			t.Fatal(err)
 		}
-		rep, err := l.Purge(ctx, before)
+		rep, err := l.Purge(ctx, before, ActorSystem)
 		if err != nil || rep.Checkpoint == nil || rep.Checkpoint.Seq != 1500 {
 			t.Fatalf("purge through 1500: %+v, %v", rep, err)
 		}
 		mustVerify(t, l)
 		c.Set(time.Date(2040, 1, 1, 0, 0, 0, 0, time.UTC))
-		if _, err := l.Purge(ctx, time.Date(2039, 1, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+		if _, err := l.Purge(ctx, time.Date(2039, 1, 1, 0, 0, 0, 0, time.UTC), ActorSystem); err != nil {
 			t.Fatalf("a later purge: %v", err)
 		}
 		mustVerify(t, l)

@@ -80,9 +80,10 @@ type PurgeReport struct {
 	Event Event
 }
 
-// PurgeExpired purges the events past the configured retention.
-func (l *Log) PurgeExpired(ctx context.Context) (PurgeReport, error) {
-	return l.Purge(ctx, l.RetentionCutoff())
+// PurgeExpired purges the events past the configured retention on by's
+// behalf.
+func (l *Log) PurgeExpired(ctx context.Context, by string) (PurgeReport, error) {
+	return l.Purge(ctx, l.RetentionCutoff(), by)
 }
 
 // Purge removes the events older than before, and the job records whose
@@ -93,8 +94,9 @@ func (l *Log) PurgeExpired(ctx context.Context) (PurgeReport, error) {
 // at or after before, so an event whose clock ran late is kept with
 // everything after it. Purge first verifies the range it removes and
 // refuses with ErrBrokenChain when it does not verify, so that a
-// checkpoint never vouches for a tampered chain. It needs Options.Key.
-func (l *Log) Purge(ctx context.Context, before time.Time) (PurgeReport, error) {
+// checkpoint never vouches for a tampered chain. The "purged" event names
+// by (ActorSystem for printgate itself). It needs Options.Key.
+func (l *Log) Purge(ctx context.Context, before time.Time, by string) (PurgeReport, error) {
 	if l.signKey == nil {
 		return PurgeReport{}, wrap("purge", ErrNoKey)
 	}
@@ -184,7 +186,7 @@ func (l *Log) Purge(ctx context.Context, before time.Time) (PurgeReport, error) 
 		rep.Events = res.RowsAffected
 		rep.Checkpoint = cp
 		rep.Event, err = l.Append(ctx, tx, Event{
-			Type: EventPurged, Actor: ActorSystem,
+			Type: EventPurged, Actor: by,
 			Details: map[string]string{
 				"before":       before.UTC().Format(time.RFC3339),
 				"through-seq":  strconv.FormatInt(through, 10),

@@ -26,7 +26,7 @@ func TestPurge(t *testing.T) {
 		if got := l.RetentionCutoff(); !got.Equal(time.Date(2019, 5, 1, 0, 0, 0, 0, time.UTC)) {
 			t.Errorf("retention cutoff %v", got)
 		}
-		rep, err := l.PurgeExpired(ctx)
+		rep, err := l.PurgeExpired(ctx, "root")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -34,6 +34,9 @@ func TestPurge(t *testing.T) {
 		// document-destroyed event is kept: it could not be rebuilt.
 		if rep.Events != 7 || rep.Jobs != 2 || rep.Checkpoint == nil || rep.Checkpoint.Seq != 7 || rep.Event.Seq != 15 {
 			t.Fatalf("purge report %+v", rep)
+		}
+		if rep.Event.Actor != "root" {
+			t.Errorf("the purged event names %q, want the administrator root", rep.Event.Actor)
 		}
 		if got := count(t, db, "audit_events"); got != 8 {
 			t.Errorf("%d events kept, want 8", got)
@@ -53,14 +56,14 @@ func TestPurge(t *testing.T) {
 		}
 
 		// Nothing more is old enough: no second checkpoint, no event.
-		again, err := l.PurgeExpired(ctx)
+		again, err := l.PurgeExpired(ctx, "root")
 		if err != nil || again.Checkpoint != nil || again.Events != 0 {
 			t.Errorf("second purge %+v, %v", again, err)
 		}
 		// A second purge later chains on from the first checkpoint.
 		c.Set(time.Date(2034, 1, 1, 0, 0, 0, 0, time.UTC))
 		appendTx(t, l, db, Event{Type: EventConfigChanged, Actor: "admin"}) // seq 16
-		rep, err = l.Purge(ctx, time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC))
+		rep, err = l.Purge(ctx, time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), ActorSystem)
 		if err != nil || rep.Checkpoint == nil || rep.Checkpoint.Seq != 15 || rep.Events != 8 || rep.Jobs != 1 {
 			t.Fatalf("second purge %+v, %v", rep, err)
 		}
@@ -81,7 +84,7 @@ func TestPurge(t *testing.T) {
 		if r, err := New(db, Options{}).Verify(ctx, 0, 0); err != nil || r.FirstBad != 15 {
 			t.Errorf("verify without a key: %+v, %v", r, err)
 		}
-		if _, err := New(db, Options{}).Purge(ctx, time.Now()); !errors.Is(err, ErrNoKey) {
+		if _, err := New(db, Options{}).Purge(ctx, time.Now(), ActorSystem); !errors.Is(err, ErrNoKey) {
 			t.Errorf("purge without a key: %v", err)
 		}
 	})
@@ -97,7 +100,7 @@ func TestPurgeTampered(t *testing.T) {
 		jobLife(t, l, db, 2, "alice", "new.pdf")
 		disableGuards(t, db)
 		mustExec(t, db, `UPDATE audit_events SET actor = 'mallory' WHERE seq = 3`)
-		if _, err := l.Purge(ctx, time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)); !errors.Is(err, ErrBrokenChain) {
+		if _, err := l.Purge(ctx, time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), ActorSystem); !errors.Is(err, ErrBrokenChain) {
 			t.Fatalf("purge of a tampered range: %v", err)
 		}
 		if got := count(t, db, "audit_checkpoints"); got != 0 {
@@ -122,7 +125,7 @@ func TestForgedCheckpoint(t *testing.T) {
 		if err := db.Exec(`DELETE FROM audit_events WHERE seq = 1`).Error; err == nil {
 			t.Fatal("delete of an uncovered event allowed")
 		}
-		if _, err := l.Purge(ctx, time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+		if _, err := l.Purge(ctx, time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), ActorSystem); err != nil {
 			t.Fatal(err)
 		}
 		// An attacker hides events 7..9 behind a checkpoint he cannot sign.

@@ -202,7 +202,7 @@ func TestForwarderAfterPurge(t *testing.T) {
 		ctx := context.Background()
 		c := startCollector(t)
 		appendEvents(t, l, db, 4)
-		rep, err := l.Purge(ctx, time.Now().Add(time.Hour))
+		rep, err := l.Purge(ctx, time.Now().Add(time.Hour), audit.ActorSystem)
 		if err != nil || rep.Checkpoint == nil || rep.Checkpoint.Seq != 4 {
 			t.Fatalf("purge: %+v, %v", rep, err)
 		}

@@ -138,6 +138,12 @@ func (a *app) auditExportCommand() *cobra.Command {
 				if f.To, err = parseTime(toS, st.audit.Location()); err != nil {
 					return fmt.Errorf("--to: %w", err)
 				}
+				// Recorded before the first row, as the console does: an
+				// export cut short has still handed rows out.
+				if err := st.recordAdmin(cmd, audit.EventExport, exportDetails(cmd, "format", "user", "queue",
+					"device", "from", "to", "type", "jobs", "printed-without-printgate")); err != nil {
+					return err
+				}
 				w := bufio.NewWriterSize(a.stdout, 64<<10)
 				x, err := st.audit.ExportCounted(cmd.Context(), w, f,
 					audit.Format{Encoding: enc, ShiftJIS: shiftJIS, Jobs: jobs, Lang: lang})
@@ -147,14 +153,11 @@ func (a *app) auditExportCommand() *cobra.Command {
 				if err := w.Flush(); err != nil {
 					return err
 				}
-				n := x.Rows
 				if x.Replaced > 0 {
 					fmt.Fprintf(a.stderr, "warning: %d character(s) that Shift_JIS (CP932) cannot hold written as \"?\"; "+
 						"export without --shift-jis (UTF-8, which Excel opens) to keep them\n", x.Replaced)
 				}
-				return st.recordAdmin(cmd, audit.EventExport, map[string]string{
-					"format": format, "user": user, "from": fromS, "to": toS, "rows": fmt.Sprint(n),
-				})
+				return nil
 			})
 		},
 	}
@@ -173,6 +176,18 @@ func (a *app) auditExportCommand() *cobra.Command {
 	return c
 }
 
+// exportDetails are the audit event's details of an export: the value of
+// each of the named flags that is set, and the format's, set or not.
+func exportDetails(cmd *cobra.Command, flags ...string) map[string]string {
+	d := map[string]string{}
+	for _, name := range flags {
+		if f := cmd.Flags().Lookup(name); f != nil && (f.Changed || name == "format") {
+			d[name] = f.Value.String()
+		}
+	}
+	return d
+}
+
 func (a *app) auditPurgeCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "purge",
@@ -180,7 +195,7 @@ func (a *app) auditPurgeCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.withStack(cmd, func(st *stack) error {
-				rep, err := st.audit.PurgeExpired(cmd.Context())
+				rep, err := st.audit.PurgeExpired(cmd.Context(), adminName())
 				if err != nil {
 					return err
 				}

@@ -4,8 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"errors"
+	"io"
+	"maps"
 	"strings"
 	"testing"
+
+	"github.com/printgate/printgate/audit"
 
 	"golang.org/x/text/encoding/japanese"
 	"golang.org/x/text/transform"
@@ -60,5 +65,37 @@ func TestAuditExportForExcel(t *testing.T) {
 
 	if _, _, err := exportCLI(t, cfg, "--lang", "fr"); err == nil || !strings.Contains(err.Error(), "en or ja") {
 		t.Errorf("--lang fr: %v", err)
+	}
+}
+
+// brokenPipe fails every write, as standard output closed by the reader.
+type brokenPipe struct{}
+
+func (brokenPipe) Write([]byte) (int, error) { return 0, errors.New("broken pipe") }
+
+// TestAuditExportRecordedFirst: an export is in the record before its
+// first row leaves, with every filter it was given, so one cut short is
+// recorded too.
+func TestAuditExportRecordedFirst(t *testing.T) {
+	cfg := newConfig(t, "")
+	st := openStackT(t, cfg)
+	seedRecord(t, st, []pastJob{{id: 9001, owner: "bob", name: "給与明細.pdf", queue: "secure",
+		at: jst(t, 2026, 3, 2, 9, 30), outcome: "printed", device: "mfp-1", pages: 1, copies: 1}})
+	a := &app{stdout: brokenPipe{}, stderr: io.Discard, stdin: strings.NewReader("")}
+	cmd := a.command()
+	cmd.SetArgs([]string{"audit", "export", "--jobs", "--queue", "secure", "--user", "bob", "--config", writeConfig(t, cfg)})
+	if err := cmd.ExecuteContext(t.Context()); err == nil {
+		t.Fatal("an export to a closed pipe succeeded")
+	}
+	var got []audit.Event
+	for ev, err := range st.audit.Events(t.Context(), audit.Filter{Type: audit.EventExport}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, ev)
+	}
+	want := map[string]string{"format": "csv", "jobs": "true", "queue": "secure", "user": "bob"}
+	if len(got) != 1 || !maps.Equal(got[0].Details, want) {
+		t.Fatalf("export events %+v, want one with details %v", got, want)
 	}
 }

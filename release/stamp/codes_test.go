@@ -147,7 +147,7 @@ func TestCodesPurgedWithRecords(t *testing.T) {
 		recordJob(t, db, log, kept)
 		stampJob(t, db, log, c, kept)
 
-		rep, err := log.Purge(ctx, cutoff)
+		rep, err := log.Purge(ctx, cutoff, audit.ActorSystem)
 		if err != nil {
 			t.Fatal(err)
 		}
