@@ -86,11 +86,11 @@ func hidesName(q Queue, j *Job) bool {
 // document, on a queue that looks for them, and records on j what it
 // found: never a number, only the count and the pages. The text lives in
 // a pipe and the scanner's few bytes. A document that cannot be searched
-// (a format without text, a failed extraction, pages past what OCR
-// reads) is treated as if it held one (uncheckable): a search that fails
-// must not be a way past the policy. A printgate without its text tools
-// (warned at start-up) searches nothing, and says so in each job's
-// events.
+// (a format without text, a failed extraction, pages the extraction did
+// not see, pages past what OCR reads) is treated as if it held one
+// (uncheckable): a search that fails must not be a way past the policy.
+// A printgate without its text tools (warned at start-up) searches
+// nothing, and says so in each job's events.
 func (s *Service) inspect(ctx context.Context, x *convert.TextExtractor, q Queue, j *Job, doc io.Reader) {
 	if q.policy() == MyNumberOff {
 		return
@@ -103,28 +103,29 @@ func (s *Service) inspect(ctx context.Context, x *convert.TextExtractor, q Queue
 		uncheckable(j, "format")
 		return
 	}
-	sc := mynumber.Scanner{FirstPage: 1}
-	if j.Format == convert.PostScript {
-		sc.FirstPage = 0 // txtwrite's pages begin with a form feed
-	}
-	chars := textCounter{leading: j.Format == convert.PostScript}
-	if err := x.Text(ctx, doc, j.Format, io.MultiWriter(&sc, &chars)); err != nil {
+	f, chars, err := readText(ctx, x, j.Format, doc)
+	if err != nil {
 		if errors.Is(context.Cause(ctx), errGaveWay) {
 			return // the search is thrown away and run again
 		}
 		// The error names a limit or an exit status, never the text.
 		s.log.Warn("release: look for individual numbers", "queue", q.Name, "err", err)
-		if f := sc.Finding(); f.Count > 0 {
+		if f.Count > 0 {
 			s.found(j, f) // what was read before the failure
 			return
 		}
 		uncheckable(j, "failed")
 		return
 	}
-	f := sc.Finding()
+	if f.Count == 0 {
+		if why := s.pageView(ctx, j, doc, chars); why != "" {
+			uncheckable(j, why)
+			return
+		}
+	}
 	if f.Count == 0 && len(chars.thinPages()) > 0 {
 		// A page with next to no text: a scan, or text drawn as images.
-		f = s.recognise(ctx, x, q, j, doc, &chars)
+		f = s.recognise(ctx, x, q, j, doc, chars)
 	}
 	if f.Count > 0 {
 		s.found(j, f)

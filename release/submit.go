@@ -26,7 +26,8 @@ func (b ippBackend) queuedJobs(ctx context.Context, name string) (int, error) {
 	return int(n), nil
 }
 
-// newJob builds the row of a job from its request.
+// newJob builds the row of a job from its request, its names masked
+// where they hold an individual number (redactNames).
 func (s *Service) newJob(ctx context.Context, q Queue, req ipp.JobRequest) (Job, error) {
 	j := Job{
 		Queue:        q.Name,
@@ -45,6 +46,7 @@ func (s *Service) newJob(ctx context.Context, q Queue, req ipp.JobRequest) (Job,
 		ClaimedBy:    s.instance,
 		CreatedAt:    s.now(),
 	}
+	redactNames(&j)
 	if err := s.decideOwner(ctx, q, req, &j); err != nil {
 		return Job{}, err
 	}
@@ -179,7 +181,7 @@ func (s *Service) sendDocument(ctx context.Context, req ipp.DocumentRequest, doc
 		return Job{}, fmt.Errorf("release: job %d: %w", j.ID, ErrMultipleDocuments)
 	}
 	if req.Document.Name != "" {
-		j.DocumentName = req.Document.Name
+		j.DocumentName = redactName(req.Document.Name)
 	}
 	j.Format = req.Document.Format
 	r, err := s.receive(ctx, q, &j, doc)

@@ -2,8 +2,10 @@
 // text of a document: twelve digits whose last is the check digit of the
 // other eleven, written as one run, as 4-4-4, 8-4 or 4-8 groups split by
 // whitespace, a hyphen, a dot or a slash, one digit a box (twelve single
-// digits split by whitespace), across a line or page break, in the decimal
-// digits of any script, with invisible format characters anywhere.
+// digits split by whitespace, perhaps a hyphen after the fourth and the
+// eighth, and rows of such boxes one after another), across a line or page
+// break, in the decimal digits of any script, with invisible format
+// characters anywhere.
 //
 // A Scanner reads text as it streams (an io.Writer) in constant memory
 // and keeps only the fact: how many numbers, on which pages. The digits
@@ -79,16 +81,56 @@ type group struct {
 	page   int // the page it is on
 }
 
-// boxes is a run of one-digit groups split by whitespace alone: a number
-// written in the boxes of a form, one digit each.
+// boxes is a run of one-digit groups: numbers written in the boxes of a
+// form, one digit each, split by whitespace and at most by one hyphen,
+// dot or slash after the fourth and the eighth box (□□□□-□□□□-□□□□). A
+// form's rows of boxes may follow one another with nothing but line
+// breaks between them, so a run of twice or more twelve boxes is read
+// twelve at a time.
 type boxes struct {
-	digits [12]byte
-	n      int  // groups seen; past 12 it is too long to be a number
-	bad    bool // punctuation around or between them
-	page   int  // page of the first
-	last   int  // page of the last
-	from   int  // index of the first
-	index  int  // index of the last
+	digits [12]byte // the twelve being read
+	n      int      // boxes seen in the run
+	bad    bool     // punctuation elsewhere than after a fourth or eighth box
+	page   int      // page of the first of the twelve being read
+	from   int      // index of the run's first box
+	index  int      // index of its last
+	found  int      // twelves read that are numbers
+	pages  []int    // their first and last pages, ascending, each once
+}
+
+// add reads box g, followed by after, into the run.
+func (b *boxes) add(g group, after sep) {
+	at := b.n % len(b.digits) // its place among its twelve
+	if b.n == 0 {
+		b.from, b.found, b.pages = g.index, 0, b.pages[:0]
+	}
+	if at == 0 {
+		b.page = g.page
+	}
+	b.digits[at] = g.digits[0]
+	b.n++
+	b.index = g.index
+	b.bad = b.bad || (g.before&sepPunct != 0 && at != 4 && at != 8) || (after&sepPunct != 0 && at != 3 && at != 7)
+	if at == len(b.digits)-1 {
+		if Valid(b.digits) {
+			b.found++
+			b.addPage(b.page)
+			b.addPage(g.page)
+		}
+		clear(b.digits[:])
+	}
+}
+
+func (b *boxes) addPage(p int) {
+	if len(b.pages) < MaxPages && (len(b.pages) == 0 || b.pages[len(b.pages)-1] != p) {
+		b.pages = append(b.pages, p)
+	}
+}
+
+// reset forgets the run.
+func (b *boxes) reset() {
+	clear(b.digits[:])
+	b.n, b.bad = 0, false
 }
 
 // Scanner finds individual numbers in UTF-8 text written to it. A form
@@ -286,30 +328,27 @@ func (s *Scanner) decide(after sep) {
 	s.found(&d, g[first].page, g[k].page, g[k].index)
 }
 
-// boxes follows runs of one-digit groups, group g followed by after: twelve
-// of them, no more, split by whitespace alone, are a number written in the
-// boxes of a form (pdftotext puts each box on its own line).
+// boxes follows runs of one-digit groups, group g followed by after: a
+// run of twelve of them, or of a multiple of twelve, split as boxes may be
+// (see boxes), holds a number in each twelve that is one (pdftotext puts
+// each box on its own line). A run of another length is digits of
+// something else, a table's column or a longer code.
 func (s *Scanner) boxes(g group, after sep) {
 	b := &s.box
 	if g.n == 1 {
-		if b.n == 0 {
-			*b = boxes{page: g.page, from: g.index}
-		}
-		if b.n < len(b.digits) {
-			b.digits[b.n] = g.digits[0]
-		}
-		b.n = min(b.n+1, len(b.digits)+1)
-		b.bad = b.bad || g.before&sepPunct != 0 || after&sepPunct != 0
-		b.last, b.index = g.page, g.index
+		b.add(g, after)
 		if after != sepEnd {
 			return
 		}
 	}
-	if b.n == len(b.digits) && !b.bad && b.from >= s.used {
-		s.found(&b.digits, b.page, b.last, b.index)
+	if b.n > 0 && b.n%len(b.digits) == 0 && !b.bad && b.from >= s.used && b.found > 0 {
+		s.used = b.index + 1
+		s.count += b.found
+		for _, p := range b.pages {
+			s.addPage(p)
+		}
 	}
-	clear(b.digits[:])
-	b.n = 0
+	b.reset()
 }
 
 // found counts digits d, from page first to page last, if they are a

@@ -100,6 +100,25 @@ func TestScanner(t *testing.T) {
 		{"boxes with hyphens", "1-2-3-4-5-6-7-8-9-0-1-8", 0, nil},
 		{"11 boxes", "1 2 3 4 5 6 7 8 9 0 1", 0, nil},
 		{"boxes, wrong check digit", "1 2 3 4 5 6 7 8 9 0 1 9", 0, nil},
+		// □□□□-□□□□-□□□□: a hyphen printed after the fourth and eighth box.
+		{"boxes, hyphens after 4 and 8", "1 2 3 4 - 5 6 7 8 - 9 0 1 8", 1, []int{1}},
+		{"boxes, hyphens on lines of their own (pdftotext)", "1\n\n2\n\n3\n\n4\n\n- 5\n\n6\n\n7\n\n8\n\n- 9\n\n0\n\n1\n\n8\n", 1, []int{1}},
+		{"boxes, hyphens beside boxes", "1\n\n2\n\n3\n\n4 - 5\n\n6\n\n7\n\n8 - 9\n\n0\n\n1\n\n8\n", 1, []int{1}},
+		{"boxes, full-width hyphens after 4 and 8", "1 2 3 4－5 6 7 8－9 0 1 8", 1, []int{1}},
+		{"boxes, one hyphen after 8", "1 2 3 4 5 6 7 8 - 9 0 1 8", 1, []int{1}},
+		{"boxes, hyphen after 3", "1 2 3 - 4 5 6 7 8 9 0 1 8", 0, nil},
+		{"boxes, two hyphens after 4", "1 2 3 4 - - 5 6 7 8 - 9 0 1 8", 0, nil},
+		{"boxes, hyphens, wrong check digit", "1 2 3 4 - 5 6 7 8 - 9 0 1 9", 0, nil},
+		// Rows of boxes one after another.
+		{"two rows of boxes, lines", "1\n2\n3\n4\n5\n6\n7\n8\n9\n0\n1\n8\n9\n8\n7\n6\n5\n4\n3\n2\n1\n0\n9\n3\n", 2, []int{1}},
+		{"two rows of boxes, blank lines", strings.Repeat("1\n\n2\n\n3\n\n4\n\n5\n\n6\n\n7\n\n8\n\n9\n\n0\n\n1\n\n8\n\n", 2), 2, []int{1}},
+		{"two rows of boxes, one line each (-raw)", "1 2 3 4 5 6 7 8 9 0 1 8\n9 8 7 6 5 4 3 2 1 0 9 3\n", 2, []int{1}},
+		{"three rows of hyphenated boxes", strings.Repeat("1 2 3 4 - 5 6 7 8 - 9 0 1 8\n", 3), 3, []int{1}},
+		{"two rows, the second no number", "1 2 3 4 5 6 7 8 9 0 1 8\n9 8 7 6 5 4 3 2 1 0 9 4", 1, []int{1}},
+		{"two rows across pages", "1 2 3 4 5 6 7 8 9 0 1 8\f9 8 7 6 5 4 3 2 1 0 9 3", 2, []int{1, 2}},
+		{"25 boxes", "1 2 3 4 5 6 7 8 9 0 1 8 9 8 7 6 5 4 3 2 1 0 9 3 7", 0, nil},
+		{"23 boxes", "1 2 3 4 5 6 7 8 9 0 1 8 9 8 7 6 5 4 3 2 1 0 9", 0, nil},
+		{"two rows, a hyphen after box 13", "1 2 3 4 5 6 7 8 9 0 1 8 9 - 8 7 6 5 4 3 2 1 0 9 3", 0, nil},
 		// Other and mixed separators.
 		{"dots", "1234.5678.9018", 1, []int{1}},
 		{"slashes", "1234/5678/9018", 1, []int{1}},
@@ -210,7 +229,8 @@ func TestLongTextConstantMemory(t *testing.T) {
 
 func FuzzScanner(f *testing.F) {
 	for _, s := range []string{"123456789018", "1234 5678 9018", "１３５７－９２４６－８０１５", "555555\n555557", "\f1\f",
-		"1\n\n2\n\n3\n\n4\n\n5\n\n6\n\n7\n\n8\n\n9\n\n0\n\n1\n\n8", "1234.5678\f9018", "𝟏𝟐𝟑𝟒\u200b٥٦٧٨ 90181"} {
+		"1\n\n2\n\n3\n\n4\n\n5\n\n6\n\n7\n\n8\n\n9\n\n0\n\n1\n\n8", "1234.5678\f9018", "𝟏𝟐𝟑𝟒\u200b٥٦٧٨ 90181",
+		"1 2 3 4 - 5 6 7 8 - 9 0 1 8\n9 8 7 6 5 4 3 2 1 0 9 3"} {
 		f.Add([]byte(s), 3)
 	}
 	f.Fuzz(func(t *testing.T, text []byte, split int) {

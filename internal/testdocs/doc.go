@@ -10,7 +10,9 @@
 //
 // The PDF and PostScript documents draw their text with a standard Type 1
 // font in uncompressed content, so a test can grep for the text to prove
-// that a spool file holds no plaintext.
+// that a spool file holds no plaintext. ForgedCountPDF and PSDocument make
+// documents that hide pages or text from text extraction, for the tests
+// of the My Number search.
 package testdocs
 
 //go:generate go run ./cmd/gen -dir ../../testdata

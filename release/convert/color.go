@@ -56,7 +56,7 @@ func (x *TextExtractor) ContentColor(ctx context.Context, doc io.Reader, format 
 		"-r" + strconv.Itoa(inkcovResolution), "-dFirstPage=1", "-dLastPage=" + strconv.Itoa(last),
 		"-sOutputFile=/dev/fd/1", "-c", inkcovSetup, "-f", "/dev/fd/3"}
 	out := boundedBuffer{max: last * (maxInkLine + 1)}
-	if err := x.run(ctx, doc, &out, x.gs, args...); err != nil {
+	if err := x.run(ctx, doc, pass{w: &out, path: x.gs, args: args}); err != nil {
 		return audit.ColorUnknown, err
 	}
 	if out.over {

@@ -136,6 +136,40 @@ func TestTextLimits(t *testing.T) {
 	}
 }
 
+// TestTexts: Texts reads a PDF twice, in reading order and in the order
+// its pages draw it (-raw), within one extraction's limits: what each
+// reading writes counts against one output limit; a PostScript document
+// is read once.
+func TestTexts(t *testing.T) {
+	doc := testdocs.PDF(3, "Menu 03-1234-5678", testdocs.A4)
+	x := newTextExtractor(t, TextLimits())
+	var text, raw bytes.Buffer
+	if err := x.Texts(context.Background(), bytes.NewReader(doc), PDF, &text, &raw); err != nil {
+		t.Fatal(err)
+	}
+	if text.Len() == 0 || bytes.Count(text.Bytes(), []byte("\f")) != 3 || bytes.Count(raw.Bytes(), []byte("\f")) != 3 {
+		t.Fatalf("text %q and raw text %q, want three pages each", text.Bytes(), raw.Bytes())
+	}
+	var ps, none bytes.Buffer
+	if err := x.Texts(context.Background(), bytes.NewReader(testdocs.PostScript(2)), PostScript, &ps, &none); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Count(ps.Bytes(), []byte("\f")) != 2 || none.Len() != 0 {
+		t.Errorf("PostScript: text %q, raw text %q; want two pages and no raw text", ps.Bytes(), none.Bytes())
+	}
+
+	l := TextLimits()
+	l.Output = int64(text.Len() + raw.Len() - 1)
+	x = newTextExtractor(t, l)
+	if err := x.Text(context.Background(), bytes.NewReader(doc), PDF, &bytes.Buffer{}); err != nil {
+		t.Errorf("one reading within the limit: %v", err)
+	}
+	err := x.Texts(context.Background(), bytes.NewReader(doc), PDF, &bytes.Buffer{}, &bytes.Buffer{})
+	if !errors.Is(err, ErrLimit) {
+		t.Errorf("two readings a byte over the limit: %v, want ErrLimit", err)
+	}
+}
+
 // BenchmarkTextMyNumber measures the inspection a submission pays for: the
 // text of a PDF without a number, extracted in the sandbox and scanned.
 func BenchmarkTextMyNumber(b *testing.B) {

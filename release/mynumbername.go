@@ -1,0 +1,37 @@
+package release
+
+import (
+	"io"
+	"strings"
+	"unicode"
+
+	"github.com/printgate/printgate/audit/mynumber"
+)
+
+// redactNames masks the digits of j's job and document names where one
+// holds an individual number (mynumber), as a client may name a job after
+// whose number it holds. The names reach the job's row, its audit events
+// and record, the exports, the consoles, IPP's job attributes and the
+// printer: none of them may hold a number, so the name is masked before
+// any of them sees it, whatever the queue's policy and whatever the
+// document holds.
+func redactNames(j *Job) {
+	j.Name = redactName(j.Name)
+	j.DocumentName = redactName(j.DocumentName)
+}
+
+// redactName returns name with each of its decimal digits, of any script,
+// a '*' if it holds an individual number, else name.
+func redactName(name string) string {
+	var sc mynumber.Scanner
+	_, _ = io.WriteString(&sc, name)
+	if sc.Finding().Count == 0 {
+		return name
+	}
+	return strings.Map(func(r rune) rune {
+		if unicode.IsDigit(r) {
+			return '*'
+		}
+		return r
+	}, name)
+}
