@@ -7,12 +7,14 @@ import (
 	"math/big"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gosnmp/gosnmp"
 	"gorm.io/gorm"
 
 	"github.com/printgate/printgate/audit"
+	"github.com/printgate/printgate/ipp"
 )
 
 // LifeCountOID is Printer-MIB prtMarkerLifeCount of the first marker of
@@ -41,14 +43,24 @@ func snmpTarget(addr string) (string, error) {
 var errNoCounter = errors.New("no prtMarkerLifeCount")
 
 // readCounter reads p's life counter over SNMPv2c or v3, stores it in the
-// day's row, and reconciles the days that are complete.
+// day's row, says so if it went back, and reconciles the days that are
+// complete.
 func (m *Monitor) readCounter(ctx context.Context, p Printer) (int64, error) {
 	n, err := m.getCounter(ctx, p)
 	if err != nil {
 		return 0, err
 	}
+	prev, err := m.lastReading(ctx, p.URI)
+	if err != nil {
+		return n, err
+	}
 	if err := m.storeCounter(ctx, p.URI, n); err != nil {
 		return n, err
+	}
+	if prev != nil && n < prev.LastCount {
+		if err := m.wentBack(ctx, p, *prev, n); err != nil {
+			return n, err
+		}
 	}
 	return n, m.reconcile(ctx, p)
 }
@@ -91,6 +103,11 @@ func (m *Monitor) getCounter(ctx context.Context, p Printer) (int64, error) {
 		return 0, fmt.Errorf("snmp %s: %w", p.SNMPAddr, errNoCounter)
 	}
 	v := res.Variables[0]
+	// A reply is matched to its request by its request ID alone: the
+	// value must be of the object asked for.
+	if strings.TrimPrefix(v.Name, ".") != LifeCountOID {
+		return 0, fmt.Errorf("snmp %s: %w (reply for %q)", p.SNMPAddr, errNoCounter, ipp.Printable(v.Name, 64))
+	}
 	switch v.Type {
 	case gosnmp.Counter32, gosnmp.Counter64, gosnmp.Integer, gosnmp.Gauge32, gosnmp.Uinteger32:
 	default:
@@ -118,6 +135,37 @@ func (m *Monitor) storeCounter(ctx context.Context, uri string, n int64) error {
 		}
 		return tx.Create(&counterDay{URI: uri, Day: day, FirstCount: n, FirstAt: now, LastCount: n, LastAt: now, Delta: -1}).Error
 	})
+}
+
+// lastReading returns uri's latest day of readings, nil before the first.
+func (m *Monitor) lastReading(ctx context.Context, uri string) (*counterDay, error) {
+	var days []counterDay
+	if err := m.opts.DB.WithContext(ctx).Where("uri = ?", uri).Order("day DESC").Limit(1).Find(&days).Error; err != nil {
+		return nil, fmt.Errorf("monitor: last counter of %s: %w", uri, err)
+	}
+	if len(days) == 0 {
+		return nil, nil
+	}
+	return &days[0], nil
+}
+
+// wentBack records that p's counter read n, less than prev's latest
+// reading: the printer was replaced or reset, the counter wrapped, or the
+// reply was forged. It is a counter-discrepancy, one a printer a day at
+// most, with the pages printed in between.
+func (m *Monitor) wentBack(ctx context.Context, p Printer, prev counterDay, n int64) error {
+	now := m.now()
+	released, observed, err := m.printed(ctx, p.URI, prev.LastAt, now)
+	if err != nil {
+		return err
+	}
+	ev := audit.Event{Type: EventCounterDiscrepancy, Actor: audit.ActorSystem, Device: p.Name, Printer: p.URI,
+		Outcome: OutcomeCounterWentBack, Reason: "counter went back: printer replaced or reset, counter wrapped, or a forged reply",
+		Details: map[string]string{"day": m.day(now), "counter_delta": strconv.FormatInt(n-prev.LastCount, 10),
+			"previous": strconv.FormatInt(prev.LastCount, 10), "reading": strconv.FormatInt(n, 10),
+			"released_pages": strconv.FormatInt(released, 10), "observed_pages": strconv.FormatInt(observed, 10),
+			"from": prev.LastAt.UTC().Format(time.RFC3339), "to": now.UTC().Format(time.RFC3339)}}
+	return m.alertOnce(ctx, p, alertCounterBack, ev)
 }
 
 // reconcile settles every day of p whose next day has begun: the delta
@@ -157,8 +205,8 @@ func (m *Monitor) settle(ctx context.Context, p Printer, d, next counterDay) err
 		}
 		diff := delta - expected
 		if delta < 0 || abs(diff) <= m.opts.Threshold {
-			// A counter that went back was replaced or reset: nothing to
-			// compare.
+			// A counter that went back has nothing to compare: it was
+			// recorded when read (wentBack).
 			return nil
 		}
 		_, err := m.opts.Audit.Append(ctx, tx, audit.Event{Type: EventCounterDiscrepancy, Actor: audit.ActorSystem,

@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -14,12 +15,18 @@ import (
 )
 
 // seenFor is how long a recorded job's mark is kept: printers keep
-// completed jobs for hours or days, not months.
+// completed jobs for hours or days, not months. A matched job's mark of
+// printgate's side (matchedJob) is kept for good.
 const seenFor = 90 * 24 * time.Hour
 
+// errMatchedBefore means the printgate job a printer job was matched to
+// had been matched already, by another instance in the meantime.
+var errMatchedBefore = errors.New("monitor: printgate job matched before")
+
 // collect reads p's job log and records each job not recorded before:
-// one of printgate's own is matched, any other observed.
-func (m *Monitor) collect(ctx context.Context, p Printer) error {
+// one of printgate's own is matched, any other observed, within the
+// printer's limits. clock relates the printer's times to printgate's.
+func (m *Monitor) collect(ctx context.Context, p Printer, clock printerClock) (err error) {
 	lctx, cancel := context.WithTimeout(ctx, m.opts.Timeout)
 	jobs, err := m.client.CompletedJobs(lctx, p.URI, m.opts.JobLogLimit)
 	cancel()
@@ -30,16 +37,29 @@ func (m *Monitor) collect(ctx context.Context, p Printer) error {
 	if err != nil {
 		return err
 	}
+	lp := m.newLogPoll(p, clock)
+	defer func() { m.setPending(p.URI, lp.pendingAfter(err)) }()
+	listed := make(map[string]bool, len(jobs))
 	for _, j := range jobs {
 		key := jobKey(j)
+		listed[key] = true
 		if seen[key] {
 			continue
 		}
-		if err := m.record(ctx, p, j, key); err != nil {
+		if err := lp.consider(ctx, j, key); err != nil {
 			return err
 		}
 	}
-	return nil
+	for key, pj := range lp.prev {
+		if listed[key] || seen[key] {
+			continue
+		}
+		// It waited and the printer no longer lists it: now or never.
+		if err := lp.settle(ctx, pj, key); err != nil {
+			return err
+		}
+	}
+	return lp.finish(ctx)
 }
 
 // jobKey names a printer job for good: its job-uuid, or else its job-id
@@ -68,22 +88,27 @@ func (m *Monitor) seenKeys(ctx context.Context, uri string) (map[string]bool, er
 	return out, nil
 }
 
-// record matches j to one of printgate's jobs or records it as observed,
-// with its mark, in one transaction: recorded once, or not at all.
-func (m *Monitor) record(ctx context.Context, p Printer, j ipp.CompletedJob, key string) error {
-	jobID, err := m.match(ctx, p.URI, j)
-	if err != nil {
-		return err
-	}
-	if jobID == 0 && m.wait(ctx, key) {
-		return nil
-	}
+// record records j, with its mark, in one transaction: matched to
+// printgate's job jobID, or observed when jobID is 0. It is recorded
+// once, or not at all; errMatchedBefore says jobID was matched already.
+func (m *Monitor) record(ctx context.Context, p Printer, j ipp.CompletedJob, key string, jobID int64) error {
 	ev := m.event(ctx, p, j, jobID)
-	err = m.opts.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	now := m.now().UTC()
+	err := m.opts.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Clauses(clause.OnConflict{DoNothing: true}).
-			Create(&seenJob{URI: p.URI, Key: key, JobID: jobID, SeenAt: m.now().UTC()})
+			Create(&seenJob{URI: p.URI, Key: key, JobID: jobID, SeenAt: now})
 		if res.Error != nil || res.RowsAffected == 0 {
 			return res.Error // another instance recorded it
+		}
+		if jobID != 0 {
+			res := tx.Clauses(clause.OnConflict{DoNothing: true}).
+				Create(&matchedJob{JobID: jobID, URI: p.URI, Key: key, MatchedAt: now})
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected == 0 {
+				return errMatchedBefore
+			}
 		}
 		_, err := m.opts.Audit.Append(ctx, tx, ev)
 		return err
@@ -91,52 +116,7 @@ func (m *Monitor) record(ctx context.Context, p Printer, j ipp.CompletedJob, key
 	if err != nil {
 		return fmt.Errorf("monitor: record job %d of %s: %w", j.ID, p.Name, err)
 	}
-	m.mu.Lock()
-	delete(m.pending, key)
-	m.mu.Unlock()
 	return nil
-}
-
-// match returns printgate's job that is j, or 0. A job already matched
-// once is not matched again (the printer's job IDs may start again).
-func (m *Monitor) match(ctx context.Context, uri string, j ipp.CompletedJob) (int64, error) {
-	if m.opts.Releases == nil {
-		return 0, nil
-	}
-	id, found, err := m.opts.Releases.Forwarded(ctx, uri, j.ID)
-	if err != nil || !found {
-		return 0, err
-	}
-	var n int64
-	if err := m.opts.DB.WithContext(ctx).Model(&seenJob{}).Where("job_id = ?", id).Count(&n).Error; err != nil {
-		return 0, fmt.Errorf("monitor: match: %w", err)
-	}
-	if n > 0 {
-		return 0, nil
-	}
-	return id, nil
-}
-
-// wait reports whether an unmatched job should wait for the next poll:
-// while a release is being sent its printer job ID is not yet recorded,
-// so a job the printer has just completed may be printgate's own. It
-// waits two poll intervals at most.
-func (m *Monitor) wait(ctx context.Context, key string) bool {
-	if m.opts.Releases == nil {
-		return false
-	}
-	sending, err := m.opts.Releases.Sending(ctx)
-	if err != nil || !sending {
-		return false
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	first, ok := m.pending[key]
-	if !ok {
-		m.pending[key] = m.now()
-		return true
-	}
-	return m.now().Sub(first) < 2*m.opts.PollInterval
 }
 
 // event is the audit event that records j.
@@ -200,7 +180,8 @@ func outcome(s ipp.JobState) string {
 	return "unknown"
 }
 
-// forgetOld deletes marks of jobs no printer still lists, once a day.
+// forgetOld deletes marks of jobs no printer still lists, and of old
+// limits, once a day; marks of matched printgate jobs stay.
 func (m *Monitor) forgetOld(ctx context.Context) {
 	m.mu.Lock()
 	due := m.now().Sub(m.forgotAt) >= 24*time.Hour
@@ -214,5 +195,8 @@ func (m *Monitor) forgetOld(ctx context.Context) {
 	cut := m.now().Add(-seenFor).UTC()
 	if err := m.opts.DB.WithContext(ctx).Where("seen_at < ?", cut).Delete(&seenJob{}).Error; err != nil {
 		m.log.Warn("monitor: forget old jobs", "err", err)
+	}
+	if err := m.opts.DB.WithContext(ctx).Where("at < ?", cut).Delete(&alertMark{}).Error; err != nil {
+		m.log.Warn("monitor: forget old limits", "err", err)
 	}
 }

@@ -19,8 +19,10 @@ import (
 // releases is a Releases whose sending state the test sets.
 type releases struct{ sending bool }
 
-func (r *releases) Forwarded(context.Context, string, int) (int64, bool, error) { return 0, false, nil }
-func (r *releases) Sending(context.Context) (bool, error)                       { return r.sending, nil }
+func (r *releases) Forwarded(context.Context, string, int, time.Time, time.Time) ([]int64, error) {
+	return nil, nil
+}
+func (r *releases) Sending(context.Context, string) (bool, error) { return r.sending, nil }
 
 // printDirect prints a PDF of pages straight to the printer as user and
 // waits for it to complete.

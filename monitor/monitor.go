@@ -1,10 +1,13 @@
 // Package monitor follows printers from their side: it polls each
 // printer's own job log (IPP Get-Jobs, which-jobs=completed), matches the
-// jobs printgate released and records every other job in the audit trail
-// as device-job-observed; it reads the printers' life page counters over
-// SNMP (Printer-MIB prtMarkerLifeCount), keeps daily deltas and reconciles
-// them with the pages printed, raising counter-discrepancy when they part;
-// and it keeps each printer's state, reasons and supplies for the console.
+// jobs printgate released (by printer job ID, while printgate's job was
+// at the printer, each once: match.go) and records every other job in the
+// audit trail as device-job-observed, up to limits a printer a poll and a
+// day (limit.go); it reads the printers' life page counters over SNMP
+// (Printer-MIB prtMarkerLifeCount), keeps daily deltas and reconciles
+// them with the pages printed, raising counter-discrepancy when they part
+// or a counter goes back; and it keeps each printer's state, reasons and
+// supplies for the console.
 //
 // Polling is bounded: every request has a timeout, at most
 // Options.Concurrency printers are polled at once, a printer that fails is
@@ -31,6 +34,13 @@ const (
 	DefaultTimeout      = 10 * time.Second
 	DefaultConcurrency  = 4
 	DefaultThreshold    = 10
+	// DefaultMaxObservedPerPoll and DefaultMaxObservedPerDay bound the
+	// jobs printed without printgate recorded from one printer: a real
+	// printer completes a few jobs between two polls and hundreds a day,
+	// while whatever answers at its address can invent thousands each
+	// poll, every one an audit event in a real user's name.
+	DefaultMaxObservedPerPoll = 100
+	DefaultMaxObservedPerDay  = 5000
 	// maxBackoff bounds how long a failing printer waits between polls.
 	maxBackoff = 10 * time.Minute
 )
@@ -45,22 +55,34 @@ const (
 	EventDeviceJobMatched = audit.EventDeviceJobMatched
 	// EventCounterDiscrepancy says a printer's life counter moved by more
 	// pages than printgate released and observed over a day.
+	// A counter that went back (replaced, reset, wrapped, or a forged
+	// reply) is one too, with Outcome OutcomeCounterWentBack.
 	EventCounterDiscrepancy = "counter-discrepancy"
+	// EventObservedLimited says a printer listed more jobs printed
+	// without printgate in a day than Options.MaxObservedPerDay: the rest
+	// of that day's were not recorded. One a printer a day at most.
+	EventObservedLimited = "device-jobs-limited"
 	// SourcePrinterLog is the "source" detail of events from a
 	// printer's log.
 	SourcePrinterLog = audit.SourcePrinterLog
 )
 
+// OutcomeCounterWentBack is the Outcome of a counter-discrepancy event
+// that says a printer's life counter read less than the reading before.
+const OutcomeCounterWentBack = "counter-went-back"
+
 // Releases finds printgate's own jobs among a printer's: release.Service
 // implements it.
 type Releases interface {
-	// Forwarded returns the printgate job that was sent to printer and
-	// got printerJobID there, if any, the most recent first.
-	Forwarded(ctx context.Context, printer string, printerJobID int) (jobID int64, found bool, err error)
-	// Sending reports whether some job is on its way to a printer without
-	// its printer job ID recorded yet: a job the printer has just
-	// completed may be that one.
-	Sending(ctx context.Context) (bool, error)
+	// Forwarded returns the printgate jobs that were sent to printer,
+	// got printerJobID there, and were on their way there or at it at
+	// some time between from and to (on printgate's clock), the most
+	// recent first, at most a few.
+	Forwarded(ctx context.Context, printer string, printerJobID int, from, to time.Time) ([]int64, error)
+	// Sending reports whether some job is being sent to printer or
+	// printing there: its printer job ID may not be recorded yet, so a
+	// job the printer has just completed may be that one.
+	Sending(ctx context.Context, printer string) (bool, error)
 }
 
 // Options configure a Monitor.
@@ -98,6 +120,14 @@ type Options struct {
 	Threshold int64
 	// JobLogLimit is how many completed jobs are asked of a printer.
 	JobLogLimit int
+	// MaxObservedPerPoll is how many jobs printed without printgate are
+	// recorded from one printer in one poll (the rest wait for the next);
+	// DefaultMaxObservedPerPoll when 0.
+	MaxObservedPerPoll int
+	// MaxObservedPerDay is how many are recorded from one printer in a
+	// day (in Location): beyond it, one EventObservedLimited event and
+	// no more that day; DefaultMaxObservedPerDay when 0.
+	MaxObservedPerDay int
 	// Location is the time zone days are counted in; nil is Asia/Tokyo.
 	Location *time.Location
 	// Now is the clock; nil is time.Now.
@@ -116,9 +146,10 @@ type Monitor struct {
 	loc      *time.Location
 
 	mu sync.Mutex
-	// pending holds when an unmatched job was first seen while a release
-	// was being sent, so that it waits a little for its match.
-	pending map[string]time.Time
+	// pending holds, by printer URI and job key, the unmatched jobs of
+	// the last poll that wait for their match while a release is being
+	// sent (logpoll.go); each poll replaces its printer's.
+	pending map[string]map[string]pendingJob
 	// forgotAt is when old marks were last deleted.
 	forgotAt time.Time
 }
@@ -129,7 +160,7 @@ func New(opts Options) (*Monitor, error) {
 		return nil, fmt.Errorf("monitor: a database and an audit log are needed")
 	}
 	m := &Monitor{opts: opts, client: opts.Client, now: opts.Now, log: opts.Log, loc: opts.Location,
-		pending: map[string]time.Time{}}
+		pending: map[string]map[string]pendingJob{}}
 	if m.client == nil {
 		m.client = &ipp.Client{}
 	}
@@ -153,6 +184,12 @@ func New(opts Options) (*Monitor, error) {
 	}
 	if m.opts.Threshold <= 0 {
 		m.opts.Threshold = DefaultThreshold
+	}
+	if m.opts.MaxObservedPerPoll <= 0 {
+		m.opts.MaxObservedPerPoll = DefaultMaxObservedPerPoll
+	}
+	if m.opts.MaxObservedPerDay <= 0 {
+		m.opts.MaxObservedPerDay = DefaultMaxObservedPerDay
 	}
 	m.registry = NewRegistry(opts.DB, opts.Key, m.now)
 	return m, nil
@@ -217,6 +254,7 @@ func (m *Monitor) PollOnce(ctx context.Context) error {
 		})
 	}
 	wg.Wait()
+	m.dropPending(byURI)
 	m.forgetOld(ctx)
 	return nil
 }
@@ -248,7 +286,7 @@ func (m *Monitor) poll(ctx context.Context, ps []Printer) {
 		upd["last_poll"], upd["state"], upd["reasons"], upd["supplies"] = m.now().UTC(), st.state, st.reasons, st.supplies
 		// A printer that answers but whose log cannot be read or
 		// recorded is not unreachable: its state stays as it said.
-		if err = m.collect(ctx, p); err != nil {
+		if err = m.collect(ctx, p, st.clock); err != nil {
 			m.log.Warn("monitor: job log", "printer", p.Name, "err", err)
 		}
 	}

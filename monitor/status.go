@@ -21,6 +21,8 @@ const (
 // printerStatus is what Get-Printer-Attributes says of a printer's state.
 type printerStatus struct {
 	state, reasons, supplies string
+	// clock relates the printer's times to printgate's (match.go).
+	clock printerClock
 }
 
 // status asks the printer for its state, reasons and supplies.
@@ -28,15 +30,26 @@ func (m *Monitor) status(ctx context.Context, uri string) (printerStatus, error)
 	ctx, cancel := context.WithTimeout(ctx, m.opts.Timeout)
 	defer cancel()
 	attrs, err := m.client.PrinterAttributes(ctx, uri, "printer-state", "printer-state-reasons",
-		"printer-supply", "printer-supply-description", "marker-names", "marker-levels")
+		"printer-supply", "printer-supply-description", "marker-names", "marker-levels",
+		"printer-up-time", "printer-current-time")
 	if err != nil {
 		return printerStatus{}, err
 	}
-	var st printerStatus
+	st := printerStatus{clock: printerClock{at: m.now(), upTime: -1}}
 	byName := map[string]goipp.Values{}
 	for _, a := range attrs {
 		if _, dup := byName[a.Name]; !dup {
 			byName[a.Name] = a.Values
+		}
+	}
+	if v := byName["printer-up-time"]; len(v) > 0 {
+		if n, ok := v[0].V.(goipp.Integer); ok && n >= 0 {
+			st.clock.upTime = int(n)
+		}
+	}
+	if v := byName["printer-current-time"]; len(v) > 0 {
+		if t, ok := v[0].V.(goipp.Time); ok {
+			st.clock.current = t.UTC()
 		}
 	}
 	if v := byName["printer-state"]; len(v) > 0 {

@@ -101,6 +101,20 @@ type seenJob struct {
 
 func (seenJob) TableName() string { return "monitor_seen_jobs" }
 
+// matchedJob marks one of printgate's jobs as matched to a printer job,
+// for good: a job prints once, so a later printer job that claims it
+// (the printer's job IDs started again) is not it. It is written in the
+// same transaction as the device-job-matched event.
+type matchedJob struct {
+	JobID int64 `gorm:"primaryKey"`
+	// URI and Key name the printer job it was matched to.
+	URI       string `gorm:"column:uri"`
+	Key       string
+	MatchedAt time.Time
+}
+
+func (matchedJob) TableName() string { return "monitor_matched_jobs" }
+
 // counterDay is one printer's life counter over one day (in the audit
 // time zone): its first reading that day, its latest, and once the next
 // day's first reading is in, the delta between the two days' first
@@ -121,16 +135,45 @@ type counterDay struct {
 
 func (counterDay) TableName() string { return "monitor_counters" }
 
+// migrations are the monitor's schema steps, in order.
+var migrations = []database.Migration{{Name: "monitor tables", Up: createTables},
+	{Name: "SNMPv3", Up: func(tx *gorm.DB, _ database.Dialect) error {
+		return database.Exec(tx, `ALTER TABLE monitor_printers ADD COLUMN snmp_version TEXT NOT NULL DEFAULT ''`,
+			`ALTER TABLE monitor_printers ADD COLUMN snmp_user TEXT NOT NULL DEFAULT ''`,
+			`ALTER TABLE monitor_printers ADD COLUMN snmp_auth TEXT NOT NULL DEFAULT ''`,
+			`ALTER TABLE monitor_printers ADD COLUMN snmp_priv TEXT NOT NULL DEFAULT ''`,
+			`ALTER TABLE monitor_printers ADD COLUMN snmp_keys TEXT NOT NULL DEFAULT ''`)
+	}},
+	{Name: "matched jobs kept, alerts", Up: matchedAndAlerts}}
+
 // Migrate creates or updates the monitor's tables.
 func Migrate(ctx context.Context, db *database.DB) error {
-	return db.Migrate(ctx, "monitor", []database.Migration{{Name: "monitor tables", Up: createTables},
-		{Name: "SNMPv3", Up: func(tx *gorm.DB, _ database.Dialect) error {
-			return database.Exec(tx, `ALTER TABLE monitor_printers ADD COLUMN snmp_version TEXT NOT NULL DEFAULT ''`,
-				`ALTER TABLE monitor_printers ADD COLUMN snmp_user TEXT NOT NULL DEFAULT ''`,
-				`ALTER TABLE monitor_printers ADD COLUMN snmp_auth TEXT NOT NULL DEFAULT ''`,
-				`ALTER TABLE monitor_printers ADD COLUMN snmp_priv TEXT NOT NULL DEFAULT ''`,
-				`ALTER TABLE monitor_printers ADD COLUMN snmp_keys TEXT NOT NULL DEFAULT ''`)
-		}}})
+	return db.Migrate(ctx, "monitor", migrations)
+}
+
+// matchedAndAlerts adds the marks of matched printgate jobs, kept for
+// good and taken from the seen marks still there, and of the alerts
+// said once a day.
+func matchedAndAlerts(tx *gorm.DB, d database.Dialect) error {
+	ts := "TIMESTAMP"
+	if d == database.Postgres {
+		ts = "TIMESTAMPTZ"
+	}
+	return database.Exec(tx, `CREATE TABLE monitor_matched_jobs (
+		job_id BIGINT NOT NULL PRIMARY KEY,
+		uri TEXT NOT NULL,
+		key TEXT NOT NULL,
+		matched_at `+ts+` NOT NULL
+	)`, `INSERT INTO monitor_matched_jobs (job_id, uri, key, matched_at)
+		SELECT job_id, MIN(uri), MIN(key), MIN(seen_at) FROM monitor_seen_jobs WHERE job_id <> 0 GROUP BY job_id`,
+		`CREATE INDEX monitor_seen_jobs_day ON monitor_seen_jobs (uri, seen_at)`,
+		`CREATE TABLE monitor_alerts (
+		uri TEXT NOT NULL,
+		kind TEXT NOT NULL,
+		day TEXT NOT NULL,
+		at `+ts+` NOT NULL,
+		PRIMARY KEY (uri, kind, day)
+	)`)
 }
 
 func createTables(tx *gorm.DB, d database.Dialect) error {
