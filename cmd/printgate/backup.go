@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -37,7 +39,11 @@ func (a *app) backupCommand() *cobra.Command {
 		Long: `Write FILE (which must not exist): a consistent snapshot of the database (SQLite: VACUUM INTO;
 PostgreSQL: pg_dump), the key files and every held document, as one archive encrypted with age to the
 passphrase read from standard input (asked twice on a terminal), or with --recipients to the age public
-keys read from it, one a line. printgate restore FILE brings it back.`,
+keys read from it, one a line. printgate restore FILE brings it back.
+
+The archive's SHA-256 is printed and recorded in the backup-made audit event (details "sha256"), which
+the SIEM receives. Keep it: anyone with the public key can write an archive that decrypts, so restoring
+a backup made with --recipients takes --sha256 HEX.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := loadConfig(a.configPath, a.dataDir)
@@ -58,6 +64,10 @@ keys read from it, one a line. printgate restore FILE brings it back.`,
 					os.Remove(args[0])
 					return fmt.Errorf("backup: not recorded in the audit trail, so removed: %w", err)
 				}
+				fmt.Fprintf(a.stdout, "printgate: backup of %s written to %s: %s held documents in files, %s lost meanwhile\n",
+					made["database-id"], args[0], made["documents"], made["lost"])
+				fmt.Fprintf(a.stdout, "printgate: sha256 %s (recorded in the backup-made audit event; printgate restore --sha256 takes it)\n",
+					made["sha256"])
 				return nil
 			})
 		},
@@ -82,7 +92,7 @@ func (a *app) backupRecipients(ctx context.Context, toKeys bool) ([]age.Recipien
 	if len([]rune(pass)) < minPassphrase {
 		return nil, fmt.Errorf("backup passphrase: at least %d characters: it guards every key of printgate", minPassphrase)
 	}
-	r, err := age.NewScryptRecipient(pass)
+	r, err := backup.PassphraseRecipient(pass)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +104,8 @@ func (a *app) backupRecipients(ctx context.Context, toKeys bool) ([]age.Recipien
 const journalWait = 10 * time.Second
 
 // backup writes the archive to path and returns what the audit event
-// records of it.
+// records of it: among them its SHA-256, hashed as it is written, which
+// the event carries off the machine (to the SIEM) for a restore to check.
 func (a *app) backup(ctx context.Context, cfg Config, path string, recipients []age.Recipient) (_ map[string]string, err error) {
 	if cfg.Database.URL == "" {
 		if _, err := os.Stat(filepath.Join(cfg.DataDir, database.SQLiteFile)); err != nil {
@@ -142,7 +153,8 @@ func (a *app) backup(ctx context.Context, cfg Config, path string, recipients []
 		return nil, err
 	}
 	defer snap.close()
-	w, err := backup.NewWriter(out, backup.Manifest{Created: time.Now().UTC(), Printgate: version,
+	h := sha256.New()
+	w, err := backup.NewWriter(io.MultiWriter(out, h), backup.Manifest{Created: time.Now().UTC(), Printgate: version,
 		Dialect: string(db.Dialect), DatabaseID: dbID}, recipients...)
 	if err != nil {
 		return nil, err
@@ -156,10 +168,9 @@ func (a *app) backup(ctx context.Context, cfg Config, path string, recipients []
 	if err := out.Sync(); err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
-	fmt.Fprintf(a.stdout, "printgate: backup of %s (id %s) written to %s: %d held documents in files, %d lost meanwhile\n",
-		db, dbID, path, len(snap.docs), snap.missing)
 	abs, _ := filepath.Abs(path)
-	return map[string]string{"file": abs, "database-id": dbID, "documents": fmt.Sprint(len(snap.docs))}, nil
+	return map[string]string{"file": abs, "database-id": dbID, "documents": fmt.Sprint(len(snap.docs)),
+		"lost": fmt.Sprint(snap.missing), "sha256": hex.EncodeToString(h.Sum(nil))}, nil
 }
 
 // snapshot is what goes into an archive, all of it taken, none written yet.

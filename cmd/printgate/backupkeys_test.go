@@ -12,8 +12,8 @@ import (
 
 // TestBackupToKeys: with --recipients the archive is encrypted to the age
 // public keys read from standard input, and restored with the matching
-// identity (AGE-SECRET-KEY-1...) on standard input; a passphrase, or
-// another identity, does not open it.
+// identity (AGE-SECRET-KEY-1...) on standard input and the archive's
+// SHA-256; a passphrase, or another identity, does not open it.
 func TestBackupToKeys(t *testing.T) {
 	cfg := newConfig(t, "")
 	runCLI(t, cfg, "bob-secret\n", "user", "add", "bob")
@@ -27,14 +27,16 @@ func TestBackupToKeys(t *testing.T) {
 	other, _ := age.GenerateX25519Identity()
 	archive := filepath.Join(t.TempDir(), "printgate.backup")
 	runCLI(t, cfg, "# the backup key\n"+id.Recipient().String()+"\n", "backup", "--recipients", archive)
+	sum := fileSum(t, archive)
 	fresh := cfg
 	fresh.DataDir = filepath.Join(t.TempDir(), "restored")
 	for _, wrong := range []string{other.String() + "\n", backupPassphrase + "\n"} {
-		if out, err := tryCLI(t, fresh, wrong, "restore", archive); err == nil || !strings.Contains(err.Error(), "wrong passphrase or key") {
+		if out, err := tryCLI(t, fresh, wrong, "restore", archive, "--sha256", sum); err == nil ||
+			!strings.Contains(err.Error(), "wrong passphrase or key") {
 			t.Errorf("restore with the wrong identity: %v\n%s", err, out)
 		}
 	}
-	runCLI(t, fresh, id.String()+"\n", "restore", archive)
+	runCLI(t, fresh, id.String()+"\n", "restore", archive, "--sha256", sum)
 	if out := runCLI(t, fresh, "", "user", "list"); !strings.Contains(out, "bob") {
 		t.Errorf("user list after the restore:\n%s", out)
 	}

@@ -2,12 +2,14 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -17,70 +19,114 @@ import (
 	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/internal/backup"
 	"github.com/printgate/printgate/internal/database"
-	"github.com/printgate/printgate/release/spool"
+	"github.com/printgate/printgate/release"
 )
 
 func (a *app) restoreCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "restore FILE",
+	var sum string
+	c := &cobra.Command{
+		Use:   "restore FILE [--sha256 HEX]",
 		Short: "Restore a backup into an empty data dir (and an empty database), the server stopped",
 		Long: `Restore FILE, written by printgate backup, into the configured data dir, which must be empty or
 missing, and the configured database: the embedded SQLite database is written into the data dir; a
 PostgreSQL database must be empty. The passphrase is read from standard input (or, for a backup made
-with --recipients, the age identities: AGE-SECRET-KEY-1... lines). Nothing is left behind if the
-archive is damaged or the passphrase wrong. Then start printgate and run printgate audit verify.`,
+with --recipients, the age identities: AGE-SECRET-KEY-1... lines).
+
+A backup made with --recipients restores only with --sha256, the archive's SHA-256 as printgate
+backup printed it and recorded it in its backup-made audit event (details "sha256"; in the SIEM's
+copy of the trail if the server is lost): anyone with the public key can write an archive that
+decrypts, so the hash is what says it is yours. It is checked before anything is written. A
+passphrase backup is authenticated by its passphrase; --sha256 is checked if given.
+
+Nothing is left behind if the archive is damaged, the passphrase wrong, or the restore cannot be
+recorded in the restored audit trail. Then start printgate and run printgate audit verify.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := loadConfig(a.configPath, a.dataDir)
 			if err != nil {
 				return err
 			}
-			ids, err := a.restoreIdentities(cmd.Context())
+			ids, passphrase, err := a.restoreIdentities(cmd.Context())
 			if err != nil {
 				return err
 			}
-			m, err := a.restore(cmd.Context(), cfg, args[0], ids)
+			want, err := restoreSum(sum, passphrase)
 			if err != nil {
 				return err
 			}
-			return a.withStack(cmd, func(st *stack) error {
-				return st.recordAdmin(cmd, audit.EventBackupRestored, map[string]string{"database-id": m.DatabaseID,
-					"made": m.Created.Format(time.RFC3339), "made-by": m.Printgate})
+			return a.restore(cmd.Context(), cfg, args[0], ids, want, func(m backup.Manifest, sum string) error {
+				return a.withStack(cmd, func(st *stack) error {
+					return st.recordAdmin(cmd, audit.EventBackupRestored, map[string]string{"database-id": m.DatabaseID,
+						"made": m.Created.Format(time.RFC3339), "made-by": m.Printgate, "sha256": sum})
+				})
 			})
 		},
 	}
+	c.Flags().StringVar(&sum, "sha256", "", "the archive's SHA-256, as printgate backup printed it (required for a backup made with --recipients)")
+	return c
 }
 
-// restoreIdentities reads the passphrase, or age identities.
-func (a *app) restoreIdentities(ctx context.Context) ([]age.Identity, error) {
+// restoreSum parses --sha256, which an archive encrypted to keys needs.
+func restoreSum(flag string, passphrase bool) ([]byte, error) {
+	if flag == "" {
+		if passphrase {
+			return nil, nil
+		}
+		return nil, errors.New(`restore: this backup is encrypted to age keys, and anyone who has the public key can write such an archive: give --sha256 with the archive's SHA-256, which printgate backup printed and recorded in its "backup-made" audit event (details "sha256": printgate audit export, or your SIEM's copy of the trail)`)
+	}
+	want, err := hex.DecodeString(strings.ToLower(strings.TrimSpace(flag)))
+	if err != nil || len(want) != sha256.Size {
+		return nil, fmt.Errorf("restore: --sha256: %d hexadecimal digits expected, as printgate backup printed them", 2*sha256.Size)
+	}
+	return want, nil
+}
+
+// restoreIdentities reads the passphrase, or age identities; passphrase
+// says which.
+func (a *app) restoreIdentities(ctx context.Context) (_ []age.Identity, passphrase bool, _ error) {
 	if fd, ok := a.terminal(); ok {
 		pass, err := a.promptHidden(ctx, fd, "Backup passphrase: ")
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		return scryptIdentity(pass)
+		ids, err := scryptIdentity(pass)
+		return ids, true, err
 	}
 	raw, err := io.ReadAll(io.LimitReader(a.stdin, 64<<10))
 	if err != nil {
-		return nil, fmt.Errorf("read the passphrase from standard input: %w", err)
+		return nil, false, fmt.Errorf("read the passphrase from standard input: %w", err)
 	}
 	text := string(raw)
-	if strings.HasPrefix(strings.TrimSpace(text), "AGE-SECRET-KEY-") {
+	if ageIdentities(text) {
 		ids, err := age.ParseIdentities(strings.NewReader(text))
 		if err != nil {
-			return nil, fmt.Errorf("read identities from standard input: %w", err)
+			return nil, false, fmt.Errorf("read identities from standard input: %w", err)
 		}
-		return ids, nil
+		return ids, false, nil
 	}
 	line, _, _ := strings.Cut(text, "\n")
-	return scryptIdentity(strings.TrimRight(line, "\r"))
+	ids, err := scryptIdentity(strings.TrimRight(line, "\r"))
+	return ids, true, err
+}
+
+// ageIdentities reports whether text holds age identities: its first line
+// that is neither blank nor a comment (age-keygen writes two above the
+// key) is one.
+func ageIdentities(text string) bool {
+	for line := range strings.Lines(text) {
+		line = strings.TrimSpace(line)
+		if line != "" && !strings.HasPrefix(line, "#") {
+			return strings.HasPrefix(line, "AGE-SECRET-KEY-")
+		}
+	}
+	return false
 }
 
 func scryptIdentity(pass string) ([]age.Identity, error) {
 	if pass == "" {
 		return nil, errors.New("read the backup passphrase: empty")
 	}
-	id, err := age.NewScryptIdentity(pass)
+	id, err := backup.PassphraseIdentity(pass)
 	if err != nil {
 		return nil, err
 	}
@@ -88,59 +134,141 @@ func scryptIdentity(pass string) ([]age.Identity, error) {
 }
 
 // restore unpacks the archive at path into cfg's empty data dir and
-// database. Everything is unpacked and the archive authenticated to its
-// end before a PostgreSQL database is loaded; on any failure what was
-// written is removed again.
-func (a *app) restore(ctx context.Context, cfg Config, path string, ids []age.Identity) (_ backup.Manifest, err error) {
+// database, and has record write the restore into the restored trail.
+// With want, the file's SHA-256 must be want before anything is written,
+// and still at the end. Everything is unpacked and the archive
+// authenticated to its end before a PostgreSQL database is loaded; on any
+// failure, recording included, what was written and loaded is removed
+// again (unpacker.undo).
+func (a *app) restore(ctx context.Context, cfg Config, path string, ids []age.Identity, want []byte,
+	record func(m backup.Manifest, sum string) error) (err error) {
 	if err := checkRestoreTarget(cfg); err != nil {
-		return backup.Manifest{}, err
+		return err
 	}
-	f, err := os.Open(path)
+	af, r, err := openArchive(path, ids, want)
 	if err != nil {
-		return backup.Manifest{}, fmt.Errorf("restore: %w", err)
+		return err
 	}
-	defer f.Close()
-	r, err := backup.Open(bufio.NewReaderSize(f, 1<<20), ids...)
-	if err != nil {
-		return backup.Manifest{}, err
-	}
+	defer af.f.Close()
 	m := r.Manifest()
 	if want := dialectOf(cfg); m.Dialect != want {
-		return backup.Manifest{}, fmt.Errorf("restore: the backup holds a %s database, but printgate is configured for %s (database.url): restore into the same kind", m.Dialect, want)
+		return fmt.Errorf("restore: the backup holds a %s database, but printgate is configured for %s (database.url): restore into the same kind", m.Dialect, want)
 	}
-	var pg *database.DB
-	if m.Dialect == string(database.Postgres) {
-		if pg, err = database.Open(ctx, cfg.Database.URL, cfg.DataDir, nil); err != nil {
-			return backup.Manifest{}, err
-		}
-		defer pg.Close()
-		if empty, err := pg.Empty(ctx); err != nil {
-			return backup.Manifest{}, err
-		} else if !empty {
-			return backup.Manifest{}, fmt.Errorf("restore: the database %s is not empty: restore into a new, empty database", pg)
-		}
-	}
-	u := &unpacker{cfg: cfg}
+	u := &unpacker{cfg: cfg, dbID: m.DatabaseID, prefix: release.SegmentPrefix(m.DatabaseID),
+		empty: []string{cfg.DataDir, cfg.spoolDir()}}
+	defer u.close()
 	defer func() {
 		if err != nil {
-			u.undo()
+			err = errors.Join(err, u.undo(ctx))
 		}
 	}()
-	if err := u.unpack(r); err != nil {
-		return backup.Manifest{}, err
+	if m.Dialect == string(database.Postgres) {
+		if err := u.openPostgres(ctx); err != nil {
+			return err
+		}
 	}
-	if pg != nil {
+	if err := u.unpack(r); err != nil {
+		return err
+	}
+	sum, err := af.finish()
+	if err != nil {
+		return err
+	}
+	if u.pg != nil {
 		if err := u.loadPostgres(ctx); err != nil {
-			return backup.Manifest{}, err
+			return err
 		}
 	}
 	if err := checkRestored(ctx, cfg, m); err != nil {
-		return backup.Manifest{}, err
+		return err
 	}
-	fmt.Fprintf(a.stdout, "printgate: restored the backup of %s (database id %s, made %s by printgate %s): %d held documents in files\n",
-		m.Dialect, m.DatabaseID, m.Created.Format("2006-01-02 15:04:05 MST"), m.Printgate, u.docs)
+	if err := record(m, sum); err != nil {
+		return fmt.Errorf("restore: not recorded in the restored audit trail, so undone: %w", err)
+	}
+	fmt.Fprintf(a.stdout, "printgate: restored the backup of %s (database id %s, made %s by printgate %s, sha256 %s): %d held documents in files\n",
+		m.Dialect, m.DatabaseID, m.Created.Format("2006-01-02 15:04:05 MST"), m.Printgate, sum, u.docs)
 	fmt.Fprintln(a.stdout, "printgate: start printgate, then check the audit trail: printgate audit verify")
-	return m, nil
+	return nil
+}
+
+// archiveFile is a backup file read once through a SHA-256.
+type archiveFile struct {
+	f    *os.File
+	path string
+	in   *bufio.Reader
+	h    summer
+	want []byte
+}
+
+// summer is a hash.Hash (whose package name a test of this package
+// takes).
+type summer interface {
+	io.Writer
+	Sum(b []byte) []byte
+}
+
+// openArchive opens the backup at path: with want, only once the whole
+// file's SHA-256 is want. The archive's entries may hold no more than
+// the file.
+func openArchive(path string, ids []age.Identity, want []byte) (_ *archiveFile, _ *backup.Reader, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("restore: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+		}
+	}()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, nil, fmt.Errorf("restore: %w", err)
+	}
+	af := &archiveFile{f: f, path: path, h: sha256.New(), want: want}
+	if want != nil {
+		if _, err := io.Copy(af.h, f); err != nil {
+			return nil, nil, fmt.Errorf("restore: %w", err)
+		}
+		if err := af.check(); err != nil {
+			return nil, nil, err
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return nil, nil, fmt.Errorf("restore: %w", err)
+		}
+		af.h = sha256.New()
+	}
+	af.in = bufio.NewReaderSize(io.TeeReader(f, af.h), 1<<20)
+	r, err := backup.Open(af.in, ids...)
+	if err != nil {
+		return nil, nil, err
+	}
+	r.Limit(fi.Size())
+	return af, r, nil
+}
+
+// finish reads what is left of the file and returns the SHA-256 of all
+// that was read, which must still be the one wanted: what was unpacked is
+// the file that was checked, even if it changed on disk meanwhile.
+func (af *archiveFile) finish() (string, error) {
+	if _, err := io.Copy(io.Discard, af.in); err != nil {
+		return "", fmt.Errorf("restore: %w", err)
+	}
+	if err := af.check(); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(af.h.Sum(nil)), nil
+}
+
+// check compares what was hashed with the SHA-256 wanted, if one is.
+func (af *archiveFile) check() error {
+	if af.want == nil {
+		return nil
+	}
+	if got := af.h.Sum(nil); !bytes.Equal(got, af.want) {
+		return fmt.Errorf("restore: %s has the SHA-256 %x, not the %x given with --sha256: it is not the archive that backup wrote (or the hash is mistyped), and nothing was restored from it",
+			af.path, got, af.want)
+	}
+	return nil
 }
 
 func dialectOf(cfg Config) string {
@@ -186,172 +314,4 @@ func checkRestored(ctx context.Context, cfg Config, m backup.Manifest) error {
 		return fmt.Errorf("restore: the restored database has id %s, the backup's manifest names %s", id, m.DatabaseID)
 	}
 	return nil
-}
-
-// unpacker writes an archive's entries where cfg keeps them.
-type unpacker struct {
-	cfg Config
-	// created are the files and directories written, to undo.
-	created []string
-	sp      *spool.Spool
-	dump    string // the PostgreSQL dump, unpacked
-	docs    int
-	seenDB  bool
-}
-
-func (u *unpacker) unpack(r *backup.Reader) error {
-	if err := u.mkdir(u.cfg.DataDir); err != nil {
-		return err
-	}
-	for {
-		name, _, body, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		if err := u.entry(name, body); err != nil {
-			return err
-		}
-	}
-	if u.sp != nil {
-		u.sp.Close()
-	}
-	if !u.seenDB {
-		return fmt.Errorf("restore: %w: it holds no database", backup.ErrInvalid)
-	}
-	for _, key := range []string{u.cfg.spoolKeyFile(), u.cfg.credentialKeyFile(), u.cfg.auditKeyFile()} {
-		if _, err := os.Stat(key); err != nil {
-			return fmt.Errorf("restore: %w: it holds no %s", backup.ErrInvalid, filepath.Base(key))
-		}
-	}
-	return nil
-}
-
-// entry writes one entry.
-func (u *unpacker) entry(name string, body io.Reader) error {
-	c := u.cfg
-	if doc, ok := backup.Document(name); ok {
-		if u.sp == nil {
-			key, err := spool.LoadKey(c.spoolKeyFile())
-			if err != nil {
-				return fmt.Errorf("restore: %w: documents before the master key: %w", backup.ErrInvalid, err)
-			}
-			if err := u.mkdir(c.spoolDir()); err != nil {
-				return err
-			}
-			if u.sp, err = spool.Open(c.spoolDir(), key); err != nil {
-				return err
-			}
-		}
-		u.created = append(u.created, filepath.Join(c.spoolDir(), doc+backup.SpoolSuffix))
-		u.docs++
-		return u.sp.PutStored(doc, body)
-	}
-	switch name {
-	case backup.SQLiteDatabase, backup.PostgresDump:
-		if u.seenDB || (name == backup.SQLiteDatabase) != (dialectOf(c) == string(database.SQLite)) {
-			return fmt.Errorf("restore: %w: unexpected %s", backup.ErrInvalid, name)
-		}
-		u.seenDB = true
-		if name == backup.PostgresDump {
-			u.dump = filepath.Join(c.DataDir, ".restore-postgres.dump")
-			return u.write(u.dump, body)
-		}
-		return u.write(filepath.Join(c.DataDir, database.SQLiteFile), body)
-	case backup.DatabaseIdentity:
-		return u.writeIdentity(body)
-	}
-	dst := map[string]string{backup.MasterKey: c.spoolKeyFile(), backup.CredentialsKey: c.credentialKeyFile(),
-		backup.AuditKey: c.auditKeyFile(), backup.Anchors: c.anchorFile(),
-		backup.InstanceID: filepath.Join(c.DataDir, "instance.id"),
-		backup.TLSCert:    filepath.Join(c.DataDir, "tls-cert.pem"), backup.TLSKey: filepath.Join(c.DataDir, "tls-key.pem")}[name]
-	if dst == "" {
-		return fmt.Errorf("restore: %w: unexpected %s", backup.ErrInvalid, name)
-	}
-	return u.write(dst, body)
-}
-
-// writeIdentity writes the data dir's identity file, and the spool
-// dir's when it has its own: both belong to the restored database.
-func (u *unpacker) writeIdentity(body io.Reader) error {
-	raw, err := io.ReadAll(io.LimitReader(body, 4<<10))
-	if err != nil {
-		return fmt.Errorf("restore: %w", err)
-	}
-	dirs := []string{u.cfg.DataDir}
-	if u.cfg.Spool.Dir != "" {
-		if err := u.mkdir(u.cfg.Spool.Dir); err != nil {
-			return err
-		}
-		dirs = append(dirs, u.cfg.Spool.Dir)
-	}
-	for _, dir := range dirs {
-		if err := u.write(filepath.Join(dir, database.IdentityFile), strings.NewReader(string(raw))); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// write creates path (never replacing a file) from r, synced, 0600.
-func (u *unpacker) write(path string, r io.Reader) error {
-	if err := u.mkdir(filepath.Dir(path)); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return fmt.Errorf("restore: %w", err)
-	}
-	u.created = append(u.created, path)
-	_, err = io.Copy(f, r)
-	if err == nil {
-		err = f.Sync()
-	}
-	if err = errors.Join(err, f.Close()); err != nil {
-		return fmt.Errorf("restore: write %s: %w", path, err)
-	}
-	return nil
-}
-
-// mkdir creates dir 0700 with its missing parents, remembering them.
-func (u *unpacker) mkdir(dir string) error {
-	var missing []string
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(d); err == nil || d == filepath.Dir(d) {
-			break
-		}
-		missing = append(missing, d)
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("restore: %w", err)
-	}
-	for i := len(missing) - 1; i >= 0; i-- {
-		u.created = append(u.created, missing[i])
-	}
-	return nil
-}
-
-// loadPostgres loads the unpacked dump, then removes it.
-func (u *unpacker) loadPostgres(ctx context.Context) error {
-	f, err := os.Open(u.dump)
-	if err != nil {
-		return fmt.Errorf("restore: %w", err)
-	}
-	defer func() {
-		f.Close()
-		os.Remove(u.dump)
-	}()
-	return database.RestorePostgres(ctx, u.cfg.Database.URL, f)
-}
-
-// undo removes what was written, newest first.
-func (u *unpacker) undo() {
-	if u.sp != nil {
-		u.sp.Close()
-	}
-	for i := len(u.created) - 1; i >= 0; i-- {
-		os.Remove(u.created[i])
-	}
 }

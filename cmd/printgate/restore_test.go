@@ -10,8 +10,9 @@ import (
 )
 
 // TestRestoreRefuses: a short passphrase, an existing file, a wrong
-// passphrase, a cut archive, a data dir that is not empty and a database
-// of the other kind are each refused with a message saying so, and a
+// passphrase, a cut archive, a data dir that is not empty, a database of
+// the other kind and a --sha256 that is not the archive's (which a
+// passphrase backup needs not, but checks if given) are each refused with a message saying so, and a
 // refused restore leaves the data dir as empty as it found it; the
 // archive holds no key and no user name in clear.
 func TestRestoreRefuses(t *testing.T) {
@@ -51,14 +52,16 @@ func TestRestoreRefuses(t *testing.T) {
 		name, file, pass string
 		cfg              Config
 		want             string
+		args             []string
 	}{
-		{"wrong passphrase", archive, "not-the-backup-passphrase", fresh, "wrong passphrase"},
-		{"cut archive", cut, backupPassphrase, fresh, "tampered with"},
-		{"data dir not empty", archive, backupPassphrase, cfg, "is not empty"},
-		{"other database", archive, backupPassphrase, otherKind, "holds a sqlite database"},
+		{"wrong passphrase", archive, "not-the-backup-passphrase", fresh, "wrong passphrase", nil},
+		{"cut archive", cut, backupPassphrase, fresh, "tampered with", nil},
+		{"data dir not empty", archive, backupPassphrase, cfg, "is not empty", nil},
+		{"other database", archive, backupPassphrase, otherKind, "holds a sqlite database", nil},
+		{"other sha256", archive, backupPassphrase, fresh, "not the archive", []string{"--sha256", fileSum(t, cut)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			out, err := tryCLI(t, tc.cfg, tc.pass+"\n", "restore", tc.file)
+			out, err := tryCLI(t, tc.cfg, tc.pass+"\n", append([]string{"restore", tc.file}, tc.args...)...)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("restore: %v, want an error saying %q\n%s", err, tc.want, out)
 			}
@@ -81,4 +84,25 @@ func TestRestoreRefuses(t *testing.T) {
 		t.Errorf("the restored trail does not end with the restore:\n%s", out)
 	}
 	runCLI(t, fresh, "", "audit", "verify")
+}
+
+// TestAgeIdentities: standard input holds age identities when its first
+// line that is not blank or a comment is one (age-keygen's file starts
+// with two comments); anything else is a passphrase.
+func TestAgeIdentities(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		{"AGE-SECRET-KEY-1XYZ\n", true},
+		{"# created: 2026-12-02\n# public key: age1abc\nAGE-SECRET-KEY-1XYZ\n", true},
+		{"\n  AGE-SECRET-KEY-1XYZ", true},
+		{"tokyo-payroll-backup-2026\n", false},
+		{"# a passphrase that starts like a comment\n", false},
+		{"", false},
+	} {
+		if got := ageIdentities(tc.in); got != tc.want {
+			t.Errorf("ageIdentities(%q) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
 }

@@ -112,6 +112,8 @@ func (a *app) serve(ctx context.Context, cfg Config) error {
 		ipp.WithJobsListLimit(cfg.Server.GetJobsLimit),
 		ipp.WithJobsPage(jobsPage(st.db.Dialect)))
 	ops.watch(st, svc, log)
+	stopStaging := startStagingSweep(ctx, cfg.DataDir, cfg.Release.SweepEvery, log)
+	defer stopStaging()
 	mon, stopMonitor, err := st.startMonitor(ctx, svc)
 	if err != nil {
 		return err

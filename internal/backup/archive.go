@@ -6,9 +6,14 @@
 //
 // The reader trusts nothing it has not checked: the manifest comes first
 // and is bounded, every entry is a regular file under a name from a fixed
-// list (or a spool document's name), none twice, and age authenticates
-// every chunk before it is handed on, so a cut or altered archive ends in
-// an error, not in data written from it.
+// list (or a spool document's name), none twice, none sparse, each exactly
+// the size it declares and, together, no more than the archive holds
+// (Reader.Limit), and age authenticates every chunk before it is handed
+// on, so a cut or altered archive ends in an error, not in data written
+// from it. age does not authenticate who encrypted an archive: anyone with
+// a recipient's public key can write one, so an archive encrypted to keys
+// is trusted only by its SHA-256, which the backup records (the caller's
+// job).
 package backup
 
 import (
@@ -57,6 +62,33 @@ const (
 	maxEntries  = 10_000_000
 	maxDocName  = 200
 )
+
+// ScryptWorkFactor is the scrypt work factor (log2 of N) of a passphrase
+// archive: age's default, about a second and 256 MiB. PassphraseIdentity
+// accepts no more, so that an archive cannot make a restore spend more
+// memory and time than its backup did (age would accept 2^22: 4 GiB).
+const ScryptWorkFactor = 18
+
+// PassphraseRecipient encrypts an archive to pass.
+func PassphraseRecipient(pass string) (*age.ScryptRecipient, error) {
+	r, err := age.NewScryptRecipient(pass)
+	if err != nil {
+		return nil, fmt.Errorf("backup: passphrase: %w", err)
+	}
+	r.SetWorkFactor(ScryptWorkFactor)
+	return r, nil
+}
+
+// PassphraseIdentity decrypts an archive encrypted to pass, with a work
+// factor no higher than PassphraseRecipient's.
+func PassphraseIdentity(pass string) (*age.ScryptIdentity, error) {
+	id, err := age.NewScryptIdentity(pass)
+	if err != nil {
+		return nil, fmt.Errorf("backup: passphrase: %w", err)
+	}
+	id.SetMaxWorkFactor(ScryptWorkFactor)
+	return id, nil
+}
 
 // ErrInvalid says the archive is not one this package wrote.
 var ErrInvalid = errors.New("backup: not a valid printgate backup")

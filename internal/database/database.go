@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -172,7 +173,8 @@ const SQLiteFile = "printgate.db"
 // or the PostgreSQL URL without its password.
 func (db *DB) String() string { return db.where }
 
-// RedactURL returns a database URL without its password.
+// RedactURL returns a database URL without its secrets: the password,
+// and every parameter pgx reads as a secret (pgSecretParams).
 func RedactURL(rawURL string) string {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -182,9 +184,11 @@ func RedactURL(rawURL string) string {
 		u.User = url.User(u.User.Username())
 	}
 	q := u.Query()
-	if q.Has("password") {
-		q.Set("password", "xxxxx")
-		u.RawQuery = q.Encode()
+	for _, k := range pgSecretParams {
+		if q.Has(k) {
+			q.Set(k, "xxxxx")
+			u.RawQuery = q.Encode()
+		}
 	}
 	return u.String()
 }
@@ -224,16 +228,34 @@ func sqliteDSN(path string) string {
 	return "file:" + path + "?" + q.Encode()
 }
 
-// redactErr keeps a database password out of error text.
+// redactErr keeps a database URL's secrets out of error text: pgx quotes
+// a URL it cannot parse with its parameters (pgSecretParams) as given.
 func redactErr(err error, rawURL string) error {
 	u, perr := url.Parse(rawURL)
-	if perr != nil || u.User == nil {
+	if perr != nil {
 		return err
 	}
-	if pw, ok := u.User.Password(); ok && pw != "" && strings.Contains(err.Error(), pw) {
-		return errors.New(strings.ReplaceAll(err.Error(), pw, "***"))
+	var secrets []string
+	if pw, ok := u.User.Password(); ok {
+		secrets = append(secrets, pw)
 	}
-	return err
+	for _, kv := range strings.Split(u.RawQuery, "&") {
+		k, raw, _ := strings.Cut(kv, "=")
+		v, _ := url.QueryUnescape(raw)
+		if slices.Contains(pgSecretParams, k) {
+			secrets = append(secrets, raw, v)
+		}
+	}
+	msg := err.Error()
+	for _, s := range secrets {
+		if s != "" {
+			msg = strings.ReplaceAll(msg, s, "***")
+		}
+	}
+	if msg == err.Error() {
+		return err
+	}
+	return errors.New(msg)
 }
 
 // Close closes the connection pool.

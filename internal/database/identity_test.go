@@ -124,6 +124,8 @@ func TestRedactURL(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"postgres://pg:s3cret@db:5432/printgate?sslmode=require", "postgres://pg@db:5432/printgate?sslmode=require"},
 		{"postgres://db/printgate?password=s3cret", "postgres://db/printgate?password=xxxxx"},
+		{"postgres://pg:pw@db/printgate?sslmode=verify-full&sslkey=/etc/pg/c.key&sslpassword=s3cret",
+			"postgres://pg@db/printgate?sslkey=%2Fetc%2Fpg%2Fc.key&sslmode=verify-full&sslpassword=xxxxx"},
 		{"postgresql://db/printgate", "postgresql://db/printgate"},
 	} {
 		if got := database.RedactURL(tc.in); got != tc.want {

@@ -10,7 +10,10 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
+	"unicode"
 
 	"gorm.io/gorm"
 )
@@ -60,7 +63,7 @@ func (db *DB) BeginSnapshot(ctx context.Context) (*Snapshot, error) {
 func (s *Snapshot) End() { s.Tx.Rollback() }
 
 // DumpPostgres writes pg_dump's custom-format archive of the database at
-// rawURL, as of the exported snapshot, to w. The password travels in
+// rawURL, as of the exported snapshot, to w. The URL's secrets travel in
 // pg_dump's environment, never on its command line.
 func DumpPostgres(ctx context.Context, rawURL, snapshot string, w io.Writer) error {
 	args := []string{"--format=custom", "--no-owner", "--no-privileges"}
@@ -97,19 +100,94 @@ func (db *DB) Empty(ctx context.Context) (bool, error) {
 	return n == 0, nil
 }
 
-// runPG runs a PostgreSQL client program against rawURL, its password
-// (from the URL's user part or its password parameter) moved into
-// PGPASSWORD.
+// schemaObjects lists what the current schema holds that DROP can name:
+// relations, routines and types of their own (a table's row type goes
+// with the table), each as "KIND:schema.name"; relations first, which
+// take the sequences of their columns with them (a sequence an identity
+// column owns cannot be dropped on its own).
+const schemaObjects = `SELECT kind || ':' || name FROM (
+	SELECT CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'S' THEN 'SEQUENCE'
+			WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END AS kind,
+		format('%I.%I', n.nspname, c.relname) AS name
+	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+	WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+	UNION ALL
+	SELECT 'ROUTINE', format('%I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid))
+	FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+	WHERE n.nspname = current_schema() AND p.prokind IN ('f', 'p')
+	UNION ALL
+	SELECT 'TYPE', format('%I.%I', n.nspname, t.typname)
+	FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+	WHERE n.nspname = current_schema() AND (t.typtype IN ('e', 'd', 'r')
+		OR t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.typrelid AND c.relkind = 'c'))
+) o ORDER BY kind = 'SEQUENCE' OR kind = 'ROUTINE' OR kind = 'TYPE', kind, name`
+
+// SchemaObjects returns what the connection's current schema holds on
+// PostgreSQL (tables, views, sequences, routines, types), for
+// DropSchemaObjects.
+func (db *DB) SchemaObjects(ctx context.Context) ([]string, error) {
+	if db.Dialect != Postgres {
+		return nil, fmt.Errorf("database: %s is not PostgreSQL", db)
+	}
+	var objs []string
+	if err := db.WithContext(ctx).Raw(schemaObjects).Scan(&objs).Error; err != nil {
+		return nil, fmt.Errorf("database: list the schema: %w", err)
+	}
+	return objs, nil
+}
+
+// DropSchemaObjects drops, in one transaction, what the current schema
+// holds that keep (SchemaObjects of before) does not: a restore that
+// fails after loading its dump leaves the database as it found it, so
+// that the next restore finds it empty.
+func (db *DB) DropSchemaObjects(ctx context.Context, keep []string) error {
+	objs, err := db.SchemaObjects(ctx)
+	if err != nil {
+		return err
+	}
+	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		for _, o := range objs {
+			if slices.Contains(keep, o) {
+				continue
+			}
+			// CASCADE and IF EXISTS: a table's sequences, triggers and
+			// dependants go with it, whatever the order.
+			kind, name, _ := strings.Cut(o, ":")
+			if err := tx.Exec("DROP " + kind + " IF EXISTS " + name + " CASCADE").Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("database: drop what was loaded: %w", err)
+	}
+	return nil
+}
+
+// pgSecretParams are the parameters of a database URL that pgx reads as
+// secrets (pgconn's config.go): the password and the client key's
+// passphrase. RedactURL hides them, and a client program gets them only
+// through its environment or a private file.
+var pgSecretParams = []string{"password", "sslpassword"}
+
+// runPG runs a PostgreSQL client program against rawURL, the URL's
+// secrets moved off its command line (pgClient).
 func runPG(ctx context.Context, program, rawURL string, args []string, stdin io.Reader, stdout io.Writer) error {
 	path, err := exec.LookPath(program)
 	if err != nil {
 		return fmt.Errorf("%s (Debian package postgresql-client): %w", program, err)
 	}
-	dbname, env, err := pgConnection(rawURL)
+	c, err := pgConnection(rawURL)
 	if err != nil {
 		return err
 	}
-	cmd := exec.CommandContext(ctx, path, append(args, "--dbname="+dbname)...)
+	env, done, err := c.environ()
+	if err != nil {
+		return err
+	}
+	defer done()
+	cmd := exec.CommandContext(ctx, path, append(args, "--dbname="+c.dbname)...)
 	cmd.Env, cmd.Stdin, cmd.Stdout = append(os.Environ(), env...), stdin, stdout
 	var stderr bytes.Buffer
 	cmd.Stderr = &limitedBuffer{buf: &stderr, max: 8 << 10}
@@ -119,23 +197,72 @@ func runPG(ctx context.Context, program, rawURL string, args []string, stdin io.
 	return nil
 }
 
-// pgConnection splits rawURL into the URL without its password, for the
-// command line, and the environment that carries the password.
-func pgConnection(rawURL string) (dbname string, env []string, err error) {
+// pgClient is how a client program (libpq) connects: the URL without its
+// secrets, for the command line, where every user of the machine can read
+// it, and the secrets.
+type pgClient struct {
+	dbname      string
+	password    string
+	sslPassword string
+	// service is the URL's own service parameter.
+	service bool
+}
+
+// pgConnection splits rawURL into the URL without its secrets and the
+// secrets.
+func pgConnection(rawURL string) (pgClient, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return "", nil, errors.New("the database URL does not parse")
+		return pgClient{}, errors.New("the database URL does not parse")
 	}
+	var c pgClient
 	if pw, ok := u.User.Password(); ok {
-		env = append(env, "PGPASSWORD="+pw)
+		c.password = pw
 		u.User = url.User(u.User.Username())
 	}
-	if q := u.Query(); q.Has("password") {
-		env = append(env, "PGPASSWORD="+q.Get("password"))
-		q.Del("password")
-		u.RawQuery = q.Encode()
+	q := u.Query()
+	secrets := map[string]*string{"password": &c.password, "sslpassword": &c.sslPassword}
+	for _, k := range pgSecretParams {
+		if q.Has(k) {
+			*secrets[k] = q.Get(k)
+			q.Del(k)
+		}
 	}
-	return u.String(), env, nil
+	c.service = q.Has("service")
+	u.RawQuery = q.Encode()
+	c.dbname = u.String()
+	return c, nil
+}
+
+// environ returns what the client's environment adds: the password in
+// PGPASSWORD and, since libpq reads no variable for it, the key's
+// passphrase in a service file (PGSERVICEFILE) of a private folder, which
+// done removes.
+func (c pgClient) environ() (env []string, done func(), err error) {
+	done = func() {}
+	if c.password != "" {
+		env = append(env, "PGPASSWORD="+c.password)
+	}
+	if c.sslPassword == "" {
+		return env, done, nil
+	}
+	switch {
+	case c.service:
+		return nil, nil, errors.New("the database URL names a service and an sslpassword: pg_dump cannot be given both; put sslpassword in the service's file")
+	case strings.ContainsAny(c.sslPassword, "\r\n") || strings.TrimRightFunc(c.sslPassword, unicode.IsSpace) != c.sslPassword:
+		return nil, nil, errors.New("the database URL's sslpassword holds a line break or ends in a space, which pg_dump's service file cannot carry")
+	}
+	dir, err := os.MkdirTemp("", "printgate-pg-")
+	if err != nil {
+		return nil, nil, fmt.Errorf("service file: %w", err)
+	}
+	done = func() { os.RemoveAll(dir) }
+	file := filepath.Join(dir, "pg_service.conf")
+	if err := os.WriteFile(file, []byte("[printgate]\nsslpassword="+c.sslPassword+"\n"), 0o600); err != nil {
+		done()
+		return nil, nil, fmt.Errorf("service file: %w", err)
+	}
+	return append(env, "PGSERVICEFILE="+file, "PGSERVICE=printgate"), done, nil
 }
 
 // limitedBuffer keeps the first max bytes written to it.
