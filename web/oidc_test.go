@@ -528,3 +528,30 @@ func (a *auditLog) since(n int) []Action {
 	defer a.mu.Unlock()
 	return append([]Action(nil), a.actions[n:]...)
 }
+
+// TestLookalike: what a directory's Unicode folding matches, and what
+// single sign-on lets stand for the user.
+func TestLookalike(t *testing.T) {
+	for _, tc := range []struct {
+		login, name string
+		want        bool
+	}{
+		{"alice", "alice", false},
+		{"ALICE", "alice", false},
+		{"t.yamada", "tyamada", false}, // matched by LDAP's logins attribute
+		{"Müller", "müller", false},
+		{"ÜBER", "über", false},
+		{"Mu\u0308ller", "Müller", false}, // decomposed: the same name
+		{"山田", "山田", false},
+		{"AL\u0130CE", "alice", true},
+		{"ａｄａｍ", "adam", true},
+		{"\u212Aim", "kim", true},
+		{"kate", "\u212Aate", true}, // the look-alike is the directory's
+		{"ſam", "sam", true},
+		{"山田", "tyamada", true}, // outside ASCII, only the user's own name
+	} {
+		if got := lookalike(tc.login, tc.name); got != tc.want {
+			t.Errorf("lookalike(%q, %q) = %v, want %v", tc.login, tc.name, got, tc.want)
+		}
+	}
+}

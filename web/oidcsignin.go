@@ -13,6 +13,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"golang.org/x/oauth2"
+	"golang.org/x/text/unicode/norm"
 	"gorm.io/gorm"
 
 	"github.com/printgate/printgate/audit"
@@ -30,7 +31,7 @@ const (
 // (Action.Method says how), ActionLoginFailed one refused after the
 // identity provider vouched for a name.
 const (
-	ActionSignIn      = "signed-in"
+	ActionSignIn      = audit.EventSignedIn
 	ActionLoginFailed = audit.EventLoginFailed
 )
 
@@ -217,17 +218,51 @@ func (s *server) oidcUser(ctx context.Context, claimed string) (directory.Identi
 	} else {
 		id, err = s.opts.Directory.Lookup(ctx, login)
 	}
-	if err == nil && !isASCII(login) && id.Name != login {
-		// Directories match names with Unicode case folding (LDAP's
-		// caseIgnoreMatch, PostgreSQL's lower()), under which the
-		// provider's "ＡＬＩＣＥ" or "ALİCE", another account there, is
-		// alice: outside ASCII only the very name stands for a user.
+	if err == nil && lookalike(login, id.Name) {
 		err = fmt.Errorf("web: %q: only a look-alike of %s: %w", claimed, id.Name, directory.ErrNotFound)
 	}
 	if err == nil && id.Disabled {
 		err = fmt.Errorf("web: %s: %w", id.Name, directory.ErrDisabled)
 	}
 	return id, err
+}
+
+// lookalike reports whether login, which the directory matched to the
+// user it calls name, may be another account's name at the provider.
+// Directories match names with Unicode case folding (LDAP's
+// caseIgnoreMatch, PostgreSQL's lower()), under which "ALİCE" (dotted
+// capital I), "ＡＬＩＣＥ" (full width) or "\u212Aate" (Kelvin sign) are
+// alice and kate: only the same letters, in either case, stand for a
+// user. A login the directory matched by another attribute (LDAP's
+// logins) is left to it when both are ASCII; outside ASCII it must be the
+// user's own name.
+func lookalike(login, name string) bool {
+	nl, nn := norm.NFC.String(login), norm.NFC.String(name)
+	if isASCII(nl) != isASCII(login) || isASCII(nn) != isASCII(name) {
+		return true // the Kelvin sign's canonical form is the letter K
+	}
+	login, name = nl, nn
+	if isASCII(login) && (isASCII(name) || !strings.EqualFold(login, name)) {
+		return false
+	}
+	return !sameName(login, name)
+}
+
+// sameName reports whether a and b are the same letters, in either case:
+// an ASCII letter never matches one outside ASCII, as the Kelvin sign K
+// or the long s ſ would under Unicode's folding.
+func sameName(a, b string) bool {
+	ra, rb := []rune(a), []rune(b)
+	if len(ra) != len(rb) {
+		return false
+	}
+	for i, x := range ra {
+		y := rb[i]
+		if x != y && ((x < utf8.RuneSelf) != (y < utf8.RuneSelf) || !strings.EqualFold(string(x), string(y))) {
+			return false
+		}
+	}
+	return true
 }
 
 func isASCII(s string) bool {
