@@ -224,6 +224,12 @@ func openArchive(path string, ids []age.Identity, want []byte) (_ *archiveFile, 
 	if err != nil {
 		return nil, nil, fmt.Errorf("restore: %w", err)
 	}
+	regular := fi.Mode().IsRegular()
+	if want != nil && !regular {
+		// The hash is checked before anything is unpacked: a pipe
+		// cannot be read twice.
+		return nil, nil, fmt.Errorf("restore: %s is not a file: with --sha256, copy the archive to a file first", path)
+	}
 	af := &archiveFile{f: f, path: path, h: sha256.New(), want: want}
 	if want != nil {
 		if _, err := io.Copy(af.h, f); err != nil {
@@ -242,7 +248,10 @@ func openArchive(path string, ids []age.Identity, want []byte) (_ *archiveFile, 
 	if err != nil {
 		return nil, nil, err
 	}
-	r.Limit(fi.Size())
+	if regular {
+		// From a pipe, whatever the entries claim has to arrive in it.
+		r.Limit(fi.Size())
+	}
 	return af, r, nil
 }
 

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/printgate/printgate/release/spool"
@@ -14,7 +16,8 @@ import (
 // the other kind and a --sha256 that is not the archive's (which a
 // passphrase backup needs not, but checks if given) are each refused with a message saying so, and a
 // refused restore leaves the data dir as empty as it found it; the
-// archive holds no key and no user name in clear.
+// archive holds no key and no user name in clear, and restores from a
+// named pipe as from a file.
 func TestRestoreRefuses(t *testing.T) {
 	cfg := newConfig(t, "")
 	runCLI(t, cfg, "bob-secret\n", "user", "add", "bob", "--display-name", "Bob Backup")
@@ -70,7 +73,8 @@ func TestRestoreRefuses(t *testing.T) {
 			}
 		})
 	}
-	runCLI(t, fresh, backupPassphrase+"\n", "restore", archive)
+	// From a pipe, as from a download streamed in (<(aws s3 cp ... -)).
+	runCLI(t, fresh, backupPassphrase+"\n", "restore", fifoOf(t, archive))
 	if out := runCLI(t, fresh, "", "user", "list"); !strings.Contains(out, "bob") {
 		t.Errorf("user list after the restore:\n%s", out)
 	}
@@ -84,6 +88,29 @@ func TestRestoreRefuses(t *testing.T) {
 		t.Errorf("the restored trail does not end with the restore:\n%s", out)
 	}
 	runCLI(t, fresh, "", "audit", "verify")
+}
+
+// fifoOf returns a named pipe that yields the file at path once.
+func fifoOf(t *testing.T, path string) string {
+	t.Helper()
+	fifo := filepath.Join(t.TempDir(), "archive.pipe")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+		if err != nil {
+			return
+		}
+		defer w.Close()
+		r, err := os.Open(path)
+		if err != nil {
+			return
+		}
+		defer r.Close()
+		_, _ = io.Copy(w, r)
+	}()
+	return fifo
 }
 
 // TestAgeIdentities: standard input holds age identities when its first
