@@ -111,6 +111,9 @@ const (
 
 // Event types of sign-ins and locks.
 const (
+	// EventSignedIn: a user (Owner) signed in, at a device (Device, and
+	// Method the way they proved who they are) or at the console.
+	EventSignedIn = "signed-in"
 	// EventUserLocked: wrong PINs locked a user out (Owner); the attempt
 	// that locked is a login-failed event of its own. A failed sign-in
 	// (EventLoginFailed) names the account tried in Details["account"],

@@ -100,7 +100,17 @@ func (d *DeviceRelease) OpenSession(ctx context.Context, deviceToken string, l L
 	token, hash := newToken("pgs_")
 	sess := Session{TokenHash: hash, DeviceID: dev.ID, UserName: name, DisplayName: display, Method: method,
 		CreatedAt: s.now(), LastSeen: s.now()}
-	if err := s.db.WithContext(ctx).Create(&sess).Error; err != nil {
+	// A sign-in is recorded whether or not anything is released after
+	// it: who stood at which printer, and when, is the auditor's to know.
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&sess).Error; err != nil {
+			return err
+		}
+		_, err := s.audit.Append(ctx, tx, audit.Event{Type: audit.EventSignedIn, Actor: name, Owner: name,
+			Device: dev.Name, Method: method})
+		return err
+	})
+	if err != nil {
 		return Session{}, "", dbErr("open session", err)
 	}
 	return sess, token, nil

@@ -36,15 +36,16 @@ func (e *releaseEnv) callLang(device, lang, path string, body any) (int, map[str
 
 // signInEvent is a sign-in's audit event as stored.
 type signInEvent struct {
-	Type, Owner, Reason, Details string
+	Type, Owner, Reason, Details, Device, Method string
 }
 
 func (e *releaseEnv) signInEvents() []signInEvent {
 	e.t.Helper()
 	var rows []signInEvent
 	openTestDB(e.t, e.srv).Raw(`SELECT type, COALESCE(owner, '') AS owner, COALESCE(reason, '') AS reason,
-		COALESCE(details, '') AS details FROM audit_events WHERE type IN (?, ?, ?, ?) ORDER BY seq`,
-		audit.EventLoginFailed, audit.EventUserLocked, audit.EventUserUnlocked, audit.EventConfigChanged).Scan(&rows)
+		COALESCE(details, '') AS details, COALESCE(device, '') AS device, COALESCE(method, '') AS method
+		FROM audit_events WHERE type IN (?, ?, ?, ?, ?) ORDER BY seq`,
+		audit.EventLoginFailed, audit.EventUserLocked, audit.EventUserUnlocked, audit.EventConfigChanged, audit.EventSignedIn).Scan(&rows)
 	return rows
 }
 
@@ -52,7 +53,9 @@ func (e *releaseEnv) signInEvents() []signInEvent {
 // stable code and a message in the language asked for; failed sign-ins
 // record the account tried (an unknown one only keyed, for it may be a
 // password typed in the wrong field); the PIN that locks bob is a
-// user-locked event, and the administrator's unlock a user-unlocked one.
+// user-locked event, and the administrator's unlock a user-unlocked one;
+// his sign-in after it is a signed-in event naming the device and the
+// method, and nothing he typed.
 func TestSignInLanguageAndEvents(t *testing.T) {
 	e := newReleaseEnv(t, "", nil)
 	wrong := map[string]string{"user": "bob", "pin": "9753"}
@@ -87,7 +90,7 @@ func TestSignInLanguageAndEvents(t *testing.T) {
 		types = append(types, ev.Type+":"+ev.Owner)
 	}
 	want := []string{"login-failed:bob", "login-failed:bob", "login-failed:bob", "login-failed:",
-		"login-failed:bob", "login-failed:bob", "user-locked:bob", "user-unlocked:bob"}
+		"login-failed:bob", "login-failed:bob", "user-locked:bob", "user-unlocked:bob", "signed-in:bob"}
 	if strings.Join(types, " ") != strings.Join(want, " ") {
 		t.Fatalf("events %v, want %v", types, want)
 	}
@@ -101,10 +104,15 @@ func TestSignInLanguageAndEvents(t *testing.T) {
 			t.Errorf("event %d: account %q, want bob", i, d["account"])
 		}
 	}
-	var clear int
-	openTestDB(t, e.srv).Raw(`SELECT count(*) FROM audit_events WHERE details LIKE ? OR reason LIKE ? OR owner LIKE ?`,
-		"%"+typed+"%", "%"+typed+"%", "%"+typed+"%").Scan(&clear)
-	if clear != 0 {
-		t.Errorf("the typed account is in the audit trail in clear (%d events)", clear)
+	if in := events[len(events)-1]; in.Device != "mfp1" || in.Method != audit.MethodIDPIN || in.Details != "" {
+		t.Errorf("bob's sign-in recorded as %+v, want at mfp1 by id+pin, without details", in)
+	}
+	for _, secret := range []string{typed, "4821"} {
+		var clear int
+		openTestDB(t, e.srv).Raw(`SELECT count(*) FROM audit_events WHERE details LIKE ? OR reason LIKE ? OR owner LIKE ?`,
+			"%"+secret+"%", "%"+secret+"%", "%"+secret+"%").Scan(&clear)
+		if clear != 0 {
+			t.Errorf("%q is in the audit trail in clear (%d events)", secret, clear)
+		}
 	}
 }
