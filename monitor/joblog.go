@@ -11,17 +11,30 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/printgate/printgate/audit"
+	"github.com/printgate/printgate/audit/mynumber"
 	"github.com/printgate/printgate/ipp"
 )
 
-// seenFor is how long a recorded job's mark is kept: printers keep
-// completed jobs for hours or days, not months. A matched job's mark of
-// printgate's side (matchedJob) is kept for good.
-const seenFor = 90 * 24 * time.Hour
+// seenFor is how old a recorded job's mark grows before it is forgotten:
+// printers keep completed jobs for hours or days, not months. But a
+// printer seldom used keeps its last jobs for months, and a job forgotten
+// while listed would be recorded again (as printed without printgate,
+// its times too old to match): a listed job's mark is rewritten every
+// seenRefresh, so only a job no longer listed is forgotten, seenFor less
+// seenRefresh to seenFor after it was last listed. The mark of a matched
+// send (matchedSend) is kept while printgate keeps its job.
+const (
+	seenFor     = 90 * 24 * time.Hour
+	seenRefresh = 30 * 24 * time.Hour
+)
 
-// errMatchedBefore means the printgate job a printer job was matched to
+// jobsTable is release's table of printgate's jobs, in the same
+// database: the monitor forgets the sends of jobs no longer in it.
+const jobsTable = "jobs"
+
+// errMatchedBefore means the printgate send a printer job was matched to
 // had been matched already, by another instance in the meantime.
-var errMatchedBefore = errors.New("monitor: printgate job matched before")
+var errMatchedBefore = errors.New("monitor: printgate send matched before")
 
 // collect reads p's job log and records each job not recorded before:
 // one of printgate's own is matched, any other observed, within the
@@ -40,18 +53,25 @@ func (m *Monitor) collect(ctx context.Context, p Printer, clock printerClock) (e
 	lp := m.newLogPoll(p, clock)
 	defer func() { m.setPending(p.URI, lp.pendingAfter(err)) }()
 	listed := make(map[string]bool, len(jobs))
+	var stale []string
 	for _, j := range jobs {
 		key := jobKey(j)
 		listed[key] = true
-		if seen[key] {
+		if at, ok := seen[key]; ok {
+			if at.Before(lp.now.Add(-seenRefresh)) {
+				stale = append(stale, key)
+			}
 			continue
 		}
 		if err := lp.consider(ctx, j, key); err != nil {
 			return err
 		}
 	}
+	if err := m.refreshSeen(ctx, p.URI, stale); err != nil {
+		return err
+	}
 	for key, pj := range lp.prev {
-		if listed[key] || seen[key] {
+		if _, ok := seen[key]; listed[key] || ok {
 			continue
 		}
 		// It waited and the printer no longer lists it: now or never.
@@ -75,34 +95,53 @@ func jobKey(j ipp.CompletedJob) string {
 	return "id:" + strconv.Itoa(j.ID) + "@" + created
 }
 
-// seenKeys returns the keys of the jobs of uri already recorded.
-func (m *Monitor) seenKeys(ctx context.Context, uri string) (map[string]bool, error) {
-	var keys []string
-	if err := m.opts.DB.WithContext(ctx).Model(&seenJob{}).Where("uri = ?", uri).Pluck("key", &keys).Error; err != nil {
+// seenKeys returns the keys of the jobs of uri already recorded, with
+// when their marks were last written.
+func (m *Monitor) seenKeys(ctx context.Context, uri string) (map[string]time.Time, error) {
+	var marks []seenJob
+	if err := m.opts.DB.WithContext(ctx).Select("key", "seen_at").Where("uri = ?", uri).Find(&marks).Error; err != nil {
 		return nil, fmt.Errorf("monitor: recorded jobs of %s: %w", uri, err)
 	}
-	out := make(map[string]bool, len(keys))
-	for _, k := range keys {
-		out[k] = true
+	out := make(map[string]time.Time, len(marks))
+	for _, s := range marks {
+		out[s.Key] = s.SeenAt
 	}
 	return out, nil
 }
 
+// refreshSeen rewrites the marks of keys, jobs of uri recorded long ago
+// that the printer still lists, so that forgetOld keeps them: forgotten,
+// they would be recorded again, as jobs printed without printgate (their
+// times too old to match). Each is rewritten once every seenRefresh at
+// most, as few as the jobs recorded.
+func (m *Monitor) refreshSeen(ctx context.Context, uri string, keys []string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	err := m.opts.DB.WithContext(ctx).Model(&seenJob{}).Where("uri = ? AND key IN ?", uri, keys).
+		Update("seen_at", m.now().UTC()).Error
+	if err != nil {
+		return fmt.Errorf("monitor: keep marks of %s: %w", uri, err)
+	}
+	return nil
+}
+
 // record records j, with its mark, in one transaction: matched to
-// printgate's job jobID, or observed when jobID is 0. It is recorded
-// once, or not at all; errMatchedBefore says jobID was matched already.
-func (m *Monitor) record(ctx context.Context, p Printer, j ipp.CompletedJob, key string, jobID int64) error {
-	ev := m.event(ctx, p, j, jobID)
+// printgate's job mj.jobID, or observed when that is 0. It is recorded
+// once, or not at all; errMatchedBefore says mj's send was matched
+// already.
+func (m *Monitor) record(ctx context.Context, p Printer, j ipp.CompletedJob, key string, mj ownJob) error {
+	ev := m.event(ctx, p, j, mj)
 	now := m.now().UTC()
 	err := m.opts.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Clauses(clause.OnConflict{DoNothing: true}).
-			Create(&seenJob{URI: p.URI, Key: key, JobID: jobID, SeenAt: now})
+			Create(&seenJob{URI: p.URI, Key: key, JobID: mj.jobID, SeenAt: now})
 		if res.Error != nil || res.RowsAffected == 0 {
 			return res.Error // another instance recorded it
 		}
-		if jobID != 0 {
+		if mj.jobID != 0 {
 			res := tx.Clauses(clause.OnConflict{DoNothing: true}).
-				Create(&matchedJob{JobID: jobID, URI: p.URI, Key: key, MatchedAt: now})
+				Create(&matchedSend{JobID: mj.jobID, URI: p.URI, PrinterJobID: j.ID, Key: key, MatchedAt: now})
 			if res.Error != nil {
 				return res.Error
 			}
@@ -119,8 +158,19 @@ func (m *Monitor) record(ctx context.Context, p Printer, j ipp.CompletedJob, key
 	return nil
 }
 
-// event is the audit event that records j.
-func (m *Monitor) event(ctx context.Context, p Printer, j ipp.CompletedJob, jobID int64) audit.Event {
+// countDetails are the details of an event from a printer's log that
+// make the count of a job's record (audit/observed.go).
+var countDetails = []string{"pages", "sheets", audit.DetailPrinterColorPages, audit.DetailPrinterMonoPages}
+
+// DetailSentAgain is "true" on a device-job-matched event whose printer
+// job was a failed attempt of a job sent again since. The job's record
+// takes the count of its last print, so the attempt's count is under
+// "attempt_pages", "attempt_sheets", "attempt_color_pages" and
+// "attempt_mono_pages" instead, recorded but not the job's.
+const DetailSentAgain = "sent_again"
+
+// event is the audit event that records j, matched to mj or observed.
+func (m *Monitor) event(ctx context.Context, p Printer, j ipp.CompletedJob, mj ownJob) audit.Event {
 	d := map[string]string{"source": SourcePrinterLog, "printer_job_id": strconv.Itoa(j.ID)}
 	if j.UUID != "" {
 		d["job_uuid"] = j.UUID
@@ -142,8 +192,17 @@ func (m *Monitor) event(ctx context.Context, p Printer, j ipp.CompletedJob, jobI
 		d["created_at"] = j.Created.UTC().Format(time.RFC3339)
 	}
 	ev := audit.Event{Actor: audit.ActorSystem, Device: p.Name, Printer: p.URI, Outcome: outcome(j.State), Details: d}
-	if jobID != 0 {
-		ev.Type, ev.JobID = EventDeviceJobMatched, jobID
+	if mj.jobID != 0 {
+		ev.Type, ev.JobID = EventDeviceJobMatched, mj.jobID
+		if mj.sentAgain {
+			for _, k := range countDetails {
+				if v, ok := d[k]; ok {
+					d["attempt_"+k] = v
+					delete(d, k)
+				}
+			}
+			d[DetailSentAgain] = "true"
+		}
 		return ev
 	}
 	ev.Type, ev.Owner = EventDeviceJobObserved, j.User
@@ -156,7 +215,11 @@ func (m *Monitor) event(ctx context.Context, p Printer, j ipp.CompletedJob, jobI
 		ev.Owner = "unknown"
 	}
 	d["printer_user"] = j.User
-	name := j.Name
+	// A name may hold an individual number (a user named the job after
+	// it): masked before it is keyed or stored, as printgate's own jobs'
+	// names are, since the event reaches the trail, the job records, the
+	// exports and the SIEM.
+	name := mynumber.MaskName(j.Name)
 	if m.opts.HideJobNames && name != "" {
 		if keyed, err := m.opts.Audit.KeyedName(name); err == nil {
 			name = keyed
@@ -180,8 +243,10 @@ func outcome(s ipp.JobState) string {
 	return "unknown"
 }
 
-// forgetOld deletes marks of jobs no printer still lists, and of old
-// limits, once a day; marks of matched printgate jobs stay.
+// forgetOld deletes, once a day, the marks older than seenFor (collect
+// rewrites those of jobs still listed), of old limits, and
+// of sends of printgate jobs whose rows are gone (purged after they
+// ended: printgate no longer knows their sends, so none can match).
 func (m *Monitor) forgetOld(ctx context.Context) {
 	m.mu.Lock()
 	due := m.now().Sub(m.forgotAt) >= 24*time.Hour
@@ -198,5 +263,14 @@ func (m *Monitor) forgetOld(ctx context.Context) {
 	}
 	if err := m.opts.DB.WithContext(ctx).Where("at < ?", cut).Delete(&alertMark{}).Error; err != nil {
 		m.log.Warn("monitor: forget old limits", "err", err)
+	}
+	if m.opts.Releases == nil {
+		return // no printgate jobs: nothing was matched
+	}
+	err := m.opts.DB.WithContext(ctx).
+		Where("NOT EXISTS (SELECT 1 FROM " + jobsTable + " j WHERE j.id = monitor_matched_sends.job_id)").
+		Delete(&matchedSend{}).Error
+	if err != nil {
+		m.log.Warn("monitor: forget sends of purged jobs", "err", err)
 	}
 }

@@ -3,6 +3,7 @@ package monitor
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -23,6 +24,9 @@ func (r *releases) Forwarded(context.Context, string, int, time.Time, time.Time)
 	return nil, nil
 }
 func (r *releases) Sending(context.Context, string) (bool, error) { return r.sending, nil }
+func (r *releases) SentAgain(context.Context, int64, string, int) (bool, error) {
+	return false, nil
+}
 
 // printDirect prints a PDF of pages straight to the printer as user and
 // waits for it to complete.
@@ -153,6 +157,133 @@ func TestPrinterColorCounts(t *testing.T) {
 		page, err := log.History(t.Context(), audit.HistoryQuery{Source: audit.SourcePrinterLog})
 		if err != nil || len(page.Jobs) != 1 || page.Jobs[0].Color() != audit.ColorColor {
 			t.Fatalf("history %+v, %v: want carol's job counted as colour", page.Jobs, err)
+		}
+	})
+}
+
+// TestObservedNameMasked: the name a printer's log gives a job printed
+// without printgate is masked where it holds an individual number, as
+// printgate's own jobs' names are, before it reaches the event, the
+// job's record, or (with hidden names) its keyed form.
+func TestObservedNameMasked(t *testing.T) {
+	for _, tc := range []struct {
+		name, want string
+		hide       bool
+	}{
+		{"tax 1234 5678 9018", "tax **** **** ****", false},
+		{"tax 1234 5678 9018", "", true},
+		{"invoice 2024-001.pdf", "invoice 2024-001.pdf", false},
+	} {
+		t.Run(fmt.Sprintf("%s, hidden %v", tc.name, tc.hide), func(t *testing.T) {
+			testenv.EachDB(t, migrate, func(t *testing.T, db *database.DB) {
+				fp := &logPrinter{}
+				uri := fp.serve(t)
+				m, log := newMonitor(t, db, testenv.NewClock(), func(o *Options) { o.HideJobNames = tc.hide })
+				if _, err := m.Registry().Add(t.Context(), Spec{Name: "lobby", URI: uri}, nil); err != nil {
+					t.Fatal(err)
+				}
+				fp.set(-1, ipp.CompletedJob{ID: 3, UUID: "urn:uuid:3333", State: ipp.JobCompleted, User: "hanako",
+					Name: tc.name, Impressions: 1})
+				if err := m.PollOnce(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+				want := tc.want
+				if tc.hide {
+					var err error
+					if want, err = log.KeyedName("tax **** **** ****"); err != nil {
+						t.Fatal(err)
+					}
+				}
+				var names []string
+				for _, ev := range events(t, log, EventDeviceJobObserved) {
+					names = append(names, ev.Details["job_name"])
+				}
+				if len(names) != 1 || names[0] != want {
+					t.Fatalf("observed jobs named %q, want one named %q", names, want)
+				}
+				page, err := log.History(t.Context(), audit.HistoryQuery{Source: audit.SourcePrinterLog})
+				if err != nil || len(page.Jobs) != 1 || page.Jobs[0].DocumentName != want {
+					t.Errorf("history %+v, %v: want the job named %q", page.Jobs, err, want)
+				}
+			})
+		})
+	}
+}
+
+// TestListedNotForgotten: the mark of a job the printer still lists is
+// kept however old (a printer seldom used keeps its last jobs for
+// months): a job matched once is not recorded again, as printed without
+// printgate, once its mark is older than seenFor.
+func TestListedNotForgotten(t *testing.T) {
+	testenv.EachDB(t, migrate, func(t *testing.T, db *database.DB) {
+		fp := &logPrinter{}
+		uri := fp.serve(t)
+		clock := testenv.NewClock()
+		start := clock.Now()
+		rel := &sentJobs{jobs: []sentJob{{id: 7, printerID: 5, sent: start.Add(-time.Minute), ended: start.Add(-20 * time.Second)}}}
+		addJobs(t, db, 7)
+		m, log := newMonitor(t, db, clock, func(o *Options) { o.Releases = rel })
+		if _, err := m.Registry().Add(t.Context(), Spec{Name: "quiet", URI: uri}, nil); err != nil {
+			t.Fatal(err)
+		}
+		const up0 = 100000
+		job := ipp.CompletedJob{ID: 5, UUID: "urn:uuid:5555", State: ipp.JobCompleted, User: "alice", Impressions: 1,
+			CreatedUp: up0 - 50, CompletedUp: up0 - 30}
+		for _, advance := range []time.Duration{0, 10, 10, 10, 10, 10, 10, 10, 10, 10, 1, 0} {
+			clock.Advance(advance*24*time.Hour + time.Minute)
+			fp.set(up0+int(clock.Now().Sub(start)/time.Second), job)
+			if err := m.PollOnce(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if matched, all := len(events(t, log, EventDeviceJobMatched)), len(events(t, log, "")); matched != 1 || all != 1 {
+			t.Errorf("%d matched of %d events after 91 days listed, want the one match", matched, all)
+		}
+	})
+}
+
+// TestMatchedOfPurgedJobs: the marks of matched sends go once their
+// printgate job's row is gone (purged after it ended); the others stay.
+func TestMatchedOfPurgedJobs(t *testing.T) {
+	testenv.EachDB(t, migrate, func(t *testing.T, db *database.DB) {
+		fp := &logPrinter{}
+		uri := fp.serve(t)
+		clock := testenv.NewClock()
+		rel := &sentJobs{ignoreTime: true, jobs: []sentJob{{id: 7, printerID: 5}, {id: 8, printerID: 6}}}
+		addJobs(t, db, 7, 8)
+		m, _ := newMonitor(t, db, clock, func(o *Options) { o.Releases = rel })
+		if _, err := m.Registry().Add(t.Context(), Spec{Name: "lobby", URI: uri}, nil); err != nil {
+			t.Fatal(err)
+		}
+		fp.set(-1, ipp.CompletedJob{ID: 5, UUID: "urn:uuid:5555", State: ipp.JobCompleted},
+			ipp.CompletedJob{ID: 6, UUID: "urn:uuid:6666", State: ipp.JobCompleted})
+		marks := func() []int64 {
+			t.Helper()
+			var ids []int64
+			if err := db.Model(&matchedSend{}).Order("job_id").Pluck("job_id", &ids).Error; err != nil {
+				t.Fatal(err)
+			}
+			return ids
+		}
+		for _, step := range []struct {
+			advance time.Duration
+			// purge deletes job 7's row first, as release purges a job
+			// that ended long ago.
+			purge bool
+			want  string
+		}{{0, false, "[7 8]"}, {time.Hour, true, "[7 8]"}, {24 * time.Hour, false, "[8]"}} {
+			if step.purge {
+				if err := db.Exec(`DELETE FROM ` + jobsTable + ` WHERE id = 7`).Error; err != nil {
+					t.Fatal(err)
+				}
+			}
+			clock.Advance(step.advance)
+			if err := m.PollOnce(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if got := fmt.Sprint(marks()); got != step.want {
+				t.Errorf("after %v: sends of jobs %s marked, want %s", step.advance, got, step.want)
+			}
 		}
 	})
 }

@@ -55,12 +55,12 @@ func (lp *logPoll) consider(ctx context.Context, j ipp.CompletedJob, key string)
 		first = before.first
 	}
 	w := jobWindow(j, lp.clock, first, lp.m.seenLag())
-	jobID, err := lp.m.match(ctx, lp.p.URI, j, w)
+	mj, err := lp.m.match(ctx, lp.p.URI, j, w)
 	if err != nil {
 		return err
 	}
-	if jobID != 0 {
-		err := lp.m.record(ctx, lp.p, j, key, jobID)
+	if mj.jobID != 0 {
+		err := lp.m.record(ctx, lp.p, j, key, mj)
 		if !errors.Is(err, errMatchedBefore) {
 			return err
 		}
@@ -75,12 +75,12 @@ func (lp *logPoll) consider(ctx context.Context, j ipp.CompletedJob, key string)
 // its match is known by now, else observed, past this poll's limit too
 // (there is no next poll for it; the jobs that wait are few).
 func (lp *logPoll) settle(ctx context.Context, pj pendingJob, key string) error {
-	jobID, err := lp.m.match(ctx, lp.p.URI, pj.job, pj.w)
+	mj, err := lp.m.match(ctx, lp.p.URI, pj.job, pj.w)
 	if err != nil {
 		return err
 	}
-	if jobID != 0 {
-		if err := lp.m.record(ctx, lp.p, pj.job, key, jobID); !errors.Is(err, errMatchedBefore) {
+	if mj.jobID != 0 {
+		if err := lp.m.record(ctx, lp.p, pj.job, key, mj); !errors.Is(err, errMatchedBefore) {
 			return err
 		}
 	}
@@ -113,7 +113,7 @@ func (lp *logPoll) observe(ctx context.Context, j ipp.CompletedJob, key string, 
 	if err != nil || !ok {
 		return err
 	}
-	return lp.m.record(ctx, lp.p, j, key, 0)
+	return lp.m.record(ctx, lp.p, j, key, ownJob{})
 }
 
 // pendingAfter returns the jobs that wait after this poll: those that

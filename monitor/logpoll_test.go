@@ -27,6 +27,8 @@ func (s *sendingJobs) Forwarded(_ context.Context, _ string, id int, _, _ time.T
 
 func (s *sendingJobs) Sending(context.Context, string) (bool, error) { return s.sending, nil }
 
+func (s *sendingJobs) SentAgain(context.Context, int64, string, int) (bool, error) { return false, nil }
+
 func (m *Monitor) pendingOf(uri string) int {
 	m.mu.Lock()
 	defer m.mu.Unlock()

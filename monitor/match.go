@@ -10,12 +10,16 @@ import (
 )
 
 // A printer job is one of printgate's when printgate recorded that
-// printer job ID for a job it sent to that printer, and that job was on
-// its way there or at it while the printer job was: printer job IDs start
-// again after a restart, so an ID alone may name a job printgate sent
-// long ago. And each of printgate's jobs is matched once, for good
-// (matchedJob): a second printer job claiming it is recorded as what
-// it is, a job printed without printgate.
+// printer job ID for a send of a job to that printer, and that send was
+// on its way there or at it while the printer job was: printer job IDs
+// start again after a restart, so an ID alone may name a job printgate
+// sent long ago. And each send of printgate's jobs is matched once
+// (matchedSend, kept while printgate keeps the job): a second printer job
+// claiming it is recorded as what it is, a job printed without printgate. A job held again after a failed
+// print and released again was sent twice, to two printer job IDs: the
+// failed attempt (listed aborted or canceled) and the reprint are both
+// printgate's, each matched to its send; the attempt's count is not the
+// job's, whose record takes its last print's.
 //
 // The printer's times are put on printgate's clock from what the printer
 // said at the same poll: printer-up-time against time-at-creation and
@@ -109,25 +113,39 @@ func jobWindow(j ipp.CompletedJob, c printerClock, seen time.Time, lag time.Dura
 // it: a poll interval, or a printer's longest backoff, and one more.
 func (m *Monitor) seenLag() time.Duration { return maxBackoff + 2*m.opts.PollInterval }
 
-// match returns printgate's job that j is, or 0: one sent to uri that
-// got j's printer job ID there within w, and not matched before.
-func (m *Monitor) match(ctx context.Context, uri string, j ipp.CompletedJob, w window) (int64, error) {
+// ownJob is the printgate job a printer job is: jobID 0 for none.
+// sentAgain says the job was sent again after it: the printer job was a
+// failed attempt, not the job's last print.
+type ownJob struct {
+	jobID     int64
+	sentAgain bool
+}
+
+// match returns printgate's job that j is: one with a send to uri that
+// got j's printer job ID there within w, that send not matched before.
+func (m *Monitor) match(ctx context.Context, uri string, j ipp.CompletedJob, w window) (ownJob, error) {
 	if m.opts.Releases == nil {
-		return 0, nil
+		return ownJob{}, nil
 	}
 	ids, err := m.opts.Releases.Forwarded(ctx, uri, j.ID, w.from, w.to)
 	if err != nil || len(ids) == 0 {
-		return 0, err
+		return ownJob{}, err
 	}
 	var done []int64
-	if err := m.opts.DB.WithContext(ctx).Model(&matchedJob{}).Where("job_id IN ?", ids).
+	if err := m.opts.DB.WithContext(ctx).Model(&matchedSend{}).
+		Where("uri = ? AND printer_job_id = ? AND job_id IN ?", uri, j.ID, ids).
 		Pluck("job_id", &done).Error; err != nil {
-		return 0, fmt.Errorf("monitor: match: %w", err)
+		return ownJob{}, fmt.Errorf("monitor: match: %w", err)
 	}
 	for _, id := range ids {
-		if !slices.Contains(done, id) {
-			return id, nil
+		if slices.Contains(done, id) {
+			continue
 		}
+		again, err := m.opts.Releases.SentAgain(ctx, id, uri, j.ID)
+		if err != nil {
+			return ownJob{}, fmt.Errorf("monitor: match: %w", err)
+		}
+		return ownJob{jobID: id, sentAgain: again}, nil
 	}
-	return 0, nil
+	return ownJob{}, nil
 }

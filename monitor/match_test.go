@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/OpenPrinting/goipp"
+	"gorm.io/gorm"
 
 	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/internal/database"
@@ -63,8 +64,9 @@ func (f *logPrinter) serve(t *testing.T) string {
 	return "ipp://" + strings.TrimPrefix(srv.URL, "http://") + "/ipp/print"
 }
 
-// sentJob is one of printgate's jobs as the fake Releases knows it:
-// printed as printer job printerID, at the printer from sent to ended.
+// sentJob is one send of printgate's jobs as the fake Releases knows it:
+// job id printed as printer job printerID, at the printer from sent to
+// ended.
 type sentJob struct {
 	id          int64
 	printerID   int
@@ -89,6 +91,20 @@ func (s *sentJobs) Forwarded(_ context.Context, _ string, id int, from, to time.
 }
 
 func (s *sentJobs) Sending(context.Context, string) (bool, error) { return false, nil }
+
+// SentAgain: a send of the same job begun later.
+func (s *sentJobs) SentAgain(_ context.Context, id int64, _ string, printerID int) (bool, error) {
+	for _, j := range s.jobs {
+		if j.id == id && j.printerID == printerID {
+			for _, k := range s.jobs {
+				if k.id == id && k.sent.After(j.sent) {
+					return true, nil
+				}
+			}
+		}
+	}
+	return false, nil
+}
 
 // TestJobWindow: a printer job's time is put on printgate's clock from
 // the printer's up-time, or its calendar clock against its current
@@ -143,10 +159,11 @@ func TestJobWindow(t *testing.T) {
 	}
 }
 
-// TestMatchedOnce: one of printgate's jobs is matched to one printer job,
-// for good: printer jobs that later get its printer job ID (the printer
-// restarted), the same day or after the seen marks are forgotten, are
-// recorded as printed without printgate, and the job keeps its count.
+// TestMatchedOnce: a send of one of printgate's jobs is matched to one
+// printer job, for good: printer jobs that later get its printer job ID
+// (the printer restarted), the same day or after the seen marks are
+// forgotten, are recorded as printed without printgate, and the job keeps
+// its count.
 func TestMatchedOnce(t *testing.T) {
 	testenv.EachDB(t, migrate, func(t *testing.T, db *database.DB) {
 		fp := &logPrinter{}
@@ -154,6 +171,7 @@ func TestMatchedOnce(t *testing.T) {
 		clock := testenv.NewClock()
 		// Printer job ID 5 is job 7 whenever asked.
 		rel := &sentJobs{ignoreTime: true, jobs: []sentJob{{id: 7, printerID: 5}}}
+		addJobs(t, db, 7)
 		m, log := newMonitor(t, db, clock, func(o *Options) { o.Releases = rel })
 		ctx := t.Context()
 		if _, err := m.Registry().Add(ctx, Spec{Name: "lobby", URI: uri}, nil); err != nil {
@@ -238,5 +256,105 @@ func TestMatchedInTime(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// TestReprintMatched: a job whose print failed at the printer (printer
+// job 5, aborted after 2 pages) and that was released again (printer job
+// 6, 4 pages) was sent twice, and both printer jobs are printgate's: each
+// is matched to its send, neither is recorded as printed without
+// printgate, and the job's record takes the reprint's count, whether the
+// monitor saw the failed attempt before the reprint or both at once (the
+// reprint listed first).
+func TestReprintMatched(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		between bool // a poll between the failure and the reprint
+		// attempt is how the failed attempt's event gives its count.
+		attempt string
+	}{
+		{"polled between", true, "pages=2"},
+		{"both in one poll", false, "attempt_pages=2 sent_again=true"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			testenv.EachDB(t, migrate, func(t *testing.T, db *database.DB) {
+				fp := &logPrinter{}
+				uri := fp.serve(t)
+				clock := testenv.NewClock()
+				start := clock.Now()
+				const up0 = 100000 // the printer's up-time at start, in seconds
+				up := func(d time.Duration) int { return up0 + int(d/time.Second) }
+				rel := &sentJobs{jobs: []sentJob{{id: 7, printerID: 5, sent: start, ended: start.Add(20 * time.Second)}}}
+				addJobs(t, db, 7)
+				m, log := newMonitor(t, db, clock, func(o *Options) { o.Releases = rel })
+				ctx := t.Context()
+				submitted(t, db, log, 7)
+				if _, err := m.Registry().Add(ctx, Spec{Name: "lobby", URI: uri}, nil); err != nil {
+					t.Fatal(err)
+				}
+				poll := func(jobs ...ipp.CompletedJob) {
+					t.Helper()
+					fp.set(up(clock.Now().Sub(start)), jobs...)
+					if err := m.PollOnce(ctx); err != nil {
+						t.Fatal(err)
+					}
+				}
+				aborted := ipp.CompletedJob{ID: 5, UUID: "urn:uuid:5555", State: ipp.JobAborted, User: "alice",
+					Impressions: 2, CreatedUp: up(time.Second), CompletedUp: up(15 * time.Second)}
+				clock.Advance(30 * time.Second)
+				if tc.between {
+					poll(aborted)
+				}
+				// Held again with printer job 5, released again: job 6.
+				rel.jobs = append(rel.jobs, sentJob{id: 7, printerID: 6, sent: start.Add(time.Minute),
+					ended: start.Add(80 * time.Second)})
+				reprint := ipp.CompletedJob{ID: 6, UUID: "urn:uuid:6666", State: ipp.JobCompleted, User: "alice",
+					Impressions: 4, CreatedUp: up(61 * time.Second), CompletedUp: up(75 * time.Second)}
+				clock.Advance(time.Minute)
+				poll(reprint, aborted)
+				poll(reprint, aborted)
+
+				if obs := events(t, log, EventDeviceJobObserved); len(obs) != 0 {
+					t.Errorf("observed %s, want none: both printer jobs were printgate's", pagesOf(obs))
+				}
+				got := map[string]string{}
+				for _, ev := range events(t, log, EventDeviceJobMatched) {
+					if ev.JobID != 7 {
+						t.Errorf("printer job %s matched to job %d, want 7", ev.Details["printer_job_id"], ev.JobID)
+					}
+					var d []string
+					for _, k := range []string{"pages", "attempt_pages", DetailSentAgain} {
+						if v, ok := ev.Details[k]; ok {
+							d = append(d, k+"="+v)
+						}
+					}
+					got[ev.Details["printer_job_id"]] = ev.Outcome + " " + strings.Join(d, " ")
+				}
+				want := map[string]string{"5": "aborted " + tc.attempt, "6": "printed pages=4"}
+				if fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Errorf("matched %v, want %v", got, want)
+				}
+				r, err := log.Job(ctx, 7)
+				if err != nil || !r.PrinterCounted || r.PrinterImpressions != 4 {
+					t.Errorf("job 7's record: printer counted %v, %d impressions, %v; want the reprint's 4",
+						r.PrinterCounted, r.PrinterImpressions, err)
+				}
+			})
+		})
+	}
+}
+
+// submitted records the submission of printgate's job id, so that it has
+// a record for the printer's count.
+func submitted(t *testing.T, db *database.DB, log *audit.Log, id int64) {
+	t.Helper()
+	err := db.Transaction(func(tx *gorm.DB) error {
+		_, err := log.Append(t.Context(), tx, audit.Event{Type: audit.EventSubmitted, JobID: id, Actor: "alice",
+			Job: &audit.JobInfo{Queue: "secure", Owner: "alice", DocumentName: "report.pdf", Format: "application/pdf",
+				Pages: 4, PagesKnown: true, Copies: 1}})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -1,9 +1,9 @@
 // Package monitor follows printers from their side: it polls each
 // printer's own job log (IPP Get-Jobs, which-jobs=completed), matches the
-// jobs printgate released (by printer job ID, while printgate's job was
-// at the printer, each once: match.go) and records every other job in the
-// audit trail as device-job-observed, up to limits a printer a poll and a
-// day (limit.go); it reads the printers' life page counters over SNMP
+// jobs printgate released (by printer job ID, while printgate's send was
+// at the printer, each send once: match.go) and records every other job
+// in the audit trail as device-job-observed, up to limits a printer a
+// poll and a day (limit.go); it reads the printers' life page counters over SNMP
 // (Printer-MIB prtMarkerLifeCount), keeps daily deltas and reconciles
 // them with the pages printed, raising counter-discrepancy when they part
 // or a counter goes back; and it keeps each printer's state, reasons and
@@ -74,11 +74,17 @@ const OutcomeCounterWentBack = "counter-went-back"
 // Releases finds printgate's own jobs among a printer's: release.Service
 // implements it.
 type Releases interface {
-	// Forwarded returns the printgate jobs that were sent to printer,
-	// got printerJobID there, and were on their way there or at it at
-	// some time between from and to (on printgate's clock), the most
-	// recent first, at most a few.
+	// Forwarded returns the printgate jobs that were sent to printer and
+	// got printerJobID there on a send that was on its way there or at
+	// it at some time between from and to (on printgate's clock), the
+	// most recent send first, at most a few. Every send of a job counts:
+	// one held again after a failed print and released again got a
+	// printer job ID each time.
 	Forwarded(ctx context.Context, printer string, printerJobID int, from, to time.Time) ([]int64, error)
+	// SentAgain reports whether job jobID was sent again after its send
+	// to printer that got printerJobID: that printer job's count is then
+	// a failed attempt's, not the job's.
+	SentAgain(ctx context.Context, jobID int64, printer string, printerJobID int) (bool, error)
 	// Sending reports whether some job is being sent to printer or
 	// printing there: its printer job ID may not be recorded yet, so a
 	// job the printer has just completed may be that one.

@@ -15,11 +15,34 @@ import (
 	"github.com/printgate/printgate/ipp"
 )
 
+// migrate makes the audit's tables, a stand-in for release's jobs table
+// (the monitor forgets the sends of jobs no longer in it), and the
+// monitor's.
 func migrate(ctx context.Context, db *database.DB) error {
 	if err := audit.Migrate(ctx, db); err != nil {
 		return err
 	}
+	if err := standInJobs(db); err != nil {
+		return err
+	}
 	return Migrate(ctx, db)
+}
+
+// standInJobs makes the columns of release's jobs table that the
+// monitor reads.
+func standInJobs(db *database.DB) error {
+	return db.Exec(`CREATE TABLE ` + jobsTable + ` (id BIGINT PRIMARY KEY, printer TEXT NOT NULL DEFAULT '',
+		printer_job_id INTEGER NOT NULL DEFAULT 0)`).Error
+}
+
+// addJobs adds printgate's jobs ids to the stand-in jobs table.
+func addJobs(t *testing.T, db *database.DB, ids ...int64) {
+	t.Helper()
+	for _, id := range ids {
+		if err := db.Exec(`INSERT INTO `+jobsTable+` (id) VALUES (?)`, id).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // newMonitor returns a monitor over db with the test's clock, and its

@@ -101,19 +101,24 @@ type seenJob struct {
 
 func (seenJob) TableName() string { return "monitor_seen_jobs" }
 
-// matchedJob marks one of printgate's jobs as matched to a printer job,
-// for good: a job prints once, so a later printer job that claims it
-// (the printer's job IDs started again) is not it. It is written in the
-// same transaction as the device-job-matched event.
-type matchedJob struct {
-	JobID int64 `gorm:"primaryKey"`
-	// URI and Key name the printer job it was matched to.
-	URI       string `gorm:"column:uri"`
+// matchedSend marks one send of one of printgate's jobs (the job, the
+// printer, the printer job ID printgate recorded for it) as matched to a
+// printer job, for good: a send prints once, so a later printer job that
+// claims it (the printer's job IDs started again) is not it. A job sent
+// again after a failed print is another send, matched on its own. It is
+// written in the same transaction as the device-job-matched event, and
+// deleted once the job's row is gone (forgetOld): printgate no longer
+// knows the job's sends then.
+type matchedSend struct {
+	JobID        int64  `gorm:"primaryKey"`
+	URI          string `gorm:"primaryKey;column:uri"`
+	PrinterJobID int    `gorm:"primaryKey"`
+	// Key names the printer job it was matched to.
 	Key       string
 	MatchedAt time.Time
 }
 
-func (matchedJob) TableName() string { return "monitor_matched_jobs" }
+func (matchedSend) TableName() string { return "monitor_matched_sends" }
 
 // counterDay is one printer's life counter over one day (in the audit
 // time zone): its first reading that day, its latest, and once the next
@@ -144,7 +149,8 @@ var migrations = []database.Migration{{Name: "monitor tables", Up: createTables}
 			`ALTER TABLE monitor_printers ADD COLUMN snmp_priv TEXT NOT NULL DEFAULT ''`,
 			`ALTER TABLE monitor_printers ADD COLUMN snmp_keys TEXT NOT NULL DEFAULT ''`)
 	}},
-	{Name: "matched jobs kept, alerts", Up: matchedAndAlerts}}
+	{Name: "matched jobs kept, alerts", Up: matchedAndAlerts},
+	{Name: "matched sends", Up: matchedSends}}
 
 // Migrate creates or updates the monitor's tables.
 func Migrate(ctx context.Context, db *database.DB) error {
@@ -174,6 +180,35 @@ func matchedAndAlerts(tx *gorm.DB, d database.Dialect) error {
 		at `+ts+` NOT NULL,
 		PRIMARY KEY (uri, kind, day)
 	)`)
+}
+
+// matchedSends keys the marks of matched printgate jobs by send (job,
+// printer, printer job ID) rather than by job: a job held again after a
+// failed print and released again prints as another printer job, which
+// the mark by job made a job printed without printgate. A job's mark
+// becomes the mark of its send with the printer job ID its row holds
+// (release's jobs table, when the database has it), the one matched
+// unless the job was sent again since; the mark of a job whose row is
+// gone is of no more use.
+func matchedSends(tx *gorm.DB, d database.Dialect) error {
+	ts := "TIMESTAMP"
+	if d == database.Postgres {
+		ts = "TIMESTAMPTZ"
+	}
+	stmts := []string{`CREATE TABLE monitor_matched_sends (
+		job_id BIGINT NOT NULL,
+		uri TEXT NOT NULL,
+		printer_job_id INTEGER NOT NULL,
+		key TEXT NOT NULL,
+		matched_at ` + ts + ` NOT NULL,
+		PRIMARY KEY (job_id, uri, printer_job_id)
+	)`}
+	if tx.Migrator().HasTable(jobsTable) {
+		stmts = append(stmts, `INSERT INTO monitor_matched_sends (job_id, uri, printer_job_id, key, matched_at)
+			SELECT m.job_id, m.uri, j.printer_job_id, m.key, m.matched_at
+			FROM monitor_matched_jobs m JOIN `+jobsTable+` j ON j.id = m.job_id AND j.printer = m.uri`)
+	}
+	return database.Exec(tx, append(stmts, `DROP TABLE monitor_matched_jobs`)...)
 }
 
 func createTables(tx *gorm.DB, d database.Dialect) error {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/OpenPrinting/goipp"
+	"gorm.io/gorm"
 
 	"github.com/printgate/printgate/ipp"
 	"github.com/printgate/printgate/release/printerinfo"
@@ -69,6 +70,11 @@ func (s *Service) deliver(ctx context.Context, j *Job, printer string, by Actor,
 		// Shutting down: the job stays where it is and start-up puts it
 		// back on hold, since we cannot know whether it printed.
 		return ctx.Err()
+	}
+	if accepted {
+		// Whatever ends the print, a printer job with its ID from now on
+		// is not this job's (Monitored.Forwarded).
+		defer s.endSends(context.WithoutCancel(ctx), j.ID)
 	}
 	if err == nil && st.State == ipp.JobCompleted {
 		_, err := s.transition(context.WithoutCancel(ctx), j, change{from: []State{StatePrinting},
@@ -184,6 +190,9 @@ func (s *Service) sendOnce(ctx context.Context, j *Job, printer string, retry ho
 	}
 	h.converted, h.pages, h.rulesConverted = conv.detail(), conv.pages, conv.rules
 	sent := &sentCounter{r: body}
+	// The printer makes its job as the request begins: the send's time
+	// starts before it (the monitor matches by time).
+	sentAt := s.now()
 	st, err := s.client.PrintJobOn(ctx, conn, printer, req, sent)
 	if err != nil {
 		if conv.out != nil {
@@ -194,8 +203,14 @@ func (s *Service) sendOnce(ctx context.Context, j *Job, printer string, retry ho
 		}
 		return st, h, err
 	}
-	err = s.db.WithContext(ctx).Model(&Job{}).Where("id = ?", j.ID).
-		Updates(map[string]any{"printer": printer, "printer_job_id": st.ID}).Error
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		err := tx.Model(&Job{}).Where("id = ?", j.ID).
+			Updates(map[string]any{"printer": printer, "printer_job_id": st.ID}).Error
+		if err != nil {
+			return err
+		}
+		return recordSend(tx, j.ID, printer, st.ID, sentAt, s.now())
+	})
 	if err != nil {
 		// The printer has the job; that printgate could not note it must
 		// not make it one that never printed.

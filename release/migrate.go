@@ -84,6 +84,8 @@ func migrations() []database.Migration {
 			return nil
 		}},
 		{Name: "held_bytes counted a statement at a time", Up: heldByStatement},
+		// Every send a printer took, not only a job's latest (sends.go).
+		{Name: "job_sends", Up: createJobSends},
 	}
 }
 

@@ -8,7 +8,8 @@ import (
 
 // Monitored answers the printer monitor (package monitor) about
 // printgate's own jobs: which printer job was one of them, and whether
-// one is on its way to a printer. It reads the jobs table only.
+// one is on its way to a printer. It reads the jobs and their sends
+// (job_sends) only.
 type Monitored struct{ s *Service }
 
 // Monitored returns the monitor's view of the service.
@@ -19,21 +20,37 @@ func (s *Service) Monitored() *Monitored { return &Monitored{s} }
 const maxForwarded = 8
 
 // Forwarded returns the jobs printgate sent to printer that got
-// printerJobID there and were on their way there or at it at some time
-// between from and to, the most recent first: sent (or, for one held
-// since, submitted) no later than to, and still being sent or printed,
-// or left that state no earlier than from. The printer's job IDs start
-// again after a restart, so the ID alone may name a job sent long ago.
+// printerJobID there on a send that was on its way there or at it at some
+// time between from and to, the most recent send first: begun no later
+// than to, and ended no earlier than from (a send whose end printgate did
+// not see ends with its job: while the job is being sent or printed, or
+// when it last changed). Every send counts, not only a job's latest: a
+// print that failed and was released again left a printer job of its own
+// (sends.go). The printer's job IDs start again after a restart, so the
+// ID alone may name a job sent long ago.
 func (m *Monitored) Forwarded(ctx context.Context, printer string, printerJobID int, from, to time.Time) ([]int64, error) {
 	var ids []int64
-	err := m.s.db.WithContext(ctx).Model(&Job{}).
-		Where("printer = ? AND printer_job_id = ? AND COALESCE(processed_at, created_at) <= ?", printer, printerJobID, to.UTC()).
-		Where("(state IN ? OR COALESCE(completed_at, updated_at) >= ?)", []State{StateReleasing, StatePrinting}, from.UTC()).
-		Order("id DESC").Limit(maxForwarded).Pluck("id", &ids).Error
+	err := m.s.db.WithContext(ctx).Table("job_sends AS s").Joins("JOIN jobs j ON j.id = s.job_id").
+		Where("s.printer = ? AND s.printer_job_id = ? AND s.sent_at <= ?", printer, printerJobID, to.UTC()).
+		Where("(s.ended_at >= ? OR (s.ended_at IS NULL AND (j.state IN ? OR COALESCE(j.completed_at, j.updated_at) >= ?)))",
+			from.UTC(), []State{StateReleasing, StatePrinting}, from.UTC()).
+		Order("s.sent_at DESC").Limit(maxForwarded).Pluck("s.job_id", &ids).Error
 	if err != nil {
 		return nil, dbErr("find forwarded jobs", err)
 	}
 	return ids, nil
+}
+
+// SentAgain reports whether job jobID was sent to a printer again after
+// its send to printer that got printerJobID: that printer job was then
+// not its last print (one that failed, before the reprint).
+func (m *Monitored) SentAgain(ctx context.Context, jobID int64, printer string, printerJobID int) (bool, error) {
+	var n int64
+	err := m.s.db.WithContext(ctx).Table("job_sends AS s").
+		Joins("JOIN job_sends l ON l.job_id = s.job_id AND l.sent_at > s.sent_at").
+		Where("s.job_id = ? AND s.printer = ? AND s.printer_job_id = ?", jobID, printer, printerJobID).
+		Limit(1).Count(&n).Error
+	return n > 0, dbErr("later sends", err)
 }
 
 // Sending reports whether a job is being sent to printer or printed

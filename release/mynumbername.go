@@ -1,12 +1,6 @@
 package release
 
-import (
-	"io"
-	"strings"
-	"unicode"
-
-	"github.com/printgate/printgate/audit/mynumber"
-)
+import "github.com/printgate/printgate/audit/mynumber"
 
 // redactNames masks the digits of j's job and document names where one
 // holds an individual number (mynumber), as a client may name a job after
@@ -16,22 +10,6 @@ import (
 // any of them sees it, whatever the queue's policy and whatever the
 // document holds.
 func redactNames(j *Job) {
-	j.Name = redactName(j.Name)
-	j.DocumentName = redactName(j.DocumentName)
-}
-
-// redactName returns name with each of its decimal digits, of any script,
-// a '*' if it holds an individual number, else name.
-func redactName(name string) string {
-	var sc mynumber.Scanner
-	_, _ = io.WriteString(&sc, name)
-	if sc.Finding().Count == 0 {
-		return name
-	}
-	return strings.Map(func(r rune) rune {
-		if unicode.IsDigit(r) {
-			return '*'
-		}
-		return r
-	}, name)
+	j.Name = mynumber.MaskName(j.Name)
+	j.DocumentName = mynumber.MaskName(j.DocumentName)
 }

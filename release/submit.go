@@ -8,6 +8,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/printgate/printgate/audit/mynumber"
 	"github.com/printgate/printgate/ipp"
 )
 
@@ -181,7 +182,7 @@ func (s *Service) sendDocument(ctx context.Context, req ipp.DocumentRequest, doc
 		return Job{}, fmt.Errorf("release: job %d: %w", j.ID, ErrMultipleDocuments)
 	}
 	if req.Document.Name != "" {
-		j.DocumentName = redactName(req.Document.Name)
+		j.DocumentName = mynumber.MaskName(req.Document.Name)
 	}
 	j.Format = req.Document.Format
 	r, err := s.receive(ctx, q, &j, doc)
