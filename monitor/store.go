@@ -161,10 +161,7 @@ func Migrate(ctx context.Context, db *database.DB) error {
 // good and taken from the seen marks still there, and of the alerts
 // said once a day.
 func matchedAndAlerts(tx *gorm.DB, d database.Dialect) error {
-	ts := "TIMESTAMP"
-	if d == database.Postgres {
-		ts = "TIMESTAMPTZ"
-	}
+	ts := d.TimeType()
 	return database.Exec(tx, `CREATE TABLE monitor_matched_jobs (
 		job_id BIGINT NOT NULL PRIMARY KEY,
 		uri TEXT NOT NULL,
@@ -191,10 +188,7 @@ func matchedAndAlerts(tx *gorm.DB, d database.Dialect) error {
 // unless the job was sent again since; the mark of a job whose row is
 // gone is of no more use.
 func matchedSends(tx *gorm.DB, d database.Dialect) error {
-	ts := "TIMESTAMP"
-	if d == database.Postgres {
-		ts = "TIMESTAMPTZ"
-	}
+	ts := d.TimeType()
 	stmts := []string{`CREATE TABLE monitor_matched_sends (
 		job_id BIGINT NOT NULL,
 		uri TEXT NOT NULL,
@@ -212,10 +206,7 @@ func matchedSends(tx *gorm.DB, d database.Dialect) error {
 }
 
 func createTables(tx *gorm.DB, d database.Dialect) error {
-	ts := "TIMESTAMP"
-	if d == database.Postgres {
-		ts = "TIMESTAMPTZ"
-	}
+	ts := d.TimeType()
 	return database.Exec(tx, `CREATE TABLE monitor_printers (
 		name TEXT NOT NULL PRIMARY KEY,
 		uri TEXT NOT NULL,

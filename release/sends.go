@@ -66,10 +66,7 @@ func (s *Service) endSends(ctx context.Context, id int64) {
 // printer job ID: begun when it was last released (or submitted), its end
 // left to the job's state and times, as the monitor matched before.
 func createJobSends(tx *gorm.DB, d database.Dialect) error {
-	ts := "TIMESTAMP"
-	if d == database.Postgres {
-		ts = "TIMESTAMPTZ"
-	}
+	ts := d.TimeType()
 	return database.Exec(tx, `CREATE TABLE job_sends (
 		job_id BIGINT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
 		printer TEXT NOT NULL,

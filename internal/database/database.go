@@ -32,6 +32,15 @@ const (
 	Postgres Dialect = "postgres"
 )
 
+// TimeType is the column type of a time in d's DDL: PostgreSQL's with
+// its zone, SQLite's TIMESTAMP (stored as UTC text by the driver).
+func (d Dialect) TimeType() string {
+	if d == Postgres {
+		return "TIMESTAMPTZ"
+	}
+	return "TIMESTAMP"
+}
+
 // DB is an open database.
 type DB struct {
 	*gorm.DB

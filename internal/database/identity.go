@@ -41,10 +41,7 @@ func (e *MismatchError) Error() string {
 // database (a backup restored, a replica promoted) keeps it.
 func (db *DB) ID(ctx context.Context) (string, error) {
 	err := db.Migrate(ctx, "database", []Migration{{Name: "identity", Up: func(tx *gorm.DB, d Dialect) error {
-		ts := "TIMESTAMP"
-		if d == Postgres {
-			ts = "TIMESTAMPTZ"
-		}
+		ts := d.TimeType()
 		return Exec(tx, `CREATE TABLE printgate_identity (
 			one INTEGER PRIMARY KEY CHECK (one = 1),
 			id TEXT NOT NULL,

@@ -63,10 +63,7 @@ func Migrate(ctx context.Context, db *database.DB) error {
 }
 
 func createUsers(tx *gorm.DB, d database.Dialect) error {
-	ts := "TIMESTAMP"
-	if d == database.Postgres {
-		ts = "TIMESTAMPTZ"
-	}
+	ts := d.TimeType()
 	// Names are unique and found without regard to case, as LDAP's uid
 	// is; lower() is the same function in the index and in the queries,
 	// so the two agree on each dialect.

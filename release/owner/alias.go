@@ -54,10 +54,7 @@ func Migrate(ctx context.Context, db *database.DB) error {
 }
 
 func createAliases(tx *gorm.DB, d database.Dialect) error {
-	ts := "TIMESTAMP"
-	if d == database.Postgres {
-		ts = "TIMESTAMPTZ"
-	}
+	ts := d.TimeType()
 	return database.Exec(tx, `CREATE TABLE owner_aliases (
 		login TEXT NOT NULL PRIMARY KEY,
 		user_name TEXT NOT NULL,
