@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/internal/testdocs"
@@ -98,6 +97,6 @@ func TestMyNumberInNames(t *testing.T) {
 			holds("Get-Jobs", j.Name)
 		}
 	}
-	time.Sleep(100 * time.Millisecond) // the committer's and inspector's last lines
+	svc.Close() // waits for the committer's and inspector's last lines
 	holds("the log", logged.String())
 }
