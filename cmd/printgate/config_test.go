@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/printgate/printgate/audit/pages"
+	"github.com/printgate/printgate/monitor"
 	"github.com/printgate/printgate/release"
 )
 
@@ -60,6 +61,16 @@ queues:
 		{name: "unknown_owner on basic", yaml: "queues: [{name: a, auth: basic, unknown_owner: hold}]\n", wantErr: "only for auth: requesting-user-name"},
 		{name: "owners cache too long", yaml: "owners: {cache_for: 1h}\n", wantErr: "owners.cache_for"},
 		{name: "direct without printer", yaml: "queues: [{name: a, mode: direct}]\n", wantErr: "queues[0]: printer"},
+		{name: "observed limit below the poll's", yaml: "monitoring: {max_observed_per_poll: 200, max_observed_per_day: 100}\n",
+			wantErr: "monitoring.max_observed_per_day: must be at least max_observed_per_poll"},
+		{name: "no observed job a poll", yaml: "monitoring: {max_observed_per_poll: 0}\n",
+			wantErr: "monitoring.max_observed_per_poll: must be at least 1"},
+		{name: "observed limits", yaml: "monitoring: {max_observed_per_poll: 20, max_observed_per_day: 800}\n",
+			check: func(t *testing.T, c Config) {
+				if c.Monitoring.MaxObservedPerPoll != 20 || c.Monitoring.MaxObservedPerDay != 800 {
+					t.Errorf("monitoring limits %d, %d; want 20, 800", c.Monitoring.MaxObservedPerPoll, c.Monitoring.MaxObservedPerDay)
+				}
+			}},
 		{name: "direct printer with password", yaml: "queues: [{name: a, mode: direct, printer: \"ipps://admin:secret@mfp/ipp/print\"}]\n",
 			wantErr: "must not hold a user name or password"},
 		{name: "bad queue name", yaml: "queues: [{name: \"a/b\"}]\n", wantErr: "queues[0].name"},
@@ -157,6 +168,10 @@ queues:
 				}
 				if q.UnknownOwner != release.RefuseUnknown || !c.Owners.FoldCase || !c.Owners.StripDomain || c.Owners.CacheFor != 30*time.Second {
 					t.Errorf("owner defaults: queue unknown_owner %q, owners %+v", q.UnknownOwner, c.Owners)
+				}
+				if c.Monitoring.MaxObservedPerPoll != monitor.DefaultMaxObservedPerPoll ||
+					c.Monitoring.MaxObservedPerDay != monitor.DefaultMaxObservedPerDay {
+					t.Errorf("monitoring defaults: %+v", c.Monitoring)
 				}
 			},
 		},

@@ -28,11 +28,17 @@ type MonitoringConfig struct {
 	// DiscrepancyThreshold is how many pages a day's counter delta may
 	// differ from the pages printed before counter-discrepancy; default 10.
 	DiscrepancyThreshold int64 `yaml:"discrepancy_threshold"`
+	// MaxObservedPerPoll and MaxObservedPerDay bound the jobs printed
+	// without printgate recorded from one printer; defaults 100 and
+	// 5000 (monitor.DefaultMaxObservedPerPoll, ...PerDay).
+	MaxObservedPerPoll int `yaml:"max_observed_per_poll"`
+	MaxObservedPerDay  int `yaml:"max_observed_per_day"`
 }
 
 func defaultMonitoring() MonitoringConfig {
 	return MonitoringConfig{Enabled: true, PollInterval: monitor.DefaultPollInterval, Timeout: monitor.DefaultTimeout,
-		Concurrency: monitor.DefaultConcurrency, DiscrepancyThreshold: monitor.DefaultThreshold}
+		Concurrency: monitor.DefaultConcurrency, DiscrepancyThreshold: monitor.DefaultThreshold,
+		MaxObservedPerPoll: monitor.DefaultMaxObservedPerPoll, MaxObservedPerDay: monitor.DefaultMaxObservedPerDay}
 }
 
 // checkMonitoring checks the monitoring settings.
@@ -49,6 +55,12 @@ func (c *Config) checkMonitoring(p *problems) {
 	}
 	if m.DiscrepancyThreshold < 0 {
 		p.add("monitoring.discrepancy_threshold", "must not be negative")
+	}
+	if m.MaxObservedPerPoll < 1 {
+		p.add("monitoring.max_observed_per_poll", "must be at least 1")
+	}
+	if m.MaxObservedPerDay < m.MaxObservedPerPoll {
+		p.add("monitoring.max_observed_per_day", "must be at least max_observed_per_poll")
 	}
 }
 
@@ -73,7 +85,8 @@ func (st *stack) startMonitor(ctx context.Context, svc *release.Service) (*monit
 			o, err := owners.Map(ctx, seen)
 			return o.Name, err == nil && o.Known
 		},
-		Key: key, HideJobNames: c.HideJobNames, Threshold: c.DiscrepancyThreshold, Location: loc, Now: st.now, Log: st.log})
+		Key: key, HideJobNames: c.HideJobNames, Threshold: c.DiscrepancyThreshold,
+		MaxObservedPerPoll: c.MaxObservedPerPoll, MaxObservedPerDay: c.MaxObservedPerDay, Location: loc, Now: st.now, Log: st.log})
 	if err != nil {
 		return nil, nil, err
 	}
