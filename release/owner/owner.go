@@ -59,6 +59,9 @@ type Owner struct {
 	Known bool
 	// Alias says the user was found through the alias table.
 	Alias bool
+	// Conflict says the directory and the alias table name different
+	// users for the claimed name, so that neither is trusted with it.
+	Conflict bool
 }
 
 // Mapper maps claimed names to owners. It is safe for concurrent use.
@@ -199,18 +202,26 @@ func (m *Mapper) leave(login string, c *lookupCall) {
 	}
 }
 
-// lookup asks the directory for login, then the alias table.
+// lookup asks the directory for login, then the alias table. Where both
+// answer, with different users, nobody owns login: a further login name
+// in the directory (attributes.logins) may be one its user can write, and
+// must not take over an alias an administrator set, nor an alias a login
+// the directory gave someone later.
 func (m *Mapper) lookup(ctx context.Context, login string) (Owner, error) {
 	id, err := m.find(ctx, login)
-	switch {
-	case err == nil:
-		return Owner{Name: id.Name, Known: true}, nil
-	case !errors.Is(err, directory.ErrNotFound):
+	if err != nil && !errors.Is(err, directory.ErrNotFound) {
 		return Owner{}, fmt.Errorf("owner: %s: %w", login, err)
 	}
-	user, ok, err := m.aliasOf(ctx, login)
-	if err != nil || !ok {
-		return Owner{Name: login}, err
+	user, ok, aerr := m.aliasOf(ctx, login)
+	switch {
+	case aerr != nil:
+		return Owner{}, aerr
+	case err == nil && ok && !strings.EqualFold(user, id.Name):
+		return Owner{Name: login, Conflict: true}, nil
+	case err == nil:
+		return Owner{Name: id.Name, Known: true}, nil
+	case !ok:
+		return Owner{Name: login}, nil
 	}
 	id, err = m.find(ctx, user)
 	switch {

@@ -361,3 +361,42 @@ func waitForWaiters(t *testing.T, m *Mapper, login string, n int) {
 		t.Fatalf("%d jobs wait for the lookup of %s, want %d", waiting(), login, n)
 	}
 }
+
+// TestAliasAgainstLogin: a further login name a user puts in their own
+// directory entry (attributes.logins) does not take over an alias an
+// administrator set for another user: nobody owns the name then.
+func TestAliasAgainstLogin(t *testing.T) {
+	srv := testenv.Slapd(t)
+	d, err := directory.NewLDAP(directory.LDAPConfig{URL: srv.URL, BindDN: srv.ServiceDN, BindPassword: srv.ServicePassword,
+		BaseDN: srv.BaseDN, Attributes: directory.LDAPAttributes{Logins: "description"}, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	db, err := database.Open(t.Context(), "", t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := Migrate(t.Context(), db); err != nil {
+		t.Fatal(err)
+	}
+	m := newMapper(t, Options{FoldCase: true, StripDomain: true, Directory: d, DB: db})
+	if _, err := m.AddAlias(t.Context(), "hk", "alice", nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := m.Map(t.Context(), "hk"); err != nil || got != (Owner{Name: "alice", Known: true, Alias: true}) {
+		t.Fatalf("Map(hk) before = %+v, %v", got, err)
+	}
+	addLogin(t, srv, "bob", "hk")
+	m.forget("hk")
+	for _, claimed := range []string{"hk", `CORP\HK`} {
+		if got, err := m.Map(t.Context(), claimed); err != nil || got != (Owner{Name: "hk", Conflict: true}) {
+			t.Errorf("Map(%q) = %+v, %v; want nobody's, in conflict", claimed, got, err)
+		}
+	}
+	// Bob's own name is still his.
+	if got, err := m.Map(t.Context(), "bob"); err != nil || got != (Owner{Name: "bob", Known: true}) {
+		t.Errorf("Map(bob) = %+v, %v", got, err)
+	}
+}
