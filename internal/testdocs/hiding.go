@@ -30,12 +30,13 @@ func ForgedCountPDF(count int, texts ...string) []byte {
 			fmt.Sprintf("<< /Length %d >>\nstream\n%sendstream", len(stream), stream))
 	}
 	objs[tree-1] = fmt.Sprintf("<< /Type /Pages /Kids [%s ] /Count %d /MediaBox [0 0 %d %d] >>", kids.String(), count, w, h)
-	return pdfFile(objs, catalog)
+	return RawPDF(objs, catalog)
 }
 
-// pdfFile returns a PDF 1.4 file of objs, object n being objs[n-1], with
-// its cross-reference table; root is the catalog's object.
-func pdfFile(objs []string, root int) []byte {
+// RawPDF returns a PDF 1.4 file of objs, object n being objs[n-1], with
+// its cross-reference table; root is the catalog's object. The objects are
+// written as given: a test builds what no PDF library would write.
+func RawPDF(objs []string, root int) []byte {
 	var b bytes.Buffer
 	b.WriteString("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
 	offsets := make([]int, len(objs))
