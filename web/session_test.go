@@ -97,6 +97,18 @@ func TestSignIn(t *testing.T) {
 			}
 		})
 
+		t.Run("recorded", func(t *testing.T) {
+			e.signIn(t, userName)
+			last := e.audit.last()
+			if last.Name != ActionSignIn || last.Method != MethodPassword || last.Actor != userName || last.Target != userName ||
+				last.Remote != "192.0.2.1" {
+				t.Fatalf("last action %+v; want %s of %s by password from 192.0.2.1", last, ActionSignIn, userName)
+			}
+			if strings.Contains(fmt.Sprint(last), testPassword) {
+				t.Fatal("the password is in the record")
+			}
+		})
+
 		t.Run("staff land on the dashboard", func(t *testing.T) {
 			w := e.do(t, request{method: http.MethodPost, path: "/signin",
 				form: url.Values{"name": {auditorName}, "password": {testPassword}}})

@@ -72,8 +72,15 @@ func (s *server) signin(c *gin.Context) {
 	if !ok {
 		return
 	}
-	s.startSession(c, id, nil, "password")
+	// Recorded as single sign-on is: a session under someone's name is
+	// the first step of anything done in it, an administrator who reset
+	// that someone's password included.
+	rec := s.record(c, Action{Name: ActionSignIn, Actor: id.Name, Role: id.Role(), Target: id.Name, Method: MethodPassword})
+	s.startSession(c, id, rec, MethodPassword)
 }
+
+// MethodPassword is Action.Method of a sign-in by name and password.
+const MethodPassword = "password"
 
 // checkPassword checks name's password, typed at where (the console, a
 // QR link), under the account and address limits. On failure it has
