@@ -49,6 +49,21 @@ func TestJobDetail(t *testing.T) {
 		if !strings.Contains(body, "The whole audit chain verifies") || rec.verified[1] != [2]int64{0, 0} {
 			t.Errorf("whole chain: verified %v", rec.verified)
 		}
+		if last := e.audit.last(); last.Name != ActionChainVerified || last.Actor != auditorName || last.Details["outcome"] != "ok" {
+			t.Errorf("the check is not recorded: last action %+v", last)
+		}
+		n, checks := len(e.audit.since(0)), len(rec.verified)
+		w := e.do(t, request{method: http.MethodGet, path: "/admin/jobs/42?chain=all", cookie: auditor,
+			header: map[string]string{"Sec-Fetch-Site": "cross-site"}})
+		if w.Code != http.StatusForbidden || len(e.audit.since(0)) != n || len(rec.verified) != checks {
+			t.Errorf("a link on another site: %d, %d checks; want 403 and none", w.Code, len(rec.verified)-checks)
+		}
+		e.srv.verifying <- struct{}{}
+		w = e.do(t, request{method: http.MethodGet, path: "/admin/jobs/42?chain=all", cookie: auditor})
+		<-e.srv.verifying
+		if w.Code != http.StatusTooManyRequests || len(rec.verified) != checks {
+			t.Errorf("a second check while one runs: %d; want 429 and no check", w.Code)
+		}
 	})
 	t.Run("broken chain", func(t *testing.T) {
 		rec.chain = audit.Report{FirstBad: 15, Reason: "event 15 was changed: its hash does not match its content"}

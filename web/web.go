@@ -152,6 +152,8 @@ type server struct {
 	console  bool
 	// oidc is the single sign-on relying party; nil without OIDC.
 	oidc *relyingParty
+	// verifying holds the console's one check of the whole chain.
+	verifying chan struct{}
 }
 
 // New returns the engine with every route of printgate. Register no
@@ -162,7 +164,7 @@ func New(opts Options) *gin.Engine {
 }
 
 func newServer(opts Options) *server {
-	s := &server{opts: opts, log: opts.Log, now: opts.Now, tz: opts.TimeZone}
+	s := &server{opts: opts, log: opts.Log, now: opts.Now, tz: opts.TimeZone, verifying: make(chan struct{}, 1)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
