@@ -219,8 +219,14 @@ func TestAdminUsers(t *testing.T) {
 
 func TestAuditFailureStopsAction(t *testing.T) {
 	e := newEnv(t, openDB(t, database.SQLite), nil)
-	e.audit.fail = true
 	cookie := e.signIn(t, userName)
+	e.audit.fail = true
+	// A sign-in that cannot be recorded starts no session.
+	w := e.do(t, request{method: http.MethodPost, path: "/signin",
+		form: url.Values{"name": {userName}, "password": {testPassword}}})
+	if w.Code != http.StatusInternalServerError || sessionCookie(w) != nil {
+		t.Fatalf("sign-in without its record: %d, cookie %v; want 500 and none", w.Code, sessionCookie(w))
+	}
 	status, _, body := e.post(t, cookie, "/my/pin", url.Values{"pin": {"4821"}, "pin2": {"4821"}})
 	if status != http.StatusInternalServerError || strings.Contains(body, "disk full") {
 		t.Fatalf("status %d, body %.300s; want 500 without the internal error", status, body)
