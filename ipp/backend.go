@@ -61,6 +61,18 @@ type UserMapper interface {
 	MapUser(ctx context.Context, p Printer, claimed string) (string, error)
 }
 
+// NameFilter is a Backend that rewrites the names a client gives a job
+// (job-name, document-name) before the Server checks their length and
+// cuts those past IPP's 255 octets: what the filter removes (release
+// masks individual numbers) must be found in the whole name, since a cut
+// through it would leave part of it where no later filter could tell it
+// from any other digits. The Server then replaces control characters
+// itself.
+type NameFilter interface {
+	// FilterName returns name as a job may keep it.
+	FilterName(name string) string
+}
+
 // Sentinel errors a Backend returns; the Server maps each to its IPP status.
 var (
 	ErrNotFound        = errors.New("not found")

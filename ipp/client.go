@@ -404,13 +404,7 @@ func printable(s string) string { return Printable(s, maxStatusMessage) }
 // on one line, at most max bytes, cut at a character and marked "…".
 // max must be above 3.
 func Printable(s string, max int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
+	s = printableText(s)
 	if len(s) > max {
 		cut := max - len("…")
 		for cut > 0 && !isRuneStart(s[cut]) {
@@ -419,6 +413,18 @@ func Printable(s string, max int) string {
 		s = s[:cut] + "…"
 	}
 	return strings.TrimSpace(s)
+}
+
+// printableText is s valid UTF-8 with its control characters spaces, but
+// neither trimmed nor cut: Printable without its limit.
+func printableText(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
 }
 
 func isRuneStart(b byte) bool { return b&0xc0 != 0x80 }

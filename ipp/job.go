@@ -1,6 +1,7 @@
 package ipp
 
 import (
+	"slices"
 	"time"
 
 	"github.com/OpenPrinting/goipp"
@@ -26,6 +27,45 @@ var jobGroups = map[string][]string{
 // such as "2026年11月 給与明細" says too much to the next person in line.
 var privateJobAttrs = map[string]bool{
 	"job-name": true, "job-originating-user-name": true, "document-name-supplied": true,
+}
+
+// publicReasons are the job-state-reasons (RFC 8011 §5.3.8, PWG 5100.11)
+// anyone may see: each says where a job is, nothing of what it holds.
+var publicReasons = map[string]bool{
+	"none": true, "job-incoming": true, "job-data-insufficient": true, "job-hold-until-specified": true,
+	"job-queued": true, "job-printing": true, "job-interpreting": true, "job-transforming": true,
+	"job-outgoing": true, "queued-in-device": true, "printer-stopped": true, "printer-stopped-partly": true,
+	"job-completed-successfully": true, "job-completed-with-warnings": true, "job-completed-with-errors": true,
+	"job-canceled-by-user": true, "job-canceled-by-operator": true, "job-canceled-at-device": true,
+	"aborted-by-system": true, "job-password-wait": true,
+}
+
+// stateReasons stand in, for others, for a reason not in publicReasons:
+// the one a job in that state has when nothing special happened, so
+// that a job held because its document holds an individual number
+// (release's "my-number-held") looks like every other held job.
+var stateReasons = map[JobState]string{
+	JobPending: "job-queued", JobHeld: "job-hold-until-specified", JobProcessing: "job-printing",
+	JobStopped: "printer-stopped", JobCompleted: "job-completed-successfully",
+}
+
+// publicStatus is j as anyone but its owner sees it: its reasons in
+// publicReasons, any other replaced by its state's (stateReasons), and no
+// job-state-message of its own, which may say why it is held or ended
+// ("The job holds an individual number ..."), but its state's. A job's
+// name is private for the same reason (privateJobAttrs).
+func publicStatus(j Job) Job {
+	reasons := make([]string, 0, len(j.Reasons))
+	for _, r := range j.Reasons {
+		if !publicReasons[r] {
+			r = orDefault(stateReasons[j.State], "none")
+		}
+		if !slices.Contains(reasons, r) {
+			reasons = append(reasons, r)
+		}
+	}
+	j.Reasons, j.Message = reasons, ""
+	return j
 }
 
 // A jobAttr makes one attribute of a job, or a zero Attribute where the
@@ -185,8 +225,12 @@ func (sel jobSelection) fields() JobFields {
 }
 
 // jobAttributes returns the attributes of j that sel asked for. Attributes
-// in privateJobAttrs are left out unless owner is true.
+// in privateJobAttrs are left out unless owner is true, and others see
+// j's status as publicStatus tells it.
 func (s *Server) jobAttributes(j Job, loc location, owner bool, sel jobSelection) goipp.Attributes {
+	if !owner {
+		j = publicStatus(j)
+	}
 	var list goipp.Attributes
 	for i, ja := range jobAttrs {
 		if !sel[i] || (!owner && privateJobAttrs[ja.name]) {

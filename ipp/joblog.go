@@ -32,7 +32,11 @@ type CompletedJob struct {
 	State JobState // job-state: completed, canceled or aborted
 	// User is job-originating-user-name: who the printer says sent it.
 	User string
-	// Name is job-name.
+	// Name is job-name, printable but not cut to length (the reply it
+	// came in is bounded): a name may hold an individual number, which
+	// the caller masks before it cuts the name (Printable), since a cut
+	// through the number would leave most of its digits where no mask
+	// finds them.
 	Name string
 	// Impressions is job-impressions-completed, Sheets
 	// job-media-sheets-completed.
@@ -168,7 +172,7 @@ func completedJob(list goipp.Attributes) (CompletedJob, bool) {
 	user, _ := a.str("job-originating-user-name")
 	j.User = Printable(user, maxJobLogText)
 	name, _ := a.str("job-name")
-	j.Name = Printable(name, maxJobLogText)
+	j.Name = printableText(name)
 	j.Impressions = nonNegative(a, "job-impressions-completed")
 	j.Sheets = nonNegative(a, "job-media-sheets-completed")
 	j.ColorImpressions, j.MonoImpressions = impressionsByColor(a)

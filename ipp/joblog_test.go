@@ -66,7 +66,8 @@ func FuzzDecodeCompletedJobs(f *testing.F) {
 			if j.ColorImpressions < -1 || j.MonoImpressions < -1 || j.ColorImpressions > maxImpressions || j.MonoImpressions > maxImpressions {
 				t.Fatalf("colour counts of job %+v", j)
 			}
-			if j.ID <= 0 || len(j.User) > maxJobLogText || len(j.Name) > maxJobLogText || bytes.ContainsAny([]byte(j.Name+j.User), "\n\r\x00") {
+			// The name is not cut: its reader masks it first (CompletedJob).
+			if j.ID <= 0 || len(j.User) > maxJobLogText || bytes.ContainsAny([]byte(j.Name+j.User), "\n\r\x00") {
 				t.Fatalf("job %+v", j)
 			}
 		}

@@ -123,8 +123,6 @@ func (s *Server) printerAttributes(p Printer, loc location, queued int) goipp.At
 		rangeAttr("job-media-sheets-supported", 0, 1<<30),
 		keywords("job-hold-until-default", "no-hold"),
 		keywords("job-hold-until-supported", holdUntilSupported...),
-		keywords("job-password-encryption-supported", "none"),
-		ints("job-password-supported", maxPassword),
 		ints("job-priority-default", 50),
 		ints("job-priority-supported", 100),
 		keywords("job-sheets-default", "none"),
@@ -211,7 +209,12 @@ func (s *Server) printerAttributes(p Printer, loc location, queued int) goipp.At
 		list = append(list, ints("pages-per-minute-color", 20))
 	}
 	if p.Hold {
-		list = append(list, keywords("job-release-action-default", releaseActions[0]),
+		// A job-password holds a job until it is given at a printer
+		// (PWG 5100.11): only a queue that holds its jobs can keep that
+		// promise, so only it advertises one (jobPassword).
+		list = append(list, keywords("job-password-encryption-supported", "none"),
+			ints("job-password-supported", maxPassword),
+			keywords("job-release-action-default", releaseActions[0]),
 			keywords("job-release-action-supported", releaseActions...))
 	}
 	list = append(list, supplyAttributes(p.Caps.Supplies, loc.moreInfo(p.Name))...)
@@ -245,15 +248,14 @@ func (s *Server) rasterAttributes(p Printer) goipp.Attributes {
 }
 
 // creationAttributes is job-creation-attributes-supported: with
-// job-release-action on a hold queue.
+// job-password and job-release-action on a hold queue.
 func creationAttributes(p Printer) []string {
 	list := []string{"copies", "sides", "media", "media-col",
-		"print-color-mode", "job-hold-until", "job-name", "job-password",
-		"job-password-encryption", "ipp-attribute-fidelity", "orientation-requested",
+		"print-color-mode", "job-hold-until", "job-name", "ipp-attribute-fidelity", "orientation-requested",
 		"print-quality", "printer-resolution", "finishings", "output-bin", "job-priority",
 		"job-sheets", "multiple-document-handling", "number-up"}
 	if p.Hold {
-		list = append(list, "job-release-action")
+		list = append(list, "job-password", "job-password-encryption", "job-release-action")
 	}
 	return list
 }

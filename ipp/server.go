@@ -137,6 +137,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 	// A deadline left by an earlier reply on this connection would cut
 	// this one's short.
 	s.replyDeadline(w, 0)
+	if hr.Method == http.MethodPost && fromWebPage(hr) {
+		s.log.Warn("ipp: request from a web page refused", "remote", hr.RemoteAddr)
+		http.Error(w, "IPP requests from web pages are refused", http.StatusForbidden)
+		return
+	}
 	if queue, icon, ok := s.iconPath(hr.URL.Path); ok && (hr.Method == http.MethodGet || hr.Method == http.MethodHead) {
 		if _, err := s.backend.Printer(hr.Context(), queue); err != nil {
 			s.httpError(w, err)
@@ -193,6 +198,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 	}()
 	req.body = br
 	s.serveIPP(ctx, w, req)
+}
+
+// fromWebPage reports whether r came from a web page. A page whose host
+// name an attacker rebinds to printgate's address (DNS rebinding) can
+// POST application/ipp from a browser on a trusted network, without a
+// preflight, and queues that trust requesting-user-name trust that
+// network: same-origin checks cannot tell, since to the browser the page
+// and printgate are one origin. Browsers send Origin with every POST and
+// Sec-Fetch-Site and Sec-Fetch-Mode with every request; IPP clients
+// (CUPS, ipptool, Windows, macOS, printers) send none of them.
+func fromWebPage(r *http.Request) bool {
+	for _, h := range [...]string{"Origin", "Sec-Fetch-Site", "Sec-Fetch-Mode"} {
+		if len(r.Header.Values(h)) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) serveIPP(ctx context.Context, w http.ResponseWriter, req *request) {
@@ -265,6 +287,7 @@ func (s *Server) validate(req *request) (goipp.Status, string) {
 			return goipp.StatusErrorBadRequest, fmt.Sprintf("Attribute %q holds text that is not UTF-8 or contains NUL.", name)
 		}
 	}
+	s.cleanNames(m)
 	shorten, st, msg := checkLengths(req)
 	if st != goipp.StatusOk {
 		return st, msg

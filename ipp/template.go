@@ -179,8 +179,11 @@ func (s *Server) jobRequest(req *request) (JobRequest, goipp.Status, string) {
 	unsupported := &req.resp.Unsupported
 	before := len(*unsupported)
 	for _, a := range req.msg.Job {
-		if a.Name == "job-release-action" {
+		switch a.Name {
+		case "job-release-action":
 			continue // jobReleaseAction
+		case "job-password":
+			continue // jobPassword, which never echoes it
 		}
 		if a.Name == "overrides" {
 			// Page overrides (PWG 5100.6) would print some pages other
@@ -246,11 +249,24 @@ func applyTemplate(jr *JobRequest, a goipp.Attribute, p Printer) {
 }
 
 // jobPassword reads job-password (PWG 5100.11). Only clear passwords are
-// accepted: printgate hashes them itself.
+// accepted: printgate hashes them itself. A queue that prints at once
+// refuses one, whatever ipp-attribute-fidelity says: the user asked for
+// the job to wait for its password at the printer, and ignoring it would
+// leave the pages in the tray for anyone.
 func (s *Server) jobPassword(req *request, jr *JobRequest) (goipp.Status, string) {
 	a, ok := req.op["job-password"]
 	if !ok {
-		return goipp.StatusOk, ""
+		// It belongs with the operation attributes, but a client that
+		// sends it with the job's must not have it ignored either.
+		if a, ok = req.job["job-password"]; !ok {
+			return goipp.StatusOk, ""
+		}
+	}
+	if !req.printer.Hold {
+		// Never echo the password back in the unsupported group.
+		req.resp.Unsupported.Add(goipp.MakeAttribute("job-password", goipp.TagString, goipp.Binary(nil)))
+		return goipp.StatusErrorAttributesOrValues,
+			"This queue prints jobs at once and takes no job-password: print to a secure release queue to protect the job."
 	}
 	if enc, ok := req.op.str("job-password-encryption"); ok && enc != "none" {
 		req.resp.Unsupported.Add(req.op["job-password-encryption"])

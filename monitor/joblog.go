@@ -46,6 +46,9 @@ func (m *Monitor) collect(ctx context.Context, p Printer, clock printerClock) (e
 	if err != nil {
 		return err
 	}
+	for i := range jobs {
+		jobs[i].Name = jobLogName(jobs[i].Name)
+	}
 	seen, err := m.seenKeys(ctx, p.URI)
 	if err != nil {
 		return err
@@ -80,6 +83,21 @@ func (m *Monitor) collect(ctx context.Context, p Printer, clock printerClock) (e
 		}
 	}
 	return lp.finish(ctx)
+}
+
+// maxJobName is the most octets of a job name from a printer's log
+// that is kept: a name(MAX) (RFC 8011 §5.1.3).
+const maxJobName = 255
+
+// jobLogName is the name a printer's log gives a job as printgate keeps
+// it: masked where it holds an individual number (a user named the job
+// after it), as printgate's own jobs' names are, since the event
+// reaches the trail, the job records, the exports and the SIEM; then cut
+// to maxJobName. Masked first: a number straddling the cut would keep 11
+// of its 12 digits, which no mask finds, and the twelfth is a check
+// digit.
+func jobLogName(name string) string {
+	return ipp.Printable(mynumber.MaskName(name), maxJobName)
 }
 
 // jobKey names a printer job for good: its job-uuid, or else its job-id
@@ -215,11 +233,8 @@ func (m *Monitor) event(ctx context.Context, p Printer, j ipp.CompletedJob, mj o
 		ev.Owner = "unknown"
 	}
 	d["printer_user"] = j.User
-	// A name may hold an individual number (a user named the job after
-	// it): masked before it is keyed or stored, as printgate's own jobs'
-	// names are, since the event reaches the trail, the job records, the
-	// exports and the SIEM.
-	name := mynumber.MaskName(j.Name)
+	// Masked as collect read it (jobLogName), before it is keyed.
+	name := j.Name
 	if m.opts.HideJobNames && name != "" {
 		if keyed, err := m.opts.Audit.KeyedName(name); err == nil {
 			name = keyed

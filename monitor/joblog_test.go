@@ -164,8 +164,11 @@ func TestPrinterColorCounts(t *testing.T) {
 // TestObservedNameMasked: the name a printer's log gives a job printed
 // without printgate is masked where it holds an individual number, as
 // printgate's own jobs' names are, before it reaches the event, the
-// job's record, or (with hidden names) its keyed form.
+// job's record, or (with hidden names) its keyed form; a name longer
+// than 255 octets is masked whole before it is cut, so that a number
+// straddling the cut keeps none of its digits.
 func TestObservedNameMasked(t *testing.T) {
+	long := strings.Repeat("a", 241)
 	for _, tc := range []struct {
 		name, want string
 		hide       bool
@@ -173,8 +176,9 @@ func TestObservedNameMasked(t *testing.T) {
 		{"tax 1234 5678 9018", "tax **** **** ****", false},
 		{"tax 1234 5678 9018", "", true},
 		{"invoice 2024-001.pdf", "invoice 2024-001.pdf", false},
+		{long + "123456789018xyz", long + strings.Repeat("*", 11) + "…", false},
 	} {
-		t.Run(fmt.Sprintf("%s, hidden %v", tc.name, tc.hide), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%.20s, hidden %v", tc.name, tc.hide), func(t *testing.T) {
 			testenv.EachDB(t, migrate, func(t *testing.T, db *database.DB) {
 				fp := &logPrinter{}
 				uri := fp.serve(t)

@@ -1,6 +1,9 @@
 package release
 
-import "github.com/printgate/printgate/audit/mynumber"
+import (
+	"github.com/printgate/printgate/audit/mynumber"
+	"github.com/printgate/printgate/ipp"
+)
 
 // redactNames masks the digits of j's job and document names where one
 // holds an individual number (mynumber), as a client may name a job after
@@ -13,3 +16,12 @@ func redactNames(j *Job) {
 	j.Name = mynumber.MaskName(j.Name)
 	j.DocumentName = mynumber.MaskName(j.DocumentName)
 }
+
+var _ ipp.NameFilter = ippBackend{}
+
+// FilterName implements ipp.NameFilter: the IPP server has each job-name
+// and document-name masked before it cuts one past IPP's 255 octets. Cut
+// first, a number straddling the cut would keep 11 of its 12 digits,
+// which redactNames no longer finds as a number and which, the twelfth
+// being a check digit, give the number away.
+func (ippBackend) FilterName(name string) string { return mynumber.MaskName(name) }

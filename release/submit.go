@@ -85,9 +85,15 @@ func readyState(q Queue, holdUntil string) State {
 }
 
 // readyStateOf is readyState for j, which a direct queue holds too when
-// its queue protects what its document holds (My Number).
+// its queue protects what its document holds (My Number), or when it has
+// a job password: its owner asked for it to wait for the password at a
+// printer. The IPP server refuses a job-password on a direct queue, so
+// such a job is held only should one come another way.
 func readyStateOf(q Queue, j *Job) State {
 	if j.Sensitive == SensitiveMyNumber && q.policy() == MyNumberProtect {
+		return StateHeld
+	}
+	if j.PasswordHash != "" {
 		return StateHeld
 	}
 	if holdUntil := j.HoldUntil; q.Mode == Hold || (holdUntil != "" && holdUntil != "no-hold") {

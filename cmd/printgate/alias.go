@@ -62,7 +62,7 @@ func (a *app) aliasCommand() *cobra.Command {
 				w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(w, "LOGIN\tUSER\tADDED")
 				for _, al := range aliases {
-					fmt.Fprintf(w, "%s\t%s\t%s\n", al.Login, al.User, al.CreatedAt.Format("2006-01-02 15:04"))
+					fmt.Fprintf(w, "%s\t%s\t%s\n", shown(al.Login), shown(al.User), al.CreatedAt.Format("2006-01-02 15:04"))
 				}
 				return w.Flush()
 			})

@@ -263,10 +263,12 @@ release time and document digest. Exits non-zero when no job carries the code.`,
 	}
 }
 
-// printMatch prints the job a verification code leads to.
+// printMatch prints the job a verification code leads to. Every value a
+// user or printer chose is shown (quoted where it holds control
+// characters), so that a name cannot forge the answer's lines.
 func (a *app) printMatch(m stamp.Match, loc *time.Location) error {
 	j := m.Job
-	name := j.DocumentName
+	name := shown(j.DocumentName)
 	if j.HideName {
 		name = "(hidden: " + name + ")"
 	}
@@ -282,7 +284,7 @@ func (a *app) printMatch(m stamp.Match, loc *time.Location) error {
 		{"stamp", m.Event.Details[stamp.DetailText]},
 		{"event", fmt.Sprintf("%d (%s)", m.Event.Seq, m.Event.At.In(loc).Format(time.RFC3339))},
 	} {
-		fmt.Fprintf(w, "%s\t%s\n", row[0], row[1])
+		fmt.Fprintf(w, "%s\t%s\n", row[0], shown(row[1]))
 	}
 	return w.Flush()
 }

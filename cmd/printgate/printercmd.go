@@ -98,8 +98,8 @@ PRINTGATE_SNMP_AUTH_PASSPHRASE and PRINTGATE_SNMP_PRIV_PASSPHRASE, else from sta
 					if p.SNMPVersion == monitor.Version3 {
 						snmpCol = "v3 " + p.SNMPUser + "@" + p.SNMPAddr
 					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.URI, p.Source, snmpCol,
-						or(p.State, "-"), last, or(p.LastError, "-"))
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", shown(p.Name), shown(p.URI), p.Source, shown(snmpCol),
+						or(p.State, "-"), last, shown(or(p.LastError, "-")))
 				}
 				return w.Flush()
 			})

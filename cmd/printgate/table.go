@@ -15,8 +15,15 @@ type table struct {
 	rows [][]string
 }
 
-// row adds one row of cells.
-func (t *table) row(cells ...string) { t.rows = append(t.rows, cells) }
+// row adds one row of cells, each as shown prints it: a cell holding a
+// newline or tab would forge rows and columns.
+func (t *table) row(cells ...string) {
+	r := make([]string, len(cells))
+	for i, c := range cells {
+		r[i] = shown(c)
+	}
+	t.rows = append(t.rows, r)
+}
 
 // write prints the rows to w, each column padded to its widest cell plus
 // two spaces; the last column is not padded.
