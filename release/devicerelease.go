@@ -1,6 +1,7 @@
 package release
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -127,7 +128,9 @@ type Released struct {
 // update, so that of several devices or printgate instances releasing the
 // same job at once exactly one prints it. A printer that cannot print now
 // fails the whole release with a *PrinterUnavailable before anything is
-// claimed: the jobs stay held.
+// claimed: the jobs stay held. Once a job is claimed it prints, and
+// Release returns no error: a later job that fails is reported with the
+// problem "server-error" (problemServerError) beside the jobs that print.
 func (d *DeviceRelease) Release(ctx context.Context, sess Session, dev Device, req ReleaseRequest) ([]Released, error) {
 	s := d.s
 	ctx = forOwner(ctx, sess.UserName)
@@ -155,6 +158,18 @@ func (d *DeviceRelease) Release(ctx context.Context, sess Session, dev Device, r
 	// Whatever ends the loop, the jobs claimed so far print: a claimed
 	// job left alone would stay releasing until printgate restarts.
 	defer func() { s.deliverClaimed(claimed, dev, by, first) }()
+	// failed settles job j's failure err (with problem, if any): before
+	// anything is claimed the release fails whole, nothing printed; after,
+	// the claimed jobs print all the same, so the answer must say so
+	// rather than fail, and j is reported with its problem.
+	failed := func(j Job, problem string, err error) error {
+		if len(claimed) == 0 {
+			return err
+		}
+		s.log.Error("release: job not released", "job", j.ID, "device", dev.Name, "err", err)
+		out = append(out, Released{ID: j.ID, State: j.State, Problem: cmp.Or(problem, problemServerError)})
+		return nil
+	}
 	for _, j := range jobs {
 		if j.State != StateHeld {
 			out = append(out, Released{ID: j.ID, State: j.State, Problem: "not-held"})
@@ -167,14 +182,20 @@ func (d *DeviceRelease) Release(ctx context.Context, sess Session, dev Device, r
 		}
 		if problem, err := s.unhonourable(ctx, &j, printer, by); err != nil || problem != "" {
 			if err != nil {
-				return out, err
+				if err := failed(j, "", err); err != nil {
+					return out, err
+				}
+				continue
 			}
 			out = append(out, Released{ID: j.ID, State: j.State, Problem: problem})
 			continue
 		}
 		problem, err := d.checkJobPIN(ctx, &j, req.PINs[j.ID], by)
 		if err != nil {
-			return out, err
+			if err := failed(j, problem, err); err != nil {
+				return out, err
+			}
+			continue
 		}
 		if problem != "" {
 			out = append(out, Released{ID: j.ID, State: j.State, Problem: problem})
@@ -190,12 +211,18 @@ func (d *DeviceRelease) Release(ctx context.Context, sess Session, dev Device, r
 			early = nil
 		}
 		if err != nil {
-			return out, err
+			if err := failed(j, "", err); err != nil {
+				return out, err
+			}
+			continue
 		}
 		if !ok {
 			cur, err := d.Job(ctx, sess, dev, j.ID)
 			if err != nil {
-				return out, err
+				if err := failed(j, "", err); err != nil {
+					return out, err
+				}
+				continue
 			}
 			problem := "already-released"
 			if cur.State == StateHeld && cur.Reason == ReasonMayHavePrinted {
@@ -214,6 +241,11 @@ func (d *DeviceRelease) Release(ctx context.Context, sess Session, dev Device, r
 	}
 	return out, nil
 }
+
+// problemServerError is the Released.Problem of a job that a release
+// could not release for a fault of the server's (its database, say) after
+// it had claimed other jobs, which print: try this one again.
+const problemServerError = "server-error"
 
 // deliverClaimed prints the jobs a release claimed, one after another,
 // on the device's printer; first is the first job's head start (nil if

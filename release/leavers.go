@@ -22,6 +22,22 @@ func (a *Admin) EndUserSessions(ctx context.Context, user string) (int64, error)
 	return res.RowsAffected, dbErr("end sessions of "+user, res.Error)
 }
 
+// HeldUsers returns every user name with held jobs or live release
+// sessions. Each cleanup of a leaver matches the stored name exactly:
+// when the directory no longer knows a user, this is where the name typed
+// finds the one stored.
+func (a *Admin) HeldUsers(ctx context.Context) ([]string, error) {
+	db := a.s.db.WithContext(ctx)
+	var owners, users []string
+	if err := db.Model(&Job{}).Distinct("owner").Where("state = ?", StateHeld).Pluck("owner", &owners).Error; err != nil {
+		return nil, dbErr("find owners of held jobs", err)
+	}
+	if err := db.Model(&Session{}).Distinct("user_name").Where("ended = ?", false).Pluck("user_name", &users).Error; err != nil {
+		return nil, dbErr("find users of sessions", err)
+	}
+	return append(owners, users...), nil
+}
+
 // DestroyHeldJobs cancels every job of owner that waits for release, on
 // the administrator by's behalf, and destroys its document and key, as
 // expiry would. Each job's cancellation is an audit event that gives

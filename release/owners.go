@@ -99,13 +99,15 @@ func (a *Admin) UnknownOwnerJobs(ctx context.Context, limit int) ([]Job, error) 
 // directory user to, on the administrator admin's behalf; the owner can
 // then release it. The change and its event (who, from whom, to whom)
 // are one transaction. ErrNotFound when no such job waits for an owner;
-// a user the directory does not know is refused.
+// a user the directory does not know by the name to is refused: an
+// employee number, or another user's further login name, names someone
+// the administrator did not.
 func (a *Admin) AssignOwner(ctx context.Context, id int64, to, admin string) (Job, error) {
 	s := a.s
 	if s.dir == nil {
 		return Job{}, fmt.Errorf("release: assign job %d: no directory: %w", id, ErrUnavailable)
 	}
-	user, err := s.dir.Lookup(ctx, to)
+	user, err := directory.LookupName(ctx, s.dir, to)
 	if errors.Is(err, directory.ErrNotFound) {
 		// Not ErrNotFound: that would say the job is not there.
 		return Job{}, fmt.Errorf("release: assign job %d to %q: %w", id, to, err)

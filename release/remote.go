@@ -8,7 +8,6 @@ import (
 
 	"gorm.io/gorm"
 
-	"github.com/printgate/printgate/release/directory"
 	"github.com/printgate/printgate/release/qrlink"
 )
 
@@ -58,6 +57,9 @@ func binding(dev Device) qrlink.Binding {
 }
 
 // link signs a link to dev valid for ttl (the kiosk's lifetime when 0).
+// It records nothing: a kiosk makes a code of a few minutes every few
+// minutes, and each is bound to the device's token; a label, which
+// outlives them by months, is recorded by QRLink.
 func (r *RemoteRelease) link(dev Device, ttl time.Duration) (QRLink, error) {
 	s := r.s
 	if s.qr == nil {
@@ -70,14 +72,35 @@ func (r *RemoteRelease) link(dev Device, ttl time.Duration) (QRLink, error) {
 	return QRLink{Device: dev.Name, Path: QRPath(dev.Name, s.qr.Sign(binding(dev), exp)), Expires: exp}, nil
 }
 
+// EventQRLabelIssued records a QR label made for a device (Device) by an
+// administrator (Actor), with its expiry in Details["expires"]; never the
+// link itself.
+const EventQRLabelIssued = "qr-label-issued"
+
 // QRLink signs a link to release at the enabled device name, valid for
-// ttl: a label to print and stick on the device.
-func (r *RemoteRelease) QRLink(ctx context.Context, name string, ttl time.Duration) (QRLink, error) {
+// ttl: a label to print and stick on the device, issued by the
+// administrator by. The issue is recorded (EventQRLabelIssued) before
+// the link is returned: a label stays valid for months or years, so who
+// made one, for which device and until when, is the auditor's to know.
+// No link is returned unless recorded.
+func (r *RemoteRelease) QRLink(ctx context.Context, name string, ttl time.Duration, by string) (QRLink, error) {
+	s := r.s
 	dev, err := r.device(ctx, name)
 	if err != nil {
 		return QRLink{}, err
 	}
-	return r.link(dev, ttl)
+	l, err := r.link(dev, ttl)
+	if err != nil {
+		return QRLink{}, err
+	}
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return s.adminEvent(ctx, tx, EventQRLabelIssued, by, dev.Name,
+			map[string]string{"expires": l.Expires.UTC().Format(time.RFC3339)})
+	})
+	if err != nil {
+		return QRLink{}, dbErr("record QR label of "+dev.Name, err)
+	}
+	return l, nil
 }
 
 // KioskQR signs a link to release at the device whose bearer token is
@@ -170,16 +193,9 @@ func (r *RemoteRelease) session(ctx context.Context, user, method string, dev De
 	}
 	// The console session may be older than a change in the directory:
 	// a disabled or removed account releases nothing.
-	id, err := r.s.dir.Lookup(ctx, user)
-	switch {
-	case errors.Is(err, directory.ErrNotFound):
-		return Session{}, fmt.Errorf("release: unknown user: %w", ErrUnauthorized)
-	case errors.Is(err, directory.ErrUnavailable):
-		return Session{}, fmt.Errorf("release: directory: %w: %w", ErrUnavailable, err)
-	case err != nil:
-		return Session{}, fmt.Errorf("release: directory: %w", err)
-	case id.Disabled:
-		return Session{}, fmt.Errorf("release: %s: %w", id.Name, ErrDisabled)
+	id, err := r.s.currentUser(ctx, user)
+	if err != nil {
+		return Session{}, err
 	}
 	return Session{UserName: id.Name, DisplayName: id.DisplayName, DeviceID: dev.ID, Method: method}, nil
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/release/credential"
-	"github.com/printgate/printgate/release/credential/cardreader"
 	"github.com/printgate/printgate/release/directory"
 	"github.com/printgate/printgate/release/throttle"
 )
@@ -119,33 +118,42 @@ func (d *DeviceRelease) OpenSession(ctx context.Context, deviceToken string, l L
 // identify checks l and returns the user it proves. The user is looked
 // up in the directory at every sign-in, uncached: an account disabled
 // there, or in printgate, or gone from the directory, is refused at
-// once, whatever card or PIN it still has.
+// once, whatever card or PIN it still has. A card or PIN bound to another
+// account of the user's name (a leaver's, whose name was given to someone
+// else) is refused as unknown; one enrolled before credentials were bound
+// is bound to the account by its first successful use.
 func (d *DeviceRelease) identify(ctx context.Context, dev Device, method string, l Login) (directory.Identity, error) {
 	s := d.s
-	var key string
+	var (
+		key  string
+		card cardHolder
+	)
 	switch method {
 	case MethodCard, MethodCardPIN:
 		uid, err := readCard(dev, l.Card)
-		if err != nil {
-			return directory.Identity{}, err
+		if err == nil {
+			card, err = d.cardOwner(ctx, uid)
 		}
-		n, err := d.cardOwner(ctx, uid)
 		if errors.Is(err, ErrUnknownCard) && method == MethodCard && l.User != "" && l.Password != "" {
 			return d.selfEnroll(ctx, dev, l, uid)
 		}
-		if errors.Is(err, ErrUnknownCard) && !dev.SelfEnroll {
-			// Only a device that would enrol the card says that it is
-			// unknown, rather than merely refused.
-			err = fmt.Errorf("release: card: %w", ErrUnauthorized)
-		}
 		if err != nil {
-			return directory.Identity{}, err
+			return directory.Identity{}, d.refuseCard(ctx, dev, method, l, err)
 		}
-		key = n
+		key = card.Name
 	case MethodIDPIN:
 		key = l.User
 	}
-	id, err := s.dir.Lookup(ctx, key)
+	var id directory.Identity
+	var err error
+	if method == MethodIDPIN {
+		// What the user typed: a login name or an employee number.
+		id, err = s.dir.Lookup(ctx, key)
+	} else {
+		// A name stored with the card: that name's user, and nobody whose
+		// employee number or further login it happens to be.
+		id, err = directory.LookupName(ctx, s.dir, key)
+	}
 	switch {
 	case errors.Is(err, directory.ErrNotFound):
 		// As long as a wrong PIN takes: the answer's time must not
@@ -158,6 +166,14 @@ func (d *DeviceRelease) identify(ctx context.Context, dev Device, method string,
 		return directory.Identity{}, fmt.Errorf("release: directory: %w: %w", ErrUnavailable, err)
 	case err != nil:
 		return directory.Identity{}, fmt.Errorf("release: directory: %w", err)
+	case card.enrolled && card.ID != "" && card.ID != id.AccountID:
+		// A former account's card: unknown to this one, and answered as
+		// any unknown card, before anything of the account is told.
+		if method == MethodCard && l.User != "" && l.Password != "" {
+			return d.selfEnroll(ctx, dev, l, card.uid)
+		}
+		return directory.Identity{}, d.refuseCard(ctx, dev, method, l,
+			fmt.Errorf("release: card of a former account of %s: %w", id.Name, ErrUnknownCard))
 	case id.Disabled:
 		if err := s.creds.WastePIN(ctx, l.PIN); err != nil {
 			return directory.Identity{}, fmt.Errorf("release: disabled user: %w", err)
@@ -165,121 +181,46 @@ func (d *DeviceRelease) identify(ctx context.Context, dev Device, method string,
 		return directory.Identity{}, &triedAccount{name: id.Name, known: true,
 			err: fmt.Errorf("release: %s: %w", id.Name, ErrDisabled)}
 	}
-	name, err := d.checkPerson(ctx, dev, method, id.Name, l)
-	if err != nil {
+	account := credential.Account{Name: id.Name, ID: id.AccountID}
+	if err := d.checkPerson(ctx, dev, method, account, l); err != nil {
 		return directory.Identity{}, &triedAccount{name: id.Name, known: true, err: err}
 	}
-	id.Name = name
+	if card.enrolled && card.ID == "" {
+		// Enrolled before cards were bound: this first use binds it.
+		if err := s.creds.BindCard(ctx, card.uid, account); err != nil {
+			s.log.Error("release: bind card", "user", id.Name, "err", err)
+		}
+	}
 	return id, nil
 }
 
-// checkPerson checks the lock and the PIN of user name, found by l.
-func (d *DeviceRelease) checkPerson(ctx context.Context, dev Device, method, name string, l Login) (string, error) {
+// checkPerson checks the lock and the PIN of the account a, found by l.
+func (d *DeviceRelease) checkPerson(ctx context.Context, dev Device, method string, a credential.Account, l Login) error {
 	s := d.s
 	if method == MethodCard {
 		// A user locked out by wrong PINs is locked out of the card alone
 		// too: the lock is on the person, not on one way in.
-		st, err := s.creds.PINStatus(ctx, name)
+		st, err := s.creds.AccountPINStatus(ctx, a)
 		if err != nil {
-			return "", fmt.Errorf("release: PIN status: %w", err)
+			return fmt.Errorf("release: PIN status: %w", err)
 		}
 		if st.Locked() {
-			return "", fmt.Errorf("release: card of a locked user: %w", ErrLocked)
+			return fmt.Errorf("release: card of a locked user: %w", ErrLocked)
 		}
-		return name, nil
+		return nil
 	}
-	err := s.creds.CheckPIN(ctx, name, l.PIN, dev.Name)
+	err := s.creds.CheckAccountPIN(ctx, a, l.PIN, dev.Name)
 	switch {
 	case errors.Is(err, credential.ErrLockedNow):
-		return "", errLockedNow
+		return errLockedNow
 	case errors.Is(err, credential.ErrLocked):
-		return "", fmt.Errorf("release: %w", ErrLocked)
+		return fmt.Errorf("release: %w", ErrLocked)
 	case errors.Is(err, credential.ErrWrongPIN), errors.Is(err, credential.ErrNoPIN):
-		return "", fmt.Errorf("release: wrong PIN: %w", ErrUnauthorized)
+		return fmt.Errorf("release: wrong PIN: %w", ErrUnauthorized)
 	case err != nil:
-		return "", fmt.Errorf("release: check PIN: %w", err)
+		return fmt.Errorf("release: check PIN: %w", err)
 	}
-	return name, nil
-}
-
-// readCard returns the canonical UID of what dev's card reader sent,
-// read in the device's reader format. What the format cannot read is a
-// card nobody has: ErrUnauthorized, counted like any wrong card.
-func readCard(dev Device, card string) (string, error) {
-	format, err := cardreader.Parse(dev.ReaderFormat)
-	if err != nil {
-		return "", fmt.Errorf("release: device %s: reader format: %w", dev.Name, err)
-	}
-	uid, err := format.Normalize(card)
-	if err != nil {
-		return "", fmt.Errorf("release: card: %w", ErrUnauthorized)
-	}
-	return uid, nil
-}
-
-// cardOwner finds the user of the card with the canonical UID uid:
-// enrolled in printgate, or in the directory's card attribute.
-func (d *DeviceRelease) cardOwner(ctx context.Context, uid string) (string, error) {
-	s := d.s
-	name, err := s.creds.LookupCard(ctx, uid)
-	if err == nil {
-		return name, nil
-	}
-	if !errors.Is(err, credential.ErrNotFound) {
-		return "", fmt.Errorf("release: card lookup: %w", err)
-	}
-	if cd, ok := s.dir.(directory.CardDirectory); ok {
-		id, err := cd.LookupCard(ctx, uid)
-		if err == nil {
-			return id.Name, nil
-		}
-		if !errors.Is(err, directory.ErrNotFound) {
-			return "", fmt.Errorf("release: directory card lookup: %w", err)
-		}
-	}
-	return "", ErrUnknownCard
-}
-
-// ErrUnknownCard is a card that reads well but is nobody's. It wraps
-// ErrUnauthorized; a kiosk on a device allowing self-enrolment offers to
-// enrol it (releaseapi says so).
-var ErrUnknownCard = fmt.Errorf("release: unknown card: %w", ErrUnauthorized)
-
-// selfEnroll enrols an unknown card to the user whose directory password
-// comes with it, if the device allows self-enrolment. uid is the card's
-// canonical UID, read in the device's reader format.
-func (d *DeviceRelease) selfEnroll(ctx context.Context, dev Device, l Login, uid string) (directory.Identity, error) {
-	s := d.s
-	if !dev.SelfEnroll {
-		return directory.Identity{}, fmt.Errorf("release: %s does not enrol cards: %w", dev.Name, ErrUnauthorized)
-	}
-	id, err := s.authenticate(ctx, l.User, l.Password, l.Addr, "self-enrolment")
-	if errors.Is(err, directory.ErrDisabled) {
-		return directory.Identity{}, fmt.Errorf("release: self-enrolment: %w", ErrDisabled)
-	}
-	if errors.Is(err, directory.ErrInvalidCredentials) {
-		return directory.Identity{}, fmt.Errorf("release: self-enrolment: %w", ErrUnauthorized)
-	}
-	if errors.Is(err, throttle.ErrThrottled) {
-		return directory.Identity{}, fmt.Errorf("release: self-enrolment: %w: %w", ErrThrottled, err)
-	}
-	if err != nil {
-		return directory.Identity{}, fmt.Errorf("release: self-enrolment: %w", err)
-	}
-	// A user locked out by wrong PINs enrols no card either: a card bound
-	// now would outlast the lock's reason (found by review).
-	if _, err := d.checkPerson(ctx, dev, MethodCard, id.Name, l); err != nil {
-		return directory.Identity{}, fmt.Errorf("release: self-enrolment: %w", err)
-	}
-	err = s.creds.AddCard(ctx, id.Name, uid, func(tx *gorm.DB) error {
-		_, err := s.audit.Append(ctx, tx, audit.Event{Type: audit.EventCardAdded, Actor: id.Name, Owner: id.Name,
-			Device: dev.Name, Details: map[string]string{"how": "self-enrolment"}})
-		return err
-	})
-	if err != nil {
-		return directory.Identity{}, fmt.Errorf("release: self-enrolment: %w", err)
-	}
-	return id, nil
+	return nil
 }
 
 // triedAccount is a failed sign-in's error with the account it tried, for
@@ -397,8 +338,13 @@ func (d *DeviceRelease) Authorize(ctx context.Context, deviceToken, token string
 	if err != nil {
 		return Session{}, Device{}, dbErr("find session", err)
 	}
-	if s.now().Sub(sess.LastSeen) > s.sessionIdle {
-		return Session{}, Device{}, fmt.Errorf("release: session expired: %w", ErrUnauthorized)
+	if err := s.sessionLive(sess); err != nil {
+		return Session{}, Device{}, err
+	}
+	// The sign-in checked the account; every use checks it again, so
+	// that one disabled or removed since is refused at once.
+	if _, err := s.currentUser(ctx, sess.UserName); err != nil {
+		return Session{}, Device{}, err
 	}
 	return sess, dev, nil
 }
@@ -417,7 +363,12 @@ func (d *DeviceRelease) CloseSession(ctx context.Context, sess Session) error {
 	return dbErr("close session", err)
 }
 
-// SessionExpires says when sess ends if unused.
+// SessionExpires says when sess ends if unused, or at the latest
+// (sessionMaxLife).
 func (d *DeviceRelease) SessionExpires(sess Session) time.Time {
-	return sess.LastSeen.Add(d.s.sessionIdle)
+	idle := sess.LastSeen.Add(d.s.sessionIdle)
+	if end := sess.CreatedAt.Add(sessionMaxLife); end.Before(idle) {
+		return end
+	}
+	return idle
 }

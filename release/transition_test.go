@@ -383,6 +383,7 @@ func reprintWindow(t *testing.T, db *database.DB, smallDoc int) {
 func deviceSession(t *testing.T, db *database.DB) (svc *Service, clock *testenv.Clock, devToken, token string) {
 	t.Helper()
 	svc, _, clock = transitionService(t, db, 0)
+	sessionDirectory(t, svc, db) // each use of a session looks its user up
 	_, devToken, err := svc.Admin().AddDevice(t.Context(), DeviceSpec{Name: "mfp", Printer: "ipp://127.0.0.1:1/ipp/print",
 		Queues: []string{qHold}, Methods: []string{MethodCard}}, "admin")
 	if err != nil {

@@ -204,11 +204,21 @@ func (s *server) addCard(c *gin.Context) {
 	if !ok {
 		return
 	}
-	if _, err := credential.NormalizeUID(c.PostForm("uid")); err != nil {
+	fp, err := s.opts.Credentials.Fingerprint(c.PostForm("uid"))
+	if err != nil {
 		s.showUsers(c, http.StatusBadRequest, user, s.locale(c).T("card.bad_uid"))
 		return
 	}
-	err := s.opts.Credentials.AddCard(c.Request.Context(), user, c.PostForm("uid"), s.recordIn(c, ActionAddCard, user, "", nil))
+	id, err := directory.LookupName(c.Request.Context(), s.opts.Directory, user)
+	if err != nil {
+		s.fail(c, "find user", err)
+		return
+	}
+	// The card's fingerprint goes in the record, as the command line's
+	// card add puts it: a card an administrator gave someone must be
+	// traceable to the sign-ins it makes.
+	err = s.opts.Credentials.EnrolCard(c.Request.Context(), credential.Account{Name: id.Name, ID: id.AccountID},
+		c.PostForm("uid"), s.recordIn(c, ActionAddCard, user, fp, nil))
 	switch {
 	case errors.Is(err, credential.ErrCardInUse):
 		s.showUsers(c, http.StatusConflict, user, s.locale(c).T("card.in_use"))

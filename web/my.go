@@ -141,8 +141,16 @@ func (s *server) setMyPIN(c *gin.Context) {
 		s.showMy(c, http.StatusBadRequest, s.pinError(c, err))
 		return
 	}
+	id, err := directory.LookupName(c.Request.Context(), s.opts.Directory, user)
+	if err != nil {
+		s.fail(c, "find user", err)
+		return
+	}
 	rec := s.recordIn(c, ActionSetPIN, user, "", nil)
-	if err := s.opts.Credentials.SetPIN(c.Request.Context(), user, pin, rec); err != nil {
+	// Bound to the account, so that it never passes to whoever has the
+	// name next.
+	if err := s.opts.Credentials.SetAccountPIN(c.Request.Context(), credential.Account{Name: id.Name, ID: id.AccountID},
+		pin, rec); err != nil {
 		if msg := s.pinError(c, err); msg != "" {
 			s.showMy(c, http.StatusBadRequest, msg)
 			return

@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -63,6 +64,11 @@ func TestMyPIN(t *testing.T) {
 		}
 		if err := e.creds.CheckPIN(t.Context(), userName, "4821", "test"); err != nil {
 			t.Fatalf("CheckPIN after setting it: %v", err)
+		}
+		// Bound to alice's account: another account of her name has none.
+		other := credential.Account{Name: userName, ID: "another account"}
+		if st, err := e.creds.AccountPINStatus(t.Context(), other); err != nil || st.Set {
+			t.Fatalf("a later account of the name has the PIN: %+v, %v", st, err)
 		}
 		if body := e.page(t, cookie, "/my?ok=pin_set"); !strings.Contains(body, "Your PIN has been set") ||
 			!strings.Contains(body, "You have a PIN.") {
@@ -167,7 +173,20 @@ func TestAdminUsers(t *testing.T) {
 				return err
 			}},
 			{"add card", "/admin/users/cards/add", url.Values{"name": {userName}, "uid": {"04:a1:b2:c3"}}, http.StatusSeeOther, func() error {
-				_, err := e.creds.LookupCard(ctx, "04A1B2C3")
+				if _, err := e.creds.LookupCard(ctx, "04A1B2C3"); err != nil {
+					return err
+				}
+				// Recorded with the card's fingerprint, as the command
+				// line's card add is, bound to the user's account.
+				fp, _ := e.creds.Fingerprint("04A1B2C3")
+				if last := e.audit.last(); last.Name != ActionAddCard || last.Detail != fp || fp == "" {
+					return fmt.Errorf("recorded %+v; want card-added with fingerprint %s", last, fp)
+				}
+				holder, err := e.creds.CardHolder(ctx, "04A1B2C3")
+				id, _ := e.dir.Lookup(ctx, userName)
+				if err == nil && (holder.ID == "" || holder.ID != id.AccountID) {
+					err = fmt.Errorf("card bound to %q; want alice's account %q", holder.ID, id.AccountID)
+				}
 				return err
 			}},
 			{"add bad card", "/admin/users/cards/add", url.Values{"name": {userName}, "uid": {"xyz"}}, http.StatusBadRequest, nil},

@@ -178,7 +178,7 @@ func (s *server) qrLabelPage(c *gin.Context) {
 	if ttl <= 0 {
 		ttl = release.DefaultQRLabelLifetime
 	}
-	link, err := s.opts.Remote.QRLink(c.Request.Context(), c.Param("device"), ttl)
+	link, err := s.opts.Remote.QRLink(c.Request.Context(), c.Param("device"), ttl, currentSession(c).User)
 	switch {
 	case errors.Is(err, release.ErrNotFound), errors.Is(err, release.ErrNoQR):
 		s.renderError(c, http.StatusNotFound, "error.not_found")

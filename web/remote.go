@@ -18,8 +18,9 @@ import (
 // elsewhere than the device (release.RemoteRelease): from their phone,
 // having opened the device's signed QR link, or from My page.
 type RemoteRelease interface {
-	// QRLink signs a link to release at device name, valid for ttl.
-	QRLink(ctx context.Context, name string, ttl time.Duration) (release.QRLink, error)
+	// QRLink signs a link to release at device name, valid for ttl,
+	// issued by the administrator by (recorded).
+	QRLink(ctx context.Context, name string, ttl time.Duration, by string) (release.QRLink, error)
 	// LinkDevice checks a QR link's token for device name: an error
 	// wrapping release.ErrLinkExpired for a genuine one past its time,
 	// release.ErrUnauthorized for any other that is not genuine.

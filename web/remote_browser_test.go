@@ -415,7 +415,7 @@ func TestBrowserQRRefused(t *testing.T) {
 	k := newKioskEnv(t, clock.tweak)
 	k.addDevice(t, release.DeviceSpec{Name: "mfp-3f", Queues: []string{"secure"}})
 	id := int64(k.submit(t, "memo.pdf", testdocs.PDF(1, "memo", testdocs.A4)))
-	link, err := k.svc.RemoteRelease().QRLink(t.Context(), "mfp-2f", 0)
+	link, err := k.svc.RemoteRelease().QRLink(t.Context(), "mfp-2f", 0, "admin")
 	if err != nil {
 		t.Fatal(err)
 	}

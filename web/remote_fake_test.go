@@ -16,7 +16,7 @@ type sampleRemote struct{}
 
 var _ RemoteRelease = sampleRemote{}
 
-func (sampleRemote) QRLink(_ context.Context, name string, ttl time.Duration) (release.QRLink, error) {
+func (sampleRemote) QRLink(_ context.Context, name string, ttl time.Duration, _ string) (release.QRLink, error) {
 	return release.QRLink{Device: name, Path: release.QRPath(name, "pgs_SAMPLE"), Expires: time.Now().Add(ttl)}, nil
 }
 

@@ -15,7 +15,7 @@ import (
 // route, never by its path, which holds the link's token.
 func TestQRTokenNotLogged(t *testing.T) {
 	k := newKioskEnv(t)
-	link, err := k.svc.RemoteRelease().QRLink(t.Context(), "mfp-2f", release.DefaultQRLabelLifetime)
+	link, err := k.svc.RemoteRelease().QRLink(t.Context(), "mfp-2f", release.DefaultQRLabelLifetime, "admin")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -224,6 +224,17 @@ func EndUserSessions(ctx context.Context, db *database.DB, user string) (int64, 
 	return res.RowsAffected, nil
 }
 
+// SessionUsers returns every user name that has a console session, for a
+// leaver's cleanup to find the stored spelling of a name the directory no
+// longer knows. db is the database the console keeps its sessions in.
+func SessionUsers(ctx context.Context, db *database.DB) ([]string, error) {
+	var names []string
+	if err := db.WithContext(ctx).Raw(`SELECT DISTINCT user_name FROM web_sessions`).Scan(&names).Error; err != nil {
+		return nil, fmt.Errorf("web: users of sessions: %w", err)
+	}
+	return names, nil
+}
+
 // Session cookie names. Over TLS the __Host- prefix makes the browser
 // refuse the cookie unless it is Secure, host-only and for path "/", so
 // neither a plain-HTTP page nor a sibling host can plant one.

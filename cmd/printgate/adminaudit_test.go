@@ -91,6 +91,9 @@ func TestAdminChangesRecordedWithThem(t *testing.T) {
 			state: `SELECT locked_until FROM credential_pins WHERE user_name = 'eve'`, changes: true},
 		{name: "user unlock without PIN", setup: []cliRun{addUser("fay")}, run: cliRun{"", []string{"user", "unlock", "fay"}},
 			event: audit.EventUserUnlocked, state: `SELECT count(*) FROM credential_pins WHERE user_name = 'fay'`},
+		// user remove disables the user first: recorded with it.
+		{name: "user remove", setup: []cliRun{addUser("uma")}, run: cliRun{"", []string{"user", "remove", "uma"}},
+			event: audit.EventUserDisabled, state: `SELECT count(*) FROM users WHERE name = 'uma' AND NOT disabled`, changes: true},
 		{name: "card add", setup: []cliRun{addUser("gus")}, run: cliRun{"04A1B2C3\n", []string{"card", "add", "gus"}},
 			event: audit.EventCardAdded, state: `SELECT count(*) FROM credential_cards WHERE user_name = 'gus'`, changes: true},
 		{name: "card add again", setup: []cliRun{addUser("hal"), {"04A1B2C4\n", []string{"card", "add", "hal"}}},

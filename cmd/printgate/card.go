@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -63,7 +64,9 @@ func (a *app) cardAddCommand() *cobra.Command {
 				return err
 			}
 			return a.withStack(cmd, func(st *stack) error {
-				id, err := st.dir.Lookup(cmd.Context(), args[0])
+				// By login name only: an employee number that is also
+				// someone's login must not enrol the card to another.
+				id, err := directory.FindLogin(cmd.Context(), st.dir, args[0])
 				if err != nil {
 					return fmt.Errorf("user %s: %w", args[0], err)
 				}
@@ -76,7 +79,8 @@ func (a *app) cardAddCommand() *cobra.Command {
 					return err
 				}
 				rec := st.adminHook(cmd, audit.EventCardAdded, map[string]string{"user": id.Name, "fingerprint": fp})
-				if err := st.creds.AddCard(cmd.Context(), id.Name, uid, rec); err != nil {
+				account := credential.Account{Name: id.Name, ID: id.AccountID}
+				if err := st.creds.EnrolCard(cmd.Context(), account, uid, rec); err != nil {
 					return err
 				}
 				_, err = fmt.Fprintf(a.stdout, "card %s enrolled for %s\n", fp, id.Name)
@@ -140,7 +144,7 @@ func (a *app) cardListCommand() *cobra.Command {
 				} else {
 					// A user gone from the directory may still have cards.
 					name := args[0]
-					if id, err := st.dir.Lookup(cmd.Context(), name); err == nil {
+					if id, err := directory.LookupName(cmd.Context(), st.dir, name); err == nil {
 						name = id.Name
 					} else if !errors.Is(err, directory.ErrNotFound) {
 						return fmt.Errorf("user %s: %w", name, err)
@@ -219,35 +223,45 @@ func (a *app) readCardFile(name string, format cardreader.Format) ([]cardreader.
 	return lines, nil
 }
 
-// importCards enrols the cards of lines whose users the directory knows,
-// and reports every refused line by its number and why.
+// importCards enrols the cards of lines whose users the directory knows
+// by login name, and reports every refused line by its number and why,
+// and every line whose login is another user name's by the user who gets
+// its card.
 func (a *app) importCards(cmd *cobra.Command, st *stack, lines []cardreader.Line, opts credential.ImportOptions) error {
 	refused := map[int]string{} // line number → why
 	var cards []credential.Enrolment
 	var from []int // line number of each of cards
-	users := map[string]string{}
+	users := map[string]directory.Identity{}
 	for _, l := range lines {
 		if l.Err != nil {
 			refused[l.N] = l.Err.Error()
 			continue
 		}
-		name, ok := users[l.User]
+		id, ok := users[l.User]
 		if !ok {
-			id, err := st.dir.Lookup(cmd.Context(), l.User)
+			// By login name only, never by employee number: a number
+			// in the file that is someone's employee number and not a
+			// login would enrol the card to that someone.
+			found, err := directory.FindLogin(cmd.Context(), st.dir, l.User)
 			switch {
 			case errors.Is(err, directory.ErrNotFound):
 			case err != nil:
 				return fmt.Errorf("line %d: user lookup: %w", l.N, err)
 			default:
-				name = id.Name
+				id = found
 			}
-			users[l.User] = name
+			users[l.User] = id
 		}
-		if name == "" {
+		if id.Name == "" {
 			refused[l.N] = "no such user"
 			continue
 		}
-		cards = append(cards, credential.Enrolment{User: name, UID: l.UID})
+		if !strings.EqualFold(id.Name, l.User) {
+			// A further login name (attributes.logins): say whose card
+			// it becomes.
+			fmt.Fprintf(a.stdout, "line %d: %s is user %s\n", l.N, l.User, id.Name)
+		}
+		cards = append(cards, credential.Enrolment{User: id.Name, UID: l.UID, AccountID: id.AccountID})
 		from = append(from, l.N)
 	}
 	if len(refused) > 0 && !opts.Partial {

@@ -41,7 +41,7 @@ func (a *app) deviceQRCommand() *cobra.Command {
 				if ttl == 0 {
 					ttl = st.cfg.Release.QRLabelLifetime
 				}
-				link, err := svc.RemoteRelease().QRLink(cmd.Context(), args[0], ttl)
+				link, err := svc.RemoteRelease().QRLink(cmd.Context(), args[0], ttl, adminName())
 				if err != nil {
 					return err
 				}

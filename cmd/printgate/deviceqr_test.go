@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -11,9 +12,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/printgate/printgate/internal/testdocs"
 	"github.com/printgate/printgate/internal/testenv"
+	"github.com/printgate/printgate/release"
 )
 
 // scanQR decodes the QR code in the PNG file with zbarimg, as a phone's
@@ -33,7 +36,10 @@ var labelImage = regexp.MustCompile(`<img src="(/admin/devices/mfp1/qr/[^"]+)"`)
 // that `printgate device qr` writes, and the one the devices page shows,
 // carry a link that a phone (a client with its own cookies) opens, signs
 // bob in with and releases his job at mfp1 with; the printer gets it and
-// the record says qr. Rotating the device's token revokes the label.
+// the record says qr. Each label issued, by the command or the page, is
+// an admin event (qr-label-issued: device, actor, expiry); the kiosk's
+// short-lived codes are not. Rotating the device's token revokes the
+// label.
 func TestDeviceQRLabel(t *testing.T) {
 	e := newReleaseEnv(t, "", nil)
 	doc := testdocs.PDF(1, "payslip", testdocs.A4)
@@ -46,8 +52,22 @@ func TestDeviceQRLabel(t *testing.T) {
 	if _, err := tryCLI(t, e.cfg, "", "device", "qr", "mfp1", "--url", base, "--out", "x.png", "--valid", "438000h"); err == nil {
 		t.Error("device qr made a label valid for 50 years")
 	}
+	labels := func() []qrLabelEvent {
+		var rows []qrLabelEvent
+		openTestDB(t, e.srv).Raw(`SELECT device, actor, details FROM audit_events WHERE type = ? ORDER BY seq`,
+			release.EventQRLabelIssued).Scan(&rows)
+		return rows
+	}
+	if n := len(labels()); n != 0 {
+		t.Fatalf("%d qr-label-issued events before any label", n)
+	}
 	file := filepath.Join(t.TempDir(), "label.png")
+	issued := time.Now()
 	out := runCLI(t, e.cfg, "", "device", "qr", "mfp1", "--url", base, "--out", file, "--valid", "720h")
+	ev := labels()
+	if len(ev) != 1 || !ev[0].is(t, "mfp1", "cli:", issued.Add(720*time.Hour)) {
+		t.Fatalf("qr-label-issued events after device qr: %+v", ev)
+	}
 	link := scanQR(t, file)
 	if !strings.HasPrefix(link, base+"/qr/mfp1/v1.") || !strings.Contains(out, link) {
 		t.Fatalf("label link %q (output %q); want one to release at mfp1 on %s", link, out, base)
@@ -59,6 +79,12 @@ func TestDeviceQRLabel(t *testing.T) {
 	m := labelImage.FindStringSubmatch(page)
 	if code != http.StatusOK || m == nil {
 		t.Fatalf("label page: %d, no image in\n%s", code, page)
+	}
+	if ev := labels(); len(ev) != 2 || !ev[1].is(t, "mfp1", "alice", time.Now().Add(release.DefaultQRLabelLifetime)) {
+		t.Fatalf("qr-label-issued events after the label page: %+v", ev)
+	}
+	if code, _ := e.call("mfp1", http.MethodGet, "/release/device", nil); code != http.StatusOK || len(labels()) != 2 {
+		t.Fatalf("the kiosk's code: HTTP %d, %d qr-label-issued events; want 200 and none more", code, len(labels()))
 	}
 	code, png := admin.get(m[1])
 	img := filepath.Join(t.TempDir(), "page-label.png")
@@ -102,4 +128,20 @@ func TestDeviceQRLabel(t *testing.T) {
 	if code, _ := phone.get(path); code != http.StatusForbidden {
 		t.Fatalf("label after the device's token was rotated: %d; want 403", code)
 	}
+}
+
+// qrLabelEvent is a qr-label-issued event as stored.
+type qrLabelEvent struct{ Device, Actor, Details string }
+
+// is reports whether ev is a label of device issued by an actor whose
+// name starts with actor, expiring about at expires.
+func (ev qrLabelEvent) is(t *testing.T, device, actor string, expires time.Time) bool {
+	t.Helper()
+	var d map[string]string
+	if err := json.Unmarshal([]byte(ev.Details), &d); err != nil {
+		t.Fatalf("details %q: %v", ev.Details, err)
+	}
+	at, err := time.Parse(time.RFC3339, d["expires"])
+	return err == nil && ev.Device == device && strings.HasPrefix(ev.Actor, actor) &&
+		at.Sub(expires).Abs() < time.Minute && !strings.Contains(ev.Details, "/qr/")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -93,15 +94,35 @@ func (a *app) removeUser(cmd *cobra.Command, st *stack, adm *release.Admin, arg 
 			return err
 		}
 		name = n
-		if err := b.SetDisabled(ctx, name, true, nil); err != nil {
+		// Recorded like `user disable`, in the same transaction: from
+		// here the account is refused, whatever follows.
+		rec := st.adminHook(cmd, audit.EventUserDisabled, map[string]string{"user": name, "cause": "user-removed"})
+		if err := b.SetDisabled(ctx, name, true, rec); err != nil {
 			return err
 		}
 	} else if id, err := st.dir.Lookup(ctx, arg); err == nil && strings.EqualFold(id.Name, arg) {
 		name = id.Name
 	} else if err != nil && !errors.Is(err, directory.ErrNotFound) {
 		return fmt.Errorf("user %s: %w", arg, err)
+	} else {
+		n, others, err := storedName(ctx, st, adm, arg)
+		if err != nil {
+			return err
+		}
+		name = n
+		for _, o := range others {
+			fmt.Fprintf(a.stdout, "note: printgate also keeps data under %q; remove it with: printgate user remove %s\n", o, o)
+		}
 	}
 	sessions, jobs, err := closeAccount(ctx, st, adm, name, "user-removed")
+	if err != nil {
+		return err
+	}
+	cards, err := st.creds.Cards(ctx, name)
+	if err != nil {
+		return err
+	}
+	pin, err := st.creds.PINStatus(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -109,7 +130,8 @@ func (a *app) removeUser(cmd *cobra.Command, st *stack, adm *release.Admin, arg 
 		return err
 	}
 	rec := st.adminHook(cmd, audit.EventUserRemoved, map[string]string{"user": name,
-		"held-jobs-destroyed": fmt.Sprint(jobs), "sessions-ended": fmt.Sprint(sessions)})
+		"held-jobs-destroyed": fmt.Sprint(jobs), "sessions-ended": fmt.Sprint(sessions),
+		"cards-removed": fmt.Sprint(len(cards)), "pin-removed": fmt.Sprint(pin.Set)})
 	if st.builtin != nil {
 		err = st.builtin.DeleteUser(ctx, name, rec)
 	} else {
@@ -118,9 +140,67 @@ func (a *app) removeUser(cmd *cobra.Command, st *stack, adm *release.Admin, arg 
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(a.stdout, "user %s removed: %d held jobs destroyed, %d sessions ended, cards and PIN removed\n",
-		name, jobs, sessions)
+	pinDone := "no PIN"
+	if pin.Set {
+		pinDone = "PIN removed"
+	}
+	_, err = fmt.Fprintf(a.stdout, "user %s removed: %d held jobs destroyed, %d sessions ended, %d cards removed, %s\n",
+		name, jobs, sessions, len(cards), pinDone)
 	return err
+}
+
+// storedName finds the spelling under which printgate keeps what it has
+// of arg, a name the directory does not know (an LDAP account deleted
+// there before `user remove`): every cleanup matches the stored name
+// exactly, and the directory's spelling may differ from what is typed in
+// case. A spelling typed exactly is taken as it is; others equal but for
+// case are returned too, to be removed on their own. A name under which
+// nothing is kept, or several spellings none of which is typed exactly,
+// are refused: nothing would be removed, or the wrong user might be.
+func storedName(ctx context.Context, st *stack, adm *release.Admin, arg string) (string, []string, error) {
+	held, err := adm.HeldUsers(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	console, err := web.SessionUsers(ctx, st.db)
+	if err != nil {
+		return "", nil, err
+	}
+	creds, err := credentialUsers(ctx, st)
+	if err != nil {
+		return "", nil, err
+	}
+	var names []string
+	for _, n := range slices.Concat(held, console, creds) {
+		if strings.EqualFold(n, arg) && !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	switch {
+	case slices.Contains(names, arg):
+		return arg, slices.DeleteFunc(names, func(n string) bool { return n == arg }), nil
+	case len(names) == 0:
+		return "", nil, fmt.Errorf("user %s: not in the directory, and printgate keeps nothing of that name "+
+			"(no cards, PIN, held jobs or sessions)", arg)
+	case len(names) > 1:
+		return "", nil, fmt.Errorf("user %s: not in the directory, and printgate keeps data under several spellings "+
+			"of that name (%s): remove each by its exact spelling", arg, strings.Join(names, ", "))
+	}
+	return names[0], nil, nil
+}
+
+// credentialUsers returns every user name with a PIN, a PIN failure or a
+// card. The credential store has no call for it, and this is read-only.
+func credentialUsers(ctx context.Context, st *stack) ([]string, error) {
+	var names []string
+	err := st.db.WithContext(ctx).Raw(`SELECT user_name FROM credential_pins
+		UNION SELECT user_name FROM credential_pin_failures
+		UNION SELECT user_name FROM credential_cards`).Scan(&names).Error
+	if err != nil {
+		return nil, fmt.Errorf("users with credentials: %w", err)
+	}
+	return names, nil
 }
 
 // builtinUser returns the built-in directory and the stored spelling of

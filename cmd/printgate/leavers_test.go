@@ -131,15 +131,19 @@ func TestUserDisable(t *testing.T) {
 
 // TestUserRemove: `user remove` destroys bob's held jobs, unbinds his
 // card (which then is an unknown card, free to enrol to someone else) and
-// deletes him.
+// deletes him. Disabling him first, so that nothing new arrives meanwhile,
+// is recorded as `user disable` is.
 func TestUserRemove(t *testing.T) {
 	e := leaverEnv(t)
 	id := e.submit("bob", testdocs.PDF(1, "payslip", testdocs.A4))
 	sess := e.login("mfp1", map[string]string{"card": "04A1B2C3"})
 
 	out := runCLI(t, e.cfg, "", "user", "remove", "BOB")
-	if !strings.Contains(out, "user bob removed: 1 held jobs destroyed, 1 sessions ended") {
+	if !strings.Contains(out, "user bob removed: 1 held jobs destroyed, 1 sessions ended, 1 cards removed, PIN removed") {
 		t.Errorf("remove says %q", out)
+	}
+	if ev := e.eventDetails(audit.EventUserDisabled); len(ev) != 1 || ev[0]["user"] != "bob" || ev[0]["cause"] != "user-removed" {
+		t.Errorf("user-disabled events %v, want one for bob caused by user-removed", ev)
 	}
 	if code, _ := e.call("mfp1", http.MethodGet, "/release/sessions/"+sess+"/jobs", nil); code != http.StatusUnauthorized {
 		t.Errorf("session of a removed user: HTTP %d, want 401", code)
@@ -161,7 +165,8 @@ func TestUserRemove(t *testing.T) {
 		t.Errorf("user list still shows bob:\n%s", out)
 	}
 	ev := e.eventDetails(audit.EventUserRemoved)
-	if len(ev) != 1 || ev[0]["user"] != "bob" || ev[0]["held-jobs-destroyed"] != "1" {
+	if len(ev) != 1 || ev[0]["user"] != "bob" || ev[0]["held-jobs-destroyed"] != "1" || ev[0]["cards-removed"] != "1" ||
+		ev[0]["pin-removed"] != "true" {
 		t.Errorf("user-removed events %v", ev)
 	}
 	// The card is free: carol may have it now.
@@ -205,7 +210,8 @@ func TestDeviceRemove(t *testing.T) {
 // bob's account (pwdAccountLockedTime, configured as
 // directory.ldap.disabled_attribute), bob's directory card and his PIN
 // are refused at the device at once, with an audit event, and so is his
-// password in the console; unlocking him is seen at the next sign-in.
+// password in the console; the session he opened before the lock lists
+// and releases nothing more; unlocking him is seen at the next sign-in.
 func TestLDAPDisabledAtRelease(t *testing.T) {
 	l := testenv.Slapd(t)
 	cfg := newConfig(t, "")
@@ -223,9 +229,25 @@ func TestLDAPDisabledAtRelease(t *testing.T) {
 	e.srv = startServer(t, cfg)
 	card := map[string]string{"card": testenv.LDAPBobCard}
 	pin := map[string]string{"user": "1002", "pin": "4821"}
-	e.login("mfp1", card)
+	id := e.submit("bob", testdocs.PDF(1, "payslip", testdocs.A4))
+	sess := e.login("mfp1", card)
+	if code, out := e.call("mfp1", http.MethodGet, "/release/sessions/"+sess+"/jobs", nil); code != http.StatusOK ||
+		len(jobIDs(out)) != 1 {
+		t.Fatalf("bob's jobs before the lock: HTTP %d %v", code, out)
+	}
 
 	l.Replace(t, "bob", "pwdAccountLockedTime", testenv.LDAPLockedForever)
+	// The session opened before the lock is asked about again at each use.
+	if code, out := e.call("mfp1", http.MethodGet, "/release/sessions/"+sess+"/jobs", nil); code != http.StatusUnauthorized {
+		t.Errorf("jobs in a session of a directory-disabled user: HTTP %d %v, want 401", code, out)
+	}
+	if code, out := e.call("mfp1", http.MethodPost, "/release/sessions/"+sess+"/release",
+		map[string]any{"jobs": []int64{id}}); code != http.StatusUnauthorized {
+		t.Errorf("release in a session of a directory-disabled user: HTTP %d %v, want 401", code, out)
+	}
+	if state, _, _, _ := e.claimed(id); state != "pending-held" || len(e.printer.Files()) != 0 {
+		t.Errorf("job %d of a directory-disabled user: %s, printer got %d documents", id, state, len(e.printer.Files()))
+	}
 	for name, body := range map[string]map[string]string{"card": card, "id+pin": pin} {
 		if code, out := e.call("mfp1", http.MethodPost, "/release/sessions", body); code != http.StatusUnauthorized {
 			t.Errorf("%s of a directory-disabled user: HTTP %d %v, want 401", name, code, out)

@@ -117,7 +117,7 @@ func (a *app) userCommand() *cobra.Command {
 					return err
 				}
 				rec := st.adminHook(cmd, audit.EventPINSet, map[string]string{"user": id.Name})
-				if err := st.creds.SetPIN(cmd.Context(), id.Name, pin, rec); err != nil {
+				if err := st.creds.SetAccountPIN(cmd.Context(), credential.Account{Name: id.Name, ID: id.AccountID}, pin, rec); err != nil {
 					return err
 				}
 				err = a.printf("user.pin-set", args[0])

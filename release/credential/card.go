@@ -55,32 +55,49 @@ func (s *Store) cardMAC(uid string) string {
 	return secret.MAC(s.key, "card:"+uid)
 }
 
-// AddCard enrolls the card uid to user. Enrolling a card the user already
+// AddCard enrolls the card uid to user, bound to no account ID: its
+// first use binds it (see Account). Enrolling a card the user already
 // has does nothing; a card enrolled to someone else is ErrCardInUse. rec
 // runs in the same transaction when the card is newly enrolled.
 func (s *Store) AddCard(ctx context.Context, user, uid string, rec database.Hook) error {
+	return s.EnrolCard(ctx, Account{Name: user}, uid, rec)
+}
+
+// EnrolCard enrolls the card uid to the account a, bound to a.ID.
+// Enrolling a card a already has does nothing (one enrolled before cards
+// were bound is bound to a now). A card of someone else is ErrCardInUse,
+// and so is one of a former account of a's name, bound to another ID:
+// remove it first (RemoveCardByFingerprint). rec runs in the same
+// transaction when the card is newly enrolled.
+func (s *Store) EnrolCard(ctx context.Context, a Account, uid string, rec database.Hook) error {
+	user := a.Name
 	norm, err := NormalizeUID(uid)
 	if err != nil {
 		return fmt.Errorf("credential: add card for %s: %w", user, err)
 	}
 	mac := s.cardMAC(norm)
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Exec(`INSERT INTO credential_cards (mac, user_name, created_at) VALUES (?, ?, ?)
-			ON CONFLICT (mac) DO NOTHING`, mac, user, s.now().UTC())
+		res := tx.Exec(`INSERT INTO credential_cards (mac, user_name, account_id, created_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (mac) DO NOTHING`, mac, user, a.ID, s.now().UTC())
 		if res.Error != nil {
 			return res.Error
 		}
 		if res.RowsAffected == 1 {
 			return rec.Run(tx)
 		}
-		var owners []string
-		if err := tx.Raw(`SELECT user_name FROM credential_cards WHERE mac = ?`, mac).Scan(&owners).Error; err != nil {
+		var owners []struct{ UserName, AccountID string }
+		if err := tx.Raw(`SELECT user_name, account_id FROM credential_cards WHERE mac = ?`, mac).Scan(&owners).Error; err != nil {
 			return err
 		}
-		if len(owners) == 1 && owners[0] == user {
+		switch {
+		case len(owners) != 1 || owners[0].UserName != user:
+			return ErrCardInUse
+		case a.ID == "" || owners[0].AccountID == a.ID:
 			return nil
+		case owners[0].AccountID == "":
+			return bindCard(tx, mac, a)
 		}
-		return ErrCardInUse
+		return fmt.Errorf("%w (a former account of that name)", ErrCardInUse)
 	})
 	if err != nil {
 		return fmt.Errorf("credential: add card for %s: %w", user, err)
@@ -171,19 +188,54 @@ func (s *Store) Cards(ctx context.Context, user string) ([]Card, error) {
 
 // LookupCard returns the user the card uid is enrolled to: one index
 // probe on its MAC. ErrNotFound for an unknown card, ErrBadUID for a
-// malformed UID.
+// malformed UID. It says nothing of the account the card is bound to:
+// signing in takes CardHolder.
 func (s *Store) LookupCard(ctx context.Context, uid string) (string, error) {
+	a, err := s.CardHolder(ctx, uid)
+	return a.Name, err
+}
+
+// CardHolder returns the account the card uid is enrolled to, as stored:
+// its ID is "" for a card not yet bound. The caller compares it with the
+// account the directory has under that name now, and refuses the card
+// as unknown when they differ; a card bound to nothing it binds with
+// BindCard once the sign-in succeeds. ErrNotFound for an unknown card,
+// ErrBadUID for a malformed UID.
+func (s *Store) CardHolder(ctx context.Context, uid string) (Account, error) {
 	norm, err := NormalizeUID(uid)
 	if err != nil {
-		return "", fmt.Errorf("credential: look up card: %w", err)
+		return Account{}, fmt.Errorf("credential: look up card: %w", err)
 	}
-	var users []string
-	if err := s.db.WithContext(ctx).Raw(`SELECT user_name FROM credential_cards WHERE mac = ?`, s.cardMAC(norm)).
-		Scan(&users).Error; err != nil {
-		return "", fmt.Errorf("credential: look up card: %w", err)
+	var rows []struct{ UserName, AccountID string }
+	if err := s.db.WithContext(ctx).Raw(`SELECT user_name, account_id FROM credential_cards WHERE mac = ?`,
+		s.cardMAC(norm)).Scan(&rows).Error; err != nil {
+		return Account{}, fmt.Errorf("credential: look up card: %w", err)
 	}
-	if len(users) == 0 {
-		return "", fmt.Errorf("credential: look up card: %w", ErrNotFound)
+	if len(rows) == 0 {
+		return Account{}, fmt.Errorf("credential: look up card: %w", ErrNotFound)
 	}
-	return users[0], nil
+	return Account{Name: rows[0].UserName, ID: rows[0].AccountID}, nil
+}
+
+// BindCard binds the card uid, enrolled to a.Name before cards were
+// bound, to a.ID, at its first successful use by a. A card already bound,
+// or another user's, is left as it is; so is every card when a.ID is "".
+func (s *Store) BindCard(ctx context.Context, uid string, a Account) error {
+	norm, err := NormalizeUID(uid)
+	if err != nil {
+		return fmt.Errorf("credential: bind card of %s: %w", a.Name, err)
+	}
+	if err := bindCard(s.db.WithContext(ctx), s.cardMAC(norm), a); err != nil {
+		return fmt.Errorf("credential: bind card of %s: %w", a.Name, err)
+	}
+	return nil
+}
+
+// bindCard binds the card mac of a.Name to a.ID if it is bound to nothing.
+func bindCard(tx *gorm.DB, mac string, a Account) error {
+	if a.ID == "" {
+		return nil
+	}
+	return tx.Exec(`UPDATE credential_cards SET account_id = ? WHERE mac = ? AND user_name = ? AND account_id = ''`,
+		a.ID, mac, a.Name).Error
 }

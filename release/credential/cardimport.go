@@ -15,6 +15,9 @@ import (
 // NormalizeUID reads).
 type Enrolment struct {
 	User, UID string
+	// AccountID is the user's account ID (Account.ID), which the card
+	// is bound to; "" leaves it to be bound at its first use.
+	AccountID string
 }
 
 // ImportResult says what ImportCards did.
@@ -37,9 +40,9 @@ var ErrImportRefused = errors.New("credential: import refused")
 // which card.
 var ErrImportRaced = errors.New("credential: a card was enrolled during the import; run it again")
 
-// importChunk bounds the rows of one statement: 3 parameters a row stay
+// importChunk bounds the rows of one statement: 4 parameters a row stay
 // under SQLite's oldest limit of 999, and the IN lists likewise.
-const importChunk = 300
+const importChunk = 240
 
 // ImportOptions say how ImportCards treats refused cards and records the
 // import.
@@ -84,14 +87,20 @@ func (s *Store) ImportCards(ctx context.Context, cards []Enrolment, opts ImportO
 		if err != nil {
 			return err
 		}
-		var add []int
+		var add, bind []int
 		for i, mac := range macs {
+			a := Account{Name: cards[i].User, ID: cards[i].AccountID}
 			switch owner, ok := owners[mac]; {
 			case mac == "" && res.Refused[i] == nil:
 				res.Already++
 			case mac == "":
-			case ok && owner == cards[i].User:
+			case ok && owner.Name == a.Name && (a.ID == "" || owner.ID == a.ID):
 				res.Already++
+			case ok && owner.Name == a.Name && owner.ID == "":
+				res.Already++
+				bind = append(bind, i)
+			case ok && owner.Name == a.Name:
+				res.Refused[i] = fmt.Errorf("%w (a former account of that name)", ErrCardInUse)
 			case ok:
 				res.Refused[i] = ErrCardInUse
 			default:
@@ -105,6 +114,11 @@ func (s *Store) ImportCards(ctx context.Context, cards []Enrolment, opts ImportO
 			return ErrImportRefused
 		case opts.CheckOnly:
 			return errCheckOnly
+		}
+		for _, i := range bind {
+			if err := bindCard(tx, macs[i], Account{Name: cards[i].User, ID: cards[i].AccountID}); err != nil {
+				return err
+			}
 		}
 		now := s.now().UTC()
 		for chunk := range slices.Chunk(add, importChunk) {
@@ -126,22 +140,23 @@ func (s *Store) ImportCards(ctx context.Context, cards []Enrolment, opts ImportO
 	return res, nil
 }
 
-// cardOwners returns the users of the cards among macs ("" skipped).
-func cardOwners(tx *gorm.DB, macs []string) (map[string]string, error) {
+// cardOwners returns the accounts of the cards among macs ("" skipped).
+func cardOwners(tx *gorm.DB, macs []string) (map[string]Account, error) {
 	var want []string
 	for _, m := range macs {
 		if m != "" {
 			want = append(want, m)
 		}
 	}
-	owners := map[string]string{}
+	owners := map[string]Account{}
 	for chunk := range slices.Chunk(want, importChunk) {
-		var rows []struct{ Mac, UserName string }
-		if err := tx.Raw(`SELECT mac, user_name FROM credential_cards WHERE mac IN ?`, chunk).Scan(&rows).Error; err != nil {
+		var rows []struct{ Mac, UserName, AccountID string }
+		if err := tx.Raw(`SELECT mac, user_name, account_id FROM credential_cards WHERE mac IN ?`, chunk).
+			Scan(&rows).Error; err != nil {
 			return nil, err
 		}
 		for _, r := range rows {
-			owners[r.Mac] = r.UserName
+			owners[r.Mac] = Account{Name: r.UserName, ID: r.AccountID}
 		}
 	}
 	return owners, nil
@@ -152,12 +167,12 @@ func cardOwners(tx *gorm.DB, macs []string) (map[string]string, error) {
 // ErrImportRaced.
 func (s *Store) insertCards(tx *gorm.DB, cards []Enrolment, macs []string, idx []int, now time.Time) error {
 	values := make([]string, len(idx))
-	args := make([]any, 0, 3*len(idx))
+	args := make([]any, 0, 4*len(idx))
 	for k, i := range idx {
-		values[k] = "(?, ?, ?)"
-		args = append(args, macs[i], cards[i].User, now)
+		values[k] = "(?, ?, ?, ?)"
+		args = append(args, macs[i], cards[i].User, cards[i].AccountID, now)
 	}
-	r := tx.Exec(`INSERT INTO credential_cards (mac, user_name, created_at) VALUES `+strings.Join(values, ", ")+
+	r := tx.Exec(`INSERT INTO credential_cards (mac, user_name, account_id, created_at) VALUES `+strings.Join(values, ", ")+
 		` ON CONFLICT (mac) DO NOTHING`, args...)
 	if r.Error != nil {
 		return r.Error

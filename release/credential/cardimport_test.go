@@ -29,13 +29,13 @@ func TestImportCards(t *testing.T) {
 		var recorded []ImportResult
 		rec := func(_ *gorm.DB, r ImportResult) error { recorded = append(recorded, r); return nil }
 		mixed := []Enrolment{
-			{"alice", "01:14:b3:a4:d5:1c:2e:0f"}, // new
-			{"alice", "04a1b2c3"},                // alice's already
-			{"carol", "04 55 aa 66 bb 77 cc"},    // bob's
-			{"carol", "not a card"},              // malformed
-			{"dave", "0114B3A4D51C2E0F"},         // alice's, earlier in the import
-			{"alice", "0114B3A4D51C2E0F"},        // twice for alice
-			{"carol", "CAFEF00D"},                // new
+			{User: "alice", UID: "01:14:b3:a4:d5:1c:2e:0f"}, // new
+			{User: "alice", UID: "04a1b2c3"},                // alice's already
+			{User: "carol", UID: "04 55 aa 66 bb 77 cc"},    // bob's
+			{User: "carol", UID: "not a card"},              // malformed
+			{User: "dave", UID: "0114B3A4D51C2E0F"},         // alice's, earlier in the import
+			{User: "alice", UID: "0114B3A4D51C2E0F"},        // twice for alice
+			{User: "carol", UID: "CAFEF00D"},                // new
 		}
 		wantRefused := map[int]error{2: ErrCardInUse, 3: ErrBadUID, 4: ErrCardInUse}
 		check := func(r ImportResult, added, already int) {

@@ -106,9 +106,22 @@ type Options struct {
 	Now func() time.Time
 	// Hasher hashes PINs and job PINs; nil means one peppered from the
 	// HMAC key with New's params and no limit on concurrent checks. A
-	// server passes the Hasher it shares with every other argon2id use.
-	Hasher *secret.Hasher
+	// server passes the *secret.Hasher it shares with every other
+	// argon2id use.
+	Hasher Hasher
 }
+
+// Hasher hashes and checks secrets as *secret.Hasher does. It is an
+// interface so that a test can count the checks a sign-in spends: that
+// an unknown card or name costs as much as a wrong PIN is a property of
+// the time an answer takes, which a test cannot measure reliably.
+type Hasher interface {
+	Hash(ctx context.Context, secret []byte) (string, error)
+	Verify(ctx context.Context, stored string, secret []byte) (ok, rehash bool, err error)
+	Waste(ctx context.Context, secret []byte) error
+}
+
+var _ Hasher = (*secret.Hasher)(nil)
 
 // Store keeps users' PINs and cards in the database. It is safe for
 // concurrent use, also by several printgate instances on one database.
@@ -116,7 +129,7 @@ type Store struct {
 	db     *database.DB
 	key    []byte
 	policy Policy
-	hasher *secret.Hasher
+	hasher Hasher
 	now    func() time.Time
 }
 
@@ -169,7 +182,19 @@ func (s *Store) Forget(ctx context.Context, user string) error {
 func Migrate(ctx context.Context, db *database.DB) error {
 	return db.Migrate(ctx, "credential", []database.Migration{
 		{Name: "pins, failures and cards", Up: createTables},
+		{Name: "account IDs of pins and cards", Up: addAccountIDs},
 	})
+}
+
+// addAccountIDs keeps with each PIN and card the stable identifier of the
+// account it belongs to (Account.ID). Those enrolled before are bound to
+// nothing (an empty account_id) until their first successful use binds
+// them.
+func addAccountIDs(tx *gorm.DB, _ database.Dialect) error {
+	return database.Exec(tx,
+		`ALTER TABLE credential_pins ADD COLUMN account_id TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE credential_cards ADD COLUMN account_id TEXT NOT NULL DEFAULT ''`,
+	)
 }
 
 func createTables(tx *gorm.DB, d database.Dialect) error {

@@ -61,10 +61,18 @@ func weakPIN(pin string) bool {
 	return up || down || commonPINs[pin]
 }
 
-// SetPIN sets user's PIN after ValidatePIN, storing its keyed hash. It
-// also clears a lockout: setting a PIN is an admin's or the signed-in
-// user's act. rec runs in the same transaction.
+// SetPIN sets user's PIN after ValidatePIN, storing its keyed hash,
+// bound to no account ID: its first use binds it (see Account). It also
+// clears a lockout: setting a PIN is an admin's or the signed-in user's
+// act. rec runs in the same transaction.
 func (s *Store) SetPIN(ctx context.Context, user, pin string, rec database.Hook) error {
+	return s.SetAccountPIN(ctx, Account{Name: user}, pin, rec)
+}
+
+// SetAccountPIN is SetPIN bound to the account a: a PIN of a former
+// account of a's name is replaced, never inherited.
+func (s *Store) SetAccountPIN(ctx context.Context, a Account, pin string, rec database.Hook) error {
+	user := a.Name
 	if err := s.ValidatePIN(pin); err != nil {
 		return err
 	}
@@ -73,11 +81,11 @@ func (s *Store) SetPIN(ctx context.Context, user, pin string, rec database.Hook)
 		return fmt.Errorf("credential: set PIN of %s: %w", user, err)
 	}
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		err := tx.Exec(`INSERT INTO credential_pins (user_name, pin_hash, failures, locked_until, updated_at)
-			VALUES (?, ?, 0, 0, ?)
+		err := tx.Exec(`INSERT INTO credential_pins (user_name, pin_hash, failures, locked_until, account_id, updated_at)
+			VALUES (?, ?, 0, 0, ?, ?)
 			ON CONFLICT (user_name) DO UPDATE SET pin_hash = excluded.pin_hash, failures = 0,
-				locked_until = 0, updated_at = excluded.updated_at`,
-			user, hash, s.now().UTC()).Error
+				locked_until = 0, account_id = excluded.account_id, updated_at = excluded.updated_at`,
+			user, hash, a.ID, s.now().UTC()).Error
 		if err != nil {
 			return err
 		}
@@ -126,32 +134,56 @@ func (s *Store) RemovePIN(ctx context.Context, user string, rec database.Hook) e
 // Each attempt is counted before its PIN is checked, in one atomic
 // UPDATE, so parallel attempts on any number of instances can never get
 // more than MaxFailures guesses.
+//
+// CheckPIN does not look at the account the PIN is bound to: a sign-in
+// uses CheckAccountPIN.
 func (s *Store) CheckPIN(ctx context.Context, user, pin, device string) error {
+	return s.checkPIN(ctx, Account{Name: user}, false, pin, device)
+}
+
+// CheckAccountPIN is CheckPIN for the account a, as the directory has it
+// now. A PIN bound to another account of a's name (a former one) is
+// answered as no PIN at all (ErrNoPIN, in the time of a wrong PIN),
+// neither counted nor locking; a PIN bound to nothing is bound to a by
+// its first right entry.
+func (s *Store) CheckAccountPIN(ctx context.Context, a Account, pin, device string) error {
+	return s.checkPIN(ctx, a, true, pin, device)
+}
+
+// checkPIN checks a.Name's PIN; bound says to refuse a PIN bound to
+// another account than a, and to bind one bound to nothing.
+func (s *Store) checkPIN(ctx context.Context, a Account, bound bool, pin, device string) error {
+	user := a.Name
 	now := s.now()
 	var rows []struct {
 		Failures int
 		PinHash  string
 	}
 	// locked_until is 0 when not locked; a lock that has expired starts
-	// a new count.
+	// a new count. A PIN of a former account is not counted: it is not
+	// this account's.
+	mine, args := "", []any{s.policy.MaxFailures, now.Add(s.policy.LockFor).UnixMilli(), user, now.UnixMilli()}
+	if bound {
+		mine, args = " AND (account_id = '' OR account_id = ?)", append(args, a.ID)
+	}
 	err := s.db.WithContext(ctx).Raw(`UPDATE credential_pins SET
 			failures = CASE WHEN locked_until <> 0 THEN 1 ELSE failures + 1 END,
 			locked_until = CASE WHEN (CASE WHEN locked_until <> 0 THEN 1 ELSE failures + 1 END) >= ?
 				THEN CAST(? AS BIGINT) ELSE CAST(0 AS BIGINT) END
-		WHERE user_name = ? AND locked_until <= ?
-		RETURNING failures, pin_hash`,
-		s.policy.MaxFailures, now.Add(s.policy.LockFor).UnixMilli(), user, now.UnixMilli()).Scan(&rows).Error
+		WHERE user_name = ? AND locked_until <= ?`+mine+`
+		RETURNING failures, pin_hash`, args...).Scan(&rows).Error
 	if err != nil {
 		return fmt.Errorf("credential: check PIN of %s: %w", user, err)
 	}
 	if len(rows) == 0 {
-		st, err := s.PINStatus(ctx, user)
+		st, err := s.pinStatus(ctx, a, bound)
 		if err != nil {
 			return err
 		}
 		if !st.Set {
 			// As long as a wrong PIN takes, so that the time of the
-			// answer does not tell who has a PIN.
+			// answer does not tell who has a PIN, nor that a former
+			// account of the name had one.
 			if err := s.WastePIN(ctx, pin); err != nil {
 				return fmt.Errorf("credential: check PIN of %s: %w", user, err)
 			}
@@ -177,6 +209,14 @@ func (s *Store) CheckPIN(ctx context.Context, user, pin, device string) error {
 		}
 		if err := s.reset(ctx, user); err != nil {
 			return fmt.Errorf("credential: check PIN of %s: %w", user, err)
+		}
+		if bound && a.ID != "" {
+			// The first right PIN of one enrolled before PINs were
+			// bound: from now on it is this account's alone.
+			if err := s.db.WithContext(ctx).Exec(`UPDATE credential_pins SET account_id = ?
+				WHERE user_name = ? AND account_id = ''`, a.ID, user).Error; err != nil {
+				return fmt.Errorf("credential: check PIN of %s: bind: %w", user, err)
+			}
 		}
 		return nil
 	}
@@ -256,16 +296,28 @@ func (st PINStatus) Locked() bool { return !st.LockedUntil.IsZero() }
 // PINStatus returns the state of user's PIN; a user without one has a
 // zero PINStatus and no error.
 func (s *Store) PINStatus(ctx context.Context, user string) (PINStatus, error) {
+	return s.pinStatus(ctx, Account{Name: user}, false)
+}
+
+// AccountPINStatus is PINStatus for the account a: a PIN bound to
+// another account of a's name is none of a's, and neither is its lock.
+func (s *Store) AccountPINStatus(ctx context.Context, a Account) (PINStatus, error) {
+	return s.pinStatus(ctx, a, true)
+}
+
+func (s *Store) pinStatus(ctx context.Context, a Account, bound bool) (PINStatus, error) {
+	user := a.Name
 	var rows []struct {
 		Failures    int
 		LockedUntil int64
+		AccountID   string
 	}
-	err := s.db.WithContext(ctx).Raw(`SELECT failures, locked_until FROM credential_pins WHERE user_name = ?`, user).
+	err := s.db.WithContext(ctx).Raw(`SELECT failures, locked_until, account_id FROM credential_pins WHERE user_name = ?`, user).
 		Scan(&rows).Error
 	if err != nil {
 		return PINStatus{}, fmt.Errorf("credential: PIN status of %s: %w", user, err)
 	}
-	if len(rows) == 0 {
+	if len(rows) == 0 || bound && !a.owns(rows[0].AccountID) {
 		return PINStatus{}, nil
 	}
 	st := PINStatus{Set: true, Failures: rows[0].Failures}

@@ -2,6 +2,7 @@ package directory
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"strings"
@@ -45,8 +46,12 @@ type userRow struct {
 	Role           string
 	PasswordHash   string
 	Disabled       bool
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// AccountID is random, given when the user is added: a user deleted
+	// and added again under the same name is another account, and the
+	// cards and PIN bound to the first do not pass to the second.
+	AccountID string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // TableName keeps the table name stable whatever gorm's naming rules do.
@@ -59,8 +64,32 @@ func Migrate(ctx context.Context, db *database.DB) error {
 		{Name: "users.disabled", Up: func(tx *gorm.DB, _ database.Dialect) error {
 			return database.Exec(tx, `ALTER TABLE users ADD COLUMN disabled BOOLEAN NOT NULL DEFAULT FALSE`)
 		}},
+		{Name: "users.account_id", Up: addAccountIDs},
 	})
 }
+
+// addAccountIDs gives every user a random account ID (userRow.AccountID).
+// The existing users get theirs here, each its own; the credentials
+// already enrolled to them are bound to it when next used.
+func addAccountIDs(tx *gorm.DB, _ database.Dialect) error {
+	if err := database.Exec(tx, `ALTER TABLE users ADD COLUMN account_id TEXT NOT NULL DEFAULT ''`); err != nil {
+		return err
+	}
+	var names []string
+	if err := tx.Raw(`SELECT name FROM users`).Scan(&names).Error; err != nil {
+		return err
+	}
+	for _, n := range names {
+		if err := tx.Exec(`UPDATE users SET account_id = ? WHERE name = ?`, newAccountID(), n).Error; err != nil {
+			return err
+		}
+	}
+	return database.Exec(tx, `CREATE UNIQUE INDEX users_account_id ON users (account_id) WHERE account_id <> ''`)
+}
+
+// newAccountID returns a random account ID: 26 base32 characters, 130
+// bits, so that no two users ever draw the same.
+func newAccountID() string { return rand.Text() }
 
 func createUsers(tx *gorm.DB, d database.Dialect) error {
 	ts := d.TimeType()
@@ -126,7 +155,7 @@ func (b *Builtin) AddUser(ctx context.Context, u User, password string, rec data
 	now := time.Now().UTC()
 	row := userRow{Name: u.Name, DisplayName: u.DisplayName, Email: u.Email,
 		EmployeeNumber: strings.TrimSpace(u.EmployeeNumber), Role: string(u.Role),
-		PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
+		PasswordHash: hash, AccountID: newAccountID(), CreatedAt: now, UpdatedAt: now}
 	err = b.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(&row).Error; err != nil {
 			return err
@@ -329,6 +358,7 @@ func (r userRow) identity() Identity {
 		EmployeeNumber: r.EmployeeNumber,
 		Roles:          rolesFor(role == RoleAdmin, role == RoleAuditor),
 		Source:         "builtin",
+		AccountID:      r.AccountID,
 		Disabled:       r.Disabled,
 	}
 }

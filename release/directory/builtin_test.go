@@ -72,8 +72,11 @@ func TestBuiltin(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if len(id.AccountID) != 26 {
+				t.Errorf("account ID %q, want 26 random characters", id.AccountID)
+			}
 			want := Identity{Name: "alice", DisplayName: "Alice Admin", Email: "alice@example.com",
-				EmployeeNumber: "1001", Roles: []Role{RoleAdmin, RoleUser}, Source: "builtin"}
+				EmployeeNumber: "1001", Roles: []Role{RoleAdmin, RoleUser}, Source: "builtin", AccountID: id.AccountID}
 			if fmt.Sprint(id) != fmt.Sprint(want) {
 				t.Errorf("identity = %+v, want %+v", id, want)
 			}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Role is what a user may do in printgate beyond printing their own jobs.
@@ -72,6 +73,14 @@ type Identity struct {
 	// Source names the directory that vouched for the user: "ldap" or
 	// "builtin".
 	Source string
+	// AccountID is the directory's stable identifier of the account:
+	// LDAP attributes.account_id (entryUUID, objectGUID), or the random
+	// ID the built-in directory gives each user it adds. A name can be
+	// reused (a leaver's name given to a new hire, an account deleted and
+	// added again), this cannot: cards and PINs are bound to it, so that
+	// they never pass to whoever has the name next. Empty when the entry
+	// has no such attribute.
+	AccountID string
 	// Disabled is an account that may not sign in anywhere: disabled in
 	// printgate (built-in users) or in the directory (LDAP). Lookup
 	// still finds it, so that callers can say why they refuse.
@@ -153,4 +162,31 @@ type GroupDirectory interface {
 	// for LDAP) that hold the user with login name name, in the order
 	// given; ErrNotFound when nobody has that name.
 	InGroups(ctx context.Context, name string, groups []string) ([]string, error)
+}
+
+// FindLogin finds the user whose login name is login, never by employee
+// number: the directory's LookupLogin when it is a LoginDirectory, else
+// its Lookup.
+func FindLogin(ctx context.Context, d Directory, login string) (Identity, error) {
+	if ld, ok := d.(LoginDirectory); ok {
+		return ld.LookupLogin(ctx, login)
+	}
+	return d.Lookup(ctx, login)
+}
+
+// LookupName finds the user whose canonical name (Identity.Name) is name,
+// in any case: for a name printgate stored itself, a card's or a PIN's
+// holder or a job's owner. Found by any other key (an employee number
+// that happens to be the stored name, or another user's further login
+// name) it is someone else, and ErrNotFound: a contractor whose login was
+// 300145 must not pass their card to the employee numbered 300145.
+func LookupName(ctx context.Context, d Directory, name string) (Identity, error) {
+	id, err := FindLogin(ctx, d, name)
+	if err != nil {
+		return Identity{}, err
+	}
+	if !strings.EqualFold(id.Name, name) {
+		return Identity{}, fmt.Errorf("directory: %s: found %s by another key: %w", name, id.Name, ErrNotFound)
+	}
+	return id, nil
 }

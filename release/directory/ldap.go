@@ -3,6 +3,7 @@ package directory
 import (
 	"context"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/go-ldap/ldap/v3"
 )
@@ -73,7 +76,8 @@ func NewLDAP(cfg LDAPConfig) (*LDAP, error) {
 	}
 	seen := map[string]bool{}
 	for _, a := range []string{cfg.Attributes.Name, cfg.Attributes.DisplayName, cfg.Attributes.Email,
-		cfg.Attributes.EmployeeNumber, cfg.Attributes.Card, cfg.Attributes.MemberOf, cfg.Attributes.Logins, cfg.DisabledAttribute} {
+		cfg.Attributes.EmployeeNumber, cfg.Attributes.Card, cfg.Attributes.MemberOf, cfg.Attributes.Logins,
+		cfg.Attributes.AccountID, cfg.DisabledAttribute} {
 		if a != "" && !seen[strings.ToLower(a)] {
 			seen[strings.ToLower(a)] = true
 			l.attrs = append(l.attrs, a)
@@ -295,6 +299,7 @@ func (l *LDAP) identity(ctx context.Context, c *conn, e *ldap.Entry) (Identity, 
 		DisplayName:    e.GetEqualFoldAttributeValue(a.DisplayName),
 		Email:          e.GetEqualFoldAttributeValue(a.Email),
 		EmployeeNumber: e.GetEqualFoldAttributeValue(a.EmployeeNumber),
+		AccountID:      accountID(a.AccountID, e.GetEqualFoldRawAttributeValue(a.AccountID)),
 		Source:         "ldap",
 	}
 	if id.Name == "" {
@@ -386,6 +391,23 @@ func (l *LDAP) memberOfAny(ctx context.Context, c *conn, e *ldap.Entry, groups [
 		}
 	}
 	return false, nil
+}
+
+// adObjectGUID is Active Directory's identifier of an entry: 16 bytes,
+// kept for its life, through renames and moves.
+const adObjectGUID = "objectGUID"
+
+// accountID returns the text form of value, the account ID attribute
+// attr's value: as it is when it is printable text (entryUUID,
+// nsUniqueId), else in hex (objectGUID, binary). The form depends on the
+// value and the configured attribute alone, so that one entry always
+// gives the same ID.
+func accountID(attr string, value []byte) string {
+	text := string(value)
+	if strings.EqualFold(attr, adObjectGUID) || !utf8.Valid(value) || strings.ContainsFunc(text, unicode.IsControl) {
+		return hex.EncodeToString(value)
+	}
+	return text
 }
 
 // adAccountControl is Active Directory's attribute of account flags, and

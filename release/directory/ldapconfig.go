@@ -102,6 +102,13 @@ type LDAPAttributes struct {
 	// memberof overlay), lists the user's groups, which then need no
 	// group searches. Nested groups are not followed.
 	MemberOf string `yaml:"member_of"`
+	// AccountID holds the entry's stable identifier, which cards and
+	// PINs are bound to when enrolled (Identity.AccountID): entryUUID
+	// (the openldap preset's default; 389 DS: nsUniqueId) or objectGUID
+	// (activedirectory's, read as hex). The service account must be
+	// able to read it; an entry without it has credentials bound to
+	// nothing, which work as before.
+	AccountID string `yaml:"account_id,omitempty"`
 }
 
 // Presets of LDAPConfig.
@@ -143,6 +150,7 @@ func (c LDAPConfig) withDefaults() (LDAPConfig, error) {
 		set(&c.Attributes.DisplayName, "cn")
 		set(&c.Attributes.Email, "mail")
 		set(&c.Attributes.EmployeeNumber, "employeeNumber")
+		set(&c.Attributes.AccountID, "entryUUID")
 	case PresetActiveDirectory:
 		set(&c.UserFilter, "(&(objectClass=user)(|(sAMAccountName=%s)(userPrincipalName=%s)))")
 		set(&c.EmployeeNumberFilter, "(&(objectClass=user)(employeeID=%s))")
@@ -152,6 +160,7 @@ func (c LDAPConfig) withDefaults() (LDAPConfig, error) {
 		set(&c.Attributes.DisplayName, "displayName")
 		set(&c.Attributes.Email, "mail")
 		set(&c.Attributes.EmployeeNumber, "employeeID")
+		set(&c.Attributes.AccountID, adObjectGUID)
 		set(&c.DisabledAttribute, adAccountControl)
 	default:
 		return c, fmt.Errorf("preset: %q is not openldap or activedirectory", c.Preset)
@@ -223,7 +232,8 @@ func (c LDAPConfig) Validate() error {
 	}
 	a := c.Attributes
 	for key, name := range map[string]string{"name": a.Name, "display_name": a.DisplayName, "email": a.Email,
-		"employee_number": a.EmployeeNumber, "card": a.Card, "member_of": a.MemberOf, "logins": a.Logins, "disabled_attribute": c.DisabledAttribute} {
+		"employee_number": a.EmployeeNumber, "card": a.Card, "member_of": a.MemberOf, "logins": a.Logins,
+		"account_id": a.AccountID, "disabled_attribute": c.DisabledAttribute} {
 		if name != "" && !attributeName.MatchString(name) {
 			if key != "disabled_attribute" {
 				key = "attributes." + key

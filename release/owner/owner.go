@@ -236,10 +236,7 @@ func (m *Mapper) lookup(ctx context.Context, login string) (Owner, error) {
 
 // find asks the directory for a user by login name.
 func (m *Mapper) find(ctx context.Context, login string) (directory.Identity, error) {
-	if d, ok := m.opts.Directory.(directory.LoginDirectory); ok {
-		return d.LookupLogin(ctx, login)
-	}
-	return m.opts.Directory.Lookup(ctx, login)
+	return directory.FindLogin(ctx, m.opts.Directory, login)
 }
 
 func (m *Mapper) cached(login string) (Owner, bool) {

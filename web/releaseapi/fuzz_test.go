@@ -27,9 +27,18 @@ type apiFixture struct {
 	engine  *gin.Engine
 	token   string
 	session string
+	svc     *release.Service
+	db      *database.DB
+	dirs    *directory.Builtin
 }
 
 func newFixture(tb testing.TB) *apiFixture {
+	tb.Helper()
+	return newFixtureAt(tb, "socket://127.0.0.1:9")
+}
+
+// newFixtureAt is newFixture with the device's printer at printer.
+func newFixtureAt(tb testing.TB, printer string) *apiFixture {
 	tb.Helper()
 	ctx := context.Background()
 	dir := tb.TempDir()
@@ -77,13 +86,13 @@ func newFixture(tb testing.TB) *apiFixture {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(svc.Close)
-	_, token, err := svc.Admin().AddDevice(ctx, release.DeviceSpec{Name: "mfp", Printer: "socket://127.0.0.1:9",
+	_, token, err := svc.Admin().AddDevice(ctx, release.DeviceSpec{Name: "mfp", Printer: printer,
 		Queues: []string{"secure"}, Methods: []string{"card", "id+pin", "card+pin"}}, "test")
 	if err != nil {
 		tb.Fatal(err)
 	}
 	gin.SetMode(gin.ReleaseMode)
-	f := &apiFixture{engine: gin.New(), token: token}
+	f := &apiFixture{engine: gin.New(), token: token, svc: svc, db: db, dirs: dirs}
 	releaseapi.New(svc.DeviceRelease(), nil).Register(f.engine)
 	code, body := f.do(http.MethodPost, "/api/v1/release/sessions", []byte(`{"card":"04A1B2C3"}`))
 	if code != http.StatusCreated {

@@ -1,0 +1,50 @@
+package release
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+
+	"github.com/printgate/printgate/internal/database"
+	"github.com/printgate/printgate/internal/testdocs"
+	"github.com/printgate/printgate/internal/testenv"
+	"github.com/printgate/printgate/ipp"
+	"github.com/printgate/printgate/release/directory"
+	"github.com/printgate/printgate/release/owner"
+)
+
+// TestAssignOwnerByName: a held job of an unknown owner is assigned to
+// the user an administrator names, found by that name only: "300145",
+// the employee number of ysato and nobody's name, assigns it to nobody.
+func TestAssignOwnerByName(t *testing.T) {
+	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
+		ctx := t.Context()
+		if err := errors.Join(directory.Migrate(ctx, db), owner.Migrate(ctx, db)); err != nil {
+			t.Fatal(err)
+		}
+		b := directory.NewBuiltin(db, testHasherFor(t))
+		if err := b.AddUser(ctx, directory.User{Name: "ysato", EmployeeNumber: "300145"}, "ysato-secret", nil); err != nil {
+			t.Fatal(err)
+		}
+		owners, err := owner.New(owner.Options{Directory: b, DB: db})
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc, _ := startService(t, db, Options{Directory: b, Owners: owners, Queues: []Queue{{Name: "secure",
+			Mode: Hold, Auth: AuthRequestingUserName, UnknownOwner: HoldUnknown}}})
+		j, err := svc.IPP().PrintJob(ctx, ipp.JobRequest{Queue: "secure", User: "root", ClaimedUser: "root",
+			Name: "orphan", Document: ipp.DocumentInfo{Format: "application/pdf"}},
+			bytes.NewReader(testdocs.PDF(1, "orphan", testdocs.A4)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := int64(j.ID)
+		if _, err := svc.Admin().AssignOwner(ctx, id, "300145", "admin"); !errors.Is(err, directory.ErrNotFound) {
+			t.Errorf("assign to an employee number: %v, want directory.ErrNotFound", err)
+		}
+		got, err := svc.Admin().AssignOwner(ctx, id, "YSATO", "admin")
+		if err != nil || got.Owner != "ysato" {
+			t.Errorf("assign to YSATO: owner %q, %v; want ysato", got.Owner, err)
+		}
+	})
+}
