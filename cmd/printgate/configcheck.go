@@ -35,6 +35,7 @@ func (c *Config) validate() error {
 	c.checkAccess(&p)
 	c.checkAudit(&p)
 	c.checkQueues(&p)
+	c.checkProxy(&p)
 	if c.stamps() {
 		if _, err := stamp.FindFont(c.Stamp.FontFile); err != nil {
 			p.add("stamp.font_file", "%v", err)

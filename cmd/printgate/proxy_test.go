@@ -2,8 +2,12 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"net/http"
+	"strconv"
 	"testing"
+
+	"github.com/printgate/printgate/internal/testenv"
 )
 
 // TestBehindTLSProxy: with server.behind_tls_proxy a browser that reaches
@@ -16,6 +20,15 @@ func TestBehindTLSProxy(t *testing.T) {
 		t.Run(fmt.Sprintf("behind_tls_proxy=%v", proxied), func(t *testing.T) {
 			cfg := newConfig(t, "")
 			cfg.Server.BehindTLSProxy = proxied
+			if proxied {
+				// What the proxy forwards comes from loopback: neither
+				// the queue nor /metrics may trust it (configproxy.go).
+				cfg.Queues[0].TrustedNetworks = []string{"10.1.0.0/16"}
+				cfg.Server.MetricsListen = net.JoinHostPort("127.0.0.1", strconv.Itoa(testenv.FreePort(t)))
+				if err := cfg.validate(); err != nil {
+					t.Fatal(err)
+				}
+			}
 			runCLI(t, cfg, "dave-secret\n", "user", "add", "dave")
 			srv := startServer(t, cfg)
 			resp := consoleSignInReply(t, srv.Addr, "dave", "dave-secret")

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,9 +29,10 @@ func (a *app) restoreCommand() *cobra.Command {
 		Use:   "restore FILE [--sha256 HEX]",
 		Short: "Restore a backup into an empty data dir (and an empty database), the server stopped",
 		Long: `Restore FILE, written by printgate backup, into the configured data dir, which must be empty or
-missing, and the configured database: the embedded SQLite database is written into the data dir; a
-PostgreSQL database must be empty. The passphrase is read from standard input (or, for a backup made
-with --recipients, the age identities: AGE-SECRET-KEY-1... lines).
+missing (and used by no printgate serve: the restore takes the data dir's lock), and the configured
+database: the embedded SQLite database is written into the data dir; a PostgreSQL database must be
+empty. The passphrase is read from standard input (or, for a backup made with --recipients, the
+age identities: AGE-SECRET-KEY-1... lines).
 
 A backup made with --recipients restores only with --sha256, the archive's SHA-256 as printgate
 backup printed it and recorded it in its backup-made audit event (details "sha256"; in the SIEM's
@@ -157,6 +159,11 @@ func (a *app) restore(ctx context.Context, cfg Config, path string, ids []age.Id
 	u := &unpacker{cfg: cfg, dbID: m.DatabaseID, prefix: release.SegmentPrefix(m.DatabaseID),
 		empty: []string{cfg.DataDir, cfg.spoolDir()}}
 	defer u.close()
+	// Before the undo is armed: a data dir found in use, or written
+	// meanwhile, is not the restore's to empty.
+	if err := u.lockTarget(); err != nil {
+		return err
+	}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, u.undo(ctx))
@@ -295,6 +302,9 @@ func checkRestoreTarget(cfg Config) error {
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("restore: %w", err)
 		}
+		// The lock file is left by every serve, also one that stopped
+		// before writing anything (say, PostgreSQL was out of reach).
+		entries = slices.DeleteFunc(entries, func(e os.DirEntry) bool { return dir == cfg.DataDir && e.Name() == dataLockFile })
 		if len(entries) > 0 {
 			return fmt.Errorf("restore: %s is not empty: restore into an empty data dir (printgate stopped), or move it away first", dir)
 		}

@@ -38,6 +38,25 @@ type unpacker struct {
 	pg              *database.DB
 	keep            []string
 	loading, loaded bool
+	// lock is the data dir's, held from before the first file is
+	// written until the restore is recorded or undone.
+	lock *dataLock
+}
+
+// lockTarget makes the data dir if it is missing and takes its lock, so
+// that no serve starts on it while the restore writes, then checks again,
+// under the lock, that the target is empty. What it made, it removes on
+// failure; it does no more, since a data dir it finds in use or written
+// meanwhile is another printgate's.
+func (u *unpacker) lockTarget() (err error) {
+	if err := u.mkdir(u.cfg.DataDir); err != nil {
+		return err
+	}
+	if u.lock, err = lockDataDir(u.cfg.DataDir, "restore"); err != nil {
+		u.removeCreated()
+		return fmt.Errorf("restore: %w", err)
+	}
+	return checkRestoreTarget(u.cfg)
 }
 
 // openPostgres connects to the PostgreSQL database and checks it is
@@ -245,18 +264,29 @@ func (u *unpacker) undo(ctx context.Context) error {
 	for _, dir := range u.empty {
 		entries, _ := os.ReadDir(dir)
 		for _, e := range entries {
+			if dir == u.cfg.DataDir && e.Name() == dataLockFile {
+				continue // held until the rest is gone
+			}
 			os.RemoveAll(filepath.Join(dir, e.Name()))
 		}
 	}
-	for i := len(u.created) - 1; i >= 0; i-- {
-		os.Remove(u.created[i])
-	}
+	u.lock.remove()
+	u.removeCreated()
 	return nil
 }
 
-// close closes the connection to PostgreSQL.
+// removeCreated removes the directories the restore made, newest first,
+// those that are empty.
+func (u *unpacker) removeCreated() {
+	for i := len(u.created) - 1; i >= 0; i-- {
+		os.Remove(u.created[i])
+	}
+}
+
+// close closes the connection to PostgreSQL and releases the data dir.
 func (u *unpacker) close() {
 	if u.pg != nil {
 		u.pg.Close()
 	}
+	u.lock.Close()
 }

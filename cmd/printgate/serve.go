@@ -46,9 +46,13 @@ func (a *app) serve(ctx context.Context, cfg Config) error {
 	if limit, ok := memoryLimit(cfg, os.Getenv); ok {
 		debug.SetMemoryLimit(limit)
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("data dir: %w", err)
+	// Before anything in the data dir is opened: a second serve would
+	// recover as if the first were dead, then fail only at its bind.
+	lock, err := lockDataDir(cfg.DataDir, "serve")
+	if err != nil {
+		return err
 	}
+	defer lock.Close() // last: after everything below has stopped
 	st, err := openStack(ctx, cfg, log)
 	if err != nil {
 		return err

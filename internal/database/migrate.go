@@ -2,6 +2,7 @@ package database
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -26,12 +27,48 @@ type schemaVersion struct {
 
 func (schemaVersion) TableName() string { return "schema_versions" }
 
+// ErrNewerSchema is what Migrate returns (wrapped in a *NewerSchemaError)
+// when a database's schema is newer than the steps it was given.
+var ErrNewerSchema = errors.New("database: schema newer than this printgate")
+
+// NewerSchemaError says that a component's stored schema version is above
+// the number of steps this printgate knows: a newer printgate wrote it.
+type NewerSchemaError struct {
+	Component     string
+	Stored, Known int
+}
+
+// Error says which component, both versions and what to do.
+func (e *NewerSchemaError) Error() string {
+	return fmt.Sprintf("%s schema version %d is newer than this printgate knows (%d): run the printgate that wrote it",
+		e.Component, e.Stored, e.Known)
+}
+
+// Is makes errors.Is(err, ErrNewerSchema) true.
+func (e *NewerSchemaError) Is(target error) bool { return target == ErrNewerSchema }
+
 // Migrate brings component's schema up to date by applying the steps after
 // the recorded version. Several instances may start at once: the row lock
 // on the component's version makes the others wait, then find nothing to do.
+// A recorded version above len(steps) is refused with a *NewerSchemaError:
+// this printgate would read and write tables without the columns it does
+// not know (a downgrade, a backup of a newer version restored, instances
+// of two versions on one database), say a job marked sensitive released
+// as an ordinary one.
 func (db *DB) Migrate(ctx context.Context, component string, steps []Migration) error {
 	if err := db.WithContext(ctx).AutoMigrate(&schemaVersion{}); err != nil {
 		return fmt.Errorf("database: migrate %s: version table: %w", component, err)
+	}
+	// Checked once before the steps, which see it only while there is
+	// one left to run, and again in each of them: a newer printgate may
+	// migrate meanwhile.
+	var v schemaVersion
+	err := db.WithContext(ctx).Where("component = ?", component).Limit(1).Find(&v).Error
+	if err != nil {
+		return fmt.Errorf("database: migrate %s: %w", component, err)
+	}
+	if v.Version > len(steps) {
+		return fmt.Errorf("database: migrate %s: %w", component, &NewerSchemaError{component, v.Version, len(steps)})
 	}
 	for i := range steps {
 		err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -46,6 +83,9 @@ func (db *DB) Migrate(ctx context.Context, component string, steps []Migration) 
 			}
 			if err := q.First(&v, "component = ?", component).Error; err != nil {
 				return err
+			}
+			if v.Version > len(steps) {
+				return &NewerSchemaError{component, v.Version, len(steps)}
 			}
 			if v.Version > i {
 				return nil

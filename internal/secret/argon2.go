@@ -12,7 +12,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"golang.org/x/crypto/argon2"
@@ -115,44 +114,3 @@ func MAC(key []byte, value string) string {
 
 // equal compares two keys in constant time.
 func equal(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }
-
-// LoadOrCreateKeyFile returns the n-byte key in path, creating it from
-// crypto/rand with mode 0600 if it does not exist. A key file that others
-// may read, or of the wrong length, is refused.
-func LoadOrCreateKeyFile(path string, n int) ([]byte, error) {
-	key := make([]byte, n)
-	if _, err := rand.Read(key); err != nil {
-		return nil, fmt.Errorf("secret: generate key: %w", err)
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err == nil {
-		_, werr := f.Write(key)
-		if cerr := f.Close(); werr == nil {
-			werr = cerr
-		}
-		if werr == nil {
-			werr = f.Sync()
-		}
-		if werr != nil && !errors.Is(werr, os.ErrClosed) {
-			os.Remove(path)
-			return nil, fmt.Errorf("secret: write key %s: %w", path, werr)
-		}
-	} else if !errors.Is(err, os.ErrExist) {
-		return nil, fmt.Errorf("secret: create key %s: %w", path, err)
-	}
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("secret: key %s: %w", path, err)
-	}
-	if st.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("secret: key %s is readable by others (mode %v); chmod 600 it", path, st.Mode().Perm())
-	}
-	key, err = os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("secret: read key %s: %w", path, err)
-	}
-	if len(key) != n {
-		return nil, fmt.Errorf("secret: key %s has %d bytes, want %d", path, len(key), n)
-	}
-	return key, nil
-}
