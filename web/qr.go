@@ -99,7 +99,11 @@ func (s *server) qrSignin(c *gin.Context) {
 	if !ok {
 		return
 	}
-	token, err := s.sessions.create(c.Request.Context(), id, s.sessionToken(c.Request))
+	// Recorded as every console sign-in is, with the device whose label
+	// led there.
+	rec := s.record(c, Action{Name: ActionSignIn, Actor: id.Name, Role: id.Role(), Target: id.Name,
+		Method: release.MethodQR, Details: map[string]string{"device": dev.Name}})
+	token, err := s.sessions.createRecorded(c.Request.Context(), id, s.sessionToken(c.Request), rec)
 	if err != nil {
 		s.fail(c, "QR sign-in", err)
 		return
@@ -174,6 +178,13 @@ type qrLabelData struct {
 // qrLabelPage shows a device's QR code as a label to print and stick on
 // it, valid for the label lifetime.
 func (s *server) qrLabelPage(c *gin.Context) {
+	// Each view issues a label and records it: a link on another site
+	// must not make an administrator's browser do that.
+	if crossSite(c.Request) {
+		s.log.Warn("web: cross-site QR label refused", "remote", clientIP(c.Request))
+		s.renderError(c, http.StatusForbidden, "error.cross_origin")
+		return
+	}
 	ttl := s.opts.QRLabelLifetime
 	if ttl <= 0 {
 		ttl = release.DefaultQRLabelLifetime

@@ -58,3 +58,30 @@ func TestSelfEnrolLocked(t *testing.T) {
 		t.Fatalf("a card was bound while the user was locked: %v", cards)
 	}
 }
+
+// TestQRSignInRecorded: a sign-in through a QR label is a signed-in
+// action with the label's device, as every console sign-in is; a label
+// page opened by a link on another site issues no label.
+func TestQRSignInRecorded(t *testing.T) {
+	k := newKioskEnv(t)
+	link, err := k.svc.RemoteRelease().QRLink(t.Context(), "mfp-2f", release.DefaultQRLabelLifetime, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := k.do(t, request{method: http.MethodPost, path: link.Path,
+		form: url.Values{"name": {userName}, "password": {testPassword}}, header: map[string]string{"Sec-Fetch-Site": "same-origin"}})
+	if w.Code != http.StatusSeeOther || sessionCookie(w) == nil {
+		t.Fatalf("QR sign-in: %d; want 303 with a session", w.Code)
+	}
+	last := k.env.audit.last()
+	if last.Name != ActionSignIn || last.Method != release.MethodQR || last.Actor != userName || last.Details["device"] != "mfp-2f" {
+		t.Fatalf("recorded %+v; want signed-in by qr at mfp-2f", last)
+	}
+
+	admin := k.signIn(t, adminName)
+	w = k.do(t, request{method: http.MethodGet, path: "/admin/devices/mfp-2f/qr", cookie: admin,
+		header: map[string]string{"Sec-Fetch-Site": "cross-site"}})
+	if w.Code != http.StatusForbidden || strings.Contains(w.Body.String(), "/qr/mfp-2f/") {
+		t.Fatalf("cross-site label page: %d; want 403, no link", w.Code)
+	}
+}
