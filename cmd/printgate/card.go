@@ -160,7 +160,7 @@ func (a *app) cardListCommand() *cobra.Command {
 				w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(w, "USER\tFINGERPRINT\tENROLLED")
 				for _, c := range cards {
-					fmt.Fprintf(w, "%s\t%s\t%s\n", c.User, c.Fingerprint, c.AddedAt.UTC().Format(time.RFC3339))
+					fmt.Fprintf(w, "%s\t%s\t%s\n", shown(c.User), c.Fingerprint, c.AddedAt.UTC().Format(time.RFC3339))
 				}
 				return w.Flush()
 			})
@@ -259,7 +259,7 @@ func (a *app) importCards(cmd *cobra.Command, st *stack, lines []cardreader.Line
 		if !strings.EqualFold(id.Name, l.User) {
 			// A further login name (attributes.logins): say whose card
 			// it becomes.
-			fmt.Fprintf(a.stdout, "line %d: %s is user %s\n", l.N, l.User, id.Name)
+			fmt.Fprintf(a.stdout, "line %d: %s is user %s\n", l.N, shown(l.User), shown(id.Name))
 		}
 		cards = append(cards, credential.Enrolment{User: id.Name, UID: l.UID, AccountID: id.AccountID})
 		from = append(from, l.N)
