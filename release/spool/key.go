@@ -14,9 +14,10 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
+
+	"github.com/printgate/printgate/internal/fsync"
 )
 
 // KeySize is the length in bytes of a master key and of a document data key.
@@ -125,8 +126,13 @@ func LoadOrCreateKey(path string) (MasterKey, error) {
 		return MasterKey{}, fmt.Errorf("spool: create master key file %s: %w", path, err)
 	}
 	// Read back what is on disk: if another process won the race, its key
-	// is the one to use.
-	return loadKey(path)
+	// is the one to use. A copy of a key that a crash left under a
+	// temporary name goes (best effort: it is as private as the key).
+	mk, err = loadKey(path)
+	if err == nil {
+		fsync.RemoveTemps(path)
+	}
+	return mk, err
 }
 
 func loadKey(path string) (MasterKey, error) {
@@ -166,49 +172,13 @@ func loadKey(path string) (MasterKey, error) {
 	return mk, nil
 }
 
-func createKeyFile(path string) (err error) {
+// createKeyFile writes a new random key to path, whole or not at all
+// (fsync.CreateFile); fs.ErrExist when path exists.
+func createKeyFile(path string) error {
 	var raw [KeySize]byte
 	rand.Read(raw[:])
 	defer clear(raw[:])
-
-	tmp := fmt.Sprintf("%s.%s.tmp", path, rand.Text()[:10])
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		// On success the key lives on under path; the temporary name goes
-		// either way.
-		if rerr := os.Remove(tmp); err == nil && rerr != nil {
-			err = rerr
-		}
-	}()
-	if _, err := f.Write(raw[:]); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	// Link fails if path exists: create-if-absent without a window in
-	// which path holds a partly written key.
-	if err := os.Link(tmp, path); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return fsync.CreateFile(path, raw[:], 0o600)
 }
 
 // String returns a placeholder; the key itself is never shown.
