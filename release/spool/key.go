@@ -119,17 +119,17 @@ func decodeKeyText(s string) ([]byte, bool) {
 // at once agree on one key.
 func LoadOrCreateKey(path string) (MasterKey, error) {
 	mk, err := loadKey(path)
-	if !errors.Is(err, fs.ErrNotExist) {
-		return mk, err
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := createKeyFile(path); err != nil && !errors.Is(err, fs.ErrExist) {
+			return MasterKey{}, fmt.Errorf("spool: create master key file %s: %w", path, err)
+		}
+		// Read back what is on disk: if another process won the race,
+		// its key is the one to use.
+		mk, err = loadKey(path)
 	}
-	if err := createKeyFile(path); err != nil && !errors.Is(err, fs.ErrExist) {
-		return MasterKey{}, fmt.Errorf("spool: create master key file %s: %w", path, err)
-	}
-	// Read back what is on disk: if another process won the race, its key
-	// is the one to use. A copy of a key that a crash left under a
-	// temporary name goes (best effort: it is as private as the key).
-	mk, err = loadKey(path)
 	if err == nil {
+		// A copy of the key that a crash left under a temporary name
+		// goes (best effort: it is as private as the key itself).
 		fsync.RemoveTemps(path)
 	}
 	return mk, err

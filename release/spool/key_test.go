@@ -330,3 +330,22 @@ func TestWrapKey(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadOrCreateKeyRemovesTemps: a copy of the key that a crash left
+// under CreateFile's temporary name is removed at the next start.
+func TestLoadOrCreateKeyRemovesTemps(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "master.key")
+	if _, err := LoadOrCreateKey(path); err != nil {
+		t.Fatal(err)
+	}
+	leftover := path + ".ABCDEFGHIJ.tmp"
+	if err := os.WriteFile(leftover, make([]byte, KeySize), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadOrCreateKey(path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(leftover); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the crash's copy of the key is still there: %v", err)
+	}
+}
