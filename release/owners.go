@@ -57,6 +57,11 @@ func (s *Service) decideOwner(ctx context.Context, q Queue, req ipp.JobRequest, 
 	if err != nil {
 		return err
 	}
+	if o.Known && o.Disabled {
+		// A leaver's name: nobody may release the job, and a direct
+		// queue must not print for an account refused everywhere else.
+		return refuse(ErrNotAllowed, fmt.Sprintf("The printgate user %q is disabled and may not print.", o.Name))
+	}
 	if o.Known {
 		j.Owner = o.Name
 		return nil

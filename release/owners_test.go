@@ -48,3 +48,41 @@ func TestAssignOwnerByName(t *testing.T) {
 		}
 	})
 }
+
+// TestDisabledOwnerRefused: a job sent under the name of a disabled user
+// (a leaver) is refused on a queue that trusts requesting-user-name,
+// held or direct: nobody could release it, and a direct queue must not
+// print for an account refused everywhere else.
+func TestDisabledOwnerRefused(t *testing.T) {
+	db := openSQLite(t)
+	ctx := t.Context()
+	if err := errors.Join(directory.Migrate(ctx, db), owner.Migrate(ctx, db)); err != nil {
+		t.Fatal(err)
+	}
+	b := directory.NewBuiltin(db, testHasherFor(t))
+	for _, u := range []string{"jsmith", "hanako"} {
+		if err := b.AddUser(ctx, directory.User{Name: u}, u+"-secret", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.SetDisabled(ctx, "jsmith", true, nil); err != nil {
+		t.Fatal(err)
+	}
+	owners, err := owner.New(owner.Options{Directory: b, DB: db, FoldCase: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	printer := testenv.NewSocketPrinter(t)
+	svc, _ := startService(t, db, Options{Directory: b, Owners: owners, Queues: []Queue{
+		{Name: "secure", Mode: Hold, Auth: AuthRequestingUserName},
+		{Name: "direct", Mode: Direct, Printer: printer.URI(), Auth: AuthRequestingUserName, MyNumber: MyNumberOff}}})
+	for _, q := range []string{"secure", "direct"} {
+		for _, user := range []string{"jsmith", "JSMITH", "hanako"} {
+			_, err := svc.IPP().PrintJob(ctx, ipp.JobRequest{Queue: q, User: user, ClaimedUser: user, Name: "x",
+				Document: ipp.DocumentInfo{Format: "application/pdf"}}, bytes.NewReader(testdocs.PDF(1, "x", testdocs.A4)))
+			if disabled := user != "hanako"; disabled != errors.Is(err, ErrNotAllowed) {
+				t.Errorf("%s as %s: %v; want refused: %v", q, user, err, disabled)
+			}
+		}
+	}
+}

@@ -62,6 +62,9 @@ type Owner struct {
 	// Conflict says the directory and the alias table name different
 	// users for the claimed name, so that neither is trusted with it.
 	Conflict bool
+	// Disabled says the user found is disabled (a leaver): known, and
+	// owning no new job.
+	Disabled bool
 }
 
 // Mapper maps claimed names to owners. It is safe for concurrent use.
@@ -219,14 +222,14 @@ func (m *Mapper) lookup(ctx context.Context, login string) (Owner, error) {
 	case err == nil && ok && !strings.EqualFold(user, id.Name):
 		return Owner{Name: login, Conflict: true}, nil
 	case err == nil:
-		return Owner{Name: id.Name, Known: true}, nil
+		return Owner{Name: id.Name, Known: true, Disabled: id.Disabled}, nil
 	case !ok:
 		return Owner{Name: login}, nil
 	}
 	id, err = m.find(ctx, user)
 	switch {
 	case err == nil:
-		return Owner{Name: id.Name, Known: true, Alias: true}, nil
+		return Owner{Name: id.Name, Known: true, Alias: true, Disabled: id.Disabled}, nil
 	case errors.Is(err, directory.ErrNotFound):
 		// The alias points at a user who has left: nobody owns it.
 		return Owner{Name: login}, nil
