@@ -8,8 +8,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/go-ldap/ldap/v3"
-
 	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/internal/secret"
@@ -95,34 +93,6 @@ func (e *signInEnv) failedLogins(t *testing.T) []audit.Event {
 	return out
 }
 
-// replaceEntry deletes uid's entry from srv's directory and adds a new one
-// under the same uid, as an administrator giving a leaver's name to a new
-// hire would.
-func replaceEntry(t *testing.T, srv *testenv.LDAP, uid string) {
-	t.Helper()
-	c, err := ldap.DialURL(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Bind(srv.RootDN, srv.RootPassword); err != nil {
-		t.Fatal(err)
-	}
-	dn := srv.UserDN(uid)
-	if err := c.Del(ldap.NewDelRequest(dn, nil)); err != nil {
-		t.Fatalf("delete %s: %v", dn, err)
-	}
-	req := ldap.NewAddRequest(dn, nil)
-	req.Attribute("objectClass", []string{"inetOrgPerson"})
-	req.Attribute("uid", []string{uid})
-	req.Attribute("cn", []string{"New Hire"})
-	req.Attribute("sn", []string{"Hire"})
-	req.Attribute("employeeNumber", []string{"2001"})
-	if err := c.Add(req); err != nil {
-		t.Fatalf("add %s: %v", dn, err)
-	}
-}
-
 // TestFormerAccountRefused: with a real slapd, bob's card and PIN,
 // enrolled to his account, and a second card and PIN enrolled before
 // credentials were bound (bound by bob's use of them), are all refused
@@ -174,7 +144,7 @@ func TestFormerAccountRefused(t *testing.T) {
 			t.Errorf("the card enrolled before cards were bound is bound to %+v after its use, want %+v", a, oldBob)
 		}
 
-		replaceEntry(t, srv, "bob")
+		srv.Recreate(t, "bob", map[string]string{"employeeNumber": "2001"})
 		failed := len(e.failedLogins(t))
 		for name, l := range logins {
 			user, err := e.signIn(t, l)

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/go-ldap/ldap/v3"
-
 	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/internal/testenv"
 	"github.com/printgate/printgate/release/directory"
@@ -44,7 +42,7 @@ func TestFormerAccountAtDevice(t *testing.T) {
 		e.login("mfp1", body)
 	}
 
-	recreateEntry(t, l, "bob")
+	l.Recreate(t, "bob", nil)
 	for name, body := range logins {
 		if code, out := e.call("mfp1", http.MethodPost, "/release/sessions", body); code != http.StatusUnauthorized {
 			t.Errorf("%s of the former bob, for the new one: HTTP %d %v, want 401", name, code, out)
@@ -59,33 +57,6 @@ func TestFormerAccountAtDevice(t *testing.T) {
 		if r.Reason != "wrong credentials" || strings.Contains(r.Details, card) || strings.Contains(r.Details, pin) {
 			t.Errorf("login-failed event %+v: want reason \"wrong credentials\", no card, no PIN", r)
 		}
-	}
-}
-
-// recreateEntry deletes uid's entry from l's directory and adds a new
-// one under the same uid, as an administrator giving a leaver's name to a
-// new hire would.
-func recreateEntry(t *testing.T, l *testenv.LDAP, uid string) {
-	t.Helper()
-	c, err := ldap.DialURL(l.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Bind(l.RootDN, l.RootPassword); err != nil {
-		t.Fatal(err)
-	}
-	dn := l.UserDN(uid)
-	if err := c.Del(ldap.NewDelRequest(dn, nil)); err != nil {
-		t.Fatalf("delete %s: %v", dn, err)
-	}
-	req := ldap.NewAddRequest(dn, nil)
-	req.Attribute("objectClass", []string{"inetOrgPerson"})
-	req.Attribute("uid", []string{uid})
-	req.Attribute("cn", []string{"New Hire"})
-	req.Attribute("sn", []string{"Hire"})
-	if err := c.Add(req); err != nil {
-		t.Fatalf("add %s: %v", dn, err)
 	}
 }
 

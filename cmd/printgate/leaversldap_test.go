@@ -6,30 +6,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-ldap/ldap/v3"
-
 	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/internal/testdocs"
 	"github.com/printgate/printgate/internal/testenv"
 	"github.com/printgate/printgate/release/directory"
 )
-
-// deleteLDAPUser deletes the person uid from the test directory, as its
-// administrator would for a leaver.
-func deleteLDAPUser(t *testing.T, l *testenv.LDAP, uid string) {
-	t.Helper()
-	c, err := ldap.DialURL(l.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Bind(l.RootDN, l.RootPassword); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Del(ldap.NewDelRequest(l.UserDN(uid), nil)); err != nil {
-		t.Fatalf("delete %s: %v", uid, err)
-	}
-}
 
 // TestLDAPUserRemoveDeleted: `user remove` of an account already deleted
 // from the directory, typed in another case than printgate stored it,
@@ -65,8 +46,8 @@ func TestLDAPUserRemoveDeleted(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	deleteLDAPUser(t, l, "bob")
-	deleteLDAPUser(t, l, "carol")
+	l.Delete(t, "bob")
+	l.Delete(t, "carol")
 
 	if out, err := tryCLI(t, cfg, "", "user", "remove", "nobody"); err == nil {
 		t.Errorf("removing a name nothing is kept under succeeds: %q", out)

@@ -3,10 +3,12 @@ package testenv
 import (
 	"context"
 	_ "embed"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -183,21 +185,69 @@ func dialerFor(ctx context.Context) *net.Dialer {
 // OpenLDAP administrator disables an account for good.
 const LDAPLockedForever = "000001010000Z"
 
-// Replace sets attribute attr of the person uid to values, as the
-// directory's root; no values deletes the attribute.
-func (l *LDAP) Replace(t testing.TB, uid, attr string, values ...string) {
+// AsRoot returns a connection bound as the directory's root, closed when
+// t ends: for a test that changes the directory as its administrator
+// would.
+func (l *LDAP) AsRoot(t testing.TB) *ldap.Conn {
 	t.Helper()
 	c, err := ldap.DialURL(l.URL)
 	if err != nil {
 		t.Fatalf("testenv: slapd: %v", err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
 	if err := c.Bind(l.RootDN, l.RootPassword); err != nil {
 		t.Fatalf("testenv: slapd: bind as root: %v", err)
 	}
+	return c
+}
+
+// Replace sets attribute attr of the person uid to values, as the
+// directory's root; no values deletes the attribute.
+func (l *LDAP) Replace(t testing.TB, uid, attr string, values ...string) {
+	t.Helper()
 	req := ldap.NewModifyRequest(l.UserDN(uid), nil)
 	req.Replace(attr, values)
-	if err := c.Modify(req); err != nil {
+	if err := l.AsRoot(t).Modify(req); err != nil {
 		t.Fatalf("testenv: slapd: set %s of %s: %v", attr, uid, err)
+	}
+}
+
+// Add adds values to attribute attr of the person uid, as the
+// directory's root.
+func (l *LDAP) Add(t testing.TB, uid, attr string, values ...string) {
+	t.Helper()
+	req := ldap.NewModifyRequest(l.UserDN(uid), nil)
+	req.Add(attr, values)
+	if err := l.AsRoot(t).Modify(req); err != nil {
+		t.Fatalf("testenv: slapd: add to %s of %s: %v", attr, uid, err)
+	}
+}
+
+// Delete deletes the person uid, as an administrator would a leaver's
+// entry.
+func (l *LDAP) Delete(t testing.TB, uid string) {
+	t.Helper()
+	if err := l.AsRoot(t).Del(ldap.NewDelRequest(l.UserDN(uid), nil)); err != nil {
+		t.Fatalf("testenv: slapd: delete %s: %v", uid, err)
+	}
+}
+
+// Recreate deletes the person uid and adds a new one under the same uid
+// with attrs besides its object class, uid, cn and sn: a leaver's name
+// given to a new hire. The new entry is another account (its entryUUID
+// differs) with no password.
+func (l *LDAP) Recreate(t testing.TB, uid string, attrs map[string]string) {
+	t.Helper()
+	l.Delete(t, uid)
+	req := ldap.NewAddRequest(l.UserDN(uid), nil)
+	req.Attribute("objectClass", []string{"inetOrgPerson"})
+	req.Attribute("uid", []string{uid})
+	req.Attribute("cn", []string{"New Hire"})
+	req.Attribute("sn", []string{"Hire"})
+	for _, k := range slices.Sorted(maps.Keys(attrs)) {
+		req.Attribute(k, []string{attrs[k]})
+	}
+	if err := l.AsRoot(t).Add(req); err != nil {
+		t.Fatalf("testenv: slapd: add %s: %v", uid, err)
 	}
 }

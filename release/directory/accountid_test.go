@@ -4,39 +4,11 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/go-ldap/ldap/v3"
 	"gorm.io/gorm"
 
 	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/internal/testenv"
 )
-
-// recreateBob deletes bob's entry from srv's directory and adds a new
-// one under the same uid, as an administrator giving a leaver's name to
-// a new hire would.
-func recreateBob(t *testing.T, srv *testenv.LDAP) {
-	t.Helper()
-	c, err := ldap.DialURL(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Bind(srv.RootDN, srv.RootPassword); err != nil {
-		t.Fatal(err)
-	}
-	dn := srv.UserDN("bob")
-	if err := c.Del(ldap.NewDelRequest(dn, nil)); err != nil {
-		t.Fatalf("delete %s: %v", dn, err)
-	}
-	req := ldap.NewAddRequest(dn, nil)
-	req.Attribute("objectClass", []string{"inetOrgPerson"})
-	req.Attribute("uid", []string{"bob"})
-	req.Attribute("cn", []string{"Bob Newhire"})
-	req.Attribute("sn", []string{"Newhire"})
-	if err := c.Add(req); err != nil {
-		t.Fatalf("add %s: %v", dn, err)
-	}
-}
 
 // TestLDAPAccountID: a real slapd gives each entry its entryUUID as the
 // account ID, the same at every lookup and sign-in, and a new one to an
@@ -65,7 +37,7 @@ func TestLDAPAccountID(t *testing.T) {
 		t.Error("alice and bob share an account ID")
 	}
 
-	recreateBob(t, srv)
+	srv.Recreate(t, "bob", nil)
 	again, err := d.Lookup(ctx, "bob")
 	if err != nil {
 		t.Fatal(err)

@@ -4,30 +4,9 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/go-ldap/ldap/v3"
-
 	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/internal/testenv"
 )
-
-// addValues adds values to attribute attr of uid's entry in srv's
-// directory, as its root.
-func addValues(t *testing.T, srv *testenv.LDAP, uid, attr string, values ...string) {
-	t.Helper()
-	c, err := ldap.DialURL(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Bind(srv.RootDN, srv.RootPassword); err != nil {
-		t.Fatal(err)
-	}
-	req := ldap.NewModifyRequest(srv.UserDN(uid), nil)
-	req.Add(attr, values)
-	if err := c.Modify(req); err != nil {
-		t.Fatalf("modify %s: %v", uid, err)
-	}
-}
 
 // TestLDAPLookupLogin: a real slapd finds a user by login name in any
 // case, or by a further login name in attributes.logins, and never by
@@ -35,7 +14,7 @@ func addValues(t *testing.T, srv *testenv.LDAP, uid, attr string, values ...stri
 // nobody's.
 func TestLDAPLookupLogin(t *testing.T) {
 	srv := testenv.Slapd(t)
-	addValues(t, srv, "bob", "description", "BobW", "robert.mac")
+	srv.Add(t, "bob", "description", "BobW", "robert.mac")
 	cfg := ldapConfig(srv)
 	cfg.Attributes.Logins = "description"
 	with, without := newLDAP(t, cfg), newLDAP(t, ldapConfig(srv))

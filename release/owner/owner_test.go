@@ -322,7 +322,7 @@ func TestMapLeftAlone(t *testing.T) {
 // name, sent with a domain and in another case, its user's.
 func TestMapLDAP(t *testing.T) {
 	srv := testenv.Slapd(t)
-	addLogin(t, srv, "bob", "BobW")
+	srv.Add(t, "bob", "description", "BobW")
 	d, err := directory.NewLDAP(directory.LDAPConfig{URL: srv.URL, BindDN: srv.ServiceDN, BindPassword: srv.ServicePassword,
 		BaseDN: srv.BaseDN, Attributes: directory.LDAPAttributes{Logins: "description"}, Timeout: 5 * time.Second})
 	if err != nil {
@@ -388,7 +388,7 @@ func TestAliasAgainstLogin(t *testing.T) {
 	if got, err := m.Map(t.Context(), "hk"); err != nil || got != (Owner{Name: "alice", Known: true, Alias: true}) {
 		t.Fatalf("Map(hk) before = %+v, %v", got, err)
 	}
-	addLogin(t, srv, "bob", "hk")
+	srv.Add(t, "bob", "description", "hk")
 	m.forget("hk")
 	for _, claimed := range []string{"hk", `CORP\HK`} {
 		if got, err := m.Map(t.Context(), claimed); err != nil || got != (Owner{Name: "hk", Conflict: true}) {
