@@ -2,10 +2,8 @@ package release
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/printgate/printgate/audit"
@@ -16,34 +14,13 @@ import (
 	"github.com/printgate/printgate/release/directory"
 )
 
-// countingHasher counts the hashes a sign-in computes: that an unknown
-// card costs what a wrong PIN does is a matter of time, which a test
-// cannot measure reliably on a shared machine.
-type countingHasher struct {
-	*secret.Hasher
-	verified, wasted atomic.Int64
-}
-
-func (h *countingHasher) Verify(ctx context.Context, stored string, secret []byte) (bool, bool, error) {
-	h.verified.Add(1)
-	return h.Hasher.Verify(ctx, stored, secret)
-}
-
-func (h *countingHasher) Waste(ctx context.Context, secret []byte) error {
-	h.wasted.Add(1)
-	return h.Hasher.Waste(ctx, secret)
-}
-
-// hashes returns how many PIN hashes were computed so far.
-func (h *countingHasher) hashes() int64 { return h.verified.Load() + h.wasted.Load() }
-
 // signInEnv is a Service over a directory with a credential store that
 // counts its hashes, and the device "mfp" taking every sign-in method.
 type signInEnv struct {
 	svc    *Service
 	log    *audit.Log
 	creds  *credential.Store
-	hasher *countingHasher
+	hasher *testenv.CountingHasher
 	token  string
 }
 
@@ -58,7 +35,7 @@ func newSignInEnv(t *testing.T, db *database.DB, dir directory.Directory) *signI
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &signInEnv{hasher: &countingHasher{Hasher: inner}}
+	e := &signInEnv{hasher: &testenv.CountingHasher{Hasher: inner}}
 	if e.creds, err = credential.New(db, key, credential.Policy{}, secret.Params{},
 		credential.Options{Hasher: e.hasher}); err != nil {
 		t.Fatal(err)
@@ -259,11 +236,11 @@ func TestUnknownCardWithPIN(t *testing.T) {
 		{"unreadable card", Login{Card: "not a card", PIN: "5927"}},
 		{"unknown ID", Login{User: "nobody", PIN: "5927"}},
 	} {
-		before := e.hasher.hashes()
+		before := e.hasher.Hashes()
 		if _, err := e.signIn(t, tc.l); !errors.Is(err, ErrUnauthorized) {
 			t.Errorf("%s: %v, want ErrUnauthorized", tc.name, err)
 		}
-		if n := e.hasher.hashes() - before; n != 1 {
+		if n := e.hasher.Hashes() - before; n != 1 {
 			t.Errorf("%s: %d PIN hashes, want 1", tc.name, n)
 		}
 	}

@@ -1,33 +1,15 @@
 package credential
 
 import (
-	"context"
 	"errors"
-	"sync/atomic"
 	"testing"
 
 	"gorm.io/gorm"
 
 	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/internal/secret"
+	"github.com/printgate/printgate/internal/testenv"
 )
-
-// countingHasher counts the hashes a Hasher computes, to tell how much
-// work an answer took.
-type countingHasher struct {
-	*secret.Hasher
-	verified, wasted atomic.Int64
-}
-
-func (h *countingHasher) Verify(ctx context.Context, stored string, secret []byte) (bool, bool, error) {
-	h.verified.Add(1)
-	return h.Hasher.Verify(ctx, stored, secret)
-}
-
-func (h *countingHasher) Waste(ctx context.Context, secret []byte) error {
-	h.wasted.Add(1)
-	return h.Hasher.Waste(ctx, secret)
-}
 
 // TestFormerAccountPIN: a PIN bound to one account is, to another
 // account of the same name (the leaver's name given to a new hire), no
@@ -41,7 +23,7 @@ func TestFormerAccountPIN(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h := &countingHasher{Hasher: inner}
+		h := &testenv.CountingHasher{Hasher: inner}
 		s, err := New(db, testKey, Policy{MaxFailures: 2}, testParams, Options{Hasher: h})
 		if err != nil {
 			t.Fatal(err)
@@ -53,11 +35,11 @@ func TestFormerAccountPIN(t *testing.T) {
 		if err := s.CheckAccountPIN(ctx, leaver, "4863", "mfp"); err != nil {
 			t.Fatalf("the leaver's own PIN: %v", err)
 		}
-		before := h.wasted.Load()
+		before := h.Wasted.Load()
 		if err := s.CheckAccountPIN(ctx, newHire, "4863", "mfp"); !errors.Is(err, ErrNoPIN) {
 			t.Fatalf("the leaver's PIN for the new hire = %v, want ErrNoPIN", err)
 		}
-		if n := h.wasted.Load() - before; n != 1 {
+		if n := h.Wasted.Load() - before; n != 1 {
 			t.Errorf("refusing the former account's PIN hashed %d times, want 1 (as a wrong PIN does)", n)
 		}
 		if st, err := s.PINStatus(ctx, "jsmith"); err != nil || st.Failures != 0 {

@@ -318,11 +318,11 @@ func TestMapLeftAlone(t *testing.T) {
 	})
 }
 
-// TestMapLDAP: with attributes.logins, a real slapd makes a further login
-// name, sent with a domain and in another case, its user's.
-func TestMapLDAP(t *testing.T) {
-	srv := testenv.Slapd(t)
-	srv.Add(t, "bob", "description", "BobW")
+// ldapMapper is a Mapper over srv's directory, with the description
+// attribute as further login names (attributes.logins), and aliases in
+// a SQLite database of its own.
+func ldapMapper(t *testing.T, srv *testenv.LDAP) *Mapper {
+	t.Helper()
 	d, err := directory.NewLDAP(directory.LDAPConfig{URL: srv.URL, BindDN: srv.ServiceDN, BindPassword: srv.ServicePassword,
 		BaseDN: srv.BaseDN, Attributes: directory.LDAPAttributes{Logins: "description"}, Timeout: 5 * time.Second})
 	if err != nil {
@@ -338,6 +338,15 @@ func TestMapLDAP(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := newMapper(t, Options{FoldCase: true, StripDomain: true, Directory: d, DB: db})
+	return m
+}
+
+// TestMapLDAP: with attributes.logins, a real slapd makes a further login
+// name, sent with a domain and in another case, its user's.
+func TestMapLDAP(t *testing.T) {
+	srv := testenv.Slapd(t)
+	srv.Add(t, "bob", "description", "BobW")
+	m := ldapMapper(t, srv)
 	for claimed, want := range map[string]Owner{`CORP\BOBW`: {Name: "bob", Known: true}, "bobw@corp.example": {Name: "bob", Known: true},
 		"Bob": {Name: "bob", Known: true}, "1002": {Name: "1002"}} {
 		if got, err := m.Map(t.Context(), claimed); err != nil || got != want {
@@ -367,21 +376,7 @@ func waitForWaiters(t *testing.T, m *Mapper, login string, n int) {
 // administrator set for another user: nobody owns the name then.
 func TestAliasAgainstLogin(t *testing.T) {
 	srv := testenv.Slapd(t)
-	d, err := directory.NewLDAP(directory.LDAPConfig{URL: srv.URL, BindDN: srv.ServiceDN, BindPassword: srv.ServicePassword,
-		BaseDN: srv.BaseDN, Attributes: directory.LDAPAttributes{Logins: "description"}, Timeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	db, err := database.Open(t.Context(), "", t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := Migrate(t.Context(), db); err != nil {
-		t.Fatal(err)
-	}
-	m := newMapper(t, Options{FoldCase: true, StripDomain: true, Directory: d, DB: db})
+	m := ldapMapper(t, srv)
 	if _, err := m.AddAlias(t.Context(), "hk", "alice", nil); err != nil {
 		t.Fatal(err)
 	}
