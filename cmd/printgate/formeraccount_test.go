@@ -21,8 +21,7 @@ import (
 func TestFormerAccountAtDevice(t *testing.T) {
 	l := testenv.Slapd(t)
 	cfg := newConfig(t, "")
-	cfg.Directory = DirectoryConfig{Type: "ldap", LDAP: directory.LDAPConfig{
-		URL: l.URL, BindDN: l.ServiceDN, BindPassword: l.ServicePassword, BaseDN: l.BaseDN}}
+	cfg.Directory = slapdDirectory(l, directory.LDAPAttributes{})
 	if err := cfg.validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -70,9 +69,7 @@ func TestCardEnrolmentByLogin(t *testing.T) {
 	l.Replace(t, "carol", "employeeNumber", "300145")
 	l.Replace(t, "bob", "displayName", "rsmith")
 	cfg := newConfig(t, "")
-	cfg.Directory = DirectoryConfig{Type: "ldap", LDAP: directory.LDAPConfig{
-		URL: l.URL, BindDN: l.ServiceDN, BindPassword: l.ServicePassword, BaseDN: l.BaseDN,
-		Attributes: directory.LDAPAttributes{Logins: "displayName"}}}
+	cfg.Directory = slapdDirectory(l, directory.LDAPAttributes{Logins: "displayName"})
 	if err := cfg.validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -97,4 +94,11 @@ func TestCardEnrolmentByLogin(t *testing.T) {
 	if strings.Contains(list, "carol") || !strings.Contains(list, "bob") {
 		t.Errorf("card list after the import:\n%s", list)
 	}
+}
+
+// slapdDirectory is the directory configuration of l, the test's slapd,
+// through its service account, with attrs.
+func slapdDirectory(l *testenv.LDAP, attrs directory.LDAPAttributes) DirectoryConfig {
+	return DirectoryConfig{Type: "ldap", LDAP: directory.LDAPConfig{
+		URL: l.URL, BindDN: l.ServiceDN, BindPassword: l.ServicePassword, BaseDN: l.BaseDN, Attributes: attrs}}
 }

@@ -215,11 +215,8 @@ func TestDeviceRemove(t *testing.T) {
 func TestLDAPDisabledAtRelease(t *testing.T) {
 	l := testenv.Slapd(t)
 	cfg := newConfig(t, "")
-	cfg.Directory = DirectoryConfig{Type: "ldap", LDAP: directory.LDAPConfig{
-		URL: l.URL, BindDN: l.ServiceDN, BindPassword: l.ServicePassword, BaseDN: l.BaseDN,
-		Attributes:        directory.LDAPAttributes{Card: testenv.LDAPCardAttribute},
-		DisabledAttribute: "pwdAccountLockedTime",
-	}}
+	cfg.Directory = slapdDirectory(l, directory.LDAPAttributes{Card: testenv.LDAPCardAttribute})
+	cfg.Directory.LDAP.DisabledAttribute = "pwdAccountLockedTime"
 	if err := cfg.validate(); err != nil {
 		t.Fatal(err)
 	}

@@ -22,10 +22,7 @@ import (
 func TestLDAPUserRemoveDeleted(t *testing.T) {
 	l := testenv.Slapd(t)
 	cfg := newConfig(t, "")
-	cfg.Directory = DirectoryConfig{Type: "ldap", LDAP: directory.LDAPConfig{
-		URL: l.URL, BindDN: l.ServiceDN, BindPassword: l.ServicePassword, BaseDN: l.BaseDN,
-		Attributes: directory.LDAPAttributes{Card: testenv.LDAPCardAttribute},
-	}}
+	cfg.Directory = slapdDirectory(l, directory.LDAPAttributes{Card: testenv.LDAPCardAttribute})
 	if err := cfg.validate(); err != nil {
 		t.Fatal(err)
 	}

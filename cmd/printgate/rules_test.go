@@ -228,8 +228,8 @@ func TestRulesByGroup(t *testing.T) {
 	printer := testenv.IPPEvePrinter(t, testenv.WithColor())
 	cfg := newConfig(t, "", QueueConfig{Name: "direct", Mode: release.Direct, Printer: printer.URI})
 	l := testenv.Slapd(t)
-	cfg.Directory = DirectoryConfig{Type: "ldap", LDAP: directory.LDAPConfig{
-		URL: l.URL, BindDN: l.ServiceDN, BindPassword: l.ServicePassword, BaseDN: l.BaseDN, Timeout: 2 * time.Second}}
+	cfg.Directory = slapdDirectory(l, directory.LDAPAttributes{})
+	cfg.Directory.LDAP.Timeout = 2 * time.Second
 	cfg.RulesByGroup = []rules.GroupConfig{{Group: testenv.LDAPAuditorsGroup,
 		Config: rules.Config{MaxPages: 1, ForceMonochrome: true}}}
 	if err := cfg.validate(); err != nil {
