@@ -286,7 +286,14 @@ func TestSecurityHeaders(t *testing.T) {
 			t.Errorf("%s: headers %v", p, w.Header())
 		}
 	}
-	w := e.do(t, request{method: http.MethodGet, path: "/signin"})
+	// An IPP operation's reply, read by print clients only, carries
+	// nosniff and none of the browser policies.
+	w := e.do(t, request{method: http.MethodPost, path: ipp.PathPrefix + "q",
+		header: map[string]string{"Content-Type": "application/ipp"}})
+	if w.Header().Get("X-Content-Type-Options") != "nosniff" || w.Header().Get("Content-Security-Policy") != "" {
+		t.Errorf("IPP reply: headers %v", w.Header())
+	}
+	w = e.do(t, request{method: http.MethodGet, path: "/signin"})
 	if w.Header().Get("Cache-Control") != "no-store" {
 		t.Errorf("/signin: Cache-Control %q; want no-store", w.Header().Get("Cache-Control"))
 	}

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -230,8 +231,17 @@ func (s *server) engineOf(routes []route) *gin.Engine {
 // guard sets the security headers and refuses paths that are not plain
 // (see pathAllowed).
 func (s *server) guard(c *gin.Context) {
-	securityHeaders(c.Writer.Header())
-	if s.secure(c.Request) {
+	if ippRequest(c.Request) {
+		// An IPP reply is read by a print client, never rendered: the
+		// browser policies mean nothing to it, and setting them cost
+		// every submission seven headers and a larger map (the reply's
+		// header map outgrows its first eight entries) for nothing.
+		// Browsers' own IPP requests are refused (ipp.Server).
+		c.Writer.Header().Set("X-Content-Type-Options", "nosniff")
+	} else {
+		securityHeaders(c.Writer.Header())
+	}
+	if s.secure(c.Request) && !ippRequest(c.Request) {
 		// Browsers take it only over https: behind a TLS-terminating
 		// proxy (Options.Secure) or on a TLS listener.
 		c.Header("Strict-Transport-Security", "max-age=31536000")
@@ -242,7 +252,15 @@ func (s *server) guard(c *gin.Context) {
 	}
 }
 
-// securityHeaders sets the headers every reply carries. The policy allows
+// ippRequest reports whether r is an IPP operation: a POST of
+// application/ipp to a queue.
+func ippRequest(r *http.Request) bool {
+	return r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, ippPrefix) &&
+		r.Header.Get("Content-Type") == "application/ipp"
+}
+
+// securityHeaders sets the headers every reply but an IPP operation's
+// carries. The policy allows
 // scripts and styles from printgate's own static files only: no inline
 // script or style anywhere.
 func securityHeaders(h http.Header) {
