@@ -166,7 +166,7 @@ func storedName(ctx context.Context, st *stack, adm *release.Admin, arg string) 
 	if err != nil {
 		return "", nil, err
 	}
-	creds, err := credentialUsers(ctx, st)
+	creds, err := st.creds.Users(ctx)
 	if err != nil {
 		return "", nil, err
 	}
@@ -188,19 +188,6 @@ func storedName(ctx context.Context, st *stack, adm *release.Admin, arg string) 
 			"of that name (%s): remove each by its exact spelling", arg, strings.Join(names, ", "))
 	}
 	return names[0], nil, nil
-}
-
-// credentialUsers returns every user name with a PIN, a PIN failure or a
-// card. The credential store has no call for it, and this is read-only.
-func credentialUsers(ctx context.Context, st *stack) ([]string, error) {
-	var names []string
-	err := st.db.WithContext(ctx).Raw(`SELECT user_name FROM credential_pins
-		UNION SELECT user_name FROM credential_pin_failures
-		UNION SELECT user_name FROM credential_cards`).Scan(&names).Error
-	if err != nil {
-		return nil, fmt.Errorf("users with credentials: %w", err)
-	}
-	return names, nil
 }
 
 // builtinUser returns the built-in directory and the stored spelling of

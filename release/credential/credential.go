@@ -161,6 +161,20 @@ func New(db *database.DB, hmacKey []byte, policy Policy, params secret.Params, o
 // Policy returns the PIN policy in force, defaults filled in.
 func (s *Store) Policy() Policy { return s.policy }
 
+// Users returns every user name the store keeps anything of (a PIN, a
+// PIN failure, a card), as stored: for removing a user whom the
+// directory no longer knows, whose stored spelling may differ.
+func (s *Store) Users(ctx context.Context) ([]string, error) {
+	var names []string
+	err := s.db.WithContext(ctx).Raw(`SELECT user_name FROM credential_pins
+		UNION SELECT user_name FROM credential_pin_failures
+		UNION SELECT user_name FROM credential_cards`).Scan(&names).Error
+	if err != nil {
+		return nil, fmt.Errorf("credential: users: %w", err)
+	}
+	return names, nil
+}
+
 // Forget removes every credential of user: PIN, lockout, failure records
 // and cards. Call it when a user is deleted.
 func (s *Store) Forget(ctx context.Context, user string) error {
