@@ -250,20 +250,9 @@ func lookalike(login, name string) bool {
 
 // sameName reports whether a and b are the same letters, in either case:
 // an ASCII letter never matches one outside ASCII, as the Kelvin sign K
-// or the long s ſ would under Unicode's folding.
-func sameName(a, b string) bool {
-	ra, rb := []rune(a), []rune(b)
-	if len(ra) != len(rb) {
-		return false
-	}
-	for i, x := range ra {
-		y := rb[i]
-		if x != y && ((x < utf8.RuneSelf) != (y < utf8.RuneSelf) || !strings.EqualFold(string(x), string(y))) {
-			return false
-		}
-	}
-	return true
-}
+// or the long s ſ would under Unicode's folding (directory.NameKey, by
+// which the built-in directory finds its users).
+func sameName(a, b string) bool { return directory.NameKey(a) == directory.NameKey(b) }
 
 func isASCII(s string) bool {
 	for i := range len(s) {

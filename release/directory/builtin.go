@@ -50,6 +50,8 @@ type userRow struct {
 	// and added again under the same name is another account, and the
 	// cards and PIN bound to the first do not pass to the second.
 	AccountID string
+	// NameKey is NameKey(Name): names are unique, and found, by it.
+	NameKey   string
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -65,7 +67,36 @@ func Migrate(ctx context.Context, db *database.DB) error {
 			return database.Exec(tx, `ALTER TABLE users ADD COLUMN disabled BOOLEAN NOT NULL DEFAULT FALSE`)
 		}},
 		{Name: "users.account_id", Up: addAccountIDs},
+		{Name: "users.name_key", Up: addNameKeys},
 	})
+}
+
+// addNameKeys keeps with each user the key of its name (NameKey), unique,
+// by which names are found without regard to case: lower() folds ASCII
+// only in SQLite (and in PostgreSQL's C locale), so Émile and émile could
+// both be users, one found under the other's name; and where it folds
+// more, it takes the Kelvin sign for k. Two users whose names share a key
+// cannot both stay: the migration refuses, naming them.
+func addNameKeys(tx *gorm.DB, _ database.Dialect) error {
+	if err := database.Exec(tx, `ALTER TABLE users ADD COLUMN name_key TEXT NOT NULL DEFAULT ''`); err != nil {
+		return err
+	}
+	var names []string
+	if err := tx.Raw(`SELECT name FROM users ORDER BY name`).Scan(&names).Error; err != nil {
+		return err
+	}
+	byKey := map[string]string{}
+	for _, n := range names {
+		k := NameKey(n)
+		if other, ok := byKey[k]; ok {
+			return fmt.Errorf("users %q and %q are one name in another case: delete one (printgate user remove) with the printgate that made them, then upgrade", other, n)
+		}
+		byKey[k] = n
+		if err := tx.Exec(`UPDATE users SET name_key = ? WHERE name = ?`, k, n).Error; err != nil {
+			return err
+		}
+	}
+	return database.Exec(tx, `CREATE UNIQUE INDEX users_name_key ON users (name_key)`, `DROP INDEX users_name_lower`)
 }
 
 // addAccountIDs gives every user a random account ID (userRow.AccountID).
@@ -155,7 +186,7 @@ func (b *Builtin) AddUser(ctx context.Context, u User, password string, rec data
 	now := time.Now().UTC()
 	row := userRow{Name: u.Name, DisplayName: u.DisplayName, Email: u.Email,
 		EmployeeNumber: strings.TrimSpace(u.EmployeeNumber), Role: string(u.Role),
-		PasswordHash: hash, AccountID: newAccountID(), CreatedAt: now, UpdatedAt: now}
+		PasswordHash: hash, AccountID: newAccountID(), NameKey: NameKey(u.Name), CreatedAt: now, UpdatedAt: now}
 	err = b.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(&row).Error; err != nil {
 			return err
@@ -203,7 +234,7 @@ func (b *Builtin) SetDisabled(ctx context.Context, name string, disabled bool, r
 func (b *Builtin) update(ctx context.Context, action, name string, set map[string]any, rec database.Hook) error {
 	set["updated_at"] = time.Now().UTC()
 	err := b.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Model(&userRow{}).Where("lower(name) = lower(?)", name).Updates(set)
+		res := tx.Model(&userRow{}).Where("name_key = ?", NameKey(name)).Updates(set)
 		if res.Error != nil {
 			return res.Error
 		}
@@ -223,7 +254,7 @@ func (b *Builtin) update(ctx context.Context, action, name string, set map[strin
 // runs in the same transaction.
 func (b *Builtin) DeleteUser(ctx context.Context, name string, rec database.Hook) error {
 	err := b.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Where("lower(name) = lower(?)", name).Delete(&userRow{})
+		res := tx.Where("name_key = ?", NameKey(name)).Delete(&userRow{})
 		if res.Error != nil {
 			return res.Error
 		}
@@ -258,7 +289,7 @@ func (b *Builtin) Authenticate(ctx context.Context, name, password string) (Iden
 	if name == "" || password == "" || len(password) > MaxPasswordLength {
 		return Identity{}, ErrInvalidCredentials
 	}
-	row, err := b.find(ctx, "lower(name) = lower(?)", name)
+	row, err := b.find(ctx, "name_key = ?", NameKey(name))
 	if errors.Is(err, ErrNotFound) {
 		// Spend the time a real check takes, so response times do not
 		// tell which names exist.
@@ -309,7 +340,7 @@ func (b *Builtin) Lookup(ctx context.Context, nameOrEmployeeNumber string) (Iden
 	if nameOrEmployeeNumber == "" {
 		return Identity{}, ErrNotFound
 	}
-	row, err := b.find(ctx, "lower(name) = lower(?)", nameOrEmployeeNumber)
+	row, err := b.find(ctx, "name_key = ?", NameKey(nameOrEmployeeNumber))
 	if errors.Is(err, ErrNotFound) {
 		row, err = b.find(ctx, "employee_number = ?", strings.TrimSpace(nameOrEmployeeNumber))
 	}
@@ -328,7 +359,7 @@ func (b *Builtin) LookupLogin(ctx context.Context, login string) (Identity, erro
 	if login == "" {
 		return Identity{}, ErrNotFound
 	}
-	row, err := b.find(ctx, "lower(name) = lower(?)", login)
+	row, err := b.find(ctx, "name_key = ?", NameKey(login))
 	if errors.Is(err, ErrNotFound) {
 		return Identity{}, err
 	}
