@@ -324,6 +324,32 @@ func (d *DeviceRelease) Session(ctx context.Context, deviceToken, token string) 
 // do not come before the work. A release does: the first byte reaches the
 // printer one sync sooner.
 func (d *DeviceRelease) Authorize(ctx context.Context, deviceToken, token string) (Session, Device, error) {
+	sess, dev, err := d.liveSession(ctx, deviceToken, token)
+	if err != nil {
+		return Session{}, Device{}, err
+	}
+	// The sign-in checked the account; every use checks it again, so
+	// that one disabled or removed since is refused at once.
+	if _, err := d.s.currentUser(ctx, sess.UserName); err != nil {
+		return Session{}, Device{}, err
+	}
+	return sess, dev, nil
+}
+
+// EndSession signs out the session token of the device deviceToken. It
+// does not ask the directory about the user, as every other use does: a
+// sign-out while the directory cannot answer must still end the session.
+func (d *DeviceRelease) EndSession(ctx context.Context, deviceToken, token string) error {
+	sess, _, err := d.liveSession(ctx, deviceToken, token)
+	if err != nil {
+		return err
+	}
+	return d.CloseSession(ctx, sess)
+}
+
+// liveSession finds the open session token of the device deviceToken,
+// within its idle time and its lifetime.
+func (d *DeviceRelease) liveSession(ctx context.Context, deviceToken, token string) (Session, Device, error) {
 	s := d.s
 	dev, err := d.deviceByToken(ctx, deviceToken)
 	if err != nil {
@@ -339,11 +365,6 @@ func (d *DeviceRelease) Authorize(ctx context.Context, deviceToken, token string
 		return Session{}, Device{}, dbErr("find session", err)
 	}
 	if err := s.sessionLive(sess); err != nil {
-		return Session{}, Device{}, err
-	}
-	// The sign-in checked the account; every use checks it again, so
-	// that one disabled or removed since is refused at once.
-	if _, err := s.currentUser(ctx, sess.UserName); err != nil {
 		return Session{}, Device{}, err
 	}
 	return sess, dev, nil

@@ -128,3 +128,22 @@ func TestSessionLifetime(t *testing.T) {
 		}
 	})
 }
+
+// TestEndSessionWithoutDirectory: signing out needs no directory: a
+// session ended while the directory cannot answer stays ended once it
+// answers again.
+func TestEndSessionWithoutDirectory(t *testing.T) {
+	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
+		svc, _, devToken, token := deviceSession(t, db)
+		b := svc.dir
+		d := svc.DeviceRelease()
+		svc.dir = downDirectory{}
+		if err := d.EndSession(t.Context(), devToken, token); err != nil {
+			t.Fatalf("sign-out while the directory is down: %v", err)
+		}
+		svc.dir = b
+		if _, _, err := d.Session(t.Context(), devToken, token); !errors.Is(err, ErrUnauthorized) {
+			t.Errorf("the session after its sign-out: %v, want ErrUnauthorized", err)
+		}
+	})
+}

@@ -41,7 +41,8 @@ type Service interface {
 	Authorize(ctx context.Context, deviceToken, token string) (release.Session, release.Device, error)
 	Touch(ctx context.Context, sess release.Session) error
 	SessionExpires(sess release.Session) time.Time
-	CloseSession(ctx context.Context, sess release.Session) error
+	// EndSession signs a session out without asking the directory.
+	EndSession(ctx context.Context, deviceToken, token string) error
 	Jobs(ctx context.Context, sess release.Session, dev release.Device) ([]release.Job, error)
 	Job(ctx context.Context, sess release.Session, dev release.Device, id int64) (release.Job, error)
 	Cancel(ctx context.Context, sess release.Session, dev release.Device, id int64) error
@@ -154,11 +155,7 @@ func (a *API) session(c *gin.Context) (release.Session, release.Device, bool) {
 }
 
 func (a *API) closeSession(c *gin.Context) {
-	sess, _, ok := a.session(c)
-	if !ok {
-		return
-	}
-	if err := a.svc.CloseSession(c.Request.Context(), sess); err != nil {
+	if err := a.svc.EndSession(c.Request.Context(), deviceToken(c), c.Param("session")); err != nil {
 		a.fail(c, err)
 		return
 	}
