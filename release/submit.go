@@ -168,31 +168,29 @@ func (s *Service) createJob(ctx context.Context, req ipp.JobRequest) (Job, error
 }
 
 // maxIncoming bounds the jobs waiting for their documents (Create-Job
-// without Send-Document) that one owner, or one client address, may have
-// at once. Each is a row until the sweeper aborts it and a canceled event
-// for good: a client that only ever sends Create-Job would otherwise add
-// to the trail as fast as it can ask. A client sends a job's document
-// right after creating it; twenty covers many at once.
+// without Send-Document) that one owner may have at once. Each is a row
+// until the sweeper aborts it and a canceled event for good: a client
+// that only ever sends Create-Job would otherwise add to the trail as
+// fast as it can ask. A client sends a job's document right after
+// creating it; twenty covers many at once. Counted per owner, not per
+// client address: behind a proxy, or a print server forwarding for a
+// whole office, one address is everyone's.
 const maxIncoming = 20
 
 // boundIncoming refuses j, about to wait for its document, when its
-// owner or its client already has maxIncoming jobs waiting for theirs.
-// Concurrent requests may pass it together: the bound is approximate,
-// which is all it needs to be.
+// owner already has maxIncoming jobs waiting for theirs, as busy: the
+// client tries again once those have their documents or have been
+// aborted. Concurrent requests may pass it together: the bound is
+// approximate, which is all it needs to be.
 func (s *Service) boundIncoming(ctx context.Context, j Job) error {
 	var n int64
-	q := s.db.WithContext(ctx).Model(&Job{}).Where("state = ?", StateIncoming)
-	if j.ClientAddr != "" {
-		q = q.Where("owner = ? OR client_addr = ?", j.Owner, j.ClientAddr)
-	} else {
-		q = q.Where("owner = ?", j.Owner)
-	}
-	if err := q.Count(&n).Error; err != nil {
+	err := s.db.WithContext(ctx).Model(&Job{}).Where("owner = ? AND state = ?", j.Owner, StateIncoming).Count(&n).Error
+	if err != nil {
 		return dbErr("count jobs waiting for documents", err)
 	}
 	if n >= maxIncoming {
-		return refuse(ErrNotPossible, fmt.Sprintf("%d jobs of yours are waiting for their documents: "+
-			"send their documents or cancel them before creating another.", n))
+		return refuse(ErrBusy, fmt.Sprintf("%d jobs of yours are waiting for their documents: "+
+			"this one can be created once they have them, or in a few minutes.", n))
 	}
 	return nil
 }
