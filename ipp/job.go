@@ -27,6 +27,9 @@ var jobGroups = map[string][]string{
 // such as "2026年11月 給与明細" says too much to the next person in line.
 var privateJobAttrs = map[string]bool{
 	"job-name": true, "job-originating-user-name": true, "document-name-supplied": true,
+	// A held job without a hold of its own (no-hold) on a direct queue is
+	// one held for what its document holds: a My Number.
+	"job-hold-until": true,
 }
 
 // publicReasons are the job-state-reasons (RFC 8011 §5.3.8, PWG 5100.11)

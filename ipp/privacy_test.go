@@ -19,7 +19,7 @@ func TestOthersSeeNoReasons(t *testing.T) {
 	e := newServerEnv(t, "")
 	now := time.Now().UTC()
 	rows := []release.Job{
-		{Name: "lunch", State: release.StateHeld, Reason: "job-hold-until-specified"},
+		{Name: "lunch", State: release.StateHeld, Reason: "job-hold-until-specified", HoldUntil: "indefinite"},
 		{Name: "tax", State: release.StateHeld, Reason: release.ReasonMyNumber, Sensitive: "my-number",
 			Message: "This job holds an individual number (My Number): release it at a printer with your card and PIN."},
 		{Name: "old lunch", State: release.StateExpired, Reason: "job-expired",
@@ -37,7 +37,7 @@ func TestOthersSeeNoReasons(t *testing.T) {
 	// status lists, by job ID, each job's reasons and message.
 	status := func(user, lang string) map[int64]string {
 		m := e.request(goipp.OpGetJobs, "secure", user, keywords("which-jobs", "all"),
-			keywords("requested-attributes", "job-id", "job-state", "job-state-reasons", "job-state-message"))
+			keywords("requested-attributes", "job-id", "job-state", "job-state-reasons", "job-state-message", "job-hold-until"))
 		m.Operation[1] = goipp.MakeAttribute("attributes-natural-language", goipp.TagLanguage, goipp.String(lang))
 		reply := e.do(t, "secure", m, nil)
 		out := map[int64]string{}
