@@ -108,7 +108,9 @@ func (a *app) userCommand() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withStack(cmd, func(st *stack) error {
-				id, err := st.dir.Lookup(cmd.Context(), args[0])
+				// By name only: an employee number typed here would set
+				// the PIN of whoever has it.
+				id, err := directory.LookupName(cmd.Context(), st.dir, args[0])
 				if err != nil {
 					return fmt.Errorf("user %s: %w", args[0], err)
 				}
@@ -120,7 +122,7 @@ func (a *app) userCommand() *cobra.Command {
 				if err := st.creds.SetAccountPIN(cmd.Context(), credential.Account{Name: id.Name, ID: id.AccountID}, pin, rec); err != nil {
 					return err
 				}
-				err = a.printf("user.pin-set", args[0])
+				err = a.printf("user.pin-set", id.Name)
 				return err
 			})
 		},
