@@ -102,3 +102,17 @@ func slapdDirectory(l *testenv.LDAP, attrs directory.LDAPAttributes) DirectoryCo
 	return DirectoryConfig{Type: "ldap", LDAP: directory.LDAPConfig{
 		URL: l.URL, BindDN: l.ServiceDN, BindPassword: l.ServicePassword, BaseDN: l.BaseDN, Attributes: attrs}}
 }
+
+// TestSetPINByName: user set-pin finds the user by name only: an
+// employee number sets nobody's PIN, and a name in another case sets the
+// user's, whose own name the answer gives.
+func TestSetPINByName(t *testing.T) {
+	cfg := newConfig(t, "")
+	runCLI(t, cfg, "ysato-secret\n", "user", "add", "ysato", "--employee-number", "300145")
+	if out, err := tryCLI(t, cfg, "4826\n", "user", "set-pin", "300145"); err == nil {
+		t.Errorf("set-pin by an employee number succeeded: %s", out)
+	}
+	if out := runCLI(t, cfg, "4826\n", "user", "set-pin", "YSATO"); !strings.Contains(out, "ysato") || strings.Contains(out, "YSATO") {
+		t.Errorf("set-pin YSATO answered %q; want it to name ysato", out)
+	}
+}
