@@ -97,7 +97,7 @@ func verifyUnit(t *testing.T, root string) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"User=printgate", "ProtectSystem=strict", "NoNewPrivileges=yes", "PrivateTmp=yes",
-		"StateDirectory=printgate", "ConfigurationDirectory=printgate", "--config /etc/printgate/printgate.yaml", "LimitCORE=0"} {
+		"StateDirectory=printgate", "ConfigurationDirectory=printgate", "LogsDirectory=printgate", "--config /etc/printgate/printgate.yaml", "LimitCORE=0"} {
 		if !bytes.Contains(unit, []byte(want)) {
 			t.Errorf("unit lacks %s", want)
 		}
