@@ -52,7 +52,7 @@ func (s *server) showMy(c *gin.Context, status int, errText string) {
 	d := myData{Policy: s.opts.Credentials.Policy(), JobsState: "unavailable", HistoryState: "unavailable",
 		PasswordChange: s.opts.PasswordSetter != nil, PasswordMin: directory.MinPasswordLength}
 	var err error
-	if d.PIN, err = s.opts.Credentials.PINStatus(ctx, user); err != nil {
+	if d.PIN, err = s.myPINStatus(ctx, user); err != nil {
 		s.fail(c, "my page", err)
 		return
 	}
@@ -81,6 +81,18 @@ func (s *server) showMy(c *gin.Context, status int, errText string) {
 		d.History, d.HistoryNext = page.Jobs, page.Next
 	}
 	s.render(c, status, "my", view{Title: "my.title", Error: errText, Data: d})
+}
+
+// myPINStatus is the PIN status of user's account: a PIN bound to a
+// former account of the name (a leaver's) is none of theirs, and is not
+// shown as set. A directory that cannot answer leaves the name's status.
+func (s *server) myPINStatus(ctx context.Context, user string) (credential.PINStatus, error) {
+	id, err := directory.LookupName(ctx, s.opts.Directory, user)
+	if err != nil {
+		s.log.Warn("web: my page: directory", "user", user, "err", err)
+		return s.opts.Credentials.PINStatus(ctx, user)
+	}
+	return s.opts.Credentials.AccountPINStatus(ctx, credential.Account{Name: id.Name, ID: id.AccountID})
 }
 
 // recordDetails appends a console action that changes nothing, such as

@@ -77,6 +77,16 @@ func TestMyPIN(t *testing.T) {
 		if got := e.audit.names(); !slices.Equal(got, []string{ActionSetPIN + " alice→alice"}) {
 			t.Fatalf("recorded %v; want one PIN set", got)
 		}
+		// A PIN of a former account of her name is not hers to see as set.
+		if err := e.creds.SetAccountPIN(t.Context(), other, "7315", nil); err != nil {
+			t.Fatal(err)
+		}
+		if body := e.page(t, cookie, "/my"); strings.Contains(body, "You have a PIN.") {
+			t.Fatal("My page shows a former account's PIN as alice's")
+		}
+		if status, _, _ := e.post(t, cookie, "/my/pin", url.Values{"pin": {"4821"}, "pin2": {"4821"}}); status != http.StatusSeeOther {
+			t.Fatalf("setting her PIN again: %d", status)
+		}
 	})
 }
 
