@@ -98,9 +98,13 @@ const (
 	EventPurged         = "purged"
 	EventQueueChanged   = "queue-changed"
 	EventDeviceTokenSet = "device-token-set"
-	EventAliasAdded     = "alias-added"
-	EventAliasRemoved   = "alias-removed"
-	EventCardsImported  = "cards-imported" // one import of many cards: Details count them, never name one
+	// EventQRLabelIssued records a QR label made for a device (Device) by
+	// an administrator (Actor), with its expiry in Details["expires"];
+	// never the link itself.
+	EventQRLabelIssued = "qr-label-issued"
+	EventAliasAdded    = "alias-added"
+	EventAliasRemoved  = "alias-removed"
+	EventCardsImported = "cards-imported" // one import of many cards: Details count them, never name one
 	// EventBackupMade records a backup (printgate backup): a copy of
 	// every key and held document left the server, encrypted.
 	EventBackupMade = "backup-made"

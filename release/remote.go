@@ -8,6 +8,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/release/qrlink"
 )
 
@@ -72,14 +73,9 @@ func (r *RemoteRelease) link(dev Device, ttl time.Duration) (QRLink, error) {
 	return QRLink{Device: dev.Name, Path: QRPath(dev.Name, s.qr.Sign(binding(dev), exp)), Expires: exp}, nil
 }
 
-// EventQRLabelIssued records a QR label made for a device (Device) by an
-// administrator (Actor), with its expiry in Details["expires"]; never the
-// link itself.
-const EventQRLabelIssued = "qr-label-issued"
-
 // QRLink signs a link to release at the enabled device name, valid for
 // ttl: a label to print and stick on the device, issued by the
-// administrator by. The issue is recorded (EventQRLabelIssued) before
+// administrator by. The issue is recorded (audit.EventQRLabelIssued) before
 // the link is returned: a label stays valid for months or years, so who
 // made one, for which device and until when, is the auditor's to know.
 // No link is returned unless recorded.
@@ -94,7 +90,7 @@ func (r *RemoteRelease) QRLink(ctx context.Context, name string, ttl time.Durati
 		return QRLink{}, err
 	}
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return s.adminEvent(ctx, tx, EventQRLabelIssued, by, dev.Name,
+		return s.adminEvent(ctx, tx, audit.EventQRLabelIssued, by, dev.Name,
 			map[string]string{"expires": l.Expires.UTC().Format(time.RFC3339)})
 	})
 	if err != nil {

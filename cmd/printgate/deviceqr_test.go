@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/internal/testdocs"
 	"github.com/printgate/printgate/internal/testenv"
 	"github.com/printgate/printgate/release"
@@ -55,7 +56,7 @@ func TestDeviceQRLabel(t *testing.T) {
 	labels := func() []qrLabelEvent {
 		var rows []qrLabelEvent
 		openTestDB(t, e.srv).Raw(`SELECT device, actor, details FROM audit_events WHERE type = ? ORDER BY seq`,
-			release.EventQRLabelIssued).Scan(&rows)
+			audit.EventQRLabelIssued).Scan(&rows)
 		return rows
 	}
 	if n := len(labels()); n != 0 {
