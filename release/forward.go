@@ -73,8 +73,9 @@ func (s *Service) deliver(ctx context.Context, j *Job, printer string, by Actor,
 	}
 	if accepted {
 		// Whatever ends the print, a printer job with its ID from now on
-		// is not this job's (Monitored.Forwarded).
-		defer s.endSends(context.WithoutCancel(ctx), j.ID)
+		// is not this job's (Monitored.Forwarded). Noted before the job's
+		// state changes, so whoever sees it ended sees its send ended.
+		s.endSends(context.WithoutCancel(ctx), j.ID)
 	}
 	if err == nil && st.State == ipp.JobCompleted {
 		_, err := s.transition(context.WithoutCancel(ctx), j, change{from: []State{StatePrinting},
