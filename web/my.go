@@ -52,11 +52,12 @@ func (s *server) showMy(c *gin.Context, status int, errText string) {
 	d := myData{Policy: s.opts.Credentials.Policy(), JobsState: "unavailable", HistoryState: "unavailable",
 		PasswordChange: s.opts.PasswordSetter != nil, PasswordMin: directory.MinPasswordLength}
 	var err error
-	if d.PIN, err = s.myPINStatus(ctx, user); err != nil {
+	account, bound := s.myAccount(ctx, user)
+	if d.PIN, err = s.myPINStatus(ctx, account, bound); err != nil {
 		s.fail(c, "my page", err)
 		return
 	}
-	if d.Cards, err = s.opts.Credentials.Cards(ctx, user); err != nil {
+	if d.Cards, err = s.myCards(ctx, account, bound); err != nil {
 		s.fail(c, "my page", err)
 		return
 	}
@@ -83,16 +84,36 @@ func (s *server) showMy(c *gin.Context, status int, errText string) {
 	s.render(c, status, "my", view{Title: "my.title", Error: errText, Data: d})
 }
 
-// myPINStatus is the PIN status of user's account: a PIN bound to a
-// former account of the name (a leaver's) is none of theirs, and is not
-// shown as set. A directory that cannot answer leaves the name's status.
-func (s *server) myPINStatus(ctx context.Context, user string) (credential.PINStatus, error) {
+// myAccount is the signed-in user's account as the directory has it now,
+// so that My page shows and changes only that account's PIN and cards: a
+// card or PIN bound to a former account of the name (a leaver's) is none
+// of theirs. ok is false when the directory cannot answer; My page then
+// goes by the name, as it did before credentials were bound.
+func (s *server) myAccount(ctx context.Context, user string) (a credential.Account, ok bool) {
 	id, err := directory.LookupName(ctx, s.opts.Directory, user)
 	if err != nil {
 		s.log.Warn("web: my page: directory", "user", user, "err", err)
-		return s.opts.Credentials.PINStatus(ctx, user)
+		return credential.Account{Name: user}, false
 	}
-	return s.opts.Credentials.AccountPINStatus(ctx, credential.Account{Name: id.Name, ID: id.AccountID})
+	return credential.Account{Name: id.Name, ID: id.AccountID}, true
+}
+
+// myPINStatus is the PIN status of a, the account myAccount found (ok),
+// or of its name.
+func (s *server) myPINStatus(ctx context.Context, a credential.Account, ok bool) (credential.PINStatus, error) {
+	if ok {
+		return s.opts.Credentials.AccountPINStatus(ctx, a)
+	}
+	return s.opts.Credentials.PINStatus(ctx, a.Name)
+}
+
+// myCards are the cards of a, the account myAccount found (ok), or of its
+// name.
+func (s *server) myCards(ctx context.Context, a credential.Account, ok bool) ([]credential.Card, error) {
+	if ok {
+		return s.opts.Credentials.AccountCards(ctx, a)
+	}
+	return s.opts.Credentials.Cards(ctx, a.Name)
 }
 
 // recordDetails appends a console action that changes nothing, such as
@@ -180,7 +201,13 @@ func (s *server) removeMyCard(c *gin.Context) {
 	user := currentSession(c).User
 	fp := strings.TrimSpace(c.PostForm("card"))
 	rec := s.recordIn(c, ActionRemoveCard, user, fp, nil)
-	err := s.opts.Credentials.RemoveCardByFingerprint(c.Request.Context(), user, fp, rec)
+	ctx := c.Request.Context()
+	var err error
+	if a, ok := s.myAccount(ctx, user); ok {
+		err = s.opts.Credentials.RemoveAccountCardByFingerprint(ctx, a, fp, rec)
+	} else {
+		err = s.opts.Credentials.RemoveCardByFingerprint(ctx, user, fp, rec)
+	}
 	switch {
 	case errors.Is(err, credential.ErrNotFound):
 		s.showMy(c, http.StatusNotFound, s.locale(c).T("card.not_found"))

@@ -139,6 +139,28 @@ func TestMyPageSections(t *testing.T) {
 		}
 	})
 
+	t.Run("a former account's card", func(t *testing.T) {
+		// A leaver's card, bound to the account that had alice's name
+		// before her: not hers to see or remove.
+		former := credential.Account{Name: userName, ID: "a former account"}
+		if err := e.creds.EnrolCard(t.Context(), former, "04D1E2F3", nil); err != nil {
+			t.Fatal(err)
+		}
+		fp, err := e.creds.Fingerprint("04D1E2F3")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if body := e.page(t, cookie, "/my"); strings.Contains(body, fp) {
+			t.Fatal("My page lists a former account's card as alice's")
+		}
+		if status, _, _ := e.post(t, cookie, "/my/cards/remove", url.Values{"card": {fp}}); status != http.StatusNotFound {
+			t.Fatalf("removing a former account's card: %d; want 404", status)
+		}
+		if cards, _ := e.creds.Cards(t.Context(), userName); len(cards) != 1 || cards[0].Fingerprint != fp {
+			t.Fatalf("cards under the name after the refused removal: %v", cards)
+		}
+	})
+
 	t.Run("sources not wired", func(t *testing.T) {
 		bare := newEnv(t, openDB(t, database.SQLite), nil)
 		body := bare.page(t, bare.signIn(t, userName), "/my")

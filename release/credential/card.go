@@ -3,6 +3,7 @@ package credential
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -120,18 +121,28 @@ func (s *Store) RemoveCard(ctx context.Context, user, uid string, rec database.H
 // ErrNotFound when none matches. rec runs in the same transaction when a
 // card was removed.
 func (s *Store) RemoveCardByFingerprint(ctx context.Context, user, fingerprint string, rec database.Hook) error {
+	return s.removeByFingerprint(ctx, Account{Name: user}, false, fingerprint, rec)
+}
+
+// RemoveAccountCardByFingerprint is RemoveCardByFingerprint for the
+// account a: a card bound to another account of a's name is not found.
+func (s *Store) RemoveAccountCardByFingerprint(ctx context.Context, a Account, fingerprint string, rec database.Hook) error {
+	return s.removeByFingerprint(ctx, a, true, fingerprint, rec)
+}
+
+func (s *Store) removeByFingerprint(ctx context.Context, a Account, bound bool, fingerprint string, rec database.Hook) error {
+	user := a.Name
 	fingerprint = strings.ToLower(strings.TrimSpace(fingerprint))
 	if len(fingerprint) != fingerprintLen {
 		return fmt.Errorf("credential: remove card of %s: %w", user, ErrNotFound)
 	}
-	var macs []string
-	if err := s.db.WithContext(ctx).Raw(`SELECT mac FROM credential_cards WHERE user_name = ?`, user).
-		Scan(&macs).Error; err != nil {
+	rows, err := s.cardRows(ctx, a, bound)
+	if err != nil {
 		return fmt.Errorf("credential: remove card of %s: %w", user, err)
 	}
-	for _, mac := range macs {
-		if fingerprintOf(mac) == fingerprint {
-			return s.removeMAC(ctx, user, mac, rec)
+	for _, r := range rows {
+		if fingerprintOf(r.Mac) == fingerprint {
+			return s.removeMAC(ctx, user, r.Mac, rec)
 		}
 	}
 	return fmt.Errorf("credential: remove card of %s: %w", user, ErrNotFound)
@@ -169,21 +180,49 @@ func fingerprintOf(mac string) string {
 	return hex[:min(fingerprintLen, len(hex))]
 }
 
-// Cards returns user's cards, oldest first.
+// Cards returns user's cards, oldest first, whichever account of that
+// name they are bound to (an administrator's view).
 func (s *Store) Cards(ctx context.Context, user string) ([]Card, error) {
-	var rows []struct {
-		Mac       string
-		CreatedAt time.Time
-	}
-	if err := s.db.WithContext(ctx).Raw(`SELECT mac, created_at FROM credential_cards
-		WHERE user_name = ? ORDER BY created_at, mac`, user).Scan(&rows).Error; err != nil {
-		return nil, fmt.Errorf("credential: cards of %s: %w", user, err)
+	return s.cards(ctx, Account{Name: user}, false)
+}
+
+// AccountCards is Cards for the account a: a card bound to another
+// account of a's name (a former holder of the name) is none of a's.
+func (s *Store) AccountCards(ctx context.Context, a Account) ([]Card, error) {
+	return s.cards(ctx, a, true)
+}
+
+func (s *Store) cards(ctx context.Context, a Account, bound bool) ([]Card, error) {
+	rows, err := s.cardRows(ctx, a, bound)
+	if err != nil {
+		return nil, fmt.Errorf("credential: cards of %s: %w", a.Name, err)
 	}
 	cards := make([]Card, len(rows))
 	for i, r := range rows {
 		cards[i] = Card{Fingerprint: fingerprintOf(r.Mac), AddedAt: r.CreatedAt}
 	}
 	return cards, nil
+}
+
+// cardRow is one card of credential_cards as the listings read it.
+type cardRow struct {
+	Mac       string
+	AccountID string
+	CreatedAt time.Time
+}
+
+// cardRows returns the cards enrolled to a's name, oldest first; when
+// bound, only those a owns (Account.owns).
+func (s *Store) cardRows(ctx context.Context, a Account, bound bool) ([]cardRow, error) {
+	var rows []cardRow
+	if err := s.db.WithContext(ctx).Raw(`SELECT mac, account_id, created_at FROM credential_cards
+		WHERE user_name = ? ORDER BY created_at, mac`, a.Name).Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	if bound {
+		rows = slices.DeleteFunc(rows, func(r cardRow) bool { return !a.owns(r.AccountID) })
+	}
+	return rows, nil
 }
 
 // LookupCard returns the user the card uid is enrolled to: one index
