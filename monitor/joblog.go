@@ -47,7 +47,9 @@ func (m *Monitor) collect(ctx context.Context, p Printer, clock printerClock) (e
 		return err
 	}
 	for i := range jobs {
-		jobs[i].Name = jobLogName(jobs[i].Name)
+		// The user is the sending computer's word, unchecked, and reaches
+		// the same places as the name.
+		jobs[i].Name, jobs[i].User = jobLogName(jobs[i].Name), jobLogName(jobs[i].User)
 	}
 	seen, err := m.seenKeys(ctx, p.URI)
 	if err != nil {
@@ -89,8 +91,8 @@ func (m *Monitor) collect(ctx context.Context, p Printer, clock printerClock) (e
 // that is kept: a name(MAX) (RFC 8011 §5.1.3).
 const maxJobName = 255
 
-// jobLogName is the name a printer's log gives a job as printgate keeps
-// it: masked where it holds an individual number (a user named the job
+// jobLogName is a name a printer's log gives a job (its name, its user)
+// as printgate keeps it: masked where it holds an individual number (a user named the job
 // after it), as printgate's own jobs' names are, since the event
 // reaches the trail, the job records, the exports and the SIEM; then cut
 // to maxJobName. Masked first: a number straddling the cut would keep 11

@@ -214,6 +214,34 @@ func TestObservedNameMasked(t *testing.T) {
 	}
 }
 
+// TestObservedUserMasked: the user a printer's log names, the sending
+// computer's unchecked word, is masked where it holds an individual
+// number, as a job's name is, in the event, its owner and the history.
+func TestObservedUserMasked(t *testing.T) {
+	testenv.EachDB(t, migrate, func(t *testing.T, db *database.DB) {
+		fp := &logPrinter{}
+		uri := fp.serve(t)
+		m, log := newMonitor(t, db, testenv.NewClock(), nil)
+		if _, err := m.Registry().Add(t.Context(), Spec{Name: "lobby", URI: uri}, nil); err != nil {
+			t.Fatal(err)
+		}
+		fp.set(-1, ipp.CompletedJob{ID: 3, UUID: "urn:uuid:3333", State: ipp.JobCompleted, User: "u123456789018",
+			Name: "minutes", Impressions: 1})
+		if err := m.PollOnce(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		const want = "u" + "************"
+		evs := events(t, log, EventDeviceJobObserved)
+		if len(evs) != 1 || evs[0].Details["printer_user"] != want || evs[0].Owner != want {
+			t.Fatalf("observed %+v; want one job of user %q", evs, want)
+		}
+		page, err := log.History(t.Context(), audit.HistoryQuery{Source: audit.SourcePrinterLog})
+		if err != nil || len(page.Jobs) != 1 || page.Jobs[0].Owner != want || page.Jobs[0].ClaimedUser != want {
+			t.Errorf("history %+v, %v: want the job of %q", page.Jobs, err, want)
+		}
+	})
+}
+
 // TestListedNotForgotten: the mark of a job the printer still lists is
 // kept however old (a printer seldom used keeps its last jobs for
 // months): a job matched once is not recorded again, as printed without
