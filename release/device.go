@@ -25,6 +25,8 @@ const (
 	MethodIDPIN   = audit.MethodIDPIN
 	// MethodQR and MethodWeb are not sign-ins at a device but releases
 	// to one (RemoteRelease); queues may name them in ReleaseRequires.
+	// A device allows MethodQR like a sign-in method: its QR code, labels
+	// and links work only where its Methods name it.
 	MethodQR  = audit.MethodQR
 	MethodWeb = audit.MethodWeb
 )
@@ -38,7 +40,9 @@ type Device struct {
 	Printer string
 	// Queues the device may release jobs of, comma-separated.
 	Queues string
-	// Methods are the allowed login methods, comma-separated.
+	// Methods are the allowed login methods, comma-separated: card,
+	// card+pin, id+pin, and qr for release from a phone that opened the
+	// device's QR link.
 	Methods string
 	// SelfEnroll lets an unknown card be enrolled with a directory password.
 	SelfEnroll bool
@@ -183,12 +187,18 @@ func (s *Service) checkDeviceSpec(spec DeviceSpec) error {
 			return fmt.Errorf("release: device %s: no queue %q", spec.Name, q)
 		}
 	}
-	if len(spec.Methods) == 0 {
-		return fmt.Errorf("release: device %s: allow at least one login method", spec.Name)
+	return checkMethods(spec.Name, spec.Methods)
+}
+
+// checkMethods checks the login methods of device name. A device that
+// allows only qr is one whose panel just shows its QR code.
+func checkMethods(name string, methods []string) error {
+	if len(methods) == 0 {
+		return fmt.Errorf("release: device %s: allow at least one login method", name)
 	}
-	for _, m := range spec.Methods {
-		if m != MethodCard && m != MethodCardPIN && m != MethodIDPIN {
-			return fmt.Errorf("release: device %s: login method %q must be card, card+pin or id+pin", spec.Name, m)
+	for _, m := range methods {
+		if m != MethodCard && m != MethodCardPIN && m != MethodIDPIN && m != MethodQR {
+			return fmt.Errorf("release: device %s: login method %q must be card, card+pin, id+pin or qr", name, m)
 		}
 	}
 	return nil
@@ -232,6 +242,21 @@ func (a *Admin) SetReaderFormat(ctx context.Context, name, spec, by string) (car
 	err = a.s.updateDevice(ctx, name, "ReaderFormat", Device{ReaderFormat: format.String()}, audit.EventConfigChanged, by,
 		map[string]string{"reader-format": format.String()})
 	return format, err
+}
+
+// SetDeviceMethods sets the login methods device name allows, checked as
+// AddDevice checks them. Taking qr away refuses the device's QR code,
+// labels and links from then on; giving it back makes labels printed
+// before valid again until they expire (rotating the token revokes them).
+// Sessions already open continue until they end, as after
+// SetCardRequired.
+func (a *Admin) SetDeviceMethods(ctx context.Context, name string, methods []string, by string) error {
+	if err := checkMethods(name, methods); err != nil {
+		return err
+	}
+	joined := strings.Join(methods, ",")
+	return a.s.updateDevice(ctx, name, "Methods", Device{Methods: joined}, audit.EventConfigChanged, by,
+		map[string]string{"methods": joined})
 }
 
 // SetCardRequired says whether the device lets nobody sign in without a

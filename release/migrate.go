@@ -2,6 +2,8 @@ package release
 
 import (
 	"context"
+	"slices"
+	"strings"
 
 	"gorm.io/gorm"
 
@@ -86,7 +88,41 @@ func migrations() []database.Migration {
 		{Name: "held_bytes counted a statement at a time", Up: heldByStatement},
 		// Every send a printer took, not only a job's latest (sends.go).
 		{Name: "job_sends", Up: createJobSends},
+		{Name: "devices.methods qr", Up: qrMethod},
 	}
+}
+
+// qrMethod makes QR release one of a device's methods (MethodQR), which
+// every device allowed before: it stays with each device that lets one
+// factor sign in at the device itself (a card, or ID and PIN where no
+// card is required), for which a phone's sign-in was no weaker. A device
+// whose every method is two factors (card and PIN, or ID and PIN behind
+// a required card) does not get it: there QR release was the way around
+// them. The rule is written out here rather than taken from twoFactor,
+// so that the step means the same however that changes later.
+func qrMethod(tx *gorm.DB, _ database.Dialect) error {
+	var devs []struct {
+		ID           int64
+		Methods      string
+		CardRequired bool
+	}
+	if err := tx.Raw(`SELECT id, methods, card_required FROM devices ORDER BY id`).Scan(&devs).Error; err != nil {
+		return err
+	}
+	for _, d := range devs {
+		methods := splitList(d.Methods)
+		oneFactor := slices.ContainsFunc(methods, func(m string) bool {
+			return m == MethodCard || (m == MethodIDPIN && !d.CardRequired)
+		})
+		if !oneFactor || slices.Contains(methods, MethodQR) {
+			continue
+		}
+		err := tx.Exec(`UPDATE devices SET methods = ? WHERE id = ?`, strings.Join(append(methods, MethodQR), ","), d.ID).Error
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // heldByStatement makes PostgreSQL count the held bytes of inserted jobs

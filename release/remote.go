@@ -28,6 +28,21 @@ var ErrLinkExpired = fmt.Errorf("release: QR link expired: %w", ErrUnauthorized)
 // ErrNoQR: the server was given no QR key, so it makes no QR links.
 var ErrNoQR = errors.New("release: QR links are not set up")
 
+// ErrQRNotAllowed is a QR release at a device whose methods do not
+// include MethodQR. It wraps ErrForbidden.
+var ErrQRNotAllowed = fmt.Errorf("release: QR release not allowed at the device: %w", ErrForbidden)
+
+// allowsQR returns an error wrapping ErrQRNotAllowed unless dev allows
+// QR release. A phone's sign-in is the console's, one factor (a
+// password, an OIDC session): at a device whose administrator asked for
+// two (card+pin), a QR link would be the way around them.
+func allowsQR(dev Device) error {
+	if dev.Allows(MethodQR) {
+		return nil
+	}
+	return fmt.Errorf("release: device %s allows sign-in by %s only, not %s: %w", dev.Name, dev.Methods, MethodQR, ErrQRNotAllowed)
+}
+
 // RemoteRelease releases a user's held jobs to a device's printer when
 // the user proved who they are somewhere else than at the device: on
 // their phone, signed in to the console after opening the device's QR
@@ -78,11 +93,15 @@ func (r *RemoteRelease) link(dev Device, ttl time.Duration) (QRLink, error) {
 // administrator by. The issue is recorded (audit.EventQRLabelIssued) before
 // the link is returned: a label stays valid for months or years, so who
 // made one, for which device and until when, is the auditor's to know.
-// No link is returned unless recorded.
+// No link is returned unless recorded. A device that does not allow QR
+// release gets no label (ErrQRNotAllowed).
 func (r *RemoteRelease) QRLink(ctx context.Context, name string, ttl time.Duration, by string) (QRLink, error) {
 	s := r.s
 	dev, err := r.device(ctx, name)
 	if err != nil {
+		return QRLink{}, err
+	}
+	if err := allowsQR(dev); err != nil {
 		return QRLink{}, err
 	}
 	l, err := r.link(dev, ttl)
@@ -100,15 +119,28 @@ func (r *RemoteRelease) QRLink(ctx context.Context, name string, ttl time.Durati
 }
 
 // KioskQR signs a link to release at the device whose bearer token is
-// deviceToken, valid for the kiosk's lifetime (Options.QRLifetime).
+// deviceToken, valid for the kiosk's lifetime (Options.QRLifetime). A
+// device that does not allow QR release gets the device and an error
+// wrapping both ErrQRNotAllowed and ErrNoQR: to its kiosk it is a device
+// with no code to show, not a failure.
 func (d *DeviceRelease) KioskQR(ctx context.Context, deviceToken string) (Device, QRLink, error) {
 	dev, err := d.deviceByToken(ctx, deviceToken)
 	if err != nil {
 		return Device{}, QRLink{}, err
 	}
+	if err := allowsQR(dev); err != nil {
+		return dev, QRLink{}, noCode{err}
+	}
 	l, err := d.s.RemoteRelease().link(dev, 0)
 	return dev, l, err
 }
+
+// noCode is err (a device that does not allow QR release) that is also
+// ErrNoQR to errors.Is, and reads as err alone.
+type noCode struct{ err error }
+
+func (e noCode) Error() string   { return e.err.Error() }
+func (e noCode) Unwrap() []error { return []error{e.err, ErrNoQR} }
 
 // device loads the enabled device name; a missing one is ErrNotFound, a
 // disabled one ErrForbidden.
@@ -130,7 +162,8 @@ func (r *RemoteRelease) device(ctx context.Context, name string) (Device, error)
 // LinkDevice checks the QR link token of device name and returns the
 // device. A token made for another device, or altered, or for a device
 // since removed, re-added or given a new token, is ErrUnauthorized; a
-// genuine one past its time is ErrLinkExpired.
+// genuine one past its time is ErrLinkExpired; a genuine one of a device
+// that does not allow QR release (any more) is ErrQRNotAllowed.
 func (r *RemoteRelease) LinkDevice(ctx context.Context, name, token string) (Device, error) {
 	s := r.s
 	if s.qr == nil {
@@ -149,6 +182,11 @@ func (r *RemoteRelease) LinkDevice(ctx context.Context, name, token string) (Dev
 		return Device{}, ErrLinkExpired
 	case err != nil:
 		return Device{}, fmt.Errorf("release: QR link of %s: %w", dev.Name, ErrUnauthorized)
+	}
+	// Checked after the token, so that only a genuine link learns that
+	// the device takes no phones.
+	if err := allowsQR(dev); err != nil {
+		return Device{}, err
 	}
 	return dev, nil
 }
@@ -186,6 +224,13 @@ func (r *RemoteRelease) WebQueues() []string {
 func (r *RemoteRelease) session(ctx context.Context, user, method string, dev Device) (Session, error) {
 	if method != MethodQR && method != MethodWeb {
 		return Session{}, fmt.Errorf("release: remote release by %q: %w", method, ErrBadLogin)
+	}
+	if method == MethodQR {
+		// dev is the caller's: whatever way it was loaded, a device
+		// that does not allow QR release releases nothing by it.
+		if err := allowsQR(dev); err != nil {
+			return Session{}, err
+		}
 	}
 	// The console session may be older than a change in the directory:
 	// a disabled or removed account releases nothing.

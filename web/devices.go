@@ -14,7 +14,7 @@ import (
 
 // loginMethods are the sign-in methods a device may allow.
 func loginMethods() []string {
-	return []string{release.MethodCard, release.MethodIDPIN, release.MethodCardPIN}
+	return []string{release.MethodCard, release.MethodIDPIN, release.MethodCardPIN, release.MethodQR}
 }
 
 // devicesData is the devices page's data.
@@ -38,7 +38,9 @@ type tokenData struct {
 }
 
 func (s *server) devicesPage(c *gin.Context) {
-	s.showDevices(c, http.StatusOK, "", release.DeviceSpec{Methods: []string{release.MethodCard, release.MethodIDPIN}})
+	// What a device allowed before devices named qr, as the command
+	// line's default.
+	s.showDevices(c, http.StatusOK, "", release.DeviceSpec{Methods: []string{release.MethodCard, release.MethodIDPIN, release.MethodQR}})
 }
 
 // showDevices renders the devices page with an optional error message and

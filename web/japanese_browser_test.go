@@ -236,7 +236,7 @@ func TestBrowserJapaneseConsole(t *testing.T) {
 		o.History, o.Record, o.Jobs, o.Printers = rec, rec, held, prn
 		o.Devices = newDevices("secure")
 		o.Devices.AddDevice(t.Context(), release.DeviceSpec{Name: "mfp-2f", Printer: "ipp://192.0.2.20/ipp/print",
-			Queues: []string{"secure"}, Methods: []string{"card", "id+pin", "card+pin"}, SelfEnroll: true}, adminName)
+			Queues: []string{"secure"}, Methods: []string{"card", "id+pin", "card+pin", "qr"}, SelfEnroll: true}, adminName)
 	})
 	if err := e.creds.SetPIN(t.Context(), adminName, "4821", nil); err != nil {
 		t.Fatal(err)

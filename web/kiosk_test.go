@@ -88,7 +88,7 @@ func newKioskEnv(t *testing.T, tweak ...func(*release.Options)) *kioskEnv {
 	}
 	t.Cleanup(func() { cancel(); k.svc.Close() })
 	_, k.token, err = k.svc.Admin().AddDevice(ctx, release.DeviceSpec{Name: "mfp-2f", Printer: printer.URI,
-		Queues: []string{"secure"}, Methods: []string{"card", "id+pin", "card+pin"}}, adminName)
+		Queues: []string{"secure"}, Methods: []string{"card", "id+pin", "card+pin", "qr"}}, adminName)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,7 +35,9 @@ type qrResult struct {
 // qrDevice checks the link of the request's path and returns its device;
 // on failure it has answered and returns false. An expired link and a
 // link that is not genuine (altered, another device's, revoked) are told
-// apart, so that the person knows to scan the code again.
+// apart, so that the person knows to scan the code again; a genuine link
+// of a device that does not allow QR release says to sign in at the
+// device, where scanning again would not help.
 func (s *server) qrDevice(c *gin.Context) (release.Device, bool) {
 	dev, err := s.opts.Remote.LinkDevice(c.Request.Context(), c.Param("device"), c.Param("token"))
 	switch {
@@ -43,6 +45,9 @@ func (s *server) qrDevice(c *gin.Context) (release.Device, bool) {
 		return dev, true
 	case errors.Is(err, release.ErrLinkExpired):
 		s.renderError(c, http.StatusGone, "qr.expired")
+	case errors.Is(err, release.ErrQRNotAllowed):
+		s.log.Info("web: QR link of a device without QR release", "device", c.Param("device"), "remote", clientIP(c.Request))
+		s.renderError(c, http.StatusForbidden, "qr.not_allowed")
 	case errors.Is(err, release.ErrUnauthorized), errors.Is(err, release.ErrForbidden):
 		s.log.Warn("web: QR link refused", "device", c.Param("device"), "remote", clientIP(c.Request))
 		s.renderError(c, http.StatusForbidden, "qr.invalid")
@@ -193,6 +198,9 @@ func (s *server) qrLabelPage(c *gin.Context) {
 	switch {
 	case errors.Is(err, release.ErrNotFound), errors.Is(err, release.ErrNoQR):
 		s.renderError(c, http.StatusNotFound, "error.not_found")
+		return
+	case errors.Is(err, release.ErrQRNotAllowed):
+		s.renderError(c, http.StatusConflict, "qr.label_not_allowed")
 		return
 	case errors.Is(err, release.ErrForbidden):
 		s.renderError(c, http.StatusConflict, "qr.device_disabled")

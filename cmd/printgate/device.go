@@ -52,7 +52,7 @@ func (a *app) deviceCommand() *cobra.Command {
 	}
 	add.Flags().StringVar(&printer, "printer", "", "printer URI: ipp://, ipps:// or socket://HOST:9100")
 	add.Flags().StringArrayVar(&queues, "queue", nil, "queue whose jobs the device may release (repeatable)")
-	add.Flags().StringVar(&methods, "auth", "card,id+pin", "sign-in methods: card, card+pin, id+pin")
+	add.Flags().StringVar(&methods, "auth", "card,id+pin,qr", authHelp)
 	add.Flags().BoolVar(&selfEnroll, "self-enroll", false, "let users enrol an unknown card with their password")
 	add.Flags().BoolVar(&allowPlain, "allow-plain-credentials", false,
 		"accept PINs and passwords from this device over plain HTTP (for panels that cannot use HTTPS)")
@@ -158,24 +158,37 @@ func (a *app) deviceCommand() *cobra.Command {
 // readerFormatHelp is the help of --reader-format.
 const readerFormatHelp = "how the device's card reader writes UIDs: " + readerFormatSteps + "; e.g. dec,reverse"
 
+// authHelp is the help of --auth.
+const authHelp = "sign-in methods, comma-separated: card, card+pin, id+pin, and qr (release from a phone " +
+	"signed in to the console after opening the device's QR link; leave it out where the device must take two factors)"
+
 // cardRequiredHelp is the help of --card-required.
 const cardRequiredHelp = "the device lets nobody sign in without a card (its own card authentication, a card-operated door): " +
 	"an ID+PIN sign-in there is two factors, enough to release a job holding a My Number"
 
 // deviceSetCommand changes a registered device's settings.
 func (a *app) deviceSetCommand() *cobra.Command {
-	var format string
+	var format, methods string
 	var cardRequired bool
 	set := &cobra.Command{
-		Use:   "set NAME [--reader-format FORMAT] [--card-required=true|false]",
+		Use:   "set NAME [--reader-format FORMAT] [--card-required=true|false] [--auth METHODS]",
 		Short: "Change a device's settings",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			setFormat, setCard := cmd.Flags().Changed("reader-format"), cmd.Flags().Changed("card-required")
-			if !setFormat && !setCard {
-				return fmt.Errorf("device set %s: name a setting to change (--reader-format, --card-required)", args[0])
+			setAuth := cmd.Flags().Changed("auth")
+			if !setFormat && !setCard && !setAuth {
+				return fmt.Errorf("device set %s: name a setting to change (--reader-format, --card-required, --auth)", args[0])
 			}
 			return a.withAdmin(cmd, func(_ *stack, adm *release.Admin) error {
+				if setAuth {
+					if err := adm.SetDeviceMethods(cmd.Context(), args[0], splitComma(methods), adminName()); err != nil {
+						return err
+					}
+					if err := a.printf("device.methods", args[0], strings.Join(splitComma(methods), ",")); err != nil {
+						return err
+					}
+				}
 				if setFormat {
 					f, err := adm.SetReaderFormat(cmd.Context(), args[0], format, adminName())
 					if err != nil {
@@ -197,6 +210,7 @@ func (a *app) deviceSetCommand() *cobra.Command {
 	}
 	set.Flags().StringVar(&format, "reader-format", "", readerFormatHelp)
 	set.Flags().BoolVar(&cardRequired, "card-required", false, cardRequiredHelp)
+	set.Flags().StringVar(&methods, "auth", "", authHelp)
 	return set
 }
 

@@ -40,12 +40,29 @@ var labelImage = regexp.MustCompile(`<img src="(/admin/devices/mfp1/qr/[^"]+)"`)
 // the record says qr. Each label issued, by the command or the page, is
 // an admin event (qr-label-issued: device, actor, expiry); the kiosk's
 // short-lived codes are not. Rotating the device's token revokes the
-// label.
+// label. No label is issued for mfp1 until `device set --auth` adds qr
+// to its methods.
 func TestDeviceQRLabel(t *testing.T) {
 	e := newReleaseEnv(t, "", nil)
 	doc := testdocs.PDF(1, "payslip", testdocs.A4)
 	id := e.submit("bob", doc)
 	base := "http://" + e.srv.Addr
+
+	// mfp1 takes card, id+pin and card+pin, not qr.
+	noQR := filepath.Join(t.TempDir(), "refused.png")
+	if out, err := tryCLI(t, e.cfg, "", "device", "qr", "mfp1", "--url", base, "--out", noQR); err == nil ||
+		!strings.Contains(err.Error(), "not qr") || !strings.Contains(err.Error(), "QR release not allowed") {
+		t.Fatalf("device qr of a device without qr: %v (output %q); want a refusal saying why", err, out)
+	}
+	if _, err := os.Stat(noQR); err == nil {
+		t.Fatal("device qr of a device without qr wrote a label")
+	}
+	if out, err := tryCLI(t, e.cfg, "", "device", "set", "mfp1", "--auth", "card,web"); err == nil {
+		t.Fatalf("device set --auth took web (output %q)", out)
+	}
+	if out := runCLI(t, e.cfg, "", "device", "set", "mfp1", "--auth", "card,id+pin,card+pin,qr"); !strings.Contains(out, "card,id+pin,card+pin,qr") {
+		t.Fatalf("device set --auth says %q", out)
+	}
 
 	if _, err := tryCLI(t, e.cfg, "", "device", "qr", "mfp1", "--url", "ftp://x", "--out", "x.png"); err == nil {
 		t.Error("device qr took an ftp:// address")
@@ -145,4 +162,26 @@ func (ev qrLabelEvent) is(t *testing.T, device, actor string, expires time.Time)
 	at, err := time.Parse(time.RFC3339, d["expires"])
 	return err == nil && ev.Device == device && strings.HasPrefix(ev.Actor, actor) &&
 		at.Sub(expires).Abs() < time.Minute && !strings.Contains(ev.Details, "/qr/")
+}
+
+// TestDeviceAddAuthDefault: a device added without --auth takes what
+// every device took before devices named qr, QR release included; one
+// added with methods of its own takes those only, and qr alone (a panel
+// that shows only its code) is a device too.
+func TestDeviceAddAuthDefault(t *testing.T) {
+	cfg := newConfig(t, "")
+	for _, tc := range []struct {
+		name string
+		auth []string
+		want string
+	}{
+		{"lobby", nil, "card,id+pin,qr"},
+		{"payroll", []string{"--auth", "card+pin"}, "card+pin"},
+		{"phones", []string{"--auth", "qr"}, "qr"},
+	} {
+		args := append([]string{"device", "add", tc.name, "--printer", "ipp://192.0.2.9/ipp/print", "--queue", "secure"}, tc.auth...)
+		if out := runCLI(t, cfg, "", args...); !strings.Contains(out, "sign-in "+tc.want+",") {
+			t.Errorf("device add %s %v: %q; want sign-in %s", tc.name, tc.auth, out, tc.want)
+		}
+	}
 }

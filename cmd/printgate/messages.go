@@ -76,6 +76,7 @@ var cliText = i18n.Catalog{
 	"device.removed":       {En: "device %[1]s removed\n", Ja: "デバイス %[1]s を削除しました\n"},
 	"device.reader":        {En: "device %[1]s reads cards as %[2]s\n", Ja: "デバイス %[1]s はカードを %[2]s として読み取ります\n"},
 	"device.card_required": {En: "device %[1]s card required: %[2]s\n", Ja: "デバイス %[1]s のカード必須: %[2]s\n"},
+	"device.methods":       {En: "device %[1]s sign-in: %[2]s\n", Ja: "デバイス %[1]s のサインイン: %[2]s\n"},
 
 	"printer.added":  {En: "printer %[1]s monitored (%[2]s, %[3]s)\n", Ja: "プリンター %[1]s を監視します（%[2]s、%[3]s）\n"},
 	"printer.snmp":   {En: "SNMP counter at %[1]s", Ja: "SNMP カウンター %[1]s"},

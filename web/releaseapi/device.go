@@ -17,7 +17,8 @@ import (
 type deviceReply struct {
 	Device     string `json:"device"`
 	SelfEnroll bool   `json:"self_enroll"`
-	// QR is absent when the server makes no QR links.
+	// QR is absent when the server makes no QR links, or the device does
+	// not allow QR release (release.ErrQRNotAllowed).
 	QR *qrJSON `json:"qr,omitempty"`
 }
 
