@@ -47,6 +47,7 @@ func (c *Config) validate() error {
 	c.checkRules(&p)
 	c.checkMonitoring(&p)
 	c.checkConsole(&p)
+	c.checkSecretFiles(&p)
 	return errors.Join(p...)
 }
 

@@ -72,15 +72,13 @@ func (o OIDCConfig) web(secret string) web.OIDCConfig {
 		Claim: o.Claim, Scopes: o.Scopes, Label: o.Label, Domains: o.Domains}
 }
 
-// secret reads the client secret. A file others may read is refused:
-// whoever reads the secret can pose as printgate to the provider.
+// secret reads the client secret. A file others may read is refused
+// (checkSecretFile): whoever reads the secret can pose as printgate to
+// the provider.
 func (o OIDCConfig) secret() (string, error) {
-	fi, err := os.Stat(o.ClientSecretFile)
+	fi, err := checkSecretFile(o.ClientSecretFile)
 	if err != nil {
 		return "", err
-	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return "", fmt.Errorf("%s: readable by others (mode %v): chmod 600 it", o.ClientSecretFile, fi.Mode().Perm())
 	}
 	if fi.Size() > 4096 {
 		return "", fmt.Errorf("%s: longer than a client secret (%d bytes)", o.ClientSecretFile, fi.Size())

@@ -35,7 +35,7 @@ func TestConsoleOIDCConfig(t *testing.T) {
 		{"secret inline", good("    client_secret: s3cret\n"), `unknown key "client_secret"`},
 		{"no secret file", good(""), "console.oidc.client_secret_file: required"},
 		{"missing secret file", good("    client_secret_file: " + filepath.Join(dir, "nope") + "\n"), "no such file"},
-		{"secret readable by others", good("    client_secret_file: " + open + "\n"), "readable by others"},
+		{"secret readable by others", good("    client_secret_file: " + open + "\n"), "every user on the host has access to it"},
 		{"empty secret", good("    client_secret_file: " + empty + "\n"), "empty"},
 		{"no issuer", strings.Replace(good("    client_secret_file: "+secretFile+"\n"), "issuer: https://login.corp.example", "issuer: ''", 1),
 			"console.oidc: issuer: required"},
