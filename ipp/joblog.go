@@ -18,8 +18,6 @@ const (
 	// maxJobLogLimit caps what a caller may ask for: a printer that
 	// ignores "limit" is cut here all the same.
 	maxJobLogLimit = 5000
-	// maxJobLogText bounds each name a printer reports.
-	maxJobLogText = 255
 )
 
 // CompletedJob is one entry of a printer's own job log, as Get-Jobs with
@@ -31,13 +29,12 @@ type CompletedJob struct {
 	UUID  string   // job-uuid ("urn:uuid:..."), "" when not reported
 	State JobState // job-state: completed, canceled or aborted
 	// User is job-originating-user-name: who the printer says sent it.
-	User string
-	// Name is job-name, printable but not cut to length (the reply it
-	// came in is bounded): a name may hold an individual number, which
-	// the caller masks before it cuts the name (Printable), since a cut
-	// through the number would leave most of its digits where no mask
-	// finds them.
-	Name string
+	// Name is job-name. Both are printable but not cut to length (the
+	// reply they came in is bounded): either may hold an individual
+	// number, which the caller masks before it cuts them (Printable),
+	// since a cut through the number would leave most of its digits
+	// where no mask finds them.
+	User, Name string
 	// Impressions is job-impressions-completed, Sheets
 	// job-media-sheets-completed.
 	Impressions, Sheets int
@@ -170,7 +167,7 @@ func completedJob(list goipp.Attributes) (CompletedJob, bool) {
 	state, _ := a.integer("job-state")
 	j.State = JobState(state)
 	user, _ := a.str("job-originating-user-name")
-	j.User = Printable(user, maxJobLogText)
+	j.User = printableText(user)
 	name, _ := a.str("job-name")
 	j.Name = printableText(name)
 	j.Impressions = nonNegative(a, "job-impressions-completed")

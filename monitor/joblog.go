@@ -47,9 +47,7 @@ func (m *Monitor) collect(ctx context.Context, p Printer, clock printerClock) (e
 		return err
 	}
 	for i := range jobs {
-		// The user is the sending computer's word, unchecked, and reaches
-		// the same places as the name.
-		jobs[i].Name, jobs[i].User = jobLogName(jobs[i].Name), jobLogName(jobs[i].User)
+		jobs[i].Name = jobLogName(jobs[i].Name)
 	}
 	seen, err := m.seenKeys(ctx, p.URI)
 	if err != nil {
@@ -225,7 +223,12 @@ func (m *Monitor) event(ctx context.Context, p Printer, j ipp.CompletedJob, mj o
 		}
 		return ev
 	}
-	ev.Type, ev.Owner = EventDeviceJobObserved, j.User
+	// The user is the sending computer's word, unchecked, and reaches the
+	// same places as the name: kept masked (jobLogName), but looked up as
+	// sent, so that a login that looks like an individual number still
+	// finds its owner.
+	claimed := jobLogName(j.User)
+	ev.Type, ev.Owner = EventDeviceJobObserved, claimed
 	if m.opts.Owners != nil && j.User != "" {
 		if user, known := m.opts.Owners(ctx, j.User); known {
 			ev.Owner = user
@@ -234,7 +237,7 @@ func (m *Monitor) event(ctx context.Context, p Printer, j ipp.CompletedJob, mj o
 	if ev.Owner == "" {
 		ev.Owner = "unknown"
 	}
-	d["printer_user"] = j.User
+	d["printer_user"] = claimed
 	// Masked as collect read it (jobLogName), before it is keyed.
 	name := j.Name
 	if m.opts.HideJobNames && name != "" {

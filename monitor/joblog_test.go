@@ -216,30 +216,52 @@ func TestObservedNameMasked(t *testing.T) {
 
 // TestObservedUserMasked: the user a printer's log names, the sending
 // computer's unchecked word, is masked where it holds an individual
-// number, as a job's name is, in the event, its owner and the history.
+// number, as a job's name is, in the event, its owner and the history:
+// masked before it is cut, and looked up as sent, so that a login that
+// looks like a number still finds its owner.
 func TestObservedUserMasked(t *testing.T) {
-	testenv.EachDB(t, migrate, func(t *testing.T, db *database.DB) {
-		fp := &logPrinter{}
-		uri := fp.serve(t)
-		m, log := newMonitor(t, db, testenv.NewClock(), nil)
-		if _, err := m.Registry().Add(t.Context(), Spec{Name: "lobby", URI: uri}, nil); err != nil {
-			t.Fatal(err)
-		}
-		fp.set(-1, ipp.CompletedJob{ID: 3, UUID: "urn:uuid:3333", State: ipp.JobCompleted, User: "u123456789018",
-			Name: "minutes", Impressions: 1})
-		if err := m.PollOnce(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		const want = "u" + "************"
-		evs := events(t, log, EventDeviceJobObserved)
-		if len(evs) != 1 || evs[0].Details["printer_user"] != want || evs[0].Owner != want {
-			t.Fatalf("observed %+v; want one job of user %q", evs, want)
-		}
-		page, err := log.History(t.Context(), audit.HistoryQuery{Source: audit.SourcePrinterLog})
-		if err != nil || len(page.Jobs) != 1 || page.Jobs[0].Owner != want || page.Jobs[0].ClaimedUser != want {
-			t.Errorf("history %+v, %v: want the job of %q", page.Jobs, err, want)
-		}
-	})
+	long := strings.Repeat("a", 241)
+	for _, tc := range []struct {
+		name, user, printerUser, owner string
+		owners                         map[string]string
+	}{
+		{"a number", "u123456789018", "u************", "u************", nil},
+		{"a number across the cut", long + "123456789018xyz", long + strings.Repeat("*", 11) + "…",
+			long + strings.Repeat("*", 11) + "…", nil},
+		{"a login that looks like a number", "u123456789018", "u************", "taro",
+			map[string]string{"u123456789018": "taro"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			testenv.EachDB(t, migrate, func(t *testing.T, db *database.DB) {
+				fp := &logPrinter{}
+				uri := fp.serve(t)
+				m, log := newMonitor(t, db, testenv.NewClock(), func(o *Options) {
+					if tc.owners != nil {
+						o.Owners = func(_ context.Context, name string) (string, bool) {
+							user, ok := tc.owners[name]
+							return user, ok
+						}
+					}
+				})
+				if _, err := m.Registry().Add(t.Context(), Spec{Name: "lobby", URI: uri}, nil); err != nil {
+					t.Fatal(err)
+				}
+				fp.set(-1, ipp.CompletedJob{ID: 3, UUID: "urn:uuid:3333", State: ipp.JobCompleted, User: tc.user,
+					Name: "minutes", Impressions: 1})
+				if err := m.PollOnce(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+				evs := events(t, log, EventDeviceJobObserved)
+				if len(evs) != 1 || evs[0].Details["printer_user"] != tc.printerUser || evs[0].Owner != tc.owner {
+					t.Fatalf("observed %+v; want one job of %q, printer user %q", evs, tc.owner, tc.printerUser)
+				}
+				page, err := log.History(t.Context(), audit.HistoryQuery{Source: audit.SourcePrinterLog})
+				if err != nil || len(page.Jobs) != 1 || page.Jobs[0].Owner != tc.owner || page.Jobs[0].ClaimedUser != tc.printerUser {
+					t.Errorf("history %+v, %v: want the job of %q", page.Jobs, err, tc.owner)
+				}
+			})
+		})
+	}
 }
 
 // TestListedNotForgotten: the mark of a job the printer still lists is
