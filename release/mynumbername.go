@@ -11,10 +11,13 @@ import (
 // and record, the exports, the consoles, IPP's job attributes and the
 // printer: none of them may hold a number, so the name is masked before
 // any of them sees it, whatever the queue's policy and whatever the
-// document holds.
+// document holds. The requesting-user-name the client claimed goes to the
+// same places (ClaimedUser, and the owner of a job nobody is known as,
+// decideOwner); the directory is asked about it as sent.
 func redactNames(j *Job) {
 	j.Name = mynumber.MaskName(j.Name)
 	j.DocumentName = mynumber.MaskName(j.DocumentName)
+	j.ClaimedUser = mynumber.MaskName(j.ClaimedUser)
 }
 
 var _ ipp.NameFilter = ippBackend{}

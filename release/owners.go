@@ -8,6 +8,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/printgate/printgate/audit"
+	"github.com/printgate/printgate/audit/mynumber"
 	"github.com/printgate/printgate/ipp"
 	"github.com/printgate/printgate/release/directory"
 	"github.com/printgate/printgate/release/owner"
@@ -69,11 +70,13 @@ func (s *Service) decideOwner(ctx context.Context, q Queue, req ipp.JobRequest, 
 	if o.Name != "" {
 		j.Owner = o.Name
 	}
-	j.OwnerUnknown = true
+	// Nobody's name: the client's word, masked as the job's names are
+	// (redactNames).
+	j.Owner, j.OwnerUnknown = mynumber.MaskName(j.Owner), true
 	if readyState(q, req.HoldUntil) != StateHeld || q.UnknownOwner == HoldUnknown {
 		return nil
 	}
-	return refuse(ErrNotAllowed, unknownOwnerMessage(req.ClaimedUser))
+	return refuse(ErrNotAllowed, unknownOwnerMessage(j.ClaimedUser))
 }
 
 // unknownOwnerMessage tells the sender why their job was refused and
