@@ -244,3 +244,50 @@ func TestQRMethodMigration(t *testing.T) {
 		}
 	})
 }
+
+// TestWebReleaseNeedsOneFactorDevice: a release from My page is one
+// factor (the console's sign-in) from anywhere, so a device whose every
+// sign-in method is two factors neither is offered on My page nor takes
+// such a release, whatever its queues allow; a device that lets one
+// factor sign in at it does both.
+func TestWebReleaseNeedsOneFactorDevice(t *testing.T) {
+	db := openSQLite(t)
+	svc, _ := startService(t, db, Options{Queues: []Queue{{Name: "desk", Mode: Hold, ReleaseFromWeb: true}}})
+	sessionDirectory(t, svc, db)
+	ctx := t.Context()
+	remote := svc.RemoteRelease()
+	for _, tc := range []struct {
+		name         string
+		methods      []string
+		cardRequired bool
+		allowed      bool
+	}{
+		{"lobby", []string{MethodCard, MethodIDPIN}, false, true},
+		{"id-pin", []string{MethodIDPIN}, false, true},
+		{"payroll", []string{MethodCardPIN}, false, false},
+		{"card-door", []string{MethodIDPIN}, true, false},
+		{"phones", []string{MethodQR}, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, _, err := svc.Admin().AddDevice(ctx, DeviceSpec{Name: tc.name, Printer: "ipp://127.0.0.1:1/ipp/print",
+				Queues: []string{"desk"}, Methods: tc.methods, CardRequired: tc.cardRequired}, "admin"); err != nil {
+				t.Fatal(err)
+			}
+			devs, err := remote.WebDevices(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if offered := slices.ContainsFunc(devs, func(d Device) bool { return d.Name == tc.name }); offered != tc.allowed {
+				t.Errorf("My page offers %s (%v): %v; want %v", tc.name, tc.methods, offered, tc.allowed)
+			}
+			dev, err := remote.WebDevice(ctx, tc.name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = remote.Jobs(ctx, "hanako", MethodWeb, dev)
+			if tc.allowed != (err == nil) || !tc.allowed && !errors.Is(err, ErrForbidden) {
+				t.Errorf("jobs from My page at %s: %v; want allowed %v", tc.name, err, tc.allowed)
+			}
+		})
+	}
+}

@@ -43,6 +43,20 @@ func allowsQR(dev Device) error {
 	return fmt.Errorf("release: device %s allows sign-in by %s only, not %s: %w", dev.Name, dev.Methods, MethodQR, ErrQRNotAllowed)
 }
 
+// allowsWeb returns an error wrapping ErrForbidden unless dev takes a
+// release from My page: one factor (the console's sign-in) from anywhere,
+// so only at a device that lets one factor sign in at the device itself
+// (a card, or ID and PIN where no card is required). A device whose every
+// method is two factors takes none, whatever its queues allow.
+func allowsWeb(dev Device) error {
+	for _, m := range dev.MethodList() {
+		if m == MethodCard || m == MethodIDPIN && !dev.CardRequired {
+			return nil
+		}
+	}
+	return fmt.Errorf("release: device %s takes two factors (%s), not a release from My page: %w", dev.Name, dev.Methods, ErrForbidden)
+}
+
 // RemoteRelease releases a user's held jobs to a device's printer when
 // the user proved who they are somewhere else than at the device: on
 // their phone, signed in to the console after opening the device's QR
@@ -201,7 +215,7 @@ func (r *RemoteRelease) WebDevices(ctx context.Context) ([]Device, error) {
 	d := r.s.DeviceRelease()
 	var out []Device
 	for _, dev := range all {
-		if len(d.sessionQueues(Session{Method: MethodWeb}, dev)) > 0 {
+		if allowsWeb(dev) == nil && len(d.sessionQueues(Session{Method: MethodWeb}, dev)) > 0 {
 			out = append(out, dev)
 		}
 	}
@@ -225,12 +239,14 @@ func (r *RemoteRelease) session(ctx context.Context, user, method string, dev De
 	if method != MethodQR && method != MethodWeb {
 		return Session{}, fmt.Errorf("release: remote release by %q: %w", method, ErrBadLogin)
 	}
-	if method == MethodQR {
-		// dev is the caller's: whatever way it was loaded, a device
-		// that does not allow QR release releases nothing by it.
-		if err := allowsQR(dev); err != nil {
-			return Session{}, err
-		}
+	// dev is the caller's: whatever way it was loaded, a device that
+	// does not allow the method releases nothing by it.
+	check := allowsQR
+	if method == MethodWeb {
+		check = allowsWeb
+	}
+	if err := check(dev); err != nil {
+		return Session{}, err
 	}
 	// The console session may be older than a change in the directory:
 	// a disabled or removed account releases nothing.
