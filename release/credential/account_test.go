@@ -2,6 +2,7 @@ package credential
 
 import (
 	"errors"
+	"slices"
 	"testing"
 
 	"gorm.io/gorm"
@@ -179,6 +180,61 @@ func TestFormerAccountCard(t *testing.T) {
 			if a, err := s.CardHolder(ctx, uid); err != nil || a != want {
 				t.Errorf("CardHolder(%s) after the import = %+v, %v; want %+v", uid, a, err, want)
 			}
+		}
+	})
+}
+
+// TestAccountCards: the cards of an account are those of its name bound
+// to it or to nobody yet; a card of a former account of the name is none
+// of its cards, cannot be removed as one, not even by its MAC between a
+// read and the DELETE (removeMAC checks the binding itself), while the
+// name's listing for administrators keeps every card.
+func TestAccountCards(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *database.DB) {
+		ctx := t.Context()
+		s := newStore(t, db, Policy{}, nil)
+		leaver, newHire := Account{Name: "jsmith", ID: "uuid-leaver"}, Account{Name: "jsmith", ID: "uuid-new"}
+		if err := s.EnrolCard(ctx, leaver, "04A1B2C3", nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AddCard(ctx, "jsmith", "04D1E2F3", nil); err != nil { // bound by its first use
+			t.Fatal(err)
+		}
+		former, err := s.Fingerprint("04A1B2C3")
+		if err != nil {
+			t.Fatal(err)
+		}
+		unbound, _ := s.Fingerprint("04D1E2F3")
+		fps := func(cards []Card, err error) []string {
+			t.Helper()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, c := range cards {
+				out = append(out, c.Fingerprint)
+			}
+			slices.Sort(out)
+			return out
+		}
+		if got := fps(s.AccountCards(ctx, newHire)); !slices.Equal(got, []string{unbound}) {
+			t.Errorf("the new hire's cards %v, want only the unbound one %v", got, unbound)
+		}
+		if got, want := fps(s.Cards(ctx, "jsmith")), fps([]Card{{Fingerprint: former}, {Fingerprint: unbound}}, nil); !slices.Equal(got, want) {
+			t.Errorf("the name's cards %v, want %v", got, want)
+		}
+		if err := s.RemoveAccountCardByFingerprint(ctx, newHire, former, nil); !errors.Is(err, ErrNotFound) {
+			t.Errorf("the new hire removing the leaver's card: %v, want ErrNotFound", err)
+		}
+		norm, _ := NormalizeUID("04A1B2C3")
+		if err := s.removeMAC(ctx, newHire, true, s.cardMAC(norm), nil); !errors.Is(err, ErrNotFound) {
+			t.Errorf("removeMAC of the leaver's card for the new hire: %v, want ErrNotFound", err)
+		}
+		if a, err := s.CardHolder(ctx, "04A1B2C3"); err != nil || a != leaver {
+			t.Errorf("the leaver's card after the refused removals: %+v, %v", a, err)
+		}
+		if err := s.RemoveAccountCardByFingerprint(ctx, newHire, unbound, nil); err != nil {
+			t.Errorf("the new hire removing the unbound card: %v", err)
 		}
 	})
 }

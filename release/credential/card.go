@@ -113,7 +113,7 @@ func (s *Store) RemoveCard(ctx context.Context, user, uid string, rec database.H
 	if err != nil {
 		return fmt.Errorf("credential: remove card of %s: %w", user, err)
 	}
-	return s.removeMAC(ctx, user, s.cardMAC(norm), rec)
+	return s.removeMAC(ctx, Account{Name: user}, false, s.cardMAC(norm), rec)
 }
 
 // RemoveCardByFingerprint removes user's card with the given
@@ -142,15 +142,23 @@ func (s *Store) removeByFingerprint(ctx context.Context, a Account, bound bool, 
 	}
 	for _, r := range rows {
 		if fingerprintOf(r.Mac) == fingerprint {
-			return s.removeMAC(ctx, user, r.Mac, rec)
+			return s.removeMAC(ctx, a, bound, r.Mac, rec)
 		}
 	}
 	return fmt.Errorf("credential: remove card of %s: %w", user, ErrNotFound)
 }
 
-func (s *Store) removeMAC(ctx context.Context, user, mac string, rec database.Hook) error {
+// removeMAC removes the card mac of a's name; when bound, only while a
+// owns it (Account.owns), checked by the DELETE itself: a card bound to
+// another account between the caller's read and now stays.
+func (s *Store) removeMAC(ctx context.Context, a Account, bound bool, mac string, rec database.Hook) error {
+	user := a.Name
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Exec(`DELETE FROM credential_cards WHERE mac = ? AND user_name = ?`, mac, user)
+		q, args := `DELETE FROM credential_cards WHERE mac = ? AND user_name = ?`, []any{mac, user}
+		if bound {
+			q, args = q+` AND account_id IN ('', ?)`, append(args, a.ID)
+		}
+		res := tx.Exec(q, args...)
 		if res.Error != nil {
 			return res.Error
 		}
