@@ -114,11 +114,17 @@ func (s sandbox) command(ctx context.Context, in *os.File, path string, args ...
 		cmd.ExtraFiles = []*os.File{in}
 	}
 	cmd.Env = []string{"PATH=/usr/bin:/bin", "LANG=C"}
-	cmd.SysProcAttr.Setpgid = true
+	// A session of its own, without a terminal (as bwrap's --new-session
+	// would give, against TIOCSTI), whose one process group holds bwrap,
+	// the namespace's first process and the program: killing the group
+	// kills them all, even while bwrap is still setting the namespace up.
+	// bwrap's --die-with-parent does not cover that moment: its first
+	// process asks for the signal only once set up, and one whose bwrap
+	// was killed earlier lived on with the document. (If printgate itself
+	// dies in that moment, the program lives until it has read the
+	// document and finds its output gone.)
+	cmd.SysProcAttr.Setsid = true
 	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
-	// Under bubblewrap the program runs in a session and process
-	// namespace of its own; killing bwrap's group kills the namespace's
-	// first process (--die-with-parent), and with it every other.
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = time.Second
 	return cmd
@@ -142,7 +148,7 @@ func (s sandbox) bwrapArgs() []string {
 		"--size", strconv.FormatInt(s.limits.Memory, 10), "--tmpfs", scratchTmp,
 		"--proc", "/proc", "--dev", "/dev", "--chdir", scratchTmp,
 		"--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534",
-		"--die-with-parent", "--new-session", "--cap-drop", "ALL")
+		"--die-with-parent", "--cap-drop", "ALL")
 }
 
 // check runs gs --version in the sandbox: bubblewrap may be installed

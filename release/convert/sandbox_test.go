@@ -8,10 +8,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/printgate/printgate/internal/testenv"
 )
@@ -189,4 +192,66 @@ func TestConvertHostileReads(t *testing.T) {
 			t.Errorf("the output holds %q", secret)
 		}
 	}
+}
+
+// TestSandboxCancelLeavesNothing stops runs at every moment of their
+// start, bubblewrap's set-up included: no process of theirs may live on
+// holding the document. bubblewrap's --die-with-parent alone left the
+// namespace's first process and the program running, with the document,
+// when bwrap was killed before it had set the namespace up.
+func TestSandboxCancelLeavesNothing(t *testing.T) {
+	sleep := testenv.Tool(t, "sleep")
+	boxes := map[string]sandbox{
+		"bubblewrap": wrappedBox(t, DefaultLimits()),
+		"fallback":   {limits: DefaultLimits(), prlimit: testenv.Tool(t, "prlimit")},
+	}
+	for name, box := range boxes {
+		t.Run(name, func(t *testing.T) {
+			mark := fmt.Sprintf("printgate-cancel-test-%d", time.Now().UnixNano())
+			for i := range 40 {
+				fd, err := unix.MemfdCreate(mark, unix.MFD_CLOEXEC)
+				if err != nil {
+					t.Fatal(err)
+				}
+				in := os.NewFile(uintptr(fd), mark)
+				ctx, cancel := context.WithCancel(context.Background())
+				cmd := box.command(ctx, in, sleep, "60")
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(time.Duration(i%20) * 250 * time.Microsecond)
+				cancel()
+				_ = cmd.Wait()
+				in.Close()
+			}
+			// The kill is sent; the processes end a moment later.
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				holders := holdersOf(t, mark)
+				if len(holders) == 0 {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("processes %v still hold the document after their runs were stopped", holders)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		})
+	}
+}
+
+// holdersOf returns the processes with an open memory file named mark.
+func holdersOf(t *testing.T, mark string) []string {
+	t.Helper()
+	fds, err := filepath.Glob("/proc/[0-9]*/fd/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []string
+	for _, fd := range fds {
+		if target, err := os.Readlink(fd); err == nil && strings.Contains(target, mark) {
+			pids = append(pids, strings.Split(fd, "/")[2])
+		}
+	}
+	return slices.Compact(pids)
 }
