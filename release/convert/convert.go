@@ -224,8 +224,9 @@ func (c *Converter) start(ctx context.Context, doc io.Reader, device []string) (
 	cmd := c.box.command(ctx, in, c.gs, append(args, "/dev/fd/3")...)
 	cmd.Env = append(cmd.Env, "TMPDIR="+tmp)
 	out, err := cmd.StdoutPipe()
+	var r *run
 	if err == nil {
-		err = cmd.Start()
+		r, err = start(cmd)
 	}
 	in.Close() // the child has its own copy of the descriptor
 	if err != nil {
@@ -233,7 +234,7 @@ func (c *Converter) start(ctx context.Context, doc io.Reader, device []string) (
 		os.RemoveAll(scratch)
 		return nil, fmt.Errorf("convert: start the converter in its sandbox: %w", err)
 	}
-	return &output{cmd: cmd, r: out, ctx: ctx, cancel: cancel, limit: c.box.limits.Output, scratch: scratch,
+	return &output{run: r, r: out, ctx: ctx, cancel: cancel, limit: c.box.limits.Output, scratch: scratch,
 		wrapped: c.box.bwrap != ""}, nil
 }
 
@@ -304,7 +305,7 @@ func deviceArgs(t Target, res int) ([]string, error) {
 
 // output is a running conversion's result.
 type output struct {
-	cmd    *exec.Cmd
+	run    *run
 	r      io.Reader
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -356,7 +357,7 @@ func (o *output) stop() {
 
 func (o *output) wait() error {
 	o.once.Do(func() {
-		err := o.cmd.Wait()
+		err := o.run.Wait()
 		if err != nil {
 			o.err = exitError(err, o.ctx.Err(), o.wrapped)
 		}

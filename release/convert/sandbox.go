@@ -130,6 +130,47 @@ func (s sandbox) command(ctx context.Context, in *os.File, path string, args ...
 	return cmd
 }
 
+// run is a sandboxed program started by start.
+type run struct {
+	*exec.Cmd
+	// ended is closed once the first process has ended and the rest of
+	// its group has been killed.
+	ended chan struct{}
+}
+
+// start starts cmd, from command, and once its first process ends,
+// however it ends (its own exit, a signal from outside, its limits),
+// kills whatever is left of its process group: a program left running
+// would keep the document, and hold the output pipe open for as long
+// as it ran. The group is killed before the first process is reaped
+// (Wait), while its ID can be no one else's.
+func start(cmd *exec.Cmd) (*run, error) {
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	r := &run{Cmd: cmd, ended: make(chan struct{})}
+	pid := cmd.Process.Pid
+	go func() {
+		defer close(r.ended)
+		var info unix.Siginfo
+		var err error = unix.EINTR
+		for errors.Is(err, unix.EINTR) {
+			err = unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		}
+		if err == nil {
+			_ = syscall.Kill(-pid, syscall.SIGKILL)
+		}
+	}()
+	return r, nil
+}
+
+// Wait waits for the run's process group to be gone and reaps its first
+// process, as exec.Cmd.Wait does.
+func (r *run) Wait() error {
+	<-r.ended
+	return r.Cmd.Wait()
+}
+
 // bwrapArgs are bubblewrap's options for a run: what the program sees and
 // which namespaces it has. The tmpfs is bounded like the program's memory.
 func (s sandbox) bwrapArgs() []string {

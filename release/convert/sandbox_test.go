@@ -194,49 +194,59 @@ func TestConvertHostileReads(t *testing.T) {
 	}
 }
 
-// TestSandboxCancelLeavesNothing stops runs at every moment of their
-// start, bubblewrap's set-up included: no process of theirs may live on
-// holding the document. bubblewrap's --die-with-parent alone left the
-// namespace's first process and the program running, with the document,
-// when bwrap was killed before it had set the namespace up.
-func TestSandboxCancelLeavesNothing(t *testing.T) {
+// TestSandboxStopLeavesNothing stops runs at every moment of their
+// start, bubblewrap's set-up included, in the two ways a run ends early:
+// its context ends (Cancel kills its group), or its first process dies
+// alone (as when a signal meant for it, or its parent's death, reaches
+// only it). No process of theirs may live on holding the document.
+// bubblewrap's --die-with-parent alone left the namespace's first process
+// and the program running, with the document, when bwrap died before it
+// had set the namespace up.
+func TestSandboxStopLeavesNothing(t *testing.T) {
 	sleep := testenv.Tool(t, "sleep")
 	boxes := map[string]sandbox{
 		"bubblewrap": wrappedBox(t, DefaultLimits()),
 		"fallback":   {limits: DefaultLimits(), prlimit: testenv.Tool(t, "prlimit")},
 	}
+	stops := map[string]func(r *run, cancel context.CancelFunc){
+		"cancel":      func(_ *run, cancel context.CancelFunc) { cancel() },
+		"first alone": func(r *run, _ context.CancelFunc) { _ = r.Process.Kill() },
+	}
 	for name, box := range boxes {
-		t.Run(name, func(t *testing.T) {
-			mark := fmt.Sprintf("printgate-cancel-test-%d", time.Now().UnixNano())
-			for i := range 40 {
-				fd, err := unix.MemfdCreate(mark, unix.MFD_CLOEXEC)
-				if err != nil {
-					t.Fatal(err)
+		for how, stop := range stops {
+			t.Run(name+"/"+how, func(t *testing.T) {
+				mark := fmt.Sprintf("printgate-stop-test-%d", time.Now().UnixNano())
+				for i := range 40 {
+					fd, err := unix.MemfdCreate(mark, unix.MFD_CLOEXEC)
+					if err != nil {
+						t.Fatal(err)
+					}
+					in := os.NewFile(uintptr(fd), mark)
+					ctx, cancel := context.WithCancel(context.Background())
+					r, err := start(box.command(ctx, in, sleep, "60"))
+					if err != nil {
+						t.Fatal(err)
+					}
+					time.Sleep(time.Duration(i%20) * 250 * time.Microsecond)
+					stop(r, cancel)
+					_ = r.Wait()
+					cancel()
+					in.Close()
 				}
-				in := os.NewFile(uintptr(fd), mark)
-				ctx, cancel := context.WithCancel(context.Background())
-				cmd := box.command(ctx, in, sleep, "60")
-				if err := cmd.Start(); err != nil {
-					t.Fatal(err)
+				// The kill is sent; the processes end a moment later.
+				deadline := time.Now().Add(5 * time.Second)
+				for {
+					holders := holdersOf(t, mark)
+					if len(holders) == 0 {
+						return
+					}
+					if time.Now().After(deadline) {
+						t.Fatalf("processes %v still hold the document after their runs were stopped", holders)
+					}
+					time.Sleep(50 * time.Millisecond)
 				}
-				time.Sleep(time.Duration(i%20) * 250 * time.Microsecond)
-				cancel()
-				_ = cmd.Wait()
-				in.Close()
-			}
-			// The kill is sent; the processes end a moment later.
-			deadline := time.Now().Add(5 * time.Second)
-			for {
-				holders := holdersOf(t, mark)
-				if len(holders) == 0 {
-					return
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("processes %v still hold the document after their runs were stopped", holders)
-				}
-				time.Sleep(50 * time.Millisecond)
-			}
-		})
+			})
+		}
 	}
 }
 

@@ -170,8 +170,9 @@ func (x *TextExtractor) runPass(ctx context.Context, in *os.File, tmp string, p 
 	// One thread: Tesseract would otherwise take every processor.
 	cmd.Env = append(cmd.Env, "TMPDIR="+tmp, "OMP_THREAD_LIMIT=1")
 	out, err := cmd.StdoutPipe()
+	var r *run
 	if err == nil {
-		err = cmd.Start()
+		r, err = start(cmd)
 	}
 	if err != nil {
 		return fmt.Errorf("convert: start text extraction in its sandbox: %w", err)
@@ -179,10 +180,10 @@ func (x *TextExtractor) runPass(ctx context.Context, in *os.File, tmp string, p 
 	n, cerr := io.Copy(p.w, io.LimitReader(out, *left+1))
 	if *left -= n; *left < 0 {
 		stop()
-		_ = cmd.Wait()
+		_ = r.Wait()
 		return fmt.Errorf("%w: more than %d bytes of text", ErrLimit, x.box.limits.Output)
 	}
-	werr := cmd.Wait()
+	werr := r.Wait()
 	var ee *exec.ExitError
 	if errors.As(werr, &ee) && ctx.Err() == nil && p.status[ee.ExitCode()] != nil {
 		return p.status[ee.ExitCode()]
