@@ -465,6 +465,9 @@ func loadConfig(path, dataFlag string) (Config, error) {
 		if err := decodeConfig(raw, &cfg); err != nil {
 			return Config{}, fmt.Errorf("config %s: %w", path, err)
 		}
+		if err := cfg.checkInlineSecrets(path); err != nil {
+			return Config{}, err
+		}
 	}
 	if v, ok := os.LookupEnv("PRINTGATE_DATABASE_URL"); ok {
 		cfg.Database.URL = v

@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
+	"regexp"
+	"strings"
 	"syscall"
 )
 
@@ -99,3 +102,43 @@ func (c *Config) checkSecretFiles(p *problems) {
 		}
 	}
 }
+
+// checkInlineSecrets applies the secret file rule to the configuration
+// file at path when it holds a secret itself (an LDAP bind password, a
+// database URL with its password), as a secret file: the rule would
+// mean little if the same password could sit in a file every user on
+// the host reads. The error names the keys and what to run, never the
+// values.
+func (c *Config) checkInlineSecrets(path string) error {
+	var keys []string
+	if c.Directory.LDAP.BindPassword != "" {
+		keys = append(keys, "directory.ldap.bind_password")
+	}
+	if dsnHasPassword(c.Database.URL) {
+		keys = append(keys, "database.url")
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	if _, err := checkSecretFile(path); err != nil {
+		return fmt.Errorf("config: %s holds a password (%s): %w; or keep it out of the file "+
+			"(directory.ldap.bind_password_file, PRINTGATE_DATABASE_URL)", path, strings.Join(keys, ", "), err)
+	}
+	return nil
+}
+
+// dsnHasPassword reports whether a PostgreSQL connection string, a URL
+// or key=value pairs, carries a password.
+func dsnHasPassword(dsn string) bool {
+	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" {
+		if _, ok := u.User.Password(); ok {
+			return true
+		}
+		return u.Query().Has("password")
+	}
+	return dsnPassword.MatchString(dsn)
+}
+
+// dsnPassword finds the password of key=value pairs, which may have
+// spaces around the "=".
+var dsnPassword = regexp.MustCompile(`(^|\s)password\s*=`)

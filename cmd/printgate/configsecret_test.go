@@ -197,3 +197,58 @@ func TestConfigSecretFiles(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigInlineSecrets: a configuration file that holds a password
+// itself is a secret file, and loads only under the same rule; one
+// without a password loads whatever its mode.
+func TestConfigInlineSecrets(t *testing.T) {
+	const secret = "inline-s3cret"
+	ldap := "directory:\n  type: ldap\n  ldap:\n    url: ldap://127.0.0.1:1\n" +
+		"    bind_dn: cn=svc,dc=example,dc=com\n    base_dn: dc=example,dc=com\n" +
+		"    bind_password: " + secret + "\n"
+	db := func(url string) string { return "database:\n  url: \"" + url + "\"\n" }
+	for _, tc := range []struct {
+		name, yaml string
+		mode       fs.FileMode
+		want       []string // nil when it loads
+	}{
+		{"bind password 0644", ldap, 0o644, []string{"directory.ldap.bind_password", "every user", "chmod 600", "bind_password_file"}},
+		{"bind password 0660", ldap, 0o660, []string{"directory.ldap.bind_password", "more than read"}},
+		{"bind password 0600", ldap, 0o600, nil},
+		{"database URL with a password 0644", db("postgres://pg:" + secret + "@127.0.0.1:5432/x"), 0o644,
+			[]string{"database.url", "every user", "PRINTGATE_DATABASE_URL"}},
+		{"database URL password parameter 0644", db("postgres://127.0.0.1/x?password=" + secret), 0o644, []string{"database.url"}},
+		{"database key=value password 0644", db("host=127.0.0.1 dbname=x password = " + secret), 0o644, []string{"database.url"}},
+		{"database URL with a password 0600", db("postgres://pg:" + secret + "@127.0.0.1:5432/x"), 0o600, nil},
+		{"database URL without a password 0644", db("postgres://pg@127.0.0.1:5432/x"), 0o644, nil},
+		{"nothing secret 0644", "queues: [{name: secure, mode: hold}]\n", 0o644, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "printgate.yaml")
+			if err := os.WriteFile(path, []byte(tc.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(path, tc.mode); err != nil {
+				t.Fatal(err)
+			}
+			_, err := loadConfig(path, t.TempDir())
+			if tc.want == nil {
+				if err != nil {
+					t.Errorf("loadConfig: %v, want it loaded", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("loadConfig loaded, want an error saying %q", tc.want)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("loadConfig: %v, want an error saying %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("the error shows the secret: %v", err)
+			}
+		})
+	}
+}
