@@ -385,10 +385,10 @@ func (d *DeviceRelease) CloseSession(ctx context.Context, sess Session) error {
 }
 
 // SessionExpires says when sess ends if unused, or at the latest
-// (sessionMaxLife).
+// (SessionMaxLife).
 func (d *DeviceRelease) SessionExpires(sess Session) time.Time {
 	idle := sess.LastSeen.Add(d.s.sessionIdle)
-	if end := sess.CreatedAt.Add(sessionMaxLife); end.Before(idle) {
+	if end := sess.CreatedAt.Add(SessionMaxLife); end.Before(idle) {
 		return end
 	}
 	return idle

@@ -9,13 +9,13 @@ import (
 	"github.com/printgate/printgate/release/directory"
 )
 
-// sessionMaxLife bounds a device session however busy it is kept. The
+// SessionMaxLife bounds a device session however busy it is kept. The
 // idle timeout alone lets a panel that polls the job list keep a session
 // open for as long as nobody signs out: a user who walked away, or who
 // has since left, would stay signed in at the printer. Ten minutes covers
 // releasing a day's print at a busy MFP; after it the user signs in
 // again, and the sign-in checks everything afresh.
-const sessionMaxLife = 10 * time.Minute
+const SessionMaxLife = 10 * time.Minute
 
 // sessionLive says why sess, last used or opened as it records, may no
 // longer be used now; nil when it may.
@@ -24,7 +24,7 @@ func (s *Service) sessionLive(sess Session) error {
 	if now.Sub(sess.LastSeen) > s.sessionIdle {
 		return fmt.Errorf("release: session expired: %w", ErrUnauthorized)
 	}
-	if now.Sub(sess.CreatedAt) > sessionMaxLife {
+	if now.Sub(sess.CreatedAt) > SessionMaxLife {
 		return fmt.Errorf("release: session past its lifetime: %w", ErrUnauthorized)
 	}
 	return nil

@@ -102,7 +102,7 @@ func TestSessionRechecksDirectory(t *testing.T) {
 }
 
 // TestSessionLifetime: a session used within its idle timeout, again and
-// again, still ends sessionMaxLife after its sign-in, and says so in
+// again, still ends SessionMaxLife after its sign-in, and says so in
 // SessionExpires.
 func TestSessionLifetime(t *testing.T) {
 	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
@@ -111,7 +111,7 @@ func TestSessionLifetime(t *testing.T) {
 		opened := clock.Now()
 		step := svc.sessionIdle - time.Second
 		var sess Session
-		for clock.Now().Add(step).Sub(opened) <= sessionMaxLife {
+		for clock.Now().Add(step).Sub(opened) <= SessionMaxLife {
 			clock.Advance(step)
 			var err error
 			if sess, _, err = d.Session(t.Context(), devToken, token); err != nil {
@@ -119,7 +119,7 @@ func TestSessionLifetime(t *testing.T) {
 			}
 		}
 		sess.LastSeen = clock.Now() // as the last use's touch left it
-		if got, want := d.SessionExpires(sess), opened.Add(sessionMaxLife); !got.Equal(want) {
+		if got, want := d.SessionExpires(sess), opened.Add(SessionMaxLife); !got.Equal(want) {
 			t.Errorf("SessionExpires near the end = %v, want the lifetime's end %v", got, want)
 		}
 		clock.Advance(step)

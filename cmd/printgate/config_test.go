@@ -57,6 +57,8 @@ queues:
 		{name: "unknown top key", yaml: "queus: []\n", wantErr: `unknown key "queus"`},
 		{name: "bad dnssd", yaml: "server: {dnssd: yes}\n", wantErr: "server.dnssd: must be auto, on or off"},
 		{name: "bad mode", yaml: "queues: [{name: a, mode: print}]\n", wantErr: "queues[0]: mode"},
+		{name: "session idle past a session's life", yaml: "release: {session_idle: 15m}\n",
+			wantErr: "release.session_idle: 15m0s is longer than a device session lasts (10m0s after its sign-in"},
 		{name: "bad unknown_owner", yaml: "queues: [{name: a, unknown_owner: keep}]\n", wantErr: "queues[0]: unknown_owner"},
 		{name: "unknown_owner on basic", yaml: "queues: [{name: a, auth: basic, unknown_owner: hold}]\n", wantErr: "only for auth: requesting-user-name"},
 		{name: "owners cache too long", yaml: "owners: {cache_for: 1h}\n", wantErr: "owners.cache_for"},

@@ -138,6 +138,11 @@ func (c *Config) checkAccess(p *problems) {
 	if c.Release.SessionIdle < time.Second || c.Release.SweepEvery < 100*time.Millisecond {
 		p.add("release", "session_idle must be at least 1s and sweep_every at least 100ms")
 	}
+	if c.Release.SessionIdle > release.SessionMaxLife {
+		// Longer would promise what a session never lasts.
+		p.add("release.session_idle", "%v is longer than a device session lasts (%v after its sign-in, however busy)",
+			c.Release.SessionIdle, release.SessionMaxLife)
+	}
 	if c.Release.KeepFinished < time.Minute {
 		p.add("release.keep_finished", "must be at least 1m")
 	}
