@@ -48,6 +48,7 @@ var cliErrors = []struct {
 	{directory.ErrExists, "error.user-exists"},
 	{errChainBroken, "error.chain-broken"},
 	{errNoSuchCode, "error.no-such-code"},
+	{errNoDataDir, "error.no-data-dir"},
 }
 
 // cliText is the command line's catalog. The English texts are what the
@@ -110,9 +111,11 @@ var cliText = i18n.Catalog{
 	"error.nothing-to-unlock": {En: "nothing to unlock", Ja: "そのユーザーには解除するロックがありません。"},
 	"error.not-found":         {En: "not found", Ja: "見つかりません。名前を確かめてください。"},
 	"error.user-exists":       {En: "the user exists", Ja: "そのユーザーはすでにいます。"},
-	"error.chain-broken":      {En: "the audit chain does not verify", Ja: "監査チェーンの検証に失敗しました（上の BROKEN の行をご覧ください）。"},
-	"error.no-such-code":      {En: "no job carries this verification code", Ja: "この検証コードのジョブはありません。"},
-	"error.other":             {En: "%[1]s", Ja: "エラー: %[1]s"},
+	"error.no-data-dir": {En: "no --config or --data given, and no data dir here",
+		Ja: "--config も --data も指定されておらず、ここにデータフォルダ（./var）がありません。--config /etc/printgate/printgate.yaml を付けて実行してください。"},
+	"error.chain-broken": {En: "the audit chain does not verify", Ja: "監査チェーンの検証に失敗しました（上の BROKEN の行をご覧ください）。"},
+	"error.no-such-code": {En: "no job carries this verification code", Ja: "この検証コードのジョブはありません。"},
+	"error.other":        {En: "%[1]s", Ja: "エラー: %[1]s"},
 }
 
 // printf writes key's text to the command's output.

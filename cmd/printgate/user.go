@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strings"
 	"time"
 
@@ -19,6 +21,9 @@ import (
 func (a *app) withStack(cmd *cobra.Command, f func(st *stack) error) error {
 	cfg, err := loadConfig(a.configPath, a.dataDir)
 	if err != nil {
+		return err
+	}
+	if err := a.checkImplicitDataDir(cfg); err != nil {
 		return err
 	}
 	log := a.logger(cfg)
@@ -46,6 +51,28 @@ func (a *app) withStack(cmd *cobra.Command, f func(st *stack) error) error {
 		}
 	}
 	return f(st)
+}
+
+// errNoDataDir refuses a command given neither a configuration nor a
+// data dir, where the default data dir does not exist.
+var errNoDataDir = errors.New("no --config or --data given, and no data dir here")
+
+// checkImplicitDataDir refuses a command that names no configuration and
+// no data dir (flag or PRINTGATE_DATA_DIR) when the default data dir
+// (./var) is not there: an administrator who forgot --config on a
+// packaged install would otherwise add a user or a card to a new, empty
+// database in the current folder, and see it succeed. serve makes the
+// default data dir on purpose (the quick start); a command run where it
+// keeps it finds it.
+func (a *app) checkImplicitDataDir(cfg Config) error {
+	if a.configPath != "" || a.dataDir != "" || os.Getenv("PRINTGATE_DATA_DIR") != "" {
+		return nil
+	}
+	if _, err := os.Stat(cfg.DataDir); !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return fmt.Errorf("%w (%s): pass --config, e.g. --config /etc/printgate/printgate.yaml, "+
+		"or run the command where printgate serve keeps %s", errNoDataDir, cfg.DataDir, cfg.DataDir)
 }
 
 // cliJournalWait bounds how long a command waits for the running server
