@@ -101,7 +101,10 @@ func (s sandbox) command(ctx context.Context, in *os.File, path string, args ...
 	} else {
 		cmd = exec.CommandContext(ctx, s.prlimit, argv...)
 		cmd.SysProcAttr = &syscall.SysProcAttr{
-			Cloneflags:  syscall.CLONE_NEWNET | syscall.CLONE_NEWUSER | syscall.CLONE_NEWIPC,
+			// A process namespace of its own too: the program is its first
+			// process, and when it ends the kernel ends every process it
+			// started, even one that left its process group (setsid).
+			Cloneflags:  syscall.CLONE_NEWNET | syscall.CLONE_NEWUSER | syscall.CLONE_NEWIPC | syscall.CLONE_NEWPID,
 			UidMappings: []syscall.SysProcIDMap{{ContainerID: os.Getuid(), HostID: os.Getuid(), Size: 1}},
 			GidMappings: []syscall.SysProcIDMap{{ContainerID: os.Getgid(), HostID: os.Getgid(), Size: 1}},
 		}
@@ -116,16 +119,19 @@ func (s sandbox) command(ctx context.Context, in *os.File, path string, args ...
 	cmd.Env = []string{"PATH=/usr/bin:/bin", "LANG=C"}
 	// A session of its own, without a terminal (as bwrap's --new-session
 	// would give, against TIOCSTI), whose one process group holds bwrap,
-	// the namespace's first process and the program: killing the group
-	// kills them all, even while bwrap is still setting the namespace up.
-	// bwrap's --die-with-parent does not cover that moment: its first
-	// process asks for the signal only once set up, and one whose bwrap
-	// was killed earlier lived on with the document. (If printgate itself
-	// dies in that moment, the program lives until it has read the
-	// document and finds its output gone.)
+	// the namespace's first process and the program: start kills the
+	// group once the first process has ended, even while bwrap was still
+	// setting the namespace up. bwrap's --die-with-parent does not cover
+	// that moment: its first process asks for the signal only once set
+	// up, and one whose bwrap was killed earlier lived on with the
+	// document. (If printgate itself dies in that moment, the program
+	// lives until it has read the document and finds its output gone.)
 	cmd.SysProcAttr.Setsid = true
 	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	// Only the first process, by its pidfd: exec may call Cancel after
+	// Wait has reaped it, when its process group ID may be another's;
+	// start kills the rest of the group.
+	cmd.Cancel = func() error { return cmd.Process.Kill() }
 	cmd.WaitDelay = time.Second
 	return cmd
 }
@@ -198,9 +204,16 @@ func (s sandbox) bwrapArgs() []string {
 func (s sandbox) check(ctx context.Context, gs string) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	out, err := s.command(ctx, nil, gs, "--version").Output()
-	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) && len(ee.Stderr) > 0 {
-		return fmt.Errorf("run Ghostscript in bubblewrap: %w: %s", err, bytes.TrimSpace(ee.Stderr))
+	cmd := s.command(ctx, nil, gs, "--version")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	r, err := start(cmd)
+	if err == nil {
+		err = r.Wait()
+	}
+	out := stdout.Bytes()
+	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) && stderr.Len() > 0 {
+		return fmt.Errorf("run Ghostscript in bubblewrap: %w: %s", err, bytes.TrimSpace(stderr.Bytes()))
 	}
 	if err != nil {
 		return fmt.Errorf("run Ghostscript in bubblewrap: %w", err)

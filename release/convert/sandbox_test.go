@@ -196,25 +196,29 @@ func TestConvertHostileReads(t *testing.T) {
 
 // TestSandboxStopLeavesNothing stops runs at every moment of their
 // start, bubblewrap's set-up included, in the two ways a run ends early:
-// its context ends (Cancel kills its group), or its first process dies
-// alone (as when a signal meant for it, or its parent's death, reaches
-// only it). No process of theirs may live on holding the document.
-// bubblewrap's --die-with-parent alone left the namespace's first process
-// and the program running, with the document, when bwrap died before it
-// had set the namespace up.
+// its context ends, or its first process dies alone (as when a signal
+// meant for it, or its parent's death, reaches only it). The program, a
+// shell, has started a second process that holds the document too. No
+// process of theirs may live on holding the document. bubblewrap's
+// --die-with-parent alone left the namespace's first process and the
+// program running, with the document, when bwrap died before it had set
+// the namespace up.
 func TestSandboxStopLeavesNothing(t *testing.T) {
-	sleep := testenv.Tool(t, "sleep")
-	boxes := map[string]sandbox{
-		"bubblewrap": wrappedBox(t, DefaultLimits()),
-		"fallback":   {limits: DefaultLimits(), prlimit: testenv.Tool(t, "prlimit")},
+	sh := testenv.Tool(t, "sh")
+	boxes := map[string]func(t *testing.T) sandbox{
+		"bubblewrap": func(t *testing.T) sandbox { return wrappedBox(t, DefaultLimits()) },
+		"fallback": func(t *testing.T) sandbox {
+			return sandbox{limits: DefaultLimits(), prlimit: testenv.Tool(t, "prlimit")}
+		},
 	}
 	stops := map[string]func(r *run, cancel context.CancelFunc){
 		"cancel":      func(_ *run, cancel context.CancelFunc) { cancel() },
 		"first alone": func(r *run, _ context.CancelFunc) { _ = r.Process.Kill() },
 	}
-	for name, box := range boxes {
+	for name, newBox := range boxes {
 		for how, stop := range stops {
 			t.Run(name+"/"+how, func(t *testing.T) {
+				box := newBox(t)
 				mark := fmt.Sprintf("printgate-stop-test-%d", time.Now().UnixNano())
 				for i := range 40 {
 					fd, err := unix.MemfdCreate(mark, unix.MFD_CLOEXEC)
@@ -223,9 +227,14 @@ func TestSandboxStopLeavesNothing(t *testing.T) {
 					}
 					in := os.NewFile(uintptr(fd), mark)
 					ctx, cancel := context.WithCancel(context.Background())
-					r, err := start(box.command(ctx, in, sleep, "60"))
+					r, err := start(box.command(ctx, in, sh, "-c", "sleep 60 & sleep 60"))
 					if err != nil {
 						t.Fatal(err)
+					}
+					if i == 0 {
+						// The control: a run that has started is seen holding
+						// the document, so that none seen later means none.
+						waitHolders(t, mark, func(n int) bool { return n > 0 }, "no process is seen holding the document of a running run")
 					}
 					time.Sleep(time.Duration(i%20) * 250 * time.Microsecond)
 					stop(r, cancel)
@@ -234,19 +243,27 @@ func TestSandboxStopLeavesNothing(t *testing.T) {
 					in.Close()
 				}
 				// The kill is sent; the processes end a moment later.
-				deadline := time.Now().Add(5 * time.Second)
-				for {
-					holders := holdersOf(t, mark)
-					if len(holders) == 0 {
-						return
-					}
-					if time.Now().After(deadline) {
-						t.Fatalf("processes %v still hold the document after their runs were stopped", holders)
-					}
-					time.Sleep(50 * time.Millisecond)
-				}
+				waitHolders(t, mark, func(n int) bool { return n == 0 }, "processes still hold the document after their runs were stopped")
 			})
 		}
+	}
+}
+
+// waitHolders waits up to 5 s for the number of processes holding a
+// memory file named mark to satisfy ok, and fails the test with msg if
+// it does not.
+func waitHolders(t *testing.T, mark string, ok func(int) bool, msg string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		holders := holdersOf(t, mark)
+		if ok(len(holders)) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %v", msg, holders)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
