@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -458,14 +459,14 @@ func defaultConfig() Config {
 func loadConfig(path, dataFlag string) (Config, error) {
 	cfg := defaultConfig()
 	if path != "" {
-		raw, err := os.ReadFile(path)
+		raw, fi, err := readConfigFile(path)
 		if err != nil {
 			return Config{}, fmt.Errorf("config: %w", err)
 		}
 		if err := decodeConfig(raw, &cfg); err != nil {
 			return Config{}, fmt.Errorf("config %s: %w", path, err)
 		}
-		if err := cfg.checkInlineSecrets(path); err != nil {
+		if err := cfg.checkInlineSecrets(path, fi); err != nil {
 			return Config{}, err
 		}
 	}
@@ -482,6 +483,25 @@ func loadConfig(path, dataFlag string) (Config, error) {
 		return Config{}, err
 	}
 	return cfg, nil
+}
+
+// readConfigFile reads the file at path and returns it with the
+// information of the file it read.
+func readConfigFile(path string) ([]byte, fs.FileInfo, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	raw, err := io.ReadAll(f)
+	if err != nil {
+		return nil, nil, err
+	}
+	return raw, fi, nil
 }
 
 var unknownField = regexp.MustCompile(`line (\d+): field (\S+) not found`)

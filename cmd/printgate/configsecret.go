@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
-	"regexp"
 	"strings"
 	"syscall"
+
+	"github.com/printgate/printgate/internal/database"
 )
 
 // Secret files the configuration names (the LDAP bind password, the OIDC
@@ -54,14 +54,23 @@ func checkSecretFile(path string) (fs.FileInfo, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkSecretInfo(path, fi); err != nil {
+		return nil, err
+	}
+	return fi, nil
+}
+
+// checkSecretInfo applies checkSecretMode to fi, the information of the
+// file at path.
+func checkSecretInfo(path string, fi fs.FileInfo) error {
 	uid := ^uint32(0) // no owner known: no group read allowed
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		uid = st.Uid
 	}
 	if err := checkSecretMode(fi.Mode(), uid); err != nil {
-		return nil, fmt.Errorf("%s: %w: %s", path, err, secretFileFix(path, fi.Mode(), uid))
+		return fmt.Errorf("%s: %w: %s", path, err, secretFileFix(path, fi.Mode(), uid))
 	}
-	return fi, nil
+	return nil
 }
 
 // secretFileFix says what to run about a secret file the rule refuses.
@@ -104,41 +113,29 @@ func (c *Config) checkSecretFiles(p *problems) {
 }
 
 // checkInlineSecrets applies the secret file rule to the configuration
-// file at path when it holds a secret itself (an LDAP bind password, a
-// database URL with its password), as a secret file: the rule would
-// mean little if the same password could sit in a file every user on
-// the host reads. The error names the keys and what to run, never the
-// values.
-func (c *Config) checkInlineSecrets(path string) error {
+// file, read from f (whose information fi is), when it holds a secret
+// itself (an LDAP bind password, a database URL with a password or
+// another secret parameter): the rule would mean little if the same
+// password could sit in a file every user on the host reads. The file
+// checked is the one read, not whatever the path names a moment later;
+// a configuration that is no regular file (a pipe, --config
+// <(sops -d ...)) is on no disk to be read. The error names the keys and
+// what to run, never the values.
+func (c *Config) checkInlineSecrets(path string, fi fs.FileInfo) error {
 	var keys []string
 	if c.Directory.LDAP.BindPassword != "" {
 		keys = append(keys, "directory.ldap.bind_password")
 	}
-	if dsnHasPassword(c.Database.URL) {
+	if database.URLHasSecret(c.Database.URL) {
 		keys = append(keys, "database.url")
 	}
-	if len(keys) == 0 {
+	if len(keys) == 0 || !fi.Mode().IsRegular() {
 		return nil
 	}
-	if _, err := checkSecretFile(path); err != nil {
-		return fmt.Errorf("config: %s holds a password (%s): %w; or keep it out of the file "+
-			"(directory.ldap.bind_password_file, PRINTGATE_DATABASE_URL)", path, strings.Join(keys, ", "), err)
+	if err := checkSecretInfo(path, fi); err != nil {
+		return fmt.Errorf("config: %s holds a secret (%s): %w; or keep it out of the file "+
+			"(directory.ldap.bind_password_file; PRINTGATE_DATABASE_URL from a systemd EnvironmentFile= of mode 0600)",
+			path, strings.Join(keys, ", "), err)
 	}
 	return nil
 }
-
-// dsnHasPassword reports whether a PostgreSQL connection string, a URL
-// or key=value pairs, carries a password.
-func dsnHasPassword(dsn string) bool {
-	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" {
-		if _, ok := u.User.Password(); ok {
-			return true
-		}
-		return u.Query().Has("password")
-	}
-	return dsnPassword.MatchString(dsn)
-}
-
-// dsnPassword finds the password of key=value pairs, which may have
-// spaces around the "=".
-var dsnPassword = regexp.MustCompile(`(^|\s)password\s*=`)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -216,9 +217,9 @@ func TestConfigInlineSecrets(t *testing.T) {
 		{"bind password 0660", ldap, 0o660, []string{"directory.ldap.bind_password", "more than read"}},
 		{"bind password 0600", ldap, 0o600, nil},
 		{"database URL with a password 0644", db("postgres://pg:" + secret + "@127.0.0.1:5432/x"), 0o644,
-			[]string{"database.url", "every user", "PRINTGATE_DATABASE_URL"}},
+			[]string{"database.url", "every user", "PRINTGATE_DATABASE_URL from a systemd EnvironmentFile="}},
 		{"database URL password parameter 0644", db("postgres://127.0.0.1/x?password=" + secret), 0o644, []string{"database.url"}},
-		{"database key=value password 0644", db("host=127.0.0.1 dbname=x password = " + secret), 0o644, []string{"database.url"}},
+		{"database URL sslpassword 0644", db("postgres://pg@127.0.0.1/x?sslkey=/k.pem&sslpassword=" + secret), 0o644, []string{"database.url"}},
 		{"database URL with a password 0600", db("postgres://pg:" + secret + "@127.0.0.1:5432/x"), 0o600, nil},
 		{"database URL without a password 0644", db("postgres://pg@127.0.0.1:5432/x"), 0o644, nil},
 		{"nothing secret 0644", "queues: [{name: secure, mode: hold}]\n", 0o644, nil},
@@ -250,5 +251,22 @@ func TestConfigInlineSecrets(t *testing.T) {
 				t.Errorf("the error shows the secret: %v", err)
 			}
 		})
+	}
+}
+
+// TestConfigInlineSecretsPipe: a configuration read from a pipe (--config
+// <(sops -d ...)) is on no disk, and loads with its password.
+func TestConfigInlineSecretsPipe(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	go func() {
+		defer w.Close()
+		w.WriteString("database:\n  url: \"postgres://pg:pipe-s3cret@127.0.0.1:5432/x\"\n")
+	}()
+	if _, err := loadConfig(fmt.Sprintf("/dev/fd/%d", r.Fd()), t.TempDir()); err != nil {
+		t.Errorf("loadConfig from a pipe: %v, want it loaded", err)
 	}
 }

@@ -202,6 +202,25 @@ func RedactURL(rawURL string) string {
 	return u.String()
 }
 
+// URLHasSecret reports whether a database URL carries a secret: a
+// password, or a parameter pgx reads as a secret (pgSecretParams).
+func URLHasSecret(rawURL string) bool {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return false
+	}
+	if _, ok := u.User.Password(); ok {
+		return true
+	}
+	q := u.Query()
+	for _, k := range pgSecretParams {
+		if q.Has(k) {
+			return true
+		}
+	}
+	return false
+}
+
 // sqliteBusyTimeout is how many milliseconds a statement waits for a lock
 // before SQLITE_BUSY.
 const sqliteBusyTimeout = 10000
