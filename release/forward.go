@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/OpenPrinting/goipp"
@@ -139,6 +140,20 @@ func busy(err error) bool {
 	return false
 }
 
+// printerJobName is the job-name a printer receives for j: its name, or,
+// where printgate records the name only keyed (hidesName), a name that
+// says nothing of the document. A printer keeps the names of the jobs
+// it printed, shows them on its panel and in its web pages, and hands
+// them to anyone who asks for its completed jobs (printgate's monitor
+// among them, which records what it cannot match as printed without
+// printgate).
+func printerJobName(q Queue, j *Job) string {
+	if hidesName(q, j) {
+		return "printgate job " + strconv.FormatInt(j.ID, 10)
+	}
+	return j.Name
+}
+
 // refusedAttributes reports whether the printer refused the job's options.
 func refusedAttributes(err error) bool {
 	var se *ipp.StatusError
@@ -151,7 +166,7 @@ func refusedAttributes(err error) bool {
 // is taken by the attempt that reads the document.
 func (s *Service) sendOnce(ctx context.Context, j *Job, printer string, retry honoured, early **headStart) (ipp.JobStatus, honoured, error) {
 	req := ipp.PrintRequest{
-		JobName:        j.Name,
+		JobName:        printerJobName(s.queues[j.Queue], j),
 		UserName:       j.Owner,
 		DocumentFormat: j.Format,
 		Copies:         j.Copies,

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"net/http"
 	"slices"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/printgate/printgate/internal/testdocs"
 	"github.com/printgate/printgate/internal/testenv"
+	"github.com/printgate/printgate/ipp"
 )
 
 // submitDoc prints doc (a PDF) as user with a job-name and a
@@ -52,6 +54,18 @@ func testMyNumberHoldQueueNames(t *testing.T, dbURL string) {
 		t.Fatalf("card+PIN release: HTTP %d %v", code, out)
 	}
 	e.waitState("mfp1", both, secret, "completed")
+
+	// A printer keeps the names of what it printed and shows them to
+	// anyone who asks: it was sent none of this job's.
+	printed, err := (&ipp.Client{}).CompletedJobs(context.Background(), e.printer.URI, 100)
+	if err != nil || len(printed) == 0 {
+		t.Fatalf("the printer's completed jobs: %v, %d of them", err, len(printed))
+	}
+	for _, p := range printed {
+		if strings.Contains(p.Name, tag) {
+			t.Errorf("the printer holds the job's name %q", p.Name)
+		}
+	}
 
 	admin := signInConsole(t, e.srv, "alice", "alice-secret")
 	code, history := admin.get("/admin/history")
