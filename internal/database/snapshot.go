@@ -192,9 +192,33 @@ func runPG(ctx context.Context, program, rawURL string, args []string, stdin io.
 	var stderr bytes.Buffer
 	cmd.Stderr = &limitedBuffer{buf: &stderr, max: 8 << 10}
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s: %w: %s", program, err, strings.TrimSpace(stderr.String()))
+		return fmt.Errorf("%s: %w: %s", program, err, clientMessages(program, stderr.String()))
 	}
 	return nil
+}
+
+// clientMessages keeps of a client program's stderr what says what
+// failed and drops what may quote the data: the lines the program writes
+// itself ("pg_restore: error: COPY failed for table ..."), each cut
+// before the first quotation in the server's message that follows
+// ("ERROR:  invalid input syntax for type bigint: \"...\""), and none of
+// the server's CONTEXT, DETAIL or LINE lines, nor "Command was:". A COPY
+// that fails quotes its row, which may hold a job's name, a key wrapped
+// or a hash, and the message reaches the terminal and the journal.
+func clientMessages(program, stderr string) string {
+	var kept []string
+	for _, line := range strings.Split(stderr, "\n") {
+		if !strings.HasPrefix(line, program+":") {
+			continue
+		}
+		if own, server, ok := strings.Cut(line, "ERROR:"); ok {
+			server, _, _ = strings.Cut(server, `"`)
+			server, _, _ = strings.Cut(server, ": ")
+			line = own + "ERROR:" + strings.TrimRight(server, " :")
+		}
+		kept = append(kept, strings.TrimSpace(line))
+	}
+	return strings.Join(kept, "; ")
 }
 
 // pgClient is how a client program (libpq) connects: the URL without its
