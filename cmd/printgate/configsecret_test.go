@@ -172,30 +172,39 @@ func TestConfigSecretFiles(t *testing.T) {
 			[]string{"audit.forward.key_file: " + loose, "every user"}},
 		{"SIEM client key 0600", "audit:\n  forward: {address: 'h:1', cert_file: /etc/c.pem, key_file: " + private + "}\n", nil},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "printgate.yaml")
-			if err := os.WriteFile(path, []byte(tc.yaml), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			_, err := loadConfig(path, t.TempDir())
-			if tc.want == nil {
-				if err != nil {
-					t.Errorf("loadConfig: %v, want it loaded", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("loadConfig loaded, want an error saying %q", tc.want)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("loadConfig: %v, want an error saying %q", err, w)
-				}
-			}
-			if strings.Contains(err.Error(), secret) {
-				t.Errorf("the error shows the secret: %v", err)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { wantLoad(t, tc.yaml, 0o600, tc.want, secret) })
+	}
+}
+
+// wantLoad writes yaml to a configuration file of mode and loads it: it
+// must load when want is nil, else fail with an error that says each of
+// want and never secret.
+func wantLoad(t *testing.T, yaml string, mode fs.FileMode, want []string, secret string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "printgate.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, mode); err != nil {
+		t.Fatal(err)
+	}
+	_, err := loadConfig(path, t.TempDir())
+	if want == nil {
+		if err != nil {
+			t.Errorf("loadConfig: %v, want it loaded", err)
+		}
+		return
+	}
+	if err == nil {
+		t.Fatalf("loadConfig loaded, want an error saying %q", want)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("loadConfig: %v, want an error saying %q", err, w)
+		}
+	}
+	if strings.Contains(err.Error(), secret) {
+		t.Errorf("the error shows the secret: %v", err)
 	}
 }
 
@@ -224,33 +233,7 @@ func TestConfigInlineSecrets(t *testing.T) {
 		{"database URL without a password 0644", db("postgres://pg@127.0.0.1:5432/x"), 0o644, nil},
 		{"nothing secret 0644", "queues: [{name: secure, mode: hold}]\n", 0o644, nil},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "printgate.yaml")
-			if err := os.WriteFile(path, []byte(tc.yaml), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Chmod(path, tc.mode); err != nil {
-				t.Fatal(err)
-			}
-			_, err := loadConfig(path, t.TempDir())
-			if tc.want == nil {
-				if err != nil {
-					t.Errorf("loadConfig: %v, want it loaded", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("loadConfig loaded, want an error saying %q", tc.want)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("loadConfig: %v, want an error saying %q", err, w)
-				}
-			}
-			if strings.Contains(err.Error(), secret) {
-				t.Errorf("the error shows the secret: %v", err)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { wantLoad(t, tc.yaml, tc.mode, tc.want, secret) })
 	}
 }
 
