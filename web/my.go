@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"gorm.io/gorm"
@@ -161,10 +162,24 @@ func (s *server) pinError(c *gin.Context, err error) string {
 	return ""
 }
 
-// setMyPIN sets the signed-in user's PIN. The PIN is never echoed back,
-// logged or put in an error.
+// pinSignInWindow is how long after signing in a user may set their PIN.
+// A PIN opens their jobs at every device that takes ID and PIN: someone
+// who finds a session left open (a PC left unlocked, a shared tablet)
+// must not be able to set one and print the user's documents later. A
+// password change asks for the current password instead; a PIN, which
+// users who sign in through their company's OpenID provider set too,
+// asks for a recent sign-in, however it was made.
+const pinSignInWindow = 10 * time.Minute
+
+// setMyPIN sets the signed-in user's PIN, within pinSignInWindow of the
+// sign-in. The PIN is never echoed back, logged or put in an error.
 func (s *server) setMyPIN(c *gin.Context) {
-	user := currentSession(c).User
+	sess := currentSession(c)
+	user := sess.User
+	if s.sessions.now().Sub(sess.SignedIn) > pinSignInWindow {
+		s.showMy(c, http.StatusForbidden, s.locale(c).T("pin.signin_again", int(pinSignInWindow.Minutes())))
+		return
+	}
 	pin, again := c.PostForm("pin"), c.PostForm("pin2")
 	if pin != again {
 		s.showMy(c, http.StatusBadRequest, s.locale(c).T("pin.mismatch"))

@@ -87,6 +87,23 @@ func TestMyPIN(t *testing.T) {
 		if status, _, _ := e.post(t, cookie, "/my/pin", url.Values{"pin": {"4821"}, "pin2": {"4821"}}); status != http.StatusSeeOther {
 			t.Fatalf("setting her PIN again: %d", status)
 		}
+
+		// A session signed in longer ago than the window (one left open
+		// on a PC) sets no PIN; a fresh sign-in does.
+		e.clock.Advance(pinSignInWindow + time.Minute)
+		e.page(t, cookie, "/my") // still a live session
+		status, _, body := e.post(t, cookie, "/my/pin", url.Values{"pin": {"5937"}, "pin2": {"5937"}})
+		if status != http.StatusForbidden || !strings.Contains(body, "sign out and sign in again") {
+			t.Fatalf("setting the PIN %v after signing in: status %d, body %.400s; want 403 asking to sign in again",
+				pinSignInWindow+time.Minute, status, body)
+		}
+		if err := e.creds.CheckPIN(t.Context(), userName, "5937", "test"); err == nil {
+			t.Fatal("the PIN set from an old session works")
+		}
+		fresh := e.signIn(t, userName)
+		if status, _, _ := e.post(t, fresh, "/my/pin", url.Values{"pin": {"5937"}, "pin2": {"5937"}}); status != http.StatusSeeOther {
+			t.Fatalf("setting the PIN just after signing in again: %d", status)
+		}
 	})
 }
 

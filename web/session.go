@@ -48,6 +48,8 @@ type session struct {
 	User        string
 	DisplayName string
 	Role        directory.Role
+	// SignedIn is when the user signed in to open the session.
+	SignedIn time.Time
 }
 
 // Name is what the pages call the user.
@@ -132,10 +134,11 @@ func (st *sessionStore) lookup(ctx context.Context, token string) (*session, err
 		UserName    string
 		DisplayName string
 		Role        string
+		CreatedAt   int64
 		SeenAt      int64
 		ExpiresAt   int64
 	}
-	err := st.db.WithContext(ctx).Raw(`SELECT user_name, display_name, role, seen_at, expires_at
+	err := st.db.WithContext(ctx).Raw(`SELECT user_name, display_name, role, created_at, seen_at, expires_at
 		FROM web_sessions WHERE id_hash = ?`, h).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("web: look up session: %w", err)
@@ -151,7 +154,8 @@ func (st *sessionStore) lookup(ctx context.Context, token string) (*session, err
 		}
 		return nil, nil
 	}
-	sess := &session{hash: h, User: row.UserName, DisplayName: row.DisplayName, Role: directory.Role(row.Role)}
+	sess := &session{hash: h, User: row.UserName, DisplayName: row.DisplayName, Role: directory.Role(row.Role),
+		SignedIn: time.UnixMilli(row.CreatedAt)}
 	if now.Sub(seen) >= st.touchEvery() {
 		if !st.recheck(ctx, sess) {
 			return nil, st.delete(ctx, h)
