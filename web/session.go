@@ -21,6 +21,7 @@ import (
 func Migrate(ctx context.Context, db *database.DB) error {
 	return db.Migrate(ctx, "web", []database.Migration{
 		{Name: "sessions", Up: createSessions},
+		{Name: "sessions.account_id", Up: addSessionAccount},
 	})
 }
 
@@ -42,6 +43,13 @@ func createSessions(tx *gorm.DB, _ database.Dialect) error {
 	)
 }
 
+// addSessionAccount records the account each session was signed in to,
+// so that a session ends when its name comes to name another account
+// (recheck). Sessions from before it have none, and end as they did.
+func addSessionAccount(tx *gorm.DB, _ database.Dialect) error {
+	return database.Exec(tx, `ALTER TABLE web_sessions ADD COLUMN account_id TEXT NOT NULL DEFAULT ''`)
+}
+
 // session is a signed-in user.
 type session struct {
 	hash        string
@@ -50,6 +58,9 @@ type session struct {
 	Role        directory.Role
 	// SignedIn is when the user signed in to open the session.
 	SignedIn time.Time
+	// accountID is the directory's account the session was signed in
+	// to (Identity.AccountID); "" when not known.
+	accountID string
 }
 
 // Name is what the pages call the user.
@@ -109,8 +120,8 @@ func (st *sessionStore) createRecorded(ctx context.Context, id directory.Identit
 			now.UnixMilli(), now.Add(-st.idle).UnixMilli()).Error; err != nil {
 			return err
 		}
-		err := tx.Exec(`INSERT INTO web_sessions (id_hash, user_name, display_name, role, created_at, seen_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, hashToken(token), id.Name, id.DisplayName, string(id.Role()),
+		err := tx.Exec(`INSERT INTO web_sessions (id_hash, user_name, display_name, role, account_id, created_at, seen_at, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, hashToken(token), id.Name, id.DisplayName, string(id.Role()), id.AccountID,
 			now.UnixMilli(), now.UnixMilli(), now.Add(st.lifetime).UnixMilli()).Error
 		if err != nil {
 			return err
@@ -134,11 +145,12 @@ func (st *sessionStore) lookup(ctx context.Context, token string) (*session, err
 		UserName    string
 		DisplayName string
 		Role        string
+		AccountID   string
 		CreatedAt   int64
 		SeenAt      int64
 		ExpiresAt   int64
 	}
-	err := st.db.WithContext(ctx).Raw(`SELECT user_name, display_name, role, created_at, seen_at, expires_at
+	err := st.db.WithContext(ctx).Raw(`SELECT user_name, display_name, role, account_id, created_at, seen_at, expires_at
 		FROM web_sessions WHERE id_hash = ?`, h).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("web: look up session: %w", err)
@@ -155,7 +167,7 @@ func (st *sessionStore) lookup(ctx context.Context, token string) (*session, err
 		return nil, nil
 	}
 	sess := &session{hash: h, User: row.UserName, DisplayName: row.DisplayName, Role: directory.Role(row.Role),
-		SignedIn: time.UnixMilli(row.CreatedAt)}
+		SignedIn: time.UnixMilli(row.CreatedAt), accountID: row.AccountID}
 	if now.Sub(seen) >= st.touchEvery() {
 		if !st.recheck(ctx, sess) {
 			return nil, st.delete(ctx, h)
@@ -188,6 +200,10 @@ func (st *sessionStore) recheck(ctx context.Context, sess *session) bool {
 		return false
 	case !strings.EqualFold(id.Name, sess.User):
 		// Found by another's employee number: the user is gone.
+		return false
+	case sess.accountID != "" && id.AccountID != "" && id.AccountID != sess.accountID:
+		// The name is another account's now (a leaver's login given to
+		// a newcomer): the leaver's session must not become theirs.
 		return false
 	}
 	sess.Role = id.Role()

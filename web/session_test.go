@@ -322,3 +322,36 @@ func TestSessionFollowsDirectory(t *testing.T) {
 		}
 	})
 }
+
+// TestSessionEndsWhenNameReissued: a leaver's session ends at its next
+// touch once the name is another account's (a login given again to a
+// newcomer), instead of becoming the newcomer's.
+func TestSessionEndsWhenNameReissued(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *database.DB) {
+		e := newEnv(t, db, nil)
+		const leaver = "kenji"
+		add := func() {
+			if err := e.dir.AddUser(t.Context(), directory.User{Name: leaver, Role: directory.RoleUser}, testPassword, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		add()
+		old, kept := e.signIn(t, leaver), e.signIn(t, userName)
+		if err := e.dir.DeleteUser(t.Context(), leaver, nil); err != nil {
+			t.Fatal(err)
+		}
+		add() // the same name, another account
+		e.clock.Advance(2 * time.Minute)
+		if w := e.do(t, request{method: http.MethodGet, path: "/my", cookie: old}); w.Code != http.StatusSeeOther ||
+			w.Header().Get("Location") != "/signin" {
+			t.Errorf("the leaver's session after the name was given again: GET /my %d %q, want 303 to /signin",
+				w.Code, w.Header().Get("Location"))
+		}
+		if w := e.do(t, request{method: http.MethodGet, path: "/my", cookie: kept}); w.Code != http.StatusOK {
+			t.Errorf("an unchanged user's session: GET /my %d, want 200", w.Code)
+		}
+		if w := e.do(t, request{method: http.MethodGet, path: "/my", cookie: e.signIn(t, leaver)}); w.Code != http.StatusOK {
+			t.Errorf("the newcomer's own session: GET /my %d, want 200", w.Code)
+		}
+	})
+}
