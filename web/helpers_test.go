@@ -131,6 +131,11 @@ func newEnv(t *testing.T, db *database.DB, edit func(*Options)) *env {
 			t.Fatalf("AddUser %s: %v", u.Name, err)
 		}
 	}
+	// They have been users since long before the jobs the tests make up:
+	// My page shows none older than the account (accountSince).
+	if err := db.Exec("UPDATE users SET created_at = ?", time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)).Error; err != nil {
+		t.Fatal(err)
+	}
 	opts := Options{
 		IPP:         http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ipp") }),
 		DB:          db,

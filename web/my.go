@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -53,7 +54,8 @@ func (s *server) showMy(c *gin.Context, status int, errText string) {
 	d := myData{Policy: s.opts.Credentials.Policy(), JobsState: "unavailable", HistoryState: "unavailable",
 		PasswordChange: s.opts.PasswordSetter != nil, PasswordMin: directory.MinPasswordLength}
 	var err error
-	account, bound := s.myAccount(ctx, user)
+	account, created, bound := s.myAccount(ctx, user)
+	since := accountSince(created)
 	if d.PIN, err = s.myPINStatus(ctx, account, bound); err != nil {
 		s.fail(c, "my page", err)
 		return
@@ -68,11 +70,12 @@ func (s *server) showMy(c *gin.Context, status int, errText string) {
 			s.log.Error("web: my page: held jobs", "user", user, "err", err)
 			d.JobsState = "error"
 		}
+		d.Jobs = slices.DeleteFunc(d.Jobs, func(j HeldJob) bool { return j.SubmittedAt.Before(since) })
 	}
 	d.Release = s.myReleaseData(ctx)
 	if s.opts.History != nil {
 		d.HistoryState = "ok"
-		page, err := s.opts.History.History(ctx, audit.HistoryQuery{User: user, Limit: myHistoryRows, Cursor: c.Query("cursor"),
+		page, err := s.opts.History.History(ctx, audit.HistoryQuery{User: user, From: since, Limit: myHistoryRows, Cursor: c.Query("cursor"),
 			// A printer's log names users as the sending computer said,
 			// unchecked: such rows are for administrators to weigh.
 			Source: audit.SourcePrintgate})
@@ -85,18 +88,35 @@ func (s *server) showMy(c *gin.Context, status int, errText string) {
 	s.render(c, status, "my", view{Title: "my.title", Error: errText, Data: d})
 }
 
+// accountSlack is how long before its account was made a job may have
+// been submitted and still be shown as the account's: the directory's
+// clock and printgate's may differ a little.
+const accountSlack = 5 * time.Minute
+
+// accountSince is from when My page shows a's jobs and history: what
+// the name owned before the account was made (a leaver's jobs, a login
+// given again) is not its. Zero, all of it, when the directory does not
+// say when it made the account.
+func accountSince(created time.Time) time.Time {
+	if created.IsZero() {
+		return time.Time{}
+	}
+	return created.Add(-accountSlack)
+}
+
 // myAccount is the signed-in user's account as the directory has it now,
 // so that My page shows and changes only that account's PIN and cards: a
 // card or PIN bound to a former account of the name (a leaver's) is none
-// of theirs. ok is false when the directory cannot answer; My page then
+// of theirs; created is when the directory made it (zero when not
+// known). ok is false when the directory cannot answer; My page then
 // goes by the name, as it did before credentials were bound.
-func (s *server) myAccount(ctx context.Context, user string) (a credential.Account, ok bool) {
+func (s *server) myAccount(ctx context.Context, user string) (a credential.Account, created time.Time, ok bool) {
 	id, err := directory.LookupName(ctx, s.opts.Directory, user)
 	if err != nil {
 		s.log.Warn("web: my page: directory", "user", user, "err", err)
-		return credential.Account{Name: user}, false
+		return credential.Account{Name: user}, time.Time{}, false
 	}
-	return credential.Account{Name: id.Name, ID: id.AccountID}, true
+	return credential.Account{Name: id.Name, ID: id.AccountID}, id.Created, true
 }
 
 // myPINStatus is the PIN status of a, the account myAccount found (ok),
@@ -218,7 +238,7 @@ func (s *server) removeMyCard(c *gin.Context) {
 	rec := s.recordIn(c, ActionRemoveCard, user, fp, nil)
 	ctx := c.Request.Context()
 	var err error
-	if a, ok := s.myAccount(ctx, user); ok {
+	if a, _, ok := s.myAccount(ctx, user); ok {
 		err = s.opts.Credentials.RemoveAccountCardByFingerprint(ctx, a, fp, rec)
 	} else {
 		err = s.opts.Credentials.RemoveCardByFingerprint(ctx, user, fp, rec)

@@ -13,6 +13,7 @@ import (
 	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/release/credential"
+	"github.com/printgate/printgate/release/directory"
 )
 
 // post sends a console form as the holder of cookie, in English.
@@ -153,6 +154,36 @@ func TestMyPageSections(t *testing.T) {
 		}
 		if cards, _ := e.creds.Cards(t.Context(), userName); len(cards) != 0 {
 			t.Fatalf("card still there: %v", cards)
+		}
+	})
+
+	t.Run("a name given again", func(t *testing.T) {
+		// kenji's account is made now: the jobs and history his name had
+		// before (a leaver's) are not his.
+		const newcomer = "kenji"
+		if err := e.dir.AddUser(t.Context(), directory.User{Name: newcomer, Role: directory.RoleUser}, testPassword, nil); err != nil {
+			t.Fatal(err)
+		}
+		before, after := time.Now().Add(-2*accountSlack), time.Now().Add(time.Minute)
+		jobs.mu.Lock()
+		jobs.jobs[newcomer] = []HeldJob{{ID: 50, Name: "leavers-payslip.pdf", Queue: "secure", SubmittedAt: before},
+			{ID: 51, Name: "newcomers-memo.pdf", Queue: "secure", SubmittedAt: after}}
+		jobs.mu.Unlock()
+		hist.mu.Lock()
+		hist.rows = append(hist.rows,
+			audit.JobRecord{JobID: 60, JobInfo: audit.JobInfo{Owner: newcomer, DocumentName: "leavers-bonus.pdf", Submitted: before}, Outcome: "printed"},
+			audit.JobRecord{JobID: 61, JobInfo: audit.JobInfo{Owner: newcomer, DocumentName: "newcomers-notes.pdf", Submitted: after}, Outcome: "printed"})
+		hist.mu.Unlock()
+		body := e.page(t, e.signIn(t, newcomer), "/my")
+		for _, want := range []string{"newcomers-memo.pdf", "newcomers-notes.pdf"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("the newcomer's My page lacks %q", want)
+			}
+		}
+		for _, leaver := range []string{"leavers-payslip.pdf", "leavers-bonus.pdf"} {
+			if strings.Contains(body, leaver) {
+				t.Errorf("the newcomer's My page shows %q, from before the account was made", leaver)
+			}
 		}
 	})
 

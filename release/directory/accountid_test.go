@@ -3,6 +3,7 @@ package directory
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -44,6 +45,34 @@ func TestLDAPAccountID(t *testing.T) {
 	}
 	if again.AccountID == "" || again.AccountID == first.AccountID {
 		t.Errorf("the new bob's account ID %q, want one of his own (the old was %q)", again.AccountID, first.AccountID)
+	}
+	// The server made both entries moments ago (createTimestamp), the
+	// second no earlier than the first.
+	if d := time.Since(first.Created); first.Created.IsZero() || d < -time.Minute || d > 10*time.Minute {
+		t.Errorf("bob's account made at %v, want moments ago", first.Created)
+	}
+	if again.Created.Before(first.Created) {
+		t.Errorf("the new bob's account made at %v, before the old one's %v", again.Created, first.Created)
+	}
+}
+
+// TestGeneralizedTime: creation times as servers write them, and what is
+// none.
+func TestGeneralizedTime(t *testing.T) {
+	at := time.Date(2026, 4, 1, 8, 30, 5, 0, time.UTC)
+	for in, want := range map[string]time.Time{
+		"20260401083005Z":       at,
+		"20260401083005.0Z":     at,
+		"20260401083005.123Z":   at,
+		"20260401173005+0900":   at,
+		"20260401173005,5+0900": at,
+		"":                      {},
+		"2026-04-01T08:30:05Z":  {},
+		"yesterday":             {},
+	} {
+		if got := generalizedTime(in); !got.Equal(want) {
+			t.Errorf("generalizedTime(%q) = %v, want %v", in, got, want)
+		}
 	}
 }
 

@@ -390,6 +390,7 @@ func (r userRow) identity() Identity {
 		Roles:          rolesFor(role == RoleAdmin, role == RoleAuditor),
 		Source:         "builtin",
 		AccountID:      r.AccountID,
+		Created:        r.CreatedAt,
 		Disabled:       r.Disabled,
 	}
 }

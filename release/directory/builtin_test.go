@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 
@@ -75,8 +76,12 @@ func TestBuiltin(t *testing.T) {
 			if len(id.AccountID) != 26 {
 				t.Errorf("account ID %q, want 26 random characters", id.AccountID)
 			}
+			if d := time.Since(id.Created); id.Created.IsZero() || d < 0 || d > time.Minute {
+				t.Errorf("account made at %v, want when she was added, moments ago", id.Created)
+			}
 			want := Identity{Name: "alice", DisplayName: "Alice Admin", Email: "alice@example.com",
-				EmployeeNumber: "1001", Roles: []Role{RoleAdmin, RoleUser}, Source: "builtin", AccountID: id.AccountID}
+				EmployeeNumber: "1001", Roles: []Role{RoleAdmin, RoleUser}, Source: "builtin", AccountID: id.AccountID,
+				Created: id.Created}
 			if fmt.Sprint(id) != fmt.Sprint(want) {
 				t.Errorf("identity = %+v, want %+v", id, want)
 			}

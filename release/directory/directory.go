@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Role is what a user may do in printgate beyond printing their own jobs.
@@ -81,6 +82,11 @@ type Identity struct {
 	// they never pass to whoever has the name next. Empty when the entry
 	// has no such attribute.
 	AccountID string
+	// Created is when the directory made the account: the built-in
+	// directory's own record, LDAP attributes.created (createTimestamp,
+	// whenCreated). What a name owned before it (a leaver's history) is
+	// not the account's. Zero when not known.
+	Created time.Time
 	// Disabled is an account that may not sign in anywhere: disabled in
 	// printgate (built-in users) or in the directory (LDAP). Lookup
 	// still finds it, so that callers can say why they refuse.

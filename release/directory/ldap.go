@@ -77,7 +77,7 @@ func NewLDAP(cfg LDAPConfig) (*LDAP, error) {
 	seen := map[string]bool{}
 	for _, a := range []string{cfg.Attributes.Name, cfg.Attributes.DisplayName, cfg.Attributes.Email,
 		cfg.Attributes.EmployeeNumber, cfg.Attributes.Card, cfg.Attributes.MemberOf, cfg.Attributes.Logins,
-		cfg.Attributes.AccountID, cfg.DisabledAttribute} {
+		cfg.Attributes.AccountID, cfg.Attributes.Created, cfg.DisabledAttribute} {
 		if a != "" && !seen[strings.ToLower(a)] {
 			seen[strings.ToLower(a)] = true
 			l.attrs = append(l.attrs, a)
@@ -300,6 +300,7 @@ func (l *LDAP) identity(ctx context.Context, c *conn, e *ldap.Entry) (Identity, 
 		Email:          e.GetEqualFoldAttributeValue(a.Email),
 		EmployeeNumber: e.GetEqualFoldAttributeValue(a.EmployeeNumber),
 		AccountID:      accountID(a.AccountID, e.GetEqualFoldRawAttributeValue(a.AccountID)),
+		Created:        generalizedTime(e.GetEqualFoldAttributeValue(a.Created)),
 		Source:         "ldap",
 	}
 	if id.Name == "" {
@@ -445,4 +446,26 @@ func (l *LDAP) disabled(e *ldap.Entry) bool {
 		}
 	}
 	return false
+}
+
+// generalizedTime reads an LDAP generalized time (RFC 4517) as servers
+// write creation times: "20260401083000Z", "20260401083000.0Z", or with
+// an offset. Zero for anything else: the time is then not known.
+func generalizedTime(v string) time.Time {
+	if v == "" {
+		return time.Time{}
+	}
+	if i := strings.IndexAny(v, ".,"); i >= 0 {
+		j := i + 1
+		for j < len(v) && v[j] >= '0' && v[j] <= '9' {
+			j++
+		}
+		v = v[:i] + v[j:]
+	}
+	for _, layout := range []string{"20060102150405Z0700", "20060102150405Z"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t
+		}
+	}
+	return time.Time{}
 }

@@ -109,6 +109,10 @@ type LDAPAttributes struct {
 	// able to read it; an entry without it has credentials bound to
 	// nothing, which work as before.
 	AccountID string `yaml:"account_id,omitempty"`
+	// Created holds when the entry was made (Identity.Created), as LDAP
+	// generalized time: the operational createTimestamp (the openldap
+	// preset's default) or whenCreated (activedirectory's).
+	Created string `yaml:"created,omitempty"`
 }
 
 // Presets of LDAPConfig.
@@ -151,6 +155,7 @@ func (c LDAPConfig) withDefaults() (LDAPConfig, error) {
 		set(&c.Attributes.Email, "mail")
 		set(&c.Attributes.EmployeeNumber, "employeeNumber")
 		set(&c.Attributes.AccountID, "entryUUID")
+		set(&c.Attributes.Created, "createTimestamp")
 	case PresetActiveDirectory:
 		set(&c.UserFilter, "(&(objectClass=user)(|(sAMAccountName=%s)(userPrincipalName=%s)))")
 		set(&c.EmployeeNumberFilter, "(&(objectClass=user)(employeeID=%s))")
@@ -161,6 +166,7 @@ func (c LDAPConfig) withDefaults() (LDAPConfig, error) {
 		set(&c.Attributes.Email, "mail")
 		set(&c.Attributes.EmployeeNumber, "employeeID")
 		set(&c.Attributes.AccountID, adObjectGUID)
+		set(&c.Attributes.Created, "whenCreated")
 		set(&c.DisabledAttribute, adAccountControl)
 	default:
 		return c, fmt.Errorf("preset: %q is not openldap or activedirectory", c.Preset)
@@ -233,7 +239,7 @@ func (c LDAPConfig) Validate() error {
 	a := c.Attributes
 	for key, name := range map[string]string{"name": a.Name, "display_name": a.DisplayName, "email": a.Email,
 		"employee_number": a.EmployeeNumber, "card": a.Card, "member_of": a.MemberOf, "logins": a.Logins,
-		"account_id": a.AccountID, "disabled_attribute": c.DisabledAttribute} {
+		"account_id": a.AccountID, "created": a.Created, "disabled_attribute": c.DisabledAttribute} {
 		if name != "" && !attributeName.MatchString(name) {
 			if key != "disabled_attribute" {
 				key = "attributes." + key
