@@ -93,10 +93,10 @@ func (s *server) showMy(c *gin.Context, status int, errText string) {
 // clock and printgate's may differ a little.
 const accountSlack = 5 * time.Minute
 
-// accountSince is from when My page shows a's jobs and history: what
-// the name owned before the account was made (a leaver's jobs, a login
-// given again) is not its. Zero, all of it, when the directory does not
-// say when it made the account.
+// accountSince is from when My page shows the jobs and history of an
+// account the directory made at created: what its name owned before (a
+// leaver's, whose login was given again) is not the account's. Zero, all
+// of it, when the directory does not say when it made the account.
 func accountSince(created time.Time) time.Time {
 	if created.IsZero() {
 		return time.Time{}
