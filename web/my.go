@@ -258,7 +258,7 @@ func (s *server) removeMyCard(c *gin.Context) {
 func (s *server) cancelMyJob(c *gin.Context) {
 	user := currentSession(c).User
 	id, err := strconv.ParseInt(c.PostForm("job"), 10, 64)
-	if err != nil || id <= 0 || s.opts.Jobs == nil {
+	if err != nil || id <= 0 || s.opts.Jobs == nil || s.beforeAccount(c.Request.Context(), user, id) {
 		s.showMy(c, http.StatusNotFound, s.locale(c).T("job.not_found"))
 		return
 	}
@@ -272,6 +272,22 @@ func (s *server) cancelMyJob(c *gin.Context) {
 		s.log.Info("web: job canceled", "user", user, "job", id)
 		c.Redirect(http.StatusSeeOther, "/my?ok=job_canceled")
 	}
+}
+
+// beforeAccount reports whether job id, held under user's name, was
+// submitted before user's account was made: My page neither shows nor
+// cancels such a job (accountSince).
+func (s *server) beforeAccount(ctx context.Context, user string, id int64) bool {
+	_, created, ok := s.myAccount(ctx, user)
+	if !ok || created.IsZero() {
+		return false
+	}
+	jobs, err := s.opts.Jobs.HeldJobs(ctx, user)
+	if err != nil {
+		return false // CancelJob meets the same failure and says so
+	}
+	i := slices.IndexFunc(jobs, func(j HeldJob) bool { return j.ID == id })
+	return i >= 0 && jobs[i].SubmittedAt.Before(accountSince(created))
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

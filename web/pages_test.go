@@ -185,6 +185,19 @@ func TestMyPageSections(t *testing.T) {
 				t.Errorf("the newcomer's My page shows %q, from before the account was made", leaver)
 			}
 		}
+		cookie := e.signIn(t, newcomer)
+		if status, _, _ := e.post(t, cookie, "/my/jobs/cancel", url.Values{"job": {"50"}}); status != http.StatusNotFound {
+			t.Errorf("the newcomer canceling the leaver's job: %d, want 404", status)
+		}
+		if status, _, _ := e.post(t, cookie, "/my/jobs/cancel", url.Values{"job": {"51"}}); status != http.StatusSeeOther {
+			t.Errorf("the newcomer canceling his own job: %d, want 303", status)
+		}
+		jobs.mu.Lock()
+		left := jobs.jobs[newcomer]
+		jobs.mu.Unlock()
+		if len(left) != 1 || left[0].ID != 50 {
+			t.Errorf("held after the cancels: %+v, want the leaver's job 50 alone", left)
+		}
 	})
 
 	t.Run("a former account's card", func(t *testing.T) {
