@@ -113,7 +113,7 @@ func (c *Config) checkSecretFiles(p *problems) {
 }
 
 // checkInlineSecrets applies the secret file rule to the configuration
-// file, read from f (whose information fi is), when it holds a secret
+// file at path, whose information fi is as it was read, when it holds a secret
 // itself (an LDAP bind password, a database URL with a password or
 // another secret parameter): the rule would mean little if the same
 // password could sit in a file every user on the host reads. The file
