@@ -22,7 +22,7 @@ RUN CGO_ENABLED=0 go build -tags nomsgpack -trimpath -ldflags "-s -w -X main.ver
 
 FROM debian:bookworm-slim
 RUN apt-get update \
-	&& apt-get install -y --no-install-recommends ghostscript bubblewrap util-linux fonts-ipafont-gothic ca-certificates \
+	&& apt-get install -y --no-install-recommends ghostscript bubblewrap util-linux fonts-ipafont-gothic ca-certificates tini \
 	&& rm -rf /var/lib/apt/lists/* \
 	&& groupadd --system printgate \
 	&& useradd --system --gid printgate --home-dir /var/lib/printgate --shell /usr/sbin/nologin printgate \
@@ -34,5 +34,8 @@ USER printgate
 ENV PRINTGATE_DATA_DIR=/var/lib/printgate
 VOLUME /var/lib/printgate
 EXPOSE 8631
-ENTRYPOINT ["/usr/bin/printgate"]
+# tini is the container's first process: a converter's namespace stopped
+# at a limit can leave its first process to the container's init to
+# reap, which printgate, were it PID 1, would never do.
+ENTRYPOINT ["/usr/bin/tini", "--", "/usr/bin/printgate"]
 CMD ["serve", "--config", "/etc/printgate/printgate.yaml"]
