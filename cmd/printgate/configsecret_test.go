@@ -68,13 +68,7 @@ func TestSecretFileModes(t *testing.T) {
 	const secret = "s3cret-in-the-file"
 	write := func(name string, mode fs.FileMode) string {
 		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		// WriteFile's mode passes through the umask; Chmod does not.
-		if err := os.Chmod(path, mode); err != nil {
-			t.Fatal(err)
-		}
+		writeMode(t, path, secret+"\n", mode)
 		if os.Geteuid() == 0 {
 			// As root, the file would be root's and its group read allowed.
 			if err := os.Chown(path, 65534, 65534); err != nil {
@@ -140,12 +134,7 @@ func TestConfigSecretFiles(t *testing.T) {
 	const secret = "bind-s3cret"
 	file := func(name string, mode fs.FileMode) string {
 		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chmod(path, mode); err != nil {
-			t.Fatal(err)
-		}
+		writeMode(t, path, secret+"\n", mode)
 		return path
 	}
 	ldap := func(path string) string {
@@ -182,12 +171,7 @@ func TestConfigSecretFiles(t *testing.T) {
 func wantLoad(t *testing.T, yaml string, mode fs.FileMode, want []string, secret string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "printgate.yaml")
-	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(path, mode); err != nil {
-		t.Fatal(err)
-	}
+	writeMode(t, path, yaml, mode)
 	_, err := loadConfig(path, t.TempDir())
 	if want == nil {
 		if err != nil {
@@ -251,5 +235,17 @@ func TestConfigInlineSecretsPipe(t *testing.T) {
 	}()
 	if _, err := loadConfig(fmt.Sprintf("/dev/fd/%d", r.Fd()), t.TempDir()); err != nil {
 		t.Errorf("loadConfig from a pipe: %v, want it loaded", err)
+	}
+}
+
+// writeMode writes content to a new file at path with exactly mode:
+// WriteFile's mode passes through the umask, Chmod's does not.
+func writeMode(t *testing.T, path, content string, mode fs.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, mode); err != nil {
+		t.Fatal(err)
 	}
 }
