@@ -58,6 +58,11 @@ func (s *Service) writeAlone(ctx context.Context, all []*submission) error {
 		return err
 	}
 	seg := s.toSegment(batch)
+	if s.journal != nil {
+		// commitDirectPG holds the applier's lock, which guards its
+		// segments.
+		seg = s.directToSegment(batch)
+	}
 	a := s.aloneFor(batch, owners, &s.docScratch)
 	if s.beforeCommit != nil {
 		s.beforeCommit(ids)

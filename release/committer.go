@@ -248,7 +248,7 @@ func (s *Service) writeLocked(ctx context.Context, all []*submission, pending []
 		var evs []audit.Event
 		if len(pending) > 0 {
 			var err error
-			if evs, err = writePending(batchSQL{tx: tx, texts: s.texts}, pending); err != nil {
+			if evs, err = writePending(batchSQL{tx: tx, texts: s.texts}, s.journalName, pending); err != nil {
 				return err
 			}
 		}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+
+	"github.com/printgate/printgate/internal/database"
 )
 
 // idBlock is how many job IDs the committer takes from the sequence at a
@@ -81,7 +83,8 @@ func (s *idSupply) start(n int) {
 
 // fetchJobIDs takes n IDs from the jobs' sequence (PostgreSQL).
 func (s *Service) fetchJobIDs(ctx context.Context, n int) ([]int64, error) {
-	rows, err := s.group.DB.Statement.ConnPool.QueryContext(ctx,
+	// Past the journal's barrier: the sequence is not what it waits for.
+	rows, err := s.group.DB.Statement.ConnPool.QueryContext(database.WithoutBarrier(ctx),
 		`SELECT nextval(pg_get_serial_sequence('jobs', 'id')) FROM generate_series(1, $1)`, n)
 	if err != nil {
 		return nil, dbErr("take job IDs", err)

@@ -186,7 +186,7 @@ func (s *Service) applyRecords(ctx context.Context, batch []pendingRecord) error
 	}
 	// No client waits for this commit: it may copy the log itself.
 	err := s.group.DB.WithContext(database.CopyLogInline(database.WithoutBarrier(ctx))).Transaction(func(tx *gorm.DB) error {
-		evs, err := writePending(batchSQL{tx: tx, texts: s.texts}, batch)
+		evs, err := writePending(batchSQL{tx: tx, texts: s.texts}, s.journalName, batch)
 		if err != nil {
 			return err
 		}
@@ -206,10 +206,10 @@ func (s *Service) applyRecords(ctx context.Context, batch []pendingRecord) error
 const applyRows = 16
 
 // writePending writes the jobs, keys and documents of journaled records
-// in b's transaction, and the journal's position after them. It returns
-// their events, which the caller appends to the chain in the same
-// transaction.
-func writePending(b batchSQL, batch []pendingRecord) ([]audit.Event, error) {
+// in b's transaction, and the position of the journal named name after
+// them. It returns their events, which the caller appends to the chain in
+// the same transaction.
+func writePending(b batchSQL, name string, batch []pendingRecord) ([]audit.Event, error) {
 	subs := make([]*submission, len(batch))
 	var evs []audit.Event
 	for i := range batch {
@@ -235,8 +235,8 @@ func writePending(b batchSQL, batch []pendingRecord) ([]audit.Event, error) {
 		}
 		subs = subs[n:]
 	}
-	err := b.exec(`INSERT INTO journal_applied (id, seq) VALUES (1, ?)
-		ON CONFLICT (id) DO UPDATE SET seq = excluded.seq`, batch[len(batch)-1].seq)
+	err := b.exec(b.texts.Bind(`INSERT INTO journal_applied (id, instance, seq) VALUES (1, ?, ?)
+		ON CONFLICT (instance) DO UPDATE SET seq = excluded.seq`), name, batch[len(batch)-1].seq)
 	return evs, err
 }
 
@@ -256,6 +256,8 @@ func (jn *journaled) markApplied(batch []pendingRecord) {
 type journalKeys struct {
 	db    *database.DB
 	spool *spool.Spool
+	// name is the journal's (JournalName).
+	name string
 }
 
 // keyName binds a wrapped key to its segment.
@@ -263,11 +265,11 @@ func keyName(n uint64) string { return fmt.Sprintf("journal segment %d", n) }
 
 func (k journalKeys) Save(ctx context.Context, n uint64, key []byte) error {
 	return k.db.WithContext(database.WithoutBarrier(ctx)).
-		Exec(`INSERT INTO journal_keys (segment, key) VALUES (?, ?)`, n, k.spool.WrapKey(keyName(n), key)).Error
+		Exec(`INSERT INTO journal_keys (instance, segment, key) VALUES (?, ?, ?)`, k.name, n, k.spool.WrapKey(keyName(n), key)).Error
 }
 
 func (k journalKeys) Load(ctx context.Context) (map[uint64][]byte, error) {
-	rows, err := k.db.WithContext(database.WithoutBarrier(ctx)).Raw(`SELECT segment, key FROM journal_keys`).Rows()
+	rows, err := k.db.WithContext(database.WithoutBarrier(ctx)).Raw(`SELECT segment, key FROM journal_keys WHERE instance = ?`, k.name).Rows()
 	if err != nil {
 		return nil, err
 	}
@@ -287,15 +289,16 @@ func (k journalKeys) Load(ctx context.Context) (map[uint64][]byte, error) {
 }
 
 func (k journalKeys) Delete(ctx context.Context, n uint64) error {
-	return k.db.WithContext(database.WithoutBarrier(ctx)).Exec(`DELETE FROM journal_keys WHERE segment = ?`, n).Error
+	return k.db.WithContext(database.WithoutBarrier(ctx)).Exec(`DELETE FROM journal_keys WHERE instance = ? AND segment = ?`, k.name, n).Error
 }
 
 // WaitJournalApplied waits until db holds every record that the journal
-// in dir held when it was called, as the running server's applier writes
-// them within milliseconds. A process other than the server (a backup)
-// calls it before it reads the jobs. It fails once wait has passed: no
-// server is applying them, and the next start will.
-func WaitJournalApplied(ctx context.Context, db *gorm.DB, dir string, wait time.Duration) error {
+// in dir, named name (JournalName), held when it was called, as the
+// running server's applier writes them within milliseconds. A process
+// other than the server (a backup) calls it before it reads the jobs. It
+// fails once wait has passed: no server is applying them, and the next
+// start will.
+func WaitJournalApplied(ctx context.Context, db *gorm.DB, dir, name string, wait time.Duration) error {
 	target, err := journal.LastSeq(dir)
 	if err != nil || target == 0 {
 		return err
@@ -305,7 +308,7 @@ func WaitJournalApplied(ctx context.Context, db *gorm.DB, dir string, wait time.
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		applied, err := journalApplied(ctx, db)
+		applied, err := journalApplied(ctx, db, name)
 		if err == nil && applied >= target {
 			return nil
 		}
@@ -321,10 +324,22 @@ func WaitJournalApplied(ctx context.Context, db *gorm.DB, dir string, wait time.
 	}
 }
 
-// journalApplied reads how far the database holds the journal's records.
-func journalApplied(ctx context.Context, db *gorm.DB) (uint64, error) {
+// journalApplied reads how far the database holds the records of the
+// journal named name.
+func journalApplied(ctx context.Context, db *gorm.DB, name string) (uint64, error) {
 	var applied uint64
 	err := db.WithContext(database.WithoutBarrier(ctx)).
-		Raw(`SELECT COALESCE((SELECT seq FROM journal_applied WHERE id = 1), 0)`).Scan(&applied).Error
+		Raw(`SELECT COALESCE((SELECT seq FROM journal_applied WHERE instance = ?), 0)`, name).Scan(&applied).Error
 	return applied, err
+}
+
+// JournalName is the name under which the journal of instance keeps its
+// rows in the database: "" on SQLite, which has one instance, and the
+// instance's name on PostgreSQL, where each instance sharing the database
+// has a journal of its own.
+func JournalName(d database.Dialect, instance string) string {
+	if d == database.SQLite {
+		return ""
+	}
+	return instance
 }

@@ -277,6 +277,13 @@ func (s *Service) commitJournaled(ctx context.Context, batch []*submission) {
 // pending records (each holding its document) would otherwise grow for
 // as long as the clients keep up their pace.
 func (s *Service) goDirect(batch []*submission) bool {
+	if s.texts.Dialect() == database.Postgres && (len(batch) > 1 || s.submitting.Load() > 1) {
+		// PostgreSQL's one statement a batch is cheaper than a record
+		// and a second write for every job wherever two clients wait at
+		// once: the journal is for the client alone, who would otherwise
+		// wait for the whole statement (docs/PIPELINE.md, "The journal").
+		return true
+	}
 	if len(batch) >= directBatch || s.submitting.Load() > directSubmitting {
 		return true
 	}
@@ -297,6 +304,9 @@ func (s *Service) commitDirect(ctx context.Context, batch []*submission) bool {
 	jn := s.journal
 	jn.applying.Lock()
 	defer jn.applying.Unlock()
+	if s.texts.Dialect() == database.Postgres {
+		return s.commitDirectPG(ctx, batch)
+	}
 	jn.mu.Lock()
 	pending := jn.pending
 	jn.mu.Unlock()
@@ -339,12 +349,37 @@ func (s *Service) commitDirect(ctx context.Context, batch []*submission) bool {
 	return true
 }
 
+// commitDirectPG is commitDirect on PostgreSQL, under jn.applying: the
+// pending records are applied first, in a transaction of their own, and
+// the batch then goes as it goes without a journal, in one statement
+// (writeAlone), its documents into the applier's segments. A
+// transaction for both would cost the batch its one statement, and the
+// records are few: the journal takes a batch only while one client waits.
+func (s *Service) commitDirectPG(ctx context.Context, batch []*submission) bool {
+	jn := s.journal
+	jn.mu.Lock()
+	pending := jn.pending
+	jn.mu.Unlock()
+	if len(pending) > 0 {
+		// An apply whose commit failed may have landed all the same:
+		// settlePending looks before it writes them again.
+		if err := s.applyRecords(ctx, pending); err == nil {
+			jn.unpend(pending)
+		} else if !s.settlePending(ctx, pending) {
+			return false
+		}
+	}
+	// Nothing is pending now but what the committer itself appends.
+	s.commitBatch(database.WithoutBarrier(ctx), batch)
+	return true
+}
+
 // settlePending writes the pending records that commitDirect's failed
 // transaction carried, unless it landed all the same, and reports
 // whether they are in the database now.
 func (s *Service) settlePending(ctx context.Context, pending []pendingRecord) bool {
 	jn := s.journal
-	landed, err := journalApplied(ctx, s.db.DB)
+	landed, err := journalApplied(ctx, s.db.DB, s.journalName)
 	if err != nil || landed < pending[len(pending)-1].seq {
 		err = s.applyRecords(ctx, pending)
 	} else {
@@ -448,11 +483,20 @@ func (s *Service) admitJournaled(ctx context.Context, batch []*submission) ([]*s
 	return s.admit(batch, held), nil
 }
 
-// takeJobID returns the next job ID of a block reserved in SQLite's own
-// counter (sqlite_sequence), so that a job inserted the ordinary way
-// meanwhile (Create-Job) takes an ID above every one handed out here.
+// takeJobID returns the next job ID: on PostgreSQL from the jobs'
+// sequence, as the path without a journal numbers its jobs (idSupply); on
+// SQLite from a block reserved in SQLite's own counter (sqlite_sequence),
+// so that a job inserted the ordinary way meanwhile (Create-Job) takes an
+// ID above every one handed out here.
 func (s *Service) takeJobID(ctx context.Context) (int64, error) {
 	jn := s.journal
+	if s.texts.Dialect() == database.Postgres {
+		ids, err := s.ids.take(ctx, 1)
+		if err != nil {
+			return 0, err
+		}
+		return ids[0], nil
+	}
 	if jn.nextID == 0 || jn.nextID > jn.lastID {
 		var last int64
 		// On the pool, not the applier's connection, which another
@@ -494,10 +538,10 @@ func (s *Service) startJournal(ctx context.Context) error {
 // before anything else reads the jobs.
 func (s *Service) openJournal(ctx context.Context, dir string) error {
 	var applied uint64
-	if err := s.db.WithContext(ctx).Raw(`SELECT COALESCE(MAX(seq), 0) FROM journal_applied`).Row().Scan(&applied); err != nil {
+	if err := s.db.WithContext(ctx).Raw(`SELECT COALESCE(MAX(seq), 0) FROM journal_applied WHERE instance = ?`, s.journalName).Row().Scan(&applied); err != nil {
 		return dbErr("read the journal's position", err)
 	}
-	j, err := journal.Open(ctx, dir, journalKeys{db: s.db, spool: s.spool}, journal.Options{Now: s.now, Applied: applied, Preallocate: journalPrealloc})
+	j, err := journal.Open(ctx, dir, journalKeys{db: s.db, spool: s.spool, name: s.journalName}, journal.Options{Now: s.now, Applied: applied, Preallocate: journalPrealloc})
 	if err != nil {
 		return fmt.Errorf("release: open the journal: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"maps"
 	"path/filepath"
 	"slices"
@@ -51,10 +52,16 @@ func journaledServiceOpts(t *testing.T, db *database.DB, sp *spool.Spool, dir st
 // its applier never wrote to db, and returns their documents by ID.
 func unappliedJobs(t *testing.T, db *database.DB, sp *spool.Spool, dir string) map[int64][]byte {
 	t.Helper()
+	return unappliedJobsOpts(t, db, sp, dir, Options{})
+}
+
+// unappliedJobsOpts is unappliedJobs for a service with more options.
+func unappliedJobsOpts(t *testing.T, db *database.DB, sp *spool.Spool, dir string, opts Options) map[int64][]byte {
+	t.Helper()
 	// The applier fails only once the three are acknowledged: failing,
 	// the journal refuses the next submission.
 	acked := make(chan struct{})
-	first, _ := journaledService(t, db, sp, dir, func() error { <-acked; return errors.New("the disk is gone") })
+	first, _ := journaledServiceOpts(t, db, sp, dir, func() error { <-acked; return errors.New("the disk is gone") }, opts)
 	docs := map[int64][]byte{}
 	for i := range 3 {
 		id, doc := submitDoc(t, first, i)
@@ -95,9 +102,6 @@ func newTestSpool(t *testing.T) *spool.Spool {
 // for the applier and finds it.
 func TestJournaledReadsItsWrites(t *testing.T) {
 	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
-		if db.Dialect != database.SQLite {
-			t.Skip("the journal is SQLite's")
-		}
 		svc, _ := journaledService(t, db, newTestSpool(t), t.TempDir(), nil)
 		behind := 0
 		for i := range 20 {
@@ -122,9 +126,6 @@ func TestJournaledReadsItsWrites(t *testing.T) {
 // journal's segments and their keys.
 func TestJournalReplay(t *testing.T) {
 	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
-		if db.Dialect != database.SQLite {
-			t.Skip("the journal is SQLite's")
-		}
 		sp, dir := newTestSpool(t), t.TempDir()
 		broken := errors.New("the disk is gone")
 		docs := unappliedJobs(t, db, sp, dir)
@@ -167,6 +168,56 @@ func TestJournalReplay(t *testing.T) {
 	})
 }
 
+// TestJournalsOfTwoInstances runs two instances on one PostgreSQL, each
+// with the journal of its own data dir, whose appliers can write nothing:
+// both journals number their segments and records from 1, and each start
+// writes its own journal's jobs and no other's.
+func TestJournalsOfTwoInstances(t *testing.T) {
+	db := openPostgres(t, testenv.Postgres(t))
+	names := []string{"instance-a", "instance-b"}
+	var sps []*spool.Spool
+	var dirs []string
+	var docs []map[int64][]byte
+	for _, name := range names {
+		sp, dir := newTestSpool(t), t.TempDir()
+		sps, dirs = append(sps, sp), append(dirs, dir)
+		docs = append(docs, unappliedJobsOpts(t, db, sp, dir, Options{Instance: name}))
+	}
+	var keys int64
+	db.Raw(`SELECT count(*) FROM journal_keys WHERE segment = 1`).Scan(&keys)
+	if keys != 2 {
+		t.Errorf("%d keys of a first segment, want one for each instance's journal", keys)
+	}
+	a, _ := journaledServiceOpts(t, db, sps[0], dirs[0], nil, Options{Instance: names[0]})
+	checkStored(t, a, docs[0])
+	b, _ := journaledServiceOpts(t, db, sps[1], dirs[1], nil, Options{Instance: names[1]})
+	var n int64
+	db.Raw(`SELECT count(*) FROM jobs`).Scan(&n)
+	if n != 6 {
+		t.Errorf("%d jobs after both starts, want 6", n)
+	}
+	for id, want := range docs[1] {
+		j := Job{ID: id}
+		if err := db.Take(&j).Error; err != nil {
+			t.Fatalf("job %d of the second instance: %v", id, err)
+		}
+		r, err := b.openDocument(t.Context(), &j)
+		if err != nil {
+			t.Fatalf("job %d of the second instance: %v", id, err)
+		}
+		got, err := io.ReadAll(r)
+		r.Close()
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("job %d of the second instance: document read back %d bytes, %v; want the one sent", id, len(got), err)
+		}
+	}
+	var positions []string
+	db.Raw(`SELECT instance || ':' || seq FROM journal_applied ORDER BY instance`).Scan(&positions)
+	if want := []string{"instance-a:3", "instance-b:3"}; !slices.Equal(positions, want) {
+		t.Errorf("journal positions %v, want %v", positions, want)
+	}
+}
+
 // FuzzDecodeRecord feeds decodeRecord what a journal record could hold:
 // only records that verified under their segment's key reach it, but a
 // bug in an older version could have written anything.
@@ -195,9 +246,6 @@ func FuzzDecodeRecord(f *testing.F) {
 // once, from the database, and the next job fits where it should.
 func TestJournaledHeldLimit(t *testing.T) {
 	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
-		if db.Dialect != database.SQLite {
-			t.Skip("the journal is SQLite's")
-		}
 		// Each document is 5,000 bytes: two fit in 12,000, three do not.
 		svc, _ := journaledServiceOpts(t, db, newTestSpool(t), t.TempDir(), nil, Options{MaxHeldPerUser: 12_000})
 		first, _ := submitDoc(t, svc, 0)
@@ -228,9 +276,6 @@ func TestJournaledHeldLimit(t *testing.T) {
 // and all.
 func TestJournaledFailsClosed(t *testing.T) {
 	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
-		if db.Dialect != database.SQLite {
-			t.Skip("the journal is SQLite's")
-		}
 		var broken atomic.Bool
 		broken.Store(true)
 		svc, _ := journaledService(t, db, newTestSpool(t), t.TempDir(), func() error {
@@ -282,9 +327,6 @@ func TestJournaledFailsClosed(t *testing.T) {
 // segment.
 func TestJournalKeysWrapped(t *testing.T) {
 	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
-		if db.Dialect != database.SQLite {
-			t.Skip("the journal is SQLite's")
-		}
 		svc, _ := journaledService(t, db, newTestSpool(t), t.TempDir(), nil)
 		submitDoc(t, svc, 0)
 		var rows []struct {
@@ -330,9 +372,6 @@ func TestJournaledDirectBatch(t *testing.T) {
 
 func testJournaledDirectBatch(t *testing.T, failures int) {
 	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
-		if db.Dialect != database.SQLite {
-			t.Skip("the journal is SQLite's")
-		}
 		g := &gate{}
 		var failed atomic.Int32
 		svc, log := journaledService(t, db, newTestSpool(t), t.TempDir(), func() error {
@@ -527,9 +566,6 @@ func TestJournaledOwnerScope(t *testing.T) {
 // job stays pending until a reader or a direct batch writes it.
 func slowJournal(t *testing.T, db *database.DB) (*Service, *journaled) {
 	t.Helper()
-	if db.Dialect != database.SQLite {
-		t.Skip("the journal is SQLite's")
-	}
 	svc, _ := journaledService(t, db, newTestSpool(t), t.TempDir(), nil)
 	jn := svc.journal
 	jn.mu.Lock()

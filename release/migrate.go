@@ -65,7 +65,7 @@ func migrations() []database.Migration {
 			return database.Exec(tx, `ALTER TABLE jobs ADD COLUMN content_color TEXT NOT NULL DEFAULT ''`)
 		}},
 		// The journal's segment keys and how far it is applied
-		// (journaled.go); only SQLite's submissions use them.
+		// (journaled.go).
 		{Name: "journal", Up: func(tx *gorm.DB, d database.Dialect) error {
 			id, blob := "INTEGER", "BLOB"
 			if d == database.Postgres {
@@ -89,7 +89,27 @@ func migrations() []database.Migration {
 		// Every send a printer took, not only a job's latest (sends.go).
 		{Name: "job_sends", Up: createJobSends},
 		{Name: "devices.methods qr", Up: qrMethod},
+		{Name: "journal by instance", Up: journalByInstance},
 	}
+}
+
+// journalByInstance keys the journal's rows by the instance whose journal
+// they are: on PostgreSQL every instance keeps a journal of its own in its
+// data dir, numbered from 1 like any other (docs/PIPELINE.md, "The
+// journal"). SQLite has one instance, whose rows keep the name "".
+func journalByInstance(tx *gorm.DB, d database.Dialect) error {
+	stmts := []string{
+		`ALTER TABLE journal_keys ADD COLUMN instance TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE journal_applied ADD COLUMN instance TEXT NOT NULL DEFAULT ''`,
+	}
+	if d == database.Postgres {
+		stmts = append(stmts,
+			`ALTER TABLE journal_keys DROP CONSTRAINT journal_keys_pkey, ADD PRIMARY KEY (instance, segment)`,
+			`ALTER TABLE journal_applied DROP CONSTRAINT journal_applied_pkey, ADD PRIMARY KEY (instance)`)
+	} else {
+		stmts = append(stmts, `CREATE UNIQUE INDEX journal_applied_instance ON journal_applied (instance)`)
+	}
+	return database.Exec(tx, stmts...)
 }
 
 // qrMethod makes QR release one of a device's methods (MethodQR), which

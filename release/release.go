@@ -105,11 +105,12 @@ type Options struct {
 	// its job rather than in a spool file (default DefaultSmallDocument;
 	// negative: every document goes to a file).
 	SmallDocument int
-	// JournalDir, on SQLite, is the folder of the journal that makes
-	// submissions durable before their rows are written (journaled.go);
-	// empty writes every batch in one transaction before answering.
-	// serve sets it on SQLite unless database.journal is false
-	// (docs/PIPELINE.md, "The journal").
+	// JournalDir is the folder of the journal that makes submissions
+	// durable before their rows are written (journaled.go); empty writes
+	// every batch in the database before answering. serve sets it unless
+	// database.journal is false or the spool is shared
+	// (docs/PIPELINE.md, "The journal"). Not with SharedSpool: the
+	// journal's applier writes documents into the spool's segments.
 	JournalDir string
 	// BeforeCommit, if set, runs inside each batch's transaction once
 	// its rows are written, just before the commit, with the IDs of its
@@ -255,6 +256,8 @@ type Service struct {
 	// journal is nil without one.
 	journalDir string
 	journal    *journaled
+	// journalName names the journal's rows (JournalName).
+	journalName string
 	// beforeApply, set by tests, runs before the applier's transaction;
 	// its error fails the apply.
 	beforeApply func() error
@@ -354,9 +357,11 @@ func New(opts Options) (*Service, error) {
 	s.counted = make(map[string]bool)
 	s.commits = make(chan *submission)
 	s.beforeCommit = opts.BeforeCommit
-	if opts.DB.Dialect == database.SQLite {
-		s.journalDir = opts.JournalDir
+	if opts.JournalDir != "" && opts.SharedSpool {
+		return nil, errors.New("release: a journal with a shared spool")
 	}
+	s.journalDir = opts.JournalDir
+	s.journalName = JournalName(opts.DB.Dialect, s.instance)
 	s.smallDoc = cmp.Or(opts.SmallDocument, DefaultSmallDocument)
 	s.segmentSize = segmentSize
 	s.ids = idSupply{fetch: s.fetchJobIDs, goFetch: s.goBackground}
@@ -410,8 +415,12 @@ func (s *Service) Start(ctx context.Context) error {
 	if err := s.countUsage(); err != nil {
 		return err
 	}
-	if err := s.startDocSegments(ctx); err != nil {
-		return err
+	// With a journal, a batch written straight puts its documents into
+	// the applier's segments (directToSegment).
+	if s.journal == nil {
+		if err := s.startDocSegments(ctx); err != nil {
+			return err
+		}
 	}
 	if s.group == nil {
 		g, err := s.db.NewGroupCommitter(ctx)

@@ -88,14 +88,19 @@ func (s *Service) scrubber(ctx context.Context) {
 // far as each database allows (docs/DATA.md says what remains): on SQLite,
 // secure_delete has zeroed them in printgate.db and a TRUNCATE checkpoint
 // empties printgate.db-wal; on PostgreSQL, VACUUM frees the dead rows of
-// job_keys at once rather than at autovacuum's next visit.
+// job_keys (and of journal_keys, with a journal) at once rather than at
+// autovacuum's next visit.
 func (s *Service) scrubOnce(ctx context.Context) error {
 	switch s.db.Dialect {
 	case database.SQLite:
 		return s.db.Checkpoint(ctx)
 	case database.Postgres:
-		if err := s.db.WithContext(ctx).Exec("VACUUM job_keys").Error; err != nil {
-			return fmt.Errorf("release: vacuum job_keys: %w", err)
+		q := "VACUUM job_keys"
+		if s.journal != nil {
+			q += ", journal_keys"
+		}
+		if err := s.db.WithContext(ctx).Exec(q).Error; err != nil {
+			return fmt.Errorf("release: vacuum the keys: %w", err)
 		}
 	}
 	return nil

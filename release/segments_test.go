@@ -21,9 +21,6 @@ import (
 // before each sync of the segments.
 func segmentService(t *testing.T, db *database.DB, sp *spool.Spool, dir string, segmentSize int64, beforeSync func() error) *Service {
 	t.Helper()
-	if db.Dialect != database.SQLite {
-		t.Skip("the journal is SQLite's")
-	}
 	if err := audit.Migrate(t.Context(), db); err != nil {
 		t.Fatal(err)
 	}
@@ -93,9 +90,6 @@ func TestSegmentsRedo(t *testing.T) {
 // cut, loses none.
 func TestSegmentsReplaySynced(t *testing.T) {
 	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
-		if db.Dialect != database.SQLite {
-			t.Skip("the journal is SQLite's")
-		}
 		sp, dir := newTestSpool(t), t.TempDir()
 		docs := unappliedJobs(t, db, sp, dir)
 		second := segmentService(t, db, sp, dir, segmentSize, func() error { return errors.New("the disk lost its cache") })

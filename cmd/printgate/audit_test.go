@@ -16,14 +16,12 @@ import (
 
 // TestAuditFailClosed breaks the audit trail's table and checks that a
 // submission is then refused with a server error and leaves no job and no
-// spool file: no job is accepted without its record. On SQLite it runs
-// with the journal off; TestAuditFailClosedJournaled is the journal's.
+// spool file: no job is accepted without its record. It runs with the
+// journal off; TestAuditFailClosedJournaled is the journal's.
 func TestAuditFailClosed(t *testing.T) {
 	forEachDB(t, func(t *testing.T, dbURL string) {
 		cfg := newConfig(t, dbURL)
-		if dbURL == "" {
-			cfg.Database.Journal = new(false)
-		}
+		cfg.Database.Journal = new(false)
 		srv := startServer(t, cfg)
 		db := openTestDB(t, srv)
 		breakAudit(t, db)
@@ -38,14 +36,18 @@ func TestAuditFailClosed(t *testing.T) {
 }
 
 // TestAuditFailClosedJournaled is TestAuditFailClosed with the journal,
-// SQLite's default. The first job after the break is acknowledged before
+// the default. The first job after the break is acknowledged before
 // the break can be known: it waits in the journal, sealed together with
 // its events, and is never a job without them. Once its events fail to
 // reach the chain, the next submission is refused and leaves nothing;
 // once the trail is repaired, the first job becomes a job with its
 // events, and only it.
 func TestAuditFailClosedJournaled(t *testing.T) {
-	srv := startServer(t, newConfig(t, ""))
+	forEachDB(t, testAuditFailClosedJournaled)
+}
+
+func testAuditFailClosedJournaled(t *testing.T, dbURL string) {
+	srv := startServer(t, newConfig(t, dbURL))
 	db := openTestDB(t, srv)
 	repair := breakAudit(t, db)
 	uri := srv.PrinterURI("secure")

@@ -144,7 +144,11 @@ func (a *app) backup(ctx context.Context, cfg Config, path string, recipients []
 	if dir := cfg.journalDir(); dir != "" {
 		// A job acknowledged before the backup began is in it, even one
 		// the server still holds in its journal.
-		if err := release.WaitJournalApplied(ctx, db.DB, dir, journalWait); err != nil {
+		name, err := cfg.journalName()
+		if err != nil {
+			return nil, fmt.Errorf("backup: %w", err)
+		}
+		if err := release.WaitJournalApplied(ctx, db.DB, dir, name, journalWait); err != nil {
 			return nil, fmt.Errorf("backup: %w", err)
 		}
 	}

@@ -32,8 +32,8 @@ type ackedJob struct {
 }
 
 // TestBackupRestore backs printgate up while a load submits jobs (small
-// documents kept in the database or, on SQLite, in spool segments, large
-// ones in spool files), wipes the
+// documents kept in spool segments or, in PostgreSQL's batches written
+// straight, in the database, large ones in spool files), wipes the
 // data dir (and, on PostgreSQL, restores into a new, empty database),
 // restores, and checks: the audit chain verifies against the restored
 // anchors; every job acknowledged before the backup began is held again,
@@ -54,12 +54,9 @@ func TestBackupRestore(t *testing.T) {
 			doc := testdocs.PDF(pages, fmt.Sprintf("before backup %d", i), testdocs.A4)
 			before = append(before, ackedJob{e.submit("bob", doc), doc, time.Now()})
 		}
-		// Small documents are in the database, or on SQLite, once the
-		// journal's applier wrote them, in a spool segment.
-		small := func(f string) bool { return strings.HasPrefix(f, "db:") }
-		if dbURL == "" {
-			small = func(f string) bool { return strings.HasPrefix(f, "seg:") }
-		}
+		// Small documents are in a spool segment once the journal's
+		// applier wrote them.
+		small := func(f string) bool { return strings.HasPrefix(f, "seg:") }
 		testenv.WaitFor(t, "documents both in spool files and where small ones go", func() bool {
 			files := e.spoolFiles()
 			return slices.ContainsFunc(files, func(f string) bool { return strings.HasSuffix(f, ".doc") }) &&

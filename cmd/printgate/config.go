@@ -239,16 +239,19 @@ func (p PagesConfig) budget() pages.Budget {
 type DatabaseConfig struct {
 	// URL is "" for embedded SQLite in the data dir, or postgres://...
 	URL string `yaml:"url"`
-	// Journal, on SQLite only, makes a submission durable with one
-	// append to a journal in the data dir and writes its rows a few
-	// milliseconds later, off the client's path (docs/PIPELINE.md, "The
-	// journal"). Unset, it is on with SQLite; false turns it off.
+	// Journal makes a submission durable with one append to a journal
+	// in the data dir and writes its rows a few milliseconds later, off
+	// the client's path (docs/PIPELINE.md, "The journal"). Unset, it is
+	// on unless the spool is shared; false turns it off.
 	Journal *bool `yaml:"journal"`
 }
 
 // journal reports whether submissions go through the journal.
-func (d DatabaseConfig) journal() bool {
-	return d.URL == "" && (d.Journal == nil || *d.Journal)
+func (c Config) journal() bool {
+	if c.Database.Journal != nil {
+		return *c.Database.Journal
+	}
+	return !c.Spool.Shared
 }
 
 // ServerConfig sets the listeners.

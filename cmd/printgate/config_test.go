@@ -80,7 +80,7 @@ queues:
 		{name: "bad cidr", yaml: "queues: [{name: a, trusted_networks: [\"10.0.0.0/33\"]}]\n", wantErr: "trusted_networks"},
 		{name: "bad listen", yaml: "server: {listen: [\"8631\"]}\n", wantErr: "server.listen[0]"},
 		{name: "bad database", yaml: "database: {url: \"mysql://x\"}\n", wantErr: "database.url"},
-		{name: "journal on PostgreSQL", yaml: "database: {url: \"postgres://x/y\", journal: true}\n", wantErr: "database.journal"},
+		{name: "journal with a shared spool", yaml: "database: {url: \"postgres://x/y\", journal: true}\nspool: {shared: true}\n", wantErr: "database.journal"},
 		{name: "spool share over 100", yaml: "spool: {quota_percent_of_free: 101}\n", wantErr: "spool.quota_percent_of_free"},
 		{name: "negative held limit", yaml: "spool: {max_held_mb_per_user: -1}\n", wantErr: "spool.max_held_mb_per_user"},
 		{name: "no decoded budget", yaml: "pages: {max_decoded_mb: 0}\n", wantErr: "pages: max_decoded_mb"},
@@ -122,6 +122,24 @@ queues:
 			},
 		},
 		{name: "anchor interval too short", yaml: "audit: {anchor_every: 0s}\n", wantErr: "audit.anchor_every"},
+		{
+			name: "journal on PostgreSQL by default",
+			yaml: "database: {url: \"postgres://x/y\"}\n",
+			check: func(t *testing.T, c Config) {
+				if c.journalDir() != filepath.Join(c.DataDir, "journal") {
+					t.Errorf("journal dir %q, want the data dir's", c.journalDir())
+				}
+			},
+		},
+		{
+			name: "no journal by default with a shared spool",
+			yaml: "database: {url: \"postgres://x/y\"}\nspool: {shared: true, dir: /srv/spool}\n",
+			check: func(t *testing.T, c Config) {
+				if c.journalDir() != "" {
+					t.Errorf("journal dir %q with a shared spool, want none", c.journalDir())
+				}
+			},
+		},
 		{
 			name: "anchor file",
 			yaml: "data_dir: /srv/pg\naudit: {anchor_every: 30s, anchor_file: /var/log/printgate/anchors.log}\n",

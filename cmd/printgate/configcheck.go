@@ -56,8 +56,8 @@ func (c *Config) checkServer(p *problems) {
 	if u := c.Database.URL; u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
 		p.add("database.url", `must be "" (embedded SQLite) or a postgres:// URL`)
 	}
-	if j := c.Database.Journal; j != nil && *j && c.Database.URL != "" {
-		p.add("database.journal", "only with the embedded SQLite database (url \"\")")
+	if j := c.Database.Journal; j != nil && *j && c.Spool.Shared {
+		p.add("database.journal", "not with a shared spool (spool.shared): each instance's journal is in its own data dir, and its jobs must be where their documents are")
 	}
 	if len(c.Server.Listen)+len(c.Server.TLSListen) == 0 {
 		p.add("server.listen", "needs at least one address (or server.tls_listen)")

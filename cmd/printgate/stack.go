@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -295,7 +296,7 @@ func (st *stack) service(ctx context.Context) (*release.Service, func(), error) 
 // which only a start with the journal writes (a clean stop leaves none).
 // Without it their documents would be judged orphans and removed.
 func (c Config) checkLeftJournal() error {
-	if c.Database.URL != "" || c.Database.journal() {
+	if c.journal() {
 		return nil
 	}
 	segs, err := filepath.Glob(filepath.Join(c.DataDir, "journal", "*.seg"))
@@ -310,10 +311,28 @@ func (c Config) checkLeftJournal() error {
 // journalDir is the folder of the submissions' journal, or "" without
 // one (database.journal).
 func (c Config) journalDir() string {
-	if !c.Database.journal() {
+	if !c.journal() {
 		return ""
 	}
 	return filepath.Join(c.DataDir, "journal")
+}
+
+// journalName is the name of this data dir's journal in the database
+// (release.JournalName), for a command other than serve: it reads the
+// instance's name and never makes one, which serve does before its
+// journal takes a record.
+func (c Config) journalName() (string, error) {
+	if c.Database.URL == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(filepath.Join(c.DataDir, "instance.id"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("instance id: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
 }
 
 // instanceID names this printgate among instances sharing a database; it

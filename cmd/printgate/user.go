@@ -46,7 +46,11 @@ func (a *app) withStack(cmd *cobra.Command, f func(st *stack) error) error {
 		// server writes its journal's jobs within milliseconds. Without a
 		// server to write them (a crash, printgate stopped), the command
 		// goes on without them and says so; backup refuses instead.
-		if err := release.WaitJournalApplied(cmd.Context(), st.db.DB, dir, cliJournalWait); err != nil {
+		name, err := cfg.journalName()
+		if err == nil {
+			err = release.WaitJournalApplied(cmd.Context(), st.db.DB, dir, name, cliJournalWait)
+		}
+		if err != nil {
 			log.Warn("jobs acknowledged into the journal are not yet in the database, and this command does not see them", "err", err)
 		}
 	}

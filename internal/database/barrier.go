@@ -13,8 +13,8 @@ import (
 type Barrier func(ctx context.Context) error
 
 // SetBarrier makes every transaction, every statement run with Exec, and
-// every other query that names a job or audit table wait for b first, on
-// SQLite; on PostgreSQL it does nothing. nil removes the barrier. A
+// every other query that names a job or audit table wait for b first.
+// nil removes the barrier. A
 // context marked WithoutBarrier passes: the writer's own work, and reads
 // that may lag.
 func (db *DB) SetBarrier(b Barrier) {

@@ -52,8 +52,7 @@ type DB struct {
 	path string
 	// gate orders this process's writers on SQLite (writegate.go).
 	gate writeGate
-	// pool is the SQLite pool, where the barrier applies; nil on
-	// PostgreSQL.
+	// pool is the pool, where the barrier applies.
 	pool *gatedPool
 	// log takes what goes wrong out of the callers' sight (walCopier).
 	log *slog.Logger
@@ -118,6 +117,10 @@ func Open(ctx context.Context, rawURL, dataDir string, log *slog.Logger) (*DB, e
 		sqlDB.SetMaxOpenConns(pgConns)
 		sqlDB.SetMaxIdleConns(pgConns)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+		// No gate: PostgreSQL takes writers side by side. The pool is
+		// wrapped for the barrier alone (SetBarrier).
+		pool = &gatedPool{DB: sqlDB}
+		gdb.ConnPool, gdb.Statement.ConnPool = pool, pool
 	}
 	if err := sqlDB.PingContext(ctx); err != nil {
 		sqlDB.Close()

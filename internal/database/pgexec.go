@@ -40,7 +40,8 @@ const maxKeptArgs = 1 << 20
 var errNotPgx = errors.New("database: not a pgx connection")
 
 // Exec runs q with args on a connection of pool (a *sql.DB or *sql.Conn
-// of pgx's driver; anything else runs it through database/sql), as a
+// of pgx's driver, or the DB's pool after its barrier; anything else runs
+// it through database/sql), as a
 // statement prepared once per connection. Like database/sql, it tries a
 // statement that a connection gone stale could not send again on
 // another connection of a *sql.DB.
@@ -62,6 +63,11 @@ func (a *PgArgs) Exec(ctx context.Context, pool gorm.ConnPool, q string, args ..
 		return err
 	case *sql.Conn:
 		return a.execOn(ctx, p, q, args)
+	case *gatedPool:
+		if err := p.wait(ctx, ""); err != nil {
+			return err
+		}
+		return a.Exec(ctx, p.DB, q, args...)
 	default:
 		_, err := pool.ExecContext(ctx, q, args...)
 		return err

@@ -33,6 +33,9 @@ func newWriteGate() writeGate { return make(writeGate, 1) }
 // enter waits for the gate, at most gateWait, and returns the function
 // that gives it back (a no-op when the wait ran out).
 func (g writeGate) enter(ctx context.Context) (leave func(), err error) {
+	if g == nil {
+		return func() {}, nil // PostgreSQL's pool: no gate
+	}
 	select {
 	case g <- struct{}{}:
 		return g.leave, nil
@@ -52,9 +55,10 @@ func (g writeGate) enter(ctx context.Context) (leave func(), err error) {
 
 func (g writeGate) leave() { <-g }
 
-// gatedPool is the pool of an SQLite database: its transactions, all
+// gatedPool is the pool of a database. On SQLite its transactions, all
 // writers (_txlock=immediate), and its statements outside a transaction
-// that write pass the gate.
+// that write pass the gate; PostgreSQL's has no gate. On both, they
+// wait at the barrier (SetBarrier).
 type gatedPool struct {
 	*sql.DB
 	gate    writeGate
