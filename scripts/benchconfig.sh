@@ -5,9 +5,9 @@
 # output, the configuration of a printgate with one hold queue on
 # 127.0.0.1:PORT. Like for like with cupsd: it lists every job and holds
 # every document.
-# BENCH_JOURNAL=0 or 1 sets database.journal (SQLite only; unset, the
-# default: on with SQLite). MY_NUMBER, when given, is the queue's
-# my_number policy (unset: protect, the default).
+# BENCH_JOURNAL=0 or 1 sets database.journal (unset, the default: on).
+# MY_NUMBER, when given, is the queue's my_number policy (unset: protect,
+# the default).
 hold_config() {
 	local journal="" my_number=${4:+    my_number: $4}
 	case ${BENCH_JOURNAL:-} in
