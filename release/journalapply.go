@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/bits"
+	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -221,6 +223,12 @@ func writePending(b batchSQL, name string, batch []pendingRecord) ([]audit.Event
 		subs[i] = sub
 		evs = append(evs, r.Events...)
 	}
+	// In owners' order, as every writer locks their held_bytes rows
+	// (aloneFor): each chunk's trigger locks its own owners, and chunks
+	// in journal order had locked them out of order, which another
+	// instance's batch could deadlock with on PostgreSQL. The events keep
+	// the journal's order.
+	slices.SortStableFunc(subs, func(a, b *submission) int { return strings.Compare(a.job.Owner, b.job.Owner) })
 	// The committer's connection keeps each text it ran prepared, one
 	// text for each number of rows: records applied 1 to 256 at a time
 	// held 13 MiB of SQLite's memory in compiled statements. Chunks of

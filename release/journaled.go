@@ -116,8 +116,13 @@ type journaled struct {
 	lastSweep time.Time
 	// segsFailed is set once a sync of segs failed (syncSegments).
 	segsFailed bool
+	// kept are segments no sweep removes (keepSegments).
+	kept map[uint64]bool
 
 	bufs recordBufs
+
+	// unlock ends lockJournal's hold.
+	unlock func()
 }
 
 type pendingRecord struct {
@@ -527,11 +532,56 @@ func (s *Service) startJournal(ctx context.Context) error {
 		return fmt.Errorf("release: %w", err)
 	}
 	s.group = g
-	if err := s.openJournal(ctx, s.journalDir); err != nil {
+	unlock, err := s.lockJournal(ctx)
+	if err != nil {
 		return err
 	}
+	if err := s.openJournal(ctx, s.journalDir); err != nil {
+		unlock()
+		return err
+	}
+	s.journal.unlock = unlock
 	s.goBackground(s.applier)
 	return nil
+}
+
+// lockJournal makes this process the only one that uses the journal's
+// rows in the database, on PostgreSQL, until the returned function is
+// called: two instances started from copies of one data dir (one
+// instance.id) would share them, and each would take the other's
+// position for its own and skip records of its own at its next start.
+func (s *Service) lockJournal(ctx context.Context) (unlock func(), err error) {
+	if s.texts.Dialect() != database.Postgres {
+		return func() {}, nil
+	}
+	sqlDB, err := s.db.DB.DB()
+	if err != nil {
+		return nil, fmt.Errorf("release: lock the journal: %w", err)
+	}
+	c, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return nil, dbErr("lock the journal", err)
+	}
+	const lock = `SELECT pg_try_advisory_lock(hashtextextended($1, 0))`
+	name := "printgate journal " + s.journalName
+	var ok bool
+	if err := c.QueryRowContext(ctx, lock, name).Scan(&ok); err != nil {
+		c.Close()
+		return nil, dbErr("lock the journal", err)
+	}
+	if !ok {
+		c.Close()
+		return nil, fmt.Errorf("release: another printgate with this data dir's instance id (%q, in instance.id) uses the database: "+
+			"instances sharing a database each need a data dir of their own (a copied data dir keeps the id: remove its instance.id)", s.journalName)
+	}
+	return func() {
+		// The session's lock would outlive the connection's return to
+		// the pool.
+		if _, err := c.ExecContext(context.Background(), `SELECT pg_advisory_unlock(hashtextextended($1, 0))`, name); err != nil {
+			s.log.Warn("release: unlock the journal", "err", err)
+		}
+		c.Close()
+	}, nil
 }
 
 // openJournal opens the journal and applies what a stop left in it,

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -216,6 +217,27 @@ func TestJournalsOfTwoInstances(t *testing.T) {
 	if want := []string{"instance-a:3", "instance-b:3"}; !slices.Equal(positions, want) {
 		t.Errorf("journal positions %v, want %v", positions, want)
 	}
+}
+
+// TestJournalOneProcessPerInstance: two processes started from copies of
+// one data dir (one instance id) on one PostgreSQL would share the
+// journal's rows. The second refuses to start, and starts once the first
+// has stopped.
+func TestJournalOneProcessPerInstance(t *testing.T) {
+	db := openPostgres(t, testenv.Postgres(t))
+	first, _ := journaledServiceOpts(t, db, newTestSpool(t), t.TempDir(), nil, Options{Instance: "copied"})
+	second, err := New(Options{DB: db, Spool: newTestSpool(t), Audit: audit.New(db, audit.Options{Key: bytes.Repeat([]byte{7}, 32)}),
+		DatabaseID: "TESTDATABASE0003", JournalDir: t.TempDir(), Instance: "copied", Queues: []Queue{{Name: "secure", Mode: Hold}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = second.Start(t.Context())
+	second.Close()
+	if err == nil || !strings.Contains(err.Error(), "instance id") {
+		t.Errorf("a second process of one instance started: %v, want a refusal naming the instance id", err)
+	}
+	first.Close()
+	journaledServiceOpts(t, db, newTestSpool(t), t.TempDir(), nil, Options{Instance: "copied"})
 }
 
 // FuzzDecodeRecord feeds decodeRecord what a journal record could hold:

@@ -80,6 +80,11 @@ type placed struct {
 	// before the append. Whoever holds the writer guards failed.
 	failed  *bool
 	release func()
+	// keep, when set, takes an outcome unknown instead of failed: it
+	// keeps the segments the batch's jobs point into from the sweep, for
+	// a statement that may still commit (the journal's segments, which a
+	// lost connection must not stop: syncSegments).
+	keep func(jobs []*Job)
 }
 
 // smallDocs returns the sealed small documents of batch and their jobs.
@@ -170,7 +175,10 @@ const (
 func (p *placed) done(err error, o outcome) error {
 	defer p.release()
 	serr := <-p.sync
-	if (serr != nil || o == unknown) && !*p.failed {
+	if o == unknown && p.keep != nil {
+		p.keep(p.jobs)
+	}
+	if (serr != nil || o == unknown && p.keep == nil) && !*p.failed {
 		*p.failed = true
 		p.log.Warn("release: small documents stay in the database until printgate restarts: a spool segment's sync failed, or a batch's outcome is unknown",
 			"sync_err", serr, "err", err)

@@ -94,9 +94,10 @@ func (s *Service) rehearse(ctx context.Context, c *sql.Conn, q Queue, n int) (er
 			State: StateHeld, Copies: 1, DocInDB: true, WrappedKey: sealed[:64], Size: primeDocument,
 			SHA256: sealed[:32], Pages: 1, CreatedAt: now, UpdatedAt: now,
 		}
-		if n >= segmentBatch && s.segs != nil {
+		if n >= segmentBatch && (s.segs != nil || s.journal != nil && s.journal.segs != nil) {
 			// As the committer sends such a batch: its documents in a
-			// segment (toSegment), the statement without them.
+			// segment (toSegment, directToSegment), the statement
+			// without them.
 			pointAt(j, spool.Loc{Segment: 1, Offset: int64(i * primeDocument), Length: primeDocument})
 		}
 		batch[i] = &submission{q: q, job: j, doc: received{sealed: &sealed}}

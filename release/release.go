@@ -456,6 +456,7 @@ func (s *Service) Close() {
 			// Closed already, unless the last sync failed: then what
 			// they hold is still in the journal.
 			s.journal.segs.Close()
+			s.journal.unlock()
 		}
 		s.closeDocSegments()
 		if s.group != nil {

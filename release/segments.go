@@ -155,9 +155,24 @@ func (s *Service) directToSegment(batch []*submission) *placed {
 	}
 	p := s.place(jn.segs, docs, jobs)
 	if p != nil {
-		p.failed, p.release = &jn.segsFailed, func() {}
+		p.failed, p.release, p.keep = &jn.segsFailed, func() {}, jn.keepSegments
 	}
 	return p
+}
+
+// keepSegments keeps the segments jobs point into from the sweep until
+// printgate restarts: on PostgreSQL a statement whose outcome is unknown
+// (its connection lost) may still commit them, after any sweep's look.
+// The caller holds jn.applying.
+func (jn *journaled) keepSegments(jobs []*Job) {
+	if jn.kept == nil {
+		jn.kept = map[uint64]bool{}
+	}
+	for _, j := range jobs {
+		if j.DocSegment != 0 {
+			jn.kept[uint64(j.DocSegment)] = true
+		}
+	}
 }
 
 // errSegmentsUnsynced stops the journal's retirement for good once a
@@ -216,9 +231,10 @@ func (s *Service) sweepSegmentsSoon(ctx context.Context) error {
 // start go as their jobs end, at the next start (recover).
 func (s *Service) sweepSegments(ctx context.Context) error {
 	below := uint64(math.MaxUint64)
+	var kept map[uint64]bool
 	if jn := s.journal; jn != nil && jn.segs != nil {
 		jn.applying.Lock()
-		below = jn.segs.Below()
+		below, kept = jn.segs.Below(), maps.Clone(jn.kept)
 		jn.applying.Unlock()
 	}
 	if b, ok := s.segmentsBelow(); ok {
@@ -229,7 +245,7 @@ func (s *Service) sweepSegments(ctx context.Context) error {
 		return err
 	}
 	for n := range on {
-		if n >= below {
+		if n >= below || kept[n] {
 			delete(on, n)
 		}
 	}

@@ -165,3 +165,55 @@ func TestSegmentsSwept(t *testing.T) {
 		}
 	})
 }
+
+// TestSegmentsKeptForUnknownOutcome: on PostgreSQL a batch written
+// straight (commitDirectPG) puts its documents into the applier's
+// segments, and a statement whose outcome is unknown (its connection
+// lost) may still commit after any sweep has looked. Its segment stays
+// through sweeps, and the journal goes on syncing and retiring: a lost
+// connection is not a failed sync.
+func TestSegmentsKeptForUnknownOutcome(t *testing.T) {
+	db := openPostgres(t, testenv.Postgres(t))
+	sp := newTestSpool(t)
+	svc := segmentService(t, db, sp, t.TempDir(), 30_000, nil)
+	jn := svc.journal
+	batch := func(i int) []*submission {
+		var subs []*submission
+		for k := range segmentBatch {
+			doc := paddedDoc(10*i+k, 9_000)
+			subs = append(subs, &submission{job: &Job{ID: int64(-10*i - k - 1)}, doc: received{sealed: &doc}})
+		}
+		return subs
+	}
+	jn.applying.Lock()
+	lost := batch(1)
+	p := svc.directToSegment(lost)
+	if p == nil {
+		jn.applying.Unlock()
+		t.Fatal("a batch of four small documents did not go to a segment")
+	}
+	err := p.done(errors.New("test: the connection was lost"), unknown)
+	kept := uint64(lost[0].job.DocSegment)
+	// The next batch fills a segment of its own: the lost one's is below
+	// the one being written.
+	if q := svc.directToSegment(batch(2)); q == nil || q.done(nil, written) != nil {
+		t.Error("the next batch did not go to a segment")
+	}
+	jn.applying.Unlock()
+	if err == nil {
+		t.Error("a batch whose outcome is unknown was answered as written")
+	}
+	if err := svc.syncSegments(false); err != nil {
+		t.Errorf("after an outcome unknown, the segments' sync: %v, want the journal to go on", err)
+	}
+	if err := svc.sweepSegments(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	on, err := sp.Segments(svc.docPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := on[kept]; !ok {
+		t.Errorf("segments %v after a sweep: %d, which a late commit may point into, was removed", segmentFiles(t, sp), kept)
+	}
+}
