@@ -340,14 +340,3 @@ func journalApplied(ctx context.Context, db *gorm.DB, name string) (uint64, erro
 		Raw(`SELECT COALESCE((SELECT seq FROM journal_applied WHERE instance = ?), 0)`, name).Scan(&applied).Error
 	return applied, err
 }
-
-// JournalName is the name under which the journal of instance keeps its
-// rows in the database: "" on SQLite, which has one instance, and the
-// instance's name on PostgreSQL, where each instance sharing the database
-// has a journal of its own.
-func JournalName(d database.Dialect, instance string) string {
-	if d == database.SQLite {
-		return ""
-	}
-	return instance
-}
