@@ -636,3 +636,57 @@ func TestGoDirect(t *testing.T) {
 		}
 	}
 }
+
+// TestJournalApplierLocksOwnersInOrder: the applier locks the owners'
+// held_bytes rows in name order, as every batch does, whatever order
+// their records came in: on PostgreSQL records of carol, carol and alice
+// once locked carol, then waited for alice, while another instance's
+// batch of both held alice and waited for carol.
+func TestJournalApplierLocksOwnersInOrder(t *testing.T) {
+	db := openPostgres(t, testenv.Postgres(t))
+	svc, jn := slowJournal(t, db)
+	unlock := holdApplier(t, jn)
+	for i, user := range []string{"carol", "carol", "alice"} {
+		_, err := svc.IPP().PrintJob(t.Context(), ipp.JobRequest{Queue: "secure", User: user, Name: "ordered",
+			Document: ipp.DocumentInfo{Format: "application/octet-stream"}}, bytes.NewReader(paddedDoc(i, 5_000)))
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The test's own statements pass the barrier, which would wait for
+	// the records it holds back.
+	raw := db.WithContext(database.WithoutBarrier(t.Context()))
+	if err := raw.Exec(`INSERT INTO held_bytes (owner, bytes) VALUES ('alice', 0), ('carol', 0) ON CONFLICT (owner) DO NOTHING`).Error; err != nil {
+		t.Fatal(err)
+	}
+	blocker := raw.Begin()
+	t.Cleanup(func() { blocker.Rollback() })
+	if err := blocker.Exec(`SELECT 1 FROM held_bytes WHERE owner = 'alice' FOR UPDATE`).Error; err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	applied := make(chan struct{})
+	go func() {
+		defer close(applied)
+		svc.applyPending(context.WithoutCancel(t.Context()), false)
+	}()
+	testenv.WaitFor(t, "the apply to wait for alice's row", func() bool {
+		var n int
+		raw.Raw(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+			AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO jobs%'`).Scan(&n)
+		return n > 0
+	})
+	other := raw.Begin()
+	err := other.Exec(`SELECT 1 FROM held_bytes WHERE owner = 'carol' FOR UPDATE NOWAIT`).Error
+	other.Rollback()
+	if err != nil {
+		t.Errorf("carol's row, while the apply waits for alice's: %v; want it not yet locked", err)
+	}
+	blocker.Rollback()
+	<-applied
+	var n int64
+	db.Raw(`SELECT count(*) FROM jobs`).Scan(&n)
+	if n != 3 {
+		t.Errorf("%d jobs applied, want 3", n)
+	}
+}
