@@ -32,6 +32,10 @@ func TestServeLocksDataDir(t *testing.T) {
 	if status(r) != goipp.StatusOk {
 		t.Fatalf("Print-Job: %s", status(r))
 	}
+	// Get-Jobs waits until the journal's applier has written the job, its
+	// document into a spool segment: the first serve's own change, which
+	// would otherwise come between the two looks below.
+	ippDo(t, uri, ippRequest(goipp.OpGetJobs, uri, "alice"), nil)
 	upload := filepath.Join(cfg.spoolDir(), "upload-in-progress.part")
 	if err := os.WriteFile(upload, []byte("half a document"), 0o600); err != nil {
 		t.Fatal(err)
