@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // dataLockFile is the file in the data dir that serve (and restore) hold
@@ -42,12 +43,17 @@ func lockDataDir(dir, cmd string) (*dataLock, error) {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
 	path := filepath.Join(dir, dataLockFile)
+	deadWait := time.Now().Add(deadHolderWait)
 	for range lockTries {
 		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 		if err != nil {
 			return nil, fmt.Errorf("lock the data dir: %w", err)
 		}
 		err = flock(f, syscall.LOCK_EX|syscall.LOCK_NB)
+		for errors.Is(err, syscall.EWOULDBLOCK) && holderGone(f) && time.Now().Before(deadWait) {
+			time.Sleep(20 * time.Millisecond)
+			err = flock(f, syscall.LOCK_EX|syscall.LOCK_NB)
+		}
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			holder := lockHolder(f)
 			f.Close()
@@ -97,6 +103,29 @@ func (l *dataLock) remove() error {
 	}
 	err := os.Remove(l.path)
 	return errors.Join(err, l.Close())
+}
+
+// deadHolderWait bounds how long lockDataDir waits for a lock whose
+// holder, as its file names it, has ended: a process it had begun to
+// start (a converter's sandbox) keeps a copy of the lock's descriptor
+// until it has replaced its program, which takes a moment longer on a
+// loaded machine than a restart after a crash takes to begin.
+const deadHolderWait = 2 * time.Second
+
+// holderGone reports whether the process that f, a data dir's lock file,
+// names has ended.
+func holderGone(f *os.File) bool {
+	buf := make([]byte, 64)
+	n, _ := f.ReadAt(buf, 0)
+	fields := strings.Fields(string(buf[:n]))
+	if len(fields) == 0 {
+		return false
+	}
+	pid, err := strconv.Atoi(fields[0])
+	if err != nil || pid <= 0 {
+		return false
+	}
+	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
 }
 
 // holder is who holds a data dir's lock, as its file says, each part

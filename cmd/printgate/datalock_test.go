@@ -6,9 +6,11 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -125,4 +127,36 @@ func listTree(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	return b.String()
+}
+
+// TestLockDataDirAfterCrash: the lock of a data dir whose serve has
+// ended, still held a moment by another holder of its descriptor (a
+// process the serve had begun to start), is taken once that lets go: a
+// restart right after a crash once failed here, on a loaded machine.
+func TestLockDataDirAfterCrash(t *testing.T) {
+	dir := t.TempDir()
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, dataLockFile)
+	if err := os.WriteFile(path, []byte(strconv.Itoa(gone.Process.Pid)+" serve\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := flock(f, syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(200 * time.Millisecond) // the moment the other holder keeps it
+		f.Close()
+	}()
+	l, err := lockDataDir(dir, "serve")
+	if err != nil {
+		t.Fatalf("the lock of a serve that has ended: %v, want it taken once let go", err)
+	}
+	l.Close()
 }
