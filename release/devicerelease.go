@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 
 	"gorm.io/gorm"
@@ -266,6 +267,11 @@ func (s *Service) deliverClaimed(claimed []Job, dev Device, by Actor, first *hea
 			s.delivering.done(j.ID)
 		}
 	})
+	// The delivery waits in this processor's run queue until the release's
+	// goroutine blocks, which it does only once its answer is written:
+	// yielding lets the delivery write the printer's first byte first,
+	// about 0.1 ms sooner (BenchmarkReleaseLatency), and the answer follows.
+	runtime.Gosched()
 }
 
 // releaseTargets loads the jobs a release request names. Any named job
