@@ -62,7 +62,7 @@
 # BENCH_DEEP_JOBS (1000), BENCH_HELD_BIG (100000), BENCH_CUPS_BIG (0),
 # BENCH_DEEP_MY_NUMBER (off; "" for the default, protect), BENCH_DBS
 # (sqlite,postgres), BENCH_PARTS (submit,deep,big,release),
-# BENCH_RELEASE_N (200), BENCH_RELEASE_REF (f5794e2), BENCH_PG_URL
+# BENCH_RELEASE_N (400), BENCH_RELEASE_REF (f5794e2), BENCH_PG_URL
 # (postgres://postgres@127.0.0.1:5432/test?sslmode=disable), BENCH_OUT
 # (docs/BENCHMARKS.md; "-" for standard output only).
 set -euo pipefail
@@ -83,7 +83,7 @@ deep_jobs=${BENCH_DEEP_JOBS:-1000}
 held_big=${BENCH_HELD_BIG:-100000}
 cups_big=${BENCH_CUPS_BIG:-0}
 deep_my_number=${BENCH_DEEP_MY_NUMBER-off}
-release_n=${BENCH_RELEASE_N:-200}
+release_n=${BENCH_RELEASE_N:-400}
 # The build whose release latency issue 12 cites (2.46 ms p99 on another
 # machine): measured again here, in turn with this one.
 release_ref=${BENCH_RELEASE_REF:-f5794e2}
