@@ -39,6 +39,12 @@ var errDataDirBusy = errors.New("data dir in use")
 // without waiting, for the command cmd, whose name and process id go
 // into the file for the message of whoever finds the lock taken.
 func lockDataDir(dir, cmd string) (*dataLock, error) {
+	return lockDataDirPausing(dir, cmd, func() { time.Sleep(20 * time.Millisecond) })
+}
+
+// lockDataDirPausing is lockDataDir, calling pause between its tries of a
+// lock whose named holder has ended (deadHolderWait).
+func lockDataDirPausing(dir, cmd string, pause func()) (*dataLock, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
@@ -51,7 +57,7 @@ func lockDataDir(dir, cmd string) (*dataLock, error) {
 		}
 		err = flock(f, syscall.LOCK_EX|syscall.LOCK_NB)
 		for errors.Is(err, syscall.EWOULDBLOCK) && holderGone(f) && time.Now().Before(deadWait) {
-			time.Sleep(20 * time.Millisecond)
+			pause()
 			err = flock(f, syscall.LOCK_EX|syscall.LOCK_NB)
 		}
 		if errors.Is(err, syscall.EWOULDBLOCK) {

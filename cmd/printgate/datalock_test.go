@@ -150,13 +150,19 @@ func TestLockDataDirAfterCrash(t *testing.T) {
 	if err := flock(f, syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		t.Fatal(err)
 	}
-	go func() {
-		time.Sleep(200 * time.Millisecond) // the moment the other holder keeps it
-		f.Close()
-	}()
-	l, err := lockDataDir(dir, "serve")
+	// The other holder lets go once lockDataDir has found the lock taken
+	// and paused.
+	pauses := 0
+	l, err := lockDataDirPausing(dir, "serve", func() {
+		if pauses++; pauses == 1 {
+			f.Close()
+		}
+	})
 	if err != nil {
 		t.Fatalf("the lock of a serve that has ended: %v, want it taken once let go", err)
 	}
 	l.Close()
+	if pauses != 1 {
+		t.Errorf("lockDataDir paused %d times, want 1: the lock was free or was not tried again", pauses)
+	}
 }
