@@ -197,12 +197,30 @@ func (s *Service) applyRecords(ctx context.Context, batch []pendingRecord) error
 		}
 		return nil
 	})
-	if err != nil {
+	if err == nil && s.afterApply != nil {
+		err = s.afterApply()
+	}
+	// A commit reported failed (its context ended, its connection broke)
+	// may have landed all the same, and applying its records again would
+	// fail whole on their job IDs, the records after them with it.
+	if err != nil && !s.landed(batch) {
 		return dbErr("apply journaled jobs", err)
 	}
 	s.journal.markApplied(batch)
 	return nil
 }
+
+// landed reports whether the database's journal position is past batch:
+// its records are in the database, whatever their commit reported.
+func (s *Service) landed(batch []pendingRecord) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), landedWait)
+	defer cancel()
+	at, err := journalApplied(database.WithoutBarrier(ctx), s.db.DB, s.journalName)
+	return err == nil && at >= batch[len(batch)-1].seq
+}
+
+// landedWait bounds landed's question to the database.
+const landedWait = 5 * time.Second
 
 // applyRows is the most rows of a journaled record's statement.
 const applyRows = 16

@@ -359,11 +359,11 @@ func (s *Service) commitDirect(ctx context.Context, batch []*submission) bool {
 // whether they are in the database now.
 func (s *Service) settlePending(ctx context.Context, pending []pendingRecord) bool {
 	jn := s.journal
-	landed, err := journalApplied(ctx, s.db.DB, s.journalName)
-	if err != nil || landed < pending[len(pending)-1].seq {
-		err = s.applyRecords(ctx, pending)
-	} else {
+	var err error
+	if s.landed(pending) {
 		jn.markApplied(pending)
+	} else {
+		err = s.applyRecords(ctx, pending)
 	}
 	if err != nil {
 		s.log.Warn("release: write the journaled jobs that a failed batch carried; they wait for the applier", "jobs", len(pending), "err", err)

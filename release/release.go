@@ -261,6 +261,10 @@ type Service struct {
 	// beforeApply, set by tests, runs before the applier's transaction;
 	// its error fails the apply.
 	beforeApply func() error
+	// afterApply, set by tests, runs once the applier's transaction has
+	// committed; its error is reported as the commit's, as a context that
+	// ended during the COMMIT is.
+	afterApply func() error
 	// segmentSize is where the applier starts a new spool segment
 	// (segmentSize, the constant; tests set less); beforeSegmentSync, set
 	// by tests, runs before the segments' sync, and its error fails it.
