@@ -1,6 +1,7 @@
 package release
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math/bits"
@@ -74,41 +75,59 @@ func (s *Service) applier(ctx context.Context) {
 // retires whatever it can.
 func (s *Service) applyPending(ctx context.Context, final bool) {
 	jn := s.journal
+	failures := 0
 	for {
 		jn.applying.Lock()
+		var err error
+		if failures > 0 || jn.failing.Load() != nil {
+			// A failed commit may have landed since it was asked.
+			_, err = s.dropLanded()
+		}
 		jn.mu.Lock()
 		batch := jn.pending[:min(len(jn.pending), 2*applyBatch)]
 		jn.hurry = false // a reader that comes now waits for later records
 		jn.mu.Unlock()
-		if len(batch) == 0 {
+		if len(batch) == 0 && err == nil {
 			jn.applying.Unlock()
 			break
 		}
-		err := s.applyRecords(ctx, batch)
 		if err == nil {
-			jn.unpend(batch)
+			// A stop does not cut off a transaction: cancelled during its
+			// COMMIT, it may land after saying it failed.
+			err = s.applyRecords(context.WithoutCancel(ctx), batch)
+			if err == nil {
+				jn.unpend(batch)
+			} else if n, lerr := s.dropLanded(); lerr == nil && n == len(batch) {
+				err = nil
+			}
 		}
 		jn.applying.Unlock()
-		if err != nil {
-			if final {
-				// They wait in the journal for the next start.
-				s.log.Error("release: write journaled jobs to the database before stopping", "jobs", len(batch), "err", err)
-				return
-			}
-			s.log.Error("release: write journaled jobs to the database (retrying)", "jobs", len(batch), "err", err)
-			jn.failing.Store(&err)
-			jn.mu.Lock()
-			close(jn.moved) // waiting readers go on: nothing will move
-			jn.moved = make(chan struct{})
-			jn.mu.Unlock()
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(time.Second):
-			}
+		if err == nil {
+			failures = 0
+			jn.failing.Store(nil)
 			continue
 		}
-		jn.failing.Store(nil)
+		failures++
+		if final {
+			if failures < finalTries {
+				time.Sleep(finalPause)
+				continue
+			}
+			// They wait in the journal for the next start.
+			s.log.Error("release: write journaled jobs to the database before stopping", "jobs", len(batch), "err", err)
+			return
+		}
+		s.log.Error("release: write journaled jobs to the database (retrying)", "jobs", len(batch), "err", err)
+		jn.failing.Store(&err)
+		jn.mu.Lock()
+		close(jn.moved) // waiting readers go on: nothing will move
+		jn.moved = make(chan struct{})
+		jn.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
 	}
 	if final || time.Since(jn.lastRetire) >= retireEvery {
 		jn.lastRetire = time.Now()
@@ -200,27 +219,47 @@ func (s *Service) applyRecords(ctx context.Context, batch []pendingRecord) error
 	if err == nil && s.afterApply != nil {
 		err = s.afterApply()
 	}
-	// A commit reported failed (its context ended, its connection broke)
-	// may have landed all the same, and applying its records again would
-	// fail whole on their job IDs, the records after them with it.
-	if err != nil && !s.landed(batch) {
+	if err != nil {
 		return dbErr("apply journaled jobs", err)
 	}
 	s.journal.markApplied(batch)
 	return nil
 }
 
-// landed reports whether the database's journal position is past batch:
-// its records are in the database, whatever their commit reported.
-func (s *Service) landed(batch []pendingRecord) bool {
+// dropLanded takes off the head of the pending list the records that the
+// database holds already, and returns how many it took. A commit reported
+// failed (its connection broke, its context ended) may have landed all
+// the same, and its records, applied again, would fail whole on their job
+// IDs, and take the records after them down with them. The caller holds
+// jn.applying.
+func (s *Service) dropLanded() (int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), landedWait)
 	defer cancel()
-	at, err := journalApplied(database.WithoutBarrier(ctx), s.db.DB, s.journalName)
-	return err == nil && at >= batch[len(batch)-1].seq
+	at, err := journalApplied(ctx, s.db.DB, s.journalName)
+	if err != nil {
+		return 0, dbErr("journal's position", err)
+	}
+	jn := s.journal
+	jn.mu.Lock()
+	n, _ := slices.BinarySearchFunc(jn.pending, at+1, func(p pendingRecord, seq uint64) int { return cmp.Compare(p.seq, seq) })
+	landed := jn.pending[:n]
+	jn.mu.Unlock()
+	if n > 0 {
+		jn.markApplied(landed)
+		jn.unpend(landed)
+	}
+	return n, nil
 }
 
-// landedWait bounds landed's question to the database.
+// landedWait bounds dropLanded's question to the database.
 const landedWait = 5 * time.Second
+
+// finalTries is how many times a stop tries to write a batch before it
+// leaves the batch in the journal for the next start, finalPause apart.
+const (
+	finalTries = 3
+	finalPause = 100 * time.Millisecond
+)
 
 // applyRows is the most rows of a journaled record's statement.
 const applyRows = 16
@@ -333,8 +372,12 @@ func WaitJournalApplied(ctx context.Context, db *gorm.DB, dir, name string, wait
 	defer cancel()
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
+	var applied uint64 // as last read: the read the deadline cut off says nothing
 	for {
-		applied, err := journalApplied(ctx, db, name)
+		at, err := journalApplied(ctx, db, name)
+		if err == nil {
+			applied = at
+		}
 		if err == nil && applied >= target {
 			return nil
 		}

@@ -358,18 +358,17 @@ func (s *Service) commitDirect(ctx context.Context, batch []*submission) bool {
 // transaction carried, unless it landed all the same, and reports
 // whether they are in the database now.
 func (s *Service) settlePending(ctx context.Context, pending []pendingRecord) bool {
-	jn := s.journal
-	var err error
-	if s.landed(pending) {
-		jn.markApplied(pending)
-	} else {
-		err = s.applyRecords(ctx, pending)
+	n, err := s.dropLanded()
+	if err == nil && n < len(pending) {
+		rest := pending[n:]
+		if err = s.applyRecords(ctx, rest); err == nil {
+			s.journal.unpend(rest)
+		}
 	}
 	if err != nil {
 		s.log.Warn("release: write the journaled jobs that a failed batch carried; they wait for the applier", "jobs", len(pending), "err", err)
 		return false
 	}
-	jn.unpend(pending)
 	return true
 }
 

@@ -690,39 +690,3 @@ func TestJournalApplierLocksOwnersInOrder(t *testing.T) {
 		t.Errorf("%d jobs applied, want 3", n)
 	}
 }
-
-// TestJournalApplyLandedDespiteError: an apply whose commit landed but
-// was reported failed (a context that ended during the COMMIT, as a stop
-// does) is taken as applied. Applying its records again failed whole on
-// their job IDs, the records after them with it, and a stop left them
-// out of the database (TestAttacks, "tail truncation", once).
-func TestJournalApplyLandedDespiteError(t *testing.T) {
-	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
-		svc, _ := journaledService(t, db, newTestSpool(t), t.TempDir(), nil)
-		var reported atomic.Int32
-		svc.afterApply = func() error {
-			if reported.Add(1) == 1 {
-				return context.Canceled
-			}
-			return nil
-		}
-		var ids []int64
-		for i := range 3 {
-			id, _ := submitDoc(t, svc, i)
-			ids = append(ids, id)
-		}
-		testenv.WaitFor(t, "the journal's records in the database", func() bool {
-			return svc.journal.applied.Load() == svc.journal.appended.Load()
-		})
-		if reported.Load() == 0 {
-			t.Fatal("no apply ran: the test did not test the failed report")
-		}
-		if err := svc.journal.failing.Load(); err != nil {
-			t.Errorf("the applier failed: %v", *err)
-		}
-		var n int64
-		if err := svc.db.WithContext(t.Context()).Model(&Job{}).Where("id IN ?", ids).Count(&n).Error; err != nil || n != 3 {
-			t.Errorf("jobs in the database: %d (%v), want 3", n, err)
-		}
-	})
-}
