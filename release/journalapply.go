@@ -92,9 +92,7 @@ func (s *Service) applyPending(ctx context.Context, final bool) {
 			break
 		}
 		if err == nil {
-			// A stop does not cut off a transaction: cancelled during its
-			// COMMIT, it may land after saying it failed.
-			err = s.applyRecords(context.WithoutCancel(ctx), batch)
+			err = s.applyRecords(ctx, batch)
 			if err == nil {
 				jn.unpend(batch)
 			} else if n, lerr := s.dropLanded(); lerr == nil && n == len(batch) {
@@ -205,7 +203,10 @@ func (s *Service) applyRecords(ctx context.Context, batch []pendingRecord) error
 	if err := s.moveToSegments(batch); err != nil {
 		return fmt.Errorf("release: apply journaled jobs: %w", err)
 	}
-	// No client waits for this commit: it may copy the log itself.
+	// A stop does not cut off the transaction: cancelled during its
+	// COMMIT, it may land after saying it failed (dropLanded). No client
+	// waits for this commit: it may copy the log itself.
+	ctx = context.WithoutCancel(ctx)
 	err := s.group.DB.WithContext(database.CopyLogInline(database.WithoutBarrier(ctx))).Transaction(func(tx *gorm.DB) error {
 		evs, err := writePending(batchSQL{tx: tx, texts: s.texts}, s.journalName, batch)
 		if err != nil {
