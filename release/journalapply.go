@@ -77,32 +77,15 @@ func (s *Service) applyPending(ctx context.Context, final bool) {
 	jn := s.journal
 	failures := 0
 	for {
-		jn.applying.Lock()
-		var err error
-		if failures > 0 || jn.failing.Load() != nil {
-			// A failed commit may have landed since it was asked.
-			_, err = s.dropLanded()
-		}
-		jn.mu.Lock()
-		batch := jn.pending[:min(len(jn.pending), 2*applyBatch)]
-		jn.hurry = false // a reader that comes now waits for later records
-		jn.mu.Unlock()
-		if len(batch) == 0 && err == nil {
-			jn.applying.Unlock()
-			break
-		}
+		n, err := s.applyHead(ctx, failures > 0 || jn.failing.Load() != nil)
 		if err == nil {
-			err = s.applyRecords(ctx, batch)
-			if err == nil {
-				jn.unpend(batch)
-			} else if n, lerr := s.dropLanded(); lerr == nil && n == len(batch) {
-				err = nil
-			}
-		}
-		jn.applying.Unlock()
-		if err == nil {
+			// Nothing pending that the database lacks: even the records of
+			// a failed commit, found landed, end the failure.
 			failures = 0
 			jn.failing.Store(nil)
+			if n == 0 {
+				break
+			}
 			continue
 		}
 		failures++
@@ -112,10 +95,10 @@ func (s *Service) applyPending(ctx context.Context, final bool) {
 				continue
 			}
 			// They wait in the journal for the next start.
-			s.log.Error("release: write journaled jobs to the database before stopping", "jobs", len(batch), "err", err)
+			s.log.Error("release: write journaled jobs to the database before stopping", "jobs", n, "err", err)
 			return
 		}
-		s.log.Error("release: write journaled jobs to the database (retrying)", "jobs", len(batch), "err", err)
+		s.log.Error("release: write journaled jobs to the database (retrying)", "jobs", n, "err", err)
 		jn.failing.Store(&err)
 		jn.mu.Lock()
 		close(jn.moved) // waiting readers go on: nothing will move
@@ -161,6 +144,37 @@ func (s *Service) applyPending(ctx context.Context, final bool) {
 			s.scrubSoon()
 		}
 	}
+}
+
+// applyHead applies the first pending records, up to 2*applyBatch, and
+// returns how many it tried (0: none was pending). recheck, after a
+// failure, first drops the records that a failed commit landed all the
+// same (dropLanded).
+func (s *Service) applyHead(ctx context.Context, recheck bool) (int, error) {
+	jn := s.journal
+	jn.applying.Lock()
+	defer jn.applying.Unlock()
+	if recheck {
+		if _, err := s.dropLanded(); err != nil {
+			return 0, err
+		}
+	}
+	jn.mu.Lock()
+	batch := jn.pending[:min(len(jn.pending), 2*applyBatch)]
+	jn.hurry = false // a reader that comes now waits for later records
+	jn.mu.Unlock()
+	if len(batch) == 0 {
+		return 0, nil
+	}
+	err := s.applyRecords(ctx, batch)
+	if err == nil {
+		jn.unpend(batch)
+		return len(batch), nil
+	}
+	if n, lerr := s.dropLanded(); lerr == nil && n == len(batch) {
+		return n, nil
+	}
+	return len(batch), err
 }
 
 // unpend takes batch, the first pending records, off the pending list

@@ -79,3 +79,39 @@ func TestJournalStopLetsApplyFinish(t *testing.T) {
 		}
 	})
 }
+
+// TestJournalFailureEndsWhenFoundLanded: a commit reported failed that
+// the check right after it could not see landed (here its question to
+// the database fails) is found by the retry's check, and the failure
+// ends there, though nothing is left to write: it once stayed, and the
+// committer refused every submission after it.
+func TestJournalFailureEndsWhenFoundLanded(t *testing.T) {
+	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
+		svc, _ := journaledService(t, db, newTestSpool(t), t.TempDir(), nil)
+		var reported atomic.Int32
+		svc.afterApply = func() error {
+			if reported.Add(1) > 1 {
+				return nil
+			}
+			// The position cannot be read until the test gives it back.
+			if err := db.Exec(`ALTER TABLE journal_applied RENAME TO journal_applied_away`).Error; err != nil {
+				t.Error(err)
+			}
+			return context.Canceled
+		}
+		id, _ := submitDoc(t, svc, 0)
+		testenv.WaitFor(t, "the applier's failure", func() bool { return svc.journal.failing.Load() != nil })
+		if err := db.Exec(`ALTER TABLE journal_applied_away RENAME TO journal_applied`).Error; err != nil {
+			t.Fatal(err)
+		}
+		testenv.WaitFor(t, "the failure's end", func() bool { return svc.journal.failing.Load() == nil })
+		if got := reported.Load(); got != 1 {
+			t.Errorf("%d applies, want 1: the landed job was written again", got)
+		}
+		var n int64
+		if err := db.WithContext(t.Context()).Model(&Job{}).Where("id = ?", id).Count(&n).Error; err != nil || n != 1 {
+			t.Errorf("jobs in the database: %d (%v), want 1", n, err)
+		}
+		submitDoc(t, svc, 1) // taken again
+	})
+}
