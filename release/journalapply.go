@@ -79,8 +79,9 @@ func (s *Service) applyPending(ctx context.Context, final bool) {
 	for {
 		n, err := s.applyHead(ctx, failures > 0 || jn.failing.Load() != nil)
 		if err == nil {
-			// Nothing pending that the database lacks: even the records of
-			// a failed commit, found landed, end the failure.
+			// The batch is in the database, or nothing was pending: a
+			// failure ends here, even one whose records were found landed
+			// with nothing left to write.
 			failures = 0
 			jn.failing.Store(nil)
 			if n == 0 {
