@@ -607,32 +607,31 @@ func holdApplier(t *testing.T, jn *journaled) (unlock func()) {
 }
 
 // TestGoDirect: which batches go straight to the database rather than
-// through the journal. On PostgreSQL the journal is for a client alone:
-// a batch of two, or a second Print-Job under way, goes straight; on
-// SQLite only a large batch or a busy server does.
+// through the journal, on both databases alike: a large batch, a busy
+// server, or one whose applier has fallen behind. Until 2026-12-07 a
+// batch of two on PostgreSQL went straight.
 func TestGoDirect(t *testing.T) {
-	for _, tc := range []struct {
-		dialect    database.Dialect
-		jobs       int
-		submitting int32
-		pending    int
-		want       bool
-	}{
-		{database.Postgres, 1, 1, 0, false},
-		{database.Postgres, 1, 2, 0, true},
-		{database.Postgres, 2, 1, 0, true},
-		{database.Postgres, 1, 1, maxPending, true},
-		{database.SQLite, 1, 2, 0, false},
-		{database.SQLite, directBatch - 1, directSubmitting, 0, false},
-		{database.SQLite, directBatch, 1, 0, true},
-		{database.SQLite, 1, directSubmitting + 1, 0, true},
-		{database.SQLite, 1, 1, maxPending, true},
-	} {
-		s := &Service{texts: database.NewTexts(tc.dialect), journal: &journaled{pending: make([]pendingRecord, tc.pending)}}
-		s.submitting.Store(tc.submitting)
-		if got := s.goDirect(make([]*submission, tc.jobs)); got != tc.want {
-			t.Errorf("%s, a batch of %d, %d Print-Jobs under way, %d records pending: straight %v, want %v",
-				tc.dialect, tc.jobs, tc.submitting, tc.pending, got, tc.want)
+	for _, dialect := range []database.Dialect{database.SQLite, database.Postgres} {
+		for _, tc := range []struct {
+			jobs       int
+			submitting int32
+			pending    int
+			want       bool
+		}{
+			{1, 1, 0, false},
+			{1, 2, 0, false},
+			{2, 2, 0, false},
+			{directBatch - 1, directSubmitting, 0, false},
+			{directBatch, 1, 0, true},
+			{1, directSubmitting + 1, 0, true},
+			{1, 1, maxPending, true},
+		} {
+			s := &Service{texts: database.NewTexts(dialect), journal: &journaled{pending: make([]pendingRecord, tc.pending)}}
+			s.submitting.Store(tc.submitting)
+			if got := s.goDirect(make([]*submission, tc.jobs)); got != tc.want {
+				t.Errorf("%s, a batch of %d, %d Print-Jobs under way, %d records pending: straight %v, want %v",
+					dialect, tc.jobs, tc.submitting, tc.pending, got, tc.want)
+			}
 		}
 	}
 }

@@ -7,17 +7,17 @@ import (
 	"github.com/printgate/printgate/internal/database"
 )
 
-// The journal on PostgreSQL (docs/PIPELINE.md, "The journal"): it takes
-// a batch only while one client waits, every other batch going straight
-// to the database in its one statement, and its rows in the database
-// are its instance's, which one process at a time may use.
+// The journal on PostgreSQL (docs/PIPELINE.md, "The journal"): a batch
+// that goes straight to the database (goDirect) goes in its one
+// statement, and the journal's rows in the database are its instance's,
+// which one process at a time may use.
 
 // commitDirectPG is commitDirect on PostgreSQL, under jn.applying: the
 // pending records are applied first, in a transaction of their own, and
 // the batch then goes as it goes without a journal, in one statement
 // (writeAlone), its documents into the applier's segments. A
 // transaction for both would cost the batch its one statement, and the
-// records are few: the journal takes a batch only while one client waits.
+// records are at most maxPending.
 func (s *Service) commitDirectPG(ctx context.Context, batch []*submission) bool {
 	jn := s.journal
 	jn.mu.Lock()
