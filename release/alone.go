@@ -49,11 +49,7 @@ func (s *Service) writeAlone(ctx context.Context, all []*submission) error {
 	for i, sub := range batch {
 		sub.job.ID = ids[i]
 	}
-	owners := make([]string, len(batch))
-	for i, sub := range batch {
-		owners[i] = sub.job.Owner
-	}
-	owners = slices.Compact(owners)
+	owners := ownersOf(batch)
 	if err := s.counterRows(ctx, owners); err != nil {
 		return err
 	}
@@ -170,13 +166,26 @@ func (s *Service) aloneFor(batch []*submission, owners []string, scratch *[]byte
 	// chain head: the order of every transaction, whose jobs' triggers
 	// lock the rows before it appends. The other way round, a submission
 	// and a release of the same owner deadlocked.
-	a.Select = "(SELECT count(*) FROM (SELECT 1 FROM held_bytes WHERE owner = ANY($1) ORDER BY owner FOR UPDATE) lk)"
-	a.SelectArgs = []any{owners}
+	a.Select, a.SelectArgs = lockOwners, []any{owners}
 	if s.maxHeld > 0 {
 		a.Select += ", set_config('" + heldLimitSetting + "', $2, true)"
 		a.SelectArgs = append(a.SelectArgs, strconv.FormatInt(s.maxHeld, 10))
 	}
 	return a
+}
+
+// lockOwners locks the held_bytes rows of the owners in $1, in name
+// order, as audit.Alone's Select.
+const lockOwners = "(SELECT count(*) FROM (SELECT 1 FROM held_bytes WHERE owner = ANY($1) ORDER BY owner FOR UPDATE) lk)"
+
+// ownersOf returns the owners of batch, which is in owners' order, each
+// once.
+func ownersOf(batch []*submission) []string {
+	owners := make([]string, len(batch))
+	for i, sub := range batch {
+		owners[i] = sub.job.Owner
+	}
+	return slices.Compact(owners)
 }
 
 // aloneWrites gathers into a the writes of batch's jobs, keys and small

@@ -3,6 +3,7 @@ package release
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"math/bits"
 	"slices"
@@ -219,10 +220,30 @@ func (s *Service) applyRecords(ctx context.Context, batch []pendingRecord) error
 		return fmt.Errorf("release: apply journaled jobs: %w", err)
 	}
 	// A stop does not cut off the transaction: cancelled during its
-	// COMMIT, it may land after saying it failed (dropLanded). No client
-	// waits for this commit: it may copy the log itself.
+	// COMMIT, it may land after saying it failed (dropLanded).
 	ctx = context.WithoutCancel(ctx)
-	err := s.group.DB.WithContext(database.CopyLogInline(database.WithoutBarrier(ctx))).Transaction(func(tx *gorm.DB) error {
+	err := errTryLocked
+	if s.texts.Dialect() == database.Postgres {
+		err = s.applyAlone(database.WithoutBarrier(ctx), batch)
+	}
+	if errors.Is(err, errTryLocked) {
+		err = s.applyInTx(ctx, batch)
+	}
+	if err == nil && s.afterApply != nil {
+		err = s.afterApply()
+	}
+	if err != nil {
+		return dbErr("apply journaled jobs", err)
+	}
+	s.journal.markApplied(batch)
+	return nil
+}
+
+// applyInTx writes batch in one transaction on the committer's
+// connection, with the journal's position. No client waits for this
+// commit: it may copy the log itself.
+func (s *Service) applyInTx(ctx context.Context, batch []pendingRecord) error {
+	return s.group.DB.WithContext(database.CopyLogInline(database.WithoutBarrier(ctx))).Transaction(func(tx *gorm.DB) error {
 		evs, err := writePending(batchSQL{tx: tx, texts: s.texts}, s.journalName, batch)
 		if err != nil {
 			return err
@@ -232,14 +253,6 @@ func (s *Service) applyRecords(ctx context.Context, batch []pendingRecord) error
 		}
 		return nil
 	})
-	if err == nil && s.afterApply != nil {
-		err = s.afterApply()
-	}
-	if err != nil {
-		return dbErr("apply journaled jobs", err)
-	}
-	s.journal.markApplied(batch)
-	return nil
 }
 
 // dropLanded takes off the head of the pending list the records that the
@@ -285,23 +298,7 @@ const applyRows = 16
 // them. It returns their events, which the caller appends to the chain in
 // the same transaction.
 func writePending(b batchSQL, name string, batch []pendingRecord) ([]audit.Event, error) {
-	subs := make([]*submission, len(batch))
-	var evs []audit.Event
-	for i := range batch {
-		r := &batch[i].rec
-		sub := &submission{job: &r.Job}
-		if r.Doc != nil && r.Job.DocSegment == 0 {
-			sub.doc.sealed = &r.Doc
-		}
-		subs[i] = sub
-		evs = append(evs, r.Events...)
-	}
-	// In owners' order, as every writer locks their held_bytes rows
-	// (aloneFor): each chunk's trigger locks its own owners, and chunks
-	// in journal order had locked them out of order, which another
-	// instance's batch could deadlock with on PostgreSQL. The events keep
-	// the journal's order.
-	slices.SortStableFunc(subs, func(a, b *submission) int { return strings.Compare(a.job.Owner, b.job.Owner) })
+	subs, evs := pendingSubmissions(batch)
 	// The committer's connection keeps each text it ran prepared, one
 	// text for each number of rows: records applied 1 to 256 at a time
 	// held 13 MiB of SQLite's memory in compiled statements. Chunks of
@@ -316,9 +313,34 @@ func writePending(b batchSQL, name string, batch []pendingRecord) ([]audit.Event
 		}
 		subs = subs[n:]
 	}
-	err := b.exec(b.texts.Bind(`INSERT INTO journal_applied (id, instance, seq) VALUES (1, ?, ?)
-		ON CONFLICT (instance) DO UPDATE SET seq = excluded.seq`), name, batch[len(batch)-1].seq)
+	err := b.exec(b.texts.Bind(movePosition), name, batch[len(batch)-1].seq)
 	return evs, err
+}
+
+// movePosition sets the journal's position, of the journal named by its
+// first argument, to its second.
+const movePosition = `INSERT INTO journal_applied (id, instance, seq) VALUES (1, ?, ?)
+	ON CONFLICT (instance) DO UPDATE SET seq = excluded.seq`
+
+// pendingSubmissions returns batch's records as submissions with their
+// IDs, in owners' order, and their events, in the journal's order.
+func pendingSubmissions(batch []pendingRecord) ([]*submission, []audit.Event) {
+	subs := make([]*submission, len(batch))
+	var evs []audit.Event
+	for i := range batch {
+		r := &batch[i].rec
+		sub := &submission{job: &r.Job}
+		if r.Doc != nil && r.Job.DocSegment == 0 {
+			sub.doc.sealed = &r.Doc
+		}
+		subs[i] = sub
+		evs = append(evs, r.Events...)
+	}
+	// In owners' order, as every writer locks their held_bytes rows
+	// (aloneFor): records in journal order had locked them out of order,
+	// which another instance's batch could deadlock with on PostgreSQL.
+	slices.SortStableFunc(subs, func(a, b *submission) int { return strings.Compare(a.job.Owner, b.job.Owner) })
+	return subs, evs
 }
 
 // markApplied moves the journal's position past batch once its

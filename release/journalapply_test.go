@@ -1,10 +1,15 @@
 package release
 
 import (
+	"bytes"
 	"context"
+	"slices"
 	"sync/atomic"
 	"testing"
 
+	"gorm.io/gorm"
+
+	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/internal/testenv"
 )
@@ -116,4 +121,46 @@ func TestJournalFailureEndsWhenFoundLanded(t *testing.T) {
 		}
 		submitDoc(t, svc, 1) // taken again
 	})
+}
+
+// TestJournalApplyAfterHeadMoved: on PostgreSQL the applier writes its
+// records in one statement that chains their events on the head it last
+// knew (applyAlone). Another instance's append moves the head meanwhile:
+// the statement fails whole, and is sent again on the head read afresh;
+// the jobs are written and the chain verifies.
+func TestJournalApplyAfterHeadMoved(t *testing.T) {
+	db := openPostgres(t, testenv.Postgres(t))
+	svc, log := journaledService(t, db, newTestSpool(t), t.TempDir(), nil)
+	jn := svc.journal
+	applied := func() bool { return jn.applied.Load() == jn.appended.Load() }
+	first, _ := submitDoc(t, svc, 0)
+	testenv.WaitFor(t, "the first job in the database", applied)
+	unlock := holdApplier(t, jn)
+	second, _ := submitDoc(t, svc, 1)
+	other := audit.New(db, audit.Options{Key: bytes.Repeat([]byte{7}, 32)})
+	if err := db.WithContext(database.WithoutBarrier(t.Context())).Transaction(func(tx *gorm.DB) error {
+		_, err := other.Append(t.Context(), tx, audit.Event{Type: audit.EventConfigChanged, Actor: "admin"})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	testenv.WaitFor(t, "the second job in the database", applied)
+	if err := jn.failing.Load(); err != nil {
+		t.Fatalf("the applier failed: %v", *err)
+	}
+	var ids []int64
+	db.Raw(`SELECT id FROM jobs ORDER BY id`).Scan(&ids)
+	if want := []int64{first, second}; !slices.Equal(ids, want) {
+		t.Errorf("jobs %v, want %v", ids, want)
+	}
+	var after int64
+	db.Raw(`SELECT count(*) FROM audit_events WHERE job_id = ? AND seq > (SELECT max(seq) FROM audit_events WHERE type = ?)`,
+		second, audit.EventConfigChanged).Scan(&after)
+	if after != 2 {
+		t.Errorf("%d events of the second job after the other instance's, want 2 (submitted, held)", after)
+	}
+	if rep, err := log.Verify(t.Context(), 0, 0); err != nil || rep.FirstBad != 0 {
+		t.Errorf("audit chain: %+v, %v", rep, err)
+	}
 }

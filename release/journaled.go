@@ -79,6 +79,10 @@ type journaled struct {
 	// database: the applier, or the committer before a batch it writes
 	// straight (commitDirect).
 	applying sync.Mutex
+	// applyScratch is where the applier puts the small documents of the
+	// records it writes end to end on PostgreSQL (applyAlone), under
+	// applying.
+	applyScratch []byte
 
 	mu sync.Mutex
 	// moved is closed, and replaced, whenever applied moves.

@@ -672,7 +672,7 @@ func TestJournalApplierLocksOwnersInOrder(t *testing.T) {
 	testenv.WaitFor(t, "the apply to wait for alice's row", func() bool {
 		var n int
 		raw.Raw(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
-			AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO jobs%'`).Scan(&n)
+			AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO jobs%'`).Scan(&n)
 		return n > 0
 	})
 	other := raw.Begin()

@@ -2,8 +2,10 @@ package release
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
+	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/internal/database"
 )
 
@@ -35,6 +37,45 @@ func (s *Service) commitDirectPG(ctx context.Context, batch []*submission) bool 
 	// Nothing is pending now but what the committer itself appends.
 	s.commitBatch(database.WithoutBarrier(ctx), batch)
 	return true
+}
+
+// applyAlone writes batch's records on PostgreSQL in one statement with
+// the journal's position, as writeAlone writes a batch: one round trip
+// where the transaction took one for BEGIN, two for each chunk of
+// applyRows records, the events', the position's and COMMIT's. The
+// held-bytes limit is not asked for: the jobs were acknowledged. Under
+// jn.applying. It answers errTryLocked when the transaction must write
+// the records: the chain head moved under it too often, or a deadlock
+// chose it.
+func (s *Service) applyAlone(ctx context.Context, batch []pendingRecord) error {
+	jn := s.journal
+	subs, evs := pendingSubmissions(batch)
+	if len(evs) == 0 {
+		return errTryLocked
+	}
+	owners := ownersOf(subs)
+	if err := s.counterRows(ctx, owners); err != nil {
+		return err
+	}
+	a := &audit.Alone{Select: lockOwners, SelectArgs: []any{owners}}
+	s.aloneWrites(a, subs, &jn.applyScratch)
+	defer func() {
+		if cap(jn.applyScratch) > maxDocScratch {
+			jn.applyScratch = nil
+		}
+	}()
+	a.Writes.Add(s.texts.Bind(movePosition), s.journalName, batch[len(batch)-1].seq)
+	pool := s.group.DB.Statement.ConnPool
+	var err error
+	for range aloneTries {
+		if _, err = s.audit.AppendAlone(ctx, pool, a, evs); !errors.Is(err, audit.ErrHeadMoved) {
+			break
+		}
+	}
+	if errors.Is(err, audit.ErrHeadMoved) || deadlocked(err) {
+		return errTryLocked
+	}
+	return err
 }
 
 // lockJournal makes this process the only one that uses the journal's

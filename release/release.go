@@ -169,8 +169,9 @@ type Service struct {
 	// docScratch is where the committer puts a batch's small documents end
 	// to end for PostgreSQL (pgDocuments).
 	docScratch []byte
-	// counted are the owners whose held_bytes row the committer knows
-	// exists (PostgreSQL; alone.go).
+	// counted are the owners whose held_bytes row the committer, or
+	// with a journal whoever holds its applying lock, knows exists
+	// (PostgreSQL; alone.go).
 	counted map[string]bool
 	spool   *spool.Spool
 	queues  map[string]Queue
