@@ -208,8 +208,9 @@ func (jn *journaled) unpend(batch []pendingRecord) {
 	}
 }
 
-// applyRecords writes batch in one transaction on the committer's
-// connection, with the journal's position, and moves applied.
+// applyRecords writes batch with the journal's position, on the
+// committer's connection, in one statement on PostgreSQL (applyAlone) and
+// otherwise in one transaction, and moves applied.
 func (s *Service) applyRecords(ctx context.Context, batch []pendingRecord) error {
 	if s.beforeApply != nil {
 		if err := s.beforeApply(); err != nil {

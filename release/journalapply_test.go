@@ -3,6 +3,7 @@ package release
 import (
 	"bytes"
 	"context"
+	"errors"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -136,6 +137,9 @@ func TestJournalApplyAfterHeadMoved(t *testing.T) {
 	first, _ := submitDoc(t, svc, 0)
 	testenv.WaitFor(t, "the first job in the database", applied)
 	unlock := holdApplier(t, jn)
+	// Read under the applier's lock, which the hook runs under.
+	var tries []error
+	svc.aloneApplied = func(err error) { tries = append(tries, err) }
 	second, _ := submitDoc(t, svc, 1)
 	other := audit.New(db, audit.Options{Key: bytes.Repeat([]byte{7}, 32)})
 	if err := db.WithContext(database.WithoutBarrier(t.Context())).Transaction(func(tx *gorm.DB) error {
@@ -148,6 +152,12 @@ func TestJournalApplyAfterHeadMoved(t *testing.T) {
 	testenv.WaitFor(t, "the second job in the database", applied)
 	if err := jn.failing.Load(); err != nil {
 		t.Fatalf("the applier failed: %v", *err)
+	}
+	jn.applying.Lock()
+	got := slices.Clone(tries)
+	jn.applying.Unlock()
+	if len(got) != 2 || !errors.Is(got[0], audit.ErrHeadMoved) || got[1] != nil {
+		t.Errorf("the applier's statements: %v; want one that found the head moved, then one written", got)
 	}
 	var ids []int64
 	db.Raw(`SELECT id FROM jobs ORDER BY id`).Scan(&ids)

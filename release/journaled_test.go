@@ -640,7 +640,9 @@ func TestGoDirect(t *testing.T) {
 // held_bytes rows in name order, as every batch does, whatever order
 // their records came in: on PostgreSQL records of carol, carol and alice
 // once locked carol, then waited for alice, while another instance's
-// batch of both held alice and waited for carol.
+// batch of both held alice and waited for carol. The chain head too is
+// locked only after the owners, and the records go in one statement
+// (applyAlone).
 func TestJournalApplierLocksOwnersInOrder(t *testing.T) {
 	db := openPostgres(t, testenv.Postgres(t))
 	svc, jn := slowJournal(t, db)
@@ -663,6 +665,8 @@ func TestJournalApplierLocksOwnersInOrder(t *testing.T) {
 	if err := blocker.Exec(`SELECT 1 FROM held_bytes WHERE owner = 'alice' FOR UPDATE`).Error; err != nil {
 		t.Fatal(err)
 	}
+	var statements []error // read once the apply has returned
+	svc.aloneApplied = func(err error) { statements = append(statements, err) }
 	unlock()
 	applied := make(chan struct{})
 	go func() {
@@ -675,14 +679,22 @@ func TestJournalApplierLocksOwnersInOrder(t *testing.T) {
 			AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO jobs%'`).Scan(&n)
 		return n > 0
 	})
-	other := raw.Begin()
-	err := other.Exec(`SELECT 1 FROM held_bytes WHERE owner = 'carol' FOR UPDATE NOWAIT`).Error
-	other.Rollback()
-	if err != nil {
-		t.Errorf("carol's row, while the apply waits for alice's: %v; want it not yet locked", err)
+	for what, q := range map[string]string{
+		"carol's row":    `SELECT 1 FROM held_bytes WHERE owner = 'carol' FOR UPDATE NOWAIT`,
+		"the chain head": `SELECT 1 FROM audit_chain WHERE id = 1 FOR UPDATE NOWAIT`,
+	} {
+		other := raw.Begin()
+		err := other.Exec(q).Error
+		other.Rollback()
+		if err != nil {
+			t.Errorf("%s, while the apply waits for alice's row: %v; want it not yet locked", what, err)
+		}
 	}
 	blocker.Rollback()
 	<-applied
+	if len(statements) != 1 || statements[0] != nil {
+		t.Errorf("the applier's statements: %v; want one, written (applyAlone)", statements)
+	}
 	var n int64
 	db.Raw(`SELECT count(*) FROM jobs`).Scan(&n)
 	if n != 3 {

@@ -15,7 +15,7 @@ import (
 // which one process at a time may use.
 
 // commitDirectPG is commitDirect on PostgreSQL, under jn.applying: the
-// pending records are applied first, in a transaction of their own, and
+// pending records are applied first, in a statement of their own, and
 // the batch then goes as it goes without a journal, in one statement
 // (writeAlone), its documents into the applier's segments. A
 // transaction for both would cost the batch its one statement, and the
@@ -60,6 +60,8 @@ func (s *Service) applyAlone(ctx context.Context, batch []pendingRecord) error {
 	a := &audit.Alone{Select: lockOwners, SelectArgs: []any{owners}}
 	s.aloneWrites(a, subs, &jn.applyScratch)
 	defer func() {
+		// Sealed bytes, but the records' buffers are zeroed too.
+		clear(jn.applyScratch)
 		if cap(jn.applyScratch) > maxDocScratch {
 			jn.applyScratch = nil
 		}
@@ -68,12 +70,25 @@ func (s *Service) applyAlone(ctx context.Context, batch []pendingRecord) error {
 	pool := s.group.DB.Statement.ConnPool
 	var err error
 	for range aloneTries {
-		if _, err = s.audit.AppendAlone(ctx, pool, a, evs); !errors.Is(err, audit.ErrHeadMoved) {
+		_, err = s.audit.AppendAlone(ctx, pool, a, evs)
+		if s.aloneApplied != nil {
+			s.aloneApplied(err)
+		}
+		if !errors.Is(err, audit.ErrHeadMoved) {
 			break
 		}
 	}
-	if errors.Is(err, audit.ErrHeadMoved) || deadlocked(err) {
+	switch {
+	case errors.Is(err, audit.ErrHeadMoved) || deadlocked(err):
 		return errTryLocked
+	case database.IsUnavailable(err):
+		// Unlike the transaction, the statement may commit after its
+		// connection is gone: the documents it points to stay.
+		jobs := make([]*Job, len(subs))
+		for i, sub := range subs {
+			jobs[i] = sub.job
+		}
+		jn.keepSegments(jobs)
 	}
 	return err
 }

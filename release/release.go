@@ -266,6 +266,9 @@ type Service struct {
 	// committed; its error is reported as the commit's, as a context that
 	// ended during the COMMIT is.
 	afterApply func() error
+	// aloneApplied, set by tests, hears the outcome of each statement
+	// the applier sends on PostgreSQL (applyAlone).
+	aloneApplied func(error)
 	// segmentSize is where the applier starts a new spool segment
 	// (segmentSize, the constant; tests set less); beforeSegmentSync, set
 	// by tests, runs before the segments' sync, and its error fails it.
