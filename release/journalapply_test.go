@@ -174,3 +174,56 @@ func TestJournalApplyAfterHeadMoved(t *testing.T) {
 		t.Errorf("audit chain: %+v, %v", rep, err)
 	}
 }
+
+// TestJournalApplyKeepsSegmentsOfUnknownOutcome: the applier's statement
+// on PostgreSQL commits by itself, even after its connection is lost, so
+// a statement whose outcome is unknown keeps the segments its records'
+// documents went to from the sweep, as a direct batch's does
+// (TestSegmentsKeptForUnknownOutcome).
+func TestJournalApplyKeepsSegmentsOfUnknownOutcome(t *testing.T) {
+	db := openPostgres(t, testenv.Postgres(t))
+	svc, jn := slowJournal(t, db)
+	unlock := holdApplier(t, jn)
+	id, _ := submitDoc(t, svc, 0)
+	raw := db.WithContext(database.WithoutBarrier(t.Context()))
+	if err := raw.Exec(`INSERT INTO held_bytes (owner, bytes) VALUES ('taro', 0) ON CONFLICT (owner) DO NOTHING`).Error; err != nil {
+		t.Fatal(err)
+	}
+	blocker := raw.Begin()
+	t.Cleanup(func() { blocker.Rollback() })
+	if err := blocker.Exec(`SELECT 1 FROM held_bytes WHERE owner = 'taro' FOR UPDATE`).Error; err != nil {
+		t.Fatal(err)
+	}
+	var statements []error // read once the apply has returned
+	svc.aloneApplied = func(err error) { statements = append(statements, err) }
+	unlock()
+	applied := make(chan struct{})
+	go func() {
+		defer close(applied)
+		svc.applyPending(context.WithoutCancel(t.Context()), false)
+	}()
+	var pid int
+	testenv.WaitFor(t, "the apply to wait for taro's row", func() bool {
+		raw.Raw(`SELECT pid FROM pg_stat_activity WHERE datname = current_database()
+			AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO jobs%'`).Scan(&pid)
+		return pid != 0
+	})
+	if err := raw.Exec(`SELECT pg_terminate_backend(?)`, pid).Error; err != nil {
+		t.Fatal(err)
+	}
+	blocker.Rollback()
+	<-applied
+	if len(statements) != 2 || !database.IsUnavailable(statements[0]) || statements[1] != nil {
+		t.Fatalf("the applier's statements: %v; want one cut off, then one written", statements)
+	}
+	var seg int64
+	if err := db.Raw(`SELECT doc_segment FROM jobs WHERE id = ?`, id).Scan(&seg).Error; err != nil || seg == 0 {
+		t.Fatalf("job %d's segment: %d, %v; want its document in one", id, seg, err)
+	}
+	jn.applying.Lock()
+	kept := jn.kept[uint64(seg)]
+	jn.applying.Unlock()
+	if !kept {
+		t.Errorf("segment %d, which the cut-off statement pointed into, is not kept from the sweep", seg)
+	}
+}
