@@ -185,36 +185,14 @@ func TestJournalApplyKeepsSegmentsOfUnknownOutcome(t *testing.T) {
 	svc, jn := slowJournal(t, db)
 	unlock := holdApplier(t, jn)
 	id, _ := submitDoc(t, svc, 0)
-	raw := db.WithContext(database.WithoutBarrier(t.Context()))
-	if err := raw.Exec(`INSERT INTO held_bytes (owner, bytes) VALUES ('taro', 0) ON CONFLICT (owner) DO NOTHING`).Error; err != nil {
+	b := startBlockedApply(t, db, svc, unlock, "taro")
+	if err := b.raw.Exec(`SELECT pg_terminate_backend(?)`, b.pid).Error; err != nil {
 		t.Fatal(err)
 	}
-	blocker := raw.Begin()
-	t.Cleanup(func() { blocker.Rollback() })
-	if err := blocker.Exec(`SELECT 1 FROM held_bytes WHERE owner = 'taro' FOR UPDATE`).Error; err != nil {
-		t.Fatal(err)
-	}
-	var statements []error // read once the apply has returned
-	svc.aloneApplied = func(err error) { statements = append(statements, err) }
-	unlock()
-	applied := make(chan struct{})
-	go func() {
-		defer close(applied)
-		svc.applyPending(context.WithoutCancel(t.Context()), false)
-	}()
-	var pid int
-	testenv.WaitFor(t, "the apply to wait for taro's row", func() bool {
-		raw.Raw(`SELECT pid FROM pg_stat_activity WHERE datname = current_database()
-			AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO jobs%'`).Scan(&pid)
-		return pid != 0
-	})
-	if err := raw.Exec(`SELECT pg_terminate_backend(?)`, pid).Error; err != nil {
-		t.Fatal(err)
-	}
-	blocker.Rollback()
-	<-applied
-	if len(statements) != 2 || !database.IsUnavailable(statements[0]) || statements[1] != nil {
-		t.Fatalf("the applier's statements: %v; want one cut off, then one written", statements)
+	b.blocker.Rollback()
+	<-b.applied
+	if len(b.statements) != 2 || !database.IsUnavailable(b.statements[0]) || b.statements[1] != nil {
+		t.Fatalf("the applier's statements: %v; want one cut off, then one written", b.statements)
 	}
 	var seg int64
 	if err := db.Raw(`SELECT doc_segment FROM jobs WHERE id = ?`, id).Scan(&seg).Error; err != nil || seg == 0 {
@@ -226,4 +204,50 @@ func TestJournalApplyKeepsSegmentsOfUnknownOutcome(t *testing.T) {
 	if !kept {
 		t.Errorf("segment %d, which the cut-off statement pointed into, is not kept from the sweep", seg)
 	}
+}
+
+// blockedApply is an apply of a journaled service's pending records on
+// PostgreSQL that waits for an owner's held_bytes row, which blocker
+// holds.
+type blockedApply struct {
+	raw     *gorm.DB // the test's statements, past the journal's barrier
+	blocker *gorm.DB // the transaction that holds the row
+	pid     int      // the backend of the waiting statement
+	// applied is closed once the apply has returned; statements then
+	// holds the outcome of each statement the applier sent.
+	applied    chan struct{}
+	statements []error
+}
+
+// startBlockedApply locks the held_bytes rows of owners' first name, lets
+// go of the applier's lock that the test held (unlock), applies svc's
+// pending records in the background and waits until the apply waits for
+// that row. Each of owners gets a row.
+func startBlockedApply(t *testing.T, db *database.DB, svc *Service, unlock func(), owners ...string) *blockedApply {
+	t.Helper()
+	// The test's own statements pass the barrier, which would wait for
+	// the records it holds back.
+	b := &blockedApply{raw: db.WithContext(database.WithoutBarrier(t.Context())), applied: make(chan struct{})}
+	for _, o := range owners {
+		if err := b.raw.Exec(`INSERT INTO held_bytes (owner, bytes) VALUES (?, 0) ON CONFLICT (owner) DO NOTHING`, o).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.blocker = b.raw.Begin()
+	t.Cleanup(func() { b.blocker.Rollback() })
+	if err := b.blocker.Exec(`SELECT 1 FROM held_bytes WHERE owner = ? FOR UPDATE`, owners[0]).Error; err != nil {
+		t.Fatal(err)
+	}
+	svc.aloneApplied = func(err error) { b.statements = append(b.statements, err) }
+	unlock()
+	go func() {
+		defer close(b.applied)
+		svc.applyPending(context.WithoutCancel(t.Context()), false)
+	}()
+	testenv.WaitFor(t, "the apply to wait for "+owners[0]+"'s row", func() bool {
+		b.raw.Raw(`SELECT pid FROM pg_stat_activity WHERE datname = current_database()
+			AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO jobs%'`).Scan(&b.pid)
+		return b.pid != 0
+	})
+	return b
 }

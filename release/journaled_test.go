@@ -654,46 +654,22 @@ func TestJournalApplierLocksOwnersInOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// The test's own statements pass the barrier, which would wait for
-	// the records it holds back.
-	raw := db.WithContext(database.WithoutBarrier(t.Context()))
-	if err := raw.Exec(`INSERT INTO held_bytes (owner, bytes) VALUES ('alice', 0), ('carol', 0) ON CONFLICT (owner) DO NOTHING`).Error; err != nil {
-		t.Fatal(err)
-	}
-	blocker := raw.Begin()
-	t.Cleanup(func() { blocker.Rollback() })
-	if err := blocker.Exec(`SELECT 1 FROM held_bytes WHERE owner = 'alice' FOR UPDATE`).Error; err != nil {
-		t.Fatal(err)
-	}
-	var statements []error // read once the apply has returned
-	svc.aloneApplied = func(err error) { statements = append(statements, err) }
-	unlock()
-	applied := make(chan struct{})
-	go func() {
-		defer close(applied)
-		svc.applyPending(context.WithoutCancel(t.Context()), false)
-	}()
-	testenv.WaitFor(t, "the apply to wait for alice's row", func() bool {
-		var n int
-		raw.Raw(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
-			AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO jobs%'`).Scan(&n)
-		return n > 0
-	})
+	b := startBlockedApply(t, db, svc, unlock, "alice", "carol")
 	for what, q := range map[string]string{
 		"carol's row":    `SELECT 1 FROM held_bytes WHERE owner = 'carol' FOR UPDATE NOWAIT`,
 		"the chain head": `SELECT 1 FROM audit_chain WHERE id = 1 FOR UPDATE NOWAIT`,
 	} {
-		other := raw.Begin()
+		other := b.raw.Begin()
 		err := other.Exec(q).Error
 		other.Rollback()
 		if err != nil {
 			t.Errorf("%s, while the apply waits for alice's row: %v; want it not yet locked", what, err)
 		}
 	}
-	blocker.Rollback()
-	<-applied
-	if len(statements) != 1 || statements[0] != nil {
-		t.Errorf("the applier's statements: %v; want one, written (applyAlone)", statements)
+	b.blocker.Rollback()
+	<-b.applied
+	if len(b.statements) != 1 || b.statements[0] != nil {
+		t.Errorf("the applier's statements: %v; want one, written (applyAlone)", b.statements)
 	}
 	var n int64
 	db.Raw(`SELECT count(*) FROM jobs`).Scan(&n)
