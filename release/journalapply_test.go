@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -169,6 +170,100 @@ func TestJournalApplyAfterHeadMoved(t *testing.T) {
 		second, audit.EventConfigChanged).Scan(&after)
 	if after != 2 {
 		t.Errorf("%d events of the second job after the other instance's, want 2 (submitted, held)", after)
+	}
+	if rep, err := log.Verify(t.Context(), 0, 0); err != nil || rep.FirstBad != 0 {
+		t.Errorf("audit chain: %+v, %v", rep, err)
+	}
+}
+
+// TestJournalApplyFallsBackToTransaction: on PostgreSQL, when the chain
+// head moves under each of the applier's statements (another instance's
+// append, held open until the statement waits for the head and then
+// committed), the applier writes its records in a transaction, which
+// holds the head: the jobs and their events land once, after the other
+// instance's, and the chain verifies.
+func TestJournalApplyFallsBackToTransaction(t *testing.T) {
+	db := openPostgres(t, testenv.Postgres(t))
+	svc, log := journaledService(t, db, newTestSpool(t), t.TempDir(), nil)
+	jn := svc.journal
+	applied := func() bool { return jn.applied.Load() == jn.appended.Load() }
+	first, _ := submitDoc(t, svc, 0)
+	testenv.WaitFor(t, "the first job in the database", applied)
+	raw := db.WithContext(database.WithoutBarrier(t.Context()))
+	other := audit.New(db, audit.Options{Key: bytes.Repeat([]byte{7}, 32)})
+	// holdHead opens another instance's append, which holds the head
+	// until it commits.
+	holdHead := func() (*gorm.DB, error) {
+		tx := raw.Begin()
+		_, err := other.Append(t.Context(), tx, audit.Event{Type: audit.EventConfigChanged, Actor: "admin"})
+		if err != nil {
+			tx.Rollback()
+			return nil, err
+		}
+		return tx, nil
+	}
+	holders := make(chan *gorm.DB, aloneTries)
+	t.Cleanup(func() {
+		for len(holders) > 0 {
+			(<-holders).Rollback()
+		}
+	})
+	tx, err := holdHead()
+	if err != nil {
+		t.Fatal(err)
+	}
+	holders <- tx
+	unlock := holdApplier(t, jn)
+	// Run under the applier's lock, between its statements.
+	var tries []error
+	var holdErr error
+	svc.aloneApplied = func(err error) {
+		tries = append(tries, err)
+		if errors.Is(err, audit.ErrHeadMoved) && len(tries) < aloneTries && holdErr == nil {
+			var tx *gorm.DB
+			if tx, holdErr = holdHead(); holdErr == nil {
+				holders <- tx
+			}
+		}
+	}
+	second, _ := submitDoc(t, svc, 1)
+	unlock()
+	for i := range aloneTries {
+		tx := <-holders
+		testenv.WaitFor(t, fmt.Sprintf("statement %d to wait for the head", i+1), func() bool {
+			var n int64
+			raw.Raw(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+				AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO jobs%'`).Scan(&n)
+			return n > 0
+		})
+		if err := tx.Commit().Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	testenv.WaitFor(t, "the second job in the database", applied)
+	if err := jn.failing.Load(); err != nil {
+		t.Fatalf("the applier failed: %v", *err)
+	}
+	jn.applying.Lock()
+	got, herr := slices.Clone(tries), holdErr
+	jn.applying.Unlock()
+	if herr != nil {
+		t.Fatal(herr)
+	}
+	if len(got) != aloneTries || slices.ContainsFunc(got, func(err error) bool { return !errors.Is(err, audit.ErrHeadMoved) }) {
+		t.Errorf("the applier's statements: %v; want %d that found the head moved, then the transaction", got, aloneTries)
+	}
+	var ids []int64
+	db.Raw(`SELECT id FROM jobs ORDER BY id`).Scan(&ids)
+	if want := []int64{first, second}; !slices.Equal(ids, want) {
+		t.Errorf("jobs %v, want %v", ids, want)
+	}
+	var events, after int64
+	db.Raw(`SELECT count(*) FROM audit_events WHERE job_id = ?`, second).Scan(&events)
+	db.Raw(`SELECT count(*) FROM audit_events WHERE job_id = ? AND seq > (SELECT max(seq) FROM audit_events WHERE type = ?)`,
+		second, audit.EventConfigChanged).Scan(&after)
+	if events != 2 || after != 2 {
+		t.Errorf("the second job has %d events, %d after the other instance's last; want 2 and 2 (submitted, held)", events, after)
 	}
 	if rep, err := log.Verify(t.Context(), 0, 0); err != nil || rep.FirstBad != 0 {
 		t.Errorf("audit chain: %+v, %v", rep, err)
