@@ -125,54 +125,90 @@ func TestJournalFailureEndsWhenFoundLanded(t *testing.T) {
 	})
 }
 
+// headRig is a journaled service on PostgreSQL with one job applied, and
+// another instance's audit log on the same chain.
+type headRig struct {
+	t     *testing.T
+	db    *database.DB
+	raw   *gorm.DB // the test's own statements, which pass the barrier
+	svc   *Service
+	log   *audit.Log
+	other *audit.Log
+	first int64
+}
+
+func newHeadRig(t *testing.T) *headRig {
+	db := openPostgres(t, testenv.Postgres(t))
+	svc, log := journaledService(t, db, newTestSpool(t), t.TempDir(), nil)
+	r := &headRig{t: t, db: db, raw: db.WithContext(database.WithoutBarrier(t.Context())), svc: svc, log: log,
+		other: audit.New(db, audit.Options{Key: bytes.Repeat([]byte{7}, 32)})}
+	r.first, _ = submitDoc(t, svc, 0)
+	testenv.WaitFor(t, "the first job in the database", r.applied)
+	return r
+}
+
+func (r *headRig) applied() bool {
+	return r.svc.journal.applied.Load() == r.svc.journal.appended.Load()
+}
+
+// appendOther appends another instance's event in tx, which then holds
+// the chain head until it ends.
+func (r *headRig) appendOther(tx *gorm.DB) error {
+	_, err := r.other.Append(r.t.Context(), tx, audit.Event{Type: audit.EventConfigChanged, Actor: "admin"})
+	return err
+}
+
+// checkSecondApplied waits for the journal to apply the job second, and
+// checks that it did without failing, that the jobs are the first and
+// second, that second's two events (submitted, held) came after the other
+// instance's last, and that the chain verifies.
+func (r *headRig) checkSecondApplied(second int64) {
+	t := r.t
+	t.Helper()
+	testenv.WaitFor(t, "the second job in the database", r.applied)
+	if err := r.svc.journal.failing.Load(); err != nil {
+		t.Fatalf("the applier failed: %v", *err)
+	}
+	var ids []int64
+	r.db.Raw(`SELECT id FROM jobs ORDER BY id`).Scan(&ids)
+	if want := []int64{r.first, second}; !slices.Equal(ids, want) {
+		t.Errorf("jobs %v, want %v", ids, want)
+	}
+	var events, after int64
+	r.db.Raw(`SELECT count(*) FROM audit_events WHERE job_id = ?`, second).Scan(&events)
+	r.db.Raw(`SELECT count(*) FROM audit_events WHERE job_id = ? AND seq > (SELECT max(seq) FROM audit_events WHERE type = ?)`,
+		second, audit.EventConfigChanged).Scan(&after)
+	if events != 2 || after != 2 {
+		t.Errorf("the second job has %d events, %d after the other instance's last; want 2 and 2 (submitted, held)", events, after)
+	}
+	if rep, err := r.log.Verify(t.Context(), 0, 0); err != nil || rep.FirstBad != 0 {
+		t.Errorf("audit chain: %+v, %v", rep, err)
+	}
+}
+
 // TestJournalApplyAfterHeadMoved: on PostgreSQL the applier writes its
 // records in one statement that chains their events on the head it last
 // knew (applyAlone). Another instance's append moves the head meanwhile:
 // the statement fails whole, and is sent again on the head read afresh;
 // the jobs are written and the chain verifies.
 func TestJournalApplyAfterHeadMoved(t *testing.T) {
-	db := openPostgres(t, testenv.Postgres(t))
-	svc, log := journaledService(t, db, newTestSpool(t), t.TempDir(), nil)
-	jn := svc.journal
-	applied := func() bool { return jn.applied.Load() == jn.appended.Load() }
-	first, _ := submitDoc(t, svc, 0)
-	testenv.WaitFor(t, "the first job in the database", applied)
+	r := newHeadRig(t)
+	jn := r.svc.journal
 	unlock := holdApplier(t, jn)
 	// Read under the applier's lock, which the hook runs under.
 	var tries []error
-	svc.aloneApplied = func(err error) { tries = append(tries, err) }
-	second, _ := submitDoc(t, svc, 1)
-	other := audit.New(db, audit.Options{Key: bytes.Repeat([]byte{7}, 32)})
-	if err := db.WithContext(database.WithoutBarrier(t.Context())).Transaction(func(tx *gorm.DB) error {
-		_, err := other.Append(t.Context(), tx, audit.Event{Type: audit.EventConfigChanged, Actor: "admin"})
-		return err
-	}); err != nil {
+	r.svc.aloneApplied = func(err error) { tries = append(tries, err) }
+	second, _ := submitDoc(t, r.svc, 1)
+	if err := r.raw.Transaction(r.appendOther); err != nil {
 		t.Fatal(err)
 	}
 	unlock()
-	testenv.WaitFor(t, "the second job in the database", applied)
-	if err := jn.failing.Load(); err != nil {
-		t.Fatalf("the applier failed: %v", *err)
-	}
+	r.checkSecondApplied(second)
 	jn.applying.Lock()
 	got := slices.Clone(tries)
 	jn.applying.Unlock()
 	if len(got) != 2 || !errors.Is(got[0], audit.ErrHeadMoved) || got[1] != nil {
 		t.Errorf("the applier's statements: %v; want one that found the head moved, then one written", got)
-	}
-	var ids []int64
-	db.Raw(`SELECT id FROM jobs ORDER BY id`).Scan(&ids)
-	if want := []int64{first, second}; !slices.Equal(ids, want) {
-		t.Errorf("jobs %v, want %v", ids, want)
-	}
-	var after int64
-	db.Raw(`SELECT count(*) FROM audit_events WHERE job_id = ? AND seq > (SELECT max(seq) FROM audit_events WHERE type = ?)`,
-		second, audit.EventConfigChanged).Scan(&after)
-	if after != 2 {
-		t.Errorf("%d events of the second job after the other instance's, want 2 (submitted, held)", after)
-	}
-	if rep, err := log.Verify(t.Context(), 0, 0); err != nil || rep.FirstBad != 0 {
-		t.Errorf("audit chain: %+v, %v", rep, err)
 	}
 }
 
@@ -183,20 +219,13 @@ func TestJournalApplyAfterHeadMoved(t *testing.T) {
 // holds the head: the jobs and their events land once, after the other
 // instance's, and the chain verifies.
 func TestJournalApplyFallsBackToTransaction(t *testing.T) {
-	db := openPostgres(t, testenv.Postgres(t))
-	svc, log := journaledService(t, db, newTestSpool(t), t.TempDir(), nil)
-	jn := svc.journal
-	applied := func() bool { return jn.applied.Load() == jn.appended.Load() }
-	first, _ := submitDoc(t, svc, 0)
-	testenv.WaitFor(t, "the first job in the database", applied)
-	raw := db.WithContext(database.WithoutBarrier(t.Context()))
-	other := audit.New(db, audit.Options{Key: bytes.Repeat([]byte{7}, 32)})
+	r := newHeadRig(t)
+	jn := r.svc.journal
 	// holdHead opens another instance's append, which holds the head
 	// until it commits.
 	holdHead := func() (*gorm.DB, error) {
-		tx := raw.Begin()
-		_, err := other.Append(t.Context(), tx, audit.Event{Type: audit.EventConfigChanged, Actor: "admin"})
-		if err != nil {
+		tx := r.raw.Begin()
+		if err := r.appendOther(tx); err != nil {
 			tx.Rollback()
 			return nil, err
 		}
@@ -217,7 +246,7 @@ func TestJournalApplyFallsBackToTransaction(t *testing.T) {
 	// Run under the applier's lock, between its statements.
 	var tries []error
 	var holdErr error
-	svc.aloneApplied = func(err error) {
+	r.svc.aloneApplied = func(err error) {
 		tries = append(tries, err)
 		if errors.Is(err, audit.ErrHeadMoved) && len(tries) < aloneTries && holdErr == nil {
 			var tx *gorm.DB
@@ -226,13 +255,13 @@ func TestJournalApplyFallsBackToTransaction(t *testing.T) {
 			}
 		}
 	}
-	second, _ := submitDoc(t, svc, 1)
+	second, _ := submitDoc(t, r.svc, 1)
 	unlock()
 	for i := range aloneTries {
 		tx := <-holders
 		testenv.WaitFor(t, fmt.Sprintf("statement %d to wait for the head", i+1), func() bool {
 			var n int64
-			raw.Raw(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+			r.raw.Raw(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
 				AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO jobs%'`).Scan(&n)
 			return n > 0
 		})
@@ -240,10 +269,7 @@ func TestJournalApplyFallsBackToTransaction(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	testenv.WaitFor(t, "the second job in the database", applied)
-	if err := jn.failing.Load(); err != nil {
-		t.Fatalf("the applier failed: %v", *err)
-	}
+	r.checkSecondApplied(second)
 	jn.applying.Lock()
 	got, herr := slices.Clone(tries), holdErr
 	jn.applying.Unlock()
@@ -252,21 +278,6 @@ func TestJournalApplyFallsBackToTransaction(t *testing.T) {
 	}
 	if len(got) != aloneTries || slices.ContainsFunc(got, func(err error) bool { return !errors.Is(err, audit.ErrHeadMoved) }) {
 		t.Errorf("the applier's statements: %v; want %d that found the head moved, then the transaction", got, aloneTries)
-	}
-	var ids []int64
-	db.Raw(`SELECT id FROM jobs ORDER BY id`).Scan(&ids)
-	if want := []int64{first, second}; !slices.Equal(ids, want) {
-		t.Errorf("jobs %v, want %v", ids, want)
-	}
-	var events, after int64
-	db.Raw(`SELECT count(*) FROM audit_events WHERE job_id = ?`, second).Scan(&events)
-	db.Raw(`SELECT count(*) FROM audit_events WHERE job_id = ? AND seq > (SELECT max(seq) FROM audit_events WHERE type = ?)`,
-		second, audit.EventConfigChanged).Scan(&after)
-	if events != 2 || after != 2 {
-		t.Errorf("the second job has %d events, %d after the other instance's last; want 2 and 2 (submitted, held)", events, after)
-	}
-	if rep, err := log.Verify(t.Context(), 0, 0); err != nil || rep.FirstBad != 0 {
-		t.Errorf("audit chain: %+v, %v", rep, err)
 	}
 }
 
