@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -258,7 +259,14 @@ func TestJournalApplyFallsBackToTransaction(t *testing.T) {
 	second, _ := submitDoc(t, r.svc, 1)
 	unlock()
 	for i := range aloneTries {
-		tx := <-holders
+		var tx *gorm.DB
+		select {
+		case tx = <-holders:
+		case <-time.After(10 * time.Second):
+			jn.applying.Lock()
+			defer jn.applying.Unlock()
+			t.Fatalf("no append of the other instance held open for statement %d (statements %v, %v)", i+1, tries, holdErr)
+		}
 		testenv.WaitFor(t, fmt.Sprintf("statement %d to wait for the head", i+1), func() bool {
 			var n int64
 			r.raw.Raw(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
