@@ -268,10 +268,7 @@ func TestJournalApplyFallsBackToTransaction(t *testing.T) {
 			t.Fatalf("no append of the other instance held open for statement %d (statements %v, %v)", i+1, tries, holdErr)
 		}
 		testenv.WaitFor(t, fmt.Sprintf("statement %d to wait for the head", i+1), func() bool {
-			var n int64
-			r.raw.Raw(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
-				AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO jobs%'`).Scan(&n)
-			return n > 0
+			return waitingApply(r.raw) != 0
 		})
 		if err := tx.Commit().Error; err != nil {
 			t.Fatal(err)
@@ -359,9 +356,17 @@ func startBlockedApply(t *testing.T, db *database.DB, svc *Service, unlock func(
 		svc.applyPending(context.WithoutCancel(t.Context()), false)
 	}()
 	testenv.WaitFor(t, "the apply to wait for "+owners[0]+"'s row", func() bool {
-		b.raw.Raw(`SELECT pid FROM pg_stat_activity WHERE datname = current_database()
-			AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO jobs%'`).Scan(&b.pid)
+		b.pid = waitingApply(b.raw)
 		return b.pid != 0
 	})
 	return b
+}
+
+// waitingApply returns the backend of the applier's statement while it
+// waits for a lock on PostgreSQL, 0 while none does.
+func waitingApply(raw *gorm.DB) int {
+	var pid int
+	raw.Raw(`SELECT pid FROM pg_stat_activity WHERE datname = current_database()
+		AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO jobs%' LIMIT 1`).Scan(&pid)
+	return pid
 }
