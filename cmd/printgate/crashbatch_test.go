@@ -25,7 +25,8 @@ var pausedBatch = regexp.MustCompile(regexp.QuoteMeta(commitPauseLine) + ` \[([0
 
 // TestCrashMidBatch kills printgate with SIGKILL while a batch of several
 // submissions is written but not committed, with sixteen clients sending
-// small documents (kept in the database) and large ones (spool files).
+// small documents (kept in the database or a spool segment) and large
+// ones (spool files).
 // After a restart: every job answered successful-ok is there with its
 // document intact; the jobs of the batch that was cut are not; no job is
 // left without its document and no document without its job; the audit
@@ -81,7 +82,8 @@ type batchClients struct {
 }
 
 // ackedBoth reports whether documents of both kinds were acknowledged:
-// small ones, kept in the database, and large ones, in spool files.
+// small ones, kept in the database or a segment, and large ones, in
+// spool files.
 func (c *batchClients) ackedBoth() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -153,7 +155,11 @@ func (c *batchClients) check(t *testing.T, cfg Config, cut []int64) {
 		t.Errorf("documents kept %v; want exactly the jobs' %v", docs, want)
 	}
 	sp := openSpool(t, cfg)
-	inDB, inFiles := 0, 0
+	// Small documents are written with their batch, in the database or,
+	// for a batch of segmentBatch or more, in a spool segment synced
+	// beside it; large ones are spool files synced before it. The crash
+	// must catch both ways of writing.
+	inDB, inSegments, inFiles := 0, 0, 0
 	for id, doc := range c.acked {
 		r, ok := byID[id]
 		if !ok {
@@ -164,19 +170,24 @@ func (c *batchClients) check(t *testing.T, cfg Config, cut []int64) {
 		if err != nil || sha256.Sum256(got) != sha256.Sum256(doc) || !bytes.Equal(r.SHA256, hash(doc)) {
 			t.Errorf("acknowledged job %d: document damaged: %v", id, err)
 		}
-		if r.DocInDB {
+		switch {
+		case r.DocInDB:
 			inDB++
-		} else {
+		case r.DocSegment != 0:
+			inSegments++
+		default:
 			inFiles++
 		}
 	}
-	if inDB == 0 || inFiles == 0 {
-		t.Errorf("acknowledged documents: %d in the database, %d in files; the test wants both", inDB, inFiles)
+	if inDB+inSegments == 0 || inFiles == 0 {
+		t.Errorf("acknowledged documents: %d in the database, %d in segments, %d in files; the test wants small and large ones",
+			inDB, inSegments, inFiles)
 	}
 	if out := runCLI(t, cfg, "", "audit", "verify"); !strings.Contains(out, "OK: ") {
 		t.Errorf("audit verify after the crash:\n%s", out)
 	}
-	t.Logf("%d jobs acknowledged (%d in the database, %d in files), %d in the cut batch", len(c.acked), inDB, inFiles, len(cut))
+	t.Logf("%d jobs acknowledged (%d in the database, %d in segments, %d in files), %d in the cut batch",
+		len(c.acked), inDB, inSegments, inFiles, len(cut))
 }
 
 // parseIDs parses the space-separated job IDs of a pausedBatch match.
