@@ -45,6 +45,18 @@ func (d *DeviceRelease) sessionQueues(sess Session, dev Device) []string {
 	return out
 }
 
+// ownJobs narrows db to the jobs sess sees at dev: its user's, on the
+// device's queues its sign-in method may release, and submitted since
+// the account was made (Session.OwnedSince): a leaver's held jobs do
+// not pass to whoever is given the name next.
+func (d *DeviceRelease) ownJobs(db *gorm.DB, sess Session, dev Device) *gorm.DB {
+	db = db.Where("owner = ? AND NOT owner_unknown AND queue IN ?", sess.UserName, d.sessionQueues(sess, dev))
+	if !sess.OwnedSince.IsZero() {
+		db = db.Where("created_at >= ?", sess.OwnedSince)
+	}
+	return db
+}
+
 // Jobs lists the session user's held jobs on the device's queues that
 // the session's sign-in method may release. It asks the device's printer
 // how it is meanwhile, so that the release that follows finds the answer
@@ -57,17 +69,15 @@ func (d *DeviceRelease) Jobs(ctx context.Context, sess Session, dev Device) ([]J
 		return nil, err
 	}
 	var out []Job
-	err := s.myNumberFloor(s.db.WithContext(ctx), sess.Method, dev).Omit("wrapped_key", "password_hash").
-		Where("owner = ? AND NOT owner_unknown AND state = ? AND queue IN ?", sess.UserName, StateHeld, d.sessionQueues(sess, dev)).
-		Order("created_at, id").Find(&out).Error
+	err := d.ownJobs(s.myNumberFloor(s.db.WithContext(ctx), sess.Method, dev), sess, dev).Omit("wrapped_key", "password_hash").
+		Where("state = ?", StateHeld).Order("created_at, id").Find(&out).Error
 	if err != nil {
 		return nil, dbErr("list held jobs", err)
 	}
 	// The list needs to know which jobs ask for a PIN, not the hash.
 	var pinned []int64
-	err = s.db.WithContext(ctx).Model(&Job{}).
-		Where("owner = ? AND state = ? AND queue IN ? AND password_hash <> ''", sess.UserName, StateHeld, d.sessionQueues(sess, dev)).
-		Pluck("id", &pinned).Error
+	err = d.ownJobs(s.db.WithContext(ctx).Model(&Job{}), sess, dev).
+		Where("state = ? AND password_hash <> ''", StateHeld).Pluck("id", &pinned).Error
 	for i := range out {
 		if slices.Contains(pinned, out[i].ID) {
 			out[i].PasswordHash = "set"
@@ -85,8 +95,7 @@ func (d *DeviceRelease) Job(ctx context.Context, sess Session, dev Device, id in
 		return Job{}, err
 	}
 	var j Job
-	err := s.myNumberFloor(s.db.WithContext(ctx), sess.Method, dev).Where("id = ? AND owner = ? AND NOT owner_unknown AND queue IN ?", id, sess.UserName, d.sessionQueues(sess, dev)).
-		Take(&j).Error
+	err := d.ownJobs(s.myNumberFloor(s.db.WithContext(ctx), sess.Method, dev), sess, dev).Where("id = ?", id).Take(&j).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return Job{}, fmt.Errorf("release: job %d: %w", id, ErrNotFound)
 	}
@@ -306,8 +315,7 @@ func (d *DeviceRelease) releaseTargets(ctx context.Context, sess Session, dev De
 // loadTargets reads the jobs req names that the session may release.
 func (d *DeviceRelease) loadTargets(ctx context.Context, sess Session, dev Device, req ReleaseRequest) ([]Job, error) {
 	s := d.s
-	db := s.myNumberFloor(s.db.WithContext(ctx), sess.Method, dev).
-		Where("owner = ? AND NOT owner_unknown AND queue IN ?", sess.UserName, d.sessionQueues(sess, dev))
+	db := d.ownJobs(s.myNumberFloor(s.db.WithContext(ctx), sess.Method, dev), sess, dev)
 	if req.All {
 		db = db.Where("state = ?", StateHeld)
 	} else {

@@ -12,6 +12,7 @@ import (
 	"github.com/printgate/printgate/audit"
 	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/ipp"
+	"github.com/printgate/printgate/release/directory"
 )
 
 func (s *Service) load(ctx context.Context, queue string, id int64) (Job, error) {
@@ -35,11 +36,51 @@ func (s *Service) ownJob(ctx context.Context, t ipp.JobTarget) (Job, error) {
 	return j, nil
 }
 
+// accountJob is ownJob for canceling, holding and releasing: the job
+// must also have been submitted since the directory made t.User's
+// account (ownedSince). Send-Document and Close-Job, which follow their
+// Create-Job within seconds, ask the directory nothing more.
+func (s *Service) accountJob(ctx context.Context, t ipp.JobTarget) (Job, error) {
+	j, err := s.ownJob(ctx, t)
+	if err != nil {
+		return Job{}, err
+	}
+	since, err := s.ownedSince(ctx, t.User)
+	if err != nil {
+		return Job{}, err
+	}
+	if j.CreatedAt.Before(since) {
+		return Job{}, refuse(ErrNotAllowed, "Only the job's owner may do this.")
+	}
+	return j, nil
+}
+
+// ownedSince is from when the jobs of user's name are the account's the
+// directory has now (directory.OwnedSince): a leaver's, held under the
+// name before it was given again, are not the new hire's to cancel or
+// release. Zero, every job of the name, without a directory or for a
+// name it does not know.
+func (s *Service) ownedSince(ctx context.Context, user string) (time.Time, error) {
+	if s.dir == nil {
+		return time.Time{}, nil
+	}
+	id, err := directory.LookupName(ctx, s.dir, user)
+	switch {
+	case errors.Is(err, directory.ErrNotFound):
+		return time.Time{}, nil
+	case errors.Is(err, directory.ErrUnavailable):
+		return time.Time{}, fmt.Errorf("release: directory: %w: %w", ErrUnavailable, err)
+	case err != nil:
+		return time.Time{}, fmt.Errorf("release: directory: %w", err)
+	}
+	return directory.OwnedSince(id.Created), nil
+}
+
 // cancelJob cancels a job that has not started printing and destroys its
 // document.
 func (b ippBackend) cancelJob(ctx context.Context, t ipp.JobTarget) (Job, error) {
 	s := b.s
-	j, err := s.ownJob(ctx, t)
+	j, err := s.accountJob(ctx, t)
 	if err != nil {
 		return Job{}, err
 	}
@@ -50,8 +91,15 @@ func (b ippBackend) cancelJob(ctx context.Context, t ipp.JobTarget) (Job, error)
 // printing, or only those in ids.
 func (b ippBackend) cancelMyJobs(ctx context.Context, t ipp.JobTarget, ids []int) ([]Job, error) {
 	s := b.s
+	since, err := s.ownedSince(ctx, t.User)
+	if err != nil {
+		return nil, err
+	}
 	db := s.db.WithContext(ctx).Where("queue = ? AND owner = ? AND state IN ?", t.Queue, t.User,
 		[]State{StateIncoming, StateHeld})
+	if !since.IsZero() {
+		db = db.Where("created_at >= ?", since)
+	}
 	if len(ids) > 0 {
 		db = db.Where("id IN ?", ids)
 	}
@@ -76,7 +124,7 @@ func (b ippBackend) cancelMyJobs(ctx context.Context, t ipp.JobTarget, ids []int
 // holdJob holds a job that has not started printing.
 func (b ippBackend) holdJob(ctx context.Context, t ipp.JobTarget, until string) (Job, error) {
 	s := b.s
-	j, err := s.ownJob(ctx, t)
+	j, err := s.accountJob(ctx, t)
 	if err != nil {
 		return Job{}, err
 	}
@@ -103,7 +151,7 @@ func (b ippBackend) releaseJob(ctx context.Context, t ipp.JobTarget) (Job, error
 	if err != nil {
 		return Job{}, err
 	}
-	j, err := s.ownJob(ctx, t)
+	j, err := s.accountJob(ctx, t)
 	if err != nil {
 		return Job{}, err
 	}

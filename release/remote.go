@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/printgate/printgate/audit"
+	"github.com/printgate/printgate/release/directory"
 	"github.com/printgate/printgate/release/qrlink"
 )
 
@@ -254,7 +255,8 @@ func (r *RemoteRelease) session(ctx context.Context, user, method string, dev De
 	if err != nil {
 		return Session{}, err
 	}
-	return Session{UserName: id.Name, DisplayName: id.DisplayName, DeviceID: dev.ID, Method: method}, nil
+	return Session{UserName: id.Name, DisplayName: id.DisplayName, DeviceID: dev.ID, Method: method,
+		OwnedSince: directory.OwnedSince(id.Created)}, nil
 }
 
 // Jobs lists user's held jobs that method may release at dev.

@@ -26,6 +26,11 @@ type Session struct {
 	CreatedAt   time.Time
 	LastSeen    time.Time
 	Ended       bool
+	// OwnedSince is from when the jobs of UserName are the signed-in
+	// account's (directory.OwnedSince): a leaver's, held under the name
+	// before it was given again, are not. It is not stored: every use of
+	// a session reads the account afresh (Authorize).
+	OwnedSince time.Time `gorm:"-"`
 }
 
 // TableName keeps the table name stable.
@@ -98,7 +103,7 @@ func (d *DeviceRelease) OpenSession(ctx context.Context, deviceToken string, l L
 	}
 	token, hash := newToken("pgs_")
 	sess := Session{TokenHash: hash, DeviceID: dev.ID, UserName: name, DisplayName: display, Method: method,
-		CreatedAt: s.now(), LastSeen: s.now()}
+		CreatedAt: s.now(), LastSeen: s.now(), OwnedSince: directory.OwnedSince(id.Created)}
 	// A sign-in is recorded whether or not anything is released after
 	// it: who stood at which printer, and when, is the auditor's to know.
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -330,9 +335,11 @@ func (d *DeviceRelease) Authorize(ctx context.Context, deviceToken, token string
 	}
 	// The sign-in checked the account; every use checks it again, so
 	// that one disabled or removed since is refused at once.
-	if _, err := d.s.currentUser(ctx, sess.UserName); err != nil {
+	id, err := d.s.currentUser(ctx, sess.UserName)
+	if err != nil {
 		return Session{}, Device{}, err
 	}
+	sess.OwnedSince = directory.OwnedSince(id.Created)
 	return sess, dev, nil
 }
 

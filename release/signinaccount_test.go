@@ -15,7 +15,8 @@ import (
 )
 
 // signInEnv is a Service over a directory with a credential store that
-// counts its hashes, and the device "mfp" taking every sign-in method.
+// counts its hashes, and the device "mfp" taking every sign-in method
+// and releases from My page.
 type signInEnv struct {
 	svc    *Service
 	log    *audit.Log
@@ -41,7 +42,7 @@ func newSignInEnv(t *testing.T, db *database.DB, dir directory.Directory) *signI
 		t.Fatal(err)
 	}
 	e.svc, e.log = startService(t, db, Options{Directory: dir, Credentials: e.creds,
-		Queues: []Queue{{Name: "secure", Mode: Hold}}})
+		Queues: []Queue{{Name: "secure", Mode: Hold, ReleaseFromWeb: true}}})
 	_, e.token, err = e.svc.Admin().AddDevice(ctx, DeviceSpec{Name: "mfp", Printer: "ipp://127.0.0.1:1/ipp/print",
 		Queues: []string{"secure"}, Methods: []string{MethodCard, MethodIDPIN, MethodCardPIN}}, "admin")
 	if err != nil {

@@ -132,7 +132,7 @@ func newEnv(t *testing.T, db *database.DB, edit func(*Options)) *env {
 		}
 	}
 	// They have been users since long before the jobs the tests make up:
-	// My page shows none older than the account (accountSince).
+	// My page shows none older than the account (directory.OwnedSince).
 	if err := db.Exec("UPDATE users SET created_at = ?", time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)).Error; err != nil {
 		t.Fatal(err)
 	}

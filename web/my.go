@@ -55,7 +55,7 @@ func (s *server) showMy(c *gin.Context, status int, errText string) {
 		PasswordChange: s.opts.PasswordSetter != nil, PasswordMin: directory.MinPasswordLength}
 	var err error
 	account, created, bound := s.myAccount(ctx, user)
-	since := accountSince(created)
+	since := directory.OwnedSince(created)
 	if d.PIN, err = s.myPINStatus(ctx, account, bound); err != nil {
 		s.fail(c, "my page", err)
 		return
@@ -86,22 +86,6 @@ func (s *server) showMy(c *gin.Context, status int, errText string) {
 		d.History, d.HistoryNext = page.Jobs, page.Next
 	}
 	s.render(c, status, "my", view{Title: "my.title", Error: errText, Data: d})
-}
-
-// accountSlack is how long before its account was made a job may have
-// been submitted and still be shown as the account's: the directory's
-// clock and printgate's may differ a little.
-const accountSlack = 5 * time.Minute
-
-// accountSince is from when My page shows the jobs and history of an
-// account the directory made at created: what its name owned before (a
-// leaver's, whose login was given again) is not the account's. Zero, all
-// of it, when the directory does not say when it made the account.
-func accountSince(created time.Time) time.Time {
-	if created.IsZero() {
-		return time.Time{}
-	}
-	return created.Add(-accountSlack)
 }
 
 // myAccount is the signed-in user's account as the directory has it now,
@@ -276,7 +260,7 @@ func (s *server) cancelMyJob(c *gin.Context) {
 
 // beforeAccount reports whether job id, held under user's name, was
 // submitted before user's account was made: My page neither shows nor
-// cancels such a job (accountSince).
+// cancels such a job (directory.OwnedSince).
 func (s *server) beforeAccount(ctx context.Context, user string, id int64) bool {
 	_, created, ok := s.myAccount(ctx, user)
 	if !ok || created.IsZero() {
@@ -287,7 +271,7 @@ func (s *server) beforeAccount(ctx context.Context, user string, id int64) bool 
 		return false // CancelJob meets the same failure and says so
 	}
 	i := slices.IndexFunc(jobs, func(j HeldJob) bool { return j.ID == id })
-	return i >= 0 && jobs[i].SubmittedAt.Before(accountSince(created))
+	return i >= 0 && jobs[i].SubmittedAt.Before(directory.OwnedSince(created))
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -164,7 +164,7 @@ func TestMyPageSections(t *testing.T) {
 		if err := e.dir.AddUser(t.Context(), directory.User{Name: newcomer, Role: directory.RoleUser}, testPassword, nil); err != nil {
 			t.Fatal(err)
 		}
-		before, after := time.Now().Add(-2*accountSlack), time.Now().Add(time.Minute)
+		before, after := time.Now().Add(-2*directory.CreatedSlack), time.Now().Add(time.Minute)
 		jobs.mu.Lock()
 		jobs.jobs[newcomer] = []HeldJob{{ID: 50, Name: "leavers-payslip.pdf", Queue: "secure", SubmittedAt: before},
 			{ID: 51, Name: "newcomers-memo.pdf", Queue: "secure", SubmittedAt: after}}

@@ -93,6 +93,23 @@ type Identity struct {
 	Disabled bool
 }
 
+// CreatedSlack is how long before its account was made a job of its
+// name may have been submitted and still be the account's: the
+// directory's clock and printgate's may differ a little.
+const CreatedSlack = 5 * time.Minute
+
+// OwnedSince is from when what is recorded under a name is the account
+// the directory made at created: what the name owned before (a leaver's,
+// whose login was given again) is not the account's. Zero, everything,
+// when the directory does not say when it made the account.
+func OwnedSince(created time.Time) time.Time {
+	if created.IsZero() {
+		return time.Time{}
+	}
+	// In UTC, as printgate stores times: SQLite compares them as text.
+	return created.UTC().Add(-CreatedSlack)
+}
+
 // Has reports whether the identity holds role r.
 func (id Identity) Has(r Role) bool {
 	for _, have := range id.Roles {

@@ -1,0 +1,175 @@
+package release
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/printgate/printgate/internal/database"
+	"github.com/printgate/printgate/internal/testenv"
+	"github.com/printgate/printgate/ipp"
+	"github.com/printgate/printgate/release/credential"
+	"github.com/printgate/printgate/release/directory"
+)
+
+// TestLeaverJobsStayTheLeavers: a leaver's held job does not pass with
+// the login to the new hire given it before the job expired. Signed in
+// at a device, the new bob neither lists, opens, cancels nor releases
+// the former bob's payslip, by id or by "release all", nor from My
+// page; the job he printed himself he does.
+func TestLeaverJobsStayTheLeavers(t *testing.T) {
+	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
+		ctx := t.Context()
+		dir := directory.NewBuiltin(db, testHasherFor(t))
+		e := newSignInEnv(t, db, dir)
+		// The former bob printed his payslip an hour ago and left; his
+		// login went to a new hire, made just now.
+		if err := dir.AddUser(ctx, directory.User{Name: "bob"}, "former-bob-secret", nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := dir.DeleteUser(ctx, "bob", nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := dir.AddUser(ctx, directory.User{Name: "bob"}, "new-bob-secret", nil); err != nil {
+			t.Fatal(err)
+		}
+		newBob, err := dir.Lookup(ctx, "bob")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.creds.SetAccountPIN(ctx, credential.Account{Name: "bob", ID: newBob.AccountID}, "5927", nil); err != nil {
+			t.Fatal(err)
+		}
+		now := e.svc.now()
+		former := Job{Queue: "secure", Owner: "bob", Name: "payslip", State: StateHeld, Spool: "doc-former",
+			CreatedAt: now.Add(-time.Hour), UpdatedAt: now.Add(-time.Hour)}
+		own := Job{Queue: "secure", Owner: "bob", Name: "welcome pack", State: StateHeld, Spool: "doc-own",
+			CreatedAt: now, UpdatedAt: now}
+		if err := db.Create(&former).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Create(&own).Error; err != nil {
+			t.Fatal(err)
+		}
+
+		dr := e.svc.DeviceRelease()
+		_, token, err := dr.OpenSession(ctx, e.token, Login{User: "bob", PIN: "5927"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sess, dev, err := dr.Authorize(ctx, e.token, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := func(jobs []Job, err error) []int64 {
+			t.Helper()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []int64
+			for _, j := range jobs {
+				out = append(out, j.ID)
+			}
+			return out
+		}
+		want := []int64{own.ID}
+		if got := ids(dr.Jobs(ctx, sess, dev)); !slices.Equal(got, want) {
+			t.Errorf("the new bob's jobs at the device: %v, want %v (not the former bob's %d)", got, want, former.ID)
+		}
+		if got := ids(dr.releaseTargets(ctx, sess, dev, ReleaseRequest{All: true})); !slices.Equal(got, want) {
+			t.Errorf("release all takes %v, want %v", got, want)
+		}
+		if _, err := dr.Job(ctx, sess, dev, own.ID); err != nil {
+			t.Errorf("the new bob's own job: %v", err)
+		}
+		if _, err := dr.Job(ctx, sess, dev, former.ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("the former bob's job by id: %v, want ErrNotFound", err)
+		}
+		if err := dr.Cancel(ctx, sess, dev, former.ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("cancel of the former bob's job: %v, want ErrNotFound", err)
+		}
+		if _, err := dr.Release(ctx, sess, dev, ReleaseRequest{IDs: []int64{former.ID}}); !errors.Is(err, ErrNotFound) {
+			t.Errorf("release of the former bob's job: %v, want ErrNotFound", err)
+		}
+
+		web := e.svc.RemoteRelease()
+		if got := ids(web.Jobs(ctx, "bob", MethodWeb, dev)); !slices.Equal(got, want) {
+			t.Errorf("the new bob's jobs from My page: %v, want %v", got, want)
+		}
+		if _, err := web.Release(ctx, "bob", MethodWeb, dev, ReleaseRequest{IDs: []int64{former.ID}}); !errors.Is(err, ErrNotFound) {
+			t.Errorf("release of the former bob's job from My page: %v, want ErrNotFound", err)
+		}
+
+		var left Job
+		if err := db.Take(&left, former.ID).Error; err != nil || left.State != StateHeld {
+			t.Errorf("the former bob's job is %s (%v), want it still held, to expire", left.State, err)
+		}
+	})
+}
+
+// TestLeaverJobsOverIPP: over IPP too, the new bob cannot cancel, hold or
+// release (Release-Job, which prints a direct queue's held job) the job
+// the former bob left held, nor take it in a Cancel-My-Jobs; his own he
+// can cancel.
+func TestLeaverJobsOverIPP(t *testing.T) {
+	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
+		ctx := t.Context()
+		if err := directory.Migrate(ctx, db); err != nil {
+			t.Fatal(err)
+		}
+		dir := directory.NewBuiltin(db, testHasherFor(t))
+		svc, _ := startService(t, db, Options{Directory: dir, Queues: []Queue{
+			{Name: "direct", Mode: Direct, Printer: "ipp://127.0.0.1:1/ipp/print"}}})
+		for _, pw := range []string{"former-bob-secret", "new-bob-secret"} {
+			if err := dir.DeleteUser(ctx, "bob", nil); err != nil && !errors.Is(err, directory.ErrNotFound) {
+				t.Fatal(err)
+			}
+			if err := dir.AddUser(ctx, directory.User{Name: "bob"}, pw, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		now := svc.now()
+		var jobs [3]Job
+		for i, at := range []time.Time{now.Add(-time.Hour), now, now} {
+			jobs[i] = Job{Queue: "direct", Owner: "bob", Name: "payslip", State: StateHeld, Spool: fmt.Sprintf("doc-%d", i),
+				CreatedAt: at, UpdatedAt: at}
+			if err := db.Create(&jobs[i]).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		former, own, other := jobs[0].ID, jobs[1].ID, jobs[2].ID
+		backend := svc.IPP()
+		target := func(id int64) ipp.JobTarget { return ipp.JobTarget{Queue: "direct", ID: int(id), User: "bob"} }
+		// Release-Job first: a job canceled by a check that failed would
+		// hide whether the release's own check holds.
+		for _, op := range []struct {
+			name string
+			do   func() error
+		}{
+			{"Release-Job", func() error { _, err := backend.ReleaseJob(ctx, target(former)); return err }},
+			{"Hold-Job", func() error { _, err := backend.HoldJob(ctx, target(former), "indefinite"); return err }},
+			{"Cancel-Job", func() error { _, err := backend.CancelJob(ctx, target(former)); return err }},
+		} {
+			if err := op.do(); !errors.Is(err, ErrNotAllowed) {
+				t.Errorf("%s of the former bob's job by the new bob: %v, want ErrNotAllowed", op.name, err)
+			}
+		}
+		canceled, err := backend.CancelMyJobs(ctx, target(0), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []int64
+		for _, j := range canceled {
+			got = append(got, int64(j.ID))
+		}
+		if slices.Sort(got); !slices.Equal(got, []int64{own, other}) {
+			t.Errorf("Cancel-My-Jobs canceled %v, want the new bob's %v", got, []int64{own, other})
+		}
+		var left Job
+		if err := db.Take(&left, former).Error; err != nil || left.State != StateHeld {
+			t.Errorf("the former bob's job is %s (%v), want it still held, to expire", left.State, err)
+		}
+	})
+}
