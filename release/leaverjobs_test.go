@@ -173,3 +173,41 @@ func TestLeaverJobsOverIPP(t *testing.T) {
 		}
 	})
 }
+
+// TestSessionOfLeaverEnds: a device session the former bob opened ends
+// at its next use once his login is the new bob's: it does not go on as
+// the new account's.
+func TestSessionOfLeaverEnds(t *testing.T) {
+	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
+		ctx := t.Context()
+		dir := directory.NewBuiltin(db, testHasherFor(t))
+		e := newSignInEnv(t, db, dir)
+		if err := dir.AddUser(ctx, directory.User{Name: "bob"}, "former-bob-secret", nil); err != nil {
+			t.Fatal(err)
+		}
+		formerBob, err := dir.Lookup(ctx, "bob")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.creds.SetAccountPIN(ctx, credential.Account{Name: "bob", ID: formerBob.AccountID}, "5927", nil); err != nil {
+			t.Fatal(err)
+		}
+		dr := e.svc.DeviceRelease()
+		_, token, err := dr.OpenSession(ctx, e.token, Login{User: "bob", PIN: "5927"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := dr.Authorize(ctx, e.token, token); err != nil {
+			t.Fatalf("the former bob's session before he left: %v", err)
+		}
+		if err := dir.DeleteUser(ctx, "bob", nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := dir.AddUser(ctx, directory.User{Name: "bob"}, "new-bob-secret", nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := dr.Authorize(ctx, e.token, token); !errors.Is(err, ErrUnauthorized) {
+			t.Errorf("the former bob's session once bob is another account: %v, want ErrUnauthorized", err)
+		}
+	})
+}

@@ -90,6 +90,10 @@ func migrations() []database.Migration {
 		{Name: "job_sends", Up: createJobSends},
 		{Name: "devices.methods qr", Up: qrMethod},
 		{Name: "journal by instance", Up: journalByInstance},
+		// The account a device session signed in (Session.AccountID).
+		{Name: "release_sessions.account_id", Up: func(tx *gorm.DB, _ database.Dialect) error {
+			return database.Exec(tx, `ALTER TABLE release_sessions ADD COLUMN account_id TEXT NOT NULL DEFAULT ''`)
+		}},
 	}
 }
 

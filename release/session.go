@@ -17,10 +17,14 @@ import (
 
 // Session is a user signed in at a device.
 type Session struct {
-	ID          int64 `gorm:"primaryKey"`
-	TokenHash   string
-	DeviceID    int64
-	UserName    string
+	ID        int64 `gorm:"primaryKey"`
+	TokenHash string
+	DeviceID  int64
+	UserName  string
+	// AccountID is the directory's identifier of the account that signed
+	// in (directory.Identity.AccountID), empty when it has none: a
+	// session ends once its name is another account's.
+	AccountID   string
 	DisplayName string
 	Method      string
 	CreatedAt   time.Time
@@ -102,8 +106,8 @@ func (d *DeviceRelease) OpenSession(ctx context.Context, deviceToken string, l L
 		display = name
 	}
 	token, hash := newToken("pgs_")
-	sess := Session{TokenHash: hash, DeviceID: dev.ID, UserName: name, DisplayName: display, Method: method,
-		CreatedAt: s.now(), LastSeen: s.now(), OwnedSince: directory.OwnedSince(id.Created)}
+	sess := Session{TokenHash: hash, DeviceID: dev.ID, UserName: name, AccountID: id.AccountID, DisplayName: display,
+		Method: method, CreatedAt: s.now(), LastSeen: s.now(), OwnedSince: directory.OwnedSince(id.Created)}
 	// A sign-in is recorded whether or not anything is released after
 	// it: who stood at which printer, and when, is the auditor's to know.
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -338,6 +342,11 @@ func (d *DeviceRelease) Authorize(ctx context.Context, deviceToken, token string
 	id, err := d.s.currentUser(ctx, sess.UserName)
 	if err != nil {
 		return Session{}, Device{}, err
+	}
+	if sess.AccountID != "" && id.AccountID != sess.AccountID {
+		// The name was given to someone else (a leaver's login to a new
+		// hire) while the leaver's session was open.
+		return Session{}, Device{}, fmt.Errorf("release: %s is another account now: %w", sess.UserName, ErrUnauthorized)
 	}
 	sess.OwnedSince = directory.OwnedSince(id.Created)
 	return sess, dev, nil
