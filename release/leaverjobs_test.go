@@ -14,6 +14,30 @@ import (
 	"github.com/printgate/printgate/release/directory"
 )
 
+// hireBob gives the login bob to a new account of dir, removing the
+// account that had it, if any, as a directory does for a new hire given
+// a leaver's name; with creds, the new bob's PIN is 5927.
+func hireBob(t *testing.T, dir *directory.Builtin, creds *credential.Store) {
+	t.Helper()
+	ctx := t.Context()
+	if err := dir.DeleteUser(ctx, "bob", nil); err != nil && !errors.Is(err, directory.ErrNotFound) {
+		t.Fatal(err)
+	}
+	if err := dir.AddUser(ctx, directory.User{Name: "bob"}, "bob-secret-1", nil); err != nil {
+		t.Fatal(err)
+	}
+	if creds == nil {
+		return
+	}
+	bob, err := dir.Lookup(ctx, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := creds.SetAccountPIN(ctx, credential.Account{Name: "bob", ID: bob.AccountID}, "5927", nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestLeaverJobsStayTheLeavers: a leaver's held job does not pass with
 // the login to the new hire given it before the job expired. Signed in
 // at a device, the new bob neither lists, opens, cancels nor releases
@@ -26,22 +50,8 @@ func TestLeaverJobsStayTheLeavers(t *testing.T) {
 		e := newSignInEnv(t, db, dir)
 		// The former bob printed his payslip an hour ago and left; his
 		// login went to a new hire, made just now.
-		if err := dir.AddUser(ctx, directory.User{Name: "bob"}, "former-bob-secret", nil); err != nil {
-			t.Fatal(err)
-		}
-		if err := dir.DeleteUser(ctx, "bob", nil); err != nil {
-			t.Fatal(err)
-		}
-		if err := dir.AddUser(ctx, directory.User{Name: "bob"}, "new-bob-secret", nil); err != nil {
-			t.Fatal(err)
-		}
-		newBob, err := dir.Lookup(ctx, "bob")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := e.creds.SetAccountPIN(ctx, credential.Account{Name: "bob", ID: newBob.AccountID}, "5927", nil); err != nil {
-			t.Fatal(err)
-		}
+		hireBob(t, dir, nil)
+		hireBob(t, dir, e.creds)
 		now := e.svc.now()
 		former := Job{Queue: "secure", Owner: "bob", Name: "payslip", State: StateHeld, Spool: "doc-former",
 			CreatedAt: now.Add(-time.Hour), UpdatedAt: now.Add(-time.Hour)}
@@ -122,14 +132,8 @@ func TestLeaverJobsOverIPP(t *testing.T) {
 		dir := directory.NewBuiltin(db, testHasherFor(t))
 		svc, _ := startService(t, db, Options{Directory: dir, Queues: []Queue{
 			{Name: "direct", Mode: Direct, Printer: "ipp://127.0.0.1:1/ipp/print"}}})
-		for _, pw := range []string{"former-bob-secret", "new-bob-secret"} {
-			if err := dir.DeleteUser(ctx, "bob", nil); err != nil && !errors.Is(err, directory.ErrNotFound) {
-				t.Fatal(err)
-			}
-			if err := dir.AddUser(ctx, directory.User{Name: "bob"}, pw, nil); err != nil {
-				t.Fatal(err)
-			}
-		}
+		hireBob(t, dir, nil)
+		hireBob(t, dir, nil)
 		now := svc.now()
 		var jobs [3]Job
 		for i, at := range []time.Time{now.Add(-time.Hour), now, now} {
@@ -182,16 +186,7 @@ func TestSessionOfLeaverEnds(t *testing.T) {
 		ctx := t.Context()
 		dir := directory.NewBuiltin(db, testHasherFor(t))
 		e := newSignInEnv(t, db, dir)
-		if err := dir.AddUser(ctx, directory.User{Name: "bob"}, "former-bob-secret", nil); err != nil {
-			t.Fatal(err)
-		}
-		formerBob, err := dir.Lookup(ctx, "bob")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := e.creds.SetAccountPIN(ctx, credential.Account{Name: "bob", ID: formerBob.AccountID}, "5927", nil); err != nil {
-			t.Fatal(err)
-		}
+		hireBob(t, dir, e.creds)
 		dr := e.svc.DeviceRelease()
 		_, token, err := dr.OpenSession(ctx, e.token, Login{User: "bob", PIN: "5927"})
 		if err != nil {
@@ -200,12 +195,7 @@ func TestSessionOfLeaverEnds(t *testing.T) {
 		if _, _, err := dr.Authorize(ctx, e.token, token); err != nil {
 			t.Fatalf("the former bob's session before he left: %v", err)
 		}
-		if err := dir.DeleteUser(ctx, "bob", nil); err != nil {
-			t.Fatal(err)
-		}
-		if err := dir.AddUser(ctx, directory.User{Name: "bob"}, "new-bob-secret", nil); err != nil {
-			t.Fatal(err)
-		}
+		hireBob(t, dir, nil)
 		if _, _, err := dr.Authorize(ctx, e.token, token); !errors.Is(err, ErrUnauthorized) {
 			t.Errorf("the former bob's session once bob is another account: %v, want ErrUnauthorized", err)
 		}
