@@ -193,6 +193,11 @@ type Principal struct {
 	Name string
 	// Addr is the client's network address.
 	Addr string
+	// Since, when not zero, is from when the jobs of Name are this
+	// principal's: a job of the name created before it (a leaver's,
+	// whose login was given again) is shown as another user's, and
+	// my-jobs leaves it out.
+	Since time.Time
 }
 
 // JobRequest carries the attributes of a new job.
@@ -245,9 +250,11 @@ type JobQuery struct {
 	Queue string
 	// Which is "not-completed" (default), "completed" or "all".
 	Which string
-	// User limits the jobs to one owner when not empty (my-jobs).
-	User string
-	IDs  []int
+	// User limits the jobs to one owner when not empty (my-jobs), and
+	// Since, when not zero, to those of its jobs created since.
+	User  string
+	Since time.Time
+	IDs   []int
 	// Limit caps the jobs returned (0: no cap).
 	Limit int
 	// After continues a listing: only jobs that come after job After in

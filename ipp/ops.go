@@ -190,7 +190,7 @@ func (s *Server) getJobAttributes(ctx context.Context, req *request) (goipp.Stat
 		return s.failure(err, "get job")
 	}
 	sel := selectJobAttrs(stringValues(req.op["requested-attributes"])...)
-	req.resp.Job = s.jobAttributes(job, req.loc, job.Owner == t.User, sel)
+	req.resp.Job = s.jobAttributes(job, req.loc, req.owns(job), sel)
 	return goipp.StatusOk, ""
 }
 
@@ -204,7 +204,7 @@ func (s *Server) getJobs(ctx context.Context, req *request) (goipp.Status, strin
 		q.Which = a.Values[0].V.String()
 	}
 	if mine, _ := req.op.boolean("my-jobs"); mine {
-		q.User = req.user()
+		q.User, q.Since = req.user(), req.principal.Since
 	}
 	limit, st, msg := s.jobsLimit(req)
 	if st != goipp.StatusOk && st != goipp.StatusOkIgnoredOrSubstituted {
@@ -243,9 +243,11 @@ const DefaultJobsPage = 2000
 // repeated groups a page at a time, and reports whether the limit cut the
 // list short.
 func (s *Server) listJobs(ctx context.Context, req *request, q JobQuery, limit int, requested []string) (bool, error) {
-	user := req.user()
 	sel := selectJobAttrs(requested...)
 	q.Fields = sel.fields()
+	if !req.principal.Since.IsZero() {
+		q.Fields |= FieldCreated // owns reads it
+	}
 	listed := 0
 	for {
 		q.Limit = s.jobsPage
@@ -262,7 +264,7 @@ func (s *Server) listJobs(ctx context.Context, req *request, q JobQuery, limit i
 			if limit > 0 && listed == limit {
 				return true, nil
 			}
-			a := s.jobAttributes(j, req.loc, j.Owner == user, sel)
+			a := s.jobAttributes(j, req.loc, req.owns(j), sel)
 			if req.groups, err = encodeGroup(req.groups, goipp.Group{Tag: goipp.TagJobGroup, Attrs: a}); err != nil {
 				req.groups = nil
 				return false, fmt.Errorf("encode job %d: %w", j.ID, err)

@@ -111,6 +111,12 @@ func (r *request) user() string {
 	return "anonymous"
 }
 
+// owns reports whether j is the request's user's: of their name, and
+// not from before their account (Principal.Since).
+func (r *request) owns(j Job) bool {
+	return j.Owner == r.user() && !j.Created.Before(r.principal.Since)
+}
+
 // mapUser has the Backend, when it is a UserMapper, say who the claimed
 // requesting-user-name stands for, and makes that the request's user.
 // Get-Printer-Attributes, which clients poll, acts as nobody and skips

@@ -16,11 +16,11 @@ import (
 // is read. On an auth: basic queue user is the directory user whose
 // password came with the request, over TLS unless the queue allows plain
 // text; on other queues the client must come from a trusted network, user
-// is empty and its requesting-user-name is taken as it is.
-func (s *Service) authenticateSender(ctx context.Context, r *http.Request, queue string) (user string, addr netip.Addr, err error) {
+// is the zero Identity and its requesting-user-name is taken as it is.
+func (s *Service) authenticateSender(ctx context.Context, r *http.Request, queue string) (user directory.Identity, addr netip.Addr, err error) {
 	q, err := s.queue(queue)
 	if err != nil {
-		return "", addr, err
+		return user, addr, err
 	}
 	addr = remoteAddr(r)
 	if q.Auth == AuthBasic {
@@ -29,44 +29,44 @@ func (s *Service) authenticateSender(ctx context.Context, r *http.Request, queue
 	}
 	for _, n := range q.TrustedNetworks {
 		if addr.IsValid() && n.Contains(addr) {
-			return "", addr, nil
+			return user, addr, nil
 		}
 	}
-	return "", addr, fmt.Errorf("release: queue %s: %s is not a trusted network: %w", q.Name, addr, ErrUnauthorized)
+	return user, addr, fmt.Errorf("release: queue %s: %s is not a trusted network: %w", q.Name, addr, ErrUnauthorized)
 }
 
-func (s *Service) authenticateBasic(ctx context.Context, r *http.Request, q Queue, addr netip.Addr) (string, error) {
+func (s *Service) authenticateBasic(ctx context.Context, r *http.Request, q Queue, addr netip.Addr) (directory.Identity, error) {
 	if r.TLS == nil && !q.AllowPlaintextBasic {
 		// Never answer 401 here: the client would send its password in
 		// clear.
-		return "", refuse(ErrNeedsTLS,
+		return directory.Identity{}, refuse(ErrNeedsTLS,
 			"This queue needs a password and accepts it only over TLS: print to the ipps:// address.")
 	}
 	name, password, ok := r.BasicAuth()
 	if !ok || name == "" || password == "" {
-		return "", fmt.Errorf("release: queue %s: no credentials: %w", q.Name, ErrUnauthorized)
+		return directory.Identity{}, fmt.Errorf("release: queue %s: no credentials: %w", q.Name, ErrUnauthorized)
 	}
 	if s.dir == nil {
-		return "", fmt.Errorf("release: queue %s: no directory configured: %w", q.Name, ErrUnavailable)
+		return directory.Identity{}, fmt.Errorf("release: queue %s: no directory configured: %w", q.Name, ErrUnavailable)
 	}
 	id, err := s.authenticate(ctx, name, password, addr, "ipp")
 	switch {
 	case errors.Is(err, ErrBusy):
-		return "", fmt.Errorf("release: queue %s: %w", q.Name, err)
+		return directory.Identity{}, fmt.Errorf("release: queue %s: %w", q.Name, err)
 	case errors.Is(err, throttle.ErrThrottled):
 		// Refused unchecked, even a right password: answer as for a
 		// wrong one, so that a guesser learns nothing.
 		s.log.Info("release: IPP sign-in throttled", "queue", q.Name, "addr", addr.String())
 		s.signInFailed("ipp")
-		return "", fmt.Errorf("release: queue %s: %w: %w", q.Name, ErrUnauthorized, err)
+		return directory.Identity{}, fmt.Errorf("release: queue %s: %w: %w", q.Name, ErrUnauthorized, err)
 	case errors.Is(err, directory.ErrInvalidCredentials):
 		s.log.Info("release: IPP sign-in failed", "queue", q.Name, "addr", addr.String())
 		s.signInFailed("ipp")
-		return "", fmt.Errorf("release: queue %s: %w", q.Name, ErrUnauthorized)
+		return directory.Identity{}, fmt.Errorf("release: queue %s: %w", q.Name, ErrUnauthorized)
 	case err != nil:
-		return "", fmt.Errorf("release: queue %s: directory: %w: %w", q.Name, ErrUnavailable, err)
+		return directory.Identity{}, fmt.Errorf("release: queue %s: directory: %w: %w", q.Name, ErrUnavailable, err)
 	}
-	return id.Name, nil
+	return id, nil
 }
 
 func remoteAddr(r *http.Request) netip.Addr {

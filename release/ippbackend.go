@@ -10,6 +10,7 @@ import (
 
 	"github.com/printgate/printgate/audit/pages"
 	"github.com/printgate/printgate/ipp"
+	"github.com/printgate/printgate/release/directory"
 	"github.com/printgate/printgate/release/printerinfo"
 )
 
@@ -133,7 +134,7 @@ func (b ippBackend) Authenticate(ctx context.Context, r *http.Request, p ipp.Pri
 	if err != nil {
 		return ipp.Principal{}, toIPP(err)
 	}
-	return ipp.Principal{Name: user, Addr: addr.String()}, nil
+	return ipp.Principal{Name: user.Name, Addr: addr.String(), Since: directory.OwnedSince(user.Created)}, nil
 }
 
 // CreateJob records a job that waits for its document.

@@ -63,6 +63,9 @@ func (b ippBackend) jobRows(ctx context.Context, q ipp.JobQuery, columns []strin
 	}
 	if q.User != "" {
 		db = db.Where("owner = ?", q.User)
+		if !q.Since.IsZero() {
+			db = db.Where("created_at >= ?", q.Since)
+		}
 	}
 	if len(q.IDs) > 0 {
 		db = db.Where("id IN ?", q.IDs)

@@ -42,7 +42,8 @@ func hireBob(t *testing.T, dir *directory.Builtin, creds *credential.Store) {
 // the login to the new hire given it before the job expired. Signed in
 // at a device, the new bob neither lists, opens, cancels nor releases
 // the former bob's payslip, by id or by "release all", nor from My
-// page; the job he printed himself he does.
+// page; the job he printed himself he does. Without a directory to say
+// whose jobs they are, My page shows and cancels none.
 func TestLeaverJobsStayTheLeavers(t *testing.T) {
 	testenv.EachDB(t, Migrate, func(t *testing.T, db *database.DB) {
 		ctx := t.Context()
@@ -112,9 +113,27 @@ func TestLeaverJobsStayTheLeavers(t *testing.T) {
 			t.Errorf("release of the former bob's job from My page: %v, want ErrNotFound", err)
 		}
 
+		my := e.svc.MyJobs()
+		if got := ids(my.Held(ctx, "bob")); !slices.Equal(got, want) {
+			t.Errorf("the new bob's held jobs on My page: %v, want %v", got, want)
+		}
+		if err := my.Cancel(ctx, "bob", former.ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("cancel of the former bob's job from My page: %v, want ErrNotFound", err)
+		}
+
 		var left Job
 		if err := db.Take(&left, former.ID).Error; err != nil || left.State != StateHeld {
 			t.Errorf("the former bob's job is %s (%v), want it still held, to expire", left.State, err)
+		}
+
+		// A directory that cannot answer cannot tell whose the jobs are:
+		// My page lists and cancels none of them.
+		e.svc.dir = downDirectory{}
+		if jobs, err := my.Held(ctx, "bob"); !errors.Is(err, ErrUnavailable) || len(jobs) != 0 {
+			t.Errorf("My page's held jobs without a directory: %d, %v; want none and ErrUnavailable", len(jobs), err)
+		}
+		if err := my.Cancel(ctx, "bob", former.ID); !errors.Is(err, ErrUnavailable) {
+			t.Errorf("My page's cancel without a directory: %v, want ErrUnavailable", err)
 		}
 	})
 }
@@ -135,31 +154,35 @@ func TestLeaverJobsOverIPP(t *testing.T) {
 		hireBob(t, dir, nil)
 		hireBob(t, dir, nil)
 		now := svc.now()
-		var jobs [3]Job
-		for i, at := range []time.Time{now.Add(-time.Hour), now, now} {
-			jobs[i] = Job{Queue: "direct", Owner: "bob", Name: "payslip", State: StateHeld, Spool: fmt.Sprintf("doc-%d", i),
+		// newJob makes a held job of bob's on the direct queue, made at.
+		newJob := func(at time.Time) int64 {
+			t.Helper()
+			j := Job{Queue: "direct", Owner: "bob", Name: "payslip", State: StateHeld, Spool: fmt.Sprintf("doc-%d", at.UnixNano()),
 				CreatedAt: at, UpdatedAt: at}
-			if err := db.Create(&jobs[i]).Error; err != nil {
+			if err := db.Create(&j).Error; err != nil {
 				t.Fatal(err)
 			}
+			return j.ID
 		}
-		former, own, other := jobs[0].ID, jobs[1].ID, jobs[2].ID
 		backend := svc.IPP()
 		target := func(id int64) ipp.JobTarget { return ipp.JobTarget{Queue: "direct", ID: int(id), User: "bob"} }
-		// Release-Job first: a job canceled by a check that failed would
-		// hide whether the release's own check holds.
-		for _, op := range []struct {
+		// A job of the former bob's for each operation, so that none
+		// finds one another moved.
+		var formers []int64
+		for i, op := range []struct {
 			name string
-			do   func() error
+			do   func(id int64) error
 		}{
-			{"Release-Job", func() error { _, err := backend.ReleaseJob(ctx, target(former)); return err }},
-			{"Hold-Job", func() error { _, err := backend.HoldJob(ctx, target(former), "indefinite"); return err }},
-			{"Cancel-Job", func() error { _, err := backend.CancelJob(ctx, target(former)); return err }},
+			{"Release-Job", func(id int64) error { _, err := backend.ReleaseJob(ctx, target(id)); return err }},
+			{"Hold-Job", func(id int64) error { _, err := backend.HoldJob(ctx, target(id), "indefinite"); return err }},
+			{"Cancel-Job", func(id int64) error { _, err := backend.CancelJob(ctx, target(id)); return err }},
 		} {
-			if err := op.do(); !errors.Is(err, ErrNotAllowed) {
+			formers = append(formers, newJob(now.Add(-time.Hour-time.Duration(i)*time.Second)))
+			if err := op.do(formers[i]); !errors.Is(err, ErrNotAllowed) {
 				t.Errorf("%s of the former bob's job by the new bob: %v, want ErrNotAllowed", op.name, err)
 			}
 		}
+		own := []int64{newJob(now), newJob(now.Add(time.Second))}
 		canceled, err := backend.CancelMyJobs(ctx, target(0), nil)
 		if err != nil {
 			t.Fatal(err)
@@ -168,12 +191,14 @@ func TestLeaverJobsOverIPP(t *testing.T) {
 		for _, j := range canceled {
 			got = append(got, int64(j.ID))
 		}
-		if slices.Sort(got); !slices.Equal(got, []int64{own, other}) {
-			t.Errorf("Cancel-My-Jobs canceled %v, want the new bob's %v", got, []int64{own, other})
+		if slices.Sort(got); !slices.Equal(got, own) {
+			t.Errorf("Cancel-My-Jobs canceled %v, want the new bob's %v", got, own)
 		}
-		var left Job
-		if err := db.Take(&left, former).Error; err != nil || left.State != StateHeld {
-			t.Errorf("the former bob's job is %s (%v), want it still held, to expire", left.State, err)
+		for _, id := range formers {
+			var left Job
+			if err := db.Take(&left, id).Error; err != nil || left.State != StateHeld {
+				t.Errorf("the former bob's job %d is %s (%v), want it still held, to expire", id, left.State, err)
+			}
 		}
 	})
 }

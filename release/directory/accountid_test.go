@@ -76,6 +76,28 @@ func TestGeneralizedTime(t *testing.T) {
 	}
 }
 
+// TestOwnedSince: five minutes before the account was made, in UTC
+// whatever zone the directory gave (SQLite compares stored times as
+// text), and nothing cut when the directory does not say.
+func TestOwnedSince(t *testing.T) {
+	tokyo := time.FixedZone("JST", 9*3600)
+	for _, tc := range []struct {
+		created time.Time
+		want    string
+	}{
+		{time.Date(2026, 4, 1, 8, 30, 0, 0, time.UTC), "2026-04-01T08:25:00Z"},
+		{time.Date(2026, 4, 1, 17, 30, 0, 0, tokyo), "2026-04-01T08:25:00Z"},
+		{time.Date(2026, 4, 1, 0, 2, 0, 0, tokyo), "2026-03-31T14:57:00Z"},
+	} {
+		if got := OwnedSince(tc.created).Format(time.RFC3339); got != tc.want {
+			t.Errorf("OwnedSince(%v) = %s, want %s", tc.created, got, tc.want)
+		}
+	}
+	if got := OwnedSince(time.Time{}); !got.IsZero() {
+		t.Errorf("OwnedSince of no time = %v, want the zero time", got)
+	}
+}
+
 // TestAccountIDText: an account ID is the attribute's text when it is
 // printable (entryUUID), else its hex (objectGUID, whatever its bytes).
 func TestAccountIDText(t *testing.T) {
