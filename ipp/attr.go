@@ -90,7 +90,15 @@ func index(list goipp.Attributes) attrs {
 // with a string-like tag; of a name or text with language, the text.
 func (m attrs) str(name string) (string, bool) {
 	a, ok := m[name]
-	if !ok || len(a.Values) == 0 {
+	if !ok {
+		return "", false
+	}
+	return attrString(a)
+}
+
+// attrString returns a's first value as str does.
+func attrString(a goipp.Attribute) (string, bool) {
+	if len(a.Values) == 0 {
 		return "", false
 	}
 	switch v := a.Values[0].V.(type) {

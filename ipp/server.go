@@ -244,7 +244,7 @@ func (s *Server) dispatch(ctx context.Context, req *request) (goipp.Status, stri
 		return st, msg
 	}
 	op := goipp.Op(req.msg.Code)
-	h, ok := s.handlers()[op]
+	h, ok := handlerOf(op)
 	if !ok {
 		return goipp.StatusErrorOperationNotSupported, fmt.Sprintf("Operation %s is not supported.", op)
 	}
@@ -253,7 +253,7 @@ func (s *Server) dispatch(ctx context.Context, req *request) (goipp.Status, stri
 			return s.failure(err, "map user")
 		}
 	}
-	st, msg := h(ctx, req)
+	st, msg := h(s, ctx, req)
 	if len(req.shortened) > 0 && st == goipp.StatusOk {
 		return goipp.StatusOkIgnoredOrSubstituted, shortenedMessage(req.shortened)
 	}
@@ -281,9 +281,9 @@ func (s *Server) validate(req *request) (goipp.Status, string) {
 		return goipp.StatusErrorBadRequest,
 			"The first operation attributes must be attributes-charset, then attributes-natural-language."
 	}
-	lang, _ := index(m.Operation[1:2]).str("attributes-natural-language")
+	lang, _ := attrString(m.Operation[1])
 	req.loc.lang = replyLanguage(lang)
-	if cs, _ := index(m.Operation[:1]).str("attributes-charset"); !strings.EqualFold(cs, "utf-8") &&
+	if cs, _ := attrString(m.Operation[0]); !strings.EqualFold(cs, "utf-8") &&
 		!strings.EqualFold(cs, "us-ascii") {
 		req.resp.Unsupported.Add(m.Operation[0])
 		return goipp.StatusErrorCharset, "Only the utf-8 charset is supported."
