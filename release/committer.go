@@ -30,7 +30,9 @@ import (
 // Committing the next batch while the previous one's fsync ran (a syncer
 // of its own, until 2026-12-03) made batches of 1.9 jobs at 8 clients
 // instead of 3.3, each with its own fixed pages in the log, and cost more
-// CPU a job than the overlap saved (docs/PERFORMANCE.md).
+// CPU a job than the overlap saved (docs/PERFORMANCE.md). Under the load
+// that sends batches straight past the journal (commitDirect), where
+// batches are large anyway, a syncer overlaps them again (syncer.go).
 
 // maxBatch bounds the jobs of one transaction. Small documents take at
 // most DefaultSmallDocument each, so a batch stays under 10 MB.
@@ -188,6 +190,9 @@ func stillWaiting(batch []*submission) []*submission {
 // syncAndAnswer makes every transaction committed so far durable with
 // one fsync and answers the clients of committed.
 func (s *Service) syncAndAnswer(committed []*submission) {
+	if s.beforeLogSync != nil {
+		s.beforeLogSync()
+	}
 	var err error
 	if serr := s.group.Sync(); serr != nil {
 		err = fmt.Errorf("%w: %w", errUnsynced, serr)

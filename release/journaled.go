@@ -330,7 +330,7 @@ func (s *Service) commitDirect(ctx context.Context, batch []*submission) bool {
 	err := s.group.Err()
 	if err == nil {
 		if err = s.writePendingFirst(ctx, batch, pending); err == nil {
-			s.answer(batch)
+			s.answerSynced(ctx, batch)
 			return true
 		}
 	}

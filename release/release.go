@@ -240,6 +240,9 @@ type Service struct {
 	// writes them.
 	commits chan *submission
 	group   *database.GroupCommitter
+	// syncs takes the committed batches of commitDirect to the syncer
+	// (syncer.go).
+	syncs chan []*submission
 	// waiting counts the submissions waiting for the committer to take
 	// them: the next batch.
 	waiting atomic.Int32
@@ -247,6 +250,9 @@ type Service struct {
 	// start to their answer: the journal's measure of load.
 	submitting   atomic.Int32
 	beforeCommit func(jobs []int64)
+	// beforeLogSync, when set (tests), is called before each fsync of
+	// SQLite's log that answers clients (syncAndAnswer).
+	beforeLogSync func()
 	// beforeClaim, when set (tests), is called as a device's release
 	// claims a job, before the claim's transaction.
 	beforeClaim func(job int64)
@@ -364,6 +370,7 @@ func New(opts Options) (*Service, error) {
 	s.texts = database.NewTexts(opts.DB.Dialect)
 	s.counted = make(map[string]bool)
 	s.commits = make(chan *submission)
+	s.syncs = make(chan []*submission)
 	s.beforeCommit = opts.BeforeCommit
 	if opts.JournalDir != "" && opts.SharedSpool {
 		return nil, errors.New("release: a journal with a shared spool")
@@ -438,6 +445,7 @@ func (s *Service) Start(ctx context.Context) error {
 		s.group = g
 	}
 	s.goBackground(s.committer)
+	s.goBackground(s.syncer)
 	s.goBackground(s.sweep)
 	s.goBackground(s.scrubber)
 	if s.text != nil {
