@@ -314,7 +314,15 @@ func (s *Service) appendSubmitted(ctx context.Context, tx *gorm.DB, evs []audit.
 // answer answers the refused submissions of a committed batch at once
 // and the others once they are durable.
 func (s *Service) answer(batch []*submission) {
-	written := batch[:0:0]
+	if written := answerRefused(batch); len(written) > 0 {
+		s.syncAndAnswer(written)
+	}
+}
+
+// answerRefused answers the submissions of batch that admitHeld refused
+// and returns the others, whose jobs were written.
+func answerRefused(batch []*submission) (written []*submission) {
+	written = batch[:0:0]
 	for _, sub := range batch {
 		if sub.refused != nil {
 			sub.done <- sub.refused
@@ -322,9 +330,7 @@ func (s *Service) answer(batch []*submission) {
 		}
 		written = append(written, sub)
 	}
-	if len(written) > 0 {
-		s.syncAndAnswer(written)
-	}
+	return written
 }
 
 // committedAnyway sorts the submissions of a batch whose commit failed

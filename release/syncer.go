@@ -30,14 +30,7 @@ func (s *Service) syncer(ctx context.Context) {
 // through the syncer, which takes it as soon as the fsync of the batch
 // before has ended, or here once printgate is stopping.
 func (s *Service) answerSynced(ctx context.Context, batch []*submission) {
-	written := batch[:0:0]
-	for _, sub := range batch {
-		if sub.refused != nil {
-			sub.done <- sub.refused
-			continue
-		}
-		written = append(written, sub)
-	}
+	written := answerRefused(batch)
 	if len(written) == 0 {
 		return
 	}
