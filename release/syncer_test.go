@@ -4,7 +4,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/printgate/printgate/internal/database"
 	"github.com/printgate/printgate/internal/testenv"
 )
 
@@ -14,15 +13,7 @@ import (
 func TestSyncerOverlapsTheNextBatch(t *testing.T) {
 	// SQLite alone: PostgreSQL's commit is durable, and its committer has
 	// no log to sync.
-	db, err := database.Open(t.Context(), "", t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := Migrate(t.Context(), db); err != nil {
-		t.Fatal(err)
-	}
-	svc, _ := slowJournal(t, db)
+	svc, _ := slowJournal(t, testenv.SQLite(t, Migrate))
 	svc.submitting.Store(directSubmitting + 1) // busy: batches go straight
 	entered, resume := make(chan struct{}), make(chan struct{})
 	var once, resumed sync.Once

@@ -36,6 +36,24 @@ func EachDB(t *testing.T, migrate func(context.Context, *database.DB) error, f f
 	}
 }
 
+// SQLite returns a fresh embedded SQLite database migrated by migrate
+// (which may be nil), closed when t ends: for a test of what only SQLite
+// has.
+func SQLite(t *testing.T, migrate func(context.Context, *database.DB) error) *database.DB {
+	t.Helper()
+	db, err := database.Open(t.Context(), "", t.TempDir(), nil)
+	if err != nil {
+		t.Fatalf("testenv: open sqlite: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if migrate != nil {
+		if err := migrate(t.Context(), db); err != nil {
+			t.Fatalf("testenv: migrate: %v", err)
+		}
+	}
+	return db
+}
+
 // Clock is a settable time source for tests of timeouts and expiry.
 type Clock struct {
 	mu sync.Mutex

@@ -329,14 +329,7 @@ func ldapMapper(t *testing.T, srv *testenv.LDAP) *Mapper {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
-	db, err := database.Open(t.Context(), "", t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := Migrate(t.Context(), db); err != nil {
-		t.Fatal(err)
-	}
+	db := testenv.SQLite(t, Migrate)
 	m := newMapper(t, Options{FoldCase: true, StripDomain: true, Directory: d, DB: db})
 	return m
 }
